@@ -1,0 +1,204 @@
+//! Problems found in a migrations folder, printed the way rustc prints errors.
+//!
+//! The macro and the command line report through this one type, so a failed
+//! build and `migrate check` say the same thing.
+
+use std::fmt;
+
+/// What kind of mistake a [`Diagnostic`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum DiagnosticKind {
+    /// The migrations folder does not exist or cannot be read.
+    MissingFolder,
+    /// A file could not be read.
+    Unreadable,
+    /// A file is not valid UTF-8.
+    NotUtf8,
+    /// The comment header is malformed or incomplete.
+    BadHeader,
+    /// The file has no `-- migrate:upgrade` marker.
+    MissingUpgrade,
+    /// The revision id does not match the file name.
+    NameMismatch,
+    /// Two files declare the same revision id.
+    DuplicateRevision,
+    /// A `down_revision` names a revision that does not exist.
+    DanglingParent,
+    /// The down_revision links form a cycle.
+    Cycle,
+    /// More than one revision has an empty `down_revision`.
+    SeveralRoots,
+    /// No revision has an empty `down_revision`.
+    NoRoot,
+    /// The graph has more than one head: a fork that no merge revision joins.
+    UnmergedHeads,
+}
+
+/// One problem, where it is, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// What kind of problem this is.
+    pub kind: DiagnosticKind,
+    /// One sentence saying what is wrong.
+    pub message: String,
+    /// The file, relative to the crate (or to where the command ran).
+    pub file: Option<String>,
+    /// The 1-based line in `file`, where one applies.
+    pub line: Option<usize>,
+    /// A sentence naming the fix.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic with a message and nothing else.
+    pub fn new(kind: DiagnosticKind, message: impl Into<String>) -> Self {
+        Diagnostic {
+            kind,
+            message: message.into(),
+            file: None,
+            line: None,
+            help: None,
+        }
+    }
+
+    /// Places the diagnostic in `file`.
+    pub fn in_file(mut self, file: impl Into<String>) -> Self {
+        self.file = Some(file.into());
+        self
+    }
+
+    /// Places the diagnostic at `line` (1-based) of its file.
+    pub fn at_line(mut self, line: Option<usize>) -> Self {
+        self.line = line;
+        self
+    }
+
+    /// Adds the sentence that names the fix.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    fn sort_key(&self) -> (Option<&str>, Option<usize>, DiagnosticKind, &str) {
+        (self.file.as_deref(), self.line, self.kind, &self.message)
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error: {}", self.message)?;
+        if let Some(file) = &self.file {
+            match self.line {
+                Some(line) => write!(f, "\n  --> {file}:{line}")?,
+                None => write!(f, "\n  --> {file}")?,
+            }
+        }
+        if let Some(help) = &self.help {
+            write!(f, "\n   = help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found in a migrations folder, sorted by file and line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Diagnostics(Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// Collects diagnostics, sorted by file, line and kind so output is
+    /// the same on every machine.
+    pub fn new(mut list: Vec<Diagnostic>) -> Self {
+        list.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        list.dedup();
+        Diagnostics(list)
+    }
+
+    /// The diagnostics, in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
+        self.0.iter()
+    }
+
+    /// How many problems there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether any diagnostic is of `kind`.
+    pub fn has(&self, kind: DiagnosticKind) -> bool {
+        self.0.iter().any(|d| d.kind == kind)
+    }
+
+    /// Takes the list out.
+    pub fn into_vec(self) -> Vec<Diagnostic> {
+        self.0
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n\n")?;
+            }
+            write!(f, "{d}")?;
+        }
+        if self.0.len() > 1 {
+            write!(
+                f,
+                "\n\nerror: {} problems in the migration folder",
+                self.0.len()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl<'a> IntoIterator for &'a Diagnostics {
+    type Item = &'a Diagnostic;
+    type IntoIter = std::slice::Iter<'a, Diagnostic>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prints_like_rustc() {
+        let d = Diagnostic::new(
+            DiagnosticKind::DanglingParent,
+            "down_revision `ab12` names no revision",
+        )
+        .in_file("migrations/cd34_x.sql")
+        .at_line(Some(4))
+        .with_help("fix the id or add the missing migration");
+        assert_eq!(
+            d.to_string(),
+            "error: down_revision `ab12` names no revision\n  --> migrations/cd34_x.sql:4\n   = help: fix the id or add the missing migration"
+        );
+    }
+
+    #[test]
+    fn sorted_by_file_then_line() {
+        let a = Diagnostic::new(DiagnosticKind::BadHeader, "a")
+            .in_file("b.sql")
+            .at_line(Some(1));
+        let b = Diagnostic::new(DiagnosticKind::BadHeader, "b")
+            .in_file("a.sql")
+            .at_line(Some(9));
+        let c = Diagnostic::new(DiagnosticKind::BadHeader, "c")
+            .in_file("a.sql")
+            .at_line(Some(2));
+        let all = Diagnostics::new(vec![a, b, c]);
+        let order: Vec<_> = all.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(order, ["c", "b", "a"]);
+    }
+}

@@ -1,0 +1,523 @@
+//! The migration file format: text in, a parsed migration with line numbers out.
+//!
+//! ```text
+//! -- create account table
+//! --
+//! -- revision: 1975ea83b712
+//! -- down_revision:
+//! -- created: 2026-11-22T01:42:51Z
+//!
+//! -- migrate:upgrade
+//! CREATE TABLE account (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL);
+//!
+//! -- migrate:downgrade
+//! DROP TABLE account;
+//! ```
+//!
+//! The header is every line before `-- migrate:upgrade`; it holds only
+//! comments. Its first comment line is the message; `revision:`,
+//! `down_revision:` and `created:` lines carry the metadata, and
+//! `-- migrate:no-transaction` makes the migration run outside a
+//! transaction. Sections run from their marker line to the next marker,
+//! trimmed of surrounding blank space; their SQL is never split or rewritten.
+
+use crate::checksum::normalise;
+use crate::diagnostic::{Diagnostic, DiagnosticKind};
+use crate::migration::{Migration, MigrationParts};
+
+/// The longest revision id accepted.
+pub const MAX_REVISION_LEN: usize = 64;
+
+/// The marker that starts the upgrade section.
+pub const UPGRADE_MARKER: &str = "-- migrate:upgrade";
+/// The marker that starts the downgrade section.
+pub const DOWNGRADE_MARKER: &str = "-- migrate:downgrade";
+/// The header directive that runs a migration outside a transaction.
+pub const NO_TRANSACTION_DIRECTIVE: &str = "-- migrate:no-transaction";
+
+/// A migration file, parsed, with the lines that diagnostics point at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedFile {
+    /// The migration itself.
+    pub migration: Migration,
+    /// The `created:` value, if the header has one.
+    pub created: Option<String>,
+    /// The line of `revision:`.
+    pub revision_line: usize,
+    /// The line of `down_revision:`.
+    pub down_revision_line: usize,
+}
+
+/// Whether `id` is a valid revision id: 1 to 64 of `[A-Za-z0-9_]`, and not
+/// one of the reserved target words `head` and `base`.
+pub fn is_valid_revision(id: &str) -> bool {
+    !id.is_empty()
+        && id != "head"
+        && id != "base"
+        && id.len() <= MAX_REVISION_LEN
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The directive name of a `-- migrate:<name>` line, if `line` is one.
+fn directive(line: &str) -> Option<&str> {
+    let rest = line.trim().strip_prefix("--")?.trim_start();
+    rest.strip_prefix("migrate:").map(str::trim)
+}
+
+/// A comment line's text without the `--`, or `None` for a line that is not a comment.
+fn comment(line: &str) -> Option<&str> {
+    line.trim().strip_prefix("--").map(str::trim)
+}
+
+/// Parses one file. `file` is the path shown in diagnostics; its name
+/// (the part after the last `/`) must start with the revision id.
+/// Returns every problem found in the file, not only the first.
+pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
+    let text = normalise(text);
+    let mut problems = Vec::new();
+    let err = |kind, line: usize, msg: String, help: &str| {
+        Diagnostic::new(kind, msg)
+            .in_file(file)
+            .at_line(Some(line))
+            .with_help(help)
+    };
+
+    let mut message: Option<String> = None;
+    let mut revision: Option<(String, usize)> = None;
+    let mut down: Option<(Vec<String>, usize)> = None;
+    let mut created: Option<String> = None;
+    let mut no_transaction = false;
+    let mut upgrade_start: Option<usize> = None; // index of the marker line
+    let mut downgrade_start: Option<usize> = None;
+
+    let lines: Vec<&str> = text.split('\n').collect();
+    for (i, line) in lines.iter().enumerate() {
+        let n = i + 1;
+        if let Some(name) = directive(line) {
+            match name {
+                "upgrade" if upgrade_start.is_none() => upgrade_start = Some(i),
+                "upgrade" => problems.push(err(
+                    DiagnosticKind::BadHeader,
+                    n,
+                    "second `-- migrate:upgrade` marker".into(),
+                    "a file holds one upgrade section; move this SQL into the first one or into a new revision",
+                )),
+                "downgrade" if upgrade_start.is_none() => problems.push(err(
+                    DiagnosticKind::BadHeader,
+                    n,
+                    "`-- migrate:downgrade` comes before `-- migrate:upgrade`".into(),
+                    "put the upgrade section first, then the downgrade section",
+                )),
+                "downgrade" if downgrade_start.is_none() => downgrade_start = Some(i),
+                "downgrade" => problems.push(err(
+                    DiagnosticKind::BadHeader,
+                    n,
+                    "second `-- migrate:downgrade` marker".into(),
+                    "a file holds one downgrade section; merge the two",
+                )),
+                "no-transaction" if upgrade_start.is_none() => no_transaction = true,
+                "no-transaction" => problems.push(err(
+                    DiagnosticKind::BadHeader,
+                    n,
+                    "`-- migrate:no-transaction` must be in the header".into(),
+                    "move it above `-- migrate:upgrade`",
+                )),
+                other => problems.push(err(
+                    DiagnosticKind::BadHeader,
+                    n,
+                    format!("unknown directive `-- migrate:{other}`"),
+                    "the directives are `-- migrate:upgrade`, `-- migrate:downgrade` and `-- migrate:no-transaction`",
+                )),
+            }
+            continue;
+        }
+        if upgrade_start.is_some() {
+            continue; // section text, kept verbatim
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Some(body) = comment(line) else {
+            problems.push(err(
+                DiagnosticKind::BadHeader,
+                n,
+                "SQL before the `-- migrate:upgrade` marker".into(),
+                "the header holds only `--` comments; put SQL after `-- migrate:upgrade`",
+            ));
+            continue;
+        };
+        let key_value = body.split_once(':').map(|(k, v)| (k.trim(), v.trim()));
+        match key_value {
+            Some(("revision", v)) => {
+                if revision.is_some() {
+                    problems.push(err(
+                        DiagnosticKind::BadHeader,
+                        n,
+                        "second `revision:` line".into(),
+                        "keep one `revision:` line",
+                    ));
+                } else {
+                    revision = Some((v.to_owned(), n));
+                }
+            }
+            Some(("down_revision", v)) => {
+                if down.is_some() {
+                    problems.push(err(
+                        DiagnosticKind::BadHeader,
+                        n,
+                        "second `down_revision:` line".into(),
+                        "list every parent of a merge on one line, separated by commas",
+                    ));
+                } else {
+                    let ids: Vec<String> = if v.is_empty() {
+                        Vec::new()
+                    } else {
+                        v.split(',').map(|s| s.trim().to_owned()).collect()
+                    };
+                    down = Some((ids, n));
+                }
+            }
+            Some(("created", v)) => created = Some(v.to_owned()),
+            _ if message.is_none() && !body.is_empty() => message = Some(body.to_owned()),
+            _ => {} // free text in the header
+        }
+    }
+
+    let name = file.rsplit('/').next().unwrap_or(file);
+    let revision_line;
+    let revision = match revision {
+        None => {
+            problems.push(err(
+                DiagnosticKind::BadHeader,
+                1,
+                "missing `-- revision:` line in the header".into(),
+                &format!(
+                    "add `-- revision: {}` above `-- migrate:upgrade`",
+                    name.split('_')
+                        .next()
+                        .unwrap_or("<id>")
+                        .trim_end_matches(".sql")
+                ),
+            ));
+            revision_line = 1;
+            None
+        }
+        Some((id, line)) => {
+            revision_line = line;
+            if !is_valid_revision(&id) {
+                problems.push(err(
+                    DiagnosticKind::BadHeader,
+                    line,
+                    format!("invalid revision id `{id}`"),
+                    "a revision id is 1 to 64 characters of A-Z, a-z, 0-9 and _, and not `head` or `base`",
+                ));
+                None
+            } else {
+                let matches = name
+                    .strip_prefix(id.as_str())
+                    .is_some_and(|rest| rest.starts_with('_') || rest == ".sql");
+                if !matches {
+                    problems.push(err(
+                        DiagnosticKind::NameMismatch,
+                        line,
+                        format!("revision `{id}` does not match the file name `{name}`"),
+                        &format!(
+                            "rename the file to `{id}_<slug>.sql`, or correct the revision id"
+                        ),
+                    ));
+                }
+                Some(id)
+            }
+        }
+    };
+
+    let (down_revisions, down_revision_line) = match down {
+        None => {
+            problems.push(err(
+                DiagnosticKind::BadHeader,
+                revision_line,
+                "missing `-- down_revision:` line in the header".into(),
+                "add `-- down_revision:` with the parent revision id (empty for the first revision)",
+            ));
+            (Vec::new(), revision_line)
+        }
+        Some((ids, line)) => {
+            let mut seen = Vec::new();
+            for id in &ids {
+                if !is_valid_revision(id) {
+                    problems.push(err(
+                        DiagnosticKind::BadHeader,
+                        line,
+                        format!("invalid id `{id}` in `down_revision`"),
+                        "list parent revision ids separated by commas; leave it empty for the first revision",
+                    ));
+                } else if seen.contains(&id) {
+                    problems.push(err(
+                        DiagnosticKind::BadHeader,
+                        line,
+                        format!("`down_revision` lists `{id}` twice"),
+                        "list each parent once",
+                    ));
+                } else {
+                    seen.push(id);
+                }
+            }
+            (ids, line)
+        }
+    };
+
+    let Some(up_idx) = upgrade_start else {
+        problems.push(err(
+            DiagnosticKind::MissingUpgrade,
+            lines.len().max(1),
+            "missing `-- migrate:upgrade` marker".into(),
+            "add a `-- migrate:upgrade` line before the SQL that upgrades (the section may be empty)",
+        ));
+        return Err(problems);
+    };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+
+    let section = |from: usize, to: usize| lines[from + 1..to].join("\n").trim().to_owned();
+    let upgrade_end = downgrade_start.unwrap_or(lines.len());
+    let upgrade = section(up_idx, upgrade_end);
+    let downgrade = downgrade_start.map(|d| section(d, lines.len()));
+
+    let migration = Migration::new(MigrationParts {
+        revision: revision.expect("checked above: problems is empty"),
+        down_revisions,
+        message: message.unwrap_or_default(),
+        upgrade,
+        downgrade,
+        no_transaction,
+        file: file.to_owned(),
+    });
+    Ok(ParsedFile {
+        migration,
+        created,
+        revision_line,
+        down_revision_line,
+    })
+}
+
+/// Renders the text of a new migration file in this format.
+pub fn render(
+    message: &str,
+    revision: &str,
+    down_revisions: &[&str],
+    created: &str,
+    upgrade: &str,
+    downgrade: &str,
+) -> String {
+    format!(
+        "-- {message}\n--\n-- revision: {revision}\n-- down_revision: {}\n-- created: {created}\n\n{UPGRADE_MARKER}\n{upgrade}\n\n{DOWNGRADE_MARKER}\n{downgrade}\n",
+        down_revisions.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_ok(file: &str, text: &str) -> ParsedFile {
+        match parse(file, text) {
+            Ok(p) => p,
+            Err(e) => panic!("expected {file} to parse, got {e:#?}"),
+        }
+    }
+
+    fn check_err(file: &str, text: &str) -> Vec<(DiagnosticKind, usize, String)> {
+        parse(file, text)
+            .expect_err("expected a parse error")
+            .into_iter()
+            .map(|d| (d.kind, d.line.unwrap(), d.message))
+            .collect()
+    }
+
+    const FULL: &str = "-- create account table\n--\n-- revision: 1975ea83b712\n-- down_revision:\n-- created: 2026-11-22T01:42:51Z\n\n-- migrate:upgrade\nCREATE TABLE account (id INTEGER PRIMARY KEY);\n\n-- migrate:downgrade\nDROP TABLE account;\n";
+
+    #[test]
+    fn full_file() {
+        let p = check_ok("migrations/1975ea83b712_create_account.sql", FULL);
+        let m = &p.migration;
+        assert_eq!(m.revision(), "1975ea83b712");
+        assert_eq!(m.down_revisions().count(), 0);
+        assert_eq!(m.message(), "create account table");
+        assert_eq!(
+            m.upgrade_sql(),
+            "CREATE TABLE account (id INTEGER PRIMARY KEY);"
+        );
+        assert_eq!(m.downgrade_sql(), Some("DROP TABLE account;"));
+        assert!(!m.no_transaction());
+        assert_eq!(p.created.as_deref(), Some("2026-11-22T01:42:51Z"));
+        assert_eq!((p.revision_line, p.down_revision_line), (3, 4));
+    }
+
+    #[test]
+    fn merge_revision_with_empty_upgrade_and_no_downgrade() {
+        let p = check_ok(
+            "m1_merge.sql",
+            "-- merge\n-- revision: m1\n-- down_revision: a, b\n-- migrate:upgrade\n",
+        );
+        let m = p.migration;
+        assert_eq!(m.down_revisions().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(m.upgrade_sql(), "");
+        assert_eq!(
+            m.downgrade_sql(),
+            None,
+            "absent downgrade marker means irreversible"
+        );
+    }
+
+    #[test]
+    fn empty_downgrade_is_reversible() {
+        let p = check_ok(
+            "a_x.sql",
+            "-- x\n-- revision: a\n-- down_revision:\n-- migrate:upgrade\nSELECT 1;\n-- migrate:downgrade\n",
+        );
+        assert_eq!(p.migration.downgrade_sql(), Some(""));
+    }
+
+    #[test]
+    fn no_transaction_directive() {
+        let p = check_ok(
+            "a_x.sql",
+            "-- x\n-- revision: a\n-- down_revision:\n-- migrate:no-transaction\n-- migrate:upgrade\nCREATE INDEX CONCURRENTLY i ON t (c);\n",
+        );
+        assert!(p.migration.no_transaction());
+    }
+
+    #[test]
+    fn dollar_quoted_body_is_kept_verbatim() {
+        let body = "CREATE FUNCTION f() RETURNS trigger AS $$\nBEGIN\n  -- a comment; with a semicolon\n  RETURN NEW;\nEND;\n$$ LANGUAGE plpgsql;";
+        let text = format!("-- f\n-- revision: a\n-- down_revision:\n-- migrate:upgrade\n{body}\n");
+        assert_eq!(check_ok("a_f.sql", &text).migration.upgrade_sql(), body);
+    }
+
+    #[test]
+    fn crlf_file_parses_and_hashes_like_lf() {
+        let lf = check_ok("1975ea83b712_a.sql", FULL);
+        let crlf = check_ok(
+            "1975ea83b712_a.sql",
+            &format!("\u{feff}{}", FULL.replace('\n', "\r\n")),
+        );
+        assert_eq!(lf.migration.upgrade_sql(), crlf.migration.upgrade_sql());
+        assert_eq!(lf.migration.checksum(), crlf.migration.checksum());
+    }
+
+    #[test]
+    fn message_and_downgrade_edits_are_not_drift() {
+        let a = check_ok("1975ea83b712_a.sql", FULL);
+        let b = check_ok(
+            "1975ea83b712_a.sql",
+            &FULL
+                .replace("create account table", "make accounts")
+                .replace("DROP TABLE account;", "DROP TABLE IF EXISTS account;"),
+        );
+        assert_eq!(a.migration.checksum(), b.migration.checksum());
+        let c = check_ok(
+            "1975ea83b712_a.sql",
+            &FULL.replace("PRIMARY KEY", "PRIMARY KEY, x INT"),
+        );
+        assert_ne!(a.migration.checksum(), c.migration.checksum());
+    }
+
+    #[test]
+    fn missing_upgrade_marker() {
+        let e = check_err("a_x.sql", "-- x\n-- revision: a\n-- down_revision:\n");
+        assert_eq!(e[0].0, DiagnosticKind::MissingUpgrade);
+    }
+
+    #[test]
+    fn missing_revision_and_down_revision() {
+        let e = check_err("a_x.sql", "-- x\n-- migrate:upgrade\nSELECT 1;\n");
+        let kinds: Vec<_> = e.iter().map(|p| p.0).collect();
+        assert_eq!(
+            kinds,
+            [DiagnosticKind::BadHeader, DiagnosticKind::BadHeader]
+        );
+        assert!(e[0].2.contains("revision"));
+        assert!(e[1].2.contains("down_revision"));
+    }
+
+    #[test]
+    fn sql_in_header() {
+        let e = check_err(
+            "a_x.sql",
+            "-- x\n-- revision: a\n-- down_revision:\nCREATE TABLE t (id INT);\n-- migrate:upgrade\n",
+        );
+        assert_eq!(
+            e,
+            [(
+                DiagnosticKind::BadHeader,
+                4,
+                "SQL before the `-- migrate:upgrade` marker".to_owned()
+            )]
+        );
+    }
+
+    #[test]
+    fn name_mismatch() {
+        let e = check_err(
+            "migrations/b_x.sql",
+            "-- x\n-- revision: a\n-- down_revision:\n-- migrate:upgrade\n",
+        );
+        assert_eq!(e[0].0, DiagnosticKind::NameMismatch);
+        assert_eq!(e[0].1, 2);
+        // A prefix that is not followed by `_` does not count: `ab_x.sql` is not revision `a`.
+        let e = check_err(
+            "ab_x.sql",
+            "-- x\n-- revision: a\n-- down_revision:\n-- migrate:upgrade\n",
+        );
+        assert_eq!(e[0].0, DiagnosticKind::NameMismatch);
+    }
+
+    #[test]
+    fn invalid_ids() {
+        let e = check_err(
+            "a-b_x.sql",
+            "-- x\n-- revision: a-b\n-- down_revision: c d\n-- migrate:upgrade\n",
+        );
+        assert_eq!(e.len(), 2);
+        assert!(e[0].2.contains("invalid revision id `a-b`"));
+        assert!(e[1].2.contains("invalid id `c d`"));
+        let long = "a".repeat(65);
+        assert!(
+            parse(
+                &format!("{long}_x.sql"),
+                &format!("-- revision: {long}\n-- down_revision:\n-- migrate:upgrade\n")
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn misplaced_and_unknown_directives() {
+        let e = check_err(
+            "a_x.sql",
+            "-- revision: a\n-- down_revision:\n-- migrate:downgrade\n-- migrate:upgrade\n-- migrate:no-transaction\n-- migrate:upgrad\n",
+        );
+        let lines: Vec<_> = e.iter().map(|p| p.1).collect();
+        assert_eq!(lines, [3, 5, 6]);
+    }
+
+    #[test]
+    fn render_round_trips() {
+        let text = render(
+            "add users",
+            "abc123",
+            &["p1", "p2"],
+            "2026-11-22T00:00:00Z",
+            "CREATE TABLE u (id INT);",
+            "DROP TABLE u;",
+        );
+        let p = check_ok("abc123_add_users.sql", &text);
+        assert_eq!(p.migration.message(), "add users");
+        assert_eq!(
+            p.migration.down_revisions().collect::<Vec<_>>(),
+            ["p1", "p2"]
+        );
+        assert_eq!(p.migration.downgrade_sql(), Some("DROP TABLE u;"));
+    }
+}

@@ -1,0 +1,627 @@
+//! The revision graph: one root, one head, merges allowed, in a
+//! deterministic topological order.
+//!
+//! Validation collects every problem (duplicates, dangling parents,
+//! several roots, cycles, unmerged heads) instead of stopping at the
+//! first. The order of application is Kahn's algorithm with ties broken
+//! by revision id, so it never depends on the order files were read in.
+
+use crate::diagnostic::{Diagnostic, DiagnosticKind, Diagnostics};
+use crate::format::ParsedFile;
+use crate::migration::Migration;
+use crate::target::TargetError;
+use std::collections::{BTreeSet, HashMap};
+
+/// What validation needs of a revision: its id, parents and where it was written.
+struct Node<'a> {
+    id: &'a str,
+    parents: Vec<&'a str>,
+    file: &'a str,
+    revision_line: Option<usize>,
+    down_revision_line: Option<usize>,
+}
+
+impl<'a> Node<'a> {
+    fn of(m: &'a Migration) -> Self {
+        Node {
+            id: m.revision(),
+            parents: m.down_revisions().collect(),
+            file: m.file(),
+            revision_line: None,
+            down_revision_line: None,
+        }
+    }
+
+    fn diagnostic(
+        &self,
+        kind: DiagnosticKind,
+        line: Option<usize>,
+        message: String,
+        help: String,
+    ) -> Diagnostic {
+        Diagnostic::new(kind, message)
+            .in_file(self.file)
+            .at_line(line)
+            .with_help(help)
+    }
+}
+
+fn list(ids: &[&str]) -> String {
+    ids.iter()
+        .map(|id| format!("`{id}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Checks the graph formed by `nodes` and returns its topological order
+/// (indices into `nodes`), or every problem found.
+fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
+    let n = nodes.len();
+    let mut problems = Vec::new();
+
+    // Duplicate ids: the first file (by name) keeps the id; every other is reported.
+    let mut by_file: Vec<usize> = (0..n).collect();
+    by_file.sort_by_key(|&i| (nodes[i].file, nodes[i].id));
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(n);
+    let mut alive = vec![true; n];
+    for &i in &by_file {
+        let node = &nodes[i];
+        if let Some(&first) = index.get(node.id) {
+            alive[i] = false;
+            problems.push(node.diagnostic(
+                DiagnosticKind::DuplicateRevision,
+                node.revision_line,
+                format!("duplicate revision `{}`: also defined in {}", node.id, nodes[first].file),
+                "give one of the two files a fresh revision id (and update the down_revision that should point at it)".into(),
+            ));
+        } else {
+            index.insert(node.id, i);
+        }
+    }
+
+    // Edges; a parent that names nothing is reported and dropped.
+    let mut parents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut dangling = false;
+    for i in (0..n).filter(|&i| alive[i]) {
+        let node = &nodes[i];
+        for &p in &node.parents {
+            match index.get(p) {
+                Some(&j) => {
+                    parents[i].push(j);
+                    children[j].push(i);
+                }
+                None => {
+                    dangling = true;
+                    let mut near: Vec<&str> = index
+                        .keys()
+                        .copied()
+                        .filter(|k| k.starts_with(p) || p.starts_with(k))
+                        .collect();
+                    near.sort_unstable();
+                    let help = if near.is_empty() {
+                        format!("correct the id, or add the migration file for revision `{p}`")
+                    } else {
+                        format!(
+                            "correct the id (did you mean {}?), or add the migration file for revision `{p}`",
+                            list(&near)
+                        )
+                    };
+                    problems.push(node.diagnostic(
+                        DiagnosticKind::DanglingParent,
+                        node.down_revision_line,
+                        format!(
+                            "down_revision `{p}` of revision `{}` names no revision",
+                            node.id
+                        ),
+                        help,
+                    ));
+                }
+            }
+        }
+    }
+
+    // Roots: revisions that declare no parent at all.
+    let mut roots: Vec<usize> = (0..n)
+        .filter(|&i| alive[i] && nodes[i].parents.is_empty())
+        .collect();
+    roots.sort_by_key(|&i| nodes[i].id);
+    if roots.len() > 1 {
+        let ids: Vec<&str> = roots.iter().map(|&i| nodes[i].id).collect();
+        let files: Vec<String> = roots
+            .iter()
+            .map(|&i| format!("`{}` ({})", nodes[i].id, nodes[i].file))
+            .collect();
+        let second = &nodes[roots[1]];
+        problems.push(second.diagnostic(
+            DiagnosticKind::SeveralRoots,
+            second.down_revision_line,
+            format!("{} revisions have an empty down_revision: {}", roots.len(), files.join(", ")),
+            format!(
+                "exactly one revision starts the chain; set the down_revision of {} to the revision each follows",
+                list(&ids[1..])
+            ),
+        ));
+    }
+
+    // Kahn's algorithm, ties broken by revision id.
+    let mut indegree: Vec<usize> = parents.iter().map(Vec::len).collect();
+    let mut ready: BTreeSet<(&str, usize)> = (0..n)
+        .filter(|&i| alive[i] && indegree[i] == 0)
+        .map(|i| (nodes[i].id, i))
+        .collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some((_, i)) = ready.pop_first() {
+        order.push(i);
+        for &c in &children[i] {
+            indegree[c] -= 1;
+            if indegree[c] == 0 {
+                ready.insert((nodes[c].id, c));
+            }
+        }
+    }
+
+    let live = alive.iter().filter(|&&a| a).count();
+    if order.len() < live {
+        // Every node left has a parent that is left too, so walking parents
+        // from any of them must come back on itself: that loop is a cycle.
+        let mut remaining: Vec<usize> = (0..n).filter(|&i| alive[i] && indegree[i] > 0).collect();
+        remaining.sort_by_key(|&i| nodes[i].id);
+        let mut explained = vec![false; n];
+        for &start in &remaining {
+            if explained[start] {
+                continue;
+            }
+            let mut path = vec![start];
+            let mut at: HashMap<usize, usize> = HashMap::from([(start, 0)]);
+            let cycle_from = loop {
+                let cur = *path.last().expect("path starts non-empty");
+                let next = parents[cur]
+                    .iter()
+                    .copied()
+                    .filter(|&p| indegree[p] > 0)
+                    .min_by_key(|&p| nodes[p].id)
+                    .expect("a node left by Kahn's algorithm has a parent left too");
+                if explained[next] {
+                    break None;
+                }
+                if let Some(&k) = at.get(&next) {
+                    break Some(k);
+                }
+                at.insert(next, path.len());
+                path.push(next);
+            };
+            for &p in &path {
+                explained[p] = true;
+            }
+            let Some(k) = cycle_from else { continue };
+            let mut cycle: Vec<usize> = path[k..].to_vec();
+            // Start the printed cycle at its smallest id, walking upgrade-wards (parent -> child).
+            cycle.reverse();
+            let min = (0..cycle.len())
+                .min_by_key(|&j| nodes[cycle[j]].id)
+                .unwrap_or(0);
+            cycle.rotate_left(min);
+            let mut shown: Vec<&str> = cycle.iter().map(|&i| nodes[i].id).collect();
+            shown.push(shown[0]);
+            let files: Vec<&str> = cycle.iter().map(|&i| nodes[i].file).collect();
+            let first = &nodes[cycle[0]];
+            let message = if cycle.len() == 1 {
+                format!("revision `{}` lists itself as its down_revision", first.id)
+            } else {
+                format!(
+                    "the down_revision links form a cycle: {}",
+                    shown.join(" -> ")
+                )
+            };
+            problems.push(first.diagnostic(
+                DiagnosticKind::Cycle,
+                first.down_revision_line,
+                message,
+                format!(
+                    "each arrow points from a revision to one that names it as down_revision ({}); make one of them name an earlier revision instead",
+                    files.join(", ")
+                ),
+            ));
+        }
+    } else if live > 0 && roots.is_empty() && !dangling {
+        problems.push(Diagnostic::new(
+            DiagnosticKind::NoRoot,
+            "no revision has an empty down_revision",
+        ));
+    }
+
+    // Heads: only meaningful on an acyclic graph whose links all resolve
+    // (a dropped link would make its parent look like a head).
+    if order.len() == live && live > 0 && !dangling {
+        let mut heads: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|&i| children[i].is_empty())
+            .collect();
+        heads.sort_by_key(|&i| nodes[i].id);
+        if heads.len() > 1 {
+            let mut position = vec![usize::MAX; n];
+            for (p, &i) in order.iter().enumerate() {
+                position[i] = p;
+            }
+            let mut common: Option<Vec<bool>> = None;
+            for &h in &heads {
+                let anc = ancestors_of(&parents, n, h);
+                common = Some(match common {
+                    None => anc,
+                    Some(c) => c.iter().zip(&anc).map(|(a, b)| *a && *b).collect(),
+                });
+            }
+            let fork = common
+                .and_then(|c| (0..n).filter(|&i| c[i]).max_by_key(|&i| position[i]))
+                .map(|i| nodes[i].id);
+            let ids: Vec<&str> = heads.iter().map(|&i| nodes[i].id).collect();
+            let named: Vec<String> = heads
+                .iter()
+                .map(|&i| format!("`{}` ({})", nodes[i].id, nodes[i].file))
+                .collect();
+            let from = match fork {
+                Some(f) => format!(", forking from `{f}`"),
+                None => String::from(", with no common ancestor"),
+            };
+            let first = &nodes[heads[0]];
+            problems.push(first.diagnostic(
+                DiagnosticKind::UnmergedHeads,
+                first.revision_line,
+                format!("the revision graph has {} heads: {}{from}", heads.len(), named.join(", ")),
+                format!(
+                    "add a merge revision whose down_revision lists {} (`migrate merge -m \"merge heads\"` writes it)",
+                    ids.join(", ")
+                ),
+            ));
+        }
+    }
+
+    if problems.is_empty() {
+        Ok(order)
+    } else {
+        Err(problems)
+    }
+}
+
+/// `i` and every revision it descends from.
+fn ancestors_of(parents: &[Vec<usize>], n: usize, i: usize) -> Vec<bool> {
+    let mut seen = vec![false; n];
+    let mut stack = vec![i];
+    while let Some(x) = stack.pop() {
+        if !std::mem::replace(&mut seen[x], true) {
+            stack.extend(&parents[x]);
+        }
+    }
+    seen
+}
+
+/// Validates parsed files and returns their migrations in application order.
+pub fn validate(files: Vec<ParsedFile>) -> Result<Vec<Migration>, Vec<Diagnostic>> {
+    let nodes: Vec<Node<'_>> = files
+        .iter()
+        .map(|f| Node {
+            revision_line: Some(f.revision_line),
+            down_revision_line: Some(f.down_revision_line),
+            ..Node::of(&f.migration)
+        })
+        .collect();
+    let order = analyse(&nodes)?;
+    let mut slots: Vec<Option<Migration>> = files.into_iter().map(|f| Some(f.migration)).collect();
+    Ok(order
+        .into_iter()
+        .map(|i| slots[i].take().expect("each index once"))
+        .collect())
+}
+
+/// A valid revision graph over a list of migrations, in application order.
+///
+/// Revisions are addressed by their position in that order: `0` is the
+/// root, `len() - 1` the head.
+#[derive(Debug, Clone)]
+pub struct Graph<'m> {
+    migrations: Vec<&'m Migration>,
+    index: HashMap<&'m str, usize>,
+    parents: Vec<Vec<usize>>,
+    children: Vec<Vec<usize>>,
+}
+
+impl<'m> Graph<'m> {
+    /// Builds and checks the graph of `migrations` (in any order).
+    pub fn new(migrations: &'m [Migration]) -> Result<Self, Diagnostics> {
+        let nodes: Vec<Node<'_>> = migrations.iter().map(Node::of).collect();
+        let order = analyse(&nodes).map_err(Diagnostics::new)?;
+        let migrations: Vec<&Migration> = order.iter().map(|&i| &migrations[i]).collect();
+        let index: HashMap<&str, usize> = migrations
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.revision(), i))
+            .collect();
+        let parents: Vec<Vec<usize>> = migrations
+            .iter()
+            .map(|m| m.down_revisions().map(|p| index[p]).collect())
+            .collect();
+        let mut children = vec![Vec::new(); migrations.len()];
+        for (i, ps) in parents.iter().enumerate() {
+            for &p in ps {
+                children[p].push(i);
+            }
+        }
+        Ok(Graph {
+            migrations,
+            index,
+            parents,
+            children,
+        })
+    }
+
+    /// How many revisions there are.
+    pub fn len(&self) -> usize {
+        self.migrations.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.migrations.is_empty()
+    }
+
+    /// The revision at position `i` of the application order.
+    pub fn get(&self, i: usize) -> &'m Migration {
+        self.migrations[i]
+    }
+
+    /// The revisions in application order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &'m Migration> + '_ {
+        self.migrations.iter().copied()
+    }
+
+    /// The position of the revision with exactly this id.
+    pub fn position(&self, revision: &str) -> Option<usize> {
+        self.index.get(revision).copied()
+    }
+
+    /// Positions of the revisions `i` names as down_revision.
+    pub fn parents(&self, i: usize) -> &[usize] {
+        &self.parents[i]
+    }
+
+    /// Positions of the revisions that name `i` as down_revision.
+    pub fn children(&self, i: usize) -> &[usize] {
+        &self.children[i]
+    }
+
+    /// The head: the last revision of the order, which every other precedes.
+    pub fn head(&self) -> Option<usize> {
+        self.len().checked_sub(1)
+    }
+
+    /// `i` and every revision it descends from, as a membership vector.
+    pub fn ancestors(&self, i: usize) -> Vec<bool> {
+        ancestors_of(&self.parents, self.len(), i)
+    }
+
+    /// `i` and every revision that descends from it, as a membership vector.
+    pub fn descendants(&self, i: usize) -> Vec<bool> {
+        ancestors_of(&self.children, self.len(), i)
+    }
+
+    /// The applied revisions that no other applied revision descends from.
+    pub fn heads_of(&self, applied: &[bool]) -> Vec<usize> {
+        (0..self.len())
+            .filter(|&i| applied[i] && !self.children[i].iter().any(|&c| applied[c]))
+            .collect()
+    }
+
+    /// Finds the revision whose id is `id` or starts with it.
+    pub fn resolve(&self, id: &str) -> Result<usize, TargetError> {
+        if let Some(i) = self.position(id) {
+            return Ok(i);
+        }
+        let mut found: Vec<usize> = self
+            .migrations
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.revision().starts_with(id))
+            .map(|(i, _)| i)
+            .collect();
+        match found.len() {
+            1 => Ok(found[0]),
+            0 => Err(TargetError::UnknownRevision { id: id.to_owned() }),
+            _ => {
+                found.sort_by_key(|&i| self.migrations[i].revision());
+                Err(TargetError::AmbiguousPrefix {
+                    prefix: id.to_owned(),
+                    candidates: found
+                        .iter()
+                        .map(|&i| self.migrations[i].revision().to_owned())
+                        .collect(),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migration::MigrationParts;
+    use crate::testing::fixture;
+
+    /// Checks a topology: either its order (ids joined by spaces) or the
+    /// kinds and messages of its problems.
+    fn check(spec: &str, expect: &str) {
+        let ms = fixture(spec);
+        let got = match Graph::new(&ms) {
+            Ok(g) => g
+                .iter()
+                .map(Migration::revision)
+                .collect::<Vec<_>>()
+                .join(" "),
+            Err(e) => e
+                .iter()
+                .map(|d| format!("{:?}: {}", d.kind, d.message))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        assert_eq!(got, expect.trim(), "for graph:\n{spec}");
+    }
+
+    #[test]
+    fn linear() {
+        check("c <- b\na <-\nb <- a", "a b c");
+    }
+
+    #[test]
+    fn empty_is_valid() {
+        check("", "");
+    }
+
+    #[test]
+    fn diamond_merge_orders_ties_by_id() {
+        check("a <-\nz <- a\nb <- a\nm <- z, b\nn <- m", "a b z m n");
+    }
+
+    #[test]
+    fn unmerged_fork() {
+        check(
+            "a <-\nb <- a\nc <- b\nd <- b",
+            "UnmergedHeads: the revision graph has 2 heads: `c` (migrations/c_m.sql), `d` (migrations/d_m.sql), forking from `b`",
+        );
+    }
+
+    #[test]
+    fn unmerged_fork_help_names_the_merge() {
+        let ms = fixture("a <-\nb <- a\nc <- a");
+        let e = Graph::new(&ms).unwrap_err();
+        let d = e.iter().next().unwrap();
+        assert_eq!(d.file.as_deref(), Some("migrations/b_m.sql"));
+        assert!(
+            d.help
+                .as_deref()
+                .unwrap()
+                .contains("merge revision whose down_revision lists b, c")
+        );
+    }
+
+    #[test]
+    fn two_roots() {
+        check(
+            "a <-\nb <-\nm <- a, b",
+            "SeveralRoots: 2 revisions have an empty down_revision: `a` (migrations/a_m.sql), `b` (migrations/b_m.sql)",
+        );
+    }
+
+    #[test]
+    fn self_loop() {
+        check(
+            "a <-\nb <- b, a",
+            "Cycle: revision `b` lists itself as its down_revision",
+        );
+    }
+
+    #[test]
+    fn long_cycle() {
+        check(
+            "a <-\nb <- a, e\nc <- b\nd <- c\ne <- d",
+            "Cycle: the down_revision links form a cycle: b -> c -> d -> e -> b",
+        );
+    }
+
+    #[test]
+    fn all_in_a_cycle_has_no_root_but_reports_the_cycle() {
+        check(
+            "a <- b\nb <- a",
+            "Cycle: the down_revision links form a cycle: a -> b -> a",
+        );
+    }
+
+    #[test]
+    fn dangling_parent() {
+        check(
+            "a <-\nb <- a\nc <- bx",
+            "DanglingParent: down_revision `bx` of revision `c` names no revision",
+        );
+    }
+
+    #[test]
+    fn duplicate_revision() {
+        let mut ms = fixture("a <-\nb <- a");
+        let mut parts = MigrationParts {
+            revision: "b".into(),
+            down_revisions: vec!["a".into()],
+            upgrade: "SELECT 2".into(),
+            file: "migrations/b_other.sql".into(),
+            ..Default::default()
+        };
+        ms.push(Migration::new(parts.clone()));
+        let e = Graph::new(&ms).unwrap_err();
+        let d: Vec<_> = e.iter().collect();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].kind, DiagnosticKind::DuplicateRevision);
+        assert_eq!(
+            d[0].file.as_deref(),
+            Some("migrations/b_other.sql"),
+            "the second file by name is reported"
+        );
+        assert!(d[0].message.contains("also defined in migrations/b_m.sql"));
+        parts.file = "migrations/b_zzz.sql".into();
+        assert!(
+            Graph::new(&[
+                ms[0].clone(),
+                Migration::new(parts.clone()),
+                Migration::new(parts)
+            ])
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn every_problem_at_once() {
+        let ms = fixture("a <-\nb <- zz\nc <-\nd <- e\ne <- d\nf <- a\ng <- a");
+        let e = Graph::new(&ms).unwrap_err();
+        let mut kinds: Vec<_> = e.iter().map(|d| d.kind).collect();
+        kinds.sort();
+        assert_eq!(
+            kinds,
+            [
+                DiagnosticKind::DanglingParent,
+                DiagnosticKind::Cycle,
+                DiagnosticKind::SeveralRoots
+            ]
+        );
+    }
+
+    #[test]
+    fn resolve_ids_and_prefixes() {
+        let ms = fixture("abc1 <-\nabc2 <- abc1\nbcd <- abc2");
+        let g = Graph::new(&ms).unwrap();
+        assert_eq!(g.resolve("abc1"), Ok(0));
+        assert_eq!(g.resolve("b"), Ok(2));
+        assert_eq!(
+            g.resolve("ab"),
+            Err(TargetError::AmbiguousPrefix {
+                prefix: "ab".into(),
+                candidates: vec!["abc1".into(), "abc2".into()]
+            })
+        );
+        assert_eq!(
+            g.resolve("x"),
+            Err(TargetError::UnknownRevision { id: "x".into() })
+        );
+    }
+
+    #[test]
+    fn heads_of_applied_set() {
+        let ms = fixture("a <-\nb <- a\nc <- a\nm <- b, c");
+        let g = Graph::new(&ms).unwrap();
+        let ids = |v: Vec<usize>| {
+            v.into_iter()
+                .map(|i| g.get(i).revision())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(g.heads_of(&[true, true, true, false])), ["b", "c"]);
+        assert_eq!(ids(g.heads_of(&[true, true, true, true])), ["m"]);
+        assert_eq!(ids(g.heads_of(&[false; 4])), Vec::<&str>::new());
+    }
+}

@@ -1,0 +1,194 @@
+//! What the history table says is applied, checked against the known revisions.
+//!
+//! Before any change, the runtime reads the history and calls [`verify`]:
+//! every applied revision must be known (unless the caller opts out), must
+//! hash as it did when it ran, and must have all its ancestors applied.
+
+use crate::checksum::Checksum;
+use crate::graph::Graph;
+use std::fmt;
+
+/// One row of the history table, as far as verification needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedRevision {
+    /// The revision id.
+    pub revision: String,
+    /// The checksum recorded when it ran, as stored (`sha256:<hex>`).
+    pub checksum: String,
+}
+
+/// A disagreement between the history table and the known revisions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HistoryProblem {
+    /// The migration changed after it was applied.
+    ChecksumMismatch {
+        /// The revision.
+        revision: String,
+        /// Its file.
+        file: String,
+        /// What the history table recorded.
+        recorded: String,
+        /// What the migration hashes to now.
+        expected: Checksum,
+    },
+    /// The database has a revision this list does not know.
+    Unknown {
+        /// The revision.
+        revision: String,
+    },
+    /// An applied revision whose ancestor is not applied.
+    MissingAncestor {
+        /// The applied revision.
+        revision: String,
+        /// The ancestor that is not applied.
+        ancestor: String,
+    },
+}
+
+impl fmt::Display for HistoryProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HistoryProblem::ChecksumMismatch {
+                revision,
+                file,
+                recorded,
+                expected,
+            } => write!(
+                f,
+                "revision `{revision}` ({file}) was applied with checksum {recorded} but now hashes to {expected}: its upgrade SQL was edited after it ran; restore the file as it was applied and put the change in a new revision"
+            ),
+            HistoryProblem::Unknown { revision } => write!(
+                f,
+                "revision `{revision}` is applied in the database but unknown to this build (is the database ahead of this binary?); deploy a build that has it, or opt in to ignoring unknown revisions"
+            ),
+            HistoryProblem::MissingAncestor { revision, ancestor } => write!(
+                f,
+                "revision `{revision}` is applied but its ancestor `{ancestor}` is not (was the history table edited by hand?); restore the row, or stamp the database to where it really stands"
+            ),
+        }
+    }
+}
+
+/// Checks the history against the graph and returns the applied set as a
+/// membership vector by graph position, or every problem found.
+pub fn verify(
+    graph: &Graph<'_>,
+    rows: &[AppliedRevision],
+    ignore_unknown: bool,
+) -> Result<Vec<bool>, Vec<HistoryProblem>> {
+    let mut applied = vec![false; graph.len()];
+    let mut problems = Vec::new();
+    for row in rows {
+        match graph.position(&row.revision) {
+            Some(i) => {
+                applied[i] = true;
+                let m = graph.get(i);
+                if row.checksum != m.checksum().to_string() {
+                    problems.push(HistoryProblem::ChecksumMismatch {
+                        revision: row.revision.clone(),
+                        file: m.file().to_owned(),
+                        recorded: row.checksum.clone(),
+                        expected: m.checksum(),
+                    });
+                }
+            }
+            None if ignore_unknown => {}
+            None => problems.push(HistoryProblem::Unknown {
+                revision: row.revision.clone(),
+            }),
+        }
+    }
+    // Closed under ancestors: enough to check direct parents of each applied revision.
+    for i in (0..graph.len()).filter(|&i| applied[i]) {
+        for &p in graph.parents(i) {
+            if !applied[p] {
+                problems.push(HistoryProblem::MissingAncestor {
+                    revision: graph.get(i).revision().to_owned(),
+                    ancestor: graph.get(p).revision().to_owned(),
+                });
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(applied)
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::fixture;
+
+    fn row(g: &Graph<'_>, id: &str) -> AppliedRevision {
+        let checksum = g
+            .position(id)
+            .map(|i| g.get(i).checksum().to_string())
+            .unwrap_or_default();
+        AppliedRevision {
+            revision: id.into(),
+            checksum,
+        }
+    }
+
+    #[test]
+    fn clean_history() {
+        let ms = fixture("a <-\nb <- a\nc <- b");
+        let g = Graph::new(&ms).unwrap();
+        assert_eq!(
+            verify(&g, &[row(&g, "a"), row(&g, "b")], false),
+            Ok(vec![true, true, false])
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let ms = fixture("a <-\nb <- a\nc <- b");
+        let g = Graph::new(&ms).unwrap();
+        let mut drifted = row(&g, "a");
+        drifted.checksum = "sha256:00".into();
+        let rows = [
+            drifted,
+            row(&g, "c"),
+            AppliedRevision {
+                revision: "zz".into(),
+                checksum: "x".into(),
+            },
+        ];
+        let problems = verify(&g, &rows, false).unwrap_err();
+        assert!(
+            matches!(&problems[0], HistoryProblem::ChecksumMismatch { revision, .. } if revision == "a")
+        );
+        assert_eq!(
+            problems[1],
+            HistoryProblem::Unknown {
+                revision: "zz".into()
+            }
+        );
+        assert_eq!(
+            problems[2],
+            HistoryProblem::MissingAncestor {
+                revision: "c".into(),
+                ancestor: "b".into()
+            }
+        );
+        assert_eq!(problems.len(), 3);
+    }
+
+    #[test]
+    fn unknown_revisions_can_be_ignored() {
+        let ms = fixture("a <-");
+        let g = Graph::new(&ms).unwrap();
+        let rows = [
+            row(&g, "a"),
+            AppliedRevision {
+                revision: "future".into(),
+                checksum: "x".into(),
+            },
+        ];
+        assert!(verify(&g, &rows, false).is_err());
+        assert_eq!(verify(&g, &rows, true), Ok(vec![true]));
+    }
+}

@@ -1,0 +1,58 @@
+//! Internal crate of [`migrate`](https://docs.rs/migrate): the pure logic.
+//!
+//! It owns the migration file format, checksums, the revision graph, the
+//! target grammar, plans and history verification. It does no database
+//! I/O and has no proc-macro dependency; [`load`] is its only module that
+//! reads the disk. The `embed_migrations!` macro and the `migrate`
+//! command line both validate through it, so they report the same
+//! problems in the same words. Depend on `migrate`, not on this crate:
+//! its API may change in any release.
+
+pub mod checksum;
+pub mod diagnostic;
+pub mod format;
+pub mod graph;
+pub mod history;
+pub mod load;
+pub mod migration;
+pub mod plan;
+pub mod target;
+
+pub use checksum::Checksum;
+pub use diagnostic::{Diagnostic, DiagnosticKind, Diagnostics};
+pub use graph::Graph;
+pub use migration::{Migration, MigrationParts};
+pub use plan::{Direction, Plan, PlanError};
+pub use target::{Target, TargetError};
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::migration::{Migration, MigrationParts};
+
+    /// Builds migrations from a compact fixture: one `child <- parent, parent`
+    /// per line, `root <-` for a root.
+    pub fn fixture(spec: &str) -> Vec<Migration> {
+        spec.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                let (id, parents) = line.split_once("<-").expect("`id <- parents`");
+                let id = id.trim();
+                Migration::new(MigrationParts {
+                    revision: id.to_owned(),
+                    down_revisions: parents
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(String::from)
+                        .collect(),
+                    message: format!("{id} message"),
+                    upgrade: format!("-- up {id}"),
+                    downgrade: Some(format!("-- down {id}")),
+                    no_transaction: false,
+                    file: format!("migrations/{id}_m.sql"),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,238 @@
+//! Reading a migrations folder: the one module of this crate that touches the disk.
+//!
+//! [`load_dir`] lists the folder and reads each file; everything after that
+//! is [`from_sources`], a pure function over names and bytes, so tests need
+//! no disk. Files that do not end in `.sql` and hidden files are ignored,
+//! and so are sub-folders.
+
+use crate::diagnostic::{Diagnostic, DiagnosticKind, Diagnostics};
+use crate::format;
+use crate::graph;
+use crate::migration::Migration;
+use std::path::Path;
+
+/// One file of a migrations folder: the path shown in messages and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The path shown in diagnostics, e.g. `migrations/1975ea83b712_create_account.sql`.
+    pub path: String,
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Whether a file name is a migration: ends in `.sql` and is not hidden.
+pub fn is_migration_file(name: &str) -> bool {
+    name.ends_with(".sql") && !name.starts_with('.')
+}
+
+/// Parses and validates a folder's files, returning the migrations in
+/// application order, or every problem found in any of them.
+pub fn from_sources(sources: Vec<Source>) -> Result<Vec<Migration>, Diagnostics> {
+    let mut problems = Vec::new();
+    let mut parsed = Vec::with_capacity(sources.len());
+    for source in sources {
+        let text = match String::from_utf8(source.bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+                problems.push(
+                    Diagnostic::new(DiagnosticKind::NotUtf8, "the file is not valid UTF-8")
+                        .in_file(source.path)
+                        .at_line(Some(line))
+                        .with_help("save the file as UTF-8"),
+                );
+                continue;
+            }
+        };
+        match format::parse(&source.path, &text) {
+            Ok(p) => parsed.push(p),
+            Err(mut e) => problems.append(&mut e),
+        }
+    }
+    match graph::validate(parsed) {
+        Ok(migrations) if problems.is_empty() => Ok(migrations),
+        Ok(_) => Err(Diagnostics::new(problems)),
+        Err(mut e) => {
+            problems.append(&mut e);
+            Err(Diagnostics::new(problems))
+        }
+    }
+}
+
+/// Reads the folder `dir` and validates it. `shown_as` is how the folder
+/// is named in messages (for the macro, the path as written in the crate).
+pub fn load_dir(dir: &Path, shown_as: &str) -> Result<Vec<Migration>, Diagnostics> {
+    let (sources, mut problems) = read_dir(dir, shown_as);
+    match from_sources(sources) {
+        Ok(m) if problems.is_empty() => Ok(m),
+        Ok(_) => Err(Diagnostics::new(problems)),
+        Err(e) => {
+            problems.extend(e.into_vec());
+            Err(Diagnostics::new(problems))
+        }
+    }
+}
+
+/// Lists and reads the migration files of `dir`, sorted by name, with the
+/// problems met reading them.
+pub fn read_dir(dir: &Path, shown_as: &str) -> (Vec<Source>, Vec<Diagnostic>) {
+    let shown_as = shown_as.trim_end_matches('/');
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            let d = Diagnostic::new(DiagnosticKind::MissingFolder, format!("cannot read the migrations folder `{shown_as}`: {e}"))
+                .in_file(shown_as)
+                .with_help(format!("create it (`migrate init {shown_as}`), or give the path of the folder that holds the .sql files"));
+            return (Vec::new(), vec![d]);
+        }
+    };
+    let mut names = Vec::new();
+    let mut problems = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(entry) => {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if is_migration_file(&name) && entry.path().is_file() {
+                    names.push(name);
+                }
+            }
+            Err(e) => problems.push(
+                Diagnostic::new(
+                    DiagnosticKind::Unreadable,
+                    format!("cannot list the migrations folder: {e}"),
+                )
+                .in_file(shown_as),
+            ),
+        }
+    }
+    names.sort();
+    let mut sources = Vec::with_capacity(names.len());
+    for name in names {
+        let path = format!("{shown_as}/{name}");
+        match std::fs::read(dir.join(&name)) {
+            Ok(bytes) => sources.push(Source { path, bytes }),
+            Err(e) => problems.push(
+                Diagnostic::new(
+                    DiagnosticKind::Unreadable,
+                    format!("cannot read the file: {e}"),
+                )
+                .in_file(path)
+                .with_help("check the file's permissions"),
+            ),
+        }
+    }
+    (sources, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(path: &str, text: &str) -> Source {
+        Source {
+            path: path.into(),
+            bytes: text.as_bytes().to_vec(),
+        }
+    }
+
+    fn file(id: &str, down: &str) -> Source {
+        src(
+            &format!("migrations/{id}_x.sql"),
+            &format!(
+                "-- {id}\n-- revision: {id}\n-- down_revision: {down}\n-- migrate:upgrade\nSELECT 1;\n"
+            ),
+        )
+    }
+
+    #[test]
+    fn orders_whatever_the_listing_order() {
+        let a = from_sources(vec![file("c", "b"), file("a", ""), file("b", "a")]).unwrap();
+        let b = from_sources(vec![file("b", "a"), file("c", "b"), file("a", "")]).unwrap();
+        let ids: Vec<_> = a.iter().map(Migration::revision).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn problems_in_files_and_graph_together() {
+        let bad_utf8 = Source {
+            path: "migrations/d_x.sql".into(),
+            bytes: b"-- d\n-- \xff\n".to_vec(),
+        };
+        let e = from_sources(vec![
+            file("a", ""),
+            file("b", "zz"),
+            bad_utf8,
+            src("migrations/e_x.sql", "-- e\n"),
+        ])
+        .unwrap_err();
+        let got: Vec<_> = e
+            .iter()
+            .map(|d| (d.file.clone().unwrap(), d.line, d.kind))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "migrations/b_x.sql".to_owned(),
+                    Some(3),
+                    DiagnosticKind::DanglingParent
+                ),
+                (
+                    "migrations/d_x.sql".to_owned(),
+                    Some(2),
+                    DiagnosticKind::NotUtf8
+                ),
+                (
+                    "migrations/e_x.sql".to_owned(),
+                    Some(1),
+                    DiagnosticKind::BadHeader
+                ),
+                (
+                    "migrations/e_x.sql".to_owned(),
+                    Some(1),
+                    DiagnosticKind::BadHeader
+                ),
+                (
+                    "migrations/e_x.sql".to_owned(),
+                    Some(2),
+                    DiagnosticKind::MissingUpgrade
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn reads_a_folder_ignoring_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        for s in [file("a", ""), file("b", "a")] {
+            std::fs::write(
+                dir.path().join(s.path.trim_start_matches("migrations/")),
+                s.bytes,
+            )
+            .unwrap();
+        }
+        std::fs::write(dir.path().join("README.md"), "notes").unwrap();
+        std::fs::write(dir.path().join(".a_x.sql.swp"), "junk").unwrap();
+        std::fs::write(dir.path().join(".hidden.sql"), "junk").unwrap();
+        std::fs::create_dir(dir.path().join("old.sql")).unwrap();
+        let ms = load_dir(dir.path(), "migrations").unwrap();
+        assert_eq!(
+            ms.iter().map(Migration::file).collect::<Vec<_>>(),
+            ["migrations/a_x.sql", "migrations/b_x.sql"]
+        );
+    }
+
+    #[test]
+    fn missing_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = load_dir(&dir.path().join("nope"), "nope").unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert!(e.has(DiagnosticKind::MissingFolder));
+        assert!(
+            e.to_string()
+                .contains("cannot read the migrations folder `nope`")
+        );
+    }
+}
