@@ -1,1 +1,128 @@
-//! placeholder
+//! Alembic-style database schema migrations, checked when your crate compiles.
+//!
+//! Migrations are SQL files that form a revision graph: each names its
+//! `revision` and its `down_revision` (several, for a merge). The
+//! [`embed_migrations!`] macro reads the folder while your crate builds,
+//! fails the build with a clear message if the graph is broken (a cycle,
+//! an unmerged fork, a dangling or duplicate revision, a malformed file),
+//! and embeds the migrations in application order with their SHA-256
+//! checksums. At run time, [`Migrations`] applies them to SQLite,
+//! PostgreSQL or MySQL/MariaDB through [`sqlx`], one history row per
+//! revision, under a database lock.
+//!
+//! ```no_run
+//! static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations");
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let pool = migrate::sqlx::SqlitePool::connect("sqlite:app.db?mode=rwc").await?;
+//! let report = MIGRATIONS.upgrade(&pool, "head").await?;
+//! println!("applied {} migration(s)", report.steps.len());
+//! let heads: Vec<String> = MIGRATIONS.current(&pool).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # The file format
+//!
+//! One file per revision, named `<revision>_<slug>.sql`:
+//!
+//! ```text
+//! -- create account table
+//! --
+//! -- revision: 1975ea83b712
+//! -- down_revision:
+//! -- created: 2026-11-22T01:42:51Z
+//!
+//! -- migrate:upgrade
+//! CREATE TABLE account (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL);
+//!
+//! -- migrate:downgrade
+//! DROP TABLE account;
+//! ```
+//!
+//! - The header is the comment lines before `-- migrate:upgrade`. Its first
+//!   line is the message. `revision` is 1 to 64 characters of `[A-Za-z0-9_]`
+//!   and must be the file name's prefix; `down_revision` is empty for the
+//!   first revision, one id, or a comma-separated list for a merge.
+//! - `-- migrate:upgrade` is required; its section may be empty.
+//!   `-- migrate:downgrade` is optional: without it the revision is
+//!   irreversible and downgrading past it is refused; present and empty, it
+//!   is reversible with nothing to run.
+//! - `-- migrate:no-transaction` in the header runs the migration outside a
+//!   transaction.
+//! - The checksum is SHA-256 over the upgrade section and the
+//!   no-transaction flag, after turning CRLF into LF and dropping a BOM.
+//!   Editing the message or the downgrade is not drift; editing the upgrade
+//!   of an applied revision is, and is refused.
+//! - Files not ending in `.sql`, and hidden files, are ignored.
+//!
+//! # Targets
+//!
+//! `head`, `base`, a revision id or any unique prefix of one, `+N` (the
+//! next N pending revisions), `-N` (the last N applied ones), `<id>+N` and
+//! `<id>-N` (N steps from a revision along the graph), `head-N`. Upgrading
+//! to X applies X and its pending ancestors in application order;
+//! downgrading to X unapplies its applied descendants, newest first, and
+//! leaves other branches applied. See [`Target`].
+//!
+//! # Rebuilding when a file is added
+//!
+//! Editing a migration rebuilds your crate by itself. Stable Rust cannot
+//! let a macro watch a folder, so for a *new* file to trigger a rebuild add
+//! this `build.rs` next to your `Cargo.toml`:
+//!
+//! ```no_run
+//! fn main() {
+//!     println!("cargo:rerun-if-changed=migrations");
+//! }
+//! ```
+//!
+//! # Configuration
+//!
+//! The short calls use the defaults (history table `migrate_history`, a
+//! 60 second lock timeout, unknown applied revisions refused). Configure
+//! through [`Migrations::migrator`]:
+//!
+//! ```no_run
+//! # static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations");
+//! # async fn run(pool: &migrate::sqlx::SqlitePool) -> Result<(), migrate::Error> {
+//! use std::time::Duration;
+//! MIGRATIONS
+//!     .migrator()
+//!     .history_table("schema_history")
+//!     .lock_timeout(Duration::from_secs(5))
+//!     .ignore_unknown_revisions()
+//!     .upgrade(pool, "head")
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Errors
+//!
+//! Every call returns [`Error`], which says what failed, for which revision
+//! and file, with the database's own message as its
+//! [`source`](std::error::Error::source), and what was already done.
+//! Nothing is half-written: a failed migration that ran in a transaction is
+//! rolled back with its history row.
+
+pub use migrate_core::{
+    Checksum, Diagnostic, Diagnostics, Direction, Migration, PlanError, Target, TargetError,
+};
+pub use migrate_macros::embed_migrations;
+pub use migrate_runtime::{
+    Applied, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Driver, Error, Handle, HistoryEntry,
+    HistoryTable, IntoTarget, Migrations, Migrator, Report, Resolution, Result, StepReport,
+};
+/// The sqlx version this crate runs on, so pools and connections match.
+pub use sqlx;
+
+/// Reads and validates a migrations folder at run time, exactly as
+/// [`embed_migrations!`] does at build time.
+pub fn load(dir: impl AsRef<std::path::Path>) -> std::result::Result<Migrations, Diagnostics> {
+    let dir = dir.as_ref();
+    Migrations::new(migrate_core::load::load_dir(dir, &dir.to_string_lossy())?)
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use migrate_core::Migration;
+}

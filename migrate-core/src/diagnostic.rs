@@ -85,9 +85,14 @@ impl Diagnostic {
     }
 }
 
+/// `{}` prints `error: <message>` and the location and help lines; `{:#}`
+/// leaves out the `error: ` prefix, for hosts (rustc) that print their own.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}", self.message)?;
+        if !f.alternate() {
+            f.write_str("error: ")?;
+        }
+        f.write_str(&self.message)?;
         if let Some(file) = &self.file {
             match self.line {
                 Some(line) => write!(f, "\n  --> {file}:{line}")?,

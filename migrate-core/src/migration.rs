@@ -11,13 +11,20 @@ use std::borrow::Cow;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Migration {
     revision: Cow<'static, str>,
-    down_revisions: Cow<'static, [Cow<'static, str>]>,
+    down_revisions: Parents,
     message: Cow<'static, str>,
     checksum: Checksum,
     upgrade: Cow<'static, str>,
     downgrade: Option<Cow<'static, str>>,
     no_transaction: bool,
     file: Cow<'static, str>,
+}
+
+/// Parent ids: borrowed when embedded (so the list stays `const`), owned when loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Parents {
+    Embedded(&'static [&'static str]),
+    Loaded(Vec<String>),
 }
 
 /// The parts of a [`Migration`], by name, for building one at run time.
@@ -45,7 +52,7 @@ impl Migration {
         let checksum = Checksum::of(&parts.upgrade, parts.no_transaction);
         Migration {
             revision: Cow::Owned(parts.revision),
-            down_revisions: Cow::Owned(parts.down_revisions.into_iter().map(Cow::Owned).collect()),
+            down_revisions: Parents::Loaded(parts.down_revisions),
             message: Cow::Owned(parts.message),
             checksum,
             upgrade: Cow::Owned(parts.upgrade),
@@ -60,7 +67,7 @@ impl Migration {
     #[allow(clippy::too_many_arguments)]
     pub const fn __embedded(
         revision: &'static str,
-        down_revisions: &'static [Cow<'static, str>],
+        down_revisions: &'static [&'static str],
         message: &'static str,
         checksum: [u8; 32],
         upgrade: &'static str,
@@ -70,7 +77,7 @@ impl Migration {
     ) -> Migration {
         Migration {
             revision: Cow::Borrowed(revision),
-            down_revisions: Cow::Borrowed(down_revisions),
+            down_revisions: Parents::Embedded(down_revisions),
             message: Cow::Borrowed(message),
             checksum: Checksum(checksum),
             upgrade: Cow::Borrowed(upgrade),
@@ -89,8 +96,15 @@ impl Migration {
     }
 
     /// The parent revision ids: empty for the root, several for a merge.
-    pub fn down_revisions(&self) -> impl ExactSizeIterator<Item = &str> + Clone {
-        self.down_revisions.iter().map(|s| &**s)
+    pub fn down_revisions(&self) -> impl Iterator<Item = &str> + Clone {
+        let (embedded, loaded): (&[&str], &[String]) = match &self.down_revisions {
+            Parents::Embedded(p) => (p, &[]),
+            Parents::Loaded(p) => (&[], p),
+        };
+        embedded
+            .iter()
+            .copied()
+            .chain(loaded.iter().map(String::as_str))
     }
 
     /// The message: the first comment line of the file.

@@ -1,1 +1,27 @@
-//! placeholder
+//! Internal crate of [`migrate`](https://docs.rs/migrate): the
+//! `embed_migrations!` proc macro. Use it through `migrate::embed_migrations!`.
+//!
+//! The macro is a pipeline: [`input`] reads the path literal and resolves
+//! it against the crate, `migrate_core::load` reads and validates the
+//! folder (the same code `migrate check` runs), and [`expand`] writes the
+//! tokens. It never panics: every problem becomes a `compile_error!` on the
+//! path literal, followed by an empty list so no other error cascades.
+
+use proc_macro::TokenStream;
+
+mod expand;
+mod input;
+
+/// Embeds the migrations folder `dir` (relative to the crate's
+/// `Cargo.toml`) as a checked, ordered, checksummed `migrate::Migrations`.
+#[proc_macro]
+pub fn embed_migrations(tokens: TokenStream) -> TokenStream {
+    let input = match syn::parse::<input::Input>(tokens) {
+        Ok(input) => input,
+        Err(e) => return expand::fallback(e.to_compile_error()).into(),
+    };
+    match migrate_core::load::load_dir(&input.dir, &input.shown_as) {
+        Ok(migrations) => expand::migrations(&input, &migrations).into(),
+        Err(diagnostics) => expand::errors(&input, &diagnostics).into(),
+    }
+}

@@ -1,1 +1,21 @@
-//! placeholder
+//! Internal crate of [`migrate`](https://docs.rs/migrate): applies migration
+//! plans to databases through sqlx.
+//!
+//! It owns the history table, the migration lock and the execution of
+//! plans on SQLite (feature `sqlite`), PostgreSQL (`postgres`) and
+//! MySQL/MariaDB (`mysql`). It does not parse files or compute plans (that
+//! is `migrate-core`) and it knows nothing of the command line. Database
+//! differences live in one sealed trait, [`Driver`]. Depend on `migrate`,
+//! not on this crate: its API may change in any release.
+
+pub mod driver;
+mod error;
+mod migrator;
+mod report;
+mod table;
+
+pub use driver::{Driver, Handle};
+pub use error::{Error, Result};
+pub use migrator::{DEFAULT_LOCK_TIMEOUT, IntoTarget, Migrations, Migrator, Resolution};
+pub use report::{Applied, HistoryEntry, Report, StepReport};
+pub use table::{DEFAULT_TABLE, HistoryTable};

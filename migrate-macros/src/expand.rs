@@ -1,0 +1,56 @@
+//! The tokens: one static table of literals, plus one `include_str!` per
+//! file so that editing a migration rebuilds the crate.
+
+use crate::input::Input;
+use migrate_core::{Diagnostics, Migration};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// The expansion for a valid folder.
+pub fn migrations(input: &Input, migrations: &[Migration]) -> TokenStream {
+    let tracked = migrations.iter().map(|m| {
+        let name = m.file().rsplit('/').next().unwrap_or(m.file());
+        let path = input.dir.join(name).to_string_lossy().into_owned();
+        quote!(::core::include_str!(#path))
+    });
+    let entries = migrations.iter().map(|m| {
+        let revision = m.revision();
+        let parents = m.down_revisions();
+        let message = m.message();
+        let checksum = m.checksum().bytes().to_vec();
+        let upgrade = m.upgrade_sql();
+        let downgrade = match m.downgrade_sql() {
+            Some(d) => quote!(::core::option::Option::Some(#d)),
+            None => quote!(::core::option::Option::None),
+        };
+        let no_transaction = m.no_transaction();
+        let file = m.file();
+        quote! {
+            ::migrate::__private::Migration::__embedded(
+                #revision, &[#(#parents),*], #message, [#(#checksum),*], #upgrade, #downgrade, #no_transaction, #file,
+            )
+        }
+    });
+    quote! {{
+        const _: &[&str] = &[#(#tracked),*];
+        const LIST: &[::migrate::__private::Migration] = &[#(#entries),*];
+        ::migrate::Migrations::__embedded(LIST)
+    }}
+}
+
+/// The expansion for a folder with problems: one `compile_error!` each, on the literal.
+pub fn errors(input: &Input, diagnostics: &Diagnostics) -> TokenStream {
+    let span = input.lit.span();
+    let errors = diagnostics
+        .iter()
+        .map(|d| syn::Error::new(span, format!("{d:#}")).to_compile_error());
+    fallback(quote!(#(#errors)*))
+}
+
+/// `errors`, then a well-typed empty list so nothing else fails to compile.
+pub fn fallback(errors: TokenStream) -> TokenStream {
+    quote! {{
+        #errors
+        ::migrate::Migrations::__embedded(&[])
+    }}
+}

@@ -1,0 +1,137 @@
+//! The runtime's error type: what went wrong, where, and what state the
+//! database was left in.
+
+use migrate_core::history::HistoryProblem;
+use migrate_core::{Diagnostics, Direction, PlanError, TargetError};
+use std::time::Duration;
+
+/// Everything that can go wrong when migrating a database.
+///
+/// `Display` is one complete sentence (or a list of them, for several
+/// problems); [`std::error::Error::source`] keeps the database's own error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The migration list is not a valid revision graph (only possible for
+    /// a list built at run time; `embed_migrations!` checks at build time).
+    #[error("the migrations are invalid:\n{0}")]
+    Invalid(Diagnostics),
+
+    /// The target does not parse or names no revision.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+
+    /// No plan reaches the target (wrong direction, irreversible, ...). Nothing was changed.
+    #[error(transparent)]
+    Plan(PlanError),
+
+    /// The history table disagrees with the migrations. Nothing was changed.
+    #[error("the history table disagrees with the migrations, so nothing was changed:\n{}", list(.0))]
+    History(Vec<HistoryProblem>),
+
+    /// A revision was left half-done by an earlier run.
+    #[error(
+        "revision `{revision}` is marked `{state}` in the history table: an earlier run did not finish it{}; check the database by hand, then resolve it as applied or as not applied (`migrate resolve {revision} --applied` or `--not-applied`); nothing was changed",
+        .error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+    )]
+    Dirty {
+        /// The revision.
+        revision: String,
+        /// Its recorded state.
+        state: String,
+        /// The error recorded when it failed, if any.
+        error: Option<String>,
+    },
+
+    /// A migration's SQL failed.
+    #[error(
+        "{direction} of revision `{revision}` ({file}) failed{}: {source}; {}{}",
+        .statement.map(|n| format!(" at statement {n}")).unwrap_or_default(),
+        if *.rolled_back { "it was rolled back and is not recorded" } else { "it ran outside a transaction, so part of it may have run: it is marked failed in the history table; check the database, then resolve it" },
+        applied_note(.applied)
+    )]
+    Migration {
+        /// The revision whose SQL failed.
+        revision: String,
+        /// Its file.
+        file: String,
+        /// Upgrading or downgrading.
+        direction: Direction,
+        /// The 1-based statement that failed, when the migration ran statement by statement.
+        statement: Option<usize>,
+        /// Whether the failed migration left no trace (it ran in a transaction).
+        rolled_back: bool,
+        /// The revisions this run had already applied or unapplied, which stay done.
+        applied: Vec<String>,
+        /// The database's error.
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// Another migrator held the lock for longer than the lock timeout. Nothing was changed.
+    #[error(
+        "could not take the migration lock within {timeout:?}: another migrator is running (or its connection is still open); nothing was changed"
+    )]
+    LockTimeout {
+        /// The configured lock timeout.
+        timeout: Duration,
+    },
+
+    /// The history table name is not a plain identifier.
+    #[error(
+        "`{0}` is not a valid history table or schema name: use 1 to 63 characters of A-Z, a-z, 0-9 and _, not starting with a digit"
+    )]
+    InvalidName(String),
+
+    /// A revision named in a call does not exist in the history table.
+    #[error("revision `{0}` has no row in the history table")]
+    NotInHistory(String),
+
+    /// The database failed outside any migration's SQL.
+    #[error("{context}: {source}")]
+    Database {
+        /// What the runtime was doing.
+        context: String,
+        /// The database's error.
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+impl From<PlanError> for Error {
+    fn from(e: PlanError) -> Self {
+        match e {
+            PlanError::Target(t) => Error::Target(t),
+            other => Error::Plan(other),
+        }
+    }
+}
+
+fn list(problems: &[HistoryProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn applied_note(applied: &[String]) -> String {
+    if applied.is_empty() {
+        " nothing else was changed by this run".into()
+    } else {
+        format!(
+            " this run had already completed {}, which stay{} done",
+            applied.join(", "),
+            if applied.len() == 1 { "s" } else { "" }
+        )
+    }
+}
+
+/// Wraps a database error with what the runtime was doing.
+pub(crate) fn db(context: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Error {
+    let context = context.into();
+    move |source| Error::Database { context, source }
+}
+
+/// The runtime's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

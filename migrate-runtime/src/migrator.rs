@@ -1,0 +1,584 @@
+//! The shared part of every run: lock, read and verify the history, plan,
+//! execute the plan through the [`Driver`], unlock, report.
+
+use crate::driver::{APPLIED, Driver, Handle, HistoryRow, Settings, Step};
+use crate::error::{Error, Result, db};
+use crate::report::{Applied, HistoryEntry, Report, StepReport};
+use crate::table::HistoryTable;
+use migrate_core::history::{self, AppliedRevision};
+use migrate_core::{Diagnostics, Direction, Graph, Migration, Target, TargetError, plan};
+use sqlx::Acquire;
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// The default time to wait for another migrator to finish.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An ordered, checksummed list of migrations: what `embed_migrations!`
+/// expands to, or what the command line loads from a folder.
+///
+/// The short calls ([`upgrade`](Self::upgrade), [`downgrade`](Self::downgrade),
+/// ...) use the defaults; [`migrator`](Self::migrator) configures them.
+#[derive(Debug, Clone)]
+pub struct Migrations {
+    list: Cow<'static, [Migration]>,
+}
+
+/// Something that names a target: a `&str` in the target grammar, or a [`Target`].
+pub trait IntoTarget {
+    /// Parses or passes on the target.
+    fn into_target(self) -> Result<Target, TargetError>;
+}
+
+impl IntoTarget for &str {
+    fn into_target(self) -> Result<Target, TargetError> {
+        self.parse()
+    }
+}
+impl IntoTarget for &String {
+    fn into_target(self) -> Result<Target, TargetError> {
+        self.parse()
+    }
+}
+impl IntoTarget for String {
+    fn into_target(self) -> Result<Target, TargetError> {
+        self.parse()
+    }
+}
+impl IntoTarget for Target {
+    fn into_target(self) -> Result<Target, TargetError> {
+        Ok(self)
+    }
+}
+impl IntoTarget for &Target {
+    fn into_target(self) -> Result<Target, TargetError> {
+        Ok(self.clone())
+    }
+}
+
+/// How a revision left half-done is to be recorded after a human checked the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// The migration's changes are in place: record it as applied.
+    Applied,
+    /// The migration's changes are not in place: remove its history row.
+    NotApplied,
+}
+
+impl Migrations {
+    /// Used by `embed_migrations!`; not public API.
+    #[doc(hidden)]
+    pub const fn __embedded(list: &'static [Migration]) -> Self {
+        Migrations {
+            list: Cow::Borrowed(list),
+        }
+    }
+
+    /// Validates a list built at run time and puts it in application order.
+    pub fn new(list: Vec<Migration>) -> Result<Self, Diagnostics> {
+        let order: Vec<Migration> = Graph::new(&list)?.iter().cloned().collect();
+        Ok(Migrations {
+            list: Cow::Owned(order),
+        })
+    }
+
+    /// The migrations, in application order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Migration> {
+        self.list.iter()
+    }
+
+    /// How many migrations there are.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The migration with exactly this revision id.
+    pub fn get(&self, revision: &str) -> Option<&Migration> {
+        self.list.iter().find(|m| m.revision() == revision)
+    }
+
+    /// A migrator with the default configuration, to configure further.
+    pub fn migrator(&self) -> Migrator<'_> {
+        Migrator {
+            migrations: self,
+            table: Ok(HistoryTable::default()),
+            ignore_unknown: false,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        }
+    }
+
+    /// Upgrades to `target` (`"head"`, an id, `"+1"`, ...). See [`Migrator::upgrade`].
+    pub async fn upgrade<'c, A>(&self, db: A, target: impl IntoTarget) -> Result<Report>
+    where
+        A: Acquire<'c>,
+        A::Database: Driver,
+        A::Connection:
+            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+    {
+        self.migrator().upgrade(db, target).await
+    }
+
+    /// Downgrades to `target` (`"base"`, an id, `"-1"`, ...). See [`Migrator::downgrade`].
+    pub async fn downgrade<'c, A>(&self, db: A, target: impl IntoTarget) -> Result<Report>
+    where
+        A: Acquire<'c>,
+        A::Database: Driver,
+        A::Connection:
+            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+    {
+        self.migrator().downgrade(db, target).await
+    }
+
+    /// Records `target` as the database's state without running SQL. See [`Migrator::stamp`].
+    pub async fn stamp<'c, A>(&self, db: A, target: impl IntoTarget) -> Result<Report>
+    where
+        A: Acquire<'c>,
+        A::Database: Driver,
+        A::Connection:
+            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+    {
+        self.migrator().stamp(db, target).await
+    }
+
+    /// The applied head revisions. See [`Migrator::current`].
+    pub async fn current<'c, A>(&self, db: A) -> Result<Vec<String>>
+    where
+        A: Acquire<'c>,
+        A::Database: Driver,
+        A::Connection:
+            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+    {
+        self.migrator().current(db).await
+    }
+
+    /// Every revision, applied or not. See [`Migrator::history`].
+    pub async fn history<'c, A>(&self, db: A) -> Result<Vec<HistoryEntry>>
+    where
+        A: Acquire<'c>,
+        A::Database: Driver,
+        A::Connection:
+            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+    {
+        self.migrator().history(db).await
+    }
+
+    /// Checks the history against the migrations, changing nothing. See [`Migrator::verify`].
+    pub async fn verify<'c, A>(&self, db: A) -> Result<()>
+    where
+        A: Acquire<'c>,
+        A::Database: Driver,
+        A::Connection:
+            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+    {
+        self.migrator().verify(db).await
+    }
+}
+
+/// Runs migrations with a chosen configuration. Built by [`Migrations::migrator`].
+///
+/// ```no_run
+/// # async fn f(migrations: &migrate_runtime::Migrations, pool: &sqlx::SqlitePool) -> Result<(), migrate_runtime::Error> {
+/// use std::time::Duration;
+/// migrations
+///     .migrator()
+///     .history_table("schema_history")
+///     .lock_timeout(Duration::from_secs(10))
+///     .upgrade(pool, "head")
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Migrator<'m> {
+    migrations: &'m Migrations,
+    table: Result<HistoryTable, String>,
+    ignore_unknown: bool,
+    lock_timeout: Duration,
+}
+
+/// What a locked run does.
+enum Op {
+    Upgrade(Target),
+    Downgrade(Target),
+    Stamp(Target),
+    Resolve(String, Resolution),
+}
+
+impl<'m> Migrator<'m> {
+    /// Keeps the history in the table `name` (default `migrate_history`).
+    /// An invalid name is reported by the first call that uses it.
+    pub fn history_table(mut self, name: &str) -> Self {
+        let schema = self
+            .table
+            .as_ref()
+            .ok()
+            .and_then(|t| t.schema().map(str::to_owned));
+        self.table = HistoryTable::new(name)
+            .and_then(|t| match &schema {
+                Some(s) => t.in_schema(s),
+                None => Ok(t),
+            })
+            .map_err(|_| name.to_owned());
+        self
+    }
+
+    /// Keeps the history table in `schema` (PostgreSQL schema, MySQL database).
+    pub fn history_schema(mut self, schema: &str) -> Self {
+        self.table = match self.table {
+            Ok(t) => t.in_schema(schema).map_err(|_| schema.to_owned()),
+            Err(e) => Err(e),
+        };
+        self
+    }
+
+    /// Accepts applied revisions this list does not know (a database migrated
+    /// by a newer build), instead of refusing to run.
+    pub fn ignore_unknown_revisions(mut self) -> Self {
+        self.ignore_unknown = true;
+        self
+    }
+
+    /// How long to wait for another migrator's lock before failing (default 60 s).
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    fn settings(&self) -> Result<Settings> {
+        let table = self.table.clone().map_err(Error::InvalidName)?;
+        Ok(Settings {
+            table,
+            lock_timeout: self.lock_timeout,
+        })
+    }
+
+    fn graph(&self) -> Result<Graph<'m>> {
+        Graph::new(&self.migrations.list).map_err(Error::Invalid)
+    }
+
+    /// Applies every pending revision up to `target`, each in its own
+    /// transaction with its history row, after verifying the history.
+    pub async fn upgrade<'c, A>(&self, db: A, target: impl IntoTarget) -> Result<Report>
+    where
+        A: Acquire<'c>,
+        A::Database: Driver,
+        A::Connection:
+            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+    {
+        self.locked(db, Op::Upgrade(target.into_target()?)).await
+    }
+
+    /// Unapplies applied revisions down to `target`, newest first. Refuses,
+    /// changing nothing, when a step has no downgrade section.
+    pub async fn downgrade<'c, A>(&self, db: A, target: impl IntoTarget) -> Result<Report>
+    where
+        A: Acquire<'c>,
+        A::Database: Driver,
+        A::Connection:
+            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+    {
+        self.locked(db, Op::Downgrade(target.into_target()?)).await
+    }
+
+    /// Adds or removes history rows so the database is recorded at `target`,
+    /// running no migration SQL (for a database whose schema is already there).
+    pub async fn stamp<'c, A>(&self, db: A, target: impl IntoTarget) -> Result<Report>
+    where
+        A: Acquire<'c>,
+        A::Database: Driver,
+        A::Connection:
+            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+    {
+        self.locked(db, Op::Stamp(target.into_target()?)).await
+    }
+
+    /// Records how a revision left half-done by a failed run really stands,
+    /// after a human checked the database.
+    pub async fn resolve<'c, A>(
+        &self,
+        db: A,
+        revision: &str,
+        resolution: Resolution,
+    ) -> Result<Report>
+    where
+        A: Acquire<'c>,
+        A::Database: Driver,
+        A::Connection:
+            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+    {
+        self.locked(db, Op::Resolve(revision.to_owned(), resolution))
+            .await
+    }
+
+    /// The applied head revisions: applied revisions no other applied revision
+    /// descends from. Empty for a fresh database.
+    pub async fn current<'c, A>(&self, db: A) -> Result<Vec<String>>
+    where
+        A: Acquire<'c>,
+        A::Database: Driver,
+        A::Connection:
+            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+    {
+        let graph = self.graph()?;
+        let rows = self.read::<A>(db).await?;
+        let applied: Vec<&HistoryRow> = rows.iter().filter(|r| r.state == APPLIED).collect();
+        let parents: HashSet<&str> = applied
+            .iter()
+            .flat_map(|r| r.down_revisions.split(','))
+            .collect();
+        let mut heads: Vec<&HistoryRow> = applied
+            .into_iter()
+            .filter(|r| !parents.contains(r.revision.as_str()))
+            .collect();
+        heads.sort_by_key(|r| {
+            (
+                graph.position(&r.revision).unwrap_or(usize::MAX),
+                r.revision.clone(),
+            )
+        });
+        Ok(heads.into_iter().map(|r| r.revision.clone()).collect())
+    }
+
+    /// Every known revision in application order, with its history row when
+    /// it is applied, followed by applied revisions this list does not know.
+    pub async fn history<'c, A>(&self, db: A) -> Result<Vec<HistoryEntry>>
+    where
+        A: Acquire<'c>,
+        A::Database: Driver,
+        A::Connection:
+            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+    {
+        let graph = self.graph()?;
+        let rows = self.read::<A>(db).await?;
+        let mut by_id: std::collections::HashMap<&str, &HistoryRow> =
+            rows.iter().map(|r| (r.revision.as_str(), r)).collect();
+        let applied = |r: &HistoryRow| Applied {
+            applied_at: r.applied_at.clone(),
+            execution_time: Duration::from_millis(r.execution_ms.max(0) as u64),
+            state: r.state.clone(),
+            error: r.error.clone(),
+            checksum: r.checksum.clone(),
+        };
+        let mut out: Vec<HistoryEntry> = graph
+            .iter()
+            .map(|m| HistoryEntry {
+                revision: m.revision().to_owned(),
+                down_revisions: m.down_revisions().map(str::to_owned).collect(),
+                message: m.message().to_owned(),
+                known: true,
+                applied: by_id.remove(m.revision()).map(applied),
+            })
+            .collect();
+        for r in rows
+            .iter()
+            .filter(|r| by_id.contains_key(r.revision.as_str()))
+        {
+            out.push(HistoryEntry {
+                revision: r.revision.clone(),
+                down_revisions: r
+                    .down_revisions
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                message: r.message.clone(),
+                known: false,
+                applied: Some(applied(r)),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Checks, changing nothing, that every applied revision is known, hashes
+    /// as it did when it ran, has its ancestors applied, and finished.
+    pub async fn verify<'c, A>(&self, db: A) -> Result<()>
+    where
+        A: Acquire<'c>,
+        A::Database: Driver,
+        A::Connection:
+            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+    {
+        let graph = self.graph()?;
+        let rows = self.read::<A>(db).await?;
+        self.check(&graph, &rows).map(drop)
+    }
+
+    /// Reads the history without locking; a missing table reads as empty.
+    async fn read<'c, A>(&self, source: A) -> Result<Vec<HistoryRow>>
+    where
+        A: Acquire<'c>,
+        A::Database: Driver,
+        A::Connection:
+            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+    {
+        let s = self.settings()?;
+        let mut conn = source
+            .acquire()
+            .await
+            .map_err(db("connecting to the database"))?;
+        if !A::Database::table_exists(&mut conn, &s).await? {
+            return Ok(Vec::new());
+        }
+        A::Database::read_history(&mut conn, &s).await
+    }
+
+    /// Refuses half-done revisions, then verifies the rest.
+    fn check(&self, graph: &Graph<'_>, rows: &[HistoryRow]) -> Result<Vec<bool>> {
+        if let Some(r) = rows.iter().find(|r| r.state != APPLIED) {
+            return Err(Error::Dirty {
+                revision: r.revision.clone(),
+                state: r.state.clone(),
+                error: r.error.clone(),
+            });
+        }
+        let applied: Vec<AppliedRevision> = rows
+            .iter()
+            .map(|r| AppliedRevision {
+                revision: r.revision.clone(),
+                checksum: r.checksum.clone(),
+            })
+            .collect();
+        history::verify(graph, &applied, self.ignore_unknown).map_err(Error::History)
+    }
+
+    async fn locked<'c, A>(&self, source: A, op: Op) -> Result<Report>
+    where
+        A: Acquire<'c>,
+        A::Database: Driver,
+        A::Connection:
+            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+    {
+        let s = self.settings()?;
+        let graph = self.graph()?;
+        let conn = source
+            .acquire()
+            .await
+            .map_err(db("connecting to the database"))?;
+        let mut session = Session { conn, clean: false };
+        A::Database::lock(&mut session.conn, &s).await?;
+        tracing::debug!(table = s.table.name(), "took the migration lock");
+        let result = self
+            .run::<A::Database>(&mut session.conn, &s, &graph, op)
+            .await;
+        match A::Database::unlock(&mut session.conn, &s).await {
+            Ok(()) => {
+                session.clean = true;
+                result
+            }
+            Err(unlock) => {
+                tracing::error!(error = %unlock, "releasing the migration lock failed; closing the connection");
+                match result {
+                    Ok(_) => Err(unlock),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    async fn run<D: Driver>(
+        &self,
+        conn: &mut D::Connection,
+        s: &Settings,
+        graph: &Graph<'_>,
+        op: Op,
+    ) -> Result<Report> {
+        D::create_table(conn, s).await?;
+        let rows = D::read_history(conn, s).await?;
+        if let Op::Resolve(revision, resolution) = op {
+            return resolve::<D>(conn, s, &rows, &revision, resolution).await;
+        }
+        let applied = self.check(graph, &rows)?;
+        let (plan, run_sql) = match &op {
+            Op::Upgrade(t) => (plan::upgrade(graph, &applied, t)?, true),
+            Op::Downgrade(t) => (plan::downgrade(graph, &applied, t)?, true),
+            Op::Stamp(t) => (plan::stamp(graph, &applied, t)?, false),
+            Op::Resolve(..) => unreachable!("handled above"),
+        };
+        let mut report = Report::default();
+        for &i in &plan.steps {
+            let m = graph.get(i);
+            let step = Step {
+                migration: m,
+                direction: plan.direction,
+                run_sql,
+            };
+            let verb = if run_sql { "Running" } else { "Stamping" };
+            match plan.direction {
+                Direction::Upgrade => tracing::info!(
+                    "{verb} upgrade {} -> {}, {}",
+                    parents(m),
+                    m.revision(),
+                    m.message()
+                ),
+                Direction::Downgrade => tracing::info!(
+                    "{verb} downgrade {} -> {}, {}",
+                    m.revision(),
+                    parents(m),
+                    m.message()
+                ),
+            }
+            let started = Instant::now();
+            if let Err(mut e) = D::apply(conn, s, step).await {
+                if let Error::Migration { applied, .. } = &mut e {
+                    *applied = report.steps.iter().map(|s| s.revision.clone()).collect();
+                }
+                tracing::error!(revision = m.revision(), error = %e, "migration failed");
+                return Err(e);
+            }
+            report.steps.push(StepReport {
+                revision: m.revision().to_owned(),
+                message: m.message().to_owned(),
+                direction: plan.direction,
+                duration: if run_sql {
+                    started.elapsed()
+                } else {
+                    Duration::ZERO
+                },
+            });
+        }
+        Ok(report)
+    }
+}
+
+fn parents(m: &Migration) -> String {
+    let p: Vec<&str> = m.down_revisions().collect();
+    if p.is_empty() {
+        "<base>".to_owned()
+    } else {
+        p.join(", ")
+    }
+}
+
+async fn resolve<D: Driver>(
+    conn: &mut D::Connection,
+    s: &Settings,
+    rows: &[HistoryRow],
+    revision: &str,
+    resolution: Resolution,
+) -> Result<Report> {
+    let Some(row) = rows.iter().find(|r| r.revision == revision) else {
+        return Err(Error::NotInHistory(revision.to_owned()));
+    };
+    D::resolve(conn, s, revision, resolution == Resolution::Applied).await?;
+    tracing::info!(revision, from = %row.state, ?resolution, "resolved history row");
+    Ok(Report::default())
+}
+
+/// The lock connection: closed instead of reused unless the run ended cleanly.
+struct Session<C: Handle> {
+    conn: C,
+    clean: bool,
+}
+
+impl<C: Handle> Drop for Session<C> {
+    fn drop(&mut self) {
+        if !self.clean {
+            self.conn.discard_on_drop();
+        }
+    }
+}
