@@ -12,9 +12,7 @@ static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations"
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let path = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "app.db".to_owned());
+    let path = std::env::args().nth(1).unwrap_or_else(|| "app.db".to_owned());
     match run(&path).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -40,20 +38,11 @@ async fn run(path: &str) -> Result<(), migrate::Error> {
         println!("{path}: already up to date");
     }
     for step in &report.steps {
-        println!(
-            "applied {} ({}) in {:?}",
-            step.revision, step.message, step.duration
-        );
+        println!("applied {} ({}) in {:?}", step.revision, step.message, step.duration);
     }
-    println!(
-        "current head(s): {}",
-        MIGRATIONS.current(&pool).await?.join(", ")
-    );
+    println!("current head(s): {}", MIGRATIONS.current(&pool).await?.join(", "));
     for entry in MIGRATIONS.history(&pool).await? {
-        let at = entry
-            .applied
-            .as_ref()
-            .map_or("pending", |a| a.applied_at.as_str());
+        let at = entry.applied.as_ref().map_or("pending", |a| a.applied_at.as_str());
         println!("  {:<14} {:<22} {}", entry.revision, at, entry.message);
     }
     Ok(())

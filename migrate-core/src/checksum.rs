@@ -103,10 +103,7 @@ mod tests {
 
     #[test]
     fn no_transaction_flag_changes_the_checksum() {
-        assert_ne!(
-            Checksum::of("VACUUM;", false),
-            Checksum::of("VACUUM;", true)
-        );
+        assert_ne!(Checksum::of("VACUUM;", false), Checksum::of("VACUUM;", true));
     }
 
     #[test]

@@ -154,11 +154,7 @@ impl fmt::Display for Diagnostics {
             write!(f, "{d}")?;
         }
         if self.0.len() > 1 {
-            write!(
-                f,
-                "\n\nerror: {} problems in the migration folder",
-                self.0.len()
-            )?;
+            write!(f, "\n\nerror: {} problems in the migration folder", self.0.len())?;
         }
         Ok(())
     }
@@ -178,13 +174,10 @@ mod tests {
 
     #[test]
     fn prints_like_rustc() {
-        let d = Diagnostic::new(
-            DiagnosticKind::DanglingParent,
-            "down_revision `ab12` names no revision",
-        )
-        .in_file("migrations/cd34_x.sql")
-        .at_line(Some(4))
-        .with_help("fix the id or add the missing migration");
+        let d = Diagnostic::new(DiagnosticKind::DanglingParent, "down_revision `ab12` names no revision")
+            .in_file("migrations/cd34_x.sql")
+            .at_line(Some(4))
+            .with_help("fix the id or add the missing migration");
         assert_eq!(
             d.to_string(),
             "error: down_revision `ab12` names no revision\n  --> migrations/cd34_x.sql:4\n   = help: fix the id or add the missing migration"

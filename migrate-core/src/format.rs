@@ -89,6 +89,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
     let mut no_transaction = false;
     let mut upgrade_start: Option<usize> = None; // index of the marker line
     let mut downgrade_start: Option<usize> = None;
+    let mut sql_in_header: Vec<usize> = Vec::new();
 
     let lines: Vec<&str> = text.split('\n').collect();
     for (i, line) in lines.iter().enumerate() {
@@ -138,12 +139,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
             continue;
         }
         let Some(body) = comment(line) else {
-            problems.push(err(
-                DiagnosticKind::BadHeader,
-                n,
-                "SQL before the `-- migrate:upgrade` marker".into(),
-                "the header holds only `--` comments; put SQL after `-- migrate:upgrade`",
-            ));
+            sql_in_header.push(n);
             continue;
         };
         let key_value = body.split_once(':').map(|(k, v)| (k.trim(), v.trim()));
@@ -193,10 +189,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
                 "missing `-- revision:` line in the header".into(),
                 &format!(
                     "add `-- revision: {}` above `-- migrate:upgrade`",
-                    name.split('_')
-                        .next()
-                        .unwrap_or("<id>")
-                        .trim_end_matches(".sql")
+                    name.split('_').next().unwrap_or("<id>").trim_end_matches(".sql")
                 ),
             ));
             revision_line = 1;
@@ -221,9 +214,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
                         DiagnosticKind::NameMismatch,
                         line,
                         format!("revision `{id}` does not match the file name `{name}`"),
-                        &format!(
-                            "rename the file to `{id}_<slug>.sql`, or correct the revision id"
-                        ),
+                        &format!("rename the file to `{id}_<slug>.sql`, or correct the revision id"),
                     ));
                 }
                 Some(id)
@@ -267,14 +258,33 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
     };
 
     let Some(up_idx) = upgrade_start else {
+        // Without a marker, SQL in the header is where the marker belongs.
+        let (line, help) = match sql_in_header.first() {
+            Some(&n) => (
+                n,
+                format!("add a `-- migrate:upgrade` line above line {n}, where the SQL starts"),
+            ),
+            None => (
+                lines.len().max(1),
+                "add a `-- migrate:upgrade` line after the header (the section may be empty)".to_owned(),
+            ),
+        };
         problems.push(err(
             DiagnosticKind::MissingUpgrade,
-            lines.len().max(1),
+            line,
             "missing `-- migrate:upgrade` marker".into(),
-            "add a `-- migrate:upgrade` line before the SQL that upgrades (the section may be empty)",
+            &help,
         ));
         return Err(problems);
     };
+    for n in sql_in_header {
+        problems.push(err(
+            DiagnosticKind::BadHeader,
+            n,
+            "SQL before the `-- migrate:upgrade` marker".into(),
+            "the header holds only `--` comments; put SQL after `-- migrate:upgrade`",
+        ));
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -344,10 +354,7 @@ mod tests {
         assert_eq!(m.revision(), "1975ea83b712");
         assert_eq!(m.down_revisions().count(), 0);
         assert_eq!(m.message(), "create account table");
-        assert_eq!(
-            m.upgrade_sql(),
-            "CREATE TABLE account (id INTEGER PRIMARY KEY);"
-        );
+        assert_eq!(m.upgrade_sql(), "CREATE TABLE account (id INTEGER PRIMARY KEY);");
         assert_eq!(m.downgrade_sql(), Some("DROP TABLE account;"));
         assert!(!m.no_transaction());
         assert_eq!(p.created.as_deref(), Some("2026-11-22T01:42:51Z"));
@@ -363,11 +370,7 @@ mod tests {
         let m = p.migration;
         assert_eq!(m.down_revisions().collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(m.upgrade_sql(), "");
-        assert_eq!(
-            m.downgrade_sql(),
-            None,
-            "absent downgrade marker means irreversible"
-        );
+        assert_eq!(m.downgrade_sql(), None, "absent downgrade marker means irreversible");
     }
 
     #[test]
@@ -398,10 +401,7 @@ mod tests {
     #[test]
     fn crlf_file_parses_and_hashes_like_lf() {
         let lf = check_ok("1975ea83b712_a.sql", FULL);
-        let crlf = check_ok(
-            "1975ea83b712_a.sql",
-            &format!("\u{feff}{}", FULL.replace('\n', "\r\n")),
-        );
+        let crlf = check_ok("1975ea83b712_a.sql", &format!("\u{feff}{}", FULL.replace('\n', "\r\n")));
         assert_eq!(lf.migration.upgrade_sql(), crlf.migration.upgrade_sql());
         assert_eq!(lf.migration.checksum(), crlf.migration.checksum());
     }
@@ -416,10 +416,7 @@ mod tests {
                 .replace("DROP TABLE account;", "DROP TABLE IF EXISTS account;"),
         );
         assert_eq!(a.migration.checksum(), b.migration.checksum());
-        let c = check_ok(
-            "1975ea83b712_a.sql",
-            &FULL.replace("PRIMARY KEY", "PRIMARY KEY, x INT"),
-        );
+        let c = check_ok("1975ea83b712_a.sql", &FULL.replace("PRIMARY KEY", "PRIMARY KEY, x INT"));
         assert_ne!(a.migration.checksum(), c.migration.checksum());
     }
 
@@ -433,10 +430,7 @@ mod tests {
     fn missing_revision_and_down_revision() {
         let e = check_err("a_x.sql", "-- x\n-- migrate:upgrade\nSELECT 1;\n");
         let kinds: Vec<_> = e.iter().map(|p| p.0).collect();
-        assert_eq!(
-            kinds,
-            [DiagnosticKind::BadHeader, DiagnosticKind::BadHeader]
-        );
+        assert_eq!(kinds, [DiagnosticKind::BadHeader, DiagnosticKind::BadHeader]);
         assert!(e[0].2.contains("revision"));
         assert!(e[1].2.contains("down_revision"));
     }
@@ -514,10 +508,7 @@ mod tests {
         );
         let p = check_ok("abc123_add_users.sql", &text);
         assert_eq!(p.migration.message(), "add users");
-        assert_eq!(
-            p.migration.down_revisions().collect::<Vec<_>>(),
-            ["p1", "p2"]
-        );
+        assert_eq!(p.migration.down_revisions().collect::<Vec<_>>(), ["p1", "p2"]);
         assert_eq!(p.migration.downgrade_sql(), Some("DROP TABLE u;"));
     }
 }

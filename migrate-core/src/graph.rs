@@ -32,13 +32,7 @@ impl<'a> Node<'a> {
         }
     }
 
-    fn diagnostic(
-        &self,
-        kind: DiagnosticKind,
-        line: Option<usize>,
-        message: String,
-        help: String,
-    ) -> Diagnostic {
+    fn diagnostic(&self, kind: DiagnosticKind, line: Option<usize>, message: String, help: String) -> Diagnostic {
         Diagnostic::new(kind, message)
             .in_file(self.file)
             .at_line(line)
@@ -47,10 +41,7 @@ impl<'a> Node<'a> {
 }
 
 fn list(ids: &[&str]) -> String {
-    ids.iter()
-        .map(|id| format!("`{id}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    ids.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", ")
 }
 
 /// Checks the graph formed by `nodes` and returns its topological order
@@ -110,10 +101,7 @@ fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
                     problems.push(node.diagnostic(
                         DiagnosticKind::DanglingParent,
                         node.down_revision_line,
-                        format!(
-                            "down_revision `{p}` of revision `{}` names no revision",
-                            node.id
-                        ),
+                        format!("down_revision `{p}` of revision `{}` names no revision", node.id),
                         help,
                     ));
                 }
@@ -122,9 +110,7 @@ fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
     }
 
     // Roots: revisions that declare no parent at all.
-    let mut roots: Vec<usize> = (0..n)
-        .filter(|&i| alive[i] && nodes[i].parents.is_empty())
-        .collect();
+    let mut roots: Vec<usize> = (0..n).filter(|&i| alive[i] && nodes[i].parents.is_empty()).collect();
     roots.sort_by_key(|&i| nodes[i].id);
     if roots.len() > 1 {
         let ids: Vec<&str> = roots.iter().map(|&i| nodes[i].id).collect();
@@ -136,9 +122,13 @@ fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
         problems.push(second.diagnostic(
             DiagnosticKind::SeveralRoots,
             second.down_revision_line,
-            format!("{} revisions have an empty down_revision: {}", roots.len(), files.join(", ")),
             format!(
-                "exactly one revision starts the chain; set the down_revision of {} to the revision each follows",
+                "{} revisions have an empty down_revision: {}",
+                roots.len(),
+                files.join(", ")
+            ),
+            format!(
+                "exactly one revision starts the chain; set the down_revision of {} to the revision it should follow",
                 list(&ids[1..])
             ),
         ));
@@ -198,31 +188,33 @@ fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
             let mut cycle: Vec<usize> = path[k..].to_vec();
             // Start the printed cycle at its smallest id, walking upgrade-wards (parent -> child).
             cycle.reverse();
-            let min = (0..cycle.len())
-                .min_by_key(|&j| nodes[cycle[j]].id)
-                .unwrap_or(0);
+            let min = (0..cycle.len()).min_by_key(|&j| nodes[cycle[j]].id).unwrap_or(0);
             cycle.rotate_left(min);
             let mut shown: Vec<&str> = cycle.iter().map(|&i| nodes[i].id).collect();
             shown.push(shown[0]);
-            let files: Vec<&str> = cycle.iter().map(|&i| nodes[i].file).collect();
             let first = &nodes[cycle[0]];
-            let message = if cycle.len() == 1 {
-                format!("revision `{}` lists itself as its down_revision", first.id)
+            let (message, help) = if cycle.len() == 1 {
+                (
+                    format!("revision `{}` lists itself as its down_revision", first.id),
+                    format!("remove `{}` from its own down_revision", first.id),
+                )
             } else {
-                format!(
-                    "the down_revision links form a cycle: {}",
-                    shown.join(" -> ")
+                let files: Vec<String> = cycle
+                    .iter()
+                    .map(|&i| format!("`{}` ({})", nodes[i].id, nodes[i].file))
+                    .collect();
+                (
+                    format!(
+                        "the down_revision links form a cycle: {} (each revision is the down_revision of the next)",
+                        shown.join(" -> ")
+                    ),
+                    format!(
+                        "make one of {} name an earlier revision as its down_revision",
+                        files.join(", ")
+                    ),
                 )
             };
-            problems.push(first.diagnostic(
-                DiagnosticKind::Cycle,
-                first.down_revision_line,
-                message,
-                format!(
-                    "each arrow points from a revision to one that names it as down_revision ({}); make one of them name an earlier revision instead",
-                    files.join(", ")
-                ),
-            ));
+            problems.push(first.diagnostic(DiagnosticKind::Cycle, first.down_revision_line, message, help));
         }
     } else if live > 0 && roots.is_empty() && !dangling {
         problems.push(Diagnostic::new(
@@ -234,11 +226,7 @@ fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
     // Heads: only meaningful on an acyclic graph whose links all resolve
     // (a dropped link would make its parent look like a head).
     if order.len() == live && live > 0 && !dangling {
-        let mut heads: Vec<usize> = order
-            .iter()
-            .copied()
-            .filter(|&i| children[i].is_empty())
-            .collect();
+        let mut heads: Vec<usize> = order.iter().copied().filter(|&i| children[i].is_empty()).collect();
         heads.sort_by_key(|&i| nodes[i].id);
         if heads.len() > 1 {
             let mut position = vec![usize::MAX; n];
@@ -269,7 +257,11 @@ fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
             problems.push(first.diagnostic(
                 DiagnosticKind::UnmergedHeads,
                 first.revision_line,
-                format!("the revision graph has {} heads: {}{from}", heads.len(), named.join(", ")),
+                format!(
+                    "the revision graph has {} heads: {}{from}",
+                    heads.len(),
+                    named.join(", ")
+                ),
                 format!(
                     "add a merge revision whose down_revision lists {} (`migrate merge -m \"merge heads\"` writes it)",
                     ids.join(", ")
@@ -278,11 +270,7 @@ fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
         }
     }
 
-    if problems.is_empty() {
-        Ok(order)
-    } else {
-        Err(problems)
-    }
+    if problems.is_empty() { Ok(order) } else { Err(problems) }
 }
 
 /// `i` and every revision it descends from.
@@ -333,11 +321,7 @@ impl<'m> Graph<'m> {
         let nodes: Vec<Node<'_>> = migrations.iter().map(Node::of).collect();
         let order = analyse(&nodes).map_err(Diagnostics::new)?;
         let migrations: Vec<&Migration> = order.iter().map(|&i| &migrations[i]).collect();
-        let index: HashMap<&str, usize> = migrations
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.revision(), i))
-            .collect();
+        let index: HashMap<&str, usize> = migrations.iter().enumerate().map(|(i, m)| (m.revision(), i)).collect();
         let parents: Vec<Vec<usize>> = migrations
             .iter()
             .map(|m| m.down_revisions().map(|p| index[p]).collect())
@@ -453,11 +437,7 @@ mod tests {
     fn check(spec: &str, expect: &str) {
         let ms = fixture(spec);
         let got = match Graph::new(&ms) {
-            Ok(g) => g
-                .iter()
-                .map(Migration::revision)
-                .collect::<Vec<_>>()
-                .join(" "),
+            Ok(g) => g.iter().map(Migration::revision).collect::<Vec<_>>().join(" "),
             Err(e) => e
                 .iter()
                 .map(|d| format!("{:?}: {}", d.kind, d.message))
@@ -524,7 +504,7 @@ mod tests {
     fn long_cycle() {
         check(
             "a <-\nb <- a, e\nc <- b\nd <- c\ne <- d",
-            "Cycle: the down_revision links form a cycle: b -> c -> d -> e -> b",
+            "Cycle: the down_revision links form a cycle: b -> c -> d -> e -> b (each revision is the down_revision of the next)",
         );
     }
 
@@ -532,7 +512,7 @@ mod tests {
     fn all_in_a_cycle_has_no_root_but_reports_the_cycle() {
         check(
             "a <- b\nb <- a",
-            "Cycle: the down_revision links form a cycle: a -> b -> a",
+            "Cycle: the down_revision links form a cycle: a -> b -> a (each revision is the down_revision of the next)",
         );
     }
 
@@ -566,14 +546,7 @@ mod tests {
         );
         assert!(d[0].message.contains("also defined in migrations/b_m.sql"));
         parts.file = "migrations/b_zzz.sql".into();
-        assert!(
-            Graph::new(&[
-                ms[0].clone(),
-                Migration::new(parts.clone()),
-                Migration::new(parts)
-            ])
-            .is_err()
-        );
+        assert!(Graph::new(&[ms[0].clone(), Migration::new(parts.clone()), Migration::new(parts)]).is_err());
     }
 
     #[test]
@@ -605,21 +578,14 @@ mod tests {
                 candidates: vec!["abc1".into(), "abc2".into()]
             })
         );
-        assert_eq!(
-            g.resolve("x"),
-            Err(TargetError::UnknownRevision { id: "x".into() })
-        );
+        assert_eq!(g.resolve("x"), Err(TargetError::UnknownRevision { id: "x".into() }));
     }
 
     #[test]
     fn heads_of_applied_set() {
         let ms = fixture("a <-\nb <- a\nc <- a\nm <- b, c");
         let g = Graph::new(&ms).unwrap();
-        let ids = |v: Vec<usize>| {
-            v.into_iter()
-                .map(|i| g.get(i).revision())
-                .collect::<Vec<_>>()
-        };
+        let ids = |v: Vec<usize>| v.into_iter().map(|i| g.get(i).revision()).collect::<Vec<_>>();
         assert_eq!(ids(g.heads_of(&[true, true, true, false])), ["b", "c"]);
         assert_eq!(ids(g.heads_of(&[true, true, true, true])), ["m"]);
         assert_eq!(ids(g.heads_of(&[false; 4])), Vec::<&str>::new());

@@ -158,15 +158,8 @@ mod tests {
             },
         ];
         let problems = verify(&g, &rows, false).unwrap_err();
-        assert!(
-            matches!(&problems[0], HistoryProblem::ChecksumMismatch { revision, .. } if revision == "a")
-        );
-        assert_eq!(
-            problems[1],
-            HistoryProblem::Unknown {
-                revision: "zz".into()
-            }
-        );
+        assert!(matches!(&problems[0], HistoryProblem::ChecksumMismatch { revision, .. } if revision == "a"));
+        assert_eq!(problems[1], HistoryProblem::Unknown { revision: "zz".into() });
         assert_eq!(
             problems[2],
             HistoryProblem::MissingAncestor {

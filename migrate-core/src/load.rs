@@ -81,9 +81,14 @@ pub fn read_dir(dir: &Path, shown_as: &str) -> (Vec<Source>, Vec<Diagnostic>) {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            let d = Diagnostic::new(DiagnosticKind::MissingFolder, format!("cannot read the migrations folder `{shown_as}`: {e}"))
-                .in_file(shown_as)
-                .with_help(format!("create it (`migrate init {shown_as}`), or give the path of the folder that holds the .sql files"));
+            let d = Diagnostic::new(
+                DiagnosticKind::MissingFolder,
+                format!("cannot read the migrations folder `{shown_as}`: {e}"),
+            )
+            .in_file(shown_as)
+            .with_help(format!(
+                "create it (`migrate init {shown_as}`), or give the path of the folder that holds the .sql files"
+            ));
             return (Vec::new(), vec![d]);
         }
     };
@@ -113,12 +118,9 @@ pub fn read_dir(dir: &Path, shown_as: &str) -> (Vec<Source>, Vec<Diagnostic>) {
         match std::fs::read(dir.join(&name)) {
             Ok(bytes) => sources.push(Source { path, bytes }),
             Err(e) => problems.push(
-                Diagnostic::new(
-                    DiagnosticKind::Unreadable,
-                    format!("cannot read the file: {e}"),
-                )
-                .in_file(path)
-                .with_help("check the file's permissions"),
+                Diagnostic::new(DiagnosticKind::Unreadable, format!("cannot read the file: {e}"))
+                    .in_file(path)
+                    .with_help("check the file's permissions"),
             ),
         }
     }
@@ -139,9 +141,7 @@ mod tests {
     fn file(id: &str, down: &str) -> Source {
         src(
             &format!("migrations/{id}_x.sql"),
-            &format!(
-                "-- {id}\n-- revision: {id}\n-- down_revision: {down}\n-- migrate:upgrade\nSELECT 1;\n"
-            ),
+            &format!("-- {id}\n-- revision: {id}\n-- down_revision: {down}\n-- migrate:upgrade\nSELECT 1;\n"),
         )
     }
 
@@ -167,38 +167,15 @@ mod tests {
             src("migrations/e_x.sql", "-- e\n"),
         ])
         .unwrap_err();
-        let got: Vec<_> = e
-            .iter()
-            .map(|d| (d.file.clone().unwrap(), d.line, d.kind))
-            .collect();
+        let got: Vec<_> = e.iter().map(|d| (d.file.clone().unwrap(), d.line, d.kind)).collect();
         assert_eq!(
             got,
             [
-                (
-                    "migrations/b_x.sql".to_owned(),
-                    Some(3),
-                    DiagnosticKind::DanglingParent
-                ),
-                (
-                    "migrations/d_x.sql".to_owned(),
-                    Some(2),
-                    DiagnosticKind::NotUtf8
-                ),
-                (
-                    "migrations/e_x.sql".to_owned(),
-                    Some(1),
-                    DiagnosticKind::BadHeader
-                ),
-                (
-                    "migrations/e_x.sql".to_owned(),
-                    Some(1),
-                    DiagnosticKind::BadHeader
-                ),
-                (
-                    "migrations/e_x.sql".to_owned(),
-                    Some(2),
-                    DiagnosticKind::MissingUpgrade
-                ),
+                ("migrations/b_x.sql".to_owned(), Some(3), DiagnosticKind::DanglingParent),
+                ("migrations/d_x.sql".to_owned(), Some(2), DiagnosticKind::NotUtf8),
+                ("migrations/e_x.sql".to_owned(), Some(1), DiagnosticKind::BadHeader),
+                ("migrations/e_x.sql".to_owned(), Some(1), DiagnosticKind::BadHeader),
+                ("migrations/e_x.sql".to_owned(), Some(2), DiagnosticKind::MissingUpgrade),
             ]
         );
     }
@@ -207,11 +184,7 @@ mod tests {
     fn reads_a_folder_ignoring_other_files() {
         let dir = tempfile::tempdir().unwrap();
         for s in [file("a", ""), file("b", "a")] {
-            std::fs::write(
-                dir.path().join(s.path.trim_start_matches("migrations/")),
-                s.bytes,
-            )
-            .unwrap();
+            std::fs::write(dir.path().join(s.path.trim_start_matches("migrations/")), s.bytes).unwrap();
         }
         std::fs::write(dir.path().join("README.md"), "notes").unwrap();
         std::fs::write(dir.path().join(".a_x.sql.swp"), "junk").unwrap();
@@ -230,9 +203,6 @@ mod tests {
         let e = load_dir(&dir.path().join("nope"), "nope").unwrap_err();
         assert_eq!(e.len(), 1);
         assert!(e.has(DiagnosticKind::MissingFolder));
-        assert!(
-            e.to_string()
-                .contains("cannot read the migrations folder `nope`")
-        );
+        assert!(e.to_string().contains("cannot read the migrations folder `nope`"));
     }
 }

@@ -101,10 +101,7 @@ impl Migration {
             Parents::Embedded(p) => (p, &[]),
             Parents::Loaded(p) => (&[], p),
         };
-        embedded
-            .iter()
-            .copied()
-            .chain(loaded.iter().map(String::as_str))
+        embedded.iter().copied().chain(loaded.iter().map(String::as_str))
     }
 
     /// The message: the first comment line of the file.

@@ -188,11 +188,7 @@ pub fn upgrade(graph: &Graph<'_>, applied: &[bool], target: &Target) -> Result<P
 /// is irreversible.
 pub fn downgrade(graph: &Graph<'_>, applied: &[bool], target: &Target) -> Result<Plan, PlanError> {
     let plan = unapply(graph, applied, target)?;
-    if let Some(&i) = plan
-        .steps
-        .iter()
-        .find(|&&i| graph.get(i).downgrade_sql().is_none())
-    {
+    if let Some(&i) = plan.steps.iter().find(|&&i| graph.get(i).downgrade_sql().is_none()) {
         let m = graph.get(i);
         return Err(PlanError::Irreversible {
             revision: m.revision().to_owned(),
@@ -233,9 +229,7 @@ fn unapply(graph: &Graph<'_>, applied: &[bool], target: &Target) -> Result<Plan,
                 });
             }
             let below = graph.descendants(x);
-            Ok(Plan::down(
-                applied_rev.filter(|&i| below[i] && i != x).collect(),
-            ))
+            Ok(Plan::down(applied_rev.filter(|&i| below[i] && i != x).collect()))
         }
     }
 }

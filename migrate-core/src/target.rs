@@ -42,9 +42,7 @@ pub enum TargetError {
     #[error("the target is empty; use `head`, `base`, a revision id, `+N` or `-N`")]
     Empty,
     /// The target text is not in the grammar.
-    #[error(
-        "`{text}` is not a target; use `head`, `base`, a revision id or prefix, `+N`, `-N`, `<id>+N` or `<id>-N`"
-    )]
+    #[error("`{text}` is not a target; use `head`, `base`, a revision id or prefix, `+N`, `-N`, `<id>+N` or `<id>-N`")]
     Invalid {
         /// The text given.
         text: String,
@@ -103,9 +101,7 @@ impl FromStr for Target {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let text = s.trim();
-        let invalid = || TargetError::Invalid {
-            text: text.to_owned(),
-        };
+        let invalid = || TargetError::Invalid { text: text.to_owned() };
         match text {
             "" => return Err(TargetError::Empty),
             "head" => return Ok(Target::Head),
@@ -194,9 +190,7 @@ mod tests {
     #[test]
     fn rejects() {
         assert_eq!("".parse::<Target>(), Err(TargetError::Empty));
-        for bad in [
-            "+", "-0", "+x", "a+", "a b", "base+1", "++1", "a+-1", "é", "1.5",
-        ] {
+        for bad in ["+", "-0", "+x", "a+", "a b", "base+1", "++1", "a+-1", "é", "1.5"] {
             assert!(
                 matches!(bad.parse::<Target>(), Err(TargetError::Invalid { .. })),
                 "{bad}"

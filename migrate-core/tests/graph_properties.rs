@@ -34,13 +34,9 @@ fn valid_graph() -> impl Strategy<Value = Vec<(String, Vec<String>)>> {
             ids.reverse();
             let mut nodes: Vec<(String, Vec<String>)> = vec![(ids[0].clone(), vec![])];
             for (k, ps) in parents.iter().enumerate() {
-                nodes.push((
-                    ids[k + 1].clone(),
-                    ps.iter().map(|&p| ids[p].clone()).collect(),
-                ));
+                nodes.push((ids[k + 1].clone(), ps.iter().map(|&p| ids[p].clone()).collect()));
             }
-            let has_child: std::collections::HashSet<&String> =
-                nodes.iter().flat_map(|(_, ps)| ps).collect();
+            let has_child: std::collections::HashSet<&String> = nodes.iter().flat_map(|(_, ps)| ps).collect();
             let heads: Vec<String> = nodes
                 .iter()
                 .map(|(id, _)| id)

@@ -16,9 +16,7 @@ pub struct Input {
 impl Parse for Input {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         if input.is_empty() {
-            return Err(input.error(
-                "expected the migrations folder, e.g. `embed_migrations!(\"migrations\")`",
-            ));
+            return Err(input.error("expected the migrations folder, e.g. `embed_migrations!(\"migrations\")`"));
         }
         let lit: LitStr = input.parse().map_err(|e| {
             syn::Error::new(
@@ -28,9 +26,7 @@ impl Parse for Input {
         })?;
         let _: Option<syn::Token![,]> = input.parse()?;
         if !input.is_empty() {
-            return Err(
-                input.error("unexpected tokens: `embed_migrations!` takes one string literal")
-            );
+            return Err(input.error("unexpected tokens: `embed_migrations!` takes one string literal"));
         }
         let shown_as = lit.value();
         let root = std::env::var_os("CARGO_MANIFEST_DIR")

@@ -118,8 +118,7 @@ impl Migrations {
     where
         A: Acquire<'c>,
         A::Database: Driver,
-        A::Connection:
-            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
     {
         self.migrator().upgrade(db, target).await
     }
@@ -129,8 +128,7 @@ impl Migrations {
     where
         A: Acquire<'c>,
         A::Database: Driver,
-        A::Connection:
-            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
     {
         self.migrator().downgrade(db, target).await
     }
@@ -140,8 +138,7 @@ impl Migrations {
     where
         A: Acquire<'c>,
         A::Database: Driver,
-        A::Connection:
-            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
     {
         self.migrator().stamp(db, target).await
     }
@@ -151,8 +148,7 @@ impl Migrations {
     where
         A: Acquire<'c>,
         A::Database: Driver,
-        A::Connection:
-            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
     {
         self.migrator().current(db).await
     }
@@ -162,8 +158,7 @@ impl Migrations {
     where
         A: Acquire<'c>,
         A::Database: Driver,
-        A::Connection:
-            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
     {
         self.migrator().history(db).await
     }
@@ -173,8 +168,7 @@ impl Migrations {
     where
         A: Acquire<'c>,
         A::Database: Driver,
-        A::Connection:
-            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
     {
         self.migrator().verify(db).await
     }
@@ -213,11 +207,7 @@ impl<'m> Migrator<'m> {
     /// Keeps the history in the table `name` (default `migrate_history`).
     /// An invalid name is reported by the first call that uses it.
     pub fn history_table(mut self, name: &str) -> Self {
-        let schema = self
-            .table
-            .as_ref()
-            .ok()
-            .and_then(|t| t.schema().map(str::to_owned));
+        let schema = self.table.as_ref().ok().and_then(|t| t.schema().map(str::to_owned));
         self.table = HistoryTable::new(name)
             .and_then(|t| match &schema {
                 Some(s) => t.in_schema(s),
@@ -267,8 +257,7 @@ impl<'m> Migrator<'m> {
     where
         A: Acquire<'c>,
         A::Database: Driver,
-        A::Connection:
-            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
     {
         self.locked(db, Op::Upgrade(target.into_target()?)).await
     }
@@ -279,8 +268,7 @@ impl<'m> Migrator<'m> {
     where
         A: Acquire<'c>,
         A::Database: Driver,
-        A::Connection:
-            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
     {
         self.locked(db, Op::Downgrade(target.into_target()?)).await
     }
@@ -291,28 +279,20 @@ impl<'m> Migrator<'m> {
     where
         A: Acquire<'c>,
         A::Database: Driver,
-        A::Connection:
-            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
     {
         self.locked(db, Op::Stamp(target.into_target()?)).await
     }
 
     /// Records how a revision left half-done by a failed run really stands,
     /// after a human checked the database.
-    pub async fn resolve<'c, A>(
-        &self,
-        db: A,
-        revision: &str,
-        resolution: Resolution,
-    ) -> Result<Report>
+    pub async fn resolve<'c, A>(&self, db: A, revision: &str, resolution: Resolution) -> Result<Report>
     where
         A: Acquire<'c>,
         A::Database: Driver,
-        A::Connection:
-            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
     {
-        self.locked(db, Op::Resolve(revision.to_owned(), resolution))
-            .await
+        self.locked(db, Op::Resolve(revision.to_owned(), resolution)).await
     }
 
     /// The applied head revisions: applied revisions no other applied revision
@@ -321,26 +301,17 @@ impl<'m> Migrator<'m> {
     where
         A: Acquire<'c>,
         A::Database: Driver,
-        A::Connection:
-            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
     {
         let graph = self.graph()?;
         let rows = self.read::<A>(db).await?;
         let applied: Vec<&HistoryRow> = rows.iter().filter(|r| r.state == APPLIED).collect();
-        let parents: HashSet<&str> = applied
-            .iter()
-            .flat_map(|r| r.down_revisions.split(','))
-            .collect();
+        let parents: HashSet<&str> = applied.iter().flat_map(|r| r.down_revisions.split(',')).collect();
         let mut heads: Vec<&HistoryRow> = applied
             .into_iter()
             .filter(|r| !parents.contains(r.revision.as_str()))
             .collect();
-        heads.sort_by_key(|r| {
-            (
-                graph.position(&r.revision).unwrap_or(usize::MAX),
-                r.revision.clone(),
-            )
-        });
+        heads.sort_by_key(|r| (graph.position(&r.revision).unwrap_or(usize::MAX), r.revision.clone()));
         Ok(heads.into_iter().map(|r| r.revision.clone()).collect())
     }
 
@@ -350,8 +321,7 @@ impl<'m> Migrator<'m> {
     where
         A: Acquire<'c>,
         A::Database: Driver,
-        A::Connection:
-            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
     {
         let graph = self.graph()?;
         let rows = self.read::<A>(db).await?;
@@ -374,10 +344,7 @@ impl<'m> Migrator<'m> {
                 applied: by_id.remove(m.revision()).map(applied),
             })
             .collect();
-        for r in rows
-            .iter()
-            .filter(|r| by_id.contains_key(r.revision.as_str()))
-        {
+        for r in rows.iter().filter(|r| by_id.contains_key(r.revision.as_str())) {
             out.push(HistoryEntry {
                 revision: r.revision.clone(),
                 down_revisions: r
@@ -400,8 +367,7 @@ impl<'m> Migrator<'m> {
     where
         A: Acquire<'c>,
         A::Database: Driver,
-        A::Connection:
-            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
     {
         let graph = self.graph()?;
         let rows = self.read::<A>(db).await?;
@@ -413,14 +379,10 @@ impl<'m> Migrator<'m> {
     where
         A: Acquire<'c>,
         A::Database: Driver,
-        A::Connection:
-            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
     {
         let s = self.settings()?;
-        let mut conn = source
-            .acquire()
-            .await
-            .map_err(db("connecting to the database"))?;
+        let mut conn = source.acquire().await.map_err(db("connecting to the database"))?;
         if !A::Database::table_exists(&mut conn, &s).await? {
             return Ok(Vec::new());
         }
@@ -450,21 +412,15 @@ impl<'m> Migrator<'m> {
     where
         A: Acquire<'c>,
         A::Database: Driver,
-        A::Connection:
-            Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
+        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
     {
         let s = self.settings()?;
         let graph = self.graph()?;
-        let conn = source
-            .acquire()
-            .await
-            .map_err(db("connecting to the database"))?;
+        let conn = source.acquire().await.map_err(db("connecting to the database"))?;
         let mut session = Session { conn, clean: false };
         A::Database::lock(&mut session.conn, &s).await?;
         tracing::debug!(table = s.table.name(), "took the migration lock");
-        let result = self
-            .run::<A::Database>(&mut session.conn, &s, &graph, op)
-            .await;
+        let result = self.run::<A::Database>(&mut session.conn, &s, &graph, op).await;
         match A::Database::unlock(&mut session.conn, &s).await {
             Ok(()) => {
                 session.clean = true;
@@ -509,18 +465,12 @@ impl<'m> Migrator<'m> {
             };
             let verb = if run_sql { "Running" } else { "Stamping" };
             match plan.direction {
-                Direction::Upgrade => tracing::info!(
-                    "{verb} upgrade {} -> {}, {}",
-                    parents(m),
-                    m.revision(),
-                    m.message()
-                ),
-                Direction::Downgrade => tracing::info!(
-                    "{verb} downgrade {} -> {}, {}",
-                    m.revision(),
-                    parents(m),
-                    m.message()
-                ),
+                Direction::Upgrade => {
+                    tracing::info!("{verb} upgrade {} -> {}, {}", parents(m), m.revision(), m.message())
+                }
+                Direction::Downgrade => {
+                    tracing::info!("{verb} downgrade {} -> {}, {}", m.revision(), parents(m), m.message())
+                }
             }
             let started = Instant::now();
             if let Err(mut e) = D::apply(conn, s, step).await {
@@ -534,11 +484,7 @@ impl<'m> Migrator<'m> {
                 revision: m.revision().to_owned(),
                 message: m.message().to_owned(),
                 direction: plan.direction,
-                duration: if run_sql {
-                    started.elapsed()
-                } else {
-                    Duration::ZERO
-                },
+                duration: if run_sql { started.elapsed() } else { Duration::ZERO },
             });
         }
         Ok(report)

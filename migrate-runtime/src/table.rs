@@ -25,9 +25,7 @@ fn check(ident: &str) -> Result<String> {
     let ok = !ident.is_empty()
         && ident.len() <= 63
         && !ident.as_bytes()[0].is_ascii_digit()
-        && ident
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        && ident.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if ok {
         Ok(ident.to_owned())
     } else {
@@ -75,23 +73,13 @@ mod tests {
 
     #[test]
     fn names_are_validated() {
+        assert_eq!(HistoryTable::new("app_history").unwrap().quoted('"'), "\"app_history\"");
         assert_eq!(
-            HistoryTable::new("app_history").unwrap().quoted('"'),
-            "\"app_history\""
-        );
-        assert_eq!(
-            HistoryTable::new("h")
-                .unwrap()
-                .in_schema("ops")
-                .unwrap()
-                .quoted('`'),
+            HistoryTable::new("h").unwrap().in_schema("ops").unwrap().quoted('`'),
             "`ops`.`h`"
         );
         for bad in ["", "1abc", "a-b", "a\"b", "a b", &"x".repeat(64)] {
-            assert!(
-                matches!(HistoryTable::new(bad), Err(Error::InvalidName(_))),
-                "{bad}"
-            );
+            assert!(matches!(HistoryTable::new(bad), Err(Error::InvalidName(_))), "{bad}");
         }
     }
 }

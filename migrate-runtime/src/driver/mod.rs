@@ -80,12 +80,7 @@ impl Step<'_> {
     }
 
     /// The error for this step's SQL failing.
-    pub fn failure(
-        &self,
-        source: sqlx::Error,
-        statement: Option<usize>,
-        rolled_back: bool,
-    ) -> Error {
+    pub fn failure(&self, source: sqlx::Error, statement: Option<usize>, rolled_back: bool) -> Error {
         Error::Migration {
             revision: self.migration.revision().to_owned(),
             file: self.migration.file().to_owned(),
@@ -99,10 +94,7 @@ impl Step<'_> {
 
     /// The `down_revisions` column value.
     pub fn down_revisions(&self) -> String {
-        self.migration
-            .down_revisions()
-            .collect::<Vec<_>>()
-            .join(",")
+        self.migration.down_revisions().collect::<Vec<_>>().join(",")
     }
 }
 
@@ -117,30 +109,16 @@ pub trait Driver: sqlx::Database + sealed::Sealed {
     #[doc(hidden)]
     fn lock(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<()>> + Send;
     #[doc(hidden)]
-    fn unlock(conn: &mut Self::Connection, s: &Settings)
-    -> impl Future<Output = Result<()>> + Send;
+    fn unlock(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<()>> + Send;
     #[doc(hidden)]
-    fn table_exists(
-        conn: &mut Self::Connection,
-        s: &Settings,
-    ) -> impl Future<Output = Result<bool>> + Send;
+    fn table_exists(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<bool>> + Send;
     #[doc(hidden)]
-    fn create_table(
-        conn: &mut Self::Connection,
-        s: &Settings,
-    ) -> impl Future<Output = Result<()>> + Send;
+    fn create_table(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<()>> + Send;
     #[doc(hidden)]
-    fn read_history(
-        conn: &mut Self::Connection,
-        s: &Settings,
-    ) -> impl Future<Output = Result<Vec<HistoryRow>>> + Send;
+    fn read_history(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<Vec<HistoryRow>>> + Send;
     /// Runs one step and changes its history row, atomically where the database allows.
     #[doc(hidden)]
-    fn apply(
-        conn: &mut Self::Connection,
-        s: &Settings,
-        step: Step<'_>,
-    ) -> impl Future<Output = Result<()>> + Send;
+    fn apply(conn: &mut Self::Connection, s: &Settings, step: Step<'_>) -> impl Future<Output = Result<()>> + Send;
     /// Marks a row applied (`Some(true)`), deletes it (`Some(false)`).
     #[doc(hidden)]
     fn resolve(

@@ -30,13 +30,7 @@ async fn exec(conn: &mut SqliteConnection, sql: String, context: &str) -> Result
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')";
 
 /// Changes the history row for a finished step.
-async fn record(
-    conn: &mut SqliteConnection,
-    s: &Settings,
-    step: &Step<'_>,
-    ms: i64,
-    existing: bool,
-) -> Result<()> {
+async fn record(conn: &mut SqliteConnection, s: &Settings, step: &Step<'_>, ms: i64, existing: bool) -> Result<()> {
     let t = s.table.quoted('"');
     let m = step.migration;
     let result = match (step.direction, existing) {
@@ -108,10 +102,7 @@ async fn mark(
                 .await
         }
     };
-    r.map_err(db(format!(
-        "marking revision `{}` as {state}",
-        m.revision()
-    )))?;
+    r.map_err(db(format!("marking revision `{}` as {state}", m.revision())))?;
     Ok(())
 }
 
@@ -151,12 +142,11 @@ impl Driver for Sqlite {
     }
 
     async fn table_exists(conn: &mut SqliteConnection, s: &Settings) -> Result<bool> {
-        let found: Option<(i64,)> =
-            sqlx::query_as("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
-                .bind(s.table.name())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db("looking for the history table"))?;
+        let found: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+            .bind(s.table.name())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db("looking for the history table"))?;
         Ok(found.is_some())
     }
 
@@ -169,16 +159,7 @@ impl Driver for Sqlite {
     }
 
     async fn read_history(conn: &mut SqliteConnection, s: &Settings) -> Result<Vec<HistoryRow>> {
-        type Row = (
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            i64,
-            Option<String>,
-        );
+        type Row = (String, String, String, String, String, String, i64, Option<String>);
         let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT revision, down_revisions, message, checksum, state, applied_at, execution_ms, error FROM {} ORDER BY applied_at, revision",
             s.table.quoted('"')
@@ -189,16 +170,7 @@ impl Driver for Sqlite {
         Ok(rows
             .into_iter()
             .map(
-                |(
-                    revision,
-                    down_revisions,
-                    message,
-                    checksum,
-                    state,
-                    applied_at,
-                    execution_ms,
-                    error,
-                )| HistoryRow {
+                |(revision, down_revisions, message, checksum, state, applied_at, execution_ms, error)| HistoryRow {
                     revision,
                     down_revisions,
                     message,
@@ -217,18 +189,10 @@ impl Driver for Sqlite {
         if step.migration.no_transaction() && sql.is_some() {
             return apply_outside_transaction(conn, s, step).await;
         }
-        exec(
-            conn,
-            "SAVEPOINT migrate_step".into(),
-            "starting a savepoint",
-        )
-        .await?;
+        exec(conn, "SAVEPOINT migrate_step".into(), "starting a savepoint").await?;
         let started = Instant::now();
         let ran = match sql {
-            Some(sql) => raw_sql(AssertSqlSafe(sql))
-                .execute(&mut *conn)
-                .await
-                .map(drop),
+            Some(sql) => raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await.map(drop),
             None => Ok(()),
         };
         let outcome = match ran {
@@ -236,14 +200,7 @@ impl Driver for Sqlite {
             Err(e) => Err(step.failure(e, None, true)),
         };
         match outcome {
-            Ok(()) => {
-                exec(
-                    conn,
-                    "RELEASE migrate_step".into(),
-                    "releasing the savepoint",
-                )
-                .await
-            }
+            Ok(()) => exec(conn, "RELEASE migrate_step".into(), "releasing the savepoint").await,
             Err(e) => {
                 exec(
                     conn,
@@ -251,23 +208,13 @@ impl Driver for Sqlite {
                     "rolling back the failed migration",
                 )
                 .await?;
-                exec(
-                    conn,
-                    "RELEASE migrate_step".into(),
-                    "releasing the savepoint",
-                )
-                .await?;
+                exec(conn, "RELEASE migrate_step".into(), "releasing the savepoint").await?;
                 Err(e)
             }
         }
     }
 
-    async fn resolve(
-        conn: &mut SqliteConnection,
-        s: &Settings,
-        revision: &str,
-        applied: bool,
-    ) -> Result<u64> {
+    async fn resolve(conn: &mut SqliteConnection, s: &Settings, revision: &str, applied: bool) -> Result<u64> {
         let t = s.table.quoted('"');
         let sql = if applied {
             format!("UPDATE {t} SET state = '{APPLIED}', error = NULL WHERE revision = ?")
@@ -286,19 +233,10 @@ impl Driver for Sqlite {
 /// Runs a `-- migrate:no-transaction` migration: the run so far is
 /// committed with this revision marked in progress, the SQL runs on its
 /// own, and the lock is taken again to record the outcome.
-async fn apply_outside_transaction(
-    conn: &mut SqliteConnection,
-    s: &Settings,
-    step: Step<'_>,
-) -> Result<()> {
+async fn apply_outside_transaction(conn: &mut SqliteConnection, s: &Settings, step: Step<'_>) -> Result<()> {
     let sql = step.sql().unwrap_or_default();
     mark(conn, s, &step, in_progress(step.direction), None).await?;
-    exec(
-        conn,
-        "COMMIT".into(),
-        "committing before a no-transaction migration",
-    )
-    .await?;
+    exec(conn, "COMMIT".into(), "committing before a no-transaction migration").await?;
     let started = Instant::now();
     let ran = raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await;
     Sqlite::lock(conn, s).await?;

@@ -1,0 +1,4 @@
+-- no revision line
+-- down_revision: a
+-- migrate:upgrade
+SELECT 1;

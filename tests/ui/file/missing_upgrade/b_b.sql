@@ -1,0 +1,4 @@
+-- b
+-- revision: b
+-- down_revision: a
+CREATE TABLE t (id INTEGER);

@@ -1,0 +1,5 @@
+-- b
+-- revision: b
+-- down_revision: a
+-- migrate:upgrade
+SELECT 1;

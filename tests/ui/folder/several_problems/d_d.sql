@@ -1,0 +1,3 @@
+-- d
+-- revision: d
+-- down_revision: a

@@ -1,0 +1,10 @@
+-- b message
+--
+-- revision: b
+-- down_revision: a, d
+
+-- migrate:upgrade
+CREATE TABLE t_b (id INTEGER);
+
+-- migrate:downgrade
+SELECT 1;

@@ -1,0 +1,10 @@
+-- c message
+--
+-- revision: c
+-- down_revision: bb
+
+-- migrate:upgrade
+CREATE TABLE t_c (id INTEGER);
+
+-- migrate:downgrade
+SELECT 1;
