@@ -104,7 +104,9 @@
 //! Nothing is half-written: a failed migration that ran in a transaction is
 //! rolled back with its history row.
 
-pub use migrate_core::{Checksum, Diagnostic, Diagnostics, Direction, Migration, PlanError, Target, TargetError};
+pub use migrate_core::{
+    Checksum, Diagnostic, DiagnosticKind, Diagnostics, Direction, Migration, MigrationParts, PlanError, Target, TargetError,
+};
 pub use migrate_macros::embed_migrations;
 pub use migrate_runtime::{
     Applied, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Driver, Error, Handle, HistoryEntry, HistoryTable, IntoTarget,

@@ -1,0 +1,317 @@
+//! What users do with a database, written once and run on every database:
+//! each `mod <database>` below expands the same [`scenarios!`] against its
+//! own `support::<database>`.
+
+mod support;
+
+use migrate::Migrations;
+
+static LINEAR: Migrations = migrate::embed_migrations!("tests/fixtures/linear");
+static MERGE: Migrations = migrate::embed_migrations!("tests/fixtures/merge");
+static FAILING: Migrations = migrate::embed_migrations!("tests/fixtures/failing");
+static IRREVERSIBLE: Migrations = migrate::embed_migrations!("tests/fixtures/irreversible");
+
+/// A copy of `base` with revision `revision`'s upgrade SQL replaced, as if
+/// the file had been edited after it was applied.
+fn edited(base: &Migrations, revision: &str, upgrade: &str) -> Migrations {
+    let list = base
+        .iter()
+        .map(|m| {
+            if m.revision() != revision {
+                return m.clone();
+            }
+            migrate::Migration::new(migrate::MigrationParts {
+                revision: m.revision().into(),
+                down_revisions: m.down_revisions().map(String::from).collect(),
+                message: m.message().into(),
+                upgrade: upgrade.into(),
+                downgrade: m.downgrade_sql().map(String::from),
+                no_transaction: m.no_transaction(),
+                file: m.file().into(),
+            })
+        })
+        .collect();
+    Migrations::new(list).unwrap()
+}
+
+/// The first `n` revisions of `base`, as an older build would have them.
+fn older(base: &Migrations, n: usize) -> Migrations {
+    Migrations::new(base.iter().take(n).cloned().collect()).unwrap()
+}
+
+macro_rules! scenarios {
+    ($no_transaction:literal) => {
+        use super::*;
+        use migrate::{Direction, Error, PlanError, TargetError};
+
+        static NO_TRANSACTION: Migrations = migrate::embed_migrations!($no_transaction);
+
+        macro_rules! fresh {
+            () => {
+                match db::fresh().await {
+                    Some(d) => d,
+                    None => return,
+                }
+            };
+        }
+
+        #[tokio::test]
+        async fn upgrade_head_applies_everything_once() {
+            let db = fresh!();
+            let report = LINEAR.upgrade(&db.pool, "head").await.unwrap();
+            assert_eq!(report.revisions(), ["1000aa", "2000bb", "3000cc", "4000dd"]);
+            assert!(report.steps.iter().all(|s| s.direction == Direction::Upgrade));
+            assert_eq!(LINEAR.current(&db.pool).await.unwrap(), ["4000dd"]);
+            assert_eq!(db::count(&db.pool, "account").await, 1);
+            assert_eq!(db::count(&db.pool, "migrate_history").await, 4);
+            // Running again does nothing.
+            assert!(LINEAR.upgrade(&db.pool, "head").await.unwrap().is_empty());
+            assert_eq!(db::count(&db.pool, "account").await, 1);
+        }
+
+        #[tokio::test]
+        async fn a_fresh_database_has_no_current_revision() {
+            let db = fresh!();
+            assert!(LINEAR.current(&db.pool).await.unwrap().is_empty());
+            let history = LINEAR.history(&db.pool).await.unwrap();
+            assert_eq!(history.len(), 4);
+            assert!(history.iter().all(|e| e.applied.is_none() && e.known));
+            assert!(!db::table_exists(&db.pool, "migrate_history").await, "reading creates nothing");
+        }
+
+        #[tokio::test]
+        async fn upgrade_to_a_unique_prefix() {
+            let db = fresh!();
+            let report = LINEAR.upgrade(&db.pool, "20").await.unwrap();
+            assert_eq!(report.revisions(), ["1000aa", "2000bb"]);
+            assert_eq!(LINEAR.current(&db.pool).await.unwrap(), ["2000bb"]);
+            assert!(!db::table_exists(&db.pool, "item").await);
+        }
+
+        #[tokio::test]
+        async fn upgrade_one_step_at_a_time() {
+            let db = fresh!();
+            assert_eq!(LINEAR.upgrade(&db.pool, "+1").await.unwrap().revisions(), ["1000aa"]);
+            assert_eq!(LINEAR.upgrade(&db.pool, "+2").await.unwrap().revisions(), ["2000bb", "3000cc"]);
+            assert_eq!(LINEAR.current(&db.pool).await.unwrap(), ["3000cc"]);
+            let e = LINEAR.upgrade(&db.pool, "+2").await.unwrap_err();
+            assert!(matches!(e, Error::Plan(PlanError::NotEnough { requested: 2, available: 1, .. })), "{e}");
+        }
+
+        #[tokio::test]
+        async fn downgrade_one_step() {
+            let db = fresh!();
+            LINEAR.upgrade(&db.pool, "head").await.unwrap();
+            let report = LINEAR.downgrade(&db.pool, "-1").await.unwrap();
+            assert_eq!(report.revisions(), ["4000dd"]);
+            assert_eq!(report.steps[0].direction, Direction::Downgrade);
+            assert_eq!(LINEAR.current(&db.pool).await.unwrap(), ["3000cc"]);
+            assert_eq!(db::count(&db.pool, "migrate_history").await, 3);
+        }
+
+        #[tokio::test]
+        async fn downgrade_to_base_unapplies_everything_newest_first() {
+            let db = fresh!();
+            LINEAR.upgrade(&db.pool, "head").await.unwrap();
+            let report = LINEAR.downgrade(&db.pool, "base").await.unwrap();
+            assert_eq!(report.revisions(), ["4000dd", "3000cc", "2000bb", "1000aa"]);
+            assert!(LINEAR.current(&db.pool).await.unwrap().is_empty());
+            assert!(!db::table_exists(&db.pool, "account").await);
+            assert!(!db::table_exists(&db.pool, "item").await);
+            assert_eq!(db::count(&db.pool, "migrate_history").await, 0);
+            // And back up again.
+            assert_eq!(LINEAR.upgrade(&db.pool, "head").await.unwrap().steps.len(), 4);
+        }
+
+        #[tokio::test]
+        async fn merge_graph_applies_in_documented_order() {
+            let db = fresh!();
+            let report = MERGE.upgrade(&db.pool, "head").await.unwrap();
+            // Topological order, ties broken by revision id.
+            assert_eq!(report.revisions(), ["a00001", "b10001", "b20001", "c10001", "d00001", "e00001"]);
+            assert_eq!(MERGE.current(&db.pool).await.unwrap(), ["e00001"]);
+            // Downgrading to one parent of the merge leaves the other branch applied.
+            let report = MERGE.downgrade(&db.pool, "b20001").await.unwrap();
+            assert_eq!(report.revisions(), ["e00001", "d00001"]);
+            assert_eq!(MERGE.current(&db.pool).await.unwrap(), ["b20001", "c10001"]);
+            assert!(db::table_exists(&db.pool, "t_c1").await);
+            assert!(!db::table_exists(&db.pool, "t_e").await);
+            // `+1` from two heads applies the merge.
+            assert_eq!(MERGE.upgrade(&db.pool, "+1").await.unwrap().revisions(), ["d00001"]);
+        }
+
+        #[tokio::test]
+        async fn upgrading_one_branch_leaves_the_other_pending() {
+            let db = fresh!();
+            assert_eq!(MERGE.upgrade(&db.pool, "c1").await.unwrap().revisions(), ["a00001", "c10001"]);
+            assert_eq!(MERGE.current(&db.pool).await.unwrap(), ["c10001"]);
+            assert_eq!(MERGE.upgrade(&db.pool, "head").await.unwrap().revisions(), ["b10001", "b20001", "d00001", "e00001"]);
+        }
+
+        #[tokio::test]
+        async fn checksum_drift_is_refused_and_changes_nothing() {
+            let db = fresh!();
+            LINEAR.upgrade(&db.pool, "3000cc").await.unwrap();
+            let drifted = edited(&LINEAR, "2000bb", "INSERT INTO account (id, name) VALUES (1, 'changed');");
+            let e = drifted.upgrade(&db.pool, "head").await.unwrap_err();
+            let Error::History(problems) = &e else { panic!("expected a history error, got {e}") };
+            assert_eq!(problems.len(), 1);
+            let text = e.to_string();
+            assert!(text.contains("revision `2000bb` (tests/fixtures/linear/2000bb_add_first_account.sql) was applied with checksum sha256:"), "{text}");
+            assert!(text.contains("nothing was changed"), "{text}");
+            assert_eq!(LINEAR.current(&db.pool).await.unwrap(), ["3000cc"], "4000dd must not have run");
+            // Editing only the downgrade is not drift.
+            assert!(LINEAR.verify(&db.pool).await.is_ok());
+        }
+
+        #[tokio::test]
+        async fn unknown_applied_revision_is_refused_unless_allowed() {
+            let db = fresh!();
+            LINEAR.upgrade(&db.pool, "head").await.unwrap();
+            let old = older(&LINEAR, 2);
+            let e = old.upgrade(&db.pool, "head").await.unwrap_err();
+            let text = e.to_string();
+            assert!(matches!(e, Error::History(_)), "{text}");
+            assert!(text.contains("revision `3000cc` is applied in the database but unknown to this build"), "{text}");
+            assert!(text.contains("revision `4000dd`"), "{text}");
+            let report = old.migrator().ignore_unknown_revisions().upgrade(&db.pool, "head").await.unwrap();
+            assert!(report.is_empty());
+            assert_eq!(db::count(&db.pool, "migrate_history").await, 4);
+            // `history` lists the revisions only the database knows.
+            let history = old.history(&db.pool).await.unwrap();
+            assert_eq!(history.iter().filter(|e| !e.known).count(), 2);
+        }
+
+        #[tokio::test]
+        async fn an_applied_set_missing_an_ancestor_is_refused() {
+            let db = fresh!();
+            LINEAR.upgrade(&db.pool, "head").await.unwrap();
+            db::exec(&db.pool, "DELETE FROM migrate_history WHERE revision = '2000bb'").await;
+            let e = LINEAR.upgrade(&db.pool, "head").await.unwrap_err();
+            assert!(e.to_string().contains("revision `3000cc` is applied but its ancestor `2000bb` is not"), "{e}");
+        }
+
+        #[tokio::test]
+        async fn a_failing_migration_is_rolled_back_and_named() {
+            let db = fresh!();
+            let e = FAILING.upgrade(&db.pool, "head").await.unwrap_err();
+            let text = e.to_string();
+            match &e {
+                Error::Migration { revision, file, direction, applied, rolled_back, .. } => {
+                    assert_eq!(revision, "f00002");
+                    assert_eq!(file, "tests/fixtures/failing/f00002_fails_at_its_third_statement.sql");
+                    assert_eq!(*direction, Direction::Upgrade);
+                    assert_eq!(applied, &["f00001"]);
+                    assert_eq!(*rolled_back, db::TRANSACTIONAL_DDL);
+                }
+                other => panic!("expected a migration error, got {other}"),
+            }
+            assert!(text.contains("no_such_table"), "the database's message is kept: {text}");
+            assert!(std::error::Error::source(&e).is_some());
+            // The migration before it stays applied.
+            assert!(db::table_exists(&db.pool, "t_ok").await);
+            if db::TRANSACTIONAL_DDL {
+                assert_eq!(FAILING.current(&db.pool).await.unwrap(), ["f00001"]);
+                assert!(!db::table_exists(&db.pool, "t_partial").await, "the failed migration's changes are gone");
+                assert_eq!(db::count(&db.pool, "migrate_history").await, 1, "and it is not recorded");
+            }
+        }
+
+        #[tokio::test]
+        async fn a_no_transaction_migration_runs_outside_a_transaction() {
+            let db = fresh!();
+            let report = NO_TRANSACTION.upgrade(&db.pool, "head").await.unwrap();
+            assert_eq!(report.revisions(), ["n00001", "n00002"]);
+            assert!(NO_TRANSACTION.get("n00002").unwrap().no_transaction());
+            let history = NO_TRANSACTION.history(&db.pool).await.unwrap();
+            assert!(history.iter().all(|e| e.applied.as_ref().is_some_and(|a| a.state == "applied")));
+            assert_eq!(NO_TRANSACTION.downgrade(&db.pool, "base").await.unwrap().steps.len(), 2);
+            assert!(!db::table_exists(&db.pool, "t_n").await);
+        }
+
+        #[tokio::test]
+        async fn an_irreversible_migration_refuses_to_downgrade() {
+            let db = fresh!();
+            IRREVERSIBLE.upgrade(&db.pool, "head").await.unwrap();
+            let e = IRREVERSIBLE.downgrade(&db.pool, "base").await.unwrap_err();
+            assert!(matches!(&e, Error::Plan(PlanError::Irreversible { revision, .. }) if revision == "i00002"), "{e}");
+            assert!(e.to_string().contains("tests/fixtures/irreversible/i00002_irreversible.sql"), "{e}");
+            // Nothing was changed, not even the reversible revision above it.
+            assert_eq!(IRREVERSIBLE.current(&db.pool).await.unwrap(), ["i00003"]);
+            assert!(db::table_exists(&db.pool, "t_i3").await);
+            // Down to it is fine.
+            assert_eq!(IRREVERSIBLE.downgrade(&db.pool, "-1").await.unwrap().revisions(), ["i00003"]);
+        }
+
+        #[tokio::test]
+        async fn stamp_records_without_running() {
+            let db = fresh!();
+            let report = LINEAR.stamp(&db.pool, "3000cc").await.unwrap();
+            assert_eq!(report.revisions(), ["1000aa", "2000bb", "3000cc"]);
+            assert_eq!(LINEAR.current(&db.pool).await.unwrap(), ["3000cc"]);
+            assert!(!db::table_exists(&db.pool, "account").await, "stamp runs no migration SQL");
+            LINEAR.stamp(&db.pool, "base").await.unwrap();
+            assert!(LINEAR.current(&db.pool).await.unwrap().is_empty());
+        }
+
+        #[tokio::test]
+        async fn bad_targets_are_clear_errors() {
+            let db = fresh!();
+            let e = LINEAR.upgrade(&db.pool, "nope").await.unwrap_err();
+            assert!(matches!(e, Error::Target(TargetError::UnknownRevision { .. })), "{e}");
+            let e = MERGE.upgrade(&db.pool, "b").await.unwrap_err();
+            assert_eq!(e.to_string(), "`b` is ambiguous: it starts b10001, b20001; give more characters");
+            let e = LINEAR.upgrade(&db.pool, "up!").await.unwrap_err();
+            assert!(matches!(e, Error::Target(TargetError::Invalid { .. })), "{e}");
+            let e = LINEAR.downgrade(&db.pool, "+1").await.unwrap_err();
+            assert!(matches!(e, Error::Plan(PlanError::WrongDirection { .. })), "{e}");
+            assert!(!db::table_exists(&db.pool, "account").await);
+        }
+
+        #[tokio::test]
+        async fn a_custom_history_table() {
+            let db = fresh!();
+            LINEAR.migrator().history_table("schema_log").upgrade(&db.pool, "head").await.unwrap();
+            assert_eq!(db::count(&db.pool, "schema_log").await, 4);
+            assert!(!db::table_exists(&db.pool, "migrate_history").await);
+            assert_eq!(LINEAR.migrator().history_table("schema_log").current(&db.pool).await.unwrap(), ["4000dd"]);
+            let e = LINEAR.migrator().history_table("bad name;").upgrade(&db.pool, "head").await.unwrap_err();
+            assert!(matches!(e, Error::InvalidName(_)), "{e}");
+        }
+
+        #[tokio::test]
+        async fn a_half_done_revision_blocks_until_resolved() {
+            let db = fresh!();
+            LINEAR.upgrade(&db.pool, "2000bb").await.unwrap();
+            db::exec(&db.pool, "UPDATE migrate_history SET state = 'upgrade_failed', error = 'boom' WHERE revision = '2000bb'").await;
+            let e = LINEAR.upgrade(&db.pool, "head").await.unwrap_err();
+            assert!(matches!(&e, Error::Dirty { revision, .. } if revision == "2000bb"), "{e}");
+            assert!(e.to_string().contains("(boom)"), "{e}");
+            assert!(LINEAR.verify(&db.pool).await.is_err());
+            LINEAR.migrator().resolve(&db.pool, "2000bb", migrate::Resolution::Applied).await.unwrap();
+            assert_eq!(LINEAR.upgrade(&db.pool, "head").await.unwrap().revisions(), ["3000cc", "4000dd"]);
+            let e = LINEAR.migrator().resolve(&db.pool, "zzz", migrate::Resolution::NotApplied).await.unwrap_err();
+            assert!(matches!(e, Error::NotInHistory(_)), "{e}");
+        }
+
+        #[tokio::test]
+        async fn history_lists_every_revision_with_its_row() {
+            let db = fresh!();
+            LINEAR.upgrade(&db.pool, "2000bb").await.unwrap();
+            let history = LINEAR.history(&db.pool).await.unwrap();
+            let ids: Vec<_> = history.iter().map(|e| e.revision.as_str()).collect();
+            assert_eq!(ids, ["1000aa", "2000bb", "3000cc", "4000dd"]);
+            let applied = history[1].applied.as_ref().unwrap();
+            assert_eq!(applied.state, "applied");
+            assert_eq!(applied.checksum, LINEAR.get("2000bb").unwrap().checksum().to_string());
+            assert_eq!(applied.applied_at.len(), "2026-11-22T01:42:51Z".len());
+            assert!(history[2].applied.is_none());
+            assert_eq!(history[1].down_revisions, ["1000aa"]);
+        }
+    };
+}
+
+mod sqlite {
+    use super::support::sqlite as db;
+    scenarios!("tests/fixtures/no_transaction/sqlite");
+}
