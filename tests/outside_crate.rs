@@ -1,0 +1,104 @@
+//! A crate outside this workspace, depending on `migrate` by path, as a user's
+//! crate would: it builds with a valid folder, picks up a newly added file
+//! through the documented one-line `build.rs`, and fails to build, with the
+//! right message, for a fork and for a cycle.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn migration(dir: &Path, id: &str, down: &str) {
+    write(
+        &dir.join("migrations").join(format!("{id}_step.sql")),
+        &format!("-- step {id}\n-- revision: {id}\n-- down_revision: {down}\n\n-- migrate:upgrade\nCREATE TABLE t_{id} (id INTEGER);\n\n-- migrate:downgrade\nDROP TABLE t_{id};\n"),
+    );
+}
+
+struct Outside {
+    dir: tempfile::TempDir,
+    target: PathBuf,
+}
+
+impl Outside {
+    fn new() -> Self {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = format!(
+            "[package]\nname = \"outside\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\nmigrate = {{ path = {:?} }}\n\n[workspace]\n",
+            root.display().to_string()
+        );
+        write(&dir.path().join("Cargo.toml"), &manifest);
+        // The same dependency versions as the workspace, resolved without the network.
+        std::fs::copy(root.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+        write(&dir.path().join("build.rs"), "fn main() {\n    println!(\"cargo:rerun-if-changed=migrations\");\n}\n");
+        write(
+            &dir.path().join("src/main.rs"),
+            "static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!(\"migrations\");\n\nfn main() {\n    for m in MIGRATIONS.iter() {\n        println!(\"{} {}\", m.revision(), m.checksum());\n    }\n}\n",
+        );
+        // A target folder of its own that outlives the test, so reruns are incremental.
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("outside-crate");
+        Outside { dir, target }
+    }
+
+    fn build(&self) -> std::process::Output {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        Command::new(cargo)
+            .args(["build", "--offline", "--quiet"])
+            .current_dir(self.dir.path())
+            .env("CARGO_TARGET_DIR", &self.target)
+            .env_remove("RUSTFLAGS")
+            .output()
+            .unwrap()
+    }
+
+    fn built_revisions(&self) -> Vec<String> {
+        let out = self.build();
+        assert!(out.status.success(), "the outside crate failed to build:\n{}", String::from_utf8_lossy(&out.stderr));
+        let run = Command::new(self.target.join("debug").join("outside")).output().unwrap();
+        assert!(run.status.success());
+        String::from_utf8(run.stdout).unwrap().lines().map(|l| l.split(' ').next().unwrap().to_owned()).collect()
+    }
+
+    fn build_errors(&self) -> String {
+        let out = self.build();
+        assert!(!out.status.success(), "expected the build to fail");
+        String::from_utf8(out.stderr).unwrap()
+    }
+}
+
+#[test]
+fn builds_rebuilds_on_a_new_file_and_fails_on_a_fork_or_cycle() {
+    let c = Outside::new();
+    let dir = c.dir.path();
+    migration(dir, "a1", "");
+    migration(dir, "b2", "a1");
+    assert_eq!(c.built_revisions(), ["a1", "b2"]);
+
+    // A new file is picked up thanks to the build.rs line.
+    migration(dir, "c3", "b2");
+    assert_eq!(c.built_revisions(), ["a1", "b2", "c3"]);
+
+    // A second child of b2: a fork nobody merged.
+    migration(dir, "d4", "b2");
+    let stderr = c.build_errors();
+    assert!(stderr.contains("error: the revision graph has 2 heads: `c3` (migrations/c3_step.sql), `d4` (migrations/d4_step.sql), forking from `b2`"), "{stderr}");
+    assert!(stderr.contains("= help: add a merge revision whose down_revision lists c3, d4"), "{stderr}");
+    assert!(stderr.contains("embed_migrations!(\"migrations\")"), "the error sits on the macro call: {stderr}");
+
+    // Merging fixes it.
+    write(
+        &dir.join("migrations/e5_merge.sql"),
+        "-- merge\n-- revision: e5\n-- down_revision: c3, d4\n\n-- migrate:upgrade\n",
+    );
+    assert_eq!(c.built_revisions(), ["a1", "b2", "c3", "d4", "e5"]);
+
+    // A cycle: b2 now also descends from e5.
+    migration(dir, "b2", "a1, e5");
+    let stderr = c.build_errors();
+    assert!(stderr.contains("error: the down_revision links form a cycle: b2 -> c3 -> e5 -> b2"), "{stderr}");
+    assert!(stderr.contains("--> migrations/b2_step.sql:3"), "{stderr}");
+}
