@@ -70,11 +70,13 @@
 //! let a macro watch a folder, so for a *new* file to trigger a rebuild add
 //! this `build.rs` next to your `Cargo.toml`:
 //!
-//! ```no_run
+//! ```text
 //! fn main() {
 //!     println!("cargo:rerun-if-changed=migrations");
 //! }
 //! ```
+//!
+//! (The test `tests/outside_crate.rs` checks that this works.)
 //!
 //! # Configuration
 //!
@@ -105,7 +107,8 @@
 //! rolled back with its history row.
 
 pub use migrate_core::{
-    Checksum, Diagnostic, DiagnosticKind, Diagnostics, Direction, Migration, MigrationParts, PlanError, Target, TargetError,
+    Checksum, Diagnostic, DiagnosticKind, Diagnostics, Direction, Migration, MigrationParts, PlanError, Target,
+    TargetError,
 };
 pub use migrate_macros::embed_migrations;
 pub use migrate_runtime::{

@@ -14,7 +14,9 @@ fn write(path: &Path, text: &str) {
 fn migration(dir: &Path, id: &str, down: &str) {
     write(
         &dir.join("migrations").join(format!("{id}_step.sql")),
-        &format!("-- step {id}\n-- revision: {id}\n-- down_revision: {down}\n\n-- migrate:upgrade\nCREATE TABLE t_{id} (id INTEGER);\n\n-- migrate:downgrade\nDROP TABLE t_{id};\n"),
+        &format!(
+            "-- step {id}\n-- revision: {id}\n-- down_revision: {down}\n\n-- migrate:upgrade\nCREATE TABLE t_{id} (id INTEGER);\n\n-- migrate:downgrade\nDROP TABLE t_{id};\n"
+        ),
     );
 }
 
@@ -34,7 +36,10 @@ impl Outside {
         write(&dir.path().join("Cargo.toml"), &manifest);
         // The same dependency versions as the workspace, resolved without the network.
         std::fs::copy(root.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
-        write(&dir.path().join("build.rs"), "fn main() {\n    println!(\"cargo:rerun-if-changed=migrations\");\n}\n");
+        write(
+            &dir.path().join("build.rs"),
+            "fn main() {\n    println!(\"cargo:rerun-if-changed=migrations\");\n}\n",
+        );
         write(
             &dir.path().join("src/main.rs"),
             "static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!(\"migrations\");\n\nfn main() {\n    for m in MIGRATIONS.iter() {\n        println!(\"{} {}\", m.revision(), m.checksum());\n    }\n}\n",
@@ -57,10 +62,20 @@ impl Outside {
 
     fn built_revisions(&self) -> Vec<String> {
         let out = self.build();
-        assert!(out.status.success(), "the outside crate failed to build:\n{}", String::from_utf8_lossy(&out.stderr));
-        let run = Command::new(self.target.join("debug").join("outside")).output().unwrap();
+        assert!(
+            out.status.success(),
+            "the outside crate failed to build:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let run = Command::new(self.target.join("debug").join("outside"))
+            .output()
+            .unwrap();
         assert!(run.status.success());
-        String::from_utf8(run.stdout).unwrap().lines().map(|l| l.split(' ').next().unwrap().to_owned()).collect()
+        String::from_utf8(run.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.split(' ').next().unwrap().to_owned())
+            .collect()
     }
 
     fn build_errors(&self) -> String {
@@ -86,8 +101,14 @@ fn builds_rebuilds_on_a_new_file_and_fails_on_a_fork_or_cycle() {
     migration(dir, "d4", "b2");
     let stderr = c.build_errors();
     assert!(stderr.contains("error: the revision graph has 2 heads: `c3` (migrations/c3_step.sql), `d4` (migrations/d4_step.sql), forking from `b2`"), "{stderr}");
-    assert!(stderr.contains("= help: add a merge revision whose down_revision lists c3, d4"), "{stderr}");
-    assert!(stderr.contains("embed_migrations!(\"migrations\")"), "the error sits on the macro call: {stderr}");
+    assert!(
+        stderr.contains("= help: add a merge revision whose down_revision lists c3, d4"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("embed_migrations!(\"migrations\")"),
+        "the error sits on the macro call: {stderr}"
+    );
 
     // Merging fixes it.
     write(
@@ -99,6 +120,9 @@ fn builds_rebuilds_on_a_new_file_and_fails_on_a_fork_or_cycle() {
     // A cycle: b2 now also descends from e5.
     migration(dir, "b2", "a1, e5");
     let stderr = c.build_errors();
-    assert!(stderr.contains("error: the down_revision links form a cycle: b2 -> c3 -> e5 -> b2"), "{stderr}");
+    assert!(
+        stderr.contains("error: the down_revision links form a cycle: b2 -> c3 -> e5 -> b2"),
+        "{stderr}"
+    );
     assert!(stderr.contains("--> migrations/b2_step.sql:3"), "{stderr}");
 }

@@ -14,8 +14,15 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A database name no other test (or test process) uses.
 pub fn unique_name(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{prefix}_{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// An unreachable server: fail in CI, skip loudly elsewhere.
@@ -23,7 +30,9 @@ pub fn unavailable(what: &str, url: &str, e: impl std::fmt::Display) -> Option<s
     if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
         panic!("{what} is not reachable at {url} in CI: {e}");
     }
-    eprintln!("SKIPPED: {what} is not reachable at {url} ({e}); set the URL variable or start the server to run this test");
+    eprintln!(
+        "SKIPPED: {what} is not reachable at {url} ({e}); set the URL variable or start the server to run this test"
+    );
     None
 }
 
@@ -46,7 +55,11 @@ pub mod sqlite {
         let path = dir.path().join("test.db");
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let options = SqliteConnectOptions::new().filename(&path).create_if_missing(true);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.unwrap();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .unwrap();
         Some(Db { pool, url, _dir: dir })
     }
 
@@ -67,6 +80,9 @@ pub mod sqlite {
     }
 
     pub async fn exec(pool: &SqlitePool, sql: &str) {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(pool).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(pool)
+            .await
+            .unwrap();
     }
 }
