@@ -12,12 +12,14 @@
 // and flat variants keep them easy to match.
 #![allow(clippy::result_large_err)]
 
+pub mod dialect;
 pub mod driver;
 mod error;
 mod migrator;
 mod report;
 mod table;
 
+pub use dialect::Dialect;
 pub use driver::{Driver, Handle};
 pub use error::{Error, Result};
 pub use migrator::{DEFAULT_LOCK_TIMEOUT, IntoTarget, Migrations, Migrator, Resolution};

@@ -106,6 +106,8 @@ mod sealed {
 ///
 /// Sealed; its methods are internal.
 pub trait Driver: sqlx::Database + sealed::Sealed {
+    /// The SQL this database speaks.
+    const DIALECT: crate::Dialect;
     #[doc(hidden)]
     fn lock(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<()>> + Send;
     #[doc(hidden)]

@@ -5,6 +5,7 @@
 //! what came before, runs on its own, and takes the lock again.
 
 use super::{APPLIED, Driver, HistoryRow, Settings, Step, failed, in_progress, sealed};
+use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
 use migrate_core::Direction;
 use sqlx::{AssertSqlSafe, Sqlite, SqliteConnection, raw_sql};
@@ -27,46 +28,28 @@ async fn exec(conn: &mut SqliteConnection, sql: String, context: &str) -> Result
     Ok(())
 }
 
-const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')";
+const SQL: Dialect = Dialect::Sqlite;
 
-/// Changes the history row for a finished step.
+/// Changes the history row for a finished step: the same statements an
+/// offline script prints.
 async fn record(conn: &mut SqliteConnection, s: &Settings, step: &Step<'_>, ms: i64, existing: bool) -> Result<()> {
-    let t = s.table.quoted('"');
     let m = step.migration;
-    let result = match (step.direction, existing) {
-        (Direction::Upgrade, false) => {
-            sqlx::query(AssertSqlSafe(format!(
-                "INSERT INTO {t} (revision, down_revisions, message, checksum, state, applied_at, execution_ms) VALUES (?, ?, ?, ?, '{APPLIED}', {NOW}, ?)"
-            )))
-            .bind(m.revision())
-            .bind(step.down_revisions())
-            .bind(m.message())
-            .bind(m.checksum().to_string())
-            .bind(ms)
-            .execute(&mut *conn)
-            .await
-        }
-        (Direction::Upgrade, true) => {
-            sqlx::query(AssertSqlSafe(format!(
-                "UPDATE {t} SET state = '{APPLIED}', applied_at = {NOW}, execution_ms = ?, error = NULL WHERE revision = ?"
-            )))
-            .bind(ms)
-            .bind(m.revision())
-            .execute(&mut *conn)
-            .await
-        }
-        (Direction::Downgrade, _) => {
-            sqlx::query(AssertSqlSafe(format!("DELETE FROM {t} WHERE revision = ?")))
-                .bind(m.revision())
-                .execute(&mut *conn)
-                .await
-        }
+    let sql = match (step.direction, existing) {
+        (Direction::Upgrade, false) => SQL.insert_applied(&s.table, m, &ms.to_string()),
+        (Direction::Upgrade, true) => format!(
+            "UPDATE {} SET state = '{APPLIED}', applied_at = {}, execution_ms = {ms}, error = NULL WHERE revision = {}",
+            SQL.table(&s.table),
+            SQL.now(),
+            SQL.literal(m.revision())
+        ),
+        (Direction::Downgrade, _) => SQL.delete(&s.table, m.revision()),
     };
-    result.map_err(db(format!(
-        "recording revision `{}` in the history table",
-        m.revision()
-    )))?;
-    Ok(())
+    exec(
+        conn,
+        sql,
+        &format!("recording revision `{}` in the history table", m.revision()),
+    )
+    .await
 }
 
 async fn mark(
@@ -76,12 +59,13 @@ async fn mark(
     state: &str,
     error: Option<&str>,
 ) -> Result<()> {
-    let t = s.table.quoted('"');
+    let t = SQL.table(&s.table);
+    let now = SQL.now();
     let m = step.migration;
     let r = match step.direction {
         Direction::Upgrade => {
             sqlx::query(AssertSqlSafe(format!(
-                "INSERT INTO {t} (revision, down_revisions, message, checksum, state, applied_at, execution_ms, error) VALUES (?, ?, ?, ?, ?, {NOW}, 0, ?) \
+                "INSERT INTO {t} (revision, down_revisions, message, checksum, state, applied_at, execution_ms, error) VALUES (?, ?, ?, ?, ?, {now}, 0, ?) \
                  ON CONFLICT (revision) DO UPDATE SET state = excluded.state, error = excluded.error"
             )))
             .bind(m.revision())
@@ -107,6 +91,8 @@ async fn mark(
 }
 
 impl Driver for Sqlite {
+    const DIALECT: Dialect = SQL;
+
     async fn lock(conn: &mut SqliteConnection, s: &Settings) -> Result<()> {
         // SQLite waits for a write lock through its busy handler; bound that
         // wait by the lock timeout, then restore the connection's own setting.
@@ -151,22 +137,15 @@ impl Driver for Sqlite {
     }
 
     async fn create_table(conn: &mut SqliteConnection, s: &Settings) -> Result<()> {
-        let sql = format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n  revision VARCHAR(64) NOT NULL PRIMARY KEY,\n  down_revisions TEXT NOT NULL,\n  message TEXT NOT NULL,\n  checksum VARCHAR(80) NOT NULL,\n  state VARCHAR(16) NOT NULL,\n  applied_at VARCHAR(32) NOT NULL,\n  execution_ms BIGINT NOT NULL,\n  error TEXT\n)",
-            s.table.quoted('"')
-        );
-        exec(conn, sql, "creating the history table").await
+        exec(conn, SQL.create_table(&s.table), "creating the history table").await
     }
 
     async fn read_history(conn: &mut SqliteConnection, s: &Settings) -> Result<Vec<HistoryRow>> {
         type Row = (String, String, String, String, String, String, i64, Option<String>);
-        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT revision, down_revisions, message, checksum, state, applied_at, execution_ms, error FROM {} ORDER BY applied_at, revision",
-            s.table.quoted('"')
-        )))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db("reading the history table"))?;
+        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(SQL.select_history(&s.table)))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db("reading the history table"))?;
         Ok(rows
             .into_iter()
             .map(
@@ -215,7 +194,7 @@ impl Driver for Sqlite {
     }
 
     async fn resolve(conn: &mut SqliteConnection, s: &Settings, revision: &str, applied: bool) -> Result<u64> {
-        let t = s.table.quoted('"');
+        let t = SQL.table(&s.table);
         let sql = if applied {
             format!("UPDATE {t} SET state = '{APPLIED}', error = NULL WHERE revision = ?")
         } else {

@@ -1,0 +1,147 @@
+//! The SQL each database speaks for the history table, as plain text.
+//!
+//! The drivers send these statements, and the offline scripts print the
+//! very same ones, so a script a DBA runs by hand leaves the history table
+//! exactly as an online run would.
+
+use crate::table::HistoryTable;
+use migrate_core::Migration;
+use std::fmt;
+use std::str::FromStr;
+
+/// A database's flavour of SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// SQLite 3.35 or later.
+    Sqlite,
+    /// PostgreSQL 12 or later.
+    Postgres,
+    /// MySQL 8 or MariaDB 10.5 or later.
+    Mysql,
+}
+
+/// A name that is not one of `sqlite`, `postgres`, `mysql`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown dialect `{0}`: use sqlite, postgres or mysql")]
+pub struct UnknownDialect(pub String);
+
+impl FromStr for Dialect {
+    type Err = UnknownDialect;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "sqlite" | "sqlite3" => Ok(Dialect::Sqlite),
+            "postgres" | "postgresql" | "pg" => Ok(Dialect::Postgres),
+            "mysql" | "mariadb" => Ok(Dialect::Mysql),
+            _ => Err(UnknownDialect(s.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+            Dialect::Mysql => "mysql",
+        })
+    }
+}
+
+impl Dialect {
+    /// The dialect a database URL's scheme names (`sqlite:`, `postgres://`, `mysql://`, ...).
+    pub fn from_url(url: &str) -> Option<Dialect> {
+        url.split_once(':').and_then(|(scheme, _)| scheme.parse().ok())
+    }
+
+    fn quote(self) -> char {
+        match self {
+            Dialect::Mysql => '`',
+            _ => '"',
+        }
+    }
+
+    /// The history table's name, quoted and schema-qualified.
+    pub fn table(self, t: &HistoryTable) -> String {
+        t.quoted(self.quote())
+    }
+
+    /// A string literal holding `text`.
+    pub fn literal(self, text: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("'{}'", text.replace('\'', "''")),
+            // E'' strings read the same whatever `standard_conforming_strings` says.
+            Dialect::Postgres => format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''")),
+            Dialect::Mysql => format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''")),
+        }
+    }
+
+    /// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
+    pub fn now(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+            Dialect::Postgres => "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+            Dialect::Mysql => "DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%dT%H:%i:%sZ')",
+        }
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS` for the history table.
+    pub fn create_table(self, t: &HistoryTable) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} (\n    revision VARCHAR(64) NOT NULL PRIMARY KEY,\n    down_revisions TEXT NOT NULL,\n    message TEXT NOT NULL,\n    checksum VARCHAR(80) NOT NULL,\n    state VARCHAR(16) NOT NULL,\n    applied_at VARCHAR(32) NOT NULL,\n    execution_ms BIGINT NOT NULL,\n    error TEXT\n)",
+            self.table(t)
+        )
+    }
+
+    /// The row recording that `m` is applied; `execution_ms` is an SQL expression.
+    pub fn insert_applied(self, t: &HistoryTable, m: &Migration, execution_ms: &str) -> String {
+        let parents: Vec<&str> = m.down_revisions().collect();
+        format!(
+            "INSERT INTO {} (revision, down_revisions, message, checksum, state, applied_at, execution_ms) VALUES ({}, {}, {}, {}, 'applied', {}, {execution_ms})",
+            self.table(t),
+            self.literal(m.revision()),
+            self.literal(&parents.join(",")),
+            self.literal(m.message()),
+            self.literal(&m.checksum().to_string()),
+            self.now(),
+        )
+    }
+
+    /// Removes `revision`'s row.
+    pub fn delete(self, t: &HistoryTable, revision: &str) -> String {
+        format!(
+            "DELETE FROM {} WHERE revision = {}",
+            self.table(t),
+            self.literal(revision)
+        )
+    }
+
+    /// The `SELECT` that reads the history, in a fixed column order.
+    pub fn select_history(self, t: &HistoryTable) -> String {
+        format!(
+            "SELECT revision, down_revisions, message, checksum, state, applied_at, execution_ms, error FROM {} ORDER BY applied_at, revision",
+            self.table(t)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dialect_from_url_and_name() {
+        assert_eq!(Dialect::from_url("sqlite:app.db?mode=rwc"), Some(Dialect::Sqlite));
+        assert_eq!(Dialect::from_url("postgresql://u@h/db"), Some(Dialect::Postgres));
+        assert_eq!(Dialect::from_url("mariadb://root@h/db"), Some(Dialect::Mysql));
+        assert_eq!(Dialect::from_url("oracle://x"), None);
+        assert_eq!(Dialect::from_url("no scheme"), None);
+        assert!("db2".parse::<Dialect>().is_err());
+    }
+
+    #[test]
+    fn literals_escape_quotes_and_backslashes() {
+        assert_eq!(Dialect::Sqlite.literal(r"it's \n"), r"'it''s \n'");
+        assert_eq!(Dialect::Postgres.literal(r"it's \n"), r"E'it''s \\n'");
+        assert_eq!(Dialect::Mysql.literal(r"it's \n"), r"'it''s \\n'");
+    }
+}
