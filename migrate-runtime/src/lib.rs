@@ -22,6 +22,6 @@ mod table;
 pub use dialect::Dialect;
 pub use driver::{Driver, Handle};
 pub use error::{Error, Result};
-pub use migrator::{DEFAULT_LOCK_TIMEOUT, IntoTarget, Migrations, Migrator, Resolution};
+pub use migrator::{DEFAULT_LOCK_TIMEOUT, IntoTarget, Migrations, Migrator, Progress, Resolution};
 pub use report::{Applied, HistoryEntry, Report, StepReport};
 pub use table::{DEFAULT_TABLE, HistoryTable};

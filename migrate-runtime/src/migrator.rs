@@ -10,6 +10,7 @@ use migrate_core::{Diagnostics, Direction, Graph, Migration, Target, TargetError
 use sqlx::Acquire;
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The default time to wait for another migrator to finish.
@@ -110,6 +111,7 @@ impl Migrations {
             table: Ok(HistoryTable::default()),
             ignore_unknown: false,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            observer: None,
         }
     }
 
@@ -187,12 +189,42 @@ impl Migrations {
 ///     .await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Migrator<'m> {
     migrations: &'m Migrations,
     table: Result<HistoryTable, String>,
     ignore_unknown: bool,
     lock_timeout: Duration,
+    observer: Option<Arc<dyn Fn(&Progress<'_>) + Send + Sync + 'm>>,
+}
+
+impl std::fmt::Debug for Migrator<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Migrator")
+            .field("migrations", &self.migrations.len())
+            .field("table", &self.table)
+            .field("ignore_unknown", &self.ignore_unknown)
+            .field("lock_timeout", &self.lock_timeout)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
+}
+
+/// What a run is doing, as it does it: passed to [`Migrator::on_progress`].
+#[derive(Debug, Clone, Copy)]
+pub struct Progress<'a> {
+    /// The migration.
+    pub migration: &'a Migration,
+    /// Applying or unapplying.
+    pub direction: Direction,
+    /// Whether its SQL runs (false when stamping).
+    pub runs_sql: bool,
+    /// Its 0-based place in the plan.
+    pub index: usize,
+    /// How many steps the plan has.
+    pub total: usize,
+    /// `None` when the step starts; how long it took when it has finished.
+    pub finished: Option<Duration>,
 }
 
 /// What a locked run does.
@@ -236,6 +268,13 @@ impl<'m> Migrator<'m> {
     /// How long to wait for another migrator's lock before failing (default 60 s).
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
+        self
+    }
+
+    /// Calls `f` as each step starts and as it finishes (for progress bars
+    /// and Alembic-style `Running upgrade a -> b` lines).
+    pub fn on_progress(mut self, f: impl Fn(&Progress<'_>) + Send + Sync + 'm) -> Self {
+        self.observer = Some(Arc::new(f));
         self
     }
 
@@ -456,7 +495,8 @@ impl<'m> Migrator<'m> {
             Op::Resolve(..) => unreachable!("handled above"),
         };
         let mut report = Report::default();
-        for &i in &plan.steps {
+        let total = plan.steps.len();
+        for (index, &i) in plan.steps.iter().enumerate() {
             let m = graph.get(i);
             let step = Step {
                 migration: m,
@@ -472,6 +512,19 @@ impl<'m> Migrator<'m> {
                     tracing::info!("{verb} downgrade {} -> {}, {}", m.revision(), parents(m), m.message())
                 }
             }
+            let notify = |finished| {
+                if let Some(f) = &self.observer {
+                    f(&Progress {
+                        migration: m,
+                        direction: plan.direction,
+                        runs_sql: run_sql,
+                        index,
+                        total,
+                        finished,
+                    });
+                }
+            };
+            notify(None);
             let started = Instant::now();
             if let Err(mut e) = D::apply(conn, s, step).await {
                 if let Error::Migration { applied, .. } = &mut e {
@@ -480,11 +533,13 @@ impl<'m> Migrator<'m> {
                 tracing::error!(revision = m.revision(), error = %e, "migration failed");
                 return Err(e);
             }
+            let duration = if run_sql { started.elapsed() } else { Duration::ZERO };
+            notify(Some(duration));
             report.steps.push(StepReport {
                 revision: m.revision().to_owned(),
                 message: m.message().to_owned(),
                 direction: plan.direction,
-                duration: if run_sql { started.elapsed() } else { Duration::ZERO },
+                duration,
             });
         }
         Ok(report)
