@@ -106,6 +106,42 @@ impl Dialect {
         )
     }
 
+    /// A row for `m` marked `state` (a run in progress), not yet applied.
+    pub fn insert_marked(self, t: &HistoryTable, m: &Migration, state: &str) -> String {
+        let parents: Vec<&str> = m.down_revisions().collect();
+        format!(
+            "INSERT INTO {} (revision, down_revisions, message, checksum, state, applied_at, execution_ms) VALUES ({}, {}, {}, {}, {}, {}, 0)",
+            self.table(t),
+            self.literal(m.revision()),
+            self.literal(&parents.join(",")),
+            self.literal(m.message()),
+            self.literal(&m.checksum().to_string()),
+            self.literal(state),
+            self.now(),
+        )
+    }
+
+    /// Sets `revision`'s state and error.
+    pub fn set_state(self, t: &HistoryTable, revision: &str, state: &str, error: Option<&str>) -> String {
+        format!(
+            "UPDATE {} SET state = {}, error = {} WHERE revision = {}",
+            self.table(t),
+            self.literal(state),
+            error.map_or_else(|| "NULL".to_owned(), |e| self.literal(e)),
+            self.literal(revision)
+        )
+    }
+
+    /// Marks `revision` applied now, having taken `execution_ms` (an SQL expression).
+    pub fn set_applied(self, t: &HistoryTable, revision: &str, execution_ms: &str) -> String {
+        format!(
+            "UPDATE {} SET state = 'applied', applied_at = {}, execution_ms = {execution_ms}, error = NULL WHERE revision = {}",
+            self.table(t),
+            self.now(),
+            self.literal(revision)
+        )
+    }
+
     /// Removes `revision`'s row.
     pub fn delete(self, t: &HistoryTable, revision: &str) -> String {
         format!(

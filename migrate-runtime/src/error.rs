@@ -47,7 +47,7 @@ pub enum Error {
     #[error(
         "{direction} of revision `{revision}` ({file}) failed{}: {source}; {}{}",
         .statement.map(|n| format!(" at statement {n}")).unwrap_or_default(),
-        if *.rolled_back { "it was rolled back and is not recorded" } else { "it ran outside a transaction, so part of it may have run: it is marked failed in the history table; check the database, then resolve it" },
+        if *.rolled_back { "it was rolled back and is not recorded" } else { "it could not be rolled back (it ran outside a transaction, or the database committed its DDL), so part of it may have run: it is marked failed in the history table; check the database by hand, then resolve it" },
         applied_note(.applied)
     )]
     Migration {

@@ -17,6 +17,7 @@ pub mod driver;
 mod error;
 mod migrator;
 mod report;
+pub mod split;
 mod table;
 
 pub use dialect::Dialect;

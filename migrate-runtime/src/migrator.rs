@@ -1,7 +1,7 @@
 //! The shared part of every run: lock, read and verify the history, plan,
 //! execute the plan through the [`Driver`], unlock, report.
 
-use crate::driver::{APPLIED, Driver, Handle, HistoryRow, Settings, Step};
+use crate::driver::{self, APPLIED, Driver, Handle, HistoryRow, Settings, Step};
 use crate::error::{Error, Result, db};
 use crate::report::{Applied, HistoryEntry, Report, StepReport};
 use crate::table::HistoryTable;
@@ -422,10 +422,11 @@ impl<'m> Migrator<'m> {
     {
         let s = self.settings()?;
         let mut conn = source.acquire().await.map_err(db("connecting to the database"))?;
+        let s = A::Database::prepare(&mut conn, &s).await?;
         if !A::Database::table_exists(&mut conn, &s).await? {
             return Ok(Vec::new());
         }
-        A::Database::read_history(&mut conn, &s).await
+        A::Database::read_rows(&mut conn, &s).await
     }
 
     /// Refuses half-done revisions, then verifies the rest.
@@ -457,6 +458,7 @@ impl<'m> Migrator<'m> {
         let graph = self.graph()?;
         let conn = source.acquire().await.map_err(db("connecting to the database"))?;
         let mut session = Session { conn, clean: false };
+        let s = A::Database::prepare(&mut session.conn, &s).await?;
         A::Database::lock(&mut session.conn, &s).await?;
         tracing::debug!(table = s.table.name(), "took the migration lock");
         let result = self.run::<A::Database>(&mut session.conn, &s, &graph, op).await;
@@ -482,8 +484,8 @@ impl<'m> Migrator<'m> {
         graph: &Graph<'_>,
         op: Op,
     ) -> Result<Report> {
-        D::create_table(conn, s).await?;
-        let rows = D::read_history(conn, s).await?;
+        driver::create_table::<D>(conn, s).await?;
+        let rows = D::read_rows(conn, s).await?;
         if let Op::Resolve(revision, resolution) = op {
             return resolve::<D>(conn, s, &rows, &revision, resolution).await;
         }
@@ -526,7 +528,7 @@ impl<'m> Migrator<'m> {
             };
             notify(None);
             let started = Instant::now();
-            if let Err(mut e) = D::apply(conn, s, step).await {
+            if let Err(mut e) = driver::apply::<D>(conn, s, step).await {
                 if let Error::Migration { applied, .. } = &mut e {
                     *applied = report.steps.iter().map(|s| s.revision.clone()).collect();
                 }
@@ -565,7 +567,7 @@ async fn resolve<D: Driver>(
     let Some(row) = rows.iter().find(|r| r.revision == revision) else {
         return Err(Error::NotInHistory(revision.to_owned()));
     };
-    D::resolve(conn, s, revision, resolution == Resolution::Applied).await?;
+    driver::resolve::<D>(conn, s, revision, resolution == Resolution::Applied).await?;
     tracing::info!(revision, from = %row.state, ?resolution, "resolved history row");
     Ok(Report::default())
 }

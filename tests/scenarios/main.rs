@@ -214,6 +214,22 @@ macro_rules! scenarios {
                 assert_eq!(FAILING.current(&db.pool).await.unwrap(), ["f00001"]);
                 assert!(!db::table_exists(&db.pool, "t_partial").await, "the failed migration's changes are gone");
                 assert_eq!(db::count(&db.pool, "migrate_history").await, 1, "and it is not recorded");
+            } else {
+                // DDL committed part-way: the row says so, and every later run refuses.
+                assert!(text.contains("could not be rolled back"), "{text}");
+                assert!(db::table_exists(&db.pool, "t_partial").await, "the first statement's DDL was committed");
+                let history = FAILING.history(&db.pool).await.unwrap();
+                let row = history[1].applied.as_ref().expect("the failed revision has a row");
+                assert_eq!(row.state, "upgrade_failed");
+                assert!(row.error.as_deref().unwrap().contains("no_such_table"));
+                let again = FAILING.upgrade(&db.pool, "head").await.unwrap_err();
+                assert!(matches!(&again, Error::Dirty { revision, state, .. } if revision == "f00002" && state == "upgrade_failed"), "{again}");
+                assert!(again.to_string().contains("resolve"), "{again}");
+                // A human undoes the partial change, then resolves it as not applied.
+                db::exec(&db.pool, "DROP TABLE t_partial").await;
+                FAILING.migrator().resolve(&db.pool, "f00002", migrate::Resolution::NotApplied).await.unwrap();
+                assert_eq!(FAILING.current(&db.pool).await.unwrap(), ["f00001"]);
+                assert!(FAILING.verify(&db.pool).await.is_ok());
             }
         }
 
@@ -314,4 +330,14 @@ macro_rules! scenarios {
 mod sqlite {
     use super::support::sqlite as db;
     scenarios!("tests/fixtures/no_transaction/sqlite");
+}
+
+mod postgres {
+    use super::support::postgres as db;
+    scenarios!("tests/fixtures/no_transaction/postgres");
+}
+
+mod mysql {
+    use super::support::mysql as db;
+    scenarios!("tests/fixtures/no_transaction/mysql");
 }

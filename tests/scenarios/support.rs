@@ -26,14 +26,13 @@ pub fn unique_name(prefix: &str) -> String {
 }
 
 /// An unreachable server: fail in CI, skip loudly elsewhere.
-pub fn unavailable(what: &str, url: &str, e: impl std::fmt::Display) -> Option<std::convert::Infallible> {
+pub fn unavailable(what: &str, url: &str, e: impl std::fmt::Display) {
     if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
         panic!("{what} is not reachable at {url} in CI: {e}");
     }
     eprintln!(
         "SKIPPED: {what} is not reachable at {url} ({e}); set the URL variable or start the server to run this test"
     );
-    None
 }
 
 pub mod sqlite {
@@ -80,6 +79,194 @@ pub mod sqlite {
     }
 
     pub async fn exec(pool: &SqlitePool, sql: &str) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+}
+
+/// Drops a test database with the server's own client, best effort (the
+/// CI script also drops leftovers before a run).
+fn drop_database(program: &str, args: &[&str]) {
+    let _ = std::process::Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
+pub mod postgres {
+    use migrate::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+    use migrate::sqlx::{self, ConnectOptions, Connection, PgPool};
+    use std::str::FromStr;
+
+    pub const NAME: &str = "postgres";
+    pub const TRANSACTIONAL_DDL: bool = true;
+    pub const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+    pub fn server_url() -> String {
+        std::env::var("MIGRATE_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
+    }
+
+    pub struct Db {
+        pub pool: PgPool,
+        pub url: String,
+        pub name: String,
+        server: String,
+    }
+
+    impl Drop for Db {
+        fn drop(&mut self) {
+            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            super::drop_database("psql", &[&self.server, "-c", &sql]);
+        }
+    }
+
+    /// A new, empty database on the server; `None` (after saying so) when
+    /// the server is unreachable outside CI.
+    pub async fn fresh() -> Option<Db> {
+        let url = server_url();
+        let admin = PgConnectOptions::from_str(&url).expect("MIGRATE_TEST_POSTGRES_URL is a valid URL");
+        let mut conn = match sqlx::PgConnection::connect_with(&admin).await {
+            Ok(c) => c,
+            Err(e) => {
+                super::unavailable("PostgreSQL", &url, e);
+                return None;
+            }
+        };
+        let name = super::unique_name("migrate_t");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let options = admin.clone().database(&name);
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.clone())
+            .await
+            .unwrap();
+        Some(Db {
+            pool,
+            url: options.to_url_lossy().to_string(),
+            name,
+            server: url,
+        })
+    }
+
+    pub async fn table_exists(pool: &PgPool, table: &str) -> bool {
+        sqlx::query_scalar::<_, bool>("SELECT to_regclass($1) IS NOT NULL")
+            .bind(table)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    pub async fn count(pool: &PgPool, table: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    pub async fn exec(pool: &PgPool, sql: &str) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+}
+
+pub mod mysql {
+    use migrate::sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+    use migrate::sqlx::{self, ConnectOptions, Connection, MySqlPool};
+    use std::str::FromStr;
+
+    pub const NAME: &str = "mysql";
+    /// MySQL and MariaDB commit DDL implicitly.
+    pub const TRANSACTIONAL_DDL: bool = false;
+    pub const DEFAULT_URL: &str = "mysql://root@127.0.0.1:3306/test";
+
+    pub fn server_url() -> String {
+        std::env::var("MIGRATE_TEST_MYSQL_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
+    }
+
+    pub struct Db {
+        pub pool: MySqlPool,
+        pub url: String,
+        pub name: String,
+        admin: MySqlConnectOptions,
+    }
+
+    impl Drop for Db {
+        fn drop(&mut self) {
+            let url = self.admin.to_url_lossy();
+            let host = url.host_str().unwrap_or("127.0.0.1").to_owned();
+            let port = url.port().unwrap_or(3306).to_string();
+            let user = if url.username().is_empty() {
+                "root".to_owned()
+            } else {
+                url.username().to_owned()
+            };
+            let mut args = vec!["-h".to_owned(), host, "-P".to_owned(), port, "-u".to_owned(), user];
+            if let Some(p) = url.password() {
+                args.push(format!("-p{p}"));
+            }
+            args.extend(["-e".to_owned(), format!("DROP DATABASE IF EXISTS {}", self.name)]);
+            super::drop_database("mysql", &args.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+    }
+
+    pub async fn fresh() -> Option<Db> {
+        let url = server_url();
+        let admin = MySqlConnectOptions::from_str(&url).expect("MIGRATE_TEST_MYSQL_URL is a valid URL");
+        let mut conn = match sqlx::MySqlConnection::connect_with(&admin).await {
+            Ok(c) => c,
+            Err(e) => {
+                super::unavailable("MySQL/MariaDB", &url, e);
+                return None;
+            }
+        };
+        let name = super::unique_name("migrate_t");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let options = admin.clone().database(&name);
+        let pool = MySqlPoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.clone())
+            .await
+            .unwrap();
+        Some(Db {
+            pool,
+            url: options.to_url_lossy().to_string(),
+            name,
+            admin,
+        })
+    }
+
+    pub async fn table_exists(pool: &MySqlPool, table: &str) -> bool {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",
+        )
+        .bind(table)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+            == 1
+    }
+
+    pub async fn count(pool: &MySqlPool, table: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    pub async fn exec(pool: &MySqlPool, sql: &str) {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
             .execute(pool)
             .await

@@ -1,17 +1,26 @@
-//! The one trait behind which database differences live.
+//! The one trait behind which database differences live, and the step
+//! logic written once over it.
 //!
-//! A [`Driver`] knows how to lock, how to keep the history table, and how to
-//! run one step with its history change. Everything else (verification,
-//! planning, reporting) is shared and lives in [`crate::migrator`]. The
-//! trait is sealed: the runtime implements it for SQLite, PostgreSQL and
-//! MySQL, and its methods are not public API.
+//! A [`Driver`] supplies a handful of primitives: run SQL text, read the
+//! history rows, look for the table, lock and unlock. How a step runs
+//! (its transaction, its history row, what happens when it fails) is
+//! decided here from the driver's [`Dialect`], with the statements the
+//! dialect writes, so every database follows the same rules. The trait is
+//! sealed: the runtime implements it for SQLite, PostgreSQL and MySQL, and
+//! its methods are not public API.
 
-use crate::error::{Error, Result};
+use crate::dialect::Dialect;
+use crate::error::{Error, Result, db};
+use crate::split;
 use crate::table::HistoryTable;
 use migrate_core::{Direction, Migration};
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -40,8 +49,8 @@ pub struct HistoryRow {
 /// The state of a row whose migration completed.
 pub(crate) const APPLIED: &str = "applied";
 
-/// The state a row has while its migration runs outside a transaction.
-pub(crate) fn in_progress(direction: Direction) -> &'static str {
+/// The state a row has while its migration runs and cannot be rolled back.
+fn in_progress(direction: Direction) -> &'static str {
     match direction {
         Direction::Upgrade => "upgrading",
         Direction::Downgrade => "downgrading",
@@ -49,7 +58,7 @@ pub(crate) fn in_progress(direction: Direction) -> &'static str {
 }
 
 /// The state a row keeps when its migration failed part-way.
-pub(crate) fn failed(direction: Direction) -> &'static str {
+fn failed(direction: Direction) -> &'static str {
     match direction {
         Direction::Upgrade => "upgrade_failed",
         Direction::Downgrade => "downgrade_failed",
@@ -68,7 +77,7 @@ pub struct Step<'a> {
 
 impl Step<'_> {
     /// The SQL this step runs, if any.
-    pub fn sql(&self) -> Option<&str> {
+    fn sql(&self) -> Option<&str> {
         if !self.run_sql {
             return None;
         }
@@ -80,7 +89,7 @@ impl Step<'_> {
     }
 
     /// The error for this step's SQL failing.
-    pub fn failure(&self, source: sqlx::Error, statement: Option<usize>, rolled_back: bool) -> Error {
+    fn failure(&self, source: sqlx::Error, statement: Option<usize>, rolled_back: bool) -> Error {
         Error::Migration {
             revision: self.migration.revision().to_owned(),
             file: self.migration.file().to_owned(),
@@ -92,9 +101,14 @@ impl Step<'_> {
         }
     }
 
-    /// The `down_revisions` column value.
-    pub fn down_revisions(&self) -> String {
-        self.migration.down_revisions().collect::<Vec<_>>().join(",")
+    /// The statement recording this step as done, taking `ms` (an SQL expression).
+    fn record(&self, d: Dialect, t: &HistoryTable, ms: &str, marked: bool) -> String {
+        let revision = self.migration.revision();
+        match (self.direction, marked) {
+            (Direction::Upgrade, false) => d.insert_applied(t, self.migration, ms),
+            (Direction::Upgrade, true) => d.set_applied(t, revision, ms),
+            (Direction::Downgrade, _) => d.delete(t, revision),
+        }
     }
 }
 
@@ -107,28 +121,236 @@ mod sealed {
 /// Sealed; its methods are internal.
 pub trait Driver: sqlx::Database + sealed::Sealed {
     /// The SQL this database speaks.
-    const DIALECT: crate::Dialect;
+    const DIALECT: Dialect;
+
+    /// Runs SQL text (one or several statements) as a simple query.
     #[doc(hidden)]
-    fn lock(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<()>> + Send;
+    fn execute(conn: &mut Self::Connection, sql: String) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// Reads the history rows with [`Dialect::select_history`].
     #[doc(hidden)]
-    fn unlock(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<()>> + Send;
+    fn read_rows(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<Vec<HistoryRow>>> + Send;
+
+    /// Whether the history table exists.
     #[doc(hidden)]
     fn table_exists(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Pins down the settings for this connection (PostgreSQL: the schema).
     #[doc(hidden)]
-    fn create_table(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<()>> + Send;
+    fn prepare(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<Settings>> + Send;
+
+    /// One attempt at the migration lock: `Ok(false)` when another session holds it.
     #[doc(hidden)]
-    fn read_history(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<Vec<HistoryRow>>> + Send;
-    /// Runs one step and changes its history row, atomically where the database allows.
+    fn try_lock(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Releases the migration lock.
     #[doc(hidden)]
-    fn apply(conn: &mut Self::Connection, s: &Settings, step: Step<'_>) -> impl Future<Output = Result<()>> + Send;
-    /// Marks a row applied (`Some(true)`), deletes it (`Some(false)`).
+    fn unlock(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<()>> + Send;
+
+    /// Takes the migration lock, polling until the lock timeout.
     #[doc(hidden)]
-    fn resolve(
-        conn: &mut Self::Connection,
-        s: &Settings,
-        revision: &str,
-        applied: bool,
-    ) -> impl Future<Output = Result<u64>> + Send;
+    fn lock(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<()>> + Send {
+        async move {
+            let deadline = Instant::now() + s.lock_timeout;
+            let mut pause = Duration::from_millis(10);
+            loop {
+                if Self::try_lock(conn, s).await? {
+                    return Ok(());
+                }
+                let now = Instant::now();
+                if now >= deadline {
+                    return Err(Error::LockTimeout {
+                        timeout: s.lock_timeout,
+                    });
+                }
+                tracing::debug!("waiting for another migrator's lock");
+                tokio::time::sleep(pause.min(deadline - now)).await;
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+        }
+    }
+
+    /// Lets go of whatever a no-transaction step cannot run inside (SQLite: the write transaction).
+    #[doc(hidden)]
+    fn suspend(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<()>> + Send {
+        let _ = (conn, s);
+        async { Ok(()) }
+    }
+
+    /// Takes back what [`suspend`](Self::suspend) let go of.
+    #[doc(hidden)]
+    fn resume(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<()>> + Send {
+        let _ = (conn, s);
+        async { Ok(()) }
+    }
+}
+
+/// Runs SQL the runtime wrote itself, naming what it was doing if it fails.
+pub(crate) async fn run<D: Driver>(conn: &mut D::Connection, sql: String, context: &str) -> Result<()> {
+    D::execute(conn, sql).await.map_err(db(context))
+}
+
+/// Creates the history table if it is missing.
+pub(crate) async fn create_table<D: Driver>(conn: &mut D::Connection, s: &Settings) -> Result<()> {
+    run::<D>(conn, D::DIALECT.create_table(&s.table), "creating the history table").await
+}
+
+/// Runs one step and changes its history row, atomically where the database allows.
+pub(crate) async fn apply<D: Driver>(conn: &mut D::Connection, s: &Settings, step: Step<'_>) -> Result<()> {
+    let d = D::DIALECT;
+    let Some(sql) = step.sql() else {
+        // Stamping, or nothing to run: only the history changes.
+        return run::<D>(
+            conn,
+            step.record(d, &s.table, "0", false),
+            "recording the step in the history table",
+        )
+        .await;
+    };
+    if step.migration.no_transaction() {
+        return apply_outside_transaction::<D>(conn, s, step, sql).await;
+    }
+    let terminator = if split::needs_terminator(sql, d) { "\n;" } else { "" };
+    match d {
+        // Inside the run's write transaction: a savepoint per step.
+        Dialect::Sqlite => {
+            let started = Instant::now();
+            let ran = D::execute(conn, format!("SAVEPOINT migrate_step;\n{sql}{terminator}")).await;
+            let ran = match ran {
+                Ok(()) => {
+                    let ms = started.elapsed().as_millis().to_string();
+                    D::execute(
+                        conn,
+                        format!("{};\nRELEASE migrate_step", step.record(d, &s.table, &ms, false)),
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = ran {
+                run::<D>(
+                    conn,
+                    "ROLLBACK TO migrate_step; RELEASE migrate_step".into(),
+                    "rolling back the failed migration",
+                )
+                .await?;
+                return Err(step.failure(e, None, true));
+            }
+            Ok(())
+        }
+        // The migration and its history row in one transaction, sent in one round trip;
+        // the server measures the time since the transaction began.
+        Dialect::Postgres => {
+            let ms = "(EXTRACT(EPOCH FROM (clock_timestamp() - now())) * 1000)::bigint";
+            let batch = format!(
+                "BEGIN;\n{sql}{terminator}\n{};\nCOMMIT",
+                step.record(d, &s.table, ms, false)
+            );
+            if let Err(e) = D::execute(conn, batch).await {
+                run::<D>(conn, "ROLLBACK".into(), "rolling back the failed migration").await?;
+                return Err(step.failure(e, None, true));
+            }
+            Ok(())
+        }
+        // DDL commits implicitly: mark the row first (committed), so a failure or a crash
+        // part-way leaves a record that blocks later runs until a human resolves it.
+        Dialect::Mysql => {
+            let t = &s.table;
+            let revision = step.migration.revision();
+            let mark = match step.direction {
+                Direction::Upgrade => d.insert_marked(t, step.migration, in_progress(step.direction)),
+                Direction::Downgrade => d.set_state(t, revision, in_progress(step.direction), None),
+            };
+            let ms = "TIMESTAMPDIFF(MICROSECOND, @migrate_started, SYSDATE(6)) DIV 1000";
+            let batch = format!(
+                "{mark};\nSET @migrate_started = SYSDATE(6);\nBEGIN;\n{sql}{terminator}\n{};\nCOMMIT",
+                step.record(d, t, ms, true)
+            );
+            if let Err(e) = D::execute(conn, batch).await {
+                run::<D>(conn, "ROLLBACK".into(), "rolling back the failed migration").await?;
+                let error = e.to_string();
+                run::<D>(
+                    conn,
+                    d.set_state(t, revision, failed(step.direction), Some(&error)),
+                    "marking the migration failed",
+                )
+                .await?;
+                return Err(step.failure(e, None, false));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Runs a `-- migrate:no-transaction` step one statement at a time: its row
+/// is marked in progress (and committed) first, so a failure or a crash
+/// part-way is seen by the next run and refused until resolved.
+async fn apply_outside_transaction<D: Driver>(
+    conn: &mut D::Connection,
+    s: &Settings,
+    step: Step<'_>,
+    sql: &str,
+) -> Result<()> {
+    let d = D::DIALECT;
+    let t = &s.table;
+    let revision = step.migration.revision();
+    let mark = match step.direction {
+        Direction::Upgrade => d.insert_marked(t, step.migration, in_progress(step.direction)),
+        Direction::Downgrade => d.set_state(t, revision, in_progress(step.direction), None),
+    };
+    run::<D>(conn, mark, "marking the migration in progress").await?;
+    D::suspend(conn, s).await?;
+    let started = Instant::now();
+    let mut outcome = Ok(());
+    for (n, statement) in split::statements(sql, d).into_iter().enumerate() {
+        tracing::debug!(
+            revision,
+            statement = n + 1,
+            line = statement.line,
+            "running statement outside a transaction"
+        );
+        if let Err(e) = D::execute(conn, statement.text.to_owned()).await {
+            outcome = Err((n + 1, e));
+            break;
+        }
+    }
+    D::resume(conn, s).await?;
+    match outcome {
+        Ok(()) => {
+            let ms = started.elapsed().as_millis().to_string();
+            run::<D>(
+                conn,
+                step.record(d, t, &ms, true),
+                "recording the step in the history table",
+            )
+            .await
+        }
+        Err((n, e)) => {
+            let error = format!("statement {n}: {e}");
+            run::<D>(
+                conn,
+                d.set_state(t, revision, failed(step.direction), Some(&error)),
+                "marking the migration failed",
+            )
+            .await?;
+            Err(step.failure(e, Some(n), false))
+        }
+    }
+}
+
+/// Marks a row applied, or deletes it; says whether there was a row.
+pub(crate) async fn resolve<D: Driver>(
+    conn: &mut D::Connection,
+    s: &Settings,
+    revision: &str,
+    applied: bool,
+) -> Result<()> {
+    let sql = if applied {
+        D::DIALECT.set_state(&s.table, revision, APPLIED, None)
+    } else {
+        D::DIALECT.delete(&s.table, revision)
+    };
+    run::<D>(conn, sql, "resolving the history row").await
 }
 
 /// A connection the runtime holds for a whole run, which it can ask to be
@@ -149,7 +371,7 @@ macro_rules! borrowed_handle {
     ($($conn:ty),*) => {$(
         impl Handle for &mut $conn {
             fn discard_on_drop(&mut self) {
-                tracing::warn!("a migration run did not end cleanly on a caller's connection; drop that connection");
+                tracing::warn!("a migration run did not end cleanly on a caller's connection; close that connection");
             }
         }
     )*};
@@ -160,3 +382,20 @@ borrowed_handle!(sqlx::SqliteConnection);
 borrowed_handle!(sqlx::PgConnection);
 #[cfg(feature = "mysql")]
 borrowed_handle!(sqlx::MySqlConnection);
+
+type RowTuple = (String, String, String, String, String, String, i64, Option<String>);
+
+impl From<RowTuple> for HistoryRow {
+    fn from((revision, down_revisions, message, checksum, state, applied_at, execution_ms, error): RowTuple) -> Self {
+        HistoryRow {
+            revision,
+            down_revisions,
+            message,
+            checksum,
+            state,
+            applied_at,
+            execution_ms,
+            error,
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! MySQL and MariaDB: the lock is `GET_LOCK` on the run's one connection,
+//! named `migrate:` + SHA1(`<database>:<schema>.<table>`) (48 characters,
+//! within the 64 allowed), polled with a zero wait so the timeout is real.
+//! `GET_LOCK` answers 1 (taken), 0 (held by another session) or NULL (an
+//! error); only 1 counts. The server releases it if the session dies.
+
+use super::{Driver, HistoryRow, Settings, sealed};
+use crate::dialect::Dialect;
+use crate::error::{Error, Result, db};
+use sqlx::{AssertSqlSafe, MySql, MySqlConnection, raw_sql};
+
+impl sealed::Sealed for MySql {}
+
+/// The lock name, computed by the server.
+fn lock_name(s: &Settings) -> String {
+    let name = format!("{}.{}", s.table.schema().unwrap_or_default(), s.table.name());
+    format!(
+        "CONCAT('migrate:', SHA1(CONCAT(COALESCE(DATABASE(), ''), ':', {})))",
+        Dialect::Mysql.literal(&name)
+    )
+}
+
+impl Driver for MySql {
+    const DIALECT: Dialect = Dialect::Mysql;
+
+    async fn execute(conn: &mut MySqlConnection, sql: String) -> Result<(), sqlx::Error> {
+        raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await.map(drop)
+    }
+
+    async fn read_rows(conn: &mut MySqlConnection, s: &Settings) -> Result<Vec<HistoryRow>> {
+        type Row = (String, String, String, String, String, String, i64, Option<String>);
+        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(Self::DIALECT.select_history(&s.table)))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db("reading the history table"))?;
+        Ok(rows.into_iter().map(HistoryRow::from).collect())
+    }
+
+    async fn table_exists(conn: &mut MySqlConnection, s: &Settings) -> Result<bool> {
+        let (found,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ?",
+        )
+        .bind(s.table.schema())
+        .bind(s.table.name())
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db("looking for the history table"))?;
+        Ok(found > 0)
+    }
+
+    async fn prepare(_conn: &mut MySqlConnection, s: &Settings) -> Result<Settings> {
+        Ok(s.clone())
+    }
+
+    async fn try_lock(conn: &mut MySqlConnection, s: &Settings) -> Result<bool> {
+        let (got,): (Option<i64>,) = sqlx::query_as(AssertSqlSafe(format!("SELECT GET_LOCK({}, 0)", lock_name(s))))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db("taking the migration lock (GET_LOCK)"))?;
+        match got {
+            Some(1) => Ok(true),
+            Some(_) => Ok(false),
+            None => Err(Error::Database {
+                context: "taking the migration lock".into(),
+                source: sqlx::Error::Protocol("GET_LOCK returned NULL".into()),
+            }),
+        }
+    }
+
+    async fn unlock(conn: &mut MySqlConnection, s: &Settings) -> Result<()> {
+        let (released,): (Option<i64>,) =
+            sqlx::query_as(AssertSqlSafe(format!("SELECT RELEASE_LOCK({})", lock_name(s))))
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db("releasing the migration lock (RELEASE_LOCK)"))?;
+        if released != Some(1) {
+            return Err(Error::Database {
+                context: "releasing the migration lock".into(),
+                source: sqlx::Error::Protocol(format!(
+                    "RELEASE_LOCK returned {released:?}: this session did not hold the lock"
+                )),
+            });
+        }
+        Ok(())
+    }
+}

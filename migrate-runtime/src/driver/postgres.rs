@@ -1,0 +1,91 @@
+//! PostgreSQL: the lock is a session-level advisory lock on the run's one
+//! connection, keyed by `hashtextextended('migrate:<database>:<schema>.<table>', 0)`,
+//! polled with `pg_try_advisory_lock` so the timeout is real. The server
+//! releases it if the session dies. The history table is always qualified
+//! with its schema (the current schema when none is chosen), so another
+//! schema on the search path cannot shadow it.
+
+use super::{Driver, HistoryRow, Settings, sealed};
+use crate::dialect::Dialect;
+use crate::error::{Error, Result, db};
+use sqlx::{AssertSqlSafe, PgConnection, Postgres, raw_sql};
+
+impl sealed::Sealed for Postgres {}
+
+/// The advisory lock key, computed by the server.
+fn key(s: &Settings) -> String {
+    let name = format!("{}.{}", s.table.schema().unwrap_or_default(), s.table.name());
+    format!(
+        "hashtextextended('migrate:' || current_database() || ':' || {}, 0)",
+        Dialect::Postgres.literal(&name)
+    )
+}
+
+impl Driver for Postgres {
+    const DIALECT: Dialect = Dialect::Postgres;
+
+    async fn execute(conn: &mut PgConnection, sql: String) -> Result<(), sqlx::Error> {
+        raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await.map(drop)
+    }
+
+    async fn read_rows(conn: &mut PgConnection, s: &Settings) -> Result<Vec<HistoryRow>> {
+        type Row = (String, String, String, String, String, String, i64, Option<String>);
+        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(Self::DIALECT.select_history(&s.table)))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db("reading the history table"))?;
+        Ok(rows.into_iter().map(HistoryRow::from).collect())
+    }
+
+    async fn table_exists(conn: &mut PgConnection, s: &Settings) -> Result<bool> {
+        let (found,): (bool,) = sqlx::query_as("SELECT to_regclass($1) IS NOT NULL")
+            .bind(Self::DIALECT.table(&s.table))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db("looking for the history table"))?;
+        Ok(found)
+    }
+
+    async fn prepare(conn: &mut PgConnection, s: &Settings) -> Result<Settings> {
+        if s.table.schema().is_some() {
+            return Ok(s.clone());
+        }
+        let (schema,): (Option<String>,) = sqlx::query_as("SELECT current_schema()")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db("reading the current schema"))?;
+        let Some(schema) = schema else {
+            return Err(Error::Database {
+                context: "no schema is on the search_path; choose one with `history_schema`".into(),
+                source: sqlx::Error::Protocol("current_schema() is NULL".into()),
+            });
+        };
+        let mut pinned = s.clone();
+        pinned.table = s.table.clone().in_schema(&schema)?;
+        Ok(pinned)
+    }
+
+    async fn try_lock(conn: &mut PgConnection, s: &Settings) -> Result<bool> {
+        let (locked,): (bool,) = sqlx::query_as(AssertSqlSafe(format!("SELECT pg_try_advisory_lock({})", key(s))))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db("taking the migration lock (pg_try_advisory_lock)"))?;
+        Ok(locked)
+    }
+
+    async fn unlock(conn: &mut PgConnection, s: &Settings) -> Result<()> {
+        let (released,): (bool,) = sqlx::query_as(AssertSqlSafe(format!("SELECT pg_advisory_unlock({})", key(s))))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db("releasing the migration lock (pg_advisory_unlock)"))?;
+        if !released {
+            return Err(Error::Database {
+                context: "releasing the migration lock".into(),
+                source: sqlx::Error::Protocol(
+                    "pg_advisory_unlock returned false: this session did not hold the lock".into(),
+                ),
+            });
+        }
+        Ok(())
+    }
+}
