@@ -118,6 +118,12 @@ pub use migrate_runtime::{
 /// The sqlx version this crate runs on, so pools and connections match.
 pub use sqlx;
 
+/// The `migrate` command line and the embedded `db` subcommand (feature `cli`, on by default).
+#[cfg(feature = "cli")]
+pub use migrate_runtime::cli;
+/// Offline SQL scripts: [`Migrations::script`] and its [`ScriptRange`](offline::ScriptRange).
+pub use migrate_runtime::offline;
+
 /// Reads and validates a migrations folder at run time, exactly as
 /// [`embed_migrations!`] does at build time.
 pub fn load(dir: impl AsRef<std::path::Path>) -> std::result::Result<Migrations, Diagnostics> {

@@ -16,13 +16,19 @@ pub mod dialect;
 pub mod driver;
 mod error;
 mod migrator;
+pub mod offline;
 mod report;
 pub mod split;
 mod table;
+
+/// The `migrate` command line and the embedded `db` subcommand (feature `cli`).
+#[cfg(feature = "cli")]
+pub mod cli;
 
 pub use dialect::Dialect;
 pub use driver::{Driver, Handle};
 pub use error::{Error, Result};
 pub use migrator::{DEFAULT_LOCK_TIMEOUT, IntoTarget, Migrations, Migrator, Progress, Resolution};
+pub use offline::ScriptRange;
 pub use report::{Applied, HistoryEntry, Report, StepReport};
 pub use table::{DEFAULT_TABLE, HistoryTable};

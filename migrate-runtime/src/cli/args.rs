@@ -1,0 +1,255 @@
+//! The command-line grammar: clap types for `migrate` and for the embedded
+//! `db` subcommand. Only parsing lives here; `commands` does the work.
+
+use crate::dialect::Dialect;
+use clap::{ArgGroup, Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// The flags every command takes. Values given here win over the config
+/// file, which wins over the environment (see the crate's README).
+#[derive(Debug, Clone, Default, Args)]
+pub struct Options {
+    /// The migrations folder [default: `dir` in the config file, else `migrations`]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The database URL (sqlite:, postgres://, mysql://) [default: the config file, else DATABASE_URL]
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// The config file [default: $MIGRATE_CONFIG, else ./migrate.toml when it exists]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The SQL dialect of an offline script, when no database URL names it
+    #[arg(long, value_name = "sqlite|postgres|mysql")]
+    pub dialect: Option<Dialect>,
+    /// The history table [default: `history_table` in the config file, else migrate_history]
+    #[arg(long, value_name = "NAME")]
+    pub history_table: Option<String>,
+    /// Print only results and errors: no progress lines, notes or hints
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `migrate`: Alembic-style schema migrations from a folder of SQL files.
+///
+/// Exit status: 0 done, 1 error, 2 usage error.
+#[derive(Debug, Parser)]
+#[command(name = "migrate", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every command of `migrate`: the authoring ones, which write files, and
+/// the [`DbCommand`]s, which the embedded command line shares.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a migrations folder and a migrate.toml (refuses to overwrite anything)
+    Init {
+        /// The folder to create [default: --dir, else `migrations`]
+        #[arg(value_name = "DIR")]
+        folder: Option<PathBuf>,
+        #[command(flatten)]
+        options: Options,
+    },
+    /// Write a new revision on top of the head and print its path
+    Revision {
+        /// The message: the file's first line and its name's slug
+        #[arg(short, long)]
+        message: String,
+        /// Branch from this revision (id or unique prefix) instead of the head
+        #[arg(long, value_name = "ID")]
+        head: Option<String>,
+        #[command(flatten)]
+        options: Options,
+    },
+    /// Write a merge revision joining heads (all heads by default) and print its path
+    Merge {
+        /// The message of the merge revision
+        #[arg(short, long)]
+        message: String,
+        /// The revisions to join (ids or unique prefixes) [default: every head]
+        #[arg(value_name = "IDS")]
+        ids: Vec<String>,
+        #[command(flatten)]
+        options: Options,
+    },
+    /// Validate the folder exactly as embed_migrations! does; exit 1 on any problem
+    Check {
+        #[command(flatten)]
+        options: Options,
+    },
+    #[command(flatten)]
+    Db(DbCommand),
+}
+
+/// The commands that work on a list of migrations, loaded from a folder by
+/// `migrate` or embedded in the binary by `embed_migrations!`.
+///
+/// Put it in your own clap application to give a self-migrating binary the
+/// same command line (`myapp db upgrade head`), then call
+/// [`DbCommand::run`]:
+///
+/// ```no_run
+/// use clap::{Parser, Subcommand};
+///
+/// # static MIGRATIONS: migrate_runtime::Migrations = migrate_runtime::Migrations::__embedded(&[]);
+/// #[derive(Parser)]
+/// struct App {
+///     #[command(subcommand)]
+///     command: AppCommand,
+/// }
+///
+/// #[derive(Subcommand)]
+/// enum AppCommand {
+///     /// Run the server
+///     Serve,
+///     /// Migrate the database
+///     #[command(subcommand)]
+///     Db(migrate_runtime::cli::DbCommand),
+/// }
+///
+/// # async fn main_() -> std::process::ExitCode {
+/// match App::parse().command {
+///     AppCommand::Db(command) => command.run(&MIGRATIONS).await,
+///     AppCommand::Serve => std::process::ExitCode::SUCCESS,
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, Subcommand)]
+pub enum DbCommand {
+    /// Apply revisions up to TARGET (head, an id or prefix, +N, <id>+N); --sql prints the script instead
+    Upgrade {
+        /// Where to go; with --sql, `TO` or `FROM:TO` (FROM defaults to base)
+        #[arg(default_value = "head")]
+        target: String,
+        /// Print the SQL script for the dialect instead of connecting to a database
+        #[arg(long)]
+        sql: bool,
+        #[command(flatten)]
+        options: Options,
+    },
+    /// Unapply revisions down to TARGET (base, an id or prefix, -N, <id>-N); --sql prints the script instead
+    Downgrade {
+        /// Where to go; with --sql, `FROM:TO` (e.g. head:base, ae10:-1)
+        target: String,
+        /// Print the SQL script for the dialect instead of connecting to a database
+        #[arg(long)]
+        sql: bool,
+        #[command(flatten)]
+        options: Options,
+    },
+    /// Print the database's current revisions, one a line
+    Current {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        options: Options,
+    },
+    /// Print the head revisions of the migrations, one a line
+    Heads {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        options: Options,
+    },
+    /// List revisions newest first, marking applied ones when a database URL is configured
+    History {
+        /// Only revisions in `[START]:[END]` (each head, base, an id or prefix)
+        #[arg(short = 'r', long, value_name = "RANGE")]
+        rev_range: Option<String>,
+        /// Show parents, file, checksum and when each revision was applied
+        #[arg(short, long)]
+        verbose: bool,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        options: Options,
+    },
+    /// Show one revision: its metadata and SQL
+    Show {
+        /// A revision id or unique prefix (or head)
+        id: String,
+        #[command(flatten)]
+        options: Options,
+    },
+    /// Record TARGET as the database's state without running any migration SQL
+    Stamp {
+        /// Where to record the database (head, base, an id or prefix, +N, -N)
+        target: String,
+        #[command(flatten)]
+        options: Options,
+    },
+    /// Record how a revision left half-done by a failed run really stands
+    #[command(group(ArgGroup::new("resolution").required(true).args(["applied", "not_applied"])))]
+    Resolve {
+        /// The revision (full id)
+        id: String,
+        /// Its changes are in place: mark it applied
+        #[arg(long)]
+        applied: bool,
+        /// Its changes are not in place: remove its history row
+        #[arg(long)]
+        not_applied: bool,
+        #[command(flatten)]
+        options: Options,
+    },
+}
+
+impl DbCommand {
+    /// The flags given to the command.
+    pub fn options(&self) -> &Options {
+        match self {
+            DbCommand::Upgrade { options, .. }
+            | DbCommand::Downgrade { options, .. }
+            | DbCommand::Current { options, .. }
+            | DbCommand::Heads { options, .. }
+            | DbCommand::History { options, .. }
+            | DbCommand::Show { options, .. }
+            | DbCommand::Stamp { options, .. }
+            | DbCommand::Resolve { options, .. } => options,
+        }
+    }
+}
+
+impl Command {
+    /// The flags given to the command.
+    pub fn options(&self) -> &Options {
+        match self {
+            Command::Init { options, .. }
+            | Command::Revision { options, .. }
+            | Command::Merge { options, .. }
+            | Command::Check { options } => options,
+            Command::Db(db) => db.options(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn grammar_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_after_the_command() {
+        let cli = Cli::try_parse_from(["migrate", "upgrade", "--sql", "--dialect", "pg", "base:head", "-q"]).unwrap();
+        match cli.command {
+            Command::Db(DbCommand::Upgrade { target, sql, options }) => {
+                assert_eq!(target, "base:head");
+                assert!(sql && options.quiet);
+                assert_eq!(options.dialect, Some(Dialect::Postgres));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["migrate", "resolve", "ab"]).is_err());
+        assert!(Cli::try_parse_from(["migrate", "resolve", "ab", "--applied", "--not-applied"]).is_err());
+    }
+}

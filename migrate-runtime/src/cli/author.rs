@@ -1,0 +1,335 @@
+//! The commands that write files: `init`, `revision`, `merge`; and `check`.
+//!
+//! `revision` and `merge` must work on a folder whose only problem is a
+//! fork (that is when `merge` is needed), so they read the folder through
+//! [`load_allowing_fork`]; every other problem stops them, with the same
+//! diagnostics as `check` and the macro.
+
+use super::config::{self, Settings};
+use super::error::{CliError, io};
+use super::output::{Output, Style};
+use migrate_core::load::{load_dir, read_dir};
+use migrate_core::{DiagnosticKind, Migration, TargetError, format};
+use std::collections::HashSet;
+use std::hash::{BuildHasher, Hasher};
+use std::path::{Path, PathBuf};
+
+/// The folder's migrations, also when its only problem is several heads
+/// (then in revision-id order rather than application order).
+pub(crate) fn load_allowing_fork(s: &Settings) -> Result<Vec<Migration>, CliError> {
+    let problems = match load_dir(&s.dir, &s.dir_shown) {
+        Ok(list) => return Ok(list),
+        Err(problems) => problems,
+    };
+    if !problems.iter().all(|d| d.kind == DiagnosticKind::UnmergedHeads) {
+        return Err(CliError::Invalid(problems));
+    }
+    // Every file parsed and every link resolved: only the heads are unmerged.
+    let (sources, _) = read_dir(&s.dir, &s.dir_shown);
+    let mut list = Vec::with_capacity(sources.len());
+    for source in sources {
+        let parsed = String::from_utf8(source.bytes)
+            .ok()
+            .and_then(|text| format::parse(&source.path, &text).ok());
+        match parsed {
+            Some(p) => list.push(p.migration),
+            None => return Err(CliError::Invalid(problems)),
+        }
+    }
+    list.sort_by(|a, b| a.revision().cmp(b.revision()));
+    Ok(list)
+}
+
+/// The revisions no other revision names as its down_revision, by id.
+pub(crate) fn heads(list: &[Migration]) -> Vec<&Migration> {
+    let parents: HashSet<&str> = list.iter().flat_map(Migration::down_revisions).collect();
+    let mut heads: Vec<&Migration> = list.iter().filter(|m| !parents.contains(m.revision())).collect();
+    heads.sort_by(|a, b| a.revision().cmp(b.revision()));
+    heads
+}
+
+/// The revision whose id is `id` or uniquely starts with it; `head` is the single head.
+pub(crate) fn find<'a>(list: &'a [Migration], id: &str) -> Result<&'a Migration, CliError> {
+    if id == "head" {
+        return match heads(list).as_slice() {
+            [one] => Ok(one),
+            [] => Err(TargetError::UnknownRevision { id: id.into() }.into()),
+            many => Err(CliError::Refused(format!(
+                "`head` is ambiguous: the folder has {} heads ({}); name one",
+                many.len(),
+                ids(many)
+            ))),
+        };
+    }
+    if let Some(m) = list.iter().find(|m| m.revision() == id) {
+        return Ok(m);
+    }
+    let found: Vec<&Migration> = list.iter().filter(|m| m.revision().starts_with(id)).collect();
+    match found.as_slice() {
+        [one] => Ok(one),
+        [] => Err(TargetError::UnknownRevision { id: id.into() }.into()),
+        many => {
+            let mut candidates: Vec<String> = many.iter().map(|m| m.revision().to_owned()).collect();
+            candidates.sort();
+            Err(TargetError::AmbiguousPrefix {
+                prefix: id.into(),
+                candidates,
+            }
+            .into())
+        }
+    }
+}
+
+fn ids(list: &[&Migration]) -> String {
+    list.iter().map(|m| m.revision()).collect::<Vec<_>>().join(", ")
+}
+
+/// A fresh 12-hex-digit revision id not in `taken`.
+fn new_revision(taken: &HashSet<&str>) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let mut salt = 0u64;
+    loop {
+        // RandomState is seeded from the OS's randomness once per process.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(nanos);
+        h.write_u32(std::process::id());
+        h.write_u64(salt);
+        let id = format!("{:012x}", h.finish() & 0xffff_ffff_ffff);
+        // An all-digit id would read as a number in some tools; skip those too.
+        if !taken.contains(id.as_str()) && !id.bytes().all(|b| b.is_ascii_digit()) {
+            return id;
+        }
+        salt += 1;
+    }
+}
+
+/// The file-name slug of a message: lower-case ASCII letters and digits
+/// joined by `_`, at most 40 characters.
+pub(crate) fn slug(message: &str) -> String {
+    let mut out = String::new();
+    for c in message.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    out.truncate(40);
+    out.trim_end_matches('_').to_owned()
+}
+
+/// Now, in UTC, as `YYYY-MM-DDTHH:MM:SSZ`.
+pub(crate) fn now_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    rfc3339(secs)
+}
+
+/// Seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ` (Howard Hinnant's
+/// civil-from-days algorithm).
+fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Writes a new revision file with these parents and prints its path.
+fn write_revision(
+    s: &Settings,
+    list: &[Migration],
+    message: &str,
+    parents: &[&str],
+    out: &Output,
+) -> Result<(), CliError> {
+    let message = message.trim();
+    if message.is_empty() || message.contains(['\n', '\r']) {
+        return Err(CliError::Usage("the message (-m) must be one non-empty line".into()));
+    }
+    let taken: HashSet<&str> = list.iter().map(Migration::revision).collect();
+    let revision = new_revision(&taken);
+    let slug = slug(message);
+    let name = if slug.is_empty() {
+        format!("{revision}.sql")
+    } else {
+        format!("{revision}_{slug}.sql")
+    };
+    let text = format::render(message, &revision, parents, &now_utc(), "", "");
+    let path = s.dir.join(&name);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+        .map_err(io(format!("cannot write {}/{name}", s.dir_shown)))?;
+    out.result(&format!("{}/{name}", s.dir_shown));
+    Ok(())
+}
+
+/// `revision -m MSG [--head ID]`.
+pub(crate) fn revision(s: &Settings, message: &str, head: Option<&str>, out: &Output) -> Result<(), CliError> {
+    let list = load_allowing_fork(s)?;
+    let parent = match head {
+        Some(id) => Some(find(&list, id)?),
+        None => match heads(&list).as_slice() {
+            [] => None,
+            [one] => Some(*one),
+            many => {
+                return Err(CliError::Refused(format!(
+                    "the folder has {} heads ({}): merge them first (`migrate merge -m \"merge heads\"`), or choose the parent with --head ID",
+                    many.len(),
+                    ids(many)
+                )));
+            }
+        },
+    };
+    let parents: Vec<&str> = parent.map(Migration::revision).into_iter().collect();
+    write_revision(s, &list, message, &parents, out)
+}
+
+/// `merge -m MSG [IDS…]`.
+pub(crate) fn merge(s: &Settings, message: &str, wanted: &[String], out: &Output) -> Result<(), CliError> {
+    let list = load_allowing_fork(s)?;
+    let chosen: Vec<&Migration> = if wanted.is_empty() {
+        heads(&list)
+    } else {
+        wanted.iter().map(|id| find(&list, id)).collect::<Result<_, _>>()?
+    };
+    let mut parents: Vec<&str> = Vec::new();
+    for m in &chosen {
+        if !parents.contains(&m.revision()) {
+            parents.push(m.revision());
+        }
+    }
+    if parents.len() < 2 {
+        return Err(CliError::Refused(match (wanted.is_empty(), parents.first()) {
+            (true, Some(h)) => format!("nothing to merge: the folder has one head ({h})"),
+            (true, None) => "nothing to merge: the folder has no revisions".to_owned(),
+            (false, _) => "a merge joins at least two different revisions".to_owned(),
+        }));
+    }
+    write_revision(s, &list, message, &parents, out)
+}
+
+/// `check`: validates the folder exactly as `embed_migrations!` does.
+pub(crate) fn check(s: &Settings, out: &Output) -> Result<(), CliError> {
+    let list = load_dir(&s.dir, &s.dir_shown)?;
+    let head = list.last().map_or("none", Migration::revision);
+    out.info(&format!(
+        "{}: {} revision(s), head {}: ok",
+        s.dir_shown,
+        list.len(),
+        out.paint(head, Style::Id)
+    ));
+    Ok(())
+}
+
+/// `init [DIR]`: the folder, a config file, and what to paste into the crate.
+pub(crate) fn init(
+    folder: &Path,
+    config_file: &Path,
+    database_url: Option<&str>,
+    out: &Output,
+) -> Result<(), CliError> {
+    if config_file.exists() {
+        return Err(CliError::Refused(format!(
+            "`{}` already exists; init never overwrites anything",
+            config_file.display()
+        )));
+    }
+    let folder_is_new = match std::fs::read_dir(folder).map(|mut entries| entries.next().is_none()) {
+        Ok(true) => false,
+        Ok(false) => {
+            return Err(CliError::Refused(format!(
+                "`{}` already exists and is not empty; init never overwrites anything",
+                folder.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(e) if folder.exists() => return Err(io(format!("cannot read `{}`", folder.display()))(e)),
+        Err(_) => true,
+    };
+    if folder_is_new {
+        std::fs::create_dir_all(folder).map_err(io(format!("cannot create `{}`", folder.display())))?;
+    }
+    // `dir` in the config file is relative to the file's folder.
+    let config_dir = config_file.parent().filter(|p| !p.as_os_str().is_empty());
+    let dir_in_config: PathBuf = match config_dir {
+        None => folder.to_path_buf(),
+        Some(_) if folder.is_absolute() => folder.to_path_buf(),
+        Some(_) => std::fs::canonicalize(folder).map_err(io(format!("cannot resolve `{}`", folder.display())))?,
+    };
+    let text = config::template(&dir_in_config.display().to_string(), database_url);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(config_file)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+        .map_err(io(format!("cannot write `{}`", config_file.display())))?;
+
+    let shown = folder.display().to_string();
+    out.info(&format!(
+        "Created {shown}/ and {}.\n\n\
+         Add a build.rs beside Cargo.toml, so that adding a migration rebuilds your crate:\n\n\
+         \x20   fn main() {{\n\
+         \x20       println!(\"cargo:rerun-if-changed={shown}\");\n\
+         \x20   }}\n\n\
+         Embed the migrations in your crate:\n\n\
+         \x20   static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!(\"{shown}\");\n\n\
+         Then write the first revision: migrate revision -m \"create account table\"",
+        config_file.display()
+    ));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_311_771), "2026-11-22T01:42:51Z");
+        assert_eq!(rfc3339(4_107_542_399), "2100-02-28T23:59:59Z");
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("Add account e-mail!"), "add_account_e_mail");
+        assert_eq!(slug("  émigré table "), "migr_table");
+        assert_eq!(slug("!!!"), "");
+        assert_eq!(slug(&"word ".repeat(20)).len(), 39);
+    }
+
+    #[test]
+    fn fresh_ids_are_valid_and_distinct() {
+        let mut taken: HashSet<&str> = HashSet::new();
+        let ids: Vec<String> = (0..50).map(|_| new_revision(&taken)).collect();
+        for id in &ids {
+            assert_eq!(id.len(), 12);
+            assert!(format::is_valid_revision(id));
+            assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+        }
+        taken.extend(ids.iter().map(String::as_str));
+        assert_eq!(taken.len(), 50);
+    }
+}

@@ -1,0 +1,235 @@
+//! Settings: the flags, the config file and the environment, resolved once.
+//!
+//! Precedence, highest first: command-line flags; the file given by
+//! `--config FILE`; else the file named by `MIGRATE_CONFIG`; else
+//! `./migrate.toml` when it exists (one file is read, never merged with
+//! another). `DATABASE_URL` fills the URL when neither a flag nor the file
+//! sets it. A `dir` in the file is relative to the file's folder.
+
+use super::args::Options;
+use super::error::CliError;
+use crate::dialect::Dialect;
+use crate::table::{DEFAULT_TABLE, HistoryTable};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The config file's name, looked for in the working directory.
+pub const DEFAULT_CONFIG: &str = "migrate.toml";
+/// The environment variable naming a config file.
+pub const CONFIG_ENV: &str = "MIGRATE_CONFIG";
+/// The environment variable holding a database URL.
+pub const URL_ENV: &str = "DATABASE_URL";
+/// The migrations folder when nothing names one.
+pub const DEFAULT_DIR: &str = "migrations";
+
+/// What `migrate.toml` may hold; anything else is an error (typos included).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    database_url: Option<String>,
+    dir: Option<String>,
+    history_table: Option<String>,
+}
+
+/// Every setting a command needs, after precedence.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// The migrations folder on disk.
+    pub dir: PathBuf,
+    /// The folder as messages name it.
+    pub dir_shown: String,
+    /// The database URL, if any source gave one.
+    pub database_url: Option<String>,
+    /// The history table.
+    pub table: HistoryTable,
+    /// `--dialect`, for offline scripts.
+    pub dialect: Option<Dialect>,
+    /// The config file that was read, if any.
+    #[allow(dead_code)]
+    pub config_file: Option<PathBuf>,
+}
+
+/// Which config file applies: `--config`, `MIGRATE_CONFIG`, or
+/// `./migrate.toml`, with whether it must exist (only the last may be absent).
+pub(crate) fn config_path(options: &Options, env: &impl Fn(&str) -> Option<String>) -> (PathBuf, bool) {
+    match (&options.config, env(CONFIG_ENV).filter(|v| !v.is_empty())) {
+        (Some(path), _) => (path.clone(), true),
+        (None, Some(path)) => (PathBuf::from(path), true),
+        (None, None) => (PathBuf::from(DEFAULT_CONFIG), false),
+    }
+}
+
+fn read(path: &Path, required: bool) -> Result<Option<File>, CliError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(CliError::ConfigRead {
+                path: path.display().to_string(),
+                source,
+            });
+        }
+    };
+    toml::from_str(&text).map(Some).map_err(|e| CliError::ConfigInvalid {
+        path: path.display().to_string(),
+        message: e.message().to_owned(),
+    })
+}
+
+/// Resolves the settings from the flags, the config file and `env`.
+pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) -> Result<Settings, CliError> {
+    let (path, required) = config_path(options, env);
+    let file = read(&path, required)?;
+    let config_file = file.as_ref().map(|_| path.clone());
+    let file = file.unwrap_or_default();
+    let base = path.parent().filter(|p| !p.as_os_str().is_empty());
+
+    let (dir, dir_shown) = match (&options.dir, &file.dir) {
+        (Some(d), _) => (d.clone(), d.display().to_string()),
+        (None, Some(d)) => {
+            let d = match base {
+                Some(b) if Path::new(d).is_relative() => b.join(d),
+                _ => PathBuf::from(d),
+            };
+            let shown = d.display().to_string();
+            (d, shown)
+        }
+        (None, None) => (PathBuf::from(DEFAULT_DIR), DEFAULT_DIR.to_owned()),
+    };
+    let database_url = options
+        .database_url
+        .clone()
+        .or(file.database_url)
+        .or_else(|| env(URL_ENV))
+        .filter(|u| !u.trim().is_empty());
+    let table_name = options
+        .history_table
+        .clone()
+        .or(file.history_table)
+        .unwrap_or_else(|| DEFAULT_TABLE.to_owned());
+    let table = HistoryTable::new(&table_name)?;
+    Ok(Settings {
+        dir,
+        dir_shown: dir_shown.trim_end_matches('/').to_owned(),
+        database_url,
+        table,
+        dialect: options.dialect,
+        config_file,
+    })
+}
+
+/// The text of a new `migrate.toml`.
+pub(crate) fn template(dir: &str, database_url: Option<&str>) -> String {
+    let url = match database_url {
+        Some(u) => format!("database_url = {}", toml_string(u)),
+        None => "# database_url = \"sqlite:app.db?mode=rwc\"".to_owned(),
+    };
+    format!(
+        "# Settings of the `migrate` command line. Command-line flags override them.\n\
+         \n\
+         # The database to migrate. Without it, the DATABASE_URL environment variable is used.\n\
+         {url}\n\
+         \n\
+         # The migrations folder, relative to this file.\n\
+         dir = {}\n\
+         \n\
+         # The table that records applied revisions.\n\
+         history_table = \"{DEFAULT_TABLE}\"\n",
+        toml_string(dir)
+    )
+}
+
+/// A TOML basic string holding `s`.
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn precedence() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.toml");
+        let b = dir.path().join("b.toml");
+        std::fs::write(&a, "database_url = \"sqlite:a.db\"\ndir = \"mig_a\"\n").unwrap();
+        std::fs::write(&b, "database_url = \"sqlite:b.db\"\nhistory_table = \"hist_b\"\n").unwrap();
+        let b_env = b.display().to_string();
+        let vars = [(CONFIG_ENV, b_env.as_str()), (URL_ENV, "sqlite:env.db")];
+
+        // --config wins over MIGRATE_CONFIG; its dir is relative to it.
+        let options = Options {
+            config: Some(a.clone()),
+            ..Options::default()
+        };
+        let s = resolve(&options, &env(&vars)).unwrap();
+        assert_eq!(s.database_url.as_deref(), Some("sqlite:a.db"));
+        assert_eq!(s.dir, dir.path().join("mig_a"));
+        assert_eq!(s.table.name(), DEFAULT_TABLE);
+
+        // MIGRATE_CONFIG next.
+        let s = resolve(&Options::default(), &env(&vars)).unwrap();
+        assert_eq!(s.database_url.as_deref(), Some("sqlite:b.db"));
+        assert_eq!(s.table.name(), "hist_b");
+
+        // Flags over everything.
+        let options = Options {
+            database_url: Some("sqlite:flag.db".into()),
+            history_table: Some("hist_flag".into()),
+            dir: Some("d".into()),
+            ..Options::default()
+        };
+        let s = resolve(&options, &env(&vars)).unwrap();
+        assert_eq!(s.database_url.as_deref(), Some("sqlite:flag.db"));
+        assert_eq!(s.table.name(), "hist_flag");
+        assert_eq!(s.dir_shown, "d");
+
+        // DATABASE_URL when the file sets no URL.
+        std::fs::write(&b, "history_table = \"hist_b\"\n").unwrap();
+        let s = resolve(&Options::default(), &env(&vars)).unwrap();
+        assert_eq!(s.database_url.as_deref(), Some("sqlite:env.db"));
+    }
+
+    #[test]
+    fn bad_files_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = Options {
+            config: Some(dir.path().join("nope.toml")),
+            ..Options::default()
+        };
+        assert!(matches!(resolve(&missing, &env(&[])), Err(CliError::ConfigRead { .. })));
+        let typo = dir.path().join("typo.toml");
+        std::fs::write(&typo, "databse_url = \"x\"\n").unwrap();
+        let options = Options {
+            config: Some(typo),
+            ..Options::default()
+        };
+        let e = resolve(&options, &env(&[])).unwrap_err();
+        assert!(e.to_string().contains("databse_url"), "{e}");
+    }
+
+    #[test]
+    fn template_parses_back() {
+        let text = template("db/mig \"x\"", Some("sqlite:a.db"));
+        let f: File = toml::from_str(&text).unwrap();
+        assert_eq!(f.dir.as_deref(), Some("db/mig \"x\""));
+        assert_eq!(f.database_url.as_deref(), Some("sqlite:a.db"));
+        let f: File = toml::from_str(&template("migrations", None)).unwrap();
+        assert_eq!(f.database_url, None);
+    }
+}

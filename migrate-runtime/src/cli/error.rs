@@ -1,0 +1,119 @@
+//! What can go wrong on the command line, and the exit code each gets.
+
+use crate::dialect::Dialect;
+use migrate_core::{Diagnostics, TargetError};
+
+/// Exit status: the command did what was asked.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: an error (bad input, invalid folder, database failure, ...).
+pub const EXIT_ERROR: u8 = 1;
+/// Exit status: the command line itself was wrong (clap's convention).
+pub const EXIT_USAGE: u8 = 2;
+
+/// A command-line failure. `Display` is the message printed after `error: `;
+/// database URLs in it are redacted before printing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// The command line is valid clap but asks for something impossible.
+    #[error("{0}")]
+    Usage(String),
+    /// The config file could not be read.
+    #[error("cannot read the config file `{path}`: {source}")]
+    ConfigRead {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML or has unknown keys.
+    #[error("invalid config file `{path}`: {message} (the keys are database_url, dir, history_table)")]
+    ConfigInvalid {
+        /// The file.
+        path: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// No flag, file or environment variable gave a database URL.
+    #[error(
+        "no database URL: pass --database-url URL, set `database_url` in migrate.toml, or set the DATABASE_URL environment variable"
+    )]
+    MissingUrl,
+    /// The URL does not parse, or its options are wrong.
+    #[error("invalid database URL `{url}`: {reason}")]
+    InvalidUrl {
+        /// The URL, password redacted.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The URL's scheme names no database this tool knows.
+    #[error("unknown database URL scheme in `{url}`: use sqlite:, postgres:// or mysql:// (mariadb://)")]
+    UnknownScheme {
+        /// The URL, password redacted.
+        url: String,
+    },
+    /// The URL names a database this build was compiled without.
+    #[error("this build has no {0} support: rebuild it with the `{0}` feature")]
+    NotCompiled(Dialect),
+    /// No dialect for an offline script.
+    #[error(
+        "an offline script needs a dialect: pass --dialect sqlite|postgres|mysql, or a database URL whose scheme names one"
+    )]
+    NoDialect,
+    /// Connecting to the database failed.
+    #[error("cannot connect to the database at `{url}`: {source}")]
+    Connect {
+        /// The URL, password redacted.
+        url: String,
+        /// sqlx's error.
+        source: sqlx::Error,
+    },
+    /// The migrations folder has problems (printed like rustc, as the macro does).
+    #[error("{0}")]
+    Invalid(Diagnostics),
+    /// A target or revision id that names nothing, or several revisions.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// The runtime refused or failed.
+    #[error(transparent)]
+    Runtime(#[from] crate::Error),
+    /// A file could not be written or read.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// Something the command refuses to do (overwrite a file, merge one head, ...).
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl CliError {
+    /// The process exit status for this error: 2 for usage, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => EXIT_USAGE,
+            _ => EXIT_ERROR,
+        }
+    }
+
+    /// Whether `Display` already starts with `error:` (diagnostics do).
+    pub(crate) fn prints_own_prefix(&self) -> bool {
+        matches!(self, CliError::Invalid(_))
+    }
+}
+
+impl From<Diagnostics> for CliError {
+    fn from(d: Diagnostics) -> Self {
+        CliError::Invalid(d)
+    }
+}
+
+/// Wraps an I/O error with what was being done.
+pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
+    let context = context.into();
+    move |source| CliError::Io { context, source }
+}

@@ -1,0 +1,128 @@
+//! The `migrate` command line, and the same verbs as a `db` subcommand for
+//! a self-migrating binary. The only module of the workspace that knows clap.
+//!
+//! - [`main`] is the whole `migrate` binary: it parses [`Cli`] and runs it
+//!   over the migrations folder (`--dir`, default `migrations`).
+//! - [`DbCommand`] is a clap subcommand to put in your own application;
+//!   [`DbCommand::run`] runs it over the list `embed_migrations!` built in,
+//!   so `myapp db upgrade head` needs no folder on the server. Both share
+//!   one implementation of every verb and print the same lines.
+//!
+//! Settings come from flags, then the config file (`--config FILE`, else
+//! `$MIGRATE_CONFIG`, else `./migrate.toml`), then `DATABASE_URL` for the
+//! URL. Exit status: [`EXIT_OK`] (0) done, [`EXIT_ERROR`] (1) error,
+//! [`EXIT_USAGE`] (2) usage. Results go to stdout; notes, progress and
+//! errors to stderr; passwords in URLs are printed as `***`.
+
+mod args;
+mod author;
+mod config;
+mod database;
+mod error;
+mod output;
+mod verbs;
+
+pub use args::{Cli, Command, DbCommand, Options};
+pub use config::{CONFIG_ENV, DEFAULT_CONFIG, DEFAULT_DIR, URL_ENV};
+pub use error::{CliError, EXIT_ERROR, EXIT_OK, EXIT_USAGE};
+
+use crate::migrator::Migrations;
+use clap::Parser;
+use output::Output;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use verbs::Source;
+
+/// The `migrate` binary: parses the process's arguments, runs the command
+/// on a single-threaded runtime, and returns the exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    runtime.block_on(cli.run())
+}
+
+impl Cli {
+    /// Runs the command over the migrations folder and prints its output
+    /// and errors; returns the exit status.
+    pub async fn run(self) -> ExitCode {
+        if let Command::Init { folder, options } = &self.command {
+            // `init` writes the config file, so it reads none.
+            let out = Output::new(options.quiet);
+            let folder = folder
+                .clone()
+                .or_else(|| options.dir.clone())
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
+            let env = |name: &str| std::env::var(name).ok();
+            let (config_file, _) = config::config_path(options, &env);
+            let result = author::init(&folder, &config_file, options.database_url.as_deref(), &out);
+            return finish(&out, result);
+        }
+        let (out, result) = prepare(self.command.options());
+        let result = match result {
+            Ok(settings) => run_command(self.command, &settings, &out).await,
+            Err(e) => Err(e),
+        };
+        finish(&out, result)
+    }
+}
+
+impl DbCommand {
+    /// Runs the command over `migrations` (the list `embed_migrations!`
+    /// built into the binary) and prints its output and errors, exactly as
+    /// `migrate` would; returns the exit status.
+    pub async fn run(self, migrations: &Migrations) -> ExitCode {
+        let (out, result) = prepare(self.options());
+        let result = match result {
+            Ok(_) if self.options().dir.is_some() => Err(CliError::Usage(
+                "--dir: this binary runs the migrations built into it; --dir is for the `migrate` command line".into(),
+            )),
+            Ok(settings) => verbs::run(self, Source::Embedded(migrations), &settings, &out).await,
+            Err(e) => Err(e),
+        };
+        finish(&out, result)
+    }
+}
+
+/// The printer (told every URL it must not reveal) and the settings.
+fn prepare(options: &Options) -> (Output, Result<config::Settings, CliError>) {
+    let mut out = Output::new(options.quiet);
+    let env = |name: &str| std::env::var(name).ok();
+    for url in [options.database_url.clone(), env(URL_ENV)].into_iter().flatten() {
+        out.hide_password_of(&url);
+    }
+    let settings = config::resolve(options, &env);
+    if let Ok(s) = &settings
+        && let Some(url) = &s.database_url
+    {
+        out.hide_password_of(url);
+    }
+    (out, settings)
+}
+
+/// Prints the error, if any, and turns the result into an exit status.
+fn finish(out: &Output, result: Result<(), CliError>) -> ExitCode {
+    out.clear_bar();
+    match result {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            out.error(&e.to_string(), e.prints_own_prefix());
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+async fn run_command(command: Command, s: &config::Settings, out: &Output) -> Result<(), CliError> {
+    match command {
+        Command::Init { .. } => unreachable!("`Cli::run` runs init before reading any config"),
+        Command::Revision { message, head, .. } => author::revision(s, &message, head.as_deref(), out),
+        Command::Merge { message, ids, .. } => author::merge(s, &message, &ids, out),
+        Command::Check { .. } => author::check(s, out),
+        Command::Db(db) => verbs::run(db, Source::Folder, s, out).await,
+    }
+}

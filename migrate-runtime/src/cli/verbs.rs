@@ -1,0 +1,438 @@
+//! The [`DbCommand`] verbs, shared by `migrate` and the embedded command
+//! line: only where the migration list comes from differs ([`Source`]).
+
+use super::args::DbCommand;
+use super::author::{find, heads, load_allowing_fork};
+use super::config::Settings;
+use super::database::{self, Job, Outcome};
+use super::error::CliError;
+use super::output::{Output, Style};
+use crate::migrator::{Migrations, Resolution};
+use crate::offline::ScriptRange;
+use crate::report::{HistoryEntry, Report};
+use migrate_core::load::load_dir;
+use migrate_core::{Direction, Graph, Migration, Target, plan};
+use serde_json::{Value, json};
+use std::borrow::Cow;
+
+/// Where the migrations come from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Source<'a> {
+    /// The folder of the settings, read now.
+    Folder,
+    /// The list `embed_migrations!` built into the binary.
+    Embedded(&'a Migrations),
+}
+
+impl<'a> Source<'a> {
+    /// The validated list, in application order.
+    fn migrations(self, s: &Settings) -> Result<Cow<'a, Migrations>, CliError> {
+        match self {
+            Source::Embedded(m) => Ok(Cow::Borrowed(m)),
+            Source::Folder => Ok(Cow::Owned(Migrations::new(load_dir(&s.dir, &s.dir_shown)?)?)),
+        }
+    }
+
+    /// The list, also when the folder's only problem is a fork (for `heads`, `show`).
+    fn loose(self, s: &Settings) -> Result<Cow<'a, [Migration]>, CliError> {
+        match self {
+            Source::Embedded(m) => Ok(Cow::Borrowed(m.iter().as_slice())),
+            Source::Folder => Ok(Cow::Owned(load_allowing_fork(s)?)),
+        }
+    }
+}
+
+fn url(s: &Settings) -> Result<&str, CliError> {
+    s.database_url.as_deref().ok_or(CliError::MissingUrl)
+}
+
+fn target(text: &str) -> Result<Target, CliError> {
+    if text.contains(':') {
+        return Err(CliError::Usage(format!(
+            "`{text}` is a FROM:TO range, which only offline scripts take: add --sql"
+        )));
+    }
+    Ok(text.parse()?)
+}
+
+/// Runs one verb.
+pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, out: &Output) -> Result<(), CliError> {
+    match command {
+        DbCommand::Upgrade {
+            target: t, sql: true, ..
+        } => offline(source, s, Direction::Upgrade, &t, out),
+        DbCommand::Downgrade {
+            target: t, sql: true, ..
+        } => offline(source, s, Direction::Downgrade, &t, out),
+        DbCommand::Upgrade { target: t, .. } => apply(source, s, Job::Upgrade(target(&t)?), &t, out).await,
+        DbCommand::Downgrade { target: t, .. } => apply(source, s, Job::Downgrade(target(&t)?), &t, out).await,
+        DbCommand::Stamp { target: t, .. } => apply(source, s, Job::Stamp(target(&t)?), &t, out).await,
+        DbCommand::Resolve { id, applied, .. } => {
+            let resolution = if applied {
+                Resolution::Applied
+            } else {
+                Resolution::NotApplied
+            };
+            let migrations = source.migrations(s)?;
+            database::run(
+                &migrations,
+                &s.table,
+                url(s)?,
+                Job::Resolve(id.clone(), resolution),
+                out,
+            )
+            .await?;
+            out.info(&format!(
+                "Resolved {} as {}",
+                out.paint(&id, Style::Id),
+                if applied { "applied" } else { "not applied" }
+            ));
+            Ok(())
+        }
+        DbCommand::Current { json, .. } => current(source, s, json, out).await,
+        DbCommand::Heads { json, .. } => {
+            let list = source.loose(s)?;
+            let heads = heads(&list);
+            if json {
+                let value: Vec<Value> = heads
+                    .iter()
+                    .map(|m| {
+                        json!({
+                            "revision": m.revision(),
+                            "down_revisions": m.down_revisions().collect::<Vec<_>>(),
+                            "message": m.message(),
+                            "file": m.file(),
+                        })
+                    })
+                    .collect();
+                out.result(&Value::Array(value).to_string());
+            } else {
+                for m in heads {
+                    out.result(&format!(
+                        "{} {}",
+                        out.paint(m.revision(), Style::Id),
+                        out.paint("(head)", Style::Mark)
+                    ));
+                }
+            }
+            Ok(())
+        }
+        DbCommand::History {
+            rev_range,
+            verbose,
+            json,
+            ..
+        } => history(source, s, rev_range.as_deref(), verbose, json, out).await,
+        DbCommand::Show { id, .. } => {
+            let list = source.loose(s)?;
+            let m = find(&list, &id)?;
+            show(&list, m, out);
+            Ok(())
+        }
+    }
+}
+
+/// `upgrade --sql` and `downgrade --sql`: the script, on stdout.
+fn offline(source: Source<'_>, s: &Settings, direction: Direction, text: &str, out: &Output) -> Result<(), CliError> {
+    let range: ScriptRange = text.parse()?;
+    if direction == Direction::Downgrade && range.from.is_none() {
+        return Err(CliError::Usage(format!(
+            "downgrade --sql needs a FROM:TO range (e.g. `head:{text}`): a script cannot read where the database stands"
+        )));
+    }
+    let dialect = match (s.dialect, s.database_url.as_deref()) {
+        (Some(d), _) => d,
+        (None, Some(url)) => database::dialect_of(url, &out.redacted(url))?,
+        (None, None) => return Err(CliError::NoDialect),
+    };
+    let migrations = source.migrations(s)?;
+    out.raw(&migrations.script(dialect, &s.table, direction, &range)?);
+    Ok(())
+}
+
+/// `upgrade`, `downgrade`, `stamp` against the database.
+async fn apply(source: Source<'_>, s: &Settings, job: Job, shown: &str, out: &Output) -> Result<(), CliError> {
+    let migrations = source.migrations(s)?;
+    match database::run(&migrations, &s.table, url(s)?, job, out).await? {
+        Outcome::Report(report) => nothing_to_do(&report, shown, out),
+        _ => unreachable!("apply jobs return reports"),
+    }
+    Ok(())
+}
+
+fn nothing_to_do(report: &Report, target: &str, out: &Output) {
+    if report.is_empty() {
+        out.note(&format!("Nothing to do: the database is already at `{target}`."));
+    }
+}
+
+/// `current`: the applied heads, one a line, id first.
+async fn current(source: Source<'_>, s: &Settings, json: bool, out: &Output) -> Result<(), CliError> {
+    let migrations = source.migrations(s)?;
+    let Outcome::Current(ids) = database::run(&migrations, &s.table, url(s)?, Job::Current, out).await? else {
+        unreachable!("current returns ids")
+    };
+    let head = migrations.iter().last().map(Migration::revision);
+    if json {
+        let value: Vec<Value> = ids
+            .iter()
+            .map(|id| {
+                json!({
+                    "revision": id,
+                    "message": migrations.get(id).map(Migration::message),
+                    "head": Some(id.as_str()) == head,
+                })
+            })
+            .collect();
+        out.result(&Value::Array(value).to_string());
+        return Ok(());
+    }
+    for id in &ids {
+        let mark = match migrations.get(id) {
+            None => " (unknown to this build)",
+            Some(_) if Some(id.as_str()) == head => " (head)",
+            Some(_) => "",
+        };
+        out.result(&format!("{}{}", out.paint(id, Style::Id), out.paint(mark, Style::Mark)));
+    }
+    if ids.is_empty() {
+        out.note("No revision is applied.");
+    }
+    Ok(())
+}
+
+/// The revision a range end names (`None`: base), through the plan that
+/// would upgrade an empty database to it: its last step is the revision.
+fn range_end(graph: &Graph<'_>, text: &str) -> Result<Option<usize>, CliError> {
+    let t: Target = match text {
+        "heads" => Target::Head,
+        other => other.parse()?,
+    };
+    let nothing = vec![false; graph.len()];
+    let steps = plan::upgrade(graph, &nothing, &t).map_err(crate::Error::from)?.steps;
+    Ok(steps.last().copied())
+}
+
+/// Which positions `-r START:END` keeps (both ends included, either may be empty).
+fn in_range(graph: &Graph<'_>, range: Option<&str>) -> Result<Vec<bool>, CliError> {
+    let all = vec![true; graph.len()];
+    let Some(range) = range else { return Ok(all) };
+    let Some((start, end)) = range.split_once(':') else {
+        return Err(CliError::Usage(format!(
+            "`{range}` is not a range: use START:END, START: or :END (e.g. base:ae10, ae10:, :head)"
+        )));
+    };
+    let below = match start.trim() {
+        "" | "base" => all.clone(),
+        text => match range_end(graph, text)? {
+            Some(i) => graph.descendants(i),
+            None => all.clone(),
+        },
+    };
+    let above = match end.trim() {
+        "" => all,
+        "base" => vec![false; graph.len()],
+        text => match range_end(graph, text)? {
+            Some(i) => graph.ancestors(i),
+            None => vec![false; graph.len()],
+        },
+    };
+    Ok(below.iter().zip(&above).map(|(a, b)| *a && *b).collect())
+}
+
+fn parents_or_base(parents: &[&str]) -> String {
+    if parents.is_empty() {
+        "<base>".to_owned()
+    } else {
+        parents.join(", ")
+    }
+}
+
+/// `history`: newest first, Alembic's `parent -> rev (marks), message`.
+async fn history(
+    source: Source<'_>,
+    s: &Settings,
+    range: Option<&str>,
+    verbose: bool,
+    json: bool,
+    out: &Output,
+) -> Result<(), CliError> {
+    let migrations = source.migrations(s)?;
+    let list = migrations.iter().as_slice();
+    let graph = Graph::new(list)?;
+    let keep = in_range(&graph, range)?;
+    let entries: Option<Vec<HistoryEntry>> = match &s.database_url {
+        None => None,
+        Some(url) => match database::run(&migrations, &s.table, url, Job::History, out).await? {
+            Outcome::History(entries) => Some(entries),
+            _ => unreachable!("history returns entries"),
+        },
+    };
+    let applied_row = |id: &str| {
+        entries
+            .iter()
+            .flatten()
+            .find(|e| e.revision == id)
+            .and_then(|e| e.applied.as_ref())
+    };
+    let applied: Vec<bool> = graph
+        .iter()
+        .map(|m| applied_row(m.revision()).is_some_and(|a| a.state == "applied"))
+        .collect();
+    let current: Vec<usize> = graph.heads_of(&applied);
+
+    let mut rows: Vec<Row<'_>> = Vec::new();
+    // Applied revisions this list does not know are the newest: list them first.
+    for e in entries.iter().flatten().filter(|e| !e.known) {
+        rows.push(Row {
+            revision: &e.revision,
+            parents: e.down_revisions.iter().map(String::as_str).collect(),
+            message: &e.message,
+            file: None,
+            marks: vec!["unknown to this build"],
+            applied: e.applied.as_ref(),
+        });
+    }
+    for i in (0..graph.len()).rev().filter(|&i| keep[i]) {
+        let m = graph.get(i);
+        let mut marks = Vec::new();
+        if graph.head() == Some(i) {
+            marks.push("head");
+        }
+        if current.contains(&i) {
+            marks.push("current");
+        } else if applied[i] {
+            marks.push("applied");
+        }
+        if graph.children(i).len() > 1 {
+            marks.push("branchpoint");
+        }
+        if graph.parents(i).len() > 1 {
+            marks.push("mergepoint");
+        }
+        rows.push(Row {
+            revision: m.revision(),
+            parents: m.down_revisions().collect(),
+            message: m.message(),
+            file: Some(m.file()),
+            marks,
+            applied: applied_row(m.revision()),
+        });
+    }
+
+    if json {
+        let value = json!({
+            "database": entries.is_some(),
+            "revisions": rows.iter().map(Row::json).collect::<Vec<_>>(),
+        });
+        out.result(&value.to_string());
+        return Ok(());
+    }
+    for row in &rows {
+        let marks: String = row.marks.iter().map(|m| format!(" ({m})")).collect();
+        let id = out.paint(row.revision, Style::Id);
+        let marks = out.paint(&marks, Style::Mark);
+        if !verbose {
+            out.result(&format!(
+                "{} -> {id}{marks}, {}",
+                parents_or_base(&row.parents),
+                row.message
+            ));
+            continue;
+        }
+        let mut block = format!("Rev: {id}{marks}\nParent: {}\n", parents_or_base(&row.parents));
+        if let Some(file) = row.file {
+            block.push_str(&format!("Path: {file}\n"));
+        }
+        if entries.is_some() {
+            match row.applied {
+                Some(a) => block.push_str(&format!(
+                    "Applied: {} ({} ms){}\n",
+                    a.applied_at,
+                    a.execution_time.as_millis(),
+                    if a.state == "applied" {
+                        String::new()
+                    } else {
+                        format!(", state {}", a.state)
+                    }
+                )),
+                None => block.push_str("Applied: no\n"),
+            }
+        }
+        block.push_str(&format!("\n    {}\n", row.message));
+        out.result(&block);
+    }
+    Ok(())
+}
+
+/// One line of `history`.
+struct Row<'a> {
+    revision: &'a str,
+    parents: Vec<&'a str>,
+    message: &'a str,
+    file: Option<&'a str>,
+    marks: Vec<&'static str>,
+    applied: Option<&'a crate::report::Applied>,
+}
+
+impl Row<'_> {
+    fn json(&self) -> Value {
+        json!({
+            "revision": self.revision,
+            "down_revisions": self.parents,
+            "message": self.message,
+            "file": self.file,
+            "head": self.marks.contains(&"head"),
+            "current": self.marks.contains(&"current"),
+            "known": self.file.is_some(),
+            "applied": self.applied.map(|a| json!({
+                "applied_at": a.applied_at,
+                "execution_ms": a.execution_time.as_millis() as u64,
+                "state": a.state,
+                "checksum": a.checksum,
+            })),
+        })
+    }
+}
+
+/// `show ID`: metadata, then the file's sections.
+fn show(list: &[Migration], m: &Migration, out: &Output) {
+    let parents: Vec<&str> = m.down_revisions().collect();
+    let mut children: Vec<&str> = list
+        .iter()
+        .filter(|c| c.down_revisions().any(|p| p == m.revision()))
+        .map(Migration::revision)
+        .collect();
+    children.sort_unstable();
+    let is_head = children.is_empty();
+    let mut text = format!(
+        "Rev: {}{}\nParent: {}\n",
+        out.paint(m.revision(), Style::Id),
+        if is_head {
+            out.paint(" (head)", Style::Mark)
+        } else {
+            String::new()
+        },
+        parents_or_base(&parents)
+    );
+    if !children.is_empty() {
+        text.push_str(&format!("Children: {}\n", children.join(", ")));
+    }
+    text.push_str(&format!(
+        "Path: {}\nChecksum: {}\nTransaction: {}\nReversible: {}\n\n    {}\n\n-- migrate:upgrade\n{}\n",
+        m.file(),
+        m.checksum(),
+        if m.no_transaction() {
+            "no (-- migrate:no-transaction)"
+        } else {
+            "yes"
+        },
+        if m.downgrade_sql().is_some() { "yes" } else { "no" },
+        m.message(),
+        m.upgrade_sql(),
+    ));
+    if let Some(down) = m.downgrade_sql() {
+        text.push_str(&format!("\n-- migrate:downgrade\n{down}\n"));
+    }
+    out.result(text.trim_end());
+}

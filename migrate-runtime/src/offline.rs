@@ -1,0 +1,307 @@
+//! Offline SQL scripts: what an upgrade or downgrade would run, as text a
+//! DBA can read and run by hand, without touching any database.
+//!
+//! A script is built from the same pieces as an online run: the plan from
+//! `migrate_core::plan`, each migration's SQL verbatim, and the history-table
+//! statements of [`Dialect`], which the drivers send online. Run by hand,
+//! it leaves the history table as an online run would (same rows; the
+//! `applied_at` comes from the database clock, `execution_ms` is 0).
+//!
+//! # Ranges
+//!
+//! A script starts from an assumed state, since it cannot read one:
+//!
+//! | range | assumes applied | then |
+//! |---|---|---|
+//! | `TO` (upgrade only) | nothing (`base`) | upgrades to `TO` |
+//! | `FROM:TO` | `FROM` and its ancestors (`base`: nothing, `head`: everything) | upgrades or downgrades to `TO` |
+//!
+//! `FROM` and `TO` are targets in the usual grammar. A downgrade script
+//! always needs `FROM:TO` (e.g. `head:base`, `ae10:-1`), as in Alembic.
+//!
+//! # Transactions
+//!
+//! On SQLite and PostgreSQL each migration and its history row run between
+//! `BEGIN;` and `COMMIT;`, except `-- migrate:no-transaction` ones. MySQL
+//! and MariaDB commit DDL implicitly, so their scripts have no transaction
+//! statements, and the script says so.
+
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::migrator::Migrations;
+use crate::split::needs_terminator;
+use crate::table::HistoryTable;
+use migrate_core::{Direction, Graph, Migration, Target, TargetError, plan};
+use std::fmt::Write as _;
+
+/// Where a script starts and where it goes: `FROM:TO`, or `TO` alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptRange {
+    /// The state the script assumes (`None`: nothing applied).
+    pub from: Option<Target>,
+    /// Where the script takes the database.
+    pub to: Target,
+}
+
+impl std::str::FromStr for ScriptRange {
+    type Err = TargetError;
+
+    /// Parses `TO` or `FROM:TO`; the target grammar has no `:`, so the
+    /// first one splits the two.
+    fn from_str(s: &str) -> Result<Self, TargetError> {
+        match s.split_once(':') {
+            Some((from, to)) => Ok(ScriptRange {
+                from: Some(from.parse()?),
+                to: to.parse()?,
+            }),
+            None => Ok(ScriptRange {
+                from: None,
+                to: s.parse()?,
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for ScriptRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.from {
+            Some(from) => write!(f, "{from}:{}", self.to),
+            None => write!(f, "{}", self.to),
+        }
+    }
+}
+
+/// Appends `sql` and, when it lacks one, a statement terminator on a line of
+/// its own (so a trailing comment cannot swallow it).
+fn push_sql(out: &mut String, sql: &str, dialect: Dialect) {
+    let sql = sql.trim();
+    if sql.is_empty() {
+        return;
+    }
+    out.push_str(sql);
+    if needs_terminator(sql, dialect) {
+        out.push_str("\n;");
+    }
+    out.push('\n');
+}
+
+/// `a, b` for a revision's parents, empty for a root (Alembic prints the
+/// root's upgrade as `Running upgrade  -> id`).
+pub(crate) fn parents(m: &Migration) -> String {
+    m.down_revisions().collect::<Vec<_>>().join(", ")
+}
+
+/// The Alembic-style line naming one step: `upgrade a -> b, message`.
+pub(crate) fn step_line(direction: Direction, m: &Migration) -> String {
+    match direction {
+        Direction::Upgrade => format!("upgrade {} -> {}, {}", parents(m), m.revision(), m.message()),
+        Direction::Downgrade => format!("downgrade {} -> {}, {}", m.revision(), parents(m), m.message()),
+    }
+}
+
+impl Migrations {
+    /// The SQL script that takes a database from `range.from` to `range.to`
+    /// in `direction`, for `dialect`, keeping the history in `table`.
+    ///
+    /// See the [module docs](crate::offline) for the range rules; a range
+    /// without `FROM` starts from `base` in either direction (so a downgrade
+    /// from it has nothing to do: the command line insists on `FROM:TO`).
+    /// Fails, like the online run, on a target that names no revision, a
+    /// wrong direction, or a downgrade past an irreversible revision.
+    pub fn script(
+        &self,
+        dialect: Dialect,
+        table: &HistoryTable,
+        direction: Direction,
+        range: &ScriptRange,
+    ) -> Result<String> {
+        let graph = Graph::new(self.as_slice()).map_err(Error::Invalid)?;
+        let nothing = vec![false; graph.len()];
+        let applied = match &range.from {
+            None => nothing,
+            Some(from) => {
+                let mut set = nothing.clone();
+                for i in plan::upgrade(&graph, &nothing, from)?.steps {
+                    set[i] = true;
+                }
+                set
+            }
+        };
+        let plan = match direction {
+            Direction::Upgrade => plan::upgrade(&graph, &applied, &range.to)?,
+            Direction::Downgrade => plan::downgrade(&graph, &applied, &range.to)?,
+        };
+        Ok(render(dialect, table, direction, range, &graph, &plan))
+    }
+
+    fn as_slice(&self) -> &[Migration] {
+        self.iter().as_slice()
+    }
+}
+
+fn render(
+    dialect: Dialect,
+    table: &HistoryTable,
+    direction: Direction,
+    range: &ScriptRange,
+    graph: &Graph<'_>,
+    plan: &migrate_core::Plan,
+) -> String {
+    let transactional = dialect != Dialect::Mysql;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "-- {direction} {} for {dialect}, written by migrate {} without connecting to a database.",
+        match &range.from {
+            Some(_) => range.to_string(),
+            None => format!("base:{}", range.to),
+        },
+        env!("CARGO_PKG_VERSION"),
+    );
+    match dialect {
+        Dialect::Sqlite => out.push_str("-- Run it with: sqlite3 app.db < script.sql\n"),
+        Dialect::Postgres => out.push_str("-- Run it with: psql -v ON_ERROR_STOP=1 -f script.sql DATABASE\n"),
+        Dialect::Mysql => out.push_str(
+            "-- Run it with: mysql DATABASE < script.sql\n\
+             -- MySQL and MariaDB commit DDL implicitly, so no transaction can make a migration\n\
+             -- atomic: this script has no BEGIN/COMMIT. If a statement fails, check the\n\
+             -- database by hand before running the rest.\n",
+        ),
+    }
+    out.push('\n');
+    push_sql(&mut out, &dialect.create_table(table), dialect);
+    if plan.is_empty() {
+        out.push_str("\n-- Nothing to do: the range needs no migration.\n");
+    }
+    for &i in &plan.steps {
+        let m = graph.get(i);
+        let (sql, history) = match direction {
+            Direction::Upgrade => (m.upgrade_sql(), dialect.insert_applied(table, m, "0")),
+            Direction::Downgrade => (m.downgrade_sql().unwrap_or(""), dialect.delete(table, m.revision())),
+        };
+        let wrap = transactional && !m.no_transaction();
+        let _ = writeln!(out, "\n-- Running {} ({})", step_line(direction, m), m.file());
+        if m.no_transaction() {
+            out.push_str("-- migrate:no-transaction: this migration runs outside a transaction.\n");
+        }
+        if wrap {
+            out.push_str("BEGIN;\n");
+        }
+        push_sql(&mut out, sql, dialect);
+        push_sql(&mut out, &history, dialect);
+        if wrap {
+            out.push_str("COMMIT;\n");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use migrate_core::{MigrationParts, PlanError};
+
+    fn m(id: &str, down: &[&str], up: &str, down_sql: Option<&str>) -> Migration {
+        Migration::new(MigrationParts {
+            revision: id.into(),
+            down_revisions: down.iter().map(|s| s.to_string()).collect(),
+            message: format!("{id} it's"),
+            upgrade: up.into(),
+            downgrade: down_sql.map(str::to_owned),
+            no_transaction: false,
+            file: format!("migrations/{id}_x.sql"),
+        })
+    }
+
+    fn chain() -> Migrations {
+        Migrations::new(vec![
+            m("a1", &[], "CREATE TABLE a (id INTEGER)", Some("DROP TABLE a;")),
+            m(
+                "b2",
+                &["a1"],
+                "CREATE TABLE b (id INTEGER); -- done\n-- trailing note",
+                Some("DROP TABLE b"),
+            ),
+            m("c3", &["b2"], "", Some("")),
+        ])
+        .unwrap()
+    }
+
+    fn script(dialect: Dialect, direction: Direction, range: &str) -> Result<String> {
+        chain().script(dialect, &HistoryTable::default(), direction, &range.parse().unwrap())
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(
+            "head".parse::<ScriptRange>(),
+            Ok(ScriptRange {
+                from: None,
+                to: Target::Head
+            })
+        );
+        assert_eq!(
+            "ae10:-1".parse::<ScriptRange>(),
+            Ok(ScriptRange {
+                from: Some(Target::Revision("ae10".into())),
+                to: Target::Relative(-1)
+            })
+        );
+        assert!("head:".parse::<ScriptRange>().is_err());
+        assert_eq!("base:head".parse::<ScriptRange>().unwrap().to_string(), "base:head");
+    }
+
+    #[test]
+    fn terminators() {
+        let mut out = String::new();
+        push_sql(&mut out, "SELECT 1\n-- note", Dialect::Sqlite);
+        assert_eq!(out, "SELECT 1\n-- note\n;\n");
+    }
+
+    #[test]
+    fn upgrade_script_wraps_each_migration() {
+        let s = script(Dialect::Sqlite, Direction::Upgrade, "head").unwrap();
+        assert!(s.contains("-- upgrade base:head for sqlite"), "{s}");
+        assert!(s.contains("CREATE TABLE IF NOT EXISTS \"migrate_history\""));
+        let a = s.find("-- Running upgrade  -> a1, a1 it's").unwrap();
+        let b = s.find("-- Running upgrade a1 -> b2, b2 it's").unwrap();
+        let c = s.find("-- Running upgrade b2 -> c3, c3 it's").unwrap();
+        assert!(a < b && b < c);
+        assert_eq!(s.matches("BEGIN;").count(), 3);
+        assert_eq!(s.matches("COMMIT;").count(), 3);
+        assert!(s.contains("CREATE TABLE a (id INTEGER)\n;\nINSERT INTO"), "{s}");
+        assert!(s.contains("'c3 it''s'"));
+    }
+
+    #[test]
+    fn partial_ranges_and_downgrades() {
+        let s = script(Dialect::Postgres, Direction::Upgrade, "a1:head").unwrap();
+        assert!(!s.contains("-> a1,"));
+        assert!(s.contains("-> b2,") && s.contains("-> c3,"));
+        let s = script(Dialect::Postgres, Direction::Downgrade, "head:base").unwrap();
+        let c = s.find("-- Running downgrade c3 -> b2").unwrap();
+        let a = s.find("-- Running downgrade a1 -> , a1 it's").unwrap();
+        assert!(c < a);
+        assert!(s.contains("DELETE FROM \"migrate_history\" WHERE revision = E'a1'"));
+        let s = script(Dialect::Mysql, Direction::Downgrade, "b2:-1").unwrap();
+        assert!(s.contains("downgrade b2 -> a1"));
+        assert!(!s.contains("c3"));
+        assert!(!s.contains("BEGIN;"));
+        assert!(s.contains("commit DDL implicitly"));
+    }
+
+    #[test]
+    fn errors_like_the_online_run() {
+        assert!(
+            script(Dialect::Sqlite, Direction::Downgrade, "base")
+                .unwrap()
+                .contains("Nothing to do")
+        );
+        let e = script(Dialect::Sqlite, Direction::Downgrade, "base:a1").unwrap_err();
+        assert!(matches!(e, Error::Plan(PlanError::NotApplied { .. })), "{e}");
+        let e = script(Dialect::Sqlite, Direction::Upgrade, "zz").unwrap_err();
+        assert!(matches!(e, Error::Target(TargetError::UnknownRevision { .. })));
+        let e = script(Dialect::Sqlite, Direction::Upgrade, "-1").unwrap_err();
+        assert!(matches!(e, Error::Plan(PlanError::WrongDirection { .. })));
+    }
+}

@@ -1,0 +1,5 @@
+//! The `migrate` command line: everything lives in [`migrate::cli`].
+
+fn main() -> std::process::ExitCode {
+    migrate::cli::main()
+}
