@@ -45,7 +45,7 @@ pub enum Error {
 
     /// A migration's SQL failed.
     #[error(
-        "{direction} of revision `{revision}` ({file}) failed{}: {source}; {}{}",
+        "{direction} of revision `{revision}` ({file}) failed{}: {source}; {}; {}",
         .statement.map(|n| format!(" at statement {n}")).unwrap_or_default(),
         if *.rolled_back { "it was rolled back and is not recorded" } else { "it could not be rolled back (it ran outside a transaction, or the database committed its DDL), so part of it may have run: it is marked failed in the history table; check the database by hand, then resolve it" },
         applied_note(.applied)
@@ -117,10 +117,10 @@ fn list(problems: &[HistoryProblem]) -> String {
 
 fn applied_note(applied: &[String]) -> String {
     if applied.is_empty() {
-        " nothing else was changed by this run".into()
+        "nothing else was changed by this run".into()
     } else {
         format!(
-            " this run had already completed {}, which stay{} done",
+            "this run had already completed {}, which stay{} done",
             applied.join(", "),
             if applied.len() == 1 { "s" } else { "" }
         )

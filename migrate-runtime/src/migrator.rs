@@ -283,6 +283,7 @@ impl<'m> Migrator<'m> {
         Ok(Settings {
             table,
             lock_timeout: self.lock_timeout,
+            watch_client: false,
         })
     }
 

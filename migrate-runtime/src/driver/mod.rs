@@ -30,6 +30,9 @@ mod sqlite;
 pub struct Settings {
     pub table: HistoryTable,
     pub lock_timeout: Duration,
+    /// PostgreSQL 14+: have the server check, during a step's transaction,
+    /// that the migrator is still connected, and abort the step if it is not.
+    pub watch_client: bool,
 }
 
 /// A row of the history table, as stored.
@@ -240,10 +243,16 @@ pub(crate) async fn apply<D: Driver>(conn: &mut D::Connection, s: &Settings, ste
         }
         // The migration and its history row in one transaction, sent in one round trip;
         // the server measures the time since the transaction began.
+        // If the migrator dies mid-step, the server notices within a second and rolls back.
         Dialect::Postgres => {
             let ms = "(EXTRACT(EPOCH FROM (clock_timestamp() - now())) * 1000)::bigint";
+            let watch = if s.watch_client {
+                "SET LOCAL client_connection_check_interval = '1s';\n"
+            } else {
+                ""
+            };
             let batch = format!(
-                "BEGIN;\n{sql}{terminator}\n{};\nCOMMIT",
+                "BEGIN;\n{watch}{sql}{terminator}\n{};\nCOMMIT",
                 step.record(d, &s.table, ms, false)
             );
             if let Err(e) = D::execute(conn, batch).await {

@@ -47,8 +47,12 @@ impl Driver for Postgres {
     }
 
     async fn prepare(conn: &mut PgConnection, s: &Settings) -> Result<Settings> {
+        let watch_client = conn.server_version_num().is_some_and(|v| v >= 140_000);
         if s.table.schema().is_some() {
-            return Ok(s.clone());
+            return Ok(Settings {
+                watch_client,
+                ..s.clone()
+            });
         }
         let (schema,): (Option<String>,) = sqlx::query_as("SELECT current_schema()")
             .fetch_one(&mut *conn)
@@ -60,9 +64,11 @@ impl Driver for Postgres {
                 source: sqlx::Error::Protocol("current_schema() is NULL".into()),
             });
         };
-        let mut pinned = s.clone();
-        pinned.table = s.table.clone().in_schema(&schema)?;
-        Ok(pinned)
+        Ok(Settings {
+            table: s.table.clone().in_schema(&schema)?,
+            watch_client,
+            ..s.clone()
+        })
     }
 
     async fn try_lock(conn: &mut PgConnection, s: &Settings) -> Result<bool> {

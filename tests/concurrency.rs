@@ -1,0 +1,537 @@
+//! Many migrators at once, against the real servers, in real processes.
+//!
+//! This test binary is its own worker: run with `MIGRATE_WORKER=1` it
+//! migrates one database from one folder and exits, and the tests below
+//! start it many times at once. It has its own `main` (`harness = false`)
+//! and prints `N passed, M failed` like any test runner; a name given on
+//! the command line runs only the tests whose names contain it.
+
+#[path = "scenarios/support.rs"]
+mod support;
+
+use migrate::sqlx::{self, MySqlPool, PgPool, SqlitePool};
+use migrate::{Error, Migrations};
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+// ---------------------------------------------------------------- worker
+
+/// Migrates `MIGRATE_WORKER_URL` from the folder `MIGRATE_WORKER_DIR`, starting
+/// at the wall-clock instant `MIGRATE_WORKER_START_MS` so all workers collide.
+async fn worker() -> i32 {
+    let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} is set by the test"));
+    let url = var("MIGRATE_WORKER_URL");
+    let dir = var("MIGRATE_WORKER_DIR");
+    let timeout = Duration::from_millis(var("MIGRATE_WORKER_LOCK_TIMEOUT_MS").parse().unwrap());
+    let start: u64 = var("MIGRATE_WORKER_START_MS").parse().unwrap();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+    tokio::time::sleep(Duration::from_millis(start.saturating_sub(now))).await;
+    let migrations = match migrate::load(&dir) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("{e}");
+            return 2;
+        }
+    };
+    let migrator = migrations.migrator().lock_timeout(timeout);
+    let result = if url.starts_with("sqlite:") {
+        let pool = SqlitePool::connect(&url).await.unwrap();
+        migrator.upgrade(&pool, "head").await
+    } else if url.starts_with("postgres") {
+        let pool = PgPool::connect(&url).await.unwrap();
+        migrator.upgrade(&pool, "head").await
+    } else {
+        let pool = MySqlPool::connect(&url).await.unwrap();
+        migrator.upgrade(&pool, "head").await
+    };
+    match result {
+        Ok(report) => {
+            println!("applied {}", report.steps.len());
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+fn spawn_workers(n: usize, url: &str, dir: &Path, lock_timeout: Duration) -> Vec<Child> {
+    let start = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64 + 400;
+    (0..n)
+        .map(|_| {
+            Command::new(std::env::current_exe().unwrap())
+                .env("MIGRATE_WORKER", "1")
+                .env("MIGRATE_WORKER_URL", url)
+                .env("MIGRATE_WORKER_DIR", dir)
+                .env("MIGRATE_WORKER_START_MS", start.to_string())
+                .env("MIGRATE_WORKER_LOCK_TIMEOUT_MS", lock_timeout.as_millis().to_string())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect()
+}
+
+/// Waits for every worker; panics with their output unless all exited 0.
+fn all_succeed(children: Vec<Child>) {
+    let mut failures = Vec::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        if !out.status.success() {
+            failures.push(format!("{}: {}", out.status, String::from_utf8_lossy(&out.stderr)));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} worker(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+// --------------------------------------------------------------- folders
+
+fn write_migration(dir: &Path, id: &str, down: &str, upgrade: &str, downgrade: &str) {
+    let text = migrate_core_render(id, down, upgrade, downgrade);
+    std::fs::write(dir.join(format!("{id}_m.sql")), text).unwrap();
+}
+
+fn migrate_core_render(id: &str, down: &str, upgrade: &str, downgrade: &str) -> String {
+    format!(
+        "-- {id}\n-- revision: {id}\n-- down_revision: {down}\n\n-- migrate:upgrade\n{upgrade}\n\n-- migrate:downgrade\n{downgrade}\n"
+    )
+}
+
+/// 200 migrations, each creating a table and inserting one row into
+/// `side_effects`, which has no unique key: a double application is counted.
+/// With `merge`, revisions 100..149 and 150..198 are two branches from 99,
+/// joined by revision 199.
+fn stampede_folder(merge: bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let id = |i: usize| format!("r{i:04}");
+    for i in 0..200 {
+        let down = match (merge, i) {
+            (_, 0) => String::new(),
+            (true, 150) => id(99),
+            (true, 199) => format!("{}, {}", id(149), id(198)),
+            _ => id(i - 1),
+        };
+        let mut up = String::new();
+        if i == 0 {
+            up.push_str("CREATE TABLE side_effects (migration VARCHAR(16) NOT NULL);\n");
+        }
+        up.push_str(&format!(
+            "CREATE TABLE t_{i} (id INTEGER);\nINSERT INTO side_effects (migration) VALUES ('{}');",
+            id(i)
+        ));
+        write_migration(dir.path(), &id(i), &down, &up, &format!("DROP TABLE t_{i};"));
+    }
+    dir
+}
+
+// ------------------------------------------------------------- databases
+
+/// What the tests need of a database, whichever it is.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Postgres,
+    Mysql,
+    /// SQLite with the write-ahead log (`true`) or the rollback journal.
+    Sqlite(bool),
+}
+
+enum Pool {
+    Postgres(PgPool),
+    Mysql(MySqlPool),
+    Sqlite(SqlitePool),
+}
+
+struct Db {
+    pool: Pool,
+    url: String,
+    _keep: Box<dyn std::any::Any>,
+}
+
+async fn fresh(kind: Kind) -> Option<Db> {
+    Some(match kind {
+        Kind::Postgres => {
+            let db = support::postgres::fresh().await?;
+            Db {
+                pool: Pool::Postgres(db.pool.clone()),
+                url: db.url.clone(),
+                _keep: Box::new(db),
+            }
+        }
+        Kind::Mysql => {
+            let db = support::mysql::fresh().await?;
+            Db {
+                pool: Pool::Mysql(db.pool.clone()),
+                url: db.url.clone(),
+                _keep: Box::new(db),
+            }
+        }
+        Kind::Sqlite(wal) => {
+            let db = support::sqlite::fresh().await?;
+            let mode = if wal { "WAL" } else { "DELETE" };
+            support::sqlite::exec(&db.pool, &format!("PRAGMA journal_mode = {mode}")).await;
+            Db {
+                pool: Pool::Sqlite(db.pool.clone()),
+                url: db.url.clone(),
+                _keep: Box::new(db),
+            }
+        }
+    })
+}
+
+impl Db {
+    async fn count(&self, table: &str) -> i64 {
+        match &self.pool {
+            Pool::Postgres(p) => support::postgres::count(p, table).await,
+            Pool::Mysql(p) => support::mysql::count(p, table).await,
+            Pool::Sqlite(p) => support::sqlite::count(p, table).await,
+        }
+    }
+
+    async fn table_exists(&self, table: &str) -> bool {
+        match &self.pool {
+            Pool::Postgres(p) => support::postgres::table_exists(p, table).await,
+            Pool::Mysql(p) => support::mysql::table_exists(p, table).await,
+            Pool::Sqlite(p) => support::sqlite::table_exists(p, table).await,
+        }
+    }
+
+    async fn upgrade(&self, m: &Migrations, target: &str) -> Result<migrate::Report, Error> {
+        match &self.pool {
+            Pool::Postgres(p) => m.upgrade(p, target).await,
+            Pool::Mysql(p) => m.upgrade(p, target).await,
+            Pool::Sqlite(p) => m.upgrade(p, target).await,
+        }
+    }
+
+    /// Whether any session still holds a migration lock on this database.
+    async fn lock_left(&self) -> bool {
+        match &self.pool {
+            Pool::Postgres(p) => {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = current_database()",
+                )
+                .fetch_one(p)
+                .await
+                .unwrap()
+                    > 0
+            }
+            Pool::Mysql(p) => sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT IS_USED_LOCK(CONCAT('migrate:', SHA1(CONCAT(DATABASE(), ':', '.migrate_history'))))",
+            )
+            .fetch_one(p)
+            .await
+            .unwrap()
+            .is_some(),
+            // A write lock left behind would make this fail with SQLITE_BUSY.
+            Pool::Sqlite(p) => {
+                let mut c = p.acquire().await.unwrap();
+                sqlx::raw_sql("PRAGMA busy_timeout = 0; BEGIN IMMEDIATE; ROLLBACK").execute(&mut *c).await.is_err()
+            }
+        }
+    }
+}
+
+// ----------------------------------------------------------------- tests
+
+async fn stampede(kind: Kind, processes: usize, merge: bool, start_at: Option<&str>) {
+    let Some(db) = fresh(kind).await else { return };
+    let folder = stampede_folder(merge);
+    let migrations = migrate::load(folder.path()).unwrap();
+    if let Some(target) = start_at {
+        db.upgrade(&migrations, target).await.unwrap();
+    }
+    all_succeed(spawn_workers(
+        processes,
+        &db.url,
+        folder.path(),
+        Duration::from_secs(120),
+    ));
+    assert_eq!(
+        db.count("migrate_history").await,
+        200,
+        "{kind:?}: one history row per revision"
+    );
+    assert_eq!(
+        db.count("side_effects").await,
+        200,
+        "{kind:?}: each migration ran exactly once"
+    );
+    assert!(!db.lock_left().await, "{kind:?}: no lock is left behind");
+}
+
+/// 30 processes on a fresh database with nothing to apply: all succeed, one table.
+async fn history_table_race(kind: Kind) {
+    let Some(db) = fresh(kind).await else { return };
+    let empty = tempfile::tempdir().unwrap();
+    all_succeed(spawn_workers(30, &db.url, empty.path(), Duration::from_secs(60)));
+    assert!(db.table_exists("migrate_history").await);
+    assert_eq!(db.count("migrate_history").await, 0);
+    assert!(!db.lock_left().await);
+}
+
+/// A migration fails through a pool of one connection: the pool still works,
+/// and another process gets the lock at once.
+async fn lock_released_after_failure(kind: Kind) {
+    let Some(db) = fresh(kind).await else { return };
+    let folder = tempfile::tempdir().unwrap();
+    write_migration(
+        folder.path(),
+        "a1",
+        "",
+        "CREATE TABLE t_a (id INTEGER);",
+        "DROP TABLE t_a;",
+    );
+    write_migration(folder.path(), "b2", "a1", "INSERT INTO no_such_table VALUES (1);", "");
+    let migrations = migrate::load(folder.path()).unwrap();
+    let one = match kind {
+        Kind::Postgres => Pool::Postgres(
+            sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&db.url)
+                .await
+                .unwrap(),
+        ),
+        Kind::Mysql => Pool::Mysql(
+            sqlx::mysql::MySqlPoolOptions::new()
+                .max_connections(1)
+                .connect(&db.url)
+                .await
+                .unwrap(),
+        ),
+        Kind::Sqlite(_) => Pool::Sqlite(
+            sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect(&db.url)
+                .await
+                .unwrap(),
+        ),
+    };
+    let single = Db {
+        pool: one,
+        url: db.url.clone(),
+        _keep: Box::new(()),
+    };
+    let e = single.upgrade(&migrations, "head").await.unwrap_err();
+    assert!(matches!(e, Error::Migration { .. }), "{e}");
+    assert_eq!(single.count("t_a").await, 0, "the same one-connection pool still works");
+    assert!(!single.lock_left().await, "no lock is held after the failure");
+    if let Pool::Mysql(p) = &single.pool {
+        // MySQL recorded the failure; a human resolves it before going on.
+        migrations
+            .migrator()
+            .resolve(p, "b2", migrate::Resolution::NotApplied)
+            .await
+            .unwrap();
+    }
+    // Another process, with a short lock timeout, gets the lock at once,
+    // while this process still holds its pool.
+    std::fs::remove_file(folder.path().join("b2_m.sql")).unwrap();
+    all_succeed(spawn_workers(1, &db.url, folder.path(), Duration::from_millis(500)));
+    assert_eq!(single.count("migrate_history").await, 1);
+}
+
+/// Another session holds the lock: the migrator fails with the timeout error
+/// once the configured time has passed, having changed nothing.
+async fn lock_timeout(kind: Kind) {
+    let Some(db) = fresh(kind).await else { return };
+    let folder = tempfile::tempdir().unwrap();
+    write_migration(
+        folder.path(),
+        "a1",
+        "",
+        "CREATE TABLE t_a (id INTEGER);",
+        "DROP TABLE t_a;",
+    );
+    let migrations = migrate::load(folder.path()).unwrap();
+    let timeout = Duration::from_millis(700);
+    let started = Instant::now();
+    let result = match &db.pool {
+        Pool::Postgres(p) => {
+            let mut holder = p.acquire().await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "SELECT pg_advisory_lock(hashtextextended('migrate:' || current_database() || ':public.migrate_history', 0))"
+            )))
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+            let r = migrations.migrator().lock_timeout(timeout).upgrade(p, "head").await;
+            holder.close().await.unwrap();
+            r
+        }
+        Pool::Mysql(p) => {
+            let mut holder = p.acquire().await.unwrap();
+            sqlx::raw_sql("SELECT GET_LOCK(CONCAT('migrate:', SHA1(CONCAT(DATABASE(), ':', '.migrate_history'))), 0)")
+                .execute(&mut *holder)
+                .await
+                .unwrap();
+            let r = migrations.migrator().lock_timeout(timeout).upgrade(p, "head").await;
+            holder.close().await.unwrap();
+            r
+        }
+        Pool::Sqlite(p) => {
+            let mut holder = p.acquire().await.unwrap();
+            sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *holder).await.unwrap();
+            let r = migrations.migrator().lock_timeout(timeout).upgrade(p, "head").await;
+            sqlx::raw_sql("ROLLBACK").execute(&mut *holder).await.unwrap();
+            r
+        }
+    };
+    let e = result.unwrap_err();
+    assert!(matches!(e, Error::LockTimeout { timeout: t } if t == timeout), "{e}");
+    assert!(started.elapsed() >= timeout, "it waited the configured time");
+    assert!(e.to_string().contains("nothing was changed"), "{e}");
+    assert!(!db.table_exists("t_a").await, "nothing was changed");
+    // Once the lock is free, the same call succeeds.
+    assert_eq!(db.upgrade(&migrations, "head").await.unwrap().steps.len(), 1);
+}
+
+/// A process killed in the middle of a long migration on PostgreSQL leaves a
+/// consistent state, and a fresh run completes.
+async fn killed_mid_migration() {
+    let Some(db) = fresh(Kind::Postgres).await else { return };
+    let Pool::Postgres(pool) = &db.pool else { unreachable!() };
+    let folder = tempfile::tempdir().unwrap();
+    write_migration(
+        folder.path(),
+        "a1",
+        "",
+        "CREATE TABLE t_a (id INTEGER);",
+        "DROP TABLE t_a;",
+    );
+    write_migration(
+        folder.path(),
+        "b2",
+        "a1",
+        "CREATE TABLE t_long (id INTEGER);\nSELECT pg_sleep(3);",
+        "DROP TABLE t_long;",
+    );
+    let mut child = spawn_workers(1, &db.url, folder.path(), Duration::from_secs(30)).remove(0);
+    // Wait until the long migration is running, then kill the process.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let running: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE '%pg_sleep(3)%' AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if running > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the long migration never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    // A fresh run waits for the dead session's lock, finds b2 not recorded
+    // and its table gone, and completes.
+    let migrations = migrate::load(folder.path()).unwrap();
+    let report = migrations
+        .migrator()
+        .lock_timeout(Duration::from_secs(30))
+        .upgrade(pool, "head")
+        .await
+        .unwrap();
+    assert_eq!(report.revisions(), ["b2"], "a1 had committed; b2 had not");
+    assert_eq!(db.count("migrate_history").await, 2);
+    assert!(db.table_exists("t_long").await);
+    assert!(!db.lock_left().await);
+}
+
+// ---------------------------------------------------------------- runner
+
+type Test = (&'static str, fn() -> Pin<Box<dyn Future<Output = ()>>>);
+
+macro_rules! tests {
+    ($($name:ident => $body:expr),* $(,)?) => {
+        vec![$((stringify!($name), (|| Box::pin($body) as Pin<Box<dyn Future<Output = ()>>>) as fn() -> _)),*]
+    };
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    if std::env::var_os("MIGRATE_WORKER").is_some() {
+        std::process::exit(runtime.block_on(worker()));
+    }
+    let tests: Vec<Test> = tests![
+        stampede_postgres_empty => stampede(Kind::Postgres, 16, false, None),
+        stampede_postgres_from_120 => stampede(Kind::Postgres, 16, false, Some("r0119")),
+        stampede_postgres_merge => stampede(Kind::Postgres, 16, true, None),
+        stampede_mysql_empty => stampede(Kind::Mysql, 16, false, None),
+        stampede_mysql_from_120 => stampede(Kind::Mysql, 16, false, Some("r0119")),
+        stampede_mysql_merge => stampede(Kind::Mysql, 16, true, None),
+        stampede_sqlite_wal => stampede(Kind::Sqlite(true), 8, false, None),
+        stampede_sqlite_rollback_journal => stampede(Kind::Sqlite(false), 8, false, None),
+        stampede_sqlite_wal_from_120 => stampede(Kind::Sqlite(true), 8, false, Some("r0119")),
+        stampede_sqlite_merge => stampede(Kind::Sqlite(false), 8, true, None),
+        history_table_race_postgres => history_table_race(Kind::Postgres),
+        history_table_race_mysql => history_table_race(Kind::Mysql),
+        history_table_race_sqlite => history_table_race(Kind::Sqlite(true)),
+        lock_released_after_failure_postgres => lock_released_after_failure(Kind::Postgres),
+        lock_released_after_failure_mysql => lock_released_after_failure(Kind::Mysql),
+        lock_released_after_failure_sqlite => lock_released_after_failure(Kind::Sqlite(true)),
+        lock_timeout_postgres => lock_timeout(Kind::Postgres),
+        lock_timeout_mysql => lock_timeout(Kind::Mysql),
+        lock_timeout_sqlite => lock_timeout(Kind::Sqlite(false)),
+        killed_mid_migration_postgres => killed_mid_migration(),
+    ];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list") {
+        if !args.iter().any(|a| a == "--ignored") {
+            for (name, _) in &tests {
+                println!("{name}: test");
+            }
+        }
+        return;
+    }
+    let exact = args.iter().any(|a| a == "--exact");
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    let selected = |name: &str| {
+        filters.is_empty()
+            || filters
+                .iter()
+                .any(|f| if exact { name == *f } else { name.contains(f.as_str()) })
+    };
+    let (mut passed, mut failed) = (0, Vec::new());
+    for (name, test) in tests.into_iter().filter(|(n, _)| selected(n)) {
+        let started = Instant::now();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(test())));
+        match outcome {
+            Ok(()) => {
+                passed += 1;
+                println!("test {name} ... ok ({:.1?})", started.elapsed());
+            }
+            Err(_) => {
+                failed.push(name);
+                println!("test {name} ... FAILED");
+            }
+        }
+    }
+    println!();
+    if !failed.is_empty() {
+        println!("failures: {}", failed.join(", "));
+    }
+    println!(
+        "test result: {}. {passed} passed; {} failed",
+        if failed.is_empty() { "ok" } else { "FAILED" },
+        failed.len()
+    );
+    println!("{passed} passed, {} failed", failed.len());
+    if !failed.is_empty() {
+        std::process::exit(101);
+    }
+}
