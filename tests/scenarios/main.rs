@@ -341,3 +341,65 @@ mod mysql {
     use super::support::mysql as db;
     scenarios!("tests/fixtures/no_transaction/mysql");
 }
+
+/// What only PostgreSQL has: schemas on a search path.
+mod postgres_schemas {
+    use super::support::postgres as db;
+    use super::*;
+    use migrate::sqlx::postgres::PgPoolOptions;
+
+    #[tokio::test]
+    async fn the_history_table_lives_in_the_chosen_schema_whatever_the_search_path() {
+        let Some(db) = db::fresh().await else { return };
+        db::exec(
+            &db.pool,
+            "CREATE SCHEMA ops; CREATE SCHEMA decoy; CREATE TABLE decoy.migrate_history (junk INTEGER)",
+        )
+        .await;
+        // Sessions whose search path puts the decoy first.
+        let decoyed = PgPoolOptions::new()
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    migrate::sqlx::raw_sql("SET search_path = decoy, public")
+                        .execute(conn)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .connect(&db.url)
+            .await
+            .unwrap();
+        let in_ops = || LINEAR.migrator().history_schema("ops");
+        assert_eq!(in_ops().upgrade(&decoyed, "head").await.unwrap().steps.len(), 4);
+        assert_eq!(db::count(&db.pool, "ops.migrate_history").await, 4);
+        assert_eq!(
+            db::count(&db.pool, "decoy.migrate_history").await,
+            0,
+            "the decoy is untouched"
+        );
+        assert!(!db::table_exists(&db.pool, "public.migrate_history").await);
+        assert_eq!(in_ops().current(&decoyed).await.unwrap(), ["4000dd"]);
+        // Without a chosen schema, the current schema is pinned for the whole run.
+        let e = LINEAR.upgrade(&decoyed, "head").await.unwrap_err();
+        assert!(
+            e.to_string().contains("decoy"),
+            "the decoy table is the current schema's, and is not a history table: {e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_schema_is_a_clear_error() {
+        let Some(db) = db::fresh().await else { return };
+        let e = LINEAR
+            .migrator()
+            .history_schema("nowhere")
+            .upgrade(&db.pool, "head")
+            .await
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("creating the history table") && text.contains("nowhere"),
+            "{text}"
+        );
+    }
+}

@@ -195,7 +195,8 @@ pub(crate) async fn run<D: Driver>(conn: &mut D::Connection, sql: String, contex
 
 /// Creates the history table if it is missing.
 pub(crate) async fn create_table<D: Driver>(conn: &mut D::Connection, s: &Settings) -> Result<()> {
-    run::<D>(conn, D::DIALECT.create_table(&s.table), "creating the history table").await
+    let context = format!("creating the history table {}", D::DIALECT.table(&s.table));
+    run::<D>(conn, D::DIALECT.create_table(&s.table), &context).await
 }
 
 /// Runs one step and changes its history row, atomically where the database allows.

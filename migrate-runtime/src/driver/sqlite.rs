@@ -30,7 +30,10 @@ impl Driver for Sqlite {
         let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(Self::DIALECT.select_history(&s.table)))
             .fetch_all(&mut *conn)
             .await
-            .map_err(db("reading the history table"))?;
+            .map_err(db(format!(
+                "reading the history table {}",
+                Self::DIALECT.table(&s.table)
+            )))?;
         Ok(rows.into_iter().map(HistoryRow::from).collect())
     }
 
