@@ -71,8 +71,9 @@ impl std::fmt::Display for ScriptRange {
     }
 }
 
-/// Appends `sql` and, when it lacks one, a statement terminator on a line of
-/// its own (so a trailing comment cannot swallow it).
+/// Appends a migration's `sql` and, when it lacks one, a statement
+/// terminator on a line of its own, as the drivers send it online (so a
+/// trailing comment cannot swallow it, and SQLite records the same text).
 fn push_sql(out: &mut String, sql: &str, dialect: Dialect) {
     let sql = sql.trim();
     if sql.is_empty() {
@@ -83,6 +84,12 @@ fn push_sql(out: &mut String, sql: &str, dialect: Dialect) {
         out.push_str("\n;");
     }
     out.push('\n');
+}
+
+/// Appends one history-table statement of [`Dialect`], terminated.
+fn push_statement(out: &mut String, statement: &str) {
+    out.push_str(statement);
+    out.push_str(";\n");
 }
 
 /// `a, b` for a revision's parents, empty for a root (Alembic prints the
@@ -169,7 +176,7 @@ fn render(
         ),
     }
     out.push('\n');
-    push_sql(&mut out, &dialect.create_table(table), dialect);
+    push_statement(&mut out, &dialect.create_table(table));
     if plan.is_empty() {
         out.push_str("\n-- Nothing to do: the range needs no migration.\n");
     }
@@ -188,7 +195,7 @@ fn render(
             out.push_str("BEGIN;\n");
         }
         push_sql(&mut out, sql, dialect);
-        push_sql(&mut out, &history, dialect);
+        push_statement(&mut out, &history);
         if wrap {
             out.push_str("COMMIT;\n");
         }
@@ -219,7 +226,7 @@ mod tests {
             m(
                 "b2",
                 &["a1"],
-                "CREATE TABLE b (id INTEGER); -- done\n-- trailing note",
+                "CREATE TABLE b (id INTEGER) -- done\n-- trailing note",
                 Some("DROP TABLE b"),
             ),
             m("c3", &["b2"], "", Some("")),
@@ -270,6 +277,8 @@ mod tests {
         assert_eq!(s.matches("BEGIN;").count(), 3);
         assert_eq!(s.matches("COMMIT;").count(), 3);
         assert!(s.contains("CREATE TABLE a (id INTEGER)\n;\nINSERT INTO"), "{s}");
+        assert!(s.contains(", 0);\nCOMMIT;"), "{s}");
+        assert!(s.contains("-- done\n-- trailing note\n;\nINSERT INTO"), "{s}");
         assert!(s.contains("'c3 it''s'"));
     }
 

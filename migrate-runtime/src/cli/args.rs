@@ -121,7 +121,7 @@ pub enum DbCommand {
     /// Apply revisions up to TARGET (head, an id or prefix, +N, <id>+N); --sql prints the script instead
     Upgrade {
         /// Where to go; with --sql, `TO` or `FROM:TO` (FROM defaults to base)
-        #[arg(default_value = "head")]
+        #[arg(default_value = "head", allow_negative_numbers = true)]
         target: String,
         /// Print the SQL script for the dialect instead of connecting to a database
         #[arg(long)]
@@ -132,6 +132,7 @@ pub enum DbCommand {
     /// Unapply revisions down to TARGET (base, an id or prefix, -N, <id>-N); --sql prints the script instead
     Downgrade {
         /// Where to go; with --sql, `FROM:TO` (e.g. head:base, ae10:-1)
+        #[arg(allow_negative_numbers = true)]
         target: String,
         /// Print the SQL script for the dialect instead of connecting to a database
         #[arg(long)]
@@ -179,6 +180,7 @@ pub enum DbCommand {
     /// Record TARGET as the database's state without running any migration SQL
     Stamp {
         /// Where to record the database (head, base, an id or prefix, +N, -N)
+        #[arg(allow_negative_numbers = true)]
         target: String,
         #[command(flatten)]
         options: Options,
@@ -248,6 +250,10 @@ mod tests {
                 assert_eq!(options.dialect, Some(Dialect::Postgres));
             }
             other => panic!("{other:?}"),
+        }
+        for verb in ["downgrade", "stamp"] {
+            let cli = Cli::try_parse_from(["migrate", verb, "-1", "--quiet"]).unwrap();
+            assert!(cli.command.options().quiet, "{verb}");
         }
         assert!(Cli::try_parse_from(["migrate", "resolve", "ab"]).is_err());
         assert!(Cli::try_parse_from(["migrate", "resolve", "ab", "--applied", "--not-applied"]).is_err());

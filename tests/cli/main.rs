@@ -1,0 +1,6 @@
+//! The `migrate` binary and the embedded `db` subcommand, run as users run
+//! them (`assert_cmd`), grouped by what users do.
+
+mod support;
+
+mod session;

@@ -1,0 +1,186 @@
+//! A whole Alembic-style session on SQLite, as a user types it: init, three
+//! revisions, upgrade, downgrade, current, a fork that `check` rejects with
+//! the macro's words, merge, upgrade again; then the offline scripts, run
+//! by the `sqlite3` program, leave the same schema and history rows.
+
+use crate::support::{fails, id_of, migrate, ok, program, write_sql};
+use std::path::Path;
+
+/// The schema (sqlite_master) and the history rows but for applied_at and execution_ms.
+fn sqlite_state(db: &Path) -> (String, String) {
+    let db = db.to_str().unwrap();
+    let schema = program(
+        "sqlite3",
+        &[
+            db,
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name",
+        ],
+        None,
+    );
+    let rows = program(
+        "sqlite3",
+        &[
+            db,
+            "SELECT revision, down_revisions, message, checksum, state, error FROM migrate_history ORDER BY revision",
+        ],
+        None,
+    );
+    (schema, rows)
+}
+
+#[test]
+fn alembic_session_then_offline_scripts_match_online() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let online = cwd.join("online.db");
+    let url = format!("sqlite:{}", online.display());
+    let m = || {
+        let mut cmd = migrate(cwd);
+        cmd.env("DATABASE_URL", &url);
+        cmd
+    };
+
+    // init
+    let said = ok(&mut m(), &["init"]);
+    assert!(said.contains(r#"migrate::embed_migrations!("migrations")"#), "{said}");
+    assert!(
+        said.contains(r#"println!("cargo:rerun-if-changed=migrations");"#),
+        "{said}"
+    );
+    assert!(cwd.join("migrations").is_dir() && cwd.join("migrate.toml").is_file());
+
+    // three revisions, each on top of the last
+    let a = ok(&mut m(), &["revision", "-m", "create account table"]);
+    write_sql(
+        &cwd.join(a.trim()),
+        "CREATE TABLE account (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL)",
+        "DROP TABLE account;",
+    );
+    let b = ok(&mut m(), &["revision", "-m", "add account email"]);
+    write_sql(
+        &cwd.join(b.trim()),
+        "CREATE TABLE account_email (account_id INTEGER NOT NULL REFERENCES account (id), email TEXT);\n-- one address per account\nCREATE UNIQUE INDEX account_email_one ON account_email (account_id)",
+        "DROP INDEX account_email_one;\nDROP TABLE account_email;",
+    );
+    let c = ok(&mut m(), &["revision", "-m", "create item table"]);
+    write_sql(
+        &cwd.join(c.trim()),
+        "CREATE TABLE item (id INTEGER PRIMARY KEY);",
+        "DROP TABLE item;",
+    );
+    let (a, b, c) = (id_of(&a), id_of(&b), id_of(&c));
+    assert!(a.len() == 12 && b.len() == 12 && c.len() == 12);
+
+    let up = ok(&mut m(), &["upgrade", "head"]);
+    assert_eq!(
+        up,
+        format!(
+            "Running upgrade  -> {a}, create account table\nRunning upgrade {a} -> {b}, add account email\nRunning upgrade {b} -> {c}, create item table\n"
+        )
+    );
+    assert_eq!(ok(&mut m(), &["current"]), format!("{c} (head)\n"));
+
+    assert_eq!(
+        ok(&mut m(), &["downgrade", "-1"]),
+        format!("Running downgrade {c} -> {b}, create item table\n")
+    );
+    assert_eq!(ok(&mut m(), &["current"]), format!("{b}\n"));
+
+    // A second revision on top of `b`: a fork, which check rejects as the macro does.
+    let d = ok(&mut m(), &["revision", "-m", "create tag table", "--head", &b[..6]]);
+    write_sql(
+        &cwd.join(d.trim()),
+        "CREATE TABLE tag (id INTEGER PRIMARY KEY);",
+        "DROP TABLE tag;",
+    );
+    let d = id_of(&d);
+    let macro_says = match migrate::load(cwd.join("migrations")) {
+        Ok(_) => panic!("a fork must not load"),
+        Err(e) => e.to_string(),
+    };
+    // `load` names files by the path it was given; the command line by --dir as written.
+    let macro_says = macro_says.replace(&format!("{}/", cwd.display()), "");
+    let check = fails(&mut m(), &["check"], 1);
+    assert_eq!(check.trim_end(), macro_says);
+    assert!(check.starts_with("error: the revision graph has 2 heads"), "{check}");
+    assert!(
+        check.contains("= help: add a merge revision whose down_revision lists"),
+        "{check}"
+    );
+    assert_eq!(fails(&mut m(), &["upgrade", "head"], 1).trim_end(), macro_says);
+    let mut heads = vec![c.clone(), d.clone()];
+    heads.sort();
+    assert_eq!(
+        ok(&mut m(), &["heads"]),
+        format!("{} (head)\n{} (head)\n", heads[0], heads[1])
+    );
+
+    let merge = ok(&mut m(), &["merge", "-m", "merge item and tag"]);
+    let merge = id_of(&merge);
+    ok(&mut m(), &["check"]);
+    let up = ok(&mut m(), &["upgrade", "head"]);
+    let lines: Vec<&str> = up.lines().collect();
+    assert_eq!(lines.len(), 3, "{up}");
+    assert!(lines.contains(&format!("Running upgrade {b} -> {c}, create item table").as_str()));
+    assert!(lines.contains(&format!("Running upgrade {b} -> {d}, create tag table").as_str()));
+    assert_eq!(
+        lines[2],
+        format!(
+            "Running upgrade {}, {} -> {merge}, merge item and tag",
+            heads[0], heads[1]
+        )
+    );
+    assert_eq!(ok(&mut m(), &["current"]), format!("{merge} (head)\n"));
+    let history = ok(&mut m(), &["history"]);
+    assert!(
+        history.starts_with(&format!(
+            "{}, {} -> {merge} (head) (current) (mergepoint), merge item and tag\n",
+            heads[0], heads[1]
+        )),
+        "{history}"
+    );
+    assert!(
+        history.ends_with(&format!("<base> -> {a} (applied), create account table\n")),
+        "{history}"
+    );
+    assert!(
+        history.contains(&format!("{a} -> {b} (applied) (branchpoint), add account email")),
+        "{history}"
+    );
+
+    // Offline: the upgrade script run by sqlite3 gives the same database.
+    let script = ok(&mut m(), &["upgrade", "--sql"]);
+    assert_eq!(
+        script,
+        ok(&mut m(), &["upgrade", "base:head", "--sql", "--dialect", "sqlite"])
+    );
+    assert_eq!(script.matches("BEGIN;").count(), 5, "{script}");
+    let offline = cwd.join("offline.db");
+    program("sqlite3", &[offline.to_str().unwrap()], Some(&script));
+    assert_eq!(sqlite_state(&offline), sqlite_state(&online));
+    let (_, rows) = sqlite_state(&offline);
+    assert_eq!(rows.lines().count(), 5);
+    assert!(rows.lines().all(|r| r.contains("|applied|")), "{rows}");
+
+    // A partial downgrade script and the same downgrade online.
+    let down = ok(&mut m(), &["downgrade", "--sql", &format!("{merge}:{b}")]);
+    program("sqlite3", &[offline.to_str().unwrap()], Some(&down));
+    ok(&mut m(), &["downgrade", &b]);
+    assert_eq!(sqlite_state(&offline), sqlite_state(&online));
+    assert_eq!(ok(&mut m(), &["current"]), format!("{b}\n"));
+
+    // From there, an upgrade script for the rest, then all the way down.
+    let rest = ok(&mut m(), &["upgrade", "--sql", &format!("{b}:head")]);
+    assert!(!rest.contains(&format!("-> {a},")), "{rest}");
+    program("sqlite3", &[offline.to_str().unwrap()], Some(&rest));
+    ok(&mut m(), &["upgrade", "head"]);
+    assert_eq!(sqlite_state(&offline), sqlite_state(&online));
+    let all_down = ok(&mut m(), &["downgrade", "--sql", "head:base"]);
+    program("sqlite3", &[offline.to_str().unwrap()], Some(&all_down));
+    ok(&mut m(), &["downgrade", "base"]);
+    let (schema, rows) = sqlite_state(&offline);
+    assert_eq!((schema.clone(), rows.clone()), sqlite_state(&online));
+    assert_eq!(rows, "");
+    let tables: Vec<&str> = schema.lines().filter(|l| l.starts_with("table|")).collect();
+    assert_eq!(tables.len(), 1, "only the history table is left: {schema}");
+}

@@ -1,0 +1,160 @@
+//! Running the real binaries: `migrate`, and the `embedded_cli` example,
+//! in a clean environment, plus the database programs the tests compare with.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The repository root (the root package's manifest folder).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Clears the variables the command line reads, so the host's cannot leak in.
+fn clean(cmd: &mut assert_cmd::Command, cwd: &Path) {
+    cmd.current_dir(cwd)
+        .env_remove("DATABASE_URL")
+        .env_remove("MIGRATE_CONFIG")
+        .env_remove("NO_COLOR")
+        .env("RUST_BACKTRACE", "0");
+}
+
+/// `migrate`, run in `cwd`.
+pub fn migrate(cwd: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_migrate"));
+    clean(&mut cmd, cwd);
+    cmd
+}
+
+/// The `embedded_cli` example, run in `cwd`. `cargo test` builds examples;
+/// when only this test target was built, build it first.
+pub fn embedded(cwd: &Path) -> assert_cmd::Command {
+    let exe = std::env::current_exe().unwrap();
+    let debug = exe.parent().and_then(Path::parent).unwrap();
+    let bin = debug
+        .join("examples")
+        .join(format!("embedded_cli{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--example", "embedded_cli"])
+            .current_dir(repo())
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the embedded_cli example failed");
+    }
+    let mut cmd = assert_cmd::Command::new(bin);
+    clean(&mut cmd, cwd);
+    cmd
+}
+
+/// What a finished command printed.
+#[derive(Debug)]
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+fn ran(output: Output) -> Ran {
+    let r = Ran {
+        code: output.status.code().expect("exited, not killed by a signal"),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    };
+    assert!(!r.stderr.contains("panicked"), "the command panicked:\n{}", r.stderr);
+    assert!(
+        !r.stdout.contains('\x1b') && !r.stderr.contains('\x1b'),
+        "colour on a pipe: {r:?}"
+    );
+    r
+}
+
+/// Runs `cmd` with `args`, expecting success; returns stdout.
+pub fn ok(cmd: &mut assert_cmd::Command, args: &[&str]) -> String {
+    let r = ran(cmd.args(args).output().unwrap());
+    assert_eq!(r.code, 0, "{args:?} failed:\n{}{}", r.stdout, r.stderr);
+    r.stdout
+}
+
+/// Runs `cmd` with `args`, expecting exit status `code`; returns stderr.
+pub fn fails(cmd: &mut assert_cmd::Command, args: &[&str], code: i32) -> String {
+    let r = ran(cmd.args(args).output().unwrap());
+    assert_eq!(
+        r.code, code,
+        "{args:?}: expected exit {code}, got:\n{}{}",
+        r.stdout, r.stderr
+    );
+    assert!(!r.stderr.trim().is_empty(), "{args:?}: no message");
+    r.stderr
+}
+
+/// Runs `cmd` with `args` and returns everything.
+pub fn run(cmd: &mut assert_cmd::Command, args: &[&str]) -> Ran {
+    ran(cmd.args(args).output().unwrap())
+}
+
+/// Rewrites a new revision file's empty sections with `upgrade` and `downgrade` SQL.
+pub fn write_sql(path: &Path, upgrade: &str, downgrade: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let (header, _) = text.split_once("-- migrate:upgrade").expect("a revision file");
+    std::fs::write(
+        path,
+        format!("{header}-- migrate:upgrade\n{upgrade}\n\n-- migrate:downgrade\n{downgrade}\n"),
+    )
+    .unwrap();
+}
+
+/// The revision id of a file path printed by `revision` or `merge`.
+pub fn id_of(path: &str) -> String {
+    let name = path.trim().rsplit('/').next().unwrap();
+    name.split(['_', '.']).next().unwrap().to_owned()
+}
+
+/// Runs a program (sqlite3, psql, mysql) and returns its stdout, failing on error.
+pub fn program(name: &str, args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new(name)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {name}: {e}"));
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.trim().is_empty(),
+        "{name} {args:?} failed: {stderr}"
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A database name no other test (or test process) uses.
+pub fn unique_name(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// An unreachable server: fail in CI, skip loudly elsewhere.
+pub fn unavailable(what: &str, url: &str, e: impl std::fmt::Display) {
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!("{what} is not reachable at {url} in CI: {e}");
+    }
+    eprintln!(
+        "SKIPPED: {what} is not reachable at {url} ({e}); set the URL variable or start the server to run this test"
+    );
+}
