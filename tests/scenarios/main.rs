@@ -246,6 +246,32 @@ macro_rules! scenarios {
         }
 
         #[tokio::test]
+        async fn a_no_transaction_migration_that_fails_names_its_statement_and_blocks() {
+            let db = fresh!();
+            let list = vec![migrate::Migration::new(migrate::MigrationParts {
+                revision: "nt0001".into(),
+                message: "two statements outside a transaction".into(),
+                upgrade: "CREATE TABLE t_nt (id INTEGER);\n-- a comment; with a semicolon\nINSERT INTO no_such_table (id) VALUES (1);".into(),
+                downgrade: Some("DROP TABLE t_nt;".into()),
+                no_transaction: true,
+                file: "migrations/nt0001_x.sql".into(),
+                ..Default::default()
+            })];
+            let migrations = Migrations::new(list).unwrap();
+            let e = migrations.upgrade(&db.pool, "head").await.unwrap_err();
+            assert!(matches!(&e, Error::Migration { statement: Some(2), rolled_back: false, .. }), "{e}");
+            assert!(e.to_string().contains("failed at statement 2"), "{e}");
+            assert!(db::table_exists(&db.pool, "t_nt").await, "statement 1 ran and stays");
+            let again = migrations.upgrade(&db.pool, "head").await.unwrap_err();
+            assert!(matches!(&again, Error::Dirty { state, .. } if state == "upgrade_failed"), "{again}");
+            assert!(again.to_string().contains("statement 2"), "the recorded error names the statement: {again}");
+            // Finished by hand, then resolved as applied.
+            migrations.migrator().resolve(&db.pool, "nt0001", migrate::Resolution::Applied).await.unwrap();
+            assert_eq!(migrations.current(&db.pool).await.unwrap(), ["nt0001"]);
+            assert!(migrations.upgrade(&db.pool, "head").await.unwrap().is_empty());
+        }
+
+        #[tokio::test]
         async fn an_irreversible_migration_refuses_to_downgrade() {
             let db = fresh!();
             IRREVERSIBLE.upgrade(&db.pool, "head").await.unwrap();
