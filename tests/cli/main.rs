@@ -3,4 +3,9 @@
 
 mod support;
 
+mod bad_input;
+mod embedded;
+mod output;
+mod parity;
+mod project;
 mod session;

@@ -28,22 +28,29 @@ pub fn migrate(cwd: &Path) -> assert_cmd::Command {
     cmd
 }
 
-/// The `embedded_cli` example, run in `cwd`. `cargo test` builds examples;
-/// when only this test target was built, build it first.
+/// The `embedded_cli` example, run in `cwd`. `cargo test` builds examples,
+/// but `cargo test --test cli` alone does not, and would run a stale one:
+/// ask cargo to bring it up to date (a no-op when it is), once per process.
 pub fn embedded(cwd: &Path) -> assert_cmd::Command {
-    let exe = std::env::current_exe().unwrap();
-    let debug = exe.parent().and_then(Path::parent).unwrap();
-    let bin = debug
-        .join("examples")
-        .join(format!("embedded_cli{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let bin = BUILT.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let debug = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+        let out = std::process::Command::new(env!("CARGO"))
             .args(["build", "--quiet", "--example", "embedded_cli"])
+            .env("CARGO_TARGET_DIR", debug.parent().unwrap())
             .current_dir(repo())
-            .status()
+            .output()
             .unwrap();
-        assert!(status.success(), "building the embedded_cli example failed");
-    }
+        assert!(
+            out.status.success(),
+            "building the embedded_cli example failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        debug
+            .join("examples")
+            .join(format!("embedded_cli{}", std::env::consts::EXE_SUFFIX))
+    });
     let mut cmd = assert_cmd::Command::new(bin);
     clean(&mut cmd, cwd);
     cmd

@@ -29,12 +29,30 @@ pub struct Options {
     pub quiet: bool,
 }
 
+impl Options {
+    /// These options, with each one not given taken from `outer` (the
+    /// flags written before the command, as in `migrate --dir db upgrade`).
+    pub fn or(&self, outer: &Options) -> Options {
+        Options {
+            dir: self.dir.clone().or_else(|| outer.dir.clone()),
+            database_url: self.database_url.clone().or_else(|| outer.database_url.clone()),
+            config: self.config.clone().or_else(|| outer.config.clone()),
+            dialect: self.dialect.or(outer.dialect),
+            history_table: self.history_table.clone().or_else(|| outer.history_table.clone()),
+            quiet: self.quiet || outer.quiet,
+        }
+    }
+}
+
 /// `migrate`: Alembic-style schema migrations from a folder of SQL files.
 ///
 /// Exit status: 0 done, 1 error, 2 usage error.
 #[derive(Debug, Parser)]
 #[command(name = "migrate", version, about, long_about = None)]
 pub struct Cli {
+    /// Flags written before the command; the command's own flags win.
+    #[command(flatten)]
+    pub options: Options,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -255,6 +273,10 @@ mod tests {
             let cli = Cli::try_parse_from(["migrate", verb, "-1", "--quiet"]).unwrap();
             assert!(cli.command.options().quiet, "{verb}");
         }
+        let cli = Cli::try_parse_from(["migrate", "--dir", "a", "-q", "heads", "--dir", "b"]).unwrap();
+        let merged = cli.command.options().or(&cli.options);
+        assert_eq!(merged.dir, Some("b".into()));
+        assert!(merged.quiet);
         assert!(Cli::try_parse_from(["migrate", "resolve", "ab"]).is_err());
         assert!(Cli::try_parse_from(["migrate", "resolve", "ab", "--applied", "--not-applied"]).is_err());
     }

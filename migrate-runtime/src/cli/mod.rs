@@ -51,7 +51,8 @@ impl Cli {
     /// Runs the command over the migrations folder and prints its output
     /// and errors; returns the exit status.
     pub async fn run(self) -> ExitCode {
-        if let Command::Init { folder, options } = &self.command {
+        let options = self.command.options().or(&self.options);
+        if let Command::Init { folder, .. } = &self.command {
             // `init` writes the config file, so it reads none.
             let out = Output::new(options.quiet);
             let folder = folder
@@ -59,11 +60,11 @@ impl Cli {
                 .or_else(|| options.dir.clone())
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
             let env = |name: &str| std::env::var(name).ok();
-            let (config_file, _) = config::config_path(options, &env);
+            let (config_file, _) = config::config_path(&options, &env);
             let result = author::init(&folder, &config_file, options.database_url.as_deref(), &out);
             return finish(&out, result);
         }
-        let (out, result) = prepare(self.command.options());
+        let (out, result) = prepare(&options);
         let result = match result {
             Ok(settings) => run_command(self.command, &settings, &out).await,
             Err(e) => Err(e),

@@ -1,0 +1,166 @@
+//! Mistakes get one clear message on stderr and a non-zero exit, never a
+//! panic (support's runner fails any test whose command panicked): exit 1
+//! for errors, 2 for usage.
+
+use crate::support::{fails, migrate, repo};
+
+fn sqlite_url(dir: &std::path::Path) -> String {
+    format!("sqlite:{}", dir.join("app.db").display())
+}
+
+#[test]
+fn unknown_target_and_ambiguous_prefix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = sqlite_url(tmp.path());
+    let m = || {
+        let mut cmd = migrate(&repo());
+        cmd.args(["--dir", "tests/fixtures/merge", "--database-url", &url]);
+        cmd
+    };
+    let e = fails(&mut m(), &["upgrade", "zz"], 1);
+    assert_eq!(
+        e,
+        "error: no revision matches `zz`; `migrate history` lists the revisions\n"
+    );
+    let e = fails(&mut m(), &["upgrade", "b"], 1);
+    assert_eq!(
+        e,
+        "error: `b` is ambiguous: it starts b10001, b20001; give more characters\n"
+    );
+    let e = fails(&mut m(), &["show", "b"], 1);
+    assert!(e.contains("`b` is ambiguous"), "{e}");
+    let e = fails(&mut m(), &["upgrade", "nota+target"], 1);
+    assert!(e.starts_with("error: `nota+target` is not a target"), "{e}");
+    let e = fails(&mut m(), &["downgrade", "+1"], 1);
+    assert!(e.contains("`+1` is an upgrade target"), "{e}");
+    let e = fails(&mut m(), &["upgrade", "--sql", "--dialect", "sqlite", "b:head"], 1);
+    assert!(e.contains("`b` is ambiguous"), "{e}");
+}
+
+#[test]
+fn config_files_that_cannot_be_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = fails(&mut migrate(tmp.path()), &["heads", "--config", "nope.toml"], 1);
+    assert!(e.starts_with("error: cannot read the config file `nope.toml`"), "{e}");
+    let e = fails(
+        &mut migrate(tmp.path()).env("MIGRATE_CONFIG", "gone.toml"),
+        &["heads"],
+        1,
+    );
+    assert!(e.starts_with("error: cannot read the config file `gone.toml`"), "{e}");
+    std::fs::write(tmp.path().join("migrate.toml"), "database_url = [oops\n").unwrap();
+    let e = fails(&mut migrate(tmp.path()), &["heads"], 1);
+    assert!(e.starts_with("error: invalid config file `migrate.toml`"), "{e}");
+    std::fs::write(tmp.path().join("migrate.toml"), "databse_url = \"sqlite:x.db\"\n").unwrap();
+    let e = fails(&mut migrate(tmp.path()), &["heads"], 1);
+    assert!(
+        e.contains("databse_url") && e.contains("the keys are database_url, dir, history_table"),
+        "{e}"
+    );
+    std::fs::write(tmp.path().join("migrate.toml"), "history_table = \"bad-name\"\n").unwrap();
+    let e = fails(&mut migrate(tmp.path()), &["heads"], 1);
+    assert!(e.contains("`bad-name` is not a valid history table"), "{e}");
+}
+
+#[test]
+fn database_urls_that_cannot_be_used() {
+    let m = || {
+        let mut cmd = migrate(&repo());
+        cmd.args(["--dir", "migrations"]);
+        cmd
+    };
+    let e = fails(&mut m(), &["current"], 1);
+    assert_eq!(
+        e,
+        "error: no database URL: pass --database-url URL, set `database_url` in migrate.toml, or set the DATABASE_URL environment variable\n"
+    );
+    let e = fails(&mut m(), &["upgrade", "head", "--database-url", "app.db"], 1);
+    assert!(e.starts_with("error: invalid database URL `app.db`"), "{e}");
+    let e = fails(
+        &mut m(),
+        &["current", "--database-url", "oracle://scott:tiger1@db/orcl"],
+        1,
+    );
+    assert!(
+        e.starts_with("error: unknown database URL scheme in `oracle://scott:***@db/orcl`"),
+        "{e}"
+    );
+    assert!(!e.contains("tiger1"));
+    let e = fails(
+        &mut m(),
+        &["current", "--database-url", "postgres://user:secret@127.0.0.1:99999/x"],
+        1,
+    );
+    assert!(
+        e.starts_with("error: invalid database URL `postgres://user:***@127.0.0.1:99999/x`"),
+        "{e}"
+    );
+    assert!(!e.contains("secret"));
+    let e = fails(
+        &mut m(),
+        &["current", "--database-url", "sqlite:/nonexistent/folder/app.db"],
+        1,
+    );
+    assert!(
+        e.starts_with("error: cannot connect to the database at `sqlite:/nonexistent/folder/app.db`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unreachable_databases_never_show_the_password() {
+    for url in [
+        "postgres://user:secret@127.0.0.1:1/x",
+        "mysql://user:secret@127.0.0.1:1/x",
+    ] {
+        let e = fails(&mut migrate(&repo()), &["upgrade", "head", "--database-url", url], 1);
+        assert!(e.starts_with("error: cannot connect to the database at `"), "{e}");
+        assert!(e.contains("user:***@127.0.0.1:1/x"), "{e}");
+        assert!(!e.contains("secret"), "{e}");
+        // Also when the URL comes from the environment.
+        let e = fails(&mut migrate(&repo()).env("DATABASE_URL", url), &["history"], 1);
+        assert!(!e.contains("secret"), "{e}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let m = || migrate(&repo());
+    let e = fails(&mut m(), &["upgrade", "--bogus"], 2);
+    assert!(e.contains("--bogus"), "{e}");
+    fails(&mut m(), &["frobnicate"], 2);
+    fails(&mut m(), &["revision"], 2);
+    fails(&mut m(), &["resolve", "abc"], 2);
+    fails(&mut m(), &["current", "--dialect", "oracle"], 2);
+    let e = fails(&mut m(), &["downgrade", "--sql", "--dialect", "sqlite", "base"], 2);
+    assert!(e.contains("needs a FROM:TO range (e.g. `head:base`)"), "{e}");
+    let e = fails(
+        &mut m(),
+        &["upgrade", "base:head", "--database-url", "sqlite::memory:"],
+        2,
+    );
+    assert!(e.contains("only offline scripts take: add --sql"), "{e}");
+    let e = fails(&mut m(), &["upgrade", "--sql"], 1);
+    assert!(e.contains("an offline script needs a dialect"), "{e}");
+}
+
+#[test]
+fn broken_folders_stop_every_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = fails(
+        &mut migrate(tmp.path()),
+        &["upgrade", "head", "--database-url", "sqlite::memory:"],
+        1,
+    );
+    assert!(
+        e.starts_with("error: cannot read the migrations folder `migrations`"),
+        "{e}"
+    );
+    assert!(e.contains("= help: create it (`migrate init migrations`)"), "{e}");
+    let e = fails(
+        &mut migrate(&repo()),
+        &["revision", "-m", "x", "--dir", "tests/ui/graph/cycle"],
+        1,
+    );
+    assert!(e.contains("form a cycle"), "{e}");
+}

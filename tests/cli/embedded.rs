@@ -1,0 +1,72 @@
+//! The self-migrating example (`examples/embedded_cli.rs`): its `db`
+//! subcommand runs the verbs over the list built into it, and says what
+//! `migrate` says over the folder it was built from.
+
+use crate::support::{embedded, fails, migrate, ok, repo, run};
+
+#[test]
+fn db_subcommand_of_a_self_migrating_binary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", tmp.path().join("app.db").display());
+    let twin = format!("sqlite:{}", tmp.path().join("twin.db").display());
+    // The example runs anywhere: no folder needed.
+    let app = || {
+        let mut cmd = embedded(tmp.path());
+        cmd.env("DATABASE_URL", &url);
+        cmd
+    };
+    let tool = || {
+        let mut cmd = migrate(&repo());
+        cmd.args(["--dir", "migrations"]).env("DATABASE_URL", &twin);
+        cmd
+    };
+    let both = |args: &[&str]| {
+        let said = ok(&mut app(), &[&["db"], args].concat());
+        assert_eq!(said, ok(&mut tool(), args), "{args:?}");
+        said
+    };
+
+    let up = both(&["upgrade", "head"]);
+    assert_eq!(
+        up,
+        "Running upgrade  -> 1975ea83b712, create account table\n\
+         Running upgrade 1975ea83b712 -> 27c6a30d7c24, create audit log\n\
+         Running upgrade 1975ea83b712 -> ae1027a6acf0, add account email\n\
+         Running upgrade ae1027a6acf0, 27c6a30d7c24 -> 3cf1ce5e1a9b, merge email and audit log\n"
+    );
+    assert_eq!(both(&["current"]), "3cf1ce5e1a9b (head)\n");
+    assert_eq!(
+        both(&["downgrade", "-1"]),
+        "Running downgrade 3cf1ce5e1a9b -> ae1027a6acf0, 27c6a30d7c24, merge email and audit log\n"
+    );
+    assert_eq!(both(&["current"]), "27c6a30d7c24\nae1027a6acf0\n");
+    let history = both(&["history"]);
+    assert!(
+        history.starts_with("ae1027a6acf0, 27c6a30d7c24 -> 3cf1ce5e1a9b (head) (mergepoint), merge"),
+        "{history}"
+    );
+    assert!(
+        history.contains("1975ea83b712 -> ae1027a6acf0 (current), add account email\n"),
+        "{history}"
+    );
+    both(&["heads"]);
+    both(&["current", "--json"]);
+    both(&["show", "ae10"]);
+
+    let script = both(&["upgrade", "--sql"]);
+    assert!(script.starts_with("-- upgrade base:head for sqlite"), "{script}");
+    for dialect in ["postgres", "mysql"] {
+        both(&["upgrade", "--sql", "--dialect", dialect]);
+        both(&["downgrade", "--sql", "--dialect", dialect, "head:base"]);
+    }
+
+    let e = fails(&mut app(), &["db", "upgrade", "--dir", "migrations"], 2);
+    assert!(e.contains("--dir is for the `migrate` command line"), "{e}");
+    let e = fails(&mut app(), &["db", "upgrade", "zz"], 1);
+    assert_eq!(
+        e,
+        "error: no revision matches `zz`; `migrate history` lists the revisions\n"
+    );
+    let served = run(&mut app(), &["serve"]);
+    assert_eq!(served.stdout, "serving with 4 embedded migrations\n");
+}

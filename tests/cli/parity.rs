@@ -1,0 +1,110 @@
+//! The command line and `embed_migrations!` see the same thing: the list
+//! loaded from a folder at run time equals the embedded one, and `check`
+//! prints the diagnostics of the failed build.
+
+use crate::support::{fails, migrate, ok, repo};
+use migrate::{Migration, Migrations};
+
+fn same(embedded: &Migrations, folder: &str) {
+    // The path as the macro resolved it: relative to the package root,
+    // which is where integration tests run.
+    let loaded = migrate::load(folder).expect("the folder is valid");
+    let fields = |m: &Migration| {
+        (
+            m.revision().to_owned(),
+            m.down_revisions().map(str::to_owned).collect::<Vec<_>>(),
+            m.message().to_owned(),
+            m.checksum(),
+            m.upgrade_sql().to_owned(),
+            m.downgrade_sql().map(str::to_owned),
+            m.no_transaction(),
+            m.file().to_owned(),
+        )
+    };
+    let a: Vec<_> = embedded.iter().map(fields).collect();
+    let b: Vec<_> = loaded.iter().map(fields).collect();
+    assert!(!a.is_empty());
+    assert_eq!(a, b, "{folder}");
+}
+
+#[test]
+fn loaded_list_equals_embedded_list() {
+    static MERGE: Migrations = migrate::embed_migrations!("tests/fixtures/merge");
+    static LINEAR: Migrations = migrate::embed_migrations!("tests/fixtures/linear");
+    static IRREVERSIBLE: Migrations = migrate::embed_migrations!("tests/fixtures/irreversible");
+    static NO_TRANSACTION: Migrations = migrate::embed_migrations!("tests/fixtures/no_transaction/postgres");
+    static CHAIN: Migrations = migrate::embed_migrations!("migrations");
+    same(&MERGE, "tests/fixtures/merge");
+    same(&LINEAR, "tests/fixtures/linear");
+    same(&IRREVERSIBLE, "tests/fixtures/irreversible");
+    same(&NO_TRANSACTION, "tests/fixtures/no_transaction/postgres");
+    same(&CHAIN, "migrations");
+
+    // Through the binary: every revision, its checksum and its SQL, as `show` prints them.
+    for m in MERGE.iter() {
+        let shown = ok(
+            &mut migrate(&repo()),
+            &["show", m.revision(), "--dir", "tests/fixtures/merge"],
+        );
+        assert!(shown.contains(&format!("Checksum: {}\n", m.checksum())), "{shown}");
+        assert!(
+            shown.contains(&format!("-- migrate:upgrade\n{}\n", m.upgrade_sql())),
+            "{shown}"
+        );
+        assert!(shown.contains(&format!("Path: {}\n", m.file())), "{shown}");
+    }
+}
+
+/// The `error:`, `-->` and `= help:` lines of each diagnostic in a trybuild
+/// snapshot, without the pointer at the macro call that rustc adds.
+fn snapshot_lines(stderr: &str) -> Vec<String> {
+    stderr
+        .split("\n\n")
+        .flat_map(|block| {
+            block
+                .lines()
+                .take_while(|l| !l.starts_with(" --> tests/ui/"))
+                .map(|l| l.trim().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[test]
+fn check_prints_what_the_failed_build_prints() {
+    let mut compared = 0;
+    for category in ["file", "folder", "graph"] {
+        let dir = repo().join("tests/ui").join(category);
+        let mut cases: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "stderr"))
+            .collect();
+        cases.sort();
+        for case in cases {
+            let source = std::fs::read_to_string(case.with_extension("rs")).unwrap();
+            let folder = source.split('"').nth(1).expect("the macro's literal");
+            let want = snapshot_lines(&std::fs::read_to_string(&case).unwrap());
+            let said = fails(&mut migrate(&repo()), &["check", "--dir", folder], 1);
+            let mut got: Vec<String> = said
+                .lines()
+                .map(|l| l.trim().to_owned())
+                .filter(|l| !l.is_empty())
+                .collect();
+            if got.len() > 1
+                && got
+                    .last()
+                    .is_some_and(|l| l.ends_with("problems in the migration folder"))
+            {
+                got.pop();
+            }
+            assert_eq!(got, want, "{}", case.display());
+            compared += 1;
+        }
+    }
+    assert!(compared >= 10, "only {compared} snapshots compared");
+    // A valid folder passes.
+    let said = ok(&mut migrate(&repo()), &["check", "--dir", "tests/ui/pass/valid"]);
+    assert_eq!(said, "tests/ui/pass/valid: 4 revision(s), head m: ok\n");
+}

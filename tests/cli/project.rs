@@ -1,0 +1,181 @@
+//! Setting a project up and writing revisions: `init`, the config file and
+//! its precedence, `revision` and `merge` files that parse and validate.
+
+use crate::support::{fails, id_of, migrate, ok, repo};
+use std::path::Path;
+
+/// A folder holding one revision `id`, so `heads` names the folder in use.
+fn folder_with(root: &Path, name: &str, id: &str) {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{id}_x.sql")),
+        format!("-- {name}\n-- revision: {id}\n-- down_revision:\n\n-- migrate:upgrade\n"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn config_precedence_flags_then_config_then_env_then_local_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    for (name, id) in [
+        ("local", "a1"),
+        ("from_env", "b2"),
+        ("from_flag", "c3"),
+        ("by_dir", "d4"),
+    ] {
+        folder_with(root, name, id);
+    }
+    std::fs::write(root.join("migrate.toml"), "dir = \"local\"\n").unwrap();
+    std::fs::create_dir(root.join("conf")).unwrap();
+    // A file's `dir` is relative to the file.
+    std::fs::write(root.join("conf/env.toml"), "dir = \"../from_env\"\n").unwrap();
+    std::fs::write(root.join("conf/flag.toml"), "dir = \"../from_flag\"\n").unwrap();
+
+    assert_eq!(ok(&mut migrate(root), &["heads"]), "a1 (head)\n");
+    let env = || {
+        let mut cmd = migrate(root);
+        cmd.env("MIGRATE_CONFIG", "conf/env.toml");
+        cmd
+    };
+    assert_eq!(ok(&mut env(), &["heads"]), "b2 (head)\n");
+    assert_eq!(ok(&mut env(), &["heads", "--config", "conf/flag.toml"]), "c3 (head)\n");
+    assert_eq!(ok(&mut env(), &["--config", "conf/flag.toml", "heads"]), "c3 (head)\n");
+    assert_eq!(
+        ok(&mut env(), &["heads", "--config", "conf/flag.toml", "--dir", "by_dir"]),
+        "d4 (head)\n"
+    );
+    let e = fails(
+        &mut env(),
+        &["check", "--config", "conf/flag.toml", "--dir", "nowhere"],
+        1,
+    );
+    assert!(e.contains("`nowhere`"), "{e}");
+}
+
+#[test]
+fn database_url_from_flag_file_or_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let url = |name: &str| format!("sqlite:{}", root.join(name).display());
+    let m = || {
+        let mut cmd = migrate(root);
+        cmd.args(["--dir", repo().join("migrations").to_str().unwrap()]);
+        cmd
+    };
+    // DATABASE_URL when no file sets one.
+    ok(m().env("DATABASE_URL", url("env.db")), &["upgrade", "head", "-q"]);
+    assert!(root.join("env.db").exists());
+    // The file's URL wins over DATABASE_URL.
+    std::fs::write(
+        root.join("migrate.toml"),
+        format!("database_url = \"{}\"\n", url("file.db")),
+    )
+    .unwrap();
+    ok(m().env("DATABASE_URL", url("env2.db")), &["upgrade", "head", "-q"]);
+    assert!(root.join("file.db").exists() && !root.join("env2.db").exists());
+    // The flag wins over both.
+    ok(
+        m().env("DATABASE_URL", url("env2.db")),
+        &["upgrade", "head", "-q", "--database-url", &url("flag.db")],
+    );
+    assert!(root.join("flag.db").exists() && !root.join("env2.db").exists());
+    // Reading commands never create a SQLite file.
+    fails(&mut m(), &["current", "--database-url", &url("missing.db")], 1);
+    assert!(!root.join("missing.db").exists());
+}
+
+#[test]
+fn init_writes_a_config_and_refuses_to_overwrite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let said = ok(
+        &mut migrate(root),
+        &["init", "db/migrations", "--database-url", "sqlite:app.db"],
+    );
+    assert!(said.contains(r#"embed_migrations!("db/migrations")"#), "{said}");
+    assert!(said.contains("cargo:rerun-if-changed=db/migrations"), "{said}");
+    let config = std::fs::read_to_string(root.join("migrate.toml")).unwrap();
+    assert!(config.contains("database_url = \"sqlite:app.db\"\n"), "{config}");
+    assert!(config.contains("dir = \"db/migrations\"\n"), "{config}");
+    assert!(config.contains("history_table = \"migrate_history\"\n"), "{config}");
+    // The folder it wrote is the one the config names.
+    let path = ok(&mut migrate(root), &["revision", "-m", "first"]);
+    assert!(path.starts_with("db/migrations/"), "{path}");
+
+    let e = fails(&mut migrate(root), &["init", "other"], 1);
+    assert_eq!(
+        e,
+        "error: `migrate.toml` already exists; init never overwrites anything\n"
+    );
+    assert!(!root.join("other").exists());
+    assert_eq!(std::fs::read_to_string(root.join("migrate.toml")).unwrap(), config);
+    let e = fails(
+        &mut migrate(root),
+        &["init", "db/migrations", "--config", "second.toml"],
+        1,
+    );
+    assert!(e.contains("`db/migrations` already exists and is not empty"), "{e}");
+    assert!(!root.join("second.toml").exists());
+    // An empty folder is fine: nothing in it is overwritten.
+    std::fs::create_dir(root.join("empty")).unwrap();
+    ok(&mut migrate(root), &["init", "empty", "--config", "third.toml", "-q"]);
+    assert!(root.join("third.toml").exists());
+}
+
+#[test]
+fn revision_and_merge_files_parse_and_validate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir(root.join("migrations")).unwrap();
+    let m = || migrate(root);
+    let a = ok(&mut m(), &["revision", "-m", "Create the Account table!"]);
+    let name = a.trim().strip_prefix("migrations/").unwrap();
+    assert_eq!(name.len(), 12 + "_create_the_account_table.sql".len(), "{name}");
+    assert!(name.ends_with("_create_the_account_table.sql"), "{name}");
+    assert!(name[..12].bytes().all(|b| b.is_ascii_hexdigit()), "{name}");
+    let text = std::fs::read_to_string(root.join(a.trim())).unwrap();
+    let a = id_of(&a);
+    assert!(text.starts_with(&format!(
+        "-- Create the Account table!\n--\n-- revision: {a}\n-- down_revision: \n-- created: "
+    )));
+    let created = text.lines().nth(4).unwrap().strip_prefix("-- created: ").unwrap();
+    assert!(
+        created.len() == 20 && created.ends_with('Z') && &created[10..11] == "T" && created.starts_with("20"),
+        "{created}"
+    );
+    assert!(text.contains("\n-- migrate:upgrade\n") && text.contains("\n-- migrate:downgrade\n"));
+
+    let b = id_of(&ok(&mut m(), &["revision", "-m", "b"]));
+    let c = id_of(&ok(&mut m(), &["revision", "-m", "c", "--head", &a]));
+    let e = fails(&mut m(), &["revision", "-m", "d"], 1);
+    assert!(e.contains("the folder has 2 heads") && e.contains("--head ID"), "{e}");
+    let e = fails(&mut m(), &["merge", "-m", "m", &b], 1);
+    assert!(e.contains("at least two different revisions"), "{e}");
+    let merge = id_of(&ok(&mut m(), &["merge", "-m", "merge b and c"]));
+    let e = fails(&mut m(), &["merge", "-m", "again"], 1);
+    assert!(
+        e.contains(&format!("nothing to merge: the folder has one head ({merge})")),
+        "{e}"
+    );
+
+    let list = migrate::load(root.join("migrations")).expect("the written files validate");
+    let parents = |id: &str| -> Vec<String> { list.get(id).unwrap().down_revisions().map(str::to_owned).collect() };
+    assert_eq!(parents(&a), Vec::<String>::new());
+    assert_eq!(parents(&b), [a.clone()]);
+    assert_eq!(parents(&c), [a.clone()]);
+    let mut both = vec![b.clone(), c.clone()];
+    both.sort();
+    assert_eq!(parents(&merge), both);
+    assert_eq!(list.get(&merge).unwrap().message(), "merge b and c");
+    assert_eq!(list.iter().last().unwrap().revision(), merge);
+    // Explicit ids and prefixes merge too.
+    let d = id_of(&ok(&mut m(), &["revision", "-m", "d"]));
+    let e2 = id_of(&ok(&mut m(), &["revision", "-m", "e", "--head", &d]));
+    let f = id_of(&ok(&mut m(), &["revision", "-m", "f", "--head", &d[..8]]));
+    let g = id_of(&ok(&mut m(), &["merge", "-m", "g", &f, &e2[..8]]));
+    let list = migrate::load(root.join("migrations")).unwrap();
+    let got: Vec<&str> = list.get(&g).unwrap().down_revisions().collect();
+    assert_eq!(got, [f.as_str(), e2.as_str()]);
+}
