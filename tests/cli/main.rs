@@ -4,6 +4,7 @@
 mod support;
 
 mod bad_input;
+mod databases;
 mod embedded;
 mod output;
 mod parity;

@@ -121,9 +121,15 @@ pub fn id_of(path: &str) -> String {
 
 /// Runs a program (sqlite3, psql, mysql) and returns its stdout, failing on error.
 pub fn program(name: &str, args: &[&str], stdin: Option<&str>) -> String {
+    program_with_env(name, args, stdin, &[])
+}
+
+/// [`program`] with extra environment variables.
+pub fn program_with_env(name: &str, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> String {
     use std::io::Write;
     let mut child = std::process::Command::new(name)
         .args(args)
+        .envs(env.iter().copied())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

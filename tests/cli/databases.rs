@@ -1,0 +1,284 @@
+//! Offline scripts on PostgreSQL and MySQL/MariaDB: run by `psql` and
+//! `mysql`, they leave the schema and the history rows an online run
+//! leaves. Servers come from `MIGRATE_TEST_POSTGRES_URL` and
+//! `MIGRATE_TEST_MYSQL_URL` (defaults: the local servers); under `CI=true`
+//! an unreachable server fails the test, elsewhere it is skipped loudly.
+
+use crate::support::{migrate, ok, program_with_env, repo, unavailable, unique_name};
+use std::process::Command;
+
+/// `url` with its database replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let (server, _) = base.rsplit_once('/').expect("a URL with a database");
+    format!("{server}/{name}{query}")
+}
+
+/// Runs the upgrade script of `folder` by hand on one database and the
+/// upgrade online on another, then each `(online target, offline range)`
+/// downgrade, comparing `state` after each step.
+fn offline_matches_online(
+    dialect: &str,
+    folder: &str,
+    downgrades: &[(&str, &str)],
+    (online, offline): (&str, &str),
+    apply: &dyn Fn(&str, &str),
+    state: &dyn Fn(&str) -> String,
+) {
+    let m = || {
+        let mut cmd = migrate(&repo());
+        cmd.args(["--dir", folder]);
+        cmd
+    };
+    let script = ok(&mut m(), &["upgrade", "--sql", "--dialect", dialect]);
+    // The URL's scheme names the dialect as well as --dialect does.
+    assert_eq!(script, ok(&mut m(), &["upgrade", "--sql", "--database-url", offline]));
+    apply(offline, &script);
+    ok(&mut m(), &["upgrade", "head", "-q", "--database-url", online]);
+    let mut before = state(online);
+    assert!(before.contains("|applied|"), "{before}");
+    assert_eq!(state(offline), before, "{folder} upgraded");
+
+    for (target, range) in downgrades {
+        let script = ok(&mut m(), &["downgrade", "--sql", "--dialect", dialect, range]);
+        apply(offline, &script);
+        ok(&mut m(), &["downgrade", target, "-q", "--database-url", online]);
+        let after = state(online);
+        assert_ne!(after, before, "{folder}: downgrade {target} changed nothing");
+        assert_eq!(state(offline), after, "{folder}: downgrade {target} / {range}");
+        before = after;
+    }
+}
+
+/// One step down, then the rest, for a chain without merges.
+const LINEAR: &[(&str, &str)] = &[("-1", "head:-1"), ("base", "head-1:base")];
+
+mod postgres {
+    use super::*;
+
+    fn server() -> String {
+        std::env::var("MIGRATE_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    }
+
+    fn psql(url: &str, args: &[&str], stdin: Option<&str>) -> String {
+        let mut all = vec!["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url];
+        all.extend_from_slice(args);
+        // IF NOT EXISTS on an existing table is a NOTICE; keep stderr for errors.
+        program_with_env("psql", &all, stdin, &[("PGOPTIONS", "-c client_min_messages=warning")])
+    }
+
+    /// A fresh database dropped at the end of the test.
+    struct Db {
+        server: String,
+        name: String,
+        url: String,
+    }
+
+    impl Db {
+        fn new(server: &str) -> Db {
+            let name = unique_name("migrate_t_cli");
+            psql(server, &["-c", &format!("CREATE DATABASE {name}")], None);
+            Db {
+                server: server.to_owned(),
+                url: with_database(server, &name),
+                name,
+            }
+        }
+    }
+
+    impl Drop for Db {
+        fn drop(&mut self) {
+            let _ = Command::new("psql")
+                .args(["-X", "-q", "-d", &self.server, "-c"])
+                .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                .output();
+        }
+    }
+
+    fn state(url: &str) -> String {
+        psql(
+            url,
+            &[
+                "-At",
+                "-c",
+                "SELECT table_name, column_name, data_type, is_nullable, coalesce(column_default, '') \
+                 FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 2",
+                "-c",
+                "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1, 2",
+                "-c",
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint \
+                 WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2",
+                "-c",
+                "SELECT revision, down_revisions, message, checksum, state, coalesce(error, '') \
+                 FROM migrate_history ORDER BY revision",
+            ],
+            None,
+        )
+    }
+
+    #[test]
+    fn offline_scripts_run_by_psql_match_online_runs() {
+        let server = server();
+        let reachable = Command::new("psql")
+            .args(["-X", "-q", "-d", &server, "-c", "SELECT 1"])
+            .output();
+        match reachable {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => return unavailable("PostgreSQL", &server, String::from_utf8_lossy(&out.stderr)),
+            Err(e) => return unavailable("PostgreSQL (psql)", &server, e),
+        }
+        let apply = |url: &str, script: &str| {
+            psql(url, &["-f", "-"], Some(script));
+        };
+        // A merge head has two parents, so no single `FROM` describes the
+        // state below it: the chain with a merge goes down one step in one
+        // run and to base in another.
+        let cases: [(&str, &[(&str, &str)]); 3] = [
+            ("migrations", &[("-1", "head:-1")]),
+            ("migrations", &[("base", "head:base")]),
+            ("tests/fixtures/no_transaction/postgres", LINEAR),
+        ];
+        for (folder, downgrades) in cases {
+            let (online, offline) = (Db::new(&server), Db::new(&server));
+            offline_matches_online(
+                "postgres",
+                folder,
+                downgrades,
+                (&online.url, &offline.url),
+                &apply,
+                &state,
+            );
+        }
+    }
+}
+
+mod mysql {
+    use super::*;
+
+    fn server() -> String {
+        std::env::var("MIGRATE_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned())
+    }
+
+    /// The `mysql` client's arguments and password for a URL.
+    fn client(url: &str) -> (Vec<String>, Option<String>) {
+        let rest = url.split_once("://").map_or(url, |(_, r)| r);
+        let rest = rest.split('?').next().unwrap_or(rest);
+        let (auth, rest) = rest.rsplit_once('@').unwrap_or(("root", rest));
+        let (user, password) = match auth.split_once(':') {
+            Some((u, p)) => (u, Some(p.to_owned())),
+            None => (auth, None),
+        };
+        let (host_port, database) = rest.split_once('/').unwrap_or((rest, ""));
+        let (host, port) = host_port.split_once(':').unwrap_or((host_port, "3306"));
+        let mut args: Vec<String> = ["--protocol=TCP", "-h", host, "-P", port, "-u", user]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if !database.is_empty() {
+            args.push(database.to_owned());
+        }
+        (args, password)
+    }
+
+    fn mysql(url: &str, extra: &[&str], stdin: Option<&str>) -> String {
+        let (mut args, password) = client(url);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = password.as_deref().map(|p| ("MYSQL_PWD", p)).into_iter().collect();
+        program_with_env("mysql", &args, stdin, &env)
+    }
+
+    struct Db {
+        server: String,
+        name: String,
+        url: String,
+    }
+
+    impl Db {
+        fn new(server: &str) -> Db {
+            let name = unique_name("migrate_t_cli");
+            mysql(server, &["-e", &format!("CREATE DATABASE {name}")], None);
+            Db {
+                server: server.to_owned(),
+                url: with_database(server, &name),
+                name,
+            }
+        }
+    }
+
+    impl Drop for Db {
+        fn drop(&mut self) {
+            let (args, password) = client(&self.server);
+            let mut cmd = Command::new("mysql");
+            cmd.args(args)
+                .arg("-e")
+                .arg(format!("DROP DATABASE IF EXISTS {}", self.name));
+            if let Some(p) = password {
+                cmd.env("MYSQL_PWD", p);
+            }
+            let _ = cmd.output();
+        }
+    }
+
+    fn state(url: &str) -> String {
+        mysql(
+            url,
+            &[
+                "-N",
+                "-B",
+                "-e",
+                "SELECT table_name, column_name, column_type, is_nullable, coalesce(column_default, ''), column_key \
+                 FROM information_schema.columns WHERE table_schema = DATABASE() ORDER BY 1, 2; \
+                 SELECT table_name, index_name, column_name, non_unique FROM information_schema.statistics \
+                 WHERE table_schema = DATABASE() ORDER BY 1, 2, 3; \
+                 SELECT revision, down_revisions, message, checksum, state, coalesce(error, '') \
+                 FROM migrate_history ORDER BY revision",
+            ],
+            None,
+        )
+        .replace('\t', "|")
+    }
+
+    #[test]
+    fn offline_scripts_run_by_mysql_match_online_runs() {
+        let server = server();
+        let (args, password) = client(&server);
+        let mut probe = Command::new("mysql");
+        probe.args(&args).args(["-e", "SELECT 1"]);
+        if let Some(p) = &password {
+            probe.env("MYSQL_PWD", p);
+        }
+        match probe.output() {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => return unavailable("MySQL", &server, String::from_utf8_lossy(&out.stderr)),
+            Err(e) => return unavailable("MySQL (mysql)", &server, e),
+        }
+        let apply = |url: &str, script: &str| {
+            mysql(url, &[], Some(script));
+        };
+        // MySQL has no `DROP INDEX name` without `ON table`, which `migrations/` uses.
+        for folder in ["tests/fixtures/linear", "tests/fixtures/no_transaction/mysql"] {
+            let (online, offline) = (Db::new(&server), Db::new(&server));
+            offline_matches_online("mysql", folder, LINEAR, (&online.url, &offline.url), &apply, &state);
+        }
+        let script = ok(
+            &mut migrate(&repo()),
+            &[
+                "upgrade",
+                "--sql",
+                "--dialect",
+                "mysql",
+                "--dir",
+                "tests/fixtures/linear",
+            ],
+        );
+        assert!(
+            script.contains("commit DDL implicitly") && !script.contains("BEGIN;"),
+            "{script}"
+        );
+    }
+}
