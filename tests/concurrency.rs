@@ -197,6 +197,14 @@ impl Db {
         }
     }
 
+    async fn history_rows(&self) -> i64 {
+        match &self.pool {
+            Pool::Postgres(p) => support::postgres::history_rows(p, "migrate_history").await,
+            Pool::Mysql(p) => support::mysql::history_rows(p, "migrate_history").await,
+            Pool::Sqlite(p) => support::sqlite::history_rows(p, "migrate_history").await,
+        }
+    }
+
     async fn table_exists(&self, table: &str) -> bool {
         match &self.pool {
             Pool::Postgres(p) => support::postgres::table_exists(p, table).await,
@@ -256,11 +264,7 @@ async fn stampede(kind: Kind, processes: usize, merge: bool, start_at: Option<&s
         folder.path(),
         Duration::from_secs(120),
     ));
-    assert_eq!(
-        db.count("migrate_history").await,
-        200,
-        "{kind:?}: one history row per revision"
-    );
+    assert_eq!(db.history_rows().await, 200, "{kind:?}: one history row per revision");
     assert_eq!(
         db.count("side_effects").await,
         200,
@@ -275,7 +279,7 @@ async fn history_table_race(kind: Kind) {
     let empty = tempfile::tempdir().unwrap();
     all_succeed(spawn_workers(30, &db.url, empty.path(), Duration::from_secs(60)));
     assert!(db.table_exists("migrate_history").await);
-    assert_eq!(db.count("migrate_history").await, 0);
+    assert_eq!(db.history_rows().await, 0);
     assert!(!db.lock_left().await);
 }
 
@@ -337,7 +341,7 @@ async fn lock_released_after_failure(kind: Kind) {
     // while this process still holds its pool.
     std::fs::remove_file(folder.path().join("b2_m.sql")).unwrap();
     all_succeed(spawn_workers(1, &db.url, folder.path(), Duration::from_millis(500)));
-    assert_eq!(single.count("migrate_history").await, 1);
+    assert_eq!(single.history_rows().await, 1);
 }
 
 /// Another session holds the lock: the migrator fails with the timeout error
@@ -444,7 +448,7 @@ async fn killed_mid_migration() {
         .await
         .unwrap();
     assert_eq!(report.revisions(), ["b2"], "a1 had committed; b2 had not");
-    assert_eq!(db.count("migrate_history").await, 2);
+    assert_eq!(db.history_rows().await, 2);
     assert!(db.table_exists("t_long").await);
     assert!(!db.lock_left().await);
 }

@@ -10,6 +10,7 @@
 
 pub mod checksum;
 pub mod diagnostic;
+pub mod digest;
 pub mod format;
 pub mod graph;
 pub mod history;
@@ -20,6 +21,7 @@ pub mod target;
 
 pub use checksum::Checksum;
 pub use diagnostic::{Diagnostic, DiagnosticKind, Diagnostics};
+pub use digest::Digest;
 pub use graph::Graph;
 pub use migration::{Migration, MigrationParts};
 pub use plan::{Direction, Plan, PlanError};

@@ -8,6 +8,8 @@ use quote::quote;
 
 /// The expansion for a valid folder.
 pub fn migrations(input: &Input, migrations: &[Migration]) -> TokenStream {
+    // What an up-to-date history hashes to, so a start-up check costs one row.
+    let digest = migrate_core::Digest::all_applied(migrations).to_string();
     let tracked = migrations.iter().map(|m| {
         let name = m.file().rsplit('/').next().unwrap_or(m.file());
         let path = input.dir.join(name).to_string_lossy().into_owned();
@@ -34,7 +36,7 @@ pub fn migrations(input: &Input, migrations: &[Migration]) -> TokenStream {
     quote! {{
         const _: &[&str] = &[#(#tracked),*];
         const LIST: &[::migrate::__private::Migration] = &[#(#entries),*];
-        ::migrate::Migrations::__embedded(LIST)
+        ::migrate::Migrations::__embedded_with_digest(LIST, #digest)
     }}
 }
 

@@ -5,7 +5,7 @@
 //! exactly as an online run would.
 
 use crate::table::HistoryTable;
-use migrate_core::Migration;
+use migrate_core::{Digest, Migration};
 use std::fmt;
 use std::str::FromStr;
 
@@ -151,12 +151,47 @@ impl Dialect {
         )
     }
 
-    /// The `SELECT` that reads the history, in a fixed column order.
+    /// The `SELECT` that reads the history rows (not the digest row), in a fixed column order.
     pub fn select_history(self, t: &HistoryTable) -> String {
         format!(
-            "SELECT revision, down_revisions, message, checksum, state, applied_at, execution_ms, error FROM {} ORDER BY applied_at, revision",
+            "SELECT revision, down_revisions, message, checksum, state, applied_at, execution_ms, error FROM {} WHERE revision <> '' ORDER BY applied_at, revision",
             self.table(t)
         )
+    }
+
+    /// The `SELECT` of the digest row: the whole start-up check when nothing is to do.
+    pub fn select_digest(self, t: &HistoryTable) -> String {
+        format!("SELECT checksum FROM {} WHERE revision = ''", self.table(t))
+    }
+
+    /// Writes the digest row: revision `''` (no revision has an empty id),
+    /// state `digest`, the digest in `checksum`, the number of rows in `execution_ms`.
+    pub fn set_digest(self, t: &HistoryTable, digest: &Digest) -> String {
+        let insert = format!(
+            "INSERT INTO {} (revision, down_revisions, message, checksum, state, applied_at, execution_ms) VALUES ('', '', 'digest of the history rows', {}, 'digest', {}, {})",
+            self.table(t),
+            self.literal(&digest.to_string()),
+            self.now(),
+            digest.count()
+        );
+        match self {
+            Dialect::Mysql => format!(
+                "{insert} ON DUPLICATE KEY UPDATE checksum = VALUES(checksum), applied_at = VALUES(applied_at), execution_ms = VALUES(execution_ms)"
+            ),
+            _ => format!(
+                "{insert} ON CONFLICT (revision) DO UPDATE SET checksum = excluded.checksum, applied_at = excluded.applied_at, execution_ms = excluded.execution_ms"
+            ),
+        }
+    }
+
+    /// Drops the digest row, so the next start-up checks row by row.
+    pub fn delete_digest(self, t: &HistoryTable) -> String {
+        format!("DELETE FROM {} WHERE revision = ''", self.table(t))
+    }
+
+    /// `sql` (statements without a final `;`) in a transaction of its own.
+    pub fn transaction(self, sql: &str) -> String {
+        format!("BEGIN;\n{sql};\nCOMMIT")
     }
 }
 

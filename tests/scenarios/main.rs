@@ -42,6 +42,7 @@ fn older(base: &Migrations, n: usize) -> Migrations {
 macro_rules! scenarios {
     ($no_transaction:literal) => {
         use super::*;
+        use crate::support;
         use migrate::{Direction, Error, PlanError, TargetError};
 
         static NO_TRANSACTION: Migrations = migrate::embed_migrations!($no_transaction);
@@ -63,10 +64,45 @@ macro_rules! scenarios {
             assert!(report.steps.iter().all(|s| s.direction == Direction::Upgrade));
             assert_eq!(LINEAR.current(&db.pool).await.unwrap(), ["4000dd"]);
             assert_eq!(db::count(&db.pool, "account").await, 1);
-            assert_eq!(db::count(&db.pool, "migrate_history").await, 4);
+            assert_eq!(db::history_rows(&db.pool, "migrate_history").await, 4);
             // Running again does nothing.
             assert!(LINEAR.upgrade(&db.pool, "head").await.unwrap().is_empty());
             assert_eq!(db::count(&db.pool, "account").await, 1);
+        }
+
+        #[tokio::test]
+        async fn an_up_to_date_start_up_sends_one_statement() {
+            let db = fresh!();
+            let (_, first) = support::statements_sent(LINEAR.upgrade(&db.pool, "head")).await;
+            assert!(first.len() > 4, "the first run takes the full path: {first:#?}");
+            let (report, sent) = support::statements_sent(LINEAR.upgrade(&db.pool, "head")).await;
+            assert!(report.unwrap().is_empty());
+            assert_eq!(sent.len(), 1, "one statement, no lock: {sent:#?}");
+            assert!(sent[0].starts_with("SELECT checksum FROM ") && sent[0].ends_with("WHERE revision = ''"), "{sent:?}");
+            let (_, sent) = support::statements_sent(MERGE.upgrade(&db.pool, "head")).await;
+            assert!(sent.len() > 1, "a database at another list's state takes the full path");
+        }
+
+        #[tokio::test]
+        async fn the_start_up_check_still_catches_drift_and_new_revisions() {
+            let db = fresh!();
+            LINEAR.upgrade(&db.pool, "head").await.unwrap();
+            let drifted = edited(&LINEAR, "2000bb", "INSERT INTO account (id, name) VALUES (1, 'changed');");
+            assert!(matches!(drifted.upgrade(&db.pool, "head").await, Err(Error::History(_))));
+            let shorter = older(&LINEAR, 3);
+            assert!(matches!(shorter.upgrade(&db.pool, "head").await, Err(Error::History(_))), "unknown revisions are still refused");
+            // A missing digest row (a table from before digests) is rebuilt from the rows.
+            db::exec(&db.pool, "DELETE FROM migrate_history WHERE revision = ''").await;
+            let (report, sent) = support::statements_sent(LINEAR.upgrade(&db.pool, "head")).await;
+            assert!(report.unwrap().is_empty());
+            assert!(sent.len() > 1);
+            let (_, sent) = support::statements_sent(LINEAR.upgrade(&db.pool, "head")).await;
+            assert_eq!(sent.len(), 1, "{sent:#?}");
+            // After a downgrade and an upgrade, the digest is right again.
+            LINEAR.downgrade(&db.pool, "-2").await.unwrap();
+            assert_eq!(LINEAR.upgrade(&db.pool, "head").await.unwrap().steps.len(), 2);
+            let (_, sent) = support::statements_sent(LINEAR.upgrade(&db.pool, "head")).await;
+            assert_eq!(sent.len(), 1, "{sent:#?}");
         }
 
         #[tokio::test]
@@ -106,7 +142,7 @@ macro_rules! scenarios {
             assert_eq!(report.revisions(), ["4000dd"]);
             assert_eq!(report.steps[0].direction, Direction::Downgrade);
             assert_eq!(LINEAR.current(&db.pool).await.unwrap(), ["3000cc"]);
-            assert_eq!(db::count(&db.pool, "migrate_history").await, 3);
+            assert_eq!(db::history_rows(&db.pool, "migrate_history").await, 3);
         }
 
         #[tokio::test]
@@ -118,7 +154,7 @@ macro_rules! scenarios {
             assert!(LINEAR.current(&db.pool).await.unwrap().is_empty());
             assert!(!db::table_exists(&db.pool, "account").await);
             assert!(!db::table_exists(&db.pool, "item").await);
-            assert_eq!(db::count(&db.pool, "migrate_history").await, 0);
+            assert_eq!(db::history_rows(&db.pool, "migrate_history").await, 0);
             // And back up again.
             assert_eq!(LINEAR.upgrade(&db.pool, "head").await.unwrap().steps.len(), 4);
         }
@@ -176,7 +212,7 @@ macro_rules! scenarios {
             assert!(text.contains("revision `4000dd`"), "{text}");
             let report = old.migrator().ignore_unknown_revisions().upgrade(&db.pool, "head").await.unwrap();
             assert!(report.is_empty());
-            assert_eq!(db::count(&db.pool, "migrate_history").await, 4);
+            assert_eq!(db::history_rows(&db.pool, "migrate_history").await, 4);
             // `history` lists the revisions only the database knows.
             let history = old.history(&db.pool).await.unwrap();
             assert_eq!(history.iter().filter(|e| !e.known).count(), 2);
@@ -185,7 +221,7 @@ macro_rules! scenarios {
         #[tokio::test]
         async fn an_applied_set_missing_an_ancestor_is_refused() {
             let db = fresh!();
-            LINEAR.upgrade(&db.pool, "head").await.unwrap();
+            LINEAR.upgrade(&db.pool, "3000cc").await.unwrap();
             db::exec(&db.pool, "DELETE FROM migrate_history WHERE revision = '2000bb'").await;
             let e = LINEAR.upgrade(&db.pool, "head").await.unwrap_err();
             assert!(e.to_string().contains("revision `3000cc` is applied but its ancestor `2000bb` is not"), "{e}");
@@ -213,7 +249,7 @@ macro_rules! scenarios {
             if db::TRANSACTIONAL_DDL {
                 assert_eq!(FAILING.current(&db.pool).await.unwrap(), ["f00001"]);
                 assert!(!db::table_exists(&db.pool, "t_partial").await, "the failed migration's changes are gone");
-                assert_eq!(db::count(&db.pool, "migrate_history").await, 1, "and it is not recorded");
+                assert_eq!(db::history_rows(&db.pool, "migrate_history").await, 1, "and it is not recorded");
             } else {
                 // DDL committed part-way: the row says so, and every later run refuses.
                 assert!(text.contains("could not be rolled back"), "{text}");
@@ -314,7 +350,7 @@ macro_rules! scenarios {
         async fn a_custom_history_table() {
             let db = fresh!();
             LINEAR.migrator().history_table("schema_log").upgrade(&db.pool, "head").await.unwrap();
-            assert_eq!(db::count(&db.pool, "schema_log").await, 4);
+            assert_eq!(db::history_rows(&db.pool, "schema_log").await, 4);
             assert!(!db::table_exists(&db.pool, "migrate_history").await);
             assert_eq!(LINEAR.migrator().history_table("schema_log").current(&db.pool).await.unwrap(), ["4000dd"]);
             let e = LINEAR.migrator().history_table("bad name;").upgrade(&db.pool, "head").await.unwrap_err();
@@ -397,7 +433,7 @@ mod postgres_schemas {
             .unwrap();
         let in_ops = || LINEAR.migrator().history_schema("ops");
         assert_eq!(in_ops().upgrade(&decoyed, "head").await.unwrap().steps.len(), 4);
-        assert_eq!(db::count(&db.pool, "ops.migrate_history").await, 4);
+        assert_eq!(db::history_rows(&db.pool, "ops.migrate_history").await, 4);
         assert_eq!(
             db::count(&db.pool, "decoy.migrate_history").await,
             0,

@@ -78,6 +78,16 @@ pub mod sqlite {
             .unwrap()
     }
 
+    /// The history rows of `table`, not counting its digest row.
+    pub async fn history_rows(pool: &SqlitePool, table: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {table} WHERE revision <> ''"
+        )))
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    }
+
     pub async fn exec(pool: &SqlitePool, sql: &str) {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
             .execute(pool)
@@ -168,6 +178,16 @@ pub mod postgres {
             .fetch_one(pool)
             .await
             .unwrap()
+    }
+
+    /// The history rows of `table`, not counting its digest row.
+    pub async fn history_rows(pool: &PgPool, table: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {table} WHERE revision <> ''"
+        )))
+        .fetch_one(pool)
+        .await
+        .unwrap()
     }
 
     pub async fn exec(pool: &PgPool, sql: &str) {
@@ -266,10 +286,63 @@ pub mod mysql {
             .unwrap()
     }
 
+    /// The history rows of `table`, not counting its digest row.
+    pub async fn history_rows(pool: &MySqlPool, table: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {table} WHERE revision <> ''"
+        )))
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    }
+
     pub async fn exec(pool: &MySqlPool, sql: &str) {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
             .execute(pool)
             .await
             .unwrap();
     }
+}
+
+/// Runs `f` and returns its output with every statement the migrator sent
+/// meanwhile (its `migrate::sql` log events on this thread).
+pub async fn statements_sent<T>(f: impl std::future::Future<Output = T>) -> (T, Vec<String>) {
+    use std::sync::{Arc, Mutex};
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Metadata};
+
+    struct Capture(Arc<Mutex<Vec<String>>>);
+    struct Message(String);
+    impl Visit for Message {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "message" {
+                self.0 = format!("{value:?}");
+            }
+        }
+    }
+    impl tracing::Subscriber for Capture {
+        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+            metadata.target() == "migrate::sql"
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let mut m = Message(String::new());
+            event.record(&mut m);
+            self.0.lock().unwrap().push(m.0);
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let guard = tracing::subscriber::set_default(Capture(sent.clone()));
+    let out = f.await;
+    drop(guard);
+    let sent = sent.lock().unwrap().clone();
+    (out, sent)
 }

@@ -13,7 +13,7 @@ use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
 use crate::split;
 use crate::table::HistoryTable;
-use migrate_core::{Direction, Migration};
+use migrate_core::{Digest, Direction, Migration};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -134,6 +134,10 @@ pub trait Driver: sqlx::Database + sealed::Sealed {
     #[doc(hidden)]
     fn read_rows(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<Vec<HistoryRow>>> + Send;
 
+    /// Reads the digest row in one simple query; an error (no table yet) reads as none.
+    #[doc(hidden)]
+    fn read_digest(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Option<String>> + Send;
+
     /// Whether the history table exists.
     #[doc(hidden)]
     fn table_exists(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<bool>> + Send;
@@ -188,6 +192,13 @@ pub trait Driver: sqlx::Database + sealed::Sealed {
     }
 }
 
+/// Passes `sql` on after logging it at DEBUG under the target `migrate::sql`:
+/// every statement the runtime sends goes through here.
+pub(crate) fn logged<T: AsRef<str>>(sql: T) -> T {
+    tracing::debug!(target: "migrate::sql", "{}", sql.as_ref());
+    sql
+}
+
 /// Runs SQL the runtime wrote itself, naming what it was doing if it fails.
 pub(crate) async fn run<D: Driver>(conn: &mut D::Connection, sql: String, context: &str) -> Result<()> {
     D::execute(conn, sql).await.map_err(db(context))
@@ -199,52 +210,51 @@ pub(crate) async fn create_table<D: Driver>(conn: &mut D::Connection, s: &Settin
     run::<D>(conn, D::DIALECT.create_table(&s.table), &context).await
 }
 
-/// Runs one step and changes its history row, atomically where the database allows.
-pub(crate) async fn apply<D: Driver>(conn: &mut D::Connection, s: &Settings, step: Step<'_>) -> Result<()> {
+/// Runs one step and changes its history row, atomically where the database
+/// allows. `digest` is the digest of the history once the step is done: it
+/// is written with the step's row, in the same transaction. Rows marked in
+/// progress drop the digest row instead, so a crash part-way can never look
+/// up to date to a start-up check.
+pub(crate) async fn apply<D: Driver>(
+    conn: &mut D::Connection,
+    s: &Settings,
+    step: Step<'_>,
+    digest: &Digest,
+) -> Result<()> {
     let d = D::DIALECT;
+    let t = &s.table;
+    let set_digest = d.set_digest(t, digest);
     let Some(sql) = step.sql() else {
         // Stamping, or nothing to run: only the history changes.
-        return run::<D>(
-            conn,
-            step.record(d, &s.table, "0", false),
-            "recording the step in the history table",
-        )
-        .await;
+        let record = step.record(d, t, "0", false);
+        let sql = atomically(d, format!("{record};\n{set_digest}"));
+        return run::<D>(conn, sql, "recording the step in the history table").await;
     };
     if step.migration.no_transaction() {
-        return apply_outside_transaction::<D>(conn, s, step, sql).await;
+        return apply_outside_transaction::<D>(conn, s, step, sql, &set_digest).await;
     }
     let terminator = if split::needs_terminator(sql, d) { "\n;" } else { "" };
     match d {
         // Inside the run's write transaction: a savepoint per step.
         Dialect::Sqlite => {
             let started = Instant::now();
-            let ran = D::execute(conn, format!("SAVEPOINT migrate_step;\n{sql}{terminator}")).await;
-            let ran = match ran {
-                Ok(()) => {
-                    let ms = started.elapsed().as_millis().to_string();
-                    D::execute(
-                        conn,
-                        format!("{};\nRELEASE migrate_step", step.record(d, &s.table, &ms, false)),
-                    )
-                    .await
-                }
-                Err(e) => Err(e),
-            };
+            let mut ran = D::execute(conn, format!("SAVEPOINT migrate_step;\n{sql}{terminator}")).await;
+            if ran.is_ok() {
+                let ms = started.elapsed().as_millis().to_string();
+                let record = step.record(d, t, &ms, false);
+                ran = D::execute(conn, format!("{record};\n{set_digest};\nRELEASE migrate_step")).await;
+            }
             if let Err(e) = ran {
-                run::<D>(
-                    conn,
-                    "ROLLBACK TO migrate_step; RELEASE migrate_step".into(),
-                    "rolling back the failed migration",
-                )
-                .await?;
+                let undo = "ROLLBACK TO migrate_step; RELEASE migrate_step".to_owned();
+                run::<D>(conn, undo, "rolling back the failed migration").await?;
                 return Err(step.failure(e, None, true));
             }
             Ok(())
         }
-        // The migration and its history row in one transaction, sent in one round trip;
-        // the server measures the time since the transaction began.
-        // If the migrator dies mid-step, the server notices within a second and rolls back.
+        // The migration, its history row and the digest in one transaction, sent
+        // in one round trip; the server measures the time since the transaction
+        // began. If the migrator dies mid-step, PostgreSQL 14+ notices within a
+        // second (client_connection_check_interval) and rolls back.
         Dialect::Postgres => {
             let ms = "(EXTRACT(EPOCH FROM (clock_timestamp() - now())) * 1000)::bigint";
             let watch = if s.watch_client {
@@ -252,10 +262,8 @@ pub(crate) async fn apply<D: Driver>(conn: &mut D::Connection, s: &Settings, ste
             } else {
                 ""
             };
-            let batch = format!(
-                "BEGIN;\n{watch}{sql}{terminator}\n{};\nCOMMIT",
-                step.record(d, &s.table, ms, false)
-            );
+            let record = step.record(d, t, ms, false);
+            let batch = format!("BEGIN;\n{watch}{sql}{terminator}\n{record};\n{set_digest};\nCOMMIT");
             if let Err(e) = D::execute(conn, batch).await {
                 run::<D>(conn, "ROLLBACK".into(), "rolling back the failed migration").await?;
                 return Err(step.failure(e, None, true));
@@ -265,31 +273,47 @@ pub(crate) async fn apply<D: Driver>(conn: &mut D::Connection, s: &Settings, ste
         // DDL commits implicitly: mark the row first (committed), so a failure or a crash
         // part-way leaves a record that blocks later runs until a human resolves it.
         Dialect::Mysql => {
-            let t = &s.table;
-            let revision = step.migration.revision();
-            let mark = match step.direction {
-                Direction::Upgrade => d.insert_marked(t, step.migration, in_progress(step.direction)),
-                Direction::Downgrade => d.set_state(t, revision, in_progress(step.direction), None),
-            };
+            let mark = d.transaction(&format!("{};\n{}", mark(d, t, &step), d.delete_digest(t)));
             let ms = "TIMESTAMPDIFF(MICROSECOND, @migrate_started, SYSDATE(6)) DIV 1000";
+            let record = step.record(d, t, ms, true);
             let batch = format!(
-                "{mark};\nSET @migrate_started = SYSDATE(6);\nBEGIN;\n{sql}{terminator}\n{};\nCOMMIT",
-                step.record(d, t, ms, true)
+                "{mark};\nSET @migrate_started = SYSDATE(6);\nBEGIN;\n{sql}{terminator}\n{record};\n{set_digest};\nCOMMIT"
             );
             if let Err(e) = D::execute(conn, batch).await {
                 run::<D>(conn, "ROLLBACK".into(), "rolling back the failed migration").await?;
-                let error = e.to_string();
-                run::<D>(
-                    conn,
-                    d.set_state(t, revision, failed(step.direction), Some(&error)),
-                    "marking the migration failed",
-                )
-                .await?;
+                mark_failed::<D>(conn, s, &step, &e.to_string()).await?;
                 return Err(step.failure(e, None, false));
             }
             Ok(())
         }
     }
+}
+
+/// `sql` committed as one: in a transaction of its own, except on SQLite,
+/// where the run's write transaction already holds it (and commits it before
+/// anything runs outside a transaction).
+fn atomically(d: Dialect, sql: String) -> String {
+    if d == Dialect::Sqlite { sql } else { d.transaction(&sql) }
+}
+
+/// The statement marking `step`'s row in progress.
+fn mark(d: Dialect, t: &HistoryTable, step: &Step<'_>) -> String {
+    match step.direction {
+        Direction::Upgrade => d.insert_marked(t, step.migration, in_progress(step.direction)),
+        Direction::Downgrade => d.set_state(t, step.migration.revision(), in_progress(step.direction), None),
+    }
+}
+
+async fn mark_failed<D: Driver>(conn: &mut D::Connection, s: &Settings, step: &Step<'_>, error: &str) -> Result<()> {
+    let d = D::DIALECT;
+    let t = &s.table;
+    let failed = d.set_state(t, step.migration.revision(), failed(step.direction), Some(error));
+    run::<D>(
+        conn,
+        atomically(d, format!("{failed};\n{}", d.delete_digest(t))),
+        "marking the migration failed",
+    )
+    .await
 }
 
 /// Runs a `-- migrate:no-transaction` step one statement at a time: its row
@@ -300,15 +324,14 @@ async fn apply_outside_transaction<D: Driver>(
     s: &Settings,
     step: Step<'_>,
     sql: &str,
+    set_digest: &str,
 ) -> Result<()> {
     let d = D::DIALECT;
     let t = &s.table;
     let revision = step.migration.revision();
-    let mark = match step.direction {
-        Direction::Upgrade => d.insert_marked(t, step.migration, in_progress(step.direction)),
-        Direction::Downgrade => d.set_state(t, revision, in_progress(step.direction), None),
-    };
-    run::<D>(conn, mark, "marking the migration in progress").await?;
+    let marked = format!("{};\n{}", mark(d, t, &step), d.delete_digest(t));
+    let marked = atomically(d, marked);
+    run::<D>(conn, marked, "marking the migration in progress").await?;
     D::suspend(conn, s).await?;
     let started = Instant::now();
     let mut outcome = Ok(());
@@ -328,39 +351,43 @@ async fn apply_outside_transaction<D: Driver>(
     match outcome {
         Ok(()) => {
             let ms = started.elapsed().as_millis().to_string();
-            run::<D>(
-                conn,
-                step.record(d, t, &ms, true),
-                "recording the step in the history table",
-            )
-            .await
+            let done = format!("{};\n{set_digest}", step.record(d, t, &ms, true));
+            let done = atomically(d, done);
+            run::<D>(conn, done, "recording the step in the history table").await
         }
         Err((n, e)) => {
-            let error = format!("statement {n}: {e}");
-            run::<D>(
-                conn,
-                d.set_state(t, revision, failed(step.direction), Some(&error)),
-                "marking the migration failed",
-            )
-            .await?;
+            mark_failed::<D>(conn, s, &step, &format!("statement {n}: {e}")).await?;
             Err(step.failure(e, Some(n), false))
         }
     }
 }
 
-/// Marks a row applied, or deletes it; says whether there was a row.
+/// Marks a row applied, or deletes it, and writes the digest of the result.
 pub(crate) async fn resolve<D: Driver>(
     conn: &mut D::Connection,
     s: &Settings,
     revision: &str,
     applied: bool,
+    digest: &Digest,
 ) -> Result<()> {
-    let sql = if applied {
-        D::DIALECT.set_state(&s.table, revision, APPLIED, None)
+    let d = D::DIALECT;
+    let change = if applied {
+        d.set_state(&s.table, revision, APPLIED, None)
     } else {
-        D::DIALECT.delete(&s.table, revision)
+        d.delete(&s.table, revision)
     };
-    run::<D>(conn, sql, "resolving the history row").await
+    let sql = format!("{change};\n{}", d.set_digest(&s.table, digest));
+    run::<D>(conn, atomically(d, sql), "resolving the history row").await
+}
+
+/// Writes the digest row (used when a run changed nothing but found it stale).
+pub(crate) async fn write_digest<D: Driver>(conn: &mut D::Connection, s: &Settings, digest: &Digest) -> Result<()> {
+    run::<D>(
+        conn,
+        D::DIALECT.set_digest(&s.table, digest),
+        "writing the history digest",
+    )
+    .await
 }
 
 /// A connection the runtime holds for a whole run, which it can ask to be

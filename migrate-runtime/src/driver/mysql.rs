@@ -7,7 +7,7 @@
 use super::{Driver, HistoryRow, Settings, sealed};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
-use sqlx::{AssertSqlSafe, MySql, MySqlConnection, raw_sql};
+use sqlx::{AssertSqlSafe, MySql, MySqlConnection, Row, raw_sql};
 
 impl sealed::Sealed for MySql {}
 
@@ -24,12 +24,15 @@ impl Driver for MySql {
     const DIALECT: Dialect = Dialect::Mysql;
 
     async fn execute(conn: &mut MySqlConnection, sql: String) -> Result<(), sqlx::Error> {
-        raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await.map(drop)
+        raw_sql(AssertSqlSafe(super::logged(sql)))
+            .execute(&mut *conn)
+            .await
+            .map(drop)
     }
 
     async fn read_rows(conn: &mut MySqlConnection, s: &Settings) -> Result<Vec<HistoryRow>> {
         type Row = (String, String, String, String, String, String, i64, Option<String>);
-        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(Self::DIALECT.select_history(&s.table)))
+        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(super::logged(Self::DIALECT.select_history(&s.table))))
             .fetch_all(&mut *conn)
             .await
             .map_err(db(format!(
@@ -39,9 +42,17 @@ impl Driver for MySql {
         Ok(rows.into_iter().map(HistoryRow::from).collect())
     }
 
+    async fn read_digest(conn: &mut MySqlConnection, s: &Settings) -> Option<String> {
+        let row = raw_sql(AssertSqlSafe(super::logged(Self::DIALECT.select_digest(&s.table))))
+            .fetch_optional(&mut *conn)
+            .await
+            .ok()??;
+        row.try_get::<String, _>(0).ok()
+    }
+
     async fn table_exists(conn: &mut MySqlConnection, s: &Settings) -> Result<bool> {
         let (found,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ?",
+            super::logged("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ?"),
         )
         .bind(s.table.schema())
         .bind(s.table.name())
@@ -56,10 +67,13 @@ impl Driver for MySql {
     }
 
     async fn try_lock(conn: &mut MySqlConnection, s: &Settings) -> Result<bool> {
-        let (got,): (Option<i64>,) = sqlx::query_as(AssertSqlSafe(format!("SELECT GET_LOCK({}, 0)", lock_name(s))))
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db("taking the migration lock (GET_LOCK)"))?;
+        let (got,): (Option<i64>,) = sqlx::query_as(AssertSqlSafe(super::logged(format!(
+            "SELECT GET_LOCK({}, 0)",
+            lock_name(s)
+        ))))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db("taking the migration lock (GET_LOCK)"))?;
         match got {
             Some(1) => Ok(true),
             Some(_) => Ok(false),
@@ -71,11 +85,13 @@ impl Driver for MySql {
     }
 
     async fn unlock(conn: &mut MySqlConnection, s: &Settings) -> Result<()> {
-        let (released,): (Option<i64>,) =
-            sqlx::query_as(AssertSqlSafe(format!("SELECT RELEASE_LOCK({})", lock_name(s))))
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db("releasing the migration lock (RELEASE_LOCK)"))?;
+        let (released,): (Option<i64>,) = sqlx::query_as(AssertSqlSafe(super::logged(format!(
+            "SELECT RELEASE_LOCK({})",
+            lock_name(s)
+        ))))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db("releasing the migration lock (RELEASE_LOCK)"))?;
         if released != Some(1) {
             return Err(Error::Database {
                 context: "releasing the migration lock".into(),

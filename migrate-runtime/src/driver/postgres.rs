@@ -8,7 +8,7 @@
 use super::{Driver, HistoryRow, Settings, sealed};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
-use sqlx::{AssertSqlSafe, PgConnection, Postgres, raw_sql};
+use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row, raw_sql};
 
 impl sealed::Sealed for Postgres {}
 
@@ -25,12 +25,15 @@ impl Driver for Postgres {
     const DIALECT: Dialect = Dialect::Postgres;
 
     async fn execute(conn: &mut PgConnection, sql: String) -> Result<(), sqlx::Error> {
-        raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await.map(drop)
+        raw_sql(AssertSqlSafe(super::logged(sql)))
+            .execute(&mut *conn)
+            .await
+            .map(drop)
     }
 
     async fn read_rows(conn: &mut PgConnection, s: &Settings) -> Result<Vec<HistoryRow>> {
         type Row = (String, String, String, String, String, String, i64, Option<String>);
-        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(Self::DIALECT.select_history(&s.table)))
+        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(super::logged(Self::DIALECT.select_history(&s.table))))
             .fetch_all(&mut *conn)
             .await
             .map_err(db(format!(
@@ -40,8 +43,16 @@ impl Driver for Postgres {
         Ok(rows.into_iter().map(HistoryRow::from).collect())
     }
 
+    async fn read_digest(conn: &mut PgConnection, s: &Settings) -> Option<String> {
+        let row = raw_sql(AssertSqlSafe(super::logged(Self::DIALECT.select_digest(&s.table))))
+            .fetch_optional(&mut *conn)
+            .await
+            .ok()??;
+        row.try_get::<String, _>(0).ok()
+    }
+
     async fn table_exists(conn: &mut PgConnection, s: &Settings) -> Result<bool> {
-        let (found,): (bool,) = sqlx::query_as("SELECT to_regclass($1) IS NOT NULL")
+        let (found,): (bool,) = sqlx::query_as(super::logged("SELECT to_regclass($1) IS NOT NULL"))
             .bind(Self::DIALECT.table(&s.table))
             .fetch_one(&mut *conn)
             .await
@@ -57,7 +68,7 @@ impl Driver for Postgres {
                 ..s.clone()
             });
         }
-        let (schema,): (Option<String>,) = sqlx::query_as("SELECT current_schema()")
+        let (schema,): (Option<String>,) = sqlx::query_as(super::logged("SELECT current_schema()"))
             .fetch_one(&mut *conn)
             .await
             .map_err(db("reading the current schema"))?;
@@ -75,18 +86,24 @@ impl Driver for Postgres {
     }
 
     async fn try_lock(conn: &mut PgConnection, s: &Settings) -> Result<bool> {
-        let (locked,): (bool,) = sqlx::query_as(AssertSqlSafe(format!("SELECT pg_try_advisory_lock({})", key(s))))
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db("taking the migration lock (pg_try_advisory_lock)"))?;
+        let (locked,): (bool,) = sqlx::query_as(AssertSqlSafe(super::logged(format!(
+            "SELECT pg_try_advisory_lock({})",
+            key(s)
+        ))))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db("taking the migration lock (pg_try_advisory_lock)"))?;
         Ok(locked)
     }
 
     async fn unlock(conn: &mut PgConnection, s: &Settings) -> Result<()> {
-        let (released,): (bool,) = sqlx::query_as(AssertSqlSafe(format!("SELECT pg_advisory_unlock({})", key(s))))
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db("releasing the migration lock (pg_advisory_unlock)"))?;
+        let (released,): (bool,) = sqlx::query_as(AssertSqlSafe(super::logged(format!(
+            "SELECT pg_advisory_unlock({})",
+            key(s)
+        ))))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db("releasing the migration lock (pg_advisory_unlock)"))?;
         if !released {
             return Err(Error::Database {
                 context: "releasing the migration lock".into(),

@@ -7,7 +7,7 @@
 use super::{Driver, HistoryRow, Settings, run, sealed};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
-use sqlx::{AssertSqlSafe, Sqlite, SqliteConnection, raw_sql};
+use sqlx::{AssertSqlSafe, Row, Sqlite, SqliteConnection, raw_sql};
 
 impl sealed::Sealed for Sqlite {}
 
@@ -22,12 +22,15 @@ impl Driver for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
 
     async fn execute(conn: &mut SqliteConnection, sql: String) -> Result<(), sqlx::Error> {
-        raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await.map(drop)
+        raw_sql(AssertSqlSafe(super::logged(sql)))
+            .execute(&mut *conn)
+            .await
+            .map(drop)
     }
 
     async fn read_rows(conn: &mut SqliteConnection, s: &Settings) -> Result<Vec<HistoryRow>> {
         type Row = (String, String, String, String, String, String, i64, Option<String>);
-        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(Self::DIALECT.select_history(&s.table)))
+        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(super::logged(Self::DIALECT.select_history(&s.table))))
             .fetch_all(&mut *conn)
             .await
             .map_err(db(format!(
@@ -37,12 +40,22 @@ impl Driver for Sqlite {
         Ok(rows.into_iter().map(HistoryRow::from).collect())
     }
 
-    async fn table_exists(conn: &mut SqliteConnection, s: &Settings) -> Result<bool> {
-        let found: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
-            .bind(s.table.name())
+    async fn read_digest(conn: &mut SqliteConnection, s: &Settings) -> Option<String> {
+        let row = raw_sql(AssertSqlSafe(super::logged(Self::DIALECT.select_digest(&s.table))))
             .fetch_optional(&mut *conn)
             .await
-            .map_err(db("looking for the history table"))?;
+            .ok()??;
+        row.try_get::<String, _>(0).ok()
+    }
+
+    async fn table_exists(conn: &mut SqliteConnection, s: &Settings) -> Result<bool> {
+        let found: Option<(i64,)> = sqlx::query_as(super::logged(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+        ))
+        .bind(s.table.name())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db("looking for the history table"))?;
         Ok(found.is_some())
     }
 
@@ -61,7 +74,7 @@ impl Driver for Sqlite {
     async fn lock(conn: &mut SqliteConnection, s: &Settings) -> Result<()> {
         // SQLite waits for the write lock in its busy handler: bound that wait
         // by the lock timeout, then restore the connection's own setting.
-        let (before,): (i64,) = sqlx::query_as("PRAGMA busy_timeout")
+        let (before,): (i64,) = sqlx::query_as(super::logged("PRAGMA busy_timeout"))
             .fetch_one(&mut *conn)
             .await
             .map_err(db("reading the SQLite busy timeout"))?;
