@@ -98,6 +98,17 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Command line
+//!
+//! With the `cli` feature (on by default) the package has a `migrate`
+//! binary: `migrate init`, `revision -m`, `merge`, `check`, `heads`,
+//! `history`, `show`, `upgrade`, `downgrade`, `current`, `stamp`,
+//! `resolve`, and offline scripts with `upgrade --sql` / `downgrade --sql`
+//! (see [`offline`]). [`cli::DbCommand`] gives a self-migrating binary the
+//! same verbs over its embedded list (`myapp db upgrade head`); see
+//! `examples/embedded_cli.rs` and the README for flags, configuration,
+//! exit codes and `--json` shapes.
+//!
 //! # Errors
 //!
 //! Every call returns [`Error`], which says what failed, for which revision

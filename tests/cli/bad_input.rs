@@ -42,11 +42,7 @@ fn config_files_that_cannot_be_used() {
     let tmp = tempfile::tempdir().unwrap();
     let e = fails(&mut migrate(tmp.path()), &["heads", "--config", "nope.toml"], 1);
     assert!(e.starts_with("error: cannot read the config file `nope.toml`"), "{e}");
-    let e = fails(
-        &mut migrate(tmp.path()).env("MIGRATE_CONFIG", "gone.toml"),
-        &["heads"],
-        1,
-    );
+    let e = fails(migrate(tmp.path()).env("MIGRATE_CONFIG", "gone.toml"), &["heads"], 1);
     assert!(e.starts_with("error: cannot read the config file `gone.toml`"), "{e}");
     std::fs::write(tmp.path().join("migrate.toml"), "database_url = [oops\n").unwrap();
     let e = fails(&mut migrate(tmp.path()), &["heads"], 1);
@@ -118,7 +114,7 @@ fn unreachable_databases_never_show_the_password() {
         assert!(e.contains("user:***@127.0.0.1:1/x"), "{e}");
         assert!(!e.contains("secret"), "{e}");
         // Also when the URL comes from the environment.
-        let e = fails(&mut migrate(&repo()).env("DATABASE_URL", url), &["history"], 1);
+        let e = fails(migrate(&repo()).env("DATABASE_URL", url), &["history"], 1);
         assert!(!e.contains("secret"), "{e}");
     }
 }

@@ -163,8 +163,8 @@ fn revision_and_merge_files_parse_and_validate() {
     let list = migrate::load(root.join("migrations")).expect("the written files validate");
     let parents = |id: &str| -> Vec<String> { list.get(id).unwrap().down_revisions().map(str::to_owned).collect() };
     assert_eq!(parents(&a), Vec::<String>::new());
-    assert_eq!(parents(&b), [a.clone()]);
-    assert_eq!(parents(&c), [a.clone()]);
+    assert_eq!(parents(&b), std::slice::from_ref(&a));
+    assert_eq!(parents(&c), std::slice::from_ref(&a));
     let mut both = vec![b.clone(), c.clone()];
     both.sort();
     assert_eq!(parents(&merge), both);
@@ -178,4 +178,60 @@ fn revision_and_merge_files_parse_and_validate() {
     let list = migrate::load(root.join("migrations")).unwrap();
     let got: Vec<&str> = list.get(&g).unwrap().down_revisions().collect();
     assert_eq!(got, [f.as_str(), e2.as_str()]);
+}
+
+#[test]
+fn history_table_flag_and_resolving_a_failed_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir(root.join("migrations")).unwrap();
+    let db = root.join("app.db");
+    let m = || {
+        let mut cmd = migrate(root);
+        cmd.env("DATABASE_URL", format!("sqlite:{}", db.display()))
+            .args(["--history-table", "schema_history"]);
+        cmd
+    };
+    let a = ok(&mut m(), &["revision", "-m", "half done"]);
+    let path = root.join(a.trim());
+    let a = id_of(&a);
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Outside a transaction, the first statement stays done when the second fails.
+    let text = text.replace(
+        "-- migrate:upgrade\n",
+        "-- migrate:no-transaction\n-- migrate:upgrade\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    crate::support::write_sql(
+        &path,
+        "CREATE TABLE t (id INTEGER);\nSELECT * FROM missing_table;",
+        "DROP TABLE t;",
+    );
+
+    let e = fails(&mut m(), &["upgrade", "head"], 1);
+    assert!(
+        e.contains(&format!("upgrade of revision `{a}`")) && e.contains("missing_table"),
+        "{e}"
+    );
+    let e = fails(&mut m(), &["upgrade", "head"], 1);
+    assert!(
+        e.contains(&format!("`migrate resolve {a} --applied` or `--not-applied`")),
+        "{e}"
+    );
+    let rows = crate::support::program(
+        "sqlite3",
+        &[db.to_str().unwrap(), "SELECT revision, state FROM schema_history"],
+        None,
+    );
+    assert_eq!(rows, format!("{a}|upgrade_failed\n"));
+
+    // A human checked: the table is there, so the revision stands applied.
+    assert_eq!(
+        ok(&mut m(), &["resolve", &a, "--applied"]),
+        format!("Resolved {a} as applied\n")
+    );
+    assert_eq!(ok(&mut m(), &["current"]), format!("{a} (head)\n"));
+    let script = ok(&mut m(), &["upgrade", "--sql"]);
+    assert!(script.contains("INSERT INTO \"schema_history\""), "{script}");
+    assert!(!script.contains("migrate_history"), "{script}");
 }

@@ -108,7 +108,7 @@ fn alembic_session_then_offline_scripts_match_online() {
         "{check}"
     );
     assert_eq!(fails(&mut m(), &["upgrade", "head"], 1).trim_end(), macro_says);
-    let mut heads = vec![c.clone(), d.clone()];
+    let mut heads = [c.clone(), d.clone()];
     heads.sort();
     assert_eq!(
         ok(&mut m(), &["heads"]),

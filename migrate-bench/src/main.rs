@@ -1,0 +1,150 @@
+//! `migrate-bench`: measures migrate beside sqlx's own migrator and the
+//! raw-SQL floor, in the same run, and prints Markdown tables.
+//!
+//! ```text
+//! cargo run --release -p migrate-bench            # everything (see BENCHMARKS.md)
+//! cargo run --release -p migrate-bench -- --smoke # a small N, seconds
+//! ```
+
+mod count;
+mod generate;
+mod measure;
+mod rebuild;
+
+use measure::{Kind, Workload};
+use std::time::Duration;
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+fn ratio(a: Duration, b: Duration) -> String {
+    format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64())
+}
+
+async fn postgres_reachable() -> bool {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(&measure::postgres_server()).await.is_ok()
+}
+
+/// `--child apply-ours|apply-sqlx DIR URL`: applies everything and prints the peak memory.
+async fn child(args: &[String]) {
+    let (what, dir, url) = (&args[0], std::path::Path::new(&args[1]), &args[2]);
+    let pool = measure::pool(url).await;
+    match what.as_str() {
+        "apply-ours" => {
+            pool.ours_upgrade(&migrate::load(dir).unwrap()).await;
+        }
+        _ => pool.sqlx_run(&sqlx::migrate::Migrator::new(dir).await.unwrap()).await,
+    }
+    println!("{}", measure::peak_rss_kb());
+}
+
+async fn peak_memory(kind: Kind, w: &Workload) -> (u64, u64) {
+    let mut out = [0u64; 2];
+    for (k, (what, dir)) in [("apply-ours", &w.ours_dir), ("apply-sqlx", &w.sqlx_dir)]
+        .into_iter()
+        .enumerate()
+    {
+        let db = measure::Fresh::new(kind).await;
+        let run = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--child", what, &dir.display().to_string(), &db.url])
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        out[k] = String::from_utf8_lossy(&run.stdout).trim().parse().unwrap();
+        db.drop_now().await;
+    }
+    (out[0], out[1])
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    if args.first().map(String::as_str) == Some("--child") {
+        return rt.block_on(child(&args[1..]));
+    }
+    count::install();
+    let smoke = args.iter().any(|a| a == "--smoke");
+    let skip_build = smoke || args.iter().any(|a| a == "--no-build");
+    let sizes: Vec<usize> = if smoke { vec![20] } else { vec![100, 1_000, 10_000] };
+    rt.block_on(async {
+        let mut kinds = vec![Kind::Sqlite];
+        if postgres_reachable().await {
+            kinds.push(Kind::Postgres);
+        } else {
+            eprintln!("PostgreSQL is not reachable at {}: measuring SQLite only", measure::postgres_server());
+        }
+        println!("## No-op start-up (`upgrade head` on an up-to-date database; median, in-process)\n");
+        println!("| database | N | migrate (ms) | statements | sqlx (ms) | statements | migrate / sqlx |");
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+        let mut workloads = Vec::new();
+        for &n in &sizes {
+            workloads.push(Workload::new(n).await);
+        }
+        for &kind in &kinds {
+            for w in &workloads {
+                let r = measure::noop(kind, w, if smoke { 3 } else { 31 }).await;
+                println!(
+                    "| {kind:?} | {} | {} | {} | {} | {} | {} |",
+                    w.n,
+                    ms(r.ours),
+                    r.ours_statements,
+                    ms(r.sqlx),
+                    r.sqlx_statements,
+                    ratio(r.ours, r.sqlx)
+                );
+            }
+        }
+        println!("\n## Apply all N, then downgrade all N, on a fresh database (median)\n");
+        println!("| database | N | apply: migrate (ms) | sqlx | floor | migrate / floor | sqlx / floor | downgrade: migrate (ms) | sqlx | floor | migrate / floor |");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for &kind in &kinds {
+            for w in &workloads {
+                let reps = if smoke { 1 } else if w.n >= 10_000 { 1 } else { 3 };
+                let r = measure::full(kind, w, reps).await;
+                println!(
+                    "| {kind:?} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    w.n,
+                    ms(r.apply[0]),
+                    ms(r.apply[1]),
+                    ms(r.apply[2]),
+                    ratio(r.apply[0], r.apply[2]),
+                    ratio(r.apply[1], r.apply[2]),
+                    ms(r.downgrade[0]),
+                    ms(r.downgrade[1]),
+                    ms(r.downgrade[2]),
+                    ratio(r.downgrade[0], r.downgrade[2]),
+                );
+            }
+        }
+        let largest = workloads.last().unwrap();
+        println!("\n## Pure load, validate and hash (`migrate_core::load::from_sources`, median)\n");
+        println!("| N | time (ms) |\n|---:|---:|");
+        for &n in &sizes {
+            println!("| {n} | {} |", ms(measure::core_load(n, if smoke { 1 } else { 5 })));
+        }
+        println!("\n## Peak memory applying all {} migrations (SQLite, whole process)\n", largest.n);
+        let (ours, sqlx) = peak_memory(Kind::Sqlite, largest).await;
+        println!("| migrate (MiB) | sqlx (MiB) | migrate / sqlx |\n|---:|---:|---:|");
+        println!("| {:.1} | {:.1} | {:.2}× |", ours as f64 / 1024.0, sqlx as f64 / 1024.0, ours as f64 / sqlx as f64);
+        if !skip_build {
+            let n = 1_000;
+            let r = rebuild::measure(n, 3);
+            println!("\n## Release rebuild after touching one of {n} embedded files (median of 3)\n");
+            println!("| migrate (s) | sqlx (s) | migrate / sqlx | embedded list, migrate (KiB) | sqlx (KiB) |");
+            println!("|---:|---:|---:|---:|---:|");
+            println!(
+                "| {:.2} | {:.2} | {} | {:.0} | {:.0} |",
+                r.ours.as_secs_f64(),
+                r.sqlx.as_secs_f64(),
+                ratio(r.ours, r.sqlx),
+                r.ours_bytes as f64 / 1024.0,
+                r.sqlx_bytes as f64 / 1024.0
+            );
+        }
+    });
+}

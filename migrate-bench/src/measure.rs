@@ -1,0 +1,344 @@
+//! The runners: ours, sqlx's migrator, and the floor (the same statements
+//! sent directly: one request per migration holding its transaction and
+//! one history insert), on fresh databases.
+
+use crate::{count, generate};
+use migrate::Migrations;
+use sqlx::migrate::Migrator;
+use sqlx::{AssertSqlSafe, Connection, Executor, PgPool, SqlitePool};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Which database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A SQLite file (on /dev/shm when there is one).
+    Sqlite,
+    /// The PostgreSQL server at `MIGRATE_TEST_POSTGRES_URL`.
+    Postgres,
+}
+
+/// A fresh database; dropped with it.
+pub struct Fresh {
+    pub url: String,
+    kind: Kind,
+    name: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub fn postgres_server() -> String {
+    std::env::var("MIGRATE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, _) = url.rsplit_once('/').expect("a database URL with a path");
+    format!("{base}/{name}")
+}
+
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Fresh {
+    pub async fn new(kind: Kind) -> Fresh {
+        let name = format!(
+            "migrate_bench_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        match kind {
+            Kind::Sqlite => {
+                let shm = Path::new("/dev/shm");
+                let dir = if shm.is_dir() {
+                    tempfile::tempdir_in(shm)
+                } else {
+                    tempfile::tempdir()
+                }
+                .unwrap();
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
+                Fresh {
+                    url,
+                    kind,
+                    name,
+                    _dir: Some(dir),
+                }
+            }
+            Kind::Postgres => {
+                let server = postgres_server();
+                let mut admin = sqlx::PgConnection::connect(&server)
+                    .await
+                    .expect("the PostgreSQL server is reachable");
+                admin
+                    .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                Fresh {
+                    url: with_database(&server, &name),
+                    kind,
+                    name,
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    pub async fn drop_now(self) {
+        if self.kind == Kind::Postgres {
+            let mut admin = sqlx::PgConnection::connect(&postgres_server()).await.unwrap();
+            let _ = admin
+                .execute(AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                )))
+                .await;
+        }
+    }
+}
+
+/// A pool of one connection, connected.
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+pub async fn pool(url: &str) -> Pool {
+    if url.starts_with("sqlite:") {
+        Pool::Sqlite(
+            sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .connect(url)
+                .await
+                .unwrap(),
+        )
+    } else {
+        Pool::Postgres(
+            sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .connect(url)
+                .await
+                .unwrap(),
+        )
+    }
+}
+
+impl Pool {
+    pub async fn ours_upgrade(&self, m: &Migrations) -> usize {
+        match self {
+            Pool::Sqlite(p) => m.upgrade(p, "head").await,
+            Pool::Postgres(p) => m.upgrade(p, "head").await,
+        }
+        .unwrap()
+        .steps
+        .len()
+    }
+
+    pub async fn ours_downgrade(&self, m: &Migrations) -> usize {
+        match self {
+            Pool::Sqlite(p) => m.downgrade(p, "base").await,
+            Pool::Postgres(p) => m.downgrade(p, "base").await,
+        }
+        .unwrap()
+        .steps
+        .len()
+    }
+
+    pub async fn sqlx_run(&self, m: &Migrator) {
+        match self {
+            Pool::Sqlite(p) => m.run(p).await,
+            Pool::Postgres(p) => m.run(p).await,
+        }
+        .unwrap()
+    }
+
+    pub async fn sqlx_undo(&self, m: &Migrator) {
+        match self {
+            Pool::Sqlite(p) => m.undo(p, 0).await,
+            Pool::Postgres(p) => m.undo(p, 0).await,
+        }
+        .unwrap()
+    }
+
+    async fn exec(&self, sql: String) {
+        match self {
+            Pool::Sqlite(p) => sqlx::raw_sql(AssertSqlSafe(sql)).execute(p).await.map(drop),
+            Pool::Postgres(p) => sqlx::raw_sql(AssertSqlSafe(sql)).execute(p).await.map(drop),
+        }
+        .unwrap()
+    }
+
+    /// The floor: one request per migration holding its transaction and one history insert.
+    pub async fn floor_apply(&self, n: usize) {
+        self.exec("CREATE TABLE floor_history (version BIGINT PRIMARY KEY, checksum VARCHAR(80) NOT NULL)".into())
+            .await;
+        for i in 0..n {
+            let sql = format!(
+                "BEGIN;\n{}\nINSERT INTO floor_history (version, checksum) VALUES ({i}, 'x');\nCOMMIT;",
+                generate::up(i)
+            );
+            self.exec(sql).await;
+        }
+    }
+
+    pub async fn floor_downgrade(&self, n: usize) {
+        for i in (0..n).rev() {
+            let sql = format!(
+                "BEGIN;\n{}\nDELETE FROM floor_history WHERE version = {i};\nCOMMIT;",
+                generate::down(i)
+            );
+            self.exec(sql).await;
+        }
+    }
+
+    pub async fn close(self) {
+        match self {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// The median of `samples`.
+pub fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Both folders for N migrations.
+pub struct Workload {
+    pub n: usize,
+    pub ours: Migrations,
+    pub sqlx: Migrator,
+    _dir: tempfile::TempDir,
+    pub ours_dir: std::path::PathBuf,
+    pub sqlx_dir: std::path::PathBuf,
+}
+
+impl Workload {
+    pub async fn new(n: usize) -> Workload {
+        let dir = tempfile::tempdir().unwrap();
+        let (ours_dir, sqlx_dir) = (dir.path().join("ours"), dir.path().join("sqlx"));
+        generate::ours(&ours_dir, n);
+        generate::sqlx(&sqlx_dir, n);
+        let ours = migrate::load(&ours_dir).unwrap();
+        // As `embed_migrations!` does at build time.
+        let _ = ours.applied_digest();
+        let sqlx = Migrator::new(sqlx_dir.as_path()).await.unwrap();
+        Workload {
+            n,
+            ours,
+            sqlx,
+            _dir: dir,
+            ours_dir,
+            sqlx_dir,
+        }
+    }
+}
+
+/// A no-op start-up on an up-to-date database: median time and statements sent.
+pub struct Noop {
+    pub ours: Duration,
+    pub ours_statements: usize,
+    pub sqlx: Duration,
+    pub sqlx_statements: usize,
+}
+
+pub async fn noop(kind: Kind, w: &Workload, reps: usize) -> Noop {
+    let (a, b) = (Fresh::new(kind).await, Fresh::new(kind).await);
+    let (ours_pool, sqlx_pool) = (pool(&a.url).await, pool(&b.url).await);
+    ours_pool.ours_upgrade(&w.ours).await;
+    sqlx_pool.sqlx_run(&w.sqlx).await;
+    let mut ours = Vec::new();
+    let mut sqlx = Vec::new();
+    let (mut ours_statements, mut sqlx_statements) = (0, 0);
+    for _ in 0..reps {
+        let t = Instant::now();
+        let (done, sent, _) = count::during(ours_pool.ours_upgrade(&w.ours)).await;
+        ours.push(t.elapsed());
+        assert_eq!(done, 0);
+        ours_statements = sent;
+        let t = Instant::now();
+        let ((), _, sent) = count::during(sqlx_pool.sqlx_run(&w.sqlx)).await;
+        sqlx.push(t.elapsed());
+        sqlx_statements = sent;
+    }
+    ours_pool.close().await;
+    sqlx_pool.close().await;
+    a.drop_now().await;
+    b.drop_now().await;
+    Noop {
+        ours: median(ours),
+        ours_statements,
+        sqlx: median(sqlx),
+        sqlx_statements,
+    }
+}
+
+/// Applying and then unapplying all N on a fresh database: median times.
+#[derive(Default)]
+pub struct Full {
+    pub apply: [Duration; 3],
+    pub downgrade: [Duration; 3],
+}
+
+pub async fn full(kind: Kind, w: &Workload, reps: usize) -> Full {
+    let mut apply: [Vec<Duration>; 3] = Default::default();
+    let mut downgrade: [Vec<Duration>; 3] = Default::default();
+    for _ in 0..reps {
+        for (who, runner) in ["ours", "sqlx", "floor"].into_iter().enumerate() {
+            let db = Fresh::new(kind).await;
+            let p = pool(&db.url).await;
+            let t = Instant::now();
+            match runner {
+                "ours" => assert_eq!(p.ours_upgrade(&w.ours).await, w.n),
+                "sqlx" => p.sqlx_run(&w.sqlx).await,
+                _ => p.floor_apply(w.n).await,
+            }
+            apply[who].push(t.elapsed());
+            let t = Instant::now();
+            match runner {
+                "ours" => assert_eq!(p.ours_downgrade(&w.ours).await, w.n),
+                "sqlx" => p.sqlx_undo(&w.sqlx).await,
+                _ => p.floor_downgrade(w.n).await,
+            }
+            downgrade[who].push(t.elapsed());
+            p.close().await;
+            db.drop_now().await;
+        }
+    }
+    let [a0, a1, a2] = apply.map(median);
+    let [d0, d1, d2] = downgrade.map(median);
+    Full {
+        apply: [a0, a1, a2],
+        downgrade: [d0, d1, d2],
+    }
+}
+
+/// The pure load, validate and hash of N files: median time.
+pub fn core_load(n: usize, reps: usize) -> Duration {
+    let sources = generate::sources(n);
+    median(
+        (0..reps)
+            .map(|_| {
+                let input = sources.clone();
+                let t = Instant::now();
+                let list = migrate_core::load::from_sources(input).unwrap();
+                let took = t.elapsed();
+                assert_eq!(list.len(), n);
+                took
+            })
+            .collect(),
+    )
+}
+
+/// Peak resident memory (kB) of this process so far.
+pub fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0))
+        })
+        .unwrap_or(0)
+}

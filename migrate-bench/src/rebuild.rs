@@ -1,0 +1,143 @@
+//! Build cost: a release rebuild, after touching one migration, of a crate
+//! that embeds N files, with `embed_migrations!` and with `sqlx::migrate!`;
+//! and what the embedded list adds to the binary.
+
+use crate::generate;
+use crate::measure::median;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub struct Rebuild {
+    pub ours: Duration,
+    pub sqlx: Duration,
+    /// Binary size with N files minus with none, in bytes.
+    pub ours_bytes: i64,
+    pub sqlx_bytes: i64,
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Writes a crate that prints how many migrations it embeds.
+fn project(root: &Path, name: &str, dependency: &str, embed: &str, n: usize, sqlx_format: bool) -> PathBuf {
+    let dir = root.join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    write(
+        &dir.join("Cargo.toml"),
+        &format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\n{dependency}\n\n[workspace]\n"
+        ),
+    );
+    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
+    std::fs::copy(lock, dir.join("Cargo.lock")).unwrap();
+    write(
+        &dir.join("build.rs"),
+        "fn main() {\n    println!(\"cargo:rerun-if-changed=migrations\");\n}\n",
+    );
+    write(
+        &dir.join("src/main.rs"),
+        &format!("{embed}\n\nfn main() {{\n    println!(\"{{}}\", MIGRATIONS.iter().count());\n}}\n"),
+    );
+    if sqlx_format {
+        generate::sqlx(&dir.join("migrations"), n)
+    } else {
+        generate::ours(&dir.join("migrations"), n)
+    }
+    dir
+}
+
+fn build(dir: &Path, target: &Path) -> Duration {
+    let t = Instant::now();
+    let out = Command::new(cargo())
+        .args(["build", "--release", "--offline", "--quiet"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "building {}:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.elapsed()
+}
+
+fn size(target: &Path, name: &str) -> i64 {
+    std::fs::metadata(target.join("release").join(name)).unwrap().len() as i64
+}
+
+/// Measures both crates at N files; `reps` rebuilds each after touching one file.
+pub fn measure(n: usize, reps: usize) -> Rebuild {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-rebuild");
+    let target = root.join("target");
+    let facade = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap();
+    let ours = project(
+        &root,
+        "embed_ours",
+        &format!(
+            "migrate = {{ path = {:?}, default-features = false, features = [\"sqlite\"] }}",
+            facade.display().to_string()
+        ),
+        "static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!(\"migrations\");",
+        n,
+        false,
+    );
+    let sqlx = project(
+        &root,
+        "embed_sqlx",
+        "sqlx = { version = \"0.9\", default-features = false, features = [\"runtime-tokio\", \"sqlite\", \"migrate\", \"macros\"] }",
+        "static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!(\"migrations\");",
+        n,
+        true,
+    );
+    let mut result = Rebuild {
+        ours: Duration::ZERO,
+        sqlx: Duration::ZERO,
+        ours_bytes: 0,
+        sqlx_bytes: 0,
+    };
+    for (dir, name, touched, time, bytes) in [
+        (
+            &ours,
+            "embed_ours",
+            generate::ours_name(n / 2),
+            &mut result.ours,
+            &mut result.ours_bytes,
+        ),
+        (
+            &sqlx,
+            "embed_sqlx",
+            format!("{}_step_{}.up.sql", n / 2 + 1, n / 2),
+            &mut result.sqlx,
+            &mut result.sqlx_bytes,
+        ),
+    ] {
+        build(dir, &target); // warm: dependencies and a first build
+        let with_n = size(&target, name);
+        let file = dir.join("migrations").join(&touched);
+        let samples = (0..reps)
+            .map(|k| {
+                let text = std::fs::read_to_string(&file).unwrap();
+                // A real edit (a trailing comment), so the content changes too.
+                std::fs::write(&file, format!("{text}\n-- touched {k}\n")).unwrap();
+                build(dir, &target)
+            })
+            .collect();
+        *time = median(samples);
+        // The same crate with no migrations, for the size of the embedded list.
+        let migrations = dir.join("migrations");
+        std::fs::remove_dir_all(&migrations).unwrap();
+        std::fs::create_dir_all(&migrations).unwrap();
+        build(dir, &target);
+        *bytes = with_n - size(&target, name);
+    }
+    result
+}
