@@ -3,9 +3,10 @@
 //!
 //! A script is built from the same pieces as an online run: the plan from
 //! `migrate_core::plan`, each migration's SQL verbatim, and the history-table
-//! statements of [`Dialect`], which the drivers send online. Run by hand,
-//! it leaves the history table as an online run would (same rows; the
-//! `applied_at` comes from the database clock, `execution_ms` is 0).
+//! statements of [`Dialect`], which the drivers send online, including the
+//! digest row kept with every change. Run by hand, it leaves the history
+//! table as an online run would (same rows; the `applied_at` comes from the
+//! database clock, `execution_ms` is 0).
 //!
 //! # Ranges
 //!
@@ -27,11 +28,12 @@
 //! statements, and the script says so.
 
 use crate::dialect::Dialect;
+use crate::driver::APPLIED;
 use crate::error::{Error, Result};
 use crate::migrator::Migrations;
 use crate::split::needs_terminator;
 use crate::table::HistoryTable;
-use migrate_core::{Direction, Graph, Migration, Target, TargetError, plan};
+use migrate_core::{Digest, Direction, Graph, Migration, Target, TargetError, plan};
 use std::fmt::Write as _;
 
 /// Where a script starts and where it goes: `FROM:TO`, or `TO` alone.
@@ -138,7 +140,12 @@ impl Migrations {
             Direction::Upgrade => plan::upgrade(&graph, &applied, &range.to)?,
             Direction::Downgrade => plan::downgrade(&graph, &applied, &range.to)?,
         };
-        Ok(render(dialect, table, direction, range, &graph, &plan))
+        let mut digest = Digest::empty();
+        for i in (0..graph.len()).filter(|&i| applied[i]) {
+            let m = graph.get(i);
+            digest.insert(m.revision(), &m.checksum().to_string(), APPLIED);
+        }
+        Ok(render(dialect, table, direction, range, &graph, &plan, digest))
     }
 
     fn as_slice(&self) -> &[Migration] {
@@ -153,6 +160,7 @@ fn render(
     range: &ScriptRange,
     graph: &Graph<'_>,
     plan: &migrate_core::Plan,
+    mut digest: Digest,
 ) -> String {
     let transactional = dialect != Dialect::Mysql;
     let mut out = String::new();
@@ -182,9 +190,16 @@ fn render(
     }
     for &i in &plan.steps {
         let m = graph.get(i);
+        let checksum = m.checksum().to_string();
         let (sql, history) = match direction {
-            Direction::Upgrade => (m.upgrade_sql(), dialect.insert_applied(table, m, "0")),
-            Direction::Downgrade => (m.downgrade_sql().unwrap_or(""), dialect.delete(table, m.revision())),
+            Direction::Upgrade => {
+                digest.insert(m.revision(), &checksum, APPLIED);
+                (m.upgrade_sql(), dialect.insert_applied(table, m, "0"))
+            }
+            Direction::Downgrade => {
+                digest.remove(m.revision(), &checksum, APPLIED);
+                (m.downgrade_sql().unwrap_or(""), dialect.delete(table, m.revision()))
+            }
         };
         let wrap = transactional && !m.no_transaction();
         let _ = writeln!(out, "\n-- Running {} ({})", step_line(direction, m), m.file());
@@ -196,6 +211,7 @@ fn render(
         }
         push_sql(&mut out, sql, dialect);
         push_statement(&mut out, &history);
+        push_statement(&mut out, &dialect.set_digest(table, &digest));
         if wrap {
             out.push_str("COMMIT;\n");
         }
@@ -277,7 +293,10 @@ mod tests {
         assert_eq!(s.matches("BEGIN;").count(), 3);
         assert_eq!(s.matches("COMMIT;").count(), 3);
         assert!(s.contains("CREATE TABLE a (id INTEGER)\n;\nINSERT INTO"), "{s}");
-        assert!(s.contains(", 0);\nCOMMIT;"), "{s}");
+        assert!(s.contains("execution_ms = excluded.execution_ms;\nCOMMIT;"), "{s}");
+        // The digest row after the last step is the one an up-to-date table holds.
+        let all = Digest::all_applied(chain().iter().as_slice()).to_string();
+        assert!(s.contains(&format!("'{all}'")), "{s}");
         assert!(s.contains("-- done\n-- trailing note\n;\nINSERT INTO"), "{s}");
         assert!(s.contains("'c3 it''s'"));
     }
@@ -294,7 +313,7 @@ mod tests {
         assert!(s.contains("DELETE FROM \"migrate_history\" WHERE revision = E'a1'"));
         let s = script(Dialect::Mysql, Direction::Downgrade, "b2:-1").unwrap();
         assert!(s.contains("downgrade b2 -> a1"));
-        assert!(!s.contains("c3"));
+        assert!(!s.contains("c3 it's"));
         assert!(!s.contains("BEGIN;"));
         assert!(s.contains("commit DDL implicitly"));
     }
