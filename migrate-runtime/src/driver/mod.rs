@@ -192,6 +192,54 @@ pub trait Driver: sqlx::Database + sealed::Sealed {
     }
 }
 
+/// The primitives whose code reads the same on every database, written once
+/// for a driver's connection type.
+macro_rules! same_everywhere {
+    ($conn:ty) => {
+        async fn execute(conn: &mut $conn, sql: String) -> std::result::Result<(), sqlx::Error> {
+            sqlx::raw_sql(sqlx::AssertSqlSafe($crate::driver::logged(sql)))
+                .execute(&mut *conn)
+                .await
+                .map(drop)
+        }
+
+        async fn read_rows(
+            conn: &mut $conn,
+            s: &$crate::driver::Settings,
+        ) -> $crate::error::Result<Vec<$crate::driver::HistoryRow>> {
+            type Row = (
+                String,
+                String,
+                String,
+                String,
+                String,
+                String,
+                i64,
+                Option<String>,
+            );
+            let sql = Self::DIALECT.select_history(&s.table);
+            let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe($crate::driver::logged(sql)))
+                .fetch_all(&mut *conn)
+                .await
+                .map_err($crate::error::db(format!(
+                    "reading the history table {}",
+                    Self::DIALECT.table(&s.table)
+                )))?;
+            Ok(rows.into_iter().map($crate::driver::HistoryRow::from).collect())
+        }
+
+        async fn read_digest(conn: &mut $conn, s: &$crate::driver::Settings) -> Option<String> {
+            let sql = Self::DIALECT.select_digest(&s.table);
+            let row = sqlx::raw_sql(sqlx::AssertSqlSafe($crate::driver::logged(sql)))
+                .fetch_optional(&mut *conn)
+                .await
+                .ok()??;
+            sqlx::Row::try_get::<String, _>(&row, 0).ok()
+        }
+    };
+}
+use same_everywhere;
+
 /// Passes `sql` on after logging it at DEBUG under the target `migrate::sql`:
 /// every statement the runtime sends goes through here.
 pub(crate) fn logged<T: AsRef<str>>(sql: T) -> T {

@@ -4,10 +4,10 @@
 //! `GET_LOCK` answers 1 (taken), 0 (held by another session) or NULL (an
 //! error); only 1 counts. The server releases it if the session dies.
 
-use super::{Driver, HistoryRow, Settings, sealed};
+use super::{Driver, Settings, sealed};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
-use sqlx::{AssertSqlSafe, MySql, MySqlConnection, Row, raw_sql};
+use sqlx::{AssertSqlSafe, MySql, MySqlConnection};
 
 impl sealed::Sealed for MySql {}
 
@@ -23,32 +23,7 @@ fn lock_name(s: &Settings) -> String {
 impl Driver for MySql {
     const DIALECT: Dialect = Dialect::Mysql;
 
-    async fn execute(conn: &mut MySqlConnection, sql: String) -> Result<(), sqlx::Error> {
-        raw_sql(AssertSqlSafe(super::logged(sql)))
-            .execute(&mut *conn)
-            .await
-            .map(drop)
-    }
-
-    async fn read_rows(conn: &mut MySqlConnection, s: &Settings) -> Result<Vec<HistoryRow>> {
-        type Row = (String, String, String, String, String, String, i64, Option<String>);
-        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(super::logged(Self::DIALECT.select_history(&s.table))))
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db(format!(
-                "reading the history table {}",
-                Self::DIALECT.table(&s.table)
-            )))?;
-        Ok(rows.into_iter().map(HistoryRow::from).collect())
-    }
-
-    async fn read_digest(conn: &mut MySqlConnection, s: &Settings) -> Option<String> {
-        let row = raw_sql(AssertSqlSafe(super::logged(Self::DIALECT.select_digest(&s.table))))
-            .fetch_optional(&mut *conn)
-            .await
-            .ok()??;
-        row.try_get::<String, _>(0).ok()
-    }
+    super::same_everywhere!(MySqlConnection);
 
     async fn table_exists(conn: &mut MySqlConnection, s: &Settings) -> Result<bool> {
         let (found,): (i64,) = sqlx::query_as(

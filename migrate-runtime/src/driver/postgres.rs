@@ -5,10 +5,10 @@
 //! with its schema (the current schema when none is chosen), so another
 //! schema on the search path cannot shadow it.
 
-use super::{Driver, HistoryRow, Settings, sealed};
+use super::{Driver, Settings, sealed};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
-use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row, raw_sql};
+use sqlx::{AssertSqlSafe, PgConnection, Postgres};
 
 impl sealed::Sealed for Postgres {}
 
@@ -24,32 +24,7 @@ fn key(s: &Settings) -> String {
 impl Driver for Postgres {
     const DIALECT: Dialect = Dialect::Postgres;
 
-    async fn execute(conn: &mut PgConnection, sql: String) -> Result<(), sqlx::Error> {
-        raw_sql(AssertSqlSafe(super::logged(sql)))
-            .execute(&mut *conn)
-            .await
-            .map(drop)
-    }
-
-    async fn read_rows(conn: &mut PgConnection, s: &Settings) -> Result<Vec<HistoryRow>> {
-        type Row = (String, String, String, String, String, String, i64, Option<String>);
-        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(super::logged(Self::DIALECT.select_history(&s.table))))
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db(format!(
-                "reading the history table {}",
-                Self::DIALECT.table(&s.table)
-            )))?;
-        Ok(rows.into_iter().map(HistoryRow::from).collect())
-    }
-
-    async fn read_digest(conn: &mut PgConnection, s: &Settings) -> Option<String> {
-        let row = raw_sql(AssertSqlSafe(super::logged(Self::DIALECT.select_digest(&s.table))))
-            .fetch_optional(&mut *conn)
-            .await
-            .ok()??;
-        row.try_get::<String, _>(0).ok()
-    }
+    super::same_everywhere!(PgConnection);
 
     async fn table_exists(conn: &mut PgConnection, s: &Settings) -> Result<bool> {
         let (found,): (bool,) = sqlx::query_as(super::logged("SELECT to_regclass($1) IS NOT NULL"))

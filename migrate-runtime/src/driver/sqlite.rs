@@ -4,10 +4,10 @@
 //! at its end. A no-transaction migration commits what came before, runs
 //! on its own, and takes the lock again.
 
-use super::{Driver, HistoryRow, Settings, run, sealed};
+use super::{Driver, Settings, run, sealed};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
-use sqlx::{AssertSqlSafe, Row, Sqlite, SqliteConnection, raw_sql};
+use sqlx::{Sqlite, SqliteConnection};
 
 impl sealed::Sealed for Sqlite {}
 
@@ -21,32 +21,7 @@ fn is_busy(e: &sqlx::Error) -> bool {
 impl Driver for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
 
-    async fn execute(conn: &mut SqliteConnection, sql: String) -> Result<(), sqlx::Error> {
-        raw_sql(AssertSqlSafe(super::logged(sql)))
-            .execute(&mut *conn)
-            .await
-            .map(drop)
-    }
-
-    async fn read_rows(conn: &mut SqliteConnection, s: &Settings) -> Result<Vec<HistoryRow>> {
-        type Row = (String, String, String, String, String, String, i64, Option<String>);
-        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(super::logged(Self::DIALECT.select_history(&s.table))))
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db(format!(
-                "reading the history table {}",
-                Self::DIALECT.table(&s.table)
-            )))?;
-        Ok(rows.into_iter().map(HistoryRow::from).collect())
-    }
-
-    async fn read_digest(conn: &mut SqliteConnection, s: &Settings) -> Option<String> {
-        let row = raw_sql(AssertSqlSafe(super::logged(Self::DIALECT.select_digest(&s.table))))
-            .fetch_optional(&mut *conn)
-            .await
-            .ok()??;
-        row.try_get::<String, _>(0).ok()
-    }
+    super::same_everywhere!(SqliteConnection);
 
     async fn table_exists(conn: &mut SqliteConnection, s: &Settings) -> Result<bool> {
         let found: Option<(i64,)> = sqlx::query_as(super::logged(
