@@ -53,6 +53,32 @@ fn offline_matches_online(
     }
 }
 
+/// A fresh database, dropped when the test ends (also when it fails).
+struct Db {
+    url: String,
+    drop: Box<dyn Fn()>,
+}
+
+impl Db {
+    /// Creates a database on `server` through `exec(url, sql)`, and drops
+    /// it at the end through `forget(url, sql)`, which must not panic.
+    fn new(server: &str, exec: fn(&str, &str), forget: fn(&str, &str)) -> Db {
+        let name = unique_name("migrate_t_cli");
+        exec(server, &format!("CREATE DATABASE {name}"));
+        let server = server.to_owned();
+        Db {
+            url: with_database(&server, &name),
+            drop: Box::new(move || forget(&server, &format!("DROP DATABASE IF EXISTS {name}"))),
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        (self.drop)();
+    }
+}
+
 /// One step down, then the rest, for a chain without merges.
 const LINEAR: &[(&str, &str)] = &[("-1", "head:-1"), ("base", "head-1:base")];
 
@@ -71,32 +97,19 @@ mod postgres {
         program_with_env("psql", &all, stdin, &[("PGOPTIONS", "-c client_min_messages=warning")])
     }
 
-    /// A fresh database dropped at the end of the test.
-    struct Db {
-        server: String,
-        name: String,
-        url: String,
-    }
-
-    impl Db {
-        fn new(server: &str) -> Db {
-            let name = unique_name("migrate_t_cli");
-            psql(server, &["-c", &format!("CREATE DATABASE {name}")], None);
-            Db {
-                server: server.to_owned(),
-                url: with_database(server, &name),
-                name,
-            }
-        }
-    }
-
-    impl Drop for Db {
-        fn drop(&mut self) {
-            let _ = Command::new("psql")
-                .args(["-X", "-q", "-d", &self.server, "-c"])
-                .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-                .output();
-        }
+    fn db(server: &str) -> Db {
+        Db::new(
+            server,
+            |url, sql| {
+                psql(url, &["-c", sql], None);
+            },
+            |url, sql| {
+                let _ = Command::new("psql")
+                    .args(["-X", "-q", "-d", url, "-c"])
+                    .arg(format!("{sql} WITH (FORCE)"))
+                    .output();
+            },
+        )
     }
 
     fn state(url: &str) -> String {
@@ -143,7 +156,7 @@ mod postgres {
             ("tests/fixtures/no_transaction/postgres", LINEAR),
         ];
         for (folder, downgrades) in cases {
-            let (online, offline) = (Db::new(&server), Db::new(&server));
+            let (online, offline) = (db(&server), db(&server));
             offline_matches_online(
                 "postgres",
                 folder,
@@ -192,36 +205,22 @@ mod mysql {
         program_with_env("mysql", &args, stdin, &env)
     }
 
-    struct Db {
-        server: String,
-        name: String,
-        url: String,
-    }
-
-    impl Db {
-        fn new(server: &str) -> Db {
-            let name = unique_name("migrate_t_cli");
-            mysql(server, &["-e", &format!("CREATE DATABASE {name}")], None);
-            Db {
-                server: server.to_owned(),
-                url: with_database(server, &name),
-                name,
-            }
-        }
-    }
-
-    impl Drop for Db {
-        fn drop(&mut self) {
-            let (args, password) = client(&self.server);
-            let mut cmd = Command::new("mysql");
-            cmd.args(args)
-                .arg("-e")
-                .arg(format!("DROP DATABASE IF EXISTS {}", self.name));
-            if let Some(p) = password {
-                cmd.env("MYSQL_PWD", p);
-            }
-            let _ = cmd.output();
-        }
+    fn db(server: &str) -> Db {
+        Db::new(
+            server,
+            |url, sql| {
+                mysql(url, &["-e", sql], None);
+            },
+            |url, sql| {
+                let (args, password) = client(url);
+                let mut cmd = Command::new("mysql");
+                cmd.args(args).args(["-e", sql]);
+                if let Some(p) = password {
+                    cmd.env("MYSQL_PWD", p);
+                }
+                let _ = cmd.output();
+            },
+        )
     }
 
     fn state(url: &str) -> String {
@@ -262,7 +261,7 @@ mod mysql {
         };
         // MySQL has no `DROP INDEX name` without `ON table`, which `migrations/` uses.
         for folder in ["tests/fixtures/linear", "tests/fixtures/no_transaction/mysql"] {
-            let (online, offline) = (Db::new(&server), Db::new(&server));
+            let (online, offline) = (db(&server), db(&server));
             offline_matches_online("mysql", folder, LINEAR, (&online.url, &offline.url), &apply, &state);
         }
         let script = ok(

@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The repository root (the root package's manifest folder).
 pub fn repo() -> PathBuf {
@@ -147,27 +146,9 @@ pub fn program_with_env(name: &str, args: &[&str], stdin: Option<&str>, env: &[(
     String::from_utf8(out.stdout).unwrap()
 }
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
+/// The scenario suite's database helpers, shared rather than copied: a
+/// unique database name, and "fail in CI, skip loudly elsewhere".
+#[path = "../scenarios/support.rs"]
+mod scenarios;
 
-/// A database name no other test (or test process) uses.
-pub fn unique_name(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "{prefix}_{}_{}_{nanos}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// An unreachable server: fail in CI, skip loudly elsewhere.
-pub fn unavailable(what: &str, url: &str, e: impl std::fmt::Display) {
-    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-        panic!("{what} is not reachable at {url} in CI: {e}");
-    }
-    eprintln!(
-        "SKIPPED: {what} is not reachable at {url} ({e}); set the URL variable or start the server to run this test"
-    );
-}
+pub use scenarios::{unavailable, unique_name};
