@@ -48,7 +48,13 @@ impl Options {
 ///
 /// Exit status: 0 done, 1 error, 2 usage error.
 #[derive(Debug, Parser)]
-#[command(name = "migrate", version, about, long_about = None)]
+#[command(
+    name = "migrate",
+    version,
+    about = "Alembic-style database schema migrations from a folder of SQL files",
+    long_about = None,
+    after_help = "Settings: flags, then --config FILE, else $MIGRATE_CONFIG, else ./migrate.toml; DATABASE_URL when none sets a URL.\nExit status: 0 done, 1 error, 2 usage."
+)]
 pub struct Cli {
     /// Flags written before the command; the command's own flags win.
     #[command(flatten)]
