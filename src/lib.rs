@@ -123,7 +123,7 @@ pub use migrate_core::{
 };
 pub use migrate_macros::embed_migrations;
 pub use migrate_runtime::{
-    Applied, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Dialect, Driver, Error, Handle, HistoryEntry, HistoryTable,
+    Applied, Connect, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Dialect, Driver, Error, Handle, HistoryEntry, HistoryTable,
     IntoTarget, Migrations, Migrator, Progress, Report, Resolution, Result, StepReport,
 };
 /// The sqlx version this crate runs on, so pools and connections match.

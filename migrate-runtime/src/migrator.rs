@@ -30,6 +30,14 @@ pub struct Migrations {
     computed: OnceLock<String>,
 }
 
+/// What the runtime can run on: a pool (`&SqlitePool`, `&PgPool`,
+/// `&MySqlPool`) or a single connection (`&mut SqliteConnection`, ...) of a
+/// database it has a [`Driver`] for. Implemented for everything that
+/// qualifies; you never implement it.
+pub trait Connect<'c>: Acquire<'c, Database: Driver, Connection: Handle> {}
+
+impl<'c, A> Connect<'c> for A where A: Acquire<'c, Database: Driver, Connection: Handle> {}
+
 /// Something that names a target: a `&str` in the target grammar, or a [`Target`].
 pub trait IntoTarget {
     /// Parses or passes on the target.
@@ -145,62 +153,32 @@ impl Migrations {
     }
 
     /// Upgrades to `target` (`"head"`, an id, `"+1"`, ...). See [`Migrator::upgrade`].
-    pub async fn upgrade<'c, A>(&self, db: A, target: impl IntoTarget) -> Result<Report>
-    where
-        A: Acquire<'c>,
-        A::Database: Driver,
-        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
-    {
+    pub async fn upgrade<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
         self.migrator().upgrade(db, target).await
     }
 
     /// Downgrades to `target` (`"base"`, an id, `"-1"`, ...). See [`Migrator::downgrade`].
-    pub async fn downgrade<'c, A>(&self, db: A, target: impl IntoTarget) -> Result<Report>
-    where
-        A: Acquire<'c>,
-        A::Database: Driver,
-        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
-    {
+    pub async fn downgrade<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
         self.migrator().downgrade(db, target).await
     }
 
     /// Records `target` as the database's state without running SQL. See [`Migrator::stamp`].
-    pub async fn stamp<'c, A>(&self, db: A, target: impl IntoTarget) -> Result<Report>
-    where
-        A: Acquire<'c>,
-        A::Database: Driver,
-        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
-    {
+    pub async fn stamp<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
         self.migrator().stamp(db, target).await
     }
 
     /// The applied head revisions. See [`Migrator::current`].
-    pub async fn current<'c, A>(&self, db: A) -> Result<Vec<String>>
-    where
-        A: Acquire<'c>,
-        A::Database: Driver,
-        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
-    {
+    pub async fn current<'c>(&self, db: impl Connect<'c>) -> Result<Vec<String>> {
         self.migrator().current(db).await
     }
 
     /// Every revision, applied or not. See [`Migrator::history`].
-    pub async fn history<'c, A>(&self, db: A) -> Result<Vec<HistoryEntry>>
-    where
-        A: Acquire<'c>,
-        A::Database: Driver,
-        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
-    {
+    pub async fn history<'c>(&self, db: impl Connect<'c>) -> Result<Vec<HistoryEntry>> {
         self.migrator().history(db).await
     }
 
     /// Checks the history against the migrations, changing nothing. See [`Migrator::verify`].
-    pub async fn verify<'c, A>(&self, db: A) -> Result<()>
-    where
-        A: Acquire<'c>,
-        A::Database: Driver,
-        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
-    {
+    pub async fn verify<'c>(&self, db: impl Connect<'c>) -> Result<()> {
         self.migrator().verify(db).await
     }
 }
@@ -322,58 +300,33 @@ impl<'m> Migrator<'m> {
 
     /// Applies every pending revision up to `target`, each in its own
     /// transaction with its history row, after verifying the history.
-    pub async fn upgrade<'c, A>(&self, db: A, target: impl IntoTarget) -> Result<Report>
-    where
-        A: Acquire<'c>,
-        A::Database: Driver,
-        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
-    {
+    pub async fn upgrade<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
         self.locked(db, Op::Upgrade(target.into_target()?)).await
     }
 
     /// Unapplies applied revisions down to `target`, newest first. Refuses,
     /// changing nothing, when a step has no downgrade section.
-    pub async fn downgrade<'c, A>(&self, db: A, target: impl IntoTarget) -> Result<Report>
-    where
-        A: Acquire<'c>,
-        A::Database: Driver,
-        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
-    {
+    pub async fn downgrade<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
         self.locked(db, Op::Downgrade(target.into_target()?)).await
     }
 
     /// Adds or removes history rows so the database is recorded at `target`,
     /// running no migration SQL (for a database whose schema is already there).
-    pub async fn stamp<'c, A>(&self, db: A, target: impl IntoTarget) -> Result<Report>
-    where
-        A: Acquire<'c>,
-        A::Database: Driver,
-        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
-    {
+    pub async fn stamp<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
         self.locked(db, Op::Stamp(target.into_target()?)).await
     }
 
     /// Records how a revision left half-done by a failed run really stands,
     /// after a human checked the database.
-    pub async fn resolve<'c, A>(&self, db: A, revision: &str, resolution: Resolution) -> Result<Report>
-    where
-        A: Acquire<'c>,
-        A::Database: Driver,
-        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
-    {
+    pub async fn resolve<'c>(&self, db: impl Connect<'c>, revision: &str, resolution: Resolution) -> Result<Report> {
         self.locked(db, Op::Resolve(revision.to_owned(), resolution)).await
     }
 
     /// The applied head revisions: applied revisions no other applied revision
     /// descends from. Empty for a fresh database.
-    pub async fn current<'c, A>(&self, db: A) -> Result<Vec<String>>
-    where
-        A: Acquire<'c>,
-        A::Database: Driver,
-        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
-    {
+    pub async fn current<'c>(&self, db: impl Connect<'c>) -> Result<Vec<String>> {
         let graph = self.graph()?;
-        let rows = self.read::<A>(db).await?;
+        let rows = self.read(db).await?;
         let applied: Vec<&HistoryRow> = rows.iter().filter(|r| r.state == APPLIED).collect();
         let parents: HashSet<&str> = applied.iter().flat_map(|r| r.down_revisions.split(',')).collect();
         let mut heads: Vec<&HistoryRow> = applied
@@ -386,14 +339,9 @@ impl<'m> Migrator<'m> {
 
     /// Every known revision in application order, with its history row when
     /// it is applied, followed by applied revisions this list does not know.
-    pub async fn history<'c, A>(&self, db: A) -> Result<Vec<HistoryEntry>>
-    where
-        A: Acquire<'c>,
-        A::Database: Driver,
-        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
-    {
+    pub async fn history<'c>(&self, db: impl Connect<'c>) -> Result<Vec<HistoryEntry>> {
         let graph = self.graph()?;
-        let rows = self.read::<A>(db).await?;
+        let rows = self.read(db).await?;
         let mut by_id: std::collections::HashMap<&str, &HistoryRow> =
             rows.iter().map(|r| (r.revision.as_str(), r)).collect();
         let applied = |r: &HistoryRow| Applied {
@@ -432,24 +380,14 @@ impl<'m> Migrator<'m> {
 
     /// Checks, changing nothing, that every applied revision is known, hashes
     /// as it did when it ran, has its ancestors applied, and finished.
-    pub async fn verify<'c, A>(&self, db: A) -> Result<()>
-    where
-        A: Acquire<'c>,
-        A::Database: Driver,
-        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
-    {
+    pub async fn verify<'c>(&self, db: impl Connect<'c>) -> Result<()> {
         let graph = self.graph()?;
-        let rows = self.read::<A>(db).await?;
+        let rows = self.read(db).await?;
         self.check(&graph, &rows).map(drop)
     }
 
     /// Reads the history without locking; a missing table reads as empty.
-    async fn read<'c, A>(&self, source: A) -> Result<Vec<HistoryRow>>
-    where
-        A: Acquire<'c>,
-        A::Database: Driver,
-        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
-    {
+    async fn read<'c, A: Connect<'c>>(&self, source: A) -> Result<Vec<HistoryRow>> {
         let s = self.settings()?;
         let mut conn = source.acquire().await.map_err(db("connecting to the database"))?;
         let s = A::Database::prepare(&mut conn, &s).await?;
@@ -478,12 +416,7 @@ impl<'m> Migrator<'m> {
         history::verify(graph, &applied, self.ignore_unknown).map_err(Error::History)
     }
 
-    async fn locked<'c, A>(&self, source: A, op: Op) -> Result<Report>
-    where
-        A: Acquire<'c>,
-        A::Database: Driver,
-        A::Connection: Handle + std::ops::DerefMut<Target = <A::Database as sqlx::Database>::Connection>,
-    {
+    async fn locked<'c, A: Connect<'c>>(&self, source: A, op: Op) -> Result<Report> {
         let s = self.settings()?;
         let conn = source.acquire().await.map_err(db("connecting to the database"))?;
         let mut session = Session { conn, clean: false };
