@@ -362,9 +362,9 @@ async fn lock_timeout(kind: Kind) {
     let result = match &db.pool {
         Pool::Postgres(p) => {
             let mut holder = p.acquire().await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "SELECT pg_advisory_lock(hashtextextended('migrate:' || current_database() || ':public.migrate_history', 0))"
-            )))
+            sqlx::raw_sql(
+                "SELECT pg_advisory_lock(hashtextextended('migrate:' || current_database() || ':public.migrate_history', 0))",
+            )
             .execute(&mut *holder)
             .await
             .unwrap();

@@ -104,7 +104,7 @@ fn main() {
         println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for &kind in &kinds {
             for w in &workloads {
-                let reps = if smoke { 1 } else if w.n >= 10_000 { 1 } else { 3 };
+                let reps = if smoke || w.n >= 10_000 { 1 } else { 3 };
                 let r = measure::full(kind, w, reps).await;
                 println!(
                     "| {kind:?} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",

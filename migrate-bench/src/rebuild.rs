@@ -94,7 +94,7 @@ pub fn measure(n: usize, reps: usize) -> Rebuild {
         &root,
         "embed_sqlx",
         "sqlx = { version = \"0.9\", default-features = false, features = [\"runtime-tokio\", \"sqlite\", \"migrate\", \"macros\"] }",
-        "static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!(\"migrations\");",
+        "static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!(\"./migrations\");",
         n,
         true,
     );

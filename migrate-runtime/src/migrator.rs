@@ -202,8 +202,11 @@ pub struct Migrator<'m> {
     table: Result<HistoryTable, String>,
     ignore_unknown: bool,
     lock_timeout: Duration,
-    observer: Option<Arc<dyn Fn(&Progress<'_>) + Send + Sync + 'm>>,
+    observer: Option<Observer<'m>>,
 }
+
+/// The callback of [`Migrator::on_progress`].
+type Observer<'m> = Arc<dyn Fn(&Progress<'_>) + Send + Sync + 'm>;
 
 impl std::fmt::Debug for Migrator<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -471,6 +474,10 @@ impl<'m> Migrator<'m> {
             Op::Stamp(t) => (plan::stamp(graph, &applied, t)?, false),
             Op::Resolve(..) => unreachable!("handled above"),
         };
+        if !plan.is_empty() {
+            // Until the run's last step is done, no start-up check may take the short cut.
+            driver::drop_digest::<D>(conn, s).await?;
+        }
         let mut report = Report::default();
         let total = plan.steps.len();
         for (index, &i) in plan.steps.iter().enumerate() {
@@ -502,21 +509,19 @@ impl<'m> Migrator<'m> {
                 }
             };
             notify(None);
-            let mut next = digest;
-            let checksum = m.checksum().to_string();
-            match plan.direction {
-                Direction::Upgrade => next.insert(m.revision(), &checksum, APPLIED),
-                Direction::Downgrade => next.remove(m.revision(), &checksum, APPLIED),
-            }
             let started = Instant::now();
-            if let Err(mut e) = driver::apply::<D>(conn, s, step, &next).await {
+            if let Err(mut e) = driver::apply::<D>(conn, s, step).await {
                 if let Error::Migration { applied, .. } = &mut e {
                     *applied = report.steps.iter().map(|s| s.revision.clone()).collect();
                 }
                 tracing::error!(revision = m.revision(), error = %e, "migration failed");
                 return Err(e);
             }
-            digest = next;
+            let checksum = m.checksum().to_string();
+            match plan.direction {
+                Direction::Upgrade => digest.insert(m.revision(), &checksum, APPLIED),
+                Direction::Downgrade => digest.remove(m.revision(), &checksum, APPLIED),
+            }
             let duration = if run_sql { started.elapsed() } else { Duration::ZERO };
             notify(Some(duration));
             report.steps.push(StepReport {
@@ -526,9 +531,10 @@ impl<'m> Migrator<'m> {
                 duration,
             });
         }
-        if report.is_empty() && D::read_digest(conn, s).await.as_deref() != Some(digest.to_string().as_str()) {
-            // Missing (a table from before digests, or a run that failed) or stale:
-            // rows checked one by one just now, so record the digest for next time.
+        if !report.is_empty() || D::read_digest(conn, s).await.as_deref() != Some(digest.to_string().as_str()) {
+            // After the last step; or, when nothing ran, because the digest was
+            // missing (a table from before digests, a run that failed) or stale:
+            // the rows were checked one by one just now.
             driver::write_digest::<D>(conn, s, &digest).await?;
         }
         Ok(report)

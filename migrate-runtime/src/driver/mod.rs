@@ -259,27 +259,20 @@ pub(crate) async fn create_table<D: Driver>(conn: &mut D::Connection, s: &Settin
 }
 
 /// Runs one step and changes its history row, atomically where the database
-/// allows. `digest` is the digest of the history once the step is done: it
-/// is written with the step's row, in the same transaction. Rows marked in
-/// progress drop the digest row instead, so a crash part-way can never look
-/// up to date to a start-up check.
-pub(crate) async fn apply<D: Driver>(
-    conn: &mut D::Connection,
-    s: &Settings,
-    step: Step<'_>,
-    digest: &Digest,
-) -> Result<()> {
+/// allows. A run drops the digest row before its first step and writes it
+/// after its last (see [`crate::migrator`]), so steps do not touch it and a
+/// run cut short can never look up to date to a start-up check.
+pub(crate) async fn apply<D: Driver>(conn: &mut D::Connection, s: &Settings, step: Step<'_>) -> Result<()> {
     let d = D::DIALECT;
     let t = &s.table;
-    let set_digest = d.set_digest(t, digest);
     let Some(sql) = step.sql() else {
         // Stamping, or nothing to run: only the history changes.
         let record = step.record(d, t, "0", false);
-        let sql = atomically(d, format!("{record};\n{set_digest}"));
+        let sql = record;
         return run::<D>(conn, sql, "recording the step in the history table").await;
     };
     if step.migration.no_transaction() {
-        return apply_outside_transaction::<D>(conn, s, step, sql, &set_digest).await;
+        return apply_outside_transaction::<D>(conn, s, step, sql).await;
     }
     let terminator = if split::needs_terminator(sql, d) { "\n;" } else { "" };
     match d {
@@ -290,7 +283,7 @@ pub(crate) async fn apply<D: Driver>(
             if ran.is_ok() {
                 let ms = started.elapsed().as_millis().to_string();
                 let record = step.record(d, t, &ms, false);
-                ran = D::execute(conn, format!("{record};\n{set_digest};\nRELEASE migrate_step")).await;
+                ran = D::execute(conn, format!("{record};\nRELEASE migrate_step")).await;
             }
             if let Err(e) = ran {
                 let undo = "ROLLBACK TO migrate_step; RELEASE migrate_step".to_owned();
@@ -299,7 +292,7 @@ pub(crate) async fn apply<D: Driver>(
             }
             Ok(())
         }
-        // The migration, its history row and the digest in one transaction, sent
+        // The migration and its history row in one transaction, sent
         // in one round trip; the server measures the time since the transaction
         // began. If the migrator dies mid-step, PostgreSQL 14+ notices within a
         // second (client_connection_check_interval) and rolls back.
@@ -311,7 +304,7 @@ pub(crate) async fn apply<D: Driver>(
                 ""
             };
             let record = step.record(d, t, ms, false);
-            let batch = format!("BEGIN;\n{watch}{sql}{terminator}\n{record};\n{set_digest};\nCOMMIT");
+            let batch = format!("BEGIN;\n{watch}{sql}{terminator}\n{record};\nCOMMIT");
             if let Err(e) = D::execute(conn, batch).await {
                 run::<D>(conn, "ROLLBACK".into(), "rolling back the failed migration").await?;
                 return Err(step.failure(e, None, true));
@@ -321,12 +314,11 @@ pub(crate) async fn apply<D: Driver>(
         // DDL commits implicitly: mark the row first (committed), so a failure or a crash
         // part-way leaves a record that blocks later runs until a human resolves it.
         Dialect::Mysql => {
-            let mark = d.transaction(&format!("{};\n{}", mark(d, t, &step), d.delete_digest(t)));
+            let mark = mark(d, t, &step);
             let ms = "TIMESTAMPDIFF(MICROSECOND, @migrate_started, SYSDATE(6)) DIV 1000";
             let record = step.record(d, t, ms, true);
-            let batch = format!(
-                "{mark};\nSET @migrate_started = SYSDATE(6);\nBEGIN;\n{sql}{terminator}\n{record};\n{set_digest};\nCOMMIT"
-            );
+            let batch =
+                format!("{mark};\nSET @migrate_started = SYSDATE(6);\nBEGIN;\n{sql}{terminator}\n{record};\nCOMMIT");
             if let Err(e) = D::execute(conn, batch).await {
                 run::<D>(conn, "ROLLBACK".into(), "rolling back the failed migration").await?;
                 mark_failed::<D>(conn, s, &step, &e.to_string()).await?;
@@ -356,12 +348,7 @@ async fn mark_failed<D: Driver>(conn: &mut D::Connection, s: &Settings, step: &S
     let d = D::DIALECT;
     let t = &s.table;
     let failed = d.set_state(t, step.migration.revision(), failed(step.direction), Some(error));
-    run::<D>(
-        conn,
-        atomically(d, format!("{failed};\n{}", d.delete_digest(t))),
-        "marking the migration failed",
-    )
-    .await
+    run::<D>(conn, failed, "marking the migration failed").await
 }
 
 /// Runs a `-- migrate:no-transaction` step one statement at a time: its row
@@ -372,14 +359,11 @@ async fn apply_outside_transaction<D: Driver>(
     s: &Settings,
     step: Step<'_>,
     sql: &str,
-    set_digest: &str,
 ) -> Result<()> {
     let d = D::DIALECT;
     let t = &s.table;
     let revision = step.migration.revision();
-    let marked = format!("{};\n{}", mark(d, t, &step), d.delete_digest(t));
-    let marked = atomically(d, marked);
-    run::<D>(conn, marked, "marking the migration in progress").await?;
+    run::<D>(conn, mark(d, t, &step), "marking the migration in progress").await?;
     D::suspend(conn, s).await?;
     let started = Instant::now();
     let mut outcome = Ok(());
@@ -399,9 +383,12 @@ async fn apply_outside_transaction<D: Driver>(
     match outcome {
         Ok(()) => {
             let ms = started.elapsed().as_millis().to_string();
-            let done = format!("{};\n{set_digest}", step.record(d, t, &ms, true));
-            let done = atomically(d, done);
-            run::<D>(conn, done, "recording the step in the history table").await
+            run::<D>(
+                conn,
+                step.record(d, t, &ms, true),
+                "recording the step in the history table",
+            )
+            .await
         }
         Err((n, e)) => {
             mark_failed::<D>(conn, s, &step, &format!("statement {n}: {e}")).await?;
@@ -428,7 +415,13 @@ pub(crate) async fn resolve<D: Driver>(
     run::<D>(conn, atomically(d, sql), "resolving the history row").await
 }
 
-/// Writes the digest row (used when a run changed nothing but found it stale).
+/// Drops the digest row: done before a run's first step.
+pub(crate) async fn drop_digest<D: Driver>(conn: &mut D::Connection, s: &Settings) -> Result<()> {
+    run::<D>(conn, D::DIALECT.delete_digest(&s.table), "dropping the history digest").await
+}
+
+/// Writes the digest row: after a run's last step, or when a run that changed
+/// nothing found it missing or stale.
 pub(crate) async fn write_digest<D: Driver>(conn: &mut D::Connection, s: &Settings, digest: &Digest) -> Result<()> {
     run::<D>(
         conn,
