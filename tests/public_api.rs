@@ -9,9 +9,16 @@ async fn session(url: &str) -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(report.steps.len(), 4);
     MIGRATIONS.downgrade(&pool, "-1").await?;
     let heads: Vec<String> = MIGRATIONS.current(&pool).await?; // applied head revision ids
-    assert_eq!(heads, ["27c6a30d7c24", "ae1027a6acf0"], "one step down from the merge leaves both branches applied");
+    assert_eq!(
+        heads,
+        ["27c6a30d7c24", "ae1027a6acf0"],
+        "one step down from the merge leaves both branches applied"
+    );
     let configured = MIGRATIONS.migrator().history_table("app_history");
-    assert!(configured.current(&pool).await?.is_empty(), "another history table is another history");
+    assert!(
+        configured.current(&pool).await?.is_empty(),
+        "another history table is another history"
+    );
     Ok(())
 }
 
@@ -30,7 +37,10 @@ async fn errors_are_std_errors_with_a_sentence() {
     let pool = migrate::sqlx::SqlitePool::connect(&url).await.unwrap();
     let e: migrate::Error = MIGRATIONS.upgrade(&pool, "no_such_revision").await.unwrap_err();
     assert_error(&e);
-    assert_eq!(e.to_string(), "no revision matches `no_such_revision`; `migrate history` lists the revisions");
+    assert_eq!(
+        e.to_string(),
+        "no revision matches `no_such_revision`; `migrate history` lists the revisions"
+    );
 }
 
 #[tokio::test]
@@ -42,5 +52,8 @@ async fn a_single_connection_works_like_a_pool() {
     assert_eq!(MIGRATIONS.upgrade(&mut conn, "head").await.unwrap().steps.len(), 4);
     assert_eq!(MIGRATIONS.current(&mut conn).await.unwrap(), ["3cf1ce5e1a9b"]);
     // The connection is usable afterwards: the run left no transaction open.
-    migrate::sqlx::raw_sql("BEGIN IMMEDIATE; ROLLBACK").execute(&mut conn).await.unwrap();
+    migrate::sqlx::raw_sql("BEGIN IMMEDIATE; ROLLBACK")
+        .execute(&mut conn)
+        .await
+        .unwrap();
 }
