@@ -79,23 +79,24 @@ fn main() {
             eprintln!("PostgreSQL is not reachable at {}: measuring SQLite only", measure::postgres_server());
         }
         println!("## No-op start-up (`upgrade head` on an up-to-date database; median, in-process)\n");
-        println!("| database | N | migrate (ms) | statements | sqlx (ms) | statements | migrate / sqlx |");
-        println!("|---|---:|---:|---:|---:|---:|---:|");
+        println!("| database | N | migrate (ms) | statements | sqlx (ms) | statements | migrate / sqlx | floor: one query (ms) |");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|");
         let mut workloads = Vec::new();
         for &n in &sizes {
             workloads.push(Workload::new(n).await);
         }
         for &kind in &kinds {
             for w in &workloads {
-                let r = measure::noop(kind, w, if smoke { 3 } else { 31 }).await;
+                let r = measure::noop(kind, w, if smoke { 3 } else { 101 }).await;
                 println!(
-                    "| {kind:?} | {} | {} | {} | {} | {} | {} |",
+                    "| {kind:?} | {} | {} | {} | {} | {} | {} | {} |",
                     w.n,
                     ms(r.ours),
                     r.ours_statements,
                     ms(r.sqlx),
                     r.sqlx_statements,
-                    ratio(r.ours, r.sqlx)
+                    ratio(r.ours, r.sqlx),
+                    ms(r.floor)
                 );
             }
         }

@@ -167,6 +167,16 @@ impl Pool {
         .unwrap()
     }
 
+    /// Takes the connection and reads one row by key: the floor of any start-up check.
+    pub async fn one_query(&self) {
+        let sql = "SELECT checksum FROM migrate_history WHERE revision = 'r00000'";
+        match self {
+            Pool::Sqlite(p) => sqlx::raw_sql(sql).fetch_optional(p).await.map(drop),
+            Pool::Postgres(p) => sqlx::raw_sql(sql).fetch_optional(p).await.map(drop),
+        }
+        .unwrap()
+    }
+
     /// The floor: one request per migration holding its transaction and one history insert.
     pub async fn floor_apply(&self, n: usize) {
         self.exec("CREATE TABLE floor_history (version BIGINT PRIMARY KEY, checksum VARCHAR(80) NOT NULL)".into())
@@ -237,6 +247,8 @@ impl Workload {
 
 /// A no-op start-up on an up-to-date database: median time and statements sent.
 pub struct Noop {
+    /// The least any check can cost: take the connection, send one query.
+    pub floor: Duration,
     pub ours: Duration,
     pub ours_statements: usize,
     pub sqlx: Duration,
@@ -250,6 +262,7 @@ pub async fn noop(kind: Kind, w: &Workload, reps: usize) -> Noop {
     sqlx_pool.sqlx_run(&w.sqlx).await;
     let mut ours = Vec::new();
     let mut sqlx = Vec::new();
+    let mut floor = Vec::new();
     let (mut ours_statements, mut sqlx_statements) = (0, 0);
     for _ in 0..reps {
         let t = Instant::now();
@@ -261,12 +274,16 @@ pub async fn noop(kind: Kind, w: &Workload, reps: usize) -> Noop {
         let ((), _, sent) = count::during(sqlx_pool.sqlx_run(&w.sqlx)).await;
         sqlx.push(t.elapsed());
         sqlx_statements = sent;
+        let t = Instant::now();
+        ours_pool.one_query().await;
+        floor.push(t.elapsed());
     }
     ours_pool.close().await;
     sqlx_pool.close().await;
     a.drop_now().await;
     b.drop_now().await;
     Noop {
+        floor: median(floor),
         ours: median(ours),
         ours_statements,
         sqlx: median(sqlx),

@@ -25,8 +25,18 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
-/// Writes a crate that prints how many migrations it embeds.
-fn project(root: &Path, name: &str, dependency: &str, embed: &str, n: usize, sqlx_format: bool) -> PathBuf {
+/// Writes a crate that prints the total size of the SQL it embeds (`total`
+/// reads every migration, so none of the embedded list is optimised away).
+#[allow(clippy::too_many_arguments)]
+fn project(
+    root: &Path,
+    name: &str,
+    dependency: &str,
+    embed: &str,
+    total: &str,
+    n: usize,
+    sqlx_format: bool,
+) -> PathBuf {
     let dir = root.join(name);
     let _ = std::fs::remove_dir_all(&dir);
     write(
@@ -43,7 +53,7 @@ fn project(root: &Path, name: &str, dependency: &str, embed: &str, n: usize, sql
     );
     write(
         &dir.join("src/main.rs"),
-        &format!("{embed}\n\nfn main() {{\n    println!(\"{{}}\", MIGRATIONS.iter().count());\n}}\n"),
+        &format!("{embed}\n\nfn main() {{\n    println!(\"{{}}\", {total});\n}}\n"),
     );
     if sqlx_format {
         generate::sqlx(&dir.join("migrations"), n)
@@ -87,6 +97,7 @@ pub fn measure(n: usize, reps: usize) -> Rebuild {
             facade.display().to_string()
         ),
         "static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!(\"migrations\");",
+        "MIGRATIONS.iter().map(|m| m.upgrade_sql().len() + m.downgrade_sql().map_or(0, str::len)).sum::<usize>()",
         n,
         false,
     );
@@ -95,6 +106,7 @@ pub fn measure(n: usize, reps: usize) -> Rebuild {
         "embed_sqlx",
         "sqlx = { version = \"0.9\", default-features = false, features = [\"runtime-tokio\", \"sqlite\", \"migrate\", \"macros\"] }",
         "static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!(\"./migrations\");",
+        "MIGRATIONS.iter().map(|m| m.sql.as_str().len()).sum::<usize>()",
         n,
         true,
     );
