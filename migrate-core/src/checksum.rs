@@ -40,12 +40,8 @@ impl Checksum {
 
 impl fmt::Display for Checksum {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(ALGORITHM)?;
-        f.write_str(":")?;
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        write!(f, "{ALGORITHM}:")?;
+        write_hex(f, &self.0)
     }
 }
 
@@ -68,15 +64,25 @@ impl FromStr for Checksum {
             .strip_prefix(ALGORITHM)
             .and_then(|r| r.strip_prefix(':'))
             .ok_or_else(err)?;
-        if hex.len() != 64 || !hex.is_ascii() {
-            return Err(err());
-        }
-        let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| err())?;
-        }
-        Ok(Checksum(out))
+        parse_hex(hex).map(Checksum).ok_or_else(err)
     }
+}
+
+/// Writes 32 bytes as 64 lowercase hex digits.
+pub(crate) fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8; 32]) -> fmt::Result {
+    bytes.iter().try_for_each(|b| write!(f, "{b:02x}"))
+}
+
+/// Reads exactly 64 hex digits as 32 bytes.
+pub(crate) fn parse_hex(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
 }
 
 /// Normalises file text: drops a leading byte-order mark and turns CRLF
@@ -114,6 +120,8 @@ mod tests {
         assert_eq!(s.parse::<Checksum>().unwrap(), c);
         assert!("md5:abcd".parse::<Checksum>().is_err());
         assert!("sha256:zz".parse::<Checksum>().is_err());
+        let signed = format!("sha256:+{}", &s[8..]);
+        assert!(signed.parse::<Checksum>().is_err(), "a sign is not a hex digit");
     }
 
     #[test]

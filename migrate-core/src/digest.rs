@@ -9,6 +9,7 @@
 //! shortcut, never the authority: when digests differ the runtime checks
 //! the rows one by one, so drift is still caught and named.
 
+use crate::checksum::{parse_hex, write_hex};
 use crate::migration::Migration;
 use sha2::{Digest as _, Sha256};
 use std::fmt;
@@ -74,10 +75,7 @@ impl Digest {
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "set:{}:", self.count)?;
-        for b in self.xor {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        write_hex(f, &self.xor)
     }
 }
 
@@ -99,13 +97,7 @@ impl FromStr for Digest {
         let rest = s.strip_prefix("set:").ok_or_else(err)?;
         let (count, hex) = rest.split_once(':').ok_or_else(err)?;
         let count = count.parse().map_err(|_| err())?;
-        if hex.len() != 64 || !hex.is_ascii() {
-            return Err(err());
-        }
-        let mut xor = [0u8; 32];
-        for (i, b) in xor.iter_mut().enumerate() {
-            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| err())?;
-        }
+        let xor = parse_hex(hex).ok_or_else(err)?;
         Ok(Digest { count, xor })
     }
 }
