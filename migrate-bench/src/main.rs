@@ -19,7 +19,12 @@ fn ms(d: Duration) -> String {
 }
 
 fn ratio(a: Duration, b: Duration) -> String {
-    format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64())
+    let r = a.as_secs_f64() / b.as_secs_f64();
+    if r < 0.1 {
+        format!("{r:.3}×")
+    } else {
+        format!("{r:.2}×")
+    }
 }
 
 async fn postgres_reachable() -> bool {
