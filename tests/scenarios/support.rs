@@ -306,13 +306,20 @@ pub mod mysql {
 
 /// Runs `f` and returns its output with every statement the migrator sent
 /// meanwhile (its `migrate::sql` log events on this thread).
+///
+/// One subscriber is installed for the whole process, once, and collects
+/// into the calling thread's buffer: per-thread scoped subscribers would
+/// race with other tests over tracing's cached interest in each call site.
 pub async fn statements_sent<T>(f: impl std::future::Future<Output = T>) -> (T, Vec<String>) {
-    use std::sync::{Arc, Mutex};
+    use std::cell::RefCell;
     use tracing::field::{Field, Visit};
     use tracing::span::{Attributes, Id, Record};
     use tracing::{Event, Metadata};
 
-    struct Capture(Arc<Mutex<Vec<String>>>);
+    thread_local! {
+        static SENT: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+    }
+    struct Capture;
     struct Message(String);
     impl Visit for Message {
         fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
@@ -333,16 +340,20 @@ pub async fn statements_sent<T>(f: impl std::future::Future<Output = T>) -> (T, 
         fn event(&self, event: &Event<'_>) {
             let mut m = Message(String::new());
             event.record(&mut m);
-            self.0.lock().unwrap().push(m.0);
+            SENT.with(|sent| {
+                if let Some(sent) = sent.borrow_mut().as_mut() {
+                    sent.push(m.0);
+                }
+            });
         }
         fn enter(&self, _: &Id) {}
         fn exit(&self, _: &Id) {}
     }
 
-    let sent = Arc::new(Mutex::new(Vec::new()));
-    let guard = tracing::subscriber::set_default(Capture(sent.clone()));
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| tracing::subscriber::set_global_default(Capture).expect("no other global subscriber"));
+    SENT.with(|sent| *sent.borrow_mut() = Some(Vec::new()));
     let out = f.await;
-    drop(guard);
-    let sent = sent.lock().unwrap().clone();
+    let sent = SENT.with(|sent| sent.borrow_mut().take().unwrap_or_default());
     (out, sent)
 }
