@@ -35,6 +35,36 @@ pub fn unavailable(what: &str, url: &str, e: impl std::fmt::Display) {
     );
 }
 
+/// The queries the scenarios use that read the same on every database.
+macro_rules! same_queries {
+    ($pool:ty) => {
+        pub async fn count(pool: &$pool, table: &str) -> i64 {
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        }
+
+        /// The history rows of `table`, not counting its digest row.
+        pub async fn history_rows(pool: &$pool, table: &str) -> i64 {
+            let sql = format!("SELECT COUNT(*) FROM {table} WHERE revision <> ''");
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        }
+
+        pub async fn exec(pool: &$pool, sql: &str) {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    };
+}
+use same_queries;
+
 pub mod sqlite {
     use migrate::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
     use migrate::sqlx::{self, SqlitePool};
@@ -71,29 +101,7 @@ pub mod sqlite {
             == 1
     }
 
-    pub async fn count(pool: &SqlitePool, table: &str) -> i64 {
-        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-            .fetch_one(pool)
-            .await
-            .unwrap()
-    }
-
-    /// The history rows of `table`, not counting its digest row.
-    pub async fn history_rows(pool: &SqlitePool, table: &str) -> i64 {
-        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM {table} WHERE revision <> ''"
-        )))
-        .fetch_one(pool)
-        .await
-        .unwrap()
-    }
-
-    pub async fn exec(pool: &SqlitePool, sql: &str) {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(pool)
-            .await
-            .unwrap();
-    }
+    super::same_queries!(SqlitePool);
 }
 
 /// Drops a test database with the server's own client, best effort (the
@@ -173,29 +181,7 @@ pub mod postgres {
             .unwrap()
     }
 
-    pub async fn count(pool: &PgPool, table: &str) -> i64 {
-        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-            .fetch_one(pool)
-            .await
-            .unwrap()
-    }
-
-    /// The history rows of `table`, not counting its digest row.
-    pub async fn history_rows(pool: &PgPool, table: &str) -> i64 {
-        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM {table} WHERE revision <> ''"
-        )))
-        .fetch_one(pool)
-        .await
-        .unwrap()
-    }
-
-    pub async fn exec(pool: &PgPool, sql: &str) {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(pool)
-            .await
-            .unwrap();
-    }
+    super::same_queries!(PgPool);
 }
 
 pub mod mysql {
@@ -279,29 +265,7 @@ pub mod mysql {
             == 1
     }
 
-    pub async fn count(pool: &MySqlPool, table: &str) -> i64 {
-        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-            .fetch_one(pool)
-            .await
-            .unwrap()
-    }
-
-    /// The history rows of `table`, not counting its digest row.
-    pub async fn history_rows(pool: &MySqlPool, table: &str) -> i64 {
-        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM {table} WHERE revision <> ''"
-        )))
-        .fetch_one(pool)
-        .await
-        .unwrap()
-    }
-
-    pub async fn exec(pool: &MySqlPool, sql: &str) {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(pool)
-            .await
-            .unwrap();
-    }
+    super::same_queries!(MySqlPool);
 }
 
 /// Runs `f` and returns its output with every statement the migrator sent
