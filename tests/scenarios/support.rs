@@ -35,6 +35,29 @@ pub fn unavailable(what: &str, url: &str, e: impl std::fmt::Display) {
     );
 }
 
+/// Creates a database of a fresh name on the server `options` reach; `None`
+/// (after saying so) when the server is unreachable outside CI.
+async fn create_database<C: migrate::sqlx::Connection>(options: &C::Options, what: &str, url: &str) -> Option<String>
+where
+    for<'c> &'c mut C: migrate::sqlx::Executor<'c>,
+{
+    let mut conn = match C::connect_with(options).await {
+        Ok(c) => c,
+        Err(e) => {
+            unavailable(what, url, e);
+            return None;
+        }
+    };
+    let name = unique_name("migrate_t");
+    let sql = format!("CREATE DATABASE {name}");
+    migrate::sqlx::raw_sql(migrate::sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    Some(name)
+}
+
 /// The queries the scenarios use that read the same on every database.
 macro_rules! same_queries {
     ($pool:ty) => {
@@ -116,7 +139,7 @@ fn drop_database(program: &str, args: &[&str]) {
 
 pub mod postgres {
     use migrate::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-    use migrate::sqlx::{self, ConnectOptions, Connection, PgPool};
+    use migrate::sqlx::{self, ConnectOptions, PgPool};
     use std::str::FromStr;
 
     pub const NAME: &str = "postgres";
@@ -146,19 +169,7 @@ pub mod postgres {
     pub async fn fresh() -> Option<Db> {
         let url = server_url();
         let admin = PgConnectOptions::from_str(&url).expect("MIGRATE_TEST_POSTGRES_URL is a valid URL");
-        let mut conn = match sqlx::PgConnection::connect_with(&admin).await {
-            Ok(c) => c,
-            Err(e) => {
-                super::unavailable("PostgreSQL", &url, e);
-                return None;
-            }
-        };
-        let name = super::unique_name("migrate_t");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        conn.close().await.unwrap();
+        let name = super::create_database::<sqlx::PgConnection>(&admin, "PostgreSQL", &url).await?;
         let options = admin.clone().database(&name);
         let pool = PgPoolOptions::new()
             .max_connections(4)
@@ -186,7 +197,7 @@ pub mod postgres {
 
 pub mod mysql {
     use migrate::sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-    use migrate::sqlx::{self, ConnectOptions, Connection, MySqlPool};
+    use migrate::sqlx::{self, ConnectOptions, MySqlPool};
     use std::str::FromStr;
 
     pub const NAME: &str = "mysql";
@@ -227,19 +238,7 @@ pub mod mysql {
     pub async fn fresh() -> Option<Db> {
         let url = server_url();
         let admin = MySqlConnectOptions::from_str(&url).expect("MIGRATE_TEST_MYSQL_URL is a valid URL");
-        let mut conn = match sqlx::MySqlConnection::connect_with(&admin).await {
-            Ok(c) => c,
-            Err(e) => {
-                super::unavailable("MySQL/MariaDB", &url, e);
-                return None;
-            }
-        };
-        let name = super::unique_name("migrate_t");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        conn.close().await.unwrap();
+        let name = super::create_database::<sqlx::MySqlConnection>(&admin, "MySQL/MariaDB", &url).await?;
         let options = admin.clone().database(&name);
         let pool = MySqlPoolOptions::new()
             .max_connections(4)
