@@ -107,6 +107,19 @@ fn migrate_core_render(id: &str, down: &str, upgrade: &str, downgrade: &str) -> 
     )
 }
 
+/// A folder with one migration, `a1`, creating the table `t_a`.
+fn one_table_folder() -> tempfile::TempDir {
+    let folder = tempfile::tempdir().unwrap();
+    write_migration(
+        folder.path(),
+        "a1",
+        "",
+        "CREATE TABLE t_a (id INTEGER);",
+        "DROP TABLE t_a;",
+    );
+    folder
+}
+
 /// 200 migrations, each creating a table and inserting one row into
 /// `side_effects`, which has no unique key: a double application is counted.
 /// With `merge`, revisions 100..149 and 150..198 are two branches from 99,
@@ -287,14 +300,7 @@ async fn history_table_race(kind: Kind) {
 /// and another process gets the lock at once.
 async fn lock_released_after_failure(kind: Kind) {
     let Some(db) = fresh(kind).await else { return };
-    let folder = tempfile::tempdir().unwrap();
-    write_migration(
-        folder.path(),
-        "a1",
-        "",
-        "CREATE TABLE t_a (id INTEGER);",
-        "DROP TABLE t_a;",
-    );
+    let folder = one_table_folder();
     write_migration(folder.path(), "b2", "a1", "INSERT INTO no_such_table VALUES (1);", "");
     let migrations = migrate::load(folder.path()).unwrap();
     let one = match kind {
@@ -348,14 +354,7 @@ async fn lock_released_after_failure(kind: Kind) {
 /// once the configured time has passed, having changed nothing.
 async fn lock_timeout(kind: Kind) {
     let Some(db) = fresh(kind).await else { return };
-    let folder = tempfile::tempdir().unwrap();
-    write_migration(
-        folder.path(),
-        "a1",
-        "",
-        "CREATE TABLE t_a (id INTEGER);",
-        "DROP TABLE t_a;",
-    );
+    let folder = one_table_folder();
     let migrations = migrate::load(folder.path()).unwrap();
     let timeout = Duration::from_millis(700);
     let started = Instant::now();
@@ -404,14 +403,7 @@ async fn lock_timeout(kind: Kind) {
 async fn killed_mid_migration() {
     let Some(db) = fresh(Kind::Postgres).await else { return };
     let Pool::Postgres(pool) = &db.pool else { unreachable!() };
-    let folder = tempfile::tempdir().unwrap();
-    write_migration(
-        folder.path(),
-        "a1",
-        "",
-        "CREATE TABLE t_a (id INTEGER);",
-        "DROP TABLE t_a;",
-    );
+    let folder = one_table_folder();
     write_migration(
         folder.path(),
         "b2",
