@@ -100,11 +100,12 @@
 //!
 //! # Command line
 //!
-//! With the `cli` feature (on by default) the package has a `migrate`
-//! binary: `migrate init`, `revision -m`, `merge`, `check`, `heads`,
+//! The `migrate` binary is the `migrate-cli` package (`cargo install
+//! --path migrate-cli`, every database included): `migrate init`, `revision -m`, `merge`, `check`, `heads`,
 //! `history`, `show`, `upgrade`, `downgrade`, `current`, `stamp`,
 //! `resolve`, and offline scripts with `upgrade --sql` / `downgrade --sql`
-//! (see [`offline`]). [`cli::DbCommand`] gives a self-migrating binary the
+//! (see [`offline`]). With this crate's `cli` feature (off by default, as
+//! it brings clap), `migrate::cli::DbCommand` gives a self-migrating binary the
 //! same verbs over its embedded list (`myapp db upgrade head`); see
 //! `examples/embedded_cli.rs` and the README for flags, configuration,
 //! exit codes and `--json` shapes.
@@ -129,9 +130,10 @@ pub use migrate_runtime::{
 /// The sqlx version this crate runs on, so pools and connections match.
 pub use sqlx;
 
-/// The `migrate` command line and the embedded `db` subcommand (feature `cli`, on by default).
+/// The embedded `db` subcommand and the rest of the `migrate` command line
+/// (feature `cli`, off by default): [`cli::DbCommand`].
 #[cfg(feature = "cli")]
-pub use migrate_runtime::cli;
+pub use migrate_cli as cli;
 /// Offline SQL scripts: [`Migrations::script`] and its [`ScriptRange`](offline::ScriptRange).
 pub use migrate_runtime::offline;
 

@@ -21,10 +21,6 @@ mod report;
 pub mod split;
 mod table;
 
-/// The `migrate` command line and the embedded `db` subcommand (feature `cli`).
-#[cfg(feature = "cli")]
-pub mod cli;
-
 pub use dialect::Dialect;
 pub use driver::{Driver, Handle};
 pub use error::{Error, Result};

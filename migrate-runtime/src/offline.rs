@@ -96,12 +96,12 @@ fn push_statement(out: &mut String, statement: &str) {
 
 /// `a, b` for a revision's parents, empty for a root (Alembic prints the
 /// root's upgrade as `Running upgrade  -> id`).
-pub(crate) fn parents(m: &Migration) -> String {
+pub fn parents(m: &Migration) -> String {
     m.down_revisions().collect::<Vec<_>>().join(", ")
 }
 
 /// The Alembic-style line naming one step: `upgrade a -> b, message`.
-pub(crate) fn step_line(direction: Direction, m: &Migration) -> String {
+pub fn step_line(direction: Direction, m: &Migration) -> String {
     match direction {
         Direction::Upgrade => format!("upgrade {} -> {}, {}", parents(m), m.revision(), m.message()),
         Direction::Downgrade => format!("downgrade {} -> {}, {}", m.revision(), parents(m), m.message()),

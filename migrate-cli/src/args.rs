@@ -1,7 +1,7 @@
 //! The command-line grammar: clap types for `migrate` and for the embedded
 //! `db` subcommand. Only parsing lives here; `commands` does the work.
 
-use crate::dialect::Dialect;
+use migrate_runtime::Dialect;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -112,7 +112,8 @@ pub enum Command {
 ///
 /// Put it in your own clap application to give a self-migrating binary the
 /// same command line (`myapp db upgrade head`), then call
-/// [`DbCommand::run`]:
+/// [`DbCommand::run`]. An application reaches it as `migrate::cli::DbCommand`
+/// with the `migrate` crate's `cli` feature:
 ///
 /// ```no_run
 /// use clap::{Parser, Subcommand};
@@ -130,7 +131,7 @@ pub enum Command {
 ///     Serve,
 ///     /// Migrate the database
 ///     #[command(subcommand)]
-///     Db(migrate_runtime::cli::DbCommand),
+///     Db(migrate_cli::DbCommand),
 /// }
 ///
 /// # async fn main_() -> std::process::ExitCode {

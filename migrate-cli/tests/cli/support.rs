@@ -6,9 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-/// The repository root (the root package's manifest folder).
+/// The repository root (the workspace's, one above this package).
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let cli = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    cli.parent().expect("migrate-cli sits in the workspace").to_path_buf()
 }
 
 /// Clears the variables the command line reads, so the host's cannot leak in.
@@ -36,7 +37,18 @@ pub fn embedded(cwd: &Path) -> assert_cmd::Command {
         let exe = std::env::current_exe().unwrap();
         let debug = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
         let out = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--example", "embedded_cli"])
+            // The facade's `cli` feature is off by default; the example needs it. The
+            // database features match the workspace's, so the build reuses its artifacts.
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "migrate",
+                "--features",
+                "cli,sqlite,postgres,mysql",
+                "--example",
+                "embedded_cli",
+            ])
             .env("CARGO_TARGET_DIR", debug.parent().unwrap())
             .current_dir(repo())
             .output()
@@ -148,7 +160,7 @@ pub fn program_with_env(name: &str, args: &[&str], stdin: Option<&str>, env: &[(
 
 /// The scenario suite's database helpers, shared rather than copied: a
 /// unique database name, and "fail in CI, skip loudly elsewhere".
-#[path = "../scenarios/support.rs"]
+#[path = "../../../tests/scenarios/support.rs"]
 mod scenarios;
 
 pub use scenarios::{unavailable, unique_name};

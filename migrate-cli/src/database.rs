@@ -13,11 +13,11 @@
 
 use super::error::CliError;
 use super::output::Output;
-use crate::dialect::Dialect;
-use crate::driver::{Driver, Handle};
-use crate::migrator::{Migrations, Migrator, Resolution};
-use crate::report::{HistoryEntry, Report};
-use crate::table::HistoryTable;
+use migrate_runtime::Dialect;
+use migrate_runtime::{Driver, Handle};
+use migrate_runtime::{Migrations, Migrator, Resolution};
+use migrate_runtime::{HistoryEntry, Report};
+use migrate_runtime::HistoryTable;
 use migrate_core::Target;
 use sqlx::{Acquire, Connection};
 

@@ -6,8 +6,8 @@ use crate::support::{fails, migrate, ok, repo};
 use migrate::{Migration, Migrations};
 
 fn same(embedded: &Migrations, folder: &str) {
-    // The path as the macro resolved it: relative to the package root,
-    // which is where integration tests run.
+    // The path as the macro resolved it: relative to the package root
+    // (migrate-cli/), which is where integration tests run.
     let loaded = migrate::load(folder).expect("the folder is valid");
     let fields = |m: &Migration| {
         (
@@ -29,22 +29,22 @@ fn same(embedded: &Migrations, folder: &str) {
 
 #[test]
 fn loaded_list_equals_embedded_list() {
-    static MERGE: Migrations = migrate::embed_migrations!("tests/fixtures/merge");
-    static LINEAR: Migrations = migrate::embed_migrations!("tests/fixtures/linear");
-    static IRREVERSIBLE: Migrations = migrate::embed_migrations!("tests/fixtures/irreversible");
-    static NO_TRANSACTION: Migrations = migrate::embed_migrations!("tests/fixtures/no_transaction/postgres");
-    static CHAIN: Migrations = migrate::embed_migrations!("migrations");
-    same(&MERGE, "tests/fixtures/merge");
-    same(&LINEAR, "tests/fixtures/linear");
-    same(&IRREVERSIBLE, "tests/fixtures/irreversible");
-    same(&NO_TRANSACTION, "tests/fixtures/no_transaction/postgres");
-    same(&CHAIN, "migrations");
+    static MERGE: Migrations = migrate::embed_migrations!("../tests/fixtures/merge");
+    static LINEAR: Migrations = migrate::embed_migrations!("../tests/fixtures/linear");
+    static IRREVERSIBLE: Migrations = migrate::embed_migrations!("../tests/fixtures/irreversible");
+    static NO_TRANSACTION: Migrations = migrate::embed_migrations!("../tests/fixtures/no_transaction/postgres");
+    static CHAIN: Migrations = migrate::embed_migrations!("../migrations");
+    same(&MERGE, "../tests/fixtures/merge");
+    same(&LINEAR, "../tests/fixtures/linear");
+    same(&IRREVERSIBLE, "../tests/fixtures/irreversible");
+    same(&NO_TRANSACTION, "../tests/fixtures/no_transaction/postgres");
+    same(&CHAIN, "../migrations");
 
     // Through the binary: every revision, its checksum and its SQL, as `show` prints them.
     for m in MERGE.iter() {
         let shown = ok(
-            &mut migrate(&repo()),
-            &["show", m.revision(), "--dir", "tests/fixtures/merge"],
+            &mut migrate(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))),
+            &["show", m.revision(), "--dir", "../tests/fixtures/merge"],
         );
         assert!(shown.contains(&format!("Checksum: {}\n", m.checksum())), "{shown}");
         assert!(

@@ -1,6 +1,6 @@
 //! What can go wrong on the command line, and the exit code each gets.
 
-use crate::dialect::Dialect;
+use migrate_runtime::Dialect;
 use migrate_core::{Diagnostics, TargetError};
 
 /// Exit status: the command did what was asked.
@@ -77,7 +77,7 @@ pub enum CliError {
     Target(#[from] TargetError),
     /// The runtime refused or failed.
     #[error(transparent)]
-    Runtime(#[from] crate::Error),
+    Runtime(#[from] migrate_runtime::Error),
     /// A file could not be written or read.
     #[error("{context}: {source}")]
     Io {

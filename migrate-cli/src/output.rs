@@ -1,7 +1,7 @@
 //! Everything the command line prints: results on stdout, notes, progress
 //! and errors on stderr, colour only on a terminal, passwords never.
 
-use crate::migrator::Progress;
+use migrate_runtime::Progress;
 use migrate_core::Direction;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
@@ -190,10 +190,10 @@ impl Output {
     pub fn progress(&self, p: &Progress<'_>) {
         if p.finished.is_none() {
             let verb = if p.runs_sql {
-                crate::offline::step_line(p.direction, p.migration)
+                migrate_runtime::offline::step_line(p.direction, p.migration)
             } else {
                 let m = p.migration;
-                let parents = crate::offline::parents(m);
+                let parents = migrate_runtime::offline::parents(m);
                 match p.direction {
                     Direction::Upgrade => format!("stamp_revision {parents} -> {}, {}", m.revision(), m.message()),
                     Direction::Downgrade => format!("stamp_revision {} -> {parents}, {}", m.revision(), m.message()),

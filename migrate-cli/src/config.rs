@@ -8,8 +8,8 @@
 
 use super::args::Options;
 use super::error::CliError;
-use crate::dialect::Dialect;
-use crate::table::{DEFAULT_TABLE, HistoryTable};
+use migrate_runtime::Dialect;
+use migrate_runtime::{DEFAULT_TABLE, HistoryTable};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 

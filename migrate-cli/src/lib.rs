@@ -1,5 +1,11 @@
 //! The `migrate` command line, and the same verbs as a `db` subcommand for
-//! a self-migrating binary. The only module of the workspace that knows clap.
+//! a self-migrating binary. The only crate of the workspace that knows clap,
+//! toml and serde_json; applications that do not embed the command line never
+//! compile it. They reach it as `migrate::cli` with the facade's `cli` feature.
+//!
+//! It does not parse files, validate graphs or plan (that is `migrate-core`),
+//! and it sends no SQL of its own (that is `migrate-runtime`): it reads
+//! settings, calls them, and prints.
 //!
 //! - [`main`] is the whole `migrate` binary: it parses [`Cli`] and runs it
 //!   over the migrations folder (`--dir`, default `migrations`).
@@ -26,7 +32,7 @@ pub use args::{Cli, Command, DbCommand, Options};
 pub use config::{CONFIG_ENV, DEFAULT_CONFIG, DEFAULT_DIR, URL_ENV};
 pub use error::{CliError, EXIT_ERROR, EXIT_OK, EXIT_USAGE};
 
-use crate::migrator::Migrations;
+use migrate_runtime::Migrations;
 use clap::Parser;
 use output::Output;
 use std::path::PathBuf;

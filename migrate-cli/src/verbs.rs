@@ -7,9 +7,9 @@ use super::config::Settings;
 use super::database::{self, Job, Outcome};
 use super::error::CliError;
 use super::output::{Output, Style};
-use crate::migrator::{Migrations, Resolution};
-use crate::offline::ScriptRange;
-use crate::report::{HistoryEntry, Report};
+use migrate_runtime::{Migrations, Resolution};
+use migrate_runtime::offline::ScriptRange;
+use migrate_runtime::{HistoryEntry, Report};
 use migrate_core::load::load_dir;
 use migrate_core::{Direction, Graph, Migration, Target, plan};
 use serde_json::{Value, json};
@@ -209,7 +209,7 @@ fn range_end(graph: &Graph<'_>, text: &str) -> Result<Option<usize>, CliError> {
         other => other.parse()?,
     };
     let nothing = vec![false; graph.len()];
-    let steps = plan::upgrade(graph, &nothing, &t).map_err(crate::Error::from)?.steps;
+    let steps = plan::upgrade(graph, &nothing, &t).map_err(migrate_runtime::Error::from)?.steps;
     Ok(steps.last().copied())
 }
 
@@ -372,7 +372,7 @@ struct Row<'a> {
     message: &'a str,
     file: Option<&'a str>,
     marks: Vec<&'static str>,
-    applied: Option<&'a crate::report::Applied>,
+    applied: Option<&'a migrate_runtime::Applied>,
 }
 
 impl Row<'_> {
