@@ -10,6 +10,7 @@
 //! the rows one by one, so drift is still caught and named.
 
 use crate::checksum::{parse_hex, write_hex};
+use crate::history::State;
 use crate::migration::Migration;
 use sha2::{Digest as _, Sha256};
 use std::fmt;
@@ -22,13 +23,13 @@ pub struct Digest {
     xor: [u8; 32],
 }
 
-fn element(revision: &str, checksum: &str, state: &str) -> [u8; 32] {
+fn element(revision: &str, checksum: &str, state: State) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(revision.as_bytes());
     h.update([0]);
     h.update(checksum.as_bytes());
     h.update([0]);
-    h.update(state.as_bytes());
+    h.update(state.as_str().as_bytes());
     h.finalize().into()
 }
 
@@ -43,24 +44,24 @@ impl Digest {
     pub fn all_applied(list: &[Migration]) -> Self {
         let mut d = Digest::empty();
         for m in list {
-            d.insert(m.revision(), &m.checksum().to_string(), "applied");
+            d.insert(m.revision(), &m.checksum().to_string(), State::Applied);
         }
         d
     }
 
     /// Adds a row.
-    pub fn insert(&mut self, revision: &str, checksum: &str, state: &str) {
+    pub fn insert(&mut self, revision: &str, checksum: &str, state: State) {
         self.toggle(revision, checksum, state);
         self.count += 1;
     }
 
     /// Removes a row that was added.
-    pub fn remove(&mut self, revision: &str, checksum: &str, state: &str) {
+    pub fn remove(&mut self, revision: &str, checksum: &str, state: State) {
         self.toggle(revision, checksum, state);
         self.count = self.count.saturating_sub(1);
     }
 
-    fn toggle(&mut self, revision: &str, checksum: &str, state: &str) {
+    fn toggle(&mut self, revision: &str, checksum: &str, state: State) {
         for (x, e) in self.xor.iter_mut().zip(element(revision, checksum, state)) {
             *x ^= e;
         }
@@ -110,15 +111,15 @@ mod tests {
     #[test]
     fn order_does_not_matter_and_removal_undoes_insertion() {
         let mut a = Digest::empty();
-        a.insert("r1", "sha256:aa", "applied");
-        a.insert("r2", "sha256:bb", "applied");
+        a.insert("r1", "sha256:aa", State::Applied);
+        a.insert("r2", "sha256:bb", State::Applied);
         let mut b = Digest::empty();
-        b.insert("r2", "sha256:bb", "applied");
-        b.insert("r1", "sha256:aa", "applied");
+        b.insert("r2", "sha256:bb", State::Applied);
+        b.insert("r1", "sha256:aa", State::Applied);
         assert_eq!(a, b);
-        b.remove("r2", "sha256:bb", "applied");
+        b.remove("r2", "sha256:bb", State::Applied);
         let mut c = Digest::empty();
-        c.insert("r1", "sha256:aa", "applied");
+        c.insert("r1", "sha256:aa", State::Applied);
         assert_eq!(b, c);
     }
 
@@ -129,17 +130,17 @@ mod tests {
             d.insert(r, c, s);
             d
         };
-        let base = one("r1", "sha256:aa", "applied");
-        assert_ne!(base, one("r2", "sha256:aa", "applied"));
-        assert_ne!(base, one("r1", "sha256:ab", "applied"));
-        assert_ne!(base, one("r1", "sha256:aa", "upgrading"));
+        let base = one("r1", "sha256:aa", State::Applied);
+        assert_ne!(base, one("r2", "sha256:aa", State::Applied));
+        assert_ne!(base, one("r1", "sha256:ab", State::Applied));
+        assert_ne!(base, one("r1", "sha256:aa", State::Upgrading));
         // The separator keeps fields from running into each other.
-        assert_ne!(one("r1", "a", "b"), one("r1a", "", "b"));
+        assert_ne!(one("r1", "a", State::Applied), one("r1a", "", State::Applied));
         assert_ne!(
             Digest::empty(),
             {
-                let mut d = one("x", "y", "z");
-                d.insert("x", "y", "z");
+                let mut d = one("x", "y", State::Applied);
+                d.insert("x", "y", State::Applied);
                 d
             },
             "the count tells a pair from nothing"
@@ -153,7 +154,7 @@ mod tests {
         assert_eq!(d.count(), 2);
         let mut by_hand = Digest::empty();
         for m in &ms {
-            by_hand.insert(m.revision(), &m.checksum().to_string(), "applied");
+            by_hand.insert(m.revision(), &m.checksum().to_string(), State::Applied);
         }
         assert_eq!(d, by_hand);
         assert_eq!(d.to_string().parse::<Digest>(), Ok(d));

@@ -402,28 +402,68 @@ impl<'m> Graph<'m> {
         if let Some(i) = self.position(id) {
             return Ok(i);
         }
-        let mut found: Vec<usize> = self
-            .migrations
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| m.revision().starts_with(id))
-            .map(|(i, _)| i)
-            .collect();
-        match found.len() {
-            1 => Ok(found[0]),
-            0 => Err(TargetError::UnknownRevision { id: id.to_owned() }),
-            _ => {
-                found.sort_by_key(|&i| self.migrations[i].revision());
-                Err(TargetError::AmbiguousPrefix {
-                    prefix: id.to_owned(),
-                    candidates: found
-                        .iter()
-                        .map(|&i| self.migrations[i].revision().to_owned())
-                        .collect(),
-                })
-            }
+        let found = by_prefix(&self.migrations, id)?;
+        Ok(self.index[found.revision()])
+    }
+}
+
+/// The one migration of `list` whose id starts with `prefix`, or why there is none.
+fn by_prefix<'m>(list: &[&'m Migration], prefix: &str) -> Result<&'m Migration, TargetError> {
+    let mut found: Vec<&'m Migration> = list
+        .iter()
+        .copied()
+        .filter(|m| m.revision().starts_with(prefix))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one),
+        [] => Err(TargetError::UnknownRevision { id: prefix.to_owned() }),
+        _ => {
+            found.sort_by_key(|m| m.revision());
+            Err(TargetError::AmbiguousPrefix {
+                prefix: prefix.to_owned(),
+                candidates: found.iter().map(|m| m.revision().to_owned()).collect(),
+            })
         }
     }
+}
+
+/// The heads of a list that need not form a valid graph (a folder whose only
+/// problem is an unmerged fork, which is when `merge` is needed): the
+/// revisions no other revision names as a down_revision, by id.
+pub fn heads(list: &[Migration]) -> Vec<&Migration> {
+    let parents: std::collections::HashSet<&str> = list.iter().flat_map(Migration::down_revisions).collect();
+    let mut heads: Vec<&Migration> = list.iter().filter(|m| !parents.contains(m.revision())).collect();
+    heads.sort_by_key(|m| m.revision());
+    heads
+}
+
+/// The revisions of `list` that name `revision` as a down_revision, by id.
+pub fn children<'m>(list: &'m [Migration], revision: &str) -> Vec<&'m str> {
+    let mut children: Vec<&str> = list
+        .iter()
+        .filter(|c| c.down_revisions().any(|p| p == revision))
+        .map(Migration::revision)
+        .collect();
+    children.sort_unstable();
+    children
+}
+
+/// The revision of `list` (which need not form a valid graph) that `id`
+/// names: an exact id, a unique prefix, or `head` for the single head.
+pub fn find<'m>(list: &'m [Migration], id: &str) -> Result<&'m Migration, TargetError> {
+    if id == "head" {
+        return match heads(list).as_slice() {
+            [one] => Ok(one),
+            [] => Err(TargetError::UnknownRevision { id: id.into() }),
+            many => Err(TargetError::AmbiguousHead {
+                heads: many.iter().map(|m| m.revision().to_owned()).collect(),
+            }),
+        };
+    }
+    if let Some(m) = list.iter().find(|m| m.revision() == id) {
+        return Ok(m);
+    }
+    by_prefix(&list.iter().collect::<Vec<_>>(), id)
 }
 
 #[cfg(test)]
@@ -579,6 +619,36 @@ mod tests {
             })
         );
         assert_eq!(g.resolve("x"), Err(TargetError::UnknownRevision { id: "x".into() }));
+    }
+
+    #[test]
+    fn questions_about_a_forked_list() {
+        let ms = fixture("a <-\nb <- a\nc1 <- b\nc2 <- b");
+        let head_ids: Vec<&str> = heads(&ms).into_iter().map(Migration::revision).collect();
+        assert_eq!(head_ids, ["c1", "c2"]);
+        assert_eq!(children(&ms, "b"), ["c1", "c2"]);
+        assert_eq!(children(&ms, "c1"), Vec::<&str>::new());
+        assert_eq!(find(&ms, "a").map(Migration::revision), Ok("a"));
+        assert_eq!(find(&ms, "c2").map(Migration::revision), Ok("c2"));
+        assert_eq!(
+            find(&ms, "head"),
+            Err(TargetError::AmbiguousHead {
+                heads: vec!["c1".into(), "c2".into()]
+            })
+        );
+        assert_eq!(
+            find(&ms, "c"),
+            Err(TargetError::AmbiguousPrefix {
+                prefix: "c".into(),
+                candidates: vec!["c1".into(), "c2".into()]
+            })
+        );
+        let linear = fixture("a <-\nb <- a");
+        assert_eq!(find(&linear, "head").map(Migration::revision), Ok("b"));
+        assert_eq!(
+            find(&[], "head"),
+            Err(TargetError::UnknownRevision { id: "head".into() })
+        );
     }
 
     #[test]

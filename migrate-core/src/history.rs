@@ -6,7 +6,116 @@
 
 use crate::checksum::Checksum;
 use crate::graph::Graph;
+use crate::plan::Direction;
 use std::fmt;
+use std::str::FromStr;
+
+/// The state of a history row: the one definition that the runtime writes,
+/// reads and reports, and that the build-time digest hashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// The migration completed.
+    Applied,
+    /// Its upgrade is running outside a transaction (or a run died during it).
+    Upgrading,
+    /// Its downgrade is running outside a transaction (or a run died during it).
+    Downgrading,
+    /// Its upgrade failed part-way and could not be rolled back.
+    UpgradeFailed,
+    /// Its downgrade failed part-way and could not be rolled back.
+    DowngradeFailed,
+}
+
+impl State {
+    /// Every state, in the order documented.
+    pub const ALL: [State; 5] = [
+        State::Applied,
+        State::Upgrading,
+        State::Downgrading,
+        State::UpgradeFailed,
+        State::DowngradeFailed,
+    ];
+
+    /// The text stored in the history table's `state` column.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            State::Applied => "applied",
+            State::Upgrading => "upgrading",
+            State::Downgrading => "downgrading",
+            State::UpgradeFailed => "upgrade_failed",
+            State::DowngradeFailed => "downgrade_failed",
+        }
+    }
+
+    /// The state a row has while a step in `direction` runs and cannot be rolled back.
+    pub const fn in_progress(direction: Direction) -> Self {
+        match direction {
+            Direction::Upgrade => State::Upgrading,
+            Direction::Downgrade => State::Downgrading,
+        }
+    }
+
+    /// The state a row keeps when a step in `direction` failed part-way.
+    pub const fn failed(direction: Direction) -> Self {
+        match direction {
+            Direction::Upgrade => State::UpgradeFailed,
+            Direction::Downgrade => State::DowngradeFailed,
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for State {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for State {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// A `state` column value this build does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not a history row state this build knows (applied, upgrading, downgrading, upgrade_failed, downgrade_failed)"
+)]
+pub struct UnknownState(pub String);
+
+impl FromStr for State {
+    type Err = UnknownState;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        State::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| UnknownState(s.to_owned()))
+    }
+}
+
+/// The applied heads of a history: the applied revisions that no other
+/// applied revision names as a down_revision, in application order (revisions
+/// the graph does not know, applied by a newer build, last, by id).
+///
+/// `applied` lists each applied row's revision and down_revisions, as stored.
+pub fn current_heads<'a>(graph: &Graph<'_>, applied: &[(&'a str, Vec<&'a str>)]) -> Vec<&'a str> {
+    let parents: std::collections::HashSet<&str> = applied.iter().flat_map(|(_, p)| p.iter().copied()).collect();
+    let mut heads: Vec<&'a str> = applied
+        .iter()
+        .map(|(revision, _)| *revision)
+        .filter(|revision| !parents.contains(revision))
+        .collect();
+    heads.sort_by_key(|revision| (graph.position(revision).unwrap_or(usize::MAX), *revision));
+    heads.dedup();
+    heads
+}
 
 /// One row of the history table, as far as verification needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +240,50 @@ mod tests {
             revision: id.into(),
             checksum,
         }
+    }
+
+    #[test]
+    fn states_read_back_as_written() {
+        for state in State::ALL {
+            assert_eq!(state.as_str().parse::<State>(), Ok(state));
+        }
+        assert_eq!("done".parse::<State>(), Err(UnknownState("done".into())));
+        assert_eq!(State::failed(Direction::Downgrade).as_str(), "downgrade_failed");
+    }
+
+    #[test]
+    fn current_heads_of_applied_rows() {
+        let ms = fixture("a <-\nb <- a\nc <- a\nm <- b, c");
+        let g = Graph::new(&ms).unwrap();
+        let rows = |list: &[(&'static str, &[&'static str])]| -> Vec<(&'static str, Vec<&'static str>)> {
+            list.iter().map(|(r, p)| (*r, p.to_vec())).collect()
+        };
+        assert_eq!(current_heads(&g, &rows(&[])), Vec::<&str>::new());
+        assert_eq!(
+            current_heads(&g, &rows(&[("a", &[]), ("c", &["a"]), ("b", &["a"])])),
+            ["b", "c"]
+        );
+        assert_eq!(
+            current_heads(
+                &g,
+                &rows(&[("a", &[]), ("b", &["a"]), ("c", &["a"]), ("m", &["b", "c"])])
+            ),
+            ["m"]
+        );
+        // A newer build's revision on top of m is the only head, listed after known ones.
+        assert_eq!(
+            current_heads(
+                &g,
+                &rows(&[
+                    ("a", &[]),
+                    ("b", &["a"]),
+                    ("c", &["a"]),
+                    ("m", &["b", "c"]),
+                    ("z1", &["m"])
+                ])
+            ),
+            ["z1"]
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub use checksum::Checksum;
 pub use diagnostic::{Diagnostic, DiagnosticKind, Diagnostics};
 pub use digest::Digest;
 pub use graph::Graph;
+pub use history::{HistoryProblem, State};
 pub use migration::{Migration, MigrationParts};
 pub use plan::{Direction, Plan, PlanError};
 pub use target::{Target, TargetError};

@@ -28,6 +28,19 @@ pub fn is_migration_file(name: &str) -> bool {
 /// Parses and validates a folder's files, returning the migrations in
 /// application order, or every problem found in any of them.
 pub fn from_sources(sources: Vec<Source>) -> Result<Vec<Migration>, Diagnostics> {
+    let (parsed, mut problems) = parse_sources(sources);
+    match graph::validate(parsed) {
+        Ok(migrations) if problems.is_empty() => Ok(migrations),
+        Ok(_) => Err(Diagnostics::new(problems)),
+        Err(mut e) => {
+            problems.append(&mut e);
+            Err(Diagnostics::new(problems))
+        }
+    }
+}
+
+/// Parses each file, collecting the problems of those that do not parse.
+fn parse_sources(sources: Vec<Source>) -> (Vec<format::ParsedFile>, Vec<Diagnostic>) {
     let mut problems = Vec::new();
     let mut parsed = Vec::with_capacity(sources.len());
     for source in sources {
@@ -35,7 +48,13 @@ pub fn from_sources(sources: Vec<Source>) -> Result<Vec<Migration>, Diagnostics>
             Ok(t) => t,
             Err(e) => {
                 let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-                let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+                // Lines end as `format::parse` ends them: at LF, CRLF and a lone CR.
+                let breaks = before
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && before.get(i + 1) != Some(&b'\n')))
+                    .count();
+                let line = breaks + 1;
                 problems.push(
                     Diagnostic::new(DiagnosticKind::NotUtf8, "the file is not valid UTF-8")
                         .in_file(source.path)
@@ -50,9 +69,26 @@ pub fn from_sources(sources: Vec<Source>) -> Result<Vec<Migration>, Diagnostics>
             Err(mut e) => problems.append(&mut e),
         }
     }
+    (parsed, problems)
+}
+
+/// Reads `dir` once and validates it like [`load_dir`], except that a graph
+/// whose only problem is several heads is accepted: then the list comes back
+/// in revision-id order rather than application order. This is what the
+/// commands that repair a fork (`merge`) or look at one (`heads`, `show`,
+/// `revision --head`) need; every other problem is still an error.
+pub fn load_dir_allowing_fork(dir: &Path, shown_as: &str) -> Result<Vec<Migration>, Diagnostics> {
+    let (sources, mut problems) = read_dir(dir, shown_as);
+    let (parsed, mut unparsed) = parse_sources(sources);
+    problems.append(&mut unparsed);
+    let mut list: Vec<Migration> = parsed.iter().map(|p| p.migration.clone()).collect();
     match graph::validate(parsed) {
         Ok(migrations) if problems.is_empty() => Ok(migrations),
         Ok(_) => Err(Diagnostics::new(problems)),
+        Err(e) if problems.is_empty() && e.iter().all(|d| d.kind == DiagnosticKind::UnmergedHeads) => {
+            list.sort_by(|a, b| a.revision().cmp(b.revision()));
+            Ok(list)
+        }
         Err(mut e) => {
             problems.append(&mut e);
             Err(Diagnostics::new(problems))
@@ -181,6 +217,23 @@ mod tests {
     }
 
     #[test]
+    fn not_utf8_line_counts_line_breaks_like_the_parser() {
+        let line = |bytes: &[u8]| {
+            let e = from_sources(vec![Source {
+                path: "migrations/a_x.sql".into(),
+                bytes: bytes.to_vec(),
+            }])
+            .unwrap_err();
+            e.iter().next().unwrap().line
+        };
+        // A lone CR ends a line for `format::parse` (and for editors), so it does here too.
+        assert_eq!(line(b"-- a\r-- b\r\n-- \xff\n"), Some(3));
+        assert_eq!(line(b"-- a\r\r\n\xff"), Some(3));
+        assert_eq!(line(b"-- a\r\xff"), Some(2), "a CR just before the bad byte is lone");
+        assert_eq!(line(b"\xef\xbb\xbf-- a\n\xff"), Some(2));
+    }
+
+    #[test]
     fn reads_a_folder_ignoring_other_files() {
         let dir = tempfile::tempdir().unwrap();
         for s in [file("a", ""), file("b", "a")] {
@@ -204,5 +257,26 @@ mod tests {
         assert_eq!(e.len(), 1);
         assert!(e.has(DiagnosticKind::MissingFolder));
         assert!(e.to_string().contains("cannot read the migrations folder `nope`"));
+    }
+
+    #[test]
+    fn a_fork_is_accepted_only_where_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let write =
+            |s: Source| std::fs::write(dir.path().join(s.path.trim_start_matches("migrations/")), s.bytes).unwrap();
+        for s in [file("a", ""), file("c", "a"), file("b", "a")] {
+            write(s);
+        }
+        assert!(
+            load_dir(dir.path(), "migrations")
+                .unwrap_err()
+                .has(DiagnosticKind::UnmergedHeads)
+        );
+        let ms = load_dir_allowing_fork(dir.path(), "migrations").unwrap();
+        assert_eq!(ms.iter().map(Migration::revision).collect::<Vec<_>>(), ["a", "b", "c"]);
+        // Any other problem still stops it, reported with the fork.
+        write(file("d", "zz"));
+        let e = load_dir_allowing_fork(dir.path(), "migrations").unwrap_err();
+        assert!(e.has(DiagnosticKind::DanglingParent), "{e}");
     }
 }

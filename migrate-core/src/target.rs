@@ -61,6 +61,12 @@ pub enum TargetError {
         /// Every revision it starts, sorted.
         candidates: Vec<String>,
     },
+    /// `head` names the single head, and the list has several (a folder with an unmerged fork).
+    #[error("`head` is ambiguous: the folder has {} heads ({}); name one", heads.len(), heads.join(", "))]
+    AmbiguousHead {
+        /// The heads, by id.
+        heads: Vec<String>,
+    },
     /// Walking from a revision reached a branch point or a merge.
     #[error("cannot walk {steps:+} from `{from}`: `{at}` has several {} ({}); name the revision instead", if *steps > 0 { "children" } else { "down_revisions" }, candidates.join(", "))]
     AmbiguousWalk {
