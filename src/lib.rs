@@ -119,8 +119,8 @@
 //! rolled back with its history row.
 
 pub use migrate_core::{
-    Checksum, Diagnostic, DiagnosticKind, Diagnostics, Direction, Migration, MigrationParts, PlanError, Target,
-    TargetError,
+    Checksum, Diagnostic, DiagnosticKind, Diagnostics, Direction, HistoryProblem, Migration, MigrationParts, PlanError,
+    State, Target, TargetError,
 };
 pub use migrate_macros::embed_migrations;
 pub use migrate_runtime::{

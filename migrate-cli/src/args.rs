@@ -1,8 +1,8 @@
 //! The command-line grammar: clap types for `migrate` and for the embedded
 //! `db` subcommand. Only parsing lives here; `commands` does the work.
 
-use migrate_runtime::Dialect;
 use clap::{ArgGroup, Args, Parser, Subcommand};
+use migrate_runtime::Dialect;
 use std::path::PathBuf;
 
 /// The flags every command takes. Values given here win over the config

@@ -2,83 +2,18 @@
 //!
 //! `revision` and `merge` must work on a folder whose only problem is a
 //! fork (that is when `merge` is needed), so they read the folder through
-//! [`load_allowing_fork`]; every other problem stops them, with the same
+//! `load_dir_allowing_fork`; every other problem stops them, with the same
 //! diagnostics as `check` and the macro.
 
 use super::config::{self, Settings};
 use super::error::{CliError, io};
 use super::output::{Output, Style};
-use migrate_core::load::{load_dir, read_dir};
-use migrate_core::{DiagnosticKind, Migration, TargetError, format};
+use migrate_core::graph::{find, heads};
+use migrate_core::load::{load_dir, load_dir_allowing_fork};
+use migrate_core::{Migration, format};
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
-
-/// The folder's migrations, also when its only problem is several heads
-/// (then in revision-id order rather than application order).
-pub(crate) fn load_allowing_fork(s: &Settings) -> Result<Vec<Migration>, CliError> {
-    let problems = match load_dir(&s.dir, &s.dir_shown) {
-        Ok(list) => return Ok(list),
-        Err(problems) => problems,
-    };
-    if !problems.iter().all(|d| d.kind == DiagnosticKind::UnmergedHeads) {
-        return Err(CliError::Invalid(problems));
-    }
-    // Every file parsed and every link resolved: only the heads are unmerged.
-    let (sources, _) = read_dir(&s.dir, &s.dir_shown);
-    let mut list = Vec::with_capacity(sources.len());
-    for source in sources {
-        let parsed = String::from_utf8(source.bytes)
-            .ok()
-            .and_then(|text| format::parse(&source.path, &text).ok());
-        match parsed {
-            Some(p) => list.push(p.migration),
-            None => return Err(CliError::Invalid(problems)),
-        }
-    }
-    list.sort_by(|a, b| a.revision().cmp(b.revision()));
-    Ok(list)
-}
-
-/// The revisions no other revision names as its down_revision, by id.
-pub(crate) fn heads(list: &[Migration]) -> Vec<&Migration> {
-    let parents: HashSet<&str> = list.iter().flat_map(Migration::down_revisions).collect();
-    let mut heads: Vec<&Migration> = list.iter().filter(|m| !parents.contains(m.revision())).collect();
-    heads.sort_by(|a, b| a.revision().cmp(b.revision()));
-    heads
-}
-
-/// The revision whose id is `id` or uniquely starts with it; `head` is the single head.
-pub(crate) fn find<'a>(list: &'a [Migration], id: &str) -> Result<&'a Migration, CliError> {
-    if id == "head" {
-        return match heads(list).as_slice() {
-            [one] => Ok(one),
-            [] => Err(TargetError::UnknownRevision { id: id.into() }.into()),
-            many => Err(CliError::Refused(format!(
-                "`head` is ambiguous: the folder has {} heads ({}); name one",
-                many.len(),
-                ids(many)
-            ))),
-        };
-    }
-    if let Some(m) = list.iter().find(|m| m.revision() == id) {
-        return Ok(m);
-    }
-    let found: Vec<&Migration> = list.iter().filter(|m| m.revision().starts_with(id)).collect();
-    match found.as_slice() {
-        [one] => Ok(one),
-        [] => Err(TargetError::UnknownRevision { id: id.into() }.into()),
-        many => {
-            let mut candidates: Vec<String> = many.iter().map(|m| m.revision().to_owned()).collect();
-            candidates.sort();
-            Err(TargetError::AmbiguousPrefix {
-                prefix: id.into(),
-                candidates,
-            }
-            .into())
-        }
-    }
-}
 
 fn ids(list: &[&Migration]) -> String {
     list.iter().map(|m| m.revision()).collect::<Vec<_>>().join(", ")
@@ -186,7 +121,7 @@ fn write_revision(
 
 /// `revision -m MSG [--head ID]`.
 pub(crate) fn revision(s: &Settings, message: &str, head: Option<&str>, out: &Output) -> Result<(), CliError> {
-    let list = load_allowing_fork(s)?;
+    let list = load_dir_allowing_fork(&s.dir, &s.dir_shown)?;
     let parent = match head {
         Some(id) => Some(find(&list, id)?),
         None => match heads(&list).as_slice() {
@@ -207,7 +142,7 @@ pub(crate) fn revision(s: &Settings, message: &str, head: Option<&str>, out: &Ou
 
 /// `merge -m MSG [IDS…]`.
 pub(crate) fn merge(s: &Settings, message: &str, wanted: &[String], out: &Output) -> Result<(), CliError> {
-    let list = load_allowing_fork(s)?;
+    let list = load_dir_allowing_fork(&s.dir, &s.dir_shown)?;
     let chosen: Vec<&Migration> = if wanted.is_empty() {
         heads(&list)
     } else {

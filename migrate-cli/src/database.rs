@@ -1,10 +1,7 @@
-//! Connecting to the database a URL names, and running one verb on it.
-//!
-//! Each backend is one `#[cfg]` arm of [`run`]: it opens a single
-//! connection (no pool: a pool would retry a refused connection until its
-//! timeout) and hands it to [`execute`], which is generic over the database.
-//! A build with no database feature still compiles: every URL is then
-//! [`CliError::NotCompiled`].
+//! Connecting to the database a URL names: [`open`] gives an [`Opened`]
+//! connection, one variant per backend compiled in, and [`on!`] runs a
+//! verb's runtime call on whichever it is. A build with no database feature
+//! still compiles: every URL is then [`CliError::NotCompiled`].
 
 #![cfg_attr(
     not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
@@ -13,40 +10,39 @@
 
 use super::error::CliError;
 use super::output::Output;
-use migrate_runtime::Dialect;
-use migrate_runtime::{Driver, Handle};
-use migrate_runtime::{Migrations, Migrator, Resolution};
-use migrate_runtime::{HistoryEntry, Report};
-use migrate_runtime::HistoryTable;
-use migrate_core::Target;
-use sqlx::{Acquire, Connection};
+use migrate_runtime::{Dialect, HistoryTable, Migrations, Migrator};
+#[allow(unused_imports)]
+use sqlx::Connection;
 
-/// One verb against a database.
-#[derive(Debug, Clone)]
-pub(crate) enum Job {
-    Upgrade(Target),
-    Downgrade(Target),
-    Stamp(Target),
-    Resolve(String, Resolution),
-    Current,
-    History,
+/// One open connection to the database a URL names.
+pub(crate) enum Opened {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqliteConnection),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgConnection),
+    #[cfg(feature = "mysql")]
+    Mysql(sqlx::MySqlConnection),
+    /// Never built: keeps `match` exhaustive in a build with no database.
+    #[allow(dead_code)]
+    None(std::convert::Infallible),
 }
 
-impl Job {
-    /// Whether the verb writes (a missing SQLite file is then created).
-    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
-    fn writes(&self) -> bool {
-        matches!(self, Job::Upgrade(_) | Job::Stamp(_))
-    }
+/// Runs `$body` with `$c` bound to the `&mut` connection inside an [`Opened`],
+/// whichever database it is: the one place a verb meets the backends.
+macro_rules! on {
+    ($opened:expr, $c:ident => $body:expr) => {
+        match $opened {
+            #[cfg(feature = "sqlite")]
+            $crate::database::Opened::Sqlite($c) => $body,
+            #[cfg(feature = "postgres")]
+            $crate::database::Opened::Postgres($c) => $body,
+            #[cfg(feature = "mysql")]
+            $crate::database::Opened::Mysql($c) => $body,
+            $crate::database::Opened::None(never) => match *never {},
+        }
+    };
 }
-
-/// What a verb returned.
-#[derive(Debug)]
-pub(crate) enum Outcome {
-    Report(Report),
-    Current(Vec<String>),
-    History(Vec<HistoryEntry>),
-}
+pub(crate) use on;
 
 /// The dialect a URL's scheme names, or why there is none.
 pub(crate) fn dialect_of(url: &str, shown: &str) -> Result<Dialect, CliError> {
@@ -59,14 +55,9 @@ pub(crate) fn dialect_of(url: &str, shown: &str) -> Result<Dialect, CliError> {
     }
 }
 
-/// Connects to `url` and runs `job` with `migrations`, printing progress through `out`.
-pub(crate) async fn run(
-    migrations: &Migrations,
-    table: &HistoryTable,
-    url: &str,
-    job: Job,
-    out: &Output,
-) -> Result<Outcome, CliError> {
+/// Opens one connection to `url` (no pool: a pool would retry a refused
+/// connection until its timeout). `writes`: a missing SQLite file is created.
+pub(crate) async fn open(url: &str, writes: bool, out: &Output) -> Result<Opened, CliError> {
     let shown = out.redacted(url);
     let failed = |source: sqlx::Error| match source {
         sqlx::Error::Configuration(e) => CliError::InvalidUrl {
@@ -78,65 +69,56 @@ pub(crate) async fn run(
             source,
         },
     };
+    let _ = writes;
     match dialect_of(url, &shown)? {
         #[cfg(feature = "sqlite")]
         Dialect::Sqlite => {
             use sqlx::ConnectOptions;
             let mut options: sqlx::sqlite::SqliteConnectOptions = url.parse().map_err(failed)?;
-            if job.writes() && !url.contains("mode=") {
+            if writes && !url.contains("mode=") {
                 options = options.create_if_missing(true);
             }
-            let conn = options.connect().await.map_err(failed)?;
-            execute(conn, migrations, table, job, out).await
+            Ok(Opened::Sqlite(options.connect().await.map_err(failed)?))
         }
         #[cfg(feature = "postgres")]
-        Dialect::Postgres => {
-            let conn = sqlx::PgConnection::connect(url).await.map_err(failed)?;
-            execute(conn, migrations, table, job, out).await
-        }
+        Dialect::Postgres => Ok(Opened::Postgres(
+            sqlx::PgConnection::connect(url).await.map_err(failed)?,
+        )),
         #[cfg(feature = "mysql")]
-        Dialect::Mysql => {
-            let conn = sqlx::MySqlConnection::connect(url).await.map_err(failed)?;
-            execute(conn, migrations, table, job, out).await
-        }
+        Dialect::Mysql => Ok(Opened::Mysql(
+            sqlx::MySqlConnection::connect(url).await.map_err(failed)?,
+        )),
         #[allow(unreachable_patterns)]
         other => Err(CliError::NotCompiled(other)),
     }
 }
 
-/// Runs `job` on one open connection, then closes it.
-async fn execute<C>(
-    mut conn: C,
-    migrations: &Migrations,
-    table: &HistoryTable,
-    job: Job,
-    out: &Output,
-) -> Result<Outcome, CliError>
-where
-    C: Connection,
-    C::Database: Driver<Connection = C>,
-    for<'c> &'c mut C: Acquire<'c, Database = C::Database, Connection = &'c mut C> + Handle<Target = C>,
-{
-    let migrator: Migrator<'_> = migrations
+impl Opened {
+    /// Closes the connection, after clearing the progress bar.
+    pub(crate) async fn close(self, out: &Output) {
+        out.clear_bar();
+        match self {
+            #[cfg(feature = "sqlite")]
+            Opened::Sqlite(c) => drop(c.close().await),
+            #[cfg(feature = "postgres")]
+            Opened::Postgres(c) => drop(c.close().await),
+            #[cfg(feature = "mysql")]
+            Opened::Mysql(c) => drop(c.close().await),
+            Opened::None(never) => match never {},
+        }
+    }
+}
+
+/// The migrator the settings describe, printing progress through `out`.
+pub(crate) fn migrator<'m>(migrations: &'m Migrations, table: &HistoryTable, out: &'m Output) -> Migrator<'m> {
+    let migrator = migrations
         .migrator()
         .history_table(table.name())
         .on_progress(|p| out.progress(p));
-    let migrator = match table.schema() {
+    match table.schema() {
         Some(schema) => migrator.history_schema(schema),
         None => migrator,
-    };
-    let db = &mut conn;
-    let result = match job {
-        Job::Upgrade(t) => migrator.upgrade(db, t).await.map(Outcome::Report),
-        Job::Downgrade(t) => migrator.downgrade(db, t).await.map(Outcome::Report),
-        Job::Stamp(t) => migrator.stamp(db, t).await.map(Outcome::Report),
-        Job::Resolve(id, r) => migrator.resolve(db, &id, r).await.map(Outcome::Report),
-        Job::Current => migrator.current(db).await.map(Outcome::Current),
-        Job::History => migrator.history(db).await.map(Outcome::History),
-    };
-    out.clear_bar();
-    let _ = conn.close().await;
-    Ok(result?)
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! What can go wrong on the command line, and the exit code each gets.
 
-use migrate_runtime::Dialect;
 use migrate_core::{Diagnostics, TargetError};
+use migrate_runtime::Dialect;
 
 /// Exit status: the command did what was asked.
 pub const EXIT_OK: u8 = 0;
@@ -98,6 +98,27 @@ impl CliError {
             CliError::Usage(_) => EXIT_USAGE,
             _ => EXIT_ERROR,
         }
+    }
+
+    /// The command that gets the user out of this state, named as `program` spells it.
+    pub(crate) fn help(&self, program: crate::Program) -> Option<String> {
+        let revision = match self {
+            CliError::Runtime(migrate_runtime::Error::Dirty { revision, .. }) => revision,
+            CliError::Runtime(migrate_runtime::Error::Migration {
+                revision,
+                rolled_back: false,
+                ..
+            }) => revision,
+            _ => return None,
+        };
+        Some(match program {
+            crate::Program::Migrate => {
+                format!("once you know how it stands: `migrate resolve {revision} --applied` or `--not-applied`")
+            }
+            crate::Program::Embedded => format!(
+                "once you know how it stands: `resolve {revision} --applied` or `--not-applied`, with the subcommand of this binary that runs `upgrade`"
+            ),
+        })
     }
 
     /// Whether `Display` already starts with `error:` (diagnostics do).

@@ -32,8 +32,8 @@ pub use args::{Cli, Command, DbCommand, Options};
 pub use config::{CONFIG_ENV, DEFAULT_CONFIG, DEFAULT_DIR, URL_ENV};
 pub use error::{CliError, EXIT_ERROR, EXIT_OK, EXIT_USAGE};
 
-use migrate_runtime::Migrations;
 use clap::Parser;
+use migrate_runtime::Migrations;
 use output::Output;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,14 +68,14 @@ impl Cli {
             let env = |name: &str| std::env::var(name).ok();
             let (config_file, _) = config::config_path(&options, &env);
             let result = author::init(&folder, &config_file, options.database_url.as_deref(), &out);
-            return finish(&out, result);
+            return finish(&out, result, Program::Migrate);
         }
         let (out, result) = prepare(&options);
         let result = match result {
             Ok(settings) => run_command(self.command, &settings, &out).await,
             Err(e) => Err(e),
         };
-        finish(&out, result)
+        finish(&out, result, Program::Migrate)
     }
 }
 
@@ -92,7 +92,7 @@ impl DbCommand {
             Ok(settings) => verbs::run(self, Source::Embedded(migrations), &settings, &out).await,
             Err(e) => Err(e),
         };
-        finish(&out, result)
+        finish(&out, result, Program::Embedded)
     }
 }
 
@@ -112,13 +112,27 @@ fn prepare(options: &Options) -> (Output, Result<config::Settings, CliError>) {
     (out, settings)
 }
 
+/// Which command line is speaking, so that advice names a command the user has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Program {
+    /// The `migrate` binary.
+    Migrate,
+    /// A self-migrating application's embedded subcommand.
+    Embedded,
+}
+
 /// Prints the error, if any, and turns the result into an exit status.
-fn finish(out: &Output, result: Result<(), CliError>) -> ExitCode {
+fn finish(out: &Output, result: Result<(), CliError>, program: Program) -> ExitCode {
     out.clear_bar();
     match result {
         Ok(()) => ExitCode::from(EXIT_OK),
         Err(e) => {
-            out.error(&e.to_string(), e.prints_own_prefix());
+            let mut message = e.to_string();
+            if let Some(help) = e.help(program) {
+                message.push_str("\n  = help: ");
+                message.push_str(&help);
+            }
+            out.error(&message, e.prints_own_prefix());
             ExitCode::from(e.exit_code())
         }
     }

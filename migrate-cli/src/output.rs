@@ -1,8 +1,8 @@
 //! Everything the command line prints: results on stdout, notes, progress
 //! and errors on stderr, colour only on a terminal, passwords never.
 
-use migrate_runtime::Progress;
 use migrate_core::Direction;
+use migrate_runtime::Progress;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 

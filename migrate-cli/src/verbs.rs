@@ -2,16 +2,14 @@
 //! line: only where the migration list comes from differs ([`Source`]).
 
 use super::args::DbCommand;
-use super::author::{find, heads, load_allowing_fork};
 use super::config::Settings;
-use super::database::{self, Job, Outcome};
+use super::database::{self, on};
 use super::error::CliError;
 use super::output::{Output, Style};
-use migrate_runtime::{Migrations, Resolution};
-use migrate_runtime::offline::ScriptRange;
-use migrate_runtime::{HistoryEntry, Report};
-use migrate_core::load::load_dir;
-use migrate_core::{Direction, Graph, Migration, Target, plan};
+use migrate_core::graph::{children, find, heads};
+use migrate_core::load::{load_dir, load_dir_allowing_fork};
+use migrate_core::{Direction, Graph, Migration, State, Target, history, plan};
+use migrate_runtime::{HistoryEntry, Migrations, Report, Resolution, ScriptRange};
 use serde_json::{Value, json};
 use std::borrow::Cow;
 
@@ -37,7 +35,7 @@ impl<'a> Source<'a> {
     fn loose(self, s: &Settings) -> Result<Cow<'a, [Migration]>, CliError> {
         match self {
             Source::Embedded(m) => Ok(Cow::Borrowed(m.iter().as_slice())),
-            Source::Folder => Ok(Cow::Owned(load_allowing_fork(s)?)),
+            Source::Folder => Ok(Cow::Owned(load_dir_allowing_fork(&s.dir, &s.dir_shown)?)),
         }
     }
 }
@@ -55,7 +53,8 @@ fn target(text: &str) -> Result<Target, CliError> {
     Ok(text.parse()?)
 }
 
-/// Runs one verb.
+/// Runs one verb: each `DbCommand` goes to its own function, which makes
+/// its one runtime call and prints what that returned.
 pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, out: &Output) -> Result<(), CliError> {
     match command {
         DbCommand::Upgrade {
@@ -64,9 +63,33 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
         DbCommand::Downgrade {
             target: t, sql: true, ..
         } => offline(source, s, Direction::Downgrade, &t, out),
-        DbCommand::Upgrade { target: t, .. } => apply(source, s, Job::Upgrade(target(&t)?), &t, out).await,
-        DbCommand::Downgrade { target: t, .. } => apply(source, s, Job::Downgrade(target(&t)?), &t, out).await,
-        DbCommand::Stamp { target: t, .. } => apply(source, s, Job::Stamp(target(&t)?), &t, out).await,
+        DbCommand::Upgrade { target: t, .. } => {
+            let (migrations, target) = (source.migrations(s)?, target(&t)?);
+            let mut db = database::open(url(s)?, true, out).await?;
+            let migrator = database::migrator(&migrations, &s.table, out);
+            let report = on!(&mut db, c => migrator.upgrade(c, target).await);
+            db.close(out).await;
+            nothing_to_do(&report?, &t, out);
+            Ok(())
+        }
+        DbCommand::Downgrade { target: t, .. } => {
+            let (migrations, target) = (source.migrations(s)?, target(&t)?);
+            let mut db = database::open(url(s)?, false, out).await?;
+            let migrator = database::migrator(&migrations, &s.table, out);
+            let report = on!(&mut db, c => migrator.downgrade(c, target).await);
+            db.close(out).await;
+            nothing_to_do(&report?, &t, out);
+            Ok(())
+        }
+        DbCommand::Stamp { target: t, .. } => {
+            let (migrations, target) = (source.migrations(s)?, target(&t)?);
+            let mut db = database::open(url(s)?, true, out).await?;
+            let migrator = database::migrator(&migrations, &s.table, out);
+            let report = on!(&mut db, c => migrator.stamp(c, target).await);
+            db.close(out).await;
+            nothing_to_do(&report?, &t, out);
+            Ok(())
+        }
         DbCommand::Resolve { id, applied, .. } => {
             let resolution = if applied {
                 Resolution::Applied
@@ -74,14 +97,11 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
                 Resolution::NotApplied
             };
             let migrations = source.migrations(s)?;
-            database::run(
-                &migrations,
-                &s.table,
-                url(s)?,
-                Job::Resolve(id.clone(), resolution),
-                out,
-            )
-            .await?;
+            let mut db = database::open(url(s)?, false, out).await?;
+            let migrator = database::migrator(&migrations, &s.table, out);
+            let resolved = on!(&mut db, c => migrator.resolve(c, &id, resolution).await);
+            db.close(out).await;
+            resolved?;
             out.info(&format!(
                 "Resolved {} as {}",
                 out.paint(&id, Style::Id),
@@ -150,16 +170,6 @@ fn offline(source: Source<'_>, s: &Settings, direction: Direction, text: &str, o
     Ok(())
 }
 
-/// `upgrade`, `downgrade`, `stamp` against the database.
-async fn apply(source: Source<'_>, s: &Settings, job: Job, shown: &str, out: &Output) -> Result<(), CliError> {
-    let migrations = source.migrations(s)?;
-    match database::run(&migrations, &s.table, url(s)?, job, out).await? {
-        Outcome::Report(report) => nothing_to_do(&report, shown, out),
-        _ => unreachable!("apply jobs return reports"),
-    }
-    Ok(())
-}
-
 fn nothing_to_do(report: &Report, target: &str, out: &Output) {
     if report.is_empty() {
         out.note(&format!("Nothing to do: the database is already at `{target}`."));
@@ -169,9 +179,11 @@ fn nothing_to_do(report: &Report, target: &str, out: &Output) {
 /// `current`: the applied heads, one a line, id first.
 async fn current(source: Source<'_>, s: &Settings, json: bool, out: &Output) -> Result<(), CliError> {
     let migrations = source.migrations(s)?;
-    let Outcome::Current(ids) = database::run(&migrations, &s.table, url(s)?, Job::Current, out).await? else {
-        unreachable!("current returns ids")
-    };
+    let mut db = database::open(url(s)?, false, out).await?;
+    let migrator = database::migrator(&migrations, &s.table, out);
+    let ids = on!(&mut db, c => migrator.current(c).await);
+    db.close(out).await;
+    let ids = ids?;
     let head = migrations.iter().last().map(Migration::revision);
     if json {
         let value: Vec<Value> = ids
@@ -209,7 +221,9 @@ fn range_end(graph: &Graph<'_>, text: &str) -> Result<Option<usize>, CliError> {
         other => other.parse()?,
     };
     let nothing = vec![false; graph.len()];
-    let steps = plan::upgrade(graph, &nothing, &t).map_err(migrate_runtime::Error::from)?.steps;
+    let steps = plan::upgrade(graph, &nothing, &t)
+        .map_err(migrate_runtime::Error::from)?
+        .steps;
     Ok(steps.last().copied())
 }
 
@@ -263,10 +277,13 @@ async fn history(
     let keep = in_range(&graph, range)?;
     let entries: Option<Vec<HistoryEntry>> = match &s.database_url {
         None => None,
-        Some(url) => match database::run(&migrations, &s.table, url, Job::History, out).await? {
-            Outcome::History(entries) => Some(entries),
-            _ => unreachable!("history returns entries"),
-        },
+        Some(url) => {
+            let mut db = database::open(url, false, out).await?;
+            let migrator = database::migrator(&migrations, &s.table, out);
+            let entries = on!(&mut db, c => migrator.history(c).await);
+            db.close(out).await;
+            Some(entries?)
+        }
     };
     let applied_row = |id: &str| {
         entries
@@ -277,9 +294,20 @@ async fn history(
     };
     let applied: Vec<bool> = graph
         .iter()
-        .map(|m| applied_row(m.revision()).is_some_and(|a| a.state == "applied"))
+        .map(|m| applied_row(m.revision()).is_some_and(|a| a.state == State::Applied))
         .collect();
-    let current: Vec<usize> = graph.heads_of(&applied);
+    let applied_rows: Vec<(&str, Vec<&str>)> = entries
+        .iter()
+        .flatten()
+        .filter(|e| e.applied.as_ref().is_some_and(|a| a.state == State::Applied))
+        .map(|e| {
+            (
+                e.revision.as_str(),
+                e.down_revisions.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    let current: Vec<&str> = history::current_heads(&graph, &applied_rows);
 
     let mut rows: Vec<Row<'_>> = Vec::new();
     // Applied revisions this list does not know are the newest: list them first.
@@ -299,7 +327,7 @@ async fn history(
         if graph.head() == Some(i) {
             marks.push("head");
         }
-        if current.contains(&i) {
+        if current.contains(&m.revision()) {
             marks.push("current");
         } else if applied[i] {
             marks.push("applied");
@@ -350,7 +378,7 @@ async fn history(
                     "Applied: {} ({} ms){}\n",
                     a.applied_at,
                     a.execution_time.as_millis(),
-                    if a.state == "applied" {
+                    if a.state == State::Applied {
                         String::new()
                     } else {
                         format!(", state {}", a.state)
@@ -388,7 +416,7 @@ impl Row<'_> {
             "applied": self.applied.map(|a| json!({
                 "applied_at": a.applied_at,
                 "execution_ms": a.execution_time.as_millis() as u64,
-                "state": a.state,
+                "state": a.state.as_str(),
                 "checksum": a.checksum,
             })),
         })
@@ -398,12 +426,7 @@ impl Row<'_> {
 /// `show ID`: metadata, then the file's sections.
 fn show(list: &[Migration], m: &Migration, out: &Output) {
     let parents: Vec<&str> = m.down_revisions().collect();
-    let mut children: Vec<&str> = list
-        .iter()
-        .filter(|c| c.down_revisions().any(|p| p == m.revision()))
-        .map(Migration::revision)
-        .collect();
-    children.sort_unstable();
+    let children = children(list, m.revision());
     let is_head = children.is_empty();
     let mut text = format!(
         "Rev: {}{}\nParent: {}\n",

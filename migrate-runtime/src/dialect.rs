@@ -5,7 +5,7 @@
 //! exactly as an online run would.
 
 use crate::table::HistoryTable;
-use migrate_core::{Digest, Migration};
+use migrate_core::{Digest, Migration, State};
 use std::fmt;
 use std::str::FromStr;
 
@@ -96,18 +96,19 @@ impl Dialect {
     pub fn insert_applied(self, t: &HistoryTable, m: &Migration, execution_ms: &str) -> String {
         let parents: Vec<&str> = m.down_revisions().collect();
         format!(
-            "INSERT INTO {} (revision, down_revisions, message, checksum, state, applied_at, execution_ms) VALUES ({}, {}, {}, {}, 'applied', {}, {execution_ms})",
+            "INSERT INTO {} (revision, down_revisions, message, checksum, state, applied_at, execution_ms) VALUES ({}, {}, {}, {}, {}, {}, {execution_ms})",
             self.table(t),
             self.literal(m.revision()),
             self.literal(&parents.join(",")),
             self.literal(m.message()),
             self.literal(&m.checksum().to_string()),
+            self.literal(State::Applied.as_str()),
             self.now(),
         )
     }
 
     /// A row for `m` marked `state` (a run in progress), not yet applied.
-    pub fn insert_marked(self, t: &HistoryTable, m: &Migration, state: &str) -> String {
+    pub fn insert_marked(self, t: &HistoryTable, m: &Migration, state: State) -> String {
         let parents: Vec<&str> = m.down_revisions().collect();
         format!(
             "INSERT INTO {} (revision, down_revisions, message, checksum, state, applied_at, execution_ms) VALUES ({}, {}, {}, {}, {}, {}, 0)",
@@ -116,17 +117,17 @@ impl Dialect {
             self.literal(&parents.join(",")),
             self.literal(m.message()),
             self.literal(&m.checksum().to_string()),
-            self.literal(state),
+            self.literal(state.as_str()),
             self.now(),
         )
     }
 
     /// Sets `revision`'s state and error.
-    pub fn set_state(self, t: &HistoryTable, revision: &str, state: &str, error: Option<&str>) -> String {
+    pub fn set_state(self, t: &HistoryTable, revision: &str, state: State, error: Option<&str>) -> String {
         format!(
             "UPDATE {} SET state = {}, error = {} WHERE revision = {}",
             self.table(t),
-            self.literal(state),
+            self.literal(state.as_str()),
             error.map_or_else(|| "NULL".to_owned(), |e| self.literal(e)),
             self.literal(revision)
         )
@@ -135,8 +136,9 @@ impl Dialect {
     /// Marks `revision` applied now, having taken `execution_ms` (an SQL expression).
     pub fn set_applied(self, t: &HistoryTable, revision: &str, execution_ms: &str) -> String {
         format!(
-            "UPDATE {} SET state = 'applied', applied_at = {}, execution_ms = {execution_ms}, error = NULL WHERE revision = {}",
+            "UPDATE {} SET state = {}, applied_at = {}, execution_ms = {execution_ms}, error = NULL WHERE revision = {}",
             self.table(t),
+            self.literal(State::Applied.as_str()),
             self.now(),
             self.literal(revision)
         )

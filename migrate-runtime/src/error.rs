@@ -2,7 +2,7 @@
 //! database was left in.
 
 use migrate_core::history::HistoryProblem;
-use migrate_core::{Diagnostics, Direction, PlanError, TargetError};
+use migrate_core::{Diagnostics, Direction, PlanError, State, TargetError};
 use std::time::Duration;
 
 /// Everything that can go wrong when migrating a database.
@@ -31,24 +31,25 @@ pub enum Error {
 
     /// A revision was left half-done by an earlier run.
     #[error(
-        "revision `{revision}` is marked `{state}` in the history table: an earlier run did not finish it{}; check the database by hand, then resolve it as applied or as not applied (`migrate resolve {revision} --applied` or `--not-applied`); nothing was changed",
+        "revision `{revision}` is marked `{state}` in the history table: an earlier run did not finish it{}; check the database by hand, then record how it stands by resolving it as applied or as not applied (`Migrator::resolve`, or the command line's `resolve {revision} --applied` or `--not-applied`); nothing was changed",
         .error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
     )]
     Dirty {
         /// The revision.
         revision: String,
-        /// Its recorded state.
-        state: String,
+        /// Its recorded state (never [`State::Applied`]).
+        state: State,
         /// The error recorded when it failed, if any.
         error: Option<String>,
     },
 
     /// A migration's SQL failed.
     #[error(
-        "{direction} of revision `{revision}` ({file}) failed{}: {source}; {}; {}",
+        "{direction} of revision `{revision}` ({file}) failed{}: {source}; {}; {}{}",
         .statement.map(|n| format!(" at statement {n}")).unwrap_or_default(),
         if *.rolled_back { "it was rolled back and is not recorded" } else { "it could not be rolled back (it ran outside a transaction, or the database committed its DDL), so part of it may have run: it is marked failed in the history table; check the database by hand, then resolve it" },
-        applied_note(.applied)
+        applied_note(.applied),
+        .cleanup.as_ref().map(|c| format!("; cleaning up after it also failed: {c}")).unwrap_or_default()
     )]
     Migration {
         /// The revision whose SQL failed.
@@ -66,6 +67,32 @@ pub enum Error {
         /// The database's error.
         #[source]
         source: sqlx::Error,
+        /// What failed while cleaning up after it (the rollback, or marking the
+        /// row failed, on a connection that broke): reported beside the cause,
+        /// never instead of it. The history row may then still read in progress.
+        cleanup: Option<Box<Error>>,
+    },
+
+    /// A run failed after it had completed some steps, outside any
+    /// migration's SQL (writing the digest, releasing the lock, ...).
+    #[error("{source}; {}", applied_note(.completed))]
+    Interrupted {
+        /// The revisions this run completed, which stay done.
+        completed: Vec<String>,
+        /// What failed.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// A history row has a state this build does not know. Nothing was changed.
+    #[error(
+        "revision `{revision}` has the state `{state}` in the history table, which this build does not know (was the row written by a newer version, or edited by hand?); nothing was changed"
+    )]
+    UnknownState {
+        /// The revision.
+        revision: String,
+        /// The state as stored.
+        state: String,
     },
 
     /// Another migrator held the lock for longer than the lock timeout. Nothing was changed.

@@ -1,15 +1,14 @@
 //! The shared part of every run: lock, read and verify the history, plan,
 //! execute the plan through the [`Driver`], unlock, report.
 
-use crate::driver::{self, APPLIED, Driver, Handle, HistoryRow, Settings, Step};
+use crate::driver::{self, Backend, BoxFuture, Driver, Handle, HistoryRow, Settings, Step};
 use crate::error::{Error, Result, db};
 use crate::report::{Applied, HistoryEntry, Report, StepReport};
 use crate::table::HistoryTable;
 use migrate_core::history::{self, AppliedRevision};
-use migrate_core::{Diagnostics, Digest, Direction, Graph, Migration, Target, TargetError, plan};
+use migrate_core::{Diagnostics, Digest, Direction, Graph, Migration, State, Target, TargetError, plan};
 use sqlx::Acquire;
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -304,53 +303,86 @@ impl<'m> Migrator<'m> {
     /// Applies every pending revision up to `target`, each in its own
     /// transaction with its history row, after verifying the history.
     pub async fn upgrade<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
-        self.locked(db, Op::Upgrade(target.into_target()?)).await
+        let op = Op::Upgrade(target.into_target()?);
+        let mut session = Session::new(acquire(db).await?);
+        let ran = self.locked(session.conn.backend(), op).await;
+        session.finish(ran)
     }
 
     /// Unapplies applied revisions down to `target`, newest first. Refuses,
     /// changing nothing, when a step has no downgrade section.
     pub async fn downgrade<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
-        self.locked(db, Op::Downgrade(target.into_target()?)).await
+        let op = Op::Downgrade(target.into_target()?);
+        let mut session = Session::new(acquire(db).await?);
+        let ran = self.locked(session.conn.backend(), op).await;
+        session.finish(ran)
     }
 
     /// Adds or removes history rows so the database is recorded at `target`,
     /// running no migration SQL (for a database whose schema is already there).
     pub async fn stamp<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
-        self.locked(db, Op::Stamp(target.into_target()?)).await
+        let op = Op::Stamp(target.into_target()?);
+        let mut session = Session::new(acquire(db).await?);
+        let ran = self.locked(session.conn.backend(), op).await;
+        session.finish(ran)
     }
 
     /// Records how a revision left half-done by a failed run really stands,
     /// after a human checked the database.
     pub async fn resolve<'c>(&self, db: impl Connect<'c>, revision: &str, resolution: Resolution) -> Result<Report> {
-        self.locked(db, Op::Resolve(revision.to_owned(), resolution)).await
+        let op = Op::Resolve(revision.to_owned(), resolution);
+        let mut session = Session::new(acquire(db).await?);
+        let ran = self.locked(session.conn.backend(), op).await;
+        session.finish(ran)
     }
 
     /// The applied head revisions: applied revisions no other applied revision
     /// descends from. Empty for a fresh database.
     pub async fn current<'c>(&self, db: impl Connect<'c>) -> Result<Vec<String>> {
-        let graph = self.graph()?;
-        let rows = self.read(db).await?;
-        let applied: Vec<&HistoryRow> = rows.iter().filter(|r| r.state == APPLIED).collect();
-        let parents: HashSet<&str> = applied.iter().flat_map(|r| r.down_revisions.split(',')).collect();
-        let mut heads: Vec<&HistoryRow> = applied
-            .into_iter()
-            .filter(|r| !parents.contains(r.revision.as_str()))
-            .collect();
-        heads.sort_by_key(|r| (graph.position(&r.revision).unwrap_or(usize::MAX), r.revision.clone()));
-        Ok(heads.into_iter().map(|r| r.revision.clone()).collect())
+        let mut conn = acquire(db).await?;
+        let rows = self.read(conn.backend()).await?;
+        self.current_of(&rows)
     }
 
     /// Every known revision in application order, with its history row when
     /// it is applied, followed by applied revisions this list does not know.
     pub async fn history<'c>(&self, db: impl Connect<'c>) -> Result<Vec<HistoryEntry>> {
+        let mut conn = acquire(db).await?;
+        let rows = self.read(conn.backend()).await?;
+        self.history_of(rows)
+    }
+
+    /// Checks, changing nothing, that every applied revision is known, hashes
+    /// as it did when it ran, has its ancestors applied, and finished.
+    pub async fn verify<'c>(&self, db: impl Connect<'c>) -> Result<()> {
+        let mut conn = acquire(db).await?;
+        let rows = self.read(conn.backend()).await?;
+        self.check(&self.graph()?, &rows).map(drop)
+    }
+
+    /// `current` over rows read.
+    fn current_of(&self, rows: &[HistoryRow]) -> Result<Vec<String>> {
         let graph = self.graph()?;
-        let rows = self.read(db).await?;
+        let applied: Vec<(&str, Vec<&str>)> = rows
+            .iter()
+            .filter(|r| r.state == State::Applied)
+            .map(|r| (r.revision.as_str(), r.parents()))
+            .collect();
+        Ok(history::current_heads(&graph, &applied)
+            .into_iter()
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// `history` over rows read.
+    fn history_of(&self, rows: Vec<HistoryRow>) -> Result<Vec<HistoryEntry>> {
+        let graph = self.graph()?;
         let mut by_id: std::collections::HashMap<&str, &HistoryRow> =
             rows.iter().map(|r| (r.revision.as_str(), r)).collect();
         let applied = |r: &HistoryRow| Applied {
             applied_at: r.applied_at.clone(),
             execution_time: Duration::from_millis(r.execution_ms.max(0) as u64),
-            state: r.state.clone(),
+            state: r.state,
             error: r.error.clone(),
             checksum: r.checksum.clone(),
         };
@@ -367,12 +399,7 @@ impl<'m> Migrator<'m> {
         for r in rows.iter().filter(|r| by_id.contains_key(r.revision.as_str())) {
             out.push(HistoryEntry {
                 revision: r.revision.clone(),
-                down_revisions: r
-                    .down_revisions
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
+                down_revisions: r.parents().into_iter().map(str::to_owned).collect(),
                 message: r.message.clone(),
                 known: false,
                 applied: Some(applied(r)),
@@ -381,31 +408,24 @@ impl<'m> Migrator<'m> {
         Ok(out)
     }
 
-    /// Checks, changing nothing, that every applied revision is known, hashes
-    /// as it did when it ran, has its ancestors applied, and finished.
-    pub async fn verify<'c>(&self, db: impl Connect<'c>) -> Result<()> {
-        let graph = self.graph()?;
-        let rows = self.read(db).await?;
-        self.check(&graph, &rows).map(drop)
-    }
-
     /// Reads the history without locking; a missing table reads as empty.
-    async fn read<'c, A: Connect<'c>>(&self, source: A) -> Result<Vec<HistoryRow>> {
-        let s = self.settings()?;
-        let mut conn = source.acquire().await.map_err(db("connecting to the database"))?;
-        let s = A::Database::prepare(&mut conn, &s).await?;
-        if !A::Database::table_exists(&mut conn, &s).await? {
-            return Ok(Vec::new());
-        }
-        A::Database::read_rows(&mut conn, &s).await
+    fn read<'a>(&'a self, conn: &'a mut dyn Backend) -> BoxFuture<'a, Result<Vec<HistoryRow>>> {
+        Box::pin(async move {
+            let s = self.settings()?;
+            let s = conn.prepare(&s).await?;
+            if !conn.table_exists(&s).await? {
+                return Ok(Vec::new());
+            }
+            conn.read_rows(&s).await
+        })
     }
 
     /// Refuses half-done revisions, then verifies the rest.
     fn check(&self, graph: &Graph<'_>, rows: &[HistoryRow]) -> Result<Vec<bool>> {
-        if let Some(r) = rows.iter().find(|r| r.state != APPLIED) {
+        if let Some(r) = rows.iter().find(|r| r.state != State::Applied) {
             return Err(Error::Dirty {
                 revision: r.revision.clone(),
-                state: r.state.clone(),
+                state: r.state,
                 error: r.error.clone(),
             });
         }
@@ -419,66 +439,112 @@ impl<'m> Migrator<'m> {
         history::verify(graph, &applied, self.ignore_unknown).map_err(Error::History)
     }
 
-    async fn locked<'c, A: Connect<'c>>(&self, source: A, op: Op) -> Result<Report> {
-        let s = self.settings()?;
-        let conn = source.acquire().await.map_err(db("connecting to the database"))?;
-        let mut session = Session { conn, clean: false };
-        if matches!(op, Op::Upgrade(Target::Head)) {
-            // The hot path of a self-migrating binary: one query, whatever the
-            // number of revisions, and no lock. Any difference (a new revision,
-            // drift, an unknown or half-done row, no table yet) takes the full path.
-            let stored = A::Database::read_digest(&mut session.conn, &s).await;
-            if stored.as_deref() == Some(self.migrations.applied_digest()) {
-                tracing::debug!("the history digest matches: up to date");
-                session.clean = true;
-                return Ok(Report::default());
-            }
-        }
-        let graph = self.graph()?;
-        let s = A::Database::prepare(&mut session.conn, &s).await?;
-        A::Database::lock(&mut session.conn, &s).await?;
-        tracing::debug!(table = s.table.name(), "took the migration lock");
-        let result = self.run::<A::Database>(&mut session.conn, &s, &graph, op).await;
-        match A::Database::unlock(&mut session.conn, &s).await {
-            Ok(()) => {
-                session.clean = true;
-                result
-            }
-            Err(unlock) => {
-                tracing::error!(error = %unlock, "releasing the migration lock failed; closing the connection");
-                match result {
-                    Ok(_) => Err(unlock),
-                    Err(e) => Err(e),
+    /// The whole of a changing run, on one connection: compiled once, here,
+    /// whatever the caller's pool or connection type.
+    fn locked<'a>(&'a self, conn: &'a mut dyn Backend, op: Op) -> BoxFuture<'a, Ran<Report>> {
+        Box::pin(async move {
+            let s = match self.settings() {
+                Ok(s) => s,
+                Err(e) => return Ran::clean(Err(e)),
+            };
+            if matches!(op, Op::Upgrade(Target::Head)) {
+                // The hot path of a self-migrating binary: one query, whatever the
+                // number of revisions, and no lock. Any difference (a new revision,
+                // drift, an unknown or half-done row, no table yet) takes the full path.
+                let stored = conn.read_digest(&s).await;
+                if stored.as_deref() == Some(self.migrations.applied_digest()) {
+                    tracing::debug!("the history digest matches: up to date");
+                    return Ran::clean(Ok(Report::default()));
                 }
             }
-        }
+            let prepared = async {
+                let graph = self.graph()?;
+                let s = conn.prepare(&s).await?;
+                conn.lock(&s).await?;
+                Ok::<_, Error>((graph, s))
+            }
+            .await;
+            let (graph, s) = match prepared {
+                Ok(p) => p,
+                Err(e) => {
+                    return Ran {
+                        result: Err(e),
+                        clean: false,
+                    };
+                }
+            };
+            tracing::debug!(table = s.table.name(), "took the migration lock");
+            let mut report = Report::default();
+            let result = self.run(conn, &s, &graph, op, &mut report).await;
+            match conn.unlock(&s).await {
+                Ok(()) => Ran::clean(result.map(|()| report)),
+                Err(unlock) => {
+                    tracing::error!(error = %unlock, "releasing the migration lock failed; closing the connection");
+                    let result = match result {
+                        Ok(()) if report.is_empty() => Err(unlock),
+                        Ok(()) => Err(Error::Interrupted {
+                            completed: report.revisions().into_iter().map(str::to_owned).collect(),
+                            source: Box::new(unlock),
+                        }),
+                        Err(e) => Err(e),
+                    };
+                    Ran { result, clean: false }
+                }
+            }
+        })
     }
 
-    async fn run<D: Driver>(
+    /// Under the lock: read, verify, plan and apply, recording each completed
+    /// step in `report`. An error after some steps says which ones completed.
+    async fn run(
         &self,
-        conn: &mut D::Connection,
+        conn: &mut dyn Backend,
         s: &Settings,
         graph: &Graph<'_>,
         op: Op,
-    ) -> Result<Report> {
-        driver::create_table::<D>(conn, s).await?;
-        let rows = D::read_rows(conn, s).await?;
-        let mut digest = digest_of(&rows);
-        if let Op::Resolve(revision, resolution) = op {
-            return resolve::<D>(conn, s, &rows, &revision, resolution).await;
-        }
-        let applied = self.check(graph, &rows)?;
-        let (plan, run_sql) = match &op {
-            Op::Upgrade(t) => (plan::upgrade(graph, &applied, t)?, true),
-            Op::Downgrade(t) => (plan::downgrade(graph, &applied, t)?, true),
-            Op::Stamp(t) => (plan::stamp(graph, &applied, t)?, false),
-            Op::Resolve(..) => unreachable!("handled above"),
+        report: &mut Report,
+    ) -> Result<()> {
+        driver::create_table(conn, s).await?;
+        let rows = conn.read_rows(s).await?;
+        let (target, direction, run_sql) = match op {
+            Op::Resolve(revision, resolution) => return resolve(conn, s, &rows, &revision, resolution).await,
+            Op::Upgrade(t) => (t, Direction::Upgrade, true),
+            Op::Downgrade(t) => (t, Direction::Downgrade, true),
+            Op::Stamp(t) => (t, Direction::Upgrade, false),
         };
+        let applied = self.check(graph, &rows)?;
+        let plan = match (direction, run_sql) {
+            (Direction::Upgrade, true) => plan::upgrade(graph, &applied, &target)?,
+            (Direction::Downgrade, _) => plan::downgrade(graph, &applied, &target)?,
+            (Direction::Upgrade, false) => plan::stamp(graph, &applied, &target)?,
+        };
+        let result = self
+            .steps(conn, s, graph, &plan, run_sql, digest_of(&rows), report)
+            .await;
+        match result {
+            Err(e) if !report.is_empty() && !matches!(e, Error::Migration { .. }) => Err(Error::Interrupted {
+                completed: report.revisions().into_iter().map(str::to_owned).collect(),
+                source: Box::new(e),
+            }),
+            other => other,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn steps(
+        &self,
+        conn: &mut dyn Backend,
+        s: &Settings,
+        graph: &Graph<'_>,
+        plan: &plan::Plan,
+        run_sql: bool,
+        mut digest: Digest,
+        report: &mut Report,
+    ) -> Result<()> {
         if !plan.is_empty() {
             // Until the run's last step is done, no start-up check may take the short cut.
-            driver::drop_digest::<D>(conn, s).await?;
+            driver::drop_digest(conn, s).await?;
         }
-        let mut report = Report::default();
         let total = plan.steps.len();
         for (index, &i) in plan.steps.iter().enumerate() {
             let m = graph.get(i);
@@ -510,17 +576,17 @@ impl<'m> Migrator<'m> {
             };
             notify(None);
             let started = Instant::now();
-            if let Err(mut e) = driver::apply::<D>(conn, s, step).await {
+            if let Err(mut e) = driver::apply(conn, s, step).await {
                 if let Error::Migration { applied, .. } = &mut e {
-                    *applied = report.steps.iter().map(|s| s.revision.clone()).collect();
+                    *applied = report.revisions().into_iter().map(str::to_owned).collect();
                 }
                 tracing::error!(revision = m.revision(), error = %e, "migration failed");
                 return Err(e);
             }
             let checksum = m.checksum().to_string();
             match plan.direction {
-                Direction::Upgrade => digest.insert(m.revision(), &checksum, APPLIED),
-                Direction::Downgrade => digest.remove(m.revision(), &checksum, APPLIED),
+                Direction::Upgrade => digest.insert(m.revision(), &checksum, State::Applied),
+                Direction::Downgrade => digest.remove(m.revision(), &checksum, State::Applied),
             }
             let duration = if run_sql { started.elapsed() } else { Duration::ZERO };
             notify(Some(duration));
@@ -531,13 +597,59 @@ impl<'m> Migrator<'m> {
                 duration,
             });
         }
-        if !report.is_empty() || D::read_digest(conn, s).await.as_deref() != Some(digest.to_string().as_str()) {
+        if !report.is_empty() || conn.read_digest(s).await.as_deref() != Some(digest.to_string().as_str()) {
             // After the last step; or, when nothing ran, because the digest was
             // missing (a table from before digests, a run that failed) or stale:
             // the rows were checked one by one just now.
-            driver::write_digest::<D>(conn, s, &digest).await?;
+            driver::write_digest(conn, s, &digest).await?;
         }
-        Ok(report)
+        Ok(())
+    }
+}
+
+/// What a run on one connection gave, and whether that connection may be reused.
+struct Ran<T> {
+    result: Result<T>,
+    /// False when a lock or a transaction may still be held: the connection
+    /// is then closed instead of going back to a pool.
+    clean: bool,
+}
+
+impl<T> Ran<T> {
+    fn clean(result: Result<T>) -> Self {
+        Ran { result, clean: true }
+    }
+}
+
+/// The generic part of every entry point: acquire the connection. Kept
+/// to this, so what is compiled in the caller's crate stays small.
+async fn acquire<'c, A: Connect<'c>>(source: A) -> Result<A::Connection> {
+    source.acquire().await.map_err(db("connecting to the database"))
+}
+
+/// The lock connection: closed instead of reused unless the run ended
+/// cleanly, also when the caller drops the run's future part-way.
+struct Session<C: Handle> {
+    conn: C,
+    clean: bool,
+}
+
+impl<C: Handle> Session<C> {
+    fn new(conn: C) -> Self {
+        Session { conn, clean: false }
+    }
+
+    fn finish<T>(mut self, ran: Ran<T>) -> Result<T> {
+        self.clean = ran.clean;
+        ran.result
+    }
+}
+
+impl<C: Handle> Drop for Session<C> {
+    fn drop(&mut self) {
+        if !self.clean {
+            self.conn.discard_on_drop();
+        }
     }
 }
 
@@ -550,45 +662,31 @@ fn parents(m: &Migration) -> String {
     }
 }
 
-async fn resolve<D: Driver>(
-    conn: &mut D::Connection,
+async fn resolve(
+    conn: &mut dyn Backend,
     s: &Settings,
     rows: &[HistoryRow],
     revision: &str,
     resolution: Resolution,
-) -> Result<Report> {
+) -> Result<()> {
     let Some(row) = rows.iter().find(|r| r.revision == revision) else {
         return Err(Error::NotInHistory(revision.to_owned()));
     };
     let mut digest = digest_of(rows);
-    digest.remove(&row.revision, &row.checksum, &row.state);
+    digest.remove(&row.revision, &row.checksum, row.state);
     if resolution == Resolution::Applied {
-        digest.insert(&row.revision, &row.checksum, APPLIED);
+        digest.insert(&row.revision, &row.checksum, State::Applied);
     }
-    driver::resolve::<D>(conn, s, revision, resolution == Resolution::Applied, &digest).await?;
+    driver::resolve(conn, s, revision, resolution == Resolution::Applied, &digest).await?;
     tracing::info!(revision, from = %row.state, ?resolution, "resolved history row");
-    Ok(Report::default())
+    Ok(())
 }
 
 /// The digest of the history rows as read.
 fn digest_of(rows: &[HistoryRow]) -> Digest {
     let mut digest = Digest::empty();
     for r in rows {
-        digest.insert(&r.revision, &r.checksum, &r.state);
+        digest.insert(&r.revision, &r.checksum, r.state);
     }
     digest
-}
-
-/// The lock connection: closed instead of reused unless the run ended cleanly.
-struct Session<C: Handle> {
-    conn: C,
-    clean: bool,
-}
-
-impl<C: Handle> Drop for Session<C> {
-    fn drop(&mut self) {
-        if !self.clean {
-            self.conn.discard_on_drop();
-        }
-    }
 }

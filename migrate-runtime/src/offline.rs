@@ -28,11 +28,11 @@
 //! statements, and the script says so.
 
 use crate::dialect::Dialect;
-use crate::driver::APPLIED;
 use crate::error::{Error, Result};
 use crate::migrator::Migrations;
 use crate::split::needs_terminator;
 use crate::table::HistoryTable;
+use migrate_core::State;
 use migrate_core::{Digest, Direction, Graph, Migration, Target, TargetError, plan};
 use std::fmt::Write as _;
 
@@ -143,7 +143,7 @@ impl Migrations {
         let mut digest = Digest::empty();
         for i in (0..graph.len()).filter(|&i| applied[i]) {
             let m = graph.get(i);
-            digest.insert(m.revision(), &m.checksum().to_string(), APPLIED);
+            digest.insert(m.revision(), &m.checksum().to_string(), State::Applied);
         }
         Ok(render(dialect, table, direction, range, &graph, &plan, digest))
     }
@@ -193,11 +193,11 @@ fn render(
         let checksum = m.checksum().to_string();
         let (sql, history) = match direction {
             Direction::Upgrade => {
-                digest.insert(m.revision(), &checksum, APPLIED);
+                digest.insert(m.revision(), &checksum, State::Applied);
                 (m.upgrade_sql(), dialect.insert_applied(table, m, "0"))
             }
             Direction::Downgrade => {
-                digest.remove(m.revision(), &checksum, APPLIED);
+                digest.remove(m.revision(), &checksum, State::Applied);
                 (m.downgrade_sql().unwrap_or(""), dialect.delete(table, m.revision()))
             }
         };

@@ -1,6 +1,6 @@
 //! What a run did, and what the history says: the values the runtime returns.
 
-use migrate_core::Direction;
+use migrate_core::{Direction, State};
 use std::time::Duration;
 
 /// One migration run (or recorded, for stamp) by a call.
@@ -42,8 +42,9 @@ pub struct Applied {
     pub applied_at: String,
     /// How long its SQL took.
     pub execution_time: Duration,
-    /// `applied`, or the state of a run that did not finish (`upgrading`, `failed`, ...).
-    pub state: String,
+    /// [`State::Applied`], or the state of a run that did not finish
+    /// ([`State::Upgrading`], [`State::UpgradeFailed`], ...).
+    pub state: State,
     /// The error recorded for a failed run.
     pub error: Option<String>,
     /// The checksum recorded when it ran.

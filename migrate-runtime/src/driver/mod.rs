@@ -1,20 +1,27 @@
 //! The one trait behind which database differences live, and the step
 //! logic written once over it.
 //!
-//! A [`Driver`] supplies a handful of primitives: run SQL text, read the
-//! history rows, look for the table, lock and unlock. How a step runs
-//! (its transaction, its history row, what happens when it fails) is
-//! decided here from the driver's [`Dialect`], with the statements the
-//! dialect writes, so every database follows the same rules. The trait is
-//! sealed: the runtime implements it for SQLite, PostgreSQL and MySQL, and
-//! its methods are not public API.
+//! [`Driver`] is the sealed marker of a database the runtime can migrate;
+//! [`Backend`], implemented by each database's connection type, supplies a
+//! handful of primitives: run SQL text, read the history rows, look for the
+//! table, lock and unlock. `Backend` is object-safe, and everything above it
+//! (this module's step logic, the whole of [`crate::migrator`]) works on a
+//! `&mut dyn Backend`, so it is compiled once, here, not again in every
+//! crate that calls `upgrade`: the generic entry points only acquire a
+//! connection and hand it over (see [`Handle::backend`]).
+//!
+//! How a step runs (its transaction, its history row, what happens when it
+//! fails) is decided here from the backend's [`Dialect`], with the statements
+//! the dialect writes, so every database follows the same rules. Neither
+//! trait's methods are public API.
 
 use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
 use crate::split;
 use crate::table::HistoryTable;
-use migrate_core::{Digest, Direction, Migration};
+use migrate_core::{Digest, Direction, Migration, State};
 use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 #[cfg(feature = "mysql")]
@@ -23,6 +30,10 @@ mod mysql;
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+
+/// A future a [`Backend`] returns: boxed, so the trait is object-safe.
+#[doc(hidden)]
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What a driver needs to know of the caller's configuration.
 #[doc(hidden)]
@@ -35,7 +46,7 @@ pub struct Settings {
     pub watch_client: bool,
 }
 
-/// A row of the history table, as stored.
+/// A row of the history table, as stored (its state read into a [`State`]).
 #[doc(hidden)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryRow {
@@ -43,28 +54,16 @@ pub struct HistoryRow {
     pub down_revisions: String,
     pub message: String,
     pub checksum: String,
-    pub state: String,
+    pub state: State,
     pub applied_at: String,
     pub execution_ms: i64,
     pub error: Option<String>,
 }
 
-/// The state of a row whose migration completed.
-pub(crate) const APPLIED: &str = "applied";
-
-/// The state a row has while its migration runs and cannot be rolled back.
-fn in_progress(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Upgrade => "upgrading",
-        Direction::Downgrade => "downgrading",
-    }
-}
-
-/// The state a row keeps when its migration failed part-way.
-fn failed(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Upgrade => "upgrade_failed",
-        Direction::Downgrade => "downgrade_failed",
+impl HistoryRow {
+    /// Its down_revisions, as a list.
+    pub(crate) fn parents(&self) -> Vec<&str> {
+        self.down_revisions.split(',').filter(|p| !p.is_empty()).collect()
     }
 }
 
@@ -91,8 +90,15 @@ impl Step<'_> {
         .filter(|s| !s.trim().is_empty())
     }
 
-    /// The error for this step's SQL failing.
-    fn failure(&self, source: sqlx::Error, statement: Option<usize>, rolled_back: bool) -> Error {
+    /// The error for this step's SQL failing; `cleanup` is what failed
+    /// afterwards (the rollback, the failure mark), kept beside the cause.
+    fn failure(
+        &self,
+        source: sqlx::Error,
+        statement: Option<usize>,
+        rolled_back: bool,
+        cleanup: Option<Error>,
+    ) -> Error {
         Error::Migration {
             revision: self.migration.revision().to_owned(),
             file: self.migration.file().to_owned(),
@@ -101,6 +107,7 @@ impl Step<'_> {
             rolled_back,
             applied: Vec::new(),
             source,
+            cleanup: cleanup.map(Box::new),
         }
     }
 
@@ -126,115 +133,127 @@ pub trait Driver: sqlx::Database + sealed::Sealed {
     /// The SQL this database speaks.
     const DIALECT: Dialect;
 
-    /// Runs SQL text (one or several statements) as a simple query.
+    /// The connection as the object the runtime's one compiled body works on.
     #[doc(hidden)]
-    fn execute(conn: &mut Self::Connection, sql: String) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn backend(conn: &mut Self::Connection) -> &mut dyn Backend;
+}
+
+/// The primitives one database's connection supplies. Object-safe: the
+/// runtime's logic runs on `&mut dyn Backend`, compiled once.
+#[doc(hidden)]
+pub trait Backend: Send {
+    /// The SQL this database speaks.
+    fn dialect(&self) -> Dialect;
+
+    /// Runs SQL text (one or several statements) as a simple query.
+    fn execute(&mut self, sql: String) -> BoxFuture<'_, Result<(), sqlx::Error>>;
 
     /// Reads the history rows with [`Dialect::select_history`].
-    #[doc(hidden)]
-    fn read_rows(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<Vec<HistoryRow>>> + Send;
+    fn read_rows<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<Vec<HistoryRow>>>;
 
     /// Reads the digest row in one simple query; an error (no table yet) reads as none.
-    #[doc(hidden)]
-    fn read_digest(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Option<String>> + Send;
+    fn read_digest<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Option<String>>;
 
     /// Whether the history table exists.
-    #[doc(hidden)]
-    fn table_exists(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<bool>> + Send;
+    fn table_exists<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<bool>>;
 
     /// Pins down the settings for this connection (PostgreSQL: the schema).
-    #[doc(hidden)]
-    fn prepare(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<Settings>> + Send;
+    fn prepare<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<Settings>>;
 
     /// One attempt at the migration lock: `Ok(false)` when another session holds it.
-    #[doc(hidden)]
-    fn try_lock(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<bool>> + Send;
+    fn try_lock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<bool>>;
 
     /// Releases the migration lock.
-    #[doc(hidden)]
-    fn unlock(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<()>> + Send;
+    fn unlock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<()>>;
 
     /// Takes the migration lock, polling until the lock timeout.
-    #[doc(hidden)]
-    fn lock(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<()>> + Send {
-        async move {
-            let deadline = Instant::now() + s.lock_timeout;
-            let mut pause = Duration::from_millis(10);
-            loop {
-                if Self::try_lock(conn, s).await? {
-                    return Ok(());
-                }
-                let now = Instant::now();
-                if now >= deadline {
-                    return Err(Error::LockTimeout {
-                        timeout: s.lock_timeout,
-                    });
-                }
-                tracing::debug!("waiting for another migrator's lock");
-                tokio::time::sleep(pause.min(deadline - now)).await;
-                pause = (pause * 2).min(Duration::from_millis(200));
-            }
-        }
+    fn lock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<()>> {
+        Box::pin(poll_lock(self, s))
     }
 
     /// Lets go of whatever a no-transaction step cannot run inside (SQLite: the write transaction).
-    #[doc(hidden)]
-    fn suspend(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<()>> + Send {
-        let _ = (conn, s);
-        async { Ok(()) }
+    fn suspend<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<()>> {
+        let _ = s;
+        Box::pin(async { Ok(()) })
     }
 
     /// Takes back what [`suspend`](Self::suspend) let go of.
-    #[doc(hidden)]
-    fn resume(conn: &mut Self::Connection, s: &Settings) -> impl Future<Output = Result<()>> + Send {
-        let _ = (conn, s);
-        async { Ok(()) }
+    fn resume<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<()>> {
+        let _ = s;
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Polls [`Backend::try_lock`] with growing pauses until the lock timeout.
+async fn poll_lock<B: Backend + ?Sized>(conn: &mut B, s: &Settings) -> Result<()> {
+    let deadline = Instant::now() + s.lock_timeout;
+    let mut pause = Duration::from_millis(10);
+    loop {
+        if conn.try_lock(s).await? {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Error::LockTimeout {
+                timeout: s.lock_timeout,
+            });
+        }
+        tracing::debug!("waiting for another migrator's lock");
+        tokio::time::sleep(pause.min(deadline - now)).await;
+        pause = (pause * 2).min(Duration::from_millis(200));
     }
 }
 
 /// The primitives whose code reads the same on every database, written once
-/// for a driver's connection type.
+/// for a driver's connection type (`$db` is its [`Driver`]).
 macro_rules! same_everywhere {
-    ($conn:ty) => {
-        async fn execute(conn: &mut $conn, sql: String) -> std::result::Result<(), sqlx::Error> {
-            sqlx::raw_sql(sqlx::AssertSqlSafe($crate::driver::logged(sql)))
-                .execute(&mut *conn)
-                .await
-                .map(drop)
+    ($db:ty) => {
+        fn dialect(&self) -> $crate::dialect::Dialect {
+            <$db as $crate::driver::Driver>::DIALECT
         }
 
-        async fn read_rows(
-            conn: &mut $conn,
-            s: &$crate::driver::Settings,
-        ) -> $crate::error::Result<Vec<$crate::driver::HistoryRow>> {
-            type Row = (
-                String,
-                String,
-                String,
-                String,
-                String,
-                String,
-                i64,
-                Option<String>,
-            );
-            let sql = Self::DIALECT.select_history(&s.table);
-            let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe($crate::driver::logged(sql)))
-                .fetch_all(&mut *conn)
-                .await
-                .map_err($crate::error::db(format!(
-                    "reading the history table {}",
-                    Self::DIALECT.table(&s.table)
-                )))?;
-            Ok(rows.into_iter().map($crate::driver::HistoryRow::from).collect())
+        fn execute(&mut self, sql: String) -> $crate::driver::BoxFuture<'_, std::result::Result<(), sqlx::Error>> {
+            Box::pin(async move {
+                sqlx::raw_sql(sqlx::AssertSqlSafe($crate::driver::logged(sql)))
+                    .execute(&mut *self)
+                    .await
+                    .map(drop)
+            })
         }
 
-        async fn read_digest(conn: &mut $conn, s: &$crate::driver::Settings) -> Option<String> {
-            let sql = Self::DIALECT.select_digest(&s.table);
-            let row = sqlx::raw_sql(sqlx::AssertSqlSafe($crate::driver::logged(sql)))
-                .fetch_optional(&mut *conn)
-                .await
-                .ok()??;
-            sqlx::Row::try_get::<String, _>(&row, 0).ok()
+        fn read_rows<'a>(
+            &'a mut self,
+            s: &'a $crate::driver::Settings,
+        ) -> $crate::driver::BoxFuture<'a, $crate::error::Result<Vec<$crate::driver::HistoryRow>>> {
+            Box::pin(async move {
+                let d = <$db as $crate::driver::Driver>::DIALECT;
+                let sql = d.select_history(&s.table);
+                let rows: Vec<$crate::driver::RowTuple> =
+                    sqlx::query_as(sqlx::AssertSqlSafe($crate::driver::logged(sql)))
+                        .fetch_all(&mut *self)
+                        .await
+                        .map_err($crate::error::db(format!(
+                            "reading the history table {}",
+                            d.table(&s.table)
+                        )))?;
+                rows.into_iter()
+                    .map($crate::driver::HistoryRow::try_from)
+                    .collect()
+            })
+        }
+
+        fn read_digest<'a>(
+            &'a mut self,
+            s: &'a $crate::driver::Settings,
+        ) -> $crate::driver::BoxFuture<'a, Option<String>> {
+            Box::pin(async move {
+                let sql = <$db as $crate::driver::Driver>::DIALECT.select_digest(&s.table);
+                let row = sqlx::raw_sql(sqlx::AssertSqlSafe($crate::driver::logged(sql)))
+                    .fetch_optional(&mut *self)
+                    .await
+                    .ok()??;
+                sqlx::Row::try_get::<String, _>(&row, 0).ok()
+            })
         }
     };
 }
@@ -248,47 +267,55 @@ pub(crate) fn logged<T: AsRef<str>>(sql: T) -> T {
 }
 
 /// Runs SQL the runtime wrote itself, naming what it was doing if it fails.
-pub(crate) async fn run<D: Driver>(conn: &mut D::Connection, sql: String, context: &str) -> Result<()> {
-    D::execute(conn, sql).await.map_err(db(context))
+pub(crate) async fn run(conn: &mut dyn Backend, sql: String, context: &str) -> Result<()> {
+    conn.execute(sql).await.map_err(db(context))
 }
 
 /// Creates the history table if it is missing.
-pub(crate) async fn create_table<D: Driver>(conn: &mut D::Connection, s: &Settings) -> Result<()> {
-    let context = format!("creating the history table {}", D::DIALECT.table(&s.table));
-    run::<D>(conn, D::DIALECT.create_table(&s.table), &context).await
+pub(crate) async fn create_table(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
+    let d = conn.dialect();
+    let context = format!("creating the history table {}", d.table(&s.table));
+    run(conn, d.create_table(&s.table), &context).await
 }
 
 /// Runs one step and changes its history row, atomically where the database
 /// allows. A run drops the digest row before its first step and writes it
 /// after its last (see [`crate::migrator`]), so steps do not touch it and a
 /// run cut short can never look up to date to a start-up check.
-pub(crate) async fn apply<D: Driver>(conn: &mut D::Connection, s: &Settings, step: Step<'_>) -> Result<()> {
-    let d = D::DIALECT;
+///
+/// When the step's SQL fails and cleaning up after it (the rollback, the
+/// failure mark) fails too, as on a broken connection, the error is still the
+/// step's, with the cleanup's failure attached.
+pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>) -> Result<()> {
+    let d = conn.dialect();
     let t = &s.table;
     let Some(sql) = step.sql() else {
         // Stamping, or nothing to run: only the history changes.
         let record = step.record(d, t, "0", false);
-        let sql = record;
-        return run::<D>(conn, sql, "recording the step in the history table").await;
+        return run(conn, record, "recording the step in the history table").await;
     };
     if step.migration.no_transaction() {
-        return apply_outside_transaction::<D>(conn, s, step, sql).await;
+        return apply_outside_transaction(conn, s, step, sql).await;
     }
     let terminator = if split::needs_terminator(sql, d) { "\n;" } else { "" };
     match d {
         // Inside the run's write transaction: a savepoint per step.
         Dialect::Sqlite => {
             let started = Instant::now();
-            let mut ran = D::execute(conn, format!("SAVEPOINT migrate_step;\n{sql}{terminator}")).await;
+            let mut ran = conn
+                .execute(format!("SAVEPOINT migrate_step;\n{sql}{terminator}"))
+                .await;
             if ran.is_ok() {
                 let ms = started.elapsed().as_millis().to_string();
                 let record = step.record(d, t, &ms, false);
-                ran = D::execute(conn, format!("{record};\nRELEASE migrate_step")).await;
+                ran = conn.execute(format!("{record};\nRELEASE migrate_step")).await;
             }
             if let Err(e) = ran {
                 let undo = "ROLLBACK TO migrate_step; RELEASE migrate_step".to_owned();
-                run::<D>(conn, undo, "rolling back the failed migration").await?;
-                return Err(step.failure(e, None, true));
+                let cleanup = run(conn, undo, "rolling back the failed migration").await.err();
+                // Unreleased, the savepoint is still inside the run's transaction,
+                // which is never committed once the connection is discarded.
+                return Err(step.failure(e, None, true, cleanup));
             }
             Ok(())
         }
@@ -305,9 +332,13 @@ pub(crate) async fn apply<D: Driver>(conn: &mut D::Connection, s: &Settings, ste
             };
             let record = step.record(d, t, ms, false);
             let batch = format!("BEGIN;\n{watch}{sql}{terminator}\n{record};\nCOMMIT");
-            if let Err(e) = D::execute(conn, batch).await {
-                run::<D>(conn, "ROLLBACK".into(), "rolling back the failed migration").await?;
-                return Err(step.failure(e, None, true));
+            if let Err(e) = conn.execute(batch).await {
+                // A transaction that never reached COMMIT is rolled back by the
+                // server, also when the ROLLBACK cannot be sent.
+                let cleanup = run(conn, "ROLLBACK".into(), "rolling back the failed migration")
+                    .await
+                    .err();
+                return Err(step.failure(e, None, true, cleanup));
             }
             Ok(())
         }
@@ -319,10 +350,14 @@ pub(crate) async fn apply<D: Driver>(conn: &mut D::Connection, s: &Settings, ste
             let record = step.record(d, t, ms, true);
             let batch =
                 format!("{mark};\nSET @migrate_started = SYSDATE(6);\nBEGIN;\n{sql}{terminator}\n{record};\nCOMMIT");
-            if let Err(e) = D::execute(conn, batch).await {
-                run::<D>(conn, "ROLLBACK".into(), "rolling back the failed migration").await?;
-                mark_failed::<D>(conn, s, &step, &e.to_string()).await?;
-                return Err(step.failure(e, None, false));
+            if let Err(e) = conn.execute(batch).await {
+                let mut cleanup = run(conn, "ROLLBACK".into(), "rolling back the failed migration")
+                    .await
+                    .err();
+                if let Err(marking) = mark_failed(conn, s, &step, &e.to_string()).await {
+                    cleanup.get_or_insert(marking);
+                }
+                return Err(step.failure(e, None, false, cleanup));
             }
             Ok(())
         }
@@ -338,33 +373,33 @@ fn atomically(d: Dialect, sql: String) -> String {
 
 /// The statement marking `step`'s row in progress.
 fn mark(d: Dialect, t: &HistoryTable, step: &Step<'_>) -> String {
+    let state = State::in_progress(step.direction);
     match step.direction {
-        Direction::Upgrade => d.insert_marked(t, step.migration, in_progress(step.direction)),
-        Direction::Downgrade => d.set_state(t, step.migration.revision(), in_progress(step.direction), None),
+        Direction::Upgrade => d.insert_marked(t, step.migration, state),
+        Direction::Downgrade => d.set_state(t, step.migration.revision(), state, None),
     }
 }
 
-async fn mark_failed<D: Driver>(conn: &mut D::Connection, s: &Settings, step: &Step<'_>, error: &str) -> Result<()> {
-    let d = D::DIALECT;
-    let t = &s.table;
-    let failed = d.set_state(t, step.migration.revision(), failed(step.direction), Some(error));
-    run::<D>(conn, failed, "marking the migration failed").await
+async fn mark_failed(conn: &mut dyn Backend, s: &Settings, step: &Step<'_>, error: &str) -> Result<()> {
+    let d = conn.dialect();
+    let failed = d.set_state(
+        &s.table,
+        step.migration.revision(),
+        State::failed(step.direction),
+        Some(error),
+    );
+    run(conn, failed, "marking the migration failed").await
 }
 
 /// Runs a `-- migrate:no-transaction` step one statement at a time: its row
 /// is marked in progress (and committed) first, so a failure or a crash
 /// part-way is seen by the next run and refused until resolved.
-async fn apply_outside_transaction<D: Driver>(
-    conn: &mut D::Connection,
-    s: &Settings,
-    step: Step<'_>,
-    sql: &str,
-) -> Result<()> {
-    let d = D::DIALECT;
+async fn apply_outside_transaction(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sql: &str) -> Result<()> {
+    let d = conn.dialect();
     let t = &s.table;
     let revision = step.migration.revision();
-    run::<D>(conn, mark(d, t, &step), "marking the migration in progress").await?;
-    D::suspend(conn, s).await?;
+    run(conn, mark(d, t, &step), "marking the migration in progress").await?;
+    conn.suspend(s).await?;
     let started = Instant::now();
     let mut outcome = Ok(());
     for (n, statement) in split::statements(sql, d).into_iter().enumerate() {
@@ -374,80 +409,93 @@ async fn apply_outside_transaction<D: Driver>(
             line = statement.line,
             "running statement outside a transaction"
         );
-        if let Err(e) = D::execute(conn, statement.text.to_owned()).await {
+        if let Err(e) = conn.execute(statement.text.to_owned()).await {
             outcome = Err((n + 1, e));
             break;
         }
     }
-    D::resume(conn, s).await?;
-    match outcome {
-        Ok(()) => {
+    let resumed = conn.resume(s).await;
+    match (outcome, resumed) {
+        (Ok(()), resumed) => {
+            resumed?;
             let ms = started.elapsed().as_millis().to_string();
-            run::<D>(
+            run(
                 conn,
                 step.record(d, t, &ms, true),
                 "recording the step in the history table",
             )
             .await
         }
-        Err((n, e)) => {
-            mark_failed::<D>(conn, s, &step, &format!("statement {n}: {e}")).await?;
-            Err(step.failure(e, Some(n), false))
+        (Err((n, e)), resumed) => {
+            let mut cleanup = resumed.err();
+            if let Err(marking) = mark_failed(conn, s, &step, &format!("statement {n}: {e}")).await {
+                cleanup.get_or_insert(marking);
+            }
+            Err(step.failure(e, Some(n), false, cleanup))
         }
     }
 }
 
 /// Marks a row applied, or deletes it, and writes the digest of the result.
-pub(crate) async fn resolve<D: Driver>(
-    conn: &mut D::Connection,
+pub(crate) async fn resolve(
+    conn: &mut dyn Backend,
     s: &Settings,
     revision: &str,
     applied: bool,
     digest: &Digest,
 ) -> Result<()> {
-    let d = D::DIALECT;
+    let d = conn.dialect();
     let change = if applied {
-        d.set_state(&s.table, revision, APPLIED, None)
+        d.set_state(&s.table, revision, State::Applied, None)
     } else {
         d.delete(&s.table, revision)
     };
     let sql = format!("{change};\n{}", d.set_digest(&s.table, digest));
-    run::<D>(conn, atomically(d, sql), "resolving the history row").await
+    run(conn, atomically(d, sql), "resolving the history row").await
 }
 
 /// Drops the digest row: done before a run's first step.
-pub(crate) async fn drop_digest<D: Driver>(conn: &mut D::Connection, s: &Settings) -> Result<()> {
-    run::<D>(conn, D::DIALECT.delete_digest(&s.table), "dropping the history digest").await
+pub(crate) async fn drop_digest(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
+    let sql = conn.dialect().delete_digest(&s.table);
+    run(conn, sql, "dropping the history digest").await
 }
 
 /// Writes the digest row: after a run's last step, or when a run that changed
 /// nothing found it missing or stale.
-pub(crate) async fn write_digest<D: Driver>(conn: &mut D::Connection, s: &Settings, digest: &Digest) -> Result<()> {
-    run::<D>(
-        conn,
-        D::DIALECT.set_digest(&s.table, digest),
-        "writing the history digest",
-    )
-    .await
+pub(crate) async fn write_digest(conn: &mut dyn Backend, s: &Settings, digest: &Digest) -> Result<()> {
+    let sql = conn.dialect().set_digest(&s.table, digest);
+    run(conn, sql, "writing the history digest").await
 }
 
 /// A connection the runtime holds for a whole run, which it can ask to be
 /// closed rather than reused when the run did not end cleanly (so no lock
 /// or open transaction goes back into a pool).
-pub trait Handle: std::ops::DerefMut + Send {
+pub trait Handle: Send {
+    /// The connection, for the runtime's one compiled body.
+    #[doc(hidden)]
+    fn backend(&mut self) -> &mut dyn Backend;
+
     #[doc(hidden)]
     fn discard_on_drop(&mut self);
 }
 
-impl<DB: sqlx::Database> Handle for sqlx::pool::PoolConnection<DB> {
+impl<DB: Driver> Handle for sqlx::pool::PoolConnection<DB> {
+    fn backend(&mut self) -> &mut dyn Backend {
+        DB::backend(&mut **self)
+    }
+
     fn discard_on_drop(&mut self) {
         self.close_on_drop();
     }
 }
 
 macro_rules! borrowed_handle {
-    ($($conn:ty),*) => {$(
+    ($($db:ty => $conn:ty),*) => {$(
         impl Handle for &mut $conn {
+            fn backend(&mut self) -> &mut dyn Backend {
+                <$db as Driver>::backend(&mut **self)
+            }
+
             fn discard_on_drop(&mut self) {
                 tracing::warn!("a migration run did not end cleanly on a caller's connection; close that connection");
             }
@@ -455,17 +503,32 @@ macro_rules! borrowed_handle {
     )*};
 }
 #[cfg(feature = "sqlite")]
-borrowed_handle!(sqlx::SqliteConnection);
+borrowed_handle!(sqlx::Sqlite => sqlx::SqliteConnection);
 #[cfg(feature = "postgres")]
-borrowed_handle!(sqlx::PgConnection);
+borrowed_handle!(sqlx::Postgres => sqlx::PgConnection);
 #[cfg(feature = "mysql")]
-borrowed_handle!(sqlx::MySqlConnection);
+borrowed_handle!(sqlx::MySql => sqlx::MySqlConnection);
 
-type RowTuple = (String, String, String, String, String, String, i64, Option<String>);
+/// A history row as its columns read.
+#[doc(hidden)]
+pub type RowTuple = (String, String, String, String, String, String, i64, Option<String>);
 
-impl From<RowTuple> for HistoryRow {
-    fn from((revision, down_revisions, message, checksum, state, applied_at, execution_ms, error): RowTuple) -> Self {
-        HistoryRow {
+impl TryFrom<RowTuple> for HistoryRow {
+    type Error = Error;
+
+    fn try_from(
+        (revision, down_revisions, message, checksum, state, applied_at, execution_ms, error): RowTuple,
+    ) -> Result<Self> {
+        let state = match state.parse::<State>() {
+            Ok(state) => state,
+            Err(unknown) => {
+                return Err(Error::UnknownState {
+                    revision,
+                    state: unknown.0,
+                });
+            }
+        };
+        Ok(HistoryRow {
             revision,
             down_revisions,
             message,
@@ -474,6 +537,6 @@ impl From<RowTuple> for HistoryRow {
             applied_at,
             execution_ms,
             error,
-        }
+        })
     }
 }

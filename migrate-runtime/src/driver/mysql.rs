@@ -4,7 +4,7 @@
 //! `GET_LOCK` answers 1 (taken), 0 (held by another session) or NULL (an
 //! error); only 1 counts. The server releases it if the session dies.
 
-use super::{Driver, Settings, sealed};
+use super::{Backend, BoxFuture, Driver, Settings, sealed};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
 use sqlx::{AssertSqlSafe, MySql, MySqlConnection};
@@ -23,58 +23,76 @@ fn lock_name(s: &Settings) -> String {
 impl Driver for MySql {
     const DIALECT: Dialect = Dialect::Mysql;
 
-    super::same_everywhere!(MySqlConnection);
+    fn backend(conn: &mut MySqlConnection) -> &mut dyn Backend {
+        conn
+    }
+}
 
-    async fn table_exists(conn: &mut MySqlConnection, s: &Settings) -> Result<bool> {
-        let (found,): (i64,) = sqlx::query_as(
-            super::logged("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ?"),
-        )
-        .bind(s.table.schema())
-        .bind(s.table.name())
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db("looking for the history table"))?;
-        Ok(found > 0)
+impl Backend for MySqlConnection {
+    super::same_everywhere!(MySql);
+
+    fn table_exists<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(table_exists(self, s))
     }
 
-    async fn prepare(_conn: &mut MySqlConnection, s: &Settings) -> Result<Settings> {
-        Ok(s.clone())
+    fn prepare<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<Settings>> {
+        Box::pin(async move { Ok(s.clone()) })
     }
 
-    async fn try_lock(conn: &mut MySqlConnection, s: &Settings) -> Result<bool> {
-        let (got,): (Option<i64>,) = sqlx::query_as(AssertSqlSafe(super::logged(format!(
-            "SELECT GET_LOCK({}, 0)",
-            lock_name(s)
-        ))))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db("taking the migration lock (GET_LOCK)"))?;
-        match got {
-            Some(1) => Ok(true),
-            Some(_) => Ok(false),
-            None => Err(Error::Database {
-                context: "taking the migration lock".into(),
-                source: sqlx::Error::Protocol("GET_LOCK returned NULL".into()),
-            }),
-        }
+    fn try_lock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(try_lock(self, s))
     }
 
-    async fn unlock(conn: &mut MySqlConnection, s: &Settings) -> Result<()> {
-        let (released,): (Option<i64>,) = sqlx::query_as(AssertSqlSafe(super::logged(format!(
-            "SELECT RELEASE_LOCK({})",
-            lock_name(s)
-        ))))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db("releasing the migration lock (RELEASE_LOCK)"))?;
-        if released != Some(1) {
-            return Err(Error::Database {
-                context: "releasing the migration lock".into(),
-                source: sqlx::Error::Protocol(format!(
-                    "RELEASE_LOCK returned {released:?}: this session did not hold the lock"
-                )),
-            });
-        }
-        Ok(())
+    fn unlock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<()>> {
+        Box::pin(unlock(self, s))
     }
+}
+
+async fn table_exists(conn: &mut MySqlConnection, s: &Settings) -> Result<bool> {
+    let (found,): (i64,) = sqlx::query_as(
+        super::logged("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ?"),
+    )
+    .bind(s.table.schema())
+    .bind(s.table.name())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db("looking for the history table"))?;
+    Ok(found > 0)
+}
+
+async fn try_lock(conn: &mut MySqlConnection, s: &Settings) -> Result<bool> {
+    let (got,): (Option<i64>,) = sqlx::query_as(AssertSqlSafe(super::logged(format!(
+        "SELECT GET_LOCK({}, 0)",
+        lock_name(s)
+    ))))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db("taking the migration lock (GET_LOCK)"))?;
+    match got {
+        Some(1) => Ok(true),
+        Some(_) => Ok(false),
+        None => Err(Error::Database {
+            context: "taking the migration lock".into(),
+            source: sqlx::Error::Protocol("GET_LOCK returned NULL".into()),
+        }),
+    }
+}
+
+async fn unlock(conn: &mut MySqlConnection, s: &Settings) -> Result<()> {
+    let (released,): (Option<i64>,) = sqlx::query_as(AssertSqlSafe(super::logged(format!(
+        "SELECT RELEASE_LOCK({})",
+        lock_name(s)
+    ))))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db("releasing the migration lock (RELEASE_LOCK)"))?;
+    if released != Some(1) {
+        return Err(Error::Database {
+            context: "releasing the migration lock".into(),
+            source: sqlx::Error::Protocol(format!(
+                "RELEASE_LOCK returned {released:?}: this session did not hold the lock"
+            )),
+        });
+    }
+    Ok(())
 }

@@ -5,7 +5,7 @@
 //! with its schema (the current schema when none is chosen), so another
 //! schema on the search path cannot shadow it.
 
-use super::{Driver, Settings, sealed};
+use super::{Backend, BoxFuture, Driver, Settings, sealed};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
 use sqlx::{AssertSqlSafe, PgConnection, Postgres};
@@ -24,69 +24,91 @@ fn key(s: &Settings) -> String {
 impl Driver for Postgres {
     const DIALECT: Dialect = Dialect::Postgres;
 
-    super::same_everywhere!(PgConnection);
+    fn backend(conn: &mut PgConnection) -> &mut dyn Backend {
+        conn
+    }
+}
 
-    async fn table_exists(conn: &mut PgConnection, s: &Settings) -> Result<bool> {
-        let (found,): (bool,) = sqlx::query_as(super::logged("SELECT to_regclass($1) IS NOT NULL"))
-            .bind(Self::DIALECT.table(&s.table))
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db("looking for the history table"))?;
-        Ok(found)
+impl Backend for PgConnection {
+    super::same_everywhere!(Postgres);
+
+    fn table_exists<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(table_exists(self, s))
     }
 
-    async fn prepare(conn: &mut PgConnection, s: &Settings) -> Result<Settings> {
-        let watch_client = conn.server_version_num().is_some_and(|v| v >= 140_000);
-        if s.table.schema().is_some() {
-            return Ok(Settings {
-                watch_client,
-                ..s.clone()
-            });
-        }
-        let (schema,): (Option<String>,) = sqlx::query_as(super::logged("SELECT current_schema()"))
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db("reading the current schema"))?;
-        let Some(schema) = schema else {
-            return Err(Error::Database {
-                context: "no schema is on the search_path; choose one with `history_schema`".into(),
-                source: sqlx::Error::Protocol("current_schema() is NULL".into()),
-            });
-        };
-        Ok(Settings {
-            table: s.table.clone().in_schema(&schema)?,
+    fn prepare<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<Settings>> {
+        Box::pin(prepare(self, s))
+    }
+
+    fn try_lock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(try_lock(self, s))
+    }
+
+    fn unlock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<()>> {
+        Box::pin(unlock(self, s))
+    }
+}
+
+async fn table_exists(conn: &mut PgConnection, s: &Settings) -> Result<bool> {
+    let (found,): (bool,) = sqlx::query_as(super::logged("SELECT to_regclass($1) IS NOT NULL"))
+        .bind(Dialect::Postgres.table(&s.table))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db("looking for the history table"))?;
+    Ok(found)
+}
+
+async fn prepare(conn: &mut PgConnection, s: &Settings) -> Result<Settings> {
+    let watch_client = conn.server_version_num().is_some_and(|v| v >= 140_000);
+    if s.table.schema().is_some() {
+        return Ok(Settings {
             watch_client,
             ..s.clone()
-        })
+        });
     }
-
-    async fn try_lock(conn: &mut PgConnection, s: &Settings) -> Result<bool> {
-        let (locked,): (bool,) = sqlx::query_as(AssertSqlSafe(super::logged(format!(
-            "SELECT pg_try_advisory_lock({})",
-            key(s)
-        ))))
+    let (schema,): (Option<String>,) = sqlx::query_as(super::logged("SELECT current_schema()"))
         .fetch_one(&mut *conn)
         .await
-        .map_err(db("taking the migration lock (pg_try_advisory_lock)"))?;
-        Ok(locked)
-    }
+        .map_err(db("reading the current schema"))?;
+    let Some(schema) = schema else {
+        return Err(Error::Database {
+            context: "no schema is on the search_path; choose one with `history_schema`".into(),
+            source: sqlx::Error::Protocol("current_schema() is NULL".into()),
+        });
+    };
+    Ok(Settings {
+        table: s.table.clone().in_schema(&schema)?,
+        watch_client,
+        ..s.clone()
+    })
+}
 
-    async fn unlock(conn: &mut PgConnection, s: &Settings) -> Result<()> {
-        let (released,): (bool,) = sqlx::query_as(AssertSqlSafe(super::logged(format!(
-            "SELECT pg_advisory_unlock({})",
-            key(s)
-        ))))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db("releasing the migration lock (pg_advisory_unlock)"))?;
-        if !released {
-            return Err(Error::Database {
-                context: "releasing the migration lock".into(),
-                source: sqlx::Error::Protocol(
-                    "pg_advisory_unlock returned false: this session did not hold the lock".into(),
-                ),
-            });
-        }
-        Ok(())
+async fn try_lock(conn: &mut PgConnection, s: &Settings) -> Result<bool> {
+    let (locked,): (bool,) = sqlx::query_as(AssertSqlSafe(super::logged(format!(
+        "SELECT pg_try_advisory_lock({})",
+        key(s)
+    ))))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db("taking the migration lock (pg_try_advisory_lock)"))?;
+    Ok(locked)
+}
+
+async fn unlock(conn: &mut PgConnection, s: &Settings) -> Result<()> {
+    let (released,): (bool,) = sqlx::query_as(AssertSqlSafe(super::logged(format!(
+        "SELECT pg_advisory_unlock({})",
+        key(s)
+    ))))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db("releasing the migration lock (pg_advisory_unlock)"))?;
+    if !released {
+        return Err(Error::Database {
+            context: "releasing the migration lock".into(),
+            source: sqlx::Error::Protocol(
+                "pg_advisory_unlock returned false: this session did not hold the lock".into(),
+            ),
+        });
     }
+    Ok(())
 }

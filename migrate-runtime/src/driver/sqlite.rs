@@ -4,7 +4,7 @@
 //! at its end. A no-transaction migration commits what came before, runs
 //! on its own, and takes the lock again.
 
-use super::{Driver, Settings, run, sealed};
+use super::{Backend, BoxFuture, Driver, Settings, run, sealed};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
 use sqlx::{Sqlite, SqliteConnection};
@@ -21,70 +21,84 @@ fn is_busy(e: &sqlx::Error) -> bool {
 impl Driver for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
 
-    super::same_everywhere!(SqliteConnection);
+    fn backend(conn: &mut SqliteConnection) -> &mut dyn Backend {
+        conn
+    }
+}
 
-    async fn table_exists(conn: &mut SqliteConnection, s: &Settings) -> Result<bool> {
-        let found: Option<(i64,)> = sqlx::query_as(super::logged(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-        ))
-        .bind(s.table.name())
-        .fetch_optional(&mut *conn)
+/// Takes the write lock: `BEGIN IMMEDIATE`, waited for by SQLite's busy
+/// handler bounded by the lock timeout, then the connection's own setting restored.
+async fn begin_immediate(conn: &mut SqliteConnection, s: &Settings) -> Result<()> {
+    let (before,): (i64,) = sqlx::query_as(super::logged("PRAGMA busy_timeout"))
+        .fetch_one(&mut *conn)
         .await
-        .map_err(db("looking for the history table"))?;
-        Ok(found.is_some())
+        .map_err(db("reading the SQLite busy timeout"))?;
+    let ms = s.lock_timeout.as_millis().min(i32::MAX as u128);
+    run(
+        conn,
+        format!("PRAGMA busy_timeout = {ms}"),
+        "setting the SQLite busy timeout",
+    )
+    .await?;
+    let begun = conn.execute("BEGIN IMMEDIATE".into()).await;
+    run(
+        conn,
+        format!("PRAGMA busy_timeout = {before}"),
+        "restoring the SQLite busy timeout",
+    )
+    .await?;
+    match begun {
+        Ok(()) => Ok(()),
+        Err(e) if is_busy(&e) => Err(Error::LockTimeout {
+            timeout: s.lock_timeout,
+        }),
+        Err(e) => Err(db("taking the migration lock (BEGIN IMMEDIATE)")(e)),
     }
+}
 
-    async fn prepare(_conn: &mut SqliteConnection, s: &Settings) -> Result<Settings> {
-        Ok(s.clone())
-    }
+impl Backend for SqliteConnection {
+    super::same_everywhere!(Sqlite);
 
-    async fn try_lock(conn: &mut SqliteConnection, s: &Settings) -> Result<bool> {
-        match Self::lock(conn, s).await {
-            Ok(()) => Ok(true),
-            Err(Error::LockTimeout { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn lock(conn: &mut SqliteConnection, s: &Settings) -> Result<()> {
-        // SQLite waits for the write lock in its busy handler: bound that wait
-        // by the lock timeout, then restore the connection's own setting.
-        let (before,): (i64,) = sqlx::query_as(super::logged("PRAGMA busy_timeout"))
-            .fetch_one(&mut *conn)
+    fn table_exists<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let found: Option<(i64,)> = sqlx::query_as(super::logged(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+            ))
+            .bind(s.table.name())
+            .fetch_optional(&mut *self)
             .await
-            .map_err(db("reading the SQLite busy timeout"))?;
-        let ms = s.lock_timeout.as_millis().min(i32::MAX as u128);
-        run::<Self>(
-            conn,
-            format!("PRAGMA busy_timeout = {ms}"),
-            "setting the SQLite busy timeout",
-        )
-        .await?;
-        let begun = Self::execute(conn, "BEGIN IMMEDIATE".into()).await;
-        run::<Self>(
-            conn,
-            format!("PRAGMA busy_timeout = {before}"),
-            "restoring the SQLite busy timeout",
-        )
-        .await?;
-        match begun {
-            Ok(()) => Ok(()),
-            Err(e) if is_busy(&e) => Err(Error::LockTimeout {
-                timeout: s.lock_timeout,
-            }),
-            Err(e) => Err(db("taking the migration lock (BEGIN IMMEDIATE)")(e)),
-        }
+            .map_err(db("looking for the history table"))?;
+            Ok(found.is_some())
+        })
     }
 
-    async fn unlock(conn: &mut SqliteConnection, _s: &Settings) -> Result<()> {
-        run::<Self>(conn, "COMMIT".into(), "committing the migration run").await
+    fn prepare<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<Settings>> {
+        Box::pin(async move { Ok(s.clone()) })
     }
 
-    async fn suspend(conn: &mut SqliteConnection, s: &Settings) -> Result<()> {
-        Self::unlock(conn, s).await
+    fn try_lock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            match begin_immediate(self, s).await {
+                Ok(()) => Ok(true),
+                Err(Error::LockTimeout { .. }) => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
     }
 
-    async fn resume(conn: &mut SqliteConnection, s: &Settings) -> Result<()> {
-        Self::lock(conn, s).await
+    fn lock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<()>> {
+        Box::pin(begin_immediate(self, s))
+    }
+
+    fn unlock<'a>(&'a mut self, _s: &'a Settings) -> BoxFuture<'a, Result<()>> {
+        Box::pin(run(self, "COMMIT".into(), "committing the migration run"))
+    }
+
+    fn suspend<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<()>> {
+        self.unlock(s)
+    }
+
+    fn resume<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<()>> {
+        self.lock(s)
     }
 }
