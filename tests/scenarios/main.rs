@@ -465,3 +465,90 @@ mod postgres_schemas {
         );
     }
 }
+
+/// A connection that breaks while a migration fails: the error is still the
+/// migration's, with the failed cleanup beside it, and nothing half-done stays.
+mod postgres_broken_connection {
+    use super::support::postgres as db;
+    use super::*;
+    use migrate::sqlx;
+
+    fn step(revision: &str, down: &[&str], upgrade: &str) -> migrate::Migration {
+        migrate::Migration::new(migrate::MigrationParts {
+            revision: revision.into(),
+            down_revisions: down.iter().map(|d| d.to_string()).collect(),
+            message: format!("{revision} step"),
+            upgrade: upgrade.into(),
+            downgrade: Some(String::new()),
+            no_transaction: false,
+            file: format!("migrations/{revision}_step.sql"),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_connection_killed_during_a_migration_keeps_the_migrations_error() {
+        let Some(db) = db::fresh().await else { return };
+        let list = Migrations::new(vec![
+            step("k1", &[], "CREATE TABLE kept (id INTEGER)"),
+            step("k2", &["k1"], "CREATE TABLE lost (id INTEGER);\nSELECT pg_sleep(60)"),
+        ])
+        .unwrap();
+        // A second session kills the migrator's connection once it sleeps inside k2.
+        let killer = {
+            let pool = db.pool.clone();
+            tokio::spawn(async move {
+                for _ in 0..600 {
+                    let killed: Vec<bool> = sqlx::query_scalar(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                         AND query LIKE '%pg_sleep(60)%' AND query NOT LIKE '%pg_stat_activity%'",
+                    )
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+                    if killed.contains(&true) {
+                        return true;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                false
+            })
+        };
+        let migrator_pool = migrate::sqlx::PgPool::connect(&db.url).await.unwrap();
+        let e = list.upgrade(&migrator_pool, "head").await.unwrap_err();
+        assert!(killer.await.unwrap(), "the killer found the migration running");
+        let text = e.to_string();
+        match &e {
+            migrate::Error::Migration {
+                revision,
+                file,
+                direction,
+                applied,
+                source,
+                cleanup,
+                ..
+            } => {
+                assert_eq!(revision, "k2");
+                assert_eq!(file, "migrations/k2_step.sql");
+                assert_eq!(*direction, migrate::Direction::Upgrade);
+                assert_eq!(applied, &["k1"], "the completed step is named");
+                assert!(
+                    source.to_string().contains("terminating connection"),
+                    "the cause is the database's own message: {source}"
+                );
+                assert!(cleanup.is_some(), "the rollback on a dead connection failed too: {text}");
+            }
+            other => panic!("expected the migration's error, got: {other}"),
+        }
+        assert!(
+            text.contains("`k2`") && text.contains("migrations/k2_step.sql") && text.contains("terminating connection"),
+            "{text}"
+        );
+        // The server rolled k2 back with its session; k1 stays applied, and nothing is left in progress.
+        assert_eq!(list.current(&db.pool).await.unwrap(), ["k1"]);
+        assert!(db::table_exists(&db.pool, "kept").await);
+        assert!(!db::table_exists(&db.pool, "lost").await);
+        list.verify(&db.pool).await.unwrap();
+        migrator_pool.close().await;
+    }
+}
