@@ -3,12 +3,12 @@
 //! list, so the server needs neither the folder nor the `migrate` tool.
 //!
 //! ```text
-//! cargo run --example embedded_cli -- db upgrade head --database-url sqlite:app.db
-//! cargo run --example embedded_cli -- db current --database-url sqlite:app.db
-//! cargo run --example embedded_cli -- db history --database-url sqlite:app.db
-//! cargo run --example embedded_cli -- db downgrade -1 --database-url sqlite:app.db
-//! cargo run --example embedded_cli -- db upgrade --sql --dialect postgres
-//! cargo run --example embedded_cli -- serve
+//! cargo run --features cli --example embedded_cli -- db upgrade head --database-url sqlite:app.db
+//! cargo run --features cli --example embedded_cli -- db current --database-url sqlite:app.db
+//! cargo run --features cli --example embedded_cli -- db history --database-url sqlite:app.db
+//! cargo run --features cli --example embedded_cli -- db downgrade -1 --database-url sqlite:app.db
+//! cargo run --features cli --example embedded_cli -- db upgrade --sql --dialect postgres
+//! cargo run --features cli --example embedded_cli -- serve
 //! ```
 //!
 //! The `db` commands read `migrate.toml` and `DATABASE_URL` as `migrate`

@@ -174,7 +174,14 @@ fn render(
         env!("CARGO_PKG_VERSION"),
     );
     match dialect {
-        Dialect::Sqlite => out.push_str("-- Run it with: sqlite3 app.db < script.sql\n"),
+        // sqlite3 carries on after an error unless told not to, and would reach the
+        // COMMIT of a failed migration: `.bail on` stops it there, -bail or not.
+        Dialect::Sqlite => out.push_str(
+            "-- Run it with: sqlite3 -bail app.db < script.sql\n\
+             -- `.bail on` makes sqlite3 stop at the first error, so a failed migration never reaches\n\
+             -- its COMMIT. With another tool, drop that line and make the tool stop at the first error.\n\
+             .bail on\n",
+        ),
         Dialect::Postgres => out.push_str("-- Run it with: psql -v ON_ERROR_STOP=1 -f script.sql DATABASE\n"),
         Dialect::Mysql => out.push_str(
             "-- Run it with: mysql DATABASE < script.sql\n\

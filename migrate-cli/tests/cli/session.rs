@@ -190,3 +190,66 @@ fn alembic_session_then_offline_scripts_match_online() {
     let tables: Vec<&str> = schema.lines().filter(|l| l.starts_with("table|")).collect();
     assert_eq!(tables.len(), 1, "only the history table is left: {schema}");
 }
+
+#[test]
+fn a_sqlite_script_stops_at_a_failed_migration_even_without_bail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::create_dir(cwd.join("migrations")).unwrap();
+    let m = || migrate(cwd);
+    let a = ok(&mut m(), &["revision", "-m", "create account"]);
+    write_sql(
+        &cwd.join(a.trim()),
+        "CREATE TABLE account (id INTEGER);",
+        "DROP TABLE account;",
+    );
+    let b = ok(&mut m(), &["revision", "-m", "half broken"]);
+    write_sql(
+        &cwd.join(b.trim()),
+        "CREATE TABLE half (id INTEGER);\nINSERT INTO missing_table VALUES (1);",
+        "DROP TABLE half;",
+    );
+    let script = ok(&mut m(), &["upgrade", "--sql", "--dialect", "sqlite"]);
+    // Run as the README's recipe minus -bail: sqlite3 reading the script on stdin.
+    let db = cwd.join("app.db");
+    let mut child = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sqlite3 runs");
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), script.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "the failed migration fails the script");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing_table"));
+    // The first migration committed; nothing of the second did, not even its first statement.
+    let tables = program(
+        "sqlite3",
+        &[
+            db.to_str().unwrap(),
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+        ],
+        None,
+    );
+    assert_eq!(tables, "account\nmigrate_history\n");
+    let rows = program(
+        "sqlite3",
+        &[
+            db.to_str().unwrap(),
+            "SELECT revision, state FROM migrate_history WHERE revision <> '' ORDER BY revision",
+        ],
+        None,
+    );
+    assert_eq!(rows, format!("{}|applied\n", id_of(&a)));
+    // And the online run, picking up from there, reports the same failure.
+    let e = crate::support::fails(
+        &mut m(),
+        &["upgrade", "head", "--database-url", &format!("sqlite:{}", db.display())],
+        1,
+    );
+    assert!(
+        e.contains(&format!("revision `{}`", id_of(&b))) && e.contains("missing_table"),
+        "{e}"
+    );
+}
