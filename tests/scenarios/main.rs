@@ -536,7 +536,10 @@ mod postgres_broken_connection {
                     source.to_string().contains("terminating connection"),
                     "the cause is the database's own message: {source}"
                 );
-                assert!(cleanup.is_some(), "the rollback on a dead connection failed too: {text}");
+                assert!(
+                    cleanup.is_some(),
+                    "the rollback on a dead connection failed too: {text}"
+                );
             }
             other => panic!("expected the migration's error, got: {other}"),
         }
