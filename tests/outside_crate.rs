@@ -126,3 +126,35 @@ fn builds_rebuilds_on_a_new_file_and_fails_on_a_fork_or_cycle() {
     );
     assert!(stderr.contains("--> migrations/b2_step.sql:3"), "{stderr}");
 }
+
+#[test]
+fn the_default_dependency_tree_has_no_command_line_crates() {
+    let c = Outside::new();
+    migration(c.dir.path(), "a1", "");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let tree = |features: &[&str]| {
+        let mut args = vec!["tree", "--offline", "-e", "normal", "--prefix", "none", "--format", "{p}"];
+        args.extend_from_slice(features);
+        let out = Command::new(&cargo)
+            .args(&args)
+            .current_dir(c.dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "cargo tree: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let names = |tree: &str| -> Vec<String> {
+        tree.lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .map(str::to_owned)
+            .collect()
+    };
+    let default = names(&tree(&[]));
+    assert!(default.iter().any(|n| n == "migrate-runtime"), "{default:?}");
+    for heavy in ["clap", "clap_builder", "toml", "serde_json", "migrate-cli"] {
+        assert!(!default.iter().any(|n| n == heavy), "{heavy} is in a default build: {default:?}");
+    }
+    // With the opt-in feature, the embedded command line comes in.
+    let with_cli = names(&tree(&["--features", "migrate/cli"]));
+    assert!(with_cli.iter().any(|n| n == "clap") && with_cli.iter().any(|n| n == "migrate-cli"), "{with_cli:?}");
+}
