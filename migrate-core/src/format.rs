@@ -294,8 +294,13 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
     let upgrade = section(up_idx, upgrade_end);
     let downgrade = downgrade_start.map(|d| section(d, lines.len()));
 
+    #[allow(
+        clippy::expect_used,
+        reason = "a missing revision line is pushed onto `problems`, which returned above when not empty"
+    )]
+    let revision = revision.expect("checked above: problems is empty");
     let migration = Migration::new(MigrationParts {
-        revision: revision.expect("checked above: problems is empty"),
+        revision,
         down_revisions,
         message: message.unwrap_or_default(),
         upgrade,

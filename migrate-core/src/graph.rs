@@ -165,7 +165,12 @@ fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
             let mut path = vec![start];
             let mut at: HashMap<usize, usize> = HashMap::from([(start, 0)]);
             let cycle_from = loop {
+                #[allow(clippy::expect_used, reason = "`path` starts with `start` and only grows")]
                 let cur = *path.last().expect("path starts non-empty");
+                #[allow(
+                    clippy::expect_used,
+                    reason = "every node Kahn's algorithm leaves has a parent it also leaves, or its indegree would be 0"
+                )]
                 let next = parents[cur]
                     .iter()
                     .copied()
@@ -299,7 +304,7 @@ pub fn validate(files: Vec<ParsedFile>) -> Result<Vec<Migration>, Vec<Diagnostic
     let mut slots: Vec<Option<Migration>> = files.into_iter().map(|f| Some(f.migration)).collect();
     Ok(order
         .into_iter()
-        .map(|i| slots[i].take().expect("each index once"))
+        .filter_map(|i| slots[i].take())
         .collect())
 }
 

@@ -8,6 +8,8 @@
 //! problems in the same words. Depend on `migrate`, not on this crate:
 //! its API may change in any release.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod checksum;
 pub mod diagnostic;
 pub mod digest;

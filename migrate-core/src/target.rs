@@ -115,7 +115,7 @@ impl FromStr for Target {
             _ => {}
         }
         if let Some(at) = text.rfind(['+', '-']) {
-            let sign = text[at..].chars().next().expect("found at `at`");
+            let sign = if text[at..].starts_with('+') { '+' } else { '-' };
             let steps = parse_steps(sign, &text[at + 1..]).ok_or_else(invalid)?;
             let revision = &text[..at];
             return if revision.is_empty() {

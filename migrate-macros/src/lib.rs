@@ -7,6 +7,8 @@
 //! tokens. It never panics: every problem becomes a `compile_error!` on the
 //! path literal, followed by an empty list so no other error cascades.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 use proc_macro::TokenStream;
 
 mod expand;
