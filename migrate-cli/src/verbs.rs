@@ -63,33 +63,9 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
         DbCommand::Downgrade {
             target: t, sql: true, ..
         } => offline(source, s, Direction::Downgrade, &t, out),
-        DbCommand::Upgrade { target: t, .. } => {
-            let (migrations, target) = (source.migrations(s)?, target(&t)?);
-            let mut db = database::open(url(s)?, true, out).await?;
-            let migrator = database::migrator(&migrations, &s.table, out);
-            let report = on!(&mut db, c => migrator.upgrade(c, target).await);
-            db.close(out).await;
-            nothing_to_do(&report?, &t, out);
-            Ok(())
-        }
-        DbCommand::Downgrade { target: t, .. } => {
-            let (migrations, target) = (source.migrations(s)?, target(&t)?);
-            let mut db = database::open(url(s)?, false, out).await?;
-            let migrator = database::migrator(&migrations, &s.table, out);
-            let report = on!(&mut db, c => migrator.downgrade(c, target).await);
-            db.close(out).await;
-            nothing_to_do(&report?, &t, out);
-            Ok(())
-        }
-        DbCommand::Stamp { target: t, .. } => {
-            let (migrations, target) = (source.migrations(s)?, target(&t)?);
-            let mut db = database::open(url(s)?, true, out).await?;
-            let migrator = database::migrator(&migrations, &s.table, out);
-            let report = on!(&mut db, c => migrator.stamp(c, target).await);
-            db.close(out).await;
-            nothing_to_do(&report?, &t, out);
-            Ok(())
-        }
+        DbCommand::Upgrade { target: t, .. } => change(source, s, Change::Upgrade, &t, out).await,
+        DbCommand::Downgrade { target: t, .. } => change(source, s, Change::Downgrade, &t, out).await,
+        DbCommand::Stamp { target: t, .. } => change(source, s, Change::Stamp, &t, out).await,
         DbCommand::Resolve { id, applied, .. } => {
             let resolution = if applied {
                 Resolution::Applied
@@ -167,6 +143,30 @@ fn offline(source: Source<'_>, s: &Settings, direction: Direction, text: &str, o
     };
     let migrations = source.migrations(s)?;
     out.raw(&migrations.script(dialect, &s.table, direction, &range)?);
+    Ok(())
+}
+
+/// The verbs that move the database to a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Upgrade,
+    Downgrade,
+    Stamp,
+}
+
+/// `upgrade`, `downgrade` or `stamp` against the database.
+async fn change(source: Source<'_>, s: &Settings, change: Change, t: &str, out: &Output) -> Result<(), CliError> {
+    let (migrations, target) = (source.migrations(s)?, target(t)?);
+    // A missing SQLite file is created by the verbs that write the first rows.
+    let mut db = database::open(url(s)?, change != Change::Downgrade, out).await?;
+    let migrator = database::migrator(&migrations, &s.table, out);
+    let report = on!(&mut db, c => match change {
+        Change::Upgrade => migrator.upgrade(c, target).await,
+        Change::Downgrade => migrator.downgrade(c, target).await,
+        Change::Stamp => migrator.stamp(c, target).await,
+    });
+    db.close(out).await;
+    nothing_to_do(&report?, t, out);
     Ok(())
 }
 
