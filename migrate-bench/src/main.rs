@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release -p migrate-bench            # everything (see BENCHMARKS.md)
 //! cargo run --release -p migrate-bench -- --smoke # a small N, seconds
+//! cargo run --release -p migrate-bench -- --only-rebuild # the application rebuild alone
 //! ```
 
 mod count;
@@ -71,6 +72,9 @@ fn main() {
         .unwrap();
     if args.first().map(String::as_str) == Some("--child") {
         return rt.block_on(child(&args[1..]));
+    }
+    if args.iter().any(|a| a == "--only-rebuild") {
+        return print_app_rebuild();
     }
     count::install();
     let smoke = args.iter().any(|a| a == "--smoke");
@@ -151,6 +155,28 @@ fn main() {
                 r.ours_bytes as f64 / 1024.0,
                 r.sqlx_bytes as f64 / 1024.0
             );
+            print_app_rebuild();
         }
     });
+}
+
+/// The application rebuild: what calling `upgrade` costs a user's release build.
+fn print_app_rebuild() {
+    let reps = 7;
+    let r = rebuild::app(reps);
+    println!(
+        "\n## Release rebuild of an application that migrates a SqlitePool and a PgPool (one migration touched, only the app crate rebuilt, the three in turn, median of {reps})\n"
+    );
+    println!(
+        "| calls `upgrade` (s) | same app without the call (s) | on `sqlx::migrate!` + `Migrator::run` (s) | with / without | with / sqlx |"
+    );
+    println!("|---:|---:|---:|---:|---:|");
+    println!(
+        "| {:.2} | {:.2} | {:.2} | {} | {} |",
+        r.with_call.as_secs_f64(),
+        r.without_call.as_secs_f64(),
+        r.sqlx.as_secs_f64(),
+        ratio(r.with_call, r.without_call),
+        ratio(r.with_call, r.sqlx)
+    );
 }

@@ -1,6 +1,9 @@
 //! Build cost: a release rebuild, after touching one migration, of a crate
 //! that embeds N files, with `embed_migrations!` and with `sqlx::migrate!`;
-//! and what the embedded list adds to the binary.
+//! what the embedded list adds to the binary; and, in [`app`], what an
+//! application pays for *calling* the migrator: the same small service
+//! built three ways (it calls `upgrade` on a `SqlitePool` and a `PgPool`;
+//! it does not; it calls sqlx's `Migrator::run` instead).
 
 use crate::generate;
 use crate::measure::median;
@@ -61,6 +64,102 @@ fn project(
         generate::ours(&dir.join("migrations"), n)
     }
     dir
+}
+
+/// Release rebuilds of the same application, only its crate rebuilt, after
+/// touching its one migration (median of `reps` each).
+pub struct AppRebuild {
+    /// It calls `MIGRATIONS.upgrade(&pool, "head")` on a `SqlitePool` and a `PgPool`.
+    pub with_call: Duration,
+    /// The same application without those two calls.
+    pub without_call: Duration,
+    /// The same application on `sqlx::migrate!` and `Migrator::run` on both pools.
+    pub sqlx: Duration,
+}
+
+/// The application's `main`: two pools and `calls`, nothing else, so the
+/// migrator's share of the build is as visible as it can be.
+fn app_main(embed: &str, calls: &str) -> String {
+    format!(
+        "{embed}
+
+#[tokio::main(flavor = \"current_thread\")]
+async fn main() {{
+    let sqlite = sqlx::SqlitePool::connect(\"sqlite::memory:\").await.unwrap();
+    let pg = sqlx::PgPool::connect_lazy(&std::env::var(\"DATABASE_URL\").unwrap_or_default()).unwrap();
+{calls}
+    println!(\"{{}} {{}}\", sqlite.size(), pg.size());
+}}
+"
+    )
+}
+
+/// Measures [`AppRebuild`]: three crates sharing one target folder.
+pub fn app(reps: usize) -> AppRebuild {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-rebuild");
+    let target = root.join("target");
+    let facade = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap();
+    let ours_dependency = format!(
+        "migrate = {{ path = {:?}, default-features = false, features = [\"sqlite\", \"postgres\"] }}\ntokio = {{ version = \"1\", features = [\"rt\", \"macros\"] }}",
+        facade.display().to_string()
+    );
+    let ours_embed =
+        "use migrate::sqlx;\n\nstatic MIGRATIONS: migrate::Migrations = migrate::embed_migrations!(\"migrations\");";
+    let variants = [
+        (
+            "app_upgrade",
+            ours_dependency.clone(),
+            app_main(
+                ours_embed,
+                "    MIGRATIONS.upgrade(&sqlite, \"head\").await.unwrap();\n    MIGRATIONS.upgrade(&pg, \"head\").await.unwrap();",
+            ),
+            false,
+        ),
+        (
+            "app_no_upgrade",
+            ours_dependency,
+            app_main(ours_embed, "    println!(\"{} migrations\", MIGRATIONS.len());"),
+            false,
+        ),
+        (
+            "app_sqlx",
+            "sqlx = { version = \"0.9\", default-features = false, features = [\"runtime-tokio\", \"sqlite\", \"postgres\", \"migrate\", \"macros\"] }\ntokio = { version = \"1\", features = [\"rt\", \"macros\"] }".to_owned(),
+            app_main(
+                "static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!(\"./migrations\");",
+                "    MIGRATIONS.run(&sqlite).await.unwrap();\n    MIGRATIONS.run(&pg).await.unwrap();",
+            ),
+            true,
+        ),
+    ];
+    // Warm each crate (dependencies and a first build), then rebuild them in
+    // turn, round after round, so that whatever else the machine does weighs
+    // on all three alike.
+    let mut touched = Vec::new();
+    for (name, dependency, main, sqlx_format) in variants {
+        let dir = project(&root, name, &dependency, "", "0", 1, sqlx_format);
+        write(&dir.join("src/main.rs"), &main);
+        build(&dir, &target);
+        let file = if sqlx_format {
+            "1_step_0.up.sql".to_owned()
+        } else {
+            generate::ours_name(0)
+        };
+        touched.push((dir.clone(), dir.join("migrations").join(file)));
+    }
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); touched.len()];
+    for k in 0..reps {
+        for (i, (dir, file)) in touched.iter().enumerate() {
+            let text = std::fs::read_to_string(file).unwrap();
+            std::fs::write(file, format!("{text}\n-- touched {k}\n")).unwrap();
+            samples[i].push(build(dir, &target));
+        }
+    }
+    let times: Vec<Duration> = samples.into_iter().map(median).collect();
+    AppRebuild {
+        with_call: times[0],
+        without_call: times[1],
+        sqlx: times[2],
+    }
 }
 
 fn build(dir: &Path, target: &Path) -> Duration {

@@ -1,13 +1,12 @@
 //! The shared part of every run: lock, read and verify the history, plan,
-//! execute the plan through the [`Driver`], unlock, report.
+//! execute the plan through the [`Backend`], unlock, report.
 
-use crate::driver::{self, Backend, BoxFuture, Driver, Handle, HistoryRow, Settings, Step};
-use crate::error::{Error, Result, db};
+use crate::driver::{self, Backend, BoxFuture, Handle, HistoryRow, Settings, Step};
+use crate::error::{Error, Result};
 use crate::report::{Applied, HistoryEntry, Report, StepReport};
 use crate::table::HistoryTable;
 use migrate_core::history::{self, AppliedRevision};
 use migrate_core::{Diagnostics, Digest, Direction, Graph, Migration, State, Target, TargetError, plan};
-use sqlx::Acquire;
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -30,12 +29,18 @@ pub struct Migrations {
 }
 
 /// What the runtime can run on: a pool (`&SqlitePool`, `&PgPool`,
-/// `&MySqlPool`) or a single connection (`&mut SqliteConnection`, ...) of a
-/// database it has a [`Driver`] for. Implemented for everything that
-/// qualifies; you never implement it.
-pub trait Connect<'c>: Acquire<'c, Database: Driver, Connection: Handle> {}
-
-impl<'c, A> Connect<'c> for A where A: Acquire<'c, Database: Driver, Connection: Handle> {}
+/// `&MySqlPool`), a single connection (`&mut SqliteConnection`, ...), a
+/// pooled connection (`&mut PoolConnection<_>`) or a transaction's connection
+/// (`&mut Transaction<_>`) of a database it has a [`Driver`](crate::Driver) for.
+///
+/// Implemented, inside this crate, for each of those types: taking the
+/// connection is compiled here once, not again in every crate that calls
+/// `upgrade`. Sealed; you never implement it.
+pub trait Connect<'c>: Send + crate::driver::sealed::Sealed {
+    /// Takes the connection the run will use.
+    #[doc(hidden)]
+    fn connect(self) -> BoxFuture<'c, Result<Box<dyn Handle + 'c>>>;
+}
 
 /// Something that names a target: a `&str` in the target grammar, or a [`Target`].
 pub trait IntoTarget {
@@ -303,60 +308,46 @@ impl<'m> Migrator<'m> {
     /// Applies every pending revision up to `target`, each in its own
     /// transaction with its history row, after verifying the history.
     pub async fn upgrade<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
-        let op = Op::Upgrade(target.into_target()?);
-        let mut session = Session::new(acquire(db).await?);
-        let ran = self.locked(session.conn.backend(), op).await;
-        session.finish(ran)
+        self.change(db.connect(), target.into_target().map(Op::Upgrade)).await
     }
 
     /// Unapplies applied revisions down to `target`, newest first. Refuses,
     /// changing nothing, when a step has no downgrade section.
     pub async fn downgrade<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
-        let op = Op::Downgrade(target.into_target()?);
-        let mut session = Session::new(acquire(db).await?);
-        let ran = self.locked(session.conn.backend(), op).await;
-        session.finish(ran)
+        self.change(db.connect(), target.into_target().map(Op::Downgrade)).await
     }
 
     /// Adds or removes history rows so the database is recorded at `target`,
     /// running no migration SQL (for a database whose schema is already there).
     pub async fn stamp<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
-        let op = Op::Stamp(target.into_target()?);
-        let mut session = Session::new(acquire(db).await?);
-        let ran = self.locked(session.conn.backend(), op).await;
-        session.finish(ran)
+        self.change(db.connect(), target.into_target().map(Op::Stamp)).await
     }
 
     /// Records how a revision left half-done by a failed run really stands,
     /// after a human checked the database.
     pub async fn resolve<'c>(&self, db: impl Connect<'c>, revision: &str, resolution: Resolution) -> Result<Report> {
-        let op = Op::Resolve(revision.to_owned(), resolution);
-        let mut session = Session::new(acquire(db).await?);
-        let ran = self.locked(session.conn.backend(), op).await;
-        session.finish(ran)
+        self.change(db.connect(), Ok(Op::Resolve(revision.to_owned(), resolution)))
+            .await
     }
 
     /// The applied head revisions: applied revisions no other applied revision
     /// descends from. Empty for a fresh database.
     pub async fn current<'c>(&self, db: impl Connect<'c>) -> Result<Vec<String>> {
-        let mut conn = acquire(db).await?;
-        let rows = self.read(conn.backend()).await?;
+        let rows = self.read(db.connect()).await?;
         self.current_of(&rows)
     }
 
     /// Every known revision in application order, with its history row when
     /// it is applied, followed by applied revisions this list does not know.
     pub async fn history<'c>(&self, db: impl Connect<'c>) -> Result<Vec<HistoryEntry>> {
-        let mut conn = acquire(db).await?;
-        let rows = self.read(conn.backend()).await?;
+        let rows = self.read(db.connect()).await?;
         self.history_of(rows)
     }
 
     /// Checks, changing nothing, that every applied revision is known, hashes
     /// as it did when it ran, has its ancestors applied, and finished.
     pub async fn verify<'c>(&self, db: impl Connect<'c>) -> Result<()> {
-        let mut conn = acquire(db).await?;
-        let rows = self.read(conn.backend()).await?;
+        let rows = self.read(db.connect()).await?;
         self.check(&self.graph()?, &rows).map(drop)
     }
 
@@ -408,9 +399,29 @@ impl<'m> Migrator<'m> {
         Ok(out)
     }
 
-    /// Reads the history without locking; a missing table reads as empty.
-    fn read<'a>(&'a self, conn: &'a mut dyn Backend) -> BoxFuture<'a, Result<Vec<HistoryRow>>> {
+    /// A changing run: takes the connection, runs [`locked`](Self::locked) on
+    /// it, and closes it unless the run ended cleanly.
+    fn change<'a, 'c: 'a>(
+        &'a self,
+        connect: BoxFuture<'c, Result<Box<dyn Handle + 'c>>>,
+        op: Result<Op, TargetError>,
+    ) -> BoxFuture<'a, Result<Report>> {
         Box::pin(async move {
+            let op = op?;
+            let mut session = Session::new(connect.await?);
+            let ran = self.locked(session.conn.backend(), op).await;
+            session.finish(ran)
+        })
+    }
+
+    /// Reads the history without locking; a missing table reads as empty.
+    fn read<'a, 'c: 'a>(
+        &'a self,
+        connect: BoxFuture<'c, Result<Box<dyn Handle + 'c>>>,
+    ) -> BoxFuture<'a, Result<Vec<HistoryRow>>> {
+        Box::pin(async move {
+            let mut handle = connect.await?;
+            let conn = handle.backend();
             let s = self.settings()?;
             let s = conn.prepare(&s).await?;
             if !conn.table_exists(&s).await? {
@@ -621,21 +632,15 @@ impl<T> Ran<T> {
     }
 }
 
-/// The generic part of every entry point: acquire the connection. Kept
-/// to this, so what is compiled in the caller's crate stays small.
-async fn acquire<'c, A: Connect<'c>>(source: A) -> Result<A::Connection> {
-    source.acquire().await.map_err(db("connecting to the database"))
-}
-
 /// The lock connection: closed instead of reused unless the run ended
 /// cleanly, also when the caller drops the run's future part-way.
-struct Session<C: Handle> {
-    conn: C,
+struct Session<'c> {
+    conn: Box<dyn Handle + 'c>,
     clean: bool,
 }
 
-impl<C: Handle> Session<C> {
-    fn new(conn: C) -> Self {
+impl<'c> Session<'c> {
+    fn new(conn: Box<dyn Handle + 'c>) -> Self {
         Session { conn, clean: false }
     }
 
@@ -645,7 +650,7 @@ impl<C: Handle> Session<C> {
     }
 }
 
-impl<C: Handle> Drop for Session<C> {
+impl Drop for Session<'_> {
     fn drop(&mut self) {
         if !self.clean {
             self.conn.discard_on_drop();

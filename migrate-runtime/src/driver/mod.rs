@@ -5,7 +5,7 @@
 //! [`Backend`], implemented by each database's connection type, supplies a
 //! handful of primitives: run SQL text, read the history rows, look for the
 //! table, lock and unlock. `Backend` is object-safe, and everything above it
-//! (this module's step logic, the whole of [`crate::migrator`]) works on a
+//! (this module's step logic, the whole of the `migrator` module) works on a
 //! `&mut dyn Backend`, so it is compiled once, here, not again in every
 //! crate that calls `upgrade`: the generic entry points only acquire a
 //! connection and hand it over (see [`Handle::backend`]).
@@ -122,7 +122,7 @@ impl Step<'_> {
     }
 }
 
-mod sealed {
+pub(crate) mod sealed {
     pub trait Sealed {}
 }
 
@@ -508,6 +508,53 @@ borrowed_handle!(sqlx::Sqlite => sqlx::SqliteConnection);
 borrowed_handle!(sqlx::Postgres => sqlx::PgConnection);
 #[cfg(feature = "mysql")]
 borrowed_handle!(sqlx::MySql => sqlx::MySqlConnection);
+
+/// What a run can be given, per database: each `connect` is concrete and
+/// compiled in this crate (taking a connection from a pool included).
+macro_rules! connect_impls {
+    ($($db:ty => $conn:ty),*) => {$(
+        impl sealed::Sealed for &sqlx::Pool<$db> {}
+        impl<'c> crate::migrator::Connect<'c> for &'c sqlx::Pool<$db> {
+            #[inline(never)]
+            fn connect(self) -> BoxFuture<'c, Result<Box<dyn Handle + 'c>>> {
+                Box::pin(async move {
+                    let conn = self.acquire().await.map_err(db("connecting to the database"))?;
+                    Ok(Box::new(conn) as Box<dyn Handle + 'c>)
+                })
+            }
+        }
+
+        impl sealed::Sealed for &mut $conn {}
+        impl<'c> crate::migrator::Connect<'c> for &'c mut $conn {
+            #[inline(never)]
+            fn connect(self) -> BoxFuture<'c, Result<Box<dyn Handle + 'c>>> {
+                Box::pin(async move { Ok(Box::new(self) as Box<dyn Handle + 'c>) })
+            }
+        }
+
+        impl sealed::Sealed for &mut sqlx::pool::PoolConnection<$db> {}
+        impl<'c> crate::migrator::Connect<'c> for &'c mut sqlx::pool::PoolConnection<$db> {
+            #[inline(never)]
+            fn connect(self) -> BoxFuture<'c, Result<Box<dyn Handle + 'c>>> {
+                Box::pin(async move { Ok(Box::new(&mut **self) as Box<dyn Handle + 'c>) })
+            }
+        }
+
+        impl sealed::Sealed for &mut sqlx::Transaction<'_, $db> {}
+        impl<'c> crate::migrator::Connect<'c> for &'c mut sqlx::Transaction<'_, $db> {
+            #[inline(never)]
+            fn connect(self) -> BoxFuture<'c, Result<Box<dyn Handle + 'c>>> {
+                Box::pin(async move { Ok(Box::new(&mut **self) as Box<dyn Handle + 'c>) })
+            }
+        }
+    )*};
+}
+#[cfg(feature = "sqlite")]
+connect_impls!(sqlx::Sqlite => sqlx::SqliteConnection);
+#[cfg(feature = "postgres")]
+connect_impls!(sqlx::Postgres => sqlx::PgConnection);
+#[cfg(feature = "mysql")]
+connect_impls!(sqlx::MySql => sqlx::MySqlConnection);
 
 /// A history row as its columns read.
 #[doc(hidden)]
