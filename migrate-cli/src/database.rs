@@ -9,7 +9,7 @@
 )]
 
 use super::error::CliError;
-use super::output::Output;
+use super::output::{Output, after_scheme, userinfo_end};
 use migrate_runtime::{Dialect, HistoryTable, Migrations, Migrator};
 #[allow(unused_imports)]
 use sqlx::Connection;
@@ -46,6 +46,13 @@ pub(crate) use on;
 
 /// The dialect a URL's scheme names, or why there is none.
 pub(crate) fn dialect_of(url: &str, shown: &str) -> Result<Dialect, CliError> {
+    if !url.contains("://") && url.contains('@') {
+        // `user:password@host/db`: the scheme was forgotten, and the first `:` is no scheme.
+        return Err(CliError::InvalidUrl {
+            url: scheme_and_host(url),
+            reason: "a URL starts with a scheme: postgres://, mysql:// (mariadb://) or sqlite:".into(),
+        });
+    }
     match url.split_once(':') {
         None => Err(CliError::InvalidUrl {
             url: shown.to_owned(),
@@ -55,9 +62,39 @@ pub(crate) fn dialect_of(url: &str, shown: &str) -> Result<Dialect, CliError> {
     }
 }
 
+/// The scheme and host of a URL, and nothing else: what an error shows of a
+/// URL that does not parse, so no part of a credential can be in it.
+pub(crate) fn scheme_and_host(url: &str) -> String {
+    let rest = after_scheme(url);
+    let host_start = userinfo_end(rest).map_or(0, |at| at + 1);
+    let host = rest[host_start..].split(['/', '?', '#', ':']).next().unwrap_or("");
+    match url.split_once("://") {
+        Some((scheme, _)) => format!("{scheme}://{host}/…"),
+        None => format!("{host}/…"),
+    }
+}
+
+/// Refuses a URL whose user name or password holds a character that ends
+/// that part of a URL: the drivers would read a wrong host or port (and
+/// say "invalid port number"), so say what to percent-encode instead.
+fn check_userinfo(url: &str) -> Result<(), CliError> {
+    let rest = after_scheme(url);
+    let Some(at) = userinfo_end(rest) else { return Ok(()) };
+    match rest[..at].chars().find(|c| matches!(c, '/' | '?' | '#' | '@')) {
+        None => Ok(()),
+        Some(c) => Err(CliError::InvalidUrl {
+            url: scheme_and_host(url),
+            reason: format!(
+                "the user name or password holds an unencoded `{c}`; percent-encode it (`/` as %2F, `?` as %3F, `#` as %23, `@` as %40, `:` in a user name as %3A)"
+            ),
+        }),
+    }
+}
+
 /// Opens one connection to `url` (no pool: a pool would retry a refused
 /// connection until its timeout). `writes`: a missing SQLite file is created.
 pub(crate) async fn open(url: &str, writes: bool, out: &Output) -> Result<Opened, CliError> {
+    check_userinfo(url)?;
     let shown = out.redacted(url);
     let failed = |source: sqlx::Error| match source {
         sqlx::Error::Configuration(e) => CliError::InvalidUrl {
@@ -124,6 +161,19 @@ pub(crate) fn migrator<'m>(migrations: &'m Migrations, table: &HistoryTable, out
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_that_do_not_parse_show_only_scheme_and_host() {
+        assert_eq!(scheme_and_host("postgres://u:S3/cret@h:5999/x"), "postgres://h/…");
+        assert_eq!(scheme_and_host("u:S3cret@h/x"), "h/…");
+        let e = check_userinfo("postgres://u:S3/cret@127.0.0.1:5999/x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`postgres://127.0.0.1/…`") && e.contains("%2F"), "{e}");
+        assert!(!e.contains("S3") && !e.contains("cret"), "{e}");
+        assert!(check_userinfo("postgres://u:S3%2Fcret@h/x?password=a").is_ok());
+        assert!(check_userinfo("sqlite:app.db").is_ok());
+    }
 
     #[test]
     fn schemes() {

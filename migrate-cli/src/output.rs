@@ -6,25 +6,59 @@ use migrate_runtime::Progress;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 
-/// The password part of a URL's `user:password@`, as written and decoded.
+/// Where a URL's userinfo ends: the `@` before the host. A password may hold
+/// unencoded `/`, `?`, `#` or `@`, so this takes the last `@` before the query,
+/// or else the last `@` at all. `rest` is the URL after `scheme://` (or the
+/// whole text when the scheme was forgotten).
+pub(crate) fn userinfo_end(rest: &str) -> Option<usize> {
+    let head = rest.split(['?', '#']).next().unwrap_or("");
+    head.rfind('@').or_else(|| rest.rfind('@'))
+}
+
+/// The URL after its `scheme://`, or all of it when it has no `://`.
+pub(crate) fn after_scheme(url: &str) -> &str {
+    url.split_once("://").map_or(url, |(_, rest)| rest)
+}
+
+/// Query parameters whose values are credentials, in any driver's spelling.
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["password", "passwd", "secret", "token"]
+        .iter()
+        .any(|k| key.contains(k))
+        || key == "pass"
+        || key == "pwd"
+}
+
+/// Every credential in a URL, as written and percent-decoded: the userinfo
+/// password (also with the scheme forgotten, or unencoded delimiters in it) and
+/// the values of `password=`, `sslpassword=` and other secret parameters.
 fn passwords(url: &str) -> Vec<String> {
-    let Some((_, rest)) = url.split_once("://") else {
-        return Vec::new();
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let Some((userinfo, _)) = authority.rsplit_once('@') else {
-        return Vec::new();
-    };
-    let Some((_, password)) = userinfo.split_once(':') else {
-        return Vec::new();
-    };
-    if password.is_empty() {
-        return Vec::new();
+    let rest = after_scheme(url);
+    let mut found = Vec::new();
+    if let Some(at) = userinfo_end(rest)
+        && let Some((_, password)) = rest[..at].split_once(':')
+    {
+        found.push(password.to_owned());
     }
-    let mut out = vec![password.to_owned()];
-    let decoded = percent_decode(password);
-    if decoded != password && !decoded.is_empty() {
-        out.push(decoded);
+    let query_start = userinfo_end(rest).map_or(0, |at| at + 1);
+    if let Some((_, query)) = rest[query_start..].split_once('?') {
+        let query = query.split('#').next().unwrap_or("");
+        for pair in query.split(['&', ';']) {
+            if let Some((key, value)) = pair.split_once('=')
+                && is_secret_key(&percent_decode(key))
+            {
+                found.push(value.to_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for secret in found.into_iter().filter(|s| !s.is_empty()) {
+        let decoded = percent_decode(&secret);
+        if decoded != secret && !decoded.is_empty() {
+            out.push(decoded);
+        }
+        out.push(secret);
     }
     out
 }
@@ -252,5 +286,29 @@ mod tests {
             redact("mysql://a:b:c@h/x?p=1", &["mysql://a:b:c@h/x?p=1"]),
             "mysql://a:***@h/x?p=1"
         );
+    }
+
+    #[test]
+    fn every_credential_a_driver_accepts_is_redacted() {
+        for (url, shown) in [
+            ("postgres://u@h:1/x?password=S3cret", "postgres://u@h:1/x?password=***"),
+            (
+                "postgres://u@h/x?sslmode=require&sslpassword=S3cret",
+                "postgres://u@h/x?sslmode=require&sslpassword=***",
+            ),
+            ("postgres://u:S3/cr?et@h:1/x", "postgres://u:***@h:1/x"),
+            ("postgres://u:S3#cret@h:1/x", "postgres://u:***@h:1/x"),
+            ("postgres://u:S3@cret@h:1/x", "postgres://u:***@h:1/x"),
+            ("u:S3cret@h/x", "u:***@h/x"),
+            ("mysql://root:S3cret@h/x", "mysql://root:***@h/x"),
+            ("mysql://root@h/x?Password=S3%20cret", "mysql://root@h/x?Password=***"),
+        ] {
+            assert_eq!(redact(url, &[url]), shown, "{url}");
+        }
+        // The decoded form is hidden too, wherever it shows.
+        assert_eq!(redact("pw S3 cret", &["mysql://root@h/x?password=S3%20cret"]), "pw ***");
+        // Not every `@` in a query is a credential.
+        let url = "postgres://h/x?options=a@b";
+        assert_eq!(redact(url, &[url]), url);
     }
 }

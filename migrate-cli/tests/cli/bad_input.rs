@@ -120,6 +120,57 @@ fn unreachable_databases_never_show_the_password() {
 }
 
 #[test]
+fn no_credential_is_ever_printed_whatever_the_url_looks_like() {
+    // Each URL carries the secret Zq9 + xW7, in the places drivers read credentials from,
+    // spelled the ways users get wrong; the servers behind them are unreachable.
+    let urls = [
+        "postgres://postgres@127.0.0.1:5999/x?password=Zq9xW7",
+        "postgres://postgres@127.0.0.1:5999/x?sslmode=prefer&sslpassword=Zq9xW7",
+        "postgres://u:Zq9/xW7@127.0.0.1:5999/x",
+        "postgres://u:Zq9#xW7@127.0.0.1:5999/x",
+        "postgres://u:Zq9?xW7@127.0.0.1:5999/x",
+        "u:Zq9xW7@127.0.0.1:5999/x",
+        "mysql://root:Zq9xW7@127.0.0.1:5999/x",
+        "mysql://root:Zq9%2FxW7@127.0.0.1:5999/x",
+        "mysql://root@127.0.0.1:5999/x?password=Zq9xW7",
+    ];
+    let never = |said: &str, url: &str| {
+        for part in ["Zq9", "xW7"] {
+            assert!(!said.contains(part), "{url} leaked `{part}`:\n{said}");
+        }
+    };
+    for url in urls {
+        let e = fails(&mut migrate(&repo()), &["current", "--database-url", url], 1);
+        never(&e, url);
+        let e = fails(migrate(&repo()).env("DATABASE_URL", url), &["upgrade", "head"], 1);
+        never(&e, url);
+        let e = fails(
+            &mut crate::support::embedded(&repo()),
+            &["db", "current", "--database-url", url],
+            1,
+        );
+        never(&e, url);
+    }
+    // A password with an unencoded delimiter gets told what to encode, not "invalid port number".
+    let e = fails(
+        &mut migrate(&repo()),
+        &["current", "--database-url", "postgres://u:Zq9/xW7@127.0.0.1:5999/x"],
+        1,
+    );
+    assert!(
+        e.starts_with("error: invalid database URL `postgres://127.0.0.1/…`: the user name or password holds an unencoded `/`; percent-encode it"),
+        "{e}"
+    );
+    // A forgotten scheme is named as such.
+    let e = fails(
+        &mut migrate(&repo()),
+        &["current", "--database-url", "u:Zq9xW7@127.0.0.1:5999/x"],
+        1,
+    );
+    assert!(e.contains("a URL starts with a scheme"), "{e}");
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let m = || migrate(&repo());
     let e = fails(&mut m(), &["upgrade", "--bogus"], 2);
