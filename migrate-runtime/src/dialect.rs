@@ -162,8 +162,20 @@ impl Dialect {
     }
 
     /// The `SELECT` of the digest row: the whole start-up check when nothing is to do.
+    ///
+    /// On PostgreSQL without a chosen schema, an unqualified name would be looked up along
+    /// the `search_path` and could find another schema's table (a schema not migrated yet,
+    /// first on the path, hides nothing from that lookup); the row counts only when it
+    /// comes from the table in `current_schema()`, the one the run itself pins.
     pub fn select_digest(self, t: &HistoryTable) -> String {
-        format!("SELECT checksum FROM {} WHERE revision = ''", self.table(t))
+        let pinned = match (self, t.schema()) {
+            (Dialect::Postgres, None) => format!(
+                " JOIN (SELECT to_regclass(format('%I.%I', current_schema(), {})) AS pinned) AS p ON tableoid = p.pinned",
+                self.literal(t.name())
+            ),
+            _ => String::new(),
+        };
+        format!("SELECT checksum FROM {}{pinned} WHERE revision = ''", self.table(t))
     }
 
     /// Writes the digest row: revision `''` (no revision has an empty id),
@@ -184,6 +196,42 @@ impl Dialect {
                 "{insert} ON CONFLICT (revision) DO UPDATE SET checksum = excluded.checksum, applied_at = excluded.applied_at, execution_ms = excluded.execution_ms"
             ),
         }
+    }
+
+    /// Writes the digest row (after [`delete_digest`](Self::delete_digest)) only
+    /// if the table's rows are exactly `expected`, applied with their checksums:
+    /// what an offline script ends with, since it cannot know what it ran on.
+    pub fn set_digest_if_rows_are(self, t: &HistoryTable, digest: &Digest, expected: &[&Migration]) -> String {
+        let table = self.table(t);
+        let mut guard = format!(
+            "(SELECT COUNT(*) FROM {table} WHERE revision <> '') = {}",
+            expected.len()
+        );
+        if !expected.is_empty() {
+            let rows: Vec<String> = expected
+                .iter()
+                .map(|m| {
+                    format!(
+                        "(revision = {} AND checksum = {})",
+                        self.literal(m.revision()),
+                        self.literal(&m.checksum().to_string())
+                    )
+                })
+                .collect();
+            guard.push_str(&format!(
+                "\n  AND (SELECT COUNT(*) FROM {table} WHERE state = {} AND ({})) = {}",
+                self.literal(State::Applied.as_str()),
+                rows.join("\n    OR "),
+                expected.len()
+            ));
+        }
+        let from = if self == Dialect::Mysql { " FROM DUAL" } else { "" };
+        format!(
+            "INSERT INTO {table} (revision, down_revisions, message, checksum, state, applied_at, execution_ms)\nSELECT '', '', 'digest of the history rows', {}, 'digest', {}, {}{from}\nWHERE {guard}",
+            self.literal(&digest.to_string()),
+            self.now(),
+            digest.count()
+        )
     }
 
     /// Drops the digest row, so the next start-up checks row by row.

@@ -140,12 +140,7 @@ impl Migrations {
             Direction::Upgrade => plan::upgrade(&graph, &applied, &range.to)?,
             Direction::Downgrade => plan::downgrade(&graph, &applied, &range.to)?,
         };
-        let mut digest = Digest::empty();
-        for i in (0..graph.len()).filter(|&i| applied[i]) {
-            let m = graph.get(i);
-            digest.insert(m.revision(), &m.checksum().to_string(), State::Applied);
-        }
-        Ok(render(dialect, table, direction, range, &graph, &plan, digest))
+        Ok(render(dialect, table, direction, range, &graph, &plan, applied))
     }
 
     fn as_slice(&self) -> &[Migration] {
@@ -160,7 +155,7 @@ fn render(
     range: &ScriptRange,
     graph: &Graph<'_>,
     plan: &migrate_core::Plan,
-    mut digest: Digest,
+    mut applied: Vec<bool>,
 ) -> String {
     let transactional = dialect != Dialect::Mysql;
     let mut out = String::new();
@@ -194,17 +189,20 @@ fn render(
     push_statement(&mut out, &dialect.create_table(table));
     if plan.is_empty() {
         out.push_str("\n-- Nothing to do: the range needs no migration.\n");
+    } else {
+        // As online: no start-up check may take the short cut while the script runs.
+        out.push_str("\n-- Until the last step is done, no start-up check may skip the history rows.\n");
+        push_statement(&mut out, &dialect.delete_digest(table));
     }
     for &i in &plan.steps {
         let m = graph.get(i);
-        let checksum = m.checksum().to_string();
         let (sql, history) = match direction {
             Direction::Upgrade => {
-                digest.insert(m.revision(), &checksum, State::Applied);
+                applied[i] = true;
                 (m.upgrade_sql(), dialect.insert_applied(table, m, "0"))
             }
             Direction::Downgrade => {
-                digest.remove(m.revision(), &checksum, State::Applied);
+                applied[i] = false;
                 (m.downgrade_sql().unwrap_or(""), dialect.delete(table, m.revision()))
             }
         };
@@ -218,10 +216,21 @@ fn render(
         }
         push_sql(&mut out, sql, dialect);
         push_statement(&mut out, &history);
-        push_statement(&mut out, &dialect.set_digest(table, &digest));
         if wrap {
             out.push_str("COMMIT;\n");
         }
+    }
+    if !plan.is_empty() {
+        // The digest of the rows the range ends with, written only if the table
+        // holds exactly those rows: run from another FROM than assumed, the
+        // script leaves no digest, and the next start-up checks row by row.
+        let expected: Vec<&Migration> = (0..graph.len()).filter(|&i| applied[i]).map(|i| graph.get(i)).collect();
+        let mut digest = Digest::empty();
+        for m in &expected {
+            digest.insert(m.revision(), &m.checksum().to_string(), State::Applied);
+        }
+        out.push_str("\n-- The digest of the history rows, if they are exactly the ones this script ends with.\n");
+        push_statement(&mut out, &dialect.set_digest_if_rows_are(table, &digest, &expected));
     }
     out
 }
@@ -300,8 +309,20 @@ mod tests {
         assert_eq!(s.matches("BEGIN;").count(), 3);
         assert_eq!(s.matches("COMMIT;").count(), 3);
         assert!(s.contains("CREATE TABLE a (id INTEGER)\n;\nINSERT INTO"), "{s}");
-        assert!(s.contains("execution_ms = excluded.execution_ms;\nCOMMIT;"), "{s}");
-        // The digest row after the last step is the one an up-to-date table holds.
+        // The digest row is dropped before the first step and written after the last,
+        // only if the table then holds exactly the rows the script ends with.
+        let dropped = s.find("DELETE FROM \"migrate_history\" WHERE revision = '';").unwrap();
+        assert!(dropped < s.find("BEGIN;").unwrap(), "{s}");
+        assert!(
+            !s.contains("excluded.execution_ms;\nCOMMIT;"),
+            "no digest inside a step: {s}"
+        );
+        let guarded = s
+            .find("WHERE (SELECT COUNT(*) FROM \"migrate_history\" WHERE revision <> '') = 3")
+            .unwrap();
+        assert!(s.rfind("COMMIT;").unwrap() < guarded, "{s}");
+        assert!(s.contains("(revision = 'c3' AND checksum = 'sha256:"), "{s}");
+        // That digest is the one an up-to-date table holds.
         let all = Digest::all_applied(chain().iter().as_slice()).to_string();
         assert!(s.contains(&format!("'{all}'")), "{s}");
         assert!(s.contains("-- done\n-- trailing note\n;\nINSERT INTO"), "{s}");

@@ -450,6 +450,40 @@ mod postgres_schemas {
     }
 
     #[tokio::test]
+    async fn a_schema_first_on_the_search_path_is_migrated_not_skipped() {
+        let Some(db) = db::fresh().await else { return };
+        // `public` is migrated; then the database's search path puts an empty schema first.
+        assert_eq!(LINEAR.upgrade(&db.pool, "head").await.unwrap().steps.len(), 4);
+        db::exec(
+            &db.pool,
+            &format!(
+                "CREATE SCHEMA tenant1; ALTER DATABASE {} SET search_path = tenant1, public",
+                db.name
+            ),
+        )
+        .await;
+        // New sessions take the database's setting.
+        let tenant = PgPoolOptions::new().connect(&db.url).await.unwrap();
+        assert!(
+            LINEAR.current(&tenant).await.unwrap().is_empty(),
+            "tenant1 holds no history yet"
+        );
+        let report = LINEAR.upgrade(&tenant, "head").await.unwrap();
+        assert_eq!(
+            report.steps.len(),
+            4,
+            "the start-up check did not read public's history"
+        );
+        assert_eq!(db::history_rows(&db.pool, "tenant1.migrate_history").await, 4);
+        assert_eq!(LINEAR.current(&tenant).await.unwrap(), ["4000dd"]);
+        // Up to date now: the one-statement check takes the short cut in tenant1.
+        let (report, sent) = support::statements_sent(LINEAR.upgrade(&tenant, "head")).await;
+        assert!(report.unwrap().is_empty());
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        tenant.close().await;
+    }
+
+    #[tokio::test]
     async fn a_missing_schema_is_a_clear_error() {
         let Some(db) = db::fresh().await else { return };
         let e = LINEAR

@@ -253,3 +253,48 @@ fn a_sqlite_script_stops_at_a_failed_migration_even_without_bail() {
         "{e}"
     );
 }
+
+#[test]
+fn a_script_run_from_the_wrong_revision_leaves_no_digest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::create_dir(cwd.join("migrations")).unwrap();
+    let m = || migrate(cwd);
+    let mut ids = Vec::new();
+    for table in ["one", "two", "three"] {
+        let path = ok(&mut m(), &["revision", "-m", &format!("create {table}")]);
+        write_sql(
+            &cwd.join(path.trim()),
+            &format!("CREATE TABLE {table} (id INTEGER);"),
+            &format!("DROP TABLE {table};"),
+        );
+        ids.push(id_of(&path));
+    }
+    // A script that assumes the first two are applied, run on an empty database.
+    let script = ok(
+        &mut m(),
+        &["upgrade", "--sql", "--dialect", "sqlite", &format!("{}:head", ids[1])],
+    );
+    let db = cwd.join("app.db");
+    program("sqlite3", &[db.to_str().unwrap()], Some(&script));
+    let rows = program(
+        "sqlite3",
+        &[
+            db.to_str().unwrap(),
+            "SELECT revision, state FROM migrate_history ORDER BY revision",
+        ],
+        None,
+    );
+    assert_eq!(
+        rows,
+        format!("{}|applied\n", ids[2]),
+        "only the third ran, and no digest row vouches for the rest"
+    );
+    // So the start-up check cannot call the database up to date: the run reads the rows and refuses.
+    let e = fails(
+        &mut m(),
+        &["upgrade", "head", "--database-url", &format!("sqlite:{}", db.display())],
+        1,
+    );
+    assert!(e.contains(&format!("its ancestor `{}` is not", ids[1])), "{e}");
+}
