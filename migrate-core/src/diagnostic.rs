@@ -33,6 +33,9 @@ pub enum DiagnosticKind {
     NoRoot,
     /// The graph has more than one head: a fork that no merge revision joins.
     UnmergedHeads,
+    /// The file holds a control character (NUL, ESC, ...): invisible in an
+    /// editor, and a NUL hangs or truncates what a database client reads.
+    ControlCharacter,
 }
 
 /// One problem, where it is, and how to fix it.

@@ -69,6 +69,44 @@ fn comment(line: &str) -> Option<&str> {
     line.trim().strip_prefix("--").map(str::trim)
 }
 
+/// Whether `c` is a control character no migration should hold: every C0
+/// control but tab and form feed (line breaks are already `\n`), and DEL.
+fn is_forbidden_control(c: char) -> bool {
+    (c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\x0c')) || matches!(c, '\u{80}'..='\u{9f}')
+}
+
+/// One diagnostic for the control characters of a file, at the first one.
+fn control_characters(file: &str, lines: &[&str]) -> Option<Diagnostic> {
+    let mut found = lines.iter().enumerate().filter_map(|(i, line)| {
+        line.chars()
+            .position(is_forbidden_control)
+            .map(|col| (i + 1, col + 1, line))
+    });
+    let (line, column, text) = found.next()?;
+    let more = found.count();
+    let c = text.chars().nth(column - 1).unwrap_or('\0');
+    let name = match c {
+        '\0' => " (NUL)".to_owned(),
+        '\x1b' => " (ESC)".to_owned(),
+        '\x7f' => " (DEL)".to_owned(),
+        _ => String::new(),
+    };
+    let also = match more {
+        0 => String::new(),
+        1 => " (and on 1 more line)".to_owned(),
+        n => format!(" (and on {n} more lines)"),
+    };
+    Some(
+        Diagnostic::new(
+            DiagnosticKind::ControlCharacter,
+            format!("control character U+{:04X}{name} at column {column}{also}", c as u32),
+        )
+        .in_file(file)
+        .at_line(Some(line))
+        .with_help("remove it (an editor may not show it; `cat -A` does); a value that needs one can be written with an escape such as char(0) or E'\\x01'"),
+    )
+}
+
 /// Parses one file. `file` is the path shown in diagnostics; its name
 /// (the part after the last `/`) must start with the revision id.
 /// Returns every problem found in the file, not only the first.
@@ -92,6 +130,9 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
     let mut sql_in_header: Vec<usize> = Vec::new();
 
     let lines: Vec<&str> = text.split('\n').collect();
+    if let Some(d) = control_characters(file, &lines) {
+        problems.push(d);
+    }
     for (i, line) in lines.iter().enumerate() {
         let n = i + 1;
         if let Some(name) = directive(line) {
@@ -334,6 +375,27 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_refused_where_they_are() {
+        let text = "-- m\n-- revision: a\n-- down_revision:\n-- migrate:upgrade\nSELECT 1;\u{0}\nSELECT 2;\x1b[0m\n\tSELECT 3;\n";
+        let e = parse("migrations/a_m.sql", text).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].kind, DiagnosticKind::ControlCharacter);
+        assert_eq!(e[0].line, Some(5));
+        assert_eq!(
+            e[0].message,
+            "control character U+0000 (NUL) at column 10 (and on 1 more line)"
+        );
+        // Tabs, form feeds and CRLF line ends are fine.
+        assert!(
+            parse(
+                "migrations/a_m.sql",
+                &text.replace('\u{0}', "").replace("\x1b", "\x0c").replace('\n', "\r\n")
+            )
+            .is_ok()
+        );
+    }
 
     fn check_ok(file: &str, text: &str) -> ParsedFile {
         match parse(file, text) {

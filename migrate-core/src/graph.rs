@@ -302,10 +302,7 @@ pub fn validate(files: Vec<ParsedFile>) -> Result<Vec<Migration>, Vec<Diagnostic
         .collect();
     let order = analyse(&nodes)?;
     let mut slots: Vec<Option<Migration>> = files.into_iter().map(|f| Some(f.migration)).collect();
-    Ok(order
-        .into_iter()
-        .filter_map(|i| slots[i].take())
-        .collect())
+    Ok(order.into_iter().filter_map(|i| slots[i].take()).collect())
 }
 
 /// A valid revision graph over a list of migrations, in application order.
