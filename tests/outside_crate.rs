@@ -133,14 +133,27 @@ fn the_default_dependency_tree_has_no_command_line_crates() {
     migration(c.dir.path(), "a1", "");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let tree = |features: &[&str]| {
-        let mut args = vec!["tree", "--offline", "-e", "normal", "--prefix", "none", "--format", "{p}"];
+        let mut args = vec![
+            "tree",
+            "--offline",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ];
         args.extend_from_slice(features);
         let out = Command::new(&cargo)
             .args(&args)
             .current_dir(c.dir.path())
             .output()
             .unwrap();
-        assert!(out.status.success(), "cargo tree: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "cargo tree: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let names = |tree: &str| -> Vec<String> {
@@ -152,9 +165,15 @@ fn the_default_dependency_tree_has_no_command_line_crates() {
     let default = names(&tree(&[]));
     assert!(default.iter().any(|n| n == "migrate-runtime"), "{default:?}");
     for heavy in ["clap", "clap_builder", "toml", "serde_json", "migrate-cli"] {
-        assert!(!default.iter().any(|n| n == heavy), "{heavy} is in a default build: {default:?}");
+        assert!(
+            !default.iter().any(|n| n == heavy),
+            "{heavy} is in a default build: {default:?}"
+        );
     }
     // With the opt-in feature, the embedded command line comes in.
     let with_cli = names(&tree(&["--features", "migrate/cli"]));
-    assert!(with_cli.iter().any(|n| n == "clap") && with_cli.iter().any(|n| n == "migrate-cli"), "{with_cli:?}");
+    assert!(
+        with_cli.iter().any(|n| n == "clap") && with_cli.iter().any(|n| n == "migrate-cli"),
+        "{with_cli:?}"
+    );
 }
