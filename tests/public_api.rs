@@ -39,7 +39,7 @@ async fn errors_are_std_errors_with_a_sentence() {
     assert_error(&e);
     assert_eq!(
         e.to_string(),
-        "no revision matches `no_such_revision`; `migrate history` lists the revisions"
+        "no revision matches `no_such_revision`; the `history` command lists the revisions"
     );
 }
 

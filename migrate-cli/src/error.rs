@@ -100,6 +100,21 @@ impl CliError {
         }
     }
 
+    /// The message, with the commands it names spelled as `program` runs them.
+    pub(crate) fn message(&self, program: crate::Program) -> String {
+        let unknown = match self {
+            CliError::Target(TargetError::UnknownRevision { id })
+            | CliError::Runtime(migrate_runtime::Error::Target(TargetError::UnknownRevision { id })) => Some(id),
+            _ => None,
+        };
+        match (unknown, program) {
+            (Some(id), crate::Program::Migrate) => {
+                format!("no revision matches `{id}`; `migrate history` lists the revisions")
+            }
+            _ => self.to_string(),
+        }
+    }
+
     /// The command that gets the user out of this state, named as `program` spells it.
     pub(crate) fn help(&self, program: crate::Program) -> Option<String> {
         let revision = match self {

@@ -127,7 +127,7 @@ fn finish(out: &Output, result: Result<(), CliError>, program: Program) -> ExitC
     match result {
         Ok(()) => ExitCode::from(EXIT_OK),
         Err(e) => {
-            let mut message = e.to_string();
+            let mut message = e.message(program);
             if let Some(help) = e.help(program) {
                 message.push_str("\n  = help: ");
                 message.push_str(&help);

@@ -316,7 +316,7 @@ mod tests {
             "",
             upgrade,
             "zz",
-            "no revision matches `zz`; `migrate history` lists the revisions",
+            "no revision matches `zz`; the `history` command lists the revisions",
         );
     }
 

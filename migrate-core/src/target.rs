@@ -48,7 +48,7 @@ pub enum TargetError {
         text: String,
     },
     /// No revision has this id or starts with it.
-    #[error("no revision matches `{id}`; `migrate history` lists the revisions")]
+    #[error("no revision matches `{id}`; the `history` command lists the revisions")]
     UnknownRevision {
         /// The id or prefix given.
         id: String,

@@ -65,7 +65,7 @@ fn db_subcommand_of_a_self_migrating_binary() {
     let e = fails(&mut app(), &["db", "upgrade", "zz"], 1);
     assert_eq!(
         e,
-        "error: no revision matches `zz`; `migrate history` lists the revisions\n"
+        "error: no revision matches `zz`; the `history` command lists the revisions\n"
     );
     let served = run(&mut app(), &["serve"]);
     assert_eq!(served.stdout, "serving with 4 embedded migrations\n");
