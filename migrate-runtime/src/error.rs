@@ -110,6 +110,16 @@ pub enum Error {
     )]
     InvalidName(String),
 
+    /// `resolve` was asked about a revision whose run finished: it only records
+    /// how a half-done or failed revision stands. Nothing was changed.
+    #[error(
+        "revision `{revision}` is applied and finished, so there is nothing to resolve: resolve records how a half-done or failed revision stands (to unapply a finished revision, downgrade)"
+    )]
+    Finished {
+        /// The revision.
+        revision: String,
+    },
+
     /// A revision named in a call does not exist in the history table.
     #[error("revision `{0}` has no row in the history table")]
     NotInHistory(String),

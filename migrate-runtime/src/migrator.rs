@@ -518,7 +518,10 @@ impl<'m> Migrator<'m> {
         driver::create_table(conn, s).await?;
         let rows = conn.read_rows(s).await?;
         let (target, direction, run_sql) = match op {
-            Op::Resolve(revision, resolution) => return resolve(conn, s, &rows, &revision, resolution).await,
+            Op::Resolve(revision, resolution) => {
+                let known = self.migrations.get(&revision).is_some();
+                return resolve(conn, s, &rows, &revision, resolution, known).await;
+            }
             Op::Upgrade(t) => (t, Direction::Upgrade, true),
             Op::Downgrade(t) => (t, Direction::Downgrade, true),
             Op::Stamp(t) => (t, Direction::Upgrade, false),
@@ -673,10 +676,19 @@ async fn resolve(
     rows: &[HistoryRow],
     revision: &str,
     resolution: Resolution,
+    known: bool,
 ) -> Result<()> {
     let Some(row) = rows.iter().find(|r| r.revision == revision) else {
         return Err(Error::NotInHistory(revision.to_owned()));
     };
+    // A finished row is resolved only to drop one this build does not know
+    // (a newer build's), named by its id.
+    let drops_unknown = !known && resolution == Resolution::NotApplied;
+    if row.state == State::Applied && !drops_unknown {
+        return Err(Error::Finished {
+            revision: revision.to_owned(),
+        });
+    }
     let mut digest = digest_of(rows);
     digest.remove(&row.revision, &row.checksum, row.state);
     if resolution == Resolution::Applied {

@@ -373,6 +373,24 @@ macro_rules! scenarios {
         }
 
         #[tokio::test]
+        async fn resolve_leaves_finished_revisions_alone() {
+            let db = fresh!();
+            LINEAR.upgrade(&db.pool, "head").await.unwrap();
+            for resolution in [migrate::Resolution::NotApplied, migrate::Resolution::Applied] {
+                let e = LINEAR.migrator().resolve(&db.pool, "2000bb", resolution).await.unwrap_err();
+                assert!(matches!(&e, Error::Finished { revision } if revision == "2000bb"), "{e}");
+                assert!(e.to_string().contains("downgrade"), "{e}");
+            }
+            assert_eq!(db::history_rows(&db.pool, "migrate_history").await, 4, "nothing was deleted");
+            assert!(LINEAR.upgrade(&db.pool, "head").await.unwrap().is_empty());
+            // A finished row this build does not know (a newer build's) can be dropped, by its id.
+            let older = older(&LINEAR, 3);
+            older.migrator().resolve(&db.pool, "4000dd", migrate::Resolution::NotApplied).await.unwrap();
+            assert_eq!(older.current(&db.pool).await.unwrap(), ["3000cc"]);
+            older.verify(&db.pool).await.unwrap();
+        }
+
+        #[tokio::test]
         async fn history_lists_every_revision_with_its_row() {
             let db = fresh!();
             LINEAR.upgrade(&db.pool, "2000bb").await.unwrap();
