@@ -177,7 +177,13 @@ fn render(
              -- its COMMIT. With another tool, drop that line and make the tool stop at the first error.\n\
              .bail on\n",
         ),
-        Dialect::Postgres => out.push_str("-- Run it with: psql -v ON_ERROR_STOP=1 -f script.sql DATABASE\n"),
+        // psql too carries on after an error unless told not to.
+        Dialect::Postgres => out.push_str(
+            "-- Run it with: psql -v ON_ERROR_STOP=1 -f script.sql DATABASE\n\
+             -- `\\set ON_ERROR_STOP on` makes psql stop at the first error, so a failed migration never\n\
+             -- reaches its COMMIT. With another tool, drop that line and make the tool stop at the first error.\n\
+             \\set ON_ERROR_STOP on\n",
+        ),
         Dialect::Mysql => out.push_str(
             "-- Run it with: mysql DATABASE < script.sql\n\
              -- MySQL and MariaDB commit DDL implicitly, so no transaction can make a migration\n\

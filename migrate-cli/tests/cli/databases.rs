@@ -4,7 +4,7 @@
 //! `MIGRATE_TEST_MYSQL_URL` (defaults: the local servers); under `CI=true`
 //! an unreachable server fails the test, elsewhere it is skipped loudly.
 
-use crate::support::{migrate, ok, program_with_env, repo, unavailable, unique_name};
+use crate::support::{migrate, ok, program, program_with_env, repo, unavailable, unique_name};
 use std::process::Command;
 
 /// `url` with its database replaced by `name`.
@@ -97,7 +97,7 @@ mod postgres {
         program_with_env("psql", &all, stdin, &[("PGOPTIONS", "-c client_min_messages=warning")])
     }
 
-    fn db(server: &str) -> Db {
+    pub(super) fn db(server: &str) -> Db {
         Db::new(
             server,
             |url, sql| {
@@ -167,6 +167,83 @@ mod postgres {
             );
         }
     }
+}
+
+/// A PostgreSQL script whose second migration fails, fed to psql without
+/// `-v ON_ERROR_STOP=1`: the script's own `\set ON_ERROR_STOP on` stops it
+/// there, so nothing of the failed migration is committed.
+#[test]
+fn a_postgres_script_stops_at_a_failed_migration_by_itself() {
+    let server = std::env::var("MIGRATE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    match Command::new("psql")
+        .args(["-X", "-q", "-d", &server, "-c", "SELECT 1"])
+        .output()
+    {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => return unavailable("PostgreSQL", &server, String::from_utf8_lossy(&out.stderr)),
+        Err(e) => return unavailable("PostgreSQL (psql)", &server, e),
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::create_dir(cwd.join("migrations")).unwrap();
+    let a = ok(&mut migrate(cwd), &["revision", "-m", "create kept"]);
+    crate::support::write_sql(
+        &cwd.join(a.trim()),
+        "CREATE TABLE kept (id INTEGER);",
+        "DROP TABLE kept;",
+    );
+    let b = ok(&mut migrate(cwd), &["revision", "-m", "half broken"]);
+    crate::support::write_sql(
+        &cwd.join(b.trim()),
+        "CREATE TABLE lost (id INTEGER);\nINSERT INTO missing_table VALUES (1);",
+        "DROP TABLE lost;",
+    );
+    let script = ok(&mut migrate(cwd), &["upgrade", "--sql", "--dialect", "postgres"]);
+    let db = postgres::db(&server);
+    let out = Command::new("psql")
+        .args(["-X", "-q", "-d", &db.url, "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(script.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(!out.status.success(), "the failed migration fails the script");
+    let tables = program(
+        "psql",
+        &[
+            "-X",
+            "-At",
+            "-d",
+            &db.url,
+            "-c",
+            "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'",
+        ],
+        None,
+    );
+    assert_eq!(
+        tables.trim(),
+        "kept,migrate_history",
+        "nothing of the failed migration stays"
+    );
+    let rows = program(
+        "psql",
+        &[
+            "-X",
+            "-At",
+            "-d",
+            &db.url,
+            "-c",
+            "SELECT revision || '|' || state FROM migrate_history WHERE revision <> ''",
+        ],
+        None,
+    );
+    assert_eq!(rows.trim(), format!("{}|applied", crate::support::id_of(&a)));
 }
 
 mod mysql {
