@@ -108,6 +108,16 @@ fn write_revision(
         format!("{revision}_{slug}.sql")
     };
     let text = format::render(message, &revision, parents, &now_utc(), "", "");
+    // Never write a file that `check` and the build would reject, or read differently.
+    let shown = format!("{}/{name}", s.dir_shown);
+    match format::parse(&shown, &text) {
+        Ok(parsed) if parsed.migration.message() == message => {}
+        _ => {
+            return Err(CliError::Usage(format!(
+                "the message `{message}` would be read as part of the file's header, not as its message (a message may not start like `revision:`, `down_revision:`, `created:` or `migrate:`); reword it"
+            )));
+        }
+    }
     let path = s.dir.join(&name);
     std::fs::OpenOptions::new()
         .write(true)

@@ -91,6 +91,29 @@ fn check_userinfo(url: &str) -> Result<(), CliError> {
     }
 }
 
+/// Refuses, for a command that changes the database, a SQLite database that
+/// cannot outlive the command: one in memory, or a URL with no file at all
+/// (`sqlite:` from an unset variable), where sqlx would open a fresh one in memory.
+pub(crate) fn refuse_transient(url: &str) -> Result<(), CliError> {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Ok(());
+    };
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path == ":memory:" || query.split('&').any(|p| p == "mode=memory");
+    if path.is_empty() || in_memory {
+        let what = if in_memory {
+            "is a database in memory".to_owned()
+        } else {
+            "names no file (is a variable in it unset?), so SQLite would open one in memory".to_owned()
+        };
+        return Err(CliError::Refused(format!(
+            "`{url}` {what}: it vanishes when this command ends, and nothing the command did would be kept; give a file, e.g. --database-url sqlite:app.db"
+        )));
+    }
+    Ok(())
+}
+
 /// Opens one connection to `url` (no pool: a pool would retry a refused
 /// connection until its timeout). `writes`: a missing SQLite file is created.
 pub(crate) async fn open(url: &str, writes: bool, out: &Output) -> Result<Opened, CliError> {
@@ -173,6 +196,22 @@ mod tests {
         assert!(!e.contains("S3") && !e.contains("cret"), "{e}");
         assert!(check_userinfo("postgres://u:S3%2Fcret@h/x?password=a").is_ok());
         assert!(check_userinfo("sqlite:app.db").is_ok());
+    }
+
+    #[test]
+    fn databases_that_vanish_are_refused_for_changes() {
+        for url in [
+            "sqlite:",
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite:app.db?mode=memory&cache=shared",
+        ] {
+            let e = refuse_transient(url).unwrap_err().to_string();
+            assert!(e.contains("vanishes when this command ends"), "{url}: {e}");
+        }
+        for url in ["sqlite:app.db", "sqlite://app.db?mode=rwc", "postgres://h/x"] {
+            assert!(refuse_transient(url).is_ok(), "{url}");
+        }
     }
 
     #[test]

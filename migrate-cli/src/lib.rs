@@ -124,6 +124,13 @@ pub(crate) enum Program {
 /// Prints the error, if any, and turns the result into an exit status.
 fn finish(out: &Output, result: Result<(), CliError>, program: Program) -> ExitCode {
     out.clear_bar();
+    let result = result.and_then(|()| match out.take_write_error() {
+        None => Ok(()),
+        Some(source) => Err(CliError::Io {
+            context: "cannot write the output".into(),
+            source,
+        }),
+    });
     match result {
         Ok(()) => ExitCode::from(EXIT_OK),
         Err(e) => {

@@ -133,6 +133,7 @@ pub(crate) struct Output {
     bar_enabled: bool,
     secrets: Vec<String>,
     bar: Mutex<Bar>,
+    write_error: Mutex<Option<std::io::Error>>,
 }
 
 impl Output {
@@ -147,6 +148,7 @@ impl Output {
             bar_enabled: stderr_tty && !quiet,
             secrets: Vec::new(),
             bar: Mutex::new(Bar::default()),
+            write_error: Mutex::new(None),
         }
     }
 
@@ -174,14 +176,32 @@ impl Output {
     pub fn result(&self, line: &str) {
         self.clear_bar();
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", self.redacted(line));
+        let written = writeln!(out, "{}", self.redacted(line)).and_then(|()| out.flush());
+        self.keep_write_error(written);
     }
 
     /// Text on stdout as is (an offline script, a file's SQL).
     pub fn raw(&self, text: &str) {
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
+        let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        self.keep_write_error(written);
+    }
+
+    /// Remembers the first failed write of results (a full disk, a closed file),
+    /// so the command fails instead of exiting 0 with nothing written. A reader
+    /// that went away (`| head`) is not an error.
+    fn keep_write_error(&self, written: std::io::Result<()>) {
+        if let Err(e) = written
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+            && let Ok(mut first) = self.write_error.lock()
+        {
+            first.get_or_insert(e);
+        }
+    }
+
+    /// The first failed write of results, if any.
+    pub(crate) fn take_write_error(&self) -> Option<std::io::Error> {
+        self.write_error.lock().ok().and_then(|mut e| e.take())
     }
 
     /// An informational line on stdout, left out with `--quiet`.

@@ -73,6 +73,7 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
                 Resolution::NotApplied
             };
             let migrations = source.migrations(s)?;
+            database::refuse_transient(url(s)?)?;
             let mut db = database::open(url(s)?, false, out).await?;
             let migrator = database::migrator(&migrations, &s.table, out);
             let resolved = on!(&mut db, c => migrator.resolve(c, &id, resolution).await);
@@ -157,6 +158,7 @@ enum Change {
 /// `upgrade`, `downgrade` or `stamp` against the database.
 async fn change(source: Source<'_>, s: &Settings, change: Change, t: &str, out: &Output) -> Result<(), CliError> {
     let (migrations, target) = (source.migrations(s)?, target(t)?);
+    database::refuse_transient(url(s)?)?;
     // A missing SQLite file is created by the verbs that write the first rows.
     let mut db = database::open(url(s)?, change != Change::Downgrade, out).await?;
     let migrator = database::migrator(&migrations, &s.table, out);

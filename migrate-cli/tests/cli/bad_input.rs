@@ -211,3 +211,67 @@ fn broken_folders_stop_every_command() {
     );
     assert!(e.contains("form a cycle"), "{e}");
 }
+
+#[test]
+fn a_message_that_reads_as_a_header_line_writes_no_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("migrations")).unwrap();
+    for message in [
+        "revision: x",
+        "down_revision: abc",
+        "created: today",
+        "migrate: upgrade",
+    ] {
+        let e = fails(&mut migrate(tmp.path()), &["revision", "-m", message], 2);
+        assert!(
+            e.contains("would be read as part of the file's header"),
+            "{message}: {e}"
+        );
+    }
+    let left = std::fs::read_dir(tmp.path().join("migrations")).unwrap().count();
+    assert_eq!(left, 0, "no file was written");
+    // Messages that merely mention those words are fine, and check accepts what was written.
+    crate::support::ok(
+        &mut migrate(tmp.path()),
+        &["revision", "-m", "store the revision: history"],
+    );
+    crate::support::ok(&mut migrate(tmp.path()), &["check"]);
+}
+
+#[test]
+fn changes_to_a_database_that_vanishes_are_refused() {
+    for url in ["sqlite:", "sqlite::memory:", "sqlite:app.db?mode=memory"] {
+        for args in [&["upgrade", "head"][..], &["stamp", "head"], &["downgrade", "base"]] {
+            let mut all = args.to_vec();
+            all.extend(["--dir", "migrations", "--database-url", url]);
+            let e = fails(&mut migrate(&repo()), &all, 1);
+            assert!(e.contains("vanishes when this command ends"), "{url} {args:?}: {e}");
+            assert!(!e.contains("Running upgrade"), "{e}");
+        }
+    }
+    // Reading one is harmless.
+    crate::support::ok(
+        &mut migrate(&repo()),
+        &["current", "--dir", "migrations", "--database-url", "sqlite::memory:"],
+    );
+}
+
+#[test]
+fn a_result_that_cannot_be_written_is_an_error() {
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full");
+    let Ok(full) = full else {
+        eprintln!("SKIPPED: this system has no /dev/full");
+        return;
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .current_dir(repo())
+        .env_remove("DATABASE_URL")
+        .env_remove("MIGRATE_CONFIG")
+        .args(["upgrade", "--sql", "--dialect", "sqlite", "--dir", "migrations"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: cannot write the output: "), "{stderr}");
+}
