@@ -24,6 +24,15 @@ pub struct Options {
     /// The history table [default: `history_table` in the config file, else migrate_history]
     #[arg(long, value_name = "NAME")]
     pub history_table: Option<String>,
+    /// The schema (PostgreSQL) or database (MySQL) of the history table [default: `history_schema` in the config file, else the connection's current one]
+    #[arg(long, value_name = "NAME")]
+    pub history_schema: Option<String>,
+    /// How long to wait for another migrator's lock [default: `lock_timeout` in the config file, else 60]
+    #[arg(long, value_name = "SECONDS")]
+    pub lock_timeout: Option<u64>,
+    /// Accept applied revisions this folder or build does not know (a database migrated by a newer build)
+    #[arg(long)]
+    pub ignore_unknown_revisions: bool,
     /// Print only results and errors: no progress lines, notes or hints
     #[arg(long, short)]
     pub quiet: bool,
@@ -39,6 +48,9 @@ impl Options {
             config: self.config.clone().or_else(|| outer.config.clone()),
             dialect: self.dialect.or(outer.dialect),
             history_table: self.history_table.clone().or_else(|| outer.history_table.clone()),
+            history_schema: self.history_schema.clone().or_else(|| outer.history_schema.clone()),
+            lock_timeout: self.lock_timeout.or(outer.lock_timeout),
+            ignore_unknown_revisions: self.ignore_unknown_revisions || outer.ignore_unknown_revisions,
             quiet: self.quiet || outer.quiet,
         }
     }

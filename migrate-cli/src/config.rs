@@ -29,6 +29,9 @@ struct File {
     database_url: Option<String>,
     dir: Option<String>,
     history_table: Option<String>,
+    history_schema: Option<String>,
+    /// Seconds.
+    lock_timeout: Option<u64>,
 }
 
 /// Every setting a command needs, after precedence.
@@ -44,6 +47,10 @@ pub(crate) struct Settings {
     pub table: HistoryTable,
     /// `--dialect`, for offline scripts.
     pub dialect: Option<Dialect>,
+    /// `--lock-timeout`, or the config file's; `None`: the runtime's default.
+    pub lock_timeout: Option<std::time::Duration>,
+    /// `--ignore-unknown-revisions`.
+    pub ignore_unknown: bool,
     /// The config file that was read, if any.
     #[allow(dead_code)]
     pub config_file: Option<PathBuf>,
@@ -108,12 +115,21 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
         .or(file.history_table)
         .unwrap_or_else(|| DEFAULT_TABLE.to_owned());
     let table = HistoryTable::new(&table_name)?;
+    let table = match options.history_schema.clone().or(file.history_schema) {
+        Some(schema) => table.in_schema(&schema)?,
+        None => table,
+    };
     Ok(Settings {
         dir,
         dir_shown: dir_shown.trim_end_matches('/').to_owned(),
         database_url,
         table,
         dialect: options.dialect,
+        lock_timeout: options
+            .lock_timeout
+            .or(file.lock_timeout)
+            .map(std::time::Duration::from_secs),
+        ignore_unknown: options.ignore_unknown_revisions,
         config_file,
     })
 }

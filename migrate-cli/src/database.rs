@@ -8,9 +8,10 @@
     allow(dead_code, unused_variables)
 )]
 
+use super::config::Settings;
 use super::error::CliError;
 use super::output::{Output, after_scheme, userinfo_end};
-use migrate_runtime::{Dialect, HistoryTable, Migrations, Migrator};
+use migrate_runtime::{Dialect, Migrations, Migrator};
 #[allow(unused_imports)]
 use sqlx::Connection;
 
@@ -170,15 +171,21 @@ impl Opened {
 }
 
 /// The migrator the settings describe, printing progress through `out`.
-pub(crate) fn migrator<'m>(migrations: &'m Migrations, table: &HistoryTable, out: &'m Output) -> Migrator<'m> {
-    let migrator = migrations
+pub(crate) fn migrator<'m>(migrations: &'m Migrations, s: &Settings, out: &'m Output) -> Migrator<'m> {
+    let mut migrator = migrations
         .migrator()
-        .history_table(table.name())
+        .history_table(s.table.name())
         .on_progress(|p| out.progress(p));
-    match table.schema() {
-        Some(schema) => migrator.history_schema(schema),
-        None => migrator,
+    if let Some(schema) = s.table.schema() {
+        migrator = migrator.history_schema(schema);
     }
+    if let Some(timeout) = s.lock_timeout {
+        migrator = migrator.lock_timeout(timeout);
+    }
+    if s.ignore_unknown {
+        migrator = migrator.ignore_unknown_revisions();
+    }
+    migrator
 }
 
 #[cfg(test)]

@@ -27,7 +27,9 @@ pub enum CliError {
         source: std::io::Error,
     },
     /// The config file is not valid TOML or has unknown keys.
-    #[error("invalid config file `{path}`: {message} (the keys are database_url, dir, history_table)")]
+    #[error(
+        "invalid config file `{path}`: {message} (the keys are database_url, dir, history_table, history_schema, lock_timeout)"
+    )]
     ConfigInvalid {
         /// The file.
         path: String,

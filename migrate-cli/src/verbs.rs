@@ -75,7 +75,7 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
             let migrations = source.migrations(s)?;
             database::refuse_transient(url(s)?)?;
             let mut db = database::open(url(s)?, false, out).await?;
-            let migrator = database::migrator(&migrations, &s.table, out);
+            let migrator = database::migrator(&migrations, s, out);
             let resolved = on!(&mut db, c => migrator.resolve(c, &id, resolution).await);
             db.close(out).await;
             resolved?;
@@ -161,7 +161,7 @@ async fn change(source: Source<'_>, s: &Settings, change: Change, t: &str, out: 
     database::refuse_transient(url(s)?)?;
     // A missing SQLite file is created by the verbs that write the first rows.
     let mut db = database::open(url(s)?, change != Change::Downgrade, out).await?;
-    let migrator = database::migrator(&migrations, &s.table, out);
+    let migrator = database::migrator(&migrations, s, out);
     let report = on!(&mut db, c => match change {
         Change::Upgrade => migrator.upgrade(c, target).await,
         Change::Downgrade => migrator.downgrade(c, target).await,
@@ -182,7 +182,7 @@ fn nothing_to_do(report: &Report, target: &str, out: &Output) {
 async fn current(source: Source<'_>, s: &Settings, json: bool, out: &Output) -> Result<(), CliError> {
     let migrations = source.migrations(s)?;
     let mut db = database::open(url(s)?, false, out).await?;
-    let migrator = database::migrator(&migrations, &s.table, out);
+    let migrator = database::migrator(&migrations, s, out);
     let ids = on!(&mut db, c => migrator.current(c).await);
     db.close(out).await;
     let ids = ids?;
@@ -281,7 +281,7 @@ async fn history(
         None => None,
         Some(url) => {
             let mut db = database::open(url, false, out).await?;
-            let migrator = database::migrator(&migrations, &s.table, out);
+            let migrator = database::migrator(&migrations, s, out);
             let entries = on!(&mut db, c => migrator.history(c).await);
             db.close(out).await;
             Some(entries?)

@@ -169,7 +169,7 @@ impl fmt::Display for HistoryProblem {
             ),
             HistoryProblem::Unknown { revision } => write!(
                 f,
-                "revision `{revision}` is applied in the database but unknown to this build (is the database ahead of this binary?); deploy a build that has it, or opt in to ignoring unknown revisions"
+                "revision `{revision}` is applied in the database but unknown to this build (is the database ahead of this binary?); deploy a build that has it, or opt in to ignoring unknown revisions (`ignore_unknown_revisions()`, `--ignore-unknown-revisions`)"
             ),
             HistoryProblem::MissingAncestor { revision, ancestor } => write!(
                 f,

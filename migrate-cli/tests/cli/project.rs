@@ -235,3 +235,39 @@ fn history_table_flag_and_resolving_a_failed_run() {
     assert!(script.contains("INSERT INTO \"schema_history\""), "{script}");
     assert!(!script.contains("migrate_history"), "{script}");
 }
+
+#[test]
+fn the_flags_errors_advise_exist() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir(root.join("migrations")).unwrap();
+    let url = format!("sqlite:{}", root.join("app.db").display());
+    let m = || {
+        let mut cmd = migrate(root);
+        cmd.env("DATABASE_URL", &url);
+        cmd
+    };
+    let a = ok(&mut m(), &["revision", "-m", "first"]);
+    let b = ok(&mut m(), &["revision", "-m", "second"]);
+    ok(&mut m(), &["upgrade", "head", "--lock-timeout", "5"]);
+    // An older folder: the database has a revision it does not know.
+    std::fs::remove_file(root.join(b.trim())).unwrap();
+    let e = fails(&mut m(), &["upgrade", "head"], 1);
+    assert!(
+        e.contains("unknown to this build") && e.contains("--ignore-unknown-revisions"),
+        "{e}"
+    );
+    ok(&mut m(), &["upgrade", "head", "--ignore-unknown-revisions"]);
+    let current = ok(&mut m(), &["current", "--ignore-unknown-revisions"]);
+    assert!(current.contains(&id_of(&b)), "{current}");
+    assert!(!current.contains(&id_of(&a)), "{current}");
+    // The same settings from the config file.
+    std::fs::write(
+        root.join("migrate.toml"),
+        "lock_timeout = 5\nhistory_table = \"migrate_history\"\n",
+    )
+    .unwrap();
+    ok(&mut m(), &["heads"]);
+    let e = fails(&mut m(), &["current", "--lock-timeout", "soon"], 2);
+    assert!(e.contains("--lock-timeout"), "{e}");
+}

@@ -72,7 +72,7 @@ async fn prepare(conn: &mut PgConnection, s: &Settings) -> Result<Settings> {
         .map_err(db("reading the current schema"))?;
     let Some(schema) = schema else {
         return Err(Error::Database {
-            context: "no schema is on the search_path; choose one with `history_schema`".into(),
+            context: "no schema is on the search_path; choose one with `history_schema` (`--history-schema`)".into(),
             source: sqlx::Error::Protocol("current_schema() is NULL".into()),
         });
     };
