@@ -76,10 +76,36 @@ impl std::fmt::Display for ScriptRange {
 /// Appends a migration's `sql` and, when it lacks one, a statement
 /// terminator on a line of its own, as the drivers send it online (so a
 /// trailing comment cannot swallow it, and SQLite records the same text).
+///
+/// The `mysql` client splits its input at every `;`, also inside a trigger's
+/// or procedure's `BEGIN … END` body: on MySQL a migration holding such a
+/// body is written statement by statement, each compound one between
+/// `DELIMITER` lines, so the client sends it whole, as the driver does.
 fn push_sql(out: &mut String, sql: &str, dialect: Dialect) {
     let sql = sql.trim();
     if sql.is_empty() {
         return;
+    }
+    if dialect == Dialect::Mysql {
+        let statements = crate::split::statements(sql, dialect);
+        if statements.iter().any(|s| s.text.contains(';')) {
+            for statement in statements {
+                if statement.text.contains(';') {
+                    let delimiter = ["//", "$$", ";;", "$$$", "//~"]
+                        .into_iter()
+                        .find(|d| !statement.text.contains(d))
+                        .unwrap_or("@@migrate@@");
+                    out.push_str(&format!(
+                        "DELIMITER {delimiter}\n{}\n{delimiter}\nDELIMITER ;\n",
+                        statement.text
+                    ));
+                } else {
+                    out.push_str(statement.text);
+                    out.push_str(";\n");
+                }
+            }
+            return;
+        }
     }
     out.push_str(sql);
     if needs_terminator(sql, dialect) {
