@@ -219,6 +219,9 @@ pub enum DbCommand {
         /// Where to record the database (head, base, an id or prefix, +N, -N)
         #[arg(allow_negative_numbers = true)]
         target: String,
+        /// Erase the whole history table first, then record TARGET: for a history that no longer matches the database (edited migrations, deleted files, rows edited by hand)
+        #[arg(long)]
+        purge: bool,
         #[command(flatten)]
         options: Options,
     },

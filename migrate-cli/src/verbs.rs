@@ -65,7 +65,7 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
         } => offline(source, s, Direction::Downgrade, &t, out),
         DbCommand::Upgrade { target: t, .. } => change(source, s, Change::Upgrade, &t, out).await,
         DbCommand::Downgrade { target: t, .. } => change(source, s, Change::Downgrade, &t, out).await,
-        DbCommand::Stamp { target: t, .. } => change(source, s, Change::Stamp, &t, out).await,
+        DbCommand::Stamp { target: t, purge, .. } => change(source, s, Change::Stamp { purge }, &t, out).await,
         DbCommand::Resolve { id, applied, .. } => {
             let resolution = if applied {
                 Resolution::Applied
@@ -152,7 +152,7 @@ fn offline(source: Source<'_>, s: &Settings, direction: Direction, text: &str, o
 enum Change {
     Upgrade,
     Downgrade,
-    Stamp,
+    Stamp { purge: bool },
 }
 
 /// `upgrade`, `downgrade` or `stamp` against the database.
@@ -165,7 +165,8 @@ async fn change(source: Source<'_>, s: &Settings, change: Change, t: &str, out: 
     let report = on!(&mut db, c => match change {
         Change::Upgrade => migrator.upgrade(c, target).await,
         Change::Downgrade => migrator.downgrade(c, target).await,
-        Change::Stamp => migrator.stamp(c, target).await,
+        Change::Stamp { purge: false } => migrator.stamp(c, target).await,
+        Change::Stamp { purge: true } => migrator.stamp_purge(c, target).await,
     });
     db.close(out).await;
     nothing_to_do(&report?, t, out);

@@ -165,7 +165,7 @@ impl fmt::Display for HistoryProblem {
                 expected,
             } => write!(
                 f,
-                "revision `{revision}` ({file}) was applied with checksum {recorded} but now hashes to {expected}: its upgrade SQL was edited after it ran; restore the file as it was applied and put the change in a new revision"
+                "revision `{revision}` ({file}) was applied with checksum {recorded} but now hashes to {expected}: its upgrade SQL was edited after it ran; restore the file as it was applied and put the change in a new revision (or, if the database already holds the edited schema, record that with `stamp --purge`)"
             ),
             HistoryProblem::Unknown { revision } => write!(
                 f,
@@ -173,7 +173,7 @@ impl fmt::Display for HistoryProblem {
             ),
             HistoryProblem::MissingAncestor { revision, ancestor } => write!(
                 f,
-                "revision `{revision}` is applied but its ancestor `{ancestor}` is not (was the history table edited by hand?); restore the row, or stamp the database to where it really stands"
+                "revision `{revision}` is applied but its ancestor `{ancestor}` is not (was the history table edited by hand?); restore the row, or record where the database really stands with `stamp --purge`"
             ),
         }
     }

@@ -234,6 +234,11 @@ impl Dialect {
         )
     }
 
+    /// Erases every row, the digest included.
+    pub fn delete_all(self, t: &HistoryTable) -> String {
+        format!("DELETE FROM {}", self.table(t))
+    }
+
     /// Drops the digest row, so the next start-up checks row by row.
     pub fn delete_digest(self, t: &HistoryTable) -> String {
         format!("DELETE FROM {} WHERE revision = ''", self.table(t))

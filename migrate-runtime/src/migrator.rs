@@ -246,6 +246,7 @@ enum Op {
     Upgrade(Target),
     Downgrade(Target),
     Stamp(Target),
+    StampPurge(Target),
     Resolve(String, Resolution),
 }
 
@@ -321,6 +322,17 @@ impl<'m> Migrator<'m> {
     /// running no migration SQL (for a database whose schema is already there).
     pub async fn stamp<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
         self.change(db.connect(), target.into_target().map(Op::Stamp)).await
+    }
+
+    /// Erases every history row, then records `target` (and its ancestors)
+    /// as applied with the checksums of this list, running no migration SQL:
+    /// the way to record reality when the history no longer matches it (a
+    /// migration edited after it ran, files deleted, rows edited by hand),
+    /// where [`stamp`](Self::stamp) refuses as every run does. Alembic's
+    /// `stamp --purge`. Only the history table changes.
+    pub async fn stamp_purge<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
+        self.change(db.connect(), target.into_target().map(Op::StampPurge))
+            .await
     }
 
     /// Records how a revision left half-done by a failed run really stands,
@@ -516,7 +528,12 @@ impl<'m> Migrator<'m> {
         report: &mut Report,
     ) -> Result<()> {
         driver::create_table(conn, s).await?;
-        let rows = conn.read_rows(s).await?;
+        let mut rows = conn.read_rows(s).await?;
+        if matches!(op, Op::StampPurge(_)) {
+            tracing::warn!(rows = rows.len(), "erasing the history table before stamping");
+            driver::purge(conn, s).await?;
+            rows.clear();
+        }
         let (target, direction, run_sql) = match op {
             Op::Resolve(revision, resolution) => {
                 let known = self.migrations.get(&revision).is_some();
@@ -524,7 +541,7 @@ impl<'m> Migrator<'m> {
             }
             Op::Upgrade(t) => (t, Direction::Upgrade, true),
             Op::Downgrade(t) => (t, Direction::Downgrade, true),
-            Op::Stamp(t) => (t, Direction::Upgrade, false),
+            Op::Stamp(t) | Op::StampPurge(t) => (t, Direction::Upgrade, false),
         };
         let applied = self.check(graph, &rows)?;
         let plan = match (direction, run_sql) {

@@ -373,6 +373,28 @@ macro_rules! scenarios {
         }
 
         #[tokio::test]
+        async fn stamp_purge_records_reality_where_stamp_refuses() {
+            let db = fresh!();
+            LINEAR.upgrade(&db.pool, "head").await.unwrap();
+            // The second migration was edited after it ran, and its new form is what the database holds.
+            let drifted = edited(&LINEAR, "2000bb", "INSERT INTO account (id, name) VALUES (1, 'changed');");
+            let e = drifted.stamp(&db.pool, "head").await.unwrap_err();
+            assert!(matches!(e, Error::History(_)), "{e}");
+            assert!(e.to_string().contains("stamp --purge"), "the advice names the way out: {e}");
+            let report = drifted.migrator().stamp_purge(&db.pool, "head").await.unwrap();
+            assert_eq!(report.revisions(), ["1000aa", "2000bb", "3000cc", "4000dd"]);
+            assert_eq!(db::count(&db.pool, "account").await, 1, "no migration SQL ran");
+            assert!(drifted.upgrade(&db.pool, "head").await.unwrap().is_empty());
+            drifted.verify(&db.pool).await.unwrap();
+            // A half-done row and a row no build knows are erased too; stamping base leaves nothing.
+            db::exec(&db.pool, "UPDATE migrate_history SET state = 'upgrade_failed' WHERE revision = '3000cc'").await;
+            drifted.migrator().stamp_purge(&db.pool, "2000bb").await.unwrap();
+            assert_eq!(drifted.current(&db.pool).await.unwrap(), ["2000bb"]);
+            drifted.migrator().stamp_purge(&db.pool, "base").await.unwrap();
+            assert_eq!(db::history_rows(&db.pool, "migrate_history").await, 0);
+        }
+
+        #[tokio::test]
         async fn resolve_leaves_finished_revisions_alone() {
             let db = fresh!();
             LINEAR.upgrade(&db.pool, "head").await.unwrap();

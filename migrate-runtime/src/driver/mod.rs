@@ -454,6 +454,12 @@ pub(crate) async fn resolve(
     run(conn, atomically(d, sql), "resolving the history row").await
 }
 
+/// Erases every row of the history table, the digest row included (`stamp --purge`).
+pub(crate) async fn purge(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
+    let sql = conn.dialect().delete_all(&s.table);
+    run(conn, sql, "erasing the history table").await
+}
+
 /// Drops the digest row: done before a run's first step.
 pub(crate) async fn drop_digest(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
     let sql = conn.dialect().delete_digest(&s.table);
