@@ -45,8 +45,10 @@ pub enum Error {
 
     /// A migration's SQL failed.
     #[error(
-        "{direction} of revision `{revision}` ({file}) failed{}: {source}; {}; {}{}",
+        "{direction} of revision `{revision}` ({file}) failed{}{}: {}; {}; {}{}",
         .statement.map(|n| format!(" at statement {n}")).unwrap_or_default(),
+        .line.map(|n| format!(" at line {n} of its {direction} section")).unwrap_or_default(),
+        db_message(.source),
         if *.rolled_back { "it was rolled back and is not recorded" } else { "it could not be rolled back (it ran outside a transaction, or the database committed its DDL), so part of it may have run: it is marked failed in the history table; check the database by hand, then resolve it" },
         applied_note(.applied),
         .cleanup.as_ref().map(|c| format!("; cleaning up after it also failed: {c}")).unwrap_or_default()
@@ -60,6 +62,9 @@ pub enum Error {
         direction: Direction,
         /// The 1-based statement that failed, when the migration ran statement by statement.
         statement: Option<usize>,
+        /// The 1-based line of the migration's section where the database
+        /// places the error, when it says (PostgreSQL's error position).
+        line: Option<usize>,
         /// Whether the failed migration left no trace (it ran in a transaction).
         rolled_back: bool,
         /// The revisions this run had already applied or unapplied, which stay done.
@@ -125,7 +130,7 @@ pub enum Error {
     NotInHistory(String),
 
     /// The database failed outside any migration's SQL.
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", db_message(.source))]
     Database {
         /// What the runtime was doing.
         context: String,
@@ -162,6 +167,43 @@ fn applied_note(applied: &[String]) -> String {
             if applied.len() == 1 { "s" } else { "" }
         )
     }
+}
+
+/// The database's error as a user reads it: on PostgreSQL the server's
+/// message with its detail and hint (sqlx's own text appends "at line N",
+/// the line of the server's C source, which reads as a line of the migration).
+pub(crate) fn db_message(e: &sqlx::Error) -> String {
+    #[cfg(feature = "postgres")]
+    if let Some(pg) = e
+        .as_database_error()
+        .and_then(|d| d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+    {
+        let mut text = format!("error returned from database: {}", pg.message());
+        if let Some(detail) = pg.detail() {
+            text.push_str(&format!(" (detail: {detail})"));
+        }
+        if let Some(hint) = pg.hint() {
+            text.push_str(&format!(" (hint: {hint})"));
+        }
+        return text;
+    }
+    e.to_string()
+}
+
+/// The character position PostgreSQL gives for an error, 1-based, in the text sent.
+pub(crate) fn error_position(e: &sqlx::Error) -> Option<usize> {
+    #[cfg(feature = "postgres")]
+    if let Some(pg) = e
+        .as_database_error()
+        .and_then(|d| d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+    {
+        return match pg.position()? {
+            sqlx::postgres::PgErrorPosition::Original(p) => Some(p),
+            _ => None,
+        };
+    }
+    let _ = e;
+    None
 }
 
 /// Wraps a database error with what the runtime was doing.

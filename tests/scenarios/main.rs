@@ -540,9 +540,10 @@ mod postgres_schemas {
     }
 }
 
-/// A connection that breaks while a migration fails: the error is still the
-/// migration's, with the failed cleanup beside it, and nothing half-done stays.
-mod postgres_broken_connection {
+/// PostgreSQL's errors as users read them: placed on the migration's line with
+/// the server's hint; and a connection that breaks while a migration fails,
+/// whose error is still the migration's, with the failed cleanup beside it.
+mod postgres_errors {
     use super::support::postgres as db;
     use super::*;
     use migrate::sqlx;
@@ -557,6 +558,31 @@ mod postgres_broken_connection {
             no_transaction: false,
             file: format!("migrations/{revision}_step.sql"),
         })
+    }
+
+    #[tokio::test]
+    async fn a_failing_statement_is_placed_on_its_line_with_the_servers_hint() {
+        let Some(db) = db::fresh().await else { return };
+        let list = Migrations::new(vec![step(
+            "e1",
+            &[],
+            "CREATE TABLE ok1 (id INTEGER);\n-- a comment line\nSELECT lower(1, 2, 3);",
+        )])
+        .unwrap();
+        let e = list.upgrade(&db.pool, "head").await.unwrap_err();
+        let text = e.to_string();
+        assert!(matches!(&e, migrate::Error::Migration { line: Some(3), .. }), "{text}");
+        assert!(text.contains("failed at line 3 of its upgrade section"), "{text}");
+        assert!(
+            text.contains("function lower(integer, integer, integer) does not exist"),
+            "{text}"
+        );
+        assert!(text.contains("(hint: No function matches"), "{text}");
+        assert!(
+            !text.contains("does not exist at line"),
+            "no server source line: {text}"
+        );
+        assert!(!db::table_exists(&db.pool, "ok1").await);
     }
 
     #[tokio::test]

@@ -99,11 +99,24 @@ impl Step<'_> {
         rolled_back: bool,
         cleanup: Option<Error>,
     ) -> Error {
+        self.failure_at(source, statement, None, rolled_back, cleanup)
+    }
+
+    /// [`failure`](Self::failure), placed at `line` of the step's SQL.
+    fn failure_at(
+        &self,
+        source: sqlx::Error,
+        statement: Option<usize>,
+        line: Option<usize>,
+        rolled_back: bool,
+        cleanup: Option<Error>,
+    ) -> Error {
         Error::Migration {
             revision: self.migration.revision().to_owned(),
             file: self.migration.file().to_owned(),
             direction: self.direction,
             statement,
+            line,
             rolled_back,
             applied: Vec::new(),
             source,
@@ -331,14 +344,17 @@ pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>) 
                 ""
             };
             let record = step.record(d, t, ms, false);
-            let batch = format!("BEGIN;\n{watch}{sql}{terminator}\n{record};\nCOMMIT");
+            let prefix = format!("BEGIN;\n{watch}");
+            let batch = format!("{prefix}{sql}{terminator}\n{record};\nCOMMIT");
             if let Err(e) = conn.execute(batch).await {
                 // A transaction that never reached COMMIT is rolled back by the
                 // server, also when the ROLLBACK cannot be sent.
                 let cleanup = run(conn, "ROLLBACK".into(), "rolling back the failed migration")
                     .await
                     .err();
-                return Err(step.failure(e, None, true, cleanup));
+                // The server's position counts characters of the whole batch.
+                let line = crate::error::error_position(&e).and_then(|p| line_of(sql, p, prefix.chars().count()));
+                return Err(step.failure_at(e, None, line, true, cleanup));
             }
             Ok(())
         }
@@ -362,6 +378,24 @@ pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>) 
             Ok(())
         }
     }
+}
+
+/// The 1-based line of `sql` holding character `position` (1-based) of a
+/// text that had `before` characters ahead of `sql`; `None` outside `sql`.
+fn line_of(sql: &str, position: usize, before: usize) -> Option<usize> {
+    let at = position.checked_sub(before + 1)?;
+    let mut chars = 0;
+    let mut line = 1;
+    for c in sql.chars() {
+        if chars == at {
+            return Some(line);
+        }
+        if c == '\n' {
+            line += 1;
+        }
+        chars += 1;
+    }
+    None
 }
 
 /// `sql` committed as one: in a transaction of its own, except on SQLite,
@@ -591,5 +625,20 @@ impl TryFrom<RowTuple> for HistoryRow {
             execution_ms,
             error,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_of;
+
+    #[test]
+    fn positions_map_to_lines_of_the_migration() {
+        let sql = "CREATE TABLE a (id INT);\nSELECT * FROM missing;";
+        let before = "BEGIN;\n".chars().count();
+        assert_eq!(line_of(sql, before + 1, before), Some(1));
+        assert_eq!(line_of(sql, before + 26 + 14, before), Some(2));
+        assert_eq!(line_of(sql, before, before), None, "before the migration");
+        assert_eq!(line_of(sql, before + 500, before), None, "after it");
     }
 }
