@@ -77,9 +77,18 @@ fn read(path: &Path, required: bool) -> Result<Option<File>, CliError> {
             });
         }
     };
-    toml::from_str(&text).map(Some).map_err(|e| CliError::ConfigInvalid {
-        path: path.display().to_string(),
-        message: e.message().to_owned(),
+    toml::from_str(&text).map(Some).map_err(|e| {
+        // Where it is: the line of the key or value the parser stopped at.
+        let line = e
+            .span()
+            .map(|span| 1 + text[..span.start.min(text.len())].matches('\n').count());
+        CliError::ConfigInvalid {
+            path: path.display().to_string(),
+            message: match line {
+                Some(n) => format!("line {n}: {}", e.message().trim_end()),
+                None => e.message().trim_end().to_owned(),
+            },
+        }
     })
 }
 

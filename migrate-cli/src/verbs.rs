@@ -159,6 +159,9 @@ enum Change {
 async fn change(source: Source<'_>, s: &Settings, change: Change, t: &str, out: &Output) -> Result<(), CliError> {
     let (migrations, target) = (source.migrations(s)?, target(t)?);
     database::refuse_transient(url(s)?)?;
+    if t == "heads" {
+        out.note("`heads` is every head, as in Alembic; this history has one, so it is `head`.");
+    }
     // A missing SQLite file is created by the verbs that write the first rows.
     let mut db = database::open(url(s)?, change != Change::Downgrade, out).await?;
     let migrator = database::migrator(&migrations, s, out);

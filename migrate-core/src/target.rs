@@ -110,7 +110,8 @@ impl FromStr for Target {
         let invalid = || TargetError::Invalid { text: text.to_owned() };
         match text {
             "" => return Err(TargetError::Empty),
-            "head" => return Ok(Target::Head),
+            // Alembic's `heads`, every head: a valid graph has exactly one.
+            "head" | "heads" => return Ok(Target::Head),
             "base" => return Ok(Target::Base),
             _ => {}
         }
@@ -157,6 +158,7 @@ mod tests {
     fn grammar() {
         let cases = [
             ("head", Target::Head),
+            ("heads", Target::Head),
             (" base ", Target::Base),
             ("ae1027a6", Target::Revision("ae1027a6".into())),
             ("+2", Target::Relative(2)),

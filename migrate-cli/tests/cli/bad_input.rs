@@ -56,6 +56,14 @@ fn config_files_that_cannot_be_used() {
     std::fs::write(tmp.path().join("migrate.toml"), "history_table = \"bad-name\"\n").unwrap();
     let e = fails(&mut migrate(tmp.path()), &["heads"], 1);
     assert!(e.contains("`bad-name` is not a valid history table"), "{e}");
+    // The line of the mistake, and the key.
+    std::fs::write(
+        tmp.path().join("migrate.toml"),
+        "dir = \"migrations\"\n\n lock_timout = 5\n",
+    )
+    .unwrap();
+    let e = fails(&mut migrate(tmp.path()), &["heads"], 1);
+    assert!(e.contains("`migrate.toml`: line 3: unknown field `lock_timout`"), "{e}");
 }
 
 #[test]
@@ -274,4 +282,28 @@ fn a_result_that_cannot_be_written_is_an_error() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("error: cannot write the output: "), "{stderr}");
+}
+
+#[test]
+fn alembics_heads_is_accepted_and_explained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = sqlite_url(tmp.path());
+    let r = crate::support::run(
+        &mut migrate(&repo()),
+        &[
+            "upgrade",
+            "heads",
+            "--dir",
+            "tests/fixtures/linear",
+            "--database-url",
+            &url,
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("`heads` is every head"), "{r:?}");
+    let current = crate::support::ok(
+        &mut migrate(&repo()),
+        &["current", "--dir", "tests/fixtures/linear", "--database-url", &url],
+    );
+    assert_eq!(current, "4000dd (head)\n");
 }
