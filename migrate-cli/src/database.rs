@@ -172,10 +172,18 @@ impl Opened {
 
 /// The migrator the settings describe, printing progress through `out`.
 pub(crate) fn migrator<'m>(migrations: &'m Migrations, s: &Settings, out: &'m Output) -> Migrator<'m> {
+    let timeout = s.lock_timeout.unwrap_or(migrate_runtime::DEFAULT_LOCK_TIMEOUT);
     let mut migrator = migrations
         .migrator()
         .history_table(s.table.name())
-        .on_progress(|p| out.progress(p));
+        .on_progress(|p| out.progress(p))
+        .on_lock_wait(move |holder| {
+            out.note(&format!(
+                "Another migrator holds the migration lock{}; waiting up to {} s for it.",
+                holder.map(|h| format!(": {h}")).unwrap_or_default(),
+                timeout.as_secs()
+            ))
+        });
     if let Some(schema) = s.table.schema() {
         migrator = migrator.history_schema(schema);
     }

@@ -153,6 +153,7 @@ impl Migrations {
             ignore_unknown: false,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             observer: None,
+            on_lock_wait: None,
         }
     }
 
@@ -207,7 +208,11 @@ pub struct Migrator<'m> {
     ignore_unknown: bool,
     lock_timeout: Duration,
     observer: Option<Observer<'m>>,
+    on_lock_wait: Option<LockWaiter<'m>>,
 }
+
+/// The callback of [`Migrator::on_lock_wait`].
+type LockWaiter<'m> = Arc<dyn Fn(Option<&str>) + Send + Sync + 'm>;
 
 /// The callback of [`Migrator::on_progress`].
 type Observer<'m> = Arc<dyn Fn(&Progress<'_>) + Send + Sync + 'm>;
@@ -220,6 +225,7 @@ impl std::fmt::Debug for Migrator<'_> {
             .field("ignore_unknown", &self.ignore_unknown)
             .field("lock_timeout", &self.lock_timeout)
             .field("observer", &self.observer.is_some())
+            .field("on_lock_wait", &self.on_lock_wait.is_some())
             .finish()
     }
 }
@@ -283,6 +289,15 @@ impl<'m> Migrator<'m> {
     /// How long to wait for another migrator's lock before failing (default 60 s).
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
+        self
+    }
+
+    /// Calls `f` once, at once, when another migrator holds the lock and this
+    /// run starts waiting for it (up to the lock timeout), with who holds it
+    /// where the database can tell (PostgreSQL: the backend's pid, application
+    /// and client; MySQL: the connection, user and host; SQLite: `None`).
+    pub fn on_lock_wait(mut self, f: impl Fn(Option<&str>) + Send + Sync + 'm) -> Self {
+        self.on_lock_wait = Some(Arc::new(f));
         self
     }
 
@@ -483,7 +498,19 @@ impl<'m> Migrator<'m> {
             let prepared = async {
                 let graph = self.graph()?;
                 let s = conn.prepare(&s).await?;
-                conn.lock(&s).await?;
+                if !conn.try_lock(&s).await? {
+                    // Say at once that another migrator holds the lock, and who.
+                    let holder = conn.lock_holder(&s).await;
+                    tracing::warn!(
+                        holder = holder.as_deref().unwrap_or("unknown"),
+                        timeout = ?s.lock_timeout,
+                        "another migrator holds the migration lock; waiting"
+                    );
+                    if let Some(f) = &self.on_lock_wait {
+                        f(holder.as_deref());
+                    }
+                    conn.lock(&s).await?;
+                }
                 Ok::<_, Error>((graph, s))
             }
             .await;

@@ -373,6 +373,37 @@ macro_rules! scenarios {
         }
 
         #[tokio::test]
+        async fn a_held_lock_is_reported_at_once_with_its_holder() {
+            let db = fresh!();
+            // Another session takes the migration lock the way a migrator does, and keeps it.
+            let take = match db::NAME {
+                "sqlite" => "BEGIN IMMEDIATE",
+                "postgres" => "SELECT pg_advisory_lock(hashtextextended('migrate:' || current_database() || ':public.migrate_history', 0))",
+                _ => "SELECT GET_LOCK(CONCAT('migrate:', SHA1(CONCAT(COALESCE(DATABASE(), ''), ':', '.migrate_history'))), 0)",
+            };
+            let mut holder = db.pool.acquire().await.unwrap();
+            migrate::sqlx::raw_sql(take).execute(&mut *holder).await.unwrap();
+            let seen: std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>> = Default::default();
+            let record = seen.clone();
+            let e = LINEAR
+                .migrator()
+                .lock_timeout(std::time::Duration::from_millis(500))
+                .on_lock_wait(move |who| record.lock().unwrap().push(who.map(str::to_owned)))
+                .upgrade(&db.pool, "head")
+                .await
+                .unwrap_err();
+            assert!(matches!(e, Error::LockTimeout { .. }), "{e}");
+            let seen = seen.lock().unwrap().clone();
+            assert_eq!(seen.len(), 1, "told once: {seen:?}");
+            match db::NAME {
+                "sqlite" => assert_eq!(seen[0], None, "SQLite cannot tell who"),
+                "postgres" => assert!(seen[0].as_deref().is_some_and(|w| w.starts_with("backend pid ")), "{seen:?}"),
+                _ => assert!(seen[0].as_deref().is_some_and(|w| w.starts_with("connection ")), "{seen:?}"),
+            }
+            drop(holder);
+        }
+
+        #[tokio::test]
         async fn stamp_purge_records_reality_where_stamp_refuses() {
             let db = fresh!();
             LINEAR.upgrade(&db.pool, "head").await.unwrap();

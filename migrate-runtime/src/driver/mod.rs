@@ -176,6 +176,13 @@ pub trait Backend: Send {
     /// One attempt at the migration lock: `Ok(false)` when another session holds it.
     fn try_lock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<bool>>;
 
+    /// Who holds the migration lock, as the database can tell (a session's
+    /// id, client and start); `None` where it cannot.
+    fn lock_holder<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Option<String>> {
+        let _ = s;
+        Box::pin(async { None })
+    }
+
     /// Releases the migration lock.
     fn unlock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<()>>;
 

@@ -46,6 +46,21 @@ impl Backend for MySqlConnection {
     fn unlock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<()>> {
         Box::pin(unlock(self, s))
     }
+
+    fn lock_holder<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let sql = format!(
+                "SELECT CAST(p.ID AS UNSIGNED), p.USER, p.HOST, CAST(p.TIME AS SIGNED) FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK({})",
+                lock_name(s)
+            );
+            let row: Option<(u64, String, String, i64)> = sqlx::query_as(AssertSqlSafe(super::logged(sql)))
+                .fetch_optional(&mut *self)
+                .await
+                .ok()?;
+            let (id, user, host, secs) = row?;
+            Some(format!("connection {id} ({user}@{host}, connected for {secs} s)"))
+        })
+    }
 }
 
 async fn table_exists(conn: &mut MySqlConnection, s: &Settings) -> Result<bool> {

@@ -47,6 +47,32 @@ impl Backend for PgConnection {
     fn unlock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<()>> {
         Box::pin(unlock(self, s))
     }
+
+    fn lock_holder<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            // An advisory lock on a bigint key shows in pg_locks as classid (high
+            // half) and objid (low half).
+            let sql = format!(
+                "SELECT a.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket'), \
+                 to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
+                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                 WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                 AND ((l.classid::bigint << 32) | l.objid::bigint) = {} LIMIT 1",
+                key(s)
+            );
+            let row: Option<(i32, String, String, String)> = sqlx::query_as(AssertSqlSafe(super::logged(sql)))
+                .fetch_optional(&mut *self)
+                .await
+                .ok()?;
+            let (pid, app, from, since) = row?;
+            let app = if app.is_empty() {
+                String::new()
+            } else {
+                format!("`{app}`, ")
+            };
+            Some(format!("backend pid {pid} ({app}from {from}, connected since {since})"))
+        })
+    }
 }
 
 async fn table_exists(conn: &mut PgConnection, s: &Settings) -> Result<bool> {

@@ -78,7 +78,12 @@ impl Backend for SqliteConnection {
 
     fn try_lock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
-            match begin_immediate(self, s).await {
+            // One attempt, no wait: `lock` is the one that waits.
+            let now = Settings {
+                lock_timeout: std::time::Duration::ZERO,
+                ..s.clone()
+            };
+            match begin_immediate(self, &now).await {
                 Ok(()) => Ok(true),
                 Err(Error::LockTimeout { .. }) => Ok(false),
                 Err(e) => Err(e),
