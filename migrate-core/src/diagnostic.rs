@@ -33,6 +33,9 @@ pub enum DiagnosticKind {
     NoRoot,
     /// The graph has more than one head: a fork that no merge revision joins.
     UnmergedHeads,
+    /// A migration that runs in a transaction begins, commits or rolls back
+    /// one itself, so a later failure could no longer be rolled back.
+    TransactionControl,
     /// The file holds a control character (NUL, ESC, ...): invisible in an
     /// editor, and a NUL hangs or truncates what a database client reads.
     ControlCharacter,

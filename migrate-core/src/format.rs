@@ -332,6 +332,29 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
 
     let section = |from: usize, to: usize| lines[from + 1..to].join("\n").trim().to_owned();
     let upgrade_end = downgrade_start.unwrap_or(lines.len());
+    if !no_transaction {
+        let mut sections = vec![("upgrade", up_idx, upgrade_end)];
+        if let Some(d) = downgrade_start {
+            sections.push(("downgrade", d, lines.len()));
+        }
+        for (name, from, to) in sections {
+            let text = lines[from + 1..to].join("\n");
+            for t in crate::sql::transaction_control(&text) {
+                problems.push(err(
+                    DiagnosticKind::TransactionControl,
+                    from + 1 + t.line,
+                    format!(
+                        "`{}` in the {name} section of a migration that runs in a transaction",
+                        t.words
+                    ),
+                    "the runtime runs each migration in a transaction of its own, and this statement ends it, so a later failure could not be rolled back: remove it, or put `-- migrate:no-transaction` in the header to run the migration statement by statement",
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+    }
     let upgrade = section(up_idx, upgrade_end);
     let downgrade = downgrade_start.map(|d| section(d, lines.len()));
 
@@ -375,6 +398,32 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transaction_control_in_a_transactional_migration_is_refused() {
+        let text = "-- m\n-- revision: a\n-- down_revision:\n\n-- migrate:upgrade\nCREATE TABLE a (id INT);\nCOMMIT;\nCREATE TABLE b (id INT);\n\n-- migrate:downgrade\nBEGIN;\nDROP TABLE b;\n";
+        let e = parse("migrations/a_m.sql", text).unwrap_err();
+        let got: Vec<_> = e.iter().map(|d| (d.kind, d.line, d.message.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    DiagnosticKind::TransactionControl,
+                    Some(7),
+                    "`COMMIT` in the upgrade section of a migration that runs in a transaction"
+                ),
+                (
+                    DiagnosticKind::TransactionControl,
+                    Some(11),
+                    "`BEGIN` in the downgrade section of a migration that runs in a transaction"
+                ),
+            ]
+        );
+        assert!(e[0].help.as_deref().unwrap().contains("-- migrate:no-transaction"));
+        // Outside a transaction it is the migration's own business.
+        let own = text.replace("-- down_revision:\n", "-- down_revision:\n-- migrate:no-transaction\n");
+        assert!(parse("migrations/a_m.sql", &own).is_ok());
+    }
 
     #[test]
     fn control_characters_are_refused_where_they_are() {

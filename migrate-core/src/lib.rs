@@ -19,6 +19,7 @@ pub mod history;
 pub mod load;
 pub mod migration;
 pub mod plan;
+pub mod sql;
 pub mod target;
 
 pub use checksum::Checksum;
