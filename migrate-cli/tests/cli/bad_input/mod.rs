@@ -1,0 +1,16 @@
+//! Mistakes get one clear message on stderr and a non-zero exit, never a
+//! panic (support's runner fails any test whose command panicked): exit 1
+//! for errors, 2 for usage. Grouped by the kind of input that was wrong, so
+//! a new kind of mistake has an obvious home.
+
+pub(crate) use crate::support::{fails, migrate, repo};
+
+pub(crate) fn sqlite_url(dir: &std::path::Path) -> String {
+    format!("sqlite:{}", dir.join("app.db").display())
+}
+
+mod config;
+mod folders;
+mod results;
+mod targets;
+mod urls;
