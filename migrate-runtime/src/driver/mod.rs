@@ -15,6 +15,12 @@
 //! the dialect writes, so every database follows the same rules. Neither
 //! trait's methods are public API.
 
+// A build with no database feature compiles the shared parts with nothing to use them.
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(unused_macros, unused_imports, dead_code)
+)]
+
 use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
 use crate::split;
@@ -223,6 +229,22 @@ async fn poll_lock<B: Backend + ?Sized>(conn: &mut B, s: &Settings) -> Result<()
         pause = (pause * 2).min(Duration::from_millis(200));
     }
 }
+
+/// A database's [`Driver`] impl: its dialect, and its connection as a [`Backend`].
+macro_rules! driver {
+    ($db:ty, $conn:ty, $dialect:expr) => {
+        impl $crate::driver::sealed::Sealed for $db {}
+
+        impl $crate::driver::Driver for $db {
+            const DIALECT: $crate::dialect::Dialect = $dialect;
+
+            fn backend(conn: &mut $conn) -> &mut dyn $crate::driver::Backend {
+                conn
+            }
+        }
+    };
+}
+use driver;
 
 /// The primitives whose code reads the same on every database, written once
 /// for a driver's connection type (`$db` is its [`Driver`]).

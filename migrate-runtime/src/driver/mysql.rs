@@ -4,12 +4,10 @@
 //! `GET_LOCK` answers 1 (taken), 0 (held by another session) or NULL (an
 //! error); only 1 counts. The server releases it if the session dies.
 
-use super::{Backend, BoxFuture, Driver, Settings, sealed};
+use super::{Backend, BoxFuture, Settings};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
 use sqlx::{AssertSqlSafe, MySql, MySqlConnection};
-
-impl sealed::Sealed for MySql {}
 
 /// The lock name, computed by the server.
 fn lock_name(s: &Settings) -> String {
@@ -20,13 +18,7 @@ fn lock_name(s: &Settings) -> String {
     )
 }
 
-impl Driver for MySql {
-    const DIALECT: Dialect = Dialect::Mysql;
-
-    fn backend(conn: &mut MySqlConnection) -> &mut dyn Backend {
-        conn
-    }
-}
+super::driver!(MySql, MySqlConnection, Dialect::Mysql);
 
 impl Backend for MySqlConnection {
     super::same_everywhere!(MySql);

@@ -5,12 +5,10 @@
 //! with its schema (the current schema when none is chosen), so another
 //! schema on the search path cannot shadow it.
 
-use super::{Backend, BoxFuture, Driver, Settings, sealed};
+use super::{Backend, BoxFuture, Settings};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
 use sqlx::{AssertSqlSafe, PgConnection, Postgres};
-
-impl sealed::Sealed for Postgres {}
 
 /// The advisory lock key, computed by the server.
 fn key(s: &Settings) -> String {
@@ -21,13 +19,7 @@ fn key(s: &Settings) -> String {
     )
 }
 
-impl Driver for Postgres {
-    const DIALECT: Dialect = Dialect::Postgres;
-
-    fn backend(conn: &mut PgConnection) -> &mut dyn Backend {
-        conn
-    }
-}
+super::driver!(Postgres, PgConnection, Dialect::Postgres);
 
 impl Backend for PgConnection {
     super::same_everywhere!(Postgres);

@@ -4,12 +4,10 @@
 //! at its end. A no-transaction migration commits what came before, runs
 //! on its own, and takes the lock again.
 
-use super::{Backend, BoxFuture, Driver, Settings, run, sealed};
+use super::{Backend, BoxFuture, Settings, run};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
 use sqlx::{Sqlite, SqliteConnection};
-
-impl sealed::Sealed for Sqlite {}
 
 fn is_busy(e: &sqlx::Error) -> bool {
     e.as_database_error()
@@ -18,13 +16,7 @@ fn is_busy(e: &sqlx::Error) -> bool {
         .is_some_and(|c| c & 0xff == 5 || c & 0xff == 6)
 }
 
-impl Driver for Sqlite {
-    const DIALECT: Dialect = Dialect::Sqlite;
-
-    fn backend(conn: &mut SqliteConnection) -> &mut dyn Backend {
-        conn
-    }
-}
+super::driver!(Sqlite, SqliteConnection, Dialect::Sqlite);
 
 /// Takes the write lock: `BEGIN IMMEDIATE`, waited for by SQLite's busy
 /// handler bounded by the lock timeout, then the connection's own setting restored.
