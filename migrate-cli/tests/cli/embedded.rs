@@ -70,3 +70,26 @@ fn db_subcommand_of_a_self_migrating_binary() {
     let served = run(&mut app(), &["serve"]);
     assert_eq!(served.stdout, "serving with 4 embedded migrations\n");
 }
+
+/// The README's quick start, as `examples/self_migrate.rs` runs it: it migrates
+/// on start-up, and a failure prints the error's one sentence, not its Debug form.
+#[test]
+fn a_self_migrating_binary_prints_its_error_as_a_sentence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = |cwd: &std::path::Path| crate::support::example("self_migrate", cwd);
+    let db = tmp.path().join("app.db");
+    let said = ok(&mut app(tmp.path()), &[db.to_str().unwrap()]);
+    assert!(said.contains("applied "), "{said}");
+    let said = ok(&mut app(tmp.path()), &[db.to_str().unwrap()]);
+    assert!(said.contains("already up to date"), "{said}");
+    let r = run(&mut app(tmp.path()), &["/nonexistent/folder/app.db"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.starts_with("error: opening /nonexistent/folder/app.db: "),
+        "{r:?}"
+    );
+    assert!(
+        !r.stderr.contains("Database {") && !r.stderr.contains("source:"),
+        "no Debug form: {r:?}"
+    );
+}

@@ -1,4 +1,4 @@
-//! Running the real binaries: `migrate`, and the `embedded_cli` example,
+//! Running the real binaries: `migrate`, and the facade's examples,
 //! in a clean environment, plus the database programs the tests compare with.
 
 #![allow(dead_code)]
@@ -28,16 +28,21 @@ pub fn migrate(cwd: &Path) -> assert_cmd::Command {
     cmd
 }
 
-/// The `embedded_cli` example, run in `cwd`. `cargo test` builds examples,
-/// but `cargo test --test cli` alone does not, and would run a stale one:
-/// ask cargo to bring it up to date (a no-op when it is), once per process.
+/// The `embedded_cli` example, run in `cwd`.
 pub fn embedded(cwd: &Path) -> assert_cmd::Command {
+    example("embedded_cli", cwd)
+}
+
+/// One of the facade's examples, run in `cwd`. `cargo test` builds examples,
+/// but `cargo test --test cli` alone does not, and would run a stale one: ask
+/// cargo to bring them up to date (a no-op when they are), once per process.
+pub fn example(name: &str, cwd: &Path) -> assert_cmd::Command {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    let bin = BUILT.get_or_init(|| {
+    let debug = BUILT.get_or_init(|| {
         let exe = std::env::current_exe().unwrap();
         let debug = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
         let out = std::process::Command::new(env!("CARGO"))
-            // The facade's `cli` feature is off by default; the example needs it. The
+            // The facade's `cli` feature is off by default; embedded_cli needs it. The
             // database features match the workspace's, so the build reuses its artifacts.
             .args([
                 "build",
@@ -46,8 +51,7 @@ pub fn embedded(cwd: &Path) -> assert_cmd::Command {
                 "migrate",
                 "--features",
                 "cli,sqlite,postgres,mysql",
-                "--example",
-                "embedded_cli",
+                "--examples",
             ])
             .env("CARGO_TARGET_DIR", debug.parent().unwrap())
             .current_dir(repo())
@@ -55,13 +59,14 @@ pub fn embedded(cwd: &Path) -> assert_cmd::Command {
             .unwrap();
         assert!(
             out.status.success(),
-            "building the embedded_cli example failed: {}",
+            "building the examples failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         debug
-            .join("examples")
-            .join(format!("embedded_cli{}", std::env::consts::EXE_SUFFIX))
     });
+    let bin = debug
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     let mut cmd = assert_cmd::Command::new(bin);
     clean(&mut cmd, cwd);
     cmd
