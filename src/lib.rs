@@ -141,7 +141,7 @@ pub use migrate_runtime::offline;
 /// [`embed_migrations!`] does at build time.
 pub fn load(dir: impl AsRef<std::path::Path>) -> std::result::Result<Migrations, Diagnostics> {
     let dir = dir.as_ref();
-    Migrations::new(migrate_core::load::load_dir(dir, &dir.to_string_lossy())?)
+    Migrations::load(dir, &dir.to_string_lossy())
 }
 
 #[doc(hidden)]

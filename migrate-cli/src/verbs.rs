@@ -7,7 +7,7 @@ use super::database::{self, on};
 use super::error::CliError;
 use super::output::{Output, Style};
 use migrate_core::graph::{children, find, heads};
-use migrate_core::load::{load_dir, load_dir_allowing_fork};
+use migrate_core::load::load_dir_allowing_fork;
 use migrate_core::{Direction, Graph, Migration, State, Target, history, plan};
 use migrate_runtime::{HistoryEntry, Migrations, Report, Resolution, ScriptRange};
 use serde_json::{Value, json};
@@ -27,7 +27,7 @@ impl<'a> Source<'a> {
     fn migrations(self, s: &Settings) -> Result<Cow<'a, Migrations>, CliError> {
         match self {
             Source::Embedded(m) => Ok(Cow::Borrowed(m)),
-            Source::Folder => Ok(Cow::Owned(Migrations::new(load_dir(&s.dir, &s.dir_shown)?)?)),
+            Source::Folder => Ok(Cow::Owned(Migrations::load(&s.dir, &s.dir_shown)?)),
         }
     }
 
@@ -278,8 +278,7 @@ async fn history(
     out: &Output,
 ) -> Result<(), CliError> {
     let migrations = source.migrations(s)?;
-    let list = migrations.iter().as_slice();
-    let graph = Graph::new(list)?;
+    let graph = migrations.graph()?;
     let keep = in_range(&graph, range)?;
     let entries: Option<Vec<HistoryEntry>> = match &s.database_url {
         None => None,

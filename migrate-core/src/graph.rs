@@ -342,6 +342,45 @@ impl<'m> Graph<'m> {
         })
     }
 
+    /// The graph of a list that is already validated and in application
+    /// order (what `embed_migrations!` embeds and [`crate::load`] returns):
+    /// it is indexed, not analysed again. A list that turns out not to be
+    /// (an id twice, a parent missing or after its child, not one root and
+    /// one head) gets the full analysis of [`Graph::new`], problems and all.
+    pub fn of_ordered(migrations: &'m [Migration]) -> Result<Self, Diagnostics> {
+        let n = migrations.len();
+        let mut index: HashMap<&'m str, usize> = HashMap::with_capacity(n);
+        let mut parents: Vec<Vec<usize>> = Vec::with_capacity(n);
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (i, m) in migrations.iter().enumerate() {
+            let mut ps = Vec::new();
+            for p in m.down_revisions() {
+                match index.get(p) {
+                    Some(&j) => {
+                        ps.push(j);
+                        children[j].push(i);
+                    }
+                    None => return Graph::new(migrations),
+                }
+            }
+            if index.insert(m.revision(), i).is_some() {
+                return Graph::new(migrations);
+            }
+            parents.push(ps);
+        }
+        let roots = parents.iter().filter(|p| p.is_empty()).count();
+        let heads = children.iter().filter(|c| c.is_empty()).count();
+        if n > 0 && (roots != 1 || heads != 1 || !children[n - 1].is_empty()) {
+            return Graph::new(migrations);
+        }
+        Ok(Graph {
+            migrations: migrations.iter().collect(),
+            index,
+            parents,
+            children,
+        })
+    }
+
     /// How many revisions there are.
     pub fn len(&self) -> usize {
         self.migrations.len()
@@ -621,6 +660,32 @@ mod tests {
             })
         );
         assert_eq!(g.resolve("x"), Err(TargetError::UnknownRevision { id: "x".into() }));
+    }
+
+    #[test]
+    fn an_ordered_list_is_indexed_and_anything_else_analysed() {
+        let ms = fixture("a <-\nb <- a\nc <- a\nm <- b, c");
+        let full = Graph::new(&ms).unwrap();
+        let ordered: Vec<Migration> = full.iter().cloned().collect();
+        let fast = Graph::of_ordered(&ordered).unwrap();
+        assert_eq!(
+            fast.iter().map(Migration::revision).collect::<Vec<_>>(),
+            full.iter().map(Migration::revision).collect::<Vec<_>>()
+        );
+        assert_eq!(fast.children(0), full.children(0));
+        assert_eq!(fast.parents(3), full.parents(3));
+        // Out of order, forked, or cyclic: the full analysis speaks.
+        let backwards: Vec<Migration> = ordered.iter().rev().cloned().collect();
+        assert_eq!(
+            Graph::of_ordered(&backwards)
+                .unwrap()
+                .iter()
+                .map(Migration::revision)
+                .collect::<Vec<_>>(),
+            ["a", "b", "c", "m"]
+        );
+        assert!(Graph::of_ordered(&fixture("a <-\nb <- a\nc <- a")).is_err());
+        assert!(Graph::of_ordered(&fixture("a <- b\nb <- a")).is_err());
     }
 
     #[test]

@@ -104,6 +104,23 @@ impl Migrations {
         }
     }
 
+    /// Reads and validates a migrations folder at run time, once, exactly as
+    /// `embed_migrations!` does at build time. `shown_as` names the folder in
+    /// diagnostics.
+    pub fn load(dir: &std::path::Path, shown_as: &str) -> Result<Self, Diagnostics> {
+        // `load_dir` validated the list and put it in application order.
+        Ok(Migrations {
+            list: Cow::Owned(migrate_core::load::load_dir(dir, shown_as)?),
+            digest: None,
+            computed: OnceLock::new(),
+        })
+    }
+
+    /// The graph of the list, indexed (the list was validated when it was built).
+    pub fn graph(&self) -> Result<Graph<'_>, Diagnostics> {
+        Graph::of_ordered(&self.list)
+    }
+
     /// Validates a list built at run time and puts it in application order.
     pub fn new(list: Vec<Migration>) -> Result<Self, Diagnostics> {
         let order: Vec<Migration> = Graph::new(&list)?.iter().cloned().collect();
@@ -317,8 +334,9 @@ impl<'m> Migrator<'m> {
         })
     }
 
+    /// The graph of the list, which was validated when it was built: indexed, not analysed again.
     fn graph(&self) -> Result<Graph<'m>> {
-        Graph::new(&self.migrations.list).map_err(Error::Invalid)
+        Graph::of_ordered(&self.migrations.list).map_err(Error::Invalid)
     }
 
     /// Applies every pending revision up to `target`, each in its own

@@ -150,7 +150,7 @@ impl Migrations {
         direction: Direction,
         range: &ScriptRange,
     ) -> Result<String> {
-        let graph = Graph::new(self.as_slice()).map_err(Error::Invalid)?;
+        let graph = self.graph().map_err(Error::Invalid)?;
         let nothing = vec![false; graph.len()];
         let applied = match &range.from {
             None => nothing,
@@ -167,10 +167,6 @@ impl Migrations {
             Direction::Downgrade => plan::downgrade(&graph, &applied, &range.to)?,
         };
         Ok(render(dialect, table, direction, range, &graph, &plan, applied))
-    }
-
-    fn as_slice(&self) -> &[Migration] {
-        self.iter().as_slice()
     }
 }
 
