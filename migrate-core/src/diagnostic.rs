@@ -27,8 +27,6 @@ pub enum DiagnosticKind {
     DanglingParent,
     /// The down_revision links form a cycle.
     Cycle,
-    /// More than one revision has an empty `down_revision`.
-    SeveralRoots,
     /// No revision has an empty `down_revision`.
     NoRoot,
     /// The graph has more than one head: a fork that no merge revision joins.

@@ -1,8 +1,8 @@
-//! The revision graph: one root, one head, merges allowed, in a
-//! deterministic topological order.
+//! The revision graph: one head, any number of roots (bases) joined into it
+//! by merges, in a deterministic topological order.
 //!
 //! Validation collects every problem (duplicates, dangling parents,
-//! several roots, cycles, unmerged heads) instead of stopping at the
+//! cycles, unmerged heads, a stray root among them) instead of stopping at the
 //! first. The order of application is Kahn's algorithm with ties broken
 //! by revision id, so it never depends on the order files were read in.
 
@@ -109,30 +109,11 @@ fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
         }
     }
 
-    // Roots: revisions that declare no parent at all.
-    let mut roots: Vec<usize> = (0..n).filter(|&i| alive[i] && nodes[i].parents.is_empty()).collect();
-    roots.sort_by_key(|&i| nodes[i].id);
-    if roots.len() > 1 {
-        let ids: Vec<&str> = roots.iter().map(|&i| nodes[i].id).collect();
-        let files: Vec<String> = roots
-            .iter()
-            .map(|&i| format!("`{}` ({})", nodes[i].id, nodes[i].file))
-            .collect();
-        let second = &nodes[roots[1]];
-        problems.push(second.diagnostic(
-            DiagnosticKind::SeveralRoots,
-            second.down_revision_line,
-            format!(
-                "{} revisions have an empty down_revision: {}",
-                roots.len(),
-                files.join(", ")
-            ),
-            format!(
-                "exactly one revision starts the chain; set the down_revision of {} to the revision it should follow",
-                list(&ids[1..])
-            ),
-        ));
-    }
+    // Roots: revisions that declare no parent at all. Any number is valid (a
+    // project that grew from several histories, joined by a merge); what
+    // protects users is "exactly one head", checked below, which also catches
+    // a root that nothing joins.
+    let roots: Vec<usize> = (0..n).filter(|&i| alive[i] && nodes[i].parents.is_empty()).collect();
 
     // Kahn's algorithm, ties broken by revision id.
     let mut indegree: Vec<usize> = parents.iter().map(Vec::len).collect();
@@ -258,19 +239,42 @@ fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
                 Some(f) => format!(", forking from `{f}`"),
                 None => String::from(", with no common ancestor"),
             };
-            let first = &nodes[heads[0]];
-            problems.push(first.diagnostic(
+            let merge = format!(
+                "add a merge revision whose down_revision lists {} (`migrate merge -m \"merge heads\"` writes it)",
+                ids.join(", ")
+            );
+            // A head that is also a root: a file whose down_revision was left empty.
+            let strays: Vec<usize> = heads.iter().copied().filter(|&h| parents[h].is_empty()).collect();
+            let (at, line, help) = match (fork, strays.as_slice(), heads.as_slice()) {
+                (None, [stray], [a, b]) => {
+                    let other = if a == stray { *b } else { *a };
+                    (
+                        *stray,
+                        nodes[*stray].down_revision_line,
+                        format!(
+                            "if `{}` should follow the history, set its down_revision to `{}`; if it starts an independent history, {merge}",
+                            nodes[*stray].id, nodes[other].id
+                        ),
+                    )
+                }
+                (None, _, _) => (
+                    heads[0],
+                    nodes[heads[0]].revision_line,
+                    format!(
+                        "{merge}; or, if one of these lines should follow another, set the down_revision of its first revision to that line's head"
+                    ),
+                ),
+                (Some(_), _, _) => (heads[0], nodes[heads[0]].revision_line, merge),
+            };
+            problems.push(nodes[at].diagnostic(
                 DiagnosticKind::UnmergedHeads,
-                first.revision_line,
+                line,
                 format!(
                     "the revision graph has {} heads: {}{from}",
                     heads.len(),
                     named.join(", ")
                 ),
-                format!(
-                    "add a merge revision whose down_revision lists {} (`migrate merge -m \"merge heads\"` writes it)",
-                    ids.join(", ")
-                ),
+                help,
             ));
         }
     }
@@ -368,9 +372,8 @@ impl<'m> Graph<'m> {
             }
             parents.push(ps);
         }
-        let roots = parents.iter().filter(|p| p.is_empty()).count();
         let heads = children.iter().filter(|c| c.is_empty()).count();
-        if n > 0 && (roots != 1 || heads != 1 || !children[n - 1].is_empty()) {
+        if n > 0 && (heads != 1 || !children[n - 1].is_empty()) {
             return Graph::new(migrations);
         }
         Ok(Graph {
@@ -566,10 +569,29 @@ mod tests {
     }
 
     #[test]
-    fn two_roots() {
+    fn two_roots_joined() {
+        check("a <-\nb <-\nm <- a, b", "a b m");
         check(
-            "a <-\nb <-\nm <- a, b",
-            "SeveralRoots: 2 revisions have an empty down_revision: `a` (migrations/a_m.sql), `b` (migrations/b_m.sql)",
+            "x1 <-\nx2 <- x1\ny1 <-\nm1 <- x2, y1\nz1 <-\nm2 <- m1, z1\nt <- m2",
+            "x1 x2 y1 m1 z1 m2 t",
+        );
+    }
+
+    #[test]
+    fn stray_root() {
+        check(
+            "a <-\nb <- a\nc <- b\nx <-",
+            "UnmergedHeads: the revision graph has 2 heads: `c` (migrations/c_m.sql), `x` (migrations/x_m.sql), with no common ancestor",
+        );
+        let ms = fixture("a <-\nb <- a\nc <- b\nx <-");
+        let e = Graph::new(&ms).unwrap_err();
+        let d = e.iter().next().unwrap();
+        assert_eq!(d.file.as_deref(), Some("migrations/x_m.sql"), "the stray is named");
+        assert_eq!(
+            d.help.as_deref(),
+            Some(
+                "if `x` should follow the history, set its down_revision to `c`; if it starts an independent history, add a merge revision whose down_revision lists c, x (`migrate merge -m \"merge heads\"` writes it)"
+            )
         );
     }
 
@@ -636,14 +658,7 @@ mod tests {
         let e = Graph::new(&ms).unwrap_err();
         let mut kinds: Vec<_> = e.iter().map(|d| d.kind).collect();
         kinds.sort();
-        assert_eq!(
-            kinds,
-            [
-                DiagnosticKind::DanglingParent,
-                DiagnosticKind::Cycle,
-                DiagnosticKind::SeveralRoots
-            ]
-        );
+        assert_eq!(kinds, [DiagnosticKind::DanglingParent, DiagnosticKind::Cycle]);
     }
 
     #[test]

@@ -386,6 +386,30 @@ mod tests {
         );
     }
 
+    /// Three bases joined by two merges: a project that grew from three histories.
+    const BASES: &str = "x1 <-\nx2 <- x1\ny1 <-\nm1 <- x2, y1\nz1 <-\nm2 <- m1, z1\nt <- m2";
+
+    #[test]
+    fn several_bases() {
+        check(BASES, "", upgrade, "head", "x1 x2 y1 m1 z1 m2 t");
+        check(BASES, "", upgrade, "m1", "x1 x2 y1 m1");
+        check(BASES, "", upgrade, "z1", "z1");
+        check(BASES, "", upgrade, "+2", "x1 x2");
+        check(BASES, "x1 x2 y1 m1 z1 m2 t", downgrade, "base", "t m2 z1 m1 y1 x2 x1");
+        check(BASES, "x1 x2 y1 m1 z1 m2 t", downgrade, "-3", "t m2 z1");
+        // Down to one base leaves the other lines applied.
+        check(BASES, "x1 x2 y1 m1 z1 m2 t", downgrade, "y1", "t m2 m1");
+        check(BASES, "x1 x2 y1 m1", stamp, "base", "m1 y1 x2 x1");
+        check(BASES, "", stamp, "head", "x1 x2 y1 m1 z1 m2 t");
+        check(
+            BASES,
+            "x1",
+            downgrade,
+            "x1-1",
+            "cannot walk -1 from `x1`: the graph ends at `x1`",
+        );
+    }
+
     #[test]
     fn ambiguous_prefix() {
         check(

@@ -10,6 +10,8 @@ static LINEAR: Migrations = migrate::embed_migrations!("tests/fixtures/linear");
 static MERGE: Migrations = migrate::embed_migrations!("tests/fixtures/merge");
 static FAILING: Migrations = migrate::embed_migrations!("tests/fixtures/failing");
 static IRREVERSIBLE: Migrations = migrate::embed_migrations!("tests/fixtures/irreversible");
+/// A generated history with three bases (x, y, z), two merges joining them, and a tail.
+static THREE_BASES: Migrations = migrate::embed_migrations!("tests/fixtures/three_bases");
 
 /// A copy of `base` with revision `revision`'s upgrade SQL replaced, as if
 /// the file had been edited after it was applied.
@@ -370,6 +372,33 @@ macro_rules! scenarios {
             assert_eq!(LINEAR.upgrade(&db.pool, "head").await.unwrap().revisions(), ["3000cc", "4000dd"]);
             let e = LINEAR.migrator().resolve(&db.pool, "zzz", migrate::Resolution::NotApplied).await.unwrap_err();
             assert!(matches!(e, Error::NotInHistory(_)), "{e}");
+        }
+
+        #[tokio::test]
+        async fn three_bases_joined_by_merges_go_down_to_base_and_back() {
+            let db = fresh!();
+            let up = THREE_BASES.upgrade(&db.pool, "head").await.unwrap();
+            assert_eq!(up.steps.len(), 32);
+            let schema = db::tables(&db.pool).await;
+            assert_eq!(schema.len(), 30 + 1, "a table per revision but the merges, and the history: {schema:?}");
+            assert_eq!(THREE_BASES.current(&db.pool).await.unwrap(), ["w006"]);
+            // Down to one base: the lines of the other two stay applied.
+            let down = THREE_BASES.downgrade(&db.pool, "y001").await.unwrap();
+            assert_eq!(down.revisions()[..2], ["w006", "w005"]);
+            assert!(down.revisions().contains(&"m001") && down.revisions().contains(&"y002"));
+            assert!(!down.revisions().contains(&"y001") && !down.revisions().contains(&"x008"));
+            assert_eq!(THREE_BASES.current(&db.pool).await.unwrap(), ["x008", "y001", "z008"]);
+            // Base is before every root.
+            let all = THREE_BASES.downgrade(&db.pool, "base").await.unwrap();
+            assert_eq!(all.steps.len() + down.steps.len(), 32);
+            assert_eq!(db::tables(&db.pool).await, ["migrate_history"]);
+            assert!(THREE_BASES.current(&db.pool).await.unwrap().is_empty());
+            // And back up: the same schema, the same order.
+            let again = THREE_BASES.upgrade(&db.pool, "head").await.unwrap();
+            assert_eq!(again.revisions(), up.revisions());
+            assert_eq!(db::tables(&db.pool).await, schema);
+            assert_eq!(db::count(&db.pool, "t_z008").await, 1);
+            assert!(THREE_BASES.upgrade(&db.pool, "head").await.unwrap().is_empty());
         }
 
         #[tokio::test]

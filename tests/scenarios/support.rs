@@ -115,6 +115,14 @@ pub mod sqlite {
         Some(Db { pool, url, _dir: dir })
     }
 
+    /// The tables of the database (its current schema), by name.
+    pub async fn tables(pool: &SqlitePool) -> Vec<String> {
+        sqlx::query_scalar::<_, String>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+
     pub async fn table_exists(pool: &SqlitePool, table: &str) -> bool {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?")
             .bind(table)
@@ -184,6 +192,16 @@ pub mod postgres {
         })
     }
 
+    /// The tables of the database (its current schema), by name.
+    pub async fn tables(pool: &PgPool) -> Vec<String> {
+        sqlx::query_scalar::<_, String>(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap()
+    }
+
     pub async fn table_exists(pool: &PgPool, table: &str) -> bool {
         sqlx::query_scalar::<_, bool>("SELECT to_regclass($1) IS NOT NULL")
             .bind(table)
@@ -251,6 +269,16 @@ pub mod mysql {
             name,
             admin,
         })
+    }
+
+    /// The tables of the database (its current schema), by name.
+    pub async fn tables(pool: &MySqlPool) -> Vec<String> {
+        sqlx::query_scalar::<_, String>(
+            "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap()
     }
 
     pub async fn table_exists(pool: &MySqlPool, table: &str) -> bool {

@@ -271,3 +271,43 @@ fn the_flags_errors_advise_exist() {
     let e = fails(&mut m(), &["current", "--lock-timeout", "soon"], 2);
     assert!(e.contains("--lock-timeout"), "{e}");
 }
+
+#[test]
+fn a_second_history_is_joined_by_merge_and_then_has_two_bases() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir(root.join("migrations")).unwrap();
+    let a = ok(&mut migrate(root), &["revision", "-m", "first history"]);
+    // A second history, started by hand with an empty down_revision.
+    std::fs::write(
+        root.join("migrations/b0000000000b_second_history.sql"),
+        "-- second history\n--\n-- revision: b0000000000b\n-- down_revision:\n\n-- migrate:upgrade\nCREATE TABLE other (id INTEGER);\n\n-- migrate:downgrade\nDROP TABLE other;\n",
+    )
+    .unwrap();
+    let e = fails(&mut migrate(root), &["check"], 1);
+    assert!(
+        e.contains("with no common ancestor") && e.contains("add a merge revision"),
+        "{e}"
+    );
+    let merge = ok(&mut migrate(root), &["merge", "-m", "join the histories"]);
+    assert!(
+        ok(&mut migrate(root), &["check"]).contains("head "),
+        "the merge makes one head"
+    );
+    let history = ok(&mut migrate(root), &["history"]);
+    assert_eq!(history.matches("<base> -> ").count(), 2, "{history}");
+    assert!(
+        history.starts_with(&format!(
+            "{}, b0000000000b -> {} (head) (mergepoint)",
+            id_of(&a),
+            id_of(&merge)
+        )),
+        "{history}"
+    );
+    // A revision on top of a history with two bases works as on any other.
+    ok(&mut migrate(root), &["revision", "-m", "after the merge"]);
+    let url = format!("sqlite:{}", root.join("app.db").display());
+    ok(&mut migrate(root), &["upgrade", "head", "--database-url", &url]);
+    ok(&mut migrate(root), &["downgrade", "base", "--database-url", &url]);
+    assert_eq!(ok(&mut migrate(root), &["current", "--database-url", &url]), "");
+}
