@@ -5,6 +5,7 @@
 //! cargo run --release -p migrate-bench            # everything (see BENCHMARKS.md)
 //! cargo run --release -p migrate-bench -- --smoke # a small N, seconds
 //! cargo run --release -p migrate-bench -- --only-rebuild # the application rebuild alone
+//! cargo run --release -p migrate-bench -- --only-bases   # several bases, N = 330 and 10,000
 //! ```
 
 mod count;
@@ -75,6 +76,9 @@ fn main() {
     }
     if args.iter().any(|a| a == "--only-rebuild") {
         return print_app_rebuild();
+    }
+    if args.iter().any(|a| a == "--only-bases") {
+        return rt.block_on(print_bases(&[330, 10_000]));
     }
     count::install();
     let smoke = args.iter().any(|a| a == "--smoke");
@@ -158,6 +162,37 @@ fn main() {
             print_app_rebuild();
         }
     });
+}
+
+/// A history of several bases with merges every 30 revisions: load (what the
+/// macro runs at build time) and apply, beside the floor, at each size.
+async fn print_bases(sizes: &[usize]) {
+    let mut kinds = vec![Kind::Sqlite];
+    if postgres_reachable().await {
+        kinds.push(Kind::Postgres);
+    }
+    println!("\n## Several bases: three histories, a merge every 30 revisions (median)\n");
+    println!(
+        "| database | N | load + validate (ms) | per revision (µs) | apply: migrate (ms) | floor (ms) | migrate / floor | per revision (ms) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for &n in sizes {
+        let w = Workload::bases(n).await;
+        let load = measure::core_load_bases(n, 5);
+        for &kind in &kinds {
+            let reps = if n >= 10_000 { 1 } else { 3 };
+            let r = measure::full(kind, &w, reps).await;
+            println!(
+                "| {kind:?} | {n} | {} | {:.1} | {} | {} | {} | {:.3} |",
+                ms(load),
+                load.as_secs_f64() * 1e6 / n as f64,
+                ms(r.apply[0]),
+                ms(r.apply[2]),
+                ratio(r.apply[0], r.apply[2]),
+                r.apply[0].as_secs_f64() * 1e3 / n as f64
+            );
+        }
+    }
 }
 
 /// The application rebuild: what calling `upgrade` costs a user's release build.

@@ -226,9 +226,22 @@ pub struct Workload {
 
 impl Workload {
     pub async fn new(n: usize) -> Workload {
+        Self::shaped(n, false).await
+    }
+
+    /// The same SQL, our files in the several-bases shape (`generate::bases_parents`).
+    pub async fn bases(n: usize) -> Workload {
+        Self::shaped(n, true).await
+    }
+
+    async fn shaped(n: usize, bases: bool) -> Workload {
         let dir = tempfile::tempdir().unwrap();
         let (ours_dir, sqlx_dir) = (dir.path().join("ours"), dir.path().join("sqlx"));
-        generate::ours(&ours_dir, n);
+        if bases {
+            generate::ours_bases(&ours_dir, n);
+        } else {
+            generate::ours(&ours_dir, n);
+        }
         generate::sqlx(&sqlx_dir, n);
         let ours = migrate::load(&ours_dir).unwrap();
         // As `embed_migrations!` does at build time.
@@ -333,7 +346,15 @@ pub async fn full(kind: Kind, w: &Workload, reps: usize) -> Full {
 
 /// The pure load, validate and hash of N files: median time.
 pub fn core_load(n: usize, reps: usize) -> Duration {
-    let sources = generate::sources(n);
+    load_median(generate::sources(n), n, reps)
+}
+
+/// [`core_load`] of the several-bases shape.
+pub fn core_load_bases(n: usize, reps: usize) -> Duration {
+    load_median(generate::bases_sources(n), n, reps)
+}
+
+fn load_median(sources: Vec<migrate_core::load::Source>, n: usize, reps: usize) -> Duration {
     median(
         (0..reps)
             .map(|_| {
