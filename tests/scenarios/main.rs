@@ -504,6 +504,49 @@ mod mysql {
     scenarios!("tests/fixtures/no_transaction/mysql");
 }
 
+/// A real project's shape on PostgreSQL: 330 revisions from two bases, 11 merges
+/// and 10 branch points, 65 `CREATE TYPE … AS ENUM` and 20 `ALTER TYPE … ADD
+/// VALUE` inside the migrations' transactions, an extension and an aggregate.
+mod postgres_real_history {
+    use super::support::postgres as db;
+    use super::*;
+
+    static ENUMS: Migrations = migrate::embed_migrations!("tests/fixtures/postgres_enum_history");
+
+    async fn enum_types(pool: &migrate::sqlx::PgPool) -> i64 {
+        migrate::sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+             WHERE t.typtype = 'e' AND n.nspname = current_schema()",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_enum_heavy_history_with_two_bases_applies_as_it_is() {
+        let Some(db) = db::fresh().await else { return };
+        let roots = ENUMS.iter().filter(|m| m.down_revisions().next().is_none()).count();
+        let merges = ENUMS.iter().filter(|m| m.down_revisions().count() > 1).count();
+        assert_eq!((ENUMS.len(), roots, merges), (330, 2, 11));
+        assert_eq!(ENUMS.upgrade(&db.pool, "head").await.unwrap().steps.len(), 330);
+        assert_eq!(enum_types(&db.pool).await, 65);
+        let values: i64 = migrate::sqlx::query_scalar("SELECT COUNT(*) FROM pg_enum WHERE enumlabel LIKE 'archived_%'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(values, 20, "every ADD VALUE ran inside its migration's transaction");
+        let schema = db::tables(&db.pool).await;
+        assert!(ENUMS.upgrade(&db.pool, "head").await.unwrap().is_empty());
+        // Down to base and back: the same schema.
+        assert_eq!(ENUMS.downgrade(&db.pool, "base").await.unwrap().steps.len(), 330);
+        assert_eq!(enum_types(&db.pool).await, 0);
+        assert_eq!(db::tables(&db.pool).await, ["migrate_history"]);
+        assert_eq!(ENUMS.upgrade(&db.pool, "head").await.unwrap().steps.len(), 330);
+        assert_eq!(db::tables(&db.pool).await, schema);
+    }
+}
+
 /// What only PostgreSQL has: schemas on a search path.
 mod postgres_schemas {
     use super::support::postgres as db;
