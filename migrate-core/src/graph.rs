@@ -349,8 +349,8 @@ impl<'m> Graph<'m> {
     /// The graph of a list that is already validated and in application
     /// order (what `embed_migrations!` embeds and [`crate::load`] returns):
     /// it is indexed, not analysed again. A list that turns out not to be
-    /// (an id twice, a parent missing or after its child, not one root and
-    /// one head) gets the full analysis of [`Graph::new`], problems and all.
+    /// (an id twice, a parent missing or after its child, not one head)
+    /// gets the full analysis of [`Graph::new`], problems and all.
     pub fn of_ordered(migrations: &'m [Migration]) -> Result<Self, Diagnostics> {
         let n = migrations.len();
         let mut index: HashMap<&'m str, usize> = HashMap::with_capacity(n);
