@@ -173,22 +173,28 @@ async fn print_bases(sizes: &[usize]) {
     }
     println!("\n## Several bases: three histories, a merge every 30 revisions (median)\n");
     println!(
-        "| database | N | load + validate (ms) | per revision (µs) | apply: migrate (ms) | floor (ms) | migrate / floor | per revision (ms) |"
+        "| database | N | load + validate (ms) | per revision (µs) | apply: migrate (ms) | floor: sqlx (ms) | floor: sqlite3 / psql (ms) | migrate / lower floor | per revision (ms) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in sizes {
         let w = Workload::bases(n).await;
         let load = measure::core_load_bases(n, 5);
         for &kind in &kinds {
             let reps = if n >= 10_000 { 1 } else { 3 };
             let r = measure::full(kind, &w, reps).await;
+            let mut client = Vec::new();
+            for _ in 0..reps {
+                client.push(measure::client_floor(kind, n).await);
+            }
+            let client = measure::median(client);
             println!(
-                "| {kind:?} | {n} | {} | {:.1} | {} | {} | {} | {:.3} |",
+                "| {kind:?} | {n} | {} | {:.1} | {} | {} | {} | {} | {:.3} |",
                 ms(load),
                 load.as_secs_f64() * 1e6 / n as f64,
                 ms(r.apply[0]),
                 ms(r.apply[2]),
-                ratio(r.apply[0], r.apply[2]),
+                ms(client),
+                ratio(r.apply[0], client.min(r.apply[2])),
                 r.apply[0].as_secs_f64() * 1e3 / n as f64
             );
         }

@@ -369,6 +369,50 @@ fn load_median(sources: Vec<migrate_core::load::Source>, n: usize, reps: usize) 
     )
 }
 
+/// The engine's own client as the floor: the same SQL, one transaction per
+/// migration as the sqlx floor, written to a script and run by `sqlite3` or
+/// `psql` (the whole process, start-up included), on a fresh database.
+pub async fn client_floor(kind: Kind, n: usize) -> Duration {
+    let db = Fresh::new(kind).await;
+    let mut script =
+        String::from("CREATE TABLE floor_history (version BIGINT PRIMARY KEY, checksum VARCHAR(80) NOT NULL);\n");
+    for i in 0..n {
+        script.push_str(&format!(
+            "BEGIN;\n{}\nINSERT INTO floor_history (version, checksum) VALUES ({i}, 'x');\nCOMMIT;\n",
+            generate::up(i)
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("floor.sql");
+    std::fs::write(&file, script).unwrap();
+    let mut cmd = match kind {
+        Kind::Sqlite => {
+            let path = db
+                .url
+                .trim_start_matches("sqlite://")
+                .split('?')
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            let mut c = std::process::Command::new("sqlite3");
+            c.args(["-bail", &path, &format!(".read {}", file.display())]);
+            c
+        }
+        Kind::Postgres => {
+            let mut c = std::process::Command::new("psql");
+            c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &db.url, "-f"])
+                .arg(&file);
+            c
+        }
+    };
+    let t = Instant::now();
+    let out = cmd.output().expect("the database's own client runs (sqlite3, psql)");
+    let took = t.elapsed();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    db.drop_now().await;
+    took
+}
+
 /// Peak resident memory (kB) of this process so far.
 pub fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")

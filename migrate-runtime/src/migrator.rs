@@ -334,9 +334,8 @@ impl<'m> Migrator<'m> {
         })
     }
 
-    /// The graph of the list, which was validated when it was built: indexed, not analysed again.
     fn graph(&self) -> Result<Graph<'m>> {
-        Graph::of_ordered(&self.migrations.list).map_err(Error::Invalid)
+        self.migrations.graph().map_err(Error::Invalid)
     }
 
     /// Applies every pending revision up to `target`, each in its own
