@@ -200,6 +200,24 @@ impl Pool {
         }
     }
 
+    /// Rows of the floor's history table.
+    pub async fn count_floor_rows(&self) -> i64 {
+        self.scalar("SELECT COUNT(*) FROM floor_history").await
+    }
+
+    /// Rows of our history table, the digest row aside.
+    pub async fn count_history_rows(&self) -> i64 {
+        self.scalar("SELECT COUNT(*) FROM migrate_history WHERE revision <> ''")
+            .await
+    }
+
+    async fn scalar(&self, sql: &'static str) -> i64 {
+        match self {
+            Pool::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+            Pool::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        }
+    }
+
     pub async fn close(self) {
         match self {
             Pool::Sqlite(p) => p.close().await,
@@ -369,33 +387,45 @@ fn load_median(sources: Vec<migrate_core::load::Source>, n: usize, reps: usize) 
     )
 }
 
-/// The engine's own client as the floor: the same SQL, one transaction per
-/// migration as the sqlx floor, written to a script and run by `sqlite3` or
-/// `psql` (the whole process, start-up included), on a fresh database.
+/// The engine's own client as the floor: the same SQL in the transaction
+/// shape `migrate` uses on that database, written to a script and run by
+/// `sqlite3 -bail` or `psql -v ON_ERROR_STOP=1` on a fresh database, timed as a
+/// whole process. SQLite: one write transaction for the run, a savepoint and a
+/// history row per migration. PostgreSQL: per migration one request holding
+/// `BEGIN`, the migration, its history row and `COMMIT` (psql's `\;` sends
+/// them together).
 pub async fn client_floor(kind: Kind, n: usize) -> Duration {
     let db = Fresh::new(kind).await;
     let mut script =
         String::from("CREATE TABLE floor_history (version BIGINT PRIMARY KEY, checksum VARCHAR(80) NOT NULL);\n");
-    for i in 0..n {
-        script.push_str(&format!(
-            "BEGIN;\n{}\nINSERT INTO floor_history (version, checksum) VALUES ({i}, 'x');\nCOMMIT;\n",
-            generate::up(i)
-        ));
+    match kind {
+        Kind::Sqlite => {
+            script.push_str("BEGIN IMMEDIATE;\n");
+            for i in 0..n {
+                script.push_str(&format!(
+                    "SAVEPOINT step;\n{}\nINSERT INTO floor_history (version, checksum) VALUES ({i}, 'x');\nRELEASE step;\n",
+                    generate::up(i)
+                ));
+            }
+            script.push_str("COMMIT;\n");
+        }
+        Kind::Postgres => {
+            for i in 0..n {
+                let statements = generate::up(i).replace(";\n", " \\;\n");
+                script.push_str(&format!(
+                    "BEGIN \\;\n{} \\;\nINSERT INTO floor_history (version, checksum) VALUES ({i}, 'x') \\;\nCOMMIT;\n",
+                    statements.trim_end_matches(';')
+                ));
+            }
+        }
     }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("floor.sql");
     std::fs::write(&file, script).unwrap();
     let mut cmd = match kind {
         Kind::Sqlite => {
-            let path = db
-                .url
-                .trim_start_matches("sqlite://")
-                .split('?')
-                .next()
-                .unwrap_or("")
-                .to_owned();
             let mut c = std::process::Command::new("sqlite3");
-            c.args(["-bail", &path, &format!(".read {}", file.display())]);
+            c.args(["-bail", &sqlite_path(&db.url), &format!(".read {}", file.display())]);
             c
         }
         Kind::Postgres => {
@@ -409,6 +439,40 @@ pub async fn client_floor(kind: Kind, n: usize) -> Duration {
     let out = cmd.output().expect("the database's own client runs (sqlite3, psql)");
     let took = t.elapsed();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (tables,): (i64,) = {
+        let p = pool(&db.url).await;
+        let count = p.count_floor_rows().await;
+        p.close().await;
+        (count,)
+    };
+    assert_eq!(tables, n as i64, "the floor applied every migration");
+    db.drop_now().await;
+    took
+}
+
+fn sqlite_path(url: &str) -> String {
+    url.trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// What a user runs: a release binary that migrates the database and exits,
+/// timed as a whole process (start-up, connecting, reading the folder, which
+/// an embedded list would not cost, and the run), on a fresh database.
+pub async fn ours_process(kind: Kind, dir: &Path, n: usize) -> Duration {
+    let db = Fresh::new(kind).await;
+    let t = Instant::now();
+    let run = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--child", "apply-ours", &dir.display().to_string(), &db.url])
+        .output()
+        .unwrap();
+    let took = t.elapsed();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let p = pool(&db.url).await;
+    assert_eq!(p.count_history_rows().await, n as i64, "every migration applied");
+    p.close().await;
     db.drop_now().await;
     took
 }
