@@ -214,36 +214,16 @@ fn a_postgres_script_stops_at_a_failed_migration_by_itself() {
         })
         .unwrap();
     assert!(!out.status.success(), "the failed migration fails the script");
-    let tables = program(
-        "psql",
-        &[
-            "-X",
-            "-At",
-            "-d",
-            &db.url,
-            "-c",
-            "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'",
-        ],
-        None,
-    );
+    let query = |sql: &str| program("psql", &["-X", "-At", "-d", &db.url, "-c", sql], None);
     assert_eq!(
-        tables.trim(),
+        query("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'").trim(),
         "kept,migrate_history",
         "nothing of the failed migration stays"
     );
-    let rows = program(
-        "psql",
-        &[
-            "-X",
-            "-At",
-            "-d",
-            &db.url,
-            "-c",
-            "SELECT revision || '|' || state FROM migrate_history WHERE revision <> ''",
-        ],
-        None,
+    assert_eq!(
+        query("SELECT revision || '|' || state FROM migrate_history WHERE revision <> ''").trim(),
+        format!("{}|applied", crate::support::id_of(&a))
     );
-    assert_eq!(rows.trim(), format!("{}|applied", crate::support::id_of(&a)));
 }
 
 mod mysql {
