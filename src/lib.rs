@@ -119,8 +119,8 @@
 //! rolled back with its history row.
 
 pub use migrate_core::{
-    Checksum, Diagnostic, DiagnosticKind, Diagnostics, Direction, HistoryProblem, Migration, MigrationParts, PlanError,
-    State, Target, TargetError,
+    Checksum, Diagnostic, DiagnosticKind, Diagnostics, Direction, Directives, HistoryProblem, Migration,
+    MigrationParts, Phase, PlanError, State, Target, TargetError,
 };
 pub use migrate_macros::embed_migrations;
 pub use migrate_runtime::{
@@ -146,5 +146,5 @@ pub fn load(dir: impl AsRef<std::path::Path>) -> std::result::Result<Migrations,
 
 #[doc(hidden)]
 pub mod __private {
-    pub use migrate_core::Migration;
+    pub use migrate_core::{Migration, Phase};
 }

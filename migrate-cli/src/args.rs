@@ -2,8 +2,15 @@
 //! `db` subcommand. Only parsing lives here; `commands` does the work.
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
+use migrate_core::Phase;
 use migrate_runtime::Dialect;
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// Reads a flag's duration: `500ms`, `5s`, `10min`, `5m`, `2h`.
+fn duration(text: &str) -> Result<Duration, migrate_core::duration::BadDuration> {
+    migrate_core::duration::parse(text)
+}
 
 /// The flags every command takes. Values given here win over the config
 /// file, which wins over the environment (see the crate's README).
@@ -30,7 +37,16 @@ pub struct Options {
     /// How long to wait for another migrator's lock [default: `lock_timeout` in the config file, else 60]
     #[arg(long, value_name = "SECONDS")]
     pub lock_timeout: Option<u64>,
-    /// Accept applied revisions this folder or build does not know (a database migrated by a newer build)
+    /// How long one statement of a migration may wait for a lock on a table, e.g. 5s (PostgreSQL lock_timeout, MySQL lock_wait_timeout) [default: `ddl_lock_timeout` in the config file, else the server's]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub ddl_lock_timeout: Option<Duration>,
+    /// How long one statement of a migration may run, e.g. 10min [default: `statement_timeout` in the config file, else the server's]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub statement_timeout: Option<Duration>,
+    /// How many times to try a migration whose statement waited longer than the DDL lock timeout [default: `lock_attempts` in the config file, else 3]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub lock_attempts: Option<u32>,
+    /// Accept applied revisions this folder or build does not know (a database migrated by a newer build); without it, only unknown revisions marked `expand` are accepted
     #[arg(long)]
     pub ignore_unknown_revisions: bool,
     /// Print only results and errors: no progress lines, notes or hints
@@ -50,6 +66,9 @@ impl Options {
             history_table: self.history_table.clone().or_else(|| outer.history_table.clone()),
             history_schema: self.history_schema.clone().or_else(|| outer.history_schema.clone()),
             lock_timeout: self.lock_timeout.or(outer.lock_timeout),
+            ddl_lock_timeout: self.ddl_lock_timeout.or(outer.ddl_lock_timeout),
+            statement_timeout: self.statement_timeout.or(outer.statement_timeout),
+            lock_attempts: self.lock_attempts.or(outer.lock_attempts),
             ignore_unknown_revisions: self.ignore_unknown_revisions || outer.ignore_unknown_revisions,
             quiet: self.quiet || outer.quiet,
         }
@@ -58,14 +77,16 @@ impl Options {
 
 /// `migrate`: Alembic-style schema migrations from a folder of SQL files.
 ///
-/// Exit status: 0 done, 1 error, 2 usage error.
+/// Exit status: 0 done, 1 error, 2 usage error; `current --check` and
+/// `wait` also 3 (revisions pending) and 4 (the database holds revisions
+/// this folder does not know).
 #[derive(Debug, Parser)]
 #[command(
     name = "migrate",
     version,
     about = "Alembic-style database schema migrations from a folder of SQL files",
     long_about = None,
-    after_help = "Settings: flags, then --config FILE, else $MIGRATE_CONFIG, else ./migrate.toml; DATABASE_URL when none sets a URL.\nExit status: 0 done, 1 error, 2 usage."
+    after_help = "Settings: flags, then --config FILE, else $MIGRATE_CONFIG, else ./migrate.toml; DATABASE_URL when none sets a URL.\nExit status: 0 done, 1 error, 2 usage; `current --check` and `wait`: 3 revisions pending, 4 the database holds revisions this folder does not know."
 )]
 pub struct Cli {
     /// Flags written before the command; the command's own flags win.
@@ -110,7 +131,7 @@ pub enum Command {
         #[command(flatten)]
         options: Options,
     },
-    /// Validate the folder exactly as embed_migrations! does; exit 1 on any problem
+    /// Validate the folder exactly as embed_migrations! does (exit 1 on any problem), and warn on `expand` revisions that drop or rename
     Check {
         #[command(flatten)]
         options: Options,
@@ -160,6 +181,9 @@ pub enum DbCommand {
         /// Where to go; with --sql, `TO` or `FROM:TO` (FROM defaults to base)
         #[arg(default_value = "head", allow_negative_numbers = true)]
         target: String,
+        /// `expand`: stop before the first revision marked `-- migrate:phase: contract` (deploy the new code, then upgrade without it); `contract`: everything, as without the flag
+        #[arg(long, value_name = "expand|contract")]
+        phase: Option<Phase>,
         /// Print the SQL script for the dialect instead of connecting to a database
         #[arg(long)]
         sql: bool,
@@ -171,6 +195,9 @@ pub enum DbCommand {
         /// Where to go; with --sql, `FROM:TO` (e.g. head:base, ae10:-1)
         #[arg(allow_negative_numbers = true)]
         target: String,
+        /// Unapply revisions this folder does not know (a newer build's) with the downgrade SQL stored in their history rows, printing it; `head` is then this folder's head
+        #[arg(long)]
+        use_stored_downgrade: bool,
         /// Print the SQL script for the dialect instead of connecting to a database
         #[arg(long)]
         sql: bool,
@@ -178,10 +205,16 @@ pub enum DbCommand {
         options: Options,
     },
     /// Print the database's current revisions, one a line
+    #[command(
+        after_help = "With --check, the exit status says where the database stands: 0 at the head, 3 revisions pending, 4 it holds revisions this folder does not know, 1 error (a failed migration included)."
+    )]
     Current {
         /// Print JSON instead of text
         #[arg(long)]
         json: bool,
+        /// Exit 0 at the head, 3 when revisions are pending, 4 when the database holds revisions this folder does not know
+        #[arg(long)]
+        check: bool,
         #[command(flatten)]
         options: Options,
     },
@@ -225,8 +258,8 @@ pub enum DbCommand {
         #[command(flatten)]
         options: Options,
     },
-    /// Record how a revision left half-done by a failed run really stands
-    #[command(group(ArgGroup::new("resolution").required(true).args(["applied", "not_applied"])))]
+    /// Record how a revision left half-done by a failed run really stands, or run it again from the failed statement
+    #[command(group(ArgGroup::new("resolution").required(true).args(["applied", "not_applied", "retry"])))]
     Resolve {
         /// The revision (full id)
         id: String,
@@ -236,6 +269,20 @@ pub enum DbCommand {
         /// Its changes are not in place: remove its history row
         #[arg(long)]
         not_applied: bool,
+        /// The cause is fixed: run it again from the statement that failed (a migration run statement by statement: no-transaction, or any on MySQL)
+        #[arg(long)]
+        retry: bool,
+        #[command(flatten)]
+        options: Options,
+    },
+    /// Wait, changing nothing, until the database holds every revision (for replicas that do not migrate)
+    #[command(
+        after_help = "Exit status: 0 once the database holds every revision, 3 when the timeout passed first (the error lists what is missing), 1 on error (a failed migration included)."
+    )]
+    Wait {
+        /// How long to wait, e.g. 30s, 5m
+        #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "5m")]
+        timeout: Duration,
         #[command(flatten)]
         options: Options,
     },
@@ -252,7 +299,8 @@ impl DbCommand {
             | DbCommand::History { options, .. }
             | DbCommand::Show { options, .. }
             | DbCommand::Stamp { options, .. }
-            | DbCommand::Resolve { options, .. } => options,
+            | DbCommand::Resolve { options, .. }
+            | DbCommand::Wait { options, .. } => options,
         }
     }
 }
@@ -284,7 +332,9 @@ mod tests {
     fn flags_after_the_command() {
         let cli = Cli::try_parse_from(["migrate", "upgrade", "--sql", "--dialect", "pg", "base:head", "-q"]).unwrap();
         match cli.command {
-            Command::Db(DbCommand::Upgrade { target, sql, options }) => {
+            Command::Db(DbCommand::Upgrade {
+                target, sql, options, ..
+            }) => {
                 assert_eq!(target, "base:head");
                 assert!(sql && options.quiet);
                 assert_eq!(options.dialect, Some(Dialect::Postgres));
@@ -301,5 +351,20 @@ mod tests {
         assert!(merged.quiet);
         assert!(Cli::try_parse_from(["migrate", "resolve", "ab"]).is_err());
         assert!(Cli::try_parse_from(["migrate", "resolve", "ab", "--applied", "--not-applied"]).is_err());
+        assert!(Cli::try_parse_from(["migrate", "resolve", "ab", "--retry", "--applied"]).is_err());
+        let cli = Cli::try_parse_from(["migrate", "upgrade", "--phase", "expand", "--ddl-lock-timeout", "2s"]).unwrap();
+        match cli.command {
+            Command::Db(DbCommand::Upgrade { phase, options, .. }) => {
+                assert_eq!(phase, Some(Phase::Expand));
+                assert_eq!(options.ddl_lock_timeout, Some(Duration::from_secs(2)));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["migrate", "upgrade", "--phase", "later"]).is_err());
+        assert!(
+            Cli::try_parse_from(["migrate", "wait", "--timeout", "5"]).is_err(),
+            "a duration needs its unit"
+        );
+        assert!(Cli::try_parse_from(["migrate", "upgrade", "--lock-attempts", "0"]).is_err());
     }
 }

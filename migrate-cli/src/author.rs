@@ -177,6 +177,18 @@ pub(crate) fn merge(s: &Settings, message: &str, wanted: &[String], out: &Output
 /// `check`: validates the folder exactly as `embed_migrations!` does.
 pub(crate) fn check(s: &Settings, out: &Output) -> Result<(), CliError> {
     let list = load_dir(&s.dir, &s.dir_shown)?;
+    // An expand revision runs beside the previous release's code: it must not take away.
+    for m in list.iter().filter(|m| m.phase() == Some(migrate_core::Phase::Expand)) {
+        for found in migrate_core::sql::removals(m.upgrade_sql()) {
+            out.warn(&format!(
+                "{}: revision {} is marked `-- migrate:phase: expand`, but line {} of its upgrade section is `{}`, which the previous release's code may still need; move it to a `contract` revision",
+                m.file(),
+                out.paint(m.revision(), Style::Id),
+                found.line,
+                found.words
+            ));
+        }
+    }
     let head = list.last().map_or("none", Migration::revision);
     out.info(&format!(
         "{}: {} revision(s), head {}: ok",

@@ -32,6 +32,11 @@ struct File {
     history_schema: Option<String>,
     /// Seconds.
     lock_timeout: Option<u64>,
+    /// A duration: `5s`, `500ms`.
+    ddl_lock_timeout: Option<String>,
+    /// A duration: `10min`.
+    statement_timeout: Option<String>,
+    lock_attempts: Option<u32>,
 }
 
 /// Every setting a command needs, after precedence.
@@ -47,6 +52,12 @@ pub(crate) struct Settings {
     pub table: HistoryTable,
     /// `--dialect`, for offline scripts.
     pub dialect: Option<Dialect>,
+    /// How long a migration's statement may wait for a table lock.
+    pub ddl_lock_timeout: Option<std::time::Duration>,
+    /// How long a migration's statement may run.
+    pub statement_timeout: Option<std::time::Duration>,
+    /// How many times a migration that timed out on a lock is tried.
+    pub lock_attempts: Option<u32>,
     /// `--lock-timeout`, or the config file's; `None`: the runtime's default.
     pub lock_timeout: Option<std::time::Duration>,
     /// `--ignore-unknown-revisions`.
@@ -128,7 +139,33 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
         Some(schema) => table.in_schema(&schema)?,
         None => table,
     };
+    let duration = |key: &str, value: Option<String>| {
+        value
+            .map(|v| migrate_core::duration::parse(&v))
+            .transpose()
+            .map_err(|e| CliError::ConfigInvalid {
+                path: path.display().to_string(),
+                message: format!("`{key}`: {e}"),
+            })
+    };
+    let ddl_lock_timeout = match options.ddl_lock_timeout {
+        Some(t) => Some(t),
+        None => duration("ddl_lock_timeout", file.ddl_lock_timeout)?,
+    };
+    let statement_timeout = match options.statement_timeout {
+        Some(t) => Some(t),
+        None => duration("statement_timeout", file.statement_timeout)?,
+    };
+    if file.lock_attempts == Some(0) {
+        return Err(CliError::ConfigInvalid {
+            path: path.display().to_string(),
+            message: "`lock_attempts` is 0: a migration is tried at least once".into(),
+        });
+    }
     Ok(Settings {
+        ddl_lock_timeout,
+        statement_timeout,
+        lock_attempts: options.lock_attempts.or(file.lock_attempts),
         dir,
         dir_shown: dir_shown.trim_end_matches('/').to_owned(),
         database_url,

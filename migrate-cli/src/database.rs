@@ -193,6 +193,15 @@ pub(crate) fn migrator<'m>(migrations: &'m Migrations, s: &Settings, out: &'m Ou
     if s.ignore_unknown {
         migrator = migrator.ignore_unknown_revisions();
     }
+    if let Some(timeout) = s.ddl_lock_timeout {
+        migrator = migrator.ddl_lock_timeout(timeout);
+    }
+    if let Some(timeout) = s.statement_timeout {
+        migrator = migrator.statement_timeout(timeout);
+    }
+    if let Some(attempts) = s.lock_attempts {
+        migrator = migrator.lock_attempts(attempts);
+    }
     migrator
 }
 

@@ -9,6 +9,10 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 1;
 /// Exit status: the command line itself was wrong (clap's convention).
 pub const EXIT_USAGE: u8 = 2;
+/// Exit status of `current --check` and `wait`: revisions are pending.
+pub const EXIT_PENDING: u8 = 3;
+/// Exit status of `current --check`: the database holds revisions this folder or build does not know.
+pub const EXIT_UNKNOWN: u8 = 4;
 
 /// A command-line failure. `Display` is the message printed after `error: `;
 /// database URLs in it are redacted before printing.
@@ -28,7 +32,7 @@ pub enum CliError {
     },
     /// The config file is not valid TOML or has unknown keys.
     #[error(
-        "invalid config file `{path}`: {message} (the keys are database_url, dir, history_table, history_schema, lock_timeout)"
+        "invalid config file `{path}`: {message} (the keys are database_url, dir, history_table, history_schema, lock_timeout, ddl_lock_timeout, statement_timeout, lock_attempts)"
     )]
     ConfigInvalid {
         /// The file.
@@ -91,13 +95,22 @@ pub enum CliError {
     /// Something the command refuses to do (overwrite a file, merge one head, ...).
     #[error("{0}")]
     Refused(String),
+    /// `current --check`: revisions are pending.
+    #[error("the database is not at the head: {} revision{} pending ({})", .0.len(), if .0.len() == 1 { " is" } else { "s are" }, .0.join(", "))]
+    Pending(Vec<String>),
+    /// `current --check`: the database holds revisions this folder does not know.
+    #[error("the database holds revision{} this {} does not know: {}", if .0.len() == 1 { "" } else { "s" }, "folder or build", .0.join(", "))]
+    Unknown(Vec<String>),
 }
 
 impl CliError {
-    /// The process exit status for this error: 2 for usage, 1 otherwise.
+    /// The process exit status for this error: 2 for usage, 3 for pending
+    /// revisions, 4 for revisions the database has and the folder lacks, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => EXIT_USAGE,
+            CliError::Pending(_) | CliError::Runtime(migrate_runtime::Error::NotCurrent { .. }) => EXIT_PENDING,
+            CliError::Unknown(_) => EXIT_UNKNOWN,
             _ => EXIT_ERROR,
         }
     }
@@ -129,11 +142,11 @@ impl CliError {
             _ => return None,
         };
         Some(match program {
-            crate::Program::Migrate => {
-                format!("once you know how it stands: `migrate resolve {revision} --applied` or `--not-applied`")
-            }
+            crate::Program::Migrate => format!(
+                "once you know how it stands: `migrate resolve {revision} --applied` or `--not-applied`; or, once the cause is fixed, `migrate resolve {revision} --retry` to run it again from the failed statement"
+            ),
             crate::Program::Embedded => format!(
-                "once you know how it stands: `resolve {revision} --applied` or `--not-applied`, with the subcommand of this binary that runs `upgrade`"
+                "once you know how it stands: `resolve {revision} --applied` or `--not-applied` (or `--retry`, once the cause is fixed), with the subcommand of this binary that runs `upgrade`"
             ),
         })
     }

@@ -30,7 +30,7 @@ mod verbs;
 
 pub use args::{Cli, Command, DbCommand, Options};
 pub use config::{CONFIG_ENV, DEFAULT_CONFIG, DEFAULT_DIR, URL_ENV};
-pub use error::{CliError, EXIT_ERROR, EXIT_OK, EXIT_USAGE};
+pub use error::{CliError, EXIT_ERROR, EXIT_OK, EXIT_PENDING, EXIT_UNKNOWN, EXIT_USAGE};
 
 use clap::Parser;
 use migrate_runtime::Migrations;

@@ -226,6 +226,18 @@ impl Output {
         let _ = writeln!(std::io::stderr().lock(), "{line}");
     }
 
+    /// A warning on stderr, `warning: message`, printed also with `--quiet`.
+    pub fn warn(&self, message: &str) {
+        self.clear_bar();
+        let message = self.redacted(message);
+        let prefix = if self.colour_err {
+            format!("{}warning\x1b[0m: ", Style::Note.code())
+        } else {
+            "warning: ".to_owned()
+        };
+        let _ = writeln!(std::io::stderr().lock(), "{prefix}{message}");
+    }
+
     /// An error on stderr: `error: message`, unless the message has its own prefix.
     pub fn error(&self, message: &str, has_prefix: bool) {
         self.clear_bar();

@@ -8,7 +8,7 @@ use super::error::CliError;
 use super::output::{Output, Style};
 use migrate_core::graph::{children, find, heads};
 use migrate_core::load::load_dir_allowing_fork;
-use migrate_core::{Direction, Graph, Migration, State, Target, history, plan};
+use migrate_core::{Direction, Graph, Migration, Phase, State, Target, history, plan};
 use migrate_runtime::{HistoryEntry, Migrations, Report, Resolution, ScriptRange};
 use serde_json::{Value, json};
 use std::borrow::Cow;
@@ -63,9 +63,38 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
         DbCommand::Downgrade {
             target: t, sql: true, ..
         } => offline(source, s, Direction::Downgrade, &t, out),
-        DbCommand::Upgrade { target: t, .. } => change(source, s, Change::Upgrade, &t, out).await,
-        DbCommand::Downgrade { target: t, .. } => change(source, s, Change::Downgrade, &t, out).await,
+        DbCommand::Upgrade { target: t, phase, .. } => change(source, s, Change::Upgrade { phase }, &t, out).await,
+        DbCommand::Downgrade {
+            target: t,
+            use_stored_downgrade,
+            ..
+        } => change(source, s, Change::Downgrade { use_stored_downgrade }, &t, out).await,
         DbCommand::Stamp { target: t, purge, .. } => change(source, s, Change::Stamp { purge }, &t, out).await,
+        DbCommand::Resolve { id, retry: true, .. } => {
+            let migrations = source.migrations(s)?;
+            database::refuse_transient(url(s)?)?;
+            let mut db = database::open(url(s)?, false, out).await?;
+            let migrator = database::migrator(&migrations, s, out);
+            let retried = on!(&mut db, c => migrator.resolve_retry(c, &id).await);
+            db.close(out).await;
+            retried?;
+            out.info(&format!(
+                "Ran {} again from its failed statement: applied",
+                out.paint(&id, Style::Id)
+            ));
+            Ok(())
+        }
+        DbCommand::Wait { timeout, .. } => {
+            let migrations = source.migrations(s)?;
+            database::refuse_transient(url(s)?)?;
+            let mut db = database::open(url(s)?, false, out).await?;
+            let migrator = database::migrator(&migrations, s, out);
+            let waited = on!(&mut db, c => migrator.wait_until_current(c, timeout).await);
+            db.close(out).await;
+            waited?;
+            out.note("The database holds every revision.");
+            Ok(())
+        }
         DbCommand::Resolve { id, applied, .. } => {
             let resolution = if applied {
                 Resolution::Applied
@@ -86,7 +115,8 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
             ));
             Ok(())
         }
-        DbCommand::Current { json, .. } => current(source, s, json, out).await,
+        DbCommand::Current { json, check: false, .. } => current(source, s, json, out).await,
+        DbCommand::Current { json, check: true, .. } => current_check(source, s, json, out).await,
         DbCommand::Heads { json, .. } => {
             let list = source.loose(s)?;
             let heads = heads(&list);
@@ -150,8 +180,8 @@ fn offline(source: Source<'_>, s: &Settings, direction: Direction, text: &str, o
 /// The verbs that move the database to a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Change {
-    Upgrade,
-    Downgrade,
+    Upgrade { phase: Option<Phase> },
+    Downgrade { use_stored_downgrade: bool },
     Stamp { purge: bool },
 }
 
@@ -163,16 +193,96 @@ async fn change(source: Source<'_>, s: &Settings, change: Change, t: &str, out: 
         out.note("`heads` is every head, as in Alembic; this history has one, so it is `head`.");
     }
     // A missing SQLite file is created by the verbs that write the first rows.
-    let mut db = database::open(url(s)?, change != Change::Downgrade, out).await?;
-    let migrator = database::migrator(&migrations, s, out);
+    let creates = !matches!(change, Change::Downgrade { .. });
+    let mut db = database::open(url(s)?, creates, out).await?;
+    let mut migrator = database::migrator(&migrations, s, out);
+    match change {
+        Change::Upgrade { phase: Some(phase) } => migrator = migrator.phase(phase),
+        Change::Downgrade {
+            use_stored_downgrade: true,
+        } => migrator = migrator.use_stored_downgrade(),
+        _ => {}
+    }
     let report = on!(&mut db, c => match change {
-        Change::Upgrade => migrator.upgrade(c, target).await,
-        Change::Downgrade => migrator.downgrade(c, target).await,
+        Change::Upgrade { .. } => migrator.upgrade(c, target).await,
+        Change::Downgrade { .. } => migrator.downgrade(c, target).await,
         Change::Stamp { purge: false } => migrator.stamp(c, target).await,
         Change::Stamp { purge: true } => migrator.stamp_purge(c, target).await,
     });
     db.close(out).await;
-    nothing_to_do(&report?, t, out);
+    let report = report?;
+    for step in &report.steps {
+        if let Some(sql) = &step.stored_downgrade {
+            out.info(&format!(
+                "Ran the downgrade stored for {} when it was applied (this folder has no file for it):\n{sql}",
+                out.paint(&step.revision, Style::Id)
+            ));
+        }
+    }
+    if let Some(held) = &report.held_back {
+        out.info(&format!(
+            "Stopped before {}, the first revision of the contract phase: deploy the code that no longer needs what it removes, then upgrade without --phase.",
+            out.paint(held, Style::Id)
+        ));
+    } else {
+        nothing_to_do(&report, t, out);
+    }
+    Ok(())
+}
+
+/// `current --check`: where the database stands, as the exit status.
+async fn current_check(source: Source<'_>, s: &Settings, json: bool, out: &Output) -> Result<(), CliError> {
+    let migrations = source.migrations(s)?;
+    let mut db = database::open(url(s)?, false, out).await?;
+    let migrator = database::migrator(&migrations, s, out);
+    let entries = on!(&mut db, c => migrator.history(c).await);
+    db.close(out).await;
+    let entries = entries?;
+    if let Some((e, a)) = entries
+        .iter()
+        .find_map(|e| e.applied.as_ref().filter(|a| a.state != State::Applied).map(|a| (e, a)))
+    {
+        return Err(migrate_runtime::Error::Dirty {
+            revision: e.revision.clone(),
+            state: a.state,
+            error: a.error.clone(),
+        }
+        .into());
+    }
+    let unknown: Vec<String> = entries
+        .iter()
+        .filter(|e| !e.known)
+        .map(|e| e.revision.clone())
+        .collect();
+    let pending: Vec<String> = entries
+        .iter()
+        .filter(|e| e.known && e.applied.is_none())
+        .map(|e| e.revision.clone())
+        .collect();
+    if json {
+        out.result(
+            &json!({
+                "at_head": unknown.is_empty() && pending.is_empty(),
+                "pending": pending,
+                "unknown": unknown,
+            })
+            .to_string(),
+        );
+    }
+    if !unknown.is_empty() {
+        return Err(CliError::Unknown(unknown));
+    }
+    if !pending.is_empty() {
+        return Err(CliError::Pending(pending));
+    }
+    if !json {
+        let head = migrations.iter().last().map_or("base", Migration::revision);
+        out.result(&format!(
+            "{} {}",
+            out.paint(head, Style::Id),
+            out.paint("(head)", Style::Mark)
+        ));
+    }
     Ok(())
 }
 
@@ -322,7 +432,11 @@ async fn history(
             parents: e.down_revisions.iter().map(String::as_str).collect(),
             message: &e.message,
             file: None,
-            marks: vec!["unknown to this build"],
+            marks: match e.phase {
+                Some(Phase::Expand) => vec!["unknown to this build", "expand"],
+                Some(Phase::Contract) => vec!["unknown to this build", "contract"],
+                None => vec!["unknown to this build"],
+            },
             applied: e.applied.as_ref(),
         });
     }
@@ -342,6 +456,9 @@ async fn history(
         }
         if graph.parents(i).len() > 1 {
             marks.push("mergepoint");
+        }
+        if let Some(phase) = m.phase() {
+            marks.push(phase.as_str());
         }
         rows.push(Row {
             revision: m.revision(),
@@ -410,6 +527,7 @@ struct Row<'a> {
 
 impl Row<'_> {
     fn json(&self) -> Value {
+        let phase = ["expand", "contract"].into_iter().find(|p| self.marks.contains(p));
         json!({
             "revision": self.revision,
             "down_revisions": self.parents,
@@ -417,6 +535,7 @@ impl Row<'_> {
             "file": self.file,
             "head": self.marks.contains(&"head"),
             "current": self.marks.contains(&"current"),
+            "phase": phase,
             "known": self.file.is_some(),
             "applied": self.applied.map(|a| json!({
                 "applied_at": a.applied_at,
@@ -447,15 +566,27 @@ fn show(list: &[Migration], m: &Migration, out: &Output) {
         text.push_str(&format!("Children: {}\n", children.join(", ")));
     }
     text.push_str(&format!(
-        "Path: {}\nChecksum: {}\nTransaction: {}\nReversible: {}\n\n    {}\n\n-- migrate:upgrade\n{}\n",
+        "Path: {}\nChecksum: {}\nPhase: {}\nTransaction: {}\nReversible: {}\n{}\n    {}\n\n-- migrate:upgrade\n{}\n",
         m.file(),
         m.checksum(),
+        m.phase().map_or("none", Phase::as_str),
         if m.no_transaction() {
             "no (-- migrate:no-transaction)"
         } else {
             "yes"
         },
         if m.downgrade_sql().is_some() { "yes" } else { "no" },
+        {
+            let d = m.directives();
+            let mut t = String::new();
+            if let Some(l) = d.lock_timeout {
+                t.push_str(&format!("Lock timeout: {}\n", migrate_core::duration::display(l)));
+            }
+            if let Some(l) = d.statement_timeout {
+                t.push_str(&format!("Statement timeout: {}\n", migrate_core::duration::display(l)));
+            }
+            t
+        },
         m.message(),
         m.upgrade_sql(),
     ));

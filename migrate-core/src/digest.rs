@@ -1,7 +1,7 @@
 //! A digest of a history table's rows, so that a start-up check can tell
 //! "nothing to do" from one row instead of reading every row.
 //!
-//! Each row contributes `sha256(revision \0 checksum \0 state)`; the digest
+//! Each row contributes `sha256(v2 \0 revision \0 checksum \0 state)`; the digest
 //! is the count of rows and the XOR of their contributions, so adding or
 //! removing a row updates it in constant time, whatever order rows change
 //! in. Two tables with the same rows have the same digest; a different
@@ -23,8 +23,15 @@ pub struct Digest {
     xor: [u8; 32],
 }
 
+/// The version of the history table's shape the digest vouches for. A new
+/// version makes every stored digest stale, so the first run of a build that
+/// changed the table's columns takes the full path once and adds them.
+const TABLE_VERSION: &[u8] = b"v2";
+
 fn element(revision: &str, checksum: &str, state: State) -> [u8; 32] {
     let mut h = Sha256::new();
+    h.update(TABLE_VERSION);
+    h.update([0]);
     h.update(revision.as_bytes());
     h.update([0]);
     h.update(checksum.as_bytes());

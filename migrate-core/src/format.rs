@@ -23,7 +23,7 @@
 
 use crate::checksum::normalise;
 use crate::diagnostic::{Diagnostic, DiagnosticKind};
-use crate::migration::{Migration, MigrationParts};
+use crate::migration::{Directives, Migration, MigrationParts, Phase};
 
 /// The longest revision id accepted.
 pub const MAX_REVISION_LEN: usize = 64;
@@ -34,6 +34,9 @@ pub const UPGRADE_MARKER: &str = "-- migrate:upgrade";
 pub const DOWNGRADE_MARKER: &str = "-- migrate:downgrade";
 /// The header directive that runs a migration outside a transaction.
 pub const NO_TRANSACTION_DIRECTIVE: &str = "-- migrate:no-transaction";
+
+/// Every header directive, as the help of an unknown one lists them.
+const DIRECTIVES_HELP: &str = "the directives are `-- migrate:upgrade`, `-- migrate:downgrade`, and in the header `-- migrate:no-transaction`, `-- migrate:phase: expand|contract`, `-- migrate:lock-timeout: 5s` and `-- migrate:statement-timeout: 10min`";
 
 /// A migration file, parsed, with the lines that diagnostics point at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,9 +136,61 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
     if let Some(d) = control_characters(file, &lines) {
         problems.push(d);
     }
+    let mut directives = Directives::default();
+    let mut seen_directives: Vec<&str> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let n = i + 1;
         if let Some(name) = directive(line) {
+            if let Some((key, value)) = name.split_once(':') {
+                let key = key.trim();
+                if !matches!(key, "phase" | "lock-timeout" | "statement-timeout") {
+                    problems.push(err(
+                        DiagnosticKind::BadHeader,
+                        n,
+                        format!("unknown directive `-- migrate:{key}:`"),
+                        DIRECTIVES_HELP,
+                    ));
+                } else if upgrade_start.is_some() {
+                    problems.push(err(
+                        DiagnosticKind::BadHeader,
+                        n,
+                        format!("`-- migrate:{key}:` must be in the header"),
+                        "move it above `-- migrate:upgrade`",
+                    ));
+                } else if seen_directives.contains(&key) {
+                    problems.push(err(
+                        DiagnosticKind::BadHeader,
+                        n,
+                        format!("second `-- migrate:{key}:` line"),
+                        "keep one",
+                    ));
+                } else {
+                    seen_directives.push(key);
+                    let parsed = match key {
+                        "phase" => value.parse::<Phase>().map(|p| directives.phase = Some(p)).map_err(|e| {
+                            (e.to_string(), "an expand revision only adds what the previous release tolerates; a contract revision removes what no running code uses any more")
+                        }),
+                        _ => crate::duration::parse(value)
+                            .map(|d| {
+                                if key == "lock-timeout" {
+                                    directives.lock_timeout = Some(d);
+                                } else {
+                                    directives.statement_timeout = Some(d);
+                                }
+                            })
+                            .map_err(|e| (e.to_string(), "for example `-- migrate:lock-timeout: 5s` or `-- migrate:statement-timeout: 10min`")),
+                    };
+                    if let Err((message, help)) = parsed {
+                        problems.push(err(
+                            DiagnosticKind::BadHeader,
+                            n,
+                            format!("in `-- migrate:{key}:`, {message}"),
+                            help,
+                        ));
+                    }
+                }
+                continue;
+            }
             match name {
                 "upgrade" if upgrade_start.is_none() => upgrade_start = Some(i),
                 "upgrade" => problems.push(err(
@@ -168,7 +223,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
                     DiagnosticKind::BadHeader,
                     n,
                     format!("unknown directive `-- migrate:{other}`"),
-                    "the directives are `-- migrate:upgrade`, `-- migrate:downgrade` and `-- migrate:no-transaction`",
+                    DIRECTIVES_HELP,
                 )),
             }
             continue;
@@ -370,6 +425,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
         upgrade,
         downgrade,
         no_transaction,
+        directives,
         file: file.to_owned(),
     });
     Ok(ParsedFile {

@@ -169,7 +169,7 @@ impl fmt::Display for HistoryProblem {
             ),
             HistoryProblem::Unknown { revision } => write!(
                 f,
-                "revision `{revision}` is applied in the database but unknown to this build (is the database ahead of this binary?); deploy a build that has it, or opt in to ignoring unknown revisions (`ignore_unknown_revisions()`, `--ignore-unknown-revisions`)"
+                "revision `{revision}` is applied in the database but unknown to this build (is the database ahead of this binary?), and it is not marked `-- migrate:phase: expand`, which an older build starts beside; deploy a build that has it, unapply it with the downgrade stored when it was applied (`use_stored_downgrade()`, `downgrade --use-stored-downgrade`), or opt in to ignoring unknown revisions (`ignore_unknown_revisions()`, `--ignore-unknown-revisions`)"
             ),
             HistoryProblem::MissingAncestor { revision, ancestor } => write!(
                 f,

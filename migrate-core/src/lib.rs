@@ -13,6 +13,7 @@
 pub mod checksum;
 pub mod diagnostic;
 pub mod digest;
+pub mod duration;
 pub mod format;
 pub mod graph;
 pub mod history;
@@ -27,7 +28,7 @@ pub use diagnostic::{Diagnostic, DiagnosticKind, Diagnostics};
 pub use digest::Digest;
 pub use graph::Graph;
 pub use history::{HistoryProblem, State};
-pub use migration::{Migration, MigrationParts};
+pub use migration::{Directives, Migration, MigrationParts, Phase};
 pub use plan::{Direction, Plan, PlanError};
 pub use target::{Target, TargetError};
 
@@ -56,6 +57,7 @@ pub(crate) mod testing {
                     upgrade: format!("-- up {id}"),
                     downgrade: Some(format!("-- down {id}")),
                     no_transaction: false,
+                    directives: Default::default(),
                     file: format!("migrations/{id}_m.sql"),
                 })
             })

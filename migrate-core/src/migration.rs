@@ -6,6 +6,66 @@
 
 use crate::checksum::Checksum;
 use std::borrow::Cow;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Where a revision stands in an expand/contract deploy
+/// (`-- migrate:phase: expand` or `contract` in its header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Only additive changes the previous release's code tolerates (new
+    /// tables, nullable columns, indexes): an older build may run beside it.
+    Expand,
+    /// Removals that must wait until no old code runs.
+    Contract,
+}
+
+impl Phase {
+    /// The name as written in headers and stored in the history table.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Phase::Expand => "expand",
+            Phase::Contract => "contract",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A phase name that is neither `expand` nor `contract`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown phase `{0}`: use expand or contract")]
+pub struct UnknownPhase(pub String);
+
+impl FromStr for Phase {
+    type Err = UnknownPhase;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "expand" => Ok(Phase::Expand),
+            "contract" => Ok(Phase::Contract),
+            other => Err(UnknownPhase(other.to_owned())),
+        }
+    }
+}
+
+/// What a revision's header says about how to run it, beside its SQL: its
+/// phase and its timeouts. None of it is part of the checksum, since none of
+/// it changes what the migration does to the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Directives {
+    /// `-- migrate:phase: expand|contract`.
+    pub phase: Option<Phase>,
+    /// `-- migrate:lock-timeout: 5s`: how long one of its statements may wait
+    /// for a lock on a table (PostgreSQL `lock_timeout`, MySQL `lock_wait_timeout`).
+    pub lock_timeout: Option<Duration>,
+    /// `-- migrate:statement-timeout: 10min`: how long one of its statements may run.
+    pub statement_timeout: Option<Duration>,
+}
 
 /// One migration revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +77,7 @@ pub struct Migration {
     upgrade: Cow<'static, str>,
     downgrade: Option<Cow<'static, str>>,
     no_transaction: bool,
+    directives: Directives,
     file: Cow<'static, str>,
 }
 
@@ -42,6 +103,8 @@ pub struct MigrationParts {
     pub downgrade: Option<String>,
     /// Whether the migration runs outside a transaction.
     pub no_transaction: bool,
+    /// Its phase and timeouts.
+    pub directives: Directives,
     /// The file it came from, for messages.
     pub file: String,
 }
@@ -58,7 +121,17 @@ impl Migration {
             upgrade: Cow::Owned(parts.upgrade),
             downgrade: parts.downgrade.map(Cow::Owned),
             no_transaction: parts.no_transaction,
+            directives: parts.directives,
             file: Cow::Owned(parts.file),
+        }
+    }
+
+    /// Builds a migration from owned parts with a checksum recorded elsewhere
+    /// (a history row of a revision this build does not have the file of).
+    pub fn with_checksum(parts: MigrationParts, checksum: Checksum) -> Migration {
+        Migration {
+            checksum,
+            ..Migration::new(parts)
         }
     }
 
@@ -73,8 +146,10 @@ impl Migration {
         upgrade: &'static str,
         downgrade: Option<&'static str>,
         no_transaction: bool,
+        directives: (Option<Phase>, Option<u64>, Option<u64>),
         file: &'static str,
     ) -> Migration {
+        let (phase, lock_ms, statement_ms) = directives;
         Migration {
             revision: Cow::Borrowed(revision),
             down_revisions: Parents::Embedded(down_revisions),
@@ -86,6 +161,17 @@ impl Migration {
                 None => None,
             },
             no_transaction,
+            directives: Directives {
+                phase,
+                lock_timeout: match lock_ms {
+                    Some(ms) => Some(Duration::from_millis(ms)),
+                    None => None,
+                },
+                statement_timeout: match statement_ms {
+                    Some(ms) => Some(Duration::from_millis(ms)),
+                    None => None,
+                },
+            },
             file: Cow::Borrowed(file),
         }
     }
@@ -127,6 +213,16 @@ impl Migration {
     /// Whether the migration runs outside a transaction (`-- migrate:no-transaction`).
     pub fn no_transaction(&self) -> bool {
         self.no_transaction
+    }
+
+    /// Its phase, timeouts and the like, from its header.
+    pub fn directives(&self) -> Directives {
+        self.directives
+    }
+
+    /// Its phase, if its header declares one.
+    pub fn phase(&self) -> Option<Phase> {
+        self.directives.phase
     }
 
     /// The file the migration came from, relative to the crate or folder root.

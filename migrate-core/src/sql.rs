@@ -46,9 +46,29 @@ pub struct TransactionControl {
 /// The top-level statements of `sql` that begin, end or roll back a
 /// transaction, found by every reading of its quotes and comments.
 pub fn transaction_control(sql: &str) -> Vec<TransactionControl> {
+    found_by_every_reading(sql, classify)
+}
+
+/// The top-level statements of `sql` that drop, rename or empty something
+/// (`DROP …`, `ALTER … DROP …`, `ALTER … RENAME …`, `RENAME TABLE`,
+/// `TRUNCATE`), found by every reading: what an `expand` revision, which the
+/// previous release's code must tolerate, should not hold. `words` says what
+/// was found (`DROP TABLE`, `ALTER TABLE … DROP COLUMN`).
+pub fn removals(sql: &str) -> Vec<TransactionControl> {
+    found_by_every_reading(sql, removal)
+}
+
+/// The statements `keep` picks, in each reading, that every reading agrees on.
+fn found_by_every_reading(
+    sql: &str,
+    keep: fn(&[String], usize) -> Option<TransactionControl>,
+) -> Vec<TransactionControl> {
     let mut found: Option<Vec<TransactionControl>> = None;
     for reading in READINGS {
-        let here = scan(sql, reading);
+        let here: Vec<TransactionControl> = scan(sql, reading)
+            .into_iter()
+            .filter_map(|(words, line)| keep(&words, line))
+            .collect();
         found = Some(match found {
             None => here,
             Some(before) => before.into_iter().filter(|t| here.contains(t)).collect(),
@@ -57,12 +77,70 @@ pub fn transaction_control(sql: &str) -> Vec<TransactionControl> {
     found.unwrap_or_default()
 }
 
+/// Whether the words of a statement make it a removal, and which.
+fn removal(words: &[String], line: usize) -> Option<TransactionControl> {
+    let first = words.first()?.as_str();
+    let second = words.get(1).map(String::as_str).unwrap_or("");
+    let after = |word: &str| {
+        let at = words.iter().position(|w| w == word)?;
+        let next = words.get(at + 1).map(String::as_str).unwrap_or("");
+        Some(format!("{first} {second} … {word} {next}").trim_end().to_owned())
+    };
+    let words = match first {
+        "DROP" => format!("DROP {second}").trim_end().to_owned(),
+        "TRUNCATE" => "TRUNCATE".to_owned(),
+        "RENAME" => format!("RENAME {second}").trim_end().to_owned(),
+        "ALTER" => after("DROP").or_else(|| after("RENAME"))?,
+        _ => return None,
+    };
+    Some(TransactionControl { words, line })
+}
+
+/// The name of the index a `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT
+/// EXISTS] name ON …` statement builds (PostgreSQL), unquoted; `None` for
+/// any other statement. Such a statement that fails leaves an INVALID index
+/// of that name behind.
+pub fn concurrent_index(statement: &str) -> Option<String> {
+    let text: String = statement
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut words = text.split_whitespace();
+    let mut next_upper = || words.next().map(|w| (w.to_ascii_uppercase(), w.to_owned()));
+    if next_upper()?.0 != "CREATE" {
+        return None;
+    }
+    let mut w = next_upper()?;
+    if w.0 == "UNIQUE" {
+        w = next_upper()?;
+    }
+    if w.0 != "INDEX" || next_upper()?.0 != "CONCURRENTLY" {
+        return None;
+    }
+    let mut name = next_upper()?;
+    if name.0 == "IF" {
+        next_upper()?; // NOT
+        next_upper()?; // EXISTS
+        name = next_upper()?;
+    }
+    if name.0 == "ON" {
+        return None; // unnamed: the server picks the name
+    }
+    let raw = name.1.split('(').next().unwrap_or_default().to_owned();
+    Some(match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        Some(quoted) => quoted.replace("\"\"", "\""),
+        None => raw.to_lowercase(),
+    })
+}
+
 fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
-/// The statements' first two words and start lines, at depth 0, for one reading.
-fn scan(sql: &str, r: Reading) -> Vec<TransactionControl> {
+/// The top-level statements' words (upper-cased; a quoted part is an empty
+/// word) and start lines, for one reading.
+fn scan(sql: &str, r: Reading) -> Vec<(Vec<String>, usize)> {
     let src = sql.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -73,11 +151,10 @@ fn scan(sql: &str, r: Reading) -> Vec<TransactionControl> {
     let mut start_line = 0;
     let mut creates = false;
     let mut depth = 0usize;
-    let finish = |words: &mut Vec<String>, start_line: usize, out: &mut Vec<TransactionControl>| {
-        if let Some(t) = classify(words, start_line) {
-            out.push(t);
+    let finish = |words: &mut Vec<String>, start_line: usize, out: &mut Vec<(Vec<String>, usize)>| {
+        if !words.is_empty() {
+            out.push((std::mem::take(words), start_line));
         }
-        words.clear();
     };
     while i < src.len() {
         let b = src[i];
@@ -324,5 +401,37 @@ mod tests {
         ] {
             assert_eq!(found(sql), Vec::<(String, usize)>::new(), "{sql}");
         }
+    }
+
+    #[test]
+    fn removals_are_found_at_the_top_level_only() {
+        let sql = "CREATE TABLE a (id INT);\nDROP TABLE old;\nALTER TABLE b DROP COLUMN c;\nALTER TABLE d ADD COLUMN e TEXT DEFAULT 'drop';\n\
+                   ALTER TABLE f RENAME TO g;\nRENAME TABLE h TO i;\n-- DROP TABLE x;\nCREATE FUNCTION f() RETURNS int AS $$ DROP TABLE y; $$ LANGUAGE sql;\nTRUNCATE t;";
+        let got: Vec<(String, usize)> = removals(sql).into_iter().map(|t| (t.words, t.line)).collect();
+        assert_eq!(
+            got,
+            [
+                ("DROP TABLE".to_owned(), 2),
+                ("ALTER TABLE … DROP COLUMN".to_owned(), 3),
+                ("ALTER TABLE … RENAME TO".to_owned(), 5),
+                ("RENAME TABLE".to_owned(), 6),
+                ("TRUNCATE".to_owned(), 9),
+            ]
+        );
+    }
+
+    #[test]
+    fn concurrent_index_names() {
+        assert_eq!(
+            concurrent_index("CREATE INDEX CONCURRENTLY Idx_A ON t (a)"),
+            Some("idx_a".into())
+        );
+        assert_eq!(
+            concurrent_index("-- why\ncreate unique index concurrently if not exists \"Idx\" on t(a)"),
+            Some("Idx".into())
+        );
+        assert_eq!(concurrent_index("CREATE INDEX idx ON t (a)"), None);
+        assert_eq!(concurrent_index("CREATE INDEX CONCURRENTLY ON t (a)"), None);
+        assert_eq!(concurrent_index("DROP INDEX CONCURRENTLY idx"), None);
     }
 }

@@ -12,6 +12,7 @@ fn migration(id: &str, parents: &[String]) -> Migration {
         upgrade: format!("SELECT '{id}';"),
         downgrade: Some(String::new()),
         no_transaction: false,
+        directives: Default::default(),
         file: format!("migrations/{id}_x.sql"),
     })
 }

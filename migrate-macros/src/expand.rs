@@ -26,10 +26,29 @@ pub fn migrations(input: &Input, migrations: &[Migration]) -> TokenStream {
             None => quote!(::core::option::Option::None),
         };
         let no_transaction = m.no_transaction();
+        let d = m.directives();
+        let phase = match d.phase {
+            Some(migrate_core::Phase::Expand) => {
+                quote!(::core::option::Option::Some(::migrate::__private::Phase::Expand))
+            }
+            Some(migrate_core::Phase::Contract) => {
+                quote!(::core::option::Option::Some(::migrate::__private::Phase::Contract))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        let ms = |t: Option<std::time::Duration>| match t {
+            Some(t) => {
+                let ms = t.as_millis() as u64;
+                quote!(::core::option::Option::Some(#ms))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        let (lock, statement) = (ms(d.lock_timeout), ms(d.statement_timeout));
         let file = m.file();
         quote! {
             ::migrate::__private::Migration::__embedded(
-                #revision, &[#(#parents),*], #message, [#(#checksum),*], #upgrade, #downgrade, #no_transaction, #file,
+                #revision, &[#(#parents),*], #message, [#(#checksum),*], #upgrade, #downgrade, #no_transaction,
+                (#phase, #lock, #statement), #file,
             )
         }
     });

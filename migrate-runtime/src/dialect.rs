@@ -5,7 +5,7 @@
 //! exactly as an online run would.
 
 use crate::table::HistoryTable;
-use migrate_core::{Digest, Migration, State};
+use migrate_core::{Checksum, Digest, Migration, State};
 use std::fmt;
 use std::str::FromStr;
 
@@ -19,6 +19,53 @@ pub enum Dialect {
     /// MySQL 8 or MariaDB 10.5 or later.
     Mysql,
 }
+
+/// What a column added after the first version holds.
+#[derive(Debug, Clone, Copy)]
+enum ColumnKind {
+    Short,
+    Count,
+    Text,
+}
+
+/// A column added after the first version of the history table.
+#[derive(Debug)]
+struct Column {
+    name: &'static str,
+    kind: ColumnKind,
+}
+
+/// The columns added after the first version of the history table, in the
+/// order `select_history` reads them. A table made by an earlier version
+/// gains them on the first run that changes anything; rows written before
+/// read NULL in them. Every one is nullable.
+const EXTRA_COLUMNS: [Column; 5] = [
+    // `expand` or `contract`, from the header.
+    Column {
+        name: "phase",
+        kind: ColumnKind::Short,
+    },
+    // 1 for a `-- migrate:no-transaction` migration.
+    Column {
+        name: "no_transaction",
+        kind: ColumnKind::Count,
+    },
+    // The downgrade section when it was applied, and its checksum, so an
+    // older build without the file can unapply it.
+    Column {
+        name: "downgrade",
+        kind: ColumnKind::Text,
+    },
+    Column {
+        name: "downgrade_checksum",
+        kind: ColumnKind::Short,
+    },
+    // How many statements of a migration run statement by statement completed.
+    Column {
+        name: "statements_done",
+        kind: ColumnKind::Count,
+    },
+];
 
 /// A name that is not one of `sqlite`, `postgres`, `mysql`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,32 +133,104 @@ impl Dialect {
 
     /// `CREATE TABLE IF NOT EXISTS` for the history table.
     pub fn create_table(self, t: &HistoryTable) -> String {
+        let extra: String = EXTRA_COLUMNS
+            .iter()
+            .map(|c| format!(",\n    {} {}", c.name, self.column_type(c.kind)))
+            .collect();
         format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n    revision VARCHAR(64) NOT NULL PRIMARY KEY,\n    down_revisions TEXT NOT NULL,\n    message TEXT NOT NULL,\n    checksum VARCHAR(80) NOT NULL,\n    state VARCHAR(16) NOT NULL,\n    applied_at VARCHAR(32) NOT NULL,\n    execution_ms BIGINT NOT NULL,\n    error TEXT\n)",
+            "CREATE TABLE IF NOT EXISTS {} (\n    revision VARCHAR(64) NOT NULL PRIMARY KEY,\n    down_revisions TEXT NOT NULL,\n    message TEXT NOT NULL,\n    checksum VARCHAR(80) NOT NULL,\n    state VARCHAR(16) NOT NULL,\n    applied_at VARCHAR(32) NOT NULL,\n    execution_ms BIGINT NOT NULL,\n    error TEXT{extra}\n)",
             self.table(t)
         )
     }
 
+    fn column_type(self, kind: ColumnKind) -> &'static str {
+        match (kind, self) {
+            (ColumnKind::Short, _) => "VARCHAR(80)",
+            (ColumnKind::Count, _) => "BIGINT",
+            // TEXT holds 64 KiB on MySQL; a stored downgrade may be longer.
+            (ColumnKind::Text, Dialect::Mysql) => "LONGTEXT",
+            (ColumnKind::Text, _) => "TEXT",
+        }
+    }
+
+    /// The query listing the history table's column names, one a row.
+    pub fn select_columns(self, t: &HistoryTable) -> String {
+        let name = self.literal(t.name());
+        match self {
+            Dialect::Sqlite => match t.schema() {
+                Some(schema) => format!("SELECT name FROM pragma_table_info({name}, {})", self.literal(schema)),
+                None => format!("SELECT name FROM pragma_table_info({name})"),
+            },
+            Dialect::Postgres => format!(
+                "SELECT column_name::text FROM information_schema.columns WHERE table_schema = {} AND table_name = {name}",
+                t.schema()
+                    .map_or_else(|| "current_schema()".to_owned(), |s| self.literal(s))
+            ),
+            Dialect::Mysql => format!(
+                "SELECT CAST(COLUMN_NAME AS CHAR) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE({}, DATABASE()) AND TABLE_NAME = {name}",
+                t.schema().map_or_else(|| "NULL".to_owned(), |s| self.literal(s))
+            ),
+        }
+    }
+
+    /// The statements adding the columns of [`EXTRA_COLUMNS`] that a history
+    /// table made by an earlier version lacks (`present` lists what it has).
+    pub fn add_missing_columns(self, t: &HistoryTable, present: &[String]) -> Vec<String> {
+        EXTRA_COLUMNS
+            .iter()
+            .filter(|c| !present.iter().any(|p| p.eq_ignore_ascii_case(c.name)))
+            .map(|c| {
+                format!(
+                    "ALTER TABLE {} ADD COLUMN {} {}",
+                    self.table(t),
+                    c.name,
+                    self.column_type(c.kind)
+                )
+            })
+            .collect()
+    }
+
     /// The row recording that `m` is applied; `execution_ms` is an SQL expression.
     pub fn insert_applied(self, t: &HistoryTable, m: &Migration, execution_ms: &str) -> String {
-        let parents: Vec<&str> = m.down_revisions().collect();
-        format!(
-            "INSERT INTO {} (revision, down_revisions, message, checksum, state, applied_at, execution_ms) VALUES ({}, {}, {}, {}, {}, {}, {execution_ms})",
-            self.table(t),
-            self.literal(m.revision()),
-            self.literal(&parents.join(",")),
-            self.literal(m.message()),
-            self.literal(&m.checksum().to_string()),
-            self.literal(State::Applied.as_str()),
-            self.now(),
-        )
+        self.insert_row(t, m, State::Applied, execution_ms, true)
+    }
+
+    /// [`insert_applied`](Self::insert_applied) with only the columns every
+    /// version of the table has: what an offline script writes, since it
+    /// cannot know which version of the table it will run on. Such a row
+    /// has no stored downgrade and no phase.
+    pub fn insert_applied_basic(self, t: &HistoryTable, m: &Migration, execution_ms: &str) -> String {
+        self.insert_row(t, m, State::Applied, execution_ms, false)
     }
 
     /// A row for `m` marked `state` (a run in progress), not yet applied.
     pub fn insert_marked(self, t: &HistoryTable, m: &Migration, state: State) -> String {
+        self.insert_row(t, m, state, "0", true)
+    }
+
+    fn insert_row(self, t: &HistoryTable, m: &Migration, state: State, execution_ms: &str, full: bool) -> String {
         let parents: Vec<&str> = m.down_revisions().collect();
+        let (columns, values) = if full {
+            let down = m.downgrade_sql();
+            (
+                ", phase, no_transaction, downgrade, downgrade_checksum, statements_done",
+                format!(
+                    ", {}, {}, {}, {}, 0",
+                    m.phase()
+                        .map_or_else(|| "NULL".to_owned(), |p| self.literal(p.as_str())),
+                    u8::from(m.no_transaction()),
+                    down.map_or_else(|| "NULL".to_owned(), |d| self.literal(d)),
+                    down.map_or_else(
+                        || "NULL".to_owned(),
+                        |d| self.literal(&Checksum::of(d, m.no_transaction()).to_string())
+                    ),
+                ),
+            )
+        } else {
+            ("", String::new())
+        };
         format!(
-            "INSERT INTO {} (revision, down_revisions, message, checksum, state, applied_at, execution_ms) VALUES ({}, {}, {}, {}, {}, {}, 0)",
+            "INSERT INTO {} (revision, down_revisions, message, checksum, state, applied_at, execution_ms{columns}) VALUES ({}, {}, {}, {}, {}, {}, {execution_ms}{values})",
             self.table(t),
             self.literal(m.revision()),
             self.literal(&parents.join(",")),
@@ -119,6 +238,40 @@ impl Dialect {
             self.literal(&m.checksum().to_string()),
             self.literal(state.as_str()),
             self.now(),
+        )
+    }
+
+    /// Records `revision`'s checksum anew (its file changed before a retry).
+    pub fn set_checksum(self, t: &HistoryTable, revision: &str, checksum: &str) -> String {
+        format!(
+            "UPDATE {} SET checksum = {} WHERE revision = {}",
+            self.table(t),
+            self.literal(checksum),
+            self.literal(revision)
+        )
+    }
+
+    /// Records that the first `done` statements of `revision`, which runs
+    /// statement by statement, have completed.
+    pub fn set_progress(self, t: &HistoryTable, revision: &str, done: usize) -> String {
+        format!(
+            "UPDATE {} SET statements_done = {done} WHERE revision = {}",
+            self.table(t),
+            self.literal(revision)
+        )
+    }
+
+    /// The query reading how many statements of `revision` completed.
+    pub fn select_progress(self, t: &HistoryTable, revision: &str) -> String {
+        let as_text = match self {
+            Dialect::Mysql => "CAST(COALESCE(statements_done, 0) AS CHAR)",
+            Dialect::Postgres => "COALESCE(statements_done, 0)::text",
+            Dialect::Sqlite => "CAST(COALESCE(statements_done, 0) AS TEXT)",
+        };
+        format!(
+            "SELECT {as_text} FROM {} WHERE revision = {}",
+            self.table(t),
+            self.literal(revision)
         )
     }
 
@@ -153,10 +306,29 @@ impl Dialect {
         )
     }
 
-    /// The `SELECT` that reads the history rows (not the digest row), in a fixed column order.
-    pub fn select_history(self, t: &HistoryTable) -> String {
+    /// The `SELECT` that reads the history rows (not the digest row), in a
+    /// fixed column order; a column of [`EXTRA_COLUMNS`] missing from
+    /// `present` (a table of an earlier version, read without changing it)
+    /// reads as NULL.
+    pub fn select_history(self, t: &HistoryTable, present: &[String]) -> String {
+        let extra: String = EXTRA_COLUMNS
+            .iter()
+            .map(|c| {
+                if present.iter().any(|p| p.eq_ignore_ascii_case(c.name)) {
+                    format!(", {}", c.name)
+                } else {
+                    let ty = match (self, c.kind) {
+                        (Dialect::Sqlite, _) => "",
+                        (Dialect::Postgres, ColumnKind::Count) => "::bigint",
+                        (Dialect::Postgres, _) => "::text",
+                        (Dialect::Mysql, _) => "",
+                    };
+                    format!(", NULL{ty}")
+                }
+            })
+            .collect();
         format!(
-            "SELECT revision, down_revisions, message, checksum, state, applied_at, execution_ms, error FROM {} WHERE revision <> '' ORDER BY applied_at, revision",
+            "SELECT revision, down_revisions, message, checksum, state, applied_at, execution_ms, error{extra} FROM {} WHERE revision <> '' ORDER BY applied_at, revision",
             self.table(t)
         )
     }

@@ -31,7 +31,7 @@ pub enum Error {
 
     /// A revision was left half-done by an earlier run.
     #[error(
-        "revision `{revision}` is marked `{state}` in the history table: an earlier run did not finish it{}; check the database by hand, then record how it stands by resolving it as applied or as not applied (`Migrator::resolve`, or the command line's `resolve {revision} --applied` or `--not-applied`); nothing was changed",
+        "revision `{revision}` is marked `{state}` in the history table: an earlier run did not finish it{}; check the database by hand, then record how it stands by resolving it as applied or as not applied (`Migrator::resolve`, or the command line's `resolve {revision} --applied` or `--not-applied`), or, once the cause is fixed, run it again from the statement that failed (`Migrator::resolve_retry`, `resolve {revision} --retry`); nothing was changed",
         .error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
     )]
     Dirty {
@@ -49,7 +49,7 @@ pub enum Error {
         .statement.map(|n| format!(" at statement {n}")).unwrap_or_default(),
         .line.map(|n| format!(" at line {n} of its {direction} section")).unwrap_or_default(),
         db_message(.source),
-        if *.rolled_back { "it was rolled back and is not recorded" } else { "it could not be rolled back (it ran outside a transaction, or the database committed its DDL), so part of it may have run: it is marked failed in the history table; check the database by hand, then resolve it" },
+        if *.rolled_back { "it was rolled back and is not recorded".to_owned() } else { format!("it could not be rolled back (it ran outside a transaction, or the database committed its DDL){}: it is marked failed in the history table; check the database by hand, then resolve it (`resolve {revision} --retry` runs it again from the failed statement)", match .completed { Some(0) => ", and none of its statements stayed done".to_owned(), Some(1) => ", and its statement 1 stays done".to_owned(), Some(n) => format!(", and its statements 1-{n} stay done"), None => ", so part of it may have run".to_owned() }) },
         applied_note(.applied),
         .cleanup.as_ref().map(|c| format!("; cleaning up after it also failed: {c}")).unwrap_or_default()
     )]
@@ -67,6 +67,9 @@ pub enum Error {
         line: Option<usize>,
         /// Whether the failed migration left no trace (it ran in a transaction).
         rolled_back: bool,
+        /// For a migration run statement by statement that could not be rolled
+        /// back: how many of its statements stay done (recorded in its history row).
+        completed: Option<usize>,
         /// The revisions this run had already applied or unapplied, which stay done.
         applied: Vec<String>,
         /// The database's error.
@@ -87,6 +90,80 @@ pub enum Error {
         /// What failed.
         #[source]
         source: Box<Error>,
+    },
+
+    /// A migration kept failing because a statement waited longer than the
+    /// lock timeout for a lock another session held; it was retried with
+    /// backoff until its attempts ran out.
+    #[error(
+        "{source}; it was tried {attempts} time{}, and each time a statement waited longer than the lock timeout; {}",
+        if *.attempts == 1 { "" } else { "s" },
+        if .blockers.is_empty() { "no session holding locks since before the last attempt could be found".to_owned() } else { format!("the sessions whose transactions held locks since before the last attempt: {}", .blockers.join("; ")) }
+    )]
+    Blocked {
+        /// The revision.
+        revision: String,
+        /// How many times it was tried.
+        attempts: u32,
+        /// The sessions that held locks in open transactions since before the
+        /// last attempt began (PostgreSQL: backend pid, state, age and query;
+        /// MySQL: connection, user, host, age and query), the likely blockers.
+        blockers: Vec<String>,
+        /// The last attempt's error.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// A failed `CREATE INDEX CONCURRENTLY` left an INVALID index, which a
+    /// retry would trip over. Nothing was changed.
+    #[error(
+        "revision `{revision}`'s next statement builds the index {index} concurrently, and an INVALID index of that name, left by the failed attempt, is in the way: drop it with `{drop}`, then retry; nothing was changed"
+    )]
+    InvalidIndex {
+        /// The revision.
+        revision: String,
+        /// The index, schema-qualified.
+        index: String,
+        /// The statement that drops it.
+        drop: String,
+    },
+
+    /// A revision this build does not know cannot be unapplied with the
+    /// downgrade stored in its history row. Nothing was changed.
+    #[error("the downgrade stored for revision `{revision}` cannot be run: {reason}; nothing was changed")]
+    StoredDowngrade {
+        /// The revision.
+        revision: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// `resolve --retry` cannot run this revision again. Nothing was changed.
+    #[error("revision `{revision}` cannot be retried: {reason}; nothing was changed")]
+    CannotRetry {
+        /// The revision.
+        revision: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// [`wait_until_current`](crate::Migrations::wait_until_current) gave up:
+    /// the database still lacks some of the migrations.
+    #[error(
+        "after waiting {}, the database still lacks {} of this build's revision{} ({}){}",
+        migrate_core::duration::display(*.waited),
+        .missing.len(),
+        if .missing.len() == 1 { "" } else { "s" },
+        .missing.join(", "),
+        .in_progress.as_ref().map(|r| format!("; revision `{r}` is being applied now")).unwrap_or_default()
+    )]
+    NotCurrent {
+        /// The revisions not applied yet, in application order.
+        missing: Vec<String>,
+        /// How long it waited.
+        waited: Duration,
+        /// A revision a migrator is applying at the moment, if any.
+        in_progress: Option<String>,
     },
 
     /// A history row has a state this build does not know. Nothing was changed.

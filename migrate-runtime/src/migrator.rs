@@ -6,13 +6,23 @@ use crate::error::{Error, Result};
 use crate::report::{Applied, HistoryEntry, Report, StepReport};
 use crate::table::HistoryTable;
 use migrate_core::history::{self, AppliedRevision};
-use migrate_core::{Diagnostics, Digest, Direction, Graph, Migration, State, Target, TargetError, plan};
+use migrate_core::{
+    Checksum, Diagnostics, Digest, Direction, Directives, Graph, Migration, MigrationParts, Phase, State, Target,
+    TargetError, plan,
+};
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The default time to wait for another migrator to finish.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The default number of times a migration is tried when one of its
+/// statements waits longer than the DDL lock timeout.
+pub const DEFAULT_LOCK_ATTEMPTS: u32 = 3;
+
+/// What `file()` says of a revision rebuilt from its history row.
+const STORED_FILE: &str = "stored in the history table";
 
 /// An ordered, checksummed list of migrations: what `embed_migrations!`
 /// expands to, or what the command line loads from a folder.
@@ -169,9 +179,20 @@ impl Migrations {
             table: Ok(HistoryTable::default()),
             ignore_unknown: false,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            ddl_lock_timeout: None,
+            statement_timeout: None,
+            lock_attempts: DEFAULT_LOCK_ATTEMPTS,
+            use_stored_downgrade: false,
+            phase: None,
             observer: None,
             on_lock_wait: None,
         }
+    }
+
+    /// Waits until the database holds every one of these migrations. See
+    /// [`Migrator::wait_until_current`].
+    pub async fn wait_until_current<'c>(&self, db: impl Connect<'c>, timeout: Duration) -> Result<()> {
+        self.migrator().wait_until_current(db, timeout).await
     }
 
     /// Upgrades to `target` (`"head"`, an id, `"+1"`, ...). See [`Migrator::upgrade`].
@@ -224,6 +245,11 @@ pub struct Migrator<'m> {
     table: Result<HistoryTable, String>,
     ignore_unknown: bool,
     lock_timeout: Duration,
+    ddl_lock_timeout: Option<Duration>,
+    statement_timeout: Option<Duration>,
+    lock_attempts: u32,
+    use_stored_downgrade: bool,
+    phase: Option<Phase>,
     observer: Option<Observer<'m>>,
     on_lock_wait: Option<LockWaiter<'m>>,
 }
@@ -241,6 +267,11 @@ impl std::fmt::Debug for Migrator<'_> {
             .field("table", &self.table)
             .field("ignore_unknown", &self.ignore_unknown)
             .field("lock_timeout", &self.lock_timeout)
+            .field("ddl_lock_timeout", &self.ddl_lock_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("lock_attempts", &self.lock_attempts)
+            .field("use_stored_downgrade", &self.use_stored_downgrade)
+            .field("phase", &self.phase)
             .field("observer", &self.observer.is_some())
             .field("on_lock_wait", &self.on_lock_wait.is_some())
             .finish()
@@ -271,6 +302,7 @@ enum Op {
     Stamp(Target),
     StampPurge(Target),
     Resolve(String, Resolution),
+    Retry(String),
 }
 
 impl<'m> Migrator<'m> {
@@ -309,6 +341,65 @@ impl<'m> Migrator<'m> {
         self
     }
 
+    /// How long one statement of a migration may wait for a lock on a table
+    /// before it fails (default: the server's setting). On PostgreSQL it is
+    /// `SET LOCAL lock_timeout` inside the migration's transaction (a session
+    /// setting, reset afterwards, for a no-transaction migration); on MySQL
+    /// and MariaDB `lock_wait_timeout` and `innodb_lock_wait_timeout`, in
+    /// whole seconds. SQLite has no such lock and ignores it, saying so.
+    /// A revision's `-- migrate:lock-timeout: 5s` header wins. It is set after
+    /// the migration lock is taken: [`lock_timeout`](Self::lock_timeout)
+    /// bounds the wait for another migrator, this the wait for the
+    /// application's own sessions. A migration that fails on it is rolled back
+    /// and tried again (see [`lock_attempts`](Self::lock_attempts)).
+    pub fn ddl_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.ddl_lock_timeout = Some(timeout);
+        self
+    }
+
+    /// How long one statement of a migration may run (default: the server's
+    /// setting): PostgreSQL `statement_timeout`, MariaDB `max_statement_time`,
+    /// MySQL `max_execution_time` (which MySQL applies to `SELECT` only).
+    /// SQLite ignores it, saying so. A revision's
+    /// `-- migrate:statement-timeout: 10min` header wins.
+    pub fn statement_timeout(mut self, timeout: Duration) -> Self {
+        self.statement_timeout = Some(timeout);
+        self
+    }
+
+    /// How many times a migration is tried when a statement waits longer than
+    /// the [DDL lock timeout](Self::ddl_lock_timeout) (default 3; at least 1):
+    /// each failed attempt is rolled back, logged, and followed by a pause
+    /// (half a second, doubling). When they run out, the error
+    /// ([`Error::Blocked`]) names the sessions holding locks. A no-transaction
+    /// migration is tried once: what a failed statement left is for a human to look at.
+    pub fn lock_attempts(mut self, attempts: u32) -> Self {
+        self.lock_attempts = attempts.max(1);
+        self
+    }
+
+    /// Lets [`downgrade`](Self::downgrade) unapply revisions this build does
+    /// not know (applied by a newer build) with the downgrade SQL stored in
+    /// their history rows when they were applied, logging the SQL it runs and
+    /// returning it in [`StepReport::stored_downgrade`](crate::StepReport).
+    /// With it, `head` as a downgrade target means this build's head. A
+    /// revision applied without a downgrade section (or before this version
+    /// stored them) stays irreversible.
+    pub fn use_stored_downgrade(mut self) -> Self {
+        self.use_stored_downgrade = true;
+        self
+    }
+
+    /// Limits [`upgrade`](Self::upgrade) to a phase of an expand/contract
+    /// deploy: with [`Phase::Expand`] it applies pending revisions up to, not
+    /// including, the first one marked `-- migrate:phase: contract` on the way
+    /// to the target, and says where it stopped in [`Report::held_back`]; with
+    /// [`Phase::Contract`] (or without this call) it applies everything.
+    pub fn phase(mut self, phase: Phase) -> Self {
+        self.phase = Some(phase);
+        self
+    }
+
     /// Calls `f` once, at once, when another migrator holds the lock and this
     /// run starts waiting for it (up to the lock timeout), with who holds it
     /// where the database can tell (PostgreSQL: the backend's pid, application
@@ -331,6 +422,10 @@ impl<'m> Migrator<'m> {
             table,
             lock_timeout: self.lock_timeout,
             watch_client: false,
+            ddl_lock_timeout: self.ddl_lock_timeout,
+            statement_timeout: self.statement_timeout,
+            lock_attempts: self.lock_attempts,
+            mariadb: false,
         })
     }
 
@@ -372,6 +467,29 @@ impl<'m> Migrator<'m> {
     pub async fn resolve<'c>(&self, db: impl Connect<'c>, revision: &str, resolution: Resolution) -> Result<Report> {
         self.change(db.connect(), Ok(Op::Resolve(revision.to_owned(), resolution)))
             .await
+    }
+
+    /// Runs again, from the statement that failed, a migration that ran
+    /// statement by statement (`-- migrate:no-transaction`, or any migration
+    /// on MySQL) and was left failed or half-done, once its cause is fixed:
+    /// the statements its history row records as completed are not run
+    /// again. A migration file edited since the failed run is taken as it
+    /// is now (its first statements still count as done). On PostgreSQL, a
+    /// `CREATE INDEX CONCURRENTLY` about to run again whose failed attempt
+    /// left an INVALID index is refused with the statement that drops it.
+    pub async fn resolve_retry<'c>(&self, db: impl Connect<'c>, revision: &str) -> Result<Report> {
+        self.change(db.connect(), Ok(Op::Retry(revision.to_owned()))).await
+    }
+
+    /// Waits, without taking the migration lock and without writing
+    /// anything, until the database holds every one of this list's
+    /// migrations, applied and with their checksums (revisions it holds
+    /// beyond them, a newer build's, are fine): for replicas that do not
+    /// migrate and must not start before the schema is ready. Fails after
+    /// `timeout` with [`Error::NotCurrent`] naming what is missing, and at
+    /// once when a migration failed part-way ([`Error::Dirty`]) or drifted.
+    pub async fn wait_until_current<'c>(&self, db: impl Connect<'c>, timeout: Duration) -> Result<()> {
+        self.wait(db.connect(), timeout).await
     }
 
     /// The applied head revisions: applied revisions no other applied revision
@@ -420,6 +538,8 @@ impl<'m> Migrator<'m> {
             state: r.state,
             error: r.error.clone(),
             checksum: r.checksum.clone(),
+            stored_downgrade: r.downgrade.is_some(),
+            statements_done: r.statements_done.max(0) as u64,
         };
         let mut out: Vec<HistoryEntry> = graph
             .iter()
@@ -428,6 +548,7 @@ impl<'m> Migrator<'m> {
                 down_revisions: m.down_revisions().map(str::to_owned).collect(),
                 message: m.message().to_owned(),
                 known: true,
+                phase: m.phase(),
                 applied: by_id.remove(m.revision()).map(applied),
             })
             .collect();
@@ -437,6 +558,7 @@ impl<'m> Migrator<'m> {
                 down_revisions: r.parents().into_iter().map(str::to_owned).collect(),
                 message: r.message.clone(),
                 known: false,
+                phase: r.phase,
                 applied: Some(applied(r)),
             });
         }
@@ -475,7 +597,82 @@ impl<'m> Migrator<'m> {
         })
     }
 
-    /// Refuses half-done revisions, then verifies the rest.
+    /// Polls the history, read only, until every migration is applied.
+    fn wait<'a, 'c: 'a>(
+        &'a self,
+        connect: BoxFuture<'c, Result<Box<dyn Handle + 'c>>>,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let started = Instant::now();
+            let mut handle = connect.await?;
+            let conn = handle.backend();
+            let s = conn.prepare(&self.settings()?).await?;
+            let graph = self.graph()?;
+            let mut pause = Duration::from_millis(50);
+            loop {
+                // One row when the history is exactly this build's.
+                if conn.read_digest(&s).await.as_deref() == Some(self.migrations.applied_digest()) {
+                    return Ok(());
+                }
+                let rows = if conn.table_exists(&s).await? {
+                    conn.read_rows(&s).await?
+                } else {
+                    Vec::new()
+                };
+                if let Some(r) = rows
+                    .iter()
+                    .find(|r| matches!(r.state, State::UpgradeFailed | State::DowngradeFailed))
+                {
+                    return Err(Error::Dirty {
+                        revision: r.revision.clone(),
+                        state: r.state,
+                        error: r.error.clone(),
+                    });
+                }
+                let done: Vec<&HistoryRow> = rows.iter().filter(|r| r.state == State::Applied).collect();
+                let missing: Vec<String> = graph
+                    .iter()
+                    .filter(|m| !done.iter().any(|r| r.revision == m.revision()))
+                    .map(|m| m.revision().to_owned())
+                    .collect();
+                if missing.is_empty() {
+                    let applied: Vec<AppliedRevision> = done
+                        .iter()
+                        .map(|r| AppliedRevision {
+                            revision: r.revision.clone(),
+                            checksum: r.checksum.clone(),
+                        })
+                        .collect();
+                    return history::verify(&graph, &applied, true)
+                        .map(drop)
+                        .map_err(Error::History);
+                }
+                let waited = started.elapsed();
+                if waited >= timeout {
+                    let in_progress = rows
+                        .iter()
+                        .find(|r| r.state != State::Applied)
+                        .map(|r| r.revision.clone());
+                    return Err(Error::NotCurrent {
+                        missing,
+                        waited,
+                        in_progress,
+                    });
+                }
+                tracing::debug!(
+                    missing = missing.len(),
+                    "waiting for another process to migrate the database"
+                );
+                tokio::time::sleep(pause.min(timeout - waited)).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+        })
+    }
+
+    /// Refuses half-done revisions, then verifies the rest. Revisions this
+    /// list does not know are accepted when they are all `expand` (a newer
+    /// build's, which this one's code tolerates), with a note.
     fn check(&self, graph: &Graph<'_>, rows: &[HistoryRow]) -> Result<Vec<bool>> {
         if let Some(r) = rows.iter().find(|r| r.state != State::Applied) {
             return Err(Error::Dirty {
@@ -484,6 +681,21 @@ impl<'m> Migrator<'m> {
                 error: r.error.clone(),
             });
         }
+        let unknown: Vec<&str> = rows
+            .iter()
+            .filter(|r| graph.position(&r.revision).is_none())
+            .map(|r| r.revision.as_str())
+            .collect();
+        let all_expand = rows
+            .iter()
+            .filter(|r| graph.position(&r.revision).is_none())
+            .all(|r| r.phase == Some(Phase::Expand));
+        if !unknown.is_empty() && all_expand && !self.ignore_unknown {
+            tracing::info!(
+                revisions = %unknown.join(", "),
+                "the database holds revisions this build does not know, all marked `expand`: a newer build's additions, which this one runs beside"
+            );
+        }
         let applied: Vec<AppliedRevision> = rows
             .iter()
             .map(|r| AppliedRevision {
@@ -491,7 +703,7 @@ impl<'m> Migrator<'m> {
                 checksum: r.checksum.clone(),
             })
             .collect();
-        history::verify(graph, &applied, self.ignore_unknown).map_err(Error::History)
+        history::verify(graph, &applied, self.ignore_unknown || all_expand).map_err(Error::History)
     }
 
     /// The whole of a changing run, on one connection: compiled once, here,
@@ -541,6 +753,13 @@ impl<'m> Migrator<'m> {
                 }
             };
             tracing::debug!(table = s.table.name(), "took the migration lock");
+            if conn.dialect() == crate::Dialect::Sqlite
+                && (s.ddl_lock_timeout.is_some() || s.statement_timeout.is_some())
+            {
+                tracing::warn!(
+                    "SQLite has no lock timeout or statement timeout: a run holds the database's one write lock, so no statement of it waits for the application's sessions; the setting is ignored"
+                );
+            }
             let mut report = Report::default();
             let result = self.run(conn, &s, &graph, op, &mut report).await;
             match conn.unlock(&s).await {
@@ -583,16 +802,53 @@ impl<'m> Migrator<'m> {
                 let known = self.migrations.get(&revision).is_some();
                 return resolve(conn, s, &rows, &revision, resolution, known).await;
             }
+            Op::Retry(revision) => return self.retry(conn, s, &rows, &revision, report).await,
             Op::Upgrade(t) => (t, Direction::Upgrade, true),
             Op::Downgrade(t) => (t, Direction::Downgrade, true),
             Op::Stamp(t) | Op::StampPurge(t) => (t, Direction::Upgrade, false),
         };
+        // Unapplying a newer build's revisions: the graph grows by their rows.
+        let rebuilt_list: Vec<Migration>;
+        let rebuilt: Graph<'_>;
+        let mut target = target;
+        let graph: &Graph<'_> = if direction == Direction::Downgrade
+            && run_sql
+            && self.use_stored_downgrade
+            && rows.iter().any(|r| graph.position(&r.revision).is_none())
+        {
+            rebuilt_list = with_stored(graph, &rows)?;
+            rebuilt = Graph::new(&rebuilt_list).map_err(Error::Invalid)?;
+            if target == Target::Head {
+                // This build's head, not the newer build's.
+                target = graph
+                    .head()
+                    .map_or(Target::Base, |h| Target::Revision(graph.get(h).revision().to_owned()));
+            }
+            &rebuilt
+        } else {
+            graph
+        };
         let applied = self.check(graph, &rows)?;
-        let plan = match (direction, run_sql) {
+        let mut plan = match (direction, run_sql) {
             (Direction::Upgrade, true) => plan::upgrade(graph, &applied, &target)?,
             (Direction::Downgrade, _) => plan::downgrade(graph, &applied, &target)?,
             (Direction::Upgrade, false) => plan::stamp(graph, &applied, &target)?,
         };
+        if self.phase == Some(Phase::Expand) && direction == Direction::Upgrade && run_sql {
+            let contract = plan
+                .steps
+                .iter()
+                .position(|&i| graph.get(i).phase() == Some(Phase::Contract));
+            if let Some(cut) = contract {
+                let held = graph.get(plan.steps[cut]).revision().to_owned();
+                tracing::info!(
+                    revision = %held,
+                    "stopping before the first contract revision (expand phase only): run the upgrade without the phase once no old code runs"
+                );
+                report.held_back = Some(held);
+                plan.steps.truncate(cut);
+            }
+        }
         let result = self
             .steps(conn, s, graph, &plan, run_sql, digest_of(&rows), report)
             .await;
@@ -603,6 +859,106 @@ impl<'m> Migrator<'m> {
             }),
             other => other,
         }
+    }
+
+    /// `resolve --retry`: the failed migration again, from its first statement not done.
+    async fn retry(
+        &self,
+        conn: &mut dyn Backend,
+        s: &Settings,
+        rows: &[HistoryRow],
+        revision: &str,
+        report: &mut Report,
+    ) -> Result<()> {
+        let d = conn.dialect();
+        let cannot = |reason: &str| Error::CannotRetry {
+            revision: revision.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let Some(row) = rows.iter().find(|r| r.revision == revision) else {
+            return Err(Error::NotInHistory(revision.to_owned()));
+        };
+        if row.state == State::Applied {
+            return Err(Error::Finished {
+                revision: revision.to_owned(),
+            });
+        }
+        if let Some(other) = rows
+            .iter()
+            .find(|r| r.state != State::Applied && r.revision != revision)
+        {
+            return Err(Error::Dirty {
+                revision: other.revision.clone(),
+                state: other.state,
+                error: other.error.clone(),
+            });
+        }
+        let Some(m) = self.migrations.get(revision) else {
+            return Err(cannot("this build has no file for it"));
+        };
+        if !(m.no_transaction() || d == crate::Dialect::Mysql) {
+            return Err(cannot(
+                "it runs in a transaction, so its failure left nothing of it behind: resolve it as not applied (`--not-applied`), then upgrade",
+            ));
+        }
+        let direction = match row.state {
+            State::Upgrading | State::UpgradeFailed => Direction::Upgrade,
+            _ => Direction::Downgrade,
+        };
+        let sql = match direction {
+            Direction::Upgrade => m.upgrade_sql(),
+            Direction::Downgrade => m
+                .downgrade_sql()
+                .ok_or_else(|| cannot("its file has no downgrade section"))?,
+        };
+        let done = row.statements_done.max(0) as usize;
+        let statements = crate::split::statements(sql, d);
+        if let Some(next) = statements.get(done) {
+            if let Some((index, drop)) = driver::invalid_index(conn, next.text).await {
+                return Err(Error::InvalidIndex {
+                    revision: revision.to_owned(),
+                    index,
+                    drop,
+                });
+            }
+        }
+        let checksum = m.checksum().to_string();
+        if direction == Direction::Upgrade && row.checksum != checksum {
+            tracing::warn!(
+                revision,
+                done,
+                "the migration's file changed since the failed run; its first statements are taken as done, as the history row says"
+            );
+            let sql = d.set_checksum(&s.table, revision, &checksum);
+            driver::run(conn, sql, "recording the migration's new checksum").await?;
+        }
+        tracing::info!(
+            revision,
+            from_statement = done + 1,
+            of = statements.len(),
+            "running the failed migration again"
+        );
+        driver::drop_digest(conn, s).await?;
+        let started = Instant::now();
+        let step = Step {
+            migration: m,
+            direction,
+            run_sql: true,
+        };
+        driver::apply(conn, s, step, Some(done)).await?;
+        let mut digest = digest_of(rows);
+        digest.remove(&row.revision, &row.checksum, row.state);
+        if direction == Direction::Upgrade {
+            digest.insert(revision, &checksum, State::Applied);
+        }
+        report.steps.push(StepReport {
+            revision: revision.to_owned(),
+            message: m.message().to_owned(),
+            direction,
+            duration: started.elapsed(),
+            stored_downgrade: None,
+        });
+        driver::write_digest(conn, s, &digest).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -637,6 +993,15 @@ impl<'m> Migrator<'m> {
                     tracing::info!("{verb} downgrade {} -> {}, {}", m.revision(), parents(m), m.message())
                 }
             }
+            let stored = (m.file() == STORED_FILE && plan.direction == Direction::Downgrade)
+                .then(|| m.downgrade_sql().unwrap_or_default().to_owned());
+            if let Some(sql) = &stored {
+                tracing::warn!(
+                    revision = m.revision(),
+                    sql = %sql,
+                    "running the downgrade stored in the history table when the revision was applied (this build has no file for it)"
+                );
+            }
             let notify = |finished| {
                 if let Some(f) = &self.observer {
                     f(&Progress {
@@ -651,7 +1016,7 @@ impl<'m> Migrator<'m> {
             };
             notify(None);
             let started = Instant::now();
-            if let Err(mut e) = driver::apply(conn, s, step).await {
+            if let Err(mut e) = driver::apply(conn, s, step, None).await {
                 if let Error::Migration { applied, .. } = &mut e {
                     *applied = report.revisions().into_iter().map(str::to_owned).collect();
                 }
@@ -670,6 +1035,7 @@ impl<'m> Migrator<'m> {
                 message: m.message().to_owned(),
                 direction: plan.direction,
                 duration,
+                stored_downgrade: stored,
             });
         }
         if !report.is_empty() || conn.read_digest(s).await.as_deref() != Some(digest.to_string().as_str()) {
@@ -758,6 +1124,46 @@ async fn resolve(
     driver::resolve(conn, s, revision, resolution == Resolution::Applied, &digest).await?;
     tracing::info!(revision, from = %row.state, ?resolution, "resolved history row");
     Ok(())
+}
+
+/// The graph's migrations and, rebuilt from their history rows, the applied
+/// revisions it does not know, with the downgrade SQL stored when they were
+/// applied (checked against the checksum stored beside it).
+fn with_stored(graph: &Graph<'_>, rows: &[HistoryRow]) -> Result<Vec<Migration>> {
+    let mut list: Vec<Migration> = graph.iter().cloned().collect();
+    for r in rows.iter().filter(|r| graph.position(&r.revision).is_none()) {
+        let refuse = |reason: &str| Error::StoredDowngrade {
+            revision: r.revision.clone(),
+            reason: reason.to_owned(),
+        };
+        let checksum: Checksum = r
+            .checksum
+            .parse()
+            .map_err(|_| refuse("its row's checksum does not read as one"))?;
+        if let Some(sql) = &r.downgrade {
+            let stored = Checksum::of(sql, r.no_transaction).to_string();
+            if r.downgrade_checksum.as_deref() != Some(stored.as_str()) {
+                return Err(refuse(
+                    "its stored downgrade no longer hashes to the checksum stored beside it (was the row edited?)",
+                ));
+            }
+        }
+        let parts = MigrationParts {
+            revision: r.revision.clone(),
+            down_revisions: r.parents().into_iter().map(str::to_owned).collect(),
+            message: r.message.clone(),
+            upgrade: String::new(),
+            downgrade: r.downgrade.clone(),
+            no_transaction: r.no_transaction,
+            directives: Directives {
+                phase: r.phase,
+                ..Directives::default()
+            },
+            file: STORED_FILE.to_owned(),
+        };
+        list.push(Migration::with_checksum(parts, checksum));
+    }
+    Ok(list)
 }
 
 /// The digest of the history rows as read.

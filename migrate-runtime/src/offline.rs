@@ -227,7 +227,7 @@ fn render(
         let (sql, history) = match direction {
             Direction::Upgrade => {
                 applied[i] = true;
-                (m.upgrade_sql(), dialect.insert_applied(table, m, "0"))
+                (m.upgrade_sql(), dialect.insert_applied_basic(table, m, "0"))
             }
             Direction::Downgrade => {
                 applied[i] = false;
@@ -276,6 +276,7 @@ mod tests {
             upgrade: up.into(),
             downgrade: down_sql.map(str::to_owned),
             no_transaction: false,
+            directives: Default::default(),
             file: format!("migrations/{id}_x.sql"),
         })
     }

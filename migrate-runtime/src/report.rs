@@ -1,6 +1,6 @@
 //! What a run did, and what the history says: the values the runtime returns.
 
-use migrate_core::{Direction, State};
+use migrate_core::{Direction, Phase, State};
 use std::time::Duration;
 
 /// One migration run (or recorded, for stamp) by a call.
@@ -14,6 +14,10 @@ pub struct StepReport {
     pub direction: Direction,
     /// How long its SQL took (zero when stamping).
     pub duration: Duration,
+    /// The SQL it ran when it was a downgrade stored in the history table
+    /// (a revision this build has no file for, unapplied with
+    /// [`use_stored_downgrade`](crate::Migrator::use_stored_downgrade)).
+    pub stored_downgrade: Option<String>,
 }
 
 /// What a call to upgrade, downgrade or stamp did, in order.
@@ -21,6 +25,9 @@ pub struct StepReport {
 pub struct Report {
     /// The steps, in the order they ran.
     pub steps: Vec<StepReport>,
+    /// The `contract` revision an upgrade limited to the expand phase
+    /// ([`Migrator::phase`](crate::Migrator::phase)) stopped before, if it did.
+    pub held_back: Option<String>,
 }
 
 impl Report {
@@ -49,6 +56,11 @@ pub struct Applied {
     pub error: Option<String>,
     /// The checksum recorded when it ran.
     pub checksum: String,
+    /// Whether its downgrade section was stored with it, so a build without
+    /// its file can unapply it.
+    pub stored_downgrade: bool,
+    /// For a migration run statement by statement, how many statements completed.
+    pub statements_done: u64,
 }
 
 /// One revision in [`history`](crate::Migrations::history): known, applied, or both.
@@ -62,6 +74,8 @@ pub struct HistoryEntry {
     pub message: String,
     /// Whether this build knows the revision (false: only the database has it).
     pub known: bool,
+    /// Its phase: from its file, or for a revision only the database has, from its row.
+    pub phase: Option<Phase>,
     /// The history row, if it has been applied.
     pub applied: Option<Applied>,
 }

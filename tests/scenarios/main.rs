@@ -29,6 +29,7 @@ fn edited(base: &Migrations, revision: &str, upgrade: &str) -> Migrations {
                 upgrade: upgrade.into(),
                 downgrade: m.downgrade_sql().map(String::from),
                 no_transaction: m.no_transaction(),
+                directives: Default::default(),
                 file: m.file().into(),
             })
         })
@@ -292,6 +293,7 @@ macro_rules! scenarios {
                 upgrade: "CREATE TABLE t_nt (id INTEGER);\n-- a comment; with a semicolon\nINSERT INTO no_such_table (id) VALUES (1);".into(),
                 downgrade: Some("DROP TABLE t_nt;".into()),
                 no_transaction: true,
+                directives: Default::default(),
                 file: "migrations/nt0001_x.sql".into(),
                 ..Default::default()
             })];
@@ -659,6 +661,7 @@ mod postgres_errors {
             upgrade: upgrade.into(),
             downgrade: Some(String::new()),
             no_transaction: false,
+            directives: Default::default(),
             file: format!("migrations/{revision}_step.sql"),
         })
     }

@@ -25,7 +25,7 @@ use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
 use crate::split;
 use crate::table::HistoryTable;
-use migrate_core::{Digest, Direction, Migration, State};
+use migrate_core::{Digest, Direction, Migration, Phase, State};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
@@ -50,6 +50,16 @@ pub struct Settings {
     /// PostgreSQL 14+: have the server check, during a step's transaction,
     /// that the migrator is still connected, and abort the step if it is not.
     pub watch_client: bool,
+    /// How long one statement of a migration may wait for a lock on a table
+    /// (`None`: the server's own setting); a revision's header can say otherwise.
+    pub ddl_lock_timeout: Option<Duration>,
+    /// How long one statement of a migration may run (`None`: the server's own setting).
+    pub statement_timeout: Option<Duration>,
+    /// How many times a migration is tried when a statement waits longer
+    /// than the lock timeout (at least 1).
+    pub lock_attempts: u32,
+    /// MariaDB rather than MySQL: their statement timeouts differ.
+    pub mariadb: bool,
 }
 
 /// A row of the history table, as stored (its state read into a [`State`]).
@@ -64,6 +74,13 @@ pub struct HistoryRow {
     pub applied_at: String,
     pub execution_ms: i64,
     pub error: Option<String>,
+    pub phase: Option<Phase>,
+    pub no_transaction: bool,
+    /// The downgrade section stored when the revision was applied.
+    pub downgrade: Option<String>,
+    pub downgrade_checksum: Option<String>,
+    /// How many statements of a migration run statement by statement completed.
+    pub statements_done: i64,
 }
 
 impl HistoryRow {
@@ -98,17 +115,11 @@ impl Step<'_> {
 
     /// The error for this step's SQL failing; `cleanup` is what failed
     /// afterwards (the rollback, the failure mark), kept beside the cause.
-    fn failure(
-        &self,
-        source: sqlx::Error,
-        statement: Option<usize>,
-        rolled_back: bool,
-        cleanup: Option<Error>,
-    ) -> Error {
-        self.failure_at(source, statement, None, rolled_back, cleanup)
+    fn failure(&self, source: sqlx::Error, rolled_back: bool, cleanup: Option<Error>) -> Error {
+        self.failure_at(source, None, None, rolled_back, cleanup)
     }
 
-    /// [`failure`](Self::failure), placed at `line` of the step's SQL.
+    /// [`failure`](Self::failure), placed at `statement` (1-based) or `line` of the step's SQL.
     fn failure_at(
         &self,
         source: sqlx::Error,
@@ -118,6 +129,7 @@ impl Step<'_> {
         cleanup: Option<Error>,
     ) -> Error {
         Error::Migration {
+            completed: None,
             revision: self.migration.revision().to_owned(),
             file: self.migration.file().to_owned(),
             direction: self.direction,
@@ -166,6 +178,23 @@ pub trait Backend: Send {
 
     /// Runs SQL text (one or several statements) as a simple query.
     fn execute(&mut self, sql: String) -> BoxFuture<'_, Result<(), sqlx::Error>>;
+
+    /// Runs a query the runtime wrote whose one column reads as text, row by row.
+    fn read_strings(&mut self, sql: String) -> BoxFuture<'_, Result<Vec<String>, sqlx::Error>>;
+
+    /// Whether `e` says a statement waited longer than the lock timeout.
+    fn is_lock_timeout(&self, e: &sqlx::Error) -> bool {
+        let _ = e;
+        false
+    }
+
+    /// The sessions whose transactions hold locks and began more than
+    /// `since` ago, oldest first: the likely blockers of a statement that
+    /// waited that long; empty where the database cannot tell.
+    fn blockers(&mut self, since: Duration) -> BoxFuture<'_, Vec<String>> {
+        let _ = since;
+        Box::pin(async { Vec::new() })
+    }
 
     /// Reads the history rows with [`Dialect::select_history`].
     fn read_rows<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<Vec<HistoryRow>>>;
@@ -263,13 +292,27 @@ macro_rules! same_everywhere {
             })
         }
 
+        fn read_strings(
+            &mut self,
+            sql: String,
+        ) -> $crate::driver::BoxFuture<'_, std::result::Result<Vec<String>, sqlx::Error>> {
+            Box::pin(async move {
+                sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe($crate::driver::logged(sql)))
+                    .fetch_all(&mut *self)
+                    .await
+            })
+        }
+
         fn read_rows<'a>(
             &'a mut self,
             s: &'a $crate::driver::Settings,
         ) -> $crate::driver::BoxFuture<'a, $crate::error::Result<Vec<$crate::driver::HistoryRow>>> {
             Box::pin(async move {
                 let d = <$db as $crate::driver::Driver>::DIALECT;
-                let sql = d.select_history(&s.table);
+                let columns = $crate::driver::Backend::read_strings(self, d.select_columns(&s.table))
+                    .await
+                    .map_err($crate::error::db("reading the history table's columns"))?;
+                let sql = d.select_history(&s.table, &columns);
                 let rows: Vec<$crate::driver::RowTuple> =
                     sqlx::query_as(sqlx::AssertSqlSafe($crate::driver::logged(sql)))
                         .fetch_all(&mut *self)
@@ -313,11 +356,23 @@ pub(crate) async fn run(conn: &mut dyn Backend, sql: String, context: &str) -> R
     conn.execute(sql).await.map_err(db(context))
 }
 
-/// Creates the history table if it is missing.
+/// Creates the history table if it is missing, and adds the columns a
+/// table made by an earlier version lacks (under the migration lock).
 pub(crate) async fn create_table(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
     let d = conn.dialect();
     let context = format!("creating the history table {}", d.table(&s.table));
-    run(conn, d.create_table(&s.table), &context).await
+    run(conn, d.create_table(&s.table), &context).await?;
+    let present = conn
+        .read_strings(d.select_columns(&s.table))
+        .await
+        .map_err(db("reading the history table's columns"))?;
+    for add in d.add_missing_columns(&s.table, &present) {
+        tracing::info!(table = %d.table(&s.table), "{add}: the history table gains a column of this version");
+        let context = format!("adding a column to the history table {}", d.table(&s.table));
+        // MySQL commits an ALTER at once; the others keep it in the run's transaction or commit it alone.
+        run(conn, add, &context).await?;
+    }
+    Ok(())
 }
 
 /// Runs one step and changes its history row, atomically where the database
@@ -328,85 +383,220 @@ pub(crate) async fn create_table(conn: &mut dyn Backend, s: &Settings) -> Result
 /// When the step's SQL fails and cleaning up after it (the rollback, the
 /// failure mark) fails too, as on a broken connection, the error is still the
 /// step's, with the cleanup's failure attached.
-pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>) -> Result<()> {
+///
+/// A step whose statement waited longer than the lock timeout is rolled back
+/// and tried again with backoff, up to `lock_attempts` times (statement by
+/// statement, from the first statement not done). `resume` runs a step whose
+/// history row a failed run left, from that statement (`resolve --retry`).
+pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, resume: Option<usize>) -> Result<()> {
     let d = conn.dialect();
     let t = &s.table;
     let Some(sql) = step.sql() else {
         // Stamping, or nothing to run: only the history changes.
-        let record = step.record(d, t, "0", false);
+        let record = step.record(d, t, "0", resume.is_some());
         return run(conn, record, "recording the step in the history table").await;
     };
-    if step.migration.no_transaction() {
-        return apply_outside_transaction(conn, s, step, sql).await;
+    let by_statement = step.migration.no_transaction() || d == Dialect::Mysql;
+    // Outside a transaction, a statement that timed out may have left something
+    // behind (an INVALID index): a human looks before it runs again.
+    let attempts = if step.migration.no_transaction() {
+        1
+    } else {
+        s.lock_attempts.max(1)
+    };
+    let revision = step.migration.revision();
+    let mut resume = resume;
+    let mut attempt = 1;
+    loop {
+        let last = attempt >= attempts;
+        let started = Instant::now();
+        let result = if by_statement {
+            by_statements(conn, s, step, sql, resume, last).await
+        } else {
+            in_transaction(conn, s, step, sql).await
+        };
+        let timed_out = match &result {
+            Err(Error::Migration { source, .. }) => conn.is_lock_timeout(source),
+            _ => false,
+        };
+        if !timed_out {
+            return result;
+        }
+        if !last {
+            let pause = backoff(attempt);
+            tracing::warn!(
+                revision,
+                attempt,
+                attempts,
+                retry_in = ?pause,
+                "a statement waited longer than the lock timeout; the migration was rolled back and will be tried again"
+            );
+            tokio::time::sleep(pause).await;
+            attempt += 1;
+            if by_statement {
+                // The row stays marked in progress; go on from what stayed done.
+                resume = Some(progress(conn, s, revision).await?);
+            }
+            continue;
+        }
+        let blockers = conn.blockers(started.elapsed()).await;
+        let Err(source) = result else { return Ok(()) };
+        tracing::error!(revision, attempts, blockers = ?blockers, "the migration's lock waits ran out");
+        return Err(Error::Blocked {
+            revision: revision.to_owned(),
+            attempts,
+            blockers,
+            source: Box::new(source),
+        });
     }
-    let terminator = if split::needs_terminator(sql, d) { "\n;" } else { "" };
+}
+
+/// The pause before attempt `attempt + 1`: half a second, doubling, at most 10 s.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(500u64.saturating_mul(1 << attempt.saturating_sub(1).min(5))).min(Duration::from_secs(10))
+}
+
+/// How many statements of `revision` the history row says completed.
+pub(crate) async fn progress(conn: &mut dyn Backend, s: &Settings, revision: &str) -> Result<usize> {
+    let sql = conn.dialect().select_progress(&s.table, revision);
+    let read = conn
+        .read_strings(sql)
+        .await
+        .map_err(db("reading how many statements of the migration completed"))?;
+    Ok(read.first().and_then(|n| n.parse().ok()).unwrap_or(0))
+}
+
+/// A step's timeouts as statements of its database: its header's, else the run's.
+struct Guards {
+    /// Statements for the start of the step's transaction (PostgreSQL `SET LOCAL`).
+    local: String,
+    /// The statement setting them for the session, for a step run statement by statement.
+    set: Option<String>,
+    /// The statement putting the session's settings back.
+    reset: Option<String>,
+}
+
+fn guards(d: Dialect, s: &Settings, m: &Migration) -> Guards {
+    let directives = m.directives();
+    let lock = directives.lock_timeout.or(s.ddl_lock_timeout);
+    let statement = directives.statement_timeout.or(s.statement_timeout);
+    let none = Guards {
+        local: String::new(),
+        set: None,
+        reset: None,
+    };
     match d {
-        // Inside the run's write transaction: a savepoint per step.
-        Dialect::Sqlite => {
-            let started = Instant::now();
-            let mut ran = conn
-                .execute(format!("SAVEPOINT migrate_step;\n{sql}{terminator}"))
-                .await;
-            if ran.is_ok() {
-                let ms = started.elapsed().as_millis().to_string();
-                let record = step.record(d, t, &ms, false);
-                ran = conn.execute(format!("{record};\nRELEASE migrate_step")).await;
-            }
-            if let Err(e) = ran {
-                let undo = "ROLLBACK TO migrate_step; RELEASE migrate_step".to_owned();
-                let cleanup = run(conn, undo, "rolling back the failed migration").await.err();
-                // Unreleased, the savepoint is still inside the run's transaction,
-                // which is never committed once the connection is discarded.
-                return Err(step.failure(e, None, true, cleanup));
-            }
-            Ok(())
-        }
-        // The migration and its history row in one transaction, sent
-        // in one round trip; the server measures the time since the transaction
-        // began. If the migrator dies mid-step, PostgreSQL 14+ notices within a
-        // second (client_connection_check_interval) and rolls back.
+        // SQLite has neither: the run holds the database's one write lock.
+        Dialect::Sqlite => none,
         Dialect::Postgres => {
-            let ms = "(EXTRACT(EPOCH FROM (clock_timestamp() - now())) * 1000)::bigint";
-            let watch = if s.watch_client {
-                "SET LOCAL client_connection_check_interval = '1s';\n"
-            } else {
-                ""
-            };
-            let record = step.record(d, t, ms, false);
-            let prefix = format!("BEGIN;\n{watch}");
-            let batch = format!("{prefix}{sql}{terminator}\n{record};\nCOMMIT");
-            if let Err(e) = conn.execute(batch).await {
-                // A transaction that never reached COMMIT is rolled back by the
-                // server, also when the ROLLBACK cannot be sent.
-                let cleanup = run(conn, "ROLLBACK".into(), "rolling back the failed migration")
-                    .await
-                    .err();
-                // The server's position counts characters of the whole batch.
-                let line = crate::error::error_position(&e).and_then(|p| line_of(sql, p, prefix.chars().count()));
-                return Err(step.failure_at(e, None, line, true, cleanup));
+            let mut values = Vec::new();
+            if let Some(t) = lock {
+                values.push(("lock_timeout", t));
             }
-            Ok(())
+            if let Some(t) = statement {
+                values.push(("statement_timeout", t));
+            }
+            if values.is_empty() {
+                return none;
+            }
+            let value = |(name, t): &(&str, Duration)| format!("{name} = '{}ms'", t.as_millis());
+            Guards {
+                local: values.iter().map(|v| format!("SET LOCAL {};\n", value(v))).collect(),
+                set: Some(
+                    values
+                        .iter()
+                        .map(|v| format!("SET {}", value(v)))
+                        .collect::<Vec<_>>()
+                        .join(";\n"),
+                ),
+                reset: Some(
+                    values
+                        .iter()
+                        .map(|(name, _)| format!("RESET {name}"))
+                        .collect::<Vec<_>>()
+                        .join(";\n"),
+                ),
+            }
         }
-        // DDL commits implicitly: mark the row first (committed), so a failure or a crash
-        // part-way leaves a record that blocks later runs until a human resolves it.
         Dialect::Mysql => {
-            let mark = mark(d, t, &step);
-            let ms = "TIMESTAMPDIFF(MICROSECOND, @migrate_started, SYSDATE(6)) DIV 1000";
-            let record = step.record(d, t, ms, true);
-            let batch =
-                format!("{mark};\nSET @migrate_started = SYSDATE(6);\nBEGIN;\n{sql}{terminator}\n{record};\nCOMMIT");
-            if let Err(e) = conn.execute(batch).await {
-                let mut cleanup = run(conn, "ROLLBACK".into(), "rolling back the failed migration")
-                    .await
-                    .err();
-                if let Err(marking) = mark_failed(conn, s, &step, &e.to_string()).await {
-                    cleanup.get_or_insert(marking);
-                }
-                return Err(step.failure(e, None, false, cleanup));
+            let (mut set, mut reset) = (Vec::new(), Vec::new());
+            if let Some(t) = lock {
+                // Whole seconds, at least one: metadata locks (DDL) and row locks.
+                let secs = t.as_millis().div_ceil(1000).max(1);
+                set.push(format!("lock_wait_timeout = {secs}, innodb_lock_wait_timeout = {secs}"));
+                reset.push("lock_wait_timeout = DEFAULT, innodb_lock_wait_timeout = DEFAULT");
             }
-            Ok(())
+            if let Some(t) = statement {
+                if s.mariadb {
+                    set.push(format!("max_statement_time = {:.3}", t.as_secs_f64()));
+                    reset.push("max_statement_time = DEFAULT");
+                } else {
+                    // MySQL bounds only SELECT statements.
+                    set.push(format!("max_execution_time = {}", t.as_millis()));
+                    reset.push("max_execution_time = DEFAULT");
+                }
+            }
+            if set.is_empty() {
+                return none;
+            }
+            Guards {
+                local: String::new(),
+                set: Some(format!("SET SESSION {}", set.join(", "))),
+                reset: Some(format!("SET SESSION {}", reset.join(", "))),
+            }
         }
     }
+}
+
+/// A transactional step on SQLite (a savepoint in the run's transaction) or
+/// PostgreSQL (a transaction of its own, with its history row).
+async fn in_transaction(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sql: &str) -> Result<()> {
+    let d = conn.dialect();
+    let t = &s.table;
+    let terminator = if split::needs_terminator(sql, d) { "\n;" } else { "" };
+    if d == Dialect::Sqlite {
+        let started = Instant::now();
+        let mut ran = conn
+            .execute(format!("SAVEPOINT migrate_step;\n{sql}{terminator}"))
+            .await;
+        if ran.is_ok() {
+            let ms = started.elapsed().as_millis().to_string();
+            let record = step.record(d, t, &ms, false);
+            ran = conn.execute(format!("{record};\nRELEASE migrate_step")).await;
+        }
+        if let Err(e) = ran {
+            let undo = "ROLLBACK TO migrate_step; RELEASE migrate_step".to_owned();
+            let cleanup = run(conn, undo, "rolling back the failed migration").await.err();
+            // Unreleased, the savepoint is still inside the run's transaction,
+            // which is never committed once the connection is discarded.
+            return Err(step.failure(e, true, cleanup));
+        }
+        return Ok(());
+    }
+    // The migration and its history row in one transaction, sent in one round
+    // trip; the server measures the time since the transaction began. If the
+    // migrator dies mid-step, PostgreSQL 14+ notices within a second
+    // (client_connection_check_interval) and rolls back.
+    let ms = "(EXTRACT(EPOCH FROM (clock_timestamp() - now())) * 1000)::bigint";
+    let watch = if s.watch_client {
+        "SET LOCAL client_connection_check_interval = '1s';\n"
+    } else {
+        ""
+    };
+    let record = step.record(d, t, ms, false);
+    let prefix = format!("BEGIN;\n{watch}{}", guards(d, s, step.migration).local);
+    let batch = format!("{prefix}{sql}{terminator}\n{record};\nCOMMIT");
+    if let Err(e) = conn.execute(batch).await {
+        // A transaction that never reached COMMIT is rolled back by the
+        // server, also when the ROLLBACK cannot be sent.
+        let cleanup = run(conn, "ROLLBACK".into(), "rolling back the failed migration")
+            .await
+            .err();
+        // The server's position counts characters of the whole batch.
+        let line = crate::error::error_position(&e).and_then(|p| line_of(sql, p, prefix.chars().count()));
+        return Err(step.failure_at(e, None, line, true, cleanup));
+    }
+    Ok(())
 }
 
 /// The 1-based line of `sql` holding character `position` (1-based) of a
@@ -454,49 +644,171 @@ async fn mark_failed(conn: &mut dyn Backend, s: &Settings, step: &Step<'_>, erro
     run(conn, failed, "marking the migration failed").await
 }
 
-/// Runs a `-- migrate:no-transaction` step one statement at a time: its row
-/// is marked in progress (and committed) first, so a failure or a crash
-/// part-way is seen by the next run and refused until resolved.
-async fn apply_outside_transaction(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sql: &str) -> Result<()> {
+/// Runs a step one statement at a time, recording in its history row, as
+/// each completes, how many did: a `-- migrate:no-transaction` step
+/// (outside any transaction), and every step on MySQL (in a transaction,
+/// which the server commits at each DDL statement: a statement's progress
+/// row rides in the same transaction as the statement, so what the row
+/// says completed is what stays done). The row is marked in progress (and
+/// committed) first, so a failure or a crash part-way is seen by the next
+/// run and refused until resolved; `resolve --retry` goes on from there.
+///
+/// `resume`: the row exists (a failed run's, or this run's earlier attempt)
+/// and this many statements are done. On a lock timeout with attempts left
+/// (`last` false), the transaction is rolled back and the row left in progress.
+async fn by_statements(
+    conn: &mut dyn Backend,
+    s: &Settings,
+    step: Step<'_>,
+    sql: &str,
+    resume: Option<usize>,
+    last: bool,
+) -> Result<()> {
     let d = conn.dialect();
     let t = &s.table;
     let revision = step.migration.revision();
-    run(conn, mark(d, t, &step), "marking the migration in progress").await?;
-    conn.suspend(s).await?;
-    let started = Instant::now();
-    let mut outcome = Ok(());
-    for (n, statement) in split::statements(sql, d).into_iter().enumerate() {
-        tracing::debug!(
-            revision,
-            statement = n + 1,
-            line = statement.line,
-            "running statement outside a transaction"
-        );
-        if let Err(e) = conn.execute(statement.text.to_owned()).await {
-            outcome = Err((n + 1, e));
-            break;
+    let outside = step.migration.no_transaction();
+    let statements = split::statements(sql, d);
+    let total = statements.len();
+    let from = match resume {
+        None => {
+            run(conn, mark(d, t, &step), "marking the migration in progress").await?;
+            0
         }
-    }
-    let resumed = conn.resume(s).await;
-    match (outcome, resumed) {
-        (Ok(()), resumed) => {
-            resumed?;
-            let ms = started.elapsed().as_millis().to_string();
+        Some(done) => {
+            let state = State::in_progress(step.direction);
             run(
                 conn,
-                step.record(d, t, &ms, true),
-                "recording the step in the history table",
+                d.set_state(t, revision, state, None),
+                "marking the migration in progress",
             )
-            .await
+            .await?;
+            done
         }
-        (Err((n, e)), resumed) => {
-            let mut cleanup = resumed.err();
-            if let Err(marking) = mark_failed(conn, s, &step, &format!("statement {n}: {e}")).await {
-                cleanup.get_or_insert(marking);
+    };
+    let guards = guards(d, s, step.migration);
+    if outside {
+        conn.suspend(s).await?;
+    }
+    let started = Instant::now();
+    let mut failed: Option<(usize, usize, sqlx::Error)> = None;
+    let mut setup = Ok(());
+    if let Some(set) = guards.set.clone() {
+        setup = run(conn, set, "setting the migration's lock and statement timeouts").await;
+    }
+    if setup.is_ok() && !outside {
+        setup = run(conn, "BEGIN".into(), "beginning the migration's transaction").await;
+    }
+    if setup.is_ok() {
+        for (i, statement) in statements.iter().enumerate().skip(from) {
+            let n = i + 1;
+            tracing::debug!(revision, statement = n, line = statement.line, "running statement");
+            let progress = d.set_progress(t, revision, n);
+            let ran = if outside {
+                // Alone: PostgreSQL runs a multi-statement text in one implicit transaction.
+                match conn.execute(statement.text.to_owned()).await {
+                    Ok(()) => conn.execute(progress).await,
+                    Err(e) => Err(e),
+                }
+            } else {
+                conn.execute(format!("{}\n;\n{progress}", statement.text)).await
+            };
+            if let Err(e) = ran {
+                failed = Some((n, statement.line, e));
+                break;
             }
-            Err(step.failure(e, Some(n), false, cleanup))
         }
     }
+    let Some((n, line, e)) = failed else {
+        let finish = async {
+            setup?;
+            let ms = started.elapsed().as_millis().to_string();
+            let record = step.record(d, t, &ms, true);
+            if let Some(reset) = guards.reset.clone() {
+                run(conn, reset, "resetting the session's lock and statement timeouts").await?;
+            }
+            if outside {
+                conn.resume(s).await?;
+                run(conn, record, "recording the step in the history table").await
+            } else {
+                run(
+                    conn,
+                    format!("{record};\nCOMMIT"),
+                    "recording the step in the history table",
+                )
+                .await
+            }
+        };
+        return finish.await;
+    };
+    let mut cleanup = None;
+    if !outside {
+        cleanup = run(conn, "ROLLBACK".into(), "rolling back the failed migration")
+            .await
+            .err();
+    }
+    if let Some(reset) = guards.reset.clone() {
+        if let Err(reset) = run(conn, reset, "resetting the session's lock and statement timeouts").await {
+            cleanup.get_or_insert(reset);
+        }
+    }
+    if outside {
+        if let Err(resumed) = conn.resume(s).await {
+            cleanup.get_or_insert(resumed);
+        }
+    }
+    if !last && !outside && conn.is_lock_timeout(&e) {
+        return Err(step.failure_at(e, Some(n), Some(line), false, cleanup));
+    }
+    // What stayed done: the row knows (a rolled-back statement's progress went with it).
+    let done = match progress(conn, s, revision).await {
+        Ok(done) => done,
+        Err(reading) => {
+            cleanup.get_or_insert(reading);
+            n - 1
+        }
+    };
+    let mut note = format!(
+        "statement {n} of {total} (line {line}) failed: {}; {}",
+        crate::error::db_message(&e),
+        match done {
+            0 => "no statement stayed done".to_owned(),
+            1 => "statement 1 stayed done".to_owned(),
+            k => format!("statements 1-{k} stayed done"),
+        }
+    );
+    if let Some(left) = invalid_index(conn, statements[n - 1].text).await {
+        note.push_str(&format!(
+            "; it left the INVALID index {}: drop it with `{}` before retrying",
+            left.0, left.1
+        ));
+    }
+    if let Err(marking) = mark_failed(conn, s, &step, &note).await {
+        cleanup.get_or_insert(marking);
+    }
+    let mut error = step.failure_at(e, Some(n), Some(line), false, cleanup);
+    if let Error::Migration { completed, .. } = &mut error {
+        *completed = Some(done);
+    }
+    Err(error)
+}
+
+/// On PostgreSQL, when `statement` is a `CREATE INDEX CONCURRENTLY` whose
+/// index exists and is INVALID (a failed build leaves one): the index,
+/// schema-qualified, and the statement that drops it.
+pub(crate) async fn invalid_index(conn: &mut dyn Backend, statement: &str) -> Option<(String, String)> {
+    if conn.dialect() != Dialect::Postgres {
+        return None;
+    }
+    let name = migrate_core::sql::concurrent_index(statement)?;
+    let sql = format!(
+        "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid AND c.oid = to_regclass(quote_ident({}))",
+        Dialect::Postgres.literal(&name)
+    );
+    let index = conn.read_strings(sql).await.ok()?.into_iter().next()?;
+    let drop = format!("DROP INDEX CONCURRENTLY {index};");
+    Some((index, drop))
 }
 
 /// Marks a row applied, or deletes it, and writes the digest of the result.
@@ -627,13 +939,41 @@ connect_impls!(sqlx::MySql => sqlx::MySqlConnection);
 
 /// A history row as its columns read.
 #[doc(hidden)]
-pub type RowTuple = (String, String, String, String, String, String, i64, Option<String>);
+pub type RowTuple = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
 
 impl TryFrom<RowTuple> for HistoryRow {
     type Error = Error;
 
     fn try_from(
-        (revision, down_revisions, message, checksum, state, applied_at, execution_ms, error): RowTuple,
+        (
+            revision,
+            down_revisions,
+            message,
+            checksum,
+            state,
+            applied_at,
+            execution_ms,
+            error,
+            phase,
+            no_transaction,
+            downgrade,
+            downgrade_checksum,
+            statements_done,
+        ): RowTuple,
     ) -> Result<Self> {
         let state = match state.parse::<State>() {
             Ok(state) => state,
@@ -644,6 +984,9 @@ impl TryFrom<RowTuple> for HistoryRow {
                 });
             }
         };
+        // A phase this build does not know reads as none: the row is then
+        // treated as any revision without one.
+        let phase = phase.and_then(|p| p.parse::<Phase>().ok());
         Ok(HistoryRow {
             revision,
             down_revisions,
@@ -653,6 +996,11 @@ impl TryFrom<RowTuple> for HistoryRow {
             applied_at,
             execution_ms,
             error,
+            phase,
+            no_transaction: no_transaction.unwrap_or(0) != 0,
+            downgrade,
+            downgrade_checksum,
+            statements_done: statements_done.unwrap_or(0),
         })
     }
 }

@@ -28,7 +28,40 @@ impl Backend for MySqlConnection {
     }
 
     fn prepare<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<Settings>> {
-        Box::pin(async move { Ok(s.clone()) })
+        Box::pin(async move {
+            let version = Backend::read_strings(self, "SELECT CAST(VERSION() AS CHAR)".into())
+                .await
+                .map_err(db("reading the server's version"))?;
+            Ok(Settings {
+                mariadb: version
+                    .first()
+                    .is_some_and(|v| v.to_ascii_lowercase().contains("mariadb")),
+                ..s.clone()
+            })
+        })
+    }
+
+    fn is_lock_timeout(&self, e: &sqlx::Error) -> bool {
+        // ER_LOCK_WAIT_TIMEOUT: lock_wait_timeout (metadata locks) or
+        // innodb_lock_wait_timeout (row locks) ran out.
+        e.as_database_error()
+            .and_then(|d| d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>())
+            .is_some_and(|m| m.number() == 1205)
+    }
+
+    fn blockers(&mut self, since: std::time::Duration) -> BoxFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            let sql = format!(
+                "SELECT CAST(CONCAT('connection ', p.ID, ' (', p.USER, '@', p.HOST, ', transaction open for ', \
+                 TIMESTAMPDIFF(SECOND, t.trx_started, NOW()), ' s, ', \
+                 IF(p.COMMAND = 'Sleep', 'idle', CONCAT('running: ', LEFT(COALESCE(p.INFO, ''), 200))), ')') AS CHAR) \
+                 FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id \
+                 WHERE p.ID <> CONNECTION_ID() AND t.trx_started <= NOW() - INTERVAL {} SECOND \
+                 ORDER BY t.trx_started LIMIT 5",
+                since.as_secs()
+            );
+            Backend::read_strings(self, sql).await.unwrap_or_default()
+        })
     }
 
     fn try_lock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<bool>> {

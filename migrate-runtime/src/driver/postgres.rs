@@ -40,6 +40,33 @@ impl Backend for PgConnection {
         Box::pin(unlock(self, s))
     }
 
+    fn is_lock_timeout(&self, e: &sqlx::Error) -> bool {
+        // lock_not_available: `lock_timeout` ran out.
+        e.as_database_error().and_then(|d| d.code()).as_deref() == Some("55P03")
+    }
+
+    fn blockers(&mut self, since: std::time::Duration) -> BoxFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            // The waiting statement was cancelled, so pg_blocking_pids has nothing
+            // left to say: name the sessions whose transactions hold relation locks
+            // and began before the last attempt did.
+            let sql = format!(
+                r"SELECT 'backend pid ' || a.pid || ' (' || coalesce(a.state, 'state unknown') || ', transaction open for '
+                    || floor(extract(epoch FROM now() - a.xact_start))::bigint || ' s'
+                    || coalesce(', application `' || nullif(a.application_name, '') || '`', '')
+                    || CASE WHEN a.state = 'active' THEN ', running: ' ELSE ', last query: ' END
+                    || left(regexp_replace(coalesce(a.query, ''), '\s+', ' ', 'g'), 200) || ')'
+                 FROM pg_stat_activity a
+                 WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.xact_start IS NOT NULL
+                   AND a.xact_start <= now() - make_interval(secs => {:.3})
+                   AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.granted AND l.locktype = 'relation')
+                 ORDER BY a.xact_start LIMIT 5",
+                since.as_secs_f64()
+            );
+            Backend::read_strings(self, sql).await.unwrap_or_default()
+        })
+    }
+
     fn lock_holder<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Option<String>> {
         Box::pin(async move {
             // An advisory lock on a bigint key shows in pg_locks as classid (high
