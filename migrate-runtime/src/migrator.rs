@@ -671,8 +671,8 @@ impl<'m> Migrator<'m> {
     }
 
     /// Refuses half-done revisions, then verifies the rest. Revisions this
-    /// list does not know are accepted when they are all `expand` (a newer
-    /// build's, which this one's code tolerates), with a note.
+    /// list does not know are accepted, with a note, when they are marked
+    /// `expand` (a newer build's additions, which this one's code tolerates).
     fn check(&self, graph: &Graph<'_>, rows: &[HistoryRow]) -> Result<Vec<bool>> {
         if let Some(r) = rows.iter().find(|r| r.state != State::Applied) {
             return Err(Error::Dirty {
@@ -681,29 +681,29 @@ impl<'m> Migrator<'m> {
                 error: r.error.clone(),
             });
         }
-        let unknown: Vec<&str> = rows
+        let unknown = |r: &&HistoryRow| graph.position(&r.revision).is_none();
+        let expand: Vec<&str> = rows
             .iter()
-            .filter(|r| graph.position(&r.revision).is_none())
+            .filter(unknown)
+            .filter(|r| r.phase == Some(Phase::Expand))
             .map(|r| r.revision.as_str())
             .collect();
-        let all_expand = rows
-            .iter()
-            .filter(|r| graph.position(&r.revision).is_none())
-            .all(|r| r.phase == Some(Phase::Expand));
-        if !unknown.is_empty() && all_expand && !self.ignore_unknown {
+        if !expand.is_empty() && !self.ignore_unknown {
             tracing::info!(
-                revisions = %unknown.join(", "),
-                "the database holds revisions this build does not know, all marked `expand`: a newer build's additions, which this one runs beside"
+                revisions = %expand.join(", "),
+                "the database holds revisions this build does not know, marked `expand`: a newer build's additions, which this one runs beside"
             );
         }
+        // Unknown expand revisions are accepted; any other unknown one is named and refused.
         let applied: Vec<AppliedRevision> = rows
             .iter()
+            .filter(|r| !(unknown(r) && r.phase == Some(Phase::Expand)))
             .map(|r| AppliedRevision {
                 revision: r.revision.clone(),
                 checksum: r.checksum.clone(),
             })
             .collect();
-        history::verify(graph, &applied, self.ignore_unknown || all_expand).map_err(Error::History)
+        history::verify(graph, &applied, self.ignore_unknown).map_err(Error::History)
     }
 
     /// The whole of a changing run, on one connection: compiled once, here,

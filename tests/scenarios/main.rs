@@ -2,6 +2,7 @@
 //! each `mod <database>` below expands the same [`scenarios!`] against its
 //! own `support::<database>`.
 
+mod deploy;
 mod support;
 
 use migrate::Migrations;
@@ -494,16 +495,52 @@ macro_rules! scenarios {
 mod sqlite {
     use super::support::sqlite as db;
     scenarios!("tests/fixtures/no_transaction/sqlite");
+
+    mod deploys {
+        use crate::support::sqlite as db;
+        type Pool = migrate::sqlx::SqlitePool;
+        crate::deploy::deploy!();
+    }
 }
 
 mod postgres {
     use super::support::postgres as db;
     scenarios!("tests/fixtures/no_transaction/postgres");
+
+    mod deploys {
+        use crate::support::postgres as db;
+        type Pool = migrate::sqlx::PgPool;
+        crate::deploy::deploy!();
+    }
+
+    mod locks {
+        use crate::support::postgres as db;
+        type Pool = migrate::sqlx::PgPool;
+        const SESSION_ID: &str = "SELECT pg_backend_pid()::text";
+        const BLOCKER_WORD: &str = "backend pid";
+        const BLOCKER_SHOWS: &str = "last query: BEGIN; UPDATE item SET name = 'held'";
+        crate::deploy::locks!("BEGIN; UPDATE item SET name = 'held' WHERE id = 1");
+    }
 }
 
 mod mysql {
     use super::support::mysql as db;
     scenarios!("tests/fixtures/no_transaction/mysql");
+
+    mod deploys {
+        use crate::support::mysql as db;
+        type Pool = migrate::sqlx::MySqlPool;
+        crate::deploy::deploy!();
+    }
+
+    mod locks {
+        use crate::support::mysql as db;
+        type Pool = migrate::sqlx::MySqlPool;
+        const SESSION_ID: &str = "SELECT CAST(CONNECTION_ID() AS CHAR)";
+        const BLOCKER_WORD: &str = "connection";
+        const BLOCKER_SHOWS: &str = "idle";
+        crate::deploy::locks!("BEGIN; UPDATE item SET name = 'held' WHERE id = 1");
+    }
 }
 
 /// A real project's shape on PostgreSQL: 330 revisions from two bases, 11 merges

@@ -5,6 +5,7 @@ mod support;
 
 mod bad_input;
 mod databases;
+mod deploying;
 mod embedded;
 mod output;
 mod parity;

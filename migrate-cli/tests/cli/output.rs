@@ -57,6 +57,7 @@ fn json_shapes_of_current_heads_and_history() {
         email,
         json!({
             "revision": "ae1027a6acf0",
+            "phase": null,
             "down_revisions": ["1975ea83b712"],
             "message": "add account email",
             "file": "migrations/ae1027a6acf0_add_account_email.sql",

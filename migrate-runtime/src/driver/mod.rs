@@ -768,6 +768,20 @@ async fn by_statements(
             n - 1
         }
     };
+    if done == 0 && !outside {
+        // Nothing of it stayed (its first statement failed, or only statements the
+        // rollback undid ran): as clean as a failed transaction, so no mark is left.
+        let undo = match step.direction {
+            Direction::Upgrade => d.delete(t, revision),
+            Direction::Downgrade => d.set_state(t, revision, State::Applied, None),
+        };
+        match run(conn, undo, "removing the failed migration's in-progress mark").await {
+            Ok(()) => return Err(step.failure_at(e, Some(n), Some(line), true, cleanup)),
+            Err(c) => {
+                cleanup.get_or_insert(c);
+            }
+        }
+    }
     let mut note = format!(
         "statement {n} of {total} (line {line}) failed: {}; {}",
         crate::error::db_message(&e),
