@@ -335,14 +335,8 @@ async fn lock_released_after_failure(kind: Kind) {
     assert!(matches!(e, Error::Migration { .. }), "{e}");
     assert_eq!(single.count("t_a").await, 0, "the same one-connection pool still works");
     assert!(!single.lock_left().await, "no lock is held after the failure");
-    if let Pool::Mysql(p) = &single.pool {
-        // MySQL recorded the failure; a human resolves it before going on.
-        migrations
-            .migrator()
-            .resolve(p, "b2", migrate::Resolution::NotApplied)
-            .await
-            .unwrap();
-    }
+    // Its one statement failed, so nothing of it stayed, on MySQL too: no row is left to resolve.
+    assert_eq!(single.history_rows().await, 1);
     // Another process, with a short lock timeout, gets the lock at once,
     // while this process still holds its pool.
     std::fs::remove_file(folder.path().join("b2_m.sql")).unwrap();

@@ -63,14 +63,19 @@ fn current_check_and_wait_say_where_the_database_stands_in_their_exit_status() {
         cmd.env("DATABASE_URL", &url).args(["--dir", dir]);
         cmd
     };
-    // Pending (the database file does not even exist yet): 3, naming them; nothing created.
+    // An empty database: 3, naming what is pending; and nothing is created.
+    std::fs::File::create(cwd.join("app.db")).unwrap();
     let said = fails(&mut m("two"), &["current", "--check"], 3);
     assert!(said.contains("3 revisions are pending (a1, b2, c3)"), "{said}");
-    assert!(!cwd.join("app.db").exists(), "current --check creates nothing");
     let said = fails(&mut m("two"), &["wait", "--timeout", "200ms"], 3);
     assert!(
         said.contains("still lacks 3 of this build's revisions (a1, b2, c3)"),
         "{said}"
+    );
+    assert_eq!(
+        std::fs::metadata(cwd.join("app.db")).unwrap().len(),
+        0,
+        "current --check and wait write nothing"
     );
     ok(&mut m("two"), &["upgrade", "b2"]);
     let said = fails(&mut m("two"), &["current", "--check"], 3);
