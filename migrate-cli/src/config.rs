@@ -225,6 +225,38 @@ mod tests {
     }
 
     #[test]
+    fn timeouts_read_as_durations_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("migrate.toml");
+        std::fs::write(&file, "ddl_lock_timeout = \"5s\"\nstatement_timeout = \"10min\"\nlock_attempts = 5\n").unwrap();
+        let options = Options {
+            config: Some(file.clone()),
+            ..Options::default()
+        };
+        let s = resolve(&options, &env(&[])).unwrap();
+        assert_eq!(s.ddl_lock_timeout, Some(std::time::Duration::from_secs(5)));
+        assert_eq!(s.statement_timeout, Some(std::time::Duration::from_secs(600)));
+        assert_eq!(s.lock_attempts, Some(5));
+        let flagged = Options {
+            ddl_lock_timeout: Some(std::time::Duration::from_millis(200)),
+            lock_attempts: Some(1),
+            ..options.clone()
+        };
+        let s = resolve(&flagged, &env(&[])).unwrap();
+        assert_eq!(s.ddl_lock_timeout, Some(std::time::Duration::from_millis(200)));
+        assert_eq!(s.lock_attempts, Some(1));
+        for (text, says) in [
+            ("ddl_lock_timeout = \"5\"\n", "`ddl_lock_timeout`: `5` is not a duration"),
+            ("statement_timeout = \"soon\"\n", "`statement_timeout`: `soon` is not a duration"),
+            ("lock_attempts = 0\n", "`lock_attempts` is 0"),
+        ] {
+            std::fs::write(&file, text).unwrap();
+            let e = resolve(&options, &env(&[])).unwrap_err().to_string();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+    }
+
+    #[test]
     fn precedence() {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.toml");

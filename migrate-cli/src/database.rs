@@ -155,6 +155,15 @@ pub(crate) async fn open(url: &str, writes: bool, out: &Output) -> Result<Opened
 }
 
 impl Opened {
+    /// Whether the database is SQLite.
+    pub(crate) fn is_sqlite(&self) -> bool {
+        #[cfg(feature = "sqlite")]
+        if let Opened::Sqlite(_) = self {
+            return true;
+        }
+        false
+    }
+
     /// Closes the connection, after clearing the progress bar.
     pub(crate) async fn close(self, out: &Output) {
         out.clear_bar();

@@ -132,6 +132,12 @@ impl CliError {
 
     /// The command that gets the user out of this state, named as `program` spells it.
     pub(crate) fn help(&self, program: crate::Program) -> Option<String> {
+        if let CliError::Runtime(migrate_runtime::Error::Blocked { .. }) = self {
+            return Some(
+                "end or wait out the transactions named above, or give the migration more room: --ddl-lock-timeout (or `-- migrate:lock-timeout:` in its header) and --lock-attempts"
+                    .into(),
+            );
+        }
         let revision = match self {
             CliError::Runtime(migrate_runtime::Error::Dirty { revision, .. }) => revision,
             CliError::Runtime(migrate_runtime::Error::Migration {

@@ -195,6 +195,9 @@ async fn change(source: Source<'_>, s: &Settings, change: Change, t: &str, out: 
     // A missing SQLite file is created by the verbs that write the first rows.
     let creates = !matches!(change, Change::Downgrade { .. });
     let mut db = database::open(url(s)?, creates, out).await?;
+    if db.is_sqlite() && (s.ddl_lock_timeout.is_some() || s.statement_timeout.is_some()) {
+        out.note("SQLite has no lock timeout or statement timeout (a run holds its one write lock): --ddl-lock-timeout and --statement-timeout are ignored.");
+    }
     let mut migrator = database::migrator(&migrations, s, out);
     match change {
         Change::Upgrade { phase: Some(phase) } => migrator = migrator.phase(phase),
@@ -238,9 +241,11 @@ async fn current_check(source: Source<'_>, s: &Settings, json: bool, out: &Outpu
     let entries = on!(&mut db, c => migrator.history(c).await);
     db.close(out).await;
     let entries = entries?;
+    // A failed migration is an error; one in progress (another process is applying it) is pending.
+    let failed = |a: &&migrate_runtime::Applied| matches!(a.state, State::UpgradeFailed | State::DowngradeFailed);
     if let Some((e, a)) = entries
         .iter()
-        .find_map(|e| e.applied.as_ref().filter(|a| a.state != State::Applied).map(|a| (e, a)))
+        .find_map(|e| e.applied.as_ref().filter(failed).map(|a| (e, a)))
     {
         return Err(migrate_runtime::Error::Dirty {
             revision: e.revision.clone(),
@@ -256,7 +261,7 @@ async fn current_check(source: Source<'_>, s: &Settings, json: bool, out: &Outpu
         .collect();
     let pending: Vec<String> = entries
         .iter()
-        .filter(|e| e.known && e.applied.is_none())
+        .filter(|e| e.known && e.applied.as_ref().is_none_or(|a| a.state != State::Applied))
         .map(|e| e.revision.clone())
         .collect();
     if json {

@@ -456,6 +456,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn phase_and_timeouts_are_header_directives() {
+        let text = "-- m\n-- revision: a\n-- down_revision:\n-- migrate:phase: expand\n-- migrate:lock-timeout: 5s\n-- migrate:statement-timeout: 10min\n\n-- migrate:upgrade\nSELECT 1;\n";
+        let d = parse("migrations/a_m.sql", text).unwrap().migration.directives();
+        assert_eq!(d.phase, Some(Phase::Expand));
+        assert_eq!(d.lock_timeout, Some(std::time::Duration::from_secs(5)));
+        assert_eq!(d.statement_timeout, Some(std::time::Duration::from_secs(600)));
+        // They are not part of what the checksum covers.
+        let plain = "-- m\n-- revision: a\n-- down_revision:\n\n-- migrate:upgrade\nSELECT 1;\n";
+        let plain = parse("migrations/a_m.sql", plain).unwrap().migration;
+        assert_eq!(plain.checksum(), parse("migrations/a_m.sql", text).unwrap().migration.checksum());
+    }
+
+    #[test]
+    fn bad_directives_say_what_and_where() {
+        let text = "-- m\n-- revision: a\n-- down_revision:\n-- migrate:phase: later\n-- migrate:lock-timeout: 5\n-- migrate:phase: expand\n-- migrate:retries: 3\n\n-- migrate:upgrade\nSELECT 1;\n-- migrate:statement-timeout: 1s\n";
+        let e = parse("migrations/a_m.sql", text).unwrap_err();
+        let got: Vec<_> = e.iter().map(|d| (d.line, d.message.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (Some(4), "in `-- migrate:phase:`, unknown phase `later`: use expand or contract"),
+                (
+                    Some(5),
+                    "in `-- migrate:lock-timeout:`, `5` is not a duration: write a whole number and a unit, such as 500ms, 5s, 10min or 2h"
+                ),
+                (Some(6), "second `-- migrate:phase:` line"),
+                (Some(7), "unknown directive `-- migrate:retries:`"),
+                (Some(11), "`-- migrate:statement-timeout:` must be in the header"),
+            ]
+        );
+    }
+
+    #[test]
     fn transaction_control_in_a_transactional_migration_is_refused() {
         let text = "-- m\n-- revision: a\n-- down_revision:\n\n-- migrate:upgrade\nCREATE TABLE a (id INT);\nCOMMIT;\nCREATE TABLE b (id INT);\n\n-- migrate:downgrade\nBEGIN;\nDROP TABLE b;\n";
         let e = parse("migrations/a_m.sql", text).unwrap_err();
