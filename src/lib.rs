@@ -103,12 +103,24 @@
 //! The `migrate` binary is the `migrate-cli` package (`cargo install
 //! --path migrate-cli`, every database included): `migrate init`, `revision -m`, `merge`, `check`, `heads`,
 //! `history`, `show`, `upgrade`, `downgrade`, `current`, `stamp`,
-//! `resolve`, and offline scripts with `upgrade --sql` / `downgrade --sql`
+//! `resolve`, `wait`, and offline scripts with `upgrade --sql` / `downgrade --sql`
 //! (see [`offline`]). With this crate's `cli` feature (off by default, as
 //! it brings clap), `migrate::cli::DbCommand` gives a self-migrating binary the
 //! same verbs over its embedded list (`myapp db upgrade head`); see
 //! `examples/embedded_cli.rs` and the README for flags, configuration,
 //! exit codes and `--json` shapes.
+//!
+//! # Deploying
+//!
+//! Replicas that do not migrate call [`Migrations::wait_until_current`];
+//! `-- migrate:phase: expand|contract` in a header and
+//! [`Migrator::phase`] split a deploy in two; every history row stores its
+//! downgrade, so an older build can go back
+//! ([`Migrator::use_stored_downgrade`]); [`Migrator::ddl_lock_timeout`],
+//! [`Migrator::statement_timeout`] and [`Migrator::lock_attempts`] (or
+//! `-- migrate:lock-timeout: 5s` in a header) guard each statement; a
+//! migration that could not be rolled back resumes from its failed
+//! statement ([`Migrator::resolve_retry`]). See the README's "Deploying".
 //!
 //! # Errors
 //!
@@ -124,8 +136,8 @@ pub use migrate_core::{
 };
 pub use migrate_macros::embed_migrations;
 pub use migrate_runtime::{
-    Applied, Connect, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Dialect, Driver, Error, Handle, HistoryEntry, HistoryTable,
-    IntoTarget, Migrations, Migrator, Progress, Report, Resolution, Result, StepReport,
+    Applied, Connect, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Dialect, Driver, Error, Handle,
+    HistoryEntry, HistoryTable, IntoTarget, Migrations, Migrator, Progress, Report, Resolution, Result, StepReport,
 };
 /// The sqlx version this crate runs on, so pools and connections match.
 pub use sqlx;

@@ -228,7 +228,11 @@ mod tests {
     fn timeouts_read_as_durations_and_flags_win() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("migrate.toml");
-        std::fs::write(&file, "ddl_lock_timeout = \"5s\"\nstatement_timeout = \"10min\"\nlock_attempts = 5\n").unwrap();
+        std::fs::write(
+            &file,
+            "ddl_lock_timeout = \"5s\"\nstatement_timeout = \"10min\"\nlock_attempts = 5\n",
+        )
+        .unwrap();
         let options = Options {
             config: Some(file.clone()),
             ..Options::default()
@@ -246,8 +250,14 @@ mod tests {
         assert_eq!(s.ddl_lock_timeout, Some(std::time::Duration::from_millis(200)));
         assert_eq!(s.lock_attempts, Some(1));
         for (text, says) in [
-            ("ddl_lock_timeout = \"5\"\n", "`ddl_lock_timeout`: `5` is not a duration"),
-            ("statement_timeout = \"soon\"\n", "`statement_timeout`: `soon` is not a duration"),
+            (
+                "ddl_lock_timeout = \"5\"\n",
+                "`ddl_lock_timeout`: `5` is not a duration",
+            ),
+            (
+                "statement_timeout = \"soon\"\n",
+                "`statement_timeout`: `soon` is not a duration",
+            ),
             ("lock_attempts = 0\n", "`lock_attempts` is 0"),
         ] {
             std::fs::write(&file, text).unwrap();

@@ -465,7 +465,10 @@ mod tests {
         // They are not part of what the checksum covers.
         let plain = "-- m\n-- revision: a\n-- down_revision:\n\n-- migrate:upgrade\nSELECT 1;\n";
         let plain = parse("migrations/a_m.sql", plain).unwrap().migration;
-        assert_eq!(plain.checksum(), parse("migrations/a_m.sql", text).unwrap().migration.checksum());
+        assert_eq!(
+            plain.checksum(),
+            parse("migrations/a_m.sql", text).unwrap().migration.checksum()
+        );
     }
 
     #[test]
@@ -476,7 +479,10 @@ mod tests {
         assert_eq!(
             got,
             [
-                (Some(4), "in `-- migrate:phase:`, unknown phase `later`: use expand or contract"),
+                (
+                    Some(4),
+                    "in `-- migrate:phase:`, unknown phase `later`: use expand or contract"
+                ),
                 (
                     Some(5),
                     "in `-- migrate:lock-timeout:`, `5` is not a duration: write a whole number and a unit, such as 500ms, 5s, 10min or 2h"

@@ -24,7 +24,9 @@ mod table;
 pub use dialect::Dialect;
 pub use driver::{Driver, Handle};
 pub use error::{Error, Result};
-pub use migrator::{Connect, DEFAULT_LOCK_TIMEOUT, IntoTarget, Migrations, Migrator, Progress, Resolution};
+pub use migrator::{
+    Connect, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, IntoTarget, Migrations, Migrator, Progress, Resolution,
+};
 pub use offline::ScriptRange;
 pub use report::{Applied, HistoryEntry, Report, StepReport};
 pub use table::{DEFAULT_TABLE, HistoryTable};

@@ -352,6 +352,24 @@ impl<'m> Migrator<'m> {
     /// bounds the wait for another migrator, this the wait for the
     /// application's own sessions. A migration that fails on it is rolled back
     /// and tried again (see [`lock_attempts`](Self::lock_attempts)).
+    ///
+    /// ```no_run
+    /// # async fn f(migrations: &migrate_runtime::Migrations, pool: &sqlx::SqlitePool) -> Result<(), migrate_runtime::Error> {
+    /// use migrate_core::Phase;
+    /// use std::time::Duration;
+    /// let report = migrations
+    ///     .migrator()
+    ///     .ddl_lock_timeout(Duration::from_secs(5))
+    ///     .statement_timeout(Duration::from_secs(600))
+    ///     .lock_attempts(3)
+    ///     .phase(Phase::Expand)
+    ///     .upgrade(pool, "head")
+    ///     .await?;
+    /// if let Some(contract) = report.held_back {
+    ///     println!("roll out the new code, then upgrade past {contract}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn ddl_lock_timeout(mut self, timeout: Duration) -> Self {
         self.ddl_lock_timeout = Some(timeout);
         self
@@ -477,6 +495,14 @@ impl<'m> Migrator<'m> {
     /// is now (its first statements still count as done). On PostgreSQL, a
     /// `CREATE INDEX CONCURRENTLY` about to run again whose failed attempt
     /// left an INVALID index is refused with the statement that drops it.
+    ///
+    /// ```no_run
+    /// # async fn f(migrations: &migrate_runtime::Migrations, pool: &sqlx::SqlitePool) -> Result<(), migrate_runtime::Error> {
+    /// // Statement 3 of 4 failed and 1-2 stayed done; the cause is fixed by hand:
+    /// let report = migrations.migrator().resolve_retry(pool, "ae1027a6acf0").await?;
+    /// assert_eq!(report.revisions(), ["ae1027a6acf0"]);
+    /// # Ok(()) }
+    /// ```
     pub async fn resolve_retry<'c>(&self, db: impl Connect<'c>, revision: &str) -> Result<Report> {
         self.change(db.connect(), Ok(Op::Retry(revision.to_owned()))).await
     }
@@ -488,6 +514,14 @@ impl<'m> Migrator<'m> {
     /// migrate and must not start before the schema is ready. Fails after
     /// `timeout` with [`Error::NotCurrent`] naming what is missing, and at
     /// once when a migration failed part-way ([`Error::Dirty`]) or drifted.
+    ///
+    /// ```no_run
+    /// # async fn f(migrations: &migrate_runtime::Migrations, pool: &sqlx::SqlitePool) -> Result<(), migrate_runtime::Error> {
+    /// use std::time::Duration;
+    /// // A replica that does not migrate, before it serves:
+    /// migrations.wait_until_current(pool, Duration::from_secs(300)).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn wait_until_current<'c>(&self, db: impl Connect<'c>, timeout: Duration) -> Result<()> {
         self.wait(db.connect(), timeout).await
     }

@@ -57,7 +57,15 @@ fn db_subcommand_of_a_self_migrating_binary() {
     assert_eq!(e, fails(&mut tool(), &["current", "--check"], 3));
     let e = fails(&mut app(), &["db", "wait", "--timeout", "100ms"], 3);
     assert!(e.contains("lacks 1 of this build's revisions (3cf1ce5e1a9b)"), "{e}");
-    both(&["upgrade", "--phase", "expand", "--ddl-lock-timeout", "5s", "--lock-attempts", "2"]);
+    both(&[
+        "upgrade",
+        "--phase",
+        "expand",
+        "--ddl-lock-timeout",
+        "5s",
+        "--lock-attempts",
+        "2",
+    ]);
     assert_eq!(both(&["current", "--check"]), "3cf1ce5e1a9b (head)\n");
     both(&["wait", "--timeout", "1s"]);
     both(&["downgrade", "-1"]);
