@@ -138,6 +138,21 @@ pub enum Error {
         reason: String,
     },
 
+    /// A downgrade would go under applied revisions this build does not know
+    /// (a newer build's). Nothing was changed.
+    #[error(
+        "the database holds revision{} this build does not know ({}), applied on top of what this downgrade would unapply; unapply {} first with the downgrade SQL stored when {} applied (`use_stored_downgrade()`, `downgrade --use-stored-downgrade`), or deploy the build that has {}; nothing was changed",
+        if .revisions.len() == 1 { "" } else { "s" },
+        .revisions.join(", "),
+        if .revisions.len() == 1 { "it" } else { "them" },
+        if .revisions.len() == 1 { "it was" } else { "they were" },
+        if .revisions.len() == 1 { "it" } else { "them" }
+    )]
+    UnknownAbove {
+        /// The revisions, as the history table has them.
+        revisions: Vec<String>,
+    },
+
     /// `resolve --retry` cannot run this revision again. Nothing was changed.
     #[error("revision `{revision}` cannot be retried: {reason}; nothing was changed")]
     CannotRetry {
@@ -150,10 +165,9 @@ pub enum Error {
     /// [`wait_until_current`](crate::Migrations::wait_until_current) gave up:
     /// the database still lacks some of the migrations.
     #[error(
-        "after waiting {}, the database still lacks {} of this build's revision{} ({}){}",
+        "after waiting {}, the database still lacks {} of this build's revisions ({}){}",
         migrate_core::duration::display(*.waited),
         .missing.len(),
-        if .missing.len() == 1 { "" } else { "s" },
         .missing.join(", "),
         .in_progress.as_ref().map(|r| format!("; revision `{r}` is being applied now")).unwrap_or_default()
     )]

@@ -863,11 +863,22 @@ impl<'m> Migrator<'m> {
             graph
         };
         let applied = self.check(graph, &rows)?;
+        let unknown: Vec<String> = rows
+            .iter()
+            .filter(|r| graph.position(&r.revision).is_none())
+            .map(|r| r.revision.clone())
+            .collect();
         let mut plan = match (direction, run_sql) {
             (Direction::Upgrade, true) => plan::upgrade(graph, &applied, &target)?,
             (Direction::Downgrade, _) => plan::downgrade(graph, &applied, &target)?,
             (Direction::Upgrade, false) => plan::stamp(graph, &applied, &target)?,
         };
+        if direction == Direction::Downgrade && !plan.is_empty() && !unknown.is_empty() {
+            // A newer build's revisions (accepted as `expand`, or by the opt-in) sit on
+            // top of what this build would unapply; going under them would leave rows
+            // whose parents are gone.
+            return Err(Error::UnknownAbove { revisions: unknown });
+        }
         if self.phase == Some(Phase::Expand) && direction == Direction::Upgrade && run_sql {
             let contract = plan
                 .steps

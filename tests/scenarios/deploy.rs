@@ -116,6 +116,12 @@ macro_rules! deploy {
             let r2 = history.iter().find(|e| e.revision == "r2").unwrap();
             assert!(!r2.known);
             assert_eq!(r2.phase, Some(Phase::Expand));
+            // It may not go under them: their rows would lose their parents.
+            match one.downgrade(&db.pool, "base").await {
+                Err(Error::UnknownAbove { revisions }) => assert_eq!(revisions, ["r2"]),
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(db::history_rows(&db.pool, "migrate_history").await, 2, "nothing was changed");
             // Once the contract revision ran, release 1 refuses, naming it.
             two.upgrade(&db.pool, "r3").await.unwrap();
             match one.upgrade(&db.pool, "head").await {

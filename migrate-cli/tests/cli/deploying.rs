@@ -52,17 +52,22 @@ fn releases(cwd: &Path) {
     );
 }
 
+/// `migrate --dir DIR` on `cwd`'s app.db.
+fn on_app_db(cwd: &Path) -> impl Fn(&str) -> assert_cmd::Command + '_ {
+    let url = format!("sqlite:{}", cwd.join("app.db").display());
+    move |dir: &str| {
+        let mut cmd = migrate(cwd);
+        cmd.env("DATABASE_URL", &url).args(["--dir", dir]);
+        cmd
+    }
+}
+
 #[test]
 fn current_check_and_wait_say_where_the_database_stands_in_their_exit_status() {
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
     releases(cwd);
-    let url = format!("sqlite:{}", cwd.join("app.db").display());
-    let m = |dir: &str| {
-        let mut cmd = migrate(cwd);
-        cmd.env("DATABASE_URL", &url).args(["--dir", dir]);
-        cmd
-    };
+    let m = on_app_db(cwd);
     // An empty database: 3, naming what is pending; and nothing is created.
     std::fs::File::create(cwd.join("app.db")).unwrap();
     let said = fails(&mut m("two"), &["current", "--check"], 3);
@@ -108,12 +113,7 @@ fn a_phased_upgrade_and_an_older_folder_rolling_back_with_stored_downgrades() {
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
     releases(cwd);
-    let url = format!("sqlite:{}", cwd.join("app.db").display());
-    let m = |dir: &str| {
-        let mut cmd = migrate(cwd);
-        cmd.env("DATABASE_URL", &url).args(["--dir", dir]);
-        cmd
-    };
+    let m = on_app_db(cwd);
     let said = ok(&mut m("two"), &["upgrade", "--phase", "expand"]);
     assert!(
         said.contains("Stopped before c3, the first revision of the contract phase"),

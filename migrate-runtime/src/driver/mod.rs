@@ -672,7 +672,9 @@ async fn by_statements(
     let total = statements.len();
     let from = match resume {
         None => {
-            run(conn, mark(d, t, &step), "marking the migration in progress").await?;
+            // Counting starts again: a downgrade's row still holds its upgrade's count.
+            let marked = format!("{};\n{}", mark(d, t, &step), d.set_progress(t, revision, 0));
+            run(conn, marked, "marking the migration in progress").await?;
             0
         }
         Some(done) => {
