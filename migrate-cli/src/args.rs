@@ -78,15 +78,15 @@ impl Options {
 /// `migrate`: Alembic-style schema migrations from a folder of SQL files.
 ///
 /// Exit status: 0 done, 1 error, 2 usage error; `current --check` and
-/// `wait` also 3 (revisions pending) and 4 (the database holds revisions
-/// this folder does not know).
+/// `wait` also 3 (revisions pending), `current --check` 4 (the database
+/// holds revisions this folder does not know).
 #[derive(Debug, Parser)]
 #[command(
     name = "migrate",
     version,
     about = "Alembic-style database schema migrations from a folder of SQL files",
     long_about = None,
-    after_help = "Settings: flags, then --config FILE, else $MIGRATE_CONFIG, else ./migrate.toml; DATABASE_URL when none sets a URL.\nExit status: 0 done, 1 error, 2 usage; `current --check` and `wait`: 3 revisions pending, 4 the database holds revisions this folder does not know."
+    after_help = "Settings: flags, then --config FILE, else $MIGRATE_CONFIG, else ./migrate.toml; DATABASE_URL when none sets a URL.\nExit status: 0 done, 1 error, 2 usage; `current --check` and `wait`: 3 revisions pending; `current --check`: 4 the database holds revisions this folder does not know."
 )]
 pub struct Cli {
     /// Flags written before the command; the command's own flags win.

@@ -8,7 +8,7 @@ use super::error::CliError;
 use super::output::{Output, Style};
 use migrate_core::graph::{children, find, heads};
 use migrate_core::load::load_dir_allowing_fork;
-use migrate_core::{Direction, Graph, Migration, Phase, State, Target, history, plan};
+use migrate_core::{Direction, Graph, HistoryProblem, Migration, Phase, State, Target, history, plan};
 use migrate_runtime::{HistoryEntry, Migrations, Report, Resolution, ScriptRange};
 use serde_json::{Value, json};
 use std::borrow::Cow;
@@ -58,6 +58,20 @@ fn target(text: &str) -> Result<Target, CliError> {
 pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, out: &Output) -> Result<(), CliError> {
     match command {
         DbCommand::Upgrade {
+            sql: true,
+            phase: Some(_),
+            ..
+        } => Err(CliError::Usage(
+            "--phase reads the database to find where to stop; a script takes its range instead: `upgrade --sql FROM:TO`, TO being the last revision before the contract phase".into(),
+        )),
+        DbCommand::Downgrade {
+            sql: true,
+            use_stored_downgrade: true,
+            ..
+        } => Err(CliError::Usage(
+            "--use-stored-downgrade reads the SQL from the database's history rows, which a script cannot: run it against the database".into(),
+        )),
+        DbCommand::Upgrade {
             target: t, sql: true, ..
         } => offline(source, s, Direction::Upgrade, &t, out),
         DbCommand::Downgrade {
@@ -77,9 +91,12 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
             let migrator = database::migrator(&migrations, s, out);
             let retried = on!(&mut db, c => migrator.resolve_retry(c, &id).await);
             db.close(out).await;
-            retried?;
+            let done = match retried?.steps.first().map(|s| s.direction) {
+                Some(Direction::Downgrade) => "unapplied",
+                _ => "applied",
+            };
             out.info(&format!(
-                "Ran {} again from its failed statement: applied",
+                "Ran {} again from its failed statement: {done}",
                 out.paint(&id, Style::Id)
             ));
             Ok(())
@@ -253,6 +270,22 @@ async fn current_check(source: Source<'_>, s: &Settings, json: bool, out: &Outpu
             error: a.error.clone(),
         }
         .into());
+    }
+    // Drift is an error, as every run would say.
+    let drifted: Vec<HistoryProblem> = entries
+        .iter()
+        .filter_map(|e| {
+            let (a, m) = (e.applied.as_ref()?, migrations.get(&e.revision)?);
+            (a.checksum != m.checksum().to_string()).then(|| HistoryProblem::ChecksumMismatch {
+                revision: e.revision.clone(),
+                file: m.file().to_owned(),
+                recorded: a.checksum.clone(),
+                expected: m.checksum(),
+            })
+        })
+        .collect();
+    if !drifted.is_empty() {
+        return Err(migrate_runtime::Error::History(drifted).into());
     }
     let unknown: Vec<String> = entries
         .iter()

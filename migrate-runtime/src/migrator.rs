@@ -21,8 +21,9 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 /// statements waits longer than the DDL lock timeout.
 pub const DEFAULT_LOCK_ATTEMPTS: u32 = 3;
 
-/// What `file()` says of a revision rebuilt from its history row.
-const STORED_FILE: &str = "stored in the history table";
+/// What `file()` says of a revision rebuilt from its history row (and so
+/// what an error about it names instead of a file).
+const STORED_FILE: &str = "its history row: this build has no file for it";
 
 /// An ordered, checksummed list of migrations: what `embed_migrations!`
 /// expands to, or what the command line loads from a folder.
@@ -573,7 +574,7 @@ impl<'m> Migrator<'m> {
             error: r.error.clone(),
             checksum: r.checksum.clone(),
             stored_downgrade: r.downgrade.is_some(),
-            statements_done: r.statements_done.max(0) as u64,
+            statements_done: r.statements_done.map(|n| n.max(0) as u64),
         };
         let mut out: Vec<HistoryEntry> = graph
             .iter()
@@ -664,23 +665,16 @@ impl<'m> Migrator<'m> {
                         error: r.error.clone(),
                     });
                 }
-                let done: Vec<&HistoryRow> = rows.iter().filter(|r| r.state == State::Applied).collect();
+                let done: Vec<HistoryRow> = rows.iter().filter(|r| r.state == State::Applied).cloned().collect();
                 let missing: Vec<String> = graph
                     .iter()
                     .filter(|m| !done.iter().any(|r| r.revision == m.revision()))
                     .map(|m| m.revision().to_owned())
                     .collect();
                 if missing.is_empty() {
-                    let applied: Vec<AppliedRevision> = done
-                        .iter()
-                        .map(|r| AppliedRevision {
-                            revision: r.revision.clone(),
-                            checksum: r.checksum.clone(),
-                        })
-                        .collect();
-                    return history::verify(&graph, &applied, true)
-                        .map(drop)
-                        .map_err(Error::History);
+                    // What a start-up of this build would accept: checksums, and
+                    // unknown revisions only when marked `expand` (or opted in).
+                    return self.check(&graph, &done).map(drop);
                 }
                 let waited = started.elapsed();
                 if waited >= timeout {
@@ -870,7 +864,15 @@ impl<'m> Migrator<'m> {
             .collect();
         let mut plan = match (direction, run_sql) {
             (Direction::Upgrade, true) => plan::upgrade(graph, &applied, &target)?,
-            (Direction::Downgrade, _) => plan::downgrade(graph, &applied, &target)?,
+            (Direction::Downgrade, _) => match plan::downgrade(graph, &applied, &target) {
+                Err(migrate_core::PlanError::Irreversible { revision, file }) if file == STORED_FILE => {
+                    return Err(Error::StoredDowngrade {
+                        revision,
+                        reason: "its history row stores no downgrade: the revision was applied without a downgrade section, or by a version of migrate that did not store them".into(),
+                    });
+                }
+                planned => planned?,
+            },
             (Direction::Upgrade, false) => plan::stamp(graph, &applied, &target)?,
         };
         if direction == Direction::Downgrade && !plan.is_empty() && !unknown.is_empty() {
@@ -956,7 +958,11 @@ impl<'m> Migrator<'m> {
                 .downgrade_sql()
                 .ok_or_else(|| cannot("its file has no downgrade section"))?,
         };
-        let done = row.statements_done.max(0) as usize;
+        let Some(done) = row.statements_done.map(|n| n.max(0) as usize) else {
+            return Err(cannot(
+                "its row was written by an earlier version, which did not count the statements that completed; check the database by hand, then resolve it as applied or as not applied",
+            ));
+        };
         let statements = crate::split::statements(sql, d);
         if let Some(next) = statements.get(done) {
             if let Some((index, drop)) = driver::invalid_index(conn, next.text).await {
@@ -1036,6 +1042,15 @@ impl<'m> Migrator<'m> {
                 }
                 Direction::Downgrade => {
                     tracing::info!("{verb} downgrade {} -> {}, {}", m.revision(), parents(m), m.message())
+                }
+            }
+            if conn.dialect() == crate::Dialect::Sqlite {
+                let d = m.directives();
+                if d.lock_timeout.is_some() || d.statement_timeout.is_some() {
+                    tracing::warn!(
+                        revision = m.revision(),
+                        "SQLite has no lock timeout or statement timeout: the ones in this revision's header are ignored"
+                    );
                 }
             }
             let stored = (m.file() == STORED_FILE && plan.direction == Direction::Downgrade)

@@ -59,8 +59,9 @@ pub struct Applied {
     /// Whether its downgrade section was stored with it, so a build without
     /// its file can unapply it.
     pub stored_downgrade: bool,
-    /// For a migration run statement by statement, how many statements completed.
-    pub statements_done: u64,
+    /// For a migration run statement by statement, how many statements
+    /// completed; `None` for a row written before statements were counted.
+    pub statements_done: Option<u64>,
 }
 
 /// One revision in [`history`](crate::Migrations::history): known, applied, or both.

@@ -30,6 +30,24 @@ pub fn statements(sql: &str, dialect: Dialect) -> Vec<Statement<'_>> {
     .run(sql)
 }
 
+/// Whether MySQL commits the transaction when it runs `statement`: DDL
+/// (`CREATE`, `ALTER`, `DROP`, `RENAME`, `TRUNCATE`, but not `CREATE
+/// TEMPORARY TABLE`) and the account and lock statements, read from its first words.
+pub fn commits_implicitly(statement: &str) -> bool {
+    let words: Vec<String> = statement
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--") && !l.trim_start().starts_with('#'))
+        .flat_map(str::split_whitespace)
+        .take(2)
+        .map(str::to_ascii_uppercase)
+        .collect();
+    match words.first().map(String::as_str) {
+        Some("CREATE") => words.get(1).map(String::as_str) != Some("TEMPORARY"),
+        Some("ALTER" | "DROP" | "RENAME" | "TRUNCATE" | "GRANT" | "REVOKE" | "LOCK" | "UNLOCK") => true,
+        _ => false,
+    }
+}
+
 /// Whether `sql`'s last statement lacks a terminating `;`, so that
 /// something appended after it needs one first.
 pub fn needs_terminator(sql: &str, dialect: Dialect) -> bool {
@@ -124,8 +142,13 @@ impl Splitter<'_> {
                 Token::Comment
             }
             b'/' if next == Some(b'*') => {
+                // MySQL runs the text of `/*! … */` and MariaDB that of `/*M! … */`
+                // (mysqldump writes whole statements so): code, not a comment.
+                let rest = &self.src[self.pos..];
+                let executable =
+                    self.dialect == Dialect::Mysql && (rest.starts_with(b"/*!") || rest.starts_with(b"/*M!"));
                 self.skip_block_comment();
-                Token::Comment
+                if executable { Token::Code } else { Token::Comment }
             }
             b'\'' => {
                 self.skip_quoted(b'\'', self.dialect == Dialect::Mysql);
@@ -273,6 +296,23 @@ impl Splitter<'_> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn mysql_executable_comments_are_statements() {
+        let sql = "/*!40101 SET NAMES utf8mb4 */;\n/* a note */;\n/*M!100100 SET @x = 1 */;\nCREATE TABLE t (id INT);";
+        let got: Vec<&str> = statements(sql, Dialect::Mysql).iter().map(|s| s.text).collect();
+        assert_eq!(
+            got,
+            [
+                "/*!40101 SET NAMES utf8mb4 */",
+                "/*M!100100 SET @x = 1 */",
+                "CREATE TABLE t (id INT)"
+            ]
+        );
+        let got: Vec<&str> = statements(sql, Dialect::Postgres).iter().map(|s| s.text).collect();
+        assert_eq!(got, ["CREATE TABLE t (id INT)"], "elsewhere they are comments");
+    }
+
     use super::*;
 
     fn check(dialect: Dialect, sql: &str, expect: &[&str]) {

@@ -176,7 +176,9 @@ macro_rules! deploy {
             let two = folder(dir.path(), "irreversible", &files);
             two.upgrade(&db.pool, "head").await.unwrap();
             match one.migrator().use_stored_downgrade().downgrade(&db.pool, "head").await {
-                Err(Error::Plan(migrate::PlanError::Irreversible { revision, .. })) => assert_eq!(revision, "r2"),
+                Err(e @ Error::StoredDowngrade { .. }) => {
+                    assert!(e.to_string().starts_with("the downgrade stored for revision `r2` cannot be run: its history row stores no downgrade"), "{e}");
+                }
                 other => panic!("{other:?}"),
             }
             assert!(db::table_exists(&db.pool, "kept").await, "nothing was changed");
@@ -426,7 +428,7 @@ pub mod mysql_resume {
             other => panic!("{other:?}"),
         }
         let history = list.history(&db.pool).await.unwrap();
-        assert_eq!(history[0].applied.as_ref().unwrap().statements_done, 2);
+        assert_eq!(history[0].applied.as_ref().unwrap().statements_done, Some(2));
         // Retrying before the cause is fixed fails at the same statement and keeps the record.
         assert!(matches!(
             list.migrator().resolve_retry(&db.pool, "d1").await,
@@ -446,6 +448,47 @@ pub mod mysql_resume {
             list.migrator().resolve_retry(&db.pool, "d1").await,
             Err(Error::Finished { .. })
         ));
+    }
+}
+
+/// After a DDL statement MySQL is back in autocommit; the runtime begins a new
+/// transaction, so the DML that follows commits with its count, or not at all.
+pub mod mysql_dml_after_ddl {
+    use super::{file, folder};
+    use crate::support::mysql as db;
+    use migrate::Error;
+
+    #[tokio::test]
+    async fn dml_after_ddl_is_rolled_back_with_its_count_and_runs_once_on_retry() {
+        let Some(db) = db::fresh().await else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let list = folder(
+            dir.path(),
+            "mixed",
+            &[file(
+                "m1",
+                "",
+                "",
+                "CREATE TABLE e (id INT PRIMARY KEY);\nINSERT INTO e VALUES (1);\nINSERT INTO missing VALUES (1);\nCREATE TABLE f (id INT);",
+                None,
+            )],
+        );
+        match list.upgrade(&db.pool, "head").await {
+            Err(Error::Migration {
+                statement, completed, ..
+            }) => assert_eq!((statement, completed), (Some(3), Some(1))),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            db::count(&db.pool, "e").await,
+            0,
+            "the INSERT after the DDL was rolled back, with its count"
+        );
+        db::exec(&db.pool, "CREATE TABLE missing (id INT)").await;
+        list.migrator().resolve_retry(&db.pool, "m1").await.unwrap();
+        assert_eq!(db::count(&db.pool, "e").await, 1, "and ran once on the retry");
+        assert_eq!(db::count(&db.pool, "missing").await, 1);
+        assert!(db::table_exists(&db.pool, "f").await);
     }
 }
 

@@ -104,6 +104,26 @@ fn current_check_and_wait_say_where_the_database_stands_in_their_exit_status() {
         help.contains("0 at the head, 3 revisions pending, 4 it holds revisions this folder does not know"),
         "{help}"
     );
+    // Drift is an error (1), as every run would say.
+    revision(
+        &cwd.join("two"),
+        "c3",
+        "b2",
+        "-- migrate:phase: contract",
+        "ALTER TABLE item DROP COLUMN legacy; -- edited",
+        "",
+    );
+    let said = fails(&mut m("two"), &["current", "--check"], 1);
+    assert!(said.contains("its upgrade SQL was edited after it ran"), "{said}");
+    // A script cannot know where the database stands: the flags that read it are refused.
+    let said = fails(&mut m("two"), &["upgrade", "--sql", "--phase", "expand"], 2);
+    assert!(said.contains("a script takes its range instead"), "{said}");
+    let said = fails(
+        &mut m("two"),
+        &["downgrade", "--sql", "head:base", "--use-stored-downgrade"],
+        2,
+    );
+    assert!(said.contains("which a script cannot"), "{said}");
     let help = ok(&mut m("two"), &["wait", "--help"]);
     assert!(help.contains("3 when the timeout passed first"), "{help}");
 }

@@ -79,8 +79,9 @@ pub struct HistoryRow {
     /// The downgrade section stored when the revision was applied.
     pub downgrade: Option<String>,
     pub downgrade_checksum: Option<String>,
-    /// How many statements of a migration run statement by statement completed.
-    pub statements_done: i64,
+    /// How many statements of a migration run statement by statement completed;
+    /// `None` in a row written before this column existed.
+    pub statements_done: Option<i64>,
 }
 
 impl HistoryRow {
@@ -472,9 +473,15 @@ struct Guards {
     local: String,
     /// The statement setting them for the session, for a step run statement by statement.
     set: Option<String>,
-    /// The statement putting the session's settings back.
-    reset: Option<String>,
+    /// The query that reads, before `set`, the statement putting the session's
+    /// own values back (a pool's `after_connect` may have set them).
+    save: Option<String>,
 }
+
+/// The largest `lock_timeout`/`statement_timeout` PostgreSQL takes, in ms.
+const PG_MAX_MS: u128 = i32::MAX as u128;
+/// The largest lock wait MySQL and MariaDB take, in seconds (a year).
+const MYSQL_MAX_SECS: u128 = 31_536_000;
 
 fn guards(d: Dialect, s: &Settings, m: &Migration) -> Guards {
     let directives = m.directives();
@@ -483,7 +490,7 @@ fn guards(d: Dialect, s: &Settings, m: &Migration) -> Guards {
     let none = Guards {
         local: String::new(),
         set: None,
-        reset: None,
+        save: None,
     };
     match d {
         // SQLite has neither: the run holds the database's one write lock.
@@ -499,41 +506,41 @@ fn guards(d: Dialect, s: &Settings, m: &Migration) -> Guards {
             if values.is_empty() {
                 return none;
             }
-            let value = |(name, t): &(&str, Duration)| format!("{name} = '{}ms'", t.as_millis());
+            let value = |(name, t): &(&str, Duration)| format!("{name} = '{}ms'", t.as_millis().min(PG_MAX_MS));
+            let joined =
+                |f: &dyn Fn(&(&str, Duration)) -> String, sep: &str| values.iter().map(f).collect::<Vec<_>>().join(sep);
             Guards {
                 local: values.iter().map(|v| format!("SET LOCAL {};\n", value(v))).collect(),
-                set: Some(
-                    values
-                        .iter()
-                        .map(|v| format!("SET {}", value(v)))
-                        .collect::<Vec<_>>()
-                        .join(";\n"),
-                ),
-                reset: Some(
-                    values
-                        .iter()
-                        .map(|(name, _)| format!("RESET {name}"))
-                        .collect::<Vec<_>>()
-                        .join(";\n"),
-                ),
+                set: Some(joined(&|v| format!("SET {}", value(v)), ";\n")),
+                save: Some(format!(
+                    "SELECT {}",
+                    joined(
+                        &|(name, _)| format!("'SET {name} = ' || quote_literal(current_setting('{name}'))"),
+                        " || ';\n' || "
+                    )
+                )),
             }
         }
         Dialect::Mysql => {
-            let (mut set, mut reset) = (Vec::new(), Vec::new());
+            let (mut set, mut saved) = (Vec::new(), Vec::new());
             if let Some(t) = lock {
                 // Whole seconds, at least one: metadata locks (DDL) and row locks.
-                let secs = t.as_millis().div_ceil(1000).max(1);
+                let secs = t.as_millis().div_ceil(1000).clamp(1, MYSQL_MAX_SECS);
                 set.push(format!("lock_wait_timeout = {secs}, innodb_lock_wait_timeout = {secs}"));
-                reset.push("lock_wait_timeout = DEFAULT, innodb_lock_wait_timeout = DEFAULT");
+                saved.push("'lock_wait_timeout = ', @@SESSION.lock_wait_timeout, ', innodb_lock_wait_timeout = ', @@SESSION.innodb_lock_wait_timeout");
             }
             if let Some(t) = statement {
                 if s.mariadb {
-                    set.push(format!("max_statement_time = {:.3}", t.as_secs_f64()));
-                    reset.push("max_statement_time = DEFAULT");
+                    let secs = t.as_secs_f64().clamp(0.001, MYSQL_MAX_SECS as f64);
+                    set.push(format!("max_statement_time = {secs:.3}"));
+                    saved.push("'max_statement_time = ', @@SESSION.max_statement_time");
                 } else {
                     // MySQL bounds only SELECT statements.
-                    set.push(format!("max_execution_time = {}", t.as_millis()));
-                    reset.push("max_execution_time = DEFAULT");
+                    set.push(format!(
+                        "max_execution_time = {}",
+                        t.as_millis().clamp(1, u32::MAX as u128)
+                    ));
+                    saved.push("'max_execution_time = ', @@SESSION.max_execution_time");
                 }
             }
             if set.is_empty() {
@@ -542,7 +549,10 @@ fn guards(d: Dialect, s: &Settings, m: &Migration) -> Guards {
             Guards {
                 local: String::new(),
                 set: Some(format!("SET SESSION {}", set.join(", "))),
-                reset: Some(format!("SET SESSION {}", reset.join(", "))),
+                save: Some(format!(
+                    "SELECT CAST(CONCAT('SET SESSION ', {}) AS CHAR)",
+                    saved.join(", ', ', ")
+                )),
             }
         }
     }
@@ -647,9 +657,13 @@ async fn mark_failed(conn: &mut dyn Backend, s: &Settings, step: &Step<'_>, erro
 /// Runs a step one statement at a time, recording in its history row, as
 /// each completes, how many did: a `-- migrate:no-transaction` step
 /// (outside any transaction), and every step on MySQL (in a transaction,
-/// which the server commits at each DDL statement: a statement's progress
-/// row rides in the same transaction as the statement, so what the row
-/// says completed is what stays done). The row is marked in progress (and
+/// which the server commits at each DDL statement). On MySQL a DML
+/// statement's count rides in the same transaction as the statement, so it
+/// commits or rolls back with it; a DDL statement commits itself, its count
+/// commits right after it, and a new transaction is begun for what follows
+/// (a connection lost between a DDL statement and its count undercounts by
+/// one: the retry then stops on that statement, which says what exists).
+/// The row is marked in progress (and
 /// committed) first, so a failure or a crash part-way is seen by the next
 /// run and refused until resolved; `resolve --retry` goes on from there.
 ///
@@ -657,6 +671,44 @@ async fn mark_failed(conn: &mut dyn Backend, s: &Settings, step: &Step<'_>, erro
 /// and this many statements are done. On a lock timeout with attempts left
 /// (`last` false), the transaction is rolled back and the row left in progress.
 async fn by_statements(
+    conn: &mut dyn Backend,
+    s: &Settings,
+    step: Step<'_>,
+    sql: &str,
+    resume: Option<usize>,
+    last: bool,
+) -> Result<()> {
+    let guards = guards(conn.dialect(), s, step.migration);
+    // Set before the row is marked: a failure here changes nothing.
+    let reset = match (&guards.save, &guards.set) {
+        (Some(save), Some(set)) => {
+            let reset = conn
+                .read_strings(save.clone())
+                .await
+                .map_err(db("reading the session's lock and statement timeouts"))?
+                .into_iter()
+                .next();
+            run(conn, set.clone(), "setting the migration's lock and statement timeouts").await?;
+            reset
+        }
+        _ => None,
+    };
+    let mut result = statement_by_statement(conn, s, step, sql, resume, last).await;
+    if let Some(reset) = reset {
+        // Also when the step failed: the session's settings never outlive it.
+        if let Err(e) = run(conn, reset, "restoring the session's lock and statement timeouts").await {
+            match &mut result {
+                Ok(()) => result = Err(e),
+                Err(Error::Migration { cleanup, .. }) if cleanup.is_none() => *cleanup = Some(Box::new(e)),
+                Err(_) => tracing::error!(error = %e, "restoring the session's timeouts failed"),
+            }
+        }
+    }
+    result
+}
+
+/// [`by_statements`] once the session's timeouts are set.
+async fn statement_by_statement(
     conn: &mut dyn Backend,
     s: &Settings,
     step: Step<'_>,
@@ -688,17 +740,13 @@ async fn by_statements(
             done
         }
     };
-    let guards = guards(d, s, step.migration);
     if outside {
         conn.suspend(s).await?;
     }
     let started = Instant::now();
     let mut failed: Option<(usize, usize, sqlx::Error)> = None;
     let mut setup = Ok(());
-    if let Some(set) = guards.set.clone() {
-        setup = run(conn, set, "setting the migration's lock and statement timeouts").await;
-    }
-    if setup.is_ok() && !outside {
+    if !outside {
         setup = run(conn, "BEGIN".into(), "beginning the migration's transaction").await;
     }
     if setup.is_ok() {
@@ -712,6 +760,10 @@ async fn by_statements(
                     Ok(()) => conn.execute(progress).await,
                     Err(e) => Err(e),
                 }
+            } else if split::commits_implicitly(statement.text) {
+                // The server committed the statement; its count commits alone
+                // right after, and a new transaction holds what follows.
+                conn.execute(format!("{}\n;\n{progress};\nBEGIN", statement.text)).await
             } else {
                 conn.execute(format!("{}\n;\n{progress}", statement.text)).await
             };
@@ -726,9 +778,6 @@ async fn by_statements(
             setup?;
             let ms = started.elapsed().as_millis().to_string();
             let record = step.record(d, t, &ms, true);
-            if let Some(reset) = guards.reset.clone() {
-                run(conn, reset, "resetting the session's lock and statement timeouts").await?;
-            }
             if outside {
                 conn.resume(s).await?;
                 run(conn, record, "recording the step in the history table").await
@@ -748,11 +797,6 @@ async fn by_statements(
         cleanup = run(conn, "ROLLBACK".into(), "rolling back the failed migration")
             .await
             .err();
-    }
-    if let Some(reset) = guards.reset.clone() {
-        if let Err(reset) = run(conn, reset, "resetting the session's lock and statement timeouts").await {
-            cleanup.get_or_insert(reset);
-        }
     }
     if outside {
         if let Err(resumed) = conn.resume(s).await {
@@ -1016,7 +1060,7 @@ impl TryFrom<RowTuple> for HistoryRow {
             no_transaction: no_transaction.unwrap_or(0) != 0,
             downgrade,
             downgrade_checksum,
-            statements_done: statements_done.unwrap_or(0),
+            statements_done,
         })
     }
 }
