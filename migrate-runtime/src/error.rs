@@ -98,16 +98,19 @@ pub enum Error {
     #[error(
         "{source}; it was tried {attempts} time{}, and each time a statement waited longer than the lock timeout; {}",
         if *.attempts == 1 { "" } else { "s" },
-        if .blockers.is_empty() { "no session holding locks since before the last attempt could be found".to_owned() } else { format!("the sessions whose transactions held locks since before the last attempt: {}", .blockers.join("; ")) }
+        if .blockers.is_empty() { "no session holding locks since before the last attempt could be found".to_owned() } else { format!("it waited for {}", .blockers.join("; ")) }
     )]
     Blocked {
         /// The revision.
         revision: String,
         /// How many times it was tried.
         attempts: u32,
-        /// The sessions that held locks in open transactions since before the
-        /// last attempt began (PostgreSQL: backend pid, state, age and query;
-        /// MySQL: connection, user, host, age and query), the likely blockers.
+        /// Who it waited for. PostgreSQL, when the caller's pool lent a second
+        /// connection: the `pg_blocking_pids` of the waiting statement, seen
+        /// while the last attempt waited (backend pid, state, transaction age,
+        /// application, query). Otherwise, and on MySQL, the sessions whose
+        /// transactions held locks since before the last attempt, each said
+        /// to be `possibly` the blocker.
         blockers: Vec<String>,
         /// The last attempt's error.
         #[source]

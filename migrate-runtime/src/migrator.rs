@@ -445,6 +445,7 @@ impl<'m> Migrator<'m> {
             statement_timeout: self.statement_timeout,
             lock_attempts: self.lock_attempts,
             mariadb: false,
+            second: None,
         })
     }
 
@@ -610,7 +611,8 @@ impl<'m> Migrator<'m> {
         Box::pin(async move {
             let op = op?;
             let mut session = Session::new(connect.await?);
-            let ran = self.locked(session.conn.backend(), op).await;
+            let second = session.conn.second();
+            let ran = self.locked(session.conn.backend(), op, second).await;
             session.finish(ran)
         })
     }
@@ -736,10 +738,15 @@ impl<'m> Migrator<'m> {
 
     /// The whole of a changing run, on one connection: compiled once, here,
     /// whatever the caller's pool or connection type.
-    fn locked<'a>(&'a self, conn: &'a mut dyn Backend, op: Op) -> BoxFuture<'a, Ran<Report>> {
+    fn locked<'a>(
+        &'a self,
+        conn: &'a mut dyn Backend,
+        op: Op,
+        second: Option<crate::driver::Second>,
+    ) -> BoxFuture<'a, Ran<Report>> {
         Box::pin(async move {
             let s = match self.settings() {
-                Ok(s) => s,
+                Ok(s) => Settings { second, ..s },
                 Err(e) => return Ran::clean(Err(e)),
             };
             if matches!(op, Op::Upgrade(Target::Head)) {

@@ -517,6 +517,7 @@ mod postgres {
         use crate::support::postgres as db;
         type Pool = migrate::sqlx::PgPool;
         const SESSION_ID: &str = "SELECT pg_backend_pid()::text";
+        /// Seen by `pg_blocking_pids` from a second connection of the pool.
         const BLOCKER_WORD: &str = "backend pid";
         const BLOCKER_SHOWS: &str = "last query: BEGIN; UPDATE item SET name = 'held'";
         crate::deploy::locks!("BEGIN; UPDATE item SET name = 'held' WHERE id = 1");
@@ -537,7 +538,8 @@ mod mysql {
         use crate::support::mysql as db;
         type Pool = migrate::sqlx::MySqlPool;
         const SESSION_ID: &str = "SELECT CAST(CONNECTION_ID() AS CHAR)";
-        const BLOCKER_WORD: &str = "connection";
+        /// MySQL cannot tell whom a cancelled statement waited for: the likely blocker.
+        const BLOCKER_WORD: &str = "possibly connection";
         const BLOCKER_SHOWS: &str = "idle";
         crate::deploy::locks!("BEGIN; UPDATE item SET name = 'held' WHERE id = 1");
     }

@@ -28,6 +28,8 @@ use crate::table::HistoryTable;
 use migrate_core::{Digest, Direction, Migration, Phase, State};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 #[cfg(feature = "mysql")]
@@ -60,6 +62,21 @@ pub struct Settings {
     pub lock_attempts: u32,
     /// MariaDB rather than MySQL: their statement timeouts differ.
     pub mariadb: bool,
+    /// A second connection to the same database, from the caller's pool,
+    /// to see who blocks a migration while it waits.
+    pub second: Option<Second>,
+}
+
+/// Opens, when the caller's pool can spare one within a second, a second
+/// connection to the database a run is on.
+#[doc(hidden)]
+#[derive(Clone)]
+pub struct Second(Arc<dyn Fn() -> BoxFuture<'static, Option<Box<dyn Handle>>> + Send + Sync>);
+
+impl std::fmt::Debug for Second {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Second")
+    }
 }
 
 /// A row of the history table, as stored (its state read into a [`State`]).
@@ -194,6 +211,18 @@ pub trait Backend: Send {
     /// waited that long; empty where the database cannot tell.
     fn blockers(&mut self, since: Duration) -> BoxFuture<'_, Vec<String>> {
         let _ = since;
+        Box::pin(async { Vec::new() })
+    }
+
+    /// This session's id as the database's views name it (PostgreSQL: the backend pid).
+    fn session_id(&mut self) -> BoxFuture<'_, Option<String>> {
+        Box::pin(async { None })
+    }
+
+    /// The sessions blocking session `id` right now, as the database can tell
+    /// (PostgreSQL: `pg_blocking_pids`); empty where it cannot.
+    fn blocked_by<'a>(&'a mut self, id: &'a str) -> BoxFuture<'a, Vec<String>> {
+        let _ = id;
         Box::pin(async { Vec::new() })
     }
 
@@ -411,11 +440,26 @@ pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, 
     loop {
         let last = attempt >= attempts;
         let started = Instant::now();
-        let result = if by_statement {
-            by_statements(conn, s, step, sql, resume, last).await
-        } else {
-            in_transaction(conn, s, step, sql).await
+        // The last attempt is watched from a second connection, where there is one,
+        // so that a lock timeout can name exactly whom the migration waited for.
+        let mut watcher = None;
+        if last && d == Dialect::Postgres {
+            if let (Some(second), Some(id)) = (&s.second, conn.session_id().await) {
+                watcher = (second.0)().await.map(|h| (h, id));
+            }
+        }
+        let attempt_run = async {
+            if by_statement {
+                by_statements(conn, s, step, sql, resume, last).await
+            } else {
+                in_transaction(conn, s, step, sql).await
+            }
         };
+        let (result, seen) = match &mut watcher {
+            Some((handle, id)) => watched(attempt_run, handle.backend(), id).await,
+            None => (attempt_run.await, Vec::new()),
+        };
+        drop(watcher);
         let timed_out = match &result {
             Err(Error::Migration { source, .. }) => conn.is_lock_timeout(source),
             _ => false,
@@ -440,7 +484,11 @@ pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, 
             }
             continue;
         }
-        let blockers = conn.blockers(started.elapsed()).await;
+        let blockers = if seen.is_empty() {
+            conn.blockers(started.elapsed()).await
+        } else {
+            seen
+        };
         let Err(source) = result else { return Ok(()) };
         tracing::error!(revision, attempts, blockers = ?blockers, "the migration's lock waits ran out");
         return Err(Error::Blocked {
@@ -449,6 +497,32 @@ pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, 
             blockers,
             source: Box::new(source),
         });
+    }
+}
+
+/// Runs `attempt` to its end, asking `second` every 100 ms meanwhile who
+/// blocks session `id`; returns its result and the last non-empty answer.
+async fn watched<T>(attempt: impl Future<Output = T>, second: &mut dyn Backend, id: &str) -> (T, Vec<String>) {
+    let mut attempt = std::pin::pin!(attempt);
+    let mut seen = Vec::new();
+    loop {
+        let mut tick = std::pin::pin!(tokio::time::sleep(Duration::from_millis(100)));
+        let finished = std::future::poll_fn(|cx| {
+            if let Poll::Ready(out) = attempt.as_mut().poll(cx) {
+                return Poll::Ready(Some(out));
+            }
+            tick.as_mut().poll(cx).map(|()| None)
+        })
+        .await;
+        match finished {
+            Some(out) => return (out, seen),
+            None => {
+                let now = second.blocked_by(id).await;
+                if !now.is_empty() {
+                    seen = now;
+                }
+            }
+        }
     }
 }
 
@@ -918,6 +992,13 @@ pub trait Handle: Send {
 
     #[doc(hidden)]
     fn discard_on_drop(&mut self);
+
+    /// A way to open a second connection to the same database, when the
+    /// handle came from a pool.
+    #[doc(hidden)]
+    fn second(&self) -> Option<Second> {
+        None
+    }
 }
 
 impl<DB: Driver> Handle for sqlx::pool::PoolConnection<DB> {
@@ -927,6 +1008,37 @@ impl<DB: Driver> Handle for sqlx::pool::PoolConnection<DB> {
 
     fn discard_on_drop(&mut self) {
         self.close_on_drop();
+    }
+}
+
+/// A connection taken from the caller's pool, with the pool, which can lend a second one.
+struct Pooled<DB: Driver> {
+    conn: sqlx::pool::PoolConnection<DB>,
+    pool: sqlx::Pool<DB>,
+}
+
+impl<DB: Driver> Handle for Pooled<DB> {
+    fn backend(&mut self) -> &mut dyn Backend {
+        DB::backend(&mut *self.conn)
+    }
+
+    fn discard_on_drop(&mut self) {
+        self.conn.close_on_drop();
+    }
+
+    fn second(&self) -> Option<Second> {
+        let pool = self.pool.clone();
+        Some(Second(Arc::new(move || {
+            let pool = pool.clone();
+            Box::pin(async move {
+                // A pool with no connection to spare (max_connections(1)) lends none.
+                let conn = tokio::time::timeout(Duration::from_secs(1), pool.acquire())
+                    .await
+                    .ok()?
+                    .ok()?;
+                Some(Box::new(conn) as Box<dyn Handle>)
+            })
+        })))
     }
 }
 
@@ -960,7 +1072,7 @@ macro_rules! connect_impls {
             fn connect(self) -> BoxFuture<'c, Result<Box<dyn Handle + 'c>>> {
                 Box::pin(async move {
                     let conn = self.acquire().await.map_err(db("connecting to the database"))?;
-                    Ok(Box::new(conn) as Box<dyn Handle + 'c>)
+                    Ok(Box::new(Pooled { conn, pool: self.clone() }) as Box<dyn Handle + 'c>)
                 })
             }
         }

@@ -52,7 +52,7 @@ impl Backend for MySqlConnection {
     fn blockers(&mut self, since: std::time::Duration) -> BoxFuture<'_, Vec<String>> {
         Box::pin(async move {
             let sql = format!(
-                "SELECT CAST(CONCAT('connection ', p.ID, ' (', p.USER, '@', p.HOST, ', transaction open for ', \
+                "SELECT CAST(CONCAT('possibly connection ', p.ID, ' (', p.USER, '@', p.HOST, ', transaction open for ', \
                  TIMESTAMPDIFF(SECOND, t.trx_started, NOW()), ' s, ', \
                  IF(p.COMMAND = 'Sleep', 'idle', CONCAT('running: ', LEFT(COALESCE(p.INFO, ''), 200))), ')') AS CHAR) \
                  FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id \

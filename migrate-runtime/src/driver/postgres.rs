@@ -10,6 +10,14 @@ use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
 use sqlx::{AssertSqlSafe, PgConnection, Postgres};
 
+/// A `pg_stat_activity a` row as a sentence: pid, state, transaction age,
+/// application, and the query it runs or ran last.
+const SESSION: &str = r"'backend pid ' || a.pid || ' (' || coalesce(a.state, 'state unknown')
+    || coalesce(', transaction open for ' || floor(extract(epoch FROM now() - a.xact_start))::bigint || ' s', '')
+    || coalesce(', application `' || nullif(a.application_name, '') || '`', '')
+    || CASE WHEN a.state = 'active' THEN ', running: ' ELSE ', last query: ' END
+    || left(regexp_replace(coalesce(a.query, ''), '\s+', ' ', 'g'), 200) || ')'";
+
 /// The advisory lock key, computed by the server.
 fn key(s: &Settings) -> String {
     let name = format!("{}.{}", s.table.schema().unwrap_or_default(), s.table.name());
@@ -45,17 +53,33 @@ impl Backend for PgConnection {
         e.as_database_error().and_then(|d| d.code()).as_deref() == Some("55P03")
     }
 
+    fn session_id(&mut self) -> BoxFuture<'_, Option<String>> {
+        Box::pin(async move {
+            let id = Backend::read_strings(self, "SELECT pg_backend_pid()::text".into())
+                .await
+                .ok()?;
+            id.into_iter().next()
+        })
+    }
+
+    fn blocked_by<'a>(&'a mut self, id: &'a str) -> BoxFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            let Ok(pid) = id.parse::<i32>() else { return Vec::new() };
+            let sql = format!(
+                "SELECT {SESSION} FROM pg_stat_activity a WHERE a.pid = ANY(pg_blocking_pids({pid})) ORDER BY a.pid"
+            );
+            Backend::read_strings(self, sql).await.unwrap_or_default()
+        })
+    }
+
     fn blockers(&mut self, since: std::time::Duration) -> BoxFuture<'_, Vec<String>> {
         Box::pin(async move {
-            // The waiting statement was cancelled, so pg_blocking_pids has nothing
-            // left to say: name the sessions whose transactions hold relation locks
-            // and began before the last attempt did.
+            // Without a second connection to watch the wait, and the waiting
+            // statement cancelled, pg_blocking_pids has nothing left to say: name
+            // the sessions whose transactions hold relation locks and began before
+            // the last attempt did, as likely blockers.
             let sql = format!(
-                r"SELECT 'backend pid ' || a.pid || ' (' || coalesce(a.state, 'state unknown') || ', transaction open for '
-                    || floor(extract(epoch FROM now() - a.xact_start))::bigint || ' s'
-                    || coalesce(', application `' || nullif(a.application_name, '') || '`', '')
-                    || CASE WHEN a.state = 'active' THEN ', running: ' ELSE ', last query: ' END
-                    || left(regexp_replace(coalesce(a.query, ''), '\s+', ' ', 'g'), 200) || ')'
+                r"SELECT 'possibly ' || {SESSION}
                  FROM pg_stat_activity a
                  WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.xact_start IS NOT NULL
                    AND a.xact_start <= now() - make_interval(secs => {:.3})
