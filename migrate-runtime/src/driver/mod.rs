@@ -327,9 +327,14 @@ macro_rules! same_everywhere {
             sql: String,
         ) -> $crate::driver::BoxFuture<'_, std::result::Result<Vec<String>, sqlx::Error>> {
             Box::pin(async move {
-                sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe($crate::driver::logged(sql)))
+                // The simple query protocol: no prepared statement to outlive a
+                // transaction behind a transaction-pooling PgBouncer.
+                let rows = sqlx::raw_sql(sqlx::AssertSqlSafe($crate::driver::logged(sql)))
                     .fetch_all(&mut *self)
-                    .await
+                    .await?;
+                rows.iter()
+                    .map(|row| sqlx::Row::try_get::<String, _>(row, 0))
+                    .collect()
             })
         }
 
@@ -343,16 +348,17 @@ macro_rules! same_everywhere {
                     .await
                     .map_err($crate::error::db("reading the history table's columns"))?;
                 let sql = d.select_history(&s.table, &columns);
-                let rows: Vec<$crate::driver::RowTuple> =
-                    sqlx::query_as(sqlx::AssertSqlSafe($crate::driver::logged(sql)))
-                        .fetch_all(&mut *self)
-                        .await
-                        .map_err($crate::error::db(format!(
-                            "reading the history table {}",
-                            d.table(&s.table)
-                        )))?;
-                rows.into_iter()
-                    .map($crate::driver::HistoryRow::try_from)
+                let context = || format!("reading the history table {}", d.table(&s.table));
+                let rows = sqlx::raw_sql(sqlx::AssertSqlSafe($crate::driver::logged(sql)))
+                    .fetch_all(&mut *self)
+                    .await
+                    .map_err(|e| $crate::error::db(context())(e))?;
+                rows.iter()
+                    .map(|row| {
+                        let tuple: $crate::driver::RowTuple =
+                            sqlx::FromRow::from_row(row).map_err(|e| $crate::error::db(context())(e))?;
+                        $crate::driver::HistoryRow::try_from(tuple)
+                    })
                     .collect()
             })
         }
@@ -379,6 +385,16 @@ use same_everywhere;
 pub(crate) fn logged<T: AsRef<str>>(sql: T) -> T {
     tracing::debug!(target: "migrate::sql", "{}", sql.as_ref());
     sql
+}
+
+/// The first column of the first row of a query the runtime wrote (as text),
+/// naming what it was doing if it fails or returns no row.
+pub(crate) async fn read_one(conn: &mut dyn Backend, sql: String, context: &str) -> Result<String> {
+    let rows = conn.read_strings(sql).await.map_err(db(context))?;
+    rows.into_iter().next().ok_or_else(|| Error::Database {
+        context: context.to_owned(),
+        source: sqlx::Error::RowNotFound,
+    })
 }
 
 /// Runs SQL the runtime wrote itself, naming what it was doing if it fails.

@@ -7,8 +7,8 @@
 
 use super::{Backend, BoxFuture, Settings};
 use crate::dialect::Dialect;
-use crate::error::{Error, Result, db};
-use sqlx::{AssertSqlSafe, PgConnection, Postgres};
+use crate::error::{Error, Result};
+use sqlx::{PgConnection, Postgres};
 
 /// A `pg_stat_activity a` row as a sentence: pid, state, transaction age,
 /// application, and the query it runs or ran last.
@@ -96,35 +96,26 @@ impl Backend for PgConnection {
             // An advisory lock on a bigint key shows in pg_locks as classid (high
             // half) and objid (low half).
             let sql = format!(
-                "SELECT a.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket'), \
-                 to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
+                "SELECT 'backend pid ' || a.pid || ' (' || coalesce('`' || nullif(a.application_name, '') || '`, ', '') \
+                 || 'from ' || coalesce(host(a.client_addr), 'local socket') || ', connected since ' \
+                 || to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || ')' \
                  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
                  WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
                  AND ((l.classid::bigint << 32) | l.objid::bigint) = {} LIMIT 1",
                 key(s)
             );
-            let row: Option<(i32, String, String, String)> = sqlx::query_as(AssertSqlSafe(super::logged(sql)))
-                .fetch_optional(&mut *self)
-                .await
-                .ok()?;
-            let (pid, app, from, since) = row?;
-            let app = if app.is_empty() {
-                String::new()
-            } else {
-                format!("`{app}`, ")
-            };
-            Some(format!("backend pid {pid} ({app}from {from}, connected since {since})"))
+            Backend::read_strings(self, sql).await.ok()?.into_iter().next()
         })
     }
 }
 
 async fn table_exists(conn: &mut PgConnection, s: &Settings) -> Result<bool> {
-    let (found,): (bool,) = sqlx::query_as(super::logged("SELECT to_regclass($1) IS NOT NULL"))
-        .bind(Dialect::Postgres.table(&s.table))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db("looking for the history table"))?;
-    Ok(found)
+    let d = Dialect::Postgres;
+    let sql = format!(
+        "SELECT (to_regclass({}) IS NOT NULL)::text",
+        d.literal(&d.table(&s.table))
+    );
+    Ok(super::read_one(conn, sql, "looking for the history table").await? == "true")
 }
 
 async fn prepare(conn: &mut PgConnection, s: &Settings) -> Result<Settings> {
@@ -135,16 +126,18 @@ async fn prepare(conn: &mut PgConnection, s: &Settings) -> Result<Settings> {
             ..s.clone()
         });
     }
-    let (schema,): (Option<String>,) = sqlx::query_as(super::logged("SELECT current_schema()"))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db("reading the current schema"))?;
-    let Some(schema) = schema else {
+    let schema = super::read_one(
+        conn,
+        "SELECT coalesce(current_schema()::text, '')".into(),
+        "reading the current schema",
+    )
+    .await?;
+    if schema.is_empty() {
         return Err(Error::Database {
             context: "no schema is on the search_path; choose one with `history_schema` (`--history-schema`)".into(),
             source: sqlx::Error::Protocol("current_schema() is NULL".into()),
         });
-    };
+    }
     Ok(Settings {
         table: s.table.clone().in_schema(&schema)?,
         watch_client,
@@ -153,24 +146,13 @@ async fn prepare(conn: &mut PgConnection, s: &Settings) -> Result<Settings> {
 }
 
 async fn try_lock(conn: &mut PgConnection, s: &Settings) -> Result<bool> {
-    let (locked,): (bool,) = sqlx::query_as(AssertSqlSafe(super::logged(format!(
-        "SELECT pg_try_advisory_lock({})",
-        key(s)
-    ))))
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db("taking the migration lock (pg_try_advisory_lock)"))?;
-    Ok(locked)
+    let sql = format!("SELECT pg_try_advisory_lock({})::text", key(s));
+    Ok(super::read_one(conn, sql, "taking the migration lock (pg_try_advisory_lock)").await? == "true")
 }
 
 async fn unlock(conn: &mut PgConnection, s: &Settings) -> Result<()> {
-    let (released,): (bool,) = sqlx::query_as(AssertSqlSafe(super::logged(format!(
-        "SELECT pg_advisory_unlock({})",
-        key(s)
-    ))))
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db("releasing the migration lock (pg_advisory_unlock)"))?;
+    let sql = format!("SELECT pg_advisory_unlock({})::text", key(s));
+    let released = super::read_one(conn, sql, "releasing the migration lock (pg_advisory_unlock)").await? == "true";
     if !released {
         return Err(Error::Database {
             context: "releasing the migration lock".into(),
