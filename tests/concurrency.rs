@@ -36,7 +36,12 @@ async fn worker() -> i32 {
             return 2;
         }
     };
-    let migrator = migrations.migrator().lock_timeout(timeout);
+    let mut migrator = migrations.migrator().lock_timeout(timeout);
+    if let Ok(ttl) = std::env::var("MIGRATE_WORKER_LEASE_TTL_MS") {
+        migrator = migrator
+            .lock_mode(migrate::LockMode::Lease)
+            .lease_ttl(Duration::from_millis(ttl.parse().unwrap()));
+    }
     let result = if url.starts_with("sqlite:") {
         let pool = SqlitePool::connect(&url).await.unwrap();
         migrator.upgrade(&pool, "head").await
@@ -60,10 +65,19 @@ async fn worker() -> i32 {
 }
 
 fn spawn_workers(n: usize, url: &str, dir: &Path, lock_timeout: Duration) -> Vec<Child> {
+    spawn_workers_with(n, url, dir, lock_timeout, None)
+}
+
+/// [`spawn_workers`], taking a lease of `lease_ttl` instead of the advisory lock when it is given.
+fn spawn_workers_with(n: usize, url: &str, dir: &Path, lock_timeout: Duration, lease_ttl: Option<Duration>) -> Vec<Child> {
     let start = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64 + 400;
     (0..n)
         .map(|_| {
-            Command::new(std::env::current_exe().unwrap())
+            let mut cmd = Command::new(std::env::current_exe().unwrap());
+            if let Some(ttl) = lease_ttl {
+                cmd.env("MIGRATE_WORKER_LEASE_TTL_MS", ttl.as_millis().to_string());
+            }
+            cmd
                 .env("MIGRATE_WORKER", "1")
                 .env("MIGRATE_WORKER_URL", url)
                 .env("MIGRATE_WORKER_DIR", dir)
@@ -153,6 +167,9 @@ fn stampede_folder(merge: bool) -> tempfile::TempDir {
 #[derive(Clone, Copy, Debug)]
 enum Kind {
     Postgres,
+    /// PostgreSQL reached by the workers through a PgBouncer in transaction
+    /// pooling (`MIGRATE_TEST_PGBOUNCER_URL`), each taking the lease.
+    PgBouncer,
     Mysql,
     /// SQLite with the write-ahead log (`true`) or the rollback journal.
     Sqlite(bool),
@@ -170,8 +187,32 @@ struct Db {
     _keep: Box<dyn std::any::Any>,
 }
 
+/// The URL of the PgBouncer the repository's `.ci/engines/pgbouncer` starts,
+/// for database `name`; `None` (after saying so, or failing in CI) without one.
+fn pgbouncer_url(name: &str) -> Option<String> {
+    let Ok(url) = std::env::var("MIGRATE_TEST_PGBOUNCER_URL") else {
+        support::unavailable(
+            "PgBouncer",
+            "MIGRATE_TEST_PGBOUNCER_URL (unset)",
+            "start it with `.ci/engines/pgbouncer start` and export the URL it prints",
+        );
+        return None;
+    };
+    let (server, _) = url.rsplit_once('/').expect("MIGRATE_TEST_PGBOUNCER_URL ends with /<database>");
+    Some(format!("{server}/{name}"))
+}
+
 async fn fresh(kind: Kind) -> Option<Db> {
     Some(match kind {
+        Kind::PgBouncer => {
+            let db = support::postgres::fresh().await?;
+            let url = pgbouncer_url(&db.name)?;
+            Db {
+                pool: Pool::Postgres(db.pool.clone()),
+                url,
+                _keep: Box::new(db),
+            }
+        }
         Kind::Postgres => {
             let db = support::postgres::fresh().await?;
             Db {
@@ -238,13 +279,19 @@ impl Db {
     async fn lock_left(&self) -> bool {
         match &self.pool {
             Pool::Postgres(p) => {
-                sqlx::query_scalar::<_, i64>(
+                let advisory = sqlx::query_scalar::<_, i64>(
                     "SELECT COUNT(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = current_database()",
                 )
                 .fetch_one(p)
                 .await
-                .unwrap()
-                    > 0
+                .unwrap();
+                let leases = sqlx::query_scalar::<_, i64>(
+                    "SELECT CASE WHEN to_regclass('migrate_lease') IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM migrate_lease) END",
+                )
+                .fetch_one(p)
+                .await;
+                // Without the table (advisory runs), the CASE never reads it.
+                advisory > 0 || leases.unwrap_or(0) > 0
             }
             Pool::Mysql(p) => sqlx::query_scalar::<_, Option<i64>>(
                 "SELECT IS_USED_LOCK(CONCAT('migrate:', SHA1(CONCAT(DATABASE(), ':', '.migrate_history'))))",
@@ -271,11 +318,13 @@ async fn stampede(kind: Kind, processes: usize, merge: bool, start_at: Option<&s
     if let Some(target) = start_at {
         db.upgrade(&migrations, target).await.unwrap();
     }
-    all_succeed(spawn_workers(
+    let lease = matches!(kind, Kind::PgBouncer).then_some(Duration::from_secs(10));
+    all_succeed(spawn_workers_with(
         processes,
         &db.url,
         folder.path(),
         Duration::from_secs(120),
+        lease,
     ));
     assert_eq!(db.history_rows().await, 200, "{kind:?}: one history row per revision");
     assert_eq!(
@@ -304,7 +353,7 @@ async fn lock_released_after_failure(kind: Kind) {
     write_migration(folder.path(), "b2", "a1", "INSERT INTO no_such_table VALUES (1);", "");
     let migrations = migrate::load(folder.path()).unwrap();
     let one = match kind {
-        Kind::Postgres => Pool::Postgres(
+        Kind::Postgres | Kind::PgBouncer => Pool::Postgres(
             sqlx::postgres::PgPoolOptions::new()
                 .max_connections(1)
                 .connect(&db.url)
@@ -439,6 +488,98 @@ async fn killed_mid_migration() {
     assert!(!db.lock_left().await);
 }
 
+/// Through PgBouncer, a migrator killed while it holds the lease: the next
+/// run waits for the lease to expire, takes it over and finishes, applying
+/// nothing twice.
+async fn lease_taken_over_after_a_kill() {
+    let Some(db) = fresh(Kind::PgBouncer).await else { return };
+    let Pool::Postgres(pool) = &db.pool else { unreachable!() };
+    let folder = one_table_folder();
+    support::postgres::exec(pool, "CREATE TABLE slow_flag (id INTEGER)").await;
+    write_migration(
+        folder.path(),
+        "b2",
+        "a1",
+        "CREATE TABLE side_effects (migration VARCHAR(16));\nINSERT INTO side_effects VALUES ('b2');\n\
+         SELECT pg_sleep(CASE WHEN to_regclass('slow_flag') IS NULL THEN 0 ELSE 30 END);",
+        "DROP TABLE side_effects;",
+    );
+    write_migration(folder.path(), "c3", "b2", "INSERT INTO side_effects VALUES ('c3');", "");
+    let ttl = Duration::from_secs(3);
+    let mut child = spawn_workers_with(1, &db.url, folder.path(), Duration::from_secs(30), Some(ttl)).remove(0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let running: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE '%pg_sleep(CASE%' AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if running > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the long migration never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap();
+    assert!(!child.wait().unwrap().success());
+    let killed_at = Instant::now();
+    support::postgres::exec(pool, "DROP TABLE slow_flag").await;
+    // The dead migrator's lease row is still there, not expired yet.
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM migrate_lease").fetch_one(pool).await.unwrap();
+    assert_eq!(held, 1, "the killed process could not give its lease back");
+    all_succeed(spawn_workers_with(2, &db.url, folder.path(), Duration::from_secs(60), Some(ttl)));
+    assert!(
+        killed_at.elapsed() >= Duration::from_secs(1),
+        "nobody took the lease over before it expired"
+    );
+    assert_eq!(db.history_rows().await, 3);
+    assert_eq!(db.count("side_effects").await, 2, "b2 and c3 each applied once");
+    assert!(!db.lock_left().await, "no lease left behind");
+}
+
+/// A migrator whose lease is taken from it while it runs stops before its
+/// next step commits.
+async fn lease_lost_stops_before_the_next_step() {
+    let Some(db) = fresh(Kind::Postgres).await else { return };
+    let Pool::Postgres(pool) = &db.pool else { unreachable!() };
+    let folder = one_table_folder();
+    write_migration(folder.path(), "b2", "a1", "CREATE TABLE t_b (id INTEGER);", "");
+    write_migration(folder.path(), "c3", "b2", "CREATE TABLE t_c (id INTEGER);", "");
+    let migrations = migrate::load(folder.path()).unwrap();
+    let name: String = sqlx::query_scalar("SELECT current_database()::text").fetch_one(pool).await.unwrap();
+    let (server, _) = support::postgres::server_url().rsplit_once('/').map(|(a, b)| (a.to_owned(), b.to_owned())).unwrap();
+    let url = format!("{server}/{name}");
+    let result = migrations
+        .migrator()
+        .lock_mode(migrate::LockMode::Lease)
+        .on_progress(move |p| {
+            if p.migration.revision() == "b2" && p.finished.is_some() {
+                // Another migrator "takes over" (the row's owner changed under this one).
+                let out = std::process::Command::new("psql")
+                    .args([url.as_str(), "-qc", "UPDATE migrate_lease SET owner = 'intruder'"])
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            }
+        })
+        .upgrade(pool, "head")
+        .await;
+    match result {
+        Err(e @ Error::Interrupted { .. }) => {
+            let Error::Interrupted { completed, source } = &e else { unreachable!() };
+            assert!(matches!(**source, Error::LeaseLost { .. }), "{e:?}");
+            assert_eq!(completed, &["a1", "b2"]);
+            let text = e.to_string();
+            assert!(text.contains("lost its lease") && text.contains("now held by intruder"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(db.table_exists("t_b").await, "what it completed stays done");
+    assert!(!db.table_exists("t_c").await, "it stopped before c3 committed");
+    assert_eq!(db.history_rows().await, 2);
+}
+
 // ---------------------------------------------------------------- runner
 
 type Test = (&'static str, fn() -> Pin<Box<dyn Future<Output = ()>>>);
@@ -464,6 +605,9 @@ fn main() {
         stampede_mysql_empty => stampede(Kind::Mysql, 16, false, None),
         stampede_mysql_from_120 => stampede(Kind::Mysql, 16, false, Some("r0119")),
         stampede_mysql_merge => stampede(Kind::Mysql, 16, true, None),
+        stampede_pgbouncer_lease => stampede(Kind::PgBouncer, 16, false, None),
+        lease_taken_over_after_a_kill_pgbouncer => lease_taken_over_after_a_kill(),
+        lease_lost_stops_before_the_next_step_postgres => lease_lost_stops_before_the_next_step(),
         stampede_sqlite_wal => stampede(Kind::Sqlite(true), 8, false, None),
         stampede_sqlite_rollback_journal => stampede(Kind::Sqlite(false), 8, false, None),
         stampede_sqlite_wal_from_120 => stampede(Kind::Sqlite(true), 8, false, Some("r0119")),

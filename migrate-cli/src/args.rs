@@ -43,6 +43,12 @@ pub struct Options {
     /// How long one statement of a migration may run, e.g. 10min [default: `statement_timeout` in the config file, else the server's]
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub statement_timeout: Option<Duration>,
+    /// How migrators keep out of each other: `advisory` (a session lock), `lease` (a row of migrate_lease: for PgBouncer in transaction mode and Galera), `auto` (advisory, or the lease on Galera) [default: `lock` in the config file, else auto]
+    #[arg(long, value_name = "advisory|lease|auto")]
+    pub lock: Option<migrate_runtime::LockMode>,
+    /// How long a lease lasts unless renewed, e.g. 30s: a migrator that died holding it keeps others waiting this long [default: `lease_ttl` in the config file, else 30s]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub lease_ttl: Option<Duration>,
     /// How many times to try a migration whose statement waited longer than the DDL lock timeout [default: `lock_attempts` in the config file, else 3]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub lock_attempts: Option<u32>,
@@ -69,6 +75,8 @@ impl Options {
             ddl_lock_timeout: self.ddl_lock_timeout.or(outer.ddl_lock_timeout),
             statement_timeout: self.statement_timeout.or(outer.statement_timeout),
             lock_attempts: self.lock_attempts.or(outer.lock_attempts),
+            lock: self.lock.or(outer.lock),
+            lease_ttl: self.lease_ttl.or(outer.lease_ttl),
             ignore_unknown_revisions: self.ignore_unknown_revisions || outer.ignore_unknown_revisions,
             quiet: self.quiet || outer.quiet,
         }

@@ -37,6 +37,10 @@ struct File {
     /// A duration: `10min`.
     statement_timeout: Option<String>,
     lock_attempts: Option<u32>,
+    /// `advisory`, `lease` or `auto`.
+    lock: Option<String>,
+    /// A duration: `30s`.
+    lease_ttl: Option<String>,
 }
 
 /// Every setting a command needs, after precedence.
@@ -58,6 +62,10 @@ pub(crate) struct Settings {
     pub statement_timeout: Option<std::time::Duration>,
     /// How many times a migration that timed out on a lock is tried.
     pub lock_attempts: Option<u32>,
+    /// How migrators keep out of each other.
+    pub lock: Option<migrate_runtime::LockMode>,
+    /// How long a lease lasts unless renewed.
+    pub lease_ttl: Option<std::time::Duration>,
     /// `--lock-timeout`, or the config file's; `None`: the runtime's default.
     pub lock_timeout: Option<std::time::Duration>,
     /// `--ignore-unknown-revisions`.
@@ -156,6 +164,18 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
         Some(t) => Some(t),
         None => duration("statement_timeout", file.statement_timeout)?,
     };
+    let lease_ttl = match options.lease_ttl {
+        Some(t) => Some(t),
+        None => duration("lease_ttl", file.lease_ttl)?,
+    };
+    let lock = match (options.lock, file.lock) {
+        (Some(mode), _) => Some(mode),
+        (None, Some(text)) => Some(text.parse().map_err(|e: migrate_runtime::UnknownLockMode| CliError::ConfigInvalid {
+            path: path.display().to_string(),
+            message: format!("`lock`: {e}"),
+        })?),
+        (None, None) => None,
+    };
     if file.lock_attempts == Some(0) {
         return Err(CliError::ConfigInvalid {
             path: path.display().to_string(),
@@ -166,6 +186,8 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
         ddl_lock_timeout,
         statement_timeout,
         lock_attempts: options.lock_attempts.or(file.lock_attempts),
+        lock,
+        lease_ttl,
         dir,
         dir_shown: dir_shown.trim_end_matches('/').to_owned(),
         database_url,

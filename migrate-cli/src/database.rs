@@ -211,6 +211,12 @@ pub(crate) fn migrator<'m>(migrations: &'m Migrations, s: &Settings, out: &'m Ou
     if let Some(attempts) = s.lock_attempts {
         migrator = migrator.lock_attempts(attempts);
     }
+    if let Some(mode) = s.lock {
+        migrator = migrator.lock_mode(mode);
+    }
+    if let Some(ttl) = s.lease_ttl {
+        migrator = migrator.lease_ttl(ttl);
+    }
     migrator
 }
 

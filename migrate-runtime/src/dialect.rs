@@ -67,6 +67,12 @@ const EXTRA_COLUMNS: [Column; 5] = [
     },
 ];
 
+/// The lease table's name (in the history table's schema).
+pub const LEASE_TABLE: &str = "migrate_lease";
+
+/// The SQLSTATE of [`Dialect::lease_guard`]'s error.
+pub const LEASE_LOST_CODE: &str = "MG001";
+
 /// A name that is not one of `sqlite`, `postgres`, `mysql`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown dialect `{0}`: use sqlite, postgres or mysql")]
@@ -414,6 +420,111 @@ impl Dialect {
     /// Drops the digest row, so the next start-up checks row by row.
     pub fn delete_digest(self, t: &HistoryTable) -> String {
         format!("DELETE FROM {} WHERE revision = ''", self.table(t))
+    }
+
+    /// The lease table, beside the history table (in its schema): one row per
+    /// history table whose runs take a lease instead of an advisory lock.
+    pub fn lease_table(self, t: &HistoryTable) -> String {
+        let lease = match t.schema() {
+            Some(schema) => HistoryTable::new(LEASE_TABLE).and_then(|l| l.in_schema(schema)),
+            None => HistoryTable::new(LEASE_TABLE),
+        };
+        lease.map_or_else(|_| LEASE_TABLE.to_owned(), |l| self.table(&l))
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS` for the lease table.
+    pub fn create_lease_table(self, t: &HistoryTable) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} (\n    name VARCHAR(64) NOT NULL PRIMARY KEY,\n    owner VARCHAR(200) NOT NULL,\n    acquired_at VARCHAR(32) NOT NULL,\n    expires_ms BIGINT NOT NULL\n)",
+            self.lease_table(t)
+        )
+    }
+
+    /// The database clock in milliseconds since the Unix epoch, as an SQL expression.
+    fn now_ms(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+            Dialect::Postgres => "(extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+            Dialect::Mysql => "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)",
+        }
+    }
+
+    /// One atomic statement taking the lease of `t` for `owner` for `ttl_ms`:
+    /// it inserts the row, or takes it over when it expired (its owner died,
+    /// or lost it), or renews it when `owner` already holds it; otherwise it
+    /// changes nothing. Whether it was taken is read back with
+    /// [`select_lease_owner`](Self::select_lease_owner).
+    pub fn take_lease(self, t: &HistoryTable, owner: &str, ttl_ms: u128) -> String {
+        let table = self.lease_table(t);
+        let (name, owner) = (self.literal(t.name()), self.literal(owner));
+        let (now, clock) = (self.now_ms(), self.now());
+        match self {
+            // Each assignment sees the ones before it: `owner` decides the others.
+            Dialect::Mysql => format!(
+                "INSERT INTO {table} (name, owner, acquired_at, expires_ms) VALUES ({name}, {owner}, {clock}, {now} + {ttl_ms}) \
+                 ON DUPLICATE KEY UPDATE owner = IF(expires_ms < {now} OR owner = VALUES(owner), VALUES(owner), owner), \
+                 acquired_at = IF(owner = VALUES(owner) AND expires_ms < {now}, VALUES(acquired_at), acquired_at), \
+                 expires_ms = IF(owner = VALUES(owner), VALUES(expires_ms), expires_ms)"
+            ),
+            _ => format!(
+                "INSERT INTO {table} AS l (name, owner, acquired_at, expires_ms) VALUES ({name}, {owner}, {clock}, {now} + {ttl_ms}) \
+                 ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, \
+                 acquired_at = CASE WHEN l.owner = excluded.owner THEN l.acquired_at ELSE excluded.acquired_at END, \
+                 expires_ms = excluded.expires_ms WHERE l.expires_ms < {now} OR l.owner = excluded.owner"
+            ),
+        }
+    }
+
+    /// Extends the lease of `t` by `ttl_ms` if `owner` still holds it.
+    pub fn renew_lease(self, t: &HistoryTable, owner: &str, ttl_ms: u128) -> String {
+        format!(
+            "UPDATE {} SET expires_ms = {} + {ttl_ms} WHERE name = {} AND owner = {}",
+            self.lease_table(t),
+            self.now_ms(),
+            self.literal(t.name()),
+            self.literal(owner)
+        )
+    }
+
+    /// The query reading who holds the lease of `t` (no row: nobody).
+    pub fn select_lease_owner(self, t: &HistoryTable) -> String {
+        format!("SELECT owner FROM {} WHERE name = {}", self.lease_table(t), self.literal(t.name()))
+    }
+
+    /// The query describing the holder of the lease of `t`: owner, since when, and how long it has left.
+    pub fn select_lease_holder(self, t: &HistoryTable) -> String {
+        let left = format!("({} - {})", "expires_ms", self.now_ms());
+        let text = match self {
+            Dialect::Mysql => format!(
+                "CAST(CONCAT(owner, ' (since ', acquired_at, ', lease ', IF({left} > 0, CONCAT('expiring in ', {left} DIV 1000, ' s'), 'expired'), ')') AS CHAR)"
+            ),
+            _ => format!(
+                "owner || ' (since ' || acquired_at || ', lease ' || CASE WHEN {left} > 0 THEN 'expiring in ' || CAST({left} / 1000 AS TEXT) || ' s' ELSE 'expired' END || ')'"
+            ),
+        };
+        format!("SELECT {text} FROM {} WHERE name = {}", self.lease_table(t), self.literal(t.name()))
+    }
+
+    /// Gives the lease of `t` back, if `owner` holds it.
+    pub fn release_lease(self, t: &HistoryTable, owner: &str) -> String {
+        format!(
+            "DELETE FROM {} WHERE name = {} AND owner = {}",
+            self.lease_table(t),
+            self.literal(t.name()),
+            self.literal(owner)
+        )
+    }
+
+    /// PostgreSQL: a statement, for inside a step's transaction before it
+    /// commits, that renews the lease and fails with SQLSTATE `MG001` if
+    /// `owner` no longer holds it, so the step rolls back instead of committing.
+    pub fn lease_guard(self, t: &HistoryTable, owner: &str, ttl_ms: u128) -> Option<String> {
+        (self == Dialect::Postgres).then(|| {
+            format!(
+                "DO $migrate_lease$ BEGIN {}; IF NOT FOUND THEN RAISE EXCEPTION 'this migrator no longer holds the migration lease' USING ERRCODE = '{LEASE_LOST_CODE}'; END IF; END $migrate_lease$",
+                self.renew_lease(t, owner, ttl_ms)
+            )
+        })
     }
 
     /// `sql` (statements without a final `;`) in a transaction of its own.

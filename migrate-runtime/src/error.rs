@@ -183,6 +183,25 @@ pub enum Error {
         in_progress: Option<String>,
     },
 
+    /// The run took a lease on the migration lock and lost it (its process
+    /// paused past the lease, or its network split, and another migrator took
+    /// the lease over): it stopped before committing its next step.
+    #[error(
+        "this migrator lost its lease on the migration lock{}: it was paused or cut off for longer than the lease lasts, and another migrator took over; it stopped before committing its next step, so nothing ran twice; what it completed stays done, and a new run goes on from there",
+        .holder.as_deref().map(|h| format!(" (now held by {h})")).unwrap_or_default()
+    )]
+    LeaseLost {
+        /// Who holds the lease now, as its row says.
+        holder: Option<String>,
+    },
+
+    /// The advisory lock was asked for on a Galera cluster, where it does
+    /// not keep other nodes' migrators out. Nothing was changed.
+    #[error(
+        "this MariaDB/MySQL server is a node of a Galera cluster (wsrep_on is ON), where GET_LOCK holds on one node only, so the advisory lock would let migrators on other nodes run at the same time: use the lease (`lock_mode(LockMode::Lease)`, `lock = \"lease\"`, `--lock lease`), or leave the lock mode at its default, which picks the lease on Galera; nothing was changed"
+    )]
+    AdvisoryOnCluster,
+
     /// A history row has a state this build does not know. Nothing was changed.
     #[error(
         "revision `{revision}` has the state `{state}` in the history table, which this build does not know (was the row written by a newer version, or edited by hand?); nothing was changed"

@@ -25,7 +25,8 @@ pub use dialect::Dialect;
 pub use driver::{Driver, Handle};
 pub use error::{Error, Result};
 pub use migrator::{
-    Connect, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, IntoTarget, Migrations, Migrator, Progress, Resolution,
+    Connect, DEFAULT_LEASE_TTL, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, IntoTarget, LockMode, Migrations, Migrator,
+    Progress, Resolution, UnknownLockMode,
 };
 pub use offline::ScriptRange;
 pub use report::{Applied, HistoryEntry, Report, StepReport};

@@ -21,6 +21,45 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 /// statements waits longer than the DDL lock timeout.
 pub const DEFAULT_LOCK_ATTEMPTS: u32 = 3;
 
+/// How long a lease on the migration lock lasts unless renewed.
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
+
+/// How a run keeps other migrators out while it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LockMode {
+    /// The advisory lock where it is safe, the lease where the database says
+    /// it is not (a Galera node). The default.
+    #[default]
+    Auto,
+    /// A session lock on the run's connection: `pg_advisory_lock`, `GET_LOCK`
+    /// (SQLite: always its write lock). Needs one server session for the whole
+    /// run: not behind a transaction-pooling PgBouncer, not on Galera.
+    Advisory,
+    /// A row of the `migrate_lease` table, taken with one atomic statement,
+    /// renewed as the run goes, checked inside each step's transaction before
+    /// it commits, and taken over by another migrator only after it expired.
+    /// Needs no session state: for PgBouncer in transaction mode and clusters.
+    Lease,
+}
+
+/// A lock mode name that is not `auto`, `advisory` or `lease`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown lock mode `{0}`: use advisory, lease or auto")]
+pub struct UnknownLockMode(pub String);
+
+impl std::str::FromStr for LockMode {
+    type Err = UnknownLockMode;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s.trim() {
+            "auto" => Ok(LockMode::Auto),
+            "advisory" => Ok(LockMode::Advisory),
+            "lease" => Ok(LockMode::Lease),
+            other => Err(UnknownLockMode(other.to_owned())),
+        }
+    }
+}
+
 /// What `file()` says of a revision rebuilt from its history row (and so
 /// what an error about it names instead of a file).
 const STORED_FILE: &str = "its history row: this build has no file for it";
@@ -185,6 +224,8 @@ impl Migrations {
             lock_attempts: DEFAULT_LOCK_ATTEMPTS,
             use_stored_downgrade: false,
             phase: None,
+            lock_mode: LockMode::Auto,
+            lease_ttl: DEFAULT_LEASE_TTL,
             observer: None,
             on_lock_wait: None,
         }
@@ -251,6 +292,8 @@ pub struct Migrator<'m> {
     lock_attempts: u32,
     use_stored_downgrade: bool,
     phase: Option<Phase>,
+    lock_mode: LockMode,
+    lease_ttl: Duration,
     observer: Option<Observer<'m>>,
     on_lock_wait: Option<LockWaiter<'m>>,
 }
@@ -273,6 +316,8 @@ impl std::fmt::Debug for Migrator<'_> {
             .field("lock_attempts", &self.lock_attempts)
             .field("use_stored_downgrade", &self.use_stored_downgrade)
             .field("phase", &self.phase)
+            .field("lock_mode", &self.lock_mode)
+            .field("lease_ttl", &self.lease_ttl)
             .field("observer", &self.observer.is_some())
             .field("on_lock_wait", &self.on_lock_wait.is_some())
             .finish()
@@ -419,6 +464,23 @@ impl<'m> Migrator<'m> {
         self
     }
 
+    /// How this run keeps other migrators out (default [`LockMode::Auto`]).
+    pub fn lock_mode(mut self, mode: LockMode) -> Self {
+        self.lock_mode = mode;
+        self
+    }
+
+    /// How long a lease lasts unless renewed (default 30 s): a migrator that
+    /// dies holding it keeps others waiting this long before one takes over.
+    /// The run renews it before each step, inside each step's transaction,
+    /// and, when its pool can lend a second connection, every third of it
+    /// while a step runs; without one, a step longer than this lets another
+    /// migrator take over, and this run then stops before committing.
+    pub fn lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl.max(Duration::from_millis(100));
+        self
+    }
+
     /// Calls `f` once, at once, when another migrator holds the lock and this
     /// run starts waiting for it (up to the lock timeout), with who holds it
     /// where the database can tell (PostgreSQL: the backend's pid, application
@@ -446,6 +508,8 @@ impl<'m> Migrator<'m> {
             lock_attempts: self.lock_attempts,
             mariadb: false,
             second: None,
+            galera: false,
+            lease: None,
         })
     }
 
@@ -634,6 +698,18 @@ impl<'m> Migrator<'m> {
         })
     }
 
+    /// Says that another migrator holds the lock, and who, before waiting for it.
+    fn waiting(&self, holder: Option<&str>, s: &Settings) {
+        tracing::warn!(
+            holder = holder.unwrap_or("unknown"),
+            timeout = ?s.lock_timeout,
+            "another migrator holds the migration lock; waiting"
+        );
+        if let Some(f) = &self.on_lock_wait {
+            f(holder);
+        }
+    }
+
     /// Polls the history, read only, until every migration is applied.
     fn wait<'a, 'c: 'a>(
         &'a self,
@@ -761,18 +837,28 @@ impl<'m> Migrator<'m> {
             }
             let prepared = async {
                 let graph = self.graph()?;
-                let s = conn.prepare(&s).await?;
-                if !conn.try_lock(&s).await? {
+                let mut s = conn.prepare(&s).await?;
+                let lease = match (self.lock_mode, s.galera, conn.dialect()) {
+                    // SQLite's lock is its one write lock, whatever the mode.
+                    (_, _, crate::Dialect::Sqlite) => false,
+                    (LockMode::Advisory, true, _) => return Err(Error::AdvisoryOnCluster),
+                    (LockMode::Lease, _, _) | (LockMode::Auto, true, _) => true,
+                    _ => false,
+                };
+                if lease {
+                    let lease = crate::driver::Lease::new(self.lease_ttl);
+                    driver::create_lease_table(conn, &s).await?;
+                    if !driver::try_lease(conn, &s, &lease).await? {
+                        let holder = driver::lease_holder(conn, &s).await;
+                        self.waiting(holder.as_deref(), &s);
+                        driver::lease(conn, &s, &lease).await?;
+                    }
+                    tracing::debug!(owner = %lease.owner, "took the migration lease");
+                    s.lease = Some(lease);
+                } else if !conn.try_lock(&s).await? {
                     // Say at once that another migrator holds the lock, and who.
                     let holder = conn.lock_holder(&s).await;
-                    tracing::warn!(
-                        holder = holder.as_deref().unwrap_or("unknown"),
-                        timeout = ?s.lock_timeout,
-                        "another migrator holds the migration lock; waiting"
-                    );
-                    if let Some(f) = &self.on_lock_wait {
-                        f(holder.as_deref());
-                    }
+                    self.waiting(holder.as_deref(), &s);
                     conn.lock(&s).await?;
                 }
                 Ok::<_, Error>((graph, s))
@@ -796,8 +882,22 @@ impl<'m> Migrator<'m> {
                 );
             }
             let mut report = Report::default();
-            let result = self.run(conn, &s, &graph, op, &mut report).await;
-            match conn.unlock(&s).await {
+            let result = match s.second.clone().zip(s.lease.clone()) {
+                // A lease is renewed from a second connection while steps run.
+                Some((second, lease)) => match second.open().await {
+                    Some(mut other) => {
+                        let run = self.run(conn, &s, &graph, op, &mut report);
+                        driver::with_heartbeat(run, other.backend(), &s, &lease).await
+                    }
+                    None => self.run(conn, &s, &graph, op, &mut report).await,
+                },
+                None => self.run(conn, &s, &graph, op, &mut report).await,
+            };
+            let released = match &s.lease {
+                Some(lease) => driver::release_lease(conn, &s, lease).await,
+                None => conn.unlock(&s).await,
+            };
+            match released {
                 Ok(()) => Ran::clean(result.map(|()| report)),
                 Err(unlock) => {
                     tracing::error!(error = %unlock, "releasing the migration lock failed; closing the connection");

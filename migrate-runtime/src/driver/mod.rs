@@ -65,6 +65,46 @@ pub struct Settings {
     /// A second connection to the same database, from the caller's pool,
     /// to see who blocks a migration while it waits.
     pub second: Option<Second>,
+    /// MySQL or MariaDB with `wsrep_on`: a Galera cluster, where a session's
+    /// `GET_LOCK` is granted on one node only.
+    pub galera: bool,
+    /// The lease this run takes instead of an advisory lock, if it does.
+    pub lease: Option<Lease>,
+}
+
+/// A lease on the migration lock: a row of the lease table.
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub struct Lease {
+    /// Who this run is, in the row.
+    pub owner: String,
+    /// How long the lease lasts unless renewed.
+    pub ttl: Duration,
+}
+
+impl Lease {
+    /// A lease for this process, named so an operator can find it: host, pid, and a unique tail.
+    pub fn new(ttl: Duration) -> Lease {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static RUNS: AtomicU64 = AtomicU64::new(0);
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "host".to_owned());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let run = RUNS.fetch_add(1, Ordering::Relaxed);
+        let mut owner = format!("{host} pid {} run {run}.{nanos:x}", std::process::id());
+        owner.truncate(200);
+        Lease { owner, ttl }
+    }
+
+    fn ttl_ms(&self) -> u128 {
+        self.ttl.as_millis().max(1)
+    }
 }
 
 /// Opens, when the caller's pool can spare one within a second, a second
@@ -72,6 +112,13 @@ pub struct Settings {
 #[doc(hidden)]
 #[derive(Clone)]
 pub struct Second(Arc<dyn Fn() -> BoxFuture<'static, Option<Box<dyn Handle>>> + Send + Sync>);
+
+impl Second {
+    /// The second connection, if the pool can spare one within a second.
+    pub(crate) async fn open(&self) -> Option<Box<dyn Handle>> {
+        (self.0)().await
+    }
+}
 
 impl std::fmt::Debug for Second {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -199,6 +246,13 @@ pub trait Backend: Send {
 
     /// Runs a query the runtime wrote whose one column reads as text, row by row.
     fn read_strings(&mut self, sql: String) -> BoxFuture<'_, Result<Vec<String>, sqlx::Error>>;
+
+    /// Whether `e` is a deadlock or, on Galera, a certification conflict: the
+    /// transaction was rolled back and can be tried again as it was.
+    fn is_conflict(&self, e: &sqlx::Error) -> bool {
+        let _ = e;
+        false
+    }
 
     /// Whether `e` says a statement waited longer than the lock timeout.
     fn is_lock_timeout(&self, e: &sqlx::Error) -> bool {
@@ -402,6 +456,91 @@ pub(crate) async fn run(conn: &mut dyn Backend, sql: String, context: &str) -> R
     conn.execute(sql).await.map_err(db(context))
 }
 
+/// One attempt at the lease: `Ok(false)` when another migrator holds it and it has not expired.
+pub(crate) async fn try_lease(conn: &mut dyn Backend, s: &Settings, lease: &Lease) -> Result<bool> {
+    let d = conn.dialect();
+    let take = d.take_lease(&s.table, &lease.owner, lease.ttl_ms());
+    match conn.execute(take).await {
+        Ok(()) => {}
+        // Galera: a certification conflict with another node's attempt; try again later.
+        Err(e) if conn.is_conflict(&e) => return Ok(false),
+        Err(e) => return Err(db("taking the migration lease")(e)),
+    }
+    let owner = conn
+        .read_strings(d.select_lease_owner(&s.table))
+        .await
+        .map_err(db("reading the migration lease"))?;
+    Ok(owner.first() == Some(&lease.owner))
+}
+
+/// Takes the lease, polling with growing pauses until the lock timeout.
+pub(crate) async fn lease(conn: &mut dyn Backend, s: &Settings, lease: &Lease) -> Result<()> {
+    let deadline = Instant::now() + s.lock_timeout;
+    let mut pause = Duration::from_millis(10);
+    loop {
+        if try_lease(conn, s, lease).await? {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Error::LockTimeout {
+                timeout: s.lock_timeout,
+            });
+        }
+        tokio::time::sleep(pause.min(deadline - now)).await;
+        pause = (pause * 2).min(Duration::from_millis(200));
+    }
+}
+
+/// Who holds the lease, as its row says.
+pub(crate) async fn lease_holder(conn: &mut dyn Backend, s: &Settings) -> Option<String> {
+    let sql = conn.dialect().select_lease_holder(&s.table);
+    conn.read_strings(sql).await.ok()?.into_iter().next()
+}
+
+/// Extends the lease, or says it was lost (and to whom).
+pub(crate) async fn renew_lease(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
+    let Some(lease) = &s.lease else { return Ok(()) };
+    let d = conn.dialect();
+    run(conn, d.renew_lease(&s.table, &lease.owner, lease.ttl_ms()), "renewing the migration lease").await?;
+    let owner = conn
+        .read_strings(d.select_lease_owner(&s.table))
+        .await
+        .map_err(db("reading the migration lease"))?;
+    if owner.first() == Some(&lease.owner) {
+        return Ok(());
+    }
+    Err(Error::LeaseLost {
+        holder: lease_holder(conn, s).await,
+    })
+}
+
+/// Gives the lease back.
+pub(crate) async fn release_lease(conn: &mut dyn Backend, s: &Settings, lease: &Lease) -> Result<()> {
+    let sql = conn.dialect().release_lease(&s.table, &lease.owner);
+    run(conn, sql, "releasing the migration lease").await
+}
+
+/// Creates the lease table if it is missing. Migrators starting together
+/// race to create it before any of them holds a lock (PostgreSQL's
+/// `IF NOT EXISTS` can then fail on its catalog's unique index): a failed
+/// attempt is tried again, and finds the table another one made.
+pub(crate) async fn create_lease_table(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
+    let sql = conn.dialect().create_lease_table(&s.table);
+    let mut attempt = 0;
+    loop {
+        match conn.execute(sql.clone()).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt >= 3 => return Err(db("creating the lease table")(e)),
+            Err(e) => {
+                tracing::debug!(error = %e, "creating the lease table raced another migrator; trying again");
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+            }
+        }
+    }
+}
+
 /// Creates the history table if it is missing, and adds the columns a
 /// table made by an earlier version lacks (under the migration lock).
 pub(crate) async fn create_table(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
@@ -437,6 +576,8 @@ pub(crate) async fn create_table(conn: &mut dyn Backend, s: &Settings) -> Result
 pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, resume: Option<usize>) -> Result<()> {
     let d = conn.dialect();
     let t = &s.table;
+    // Under a lease, no step starts without it.
+    renew_lease(conn, s).await?;
     let Some(sql) = step.sql() else {
         // Stamping, or nothing to run: only the history changes.
         let record = step.record(d, t, "0", resume.is_some());
@@ -461,7 +602,7 @@ pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, 
         let mut watcher = None;
         if last && d == Dialect::Postgres {
             if let (Some(second), Some(id)) = (&s.second, conn.session_id().await) {
-                watcher = (second.0)().await.map(|h| (h, id));
+                watcher = second.open().await.map(|h| (h, id));
             }
         }
         let attempt_run = async {
@@ -476,10 +617,31 @@ pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, 
             None => (attempt_run.await, Vec::new()),
         };
         drop(watcher);
-        let timed_out = match &result {
-            Err(Error::Migration { source, .. }) => conn.is_lock_timeout(source),
-            _ => false,
+        let (timed_out, conflict, lost) = match &result {
+            Err(Error::Migration { source, .. }) => (
+                conn.is_lock_timeout(source),
+                conn.is_conflict(source),
+                source.as_database_error().and_then(|e| e.code()).as_deref() == Some(crate::dialect::LEASE_LOST_CODE),
+            ),
+            _ => (false, false, false),
         };
+        if lost {
+            // The step's transaction found the lease gone and rolled back.
+            return Err(Error::LeaseLost {
+                holder: lease_holder(conn, s).await,
+            });
+        }
+        if conflict && attempt < CONFLICT_ATTEMPTS {
+            // A deadlock, or a Galera certification conflict: the database rolled
+            // the transaction back; what stayed done is in the row.
+            tracing::warn!(revision, attempt, "the migration's transaction hit a deadlock or a certification conflict; trying it again");
+            tokio::time::sleep(backoff(attempt) / 5).await;
+            attempt += 1;
+            if by_statement {
+                resume = Some(progress(conn, s, revision).await?);
+            }
+            continue;
+        }
         if !timed_out {
             return result;
         }
@@ -516,31 +678,84 @@ pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, 
     }
 }
 
-/// Runs `attempt` to its end, asking `second` every 100 ms meanwhile who
-/// blocks session `id`; returns its result and the last non-empty answer.
-async fn watched<T>(attempt: impl Future<Output = T>, second: &mut dyn Backend, id: &str) -> (T, Vec<String>) {
-    let mut attempt = std::pin::pin!(attempt);
-    let mut seen = Vec::new();
+/// Runs `main` to its end; every `every` while it runs, awaits `tick(state)`
+/// (on another connection: `main` keeps the run's own).
+async fn alongside<T, S: ?Sized>(
+    main: impl Future<Output = T>,
+    every: Duration,
+    state: &mut S,
+    tick: for<'a> fn(&'a mut S) -> BoxFuture<'a, ()>,
+) -> T {
+    let mut main = std::pin::pin!(main);
     loop {
-        let mut tick = std::pin::pin!(tokio::time::sleep(Duration::from_millis(100)));
+        let mut pause = std::pin::pin!(tokio::time::sleep(every));
         let finished = std::future::poll_fn(|cx| {
-            if let Poll::Ready(out) = attempt.as_mut().poll(cx) {
+            if let Poll::Ready(out) = main.as_mut().poll(cx) {
                 return Poll::Ready(Some(out));
             }
-            tick.as_mut().poll(cx).map(|()| None)
+            pause.as_mut().poll(cx).map(|()| None)
         })
         .await;
         match finished {
-            Some(out) => return (out, seen),
-            None => {
-                let now = second.blocked_by(id).await;
-                if !now.is_empty() {
-                    seen = now;
-                }
-            }
+            Some(out) => return out,
+            None => tick(state).await,
         }
     }
 }
+
+/// What [`watched`] keeps between its looks.
+struct Watch<'a> {
+    second: &'a mut dyn Backend,
+    id: &'a str,
+    seen: Vec<String>,
+}
+
+/// Runs `attempt` to its end, asking `second` every 100 ms meanwhile who
+/// blocks session `id`; returns its result and the last non-empty answer.
+async fn watched<T>(attempt: impl Future<Output = T>, second: &mut dyn Backend, id: &str) -> (T, Vec<String>) {
+    let mut watch = Watch {
+        second,
+        id,
+        seen: Vec::new(),
+    };
+    let out = alongside(attempt, Duration::from_millis(100), &mut watch, |w| {
+        Box::pin(async move {
+            let now = w.second.blocked_by(w.id).await;
+            if !now.is_empty() {
+                w.seen = now;
+            }
+        })
+    })
+    .await;
+    (out, watch.seen)
+}
+
+/// What [`with_heartbeat`] renews.
+struct Beat<'a> {
+    second: &'a mut dyn Backend,
+    s: &'a Settings,
+    lease: &'a Lease,
+}
+
+/// Runs `run` to its end, renewing `lease` from `second` every third of its
+/// time to live meanwhile, so a step longer than the lease keeps it.
+pub(crate) async fn with_heartbeat<T>(run: impl Future<Output = T>, second: &mut dyn Backend, s: &Settings, lease: &Lease) -> T {
+    let mut beat = Beat { second, s, lease };
+    alongside(run, lease.ttl / 3, &mut beat, |b| {
+        Box::pin(async move {
+            let d = b.second.dialect();
+            let renew = d.renew_lease(&b.s.table, &b.lease.owner, b.lease.ttl_ms());
+            if let Err(e) = b.second.execute(renew).await {
+                tracing::warn!(error = %e, "renewing the migration lease from the second connection failed");
+            }
+        })
+    })
+    .await
+}
+
+/// How many times a step is tried when its transaction deadlocks or, on
+/// Galera, fails certification.
+const CONFLICT_ATTEMPTS: u32 = 5;
 
 /// The pause before attempt `attempt + 1`: half a second, doubling, at most 10 s.
 fn backoff(attempt: u32) -> Duration {
@@ -685,7 +900,14 @@ async fn in_transaction(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sq
     };
     let record = step.record(d, t, ms, false);
     let prefix = format!("BEGIN;\n{watch}{}", guards(d, s, step.migration).local);
-    let batch = format!("{prefix}{sql}{terminator}\n{record};\nCOMMIT");
+    // Under a lease, the step commits only if this run still holds it.
+    let guard = s
+        .lease
+        .as_ref()
+        .and_then(|l| d.lease_guard(t, &l.owner, l.ttl_ms()))
+        .map(|g| format!("{g};\n"))
+        .unwrap_or_default();
+    let batch = format!("{prefix}{sql}{terminator}\n{guard}{record};\nCOMMIT");
     if let Err(e) = conn.execute(batch).await {
         // A transaction that never reached COMMIT is rolled back by the
         // server, also when the ROLLBACK cannot be sent.
@@ -866,6 +1088,8 @@ async fn statement_by_statement(
     let Some((n, line, e)) = failed else {
         let finish = async {
             setup?;
+            // Under a lease, the row is marked applied only if this run still holds it.
+            renew_lease(conn, s).await?;
             let ms = started.elapsed().as_millis().to_string();
             let record = step.record(d, t, &ms, true);
             if outside {

@@ -32,13 +32,29 @@ impl Backend for MySqlConnection {
             let version = Backend::read_strings(self, "SELECT CAST(VERSION() AS CHAR)".into())
                 .await
                 .map_err(db("reading the server's version"))?;
+            // A Galera cluster says so in `wsrep_on`; a server without it has no such variable.
+            let wsrep = sqlx::raw_sql(super::logged("SHOW VARIABLES LIKE 'wsrep_on'"))
+                .fetch_optional(&mut *self)
+                .await
+                .map_err(db("reading whether the server is a Galera node (wsrep_on)"))?;
+            let galera = wsrep
+                .and_then(|row| sqlx::Row::try_get::<String, _>(&row, 1).ok())
+                .is_some_and(|v| v.eq_ignore_ascii_case("ON"));
             Ok(Settings {
                 mariadb: version
                     .first()
                     .is_some_and(|v| v.to_ascii_lowercase().contains("mariadb")),
+                galera,
                 ..s.clone()
             })
         })
+    }
+
+    fn is_conflict(&self, e: &sqlx::Error) -> bool {
+        // ER_LOCK_DEADLOCK: a deadlock, and how Galera reports a certification conflict.
+        e.as_database_error()
+            .and_then(|d| d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>())
+            .is_some_and(|m| m.number() == 1213)
     }
 
     fn is_lock_timeout(&self, e: &sqlx::Error) -> bool {

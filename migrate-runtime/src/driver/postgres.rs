@@ -48,6 +48,11 @@ impl Backend for PgConnection {
         Box::pin(unlock(self, s))
     }
 
+    fn is_conflict(&self, e: &sqlx::Error) -> bool {
+        // deadlock_detected, serialization_failure
+        matches!(e.as_database_error().and_then(|d| d.code()).as_deref(), Some("40P01" | "40001"))
+    }
+
     fn is_lock_timeout(&self, e: &sqlx::Error) -> bool {
         // lock_not_available: `lock_timeout` ran out.
         e.as_database_error().and_then(|d| d.code()).as_deref() == Some("55P03")
