@@ -170,6 +170,9 @@ enum Kind {
     /// PostgreSQL reached by the workers through a PgBouncer in transaction
     /// pooling (`MIGRATE_TEST_PGBOUNCER_URL`), each taking the lease.
     PgBouncer,
+    /// A three-node MariaDB Galera cluster (`MIGRATE_TEST_GALERA_URLS`): the
+    /// workers are spread over its nodes, with the default lock mode.
+    Galera,
     Mysql,
     /// SQLite with the write-ahead log (`true`) or the rollback journal.
     Sqlite(bool),
@@ -184,7 +187,40 @@ enum Pool {
 struct Db {
     pool: Pool,
     url: String,
+    /// More URLs of the same database (the other Galera nodes), for spreading workers.
+    others: Vec<String>,
     _keep: Box<dyn std::any::Any>,
+}
+
+/// A database of the Galera cluster, dropped at the end.
+struct GaleraDb {
+    node1: String,
+    name: String,
+}
+
+impl Drop for GaleraDb {
+    fn drop(&mut self) {
+        let _ = Command::new("mysql")
+            .args(["-h", "127.0.0.1", "-P", &self.node1, "-uroot", "-e"])
+            .arg(format!("DROP DATABASE IF EXISTS {}", self.name))
+            .output();
+    }
+}
+
+/// The Galera cluster's nodes, `mysql://…/test` each; `None` (after saying so,
+/// or failing in CI) without one.
+fn galera_urls() -> Option<Vec<String>> {
+    match std::env::var("MIGRATE_TEST_GALERA_URLS") {
+        Ok(urls) if !urls.trim().is_empty() => Some(urls.split_whitespace().map(str::to_owned).collect()),
+        _ => {
+            support::unavailable(
+                "a Galera cluster",
+                "MIGRATE_TEST_GALERA_URLS (unset)",
+                "start one with `.ci/engines/galera start` and export the URLs it prints",
+            );
+            None
+        }
+    }
 }
 
 /// The URL of the PgBouncer the repository's `.ci/engines/pgbouncer` starts,
@@ -210,7 +246,29 @@ async fn fresh(kind: Kind) -> Option<Db> {
             Db {
                 pool: Pool::Postgres(db.pool.clone()),
                 url,
+                others: Vec::new(),
                 _keep: Box::new(db),
+            }
+        }
+        Kind::Galera => {
+            let nodes = galera_urls()?;
+            let name = support::unique_name("migrate_t");
+            let first = MySqlPool::connect(&nodes[0]).await.expect("the first Galera node answers");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&first)
+                .await
+                .unwrap();
+            first.close().await;
+            let urls: Vec<String> = nodes
+                .iter()
+                .map(|u| format!("{}/{name}", u.rsplit_once('/').expect("a URL ending in /<database>").0))
+                .collect();
+            let port = urls[0].rsplit(':').next().and_then(|p| p.split('/').next()).unwrap_or("3317").to_owned();
+            Db {
+                pool: Pool::Mysql(MySqlPool::connect(&urls[0]).await.unwrap()),
+                url: urls[0].clone(),
+                others: urls[1..].to_vec(),
+                _keep: Box::new(GaleraDb { node1: port, name }),
             }
         }
         Kind::Postgres => {
@@ -218,6 +276,7 @@ async fn fresh(kind: Kind) -> Option<Db> {
             Db {
                 pool: Pool::Postgres(db.pool.clone()),
                 url: db.url.clone(),
+                others: Vec::new(),
                 _keep: Box::new(db),
             }
         }
@@ -226,6 +285,7 @@ async fn fresh(kind: Kind) -> Option<Db> {
             Db {
                 pool: Pool::Mysql(db.pool.clone()),
                 url: db.url.clone(),
+                others: Vec::new(),
                 _keep: Box::new(db),
             }
         }
@@ -236,6 +296,7 @@ async fn fresh(kind: Kind) -> Option<Db> {
             Db {
                 pool: Pool::Sqlite(db.pool.clone()),
                 url: db.url.clone(),
+                others: Vec::new(),
                 _keep: Box::new(db),
             }
         }
@@ -293,13 +354,17 @@ impl Db {
                 // Without the table (advisory runs), the CASE never reads it.
                 advisory > 0 || leases.unwrap_or(0) > 0
             }
-            Pool::Mysql(p) => sqlx::query_scalar::<_, Option<i64>>(
-                "SELECT IS_USED_LOCK(CONCAT('migrate:', SHA1(CONCAT(DATABASE(), ':', '.migrate_history'))))",
-            )
-            .fetch_one(p)
-            .await
-            .unwrap()
-            .is_some(),
+            Pool::Mysql(p) => {
+                let advisory = sqlx::query_scalar::<_, Option<i64>>(
+                    "SELECT IS_USED_LOCK(CONCAT('migrate:', SHA1(CONCAT(DATABASE(), ':', '.migrate_history'))))",
+                )
+                .fetch_one(p)
+                .await
+                .unwrap()
+                .is_some();
+                let leases = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM migrate_lease").fetch_one(p).await;
+                advisory || leases.unwrap_or(0) > 0
+            }
             // A write lock left behind would make this fail with SQLITE_BUSY.
             Pool::Sqlite(p) => {
                 let mut c = p.acquire().await.unwrap();
@@ -319,13 +384,12 @@ async fn stampede(kind: Kind, processes: usize, merge: bool, start_at: Option<&s
         db.upgrade(&migrations, target).await.unwrap();
     }
     let lease = matches!(kind, Kind::PgBouncer).then_some(Duration::from_secs(10));
-    all_succeed(spawn_workers_with(
-        processes,
-        &db.url,
-        folder.path(),
-        Duration::from_secs(120),
-        lease,
-    ));
+    // Spread over every URL of the database (the Galera nodes), in turn.
+    let urls: Vec<&String> = std::iter::once(&db.url).chain(&db.others).collect();
+    let workers = (0..processes)
+        .flat_map(|i| spawn_workers_with(1, urls[i % urls.len()], folder.path(), Duration::from_secs(120), lease))
+        .collect();
+    all_succeed(workers);
     assert_eq!(db.history_rows().await, 200, "{kind:?}: one history row per revision");
     assert_eq!(
         db.count("side_effects").await,
@@ -360,7 +424,7 @@ async fn lock_released_after_failure(kind: Kind) {
                 .await
                 .unwrap(),
         ),
-        Kind::Mysql => Pool::Mysql(
+        Kind::Mysql | Kind::Galera => Pool::Mysql(
             sqlx::mysql::MySqlPoolOptions::new()
                 .max_connections(1)
                 .connect(&db.url)
@@ -378,6 +442,7 @@ async fn lock_released_after_failure(kind: Kind) {
     let single = Db {
         pool: one,
         url: db.url.clone(),
+        others: Vec::new(),
         _keep: Box::new(()),
     };
     let e = single.upgrade(&migrations, "head").await.unwrap_err();
@@ -580,6 +645,25 @@ async fn lease_lost_stops_before_the_next_step() {
     assert_eq!(db.history_rows().await, 2);
 }
 
+/// On a Galera node the advisory lock is refused, saying why; the default picks the lease.
+async fn advisory_refused_on_galera() {
+    let Some(db) = fresh(Kind::Galera).await else { return };
+    let Pool::Mysql(pool) = &db.pool else { unreachable!() };
+    let folder = one_table_folder();
+    let migrations = migrate::load(folder.path()).unwrap();
+    let e = migrations
+        .migrator()
+        .lock_mode(migrate::LockMode::Advisory)
+        .upgrade(pool, "head")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::AdvisoryOnCluster), "{e:?}");
+    assert!(e.to_string().contains("wsrep_on is ON"), "{e}");
+    assert!(!db.table_exists("t_a").await, "nothing was changed");
+    assert_eq!(migrations.upgrade(pool, "head").await.unwrap().revisions(), ["a1"]);
+    assert!(!db.lock_left().await, "the lease was given back");
+}
+
 // ---------------------------------------------------------------- runner
 
 type Test = (&'static str, fn() -> Pin<Box<dyn Future<Output = ()>>>);
@@ -606,6 +690,8 @@ fn main() {
         stampede_mysql_from_120 => stampede(Kind::Mysql, 16, false, Some("r0119")),
         stampede_mysql_merge => stampede(Kind::Mysql, 16, true, None),
         stampede_pgbouncer_lease => stampede(Kind::PgBouncer, 16, false, None),
+        stampede_galera_three_nodes => stampede(Kind::Galera, 16, false, None),
+        advisory_refused_on_galera => advisory_refused_on_galera(),
         lease_taken_over_after_a_kill_pgbouncer => lease_taken_over_after_a_kill(),
         lease_lost_stops_before_the_next_step_postgres => lease_lost_stops_before_the_next_step(),
         stampede_sqlite_wal => stampede(Kind::Sqlite(true), 8, false, None),
