@@ -136,8 +136,9 @@ pub use migrate_core::{
 };
 pub use migrate_macros::embed_migrations;
 pub use migrate_runtime::{
-    Applied, Connect, DEFAULT_LEASE_TTL, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Dialect, Driver, Error, Handle,
-    HistoryEntry, HistoryTable, IntoTarget, LockMode, Migrations, Migrator, Progress, Report, Resolution, Result, StepReport,
+    Applied, Connect, DEFAULT_LEASE_TTL, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Dialect, Driver,
+    Error, Handle, HistoryEntry, HistoryTable, IntoTarget, LockMode, Migrations, Migrator, Progress, Report,
+    Resolution, Result, StepReport,
 };
 /// The sqlx version this crate runs on, so pools and connections match.
 pub use sqlx;
@@ -146,6 +147,8 @@ pub use sqlx;
 /// (feature `cli`, off by default): [`cli::DbCommand`].
 #[cfg(feature = "cli")]
 pub use migrate_cli as cli;
+/// Many databases or schemas migrated the same way, a bounded number at a time: [`fleet::each`], [`Migrator::upgrade_each`].
+pub use migrate_runtime::fleet;
 /// Offline SQL scripts: [`Migrations::script`] and its [`ScriptRange`](offline::ScriptRange).
 pub use migrate_runtime::offline;
 

@@ -69,7 +69,13 @@ fn spawn_workers(n: usize, url: &str, dir: &Path, lock_timeout: Duration) -> Vec
 }
 
 /// [`spawn_workers`], taking a lease of `lease_ttl` instead of the advisory lock when it is given.
-fn spawn_workers_with(n: usize, url: &str, dir: &Path, lock_timeout: Duration, lease_ttl: Option<Duration>) -> Vec<Child> {
+fn spawn_workers_with(
+    n: usize,
+    url: &str,
+    dir: &Path,
+    lock_timeout: Duration,
+    lease_ttl: Option<Duration>,
+) -> Vec<Child> {
     let start = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64 + 400;
     (0..n)
         .map(|_| {
@@ -77,8 +83,7 @@ fn spawn_workers_with(n: usize, url: &str, dir: &Path, lock_timeout: Duration, l
             if let Some(ttl) = lease_ttl {
                 cmd.env("MIGRATE_WORKER_LEASE_TTL_MS", ttl.as_millis().to_string());
             }
-            cmd
-                .env("MIGRATE_WORKER", "1")
+            cmd.env("MIGRATE_WORKER", "1")
                 .env("MIGRATE_WORKER_URL", url)
                 .env("MIGRATE_WORKER_DIR", dir)
                 .env("MIGRATE_WORKER_START_MS", start.to_string())
@@ -234,7 +239,9 @@ fn pgbouncer_url(name: &str) -> Option<String> {
         );
         return None;
     };
-    let (server, _) = url.rsplit_once('/').expect("MIGRATE_TEST_PGBOUNCER_URL ends with /<database>");
+    let (server, _) = url
+        .rsplit_once('/')
+        .expect("MIGRATE_TEST_PGBOUNCER_URL ends with /<database>");
     Some(format!("{server}/{name}"))
 }
 
@@ -253,7 +260,9 @@ async fn fresh(kind: Kind) -> Option<Db> {
         Kind::Galera => {
             let nodes = galera_urls()?;
             let name = support::unique_name("migrate_t");
-            let first = MySqlPool::connect(&nodes[0]).await.expect("the first Galera node answers");
+            let first = MySqlPool::connect(&nodes[0])
+                .await
+                .expect("the first Galera node answers");
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&first)
                 .await
@@ -263,7 +272,12 @@ async fn fresh(kind: Kind) -> Option<Db> {
                 .iter()
                 .map(|u| format!("{}/{name}", u.rsplit_once('/').expect("a URL ending in /<database>").0))
                 .collect();
-            let port = urls[0].rsplit(':').next().and_then(|p| p.split('/').next()).unwrap_or("3317").to_owned();
+            let port = urls[0]
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.split('/').next())
+                .unwrap_or("3317")
+                .to_owned();
             Db {
                 pool: Pool::Mysql(MySqlPool::connect(&urls[0]).await.unwrap()),
                 url: urls[0].clone(),
@@ -362,13 +376,18 @@ impl Db {
                 .await
                 .unwrap()
                 .is_some();
-                let leases = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM migrate_lease").fetch_one(p).await;
+                let leases = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM migrate_lease")
+                    .fetch_one(p)
+                    .await;
                 advisory || leases.unwrap_or(0) > 0
             }
             // A write lock left behind would make this fail with SQLITE_BUSY.
             Pool::Sqlite(p) => {
                 let mut c = p.acquire().await.unwrap();
-                sqlx::raw_sql("PRAGMA busy_timeout = 0; BEGIN IMMEDIATE; ROLLBACK").execute(&mut *c).await.is_err()
+                sqlx::raw_sql("PRAGMA busy_timeout = 0; BEGIN IMMEDIATE; ROLLBACK")
+                    .execute(&mut *c)
+                    .await
+                    .is_err()
             }
         }
     }
@@ -591,9 +610,18 @@ async fn lease_taken_over_after_a_kill() {
     let killed_at = Instant::now();
     support::postgres::exec(pool, "DROP TABLE slow_flag").await;
     // The dead migrator's lease row is still there, not expired yet.
-    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM migrate_lease").fetch_one(pool).await.unwrap();
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM migrate_lease")
+        .fetch_one(pool)
+        .await
+        .unwrap();
     assert_eq!(held, 1, "the killed process could not give its lease back");
-    all_succeed(spawn_workers_with(2, &db.url, folder.path(), Duration::from_secs(60), Some(ttl)));
+    all_succeed(spawn_workers_with(
+        2,
+        &db.url,
+        folder.path(),
+        Duration::from_secs(60),
+        Some(ttl),
+    ));
     assert!(
         killed_at.elapsed() >= Duration::from_secs(1),
         "nobody took the lease over before it expired"
@@ -612,8 +640,14 @@ async fn lease_lost_stops_before_the_next_step() {
     write_migration(folder.path(), "b2", "a1", "CREATE TABLE t_b (id INTEGER);", "");
     write_migration(folder.path(), "c3", "b2", "CREATE TABLE t_c (id INTEGER);", "");
     let migrations = migrate::load(folder.path()).unwrap();
-    let name: String = sqlx::query_scalar("SELECT current_database()::text").fetch_one(pool).await.unwrap();
-    let (server, _) = support::postgres::server_url().rsplit_once('/').map(|(a, b)| (a.to_owned(), b.to_owned())).unwrap();
+    let name: String = sqlx::query_scalar("SELECT current_database()::text")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let (server, _) = support::postgres::server_url()
+        .rsplit_once('/')
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .unwrap();
     let url = format!("{server}/{name}");
     let result = migrations
         .migrator()
@@ -632,11 +666,16 @@ async fn lease_lost_stops_before_the_next_step() {
         .await;
     match result {
         Err(e @ Error::Interrupted { .. }) => {
-            let Error::Interrupted { completed, source } = &e else { unreachable!() };
+            let Error::Interrupted { completed, source } = &e else {
+                unreachable!()
+            };
             assert!(matches!(**source, Error::LeaseLost { .. }), "{e:?}");
             assert_eq!(completed, &["a1", "b2"]);
             let text = e.to_string();
-            assert!(text.contains("lost its lease") && text.contains("now held by intruder"), "{text}");
+            assert!(
+                text.contains("lost its lease") && text.contains("now held by intruder"),
+                "{text}"
+            );
         }
         other => panic!("{other:?}"),
     }

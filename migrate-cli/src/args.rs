@@ -83,6 +83,31 @@ impl Options {
     }
 }
 
+/// Run a command on many databases instead of one: `upgrade`, `downgrade`,
+/// `current` and `stamp` take these.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Fleet {
+    /// Run on every database of FILE, one URL a line (blank lines and `#` comments skipped), instead of one
+    #[arg(long, value_name = "FILE", conflicts_with = "schemas")]
+    pub each: Option<PathBuf>,
+    /// PostgreSQL: run on every schema of the database whose name matches the LIKE pattern (e.g. 'tenant_%'), each with its own history table
+    #[arg(long, value_name = "PATTERN")]
+    pub schemas: Option<String>,
+    /// With --each or --schemas: how many databases at once
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+    /// With --each or --schemas: start no new database once one failed
+    #[arg(long)]
+    pub fail_fast: bool,
+}
+
+impl Fleet {
+    /// Whether the command runs on many databases.
+    pub fn is_many(&self) -> bool {
+        self.each.is_some() || self.schemas.is_some()
+    }
+}
+
 /// `migrate`: Alembic-style schema migrations from a folder of SQL files.
 ///
 /// Exit status: 0 done, 1 error, 2 usage error; `current --check` and
@@ -192,6 +217,11 @@ pub enum DbCommand {
         /// `expand`: stop before the first revision marked `-- migrate:phase: contract` (deploy the new code, then upgrade without it); `contract`: everything, as without the flag
         #[arg(long, value_name = "expand|contract")]
         phase: Option<Phase>,
+        /// With --each or --schemas: print one JSON object per database
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        fleet: Fleet,
         /// Print the SQL script for the dialect instead of connecting to a database
         #[arg(long)]
         sql: bool,
@@ -206,6 +236,11 @@ pub enum DbCommand {
         /// Unapply revisions this folder does not know (a newer build's) with the downgrade SQL stored in their history rows, printing it; `head` is then this folder's head
         #[arg(long)]
         use_stored_downgrade: bool,
+        /// With --each or --schemas: print one JSON object per database
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        fleet: Fleet,
         /// Print the SQL script for the dialect instead of connecting to a database
         #[arg(long)]
         sql: bool,
@@ -223,6 +258,8 @@ pub enum DbCommand {
         /// Exit 0 at the head, 3 when revisions are pending, 4 when the database holds revisions this folder does not know
         #[arg(long)]
         check: bool,
+        #[command(flatten)]
+        fleet: Fleet,
         #[command(flatten)]
         options: Options,
     },
@@ -263,6 +300,11 @@ pub enum DbCommand {
         /// Erase the whole history table first, then record TARGET: for a history that no longer matches the database (edited migrations, deleted files, rows edited by hand)
         #[arg(long)]
         purge: bool,
+        /// With --each or --schemas: print one JSON object per database
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        fleet: Fleet,
         #[command(flatten)]
         options: Options,
     },

@@ -170,10 +170,15 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
     };
     let lock = match (options.lock, file.lock) {
         (Some(mode), _) => Some(mode),
-        (None, Some(text)) => Some(text.parse().map_err(|e: migrate_runtime::UnknownLockMode| CliError::ConfigInvalid {
-            path: path.display().to_string(),
-            message: format!("`lock`: {e}"),
-        })?),
+        (None, Some(text)) => {
+            Some(
+                text.parse()
+                    .map_err(|e: migrate_runtime::UnknownLockMode| CliError::ConfigInvalid {
+                        path: path.display().to_string(),
+                        message: format!("`lock`: {e}"),
+                    })?,
+            )
+        }
         (None, None) => None,
     };
     if file.lock_attempts == Some(0) {

@@ -155,6 +155,25 @@ pub(crate) async fn open(url: &str, writes: bool, out: &Output) -> Result<Opened
 }
 
 impl Opened {
+    /// Points the connection's unqualified names at `schema` (PostgreSQL only).
+    pub(crate) async fn set_search_path(&mut self, schema: &str) -> Result<(), CliError> {
+        let quoted = format!("\"{}\"", schema.replace('"', "\"\""));
+        match self {
+            #[cfg(feature = "postgres")]
+            Opened::Postgres(c) => sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET search_path TO {quoted}")))
+                .execute(&mut *c)
+                .await
+                .map(drop)
+                .map_err(|e| {
+                    CliError::Runtime(migrate_runtime::Error::Database {
+                        context: format!("setting the search_path to {quoted}"),
+                        source: e,
+                    })
+                }),
+            _ => Err(CliError::Usage("--schemas is for PostgreSQL".into())),
+        }
+    }
+
     /// Whether the database is SQLite.
     pub(crate) fn is_sqlite(&self) -> bool {
         #[cfg(feature = "sqlite")]

@@ -25,10 +25,11 @@ mod author;
 mod config;
 mod database;
 mod error;
+mod fleet;
 mod output;
 mod verbs;
 
-pub use args::{Cli, Command, DbCommand, Options};
+pub use args::{Cli, Command, DbCommand, Fleet, Options};
 pub use config::{CONFIG_ENV, DEFAULT_CONFIG, DEFAULT_DIR, URL_ENV};
 pub use error::{CliError, EXIT_ERROR, EXIT_OK, EXIT_PENDING, EXIT_UNKNOWN, EXIT_USAGE};
 

@@ -273,6 +273,13 @@ impl Output {
         }
     }
 
+    /// Keeps a one-line bar of a fleet's databases on a terminal.
+    pub fn fleet_progress(&self, done: usize, total: usize) {
+        if self.bar_enabled && total > 1 {
+            self.draw_bar(done, total, "databases");
+        }
+    }
+
     fn draw_bar(&self, done: usize, total: usize, label: &str) {
         const WIDTH: usize = 30;
         let filled = WIDTH * done / total.max(1);

@@ -56,6 +56,10 @@ fn target(text: &str) -> Result<Target, CliError> {
 /// Runs one verb: each `DbCommand` goes to its own function, which makes
 /// its one runtime call and prints what that returned.
 pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, out: &Output) -> Result<(), CliError> {
+    if let Some((verb, fleet, json)) = fleet_of(&command)? {
+        let migrations = source.migrations(s)?;
+        return super::fleet::run(&migrations, s, verb, &fleet, json, out).await;
+    }
     match command {
         DbCommand::Upgrade {
             sql: true,
@@ -174,6 +178,76 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
             Ok(())
         }
     }
+}
+
+/// The fleet form of a command (`--each`, `--schemas`), if it is one.
+fn fleet_of(command: &DbCommand) -> Result<Option<(super::fleet::Verb, crate::Fleet, bool)>, CliError> {
+    use super::fleet::Verb;
+    let (verb, fleet, json, sql) = match command {
+        DbCommand::Upgrade {
+            target: t,
+            sql,
+            phase,
+            json,
+            fleet,
+            ..
+        } if fleet.is_many() => (
+            Verb::Upgrade {
+                target: target(t)?,
+                phase: *phase,
+            },
+            fleet,
+            *json,
+            *sql,
+        ),
+        DbCommand::Downgrade {
+            target: t,
+            sql,
+            use_stored_downgrade,
+            json,
+            fleet,
+            ..
+        } if fleet.is_many() => (
+            Verb::Downgrade {
+                target: target(t)?,
+                use_stored_downgrade: *use_stored_downgrade,
+            },
+            fleet,
+            *json,
+            *sql,
+        ),
+        DbCommand::Stamp {
+            target: t,
+            purge,
+            json,
+            fleet,
+            ..
+        } if fleet.is_many() => (
+            Verb::Stamp {
+                target: target(t)?,
+                purge: *purge,
+            },
+            fleet,
+            *json,
+            false,
+        ),
+        DbCommand::Current { json, check, fleet, .. } if fleet.is_many() => {
+            if *check {
+                return Err(CliError::Usage(
+                    "--check says where one database stands; for many, read the `current --each … --json` output"
+                        .into(),
+                ));
+            }
+            (Verb::Current, fleet, *json, false)
+        }
+        _ => return Ok(None),
+    };
+    if sql {
+        return Err(CliError::Usage(
+            "--sql prints one script; --each and --schemas run against databases".into(),
+        ));
+    }
+    Ok(Some((verb, fleet.clone(), json)))
 }
 
 /// `upgrade --sql` and `downgrade --sql`: the script, on stdout.

@@ -488,7 +488,11 @@ impl Dialect {
 
     /// The query reading who holds the lease of `t` (no row: nobody).
     pub fn select_lease_owner(self, t: &HistoryTable) -> String {
-        format!("SELECT owner FROM {} WHERE name = {}", self.lease_table(t), self.literal(t.name()))
+        format!(
+            "SELECT owner FROM {} WHERE name = {}",
+            self.lease_table(t),
+            self.literal(t.name())
+        )
     }
 
     /// The query describing the holder of the lease of `t`: owner, since when, and how long it has left.
@@ -502,7 +506,11 @@ impl Dialect {
                 "owner || ' (since ' || acquired_at || ', lease ' || CASE WHEN {left} > 0 THEN 'expiring in ' || CAST({left} / 1000 AS TEXT) || ' s' ELSE 'expired' END || ')'"
             ),
         };
-        format!("SELECT {text} FROM {} WHERE name = {}", self.lease_table(t), self.literal(t.name()))
+        format!(
+            "SELECT {text} FROM {} WHERE name = {}",
+            self.lease_table(t),
+            self.literal(t.name())
+        )
     }
 
     /// Gives the lease of `t` back, if `owner` holds it.

@@ -15,6 +15,7 @@
 pub mod dialect;
 pub mod driver;
 mod error;
+pub mod fleet;
 mod migrator;
 pub mod offline;
 mod report;
@@ -25,8 +26,8 @@ pub use dialect::Dialect;
 pub use driver::{Driver, Handle};
 pub use error::{Error, Result};
 pub use migrator::{
-    Connect, DEFAULT_LEASE_TTL, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, IntoTarget, LockMode, Migrations, Migrator,
-    Progress, Resolution, UnknownLockMode,
+    Connect, DEFAULT_LEASE_TTL, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, IntoTarget, LockMode, Migrations,
+    Migrator, Progress, Resolution, UnknownLockMode,
 };
 pub use offline::ScriptRange;
 pub use report::{Applied, HistoryEntry, Report, StepReport};

@@ -592,6 +592,76 @@ impl<'m> Migrator<'m> {
         self.wait(db.connect(), timeout).await
     }
 
+    /// Upgrades every database of `dbs` (a name for the report, such as a
+    /// URL with its password masked, and a pool or connection) to `target`,
+    /// at most `jobs` at once; one database's failure does not stop the
+    /// others. Returns one entry per database, in the order given; fails as a
+    /// whole only for a target that does not parse.
+    ///
+    /// ```no_run
+    /// # async fn f(migrations: &migrate_runtime::Migrations, tenants: Vec<(String, sqlx::SqlitePool)>) -> Result<(), migrate_runtime::Error> {
+    /// let report = migrations
+    ///     .migrator()
+    ///     .upgrade_each(tenants.iter().map(|(name, pool)| (name.clone(), pool)), "head", 8)
+    ///     .await?;
+    /// for failed in report.iter().filter(|e| e.failed()) {
+    ///     eprintln!("{}: {:?}", failed.database, failed.outcome);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn upgrade_each<'c, C: Connect<'c>>(
+        &self,
+        dbs: impl IntoIterator<Item = (String, C)>,
+        target: impl IntoTarget,
+        jobs: usize,
+    ) -> Result<Vec<crate::fleet::Entry<Report, Error>>> {
+        let target = target.into_target()?;
+        Ok(crate::fleet::each(dbs, jobs, false, |db: C| {
+            self.change(db.connect(), Ok(Op::Upgrade(target.clone())))
+        })
+        .await)
+    }
+
+    /// Upgrades every schema of the database whose name matches the `LIKE`
+    /// pattern (`tenant_%`) to `target`, at most `jobs` at once, each on a
+    /// connection of `pool` whose `search_path` is that schema, with its
+    /// history table in it. The entries are named by schema.
+    #[cfg(feature = "postgres")]
+    pub async fn upgrade_schemas(
+        &self,
+        pool: &sqlx::PgPool,
+        pattern: &str,
+        target: impl IntoTarget,
+        jobs: usize,
+    ) -> Result<Vec<crate::fleet::Entry<Report, Error>>> {
+        let target = target.into_target()?;
+        let schemas = schemas_like(pool, pattern).await?;
+        let items = schemas.into_iter().map(|s| (s.clone(), s));
+        Ok(crate::fleet::each(items, jobs, false, |schema: String| {
+            let target = target.clone();
+            async move {
+                let mut conn = pool
+                    .acquire()
+                    .await
+                    .map_err(crate::error::db("connecting to the database"))?;
+                let quoted = format!("\"{}\"", schema.replace('"', "\"\""));
+                sqlx::raw_sql(sqlx::AssertSqlSafe(crate::driver::logged(format!(
+                    "SET search_path TO {quoted}"
+                ))))
+                .execute(&mut *conn)
+                .await
+                .map_err(crate::error::db(format!("setting the search_path to {quoted}")))?;
+                let ran = self.clone().history_schema(&schema).upgrade(&mut conn, target).await;
+                // The connection goes back to the pool as it came, or not at all.
+                if sqlx::raw_sql("RESET search_path").execute(&mut *conn).await.is_err() {
+                    conn.close_on_drop();
+                }
+                ran
+            }
+        })
+        .await)
+    }
+
     /// The applied head revisions: applied revisions no other applied revision
     /// descends from. Empty for a fresh database.
     pub async fn current<'c>(&self, db: impl Connect<'c>) -> Result<Vec<String>> {
@@ -1331,6 +1401,22 @@ fn with_stored(graph: &Graph<'_>, rows: &[HistoryRow]) -> Result<Vec<Migration>>
         list.push(Migration::with_checksum(parts, checksum));
     }
     Ok(list)
+}
+
+/// The schemas of the database whose names match the `LIKE` pattern, by name.
+#[cfg(feature = "postgres")]
+pub async fn schemas_like(pool: &sqlx::PgPool, pattern: &str) -> Result<Vec<String>> {
+    let sql = format!(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE {} ORDER BY 1",
+        crate::Dialect::Postgres.literal(pattern)
+    );
+    let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(crate::driver::logged(sql)))
+        .fetch_all(pool)
+        .await
+        .map_err(crate::error::db("listing the schemas"))?;
+    rows.iter()
+        .map(|r| sqlx::Row::try_get::<String, _>(r, 0).map_err(crate::error::db("listing the schemas")))
+        .collect()
 }
 
 /// The digest of the history rows as read.

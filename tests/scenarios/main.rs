@@ -3,6 +3,7 @@
 //! own `support::<database>`.
 
 mod deploy;
+mod fleets;
 mod support;
 
 use migrate::Migrations;

@@ -54,8 +54,8 @@ fn offline_matches_online(
 }
 
 /// A fresh database, dropped when the test ends (also when it fails).
-struct Db {
-    url: String,
+pub(crate) struct Db {
+    pub(crate) url: String,
     drop: Box<dyn Fn()>,
 }
 
@@ -82,22 +82,22 @@ impl Drop for Db {
 /// One step down, then the rest, for a chain without merges.
 const LINEAR: &[(&str, &str)] = &[("-1", "head:-1"), ("base", "head-1:base")];
 
-mod postgres {
+pub(crate) mod postgres {
     use super::*;
 
-    fn server() -> String {
+    pub(crate) fn server() -> String {
         std::env::var("MIGRATE_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
     }
 
-    fn psql(url: &str, args: &[&str], stdin: Option<&str>) -> String {
+    pub(crate) fn psql(url: &str, args: &[&str], stdin: Option<&str>) -> String {
         let mut all = vec!["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url];
         all.extend_from_slice(args);
         // IF NOT EXISTS on an existing table is a NOTICE; keep stderr for errors.
         program_with_env("psql", &all, stdin, &[("PGOPTIONS", "-c client_min_messages=warning")])
     }
 
-    pub(super) fn db(server: &str) -> Db {
+    pub(crate) fn db(server: &str) -> Db {
         Db::new(
             server,
             |url, sql| {

@@ -7,6 +7,7 @@ mod bad_input;
 mod databases;
 mod deploying;
 mod embedded;
+mod fleets;
 mod output;
 mod parity;
 mod project;

@@ -502,7 +502,12 @@ pub(crate) async fn lease_holder(conn: &mut dyn Backend, s: &Settings) -> Option
 pub(crate) async fn renew_lease(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
     let Some(lease) = &s.lease else { return Ok(()) };
     let d = conn.dialect();
-    run(conn, d.renew_lease(&s.table, &lease.owner, lease.ttl_ms()), "renewing the migration lease").await?;
+    run(
+        conn,
+        d.renew_lease(&s.table, &lease.owner, lease.ttl_ms()),
+        "renewing the migration lease",
+    )
+    .await?;
     let owner = conn
         .read_strings(d.select_lease_owner(&s.table))
         .await
@@ -634,7 +639,11 @@ pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, 
         if conflict && attempt < CONFLICT_ATTEMPTS {
             // A deadlock, or a Galera certification conflict: the database rolled
             // the transaction back; what stayed done is in the row.
-            tracing::warn!(revision, attempt, "the migration's transaction hit a deadlock or a certification conflict; trying it again");
+            tracing::warn!(
+                revision,
+                attempt,
+                "the migration's transaction hit a deadlock or a certification conflict; trying it again"
+            );
             tokio::time::sleep(backoff(attempt) / 5).await;
             attempt += 1;
             if by_statement {
@@ -739,7 +748,12 @@ struct Beat<'a> {
 
 /// Runs `run` to its end, renewing `lease` from `second` every third of its
 /// time to live meanwhile, so a step longer than the lease keeps it.
-pub(crate) async fn with_heartbeat<T>(run: impl Future<Output = T>, second: &mut dyn Backend, s: &Settings, lease: &Lease) -> T {
+pub(crate) async fn with_heartbeat<T>(
+    run: impl Future<Output = T>,
+    second: &mut dyn Backend,
+    s: &Settings,
+    lease: &Lease,
+) -> T {
     let mut beat = Beat { second, s, lease };
     alongside(run, lease.ttl / 3, &mut beat, |b| {
         Box::pin(async move {

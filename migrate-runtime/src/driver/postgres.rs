@@ -50,7 +50,10 @@ impl Backend for PgConnection {
 
     fn is_conflict(&self, e: &sqlx::Error) -> bool {
         // deadlock_detected, serialization_failure
-        matches!(e.as_database_error().and_then(|d| d.code()).as_deref(), Some("40P01" | "40001"))
+        matches!(
+            e.as_database_error().and_then(|d| d.code()).as_deref(),
+            Some("40P01" | "40001")
+        )
     }
 
     fn is_lock_timeout(&self, e: &sqlx::Error) -> bool {

@@ -1,0 +1,246 @@
+//! `upgrade`, `downgrade`, `current` and `stamp` on many databases
+//! (`--each FILE`) or many schemas of one (`--schemas PATTERN`), `--jobs` at
+//! a time: a line per database as it finishes, a bar on a terminal, a
+//! summary, `--json`, and an exit status that says whether any failed.
+
+use super::args::Fleet;
+use super::config::Settings;
+use super::database::{self, on};
+use super::error::CliError;
+use super::output::{Output, Style};
+use migrate_core::{Phase, Target};
+use migrate_runtime::fleet::{Entry, Outcome};
+use migrate_runtime::{Migrations, Report};
+use serde_json::{Value, json};
+use std::cell::Cell;
+
+/// What to do on each database.
+#[derive(Debug, Clone)]
+pub(crate) enum Verb {
+    Upgrade { target: Target, phase: Option<Phase> },
+    Downgrade { target: Target, use_stored_downgrade: bool },
+    Stamp { target: Target, purge: bool },
+    Current,
+}
+
+/// What one database gave.
+enum Done {
+    Changed(Report),
+    Current(Vec<String>),
+}
+
+/// One database of the fleet: how it is named in output, and how it is reached.
+struct Member {
+    url: String,
+    schema: Option<String>,
+}
+
+/// The databases `--each FILE` lists, or the schemas `--schemas PATTERN` matches.
+async fn members(fleet: &Fleet, s: &Settings, out: &Output) -> Result<Vec<(String, Member)>, CliError> {
+    if let Some(file) = &fleet.each {
+        let text =
+            std::fs::read_to_string(file).map_err(super::error::io(format!("cannot read `{}`", file.display())))?;
+        let urls: Vec<(String, Member)> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|url| {
+                // Named in every line, JSON object and error with its password masked.
+                let mut own = Output::new(true);
+                own.hide_password_of(url);
+                (
+                    own.redacted(url),
+                    Member {
+                        url: url.to_owned(),
+                        schema: None,
+                    },
+                )
+            })
+            .collect();
+        if urls.is_empty() {
+            return Err(CliError::Usage(format!("`{}` lists no database URL", file.display())));
+        }
+        return Ok(urls);
+    }
+    let pattern = fleet.schemas.as_deref().unwrap_or("%");
+    let url = s.database_url.as_deref().ok_or(CliError::MissingUrl)?;
+    if migrate_runtime::Dialect::from_url(url) != Some(migrate_runtime::Dialect::Postgres) {
+        return Err(CliError::Usage(
+            "--schemas is for PostgreSQL: give a postgres:// database URL".into(),
+        ));
+    }
+    let names = list_schemas(url, pattern, out).await?;
+    if names.is_empty() {
+        return Err(CliError::Refused(format!(
+            "no schema of the database matches `{pattern}`"
+        )));
+    }
+    Ok(names
+        .into_iter()
+        .map(|schema| {
+            (
+                schema.clone(),
+                Member {
+                    url: url.to_owned(),
+                    schema: Some(schema),
+                },
+            )
+        })
+        .collect())
+}
+
+#[cfg(feature = "postgres")]
+async fn list_schemas(url: &str, pattern: &str, out: &Output) -> Result<Vec<String>, CliError> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .map_err(|source| CliError::Connect {
+            url: out.redacted(url),
+            source,
+        })?;
+    let names = migrate_runtime::fleet::schemas_like(&pool, pattern).await;
+    pool.close().await;
+    Ok(names?)
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn list_schemas(_url: &str, _pattern: &str, _out: &Output) -> Result<Vec<String>, CliError> {
+    Err(CliError::NotCompiled(migrate_runtime::Dialect::Postgres))
+}
+
+/// Runs `verb` on one member, quietly: its lines would interleave with the others'.
+async fn one(migrations: &Migrations, s: &Settings, verb: &Verb, member: Member) -> Result<Done, CliError> {
+    let mut out = Output::new(true);
+    out.hide_password_of(&member.url);
+    database::refuse_transient(&member.url)?;
+    let creates = matches!(verb, Verb::Upgrade { .. } | Verb::Stamp { .. });
+    let mut db = database::open(&member.url, creates, &out).await?;
+    let mut migrator = database::migrator(migrations, s, &out);
+    if let Some(schema) = &member.schema {
+        db.set_search_path(schema).await?;
+        migrator = migrator.history_schema(schema);
+    }
+    match verb {
+        Verb::Upgrade { phase: Some(p), .. } => migrator = migrator.phase(*p),
+        Verb::Downgrade {
+            use_stored_downgrade: true,
+            ..
+        } => migrator = migrator.use_stored_downgrade(),
+        _ => {}
+    }
+    let done = on!(&mut db, c => match verb {
+        Verb::Upgrade { target, .. } => migrator.upgrade(c, target).await.map(Done::Changed),
+        Verb::Downgrade { target, .. } => migrator.downgrade(c, target).await.map(Done::Changed),
+        Verb::Stamp { target, purge: false } => migrator.stamp(c, target).await.map(Done::Changed),
+        Verb::Stamp { target, purge: true } => migrator.stamp_purge(c, target).await.map(Done::Changed),
+        Verb::Current => migrator.current(c).await.map(Done::Current),
+    });
+    db.close(&out).await;
+    Ok(done?)
+}
+
+/// The whole fleet run.
+pub(crate) async fn run(
+    migrations: &Migrations,
+    s: &Settings,
+    verb: Verb,
+    fleet: &Fleet,
+    json: bool,
+    out: &Output,
+) -> Result<(), CliError> {
+    let members = members(fleet, s, out).await?;
+    let total = members.len();
+    let finished = &Cell::new(0usize);
+    let verb = &verb;
+    let entries: Vec<Entry<Done, CliError>> =
+        migrate_runtime::fleet::each(members, usize::from(fleet.jobs), fleet.fail_fast, |member| async move {
+            let result = one(migrations, s, verb, member).await;
+            finished.set(finished.get() + 1);
+            out.fleet_progress(finished.get(), total);
+            result
+        })
+        .await;
+    out.clear_bar();
+    if json {
+        let value: Vec<Value> = entries.iter().map(|e| entry_json(e, out)).collect();
+        out.result(&Value::Array(value).to_string());
+    } else {
+        for e in &entries {
+            out.result(&entry_line(e, out));
+        }
+    }
+    let failed: Vec<&Entry<Done, CliError>> = entries.iter().filter(|e| e.failed()).collect();
+    let not_run = entries.iter().filter(|e| matches!(e.outcome, Outcome::NotRun)).count();
+    let changed = entries
+        .iter()
+        .filter(|e| matches!(&e.outcome, Outcome::Done(Done::Changed(r)) if !r.is_empty()))
+        .count();
+    let unchanged = entries.len() - failed.len() - not_run - changed;
+    let summary = match verb {
+        Verb::Current => format!(
+            "{total} databases: {} read, {} failed, {not_run} not run",
+            total - failed.len() - not_run,
+            failed.len()
+        ),
+        _ => format!(
+            "{total} databases: {changed} changed, {unchanged} already at the target, {} failed, {not_run} not run",
+            failed.len()
+        ),
+    };
+    out.note(&summary);
+    if failed.is_empty() && not_run == 0 {
+        return Ok(());
+    }
+    let names: Vec<&str> = failed.iter().map(|e| e.database.as_str()).collect();
+    Err(CliError::Refused(if failed.is_empty() {
+        format!("{not_run} databases were not run (--fail-fast)")
+    } else {
+        format!(
+            "{} of {total} databases failed: {}{}",
+            failed.len(),
+            names.join(", "),
+            if not_run > 0 {
+                format!("; {not_run} were not run (--fail-fast)")
+            } else {
+                String::new()
+            }
+        )
+    }))
+}
+
+fn entry_line(e: &Entry<Done, CliError>, out: &Output) -> String {
+    let name = out.paint(&e.database, Style::Id);
+    match &e.outcome {
+        Outcome::Done(Done::Changed(r)) if r.is_empty() => format!("{name}: already at the target"),
+        Outcome::Done(Done::Changed(r)) => format!("{name}: {} step(s): {}", r.steps.len(), r.revisions().join(", ")),
+        Outcome::Done(Done::Current(ids)) if ids.is_empty() => format!("{name}: no revision applied"),
+        Outcome::Done(Done::Current(ids)) => format!("{name}: {}", ids.join(", ")),
+        Outcome::Failed(err) => format!("{name}: FAILED: {}", out.redacted(&err.to_string())),
+        Outcome::NotRun => format!("{name}: not run (--fail-fast)"),
+    }
+}
+
+fn entry_json(e: &Entry<Done, CliError>, out: &Output) -> Value {
+    match &e.outcome {
+        Outcome::Done(Done::Changed(r)) => json!({
+            "database": e.database,
+            "status": if r.is_empty() { "unchanged" } else { "changed" },
+            "revisions": r.revisions(),
+        }),
+        Outcome::Done(Done::Current(ids)) => json!({
+            "database": e.database,
+            "status": "read",
+            "current": ids,
+        }),
+        Outcome::Failed(err) => json!({
+            "database": e.database,
+            "status": "failed",
+            "error": out.redacted(&err.to_string()),
+        }),
+        Outcome::NotRun => json!({
+            "database": e.database,
+            "status": "not_run",
+        }),
+    }
+}
