@@ -28,6 +28,9 @@ pub struct Options {
     /// The SQL dialect of an offline script, when no database URL names it
     #[arg(long, value_name = "sqlite|postgres|mysql")]
     pub dialect: Option<Dialect>,
+    /// Work on the migration set NAME of the config file (`[sets.NAME]`: its folder and history table) instead of the main folder
+    #[arg(long, value_name = "NAME")]
+    pub set: Option<String>,
     /// The history table [default: `history_table` in the config file, else migrate_history]
     #[arg(long, value_name = "NAME")]
     pub history_table: Option<String>,
@@ -70,6 +73,7 @@ impl Options {
             config: self.config.clone().or_else(|| outer.config.clone()),
             dialect: self.dialect.or(outer.dialect),
             history_table: self.history_table.clone().or_else(|| outer.history_table.clone()),
+            set: self.set.clone().or_else(|| outer.set.clone()),
             history_schema: self.history_schema.clone().or_else(|| outer.history_schema.clone()),
             lock_timeout: self.lock_timeout.or(outer.lock_timeout),
             ddl_lock_timeout: self.ddl_lock_timeout.or(outer.ddl_lock_timeout),

@@ -41,6 +41,18 @@ struct File {
     lock: Option<String>,
     /// A duration: `30s`.
     lease_ttl: Option<String>,
+    /// Other migration sets in the same database, by name.
+    sets: Option<std::collections::BTreeMap<String, SetFile>>,
+}
+
+/// A `[sets.NAME]` table: another folder migrated into the same database.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetFile {
+    /// Its folder, relative to the config file.
+    dir: String,
+    /// Its history table [default: migrate_history_NAME].
+    history_table: Option<String>,
 }
 
 /// Every setting a command needs, after precedence.
@@ -66,6 +78,8 @@ pub(crate) struct Settings {
     pub lock: Option<migrate_runtime::LockMode>,
     /// How long a lease lasts unless renewed.
     pub lease_ttl: Option<std::time::Duration>,
+    /// The history tables of the config file's migration sets, for `-- depends_on:`.
+    pub set_tables: Vec<(String, HistoryTable)>,
     /// `--lock-timeout`, or the config file's; `None`: the runtime's default.
     pub lock_timeout: Option<std::time::Duration>,
     /// `--ignore-unknown-revisions`.
@@ -116,9 +130,43 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
     let (path, required) = config_path(options, env);
     let file = read(&path, required)?;
     let config_file = file.as_ref().map(|_| path.clone());
-    let file = file.unwrap_or_default();
+    let mut file = file.unwrap_or_default();
     let base = path.parent().filter(|p| !p.as_os_str().is_empty());
 
+    let invalid = |message: String| CliError::ConfigInvalid {
+        path: path.display().to_string(),
+        message,
+    };
+    let sets = file.sets.take().unwrap_or_default();
+    let mut set_tables = Vec::new();
+    for (name, set) in &sets {
+        let table = match &set.history_table {
+            Some(t) => HistoryTable::new(t),
+            None => HistoryTable::for_set(name),
+        }
+        .map_err(|e| invalid(format!("[sets.{name}]: {e}")))?;
+        set_tables.push((name.clone(), table));
+    }
+    // `--set NAME`: that set's folder and history table, unless flags say otherwise.
+    let chosen = match &options.set {
+        None => None,
+        Some(name) => match sets.get(name) {
+            Some(set) => Some((name.clone(), set)),
+            None => {
+                return Err(CliError::Usage(format!(
+                    "--set {name}: the config file has no `[sets.{name}]`{}",
+                    if sets.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (its sets: {})", sets.keys().cloned().collect::<Vec<_>>().join(", "))
+                    }
+                )));
+            }
+        },
+    };
+    if let Some((_, set)) = &chosen {
+        file.dir = Some(set.dir.clone());
+    }
     let (dir, dir_shown) = match (&options.dir, &file.dir) {
         (Some(d), _) => (d.clone(), d.display().to_string()),
         (None, Some(d)) => {
@@ -137,9 +185,16 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
         .or(file.database_url)
         .or_else(|| env(URL_ENV))
         .filter(|u| !u.trim().is_empty());
+    let set_table = chosen.as_ref().and_then(|(name, _)| {
+        set_tables
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.name().to_owned())
+    });
     let table_name = options
         .history_table
         .clone()
+        .or(set_table)
         .or(file.history_table)
         .unwrap_or_else(|| DEFAULT_TABLE.to_owned());
     let table = HistoryTable::new(&table_name)?;
@@ -193,6 +248,7 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
         lock_attempts: options.lock_attempts.or(file.lock_attempts),
         lock,
         lease_ttl,
+        set_tables,
         dir,
         dir_shown: dir_shown.trim_end_matches('/').to_owned(),
         database_url,

@@ -230,6 +230,9 @@ pub(crate) fn migrator<'m>(migrations: &'m Migrations, s: &Settings, out: &'m Ou
     if let Some(attempts) = s.lock_attempts {
         migrator = migrator.lock_attempts(attempts);
     }
+    for (set, table) in &s.set_tables {
+        migrator = migrator.set_history_table(set, table.clone());
+    }
     if let Some(mode) = s.lock {
         migrator = migrator.lock_mode(mode);
     }

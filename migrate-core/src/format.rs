@@ -137,6 +137,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
         problems.push(d);
     }
     let mut directives = Directives::default();
+    let mut depends_on: Vec<(String, String)> = Vec::new();
     let mut seen_directives: Vec<&str> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let n = i + 1;
@@ -270,6 +271,25 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
                 }
             }
             Some(("created", v)) => created = Some(v.to_owned()),
+            Some(("depends_on", v)) => {
+                for item in v.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                    match item.split_once('@') {
+                        Some((set, rev))
+                            if is_valid_revision(rev.trim())
+                                && !set.trim().is_empty()
+                                && set.trim().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+                        {
+                            depends_on.push((set.trim().to_owned(), rev.trim().to_owned()))
+                        }
+                        _ => problems.push(err(
+                            DiagnosticKind::BadHeader,
+                            n,
+                            format!("`{item}` in `depends_on` is not `<set>@<revision>`"),
+                            "name the migration set and the revision it must have applied first, e.g. `-- depends_on: jobq@4f1a2b3c4d5e`",
+                        )),
+                    }
+                }
+            }
             _ if message.is_none() && !body.is_empty() => message = Some(body.to_owned()),
             _ => {} // free text in the header
         }
@@ -426,6 +446,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
         downgrade,
         no_transaction,
         directives,
+        depends_on,
         file: file.to_owned(),
     });
     Ok(ParsedFile {

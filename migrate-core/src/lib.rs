@@ -58,6 +58,7 @@ pub(crate) mod testing {
                     downgrade: Some(format!("-- down {id}")),
                     no_transaction: false,
                     directives: Default::default(),
+                    depends_on: Vec::new(),
                     file: format!("migrations/{id}_m.sql"),
                 })
             })

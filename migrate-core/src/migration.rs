@@ -78,7 +78,15 @@ pub struct Migration {
     downgrade: Option<Cow<'static, str>>,
     no_transaction: bool,
     directives: Directives,
+    depends_on: DependsOn,
     file: Cow<'static, str>,
+}
+
+/// `-- depends_on:` entries: borrowed when embedded, owned when loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DependsOn {
+    Embedded(&'static [(&'static str, &'static str)]),
+    Loaded(Vec<(String, String)>),
 }
 
 /// Parent ids: borrowed when embedded (so the list stays `const`), owned when loaded.
@@ -105,6 +113,9 @@ pub struct MigrationParts {
     pub no_transaction: bool,
     /// Its phase and timeouts.
     pub directives: Directives,
+    /// Revisions of other migration sets it needs applied first, as
+    /// `(set, revision)`: its `-- depends_on: set@revision` header lines.
+    pub depends_on: Vec<(String, String)>,
     /// The file it came from, for messages.
     pub file: String,
 }
@@ -122,6 +133,7 @@ impl Migration {
             downgrade: parts.downgrade.map(Cow::Owned),
             no_transaction: parts.no_transaction,
             directives: parts.directives,
+            depends_on: DependsOn::Loaded(parts.depends_on),
             file: Cow::Owned(parts.file),
         }
     }
@@ -147,6 +159,7 @@ impl Migration {
         downgrade: Option<&'static str>,
         no_transaction: bool,
         directives: (Option<Phase>, Option<u64>, Option<u64>),
+        depends_on: &'static [(&'static str, &'static str)],
         file: &'static str,
     ) -> Migration {
         let (phase, lock_ms, statement_ms) = directives;
@@ -172,6 +185,7 @@ impl Migration {
                     None => None,
                 },
             },
+            depends_on: DependsOn::Embedded(depends_on),
             file: Cow::Borrowed(file),
         }
     }
@@ -218,6 +232,19 @@ impl Migration {
     /// Its phase, timeouts and the like, from its header.
     pub fn directives(&self) -> Directives {
         self.directives
+    }
+
+    /// The revisions of other migration sets it needs applied before it runs,
+    /// as `(set, revision)`.
+    pub fn depends_on(&self) -> impl Iterator<Item = (&str, &str)> {
+        let (embedded, loaded): (&[(&str, &str)], &[(String, String)]) = match &self.depends_on {
+            DependsOn::Embedded(d) => (d, &[]),
+            DependsOn::Loaded(d) => (&[], d),
+        };
+        embedded
+            .iter()
+            .copied()
+            .chain(loaded.iter().map(|(s, r)| (s.as_str(), r.as_str())))
     }
 
     /// Its phase, if its header declares one.

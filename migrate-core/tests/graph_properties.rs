@@ -13,6 +13,7 @@ fn migration(id: &str, parents: &[String]) -> Migration {
         downgrade: Some(String::new()),
         no_transaction: false,
         directives: Default::default(),
+        depends_on: Vec::new(),
         file: format!("migrations/{id}_x.sql"),
     })
 }

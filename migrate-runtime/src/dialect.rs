@@ -247,6 +247,21 @@ impl Dialect {
         )
     }
 
+    /// The query counting, as text, the applied rows of `revision` in `t`
+    /// (another migration set's history): `1` when it is applied.
+    pub fn select_applied(self, t: &HistoryTable, revision: &str) -> String {
+        let count = match self {
+            Dialect::Mysql => "CAST(COUNT(*) AS CHAR)",
+            _ => "CAST(COUNT(*) AS TEXT)",
+        };
+        format!(
+            "SELECT {count} FROM {} WHERE revision = {} AND state = {}",
+            self.table(t),
+            self.literal(revision),
+            self.literal(State::Applied.as_str())
+        )
+    }
+
     /// Records `revision`'s checksum anew (its file changed before a retry).
     pub fn set_checksum(self, t: &HistoryTable, revision: &str, checksum: &str) -> String {
         format!(

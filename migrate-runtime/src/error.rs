@@ -156,6 +156,36 @@ pub enum Error {
         revisions: Vec<String>,
     },
 
+    /// A revision declares `-- depends_on: set@revision`, and that revision of
+    /// that migration set is not applied. This revision did not run.
+    #[error(
+        "revision `{revision}` ({file}) depends on revision `{needs}` of the migration set `{set}`, which is not applied (its history table {table} does not record it): migrate the set `{set}` first (`Sets` migrates sets in their declared order; the command line: `--set {set}`)"
+    )]
+    MissingDependency {
+        /// The revision that depends on the other set.
+        revision: String,
+        /// Its file.
+        file: String,
+        /// The other set.
+        set: String,
+        /// The revision of it that must be applied.
+        needs: String,
+        /// Where the other set's history was looked for.
+        table: String,
+    },
+
+    /// A run of one of several migration sets failed; the sets before it stay migrated.
+    #[error("in the migration set `{set}`: {source}{}", if .completed.is_empty() { String::new() } else { format!(" (the sets before it, {}, are migrated)", .completed.join(", ")) })]
+    InSet {
+        /// The set whose run failed.
+        set: String,
+        /// The sets migrated before it, which stay so.
+        completed: Vec<String>,
+        /// Its error.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// `resolve --retry` cannot run this revision again. Nothing was changed.
     #[error("revision `{revision}` cannot be retried: {reason}; nothing was changed")]
     CannotRetry {

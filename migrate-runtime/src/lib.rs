@@ -19,6 +19,7 @@ pub mod fleet;
 mod migrator;
 pub mod offline;
 mod report;
+mod sets;
 pub mod split;
 mod table;
 
@@ -31,4 +32,5 @@ pub use migrator::{
 };
 pub use offline::ScriptRange;
 pub use report::{Applied, HistoryEntry, Report, StepReport};
+pub use sets::Sets;
 pub use table::{DEFAULT_TABLE, HistoryTable};

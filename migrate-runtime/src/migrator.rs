@@ -226,6 +226,7 @@ impl Migrations {
             phase: None,
             lock_mode: LockMode::Auto,
             lease_ttl: DEFAULT_LEASE_TTL,
+            set_tables: Vec::new(),
             observer: None,
             on_lock_wait: None,
         }
@@ -294,6 +295,8 @@ pub struct Migrator<'m> {
     phase: Option<Phase>,
     lock_mode: LockMode,
     lease_ttl: Duration,
+    /// The history tables of other migration sets, for `-- depends_on:`.
+    set_tables: Vec<(String, HistoryTable)>,
     observer: Option<Observer<'m>>,
     on_lock_wait: Option<LockWaiter<'m>>,
 }
@@ -462,6 +465,20 @@ impl<'m> Migrator<'m> {
     pub fn phase(mut self, phase: Phase) -> Self {
         self.phase = Some(phase);
         self
+    }
+
+    /// Where migration set `set` keeps its history, for this list's
+    /// `-- depends_on: set@revision` lines (default `migrate_history_<set>`,
+    /// in this run's schema). [`Sets`](crate::Sets) tells each set about the others.
+    pub fn set_history_table(mut self, set: &str, table: HistoryTable) -> Self {
+        self.set_tables.retain(|(name, _)| name != set);
+        self.set_tables.push((set.to_owned(), table));
+        self
+    }
+
+    /// The history table this migrator uses, when its name is valid.
+    pub fn table(&self) -> Option<&HistoryTable> {
+        self.table.as_ref().ok()
     }
 
     /// How this run keeps other migrators out (default [`LockMode::Auto`]).
@@ -1085,6 +1102,39 @@ impl<'m> Migrator<'m> {
         }
     }
 
+    /// Refuses to run `m` while a revision of another set it depends on is not applied.
+    async fn check_dependencies(&self, conn: &mut dyn Backend, s: &Settings, m: &Migration) -> Result<()> {
+        for (set, revision) in m.depends_on() {
+            let table = match self.set_tables.iter().find(|(name, _)| name == set) {
+                Some((_, t)) => t.clone(),
+                None => {
+                    let t = HistoryTable::for_set(set)?;
+                    match s.table.schema() {
+                        Some(schema) => t.in_schema(schema)?,
+                        None => t,
+                    }
+                }
+            };
+            let d = conn.dialect();
+            // A set whose history table does not exist yet has nothing applied.
+            let applied = conn
+                .read_strings(d.select_applied(&table, revision))
+                .await
+                .ok()
+                .and_then(|r| r.into_iter().next());
+            if applied.as_deref() != Some("1") {
+                return Err(Error::MissingDependency {
+                    revision: m.revision().to_owned(),
+                    file: m.file().to_owned(),
+                    set: set.to_owned(),
+                    needs: revision.to_owned(),
+                    table: d.table(&table),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// `resolve --retry`: the failed migration again, from its first statement not done.
     async fn retry(
         &self,
@@ -1229,6 +1279,9 @@ impl<'m> Migrator<'m> {
                         "SQLite has no lock timeout or statement timeout: the ones in this revision's header are ignored"
                     );
                 }
+            }
+            if plan.direction == Direction::Upgrade && run_sql {
+                self.check_dependencies(conn, s, m).await?;
             }
             let stored = (m.file() == STORED_FILE && plan.direction == Direction::Downgrade)
                 .then(|| m.downgrade_sql().unwrap_or_default().to_owned());
@@ -1396,6 +1449,7 @@ fn with_stored(graph: &Graph<'_>, rows: &[HistoryRow]) -> Result<Vec<Migration>>
                 phase: r.phase,
                 ..Directives::default()
             },
+            depends_on: Vec::new(),
             file: STORED_FILE.to_owned(),
         };
         list.push(Migration::with_checksum(parts, checksum));

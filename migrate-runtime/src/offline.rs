@@ -277,6 +277,7 @@ mod tests {
             downgrade: down_sql.map(str::to_owned),
             no_transaction: false,
             directives: Default::default(),
+            depends_on: Vec::new(),
             file: format!("migrations/{id}_x.sql"),
         })
     }

@@ -42,6 +42,12 @@ impl HistoryTable {
         })
     }
 
+    /// The history table of migration set `set` when nothing else names one:
+    /// `migrate_history_<set>`.
+    pub fn for_set(set: &str) -> Result<Self> {
+        HistoryTable::new(&format!("{DEFAULT_TABLE}_{set}"))
+    }
+
     /// Puts the table in `schema` (PostgreSQL; on MySQL a schema is a database).
     pub fn in_schema(mut self, schema: &str) -> Result<Self> {
         self.schema = Some(check(schema)?);

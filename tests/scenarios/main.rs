@@ -4,6 +4,7 @@
 
 mod deploy;
 mod fleets;
+mod sets;
 mod support;
 
 use migrate::Migrations;
@@ -32,6 +33,7 @@ fn edited(base: &Migrations, revision: &str, upgrade: &str) -> Migrations {
                 downgrade: m.downgrade_sql().map(String::from),
                 no_transaction: m.no_transaction(),
                 directives: Default::default(),
+                depends_on: Vec::new(),
                 file: m.file().into(),
             })
         })
@@ -296,6 +298,7 @@ macro_rules! scenarios {
                 downgrade: Some("DROP TABLE t_nt;".into()),
                 no_transaction: true,
                 directives: Default::default(),
+                depends_on: Vec::new(),
                 file: "migrations/nt0001_x.sql".into(),
                 ..Default::default()
             })];
@@ -702,6 +705,7 @@ mod postgres_errors {
             downgrade: Some(String::new()),
             no_transaction: false,
             directives: Default::default(),
+            depends_on: Vec::new(),
             file: format!("migrations/{revision}_step.sql"),
         })
     }

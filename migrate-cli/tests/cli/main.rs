@@ -12,3 +12,4 @@ mod output;
 mod parity;
 mod project;
 mod session;
+mod sets;

@@ -443,6 +443,7 @@ pub(crate) fn logged<T: AsRef<str>>(sql: T) -> T {
 
 /// The first column of the first row of a query the runtime wrote (as text),
 /// naming what it was doing if it fails or returns no row.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) async fn read_one(conn: &mut dyn Backend, sql: String, context: &str) -> Result<String> {
     let rows = conn.read_strings(sql).await.map_err(db(context))?;
     rows.into_iter().next().ok_or_else(|| Error::Database {

@@ -1,0 +1,51 @@
+//! Two migration sets in one database through `Sets`: applied in their
+//! declared order, each in its own history table; declared the wrong way
+//! round, the dependency stops the second set with its error.
+
+use crate::deploy::{file, folder};
+use migrate::{Error, Sets};
+
+macro_rules! sets {
+    ($db:path) => {
+        use super::*;
+        use $db as db;
+
+        #[tokio::test]
+        async fn two_sets_in_one_database_in_their_order() {
+            let Some(db) = db::fresh().await else { return };
+            let dir = tempfile::tempdir().unwrap();
+            let jobq = folder(dir.path(), "jobq", &[file("j1", "", "", "CREATE TABLE jobq_job (id INTEGER PRIMARY KEY);", None)]);
+            let app = folder(
+                dir.path(),
+                "app",
+                &[file("a1", "", "-- depends_on: jobq@j1", "CREATE TABLE report (job INTEGER);", None)],
+            );
+            // The wrong order: the application's set needs jobq's revision first.
+            match Sets::new().add_migrator("app", app.migrator()).add("jobq", &jobq).upgrade(&db.pool).await {
+                Err(e @ Error::InSet { .. }) => {
+                    let Error::InSet { set, completed, source } = &e else { unreachable!() };
+                    assert_eq!((set.as_str(), completed.len()), ("app", 0));
+                    assert!(matches!(&**source, Error::MissingDependency { set, needs, .. } if set == "jobq" && needs == "j1"), "{source:?}");
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(!db::table_exists(&db.pool, "report").await, "a1 did not run");
+            let done = Sets::new().add("jobq", &jobq).add_migrator("app", app.migrator()).upgrade(&db.pool).await.unwrap();
+            let names: Vec<(&str, usize)> = done.iter().map(|(n, r)| (n.as_str(), r.steps.len())).collect();
+            assert_eq!(names, [("jobq", 1), ("app", 1)]);
+            assert_eq!(db::history_rows(&db.pool, "migrate_history_jobq").await, 1);
+            assert_eq!(db::history_rows(&db.pool, "migrate_history").await, 1);
+            assert!(db::table_exists(&db.pool, "report").await);
+        }
+    };
+}
+
+mod sqlite {
+    sets!(crate::support::sqlite);
+}
+mod postgres {
+    sets!(crate::support::postgres);
+}
+mod mysql {
+    sets!(crate::support::mysql);
+}
