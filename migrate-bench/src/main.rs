@@ -6,9 +6,11 @@
 //! cargo run --release -p migrate-bench -- --smoke # a small N, seconds
 //! cargo run --release -p migrate-bench -- --only-rebuild # the application rebuild alone
 //! cargo run --release -p migrate-bench -- --only-bases   # several bases, N = 330 and 10,000
+//! cargo run --release -p migrate-bench -- --only-deploy  # lease vs advisory start-up; fleets of databases and schemas
 //! ```
 
 mod count;
+mod deploy;
 mod generate;
 mod measure;
 mod rebuild;
@@ -76,6 +78,9 @@ fn main() {
     }
     if args.iter().any(|a| a == "--only-rebuild") {
         return print_app_rebuild();
+    }
+    if args.iter().any(|a| a == "--only-deploy") {
+        return rt.block_on(deploy::print());
     }
     if args.iter().any(|a| a == "--only-bases") {
         return rt.block_on(print_bases(&[330, 10_000]));
