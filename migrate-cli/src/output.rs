@@ -118,12 +118,6 @@ impl Style {
     }
 }
 
-/// The progress bar's state, drawn on stderr.
-#[derive(Debug, Default)]
-struct Bar {
-    drawn: bool,
-}
-
 /// The printer a command writes through.
 #[derive(Debug)]
 pub(crate) struct Output {
@@ -132,7 +126,8 @@ pub(crate) struct Output {
     colour_err: bool,
     bar_enabled: bool,
     secrets: Vec<String>,
-    bar: Mutex<Bar>,
+    /// The progress bar on stderr (indicatif), while one is drawn.
+    bar: Mutex<Option<indicatif::ProgressBar>>,
     write_error: Mutex<Option<std::io::Error>>,
 }
 
@@ -147,7 +142,7 @@ impl Output {
             colour_err: !no_colour && stderr_tty,
             bar_enabled: stderr_tty && !quiet,
             secrets: Vec::new(),
-            bar: Mutex::new(Bar::default()),
+            bar: Mutex::new(None),
             write_error: Mutex::new(None),
         }
     }
@@ -281,28 +276,24 @@ impl Output {
     }
 
     fn draw_bar(&self, done: usize, total: usize, label: &str) {
-        const WIDTH: usize = 30;
-        let filled = WIDTH * done / total.max(1);
-        let line = format!(
-            "\r\x1b[2K[{}{}] {done}/{total} {label}",
-            "#".repeat(filled),
-            "-".repeat(WIDTH - filled)
-        );
         let mut bar = self.bar.lock().unwrap_or_else(|e| e.into_inner());
-        let mut err = std::io::stderr().lock();
-        let _ = err.write_all(line.as_bytes());
-        let _ = err.flush();
-        bar.drawn = true;
+        let bar = bar.get_or_insert_with(|| {
+            let style = indicatif::ProgressStyle::with_template("[{bar:30}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("#>-");
+            indicatif::ProgressBar::with_draw_target(Some(total as u64), indicatif::ProgressDrawTarget::stderr())
+                .with_style(style)
+        });
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        bar.set_message(label.to_owned());
     }
 
     /// Erases the progress bar, if one is drawn.
     pub fn clear_bar(&self) {
         let mut bar = self.bar.lock().unwrap_or_else(|e| e.into_inner());
-        if bar.drawn {
-            let mut err = std::io::stderr().lock();
-            let _ = err.write_all(b"\r\x1b[2K");
-            let _ = err.flush();
-            bar.drawn = false;
+        if let Some(bar) = bar.take() {
+            bar.finish_and_clear();
         }
     }
 }
