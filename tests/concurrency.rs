@@ -525,6 +525,25 @@ async fn lock_timeout(kind: Kind) {
     assert_eq!(db.upgrade(&migrations, "head").await.unwrap().steps.len(), 1);
 }
 
+/// Waits until another session of the database runs a query `LIKE` `pattern`.
+async fn until_running(pool: &PgPool, pattern: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let running: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(pattern)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if running > 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the long migration never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A process killed in the middle of a long migration on PostgreSQL leaves a
 /// consistent state, and a fresh run completes.
 async fn killed_mid_migration() {
@@ -540,20 +559,7 @@ async fn killed_mid_migration() {
     );
     let mut child = spawn_workers(1, &db.url, folder.path(), Duration::from_secs(30)).remove(0);
     // Wait until the long migration is running, then kill the process.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let running: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE '%pg_sleep(3)%' AND pid <> pg_backend_pid()",
-        )
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        if running > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the long migration never started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_running(pool, "%pg_sleep(3)%").await;
     child.kill().unwrap();
     let status = child.wait().unwrap();
     assert!(!status.success());
@@ -591,20 +597,7 @@ async fn lease_taken_over_after_a_kill() {
     write_migration(folder.path(), "c3", "b2", "INSERT INTO side_effects VALUES ('c3');", "");
     let ttl = Duration::from_secs(3);
     let mut child = spawn_workers_with(1, &db.url, folder.path(), Duration::from_secs(30), Some(ttl)).remove(0);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let running: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE '%pg_sleep(CASE%' AND pid <> pg_backend_pid()",
-        )
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        if running > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the long migration never started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_running(pool, "%pg_sleep(CASE%").await;
     child.kill().unwrap();
     assert!(!child.wait().unwrap().success());
     let killed_at = Instant::now();

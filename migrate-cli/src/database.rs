@@ -1,6 +1,9 @@
 //! Connecting to the database a URL names: [`open`] gives an [`Opened`]
-//! connection, one variant per backend compiled in, and [`on!`] runs a
-//! verb's runtime call on whichever it is. A build with no database feature
+//! database, one variant per backend compiled in, and [`on!`] runs a
+//! verb's runtime call on whichever it is. A server database is held as a
+//! pool of two connections, so that a run can watch a lock wait or renew
+//! its lease from the second; it is reached once first, on a plain
+//! connection, so a wrong URL or a server that is down fails at once. A build with no database feature
 //! still compiles: every URL is then [`CliError::NotCompiled`].
 
 #![cfg_attr(
@@ -15,14 +18,14 @@ use migrate_runtime::{Dialect, Migrations, Migrator};
 #[allow(unused_imports)]
 use sqlx::Connection;
 
-/// One open connection to the database a URL names.
+/// The database a URL names, opened.
 pub(crate) enum Opened {
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx::SqliteConnection),
     #[cfg(feature = "postgres")]
-    Postgres(sqlx::PgConnection),
+    Postgres(sqlx::PgPool),
     #[cfg(feature = "mysql")]
-    Mysql(sqlx::MySqlConnection),
+    Mysql(sqlx::MySqlPool),
     /// Never built: keeps `match` exhaustive in a build with no database.
     #[allow(dead_code)]
     None(std::convert::Infallible),
@@ -36,9 +39,15 @@ macro_rules! on {
             #[cfg(feature = "sqlite")]
             $crate::database::Opened::Sqlite($c) => $body,
             #[cfg(feature = "postgres")]
-            $crate::database::Opened::Postgres($c) => $body,
+            $crate::database::Opened::Postgres(pool) => {
+                let $c = &*pool;
+                $body
+            }
             #[cfg(feature = "mysql")]
-            $crate::database::Opened::Mysql($c) => $body,
+            $crate::database::Opened::Mysql(pool) => {
+                let $c = &*pool;
+                $body
+            }
             $crate::database::Opened::None(never) => match *never {},
         }
     };
@@ -118,7 +127,15 @@ pub(crate) fn refuse_transient(url: &str) -> Result<(), CliError> {
 /// Opens one connection to `url` (no pool: a pool would retry a refused
 /// connection until its timeout). `writes`: a missing SQLite file is created.
 pub(crate) async fn open(url: &str, writes: bool, out: &Output) -> Result<Opened, CliError> {
+    open_in(url, writes, None, out).await
+}
+
+/// [`open`], with every connection's `search_path` set to `schema` (PostgreSQL).
+pub(crate) async fn open_in(url: &str, writes: bool, schema: Option<&str>, out: &Output) -> Result<Opened, CliError> {
     check_userinfo(url)?;
+    if schema.is_some() && dialect_of(url, &out.redacted(url))? != Dialect::Postgres {
+        return Err(CliError::Usage("--schemas is for PostgreSQL".into()));
+    }
     let shown = out.redacted(url);
     let failed = |source: sqlx::Error| match source {
         sqlx::Error::Configuration(e) => CliError::InvalidUrl {
@@ -142,38 +159,50 @@ pub(crate) async fn open(url: &str, writes: bool, out: &Output) -> Result<Opened
             Ok(Opened::Sqlite(options.connect().await.map_err(failed)?))
         }
         #[cfg(feature = "postgres")]
-        Dialect::Postgres => Ok(Opened::Postgres(
-            sqlx::PgConnection::connect(url).await.map_err(failed)?,
-        )),
+        Dialect::Postgres => {
+            let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(failed)?;
+            // Reached once directly: a pool would retry a refused connection until its timeout.
+            sqlx::PgConnection::connect_with(&options)
+                .await
+                .map_err(failed)?
+                .close()
+                .await
+                .ok();
+            let search_path = schema.map(|s| format!("SET search_path TO \"{}\"", s.replace('"', "\"\"")));
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(2)
+                .after_connect(move |conn, _| {
+                    let search_path = search_path.clone();
+                    Box::pin(async move {
+                        if let Some(sql) = search_path {
+                            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .connect_lazy_with(options);
+            Ok(Opened::Postgres(pool))
+        }
         #[cfg(feature = "mysql")]
-        Dialect::Mysql => Ok(Opened::Mysql(
-            sqlx::MySqlConnection::connect(url).await.map_err(failed)?,
-        )),
+        Dialect::Mysql => {
+            let options: sqlx::mysql::MySqlConnectOptions = url.parse().map_err(failed)?;
+            sqlx::MySqlConnection::connect_with(&options)
+                .await
+                .map_err(failed)?
+                .close()
+                .await
+                .ok();
+            let pool = sqlx::mysql::MySqlPoolOptions::new()
+                .max_connections(2)
+                .connect_lazy_with(options);
+            Ok(Opened::Mysql(pool))
+        }
         #[allow(unreachable_patterns)]
         other => Err(CliError::NotCompiled(other)),
     }
 }
 
 impl Opened {
-    /// Points the connection's unqualified names at `schema` (PostgreSQL only).
-    pub(crate) async fn set_search_path(&mut self, schema: &str) -> Result<(), CliError> {
-        let quoted = format!("\"{}\"", schema.replace('"', "\"\""));
-        match self {
-            #[cfg(feature = "postgres")]
-            Opened::Postgres(c) => sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET search_path TO {quoted}")))
-                .execute(&mut *c)
-                .await
-                .map(drop)
-                .map_err(|e| {
-                    CliError::Runtime(migrate_runtime::Error::Database {
-                        context: format!("setting the search_path to {quoted}"),
-                        source: e,
-                    })
-                }),
-            _ => Err(CliError::Usage("--schemas is for PostgreSQL".into())),
-        }
-    }
-
     /// Whether the database is SQLite.
     pub(crate) fn is_sqlite(&self) -> bool {
         #[cfg(feature = "sqlite")]
@@ -190,9 +219,9 @@ impl Opened {
             #[cfg(feature = "sqlite")]
             Opened::Sqlite(c) => drop(c.close().await),
             #[cfg(feature = "postgres")]
-            Opened::Postgres(c) => drop(c.close().await),
+            Opened::Postgres(pool) => pool.close().await,
             #[cfg(feature = "mysql")]
-            Opened::Mysql(c) => drop(c.close().await),
+            Opened::Mysql(pool) => pool.close().await,
             Opened::None(never) => match never {},
         }
     }

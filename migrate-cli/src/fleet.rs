@@ -31,6 +31,8 @@ enum Done {
 
 /// One database of the fleet: how it is named in output, and how it is reached.
 struct Member {
+    /// As output names it (a URL with its password masked, a schema).
+    name: String,
     url: String,
     schema: Option<String>,
 }
@@ -51,6 +53,7 @@ async fn members(fleet: &Fleet, s: &Settings, out: &Output) -> Result<Vec<(Strin
                 (
                     own.redacted(url),
                     Member {
+                        name: own.redacted(url),
                         url: url.to_owned(),
                         schema: None,
                     },
@@ -81,6 +84,7 @@ async fn members(fleet: &Fleet, s: &Settings, out: &Output) -> Result<Vec<(Strin
             (
                 schema.clone(),
                 Member {
+                    name: schema.clone(),
                     url: url.to_owned(),
                     schema: Some(schema),
                 },
@@ -115,10 +119,9 @@ async fn one(migrations: &Migrations, s: &Settings, verb: &Verb, member: Member)
     out.hide_password_of(&member.url);
     database::refuse_transient(&member.url)?;
     let creates = matches!(verb, Verb::Upgrade { .. } | Verb::Stamp { .. });
-    let mut db = database::open(&member.url, creates, &out).await?;
+    let mut db = database::open_in(&member.url, creates, member.schema.as_deref(), &out).await?;
     let mut migrator = database::migrator(migrations, s, &out);
     if let Some(schema) = &member.schema {
-        db.set_search_path(schema).await?;
         migrator = migrator.history_schema(schema);
     }
     match verb {
@@ -155,8 +158,20 @@ pub(crate) async fn run(
     let verb = &verb;
     let entries: Vec<Entry<Done, CliError>> =
         migrate_runtime::fleet::each(members, usize::from(fleet.jobs), fleet.fail_fast, |member| async move {
+            let name = member.name.clone();
             let result = one(migrations, s, verb, member).await;
             finished.set(finished.get() + 1);
+            if !json {
+                // A line per database as it finishes.
+                let entry = Entry {
+                    database: name,
+                    outcome: match &result {
+                        Ok(done) => Outcome::Done(done),
+                        Err(e) => Outcome::Failed(e),
+                    },
+                };
+                out.result(&entry_line(&entry, out));
+            }
             out.fleet_progress(finished.get(), total);
             result
         })
@@ -166,7 +181,7 @@ pub(crate) async fn run(
         let value: Vec<Value> = entries.iter().map(|e| entry_json(e, out)).collect();
         out.result(&Value::Array(value).to_string());
     } else {
-        for e in &entries {
+        for e in entries.iter().filter(|e| matches!(e.outcome, Outcome::NotRun)) {
             out.result(&entry_line(e, out));
         }
     }
@@ -209,13 +224,15 @@ pub(crate) async fn run(
     }))
 }
 
-fn entry_line(e: &Entry<Done, CliError>, out: &Output) -> String {
+fn entry_line<D: std::borrow::Borrow<Done>, E: std::fmt::Display>(e: &Entry<D, E>, out: &Output) -> String {
     let name = out.paint(&e.database, Style::Id);
     match &e.outcome {
-        Outcome::Done(Done::Changed(r)) if r.is_empty() => format!("{name}: already at the target"),
-        Outcome::Done(Done::Changed(r)) => format!("{name}: {} step(s): {}", r.steps.len(), r.revisions().join(", ")),
-        Outcome::Done(Done::Current(ids)) if ids.is_empty() => format!("{name}: no revision applied"),
-        Outcome::Done(Done::Current(ids)) => format!("{name}: {}", ids.join(", ")),
+        Outcome::Done(done) => match done.borrow() {
+            Done::Changed(r) if r.is_empty() => format!("{name}: already at the target"),
+            Done::Changed(r) => format!("{name}: {} step(s): {}", r.steps.len(), r.revisions().join(", ")),
+            Done::Current(ids) if ids.is_empty() => format!("{name}: no revision applied"),
+            Done::Current(ids) => format!("{name}: {}", ids.join(", ")),
+        },
         Outcome::Failed(err) => format!("{name}: FAILED: {}", out.redacted(&err.to_string())),
         Outcome::NotRun => format!("{name}: not run (--fail-fast)"),
     }

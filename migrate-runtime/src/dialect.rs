@@ -510,6 +510,15 @@ impl Dialect {
         )
     }
 
+    /// [`select_lease_owner`](Self::select_lease_owner) as a locking read
+    /// (MySQL `FOR UPDATE`), which sees the latest row inside a transaction.
+    pub fn select_lease_owner_locked(self, t: &HistoryTable) -> String {
+        match self {
+            Dialect::Mysql => format!("{} FOR UPDATE", self.select_lease_owner(t)),
+            _ => self.select_lease_owner(t),
+        }
+    }
+
     /// The query describing the holder of the lease of `t`: owner, since when, and how long it has left.
     pub fn select_lease_holder(self, t: &HistoryTable) -> String {
         let left = format!("({} - {})", "expires_ms", self.now_ms());

@@ -662,15 +662,24 @@ impl<'m> Migrator<'m> {
                     .await
                     .map_err(crate::error::db("connecting to the database"))?;
                 let quoted = format!("\"{}\"", schema.replace('"', "\"\""));
-                sqlx::raw_sql(sqlx::AssertSqlSafe(crate::driver::logged(format!(
-                    "SET search_path TO {quoted}"
+                // Saved, and set back afterwards: the pool's own setting, whatever it was.
+                let saved = sqlx::raw_sql(sqlx::AssertSqlSafe(crate::driver::logged(format!(
+                    "SELECT 'SET search_path TO ' || current_setting('search_path'); SET search_path TO {quoted}"
                 ))))
-                .execute(&mut *conn)
+                .fetch_all(&mut *conn)
                 .await
                 .map_err(crate::error::db(format!("setting the search_path to {quoted}")))?;
+                let restore = saved.first().and_then(|r| sqlx::Row::try_get::<String, _>(r, 0).ok());
                 let ran = self.clone().history_schema(&schema).upgrade(&mut conn, target).await;
                 // The connection goes back to the pool as it came, or not at all.
-                if sqlx::raw_sql("RESET search_path").execute(&mut *conn).await.is_err() {
+                let restored = match (&ran, restore) {
+                    (Ok(_), Some(sql)) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut *conn)
+                        .await
+                        .is_ok(),
+                    _ => false,
+                };
+                if !restored {
                     conn.close_on_drop();
                 }
                 ran
@@ -1107,13 +1116,12 @@ impl<'m> Migrator<'m> {
         for (set, revision) in m.depends_on() {
             let table = match self.set_tables.iter().find(|(name, _)| name == set) {
                 Some((_, t)) => t.clone(),
-                None => {
-                    let t = HistoryTable::for_set(set)?;
-                    match s.table.schema() {
-                        Some(schema) => t.in_schema(schema)?,
-                        None => t,
-                    }
-                }
+                None => HistoryTable::for_set(set)?,
+            };
+            // Without a schema of its own, the set's table is beside this run's.
+            let table = match (table.schema(), s.table.schema()) {
+                (None, Some(schema)) => table.in_schema(schema)?,
+                _ => table,
             };
             let d = conn.dialect();
             // A set whose history table does not exist yet has nothing applied.
@@ -1461,7 +1469,7 @@ fn with_stored(graph: &Graph<'_>, rows: &[HistoryRow]) -> Result<Vec<Migration>>
 #[cfg(feature = "postgres")]
 pub async fn schemas_like(pool: &sqlx::PgPool, pattern: &str) -> Result<Vec<String>> {
     let sql = format!(
-        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE {} ORDER BY 1",
+        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE {} AND nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1",
         crate::Dialect::Postgres.literal(pattern)
     );
     let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(crate::driver::logged(sql)))

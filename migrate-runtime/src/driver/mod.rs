@@ -509,8 +509,9 @@ pub(crate) async fn renew_lease(conn: &mut dyn Backend, s: &Settings) -> Result<
         "renewing the migration lease",
     )
     .await?;
+    // A locking read: inside a MySQL transaction a plain read could see its snapshot.
     let owner = conn
-        .read_strings(d.select_lease_owner(&s.table))
+        .read_strings(d.select_lease_owner_locked(&s.table))
         .await
         .map_err(db("reading the migration lease"))?;
     if owner.first() == Some(&lease.owner) {
@@ -611,9 +612,13 @@ pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, 
                 watcher = second.open().await.map(|h| (h, id));
             }
         }
+        let retry = Retry {
+            lock: !last,
+            conflict: attempt < CONFLICT_ATTEMPTS,
+        };
         let attempt_run = async {
             if by_statement {
-                by_statements(conn, s, step, sql, resume, last).await
+                by_statements(conn, s, step, sql, resume, retry).await
             } else {
                 in_transaction(conn, s, step, sql).await
             }
@@ -648,7 +653,8 @@ pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, 
             tokio::time::sleep(backoff(attempt) / 5).await;
             attempt += 1;
             if by_statement {
-                resume = Some(progress(conn, s, revision).await?);
+                // Its row says what stayed done; no row: it was removed as clean.
+                resume = row_progress(conn, s, revision).await?;
             }
             continue;
         }
@@ -668,7 +674,7 @@ pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, 
             attempt += 1;
             if by_statement {
                 // The row stays marked in progress; go on from what stayed done.
-                resume = Some(progress(conn, s, revision).await?);
+                resume = row_progress(conn, s, revision).await?;
             }
             continue;
         }
@@ -688,63 +694,40 @@ pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, 
     }
 }
 
-/// Runs `main` to its end; every `every` while it runs, awaits `tick(state)`
-/// (on another connection: `main` keeps the run's own).
-async fn alongside<T, S: ?Sized>(
-    main: impl Future<Output = T>,
-    every: Duration,
-    state: &mut S,
-    tick: for<'a> fn(&'a mut S) -> BoxFuture<'a, ()>,
-) -> T {
+/// Runs `main` to its end while polling `side` beside it (on another
+/// connection: `main` keeps the run's own), so that neither waits for the
+/// other; `side` is dropped when `main` ends.
+async fn alongside<T>(main: impl Future<Output = T>, side: impl Future<Output = ()>) -> T {
     let mut main = std::pin::pin!(main);
-    loop {
-        let mut pause = std::pin::pin!(tokio::time::sleep(every));
-        let finished = std::future::poll_fn(|cx| {
-            if let Poll::Ready(out) = main.as_mut().poll(cx) {
-                return Poll::Ready(Some(out));
-            }
-            pause.as_mut().poll(cx).map(|()| None)
-        })
-        .await;
-        match finished {
-            Some(out) => return out,
-            None => tick(state).await,
+    let mut side = std::pin::pin!(side);
+    let mut side_done = false;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = main.as_mut().poll(cx) {
+            return Poll::Ready(out);
         }
-    }
-}
-
-/// What [`watched`] keeps between its looks.
-struct Watch<'a> {
-    second: &'a mut dyn Backend,
-    id: &'a str,
-    seen: Vec<String>,
+        if !side_done && side.as_mut().poll(cx).is_ready() {
+            side_done = true;
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// Runs `attempt` to its end, asking `second` every 100 ms meanwhile who
 /// blocks session `id`; returns its result and the last non-empty answer.
 async fn watched<T>(attempt: impl Future<Output = T>, second: &mut dyn Backend, id: &str) -> (T, Vec<String>) {
-    let mut watch = Watch {
-        second,
-        id,
-        seen: Vec::new(),
-    };
-    let out = alongside(attempt, Duration::from_millis(100), &mut watch, |w| {
-        Box::pin(async move {
-            let now = w.second.blocked_by(w.id).await;
+    let mut seen = Vec::new();
+    let watch = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let now = second.blocked_by(id).await;
             if !now.is_empty() {
-                w.seen = now;
+                seen = now;
             }
-        })
-    })
-    .await;
-    (out, watch.seen)
-}
-
-/// What [`with_heartbeat`] renews.
-struct Beat<'a> {
-    second: &'a mut dyn Backend,
-    s: &'a Settings,
-    lease: &'a Lease,
+        }
+    };
+    let out = alongside(attempt, watch).await;
+    (out, seen)
 }
 
 /// Runs `run` to its end, renewing `lease` from `second` every third of its
@@ -755,17 +738,16 @@ pub(crate) async fn with_heartbeat<T>(
     s: &Settings,
     lease: &Lease,
 ) -> T {
-    let mut beat = Beat { second, s, lease };
-    alongside(run, lease.ttl / 3, &mut beat, |b| {
-        Box::pin(async move {
-            let d = b.second.dialect();
-            let renew = d.renew_lease(&b.s.table, &b.lease.owner, b.lease.ttl_ms());
-            if let Err(e) = b.second.execute(renew).await {
+    let beat = async {
+        loop {
+            tokio::time::sleep(lease.ttl / 3).await;
+            let renew = second.dialect().renew_lease(&s.table, &lease.owner, lease.ttl_ms());
+            if let Err(e) = second.execute(renew).await {
                 tracing::warn!(error = %e, "renewing the migration lease from the second connection failed");
             }
-        })
-    })
-    .await
+        }
+    };
+    alongside(run, beat).await
 }
 
 /// How many times a step is tried when its transaction deadlocks or, on
@@ -777,14 +759,30 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500u64.saturating_mul(1 << attempt.saturating_sub(1).min(5))).min(Duration::from_secs(10))
 }
 
-/// How many statements of `revision` the history row says completed.
+/// How many statements of `revision` the history row says completed (0 without a row).
 pub(crate) async fn progress(conn: &mut dyn Backend, s: &Settings, revision: &str) -> Result<usize> {
+    Ok(row_progress(conn, s, revision).await?.unwrap_or(0))
+}
+
+/// How many statements of `revision` its history row says completed, or
+/// `None` when it has no row (a step that left nothing removed its mark).
+async fn row_progress(conn: &mut dyn Backend, s: &Settings, revision: &str) -> Result<Option<usize>> {
     let sql = conn.dialect().select_progress(&s.table, revision);
     let read = conn
         .read_strings(sql)
         .await
         .map_err(db("reading how many statements of the migration completed"))?;
-    Ok(read.first().and_then(|n| n.parse().ok()).unwrap_or(0))
+    Ok(read.first().map(|n| n.parse().unwrap_or(0)))
+}
+
+/// Which failures of a statement-by-statement step its caller will try again:
+/// the step then returns at once, its row left in progress for the next attempt.
+#[derive(Debug, Clone, Copy)]
+struct Retry {
+    /// A lock timeout (attempts left).
+    lock: bool,
+    /// A deadlock or certification conflict (attempts left).
+    conflict: bool,
 }
 
 /// A step's timeouts as statements of its database: its header's, else the run's.
@@ -1003,7 +1001,7 @@ async fn by_statements(
     step: Step<'_>,
     sql: &str,
     resume: Option<usize>,
-    last: bool,
+    retry: Retry,
 ) -> Result<()> {
     let guards = guards(conn.dialect(), s, step.migration);
     // Set before the row is marked: a failure here changes nothing.
@@ -1020,7 +1018,7 @@ async fn by_statements(
         }
         _ => None,
     };
-    let mut result = statement_by_statement(conn, s, step, sql, resume, last).await;
+    let mut result = statement_by_statement(conn, s, step, sql, resume, retry).await;
     if let Some(reset) = reset {
         // Also when the step failed: the session's settings never outlive it.
         if let Err(e) = run(conn, reset, "restoring the session's lock and statement timeouts").await {
@@ -1041,7 +1039,7 @@ async fn statement_by_statement(
     step: Step<'_>,
     sql: &str,
     resume: Option<usize>,
-    last: bool,
+    retry: Retry,
 ) -> Result<()> {
     let d = conn.dialect();
     let t = &s.table;
@@ -1111,15 +1109,23 @@ async fn statement_by_statement(
                 conn.resume(s).await?;
                 run(conn, record, "recording the step in the history table").await
             } else {
-                run(
-                    conn,
-                    format!("{record};\nCOMMIT"),
-                    "recording the step in the history table",
-                )
-                .await
+                let committed = conn.execute(format!("{record};\nCOMMIT")).await;
+                match committed {
+                    // Galera certifies at commit: the transaction was rolled back, the
+                    // row is as it was; the caller tries again from what stayed done.
+                    Err(e) if retry.conflict && conn.is_conflict(&e) => {
+                        Err(step.failure_at(e, Some(total), None, false, None))
+                    }
+                    other => other.map_err(db("recording the step in the history table")),
+                }
             }
         };
-        return finish.await;
+        let finished = finish.await;
+        if finished.is_err() && !outside {
+            // Nothing of a failed finish is left open on the connection.
+            let _ = conn.execute("ROLLBACK".into()).await;
+        }
+        return finished;
     };
     let mut cleanup = None;
     if !outside {
@@ -1132,7 +1138,8 @@ async fn statement_by_statement(
             cleanup.get_or_insert(resumed);
         }
     }
-    if !last && !outside && conn.is_lock_timeout(&e) {
+    if !outside && ((retry.lock && conn.is_lock_timeout(&e)) || (retry.conflict && conn.is_conflict(&e))) {
+        // Tried again by the caller: the row stays as it is, in progress.
         return Err(step.failure_at(e, Some(n), Some(line), false, cleanup));
     }
     // What stayed done: the row knows (a rolled-back statement's progress went with it).
