@@ -510,6 +510,17 @@ impl Dialect {
         )
     }
 
+    /// The query reading who holds the lease of `t` while it has not expired
+    /// (no row: free or expired).
+    pub fn select_lease_holder_if_live(self, t: &HistoryTable) -> String {
+        format!(
+            "SELECT owner FROM {} WHERE name = {} AND expires_ms >= {}",
+            self.lease_table(t),
+            self.literal(t.name()),
+            self.now_ms()
+        )
+    }
+
     /// [`select_lease_owner`](Self::select_lease_owner) as a locking read
     /// (MySQL `FOR UPDATE`), which sees the latest row inside a transaction.
     pub fn select_lease_owner_locked(self, t: &HistoryTable) -> String {

@@ -452,6 +452,22 @@ pub(crate) async fn read_one(conn: &mut dyn Backend, sql: String, context: &str)
     })
 }
 
+/// [`run`] for one statement in a transaction of its own, tried again when it
+/// deadlocks or, on Galera, fails certification (another node wrote the row).
+async fn run_through_conflicts(conn: &mut dyn Backend, sql: String, context: &str) -> Result<()> {
+    let mut attempt = 1u32;
+    loop {
+        match conn.execute(sql.clone()).await {
+            Err(e) if attempt < CONFLICT_ATTEMPTS && conn.is_conflict(&e) => {
+                tracing::debug!(error = %e, context, "a write conflict; trying again");
+                tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            other => return other.map_err(db(context)),
+        }
+    }
+}
+
 /// Runs SQL the runtime wrote itself, naming what it was doing if it fails.
 pub(crate) async fn run(conn: &mut dyn Backend, sql: String, context: &str) -> Result<()> {
     conn.execute(sql).await.map_err(db(context))
@@ -460,6 +476,15 @@ pub(crate) async fn run(conn: &mut dyn Backend, sql: String, context: &str) -> R
 /// One attempt at the lease: `Ok(false)` when another migrator holds it and it has not expired.
 pub(crate) async fn try_lease(conn: &mut dyn Backend, s: &Settings, lease: &Lease) -> Result<bool> {
     let d = conn.dialect();
+    // Read first: while another holds it, waiting writes nothing (on Galera every
+    // write to the row can conflict with the holder's renewals).
+    let held = conn
+        .read_strings(d.select_lease_holder_if_live(&s.table))
+        .await
+        .map_err(db("reading the migration lease"))?;
+    if held.first().is_some_and(|owner| owner != &lease.owner) {
+        return Ok(false);
+    }
     let take = d.take_lease(&s.table, &lease.owner, lease.ttl_ms());
     match conn.execute(take).await {
         Ok(()) => {}
@@ -499,16 +524,18 @@ pub(crate) async fn lease_holder(conn: &mut dyn Backend, s: &Settings) -> Option
     conn.read_strings(sql).await.ok()?.into_iter().next()
 }
 
-/// Extends the lease, or says it was lost (and to whom).
-pub(crate) async fn renew_lease(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
+/// Extends the lease, or says it was lost (and to whom). `alone`: the
+/// statement is a transaction of its own, so a conflict is tried again; inside
+/// a step's transaction it is not (a deadlock rolled the whole transaction back).
+pub(crate) async fn renew_lease(conn: &mut dyn Backend, s: &Settings, alone: bool) -> Result<()> {
     let Some(lease) = &s.lease else { return Ok(()) };
     let d = conn.dialect();
-    run(
-        conn,
-        d.renew_lease(&s.table, &lease.owner, lease.ttl_ms()),
-        "renewing the migration lease",
-    )
-    .await?;
+    let renew = d.renew_lease(&s.table, &lease.owner, lease.ttl_ms());
+    if alone {
+        run_through_conflicts(conn, renew, "renewing the migration lease").await?;
+    } else {
+        run(conn, renew, "renewing the migration lease").await?;
+    }
     // A locking read: inside a MySQL transaction a plain read could see its snapshot.
     let owner = conn
         .read_strings(d.select_lease_owner_locked(&s.table))
@@ -525,7 +552,7 @@ pub(crate) async fn renew_lease(conn: &mut dyn Backend, s: &Settings) -> Result<
 /// Gives the lease back.
 pub(crate) async fn release_lease(conn: &mut dyn Backend, s: &Settings, lease: &Lease) -> Result<()> {
     let sql = conn.dialect().release_lease(&s.table, &lease.owner);
-    run(conn, sql, "releasing the migration lease").await
+    run_through_conflicts(conn, sql, "releasing the migration lease").await
 }
 
 /// Creates the lease table if it is missing. Migrators starting together
@@ -584,7 +611,7 @@ pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, 
     let d = conn.dialect();
     let t = &s.table;
     // Under a lease, no step starts without it.
-    renew_lease(conn, s).await?;
+    renew_lease(conn, s, true).await?;
     let Some(sql) = step.sql() else {
         // Stamping, or nothing to run: only the history changes.
         let record = step.record(d, t, "0", resume.is_some());
@@ -1102,7 +1129,13 @@ async fn statement_by_statement(
         let finish = async {
             setup?;
             // Under a lease, the row is marked applied only if this run still holds it.
-            renew_lease(conn, s).await?;
+            match renew_lease(conn, s, outside).await {
+                // A deadlock in the step's transaction rolled it back: try the step again.
+                Err(Error::Database { source, .. }) if retry.conflict && conn.is_conflict(&source) => {
+                    return Err(step.failure_at(source, Some(total), None, false, None));
+                }
+                renewed => renewed?,
+            }
             let ms = started.elapsed().as_millis().to_string();
             let record = step.record(d, t, &ms, true);
             if outside {
