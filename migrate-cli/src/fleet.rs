@@ -8,18 +8,17 @@ use super::config::Settings;
 use super::database::{self, on};
 use super::error::CliError;
 use super::output::{Output, Style};
-use migrate_core::{Phase, Target};
+use super::verbs::Change;
+use migrate_core::Target;
 use migrate_runtime::fleet::{Entry, Outcome};
 use migrate_runtime::{Migrations, Report};
 use serde_json::{Value, json};
 use std::cell::Cell;
 
-/// What to do on each database.
+/// What to do on each database: one of the verbs that move it to a target, or `current`.
 #[derive(Debug, Clone)]
 pub(crate) enum Verb {
-    Upgrade { target: Target, phase: Option<Phase> },
-    Downgrade { target: Target, use_stored_downgrade: bool },
-    Stamp { target: Target, purge: bool },
+    Change(Change, Target),
     Current,
 }
 
@@ -118,27 +117,16 @@ async fn one(migrations: &Migrations, s: &Settings, verb: &Verb, member: Member)
     let mut out = Output::new(true);
     out.hide_password_of(&member.url);
     database::refuse_transient(&member.url)?;
-    let creates = matches!(verb, Verb::Upgrade { .. } | Verb::Stamp { .. });
+    let creates = matches!(verb, Verb::Change(change, _) if change.creates());
     let mut db = database::open_in(&member.url, creates, member.schema.as_deref(), &out).await?;
     let mut migrator = database::migrator(migrations, s, &out);
     if let Some(schema) = &member.schema {
         migrator = migrator.history_schema(schema);
     }
-    match verb {
-        Verb::Upgrade { phase: Some(p), .. } => migrator = migrator.phase(*p),
-        Verb::Downgrade {
-            use_stored_downgrade: true,
-            ..
-        } => migrator = migrator.use_stored_downgrade(),
-        _ => {}
-    }
-    let done = on!(&mut db, c => match verb {
-        Verb::Upgrade { target, .. } => migrator.upgrade(c, target).await.map(Done::Changed),
-        Verb::Downgrade { target, .. } => migrator.downgrade(c, target).await.map(Done::Changed),
-        Verb::Stamp { target, purge: false } => migrator.stamp(c, target).await.map(Done::Changed),
-        Verb::Stamp { target, purge: true } => migrator.stamp_purge(c, target).await.map(Done::Changed),
-        Verb::Current => migrator.current(c).await.map(Done::Current),
-    });
+    let done = match verb {
+        Verb::Change(change, target) => change.apply(&mut db, migrator, target).await.map(Done::Changed),
+        Verb::Current => on!(&mut db, c => migrator.current(c).await.map(Done::Current)),
+    };
     db.close(&out).await;
     Ok(done?)
 }

@@ -8,7 +8,7 @@ use super::error::CliError;
 use super::output::{Output, Style};
 use migrate_core::graph::{children, find, heads};
 use migrate_core::load::load_dir_allowing_fork;
-use migrate_core::{Direction, Graph, HistoryProblem, Migration, Phase, State, Target, history, plan};
+use migrate_core::{Direction, Graph, Migration, Phase, State, Target, history, plan};
 use migrate_runtime::{HistoryEntry, Migrations, Report, Resolution, ScriptRange};
 use serde_json::{Value, json};
 use std::borrow::Cow;
@@ -192,10 +192,7 @@ fn fleet_of(command: &DbCommand) -> Result<Option<(super::fleet::Verb, crate::Fl
             fleet,
             ..
         } if fleet.is_many() => (
-            Verb::Upgrade {
-                target: target(t)?,
-                phase: *phase,
-            },
+            Verb::Change(Change::Upgrade { phase: *phase }, target(t)?),
             fleet,
             *json,
             *sql,
@@ -208,10 +205,12 @@ fn fleet_of(command: &DbCommand) -> Result<Option<(super::fleet::Verb, crate::Fl
             fleet,
             ..
         } if fleet.is_many() => (
-            Verb::Downgrade {
-                target: target(t)?,
-                use_stored_downgrade: *use_stored_downgrade,
-            },
+            Verb::Change(
+                Change::Downgrade {
+                    use_stored_downgrade: *use_stored_downgrade,
+                },
+                target(t)?,
+            ),
             fleet,
             *json,
             *sql,
@@ -223,10 +222,7 @@ fn fleet_of(command: &DbCommand) -> Result<Option<(super::fleet::Verb, crate::Fl
             fleet,
             ..
         } if fleet.is_many() => (
-            Verb::Stamp {
-                target: target(t)?,
-                purge: *purge,
-            },
+            Verb::Change(Change::Stamp { purge: *purge }, target(t)?),
             fleet,
             *json,
             false,
@@ -270,10 +266,39 @@ fn offline(source: Source<'_>, s: &Settings, direction: Direction, text: &str, o
 
 /// The verbs that move the database to a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Change {
+pub(crate) enum Change {
     Upgrade { phase: Option<Phase> },
     Downgrade { use_stored_downgrade: bool },
     Stamp { purge: bool },
+}
+
+impl Change {
+    /// Whether a missing SQLite file is created for it: the verbs that write the first rows.
+    pub(crate) fn creates(self) -> bool {
+        !matches!(self, Change::Downgrade { .. })
+    }
+
+    /// Runs it to `target` on `db` with `migrator`, configured for it.
+    pub(crate) async fn apply(
+        self,
+        db: &mut database::Opened,
+        migrator: migrate_runtime::Migrator<'_>,
+        target: &Target,
+    ) -> Result<Report, migrate_runtime::Error> {
+        let migrator = match self {
+            Change::Upgrade { phase: Some(phase) } => migrator.phase(phase),
+            Change::Downgrade {
+                use_stored_downgrade: true,
+            } => migrator.use_stored_downgrade(),
+            _ => migrator,
+        };
+        on!(db, c => match self {
+            Change::Upgrade { .. } => migrator.upgrade(c, target).await,
+            Change::Downgrade { .. } => migrator.downgrade(c, target).await,
+            Change::Stamp { purge: false } => migrator.stamp(c, target).await,
+            Change::Stamp { purge: true } => migrator.stamp_purge(c, target).await,
+        })
+    }
 }
 
 /// `upgrade`, `downgrade` or `stamp` against the database.
@@ -283,26 +308,13 @@ async fn change(source: Source<'_>, s: &Settings, change: Change, t: &str, out: 
     if t == "heads" {
         out.note("`heads` is every head, as in Alembic; this history has one, so it is `head`.");
     }
-    // A missing SQLite file is created by the verbs that write the first rows.
-    let creates = !matches!(change, Change::Downgrade { .. });
-    let mut db = database::open(url(s)?, creates, out).await?;
+    let mut db = database::open(url(s)?, change.creates(), out).await?;
     if db.is_sqlite() && (s.ddl_lock_timeout.is_some() || s.statement_timeout.is_some()) {
         out.note("SQLite has no lock timeout or statement timeout (a run holds its one write lock): --ddl-lock-timeout and --statement-timeout are ignored.");
     }
-    let mut migrator = database::migrator(&migrations, s, out);
-    match change {
-        Change::Upgrade { phase: Some(phase) } => migrator = migrator.phase(phase),
-        Change::Downgrade {
-            use_stored_downgrade: true,
-        } => migrator = migrator.use_stored_downgrade(),
-        _ => {}
-    }
-    let report = on!(&mut db, c => match change {
-        Change::Upgrade { .. } => migrator.upgrade(c, target).await,
-        Change::Downgrade { .. } => migrator.downgrade(c, target).await,
-        Change::Stamp { purge: false } => migrator.stamp(c, target).await,
-        Change::Stamp { purge: true } => migrator.stamp_purge(c, target).await,
-    });
+    let report = change
+        .apply(&mut db, database::migrator(&migrations, s, out), &target)
+        .await;
     db.close(out).await;
     let report = report?;
     for step in &report.steps {
@@ -345,21 +357,19 @@ async fn current_check(source: Source<'_>, s: &Settings, json: bool, out: &Outpu
         }
         .into());
     }
-    // Drift is an error, as every run would say.
-    let drifted: Vec<HistoryProblem> = entries
+    // Drift (or a missing ancestor) is an error, as every run would say; core's
+    // verification says it, unknown revisions aside (they are exit 4).
+    let applied: Vec<history::AppliedRevision> = entries
         .iter()
         .filter_map(|e| {
-            let (a, m) = (e.applied.as_ref()?, migrations.get(&e.revision)?);
-            (a.checksum != m.checksum().to_string()).then(|| HistoryProblem::ChecksumMismatch {
+            e.applied.as_ref().map(|a| history::AppliedRevision {
                 revision: e.revision.clone(),
-                file: m.file().to_owned(),
-                recorded: a.checksum.clone(),
-                expected: m.checksum(),
+                checksum: a.checksum.clone(),
             })
         })
         .collect();
-    if !drifted.is_empty() {
-        return Err(migrate_runtime::Error::History(drifted).into());
+    if let Err(problems) = history::verify(&migrations.graph()?, &applied, true) {
+        return Err(migrate_runtime::Error::History(problems).into());
     }
     let unknown: Vec<String> = entries
         .iter()

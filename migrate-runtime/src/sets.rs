@@ -33,9 +33,11 @@ impl<'m> Sets<'m> {
 
     /// Adds the set `name`, its history in `migrate_history_<name>`.
     pub fn add(self, name: &str, migrations: &'m Migrations) -> Self {
-        let table =
-            HistoryTable::for_set(name).map_or_else(|_| format!("migrate_history_{name}"), |t| t.name().to_owned());
-        self.add_migrator(name, migrations.migrator().history_table(&table))
+        // An invalid name is reported by the first call that uses it, as `history_table` does.
+        self.add_migrator(
+            name,
+            migrations.migrator().history_table(&HistoryTable::set_table_name(name)),
+        )
     }
 
     /// Adds the set `name` run by `migrator`, configured as the caller wants (its history table included).

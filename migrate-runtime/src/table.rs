@@ -45,7 +45,12 @@ impl HistoryTable {
     /// The history table of migration set `set` when nothing else names one:
     /// `migrate_history_<set>`.
     pub fn for_set(set: &str) -> Result<Self> {
-        HistoryTable::new(&format!("{DEFAULT_TABLE}_{set}"))
+        HistoryTable::new(&Self::set_table_name(set))
+    }
+
+    /// The name [`for_set`](Self::for_set) gives migration set `set`'s table.
+    pub fn set_table_name(set: &str) -> String {
+        format!("{DEFAULT_TABLE}_{set}")
     }
 
     /// Puts the table in `schema` (PostgreSQL; on MySQL a schema is a database).

@@ -325,21 +325,40 @@ pub trait Backend: Send {
 
 /// Polls [`Backend::try_lock`] with growing pauses until the lock timeout.
 async fn poll_lock<B: Backend + ?Sized>(conn: &mut B, s: &Settings) -> Result<()> {
-    let deadline = Instant::now() + s.lock_timeout;
-    let mut pause = Duration::from_millis(10);
-    loop {
-        if conn.try_lock(s).await? {
-            return Ok(());
+    let mut wait = LockWait::new(s.lock_timeout);
+    while !conn.try_lock(s).await? {
+        wait.pause().await?;
+    }
+    Ok(())
+}
+
+/// The wait for another migrator's lock or lease: growing pauses (10 ms,
+/// doubling, at most 200 ms) until the lock timeout.
+struct LockWait {
+    timeout: Duration,
+    deadline: Instant,
+    pause: Duration,
+}
+
+impl LockWait {
+    fn new(timeout: Duration) -> Self {
+        LockWait {
+            timeout,
+            deadline: Instant::now() + timeout,
+            pause: Duration::from_millis(10),
         }
+    }
+
+    /// Sleeps before the next attempt, or fails when the timeout has passed.
+    async fn pause(&mut self) -> Result<()> {
         let now = Instant::now();
-        if now >= deadline {
-            return Err(Error::LockTimeout {
-                timeout: s.lock_timeout,
-            });
+        if now >= self.deadline {
+            return Err(Error::LockTimeout { timeout: self.timeout });
         }
         tracing::debug!("waiting for another migrator's lock");
-        tokio::time::sleep(pause.min(deadline - now)).await;
-        pause = (pause * 2).min(Duration::from_millis(200));
+        tokio::time::sleep(self.pause.min(self.deadline - now)).await;
+        self.pause = (self.pause * 2).min(Duration::from_millis(200));
+        Ok(())
     }
 }
 
@@ -455,11 +474,22 @@ pub(crate) async fn read_one(conn: &mut dyn Backend, sql: String, context: &str)
 /// [`run`] for one statement in a transaction of its own, tried again when it
 /// deadlocks or, on Galera, fails certification (another node wrote the row).
 async fn run_through_conflicts(conn: &mut dyn Backend, sql: String, context: &str) -> Result<()> {
+    run_retrying(conn, sql, context, |conn, e| conn.is_conflict(e)).await
+}
+
+/// [`run`], tried again (up to [`CONFLICT_ATTEMPTS`] times, with short
+/// pauses) while it fails with an error `again` accepts.
+async fn run_retrying(
+    conn: &mut dyn Backend,
+    sql: String,
+    context: &str,
+    again: fn(&dyn Backend, &sqlx::Error) -> bool,
+) -> Result<()> {
     let mut attempt = 1u32;
     loop {
         match conn.execute(sql.clone()).await {
-            Err(e) if attempt < CONFLICT_ATTEMPTS && conn.is_conflict(&e) => {
-                tracing::debug!(error = %e, context, "a write conflict; trying again");
+            Err(e) if attempt < CONFLICT_ATTEMPTS && again(&*conn, &e) => {
+                tracing::debug!(error = %e, context, "failed in a way another attempt can mend; trying again");
                 tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
                 attempt += 1;
             }
@@ -501,21 +531,11 @@ pub(crate) async fn try_lease(conn: &mut dyn Backend, s: &Settings, lease: &Leas
 
 /// Takes the lease, polling with growing pauses until the lock timeout.
 pub(crate) async fn lease(conn: &mut dyn Backend, s: &Settings, lease: &Lease) -> Result<()> {
-    let deadline = Instant::now() + s.lock_timeout;
-    let mut pause = Duration::from_millis(10);
-    loop {
-        if try_lease(conn, s, lease).await? {
-            return Ok(());
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return Err(Error::LockTimeout {
-                timeout: s.lock_timeout,
-            });
-        }
-        tokio::time::sleep(pause.min(deadline - now)).await;
-        pause = (pause * 2).min(Duration::from_millis(200));
+    let mut wait = LockWait::new(s.lock_timeout);
+    while !try_lease(conn, s, lease).await? {
+        wait.pause().await?;
     }
+    Ok(())
 }
 
 /// Who holds the lease, as its row says.
@@ -561,18 +581,7 @@ pub(crate) async fn release_lease(conn: &mut dyn Backend, s: &Settings, lease: &
 /// attempt is tried again, and finds the table another one made.
 pub(crate) async fn create_lease_table(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
     let sql = conn.dialect().create_lease_table(&s.table);
-    let mut attempt = 0;
-    loop {
-        match conn.execute(sql.clone()).await {
-            Ok(()) => return Ok(()),
-            Err(e) if attempt >= 3 => return Err(db("creating the lease table")(e)),
-            Err(e) => {
-                tracing::debug!(error = %e, "creating the lease table raced another migrator; trying again");
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
-            }
-        }
-    }
+    run_retrying(conn, sql, "creating the lease table", |_, _| true).await
 }
 
 /// Creates the history table if it is missing, and adds the columns a
@@ -610,14 +619,17 @@ pub(crate) async fn create_table(conn: &mut dyn Backend, s: &Settings) -> Result
 pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, resume: Option<usize>) -> Result<()> {
     let d = conn.dialect();
     let t = &s.table;
-    // Under a lease, no step starts without it.
-    renew_lease(conn, s, true).await?;
+    let by_statement = step.migration.no_transaction() || d == Dialect::Mysql;
+    // Under a lease, no step starts without it; a PostgreSQL step's transaction
+    // checks it itself before it commits (`Dialect::lease_guard`).
+    if by_statement || step.sql().is_none() || d != Dialect::Postgres {
+        renew_lease(conn, s, true).await?;
+    }
     let Some(sql) = step.sql() else {
         // Stamping, or nothing to run: only the history changes.
         let record = step.record(d, t, "0", resume.is_some());
         return run(conn, record, "recording the step in the history table").await;
     };
-    let by_statement = step.migration.no_transaction() || d == Dialect::Mysql;
     // Outside a transaction, a statement that timed out may have left something
     // behind (an INVALID index): a human looks before it runs again.
     let attempts = if step.migration.no_transaction() {
