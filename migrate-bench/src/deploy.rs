@@ -1,5 +1,5 @@
-//! `--only-deploy`: what the lease costs a start-up beside the advisory lock
-//! (PostgreSQL, direct and through PgBouncer), and fleets (1,000 SQLite
+//! `--only-deploy`: what the lease costs an application's start-up beside the
+//! advisory lock (PostgreSQL, direct and through PgBouncer), and fleets (1,000 SQLite
 //! files, 200 PostgreSQL schemas, one pending migration each) run by the
 //! release `migrate` binary at `--jobs 1, 4, 16`, each beside the engine's
 //! own client doing the same work in the same shape.
@@ -79,7 +79,7 @@ pub async fn print() {
     let dir = folder();
     let postgres = sqlx::PgPool::connect(&measure::postgres_server()).await.is_ok();
     if postgres {
-        lock_modes(&bin).await;
+        lock_modes().await;
     } else {
         eprintln!("PostgreSQL is not reachable: the lock modes and the schema fleet are left out");
     }
@@ -89,29 +89,48 @@ pub async fn print() {
     }
 }
 
-/// Start-up of an up-to-date database (100 revisions): the binary's
-/// `upgrade head` (the hot path, one statement, no lock in either mode) and a
-/// run that takes the lock with nothing to do (`upgrade <head id>`), advisory
-/// and lease, direct and through PgBouncer; beside `psql` sending one query.
-async fn lock_modes(bin: &Path) {
+/// The child of [`lock_modes`]: an application starting up, built in release
+/// as a user builds it, calling `upgrade` in a lock mode.
+pub async fn start_up_child(args: &[String]) {
+    let (mode, target, dir, url) = (&args[0], &args[1], &args[2], &args[3]);
+    if args.len() > 4 {
+        crate::count::record();
+    }
+    let migrations = migrate::load(dir).unwrap();
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let mode = if mode == "lease" {
+        migrate::LockMode::Lease
+    } else {
+        migrate::LockMode::Advisory
+    };
+    migrations
+        .migrator()
+        .lock_mode(mode)
+        .upgrade(&pool, target.as_str())
+        .await
+        .unwrap();
+    pool.close().await;
+    if let Some(script) = args.get(4) {
+        std::fs::write(script, crate::count::script()).unwrap();
+    }
+}
+
+/// Start-up of an up-to-date database (100 revisions): an application (this
+/// release binary) calling `upgrade head` (the hot path: one statement, no lock,
+/// in either mode), and a run that takes the lock with nothing to do (`upgrade
+/// <head id>`), advisory and lease, direct and through PgBouncer; each beside
+/// `psql` sending the very statements that run sent (recorded from its
+/// `migrate::sql` log), each as the run sent it.
+async fn lock_modes() {
     let history = tempfile::tempdir().unwrap();
     crate::generate::ours(history.path(), 100);
     let db = Fresh::new(Kind::Postgres).await;
     let dir = history.path().to_str().unwrap().to_owned();
-    let head = migrate::load(history.path())
-        .unwrap()
-        .iter()
-        .last()
-        .unwrap()
-        .revision()
-        .to_owned();
-    assert!(
-        Command::new(bin)
-            .args(["--dir", &dir, "--database-url", &db.url, "upgrade", "-q"])
-            .status()
-            .unwrap()
-            .success()
-    );
+    let migrations = migrate::load(history.path()).unwrap();
+    let head = migrations.iter().last().unwrap().revision().to_owned();
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    migrations.upgrade(&pool, "head").await.unwrap();
+    pool.close().await;
     let mut routes = vec![("direct", db.url.clone())];
     match std::env::var("MIGRATE_TEST_PGBOUNCER_URL") {
         Ok(url) => {
@@ -121,54 +140,60 @@ async fn lock_modes(bin: &Path) {
         }
         Err(_) => eprintln!("MIGRATE_TEST_PGBOUNCER_URL is unset: start .ci/engines/pgbouncer to measure through it"),
     }
+    let scripts = tempfile::tempdir().unwrap();
+    let app = std::env::current_exe().unwrap();
+    let start_up = |mode: &str, target: &str, url: &str, script: Option<&Path>| {
+        let mut cmd = Command::new(&app);
+        cmd.args(["--child", "start-up", mode, target, &dir, url]);
+        if let Some(script) = script {
+            cmd.arg(script);
+        }
+        cmd
+    };
+    const REPS: usize = 41;
     println!(
-        "\n## Start-up with the lease beside the advisory lock (PostgreSQL, 100 revisions, up to date; whole process, median of 21)\n"
+        "\n## Start-up with the lease beside the advisory lock (PostgreSQL, 100 revisions, up to date; whole process, median of {REPS})\n"
     );
     println!(
-        "| route | floor: `psql -c 'SELECT 1'` (ms) | `upgrade head`, advisory (ms) | `upgrade head`, lease (ms) | locked no-op, advisory (ms) | locked no-op, lease (ms) | lease / advisory, locked | locked lease / floor |"
+        "| route | `upgrade head`, either mode (ms) | its floor (ms) | locked no-op, advisory (ms) | its floor (ms) | locked no-op, lease (ms) | its floor (ms) | lease / advisory | lease / its floor |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (route, url) in &routes {
-        let mut samples: [Vec<Duration>; 5] = Default::default();
-        for _ in 0..21 {
+        // Each run once, recording the statements it sends, for psql to send the same.
+        let runs = [
+            ("advisory", "head"),
+            ("advisory", head.as_str()),
+            ("lease", head.as_str()),
+        ];
+        let mut floors = Vec::new();
+        for (k, (mode, target)) in runs.iter().enumerate() {
+            let script = scripts.path().join(format!("run{k}.sql"));
+            timed(start_up(mode, target, url, Some(&script)));
+            floors.push(script);
+        }
+        let mut samples: [Vec<Duration>; 6] = Default::default();
+        for _ in 0..REPS {
             // In turn, so the machine's other work weighs on each alike.
-            let mut floor = Command::new("psql");
-            floor.args(["-X", "-q", "-d", url, "-c", "SELECT 1"]);
-            samples[0].push(timed(floor));
-            for (k, (lock, target)) in [
-                ("advisory", "head"),
-                ("lease", "head"),
-                ("advisory", head.as_str()),
-                ("lease", head.as_str()),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                let mut cmd = Command::new(bin);
-                cmd.args([
-                    "--dir",
-                    &dir,
-                    "--database-url",
-                    url,
-                    "--lock",
-                    lock,
-                    "upgrade",
-                    target,
-                    "-q",
-                ]);
-                samples[k + 1].push(timed(cmd));
+            for (k, (mode, target)) in runs.iter().enumerate() {
+                samples[2 * k].push(timed(start_up(mode, target, url, None)));
+                let mut floor = Command::new("psql");
+                floor
+                    .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f"])
+                    .arg(&floors[k]);
+                samples[2 * k + 1].push(timed(floor));
             }
         }
         let m: Vec<Duration> = samples.into_iter().map(measure::median).collect();
         println!(
-            "| {route} | {} | {} | {} | {} | {} | {:.2}× | {:.2}× |",
+            "| {route} | {} | {} | {} | {} | {} | {} | {:.2}× | {:.2}× |",
             ms(m[0]),
             ms(m[1]),
             ms(m[2]),
             ms(m[3]),
             ms(m[4]),
-            m[4].as_secs_f64() / m[3].as_secs_f64(),
-            m[4].as_secs_f64() / m[0].as_secs_f64()
+            ms(m[5]),
+            m[4].as_secs_f64() / m[2].as_secs_f64(),
+            m[4].as_secs_f64() / m[5].as_secs_f64()
         );
     }
     db.drop_now().await;

@@ -7,6 +7,7 @@
 //! cargo run --release -p migrate-bench -- --only-rebuild # the application rebuild alone
 //! cargo run --release -p migrate-bench -- --only-bases   # several bases, N = 330 and 10,000
 //! cargo run --release -p migrate-bench -- --only-deploy  # lease vs advisory start-up; fleets of databases and schemas
+//! cargo run --release -p migrate-bench -- --only-apply   # a chain of N applied by an application, beside sqlite3/psql
 //! ```
 
 mod count;
@@ -37,7 +38,13 @@ async fn postgres_reachable() -> bool {
 }
 
 /// `--child apply-ours|apply-sqlx DIR URL`: applies everything and prints the peak memory.
+/// `--child start-up advisory|lease TARGET DIR URL [SCRIPT]`: an application's
+/// start-up, `upgrade TARGET` in that lock mode; with SCRIPT, the statements it
+/// sent are written there (for the engine's client to send the same).
 async fn child(args: &[String]) {
+    if args[0] == "start-up" {
+        return deploy::start_up_child(&args[1..]).await;
+    }
     let (what, dir, url) = (&args[0], std::path::Path::new(&args[1]), &args[2]);
     let pool = measure::pool(url).await;
     match what.as_str() {
@@ -81,6 +88,9 @@ fn main() {
     }
     if args.iter().any(|a| a == "--only-deploy") {
         return rt.block_on(deploy::print());
+    }
+    if args.iter().any(|a| a == "--only-apply") {
+        return rt.block_on(print_apply(&[100, 1_000, 10_000]));
     }
     if args.iter().any(|a| a == "--only-bases") {
         return rt.block_on(print_bases(&[330, 10_000]));
@@ -199,6 +209,43 @@ async fn print_bases(sizes: &[usize]) {
                 "| {kind:?} | {n} | {} | {:.1} | {} | {} | {} | {:.3} |",
                 ms(load),
                 load.as_secs_f64() * 1e6 / n as f64,
+                ms(ours),
+                ms(floor),
+                ratio(ours, floor),
+                ours.as_secs_f64() * 1e3 / n as f64
+            );
+        }
+    }
+}
+
+/// N migrations in a chain applied to a fresh database by a release binary
+/// that calls `upgrade` (as a self-migrating application does), whole
+/// process, beside the engine's own client running the same SQL in the same
+/// transaction shape, in turn, in one run.
+async fn print_apply(sizes: &[usize]) {
+    let mut kinds = vec![Kind::Sqlite];
+    if postgres_reachable().await {
+        kinds.push(Kind::Postgres);
+    }
+    println!(
+        "\n## Apply all N on a fresh database: an application calling `upgrade`, beside the engine's client (median, whole processes)\n"
+    );
+    println!(
+        "| database | N | migrate: binary applying all (ms) | floor: sqlite3 / psql (ms) | migrate / floor | per revision (ms) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for &n in sizes {
+        let w = Workload::new(n).await;
+        for &kind in &kinds {
+            let reps = if n >= 10_000 { 1 } else { 5 };
+            let (mut ours, mut floor) = (Vec::new(), Vec::new());
+            for _ in 0..reps {
+                ours.push(measure::ours_process(kind, &w.ours_dir, n).await);
+                floor.push(measure::client_floor(kind, n).await);
+            }
+            let (ours, floor) = (measure::median(ours), measure::median(floor));
+            println!(
+                "| {kind:?} | {n} | {} | {} | {} | {:.3} |",
                 ms(ours),
                 ms(floor),
                 ratio(ours, floor),
