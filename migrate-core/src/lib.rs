@@ -20,6 +20,7 @@ pub mod history;
 pub mod load;
 pub mod migration;
 pub mod plan;
+pub mod schema;
 pub mod sql;
 pub mod target;
 

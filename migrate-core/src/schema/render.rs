@@ -1,0 +1,857 @@
+//! A [`Diff`] written as the statements of one dialect.
+//!
+//! The order is fixed: views and triggers that could stand in the way are
+//! dropped first; enum types and functions are created before the tables
+//! that use them; foreign keys are dropped before the tables and columns
+//! they name, and added after every table exists; what is dropped goes
+//! last; triggers and views are created at the end. On MySQL, whose DDL
+//! commits as it goes, every change is a statement of its own, so a failure
+//! part-way stops between two whole changes.
+
+use super::Dialect;
+use super::compare::{Diff, TableDiff};
+use super::model::{Column, Constraint, ConstraintKind, EnumType, Object, Schema, Table};
+use super::text::{mentions, rename_create_table};
+use std::collections::BTreeSet;
+
+/// One generated statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// The SQL, without its `;`.
+    pub sql: String,
+    /// Why a person should read it before it runs (it can lose data or fail on existing rows).
+    pub review: Option<String>,
+    /// A plain remark written above it.
+    pub note: Option<String>,
+}
+
+/// The statements of one direction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rendered {
+    /// In the order they run.
+    pub statements: Vec<Statement>,
+    /// SQLite: a table is rebuilt, so the migration needs `-- migrate:foreign-keys-off`.
+    pub foreign_keys_off: bool,
+}
+
+impl Rendered {
+    /// The statements as a migration section: each `-- REVIEW:` and note
+    /// above its statement, each statement ended by `;` on its own line.
+    pub fn sql(&self) -> String {
+        let mut out = String::new();
+        for s in &self.statements {
+            if let Some(n) = &s.note {
+                out.push_str(&format!("-- {n}\n"));
+            }
+            if let Some(r) = &s.review {
+                out.push_str(&format!("-- REVIEW: {r}\n"));
+            }
+            out.push_str(&s.sql);
+            out.push_str(";\n");
+        }
+        out
+    }
+}
+
+/// Whether changing a column's type from `from` to `to` keeps every value:
+/// the same family, no narrower; any type to PostgreSQL's `text`.
+pub fn widens(from: &str, to: &str) -> bool {
+    fn parts(t: &str) -> (String, Vec<u64>) {
+        let t = t.trim().to_ascii_lowercase();
+        let (base, args) = match t.split_once('(') {
+            Some((b, rest)) => (
+                b.trim().to_owned(),
+                rest.trim_end_matches(|c| c != ')').trim_end_matches(')'),
+            ),
+            None => (t.clone(), ""),
+        };
+        let args = args.split(',').filter_map(|a| a.trim().parse().ok()).collect();
+        (base, args)
+    }
+    fn rank(base: &str) -> Option<u8> {
+        Some(match base {
+            "tinyint" => 1,
+            "smallint" | "int2" => 2,
+            "mediumint" => 3,
+            "integer" | "int" | "int4" => 4,
+            "bigint" | "int8" => 5,
+            _ => return None,
+        })
+    }
+    let (fb, fa) = parts(from);
+    let (tb, ta) = parts(to);
+    if tb == "text" || tb == "longtext" {
+        return true;
+    }
+    if let (Some(f), Some(t)) = (rank(&fb), rank(&tb)) {
+        return t >= f;
+    }
+    let strings = ["character varying", "varchar", "character", "char"];
+    let same_family = fb == tb || (strings.contains(&fb.as_str()) && strings.contains(&tb.as_str()));
+    same_family && (ta.is_empty() || fa.len() == ta.len() && fa.iter().zip(&ta).all(|(f, t)| t >= f))
+}
+
+struct Writer<'a> {
+    d: Dialect,
+    before: &'a Schema,
+    after: &'a Schema,
+    out: Rendered,
+}
+
+fn stmt(sql: String) -> Statement {
+    Statement {
+        sql,
+        review: None,
+        note: None,
+    }
+}
+
+impl Writer<'_> {
+    fn q(&self, name: &str) -> String {
+        self.d.ident(name)
+    }
+
+    fn push(&mut self, sql: String) {
+        self.out.statements.push(stmt(sql));
+    }
+
+    fn review(&mut self, sql: String, why: String) {
+        self.out.statements.push(Statement {
+            sql,
+            review: Some(why),
+            note: None,
+        });
+    }
+
+    fn alter(&self, table: &str, what: &str) -> String {
+        format!("ALTER TABLE {} {what}", self.q(table))
+    }
+
+    /// A column as `CREATE TABLE` and `ADD COLUMN` write it.
+    fn column(&self, c: &Column) -> String {
+        if self.d == Dialect::Sqlite {
+            if let Some(sql) = &c.sql {
+                return sql.clone();
+            }
+        }
+        let mut s = format!("{} {}", self.q(&c.name), c.data_type);
+        if let Some(g) = &c.generated {
+            s.push_str(&format!(" {g}"));
+            if self.d == Dialect::Mysql {
+                return s;
+            }
+        }
+        if self.d == Dialect::Mysql {
+            s.push_str(if c.nullable { " NULL" } else { " NOT NULL" });
+            if let Some(d) = &c.default {
+                s.push_str(&format!(" DEFAULT {d}"));
+            }
+            if let Some(i) = &c.identity {
+                s.push_str(&format!(" {i}"));
+            }
+            return s;
+        }
+        if let Some(i) = &c.identity {
+            s.push_str(&format!(" {i}"));
+        }
+        if let Some(d) = &c.default {
+            s.push_str(&format!(" DEFAULT {d}"));
+        }
+        if !c.nullable {
+            s.push_str(" NOT NULL");
+        }
+        s
+    }
+
+    fn add_constraint(&mut self, table: &str, c: &Constraint) {
+        let what = if self.d == Dialect::Mysql && c.kind == ConstraintKind::PrimaryKey || c.name.is_empty() {
+            format!("ADD {}", c.definition)
+        } else {
+            format!("ADD CONSTRAINT {} {}", self.q(&c.name), c.definition)
+        };
+        let sql = self.alter(table, &what);
+        self.push(sql);
+    }
+
+    fn drop_constraint(&mut self, table: &str, c: &Constraint) {
+        let what = match (self.d, c.kind) {
+            (Dialect::Mysql, ConstraintKind::PrimaryKey) => "DROP PRIMARY KEY".to_owned(),
+            (Dialect::Mysql, ConstraintKind::ForeignKey) => format!("DROP FOREIGN KEY {}", self.q(&c.name)),
+            _ => format!("DROP CONSTRAINT {}", self.q(&c.name)),
+        };
+        let sql = self.alter(table, &what);
+        self.push(sql);
+        if let Some(index) = &c.index {
+            let sql = self.alter(table, &format!("DROP INDEX {}", self.q(index)));
+            self.push(sql);
+        }
+    }
+
+    fn drop_index(&mut self, table: &str, name: &str) {
+        let sql = match self.d {
+            Dialect::Mysql => format!("DROP INDEX {} ON {}", self.q(name), self.q(table)),
+            _ => format!("DROP INDEX {}", self.q(name)),
+        };
+        self.push(sql);
+    }
+
+    fn create_table(&mut self, t: &Table) {
+        if self.d == Dialect::Sqlite {
+            if let Some(sql) = &t.sql {
+                self.push(sql.clone());
+                for i in &t.indexes {
+                    self.push(i.definition.clone());
+                }
+                return;
+            }
+        }
+        let mut items: Vec<String> = t.columns.iter().map(|c| format!("    {}", self.column(c))).collect();
+        for c in t
+            .constraints
+            .iter()
+            .filter(|c| c.kind != ConstraintKind::ForeignKey || self.d == Dialect::Sqlite)
+        {
+            items.push(
+                if c.name.is_empty() || self.d == Dialect::Mysql && c.kind == ConstraintKind::PrimaryKey {
+                    format!("    {}", c.definition)
+                } else {
+                    format!("    CONSTRAINT {} {}", self.q(&c.name), c.definition)
+                },
+            );
+        }
+        self.push(format!("CREATE TABLE {} (\n{}\n)", self.q(&t.name), items.join(",\n")));
+        for i in &t.indexes {
+            self.push(i.definition.clone());
+        }
+    }
+}
+
+/// Whether SQLite can make this table's changes with `ALTER TABLE`, or must rebuild it.
+fn sqlite_in_place(t: &TableDiff<'_>) -> bool {
+    if !t.columns_changed.is_empty() || !t.constraints_added.is_empty() || !t.constraints_removed.is_empty() {
+        return false;
+    }
+    if t.autoincrement_changed {
+        return false;
+    }
+    let addable = |c: &Column| {
+        let stored = c
+            .generated
+            .as_deref()
+            .is_some_and(|g| g.to_ascii_uppercase().contains("STORED"));
+        let default_ok = c.default.as_deref().is_none_or(|d| {
+            let d = d.trim().to_ascii_uppercase();
+            !d.starts_with('(') && !d.starts_with("CURRENT_")
+        });
+        !stored && default_ok && (c.nullable || c.default.is_some())
+    };
+    let kept_indexes: Vec<_> = t
+        .before
+        .indexes
+        .iter()
+        .filter(|i| !t.indexes_removed.iter().any(|r| r.name == i.name))
+        .collect();
+    let droppable = |c: &Column| {
+        !t.before
+            .constraints
+            .iter()
+            .any(|k| k.columns.contains(&c.name) || mentions(&k.definition, &c.name))
+            && !kept_indexes
+                .iter()
+                .any(|i| i.columns.contains(&c.name) || mentions(&i.definition, &c.name))
+    };
+    t.columns_added.iter().all(|c| addable(c)) && t.columns_removed.iter().all(|c| droppable(c))
+}
+
+/// Orders views so that each comes after the views it reads.
+fn in_dependency_order<'a>(views: Vec<&'a Object>) -> Vec<&'a Object> {
+    let mut left = views;
+    let mut out: Vec<&Object> = Vec::new();
+    while !left.is_empty() {
+        let ready = left
+            .iter()
+            .position(|v| {
+                !left
+                    .iter()
+                    .any(|o| o.name != v.name && mentions(&v.definition, &o.name))
+            })
+            .unwrap_or(0);
+        out.push(left.remove(ready));
+    }
+    out
+}
+
+/// The statements that turn `before` into `after`, as `diff` (made by
+/// [`compare`](super::compare) of the two) describes it.
+pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> Rendered {
+    let mut w = Writer {
+        d,
+        before,
+        after,
+        out: Rendered::default(),
+    };
+    let sqlite = d == Dialect::Sqlite;
+    let rebuilt: BTreeSet<&str> = if sqlite {
+        diff.tables_changed
+            .iter()
+            .filter(|t| !sqlite_in_place(t))
+            .map(|t| t.after.name.as_str())
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
+
+    // 1. Views that are removed, change, or read a table that changes; and those reading them.
+    let touched: Vec<&str> = diff
+        .tables_removed
+        .iter()
+        .map(|t| t.name.as_str())
+        .chain(diff.tables_changed.iter().map(|t| t.before.name.as_str()))
+        .chain(diff.enums.changed.iter().map(|(b, _)| b.name.as_str()))
+        .collect();
+    let mut dropped_views: BTreeSet<&str> = diff
+        .views
+        .removed
+        .iter()
+        .map(|v| v.name.as_str())
+        .chain(diff.views.changed.iter().map(|(b, _)| b.name.as_str()))
+        .collect();
+    for v in before.views.values() {
+        if touched.iter().any(|t| mentions(&v.definition, t)) {
+            dropped_views.insert(&v.name);
+        }
+    }
+    loop {
+        let more: Vec<&str> = before
+            .views
+            .values()
+            .filter(|v| !dropped_views.contains(v.name.as_str()))
+            .filter(|v| dropped_views.iter().any(|x| mentions(&v.definition, x)))
+            .map(|v| v.name.as_str())
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        dropped_views.extend(more);
+    }
+    let mut order = in_dependency_order(
+        before
+            .views
+            .values()
+            .filter(|v| dropped_views.contains(v.name.as_str()))
+            .collect(),
+    );
+    order.reverse();
+    for v in order {
+        w.push(format!("DROP VIEW {}", w.q(&v.name)));
+    }
+
+    // 2. Triggers removed or changed.
+    for t in diff
+        .triggers
+        .removed
+        .iter()
+        .chain(diff.triggers.changed.iter().map(|(b, _)| b))
+    {
+        let on_dropped_table = diff.tables_removed.iter().any(|x| Some(&x.name) == t.table.as_ref());
+        if on_dropped_table {
+            continue;
+        }
+        let sql = match (d, &t.table) {
+            (Dialect::Postgres, Some(table)) => format!("DROP TRIGGER {} ON {}", w.q(&t.name), w.q(table)),
+            _ => format!("DROP TRIGGER {}", w.q(&t.name)),
+        };
+        w.push(sql);
+    }
+
+    // 3. Enum types: created, given values, or recreated when a value goes.
+    for e in &diff.enums.added {
+        let values: Vec<String> = e.values.iter().map(|v| d.literal(v)).collect();
+        w.push(format!("CREATE TYPE {} AS ENUM ({})", w.q(&e.name), values.join(", ")));
+    }
+    for (b, a) in &diff.enums.changed {
+        enum_change(&mut w, b, a);
+    }
+
+    // 4. Functions added or changed (before the triggers that call them).
+    for f in diff
+        .functions
+        .added
+        .iter()
+        .chain(diff.functions.changed.iter().map(|(_, a)| a))
+    {
+        w.push(f.definition.trim().trim_end_matches(';').to_owned());
+    }
+
+    // 5. Foreign keys going away, before the tables and columns they name.
+    if !sqlite {
+        for t in &diff.tables_removed {
+            for c in t.constraints.iter().filter(|c| c.kind == ConstraintKind::ForeignKey) {
+                w.drop_constraint(&t.name, c);
+            }
+        }
+        for t in &diff.tables_changed {
+            for c in t
+                .constraints_removed
+                .iter()
+                .filter(|c| c.kind == ConstraintKind::ForeignKey)
+            {
+                w.drop_constraint(&t.before.name, c);
+            }
+        }
+    }
+
+    // 6. Renames.
+    for t in diff.tables_changed.iter().filter(|t| t.renamed()) {
+        let sql = w.alter(&t.before.name, &format!("RENAME TO {}", w.q(&t.after.name)));
+        w.push(sql);
+    }
+    for t in diff
+        .tables_changed
+        .iter()
+        .filter(|t| !rebuilt.contains(t.after.name.as_str()))
+    {
+        for (b, a) in &t.columns_renamed {
+            let sql = w.alter(
+                &t.after.name,
+                &format!("RENAME COLUMN {} TO {}", w.q(&b.name), w.q(&a.name)),
+            );
+            w.push(sql);
+        }
+    }
+
+    // 7. Constraints and indexes going away.
+    for t in diff
+        .tables_changed
+        .iter()
+        .filter(|t| !rebuilt.contains(t.after.name.as_str()))
+    {
+        for c in t
+            .constraints_removed
+            .iter()
+            .filter(|c| c.kind != ConstraintKind::ForeignKey)
+        {
+            w.drop_constraint(&t.after.name, c);
+        }
+        for i in &t.indexes_removed {
+            w.drop_index(&t.after.name, &i.name);
+        }
+    }
+
+    // 8. New tables.
+    for t in &diff.tables_added {
+        w.create_table(t);
+    }
+
+    // 9. Columns.
+    for t in &diff.tables_changed {
+        if rebuilt.contains(t.after.name.as_str()) {
+            rebuild(&mut w, t);
+        } else {
+            columns(&mut w, t);
+        }
+    }
+
+    // 10. Constraints and indexes added.
+    for t in diff
+        .tables_changed
+        .iter()
+        .filter(|t| !rebuilt.contains(t.after.name.as_str()))
+    {
+        for c in t
+            .constraints_added
+            .iter()
+            .filter(|c| c.kind != ConstraintKind::ForeignKey)
+        {
+            w.add_constraint(&t.after.name, c);
+        }
+        for i in &t.indexes_added {
+            w.push(i.definition.clone());
+        }
+    }
+
+    // 11. Foreign keys added, now that every table exists.
+    if !sqlite {
+        for t in &diff.tables_added {
+            for c in t.constraints.iter().filter(|c| c.kind == ConstraintKind::ForeignKey) {
+                w.add_constraint(&t.name, c);
+            }
+        }
+        for t in &diff.tables_changed {
+            for c in t
+                .constraints_added
+                .iter()
+                .filter(|c| c.kind == ConstraintKind::ForeignKey)
+            {
+                w.add_constraint(&t.after.name, c);
+            }
+        }
+    }
+
+    // 12. Tables, enum types and functions going away.
+    for t in &diff.tables_removed {
+        w.review(
+            format!("DROP TABLE {}", w.q(&t.name)),
+            format!("drops table \"{}\" and every row in it", t.name),
+        );
+    }
+    for e in &diff.enums.removed {
+        w.review(
+            format!("DROP TYPE {}", w.q(&e.name)),
+            format!("drops enum type \"{}\"", e.name),
+        );
+    }
+    for f in &diff.functions.removed {
+        let name = f.drop_as.clone().unwrap_or_else(|| w.q(&f.name));
+        w.review(format!("DROP FUNCTION {name}"), format!("drops function {}", f.name));
+    }
+
+    // 13. Triggers and views, last.
+    for t in diff
+        .triggers
+        .added
+        .iter()
+        .chain(diff.triggers.changed.iter().map(|(_, a)| a))
+    {
+        if t.table.as_deref().is_some_and(|x| rebuilt.contains(x)) {
+            continue;
+        }
+        w.push(t.definition.trim().trim_end_matches(';').to_owned());
+    }
+    let recreate: Vec<&Object> = after
+        .views
+        .values()
+        .filter(|v| dropped_views.contains(v.name.as_str()) || diff.views.added.iter().any(|a| a.name == v.name))
+        .collect();
+    for v in in_dependency_order(recreate) {
+        w.push(v.definition.trim().trim_end_matches(';').to_owned());
+    }
+    w.out
+}
+
+fn enum_change(w: &mut Writer<'_>, b: &EnumType, a: &EnumType) {
+    let d = w.d;
+    let kept_in_order = {
+        let mut it = a.values.iter();
+        b.values.iter().all(|v| it.any(|x| x == v))
+    };
+    if kept_in_order {
+        for (i, v) in a.values.iter().enumerate() {
+            if b.values.contains(v) {
+                continue;
+            }
+            let place = match i.checked_sub(1).and_then(|p| a.values.get(p)) {
+                Some(prev) => format!(" AFTER {}", d.literal(prev)),
+                None => match a.values.get(1) {
+                    Some(next) => format!(" BEFORE {}", d.literal(next)),
+                    None => String::new(),
+                },
+            };
+            w.push(format!("ALTER TYPE {} ADD VALUE {}{place}", w.q(&a.name), d.literal(v)));
+        }
+        return;
+    }
+    // A value goes or the order changes: a new type, every column moved to it.
+    let old = format!("{}_old", a.name);
+    let removed: Vec<&String> = b.values.iter().filter(|v| !a.values.contains(v)).collect();
+    w.review(
+        format!("ALTER TYPE {} RENAME TO {}", w.q(&a.name), w.q(&old)),
+        format!(
+            "recreates enum type \"{}\"{}: a row that holds a value the new type lacks makes the migration fail",
+            a.name,
+            if removed.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " without {}",
+                    removed.iter().map(|v| format!("'{v}'")).collect::<Vec<_>>().join(", ")
+                )
+            }
+        ),
+    );
+    let values: Vec<String> = a.values.iter().map(|v| d.literal(v)).collect();
+    w.push(format!("CREATE TYPE {} AS ENUM ({})", w.q(&a.name), values.join(", ")));
+    for t in w.before.tables.values() {
+        for c in t.columns.iter().filter(|c| c.data_type == a.name) {
+            let after_default = w
+                .after
+                .tables
+                .get(&t.name)
+                .and_then(|t| t.column(&c.name))
+                .and_then(|c| c.default.clone());
+            if c.default.is_some() {
+                let sql = w.alter(&t.name, &format!("ALTER COLUMN {} DROP DEFAULT", w.q(&c.name)));
+                w.push(sql);
+            }
+            let sql = w.alter(
+                &t.name,
+                &format!(
+                    "ALTER COLUMN {col} TYPE {ty} USING {col}::text::{ty}",
+                    col = w.q(&c.name),
+                    ty = w.q(&a.name)
+                ),
+            );
+            w.push(sql);
+            if let Some(def) = after_default.or_else(|| c.default.clone()) {
+                let sql = w.alter(&t.name, &format!("ALTER COLUMN {} SET DEFAULT {def}", w.q(&c.name)));
+                w.push(sql);
+            }
+        }
+    }
+    w.push(format!("DROP TYPE {}", w.q(&old)));
+}
+
+/// PostgreSQL and MySQL, and SQLite in place: column by column.
+fn columns(w: &mut Writer<'_>, t: &TableDiff<'_>) {
+    let table = &t.after.name;
+    for c in &t.columns_added {
+        let sql = w.alter(table, &format!("ADD COLUMN {}", w.column(c)));
+        if !c.nullable && c.default.is_none() && c.generated.is_none() && c.identity.is_none() {
+            w.review(
+                sql,
+                format!(
+                    "fails if \"{table}\" has rows: \"{}\" is NOT NULL without a DEFAULT",
+                    c.name
+                ),
+            );
+        } else {
+            w.push(sql);
+        }
+    }
+    for (b, a) in &t.columns_changed {
+        column_change(w, table, b, a);
+    }
+    for c in &t.columns_removed {
+        let sql = w.alter(table, &format!("DROP COLUMN {}", w.q(&c.name)));
+        w.review(sql, format!("drops column \"{table}\".\"{}\" and its data", c.name));
+    }
+}
+
+fn column_change(w: &mut Writer<'_>, table: &str, b: &Column, a: &Column) {
+    let col = w.q(&a.name);
+    if b.generated != a.generated {
+        // No server changes a generation expression in place.
+        let sql = w.alter(table, &format!("DROP COLUMN {col}"));
+        w.review(
+            sql,
+            format!(
+                "drops \"{table}\".\"{}\" to add it again with its new generation",
+                a.name
+            ),
+        );
+        let sql = w.alter(table, &format!("ADD COLUMN {}", w.column(a)));
+        w.push(sql);
+        return;
+    }
+    if w.d == Dialect::Mysql {
+        // One MODIFY says everything about the column.
+        let sql = w.alter(table, &format!("MODIFY COLUMN {}", w.column(a)));
+        let narrowing = b.data_type != a.data_type && !widens(&b.data_type, &a.data_type);
+        match (narrowing, b.nullable && !a.nullable) {
+            (true, _) => w.review(
+                sql,
+                format!(
+                    "changes \"{table}\".\"{}\" from {} to {}: values that do not fit fail the statement or are cut",
+                    a.name, b.data_type, a.data_type
+                ),
+            ),
+            (false, true) => w.review(
+                sql,
+                format!("fails if any row of \"{table}\" has NULL in \"{}\"", a.name),
+            ),
+            _ => w.push(sql),
+        }
+        return;
+    }
+    if b.data_type != a.data_type {
+        let sql = w.alter(
+            table,
+            &format!("ALTER COLUMN {col} TYPE {ty} USING {col}::{ty}", ty = a.data_type),
+        );
+        if widens(&b.data_type, &a.data_type) {
+            w.push(sql);
+        } else {
+            w.review(
+                sql,
+                format!(
+                    "changes \"{table}\".\"{}\" from {} to {}: values that do not convert fail the statement or are cut",
+                    a.name, b.data_type, a.data_type
+                ),
+            );
+        }
+    }
+    if b.default.is_some() && a.default.is_none() {
+        let sql = w.alter(table, &format!("ALTER COLUMN {col} DROP DEFAULT"));
+        w.push(sql);
+    }
+    if b.identity.is_some() && a.identity.is_none() {
+        let sql = w.alter(table, &format!("ALTER COLUMN {col} DROP IDENTITY"));
+        w.push(sql);
+    }
+    if b.nullable != a.nullable {
+        if a.nullable {
+            let sql = w.alter(table, &format!("ALTER COLUMN {col} DROP NOT NULL"));
+            w.push(sql);
+        } else {
+            let sql = w.alter(table, &format!("ALTER COLUMN {col} SET NOT NULL"));
+            w.review(
+                sql,
+                format!("fails if any row of \"{table}\" has NULL in \"{}\"", a.name),
+            );
+        }
+    }
+    match (&b.identity, &a.identity) {
+        (None, Some(i)) => {
+            let sql = w.alter(table, &format!("ALTER COLUMN {col} ADD {i}"));
+            w.push(sql);
+        }
+        (Some(x), Some(i)) if x != i => {
+            let how = if i.contains("ALWAYS") { "ALWAYS" } else { "BY DEFAULT" };
+            let sql = w.alter(table, &format!("ALTER COLUMN {col} SET GENERATED {how}"));
+            w.push(sql);
+        }
+        _ => {}
+    }
+    if let Some(def) = &a.default {
+        if b.default.as_ref() != Some(def) {
+            let sql = w.alter(table, &format!("ALTER COLUMN {col} SET DEFAULT {def}"));
+            w.push(sql);
+        }
+    }
+}
+
+/// SQLite's table rebuild: a new table under a new name, the rows copied,
+/// the old one dropped, the new one renamed, its indexes and triggers made
+/// again, `sqlite_sequence` kept (foreign keys off: the migration's
+/// `-- migrate:foreign-keys-off`).
+fn rebuild(w: &mut Writer<'_>, t: &TableDiff<'_>) {
+    w.out.foreign_keys_off = true;
+    let name = &t.after.name;
+    let temp = format!("new_{name}");
+    let Some(create) = t
+        .after
+        .sql
+        .as_deref()
+        .and_then(|sql| rename_create_table(sql, &w.q(&temp)))
+    else {
+        // No stored statement to run under a new name: write it from the model.
+        let mut copy = t.after.clone();
+        copy.name = temp.clone();
+        copy.sql = None;
+        w.create_table(&copy);
+        return finish_rebuild(w, t, &temp);
+    };
+    w.out.statements.push(Statement {
+        sql: create,
+        review: None,
+        note: Some(format!(
+            "SQLite cannot make this change to \"{name}\" in place: the table is rebuilt (new table, rows copied, old one dropped, new one renamed)"
+        )),
+    });
+    finish_rebuild(w, t, &temp);
+}
+
+fn finish_rebuild(w: &mut Writer<'_>, t: &TableDiff<'_>, temp: &str) {
+    let name = &t.after.name;
+    // Columns that keep their data: in both, by name or declared rename, not generated.
+    let mut into = Vec::new();
+    let mut from = Vec::new();
+    for a in t.after.columns.iter().filter(|c| c.generated.is_none()) {
+        let source = t
+            .columns_renamed
+            .iter()
+            .find(|(_, to)| to.name == a.name)
+            .map(|(b, _)| *b)
+            .or_else(|| t.before.column(&a.name));
+        if let Some(b) = source.filter(|b| b.generated.is_none()) {
+            into.push(w.q(&a.name));
+            from.push(w.q(&b.name));
+        }
+    }
+    if !into.is_empty() {
+        let sql = format!(
+            "INSERT INTO {} ({}) SELECT {} FROM {}",
+            w.q(temp),
+            into.join(", "),
+            from.join(", "),
+            w.q(name)
+        );
+        let added_required: Vec<&str> = t
+            .columns_added
+            .iter()
+            .filter(|c| !c.nullable && c.default.is_none() && c.generated.is_none())
+            .map(|c| c.name.as_str())
+            .collect();
+        let tightened: Vec<&str> = t
+            .columns_changed
+            .iter()
+            .filter(|(b, a)| b.nullable && !a.nullable)
+            .map(|(_, a)| a.name.as_str())
+            .collect();
+        if !added_required.is_empty() || !tightened.is_empty() {
+            let cols: Vec<&str> = added_required.into_iter().chain(tightened).collect();
+            w.review(
+                sql,
+                format!(
+                    "fails if \"{name}\" has rows with no value for NOT NULL column(s) {}",
+                    cols.join(", ")
+                ),
+            );
+        } else {
+            w.push(sql);
+        }
+    }
+    if t.before.autoincrement && t.after.autoincrement {
+        let lit = |s: &str| w.d.literal(s);
+        w.push(format!(
+            "INSERT OR REPLACE INTO sqlite_sequence (name, seq) SELECT {}, seq FROM sqlite_sequence WHERE name = {}",
+            lit(temp),
+            lit(name)
+        ));
+    }
+    let drop = format!("DROP TABLE {}", w.q(name));
+    if t.columns_removed.is_empty() {
+        w.push(drop);
+    } else {
+        let cols: Vec<String> = t.columns_removed.iter().map(|c| format!("\"{}\"", c.name)).collect();
+        w.review(
+            drop,
+            format!(
+                "the rebuilt \"{name}\" leaves out column(s) {} and their data",
+                cols.join(", ")
+            ),
+        );
+    }
+    let sql = w.alter(temp, &format!("RENAME TO {}", w.q(name)));
+    w.push(sql);
+    for i in &t.after.indexes {
+        w.push(i.definition.clone());
+    }
+    let triggers: Vec<String> = w
+        .after
+        .triggers
+        .values()
+        .filter(|x| x.table.as_deref() == Some(name.as_str()))
+        .map(|x| x.definition.trim().trim_end_matches(';').to_owned())
+        .collect();
+    for sql in triggers {
+        w.push(sql);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widening() {
+        assert!(widens("character varying(40)", "character varying(80)"));
+        assert!(!widens("character varying(80)", "character varying(40)"));
+        assert!(widens("integer", "bigint"));
+        assert!(widens("int(11)", "bigint(20)"));
+        assert!(!widens("bigint", "integer"));
+        assert!(widens("varchar(10)", "text"));
+        assert!(!widens("text", "integer"));
+        assert!(widens("numeric(10,2)", "numeric(12,2)"));
+    }
+}
