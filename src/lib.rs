@@ -152,6 +152,16 @@ pub use migrate_runtime::fleet;
 /// Offline SQL scripts: [`Migrations::script`] and its [`ScriptRange`](offline::ScriptRange).
 pub use migrate_runtime::offline;
 
+/// Schemas read from live databases, compared, and written as migrations:
+/// what `migrate revision --autogenerate`, `check --schema` and `schema dump`
+/// are made of. [`schema::read_schema`] reads a database's catalog into a
+/// [`schema::Schema`]; [`schema::generate`] compares two and writes the upgrade
+/// and downgrade between them.
+pub mod schema {
+    pub use migrate_core::schema::*;
+    pub use migrate_runtime::catalog::{read_schema, run_script};
+}
+
 /// Reads and validates a migrations folder at run time, exactly as
 /// [`embed_migrations!`] does at build time.
 pub fn load(dir: impl AsRef<std::path::Path>) -> std::result::Result<Migrations, Diagnostics> {

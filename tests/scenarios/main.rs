@@ -2,6 +2,7 @@
 //! each `mod <database>` below expands the same [`scenarios!`] against its
 //! own `support::<database>`.
 
+mod autogenerate;
 mod deploy;
 mod fleets;
 mod sets;

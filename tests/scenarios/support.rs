@@ -96,6 +96,9 @@ pub mod sqlite {
     /// Whether a failed migration's DDL is rolled back with it.
     pub const TRANSACTIONAL_DDL: bool = true;
 
+    /// The pool type of this database.
+    pub type Pool = SqlitePool;
+
     pub struct Db {
         pub pool: SqlitePool,
         pub url: String,
@@ -157,6 +160,9 @@ pub mod postgres {
     pub fn server_url() -> String {
         std::env::var("MIGRATE_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
     }
+
+    /// The pool type of this database.
+    pub type Pool = PgPool;
 
     pub struct Db {
         pub pool: PgPool,
@@ -226,6 +232,9 @@ pub mod mysql {
     pub fn server_url() -> String {
         std::env::var("MIGRATE_TEST_MYSQL_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
     }
+
+    /// The pool type of this database.
+    pub type Pool = MySqlPool;
 
     pub struct Db {
         pub pool: MySqlPool,

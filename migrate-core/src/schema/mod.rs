@@ -67,3 +67,66 @@ impl Dialect {
         }
     }
 }
+
+/// A migration generated from two schemas: what was detected, the upgrade,
+/// and the downgrade (the comparison made the other way).
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// A line per change, in the upgrade's order.
+    pub detected: Vec<compare::Detected>,
+    /// Differences the generator does not write (`kind name (added|removed|changed)`).
+    pub not_generated: Vec<String>,
+    /// Turns `before` into `after`.
+    pub upgrade: Rendered,
+    /// Turns `after` back into `before`.
+    pub downgrade: Rendered,
+}
+
+impl Generated {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.upgrade.statements.is_empty()
+    }
+
+    /// The revision file: the usual header (with `-- migrate:foreign-keys-off`
+    /// when a SQLite table is rebuilt either way), the upgrade and the downgrade.
+    pub fn file(&self, message: &str, revision: &str, parents: &[&str], created: &str) -> String {
+        let note = "-- Written by `migrate revision --autogenerate`: read it before it runs, above all every `-- REVIEW:` line.\n";
+        let up = format!("{note}{}", self.upgrade.sql());
+        let down = self.downgrade.sql();
+        let text = crate::format::render(message, revision, parents, created, up.trim_end(), down.trim_end());
+        if self.upgrade.foreign_keys_off || self.downgrade.foreign_keys_off {
+            let marker = format!("\n{}\n", crate::format::UPGRADE_MARKER);
+            text.replacen(
+                &marker,
+                &format!("\n{}\n{}\n", FOREIGN_KEYS_OFF, crate::format::UPGRADE_MARKER),
+                1,
+            )
+        } else {
+            text
+        }
+    }
+}
+
+/// The header directive a SQLite table rebuild needs (foreign keys off for the step).
+pub const FOREIGN_KEYS_OFF: &str = "-- migrate:foreign-keys-off";
+
+/// Compares `before` (the migrations' end state) with `after` (the wanted
+/// schema) both ways and renders both directions in `dialect`.
+pub fn generate(
+    dialect: Dialect,
+    before: &Schema,
+    after: &Schema,
+    renames: &Renames,
+    allow_destructive: bool,
+) -> Result<Generated, RenameError> {
+    let up = compare(before, after, renames, allow_destructive)?;
+    let back = renames.reversed();
+    let down = compare(after, before, &back, true)?;
+    Ok(Generated {
+        detected: up.detected(),
+        not_generated: up.not_generated.clone(),
+        upgrade: render(dialect, &up, before, after),
+        downgrade: render(dialect, &down, after, before),
+    })
+}

@@ -100,6 +100,14 @@ pub(crate) fn unquote(token: &str) -> String {
     }
 }
 
+/// Whether `name` reads the same quoted or not: a lower-case word.
+fn plain(name: &str) -> bool {
+    name.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// `sql` as compared: comments dropped, runs of white space made one space
 /// and none next to punctuation, words outside quotes in lower case, a
 /// trailing `;` dropped.
@@ -119,6 +127,9 @@ pub fn normalize(sql: &str) -> String {
                 pending_space = false;
                 if t.kind == Kind::Word {
                     out.push_str(&text.to_ascii_lowercase());
+                } else if t.kind == Kind::Quoted && plain(&unquote(text)) {
+                    // `"account"` and `account` name the same table everywhere.
+                    out.push_str(&unquote(text));
                 } else {
                     out.push_str(text);
                 }
@@ -196,6 +207,44 @@ pub fn mentions(sql: &str, name: &str) -> bool {
     tokens(sql).iter().any(|t| {
         matches!(t.kind, Kind::Word | Kind::Quoted) && unquote(&sql[t.start..t.end]).eq_ignore_ascii_case(name)
     })
+}
+
+/// A SQLite generated column's clause, from its definition: `GENERATED
+/// ALWAYS AS (expr) STORED` or `VIRTUAL`, the expression normalised.
+pub fn generated_clause(item: &str) -> Option<String> {
+    let toks: Vec<Token> = tokens(item).into_iter().filter(|t| t.kind != Kind::Space).collect();
+    let word = |t: &Token| item[t.start..t.end].to_ascii_lowercase();
+    let at = toks
+        .iter()
+        .enumerate()
+        .position(|(i, t)| word(t) == "as" && toks.get(i + 1).is_some_and(|n| &item[n.start..n.end] == "("))?;
+    let open = toks[at + 1];
+    let mut depth = 0usize;
+    for (j, t) in toks.iter().enumerate().skip(at + 1) {
+        match &item[t.start..t.end] {
+            "(" if t.kind == Kind::Punct => depth += 1,
+            ")" if t.kind == Kind::Punct => {
+                depth -= 1;
+                if depth == 0 {
+                    let stored = toks.get(j + 1).is_some_and(|n| word(n) == "stored");
+                    let how = if stored { "STORED" } else { "VIRTUAL" };
+                    return Some(format!(
+                        "GENERATED ALWAYS AS ({}) {how}",
+                        normalize(&item[open.end..t.start])
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether `sql` has the word `word` outside quotes and comments.
+pub fn has_word(sql: &str, word: &str) -> bool {
+    tokens(sql)
+        .iter()
+        .any(|t| t.kind == Kind::Word && sql[t.start..t.end].eq_ignore_ascii_case(word))
 }
 
 /// Words that must be quoted as identifiers in some dialect.
@@ -424,6 +473,7 @@ mod tests {
         assert_eq!(normalize("check(x>0);"), "check(x>0)");
         assert_eq!(normalize("a  'Keep  This'"), "a 'Keep  This'");
         assert_eq!(normalize("\"MixedCase\" int"), "\"MixedCase\" int");
+        assert_eq!(normalize("ON \"account\" (\"email\")"), "on account(email)");
     }
 
     #[test]

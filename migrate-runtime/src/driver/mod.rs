@@ -247,6 +247,10 @@ pub trait Backend: Send {
     /// Runs a query the runtime wrote whose one column reads as text, row by row.
     fn read_strings(&mut self, sql: String) -> BoxFuture<'_, Result<Vec<String>, sqlx::Error>>;
 
+    /// Every column of every row of a query whose columns are all text (or NULL):
+    /// the catalog readers' one primitive (simple query protocol, as `read_strings`).
+    fn read_table(&mut self, sql: String) -> BoxFuture<'_, Result<Vec<Vec<Option<String>>>, sqlx::Error>>;
+
     /// Whether `e` is a deadlock or, on Galera, a certification conflict: the
     /// transaction was rolled back and can be tried again as it was.
     fn is_conflict(&self, e: &sqlx::Error) -> bool {
@@ -407,6 +411,24 @@ macro_rules! same_everywhere {
                     .await?;
                 rows.iter()
                     .map(|row| sqlx::Row::try_get::<String, _>(row, 0))
+                    .collect()
+            })
+        }
+
+        fn read_table(
+            &mut self,
+            sql: String,
+        ) -> $crate::driver::BoxFuture<'_, std::result::Result<Vec<Vec<Option<String>>>, sqlx::Error>> {
+            Box::pin(async move {
+                let rows = sqlx::raw_sql(sqlx::AssertSqlSafe($crate::driver::logged(sql)))
+                    .fetch_all(&mut *self)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        (0..sqlx::Row::len(row))
+                            .map(|i| sqlx::Row::try_get::<Option<String>, _>(row, i))
+                            .collect()
+                    })
                     .collect()
             })
         }

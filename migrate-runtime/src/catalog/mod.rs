@@ -1,0 +1,121 @@
+//! Catalog readers: a live database's schema as a [`Schema`], read through
+//! the server's own catalogs, so that two databases of one server holding
+//! the same schema read the same.
+//!
+//! `migrate revision --autogenerate`, `check --schema` and `schema dump`
+//! read two scratch databases with these (the migrations applied to one,
+//! `schema.sql` run in the other) and compare the models in
+//! `migrate_core::schema`. Every query is text in, text out through
+//! [`Backend::read_table`](crate::driver::Backend::read_table).
+
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+use crate::dialect::Dialect;
+use crate::driver::{Backend, BoxFuture, Handle};
+use crate::error::{Error, Result, db};
+use crate::migrator::Connect;
+use migrate_core::schema::{self, Schema};
+
+pub use migrate_core::schema::Dialect as SchemaDialect;
+
+impl From<Dialect> for schema::Dialect {
+    fn from(d: Dialect) -> Self {
+        match d {
+            Dialect::Sqlite => schema::Dialect::Sqlite,
+            Dialect::Postgres => schema::Dialect::Postgres,
+            Dialect::Mysql => schema::Dialect::Mysql,
+        }
+    }
+}
+
+/// Reads the schema of the database `db` is connected to (PostgreSQL: its
+/// current schema; MySQL: its current database), leaving out the tables
+/// named in `exclude` (the history and lease tables).
+pub async fn read_schema<'c>(db: impl Connect<'c>, exclude: &[String]) -> Result<Schema> {
+    read_boxed(db.connect(), exclude.to_vec()).await
+}
+
+fn read_boxed<'c>(
+    connect: BoxFuture<'c, Result<Box<dyn Handle + 'c>>>,
+    exclude: Vec<String>,
+) -> BoxFuture<'c, Result<Schema>> {
+    Box::pin(async move {
+        let mut handle = connect.await?;
+        read(handle.backend(), &exclude).await
+    })
+}
+
+/// [`read_schema`] on a connection the runtime already holds.
+pub(crate) async fn read(conn: &mut dyn Backend, exclude: &[String]) -> Result<Schema> {
+    let mut schema = match conn.dialect() {
+        #[cfg(feature = "sqlite")]
+        Dialect::Sqlite => sqlite::read(conn).await?,
+        #[cfg(feature = "postgres")]
+        Dialect::Postgres => postgres::read(conn).await?,
+        #[cfg(feature = "mysql")]
+        Dialect::Mysql => mysql::read(conn).await?,
+        #[allow(unreachable_patterns)]
+        other => {
+            return Err(Error::Database {
+                context: format!("reading the {other:?} catalog: this build has no reader for it"),
+                source: sqlx::Error::Protocol("no catalog reader".into()),
+            });
+        }
+    };
+    schema.tables.retain(|name, _| !exclude.iter().any(|e| e == name));
+    let excluded = |t: &Option<String>| t.as_ref().is_some_and(|t| exclude.contains(t));
+    schema.triggers.retain(|_, t| !excluded(&t.table));
+    Ok(schema)
+}
+
+/// Runs a schema file (`schema.sql`) statement by statement on the
+/// database `db` is connected to. A failing statement is named by its line
+/// in `file`.
+pub async fn run_script<'c>(db: impl Connect<'c>, sql: &str, file: &str) -> Result<()> {
+    run_boxed(db.connect(), sql.to_owned(), file.to_owned()).await
+}
+
+fn run_boxed<'c>(
+    connect: BoxFuture<'c, Result<Box<dyn Handle + 'c>>>,
+    sql: String,
+    file: String,
+) -> BoxFuture<'c, Result<()>> {
+    Box::pin(async move {
+        let mut handle = connect.await?;
+        let conn = handle.backend();
+        let dialect = conn.dialect();
+        for s in crate::split::statements(&sql, dialect) {
+            let first = s
+                .text
+                .lines()
+                .find(|l| !l.trim().is_empty() && !l.trim().starts_with("--"))
+                .unwrap_or("");
+            conn.execute(s.text.to_owned())
+                .await
+                .map_err(db(format!("{file}:{}: `{}`", s.line, first.trim())))?;
+        }
+        Ok(())
+    })
+}
+
+/// The rows of a catalog query, each column as text.
+async fn rows(conn: &mut dyn Backend, sql: String, what: &str) -> Result<Vec<Vec<Option<String>>>> {
+    conn.read_table(sql)
+        .await
+        .map_err(db(format!("reading the catalog: {what}")))
+}
+
+/// Column `i` of a row, empty when NULL or missing.
+fn text(row: &[Option<String>], i: usize) -> String {
+    row.get(i).cloned().flatten().unwrap_or_default()
+}
+
+/// Column `i` of a row, `None` when NULL.
+fn opt(row: &[Option<String>], i: usize) -> Option<String> {
+    row.get(i).cloned().flatten()
+}
