@@ -28,6 +28,9 @@ pub struct Options {
     /// The SQL dialect of an offline script, when no database URL names it
     #[arg(long, value_name = "sqlite|postgres|mysql")]
     pub dialect: Option<Dialect>,
+    /// A server where autogenerate, `check --schema` and `schema dump` may create and drop scratch databases (PostgreSQL, MySQL); never the database you deploy to [default: `dev_database_url` in the config file]
+    #[arg(long, value_name = "URL")]
+    pub dev_database_url: Option<String>,
     /// Work on the migration set NAME of the config file (`[sets.NAME]`: its folder and history table) instead of the main folder
     #[arg(long, value_name = "NAME")]
     pub set: Option<String>,
@@ -70,6 +73,7 @@ impl Options {
         Options {
             dir: self.dir.clone().or_else(|| outer.dir.clone()),
             database_url: self.database_url.clone().or_else(|| outer.database_url.clone()),
+            dev_database_url: self.dev_database_url.clone().or_else(|| outer.dev_database_url.clone()),
             config: self.config.clone().or_else(|| outer.config.clone()),
             dialect: self.dialect.or(outer.dialect),
             history_table: self.history_table.clone().or_else(|| outer.history_table.clone()),
@@ -146,14 +150,23 @@ pub enum Command {
         #[command(flatten)]
         options: Options,
     },
-    /// Write a new revision on top of the head and print its path
+    /// Write a new revision on top of the head and print its path; --autogenerate writes its SQL from the schema file
     Revision {
         /// The message: the file's first line and its name's slug
         #[arg(short, long)]
         message: String,
         /// Branch from this revision (id or unique prefix) instead of the head
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", conflicts_with = "autogenerate")]
         head: Option<String>,
+        /// Write the upgrade that turns the migrations' end state into the schema file, and the downgrade back, printing a line per change
+        #[arg(long)]
+        autogenerate: bool,
+        /// The schema file [default: `schema` in the config file, else schema.sql]
+        #[arg(long, value_name = "FILE", requires = "autogenerate")]
+        schema: Option<PathBuf>,
+        /// Write drops of columns that another column of the same type replaces, instead of asking for `-- migrate:renamed-from`
+        #[arg(long, requires = "autogenerate")]
+        allow_destructive: bool,
         #[command(flatten)]
         options: Options,
     },
@@ -168,13 +181,29 @@ pub enum Command {
         #[command(flatten)]
         options: Options,
     },
-    /// Validate the folder exactly as embed_migrations! does (exit 1 on any problem), and warn on `expand` revisions that drop or rename
+    /// Validate the folder exactly as embed_migrations! does (exit 1 on any problem), and warn on `expand` revisions that drop or rename; --schema also compares the migrations' end state with the schema file
     Check {
+        /// Also exit 1, printing the differences, when the migrations' end state differs from the schema file [FILE default: `schema` in the config file, else schema.sql]
+        #[arg(long, value_name = "FILE", num_args = 0..=1)]
+        schema: Option<Option<PathBuf>>,
         #[command(flatten)]
         options: Options,
     },
+    /// The schema file's commands
+    #[command(subcommand)]
+    Schema(SchemaCommand),
     #[command(flatten)]
     Db(DbCommand),
+}
+
+/// `migrate schema …`.
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Print the migrations' end state as a schema file (with --database-url: the live database's), e.g. `migrate schema dump > schema.sql`
+    Dump {
+        #[command(flatten)]
+        options: Options,
+    },
 }
 
 /// The commands that work on a list of migrations, loaded from a folder by
@@ -366,7 +395,8 @@ impl Command {
             Command::Init { options, .. }
             | Command::Revision { options, .. }
             | Command::Merge { options, .. }
-            | Command::Check { options } => options,
+            | Command::Check { options, .. }
+            | Command::Schema(SchemaCommand::Dump { options }) => options,
             Command::Db(db) => db.options(),
         }
     }

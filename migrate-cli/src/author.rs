@@ -95,6 +95,20 @@ fn write_revision(
     parents: &[&str],
     out: &Output,
 ) -> Result<(), CliError> {
+    write_file(s, list, message, out, |revision, created| {
+        format::render(message.trim(), revision, parents, created, "", "")
+    })
+}
+
+/// Writes a new revision file whose text `text_of(revision, created)`
+/// gives, refusing a message the file would misread, and prints its path.
+fn write_file(
+    s: &Settings,
+    list: &[Migration],
+    message: &str,
+    out: &Output,
+    text_of: impl FnOnce(&str, &str) -> String,
+) -> Result<(), CliError> {
     let message = message.trim();
     if message.is_empty() || message.contains(['\n', '\r']) {
         return Err(CliError::Usage("the message (-m) must be one non-empty line".into()));
@@ -107,16 +121,17 @@ fn write_revision(
     } else {
         format!("{revision}_{slug}.sql")
     };
-    let text = format::render(message, &revision, parents, &now_utc(), "", "");
+    let text = text_of(&revision, &now_utc());
     // Never write a file that `check` and the build would reject, or read differently.
     let shown = format!("{}/{name}", s.dir_shown);
     match format::parse(&shown, &text) {
         Ok(parsed) if parsed.migration.message() == message => {}
-        _ => {
+        Ok(_) => {
             return Err(CliError::Usage(format!(
                 "the message `{message}` would be read as part of the file's header, not as its message (a message may not start like `revision:`, `down_revision:`, `created:` or `migrate:`); reword it"
             )));
         }
+        Err(d) => return Err(CliError::Invalid(migrate_core::Diagnostics::new(d))),
     }
     let path = s.dir.join(&name);
     std::fs::OpenOptions::new()
@@ -127,6 +142,21 @@ fn write_revision(
         .map_err(io(format!("cannot write {}/{name}", s.dir_shown)))?;
     out.result(&format!("{}/{name}", s.dir_shown));
     Ok(())
+}
+
+/// Writes a generated revision on top of the folder's one head:
+/// `text_of(revision, parents, created)` gives the file.
+pub(crate) fn write_generated(
+    s: &Settings,
+    message: &str,
+    out: &Output,
+    text_of: impl FnOnce(&str, &[&str], &str) -> String,
+) -> Result<(), CliError> {
+    let list = load_dir(&s.dir, &s.dir_shown)?;
+    let parents: Vec<&str> = list.last().map(Migration::revision).into_iter().collect();
+    write_file(s, &list, message, out, |revision, created| {
+        text_of(revision, &parents, created)
+    })
 }
 
 /// `revision -m MSG [--head ID]`.

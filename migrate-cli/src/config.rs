@@ -21,12 +21,18 @@ pub const CONFIG_ENV: &str = "MIGRATE_CONFIG";
 pub const URL_ENV: &str = "DATABASE_URL";
 /// The migrations folder when nothing names one.
 pub const DEFAULT_DIR: &str = "migrations";
+/// The schema file autogenerate reads unless told otherwise.
+pub const DEFAULT_SCHEMA: &str = "schema.sql";
 
 /// What `migrate.toml` may hold; anything else is an error (typos included).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
     database_url: Option<String>,
+    /// Where autogenerate makes its scratch databases.
+    dev_database_url: Option<String>,
+    /// The schema file, relative to this file.
+    schema: Option<String>,
     dir: Option<String>,
     history_table: Option<String>,
     history_schema: Option<String>,
@@ -64,6 +70,12 @@ pub(crate) struct Settings {
     pub dir_shown: String,
     /// The database URL, if any source gave one.
     pub database_url: Option<String>,
+    /// The server of autogenerate's scratch databases.
+    pub dev_database_url: Option<String>,
+    /// The schema file (`schema.sql`).
+    pub schema_file: PathBuf,
+    /// The schema file as messages name it.
+    pub schema_shown: String,
     /// The history table.
     pub table: HistoryTable,
     /// `--dialect`, for offline scripts.
@@ -179,6 +191,22 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
         }
         (None, None) => (PathBuf::from(DEFAULT_DIR), DEFAULT_DIR.to_owned()),
     };
+    let (schema_file, schema_shown) = match &file.schema {
+        Some(f) => {
+            let f = match base {
+                Some(b) if Path::new(f).is_relative() => b.join(f),
+                _ => PathBuf::from(f),
+            };
+            let shown = f.display().to_string();
+            (f, shown)
+        }
+        None => (PathBuf::from(DEFAULT_SCHEMA), DEFAULT_SCHEMA.to_owned()),
+    };
+    let dev_database_url = options
+        .dev_database_url
+        .clone()
+        .or(file.dev_database_url.clone())
+        .filter(|u| !u.trim().is_empty());
     let database_url = options
         .database_url
         .clone()
@@ -252,6 +280,9 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
         dir,
         dir_shown: dir_shown.trim_end_matches('/').to_owned(),
         database_url,
+        dev_database_url,
+        schema_file,
+        schema_shown,
         table,
         dialect: options.dialect,
         lock_timeout: options

@@ -27,6 +27,7 @@ mod database;
 mod error;
 mod fleet;
 mod output;
+mod schema;
 mod verbs;
 
 pub use args::{Cli, Command, DbCommand, Fleet, Options};
@@ -101,12 +102,24 @@ impl DbCommand {
 fn prepare(options: &Options) -> (Output, Result<config::Settings, CliError>) {
     let mut out = Output::new(options.quiet);
     let env = |name: &str| std::env::var(name).ok();
-    for url in [options.database_url.clone(), env(URL_ENV)].into_iter().flatten() {
+    for url in [
+        options.database_url.clone(),
+        options.dev_database_url.clone(),
+        env(URL_ENV),
+    ]
+    .into_iter()
+    .flatten()
+    {
         out.hide_password_of(&url);
     }
     let settings = config::resolve(options, &env);
     if let Ok(s) = &settings
         && let Some(url) = &s.database_url
+    {
+        out.hide_password_of(url);
+    }
+    if let Ok(s) = &settings
+        && let Some(url) = &s.dev_database_url
     {
         out.hide_password_of(url);
     }
@@ -147,11 +160,41 @@ fn finish(out: &Output, result: Result<(), CliError>, program: Program) -> ExitC
 }
 
 async fn run_command(command: Command, s: &config::Settings, out: &Output) -> Result<(), CliError> {
+    // `--schema FILE` of `revision` and `check` wins over the config file's `schema`.
+    let file = match &command {
+        Command::Revision { schema: Some(f), .. }
+        | Command::Check {
+            schema: Some(Some(f)), ..
+        } => Some(f.clone()),
+        _ => None,
+    };
+    let named;
+    let s = match file {
+        Some(f) => {
+            named = config::Settings {
+                schema_shown: f.display().to_string(),
+                schema_file: f,
+                ..s.clone()
+            };
+            &named
+        }
+        None => s,
+    };
     match command {
         Command::Init { .. } => unreachable!("`Cli::run` runs init before reading any config"),
+        Command::Revision {
+            message,
+            autogenerate: true,
+            allow_destructive,
+            ..
+        } => schema::autogenerate(s, &message, allow_destructive, out).await,
         Command::Revision { message, head, .. } => author::revision(s, &message, head.as_deref(), out),
         Command::Merge { message, ids, .. } => author::merge(s, &message, &ids, out),
+        Command::Check { schema: Some(_), .. } => schema::check(s, out).await,
         Command::Check { .. } => author::check(s, out),
+        Command::Schema(args::SchemaCommand::Dump { options }) => {
+            schema::dump(s, options.database_url.is_some(), out).await
+        }
         Command::Db(db) => verbs::run(db, Source::Folder, s, out).await,
     }
 }

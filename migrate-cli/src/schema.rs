@@ -1,0 +1,425 @@
+//! `revision --autogenerate`, `check --schema` and `schema dump`: the
+//! migrations' end state and `schema.sql`, each made in a scratch database
+//! of its own and read back through the catalogs, compared, and written as
+//! a revision.
+//!
+//! Scratch databases: SQLite in memory; on PostgreSQL and MySQL, databases
+//! of unique names (`migrate_scratch_<seconds>_<pid>_<n>`) created on the
+//! server `--dev-database-url` names and dropped afterwards, also when the
+//! command fails or is interrupted with Ctrl-C. Ones a killed run left are
+//! dropped by the next run once they are an hour old. Never the user's database.
+
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(dead_code, unused_variables, unused_imports)
+)]
+
+use super::config::Settings;
+use super::error::CliError;
+use super::output::Output;
+use migrate_core::schema::{self, Generated, Renames, Schema};
+use migrate_runtime::{Dialect, Migrations};
+#[allow(unused_imports)]
+use sqlx::Connection;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static SCRATCH_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+/// Scratch database names start with this.
+const PREFIX: &str = "migrate_scratch_";
+
+/// A throw-away database.
+enum Scratch {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqliteConnection),
+    #[cfg(feature = "postgres")]
+    Postgres {
+        pool: sqlx::PgPool,
+        admin: sqlx::postgres::PgConnectOptions,
+        name: String,
+    },
+    #[cfg(feature = "mysql")]
+    Mysql {
+        pool: sqlx::MySqlPool,
+        admin: sqlx::mysql::MySqlConnectOptions,
+        name: String,
+    },
+    #[allow(dead_code)]
+    None(std::convert::Infallible),
+}
+
+/// Runs `$body` with `$c` bound to the scratch database's connection or pool.
+macro_rules! on_scratch {
+    ($scratch:expr, $c:ident => $body:expr) => {
+        match $scratch {
+            #[cfg(feature = "sqlite")]
+            Scratch::Sqlite($c) => $body,
+            #[cfg(feature = "postgres")]
+            Scratch::Postgres { pool, .. } => {
+                let $c = &*pool;
+                $body
+            }
+            #[cfg(feature = "mysql")]
+            Scratch::Mysql { pool, .. } => {
+                let $c = &*pool;
+                $body
+            }
+            Scratch::None(never) => match *never {},
+        }
+    };
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+fn scratch_name() -> String {
+    format!(
+        "{PREFIX}{}_{}_{}",
+        now_secs(),
+        std::process::id(),
+        SCRATCH_COUNT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Whether a scratch database a killed run left is old enough to drop.
+fn stale(name: &str) -> bool {
+    name.strip_prefix(PREFIX)
+        .and_then(|rest| rest.split('_').next())
+        .and_then(|secs| secs.parse::<u64>().ok())
+        .is_some_and(|secs| secs + 3600 < now_secs())
+}
+
+fn no_privilege(dialect: Dialect, shown: &str, source: sqlx::Error) -> CliError {
+    let privilege = match dialect {
+        Dialect::Postgres => "CREATEDB (`ALTER ROLE … CREATEDB`)",
+        _ => "CREATE and DROP on new databases (`GRANT CREATE, DROP ON *.* TO …`)",
+    };
+    CliError::Refused(format!(
+        "cannot create a scratch database on `{shown}`: {}\n  = help: the dev database's user needs {privilege}; point --dev-database-url (or `dev_database_url` in migrate.toml) at a server where it has it, never at the database you deploy to",
+        migrate_runtime::Error::Database {
+            context: "CREATE DATABASE".into(),
+            source
+        }
+    ))
+}
+
+impl Scratch {
+    /// A new empty database of `dialect`: in memory for SQLite, else on the dev server.
+    async fn create(dialect: Dialect, dev_url: Option<&str>, out: &Output) -> Result<Scratch, CliError> {
+        let url = match (dialect, dev_url) {
+            (Dialect::Sqlite, _) => None,
+            (_, Some(url)) => Some(url),
+            (_, None) => {
+                return Err(CliError::Usage(format!(
+                    "the {} schema is made in scratch databases on a server of its own: pass --dev-database-url URL (or set `dev_database_url` in migrate.toml), a server where this tool may create and drop databases",
+                    schema::Dialect::from(dialect).name()
+                )));
+            }
+        };
+        let shown = url.map(|u| out.redacted(u)).unwrap_or_default();
+        let connect = |source: sqlx::Error| CliError::Connect {
+            url: shown.clone(),
+            source,
+        };
+        match dialect {
+            #[cfg(feature = "sqlite")]
+            Dialect::Sqlite => {
+                use sqlx::ConnectOptions;
+                let options: sqlx::sqlite::SqliteConnectOptions = "sqlite::memory:".parse().map_err(connect)?;
+                Ok(Scratch::Sqlite(options.connect().await.map_err(connect)?))
+            }
+            #[cfg(feature = "postgres")]
+            Dialect::Postgres => {
+                let admin: sqlx::postgres::PgConnectOptions = url.unwrap_or_default().parse().map_err(connect)?;
+                let mut conn = sqlx::PgConnection::connect_with(&admin).await.map_err(connect)?;
+                let old: Vec<(String,)> =
+                    sqlx::query_as("SELECT datname::text FROM pg_database WHERE datname LIKE 'migrate\\_scratch\\_%'")
+                        .fetch_all(&mut conn)
+                        .await
+                        .unwrap_or_default();
+                for (db,) in old.into_iter().filter(|(n,)| stale(n)) {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)");
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+                }
+                let name = scratch_name();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                    .execute(&mut conn)
+                    .await
+                    .map_err(|e| no_privilege(dialect, &shown, e))?;
+                conn.close().await.ok();
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(2)
+                    .connect_lazy_with(admin.clone().database(&name));
+                Ok(Scratch::Postgres { pool, admin, name })
+            }
+            #[cfg(feature = "mysql")]
+            Dialect::Mysql => {
+                let admin: sqlx::mysql::MySqlConnectOptions = url.unwrap_or_default().parse().map_err(connect)?;
+                let mut conn = sqlx::MySqlConnection::connect_with(&admin).await.map_err(connect)?;
+                let old: Vec<(String,)> = sqlx::query_as(
+                    "SELECT CAST(schema_name AS CHAR) FROM information_schema.schemata WHERE schema_name LIKE 'migrate\\_scratch\\_%'",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .unwrap_or_default();
+                for (db,) in old.into_iter().filter(|(n,)| stale(n)) {
+                    let sql = format!("DROP DATABASE IF EXISTS `{db}`");
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+                }
+                let name = scratch_name();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{name}`")))
+                    .execute(&mut conn)
+                    .await
+                    .map_err(|e| no_privilege(dialect, &shown, e))?;
+                conn.close().await.ok();
+                let pool = sqlx::mysql::MySqlPoolOptions::new()
+                    .max_connections(2)
+                    .connect_lazy_with(admin.clone().database(&name));
+                Ok(Scratch::Mysql { pool, admin, name })
+            }
+            #[allow(unreachable_patterns)]
+            other => Err(CliError::NotCompiled(other)),
+        }
+    }
+
+    /// Drops the database (SQLite's vanishes with its connection).
+    async fn drop(self) {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Scratch::Sqlite(c) => drop(c.close().await),
+            #[cfg(feature = "postgres")]
+            Scratch::Postgres { pool, admin, name } => {
+                pool.close().await;
+                if let Ok(mut conn) = sqlx::PgConnection::connect_with(&admin).await {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+                    conn.close().await.ok();
+                }
+            }
+            #[cfg(feature = "mysql")]
+            Scratch::Mysql { pool, admin, name } => {
+                pool.close().await;
+                if let Ok(mut conn) = sqlx::MySqlConnection::connect_with(&admin).await {
+                    let sql = format!("DROP DATABASE IF EXISTS `{name}`");
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+                    conn.close().await.ok();
+                }
+            }
+            Scratch::None(never) => match never {},
+        }
+    }
+}
+
+/// Runs `work` on a fresh scratch database and drops it afterwards,
+/// whether `work` succeeds, fails, or the user presses Ctrl-C.
+async fn with_scratch<T, F>(dialect: Dialect, dev_url: Option<&str>, out: &Output, work: F) -> Result<T, CliError>
+where
+    F: AsyncFnOnce(&mut Scratch) -> Result<T, CliError>,
+{
+    let mut scratch = Scratch::create(dialect, dev_url, out).await?;
+    let result = {
+        let run = std::pin::pin!(work(&mut scratch));
+        let interrupted = std::pin::pin!(tokio::signal::ctrl_c());
+        first(run, interrupted).await
+    };
+    scratch.drop().await;
+    match result {
+        Ok(r) => r,
+        Err(()) => Err(CliError::Refused(
+            "interrupted; the scratch database was dropped".into(),
+        )),
+    }
+}
+
+/// The output of `a`, or `Err` if `b` finishes first.
+async fn first<T, U>(
+    mut a: std::pin::Pin<&mut impl Future<Output = T>>,
+    mut b: std::pin::Pin<&mut impl Future<Output = U>>,
+) -> Result<T, ()> {
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(t) = a.as_mut().poll(cx) {
+            return std::task::Poll::Ready(Ok(t));
+        }
+        match b.as_mut().poll(cx) {
+            std::task::Poll::Ready(_) => std::task::Poll::Ready(Err(())),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// The tables the runtime keeps in a database, which no schema file describes.
+fn own_tables(s: &Settings) -> Vec<String> {
+    let mut out = vec![
+        s.table.name().to_owned(),
+        migrate_runtime::dialect::LEASE_TABLE.to_owned(),
+    ];
+    out.extend(s.set_tables.iter().map(|(_, t)| t.name().to_owned()));
+    out
+}
+
+/// The dialect of generated SQL: the dev database's, else the database
+/// URL's, else `--dialect`.
+fn dialect(s: &Settings, out: &Output) -> Result<Dialect, CliError> {
+    if let Some(url) = &s.dev_database_url {
+        return super::database::dialect_of(url, &out.redacted(url));
+    }
+    if let Some(url) = &s.database_url {
+        return super::database::dialect_of(url, &out.redacted(url));
+    }
+    s.dialect.ok_or_else(|| {
+        CliError::Usage(
+            "autogenerate needs a dialect: pass --dialect sqlite|postgres|mysql, --dev-database-url URL, or a database URL"
+                .into(),
+        )
+    })
+}
+
+/// The migrations' end state: the folder applied to a scratch database.
+async fn migrations_state(d: Dialect, migrations: &Migrations, s: &Settings, out: &Output) -> Result<Schema, CliError> {
+    let exclude = own_tables(s);
+    with_scratch(d, s.dev_database_url.as_deref(), out, async |scratch| {
+        on_scratch!(&mut *scratch, c => migrations.migrator().history_table(s.table.name()).upgrade(c, "head").await)?;
+        Ok(on_scratch!(&mut *scratch, c => migrate_runtime::catalog::read_schema(c, &exclude).await)?)
+    })
+    .await
+}
+
+/// What `schema.sql` makes: the file run in a scratch database.
+async fn file_state(d: Dialect, text: &str, s: &Settings, out: &Output) -> Result<Schema, CliError> {
+    with_scratch(d, s.dev_database_url.as_deref(), out, async |scratch| {
+        on_scratch!(&mut *scratch, c => migrate_runtime::catalog::run_script(c, text, &s.schema_shown).await).map_err(
+            |e| {
+                CliError::Refused(format!(
+                    "{e}\n  = help: {} must run as it is on an empty {} database",
+                    s.schema_shown,
+                    schema::Dialect::from(d).name()
+                ))
+            },
+        )?;
+        Ok(on_scratch!(&mut *scratch, c => migrate_runtime::catalog::read_schema(c, &[]).await)?)
+    })
+    .await
+}
+
+fn read_schema_file(s: &Settings) -> Result<(String, Renames), CliError> {
+    let text = std::fs::read_to_string(&s.schema_file).map_err(|e| {
+        CliError::Refused(format!(
+            "cannot read the schema file `{}`: {e}\n  = help: write the schema you want there (`migrate schema dump > {}` gives the migrations' end state to start from), or name another with --schema FILE or `schema` in migrate.toml",
+            s.schema_shown, s.schema_shown
+        ))
+    })?;
+    let renames = schema::renames(&text).map_err(|e| CliError::Refused(format!("{}:{}", s.schema_shown, e)))?;
+    Ok((text, renames))
+}
+
+/// Both states and what separates them.
+async fn compared(s: &Settings, allow_destructive: bool, out: &Output) -> Result<(Dialect, Generated), CliError> {
+    let d = dialect(s, out)?;
+    let migrations = Migrations::load(&s.dir, &s.dir_shown)?;
+    let (text, renames) = read_schema_file(s)?;
+    let before = migrations_state(d, &migrations, s, out).await?;
+    let after = file_state(d, &text, s, out).await?;
+    let generated = schema::generate(d.into(), &before, &after, &renames, allow_destructive)
+        .map_err(|e| CliError::Refused(e.to_string()))?;
+    Ok((d, generated))
+}
+
+fn print_detected(g: &Generated, out: &Output, result: bool) {
+    for line in &g.detected {
+        if result {
+            out.result(&line.text);
+        } else if line.destructive {
+            out.warn(&format!("{} (can lose data: read its -- REVIEW: line)", line.text));
+        } else {
+            out.info(&line.text);
+        }
+    }
+    for name in &g.not_generated {
+        let text = format!("Not generated: {name} differs; write it by hand");
+        if result {
+            out.result(&text);
+        } else {
+            out.warn(&text);
+        }
+    }
+}
+
+/// `revision --autogenerate -m MSG`.
+pub(crate) async fn autogenerate(
+    s: &Settings,
+    message: &str,
+    allow_destructive: bool,
+    out: &Output,
+) -> Result<(), CliError> {
+    let (_, generated) = compared(s, allow_destructive, out).await?;
+    print_detected(&generated, out, false);
+    if generated.is_empty() {
+        out.info(&format!(
+            "No changes detected: the migrations already give {}; nothing written",
+            s.schema_shown
+        ));
+        return Ok(());
+    }
+    super::author::write_generated(s, message, out, |revision, parents, created| {
+        generated.file(message, revision, parents, created)
+    })
+}
+
+/// `check --schema`: exit 1 and print the differences when the migrations'
+/// end state and the schema file differ.
+pub(crate) async fn check(s: &Settings, out: &Output) -> Result<(), CliError> {
+    super::author::check(s, out)?;
+    let (_, generated) = compared(s, true, out).await?;
+    if generated.detected.is_empty() && generated.not_generated.is_empty() {
+        out.info(&format!("{}: the migrations give exactly this schema", s.schema_shown));
+        return Ok(());
+    }
+    print_detected(&generated, out, true);
+    Err(CliError::Refused(format!(
+        "the migrations' end state differs from {} ({} difference(s)); `migrate revision --autogenerate -m MSG` writes a revision for them",
+        s.schema_shown,
+        generated.detected.len() + generated.not_generated.len()
+    )))
+}
+
+/// `schema dump`: the migrations' end state (or, with `live`, the
+/// database's) as a schema file.
+pub(crate) async fn dump(s: &Settings, live: bool, out: &Output) -> Result<(), CliError> {
+    let state = if live {
+        let url = s.database_url.as_deref().ok_or(CliError::MissingUrl)?;
+        let opened = super::database::open(url, false, out).await?;
+        let mut opened = opened;
+        let d = super::database::dialect_of(url, &out.redacted(url))?;
+        let exclude = own_tables(s);
+        let state = super::database::on!(&mut opened, c => migrate_runtime::catalog::read_schema(c, &exclude).await);
+        opened.close(out).await;
+        (d, state?)
+    } else {
+        let d = dialect(s, out)?;
+        let migrations = Migrations::load(&s.dir, &s.dir_shown)?;
+        (d, migrations_state(d, &migrations, s, out).await?)
+    };
+    let (d, state) = state;
+    let empty = Schema::default();
+    let g = schema::generate(d.into(), &empty, &state, &Renames::default(), true)
+        .map_err(|e| CliError::Refused(e.to_string()))?;
+    let mut text = format!(
+        "-- The schema, as `migrate schema dump` read it ({}).\n",
+        schema::Dialect::from(d).name()
+    );
+    for st in &g.upgrade.statements {
+        text.push_str(&st.sql);
+        text.push_str(";\n");
+    }
+    for name in &g.not_generated {
+        text.push_str(&format!("-- not written: {name}\n"));
+    }
+    out.result(text.trim_end());
+    Ok(())
+}
