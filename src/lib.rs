@@ -49,6 +49,24 @@
 //!   is reversible with nothing to run.
 //! - `-- migrate:no-transaction` in the header runs the migration outside a
 //!   transaction.
+//! - `-- migrate:foreign-keys-off` in the header runs the migration with
+//!   foreign keys off, for SQLite's table rebuild (create the new table, copy
+//!   the rows, drop the old one, rename the new one), in which dropping a
+//!   referenced table would otherwise delete its `ON DELETE CASCADE` children
+//!   silently. SQLite ignores `PRAGMA foreign_keys` inside a transaction, so
+//!   the run commits what it did so far, turns enforcement off, runs the
+//!   migration and its history row in a transaction of their own, and before
+//!   committing runs `PRAGMA foreign_key_check` over the whole database: a row
+//!   left pointing at no row rolls the migration back with
+//!   [`Error::DanglingForeignKeys`], which names the table, the rowid and the
+//!   referenced table. The connection's own setting is put back afterwards,
+//!   also after a failure, and the run goes on in a new transaction. MySQL
+//!   and MariaDB run it with the session's `foreign_key_checks = 0`, put back
+//!   afterwards; they do not check the rows when it is turned back on.
+//!   PostgreSQL ignores it (its foreign keys are not touched by rebuilding a
+//!   table; use `DEFERRABLE` constraints there). It cannot be combined with
+//!   `-- migrate:no-transaction`, and, like the other header directives, is
+//!   not part of the checksum.
 //! - The checksum is SHA-256 over the upgrade section and the
 //!   no-transaction flag, after turning CRLF into LF and dropping a BOM.
 //!   Editing the message or the downgrade is not drift; editing the upgrade
@@ -137,8 +155,8 @@ pub use migrate_core::{
 pub use migrate_macros::embed_migrations;
 pub use migrate_runtime::{
     Applied, Connect, DEFAULT_LEASE_TTL, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Dialect, Driver,
-    Error, Handle, HistoryEntry, HistoryTable, IntoTarget, LockMode, Migrations, Migrator, Progress, Report,
-    Resolution, Result, Sets, StepReport,
+    Error, ForeignKeyViolation, Handle, HistoryEntry, HistoryTable, IntoTarget, LockMode, Migrations, Migrator,
+    Progress, Report, Resolution, Result, Sets, StepReport,
 };
 /// The sqlx version this crate runs on, so pools and connections match.
 pub use sqlx;

@@ -18,7 +18,8 @@
 //! comments. Its first comment line is the message; `revision:`,
 //! `down_revision:` and `created:` lines carry the metadata, and
 //! `-- migrate:no-transaction` makes the migration run outside a
-//! transaction. Sections run from their marker line to the next marker,
+//! transaction; `-- migrate:foreign-keys-off` runs it with foreign key
+//! enforcement off (SQLite's table rebuilds). Sections run from their marker line to the next marker,
 //! trimmed of surrounding blank space; their SQL is never split or rewritten.
 
 use crate::checksum::normalise;
@@ -34,9 +35,11 @@ pub const UPGRADE_MARKER: &str = "-- migrate:upgrade";
 pub const DOWNGRADE_MARKER: &str = "-- migrate:downgrade";
 /// The header directive that runs a migration outside a transaction.
 pub const NO_TRANSACTION_DIRECTIVE: &str = "-- migrate:no-transaction";
+/// The header directive that runs a migration with foreign key enforcement off.
+pub const FOREIGN_KEYS_OFF_DIRECTIVE: &str = "-- migrate:foreign-keys-off";
 
 /// Every header directive, as the help of an unknown one lists them.
-const DIRECTIVES_HELP: &str = "the directives are `-- migrate:upgrade`, `-- migrate:downgrade`, and in the header `-- migrate:no-transaction`, `-- migrate:phase: expand|contract`, `-- migrate:lock-timeout: 5s` and `-- migrate:statement-timeout: 10min`";
+const DIRECTIVES_HELP: &str = "the directives are `-- migrate:upgrade`, `-- migrate:downgrade`, and in the header `-- migrate:no-transaction`, `-- migrate:foreign-keys-off`, `-- migrate:phase: expand|contract`, `-- migrate:lock-timeout: 5s` and `-- migrate:statement-timeout: 10min`";
 
 /// A migration file, parsed, with the lines that diagnostics point at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +131,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
     let mut down: Option<(Vec<String>, usize)> = None;
     let mut created: Option<String> = None;
     let mut no_transaction = false;
+    let mut foreign_keys_off_line = 0;
     let mut upgrade_start: Option<usize> = None; // index of the marker line
     let mut downgrade_start: Option<usize> = None;
     let mut sql_in_header: Vec<usize> = Vec::new();
@@ -220,6 +224,22 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
                     "`-- migrate:no-transaction` must be in the header".into(),
                     "move it above `-- migrate:upgrade`",
                 )),
+                "foreign-keys-off" if upgrade_start.is_some() => problems.push(err(
+                    DiagnosticKind::BadHeader,
+                    n,
+                    "`-- migrate:foreign-keys-off` must be in the header".into(),
+                    "move it above `-- migrate:upgrade`",
+                )),
+                "foreign-keys-off" if directives.foreign_keys_off => problems.push(err(
+                    DiagnosticKind::BadHeader,
+                    n,
+                    "second `-- migrate:foreign-keys-off` line".into(),
+                    "keep one",
+                )),
+                "foreign-keys-off" => {
+                    directives.foreign_keys_off = true;
+                    foreign_keys_off_line = n;
+                }
                 other => problems.push(err(
                     DiagnosticKind::BadHeader,
                     n,
@@ -401,6 +421,14 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
             "the header holds only `--` comments; put SQL after `-- migrate:upgrade`",
         ));
     }
+    if directives.foreign_keys_off && no_transaction {
+        problems.push(err(
+            DiagnosticKind::BadHeader,
+            foreign_keys_off_line,
+            "`-- migrate:foreign-keys-off` with `-- migrate:no-transaction`".into(),
+            "a migration with foreign keys off runs in a transaction of its own, checked for dangling foreign keys before it commits, so it cannot run outside one: remove one of the two",
+        ));
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -513,6 +541,56 @@ mod tests {
                 (Some(11), "`-- migrate:statement-timeout:` must be in the header"),
             ]
         );
+    }
+
+    #[test]
+    fn foreign_keys_off_is_a_header_directive() {
+        let text = "-- rebuild\n-- revision: a\n-- down_revision:\n-- migrate:foreign-keys-off\n\n-- migrate:upgrade\nSELECT 1;\n";
+        let m = parse("migrations/a_m.sql", text).unwrap().migration;
+        assert!(m.directives().foreign_keys_off);
+        assert!(!m.no_transaction());
+        // Not part of what the checksum covers.
+        let plain = text.replace("-- migrate:foreign-keys-off\n", "");
+        let plain = parse("migrations/a_m.sql", &plain).unwrap().migration;
+        assert!(!plain.directives().foreign_keys_off);
+        assert_eq!(plain.checksum(), m.checksum());
+    }
+
+    #[test]
+    fn misplaced_foreign_keys_off_says_what_and_where() {
+        let text = "-- m\n-- revision: a\n-- down_revision:\n-- migrate:foreign-keys-off\n-- migrate:foreign-keys-off\n\n-- migrate:upgrade\nSELECT 1;\n-- migrate:foreign-keys-off\n";
+        let e = parse("migrations/a_m.sql", text).unwrap_err();
+        let got: Vec<_> = e
+            .iter()
+            .map(|d| (d.line, d.message.as_str(), d.help.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some(5), "second `-- migrate:foreign-keys-off` line", Some("keep one")),
+                (
+                    Some(9),
+                    "`-- migrate:foreign-keys-off` must be in the header",
+                    Some("move it above `-- migrate:upgrade`")
+                ),
+            ]
+        );
+        // With no-transaction: it needs a transaction to check before committing.
+        let both = "-- m\n-- revision: a\n-- down_revision:\n-- migrate:no-transaction\n-- migrate:foreign-keys-off\n\n-- migrate:upgrade\nSELECT 1;\n";
+        let e = parse("migrations/a_m.sql", both).unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].line, Some(5));
+        assert_eq!(
+            e[0].message,
+            "`-- migrate:foreign-keys-off` with `-- migrate:no-transaction`"
+        );
+        assert!(e[0].help.as_deref().unwrap().contains("remove one of the two"));
+        // A misspelling is an unknown directive whose help lists it.
+        let typo =
+            "-- m\n-- revision: a\n-- down_revision:\n-- migrate:foreign-key-off\n\n-- migrate:upgrade\nSELECT 1;\n";
+        let e = parse("migrations/a_m.sql", typo).unwrap_err();
+        assert_eq!(e[0].message, "unknown directive `-- migrate:foreign-key-off`");
+        assert!(e[0].help.as_deref().unwrap().contains("`-- migrate:foreign-keys-off`"));
     }
 
     #[test]

@@ -54,7 +54,7 @@ impl FromStr for Phase {
 }
 
 /// What a revision's header says about how to run it, beside its SQL: its
-/// phase and its timeouts. None of it is part of the checksum, since none of
+/// phase, its timeouts and whether foreign keys are enforced. None of it is part of the checksum, since none of
 /// it changes what the migration does to the schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Directives {
@@ -65,6 +65,12 @@ pub struct Directives {
     pub lock_timeout: Option<Duration>,
     /// `-- migrate:statement-timeout: 10min`: how long one of its statements may run.
     pub statement_timeout: Option<Duration>,
+    /// `-- migrate:foreign-keys-off`: it runs with foreign key enforcement off,
+    /// as SQLite's table rebuild (create, copy, drop, rename) needs. SQLite:
+    /// in a transaction of its own with `PRAGMA foreign_keys = OFF`, checked
+    /// with `PRAGMA foreign_key_check` before it commits; MySQL: with the
+    /// session's `foreign_key_checks = 0`; PostgreSQL: no effect.
+    pub foreign_keys_off: bool,
 }
 
 /// One migration revision.
@@ -111,7 +117,7 @@ pub struct MigrationParts {
     pub downgrade: Option<String>,
     /// Whether the migration runs outside a transaction.
     pub no_transaction: bool,
-    /// Its phase and timeouts.
+    /// Its phase, timeouts and foreign key setting.
     pub directives: Directives,
     /// Revisions of other migration sets it needs applied first, as
     /// `(set, revision)`: its `-- depends_on: set@revision` header lines.
@@ -158,11 +164,11 @@ impl Migration {
         upgrade: &'static str,
         downgrade: Option<&'static str>,
         no_transaction: bool,
-        directives: (Option<Phase>, Option<u64>, Option<u64>),
+        directives: (Option<Phase>, Option<u64>, Option<u64>, bool),
         depends_on: &'static [(&'static str, &'static str)],
         file: &'static str,
     ) -> Migration {
-        let (phase, lock_ms, statement_ms) = directives;
+        let (phase, lock_ms, statement_ms, foreign_keys_off) = directives;
         Migration {
             revision: Cow::Borrowed(revision),
             down_revisions: Parents::Embedded(down_revisions),
@@ -184,6 +190,7 @@ impl Migration {
                     Some(ms) => Some(Duration::from_millis(ms)),
                     None => None,
                 },
+                foreign_keys_off,
             },
             depends_on: DependsOn::Embedded(depends_on),
             file: Cow::Borrowed(file),

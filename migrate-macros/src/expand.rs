@@ -44,12 +44,13 @@ pub fn migrations(input: &Input, migrations: &[Migration]) -> TokenStream {
             None => quote!(::core::option::Option::None),
         };
         let (lock, statement) = (ms(d.lock_timeout), ms(d.statement_timeout));
+        let foreign_keys_off = d.foreign_keys_off;
         let depends = m.depends_on().map(|(set, rev)| quote!((#set, #rev)));
         let file = m.file();
         quote! {
             ::migrate::__private::Migration::__embedded(
                 #revision, &[#(#parents),*], #message, [#(#checksum),*], #upgrade, #downgrade, #no_transaction,
-                (#phase, #lock, #statement), &[#(#depends),*], #file,
+                (#phase, #lock, #statement, #foreign_keys_off), &[#(#depends),*], #file,
             )
         }
     });

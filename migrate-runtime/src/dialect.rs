@@ -570,6 +570,54 @@ impl Dialect {
         })
     }
 
+    /// SQLite: the query reading the connection's `foreign_keys` setting, `0` or `1`.
+    pub fn select_foreign_keys(self) -> String {
+        "SELECT CAST(foreign_keys AS TEXT) FROM pragma_foreign_keys".into()
+    }
+
+    /// SQLite: the statement turning the connection's foreign key enforcement
+    /// on or off (outside a transaction: inside one, SQLite ignores it).
+    pub fn set_foreign_keys(self, on: bool) -> String {
+        format!("PRAGMA foreign_keys = {}", if on { "ON" } else { "OFF" })
+    }
+
+    /// SQLite: the query listing up to `limit` rows whose foreign key points at
+    /// no row, one text per row: table, rowid (empty for a `WITHOUT ROWID`
+    /// table) and referenced table, separated by tabs.
+    pub fn select_foreign_key_violations(self, limit: usize) -> String {
+        format!(
+            "SELECT \"table\" || char(9) || coalesce(rowid, '') || char(9) || parent FROM pragma_foreign_key_check LIMIT {limit}"
+        )
+    }
+
+    /// SQLite: statements for a script's step, before its `COMMIT`, that list
+    /// the rows whose foreign key points at no row and fail when there is one
+    /// (a `CHECK` constraint named after the problem), so `.bail on` stops
+    /// before the step commits.
+    pub fn foreign_key_guard(self) -> String {
+        "PRAGMA foreign_key_check;\n\
+         CREATE TEMP TABLE migrate_foreign_key_check (ok INTEGER CONSTRAINT \"rows whose foreign key points at no row (PRAGMA foreign_key_check above lists them): the migration was not committed\" CHECK (ok));\n\
+         INSERT INTO migrate_foreign_key_check SELECT NOT EXISTS (SELECT 1 FROM pragma_foreign_key_check);\n\
+         DROP TABLE migrate_foreign_key_check"
+            .into()
+    }
+
+    /// The statements a script puts before and after a `-- migrate:foreign-keys-off`
+    /// step, outside its transaction: SQLite turns enforcement off and on again,
+    /// MySQL saves the session's `foreign_key_checks`, sets it to 0 and puts it
+    /// back; `None` on PostgreSQL, where the directive has no effect.
+    pub fn foreign_keys_off_script(self) -> Option<(String, String)> {
+        match self {
+            Dialect::Sqlite => Some((self.set_foreign_keys(false), self.set_foreign_keys(true))),
+            Dialect::Mysql => Some((
+                "SET @migrate_foreign_key_checks = @@SESSION.foreign_key_checks;\nSET SESSION foreign_key_checks = 0"
+                    .into(),
+                "SET SESSION foreign_key_checks = @migrate_foreign_key_checks".into(),
+            )),
+            Dialect::Postgres => None,
+        }
+    }
+
     /// `sql` (statements without a final `;`) in a transaction of its own.
     pub fn transaction(self, sql: &str) -> String {
         format!("BEGIN;\n{sql};\nCOMMIT")

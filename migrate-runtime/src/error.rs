@@ -81,6 +81,35 @@ pub enum Error {
         cleanup: Option<Box<Error>>,
     },
 
+    /// A `-- migrate:foreign-keys-off` migration on SQLite left rows whose
+    /// foreign key points at no row (`PRAGMA foreign_key_check` found them
+    /// before it committed): it was rolled back with its history row.
+    #[error(
+        "{direction} of revision `{revision}` ({file}) ran with foreign keys off (`-- migrate:foreign-keys-off`) and left {}{}{}: it was rolled back and is not recorded; make the migration keep every row's parent (copy every row of the old table into the new one, keeping its key, before dropping the old one) or fix or delete those rows in the same migration, then run it again (`PRAGMA foreign_key_check` lists them); {}{}",
+        if .violations.len() == 1 && !*.more { "a dangling foreign key: " } else { "dangling foreign keys: " },
+        .violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+        if *.more { ", and more" } else { "" },
+        applied_note(.applied),
+        .cleanup.as_ref().map(|c| format!("; cleaning up after it also failed: {c}")).unwrap_or_default()
+    )]
+    DanglingForeignKeys {
+        /// The revision.
+        revision: String,
+        /// Its file.
+        file: String,
+        /// Upgrading or downgrading.
+        direction: Direction,
+        /// The first rows found (at most [`ForeignKeyViolation::MAX_LISTED`]).
+        violations: Vec<ForeignKeyViolation>,
+        /// Whether there were more than those.
+        more: bool,
+        /// The revisions this run had already applied or unapplied, which stay done.
+        applied: Vec<String>,
+        /// What failed while cleaning up after it (the rollback, restoring the
+        /// connection's `foreign_keys` setting), reported beside the cause.
+        cleanup: Option<Box<Error>>,
+    },
+
     /// A run failed after it had completed some steps, outside any
     /// migration's SQL (writing the digest, releasing the lock, ...).
     #[error("{source}; {}", applied_note(.completed))]
@@ -281,6 +310,33 @@ pub enum Error {
         #[source]
         source: sqlx::Error,
     },
+}
+
+/// A row whose foreign key points at no row of the table it references, as
+/// SQLite's `PRAGMA foreign_key_check` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKeyViolation {
+    /// The table holding the row.
+    pub table: String,
+    /// The row's rowid; `None` for a `WITHOUT ROWID` table.
+    pub rowid: Option<i64>,
+    /// The table its foreign key references.
+    pub parent: String,
+}
+
+impl ForeignKeyViolation {
+    /// How many violations an error lists.
+    pub const MAX_LISTED: usize = 10;
+}
+
+impl std::fmt::Display for ForeignKeyViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.rowid {
+            Some(rowid) => write!(f, "the row of `{}` with rowid {rowid}", self.table)?,
+            None => write!(f, "a row of `{}`", self.table)?,
+        }
+        write!(f, " references a row of `{}` that does not exist", self.parent)
+    }
 }
 
 impl From<PlanError> for Error {

@@ -26,7 +26,7 @@ mod table;
 
 pub use dialect::Dialect;
 pub use driver::{Driver, Handle};
-pub use error::{Error, Result};
+pub use error::{Error, ForeignKeyViolation, Result};
 pub use migrator::{
     Connect, DEFAULT_LEASE_TTL, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, IntoTarget, LockMode, Migrations,
     Migrator, Progress, Resolution, UnknownLockMode,

@@ -1103,10 +1103,14 @@ impl<'m> Migrator<'m> {
             .steps(conn, s, graph, &plan, run_sql, digest_of(&rows), report)
             .await;
         match result {
-            Err(e) if !report.is_empty() && !matches!(e, Error::Migration { .. }) => Err(Error::Interrupted {
-                completed: report.revisions().into_iter().map(str::to_owned).collect(),
-                source: Box::new(e),
-            }),
+            Err(e)
+                if !report.is_empty() && !matches!(e, Error::Migration { .. } | Error::DanglingForeignKeys { .. }) =>
+            {
+                Err(Error::Interrupted {
+                    completed: report.revisions().into_iter().map(str::to_owned).collect(),
+                    source: Box::new(e),
+                })
+            }
             other => other,
         }
     }
@@ -1315,7 +1319,7 @@ impl<'m> Migrator<'m> {
             notify(None);
             let started = Instant::now();
             if let Err(mut e) = driver::apply(conn, s, step, None).await {
-                if let Error::Migration { applied, .. } = &mut e {
+                if let Error::Migration { applied, .. } | Error::DanglingForeignKeys { applied, .. } = &mut e {
                     *applied = report.revisions().into_iter().map(str::to_owned).collect();
                 }
                 tracing::error!(revision = m.revision(), error = %e, "migration failed");

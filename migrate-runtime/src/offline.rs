@@ -239,13 +239,35 @@ fn render(
         if m.no_transaction() {
             out.push_str("-- migrate:no-transaction: this migration runs outside a transaction.\n");
         }
+        let foreign_keys_off = m.directives().foreign_keys_off && !sql.trim().is_empty();
+        let around = dialect.foreign_keys_off_script().filter(|_| foreign_keys_off);
+        if foreign_keys_off {
+            out.push_str(match dialect {
+                Dialect::Sqlite => {
+                    "-- migrate:foreign-keys-off: foreign keys are off for this migration (outside its transaction, where\n\
+                     -- SQLite takes the setting), it fails before COMMIT if it leaves a row whose foreign key points at\n\
+                     -- no row, and they are on again after it, as on an application's connection.\n"
+                }
+                Dialect::Mysql => "-- migrate:foreign-keys-off: the session checks no foreign key during this migration.\n",
+                Dialect::Postgres => "-- migrate:foreign-keys-off: no effect on PostgreSQL.\n",
+            });
+        }
+        if let Some((off, _)) = &around {
+            push_statement(&mut out, off);
+        }
         if wrap {
             out.push_str("BEGIN;\n");
         }
         push_sql(&mut out, sql, dialect);
+        if foreign_keys_off && dialect == Dialect::Sqlite {
+            push_statement(&mut out, &dialect.foreign_key_guard());
+        }
         push_statement(&mut out, &history);
         if wrap {
             out.push_str("COMMIT;\n");
+        }
+        if let Some((_, on)) = &around {
+            push_statement(&mut out, on);
         }
     }
     if !plan.is_empty() {
@@ -374,6 +396,56 @@ mod tests {
         assert!(!s.contains("c3 it's"));
         assert!(!s.contains("BEGIN;"));
         assert!(s.contains("commit DDL implicitly"));
+    }
+
+    #[test]
+    fn foreign_keys_off_frames_the_step() {
+        let mut rebuild = m("a1", &[], "CREATE TABLE a (id INTEGER)", Some("DROP TABLE a"));
+        rebuild = Migration::new(MigrationParts {
+            directives: migrate_core::Directives {
+                foreign_keys_off: true,
+                ..Default::default()
+            },
+            revision: rebuild.revision().into(),
+            message: rebuild.message().into(),
+            upgrade: rebuild.upgrade_sql().into(),
+            downgrade: rebuild.downgrade_sql().map(str::to_owned),
+            file: rebuild.file().into(),
+            ..Default::default()
+        });
+        let list = Migrations::new(vec![rebuild]).unwrap();
+        let range = "head".parse().unwrap();
+        let sqlite = list
+            .script(Dialect::Sqlite, &HistoryTable::default(), Direction::Upgrade, &range)
+            .unwrap();
+        let at = |needle: &str| sqlite.find(needle).unwrap_or_else(|| panic!("{needle} in {sqlite}"));
+        let order = [
+            "PRAGMA foreign_keys = OFF;",
+            "BEGIN;",
+            "CREATE TABLE a",
+            "PRAGMA foreign_key_check;",
+            "CHECK (ok)",
+            "INSERT INTO \"migrate_history\"",
+            "COMMIT;",
+            "PRAGMA foreign_keys = ON;",
+        ]
+        .map(at);
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{sqlite}");
+        let mysql = list
+            .script(Dialect::Mysql, &HistoryTable::default(), Direction::Upgrade, &range)
+            .unwrap();
+        let off = mysql.find("SET SESSION foreign_key_checks = 0;").unwrap();
+        let on = mysql
+            .find("SET SESSION foreign_key_checks = @migrate_foreign_key_checks;")
+            .unwrap();
+        assert!(off < mysql.find("CREATE TABLE a").unwrap() && mysql.find("CREATE TABLE a").unwrap() < on);
+        let pg = list
+            .script(Dialect::Postgres, &HistoryTable::default(), Direction::Upgrade, &range)
+            .unwrap();
+        assert!(
+            pg.contains("no effect on PostgreSQL") && !pg.contains("foreign_key"),
+            "{pg}"
+        );
     }
 
     #[test]

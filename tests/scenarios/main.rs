@@ -5,6 +5,7 @@
 mod autogenerate;
 mod deploy;
 mod fleets;
+mod rebuild;
 mod sets;
 mod support;
 
@@ -501,6 +502,12 @@ mod sqlite {
     use super::support::sqlite as db;
     scenarios!("tests/fixtures/no_transaction/sqlite");
 
+    mod rebuilds {
+        use crate::support::sqlite as db;
+        type Conn = migrate::sqlx::SqliteConnection;
+        crate::rebuild::rebuilds!();
+    }
+
     mod deploys {
         use crate::support::sqlite as db;
         type Pool = migrate::sqlx::SqlitePool;
@@ -511,6 +518,12 @@ mod sqlite {
 mod postgres {
     use super::support::postgres as db;
     scenarios!("tests/fixtures/no_transaction/postgres");
+
+    mod rebuilds {
+        use crate::support::postgres as db;
+        type Conn = migrate::sqlx::PgConnection;
+        crate::rebuild::rebuilds!();
+    }
 
     mod deploys {
         use crate::support::postgres as db;
@@ -532,6 +545,12 @@ mod postgres {
 mod mysql {
     use super::support::mysql as db;
     scenarios!("tests/fixtures/no_transaction/mysql");
+
+    mod rebuilds {
+        use crate::support::mysql as db;
+        type Conn = migrate::sqlx::MySqlConnection;
+        crate::rebuild::rebuilds!();
+    }
 
     mod deploys {
         use crate::support::mysql as db;

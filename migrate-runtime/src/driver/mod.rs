@@ -22,7 +22,7 @@
 )]
 
 use crate::dialect::Dialect;
-use crate::error::{Error, Result, db};
+use crate::error::{Error, ForeignKeyViolation, Result, db};
 use crate::split;
 use crate::table::HistoryTable;
 use migrate_core::{Digest, Direction, Migration, Phase, State};
@@ -203,6 +203,20 @@ impl Step<'_> {
             rolled_back,
             applied: Vec::new(),
             source,
+            cleanup: cleanup.map(Box::new),
+        }
+    }
+
+    /// The error for this step leaving rows whose foreign key points at no row
+    /// (the first ones, and whether there were more); it was rolled back.
+    fn dangling(&self, violations: Vec<ForeignKeyViolation>, more: bool, cleanup: Option<Error>) -> Error {
+        Error::DanglingForeignKeys {
+            revision: self.migration.revision().to_owned(),
+            file: self.migration.file().to_owned(),
+            direction: self.direction,
+            violations,
+            more,
+            applied: Vec::new(),
             cleanup: cleanup.map(Box::new),
         }
     }
@@ -484,7 +498,6 @@ pub(crate) fn logged<T: AsRef<str>>(sql: T) -> T {
 
 /// The first column of the first row of a query the runtime wrote (as text),
 /// naming what it was doing if it fails or returns no row.
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) async fn read_one(conn: &mut dyn Backend, sql: String, context: &str) -> Result<String> {
     let rows = conn.read_strings(sql).await.map_err(db(context))?;
     rows.into_iter().next().ok_or_else(|| Error::Database {
@@ -638,6 +651,11 @@ pub(crate) async fn create_table(conn: &mut dyn Backend, s: &Settings) -> Result
 /// and tried again with backoff, up to `lock_attempts` times (statement by
 /// statement, from the first statement not done). `resume` runs a step whose
 /// history row a failed run left, from that statement (`resolve --retry`).
+///
+/// A `-- migrate:foreign-keys-off` step runs on SQLite in a transaction of its
+/// own with foreign keys off ([`without_foreign_keys`]), on MySQL with the
+/// session's `foreign_key_checks = 0` (among its [`guards`]), and on
+/// PostgreSQL as any other step.
 pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, resume: Option<usize>) -> Result<()> {
     let d = conn.dialect();
     let t = &s.table;
@@ -652,6 +670,117 @@ pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, 
         let record = step.record(d, t, "0", resume.is_some());
         return run(conn, record, "recording the step in the history table").await;
     };
+    if step.migration.directives().foreign_keys_off {
+        match d {
+            Dialect::Sqlite => return without_foreign_keys(conn, s, step, sql, resume).await,
+            // `guards` turns the session's foreign_key_checks off for the step.
+            Dialect::Mysql => {}
+            Dialect::Postgres => tracing::debug!(
+                revision = step.migration.revision(),
+                "-- migrate:foreign-keys-off has no effect on PostgreSQL: its foreign keys are not touched by rebuilding a table, and a constraint that must wait can be DEFERRABLE"
+            ),
+        }
+    }
+    attempts(conn, s, step, sql, resume).await
+}
+
+/// A `-- migrate:foreign-keys-off` step on SQLite, whose `PRAGMA foreign_keys`
+/// does nothing inside a transaction, and the run holds one: what the run did
+/// so far is committed ([`Backend::suspend`]), enforcement is turned off
+/// outside any transaction (its value read first), and the write lock is taken
+/// again ([`Backend::resume`]) for the step and its history row alone, which
+/// [`in_transaction`] checks with `pragma_foreign_key_check` before it keeps
+/// them. The step commits on its own, the setting is put back (also when the
+/// step failed), and the run's transaction is begun again for the next step.
+async fn without_foreign_keys(
+    conn: &mut dyn Backend,
+    s: &Settings,
+    step: Step<'_>,
+    sql: &str,
+    resume: Option<usize>,
+) -> Result<()> {
+    let d = conn.dialect();
+    conn.suspend(s).await?;
+    let mut result = async {
+        let before = read_one(
+            conn,
+            d.select_foreign_keys(),
+            "reading the connection's PRAGMA foreign_keys",
+        )
+        .await?
+            == "1";
+        run(
+            conn,
+            d.set_foreign_keys(false),
+            "turning foreign keys off for the migration",
+        )
+        .await?;
+        let mut ran = conn.resume(s).await;
+        if ran.is_ok() {
+            ran = attempts(conn, s, step, sql, resume).await;
+            // The step alone: committed, or, rolled back, an empty transaction.
+            if let Err(e) = conn.suspend(s).await {
+                also(&mut ran, e, "committing the migration");
+            }
+        }
+        // Also when the step failed: the connection's setting never outlives it.
+        let restore = d.set_foreign_keys(before);
+        if let Err(e) = run(conn, restore, "restoring the connection's PRAGMA foreign_keys").await {
+            also(&mut ran, e, "restoring the connection's PRAGMA foreign_keys");
+        }
+        ran
+    }
+    .await;
+    if let Err(e) = conn.resume(s).await {
+        also(&mut result, e, "taking the migration lock again");
+    }
+    result
+}
+
+/// Adds `e`, which failed after a step (committing it, putting a setting
+/// back), to the step's `result`: the error of a step that succeeded, the
+/// cleanup of one that failed (never in place of its own error).
+fn also(result: &mut Result<()>, e: Error, what: &str) {
+    match result {
+        Ok(()) => *result = Err(e),
+        Err(Error::Migration { cleanup, .. } | Error::DanglingForeignKeys { cleanup, .. }) if cleanup.is_none() => {
+            *cleanup = Some(Box::new(e))
+        }
+        Err(_) => tracing::error!(error = %e, "{what} failed"),
+    }
+}
+
+/// The rows whose foreign key points at no row (SQLite): the first
+/// [`ForeignKeyViolation::MAX_LISTED`], and whether there are more.
+async fn foreign_key_violations(conn: &mut dyn Backend) -> Result<(Vec<ForeignKeyViolation>, bool), sqlx::Error> {
+    let max = ForeignKeyViolation::MAX_LISTED;
+    let rows = conn
+        .read_strings(conn.dialect().select_foreign_key_violations(max + 1))
+        .await?;
+    let found = rows.iter().take(max).map(|row| {
+        let mut parts = row.splitn(3, '\t');
+        let mut next = || parts.next().unwrap_or_default().to_owned();
+        let (table, rowid, parent) = (next(), next(), next());
+        ForeignKeyViolation {
+            table,
+            rowid: rowid.parse().ok(),
+            parent,
+        }
+    });
+    Ok((found.collect(), rows.len() > max))
+}
+
+/// [`apply`]'s attempts at a step that runs SQL: tried again on a lock timeout
+/// or a conflict, as the step's framing allows.
+async fn attempts(
+    conn: &mut dyn Backend,
+    s: &Settings,
+    step: Step<'_>,
+    sql: &str,
+    resume: Option<usize>,
+) -> Result<()> {
+    let d = conn.dialect();
+    let by_statement = step.migration.no_transaction() || d == Dialect::Mysql;
     // Outside a transaction, a statement that timed out may have left something
     // behind (an INVALID index): a human looks before it runs again.
     let attempts = if step.migration.no_transaction() {
@@ -846,7 +975,9 @@ struct Retry {
     conflict: bool,
 }
 
-/// A step's timeouts as statements of its database: its header's, else the run's.
+/// A step's session settings as statements of its database: its timeouts
+/// (its header's, else the run's) and, on MySQL, its `foreign_key_checks`
+/// (off for a `-- migrate:foreign-keys-off` step).
 struct Guards {
     /// Statements for the start of the step's transaction (PostgreSQL `SET LOCAL`).
     local: String,
@@ -922,6 +1053,11 @@ fn guards(d: Dialect, s: &Settings, m: &Migration) -> Guards {
                     saved.push("'max_execution_time = ', @@SESSION.max_execution_time");
                 }
             }
+            if directives.foreign_keys_off {
+                // `-- migrate:foreign-keys-off`: the step's session checks no foreign key.
+                set.push("foreign_key_checks = 0".to_owned());
+                saved.push("'foreign_key_checks = ', @@SESSION.foreign_key_checks");
+            }
             if set.is_empty() {
                 return none;
             }
@@ -948,6 +1084,19 @@ async fn in_transaction(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sq
         let mut ran = conn
             .execute(format!("SAVEPOINT migrate_step;\n{sql}{terminator}"))
             .await;
+        if ran.is_ok() && step.migration.directives().foreign_keys_off {
+            // Enforcement is off for this step alone (`without_foreign_keys`):
+            // nothing of it is kept while a row points at no row.
+            match foreign_key_violations(conn).await {
+                Ok((found, _)) if found.is_empty() => {}
+                Ok((found, more)) => {
+                    let undo = "ROLLBACK TO migrate_step; RELEASE migrate_step".to_owned();
+                    let cleanup = run(conn, undo, "rolling back the migration").await.err();
+                    return Err(step.dangling(found, more, cleanup));
+                }
+                Err(e) => ran = Err(e),
+            }
+        }
         if ran.is_ok() {
             let ms = started.elapsed().as_millis().to_string();
             let record = step.record(d, t, &ms, false);
@@ -1071,10 +1220,15 @@ async fn by_statements(
             let reset = conn
                 .read_strings(save.clone())
                 .await
-                .map_err(db("reading the session's lock and statement timeouts"))?
+                .map_err(db("reading the session's timeouts and foreign_key_checks"))?
                 .into_iter()
                 .next();
-            run(conn, set.clone(), "setting the migration's lock and statement timeouts").await?;
+            run(
+                conn,
+                set.clone(),
+                "setting the migration's timeouts and foreign_key_checks",
+            )
+            .await?;
             reset
         }
         _ => None,
@@ -1082,18 +1236,18 @@ async fn by_statements(
     let mut result = statement_by_statement(conn, s, step, sql, resume, retry).await;
     if let Some(reset) = reset {
         // Also when the step failed: the session's settings never outlive it.
-        if let Err(e) = run(conn, reset, "restoring the session's lock and statement timeouts").await {
-            match &mut result {
-                Ok(()) => result = Err(e),
-                Err(Error::Migration { cleanup, .. }) if cleanup.is_none() => *cleanup = Some(Box::new(e)),
-                Err(_) => tracing::error!(error = %e, "restoring the session's timeouts failed"),
-            }
+        if let Err(e) = run(conn, reset, "restoring the session's timeouts and foreign_key_checks").await {
+            also(
+                &mut result,
+                e,
+                "restoring the session's timeouts and foreign_key_checks",
+            );
         }
     }
     result
 }
 
-/// [`by_statements`] once the session's timeouts are set.
+/// [`by_statements`] once the session's settings are set.
 async fn statement_by_statement(
     conn: &mut dyn Backend,
     s: &Settings,
