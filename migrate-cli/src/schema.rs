@@ -113,13 +113,7 @@ impl Scratch {
     async fn create(dialect: Dialect, dev_url: Option<&str>, out: &Output) -> Result<Scratch, CliError> {
         let url = match (dialect, dev_url) {
             (Dialect::Sqlite, _) => None,
-            (_, Some(url)) => Some(url),
-            (_, None) => {
-                return Err(CliError::Usage(format!(
-                    "the {} schema is made in scratch databases on a server of its own: pass --dev-database-url URL (or set `dev_database_url` in migrate.toml), a server where this tool may create and drop databases",
-                    schema::Dialect::from(dialect).name()
-                )));
-            }
+            (_, url) => url,
         };
         let shown = url.map(|u| out.redacted(u)).unwrap_or_default();
         let connect = |source: sqlx::Error| CliError::Connect {
@@ -253,6 +247,17 @@ async fn first<T, U>(
     .await
 }
 
+/// Refuses a server dialect with no dev server to make scratch databases on.
+fn needs_server(d: Dialect, s: &Settings) -> Result<(), CliError> {
+    if d == Dialect::Sqlite || s.dev_database_url.is_some() {
+        return Ok(());
+    }
+    Err(CliError::Usage(format!(
+        "the {} schemas are made in scratch databases on a server of their own: pass --dev-database-url URL (or set `dev_database_url` in migrate.toml), a server where this tool may create and drop databases; never the database you deploy to",
+        schema::Dialect::from(d).name()
+    )))
+}
+
 /// The tables the runtime keeps in a database, which no schema file describes.
 fn own_tables(s: &Settings) -> Vec<String> {
     let mut out = vec![
@@ -321,6 +326,7 @@ fn read_schema_file(s: &Settings) -> Result<(String, Renames), CliError> {
 /// Both states and what separates them.
 async fn compared(s: &Settings, allow_destructive: bool, out: &Output) -> Result<(Dialect, Generated), CliError> {
     let d = dialect(s, out)?;
+    needs_server(d, s)?;
     let migrations = Migrations::load(&s.dir, &s.dir_shown)?;
     let (text, renames) = read_schema_file(s)?;
     let before = migrations_state(d, &migrations, s, out).await?;
@@ -337,7 +343,7 @@ fn print_detected(g: &Generated, out: &Output, result: bool) {
         } else if line.destructive {
             out.warn(&format!("{} (can lose data: read its -- REVIEW: line)", line.text));
         } else {
-            out.info(&line.text);
+            out.note(&line.text);
         }
     }
     for name in &g.not_generated {
@@ -360,7 +366,7 @@ pub(crate) async fn autogenerate(
     let (_, generated) = compared(s, allow_destructive, out).await?;
     print_detected(&generated, out, false);
     if generated.is_empty() {
-        out.info(&format!(
+        out.note(&format!(
             "No changes detected: the migrations already give {}; nothing written",
             s.schema_shown
         ));
@@ -402,6 +408,7 @@ pub(crate) async fn dump(s: &Settings, live: bool, out: &Output) -> Result<(), C
         (d, state?)
     } else {
         let d = dialect(s, out)?;
+        needs_server(d, s)?;
         let migrations = Migrations::load(&s.dir, &s.dir_shown)?;
         (d, migrations_state(d, &migrations, s, out).await?)
     };

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod autogenerate;
 mod bad_input;
 mod databases;
 mod deploying;

@@ -802,9 +802,12 @@ fn finish_rebuild(w: &mut Writer<'_>, t: &TableDiff<'_>, temp: &str) {
         }
     }
     if t.before.autoincrement && t.after.autoincrement {
-        let lit = |s: &str| w.d.literal(s);
+        let d = w.d;
+        let lit = |s: &str| d.literal(s);
+        // The copy set the new table's counter to its largest rowid; keep the old one's (deleted rows' ids stay used).
+        w.push(format!("DELETE FROM sqlite_sequence WHERE name = {}", lit(temp)));
         w.push(format!(
-            "INSERT OR REPLACE INTO sqlite_sequence (name, seq) SELECT {}, seq FROM sqlite_sequence WHERE name = {}",
+            "INSERT INTO sqlite_sequence (name, seq) SELECT {}, seq FROM sqlite_sequence WHERE name = {}",
             lit(temp),
             lit(name)
         ));
