@@ -28,7 +28,7 @@ fn folder() -> tempfile::TempDir {
 }
 
 /// The release `migrate` binary beside this one, built if needed.
-fn migrate_binary() -> PathBuf {
+pub(crate) fn migrate_binary() -> PathBuf {
     let status = Command::new(env!("CARGO"))
         .args(["build", "--release", "--quiet", "-p", "migrate-cli"])
         .status()

@@ -8,8 +8,10 @@
 //! cargo run --release -p migrate-bench -- --only-bases   # several bases, N = 330 and 10,000
 //! cargo run --release -p migrate-bench -- --only-deploy  # lease vs advisory start-up; fleets of databases and schemas
 //! cargo run --release -p migrate-bench -- --only-apply   # a chain of N applied by an application, beside sqlite3/psql
+//! cargo run --release -p migrate-bench -- --only-autogenerate # revision --autogenerate on 160 revisions, 60 tables
 //! ```
 
+mod autogen;
 mod count;
 mod deploy;
 mod generate;
@@ -88,6 +90,9 @@ fn main() {
     }
     if args.iter().any(|a| a == "--only-deploy") {
         return rt.block_on(deploy::print());
+    }
+    if args.iter().any(|a| a == "--only-autogenerate") {
+        return autogen::print();
     }
     if args.iter().any(|a| a == "--only-apply") {
         return rt.block_on(print_apply(&[100, 1_000, 10_000]));
