@@ -301,6 +301,16 @@ pub enum Error {
     #[error("revision `{0}` has no row in the history table")]
     NotInHistory(String),
 
+    /// A round-trip test was pointed at a database that holds a schema.
+    #[error(
+        "the database is not empty (it holds {}); a round-trip test upgrades and downgrades every revision, so it runs only on an empty database: point it at a scratch one (`migrate test` makes its own with --dev-database-url, or in memory for SQLite)",
+        .objects.join(", ")
+    )]
+    NotEmpty {
+        /// What it holds, by kind and name (the first few).
+        objects: Vec<String>,
+    },
+
     /// The database failed outside any migration's SQL.
     #[error("{context}: {}", db_message(.source))]
     Database {

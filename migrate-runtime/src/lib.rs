@@ -32,6 +32,6 @@ pub use migrator::{
     Migrator, Progress, Resolution, UnknownLockMode,
 };
 pub use offline::ScriptRange;
-pub use report::{Applied, HistoryEntry, Report, StepReport};
+pub use report::{Applied, HistoryEntry, Report, RoundTrip, RoundTripOutcome, RoundTrips, StepReport};
 pub use sets::Sets;
 pub use table::{DEFAULT_TABLE, HistoryTable};

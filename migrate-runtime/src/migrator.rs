@@ -3,7 +3,7 @@
 
 use crate::driver::{self, Backend, BoxFuture, Handle, HistoryRow, Settings, Step};
 use crate::error::{Error, Result};
-use crate::report::{Applied, HistoryEntry, Report, StepReport};
+use crate::report::{Applied, HistoryEntry, Report, RoundTrip, RoundTripOutcome, RoundTrips, StepReport};
 use crate::table::HistoryTable;
 use migrate_core::history::{self, AppliedRevision};
 use migrate_core::{
@@ -261,6 +261,12 @@ impl Migrations {
     /// Every revision, applied or not. See [`Migrator::history`].
     pub async fn history<'c>(&self, db: impl Connect<'c>) -> Result<Vec<HistoryEntry>> {
         self.migrator().history(db).await
+    }
+
+    /// Upgrades and downgrades every revision on an empty database, reporting
+    /// each downgrade that does not restore the schema. See [`Migrator::verify_round_trips`].
+    pub async fn verify_round_trips<'c>(&self, db: impl Connect<'c>) -> Result<RoundTrips> {
+        self.migrator().verify_round_trips(db).await
     }
 
     /// Checks the history against the migrations, changing nothing. See [`Migrator::verify`].
@@ -759,6 +765,95 @@ impl<'m> Migrator<'m> {
             });
         }
         Ok(out)
+    }
+
+    /// Proves every revision's downgrade: in application order, records the
+    /// schema (through the catalog readers of `revision --autogenerate`),
+    /// upgrades the revision, downgrades it, compares, upgrades it again; at
+    /// the end downgrades to base and compares with the empty database.
+    /// Irreversible revisions are reported and the walk goes on. Refuses
+    /// ([`Error::NotEmpty`]) a database that holds anything but this list's
+    /// history: run it on a scratch database.
+    pub async fn verify_round_trips<'c>(&self, db: impl Connect<'c>) -> Result<RoundTrips> {
+        self.round_trips(db.connect()).await
+    }
+
+    fn round_trips<'a, 'c: 'a>(
+        &'a self,
+        connect: BoxFuture<'c, Result<Box<dyn Handle + 'c>>>,
+    ) -> BoxFuture<'a, Result<RoundTrips>> {
+        Box::pin(async move {
+            let mut session = Session::new(connect.await?);
+            let s = self.settings()?;
+            let mut own = vec![s.table.name().to_owned(), crate::dialect::LEASE_TABLE.to_owned()];
+            own.extend(self.set_tables.iter().map(|(_, t)| t.name().to_owned()));
+            let start = crate::catalog::read(session.conn.backend(), &own).await?;
+            if start != migrate_core::schema::Schema::default() {
+                let mut objects = start.names();
+                objects.truncate(5);
+                return Err(Error::NotEmpty { objects });
+            }
+            let differences = |before: &migrate_core::schema::Schema, after: &migrate_core::schema::Schema| {
+                let renames = migrate_core::schema::Renames::default();
+                match migrate_core::schema::compare(after, before, &renames, true) {
+                    Ok(d) => {
+                        let mut lines: Vec<String> = d.detected().into_iter().map(|l| l.text).collect();
+                        lines.extend(d.not_generated.iter().map(|n| format!("Not generated: {n} differs")));
+                        lines
+                    }
+                    Err(e) => vec![e.to_string()],
+                }
+            };
+            let mut out = RoundTrips {
+                revisions: Vec::new(),
+                at_base: None,
+            };
+            let mut all_reversible = true;
+            for m in self.migrations.iter() {
+                let before = crate::catalog::read(session.conn.backend(), &own).await?;
+                let to = Target::Revision(m.revision().to_owned());
+                self.step(&mut session, Op::Upgrade(to.clone())).await?;
+                if m.downgrade_sql().is_none() {
+                    all_reversible = false;
+                    out.revisions.push(RoundTrip {
+                        revision: m.revision().to_owned(),
+                        message: m.message().to_owned(),
+                        outcome: RoundTripOutcome::Irreversible,
+                    });
+                    continue;
+                }
+                self.step(&mut session, Op::Downgrade(Target::Relative(-1))).await?;
+                let after = crate::catalog::read(session.conn.backend(), &own).await?;
+                let found = differences(&before, &after);
+                out.revisions.push(RoundTrip {
+                    revision: m.revision().to_owned(),
+                    message: m.message().to_owned(),
+                    outcome: if found.is_empty() {
+                        RoundTripOutcome::Restored
+                    } else {
+                        RoundTripOutcome::Differs(found)
+                    },
+                });
+                self.step(&mut session, Op::Upgrade(to)).await?;
+            }
+            if all_reversible {
+                self.step(&mut session, Op::Downgrade(Target::Base)).await?;
+                let end = crate::catalog::read(session.conn.backend(), &own).await?;
+                out.at_base = Some(differences(&start, &end));
+            }
+            session.clean = true;
+            Ok(out)
+        })
+    }
+
+    /// One locked run of a round trip on its session's connection.
+    async fn step(&self, session: &mut Session<'_>, op: Op) -> Result<Report> {
+        let second = session.conn.second();
+        let ran = self.locked(session.conn.backend(), op, second).await;
+        if !ran.clean {
+            session.clean = false;
+        }
+        ran.result
     }
 
     /// A changing run: takes the connection, runs [`locked`](Self::locked) on

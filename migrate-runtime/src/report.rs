@@ -80,3 +80,46 @@ pub struct HistoryEntry {
     /// The history row, if it has been applied.
     pub applied: Option<Applied>,
 }
+
+/// What one revision's round trip found ([`Migrator::verify_round_trips`](crate::Migrator::verify_round_trips)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoundTripOutcome {
+    /// Its downgrade gave back the schema its upgrade started from.
+    Restored,
+    /// It has no downgrade section: upgraded, never downgraded.
+    Irreversible,
+    /// Its downgrade left these differences (as `check --schema` prints them).
+    Differs(Vec<String>),
+}
+
+/// One revision's round trip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoundTrip {
+    /// The revision.
+    pub revision: String,
+    /// Its message.
+    pub message: String,
+    /// What its upgrade, downgrade and upgrade again found.
+    pub outcome: RoundTripOutcome,
+}
+
+/// Every revision's round trip, and the final downgrade to base.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoundTrips {
+    /// In application order.
+    pub revisions: Vec<RoundTrip>,
+    /// What the database still held after `downgrade base`, compared with the
+    /// empty database it started as; `None` when an irreversible revision
+    /// kept the walk from going down to base.
+    pub at_base: Option<Vec<String>>,
+}
+
+impl RoundTrips {
+    /// Whether every reversible revision gave back its schema and base was empty again.
+    pub fn is_ok(&self) -> bool {
+        self.revisions
+            .iter()
+            .all(|r| !matches!(r.outcome, RoundTripOutcome::Differs(_)))
+            && self.at_base.as_ref().is_none_or(Vec::is_empty)
+    }
+}

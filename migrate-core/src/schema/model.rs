@@ -28,6 +28,19 @@ pub struct Schema {
     pub others: BTreeMap<String, String>,
 }
 
+impl Schema {
+    /// Every object it holds, as `kind "name"`, in name order.
+    pub fn names(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.tables.keys().map(|n| format!("table \"{n}\"")).collect();
+        out.extend(self.views.keys().map(|n| format!("view \"{n}\"")));
+        out.extend(self.enums.keys().map(|n| format!("type \"{n}\"")));
+        out.extend(self.functions.keys().map(|n| format!("function {n}")));
+        out.extend(self.triggers.keys().map(|n| format!("trigger \"{n}\"")));
+        out.extend(self.others.keys().cloned());
+        out
+    }
+}
+
 /// A named object compared by its definition: a view, function or trigger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Object {
