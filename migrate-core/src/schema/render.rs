@@ -308,6 +308,20 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
         .map(|t| t.name.as_str())
         .chain(diff.tables_changed.iter().map(|t| t.before.name.as_str()))
         .chain(diff.enums.changed.iter().map(|(b, _)| b.name.as_str()))
+        .chain(
+            // A recreated enum type changes the type of every column of it.
+            diff.enums
+                .changed
+                .iter()
+                .filter(|(b, a)| !keeps_in_order(b, a))
+                .flat_map(|(b, _)| {
+                    before
+                        .tables
+                        .values()
+                        .filter(|t| t.columns.iter().any(|c| c.data_type == b.name))
+                        .map(|t| t.name.as_str())
+                }),
+        )
         .collect();
     let mut dropped_views: BTreeSet<&str> = diff
         .views
@@ -503,7 +517,13 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
     }
     for f in &diff.functions.removed {
         let name = f.drop_as.clone().unwrap_or_else(|| w.q(&f.name));
-        w.review(format!("DROP FUNCTION {name}"), format!("drops function {}", f.name));
+        let procedure = super::text::normalize(&f.definition).starts_with("create or replace procedure");
+        let (kw, noun) = if procedure {
+            ("PROCEDURE", "procedure")
+        } else {
+            ("FUNCTION", "function")
+        };
+        w.review(format!("DROP {kw} {name}"), format!("drops {noun} {}", f.name));
     }
 
     // 13. Triggers and views, last.
@@ -529,13 +549,15 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
     w.out
 }
 
+/// Whether `a` has every value of `b` in `b`'s order (so values can be added in place).
+fn keeps_in_order(b: &EnumType, a: &EnumType) -> bool {
+    let mut it = a.values.iter();
+    b.values.iter().all(|v| it.any(|x| x == v))
+}
+
 fn enum_change(w: &mut Writer<'_>, b: &EnumType, a: &EnumType) {
     let d = w.d;
-    let kept_in_order = {
-        let mut it = a.values.iter();
-        b.values.iter().all(|v| it.any(|x| x == v))
-    };
-    if kept_in_order {
+    if keeps_in_order(b, a) {
         for (i, v) in a.values.iter().enumerate() {
             if b.values.contains(v) {
                 continue;
