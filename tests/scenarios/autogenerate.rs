@@ -325,3 +325,122 @@ mod postgres {
         assert_eq!(generated.not_generated.len(), 3, "{:?}", generated.not_generated);
     }
 }
+
+mod mysql {
+    autogenerate!(crate::support::mysql, schema::Dialect::Mysql, {
+        add_and_drop_a_table => Case {
+            before: "CREATE TABLE keep (id int PRIMARY KEY); CREATE TABLE old (id int PRIMARY KEY, x text);",
+            after: "CREATE TABLE keep (id int PRIMARY KEY); CREATE TABLE item (id bigint AUTO_INCREMENT PRIMARY KEY, name varchar(40) NOT NULL, price decimal(10, 2) DEFAULT 0);",
+            seed: "INSERT INTO keep VALUES (1), (2);",
+            rows: &[("keep", 2)],
+            check: "",
+        },
+        add_and_drop_columns => Case {
+            before: "CREATE TABLE account (id int PRIMARY KEY, name text, note text);",
+            after: "CREATE TABLE account (id int PRIMARY KEY, name text, email varchar(100) NOT NULL DEFAULT '', age int);",
+            seed: "INSERT INTO account VALUES (1, 'a', 'x'), (2, 'b', 'y'), (3, 'c', NULL);",
+            rows: &[("account", 3)],
+            check: "SELECT CAST(COUNT(*) = 3 AS SIGNED) FROM account WHERE email = ''",
+        },
+        types_widen_and_narrow => Case {
+            before: "CREATE TABLE item (id int PRIMARY KEY, name varchar(40), qty int, big bigint, code varchar(80));",
+            after: "CREATE TABLE item (id int PRIMARY KEY, name varchar(80), qty bigint, big int, code varchar(20));",
+            seed: "INSERT INTO item VALUES (1, 'a', 2, 3, 'x'), (2, 'b', 3, 4, 'y');",
+            rows: &[("item", 2)],
+            check: "SELECT CAST(SUM(qty) = 5 AND SUM(big) = 7 AS SIGNED) FROM item",
+        },
+        nullability_and_defaults => Case {
+            before: "CREATE TABLE item (id int PRIMARY KEY, name varchar(20), qty int NOT NULL DEFAULT 1, note varchar(20) DEFAULT 'n', made timestamp NULL);",
+            after: "CREATE TABLE item (id int PRIMARY KEY, name varchar(20) NOT NULL, qty int DEFAULT 5, note varchar(20), made timestamp NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP);",
+            seed: "INSERT INTO item (id, name, qty) VALUES (1, 'a', 2), (2, 'b', 3);",
+            rows: &[("item", 2)],
+            check: "SELECT CAST(SUM(qty) = 5 AS SIGNED) FROM item",
+        },
+        auto_increment => Case {
+            before: "CREATE TABLE a (id int NOT NULL PRIMARY KEY, x text); CREATE TABLE b (id int PRIMARY KEY);",
+            after: "CREATE TABLE a (id int NOT NULL AUTO_INCREMENT PRIMARY KEY, x text); CREATE TABLE b (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);",
+            seed: "INSERT INTO a VALUES (1, 'a'), (5, 'b'); INSERT INTO b VALUES (1), (2);",
+            rows: &[("a", 2), ("b", 2)],
+            check: "",
+        },
+        generated_columns => Case {
+            before: "CREATE TABLE box (w int, h int, d int GENERATED ALWAYS AS (w + h) STORED);",
+            after: "CREATE TABLE box (w int, h int, d int GENERATED ALWAYS AS (w - h) STORED, area int GENERATED ALWAYS AS (w * h) VIRTUAL, per int AS (2 * (w + h)) STORED);",
+            seed: "INSERT INTO box (w, h) VALUES (2, 3), (4, 5);",
+            rows: &[("box", 2)],
+            check: "SELECT CAST(SUM(area) = 26 AND SUM(d) = -2 AND SUM(per) = 28 AS SIGNED) FROM box",
+        },
+        primary_key_unique_and_indexes => Case {
+            before: "CREATE TABLE item (id int NOT NULL PRIMARY KEY, code varchar(20) NOT NULL, name varchar(40), note text, shelf int, slot int, KEY item_old (shelf));",
+            after: "CREATE TABLE item (id int NOT NULL, code varchar(20) NOT NULL PRIMARY KEY, name varchar(40) UNIQUE, note text, shelf int, slot int, UNIQUE KEY place (shelf, slot), KEY item_note (note(10)), KEY item_name_slot (name, slot));",
+            seed: "INSERT INTO item VALUES (1, 'a', 'x', 'n', 1, 1), (2, 'b', 'y', 'm', 1, 2);",
+            rows: &[("item", 2)],
+            check: "",
+        },
+        composite_foreign_keys_with_actions => Case {
+            before: "CREATE TABLE parent (a int, b int, PRIMARY KEY (a, b)); CREATE TABLE child (id int PRIMARY KEY, pa int, pb int); CREATE TABLE other (id int PRIMARY KEY, p int, CONSTRAINT other_p FOREIGN KEY (p) REFERENCES child (id));",
+            after: "CREATE TABLE parent (a int, b int, PRIMARY KEY (a, b)); CREATE TABLE child (id int PRIMARY KEY, pa int, pb int, FOREIGN KEY (pa, pb) REFERENCES parent (a, b) ON DELETE CASCADE ON UPDATE SET NULL); CREATE TABLE other (id int PRIMARY KEY, p int, CONSTRAINT other_p FOREIGN KEY (p) REFERENCES child (id) ON DELETE SET NULL);",
+            seed: "INSERT INTO parent VALUES (1, 1), (2, 2); INSERT INTO child VALUES (1, 1, 1), (2, 2, 2); INSERT INTO other VALUES (1, 1);",
+            rows: &[("parent", 2), ("child", 2), ("other", 1)],
+            check: "",
+        },
+        check_constraints => Case {
+            before: "CREATE TABLE item (id int PRIMARY KEY, qty int CHECK (qty >= 0), code varchar(20), n int CHECK (n > 0), m int, CHECK (m <> 7), CONSTRAINT gone CHECK (m < 100));",
+            after: "CREATE TABLE item (id int PRIMARY KEY, qty int CHECK (qty >= 1), code varchar(20), n bigint CHECK (n > 0), m int, CHECK (m <> 7), CONSTRAINT named_check CHECK (length(code) > 0)); CREATE TABLE fresh (id int PRIMARY KEY, k int CHECK (k > 0));",
+            seed: "INSERT INTO item VALUES (1, 1, 'a', 1, 1), (2, 2, 'b', 2, 2);",
+            rows: &[("item", 2)],
+            check: "",
+        },
+        views_are_recreated_around_their_tables => Case {
+            before: "CREATE TABLE item (id int PRIMARY KEY, name varchar(20)); CREATE VIEW named AS SELECT name FROM item; CREATE VIEW upper_named AS SELECT upper(name) AS u FROM named; CREATE VIEW gone AS SELECT 1 AS one;",
+            after: "CREATE TABLE item (id int PRIMARY KEY, name varchar(80) NOT NULL DEFAULT ''); CREATE VIEW named AS SELECT name FROM item WHERE name <> ''; CREATE VIEW upper_named AS SELECT upper(name) AS u FROM named; CREATE VIEW fresh AS SELECT id FROM item;",
+            seed: "INSERT INTO item (id, name) VALUES (1, 'a');",
+            rows: &[("item", 1)],
+            check: "SELECT CAST(COUNT(*) = 1 AS SIGNED) FROM upper_named",
+        },
+        renames_declared_in_the_schema_file => Case {
+            before: "CREATE TABLE customer (id int PRIMARY KEY, mail varchar(100)); CREATE INDEX customer_mail ON customer (mail);",
+            after: "-- migrate:renamed-from customer\nCREATE TABLE account (\n  id int PRIMARY KEY,\n  -- migrate:renamed-from mail\n  email varchar(100)\n);\nCREATE INDEX customer_mail ON account (email);",
+            seed: "INSERT INTO customer VALUES (1, 'a@x'), (2, 'b@x');",
+            rows: &[("account", 2)],
+            check: "SELECT CAST(COUNT(*) = 2 AS SIGNED) FROM account WHERE email LIKE '%@x'",
+        },
+    });
+
+    #[tokio::test]
+    async fn what_is_not_generated_is_named() {
+        let Some(a) = db::fresh().await else { return };
+        let Some(b) = db::fresh().await else { return };
+        schema::run_script(&a.pool, "CREATE TABLE t (id int, n int);", "before.sql")
+            .await
+            .unwrap();
+        schema::run_script(
+            &b.pool,
+            "CREATE TABLE t (id int, n int) COMMENT 'things'; CREATE TRIGGER t_ins BEFORE INSERT ON t FOR EACH ROW SET NEW.n = NEW.n + 1; CREATE FUNCTION twice(x int) RETURNS int DETERMINISTIC RETURN x * 2;",
+            "after.sql",
+        )
+        .await
+        .unwrap();
+        let (before, after) = (read(&a.pool).await, read(&b.pool).await);
+        let generated = schema::generate(
+            schema::Dialect::Mysql,
+            &before,
+            &after,
+            &schema::Renames::default(),
+            true,
+        )
+        .unwrap();
+        for name in [
+            "trigger \"t_ins\" (added)",
+            "function \"twice\" (added)",
+            "comment on table \"t\" (added)",
+        ] {
+            assert!(
+                generated.not_generated.iter().any(|n| n == name),
+                "{name} in {:?}",
+                generated.not_generated
+            );
+        }
+        assert_eq!(generated.not_generated.len(), 3, "{:?}", generated.not_generated);
+    }
+}
