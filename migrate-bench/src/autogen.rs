@@ -20,7 +20,11 @@ fn up(i: usize) -> String {
     if i <= TABLES {
         format!(
             "CREATE TABLE t{i} (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL, created_at TIMESTAMP, parent_id INTEGER{});",
-            if i > 1 { format!(" REFERENCES t{} (id)", i - 1) } else { String::new() }
+            if i > 1 {
+                format!(" REFERENCES t{} (id)", i - 1)
+            } else {
+                String::new()
+            }
         )
     } else {
         let t = (i - TABLES) % TABLES + 1;
@@ -43,7 +47,11 @@ const AHEAD: &str = "ALTER TABLE t1 ADD COLUMN email VARCHAR(80);\nALTER TABLE t
 fn project(dir: &Path) {
     std::fs::create_dir_all(dir.join("migrations")).unwrap();
     for i in 1..=REVISIONS {
-        let parent = if i == 1 { String::new() } else { format!("r{:04}", i - 1) };
+        let parent = if i == 1 {
+            String::new()
+        } else {
+            format!("r{:04}", i - 1)
+        };
         std::fs::write(
             dir.join("migrations").join(format!("r{i:04}_m.sql")),
             format!(
@@ -58,12 +66,19 @@ fn project(dir: &Path) {
 
 /// The end state of the migrations as the SQL the floor runs: every upgrade, each in a transaction.
 fn migrations_script() -> String {
-    (1..=REVISIONS).map(|i| format!("BEGIN;\n{}\nCOMMIT;\n", up(i))).collect()
+    (1..=REVISIONS)
+        .map(|i| format!("BEGIN;\n{}\nCOMMIT;\n", up(i)))
+        .collect()
 }
 
 fn run_ok(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{:?}: {}", cmd, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        cmd,
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -78,9 +93,20 @@ fn fmt(d: Duration) -> String {
 }
 
 /// One database: `migrate revision --autogenerate` and the floor, alternated, medians of `reps`.
-fn measure(bin: &Path, dir: &Path, dialect_args: &[&str], floor: &mut dyn FnMut(), reps: usize) -> (Duration, Duration) {
+fn measure(
+    bin: &Path,
+    dir: &Path,
+    dialect_args: &[&str],
+    floor: &mut dyn FnMut(),
+    reps: usize,
+) -> (Duration, Duration) {
     // schema.sql: the end state as `migrate schema dump` writes it, and the changes ahead.
-    let dumped = run_ok(Command::new(bin).current_dir(dir).args(["schema", "dump"]).args(dialect_args));
+    let dumped = run_ok(
+        Command::new(bin)
+            .current_dir(dir)
+            .args(["schema", "dump"])
+            .args(dialect_args),
+    );
     std::fs::write(dir.join("schema.sql"), format!("{dumped}\n{AHEAD}")).unwrap();
     let (mut ours, mut floors) = (Vec::new(), Vec::new());
     for _ in 0..reps {
@@ -102,7 +128,9 @@ pub fn print() {
     let bin = migrate_binary();
     let reps = 11;
     println!("## Autogenerate: {REVISIONS} revisions, {TABLES} tables (median of {reps}, whole process)\n");
-    println!("`migrate revision --autogenerate` (release) beside the floor: the engine's client building the same two scratch databases (the {REVISIONS} migrations, one transaction each; schema.sql).\n");
+    println!(
+        "`migrate revision --autogenerate` (release) beside the floor: the engine's client building the same two scratch databases (the {REVISIONS} migrations, one transaction each; schema.sql).\n"
+    );
     println!("| database | migrate (ms) | floor (ms) | migrate / floor | target |");
     println!("|---|---:|---:|---:|---|");
     let tmp = tempfile::tempdir().unwrap();
@@ -118,15 +146,33 @@ pub fn print() {
                 .stdout(std::process::Stdio::null())
                 .spawn()
                 .unwrap();
-            std::io::Write::write_all(child.stdin.as_mut().unwrap(), format!(".bail on\nPRAGMA foreign_keys = ON;\n{sql}").as_bytes()).unwrap();
+            std::io::Write::write_all(
+                child.stdin.as_mut().unwrap(),
+                format!(".bail on\nPRAGMA foreign_keys = ON;\n{sql}").as_bytes(),
+            )
+            .unwrap();
             assert!(child.wait().unwrap().success());
         }
     };
     let (ours, floor) = measure(&bin, tmp.path(), &["--dialect", "sqlite"], &mut sqlite_floor, reps);
-    println!("| SQLite | {} | {} | {:.2}× | ≤ 1,000 ms: {} |", fmt(ours), fmt(floor), ours.as_secs_f64() / floor.as_secs_f64(), if ours <= Duration::from_secs(1) { "met" } else { "not met" });
+    println!(
+        "| SQLite | {} | {} | {:.2}× | ≤ 1,000 ms: {} |",
+        fmt(ours),
+        fmt(floor),
+        ours.as_secs_f64() / floor.as_secs_f64(),
+        if ours <= Duration::from_secs(1) {
+            "met"
+        } else {
+            "not met"
+        }
+    );
 
     let server = postgres_server();
-    if Command::new("psql").args([server.as_str(), "-Atc", "select 1"]).output().is_ok_and(|o| o.status.success()) {
+    if Command::new("psql")
+        .args([server.as_str(), "-Atc", "select 1"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
         let dev = ["--dev-database-url", server.as_str()];
         let mut pg_floor = || {
             let schema = std::fs::read_to_string(tmp.path().join("schema.sql")).unwrap();
@@ -143,11 +189,25 @@ pub fn print() {
                     .unwrap();
                 std::io::Write::write_all(child.stdin.as_mut().unwrap(), sql.as_bytes()).unwrap();
                 assert!(child.wait().unwrap().success());
-                run_ok(Command::new("psql").args([server.as_str(), "-qAtc", &format!("DROP DATABASE {name} WITH (FORCE)")]));
+                run_ok(Command::new("psql").args([
+                    server.as_str(),
+                    "-qAtc",
+                    &format!("DROP DATABASE {name} WITH (FORCE)"),
+                ]));
             }
         };
         let (ours, floor) = measure(&bin, tmp.path(), &dev, &mut pg_floor, reps);
-        println!("| PostgreSQL | {} | {} | {:.2}× | ≤ 5,000 ms: {} |", fmt(ours), fmt(floor), ours.as_secs_f64() / floor.as_secs_f64(), if ours <= Duration::from_secs(5) { "met" } else { "not met" });
+        println!(
+            "| PostgreSQL | {} | {} | {:.2}× | ≤ 5,000 ms: {} |",
+            fmt(ours),
+            fmt(floor),
+            ours.as_secs_f64() / floor.as_secs_f64(),
+            if ours <= Duration::from_secs(5) {
+                "met"
+            } else {
+                "not met"
+            }
+        );
     } else {
         eprintln!("PostgreSQL is not reachable at {server}: its row is left out");
     }

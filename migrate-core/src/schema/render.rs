@@ -163,7 +163,30 @@ impl Writer<'_> {
         s
     }
 
+    /// A column with its own CHECKs (MariaDB's column-level checks, which a
+    /// `MODIFY` that leaves them out drops).
+    fn column_in(&self, t: &Table, c: &Column) -> String {
+        let mut s = self.column(c);
+        for k in &t.constraints {
+            if mysql_column_check(self.d, t, k).is_some_and(|x| x.name == c.name) {
+                s.push_str(&format!(" {}", k.definition));
+            }
+        }
+        s
+    }
+
     fn add_constraint(&mut self, table: &str, c: &Constraint) {
+        if let (Dialect::Mysql, ConstraintKind::ForeignKey, Some(index)) = (self.d, c.kind, &c.index) {
+            // The key's index under the name it has in the schema read (else the server names it).
+            let columns: Vec<String> = c.columns.iter().map(|x| self.q(x)).collect();
+            let sql = format!(
+                "CREATE INDEX {} ON {} ({})",
+                self.q(index),
+                self.q(table),
+                columns.join(", ")
+            );
+            self.push(sql);
+        }
         let what = if self.d == Dialect::Mysql && c.kind == ConstraintKind::PrimaryKey || c.name.is_empty() {
             format!("ADD {}", c.definition)
         } else {
@@ -205,11 +228,16 @@ impl Writer<'_> {
                 return;
             }
         }
-        let mut items: Vec<String> = t.columns.iter().map(|c| format!("    {}", self.column(c))).collect();
+        let mut items: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| format!("    {}", self.column_in(t, c)))
+            .collect();
         for c in t
             .constraints
             .iter()
             .filter(|c| c.kind != ConstraintKind::ForeignKey || self.d == Dialect::Sqlite)
+            .filter(|c| mysql_column_check(self.d, t, c).is_none())
         {
             items.push(
                 if c.name.is_empty() || self.d == Dialect::Mysql && c.kind == ConstraintKind::PrimaryKey {
@@ -224,6 +252,15 @@ impl Writer<'_> {
             self.push(i.definition.clone());
         }
     }
+}
+
+/// MySQL: the column whose own CHECK `c` is (MariaDB reports a column-level
+/// check unnamed in the model: `ALTER TABLE … DROP CONSTRAINT` cannot drop it).
+fn mysql_column_check<'t>(d: Dialect, table: &'t Table, c: &Constraint) -> Option<&'t Column> {
+    if d != Dialect::Mysql || c.kind != ConstraintKind::Check || !c.name.is_empty() || c.columns.len() != 1 {
+        return None;
+    }
+    table.column(&c.columns[0])
 }
 
 /// Whether SQLite can make this table's changes with `ALTER TABLE`, or must rebuild it.
@@ -308,6 +345,20 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
         .map(|t| t.name.as_str())
         .chain(diff.tables_changed.iter().map(|t| t.before.name.as_str()))
         .chain(diff.enums.changed.iter().map(|(b, _)| b.name.as_str()))
+        .chain(
+            // A recreated enum type changes the type of every column of it.
+            diff.enums
+                .changed
+                .iter()
+                .filter(|(b, a)| !keeps_in_order(b, a))
+                .flat_map(|(b, _)| {
+                    before
+                        .tables
+                        .values()
+                        .filter(|t| t.columns.iter().any(|c| c.data_type == b.name))
+                        .map(|t| t.name.as_str())
+                }),
+        )
         .collect();
     let mut dropped_views: BTreeSet<&str> = diff
         .views
@@ -431,6 +482,14 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
             .iter()
             .filter(|c| c.kind != ConstraintKind::ForeignKey)
         {
+            if let Some(col) = mysql_column_check(d, t.before, c) {
+                // MariaDB: a column's own CHECK goes only with a MODIFY that leaves it out.
+                let mut col = col.clone();
+                col.name = t.new_name_of(&col.name).unwrap_or(&col.name).to_owned();
+                let sql = w.alter(&t.after.name, &format!("MODIFY COLUMN {}", w.column(&col)));
+                w.push(sql);
+                continue;
+            }
             w.drop_constraint(&t.after.name, c);
         }
         for i in &t.indexes_removed {
@@ -463,6 +522,11 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
             .iter()
             .filter(|c| c.kind != ConstraintKind::ForeignKey)
         {
+            if let Some(col) = mysql_column_check(d, t.after, c) {
+                let sql = w.alter(&t.after.name, &format!("MODIFY COLUMN {}", w.column_in(t.after, col)));
+                w.push(sql);
+                continue;
+            }
             w.add_constraint(&t.after.name, c);
         }
         for i in &t.indexes_added {
@@ -503,7 +567,13 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
     }
     for f in &diff.functions.removed {
         let name = f.drop_as.clone().unwrap_or_else(|| w.q(&f.name));
-        w.review(format!("DROP FUNCTION {name}"), format!("drops function {}", f.name));
+        let procedure = super::text::normalize(&f.definition).starts_with("create or replace procedure");
+        let (kw, noun) = if procedure {
+            ("PROCEDURE", "procedure")
+        } else {
+            ("FUNCTION", "function")
+        };
+        w.review(format!("DROP {kw} {name}"), format!("drops {noun} {}", f.name));
     }
 
     // 13. Triggers and views, last.
@@ -529,13 +599,15 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
     w.out
 }
 
+/// Whether `a` has every value of `b` in `b`'s order (so values can be added in place).
+fn keeps_in_order(b: &EnumType, a: &EnumType) -> bool {
+    let mut it = a.values.iter();
+    b.values.iter().all(|v| it.any(|x| x == v))
+}
+
 fn enum_change(w: &mut Writer<'_>, b: &EnumType, a: &EnumType) {
     let d = w.d;
-    let kept_in_order = {
-        let mut it = a.values.iter();
-        b.values.iter().all(|v| it.any(|x| x == v))
-    };
-    if kept_in_order {
+    if keeps_in_order(b, a) {
         for (i, v) in a.values.iter().enumerate() {
             if b.values.contains(v) {
                 continue;
@@ -605,7 +677,7 @@ fn enum_change(w: &mut Writer<'_>, b: &EnumType, a: &EnumType) {
 fn columns(w: &mut Writer<'_>, t: &TableDiff<'_>) {
     let table = &t.after.name;
     for c in &t.columns_added {
-        let sql = w.alter(table, &format!("ADD COLUMN {}", w.column(c)));
+        let sql = w.alter(table, &format!("ADD COLUMN {}", w.column_in(t.after, c)));
         if !c.nullable && c.default.is_none() && c.generated.is_none() && c.identity.is_none() {
             w.review(
                 sql,
@@ -619,7 +691,7 @@ fn columns(w: &mut Writer<'_>, t: &TableDiff<'_>) {
         }
     }
     for (b, a) in &t.columns_changed {
-        column_change(w, table, b, a);
+        column_change(w, t.after, b, a);
     }
     for c in &t.columns_removed {
         let sql = w.alter(table, &format!("DROP COLUMN {}", w.q(&c.name)));
@@ -627,7 +699,8 @@ fn columns(w: &mut Writer<'_>, t: &TableDiff<'_>) {
     }
 }
 
-fn column_change(w: &mut Writer<'_>, table: &str, b: &Column, a: &Column) {
+fn column_change(w: &mut Writer<'_>, after: &Table, b: &Column, a: &Column) {
+    let table = after.name.as_str();
     let col = w.q(&a.name);
     if b.generated != a.generated {
         // No server changes a generation expression in place.
@@ -639,13 +712,13 @@ fn column_change(w: &mut Writer<'_>, table: &str, b: &Column, a: &Column) {
                 a.name
             ),
         );
-        let sql = w.alter(table, &format!("ADD COLUMN {}", w.column(a)));
+        let sql = w.alter(table, &format!("ADD COLUMN {}", w.column_in(after, a)));
         w.push(sql);
         return;
     }
     if w.d == Dialect::Mysql {
         // One MODIFY says everything about the column.
-        let sql = w.alter(table, &format!("MODIFY COLUMN {}", w.column(a)));
+        let sql = w.alter(table, &format!("MODIFY COLUMN {}", w.column_in(after, a)));
         let narrowing = b.data_type != a.data_type && !widens(&b.data_type, &a.data_type);
         match (narrowing, b.nullable && !a.nullable) {
             (true, _) => w.review(

@@ -1,12 +1,385 @@
-//! postgres: not written yet.
+//! PostgreSQL: `pg_catalog` for the current schema only. Tables, columns,
+//! constraints and indexes from `pg_class`, `pg_attribute`, `pg_constraint`
+//! and `pg_index`; views, enum types, functions and triggers with the
+//! server's own `pg_get_*def` text. What the generator does not write
+//! (sequences no column owns, domains, materialized views, policies,
+//! composite types, comments …) goes in `others`.
+//!
+//! The `pg_get_*def` functions qualify some names with the schema (an
+//! index's table, a function's name, a trigger's table); that prefix is cut
+//! so two schemas holding the same objects read the same.
 
+use super::{opt, rows, text};
 use crate::driver::Backend;
-use crate::error::{Error, Result};
-use migrate_core::schema::Schema;
+use crate::error::Result;
+use migrate_core::schema::{Column, Constraint, ConstraintKind, Dialect, EnumType, Index, Object, Schema, Table};
 
-pub(super) async fn read(_conn: &mut dyn Backend) -> Result<Schema> {
-    Err(Error::Database {
-        context: "reading the postgres catalog: not written yet".into(),
-        source: sqlx::Error::Protocol("no catalog reader".into()),
-    })
+/// Separates the names of a list in one text column.
+const SEP: char = '\u{1f}';
+
+fn lit(s: &str) -> String {
+    Dialect::Postgres.literal(s)
+}
+
+fn q(s: &str) -> String {
+    Dialect::Postgres.ident(s)
+}
+
+fn names(s: &str) -> Vec<String> {
+    if s.is_empty() {
+        Vec::new()
+    } else {
+        s.split(SEP).map(str::to_owned).collect()
+    }
+}
+
+/// `definition` without the schema's prefix where one of `before` precedes it
+/// (`ON public.item` → `ON item`).
+fn unqualified(definition: &str, schema: &str, before: &[&str]) -> String {
+    let mut out = definition.to_owned();
+    let prefixes = [format!("{}.", q(schema)), format!("\"{schema}\".")];
+    for b in before {
+        for p in &prefixes {
+            out = out.replace(&format!("{b}{p}"), b);
+        }
+    }
+    out
+}
+
+/// The list of the column names of `attnums` (an `int2[]` expression) of relation `rel`.
+fn column_list(attnums: &str, rel: &str) -> String {
+    format!(
+        "(SELECT string_agg(a.attname::text, chr(31) ORDER BY k.ord) FROM unnest({attnums}) WITH ORDINALITY AS k(n, ord) JOIN pg_attribute a ON a.attrelid = {rel} AND a.attnum = k.n WHERE k.n <> 0)"
+    )
+}
+
+/// Objects that belong to an extension: `classid` is the catalog of `oid`.
+fn not_extension(catalog: &str, oid: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass AND e.objid = {oid} AND e.deptype = 'e')"
+    )
+}
+
+pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
+    let mut schema = Schema::default();
+    let ns = text(
+        rows(conn, "SELECT current_schema()::text".into(), "the current schema")
+            .await?
+            .first()
+            .map(Vec::as_slice)
+            .unwrap_or(&[]),
+        0,
+    );
+    let in_schema = format!("(SELECT oid FROM pg_namespace WHERE nspname = {})", lit(&ns));
+
+    // Tables.
+    let tables = rows(
+        conn,
+        format!(
+            "SELECT c.oid::text, c.relname::text FROM pg_class c WHERE c.relnamespace = {in_schema} AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND {} ORDER BY c.relname",
+            not_extension("pg_class", "c.oid")
+        ),
+        "tables",
+    )
+    .await?;
+    for row in &tables {
+        let (oid, name) = (text(row, 0), text(row, 1));
+        let t = read_table(conn, &ns, &oid, &name).await?;
+        schema.tables.insert(name, t);
+    }
+
+    // Views.
+    for row in rows(
+        conn,
+        format!(
+            "SELECT c.relname::text, pg_get_viewdef(c.oid, true)::text FROM pg_class c WHERE c.relnamespace = {in_schema} AND c.relkind = 'v' AND {} ORDER BY c.relname",
+            not_extension("pg_class", "c.oid")
+        ),
+        "views",
+    )
+    .await?
+    {
+        let name = text(&row, 0);
+        let body = text(&row, 1);
+        let body = body.trim().trim_end_matches(';').trim_end();
+        schema.views.insert(
+            name.clone(),
+            Object {
+                definition: format!("CREATE VIEW {} AS\n{body}", q(&name)),
+                name,
+                table: None,
+                drop_as: None,
+            },
+        );
+    }
+
+    // Enum types.
+    for row in rows(
+        conn,
+        format!(
+            "SELECT t.typname::text, e.enumlabel::text FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid WHERE t.typnamespace = {in_schema} AND t.typtype = 'e' AND {} ORDER BY t.typname, e.enumsortorder",
+            not_extension("pg_type", "t.oid")
+        ),
+        "enum types",
+    )
+    .await?
+    {
+        let name = text(&row, 0);
+        schema
+            .enums
+            .entry(name.clone())
+            .or_insert_with(|| EnumType {
+                name,
+                values: Vec::new(),
+            })
+            .values
+            .push(text(&row, 1));
+    }
+
+    // Functions and procedures (aggregates and window functions: others).
+    for row in rows(
+        conn,
+        format!(
+            "SELECT p.proname::text, pg_get_function_identity_arguments(p.oid)::text, p.prokind::text, CASE WHEN p.prokind IN ('f', 'p') THEN pg_get_functiondef(p.oid)::text ELSE pg_get_function_result(p.oid)::text END FROM pg_proc p WHERE p.pronamespace = {in_schema} AND {} ORDER BY 1, 2",
+            not_extension("pg_proc", "p.oid")
+        ),
+        "functions",
+    )
+    .await?
+    {
+        let (name, args, kind, def) = (text(&row, 0), text(&row, 1), text(&row, 2), text(&row, 3));
+        let key = format!("{name}({args})");
+        match kind.as_str() {
+            "f" | "p" => {
+                let definition = unqualified(&def, &ns, &["FUNCTION ", "PROCEDURE "]);
+                schema.functions.insert(
+                    key,
+                    Object {
+                        drop_as: Some(format!("{}({args})", q(&name))),
+                        name,
+                        table: None,
+                        definition: definition.trim_end().to_owned(),
+                    },
+                );
+            }
+            _ => {
+                let what = if kind == "a" { "aggregate" } else { "window function" };
+                schema.others.insert(format!("{what} \"{key}\""), def);
+            }
+        }
+    }
+
+    // Triggers.
+    for row in rows(
+        conn,
+        format!(
+            "SELECT t.tgname::text, c.relname::text, pg_get_triggerdef(t.oid)::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = {in_schema} AND NOT t.tgisinternal ORDER BY 2, 1"
+        ),
+        "triggers",
+    )
+    .await?
+    {
+        let (name, table, def) = (text(&row, 0), text(&row, 1), text(&row, 2));
+        schema.triggers.insert(
+            format!("{name} ON {table}"),
+            Object {
+                name,
+                table: Some(table),
+                definition: unqualified(&def, &ns, &[" ON ", " EXECUTE FUNCTION ", " EXECUTE PROCEDURE "]),
+                drop_as: None,
+            },
+        );
+    }
+
+    others(conn, &in_schema, &mut schema).await?;
+    Ok(schema)
+}
+
+async fn read_table(conn: &mut dyn Backend, ns: &str, oid: &str, name: &str) -> Result<Table> {
+    let mut t = Table {
+        name: name.to_owned(),
+        ..Table::default()
+    };
+    let cols = rows(
+        conn,
+        format!(
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod)::text, a.attnotnull::text, pg_get_expr(d.adbin, d.adrelid)::text, a.attidentity::text, a.attgenerated::text, \
+             (SELECT s.relname::text FROM pg_depend dep JOIN pg_class s ON s.oid = dep.objid WHERE dep.classid = 'pg_class'::regclass AND dep.refclassid = 'pg_class'::regclass AND dep.refobjid = a.attrelid AND dep.refobjsubid = a.attnum AND dep.deptype = 'a' AND s.relkind = 'S' LIMIT 1) \
+             FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+             WHERE a.attrelid = {oid} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+        ),
+        &format!("the columns of \"{name}\""),
+    )
+    .await?;
+    for row in &cols {
+        let mut data_type = text(row, 1);
+        let mut default = opt(row, 3);
+        let identity = match text(row, 4).as_str() {
+            "a" => Some("GENERATED ALWAYS AS IDENTITY".to_owned()),
+            "d" => Some("GENERATED BY DEFAULT AS IDENTITY".to_owned()),
+            _ => None,
+        };
+        let generated = if text(row, 5) == "s" {
+            let expr = default.take().unwrap_or_default();
+            Some(format!("GENERATED ALWAYS AS ({expr}) STORED"))
+        } else {
+            None
+        };
+        // A serial: its default draws from a sequence the column owns.
+        if let (Some(seq), Some(d)) = (opt(row, 6), default.as_deref()) {
+            let draws = d.starts_with("nextval(") && (d.contains(&format!("'{seq}'")) || d.contains(&q(&seq)));
+            let serial = match data_type.as_str() {
+                "integer" => Some("serial"),
+                "bigint" => Some("bigserial"),
+                "smallint" => Some("smallserial"),
+                _ => None,
+            };
+            if let (true, Some(s)) = (draws, serial) {
+                data_type = s.to_owned();
+                default = None;
+            }
+        }
+        t.columns.push(Column {
+            name: text(row, 0),
+            data_type,
+            nullable: text(row, 2) != "true",
+            default,
+            identity,
+            generated,
+            sql: None,
+        });
+    }
+
+    let constraints = rows(
+        conn,
+        format!(
+            "SELECT con.conname::text, con.contype::text, pg_get_constraintdef(con.oid)::text, fr.relname::text, {} \
+             FROM pg_constraint con LEFT JOIN pg_class fr ON fr.oid = con.confrelid \
+             WHERE con.conrelid = {oid} ORDER BY con.contype, con.conname",
+            column_list("con.conkey", "con.conrelid")
+        ),
+        &format!("the constraints of \"{name}\""),
+    )
+    .await?;
+    for row in &constraints {
+        let kind = match text(row, 1).as_str() {
+            "p" => ConstraintKind::PrimaryKey,
+            "u" => ConstraintKind::Unique,
+            "f" => ConstraintKind::ForeignKey,
+            "c" => ConstraintKind::Check,
+            _ => continue,
+        };
+        t.constraints.push(Constraint {
+            name: text(row, 0),
+            kind,
+            columns: names(&text(row, 4)),
+            references: opt(row, 3),
+            definition: text(row, 2),
+            index: None,
+        });
+    }
+
+    let indexes = rows(
+        conn,
+        format!(
+            "SELECT i.relname::text, pg_get_indexdef(x.indexrelid)::text, {} \
+             FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+             WHERE x.indrelid = {oid} AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid AND c.conrelid = x.indrelid AND c.contype IN ('p', 'u', 'x')) \
+             ORDER BY i.relname",
+            column_list("x.indkey::int2[]", "x.indrelid")
+        ),
+        &format!("the indexes of \"{name}\""),
+    )
+    .await?;
+    for row in &indexes {
+        t.indexes.push(Index {
+            name: text(row, 0),
+            columns: names(&text(row, 2)),
+            definition: unqualified(&text(row, 1), ns, &[" ON ONLY ", " ON "]),
+        });
+    }
+    Ok(t)
+}
+
+/// What the generator does not write, each by `kind "name"` with a text that changes when it does.
+async fn others(conn: &mut dyn Backend, in_schema: &str, schema: &mut Schema) -> Result<()> {
+    let queries = [
+        (
+            "sequences no column owns",
+            format!(
+                "SELECT 'sequence \"' || c.relname || '\"', format('%s start %s increment %s min %s max %s cycle %s', s.seqtypid::regtype, s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcycle) \
+                 FROM pg_class c JOIN pg_sequence s ON s.seqrelid = c.oid WHERE c.relnamespace = {in_schema} AND c.relkind = 'S' \
+                 AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i', 'e'))"
+            ),
+        ),
+        (
+            "domains",
+            format!(
+                "SELECT 'domain \"' || t.typname || '\"', format('%s not null %s default %s %s', format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault, \
+                 (SELECT string_agg(pg_get_constraintdef(c.oid), ' ' ORDER BY c.conname) FROM pg_constraint c WHERE c.contypid = t.oid)) \
+                 FROM pg_type t WHERE t.typnamespace = {in_schema} AND t.typtype = 'd' AND {}",
+                not_extension("pg_type", "t.oid")
+            ),
+        ),
+        (
+            "materialized views, foreign tables and composite types",
+            format!(
+                "SELECT CASE c.relkind WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' ELSE 'type' END || ' \"' || c.relname || '\"', \
+                 coalesce(CASE WHEN c.relkind = 'm' THEN pg_get_viewdef(c.oid, true) END, '') || ' ' || \
+                 coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') \
+                 FROM pg_class c WHERE c.relnamespace = {in_schema} AND c.relkind IN ('m', 'f', 'c') AND {}",
+                not_extension("pg_class", "c.oid")
+            ),
+        ),
+        (
+            "other types",
+            format!(
+                "SELECT CASE t.typtype WHEN 'r' THEN 'range type' WHEN 'b' THEN 'base type' ELSE 'type' END || ' \"' || t.typname || '\"', t.typtype::text \
+                 FROM pg_type t WHERE t.typnamespace = {in_schema} AND t.typtype IN ('r', 'b') AND t.typelem = 0 AND {}",
+                not_extension("pg_type", "t.oid")
+            ),
+        ),
+        (
+            "policies",
+            format!(
+                "SELECT 'policy \"' || p.polname || '\" on \"' || c.relname || '\"', format('%s %s %s using %s check %s', p.polcmd, p.polpermissive, p.polroles::text, pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)) \
+                 FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE c.relnamespace = {in_schema}"
+            ),
+        ),
+        (
+            "row level security",
+            format!(
+                "SELECT 'row level security on \"' || c.relname || '\"', format('enabled %s forced %s', c.relrowsecurity, c.relforcerowsecurity) \
+                 FROM pg_class c WHERE c.relnamespace = {in_schema} AND (c.relrowsecurity OR c.relforcerowsecurity)"
+            ),
+        ),
+        (
+            "exclusion constraints",
+            format!(
+                "SELECT 'exclusion constraint \"' || con.conname || '\" on \"' || c.relname || '\"', pg_get_constraintdef(con.oid) \
+                 FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid WHERE c.relnamespace = {in_schema} AND con.contype = 'x'"
+            ),
+        ),
+        (
+            "comments",
+            format!(
+                "SELECT CASE WHEN d.objsubid = 0 THEN 'comment on ' || CASE c.relkind WHEN 'v' THEN 'view' ELSE 'table' END || ' \"' || c.relname || '\"' \
+                 ELSE 'comment on column \"' || c.relname || '\".\"' || a.attname || '\"' END, d.description \
+                 FROM pg_description d JOIN pg_class c ON d.classoid = 'pg_class'::regclass AND d.objoid = c.oid \
+                 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid \
+                 WHERE c.relnamespace = {in_schema} AND c.relkind IN ('r', 'p', 'v', 'm')"
+            ),
+        ),
+        (
+            "extensions",
+            "SELECT 'extension \"' || extname || '\"', extversion FROM pg_extension WHERE extname <> 'plpgsql'"
+                .to_owned(),
+        ),
+    ];
+    for (what, sql) in queries {
+        for row in rows(conn, sql, what).await? {
+            schema.others.insert(text(&row, 0), text(&row, 1));
+        }
+    }
+    Ok(())
 }
