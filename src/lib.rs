@@ -156,7 +156,7 @@ pub use migrate_macros::embed_migrations;
 pub use migrate_runtime::{
     Applied, Connect, DEFAULT_LEASE_TTL, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Dialect, Driver,
     Error, ForeignKeyViolation, Handle, HistoryEntry, HistoryTable, IntoTarget, LockMode, Migrations, Migrator,
-    Progress, Report, Resolution, Result, Sets, StepReport,
+    Progress, Report, Resolution, Result, RoundTrip, RoundTripOutcome, RoundTrips, Sets, StepReport,
 };
 /// The sqlx version this crate runs on, so pools and connections match.
 pub use sqlx;

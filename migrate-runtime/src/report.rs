@@ -88,8 +88,11 @@ pub enum RoundTripOutcome {
     Restored,
     /// It has no downgrade section: upgraded, never downgraded.
     Irreversible,
-    /// Its downgrade left these differences (as `check --schema` prints them).
+    /// Its downgrade left these differences from the schema before its upgrade,
+    /// as `check --schema` prints them (`Detected added index …`: the downgrade left an index behind).
     Differs(Vec<String>),
+    /// Its downgrade failed with this error; the walk stopped there.
+    DowngradeFailed(String),
 }
 
 /// One revision's round trip.
@@ -110,16 +113,26 @@ pub struct RoundTrips {
     pub revisions: Vec<RoundTrip>,
     /// What the database still held after `downgrade base`, compared with the
     /// empty database it started as; `None` when an irreversible revision
-    /// kept the walk from going down to base.
+    /// kept the walk from going down to base, or the walk stopped.
     pub at_base: Option<Vec<String>>,
+    /// Why the walk stopped before the end: an upgrade failed (often the
+    /// upgrade again after a downgrade that left something behind, on a
+    /// database whose DDL cannot be rolled back).
+    pub stopped: Option<String>,
+    /// How the walk went on past a broken downgrade: a revision whose upgrade
+    /// could not run again over what its downgrade left (and was rolled back)
+    /// is recorded as applied without running, and the walk goes on.
+    pub notes: Vec<String>,
 }
 
 impl RoundTrips {
     /// Whether every reversible revision gave back its schema and base was empty again.
     pub fn is_ok(&self) -> bool {
-        self.revisions
-            .iter()
-            .all(|r| !matches!(r.outcome, RoundTripOutcome::Differs(_)))
+        self.stopped.is_none()
+            && self
+                .revisions
+                .iter()
+                .all(|r| matches!(r.outcome, RoundTripOutcome::Restored | RoundTripOutcome::Irreversible))
             && self.at_base.as_ref().is_none_or(Vec::is_empty)
     }
 }
