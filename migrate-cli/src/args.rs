@@ -189,6 +189,14 @@ pub enum Command {
         #[command(flatten)]
         options: Options,
     },
+    /// Prove every downgrade: on an empty scratch database, upgrade each revision, downgrade it, compare the schema, upgrade it again; exit 1 naming each downgrade that does not restore the schema
+    #[command(
+        after_help = "Runs on a scratch database: with --dev-database-url, one it creates and drops; for SQLite (--dialect sqlite), one in memory; else the --database-url database, which must be empty."
+    )]
+    Test {
+        #[command(flatten)]
+        options: Options,
+    },
     /// The schema file's commands
     #[command(subcommand)]
     Schema(SchemaCommand),
@@ -396,6 +404,7 @@ impl Command {
             | Command::Revision { options, .. }
             | Command::Merge { options, .. }
             | Command::Check { options, .. }
+            | Command::Test { options }
             | Command::Schema(SchemaCommand::Dump { options }) => options,
             Command::Db(db) => db.options(),
         }

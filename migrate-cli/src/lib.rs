@@ -192,6 +192,7 @@ async fn run_command(command: Command, s: &config::Settings, out: &Output) -> Re
         Command::Merge { message, ids, .. } => author::merge(s, &message, &ids, out),
         Command::Check { schema: Some(_), .. } => schema::check(s, out).await,
         Command::Check { .. } => author::check(s, out),
+        Command::Test { .. } => schema::round_trips(s, out).await,
         Command::Schema(args::SchemaCommand::Dump { options }) => {
             schema::dump(s, options.database_url.is_some(), out).await
         }

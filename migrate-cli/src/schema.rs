@@ -16,7 +16,7 @@
 
 use super::config::Settings;
 use super::error::CliError;
-use super::output::Output;
+use super::output::{Output, Style};
 use migrate_core::schema::{self, Generated, Renames, Schema};
 use migrate_runtime::{Dialect, Migrations};
 #[allow(unused_imports)]
@@ -428,5 +428,90 @@ pub(crate) async fn dump(s: &Settings, live: bool, out: &Output) -> Result<(), C
         text.push_str(&format!("-- not written: {name}\n"));
     }
     out.result(text.trim_end());
+    Ok(())
+}
+
+fn print_round_trips(r: &migrate_runtime::RoundTrips, out: &Output) {
+    use migrate_runtime::RoundTripOutcome as O;
+    for t in &r.revisions {
+        let id = out.paint(&t.revision, Style::Id);
+        match &t.outcome {
+            O::Restored => out.result(&format!("ok          {id} {}", t.message)),
+            O::Irreversible => out.result(&format!("irreversible {id} {} (no downgrade section)", t.message)),
+            O::Differs(lines) => {
+                out.result(&format!(
+                    "BROKEN      {id} {}: its downgrade does not restore the schema:",
+                    t.message
+                ));
+                for l in lines {
+                    out.result(&format!("              {l}"));
+                }
+            }
+            O::DowngradeFailed(e) => out.result(&format!("BROKEN      {id} {}: its downgrade failed: {e}", t.message)),
+        }
+    }
+    for n in &r.notes {
+        out.note(n);
+    }
+    match &r.at_base {
+        Some(lines) if lines.is_empty() => {
+            out.result("ok          base: downgrading everything leaves the empty database")
+        }
+        Some(lines) => {
+            out.result("BROKEN      base: downgrading everything leaves:");
+            for l in lines {
+                out.result(&format!("              {l}"));
+            }
+        }
+        None if r.stopped.is_none() => out.note("base not checked: an irreversible revision keeps the walk above it"),
+        None => {}
+    }
+}
+
+/// `test`: the round trip of every revision, on a scratch database.
+pub(crate) async fn round_trips(s: &Settings, out: &Output) -> Result<(), CliError> {
+    let migrations = Migrations::load(&s.dir, &s.dir_shown)?;
+    let migrator = || super::database::migrator(&migrations, s, out);
+    let report = match (&s.dev_database_url, &s.database_url, s.dialect) {
+        (Some(_), _, _) | (None, None, Some(Dialect::Sqlite)) => {
+            let d = dialect(s, out)?;
+            needs_server(d, s)?;
+            with_scratch(d, s.dev_database_url.as_deref(), out, async |scratch| {
+                Ok(on_scratch!(&mut *scratch, c => migrator().verify_round_trips(c).await)?)
+            })
+            .await?
+        }
+        (None, Some(url), _) => {
+            let mut opened = super::database::open(url, true, out).await?;
+            let report = super::database::on!(&mut opened, c => migrator().verify_round_trips(c).await);
+            opened.close(out).await;
+            report?
+        }
+        (None, None, _) => {
+            return Err(CliError::Usage(
+                "`migrate test` needs a database to walk: --dev-database-url URL (a scratch database is made and dropped), --dialect sqlite (one in memory), or --database-url URL of an empty database".into(),
+            ));
+        }
+    };
+    print_round_trips(&report, out);
+    if let Some(why) = &report.stopped {
+        return Err(CliError::Refused(format!("the walk stopped: {why}")));
+    }
+    if !report.is_ok() {
+        let broken = report
+            .revisions
+            .iter()
+            .filter(|r| {
+                !matches!(
+                    r.outcome,
+                    migrate_runtime::RoundTripOutcome::Restored | migrate_runtime::RoundTripOutcome::Irreversible
+                )
+            })
+            .count();
+        return Err(CliError::Refused(format!(
+            "{broken} revision(s) do not round-trip: fix their downgrade sections (each line above says what the downgrade left)"
+        )));
+    }
+    out.note(&format!("{} revision(s) round-trip", report.revisions.len()));
     Ok(())
 }

@@ -12,5 +12,6 @@ mod fleets;
 mod output;
 mod parity;
 mod project;
+mod round_trips;
 mod session;
 mod sets;

@@ -1,0 +1,151 @@
+//! `migrate test`: every revision's downgrade proven on a scratch database,
+//! a broken one named with what it leaves behind.
+
+use crate::support::{fails, migrate, ok, program, run};
+use std::path::Path;
+
+fn write(cwd: &Path, id: &str, parent: &str, up: &str, down: &str) {
+    std::fs::create_dir_all(cwd.join("migrations")).unwrap();
+    std::fs::write(
+        cwd.join("migrations").join(format!("{id}_m.sql")),
+        format!("-- {id} step\n-- revision: {id}\n-- down_revision: {parent}\n\n-- migrate:upgrade\n{up}\n\n-- migrate:downgrade\n{down}\n"),
+    )
+    .unwrap();
+}
+
+fn project(cwd: &Path, r2_down: &str) {
+    write(
+        cwd,
+        "r1",
+        "",
+        "CREATE TABLE item (id INTEGER PRIMARY KEY);",
+        "DROP TABLE item;",
+    );
+    write(cwd, "r2", "r1", "ALTER TABLE item ADD COLUMN size INTEGER;", r2_down);
+}
+
+#[test]
+fn a_broken_downgrade_is_named_with_what_it_leaves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    project(cwd, "SELECT 1;");
+    let r = run(&mut migrate(cwd), &["test", "--dialect", "sqlite"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("ok          r1 r1 step"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("BROKEN      r2 r2 step: its downgrade does not restore the schema:"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("Detected added column \"item\".\"size\""),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stderr.contains("1 revision(s) do not round-trip"), "{}", r.stderr);
+
+    project(cwd, "ALTER TABLE item DROP COLUMN size;");
+    let stdout = ok(&mut migrate(cwd), &["test", "--dialect", "sqlite"]);
+    assert!(
+        stdout.contains("ok          r2") && stdout.contains("base: downgrading everything leaves the empty database"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_database_that_holds_a_schema_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    project(cwd, "ALTER TABLE item DROP COLUMN size;");
+    let db = cwd.join("app.db");
+    program(
+        "sqlite3",
+        &[db.to_str().unwrap(), "CREATE TABLE precious (id INTEGER);"],
+        None,
+    );
+    let url = format!("sqlite:{}", db.display());
+    let e = fails(&mut migrate(cwd), &["test", "--database-url", &url], 1);
+    assert!(
+        e.contains("the database is not empty (it holds table \"precious\")") && e.contains("scratch"),
+        "{e}"
+    );
+    let left = program("sqlite3", &[db.to_str().unwrap(), ".tables"], None);
+    assert_eq!(left.trim(), "precious", "nothing ran");
+    let e = fails(&mut migrate(cwd), &["test"], 2);
+    assert!(e.contains("--dev-database-url"), "{e}");
+}
+
+fn postgres() -> String {
+    std::env::var("MIGRATE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+fn scratch_databases(url: &str) -> String {
+    program(
+        "psql",
+        &[
+            url,
+            "-Atc",
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'migrate_scratch_%'",
+        ],
+        None,
+    )
+}
+
+#[test]
+fn on_postgres_the_scratch_database_is_made_and_dropped() {
+    let url = postgres();
+    if std::process::Command::new("psql")
+        .args([url.as_str(), "-Atc", "select 1"])
+        .output()
+        .map_or(true, |o| !o.status.success())
+    {
+        assert!(
+            std::env::var("CI").is_err(),
+            "PostgreSQL is not reachable at {url} in CI"
+        );
+        eprintln!("SKIPPED: PostgreSQL is not reachable at {url}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    project(cwd, "SELECT 1;");
+    let before = scratch_databases(&url);
+    let r = run(&mut migrate(cwd), &["test", "--dev-database-url", &url]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("Detected added column \"item\".\"size\""),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        scratch_databases(&url),
+        before,
+        "the scratch database is dropped, also when the test fails"
+    );
+
+    // Autogenerate on PostgreSQL: the dialect from the dev server, the same scratch discipline.
+    project(cwd, "ALTER TABLE item DROP COLUMN size;");
+    std::fs::write(cwd.join("schema.sql"), "CREATE TABLE item (id integer PRIMARY KEY, size integer, label text NOT NULL DEFAULT '');\nCREATE SEQUENCE loose;\n").unwrap();
+    let r = run(
+        &mut migrate(cwd),
+        &["revision", "--autogenerate", "-m", "label", "--dev-database-url", &url],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("Detected added column \"item\".\"label\""),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("Not generated: sequence \"loose\""), "{}", r.stderr);
+    let written = std::fs::read_to_string(cwd.join(r.stdout.trim())).unwrap();
+    assert!(
+        written.contains("ALTER TABLE item ADD COLUMN label text DEFAULT ''::text NOT NULL"),
+        "{written}"
+    );
+    // The sequence is still a difference: the gate fails on it, by name.
+    let r = run(&mut migrate(cwd), &["check", "--schema", "--dev-database-url", &url]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("Not generated: sequence \"loose\""), "{}", r.stdout);
+    assert_eq!(scratch_databases(&url), before);
+}
