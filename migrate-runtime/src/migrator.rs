@@ -533,6 +533,7 @@ impl<'m> Migrator<'m> {
             second: None,
             galera: false,
             lease: None,
+            in_run_transaction: false,
         })
     }
 
@@ -1222,7 +1223,16 @@ impl<'m> Migrator<'m> {
             }
         }
         let result = self
-            .steps(conn, s, graph, &plan, run_sql, digest_of(&rows), report)
+            .steps(
+                conn,
+                s,
+                graph,
+                &plan,
+                run_sql,
+                rows.is_empty(),
+                digest_of(&rows),
+                report,
+            )
             .await;
         match result {
             Err(e)
@@ -1381,6 +1391,7 @@ impl<'m> Migrator<'m> {
         graph: &Graph<'_>,
         plan: &plan::Plan,
         run_sql: bool,
+        fresh: bool,
         mut digest: Digest,
         report: &mut Report,
     ) -> Result<()> {
@@ -1388,9 +1399,114 @@ impl<'m> Migrator<'m> {
             // Until the run's last step is done, no start-up check may take the short cut.
             driver::drop_digest(conn, s).await?;
         }
+        // From an empty history (a test database, a first deploy), PostgreSQL runs
+        // the transactional steps in one transaction, a savepoint each: one commit
+        // instead of one per migration. Not under a lease (each step must check it
+        // as it commits), nor when a header sets a timeout (SET LOCAL would outlive
+        // its savepoint).
+        let one_transaction = fresh
+            && run_sql
+            && conn.dialect() == crate::Dialect::Postgres
+            && plan.direction == Direction::Upgrade
+            && plan.steps.len() > 1
+            && s.lease.is_none()
+            && plan.steps.iter().all(|&i| {
+                let d = graph.get(i).directives();
+                d.lock_timeout.is_none() && d.statement_timeout.is_none()
+            });
+        let batched = Settings {
+            in_run_transaction: true,
+            ..s.clone()
+        };
+        let mut open: Option<usize> = None;
+        let result = self
+            .run_steps(
+                conn,
+                s,
+                &batched,
+                graph,
+                plan,
+                run_sql,
+                one_transaction,
+                &mut open,
+                &mut digest,
+                report,
+            )
+            .await;
+        if let Some(first) = open {
+            // What ran before a failed step is kept, as with a transaction per step.
+            if let Err(e) = driver::run(conn, "COMMIT".into(), "committing the run's transaction").await {
+                // Nothing since BEGIN is kept: the report and the error must not say it is.
+                report.steps.truncate(first);
+                return Err(match result {
+                    Err(Error::Migration {
+                        cleanup,
+                        applied,
+                        revision,
+                        file,
+                        direction,
+                        statement,
+                        line,
+                        rolled_back,
+                        completed,
+                        source,
+                    }) => Error::Migration {
+                        cleanup: cleanup.or(Some(Box::new(e))),
+                        applied: applied.into_iter().take(first).collect(),
+                        revision,
+                        file,
+                        direction,
+                        statement,
+                        line,
+                        rolled_back,
+                        completed,
+                        source,
+                    },
+                    Err(other) => other,
+                    Ok(()) => e,
+                });
+            }
+        }
+        result?;
+        if !report.is_empty() || conn.read_digest(s).await.as_deref() != Some(digest.to_string().as_str()) {
+            // After the last step; or, when nothing ran, because the digest was
+            // missing (a table from before digests, a run that failed) or stale:
+            // the rows were checked one by one just now.
+            driver::write_digest(conn, s, &digest).await?;
+        }
+        Ok(())
+    }
+
+    /// [`steps`](Self::steps)' loop. With `one_transaction`, a transactional
+    /// step runs inside the transaction `open` says began before step N
+    /// (begun here when none is), and a no-transaction step commits it first.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_steps(
+        &self,
+        conn: &mut dyn Backend,
+        s: &Settings,
+        batched: &Settings,
+        graph: &Graph<'_>,
+        plan: &plan::Plan,
+        run_sql: bool,
+        one_transaction: bool,
+        open: &mut Option<usize>,
+        digest: &mut Digest,
+        report: &mut Report,
+    ) -> Result<()> {
         let total = plan.steps.len();
         for (index, &i) in plan.steps.iter().enumerate() {
             let m = graph.get(i);
+            let together = one_transaction && !m.no_transaction();
+            if together && open.is_none() {
+                driver::run(conn, "BEGIN".into(), "beginning the run's transaction").await?;
+                *open = Some(report.steps.len());
+            }
+            if !together && open.is_some() {
+                *open = None;
+                driver::run(conn, "COMMIT".into(), "committing the run's transaction").await?;
+            }
+            let s = if together { batched } else { s };
             let step = Step {
                 migration: m,
                 direction: plan.direction,
@@ -1461,12 +1577,6 @@ impl<'m> Migrator<'m> {
                 duration,
                 stored_downgrade: stored,
             });
-        }
-        if !report.is_empty() || conn.read_digest(s).await.as_deref() != Some(digest.to_string().as_str()) {
-            // After the last step; or, when nothing ran, because the digest was
-            // missing (a table from before digests, a run that failed) or stale:
-            // the rows were checked one by one just now.
-            driver::write_digest(conn, s, &digest).await?;
         }
         Ok(())
     }

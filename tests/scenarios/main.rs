@@ -731,6 +731,148 @@ mod postgres_errors {
         })
     }
 
+    /// How many transactions the run committed, counting its `COMMIT`s (a
+    /// migration's own transaction ends its one-round-trip batch with one).
+    async fn commits_of(upgrade: impl std::future::Future<Output = migrate::Result<migrate::Report>>) -> usize {
+        let (report, sent) = crate::support::statements_sent(upgrade).await;
+        report.unwrap();
+        sent.iter()
+            .filter(|s| {
+                s.trim_end().ends_with("COMMIT") && !s.contains("migrate_digest") && !s.contains("revision = ''")
+            })
+            .count()
+    }
+
+    #[tokio::test]
+    async fn a_fresh_database_is_migrated_in_one_transaction_committing_around_no_transaction_steps() {
+        let Some(db) = db::fresh().await else { return };
+        let mut list: Vec<migrate::Migration> = (1..=5)
+            .map(|i| {
+                let parents: Vec<String> = if i == 1 { vec![] } else { vec![format!("f{}", i - 1)] };
+                let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+                step(&format!("f{i}"), &parents, &format!("CREATE TABLE f{i} (id INTEGER)"))
+            })
+            .collect();
+        let one = Migrations::new(list.clone()).unwrap();
+        assert_eq!(
+            commits_of(one.upgrade(&db.pool, "head")).await,
+            1,
+            "five migrations, one commit"
+        );
+        one.verify(&db.pool).await.unwrap();
+
+        // A no-transaction step in the middle: what came before commits, it runs alone, a new transaction follows.
+        let Some(db) = db::fresh().await else { return };
+        list[2] = migrate::Migration::new(migrate::MigrationParts {
+            no_transaction: true,
+            upgrade: "CREATE INDEX CONCURRENTLY f_idx ON f2 (id)".into(),
+            ..parts_of(&list[2])
+        });
+        let mixed = Migrations::new(list).unwrap();
+        assert_eq!(
+            commits_of(mixed.upgrade(&db.pool, "head")).await,
+            2,
+            "f1+f2, f3 alone (no transaction), f4+f5"
+        );
+        assert_eq!(mixed.current(&db.pool).await.unwrap(), ["f5"]);
+
+        // From a history that is not empty, each migration commits on its own, as before.
+        let Some(db) = db::fresh().await else { return };
+        one.upgrade(&db.pool, "f1").await.unwrap();
+        assert_eq!(
+            commits_of(one.upgrade(&db.pool, "head")).await,
+            4,
+            "a transaction per migration"
+        );
+    }
+
+    fn parts_of(m: &migrate::Migration) -> migrate::MigrationParts {
+        migrate::MigrationParts {
+            revision: m.revision().into(),
+            down_revisions: m.down_revisions().map(String::from).collect(),
+            message: m.message().into(),
+            upgrade: m.upgrade_sql().into(),
+            downgrade: m.downgrade_sql().map(String::from),
+            no_transaction: m.no_transaction(),
+            directives: Default::default(),
+            depends_on: Vec::new(),
+            file: m.file().into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failure_in_a_fresh_run_keeps_the_migrations_before_it() {
+        let Some(db) = db::fresh().await else { return };
+        let list = Migrations::new(vec![
+            step("g1", &[], "CREATE TABLE g1 (id INTEGER)"),
+            step("g2", &["g1"], "CREATE TABLE g2 (id INTEGER)"),
+            step("g3", &["g2"], "CREATE TABLE g3 (id INTEGER);\nSELECT lower(1, 2, 3)"),
+        ])
+        .unwrap();
+        match list.upgrade(&db.pool, "head").await.unwrap_err() {
+            migrate::Error::Migration {
+                revision,
+                applied,
+                rolled_back,
+                ..
+            } => {
+                assert_eq!((revision.as_str(), rolled_back), ("g3", true));
+                assert_eq!(applied, ["g1", "g2"]);
+            }
+            other => panic!("{other}"),
+        }
+        assert_eq!(list.current(&db.pool).await.unwrap(), ["g2"]);
+        assert!(db::table_exists(&db.pool, "g2").await && !db::table_exists(&db.pool, "g3").await);
+        list.verify(&db.pool).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_connection_killed_in_a_fresh_run_keeps_nothing_and_says_so() {
+        let Some(db) = db::fresh().await else { return };
+        let list = Migrations::new(vec![
+            step("h1", &[], "CREATE TABLE h1 (id INTEGER)"),
+            step("h2", &["h1"], "CREATE TABLE h2 (id INTEGER);\nSELECT pg_sleep(60)"),
+        ])
+        .unwrap();
+        let killer = {
+            let pool = db.pool.clone();
+            tokio::spawn(async move {
+                for _ in 0..600 {
+                    let killed: Vec<bool> = sqlx::query_scalar(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                         AND query LIKE '%pg_sleep(60)%' AND query NOT LIKE '%pg_stat_activity%'",
+                    )
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+                    if killed.contains(&true) {
+                        return true;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                false
+            })
+        };
+        let migrator_pool = migrate::sqlx::PgPool::connect(&db.url).await.unwrap();
+        let e = list.upgrade(&migrator_pool, "head").await.unwrap_err();
+        assert!(killer.await.unwrap());
+        match &e {
+            migrate::Error::Migration { revision, applied, .. } => {
+                assert_eq!(revision, "h2");
+                assert!(
+                    applied.is_empty(),
+                    "h1 shared the run's transaction, which the server rolled back: {applied:?}"
+                );
+            }
+            other => panic!("{other}"),
+        }
+        assert!(list.current(&db.pool).await.unwrap().is_empty());
+        assert!(!db::table_exists(&db.pool, "h1").await);
+        list.verify(&db.pool).await.unwrap();
+        migrator_pool.close().await;
+    }
+
     #[tokio::test]
     async fn a_failing_statement_is_placed_on_its_line_with_the_servers_hint() {
         let Some(db) = db::fresh().await else { return };
@@ -760,10 +902,13 @@ mod postgres_errors {
     async fn a_connection_killed_during_a_migration_keeps_the_migrations_error() {
         let Some(db) = db::fresh().await else { return };
         let list = Migrations::new(vec![
-            step("k1", &[], "CREATE TABLE kept (id INTEGER)"),
+            step("k0", &[], "CREATE TABLE first (id INTEGER)"),
+            step("k1", &["k0"], "CREATE TABLE kept (id INTEGER)"),
             step("k2", &["k1"], "CREATE TABLE lost (id INTEGER);\nSELECT pg_sleep(60)"),
         ])
         .unwrap();
+        // A history that is not empty: each step commits on its own, so k1 outlives k2.
+        list.upgrade(&db.pool, "k0").await.unwrap();
         // A second session kills the migrator's connection once it sleeps inside k2.
         let killer = {
             let pool = db.pool.clone();

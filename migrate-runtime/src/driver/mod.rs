@@ -70,6 +70,10 @@ pub struct Settings {
     pub galera: bool,
     /// The lease this run takes instead of an advisory lock, if it does.
     pub lease: Option<Lease>,
+    /// PostgreSQL: the step runs inside the run's one transaction (a run
+    /// from an empty history), framed by a savepoint instead of its own
+    /// transaction (`Migrator::steps` begins and commits it).
+    pub in_run_transaction: bool,
 }
 
 /// A lease on the migration lock: a row of the lease table.
@@ -1121,6 +1125,9 @@ async fn in_transaction(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sq
     } else {
         ""
     };
+    if s.in_run_transaction {
+        return in_savepoint(conn, s, step, sql, terminator).await;
+    }
     let record = step.record(d, t, ms, false);
     let prefix = format!("BEGIN;\n{watch}{}", guards(d, s, step.migration).local);
     // Under a lease, the step commits only if this run still holds it.
@@ -1138,6 +1145,36 @@ async fn in_transaction(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sq
             .await
             .err();
         // The server's position counts characters of the whole batch.
+        let line = crate::error::error_position(&e).and_then(|p| line_of(sql, p, prefix.chars().count()));
+        return Err(step.failure_at(e, None, line, true, cleanup));
+    }
+    Ok(())
+}
+
+/// A PostgreSQL step inside the run's one transaction: the migration and its
+/// history row in a savepoint, sent in one round trip, the server timing the
+/// step from the savepoint on. A failure rolls back to the savepoint, so
+/// the transaction goes on holding what the run did before it (which
+/// `Migrator::steps` then commits).
+async fn in_savepoint(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sql: &str, terminator: &str) -> Result<()> {
+    let d = conn.dialect();
+    let ms = "(EXTRACT(EPOCH FROM (clock_timestamp() - current_setting('migrate.step_started')::timestamptz)) * 1000)::bigint";
+    let watch = if s.watch_client {
+        "SET LOCAL client_connection_check_interval = '1s';\n"
+    } else {
+        ""
+    };
+    let record = step.record(d, &s.table, ms, false);
+    let prefix = format!(
+        "SAVEPOINT migrate_step;\nSELECT set_config('migrate.step_started', clock_timestamp()::text, true);\n{watch}{}",
+        guards(d, s, step.migration).local
+    );
+    let batch = format!("{prefix}{sql}{terminator}\n{record};\nRELEASE SAVEPOINT migrate_step");
+    if let Err(e) = conn.execute(batch).await {
+        let undo = "ROLLBACK TO SAVEPOINT migrate_step;\nRELEASE SAVEPOINT migrate_step".to_owned();
+        let cleanup = run(conn, undo, "rolling back the failed migration to its savepoint")
+            .await
+            .err();
         let line = crate::error::error_position(&e).and_then(|p| line_of(sql, p, prefix.chars().count()));
         return Err(step.failure_at(e, None, line, true, cleanup));
     }
