@@ -207,7 +207,7 @@ async fn print_bases(sizes: &[usize]) {
             for _ in 0..reps {
                 // In turn, so that the machine's other work weighs on both alike.
                 ours.push(measure::ours_process(kind, &w.ours_dir, n).await);
-                floor.push(measure::client_floor(kind, n).await);
+                floor.push(measure::client_floor(kind, n, measure::Shape::Migrate).await);
             }
             let (ours, floor) = (measure::median(ours), measure::median(floor));
             println!(
@@ -228,6 +228,7 @@ async fn print_bases(sizes: &[usize]) {
 /// process, beside the engine's own client running the same SQL in the same
 /// transaction shape, in turn, in one run.
 async fn print_apply(sizes: &[usize]) {
+    use measure::Shape;
     let mut kinds = vec![Kind::Sqlite];
     if postgres_reachable().await {
         kinds.push(Kind::Postgres);
@@ -236,24 +237,27 @@ async fn print_apply(sizes: &[usize]) {
         "\n## Apply all N on a fresh database: an application calling `upgrade`, beside the engine's client (median, whole processes)\n"
     );
     println!(
-        "| database | N | migrate: binary applying all (ms) | floor: sqlite3 / psql (ms) | migrate / floor | per revision (ms) |"
+        "| database | N | migrate: binary applying all (ms) | floor, migrate's shape (ms) | migrate / it | floor, one transaction: sqlite3 / psql -1 (ms) | migrate / it | per revision (ms) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for &n in sizes {
         let w = Workload::new(n).await;
         for &kind in &kinds {
             let reps = if n >= 10_000 { 1 } else { 5 };
-            let (mut ours, mut floor) = (Vec::new(), Vec::new());
+            let (mut ours, mut shaped, mut one) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..reps {
                 ours.push(measure::ours_process(kind, &w.ours_dir, n).await);
-                floor.push(measure::client_floor(kind, n).await);
+                shaped.push(measure::client_floor(kind, n, Shape::Migrate).await);
+                one.push(measure::client_floor(kind, n, Shape::OneTransaction).await);
             }
-            let (ours, floor) = (measure::median(ours), measure::median(floor));
+            let (ours, shaped, one) = (measure::median(ours), measure::median(shaped), measure::median(one));
             println!(
-                "| {kind:?} | {n} | {} | {} | {} | {:.3} |",
+                "| {kind:?} | {n} | {} | {} | {} | {} | {} | {:.3} |",
                 ms(ours),
-                ms(floor),
-                ratio(ours, floor),
+                ms(shaped),
+                ratio(ours, shaped),
+                ms(one),
+                ratio(ours, one),
                 ours.as_secs_f64() * 1e3 / n as f64
             );
         }

@@ -389,33 +389,54 @@ fn load_median(sources: Vec<migrate_core::load::Source>, n: usize, reps: usize) 
 
 /// The engine's own client as the floor: the same SQL in the transaction
 /// shape `migrate` uses on that database, written to a script and run by
+/// How a floor frames the migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// As `migrate` frames a fresh database: one transaction for the run, and
+    /// per migration one request (psql's `\;`) holding a savepoint, the
+    /// migration, its history row and the release.
+    Migrate,
+    /// The same SQL in one transaction with nothing around each migration:
+    /// `sqlite3` between `BEGIN` and `COMMIT`, `psql -1` (one request per statement).
+    OneTransaction,
+}
+
 /// `sqlite3 -bail` or `psql -v ON_ERROR_STOP=1` on a fresh database, timed as a
-/// whole process. SQLite: one write transaction for the run, a savepoint and a
-/// history row per migration. PostgreSQL: per migration one request holding
-/// `BEGIN`, the migration, its history row and `COMMIT` (psql's `\;` sends
-/// them together).
-pub async fn client_floor(kind: Kind, n: usize) -> Duration {
+/// whole process, applying the N migrations and a history row each, in `shape`.
+pub async fn client_floor(kind: Kind, n: usize, shape: Shape) -> Duration {
     let db = Fresh::new(kind).await;
     let mut script =
         String::from("CREATE TABLE floor_history (version BIGINT PRIMARY KEY, checksum VARCHAR(80) NOT NULL);\n");
-    match kind {
-        Kind::Sqlite => {
+    let insert = |i: usize| format!("INSERT INTO floor_history (version, checksum) VALUES ({i}, 'x')");
+    match (kind, shape) {
+        (Kind::Sqlite, Shape::Migrate) => {
             script.push_str("BEGIN IMMEDIATE;\n");
             for i in 0..n {
+                script.push_str(&format!("SAVEPOINT step;\n{}\n{};\nRELEASE step;\n", generate::up(i), insert(i)));
+            }
+            script.push_str("COMMIT;\n");
+        }
+        (Kind::Postgres, Shape::Migrate) => {
+            script.push_str("BEGIN;\n");
+            for i in 0..n {
+                let statements = generate::up(i).replace(";\n", " \\;\n");
                 script.push_str(&format!(
-                    "SAVEPOINT step;\n{}\nINSERT INTO floor_history (version, checksum) VALUES ({i}, 'x');\nRELEASE step;\n",
-                    generate::up(i)
+                    "SAVEPOINT step \\;\n{} \\;\n{} \\;\nRELEASE SAVEPOINT step;\n",
+                    statements.trim_end_matches(';'),
+                    insert(i)
                 ));
             }
             script.push_str("COMMIT;\n");
         }
-        Kind::Postgres => {
+        (_, Shape::OneTransaction) => {
+            if kind == Kind::Sqlite {
+                script.push_str("BEGIN IMMEDIATE;\n");
+            }
             for i in 0..n {
-                let statements = generate::up(i).replace(";\n", " \\;\n");
-                script.push_str(&format!(
-                    "BEGIN \\;\n{} \\;\nINSERT INTO floor_history (version, checksum) VALUES ({i}, 'x') \\;\nCOMMIT;\n",
-                    statements.trim_end_matches(';')
-                ));
+                script.push_str(&format!("{}\n{};\n", generate::up(i), insert(i)));
+            }
+            if kind == Kind::Sqlite {
+                script.push_str("COMMIT;\n");
             }
         }
     }
@@ -430,8 +451,11 @@ pub async fn client_floor(kind: Kind, n: usize) -> Duration {
         }
         Kind::Postgres => {
             let mut c = std::process::Command::new("psql");
-            c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &db.url, "-f"])
-                .arg(&file);
+            c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &db.url]);
+            if shape == Shape::OneTransaction {
+                c.arg("-1");
+            }
+            c.arg("-f").arg(&file);
             c
         }
     };
