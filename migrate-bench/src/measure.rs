@@ -412,7 +412,11 @@ pub async fn client_floor(kind: Kind, n: usize, shape: Shape) -> Duration {
         (Kind::Sqlite, Shape::Migrate) => {
             script.push_str("BEGIN IMMEDIATE;\n");
             for i in 0..n {
-                script.push_str(&format!("SAVEPOINT step;\n{}\n{};\nRELEASE step;\n", generate::up(i), insert(i)));
+                script.push_str(&format!(
+                    "SAVEPOINT step;\n{}\n{};\nRELEASE step;\n",
+                    generate::up(i),
+                    insert(i)
+                ));
             }
             script.push_str("COMMIT;\n");
         }

@@ -126,12 +126,11 @@ fn write_file(
     let shown = format!("{}/{name}", s.dir_shown);
     match format::parse(&shown, &text) {
         Ok(parsed) if parsed.migration.message() == message => {}
-        Ok(_) => {
+        _ => {
             return Err(CliError::Usage(format!(
                 "the message `{message}` would be read as part of the file's header, not as its message (a message may not start like `revision:`, `down_revision:`, `created:` or `migrate:`); reword it"
             )));
         }
-        Err(d) => return Err(CliError::Invalid(migrate_core::Diagnostics::new(d))),
     }
     let path = s.dir.join(&name);
     std::fs::OpenOptions::new()

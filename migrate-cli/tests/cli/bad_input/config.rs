@@ -15,7 +15,8 @@ fn config_files_that_cannot_be_used() {
     std::fs::write(tmp.path().join("migrate.toml"), "databse_url = \"sqlite:x.db\"\n").unwrap();
     let e = fails(&mut migrate(tmp.path()), &["heads"], 1);
     assert!(
-        e.contains("databse_url") && e.contains("the keys are database_url, dir, history_table"),
+        e.contains("databse_url")
+            && e.contains("the keys are database_url, dev_database_url, dir, schema, history_table"),
         "{e}"
     );
     std::fs::write(tmp.path().join("migrate.toml"), "history_table = \"bad-name\"\n").unwrap();
