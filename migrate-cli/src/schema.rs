@@ -209,42 +209,66 @@ impl Scratch {
     }
 }
 
-/// Runs `work` on a fresh scratch database and drops it afterwards,
-/// whether `work` succeeds, fails, or the user presses Ctrl-C.
-async fn with_scratch<T, F>(dialect: Dialect, dev_url: Option<&str>, out: &Output, work: F) -> Result<T, CliError>
-where
-    F: AsyncFnOnce(&mut Scratch) -> Result<T, CliError>,
-{
-    let mut scratch = Scratch::create(dialect, dev_url, out).await?;
-    let result = {
-        let run = std::pin::pin!(work(&mut scratch));
-        let interrupted = std::pin::pin!(tokio::signal::ctrl_c());
-        first(run, interrupted).await
-    };
-    scratch.drop().await;
-    match result {
-        Ok(r) => r,
-        Err(()) => Err(CliError::Refused(
-            "interrupted; the scratch database was dropped".into(),
-        )),
+/// Ctrl-C, listened for from the start of a command to its end, so that one
+/// that arrives between two scratch databases is not lost.
+pub(crate) struct Interrupt {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+    fired: bool,
+}
+
+impl Interrupt {
+    /// Starts listening (on Unix; elsewhere Ctrl-C ends the process as usual).
+    pub(crate) fn new() -> Interrupt {
+        Interrupt {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok(),
+            fired: false,
+        }
+    }
+
+    fn poll(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.fired {
+            return std::task::Poll::Ready(());
+        }
+        #[cfg(unix)]
+        if let Some(signal) = &mut self.signal {
+            if signal.poll_recv(cx).is_ready() {
+                self.fired = true;
+                return std::task::Poll::Ready(());
+            }
+        }
+        let _ = cx;
+        std::task::Poll::Pending
     }
 }
 
-/// The output of `a`, or `Err` if `b` finishes first.
-async fn first<T, U>(
-    mut a: std::pin::Pin<&mut impl Future<Output = T>>,
-    mut b: std::pin::Pin<&mut impl Future<Output = U>>,
-) -> Result<T, ()> {
-    std::future::poll_fn(|cx| {
-        if let std::task::Poll::Ready(t) = a.as_mut().poll(cx) {
-            return std::task::Poll::Ready(Ok(t));
-        }
-        match b.as_mut().poll(cx) {
-            std::task::Poll::Ready(_) => std::task::Poll::Ready(Err(())),
-            std::task::Poll::Pending => std::task::Poll::Pending,
-        }
-    })
-    .await
+/// Runs `work` on a fresh scratch database and drops it afterwards,
+/// whether `work` succeeds, fails, or the user presses Ctrl-C.
+async fn with_scratch<T, F>(
+    dialect: Dialect,
+    dev_url: Option<&str>,
+    out: &Output,
+    interrupt: &mut Interrupt,
+    work: F,
+) -> Result<T, CliError>
+where
+    F: AsyncFnOnce(&mut Scratch) -> Result<T, CliError>,
+{
+    let interrupted = || CliError::Refused("interrupted; the scratch database was dropped".into());
+    let mut scratch = Scratch::create(dialect, dev_url, out).await?;
+    let result = {
+        let mut run = std::pin::pin!(work(&mut scratch));
+        std::future::poll_fn(|cx| {
+            if interrupt.poll(cx).is_ready() {
+                return std::task::Poll::Ready(None);
+            }
+            run.as_mut().poll(cx).map(Some)
+        })
+        .await
+    };
+    scratch.drop().await;
+    result.unwrap_or_else(|| Err(interrupted()))
 }
 
 /// Refuses a server dialect with no dev server to make scratch databases on.
@@ -286,9 +310,15 @@ fn dialect(s: &Settings, out: &Output) -> Result<Dialect, CliError> {
 }
 
 /// The migrations' end state: the folder applied to a scratch database.
-async fn migrations_state(d: Dialect, migrations: &Migrations, s: &Settings, out: &Output) -> Result<Schema, CliError> {
+async fn migrations_state(
+    d: Dialect,
+    migrations: &Migrations,
+    s: &Settings,
+    out: &Output,
+    interrupt: &mut Interrupt,
+) -> Result<Schema, CliError> {
     let exclude = own_tables(s);
-    with_scratch(d, s.dev_database_url.as_deref(), out, async |scratch| {
+    with_scratch(d, s.dev_database_url.as_deref(), out, interrupt, async |scratch| {
         on_scratch!(&mut *scratch, c => migrations.migrator().history_table(s.table.name()).upgrade(c, "head").await)?;
         Ok(on_scratch!(&mut *scratch, c => migrate_runtime::catalog::read_schema(c, &exclude).await)?)
     })
@@ -296,8 +326,14 @@ async fn migrations_state(d: Dialect, migrations: &Migrations, s: &Settings, out
 }
 
 /// What `schema.sql` makes: the file run in a scratch database.
-async fn file_state(d: Dialect, text: &str, s: &Settings, out: &Output) -> Result<Schema, CliError> {
-    with_scratch(d, s.dev_database_url.as_deref(), out, async |scratch| {
+async fn file_state(
+    d: Dialect,
+    text: &str,
+    s: &Settings,
+    out: &Output,
+    interrupt: &mut Interrupt,
+) -> Result<Schema, CliError> {
+    with_scratch(d, s.dev_database_url.as_deref(), out, interrupt, async |scratch| {
         on_scratch!(&mut *scratch, c => migrate_runtime::catalog::run_script(c, text, &s.schema_shown).await).map_err(
             |e| {
                 CliError::Refused(format!(
@@ -329,8 +365,9 @@ async fn compared(s: &Settings, allow_destructive: bool, out: &Output) -> Result
     needs_server(d, s)?;
     let migrations = Migrations::load(&s.dir, &s.dir_shown)?;
     let (text, renames) = read_schema_file(s)?;
-    let before = migrations_state(d, &migrations, s, out).await?;
-    let after = file_state(d, &text, s, out).await?;
+    let mut interrupt = Interrupt::new();
+    let before = migrations_state(d, &migrations, s, out, &mut interrupt).await?;
+    let after = file_state(d, &text, s, out, &mut interrupt).await?;
     let generated = schema::generate(d.into(), &before, &after, &renames, allow_destructive)
         .map_err(|e| CliError::Refused(e.to_string()))?;
     Ok((d, generated))
@@ -410,7 +447,10 @@ pub(crate) async fn dump(s: &Settings, live: bool, out: &Output) -> Result<(), C
         let d = dialect(s, out)?;
         needs_server(d, s)?;
         let migrations = Migrations::load(&s.dir, &s.dir_shown)?;
-        (d, migrations_state(d, &migrations, s, out).await?)
+        (
+            d,
+            migrations_state(d, &migrations, s, out, &mut Interrupt::new()).await?,
+        )
     };
     let (d, state) = state;
     let empty = Schema::default();
@@ -476,9 +516,13 @@ pub(crate) async fn round_trips(s: &Settings, out: &Output) -> Result<(), CliErr
         (Some(_), _, _) | (None, None, Some(Dialect::Sqlite)) => {
             let d = dialect(s, out)?;
             needs_server(d, s)?;
-            with_scratch(d, s.dev_database_url.as_deref(), out, async |scratch| {
-                Ok(on_scratch!(&mut *scratch, c => migrator().verify_round_trips(c).await)?)
-            })
+            with_scratch(
+                d,
+                s.dev_database_url.as_deref(),
+                out,
+                &mut Interrupt::new(),
+                async |scratch| Ok(on_scratch!(&mut *scratch, c => migrator().verify_round_trips(c).await)?),
+            )
             .await?
         }
         (None, Some(url), _) => {

@@ -205,3 +205,135 @@ fn a_missing_or_broken_schema_file_says_what_to_do() {
     );
     assert!(e.contains("--dev-database-url") && !e.contains("S3cret"), "{e}");
 }
+
+fn server(var: &str, default: &str) -> Option<String> {
+    let url = std::env::var(var).unwrap_or_else(|_| default.to_owned());
+    let reachable = if url.starts_with("postgres") {
+        std::process::Command::new("psql")
+            .args([url.as_str(), "-Atc", "select 1"])
+            .output()
+    } else {
+        std::process::Command::new("mysql")
+            .args(["-h", "127.0.0.1", "-uroot", "-e", "select 1"])
+            .output()
+    };
+    if reachable.is_ok_and(|o| o.status.success()) {
+        return Some(url);
+    }
+    assert!(std::env::var("CI").is_err(), "{url} is not reachable in CI");
+    eprintln!("SKIPPED: {url} is not reachable");
+    None
+}
+
+fn pg_scratch_count(url: &str) -> i64 {
+    crate::support::program(
+        "psql",
+        &[
+            url,
+            "-Atc",
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'migrate_scratch_%'",
+        ],
+        None,
+    )
+    .trim()
+    .parse()
+    .unwrap()
+}
+
+#[test]
+fn ctrl_c_drops_the_scratch_databases() {
+    let Some(url) = server("MIGRATE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    project(cwd);
+    // schema.sql takes its time, so the command is inside its scratch database when interrupted.
+    std::fs::write(
+        cwd.join("schema.sql"),
+        "CREATE TABLE item (id integer PRIMARY KEY);\nSELECT pg_sleep(30);\n",
+    )
+    .unwrap();
+    let before = pg_scratch_count(&url);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .current_dir(cwd)
+        .args(["revision", "--autogenerate", "-m", "slow", "--dev-database-url", &url])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Its second scratch database (`…_<pid>_1`) runs schema.sql: wait until it sleeps there.
+    let mine = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE 'migrate\\_scratch\\_%\\_{}\\_1' AND query LIKE '%pg_sleep%'",
+        child.id()
+    );
+    let mut seen = false;
+    for _ in 0..400 {
+        if crate::support::program("psql", &[&url, "-Atc", &mine], None).trim() == "1" {
+            seen = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(seen, "the command reached schema.sql in its scratch database");
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("interrupted; the scratch database was dropped"),
+        "{stderr}"
+    );
+    assert_eq!(pg_scratch_count(&url), before, "nothing left on the dev server");
+    assert_eq!(files(cwd), 1, "nothing written");
+}
+
+#[test]
+fn autogenerate_on_mariadb_through_a_dev_server() {
+    let Some(url) = server("MIGRATE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    project(cwd);
+    std::fs::write(
+        cwd.join("schema.sql"),
+        "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT, note TEXT, qty INT NOT NULL DEFAULT 1);\nCREATE INDEX item_qty ON item (qty);\n",
+    )
+    .unwrap();
+    let count = || {
+        crate::support::program(
+            "mysql",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-uroot",
+                "-Nse",
+                "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'migrate\\_scratch\\_%'",
+            ],
+            None,
+        )
+    };
+    let before = count();
+    let r = run(
+        &mut migrate(cwd),
+        &["revision", "--autogenerate", "-m", "qty", "--dev-database-url", &url],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("Detected added column \"item\".\"qty\""),
+        "{}",
+        r.stderr
+    );
+    let written = std::fs::read_to_string(cwd.join(r.stdout.trim())).unwrap();
+    assert!(
+        written.contains("ALTER TABLE item ADD COLUMN qty int(11) NOT NULL DEFAULT 1"),
+        "{written}"
+    );
+    assert!(written.contains("CREATE INDEX item_qty ON item (qty)"), "{written}");
+    ok(&mut migrate(cwd), &["check", "--schema", "--dev-database-url", &url]);
+    assert_eq!(count(), before, "the scratch databases are dropped");
+}
