@@ -119,7 +119,7 @@
 //! # Command line
 //!
 //! The `migrate` binary is the `migrate-cli` package (`cargo install
-//! --path migrate-cli`, every database included): `migrate init`, `revision -m`, `merge`, `check`, `heads`,
+//! --path migrate-cli`, every database included): `migrate init`, `revision -m` (and `--autogenerate`), `merge`, `check` (and `--schema`), `schema dump`, `test`, `heads`,
 //! `history`, `show`, `upgrade`, `downgrade`, `current`, `stamp`,
 //! `resolve`, `wait`, and offline scripts with `upgrade --sql` / `downgrade --sql`
 //! (see [`offline`]). With this crate's `cli` feature (off by default, as
@@ -127,6 +127,29 @@
 //! same verbs over its embedded list (`myapp db upgrade head`); see
 //! `examples/embedded_cli.rs` and the README for flags, configuration,
 //! exit codes and `--json` shapes.
+//!
+//! # Writing migrations from a schema, and proving them
+//!
+//! `migrate revision --autogenerate -m MSG` writes the revision that turns
+//! the migrations' end state into `schema.sql`, `migrate check --schema`
+//! fails CI until they agree, and `migrate schema dump` starts the file;
+//! [`schema`] is what they are made of: [`schema::read_schema`] reads a live
+//! database's catalog, [`schema::generate`] compares two schemas and writes
+//! both directions. [`Migrations::verify_round_trips`] (`migrate test`)
+//! proves every downgrade on an empty database:
+//!
+//! ```no_run
+//! # static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("tests/fixtures/linear");
+//! # async fn run(pool: &migrate::sqlx::SqlitePool) -> Result<(), migrate::Error> {
+//! let report = MIGRATIONS.verify_round_trips(pool).await?;
+//! for trip in &report.revisions {
+//!     if let migrate::RoundTripOutcome::Differs(left) = &trip.outcome {
+//!         eprintln!("the downgrade of {} leaves: {}", trip.revision, left.join("; "));
+//!     }
+//! }
+//! assert!(report.is_ok());
+//! # Ok(()) }
+//! ```
 //!
 //! # Deploying
 //!
