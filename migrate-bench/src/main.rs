@@ -7,7 +7,7 @@
 //! cargo run --release -p migrate-bench -- --only-rebuild # the application rebuild alone
 //! cargo run --release -p migrate-bench -- --only-bases   # several bases, N = 330 and 10,000
 //! cargo run --release -p migrate-bench -- --only-deploy  # lease vs advisory start-up; fleets of databases and schemas
-//! cargo run --release -p migrate-bench -- --only-apply   # a chain of N applied by an application, beside sqlite3/psql
+//! cargo run --release -p migrate-bench -- --only-apply   # a chain of N applied by an application, beside sqlite3/psql (--n N: one size)
 //! cargo run --release -p migrate-bench -- --only-autogenerate # revision --autogenerate on 160 revisions, 60 tables
 //! ```
 
@@ -95,7 +95,12 @@ fn main() {
         return autogen::print();
     }
     if args.iter().any(|a| a == "--only-apply") {
-        return rt.block_on(print_apply(&[100, 1_000, 10_000]));
+        // `--n 1000`: that size alone.
+        let sizes: Vec<usize> = match args.iter().position(|a| a == "--n").and_then(|i| args.get(i + 1)) {
+            Some(n) => vec![n.parse().expect("--n takes a number")],
+            None => vec![100, 1_000, 10_000],
+        };
+        return rt.block_on(print_apply(&sizes));
     }
     if args.iter().any(|a| a == "--only-bases") {
         return rt.block_on(print_bases(&[330, 10_000]));

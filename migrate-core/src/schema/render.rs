@@ -301,7 +301,7 @@ fn sqlite_in_place(t: &TableDiff<'_>) -> bool {
 }
 
 /// Orders views so that each comes after the views it reads.
-fn in_dependency_order<'a>(views: Vec<&'a Object>) -> Vec<&'a Object> {
+fn in_dependency_order(views: Vec<&Object>) -> Vec<&Object> {
     let mut left = views;
     let mut out: Vec<&Object> = Vec::new();
     while !left.is_empty() {
