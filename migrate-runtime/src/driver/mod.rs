@@ -1083,6 +1083,27 @@ async fn in_transaction(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sq
     let d = conn.dialect();
     let t = &s.table;
     let terminator = if split::needs_terminator(sql, d) { "\n;" } else { "" };
+    if d == Dialect::Sqlite && !step.migration.directives().foreign_keys_off {
+        // The savepoint, the migration, its history row and the release in one
+        // call to SQLite's worker thread; SQLite times the step from the
+        // Julian day this process read just before sending it.
+        let ms = format!(
+            "CAST(round((julianday('now') - {:.9}) * 86400000.0) AS INTEGER)",
+            julian_day_now()
+        );
+        let record = step.record(d, t, &ms, false);
+        let ran = conn
+            .execute(format!(
+                "SAVEPOINT migrate_step;\n{sql}{terminator}\n{record};\nRELEASE migrate_step"
+            ))
+            .await;
+        if let Err(e) = ran {
+            let undo = "ROLLBACK TO migrate_step; RELEASE migrate_step".to_owned();
+            let cleanup = run(conn, undo, "rolling back the failed migration").await.err();
+            return Err(step.failure(e, true, cleanup));
+        }
+        return Ok(());
+    }
     if d == Dialect::Sqlite {
         let started = Instant::now();
         let mut ran = conn
@@ -1179,6 +1200,16 @@ async fn in_savepoint(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sql:
         return Err(step.failure_at(e, None, line, true, cleanup));
     }
     Ok(())
+}
+
+/// Now as a Julian day number (days since noon UTC, 4714 BC), as SQLite's
+/// `julianday('now')` reads it.
+fn julian_day_now() -> f64 {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default();
+    unix / 86_400.0 + 2_440_587.5
 }
 
 /// The 1-based line of `sql` holding character `position` (1-based) of a
