@@ -152,7 +152,7 @@ pub use migrate_core::{
     Checksum, Diagnostic, DiagnosticKind, Diagnostics, Direction, Directives, HistoryProblem, Migration,
     MigrationParts, Phase, PlanError, State, Target, TargetError,
 };
-pub use migrate_macros::embed_migrations;
+pub use migrate_macros::{embed_migrations, test};
 pub use migrate_runtime::{
     Applied, Connect, DEFAULT_LEASE_TTL, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Dialect, Driver,
     Error, ForeignKeyViolation, Handle, HistoryEntry, HistoryTable, IntoTarget, LockMode, Migrations, Migrator,
@@ -169,6 +169,9 @@ pub use migrate_cli as cli;
 pub use migrate_runtime::fleet;
 /// Offline SQL scripts: [`Migrations::script`] and its [`ScriptRange`](offline::ScriptRange).
 pub use migrate_runtime::offline;
+/// A fresh, migrated database per test: the support behind [`test`] (`#[migrate::test]`),
+/// usable directly ([`testing::run`], [`testing::fresh`]).
+pub use migrate_runtime::testing;
 
 /// Schemas read from live databases, compared, and written as migrations:
 /// what `migrate revision --autogenerate`, `check --schema` and `schema dump`
@@ -190,4 +193,5 @@ pub fn load(dir: impl AsRef<std::path::Path>) -> std::result::Result<Migrations,
 #[doc(hidden)]
 pub mod __private {
     pub use migrate_core::{Migration, Phase};
+    pub use migrate_runtime::testing;
 }
