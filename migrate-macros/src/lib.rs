@@ -32,8 +32,9 @@ pub fn embed_migrations(tokens: TokenStream) -> TokenStream {
 /// Runs an `async fn` test on a fresh database with the crate's migrations
 /// applied, given as its one argument (a pool or connection of SQLite,
 /// PostgreSQL or MySQL/MariaDB). `migrations = PATH` names the
-/// `migrate::Migrations` static (default: `crate::MIGRATIONS`). See
-/// `migrate::test`'s documentation.
+/// `migrate::Migrations` static (default: `crate::MIGRATIONS`). Written
+/// above `#[tokio::test(…)]`, it runs under that runtime. See the "Testing"
+/// section of `migrate`'s crate documentation.
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = match syn::parse::<test::Args>(args) {

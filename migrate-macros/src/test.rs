@@ -110,9 +110,9 @@ fn check(item: &ItemFn) -> syn::Result<Type> {
 
 /// Which database the type is of, from its path as written.
 fn database_type(ty: &Type) -> syn::Result<&'static str> {
-    let unknown = |span: Span, written: String| {
-        syn::Error::new(
-            span,
+    let unknown = |written: String| {
+        syn::Error::new_spanned(
+            ty,
             format!(
                 "`#[migrate::test]` cannot make a database for `{written}`: take one of {}, by value (or `sqlx::Pool<Sqlite>`, `Pool<Postgres>`, `Pool<MySql>`)",
                 KNOWN.join(", ")
@@ -124,8 +124,8 @@ fn database_type(ty: &Type) -> syn::Result<&'static str> {
         // A type passed through `macro_rules!` (`$t:ty`), or written in parentheses.
         Type::Group(g) => database_type(&g.elem),
         Type::Paren(p) => database_type(&p.elem),
-        Type::Reference(r) => Err(syn::Error::new(
-            r.span(),
+        Type::Reference(r) => Err(syn::Error::new_spanned(
+            r,
             format!(
                 "take the database by value: `{}` (the test owns its pool or connection; `#[migrate::test]` closes it afterwards)",
                 r.elem.to_token_stream().to_string().replace(' ', "")
@@ -133,7 +133,7 @@ fn database_type(ty: &Type) -> syn::Result<&'static str> {
         )),
         Type::Path(p) if p.qself.is_none() => {
             let Some(last) = p.path.segments.last() else {
-                return Err(unknown(ty.span(), written));
+                return Err(unknown(written));
             };
             let name = last.ident.to_string();
             let database = match name.as_str() {
@@ -147,18 +147,18 @@ fn database_type(ty: &Type) -> syn::Result<&'static str> {
                                 Some("Sqlite") => "sqlite",
                                 Some("Postgres") => "postgres",
                                 Some("MySql") => "mysql",
-                                _ => return Err(unknown(ty.span(), written)),
+                                _ => return Err(unknown(written)),
                             }
                         }
-                        _ => return Err(unknown(ty.span(), written)),
+                        _ => return Err(unknown(written)),
                     },
-                    _ => return Err(unknown(ty.span(), written)),
+                    _ => return Err(unknown(written)),
                 },
-                _ => return Err(unknown(ty.span(), written)),
+                _ => return Err(unknown(written)),
             };
             Ok(database)
         }
-        _ => Err(unknown(ty.span(), written)),
+        _ => Err(unknown(written)),
     }
 }
 
