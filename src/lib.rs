@@ -163,6 +163,45 @@
 //! migration that could not be rolled back resumes from its failed
 //! statement ([`Migrator::resolve_retry`]). See the README's "Deploying".
 //!
+//! # Testing: a fresh database per test
+//!
+//! [`#[migrate::test]`](test) runs an async test on a database of its own with
+//! the migrations applied, given as its one argument (`SqlitePool`, `PgPool`,
+//! `MySqlPool`, or `SqliteConnection`, `PgConnection`, `MySqlConnection`, by
+//! value; the database is read from the type as written). The migrations are
+//! `crate::MIGRATIONS`, a `static MIGRATIONS: migrate::Migrations` at the crate
+//! root (in an integration test, the test file), unless `migrations = PATH`
+//! names another static:
+//!
+//! ```no_run
+//! static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations");
+//!
+//! #[migrate::test]
+//! async fn starts_empty(pool: migrate::sqlx::SqlitePool) {
+//!     let n: i64 = migrate::sqlx::query_scalar("SELECT COUNT(*) FROM account")
+//!         .fetch_one(&pool)
+//!         .await
+//!         .unwrap();
+//!     assert_eq!(n, 0);
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! Alone it makes a `#[test]` on a current-thread tokio runtime; written above
+//! `#[tokio::test(…)]`, it runs under that runtime. SQLite migrates once per
+//! process and copies the file per test; PostgreSQL builds a template database
+//! per digest of the list once (under an advisory lock, reused by later runs)
+//! and clones it with `CREATE DATABASE … TEMPLATE`; MySQL/MariaDB migrates a
+//! template under `GET_LOCK` and copies its tables and rows (or migrates each
+//! database when the template has views, triggers, routines or events). The
+//! server is `MIGRATE_TEST_POSTGRES_URL` / `MIGRATE_TEST_MYSQL_URL`, else
+//! `DATABASE_URL` when it is of that database, else the local server
+//! (`postgres://postgres@127.0.0.1:5432/postgres`, `mysql://root@127.0.0.1:3306`).
+//! A passing test's database is dropped; a failing test's is kept, marked, and
+//! its name printed to stderr; the first test of a later run drops leftovers
+//! older than an hour, and those of killed runs. See [`testing`] and the
+//! README's "A fresh database per test".
+//!
 //! # Errors
 //!
 //! Every call returns [`Error`], which says what failed, for which revision
@@ -175,7 +214,7 @@ pub use migrate_core::{
     Checksum, Diagnostic, DiagnosticKind, Diagnostics, Direction, Directives, HistoryProblem, Migration,
     MigrationParts, Phase, PlanError, State, Target, TargetError,
 };
-pub use migrate_macros::embed_migrations;
+pub use migrate_macros::{embed_migrations, test};
 pub use migrate_runtime::{
     Applied, Connect, DEFAULT_LEASE_TTL, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Dialect, Driver,
     Error, ForeignKeyViolation, Handle, HistoryEntry, HistoryTable, IntoTarget, LockMode, Migrations, Migrator,
@@ -192,6 +231,9 @@ pub use migrate_cli as cli;
 pub use migrate_runtime::fleet;
 /// Offline SQL scripts: [`Migrations::script`] and its [`ScriptRange`](offline::ScriptRange).
 pub use migrate_runtime::offline;
+/// A fresh, migrated database per test: the support behind [`test`] (`#[migrate::test]`),
+/// usable directly ([`testing::run`], [`testing::fresh`]).
+pub use migrate_runtime::testing;
 
 /// Schemas read from live databases, compared, and written as migrations:
 /// what `migrate revision --autogenerate`, `check --schema` and `schema dump`
@@ -213,4 +255,5 @@ pub fn load(dir: impl AsRef<std::path::Path>) -> std::result::Result<Migrations,
 #[doc(hidden)]
 pub mod __private {
     pub use migrate_core::{Migration, Phase};
+    pub use migrate_runtime::testing;
 }

@@ -1,7 +1,8 @@
 //! A crate outside this workspace, depending on `migrate` by path, as a user's
 //! crate would: it builds with a valid folder, picks up a newly added file
 //! through the documented one-line `build.rs`, and fails to build, with the
-//! right message, for a fork and for a cycle.
+//! right message, for a fork and for a cycle; and its `#[migrate::test]`
+//! tests pass under `cargo test` on SQLite and PostgreSQL.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -176,4 +177,53 @@ fn the_default_dependency_tree_has_no_command_line_crates() {
         with_cli.iter().any(|n| n == "clap") && with_cli.iter().any(|n| n == "migrate-cli"),
         "{with_cli:?}"
     );
+}
+
+#[test]
+fn its_migrate_tests_pass_under_cargo_test() {
+    let c = Outside::new();
+    let dir = c.dir.path();
+    migration(dir, "a1", "");
+    migration(dir, "b2", "a1");
+    // The user's crate: the postgres feature, and tokio only as a dev-dependency.
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap().replace(
+        "[dependencies]\nmigrate = { path = ",
+        "[dev-dependencies]\ntokio = { version = \"1\", features = [\"rt\", \"macros\"] }\n\n[dependencies]\nmigrate = { features = [\"postgres\"], path = ",
+    );
+    write(&dir.join("Cargo.toml"), &manifest);
+    write(
+        &dir.join("tests/db.rs"),
+        r#"static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations");
+
+#[migrate::test]
+async fn sqlite_is_migrated(pool: migrate::sqlx::SqlitePool) {
+    let n: i64 = migrate::sqlx::query_scalar("SELECT COUNT(*) FROM t_b2").fetch_one(&pool).await.unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(MIGRATIONS.current(&pool).await.unwrap(), ["b2"]);
+}
+
+#[migrate::test]
+#[tokio::test]
+async fn postgres_is_migrated(pool: migrate::sqlx::PgPool) {
+    let n: i64 = migrate::sqlx::query_scalar("SELECT COUNT(*) FROM t_b2").fetch_one(&pool).await.unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(MIGRATIONS.current(&pool).await.unwrap(), ["b2"]);
+}
+"#,
+    );
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["test", "--offline", "--test", "db"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", &c.target)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "cargo test in the outside crate failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("test result: ok. 2 passed"), "{stdout}");
 }

@@ -1,4 +1,5 @@
-//! Compile-time checks of `embed_migrations!`, grouped by the mistake:
+//! Compile-time checks of `embed_migrations!` and `#[migrate::test]`
+//! (`test_attr/`), grouped by the mistake:
 //! `tests/ui/<category>/<case>.rs`, each with its fixture folder beside it.
 //! Regenerate the `.stderr` snapshots with `TRYBUILD=overwrite` and read the diff.
 
@@ -31,4 +32,5 @@ fn ui() {
     t.compile_fail("tests/ui/file/*.rs");
     t.compile_fail("tests/ui/folder/*.rs");
     t.compile_fail("tests/ui/usage/*.rs");
+    t.compile_fail("tests/ui/test_attr/*.rs");
 }

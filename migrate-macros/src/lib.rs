@@ -13,6 +13,7 @@ use proc_macro::TokenStream;
 
 mod expand;
 mod input;
+mod test;
 
 /// Embeds the migrations folder `dir` (relative to the crate's
 /// `Cargo.toml`) as a checked, ordered, checksummed `migrate::Migrations`.
@@ -25,5 +26,35 @@ pub fn embed_migrations(tokens: TokenStream) -> TokenStream {
     match migrate_core::load::load_dir(&input.dir, &input.shown_as) {
         Ok(migrations) => expand::migrations(&input, &migrations).into(),
         Err(diagnostics) => expand::errors(&input, &diagnostics).into(),
+    }
+}
+
+/// Runs an `async fn` test on a fresh database with the crate's migrations
+/// applied, given as its one argument (a pool or connection of SQLite,
+/// PostgreSQL or MySQL/MariaDB). `migrations = PATH` names the
+/// `migrate::Migrations` static (default: `crate::MIGRATIONS`). Written
+/// above `#[tokio::test(…)]`, it runs under that runtime. See the "Testing"
+/// section of `migrate`'s crate documentation.
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = match syn::parse::<test::Args>(args) {
+        Ok(args) => args,
+        Err(e) => {
+            let errors = e.to_compile_error();
+            let item = proc_macro2::TokenStream::from(item);
+            return quote::quote!(#errors #[allow(dead_code)] #item).into();
+        }
+    };
+    match syn::parse::<syn::ItemFn>(item.clone()) {
+        Ok(function) => test::expand(&args, function).into(),
+        Err(_) => {
+            let item = proc_macro2::TokenStream::from(item);
+            let error = syn::Error::new(
+                proc_macro2::Span::call_site(),
+                "`#[migrate::test]` goes on an `async fn` test",
+            )
+            .to_compile_error();
+            quote::quote!(#error #item).into()
+        }
     }
 }

@@ -23,6 +23,7 @@ mod report;
 mod sets;
 pub mod split;
 mod table;
+pub mod testing;
 
 pub use dialect::Dialect;
 pub use driver::{Driver, Handle};
