@@ -9,6 +9,7 @@
 //! cargo run --release -p migrate-bench -- --only-deploy  # lease vs advisory start-up; fleets of databases and schemas
 //! cargo run --release -p migrate-bench -- --only-apply   # a chain of N applied by an application, beside sqlite3/psql (--n N: one size)
 //! cargo run --release -p migrate-bench -- --only-autogenerate # revision --autogenerate on 160 revisions, 60 tables
+//! cargo run --release -p migrate-bench -- --only-test-db # a database ready for one test: #[migrate::test] beside #[sqlx::test]'s way
 //! ```
 
 mod autogen;
@@ -17,6 +18,7 @@ mod deploy;
 mod generate;
 mod measure;
 mod rebuild;
+mod testdb;
 
 use measure::{Kind, Workload};
 use std::time::Duration;
@@ -90,6 +92,9 @@ fn main() {
     }
     if args.iter().any(|a| a == "--only-deploy") {
         return rt.block_on(deploy::print());
+    }
+    if args.iter().any(|a| a == "--only-test-db") {
+        return rt.block_on(testdb::print(1_000));
     }
     if args.iter().any(|a| a == "--only-autogenerate") {
         return autogen::print();
