@@ -50,7 +50,7 @@ fn older(base: &Migrations, n: usize) -> Migrations {
 }
 
 macro_rules! scenarios {
-    ($no_transaction:literal) => {
+    ($no_transaction:literal, $pool:ty) => {
         use super::*;
         use crate::support;
         use migrate::{Direction, Error, PlanError, TargetError};
@@ -93,10 +93,10 @@ macro_rules! scenarios {
             assert!(sent.len() > 1, "a database at another list's state takes the full path");
         }
 
-        #[tokio::test]
-        async fn the_start_up_check_still_catches_drift_and_new_revisions() {
-            let db = fresh!();
-            LINEAR.upgrade(&db.pool, "head").await.unwrap();
+        /// On a database `#[migrate::test]` made with LINEAR applied.
+        #[migrate::test(migrations = LINEAR)]
+        async fn the_start_up_check_still_catches_drift_and_new_revisions(pool: $pool) {
+            let db = support::Borrowed { pool };
             let drifted = edited(&LINEAR, "2000bb", "INSERT INTO account (id, name) VALUES (1, 'changed');");
             assert!(matches!(drifted.upgrade(&db.pool, "head").await, Err(Error::History(_))));
             let shorter = older(&LINEAR, 3);
@@ -144,10 +144,9 @@ macro_rules! scenarios {
             assert!(matches!(e, Error::Plan(PlanError::NotEnough { requested: 2, available: 1, .. })), "{e}");
         }
 
-        #[tokio::test]
-        async fn downgrade_one_step() {
-            let db = fresh!();
-            LINEAR.upgrade(&db.pool, "head").await.unwrap();
+        #[migrate::test(migrations = LINEAR)]
+        async fn downgrade_one_step(pool: $pool) {
+            let db = support::Borrowed { pool };
             let report = LINEAR.downgrade(&db.pool, "-1").await.unwrap();
             assert_eq!(report.revisions(), ["4000dd"]);
             assert_eq!(report.steps[0].direction, Direction::Downgrade);
@@ -155,10 +154,9 @@ macro_rules! scenarios {
             assert_eq!(db::history_rows(&db.pool, "migrate_history").await, 3);
         }
 
-        #[tokio::test]
-        async fn downgrade_to_base_unapplies_everything_newest_first() {
-            let db = fresh!();
-            LINEAR.upgrade(&db.pool, "head").await.unwrap();
+        #[migrate::test(migrations = LINEAR)]
+        async fn downgrade_to_base_unapplies_everything_newest_first(pool: $pool) {
+            let db = support::Borrowed { pool };
             let report = LINEAR.downgrade(&db.pool, "base").await.unwrap();
             assert_eq!(report.revisions(), ["4000dd", "3000cc", "2000bb", "1000aa"]);
             assert!(LINEAR.current(&db.pool).await.unwrap().is_empty());
@@ -501,7 +499,7 @@ macro_rules! scenarios {
 
 mod sqlite {
     use super::support::sqlite as db;
-    scenarios!("tests/fixtures/no_transaction/sqlite");
+    scenarios!("tests/fixtures/no_transaction/sqlite", migrate::sqlx::SqlitePool);
 
     mod rebuilds {
         use crate::support::sqlite as db;
@@ -518,7 +516,7 @@ mod sqlite {
 
 mod postgres {
     use super::support::postgres as db;
-    scenarios!("tests/fixtures/no_transaction/postgres");
+    scenarios!("tests/fixtures/no_transaction/postgres", migrate::sqlx::PgPool);
 
     mod rebuilds {
         use crate::support::postgres as db;
@@ -545,7 +543,7 @@ mod postgres {
 
 mod mysql {
     use super::support::mysql as db;
-    scenarios!("tests/fixtures/no_transaction/mysql");
+    scenarios!("tests/fixtures/no_transaction/mysql", migrate::sqlx::MySqlPool);
 
     mod rebuilds {
         use crate::support::mysql as db;

@@ -58,6 +58,11 @@ where
     Some(name)
 }
 
+/// A pool a test was given (by `#[migrate::test]`), under the `db.pool` name the scenarios use.
+pub struct Borrowed<P> {
+    pub pool: P,
+}
+
 /// The queries the scenarios use that read the same on every database.
 macro_rules! same_queries {
     ($pool:ty) => {
