@@ -544,6 +544,42 @@ async fn until_running(pool: &PgPool, pattern: &str) {
     }
 }
 
+/// A fresh PostgreSQL database given more migrations than the server's lock
+/// table holds in one transaction (max_locks_per_transaction × connections):
+/// the run's one transaction commits what it did when the table is full and
+/// goes on in a new one, so every migration is applied. Serial with the other
+/// tests of this binary: it fills a table every session of the server shares.
+async fn fresh_run_larger_than_the_lock_table() {
+    let Some(db) = fresh(Kind::Postgres).await else { return };
+    let Pool::Postgres(pool) = &db.pool else { unreachable!() };
+    let n = 5_000;
+    let list: Vec<migrate::Migration> = (0..n)
+        .map(|i| {
+            migrate::Migration::new(migrate::MigrationParts {
+                revision: format!("m{i:05}"),
+                down_revisions: if i == 0 { vec![] } else { vec![format!("m{:05}", i - 1)] },
+                message: format!("table {i}"),
+                upgrade: format!("CREATE TABLE lock_{i} (id INTEGER PRIMARY KEY)"),
+                downgrade: Some(format!("DROP TABLE lock_{i}")),
+                no_transaction: false,
+                directives: Default::default(),
+                depends_on: Vec::new(),
+                file: format!("migrations/m{i:05}_table.sql"),
+            })
+        })
+        .collect();
+    let migrations = migrate::Migrations::new(list).unwrap();
+    let (report, sent) = support::statements_sent(migrations.upgrade(pool, "head")).await;
+    assert_eq!(report.unwrap().steps.len(), n);
+    assert_eq!(db.history_rows().await, n as i64);
+    let commits = sent.iter().filter(|s| s.trim() == "COMMIT").count();
+    assert!(
+        commits >= 2,
+        "the lock table filled up, so the run committed part-way ({commits} commits)"
+    );
+    assert!(commits < 50, "still far fewer commits than migrations ({commits})");
+}
+
 /// A process killed in the middle of a long migration on PostgreSQL leaves a
 /// consistent state, and a fresh run completes.
 async fn killed_mid_migration() {
@@ -743,6 +779,7 @@ fn main() {
         lock_timeout_mysql => lock_timeout(Kind::Mysql),
         lock_timeout_sqlite => lock_timeout(Kind::Sqlite(false)),
         killed_mid_migration_postgres => killed_mid_migration(),
+        fresh_run_larger_than_the_lock_table_postgres => fresh_run_larger_than_the_lock_table(),
     ];
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--list") {

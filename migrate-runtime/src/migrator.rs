@@ -1556,7 +1556,21 @@ impl<'m> Migrator<'m> {
             };
             notify(None);
             let started = Instant::now();
-            if let Err(mut e) = driver::apply(conn, s, step, None).await {
+            let mut ran = driver::apply(conn, s, step, None).await;
+            if together && matches!(&ran, Err(e) if out_of_lock_slots(e)) {
+                // The run's one transaction holds a lock on everything it created, and
+                // the server's lock table is full (max_locks_per_transaction): keep what
+                // it did, and go on in a new transaction. The step was rolled back to its savepoint.
+                tracing::info!(
+                    revision = m.revision(),
+                    "the server's lock table is full: committing the run so far and going on in a new transaction"
+                );
+                driver::run(conn, "COMMIT".into(), "committing the run's transaction").await?;
+                driver::run(conn, "BEGIN".into(), "beginning the run's transaction").await?;
+                *open = Some(report.steps.len());
+                ran = driver::apply(conn, s, step, None).await;
+            }
+            if let Err(mut e) = ran {
                 if let Error::Migration { applied, .. } | Error::DanglingForeignKeys { applied, .. } = &mut e {
                     *applied = report.revisions().into_iter().map(str::to_owned).collect();
                 }
@@ -1580,6 +1594,13 @@ impl<'m> Migrator<'m> {
         }
         Ok(())
     }
+}
+
+/// PostgreSQL's "out of shared memory" (SQLSTATE 53200): a transaction took
+/// more locks than the server's lock table holds.
+fn out_of_lock_slots(e: &Error) -> bool {
+    matches!(e, Error::Migration { source, rolled_back: true, .. }
+        if source.as_database_error().and_then(|d| d.code()).as_deref() == Some("53200"))
 }
 
 /// What a run on one connection gave, and whether that connection may be reused.
