@@ -1495,8 +1495,38 @@ impl<'m> Migrator<'m> {
         report: &mut Report,
     ) -> Result<()> {
         let total = plan.steps.len();
+        let d = conn.dialect();
+        // SQLite: steps already applied by a chunk (`driver::apply_chunk`), and how long each took.
+        let mut chunk: (usize, Vec<Duration>) = (0, Vec::new());
+        let mut unchunked_until = 0;
         for (index, &i) in plan.steps.iter().enumerate() {
             let m = graph.get(i);
+            let step_of = |i: usize| Step {
+                migration: graph.get(i),
+                direction: plan.direction,
+                run_sql,
+            };
+            let in_chunk = index < chunk.0 + chunk.1.len();
+            if !in_chunk && index >= unchunked_until && driver::chunkable(d, &step_of(i)) {
+                let steps: Vec<Step<'_>> = plan.steps[index..]
+                    .iter()
+                    .map(|&i| step_of(i))
+                    .take_while(|st| driver::chunkable(d, st))
+                    .take(driver::CHUNK)
+                    .collect();
+                if steps.len() > 1 {
+                    match driver::apply_chunk(conn, s, &steps).await {
+                        Ok(durations) if durations.len() == steps.len() => chunk = (index, durations),
+                        // Rolled back whole: its steps run one by one, the usual way.
+                        _ => unchunked_until = index + steps.len(),
+                    }
+                }
+            }
+            let chunked = chunk
+                .1
+                .get(index.wrapping_sub(chunk.0))
+                .copied()
+                .filter(|_| index >= chunk.0);
             let together = one_transaction && !m.no_transaction();
             if together && open.is_none() {
                 driver::run(conn, "BEGIN".into(), "beginning the run's transaction").await?;
@@ -1556,7 +1586,10 @@ impl<'m> Migrator<'m> {
             };
             notify(None);
             let started = Instant::now();
-            let mut ran = driver::apply(conn, s, step, None).await;
+            let mut ran = match chunked {
+                Some(_) => Ok(()),
+                None => driver::apply(conn, s, step, None).await,
+            };
             if together && matches!(&ran, Err(e) if out_of_lock_slots(e)) {
                 // The run's one transaction holds a lock on everything it created, and
                 // the server's lock table is full (max_locks_per_transaction): keep what
@@ -1582,7 +1615,11 @@ impl<'m> Migrator<'m> {
                 Direction::Upgrade => digest.insert(m.revision(), &checksum, State::Applied),
                 Direction::Downgrade => digest.remove(m.revision(), &checksum, State::Applied),
             }
-            let duration = if run_sql { started.elapsed() } else { Duration::ZERO };
+            let duration = match chunked {
+                Some(took) => took,
+                None if run_sql => started.elapsed(),
+                None => Duration::ZERO,
+            };
             notify(Some(duration));
             report.steps.push(StepReport {
                 revision: m.revision().to_owned(),

@@ -501,6 +501,63 @@ mod sqlite {
     use super::support::sqlite as db;
     scenarios!("tests/fixtures/no_transaction/sqlite", migrate::sqlx::SqlitePool);
 
+    /// Consecutive migrations go to SQLite's worker thread together, in a
+    /// savepoint, each timed by SQLite; a failure among them rolls the chunk
+    /// back and the steps run one by one, so the failing one is named and
+    /// those before it are kept.
+    mod chunks {
+        use super::*;
+
+        #[tokio::test]
+        async fn consecutive_migrations_are_sent_together_and_timed_each() {
+            let Some(db) = db::fresh().await else { return };
+            let (report, sent) = support::statements_sent(LINEAR.upgrade(&db.pool, "head")).await;
+            let report = report.unwrap();
+            assert_eq!(report.steps.len(), 4);
+            let chunks = sent.iter().filter(|s| s.starts_with("SAVEPOINT migrate_chunk")).count();
+            let single = sent.iter().filter(|s| s.starts_with("SAVEPOINT migrate_step")).count();
+            assert_eq!((chunks, single), (1, 0), "{sent:#?}");
+            let ms: Vec<i64> = migrate::sqlx::query_scalar(
+                "SELECT execution_ms FROM migrate_history WHERE revision <> '' ORDER BY revision",
+            )
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+            assert_eq!(ms.len(), 4);
+            assert!(ms.iter().all(|&m| (0..60_000).contains(&m)), "{ms:?}");
+            LINEAR.verify(&db.pool).await.unwrap();
+        }
+
+        #[tokio::test]
+        async fn a_failure_in_a_chunk_is_named_and_what_came_before_is_kept() {
+            let Some(db) = db::fresh().await else { return };
+            let (result, sent) = support::statements_sent(FAILING.upgrade(&db.pool, "head")).await;
+            match result.unwrap_err() {
+                Error::Migration {
+                    revision,
+                    applied,
+                    rolled_back: true,
+                    ..
+                } => {
+                    assert_eq!(
+                        applied.len(),
+                        FAILING.iter().position(|m| m.revision() == revision).unwrap()
+                    );
+                }
+                other => panic!("{other}"),
+            }
+            assert!(
+                sent.iter().any(|s| s.starts_with("SAVEPOINT migrate_chunk")),
+                "it tried the chunk first"
+            );
+            assert!(
+                sent.iter().any(|s| s.starts_with("ROLLBACK TO migrate_chunk")),
+                "and rolled it back whole"
+            );
+            FAILING.verify(&db.pool).await.unwrap();
+        }
+    }
+
     mod rebuilds {
         use crate::support::sqlite as db;
         type Conn = migrate::sqlx::SqliteConnection;

@@ -1202,6 +1202,64 @@ async fn in_savepoint(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sql:
     Ok(())
 }
 
+/// How many SQLite migrations [`apply_chunk`] sends in one call at most.
+pub(crate) const CHUNK: usize = 100;
+
+/// Whether a step can go in an [`apply_chunk`]: SQLite, SQL to run in the
+/// run's transaction, nothing to check between steps.
+pub(crate) fn chunkable(d: Dialect, step: &Step<'_>) -> bool {
+    let m = step.migration;
+    d == Dialect::Sqlite
+        && step.run_sql
+        && step.sql().is_some()
+        && !m.no_transaction()
+        && !m.directives().foreign_keys_off
+        && m.depends_on().next().is_none()
+}
+
+/// SQLite: several consecutive steps, each migration with its history row, in
+/// one call to the worker thread, inside a savepoint; returns each step's
+/// duration as SQLite measured it (also what its row holds). On an error the
+/// chunk is rolled back whole and the caller runs its steps one by one, so
+/// that a failure is named and what came before it kept, as always.
+pub(crate) async fn apply_chunk(conn: &mut dyn Backend, s: &Settings, steps: &[Step<'_>]) -> Result<Vec<Duration>, ()> {
+    let d = conn.dialect();
+    let clock = "(SELECT t FROM temp.migrate_clock ORDER BY step DESC LIMIT 1)";
+    let ms = format!("CAST(round((julianday('now') - {clock}) * 86400000.0) AS INTEGER)");
+    let mut batch = format!(
+        "SAVEPOINT migrate_chunk;\nCREATE TEMP TABLE IF NOT EXISTS migrate_clock (step INTEGER, t REAL);\nDELETE FROM temp.migrate_clock;\nINSERT INTO temp.migrate_clock VALUES (-1, {:.9});\n",
+        julian_day_now()
+    );
+    for (k, step) in steps.iter().enumerate() {
+        let Some(sql) = step.sql() else { return Err(()) };
+        let terminator = if split::needs_terminator(sql, d) { "\n;" } else { "" };
+        let record = step.record(d, &s.table, &ms, false);
+        batch.push_str(&format!(
+            "{sql}{terminator}\n{record};\nINSERT INTO temp.migrate_clock VALUES ({k}, julianday('now'));\n"
+        ));
+    }
+    batch.push_str("RELEASE migrate_chunk");
+    if let Err(e) = conn.execute(batch).await {
+        tracing::debug!(error = %e, "a chunk of migrations failed; running its steps one by one");
+        let _ = run(
+            conn,
+            "ROLLBACK TO migrate_chunk; RELEASE migrate_chunk".into(),
+            "rolling back the chunk",
+        )
+        .await;
+        return Err(());
+    }
+    let times = conn
+        .read_strings("SELECT CAST(t AS TEXT) FROM temp.migrate_clock ORDER BY step".into())
+        .await
+        .map_err(|_| ())?;
+    let times: Vec<f64> = times.iter().filter_map(|t| t.parse().ok()).collect();
+    Ok(times
+        .windows(2)
+        .map(|w| Duration::from_secs_f64(((w[1] - w[0]) * 86_400.0).max(0.0)))
+        .collect())
+}
+
 /// Now as a Julian day number (days since noon UTC, 4714 BC), as SQLite's
 /// `julianday('now')` reads it.
 fn julian_day_now() -> f64 {
