@@ -50,10 +50,17 @@ async fn child(args: &[String]) {
         return deploy::start_up_child(&args[1..]).await;
     }
     let (what, dir, url) = (&args[0], std::path::Path::new(&args[1]), &args[2]);
+    if args.len() > 3 {
+        count::record();
+    }
     let pool = measure::pool(url).await;
     match what.as_str() {
         "apply-ours" => {
             pool.ours_upgrade(&migrate::load(dir).unwrap()).await;
+            if let Some(script) = args.get(3) {
+                std::fs::write(script, count::script()).unwrap();
+                return;
+            }
         }
         _ => pool.sqlx_run(&sqlx::migrate::Migrator::new(dir).await.unwrap()).await,
     }
@@ -247,17 +254,21 @@ async fn print_apply(sizes: &[usize]) {
         "\n## Apply all N on a fresh database: an application calling `upgrade`, beside the engine's client (median, whole processes)\n"
     );
     println!(
-        "| database | N | migrate: binary applying all (ms) | floor, migrate's shape (ms) | migrate / it | floor, one transaction: sqlite3 / psql -1 (ms) | migrate / it | per revision (ms) |"
+        "| database | N | migrate: binary applying all (ms) | floor: its statements replayed by sqlite3 / psql (ms) | migrate / it | floor: migrations + small history rows, migrate's shape (ms) | migrate / it | floor: the same in one plain transaction, sqlite3 / psql -1 (ms) | migrate / it | per revision (ms) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in sizes {
         let w = Workload::new(n).await;
         for &kind in &kinds {
             let reps = if n >= 10_000 { 1 } else { 5 };
             let mut ours = Vec::new();
             let mut floors = [(Vec::new(), None), (Vec::new(), None)];
+            // What migrate sends, recorded once, for its client to send the same.
+            let script = measure::record_statements(kind, &w.ours_dir).await;
+            let mut replayed = Vec::new();
             for _ in 0..reps {
                 ours.push(measure::ours_process(kind, &w.ours_dir, n).await);
+                replayed.push(measure::replay(kind, &script, n).await);
                 for (k, shape) in [Shape::Migrate, Shape::OneTransaction].into_iter().enumerate() {
                     match measure::try_client_floor(kind, n, shape).await {
                         Ok(d) => floors[k].0.push(d),
@@ -278,9 +289,12 @@ async fn print_apply(sizes: &[usize]) {
                     (ms(floor), ratio(ours, floor))
                 }
             });
+            let replayed = measure::median(replayed);
             println!(
-                "| {kind:?} | {n} | {} | {shaped_ms} | {shaped_ratio} | {one_ms} | {one_ratio} | {:.3} |",
+                "| {kind:?} | {n} | {} | {} | {} | {shaped_ms} | {shaped_ratio} | {one_ms} | {one_ratio} | {:.3} |",
                 ms(ours),
+                ms(replayed),
+                ratio(ours, replayed),
                 ours.as_secs_f64() * 1e3 / n as f64
             );
         }

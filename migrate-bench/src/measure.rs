@@ -486,6 +486,50 @@ pub async fn try_client_floor(kind: Kind, n: usize, shape: Shape) -> Result<Dura
     Ok(took)
 }
 
+/// Applies the folder once on a fresh database with the statements recorded
+/// (the child's `migrate::sql` log) and returns the script file they make.
+pub async fn record_statements(kind: Kind, dir: &Path) -> tempfile::NamedTempFile {
+    let db = Fresh::new(kind).await;
+    let script = tempfile::NamedTempFile::new().unwrap();
+    let run = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--child", "apply-ours", &dir.display().to_string(), &db.url])
+        .arg(script.path())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    db.drop_now().await;
+    script
+}
+
+/// The engine's client sending `script` (what migrate sent) to a fresh
+/// database, timed as a whole process. Not stopping at an error: the first
+/// statements read a history table that does not exist yet, which the
+/// runtime expects to fail; the history rows are counted afterwards.
+pub async fn replay(kind: Kind, script: &tempfile::NamedTempFile, n: usize) -> Duration {
+    let db = Fresh::new(kind).await;
+    let mut cmd = match kind {
+        Kind::Sqlite => {
+            let mut c = std::process::Command::new("sqlite3");
+            c.args([&sqlite_path(&db.url), &format!(".read {}", script.path().display())]);
+            c
+        }
+        Kind::Postgres => {
+            let mut c = std::process::Command::new("psql");
+            c.args(["-X", "-q", "-d", &db.url, "-f"]).arg(script.path());
+            c
+        }
+    };
+    let t = Instant::now();
+    let out = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).output().unwrap();
+    let took = t.elapsed();
+    assert!(out.status.success() || kind == Kind::Sqlite, "the client failed");
+    let p = pool(&db.url).await;
+    assert_eq!(p.count_history_rows().await, n as i64, "the replay applied every migration");
+    p.close().await;
+    db.drop_now().await;
+    took
+}
+
 fn sqlite_path(url: &str) -> String {
     url.trim_start_matches("sqlite://")
         .split('?')
