@@ -520,11 +520,19 @@ pub async fn replay(kind: Kind, script: &tempfile::NamedTempFile, n: usize) -> D
         }
     };
     let t = Instant::now();
-    let out = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).output().unwrap();
+    let out = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .unwrap();
     let took = t.elapsed();
     assert!(out.status.success() || kind == Kind::Sqlite, "the client failed");
     let p = pool(&db.url).await;
-    assert_eq!(p.count_history_rows().await, n as i64, "the replay applied every migration");
+    assert_eq!(
+        p.count_history_rows().await,
+        n as i64,
+        "the replay applied every migration"
+    );
     p.close().await;
     db.drop_now().await;
     took
