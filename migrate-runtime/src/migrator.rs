@@ -1439,29 +1439,13 @@ impl<'m> Migrator<'m> {
                 // Nothing since BEGIN is kept: the report and the error must not say it is.
                 report.steps.truncate(first);
                 return Err(match result {
-                    Err(Error::Migration {
-                        cleanup,
-                        applied,
-                        revision,
-                        file,
-                        direction,
-                        statement,
-                        line,
-                        rolled_back,
-                        completed,
-                        source,
-                    }) => Error::Migration {
-                        cleanup: cleanup.or(Some(Box::new(e))),
-                        applied: applied.into_iter().take(first).collect(),
-                        revision,
-                        file,
-                        direction,
-                        statement,
-                        line,
-                        rolled_back,
-                        completed,
-                        source,
-                    },
+                    Err(mut failed @ Error::Migration { .. }) => {
+                        if let Error::Migration { cleanup, applied, .. } = &mut failed {
+                            cleanup.get_or_insert_with(|| Box::new(e));
+                            applied.truncate(first);
+                        }
+                        failed
+                    }
                     Err(other) => other,
                     Ok(()) => e,
                 });

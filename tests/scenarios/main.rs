@@ -786,6 +786,29 @@ mod postgres_errors {
         })
     }
 
+    /// From a second session, kills the connection that runs `pg_sleep(60)`
+    /// once it does; the task says whether it found one.
+    fn kill_when_sleeping(pool: &migrate::sqlx::PgPool) -> tokio::task::JoinHandle<bool> {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            for _ in 0..600 {
+                let killed: Vec<bool> = sqlx::query_scalar(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                     AND query LIKE '%pg_sleep(60)%' AND query NOT LIKE '%pg_stat_activity%'",
+                )
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+                if killed.contains(&true) {
+                    return true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            false
+        })
+    }
+
     /// How many transactions the run committed, counting its `COMMIT`s (a
     /// migration's own transaction ends its one-round-trip batch with one).
     async fn commits_of(upgrade: impl std::future::Future<Output = migrate::Result<migrate::Report>>) -> usize {
@@ -889,26 +912,7 @@ mod postgres_errors {
             step("h2", &["h1"], "CREATE TABLE h2 (id INTEGER);\nSELECT pg_sleep(60)"),
         ])
         .unwrap();
-        let killer = {
-            let pool = db.pool.clone();
-            tokio::spawn(async move {
-                for _ in 0..600 {
-                    let killed: Vec<bool> = sqlx::query_scalar(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                         WHERE datname = current_database() AND pid <> pg_backend_pid() \
-                         AND query LIKE '%pg_sleep(60)%' AND query NOT LIKE '%pg_stat_activity%'",
-                    )
-                    .fetch_all(&pool)
-                    .await
-                    .unwrap();
-                    if killed.contains(&true) {
-                        return true;
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-                false
-            })
-        };
+        let killer = kill_when_sleeping(&db.pool);
         let migrator_pool = migrate::sqlx::PgPool::connect(&db.url).await.unwrap();
         let e = list.upgrade(&migrator_pool, "head").await.unwrap_err();
         assert!(killer.await.unwrap());
@@ -965,26 +969,7 @@ mod postgres_errors {
         // A history that is not empty: each step commits on its own, so k1 outlives k2.
         list.upgrade(&db.pool, "k0").await.unwrap();
         // A second session kills the migrator's connection once it sleeps inside k2.
-        let killer = {
-            let pool = db.pool.clone();
-            tokio::spawn(async move {
-                for _ in 0..600 {
-                    let killed: Vec<bool> = sqlx::query_scalar(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                         WHERE datname = current_database() AND pid <> pg_backend_pid() \
-                         AND query LIKE '%pg_sleep(60)%' AND query NOT LIKE '%pg_stat_activity%'",
-                    )
-                    .fetch_all(&pool)
-                    .await
-                    .unwrap();
-                    if killed.contains(&true) {
-                        return true;
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-                false
-            })
-        };
+        let killer = kill_when_sleeping(&db.pool);
         let migrator_pool = migrate::sqlx::PgPool::connect(&db.url).await.unwrap();
         let e = list.upgrade(&migrator_pool, "head").await.unwrap_err();
         assert!(killer.await.unwrap(), "the killer found the migration running");
