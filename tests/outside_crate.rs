@@ -2,7 +2,7 @@
 //! crate would: it builds with a valid folder, picks up a newly added file
 //! through the documented one-line `build.rs`, and fails to build, with the
 //! right message, for a fork and for a cycle; and its `#[migrate::test]`
-//! tests pass under `cargo test` on SQLite and PostgreSQL.
+//! tests pass under `cargo test` on SQLite, PostgreSQL and MySQL/MariaDB.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -185,10 +185,10 @@ fn its_migrate_tests_pass_under_cargo_test() {
     let dir = c.dir.path();
     migration(dir, "a1", "");
     migration(dir, "b2", "a1");
-    // The user's crate: the postgres feature, and tokio only as a dev-dependency.
+    // The user's crate: the postgres and mysql features, and tokio only as a dev-dependency.
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap().replace(
         "[dependencies]\nmigrate = { path = ",
-        "[dev-dependencies]\ntokio = { version = \"1\", features = [\"rt\", \"macros\"] }\n\n[dependencies]\nmigrate = { features = [\"postgres\"], path = ",
+        "[dev-dependencies]\ntokio = { version = \"1\", features = [\"rt\", \"macros\"] }\n\n[dependencies]\nmigrate = { features = [\"postgres\", \"mysql\"], path = ",
     );
     write(&dir.join("Cargo.toml"), &manifest);
     write(
@@ -209,13 +209,22 @@ async fn postgres_is_migrated(pool: migrate::sqlx::PgPool) {
     assert_eq!(n, 0);
     assert_eq!(MIGRATIONS.current(&pool).await.unwrap(), ["b2"]);
 }
+
+#[migrate::test]
+async fn mysql_is_migrated(pool: migrate::sqlx::MySqlPool) {
+    let n: i64 = migrate::sqlx::query_scalar("SELECT COUNT(*) FROM t_b2").fetch_one(&pool).await.unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(MIGRATIONS.current(&pool).await.unwrap(), ["b2"]);
+}
 "#,
     );
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .args(["test", "--offline", "--test", "db"])
         .current_dir(dir)
-        .env("CARGO_TARGET_DIR", &c.target)
+        // A target folder of its own: other features than the other outside-crate
+        // tests, which would otherwise rebuild `migrate` back and forth.
+        .env("CARGO_TARGET_DIR", c.target.with_file_name("outside-crate-tests"))
         .env_remove("RUSTFLAGS")
         .output()
         .unwrap();
@@ -225,5 +234,5 @@ async fn postgres_is_migrated(pool: migrate::sqlx::PgPool) {
         "cargo test in the outside crate failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("test result: ok. 2 passed"), "{stdout}");
+    assert!(stdout.contains("test result: ok. 3 passed"), "{stdout}");
 }

@@ -337,3 +337,41 @@ fn autogenerate_on_mariadb_through_a_dev_server() {
     ok(&mut migrate(cwd), &["check", "--schema", "--dev-database-url", &url]);
     assert_eq!(count(), before, "the scratch databases are dropped");
 }
+
+#[test]
+fn a_dev_server_user_without_createdb_is_told_which_privilege() {
+    let Some(url) = server("MIGRATE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test") else {
+        return;
+    };
+    let role = format!("migrate_nocreatedb_{}", std::process::id());
+    crate::support::program(
+        "psql",
+        &[&url, "-qAtc", &format!("CREATE ROLE {role} LOGIN NOCREATEDB")],
+        None,
+    );
+    let (base, rest) = url.split_once("://").unwrap();
+    let host = rest.split_once('@').map_or(rest, |(_, h)| h);
+    let limited = format!("{base}://{role}@{host}");
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    project(cwd);
+    std::fs::write(cwd.join("schema.sql"), "CREATE TABLE item (id integer PRIMARY KEY);\n").unwrap();
+    let r = run(
+        &mut migrate(cwd),
+        &["revision", "--autogenerate", "-m", "x", "--dev-database-url", &limited],
+    );
+    crate::support::program("psql", &[&url, "-qAtc", &format!("DROP ROLE {role}")], None);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("cannot create a scratch database"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("CREATEDB") && r.stderr.contains("--dev-database-url"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("permission denied to create database"),
+        "the server's own words: {}",
+        r.stderr
+    );
+    assert_eq!(files(cwd), 1, "nothing written");
+}
