@@ -1086,9 +1086,10 @@ async fn in_transaction(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sq
     if d == Dialect::Sqlite && !step.migration.directives().foreign_keys_off {
         // The savepoint, the migration, its history row and the release in one
         // call to SQLite's worker thread; SQLite times the step from the
-        // Julian day this process read just before sending it.
+        // Julian day this process read just before sending it (never below 0:
+        // SQLite reads its clock to the millisecond, this process finer).
         let ms = format!(
-            "CAST(round((julianday('now') - {:.9}) * 86400000.0) AS INTEGER)",
+            "max(0, CAST(round((julianday('now') - {:.9}) * 86400000.0) AS INTEGER))",
             julian_day_now()
         );
         let record = step.record(d, t, &ms, false);
@@ -1225,7 +1226,8 @@ pub(crate) fn chunkable(d: Dialect, step: &Step<'_>) -> bool {
 pub(crate) async fn apply_chunk(conn: &mut dyn Backend, s: &Settings, steps: &[Step<'_>]) -> Result<Vec<Duration>, ()> {
     let d = conn.dialect();
     let clock = "(SELECT t FROM temp.migrate_clock ORDER BY step DESC LIMIT 1)";
-    let ms = format!("CAST(round((julianday('now') - {clock}) * 86400000.0) AS INTEGER)");
+    // SQLite's clock is read to the millisecond, this process's finer: never below 0.
+    let ms = format!("max(0, CAST(round((julianday('now') - {clock}) * 86400000.0) AS INTEGER))");
     let mut batch = format!(
         "SAVEPOINT migrate_chunk;\nCREATE TEMP TABLE IF NOT EXISTS migrate_clock (step INTEGER, t REAL);\nDELETE FROM temp.migrate_clock;\nINSERT INTO temp.migrate_clock VALUES (-1, {:.9});\n",
         julian_day_now()
