@@ -1412,7 +1412,8 @@ impl<'m> Migrator<'m> {
             && s.lease.is_none()
             && plan.steps.iter().all(|&i| {
                 let d = graph.get(i).directives();
-                d.lock_timeout.is_none() && d.statement_timeout.is_none()
+                // A dependency check reads another set's table, and a failed read would abort the transaction.
+                d.lock_timeout.is_none() && d.statement_timeout.is_none() && graph.get(i).depends_on().next().is_none()
             });
         let batched = Settings {
             in_run_transaction: true,
@@ -1516,9 +1517,8 @@ impl<'m> Migrator<'m> {
                 driver::run(conn, "BEGIN".into(), "beginning the run's transaction").await?;
                 *open = Some(report.steps.len());
             }
-            if !together && open.is_some() {
-                *open = None;
-                driver::run(conn, "COMMIT".into(), "committing the run's transaction").await?;
+            if !together {
+                commit_run(conn, open, report).await?;
             }
             let s = if together { batched } else { s };
             let step = Step {
@@ -1582,7 +1582,7 @@ impl<'m> Migrator<'m> {
                     revision = m.revision(),
                     "the server's lock table is full: committing the run so far and going on in a new transaction"
                 );
-                driver::run(conn, "COMMIT".into(), "committing the run's transaction").await?;
+                commit_run(conn, open, report).await?;
                 driver::run(conn, "BEGIN".into(), "beginning the run's transaction").await?;
                 *open = Some(report.steps.len());
                 ran = driver::apply(conn, s, step, None).await;
@@ -1615,6 +1615,18 @@ impl<'m> Migrator<'m> {
         }
         Ok(())
     }
+}
+
+/// Commits the run's one transaction, if one is open (`open`: the step it
+/// began before). If the commit fails, nothing since is kept, and the
+/// report stops saying it is.
+async fn commit_run(conn: &mut dyn Backend, open: &mut Option<usize>, report: &mut Report) -> Result<()> {
+    let Some(first) = open.take() else { return Ok(()) };
+    if let Err(e) = driver::run(conn, "COMMIT".into(), "committing the run's transaction").await {
+        report.steps.truncate(first);
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// PostgreSQL's "out of shared memory" (SQLSTATE 53200): a transaction took

@@ -453,6 +453,20 @@ mod postgres {
             rows: &[("person", 2)],
             check: "SELECT (COUNT(*) = 1)::int::bigint FROM person WHERE m = 'ok'",
         },
+        enum_values_added_in_front_and_arrays_of_a_recreated_type => Case {
+            before: "CREATE TYPE mood AS ENUM ('c', 'gone'); CREATE TYPE tag AS ENUM ('a', 'b', 'old'); CREATE TABLE person (id integer PRIMARY KEY, m mood, tags tag[] DEFAULT '{a}');",
+            after: "CREATE TYPE mood AS ENUM ('x', 'y', 'c', 'gone'); CREATE TYPE tag AS ENUM ('a', 'b'); CREATE TABLE person (id integer PRIMARY KEY, m mood, tags tag[] DEFAULT '{a}');",
+            seed: "INSERT INTO person VALUES (1, 'c', '{a,b}'), (2, 'gone', DEFAULT);",
+            rows: &[("person", 2)],
+            check: "SELECT (COUNT(*) = 2)::int::bigint FROM person WHERE 'a' = ANY(tags)",
+        },
+        a_type_change_whose_old_default_does_not_cast => Case {
+            before: "CREATE TABLE item (id integer PRIMARY KEY, qty varchar(10) DEFAULT '5', code varchar(10) DEFAULT '7');",
+            after: "CREATE TABLE item (id integer PRIMARY KEY, qty integer DEFAULT 0, code integer DEFAULT 7);",
+            seed: "INSERT INTO item VALUES (1, '3', '4'), (2, DEFAULT, DEFAULT);",
+            rows: &[("item", 2)],
+            check: "SELECT (SUM(qty) = 8 AND SUM(code) = 11)::int::bigint FROM item",
+        },
         functions_and_triggers => Case {
             before: "CREATE TABLE item (id integer PRIMARY KEY, n integer); CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.n := NEW.n + 1; RETURN NEW; END $$; CREATE TRIGGER item_ins BEFORE INSERT ON item FOR EACH ROW EXECUTE FUNCTION bump(); CREATE FUNCTION gone(a integer) RETURNS integer LANGUAGE sql AS $$ SELECT a $$; CREATE PROCEDURE tidy() LANGUAGE sql AS $$ DELETE FROM item WHERE n < 0 $$;",
             after: "CREATE TABLE item (id integer PRIMARY KEY, n integer); CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.n := NEW.n + 10; RETURN NEW; END $$; CREATE TRIGGER item_ins BEFORE INSERT ON item FOR EACH ROW EXECUTE FUNCTION bump(); CREATE TRIGGER item_upd BEFORE UPDATE ON item FOR EACH ROW WHEN (OLD.n IS DISTINCT FROM NEW.n) EXECUTE FUNCTION bump(); CREATE FUNCTION twice(a integer, b text DEFAULT 'x') RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT a * 2 $$;",

@@ -37,6 +37,33 @@ macro_rules! sets {
             assert_eq!(db::history_rows(&db.pool, "migrate_history").await, 1);
             assert!(db::table_exists(&db.pool, "report").await);
         }
+
+        #[tokio::test]
+        async fn a_missing_dependency_part_way_keeps_the_steps_before_it() {
+            let Some(db) = db::fresh().await else { return };
+            let dir = tempfile::tempdir().unwrap();
+            let app = folder(
+                dir.path(),
+                "app",
+                &[
+                    file("a0", "", "", "CREATE TABLE first_one (id INTEGER PRIMARY KEY);", None),
+                    file("a1", "a0", "-- depends_on: jobq@j1", "CREATE TABLE report (job INTEGER);", None),
+                ],
+            );
+            // A fresh database, so PostgreSQL would run both in one transaction: the
+            // dependency check reads a table that does not exist, which must not cost a0.
+            match app.upgrade(&db.pool, "head").await {
+                Err(e @ Error::MissingDependency { .. }) => assert!(e.to_string().contains("jobq"), "{e}"),
+                Err(Error::Interrupted { completed, source }) => {
+                    assert_eq!(completed, ["a0"]);
+                    assert!(matches!(*source, Error::MissingDependency { .. }), "{source:?}");
+                }
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(app.current(&db.pool).await.unwrap(), ["a0"]);
+            assert!(db::table_exists(&db.pool, "first_one").await);
+            assert!(!db::table_exists(&db.pool, "report").await);
+        }
     };
 }
 

@@ -80,8 +80,21 @@ pub fn widens(from: &str, to: &str) -> bool {
     }
     let (fb, fa) = parts(from);
     let (tb, ta) = parts(to);
-    if tb == "text" || tb == "longtext" {
+    // MySQL's text types by size; PostgreSQL's `text` holds any string.
+    let texts = ["tinytext", "text", "mediumtext", "longtext"];
+    if let (Some(f), Some(t)) = (texts.iter().position(|x| *x == fb), texts.iter().position(|x| *x == tb)) {
+        return t >= f;
+    }
+    if tb == "longtext" || tb == "text" && !texts.contains(&fb.as_str()) && !matches!(fb.as_str(), "varchar" | "char") {
         return true;
+    }
+    if tb == "text" {
+        // MySQL `varchar(n)`/`char(n)` to `text` (65,535 bytes); PostgreSQL spells them `character varying`.
+        return fa.first().is_none_or(|n| *n <= 16_383);
+    }
+    if matches!(tb.as_str(), "numeric" | "decimal") && fb == tb && fa.len() == 2 && ta.len() == 2 {
+        // The integer digits must not shrink either.
+        return ta[0] >= fa[0] && ta[1] >= fa[1] && ta[0] - ta[1] >= fa[0] - fa[1];
     }
     if let (Some(f), Some(t)) = (rank(&fb), rank(&tb)) {
         return t >= f;
@@ -612,9 +625,11 @@ fn enum_change(w: &mut Writer<'_>, b: &EnumType, a: &EnumType) {
             if b.values.contains(v) {
                 continue;
             }
+            // After the value before it (added just now, or there already); the
+            // first goes before the first value the type already has.
             let place = match i.checked_sub(1).and_then(|p| a.values.get(p)) {
                 Some(prev) => format!(" AFTER {}", d.literal(prev)),
-                None => match a.values.get(1) {
+                None => match a.values.iter().find(|x| b.values.contains(x)) {
                     Some(next) => format!(" BEFORE {}", d.literal(next)),
                     None => String::new(),
                 },
@@ -644,7 +659,17 @@ fn enum_change(w: &mut Writer<'_>, b: &EnumType, a: &EnumType) {
     let values: Vec<String> = a.values.iter().map(|v| d.literal(v)).collect();
     w.push(format!("CREATE TYPE {} AS ENUM ({})", w.q(&a.name), values.join(", ")));
     for t in w.before.tables.values() {
-        for c in t.columns.iter().filter(|c| c.data_type == a.name) {
+        let array = format!("{}[]", a.name);
+        for c in t
+            .columns
+            .iter()
+            .filter(|c| c.data_type == a.name || c.data_type == array)
+        {
+            let (via, to) = if c.data_type == array {
+                ("text[]", format!("{}[]", w.q(&a.name)))
+            } else {
+                ("text", w.q(&a.name))
+            };
             let after_default = w
                 .after
                 .tables
@@ -658,9 +683,8 @@ fn enum_change(w: &mut Writer<'_>, b: &EnumType, a: &EnumType) {
             let sql = w.alter(
                 &t.name,
                 &format!(
-                    "ALTER COLUMN {col} TYPE {ty} USING {col}::text::{ty}",
-                    col = w.q(&c.name),
-                    ty = w.q(&a.name)
+                    "ALTER COLUMN {col} TYPE {to} USING {col}::{via}::{to}",
+                    col = w.q(&c.name)
                 ),
             );
             w.push(sql);
@@ -736,7 +760,13 @@ fn column_change(w: &mut Writer<'_>, after: &Table, b: &Column, a: &Column) {
         }
         return;
     }
-    if b.data_type != a.data_type {
+    // A default of the old type may not cast to the new one: it goes first, and comes back after.
+    let retype = b.data_type != a.data_type;
+    if retype && b.default.is_some() {
+        let sql = w.alter(table, &format!("ALTER COLUMN {col} DROP DEFAULT"));
+        w.push(sql);
+    }
+    if retype {
         let sql = w.alter(
             table,
             &format!("ALTER COLUMN {col} TYPE {ty} USING {col}::{ty}", ty = a.data_type),
@@ -753,7 +783,7 @@ fn column_change(w: &mut Writer<'_>, after: &Table, b: &Column, a: &Column) {
             );
         }
     }
-    if b.default.is_some() && a.default.is_none() {
+    if b.default.is_some() && a.default.is_none() && !retype {
         let sql = w.alter(table, &format!("ALTER COLUMN {col} DROP DEFAULT"));
         w.push(sql);
     }
@@ -786,7 +816,7 @@ fn column_change(w: &mut Writer<'_>, after: &Table, b: &Column, a: &Column) {
         _ => {}
     }
     if let Some(def) = &a.default {
-        if b.default.as_ref() != Some(def) {
+        if b.default.as_ref() != Some(def) || retype {
             let sql = w.alter(table, &format!("ALTER COLUMN {col} SET DEFAULT {def}"));
             w.push(sql);
         }
@@ -929,5 +959,10 @@ mod tests {
         assert!(widens("varchar(10)", "text"));
         assert!(!widens("text", "integer"));
         assert!(widens("numeric(10,2)", "numeric(12,2)"));
+        assert!(!widens("numeric(10,2)", "numeric(10,4)"), "fewer integer digits");
+        assert!(widens("numeric(10,2)", "numeric(12,4)"));
+        assert!(!widens("longtext", "text") && !widens("mediumtext", "tinytext"));
+        assert!(widens("text", "mediumtext"));
+        assert!(widens("character varying(40)", "text"));
     }
 }
