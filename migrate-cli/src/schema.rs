@@ -282,14 +282,9 @@ fn needs_server(d: Dialect, s: &Settings) -> Result<(), CliError> {
     )))
 }
 
-/// The tables the runtime keeps in a database, which no schema file describes.
+/// The tables the runtime keeps, which no schema file describes.
 fn own_tables(s: &Settings) -> Vec<String> {
-    let mut out = vec![
-        s.table.name().to_owned(),
-        migrate_runtime::dialect::LEASE_TABLE.to_owned(),
-    ];
-    out.extend(s.set_tables.iter().map(|(_, t)| t.name().to_owned()));
-    out
+    migrate_runtime::catalog::own_tables(&s.table, s.set_tables.iter().map(|(_, t)| t))
 }
 
 /// The dialect of generated SQL: the dev database's, else the database

@@ -786,8 +786,7 @@ impl<'m> Migrator<'m> {
         Box::pin(async move {
             let mut session = Session::new(connect.await?);
             let s = self.settings()?;
-            let mut own = vec![s.table.name().to_owned(), crate::dialect::LEASE_TABLE.to_owned()];
-            own.extend(self.set_tables.iter().map(|(_, t)| t.name().to_owned()));
+            let own = crate::catalog::own_tables(&s.table, self.set_tables.iter().map(|(_, t)| t));
             let start = crate::catalog::read(session.conn.backend(), &own).await?;
             if start != migrate_core::schema::Schema::default() {
                 let mut objects = start.names();

@@ -23,8 +23,6 @@ pub(crate) struct Case {
     pub check: &'static str,
 }
 
-pub(crate) const NONE: &[(&str, i64)] = &[];
-
 macro_rules! autogenerate {
     ($db:path, $dialect:expr, { $($name:ident => $case:expr,)* }) => {
         use super::*;

@@ -255,7 +255,7 @@ fn ctrl_c_drops_the_scratch_databases() {
     )
     .unwrap();
     let before = pg_scratch_count(&url);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_migrate"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_migrate"))
         .current_dir(cwd)
         .args(["revision", "--autogenerate", "-m", "slow", "--dev-database-url", &url])
         .stderr(std::process::Stdio::piped())

@@ -76,11 +76,6 @@ impl Table {
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
-
-    /// The primary key.
-    pub fn primary_key(&self) -> Option<&Constraint> {
-        self.constraints.iter().find(|c| c.kind == ConstraintKind::PrimaryKey)
-    }
 }
 
 /// A column.

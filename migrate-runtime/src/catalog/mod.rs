@@ -19,9 +19,8 @@ use crate::dialect::Dialect;
 use crate::driver::{Backend, BoxFuture, Handle};
 use crate::error::{Error, Result, db};
 use crate::migrator::Connect;
+use crate::table::HistoryTable;
 use migrate_core::schema::{self, Schema};
-
-pub use migrate_core::schema::Dialect as SchemaDialect;
 
 impl From<Dialect> for schema::Dialect {
     fn from(d: Dialect) -> Self {
@@ -31,6 +30,15 @@ impl From<Dialect> for schema::Dialect {
             Dialect::Mysql => schema::Dialect::Mysql,
         }
     }
+}
+
+/// The tables the runtime keeps in a database, which no schema file
+/// describes: the history table, the lease table, and the history tables of
+/// other migration sets. Catalog reads leave them out.
+pub fn own_tables<'a>(history: &HistoryTable, sets: impl IntoIterator<Item = &'a HistoryTable>) -> Vec<String> {
+    let mut out = vec![history.name().to_owned(), crate::dialect::LEASE_TABLE.to_owned()];
+    out.extend(sets.into_iter().map(|t| t.name().to_owned()));
+    out
 }
 
 /// Reads the schema of the database `db` is connected to (PostgreSQL: its
