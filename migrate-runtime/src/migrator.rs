@@ -1480,7 +1480,7 @@ impl<'m> Migrator<'m> {
     ) -> Result<()> {
         let total = plan.steps.len();
         let d = conn.dialect();
-        // SQLite: steps already applied by a chunk (`driver::apply_chunk`), and how long each took.
+        // SQLite: steps already applied by a batch (`driver::apply_chunk`), and how long each took.
         let mut chunk: (usize, Vec<Duration>) = (0, Vec::new());
         let mut unchunked_until = 0;
         for (index, &i) in plan.steps.iter().enumerate() {
@@ -1500,9 +1500,16 @@ impl<'m> Migrator<'m> {
                     .collect();
                 if steps.len() > 1 {
                     match driver::apply_chunk(conn, s, &steps).await {
-                        Ok(durations) if durations.len() == steps.len() => chunk = (index, durations),
-                        // Rolled back whole: its steps run one by one, the usual way.
-                        _ => unchunked_until = index + steps.len(),
+                        Some(took) => {
+                            if took.len() < steps.len() {
+                                // The step after those kept failed and was rolled back: it
+                                // runs the usual way, which names the failure.
+                                unchunked_until = index + took.len() + 1;
+                            }
+                            chunk = (index, took);
+                        }
+                        // No batch path here: the steps run one by one.
+                        None => unchunked_until = index + steps.len(),
                     }
                 }
             }

@@ -501,22 +501,25 @@ mod sqlite {
     use super::support::sqlite as db;
     scenarios!("tests/fixtures/no_transaction/sqlite", migrate::sqlx::SqlitePool);
 
-    /// Consecutive migrations go to SQLite's worker thread together, in a
-    /// savepoint, each timed by SQLite; a failure among them rolls the chunk
-    /// back and the steps run one by one, so the failing one is named and
-    /// those before it are kept.
-    mod chunks {
+    /// Consecutive migrations run together straight on SQLite's handle, each
+    /// in a savepoint with its history row and timed as it ran; a failure
+    /// among them is rolled back to its savepoint, those before it are kept
+    /// (not run again), and the failing one runs the usual way, which names it.
+    mod batches {
         use super::*;
 
+        fn batched(sent: &[String]) -> usize {
+            sent.iter().filter(|s| s.starts_with("SAVEPOINT migrate_batched")).count()
+        }
+
         #[tokio::test]
-        async fn consecutive_migrations_are_sent_together_and_timed_each() {
+        async fn consecutive_migrations_run_together_and_are_timed_each() {
             let Some(db) = db::fresh().await else { return };
             let (report, sent) = support::statements_sent(LINEAR.upgrade(&db.pool, "head")).await;
             let report = report.unwrap();
             assert_eq!(report.steps.len(), 4);
-            let chunks = sent.iter().filter(|s| s.starts_with("SAVEPOINT migrate_chunk")).count();
             let single = sent.iter().filter(|s| s.starts_with("SAVEPOINT migrate_step")).count();
-            assert_eq!((chunks, single), (1, 0), "{sent:#?}");
+            assert_eq!((batched(&sent), single), (4, 0), "{sent:#?}");
             let ms: Vec<i64> = migrate::sqlx::query_scalar(
                 "SELECT execution_ms FROM migrate_history WHERE revision <> '' ORDER BY revision",
             )
@@ -525,36 +528,97 @@ mod sqlite {
             .unwrap();
             assert_eq!(ms.len(), 4);
             assert!(ms.iter().all(|&m| (0..60_000).contains(&m)), "{ms:?}");
+            // Each row says what the report says.
+            let reported: Vec<i64> = report.steps.iter().map(|s| s.duration.as_millis() as i64).collect();
+            assert_eq!(ms, reported);
             LINEAR.verify(&db.pool).await.unwrap();
+            // And back down, also together.
+            let (report, sent) = support::statements_sent(LINEAR.downgrade(&db.pool, "base")).await;
+            assert_eq!(report.unwrap().steps.len(), 4);
+            assert_eq!(batched(&sent), 4, "{sent:#?}");
+            let left: i64 = migrate::sqlx::query_scalar(
+                "SELECT count(*) FROM migrate_history WHERE revision <> ''",
+            )
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+            assert_eq!(left, 0);
         }
 
         #[tokio::test]
-        async fn a_failure_in_a_chunk_is_named_and_what_came_before_is_kept() {
+        async fn a_failure_in_a_batch_is_named_and_what_came_before_is_kept() {
             let Some(db) = db::fresh().await else { return };
             let (result, sent) = support::statements_sent(FAILING.upgrade(&db.pool, "head")).await;
-            match result.unwrap_err() {
+            let failed_at = match result.unwrap_err() {
                 Error::Migration {
                     revision,
                     applied,
                     rolled_back: true,
                     ..
                 } => {
-                    assert_eq!(
-                        applied.len(),
-                        FAILING.iter().position(|m| m.revision() == revision).unwrap()
-                    );
+                    let at = FAILING.iter().position(|m| m.revision() == revision).unwrap();
+                    assert_eq!(applied.len(), at);
+                    at
                 }
                 other => panic!("{other}"),
-            }
+            };
+            assert!(failed_at > 0, "the fixture fails after a first migration");
+            // The steps before it ran once, in the batch; the failing one was rolled
+            // back to its savepoint there and ran again the usual way.
+            assert_eq!(batched(&sent), failed_at + 1, "{sent:#?}");
             assert!(
-                sent.iter().any(|s| s.starts_with("SAVEPOINT migrate_chunk")),
-                "it tried the chunk first"
+                sent.iter().any(|s| s.starts_with("ROLLBACK TO migrate_batched")),
+                "{sent:#?}"
             );
-            assert!(
-                sent.iter().any(|s| s.starts_with("ROLLBACK TO migrate_chunk")),
-                "and rolled it back whole"
-            );
+            assert!(sent.iter().any(|s| s.starts_with("SAVEPOINT migrate_step")), "{sent:#?}");
+            let kept: i64 = migrate::sqlx::query_scalar(
+                "SELECT count(*) FROM migrate_history WHERE revision <> '' AND state = 'applied'",
+            )
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+            assert_eq!(kept, failed_at as i64);
             FAILING.verify(&db.pool).await.unwrap();
+        }
+
+        /// A caller that gives up on a run (a timeout, Ctrl-C) while a batch is
+        /// running: the running statement is interrupted rather than waited for,
+        /// nothing of the run is kept, and the database takes the next run.
+        #[tokio::test]
+        async fn a_run_dropped_during_a_batch_interrupts_it_and_keeps_nothing() {
+            let Some(db) = db::fresh().await else { return };
+            let dir = tempfile::tempdir().unwrap();
+            let file = |name: &str, id: &str, parent: &str, sql: &str| {
+                let text = format!(
+                    "-- {name}\n--\n-- revision: {id}\n-- down_revision: {parent}\n\n-- migrate:upgrade\n{sql}\n"
+                );
+                std::fs::write(dir.path().join(format!("{id}_{name}.sql")), text).unwrap();
+            };
+            file("first", "a00001", "", "CREATE TABLE t_first (id INTEGER);");
+            // Counting to 10^12: hours, unless interrupted.
+            file(
+                "endless",
+                "a00002",
+                "a00001",
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000000) SELECT count(*) FROM c;",
+            );
+            let slow = migrate::load(dir.path()).unwrap();
+            let started = std::time::Instant::now();
+            let cut = tokio::time::timeout(std::time::Duration::from_millis(300), slow.upgrade(&db.pool, "head")).await;
+            assert!(cut.is_err(), "the endless migration was still running");
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(120),
+                "dropping the run interrupted the statement"
+            );
+            let kept: i64 = migrate::sqlx::query_scalar(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('t_first', 'migrate_history')",
+            )
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+            assert_eq!(kept, 0, "the run's transaction was rolled back");
+            LINEAR.upgrade(&db.pool, "head").await.unwrap();
+            LINEAR.verify(&db.pool).await.unwrap();
         }
     }
 

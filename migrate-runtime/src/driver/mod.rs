@@ -343,6 +343,38 @@ pub trait Backend: Send {
         let _ = s;
         Box::pin(async { Ok(()) })
     }
+
+    /// SQLite: runs `steps` in order inside the run's transaction, straight on
+    /// the database handle (off the async thread, not through sqlx's worker),
+    /// each in a savepoint with its history row, stopping at the first that
+    /// fails, which is rolled back to its savepoint. `None` where the
+    /// database has no such path, or the handle could not be had: the caller
+    /// then runs the steps one by one.
+    fn run_batch(&mut self, steps: Vec<BatchStep>) -> BoxFuture<'_, Option<BatchRun>> {
+        let _ = steps;
+        Box::pin(async { None })
+    }
+}
+
+/// One step of a [`Backend::run_batch`]: the migration's SQL, whole (with
+/// the terminator its last statement needs), and the statement writing its
+/// history row, in which `?1` stands for the step's duration in milliseconds.
+#[doc(hidden)]
+pub struct BatchStep {
+    /// The migration's SQL.
+    pub sql: String,
+    /// The history row's statement, `?1` its `execution_ms`.
+    pub record: String,
+}
+
+/// What a [`Backend::run_batch`] did.
+#[doc(hidden)]
+pub struct BatchRun {
+    /// How long each step that ran and was kept took, in order.
+    pub took: Vec<Duration>,
+    /// The database's message for the step after those, which failed and
+    /// was rolled back to its savepoint; `None` when every step was kept.
+    pub failure: Option<String>,
 }
 
 /// Polls [`Backend::try_lock`] with growing pauses until the lock timeout.
@@ -1203,8 +1235,12 @@ async fn in_savepoint(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sql:
     Ok(())
 }
 
-/// How many SQLite migrations [`apply_chunk`] sends in one call at most.
+/// How many SQLite migrations [`apply_chunk`] hands to the database in one
+/// go at most (the async side logs them and reports progress after each go).
 pub(crate) const CHUNK: usize = 100;
+
+/// The savepoint each step of an [`apply_chunk`] runs in.
+pub(crate) const BATCH_SAVEPOINT: &str = "migrate_batched";
 
 /// Whether a step can go in an [`apply_chunk`]: SQLite, SQL to run in the
 /// run's transaction, nothing to check between steps.
@@ -1218,48 +1254,47 @@ pub(crate) fn chunkable(d: Dialect, step: &Step<'_>) -> bool {
         && m.depends_on().next().is_none()
 }
 
-/// SQLite: several consecutive steps, each migration with its history row, in
-/// one call to the worker thread, inside a savepoint; returns each step's
-/// duration as SQLite measured it (also what its row holds). On an error the
-/// chunk is rolled back whole and the caller runs its steps one by one, so
-/// that a failure is named and what came before it kept, as always.
-pub(crate) async fn apply_chunk(conn: &mut dyn Backend, s: &Settings, steps: &[Step<'_>]) -> Result<Vec<Duration>, ()> {
+/// SQLite: consecutive steps, each migration with its history row in a
+/// savepoint, run together straight on the database handle
+/// ([`Backend::run_batch`]), each timed as it ran. Returns how long each of
+/// the first steps that ran took; a step that failed was rolled back to its
+/// savepoint, and the caller runs it (and what follows) the usual way, so
+/// that the failure is named and what came before it kept. `None` when the
+/// database has no such path.
+///
+/// The statements are logged (`migrate::sql`) when the batch is back, in the
+/// order they ran, each history row with the duration it was written with.
+pub(crate) async fn apply_chunk(conn: &mut dyn Backend, s: &Settings, steps: &[Step<'_>]) -> Option<Vec<Duration>> {
     let d = conn.dialect();
-    let clock = "(SELECT t FROM temp.migrate_clock ORDER BY step DESC LIMIT 1)";
-    // SQLite's clock is read to the millisecond, this process's finer: never below 0.
-    let ms = format!("max(0, CAST(round((julianday('now') - {clock}) * 86400000.0) AS INTEGER))");
-    let mut batch = format!(
-        "SAVEPOINT migrate_chunk;\nCREATE TEMP TABLE IF NOT EXISTS migrate_clock (step INTEGER, t REAL);\nDELETE FROM temp.migrate_clock;\nINSERT INTO temp.migrate_clock VALUES (-1, {:.9});\n",
-        julian_day_now()
-    );
-    for (k, step) in steps.iter().enumerate() {
-        let Some(sql) = step.sql() else { return Err(()) };
+    let framed = |sql: &str| {
         let terminator = if split::needs_terminator(sql, d) { "\n;" } else { "" };
-        let record = step.record(d, &s.table, &ms, false);
-        batch.push_str(&format!(
-            "{sql}{terminator}\n{record};\nINSERT INTO temp.migrate_clock VALUES ({k}, julianday('now'));\n"
-        ));
+        format!("SAVEPOINT {BATCH_SAVEPOINT};\n{sql}{terminator}")
+    };
+    let batch = steps
+        .iter()
+        .map(|step| {
+            Some(BatchStep {
+                sql: framed(step.sql()?),
+                record: step.record(d, &s.table, "?1", false),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let ran = conn.run_batch(batch).await?;
+    for (step, took) in steps.iter().zip(&ran.took) {
+        logged(framed(step.sql().unwrap_or_default()));
+        logged(step.record(d, &s.table, &took.as_millis().to_string(), false));
+        logged(format!("RELEASE {BATCH_SAVEPOINT}"));
     }
-    batch.push_str("RELEASE migrate_chunk");
-    if let Err(e) = conn.execute(batch).await {
-        tracing::debug!(error = %e, "a chunk of migrations failed; running its steps one by one");
-        let _ = run(
-            conn,
-            "ROLLBACK TO migrate_chunk; RELEASE migrate_chunk".into(),
-            "rolling back the chunk",
-        )
-        .await;
-        return Err(());
+    if let (Some(error), Some(step)) = (&ran.failure, steps.get(ran.took.len())) {
+        logged(framed(step.sql().unwrap_or_default()));
+        logged(format!("ROLLBACK TO {BATCH_SAVEPOINT}; RELEASE {BATCH_SAVEPOINT}"));
+        tracing::debug!(
+            revision = step.migration.revision(),
+            error = %error,
+            "a migration failed in a batch and was rolled back to its savepoint; running it the usual way"
+        );
     }
-    let times = conn
-        .read_strings("SELECT CAST(t AS TEXT) FROM temp.migrate_clock ORDER BY step".into())
-        .await
-        .map_err(|_| ())?;
-    let times: Vec<f64> = times.iter().filter_map(|t| t.parse().ok()).collect();
-    Ok(times
-        .windows(2)
-        .map(|w| Duration::from_secs_f64(((w[1] - w[0]) * 86_400.0).max(0.0)))
-        .collect())
+    Some(ran.took)
 }
 
 /// Now as a Julian day number (days since noon UTC, 4714 BC), as SQLite's

@@ -2,9 +2,10 @@
 //! whole run, waited for through SQLite's busy handler bounded by the lock
 //! timeout. Each migration runs in a savepoint inside it; the run commits
 //! at its end. A no-transaction migration commits what came before, runs
-//! on its own, and takes the lock again.
+//! on its own, and takes the lock again. Consecutive plain migrations run
+//! together straight on SQLite's handle ([`Backend::run_batch`]).
 
-use super::{Backend, BoxFuture, Settings, run};
+use super::{Backend, BatchRun, BatchStep, BoxFuture, Settings, run};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
 use sqlx::{Sqlite, SqliteConnection};
@@ -97,5 +98,167 @@ impl Backend for SqliteConnection {
 
     fn resume<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<()>> {
         self.lock(s)
+    }
+
+    fn run_batch(&mut self, steps: Vec<BatchStep>) -> BoxFuture<'_, Option<BatchRun>> {
+        Box::pin(batch::run(self, steps))
+    }
+}
+
+/// Steps run straight on the SQLite handle sqlx's worker thread lends out
+/// (`SqliteConnection::lock_handle`), on a blocking thread, so that the
+/// migrations' statements are prepared from one NUL-terminated text each,
+/// with no hop between threads per statement (sqlx hands SQLite the rest of
+/// a multi-statement text with its length, and SQLite copies that rest
+/// before each statement it prepares).
+mod batch {
+    use super::{BatchRun, BatchStep};
+    use libsqlite3_sys as ffi;
+    use sqlx::SqliteConnection;
+    use std::ffi::{CStr, CString, c_char};
+    use std::ptr::{NonNull, null_mut};
+    use std::sync::{Arc, Condvar, Mutex};
+    use std::time::Instant;
+
+    /// The database handle, lent by sqlx's worker for as long as its lock is held.
+    #[derive(Clone, Copy)]
+    struct Db(NonNull<ffi::sqlite3>);
+
+    // SAFETY: the handle is used by one thread at a time: the blocking thread
+    // while it runs, and `Interrupt::drop` only calls `sqlite3_interrupt`,
+    // which SQLite allows from any thread.
+    unsafe impl Send for Db {}
+
+    pub(super) async fn run(conn: &mut SqliteConnection, steps: Vec<BatchStep>) -> Option<BatchRun> {
+        // Outside a tokio runtime there is no blocking thread to use: the usual path.
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        let mut locked = conn.lock_handle().await.ok()?;
+        let db = Db(locked.as_raw_handle());
+        let done = Arc::new((Mutex::new(false), Condvar::new()));
+        let task = {
+            let done = Arc::clone(&done);
+            runtime.spawn_blocking(move || {
+                let _finished = Finished(done);
+                run_on(db, &steps)
+            })
+        };
+        // Dropped before `locked` (declared after it): should this future be
+        // dropped part-way, the handle goes back to sqlx's worker only after
+        // the blocking thread has stopped using it.
+        let _interrupt = Interrupt { db, done };
+        task.await.ok()
+    }
+
+    /// Marks the blocking thread's work finished, also when it panicked.
+    struct Finished(Arc<(Mutex<bool>, Condvar)>);
+
+    impl Drop for Finished {
+        fn drop(&mut self) {
+            let (finished, changed) = &*self.0;
+            *finished.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            changed.notify_all();
+        }
+    }
+
+    /// Until the blocking thread has finished: interrupts what it runs
+    /// (SQLite rolls the statement back) and waits for it.
+    struct Interrupt {
+        db: Db,
+        done: Arc<(Mutex<bool>, Condvar)>,
+    }
+
+    impl Drop for Interrupt {
+        fn drop(&mut self) {
+            let (finished, changed) = &*self.done;
+            let mut finished = finished.lock().unwrap_or_else(|e| e.into_inner());
+            if !*finished {
+                // SAFETY: the handle is open (sqlx's worker cannot close it while
+                // its lock is held), and `sqlite3_interrupt` may be called from
+                // any thread while another uses the connection.
+                unsafe { ffi::sqlite3_interrupt(self.db.0.as_ptr()) };
+            }
+            while !*finished {
+                finished = changed.wait(finished).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+    }
+
+    fn run_on(db: Db, steps: &[BatchStep]) -> BatchRun {
+        let mut took = Vec::with_capacity(steps.len());
+        for step in steps {
+            let started = Instant::now();
+            let ran = exec(db, &step.sql).and_then(|()| {
+                let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+                record(db, &step.record, ms)?;
+                exec(db, &format!("RELEASE {}", super::super::BATCH_SAVEPOINT))
+            });
+            match ran {
+                Ok(()) => took.push(started.elapsed()),
+                Err(failure) => {
+                    let sp = super::super::BATCH_SAVEPOINT;
+                    // When this fails too, the run's transaction is in a state the
+                    // usual path finds and names when it runs the step again.
+                    let _ = exec(db, &format!("ROLLBACK TO {sp}; RELEASE {sp}"));
+                    return BatchRun {
+                        took,
+                        failure: Some(failure),
+                    };
+                }
+            }
+        }
+        BatchRun { took, failure: None }
+    }
+
+    /// Runs SQL text, one or several statements, as `sqlite3_exec` does.
+    fn exec(db: Db, sql: &str) -> Result<(), String> {
+        let sql = CString::new(sql).map_err(|_| "the SQL holds a NUL character".to_owned())?;
+        let mut message: *mut c_char = null_mut();
+        // SAFETY: the handle is open and this thread alone uses it; `sql` is
+        // NUL-terminated; the message SQLite allocates is freed below.
+        let code = unsafe { ffi::sqlite3_exec(db.0.as_ptr(), sql.as_ptr(), None, null_mut(), &mut message) };
+        if code == ffi::SQLITE_OK {
+            return Ok(());
+        }
+        let text = if message.is_null() {
+            error_message(db)
+        } else {
+            // SAFETY: a NUL-terminated string from SQLite, freed once, here.
+            unsafe {
+                let text = CStr::from_ptr(message).to_string_lossy().into_owned();
+                ffi::sqlite3_free(message.cast());
+                text
+            }
+        };
+        Err(text)
+    }
+
+    /// Runs the history row's statement with `?1` bound to `ms`.
+    fn record(db: Db, sql: &str, ms: i64) -> Result<(), String> {
+        let sql = CString::new(sql).map_err(|_| "the history row holds a NUL character".to_owned())?;
+        let mut statement = null_mut();
+        // SAFETY: as in `exec`; the statement is finalized on every path.
+        unsafe {
+            if ffi::sqlite3_prepare_v2(db.0.as_ptr(), sql.as_ptr(), -1, &mut statement, null_mut()) != ffi::SQLITE_OK {
+                return Err(error_message(db));
+            }
+            if ffi::sqlite3_bind_parameter_count(statement) > 0 {
+                ffi::sqlite3_bind_int64(statement, 1, ms);
+            }
+            let code = ffi::sqlite3_step(statement);
+            let result = if code == ffi::SQLITE_DONE || code == ffi::SQLITE_ROW {
+                Ok(())
+            } else {
+                Err(error_message(db))
+            };
+            ffi::sqlite3_finalize(statement);
+            result
+        }
+    }
+
+    fn error_message(db: Db) -> String {
+        // SAFETY: the handle is open; SQLite owns the returned string.
+        unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(db.0.as_ptr())) }
+            .to_string_lossy()
+            .into_owned()
     }
 }
