@@ -70,7 +70,14 @@ impl FromStr for Checksum {
 
 /// Writes 32 bytes as 64 lowercase hex digits.
 pub(crate) fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8; 32]) -> fmt::Result {
-    bytes.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = [0u8; 64];
+    for (pair, b) in hex.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
+    }
+    // Only ASCII digits were written.
+    f.write_str(std::str::from_utf8(&hex).map_err(|_| fmt::Error)?)
 }
 
 /// Reads exactly 64 hex digits as 32 bytes.

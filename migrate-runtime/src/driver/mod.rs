@@ -1280,14 +1280,21 @@ pub(crate) async fn apply_chunk(conn: &mut dyn Backend, s: &Settings, steps: &[S
         })
         .collect::<Option<Vec<_>>>()?;
     let ran = conn.run_batch(batch).await?;
-    for (step, took) in steps.iter().zip(&ran.took) {
-        logged(framed(step.sql().unwrap_or_default()));
-        logged(step.record(d, &s.table, &took.as_millis().to_string(), false));
-        logged(format!("RELEASE {BATCH_SAVEPOINT}"));
+    let failed = ran.failure.as_ref().zip(steps.get(ran.took.len()));
+    // Written out only for a subscriber that wants them: each history row costs
+    // formatting again.
+    if tracing::enabled!(target: "migrate::sql", tracing::Level::DEBUG) {
+        for (step, took) in steps.iter().zip(&ran.took) {
+            logged(framed(step.sql().unwrap_or_default()));
+            logged(step.record(d, &s.table, &took.as_millis().to_string(), false));
+            logged(format!("RELEASE {BATCH_SAVEPOINT}"));
+        }
+        if let Some((_, step)) = failed {
+            logged(framed(step.sql().unwrap_or_default()));
+            logged(format!("ROLLBACK TO {BATCH_SAVEPOINT}; RELEASE {BATCH_SAVEPOINT}"));
+        }
     }
-    if let (Some(error), Some(step)) = (&ran.failure, steps.get(ran.took.len())) {
-        logged(framed(step.sql().unwrap_or_default()));
-        logged(format!("ROLLBACK TO {BATCH_SAVEPOINT}; RELEASE {BATCH_SAVEPOINT}"));
+    if let Some((error, step)) = failed {
         tracing::debug!(
             revision = step.migration.revision(),
             error = %error,

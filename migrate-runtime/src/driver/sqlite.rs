@@ -188,12 +188,15 @@ mod batch {
         for step in steps {
             let started = Instant::now();
             let ran = exec(db, &step.sql).and_then(|()| {
-                let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+                // The step's duration, the same in its row and in the report.
+                let elapsed = started.elapsed();
+                let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
                 record(db, &step.record, ms)?;
-                exec(db, &format!("RELEASE {}", super::super::BATCH_SAVEPOINT))
+                exec(db, &format!("RELEASE {}", super::super::BATCH_SAVEPOINT))?;
+                Ok(elapsed)
             });
             match ran {
-                Ok(()) => took.push(started.elapsed()),
+                Ok(elapsed) => took.push(elapsed),
                 Err(failure) => {
                     let sp = super::super::BATCH_SAVEPOINT;
                     // When this fails too, the run's transaction is in a state the
