@@ -146,6 +146,10 @@ mod batch {
         // dropped part-way, the handle goes back to sqlx's worker only after
         // the blocking thread has stopped using it.
         let _interrupt = Interrupt { db, done };
+        // A blocking thread that panicked (a bug) left the steps it finished in
+        // the run's transaction, each with its history row: the usual path then
+        // fails on the first of them, and what the run commits still agrees
+        // with its history.
         task.await.ok()
     }
 
