@@ -509,7 +509,9 @@ mod sqlite {
         use super::*;
 
         fn batched(sent: &[String]) -> usize {
-            sent.iter().filter(|s| s.starts_with("SAVEPOINT migrate_batched")).count()
+            sent.iter()
+                .filter(|s| s.starts_with("SAVEPOINT migrate_batched"))
+                .count()
         }
 
         #[tokio::test]
@@ -536,12 +538,10 @@ mod sqlite {
             let (report, sent) = support::statements_sent(LINEAR.downgrade(&db.pool, "base")).await;
             assert_eq!(report.unwrap().steps.len(), 4);
             assert_eq!(batched(&sent), 4, "{sent:#?}");
-            let left: i64 = migrate::sqlx::query_scalar(
-                "SELECT count(*) FROM migrate_history WHERE revision <> ''",
-            )
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+            let left: i64 = migrate::sqlx::query_scalar("SELECT count(*) FROM migrate_history WHERE revision <> ''")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
             assert_eq!(left, 0);
         }
 
@@ -570,7 +570,10 @@ mod sqlite {
                 sent.iter().any(|s| s.starts_with("ROLLBACK TO migrate_batched")),
                 "{sent:#?}"
             );
-            assert!(sent.iter().any(|s| s.starts_with("SAVEPOINT migrate_step")), "{sent:#?}");
+            assert!(
+                sent.iter().any(|s| s.starts_with("SAVEPOINT migrate_step")),
+                "{sent:#?}"
+            );
             let kept: i64 = migrate::sqlx::query_scalar(
                 "SELECT count(*) FROM migrate_history WHERE revision <> '' AND state = 'applied'",
             )
