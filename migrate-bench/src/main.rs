@@ -42,12 +42,16 @@ async fn postgres_reachable() -> bool {
 }
 
 /// `--child apply-ours|apply-sqlx DIR URL`: applies everything and prints the peak memory.
+/// `--child exec-sqlite PATH SCRIPT`: SCRIPT through the SQLite library's `sqlite3_exec`.
 /// `--child start-up advisory|lease TARGET DIR URL [SCRIPT]`: an application's
 /// start-up, `upgrade TARGET` in that lock mode; with SCRIPT, the statements it
 /// sent are written there (for the engine's client to send the same).
 async fn child(args: &[String]) {
     if args[0] == "start-up" {
         return deploy::start_up_child(&args[1..]).await;
+    }
+    if args[0] == "exec-sqlite" {
+        return measure::exec_sqlite(&args[1], std::path::Path::new(&args[2]));
     }
     let (what, dir, url) = (&args[0], std::path::Path::new(&args[1]), &args[2]);
     if args.len() > 3 {
@@ -257,9 +261,9 @@ async fn print_apply(sizes: &[usize]) {
         "\n## Apply all N on a fresh database: an application calling `upgrade`, beside the engine's client (median, whole processes)\n"
     );
     println!(
-        "| database | N | migrate: binary applying all (ms) | floor: its statements replayed by sqlite3 / psql (ms) | migrate / it | floor: migrations + small history rows, migrate's shape (ms) | migrate / it | floor: the same in one plain transaction, sqlite3 / psql -1 (ms) | migrate / it | per revision (ms) |"
+        "| database | N | migrate: binary applying all (ms) | floor: its statements replayed by sqlite3 / psql (ms) | migrate / it | floor: migrations + small history rows, migrate's shape (ms) | migrate / it | floor: the same in one plain transaction, sqlite3 / psql -1 (ms) | migrate / it | floor: the same through the SQLite library migrate links (ms) | migrate / it | per revision (ms) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in sizes {
         let w = Workload::new(n).await;
         for &kind in &kinds {
@@ -269,9 +273,13 @@ async fn print_apply(sizes: &[usize]) {
             // What migrate sends, recorded once, for its client to send the same.
             let script = measure::record_statements(kind, &w.ours_dir).await;
             let mut replayed = Vec::new();
+            let mut library = Vec::new();
             for _ in 0..reps {
                 ours.push(measure::ours_process(kind, &w.ours_dir, n).await);
                 replayed.push(measure::replay(kind, &script, n).await);
+                if kind == Kind::Sqlite {
+                    library.push(measure::library_floor(n).await);
+                }
                 for (k, shape) in [Shape::Migrate, Shape::OneTransaction].into_iter().enumerate() {
                     match measure::try_client_floor(kind, n, shape).await {
                         Ok(d) => floors[k].0.push(d),
@@ -293,8 +301,15 @@ async fn print_apply(sizes: &[usize]) {
                 }
             });
             let replayed = measure::median(replayed);
+            // PostgreSQL has no library floor apart from its client: a dash.
+            let (library_ms, library_ratio) = if library.is_empty() {
+                ("—".to_owned(), "—".to_owned())
+            } else {
+                let floor = measure::median(library);
+                (ms(floor), ratio(ours, floor))
+            };
             println!(
-                "| {kind:?} | {n} | {} | {} | {} | {shaped_ms} | {shaped_ratio} | {one_ms} | {one_ratio} | {:.3} |",
+                "| {kind:?} | {n} | {} | {} | {} | {shaped_ms} | {shaped_ratio} | {one_ms} | {one_ratio} | {library_ms} | {library_ratio} | {:.3} |",
                 ms(ours),
                 ms(replayed),
                 ratio(ours, replayed),

@@ -401,11 +401,8 @@ pub enum Shape {
     OneTransaction,
 }
 
-/// `sqlite3 -bail` or `psql -v ON_ERROR_STOP=1` on a fresh database, timed as a
-/// whole process, applying the N migrations and a history row each, in `shape`;
-/// the client's error when it cannot (`psql -1` on 10,000 tables fills PostgreSQL's lock table).
-pub async fn try_client_floor(kind: Kind, n: usize, shape: Shape) -> Result<Duration, String> {
-    let db = Fresh::new(kind).await;
+/// The floors' SQL: the N migrations and a small history row each, in `shape`.
+fn floor_script(kind: Kind, n: usize, shape: Shape) -> String {
     let mut script =
         String::from("CREATE TABLE floor_history (version BIGINT PRIMARY KEY, checksum VARCHAR(80) NOT NULL);\n");
     let insert = |i: usize| format!("INSERT INTO floor_history (version, checksum) VALUES ({i}, 'x')");
@@ -445,6 +442,15 @@ pub async fn try_client_floor(kind: Kind, n: usize, shape: Shape) -> Result<Dura
             }
         }
     }
+    script
+}
+
+/// `sqlite3 -bail` or `psql -v ON_ERROR_STOP=1` on a fresh database, timed as a
+/// whole process, applying the N migrations and a history row each, in `shape`;
+/// the client's error when it cannot (`psql -1` on 10,000 tables fills PostgreSQL's lock table).
+pub async fn try_client_floor(kind: Kind, n: usize, shape: Shape) -> Result<Duration, String> {
+    let db = Fresh::new(kind).await;
+    let script = floor_script(kind, n, shape);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("floor.sql");
     std::fs::write(&file, script).unwrap();
@@ -480,6 +486,61 @@ pub async fn try_client_floor(kind: Kind, n: usize, shape: Shape) -> Result<Dura
     assert_eq!(tables, n as i64, "the floor applied every migration");
     db.drop_now().await;
     Ok(took)
+}
+
+/// SQLite: the migrations and a small history row each in one plain
+/// transaction, run by `sqlite3_exec` of the SQLite library `migrate` links
+/// (this binary's `--child exec-sqlite`), timed as a whole process on a fresh
+/// database: the same engine build as `migrate`'s, with no client around it.
+pub async fn library_floor(n: usize) -> Duration {
+    let db = Fresh::new(Kind::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("floor.sql");
+    std::fs::write(&file, floor_script(Kind::Sqlite, n, Shape::OneTransaction)).unwrap();
+    let t = Instant::now();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--child", "exec-sqlite", &sqlite_path(&db.url)])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let took = t.elapsed();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let p = pool(&db.url).await;
+    assert_eq!(
+        p.count_floor_rows().await,
+        n as i64,
+        "the floor applied every migration"
+    );
+    p.close().await;
+    db.drop_now().await;
+    took
+}
+
+/// `--child exec-sqlite PATH SCRIPT`: opens (creates) the SQLite database at
+/// PATH with the library sqlx links and runs SCRIPT with `sqlite3_exec`.
+pub fn exec_sqlite(path: &str, script: &Path) {
+    use libsqlite3_sys as ffi;
+    use std::ffi::CString;
+    let path = CString::new(path).unwrap();
+    let sql = CString::new(std::fs::read(script).unwrap()).unwrap();
+    let mut db = std::ptr::null_mut();
+    // SAFETY: NUL-terminated strings; the handle is opened, used and closed here alone.
+    unsafe {
+        let flags = ffi::SQLITE_OPEN_READWRITE | ffi::SQLITE_OPEN_CREATE;
+        assert_eq!(
+            ffi::sqlite3_open_v2(path.as_ptr(), &mut db, flags, std::ptr::null()),
+            ffi::SQLITE_OK
+        );
+        let mut error = std::ptr::null_mut();
+        let code = ffi::sqlite3_exec(db, sql.as_ptr(), None, std::ptr::null_mut(), &mut error);
+        assert_eq!(
+            code,
+            ffi::SQLITE_OK,
+            "{}",
+            std::ffi::CStr::from_ptr(error).to_string_lossy()
+        );
+        ffi::sqlite3_close(db);
+    }
 }
 
 /// Applies the folder once on a fresh database with the statements recorded
