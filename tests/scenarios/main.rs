@@ -606,8 +606,22 @@ mod sqlite {
                 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000000) SELECT count(*) FROM c;",
             );
             let slow = migrate::load(dir.path()).unwrap();
+            // Should the run not be interrupted, dropping it waits for the endless
+            // statement: fail then, rather than hang the suite.
+            let over = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let watchdog = std::sync::Arc::clone(&over);
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_secs(120));
+                if !watchdog.load(std::sync::atomic::Ordering::SeqCst) {
+                    eprintln!(
+                        "a_run_dropped_during_a_batch_interrupts_it_and_keeps_nothing: the dropped run still waits for its statement after 120 s"
+                    );
+                    std::process::exit(101);
+                }
+            });
             let started = std::time::Instant::now();
             let cut = tokio::time::timeout(std::time::Duration::from_millis(300), slow.upgrade(&db.pool, "head")).await;
+            over.store(true, std::sync::atomic::Ordering::SeqCst);
             assert!(cut.is_err(), "the endless migration was still running");
             assert!(
                 started.elapsed() < std::time::Duration::from_secs(120),
