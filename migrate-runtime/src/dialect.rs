@@ -179,7 +179,7 @@ impl Dialect {
         }
     }
 
-    /// The statements adding the columns of [`EXTRA_COLUMNS`] that a history
+    /// The statements adding the columns of `EXTRA_COLUMNS` that a history
     /// table made by an earlier version lacks (`present` lists what it has).
     pub fn add_missing_columns(self, t: &HistoryTable, present: &[String]) -> Vec<String> {
         EXTRA_COLUMNS
@@ -328,7 +328,7 @@ impl Dialect {
     }
 
     /// The `SELECT` that reads the history rows (not the digest row), in a
-    /// fixed column order; a column of [`EXTRA_COLUMNS`] missing from
+    /// fixed column order; a column of `EXTRA_COLUMNS` missing from
     /// `present` (a table of an earlier version, read without changing it)
     /// reads as NULL.
     pub fn select_history(self, t: &HistoryTable, present: &[String]) -> String {

@@ -6,7 +6,7 @@
 //! read two scratch databases with these (the migrations applied to one,
 //! `schema.sql` run in the other) and compare the models in
 //! `migrate_core::schema`. Every query is text in, text out through
-//! [`Backend::read_table`](crate::driver::Backend::read_table).
+//! [`Backend::read_table`].
 
 #[cfg(feature = "mysql")]
 mod mysql;
