@@ -622,6 +622,22 @@ pub async fn ours_process(kind: Kind, dir: &Path, n: usize) -> Duration {
     took
 }
 
+/// An application that embeds the migrations ([`crate::rebuild::apply_app`])
+/// applying all of them to a fresh database, timed as a whole process.
+pub async fn app_process(kind: Kind, app: &Path, n: usize) -> Duration {
+    let db = Fresh::new(kind).await;
+    let t = Instant::now();
+    let run = std::process::Command::new(app).arg(&db.url).output().unwrap();
+    let took = t.elapsed();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), n.to_string());
+    let p = pool(&db.url).await;
+    assert_eq!(p.count_history_rows().await, n as i64, "every migration applied");
+    p.close().await;
+    db.drop_now().await;
+    took
+}
+
 /// Peak resident memory (kB) of this process so far.
 pub fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")

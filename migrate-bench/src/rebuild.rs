@@ -162,6 +162,52 @@ pub fn app(reps: usize) -> AppRebuild {
     }
 }
 
+/// What a user runs to migrate: an application built in release that embeds
+/// the apply workload's N migrations (`embed_migrations!`), connects to the
+/// URL it is given (SQLite or PostgreSQL, one connection) and calls
+/// `upgrade(&pool, "head")`. Built (untimed) in this benchmark's rebuild
+/// folder; returns the binary.
+pub fn apply_app(n: usize) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-rebuild");
+    let target = root.join("target");
+    let facade = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap();
+    let name = format!("apply_app_{n}");
+    let dir = project(
+        &root,
+        &name,
+        &format!(
+            "migrate = {{ path = {:?}, default-features = false, features = [\"sqlite\", \"postgres\"] }}\ntokio = {{ version = \"1\", features = [\"rt\", \"macros\"] }}",
+            facade.display().to_string()
+        ),
+        "",
+        "0",
+        n,
+        false,
+    );
+    write(
+        &dir.join("src/main.rs"),
+        "use migrate::sqlx;
+
+static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!(\"migrations\");
+
+#[tokio::main(flavor = \"current_thread\")]
+async fn main() {
+    let url = std::env::args().nth(1).expect(\"a database URL\");
+    let applied = if url.starts_with(\"sqlite:\") {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+        MIGRATIONS.upgrade(&pool, \"head\").await.unwrap()
+    } else {
+        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+        MIGRATIONS.upgrade(&pool, \"head\").await.unwrap()
+    };
+    println!(\"{}\", applied.steps.len());
+}
+",
+    );
+    build(&dir, &target);
+    target.join("release").join(name)
+}
+
 fn build(dir: &Path, target: &Path) -> Duration {
     let t = Instant::now();
     let out = Command::new(cargo())
