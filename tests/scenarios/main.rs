@@ -584,12 +584,9 @@ mod sqlite {
             FAILING.verify(&db.pool).await.unwrap();
         }
 
-        /// A caller that gives up on a run (a timeout, Ctrl-C) while a batch is
-        /// running: the running statement is interrupted rather than waited for,
-        /// nothing of the run is kept, and the database takes the next run.
-        #[tokio::test]
-        async fn a_run_dropped_during_a_batch_interrupts_it_and_keeps_nothing() {
-            let Some(db) = db::fresh().await else { return };
+        /// Two migrations that go in one batch, the second endless (counting to
+        /// 10^12 takes hours unless interrupted), in a folder kept alive with them.
+        fn endless_history() -> (tempfile::TempDir, Migrations) {
             let dir = tempfile::tempdir().unwrap();
             let file = |name: &str, id: &str, parent: &str, sql: &str| {
                 let text = format!(
@@ -598,7 +595,6 @@ mod sqlite {
                 std::fs::write(dir.path().join(format!("{id}_{name}.sql")), text).unwrap();
             };
             file("first", "a00001", "", "CREATE TABLE t_first (id INTEGER);");
-            // Counting to 10^12: hours, unless interrupted.
             file(
                 "endless",
                 "a00002",
@@ -606,36 +602,78 @@ mod sqlite {
                 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000000) SELECT count(*) FROM c;",
             );
             let slow = migrate::load(dir.path()).unwrap();
-            // Should the run not be interrupted, dropping it waits for the endless
-            // statement: fail then, rather than hang the suite.
+            (dir, slow)
+        }
+
+        /// Should a dropped run not be interrupted, dropping it waits for the
+        /// endless statement: the test fails after 120 s (the process exits)
+        /// rather than hang the suite. Store `true` once past the drop.
+        fn watchdog(test: &'static str) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
             let over = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let watchdog = std::sync::Arc::clone(&over);
+            let watched = std::sync::Arc::clone(&over);
             std::thread::spawn(move || {
                 std::thread::sleep(std::time::Duration::from_secs(120));
-                if !watchdog.load(std::sync::atomic::Ordering::SeqCst) {
-                    eprintln!(
-                        "a_run_dropped_during_a_batch_interrupts_it_and_keeps_nothing: the dropped run still waits for its statement after 120 s"
-                    );
+                if !watched.load(std::sync::atomic::Ordering::SeqCst) {
+                    eprintln!("{test}: the dropped run still waits for its statement after 120 s");
                     std::process::exit(101);
                 }
             });
-            let started = std::time::Instant::now();
-            let cut = tokio::time::timeout(std::time::Duration::from_millis(300), slow.upgrade(&db.pool, "head")).await;
-            over.store(true, std::sync::atomic::Ordering::SeqCst);
-            assert!(cut.is_err(), "the endless migration was still running");
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(120),
-                "dropping the run interrupted the statement"
-            );
+            over
+        }
+
+        async fn nothing_of_the_run_is_kept(pool: &migrate::sqlx::SqlitePool) {
             let kept: i64 = migrate::sqlx::query_scalar(
                 "SELECT count(*) FROM sqlite_master WHERE name IN ('t_first', 'migrate_history')",
             )
-            .fetch_one(&db.pool)
+            .fetch_one(pool)
             .await
             .unwrap();
             assert_eq!(kept, 0, "the run's transaction was rolled back");
-            LINEAR.upgrade(&db.pool, "head").await.unwrap();
-            LINEAR.verify(&db.pool).await.unwrap();
+            LINEAR.upgrade(pool, "head").await.unwrap();
+            LINEAR.verify(pool).await.unwrap();
+        }
+
+        /// A caller that gives up on a run (a timeout, Ctrl-C) while a batch is
+        /// running: the running statement is interrupted rather than waited for,
+        /// nothing of the run is kept, and the database takes the next run.
+        #[tokio::test]
+        async fn a_run_dropped_during_a_batch_interrupts_it_and_keeps_nothing() {
+            let Some(db) = db::fresh().await else { return };
+            let (_dir, slow) = endless_history();
+            let over = watchdog("a_run_dropped_during_a_batch_interrupts_it_and_keeps_nothing");
+            let cut = tokio::time::timeout(std::time::Duration::from_millis(300), slow.upgrade(&db.pool, "head")).await;
+            over.store(true, std::sync::atomic::Ordering::SeqCst);
+            assert!(cut.is_err(), "the endless migration was still running");
+            nothing_of_the_run_is_kept(&db.pool).await;
+        }
+
+        /// An application that shuts its runtime down (it exits) while a batch
+        /// is running: the shutdown does not wait for the statement, and
+        /// nothing of the run is kept.
+        #[test]
+        fn a_runtime_shut_down_during_a_batch_interrupts_it_and_keeps_nothing() {
+            let (_dir, slow) = endless_history();
+            let folder = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}?mode=rwc", folder.path().join("app.db").display());
+            let runtime = || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+            };
+            let app = runtime();
+            app.block_on(async {
+                let pool = migrate::sqlx::SqlitePool::connect(&url).await.unwrap();
+                tokio::spawn(async move { slow.upgrade(&pool, "head").await });
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            });
+            let over = watchdog("a_runtime_shut_down_during_a_batch_interrupts_it_and_keeps_nothing");
+            drop(app);
+            over.store(true, std::sync::atomic::Ordering::SeqCst);
+            runtime().block_on(async {
+                let pool = migrate::sqlx::SqlitePool::connect(&url).await.unwrap();
+                nothing_of_the_run_is_kept(&pool).await;
+            });
         }
     }
 

@@ -135,13 +135,13 @@ mod batch {
         let mut locked = conn.lock_handle().await.ok()?;
         let db = Db(locked.as_raw_handle());
         let done = Arc::new((Mutex::new(false), Condvar::new()));
-        let task = {
-            let done = Arc::clone(&done);
-            runtime.spawn_blocking(move || {
-                let _finished = Finished(done);
-                run_on(db, &steps)
-            })
-        };
+        // Made here and moved in: a closure dropped without running (a runtime
+        // shutting down) still says it is finished.
+        let finished = Finished(Arc::clone(&done));
+        let task = runtime.spawn_blocking(move || {
+            let _finished = finished;
+            run_on(db, &steps)
+        });
         // Dropped before `locked` (declared after it): should this future be
         // dropped part-way, the handle goes back to sqlx's worker only after
         // the blocking thread has stopped using it.
@@ -153,7 +153,8 @@ mod batch {
         task.await.ok()
     }
 
-    /// Marks the blocking thread's work finished, also when it panicked.
+    /// Marks the blocking thread's work finished, also when it panicked or
+    /// never ran.
     struct Finished(Arc<(Mutex<bool>, Condvar)>);
 
     impl Drop for Finished {
