@@ -231,6 +231,37 @@ async fn the_postgres_template_is_built_once_and_reused() {
     b.drop_database().await.unwrap();
 }
 
+/// The SQLite template is one file per list, complete under its name, and a
+/// test in another process (nextest runs one per test) copies it rather than
+/// migrating again.
+#[test]
+fn the_sqlite_template_is_made_once_and_reused_by_other_processes() {
+    use std::os::unix::fs::MetadataExt;
+    let template = std::env::temp_dir()
+        .join("migrate-test")
+        .join(format!("{}.db", testing::template_name(&MIGRATIONS)));
+    let db = testing::block_on(testing::fresh(Engine::Sqlite, &MIGRATIONS)).unwrap();
+    let made = std::fs::metadata(&template)
+        .expect("the template file is in place")
+        .ino();
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "sqlite::the_migrations_are_applied", "--test-threads=1"])
+        .output()
+        .unwrap();
+    assert!(child.status.success(), "{}", String::from_utf8_lossy(&child.stderr));
+    assert!(
+        String::from_utf8_lossy(&child.stdout).contains("1 passed"),
+        "{}",
+        String::from_utf8_lossy(&child.stdout)
+    );
+    let after = std::fs::metadata(&template).unwrap().ino();
+    assert_eq!(
+        after, made,
+        "the same file, not one migrated again and renamed into place"
+    );
+    testing::block_on(db.drop_database()).unwrap();
+}
+
 /// A database left by a killed run (its process gone) or an hour old is
 /// dropped by the next run's first test; a kept one of a gone process stays.
 #[test]

@@ -6,8 +6,10 @@
 //! re-raises the panic. Each database is made from a migrated copy rather
 //! than by migrating again:
 //!
-//! - SQLite: the list is migrated once per process into a file in
-//!   `$TMPDIR/migrate-test/`, which each test copies into a file of its own.
+//! - SQLite: the list is migrated once into `$TMPDIR/migrate-test/migrate_tpl_<digest>.db`
+//!   (by the first process that needs it; renamed into place when complete),
+//!   which each test, in any process, copies into a file of its own. A
+//!   template no test has used for a day is removed.
 //! - PostgreSQL: a template database per digest of the list,
 //!   `migrate_tpl_<digest>`, is built once per server under an advisory lock
 //!   (by whichever test gets there first, in any process) and marked
@@ -402,7 +404,8 @@ pub fn server_url(engine: Engine) -> String {
     }
 }
 
-/// The name of the template database (PostgreSQL, MySQL) of a list.
+/// The name of the template database (PostgreSQL, MySQL) of a list, and of
+/// its SQLite template file (with `.db`).
 pub fn template_name(migrations: &Migrations) -> String {
     // "set:<count>:<hex>": the XOR's first 80 bits and the count.
     let digest = migrations.applied_digest();
@@ -560,12 +563,23 @@ mod sqlite {
         })
     }
 
-    /// The file migrated once for this process and this list.
+    /// The migrated file of this list, `<dir>/migrate_tpl_<digest>.db`: made
+    /// by the first process that needs it (migrated under a name of its own,
+    /// then renamed into place, so a file under the template's name is always
+    /// complete) and reused by every later test and process (nextest runs a
+    /// process per test) until the migrations change.
     async fn template(dir: &Path, migrations: &Migrations) -> Result<PathBuf, Error> {
         let digest = migrations.applied_digest();
         let mut templates = TEMPLATES.lock().await;
         if let Some((_, path)) = templates.iter().find(|(d, _)| d == digest) {
             return Ok(path.clone());
+        }
+        let done = dir.join(format!("{}.db", super::template_name(migrations)));
+        if let Ok(file) = std::fs::File::options().append(true).open(&done) {
+            // Used now: the sweep leaves it alone for another day.
+            let _ = file.set_modified(std::time::SystemTime::now());
+            templates.push((digest.to_owned(), done.clone()));
+            return Ok(done);
         }
         let path = dir.join(format!("{}_tpl.db", super::unique_name()));
         tracing::debug!(path = %path.display(), "migrating the SQLite template");
@@ -590,15 +604,37 @@ mod sqlite {
                 source: Box::new(e),
             });
         }
-        templates.push((digest.to_owned(), path.clone()));
-        Ok(path)
+        // Another process may have renamed its own into place meanwhile: either is complete.
+        std::fs::rename(&path, &done).map_err(|source| {
+            super::remove_sqlite(&path);
+            Error::File {
+                what: "renaming the migrated template to",
+                path: done.clone(),
+                source,
+            }
+        })?;
+        templates.push((digest.to_owned(), done.clone()));
+        Ok(done)
     }
 
-    /// Removes files left by runs that are gone or older than an hour.
+    /// Removes files left by runs that are gone or older than an hour, and
+    /// templates no test has used for a day (those of older migrations).
     fn sweep(dir: &Path) {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("migrate_tpl_") && name.ends_with(".db") {
+                let unused = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > super::KEEP_FOR * 24);
+                if unused {
+                    super::remove_sqlite(&entry.path());
+                }
+                continue;
+            }
             if !name.starts_with(PREFIX) || !name.ends_with(".db") {
                 continue;
             }
