@@ -206,9 +206,9 @@ fn main() {
 }
 
 /// A history of several bases with merges every 30 revisions: load (what the
-/// macro runs at build time), and a release binary that migrates a fresh
-/// database, beside the engine's own client running the same SQL in the
-/// same transaction shape, in one run.
+/// macro runs at build time), and an application embedding it, built in
+/// release, that migrates a fresh database, beside the engine's own client
+/// running the same SQL in the same transaction shape, in one run.
 async fn print_bases(sizes: &[usize]) {
     let mut kinds = vec![Kind::Sqlite];
     if postgres_reachable().await {
@@ -216,12 +216,14 @@ async fn print_bases(sizes: &[usize]) {
     }
     println!("\n## Several bases: three histories, a merge every 30 revisions (median, whole processes)\n");
     println!(
-        "| database | N | load + validate (ms) | per revision (µs) | migrate: binary applying all (ms) | floor: its statements replayed by sqlite3 / psql (ms) | migrate / floor | per revision (ms) |"
+        "| database | N | load + validate (ms) | per revision (µs) | migrate: application embedding them, calling `upgrade` (ms) | floor: its statements replayed by sqlite3 / psql (ms) | migrate / floor | per revision (ms) |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for &n in sizes {
         let w = Workload::bases(n).await;
         let load = measure::core_load_bases(n, 5);
+        // Built before anything is timed.
+        let app = rebuild::apply_app(n, true);
         for &kind in &kinds {
             let reps = if n >= 10_000 { 1 } else { 5 };
             let (mut ours, mut floor) = (Vec::new(), Vec::new());
@@ -230,7 +232,7 @@ async fn print_bases(sizes: &[usize]) {
             let script = measure::record_statements(kind, &w.ours_dir).await;
             for _ in 0..reps {
                 // In turn, so that the machine's other work weighs on both alike.
-                ours.push(measure::ours_process(kind, &w.ours_dir, n).await);
+                ours.push(measure::app_process(kind, &app, n).await);
                 floor.push(measure::replay(kind, &script, n).await);
             }
             let (ours, floor) = (measure::median(ours), measure::median(floor));
@@ -261,13 +263,13 @@ async fn print_apply(sizes: &[usize]) {
         "\n## Apply all N on a fresh database: an application calling `upgrade`, beside the engine's client (median, whole processes)\n"
     );
     println!(
-        "| database | N | migrate: application embedding them, calling `upgrade` (ms) | the same, reading the folder at run time (ms) | floor: its statements replayed by sqlite3 / psql (ms) | migrate / it | floor: migrations + small history rows, migrate's shape (ms) | migrate / it | floor: the same in one plain transaction, sqlite3 / psql -1 (ms) | migrate / it | floor: the same through the SQLite library migrate links (ms) | migrate / it | per revision (ms) |"
+        "| database | N | migrate: application embedding them, calling `upgrade` (ms) | floor: its statements replayed by sqlite3 / psql (ms) | migrate / it | floor: migrations + small history rows, migrate's shape (ms) | migrate / it | floor: the same in one plain transaction, sqlite3 / psql -1 (ms) | migrate / it | floor: the same through the SQLite library migrate links (ms) | migrate / it | per revision (ms) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in sizes {
         let w = Workload::new(n).await;
         // Built before anything is timed.
-        let app = rebuild::apply_app(n);
+        let app = rebuild::apply_app(n, false);
         for &kind in &kinds {
             // SQLite's runs are short and this machine's timings wander: more samples.
             let reps = match (n >= 10_000, kind) {
@@ -281,10 +283,8 @@ async fn print_apply(sizes: &[usize]) {
             let script = measure::record_statements(kind, &w.ours_dir).await;
             let mut replayed = Vec::new();
             let mut library = Vec::new();
-            let mut loading = Vec::new();
             for _ in 0..reps {
                 ours.push(measure::app_process(kind, &app, n).await);
-                loading.push(measure::ours_process(kind, &w.ours_dir, n).await);
                 replayed.push(measure::replay(kind, &script, n).await);
                 if kind == Kind::Sqlite {
                     library.push(measure::library_floor(n).await);
@@ -318,9 +318,8 @@ async fn print_apply(sizes: &[usize]) {
                 (ms(floor), ratio(ours, floor))
             };
             println!(
-                "| {kind:?} | {n} | {} | {} | {} | {} | {shaped_ms} | {shaped_ratio} | {one_ms} | {one_ratio} | {library_ms} | {library_ratio} | {:.3} |",
+                "| {kind:?} | {n} | {} | {} | {} | {shaped_ms} | {shaped_ratio} | {one_ms} | {one_ratio} | {library_ms} | {library_ratio} | {:.3} |",
                 ms(ours),
-                ms(measure::median(loading)),
                 ms(replayed),
                 ratio(ours, replayed),
                 ours.as_secs_f64() * 1e3 / n as f64

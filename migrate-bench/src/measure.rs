@@ -603,25 +603,6 @@ fn sqlite_path(url: &str) -> String {
         .to_owned()
 }
 
-/// What a user runs: a release binary that migrates the database and exits,
-/// timed as a whole process (start-up, connecting, reading the folder, which
-/// an embedded list would not cost, and the run), on a fresh database.
-pub async fn ours_process(kind: Kind, dir: &Path, n: usize) -> Duration {
-    let db = Fresh::new(kind).await;
-    let t = Instant::now();
-    let run = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--child", "apply-ours", &dir.display().to_string(), &db.url])
-        .output()
-        .unwrap();
-    let took = t.elapsed();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let p = pool(&db.url).await;
-    assert_eq!(p.count_history_rows().await, n as i64, "every migration applied");
-    p.close().await;
-    db.drop_now().await;
-    took
-}
-
 /// An application that embeds the migrations ([`crate::rebuild::apply_app`])
 /// applying all of them to a fresh database, timed as a whole process.
 pub async fn app_process(kind: Kind, app: &Path, n: usize) -> Duration {

@@ -162,28 +162,32 @@ pub fn app(reps: usize) -> AppRebuild {
     }
 }
 
-/// What a user runs to migrate: an application built in release that embeds
-/// the apply workload's N migrations (`embed_migrations!`), connects to the
-/// URL it is given (SQLite or PostgreSQL, one connection) and calls
-/// `upgrade(&pool, "head")`. Built (untimed) in this benchmark's rebuild
-/// folder; returns the binary.
-pub fn apply_app(n: usize) -> PathBuf {
+/// The rebuild folder, its target folder, and the `migrate` dependency line
+/// of an application there (SQLite and PostgreSQL).
+fn app_folders() -> (PathBuf, PathBuf, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-rebuild");
     let target = root.join("target");
     let facade = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap();
-    let name = format!("apply_app_{n}");
-    let dir = project(
-        &root,
-        &name,
-        &format!(
-            "migrate = {{ path = {:?}, default-features = false, features = [\"sqlite\", \"postgres\"] }}\ntokio = {{ version = \"1\", features = [\"rt\", \"macros\"] }}",
-            facade.display().to_string()
-        ),
-        "",
-        "0",
-        n,
-        false,
+    let migrate = format!(
+        "migrate = {{ path = {:?}, default-features = false, features = [\"sqlite\", \"postgres\"] }}\ntokio = {{ version = \"1\", features = [\"rt\", \"macros\"] }}",
+        facade.display().to_string()
     );
+    (root, target, migrate)
+}
+
+/// What a user runs to migrate: an application built in release that embeds
+/// N migrations (`embed_migrations!`; the chain of the apply workload, or
+/// with `bases` the several-bases shape), connects to the URL it is given
+/// (SQLite or PostgreSQL, one connection) and calls `upgrade(&pool, "head")`.
+/// Built (untimed) in this benchmark's rebuild folder; returns the binary.
+pub fn apply_app(n: usize, bases: bool) -> PathBuf {
+    let (root, target, migrate) = app_folders();
+    let name = if bases { format!("apply_app_bases_{n}") } else { format!("apply_app_{n}") };
+    let dir = project(&root, &name, &migrate, "", "0", n, false);
+    if bases {
+        std::fs::remove_dir_all(dir.join("migrations")).unwrap();
+        generate::ours_bases(&dir.join("migrations"), n);
+    }
     write(
         &dir.join("src/main.rs"),
         "use migrate::sqlx;
@@ -207,6 +211,92 @@ async fn main() {
     build(&dir, &target);
     target.join("release").join(name)
 }
+
+/// What a test process runs (nextest runs one per test), built in release
+/// with the apply workload's N migrations embedded both ways. Its first
+/// argument says which way; it prints `ready` once its database answers a
+/// first query, then drops the database and exits:
+/// - `migrate sqlite|postgres`: `migrate::testing::fresh` (what
+///   `#[migrate::test]` calls), a pool, `SELECT 1`;
+/// - `sqlx sqlite URL` / `sqlx postgres SERVER NAME`: what `#[sqlx::test]`
+///   does for each test: a new database, `sqlx::migrate!`'s `Migrator::run`,
+///   a pool, `SELECT 1`.
+pub fn test_db_app(n: usize) -> PathBuf {
+    let (root, target, migrate) = app_folders();
+    let name = format!("test_db_app_{n}");
+    let dependencies = format!(
+        "{migrate}\nsqlx = {{ version = \"0.9\", default-features = false, features = [\"runtime-tokio\", \"sqlite\", \"postgres\", \"migrate\", \"macros\"] }}"
+    );
+    let dir = project(&root, &name, &dependencies, "", "0", n, false);
+    generate::sqlx(&dir.join("sqlx_migrations"), n);
+    write(
+        &dir.join("build.rs"),
+        "fn main() {\n    println!(\"cargo:rerun-if-changed=migrations\");\n    println!(\"cargo:rerun-if-changed=sqlx_migrations\");\n}\n",
+    );
+    write(&dir.join("src/main.rs"), TEST_DB_APP);
+    build(&dir, &target);
+    target.join("release").join(name)
+}
+
+const TEST_DB_APP: &str = r#"use sqlx::Connection;
+use std::io::Write;
+
+static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations");
+static SQLX: sqlx::migrate::Migrator = sqlx::migrate!("./sqlx_migrations");
+
+fn ready() {
+    println!("ready");
+    std::io::stdout().flush().unwrap();
+}
+
+async fn first_query<'e, E: sqlx::Executor<'e>>(e: E) {
+    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(e).await.unwrap();
+    assert_eq!(one, 1);
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args[..] {
+        ["migrate", "sqlite"] => {
+            let db = migrate::testing::fresh(migrate::testing::Engine::Sqlite, &MIGRATIONS).await.unwrap();
+            let pool = sqlx::SqlitePool::connect(db.url()).await.unwrap();
+            first_query(&pool).await;
+            ready();
+            pool.close().await;
+            db.drop_database().await.unwrap();
+        }
+        ["migrate", "postgres"] => {
+            let db = migrate::testing::fresh(migrate::testing::Engine::Postgres, &MIGRATIONS).await.unwrap();
+            let pool = sqlx::PgPool::connect(db.url()).await.unwrap();
+            first_query(&pool).await;
+            ready();
+            pool.close().await;
+            db.drop_database().await.unwrap();
+        }
+        ["sqlx", "sqlite", url] => {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            SQLX.run(&pool).await.unwrap();
+            first_query(&pool).await;
+            ready();
+            pool.close().await;
+        }
+        ["sqlx", "postgres", server, name] => {
+            let mut admin = sqlx::PgConnection::connect(server).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
+            let (base, _) = server.rsplit_once('/').unwrap();
+            let pool = sqlx::PgPool::connect(&format!("{base}/{name}")).await.unwrap();
+            SQLX.run(&pool).await.unwrap();
+            first_query(&pool).await;
+            ready();
+            pool.close().await;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&mut admin).await.unwrap();
+        }
+        _ => panic!("usage: migrate sqlite|postgres | sqlx sqlite URL | sqlx postgres SERVER NAME"),
+    }
+}
+"#;
 
 fn build(dir: &Path, target: &Path) -> Duration {
     let t = Instant::now();
