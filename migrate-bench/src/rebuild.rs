@@ -182,7 +182,11 @@ fn app_folders() -> (PathBuf, PathBuf, String) {
 /// Built (untimed) in this benchmark's rebuild folder; returns the binary.
 pub fn apply_app(n: usize, bases: bool) -> PathBuf {
     let (root, target, migrate) = app_folders();
-    let name = if bases { format!("apply_app_bases_{n}") } else { format!("apply_app_{n}") };
+    let name = if bases {
+        format!("apply_app_bases_{n}")
+    } else {
+        format!("apply_app_{n}")
+    };
     let dir = project(&root, &name, &migrate, "", "0", n, false);
     if bases {
         std::fs::remove_dir_all(dir.join("migrations")).unwrap();
@@ -249,9 +253,11 @@ fn ready() {
     std::io::stdout().flush().unwrap();
 }
 
-async fn first_query<'e, E: sqlx::Executor<'e>>(e: E) {
-    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(e).await.unwrap();
-    assert_eq!(one, 1);
+macro_rules! first_query {
+    ($pool:expr) => {
+        let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one($pool).await.unwrap();
+        assert_eq!(one, 1);
+    };
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -262,7 +268,7 @@ async fn main() {
         ["migrate", "sqlite"] => {
             let db = migrate::testing::fresh(migrate::testing::Engine::Sqlite, &MIGRATIONS).await.unwrap();
             let pool = sqlx::SqlitePool::connect(db.url()).await.unwrap();
-            first_query(&pool).await;
+            first_query!(&pool);
             ready();
             pool.close().await;
             db.drop_database().await.unwrap();
@@ -270,7 +276,7 @@ async fn main() {
         ["migrate", "postgres"] => {
             let db = migrate::testing::fresh(migrate::testing::Engine::Postgres, &MIGRATIONS).await.unwrap();
             let pool = sqlx::PgPool::connect(db.url()).await.unwrap();
-            first_query(&pool).await;
+            first_query!(&pool);
             ready();
             pool.close().await;
             db.drop_database().await.unwrap();
@@ -278,7 +284,7 @@ async fn main() {
         ["sqlx", "sqlite", url] => {
             let pool = sqlx::SqlitePool::connect(url).await.unwrap();
             SQLX.run(&pool).await.unwrap();
-            first_query(&pool).await;
+            first_query!(&pool);
             ready();
             pool.close().await;
         }
@@ -288,7 +294,7 @@ async fn main() {
             let (base, _) = server.rsplit_once('/').unwrap();
             let pool = sqlx::PgPool::connect(&format!("{base}/{name}")).await.unwrap();
             SQLX.run(&pool).await.unwrap();
-            first_query(&pool).await;
+            first_query!(&pool);
             ready();
             pool.close().await;
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&mut admin).await.unwrap();

@@ -123,10 +123,12 @@ pub async fn print(n: usize) {
     )))
     .execute(&mut admin)
     .await;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{tpl}\" WITH (FORCE)")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{tpl}\" WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
     let first_took = until_ready(&app, &["migrate", "postgres"]);
     // In turn, so that what the server does in the background (writing out the
     // files of dropped databases) weighs on each alike.

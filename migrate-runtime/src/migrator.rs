@@ -1480,9 +1480,10 @@ impl<'m> Migrator<'m> {
     ) -> Result<()> {
         let total = plan.steps.len();
         let d = conn.dialect();
-        // SQLite: steps already applied by a batch (`driver::apply_chunk`), and how long each took.
-        let mut chunk: (usize, Vec<Duration>) = (0, Vec::new());
-        let mut unchunked_until = 0;
+        // SQLite: how long each of the next steps took, already applied by a batch
+        // (`driver::apply_batch`); and the first step a batch may start at again.
+        let mut ahead: std::collections::VecDeque<Duration> = std::collections::VecDeque::new();
+        let mut unbatched_until = 0;
         for (index, &i) in plan.steps.iter().enumerate() {
             let m = graph.get(i);
             let step_of = |i: usize| Step {
@@ -1490,34 +1491,29 @@ impl<'m> Migrator<'m> {
                 direction: plan.direction,
                 run_sql,
             };
-            let in_chunk = index < chunk.0 + chunk.1.len();
-            if !in_chunk && index >= unchunked_until && driver::chunkable(d, &step_of(i)) {
+            if ahead.is_empty() && index >= unbatched_until && driver::batchable(d, &step_of(i)) {
                 let steps: Vec<Step<'_>> = plan.steps[index..]
                     .iter()
                     .map(|&i| step_of(i))
-                    .take_while(|st| driver::chunkable(d, st))
-                    .take(driver::CHUNK)
+                    .take_while(|st| driver::batchable(d, st))
+                    .take(driver::BATCH_SIZE)
                     .collect();
                 if steps.len() > 1 {
-                    match driver::apply_chunk(conn, s, &steps).await {
+                    match driver::apply_batch(conn, s, &steps).await {
                         Some(took) => {
                             if took.len() < steps.len() {
                                 // The step after those kept failed and was rolled back: it
                                 // runs the usual way, which names the failure.
-                                unchunked_until = index + took.len() + 1;
+                                unbatched_until = index + took.len() + 1;
                             }
-                            chunk = (index, took);
+                            ahead = took.into();
                         }
                         // No batch path here: the steps run one by one.
-                        None => unchunked_until = index + steps.len(),
+                        None => unbatched_until = index + steps.len(),
                     }
                 }
             }
-            let chunked = chunk
-                .1
-                .get(index.wrapping_sub(chunk.0))
-                .copied()
-                .filter(|_| index >= chunk.0);
+            let batched_took = ahead.pop_front();
             let together = one_transaction && !m.no_transaction();
             if together && open.is_none() {
                 driver::run(conn, "BEGIN".into(), "beginning the run's transaction").await?;
@@ -1576,7 +1572,7 @@ impl<'m> Migrator<'m> {
             };
             notify(None);
             let started = Instant::now();
-            let mut ran = match chunked {
+            let mut ran = match batched_took {
                 Some(_) => Ok(()),
                 None => driver::apply(conn, s, step, None).await,
             };
@@ -1605,7 +1601,7 @@ impl<'m> Migrator<'m> {
                 Direction::Upgrade => digest.insert(m.revision(), &checksum, State::Applied),
                 Direction::Downgrade => digest.remove(m.revision(), &checksum, State::Applied),
             }
-            let duration = match chunked {
+            let duration = match batched_took {
                 Some(took) => took,
                 None if run_sql => started.elapsed(),
                 None => Duration::ZERO,

@@ -1235,16 +1235,16 @@ async fn in_savepoint(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sql:
     Ok(())
 }
 
-/// How many SQLite migrations [`apply_chunk`] hands to the database in one
+/// How many SQLite migrations [`apply_batch`] hands to the database in one
 /// go at most (the async side logs them and reports progress after each go).
-pub(crate) const CHUNK: usize = 100;
+pub(crate) const BATCH_SIZE: usize = 100;
 
-/// The savepoint each step of an [`apply_chunk`] runs in.
+/// The savepoint each step of an [`apply_batch`] runs in.
 pub(crate) const BATCH_SAVEPOINT: &str = "migrate_batched";
 
-/// Whether a step can go in an [`apply_chunk`]: SQLite, SQL to run in the
+/// Whether a step can go in an [`apply_batch`]: SQLite, SQL to run in the
 /// run's transaction, nothing to check between steps.
-pub(crate) fn chunkable(d: Dialect, step: &Step<'_>) -> bool {
+pub(crate) fn batchable(d: Dialect, step: &Step<'_>) -> bool {
     let m = step.migration;
     d == Dialect::Sqlite
         && step.run_sql
@@ -1264,7 +1264,7 @@ pub(crate) fn chunkable(d: Dialect, step: &Step<'_>) -> bool {
 ///
 /// The statements are logged (`migrate::sql`) when the batch is back, in the
 /// order they ran, each history row with the duration it was written with.
-pub(crate) async fn apply_chunk(conn: &mut dyn Backend, s: &Settings, steps: &[Step<'_>]) -> Option<Vec<Duration>> {
+pub(crate) async fn apply_batch(conn: &mut dyn Backend, s: &Settings, steps: &[Step<'_>]) -> Option<Vec<Duration>> {
     let d = conn.dialect();
     let framed = |sql: &str| {
         let terminator = if split::needs_terminator(sql, d) { "\n;" } else { "" };

@@ -5,7 +5,7 @@
 //! on its own, and takes the lock again. Consecutive plain migrations run
 //! together straight on SQLite's handle ([`Backend::run_batch`]).
 
-use super::{Backend, BatchRun, BatchStep, BoxFuture, Settings, run};
+use super::{BATCH_SAVEPOINT, Backend, BatchRun, BatchStep, BoxFuture, Settings, run};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result, db};
 use sqlx::{Sqlite, SqliteConnection};
@@ -112,7 +112,7 @@ impl Backend for SqliteConnection {
 /// a multi-statement text with its length, and SQLite copies that rest
 /// before each statement it prepares).
 mod batch {
-    use super::{BatchRun, BatchStep};
+    use super::{BATCH_SAVEPOINT, BatchRun, BatchStep};
     use libsqlite3_sys as ffi;
     use sqlx::SqliteConnection;
     use std::ffi::{CStr, CString, c_char};
@@ -197,16 +197,15 @@ mod batch {
                 let elapsed = started.elapsed();
                 let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
                 record(db, &step.record, ms)?;
-                exec(db, &format!("RELEASE {}", super::super::BATCH_SAVEPOINT))?;
+                exec(db, &format!("RELEASE {BATCH_SAVEPOINT}"))?;
                 Ok(elapsed)
             });
             match ran {
                 Ok(elapsed) => took.push(elapsed),
                 Err(failure) => {
-                    let sp = super::super::BATCH_SAVEPOINT;
                     // When this fails too, the run's transaction is in a state the
                     // usual path finds and names when it runs the step again.
-                    let _ = exec(db, &format!("ROLLBACK TO {sp}; RELEASE {sp}"));
+                    let _ = exec(db, &format!("ROLLBACK TO {BATCH_SAVEPOINT}; RELEASE {BATCH_SAVEPOINT}"));
                     return BatchRun {
                         took,
                         failure: Some(failure),
