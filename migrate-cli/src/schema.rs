@@ -498,7 +498,7 @@ fn print_round_trips(r: &migrate_runtime::RoundTrips, out: &Output) {
                 out.result(&format!("              {l}"));
             }
         }
-        None if r.stopped.is_none() => out.note("base not checked: an irreversible revision keeps the walk above it"),
+        None if r.stopped.is_none() => out.note("base not checked: a revision that cannot be downgraded (irreversible, or recorded without running after its downgrade left something behind) keeps the walk above it"),
         None => {}
     }
 }

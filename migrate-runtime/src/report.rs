@@ -112,8 +112,10 @@ pub struct RoundTrips {
     /// In application order.
     pub revisions: Vec<RoundTrip>,
     /// What the database still held after `downgrade base`, compared with the
-    /// empty database it started as; `None` when an irreversible revision
-    /// kept the walk from going down to base, or the walk stopped.
+    /// empty database it started as; `None` when a revision that cannot be
+    /// downgraded (irreversible, or recorded without running after its
+    /// downgrade left something behind) kept the walk from going down to
+    /// base, or the walk stopped.
     pub at_base: Option<Vec<String>>,
     /// Why the walk stopped before the end: an upgrade failed (often the
     /// upgrade again after a downgrade that left something behind, on a
