@@ -477,14 +477,7 @@ pub async fn try_client_floor(kind: Kind, n: usize, shape: Shape) -> Result<Dura
         db.drop_now().await;
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
     }
-    let (tables,): (i64,) = {
-        let p = pool(&db.url).await;
-        let count = p.count_floor_rows().await;
-        p.close().await;
-        (count,)
-    };
-    assert_eq!(tables, n as i64, "the floor applied every migration");
-    db.drop_now().await;
+    applied_then_drop(db, n, Rows::Floor).await;
     Ok(took)
 }
 
@@ -505,14 +498,7 @@ pub async fn library_floor(n: usize) -> Duration {
         .unwrap();
     let took = t.elapsed();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let p = pool(&db.url).await;
-    assert_eq!(
-        p.count_floor_rows().await,
-        n as i64,
-        "the floor applied every migration"
-    );
-    p.close().await;
-    db.drop_now().await;
+    applied_then_drop(db, n, Rows::Floor).await;
     took
 }
 
@@ -584,15 +570,28 @@ pub async fn replay(kind: Kind, script: &tempfile::NamedTempFile, n: usize) -> D
         .unwrap();
     let took = t.elapsed();
     assert!(out.status.success() || kind == Kind::Sqlite, "the client failed");
-    let p = pool(&db.url).await;
-    assert_eq!(
-        p.count_history_rows().await,
-        n as i64,
-        "the replay applied every migration"
-    );
-    p.close().await;
-    db.drop_now().await;
+    applied_then_drop(db, n, Rows::History).await;
     took
+}
+
+/// Which rows say how many migrations a timed run applied.
+enum Rows {
+    /// The floors' `floor_history`.
+    Floor,
+    /// `migrate`'s history table (its digest row aside).
+    History,
+}
+
+/// Checks that the timed run on `db` applied all `n` migrations, then drops it.
+async fn applied_then_drop(db: Fresh, n: usize, rows: Rows) {
+    let p = pool(&db.url).await;
+    let applied = match rows {
+        Rows::Floor => p.count_floor_rows().await,
+        Rows::History => p.count_history_rows().await,
+    };
+    p.close().await;
+    assert_eq!(applied, n as i64, "the timed run applied every migration");
+    db.drop_now().await;
 }
 
 fn sqlite_path(url: &str) -> String {
@@ -612,10 +611,7 @@ pub async fn app_process(kind: Kind, app: &Path, n: usize) -> Duration {
     let took = t.elapsed();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), n.to_string());
-    let p = pool(&db.url).await;
-    assert_eq!(p.count_history_rows().await, n as i64, "every migration applied");
-    p.close().await;
-    db.drop_now().await;
+    applied_then_drop(db, n, Rows::History).await;
     took
 }
 
