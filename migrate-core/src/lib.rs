@@ -12,6 +12,7 @@
 
 pub mod checksum;
 pub mod diagnostic;
+pub mod dialect;
 pub mod digest;
 pub mod duration;
 pub mod format;
@@ -26,6 +27,7 @@ pub mod target;
 
 pub use checksum::Checksum;
 pub use diagnostic::{Diagnostic, DiagnosticKind, Diagnostics};
+pub use dialect::{Dialect, UnknownDialect};
 pub use digest::Digest;
 pub use graph::Graph;
 pub use history::{HistoryProblem, State};

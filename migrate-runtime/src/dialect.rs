@@ -6,19 +6,7 @@
 
 use crate::table::HistoryTable;
 use migrate_core::{Checksum, Digest, Migration, State};
-use std::fmt;
-use std::str::FromStr;
-
-/// A database's flavour of SQL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Dialect {
-    /// SQLite 3.35 or later.
-    Sqlite,
-    /// PostgreSQL 12 or later.
-    Postgres,
-    /// MySQL 8 or MariaDB 10.5 or later.
-    Mysql,
-}
+pub use migrate_core::{Dialect, UnknownDialect};
 
 /// What a column added after the first version holds.
 #[derive(Debug, Clone, Copy)]
@@ -73,80 +61,174 @@ pub const LEASE_TABLE: &str = "migrate_lease";
 /// The SQLSTATE of [`Dialect::lease_guard`]'s error.
 pub const LEASE_LOST_CODE: &str = "MG001";
 
-/// A name that is not one of `sqlite`, `postgres`, `mysql`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown dialect `{0}`: use sqlite, postgres or mysql")]
-pub struct UnknownDialect(pub String);
+/// The statements about the runtime's own tables, in each [`Dialect`]: what the
+/// drivers send and the offline scripts print.
+pub trait HistorySql: Copy {
+    /// The history table's name, quoted and schema-qualified.
+    fn table(self, t: &HistoryTable) -> String;
 
-impl FromStr for Dialect {
-    type Err = UnknownDialect;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "sqlite" | "sqlite3" => Ok(Dialect::Sqlite),
-            "postgres" | "postgresql" | "pg" => Ok(Dialect::Postgres),
-            "mysql" | "mariadb" => Ok(Dialect::Mysql),
-            _ => Err(UnknownDialect(s.to_owned())),
-        }
-    }
+    /// A string literal holding `text`.
+    fn quote_text(self, text: &str) -> String;
+
+    /// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
+    fn now(self) -> &'static str;
+
+    /// `CREATE TABLE IF NOT EXISTS` for the history table.
+    fn create_table(self, t: &HistoryTable) -> String;
+
+    /// The query listing the history table's column names, one a row.
+    fn select_columns(self, t: &HistoryTable) -> String;
+
+    /// The statements adding the columns of `EXTRA_COLUMNS` that a history
+    /// table made by an earlier version lacks (`present` lists what it has).
+    fn add_missing_columns(self, t: &HistoryTable, present: &[String]) -> Vec<String>;
+
+    /// The row recording that `m` is applied; `execution_ms` is an SQL expression.
+    fn insert_applied(self, t: &HistoryTable, m: &Migration, execution_ms: &str) -> String;
+
+    /// [`insert_applied`](Self::insert_applied) with only the columns every
+    /// version of the table has: what an offline script writes, since it
+    /// cannot know which version of the table it will run on. Such a row
+    /// has no stored downgrade and no phase.
+    fn insert_applied_basic(self, t: &HistoryTable, m: &Migration, execution_ms: &str) -> String;
+
+    /// A row for `m` marked `state` (a run in progress), not yet applied.
+    fn insert_marked(self, t: &HistoryTable, m: &Migration, state: State) -> String;
+
+    /// The query counting, as text, the applied rows of `revision` in `t`
+    /// (another migration set's history): `1` when it is applied.
+    fn select_applied(self, t: &HistoryTable, revision: &str) -> String;
+
+    /// Records `revision`'s checksum anew (its file changed before a retry).
+    fn set_checksum(self, t: &HistoryTable, revision: &str, checksum: &str) -> String;
+
+    /// Records that the first `done` statements of `revision`, which runs
+    /// statement by statement, have completed.
+    fn set_progress(self, t: &HistoryTable, revision: &str, done: usize) -> String;
+
+    /// The query reading how many statements of `revision` completed.
+    fn select_progress(self, t: &HistoryTable, revision: &str) -> String;
+
+    /// Sets `revision`'s state and error.
+    fn set_state(self, t: &HistoryTable, revision: &str, state: State, error: Option<&str>) -> String;
+
+    /// Marks `revision` applied now, having taken `execution_ms` (an SQL expression).
+    fn set_applied(self, t: &HistoryTable, revision: &str, execution_ms: &str) -> String;
+
+    /// Removes `revision`'s row.
+    fn delete(self, t: &HistoryTable, revision: &str) -> String;
+
+    /// The `SELECT` that reads the history rows (not the digest row), in a
+    /// fixed column order; a column of `EXTRA_COLUMNS` missing from
+    /// `present` (a table of an earlier version, read without changing it)
+    /// reads as NULL.
+    fn select_history(self, t: &HistoryTable, present: &[String]) -> String;
+
+    /// The `SELECT` of the digest row: the whole start-up check when nothing is to do.
+    ///
+    /// On PostgreSQL without a chosen schema, an unqualified name would be looked up along
+    /// the `search_path` and could find another schema's table (a schema not migrated yet,
+    /// first on the path, hides nothing from that lookup); the row counts only when it
+    /// comes from the table in `current_schema()`, the one the run itself pins.
+    fn select_digest(self, t: &HistoryTable) -> String;
+
+    /// Writes the digest row: revision `''` (no revision has an empty id),
+    /// state `digest`, the digest in `checksum`, the number of rows in `execution_ms`.
+    fn set_digest(self, t: &HistoryTable, digest: &Digest) -> String;
+
+    /// Writes the digest row (after [`delete_digest`](Self::delete_digest)) only
+    /// if the table's rows are exactly `expected`, applied with their checksums:
+    /// what an offline script ends with, since it cannot know what it ran on.
+    fn set_digest_if_rows_are(self, t: &HistoryTable, digest: &Digest, expected: &[&Migration]) -> String;
+
+    /// Erases every row, the digest included.
+    fn delete_all(self, t: &HistoryTable) -> String;
+
+    /// Drops the digest row, so the next start-up checks row by row.
+    fn delete_digest(self, t: &HistoryTable) -> String;
+
+    /// The lease table, beside the history table (in its schema): one row per
+    /// history table whose runs take a lease instead of an advisory lock.
+    fn lease_table(self, t: &HistoryTable) -> String;
+
+    /// `CREATE TABLE IF NOT EXISTS` for the lease table.
+    fn create_lease_table(self, t: &HistoryTable) -> String;
+
+    /// The database clock in milliseconds since the Unix epoch, as an SQL expression.
+    /// One atomic statement taking the lease of `t` for `owner` for `ttl_ms`:
+    /// it inserts the row, or takes it over when it expired (its owner died,
+    /// or lost it), or renews it when `owner` already holds it; otherwise it
+    /// changes nothing. Whether it was taken is read back with
+    /// [`select_lease_owner`](Self::select_lease_owner).
+    fn take_lease(self, t: &HistoryTable, owner: &str, ttl_ms: u128) -> String;
+
+    /// Extends the lease of `t` by `ttl_ms` if `owner` still holds it.
+    fn renew_lease(self, t: &HistoryTable, owner: &str, ttl_ms: u128) -> String;
+
+    /// The query reading who holds the lease of `t` (no row: nobody).
+    fn select_lease_owner(self, t: &HistoryTable) -> String;
+
+    /// The query reading who holds the lease of `t` while it has not expired
+    /// (no row: free or expired).
+    fn select_lease_holder_if_live(self, t: &HistoryTable) -> String;
+
+    /// [`select_lease_owner`](Self::select_lease_owner) as a locking read
+    /// (MySQL `FOR UPDATE`), which sees the latest row inside a transaction.
+    fn select_lease_owner_locked(self, t: &HistoryTable) -> String;
+
+    /// The query describing the holder of the lease of `t`: owner, since when, and how long it has left.
+    fn select_lease_holder(self, t: &HistoryTable) -> String;
+
+    /// Gives the lease of `t` back, if `owner` holds it.
+    fn release_lease(self, t: &HistoryTable, owner: &str) -> String;
+
+    /// PostgreSQL: a statement, for inside a step's transaction before it
+    /// commits, that renews the lease and fails with SQLSTATE `MG001` if
+    /// `owner` no longer holds it, so the step rolls back instead of committing.
+    fn lease_guard(self, t: &HistoryTable, owner: &str, ttl_ms: u128) -> Option<String>;
+
+    /// SQLite: the query reading the connection's `foreign_keys` setting, `0` or `1`.
+    fn select_foreign_keys(self) -> String;
+
+    /// SQLite: the statement turning the connection's foreign key enforcement
+    /// on or off (outside a transaction: inside one, SQLite ignores it).
+    fn set_foreign_keys(self, on: bool) -> String;
+
+    /// SQLite: the query listing up to `limit` rows whose foreign key points at
+    /// no row, one text per row: table, rowid (empty for a `WITHOUT ROWID`
+    /// table) and referenced table, separated by tabs.
+    fn select_foreign_key_violations(self, limit: usize) -> String;
+
+    /// SQLite: statements for a script's step, before its `COMMIT`, that list
+    /// the rows whose foreign key points at no row and fail when there is one
+    /// (a `CHECK` constraint named after the problem), so `.bail on` stops
+    /// before the step commits.
+    fn foreign_key_guard(self) -> String;
+
+    /// The statements a script puts before and after a `-- migrate:foreign-keys-off`
+    /// step, outside its transaction: SQLite turns enforcement off and on again,
+    /// MySQL saves the session's `foreign_key_checks`, sets it to 0 and puts it
+    /// back; `None` on PostgreSQL, where the directive has no effect.
+    fn foreign_keys_off_script(self) -> Option<(String, String)>;
+
+    /// `sql` (statements without a final `;`) in a transaction of its own.
+    fn transaction(self, sql: &str) -> String;
 }
 
-impl fmt::Display for Dialect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Dialect::Sqlite => "sqlite",
-            Dialect::Postgres => "postgres",
-            Dialect::Mysql => "mysql",
-        })
-    }
+/// What the statements above share, kept out of the public trait.
+trait Parts: Copy {
+    fn quote(self) -> char;
+    fn column_type(self, kind: ColumnKind) -> &'static str;
+    fn insert_row(self, t: &HistoryTable, m: &Migration, state: State, execution_ms: &str, full: bool) -> String;
+    fn now_ms(self) -> &'static str;
 }
 
-impl Dialect {
-    /// The dialect a database URL's scheme names (`sqlite:`, `postgres://`, `mysql://`, ...).
-    pub fn from_url(url: &str) -> Option<Dialect> {
-        url.split_once(':').and_then(|(scheme, _)| scheme.parse().ok())
-    }
-
+impl Parts for Dialect {
     fn quote(self) -> char {
         match self {
             Dialect::Mysql => '`',
             _ => '"',
         }
-    }
-
-    /// The history table's name, quoted and schema-qualified.
-    pub fn table(self, t: &HistoryTable) -> String {
-        t.quoted(self.quote())
-    }
-
-    /// A string literal holding `text`.
-    pub fn literal(self, text: &str) -> String {
-        match self {
-            Dialect::Sqlite => format!("'{}'", text.replace('\'', "''")),
-            // E'' strings read the same whatever `standard_conforming_strings` says.
-            Dialect::Postgres => format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''")),
-            Dialect::Mysql => format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''")),
-        }
-    }
-
-    /// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
-    pub fn now(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
-            Dialect::Postgres => "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
-            Dialect::Mysql => "DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%dT%H:%i:%sZ')",
-        }
-    }
-
-    /// `CREATE TABLE IF NOT EXISTS` for the history table.
-    pub fn create_table(self, t: &HistoryTable) -> String {
-        let extra: String = EXTRA_COLUMNS
-            .iter()
-            .map(|c| format!(",\n    {} {}", c.name, self.column_type(c.kind)))
-            .collect();
-        format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n    revision VARCHAR(64) NOT NULL PRIMARY KEY,\n    down_revisions TEXT NOT NULL,\n    message TEXT NOT NULL,\n    checksum VARCHAR(80) NOT NULL,\n    state VARCHAR(16) NOT NULL,\n    applied_at VARCHAR(32) NOT NULL,\n    execution_ms BIGINT NOT NULL,\n    error TEXT{extra}\n)",
-            self.table(t)
-        )
     }
 
     fn column_type(self, kind: ColumnKind) -> &'static str {
@@ -159,29 +241,104 @@ impl Dialect {
         }
     }
 
-    /// The query listing the history table's column names, one a row.
-    pub fn select_columns(self, t: &HistoryTable) -> String {
-        let name = self.literal(t.name());
+    fn insert_row(self, t: &HistoryTable, m: &Migration, state: State, execution_ms: &str, full: bool) -> String {
+        let parents: Vec<&str> = m.down_revisions().collect();
+        let (columns, values) = if full {
+            let down = m.downgrade_sql();
+            (
+                ", phase, no_transaction, downgrade, downgrade_checksum, statements_done",
+                format!(
+                    ", {}, {}, {}, {}, 0",
+                    m.phase()
+                        .map_or_else(|| "NULL".to_owned(), |p| self.quote_text(p.as_str())),
+                    u8::from(m.no_transaction()),
+                    down.map_or_else(|| "NULL".to_owned(), |d| self.quote_text(d)),
+                    down.map_or_else(
+                        || "NULL".to_owned(),
+                        |d| self.quote_text(&Checksum::of(d, m.no_transaction()).to_string())
+                    ),
+                ),
+            )
+        } else {
+            ("", String::new())
+        };
+        format!(
+            "INSERT INTO {} (revision, down_revisions, message, checksum, state, applied_at, execution_ms{columns}) VALUES ({}, {}, {}, {}, {}, {}, {execution_ms}{values})",
+            self.table(t),
+            self.quote_text(m.revision()),
+            self.quote_text(&parents.join(",")),
+            self.quote_text(m.message()),
+            self.quote_text(&m.checksum().to_string()),
+            self.quote_text(state.as_str()),
+            self.now(),
+        )
+    }
+
+    fn now_ms(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+            Dialect::Postgres => "(extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+            Dialect::Mysql => "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)",
+        }
+    }
+}
+
+impl HistorySql for Dialect {
+    fn table(self, t: &HistoryTable) -> String {
+        t.quoted(self.quote())
+    }
+
+    fn quote_text(self, text: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("'{}'", text.replace('\'', "''")),
+            // E'' strings read the same whatever `standard_conforming_strings` says.
+            Dialect::Postgres => format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''")),
+            Dialect::Mysql => format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''")),
+        }
+    }
+
+    fn now(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+            Dialect::Postgres => "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+            Dialect::Mysql => "DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%dT%H:%i:%sZ')",
+        }
+    }
+
+    fn create_table(self, t: &HistoryTable) -> String {
+        let extra: String = EXTRA_COLUMNS
+            .iter()
+            .map(|c| format!(",\n    {} {}", c.name, self.column_type(c.kind)))
+            .collect();
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} (\n    revision VARCHAR(64) NOT NULL PRIMARY KEY,\n    down_revisions TEXT NOT NULL,\n    message TEXT NOT NULL,\n    checksum VARCHAR(80) NOT NULL,\n    state VARCHAR(16) NOT NULL,\n    applied_at VARCHAR(32) NOT NULL,\n    execution_ms BIGINT NOT NULL,\n    error TEXT{extra}\n)",
+            self.table(t)
+        )
+    }
+
+    fn select_columns(self, t: &HistoryTable) -> String {
+        let name = self.quote_text(t.name());
         match self {
             Dialect::Sqlite => match t.schema() {
-                Some(schema) => format!("SELECT name FROM pragma_table_info({name}, {})", self.literal(schema)),
+                Some(schema) => format!(
+                    "SELECT name FROM pragma_table_info({name}, {})",
+                    self.quote_text(schema)
+                ),
                 None => format!("SELECT name FROM pragma_table_info({name})"),
             },
             Dialect::Postgres => format!(
                 "SELECT column_name::text FROM information_schema.columns WHERE table_schema = {} AND table_name = {name}",
                 t.schema()
-                    .map_or_else(|| "current_schema()".to_owned(), |s| self.literal(s))
+                    .map_or_else(|| "current_schema()".to_owned(), |s| self.quote_text(s))
             ),
             Dialect::Mysql => format!(
                 "SELECT CAST(COLUMN_NAME AS CHAR) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE({}, DATABASE()) AND TABLE_NAME = {name}",
-                t.schema().map_or_else(|| "NULL".to_owned(), |s| self.literal(s))
+                t.schema().map_or_else(|| "NULL".to_owned(), |s| self.quote_text(s))
             ),
         }
     }
 
-    /// The statements adding the columns of `EXTRA_COLUMNS` that a history
-    /// table made by an earlier version lacks (`present` lists what it has).
-    pub fn add_missing_columns(self, t: &HistoryTable, present: &[String]) -> Vec<String> {
+    fn add_missing_columns(self, t: &HistoryTable, present: &[String]) -> Vec<String> {
         EXTRA_COLUMNS
             .iter()
             .filter(|c| !present.iter().any(|p| p.eq_ignore_ascii_case(c.name)))
@@ -196,60 +353,19 @@ impl Dialect {
             .collect()
     }
 
-    /// The row recording that `m` is applied; `execution_ms` is an SQL expression.
-    pub fn insert_applied(self, t: &HistoryTable, m: &Migration, execution_ms: &str) -> String {
+    fn insert_applied(self, t: &HistoryTable, m: &Migration, execution_ms: &str) -> String {
         self.insert_row(t, m, State::Applied, execution_ms, true)
     }
 
-    /// [`insert_applied`](Self::insert_applied) with only the columns every
-    /// version of the table has: what an offline script writes, since it
-    /// cannot know which version of the table it will run on. Such a row
-    /// has no stored downgrade and no phase.
-    pub fn insert_applied_basic(self, t: &HistoryTable, m: &Migration, execution_ms: &str) -> String {
+    fn insert_applied_basic(self, t: &HistoryTable, m: &Migration, execution_ms: &str) -> String {
         self.insert_row(t, m, State::Applied, execution_ms, false)
     }
 
-    /// A row for `m` marked `state` (a run in progress), not yet applied.
-    pub fn insert_marked(self, t: &HistoryTable, m: &Migration, state: State) -> String {
+    fn insert_marked(self, t: &HistoryTable, m: &Migration, state: State) -> String {
         self.insert_row(t, m, state, "0", true)
     }
 
-    fn insert_row(self, t: &HistoryTable, m: &Migration, state: State, execution_ms: &str, full: bool) -> String {
-        let parents: Vec<&str> = m.down_revisions().collect();
-        let (columns, values) = if full {
-            let down = m.downgrade_sql();
-            (
-                ", phase, no_transaction, downgrade, downgrade_checksum, statements_done",
-                format!(
-                    ", {}, {}, {}, {}, 0",
-                    m.phase()
-                        .map_or_else(|| "NULL".to_owned(), |p| self.literal(p.as_str())),
-                    u8::from(m.no_transaction()),
-                    down.map_or_else(|| "NULL".to_owned(), |d| self.literal(d)),
-                    down.map_or_else(
-                        || "NULL".to_owned(),
-                        |d| self.literal(&Checksum::of(d, m.no_transaction()).to_string())
-                    ),
-                ),
-            )
-        } else {
-            ("", String::new())
-        };
-        format!(
-            "INSERT INTO {} (revision, down_revisions, message, checksum, state, applied_at, execution_ms{columns}) VALUES ({}, {}, {}, {}, {}, {}, {execution_ms}{values})",
-            self.table(t),
-            self.literal(m.revision()),
-            self.literal(&parents.join(",")),
-            self.literal(m.message()),
-            self.literal(&m.checksum().to_string()),
-            self.literal(state.as_str()),
-            self.now(),
-        )
-    }
-
-    /// The query counting, as text, the applied rows of `revision` in `t`
-    /// (another migration set's history): `1` when it is applied.
-    pub fn select_applied(self, t: &HistoryTable, revision: &str) -> String {
+    fn select_applied(self, t: &HistoryTable, revision: &str) -> String {
         let count = match self {
             Dialect::Mysql => "CAST(COUNT(*) AS CHAR)",
             _ => "CAST(COUNT(*) AS TEXT)",
@@ -257,33 +373,29 @@ impl Dialect {
         format!(
             "SELECT {count} FROM {} WHERE revision = {} AND state = {}",
             self.table(t),
-            self.literal(revision),
-            self.literal(State::Applied.as_str())
+            self.quote_text(revision),
+            self.quote_text(State::Applied.as_str())
         )
     }
 
-    /// Records `revision`'s checksum anew (its file changed before a retry).
-    pub fn set_checksum(self, t: &HistoryTable, revision: &str, checksum: &str) -> String {
+    fn set_checksum(self, t: &HistoryTable, revision: &str, checksum: &str) -> String {
         format!(
             "UPDATE {} SET checksum = {} WHERE revision = {}",
             self.table(t),
-            self.literal(checksum),
-            self.literal(revision)
+            self.quote_text(checksum),
+            self.quote_text(revision)
         )
     }
 
-    /// Records that the first `done` statements of `revision`, which runs
-    /// statement by statement, have completed.
-    pub fn set_progress(self, t: &HistoryTable, revision: &str, done: usize) -> String {
+    fn set_progress(self, t: &HistoryTable, revision: &str, done: usize) -> String {
         format!(
             "UPDATE {} SET statements_done = {done} WHERE revision = {}",
             self.table(t),
-            self.literal(revision)
+            self.quote_text(revision)
         )
     }
 
-    /// The query reading how many statements of `revision` completed.
-    pub fn select_progress(self, t: &HistoryTable, revision: &str) -> String {
+    fn select_progress(self, t: &HistoryTable, revision: &str) -> String {
         let as_text = match self {
             Dialect::Mysql => "CAST(COALESCE(statements_done, 0) AS CHAR)",
             Dialect::Postgres => "COALESCE(statements_done, 0)::text",
@@ -292,46 +404,39 @@ impl Dialect {
         format!(
             "SELECT {as_text} FROM {} WHERE revision = {}",
             self.table(t),
-            self.literal(revision)
+            self.quote_text(revision)
         )
     }
 
-    /// Sets `revision`'s state and error.
-    pub fn set_state(self, t: &HistoryTable, revision: &str, state: State, error: Option<&str>) -> String {
+    fn set_state(self, t: &HistoryTable, revision: &str, state: State, error: Option<&str>) -> String {
         format!(
             "UPDATE {} SET state = {}, error = {} WHERE revision = {}",
             self.table(t),
-            self.literal(state.as_str()),
-            error.map_or_else(|| "NULL".to_owned(), |e| self.literal(e)),
-            self.literal(revision)
+            self.quote_text(state.as_str()),
+            error.map_or_else(|| "NULL".to_owned(), |e| self.quote_text(e)),
+            self.quote_text(revision)
         )
     }
 
-    /// Marks `revision` applied now, having taken `execution_ms` (an SQL expression).
-    pub fn set_applied(self, t: &HistoryTable, revision: &str, execution_ms: &str) -> String {
+    fn set_applied(self, t: &HistoryTable, revision: &str, execution_ms: &str) -> String {
         format!(
             "UPDATE {} SET state = {}, applied_at = {}, execution_ms = {execution_ms}, error = NULL WHERE revision = {}",
             self.table(t),
-            self.literal(State::Applied.as_str()),
+            self.quote_text(State::Applied.as_str()),
             self.now(),
-            self.literal(revision)
+            self.quote_text(revision)
         )
     }
 
-    /// Removes `revision`'s row.
-    pub fn delete(self, t: &HistoryTable, revision: &str) -> String {
+    fn delete(self, t: &HistoryTable, revision: &str) -> String {
         format!(
             "DELETE FROM {} WHERE revision = {}",
             self.table(t),
-            self.literal(revision)
+            self.quote_text(revision)
         )
     }
 
-    /// The `SELECT` that reads the history rows (not the digest row), in a
-    /// fixed column order; a column of `EXTRA_COLUMNS` missing from
-    /// `present` (a table of an earlier version, read without changing it)
-    /// reads as NULL.
-    pub fn select_history(self, t: &HistoryTable, present: &[String]) -> String {
+    fn select_history(self, t: &HistoryTable, present: &[String]) -> String {
         let extra: String = EXTRA_COLUMNS
             .iter()
             .map(|c| {
@@ -354,30 +459,22 @@ impl Dialect {
         )
     }
 
-    /// The `SELECT` of the digest row: the whole start-up check when nothing is to do.
-    ///
-    /// On PostgreSQL without a chosen schema, an unqualified name would be looked up along
-    /// the `search_path` and could find another schema's table (a schema not migrated yet,
-    /// first on the path, hides nothing from that lookup); the row counts only when it
-    /// comes from the table in `current_schema()`, the one the run itself pins.
-    pub fn select_digest(self, t: &HistoryTable) -> String {
+    fn select_digest(self, t: &HistoryTable) -> String {
         let pinned = match (self, t.schema()) {
             (Dialect::Postgres, None) => format!(
                 " JOIN (SELECT to_regclass(format('%I.%I', current_schema(), {})) AS pinned) AS p ON tableoid = p.pinned",
-                self.literal(t.name())
+                self.quote_text(t.name())
             ),
             _ => String::new(),
         };
         format!("SELECT checksum FROM {}{pinned} WHERE revision = ''", self.table(t))
     }
 
-    /// Writes the digest row: revision `''` (no revision has an empty id),
-    /// state `digest`, the digest in `checksum`, the number of rows in `execution_ms`.
-    pub fn set_digest(self, t: &HistoryTable, digest: &Digest) -> String {
+    fn set_digest(self, t: &HistoryTable, digest: &Digest) -> String {
         let insert = format!(
             "INSERT INTO {} (revision, down_revisions, message, checksum, state, applied_at, execution_ms) VALUES ('', '', 'digest of the history rows', {}, 'digest', {}, {})",
             self.table(t),
-            self.literal(&digest.to_string()),
+            self.quote_text(&digest.to_string()),
             self.now(),
             digest.count()
         );
@@ -391,10 +488,7 @@ impl Dialect {
         }
     }
 
-    /// Writes the digest row (after [`delete_digest`](Self::delete_digest)) only
-    /// if the table's rows are exactly `expected`, applied with their checksums:
-    /// what an offline script ends with, since it cannot know what it ran on.
-    pub fn set_digest_if_rows_are(self, t: &HistoryTable, digest: &Digest, expected: &[&Migration]) -> String {
+    fn set_digest_if_rows_are(self, t: &HistoryTable, digest: &Digest, expected: &[&Migration]) -> String {
         let table = self.table(t);
         let mut guard = format!(
             "(SELECT COUNT(*) FROM {table} WHERE revision <> '') = {}",
@@ -406,14 +500,14 @@ impl Dialect {
                 .map(|m| {
                     format!(
                         "(revision = {} AND checksum = {})",
-                        self.literal(m.revision()),
-                        self.literal(&m.checksum().to_string())
+                        self.quote_text(m.revision()),
+                        self.quote_text(&m.checksum().to_string())
                     )
                 })
                 .collect();
             guard.push_str(&format!(
                 "\n  AND (SELECT COUNT(*) FROM {table} WHERE state = {} AND ({})) = {}",
-                self.literal(State::Applied.as_str()),
+                self.quote_text(State::Applied.as_str()),
                 rows.join("\n    OR "),
                 expected.len()
             ));
@@ -421,25 +515,21 @@ impl Dialect {
         let from = if self == Dialect::Mysql { " FROM DUAL" } else { "" };
         format!(
             "INSERT INTO {table} (revision, down_revisions, message, checksum, state, applied_at, execution_ms)\nSELECT '', '', 'digest of the history rows', {}, 'digest', {}, {}{from}\nWHERE {guard}",
-            self.literal(&digest.to_string()),
+            self.quote_text(&digest.to_string()),
             self.now(),
             digest.count()
         )
     }
 
-    /// Erases every row, the digest included.
-    pub fn delete_all(self, t: &HistoryTable) -> String {
+    fn delete_all(self, t: &HistoryTable) -> String {
         format!("DELETE FROM {}", self.table(t))
     }
 
-    /// Drops the digest row, so the next start-up checks row by row.
-    pub fn delete_digest(self, t: &HistoryTable) -> String {
+    fn delete_digest(self, t: &HistoryTable) -> String {
         format!("DELETE FROM {} WHERE revision = ''", self.table(t))
     }
 
-    /// The lease table, beside the history table (in its schema): one row per
-    /// history table whose runs take a lease instead of an advisory lock.
-    pub fn lease_table(self, t: &HistoryTable) -> String {
+    fn lease_table(self, t: &HistoryTable) -> String {
         let lease = match t.schema() {
             Some(schema) => HistoryTable::new(LEASE_TABLE).and_then(|l| l.in_schema(schema)),
             None => HistoryTable::new(LEASE_TABLE),
@@ -447,31 +537,16 @@ impl Dialect {
         lease.map_or_else(|_| LEASE_TABLE.to_owned(), |l| self.table(&l))
     }
 
-    /// `CREATE TABLE IF NOT EXISTS` for the lease table.
-    pub fn create_lease_table(self, t: &HistoryTable) -> String {
+    fn create_lease_table(self, t: &HistoryTable) -> String {
         format!(
             "CREATE TABLE IF NOT EXISTS {} (\n    name VARCHAR(64) NOT NULL PRIMARY KEY,\n    owner VARCHAR(200) NOT NULL,\n    acquired_at VARCHAR(32) NOT NULL,\n    expires_ms BIGINT NOT NULL\n)",
             self.lease_table(t)
         )
     }
 
-    /// The database clock in milliseconds since the Unix epoch, as an SQL expression.
-    fn now_ms(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
-            Dialect::Postgres => "(extract(epoch FROM clock_timestamp()) * 1000)::bigint",
-            Dialect::Mysql => "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)",
-        }
-    }
-
-    /// One atomic statement taking the lease of `t` for `owner` for `ttl_ms`:
-    /// it inserts the row, or takes it over when it expired (its owner died,
-    /// or lost it), or renews it when `owner` already holds it; otherwise it
-    /// changes nothing. Whether it was taken is read back with
-    /// [`select_lease_owner`](Self::select_lease_owner).
-    pub fn take_lease(self, t: &HistoryTable, owner: &str, ttl_ms: u128) -> String {
+    fn take_lease(self, t: &HistoryTable, owner: &str, ttl_ms: u128) -> String {
         let table = self.lease_table(t);
-        let (name, owner) = (self.literal(t.name()), self.literal(owner));
+        let (name, owner) = (self.quote_text(t.name()), self.quote_text(owner));
         let (now, clock) = (self.now_ms(), self.now());
         match self {
             // Each assignment sees the ones before it: `owner` decides the others.
@@ -490,48 +565,41 @@ impl Dialect {
         }
     }
 
-    /// Extends the lease of `t` by `ttl_ms` if `owner` still holds it.
-    pub fn renew_lease(self, t: &HistoryTable, owner: &str, ttl_ms: u128) -> String {
+    fn renew_lease(self, t: &HistoryTable, owner: &str, ttl_ms: u128) -> String {
         format!(
             "UPDATE {} SET expires_ms = {} + {ttl_ms} WHERE name = {} AND owner = {}",
             self.lease_table(t),
             self.now_ms(),
-            self.literal(t.name()),
-            self.literal(owner)
+            self.quote_text(t.name()),
+            self.quote_text(owner)
         )
     }
 
-    /// The query reading who holds the lease of `t` (no row: nobody).
-    pub fn select_lease_owner(self, t: &HistoryTable) -> String {
+    fn select_lease_owner(self, t: &HistoryTable) -> String {
         format!(
             "SELECT owner FROM {} WHERE name = {}",
             self.lease_table(t),
-            self.literal(t.name())
+            self.quote_text(t.name())
         )
     }
 
-    /// The query reading who holds the lease of `t` while it has not expired
-    /// (no row: free or expired).
-    pub fn select_lease_holder_if_live(self, t: &HistoryTable) -> String {
+    fn select_lease_holder_if_live(self, t: &HistoryTable) -> String {
         format!(
             "SELECT owner FROM {} WHERE name = {} AND expires_ms >= {}",
             self.lease_table(t),
-            self.literal(t.name()),
+            self.quote_text(t.name()),
             self.now_ms()
         )
     }
 
-    /// [`select_lease_owner`](Self::select_lease_owner) as a locking read
-    /// (MySQL `FOR UPDATE`), which sees the latest row inside a transaction.
-    pub fn select_lease_owner_locked(self, t: &HistoryTable) -> String {
+    fn select_lease_owner_locked(self, t: &HistoryTable) -> String {
         match self {
             Dialect::Mysql => format!("{} FOR UPDATE", self.select_lease_owner(t)),
             _ => self.select_lease_owner(t),
         }
     }
 
-    /// The query describing the holder of the lease of `t`: owner, since when, and how long it has left.
-    pub fn select_lease_holder(self, t: &HistoryTable) -> String {
+    fn select_lease_holder(self, t: &HistoryTable) -> String {
         let left = format!("({} - {})", "expires_ms", self.now_ms());
         let text = match self {
             Dialect::Mysql => format!(
@@ -544,24 +612,20 @@ impl Dialect {
         format!(
             "SELECT {text} FROM {} WHERE name = {}",
             self.lease_table(t),
-            self.literal(t.name())
+            self.quote_text(t.name())
         )
     }
 
-    /// Gives the lease of `t` back, if `owner` holds it.
-    pub fn release_lease(self, t: &HistoryTable, owner: &str) -> String {
+    fn release_lease(self, t: &HistoryTable, owner: &str) -> String {
         format!(
             "DELETE FROM {} WHERE name = {} AND owner = {}",
             self.lease_table(t),
-            self.literal(t.name()),
-            self.literal(owner)
+            self.quote_text(t.name()),
+            self.quote_text(owner)
         )
     }
 
-    /// PostgreSQL: a statement, for inside a step's transaction before it
-    /// commits, that renews the lease and fails with SQLSTATE `MG001` if
-    /// `owner` no longer holds it, so the step rolls back instead of committing.
-    pub fn lease_guard(self, t: &HistoryTable, owner: &str, ttl_ms: u128) -> Option<String> {
+    fn lease_guard(self, t: &HistoryTable, owner: &str, ttl_ms: u128) -> Option<String> {
         (self == Dialect::Postgres).then(|| {
             format!(
                 "DO $migrate_lease$ BEGIN {}; IF NOT FOUND THEN RAISE EXCEPTION 'this migrator no longer holds the migration lease' USING ERRCODE = '{LEASE_LOST_CODE}'; END IF; END $migrate_lease$",
@@ -570,31 +634,21 @@ impl Dialect {
         })
     }
 
-    /// SQLite: the query reading the connection's `foreign_keys` setting, `0` or `1`.
-    pub fn select_foreign_keys(self) -> String {
+    fn select_foreign_keys(self) -> String {
         "SELECT CAST(foreign_keys AS TEXT) FROM pragma_foreign_keys".into()
     }
 
-    /// SQLite: the statement turning the connection's foreign key enforcement
-    /// on or off (outside a transaction: inside one, SQLite ignores it).
-    pub fn set_foreign_keys(self, on: bool) -> String {
+    fn set_foreign_keys(self, on: bool) -> String {
         format!("PRAGMA foreign_keys = {}", if on { "ON" } else { "OFF" })
     }
 
-    /// SQLite: the query listing up to `limit` rows whose foreign key points at
-    /// no row, one text per row: table, rowid (empty for a `WITHOUT ROWID`
-    /// table) and referenced table, separated by tabs.
-    pub fn select_foreign_key_violations(self, limit: usize) -> String {
+    fn select_foreign_key_violations(self, limit: usize) -> String {
         format!(
             "SELECT \"table\" || char(9) || coalesce(rowid, '') || char(9) || parent FROM pragma_foreign_key_check LIMIT {limit}"
         )
     }
 
-    /// SQLite: statements for a script's step, before its `COMMIT`, that list
-    /// the rows whose foreign key points at no row and fail when there is one
-    /// (a `CHECK` constraint named after the problem), so `.bail on` stops
-    /// before the step commits.
-    pub fn foreign_key_guard(self) -> String {
+    fn foreign_key_guard(self) -> String {
         "PRAGMA foreign_key_check;\n\
          CREATE TEMP TABLE migrate_foreign_key_check (ok INTEGER CONSTRAINT \"rows whose foreign key points at no row (PRAGMA foreign_key_check above lists them): the migration was not committed\" CHECK (ok));\n\
          INSERT INTO migrate_foreign_key_check SELECT NOT EXISTS (SELECT 1 FROM pragma_foreign_key_check);\n\
@@ -602,11 +656,7 @@ impl Dialect {
             .into()
     }
 
-    /// The statements a script puts before and after a `-- migrate:foreign-keys-off`
-    /// step, outside its transaction: SQLite turns enforcement off and on again,
-    /// MySQL saves the session's `foreign_key_checks`, sets it to 0 and puts it
-    /// back; `None` on PostgreSQL, where the directive has no effect.
-    pub fn foreign_keys_off_script(self) -> Option<(String, String)> {
+    fn foreign_keys_off_script(self) -> Option<(String, String)> {
         match self {
             Dialect::Sqlite => Some((self.set_foreign_keys(false), self.set_foreign_keys(true))),
             Dialect::Mysql => Some((
@@ -618,8 +668,7 @@ impl Dialect {
         }
     }
 
-    /// `sql` (statements without a final `;`) in a transaction of its own.
-    pub fn transaction(self, sql: &str) -> String {
+    fn transaction(self, sql: &str) -> String {
         format!("BEGIN;\n{sql};\nCOMMIT")
     }
 }
@@ -629,19 +678,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dialect_from_url_and_name() {
-        assert_eq!(Dialect::from_url("sqlite:app.db?mode=rwc"), Some(Dialect::Sqlite));
-        assert_eq!(Dialect::from_url("postgresql://u@h/db"), Some(Dialect::Postgres));
-        assert_eq!(Dialect::from_url("mariadb://root@h/db"), Some(Dialect::Mysql));
-        assert_eq!(Dialect::from_url("oracle://x"), None);
-        assert_eq!(Dialect::from_url("no scheme"), None);
-        assert!("db2".parse::<Dialect>().is_err());
-    }
-
-    #[test]
     fn literals_escape_quotes_and_backslashes() {
-        assert_eq!(Dialect::Sqlite.literal(r"it's \n"), r"'it''s \n'");
-        assert_eq!(Dialect::Postgres.literal(r"it's \n"), r"E'it''s \\n'");
-        assert_eq!(Dialect::Mysql.literal(r"it's \n"), r"'it''s \\n'");
+        assert_eq!(Dialect::Sqlite.quote_text(r"it's \n"), r"'it''s \n'");
+        assert_eq!(Dialect::Postgres.quote_text(r"it's \n"), r"E'it''s \\n'");
+        assert_eq!(Dialect::Mysql.quote_text(r"it's \n"), r"'it''s \\n'");
     }
 }

@@ -25,7 +25,7 @@ pub mod split;
 mod table;
 pub mod testing;
 
-pub use dialect::Dialect;
+pub use dialect::{Dialect, HistorySql};
 pub use driver::{Driver, Handle};
 pub use error::{Error, ForeignKeyViolation, Result};
 pub use migrator::{

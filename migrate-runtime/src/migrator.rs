@@ -1,6 +1,7 @@
 //! The shared part of every run: lock, read and verify the history, plan,
 //! execute the plan through the [`Backend`], unlock, report.
 
+use crate::dialect::HistorySql;
 use crate::driver::{self, Backend, BoxFuture, Handle, HistoryRow, Settings, Step};
 use crate::error::{Error, Result};
 use crate::report::{Applied, HistoryEntry, Report, RoundTrip, RoundTripOutcome, RoundTrips, StepReport};
@@ -1762,7 +1763,7 @@ fn with_stored(graph: &Graph<'_>, rows: &[HistoryRow]) -> Result<Vec<Migration>>
 pub async fn schemas_like(pool: &sqlx::PgPool, pattern: &str) -> Result<Vec<String>> {
     let sql = format!(
         "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE {} AND nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1",
-        crate::Dialect::Postgres.literal(pattern)
+        crate::Dialect::Postgres.quote_text(pattern)
     );
     let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(crate::driver::logged(sql)))
         .fetch_all(pool)

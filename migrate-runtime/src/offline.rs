@@ -27,7 +27,7 @@
 //! and MariaDB commit DDL implicitly, so their scripts have no transaction
 //! statements, and the script says so.
 
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, HistorySql};
 use crate::error::{Error, Result};
 use crate::migrator::Migrations;
 use crate::split::needs_terminator;

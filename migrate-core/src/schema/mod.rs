@@ -21,52 +21,7 @@ pub use model::{Column, Constraint, ConstraintKind, EnumType, Index, Object, Sch
 pub use renames::{Renames, renames};
 pub use render::{Rendered, Statement, render};
 
-/// The SQL dialect a schema is read in and rendered to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Dialect {
-    /// SQLite.
-    Sqlite,
-    /// PostgreSQL.
-    Postgres,
-    /// MySQL and MariaDB.
-    Mysql,
-}
-
-impl Dialect {
-    /// `name` quoted as an identifier when it needs to be (not a plain
-    /// lower-case word, or a reserved one), else as it is.
-    pub fn ident(self, name: &str) -> String {
-        let plain = name.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-            && !text::is_reserved(name);
-        if plain {
-            return name.to_owned();
-        }
-        match self {
-            Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
-            Dialect::Sqlite | Dialect::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
-        }
-    }
-
-    /// `value` as a string literal.
-    pub fn literal(self, value: &str) -> String {
-        match self {
-            Dialect::Mysql => format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''")),
-            Dialect::Sqlite | Dialect::Postgres => format!("'{}'", value.replace('\'', "''")),
-        }
-    }
-
-    /// The dialect's name as flags write it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "sqlite",
-            Dialect::Postgres => "postgres",
-            Dialect::Mysql => "mysql",
-        }
-    }
-}
+pub use crate::dialect::Dialect;
 
 /// A migration generated from two schemas: what was detected, the upgrade,
 /// and the downgrade (the comparison made the other way).

@@ -20,17 +20,7 @@ use crate::driver::{Backend, BoxFuture, Handle};
 use crate::error::{Error, Result, db};
 use crate::migrator::Connect;
 use crate::table::HistoryTable;
-use migrate_core::schema::{self, Schema};
-
-impl From<Dialect> for schema::Dialect {
-    fn from(d: Dialect) -> Self {
-        match d {
-            Dialect::Sqlite => schema::Dialect::Sqlite,
-            Dialect::Postgres => schema::Dialect::Postgres,
-            Dialect::Mysql => schema::Dialect::Mysql,
-        }
-    }
-}
+use migrate_core::schema::Schema;
 
 /// The tables the runtime keeps in a database, which no schema file
 /// describes: the history table, the lease table, and the history tables of

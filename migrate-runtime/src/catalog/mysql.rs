@@ -10,13 +10,14 @@
 //! come back as binary strings on some servers.
 
 use super::{opt, rows, text};
+use crate::dialect::HistorySql;
 use crate::driver::Backend;
 use crate::error::Result;
 use migrate_core::schema::{Column, Constraint, ConstraintKind, Dialect, Index, Object, Schema, Table};
 use std::collections::BTreeMap;
 
 fn lit(s: &str) -> String {
-    Dialect::Mysql.literal(s)
+    Dialect::Mysql.quote_text(s)
 }
 
 fn q(s: &str) -> String {

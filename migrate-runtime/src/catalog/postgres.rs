@@ -10,6 +10,7 @@
 //! so two schemas holding the same objects read the same.
 
 use super::{opt, rows, text};
+use crate::dialect::HistorySql;
 use crate::driver::Backend;
 use crate::error::Result;
 use migrate_core::schema::{Column, Constraint, ConstraintKind, Dialect, EnumType, Index, Object, Schema, Table};
@@ -18,7 +19,7 @@ use migrate_core::schema::{Column, Constraint, ConstraintKind, Dialect, EnumType
 const SEP: char = '\u{1f}';
 
 fn lit(s: &str) -> String {
-    Dialect::Postgres.literal(s)
+    Dialect::Postgres.quote_text(s)
 }
 
 fn q(s: &str) -> String {

@@ -5,6 +5,7 @@
 //! from the stored statement.
 
 use super::{opt, rows, text};
+use crate::dialect::HistorySql;
 use crate::driver::Backend;
 use crate::error::Result;
 use migrate_core::schema::text::{
@@ -14,7 +15,7 @@ use migrate_core::schema::text::{
 use migrate_core::schema::{Column, Constraint, ConstraintKind, Dialect, Index, Object, Schema, Table};
 
 fn lit(s: &str) -> String {
-    Dialect::Sqlite.literal(s)
+    Dialect::Sqlite.quote_text(s)
 }
 
 pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {

@@ -21,7 +21,7 @@
     allow(unused_macros, unused_imports, dead_code)
 )]
 
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, HistorySql};
 use crate::error::{Error, ForeignKeyViolation, Result, db};
 use crate::split;
 use crate::table::HistoryTable;
@@ -1591,7 +1591,7 @@ pub(crate) async fn invalid_index(conn: &mut dyn Backend, statement: &str) -> Op
     let sql = format!(
         "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
          JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid AND c.oid = to_regclass(quote_ident({}))",
-        Dialect::Postgres.literal(&name)
+        Dialect::Postgres.quote_text(&name)
     );
     let index = conn.read_strings(sql).await.ok()?.into_iter().next()?;
     let drop = format!("DROP INDEX CONCURRENTLY {index};");

@@ -5,7 +5,7 @@
 //! error); only 1 counts. The server releases it if the session dies.
 
 use super::{Backend, BoxFuture, Settings};
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, HistorySql};
 use crate::error::{Error, Result, db};
 use sqlx::{AssertSqlSafe, MySql, MySqlConnection};
 
@@ -14,7 +14,7 @@ fn lock_name(s: &Settings) -> String {
     let name = format!("{}.{}", s.table.schema().unwrap_or_default(), s.table.name());
     format!(
         "CONCAT('migrate:', SHA1(CONCAT(COALESCE(DATABASE(), ''), ':', {})))",
-        Dialect::Mysql.literal(&name)
+        Dialect::Mysql.quote_text(&name)
     )
 }
 

@@ -6,7 +6,7 @@
 //! schema on the search path cannot shadow it.
 
 use super::{Backend, BoxFuture, Settings};
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, HistorySql};
 use crate::error::{Error, Result};
 use sqlx::{PgConnection, Postgres};
 
@@ -23,7 +23,7 @@ fn key(s: &Settings) -> String {
     let name = format!("{}.{}", s.table.schema().unwrap_or_default(), s.table.name());
     format!(
         "hashtextextended('migrate:' || current_database() || ':' || {}, 0)",
-        Dialect::Postgres.literal(&name)
+        Dialect::Postgres.quote_text(&name)
     )
 }
 
@@ -121,7 +121,7 @@ async fn table_exists(conn: &mut PgConnection, s: &Settings) -> Result<bool> {
     let d = Dialect::Postgres;
     let sql = format!(
         "SELECT (to_regclass({}) IS NOT NULL)::text",
-        d.literal(&d.table(&s.table))
+        d.quote_text(&d.table(&s.table))
     );
     Ok(super::read_one(conn, sql, "looking for the history table").await? == "true")
 }

@@ -6,7 +6,7 @@
 //! together straight on SQLite's handle ([`Backend::run_batch`]).
 
 use super::{BATCH_SAVEPOINT, Backend, BatchRun, BatchStep, BoxFuture, Settings, run};
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, HistorySql};
 use crate::error::{Error, Result, db};
 use sqlx::{Sqlite, SqliteConnection};
 
