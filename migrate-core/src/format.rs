@@ -113,373 +113,468 @@ fn control_characters(file: &str, lines: &[&str]) -> Option<Diagnostic> {
     )
 }
 
+/// The problems of one file, each at its line: what every rule reports into.
+struct Ctxt<'f> {
+    file: &'f str,
+    problems: Vec<Diagnostic>,
+}
+
+impl<'f> Ctxt<'f> {
+    fn error(&mut self, kind: DiagnosticKind, line: usize, message: String, help: &str) {
+        self.problems.push(
+            Diagnostic::new(kind, message)
+                .in_file(self.file)
+                .at_line(Some(line))
+                .with_help(help),
+        );
+    }
+
+    /// The file's name: the part of its path after the last `/`.
+    fn file_name(&self) -> &'f str {
+        self.file.rsplit('/').next().unwrap_or(self.file)
+    }
+
+    /// Every problem so far as the error, if there is one.
+    fn finish(&mut self) -> Result<(), Vec<Diagnostic>> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(std::mem::take(&mut self.problems))
+        }
+    }
+}
+
+/// What the lines of a file say, read one at a time: the header's fields
+/// and directives, and where the sections start.
+#[derive(Default)]
+struct Header<'t> {
+    message: Option<String>,
+    /// The id and its line.
+    revision: Option<(String, usize)>,
+    /// The parent ids and their line.
+    down: Option<(Vec<String>, usize)>,
+    created: Option<String>,
+    no_transaction: bool,
+    foreign_keys_off_line: usize,
+    /// The index of the `-- migrate:upgrade` line.
+    upgrade_start: Option<usize>,
+    /// The index of the `-- migrate:downgrade` line.
+    downgrade_start: Option<usize>,
+    /// The lines of SQL above the upgrade marker.
+    sql_in_header: Vec<usize>,
+    directives: Directives,
+    depends_on: Vec<(String, String)>,
+    /// The `-- migrate:<key>:` directives already read.
+    seen_directives: Vec<&'t str>,
+}
+
+impl<'t> Header<'t> {
+    /// Reads line `i` (from 0).
+    fn read_line(&mut self, cx: &mut Ctxt<'_>, i: usize, line: &'t str) {
+        if let Some(name) = directive(line) {
+            match name.split_once(':') {
+                Some((key, value)) => self.valued_directive(cx, i + 1, key.trim(), value),
+                None => self.marker(cx, i, name),
+            }
+            return;
+        }
+        // Section text is kept verbatim; blank lines say nothing.
+        if self.upgrade_start.is_some() || line.trim().is_empty() {
+            return;
+        }
+        match comment(line) {
+            Some(body) => self.comment(cx, i + 1, body),
+            None => self.sql_in_header.push(i + 1),
+        }
+    }
+
+    /// `-- migrate:<key>: <value>` on line `n`.
+    fn valued_directive(&mut self, cx: &mut Ctxt<'_>, n: usize, key: &'t str, value: &str) {
+        if !matches!(key, "phase" | "lock-timeout" | "statement-timeout") {
+            cx.error(
+                DiagnosticKind::BadHeader,
+                n,
+                format!("unknown directive `-- migrate:{key}:`"),
+                DIRECTIVES_HELP,
+            );
+        } else if self.upgrade_start.is_some() {
+            cx.error(
+                DiagnosticKind::BadHeader,
+                n,
+                format!("`-- migrate:{key}:` must be in the header"),
+                "move it above `-- migrate:upgrade`",
+            );
+        } else if self.seen_directives.contains(&key) {
+            cx.error(
+                DiagnosticKind::BadHeader,
+                n,
+                format!("second `-- migrate:{key}:` line"),
+                "keep one",
+            );
+        } else {
+            self.seen_directives.push(key);
+            if let Err((message, help)) = set_valued_directive(&mut self.directives, key, value) {
+                cx.error(
+                    DiagnosticKind::BadHeader,
+                    n,
+                    format!("in `-- migrate:{key}:`, {message}"),
+                    help,
+                );
+            }
+        }
+    }
+
+    /// `-- migrate:<name>` on line `i` (from 0): a section marker or a flag.
+    fn marker(&mut self, cx: &mut Ctxt<'_>, i: usize, name: &str) {
+        let n = i + 1;
+        let in_header = self.upgrade_start.is_none();
+        let problem: Option<(String, &str)> = match name {
+            "upgrade" if in_header => {
+                self.upgrade_start = Some(i);
+                None
+            }
+            "upgrade" => Some((
+                "second `-- migrate:upgrade` marker".into(),
+                "a file holds one upgrade section; move this SQL into the first one or into a new revision",
+            )),
+            "downgrade" if in_header => Some((
+                "`-- migrate:downgrade` comes before `-- migrate:upgrade`".into(),
+                "put the upgrade section first, then the downgrade section",
+            )),
+            "downgrade" if self.downgrade_start.is_none() => {
+                self.downgrade_start = Some(i);
+                None
+            }
+            "downgrade" => Some((
+                "second `-- migrate:downgrade` marker".into(),
+                "a file holds one downgrade section; merge the two",
+            )),
+            "no-transaction" if in_header => {
+                self.no_transaction = true;
+                None
+            }
+            "no-transaction" | "foreign-keys-off" if !in_header => Some((
+                format!("`-- migrate:{name}` must be in the header"),
+                "move it above `-- migrate:upgrade`",
+            )),
+            "foreign-keys-off" if self.directives.foreign_keys_off => {
+                Some(("second `-- migrate:foreign-keys-off` line".into(), "keep one"))
+            }
+            "foreign-keys-off" => {
+                self.directives.foreign_keys_off = true;
+                self.foreign_keys_off_line = n;
+                None
+            }
+            other => Some((format!("unknown directive `-- migrate:{other}`"), DIRECTIVES_HELP)),
+        };
+        if let Some((message, help)) = problem {
+            cx.error(DiagnosticKind::BadHeader, n, message, help);
+        }
+    }
+
+    /// A header comment on line `n`, without its `--`.
+    fn comment(&mut self, cx: &mut Ctxt<'_>, n: usize, body: &str) {
+        match body.split_once(':').map(|(k, v)| (k.trim(), v.trim())) {
+            Some(("revision", v)) => self.revision_line(cx, n, v),
+            Some(("down_revision", v)) => self.down_revision_line(cx, n, v),
+            Some(("created", v)) => self.created = Some(v.to_owned()),
+            Some(("depends_on", v)) => self.depends_on_line(cx, n, v),
+            _ if self.message.is_none() && !body.is_empty() => self.message = Some(body.to_owned()),
+            _ => {} // free text in the header
+        }
+    }
+
+    /// `-- revision: <id>` on line `n`.
+    fn revision_line(&mut self, cx: &mut Ctxt<'_>, n: usize, id: &str) {
+        if self.revision.is_some() {
+            cx.error(
+                DiagnosticKind::BadHeader,
+                n,
+                "second `revision:` line".into(),
+                "keep one `revision:` line",
+            );
+        } else {
+            self.revision = Some((id.to_owned(), n));
+        }
+    }
+
+    /// `-- down_revision: <ids>` on line `n`.
+    fn down_revision_line(&mut self, cx: &mut Ctxt<'_>, n: usize, ids: &str) {
+        if self.down.is_some() {
+            cx.error(
+                DiagnosticKind::BadHeader,
+                n,
+                "second `down_revision:` line".into(),
+                "list every parent of a merge on one line, separated by commas",
+            );
+        } else {
+            let ids: Vec<String> = if ids.is_empty() {
+                Vec::new()
+            } else {
+                ids.split(',').map(|s| s.trim().to_owned()).collect()
+            };
+            self.down = Some((ids, n));
+        }
+    }
+
+    /// `-- depends_on: <set>@<revision>, …` on line `n`.
+    fn depends_on_line(&mut self, cx: &mut Ctxt<'_>, n: usize, items: &str) {
+        for item in items.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            match set_revision(item) {
+                Some(dependency) => self.depends_on.push(dependency),
+                None => cx.error(
+                    DiagnosticKind::BadHeader,
+                    n,
+                    format!("`{item}` in `depends_on` is not `<set>@<revision>`"),
+                    "name the migration set and the revision it must have applied first, e.g. `-- depends_on: jobq@4f1a2b3c4d5e`",
+                ),
+            }
+        }
+    }
+}
+
+/// Sets the directive `key` (`phase`, `lock-timeout` or `statement-timeout`)
+/// to `value`, or says what is wrong with the value and how to write it.
+fn set_valued_directive(directives: &mut Directives, key: &str, value: &str) -> Result<(), (String, &'static str)> {
+    match key {
+        "phase" => value.parse::<Phase>().map(|p| directives.phase = Some(p)).map_err(|e| {
+            (e.to_string(), "an expand revision only adds what the previous release tolerates; a contract revision removes what no running code uses any more")
+        }),
+        _ => crate::duration::parse(value)
+            .map(|d| {
+                if key == "lock-timeout" {
+                    directives.lock_timeout = Some(d);
+                } else {
+                    directives.statement_timeout = Some(d);
+                }
+            })
+            .map_err(|e| (e.to_string(), "for example `-- migrate:lock-timeout: 5s` or `-- migrate:statement-timeout: 10min`")),
+    }
+}
+
+/// A `depends_on` item, `<set>@<revision>`, as `(set, revision)`.
+fn set_revision(item: &str) -> Option<(String, String)> {
+    let (set, rev) = item.split_once('@')?;
+    let (set, rev) = (set.trim(), rev.trim());
+    let valid =
+        is_valid_revision(rev) && !set.is_empty() && set.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    valid.then(|| (set.to_owned(), rev.to_owned()))
+}
+
+/// The revision id, if it is valid, and the line diagnostics about it point at.
+fn check_revision(cx: &mut Ctxt<'_>, revision: Option<(String, usize)>) -> (Option<String>, usize) {
+    let name = cx.file_name();
+    let Some((id, line)) = revision else {
+        cx.error(
+            DiagnosticKind::BadHeader,
+            1,
+            "missing `-- revision:` line in the header".into(),
+            &format!(
+                "add `-- revision: {}` above `-- migrate:upgrade`",
+                name.split('_').next().unwrap_or("<id>").trim_end_matches(".sql")
+            ),
+        );
+        return (None, 1);
+    };
+    if !is_valid_revision(&id) {
+        cx.error(
+            DiagnosticKind::BadHeader,
+            line,
+            format!("invalid revision id `{id}`"),
+            "a revision id is 1 to 64 characters of A-Z, a-z, 0-9 and _, and not `head` or `base`",
+        );
+        return (None, line);
+    }
+    let matches = name
+        .strip_prefix(id.as_str())
+        .is_some_and(|rest| rest.starts_with('_') || rest == ".sql");
+    if !matches {
+        cx.error(
+            DiagnosticKind::NameMismatch,
+            line,
+            format!("revision `{id}` does not match the file name `{name}`"),
+            &format!("rename the file to `{id}_<slug>.sql`, or correct the revision id"),
+        );
+    }
+    (Some(id), line)
+}
+
+/// The parent ids and their line (the revision's line when they are missing).
+fn check_down_revision(
+    cx: &mut Ctxt<'_>,
+    down: Option<(Vec<String>, usize)>,
+    revision_line: usize,
+) -> (Vec<String>, usize) {
+    let Some((ids, line)) = down else {
+        cx.error(
+            DiagnosticKind::BadHeader,
+            revision_line,
+            "missing `-- down_revision:` line in the header".into(),
+            "add `-- down_revision:` with the parent revision id (empty for the first revision)",
+        );
+        return (Vec::new(), revision_line);
+    };
+    let mut seen = Vec::new();
+    for id in &ids {
+        if !is_valid_revision(id) {
+            cx.error(
+                DiagnosticKind::BadHeader,
+                line,
+                format!("invalid id `{id}` in `down_revision`"),
+                "list parent revision ids separated by commas; leave it empty for the first revision",
+            );
+        } else if seen.contains(&id) {
+            cx.error(
+                DiagnosticKind::BadHeader,
+                line,
+                format!("`down_revision` lists `{id}` twice"),
+                "list each parent once",
+            );
+        } else {
+            seen.push(id);
+        }
+    }
+    (ids, line)
+}
+
+/// The index of the upgrade marker's line; without one, SQL in the header
+/// is where the marker belongs.
+fn check_upgrade_marker(cx: &mut Ctxt<'_>, header: &Header<'_>, line_count: usize) -> Option<usize> {
+    if header.upgrade_start.is_some() {
+        return header.upgrade_start;
+    }
+    let (line, help) = match header.sql_in_header.first() {
+        Some(&n) => (
+            n,
+            format!("add a `-- migrate:upgrade` line above line {n}, where the SQL starts"),
+        ),
+        None => (
+            line_count.max(1),
+            "add a `-- migrate:upgrade` line after the header (the section may be empty)".to_owned(),
+        ),
+    };
+    cx.error(
+        DiagnosticKind::MissingUpgrade,
+        line,
+        "missing `-- migrate:upgrade` marker".into(),
+        &help,
+    );
+    None
+}
+
+/// The header holds only comments.
+fn check_sql_in_header(cx: &mut Ctxt<'_>, lines: &[usize]) {
+    for &n in lines {
+        cx.error(
+            DiagnosticKind::BadHeader,
+            n,
+            "SQL before the `-- migrate:upgrade` marker".into(),
+            "the header holds only `--` comments; put SQL after `-- migrate:upgrade`",
+        );
+    }
+}
+
+/// Foreign keys off needs the transaction that no-transaction leaves out.
+fn check_foreign_keys_off(cx: &mut Ctxt<'_>, header: &Header<'_>) {
+    if header.directives.foreign_keys_off && header.no_transaction {
+        cx.error(
+            DiagnosticKind::BadHeader,
+            header.foreign_keys_off_line,
+            "`-- migrate:foreign-keys-off` with `-- migrate:no-transaction`".into(),
+            "a migration with foreign keys off runs in a transaction of its own, checked for dangling foreign keys before it commits, so it cannot run outside one: remove one of the two",
+        );
+    }
+}
+
+/// Where a file's sections are: each its marker line's index and the index
+/// of the line that ends it.
+struct Sections {
+    upgrade: (usize, usize),
+    downgrade: Option<(usize, usize)>,
+}
+
+impl Sections {
+    fn of(upgrade_start: usize, downgrade_start: Option<usize>, line_count: usize) -> Sections {
+        Sections {
+            upgrade: (upgrade_start, downgrade_start.unwrap_or(line_count)),
+            downgrade: downgrade_start.map(|d| (d, line_count)),
+        }
+    }
+
+    /// Each section with its name.
+    fn named(&self) -> impl Iterator<Item = (&'static str, (usize, usize))> {
+        std::iter::once(("upgrade", self.upgrade)).chain(self.downgrade.map(|d| ("downgrade", d)))
+    }
+}
+
+/// The lines of a section after its marker, as they are.
+fn section_text(lines: &[&str], (from, to): (usize, usize)) -> String {
+    lines[from + 1..to].join("\n")
+}
+
+/// A migration that runs in a transaction must not end it.
+fn check_transaction_control(cx: &mut Ctxt<'_>, lines: &[&str], sections: &Sections) {
+    for (name, (from, to)) in sections.named() {
+        for t in crate::sql::transaction_control(&section_text(lines, (from, to))) {
+            cx.error(
+                DiagnosticKind::TransactionControl,
+                from + 1 + t.line,
+                format!(
+                    "`{}` in the {name} section of a migration that runs in a transaction",
+                    t.words
+                ),
+                "the runtime runs each migration in a transaction of its own, and this statement ends it, so a later failure could not be rolled back: remove it, or put `-- migrate:no-transaction` in the header to run the migration statement by statement",
+            );
+        }
+    }
+}
+
 /// Parses one file. `file` is the path shown in diagnostics; its name
 /// (the part after the last `/`) must start with the revision id.
 /// Returns every problem found in the file, not only the first.
 pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
     let text = normalise(text);
-    let mut problems = Vec::new();
-    let err = |kind, line: usize, msg: String, help: &str| {
-        Diagnostic::new(kind, msg)
-            .in_file(file)
-            .at_line(Some(line))
-            .with_help(help)
-    };
-
-    let mut message: Option<String> = None;
-    let mut revision: Option<(String, usize)> = None;
-    let mut down: Option<(Vec<String>, usize)> = None;
-    let mut created: Option<String> = None;
-    let mut no_transaction = false;
-    let mut foreign_keys_off_line = 0;
-    let mut upgrade_start: Option<usize> = None; // index of the marker line
-    let mut downgrade_start: Option<usize> = None;
-    let mut sql_in_header: Vec<usize> = Vec::new();
-
     let lines: Vec<&str> = text.split('\n').collect();
-    if let Some(d) = control_characters(file, &lines) {
-        problems.push(d);
-    }
-    let mut directives = Directives::default();
-    let mut depends_on: Vec<(String, String)> = Vec::new();
-    let mut seen_directives: Vec<&str> = Vec::new();
+    let mut cx = Ctxt {
+        file,
+        problems: Vec::new(),
+    };
+    cx.problems.extend(control_characters(file, &lines));
+    let mut header = Header::default();
     for (i, line) in lines.iter().enumerate() {
-        let n = i + 1;
-        if let Some(name) = directive(line) {
-            if let Some((key, value)) = name.split_once(':') {
-                let key = key.trim();
-                if !matches!(key, "phase" | "lock-timeout" | "statement-timeout") {
-                    problems.push(err(
-                        DiagnosticKind::BadHeader,
-                        n,
-                        format!("unknown directive `-- migrate:{key}:`"),
-                        DIRECTIVES_HELP,
-                    ));
-                } else if upgrade_start.is_some() {
-                    problems.push(err(
-                        DiagnosticKind::BadHeader,
-                        n,
-                        format!("`-- migrate:{key}:` must be in the header"),
-                        "move it above `-- migrate:upgrade`",
-                    ));
-                } else if seen_directives.contains(&key) {
-                    problems.push(err(
-                        DiagnosticKind::BadHeader,
-                        n,
-                        format!("second `-- migrate:{key}:` line"),
-                        "keep one",
-                    ));
-                } else {
-                    seen_directives.push(key);
-                    let parsed = match key {
-                        "phase" => value.parse::<Phase>().map(|p| directives.phase = Some(p)).map_err(|e| {
-                            (e.to_string(), "an expand revision only adds what the previous release tolerates; a contract revision removes what no running code uses any more")
-                        }),
-                        _ => crate::duration::parse(value)
-                            .map(|d| {
-                                if key == "lock-timeout" {
-                                    directives.lock_timeout = Some(d);
-                                } else {
-                                    directives.statement_timeout = Some(d);
-                                }
-                            })
-                            .map_err(|e| (e.to_string(), "for example `-- migrate:lock-timeout: 5s` or `-- migrate:statement-timeout: 10min`")),
-                    };
-                    if let Err((message, help)) = parsed {
-                        problems.push(err(
-                            DiagnosticKind::BadHeader,
-                            n,
-                            format!("in `-- migrate:{key}:`, {message}"),
-                            help,
-                        ));
-                    }
-                }
-                continue;
-            }
-            match name {
-                "upgrade" if upgrade_start.is_none() => upgrade_start = Some(i),
-                "upgrade" => problems.push(err(
-                    DiagnosticKind::BadHeader,
-                    n,
-                    "second `-- migrate:upgrade` marker".into(),
-                    "a file holds one upgrade section; move this SQL into the first one or into a new revision",
-                )),
-                "downgrade" if upgrade_start.is_none() => problems.push(err(
-                    DiagnosticKind::BadHeader,
-                    n,
-                    "`-- migrate:downgrade` comes before `-- migrate:upgrade`".into(),
-                    "put the upgrade section first, then the downgrade section",
-                )),
-                "downgrade" if downgrade_start.is_none() => downgrade_start = Some(i),
-                "downgrade" => problems.push(err(
-                    DiagnosticKind::BadHeader,
-                    n,
-                    "second `-- migrate:downgrade` marker".into(),
-                    "a file holds one downgrade section; merge the two",
-                )),
-                "no-transaction" if upgrade_start.is_none() => no_transaction = true,
-                "no-transaction" => problems.push(err(
-                    DiagnosticKind::BadHeader,
-                    n,
-                    "`-- migrate:no-transaction` must be in the header".into(),
-                    "move it above `-- migrate:upgrade`",
-                )),
-                "foreign-keys-off" if upgrade_start.is_some() => problems.push(err(
-                    DiagnosticKind::BadHeader,
-                    n,
-                    "`-- migrate:foreign-keys-off` must be in the header".into(),
-                    "move it above `-- migrate:upgrade`",
-                )),
-                "foreign-keys-off" if directives.foreign_keys_off => problems.push(err(
-                    DiagnosticKind::BadHeader,
-                    n,
-                    "second `-- migrate:foreign-keys-off` line".into(),
-                    "keep one",
-                )),
-                "foreign-keys-off" => {
-                    directives.foreign_keys_off = true;
-                    foreign_keys_off_line = n;
-                }
-                other => problems.push(err(
-                    DiagnosticKind::BadHeader,
-                    n,
-                    format!("unknown directive `-- migrate:{other}`"),
-                    DIRECTIVES_HELP,
-                )),
-            }
-            continue;
-        }
-        if upgrade_start.is_some() {
-            continue; // section text, kept verbatim
-        }
-        if line.trim().is_empty() {
-            continue;
-        }
-        let Some(body) = comment(line) else {
-            sql_in_header.push(n);
-            continue;
-        };
-        let key_value = body.split_once(':').map(|(k, v)| (k.trim(), v.trim()));
-        match key_value {
-            Some(("revision", v)) => {
-                if revision.is_some() {
-                    problems.push(err(
-                        DiagnosticKind::BadHeader,
-                        n,
-                        "second `revision:` line".into(),
-                        "keep one `revision:` line",
-                    ));
-                } else {
-                    revision = Some((v.to_owned(), n));
-                }
-            }
-            Some(("down_revision", v)) => {
-                if down.is_some() {
-                    problems.push(err(
-                        DiagnosticKind::BadHeader,
-                        n,
-                        "second `down_revision:` line".into(),
-                        "list every parent of a merge on one line, separated by commas",
-                    ));
-                } else {
-                    let ids: Vec<String> = if v.is_empty() {
-                        Vec::new()
-                    } else {
-                        v.split(',').map(|s| s.trim().to_owned()).collect()
-                    };
-                    down = Some((ids, n));
-                }
-            }
-            Some(("created", v)) => created = Some(v.to_owned()),
-            Some(("depends_on", v)) => {
-                for item in v.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-                    match item.split_once('@') {
-                        Some((set, rev))
-                            if is_valid_revision(rev.trim())
-                                && !set.trim().is_empty()
-                                && set.trim().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
-                        {
-                            depends_on.push((set.trim().to_owned(), rev.trim().to_owned()))
-                        }
-                        _ => problems.push(err(
-                            DiagnosticKind::BadHeader,
-                            n,
-                            format!("`{item}` in `depends_on` is not `<set>@<revision>`"),
-                            "name the migration set and the revision it must have applied first, e.g. `-- depends_on: jobq@4f1a2b3c4d5e`",
-                        )),
-                    }
-                }
-            }
-            _ if message.is_none() && !body.is_empty() => message = Some(body.to_owned()),
-            _ => {} // free text in the header
-        }
+        header.read_line(&mut cx, i, line);
     }
-
-    let name = file.rsplit('/').next().unwrap_or(file);
-    let revision_line;
-    let revision = match revision {
-        None => {
-            problems.push(err(
-                DiagnosticKind::BadHeader,
-                1,
-                "missing `-- revision:` line in the header".into(),
-                &format!(
-                    "add `-- revision: {}` above `-- migrate:upgrade`",
-                    name.split('_').next().unwrap_or("<id>").trim_end_matches(".sql")
-                ),
-            ));
-            revision_line = 1;
-            None
-        }
-        Some((id, line)) => {
-            revision_line = line;
-            if !is_valid_revision(&id) {
-                problems.push(err(
-                    DiagnosticKind::BadHeader,
-                    line,
-                    format!("invalid revision id `{id}`"),
-                    "a revision id is 1 to 64 characters of A-Z, a-z, 0-9 and _, and not `head` or `base`",
-                ));
-                None
-            } else {
-                let matches = name
-                    .strip_prefix(id.as_str())
-                    .is_some_and(|rest| rest.starts_with('_') || rest == ".sql");
-                if !matches {
-                    problems.push(err(
-                        DiagnosticKind::NameMismatch,
-                        line,
-                        format!("revision `{id}` does not match the file name `{name}`"),
-                        &format!("rename the file to `{id}_<slug>.sql`, or correct the revision id"),
-                    ));
-                }
-                Some(id)
-            }
-        }
+    let (revision, revision_line) = check_revision(&mut cx, header.revision.take());
+    let (down_revisions, down_revision_line) = check_down_revision(&mut cx, header.down.take(), revision_line);
+    let Some(upgrade_start) = check_upgrade_marker(&mut cx, &header, lines.len()) else {
+        return Err(cx.problems);
     };
-
-    let (down_revisions, down_revision_line) = match down {
-        None => {
-            problems.push(err(
-                DiagnosticKind::BadHeader,
-                revision_line,
-                "missing `-- down_revision:` line in the header".into(),
-                "add `-- down_revision:` with the parent revision id (empty for the first revision)",
-            ));
-            (Vec::new(), revision_line)
-        }
-        Some((ids, line)) => {
-            let mut seen = Vec::new();
-            for id in &ids {
-                if !is_valid_revision(id) {
-                    problems.push(err(
-                        DiagnosticKind::BadHeader,
-                        line,
-                        format!("invalid id `{id}` in `down_revision`"),
-                        "list parent revision ids separated by commas; leave it empty for the first revision",
-                    ));
-                } else if seen.contains(&id) {
-                    problems.push(err(
-                        DiagnosticKind::BadHeader,
-                        line,
-                        format!("`down_revision` lists `{id}` twice"),
-                        "list each parent once",
-                    ));
-                } else {
-                    seen.push(id);
-                }
-            }
-            (ids, line)
-        }
+    check_sql_in_header(&mut cx, &header.sql_in_header);
+    check_foreign_keys_off(&mut cx, &header);
+    cx.finish()?;
+    let sections = Sections::of(upgrade_start, header.downgrade_start, lines.len());
+    if !header.no_transaction {
+        check_transaction_control(&mut cx, &lines, &sections);
+        cx.finish()?;
+    }
+    // A missing or invalid revision was reported above, so this returns nothing new.
+    let Some(revision) = revision else {
+        return Err(cx.problems);
     };
-
-    let Some(up_idx) = upgrade_start else {
-        // Without a marker, SQL in the header is where the marker belongs.
-        let (line, help) = match sql_in_header.first() {
-            Some(&n) => (
-                n,
-                format!("add a `-- migrate:upgrade` line above line {n}, where the SQL starts"),
-            ),
-            None => (
-                lines.len().max(1),
-                "add a `-- migrate:upgrade` line after the header (the section may be empty)".to_owned(),
-            ),
-        };
-        problems.push(err(
-            DiagnosticKind::MissingUpgrade,
-            line,
-            "missing `-- migrate:upgrade` marker".into(),
-            &help,
-        ));
-        return Err(problems);
-    };
-    for n in sql_in_header {
-        problems.push(err(
-            DiagnosticKind::BadHeader,
-            n,
-            "SQL before the `-- migrate:upgrade` marker".into(),
-            "the header holds only `--` comments; put SQL after `-- migrate:upgrade`",
-        ));
-    }
-    if directives.foreign_keys_off && no_transaction {
-        problems.push(err(
-            DiagnosticKind::BadHeader,
-            foreign_keys_off_line,
-            "`-- migrate:foreign-keys-off` with `-- migrate:no-transaction`".into(),
-            "a migration with foreign keys off runs in a transaction of its own, checked for dangling foreign keys before it commits, so it cannot run outside one: remove one of the two",
-        ));
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-
-    let section = |from: usize, to: usize| lines[from + 1..to].join("\n").trim().to_owned();
-    let upgrade_end = downgrade_start.unwrap_or(lines.len());
-    if !no_transaction {
-        let mut sections = vec![("upgrade", up_idx, upgrade_end)];
-        if let Some(d) = downgrade_start {
-            sections.push(("downgrade", d, lines.len()));
-        }
-        for (name, from, to) in sections {
-            let text = lines[from + 1..to].join("\n");
-            for t in crate::sql::transaction_control(&text) {
-                problems.push(err(
-                    DiagnosticKind::TransactionControl,
-                    from + 1 + t.line,
-                    format!(
-                        "`{}` in the {name} section of a migration that runs in a transaction",
-                        t.words
-                    ),
-                    "the runtime runs each migration in a transaction of its own, and this statement ends it, so a later failure could not be rolled back: remove it, or put `-- migrate:no-transaction` in the header to run the migration statement by statement",
-                ));
-            }
-        }
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-    }
-    let upgrade = section(up_idx, upgrade_end);
-    let downgrade = downgrade_start.map(|d| section(d, lines.len()));
-
-    #[allow(
-        clippy::expect_used,
-        reason = "a missing revision line is pushed onto `problems`, which returned above when not empty"
-    )]
-    let revision = revision.expect("checked above: problems is empty");
     let migration = Migration::new(MigrationParts {
         revision,
         down_revisions,
-        message: message.unwrap_or_default(),
-        upgrade,
-        downgrade,
-        no_transaction,
-        directives,
-        depends_on,
+        message: header.message.unwrap_or_default(),
+        upgrade: section_text(&lines, sections.upgrade).trim().to_owned(),
+        downgrade: sections.downgrade.map(|d| section_text(&lines, d).trim().to_owned()),
+        no_transaction: header.no_transaction,
+        directives: header.directives,
+        depends_on: header.depends_on,
         file: file.to_owned(),
     });
     Ok(ParsedFile {
         migration,
-        created,
+        created: header.created,
         revision_line,
         down_revision_line,
     })
