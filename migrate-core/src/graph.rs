@@ -47,10 +47,31 @@ fn list(ids: &[&str]) -> String {
 /// Checks the graph formed by `nodes` and returns its topological order
 /// (indices into `nodes`), or every problem found.
 fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
-    let n = nodes.len();
     let mut problems = Vec::new();
+    let (index, alive) = duplicates(nodes, &mut problems);
+    let edges = edges(nodes, &index, &alive, &mut problems);
+    let (order, indegree) = topological_order(nodes, &alive, &edges);
+    let live = alive.iter().filter(|&&a| a).count();
+    if order.len() < live {
+        cycles(nodes, &alive, &edges, &indegree, &mut problems);
+    } else if live > 0 && !has_root(nodes, &alive) && !edges.dangling {
+        problems.push(Diagnostic::new(
+            DiagnosticKind::NoRoot,
+            "no revision has an empty down_revision",
+        ));
+    }
+    // Heads: only meaningful on an acyclic graph whose links all resolve
+    // (a dropped link would make its parent look like a head).
+    if order.len() == live && live > 0 && !edges.dangling {
+        unmerged_heads(nodes, &edges, &order, &mut problems);
+    }
+    if problems.is_empty() { Ok(order) } else { Err(problems) }
+}
 
-    // Duplicate ids: the first file (by name) keeps the id; every other is reported.
+/// Duplicate ids: the first file (by name) keeps the id; every other is
+/// reported and left out. Returns the id index and which nodes are kept.
+fn duplicates<'a>(nodes: &[Node<'a>], problems: &mut Vec<Diagnostic>) -> (HashMap<&'a str, usize>, Vec<bool>) {
+    let n = nodes.len();
     let mut by_file: Vec<usize> = (0..n).collect();
     by_file.sort_by_key(|&i| (nodes[i].file, nodes[i].id));
     let mut index: HashMap<&str, usize> = HashMap::with_capacity(n);
@@ -69,54 +90,80 @@ fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
             index.insert(node.id, i);
         }
     }
+    (index, alive)
+}
 
-    // Edges; a parent that names nothing is reported and dropped.
-    let mut parents: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut dangling = false;
+/// The links between the kept nodes, both ways.
+struct Edges {
+    parents: Vec<Vec<usize>>,
+    children: Vec<Vec<usize>>,
+    /// Whether a parent named nothing (its link is dropped).
+    dangling: bool,
+}
+
+/// The edges; a parent that names nothing is reported and dropped.
+fn edges(nodes: &[Node<'_>], index: &HashMap<&str, usize>, alive: &[bool], problems: &mut Vec<Diagnostic>) -> Edges {
+    let n = nodes.len();
+    let mut edges = Edges {
+        parents: vec![Vec::new(); n],
+        children: vec![Vec::new(); n],
+        dangling: false,
+    };
     for i in (0..n).filter(|&i| alive[i]) {
         let node = &nodes[i];
         for &p in &node.parents {
             match index.get(p) {
                 Some(&j) => {
-                    parents[i].push(j);
-                    children[j].push(i);
+                    edges.parents[i].push(j);
+                    edges.children[j].push(i);
                 }
                 None => {
-                    dangling = true;
-                    let mut near: Vec<&str> = index
-                        .keys()
-                        .copied()
-                        .filter(|k| k.starts_with(p) || p.starts_with(k))
-                        .collect();
-                    near.sort_unstable();
-                    let help = if near.is_empty() {
-                        format!("correct the id, or add the migration file for revision `{p}`")
-                    } else {
-                        format!(
-                            "correct the id (did you mean {}?), or add the migration file for revision `{p}`",
-                            list(&near)
-                        )
-                    };
-                    problems.push(node.diagnostic(
-                        DiagnosticKind::DanglingParent,
-                        node.down_revision_line,
-                        format!("down_revision `{p}` of revision `{}` names no revision", node.id),
-                        help,
-                    ));
+                    edges.dangling = true;
+                    problems.push(dangling_parent(node, p, index));
                 }
             }
         }
     }
+    edges
+}
 
-    // Roots: revisions that declare no parent at all. Any number is valid (a
-    // project that grew from several histories, joined by a merge); what
-    // protects users is "exactly one head", checked below, which also catches
-    // a root that nothing joins.
-    let roots: Vec<usize> = (0..n).filter(|&i| alive[i] && nodes[i].parents.is_empty()).collect();
+/// `node`'s parent `p` names no revision: the nearest ids are suggested.
+fn dangling_parent(node: &Node<'_>, p: &str, index: &HashMap<&str, usize>) -> Diagnostic {
+    let mut near: Vec<&str> = index
+        .keys()
+        .copied()
+        .filter(|k| k.starts_with(p) || p.starts_with(k))
+        .collect();
+    near.sort_unstable();
+    let help = if near.is_empty() {
+        format!("correct the id, or add the migration file for revision `{p}`")
+    } else {
+        format!(
+            "correct the id (did you mean {}?), or add the migration file for revision `{p}`",
+            list(&near)
+        )
+    };
+    node.diagnostic(
+        DiagnosticKind::DanglingParent,
+        node.down_revision_line,
+        format!("down_revision `{p}` of revision `{}` names no revision", node.id),
+        help,
+    )
+}
 
-    // Kahn's algorithm, ties broken by revision id.
-    let mut indegree: Vec<usize> = parents.iter().map(Vec::len).collect();
+/// Whether a kept revision declares no parent at all. Any number of roots
+/// is valid (a project that grew from several histories, joined by a
+/// merge); what protects users is "exactly one head", which also catches a
+/// root that nothing joins.
+fn has_root(nodes: &[Node<'_>], alive: &[bool]) -> bool {
+    (0..nodes.len()).any(|i| alive[i] && nodes[i].parents.is_empty())
+}
+
+/// Kahn's algorithm, ties broken by revision id: the order it reaches,
+/// and the indegree it leaves (above 0 on the nodes it never reached).
+fn topological_order(nodes: &[Node<'_>], alive: &[bool], edges: &Edges) -> (Vec<usize>, Vec<usize>) {
+    let n = nodes.len();
+    let mut indegree: Vec<usize> = edges.parents.iter().map(Vec::len).collect();
     let mut ready: BTreeSet<(&str, usize)> = (0..n)
         .filter(|&i| alive[i] && indegree[i] == 0)
         .map(|i| (nodes[i].id, i))
@@ -124,162 +171,196 @@ fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
     let mut order = Vec::with_capacity(n);
     while let Some((_, i)) = ready.pop_first() {
         order.push(i);
-        for &c in &children[i] {
+        for &c in &edges.children[i] {
             indegree[c] -= 1;
             if indegree[c] == 0 {
                 ready.insert((nodes[c].id, c));
             }
         }
     }
+    (order, indegree)
+}
 
-    let live = alive.iter().filter(|&&a| a).count();
-    if order.len() < live {
-        // Every node left has a parent that is left too, so walking parents
-        // from any of them must come back on itself: that loop is a cycle.
-        let mut remaining: Vec<usize> = (0..n).filter(|&i| alive[i] && indegree[i] > 0).collect();
-        remaining.sort_by_key(|&i| nodes[i].id);
-        let mut explained = vec![false; n];
-        for &start in &remaining {
-            if explained[start] {
-                continue;
-            }
-            let mut path = vec![start];
-            let mut at: HashMap<usize, usize> = HashMap::from([(start, 0)]);
-            let cycle_from = loop {
-                #[allow(clippy::expect_used, reason = "`path` starts with `start` and only grows")]
-                let cur = *path.last().expect("path starts non-empty");
-                #[allow(
-                    clippy::expect_used,
-                    reason = "every node Kahn's algorithm leaves has a parent it also leaves, or its indegree would be 0"
-                )]
-                let next = parents[cur]
-                    .iter()
-                    .copied()
-                    .filter(|&p| indegree[p] > 0)
-                    .min_by_key(|&p| nodes[p].id)
-                    .expect("a node left by Kahn's algorithm has a parent left too");
-                if explained[next] {
-                    break None;
-                }
-                if let Some(&k) = at.get(&next) {
-                    break Some(k);
-                }
-                at.insert(next, path.len());
-                path.push(next);
-            };
-            for &p in &path {
-                explained[p] = true;
-            }
-            let Some(k) = cycle_from else { continue };
-            let mut cycle: Vec<usize> = path[k..].to_vec();
-            // Start the printed cycle at its smallest id, walking upgrade-wards (parent -> child).
-            cycle.reverse();
-            let min = (0..cycle.len()).min_by_key(|&j| nodes[cycle[j]].id).unwrap_or(0);
-            cycle.rotate_left(min);
-            let mut shown: Vec<&str> = cycle.iter().map(|&i| nodes[i].id).collect();
-            shown.push(shown[0]);
-            let first = &nodes[cycle[0]];
-            let (message, help) = if cycle.len() == 1 {
-                (
-                    format!("revision `{}` lists itself as its down_revision", first.id),
-                    format!("remove `{}` from its own down_revision", first.id),
-                )
-            } else {
-                let files: Vec<String> = cycle
-                    .iter()
-                    .map(|&i| format!("`{}` ({})", nodes[i].id, nodes[i].file))
-                    .collect();
-                (
-                    format!(
-                        "the down_revision links form a cycle: {} (each revision is the down_revision of the next)",
-                        shown.join(" -> ")
-                    ),
-                    format!(
-                        "make one of {} name an earlier revision as its down_revision",
-                        files.join(", ")
-                    ),
-                )
-            };
-            problems.push(first.diagnostic(DiagnosticKind::Cycle, first.down_revision_line, message, help));
+/// Every node Kahn's algorithm leaves has a parent that is left too, so
+/// walking parents from any of them must come back on itself: that loop
+/// is a cycle. Each cycle is reported once.
+fn cycles(nodes: &[Node<'_>], alive: &[bool], edges: &Edges, indegree: &[usize], problems: &mut Vec<Diagnostic>) {
+    let n = nodes.len();
+    let mut remaining: Vec<usize> = (0..n).filter(|&i| alive[i] && indegree[i] > 0).collect();
+    remaining.sort_by_key(|&i| nodes[i].id);
+    let mut explained = vec![false; n];
+    for &start in &remaining {
+        if explained[start] {
+            continue;
         }
-    } else if live > 0 && roots.is_empty() && !dangling {
-        problems.push(Diagnostic::new(
-            DiagnosticKind::NoRoot,
-            "no revision has an empty down_revision",
-        ));
+        let (path, cycle_from) = walk_parents(nodes, edges, indegree, &explained, start);
+        for &p in &path {
+            explained[p] = true;
+        }
+        if let Some(k) = cycle_from {
+            problems.push(cycle(nodes, path[k..].to_vec()));
+        }
     }
+}
 
-    // Heads: only meaningful on an acyclic graph whose links all resolve
-    // (a dropped link would make its parent look like a head).
-    if order.len() == live && live > 0 && !dangling {
-        let mut heads: Vec<usize> = order.iter().copied().filter(|&i| children[i].is_empty()).collect();
-        heads.sort_by_key(|&i| nodes[i].id);
-        if heads.len() > 1 {
-            let mut position = vec![usize::MAX; n];
-            for (p, &i) in order.iter().enumerate() {
-                position[i] = p;
-            }
-            let mut common: Option<Vec<bool>> = None;
-            for &h in &heads {
-                let anc = ancestors_of(&parents, n, h);
-                common = Some(match common {
-                    None => anc,
-                    Some(c) => c.iter().zip(&anc).map(|(a, b)| *a && *b).collect(),
-                });
-            }
-            let fork = common
-                .and_then(|c| (0..n).filter(|&i| c[i]).max_by_key(|&i| position[i]))
-                .map(|i| nodes[i].id);
-            let ids: Vec<&str> = heads.iter().map(|&i| nodes[i].id).collect();
-            let named: Vec<String> = heads
-                .iter()
-                .map(|&i| format!("`{}` ({})", nodes[i].id, nodes[i].file))
-                .collect();
-            let from = match fork {
-                Some(f) => format!(", forking from `{f}`"),
-                None => String::from(", with no common ancestor"),
-            };
-            let merge = format!(
-                "add a merge revision whose down_revision lists {} (`migrate merge -m \"merge heads\"` writes it)",
-                ids.join(", ")
-            );
-            // A head that is also a root: a file whose down_revision was left empty.
-            let strays: Vec<usize> = heads.iter().copied().filter(|&h| parents[h].is_empty()).collect();
-            let (at, line, help) = match (fork, strays.as_slice(), heads.as_slice()) {
-                (None, [stray], [a, b]) => {
-                    let other = if a == stray { *b } else { *a };
-                    (
-                        *stray,
-                        nodes[*stray].down_revision_line,
-                        format!(
-                            "if `{}` should follow the history, set its down_revision to `{}`; if it starts an independent history, {merge}",
-                            nodes[*stray].id, nodes[other].id
-                        ),
-                    )
-                }
-                (None, _, _) => (
-                    heads[0],
-                    nodes[heads[0]].revision_line,
-                    format!(
-                        "{merge}; or, if one of these lines should follow another, set the down_revision of its first revision to that line's head"
-                    ),
-                ),
-                (Some(_), _, _) => (heads[0], nodes[heads[0]].revision_line, merge),
-            };
-            problems.push(nodes[at].diagnostic(
-                DiagnosticKind::UnmergedHeads,
-                line,
+/// The walk from `start` through its smallest left parent, until it comes
+/// back on itself (`Some` of where the loop starts in the path) or reaches
+/// a node an earlier walk explained (`None`).
+fn walk_parents(
+    nodes: &[Node<'_>],
+    edges: &Edges,
+    indegree: &[usize],
+    explained: &[bool],
+    start: usize,
+) -> (Vec<usize>, Option<usize>) {
+    let mut path = vec![start];
+    let mut at: HashMap<usize, usize> = HashMap::from([(start, 0)]);
+    loop {
+        #[allow(clippy::expect_used, reason = "`path` starts with `start` and only grows")]
+        let cur = *path.last().expect("path starts non-empty");
+        #[allow(
+            clippy::expect_used,
+            reason = "every node Kahn's algorithm leaves has a parent it also leaves, or its indegree would be 0"
+        )]
+        let next = edges.parents[cur]
+            .iter()
+            .copied()
+            .filter(|&p| indegree[p] > 0)
+            .min_by_key(|&p| nodes[p].id)
+            .expect("a node left by Kahn's algorithm has a parent left too");
+        if explained[next] {
+            return (path, None);
+        }
+        if let Some(&k) = at.get(&next) {
+            return (path, Some(k));
+        }
+        at.insert(next, path.len());
+        path.push(next);
+    }
+}
+
+/// The diagnostic of one cycle, given child-to-parent.
+fn cycle(nodes: &[Node<'_>], mut cycle: Vec<usize>) -> Diagnostic {
+    // Start the printed cycle at its smallest id, walking upgrade-wards (parent -> child).
+    cycle.reverse();
+    let min = (0..cycle.len()).min_by_key(|&j| nodes[cycle[j]].id).unwrap_or(0);
+    cycle.rotate_left(min);
+    let mut shown: Vec<&str> = cycle.iter().map(|&i| nodes[i].id).collect();
+    shown.push(shown[0]);
+    let first = &nodes[cycle[0]];
+    let (message, help) = if cycle.len() == 1 {
+        (
+            format!("revision `{}` lists itself as its down_revision", first.id),
+            format!("remove `{}` from its own down_revision", first.id),
+        )
+    } else {
+        let files: Vec<String> = cycle
+            .iter()
+            .map(|&i| format!("`{}` ({})", nodes[i].id, nodes[i].file))
+            .collect();
+        (
+            format!(
+                "the down_revision links form a cycle: {} (each revision is the down_revision of the next)",
+                shown.join(" -> ")
+            ),
+            format!(
+                "make one of {} name an earlier revision as its down_revision",
+                files.join(", ")
+            ),
+        )
+    };
+    first.diagnostic(DiagnosticKind::Cycle, first.down_revision_line, message, help)
+}
+
+/// More than one head: reported with where the heads fork and the merge that joins them.
+fn unmerged_heads(nodes: &[Node<'_>], edges: &Edges, order: &[usize], problems: &mut Vec<Diagnostic>) {
+    let mut heads: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&i| edges.children[i].is_empty())
+        .collect();
+    heads.sort_by_key(|&i| nodes[i].id);
+    if heads.len() <= 1 {
+        return;
+    }
+    let fork = fork_point(nodes, edges, order, &heads);
+    let ids: Vec<&str> = heads.iter().map(|&i| nodes[i].id).collect();
+    let named: Vec<String> = heads
+        .iter()
+        .map(|&i| format!("`{}` ({})", nodes[i].id, nodes[i].file))
+        .collect();
+    let from = match fork {
+        Some(f) => format!(", forking from `{f}`"),
+        None => String::from(", with no common ancestor"),
+    };
+    let merge = format!(
+        "add a merge revision whose down_revision lists {} (`migrate merge -m \"merge heads\"` writes it)",
+        ids.join(", ")
+    );
+    let (at, line, help) = heads_help(nodes, edges, &heads, fork, merge);
+    problems.push(nodes[at].diagnostic(
+        DiagnosticKind::UnmergedHeads,
+        line,
+        format!(
+            "the revision graph has {} heads: {}{from}",
+            heads.len(),
+            named.join(", ")
+        ),
+        help,
+    ));
+}
+
+/// The latest revision (in `order`) that every head descends from.
+fn fork_point<'a>(nodes: &[Node<'a>], edges: &Edges, order: &[usize], heads: &[usize]) -> Option<&'a str> {
+    let n = nodes.len();
+    let mut position = vec![usize::MAX; n];
+    for (p, &i) in order.iter().enumerate() {
+        position[i] = p;
+    }
+    let mut common: Option<Vec<bool>> = None;
+    for &h in heads {
+        let anc = ancestors_of(&edges.parents, n, h);
+        common = Some(match common {
+            None => anc,
+            Some(c) => c.iter().zip(&anc).map(|(a, b)| *a && *b).collect(),
+        });
+    }
+    common
+        .and_then(|c| (0..n).filter(|&i| c[i]).max_by_key(|&i| position[i]))
+        .map(|i| nodes[i].id)
+}
+
+/// Which head the unmerged-heads diagnostic sits on, its line, and the fix:
+/// a head that is also a root is a file whose down_revision was left empty.
+fn heads_help(
+    nodes: &[Node<'_>],
+    edges: &Edges,
+    heads: &[usize],
+    fork: Option<&str>,
+    merge: String,
+) -> (usize, Option<usize>, String) {
+    let strays: Vec<usize> = heads.iter().copied().filter(|&h| edges.parents[h].is_empty()).collect();
+    match (fork, strays.as_slice(), heads) {
+        (None, [stray], [a, b]) => {
+            let other = if a == stray { *b } else { *a };
+            (
+                *stray,
+                nodes[*stray].down_revision_line,
                 format!(
-                    "the revision graph has {} heads: {}{from}",
-                    heads.len(),
-                    named.join(", ")
+                    "if `{}` should follow the history, set its down_revision to `{}`; if it starts an independent history, {merge}",
+                    nodes[*stray].id, nodes[other].id
                 ),
-                help,
-            ));
+            )
         }
+        (None, _, _) => (
+            heads[0],
+            nodes[heads[0]].revision_line,
+            format!(
+                "{merge}; or, if one of these lines should follow another, set the down_revision of its first revision to that line's head"
+            ),
+        ),
+        (Some(_), _, _) => (heads[0], nodes[heads[0]].revision_line, merge),
     }
-
-    if problems.is_empty() { Ok(order) } else { Err(problems) }
 }
 
 /// `i` and every revision it descends from.
