@@ -379,109 +379,12 @@ impl Diff<'_> {
     /// A line per change, in the order of the statements.
     pub fn detected(&self) -> Vec<Detected> {
         let mut out = Vec::new();
-        for e in &self.enums.added {
-            out.push(line(format!("Detected added enum type \"{}\"", e.name), false));
-        }
-        for (b, a) in &self.enums.changed {
-            for v in a.values.iter().filter(|v| !b.values.contains(v)) {
-                out.push(line(
-                    format!("Detected added value '{v}' to enum type \"{}\"", a.name),
-                    false,
-                ));
-            }
-            for v in b.values.iter().filter(|v| !a.values.contains(v)) {
-                out.push(line(
-                    format!(
-                        "Detected removed value '{v}' from enum type \"{}\" (the type is recreated)",
-                        a.name
-                    ),
-                    true,
-                ));
-            }
-        }
+        enums_added_or_changed(&mut out, &self.enums);
         for t in &self.tables_added {
             out.push(line(format!("Detected added table \"{}\"", t.name), false));
         }
         for t in &self.tables_changed {
-            let name = &t.after.name;
-            if t.renamed() {
-                out.push(line(
-                    format!("Detected renamed table \"{}\" to \"{name}\"", t.before.name),
-                    false,
-                ));
-            }
-            for (b, a) in &t.columns_renamed {
-                out.push(line(
-                    format!("Detected renamed column \"{name}\".\"{}\" to \"{}\"", b.name, a.name),
-                    false,
-                ));
-            }
-            for c in &t.columns_added {
-                out.push(line(format!("Detected added column \"{name}\".\"{}\"", c.name), false));
-            }
-            for (b, a) in &t.columns_changed {
-                let at = format!("\"{name}\".\"{}\"", a.name);
-                if b.data_type != a.data_type {
-                    out.push(line(
-                        format!("Detected type change from {} to {} on {at}", b.data_type, a.data_type),
-                        !super::render::widens(&b.data_type, &a.data_type),
-                    ));
-                }
-                if b.nullable != a.nullable {
-                    let what = if a.nullable { "NULL" } else { "NOT NULL" };
-                    out.push(line(format!("Detected {what} on column {at}"), !a.nullable));
-                }
-                if b.default != a.default {
-                    out.push(line(
-                        format!(
-                            "Detected default change from {} to {} on {at}",
-                            b.default.as_deref().unwrap_or("none"),
-                            a.default.as_deref().unwrap_or("none")
-                        ),
-                        false,
-                    ));
-                }
-                if b.identity != a.identity {
-                    out.push(line(format!("Detected identity change on {at}"), false));
-                }
-                if b.generated != a.generated {
-                    out.push(line(format!("Detected generated expression change on {at}"), true));
-                }
-            }
-            for c in &t.constraints_removed {
-                out.push(line(
-                    format!("Detected removed {} on \"{name}\" ({})", c.kind.noun(), c.definition),
-                    false,
-                ));
-            }
-            for c in &t.constraints_added {
-                out.push(line(
-                    format!("Detected added {} on \"{name}\" ({})", c.kind.noun(), c.definition),
-                    false,
-                ));
-            }
-            for i in &t.indexes_removed {
-                out.push(line(
-                    format!("Detected removed index \"{}\" on \"{name}\"", i.name),
-                    false,
-                ));
-            }
-            for i in &t.indexes_added {
-                out.push(line(
-                    format!(
-                        "Detected added index \"{}\" on \"{name}\" ({})",
-                        i.name,
-                        quoted(&i.columns)
-                    ),
-                    false,
-                ));
-            }
-            if t.autoincrement_changed {
-                out.push(line(format!("Detected AUTOINCREMENT change on \"{name}\""), false));
-            }
-            for c in &t.columns_removed {
-                out.push(line(format!("Detected removed column \"{name}\".\"{}\"", c.name), true));
-            }
+            table_changed(&mut out, t);
         }
         for t in &self.tables_removed {
             out.push(line(format!("Detected removed table \"{}\"", t.name), true));
@@ -494,17 +397,140 @@ impl Diff<'_> {
             ("function", &self.functions),
             ("trigger", &self.triggers),
         ] {
-            for o in &set.added {
-                out.push(line(format!("Detected added {kind} \"{}\"", o.name), false));
-            }
-            for (_, o) in &set.changed {
-                out.push(line(format!("Detected changed {kind} \"{}\"", o.name), false));
-            }
-            for o in &set.removed {
-                out.push(line(format!("Detected removed {kind} \"{}\"", o.name), kind != "view"));
-            }
+            objects_changed(&mut out, kind, set);
         }
         out
+    }
+}
+
+/// Enum types added, and values added to or removed from one.
+fn enums_added_or_changed(out: &mut Vec<Detected>, enums: &Changes<'_, EnumType>) {
+    for e in &enums.added {
+        out.push(line(format!("Detected added enum type \"{}\"", e.name), false));
+    }
+    for (b, a) in &enums.changed {
+        for v in a.values.iter().filter(|v| !b.values.contains(v)) {
+            out.push(line(
+                format!("Detected added value '{v}' to enum type \"{}\"", a.name),
+                false,
+            ));
+        }
+        for v in b.values.iter().filter(|v| !a.values.contains(v)) {
+            out.push(line(
+                format!(
+                    "Detected removed value '{v}' from enum type \"{}\" (the type is recreated)",
+                    a.name
+                ),
+                true,
+            ));
+        }
+    }
+}
+
+/// One table's changes, in the order of its statements.
+fn table_changed(out: &mut Vec<Detected>, t: &TableDiff<'_>) {
+    let name = &t.after.name;
+    if t.renamed() {
+        out.push(line(
+            format!("Detected renamed table \"{}\" to \"{name}\"", t.before.name),
+            false,
+        ));
+    }
+    for (b, a) in &t.columns_renamed {
+        out.push(line(
+            format!("Detected renamed column \"{name}\".\"{}\" to \"{}\"", b.name, a.name),
+            false,
+        ));
+    }
+    for c in &t.columns_added {
+        out.push(line(format!("Detected added column \"{name}\".\"{}\"", c.name), false));
+    }
+    for (b, a) in &t.columns_changed {
+        column_changed(out, name, b, a);
+    }
+    constraints_and_indexes_changed(out, t);
+    if t.autoincrement_changed {
+        out.push(line(format!("Detected AUTOINCREMENT change on \"{name}\""), false));
+    }
+    for c in &t.columns_removed {
+        out.push(line(format!("Detected removed column \"{name}\".\"{}\"", c.name), true));
+    }
+}
+
+/// What differs in one column of table `table`, from `b` to `a`.
+fn column_changed(out: &mut Vec<Detected>, table: &str, b: &Column, a: &Column) {
+    let at = format!("\"{table}\".\"{}\"", a.name);
+    if b.data_type != a.data_type {
+        out.push(line(
+            format!("Detected type change from {} to {} on {at}", b.data_type, a.data_type),
+            !super::render::widens(&b.data_type, &a.data_type),
+        ));
+    }
+    if b.nullable != a.nullable {
+        let what = if a.nullable { "NULL" } else { "NOT NULL" };
+        out.push(line(format!("Detected {what} on column {at}"), !a.nullable));
+    }
+    if b.default != a.default {
+        out.push(line(
+            format!(
+                "Detected default change from {} to {} on {at}",
+                b.default.as_deref().unwrap_or("none"),
+                a.default.as_deref().unwrap_or("none")
+            ),
+            false,
+        ));
+    }
+    if b.identity != a.identity {
+        out.push(line(format!("Detected identity change on {at}"), false));
+    }
+    if b.generated != a.generated {
+        out.push(line(format!("Detected generated expression change on {at}"), true));
+    }
+}
+
+/// A table's constraints and indexes removed and added.
+fn constraints_and_indexes_changed(out: &mut Vec<Detected>, t: &TableDiff<'_>) {
+    let name = &t.after.name;
+    for c in &t.constraints_removed {
+        out.push(line(
+            format!("Detected removed {} on \"{name}\" ({})", c.kind.noun(), c.definition),
+            false,
+        ));
+    }
+    for c in &t.constraints_added {
+        out.push(line(
+            format!("Detected added {} on \"{name}\" ({})", c.kind.noun(), c.definition),
+            false,
+        ));
+    }
+    for i in &t.indexes_removed {
+        out.push(line(
+            format!("Detected removed index \"{}\" on \"{name}\"", i.name),
+            false,
+        ));
+    }
+    for i in &t.indexes_added {
+        out.push(line(
+            format!(
+                "Detected added index \"{}\" on \"{name}\" ({})",
+                i.name,
+                quoted(&i.columns)
+            ),
+            false,
+        ));
+    }
+}
+
+/// Views, functions or triggers (`kind`) added, changed and removed.
+fn objects_changed(out: &mut Vec<Detected>, kind: &str, set: &Changes<'_, Object>) {
+    for o in &set.added {
+        out.push(line(format!("Detected added {kind} \"{}\"", o.name), false));
+    }
+    for (_, o) in &set.changed {
+        out.push(line(format!("Detected changed {kind} \"{}\"", o.name), false));
+    }
+    for o in &set.removed {
+        out.push(line(format!("Detected removed {kind} \"{}\"", o.name), kind != "view"));
     }
 }
 
