@@ -1057,9 +1057,9 @@ impl<'m> Migrator<'m> {
             let prepared = async {
                 let graph = self.graph()?;
                 let mut s = conn.prepare(&s).await?;
-                let lease = match (self.lock_mode, s.galera, conn.dialect()) {
+                let lease = match (self.lock_mode, s.galera, conn.leases()) {
                     // SQLite's lock is its one write lock, whatever the mode.
-                    (_, _, crate::Dialect::Sqlite) => false,
+                    (_, _, false) => false,
                     (LockMode::Advisory, true, _) => return Err(Error::AdvisoryOnCluster),
                     (LockMode::Lease, _, _) | (LockMode::Auto, true, _) => true,
                     _ => false,
@@ -1093,9 +1093,7 @@ impl<'m> Migrator<'m> {
                 }
             };
             tracing::debug!(table = s.table.name(), "took the migration lock");
-            if conn.dialect() == crate::Dialect::Sqlite
-                && (s.ddl_lock_timeout.is_some() || s.statement_timeout.is_some())
-            {
+            if !conn.has_timeouts() && (s.ddl_lock_timeout.is_some() || s.statement_timeout.is_some()) {
                 tracing::warn!(
                     "SQLite has no lock timeout or statement timeout: a run holds the database's one write lock, so no statement of it waits for the application's sessions; the setting is ignored"
                 );
@@ -1314,7 +1312,7 @@ impl<'m> Migrator<'m> {
         let Some(m) = self.migrations.get(revision) else {
             return Err(cannot("this build has no file for it"));
         };
-        if !(m.no_transaction() || d == crate::Dialect::Mysql) {
+        if !driver::by_statement(conn, m) {
             return Err(cannot(
                 "it runs in a transaction, so its failure left nothing of it behind: resolve it as not applied (`--not-applied`), then upgrade",
             ));
@@ -1336,7 +1334,7 @@ impl<'m> Migrator<'m> {
         };
         let statements = crate::split::statements(sql, d);
         if let Some(next) = statements.get(done) {
-            if let Some((index, drop)) = driver::invalid_index(conn, next.text).await {
+            if let Some((index, drop)) = conn.invalid_index(next.text).await {
                 return Err(Error::InvalidIndex {
                     revision: revision.to_owned(),
                     index,
@@ -1406,7 +1404,7 @@ impl<'m> Migrator<'m> {
         // its savepoint).
         let one_transaction = fresh
             && run_sql
-            && conn.dialect() == crate::Dialect::Postgres
+            && conn.one_transaction_runs()
             && plan.direction == Direction::Upgrade
             && plan.steps.len() > 1
             && s.lease.is_none()
@@ -1480,7 +1478,6 @@ impl<'m> Migrator<'m> {
         report: &mut Report,
     ) -> Result<()> {
         let total = plan.steps.len();
-        let d = conn.dialect();
         // SQLite: how long each of the next steps took, already applied by a batch
         // (`driver::apply_batch`); and the first step a batch may start at again.
         let mut ahead: std::collections::VecDeque<Duration> = std::collections::VecDeque::new();
@@ -1492,11 +1489,11 @@ impl<'m> Migrator<'m> {
                 direction: plan.direction,
                 run_sql,
             };
-            if ahead.is_empty() && index >= unbatched_until && driver::batchable(d, &step_of(i)) {
+            if ahead.is_empty() && index >= unbatched_until && driver::batchable(conn, &step_of(i)) {
                 let steps: Vec<Step<'_>> = plan.steps[index..]
                     .iter()
                     .map(|&i| step_of(i))
-                    .take_while(|st| driver::batchable(d, st))
+                    .take_while(|st| driver::batchable(conn, st))
                     .take(driver::BATCH_SIZE)
                     .collect();
                 if steps.len() > 1 {
@@ -1538,7 +1535,7 @@ impl<'m> Migrator<'m> {
                     tracing::info!("{verb} downgrade {} -> {}, {}", m.revision(), parents(m), m.message())
                 }
             }
-            if conn.dialect() == crate::Dialect::Sqlite {
+            if !conn.has_timeouts() {
                 let d = m.directives();
                 if d.lock_timeout.is_some() || d.statement_timeout.is_some() {
                     tracing::warn!(

@@ -4,9 +4,10 @@
 //! `GET_LOCK` answers 1 (taken), 0 (held by another session) or NULL (an
 //! error); only 1 counts. The server releases it if the session dies.
 
-use super::{Backend, BoxFuture, Settings};
+use super::{Backend, BoxFuture, Guards, Settings, Step};
 use crate::dialect::{Dialect, HistorySql};
 use crate::error::{Error, Result, db};
+use migrate_core::Migration;
 use sqlx::{AssertSqlSafe, MySql, MySqlConnection};
 
 /// The lock name, computed by the server.
@@ -18,7 +19,15 @@ fn lock_name(s: &Settings) -> String {
     )
 }
 
-super::driver!(MySql, MySqlConnection, Dialect::Mysql);
+impl super::sealed::Sealed for MySql {}
+
+impl super::Driver for MySql {
+    const DIALECT: Dialect = Dialect::Mysql;
+
+    fn backend(conn: &mut MySqlConnection) -> &mut dyn Backend {
+        conn
+    }
+}
 
 impl Backend for MySqlConnection {
     super::same_everywhere!(MySql);
@@ -102,6 +111,19 @@ impl Backend for MySqlConnection {
             Some(format!("connection {id} ({user}@{host}, connected for {secs} s)"))
         })
     }
+
+    fn transactional_ddl(&self) -> bool {
+        false
+    }
+
+    fn guards(&self, s: &Settings, m: &Migration) -> Guards {
+        guards(s, m)
+    }
+
+    fn in_transaction<'a>(&'a mut self, s: &'a Settings, step: Step<'a>, sql: &'a str) -> BoxFuture<'a, Result<()>> {
+        // DDL commits itself here: even a transactional step runs statement by statement.
+        Box::pin(super::by_statements(self, s, step, sql, None, super::Retry::NONE))
+    }
 }
 
 async fn table_exists(conn: &mut MySqlConnection, s: &Settings) -> Result<bool> {
@@ -151,4 +173,52 @@ async fn unlock(conn: &mut MySqlConnection, s: &Settings) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// The largest lock wait MySQL and MariaDB take, in seconds (a year).
+const MAX_SECS: u128 = 31_536_000;
+
+/// A step's session settings, put back after it: its timeouts (MariaDB's
+/// `max_statement_time`, MySQL's `max_execution_time`) and, for a
+/// `-- migrate:foreign-keys-off` step, `foreign_key_checks = 0`.
+fn guards(s: &Settings, m: &Migration) -> Guards {
+    let (lock, statement) = Guards::timeouts(s, m);
+    let directives = m.directives();
+    let (mut set, mut saved) = (Vec::new(), Vec::new());
+    if let Some(t) = lock {
+        // Whole seconds, at least one: metadata locks (DDL) and row locks.
+        let secs = t.as_millis().div_ceil(1000).clamp(1, MAX_SECS);
+        set.push(format!("lock_wait_timeout = {secs}, innodb_lock_wait_timeout = {secs}"));
+        saved.push("'lock_wait_timeout = ', @@SESSION.lock_wait_timeout, ', innodb_lock_wait_timeout = ', @@SESSION.innodb_lock_wait_timeout");
+    }
+    if let Some(t) = statement {
+        if s.mariadb {
+            let secs = t.as_secs_f64().clamp(0.001, MAX_SECS as f64);
+            set.push(format!("max_statement_time = {secs:.3}"));
+            saved.push("'max_statement_time = ', @@SESSION.max_statement_time");
+        } else {
+            // MySQL bounds only SELECT statements.
+            set.push(format!(
+                "max_execution_time = {}",
+                t.as_millis().clamp(1, u32::MAX as u128)
+            ));
+            saved.push("'max_execution_time = ', @@SESSION.max_execution_time");
+        }
+    }
+    if directives.foreign_keys_off {
+        // `-- migrate:foreign-keys-off`: the step's session checks no foreign key.
+        set.push("foreign_key_checks = 0".to_owned());
+        saved.push("'foreign_key_checks = ', @@SESSION.foreign_key_checks");
+    }
+    if set.is_empty() {
+        return Guards::none();
+    }
+    Guards {
+        local: String::new(),
+        set: Some(format!("SET SESSION {}", set.join(", "))),
+        save: Some(format!(
+            "SELECT CAST(CONCAT('SET SESSION ', {}) AS CHAR)",
+            saved.join(", ', ', ")
+        )),
+    }
 }

@@ -5,10 +5,13 @@
 //! with its schema (the current schema when none is chosen), so another
 //! schema on the search path cannot shadow it.
 
-use super::{Backend, BoxFuture, Settings};
+use super::{Backend, BoxFuture, Guards, Settings, Step, run};
 use crate::dialect::{Dialect, HistorySql};
 use crate::error::{Error, Result};
+use crate::split;
+use migrate_core::Migration;
 use sqlx::{PgConnection, Postgres};
+use std::time::Duration;
 
 /// A `pg_stat_activity a` row as a sentence: pid, state, transaction age,
 /// application, and the query it runs or ran last.
@@ -27,7 +30,15 @@ fn key(s: &Settings) -> String {
     )
 }
 
-super::driver!(Postgres, PgConnection, Dialect::Postgres);
+impl super::sealed::Sealed for Postgres {}
+
+impl super::Driver for Postgres {
+    const DIALECT: Dialect = Dialect::Postgres;
+
+    fn backend(conn: &mut PgConnection) -> &mut dyn Backend {
+        conn
+    }
+}
 
 impl Backend for PgConnection {
     super::same_everywhere!(Postgres);
@@ -115,6 +126,26 @@ impl Backend for PgConnection {
             Backend::read_strings(self, sql).await.ok()?.into_iter().next()
         })
     }
+
+    fn one_transaction_runs(&self) -> bool {
+        true
+    }
+
+    fn checks_lease_at_commit(&self) -> bool {
+        true
+    }
+
+    fn guards(&self, s: &Settings, m: &Migration) -> Guards {
+        guards(s, m)
+    }
+
+    fn in_transaction<'a>(&'a mut self, s: &'a Settings, step: Step<'a>, sql: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(in_transaction(self, s, step, sql))
+    }
+
+    fn invalid_index<'a>(&'a mut self, statement: &'a str) -> BoxFuture<'a, Option<(String, String)>> {
+        Box::pin(invalid_index(self, statement))
+    }
 }
 
 async fn table_exists(conn: &mut PgConnection, s: &Settings) -> Result<bool> {
@@ -170,4 +201,163 @@ async fn unlock(conn: &mut PgConnection, s: &Settings) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// The largest `lock_timeout`/`statement_timeout` PostgreSQL takes, in ms.
+const MAX_MS: u128 = i32::MAX as u128;
+
+/// A step's timeouts: `SET LOCAL` inside its transaction, or session settings
+/// put back after a step run statement by statement.
+fn guards(s: &Settings, m: &Migration) -> Guards {
+    let (lock, statement) = Guards::timeouts(s, m);
+    if m.directives().foreign_keys_off {
+        tracing::debug!(
+            revision = m.revision(),
+            "-- migrate:foreign-keys-off has no effect on PostgreSQL: its foreign keys are not touched by rebuilding a table, and a constraint that must wait can be DEFERRABLE"
+        );
+    }
+    let mut values = Vec::new();
+    if let Some(t) = lock {
+        values.push(("lock_timeout", t));
+    }
+    if let Some(t) = statement {
+        values.push(("statement_timeout", t));
+    }
+    if values.is_empty() {
+        return Guards::none();
+    }
+    let value = |(name, t): &(&str, Duration)| format!("{name} = '{}ms'", t.as_millis().min(MAX_MS));
+    let joined =
+        |f: &dyn Fn(&(&str, Duration)) -> String, sep: &str| values.iter().map(f).collect::<Vec<_>>().join(sep);
+    Guards {
+        local: values.iter().map(|v| format!("SET LOCAL {};\n", value(v))).collect(),
+        set: Some(joined(&|v| format!("SET {}", value(v)), ";\n")),
+        save: Some(format!(
+            "SELECT {}",
+            joined(
+                &|(name, _)| format!("'SET {name} = ' || quote_literal(current_setting('{name}'))"),
+                " || ';\n' || "
+            )
+        )),
+    }
+}
+
+/// On PostgreSQL, when `statement` is a `CREATE INDEX CONCURRENTLY` whose
+/// index exists and is INVALID (a failed build leaves one): the index,
+/// schema-qualified, and the statement that drops it.
+async fn invalid_index(conn: &mut dyn Backend, statement: &str) -> Option<(String, String)> {
+    let name = migrate_core::sql::concurrent_index(statement)?;
+    let sql = format!(
+        "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid AND c.oid = to_regclass(quote_ident({}))",
+        Dialect::Postgres.quote_text(&name)
+    );
+    let index = conn.read_strings(sql).await.ok()?.into_iter().next()?;
+    let drop = format!("DROP INDEX CONCURRENTLY {index};");
+    Some((index, drop))
+}
+
+/// A transactional step: a transaction of its own with its history row, or,
+/// in a run from an empty history, a savepoint in the run's one transaction.
+async fn in_transaction(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sql: &str) -> Result<()> {
+    let d = conn.dialect();
+    let t = &s.table;
+    let terminator = if split::needs_terminator(sql, d) { "\n;" } else { "" };
+    // The migration and its history row in one transaction, sent in one round
+    // trip; the server measures the time since the transaction began. If the
+    // migrator dies mid-step, PostgreSQL 14+ notices within a second
+    // (client_connection_check_interval) and rolls back.
+    let ms = "(EXTRACT(EPOCH FROM (clock_timestamp() - now())) * 1000)::bigint";
+    let watch = if s.watch_client {
+        "SET LOCAL client_connection_check_interval = '1s';\n"
+    } else {
+        ""
+    };
+    if s.in_run_transaction {
+        return in_savepoint(conn, s, step, sql, terminator).await;
+    }
+    let record = step.record(d, t, ms, false);
+    let prefix = format!("BEGIN;\n{watch}{}", guards(s, step.migration).local);
+    // Under a lease, the step commits only if this run still holds it.
+    let guard = s
+        .lease
+        .as_ref()
+        .and_then(|l| d.lease_guard(t, &l.owner, l.ttl_ms()))
+        .map(|g| format!("{g};\n"))
+        .unwrap_or_default();
+    let batch = format!("{prefix}{sql}{terminator}\n{guard}{record};\nCOMMIT");
+    if let Err(e) = conn.execute(batch).await {
+        // A transaction that never reached COMMIT is rolled back by the
+        // server, also when the ROLLBACK cannot be sent.
+        let cleanup = run(conn, "ROLLBACK".into(), "rolling back the failed migration")
+            .await
+            .err();
+        // The server's position counts characters of the whole batch.
+        let line = crate::error::error_position(&e).and_then(|p| line_of(sql, p, prefix.chars().count()));
+        return Err(step.failure_at(e, None, line, true, cleanup));
+    }
+    Ok(())
+}
+
+/// A PostgreSQL step inside the run's one transaction: the migration and its
+/// history row in a savepoint, sent in one round trip, the server timing the
+/// step from the savepoint on. A failure rolls back to the savepoint, so
+/// the transaction goes on holding what the run did before it (which
+/// `Migrator::steps` then commits).
+async fn in_savepoint(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sql: &str, terminator: &str) -> Result<()> {
+    let d = conn.dialect();
+    let ms = "(EXTRACT(EPOCH FROM (clock_timestamp() - current_setting('migrate.step_started')::timestamptz)) * 1000)::bigint";
+    let watch = if s.watch_client {
+        "SET LOCAL client_connection_check_interval = '1s';\n"
+    } else {
+        ""
+    };
+    let record = step.record(d, &s.table, ms, false);
+    let prefix = format!(
+        "SAVEPOINT migrate_step;\nSELECT set_config('migrate.step_started', clock_timestamp()::text, true);\n{watch}{}",
+        guards(s, step.migration).local
+    );
+    let batch = format!("{prefix}{sql}{terminator}\n{record};\nRELEASE SAVEPOINT migrate_step");
+    if let Err(e) = conn.execute(batch).await {
+        let undo = "ROLLBACK TO SAVEPOINT migrate_step;\nRELEASE SAVEPOINT migrate_step".to_owned();
+        let cleanup = run(conn, undo, "rolling back the failed migration to its savepoint")
+            .await
+            .err();
+        let line = crate::error::error_position(&e).and_then(|p| line_of(sql, p, prefix.chars().count()));
+        return Err(step.failure_at(e, None, line, true, cleanup));
+    }
+    Ok(())
+}
+
+/// The 1-based line of `sql` holding character `position` (1-based) of a
+/// text that had `before` characters ahead of `sql`; `None` outside `sql`.
+fn line_of(sql: &str, position: usize, before: usize) -> Option<usize> {
+    let at = position.checked_sub(before + 1)?;
+    let mut chars = 0;
+    let mut line = 1;
+    for c in sql.chars() {
+        if chars == at {
+            return Some(line);
+        }
+        if c == '\n' {
+            line += 1;
+        }
+        chars += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_of;
+
+    #[test]
+    fn positions_map_to_lines_of_the_migration() {
+        let sql = "CREATE TABLE a (id INT);\nSELECT * FROM missing;";
+        let before = "BEGIN;\n".chars().count();
+        assert_eq!(line_of(sql, before + 1, before), Some(1));
+        assert_eq!(line_of(sql, before + 26 + 14, before), Some(2));
+        assert_eq!(line_of(sql, before, before), None, "before the migration");
+        assert_eq!(line_of(sql, before + 500, before), None, "after it");
+    }
 }

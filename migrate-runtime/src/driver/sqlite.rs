@@ -5,10 +5,16 @@
 //! on its own, and takes the lock again. Consecutive plain migrations run
 //! together straight on SQLite's handle ([`Backend::run_batch`]).
 
-use super::{BATCH_SAVEPOINT, Backend, BatchRun, BatchStep, BoxFuture, Settings, run};
+use super::{
+    BATCH_SAVEPOINT, Backend, BatchRun, BatchStep, BoxFuture, Settings, Step, also, attempts, julian_day_now, read_one,
+    run,
+};
 use crate::dialect::{Dialect, HistorySql};
+use crate::error::ForeignKeyViolation;
 use crate::error::{Error, Result, db};
+use crate::split;
 use sqlx::{Sqlite, SqliteConnection};
+use std::time::Instant;
 
 fn is_busy(e: &sqlx::Error) -> bool {
     e.as_database_error()
@@ -17,7 +23,15 @@ fn is_busy(e: &sqlx::Error) -> bool {
         .is_some_and(|c| c & 0xff == 5 || c & 0xff == 6)
 }
 
-super::driver!(Sqlite, SqliteConnection, Dialect::Sqlite);
+impl super::sealed::Sealed for Sqlite {}
+
+impl super::Driver for Sqlite {
+    const DIALECT: Dialect = Dialect::Sqlite;
+
+    fn backend(conn: &mut SqliteConnection) -> &mut dyn Backend {
+        conn
+    }
+}
 
 /// Takes the write lock: `BEGIN IMMEDIATE`, waited for by SQLite's busy
 /// handler bounded by the lock timeout, then the connection's own setting restored.
@@ -102,6 +116,38 @@ impl Backend for SqliteConnection {
 
     fn run_batch(&mut self, steps: Vec<BatchStep>) -> BoxFuture<'_, Option<BatchRun>> {
         Box::pin(batch::run(self, steps))
+    }
+
+    fn batches(&self) -> bool {
+        true
+    }
+
+    fn leases(&self) -> bool {
+        false
+    }
+
+    fn has_timeouts(&self) -> bool {
+        false
+    }
+
+    fn atomically(&self, sql: String) -> String {
+        // The run's write transaction holds it, and commits it before anything
+        // runs outside a transaction.
+        sql
+    }
+
+    fn in_transaction<'a>(&'a mut self, s: &'a Settings, step: Step<'a>, sql: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(in_transaction(self, s, step, sql))
+    }
+
+    fn without_foreign_keys<'a>(
+        &'a mut self,
+        s: &'a Settings,
+        step: Step<'a>,
+        sql: &'a str,
+        resume: Option<usize>,
+    ) -> Option<BoxFuture<'a, Result<()>>> {
+        Some(Box::pin(without_foreign_keys(self, s, step, sql, resume)))
     }
 }
 
@@ -267,5 +313,140 @@ mod batch {
         unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(db.0.as_ptr())) }
             .to_string_lossy()
             .into_owned()
+    }
+}
+
+/// A `-- migrate:foreign-keys-off` step on SQLite, whose `PRAGMA foreign_keys`
+/// does nothing inside a transaction, and the run holds one: what the run did
+/// so far is committed ([`Backend::suspend`]), enforcement is turned off
+/// outside any transaction (its value read first), and the write lock is taken
+/// again ([`Backend::resume`]) for the step and its history row alone, which
+/// `in_transaction` checks with `pragma_foreign_key_check` before it keeps
+/// them. The step commits on its own, the setting is put back (also when the
+/// step failed), and the run's transaction is begun again for the next step.
+async fn without_foreign_keys(
+    conn: &mut dyn Backend,
+    s: &Settings,
+    step: Step<'_>,
+    sql: &str,
+    resume: Option<usize>,
+) -> Result<()> {
+    let d = conn.dialect();
+    conn.suspend(s).await?;
+    let mut result = async {
+        let before = read_one(
+            conn,
+            d.select_foreign_keys(),
+            "reading the connection's PRAGMA foreign_keys",
+        )
+        .await?
+            == "1";
+        run(
+            conn,
+            d.set_foreign_keys(false),
+            "turning foreign keys off for the migration",
+        )
+        .await?;
+        let mut ran = conn.resume(s).await;
+        if ran.is_ok() {
+            ran = attempts(conn, s, step, sql, resume).await;
+            // The step alone: committed, or, rolled back, an empty transaction.
+            if let Err(e) = conn.suspend(s).await {
+                also(&mut ran, e, "committing the migration");
+            }
+        }
+        // Also when the step failed: the connection's setting never outlives it.
+        let restore = d.set_foreign_keys(before);
+        if let Err(e) = run(conn, restore, "restoring the connection's PRAGMA foreign_keys").await {
+            also(&mut ran, e, "restoring the connection's PRAGMA foreign_keys");
+        }
+        ran
+    }
+    .await;
+    if let Err(e) = conn.resume(s).await {
+        also(&mut result, e, "taking the migration lock again");
+    }
+    result
+}
+
+/// The rows whose foreign key points at no row (SQLite): the first
+/// [`ForeignKeyViolation::MAX_LISTED`], and whether there are more.
+async fn foreign_key_violations(conn: &mut dyn Backend) -> Result<(Vec<ForeignKeyViolation>, bool), sqlx::Error> {
+    let max = ForeignKeyViolation::MAX_LISTED;
+    let rows = conn
+        .read_strings(conn.dialect().select_foreign_key_violations(max + 1))
+        .await?;
+    let found = rows.iter().take(max).map(|row| {
+        let mut parts = row.splitn(3, '\t');
+        let mut next = || parts.next().unwrap_or_default().to_owned();
+        let (table, rowid, parent) = (next(), next(), next());
+        ForeignKeyViolation {
+            table,
+            rowid: rowid.parse().ok(),
+            parent,
+        }
+    });
+    Ok((found.collect(), rows.len() > max))
+}
+
+/// A transactional step: a savepoint in the run's write transaction, with its
+/// history row (the run commits at its end).
+async fn in_transaction(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sql: &str) -> Result<()> {
+    let d = conn.dialect();
+    let t = &s.table;
+    let terminator = if split::needs_terminator(sql, d) { "\n;" } else { "" };
+    if !step.migration.directives().foreign_keys_off {
+        // The savepoint, the migration, its history row and the release in one
+        // call to SQLite's worker thread; SQLite times the step from the
+        // Julian day this process read just before sending it (never below 0:
+        // SQLite reads its clock to the millisecond, this process finer).
+        let ms = format!(
+            "max(0, CAST(round((julianday('now') - {:.9}) * 86400000.0) AS INTEGER))",
+            julian_day_now()
+        );
+        let record = step.record(d, t, &ms, false);
+        let ran = conn
+            .execute(format!(
+                "SAVEPOINT migrate_step;\n{sql}{terminator}\n{record};\nRELEASE migrate_step"
+            ))
+            .await;
+        if let Err(e) = ran {
+            let undo = "ROLLBACK TO migrate_step; RELEASE migrate_step".to_owned();
+            let cleanup = run(conn, undo, "rolling back the failed migration").await.err();
+            return Err(step.failure(e, true, cleanup));
+        }
+        return Ok(());
+    }
+    {
+        let started = Instant::now();
+        let mut ran = conn
+            .execute(format!("SAVEPOINT migrate_step;\n{sql}{terminator}"))
+            .await;
+        if ran.is_ok() && step.migration.directives().foreign_keys_off {
+            // Enforcement is off for this step alone (`without_foreign_keys`):
+            // nothing of it is kept while a row points at no row.
+            match foreign_key_violations(conn).await {
+                Ok((found, _)) if found.is_empty() => {}
+                Ok((found, more)) => {
+                    let undo = "ROLLBACK TO migrate_step; RELEASE migrate_step".to_owned();
+                    let cleanup = run(conn, undo, "rolling back the migration").await.err();
+                    return Err(step.dangling(found, more, cleanup));
+                }
+                Err(e) => ran = Err(e),
+            }
+        }
+        if ran.is_ok() {
+            let ms = started.elapsed().as_millis().to_string();
+            let record = step.record(d, t, &ms, false);
+            ran = conn.execute(format!("{record};\nRELEASE migrate_step")).await;
+        }
+        if let Err(e) = ran {
+            let undo = "ROLLBACK TO migrate_step; RELEASE migrate_step".to_owned();
+            let cleanup = run(conn, undo, "rolling back the failed migration").await.err();
+            // Unreleased, the savepoint is still inside the run's transaction,
+            // which is never committed once the connection is discarded.
+            return Err(step.failure(e, true, cleanup));
+        }
+        return Ok(());
     }
 }

@@ -1,0 +1,194 @@
+//! The history table's rows: reading them into [`HistoryRow`]s, marking a
+//! step in progress or failed, resolving a row, and the digest row.
+
+use super::*;
+
+/// A row of the history table, as stored (its state read into a [`State`]).
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRow {
+    pub revision: String,
+    pub down_revisions: String,
+    pub message: String,
+    pub checksum: String,
+    pub state: State,
+    pub applied_at: String,
+    pub execution_ms: i64,
+    pub error: Option<String>,
+    pub phase: Option<Phase>,
+    pub no_transaction: bool,
+    /// The downgrade section stored when the revision was applied.
+    pub downgrade: Option<String>,
+    pub downgrade_checksum: Option<String>,
+    /// How many statements of a migration run statement by statement completed;
+    /// `None` in a row written before this column existed.
+    pub statements_done: Option<i64>,
+}
+
+impl HistoryRow {
+    /// Its down_revisions, as a list.
+    pub(crate) fn parents(&self) -> Vec<&str> {
+        self.down_revisions.split(',').filter(|p| !p.is_empty()).collect()
+    }
+}
+
+/// A history row as its columns read.
+#[doc(hidden)]
+pub type RowTuple = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
+impl TryFrom<RowTuple> for HistoryRow {
+    type Error = Error;
+
+    fn try_from(
+        (
+            revision,
+            down_revisions,
+            message,
+            checksum,
+            state,
+            applied_at,
+            execution_ms,
+            error,
+            phase,
+            no_transaction,
+            downgrade,
+            downgrade_checksum,
+            statements_done,
+        ): RowTuple,
+    ) -> Result<Self> {
+        let state = match state.parse::<State>() {
+            Ok(state) => state,
+            Err(unknown) => {
+                return Err(Error::UnknownState {
+                    revision,
+                    state: unknown.0,
+                });
+            }
+        };
+        // A phase this build does not know reads as none: the row is then
+        // treated as any revision without one.
+        let phase = phase.and_then(|p| p.parse::<Phase>().ok());
+        Ok(HistoryRow {
+            revision,
+            down_revisions,
+            message,
+            checksum,
+            state,
+            applied_at,
+            execution_ms,
+            error,
+            phase,
+            no_transaction: no_transaction.unwrap_or(0) != 0,
+            downgrade,
+            downgrade_checksum,
+            statements_done,
+        })
+    }
+}
+
+/// Creates the history table if it is missing, and adds the columns a
+/// table made by an earlier version lacks (under the migration lock).
+pub(crate) async fn create_table(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
+    let d = conn.dialect();
+    let context = format!("creating the history table {}", d.table(&s.table));
+    run(conn, d.create_table(&s.table), &context).await?;
+    let present = conn
+        .read_strings(d.select_columns(&s.table))
+        .await
+        .map_err(db("reading the history table's columns"))?;
+    for add in d.add_missing_columns(&s.table, &present) {
+        tracing::info!(table = %d.table(&s.table), "{add}: the history table gains a column of this version");
+        let context = format!("adding a column to the history table {}", d.table(&s.table));
+        // MySQL commits an ALTER at once; the others keep it in the run's transaction or commit it alone.
+        run(conn, add, &context).await?;
+    }
+    Ok(())
+}
+
+/// How many statements of `revision` the history row says completed (0 without a row).
+pub(crate) async fn progress(conn: &mut dyn Backend, s: &Settings, revision: &str) -> Result<usize> {
+    Ok(row_progress(conn, s, revision).await?.unwrap_or(0))
+}
+
+/// How many statements of `revision` its history row says completed, or
+/// `None` when it has no row (a step that left nothing removed its mark).
+pub(crate) async fn row_progress(conn: &mut dyn Backend, s: &Settings, revision: &str) -> Result<Option<usize>> {
+    let sql = conn.dialect().select_progress(&s.table, revision);
+    let read = conn
+        .read_strings(sql)
+        .await
+        .map_err(db("reading how many statements of the migration completed"))?;
+    Ok(read.first().map(|n| n.parse().unwrap_or(0)))
+}
+
+/// The statement marking `step`'s row in progress.
+pub(crate) fn mark(d: Dialect, t: &HistoryTable, step: &Step<'_>) -> String {
+    let state = State::in_progress(step.direction);
+    match step.direction {
+        Direction::Upgrade => d.insert_marked(t, step.migration, state),
+        Direction::Downgrade => d.set_state(t, step.migration.revision(), state, None),
+    }
+}
+
+pub(crate) async fn mark_failed(conn: &mut dyn Backend, s: &Settings, step: &Step<'_>, error: &str) -> Result<()> {
+    let d = conn.dialect();
+    let failed = d.set_state(
+        &s.table,
+        step.migration.revision(),
+        State::failed(step.direction),
+        Some(error),
+    );
+    run(conn, failed, "marking the migration failed").await
+}
+
+/// Marks a row applied, or deletes it, and writes the digest of the result.
+pub(crate) async fn resolve(
+    conn: &mut dyn Backend,
+    s: &Settings,
+    revision: &str,
+    applied: bool,
+    digest: &Digest,
+) -> Result<()> {
+    let d = conn.dialect();
+    let change = if applied {
+        d.set_state(&s.table, revision, State::Applied, None)
+    } else {
+        d.delete(&s.table, revision)
+    };
+    let sql = format!("{change};\n{}", d.set_digest(&s.table, digest));
+    let sql = conn.atomically(sql);
+    run(conn, sql, "resolving the history row").await
+}
+
+/// Erases every row of the history table, the digest row included (`stamp --purge`).
+pub(crate) async fn purge(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
+    let sql = conn.dialect().delete_all(&s.table);
+    run(conn, sql, "erasing the history table").await
+}
+
+/// Drops the digest row: done before a run's first step.
+pub(crate) async fn drop_digest(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
+    let sql = conn.dialect().delete_digest(&s.table);
+    run(conn, sql, "dropping the history digest").await
+}
+
+/// Writes the digest row: after a run's last step, or when a run that changed
+/// nothing found it missing or stale.
+pub(crate) async fn write_digest(conn: &mut dyn Backend, s: &Settings, digest: &Digest) -> Result<()> {
+    let sql = conn.dialect().set_digest(&s.table, digest);
+    run(conn, sql, "writing the history digest").await
+}

@@ -1,0 +1,91 @@
+//! What a run tells the driver: [`Settings`], resolved once by the builder, and
+//! the [`Lease`] and [`Second`] connection a run may carry.
+
+use super::*;
+
+/// What a driver needs to know of the caller's configuration.
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub table: HistoryTable,
+    pub lock_timeout: Duration,
+    /// PostgreSQL 14+: have the server check, during a step's transaction,
+    /// that the migrator is still connected, and abort the step if it is not.
+    pub watch_client: bool,
+    /// How long one statement of a migration may wait for a lock on a table
+    /// (`None`: the server's own setting); a revision's header can say otherwise.
+    pub ddl_lock_timeout: Option<Duration>,
+    /// How long one statement of a migration may run (`None`: the server's own setting).
+    pub statement_timeout: Option<Duration>,
+    /// How many times a migration is tried when a statement waits longer
+    /// than the lock timeout (at least 1).
+    pub lock_attempts: u32,
+    /// MariaDB rather than MySQL: their statement timeouts differ.
+    pub mariadb: bool,
+    /// A second connection to the same database, from the caller's pool,
+    /// to see who blocks a migration while it waits.
+    pub second: Option<Second>,
+    /// MySQL or MariaDB with `wsrep_on`: a Galera cluster, where a session's
+    /// `GET_LOCK` is granted on one node only.
+    pub galera: bool,
+    /// The lease this run takes instead of an advisory lock, if it does.
+    pub lease: Option<Lease>,
+    /// PostgreSQL: the step runs inside the run's one transaction (a run
+    /// from an empty history), framed by a savepoint instead of its own
+    /// transaction (`Migrator::steps` begins and commits it).
+    pub in_run_transaction: bool,
+}
+
+/// A lease on the migration lock: a row of the lease table.
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub struct Lease {
+    /// Who this run is, in the row.
+    pub owner: String,
+    /// How long the lease lasts unless renewed.
+    pub ttl: Duration,
+}
+
+impl Lease {
+    /// A lease for this process, named so an operator can find it: host, pid, and a unique tail.
+    pub fn new(ttl: Duration) -> Lease {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static RUNS: AtomicU64 = AtomicU64::new(0);
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "host".to_owned());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let run = RUNS.fetch_add(1, Ordering::Relaxed);
+        let mut owner = format!("{host} pid {} run {run}.{nanos:x}", std::process::id());
+        owner.truncate(200);
+        Lease { owner, ttl }
+    }
+
+    pub(crate) fn ttl_ms(&self) -> u128 {
+        self.ttl.as_millis().max(1)
+    }
+}
+
+/// Opens, when the caller's pool can spare one within a second, a second
+/// connection to the database a run is on.
+#[doc(hidden)]
+#[derive(Clone)]
+pub struct Second(pub(crate) Arc<dyn Fn() -> BoxFuture<'static, Option<Box<dyn Handle>>> + Send + Sync>);
+
+impl Second {
+    /// The second connection, if the pool can spare one within a second.
+    pub(crate) async fn open(&self) -> Option<Box<dyn Handle>> {
+        (self.0)().await
+    }
+}
+
+impl std::fmt::Debug for Second {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Second")
+    }
+}
