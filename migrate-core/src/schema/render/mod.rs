@@ -11,8 +11,10 @@
 use super::Dialect;
 use super::compare::{Diff, TableDiff};
 use super::model::{Column, Constraint, ConstraintKind, EnumType, Object, Schema, Table};
-use super::text::{mentions, rename_create_table};
+use super::text::mentions;
 use std::collections::BTreeSet;
+
+mod sqlite;
 
 /// One generated statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,43 +278,6 @@ fn mysql_column_check<'t>(d: Dialect, table: &'t Table, c: &Constraint) -> Optio
     table.column(&c.columns[0])
 }
 
-/// Whether SQLite can make this table's changes with `ALTER TABLE`, or must rebuild it.
-fn sqlite_in_place(t: &TableDiff<'_>) -> bool {
-    if !t.columns_changed.is_empty() || !t.constraints_added.is_empty() || !t.constraints_removed.is_empty() {
-        return false;
-    }
-    if t.autoincrement_changed {
-        return false;
-    }
-    let addable = |c: &Column| {
-        let stored = c
-            .generated
-            .as_deref()
-            .is_some_and(|g| g.to_ascii_uppercase().contains("STORED"));
-        let default_ok = c.default.as_deref().is_none_or(|d| {
-            let d = d.trim().to_ascii_uppercase();
-            !d.starts_with('(') && !d.starts_with("CURRENT_")
-        });
-        !stored && default_ok && (c.nullable || c.default.is_some())
-    };
-    let kept_indexes: Vec<_> = t
-        .before
-        .indexes
-        .iter()
-        .filter(|i| !t.indexes_removed.iter().any(|r| r.name == i.name))
-        .collect();
-    let droppable = |c: &Column| {
-        !t.before
-            .constraints
-            .iter()
-            .any(|k| k.columns.contains(&c.name) || mentions(&k.definition, &c.name))
-            && !kept_indexes
-                .iter()
-                .any(|i| i.columns.contains(&c.name) || mentions(&i.definition, &c.name))
-    };
-    t.columns_added.iter().all(|c| addable(c)) && t.columns_removed.iter().all(|c| droppable(c))
-}
-
 /// Orders views so that each comes after the views it reads.
 fn in_dependency_order(views: Vec<&Object>) -> Vec<&Object> {
     let mut left = views;
@@ -340,18 +305,38 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
         after,
         out: Rendered::default(),
     };
-    let sqlite = d == Dialect::Sqlite;
-    let rebuilt: BTreeSet<&str> = if sqlite {
-        diff.tables_changed
-            .iter()
-            .filter(|t| !sqlite_in_place(t))
-            .map(|t| t.after.name.as_str())
-            .collect()
-    } else {
-        BTreeSet::new()
-    };
+    let rebuilt = rebuilt_tables(d, diff);
+    let dropped_views = views_in_the_way(diff, before);
+    drop_views(&mut w, &dropped_views);
+    drop_triggers(&mut w, diff);
+    create_or_change_enum_types(&mut w, diff);
+    create_functions(&mut w, diff);
+    drop_foreign_keys(&mut w, diff);
+    rename_tables_and_columns(&mut w, diff, &rebuilt);
+    drop_constraints_and_indexes(&mut w, diff, &rebuilt);
+    create_tables(&mut w, diff);
+    change_columns(&mut w, diff, &rebuilt);
+    add_constraints_and_indexes(&mut w, diff, &rebuilt);
+    add_foreign_keys(&mut w, diff);
+    drop_tables_types_and_functions(&mut w, diff);
+    create_triggers_and_views(&mut w, diff, &rebuilt, &dropped_views);
+    w.out
+}
 
-    // 1. Views that are removed, change, or read a table that changes; and those reading them.
+/// SQLite: the changed tables that must be rebuilt rather than altered in place.
+fn rebuilt_tables<'a>(d: Dialect, diff: &Diff<'a>) -> BTreeSet<&'a str> {
+    if d != Dialect::Sqlite {
+        return BTreeSet::new();
+    }
+    diff.tables_changed
+        .iter()
+        .filter(|t| !sqlite::in_place(t))
+        .map(|t| t.after.name.as_str())
+        .collect()
+}
+
+/// Views that are removed, change, or read a table that changes; and those reading them.
+fn views_in_the_way<'a>(diff: &Diff<'a>, before: &'a Schema) -> BTreeSet<&'a str> {
     let touched: Vec<&str> = diff
         .tables_removed
         .iter()
@@ -394,12 +379,16 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
             .map(|v| v.name.as_str())
             .collect();
         if more.is_empty() {
-            break;
+            return dropped_views;
         }
         dropped_views.extend(more);
     }
+}
+
+/// Step 1: The views in the way, each before the views it reads.
+fn drop_views(w: &mut Writer<'_>, dropped_views: &BTreeSet<&str>) {
     let mut order = in_dependency_order(
-        before
+        w.before
             .views
             .values()
             .filter(|v| dropped_views.contains(v.name.as_str()))
@@ -409,8 +398,10 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
     for v in order {
         w.push(format!("DROP VIEW {}", w.q(&v.name)));
     }
+}
 
-    // 2. Triggers removed or changed.
+/// Step 2: Triggers removed or changed (those of a dropped table go with it).
+fn drop_triggers(w: &mut Writer<'_>, diff: &Diff<'_>) {
     for t in diff
         .triggers
         .removed
@@ -421,23 +412,27 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
         if on_dropped_table {
             continue;
         }
-        let sql = match (d, &t.table) {
+        let sql = match (w.d, &t.table) {
             (Dialect::Postgres, Some(table)) => format!("DROP TRIGGER {} ON {}", w.q(&t.name), w.q(table)),
             _ => format!("DROP TRIGGER {}", w.q(&t.name)),
         };
         w.push(sql);
     }
+}
 
-    // 3. Enum types: created, given values, or recreated when a value goes.
+/// Step 3: Enum types: created, given values, or recreated when a value goes.
+fn create_or_change_enum_types(w: &mut Writer<'_>, diff: &Diff<'_>) {
     for e in &diff.enums.added {
-        let values: Vec<String> = e.values.iter().map(|v| d.literal(v)).collect();
+        let values: Vec<String> = e.values.iter().map(|v| w.d.literal(v)).collect();
         w.push(format!("CREATE TYPE {} AS ENUM ({})", w.q(&e.name), values.join(", ")));
     }
     for (b, a) in &diff.enums.changed {
-        enum_change(&mut w, b, a);
+        enum_change(w, b, a);
     }
+}
 
-    // 4. Functions added or changed (before the triggers that call them).
+/// Step 4: Functions added or changed (before the triggers that call them).
+fn create_functions(w: &mut Writer<'_>, diff: &Diff<'_>) {
     for f in diff
         .functions
         .added
@@ -446,26 +441,32 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
     {
         w.push(f.definition.trim().trim_end_matches(';').to_owned());
     }
+}
 
-    // 5. Foreign keys going away, before the tables and columns they name.
-    if !sqlite {
-        for t in &diff.tables_removed {
-            for c in t.constraints.iter().filter(|c| c.kind == ConstraintKind::ForeignKey) {
-                w.drop_constraint(&t.name, c);
-            }
-        }
-        for t in &diff.tables_changed {
-            for c in t
-                .constraints_removed
-                .iter()
-                .filter(|c| c.kind == ConstraintKind::ForeignKey)
-            {
-                w.drop_constraint(&t.before.name, c);
-            }
+/// Step 5: Foreign keys going away, before the tables and columns they name
+/// (SQLite's go with their table's rebuild).
+fn drop_foreign_keys(w: &mut Writer<'_>, diff: &Diff<'_>) {
+    if w.d == Dialect::Sqlite {
+        return;
+    }
+    for t in &diff.tables_removed {
+        for c in t.constraints.iter().filter(|c| c.kind == ConstraintKind::ForeignKey) {
+            w.drop_constraint(&t.name, c);
         }
     }
+    for t in &diff.tables_changed {
+        for c in t
+            .constraints_removed
+            .iter()
+            .filter(|c| c.kind == ConstraintKind::ForeignKey)
+        {
+            w.drop_constraint(&t.before.name, c);
+        }
+    }
+}
 
-    // 6. Renames.
+/// Step 6: Renames: tables, then the columns of tables not rebuilt.
+fn rename_tables_and_columns(w: &mut Writer<'_>, diff: &Diff<'_>, rebuilt: &BTreeSet<&str>) {
     for t in diff.tables_changed.iter().filter(|t| t.renamed()) {
         let sql = w.alter(&t.before.name, &format!("RENAME TO {}", w.q(&t.after.name)));
         w.push(sql);
@@ -483,8 +484,10 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
             w.push(sql);
         }
     }
+}
 
-    // 7. Constraints and indexes going away.
+/// Step 7: Constraints and indexes going away, on tables not rebuilt.
+fn drop_constraints_and_indexes(w: &mut Writer<'_>, diff: &Diff<'_>, rebuilt: &BTreeSet<&str>) {
     for t in diff
         .tables_changed
         .iter()
@@ -495,7 +498,7 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
             .iter()
             .filter(|c| c.kind != ConstraintKind::ForeignKey)
         {
-            if let Some(col) = mysql_column_check(d, t.before, c) {
+            if let Some(col) = mysql_column_check(w.d, t.before, c) {
                 // MariaDB: a column's own CHECK goes only with a MODIFY that leaves it out.
                 let mut col = col.clone();
                 col.name = t.new_name_of(&col.name).unwrap_or(&col.name).to_owned();
@@ -509,22 +512,28 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
             w.drop_index(&t.after.name, &i.name);
         }
     }
+}
 
-    // 8. New tables.
+/// Step 8: New tables (their foreign keys come in step 11, but on SQLite).
+fn create_tables(w: &mut Writer<'_>, diff: &Diff<'_>) {
     for t in &diff.tables_added {
         w.create_table(t);
     }
+}
 
-    // 9. Columns.
+/// Step 9: Columns: SQLite's rebuilt tables whole, every other table column by column.
+fn change_columns(w: &mut Writer<'_>, diff: &Diff<'_>, rebuilt: &BTreeSet<&str>) {
     for t in &diff.tables_changed {
         if rebuilt.contains(t.after.name.as_str()) {
-            rebuild(&mut w, t);
+            sqlite::rebuild(w, t);
         } else {
-            columns(&mut w, t);
+            columns(w, t);
         }
     }
+}
 
-    // 10. Constraints and indexes added.
+/// Step 10: Constraints and indexes added, on tables not rebuilt.
+fn add_constraints_and_indexes(w: &mut Writer<'_>, diff: &Diff<'_>, rebuilt: &BTreeSet<&str>) {
     for t in diff
         .tables_changed
         .iter()
@@ -535,7 +544,7 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
             .iter()
             .filter(|c| c.kind != ConstraintKind::ForeignKey)
         {
-            if let Some(col) = mysql_column_check(d, t.after, c) {
+            if let Some(col) = mysql_column_check(w.d, t.after, c) {
                 let sql = w.alter(&t.after.name, &format!("MODIFY COLUMN {}", w.column_in(t.after, col)));
                 w.push(sql);
                 continue;
@@ -546,26 +555,32 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
             w.push(i.definition.clone());
         }
     }
+}
 
-    // 11. Foreign keys added, now that every table exists.
-    if !sqlite {
-        for t in &diff.tables_added {
-            for c in t.constraints.iter().filter(|c| c.kind == ConstraintKind::ForeignKey) {
-                w.add_constraint(&t.name, c);
-            }
-        }
-        for t in &diff.tables_changed {
-            for c in t
-                .constraints_added
-                .iter()
-                .filter(|c| c.kind == ConstraintKind::ForeignKey)
-            {
-                w.add_constraint(&t.after.name, c);
-            }
+/// Step 11: Foreign keys added, now that every table exists (SQLite's are in
+/// their table's definition).
+fn add_foreign_keys(w: &mut Writer<'_>, diff: &Diff<'_>) {
+    if w.d == Dialect::Sqlite {
+        return;
+    }
+    for t in &diff.tables_added {
+        for c in t.constraints.iter().filter(|c| c.kind == ConstraintKind::ForeignKey) {
+            w.add_constraint(&t.name, c);
         }
     }
+    for t in &diff.tables_changed {
+        for c in t
+            .constraints_added
+            .iter()
+            .filter(|c| c.kind == ConstraintKind::ForeignKey)
+        {
+            w.add_constraint(&t.after.name, c);
+        }
+    }
+}
 
-    // 12. Tables, enum types and functions going away.
+/// Step 12: Tables, enum types and functions going away, each for review.
+fn drop_tables_types_and_functions(w: &mut Writer<'_>, diff: &Diff<'_>) {
     for t in &diff.tables_removed {
         w.review(
             format!("DROP TABLE {}", w.q(&t.name)),
@@ -588,8 +603,15 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
         };
         w.review(format!("DROP {kw} {name}"), format!("drops {noun} {}", f.name));
     }
+}
 
-    // 13. Triggers and views, last.
+/// Step 13: Triggers and views, last (a rebuilt table's triggers come with it).
+fn create_triggers_and_views(
+    w: &mut Writer<'_>,
+    diff: &Diff<'_>,
+    rebuilt: &BTreeSet<&str>,
+    dropped_views: &BTreeSet<&str>,
+) {
     for t in diff
         .triggers
         .added
@@ -601,7 +623,8 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
         }
         w.push(t.definition.trim().trim_end_matches(';').to_owned());
     }
-    let recreate: Vec<&Object> = after
+    let recreate: Vec<&Object> = w
+        .after
         .views
         .values()
         .filter(|v| dropped_views.contains(v.name.as_str()) || diff.views.added.iter().any(|a| a.name == v.name))
@@ -609,7 +632,6 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
     for v in in_dependency_order(recreate) {
         w.push(v.definition.trim().trim_end_matches(';').to_owned());
     }
-    w.out
 }
 
 /// Whether `a` has every value of `b` in `b`'s order (so values can be added in place).
@@ -820,128 +842,6 @@ fn column_change(w: &mut Writer<'_>, after: &Table, b: &Column, a: &Column) {
             let sql = w.alter(table, &format!("ALTER COLUMN {col} SET DEFAULT {def}"));
             w.push(sql);
         }
-    }
-}
-
-/// SQLite's table rebuild: a new table under a new name, the rows copied,
-/// the old one dropped, the new one renamed, its indexes and triggers made
-/// again, `sqlite_sequence` kept (foreign keys off: the migration's
-/// `-- migrate:foreign-keys-off`).
-fn rebuild(w: &mut Writer<'_>, t: &TableDiff<'_>) {
-    w.out.foreign_keys_off = true;
-    let name = &t.after.name;
-    let temp = format!("new_{name}");
-    let Some(create) = t
-        .after
-        .sql
-        .as_deref()
-        .and_then(|sql| rename_create_table(sql, &w.q(&temp)))
-    else {
-        // No stored statement to run under a new name: write it from the model.
-        let mut copy = t.after.clone();
-        copy.name = temp.clone();
-        copy.sql = None;
-        w.create_table(&copy);
-        return finish_rebuild(w, t, &temp);
-    };
-    w.out.statements.push(Statement {
-        sql: create,
-        review: None,
-        note: Some(format!(
-            "SQLite cannot make this change to \"{name}\" in place: the table is rebuilt (new table, rows copied, old one dropped, new one renamed)"
-        )),
-    });
-    finish_rebuild(w, t, &temp);
-}
-
-fn finish_rebuild(w: &mut Writer<'_>, t: &TableDiff<'_>, temp: &str) {
-    let name = &t.after.name;
-    // Columns that keep their data: in both, by name or declared rename, not generated.
-    let mut into = Vec::new();
-    let mut from = Vec::new();
-    for a in t.after.columns.iter().filter(|c| c.generated.is_none()) {
-        let source = t
-            .columns_renamed
-            .iter()
-            .find(|(_, to)| to.name == a.name)
-            .map(|(b, _)| *b)
-            .or_else(|| t.before.column(&a.name));
-        if let Some(b) = source.filter(|b| b.generated.is_none()) {
-            into.push(w.q(&a.name));
-            from.push(w.q(&b.name));
-        }
-    }
-    if !into.is_empty() {
-        let sql = format!(
-            "INSERT INTO {} ({}) SELECT {} FROM {}",
-            w.q(temp),
-            into.join(", "),
-            from.join(", "),
-            w.q(name)
-        );
-        let added_required: Vec<&str> = t
-            .columns_added
-            .iter()
-            .filter(|c| !c.nullable && c.default.is_none() && c.generated.is_none())
-            .map(|c| c.name.as_str())
-            .collect();
-        let tightened: Vec<&str> = t
-            .columns_changed
-            .iter()
-            .filter(|(b, a)| b.nullable && !a.nullable)
-            .map(|(_, a)| a.name.as_str())
-            .collect();
-        if !added_required.is_empty() || !tightened.is_empty() {
-            let cols: Vec<&str> = added_required.into_iter().chain(tightened).collect();
-            w.review(
-                sql,
-                format!(
-                    "fails if \"{name}\" has rows with no value for NOT NULL column(s) {}",
-                    cols.join(", ")
-                ),
-            );
-        } else {
-            w.push(sql);
-        }
-    }
-    if t.before.autoincrement && t.after.autoincrement {
-        let d = w.d;
-        let lit = |s: &str| d.literal(s);
-        // The copy set the new table's counter to its largest rowid; keep the old one's (deleted rows' ids stay used).
-        w.push(format!("DELETE FROM sqlite_sequence WHERE name = {}", lit(temp)));
-        w.push(format!(
-            "INSERT INTO sqlite_sequence (name, seq) SELECT {}, seq FROM sqlite_sequence WHERE name = {}",
-            lit(temp),
-            lit(name)
-        ));
-    }
-    let drop = format!("DROP TABLE {}", w.q(name));
-    if t.columns_removed.is_empty() {
-        w.push(drop);
-    } else {
-        let cols: Vec<String> = t.columns_removed.iter().map(|c| format!("\"{}\"", c.name)).collect();
-        w.review(
-            drop,
-            format!(
-                "the rebuilt \"{name}\" leaves out column(s) {} and their data",
-                cols.join(", ")
-            ),
-        );
-    }
-    let sql = w.alter(temp, &format!("RENAME TO {}", w.q(name)));
-    w.push(sql);
-    for i in &t.after.indexes {
-        w.push(i.definition.clone());
-    }
-    let triggers: Vec<String> = w
-        .after
-        .triggers
-        .values()
-        .filter(|x| x.table.as_deref() == Some(name.as_str()))
-        .map(|x| x.definition.trim().trim_end_matches(';').to_owned())
-        .collect();
-    for sql in triggers {
-        w.push(sql);
     }
 }
 
