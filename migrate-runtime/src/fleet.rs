@@ -8,7 +8,11 @@
 //! failure does not stop the others unless `fail_fast` is set.
 
 #[cfg(feature = "postgres")]
-pub use crate::migrator::schemas_like;
+pub use crate::driver::schemas_like;
+use crate::error::{Error, Result};
+use crate::migrator::{Connect, IntoTarget, Migrator};
+use crate::report::Report;
+use crate::run::Op;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
@@ -95,4 +99,77 @@ where
         });
     }
     entries
+}
+
+impl Migrator<'_> {
+    /// Upgrades every database of `dbs` (a name for the report, such as a
+    /// URL with its password masked, and a pool or connection) to `target`,
+    /// at most `jobs` at once; one database's failure does not stop the
+    /// others. Returns one entry per database, in the order given; fails as a
+    /// whole only for a target that does not parse.
+    ///
+    /// ```no_run
+    /// # async fn f(migrations: &migrate_runtime::Migrations, tenants: Vec<(String, sqlx::SqlitePool)>) -> Result<(), migrate_runtime::Error> {
+    /// let report = migrations
+    ///     .migrator()
+    ///     .upgrade_each(tenants.iter().map(|(name, pool)| (name.clone(), pool)), "head", 8)
+    ///     .await?;
+    /// for failed in report.iter().filter(|e| e.failed()) {
+    ///     eprintln!("{}: {:?}", failed.database, failed.outcome);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn upgrade_each<'c, C: Connect<'c>>(
+        &self,
+        dbs: impl IntoIterator<Item = (String, C)>,
+        target: impl IntoTarget,
+        jobs: usize,
+    ) -> Result<Vec<Entry<Report, Error>>> {
+        let target = target.into_target()?;
+        let run = self.run()?;
+        Ok(each(dbs, jobs, false, |db: C| {
+            run.change(db.connect(), Ok(Op::Upgrade(target.clone())))
+        })
+        .await)
+    }
+
+    /// Upgrades every schema of the database whose name matches the `LIKE`
+    /// pattern (`tenant_%`) to `target`, at most `jobs` at once, each on a
+    /// connection of `pool` whose `search_path` is that schema, with its
+    /// history table in it. The entries are named by schema.
+    #[cfg(feature = "postgres")]
+    pub async fn upgrade_schemas(
+        &self,
+        pool: &sqlx::PgPool,
+        pattern: &str,
+        target: impl IntoTarget,
+        jobs: usize,
+    ) -> Result<Vec<Entry<Report, Error>>> {
+        let target = target.into_target()?;
+        let schemas = schemas_like(pool, pattern).await?;
+        let items = schemas.into_iter().map(|s| (s.clone(), s));
+        Ok(each(items, jobs, false, |schema: String| {
+            let target = target.clone();
+            async move {
+                let mut conn = pool
+                    .acquire()
+                    .await
+                    .map_err(crate::error::db("connecting to the database"))?;
+                let restore = crate::driver::enter_schema(&mut conn, &schema).await?;
+                let ran = self.clone().history_schema(&schema).upgrade(&mut conn, target).await;
+                // The connection goes back to the pool as it came, or not at all.
+                let restored = match (&ran, restore) {
+                    (Ok(_), Some(sql)) => crate::driver::run(&mut *conn, sql, "restoring the search_path")
+                        .await
+                        .is_ok(),
+                    _ => false,
+                };
+                if !restored {
+                    conn.close_on_drop();
+                }
+                ran
+            }
+        })
+        .await)
+    }
 }

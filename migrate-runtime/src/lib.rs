@@ -20,6 +20,8 @@ pub mod fleet;
 mod migrator;
 pub mod offline;
 mod report;
+mod round_trips;
+mod run;
 mod sets;
 pub mod split;
 mod table;

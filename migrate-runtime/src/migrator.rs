@@ -1,19 +1,16 @@
-//! The shared part of every run: lock, read and verify the history, plan,
-//! execute the plan through the [`Backend`], unlock, report.
+//! What users name: [`Migrations`] (a validated list and its short calls) and
+//! [`Migrator`], the builder that resolves every setting once into the value
+//! a run reads ([`crate::run`] executes it, never reading the builder).
 
-use crate::dialect::HistorySql;
-use crate::driver::{self, Backend, BoxFuture, Handle, HistoryRow, Settings, Step};
+use crate::driver::{BoxFuture, Handle, Settings};
 use crate::error::{Error, Result};
-use crate::report::{Applied, HistoryEntry, Report, RoundTrip, RoundTripOutcome, RoundTrips, StepReport};
+use crate::report::{HistoryEntry, Report, RoundTrips};
+use crate::run::{LockWaiter, Observer, Op, Run};
 use crate::table::HistoryTable;
-use migrate_core::history::{self, AppliedRevision};
-use migrate_core::{
-    Checksum, Diagnostics, Digest, Direction, Directives, Graph, Migration, MigrationParts, Phase, State, Target,
-    TargetError, plan,
-};
+use migrate_core::{Diagnostics, Digest, Direction, Graph, Migration, Phase, Target, TargetError};
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The default time to wait for another migrator to finish.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
@@ -60,10 +57,6 @@ impl std::str::FromStr for LockMode {
         }
     }
 }
-
-/// What `file()` says of a revision rebuilt from its history row (and so
-/// what an error about it names instead of a file).
-const STORED_FILE: &str = "its history row: this build has no file for it";
 
 /// An ordered, checksummed list of migrations: what `embed_migrations!`
 /// expands to, or what the command line loads from a folder.
@@ -308,12 +301,6 @@ pub struct Migrator<'m> {
     on_lock_wait: Option<LockWaiter<'m>>,
 }
 
-/// The callback of [`Migrator::on_lock_wait`].
-type LockWaiter<'m> = Arc<dyn Fn(Option<&str>) + Send + Sync + 'm>;
-
-/// The callback of [`Migrator::on_progress`].
-type Observer<'m> = Arc<dyn Fn(&Progress<'_>) + Send + Sync + 'm>;
-
 impl std::fmt::Debug for Migrator<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Migrator")
@@ -349,16 +336,6 @@ pub struct Progress<'a> {
     pub total: usize,
     /// `None` when the step starts; how long it took when it has finished.
     pub finished: Option<Duration>,
-}
-
-/// What a locked run does.
-enum Op {
-    Upgrade(Target),
-    Downgrade(Target),
-    Stamp(Target),
-    StampPurge(Target),
-    Resolve(String, Resolution),
-    Retry(String),
 }
 
 impl<'m> Migrator<'m> {
@@ -521,43 +498,57 @@ impl<'m> Migrator<'m> {
         self
     }
 
-    fn settings(&self) -> Result<Settings> {
+    /// Every setting resolved once into the value a run reads.
+    pub(crate) fn run(&self) -> Result<Run<'m>> {
         let table = self.table.clone().map_err(Error::InvalidName)?;
-        Ok(Settings {
-            table,
-            lock_timeout: self.lock_timeout,
-            watch_client: false,
-            ddl_lock_timeout: self.ddl_lock_timeout,
-            statement_timeout: self.statement_timeout,
-            lock_attempts: self.lock_attempts,
-            mariadb: false,
-            second: None,
-            galera: false,
-            lease: None,
-            in_run_transaction: false,
+        Ok(Run {
+            migrations: self.migrations,
+            settings: Settings {
+                table,
+                lock_timeout: self.lock_timeout,
+                watch_client: false,
+                ddl_lock_timeout: self.ddl_lock_timeout,
+                statement_timeout: self.statement_timeout,
+                lock_attempts: self.lock_attempts,
+                mariadb: false,
+                second: None,
+                galera: false,
+                lease: None,
+                in_run_transaction: false,
+            },
+            ignore_unknown: self.ignore_unknown,
+            use_stored_downgrade: self.use_stored_downgrade,
+            phase: self.phase,
+            lock_mode: self.lock_mode,
+            lease_ttl: self.lease_ttl,
+            set_tables: self.set_tables.clone(),
+            observer: self.observer.clone(),
+            on_lock_wait: self.on_lock_wait.clone(),
         })
-    }
-
-    fn graph(&self) -> Result<Graph<'m>> {
-        self.migrations.graph().map_err(Error::Invalid)
     }
 
     /// Applies every pending revision up to `target`, each in its own
     /// transaction with its history row, after verifying the history.
     pub async fn upgrade<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
-        self.change(db.connect(), target.into_target().map(Op::Upgrade)).await
+        self.run()?
+            .change(db.connect(), target.into_target().map(Op::Upgrade))
+            .await
     }
 
     /// Unapplies applied revisions down to `target`, newest first. Refuses,
     /// changing nothing, when a step has no downgrade section.
     pub async fn downgrade<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
-        self.change(db.connect(), target.into_target().map(Op::Downgrade)).await
+        self.run()?
+            .change(db.connect(), target.into_target().map(Op::Downgrade))
+            .await
     }
 
     /// Adds or removes history rows so the database is recorded at `target`,
     /// running no migration SQL (for a database whose schema is already there).
     pub async fn stamp<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
-        self.change(db.connect(), target.into_target().map(Op::Stamp)).await
+        self.run()?
+            .change(db.connect(), target.into_target().map(Op::Stamp))
+            .await
     }
 
     /// Erases every history row, then records `target` (and its ancestors)
@@ -567,14 +558,16 @@ impl<'m> Migrator<'m> {
     /// where [`stamp`](Self::stamp) refuses as every run does. Alembic's
     /// `stamp --purge`. Only the history table changes.
     pub async fn stamp_purge<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
-        self.change(db.connect(), target.into_target().map(Op::StampPurge))
+        self.run()?
+            .change(db.connect(), target.into_target().map(Op::StampPurge))
             .await
     }
 
     /// Records how a revision left half-done by a failed run really stands,
     /// after a human checked the database.
     pub async fn resolve<'c>(&self, db: impl Connect<'c>, revision: &str, resolution: Resolution) -> Result<Report> {
-        self.change(db.connect(), Ok(Op::Resolve(revision.to_owned(), resolution)))
+        self.run()?
+            .change(db.connect(), Ok(Op::Resolve(revision.to_owned(), resolution)))
             .await
     }
 
@@ -595,7 +588,9 @@ impl<'m> Migrator<'m> {
     /// # Ok(()) }
     /// ```
     pub async fn resolve_retry<'c>(&self, db: impl Connect<'c>, revision: &str) -> Result<Report> {
-        self.change(db.connect(), Ok(Op::Retry(revision.to_owned()))).await
+        self.run()?
+            .change(db.connect(), Ok(Op::Retry(revision.to_owned())))
+            .await
     }
 
     /// Waits, without taking the migration lock and without writing
@@ -614,159 +609,31 @@ impl<'m> Migrator<'m> {
     /// # Ok(()) }
     /// ```
     pub async fn wait_until_current<'c>(&self, db: impl Connect<'c>, timeout: Duration) -> Result<()> {
-        self.wait(db.connect(), timeout).await
-    }
-
-    /// Upgrades every database of `dbs` (a name for the report, such as a
-    /// URL with its password masked, and a pool or connection) to `target`,
-    /// at most `jobs` at once; one database's failure does not stop the
-    /// others. Returns one entry per database, in the order given; fails as a
-    /// whole only for a target that does not parse.
-    ///
-    /// ```no_run
-    /// # async fn f(migrations: &migrate_runtime::Migrations, tenants: Vec<(String, sqlx::SqlitePool)>) -> Result<(), migrate_runtime::Error> {
-    /// let report = migrations
-    ///     .migrator()
-    ///     .upgrade_each(tenants.iter().map(|(name, pool)| (name.clone(), pool)), "head", 8)
-    ///     .await?;
-    /// for failed in report.iter().filter(|e| e.failed()) {
-    ///     eprintln!("{}: {:?}", failed.database, failed.outcome);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn upgrade_each<'c, C: Connect<'c>>(
-        &self,
-        dbs: impl IntoIterator<Item = (String, C)>,
-        target: impl IntoTarget,
-        jobs: usize,
-    ) -> Result<Vec<crate::fleet::Entry<Report, Error>>> {
-        let target = target.into_target()?;
-        Ok(crate::fleet::each(dbs, jobs, false, |db: C| {
-            self.change(db.connect(), Ok(Op::Upgrade(target.clone())))
-        })
-        .await)
-    }
-
-    /// Upgrades every schema of the database whose name matches the `LIKE`
-    /// pattern (`tenant_%`) to `target`, at most `jobs` at once, each on a
-    /// connection of `pool` whose `search_path` is that schema, with its
-    /// history table in it. The entries are named by schema.
-    #[cfg(feature = "postgres")]
-    pub async fn upgrade_schemas(
-        &self,
-        pool: &sqlx::PgPool,
-        pattern: &str,
-        target: impl IntoTarget,
-        jobs: usize,
-    ) -> Result<Vec<crate::fleet::Entry<Report, Error>>> {
-        let target = target.into_target()?;
-        let schemas = schemas_like(pool, pattern).await?;
-        let items = schemas.into_iter().map(|s| (s.clone(), s));
-        Ok(crate::fleet::each(items, jobs, false, |schema: String| {
-            let target = target.clone();
-            async move {
-                let mut conn = pool
-                    .acquire()
-                    .await
-                    .map_err(crate::error::db("connecting to the database"))?;
-                let quoted = format!("\"{}\"", schema.replace('"', "\"\""));
-                // Saved, and set back afterwards: the pool's own setting, whatever it was.
-                let saved = sqlx::raw_sql(sqlx::AssertSqlSafe(crate::driver::logged(format!(
-                    "SELECT 'SET search_path TO ' || current_setting('search_path'); SET search_path TO {quoted}"
-                ))))
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(crate::error::db(format!("setting the search_path to {quoted}")))?;
-                let restore = saved.first().and_then(|r| sqlx::Row::try_get::<String, _>(r, 0).ok());
-                let ran = self.clone().history_schema(&schema).upgrade(&mut conn, target).await;
-                // The connection goes back to the pool as it came, or not at all.
-                let restored = match (&ran, restore) {
-                    (Ok(_), Some(sql)) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                        .execute(&mut *conn)
-                        .await
-                        .is_ok(),
-                    _ => false,
-                };
-                if !restored {
-                    conn.close_on_drop();
-                }
-                ran
-            }
-        })
-        .await)
+        self.run()?.wait(db.connect(), timeout).await
     }
 
     /// The applied head revisions: applied revisions no other applied revision
     /// descends from. Empty for a fresh database.
     pub async fn current<'c>(&self, db: impl Connect<'c>) -> Result<Vec<String>> {
-        let rows = self.read(db.connect()).await?;
-        self.current_of(&rows)
+        let run = self.run()?;
+        let rows = run.read(db.connect()).await?;
+        run.current_of(&rows)
     }
 
     /// Every known revision in application order, with its history row when
     /// it is applied, followed by applied revisions this list does not know.
     pub async fn history<'c>(&self, db: impl Connect<'c>) -> Result<Vec<HistoryEntry>> {
-        let rows = self.read(db.connect()).await?;
-        self.history_of(rows)
+        let run = self.run()?;
+        let rows = run.read(db.connect()).await?;
+        run.history_of(rows)
     }
 
     /// Checks, changing nothing, that every applied revision is known, hashes
     /// as it did when it ran, has its ancestors applied, and finished.
     pub async fn verify<'c>(&self, db: impl Connect<'c>) -> Result<()> {
-        let rows = self.read(db.connect()).await?;
-        self.check(&self.graph()?, &rows).map(drop)
-    }
-
-    /// `current` over rows read.
-    fn current_of(&self, rows: &[HistoryRow]) -> Result<Vec<String>> {
-        let graph = self.graph()?;
-        let applied: Vec<(&str, Vec<&str>)> = rows
-            .iter()
-            .filter(|r| r.state == State::Applied)
-            .map(|r| (r.revision.as_str(), r.parents()))
-            .collect();
-        Ok(history::current_heads(&graph, &applied)
-            .into_iter()
-            .map(str::to_owned)
-            .collect())
-    }
-
-    /// `history` over rows read.
-    fn history_of(&self, rows: Vec<HistoryRow>) -> Result<Vec<HistoryEntry>> {
-        let graph = self.graph()?;
-        let mut by_id: std::collections::HashMap<&str, &HistoryRow> =
-            rows.iter().map(|r| (r.revision.as_str(), r)).collect();
-        let applied = |r: &HistoryRow| Applied {
-            applied_at: r.applied_at.clone(),
-            execution_time: Duration::from_millis(r.execution_ms.max(0) as u64),
-            state: r.state,
-            error: r.error.clone(),
-            checksum: r.checksum.clone(),
-            stored_downgrade: r.downgrade.is_some(),
-            statements_done: r.statements_done.map(|n| n.max(0) as u64),
-        };
-        let mut out: Vec<HistoryEntry> = graph
-            .iter()
-            .map(|m| HistoryEntry {
-                revision: m.revision().to_owned(),
-                down_revisions: m.down_revisions().map(str::to_owned).collect(),
-                message: m.message().to_owned(),
-                known: true,
-                phase: m.phase(),
-                applied: by_id.remove(m.revision()).map(applied),
-            })
-            .collect();
-        for r in rows.iter().filter(|r| by_id.contains_key(r.revision.as_str())) {
-            out.push(HistoryEntry {
-                revision: r.revision.clone(),
-                down_revisions: r.parents().into_iter().map(str::to_owned).collect(),
-                message: r.message.clone(),
-                known: false,
-                phase: r.phase,
-                applied: Some(applied(r)),
-            });
-        }
-        Ok(out)
+        let run = self.run()?;
+        let rows = run.read(db.connect()).await?;
+        run.check(&run.graph()?, &rows).map(drop)
     }
 
     /// Proves every revision's downgrade: in application order, records the
@@ -777,1005 +644,6 @@ impl<'m> Migrator<'m> {
     /// ([`Error::NotEmpty`]) a database that holds anything but this list's
     /// history: run it on a scratch database.
     pub async fn verify_round_trips<'c>(&self, db: impl Connect<'c>) -> Result<RoundTrips> {
-        self.round_trips(db.connect()).await
+        self.run()?.round_trips(db.connect()).await
     }
-
-    fn round_trips<'a, 'c: 'a>(
-        &'a self,
-        connect: BoxFuture<'c, Result<Box<dyn Handle + 'c>>>,
-    ) -> BoxFuture<'a, Result<RoundTrips>> {
-        Box::pin(async move {
-            let mut session = Session::new(connect.await?);
-            let s = self.settings()?;
-            let own = crate::catalog::own_tables(&s.table, self.set_tables.iter().map(|(_, t)| t));
-            let start = crate::catalog::read(session.conn.backend(), &own).await?;
-            if start != migrate_core::schema::Schema::default() {
-                let mut objects = start.names();
-                objects.truncate(5);
-                return Err(Error::NotEmpty { objects });
-            }
-            let differences = |before: &migrate_core::schema::Schema, after: &migrate_core::schema::Schema| {
-                let renames = migrate_core::schema::Renames::default();
-                match migrate_core::schema::compare(before, after, &renames, true) {
-                    Ok(d) => {
-                        let mut lines: Vec<String> = d.detected().into_iter().map(|l| l.text).collect();
-                        lines.extend(d.not_generated.iter().map(|n| format!("Not generated: {n} differs")));
-                        lines
-                    }
-                    Err(e) => vec![e.to_string()],
-                }
-            };
-            let mut out = RoundTrips {
-                revisions: Vec::new(),
-                at_base: None,
-                stopped: None,
-                notes: Vec::new(),
-            };
-            let mut all_reversible = true;
-            for m in self.migrations.iter() {
-                let before = crate::catalog::read(session.conn.backend(), &own).await?;
-                let to = Target::Revision(m.revision().to_owned());
-                if let Err(e) = self.step(&mut session, Op::Upgrade(to.clone())).await {
-                    out.stopped = Some(format!("upgrading {} failed: {e}", m.revision()));
-                    return Ok(out);
-                }
-                let trip = |outcome| RoundTrip {
-                    revision: m.revision().to_owned(),
-                    message: m.message().to_owned(),
-                    outcome,
-                };
-                if m.downgrade_sql().is_none() {
-                    all_reversible = false;
-                    out.revisions.push(trip(RoundTripOutcome::Irreversible));
-                    continue;
-                }
-                if let Err(e) = self.step(&mut session, Op::Downgrade(Target::Relative(-1))).await {
-                    out.revisions
-                        .push(trip(RoundTripOutcome::DowngradeFailed(e.to_string())));
-                    out.stopped = Some(format!("downgrading {} failed", m.revision()));
-                    return Ok(out);
-                }
-                let after = crate::catalog::read(session.conn.backend(), &own).await?;
-                let found = differences(&before, &after);
-                out.revisions.push(trip(if found.is_empty() {
-                    RoundTripOutcome::Restored
-                } else {
-                    RoundTripOutcome::Differs(found)
-                }));
-                if let Err(e) = self.step(&mut session, Op::Upgrade(to.clone())).await {
-                    // What the downgrade left is in the way. Where the failure was rolled
-                    // back, record the revision without running it and go on.
-                    let rolled_back = matches!(&e, Error::Migration { rolled_back: true, .. });
-                    if rolled_back && self.step(&mut session, Op::Stamp(to)).await.is_ok() {
-                        out.notes.push(format!(
-                            "{}: upgrading it again failed on what its downgrade left ({e}); recorded it as applied without running it, and went on",
-                            m.revision()
-                        ));
-                        all_reversible = false;
-                        continue;
-                    }
-                    out.stopped = Some(format!(
-                        "upgrading {} again after its downgrade failed, as a downgrade that leaves something behind makes it: {e}",
-                        m.revision()
-                    ));
-                    return Ok(out);
-                }
-            }
-            if all_reversible {
-                if let Err(e) = self.step(&mut session, Op::Downgrade(Target::Base)).await {
-                    out.stopped = Some(format!("downgrading to base failed: {e}"));
-                    return Ok(out);
-                }
-                let end = crate::catalog::read(session.conn.backend(), &own).await?;
-                out.at_base = Some(differences(&start, &end));
-            }
-            session.clean = true;
-            Ok(out)
-        })
-    }
-
-    /// One locked run of a round trip on its session's connection.
-    async fn step(&self, session: &mut Session<'_>, op: Op) -> Result<Report> {
-        let second = session.conn.second();
-        let ran = self.locked(session.conn.backend(), op, second).await;
-        if !ran.clean {
-            session.clean = false;
-        }
-        ran.result
-    }
-
-    /// A changing run: takes the connection, runs [`locked`](Self::locked) on
-    /// it, and closes it unless the run ended cleanly.
-    fn change<'a, 'c: 'a>(
-        &'a self,
-        connect: BoxFuture<'c, Result<Box<dyn Handle + 'c>>>,
-        op: Result<Op, TargetError>,
-    ) -> BoxFuture<'a, Result<Report>> {
-        Box::pin(async move {
-            let op = op?;
-            let mut session = Session::new(connect.await?);
-            let second = session.conn.second();
-            let ran = self.locked(session.conn.backend(), op, second).await;
-            session.finish(ran)
-        })
-    }
-
-    /// Reads the history without locking; a missing table reads as empty.
-    fn read<'a, 'c: 'a>(
-        &'a self,
-        connect: BoxFuture<'c, Result<Box<dyn Handle + 'c>>>,
-    ) -> BoxFuture<'a, Result<Vec<HistoryRow>>> {
-        Box::pin(async move {
-            let mut handle = connect.await?;
-            let conn = handle.backend();
-            let s = self.settings()?;
-            let s = conn.prepare(&s).await?;
-            if !conn.table_exists(&s).await? {
-                return Ok(Vec::new());
-            }
-            conn.read_rows(&s).await
-        })
-    }
-
-    /// Says that another migrator holds the lock, and who, before waiting for it.
-    fn waiting(&self, holder: Option<&str>, s: &Settings) {
-        tracing::warn!(
-            holder = holder.unwrap_or("unknown"),
-            timeout = ?s.lock_timeout,
-            "another migrator holds the migration lock; waiting"
-        );
-        if let Some(f) = &self.on_lock_wait {
-            f(holder);
-        }
-    }
-
-    /// Polls the history, read only, until every migration is applied.
-    fn wait<'a, 'c: 'a>(
-        &'a self,
-        connect: BoxFuture<'c, Result<Box<dyn Handle + 'c>>>,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let started = Instant::now();
-            let mut handle = connect.await?;
-            let conn = handle.backend();
-            let s = conn.prepare(&self.settings()?).await?;
-            let graph = self.graph()?;
-            let mut pause = Duration::from_millis(50);
-            loop {
-                // One row when the history is exactly this build's.
-                if conn.read_digest(&s).await.as_deref() == Some(self.migrations.applied_digest()) {
-                    return Ok(());
-                }
-                let rows = if conn.table_exists(&s).await? {
-                    conn.read_rows(&s).await?
-                } else {
-                    Vec::new()
-                };
-                if let Some(r) = rows
-                    .iter()
-                    .find(|r| matches!(r.state, State::UpgradeFailed | State::DowngradeFailed))
-                {
-                    return Err(Error::Dirty {
-                        revision: r.revision.clone(),
-                        state: r.state,
-                        error: r.error.clone(),
-                    });
-                }
-                let done: Vec<HistoryRow> = rows.iter().filter(|r| r.state == State::Applied).cloned().collect();
-                let missing: Vec<String> = graph
-                    .iter()
-                    .filter(|m| !done.iter().any(|r| r.revision == m.revision()))
-                    .map(|m| m.revision().to_owned())
-                    .collect();
-                if missing.is_empty() {
-                    // What a start-up of this build would accept: checksums, and
-                    // unknown revisions only when marked `expand` (or opted in).
-                    return self.check(&graph, &done).map(drop);
-                }
-                let waited = started.elapsed();
-                if waited >= timeout {
-                    let in_progress = rows
-                        .iter()
-                        .find(|r| r.state != State::Applied)
-                        .map(|r| r.revision.clone());
-                    return Err(Error::NotCurrent {
-                        missing,
-                        waited,
-                        in_progress,
-                    });
-                }
-                tracing::debug!(
-                    missing = missing.len(),
-                    "waiting for another process to migrate the database"
-                );
-                tokio::time::sleep(pause.min(timeout - waited)).await;
-                pause = (pause * 2).min(Duration::from_secs(1));
-            }
-        })
-    }
-
-    /// Refuses half-done revisions, then verifies the rest. Revisions this
-    /// list does not know are accepted, with a note, when they are marked
-    /// `expand` (a newer build's additions, which this one's code tolerates).
-    fn check(&self, graph: &Graph<'_>, rows: &[HistoryRow]) -> Result<Vec<bool>> {
-        if let Some(r) = rows.iter().find(|r| r.state != State::Applied) {
-            return Err(Error::Dirty {
-                revision: r.revision.clone(),
-                state: r.state,
-                error: r.error.clone(),
-            });
-        }
-        let unknown = |r: &&HistoryRow| graph.position(&r.revision).is_none();
-        let expand: Vec<&str> = rows
-            .iter()
-            .filter(unknown)
-            .filter(|r| r.phase == Some(Phase::Expand))
-            .map(|r| r.revision.as_str())
-            .collect();
-        if !expand.is_empty() && !self.ignore_unknown {
-            tracing::info!(
-                revisions = %expand.join(", "),
-                "the database holds revisions this build does not know, marked `expand`: a newer build's additions, which this one runs beside"
-            );
-        }
-        // Unknown expand revisions are accepted; any other unknown one is named and refused.
-        let applied: Vec<AppliedRevision> = rows
-            .iter()
-            .filter(|r| !(unknown(r) && r.phase == Some(Phase::Expand)))
-            .map(|r| AppliedRevision {
-                revision: r.revision.clone(),
-                checksum: r.checksum.clone(),
-            })
-            .collect();
-        history::verify(graph, &applied, self.ignore_unknown).map_err(Error::History)
-    }
-
-    /// The whole of a changing run, on one connection: compiled once, here,
-    /// whatever the caller's pool or connection type.
-    fn locked<'a>(
-        &'a self,
-        conn: &'a mut dyn Backend,
-        op: Op,
-        second: Option<crate::driver::Second>,
-    ) -> BoxFuture<'a, Ran<Report>> {
-        Box::pin(async move {
-            let s = match self.settings() {
-                Ok(s) => Settings { second, ..s },
-                Err(e) => return Ran::clean(Err(e)),
-            };
-            if matches!(op, Op::Upgrade(Target::Head)) {
-                // The hot path of a self-migrating binary: one query, whatever the
-                // number of revisions, and no lock. Any difference (a new revision,
-                // drift, an unknown or half-done row, no table yet) takes the full path.
-                let stored = conn.read_digest(&s).await;
-                if stored.as_deref() == Some(self.migrations.applied_digest()) {
-                    tracing::debug!("the history digest matches: up to date");
-                    return Ran::clean(Ok(Report::default()));
-                }
-            }
-            let prepared = async {
-                let graph = self.graph()?;
-                let mut s = conn.prepare(&s).await?;
-                let lease = match (self.lock_mode, s.galera, conn.leases()) {
-                    // SQLite's lock is its one write lock, whatever the mode.
-                    (_, _, false) => false,
-                    (LockMode::Advisory, true, _) => return Err(Error::AdvisoryOnCluster),
-                    (LockMode::Lease, _, _) | (LockMode::Auto, true, _) => true,
-                    _ => false,
-                };
-                if lease {
-                    let lease = crate::driver::Lease::new(self.lease_ttl);
-                    driver::create_lease_table(conn, &s).await?;
-                    if !driver::try_lease(conn, &s, &lease).await? {
-                        let holder = driver::lease_holder(conn, &s).await;
-                        self.waiting(holder.as_deref(), &s);
-                        driver::lease(conn, &s, &lease).await?;
-                    }
-                    tracing::debug!(owner = %lease.owner, "took the migration lease");
-                    s.lease = Some(lease);
-                } else if !conn.try_lock(&s).await? {
-                    // Say at once that another migrator holds the lock, and who.
-                    let holder = conn.lock_holder(&s).await;
-                    self.waiting(holder.as_deref(), &s);
-                    conn.lock(&s).await?;
-                }
-                Ok::<_, Error>((graph, s))
-            }
-            .await;
-            let (graph, s) = match prepared {
-                Ok(p) => p,
-                Err(e) => {
-                    return Ran {
-                        result: Err(e),
-                        clean: false,
-                    };
-                }
-            };
-            tracing::debug!(table = s.table.name(), "took the migration lock");
-            if !conn.has_timeouts() && (s.ddl_lock_timeout.is_some() || s.statement_timeout.is_some()) {
-                tracing::warn!(
-                    "SQLite has no lock timeout or statement timeout: a run holds the database's one write lock, so no statement of it waits for the application's sessions; the setting is ignored"
-                );
-            }
-            let mut report = Report::default();
-            let result = match s.second.clone().zip(s.lease.clone()) {
-                // A lease is renewed from a second connection while steps run.
-                Some((second, lease)) => match second.open().await {
-                    Some(mut other) => {
-                        let run = self.run(conn, &s, &graph, op, &mut report);
-                        driver::with_heartbeat(run, other.backend(), &s, &lease).await
-                    }
-                    None => self.run(conn, &s, &graph, op, &mut report).await,
-                },
-                None => self.run(conn, &s, &graph, op, &mut report).await,
-            };
-            let released = match &s.lease {
-                Some(lease) => driver::release_lease(conn, &s, lease).await,
-                None => conn.unlock(&s).await,
-            };
-            match released {
-                Ok(()) => Ran::clean(result.map(|()| report)),
-                Err(unlock) => {
-                    tracing::error!(error = %unlock, "releasing the migration lock failed; closing the connection");
-                    let result = match result {
-                        Ok(()) if report.is_empty() => Err(unlock),
-                        Ok(()) => Err(Error::Interrupted {
-                            completed: report.revisions().into_iter().map(str::to_owned).collect(),
-                            source: Box::new(unlock),
-                        }),
-                        Err(e) => Err(e),
-                    };
-                    Ran { result, clean: false }
-                }
-            }
-        })
-    }
-
-    /// Under the lock: read, verify, plan and apply, recording each completed
-    /// step in `report`. An error after some steps says which ones completed.
-    async fn run(
-        &self,
-        conn: &mut dyn Backend,
-        s: &Settings,
-        graph: &Graph<'_>,
-        op: Op,
-        report: &mut Report,
-    ) -> Result<()> {
-        driver::create_table(conn, s).await?;
-        let mut rows = conn.read_rows(s).await?;
-        if matches!(op, Op::StampPurge(_)) {
-            tracing::warn!(rows = rows.len(), "erasing the history table before stamping");
-            driver::purge(conn, s).await?;
-            rows.clear();
-        }
-        let (target, direction, run_sql) = match op {
-            Op::Resolve(revision, resolution) => {
-                let known = self.migrations.get(&revision).is_some();
-                return resolve(conn, s, &rows, &revision, resolution, known).await;
-            }
-            Op::Retry(revision) => return self.retry(conn, s, &rows, &revision, report).await,
-            Op::Upgrade(t) => (t, Direction::Upgrade, true),
-            Op::Downgrade(t) => (t, Direction::Downgrade, true),
-            Op::Stamp(t) | Op::StampPurge(t) => (t, Direction::Upgrade, false),
-        };
-        // Unapplying a newer build's revisions: the graph grows by their rows.
-        let rebuilt_list: Vec<Migration>;
-        let rebuilt: Graph<'_>;
-        let mut target = target;
-        let graph: &Graph<'_> = if direction == Direction::Downgrade
-            && run_sql
-            && self.use_stored_downgrade
-            && rows.iter().any(|r| graph.position(&r.revision).is_none())
-        {
-            rebuilt_list = with_stored(graph, &rows)?;
-            rebuilt = Graph::new(&rebuilt_list).map_err(Error::Invalid)?;
-            if target == Target::Head {
-                // This build's head, not the newer build's.
-                target = graph
-                    .head()
-                    .map_or(Target::Base, |h| Target::Revision(graph.get(h).revision().to_owned()));
-            }
-            &rebuilt
-        } else {
-            graph
-        };
-        let applied = self.check(graph, &rows)?;
-        let unknown: Vec<String> = rows
-            .iter()
-            .filter(|r| graph.position(&r.revision).is_none())
-            .map(|r| r.revision.clone())
-            .collect();
-        let mut plan = match (direction, run_sql) {
-            (Direction::Upgrade, true) => plan::upgrade(graph, &applied, &target)?,
-            (Direction::Downgrade, _) => match plan::downgrade(graph, &applied, &target) {
-                Err(migrate_core::PlanError::Irreversible { revision, file }) if file == STORED_FILE => {
-                    return Err(Error::StoredDowngrade {
-                        revision,
-                        reason: "its history row stores no downgrade: the revision was applied without a downgrade section, or by a version of migrate that did not store them".into(),
-                    });
-                }
-                planned => planned?,
-            },
-            (Direction::Upgrade, false) => plan::stamp(graph, &applied, &target)?,
-        };
-        if direction == Direction::Downgrade && !plan.is_empty() && !unknown.is_empty() {
-            // A newer build's revisions (accepted as `expand`, or by the opt-in) sit on
-            // top of what this build would unapply; going under them would leave rows
-            // whose parents are gone.
-            return Err(Error::UnknownAbove { revisions: unknown });
-        }
-        if self.phase == Some(Phase::Expand) && direction == Direction::Upgrade && run_sql {
-            let contract = plan
-                .steps
-                .iter()
-                .position(|&i| graph.get(i).phase() == Some(Phase::Contract));
-            if let Some(cut) = contract {
-                let held = graph.get(plan.steps[cut]).revision().to_owned();
-                tracing::info!(
-                    revision = %held,
-                    "stopping before the first contract revision (expand phase only): run the upgrade without the phase once no old code runs"
-                );
-                report.held_back = Some(held);
-                plan.steps.truncate(cut);
-            }
-        }
-        let result = self
-            .steps(
-                conn,
-                s,
-                graph,
-                &plan,
-                run_sql,
-                rows.is_empty(),
-                digest_of(&rows),
-                report,
-            )
-            .await;
-        match result {
-            Err(e)
-                if !report.is_empty() && !matches!(e, Error::Migration { .. } | Error::DanglingForeignKeys { .. }) =>
-            {
-                Err(Error::Interrupted {
-                    completed: report.revisions().into_iter().map(str::to_owned).collect(),
-                    source: Box::new(e),
-                })
-            }
-            other => other,
-        }
-    }
-
-    /// Refuses to run `m` while a revision of another set it depends on is not applied.
-    async fn check_dependencies(&self, conn: &mut dyn Backend, s: &Settings, m: &Migration) -> Result<()> {
-        for (set, revision) in m.depends_on() {
-            let table = match self.set_tables.iter().find(|(name, _)| name == set) {
-                Some((_, t)) => t.clone(),
-                None => HistoryTable::for_set(set)?,
-            };
-            // Without a schema of its own, the set's table is beside this run's.
-            let table = match (table.schema(), s.table.schema()) {
-                (None, Some(schema)) => table.in_schema(schema)?,
-                _ => table,
-            };
-            let d = conn.dialect();
-            // A set whose history table does not exist yet has nothing applied.
-            let applied = conn
-                .read_strings(d.select_applied(&table, revision))
-                .await
-                .ok()
-                .and_then(|r| r.into_iter().next());
-            if applied.as_deref() != Some("1") {
-                return Err(Error::MissingDependency {
-                    revision: m.revision().to_owned(),
-                    file: m.file().to_owned(),
-                    set: set.to_owned(),
-                    needs: revision.to_owned(),
-                    table: d.table(&table),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// `resolve --retry`: the failed migration again, from its first statement not done.
-    async fn retry(
-        &self,
-        conn: &mut dyn Backend,
-        s: &Settings,
-        rows: &[HistoryRow],
-        revision: &str,
-        report: &mut Report,
-    ) -> Result<()> {
-        let d = conn.dialect();
-        let cannot = |reason: &str| Error::CannotRetry {
-            revision: revision.to_owned(),
-            reason: reason.to_owned(),
-        };
-        let Some(row) = rows.iter().find(|r| r.revision == revision) else {
-            return Err(Error::NotInHistory(revision.to_owned()));
-        };
-        if row.state == State::Applied {
-            return Err(Error::Finished {
-                revision: revision.to_owned(),
-            });
-        }
-        if let Some(other) = rows
-            .iter()
-            .find(|r| r.state != State::Applied && r.revision != revision)
-        {
-            return Err(Error::Dirty {
-                revision: other.revision.clone(),
-                state: other.state,
-                error: other.error.clone(),
-            });
-        }
-        let Some(m) = self.migrations.get(revision) else {
-            return Err(cannot("this build has no file for it"));
-        };
-        if !driver::by_statement(conn, m) {
-            return Err(cannot(
-                "it runs in a transaction, so its failure left nothing of it behind: resolve it as not applied (`--not-applied`), then upgrade",
-            ));
-        }
-        let direction = match row.state {
-            State::Upgrading | State::UpgradeFailed => Direction::Upgrade,
-            _ => Direction::Downgrade,
-        };
-        let sql = match direction {
-            Direction::Upgrade => m.upgrade_sql(),
-            Direction::Downgrade => m
-                .downgrade_sql()
-                .ok_or_else(|| cannot("its file has no downgrade section"))?,
-        };
-        let Some(done) = row.statements_done.map(|n| n.max(0) as usize) else {
-            return Err(cannot(
-                "its row was written by an earlier version, which did not count the statements that completed; check the database by hand, then resolve it as applied or as not applied",
-            ));
-        };
-        let statements = crate::split::statements(sql, d);
-        if let Some(next) = statements.get(done) {
-            if let Some((index, drop)) = conn.invalid_index(next.text).await {
-                return Err(Error::InvalidIndex {
-                    revision: revision.to_owned(),
-                    index,
-                    drop,
-                });
-            }
-        }
-        let checksum = m.checksum().to_string();
-        if direction == Direction::Upgrade && row.checksum != checksum {
-            tracing::warn!(
-                revision,
-                done,
-                "the migration's file changed since the failed run; its first statements are taken as done, as the history row says"
-            );
-            let sql = d.set_checksum(&s.table, revision, &checksum);
-            driver::run(conn, sql, "recording the migration's new checksum").await?;
-        }
-        tracing::info!(
-            revision,
-            from_statement = done + 1,
-            of = statements.len(),
-            "running the failed migration again"
-        );
-        driver::drop_digest(conn, s).await?;
-        let started = Instant::now();
-        let step = Step {
-            migration: m,
-            direction,
-            run_sql: true,
-        };
-        driver::apply(conn, s, step, Some(done)).await?;
-        let mut digest = digest_of(rows);
-        digest.remove(&row.revision, &row.checksum, row.state);
-        if direction == Direction::Upgrade {
-            digest.insert(revision, &checksum, State::Applied);
-        }
-        report.steps.push(StepReport {
-            revision: revision.to_owned(),
-            message: m.message().to_owned(),
-            direction,
-            duration: started.elapsed(),
-            stored_downgrade: None,
-        });
-        driver::write_digest(conn, s, &digest).await
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn steps(
-        &self,
-        conn: &mut dyn Backend,
-        s: &Settings,
-        graph: &Graph<'_>,
-        plan: &plan::Plan,
-        run_sql: bool,
-        fresh: bool,
-        mut digest: Digest,
-        report: &mut Report,
-    ) -> Result<()> {
-        if !plan.is_empty() {
-            // Until the run's last step is done, no start-up check may take the short cut.
-            driver::drop_digest(conn, s).await?;
-        }
-        // From an empty history (a test database, a first deploy), PostgreSQL runs
-        // the transactional steps in one transaction, a savepoint each: one commit
-        // instead of one per migration. Not under a lease (each step must check it
-        // as it commits), nor when a header sets a timeout (SET LOCAL would outlive
-        // its savepoint).
-        let one_transaction = fresh
-            && run_sql
-            && conn.one_transaction_runs()
-            && plan.direction == Direction::Upgrade
-            && plan.steps.len() > 1
-            && s.lease.is_none()
-            && plan.steps.iter().all(|&i| {
-                let d = graph.get(i).directives();
-                // A dependency check reads another set's table, and a failed read would abort the transaction.
-                d.lock_timeout.is_none() && d.statement_timeout.is_none() && graph.get(i).depends_on().next().is_none()
-            });
-        let batched = Settings {
-            in_run_transaction: true,
-            ..s.clone()
-        };
-        let mut open: Option<usize> = None;
-        let result = self
-            .run_steps(
-                conn,
-                s,
-                &batched,
-                graph,
-                plan,
-                run_sql,
-                one_transaction,
-                &mut open,
-                &mut digest,
-                report,
-            )
-            .await;
-        if let Some(first) = open {
-            // What ran before a failed step is kept, as with a transaction per step.
-            if let Err(e) = driver::run(conn, "COMMIT".into(), "committing the run's transaction").await {
-                // Nothing since BEGIN is kept: the report and the error must not say it is.
-                report.steps.truncate(first);
-                return Err(match result {
-                    Err(mut failed @ Error::Migration { .. }) => {
-                        if let Error::Migration { cleanup, applied, .. } = &mut failed {
-                            cleanup.get_or_insert_with(|| Box::new(e));
-                            applied.truncate(first);
-                        }
-                        failed
-                    }
-                    Err(other) => other,
-                    Ok(()) => e,
-                });
-            }
-        }
-        result?;
-        if !report.is_empty() || conn.read_digest(s).await.as_deref() != Some(digest.to_string().as_str()) {
-            // After the last step; or, when nothing ran, because the digest was
-            // missing (a table from before digests, a run that failed) or stale:
-            // the rows were checked one by one just now.
-            driver::write_digest(conn, s, &digest).await?;
-        }
-        Ok(())
-    }
-
-    /// [`steps`](Self::steps)' loop. With `one_transaction`, a transactional
-    /// step runs inside the transaction `open` says began before step N
-    /// (begun here when none is), and a no-transaction step commits it first.
-    #[allow(clippy::too_many_arguments)]
-    async fn run_steps(
-        &self,
-        conn: &mut dyn Backend,
-        s: &Settings,
-        batched: &Settings,
-        graph: &Graph<'_>,
-        plan: &plan::Plan,
-        run_sql: bool,
-        one_transaction: bool,
-        open: &mut Option<usize>,
-        digest: &mut Digest,
-        report: &mut Report,
-    ) -> Result<()> {
-        let total = plan.steps.len();
-        // SQLite: how long each of the next steps took, already applied by a batch
-        // (`driver::apply_batch`); and the first step a batch may start at again.
-        let mut ahead: std::collections::VecDeque<Duration> = std::collections::VecDeque::new();
-        let mut unbatched_until = 0;
-        for (index, &i) in plan.steps.iter().enumerate() {
-            let m = graph.get(i);
-            let step_of = |i: usize| Step {
-                migration: graph.get(i),
-                direction: plan.direction,
-                run_sql,
-            };
-            if ahead.is_empty() && index >= unbatched_until && driver::batchable(conn, &step_of(i)) {
-                let steps: Vec<Step<'_>> = plan.steps[index..]
-                    .iter()
-                    .map(|&i| step_of(i))
-                    .take_while(|st| driver::batchable(conn, st))
-                    .take(driver::BATCH_SIZE)
-                    .collect();
-                if steps.len() > 1 {
-                    match driver::apply_batch(conn, s, &steps).await {
-                        Some(took) => {
-                            if took.len() < steps.len() {
-                                // The step after those kept failed and was rolled back: it
-                                // runs the usual way, which names the failure.
-                                unbatched_until = index + took.len() + 1;
-                            }
-                            ahead = took.into();
-                        }
-                        // No batch path here: the steps run one by one.
-                        None => unbatched_until = index + steps.len(),
-                    }
-                }
-            }
-            let batched_took = ahead.pop_front();
-            let together = one_transaction && !m.no_transaction();
-            if together && open.is_none() {
-                driver::run(conn, "BEGIN".into(), "beginning the run's transaction").await?;
-                *open = Some(report.steps.len());
-            }
-            if !together {
-                commit_run(conn, open, report).await?;
-            }
-            let s = if together { batched } else { s };
-            let step = Step {
-                migration: m,
-                direction: plan.direction,
-                run_sql,
-            };
-            let verb = if run_sql { "Running" } else { "Stamping" };
-            match plan.direction {
-                Direction::Upgrade => {
-                    tracing::info!("{verb} upgrade {} -> {}, {}", parents(m), m.revision(), m.message())
-                }
-                Direction::Downgrade => {
-                    tracing::info!("{verb} downgrade {} -> {}, {}", m.revision(), parents(m), m.message())
-                }
-            }
-            if !conn.has_timeouts() {
-                let d = m.directives();
-                if d.lock_timeout.is_some() || d.statement_timeout.is_some() {
-                    tracing::warn!(
-                        revision = m.revision(),
-                        "SQLite has no lock timeout or statement timeout: the ones in this revision's header are ignored"
-                    );
-                }
-            }
-            if plan.direction == Direction::Upgrade && run_sql {
-                self.check_dependencies(conn, s, m).await?;
-            }
-            let stored = (m.file() == STORED_FILE && plan.direction == Direction::Downgrade)
-                .then(|| m.downgrade_sql().unwrap_or_default().to_owned());
-            if let Some(sql) = &stored {
-                tracing::warn!(
-                    revision = m.revision(),
-                    sql = %sql,
-                    "running the downgrade stored in the history table when the revision was applied (this build has no file for it)"
-                );
-            }
-            let notify = |finished| {
-                if let Some(f) = &self.observer {
-                    f(&Progress {
-                        migration: m,
-                        direction: plan.direction,
-                        runs_sql: run_sql,
-                        index,
-                        total,
-                        finished,
-                    });
-                }
-            };
-            notify(None);
-            let started = Instant::now();
-            let mut ran = match batched_took {
-                Some(_) => Ok(()),
-                None => driver::apply(conn, s, step, None).await,
-            };
-            if together && matches!(&ran, Err(e) if out_of_lock_slots(e)) {
-                // The run's one transaction holds a lock on everything it created, and
-                // the server's lock table is full (max_locks_per_transaction): keep what
-                // it did, and go on in a new transaction. The step was rolled back to its savepoint.
-                tracing::info!(
-                    revision = m.revision(),
-                    "the server's lock table is full: committing the run so far and going on in a new transaction"
-                );
-                commit_run(conn, open, report).await?;
-                driver::run(conn, "BEGIN".into(), "beginning the run's transaction").await?;
-                *open = Some(report.steps.len());
-                ran = driver::apply(conn, s, step, None).await;
-            }
-            if let Err(mut e) = ran {
-                if let Error::Migration { applied, .. } | Error::DanglingForeignKeys { applied, .. } = &mut e {
-                    *applied = report.revisions().into_iter().map(str::to_owned).collect();
-                }
-                tracing::error!(revision = m.revision(), error = %e, "migration failed");
-                return Err(e);
-            }
-            let checksum = m.checksum().to_string();
-            match plan.direction {
-                Direction::Upgrade => digest.insert(m.revision(), &checksum, State::Applied),
-                Direction::Downgrade => digest.remove(m.revision(), &checksum, State::Applied),
-            }
-            let duration = match batched_took {
-                Some(took) => took,
-                None if run_sql => started.elapsed(),
-                None => Duration::ZERO,
-            };
-            notify(Some(duration));
-            report.steps.push(StepReport {
-                revision: m.revision().to_owned(),
-                message: m.message().to_owned(),
-                direction: plan.direction,
-                duration,
-                stored_downgrade: stored,
-            });
-        }
-        Ok(())
-    }
-}
-
-/// Commits the run's one transaction, if one is open (`open`: the step it
-/// began before). If the commit fails, nothing since is kept, and the
-/// report stops saying it is.
-async fn commit_run(conn: &mut dyn Backend, open: &mut Option<usize>, report: &mut Report) -> Result<()> {
-    let Some(first) = open.take() else { return Ok(()) };
-    if let Err(e) = driver::run(conn, "COMMIT".into(), "committing the run's transaction").await {
-        report.steps.truncate(first);
-        return Err(e);
-    }
-    Ok(())
-}
-
-/// PostgreSQL's "out of shared memory" (SQLSTATE 53200): a transaction took
-/// more locks than the server's lock table holds.
-fn out_of_lock_slots(e: &Error) -> bool {
-    matches!(e, Error::Migration { source, rolled_back: true, .. }
-        if source.as_database_error().and_then(|d| d.code()).as_deref() == Some("53200"))
-}
-
-/// What a run on one connection gave, and whether that connection may be reused.
-struct Ran<T> {
-    result: Result<T>,
-    /// False when a lock or a transaction may still be held: the connection
-    /// is then closed instead of going back to a pool.
-    clean: bool,
-}
-
-impl<T> Ran<T> {
-    fn clean(result: Result<T>) -> Self {
-        Ran { result, clean: true }
-    }
-}
-
-/// The lock connection: closed instead of reused unless the run ended
-/// cleanly, also when the caller drops the run's future part-way.
-struct Session<'c> {
-    conn: Box<dyn Handle + 'c>,
-    clean: bool,
-}
-
-impl<'c> Session<'c> {
-    fn new(conn: Box<dyn Handle + 'c>) -> Self {
-        Session { conn, clean: false }
-    }
-
-    fn finish<T>(mut self, ran: Ran<T>) -> Result<T> {
-        self.clean = ran.clean;
-        ran.result
-    }
-}
-
-impl Drop for Session<'_> {
-    fn drop(&mut self) {
-        if !self.clean {
-            self.conn.discard_on_drop();
-        }
-    }
-}
-
-fn parents(m: &Migration) -> String {
-    let p: Vec<&str> = m.down_revisions().collect();
-    if p.is_empty() {
-        "<base>".to_owned()
-    } else {
-        p.join(", ")
-    }
-}
-
-async fn resolve(
-    conn: &mut dyn Backend,
-    s: &Settings,
-    rows: &[HistoryRow],
-    revision: &str,
-    resolution: Resolution,
-    known: bool,
-) -> Result<()> {
-    let Some(row) = rows.iter().find(|r| r.revision == revision) else {
-        return Err(Error::NotInHistory(revision.to_owned()));
-    };
-    // A finished row is resolved only to drop one this build does not know
-    // (a newer build's), named by its id.
-    let drops_unknown = !known && resolution == Resolution::NotApplied;
-    if row.state == State::Applied && !drops_unknown {
-        return Err(Error::Finished {
-            revision: revision.to_owned(),
-        });
-    }
-    let mut digest = digest_of(rows);
-    digest.remove(&row.revision, &row.checksum, row.state);
-    if resolution == Resolution::Applied {
-        digest.insert(&row.revision, &row.checksum, State::Applied);
-    }
-    driver::resolve(conn, s, revision, resolution == Resolution::Applied, &digest).await?;
-    tracing::info!(revision, from = %row.state, ?resolution, "resolved history row");
-    Ok(())
-}
-
-/// The graph's migrations and, rebuilt from their history rows, the applied
-/// revisions it does not know, with the downgrade SQL stored when they were
-/// applied (checked against the checksum stored beside it).
-fn with_stored(graph: &Graph<'_>, rows: &[HistoryRow]) -> Result<Vec<Migration>> {
-    let mut list: Vec<Migration> = graph.iter().cloned().collect();
-    for r in rows.iter().filter(|r| graph.position(&r.revision).is_none()) {
-        let refuse = |reason: &str| Error::StoredDowngrade {
-            revision: r.revision.clone(),
-            reason: reason.to_owned(),
-        };
-        let checksum: Checksum = r
-            .checksum
-            .parse()
-            .map_err(|_| refuse("its row's checksum does not read as one"))?;
-        if let Some(sql) = &r.downgrade {
-            let stored = Checksum::of(sql, r.no_transaction).to_string();
-            if r.downgrade_checksum.as_deref() != Some(stored.as_str()) {
-                return Err(refuse(
-                    "its stored downgrade no longer hashes to the checksum stored beside it (was the row edited?)",
-                ));
-            }
-        }
-        let parts = MigrationParts {
-            revision: r.revision.clone(),
-            down_revisions: r.parents().into_iter().map(str::to_owned).collect(),
-            message: r.message.clone(),
-            upgrade: String::new(),
-            downgrade: r.downgrade.clone(),
-            no_transaction: r.no_transaction,
-            directives: Directives {
-                phase: r.phase,
-                ..Directives::default()
-            },
-            depends_on: Vec::new(),
-            file: STORED_FILE.to_owned(),
-        };
-        list.push(Migration::with_checksum(parts, checksum));
-    }
-    Ok(list)
-}
-
-/// The schemas of the database whose names match the `LIKE` pattern, by name.
-#[cfg(feature = "postgres")]
-pub async fn schemas_like(pool: &sqlx::PgPool, pattern: &str) -> Result<Vec<String>> {
-    let sql = format!(
-        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE {} AND nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1",
-        crate::Dialect::Postgres.quote_text(pattern)
-    );
-    let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(crate::driver::logged(sql)))
-        .fetch_all(pool)
-        .await
-        .map_err(crate::error::db("listing the schemas"))?;
-    rows.iter()
-        .map(|r| sqlx::Row::try_get::<String, _>(r, 0).map_err(crate::error::db("listing the schemas")))
-        .collect()
-}
-
-/// The digest of the history rows as read.
-fn digest_of(rows: &[HistoryRow]) -> Digest {
-    let mut digest = Digest::empty();
-    for r in rows {
-        digest.insert(&r.revision, &r.checksum, r.state);
-    }
-    digest
 }

@@ -36,6 +36,10 @@ use std::time::{Duration, Instant};
 mod mysql;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "postgres")]
+pub(crate) use postgres::enter_schema;
+#[cfg(feature = "postgres")]
+pub use postgres::schemas_like;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 

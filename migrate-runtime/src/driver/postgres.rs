@@ -347,6 +347,35 @@ fn line_of(sql: &str, position: usize, before: usize) -> Option<usize> {
     None
 }
 
+/// The schemas of the database whose names match the `LIKE` pattern, by name.
+pub async fn schemas_like(pool: &sqlx::PgPool, pattern: &str) -> Result<Vec<String>> {
+    let sql = format!(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE {} AND nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1",
+        Dialect::Postgres.quote_text(pattern)
+    );
+    let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(super::logged(sql)))
+        .fetch_all(pool)
+        .await
+        .map_err(crate::error::db("listing the schemas"))?;
+    rows.iter()
+        .map(|r| sqlx::Row::try_get::<String, _>(r, 0).map_err(crate::error::db("listing the schemas")))
+        .collect()
+}
+
+/// Sets the connection's `search_path` to `schema` alone, for a run on that
+/// schema; returns the statement that puts the pool's own setting back.
+pub(crate) async fn enter_schema(conn: &mut PgConnection, schema: &str) -> Result<Option<String>> {
+    let quoted = format!("\"{}\"", schema.replace('"', "\"\""));
+    // Saved, and set back afterwards: the pool's own setting, whatever it was.
+    let saved = sqlx::raw_sql(sqlx::AssertSqlSafe(super::logged(format!(
+        "SELECT 'SET search_path TO ' || current_setting('search_path'); SET search_path TO {quoted}"
+    ))))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(crate::error::db(format!("setting the search_path to {quoted}")))?;
+    Ok(saved.first().and_then(|r| sqlx::Row::try_get::<String, _>(r, 0).ok()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::line_of;

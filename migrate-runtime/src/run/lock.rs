@@ -1,0 +1,119 @@
+//! Taking the migration lock (an advisory lock, or a lease renewed from a
+//! second connection) for a changing run, and giving it back.
+
+use super::*;
+
+impl<'m> Run<'m> {
+    /// Says that another migrator holds the lock, and who, before waiting for it.
+    pub(crate) fn waiting(&self, holder: Option<&str>, s: &Settings) {
+        tracing::warn!(
+            holder = holder.unwrap_or("unknown"),
+            timeout = ?s.lock_timeout,
+            "another migrator holds the migration lock; waiting"
+        );
+        if let Some(f) = &self.on_lock_wait {
+            f(holder);
+        }
+    }
+
+    /// The whole of a changing run, on one connection: compiled once, here,
+    /// whatever the caller's pool or connection type.
+    pub(crate) fn locked<'a>(
+        &'a self,
+        conn: &'a mut dyn Backend,
+        op: Op,
+        second: Option<crate::driver::Second>,
+    ) -> BoxFuture<'a, Ran<Report>> {
+        Box::pin(async move {
+            let s = Settings {
+                second,
+                ..self.settings.clone()
+            };
+            if matches!(op, Op::Upgrade(Target::Head)) {
+                // The hot path of a self-migrating binary: one query, whatever the
+                // number of revisions, and no lock. Any difference (a new revision,
+                // drift, an unknown or half-done row, no table yet) takes the full path.
+                let stored = conn.read_digest(&s).await;
+                if stored.as_deref() == Some(self.migrations.applied_digest()) {
+                    tracing::debug!("the history digest matches: up to date");
+                    return Ran::clean(Ok(Report::default()));
+                }
+            }
+            let prepared = async {
+                let graph = self.graph()?;
+                let mut s = conn.prepare(&s).await?;
+                let lease = match (self.lock_mode, s.galera, conn.leases()) {
+                    // SQLite's lock is its one write lock, whatever the mode.
+                    (_, _, false) => false,
+                    (LockMode::Advisory, true, _) => return Err(Error::AdvisoryOnCluster),
+                    (LockMode::Lease, _, _) | (LockMode::Auto, true, _) => true,
+                    _ => false,
+                };
+                if lease {
+                    let lease = crate::driver::Lease::new(self.lease_ttl);
+                    driver::create_lease_table(conn, &s).await?;
+                    if !driver::try_lease(conn, &s, &lease).await? {
+                        let holder = driver::lease_holder(conn, &s).await;
+                        self.waiting(holder.as_deref(), &s);
+                        driver::lease(conn, &s, &lease).await?;
+                    }
+                    tracing::debug!(owner = %lease.owner, "took the migration lease");
+                    s.lease = Some(lease);
+                } else if !conn.try_lock(&s).await? {
+                    // Say at once that another migrator holds the lock, and who.
+                    let holder = conn.lock_holder(&s).await;
+                    self.waiting(holder.as_deref(), &s);
+                    conn.lock(&s).await?;
+                }
+                Ok::<_, Error>((graph, s))
+            }
+            .await;
+            let (graph, s) = match prepared {
+                Ok(p) => p,
+                Err(e) => {
+                    return Ran {
+                        result: Err(e),
+                        clean: false,
+                    };
+                }
+            };
+            tracing::debug!(table = s.table.name(), "took the migration lock");
+            if !conn.has_timeouts() && (s.ddl_lock_timeout.is_some() || s.statement_timeout.is_some()) {
+                tracing::warn!(
+                    "SQLite has no lock timeout or statement timeout: a run holds the database's one write lock, so no statement of it waits for the application's sessions; the setting is ignored"
+                );
+            }
+            let mut report = Report::default();
+            let result = match s.second.clone().zip(s.lease.clone()) {
+                // A lease is renewed from a second connection while steps run.
+                Some((second, lease)) => match second.open().await {
+                    Some(mut other) => {
+                        let run = self.run(conn, &s, &graph, op, &mut report);
+                        driver::with_heartbeat(run, other.backend(), &s, &lease).await
+                    }
+                    None => self.run(conn, &s, &graph, op, &mut report).await,
+                },
+                None => self.run(conn, &s, &graph, op, &mut report).await,
+            };
+            let released = match &s.lease {
+                Some(lease) => driver::release_lease(conn, &s, lease).await,
+                None => conn.unlock(&s).await,
+            };
+            match released {
+                Ok(()) => Ran::clean(result.map(|()| report)),
+                Err(unlock) => {
+                    tracing::error!(error = %unlock, "releasing the migration lock failed; closing the connection");
+                    let result = match result {
+                        Ok(()) if report.is_empty() => Err(unlock),
+                        Ok(()) => Err(Error::Interrupted {
+                            completed: report.revisions().into_iter().map(str::to_owned).collect(),
+                            source: Box::new(unlock),
+                        }),
+                        Err(e) => Err(e),
+                    };
+                    Ran { result, clean: false }
+                }
+            }
+        })
+    }
+}

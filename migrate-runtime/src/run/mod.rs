@@ -1,0 +1,215 @@
+//! Executing a plan, reading only the [`Run`] the builder resolved: the
+//! stages of a changing run, each in its own file and calling only downward
+//! (lock → op → apply), and the read-only calls.
+//!
+//! Everything here takes a `&mut dyn Backend`, so it is compiled once, in
+//! this crate, whatever pool or connection the caller passed.
+
+mod apply;
+mod lock;
+mod op;
+mod resolve;
+mod wait;
+
+pub(crate) use resolve::STORED_FILE;
+pub(crate) use resolve::*;
+
+pub(crate) use crate::dialect::HistorySql;
+pub(crate) use crate::driver::{self, Backend, BoxFuture, Handle, HistoryRow, Settings, Step};
+pub(crate) use crate::error::{Error, Result};
+pub(crate) use crate::migrator::{LockMode, Migrations, Progress, Resolution};
+pub(crate) use crate::report::{Applied, HistoryEntry, Report, StepReport};
+pub(crate) use crate::table::HistoryTable;
+pub(crate) use migrate_core::history::{self, AppliedRevision};
+pub(crate) use migrate_core::{
+    Checksum, Digest, Direction, Directives, Graph, Migration, MigrationParts, Phase, State, Target, TargetError, plan,
+};
+pub(crate) use std::sync::Arc;
+pub(crate) use std::time::{Duration, Instant};
+
+/// The callback of [`Migrator::on_lock_wait`](crate::Migrator::on_lock_wait).
+pub(crate) type LockWaiter<'m> = Arc<dyn Fn(Option<&str>) + Send + Sync + 'm>;
+
+/// The callback of [`Migrator::on_progress`](crate::Migrator::on_progress).
+pub(crate) type Observer<'m> = Arc<dyn Fn(&Progress<'_>) + Send + Sync + 'm>;
+
+/// Everything a run reads, resolved once by the builder
+/// ([`Migrator`](crate::Migrator)): the executor never reads the builder.
+#[derive(Clone)]
+pub(crate) struct Run<'m> {
+    pub(crate) migrations: &'m Migrations,
+    /// What the driver reads: the history table, timeouts, attempts.
+    pub(crate) settings: Settings,
+    /// Unknown applied revisions are accepted (and left alone).
+    pub(crate) ignore_unknown: bool,
+    /// A newer build's revisions are unapplied by the downgrade their rows stored.
+    pub(crate) use_stored_downgrade: bool,
+    /// `expand`: an upgrade stops before the first `contract` revision.
+    pub(crate) phase: Option<Phase>,
+    pub(crate) lock_mode: LockMode,
+    pub(crate) lease_ttl: Duration,
+    /// The history tables of other migration sets, for `-- depends_on:`.
+    pub(crate) set_tables: Vec<(String, HistoryTable)>,
+    pub(crate) observer: Option<Observer<'m>>,
+    pub(crate) on_lock_wait: Option<LockWaiter<'m>>,
+}
+
+/// What a locked run does.
+pub(crate) enum Op {
+    Upgrade(Target),
+    Downgrade(Target),
+    Stamp(Target),
+    StampPurge(Target),
+    Resolve(String, Resolution),
+    Retry(String),
+}
+
+impl<'m> Run<'m> {
+    pub(crate) fn graph(&self) -> Result<Graph<'m>> {
+        self.migrations.graph().map_err(Error::Invalid)
+    }
+
+    /// One locked run of a round trip on its session's connection.
+    pub(crate) async fn step(&self, session: &mut Session<'_>, op: Op) -> Result<Report> {
+        let second = session.conn.second();
+        let ran = self.locked(session.conn.backend(), op, second).await;
+        if !ran.clean {
+            session.clean = false;
+        }
+        ran.result
+    }
+
+    /// A changing run: takes the connection, runs [`locked`](Self::locked) on
+    /// it, and closes it unless the run ended cleanly.
+    pub(crate) fn change<'a, 'c: 'a>(
+        &'a self,
+        connect: BoxFuture<'c, Result<Box<dyn Handle + 'c>>>,
+        op: Result<Op, TargetError>,
+    ) -> BoxFuture<'a, Result<Report>> {
+        Box::pin(async move {
+            let op = op?;
+            let mut session = Session::new(connect.await?);
+            let second = session.conn.second();
+            let ran = self.locked(session.conn.backend(), op, second).await;
+            session.finish(ran)
+        })
+    }
+
+    /// Reads the history without locking; a missing table reads as empty.
+    pub(crate) fn read<'a, 'c: 'a>(
+        &'a self,
+        connect: BoxFuture<'c, Result<Box<dyn Handle + 'c>>>,
+    ) -> BoxFuture<'a, Result<Vec<HistoryRow>>> {
+        Box::pin(async move {
+            let mut handle = connect.await?;
+            let conn = handle.backend();
+            let s = self.settings.clone();
+            let s = conn.prepare(&s).await?;
+            if !conn.table_exists(&s).await? {
+                return Ok(Vec::new());
+            }
+            conn.read_rows(&s).await
+        })
+    }
+
+    /// `current` over rows read.
+    pub(crate) fn current_of(&self, rows: &[HistoryRow]) -> Result<Vec<String>> {
+        let graph = self.graph()?;
+        let applied: Vec<(&str, Vec<&str>)> = rows
+            .iter()
+            .filter(|r| r.state == State::Applied)
+            .map(|r| (r.revision.as_str(), r.parents()))
+            .collect();
+        Ok(history::current_heads(&graph, &applied)
+            .into_iter()
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// `history` over rows read.
+    pub(crate) fn history_of(&self, rows: Vec<HistoryRow>) -> Result<Vec<HistoryEntry>> {
+        let graph = self.graph()?;
+        let mut by_id: std::collections::HashMap<&str, &HistoryRow> =
+            rows.iter().map(|r| (r.revision.as_str(), r)).collect();
+        let applied = |r: &HistoryRow| Applied {
+            applied_at: r.applied_at.clone(),
+            execution_time: Duration::from_millis(r.execution_ms.max(0) as u64),
+            state: r.state,
+            error: r.error.clone(),
+            checksum: r.checksum.clone(),
+            stored_downgrade: r.downgrade.is_some(),
+            statements_done: r.statements_done.map(|n| n.max(0) as u64),
+        };
+        let mut out: Vec<HistoryEntry> = graph
+            .iter()
+            .map(|m| HistoryEntry {
+                revision: m.revision().to_owned(),
+                down_revisions: m.down_revisions().map(str::to_owned).collect(),
+                message: m.message().to_owned(),
+                known: true,
+                phase: m.phase(),
+                applied: by_id.remove(m.revision()).map(applied),
+            })
+            .collect();
+        for r in rows.iter().filter(|r| by_id.contains_key(r.revision.as_str())) {
+            out.push(HistoryEntry {
+                revision: r.revision.clone(),
+                down_revisions: r.parents().into_iter().map(str::to_owned).collect(),
+                message: r.message.clone(),
+                known: false,
+                phase: r.phase,
+                applied: Some(applied(r)),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// What a run on one connection gave, and whether that connection may be reused.
+pub(crate) struct Ran<T> {
+    pub(crate) result: Result<T>,
+    /// False when a lock or a transaction may still be held: the connection
+    /// is then closed instead of going back to a pool.
+    pub(crate) clean: bool,
+}
+
+impl<T> Ran<T> {
+    pub(crate) fn clean(result: Result<T>) -> Self {
+        Ran { result, clean: true }
+    }
+}
+
+/// The lock connection: closed instead of reused unless the run ended
+/// cleanly, also when the caller drops the run's future part-way.
+pub(crate) struct Session<'c> {
+    pub(crate) conn: Box<dyn Handle + 'c>,
+    pub(crate) clean: bool,
+}
+
+impl<'c> Session<'c> {
+    pub(crate) fn new(conn: Box<dyn Handle + 'c>) -> Self {
+        Session { conn, clean: false }
+    }
+
+    pub(crate) fn finish<T>(mut self, ran: Ran<T>) -> Result<T> {
+        self.clean = ran.clean;
+        ran.result
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        if !self.clean {
+            self.conn.discard_on_drop();
+        }
+    }
+}
+
+/// The digest of the history rows as read.
+pub(crate) fn digest_of(rows: &[HistoryRow]) -> Digest {
+    let mut digest = Digest::empty();
+    for r in rows {
+        digest.insert(&r.revision, &r.checksum, r.state);
+    }
+    digest
+}

@@ -1,0 +1,155 @@
+//! Under the lock: the history read and verified, the plan computed in core
+//! for the operation, and handed to `apply`.
+
+use super::*;
+
+impl<'m> Run<'m> {
+    /// Under the lock: read, verify, plan and apply, recording each completed
+    /// step in `report`. An error after some steps says which ones completed.
+    pub(crate) async fn run(
+        &self,
+        conn: &mut dyn Backend,
+        s: &Settings,
+        graph: &Graph<'_>,
+        op: Op,
+        report: &mut Report,
+    ) -> Result<()> {
+        driver::create_table(conn, s).await?;
+        let mut rows = conn.read_rows(s).await?;
+        if matches!(op, Op::StampPurge(_)) {
+            tracing::warn!(rows = rows.len(), "erasing the history table before stamping");
+            driver::purge(conn, s).await?;
+            rows.clear();
+        }
+        let (target, direction, run_sql) = match op {
+            Op::Resolve(revision, resolution) => {
+                let known = self.migrations.get(&revision).is_some();
+                return resolve(conn, s, &rows, &revision, resolution, known).await;
+            }
+            Op::Retry(revision) => return self.retry(conn, s, &rows, &revision, report).await,
+            Op::Upgrade(t) => (t, Direction::Upgrade, true),
+            Op::Downgrade(t) => (t, Direction::Downgrade, true),
+            Op::Stamp(t) | Op::StampPurge(t) => (t, Direction::Upgrade, false),
+        };
+        // Unapplying a newer build's revisions: the graph grows by their rows.
+        let rebuilt_list: Vec<Migration>;
+        let rebuilt: Graph<'_>;
+        let mut target = target;
+        let graph: &Graph<'_> = if direction == Direction::Downgrade
+            && run_sql
+            && self.use_stored_downgrade
+            && rows.iter().any(|r| graph.position(&r.revision).is_none())
+        {
+            rebuilt_list = with_stored(graph, &rows)?;
+            rebuilt = Graph::new(&rebuilt_list).map_err(Error::Invalid)?;
+            if target == Target::Head {
+                // This build's head, not the newer build's.
+                target = graph
+                    .head()
+                    .map_or(Target::Base, |h| Target::Revision(graph.get(h).revision().to_owned()));
+            }
+            &rebuilt
+        } else {
+            graph
+        };
+        let applied = self.check(graph, &rows)?;
+        let unknown: Vec<String> = rows
+            .iter()
+            .filter(|r| graph.position(&r.revision).is_none())
+            .map(|r| r.revision.clone())
+            .collect();
+        let mut plan = match (direction, run_sql) {
+            (Direction::Upgrade, true) => plan::upgrade(graph, &applied, &target)?,
+            (Direction::Downgrade, _) => match plan::downgrade(graph, &applied, &target) {
+                Err(migrate_core::PlanError::Irreversible { revision, file }) if file == STORED_FILE => {
+                    return Err(Error::StoredDowngrade {
+                        revision,
+                        reason: "its history row stores no downgrade: the revision was applied without a downgrade section, or by a version of migrate that did not store them".into(),
+                    });
+                }
+                planned => planned?,
+            },
+            (Direction::Upgrade, false) => plan::stamp(graph, &applied, &target)?,
+        };
+        if direction == Direction::Downgrade && !plan.is_empty() && !unknown.is_empty() {
+            // A newer build's revisions (accepted as `expand`, or by the opt-in) sit on
+            // top of what this build would unapply; going under them would leave rows
+            // whose parents are gone.
+            return Err(Error::UnknownAbove { revisions: unknown });
+        }
+        if self.phase == Some(Phase::Expand) && direction == Direction::Upgrade && run_sql {
+            let contract = plan
+                .steps
+                .iter()
+                .position(|&i| graph.get(i).phase() == Some(Phase::Contract));
+            if let Some(cut) = contract {
+                let held = graph.get(plan.steps[cut]).revision().to_owned();
+                tracing::info!(
+                    revision = %held,
+                    "stopping before the first contract revision (expand phase only): run the upgrade without the phase once no old code runs"
+                );
+                report.held_back = Some(held);
+                plan.steps.truncate(cut);
+            }
+        }
+        let result = self
+            .steps(
+                conn,
+                s,
+                graph,
+                &plan,
+                run_sql,
+                rows.is_empty(),
+                digest_of(&rows),
+                report,
+            )
+            .await;
+        match result {
+            Err(e)
+                if !report.is_empty() && !matches!(e, Error::Migration { .. } | Error::DanglingForeignKeys { .. }) =>
+            {
+                Err(Error::Interrupted {
+                    completed: report.revisions().into_iter().map(str::to_owned).collect(),
+                    source: Box::new(e),
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// Refuses half-done revisions, then verifies the rest. Revisions this
+    /// list does not know are accepted, with a note, when they are marked
+    /// `expand` (a newer build's additions, which this one's code tolerates).
+    pub(crate) fn check(&self, graph: &Graph<'_>, rows: &[HistoryRow]) -> Result<Vec<bool>> {
+        if let Some(r) = rows.iter().find(|r| r.state != State::Applied) {
+            return Err(Error::Dirty {
+                revision: r.revision.clone(),
+                state: r.state,
+                error: r.error.clone(),
+            });
+        }
+        let unknown = |r: &&HistoryRow| graph.position(&r.revision).is_none();
+        let expand: Vec<&str> = rows
+            .iter()
+            .filter(unknown)
+            .filter(|r| r.phase == Some(Phase::Expand))
+            .map(|r| r.revision.as_str())
+            .collect();
+        if !expand.is_empty() && !self.ignore_unknown {
+            tracing::info!(
+                revisions = %expand.join(", "),
+                "the database holds revisions this build does not know, marked `expand`: a newer build's additions, which this one runs beside"
+            );
+        }
+        // Unknown expand revisions are accepted; any other unknown one is named and refused.
+        let applied: Vec<AppliedRevision> = rows
+            .iter()
+            .filter(|r| !(unknown(r) && r.phase == Some(Phase::Expand)))
+            .map(|r| AppliedRevision {
+                revision: r.revision.clone(),
+                checksum: r.checksum.clone(),
+            })
+            .collect();
+        history::verify(graph, &applied, self.ignore_unknown).map_err(Error::History)
+    }
+}

@@ -1,0 +1,71 @@
+//! Waiting, read only, until another process has migrated the database.
+
+use super::*;
+
+impl<'m> Run<'m> {
+    /// Polls the history, read only, until every migration is applied.
+    pub(crate) fn wait<'a, 'c: 'a>(
+        &'a self,
+        connect: BoxFuture<'c, Result<Box<dyn Handle + 'c>>>,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let started = Instant::now();
+            let mut handle = connect.await?;
+            let conn = handle.backend();
+            let s = conn.prepare(&self.settings).await?;
+            let graph = self.graph()?;
+            let mut pause = Duration::from_millis(50);
+            loop {
+                // One row when the history is exactly this build's.
+                if conn.read_digest(&s).await.as_deref() == Some(self.migrations.applied_digest()) {
+                    return Ok(());
+                }
+                let rows = if conn.table_exists(&s).await? {
+                    conn.read_rows(&s).await?
+                } else {
+                    Vec::new()
+                };
+                if let Some(r) = rows
+                    .iter()
+                    .find(|r| matches!(r.state, State::UpgradeFailed | State::DowngradeFailed))
+                {
+                    return Err(Error::Dirty {
+                        revision: r.revision.clone(),
+                        state: r.state,
+                        error: r.error.clone(),
+                    });
+                }
+                let done: Vec<HistoryRow> = rows.iter().filter(|r| r.state == State::Applied).cloned().collect();
+                let missing: Vec<String> = graph
+                    .iter()
+                    .filter(|m| !done.iter().any(|r| r.revision == m.revision()))
+                    .map(|m| m.revision().to_owned())
+                    .collect();
+                if missing.is_empty() {
+                    // What a start-up of this build would accept: checksums, and
+                    // unknown revisions only when marked `expand` (or opted in).
+                    return self.check(&graph, &done).map(drop);
+                }
+                let waited = started.elapsed();
+                if waited >= timeout {
+                    let in_progress = rows
+                        .iter()
+                        .find(|r| r.state != State::Applied)
+                        .map(|r| r.revision.clone());
+                    return Err(Error::NotCurrent {
+                        missing,
+                        waited,
+                        in_progress,
+                    });
+                }
+                tracing::debug!(
+                    missing = missing.len(),
+                    "waiting for another process to migrate the database"
+                );
+                tokio::time::sleep(pause.min(timeout - waited)).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+        })
+    }
+}
