@@ -257,3 +257,23 @@ pub mod __private {
     pub use migrate_core::{Migration, Phase};
     pub use migrate_runtime::testing;
 }
+
+/// The Rust examples of `README.md` and `docs/`, compiled (and, unless `no_run`, run) by
+/// `cargo test --doc`, so the user's path and the guide cannot drift from the API.
+/// `docs/command-line.md` embeds the `cli` feature's `db` subcommand.
+#[cfg(doctest)]
+mod doc_examples {
+    #[doc = include_str!("../README.md")]
+    struct Readme;
+    #[doc = include_str!("../docs/runtime.md")]
+    struct Runtime;
+    #[doc = include_str!("../docs/deploying.md")]
+    struct Deploying;
+    #[doc = include_str!("../docs/testing.md")]
+    struct Testing;
+    #[doc = include_str!("../docs/autogenerate.md")]
+    struct Autogenerate;
+    #[cfg(feature = "cli")]
+    #[doc = include_str!("../docs/command-line.md")]
+    struct CommandLine;
+}
