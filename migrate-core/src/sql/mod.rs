@@ -1,38 +1,27 @@
-//! What core needs to know of the SQL in a migration: which statements stand
-//! at its top level, so that a transaction-control statement there
-//! (`BEGIN`, `COMMIT`, `ROLLBACK`, ...) is caught when the crate builds.
+//! What core knows of the SQL in a migration: its tokens ([`lex`], the
+//! one lexer, parameterised by dialect), its statements ([`split`]), and
+//! which statements stand at its top level, so that a transaction-control
+//! statement there (`BEGIN`, `COMMIT`, `ROLLBACK`, ...) is caught when the
+//! crate builds.
 //!
-//! The file format does not name a database, so the scan reads the text the
-//! way each of them could (backslash escapes or not, `#` comments or not,
-//! dollar quotes or not) and reports a statement only when every reading
-//! finds it: text inside strings, comments, dollar-quoted function bodies and
-//! `BEGIN … END` bodies of triggers and procedures is never taken for one.
-//! The runtime's `split` module, which knows the database, does the real
-//! splitting at run time.
+//! The file format does not name a database, so the scans read the text
+//! the way each of them could (backslash escapes or not, `#` comments or
+//! not, dollar quotes or not) and report a statement only when every
+//! reading finds it: text inside strings, comments, dollar-quoted function
+//! bodies and `BEGIN … END` bodies of triggers and procedures is never
+//! taken for one. The runtime, which knows the database, splits with the
+//! one dialect it speaks.
 
-/// One way of reading quotes and comments.
-#[derive(Debug, Clone, Copy)]
-struct Reading {
-    /// `\` escapes the next character in a string (MySQL).
-    backslash: bool,
-    /// `#` starts a comment (MySQL).
-    hash_comment: bool,
-    /// `$tag$ … $tag$` quotes a body (PostgreSQL).
-    dollar: bool,
-}
+pub mod lex;
+pub mod split;
 
-const READINGS: [Reading; 2] = [
-    Reading {
-        backslash: false,
-        hash_comment: false,
-        dollar: true,
-    },
-    Reading {
-        backslash: true,
-        hash_comment: true,
-        dollar: false,
-    },
-];
+pub use split::{Statement, commits_implicitly, needs_terminator, statements};
+
+use crate::Dialect;
+use lex::Kind;
+
+/// The readings every scan agrees across: each database's.
+const READINGS: [Dialect; 3] = [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql];
 
 /// A statement that controls the transaction, at the top level of `sql`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,8 +53,8 @@ fn found_by_every_reading(
     keep: fn(&[String], usize) -> Option<TransactionControl>,
 ) -> Vec<TransactionControl> {
     let mut found: Option<Vec<TransactionControl>> = None;
-    for reading in READINGS {
-        let here: Vec<TransactionControl> = scan(sql, reading)
+    for dialect in READINGS {
+        let here: Vec<TransactionControl> = scan(sql, dialect)
             .into_iter()
             .filter_map(|(words, line)| keep(&words, line))
             .collect();
@@ -134,94 +123,25 @@ pub fn concurrent_index(statement: &str) -> Option<String> {
     })
 }
 
-fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
-}
-
-/// The top-level statements' words (upper-cased; a quoted part is an empty
-/// word) and start lines, for one reading.
-fn scan(sql: &str, r: Reading) -> Vec<(Vec<String>, usize)> {
-    let src = sql.as_bytes();
+/// The top-level statements' words (upper-cased; a quoted part, and
+/// punctuation that starts a statement, is an empty word) and the lines of
+/// their first words, in one dialect.
+fn scan(sql: &str, dialect: Dialect) -> Vec<(Vec<String>, usize)> {
     let mut out = Vec::new();
-    let mut i = 0;
-    let mut line = 1;
-    // The current statement: its first two words, its line, whether it is a
-    // CREATE (whose BEGIN opens a body), and the depth of BEGIN … END inside it.
-    let mut words: Vec<String> = Vec::new();
-    let mut start_line = 0;
-    let mut creates = false;
-    let mut depth = 0usize;
-    let finish = |words: &mut Vec<String>, start_line: usize, out: &mut Vec<(Vec<String>, usize)>| {
-        if !words.is_empty() {
-            out.push((std::mem::take(words), start_line));
-        }
-    };
-    while i < src.len() {
-        let b = src[i];
-        let next = src.get(i + 1).copied();
-        match b {
-            b'\n' => {
-                line += 1;
-                i += 1;
-            }
-            b';' if depth == 0 => {
-                finish(&mut words, start_line, &mut out);
-                creates = false;
-                i += 1;
-            }
-            b'-' if next == Some(b'-') => i = skip_line(src, i),
-            b'#' if r.hash_comment => i = skip_line(src, i),
-            b'/' if next == Some(b'*') => {
-                let (end, lines) = skip_block(src, i);
-                line += lines;
-                i = end;
-            }
-            b'\'' | b'"' | b'`' => {
-                let (end, lines) = skip_quoted(src, i, b, r.backslash && b == b'\'');
-                line += lines;
-                i = end;
-                if words.is_empty() {
-                    start_line = line;
-                }
-                words.push(String::new());
-            }
-            b'$' if r.dollar && dollar_tag(src, i).is_some() => {
-                let (end, lines) = skip_dollar(src, i);
-                line += lines;
-                i = end;
-                words.push(String::new());
-            }
-            _ if is_word(b) => {
-                let from = i;
-                while i < src.len() && is_word(src[i]) {
-                    i += 1;
-                }
-                let word = sql[from..i].to_ascii_uppercase();
-                if words.is_empty() {
-                    start_line = line;
-                    creates = word == "CREATE";
-                }
-                if creates {
-                    match word.as_str() {
-                        "BEGIN" | "CASE" => depth += 1,
-                        "END" if !followed_by_block_word(sql, i) || next_word(sql, i).as_deref() == Some("CASE") => {
-                            depth = depth.saturating_sub(1)
-                        }
-                        _ => {}
-                    }
-                }
-                words.push(word);
-            }
-            _ => {
-                if !b.is_ascii_whitespace() && words.is_empty() {
-                    start_line = line;
-                    words.push(String::new());
-                }
-                i += 1;
-            }
-        }
+    for statement in statements(sql, dialect) {
+        let text = statement.text;
+        let mut code = lex::tokens(text, dialect).filter(|t| !t.kind.is_blank() && t.kind != Kind::Executable);
+        let Some(first) = code.next() else { continue };
+        let words = std::iter::once(first)
+            .chain(code.filter(|t| t.kind != Kind::Punct))
+            .map(|t| match t.kind {
+                Kind::Word => t.text(text).to_ascii_uppercase(),
+                _ => String::new(),
+            })
+            .collect();
+        let line = statement.line + text[..first.start].bytes().filter(|&b| b == b'\n').count();
+        out.push((words, line));
     }
-    finish(&mut words, start_line, &mut out);
     out
 }
 
@@ -249,111 +169,6 @@ fn classify(words: &[String], line: usize) -> Option<TransactionControl> {
         },
         line,
     })
-}
-
-fn next_word(sql: &str, from: usize) -> Option<String> {
-    let rest = sql[from..].trim_start();
-    let word: String = rest.bytes().take_while(|&b| is_word(b)).map(char::from).collect();
-    (!word.is_empty()).then(|| word.to_ascii_uppercase())
-}
-
-/// `END IF`, `END LOOP`, ...: closers of blocks not counted as depth.
-fn followed_by_block_word(sql: &str, from: usize) -> bool {
-    matches!(
-        next_word(sql, from).as_deref(),
-        Some("IF" | "LOOP" | "WHILE" | "REPEAT" | "FOR" | "CASE")
-    )
-}
-
-fn skip_line(src: &[u8], mut i: usize) -> usize {
-    while i < src.len() && src[i] != b'\n' {
-        i += 1;
-    }
-    i
-}
-
-/// Skips a block comment (nested, as PostgreSQL reads them); returns the end and the lines crossed.
-fn skip_block(src: &[u8], mut i: usize) -> (usize, usize) {
-    let mut depth = 0;
-    let mut lines = 0;
-    while i < src.len() {
-        match (src[i], src.get(i + 1).copied()) {
-            (b'/', Some(b'*')) => {
-                depth += 1;
-                i += 2;
-            }
-            (b'*', Some(b'/')) => {
-                depth -= 1;
-                i += 2;
-                if depth == 0 {
-                    return (i, lines);
-                }
-            }
-            (b'\n', _) => {
-                lines += 1;
-                i += 1;
-            }
-            _ => i += 1,
-        }
-    }
-    (i, lines)
-}
-
-/// Skips a quoted string or identifier; a doubled quote stays inside.
-fn skip_quoted(src: &[u8], mut i: usize, q: u8, backslash: bool) -> (usize, usize) {
-    let mut lines = 0;
-    i += 1;
-    while i < src.len() {
-        match src[i] {
-            b'\\' if backslash => i += 2,
-            c if c == q => {
-                if src.get(i + 1) == Some(&q) {
-                    i += 2;
-                } else {
-                    return (i + 1, lines);
-                }
-            }
-            b'\n' => {
-                lines += 1;
-                i += 1;
-            }
-            _ => i += 1,
-        }
-    }
-    (src.len(), lines)
-}
-
-/// The `$tag$` starting at `i`, if one does.
-fn dollar_tag(src: &[u8], i: usize) -> Option<usize> {
-    let mut j = i + 1;
-    while j < src.len() && (src[j].is_ascii_alphanumeric() || src[j] == b'_') {
-        j += 1;
-    }
-    if src.get(j) == Some(&b'$') && !src.get(i + 1).is_some_and(u8::is_ascii_digit) {
-        Some(j + 1)
-    } else {
-        None
-    }
-}
-
-/// Skips a dollar-quoted body to its closing tag.
-fn skip_dollar(src: &[u8], i: usize) -> (usize, usize) {
-    let Some(open_end) = dollar_tag(src, i) else {
-        return (i + 1, 0);
-    };
-    let tag = &src[i..open_end];
-    let mut lines = 0;
-    let mut j = open_end;
-    while j < src.len() {
-        if src[j..].starts_with(tag) {
-            return (j + tag.len(), lines);
-        }
-        if src[j] == b'\n' {
-            lines += 1;
-        }
-        j += 1;
-    }
-    (src.len(), lines)
 }
 
 #[cfg(test)]

@@ -1,0 +1,302 @@
+//! A migration's SQL split into statements, on the [`lex`](super::lex)
+//! tokens of its dialect: for migrations that run outside a transaction
+//! and so are sent one statement at a time (PostgreSQL runs a
+//! multi-statement string in one implicit transaction, where `CREATE INDEX
+//! CONCURRENTLY` fails), for schema files, and for the scans of
+//! [`transaction_control`](super::transaction_control).
+//!
+//! A `;` splits only at the top level: not in a quote, a comment or a
+//! dollar-quoted body (the lexer's business), nor in the `BEGIN … END` body
+//! of a trigger, procedure or SQL-standard function (this module's). The
+//! text is never rewritten: each statement is a slice of the input.
+
+use super::lex::{Kind, Tokens, tokens};
+use crate::Dialect;
+
+/// One statement of a migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement<'a> {
+    /// The statement's text, without its terminating `;` or surrounding blank space.
+    pub text: &'a str,
+    /// The 1-based line of the migration section where it starts.
+    pub line: usize,
+}
+
+/// The statements of `sql` in `dialect`, skipping empty ones and ones that are only comments.
+pub fn statements(sql: &str, dialect: Dialect) -> Vec<Statement<'_>> {
+    let mut lines = Lines::default();
+    Splitter::new(sql, dialect)
+        .map(|(from, to, _)| {
+            let raw = &sql[from..to];
+            let lead = raw.len() - raw.trim_start().len();
+            Statement {
+                text: raw.trim(),
+                line: lines.at(sql, from + lead),
+            }
+        })
+        .collect()
+}
+
+/// The line of an offset, counted on from the last offset asked about.
+#[derive(Default)]
+pub(crate) struct Lines {
+    offset: usize,
+    line: usize,
+}
+
+impl Lines {
+    /// The 1-based line of `sql` that byte `offset` is on; offsets only grow.
+    pub(crate) fn at(&mut self, sql: &str, offset: usize) -> usize {
+        self.line += sql.as_bytes()[self.offset..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.offset = offset;
+        self.line + 1
+    }
+}
+
+/// Whether `sql`'s last statement lacks a terminating `;`, so that
+/// something appended after it needs one first.
+pub fn needs_terminator(sql: &str, dialect: Dialect) -> bool {
+    Splitter::new(sql, dialect)
+        .last()
+        .is_some_and(|(_, _, terminated)| !terminated)
+}
+
+/// Whether MySQL commits the transaction when it runs `statement`: DDL
+/// (`CREATE`, `ALTER`, `DROP`, `RENAME`, `TRUNCATE`, but not `CREATE
+/// TEMPORARY TABLE`) and the account and lock statements, read from its first words.
+pub fn commits_implicitly(statement: &str) -> bool {
+    let words: Vec<String> = statement
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--") && !l.trim_start().starts_with('#'))
+        .flat_map(str::split_whitespace)
+        .take(2)
+        .map(str::to_ascii_uppercase)
+        .collect();
+    match words.first().map(String::as_str) {
+        Some("CREATE") => words.get(1).map(String::as_str) != Some("TEMPORARY"),
+        Some("ALTER" | "DROP" | "RENAME" | "TRUNCATE" | "GRANT" | "REVOKE" | "LOCK" | "UNLOCK") => true,
+        _ => false,
+    }
+}
+
+/// The statements of a text as byte ranges, each with whether a `;` ended it.
+struct Splitter<'a> {
+    sql: &'a str,
+    tokens: Tokens<'a>,
+    /// Where the next statement's text starts.
+    start: usize,
+}
+
+impl<'a> Splitter<'a> {
+    fn new(sql: &'a str, dialect: Dialect) -> Self {
+        Splitter {
+            sql,
+            tokens: tokens(sql, dialect),
+            start: 0,
+        }
+    }
+
+    /// Whether the word after blank space closes a block that was not
+    /// counted: `END IF`, `END LOOP`, ...
+    fn closes_uncounted_block(&self) -> bool {
+        let sql = self.sql;
+        let mut ahead = self.tokens.clone();
+        ahead.find(|t| t.kind != Kind::Space).is_some_and(|t| {
+            t.kind == Kind::Word
+                && ["IF", "LOOP", "WHILE", "REPEAT", "FOR"]
+                    .iter()
+                    .any(|w| t.text(sql).eq_ignore_ascii_case(w))
+        })
+    }
+
+    /// Follows `BEGIN … END` (and `CASE … END`) nesting inside a `CREATE …`
+    /// statement, whose bodies hold semicolons.
+    fn follow_block(&self, block: &mut Block, word: &str) {
+        if !*block.creates.get_or_insert_with(|| word.eq_ignore_ascii_case("CREATE")) {
+            return;
+        }
+        if word.eq_ignore_ascii_case("BEGIN") || word.eq_ignore_ascii_case("CASE") {
+            block.depth += 1;
+        } else if word.eq_ignore_ascii_case("END") && !self.closes_uncounted_block() {
+            block.depth = block.depth.saturating_sub(1);
+        }
+    }
+}
+
+impl Iterator for Splitter<'_> {
+    /// (start, end, whether a `;` ends it) of a statement with code in it.
+    type Item = (usize, usize, bool);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut block = Block::default();
+        let mut has_code = false;
+        while let Some(t) = self.tokens.next() {
+            if t.kind == Kind::Punct && t.text(self.sql) == ";" && block.depth == 0 {
+                let from = std::mem::replace(&mut self.start, t.end);
+                if has_code {
+                    return Some((from, t.start, true));
+                }
+                continue;
+            }
+            if t.kind.is_blank() {
+                continue;
+            }
+            has_code = true;
+            if t.kind == Kind::Word {
+                self.follow_block(&mut block, t.text(self.sql));
+            }
+        }
+        let from = std::mem::replace(&mut self.start, self.sql.len());
+        has_code.then_some((from, self.sql.len(), false))
+    }
+}
+
+/// Where a statement stands in `BEGIN … END` bodies.
+#[derive(Default)]
+struct Block {
+    /// Whether the statement's first word was read, and was `CREATE`.
+    creates: Option<bool>,
+    /// How many bodies are open.
+    depth: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mysql_executable_comments_are_statements() {
+        let sql = "/*!40101 SET NAMES utf8mb4 */;\n/* a note */;\n/*M!100100 SET @x = 1 */;\nCREATE TABLE t (id INT);";
+        let got: Vec<&str> = statements(sql, Dialect::Mysql).iter().map(|s| s.text).collect();
+        assert_eq!(
+            got,
+            [
+                "/*!40101 SET NAMES utf8mb4 */",
+                "/*M!100100 SET @x = 1 */",
+                "CREATE TABLE t (id INT)"
+            ]
+        );
+        let got: Vec<&str> = statements(sql, Dialect::Postgres).iter().map(|s| s.text).collect();
+        assert_eq!(got, ["CREATE TABLE t (id INT)"], "elsewhere they are comments");
+    }
+
+    fn check(dialect: Dialect, sql: &str, expect: &[&str]) {
+        let got: Vec<&str> = statements(sql, dialect).into_iter().map(|s| s.text).collect();
+        assert_eq!(got, expect, "splitting ({dialect}):\n{sql}");
+    }
+
+    #[test]
+    fn plain_statements_and_lines() {
+        let sql = "CREATE TABLE a (id INT);\n\nCREATE INDEX CONCURRENTLY i ON a (id);\nSELECT 1";
+        let s = statements(sql, Dialect::Postgres);
+        assert_eq!(
+            s.iter().map(|s| (s.text, s.line)).collect::<Vec<_>>(),
+            [
+                ("CREATE TABLE a (id INT)", 1),
+                ("CREATE INDEX CONCURRENTLY i ON a (id)", 3),
+                ("SELECT 1", 4)
+            ]
+        );
+    }
+
+    #[test]
+    fn semicolons_in_strings_identifiers_and_comments() {
+        check(
+            Dialect::Postgres,
+            "INSERT INTO \"we;ird\" VALUES ('a;b', 'it''s;'); -- c;omment 'x\n/* block; /* nested; */ still; */ SELECT 2;",
+            &[
+                "INSERT INTO \"we;ird\" VALUES ('a;b', 'it''s;')",
+                "-- c;omment 'x\n/* block; /* nested; */ still; */ SELECT 2",
+            ],
+        );
+    }
+
+    #[test]
+    fn dollar_quoted_bodies() {
+        let f = "CREATE FUNCTION f() RETURNS trigger AS $body$\nBEGIN\n  RAISE NOTICE 'a;b';\n  PERFORM $x$;$x$;\n  RETURN NEW;\nEND;\n$body$ LANGUAGE plpgsql";
+        check(
+            Dialect::Postgres,
+            &format!("{f};\nSELECT $1, $$;$$;"),
+            &[f, "SELECT $1, $$;$$"],
+        );
+    }
+
+    #[test]
+    fn escape_strings() {
+        check(
+            Dialect::Postgres,
+            r"SELECT E'it\'s; fine'; SELECT 'a\'; SELECT 2",
+            &[r"SELECT E'it\'s; fine'", r"SELECT 'a\'", "SELECT 2"],
+        );
+        check(
+            Dialect::Mysql,
+            r"INSERT INTO t VALUES ('it\'s; fine'); # hash; comment",
+            &[r"INSERT INTO t VALUES ('it\'s; fine')"],
+        );
+        check(
+            Dialect::Mysql,
+            "SELECT `a;b` FROM t; SELECT 1",
+            &["SELECT `a;b` FROM t", "SELECT 1"],
+        );
+    }
+
+    #[test]
+    fn trigger_and_procedure_bodies() {
+        let trigger = "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  UPDATE b SET n = n + 1;\n  DELETE FROM c WHERE x = CASE WHEN 1 THEN 2 END;\nEND";
+        check(Dialect::Sqlite, &format!("{trigger};\nVACUUM;"), &[trigger, "VACUUM"]);
+        let procedure =
+            "CREATE PROCEDURE p() BEGIN\n  IF 1 THEN SELECT 1; END IF;\n  WHILE 0 DO SELECT 2; END WHILE;\nEND";
+        check(
+            Dialect::Mysql,
+            &format!("{procedure};\nCALL p();"),
+            &[procedure, "CALL p()"],
+        );
+        let atomic = "CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END";
+        check(
+            Dialect::Postgres,
+            &format!("{atomic}; SELECT g();"),
+            &[atomic, "SELECT g()"],
+        );
+        let mysql_trigger = "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN\n  SET NEW.x = 1;\n  IF NEW.y THEN SET NEW.z = 2; END IF;\nEND";
+        check(
+            Dialect::Mysql,
+            &format!("{mysql_trigger};\nINSERT INTO a VALUES (1);"),
+            &[mysql_trigger, "INSERT INTO a VALUES (1)"],
+        );
+        // A transaction's BEGIN is not a block.
+        check(
+            Dialect::Sqlite,
+            "BEGIN; SELECT 1; COMMIT;",
+            &["BEGIN", "SELECT 1", "COMMIT"],
+        );
+    }
+
+    #[test]
+    fn empty_and_comment_only_statements_are_skipped() {
+        check(Dialect::Sqlite, ";;  ;\n-- only a comment\n", &[]);
+        check(Dialect::Sqlite, "SELECT 1;;\n-- trailing comment", &["SELECT 1"]);
+    }
+
+    #[test]
+    fn unterminated_quotes_do_not_panic() {
+        check(Dialect::Postgres, "SELECT 'open; SELECT 2", &["SELECT 'open; SELECT 2"]);
+        check(Dialect::Postgres, "SELECT $a$ open", &["SELECT $a$ open"]);
+        check(Dialect::Postgres, "/* open", &[]);
+    }
+
+    #[test]
+    fn terminator_needed() {
+        assert!(needs_terminator("SELECT 1", Dialect::Mysql));
+        assert!(!needs_terminator("SELECT 1;", Dialect::Mysql));
+        assert!(!needs_terminator("SELECT 1; -- done", Dialect::Mysql));
+        assert!(!needs_terminator("", Dialect::Mysql));
+        assert!(needs_terminator("SELECT 1; SELECT 2 -- x", Dialect::Postgres));
+        assert!(!needs_terminator(
+            "CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; END;",
+            Dialect::Sqlite
+        ));
+    }
+}
