@@ -1,92 +1,14 @@
 //! Small readings of SQL text: the tokens of a statement, a definition
 //! normalised for comparison, SQLite's stored `CREATE TABLE` taken apart.
 
-/// One token of SQL text, with its byte range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// A bare word: keyword, identifier or number.
-    Word,
-    /// A quoted identifier: `"x"`, `` `x` ``, `[x]`.
-    Quoted,
-    /// A string literal.
-    Str,
-    /// One punctuation character.
-    Punct,
-    /// Whitespace or a comment.
-    Space,
-}
+use crate::sql::lex::Syntax;
+pub(crate) use crate::sql::lex::{Kind, Token};
 
-/// A token: its kind and where it is.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Token {
-    pub kind: Kind,
-    pub start: usize,
-    pub end: usize,
-}
-
-/// The tokens of `sql`. An unterminated quote or comment runs to the end.
+/// The tokens of `sql`, read the way any dialect could have written it
+/// (the catalogs' definitions do not say which): the one lexer's
+/// [`Syntax::LENIENT`] reading. An unterminated quote or comment runs to the end.
 pub(crate) fn tokens(sql: &str) -> Vec<Token> {
-    let b = sql.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let start = i;
-        let c = b[i];
-        let kind = if c.is_ascii_whitespace() {
-            while i < b.len() && b[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            Kind::Space
-        } else if c == b'-' && b.get(i + 1) == Some(&b'-') {
-            while i < b.len() && b[i] != b'\n' {
-                i += 1;
-            }
-            Kind::Space
-        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
-            i += 2;
-            while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
-                i += 1;
-            }
-            i = (i + 2).min(b.len());
-            Kind::Space
-        } else if matches!(c, b'\'' | b'"' | b'`' | b'[') {
-            let close = if c == b'[' { b']' } else { c };
-            i += 1;
-            loop {
-                if i >= b.len() {
-                    break;
-                }
-                if b[i] == b'\\' && c == b'\'' && i + 1 < b.len() {
-                    // MySQL's backslash escape; harmless to skip elsewhere for token bounds.
-                    i += 2;
-                    continue;
-                }
-                if b[i] == close {
-                    if close != b']' && b.get(i + 1) == Some(&close) {
-                        i += 2;
-                        continue;
-                    }
-                    i += 1;
-                    break;
-                }
-                i += 1;
-            }
-            if c == b'\'' { Kind::Str } else { Kind::Quoted }
-        } else if c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80 {
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80) {
-                i += 1;
-            }
-            Kind::Word
-        } else {
-            i += 1;
-            while !sql.is_char_boundary(i) {
-                i += 1;
-            }
-            Kind::Punct
-        };
-        out.push(Token { kind, start, end: i });
-    }
-    out
+    Syntax::LENIENT.tokens(sql).collect()
 }
 
 /// An identifier token's name: unquoted, quotes undoubled.
@@ -117,7 +39,7 @@ pub fn normalize(sql: &str) -> String {
     for t in tokens(sql) {
         let text = &sql[t.start..t.end];
         match t.kind {
-            Kind::Space => pending_space = true,
+            k if k.is_blank() => pending_space = true,
             _ => {
                 let punct = t.kind == Kind::Punct;
                 let after_punct = out.ends_with(['(', ')', ',', '.', ';', '=', '<', '>', '+', '-', '*', '/', '|', ':']);
@@ -156,7 +78,7 @@ pub(crate) fn without_name(definition: &str, name: &str) -> String {
         }
         let text = &definition[t.start..t.end];
         if t.kind == Kind::Word && text.eq_ignore_ascii_case("if") {
-            let words: Vec<&Token> = toks[i..].iter().filter(|t| t.kind != Kind::Space).take(3).collect();
+            let words: Vec<&Token> = toks[i..].iter().filter(|t| !t.kind.is_blank()).take(3).collect();
             if words.len() == 3
                 && definition[words[1].start..words[1].end].eq_ignore_ascii_case("not")
                 && definition[words[2].start..words[2].end].eq_ignore_ascii_case("exists")
@@ -212,7 +134,7 @@ pub fn mentions(sql: &str, name: &str) -> bool {
 /// A SQLite generated column's clause, from its definition: `GENERATED
 /// ALWAYS AS (expr) STORED` or `VIRTUAL`, the expression normalised.
 pub fn generated_clause(item: &str) -> Option<String> {
-    let toks: Vec<Token> = tokens(item).into_iter().filter(|t| t.kind != Kind::Space).collect();
+    let toks: Vec<Token> = tokens(item).into_iter().filter(|t| !t.kind.is_blank()).collect();
     let word = |t: &Token| item[t.start..t.end].to_ascii_lowercase();
     let at = toks
         .iter()
@@ -379,7 +301,7 @@ pub fn table_text(sql: &str) -> Option<TableText> {
 
 /// The first word of an item, lower-cased, and its identifier reading.
 fn first_word(item: &str) -> Option<(String, String)> {
-    let t = tokens(item).into_iter().find(|t| t.kind != Kind::Space)?;
+    let t = tokens(item).into_iter().find(|t| !t.kind.is_blank())?;
     let text = &item[t.start..t.end];
     Some((text.to_ascii_lowercase(), unquote(text)))
 }
@@ -400,7 +322,7 @@ pub fn column_name(item: &str) -> Option<String> {
 
 /// The expressions of every `CHECK (…)` in `item`, normalised.
 pub fn checks(item: &str) -> Vec<String> {
-    let toks: Vec<Token> = tokens(item).into_iter().filter(|t| t.kind != Kind::Space).collect();
+    let toks: Vec<Token> = tokens(item).into_iter().filter(|t| !t.kind.is_blank()).collect();
     let mut out = Vec::new();
     let mut i = 0;
     while i < toks.len() {
@@ -433,7 +355,7 @@ pub fn checks(item: &str) -> Vec<String> {
 
 /// The name a `CONSTRAINT name …` item or column clause gives its first constraint.
 pub fn constraint_name(item: &str) -> Option<String> {
-    let toks: Vec<Token> = tokens(item).into_iter().filter(|t| t.kind != Kind::Space).collect();
+    let toks: Vec<Token> = tokens(item).into_iter().filter(|t| !t.kind.is_blank()).collect();
     let at = toks
         .iter()
         .position(|t| t.kind == Kind::Word && item[t.start..t.end].eq_ignore_ascii_case("constraint"))?;
@@ -443,7 +365,7 @@ pub fn constraint_name(item: &str) -> Option<String> {
 /// `sql` (a `CREATE TABLE` statement) creating `new_name` instead: the
 /// table's name token replaced.
 pub fn rename_create_table(sql: &str, quoted: &str) -> Option<String> {
-    let toks: Vec<Token> = tokens(sql).into_iter().filter(|t| t.kind != Kind::Space).collect();
+    let toks: Vec<Token> = tokens(sql).into_iter().filter(|t| !t.kind.is_blank()).collect();
     let mut i = 0;
     let word = |t: &Token| sql[t.start..t.end].to_ascii_lowercase();
     while i < toks.len() && word(&toks[i]) != "table" {
