@@ -341,46 +341,35 @@ async fn current_check(source: Source<'_>, s: &Settings, json: bool, out: &Outpu
     let migrations = source.migrations(s)?;
     let mut db = database::open(url(s)?, false, out).await?;
     let migrator = database::migrator(&migrations, s, out);
-    let entries = on!(&mut db, c => migrator.history(c).await);
+    let status = on!(&mut db, c => migrator.status(c).await);
     db.close(out).await;
-    let entries = entries?;
-    // A failed migration is an error; one in progress (another process is applying it) is pending.
-    let failed = |a: &&migrate_runtime::Applied| matches!(a.state, State::UpgradeFailed | State::DowngradeFailed);
-    if let Some((e, a)) = entries
-        .iter()
-        .find_map(|e| e.applied.as_ref().filter(failed).map(|a| (e, a)))
-    {
-        return Err(migrate_runtime::Error::Dirty {
-            revision: e.revision.clone(),
-            state: a.state,
-            error: a.error.clone(),
-        }
-        .into());
-    }
-    // Drift (or a missing ancestor) is an error, as every run would say; core's
-    // verification says it, unknown revisions aside (they are exit 4).
-    let applied: Vec<history::AppliedRevision> = entries
-        .iter()
-        .filter_map(|e| {
-            e.applied.as_ref().map(|a| history::AppliedRevision {
-                revision: e.revision.clone(),
-                checksum: a.checksum.clone(),
-            })
-        })
-        .collect();
-    if let Err(problems) = history::verify(&migrations.graph()?, &applied, true) {
+    // One reading of the history, the runtime's (`history::status`): a failed
+    // migration is an error; one in progress (another process is applying it) is
+    // pending; drift or a missing ancestor is an error, as every run would say.
+    let status = status?;
+    let (unknown_refused, problems): (Vec<_>, Vec<_>) = status
+        .problems
+        .into_iter()
+        .partition(|p| matches!(p, history::HistoryProblem::Unknown { .. }));
+    if !problems.is_empty() {
         return Err(migrate_runtime::Error::History(problems).into());
     }
-    let unknown: Vec<String> = entries
-        .iter()
-        .filter(|e| !e.known)
-        .map(|e| e.revision.clone())
-        .collect();
-    let pending: Vec<String> = entries
-        .iter()
-        .filter(|e| e.known && e.applied.as_ref().is_none_or(|a| a.state != State::Applied))
-        .map(|e| e.revision.clone())
-        .collect();
+    // Exit 4 names every revision the folder does not know, as documented; the
+    // ones marked `expand` are those a run of this build accepts and runs beside.
+    if !status.unknown.is_empty() {
+        out.note(&format!(
+            "{} unknown to this folder but marked `expand`: a run of this build accepts {} and runs beside {}",
+            status.unknown.join(", "),
+            if status.unknown.len() == 1 { "it" } else { "them" },
+            if status.unknown.len() == 1 { "it" } else { "them" },
+        ));
+    }
+    let mut unknown = status.unknown;
+    unknown.extend(unknown_refused.into_iter().filter_map(|p| match p {
+        history::HistoryProblem::Unknown { revision } => Some(revision),
+        _ => None,
+    }));
+    let pending = status.pending;
     if json {
         out.result(
             &json!({

@@ -6,6 +6,7 @@
 
 use crate::checksum::Checksum;
 use crate::graph::Graph;
+use crate::migration::Phase;
 use crate::plan::Direction;
 use std::fmt;
 use std::str::FromStr;
@@ -27,6 +28,16 @@ pub enum State {
 }
 
 impl State {
+    /// A migration failed part-way in this state (`upgrade_failed`, `downgrade_failed`).
+    pub fn is_failed(self) -> bool {
+        matches!(self, State::UpgradeFailed | State::DowngradeFailed)
+    }
+
+    /// A process is applying or unapplying the revision (`upgrading`, `downgrading`).
+    pub fn is_in_progress(self) -> bool {
+        matches!(self, State::Upgrading | State::Downgrading)
+    }
+
     /// Every state, in the order documented.
     pub const ALL: [State; 5] = [
         State::Applied,
@@ -226,6 +237,117 @@ pub fn verify(
     }
 }
 
+/// One history row as [`status`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row<'a> {
+    /// The revision id.
+    pub revision: &'a str,
+    /// The checksum recorded when it ran, as stored.
+    pub checksum: &'a str,
+    /// Its state.
+    pub state: State,
+    /// Its phase, as its row stored it.
+    pub phase: Option<Phase>,
+}
+
+/// Whether revisions the list does not know are accepted beyond the ones
+/// marked `expand` (a newer build's additions, which an older one runs beside).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknown {
+    /// Only unknown revisions marked `expand` are accepted.
+    ExpandOnly,
+    /// Every unknown revision is accepted (`ignore_unknown_revisions`).
+    Accept,
+}
+
+/// Where a database's history stands against a list: what `verify`, `wait`,
+/// `current --check` and the start of every run read, from one function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// Known revisions not applied (or half-done), in application order.
+    pub pending: Vec<String>,
+    /// Applied revisions the list does not know, accepted (marked `expand`,
+    /// or all of them with [`Unknown::Accept`]).
+    pub unknown: Vec<String>,
+    /// Rows another process is applying or unapplying right now.
+    pub in_progress: Vec<(String, State)>,
+    /// The applied set as a membership vector by graph position.
+    pub applied: Vec<bool>,
+    /// Where the finished rows disagree with the list: drift, a missing
+    /// ancestor, an unknown revision not accepted.
+    pub problems: Vec<HistoryProblem>,
+}
+
+impl Status {
+    /// Whether every known revision is applied, nothing is half-done, and the
+    /// rows agree with the list.
+    pub fn is_current(&self) -> bool {
+        self.pending.is_empty() && self.in_progress.is_empty() && self.problems.is_empty()
+    }
+}
+
+/// A migration that failed part-way: no history with one can be used until a
+/// human resolves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failed {
+    /// The revision.
+    pub revision: String,
+    /// Its state (`upgrade_failed` or `downgrade_failed`).
+    pub state: State,
+}
+
+/// The one reading of a history against a list. A failed row is an error;
+/// an in-progress row is reported (a run refuses it, a waiter waits); the
+/// finished rows are verified ([`verify`]), unknown ones accepted when marked
+/// `expand` or when `unknown` says so, and what disagrees is listed in
+/// [`Status::problems`].
+pub fn status(graph: &Graph<'_>, rows: &[Row<'_>], unknown: Unknown) -> Result<Status, Failed> {
+    if let Some(r) = rows.iter().find(|r| r.state.is_failed()) {
+        return Err(Failed {
+            revision: r.revision.to_owned(),
+            state: r.state,
+        });
+    }
+    let is_unknown = |r: &&Row<'_>| graph.position(r.revision).is_none();
+    let accepted = |r: &&Row<'_>| unknown == Unknown::Accept || r.phase == Some(Phase::Expand);
+    let finished: Vec<AppliedRevision> = rows
+        .iter()
+        .filter(|r| r.state == State::Applied)
+        .filter(|r| !(is_unknown(r) && accepted(r)))
+        .map(|r| AppliedRevision {
+            revision: r.revision.to_owned(),
+            checksum: r.checksum.to_owned(),
+        })
+        .collect();
+    let mut applied = vec![false; graph.len()];
+    for i in finished.iter().filter_map(|r| graph.position(&r.revision)) {
+        applied[i] = true;
+    }
+    let problems = verify(graph, &finished, false).err().unwrap_or_default();
+    let pending = graph
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !applied[*i])
+        .map(|(_, m)| m.revision().to_owned())
+        .collect();
+    Ok(Status {
+        pending,
+        unknown: rows
+            .iter()
+            .filter(is_unknown)
+            .filter(|r| r.state == State::Applied)
+            .map(|r| r.revision.to_owned())
+            .collect(),
+        in_progress: rows
+            .iter()
+            .filter(|r| r.state.is_in_progress())
+            .map(|r| (r.revision.to_owned(), r.state))
+            .collect(),
+        applied,
+        problems,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +371,57 @@ mod tests {
         }
         assert_eq!("done".parse::<State>(), Err(UnknownState("done".into())));
         assert_eq!(State::failed(Direction::Downgrade).as_str(), "downgrade_failed");
+    }
+
+    #[test]
+    fn status_reads_pending_unknown_in_progress_and_failed_rows() {
+        let ms = fixture("a <-\nb <- a\nc <- b");
+        let g = Graph::new(&ms).unwrap();
+        let sum = |id: &str| g.get(g.position(id).unwrap()).checksum().to_string();
+        let (sa, sb) = (sum("a"), sum("b"));
+        let row = |revision, checksum, state, phase| Row {
+            revision,
+            checksum,
+            state,
+            phase,
+        };
+        let rows = [
+            row("a", &sa, State::Applied, None),
+            row("b", &sb, State::Upgrading, None),
+            row("z", "sha256:00", State::Applied, Some(Phase::Expand)),
+        ];
+        let st = status(&g, &rows, Unknown::ExpandOnly).unwrap();
+        assert_eq!(st.pending, ["b", "c"]);
+        assert_eq!(st.unknown, ["z"]);
+        assert_eq!(st.in_progress, [("b".to_owned(), State::Upgrading)]);
+        assert_eq!(st.applied, [true, false, false]);
+        assert!(!st.is_current());
+        // An unknown revision not marked expand is refused unless opted in.
+        let plain = [
+            row("a", &sa, State::Applied, None),
+            row("z", "sha256:00", State::Applied, None),
+        ];
+        let refused = status(&g, &plain, Unknown::ExpandOnly).unwrap();
+        assert!(matches!(refused.problems[..], [HistoryProblem::Unknown { .. }]));
+        assert!(!refused.is_current());
+        assert_eq!(status(&g, &plain, Unknown::Accept).unwrap().unknown, ["z"]);
+        // A failed row is an error, whatever else the history holds.
+        let failed = [row("a", &sa, State::UpgradeFailed, None)];
+        assert_eq!(
+            status(&g, &failed, Unknown::Accept),
+            Err(Failed {
+                revision: "a".into(),
+                state: State::UpgradeFailed
+            })
+        );
+        // Drift is a problem.
+        let drift = [row("a", "sha256:00", State::Applied, None)];
+        let drifted = status(&g, &drift, Unknown::ExpandOnly).unwrap();
+        assert!(matches!(
+            drifted.problems[..],
+            [HistoryProblem::ChecksumMismatch { .. }]
+        ));
+        assert_eq!(drifted.applied, [true, false, false]);
     }
 
     #[test]

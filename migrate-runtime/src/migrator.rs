@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::report::{HistoryEntry, Report, RoundTrips};
 use crate::run::{LockWaiter, Observer, Op, Run};
 use crate::table::HistoryTable;
+use migrate_core::history::Status as HistoryStatus;
 use migrate_core::{Diagnostics, Digest, Direction, Graph, Migration, Phase, Target, TargetError};
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
@@ -634,6 +635,17 @@ impl<'m> Migrator<'m> {
         let run = self.run()?;
         let rows = run.read(db.connect()).await?;
         run.check(&run.graph()?, &rows).map(drop)
+    }
+
+    /// Where the database's history stands against this list, changing
+    /// nothing: the revisions still to apply, the accepted revisions it does
+    /// not know, rows another process is applying, and where finished rows
+    /// disagree with the list. What `verify`, `wait_until_current` and every
+    /// run read; a failed migration is [`Error::Dirty`].
+    pub async fn status<'c>(&self, db: impl Connect<'c>) -> Result<HistoryStatus> {
+        let run = self.run()?;
+        let rows = run.read(db.connect()).await?;
+        run.status_of(&run.graph()?, &rows)
     }
 
     /// Proves every revision's downgrade: in application order, records the

@@ -88,98 +88,155 @@ pub(crate) async fn statement_by_statement(
     resume: Option<usize>,
     retry: Retry,
 ) -> Result<()> {
-    let d = conn.dialect();
-    let t = &s.table;
-    let revision = step.migration.revision();
     let outside = step.migration.no_transaction();
-    let statements = split::statements(sql, d);
-    let total = statements.len();
-    let from = match resume {
-        None => {
-            // Counting starts again: a downgrade's row still holds its upgrade's count.
-            let marked = format!("{};\n{}", mark(d, t, &step), d.set_progress(t, revision, 0));
-            run(conn, marked, "marking the migration in progress").await?;
-            0
-        }
-        Some(done) => {
-            let state = State::in_progress(step.direction);
-            run(
-                conn,
-                d.set_state(t, revision, state, None),
-                "marking the migration in progress",
-            )
-            .await?;
-            done
-        }
-    };
+    let statements = split::statements(sql, conn.dialect());
+    let from = mark_in_progress(conn, s, &step, resume).await?;
     if outside {
         conn.suspend(s).await?;
     }
     let started = Instant::now();
-    let mut failed: Option<(usize, usize, sqlx::Error)> = None;
-    let mut setup = Ok(());
-    if !outside {
-        setup = run(conn, "BEGIN".into(), "beginning the migration's transaction").await;
-    }
-    if setup.is_ok() {
-        for (i, statement) in statements.iter().enumerate().skip(from) {
-            let n = i + 1;
-            tracing::debug!(revision, statement = n, line = statement.line, "running statement");
-            let progress = d.set_progress(t, revision, n);
-            let ran = if outside {
-                // Alone: PostgreSQL runs a multi-statement text in one implicit transaction.
-                match conn.execute(statement.text.to_owned()).await {
-                    Ok(()) => conn.execute(progress).await,
-                    Err(e) => Err(e),
-                }
-            } else if split::commits_implicitly(statement.text) {
-                // The server committed the statement; its count commits alone
-                // right after, and a new transaction holds what follows.
-                conn.execute(format!("{}\n;\n{progress};\nBEGIN", statement.text)).await
-            } else {
-                conn.execute(format!("{}\n;\n{progress}", statement.text)).await
-            };
-            if let Err(e) = ran {
-                failed = Some((n, statement.line, e));
-                break;
-            }
-        }
-    }
-    let Some((n, line, e)) = failed else {
-        let finish = async {
-            setup?;
-            // Under a lease, the row is marked applied only if this run still holds it.
-            match renew_lease(conn, s, outside).await {
-                // A deadlock in the step's transaction rolled it back: try the step again.
-                Err(Error::Database { source, .. }) if retry.conflict && conn.is_conflict(&source) => {
-                    return Err(step.failure_at(source, Some(total), None, false, None));
-                }
-                renewed => renewed?,
-            }
-            let ms = started.elapsed().as_millis().to_string();
-            let record = step.record(d, t, &ms, true);
-            if outside {
-                conn.resume(s).await?;
-                run(conn, record, "recording the step in the history table").await
-            } else {
-                let committed = conn.execute(format!("{record};\nCOMMIT")).await;
-                match committed {
-                    // Galera certifies at commit: the transaction was rolled back, the
-                    // row is as it was; the caller tries again from what stayed done.
-                    Err(e) if retry.conflict && conn.is_conflict(&e) => {
-                        Err(step.failure_at(e, Some(total), None, false, None))
-                    }
-                    other => other.map_err(db("recording the step in the history table")),
-                }
-            }
-        };
-        let finished = finish.await;
-        if finished.is_err() && !outside {
-            // Nothing of a failed finish is left open on the connection.
-            let _ = conn.execute("ROLLBACK".into()).await;
-        }
-        return finished;
+    let mut failed = None;
+    let setup = match outside {
+        true => Ok(()),
+        false => run(conn, "BEGIN".into(), "beginning the migration's transaction").await,
     };
+    if setup.is_ok() {
+        failed = run_from(conn, s, &step, &statements, from).await;
+    }
+    match failed {
+        None => finish(conn, s, step, setup, started, statements.len(), retry).await,
+        Some(failure) => fail(conn, s, step, &statements, failure, retry).await,
+    }
+}
+
+/// Marks the step's row in progress; returns the statement to start from.
+async fn mark_in_progress(
+    conn: &mut dyn Backend,
+    s: &Settings,
+    step: &Step<'_>,
+    resume: Option<usize>,
+) -> Result<usize> {
+    let d = conn.dialect();
+    let (t, revision) = (&s.table, step.migration.revision());
+    match resume {
+        None => {
+            // Counting starts again: a downgrade's row still holds its upgrade's count.
+            let marked = format!("{};\n{}", mark(d, t, step), d.set_progress(t, revision, 0));
+            run(conn, marked, "marking the migration in progress").await?;
+            Ok(0)
+        }
+        Some(done) => {
+            let state = State::in_progress(step.direction);
+            let sql = d.set_state(t, revision, state, None);
+            run(conn, sql, "marking the migration in progress").await?;
+            Ok(done)
+        }
+    }
+}
+
+/// A statement that failed: its number (1-based), its line, the error.
+type Failed = (usize, usize, sqlx::Error);
+
+/// Runs the statements from `from` on, each with its count; the first failure.
+async fn run_from(
+    conn: &mut dyn Backend,
+    s: &Settings,
+    step: &Step<'_>,
+    statements: &[split::Statement<'_>],
+    from: usize,
+) -> Option<Failed> {
+    let d = conn.dialect();
+    let revision = step.migration.revision();
+    let outside = step.migration.no_transaction();
+    for (i, statement) in statements.iter().enumerate().skip(from) {
+        let n = i + 1;
+        tracing::debug!(revision, statement = n, line = statement.line, "running statement");
+        let progress = d.set_progress(&s.table, revision, n);
+        let ran = if outside {
+            // Alone: PostgreSQL runs a multi-statement text in one implicit transaction.
+            match conn.execute(statement.text.to_owned()).await {
+                Ok(()) => conn.execute(progress).await,
+                Err(e) => Err(e),
+            }
+        } else if split::commits_implicitly(statement.text) {
+            // The server committed the statement; its count commits alone
+            // right after, and a new transaction holds what follows.
+            conn.execute(format!("{}\n;\n{progress};\nBEGIN", statement.text)).await
+        } else {
+            conn.execute(format!("{}\n;\n{progress}", statement.text)).await
+        };
+        if let Err(e) = ran {
+            return Some((n, statement.line, e));
+        }
+    }
+    None
+}
+
+/// Records a step whose statements all ran: its row marked applied (under a
+/// lease, only if this run still holds it) and committed.
+async fn finish(
+    conn: &mut dyn Backend,
+    s: &Settings,
+    step: Step<'_>,
+    setup: Result<()>,
+    started: Instant,
+    total: usize,
+    retry: Retry,
+) -> Result<()> {
+    let d = conn.dialect();
+    let t = &s.table;
+    let outside = step.migration.no_transaction();
+    let finish = async {
+        setup?;
+        // Under a lease, the row is marked applied only if this run still holds it.
+        match renew_lease(conn, s, outside).await {
+            // A deadlock in the step's transaction rolled it back: try the step again.
+            Err(Error::Database { source, .. }) if retry.conflict && conn.is_conflict(&source) => {
+                return Err(step.failure_at(source, Some(total), None, false, None));
+            }
+            renewed => renewed?,
+        }
+        let ms = started.elapsed().as_millis().to_string();
+        let record = step.record(d, t, &ms, true);
+        if outside {
+            conn.resume(s).await?;
+            run(conn, record, "recording the step in the history table").await
+        } else {
+            let committed = conn.execute(format!("{record};\nCOMMIT")).await;
+            match committed {
+                // Galera certifies at commit: the transaction was rolled back, the
+                // row is as it was; the caller tries again from what stayed done.
+                Err(e) if retry.conflict && conn.is_conflict(&e) => {
+                    Err(step.failure_at(e, Some(total), None, false, None))
+                }
+                other => other.map_err(db("recording the step in the history table")),
+            }
+        }
+    };
+    let finished = finish.await;
+    if finished.is_err() && !outside {
+        // Nothing of a failed finish is left open on the connection.
+        let _ = conn.execute("ROLLBACK".into()).await;
+    }
+    finished
+}
+
+/// A statement failed: rolled back where it ran in a transaction, left for
+/// the caller to try again where `retry` says so, else the row marked failed
+/// with what stayed done (or removed when nothing did).
+async fn fail(
+    conn: &mut dyn Backend,
+    s: &Settings,
+    step: Step<'_>,
+    statements: &[split::Statement<'_>],
+    (n, line, e): Failed,
+    retry: Retry,
+) -> Result<()> {
+    let d = conn.dialect();
+    let t = &s.table;
+    let revision = step.migration.revision();
+    let outside = step.migration.no_transaction();
+    let total = statements.len();
     let mut cleanup = None;
     if !outside {
         cleanup = run(conn, "ROLLBACK".into(), "rolling back the failed migration")

@@ -3,60 +3,115 @@
 //! report, the progress callback and the digest kept as steps complete.
 
 use super::*;
+use std::collections::VecDeque;
+
+/// Whether a plan's steps run their SQL or only record the change (stamp).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Run,
+    Stamp,
+}
+
+/// What the history held when the run read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum History {
+    /// No row: a fresh database (a test database, a first deploy).
+    Empty,
+    Rows,
+}
+
+/// A plan being applied.
+pub(crate) struct Applying<'a, 'g> {
+    pub(crate) graph: &'a Graph<'g>,
+    pub(crate) plan: &'a plan::Plan,
+    pub(crate) mode: Mode,
+    pub(crate) history: History,
+    /// The digest of the history as it stands, kept as steps complete.
+    pub(crate) digest: Digest,
+}
+
+/// Where the steps of a run stand: the run's one transaction, if any is open
+/// (the report's length when it began), and the SQLite batch run ahead.
+struct Progressing {
+    /// The steps run together in the run's one transaction.
+    one_transaction: bool,
+    /// The transaction began before this step of the report.
+    open: Option<usize>,
+    /// How long each of the next steps took, already applied by a batch.
+    ahead: VecDeque<Duration>,
+    /// The first step a batch may start at again.
+    unbatched_until: usize,
+}
+
+impl<'a> Applying<'a, '_> {
+    fn run_sql(&self) -> bool {
+        self.mode == Mode::Run
+    }
+
+    fn step(&self, i: usize) -> Step<'a> {
+        Step {
+            migration: self.graph.get(i),
+            direction: self.plan.direction,
+            run_sql: self.run_sql(),
+        }
+    }
+
+    /// From an empty history (a test database, a first deploy), a database that
+    /// can runs the transactional steps in one transaction, a savepoint each:
+    /// one commit instead of one per migration. Not under a lease (each step
+    /// must check it as it commits), nor when a header sets a timeout (SET
+    /// LOCAL would outlive its savepoint).
+    fn one_transaction(&self, conn: &dyn Backend, s: &Settings) -> bool {
+        self.history == History::Empty
+            && self.run_sql()
+            && conn.one_transaction_runs()
+            && self.plan.direction == Direction::Upgrade
+            && self.plan.steps.len() > 1
+            && s.lease.is_none()
+            && self.plan.steps.iter().all(|&i| {
+                let d = self.graph.get(i).directives();
+                // A dependency check reads another set's table, and a failed read would abort the transaction.
+                d.lock_timeout.is_none()
+                    && d.statement_timeout.is_none()
+                    && self.graph.get(i).depends_on().next().is_none()
+            })
+    }
+}
 
 impl<'m> Run<'m> {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn steps(
+    /// Applies `applying`'s plan, recording each completed step in `report`,
+    /// with the digest row dropped before the first step and written after the last.
+    pub(crate) async fn apply(
         &self,
         conn: &mut dyn Backend,
         s: &Settings,
-        graph: &Graph<'_>,
-        plan: &plan::Plan,
-        run_sql: bool,
-        fresh: bool,
-        mut digest: Digest,
+        mut applying: Applying<'_, '_>,
         report: &mut Report,
     ) -> Result<()> {
-        if !plan.is_empty() {
+        if !applying.plan.is_empty() {
             // Until the run's last step is done, no start-up check may take the short cut.
             driver::drop_digest(conn, s).await?;
         }
-        // From an empty history (a test database, a first deploy), PostgreSQL runs
-        // the transactional steps in one transaction, a savepoint each: one commit
-        // instead of one per migration. Not under a lease (each step must check it
-        // as it commits), nor when a header sets a timeout (SET LOCAL would outlive
-        // its savepoint).
-        let one_transaction = fresh
-            && run_sql
-            && conn.one_transaction_runs()
-            && plan.direction == Direction::Upgrade
-            && plan.steps.len() > 1
-            && s.lease.is_none()
-            && plan.steps.iter().all(|&i| {
-                let d = graph.get(i).directives();
-                // A dependency check reads another set's table, and a failed read would abort the transaction.
-                d.lock_timeout.is_none() && d.statement_timeout.is_none() && graph.get(i).depends_on().next().is_none()
-            });
-        let batched = Settings {
+        let mut at = Progressing {
+            one_transaction: applying.one_transaction(conn, s),
+            open: None,
+            ahead: VecDeque::new(),
+            unbatched_until: 0,
+        };
+        let together = Settings {
             in_run_transaction: true,
             ..s.clone()
         };
-        let mut open: Option<usize> = None;
-        let result = self
-            .run_steps(
-                conn,
-                s,
-                &batched,
-                graph,
-                plan,
-                run_sql,
-                one_transaction,
-                &mut open,
-                &mut digest,
-                report,
-            )
-            .await;
-        if let Some(first) = open {
+        let mut result = Ok(());
+        for index in 0..applying.plan.steps.len() {
+            result = self
+                .apply_step(conn, (s, &together), &mut applying, &mut at, index, report)
+                .await;
+            if result.is_err() {
+                break;
+            }
+        }
+        if let Some(first) = at.open {
             // What ran before a failed step is kept, as with a transaction per step.
             if let Err(e) = driver::run(conn, "COMMIT".into(), "committing the run's transaction").await {
                 // Nothing since BEGIN is kept: the report and the error must not say it is.
@@ -75,168 +130,175 @@ impl<'m> Run<'m> {
             }
         }
         result?;
-        if !report.is_empty() || conn.read_digest(s).await.as_deref() != Some(digest.to_string().as_str()) {
+        let digest = applying.digest.to_string();
+        if !report.is_empty() || conn.read_digest(s).await.as_deref() != Some(digest.as_str()) {
             // After the last step; or, when nothing ran, because the digest was
             // missing (a table from before digests, a run that failed) or stale:
             // the rows were checked one by one just now.
-            driver::write_digest(conn, s, &digest).await?;
+            driver::write_digest(conn, s, &applying.digest).await?;
         }
         Ok(())
     }
 
-    /// [`steps`](Self::steps)' loop. With `one_transaction`, a transactional
-    /// step runs inside the transaction `open` says began before step N
-    /// (begun here when none is), and a no-transaction step commits it first.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn run_steps(
+    /// SQLite: hands the steps from `index` on that can go together to one
+    /// batch, when none is ahead, and keeps how long each took.
+    async fn batch_ahead(
         &self,
         conn: &mut dyn Backend,
         s: &Settings,
-        batched: &Settings,
-        graph: &Graph<'_>,
-        plan: &plan::Plan,
-        run_sql: bool,
-        one_transaction: bool,
-        open: &mut Option<usize>,
-        digest: &mut Digest,
-        report: &mut Report,
-    ) -> Result<()> {
-        let total = plan.steps.len();
-        // SQLite: how long each of the next steps took, already applied by a batch
-        // (`driver::apply_batch`); and the first step a batch may start at again.
-        let mut ahead: std::collections::VecDeque<Duration> = std::collections::VecDeque::new();
-        let mut unbatched_until = 0;
-        for (index, &i) in plan.steps.iter().enumerate() {
-            let m = graph.get(i);
-            let step_of = |i: usize| Step {
-                migration: graph.get(i),
-                direction: plan.direction,
-                run_sql,
-            };
-            if ahead.is_empty() && index >= unbatched_until && driver::batchable(conn, &step_of(i)) {
-                let steps: Vec<Step<'_>> = plan.steps[index..]
-                    .iter()
-                    .map(|&i| step_of(i))
-                    .take_while(|st| driver::batchable(conn, st))
-                    .take(driver::BATCH_SIZE)
-                    .collect();
-                if steps.len() > 1 {
-                    match driver::apply_batch(conn, s, &steps).await {
-                        Some(took) => {
-                            if took.len() < steps.len() {
-                                // The step after those kept failed and was rolled back: it
-                                // runs the usual way, which names the failure.
-                                unbatched_until = index + took.len() + 1;
-                            }
-                            ahead = took.into();
-                        }
-                        // No batch path here: the steps run one by one.
-                        None => unbatched_until = index + steps.len(),
-                    }
+        applying: &Applying<'_, '_>,
+        at: &mut Progressing,
+        index: usize,
+    ) {
+        if !at.ahead.is_empty()
+            || index < at.unbatched_until
+            || !driver::batchable(conn, &applying.step(applying.plan.steps[index]))
+        {
+            return;
+        }
+        let steps: Vec<Step<'_>> = applying.plan.steps[index..]
+            .iter()
+            .map(|&i| applying.step(i))
+            .take_while(|st| driver::batchable(conn, st))
+            .take(driver::BATCH_SIZE)
+            .collect();
+        if steps.len() < 2 {
+            return;
+        }
+        match driver::apply_batch(conn, s, &steps).await {
+            Some(took) => {
+                if took.len() < steps.len() {
+                    // The step after those kept failed and was rolled back: it
+                    // runs the usual way, which names the failure.
+                    at.unbatched_until = index + took.len() + 1;
                 }
+                at.ahead = took.into();
             }
-            let batched_took = ahead.pop_front();
-            let together = one_transaction && !m.no_transaction();
-            if together && open.is_none() {
-                driver::run(conn, "BEGIN".into(), "beginning the run's transaction").await?;
-                *open = Some(report.steps.len());
+            // No batch path here: the steps run one by one.
+            None => at.unbatched_until = index + steps.len(),
+        }
+    }
+
+    /// Says what step `m` is about to do, and what of its header the database ignores.
+    fn announce(conn: &dyn Backend, applying: &Applying<'_, '_>, m: &Migration) {
+        let verb = if applying.run_sql() { "Running" } else { "Stamping" };
+        match applying.plan.direction {
+            Direction::Upgrade => {
+                tracing::info!("{verb} upgrade {} -> {}, {}", parents(m), m.revision(), m.message())
             }
-            if !together {
-                commit_run(conn, open, report).await?;
+            Direction::Downgrade => {
+                tracing::info!("{verb} downgrade {} -> {}, {}", m.revision(), parents(m), m.message())
             }
-            let s = if together { batched } else { s };
-            let step = Step {
-                migration: m,
-                direction: plan.direction,
-                run_sql,
-            };
-            let verb = if run_sql { "Running" } else { "Stamping" };
-            match plan.direction {
-                Direction::Upgrade => {
-                    tracing::info!("{verb} upgrade {} -> {}, {}", parents(m), m.revision(), m.message())
-                }
-                Direction::Downgrade => {
-                    tracing::info!("{verb} downgrade {} -> {}, {}", m.revision(), parents(m), m.message())
-                }
-            }
-            if !conn.has_timeouts() {
-                let d = m.directives();
-                if d.lock_timeout.is_some() || d.statement_timeout.is_some() {
-                    tracing::warn!(
-                        revision = m.revision(),
-                        "SQLite has no lock timeout or statement timeout: the ones in this revision's header are ignored"
-                    );
-                }
-            }
-            if plan.direction == Direction::Upgrade && run_sql {
-                self.check_dependencies(conn, s, m).await?;
-            }
-            let stored = (m.file() == STORED_FILE && plan.direction == Direction::Downgrade)
-                .then(|| m.downgrade_sql().unwrap_or_default().to_owned());
-            if let Some(sql) = &stored {
+        }
+        if !conn.has_timeouts() {
+            let d = m.directives();
+            if d.lock_timeout.is_some() || d.statement_timeout.is_some() {
                 tracing::warn!(
                     revision = m.revision(),
-                    sql = %sql,
-                    "running the downgrade stored in the history table when the revision was applied (this build has no file for it)"
+                    "SQLite has no lock timeout or statement timeout: the ones in this revision's header are ignored"
                 );
             }
-            let notify = |finished| {
-                if let Some(f) = &self.observer {
-                    f(&Progress {
-                        migration: m,
-                        direction: plan.direction,
-                        runs_sql: run_sql,
-                        index,
-                        total,
-                        finished,
-                    });
-                }
-            };
-            notify(None);
-            let started = Instant::now();
-            let mut ran = match batched_took {
-                Some(_) => Ok(()),
-                None => driver::apply(conn, s, step, None).await,
-            };
-            if together && matches!(&ran, Err(e) if out_of_lock_slots(e)) {
-                // The run's one transaction holds a lock on everything it created, and
-                // the server's lock table is full (max_locks_per_transaction): keep what
-                // it did, and go on in a new transaction. The step was rolled back to its savepoint.
-                tracing::info!(
-                    revision = m.revision(),
-                    "the server's lock table is full: committing the run so far and going on in a new transaction"
-                );
-                commit_run(conn, open, report).await?;
-                driver::run(conn, "BEGIN".into(), "beginning the run's transaction").await?;
-                *open = Some(report.steps.len());
-                ran = driver::apply(conn, s, step, None).await;
-            }
-            if let Err(mut e) = ran {
-                if let Error::Migration { applied, .. } | Error::DanglingForeignKeys { applied, .. } = &mut e {
-                    *applied = report.revisions().into_iter().map(str::to_owned).collect();
-                }
-                tracing::error!(revision = m.revision(), error = %e, "migration failed");
-                return Err(e);
-            }
-            let checksum = m.checksum().to_string();
-            match plan.direction {
-                Direction::Upgrade => digest.insert(m.revision(), &checksum, State::Applied),
-                Direction::Downgrade => digest.remove(m.revision(), &checksum, State::Applied),
-            }
-            let duration = match batched_took {
-                Some(took) => took,
-                None if run_sql => started.elapsed(),
-                None => Duration::ZERO,
-            };
-            notify(Some(duration));
-            report.steps.push(StepReport {
-                revision: m.revision().to_owned(),
-                message: m.message().to_owned(),
-                direction: plan.direction,
-                duration,
-                stored_downgrade: stored,
-            });
         }
+    }
+
+    /// Step `index` of the plan: in the run's one transaction where
+    /// `at.one_transaction` says so (begun here when none is open; a
+    /// no-transaction step commits it first), or as the batch ran it.
+    async fn apply_step(
+        &self,
+        conn: &mut dyn Backend,
+        (alone, together): (&Settings, &Settings),
+        applying: &mut Applying<'_, '_>,
+        at: &mut Progressing,
+        index: usize,
+        report: &mut Report,
+    ) -> Result<()> {
+        let i = applying.plan.steps[index];
+        let m = applying.graph.get(i);
+        let direction = applying.plan.direction;
+        self.batch_ahead(conn, alone, applying, at, index).await;
+        let batched_took = at.ahead.pop_front();
+        let in_one = at.one_transaction && !m.no_transaction();
+        if in_one && at.open.is_none() {
+            driver::run(conn, "BEGIN".into(), "beginning the run's transaction").await?;
+            at.open = Some(report.steps.len());
+        }
+        if !in_one {
+            commit_run(conn, &mut at.open, report).await?;
+        }
+        let s = if in_one { together } else { alone };
+        let step = applying.step(i);
+        Self::announce(conn, applying, m);
+        if direction == Direction::Upgrade && applying.run_sql() {
+            self.check_dependencies(conn, s, m).await?;
+        }
+        let stored = (m.file() == STORED_FILE && direction == Direction::Downgrade)
+            .then(|| m.downgrade_sql().unwrap_or_default().to_owned());
+        if let Some(sql) = &stored {
+            tracing::warn!(
+                revision = m.revision(),
+                sql = %sql,
+                "running the downgrade stored in the history table when the revision was applied (this build has no file for it)"
+            );
+        }
+        let total = applying.plan.steps.len();
+        let runs_sql = applying.run_sql();
+        let notify = |finished| {
+            if let Some(f) = &self.observer {
+                f(&Progress {
+                    migration: m,
+                    direction,
+                    runs_sql,
+                    index,
+                    total,
+                    finished,
+                });
+            }
+        };
+        notify(None);
+        let started = Instant::now();
+        let mut ran = match batched_took {
+            Some(_) => Ok(()),
+            None => driver::apply(conn, s, step, None).await,
+        };
+        if in_one && matches!(&ran, Err(e) if out_of_lock_slots(e)) {
+            // The run's one transaction holds a lock on everything it created, and
+            // the server's lock table is full (max_locks_per_transaction): keep what
+            // it did, and go on in a new transaction. The step was rolled back to its savepoint.
+            tracing::info!(
+                revision = m.revision(),
+                "the server's lock table is full: committing the run so far and going on in a new transaction"
+            );
+            commit_run(conn, &mut at.open, report).await?;
+            driver::run(conn, "BEGIN".into(), "beginning the run's transaction").await?;
+            at.open = Some(report.steps.len());
+            ran = driver::apply(conn, s, step, None).await;
+        }
+        if let Err(mut e) = ran {
+            if let Error::Migration { applied, .. } | Error::DanglingForeignKeys { applied, .. } = &mut e {
+                *applied = report.revisions().into_iter().map(str::to_owned).collect();
+            }
+            tracing::error!(revision = m.revision(), error = %e, "migration failed");
+            return Err(e);
+        }
+        let checksum = m.checksum().to_string();
+        match direction {
+            Direction::Upgrade => applying.digest.insert(m.revision(), &checksum, State::Applied),
+            Direction::Downgrade => applying.digest.remove(m.revision(), &checksum, State::Applied),
+        }
+        let duration = match batched_took {
+            Some(took) => took,
+            None if applying.run_sql() => started.elapsed(),
+            None => Duration::ZERO,
+        };
+        notify(Some(duration));
+        report.steps.push(StepReport {
+            revision: m.revision().to_owned(),
+            message: m.message().to_owned(),
+            direction,
+            duration,
+            stored_downgrade: stored,
+        });
         Ok(())
     }
 

@@ -11,6 +11,7 @@ mod op;
 mod resolve;
 mod wait;
 
+pub(crate) use apply::{Applying, History, Mode};
 pub(crate) use resolve::STORED_FILE;
 pub(crate) use resolve::*;
 
@@ -20,7 +21,7 @@ pub(crate) use crate::error::{Error, Result};
 pub(crate) use crate::migrator::{LockMode, Migrations, Progress, Resolution};
 pub(crate) use crate::report::{Applied, HistoryEntry, Report, StepReport};
 pub(crate) use crate::table::HistoryTable;
-pub(crate) use migrate_core::history::{self, AppliedRevision};
+pub(crate) use migrate_core::history;
 pub(crate) use migrate_core::{
     Checksum, Digest, Direction, Directives, Graph, Migration, MigrationParts, Phase, State, Target, TargetError, plan,
 };
@@ -212,4 +213,38 @@ pub(crate) fn digest_of(rows: &[HistoryRow]) -> Digest {
         digest.insert(&r.revision, &r.checksum, r.state);
     }
     digest
+}
+
+impl Run<'_> {
+    /// Where the history stands against this list: [`history::status`], the
+    /// one reading `verify`, `wait`, `current --check` and every run share. A
+    /// failed row is [`Error::Dirty`].
+    pub(crate) fn status_of(&self, graph: &Graph<'_>, rows: &[HistoryRow]) -> Result<history::Status> {
+        let read: Vec<history::Row<'_>> = rows
+            .iter()
+            .map(|r| history::Row {
+                revision: &r.revision,
+                checksum: &r.checksum,
+                state: r.state,
+                phase: r.phase,
+            })
+            .collect();
+        let unknown = match self.ignore_unknown {
+            true => history::Unknown::Accept,
+            false => history::Unknown::ExpandOnly,
+        };
+        history::status(graph, &read, unknown).map_err(|f| dirty(rows, &f.revision, f.state))
+    }
+}
+
+/// [`Error::Dirty`] for `revision`'s row, with the error it stored.
+pub(crate) fn dirty(rows: &[HistoryRow], revision: &str, state: State) -> Error {
+    Error::Dirty {
+        revision: revision.to_owned(),
+        state,
+        error: rows
+            .iter()
+            .find(|r| r.revision == revision)
+            .and_then(|r| r.error.clone()),
+    }
 }

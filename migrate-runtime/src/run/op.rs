@@ -92,18 +92,14 @@ impl<'m> Run<'m> {
                 plan.steps.truncate(cut);
             }
         }
-        let result = self
-            .steps(
-                conn,
-                s,
-                graph,
-                &plan,
-                run_sql,
-                rows.is_empty(),
-                digest_of(&rows),
-                report,
-            )
-            .await;
+        let applying = Applying {
+            graph,
+            plan: &plan,
+            mode: if run_sql { Mode::Run } else { Mode::Stamp },
+            history: if rows.is_empty() { History::Empty } else { History::Rows },
+            digest: digest_of(&rows),
+        };
+        let result = self.apply(conn, s, applying, report).await;
         match result {
             Err(e)
                 if !report.is_empty() && !matches!(e, Error::Migration { .. } | Error::DanglingForeignKeys { .. }) =>
@@ -121,35 +117,19 @@ impl<'m> Run<'m> {
     /// list does not know are accepted, with a note, when they are marked
     /// `expand` (a newer build's additions, which this one's code tolerates).
     pub(crate) fn check(&self, graph: &Graph<'_>, rows: &[HistoryRow]) -> Result<Vec<bool>> {
-        if let Some(r) = rows.iter().find(|r| r.state != State::Applied) {
-            return Err(Error::Dirty {
-                revision: r.revision.clone(),
-                state: r.state,
-                error: r.error.clone(),
-            });
+        let status = self.status_of(graph, rows)?;
+        if let Some((revision, state)) = status.in_progress.first() {
+            return Err(dirty(rows, revision, *state));
         }
-        let unknown = |r: &&HistoryRow| graph.position(&r.revision).is_none();
-        let expand: Vec<&str> = rows
-            .iter()
-            .filter(unknown)
-            .filter(|r| r.phase == Some(Phase::Expand))
-            .map(|r| r.revision.as_str())
-            .collect();
-        if !expand.is_empty() && !self.ignore_unknown {
+        if !status.unknown.is_empty() && !self.ignore_unknown {
             tracing::info!(
-                revisions = %expand.join(", "),
+                revisions = %status.unknown.join(", "),
                 "the database holds revisions this build does not know, marked `expand`: a newer build's additions, which this one runs beside"
             );
         }
-        // Unknown expand revisions are accepted; any other unknown one is named and refused.
-        let applied: Vec<AppliedRevision> = rows
-            .iter()
-            .filter(|r| !(unknown(r) && r.phase == Some(Phase::Expand)))
-            .map(|r| AppliedRevision {
-                revision: r.revision.clone(),
-                checksum: r.checksum.clone(),
-            })
-            .collect();
-        history::verify(graph, &applied, self.ignore_unknown).map_err(Error::History)
+        if !status.problems.is_empty() {
+            return Err(Error::History(status.problems));
+        }
+        Ok(status.applied)
     }
 }

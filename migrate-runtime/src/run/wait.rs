@@ -26,33 +26,19 @@ impl<'m> Run<'m> {
                 } else {
                     Vec::new()
                 };
-                if let Some(r) = rows
-                    .iter()
-                    .find(|r| matches!(r.state, State::UpgradeFailed | State::DowngradeFailed))
-                {
-                    return Err(Error::Dirty {
-                        revision: r.revision.clone(),
-                        state: r.state,
-                        error: r.error.clone(),
-                    });
-                }
-                let done: Vec<HistoryRow> = rows.iter().filter(|r| r.state == State::Applied).cloned().collect();
-                let missing: Vec<String> = graph
-                    .iter()
-                    .filter(|m| !done.iter().any(|r| r.revision == m.revision()))
-                    .map(|m| m.revision().to_owned())
-                    .collect();
+                let status = self.status_of(&graph, &rows)?;
+                let missing = status.pending;
                 if missing.is_empty() {
                     // What a start-up of this build would accept: checksums, and
                     // unknown revisions only when marked `expand` (or opted in).
-                    return self.check(&graph, &done).map(drop);
+                    if !status.problems.is_empty() {
+                        return Err(Error::History(status.problems));
+                    }
+                    return Ok(());
                 }
                 let waited = started.elapsed();
                 if waited >= timeout {
-                    let in_progress = rows
-                        .iter()
-                        .find(|r| r.state != State::Applied)
-                        .map(|r| r.revision.clone());
+                    let in_progress = status.in_progress.into_iter().next().map(|(revision, _)| revision);
                     return Err(Error::NotCurrent {
                         missing,
                         waited,
