@@ -126,6 +126,34 @@ pub struct MigrationParts {
     pub file: String,
 }
 
+/// The parts of a [`Migration`] embedded at build time, by name: what
+/// `embed_migrations!` fills in, one assignment per part, on a copy of
+/// [`Migration::__EMBEDDED`], in a constant. Not public API.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct EmbeddedParts {
+    /// The revision id.
+    pub revision: &'static str,
+    /// The parent revision ids.
+    pub down_revisions: &'static [&'static str],
+    /// The first comment line of the file.
+    pub message: &'static str,
+    /// The checksum the macro computed from `upgrade` and `no_transaction`.
+    pub checksum: [u8; 32],
+    /// The SQL that upgrading runs (normalised).
+    pub upgrade: &'static str,
+    /// The SQL that downgrading runs; `None` when the migration is irreversible.
+    pub downgrade: Option<&'static str>,
+    /// Whether the migration runs outside a transaction.
+    pub no_transaction: bool,
+    /// Its phase, timeouts and foreign key setting.
+    pub directives: Directives,
+    /// Its `-- depends_on:` entries, as `(set, revision)`.
+    pub depends_on: &'static [(&'static str, &'static str)],
+    /// The file it came from, for messages.
+    pub file: &'static str,
+}
+
 impl Migration {
     /// Builds a migration from owned parts, computing its checksum.
     pub fn new(parts: MigrationParts) -> Migration {
@@ -153,47 +181,44 @@ impl Migration {
         }
     }
 
+    /// What `embed_migrations!` starts from: every part empty, to be filled
+    /// in by name. Not public API.
+    #[doc(hidden)]
+    pub const __EMBEDDED: EmbeddedParts = EmbeddedParts {
+        revision: "",
+        down_revisions: &[],
+        message: "",
+        checksum: [0; 32],
+        upgrade: "",
+        downgrade: None,
+        no_transaction: false,
+        directives: Directives {
+            phase: None,
+            lock_timeout: None,
+            statement_timeout: None,
+            foreign_keys_off: false,
+        },
+        depends_on: &[],
+        file: "",
+    };
+
     /// Used by `embed_migrations!`; not public API.
     #[doc(hidden)]
-    #[allow(clippy::too_many_arguments)]
-    pub const fn __embedded(
-        revision: &'static str,
-        down_revisions: &'static [&'static str],
-        message: &'static str,
-        checksum: [u8; 32],
-        upgrade: &'static str,
-        downgrade: Option<&'static str>,
-        no_transaction: bool,
-        directives: (Option<Phase>, Option<u64>, Option<u64>, bool),
-        depends_on: &'static [(&'static str, &'static str)],
-        file: &'static str,
-    ) -> Migration {
-        let (phase, lock_ms, statement_ms, foreign_keys_off) = directives;
+    pub const fn __embedded(parts: EmbeddedParts) -> Migration {
         Migration {
-            revision: Cow::Borrowed(revision),
-            down_revisions: Parents::Embedded(down_revisions),
-            message: Cow::Borrowed(message),
-            checksum: Checksum(checksum),
-            upgrade: Cow::Borrowed(upgrade),
-            downgrade: match downgrade {
+            revision: Cow::Borrowed(parts.revision),
+            down_revisions: Parents::Embedded(parts.down_revisions),
+            message: Cow::Borrowed(parts.message),
+            checksum: Checksum(parts.checksum),
+            upgrade: Cow::Borrowed(parts.upgrade),
+            downgrade: match parts.downgrade {
                 Some(d) => Some(Cow::Borrowed(d)),
                 None => None,
             },
-            no_transaction,
-            directives: Directives {
-                phase,
-                lock_timeout: match lock_ms {
-                    Some(ms) => Some(Duration::from_millis(ms)),
-                    None => None,
-                },
-                statement_timeout: match statement_ms {
-                    Some(ms) => Some(Duration::from_millis(ms)),
-                    None => None,
-                },
-                foreign_keys_off,
-            },
-            depends_on: DependsOn::Embedded(depends_on),
-            file: Cow::Borrowed(file),
+            no_transaction: parts.no_transaction,
+            directives: parts.directives,
+            depends_on: DependsOn::Embedded(parts.depends_on),
+            file: Cow::Borrowed(parts.file),
         }
     }
 
@@ -244,9 +269,13 @@ impl Migration {
     /// The revisions of other migration sets it needs applied before it runs,
     /// as `(set, revision)`.
     pub fn depends_on(&self) -> impl Iterator<Item = (&str, &str)> {
-        let (embedded, loaded): (&[(&str, &str)], &[(String, String)]) = match &self.depends_on {
-            DependsOn::Embedded(d) => (d, &[]),
-            DependsOn::Loaded(d) => (&[], d),
+        let embedded: &[(&str, &str)] = match &self.depends_on {
+            DependsOn::Embedded(d) => d,
+            DependsOn::Loaded(_) => &[],
+        };
+        let loaded: &[(String, String)] = match &self.depends_on {
+            DependsOn::Embedded(_) => &[],
+            DependsOn::Loaded(d) => d,
         };
         embedded
             .iter()

@@ -15,50 +15,66 @@ pub fn migrations(input: &Input, migrations: &[Migration]) -> TokenStream {
         let path = input.dir.join(name).to_string_lossy().into_owned();
         quote!(::core::include_str!(#path))
     });
-    let entries = migrations.iter().map(|m| {
-        let revision = m.revision();
-        let parents = m.down_revisions();
-        let message = m.message();
-        let checksum = m.checksum().bytes().to_vec();
-        let upgrade = m.upgrade_sql();
-        let downgrade = match m.downgrade_sql() {
-            Some(d) => quote!(::core::option::Option::Some(#d)),
-            None => quote!(::core::option::Option::None),
-        };
-        let no_transaction = m.no_transaction();
-        let d = m.directives();
-        let phase = match d.phase {
-            Some(migrate_core::Phase::Expand) => {
-                quote!(::core::option::Option::Some(::migrate::__private::Phase::Expand))
-            }
-            Some(migrate_core::Phase::Contract) => {
-                quote!(::core::option::Option::Some(::migrate::__private::Phase::Contract))
-            }
-            None => quote!(::core::option::Option::None),
-        };
-        let ms = |t: Option<std::time::Duration>| match t {
-            Some(t) => {
-                let ms = t.as_millis() as u64;
-                quote!(::core::option::Option::Some(#ms))
-            }
-            None => quote!(::core::option::Option::None),
-        };
-        let (lock, statement) = (ms(d.lock_timeout), ms(d.statement_timeout));
-        let foreign_keys_off = d.foreign_keys_off;
-        let depends = m.depends_on().map(|(set, rev)| quote!((#set, #rev)));
-        let file = m.file();
-        quote! {
-            ::migrate::__private::Migration::__embedded(
-                #revision, &[#(#parents),*], #message, [#(#checksum),*], #upgrade, #downgrade, #no_transaction,
-                (#phase, #lock, #statement, #foreign_keys_off), &[#(#depends),*], #file,
-            )
-        }
-    });
+    let entries = migrations.iter().map(embedded);
     quote! {{
         const _: &[&str] = &[#(#tracked),*];
         const LIST: &[::migrate::__private::Migration] = &[#(#entries),*];
         ::migrate::Migrations::__embedded_with_digest(LIST, #digest)
     }}
+}
+
+/// One migration as a constant expression: [`Migration::__EMBEDDED`] with
+/// each part assigned by name, handed to `Migration::__embedded`.
+///
+/// [`Migration::__EMBEDDED`]: migrate_core::Migration::__EMBEDDED
+fn embedded(m: &Migration) -> TokenStream {
+    let revision = m.revision();
+    let parents = m.down_revisions();
+    let message = m.message();
+    let checksum = m.checksum().bytes().to_vec();
+    let upgrade = m.upgrade_sql();
+    let downgrade = option(m.downgrade_sql().map(|d| quote!(#d)));
+    let no_transaction = m.no_transaction();
+    let d = m.directives();
+    let phase = option(d.phase.map(|p| match p {
+        migrate_core::Phase::Expand => quote!(::migrate::__private::Phase::Expand),
+        migrate_core::Phase::Contract => quote!(::migrate::__private::Phase::Contract),
+    }));
+    let duration = |t: Option<std::time::Duration>| {
+        option(t.map(|t| {
+            let ms = t.as_millis() as u64;
+            quote!(::core::time::Duration::from_millis(#ms))
+        }))
+    };
+    let (lock, statement) = (duration(d.lock_timeout), duration(d.statement_timeout));
+    let foreign_keys_off = d.foreign_keys_off;
+    let depends = m.depends_on().map(|(set, rev)| quote!((#set, #rev)));
+    let file = m.file();
+    quote! {{
+        let mut m = ::migrate::__private::Migration::__EMBEDDED;
+        m.revision = #revision;
+        m.down_revisions = &[#(#parents),*];
+        m.message = #message;
+        m.checksum = [#(#checksum),*];
+        m.upgrade = #upgrade;
+        m.downgrade = #downgrade;
+        m.no_transaction = #no_transaction;
+        m.directives.phase = #phase;
+        m.directives.lock_timeout = #lock;
+        m.directives.statement_timeout = #statement;
+        m.directives.foreign_keys_off = #foreign_keys_off;
+        m.depends_on = &[#(#depends),*];
+        m.file = #file;
+        ::migrate::__private::Migration::__embedded(m)
+    }}
+}
+
+/// `Some(value)` or `None`, as tokens.
+fn option(value: Option<TokenStream>) -> TokenStream {
+    match value {
+        Some(v) => quote!(::core::option::Option::Some(#v)),
+        None => quote!(::core::option::Option::None),
+    }
 }
 
 /// The expansion for a folder with problems: one `compile_error!` each, on the literal.
