@@ -63,7 +63,14 @@ impl<DB: Driver> Handle for Pooled<DB> {
     }
 }
 
-macro_rules! borrowed_handle {
+/// What a run can be given, per database: each `connect` is concrete and
+/// compiled in this crate (taking a connection from a pool included), and a
+/// borrowed connection as a [`Handle`].
+///
+/// A macro because a function cannot write trait impls, and blanket impls
+/// over sqlx's generic types would be instantiated in the caller's crate,
+/// which is what the concrete impls exist to avoid (the run compiled once).
+macro_rules! connect_impls {
     ($($db:ty => $conn:ty),*) => {$(
         impl Handle for &mut $conn {
             fn backend(&mut self) -> &mut dyn Backend {
@@ -74,19 +81,7 @@ macro_rules! borrowed_handle {
                 tracing::warn!("a migration run did not end cleanly on a caller's connection; close that connection");
             }
         }
-    )*};
-}
-#[cfg(feature = "sqlite")]
-borrowed_handle!(sqlx::Sqlite => sqlx::SqliteConnection);
-#[cfg(feature = "postgres")]
-borrowed_handle!(sqlx::Postgres => sqlx::PgConnection);
-#[cfg(feature = "mysql")]
-borrowed_handle!(sqlx::MySql => sqlx::MySqlConnection);
 
-/// What a run can be given, per database: each `connect` is concrete and
-/// compiled in this crate (taking a connection from a pool included).
-macro_rules! connect_impls {
-    ($($db:ty => $conn:ty),*) => {$(
         impl sealed::Sealed for &sqlx::Pool<$db> {}
         impl<'c> crate::migrator::Connect<'c> for &'c sqlx::Pool<$db> {
             #[inline(never)]

@@ -286,6 +286,11 @@ pub struct BatchRun {
 
 /// The primitives whose code reads the same on every database, written once
 /// for a driver's connection type (`$db` is its [`Driver`]).
+///
+/// A macro because a function cannot put these bodies inside each database's
+/// `impl Backend`, and a generic helper would need sqlx's executor and row
+/// bounds (`for<'e> &'e mut C: Executor<'e, Database = DB>`, `String: Decode<DB>`)
+/// spelled out for each database anyway.
 macro_rules! same_everywhere {
     ($db:ty) => {
         fn dialect(&self) -> $crate::dialect::Dialect {
@@ -419,6 +424,16 @@ async fn run_retrying(
             other => return other.map_err(db(context)),
         }
     }
+}
+
+/// Begins a transaction the run holds across steps.
+pub(crate) async fn begin(conn: &mut dyn Backend, context: &str) -> Result<()> {
+    run(conn, "BEGIN".into(), context).await
+}
+
+/// Commits the transaction the run holds.
+pub(crate) async fn commit(conn: &mut dyn Backend, context: &str) -> Result<()> {
+    run(conn, "COMMIT".into(), context).await
 }
 
 /// Runs SQL the runtime wrote itself, naming what it was doing if it fails.

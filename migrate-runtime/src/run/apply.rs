@@ -113,7 +113,7 @@ impl<'m> Run<'m> {
         }
         if let Some(first) = at.open {
             // What ran before a failed step is kept, as with a transaction per step.
-            if let Err(e) = driver::run(conn, "COMMIT".into(), "committing the run's transaction").await {
+            if let Err(e) = driver::commit(conn, "committing the run's transaction").await {
                 // Nothing since BEGIN is kept: the report and the error must not say it is.
                 report.steps.truncate(first);
                 return Err(match result {
@@ -220,7 +220,7 @@ impl<'m> Run<'m> {
         let batched_took = at.ahead.pop_front();
         let in_one = at.one_transaction && !m.no_transaction();
         if in_one && at.open.is_none() {
-            driver::run(conn, "BEGIN".into(), "beginning the run's transaction").await?;
+            driver::begin(conn, "beginning the run's transaction").await?;
             at.open = Some(report.steps.len());
         }
         if !in_one {
@@ -270,7 +270,7 @@ impl<'m> Run<'m> {
                 "the server's lock table is full: committing the run so far and going on in a new transaction"
             );
             commit_run(conn, &mut at.open, report).await?;
-            driver::run(conn, "BEGIN".into(), "beginning the run's transaction").await?;
+            driver::begin(conn, "beginning the run's transaction").await?;
             at.open = Some(report.steps.len());
             ran = driver::apply(conn, s, step, None).await;
         }
@@ -340,7 +340,7 @@ impl<'m> Run<'m> {
 /// report stops saying it is.
 pub(crate) async fn commit_run(conn: &mut dyn Backend, open: &mut Option<usize>, report: &mut Report) -> Result<()> {
     let Some(first) = open.take() else { return Ok(()) };
-    if let Err(e) = driver::run(conn, "COMMIT".into(), "committing the run's transaction").await {
+    if let Err(e) = driver::commit(conn, "committing the run's transaction").await {
         report.steps.truncate(first);
         return Err(e);
     }
