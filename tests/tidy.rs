@@ -338,3 +338,34 @@ fn every_statement_the_runtime_sends_is_logged() {
         unlogged.join("\n")
     );
 }
+
+#[test]
+fn shared_runtime_code_never_tests_which_database_it_runs_on() {
+    const ANSWERING: [&str; 9] = [
+        "migrate-runtime/src/dialect.rs",
+        "migrate-runtime/src/offline.rs",
+        "migrate-runtime/src/driver/sqlite.rs",
+        "migrate-runtime/src/driver/postgres.rs",
+        "migrate-runtime/src/driver/mysql.rs",
+        "migrate-runtime/src/catalog/",
+        "migrate-runtime/src/server/",
+        "migrate-runtime/src/testing/",
+        "migrate-runtime/src/lib.rs",
+    ];
+    let found: Vec<String> = shipped()
+        .iter()
+        .filter(|s| s.path.starts_with("migrate-runtime/") && !ANSWERING.iter().any(|a| s.path.starts_with(a)))
+        .flat_map(|s| {
+            s.lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| code_of(l).contains("Dialect::"))
+                .map(move |(i, l)| format!("{}:{}: {}", s.path, i + 1, l.trim()))
+        })
+        .collect();
+    assert!(
+        found.is_empty(),
+        "ask the database through driver::Backend (answered in driver/<database>.rs) instead of testing its dialect:\n{}",
+        found.join("\n")
+    );
+}

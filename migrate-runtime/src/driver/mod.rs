@@ -131,7 +131,7 @@ pub trait Backend: Send {
         Box::pin(async { Vec::new() })
     }
 
-    /// Reads the history rows with [`Dialect::select_history`].
+    /// Reads the history rows with [`HistorySql::select_history`](crate::dialect::HistorySql::select_history).
     fn read_rows<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<Vec<HistoryRow>>>;
 
     /// Reads the digest row in one simple query; an error (no table yet) reads as none.
