@@ -33,6 +33,7 @@ fn unqualified(sql: &str, db: &str) -> String {
     sql.replace(&format!("`{}`.", db.replace('`', "``")), "")
 }
 
+/// The schema of the current database.
 pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
     let mut schema = Schema::default();
     let first = rows(
@@ -45,6 +46,19 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
     let (db, version) = (text(head, 0), text(head, 1));
     let mariadb = version.to_ascii_lowercase().contains("mariadb");
 
+    let mut tables = read_tables(conn, &mut schema).await?;
+    read_columns(conn, &mut tables, &mut schema, mariadb).await?;
+    read_foreign_keys(conn, &mut tables).await?;
+    read_indexes(conn, &mut tables).await?;
+    read_checks(conn, &mut tables, mariadb).await?;
+    schema.tables = tables;
+    read_views(conn, &mut schema, &db).await?;
+    read_others(conn, &mut schema, &db).await?;
+    Ok(schema)
+}
+
+/// The base tables, empty, by name; their comments go in `others`.
+async fn read_tables(conn: &mut dyn Backend, schema: &mut Schema) -> Result<BTreeMap<String, Table>> {
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     for row in rows(
         conn,
@@ -65,8 +79,16 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
             },
         );
     }
+    Ok(tables)
+}
 
-    // Columns.
+/// The columns of every table, in order; their comments go in `others`.
+async fn read_columns(
+    conn: &mut dyn Backend,
+    tables: &mut BTreeMap<String, Table>,
+    schema: &mut Schema,
+    mariadb: bool,
+) -> Result<()> {
     for row in rows(
         conn,
         "SELECT CAST(table_name AS CHAR), CAST(column_name AS CHAR), CAST(column_type AS CHAR), CAST(is_nullable AS CHAR), CAST(column_default AS CHAR), CAST(extra AS CHAR), CAST(generation_expression AS CHAR), CAST(column_comment AS CHAR), CAST(data_type AS CHAR) \
@@ -78,45 +100,53 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
     {
         let (table, name) = (text(&row, 0), text(&row, 1));
         let Some(t) = tables.get_mut(&table) else { continue };
-        let extra = text(&row, 5).to_ascii_lowercase();
-        let generation = opt(&row, 6).filter(|g| !g.is_empty());
-        let generated = match generation {
-            Some(expr) if extra.contains("generated") && !extra.contains("default_generated") => {
-                let kind = if extra.contains("stored") { "STORED" } else { "VIRTUAL" };
-                Some(format!("GENERATED ALWAYS AS ({expr}) {kind}"))
-            }
-            _ => None,
-        };
-        let mut default = if generated.is_some() {
-            None
-        } else {
-            column_default(opt(&row, 4), &extra, &text(&row, 8), mariadb)
-        };
-        // `ON UPDATE CURRENT_TIMESTAMP` goes with the default, as a column definition writes it.
-        if let Some(at) = extra.find("on update ") {
-            let clause = text(&row, 5)[at..].trim().to_owned();
-            default = Some(match default {
-                Some(d) => format!("{d} {clause}"),
-                None => format!("NULL {clause}"),
-            });
-        }
         if let Some(c) = opt(&row, 7).filter(|c| !c.is_empty()) {
             schema
                 .others
                 .insert(format!("comment on column \"{table}\".\"{name}\""), c);
         }
-        t.columns.push(Column {
-            name,
-            data_type: text(&row, 2),
-            nullable: text(&row, 3) == "YES",
-            default,
-            identity: extra.contains("auto_increment").then(|| "AUTO_INCREMENT".to_owned()),
-            generated,
-            sql: None,
+        t.columns.push(column(&row, name, mariadb));
+    }
+    Ok(())
+}
+
+/// The column named `name` of one row of the columns query.
+fn column(row: &[Option<String>], name: String, mariadb: bool) -> Column {
+    let extra = text(row, 5).to_ascii_lowercase();
+    let generation = opt(row, 6).filter(|g| !g.is_empty());
+    let generated = match generation {
+        Some(expr) if extra.contains("generated") && !extra.contains("default_generated") => {
+            let kind = if extra.contains("stored") { "STORED" } else { "VIRTUAL" };
+            Some(format!("GENERATED ALWAYS AS ({expr}) {kind}"))
+        }
+        _ => None,
+    };
+    let mut default = if generated.is_some() {
+        None
+    } else {
+        column_default(opt(row, 4), &extra, &text(row, 8), mariadb)
+    };
+    // `ON UPDATE CURRENT_TIMESTAMP` goes with the default, as a column definition writes it.
+    if let Some(at) = extra.find("on update ") {
+        let clause = text(row, 5)[at..].trim().to_owned();
+        default = Some(match default {
+            Some(d) => format!("{d} {clause}"),
+            None => format!("NULL {clause}"),
         });
     }
+    Column {
+        name,
+        data_type: text(row, 2),
+        nullable: text(row, 3) == "YES",
+        default,
+        identity: extra.contains("auto_increment").then(|| "AUTO_INCREMENT".to_owned()),
+        generated,
+        sql: None,
+    }
+}
 
-    // Foreign keys.
+/// The foreign keys of every table, with their columns and actions.
+async fn read_foreign_keys(conn: &mut dyn Backend, tables: &mut BTreeMap<String, Table>) -> Result<()> {
     let mut fk_columns: BTreeMap<(String, String), (Vec<String>, Vec<String>)> = BTreeMap::new();
     for row in rows(
         conn,
@@ -160,15 +190,20 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
             index: None,
         });
     }
+    Ok(())
+}
 
-    // The primary key and the indexes.
-    struct Idx {
-        unique: bool,
-        kind: String,
-        columns: Vec<String>,
-        parts: Vec<String>,
-        plain: bool,
-    }
+/// One index as `statistics` lists it, its columns gathered.
+struct Idx {
+    unique: bool,
+    kind: String,
+    columns: Vec<String>,
+    parts: Vec<String>,
+    plain: bool,
+}
+
+/// The primary key and the indexes of every table.
+async fn read_indexes(conn: &mut dyn Backend, tables: &mut BTreeMap<String, Table>) -> Result<()> {
     let mut indexes: BTreeMap<(String, String), Idx> = BTreeMap::new();
     for row in rows(
         conn,
@@ -200,53 +235,61 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
     }
     for ((table, name), i) in indexes {
         let Some(t) = tables.get_mut(&table) else { continue };
-        if name == "PRIMARY" {
-            t.constraints.insert(
-                0,
-                Constraint {
-                    name,
-                    kind: ConstraintKind::PrimaryKey,
-                    definition: format!("PRIMARY KEY ({})", i.parts.join(", ")),
-                    columns: i.columns,
-                    references: None,
-                    index: None,
-                },
-            );
-            continue;
-        }
-        // The index the server made for a foreign key: named after the key, or
-        // after its first column when the key had no name of its own.
-        if !i.unique && i.plain {
-            let owner = t.constraints.iter_mut().find(|c| {
-                c.kind == ConstraintKind::ForeignKey
-                    && c.index.is_none()
-                    && c.columns == i.columns
-                    && (c.name == name || auto_named(&name, &c.columns[0]))
-            });
-            if let Some(c) = owner {
-                c.index = Some(name);
-                continue;
-            }
-        }
-        let kind = match i.kind.as_str() {
-            "FULLTEXT" => "FULLTEXT ",
-            "SPATIAL" => "SPATIAL ",
-            _ if i.unique => "UNIQUE ",
-            _ => "",
-        };
-        t.indexes.push(Index {
-            definition: format!(
-                "CREATE {kind}INDEX {} ON {} ({})",
-                q(&name),
-                q(&table),
-                i.parts.join(", ")
-            ),
-            name,
-            columns: i.columns,
-        });
+        add_index(t, table, name, i);
     }
+    Ok(())
+}
 
-    // CHECK constraints (MariaDB names a column's own check after the column).
+/// `i` put in `t`: as its primary key, as a foreign key's own index, or as an index.
+fn add_index(t: &mut Table, table: String, name: String, i: Idx) {
+    if name == "PRIMARY" {
+        t.constraints.insert(
+            0,
+            Constraint {
+                name,
+                kind: ConstraintKind::PrimaryKey,
+                definition: format!("PRIMARY KEY ({})", i.parts.join(", ")),
+                columns: i.columns,
+                references: None,
+                index: None,
+            },
+        );
+        return;
+    }
+    // The index the server made for a foreign key: named after the key, or
+    // after its first column when the key had no name of its own.
+    if !i.unique && i.plain {
+        let owner = t.constraints.iter_mut().find(|c| {
+            c.kind == ConstraintKind::ForeignKey
+                && c.index.is_none()
+                && c.columns == i.columns
+                && (c.name == name || auto_named(&name, &c.columns[0]))
+        });
+        if let Some(c) = owner {
+            c.index = Some(name);
+            return;
+        }
+    }
+    let kind = match i.kind.as_str() {
+        "FULLTEXT" => "FULLTEXT ",
+        "SPATIAL" => "SPATIAL ",
+        _ if i.unique => "UNIQUE ",
+        _ => "",
+    };
+    t.indexes.push(Index {
+        definition: format!(
+            "CREATE {kind}INDEX {} ON {} ({})",
+            q(&name),
+            q(&table),
+            i.parts.join(", ")
+        ),
+        name,
+        columns: i.columns,
+    });
+}
+
+/// The CHECK constraints of every table (MariaDB names a column's own check after the column).
+async fn read_checks(conn: &mut dyn Backend, tables: &mut BTreeMap<String, Table>, mariadb: bool) -> Result<()> {
     let checks = if mariadb {
         "SELECT CAST(table_name AS CHAR), CAST(constraint_name AS CHAR), CAST(check_clause AS CHAR), CAST(level AS CHAR) FROM information_schema.check_constraints WHERE constraint_schema = DATABASE() ORDER BY table_name, constraint_name"
     } else {
@@ -280,9 +323,11 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
             index: None,
         });
     }
-    schema.tables = tables;
+    Ok(())
+}
 
-    // Views.
+/// The views, with the database's name `db` cut from their text.
+async fn read_views(conn: &mut dyn Backend, schema: &mut Schema, db: &str) -> Result<()> {
     for row in rows(
         conn,
         "SELECT CAST(table_name AS CHAR), CAST(view_definition AS CHAR) FROM information_schema.views WHERE table_schema = DATABASE() ORDER BY table_name".into(),
@@ -291,7 +336,7 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
     .await?
     {
         let name = text(&row, 0);
-        let body = unqualified(&text(&row, 1), &db);
+        let body = unqualified(&text(&row, 1), db);
         schema.views.insert(
             name.clone(),
             Object {
@@ -302,8 +347,11 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
             },
         );
     }
+    Ok(())
+}
 
-    // Not generated: triggers, routines, events.
+/// What is not generated (triggers, routines, events), in `others`.
+async fn read_others(conn: &mut dyn Backend, schema: &mut Schema, db: &str) -> Result<()> {
     let others = [
         (
             "triggers",
@@ -320,10 +368,10 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
     ];
     for (what, sql) in others {
         for row in rows(conn, sql.into(), what).await? {
-            schema.others.insert(text(&row, 0), unqualified(&text(&row, 1), &db));
+            schema.others.insert(text(&row, 0), unqualified(&text(&row, 1), db));
         }
     }
-    Ok(schema)
+    Ok(())
 }
 
 /// Whether `index` is the name the server gives a foreign key's index when

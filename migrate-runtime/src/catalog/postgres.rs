@@ -61,6 +61,7 @@ fn not_extension(catalog: &str, oid: &str) -> String {
     )
 }
 
+/// The schema of the current schema (`current_schema()`).
 pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
     let mut schema = Schema::default();
     let ns = text(
@@ -72,8 +73,17 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
         0,
     );
     let in_schema = format!("(SELECT oid FROM pg_namespace WHERE nspname = {})", lit(&ns));
+    read_tables(conn, &ns, &in_schema, &mut schema).await?;
+    read_views(conn, &in_schema, &mut schema).await?;
+    read_enums(conn, &in_schema, &mut schema).await?;
+    read_functions(conn, &ns, &in_schema, &mut schema).await?;
+    read_triggers(conn, &ns, &in_schema, &mut schema).await?;
+    others(conn, &in_schema, &mut schema).await?;
+    Ok(schema)
+}
 
-    // Tables.
+/// The tables of the schema `ns` (not partitions, not an extension's), each with what it holds.
+async fn read_tables(conn: &mut dyn Backend, ns: &str, in_schema: &str, schema: &mut Schema) -> Result<()> {
     let tables = rows(
         conn,
         format!(
@@ -85,11 +95,14 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
     .await?;
     for row in &tables {
         let (oid, name) = (text(row, 0), text(row, 1));
-        let t = read_table(conn, &ns, &oid, &name).await?;
+        let t = read_table(conn, ns, &oid, &name).await?;
         schema.tables.insert(name, t);
     }
+    Ok(())
+}
 
-    // Views.
+/// The views, with the server's `pg_get_viewdef` text.
+async fn read_views(conn: &mut dyn Backend, in_schema: &str, schema: &mut Schema) -> Result<()> {
     for row in rows(
         conn,
         format!(
@@ -113,8 +126,11 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
             },
         );
     }
+    Ok(())
+}
 
-    // Enum types.
+/// The enum types, with their labels in order.
+async fn read_enums(conn: &mut dyn Backend, in_schema: &str, schema: &mut Schema) -> Result<()> {
     for row in rows(
         conn,
         format!(
@@ -136,8 +152,11 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
             .values
             .push(text(&row, 1));
     }
+    Ok(())
+}
 
-    // Functions and procedures (aggregates and window functions: others).
+/// Functions and procedures (aggregates and window functions: others).
+async fn read_functions(conn: &mut dyn Backend, ns: &str, in_schema: &str, schema: &mut Schema) -> Result<()> {
     for row in rows(
         conn,
         format!(
@@ -152,7 +171,7 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
         let key = format!("{name}({args})");
         match kind.as_str() {
             "f" | "p" => {
-                let definition = unqualified(&def, &ns, &["FUNCTION ", "PROCEDURE "]);
+                let definition = unqualified(&def, ns, &["FUNCTION ", "PROCEDURE "]);
                 schema.functions.insert(
                     key,
                     Object {
@@ -169,8 +188,11 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
             }
         }
     }
+    Ok(())
+}
 
-    // Triggers.
+/// The triggers (not internal ones), by `name ON table`.
+async fn read_triggers(conn: &mut dyn Backend, ns: &str, in_schema: &str, schema: &mut Schema) -> Result<()> {
     for row in rows(
         conn,
         format!(
@@ -186,16 +208,15 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
             Object {
                 name,
                 table: Some(table),
-                definition: unqualified(&def, &ns, &[" ON ", " EXECUTE FUNCTION ", " EXECUTE PROCEDURE "]),
+                definition: unqualified(&def, ns, &[" ON ", " EXECUTE FUNCTION ", " EXECUTE PROCEDURE "]),
                 drop_as: None,
             },
         );
     }
-
-    others(conn, &in_schema, &mut schema).await?;
-    Ok(schema)
+    Ok(())
 }
 
+/// The table `name` (`oid`): its columns, constraints and indexes.
 async fn read_table(conn: &mut dyn Backend, ns: &str, oid: &str, name: &str) -> Result<Table> {
     let mut t = Table {
         name: name.to_owned(),

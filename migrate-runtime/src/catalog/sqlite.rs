@@ -18,6 +18,7 @@ fn lit(s: &str) -> String {
     Dialect::Sqlite.quote_text(s)
 }
 
+/// The schema of the main database.
 pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
     let mut schema = Schema::default();
     let objects = rows(
@@ -66,26 +67,37 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
     Ok(schema)
 }
 
+/// The table `name` whose statement is `sql`; `objects` is all of `sqlite_schema`.
 async fn read_table(conn: &mut dyn Backend, name: &str, sql: &str, objects: &[Vec<Option<String>>]) -> Result<Table> {
     let parsed = table_text(sql);
     let items = parsed.as_ref().map(|p| p.items.clone()).unwrap_or_default();
-    let item_of = |column: &str| {
-        items
-            .iter()
-            .find(|i| column_name(i).is_some_and(|c| c.eq_ignore_ascii_case(column)))
-            .cloned()
-    };
     let mut t = Table {
         name: name.to_owned(),
         autoincrement: has_word(sql, "autoincrement"),
         sql: Some(sql.to_owned()),
         ..Table::default()
     };
+    read_columns(conn, &mut t, &items).await?;
+    read_indexes(conn, &mut t, objects).await?;
+    read_foreign_keys(conn, &mut t, &items).await?;
+    add_checks(&mut t, &items);
+    Ok(t)
+}
+
+/// The columns of `t` and its primary key, with each column's clause of `items`.
+async fn read_columns(conn: &mut dyn Backend, t: &mut Table, items: &[String]) -> Result<()> {
+    let name = t.name.clone();
+    let item_of = |column: &str| {
+        items
+            .iter()
+            .find(|i| column_name(i).is_some_and(|c| c.eq_ignore_ascii_case(column)))
+            .cloned()
+    };
     let cols = rows(
         conn,
         format!(
             "SELECT name, type, CAST(\"notnull\" AS TEXT), dflt_value, CAST(pk AS TEXT), CAST(hidden AS TEXT) FROM pragma_table_xinfo({}) ORDER BY cid",
-            lit(name)
+            lit(&name)
         ),
         &format!("the columns of \"{name}\""),
     )
@@ -126,11 +138,17 @@ async fn read_table(conn: &mut dyn Backend, name: &str, sql: &str, objects: &[Ve
             index: None,
         });
     }
+    Ok(())
+}
+
+/// The UNIQUE constraints and the created indexes of `t`, their statements from `objects`.
+async fn read_indexes(conn: &mut dyn Backend, t: &mut Table, objects: &[Vec<Option<String>>]) -> Result<()> {
+    let name = t.name.clone();
     let indexes = rows(
         conn,
         format!(
             "SELECT name, origin FROM pragma_index_list({}) ORDER BY name",
-            lit(name)
+            lit(&name)
         ),
         &format!("the indexes of \"{name}\""),
     )
@@ -170,11 +188,17 @@ async fn read_table(conn: &mut dyn Backend, name: &str, sql: &str, objects: &[Ve
             _ => {}
         }
     }
+    Ok(())
+}
+
+/// The foreign keys of `t`, each from its rows of `pragma_foreign_key_list`.
+async fn read_foreign_keys(conn: &mut dyn Backend, t: &mut Table, items: &[String]) -> Result<()> {
+    let name = t.name.clone();
     let fks = rows(
         conn,
         format!(
             "SELECT CAST(id AS TEXT), \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list({}) ORDER BY id, seq",
-            lit(name)
+            lit(&name)
         ),
         &format!("the foreign keys of \"{name}\""),
     )
@@ -184,42 +208,52 @@ async fn read_table(conn: &mut dyn Backend, name: &str, sql: &str, objects: &[Ve
         let id = text(&fks[i], 0);
         let group: Vec<&Vec<Option<String>>> = fks[i..].iter().take_while(|r| text(r, 0) == id).collect();
         i += group.len();
-        let target = text(group[0], 1);
-        let from: Vec<String> = group.iter().map(|r| text(r, 2)).collect();
-        let to: Vec<String> = group.iter().filter_map(|r| opt(r, 3)).collect();
-        let mut definition = format!(
-            "FOREIGN KEY ({}) REFERENCES {}",
-            list(&from),
-            Dialect::Sqlite.ident(&target)
-        );
-        if !to.is_empty() {
-            definition.push_str(&format!(" ({})", list(&to)));
-        }
-        for (what, action) in [("ON UPDATE", text(group[0], 4)), ("ON DELETE", text(group[0], 5))] {
-            if action != "NO ACTION" && !action.is_empty() {
-                definition.push_str(&format!(" {what} {action}"));
-            }
-        }
-        // Deferrability is not in the pragma: read it from the clause that declares this key.
-        let declared = items.iter().find(|item| {
-            has_word(item, "references")
-                && mentions(item, &target)
-                && (is_table_constraint(item) && from.iter().all(|c| mentions(item, c))
-                    || column_name(item).is_some_and(|c| from.len() == 1 && c.eq_ignore_ascii_case(&from[0])))
-        });
-        if declared.is_some_and(|item| normalize(item).contains("deferrable initially deferred")) {
-            definition.push_str(" DEFERRABLE INITIALLY DEFERRED");
-        }
-        t.constraints.push(Constraint {
-            name: declared.and_then(|d| constraint_name(d)).unwrap_or_default(),
-            kind: ConstraintKind::ForeignKey,
-            columns: from,
-            references: Some(target),
-            definition,
-            index: None,
-        });
+        t.constraints.push(foreign_key(&group, items));
     }
-    for item in &items {
+    Ok(())
+}
+
+/// The foreign key of the pragma rows `group` (one key's), its name and deferrability from `items`.
+fn foreign_key(group: &[&Vec<Option<String>>], items: &[String]) -> Constraint {
+    let target = text(group[0], 1);
+    let from: Vec<String> = group.iter().map(|r| text(r, 2)).collect();
+    let to: Vec<String> = group.iter().filter_map(|r| opt(r, 3)).collect();
+    let mut definition = format!(
+        "FOREIGN KEY ({}) REFERENCES {}",
+        list(&from),
+        Dialect::Sqlite.ident(&target)
+    );
+    if !to.is_empty() {
+        definition.push_str(&format!(" ({})", list(&to)));
+    }
+    for (what, action) in [("ON UPDATE", text(group[0], 4)), ("ON DELETE", text(group[0], 5))] {
+        if action != "NO ACTION" && !action.is_empty() {
+            definition.push_str(&format!(" {what} {action}"));
+        }
+    }
+    // Deferrability is not in the pragma: read it from the clause that declares this key.
+    let declared = items.iter().find(|item| {
+        has_word(item, "references")
+            && mentions(item, &target)
+            && (is_table_constraint(item) && from.iter().all(|c| mentions(item, c))
+                || column_name(item).is_some_and(|c| from.len() == 1 && c.eq_ignore_ascii_case(&from[0])))
+    });
+    if declared.is_some_and(|item| normalize(item).contains("deferrable initially deferred")) {
+        definition.push_str(" DEFERRABLE INITIALLY DEFERRED");
+    }
+    Constraint {
+        name: declared.and_then(|d| constraint_name(d)).unwrap_or_default(),
+        kind: ConstraintKind::ForeignKey,
+        columns: from,
+        references: Some(target),
+        definition,
+        index: None,
+    }
+}
+
+/// The CHECK constraints of `t`, from its statement's `items` (no pragma reports them).
+fn add_checks(t: &mut Table, items: &[String]) {
+    for item in items {
         for check in checks(item) {
             let columns = t
                 .columns
@@ -239,7 +273,6 @@ async fn read_table(conn: &mut dyn Backend, name: &str, sql: &str, objects: &[Ve
             });
         }
     }
-    Ok(t)
 }
 
 fn list(columns: &[String]) -> String {
