@@ -231,8 +231,10 @@ pub use migrate_cli as cli;
 pub use migrate_runtime::fleet;
 /// Offline SQL scripts: [`Migrations::script`] and its [`ScriptRange`](offline::ScriptRange).
 pub use migrate_runtime::offline;
-/// A fresh, migrated database per test: the support behind [`test`] (`#[migrate::test]`),
-/// usable directly ([`testing::run`], [`testing::fresh`]).
+/// A fresh, migrated database per test (feature `testing`, off by default:
+/// enable it in `[dev-dependencies]`): the support behind [`test`]
+/// (`#[migrate::test]`), usable directly ([`testing::run`], [`testing::fresh`]).
+#[cfg(feature = "testing")]
 pub use migrate_runtime::testing;
 
 /// Schemas read from live databases, compared, and written as migrations:
@@ -242,6 +244,8 @@ pub use migrate_runtime::testing;
 /// and downgrade between them.
 pub mod schema {
     pub use migrate_core::schema::*;
+    /// Reading a live database's catalog (feature `catalog`, off by default).
+    #[cfg(feature = "catalog")]
     pub use migrate_runtime::catalog::{read_schema, run_script};
 }
 
@@ -255,7 +259,50 @@ pub fn load(dir: impl AsRef<std::path::Path>) -> std::result::Result<Migrations,
 #[doc(hidden)]
 pub mod __private {
     pub use migrate_core::{Migration, Phase};
+    #[cfg(feature = "testing")]
     pub use migrate_runtime::testing;
+
+    /// Without the `testing` feature, `#[migrate::test]` expands to calls of
+    /// these, which fail to compile with one message: enable the feature.
+    #[cfg(not(feature = "testing"))]
+    pub mod testing {
+        use core::future::Future;
+        use core::marker::PhantomData;
+        use core::pin::Pin;
+        use core::task::{Context, Poll};
+
+        /// Implemented by nothing: what `#[migrate::test]` asks of its argument without the feature.
+        #[diagnostic::on_unimplemented(
+            message = "`#[migrate::test]` needs migrate's `testing` feature",
+            label = "a database per test comes from `migrate::testing`, which this build of migrate leaves out",
+            note = "enable it where migrate is a dev-dependency: `migrate = {{ version = \"…\", features = [\"testing\"] }}` in `[dev-dependencies]`"
+        )]
+        pub trait TestingFeature {}
+
+        /// Never polled: the call that makes it does not compile.
+        pub struct Disabled<R>(PhantomData<R>);
+
+        impl<R> Future for Disabled<R> {
+            type Output = R;
+
+            fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<R> {
+                Poll::Pending
+            }
+        }
+
+        pub fn run<A, F, Fut, R>(_: &crate::Migrations, _: &str, _: F) -> Disabled<R>
+        where
+            A: TestingFeature,
+            F: FnOnce(A) -> Fut,
+            Fut: Future<Output = R>,
+        {
+            Disabled(PhantomData)
+        }
+
+        pub fn block_on<F: Future>(_: F) -> F::Output {
+            unreachable!("`#[migrate::test]` does not compile without the `testing` feature")
+        }
+    }
 }
 
 /// The Rust examples of `README.md` and `docs/`, compiled (and, unless `no_run`, run) by

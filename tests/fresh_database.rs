@@ -18,8 +18,14 @@ static THREE_BASES: migrate::Migrations = migrate::embed_migrations!("tests/fixt
 
 /// Runs one `#[ignore]`d test of this binary in a child process; returns its stderr.
 fn run_child(test: &str) -> (bool, String) {
+    run_child_with(test, &[])
+}
+
+/// [`run_child`] with more environment variables.
+fn run_child_with(test: &str, env: &[(&str, &str)]) -> (bool, String) {
     let out = Command::new(std::env::current_exe().unwrap())
         .args(["--ignored", "--exact", test, "--nocapture", "--test-threads=1"])
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
@@ -198,7 +204,7 @@ macro_rules! suite {
 
 suite!(sqlite, sqlx::SqlitePool, sqlx::SqliteConnection, Engine::Sqlite);
 suite!(postgres, sqlx::PgPool, sqlx::PgConnection, Engine::Postgres);
-suite!(mysql, sqlx::MySqlPool, sqlx::MySqlConnection, Engine::MySql);
+suite!(mysql, sqlx::MySqlPool, sqlx::MySqlConnection, Engine::Mysql);
 
 /// The PostgreSQL template exists once for the list, complete, and is not
 /// rebuilt by later tests.
@@ -321,6 +327,42 @@ fn a_later_run_sweeps_what_killed_runs_left() {
     });
 }
 
+/// A failing test never prints the password of its server's URL, given as
+/// `?password=` (which the test-database support once printed in clear) or
+/// in the userinfo: neither when its database is kept, nor when the server
+/// cannot be reached and the error names the URL.
+#[test]
+fn a_failing_test_never_prints_its_servers_password() {
+    let server = testing::server_url(Engine::Postgres);
+    let with_password = format!(
+        "{server}{}password=S3cretPw&sslpassword=S3cretKey",
+        if server.contains('?') { '&' } else { '?' }
+    );
+    let (passed, stderr) = run_child_with(
+        "postgres::fails_on_purpose",
+        &[(testing::POSTGRES_URL_VAR, &with_password)],
+    );
+    assert!(!passed, "{stderr}");
+    assert!(stderr.contains("failing on purpose"), "{stderr}");
+    assert!(!stderr.contains("S3cret"), "a password is printed: {stderr}");
+    testing::block_on(engines::postgres::remove(&kept_name(
+        &stderr,
+        "postgres::fails_on_purpose",
+    )));
+
+    let unreachable = "postgres://postgres:S3cretPw@127.0.0.1:1/postgres?password=S3cretPw&sslpassword=S3cretKey";
+    let (passed, stderr) = run_child_with(
+        "postgres::fails_on_purpose",
+        &[(testing::POSTGRES_URL_VAR, unreachable)],
+    );
+    assert!(!passed, "{stderr}");
+    assert!(
+        stderr.contains("postgres://postgres:***@127.0.0.1:1/postgres?password=***&sslpassword=***"),
+        "the URL is named, masked: {stderr}"
+    );
+    assert!(!stderr.contains("S3cret"), "a password is printed: {stderr}");
+}
+
 mod engines {
     use super::*;
 
@@ -412,7 +454,7 @@ mod engines {
         use sqlx::Connection;
 
         pub async fn admin() -> sqlx::MySqlConnection {
-            sqlx::MySqlConnection::connect(&testing::server_url(Engine::MySql))
+            sqlx::MySqlConnection::connect(&testing::server_url(Engine::Mysql))
                 .await
                 .unwrap()
         }

@@ -1,8 +1,11 @@
 //! A crate outside this workspace, depending on `migrate` by path, as a user's
 //! crate would: it builds with a valid folder, picks up a newly added file
 //! through the documented one-line `build.rs`, and fails to build, with the
-//! right message, for a fork and for a cycle; and its `#[migrate::test]`
-//! tests pass under `cargo test` on SQLite, PostgreSQL and MySQL/MariaDB.
+//! right message, for a fork and for a cycle; a default build leaves the
+//! test support and the catalog readers out (and `#[migrate::test]` says
+//! which feature it needs); and its `#[migrate::test]` tests, with the
+//! `testing` feature, pass under `cargo test` on SQLite, PostgreSQL and
+//! MySQL/MariaDB.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -51,9 +54,13 @@ impl Outside {
     }
 
     fn build(&self) -> std::process::Output {
+        self.cargo(&["build", "--offline", "--quiet"])
+    }
+
+    fn cargo(&self, args: &[&str]) -> std::process::Output {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         Command::new(cargo)
-            .args(["build", "--offline", "--quiet"])
+            .args(args)
             .current_dir(self.dir.path())
             .env("CARGO_TARGET_DIR", &self.target)
             .env_remove("RUSTFLAGS")
@@ -179,16 +186,113 @@ fn the_default_dependency_tree_has_no_command_line_crates() {
     );
 }
 
+/// The features `cargo tree -e features` says a build of the outside crate
+/// turns on in `package` (with `extra` arguments, such as `--features`).
+fn features_of(c: &Outside, package: &str, extra: &[&str]) -> Vec<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut args = vec!["tree", "--offline", "-e", "features", "-i", package, "--prefix", "none"];
+    args.extend_from_slice(extra);
+    let out = Command::new(cargo)
+        .args(&args)
+        .current_dir(c.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo tree: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let prefix = format!("{package} feature \"");
+    let mut found: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix(prefix.as_str()))
+        .filter_map(|l| l.split('"').next())
+        .map(str::to_owned)
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// An application that only migrates turns on neither the `testing` feature
+/// nor `catalog` (nor `server`, which `testing` stands on): `migrate::testing`
+/// and `migrate::schema::read_schema` are not there to name, and
+/// `#[migrate::test]` without the `testing` feature fails to build with one
+/// message that names it.
+#[test]
+fn the_default_build_leaves_testing_and_catalog_out() {
+    let c = Outside::new();
+    let dir = c.dir.path();
+    migration(dir, "a1", "");
+    let dev = ["testing", "catalog", "server"];
+    let default = features_of(&c, "migrate-runtime", &[]);
+    assert!(default.iter().any(|f| f == "sqlite"), "{default:?}");
+    for feature in dev {
+        assert!(
+            !default.iter().any(|f| f == feature),
+            "{feature} is on in a default build: {default:?}"
+        );
+    }
+    let asked = features_of(
+        &c,
+        "migrate-runtime",
+        &["--features", "migrate/testing,migrate/catalog"],
+    );
+    assert!(
+        asked.iter().any(|f| f == "testing") && asked.iter().any(|f| f == "catalog"),
+        "{asked:?}"
+    );
+
+    // Neither module is there to name.
+    write(
+        &dir.join("src/main.rs"),
+        "fn main() {\n    let _ = migrate::testing::PREFIX;\n    let _ = migrate::schema::read_schema::<&mut migrate::sqlx::SqliteConnection>;\n}\n",
+    );
+    let stderr = c.build_errors();
+    assert!(stderr.contains("could not find `testing` in `migrate`"), "{stderr}");
+    assert!(stderr.contains("read_schema"), "{stderr}");
+
+    // `#[migrate::test]` says which feature it needs, once.
+    write(
+        &dir.join("src/main.rs"),
+        r#"static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations");
+
+#[migrate::test]
+async fn is_migrated(pool: migrate::sqlx::SqlitePool) {
+    let _ = pool;
+}
+
+fn main() {
+    let _ = MIGRATIONS.len();
+}
+"#,
+    );
+    let out = c.cargo(&["test", "--no-run", "--offline", "--quiet"]);
+    assert!(!out.status.success(), "expected the tests' build to fail");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("error[E0277]: `#[migrate::test]` needs migrate's `testing` feature"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("features = [\"testing\"]"), "{stderr}");
+    assert_eq!(stderr.matches("error[").count(), 1, "one error, no cascade: {stderr}");
+}
+
 #[test]
 fn its_migrate_tests_pass_under_cargo_test() {
     let c = Outside::new();
     let dir = c.dir.path();
     migration(dir, "a1", "");
     migration(dir, "b2", "a1");
-    // The user's crate: the postgres and mysql features, and tokio only as a dev-dependency.
+    // The user's crate: the postgres and mysql features; tokio, and migrate's
+    // `testing` feature, only as dev-dependencies.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).display().to_string();
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap().replace(
         "[dependencies]\nmigrate = { path = ",
-        "[dev-dependencies]\ntokio = { version = \"1\", features = [\"rt\", \"macros\"] }\n\n[dependencies]\nmigrate = { features = [\"postgres\", \"mysql\"], path = ",
+        &format!(
+            "[dev-dependencies]\ntokio = {{ version = \"1\", features = [\"rt\", \"macros\"] }}\nmigrate = {{ features = [\"testing\"], path = {root:?} }}\n\n[dependencies]\nmigrate = {{ features = [\"postgres\", \"mysql\"], path = "
+        ),
     );
     write(&dir.join("Cargo.toml"), &manifest);
     write(

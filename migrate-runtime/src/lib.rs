@@ -22,9 +22,12 @@ pub mod offline;
 mod report;
 mod round_trips;
 mod run;
+#[cfg(feature = "server")]
+pub mod server;
 mod sets;
 pub mod split;
 mod table;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use dialect::{Dialect, HistorySql};
