@@ -1,58 +1,18 @@
-//! Connecting to the database a URL names: [`open`] gives an [`Opened`]
-//! database, one variant per backend compiled in, and [`on!`] runs a
-//! verb's runtime call on whichever it is. A server database is held as a
-//! pool of two connections, so that a run can watch a lock wait or renew
-//! its lease from the second; it is reached once first, on a plain
-//! connection, so a wrong URL or a server that is down fails at once. A build with no database feature
+//! Connecting to the database a URL names: [`open`] gives the runtime's
+//! [`Database`], whichever backend the URL names, and every verb hands it
+//! to its runtime call as it is (`migrator.upgrade(&mut db, …)`). The one
+//! file of this crate that names sqlx. A build with no database feature
 //! still compiles: every URL is then [`CliError::NotCompiled`].
-
-#![cfg_attr(
-    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
-    allow(dead_code, unused_variables)
-)]
 
 use super::config::Settings;
 use super::error::CliError;
-use super::output::{Output, after_scheme, userinfo_end};
+use super::output::Output;
+use migrate_runtime::server::url::{after_scheme, scheme_and_host, userinfo_end};
+use migrate_runtime::server::{self, Database, OpenOptions};
 use migrate_runtime::{Dialect, Migrations, Migrator};
-#[allow(unused_imports)]
-use sqlx::Connection;
 
-/// The database a URL names, opened.
-pub(crate) enum Opened {
-    #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::SqliteConnection),
-    #[cfg(feature = "postgres")]
-    Postgres(sqlx::PgPool),
-    #[cfg(feature = "mysql")]
-    Mysql(sqlx::MySqlPool),
-    /// Never built: keeps `match` exhaustive in a build with no database.
-    #[allow(dead_code)]
-    None(std::convert::Infallible),
-}
-
-/// Runs `$body` with `$c` bound to the `&mut` connection inside an [`Opened`],
-/// whichever database it is: the one place a verb meets the backends.
-macro_rules! on {
-    ($opened:expr, $c:ident => $body:expr) => {
-        match $opened {
-            #[cfg(feature = "sqlite")]
-            $crate::database::Opened::Sqlite($c) => $body,
-            #[cfg(feature = "postgres")]
-            $crate::database::Opened::Postgres(pool) => {
-                let $c = &*pool;
-                $body
-            }
-            #[cfg(feature = "mysql")]
-            $crate::database::Opened::Mysql(pool) => {
-                let $c = &*pool;
-                $body
-            }
-            $crate::database::Opened::None(never) => match *never {},
-        }
-    };
-}
-pub(crate) use on;
+/// sqlx's error, as [`CliError::Connect`] holds it.
+pub type SqlxError = sqlx::Error;
 
 /// The dialect a URL's scheme names, or why there is none.
 pub(crate) fn dialect_of(url: &str, shown: &str) -> Result<Dialect, CliError> {
@@ -69,18 +29,6 @@ pub(crate) fn dialect_of(url: &str, shown: &str) -> Result<Dialect, CliError> {
             reason: "a URL starts with a scheme: sqlite:, postgres:// or mysql://".into(),
         }),
         Some(_) => Dialect::from_url(url).ok_or_else(|| CliError::UnknownScheme { url: shown.to_owned() }),
-    }
-}
-
-/// The scheme and host of a URL, and nothing else: what an error shows of a
-/// URL that does not parse, so no part of a credential can be in it.
-pub(crate) fn scheme_and_host(url: &str) -> String {
-    let rest = after_scheme(url);
-    let host_start = userinfo_end(rest).map_or(0, |at| at + 1);
-    let host = rest[host_start..].split(['/', '?', '#', ':']).next().unwrap_or("");
-    match url.split_once("://") {
-        Some((scheme, _)) => format!("{scheme}://{host}/…"),
-        None => format!("{host}/…"),
     }
 }
 
@@ -124,107 +72,73 @@ pub(crate) fn refuse_transient(url: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Opens one connection to `url` (no pool: a pool would retry a refused
-/// connection until its timeout). `writes`: a missing SQLite file is created.
-pub(crate) async fn open(url: &str, writes: bool, out: &Output) -> Result<Opened, CliError> {
+/// Opens the database `url` names. `writes`: a missing SQLite file is created.
+pub(crate) async fn open(url: &str, writes: bool, out: &Output) -> Result<Database, CliError> {
     open_in(url, writes, None, out).await
 }
 
 /// [`open`], with every connection's `search_path` set to `schema` (PostgreSQL).
-pub(crate) async fn open_in(url: &str, writes: bool, schema: Option<&str>, out: &Output) -> Result<Opened, CliError> {
+pub(crate) async fn open_in(url: &str, writes: bool, schema: Option<&str>, out: &Output) -> Result<Database, CliError> {
     check_userinfo(url)?;
     if schema.is_some() && dialect_of(url, &out.redacted(url))? != Dialect::Postgres {
         return Err(CliError::Usage("--schemas is for PostgreSQL".into()));
     }
     let shown = out.redacted(url);
-    let failed = |source: sqlx::Error| match source {
-        sqlx::Error::Configuration(e) => CliError::InvalidUrl {
-            url: shown.clone(),
-            reason: e.to_string(),
+    dialect_of(url, &shown)?;
+    let mut options = OpenOptions::new();
+    if writes {
+        options = options.create_if_missing();
+    }
+    if let Some(schema) = schema {
+        options = options.search_path(schema);
+    }
+    Database::open(url, &options).await.map_err(|e| open_error(e, &shown))
+}
+
+/// What the command line says of a database that could not be opened or reached.
+pub(crate) fn open_error(e: server::Error, shown: &str) -> CliError {
+    match e {
+        server::Error::NotCompiled(dialect) => CliError::NotCompiled(dialect),
+        server::Error::UnknownScheme { .. } => CliError::UnknownScheme { url: shown.to_owned() },
+        other => match other.into_sqlx() {
+            Ok(sqlx::Error::Configuration(e)) => CliError::InvalidUrl {
+                url: shown.to_owned(),
+                reason: e.to_string(),
+            },
+            Ok(source) => CliError::Connect {
+                url: shown.to_owned(),
+                source,
+            },
+            Err(other) => CliError::Refused(other.to_string()),
         },
-        source => CliError::Connect {
-            url: shown.clone(),
-            source,
-        },
-    };
-    let _ = writes;
-    match dialect_of(url, &shown)? {
-        #[cfg(feature = "sqlite")]
-        Dialect::Sqlite => {
-            use sqlx::ConnectOptions;
-            let mut options: sqlx::sqlite::SqliteConnectOptions = url.parse().map_err(failed)?;
-            if writes && !url.contains("mode=") {
-                options = options.create_if_missing(true);
-            }
-            Ok(Opened::Sqlite(options.connect().await.map_err(failed)?))
-        }
-        #[cfg(feature = "postgres")]
-        Dialect::Postgres => {
-            let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(failed)?;
-            // Reached once directly: a pool would retry a refused connection until its timeout.
-            sqlx::PgConnection::connect_with(&options)
-                .await
-                .map_err(failed)?
-                .close()
-                .await
-                .ok();
-            let search_path = schema.map(|s| format!("SET search_path TO \"{}\"", s.replace('"', "\"\"")));
-            let pool = sqlx::postgres::PgPoolOptions::new()
-                .max_connections(2)
-                .after_connect(move |conn, _| {
-                    let search_path = search_path.clone();
-                    Box::pin(async move {
-                        if let Some(sql) = search_path {
-                            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await?;
-                        }
-                        Ok(())
-                    })
-                })
-                .connect_lazy_with(options);
-            Ok(Opened::Postgres(pool))
-        }
-        #[cfg(feature = "mysql")]
-        Dialect::Mysql => {
-            let options: sqlx::mysql::MySqlConnectOptions = url.parse().map_err(failed)?;
-            sqlx::MySqlConnection::connect_with(&options)
-                .await
-                .map_err(failed)?
-                .close()
-                .await
-                .ok();
-            let pool = sqlx::mysql::MySqlPoolOptions::new()
-                .max_connections(2)
-                .connect_lazy_with(options);
-            Ok(Opened::Mysql(pool))
-        }
-        #[allow(unreachable_patterns)]
-        other => Err(CliError::NotCompiled(other)),
     }
 }
 
-impl Opened {
-    /// Whether the database is SQLite.
-    pub(crate) fn is_sqlite(&self) -> bool {
-        #[cfg(feature = "sqlite")]
-        if let Opened::Sqlite(_) = self {
-            return true;
-        }
-        false
-    }
+/// Closes the database, after clearing the progress bar.
+pub(crate) async fn close(db: Database, out: &Output) {
+    out.clear_bar();
+    db.close().await;
+}
 
-    /// Closes the connection, after clearing the progress bar.
-    pub(crate) async fn close(self, out: &Output) {
-        out.clear_bar();
-        match self {
-            #[cfg(feature = "sqlite")]
-            Opened::Sqlite(c) => drop(c.close().await),
-            #[cfg(feature = "postgres")]
-            Opened::Postgres(pool) => pool.close().await,
-            #[cfg(feature = "mysql")]
-            Opened::Mysql(pool) => pool.close().await,
-            Opened::None(never) => match never {},
-        }
-    }
+/// The schemas of the PostgreSQL database `url` names whose names are `LIKE pattern`.
+#[cfg(feature = "postgres")]
+pub(crate) async fn list_schemas(url: &str, pattern: &str, out: &Output) -> Result<Vec<String>, CliError> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .map_err(|source| CliError::Connect {
+            url: out.redacted(url),
+            source,
+        })?;
+    let names = migrate_runtime::fleet::schemas_like(&pool, pattern).await;
+    pool.close().await;
+    Ok(names?)
+}
+
+#[cfg(not(feature = "postgres"))]
+pub(crate) async fn list_schemas(_url: &str, _pattern: &str, _out: &Output) -> Result<Vec<String>, CliError> {
+    Err(CliError::NotCompiled(Dialect::Postgres))
 }
 
 /// The migrator the settings describe, printing progress through `out`.

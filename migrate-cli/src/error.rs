@@ -73,7 +73,7 @@ pub enum CliError {
         /// The URL, password redacted.
         url: String,
         /// sqlx's error.
-        source: sqlx::Error,
+        source: crate::database::SqlxError,
     },
     /// The migrations folder has problems (printed like rustc, as the macro does).
     #[error("{0}")]

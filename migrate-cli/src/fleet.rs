@@ -5,7 +5,7 @@
 
 use super::args::Fleet;
 use super::config::Settings;
-use super::database::{self, on};
+use super::database;
 use super::error::CliError;
 use super::output::{Output, Style};
 use super::verbs::Change;
@@ -71,7 +71,7 @@ async fn members(fleet: &Fleet, s: &Settings, out: &Output) -> Result<Vec<(Strin
             "--schemas is for PostgreSQL: give a postgres:// database URL".into(),
         ));
     }
-    let names = list_schemas(url, pattern, out).await?;
+    let names = database::list_schemas(url, pattern, out).await?;
     if names.is_empty() {
         return Err(CliError::Refused(format!(
             "no schema of the database matches `{pattern}`"
@@ -92,26 +92,6 @@ async fn members(fleet: &Fleet, s: &Settings, out: &Output) -> Result<Vec<(Strin
         .collect())
 }
 
-#[cfg(feature = "postgres")]
-async fn list_schemas(url: &str, pattern: &str, out: &Output) -> Result<Vec<String>, CliError> {
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(url)
-        .await
-        .map_err(|source| CliError::Connect {
-            url: out.redacted(url),
-            source,
-        })?;
-    let names = migrate_runtime::fleet::schemas_like(&pool, pattern).await;
-    pool.close().await;
-    Ok(names?)
-}
-
-#[cfg(not(feature = "postgres"))]
-async fn list_schemas(_url: &str, _pattern: &str, _out: &Output) -> Result<Vec<String>, CliError> {
-    Err(CliError::NotCompiled(migrate_runtime::Dialect::Postgres))
-}
-
 /// Runs `verb` on one member, quietly: its lines would interleave with the others'.
 async fn one(migrations: &Migrations, s: &Settings, verb: &Verb, member: Member) -> Result<Done, CliError> {
     let mut out = Output::new(true);
@@ -125,9 +105,9 @@ async fn one(migrations: &Migrations, s: &Settings, verb: &Verb, member: Member)
     }
     let done = match verb {
         Verb::Change(change, target) => change.apply(&mut db, migrator, target).await.map(Done::Changed),
-        Verb::Current => on!(&mut db, c => migrator.current(c).await.map(Done::Current)),
+        Verb::Current => migrator.current(&mut db).await.map(Done::Current),
     };
-    db.close(&out).await;
+    database::close(db, &out).await;
     Ok(done?)
 }
 

@@ -3,96 +3,9 @@
 
 use migrate_core::Direction;
 use migrate_runtime::Progress;
+use migrate_runtime::server::url::redact;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
-
-/// Where a URL's userinfo ends: the `@` before the host. A password may hold
-/// unencoded `/`, `?`, `#` or `@`, so this takes the last `@` before the query,
-/// or else the last `@` at all. `rest` is the URL after `scheme://` (or the
-/// whole text when the scheme was forgotten).
-pub(crate) fn userinfo_end(rest: &str) -> Option<usize> {
-    let head = rest.split(['?', '#']).next().unwrap_or("");
-    head.rfind('@').or_else(|| rest.rfind('@'))
-}
-
-/// The URL after its `scheme://`, or all of it when it has no `://`.
-pub(crate) fn after_scheme(url: &str) -> &str {
-    url.split_once("://").map_or(url, |(_, rest)| rest)
-}
-
-/// Query parameters whose values are credentials, in any driver's spelling.
-fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    ["password", "passwd", "secret", "token"]
-        .iter()
-        .any(|k| key.contains(k))
-        || key == "pass"
-        || key == "pwd"
-}
-
-/// Every credential in a URL, as written and percent-decoded: the userinfo
-/// password (also with the scheme forgotten, or unencoded delimiters in it) and
-/// the values of `password=`, `sslpassword=` and other secret parameters.
-fn passwords(url: &str) -> Vec<String> {
-    let rest = after_scheme(url);
-    let mut found = Vec::new();
-    if let Some(at) = userinfo_end(rest)
-        && let Some((_, password)) = rest[..at].split_once(':')
-    {
-        found.push(password.to_owned());
-    }
-    let query_start = userinfo_end(rest).map_or(0, |at| at + 1);
-    if let Some((_, query)) = rest[query_start..].split_once('?') {
-        let query = query.split('#').next().unwrap_or("");
-        for pair in query.split(['&', ';']) {
-            if let Some((key, value)) = pair.split_once('=')
-                && is_secret_key(&percent_decode(key))
-            {
-                found.push(value.to_owned());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for secret in found.into_iter().filter(|s| !s.is_empty()) {
-        let decoded = percent_decode(&secret);
-        if decoded != secret && !decoded.is_empty() {
-            out.push(decoded);
-        }
-        out.push(secret);
-    }
-    out
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Replaces every password of `urls` in `text` with `***`.
-pub(crate) fn redact(text: &str, urls: &[&str]) -> String {
-    let mut secrets: Vec<String> = urls.iter().flat_map(|u| passwords(u)).collect();
-    // Longest first, so a password containing another is hidden whole.
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    let mut out = text.to_owned();
-    for s in secrets {
-        out = out.replace(&s, "***");
-    }
-    out
-}
 
 /// ANSI styles used on a terminal.
 #[derive(Debug, Clone, Copy)]
@@ -152,7 +65,8 @@ impl Output {
         self.secrets.push(url.to_owned());
     }
 
-    /// `text` with every known password replaced by `***`.
+    /// `text` with every password of the URLs it was told of replaced by
+    /// `***`: the runtime's masker, over every URL of this command.
     pub fn redacted(&self, text: &str) -> String {
         let urls: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
         redact(text, &urls)

@@ -7,205 +7,36 @@
 //! of unique names (`migrate_scratch_<seconds>_<pid>_<n>`) created on the
 //! server `--dev-database-url` names and dropped afterwards, also when the
 //! command fails or is interrupted with Ctrl-C. Ones a killed run left are
-//! dropped by the next run once they are an hour old. Never the user's database.
-
-#![cfg_attr(
-    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
-    allow(dead_code, unused_variables, unused_imports)
-)]
+//! dropped by a later run once they are an hour old, or at once when the
+//! server is on this machine and their process is gone. Never the user's
+//! database. The life of a scratch database is the runtime's
+//! ([`migrate_runtime::server::Throwaway`]), the same as a test database's.
 
 use super::config::Settings;
+use super::database;
 use super::error::CliError;
 use super::output::{Output, Style};
 use migrate_core::schema::{self, Generated, Renames, Schema};
+use migrate_runtime::server::{self, Database, OpenOptions, SCRATCH};
 use migrate_runtime::{Dialect, Migrations};
-#[allow(unused_imports)]
-use sqlx::Connection;
-use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-static SCRATCH_COUNT: AtomicUsize = AtomicUsize::new(0);
-
-/// Scratch database names start with this.
-const PREFIX: &str = "migrate_scratch_";
-
-/// A throw-away database.
-enum Scratch {
-    #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::SqliteConnection),
-    #[cfg(feature = "postgres")]
-    Postgres {
-        pool: sqlx::PgPool,
-        admin: sqlx::postgres::PgConnectOptions,
-        name: String,
-    },
-    #[cfg(feature = "mysql")]
-    Mysql {
-        pool: sqlx::MySqlPool,
-        admin: sqlx::mysql::MySqlConnectOptions,
-        name: String,
-    },
-    #[allow(dead_code)]
-    None(std::convert::Infallible),
-}
-
-/// Runs `$body` with `$c` bound to the scratch database's connection or pool.
-macro_rules! on_scratch {
-    ($scratch:expr, $c:ident => $body:expr) => {
-        match $scratch {
-            #[cfg(feature = "sqlite")]
-            Scratch::Sqlite($c) => $body,
-            #[cfg(feature = "postgres")]
-            Scratch::Postgres { pool, .. } => {
-                let $c = &*pool;
-                $body
-            }
-            #[cfg(feature = "mysql")]
-            Scratch::Mysql { pool, .. } => {
-                let $c = &*pool;
-                $body
-            }
-            Scratch::None(never) => match *never {},
-        }
-    };
-}
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
-}
-
-fn scratch_name() -> String {
-    format!(
-        "{PREFIX}{}_{}_{}",
-        now_secs(),
-        std::process::id(),
-        SCRATCH_COUNT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// Whether a scratch database a killed run left is old enough to drop.
-fn stale(name: &str) -> bool {
-    name.strip_prefix(PREFIX)
-        .and_then(|rest| rest.split('_').next())
-        .and_then(|secs| secs.parse::<u64>().ok())
-        .is_some_and(|secs| secs + 3600 < now_secs())
-}
-
-fn no_privilege(dialect: Dialect, shown: &str, source: sqlx::Error) -> CliError {
-    let privilege = match dialect {
-        Dialect::Postgres => "CREATEDB (`ALTER ROLE … CREATEDB`)",
-        _ => "CREATE and DROP on new databases (`GRANT CREATE, DROP ON *.* TO …`)",
-    };
+/// The refusal when the dev server will not create a scratch database,
+/// naming the privilege its user lacks.
+fn no_privilege(privilege: &str, shown: &str, e: server::Error) -> CliError {
     CliError::Refused(format!(
         "cannot create a scratch database on `{shown}`: {}\n  = help: the dev database's user needs {privilege}; point --dev-database-url (or `dev_database_url` in migrate.toml) at a server where it has it, never at the database you deploy to",
-        migrate_runtime::Error::Database {
-            context: "CREATE DATABASE".into(),
-            source
-        }
+        e.short()
     ))
 }
 
-impl Scratch {
-    /// A new empty database of `dialect`: in memory for SQLite, else on the dev server.
-    async fn create(dialect: Dialect, dev_url: Option<&str>, out: &Output) -> Result<Scratch, CliError> {
-        let url = match (dialect, dev_url) {
-            (Dialect::Sqlite, _) => None,
-            (_, url) => url,
-        };
-        let shown = url.map(|u| out.redacted(u)).unwrap_or_default();
-        let connect = |source: sqlx::Error| CliError::Connect {
-            url: shown.clone(),
+/// The dev server could not be reached (or its URL read).
+fn unreachable(shown: &str, e: server::Error) -> CliError {
+    match e.into_sqlx() {
+        Ok(source) => CliError::Connect {
+            url: shown.to_owned(),
             source,
-        };
-        match dialect {
-            #[cfg(feature = "sqlite")]
-            Dialect::Sqlite => {
-                use sqlx::ConnectOptions;
-                let options: sqlx::sqlite::SqliteConnectOptions = "sqlite::memory:".parse().map_err(connect)?;
-                Ok(Scratch::Sqlite(options.connect().await.map_err(connect)?))
-            }
-            #[cfg(feature = "postgres")]
-            Dialect::Postgres => {
-                let admin: sqlx::postgres::PgConnectOptions = url.unwrap_or_default().parse().map_err(connect)?;
-                let mut conn = sqlx::PgConnection::connect_with(&admin).await.map_err(connect)?;
-                let old: Vec<(String,)> =
-                    sqlx::query_as("SELECT datname::text FROM pg_database WHERE datname LIKE 'migrate\\_scratch\\_%'")
-                        .fetch_all(&mut conn)
-                        .await
-                        .unwrap_or_default();
-                for (db,) in old.into_iter().filter(|(n,)| stale(n)) {
-                    let sql = format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)");
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
-                }
-                let name = scratch_name();
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-                    .execute(&mut conn)
-                    .await
-                    .map_err(|e| no_privilege(dialect, &shown, e))?;
-                conn.close().await.ok();
-                let pool = sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(2)
-                    .connect_lazy_with(admin.clone().database(&name));
-                Ok(Scratch::Postgres { pool, admin, name })
-            }
-            #[cfg(feature = "mysql")]
-            Dialect::Mysql => {
-                let admin: sqlx::mysql::MySqlConnectOptions = url.unwrap_or_default().parse().map_err(connect)?;
-                let mut conn = sqlx::MySqlConnection::connect_with(&admin).await.map_err(connect)?;
-                let old: Vec<(String,)> = sqlx::query_as(
-                    "SELECT CAST(schema_name AS CHAR) FROM information_schema.schemata WHERE schema_name LIKE 'migrate\\_scratch\\_%'",
-                )
-                .fetch_all(&mut conn)
-                .await
-                .unwrap_or_default();
-                for (db,) in old.into_iter().filter(|(n,)| stale(n)) {
-                    let sql = format!("DROP DATABASE IF EXISTS `{db}`");
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
-                }
-                let name = scratch_name();
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{name}`")))
-                    .execute(&mut conn)
-                    .await
-                    .map_err(|e| no_privilege(dialect, &shown, e))?;
-                conn.close().await.ok();
-                let pool = sqlx::mysql::MySqlPoolOptions::new()
-                    .max_connections(2)
-                    .connect_lazy_with(admin.clone().database(&name));
-                Ok(Scratch::Mysql { pool, admin, name })
-            }
-            #[allow(unreachable_patterns)]
-            other => Err(CliError::NotCompiled(other)),
-        }
-    }
-
-    /// Drops the database (SQLite's vanishes with its connection).
-    async fn drop(self) {
-        match self {
-            #[cfg(feature = "sqlite")]
-            Scratch::Sqlite(c) => drop(c.close().await),
-            #[cfg(feature = "postgres")]
-            Scratch::Postgres { pool, admin, name } => {
-                pool.close().await;
-                if let Ok(mut conn) = sqlx::PgConnection::connect_with(&admin).await {
-                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
-                    conn.close().await.ok();
-                }
-            }
-            #[cfg(feature = "mysql")]
-            Scratch::Mysql { pool, admin, name } => {
-                pool.close().await;
-                if let Ok(mut conn) = sqlx::MySqlConnection::connect_with(&admin).await {
-                    let sql = format!("DROP DATABASE IF EXISTS `{name}`");
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
-                    conn.close().await.ok();
-                }
-            }
-            Scratch::None(never) => match never {},
-        }
+        },
+        Err(other) => database::open_error(other, shown),
     }
 }
 
@@ -227,6 +58,11 @@ impl Interrupt {
         }
     }
 
+    /// Ready once Ctrl-C has been pressed, now or earlier.
+    fn fired(&mut self) -> impl std::future::Future<Output = ()> + '_ {
+        std::future::poll_fn(|cx| self.poll(cx))
+    }
+
     fn poll(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
         if self.fired {
             return std::task::Poll::Ready(());
@@ -244,7 +80,8 @@ impl Interrupt {
 }
 
 /// Runs `work` on a fresh scratch database and drops it afterwards,
-/// whether `work` succeeds, fails, or the user presses Ctrl-C.
+/// whether `work` succeeds, fails, or the user presses Ctrl-C: the
+/// runtime's throw-away database of kind [`SCRATCH`], in memory for SQLite.
 async fn with_scratch<T, F>(
     dialect: Dialect,
     dev_url: Option<&str>,
@@ -253,22 +90,30 @@ async fn with_scratch<T, F>(
     work: F,
 ) -> Result<T, CliError>
 where
-    F: AsyncFnOnce(&mut Scratch) -> Result<T, CliError>,
+    F: AsyncFnOnce(&mut Database) -> Result<T, CliError>,
 {
-    let interrupted = || CliError::Refused("interrupted; the scratch database was dropped".into());
-    let mut scratch = Scratch::create(dialect, dev_url, out).await?;
-    let result = {
-        let mut run = std::pin::pin!(work(&mut scratch));
-        std::future::poll_fn(|cx| {
-            if interrupt.poll(cx).is_ready() {
-                return std::task::Poll::Ready(None);
-            }
-            run.as_mut().poll(cx).map(Some)
-        })
+    let shown = dev_url.map(|u| out.redacted(u)).unwrap_or_default();
+    let mut dev = server::scratch_server(dialect, dev_url.unwrap_or_default())
         .await
+        .map_err(|e| unreachable(&shown, e))?;
+    let made = SCRATCH.create(&mut *dev, None).await;
+    let privilege = dev.create_privilege();
+    dev.close().await;
+    let scratch = made.map_err(|e| no_privilege(privilege, &shown, e))?;
+    let result = match Database::open(scratch.url(), &OpenOptions::new()).await {
+        Err(e) => Err(unreachable(&shown, e)),
+        Ok(mut db) => {
+            let done = scratch.until(interrupt.fired(), work(&mut db)).await;
+            db.close().await;
+            done.unwrap_or_else(|| {
+                Err(CliError::Refused(
+                    "interrupted; the scratch database was dropped".into(),
+                ))
+            })
+        }
     };
-    scratch.drop().await;
-    result.unwrap_or_else(|| Err(interrupted()))
+    scratch.finish(None).await;
+    result
 }
 
 /// Refuses a server dialect with no dev server to make scratch databases on.
@@ -291,10 +136,10 @@ fn own_tables(s: &Settings) -> Vec<String> {
 /// URL's, else `--dialect`.
 fn dialect(s: &Settings, out: &Output) -> Result<Dialect, CliError> {
     if let Some(url) = &s.dev_database_url {
-        return super::database::dialect_of(url, &out.redacted(url));
+        return database::dialect_of(url, &out.redacted(url));
     }
     if let Some(url) = &s.database_url {
-        return super::database::dialect_of(url, &out.redacted(url));
+        return database::dialect_of(url, &out.redacted(url));
     }
     s.dialect.ok_or_else(|| {
         CliError::Usage(
@@ -313,9 +158,13 @@ async fn migrations_state(
     interrupt: &mut Interrupt,
 ) -> Result<Schema, CliError> {
     let exclude = own_tables(s);
-    with_scratch(d, s.dev_database_url.as_deref(), out, interrupt, async |scratch| {
-        on_scratch!(&mut *scratch, c => migrations.migrator().history_table(s.table.name()).upgrade(c, "head").await)?;
-        Ok(on_scratch!(&mut *scratch, c => migrate_runtime::catalog::read_schema(c, &exclude).await)?)
+    with_scratch(d, s.dev_database_url.as_deref(), out, interrupt, async |db| {
+        migrations
+            .migrator()
+            .history_table(s.table.name())
+            .upgrade(&mut *db, "head")
+            .await?;
+        Ok(migrate_runtime::catalog::read_schema(db, &exclude).await?)
     })
     .await
 }
@@ -328,17 +177,17 @@ async fn file_state(
     out: &Output,
     interrupt: &mut Interrupt,
 ) -> Result<Schema, CliError> {
-    with_scratch(d, s.dev_database_url.as_deref(), out, interrupt, async |scratch| {
-        on_scratch!(&mut *scratch, c => migrate_runtime::catalog::run_script(c, text, &s.schema_shown).await).map_err(
-            |e| {
+    with_scratch(d, s.dev_database_url.as_deref(), out, interrupt, async |db| {
+        migrate_runtime::catalog::run_script(&mut *db, text, &s.schema_shown)
+            .await
+            .map_err(|e| {
                 CliError::Refused(format!(
                     "{e}\n  = help: {} must run as it is on an empty {} database",
                     s.schema_shown,
                     schema::Dialect::from(d).name()
                 ))
-            },
-        )?;
-        Ok(on_scratch!(&mut *scratch, c => migrate_runtime::catalog::read_schema(c, &[]).await)?)
+            })?;
+        Ok(migrate_runtime::catalog::read_schema(db, &[]).await?)
     })
     .await
 }
@@ -431,12 +280,11 @@ pub(crate) async fn check(s: &Settings, out: &Output) -> Result<(), CliError> {
 pub(crate) async fn dump(s: &Settings, live: bool, out: &Output) -> Result<(), CliError> {
     let state = if live {
         let url = s.database_url.as_deref().ok_or(CliError::MissingUrl)?;
-        let opened = super::database::open(url, false, out).await?;
-        let mut opened = opened;
-        let d = super::database::dialect_of(url, &out.redacted(url))?;
+        let mut db = database::open(url, false, out).await?;
+        let d = db.dialect();
         let exclude = own_tables(s);
-        let state = super::database::on!(&mut opened, c => migrate_runtime::catalog::read_schema(c, &exclude).await);
-        opened.close(out).await;
+        let state = migrate_runtime::catalog::read_schema(&mut db, &exclude).await;
+        database::close(db, out).await;
         (d, state?)
     } else {
         let d = dialect(s, out)?;
@@ -506,7 +354,7 @@ fn print_round_trips(r: &migrate_runtime::RoundTrips, out: &Output) {
 /// `test`: the round trip of every revision, on a scratch database.
 pub(crate) async fn round_trips(s: &Settings, out: &Output) -> Result<(), CliError> {
     let migrations = Migrations::load(&s.dir, &s.dir_shown)?;
-    let migrator = || super::database::migrator(&migrations, s, out);
+    let migrator = || database::migrator(&migrations, s, out);
     let report = match (&s.dev_database_url, &s.database_url, s.dialect) {
         (Some(_), _, _) | (None, None, Some(Dialect::Sqlite)) => {
             let d = dialect(s, out)?;
@@ -516,14 +364,14 @@ pub(crate) async fn round_trips(s: &Settings, out: &Output) -> Result<(), CliErr
                 s.dev_database_url.as_deref(),
                 out,
                 &mut Interrupt::new(),
-                async |scratch| Ok(on_scratch!(&mut *scratch, c => migrator().verify_round_trips(c).await)?),
+                async |db| Ok(migrator().verify_round_trips(db).await?),
             )
             .await?
         }
         (None, Some(url), _) => {
-            let mut opened = super::database::open(url, true, out).await?;
-            let report = super::database::on!(&mut opened, c => migrator().verify_round_trips(c).await);
-            opened.close(out).await;
+            let mut db = database::open(url, true, out).await?;
+            let report = migrator().verify_round_trips(&mut db).await;
+            database::close(db, out).await;
             report?
         }
         (None, None, _) => {

@@ -3,7 +3,7 @@
 
 use super::args::DbCommand;
 use super::config::Settings;
-use super::database::{self, on};
+use super::database;
 use super::error::CliError;
 use super::output::{Output, Style};
 use migrate_core::graph::{children, find, heads};
@@ -93,8 +93,8 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
             database::refuse_transient(url(s)?)?;
             let mut db = database::open(url(s)?, false, out).await?;
             let migrator = database::migrator(&migrations, s, out);
-            let retried = on!(&mut db, c => migrator.resolve_retry(c, &id).await);
-            db.close(out).await;
+            let retried = migrator.resolve_retry(&mut db, &id).await;
+            database::close(db, out).await;
             let done = match retried?.steps.first().map(|s| s.direction) {
                 Some(Direction::Downgrade) => "unapplied",
                 _ => "applied",
@@ -110,8 +110,8 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
             database::refuse_transient(url(s)?)?;
             let mut db = database::open(url(s)?, false, out).await?;
             let migrator = database::migrator(&migrations, s, out);
-            let waited = on!(&mut db, c => migrator.wait_until_current(c, timeout).await);
-            db.close(out).await;
+            let waited = migrator.wait_until_current(&mut db, timeout).await;
+            database::close(db, out).await;
             waited?;
             out.note("The database holds every revision.");
             Ok(())
@@ -126,8 +126,8 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
             database::refuse_transient(url(s)?)?;
             let mut db = database::open(url(s)?, false, out).await?;
             let migrator = database::migrator(&migrations, s, out);
-            let resolved = on!(&mut db, c => migrator.resolve(c, &id, resolution).await);
-            db.close(out).await;
+            let resolved = migrator.resolve(&mut db, &id, resolution).await;
+            database::close(db, out).await;
             resolved?;
             out.info(&format!(
                 "Resolved {} as {}",
@@ -281,7 +281,7 @@ impl Change {
     /// Runs it to `target` on `db` with `migrator`, configured for it.
     pub(crate) async fn apply(
         self,
-        db: &mut database::Opened,
+        db: &mut migrate_runtime::server::Database,
         migrator: migrate_runtime::Migrator<'_>,
         target: &Target,
     ) -> Result<Report, migrate_runtime::Error> {
@@ -292,12 +292,12 @@ impl Change {
             } => migrator.use_stored_downgrade(),
             _ => migrator,
         };
-        on!(db, c => match self {
-            Change::Upgrade { .. } => migrator.upgrade(c, target).await,
-            Change::Downgrade { .. } => migrator.downgrade(c, target).await,
-            Change::Stamp { purge: false } => migrator.stamp(c, target).await,
-            Change::Stamp { purge: true } => migrator.stamp_purge(c, target).await,
-        })
+        match self {
+            Change::Upgrade { .. } => migrator.upgrade(db, target).await,
+            Change::Downgrade { .. } => migrator.downgrade(db, target).await,
+            Change::Stamp { purge: false } => migrator.stamp(db, target).await,
+            Change::Stamp { purge: true } => migrator.stamp_purge(db, target).await,
+        }
     }
 }
 
@@ -309,13 +309,15 @@ async fn change(source: Source<'_>, s: &Settings, change: Change, t: &str, out: 
         out.note("`heads` is every head, as in Alembic; this history has one, so it is `head`.");
     }
     let mut db = database::open(url(s)?, change.creates(), out).await?;
-    if db.is_sqlite() && (s.ddl_lock_timeout.is_some() || s.statement_timeout.is_some()) {
+    if db.dialect() == migrate_runtime::Dialect::Sqlite
+        && (s.ddl_lock_timeout.is_some() || s.statement_timeout.is_some())
+    {
         out.note("SQLite has no lock timeout or statement timeout (a run holds its one write lock): --ddl-lock-timeout and --statement-timeout are ignored.");
     }
     let report = change
         .apply(&mut db, database::migrator(&migrations, s, out), &target)
         .await;
-    db.close(out).await;
+    database::close(db, out).await;
     let report = report?;
     for step in &report.steps {
         if let Some(sql) = &step.stored_downgrade {
@@ -341,8 +343,8 @@ async fn current_check(source: Source<'_>, s: &Settings, json: bool, out: &Outpu
     let migrations = source.migrations(s)?;
     let mut db = database::open(url(s)?, false, out).await?;
     let migrator = database::migrator(&migrations, s, out);
-    let status = on!(&mut db, c => migrator.status(c).await);
-    db.close(out).await;
+    let status = migrator.status(&mut db).await;
+    database::close(db, out).await;
     // One reading of the history, the runtime's (`history::status`): a failed
     // migration is an error; one in progress (another process is applying it) is
     // pending; drift or a missing ancestor is an error, as every run would say.
@@ -408,8 +410,8 @@ async fn current(source: Source<'_>, s: &Settings, json: bool, out: &Output) -> 
     let migrations = source.migrations(s)?;
     let mut db = database::open(url(s)?, false, out).await?;
     let migrator = database::migrator(&migrations, s, out);
-    let ids = on!(&mut db, c => migrator.current(c).await);
-    db.close(out).await;
+    let ids = migrator.current(&mut db).await;
+    database::close(db, out).await;
     let ids = ids?;
     let head = migrations.iter().last().map(Migration::revision);
     if json {
@@ -506,8 +508,8 @@ async fn history(
         Some(url) => {
             let mut db = database::open(url, false, out).await?;
             let migrator = database::migrator(&migrations, s, out);
-            let entries = on!(&mut db, c => migrator.history(c).await);
-            db.close(out).await;
+            let entries = migrator.history(&mut db).await;
+            database::close(db, out).await;
             Some(entries?)
         }
     };
