@@ -137,71 +137,20 @@ fn read(path: &Path, required: bool) -> Result<Option<File>, CliError> {
     })
 }
 
-/// Resolves the settings from the flags, the config file and `env`.
+/// Resolves the settings from the flags, the config file and `env`: one
+/// function per group of settings, each taking the flag over the file.
 pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) -> Result<Settings, CliError> {
     let (path, required) = config_path(options, env);
     let file = read(&path, required)?;
     let config_file = file.as_ref().map(|_| path.clone());
     let mut file = file.unwrap_or_default();
-    let base = path.parent().filter(|p| !p.as_os_str().is_empty());
-
-    let invalid = |message: String| CliError::ConfigInvalid {
-        path: path.display().to_string(),
-        message,
+    let at = Place { path: &path };
+    let (set_tables, set_table) = sets(options, &mut file, &at)?;
+    let (dir, dir_shown) = match &options.dir {
+        Some(d) => (d.clone(), d.display().to_string()),
+        None => at.relative(file.dir.as_deref(), DEFAULT_DIR),
     };
-    let sets = file.sets.take().unwrap_or_default();
-    let mut set_tables = Vec::new();
-    for (name, set) in &sets {
-        let table = match &set.history_table {
-            Some(t) => HistoryTable::new(t),
-            None => HistoryTable::for_set(name),
-        }
-        .map_err(|e| invalid(format!("[sets.{name}]: {e}")))?;
-        set_tables.push((name.clone(), table));
-    }
-    // `--set NAME`: that set's folder and history table, unless flags say otherwise.
-    let chosen = match &options.set {
-        None => None,
-        Some(name) => match sets.get(name) {
-            Some(set) => Some((name.clone(), set)),
-            None => {
-                return Err(CliError::Usage(format!(
-                    "--set {name}: the config file has no `[sets.{name}]`{}",
-                    if sets.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (its sets: {})", sets.keys().cloned().collect::<Vec<_>>().join(", "))
-                    }
-                )));
-            }
-        },
-    };
-    if let Some((_, set)) = &chosen {
-        file.dir = Some(set.dir.clone());
-    }
-    let (dir, dir_shown) = match (&options.dir, &file.dir) {
-        (Some(d), _) => (d.clone(), d.display().to_string()),
-        (None, Some(d)) => {
-            let d = match base {
-                Some(b) if Path::new(d).is_relative() => b.join(d),
-                _ => PathBuf::from(d),
-            };
-            let shown = d.display().to_string();
-            (d, shown)
-        }
-        (None, None) => (PathBuf::from(DEFAULT_DIR), DEFAULT_DIR.to_owned()),
-    };
-    let (schema_file, schema_shown) = match &file.schema {
-        Some(f) => {
-            let f = match base {
-                Some(b) if Path::new(f).is_relative() => b.join(f),
-                _ => PathBuf::from(f),
-            };
-            let shown = f.display().to_string();
-            (f, shown)
-        }
-        None => (PathBuf::from(DEFAULT_SCHEMA), DEFAULT_SCHEMA.to_owned()),
-    };
+    let (schema_file, schema_shown) = at.relative(file.schema.as_deref(), DEFAULT_SCHEMA);
     let dev_database_url = options
         .dev_database_url
         .clone()
@@ -210,72 +159,18 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
     let database_url = options
         .database_url
         .clone()
-        .or(file.database_url)
+        .or(file.database_url.clone())
         .or_else(|| env(URL_ENV))
         .filter(|u| !u.trim().is_empty());
-    let set_table = chosen.as_ref().and_then(|(name, _)| {
-        set_tables
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, t)| t.name().to_owned())
-    });
-    let table_name = options
-        .history_table
-        .clone()
-        .or(set_table)
-        .or(file.history_table)
-        .unwrap_or_else(|| DEFAULT_TABLE.to_owned());
-    let table = HistoryTable::new(&table_name)?;
-    let table = match options.history_schema.clone().or(file.history_schema) {
-        Some(schema) => table.in_schema(&schema)?,
-        None => table,
-    };
-    let duration = |key: &str, value: Option<String>| {
-        value
-            .map(|v| migrate_core::duration::parse(&v))
-            .transpose()
-            .map_err(|e| CliError::ConfigInvalid {
-                path: path.display().to_string(),
-                message: format!("`{key}`: {e}"),
-            })
-    };
-    let ddl_lock_timeout = match options.ddl_lock_timeout {
-        Some(t) => Some(t),
-        None => duration("ddl_lock_timeout", file.ddl_lock_timeout)?,
-    };
-    let statement_timeout = match options.statement_timeout {
-        Some(t) => Some(t),
-        None => duration("statement_timeout", file.statement_timeout)?,
-    };
-    let lease_ttl = match options.lease_ttl {
-        Some(t) => Some(t),
-        None => duration("lease_ttl", file.lease_ttl)?,
-    };
-    let lock = match (options.lock, file.lock) {
-        (Some(mode), _) => Some(mode),
-        (None, Some(text)) => {
-            Some(
-                text.parse()
-                    .map_err(|e: migrate_runtime::UnknownLockMode| CliError::ConfigInvalid {
-                        path: path.display().to_string(),
-                        message: format!("`lock`: {e}"),
-                    })?,
-            )
-        }
-        (None, None) => None,
-    };
-    if file.lock_attempts == Some(0) {
-        return Err(CliError::ConfigInvalid {
-            path: path.display().to_string(),
-            message: "`lock_attempts` is 0: a migration is tried at least once".into(),
-        });
-    }
+    let table = history_table(options, &file, set_table)?;
+    let timing = timing(options, &file, &at)?;
     Ok(Settings {
-        ddl_lock_timeout,
-        statement_timeout,
-        lock_attempts: options.lock_attempts.or(file.lock_attempts),
-        lock,
-        lease_ttl,
+        ddl_lock_timeout: timing.ddl_lock_timeout,
+        statement_timeout: timing.statement_timeout,
+        lock_attempts: timing.lock_attempts,
+        lock: timing.lock,
+        lease_ttl: timing.lease_ttl,
+        lock_timeout: timing.lock_timeout,
         set_tables,
         dir,
         dir_shown: dir_shown.trim_end_matches('/').to_owned(),
@@ -285,12 +180,145 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
         schema_shown,
         table,
         dialect: options.dialect,
+        ignore_unknown: options.ignore_unknown_revisions,
+        config_file,
+    })
+}
+
+/// The config file being read: what its errors name, and what its relative paths start from.
+struct Place<'a> {
+    path: &'a Path,
+}
+
+impl Place<'_> {
+    /// The error for a value of the file that is wrong.
+    fn invalid(&self, message: String) -> CliError {
+        CliError::ConfigInvalid {
+            path: self.path.display().to_string(),
+            message,
+        }
+    }
+
+    /// A path the file gives (relative to the file's folder), else `default`; with how messages show it.
+    fn relative(&self, given: Option<&str>, default: &str) -> (PathBuf, String) {
+        let Some(given) = given else {
+            return (PathBuf::from(default), default.to_owned());
+        };
+        let path = match self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(base) if Path::new(given).is_relative() => base.join(given),
+            _ => PathBuf::from(given),
+        };
+        let shown = path.display().to_string();
+        (path, shown)
+    }
+
+    /// A duration the file gives for `key`.
+    fn duration(&self, key: &str, value: Option<&str>) -> Result<Option<std::time::Duration>, CliError> {
+        value
+            .map(migrate_core::duration::parse)
+            .transpose()
+            .map_err(|e| self.invalid(format!("`{key}`: {e}")))
+    }
+}
+
+/// The history table of every `[sets.NAME]`, and with `--set NAME` the
+/// chosen set's table, its folder put in `file.dir`.
+fn sets(
+    options: &Options,
+    file: &mut File,
+    at: &Place<'_>,
+) -> Result<(Vec<(String, HistoryTable)>, Option<String>), CliError> {
+    let sets = file.sets.take().unwrap_or_default();
+    let mut set_tables = Vec::new();
+    for (name, set) in &sets {
+        let table = match &set.history_table {
+            Some(t) => HistoryTable::new(t),
+            None => HistoryTable::for_set(name),
+        }
+        .map_err(|e| at.invalid(format!("[sets.{name}]: {e}")))?;
+        set_tables.push((name.clone(), table));
+    }
+    // `--set NAME`: that set's folder and history table, unless flags say otherwise.
+    let Some(name) = &options.set else {
+        return Ok((set_tables, None));
+    };
+    let Some(set) = sets.get(name) else {
+        return Err(CliError::Usage(format!(
+            "--set {name}: the config file has no `[sets.{name}]`{}",
+            if sets.is_empty() {
+                String::new()
+            } else {
+                format!(" (its sets: {})", sets.keys().cloned().collect::<Vec<_>>().join(", "))
+            }
+        )));
+    };
+    file.dir = Some(set.dir.clone());
+    let table = set_tables
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, t)| t.name().to_owned());
+    Ok((set_tables, table))
+}
+
+/// The history table: the flag, else the chosen set's, else the file's, else the default; in its schema.
+fn history_table(options: &Options, file: &File, set_table: Option<String>) -> Result<HistoryTable, CliError> {
+    let name = options
+        .history_table
+        .clone()
+        .or(set_table)
+        .or(file.history_table.clone())
+        .unwrap_or_else(|| DEFAULT_TABLE.to_owned());
+    let table = HistoryTable::new(&name)?;
+    Ok(match options.history_schema.clone().or(file.history_schema.clone()) {
+        Some(schema) => table.in_schema(&schema)?,
+        None => table,
+    })
+}
+
+/// How long a run waits and how it locks.
+struct Timing {
+    ddl_lock_timeout: Option<std::time::Duration>,
+    statement_timeout: Option<std::time::Duration>,
+    lease_ttl: Option<std::time::Duration>,
+    lock_timeout: Option<std::time::Duration>,
+    lock: Option<migrate_runtime::LockMode>,
+    lock_attempts: Option<u32>,
+}
+
+fn timing(options: &Options, file: &File, at: &Place<'_>) -> Result<Timing, CliError> {
+    let ddl_lock_timeout = match options.ddl_lock_timeout {
+        Some(t) => Some(t),
+        None => at.duration("ddl_lock_timeout", file.ddl_lock_timeout.as_deref())?,
+    };
+    let statement_timeout = match options.statement_timeout {
+        Some(t) => Some(t),
+        None => at.duration("statement_timeout", file.statement_timeout.as_deref())?,
+    };
+    let lease_ttl = match options.lease_ttl {
+        Some(t) => Some(t),
+        None => at.duration("lease_ttl", file.lease_ttl.as_deref())?,
+    };
+    let lock = match (options.lock, &file.lock) {
+        (Some(mode), _) => Some(mode),
+        (None, Some(text)) => Some(
+            text.parse()
+                .map_err(|e: migrate_runtime::UnknownLockMode| at.invalid(format!("`lock`: {e}")))?,
+        ),
+        (None, None) => None,
+    };
+    if file.lock_attempts == Some(0) {
+        return Err(at.invalid("`lock_attempts` is 0: a migration is tried at least once".into()));
+    }
+    Ok(Timing {
+        ddl_lock_timeout,
+        statement_timeout,
+        lease_ttl,
         lock_timeout: options
             .lock_timeout
             .or(file.lock_timeout)
             .map(std::time::Duration::from_secs),
-        ignore_unknown: options.ignore_unknown_revisions,
-        config_file,
+        lock,
+        lock_attempts: options.lock_attempts.or(file.lock_attempts),
     })
 }
 

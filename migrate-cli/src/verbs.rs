@@ -9,7 +9,8 @@ use super::output::{Output, Style};
 use migrate_core::graph::{children, find, heads};
 use migrate_core::load::load_dir_allowing_fork;
 use migrate_core::{Direction, Graph, Migration, Phase, State, Target, history, plan};
-use migrate_runtime::{HistoryEntry, Migrations, Report, Resolution, ScriptRange};
+use migrate_runtime::server::Database;
+use migrate_runtime::{HistoryEntry, Migrations, Migrator, Report, Resolution, ScriptRange};
 use serde_json::{Value, json};
 use std::borrow::Cow;
 
@@ -89,13 +90,8 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
         } => change(source, s, Change::Downgrade { use_stored_downgrade }, &t, out).await,
         DbCommand::Stamp { target: t, purge, .. } => change(source, s, Change::Stamp { purge }, &t, out).await,
         DbCommand::Resolve { id, retry: true, .. } => {
-            let migrations = source.migrations(s)?;
-            database::refuse_transient(url(s)?)?;
-            let mut db = database::open(url(s)?, false, out).await?;
-            let migrator = database::migrator(&migrations, s, out);
-            let retried = migrator.resolve_retry(&mut db, &id).await;
-            database::close(db, out).await;
-            let done = match retried?.steps.first().map(|s| s.direction) {
+            let retried = on_database(source, s, out, async |m, db| m.resolve_retry(db, &id).await).await?;
+            let done = match retried.steps.first().map(|s| s.direction) {
                 Some(Direction::Downgrade) => "unapplied",
                 _ => "applied",
             };
@@ -106,13 +102,7 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
             Ok(())
         }
         DbCommand::Wait { timeout, .. } => {
-            let migrations = source.migrations(s)?;
-            database::refuse_transient(url(s)?)?;
-            let mut db = database::open(url(s)?, false, out).await?;
-            let migrator = database::migrator(&migrations, s, out);
-            let waited = migrator.wait_until_current(&mut db, timeout).await;
-            database::close(db, out).await;
-            waited?;
+            on_database(source, s, out, async |m, db| m.wait_until_current(db, timeout).await).await?;
             out.note("The database holds every revision.");
             Ok(())
         }
@@ -122,13 +112,7 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
             } else {
                 Resolution::NotApplied
             };
-            let migrations = source.migrations(s)?;
-            database::refuse_transient(url(s)?)?;
-            let mut db = database::open(url(s)?, false, out).await?;
-            let migrator = database::migrator(&migrations, s, out);
-            let resolved = migrator.resolve(&mut db, &id, resolution).await;
-            database::close(db, out).await;
-            resolved?;
+            on_database(source, s, out, async |m, db| m.resolve(db, &id, resolution).await).await?;
             out.info(&format!(
                 "Resolved {} as {}",
                 out.paint(&id, Style::Id),
@@ -138,33 +122,7 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
         }
         DbCommand::Current { json, check: false, .. } => current(source, s, json, out).await,
         DbCommand::Current { json, check: true, .. } => current_check(source, s, json, out).await,
-        DbCommand::Heads { json, .. } => {
-            let list = source.loose(s)?;
-            let heads = heads(&list);
-            if json {
-                let value: Vec<Value> = heads
-                    .iter()
-                    .map(|m| {
-                        json!({
-                            "revision": m.revision(),
-                            "down_revisions": m.down_revisions().collect::<Vec<_>>(),
-                            "message": m.message(),
-                            "file": m.file(),
-                        })
-                    })
-                    .collect();
-                out.result(&Value::Array(value).to_string());
-            } else {
-                for m in heads {
-                    out.result(&format!(
-                        "{} {}",
-                        out.paint(m.revision(), Style::Id),
-                        out.paint("(head)", Style::Mark)
-                    ));
-                }
-            }
-            Ok(())
-        }
+        DbCommand::Heads { json, .. } => print_heads(source, s, json, out),
         DbCommand::History {
             rev_range,
             verbose,
@@ -178,6 +136,53 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
             Ok(())
         }
     }
+}
+
+/// Runs one runtime call that changes the settings' database (refused when
+/// it cannot outlive the command) with the migrator the settings describe,
+/// then closes the database.
+async fn on_database<T>(
+    source: Source<'_>,
+    s: &Settings,
+    out: &Output,
+    call: impl AsyncFnOnce(&Migrator<'_>, &mut Database) -> migrate_runtime::Result<T>,
+) -> Result<T, CliError> {
+    let migrations = source.migrations(s)?;
+    database::refuse_transient(url(s)?)?;
+    let mut db = database::open(url(s)?, false, out).await?;
+    let migrator = database::migrator(&migrations, s, out);
+    let done = call(&migrator, &mut db).await;
+    database::close(db, out).await;
+    Ok(done?)
+}
+
+/// `heads`: the revisions nothing descends from.
+fn print_heads(source: Source<'_>, s: &Settings, json: bool, out: &Output) -> Result<(), CliError> {
+    let list = source.loose(s)?;
+    let heads = heads(&list);
+    if json {
+        let value: Vec<Value> = heads
+            .iter()
+            .map(|m| {
+                json!({
+                    "revision": m.revision(),
+                    "down_revisions": m.down_revisions().collect::<Vec<_>>(),
+                    "message": m.message(),
+                    "file": m.file(),
+                })
+            })
+            .collect();
+        out.result(&Value::Array(value).to_string());
+        return Ok(());
+    }
+    for m in heads {
+        out.result(&format!(
+            "{} {}",
+            out.paint(m.revision(), Style::Id),
+            out.paint("(head)", Style::Mark)
+        ));
+    }
+    Ok(())
 }
 
 /// The fleet form of a command (`--each`, `--schemas`), if it is one.
@@ -281,7 +286,7 @@ impl Change {
     /// Runs it to `target` on `db` with `migrator`, configured for it.
     pub(crate) async fn apply(
         self,
-        db: &mut migrate_runtime::server::Database,
+        db: &mut Database,
         migrator: migrate_runtime::Migrator<'_>,
         target: &Target,
     ) -> Result<Report, migrate_runtime::Error> {
@@ -513,20 +518,33 @@ async fn history(
             Some(entries?)
         }
     };
+    let rows = history_rows(&graph, &keep, entries.as_deref());
+    if json {
+        let value = json!({
+            "database": entries.is_some(),
+            "revisions": rows.iter().map(Row::json).collect::<Vec<_>>(),
+        });
+        out.result(&value.to_string());
+        return Ok(());
+    }
+    for row in &rows {
+        out.result(&row.text(out, verbose, entries.is_some()));
+    }
+    Ok(())
+}
+
+/// The lines of `history`, newest first: applied revisions this list does
+/// not know, then the list's revisions that `keep` keeps, with their marks.
+fn history_rows<'a>(graph: &'a Graph<'a>, keep: &[bool], entries: Option<&'a [HistoryEntry]>) -> Vec<Row<'a>> {
+    let entries = entries.unwrap_or_default();
     let applied_row = |id: &str| {
         entries
             .iter()
-            .flatten()
             .find(|e| e.revision == id)
             .and_then(|e| e.applied.as_ref())
     };
-    let applied: Vec<bool> = graph
-        .iter()
-        .map(|m| applied_row(m.revision()).is_some_and(|a| a.state == State::Applied))
-        .collect();
     let applied_rows: Vec<(&str, Vec<&str>)> = entries
         .iter()
-        .flatten()
         .filter(|e| e.applied.as_ref().is_some_and(|a| a.state == State::Applied))
         .map(|e| {
             (
@@ -535,11 +553,11 @@ async fn history(
             )
         })
         .collect();
-    let current: Vec<&str> = history::current_heads(&graph, &applied_rows);
+    let current: Vec<&str> = history::current_heads(graph, &applied_rows);
 
-    let mut rows: Vec<Row<'_>> = Vec::new();
+    let mut rows: Vec<Row<'a>> = Vec::new();
     // Applied revisions this list does not know are the newest: list them first.
-    for e in entries.iter().flatten().filter(|e| !e.known) {
+    for e in entries.iter().filter(|e| !e.known) {
         rows.push(Row {
             revision: &e.revision,
             parents: e.down_revisions.iter().map(String::as_str).collect(),
@@ -555,77 +573,41 @@ async fn history(
     }
     for i in (0..graph.len()).rev().filter(|&i| keep[i]) {
         let m = graph.get(i);
-        let mut marks = Vec::new();
-        if graph.head() == Some(i) {
-            marks.push("head");
-        }
-        if current.contains(&m.revision()) {
-            marks.push("current");
-        } else if applied[i] {
-            marks.push("applied");
-        }
-        if graph.children(i).len() > 1 {
-            marks.push("branchpoint");
-        }
-        if graph.parents(i).len() > 1 {
-            marks.push("mergepoint");
-        }
-        if let Some(phase) = m.phase() {
-            marks.push(phase.as_str());
-        }
+        let applied = applied_row(m.revision());
+        let is_applied = applied.is_some_and(|a| a.state == State::Applied);
         rows.push(Row {
             revision: m.revision(),
             parents: m.down_revisions().collect(),
             message: m.message(),
             file: Some(m.file()),
-            marks,
-            applied: applied_row(m.revision()),
+            marks: marks(graph, i, current.contains(&m.revision()), is_applied),
+            applied,
         });
     }
+    rows
+}
 
-    if json {
-        let value = json!({
-            "database": entries.is_some(),
-            "revisions": rows.iter().map(Row::json).collect::<Vec<_>>(),
-        });
-        out.result(&value.to_string());
-        return Ok(());
+/// The marks of revision `i` in `history`: head, current or applied, branch and merge points, phase.
+fn marks(graph: &Graph<'_>, i: usize, current: bool, applied: bool) -> Vec<&'static str> {
+    let mut marks = Vec::new();
+    if graph.head() == Some(i) {
+        marks.push("head");
     }
-    for row in &rows {
-        let marks: String = row.marks.iter().map(|m| format!(" ({m})")).collect();
-        let id = out.paint(row.revision, Style::Id);
-        let marks = out.paint(&marks, Style::Mark);
-        if !verbose {
-            out.result(&format!(
-                "{} -> {id}{marks}, {}",
-                parents_or_base(&row.parents),
-                row.message
-            ));
-            continue;
-        }
-        let mut block = format!("Rev: {id}{marks}\nParent: {}\n", parents_or_base(&row.parents));
-        if let Some(file) = row.file {
-            block.push_str(&format!("Path: {file}\n"));
-        }
-        if entries.is_some() {
-            match row.applied {
-                Some(a) => block.push_str(&format!(
-                    "Applied: {} ({} ms){}\n",
-                    a.applied_at,
-                    a.execution_time.as_millis(),
-                    if a.state == State::Applied {
-                        String::new()
-                    } else {
-                        format!(", state {}", a.state)
-                    }
-                )),
-                None => block.push_str("Applied: no\n"),
-            }
-        }
-        block.push_str(&format!("\n    {}\n", row.message));
-        out.result(&block);
+    if current {
+        marks.push("current");
+    } else if applied {
+        marks.push("applied");
     }
-    Ok(())
+    if graph.children(i).len() > 1 {
+        marks.push("branchpoint");
+    }
+    if graph.parents(i).len() > 1 {
+        marks.push("mergepoint");
+    }
+    if let Some(phase) = graph.get(i).phase() {
+        marks.push(phase.as_str());
+    }
+    marks
 }
 
 /// One line of `history`.
@@ -639,6 +621,38 @@ struct Row<'a> {
 }
 
 impl Row<'_> {
+    /// The row as `history` prints it: one line, or with `verbose` a block
+    /// (with what the database recorded, when `database` was read).
+    fn text(&self, out: &Output, verbose: bool, database: bool) -> String {
+        let marks: String = self.marks.iter().map(|m| format!(" ({m})")).collect();
+        let id = out.paint(self.revision, Style::Id);
+        let marks = out.paint(&marks, Style::Mark);
+        if !verbose {
+            return format!("{} -> {id}{marks}, {}", parents_or_base(&self.parents), self.message);
+        }
+        let mut block = format!("Rev: {id}{marks}\nParent: {}\n", parents_or_base(&self.parents));
+        if let Some(file) = self.file {
+            block.push_str(&format!("Path: {file}\n"));
+        }
+        if database {
+            match self.applied {
+                Some(a) => block.push_str(&format!(
+                    "Applied: {} ({} ms){}\n",
+                    a.applied_at,
+                    a.execution_time.as_millis(),
+                    if a.state == State::Applied {
+                        String::new()
+                    } else {
+                        format!(", state {}", a.state)
+                    }
+                )),
+                None => block.push_str("Applied: no\n"),
+            }
+        }
+        block.push_str(&format!("\n    {}\n", self.message));
+        block
+    }
+
     fn json(&self) -> Value {
         let phase = ["expand", "contract"].into_iter().find(|p| self.marks.contains(p));
         json!({
