@@ -47,6 +47,12 @@ pub enum TargetError {
         /// The text given.
         text: String,
     },
+    /// A relative target whose number of steps does not fit in 64 bits.
+    #[error("`{text}` asks for more steps than any history has; use `base` (or `head`) to go all the way")]
+    TooManySteps {
+        /// The text given.
+        text: String,
+    },
     /// No revision has this id or starts with it.
     #[error("no revision matches `{id}`; the `history` command lists the revisions")]
     UnknownRevision {
@@ -91,15 +97,19 @@ pub enum TargetError {
     },
 }
 
-fn parse_steps(sign: char, digits: &str) -> Option<i64> {
+/// The steps of a relative target: `None` when `digits` is not a positive
+/// number, `Some(None)` when it is one too large to count.
+fn parse_steps(sign: char, digits: &str) -> Option<Option<i64>> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let n: i64 = digits.parse().ok()?;
-    if n == 0 {
+    if digits.bytes().all(|b| b == b'0') {
         return None;
     }
-    Some(if sign == '-' { -n } else { n })
+    let Ok(n) = digits.parse::<i64>() else {
+        return Some(None);
+    };
+    Some(Some(if sign == '-' { -n } else { n }))
 }
 
 impl FromStr for Target {
@@ -117,7 +127,9 @@ impl FromStr for Target {
         }
         if let Some(at) = text.rfind(['+', '-']) {
             let sign = if text[at..].starts_with('+') { '+' } else { '-' };
-            let steps = parse_steps(sign, &text[at + 1..]).ok_or_else(invalid)?;
+            let steps = parse_steps(sign, &text[at + 1..])
+                .ok_or_else(invalid)?
+                .ok_or_else(|| TargetError::TooManySteps { text: text.to_owned() })?;
             let revision = &text[..at];
             return if revision.is_empty() {
                 Ok(Target::Relative(steps))
@@ -153,6 +165,26 @@ impl fmt::Display for Target {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_count_too_large_to_count_says_so() {
+        for text in [
+            "-99999999999999999999999",
+            "+99999999999999999999999",
+            "ae10-99999999999999999999999",
+        ] {
+            assert_eq!(
+                text.parse::<Target>(),
+                Err(TargetError::TooManySteps { text: text.to_owned() }),
+                "{text}"
+            );
+        }
+        assert!(matches!("-0".parse::<Target>(), Err(TargetError::Invalid { .. })));
+        assert_eq!(
+            "-9223372036854775807".parse::<Target>(),
+            Ok(Target::Relative(-i64::MAX))
+        );
+    }
 
     #[test]
     fn grammar() {

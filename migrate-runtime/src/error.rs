@@ -287,6 +287,18 @@ pub enum Error {
     )]
     InvalidName(String),
 
+    /// A setting given through the API is outside what the database can
+    /// store or wait for. Nothing was changed.
+    #[error("`{setting}` of {value:?} is longer than migrate allows ({max:?}): choose a shorter one")]
+    OutOfRange {
+        /// The builder method that set it.
+        setting: &'static str,
+        /// The value given.
+        value: std::time::Duration,
+        /// The largest value allowed.
+        max: std::time::Duration,
+    },
+
     /// `resolve` was asked about a revision whose run finished: it only records
     /// how a half-done or failed revision stands. Nothing was changed.
     #[error(

@@ -23,6 +23,11 @@ pub const DEFAULT_LOCK_ATTEMPTS: u32 = 3;
 /// How long a lease on the migration lock lasts unless renewed.
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
 
+/// The longest lease [`Migrator::lease_ttl`] takes: a day (its expiry is
+/// stored in milliseconds, and a lease nobody renews for longer than that
+/// is a migrator nobody will come back for).
+pub const MAX_LEASE_TTL: Duration = Duration::from_secs(24 * 3600);
+
 /// How a run keeps other migrators out while it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -369,7 +374,8 @@ impl<'m> Migrator<'m> {
         self
     }
 
-    /// How long to wait for another migrator's lock before failing (default 60 s).
+    /// How long to wait for another migrator's lock before failing (default 60 s;
+    /// one longer than the clock can count, such as `Duration::MAX`, waits for ever).
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
         self
@@ -472,7 +478,9 @@ impl<'m> Migrator<'m> {
         self
     }
 
-    /// How long a lease lasts unless renewed (default 30 s): a migrator that
+    /// How long a lease lasts unless renewed (default 30 s, at most
+    /// [`MAX_LEASE_TTL`]: a longer one makes every run fail with
+    /// [`Error::OutOfRange`], changing nothing): a migrator that
     /// dies holding it keeps others waiting this long before one takes over.
     /// The run renews it before each step, inside each step's transaction,
     /// and, when its pool can lend a second connection, every third of it
@@ -502,6 +510,13 @@ impl<'m> Migrator<'m> {
     /// Every setting resolved once into the value a run reads.
     pub(crate) fn run(&self) -> Result<Run<'m>> {
         let table = self.table.clone().map_err(Error::InvalidName)?;
+        if self.lease_ttl > MAX_LEASE_TTL {
+            return Err(Error::OutOfRange {
+                setting: "lease_ttl",
+                value: self.lease_ttl,
+                max: MAX_LEASE_TTL,
+            });
+        }
         Ok(Run {
             migrations: self.migrations,
             settings: Settings {
@@ -614,7 +629,8 @@ impl<'m> Migrator<'m> {
     }
 
     /// The applied head revisions: applied revisions no other applied revision
-    /// descends from. Empty for a fresh database.
+    /// descends from (a revision whose downgrade failed part-way counts as
+    /// applied: it has not been unapplied). Empty for a fresh database.
     pub async fn current<'c>(&self, db: impl Connect<'c>) -> Result<Vec<String>> {
         let run = self.run()?;
         let rows = run.read(db.connect()).await?;

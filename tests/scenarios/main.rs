@@ -481,6 +481,57 @@ macro_rules! scenarios {
         }
 
         #[tokio::test]
+        async fn a_row_in_a_state_this_build_does_not_know_is_resolved_or_purged() {
+            let db = fresh!();
+            LINEAR.upgrade(&db.pool, "head").await.unwrap();
+            let weird = "UPDATE migrate_history SET state = 'reverting' WHERE revision = '4000dd'";
+            db::exec(&db.pool, weird).await;
+            let e = LINEAR.current(&db.pool).await.unwrap_err();
+            assert!(matches!(&e, Error::UnknownState { revision, .. } if revision == "4000dd"), "{e}");
+            // `resolve`, one of the ways out the error names, records how it stands.
+            LINEAR.migrator().resolve(&db.pool, "4000dd", migrate::Resolution::Applied).await.unwrap();
+            assert_eq!(LINEAR.current(&db.pool).await.unwrap(), ["4000dd"]);
+            LINEAR.verify(&db.pool).await.unwrap();
+            assert!(LINEAR.upgrade(&db.pool, "head").await.unwrap().is_empty());
+            db::exec(&db.pool, weird).await;
+            LINEAR.migrator().resolve(&db.pool, "4000dd", migrate::Resolution::NotApplied).await.unwrap();
+            assert_eq!(LINEAR.current(&db.pool).await.unwrap(), ["3000cc"]);
+            // Its changes are still there (it was recorded as not applied by choice): stamp it back.
+            assert_eq!(LINEAR.stamp(&db.pool, "head").await.unwrap().revisions(), ["4000dd"]);
+            // `stamp --purge`, the other, erases it with the rest and records the target.
+            db::exec(&db.pool, weird).await;
+            let e = LINEAR.migrator().resolve(&db.pool, "3000cc", migrate::Resolution::Applied).await.unwrap_err();
+            assert!(matches!(&e, Error::UnknownState { revision, .. } if revision == "4000dd"), "another row's resolve still refuses: {e}");
+            LINEAR.migrator().stamp_purge(&db.pool, "head").await.unwrap();
+            assert_eq!(LINEAR.current(&db.pool).await.unwrap(), ["4000dd"]);
+            assert_eq!(db::history_rows(&db.pool, "migrate_history").await, 4);
+            LINEAR.verify(&db.pool).await.unwrap();
+            assert_eq!(db::count(&db.pool, "account").await, 1, "the schema was not touched");
+        }
+
+        #[tokio::test]
+        async fn huge_durations_wait_or_are_refused_by_name_instead_of_panicking() {
+            let db = fresh!();
+            let report = LINEAR
+                .migrator()
+                .lock_timeout(std::time::Duration::MAX)
+                .upgrade(&db.pool, "2000bb")
+                .await
+                .unwrap();
+            assert_eq!(report.revisions(), ["1000aa", "2000bb"]);
+            let e = LINEAR
+                .migrator()
+                .lock_mode(migrate::LockMode::Lease)
+                .lease_ttl(std::time::Duration::from_secs(5_000_000_000_000 * 3600))
+                .upgrade(&db.pool, "head")
+                .await
+                .unwrap_err();
+            assert!(matches!(&e, Error::OutOfRange { setting: "lease_ttl", .. }), "{e}");
+            assert!(e.to_string().contains("lease_ttl"), "{e}");
+            assert_eq!(LINEAR.current(&db.pool).await.unwrap(), ["2000bb"], "nothing was changed");
+        }
+
+        #[tokio::test]
         async fn history_lists_every_revision_with_its_row() {
             let db = fresh!();
             LINEAR.upgrade(&db.pool, "2000bb").await.unwrap();
@@ -720,6 +771,35 @@ mod postgres {
 mod mysql {
     use super::support::mysql as db;
     scenarios!("tests/fixtures/no_transaction/mysql", migrate::sqlx::MySqlPool);
+
+    #[tokio::test]
+    async fn current_after_a_failed_downgrade_names_the_revision_still_there() {
+        let Some(db) = db::fresh().await else { return };
+        let part = |upgrade: &str, downgrade: &str| migrate::MigrationParts {
+            revision: "5aa1".into(),
+            down_revisions: Vec::new(),
+            message: "two tables".into(),
+            upgrade: upgrade.into(),
+            downgrade: Some(downgrade.into()),
+            no_transaction: false,
+            directives: Default::default(),
+            depends_on: Vec::new(),
+            file: "5aa1_two_tables.sql".into(),
+        };
+        let list = Migrations::new(vec![migrate::Migration::new(part(
+            "CREATE TABLE t_one (id INT);\nCREATE TABLE t_two (id INT);",
+            "DROP TABLE t_one;\nDROP TABLE t_missing;",
+        ))])
+        .unwrap();
+        list.upgrade(&db.pool, "head").await.unwrap();
+        // MySQL commits each DDL statement: the first drop stays done, the second fails.
+        list.downgrade(&db.pool, "base").await.unwrap_err();
+        assert_eq!(
+            list.current(&db.pool).await.unwrap(),
+            ["5aa1"],
+            "the revision has not been unapplied"
+        );
+    }
 
     mod rebuilds {
         use crate::support::mysql as db;

@@ -156,20 +156,27 @@ pub(crate) async fn mark_failed(conn: &mut dyn Backend, s: &Settings, step: &Ste
 }
 
 /// Marks a row applied, or deletes it, and writes the digest of the result.
+///
+/// `digest`: the digest of the history once resolved; `None` when the rows
+/// could not all be read (a state this build does not know), which drops the
+/// digest row so the next run checks the rows one by one.
 pub(crate) async fn resolve(
     conn: &mut dyn Backend,
     s: &Settings,
     revision: &str,
-    applied: bool,
-    digest: &Digest,
+    resolution: crate::Resolution,
+    digest: Option<&Digest>,
 ) -> Result<()> {
     let d = conn.dialect();
-    let change = if applied {
-        d.set_state(&s.table, revision, State::Applied, None)
-    } else {
-        d.delete(&s.table, revision)
+    let change = match resolution {
+        crate::Resolution::Applied => d.set_state(&s.table, revision, State::Applied, None),
+        crate::Resolution::NotApplied => d.delete(&s.table, revision),
     };
-    let sql = format!("{change};\n{}", d.set_digest(&s.table, digest));
+    let digest = match digest {
+        Some(digest) => d.set_digest(&s.table, digest),
+        None => d.delete_digest(&s.table),
+    };
+    let sql = format!("{change};\n{digest}");
     let sql = conn.atomically(sql);
     run(conn, sql, "resolving the history row").await
 }

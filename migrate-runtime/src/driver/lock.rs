@@ -16,7 +16,8 @@ pub(crate) async fn poll_lock<B: Backend + ?Sized>(conn: &mut B, s: &Settings) -
 /// doubling, at most 200 ms) until the lock timeout.
 pub(crate) struct LockWait {
     timeout: Duration,
-    deadline: Instant,
+    /// `None`: a timeout longer than the clock can count (`Duration::MAX`) waits for ever.
+    deadline: Option<Instant>,
     pause: Duration,
 }
 
@@ -24,7 +25,7 @@ impl LockWait {
     fn new(timeout: Duration) -> Self {
         LockWait {
             timeout,
-            deadline: Instant::now() + timeout,
+            deadline: Instant::now().checked_add(timeout),
             pause: Duration::from_millis(10),
         }
     }
@@ -32,11 +33,13 @@ impl LockWait {
     /// Sleeps before the next attempt, or fails when the timeout has passed.
     async fn pause(&mut self) -> Result<()> {
         let now = Instant::now();
-        if now >= self.deadline {
-            return Err(Error::LockTimeout { timeout: self.timeout });
-        }
+        let left = match self.deadline {
+            Some(deadline) if now >= deadline => return Err(Error::LockTimeout { timeout: self.timeout }),
+            Some(deadline) => deadline - now,
+            None => self.pause,
+        };
         tracing::debug!("waiting for another migrator's lock");
-        tokio::time::sleep(self.pause.min(self.deadline - now)).await;
+        tokio::time::sleep(self.pause.min(left)).await;
         self.pause = (self.pause * 2).min(Duration::from_millis(200));
         Ok(())
     }
@@ -181,4 +184,18 @@ pub(crate) async fn with_heartbeat<T>(
         }
     };
     alongside(run, beat).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_timeout_beyond_the_clock_waits_instead_of_panicking() {
+        let mut wait = LockWait::new(Duration::MAX);
+        assert!(wait.deadline.is_none());
+        wait.pause().await.unwrap();
+        let mut short = LockWait::new(Duration::ZERO);
+        assert!(matches!(short.pause().await, Err(Error::LockTimeout { .. })));
+    }
 }

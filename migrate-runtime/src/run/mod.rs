@@ -116,9 +116,10 @@ impl<'m> Run<'m> {
     /// `current` over rows read.
     pub(crate) fn current_of(&self, rows: &[HistoryRow]) -> Result<Vec<String>> {
         let graph = self.graph()?;
+        // A revision whose downgrade failed or is under way is still (partly) there.
         let applied: Vec<(&str, Vec<&str>)> = rows
             .iter()
-            .filter(|r| r.state == State::Applied)
+            .filter(|r| matches!(r.state, State::Applied | State::Downgrading | State::DowngradeFailed))
             .map(|r| (r.revision.as_str(), r.parents()))
             .collect();
         Ok(history::current_heads(&graph, &applied)

@@ -15,7 +15,24 @@ impl<'m> Run<'m> {
         report: &mut Report,
     ) -> Result<()> {
         driver::create_table(conn, s).await?;
-        let mut rows = conn.read_rows(s).await?;
+        let mut rows = match conn.read_rows(s).await {
+            // A row whose state this build does not know: the documented ways out
+            // still work, `stamp --purge` (which erases it) and `resolve` of that row.
+            Err(Error::UnknownState { revision, state }) => match &op {
+                Op::StampPurge(_) => Vec::new(),
+                Op::Resolve(r, resolution) if *r == revision => {
+                    tracing::warn!(
+                        revision,
+                        state,
+                        ?resolution,
+                        "resolving a row whose state this build does not know"
+                    );
+                    return driver::resolve(conn, s, &revision, *resolution, None).await;
+                }
+                _ => return Err(Error::UnknownState { revision, state }),
+            },
+            read => read?,
+        };
         if matches!(op, Op::StampPurge(_)) {
             tracing::warn!(rows = rows.len(), "erasing the history table before stamping");
             driver::purge(conn, s).await?;

@@ -138,7 +138,7 @@ pub(crate) async fn resolve(
     if resolution == Resolution::Applied {
         digest.insert(&row.revision, &row.checksum, State::Applied);
     }
-    driver::resolve(conn, s, revision, resolution == Resolution::Applied, &digest).await?;
+    driver::resolve(conn, s, revision, resolution, Some(&digest)).await?;
     tracing::info!(revision, from = %row.state, ?resolution, "resolved history row");
     Ok(())
 }
