@@ -239,13 +239,13 @@ fn statement_failed(statement: &str) -> impl FnOnce(sqlx::Error) -> Error + '_ {
 
 /// Runs `sql` on `conn`.
 #[cfg(any(feature = "postgres", feature = "mysql"))]
-async fn execute(conn: &mut dyn Backend, sql: String) -> Result<(), Error> {
+pub(crate) async fn execute(conn: &mut dyn Backend, sql: String) -> Result<(), Error> {
     conn.execute(sql.clone()).await.map_err(statement_failed(&sql))
 }
 
 /// The rows of a query whose columns are all text.
 #[cfg(any(feature = "postgres", feature = "mysql"))]
-async fn rows(conn: &mut dyn Backend, sql: String) -> Result<Vec<Vec<Option<String>>>, Error> {
+pub(crate) async fn rows(conn: &mut dyn Backend, sql: String) -> Result<Vec<Vec<Option<String>>>, Error> {
     conn.read_table(sql.clone()).await.map_err(statement_failed(&sql))
 }
 

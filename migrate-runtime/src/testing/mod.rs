@@ -42,7 +42,9 @@ mod sqlite;
 pub use arg::{Closer, Outcome, TestArg};
 
 use crate::Migrations;
-use crate::driver::{Backend, BoxFuture};
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use crate::driver::Backend;
+use crate::driver::BoxFuture;
 use crate::server::{self, Ended, Throwaway};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -372,7 +374,7 @@ where
 }
 
 /// The test server's own connection, for the support's statements.
-#[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn admin<'a>(engine: Engine, server: &'a mut dyn server::Server, sql: &str) -> Result<&'a mut dyn Backend, Error> {
     server.admin().ok_or_else(|| Error::Sql {
         engine,
@@ -382,19 +384,15 @@ fn admin<'a>(engine: Engine, server: &'a mut dyn server::Server, sql: &str) -> R
 }
 
 /// Runs `sql` on the test server.
-#[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 async fn exec(engine: Engine, server: &mut dyn server::Server, sql: String) -> Result<(), Error> {
-    admin(engine, server, &sql)?
-        .execute(sql.clone())
-        .await
-        .map_err(Error::sql(engine, format!("`{sql}`")))
+    let conn = admin(engine, server, &sql)?;
+    server::execute(conn, sql).await.map_err(|e| Error::of(engine, e))
 }
 
 /// The rows of a query of the test server whose columns are all text.
-#[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 async fn rows(engine: Engine, server: &mut dyn server::Server, sql: String) -> Result<Vec<Vec<Option<String>>>, Error> {
-    admin(engine, server, &sql)?
-        .read_table(sql.clone())
-        .await
-        .map_err(Error::sql(engine, format!("`{sql}`")))
+    let conn = admin(engine, server, &sql)?;
+    server::rows(conn, sql).await.map_err(|e| Error::of(engine, e))
 }
