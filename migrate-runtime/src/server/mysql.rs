@@ -39,11 +39,6 @@ impl Engine for MySql {
     }
 }
 
-/// An identifier, always quoted.
-fn quoted(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
 /// A connection to a MySQL or MariaDB server.
 struct MySqlServer {
     conn: MySqlConnection,
@@ -79,7 +74,7 @@ impl Server for MySqlServer {
     }
 
     fn create_database<'a>(&'a mut self, name: &'a str, template: Option<&'a str>) -> BoxFuture<'a, Result<(), Error>> {
-        let sql = format!("CREATE DATABASE {}", quoted(name));
+        let sql = format!("CREATE DATABASE {}", Dialect::Mysql.ident(name));
         Box::pin(async move {
             if template.is_some() {
                 return Err(Error::Statement {
@@ -92,7 +87,7 @@ impl Server for MySqlServer {
     }
 
     fn drop_database<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        let sql = format!("DROP DATABASE IF EXISTS {}", quoted(name));
+        let sql = format!("DROP DATABASE IF EXISTS {}", Dialect::Mysql.ident(name));
         Box::pin(execute(self.backend(), sql))
     }
 
@@ -118,7 +113,7 @@ impl Server for MySqlServer {
     fn keep_database<'a>(&'a mut self, name: &'a str, note: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         let sql = format!(
             "CREATE TABLE {0}.{KEPT_TABLE} (note VARCHAR(1000)); INSERT INTO {0}.{KEPT_TABLE} VALUES ({1})",
-            quoted(name),
+            Dialect::Mysql.ident(name),
             Dialect::Mysql.literal(note)
         );
         Box::pin(execute(self.backend(), sql))

@@ -22,7 +22,7 @@ impl Engine for Postgres {
             let search_path = options
                 .search_path
                 .as_deref()
-                .map(|s| format!("SET search_path TO {}", quoted(s)));
+                .map(|s| format!("SET search_path TO {}", Dialect::Postgres.ident(s)));
             let pool = PgPoolOptions::new().after_connect(move |conn, _| {
                 let search_path = search_path.clone();
                 Box::pin(async move {
@@ -48,11 +48,6 @@ impl Engine for Postgres {
             }) as Box<dyn Server>)
         })
     }
-}
-
-/// An identifier, always quoted.
-fn quoted(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// A connection to a PostgreSQL server.
@@ -110,9 +105,19 @@ impl Server for PgServer {
     fn create_database<'a>(&'a mut self, name: &'a str, template: Option<&'a str>) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             match template {
-                None => execute(self.backend(), format!("CREATE DATABASE {}", quoted(name))).await,
+                None => {
+                    execute(
+                        self.backend(),
+                        format!("CREATE DATABASE {}", Dialect::Postgres.ident(name)),
+                    )
+                    .await
+                }
                 Some(t) => {
-                    let sql = format!("CREATE DATABASE {} TEMPLATE {}", quoted(name), quoted(t));
+                    let sql = format!(
+                        "CREATE DATABASE {} TEMPLATE {}",
+                        Dialect::Postgres.ident(name),
+                        Dialect::Postgres.ident(t)
+                    );
                     self.clone_template(sql).await
                 }
             }
@@ -120,7 +125,7 @@ impl Server for PgServer {
     }
 
     fn drop_database<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quoted(name));
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", Dialect::Postgres.ident(name));
         Box::pin(execute(self.backend(), sql))
     }
 
@@ -144,7 +149,7 @@ impl Server for PgServer {
     fn keep_database<'a>(&'a mut self, name: &'a str, note: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         let sql = format!(
             "COMMENT ON DATABASE {} IS {}",
-            quoted(name),
+            Dialect::Postgres.ident(name),
             Dialect::Postgres.literal(&format!("{KEPT}, {note}"))
         );
         Box::pin(execute(self.backend(), sql))
