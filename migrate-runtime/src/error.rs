@@ -203,6 +203,25 @@ pub enum Error {
         table: String,
     },
 
+    /// A downgrade would unapply a revision that an applied revision of
+    /// another migration set depends on (`-- depends_on: set@revision`).
+    /// This revision was not unapplied.
+    #[error(
+        "revision `{revision}` ({file}) cannot be unapplied: revision `{by}` of {set}, which is applied (its history table {table} records it), depends on it; downgrade {set} below `{by}` first"
+    )]
+    NeededBy {
+        /// The revision the downgrade would unapply.
+        revision: String,
+        /// Its file.
+        file: String,
+        /// The set that needs it, as a person names it (`the migration set `app``).
+        set: String,
+        /// Its revision that depends on this one.
+        by: String,
+        /// Where that set's history was read.
+        table: String,
+    },
+
     /// A run of one of several migration sets failed; the sets before it stay migrated.
     #[error("in the migration set `{set}`: {source}{}", if .completed.is_empty() { String::new() } else { format!(" (the sets before it, {}, are migrated)", .completed.join(", ")) })]
     InSet {

@@ -5,7 +5,7 @@
 use crate::driver::{BoxFuture, Handle, Settings};
 use crate::error::{Error, Result};
 use crate::report::{HistoryEntry, Report, RoundTrips};
-use crate::run::{LockWaiter, Observer, Op, Run};
+use crate::run::{Dependent, LockWaiter, Observer, Op, Run};
 use crate::table::HistoryTable;
 use migrate_core::history::Status as HistoryStatus;
 use migrate_core::{Diagnostics, Digest, Direction, Graph, Migration, Phase, Target, TargetError};
@@ -227,6 +227,8 @@ impl Migrations {
             lock_mode: LockMode::Auto,
             lease_ttl: DEFAULT_LEASE_TTL,
             set_tables: Vec::new(),
+            set_name: None,
+            dependents: Vec::new(),
             observer: None,
             on_lock_wait: None,
         }
@@ -303,6 +305,10 @@ pub struct Migrator<'m> {
     lease_ttl: Duration,
     /// The history tables of other migration sets, for `-- depends_on:`.
     set_tables: Vec<(String, HistoryTable)>,
+    /// This list's name as a migration set, and the lists whose
+    /// `-- depends_on:` lines may name its revisions (checked on downgrade).
+    set_name: Option<String>,
+    dependents: Vec<Dependent<'m>>,
     observer: Option<Observer<'m>>,
     on_lock_wait: Option<LockWaiter<'m>>,
 }
@@ -467,6 +473,29 @@ impl<'m> Migrator<'m> {
         self
     }
 
+    /// Names this list as the migration set `name`, so that a downgrade can
+    /// check the lists given to [`needed_by`](Self::needed_by) for applied
+    /// revisions whose `-- depends_on: name@revision` lines need what it would
+    /// unapply.
+    pub fn set_name(mut self, name: &str) -> Self {
+        self.set_name = Some(name.to_owned());
+        self
+    }
+
+    /// Another list in the same database, its history in `table`, whose
+    /// applied revisions may depend on this set's (see [`set_name`](Self::set_name)):
+    /// a downgrade refuses, with [`Error::NeededBy`], to unapply a revision
+    /// one of them needs. `set`: that list's set name, `None` for the
+    /// application's own (the default history table).
+    pub fn needed_by(mut self, set: Option<&str>, table: HistoryTable, migrations: &'m Migrations) -> Self {
+        self.dependents.push(Dependent {
+            set: set.map(str::to_owned),
+            table,
+            migrations,
+        });
+        self
+    }
+
     /// The history table this migrator uses, when its name is valid.
     pub fn table(&self) -> Option<&HistoryTable> {
         self.table.as_ref().ok()
@@ -538,6 +567,8 @@ impl<'m> Migrator<'m> {
             lock_mode: self.lock_mode,
             lease_ttl: self.lease_ttl,
             set_tables: self.set_tables.clone(),
+            set_name: self.set_name.clone(),
+            dependents: self.dependents.clone(),
             observer: self.observer.clone(),
             on_lock_wait: self.on_lock_wait.clone(),
         })

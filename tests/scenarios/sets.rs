@@ -64,6 +64,43 @@ macro_rules! sets {
             assert!(db::table_exists(&db.pool, "first_one").await);
             assert!(!db::table_exists(&db.pool, "report").await);
         }
+
+        #[tokio::test]
+        async fn a_downgrade_keeps_what_another_sets_applied_revision_needs() {
+            let Some(db) = db::fresh().await else { return };
+            let dir = tempfile::tempdir().unwrap();
+            let jobq = folder(
+                dir.path(),
+                "jobq",
+                &[file("j1", "", "", "CREATE TABLE jobq_job (id INTEGER PRIMARY KEY);", Some("DROP TABLE jobq_job;"))],
+            );
+            let app = folder(
+                dir.path(),
+                "app",
+                &[file("a1", "", "-- depends_on: jobq@j1", "CREATE TABLE report (job INTEGER);", Some("DROP TABLE report;"))],
+            );
+            Sets::new().add("jobq", &jobq).add_migrator("app", app.migrator()).upgrade(&db.pool).await.unwrap();
+            let jobq_table = migrate::HistoryTable::new("migrate_history_jobq").unwrap();
+            let app_table = migrate::HistoryTable::new("migrate_history").unwrap();
+            let downgrading = || {
+                jobq.migrator()
+                    .history_table("migrate_history_jobq")
+                    .set_name("jobq")
+                    .needed_by(None, app_table.clone(), &app)
+            };
+            let e = downgrading().downgrade(&db.pool, "base").await.unwrap_err();
+            assert!(
+                matches!(&e, Error::NeededBy { revision, by, .. } if revision == "j1" && by == "a1"),
+                "{e:?}"
+            );
+            assert!(e.to_string().contains("the application's migrations"), "{e}");
+            assert!(db::table_exists(&db.pool, "jobq_job").await, "nothing was unapplied");
+            assert_eq!(db::history_rows(&db.pool, "migrate_history_jobq").await, 1);
+            // Once the application's revision is unapplied, the set goes down.
+            app.migrator().set_history_table("jobq", jobq_table).downgrade(&db.pool, "base").await.unwrap();
+            assert_eq!(downgrading().downgrade(&db.pool, "base").await.unwrap().revisions(), ["j1"]);
+            assert!(!db::table_exists(&db.pool, "jobq_job").await);
+        }
     };
 }
 

@@ -229,8 +229,10 @@ impl<'m> Run<'m> {
         let s = if in_one { together } else { alone };
         let step = applying.step(i);
         Self::announce(conn, applying, m);
-        if direction == Direction::Upgrade && applying.run_sql() {
-            self.check_dependencies(conn, s, m).await?;
+        match direction {
+            Direction::Upgrade if applying.run_sql() => self.check_dependencies(conn, s, m).await?,
+            Direction::Downgrade => self.check_dependents(conn, s, m).await?,
+            Direction::Upgrade => {}
         }
         let stored = (m.file() == STORED_FILE && direction == Direction::Downgrade)
             .then(|| m.downgrade_sql().unwrap_or_default().to_owned());
@@ -302,6 +304,41 @@ impl<'m> Run<'m> {
         Ok(())
     }
 
+    /// Refuses to unapply `m` while an applied revision of another list
+    /// depends on it (`-- depends_on: <this set>@<m>`).
+    async fn check_dependents(&self, conn: &mut dyn Backend, s: &Settings, m: &Migration) -> Result<()> {
+        let Some(name) = &self.set_name else { return Ok(()) };
+        for dependent in &self.dependents {
+            let needing = dependent
+                .migrations
+                .iter()
+                .filter(|other| other.depends_on().any(|(set, rev)| set == name && rev == m.revision()));
+            for other in needing {
+                let table = beside(&dependent.table, s)?;
+                let d = conn.dialect();
+                // A list whose history table does not exist yet has nothing applied.
+                let applied = conn
+                    .read_strings(d.select_applied(&table, other.revision()))
+                    .await
+                    .ok()
+                    .and_then(|r| r.into_iter().next());
+                if applied.as_deref() == Some("1") {
+                    return Err(Error::NeededBy {
+                        revision: m.revision().to_owned(),
+                        file: m.file().to_owned(),
+                        set: match &dependent.set {
+                            Some(set) => format!("the migration set `{set}`"),
+                            None => "the application's migrations".to_owned(),
+                        },
+                        by: other.revision().to_owned(),
+                        table: d.table(&table),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Refuses to run `m` while a revision of another set it depends on is not applied.
     pub(crate) async fn check_dependencies(&self, conn: &mut dyn Backend, s: &Settings, m: &Migration) -> Result<()> {
         for (set, revision) in m.depends_on() {
@@ -309,11 +346,7 @@ impl<'m> Run<'m> {
                 Some((_, t)) => t.clone(),
                 None => HistoryTable::for_set(set)?,
             };
-            // Without a schema of its own, the set's table is beside this run's.
-            let table = match (table.schema(), s.table.schema()) {
-                (None, Some(schema)) => table.in_schema(schema)?,
-                _ => table,
-            };
+            let table = beside(&table, s)?;
             let d = conn.dialect();
             // A set whose history table does not exist yet has nothing applied.
             let applied = conn
@@ -360,5 +393,13 @@ pub(crate) fn parents(m: &Migration) -> String {
         "<base>".to_owned()
     } else {
         p.join(", ")
+    }
+}
+
+/// Another set's history table: without a schema of its own, beside this run's.
+fn beside(table: &HistoryTable, s: &Settings) -> Result<HistoryTable> {
+    match (table.schema(), s.table.schema()) {
+        (None, Some(schema)) => table.clone().in_schema(schema),
+        _ => Ok(table.clone()),
     }
 }

@@ -51,8 +51,21 @@ pub(crate) struct Run<'m> {
     pub(crate) lease_ttl: Duration,
     /// The history tables of other migration sets, for `-- depends_on:`.
     pub(crate) set_tables: Vec<(String, HistoryTable)>,
+    /// This list's name as a migration set.
+    pub(crate) set_name: Option<String>,
+    /// The lists whose applied revisions may depend on this set's.
+    pub(crate) dependents: Vec<Dependent<'m>>,
     pub(crate) observer: Option<Observer<'m>>,
     pub(crate) on_lock_wait: Option<LockWaiter<'m>>,
+}
+
+/// Another list whose applied revisions may depend on this set's revisions.
+#[derive(Clone, Debug)]
+pub(crate) struct Dependent<'m> {
+    /// Its set name; `None` for the application's own list.
+    pub(crate) set: Option<String>,
+    pub(crate) table: HistoryTable,
+    pub(crate) migrations: &'m Migrations,
 }
 
 /// What a locked run does.
