@@ -1,5 +1,5 @@
 //! Database servers and the databases on them (feature `server`): what the
-//! command line and the test support ([`testing`](crate::testing)) both
+//! command line and the test support (the `testing` module) both
 //! stand on, as `sqlx-cli` stands on sqlx's `MigrateDatabase`.
 //!
 //! - [`Database::open`] opens whatever database a URL names, on any backend

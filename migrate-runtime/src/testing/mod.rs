@@ -23,8 +23,8 @@
 //!   template with views, triggers, routines or events, which that copy would
 //!   lose, makes each test migrate its own database instead.
 //!
-//! The databases are throw-away databases of [`server`](crate::server)'s
-//! kind [`TEST`](crate::server::TEST), made, dropped, kept and swept as the
+//! The databases are throw-away databases of [`server`]'s
+//! kind [`TEST`](server::TEST), made, dropped, kept and swept as the
 //! command line's scratch databases are: named `migrate_test_<unix
 //! seconds>_<pid>_<n>`; a run drops, once per process and server, those older
 //! than an hour and, on a server on this machine, those whose process is
