@@ -239,9 +239,9 @@ pub use migrate_runtime::testing;
 
 /// Schemas read from live databases, compared, and written as migrations:
 /// what `migrate revision --autogenerate`, `check --schema` and `schema dump`
-/// are made of. [`schema::read_schema`] reads a database's catalog into a
-/// [`schema::Schema`]; [`schema::generate`] compares two and writes the upgrade
-/// and downgrade between them.
+/// are made of. `schema::read_schema` (feature `catalog`) reads a database's
+/// catalog into a [`schema::Schema`]; [`schema::generate`] compares two and
+/// writes the upgrade and downgrade between them.
 pub mod schema {
     pub use migrate_core::schema::*;
     /// Reading a live database's catalog (feature `catalog`, off by default).
