@@ -431,6 +431,7 @@ pub(crate) fn db_message(e: &sqlx::Error) -> String {
 }
 
 /// The character position PostgreSQL gives for an error, 1-based, in the text sent.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn error_position(e: &sqlx::Error) -> Option<usize> {
     #[cfg(feature = "postgres")]
     if let Some(pg) = e

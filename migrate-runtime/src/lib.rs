@@ -12,6 +12,7 @@
 // and flat variants keep them easy to match.
 #![allow(clippy::result_large_err)]
 
+#[cfg(feature = "catalog")]
 pub mod catalog;
 pub mod dialect;
 pub mod driver;
@@ -20,6 +21,7 @@ pub mod fleet;
 mod migrator;
 pub mod offline;
 mod report;
+#[cfg(feature = "catalog")]
 mod round_trips;
 mod run;
 #[cfg(feature = "server")]
@@ -34,8 +36,8 @@ pub use dialect::{Dialect, HistorySql};
 pub use driver::{Driver, Handle};
 pub use error::{Error, ForeignKeyViolation, Result};
 pub use migrator::{
-    Connect, DEFAULT_LEASE_TTL, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, IntoTarget, LockMode, Migrations,
-    Migrator, Progress, Resolution, UnknownLockMode,
+    Connect, DEFAULT_LEASE_TTL, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, IntoTarget, LockMode, MAX_LEASE_TTL,
+    Migrations, Migrator, Progress, Resolution, UnknownLockMode,
 };
 pub use offline::ScriptRange;
 pub use report::{Applied, HistoryEntry, Report, RoundTrip, RoundTripOutcome, RoundTrips, StepReport};

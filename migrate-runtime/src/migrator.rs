@@ -4,7 +4,9 @@
 
 use crate::driver::{BoxFuture, Handle, Settings};
 use crate::error::{Error, Result};
-use crate::report::{HistoryEntry, Report, RoundTrips};
+#[cfg(feature = "catalog")]
+use crate::report::RoundTrips;
+use crate::report::{HistoryEntry, Report};
 use crate::run::{Dependent, LockWaiter, Observer, Op, Run};
 use crate::table::HistoryTable;
 use migrate_core::history::Status as HistoryStatus;
@@ -267,6 +269,8 @@ impl Migrations {
 
     /// Upgrades and downgrades every revision on an empty database, reporting
     /// each downgrade that does not restore the schema. See [`Migrator::verify_round_trips`].
+    /// (Feature `catalog`: it reads the schema through the catalog readers.)
+    #[cfg(feature = "catalog")]
     pub async fn verify_round_trips<'c>(&self, db: impl Connect<'c>) -> Result<RoundTrips> {
         self.migrator().verify_round_trips(db).await
     }
@@ -701,7 +705,8 @@ impl<'m> Migrator<'m> {
     /// the end downgrades to base and compares with the empty database.
     /// Irreversible revisions are reported and the walk goes on. Refuses
     /// ([`Error::NotEmpty`]) a database that holds anything but this list's
-    /// history: run it on a scratch database.
+    /// history: run it on a scratch database. Feature `catalog`.
+    #[cfg(feature = "catalog")]
     pub async fn verify_round_trips<'c>(&self, db: impl Connect<'c>) -> Result<RoundTrips> {
         self.run()?.round_trips(db.connect()).await
     }

@@ -15,6 +15,7 @@ pub(crate) struct Retry {
 
 impl Retry {
     /// No failure is tried again.
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
     pub(crate) const NONE: Retry = Retry {
         lock: false,
         conflict: false,

@@ -84,6 +84,7 @@ impl<'m> Run<'m> {
     }
 
     /// One locked run of a round trip on its session's connection.
+    #[cfg(feature = "catalog")]
     pub(crate) async fn step(&self, session: &mut Session<'_>, op: Op) -> Result<Report> {
         let second = session.conn.second();
         let ran = self.locked(session.conn.backend(), op, second).await;

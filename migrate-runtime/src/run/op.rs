@@ -95,19 +95,7 @@ impl<'m> Run<'m> {
             return Err(Error::UnknownAbove { revisions: unknown });
         }
         if self.phase == Some(Phase::Expand) && direction == Direction::Upgrade && run_sql {
-            let contract = plan
-                .steps
-                .iter()
-                .position(|&i| graph.get(i).phase() == Some(Phase::Contract));
-            if let Some(cut) = contract {
-                let held = graph.get(plan.steps[cut]).revision().to_owned();
-                tracing::info!(
-                    revision = %held,
-                    "stopping before the first contract revision (expand phase only): run the upgrade without the phase once no old code runs"
-                );
-                report.held_back = Some(held);
-                plan.steps.truncate(cut);
-            }
+            report.held_back = hold_back_contract(graph, &mut plan);
         }
         let applying = Applying {
             graph,
@@ -149,4 +137,20 @@ impl<'m> Run<'m> {
         }
         Ok(status.applied)
     }
+}
+
+/// The expand phase: cuts `plan` before its first contract revision, which it
+/// names (held back until no old code runs).
+fn hold_back_contract(graph: &Graph<'_>, plan: &mut plan::Plan) -> Option<String> {
+    let cut = plan
+        .steps
+        .iter()
+        .position(|&i| graph.get(i).phase() == Some(Phase::Contract))?;
+    let held = graph.get(plan.steps[cut]).revision().to_owned();
+    tracing::info!(
+        revision = %held,
+        "stopping before the first contract revision (expand phase only): run the upgrade without the phase once no old code runs"
+    );
+    plan.steps.truncate(cut);
+    Some(held)
 }

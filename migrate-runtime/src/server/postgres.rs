@@ -27,7 +27,9 @@ impl Engine for Postgres {
                 let search_path = search_path.clone();
                 Box::pin(async move {
                     if let Some(sql) = search_path {
-                        sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await?;
+                        sqlx::raw_sql(AssertSqlSafe(crate::driver::logged(sql)))
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })
