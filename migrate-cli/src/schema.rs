@@ -199,6 +199,7 @@ fn read_schema_file(s: &Settings) -> Result<(String, Renames), CliError> {
             s.schema_shown, s.schema_shown
         ))
     })?;
+    schema::check_file(&s.schema_shown, &text)?;
     let renames = schema::renames(&text).map_err(|e| CliError::Refused(format!("{}:{}", s.schema_shown, e)))?;
     Ok((text, renames))
 }

@@ -21,10 +21,17 @@
 //! transaction; `-- migrate:foreign-keys-off` runs it with foreign key
 //! enforcement off (SQLite's table rebuilds). Sections run from their marker line to the next marker,
 //! trimmed of surrounding blank space; their SQL is never split or rewritten.
+//! A comment that looks like a directive without being written as one
+//! (`-- phase: contract`, `-- MIGRATE:upgrade`) is an error naming the
+//! spelling it meant, never a comment that silently does nothing (see
+//! `format/lookalike.rs`).
 
 use crate::checksum::normalise;
 use crate::diagnostic::{Diagnostic, DiagnosticKind};
 use crate::migration::{Directives, Migration, MigrationParts, Phase};
+use lookalike::{MIGRATION_KEYS, Meant, Place, lookalike, split_key};
+
+pub(crate) mod lookalike;
 
 /// The longest revision id accepted.
 pub const MAX_REVISION_LEN: usize = 64;
@@ -81,8 +88,9 @@ fn is_forbidden_control(c: char) -> bool {
     (c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\x0c')) || matches!(c, '\u{80}'..='\u{9f}')
 }
 
-/// One diagnostic for the control characters of a file, at the first one.
-fn control_characters(file: &str, lines: &[&str]) -> Option<Diagnostic> {
+/// One diagnostic for the control characters of a file (its lines, line
+/// breaks normalised), at the first one: migration and schema files alike.
+pub(crate) fn control_characters(file: &str, lines: &[&str]) -> Option<Diagnostic> {
     let mut found = lines.iter().enumerate().filter_map(|(i, line)| {
         line.chars()
             .position(is_forbidden_control)
@@ -178,12 +186,19 @@ impl<'t> Header<'t> {
             }
             return;
         }
-        // Section text is kept verbatim; blank lines say nothing.
-        if self.upgrade_start.is_some() || line.trim().is_empty() {
+        // Section text is kept verbatim, but for a comment that would be a
+        // directive had it been spelt right; blank lines say nothing.
+        if self.upgrade_start.is_some() {
+            if let Some(body) = comment(line) {
+                lookalike_line(cx, i + 1, line, body, Place::Sql);
+            }
+            return;
+        }
+        if line.trim().is_empty() {
             return;
         }
         match comment(line) {
-            Some(body) => self.comment(cx, i + 1, body),
+            Some(body) => self.comment(cx, i + 1, line, body),
             None => self.sql_in_header.push(i + 1),
         }
     }
@@ -195,7 +210,7 @@ impl<'t> Header<'t> {
                 DiagnosticKind::BadHeader,
                 n,
                 format!("unknown directive `-- migrate:{key}:`"),
-                DIRECTIVES_HELP,
+                &did_you_mean(&format!("{key}:{value}")),
             );
         } else if self.upgrade_start.is_some() {
             cx.error(
@@ -265,20 +280,26 @@ impl<'t> Header<'t> {
                 self.foreign_keys_off_line = n;
                 None
             }
-            other => Some((format!("unknown directive `-- migrate:{other}`"), DIRECTIVES_HELP)),
+            other => Some((format!("unknown directive `-- migrate:{other}`"), "")),
         };
         if let Some((message, help)) = problem {
-            cx.error(DiagnosticKind::BadHeader, n, message, help);
+            let help = if help.is_empty() {
+                did_you_mean(name)
+            } else {
+                help.to_owned()
+            };
+            cx.error(DiagnosticKind::BadHeader, n, message, &help);
         }
     }
 
-    /// A header comment on line `n`, without its `--`.
-    fn comment(&mut self, cx: &mut Ctxt<'_>, n: usize, body: &str) {
+    /// A header comment `line`, line `n`, whose text after `--` is `body`.
+    fn comment(&mut self, cx: &mut Ctxt<'_>, n: usize, line: &str, body: &str) {
         match body.split_once(':').map(|(k, v)| (k.trim(), v.trim())) {
             Some(("revision", v)) => self.revision_line(cx, n, v),
             Some(("down_revision", v)) => self.down_revision_line(cx, n, v),
             Some(("created", v)) => self.created = Some(v.to_owned()),
             Some(("depends_on", v)) => self.depends_on_line(cx, n, v),
+            _ if lookalike_line(cx, n, line, body, Place::Header) => {}
             _ if self.message.is_none() && !body.is_empty() => self.message = Some(body.to_owned()),
             _ => {} // free text in the header
         }
@@ -331,6 +352,38 @@ impl<'t> Header<'t> {
             }
         }
     }
+}
+
+/// The help of an unknown `-- migrate:<text>` directive: the spelling it
+/// meant when `text` is a known one's loosely, else the list.
+fn did_you_mean(text: &str) -> String {
+    match split_key(text, MIGRATION_KEYS) {
+        Some((key, value, _)) => format!("did you mean `{}`?", key.spelled(value)),
+        None => DIRECTIVES_HELP.to_owned(),
+    }
+}
+
+/// Reports comment `line` (line `n`, text `body` after `--`) if it looks
+/// like a directive without being one; says whether it did.
+fn lookalike_line(cx: &mut Ctxt<'_>, n: usize, line: &str, body: &str, place: Place) -> bool {
+    let Some(meant) = lookalike(body, MIGRATION_KEYS, place) else {
+        return false;
+    };
+    let written = line.trim();
+    let (message, help) = match meant {
+        Meant::Directive(d) => (
+            format!("`{written}` is not a directive: did you mean `{d}`?"),
+            format!(
+                "directives are read only as written exactly, so this line is a comment and does nothing: write `{d}`, or, if it is a comment, reword it so it does not start like a directive"
+            ),
+        ),
+        Meant::Unknown => (
+            format!("`{written}` looks like a directive but is none"),
+            format!("{DIRECTIVES_HELP}; if it is a comment, reword it so it does not start with `migrate:`"),
+        ),
+    };
+    cx.error(DiagnosticKind::BadHeader, n, message, &help);
+    true
 }
 
 /// Sets the directive `key` (`phase`, `lock-timeout` or `statement-timeout`)
@@ -636,6 +689,84 @@ mod tests {
                 (Some(11), "`-- migrate:statement-timeout:` must be in the header"),
             ]
         );
+    }
+
+    #[test]
+    fn a_misspelt_directive_is_an_error_naming_what_it_meant() {
+        let text = "-- drop the old column\n-- revision: a\n-- down_revision:\n-- phase: contract\n-- MIGRATE:lock-timeout: 5s\n-- migrate statement-timeout: 1min\n--migrate:no_transaction\n\n-- migrate:upgrade\nALTER TABLE t DROP COLUMN c;\n-- Migrate :downgrade\nALTER TABLE t ADD COLUMN c INT;\n";
+        let e = parse("migrations/a_m.sql", text).unwrap_err();
+        let got: Vec<_> = e.iter().map(|d| (d.kind, d.line, d.message.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    DiagnosticKind::BadHeader,
+                    Some(4),
+                    "`-- phase: contract` is not a directive: did you mean `-- migrate:phase: contract`?"
+                ),
+                (
+                    DiagnosticKind::BadHeader,
+                    Some(5),
+                    "`-- MIGRATE:lock-timeout: 5s` is not a directive: did you mean `-- migrate:lock-timeout: 5s`?"
+                ),
+                (
+                    DiagnosticKind::BadHeader,
+                    Some(6),
+                    "`-- migrate statement-timeout: 1min` is not a directive: did you mean `-- migrate:statement-timeout: 1min`?"
+                ),
+                (
+                    DiagnosticKind::BadHeader,
+                    Some(7),
+                    "unknown directive `-- migrate:no_transaction`"
+                ),
+                (
+                    DiagnosticKind::BadHeader,
+                    Some(11),
+                    "`-- Migrate :downgrade` is not a directive: did you mean `-- migrate:downgrade`?"
+                ),
+            ]
+        );
+        assert_eq!(e[3].help.as_deref(), Some("did you mean `-- migrate:no-transaction`?"));
+        assert!(
+            e[0].help
+                .as_deref()
+                .unwrap()
+                .contains("write `-- migrate:phase: contract`")
+        );
+        // Printed like rustc: what, where, and the fix.
+        assert_eq!(
+            e[0].to_string(),
+            format!(
+                "error: `-- phase: contract` is not a directive: did you mean `-- migrate:phase: contract`?\n  --> migrations/a_m.sql:4\n   = help: {}",
+                e[0].help.as_deref().unwrap()
+            )
+        );
+        // Written right, it is the directive.
+        let right =
+            "-- m\n-- revision: a\n-- down_revision:\n-- migrate:phase: contract\n-- migrate:upgrade\nSELECT 1;\n";
+        assert_eq!(
+            parse("migrations/a_m.sql", right).unwrap().migration.directives().phase,
+            Some(Phase::Contract)
+        );
+        // A directive of `migrate:` with a loosely known name says which it meant.
+        let loose = "-- m\n-- revision: a\n-- down_revision:\n-- migrate:revision: a\n-- migrate:phase contract\n-- migrate:upgrade\n";
+        let e = parse("migrations/a_m.sql", loose).unwrap_err();
+        let helps: Vec<_> = e.iter().map(|d| d.help.as_deref().unwrap()).collect();
+        assert_eq!(
+            helps,
+            [
+                "did you mean `-- revision: a`?",
+                "did you mean `-- migrate:phase: contract`?"
+            ]
+        );
+    }
+
+    #[test]
+    fn prose_comments_that_mention_directives_are_fine() {
+        let text = "-- This migration drops the phase column\n-- Note: no transaction here, see the lock-timeout docs\n-- migrate the users table in one go\n-- revision: a\n-- down_revision:\n-- Created: yesterday\n-- migrate:upgrade\n-- phase: contract, said nobody\nSELECT 1;\n-- migrate:downgrade\n-- revision: b (a comment in SQL)\n";
+        let p = check_ok("migrations/a_m.sql", text);
+        assert_eq!(p.migration.message(), "This migration drops the phase column");
+        assert_eq!(p.migration.directives().phase, None);
     }
 
     #[test]

@@ -185,6 +185,20 @@ mod sqlite {
             rows: &[("account", 2)],
             check: "SELECT COUNT(*) = 2 FROM account WHERE email LIKE '%@x'",
         },
+        swapped_tables_go_through_a_temporary_name => Case {
+            before: "CREATE TABLE a (id INTEGER PRIMARY KEY, x TEXT); CREATE TABLE b (id INTEGER PRIMARY KEY, y INTEGER);",
+            after: "-- migrate:renamed-from b\nCREATE TABLE a (id INTEGER PRIMARY KEY, y INTEGER);\n-- migrate:renamed-from a\nCREATE TABLE b (id INTEGER PRIMARY KEY, x TEXT);",
+            seed: "INSERT INTO a (x) VALUES ('one'), ('two'), ('three'); INSERT INTO b (y) VALUES (7);",
+            rows: &[("a", 1), ("b", 3)],
+            check: "SELECT (SELECT COUNT(*) FROM b WHERE x IN ('one', 'two', 'three')) = 3 AND (SELECT y FROM a) = 7",
+        },
+        swapped_columns_go_through_a_temporary_name => Case {
+            before: "CREATE TABLE person (id INTEGER PRIMARY KEY, first TEXT, n INTEGER);",
+            after: "CREATE TABLE person (\n  id INTEGER PRIMARY KEY,\n  -- migrate:renamed-from n\n  first INTEGER,\n  -- migrate:renamed-from first\n  n TEXT\n);",
+            seed: "INSERT INTO person (first, n) VALUES ('ada', 1), ('bob', 2);",
+            rows: &[("person", 2)],
+            check: "SELECT COUNT(*) = 2 FROM person WHERE n IN ('ada', 'bob') AND first IN (1, 2)",
+        },
     });
 }
 
@@ -479,6 +493,13 @@ mod postgres {
             rows: &[("account", 2)],
             check: "SELECT (COUNT(*) = 2)::int::bigint FROM account WHERE email LIKE '%@x'",
         },
+        swapped_tables_and_columns_go_through_a_temporary_name => Case {
+            before: "CREATE TABLE a (id integer PRIMARY KEY, x text); CREATE TABLE b (id integer PRIMARY KEY, first text, n integer);",
+            after: "-- migrate:renamed-from b\nCREATE TABLE a (\n  id integer PRIMARY KEY,\n  -- migrate:renamed-from n\n  first integer,\n  -- migrate:renamed-from first\n  n text\n);\n-- migrate:renamed-from a\nCREATE TABLE b (id integer PRIMARY KEY, x text);",
+            seed: "INSERT INTO a VALUES (1, 'one'), (2, 'two'); INSERT INTO b VALUES (1, 'ada', 7);",
+            rows: &[("a", 1), ("b", 2)],
+            check: "SELECT ((SELECT COUNT(*) FROM b WHERE x IN ('one', 'two')) = 2 AND (SELECT n FROM a) = 'ada' AND (SELECT first FROM a) = 7)::int::bigint",
+        },
     });
 
     #[tokio::test]
@@ -597,6 +618,13 @@ mod mysql {
             seed: "INSERT INTO customer VALUES (1, 'a@x'), (2, 'b@x');",
             rows: &[("account", 2)],
             check: "SELECT CAST(COUNT(*) = 2 AS SIGNED) FROM account WHERE email LIKE '%@x'",
+        },
+        swapped_tables_and_columns_go_through_a_temporary_name => Case {
+            before: "CREATE TABLE a (id int PRIMARY KEY, x varchar(20)); CREATE TABLE b (id int PRIMARY KEY, first varchar(20), n int);",
+            after: "-- migrate:renamed-from b\nCREATE TABLE a (\n  id int PRIMARY KEY,\n  -- migrate:renamed-from n\n  first int,\n  -- migrate:renamed-from first\n  n varchar(20)\n);\n-- migrate:renamed-from a\nCREATE TABLE b (id int PRIMARY KEY, x varchar(20));",
+            seed: "INSERT INTO a VALUES (1, 'one'), (2, 'two'); INSERT INTO b VALUES (1, 'ada', 7);",
+            rows: &[("a", 1), ("b", 2)],
+            check: "SELECT CAST((SELECT COUNT(*) FROM b WHERE x IN ('one', 'two')) = 2 AND (SELECT n FROM a) = 'ada' AND (SELECT first FROM a) = 7 AS SIGNED)",
         },
     });
 

@@ -14,6 +14,10 @@ pub struct Diff<'a> {
     pub tables_removed: Vec<&'a Table>,
     /// Tables both have (under a new name when renamed) that differ.
     pub tables_changed: Vec<TableDiff<'a>>,
+    /// The tables' renames as statements make them, (earlier name, later
+    /// name) in order: each to a name free by then, a swap through a
+    /// temporary name.
+    pub table_renames: Vec<(String, String)>,
     /// Views.
     pub views: Changes<'a, Object>,
     /// PostgreSQL functions.
@@ -67,6 +71,9 @@ pub struct TableDiff<'a> {
     pub columns_removed: Vec<&'a Column>,
     /// Columns renamed (earlier, later).
     pub columns_renamed: Vec<(&'a Column, &'a Column)>,
+    /// The column renames as statements make them, (earlier name, later
+    /// name) in order, a swap through a temporary name.
+    pub column_renames: Vec<(String, String)>,
     /// Columns in both whose type, nullability, default, identity or generation differ.
     pub columns_changed: Vec<(&'a Column, &'a Column)>,
     /// Constraints only the later table has.
@@ -136,6 +143,250 @@ pub enum RenameError {
         /// The old name it gives.
         old: String,
     },
+    /// Two names said to be renamed from one.
+    #[error(
+        "the schema file says both \"{first}\" and \"{second}\" were renamed from \"{old}\", which would be renamed twice\n  = help: one old name becomes one new one: remove the `{RENAMED_FROM} {old}` line that is wrong"
+    )]
+    Twice {
+        /// The old name.
+        old: String,
+        /// One new name (`table` or `table.column`).
+        first: String,
+        /// The other.
+        second: String,
+    },
+    /// Renamed from a name the later schema still has.
+    #[error(
+        "the schema file says \"{new}\" was renamed from \"{old}\", but still declares \"{old}\" as well\n  = help: a rename moves \"{old}\" and its rows to the new name: if it is a rename, remove \"{old}\" from the schema file; if \"{old}\" stays, remove the `{RENAMED_FROM} {old}` line (\"{new}\" then starts empty)"
+    )]
+    StillDeclared {
+        /// The new name (`table` or `table.column`).
+        new: String,
+        /// The old name.
+        old: String,
+    },
+    /// Renamed onto a name the earlier schema holds for something that goes.
+    #[error(
+        "the schema file says \"{new}\" was renamed from \"{old}\", but the migrations have both: their \"{new}\" would have to be dropped before \"{old}\" takes its name\n  = help: drop \"{new}\" in a revision of its own first (`migrate revision -m MSG`), then autogenerate the rename; or, if \"{old}\" is not renamed, remove the `{RENAMED_FROM} {old}` line"
+    )]
+    Occupied {
+        /// The new name (`table` or `table.column`).
+        new: String,
+        /// The old name.
+        old: String,
+    },
+    /// A swap whose names have the same shape on both sides: made or not, the schemas read the same.
+    #[error(
+        "the schema file swaps {} by `{RENAMED_FROM}` lines, but they have the same shape in the migrations, so whether the swap is still to be made cannot be told\n  = help: if the migrations already make it, remove those lines; if not, write the revision by hand (`migrate revision -m MSG`), renaming through a temporary name",
+        names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
+    )]
+    Undecidable {
+        /// The names swapped (`table` or `table.column`).
+        names: Vec<String>,
+    },
+}
+
+/// The names of one kind (tables, or one table's columns) on two sides, and
+/// which declared renames apply between them: those whose old name the
+/// earlier side has. One whose new name the earlier side has instead was
+/// made already and is left alone (the schema file keeps its line). A cycle
+/// (a swap: `a` from `b`, `b` from `a`) applies when the shapes are closer
+/// swapped than as named, is made already when closer as named, and cannot
+/// be told on a tie.
+struct Names<'s> {
+    /// Whether the earlier side has a name.
+    before: &'s dyn Fn(&str) -> bool,
+    /// Whether the later side has a name.
+    after: &'s dyn Fn(&str) -> bool,
+    /// How much the earlier side's first name differs from the later's second.
+    distance: &'s dyn Fn(&str, &str) -> usize,
+    /// A name as errors show it (`table` or `table.column`).
+    shown: &'s dyn Fn(&str) -> String,
+}
+
+impl Names<'_> {
+    fn applicable(&self, declared: &[(&str, &str)]) -> Result<BTreeMap<String, String>, RenameError> {
+        let mut out: BTreeMap<String, String> = BTreeMap::new();
+        for &(new, old) in declared.iter().filter(|(new, old)| new != old && (self.after)(new)) {
+            if (self.before)(old) {
+                out.insert(new.to_owned(), old.to_owned());
+            } else if !(self.before)(new) {
+                return Err(RenameError::UnknownOld {
+                    new: (self.shown)(new),
+                    old: old.to_owned(),
+                });
+            }
+        }
+        self.refuse_conflicts(declared, &out)?;
+        // A chain made already (`a` from `b`, `b` from `c`, and the earlier
+        // side has `a` and `b`): `a` is there and stays, `b` stays too.
+        loop {
+            let made: Vec<String> = out
+                .iter()
+                .filter(|(new, old)| (self.before)(new) && !out.values().any(|o| o == *new) && (self.after)(old))
+                .map(|(new, _)| new.clone())
+                .collect();
+            if made.is_empty() {
+                break;
+            }
+            for new in made {
+                out.remove(&new);
+            }
+        }
+        self.refuse_occupied(&out)?;
+        for cycle in cycles(&out) {
+            let as_named: usize = cycle.iter().map(|n| (self.distance)(n, n)).sum();
+            let swapped: usize = cycle.iter().map(|n| (self.distance)(&out[n], n)).sum();
+            if as_named < swapped {
+                for n in &cycle {
+                    out.remove(n);
+                }
+            } else if as_named == swapped {
+                return Err(RenameError::Undecidable {
+                    names: cycle.iter().map(|n| (self.shown)(n)).collect(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// One old name renamed twice, or renamed while the later side still has
+    /// it (not renamed itself).
+    fn refuse_conflicts(&self, declared: &[(&str, &str)], out: &BTreeMap<String, String>) -> Result<(), RenameError> {
+        for (new, old) in out {
+            if let Some((twin, _)) = out.iter().find(|(n, o)| *n != new && *o == old) {
+                return Err(RenameError::Twice {
+                    old: old.clone(),
+                    first: (self.shown)(new.min(twin)),
+                    second: (self.shown)(new.max(twin)),
+                });
+            }
+            if (self.after)(old) && !declared.iter().any(|(n, _)| n == old) {
+                return Err(RenameError::StillDeclared {
+                    new: (self.shown)(new),
+                    old: old.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A rename onto a name the earlier side holds for something that goes.
+    fn refuse_occupied(&self, out: &BTreeMap<String, String>) -> Result<(), RenameError> {
+        let renamed_away = |name: &str| out.values().any(|old| old == name);
+        match out.iter().find(|(new, _)| (self.before)(new) && !renamed_away(new)) {
+            Some((new, old)) => Err(RenameError::Occupied {
+                new: (self.shown)(new),
+                old: old.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The cycles of renames (new → old) whose every old name is another's new
+/// one: swaps and rotations, each listed once, in name order.
+fn cycles(renames: &BTreeMap<String, String>) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for start in renames.keys() {
+        if out.iter().any(|c| c.contains(start)) {
+            continue;
+        }
+        let mut path = vec![start.clone()];
+        let mut at = start;
+        while let Some(old) = renames.get(at) {
+            if old == start {
+                out.push(path);
+                break;
+            }
+            if path.contains(old) {
+                break; // a cycle that does not pass through `start`: found from one of its own
+            }
+            path.push(old.clone());
+            at = old;
+        }
+    }
+    out
+}
+
+/// How much two tables differ: the later's columns with no column of the
+/// earlier in the same shape, under its own name or the one it is declared
+/// renamed from (`renames`), and the earlier's columns left over.
+fn table_distance(b: &Table, a: &Table, renames: &Renames) -> usize {
+    let mut used: BTreeSet<&str> = BTreeSet::new();
+    let mut differ = 0;
+    for c in &a.columns {
+        let declared = renames.columns.get(&(a.name.clone(), c.name.clone()));
+        let same = [declared.map(String::as_str), Some(c.name.as_str())]
+            .into_iter()
+            .flatten()
+            .filter_map(|n| b.column(n))
+            .find(|o| o.same_shape(c) && !used.contains(o.name.as_str()));
+        match same {
+            Some(o) => {
+                used.insert(&o.name);
+            }
+            None => differ += 1,
+        }
+    }
+    differ + b.columns.iter().filter(|o| !used.contains(o.name.as_str())).count()
+}
+
+/// Renames `pairs` (from → to) in an order statements can run them: each
+/// to a name nothing holds by then (`held`: the names that exist before),
+/// a cycle (a swap) through a temporary name that none of `avoid` is.
+fn rename_steps(pairs: &[(&str, &str)], held: BTreeSet<&str>, avoid: &BTreeSet<&str>) -> Vec<(String, String)> {
+    let mut held: BTreeSet<String> = held.into_iter().map(str::to_owned).collect();
+    let mut left: Vec<(String, String)> = pairs.iter().map(|(f, t)| (f.to_string(), t.to_string())).collect();
+    let mut steps = Vec::new();
+    while !left.is_empty() {
+        let free = left.iter().position(|(_, to)| !held.contains(to));
+        let cycle = || left.iter().position(|(_, to)| left.iter().any(|(from, _)| from == to));
+        let (i, temporary) = match (free, cycle()) {
+            (Some(i), _) => (i, None),
+            (None, Some(i)) => {
+                let from = &left[i].0;
+                let temp = (1..)
+                    .map(|k| format!("{from}_swap{k}"))
+                    .find(|t| !held.contains(t) && !avoid.contains(t.as_str()))
+                    .unwrap_or_default();
+                (i, Some(temp))
+            }
+            // A name held by what is not renamed (refused before rendering): as they are.
+            (None, None) => {
+                steps.append(&mut left);
+                break;
+            }
+        };
+        let (from, to) = left.remove(i);
+        held.remove(&from);
+        match temporary {
+            Some(temp) => {
+                held.insert(temp.clone());
+                steps.push((from, temp.clone()));
+                left.push((temp, to));
+            }
+            None => {
+                held.insert(to.clone());
+                steps.push((from, to));
+            }
+        }
+    }
+    steps
+}
+
+/// `text` with every name of `pairs` (from, to) made its new name at once,
+/// so that a swap stays a swap.
+fn renamed_all(text: &str, pairs: &[(&str, &str)]) -> String {
+    let marks: Vec<String> = (0..pairs.len()).map(|i| format!("migrate_renaming_{i}_")).collect();
+    let mut t = text.to_owned();
+    for ((from, _), mark) in pairs.iter().zip(&marks) {
+        t = super::text::replace_ident(&t, from, mark);
+    }
+    for ((_, to), mark) in pairs.iter().zip(&marks) {
+        t = super::text::replace_ident(&t, mark, to);
+    }
+    t
 }
 
 fn objects<'a>(before: &'a BTreeMap<String, Object>, after: &'a BTreeMap<String, Object>) -> Changes<'a, Object> {
@@ -164,6 +415,7 @@ fn table<'a>(before: &'a Table, after: &'a Table, renames: &Renames) -> Result<T
         columns_added: Vec::new(),
         columns_removed: Vec::new(),
         columns_renamed: Vec::new(),
+        column_renames: Vec::new(),
         columns_changed: Vec::new(),
         constraints_added: Vec::new(),
         constraints_removed: Vec::new(),
@@ -171,18 +423,28 @@ fn table<'a>(before: &'a Table, after: &'a Table, renames: &Renames) -> Result<T
         indexes_removed: Vec::new(),
         autoincrement_changed: before.autoincrement != after.autoincrement,
     };
+    let declared: Vec<(&str, &str)> = renames
+        .columns
+        .iter()
+        .filter(|((t, _), _)| *t == after.name)
+        .map(|((_, new), old)| (new.as_str(), old.as_str()))
+        .collect();
+    let distance = |b: &str, a: &str| match (before.column(b), after.column(a)) {
+        (Some(b), Some(a)) => usize::from(!b.same_shape(a)),
+        _ => 1,
+    };
+    let names = Names {
+        before: &|n| before.column(n).is_some(),
+        after: &|n| after.column(n).is_some(),
+        distance: &distance,
+        shown: &|n| format!("{}.{n}", after.name),
+    };
+    let applied = names.applicable(&declared)?;
     let mut matched: BTreeSet<&str> = BTreeSet::new();
     for a in &after.columns {
-        let declared = renames.columns.get(&(after.name.clone(), a.name.clone()));
-        let b = match before.column(&a.name) {
-            Some(b) => Some(b),
-            None => match declared {
-                Some(old) => Some(before.column(old).ok_or_else(|| RenameError::UnknownOld {
-                    new: format!("{}.{}", after.name, a.name),
-                    old: old.clone(),
-                })?),
-                None => None,
-            },
+        let b = match applied.get(&a.name) {
+            Some(old) => before.column(old),
+            None => before.column(&a.name),
         };
         match b {
             Some(b) => {
@@ -202,17 +464,20 @@ fn table<'a>(before: &'a Table, after: &'a Table, renames: &Renames) -> Result<T
         .iter()
         .filter(|c| !matched.contains(c.name.as_str()))
         .collect();
+    let pairs: Vec<(&str, &str)> = d
+        .columns_renamed
+        .iter()
+        .map(|(b, a)| (b.name.as_str(), a.name.as_str()))
+        .collect();
+    let names_of = |t: &'a Table| t.columns.iter().map(|c| c.name.as_str());
+    let avoid: BTreeSet<&str> = names_of(before).chain(names_of(after)).collect();
+    d.column_renames = rename_steps(&pairs, names_of(before).collect(), &avoid);
     // Constraints and indexes name columns: compare them in the later names.
-    let renamed = |text: &str| -> String {
-        let mut t = text.to_owned();
-        for (from, to) in &d.columns_renamed {
-            t = super::text::replace_ident(&t, &from.name, &to.name);
-        }
-        if before.name != after.name {
-            t = super::text::replace_ident(&t, &before.name, &after.name);
-        }
-        t
-    };
+    let mut pairs = pairs;
+    if before.name != after.name {
+        pairs.push((&before.name, &after.name));
+    }
+    let renamed = |text: &str| renamed_all(text, &pairs);
     let before_keys: Vec<_> = before
         .constraints
         .iter()
@@ -266,22 +531,27 @@ pub fn compare<'a>(
     allow_destructive: bool,
 ) -> Result<Diff<'a>, RenameError> {
     let mut d = Diff::default();
+    let declared: Vec<(&str, &str)> = renames
+        .tables
+        .iter()
+        .map(|(new, old)| (new.as_str(), old.as_str()))
+        .collect();
+    let distance = |b: &str, a: &str| match (before.tables.get(b), after.tables.get(a)) {
+        (Some(b), Some(a)) => table_distance(b, a, renames),
+        _ => 1 << 20,
+    };
+    let names = Names {
+        before: &|n| before.tables.contains_key(n),
+        after: &|n| after.tables.contains_key(n),
+        distance: &distance,
+        shown: &|n| n.to_owned(),
+    };
+    let applied = names.applicable(&declared)?;
     let mut matched: BTreeSet<&str> = BTreeSet::new();
     for (name, a) in &after.tables {
-        let b = match before.tables.get(name) {
-            Some(b) => Some(b),
-            None => match renames.tables.get(name) {
-                Some(old) => match before.tables.get(old) {
-                    Some(b) => Some(b),
-                    None => {
-                        return Err(RenameError::UnknownOld {
-                            new: name.clone(),
-                            old: old.clone(),
-                        });
-                    }
-                },
-                None => None,
-            },
+        let b = match applied.get(name) {
+            Some(old) => before.tables.get(old),
+            None => before.tables.get(name),
         };
         match b {
             Some(b) => {
@@ -311,6 +581,19 @@ pub fn compare<'a>(
         .values()
         .filter(|t| !matched.contains(t.name.as_str()))
         .collect();
+    let pairs: Vec<(&str, &str)> = d
+        .tables_changed
+        .iter()
+        .filter(|t| t.renamed())
+        .map(|t| (t.before.name.as_str(), t.after.name.as_str()))
+        .collect();
+    let avoid: BTreeSet<&str> = before
+        .tables
+        .keys()
+        .chain(after.tables.keys())
+        .map(String::as_str)
+        .collect();
+    d.table_renames = rename_steps(&pairs, before.tables.keys().map(String::as_str).collect(), &avoid);
     d.views = objects(&before.views, &after.views);
     d.functions = objects(&before.functions, &after.functions);
     d.triggers = objects(&before.triggers, &after.triggers);
@@ -619,5 +902,184 @@ mod tests {
             compare(&before, &after, &wrong, false),
             Err(RenameError::UnknownOld { .. })
         ));
+    }
+
+    fn renames(tables: &[(&str, &str)], columns: &[(&str, &str, &str)]) -> Renames {
+        Renames {
+            tables: tables.iter().map(|(n, o)| (n.to_string(), o.to_string())).collect(),
+            columns: columns
+                .iter()
+                .map(|(t, n, o)| ((t.to_string(), n.to_string()), o.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_table_swap_goes_through_a_temporary_name_both_ways() {
+        let before = schema(vec![
+            tbl("a", vec![col("id", "int"), col("x", "text")]),
+            tbl("b", vec![col("id", "int"), col("y", "int")]),
+        ]);
+        let after = schema(vec![
+            tbl("a", vec![col("id", "int"), col("y", "int")]),
+            tbl("b", vec![col("id", "int"), col("x", "text")]),
+        ]);
+        let r = renames(&[("a", "b"), ("b", "a")], &[]);
+        let g = crate::schema::generate(crate::Dialect::Sqlite, &before, &after, &r, false).unwrap();
+        let up: Vec<&str> = g.upgrade.statements.iter().map(|s| s.sql.as_str()).collect();
+        assert_eq!(
+            up,
+            [
+                "ALTER TABLE b RENAME TO b_swap1",
+                "ALTER TABLE a RENAME TO b",
+                "ALTER TABLE b_swap1 RENAME TO a"
+            ]
+        );
+        let down: Vec<&str> = g.downgrade.statements.iter().map(|s| s.sql.as_str()).collect();
+        assert_eq!(down, up, "the swap back is the same swap");
+        let lines: Vec<&str> = g.detected.iter().map(|d| d.text.as_str()).collect();
+        assert_eq!(
+            lines,
+            [
+                "Detected renamed table \"b\" to \"a\"",
+                "Detected renamed table \"a\" to \"b\""
+            ]
+        );
+        // Once made, the same lines find nothing to do.
+        let again = compare(&after, &after, &r, false).unwrap();
+        assert!(again.agrees(), "{:?}", again.detected());
+    }
+
+    #[test]
+    fn a_column_swap_goes_through_a_temporary_name() {
+        let before = schema(vec![tbl("t", vec![col("first", "text"), col("n", "int")])]);
+        let after = schema(vec![tbl("t", vec![col("n", "text"), col("first", "int")])]);
+        let r = renames(&[], &[("t", "n", "first"), ("t", "first", "n")]);
+        let d = compare(&before, &after, &r, false).unwrap();
+        let t = &d.tables_changed[0];
+        assert!(t.columns_changed.is_empty() && t.columns_added.is_empty());
+        assert_eq!(
+            t.column_renames,
+            [
+                ("first".to_owned(), "first_swap1".to_owned()),
+                ("n".to_owned(), "first".to_owned()),
+                ("first_swap1".to_owned(), "n".to_owned())
+            ]
+        );
+        let up = crate::schema::render(crate::Dialect::Postgres, &d, &before, &after);
+        assert_eq!(up.statements[0].sql, "ALTER TABLE t RENAME COLUMN first TO first_swap1");
+        // Made already: nothing to do.
+        assert!(compare(&after, &after, &r, false).unwrap().agrees());
+    }
+
+    #[test]
+    fn a_table_swap_is_judged_with_the_column_renames_inside_it() {
+        let before = schema(vec![
+            tbl("a", vec![col("id", "int"), col("x", "text")]),
+            tbl("b", vec![col("id", "int"), col("first", "text"), col("n", "int")]),
+        ]);
+        let after = schema(vec![
+            tbl("a", vec![col("id", "int"), col("first", "int"), col("n", "text")]),
+            tbl("b", vec![col("id", "int"), col("x", "text")]),
+        ]);
+        let r = renames(&[("a", "b"), ("b", "a")], &[("a", "first", "n"), ("a", "n", "first")]);
+        let d = compare(&before, &after, &r, false).unwrap();
+        let lines: Vec<String> = d.detected().into_iter().map(|l| l.text).collect();
+        assert_eq!(
+            lines,
+            [
+                "Detected renamed table \"b\" to \"a\"",
+                "Detected renamed column \"a\".\"n\" to \"first\"",
+                "Detected renamed column \"a\".\"first\" to \"n\"",
+                "Detected renamed table \"a\" to \"b\""
+            ]
+        );
+        assert!(compare(&after, &after, &r, false).unwrap().agrees());
+    }
+
+    #[test]
+    fn a_swap_of_the_same_shape_cannot_be_told_from_one_made() {
+        let s = schema(vec![tbl("t", vec![col("first", "text"), col("last", "text")])]);
+        let r = renames(&[], &[("t", "first", "last"), ("t", "last", "first")]);
+        let e = compare(&s, &s, &r, false).unwrap_err();
+        assert_eq!(
+            e,
+            RenameError::Undecidable {
+                names: vec!["t.first".into(), "t.last".into()]
+            }
+        );
+        assert!(e.to_string().contains("remove those lines"), "{e}");
+    }
+
+    #[test]
+    fn chains_rename_in_an_order_that_runs() {
+        let before = schema(vec![tbl("b", vec![col("x", "int")]), tbl("c", vec![col("y", "int")])]);
+        let after = schema(vec![tbl("a", vec![col("x", "int")]), tbl("b", vec![col("y", "int")])]);
+        let r = renames(&[("a", "b"), ("b", "c")], &[]);
+        let d = compare(&before, &after, &r, false).unwrap();
+        assert_eq!(
+            d.table_renames,
+            [("b".to_owned(), "a".to_owned()), ("c".to_owned(), "b".to_owned())]
+        );
+        assert!(d.tables_added.is_empty() && d.tables_removed.is_empty());
+        // Made already (the old `c` is gone): nothing to do.
+        assert!(compare(&after, &after, &r, false).unwrap().agrees());
+    }
+
+    #[test]
+    fn contradicting_renames_are_refused() {
+        let customer = || tbl("customer", vec![col("id", "int")]);
+        let before = schema(vec![customer()]);
+        // Renamed from a table the file still declares.
+        let after = schema(vec![tbl("account", vec![col("id", "int")]), customer()]);
+        let e = compare(&before, &after, &renames(&[("account", "customer")], &[]), false).unwrap_err();
+        assert_eq!(
+            e,
+            RenameError::StillDeclared {
+                new: "account".into(),
+                old: "customer".into()
+            }
+        );
+        // Two tables from one.
+        let after = schema(vec![
+            tbl("account", vec![col("id", "int")]),
+            tbl("client", vec![col("id", "int")]),
+        ]);
+        let e = compare(
+            &before,
+            &after,
+            &renames(&[("account", "customer"), ("client", "customer")], &[]),
+            false,
+        )
+        .unwrap_err();
+        assert!(matches!(e, RenameError::Twice { .. }), "{e}");
+        // Onto a name the migrations keep for a table that goes.
+        let before = schema(vec![customer(), tbl("account", vec![col("n", "text")])]);
+        let after = schema(vec![tbl("account", vec![col("id", "int")])]);
+        let e = compare(&before, &after, &renames(&[("account", "customer")], &[]), false).unwrap_err();
+        assert!(matches!(e, RenameError::Occupied { .. }), "{e}");
+        // Columns too.
+        let before = schema(vec![tbl("t", vec![col("mail", "text")])]);
+        let after = schema(vec![tbl("t", vec![col("mail", "text"), col("email", "text")])]);
+        let e = compare(&before, &after, &renames(&[], &[("t", "email", "mail")]), true).unwrap_err();
+        assert_eq!(
+            e,
+            RenameError::StillDeclared {
+                new: "t.email".into(),
+                old: "mail".into()
+            }
+        );
+    }
+
+    #[test]
+    fn rename_steps_never_loop() {
+        let avoid: BTreeSet<&str> = ["a", "b", "c", "a_swap1"].into();
+        // A rotation of three.
+        let steps = rename_steps(&[("a", "b"), ("b", "c"), ("c", "a")], ["a", "b", "c"].into(), &avoid);
+        assert_eq!(steps.len(), 4);
+        assert_eq!(steps[0], ("a".to_owned(), "a_swap2".to_owned()));
+        // A target held by something not renamed: written as is, not looped on.
+        let steps = rename_steps(&[("a", "b")], ["a", "b"].into(), &avoid);
+        assert_eq!(steps, [("a".to_owned(), "b".to_owned())]);
     }
 }

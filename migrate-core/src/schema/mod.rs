@@ -11,14 +11,16 @@
 //! the comparison made the other way, not the upgrade inverted.
 
 pub mod compare;
+pub mod file;
 pub mod model;
 pub mod renames;
 pub mod render;
 pub mod text;
 
 pub use compare::{Diff, RenameError, compare};
+pub use file::check_file;
 pub use model::{Column, Constraint, ConstraintKind, EnumType, Index, Object, Schema, Table};
-pub use renames::{Renames, renames};
+pub use renames::{Renames, RenamesError, RenamesErrorKind, renames};
 pub use render::{Rendered, Statement, render};
 
 pub use crate::dialect::Dialect;

@@ -79,8 +79,10 @@ pub(crate) async fn read(conn: &mut dyn Backend, exclude: &[String]) -> Result<S
 
 /// Runs a schema file (`schema.sql`) statement by statement on the
 /// database `db` is connected to. A failing statement is named by its line
-/// in `file`.
+/// in `file`. The text is checked first ([`migrate_core::schema::check_file`]):
+/// a NUL byte would leave SQLite's driver spinning on it forever.
 pub async fn run_script<'c>(db: impl Connect<'c>, sql: &str, file: &str) -> Result<()> {
+    migrate_core::schema::check_file(file, sql).map_err(Error::Invalid)?;
     run_boxed(db.connect(), sql.to_owned(), file.to_owned()).await
 }
 

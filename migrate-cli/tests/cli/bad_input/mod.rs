@@ -10,7 +10,9 @@ pub(crate) fn sqlite_url(dir: &std::path::Path) -> String {
 }
 
 mod config;
+mod directives;
 mod folders;
 mod results;
+mod schema_files;
 mod targets;
 mod urls;

@@ -465,10 +465,11 @@ fn drop_foreign_keys(w: &mut Writer<'_>, diff: &Diff<'_>) {
     }
 }
 
-/// Step 6: Renames: tables, then the columns of tables not rebuilt.
+/// Step 6: Renames: tables, then the columns of tables not rebuilt, each in
+/// the order compare gave (a swap through a temporary name).
 fn rename_tables_and_columns(w: &mut Writer<'_>, diff: &Diff<'_>, rebuilt: &BTreeSet<&str>) {
-    for t in diff.tables_changed.iter().filter(|t| t.renamed()) {
-        let sql = w.alter(&t.before.name, &format!("RENAME TO {}", w.q(&t.after.name)));
+    for (from, to) in &diff.table_renames {
+        let sql = w.alter(from, &format!("RENAME TO {}", w.q(to)));
         w.push(sql);
     }
     for t in diff
@@ -476,11 +477,8 @@ fn rename_tables_and_columns(w: &mut Writer<'_>, diff: &Diff<'_>, rebuilt: &BTre
         .iter()
         .filter(|t| !rebuilt.contains(t.after.name.as_str()))
     {
-        for (b, a) in &t.columns_renamed {
-            let sql = w.alter(
-                &t.after.name,
-                &format!("RENAME COLUMN {} TO {}", w.q(&b.name), w.q(&a.name)),
-            );
+        for (from, to) in &t.column_renames {
+            let sql = w.alter(&t.after.name, &format!("RENAME COLUMN {} TO {}", w.q(from), w.q(to)));
             w.push(sql);
         }
     }
