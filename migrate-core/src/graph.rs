@@ -1,10 +1,13 @@
 //! The revision graph: one head, any number of roots (bases) joined into it
-//! by merges, in a deterministic topological order.
+//! by merges, in Alembic's order of application.
 //!
 //! Validation collects every problem (duplicates, dangling parents,
 //! cycles, unmerged heads, a stray root among them) instead of stopping at the
-//! first. The order of application is Kahn's algorithm with ties broken
-//! by revision id, so it never depends on the order files were read in.
+//! first. The order of application is Alembic 1.x's (module `order`): it depends
+//! on the links, the order each `down_revision` lists its parents, and the
+//! sorted file names, never on the order files were read in.
+
+mod order;
 
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Diagnostics};
 use crate::format::ParsedFile;
@@ -44,7 +47,7 @@ fn list(ids: &[&str]) -> String {
     ids.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", ")
 }
 
-/// Checks the graph formed by `nodes` and returns its topological order
+/// Checks the graph formed by `nodes` and returns its order of application
 /// (indices into `nodes`), or every problem found.
 fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
     let mut problems = Vec::new();
@@ -65,7 +68,13 @@ fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
     if order.len() == live && live > 0 && !edges.dangling {
         unmerged_heads(nodes, &edges, &order, &mut problems);
     }
-    if problems.is_empty() { Ok(order) } else { Err(problems) }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let rank = order::load_ranks(nodes.iter().map(|n| (n.file, n.id)));
+    let mut applied = order::walk(&edges.parents, &edges.children, &rank, &alive);
+    applied.reverse();
+    Ok(applied)
 }
 
 /// Duplicate ids: the first file (by name) keeps the id; every other is
@@ -161,6 +170,8 @@ fn has_root(nodes: &[Node<'_>], alive: &[bool]) -> bool {
 
 /// Kahn's algorithm, ties broken by revision id: the order it reaches,
 /// and the indegree it leaves (above 0 on the nodes it never reached).
+/// Validation's own order (cycles, the fork point of unmerged heads), not
+/// the order of application.
 fn topological_order(nodes: &[Node<'_>], alive: &[bool], edges: &Edges) -> (Vec<usize>, Vec<usize>) {
     let n = nodes.len();
     let mut indegree: Vec<usize> = edges.parents.iter().map(Vec::len).collect();
@@ -390,16 +401,19 @@ pub fn validate(files: Vec<ParsedFile>) -> Result<Vec<Migration>, Vec<Diagnostic
     Ok(order.into_iter().filter_map(|i| slots[i].take()).collect())
 }
 
-/// A valid revision graph over a list of migrations, in application order.
+/// A valid revision graph over a list of migrations, in application order
+/// (what `upgrade head` runs on an empty database).
 ///
 /// Revisions are addressed by their position in that order: `0` is the
-/// root, `len() - 1` the head.
+/// first revision applied, `len() - 1` the head.
 #[derive(Debug, Clone)]
 pub struct Graph<'m> {
     migrations: Vec<&'m Migration>,
     index: HashMap<&'m str, usize>,
     parents: Vec<Vec<usize>>,
     children: Vec<Vec<usize>>,
+    /// Each position's rank in the order Alembic loads a versions folder.
+    rank: Vec<usize>,
 }
 
 impl<'m> Graph<'m> {
@@ -419,19 +433,22 @@ impl<'m> Graph<'m> {
                 children[p].push(i);
             }
         }
+        let rank = order::load_ranks(migrations.iter().map(|m| (m.file(), m.revision())));
         Ok(Graph {
             migrations,
             index,
             parents,
             children,
+            rank,
         })
     }
 
     /// The graph of a list that is already validated and in application
     /// order (what `embed_migrations!` embeds and [`crate::load`] returns):
-    /// it is indexed, not analysed again. A list that turns out not to be
-    /// (an id twice, a parent missing or after its child, not one head)
-    /// gets the full analysis of [`Graph::new`], problems and all.
+    /// it is indexed and its order checked, not analysed again. A list that
+    /// turns out not to be (an id twice, a parent missing or after its
+    /// child, not one head, another order) gets the full analysis of
+    /// [`Graph::new`], problems and all.
     pub fn of_ordered(migrations: &'m [Migration]) -> Result<Self, Diagnostics> {
         let n = migrations.len();
         let mut index: HashMap<&'m str, usize> = HashMap::with_capacity(n);
@@ -457,12 +474,19 @@ impl<'m> Graph<'m> {
         if n > 0 && (heads != 1 || !children[n - 1].is_empty()) {
             return Graph::new(migrations);
         }
-        Ok(Graph {
+        let graph = Graph {
             migrations: migrations.iter().collect(),
             index,
             parents,
             children,
-        })
+            rank: order::load_ranks(migrations.iter().map(|m| (m.file(), m.revision()))),
+        };
+        let mut down = graph.unapply_order(&vec![true; n]);
+        down.reverse();
+        if down.iter().enumerate().any(|(k, &i)| k != i) {
+            return Graph::new(migrations);
+        }
+        Ok(graph)
     }
 
     /// How many revisions there are.
@@ -513,6 +537,26 @@ impl<'m> Graph<'m> {
     /// `i` and every revision that descends from it, as a membership vector.
     pub fn descendants(&self, i: usize) -> Vec<bool> {
         ancestors_of(&self.children, self.len(), i)
+    }
+
+    /// The revisions of `todo` (a membership vector by position) in the
+    /// order Alembic applies them: the reverse of [`Graph::unapply_order`].
+    pub fn apply_order(&self, todo: &[bool]) -> Vec<usize> {
+        let mut order = self.unapply_order(todo);
+        order.reverse();
+        order
+    }
+
+    /// The revisions of `todo` in the order Alembic unapplies them: its
+    /// revision map's walk from the revisions of `todo` no other one
+    /// descends from, taken in file-name order, down each `down_revision`
+    /// in the order it lists its parents (see the `order` module). Every
+    /// revision of `todo` is in it once; `todo` shorter than the graph
+    /// counts as `false` beyond its end.
+    pub fn unapply_order(&self, todo: &[bool]) -> Vec<usize> {
+        let mut set = todo.to_vec();
+        set.resize(self.len(), false);
+        order::walk(&self.parents, &self.children, &self.rank, &set)
     }
 
     /// The applied revisions that no other applied revision descends from.
@@ -623,8 +667,9 @@ mod tests {
     }
 
     #[test]
-    fn diamond_merge_orders_ties_by_id() {
+    fn diamond_merge_applies_its_first_parent_last() {
         check("a <-\nz <- a\nb <- a\nm <- z, b\nn <- m", "a b z m n");
+        check("a <-\nz <- a\nb <- a\nm <- b, z\nn <- m", "a z b m n");
     }
 
     #[test]
@@ -651,10 +696,10 @@ mod tests {
 
     #[test]
     fn two_roots_joined() {
-        check("a <-\nb <-\nm <- a, b", "a b m");
+        check("a <-\nb <-\nm <- a, b", "b a m");
         check(
             "x1 <-\nx2 <- x1\ny1 <-\nm1 <- x2, y1\nz1 <-\nm2 <- m1, z1\nt <- m2",
-            "x1 x2 y1 m1 z1 m2 t",
+            "y1 z1 x1 x2 m1 m2 t",
         );
     }
 
@@ -770,7 +815,7 @@ mod tests {
         );
         assert_eq!(fast.children(0), full.children(0));
         assert_eq!(fast.parents(3), full.parents(3));
-        // Out of order, forked, or cyclic: the full analysis speaks.
+        // Out of order, in another topological order, forked, or cyclic: the full analysis speaks.
         let backwards: Vec<Migration> = ordered.iter().rev().cloned().collect();
         assert_eq!(
             Graph::of_ordered(&backwards)
@@ -778,7 +823,16 @@ mod tests {
                 .iter()
                 .map(Migration::revision)
                 .collect::<Vec<_>>(),
-            ["a", "b", "c", "m"]
+            ["a", "c", "b", "m"]
+        );
+        let other = fixture("a <-\nb <- a\nc <- a\nm <- b, c");
+        assert_eq!(
+            Graph::of_ordered(&other)
+                .unwrap()
+                .iter()
+                .map(Migration::revision)
+                .collect::<Vec<_>>(),
+            ["a", "c", "b", "m"]
         );
         assert!(Graph::of_ordered(&fixture("a <-\nb <- a\nc <- a")).is_err());
         assert!(Graph::of_ordered(&fixture("a <- b\nb <- a")).is_err());
@@ -819,7 +873,7 @@ mod tests {
         let ms = fixture("a <-\nb <- a\nc <- a\nm <- b, c");
         let g = Graph::new(&ms).unwrap();
         let ids = |v: Vec<usize>| v.into_iter().map(|i| g.get(i).revision()).collect::<Vec<_>>();
-        assert_eq!(ids(g.heads_of(&[true, true, true, false])), ["b", "c"]);
+        assert_eq!(ids(g.heads_of(&[true, true, true, false])), ["c", "b"]);
         assert_eq!(ids(g.heads_of(&[true, true, true, true])), ["m"]);
         assert_eq!(ids(g.heads_of(&[false; 4])), Vec::<&str>::new());
     }

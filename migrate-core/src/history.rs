@@ -434,7 +434,8 @@ mod tests {
         assert_eq!(current_heads(&g, &rows(&[])), Vec::<&str>::new());
         assert_eq!(
             current_heads(&g, &rows(&[("a", &[]), ("c", &["a"]), ("b", &["a"])])),
-            ["b", "c"]
+            ["c", "b"],
+            "in application order, where Alembic applies the merge's first parent last"
         );
         assert_eq!(
             current_heads(

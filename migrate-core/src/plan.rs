@@ -1,11 +1,15 @@
 //! Plans: which revisions to apply or unapply, in which order, for a target.
 //!
-//! Semantics follow Alembic's on a DAG. Upgrading to X applies every
-//! not-yet-applied ancestor of X and X itself, in application order.
-//! Downgrading to X unapplies every applied descendant of X in reverse
-//! order, leaving other branches applied. `+N` applies the next N pending
-//! revisions in application order and `-N` unapplies the last N applied
-//! ones, so both are defined across merges.
+//! Semantics follow Alembic's on a DAG, and so does the order: each plan
+//! is ordered by Alembic's walk over its own set of revisions
+//! ([`Graph::apply_order`], [`Graph::unapply_order`]), so a revision
+//! independent of another runs when Alembic would run it. Upgrading to X
+//! applies every not-yet-applied ancestor of X and X itself. Downgrading
+//! to X unapplies every applied descendant of X, walking down from the
+//! applied heads, leaving other branches applied. `+N` applies the next N
+//! pending revisions of the graph's application order (what `upgrade head`
+//! runs on an empty database) and `-N` unapplies the last N applied ones
+//! in that order, so both are defined across merges.
 
 use crate::graph::Graph;
 use crate::target::{Target, TargetError};
@@ -179,7 +183,8 @@ pub fn upgrade(graph: &Graph<'_>, applied: &[bool], target: &Target) -> Result<P
                 return Ok(Plan::up(Vec::new()));
             };
             let wanted = graph.ancestors(x);
-            Ok(Plan::up(pending.filter(|&i| wanted[i]).collect()))
+            let todo: Vec<bool> = (0..graph.len()).map(|i| wanted[i] && !applied[i]).collect();
+            Ok(Plan::up(graph.apply_order(&todo)))
         }
     }
 }
@@ -202,7 +207,7 @@ pub fn downgrade(graph: &Graph<'_>, applied: &[bool], target: &Target) -> Result
 fn unapply(graph: &Graph<'_>, applied: &[bool], target: &Target) -> Result<Plan, PlanError> {
     let applied_rev = (0..graph.len()).rev().filter(|&i| applied[i]);
     match target {
-        Target::Base => Ok(Plan::down(applied_rev.collect())),
+        Target::Base => Ok(Plan::down(graph.unapply_order(applied))),
         Target::Relative(n) if *n > 0 => Err(PlanError::WrongDirection {
             target: target.to_string(),
             direction: Direction::Downgrade,
@@ -229,7 +234,8 @@ fn unapply(graph: &Graph<'_>, applied: &[bool], target: &Target) -> Result<Plan,
                 });
             }
             let below = graph.descendants(x);
-            Ok(Plan::down(applied_rev.filter(|&i| below[i] && i != x).collect()))
+            let todo: Vec<bool> = (0..graph.len()).map(|i| applied[i] && below[i] && i != x).collect();
+            Ok(Plan::down(graph.unapply_order(&todo)))
         }
     }
 }
@@ -353,15 +359,17 @@ mod tests {
 
     #[test]
     fn merge_graph() {
-        check(MERGE, "", upgrade, "head", "a b1 b2 c1 m n");
-        check(MERGE, "", upgrade, "m", "a b1 b2 c1 m");
+        // Alembic's order: the merge's first parent (b2) is walked first from
+        // the merge, so its line is applied last.
+        check(MERGE, "", upgrade, "head", "a c1 b1 b2 m n");
+        check(MERGE, "", upgrade, "m", "a c1 b1 b2 m");
         check(MERGE, "", upgrade, "c1", "a c1");
         check(MERGE, "a c1", upgrade, "+2", "b1 b2");
         // From a merge of two branches, downgrading to one leaves the other applied.
         check(MERGE, "a b1 b2 c1 m", downgrade, "b2", "m");
-        check(MERGE, "a b1 b2 c1 m n", downgrade, "-3", "n m c1");
+        check(MERGE, "a b1 b2 c1 m n", downgrade, "-3", "n m b2");
         check(MERGE, "a b1 b2 c1 m n", downgrade, "b1", "n m b2");
-        check(MERGE, "a b1 b2 c1 m", downgrade, "a", "m c1 b2 b1");
+        check(MERGE, "a b1 b2 c1 m", downgrade, "a", "m b2 b1 c1");
         check(MERGE, "a b1 b2 c1 m n", downgrade, "n-1", "n");
         check(
             MERGE,
@@ -391,16 +399,16 @@ mod tests {
 
     #[test]
     fn several_bases() {
-        check(BASES, "", upgrade, "head", "x1 x2 y1 m1 z1 m2 t");
-        check(BASES, "", upgrade, "m1", "x1 x2 y1 m1");
+        check(BASES, "", upgrade, "head", "y1 z1 x1 x2 m1 m2 t");
+        check(BASES, "", upgrade, "m1", "y1 x1 x2 m1");
         check(BASES, "", upgrade, "z1", "z1");
-        check(BASES, "", upgrade, "+2", "x1 x2");
-        check(BASES, "x1 x2 y1 m1 z1 m2 t", downgrade, "base", "t m2 z1 m1 y1 x2 x1");
-        check(BASES, "x1 x2 y1 m1 z1 m2 t", downgrade, "-3", "t m2 z1");
+        check(BASES, "", upgrade, "+2", "y1 z1");
+        check(BASES, "x1 x2 y1 m1 z1 m2 t", downgrade, "base", "t m2 m1 x2 x1 z1 y1");
+        check(BASES, "x1 x2 y1 m1 z1 m2 t", downgrade, "-3", "t m2 m1");
         // Down to one base leaves the other lines applied.
         check(BASES, "x1 x2 y1 m1 z1 m2 t", downgrade, "y1", "t m2 m1");
-        check(BASES, "x1 x2 y1 m1", stamp, "base", "m1 y1 x2 x1");
-        check(BASES, "", stamp, "head", "x1 x2 y1 m1 z1 m2 t");
+        check(BASES, "x1 x2 y1 m1", stamp, "base", "m1 x2 x1 y1");
+        check(BASES, "", stamp, "head", "y1 z1 x1 x2 m1 m2 t");
         check(
             BASES,
             "x1",
@@ -408,6 +416,20 @@ mod tests {
             "x1-1",
             "cannot walk -1 from `x1`: the graph ends at `x1`",
         );
+    }
+
+    /// A plan's order is Alembic's walk over the plan's own revisions, not
+    /// the graph's order cut down: from two applied heads, the walk starts
+    /// at the one whose file name sorts first.
+    #[test]
+    fn each_plan_walks_its_own_revisions() {
+        const FORK: &str = "a <-\nb <- a\nc <- a\nd <- c\nm <- b, d";
+        check(FORK, "", upgrade, "head", "a c d b m");
+        check(FORK, "a b c", downgrade, "base", "b c a");
+        check(FORK, "a b c d", downgrade, "a", "b d c");
+        check(FORK, "a b", upgrade, "head", "c d m");
+        check(FORK, "a c", upgrade, "m", "d b m");
+        check(FORK, "a b c d", stamp, "a", "b d c");
     }
 
     #[test]

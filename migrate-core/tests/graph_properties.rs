@@ -1,7 +1,8 @@
 //! Property tests over random revision graphs: the order is topological and
-//! deterministic, and every kind of breakage is detected.
+//! deterministic, every plan runs exactly its revisions in an order the links
+//! allow, and every kind of breakage is detected.
 
-use migrate_core::{DiagnosticKind, Graph, Migration, MigrationParts};
+use migrate_core::{DiagnosticKind, Direction, Graph, Migration, MigrationParts, Target, plan};
 use proptest::prelude::*;
 
 fn migration(id: &str, parents: &[String]) -> Migration {
@@ -86,6 +87,55 @@ proptest! {
         let g2 = Graph::new(&shuffled).unwrap();
         prop_assert_eq!(order, g2.iter().map(Migration::revision).collect::<Vec<_>>());
         prop_assert_eq!(g.head(), Some(ms.len() - 1));
+    }
+
+    #[test]
+    fn every_plan_covers_its_set_in_an_order_the_links_allow(
+        nodes in valid_graph(),
+        picks in proptest::collection::vec(any::<prop::sample::Index>(), 1..3),
+        to in any::<prop::sample::Index>(),
+    ) {
+        let ms = build(&nodes);
+        let g = Graph::new(&ms).expect("valid graph");
+        let n = ms.len();
+        // A state two upgrades could leave: the picks and their ancestors.
+        let mut applied = vec![false; n];
+        for p in &picks {
+            for (i, a) in g.ancestors(p.index(n)).into_iter().enumerate() {
+                applied[i] |= a;
+            }
+        }
+        let to = to.index(n);
+        let target = Target::Revision(g.get(to).revision().to_owned());
+        let wanted = g.ancestors(to);
+        let below = g.descendants(to);
+        let cases = [
+            (plan::upgrade(&g, &applied, &Target::Head).unwrap(), (0..n).map(|i| !applied[i]).collect::<Vec<_>>()),
+            (plan::upgrade(&g, &applied, &target).unwrap(), (0..n).map(|i| wanted[i] && !applied[i]).collect()),
+            (plan::downgrade(&g, &applied, &Target::Base).unwrap(), applied.clone()),
+        ];
+        let mut cases = cases.to_vec();
+        if applied[to] {
+            let set = (0..n).map(|i| applied[i] && below[i] && i != to).collect();
+            cases.push((plan::downgrade(&g, &applied, &target).unwrap(), set));
+        }
+        for (plan, set) in cases {
+            let mut steps = plan.steps.clone();
+            steps.sort_unstable();
+            prop_assert_eq!(steps, (0..n).filter(|&i| set[i]).collect::<Vec<_>>());
+            let mut done = vec![false; n];
+            for &i in &plan.steps {
+                // Upgrading, a revision's parents run first; downgrading, its children.
+                let before = match plan.direction {
+                    Direction::Upgrade => g.parents(i).to_vec(),
+                    Direction::Downgrade => g.children(i).to_vec(),
+                };
+                for b in before {
+                    prop_assert!(!set[b] || done[b], "{} before {}", g.get(i).revision(), g.get(b).revision());
+                }
+                done[i] = true;
+            }
+        }
     }
 
     #[test]
