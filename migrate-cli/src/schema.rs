@@ -180,14 +180,16 @@ async fn file_state(
     with_scratch(d, s.dev_database_url.as_deref(), out, interrupt, async |db| {
         migrate_runtime::catalog::run_script(&mut *db, text, &s.schema_shown)
             .await
-            .map_err(|e| {
-                CliError::Refused(format!(
+            .map_err(|e| match e {
+                migrate_runtime::Error::Script(problems) => CliError::Invalid(problems),
+                e => CliError::Refused(format!(
                     "{e}\n  = help: {} must run as it is on an empty {} database",
                     s.schema_shown,
                     schema::Dialect::from(d).name()
-                ))
+                )),
             })?;
-        Ok(migrate_runtime::catalog::read_schema(db, &[]).await?)
+        // A dump of a migrated database holds the runtime's own tables: they are on neither side.
+        Ok(migrate_runtime::catalog::read_schema(db, &own_tables(s)).await?)
     })
     .await
 }
@@ -210,6 +212,8 @@ async fn compared(s: &Settings, allow_destructive: bool, out: &Output) -> Result
     needs_server(d, s)?;
     let migrations = Migrations::load(&s.dir, &s.dir_shown)?;
     let (text, renames) = read_schema_file(s)?;
+    // Nothing of a file that would act beyond its scratch database runs: refused before any scratch is made.
+    schema::script::read(&s.schema_shown, &text, d.into())?;
     let mut interrupt = Interrupt::new();
     let before = migrations_state(d, &migrations, s, out, &mut interrupt).await?;
     let after = file_state(d, &text, s, out, &mut interrupt).await?;

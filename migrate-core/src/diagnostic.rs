@@ -37,6 +37,12 @@ pub enum DiagnosticKind {
     /// The file holds a control character (NUL, ESC, ...): invisible in an
     /// editor, and a NUL hangs or truncates what a database client reads.
     ControlCharacter,
+    /// A statement of a schema file would act beyond the scratch database it
+    /// runs in: another database, the server's roles, settings or files.
+    BeyondScratch,
+    /// A client's command in a schema file (a psql meta-command, a sqlite3
+    /// dot-command) that is neither understood nor sent.
+    ClientCommand,
 }
 
 /// One problem, where it is, and how to fix it.
@@ -158,7 +164,15 @@ impl fmt::Display for Diagnostics {
             write!(f, "{d}")?;
         }
         if self.0.len() > 1 {
-            write!(f, "\n\nerror: {} problems in the migration folder", self.0.len())?;
+            // One file (a schema file, or one migration) is named; several are the folder's.
+            let file = self.0[0]
+                .file
+                .as_deref()
+                .filter(|f| self.0.iter().all(|d| d.file.as_deref() == Some(f)));
+            match file {
+                Some(file) => write!(f, "\n\nerror: {} problems in {file}", self.0.len())?,
+                None => write!(f, "\n\nerror: {} problems in the migration folder", self.0.len())?,
+            }
         }
         Ok(())
     }

@@ -17,6 +17,12 @@ pub enum Error {
     #[error("the migrations are invalid:\n{0}")]
     Invalid(Diagnostics),
 
+    /// A schema file would act beyond the database it is run in (another
+    /// database, the server's roles, settings or files), or holds a client
+    /// command this crate does not understand; none of it was run.
+    #[error("{0}")]
+    Script(Diagnostics),
+
     /// The target does not parse or names no revision.
     #[error(transparent)]
     Target(#[from] TargetError),

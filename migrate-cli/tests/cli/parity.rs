@@ -95,7 +95,7 @@ fn check_prints_what_the_failed_build_prints() {
             if got.len() > 1
                 && got
                     .last()
-                    .is_some_and(|l| l.ends_with("problems in the migration folder"))
+                    .is_some_and(|l| l.starts_with("error: ") && l.contains(" problems in "))
             {
                 got.pop();
             }

@@ -13,8 +13,10 @@
 pub mod compare;
 pub mod file;
 pub mod model;
+mod reach;
 pub mod renames;
 pub mod render;
+pub mod script;
 pub mod text;
 
 pub use compare::{Diff, RenameError, compare};

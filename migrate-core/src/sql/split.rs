@@ -64,6 +64,16 @@ pub fn needs_terminator(sql: &str, dialect: Dialect) -> bool {
         .is_some_and(|(_, _, terminated)| !terminated)
 }
 
+/// Where the first statement of `sql` ends: the byte after its text, and
+/// the byte after its `;` (the same when no `;` ends it). `None` when `sql`
+/// holds no code. For readers that stop between statements (a schema
+/// file's client commands).
+pub(crate) fn first_end(sql: &str, dialect: Dialect) -> Option<(usize, usize)> {
+    Splitter::new(sql, dialect)
+        .next()
+        .map(|(_, end, terminated)| (end, if terminated { end + 1 } else { end }))
+}
+
 /// Whether MySQL commits the transaction when it runs `statement`: DDL
 /// (`CREATE`, `ALTER`, `DROP`, `RENAME`, `TRUNCATE`, but not `CREATE
 /// TEMPORARY TABLE`) and the account and lock statements, read from its first words.

@@ -26,7 +26,7 @@ use crate::driver::{Backend, BoxFuture, Handle};
 use crate::error::{Error, Result, db};
 use crate::migrator::Connect;
 use crate::table::HistoryTable;
-use migrate_core::schema::Schema;
+use migrate_core::schema::{Schema, script};
 
 /// The tables the runtime keeps in a database, which no schema file
 /// describes: the history table, the lease table, and the history tables of
@@ -81,6 +81,13 @@ pub(crate) async fn read(conn: &mut dyn Backend, exclude: &[String]) -> Result<S
 /// database `db` is connected to. A failing statement is named by its line
 /// in `file`. The text is checked first ([`migrate_core::schema::check_file`]):
 /// a NUL byte would leave SQLite's driver spinning on it forever.
+///
+/// Every statement is read before any runs ([`migrate_core::schema::script`]):
+/// one that would act beyond this database (another database, the server's
+/// roles, settings or files) is refused with its line, [`Error::Script`], and
+/// nothing runs; client commands and a dump's bookkeeping (its own `CREATE
+/// DATABASE`/`USE`/`\connect`, owners, privileges) are not sent. The file's
+/// `search_path` (pg_dump sets it empty) does not outlive it on PostgreSQL.
 pub async fn run_script<'c>(db: impl Connect<'c>, sql: &str, file: &str) -> Result<()> {
     migrate_core::schema::check_file(file, sql).map_err(Error::Invalid)?;
     run_boxed(db.connect(), sql.to_owned(), file.to_owned()).await
@@ -95,7 +102,13 @@ fn run_boxed<'c>(
         let mut handle = connect.await?;
         let conn = handle.backend();
         let dialect = conn.dialect();
-        for s in crate::split::statements(&sql, dialect) {
+        let steps = script::read(&file, &sql, dialect).map_err(Error::Script)?;
+        #[cfg(feature = "postgres")]
+        let search_path = match dialect {
+            Dialect::Postgres => Some(postgres::search_path(conn).await?),
+            _ => None,
+        };
+        for s in steps.iter().filter(|s| s.action == script::Action::Run) {
             let first = s
                 .text
                 .lines()
@@ -104,6 +117,10 @@ fn run_boxed<'c>(
             conn.execute(s.text.to_owned())
                 .await
                 .map_err(db(format!("{file}:{}: `{}`", s.line, first.trim())))?;
+        }
+        #[cfg(feature = "postgres")]
+        if let Some(path) = search_path {
+            postgres::set_search_path(conn, &path).await?;
         }
         Ok(())
     })

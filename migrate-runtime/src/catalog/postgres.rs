@@ -61,6 +61,18 @@ fn not_extension(catalog: &str, oid: &str) -> String {
     )
 }
 
+/// The session's `search_path`, to put back after a schema file set its own.
+pub(super) async fn search_path(conn: &mut dyn Backend) -> Result<String> {
+    let found = rows(conn, "SELECT current_setting('search_path')".into(), "the search_path").await?;
+    Ok(text(found.first().map(Vec::as_slice).unwrap_or(&[]), 0))
+}
+
+/// Sets the session's `search_path` back to `path`.
+pub(super) async fn set_search_path(conn: &mut dyn Backend, path: &str) -> Result<()> {
+    let sql = format!("SELECT pg_catalog.set_config('search_path', {}, false)", lit(path));
+    rows(conn, sql, "setting the search_path back").await.map(drop)
+}
+
 /// The schema of the current schema (`current_schema()`).
 pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
     let mut schema = Schema::default();
