@@ -39,30 +39,7 @@ struct Member {
 /// The databases `--each FILE` lists, or the schemas `--schemas PATTERN` matches.
 async fn members(fleet: &Fleet, s: &Settings, out: &Output) -> Result<Vec<(String, Member)>, CliError> {
     if let Some(file) = &fleet.each {
-        let text =
-            std::fs::read_to_string(file).map_err(super::error::io(format!("cannot read `{}`", file.display())))?;
-        let urls: Vec<(String, Member)> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(|url| {
-                // Named in every line, JSON object and error with its password masked.
-                let mut own = Output::new(true);
-                own.hide_password_of(url);
-                (
-                    own.redacted(url),
-                    Member {
-                        name: own.redacted(url),
-                        url: url.to_owned(),
-                        schema: None,
-                    },
-                )
-            })
-            .collect();
-        if urls.is_empty() {
-            return Err(CliError::Usage(format!("`{}` lists no database URL", file.display())));
-        }
-        return Ok(urls);
+        return each_file(file);
     }
     let pattern = fleet.schemas.as_deref().unwrap_or("%");
     let url = s.database_url.as_deref().ok_or(CliError::MissingUrl)?;
@@ -86,6 +63,69 @@ async fn members(fleet: &Fleet, s: &Settings, out: &Output) -> Result<Vec<(Strin
                     name: schema.clone(),
                     url: url.to_owned(),
                     schema: Some(schema),
+                },
+            )
+        })
+        .collect())
+}
+
+/// The databases a `--each` file lists, one URL a line (blank lines and `#`
+/// comments skipped), each once: one database on two lines (however its URL
+/// is written) would take a relative target twice, so that is an error
+/// naming both lines, before anything runs.
+fn each_file(file: &std::path::Path) -> Result<Vec<(String, Member)>, CliError> {
+    let text = std::fs::read_to_string(file).map_err(super::error::io(format!("cannot read `{}`", file.display())))?;
+    let listed: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    if listed.is_empty() {
+        return Err(CliError::Usage(format!("`{}` lists no database URL", file.display())));
+    }
+    let masked = |url: &str| {
+        // Named in every line, JSON object and error with its password masked.
+        let mut own = Output::new(true);
+        own.hide_password_of(url);
+        own.redacted(url)
+    };
+    let mut first_seen: std::collections::HashMap<String, (usize, &str)> = std::collections::HashMap::new();
+    let mut twice = Vec::new();
+    for &(line, url) in &listed {
+        let Some(identity) = migrate_runtime::server::url::identity(url) else {
+            continue;
+        };
+        match first_seen.get(&identity) {
+            Some(&(first, first_url)) => twice.push(format!(
+                "`{}` lists one database twice: line {first} (`{}`) and line {line} (`{}`)\n  --> {}:{line}",
+                file.display(),
+                masked(first_url),
+                masked(url),
+                file.display()
+            )),
+            None => {
+                first_seen.insert(identity, (line, url));
+            }
+        }
+    }
+    if !twice.is_empty() {
+        return Err(CliError::Usage(format!(
+            "{}\n  = help: each database is run once per line, so a relative target (-1, +2) would move it once per line; remove the repeated line{}; nothing was run",
+            twice.join("\n\nerror: "),
+            if twice.len() > 1 { "s" } else { "" }
+        )));
+    }
+    Ok(listed
+        .into_iter()
+        .map(|(_, url)| {
+            let name = masked(url);
+            (
+                name.clone(),
+                Member {
+                    name,
+                    url: url.to_owned(),
+                    schema: None,
                 },
             )
         })

@@ -150,6 +150,71 @@ pub fn with_database(url: &str, name: &str) -> String {
     format!("{}/{name}{}", &url[..host_end], query.unwrap_or(""))
 }
 
+/// Which database `url` reaches, written one way for every way of writing
+/// it: the scheme (`postgresql` is `postgres`, `mariadb` is `mysql`), the
+/// user, the host (lower case), the port (the default when none is given),
+/// the database (PostgreSQL's default: the user's name), the password and
+/// other options left out; for SQLite, the file's canonical path. `None`
+/// for a database in memory, which no other URL reaches.
+pub fn identity(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once(':')?;
+    let scheme = match scheme.to_ascii_lowercase().as_str() {
+        "postgresql" | "postgres" => "postgres",
+        "mysql" | "mariadb" => "mysql",
+        "sqlite" => return sqlite_identity(rest),
+        _ => return Some(url.to_owned()),
+    };
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (head, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let at = userinfo_end(head);
+    let user = at.map_or("", |at| head[..at].split(':').next().unwrap_or(""));
+    let location = at.map_or(head, |at| &head[at + 1..]);
+    let (host_port, database) = location.split_once('/').unwrap_or((location, ""));
+    let (mut host, mut port) = match host_port.rsplit_once(':') {
+        Some((h, p)) if !p.contains(']') => (h.to_owned(), p.to_owned()),
+        _ => (host_port.to_owned(), String::new()),
+    };
+    let (mut user, mut database) = (percent_decode(user), percent_decode(database.trim_end_matches('/')));
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = percent_decode(value);
+        match key {
+            "user" => user = value,
+            "host" => host = value,
+            "port" => port = value,
+            "dbname" | "database" => database = value,
+            _ => {}
+        }
+    }
+    if port.is_empty() {
+        port = if scheme == "postgres" { "5432" } else { "3306" }.to_owned();
+    }
+    if database.is_empty() && scheme == "postgres" {
+        database = user.clone();
+    }
+    Some(format!("{scheme}://{user}@{}:{port}/{database}", host.to_lowercase()))
+}
+
+/// A SQLite URL's file, canonical (its folder's when the file is not there yet).
+fn sqlite_identity(rest: &str) -> Option<String> {
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = path.strip_prefix("//").unwrap_or(path);
+    let memory = query.split('&').any(|p| p == "mode=memory");
+    if path.is_empty() || path == ":memory:" || memory {
+        return None;
+    }
+    let path = std::path::Path::new(path);
+    let canonical = std::fs::canonicalize(path).ok().or_else(|| {
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(".".as_ref());
+        Some(std::fs::canonicalize(parent).ok()?.join(path.file_name()?))
+    });
+    let shown = canonical.unwrap_or_else(|| path.to_path_buf());
+    Some(format!("sqlite:{}", shown.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +248,27 @@ mod tests {
             redact("at postgres://u:pw@h: bad pw", &["postgres://u:pw@h"]),
             "at postgres://u:***@h: bad ***"
         );
+    }
+
+    #[test]
+    fn one_database_however_its_url_is_written() {
+        let same = |a: &str, b: &str| identity(a).is_some() && identity(a) == identity(b);
+        assert!(same(
+            "postgres://u:x@Host/db",
+            "postgresql://u:y@host:5432/db?sslmode=disable"
+        ));
+        assert!(same("postgres://u@h", "postgres://u@h:5432/u"));
+        assert!(same("postgres://h/db?user=u", "postgres://u@h/db"));
+        assert!(same("mysql://root@h/db", "mariadb://root:pw@h:3306/db"));
+        assert!(!same("postgres://u@h/db", "postgres://v@h/db"));
+        assert!(!same("postgres://u@h/db", "postgres://u@h:5433/db"));
+        assert!(!same("postgres://u@h/db", "postgres://u@h/other"));
+        assert!(!same("sqlite::memory:", "sqlite::memory:"));
+        let dir = std::env::temp_dir();
+        let file = dir.join("migrate_identity_test.db");
+        let a = format!("sqlite:{}", file.display());
+        let b = format!("sqlite://{}/./migrate_identity_test.db?mode=rwc", dir.display());
+        assert!(same(&a, &b), "{a} {b}");
     }
 
     #[test]
