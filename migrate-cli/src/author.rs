@@ -132,13 +132,7 @@ fn write_file(
             )));
         }
     }
-    let path = s.dir.join(&name);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
-        .map_err(io(format!("cannot write {}/{name}", s.dir_shown)))?;
+    write_new(&s.dir.join(&name), &text).map_err(io(format!("cannot write {}/{name}", s.dir_shown)))?;
     out.result(&format!("{}/{name}", s.dir_shown));
     Ok(())
 }
@@ -253,23 +247,36 @@ pub(crate) fn init(
         Err(e) if folder.exists() => return Err(io(format!("cannot read `{}`", folder.display()))(e)),
         Err(_) => true,
     };
-    if folder_is_new {
-        std::fs::create_dir_all(folder).map_err(io(format!("cannot create `{}`", folder.display())))?;
+    // The folders init makes, deepest first, to take away again if it fails.
+    let made: Vec<&Path> = folder
+        .ancestors()
+        .take_while(|a| folder_is_new && !a.as_os_str().is_empty() && !a.exists())
+        .collect();
+    let undo = || {
+        for dir in &made {
+            let _ = std::fs::remove_dir(dir);
+        }
+    };
+    if folder_is_new && let Err(e) = std::fs::create_dir_all(folder) {
+        undo();
+        return Err(io(format!("cannot create `{}`", folder.display()))(e));
     }
     // `dir` in the config file is relative to the file's folder.
     let config_dir = config_file.parent().filter(|p| !p.as_os_str().is_empty());
     let dir_in_config: PathBuf = match config_dir {
         None => folder.to_path_buf(),
         Some(_) if folder.is_absolute() => folder.to_path_buf(),
-        Some(_) => std::fs::canonicalize(folder).map_err(io(format!("cannot resolve `{}`", folder.display())))?,
+        Some(_) => std::fs::canonicalize(folder).map_err(|e| {
+            undo();
+            io(format!("cannot resolve `{}`", folder.display()))(e)
+        })?,
     };
     let text = config::template(&dir_in_config.display().to_string(), database_url);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(config_file)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
-        .map_err(io(format!("cannot write `{}`", config_file.display())))?;
+    if let Err(e) = write_new(config_file, &text) {
+        // Nothing is left of a failed init: the folders it made are empty.
+        undo();
+        return Err(io(format!("cannot write `{}`", config_file.display()))(e));
+    }
 
     let shown = folder.display().to_string();
     out.info(&format!(
@@ -286,9 +293,66 @@ pub(crate) fn init(
     Ok(())
 }
 
+/// Writes a new file all or nothing: `text` goes to a hidden temporary file
+/// in the same folder (which `load` ignores), is synced, and is then linked
+/// to `path`, which must not exist yet; on any error (a full disk among
+/// them) nothing is left behind, never a file cut short.
+fn write_new(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)
+        .and_then(|mut f| {
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        })
+        .and_then(|()| place(&temporary, path));
+    let _ = std::fs::remove_file(&temporary);
+    written?;
+    // The new name, durable too where the system can sync a folder.
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let _ = std::fs::File::open(folder).and_then(|f| f.sync_all());
+    }
+    Ok(())
+}
+
+/// Gives the finished `temporary` file the name `path`, never over an
+/// existing file: a hard link where the file system has them, else a rename
+/// after checking that `path` is free.
+fn place(temporary: &Path, path: &Path) -> std::io::Result<()> {
+    match std::fs::hard_link(temporary, path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
+        Err(_) if path.exists() => Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "the file already exists",
+        )),
+        Err(_) => std::fs::rename(temporary, path),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_files_are_written_whole_and_never_over_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.sql");
+        write_new(&path, "text").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "text");
+        let e = write_new(&path, "other").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "text");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["a.sql"], "no temporary file left");
+    }
 
     #[test]
     fn dates() {

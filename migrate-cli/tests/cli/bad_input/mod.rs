@@ -13,6 +13,7 @@ mod config;
 mod directives;
 mod dump_files;
 mod fleet_duplicates;
+mod full_disk;
 mod folders;
 mod results;
 mod schema_files;
