@@ -123,7 +123,8 @@ fn builds_rebuilds_on_a_new_file_and_fails_on_a_fork_or_cycle() {
         &dir.join("migrations/e5_merge.sql"),
         "-- merge\n-- revision: e5\n-- down_revision: c3, d4\n\n-- migrate:upgrade\n",
     );
-    assert_eq!(c.built_revisions(), ["a1", "b2", "c3", "d4", "e5"]);
+    // Alembic's order: the merge's first-listed parent's line (c3) is applied last.
+    assert_eq!(c.built_revisions(), ["a1", "b2", "d4", "c3", "e5"]);
 
     // A cycle: b2 now also descends from e5.
     migration(dir, "b2", "a1, e5");
