@@ -74,7 +74,7 @@ impl Cli {
         }
         let (out, result) = prepare(&options);
         let result = match result {
-            Ok(settings) => run_command(self.command, &settings, &out).await,
+            Ok(settings) => run_command(self.command, &options, &settings, &out).await,
             Err(e) => Err(e),
         };
         finish(&out, result, Program::Migrate)
@@ -159,7 +159,10 @@ fn finish(out: &Output, result: Result<(), CliError>, program: Program) -> ExitC
     }
 }
 
-async fn run_command(command: Command, s: &config::Settings, out: &Output) -> Result<(), CliError> {
+/// Runs `command` with the settings `s`; `flags` are the flags as given,
+/// before the command and after it alike (`--database-url` there means the
+/// same wherever it is written).
+async fn run_command(command: Command, flags: &Options, s: &config::Settings, out: &Output) -> Result<(), CliError> {
     // `--schema FILE` of `revision` and `check` wins over the config file's `schema`.
     let file = match &command {
         Command::Revision { schema: Some(f), .. }
@@ -192,10 +195,8 @@ async fn run_command(command: Command, s: &config::Settings, out: &Output) -> Re
         Command::Merge { message, ids, .. } => author::merge(s, &message, &ids, out),
         Command::Check { schema: Some(_), .. } => schema::check(s, out).await,
         Command::Check { .. } => author::check(s, out),
-        Command::Test { .. } => schema::round_trips(s, out).await,
-        Command::Schema(args::SchemaCommand::Dump { options }) => {
-            schema::dump(s, options.database_url.is_some(), out).await
-        }
+        Command::Test { .. } => schema::round_trips(s, flags.database_url.is_some(), out).await,
+        Command::Schema(args::SchemaCommand::Dump { .. }) => schema::dump(s, flags.database_url.is_some(), out).await,
         Command::Db(db) => verbs::run(db, Source::Folder, s, out).await,
     }
 }

@@ -357,33 +357,46 @@ fn print_round_trips(r: &migrate_runtime::RoundTrips, out: &Output) {
 }
 
 /// `test`: the round trip of every revision, on a scratch database.
-pub(crate) async fn round_trips(s: &Settings, out: &Output) -> Result<(), CliError> {
+///
+/// It walks only a database given for it: a scratch one on
+/// `--dev-database-url`, the one `--database-url` names on the command line
+/// (before or after `test`), or, with `--dialect sqlite`, one in memory;
+/// never the database `DATABASE_URL` or `database_url` in the config file
+/// name, which is the one you deploy to.
+pub(crate) async fn round_trips(s: &Settings, url_flag: bool, out: &Output) -> Result<(), CliError> {
     let migrations = Migrations::load(&s.dir, &s.dir_shown)?;
     let migrator = || database::migrator(&migrations, s, out);
-    let report = match (&s.dev_database_url, &s.database_url, s.dialect) {
-        (Some(_), _, _) | (None, None, Some(Dialect::Sqlite)) => {
-            let d = dialect(s, out)?;
-            needs_server(d, s)?;
-            with_scratch(
-                d,
-                s.dev_database_url.as_deref(),
-                out,
-                &mut Interrupt::new(),
-                async |db| Ok(migrator().verify_round_trips(db).await?),
-            )
+    let given = s.database_url.as_deref().filter(|_| url_flag);
+    let scratch = match (&s.dev_database_url, given, s.dialect) {
+        (Some(dev), _, _) => Some((database::dialect_of(dev, &out.redacted(dev))?, Some(dev.as_str()))),
+        (None, Some(_), _) => None,
+        (None, None, Some(Dialect::Sqlite)) => Some((Dialect::Sqlite, None)),
+        (None, None, Some(d)) => return Err(needs_server(d, s).err().unwrap_or(CliError::MissingUrl)),
+        (None, None, None) => {
+            let configured = if s.database_url.is_some() {
+                "; the database URL of DATABASE_URL or migrate.toml is the one you deploy to, which `migrate test` never walks (pass it as --database-url to walk it, if it is empty and meant for this)"
+            } else {
+                ""
+            };
+            return Err(CliError::Usage(format!(
+                "`migrate test` needs a database to walk: --dev-database-url URL (a scratch database is made and dropped), --dialect sqlite (one in memory), or --database-url URL of an empty database{configured}"
+            )));
+        }
+    };
+    let report = match (scratch, given) {
+        (Some((d, dev)), _) => {
+            with_scratch(d, dev, out, &mut Interrupt::new(), async |db| {
+                Ok(migrator().verify_round_trips(db).await?)
+            })
             .await?
         }
-        (None, Some(url), _) => {
+        (None, Some(url)) => {
             let mut db = database::open(url, true, out).await?;
             let report = migrator().verify_round_trips(&mut db).await;
             database::close(db, out).await;
             report?
         }
-        (None, None, _) => {
-            return Err(CliError::Usage(
-                "`migrate test` needs a database to walk: --dev-database-url URL (a scratch database is made and dropped), --dialect sqlite (one in memory), or --database-url URL of an empty database".into(),
-            ));
-        }
+        (None, None) => return Err(CliError::MissingUrl),
     };
     print_round_trips(&report, out);
     if let Some(why) = &report.stopped {

@@ -12,6 +12,7 @@ pub(crate) fn sqlite_url(dir: &std::path::Path) -> String {
 mod config;
 mod directives;
 mod dump_files;
+mod flag_places;
 mod fleet_duplicates;
 mod full_disk;
 mod folders;
