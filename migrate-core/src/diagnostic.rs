@@ -37,6 +37,9 @@ pub enum DiagnosticKind {
     /// The file holds a control character (NUL, ESC, ...): invisible in an
     /// editor, and a NUL hangs or truncates what a database client reads.
     ControlCharacter,
+    /// A `-- depends_on:` line names a migration set nobody declared, a
+    /// revision its set does not have, its own set, or closes a cycle between sets.
+    Dependency,
     /// A statement of a schema file would act beyond the scratch database it
     /// runs in: another database, the server's roles, settings or files.
     BeyondScratch,

@@ -22,6 +22,7 @@ pub mod load;
 pub mod migration;
 pub mod plan;
 pub mod schema;
+pub mod sets;
 pub mod sql;
 pub mod target;
 
