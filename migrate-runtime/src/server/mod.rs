@@ -34,7 +34,7 @@ mod sqlite;
 mod throwaway;
 pub mod url;
 
-pub use database::{Database, OpenOptions};
+pub use database::{DEFAULT_CONNECT_TIMEOUT, Database, OpenOptions};
 #[cfg(all(feature = "sqlite", feature = "testing"))]
 pub(crate) use sqlite::remove_files;
 pub use throwaway::{Ended, KEEP_FOR, Kind, SCRATCH, TEST, Throwaway};
@@ -65,13 +65,25 @@ pub enum Error {
         source: sqlx::Error,
     },
     /// The server (or SQLite's file) could not be reached.
-    #[error("cannot connect to {url}: {source}")]
+    #[error("cannot connect to {url}: {}", crate::error::db_message(source))]
     Connect {
         /// The URL, its password masked.
         url: String,
         /// sqlx's error.
         #[source]
         source: sqlx::Error,
+    },
+    /// The server did not accept the connection and answer its handshake
+    /// within the connect timeout ([`OpenOptions::connect_timeout`]).
+    #[error(
+        "cannot connect to {url}: no answer within {} (is the host and port right, and is it the database's?)",
+        migrate_core::duration::display(*.timeout)
+    )]
+    ConnectTimeout {
+        /// The URL, its password masked.
+        url: String,
+        /// How long it waited.
+        timeout: std::time::Duration,
     },
     /// A statement on the server failed.
     #[error("`{statement}` failed: {source}")]
@@ -215,8 +227,21 @@ fn engine(url: &str) -> Result<&'static dyn Engine, Error> {
 /// Connects to the server `url` names (the database in it is where the
 /// connection sits, not what is made or dropped): `postgres://…`,
 /// `mysql://…`, or for SQLite `sqlite://<folder>` or `sqlite::memory:`.
+/// Gives up after [`DEFAULT_CONNECT_TIMEOUT`] ([`Error::ConnectTimeout`]).
 pub async fn connect(url: &str) -> Result<Box<dyn Server>, Error> {
-    engine(url)?.connect(url).await
+    connect_within(url, DEFAULT_CONNECT_TIMEOUT).await
+}
+
+/// [`connect`], giving up after `timeout`.
+pub async fn connect_within(url: &str, timeout: std::time::Duration) -> Result<Box<dyn Server>, Error> {
+    database::within(url, timeout, engine(url)?.connect(url)).await
+}
+
+/// What the database said, as the runtime's own errors say it: PostgreSQL's
+/// message with its detail and hint, without the server's C source line
+/// sqlx appends (`… at line 948`); any other error as sqlx says it.
+pub fn db_message(e: &sqlx::Error) -> String {
+    crate::error::db_message(e)
 }
 
 /// The server scratch databases of `dialect` are made on: memory for SQLite,

@@ -16,10 +16,10 @@ pub(super) struct MySql;
 const KEPT_TABLE: &str = "migrate_kept";
 
 impl Engine for MySql {
-    fn open<'a>(&self, url: &'a str, _options: &'a OpenOptions) -> BoxFuture<'a, Result<Database, Error>> {
+    fn open<'a>(&self, url: &'a str, options: &'a OpenOptions) -> BoxFuture<'a, Result<Database, Error>> {
         Box::pin(async move {
             let parsed: MySqlConnectOptions = url.parse().map_err(url_error(url))?;
-            let pool = reached_pool(url, parsed, MySqlPoolOptions::new()).await?;
+            let pool = reached_pool(url, parsed, MySqlPoolOptions::new(), options.timeout()).await?;
             Ok(Database::new(Dialect::Mysql, pool))
         })
     }

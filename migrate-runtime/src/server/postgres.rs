@@ -34,7 +34,7 @@ impl Engine for Postgres {
                     Ok(())
                 })
             });
-            let pool = reached_pool(url, parsed, pool).await?;
+            let pool = reached_pool(url, parsed, pool, options.timeout()).await?;
             Ok(Database::new(Dialect::Postgres, pool))
         })
     }

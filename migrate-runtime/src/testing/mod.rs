@@ -4,7 +4,8 @@
 //! [`run`] makes the database ([`fresh`]), opens the test's argument on it
 //! ([`TestArg`]), runs the body catching a panic, then drops the database if
 //! the test passed, or keeps it and names it on stderr if it failed, and
-//! re-raises the panic. Each database is made from a migrated copy rather
+//! re-raises the panic ([`run_should_panic`]: a `#[should_panic]` test
+//! passes by panicking as it expects). Each database is made from a migrated copy rather
 //! than by migrating again:
 //!
 //! - SQLite: the list is migrated once into `$TMPDIR/migrate-test/migrate_tpl_<digest>.db`
@@ -146,6 +147,15 @@ impl Error {
                 var: var_of(engine),
                 source,
             },
+            server::Error::ConnectTimeout { url, timeout } => Error::Connect {
+                engine,
+                url,
+                var: var_of(engine),
+                source: sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer within {}", migrate_core::duration::display(timeout)),
+                )),
+            },
             server::Error::Url { url, source } => Error::Url { engine, url, source },
             server::Error::Statement { statement, source } => Error::Sql {
                 engine,
@@ -235,6 +245,57 @@ where
     Fut: Future<Output = R>,
     R: Outcome,
 {
+    run_expecting(migrations, test, Expect::Pass, body).await
+}
+
+/// [`run`] for a `#[should_panic]` test: it passes when its body panics
+/// (with a message containing `expected`, when given, as libtest checks
+/// `#[should_panic(expected = "…")]`), so its database is then dropped;
+/// one that returns without panicking fails and keeps its database.
+pub async fn run_should_panic<A, F, Fut, R>(migrations: &Migrations, test: &str, expected: Option<&str>, body: F) -> R
+where
+    A: TestArg,
+    F: FnOnce(A) -> Fut,
+    Fut: Future<Output = R>,
+    R: Outcome,
+{
+    run_expecting(migrations, test, Expect::Panic(expected), body).await
+}
+
+/// What a test must do to pass, as libtest judges it.
+#[derive(Debug, Clone, Copy)]
+enum Expect<'a> {
+    /// Return (a result that is not `Err`) without panicking.
+    Pass,
+    /// Panic, with a message containing this text when given.
+    Panic(Option<&'a str>),
+}
+
+impl Expect<'_> {
+    /// Whether a test that gave `outcome` passed.
+    fn passed<R: Outcome>(self, outcome: &std::thread::Result<R>) -> bool {
+        match (self, outcome) {
+            (Expect::Pass, Ok(r)) => r.passed(),
+            (Expect::Pass, Err(_)) | (Expect::Panic(_), Ok(_)) => false,
+            (Expect::Panic(None), Err(_)) => true,
+            (Expect::Panic(Some(expected)), Err(payload)) => {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+                message.is_some_and(|m| m.contains(expected))
+            }
+        }
+    }
+}
+
+async fn run_expecting<A, F, Fut, R>(migrations: &Migrations, test: &str, expect: Expect<'_>, body: F) -> R
+where
+    A: TestArg,
+    F: FnOnce(A) -> Fut,
+    Fut: Future<Output = R>,
+    R: Outcome,
+{
     let db = match fresh(A::ENGINE, migrations).await {
         Ok(db) => db,
         Err(e) => panic!("#[migrate::test] {test}: {e}"),
@@ -249,9 +310,10 @@ where
     let outcome = CatchUnwind(Box::pin(body(arg))).await;
     closer.close().await;
     let failed = format!("{test} failed");
-    let keep = match &outcome {
-        Ok(r) if r.passed() => None,
-        _ => Some(failed.as_str()),
+    let keep = if expect.passed(&outcome) {
+        None
+    } else {
+        Some(failed.as_str())
     };
     match db.db.finish(keep).await {
         Ended::Dropped => {}
