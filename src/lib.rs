@@ -299,6 +299,15 @@ pub mod __private {
             Disabled(PhantomData)
         }
 
+        pub fn run_should_panic<A, F, Fut, R>(_: &crate::Migrations, _: &str, _: Option<&str>, _: F) -> Disabled<R>
+        where
+            A: TestingFeature,
+            F: FnOnce(A) -> Fut,
+            Fut: Future<Output = R>,
+        {
+            Disabled(PhantomData)
+        }
+
         pub fn block_on<F: Future>(_: F) -> F::Output {
             unreachable!("`#[migrate::test]` does not compile without the `testing` feature")
         }

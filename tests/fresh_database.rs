@@ -181,6 +181,33 @@ macro_rules! suite {
                 panic!("failing on purpose");
             }
 
+            #[migrate::test]
+            #[should_panic(expected = "panicking as expected")]
+            #[ignore = "run in a child by a_should_panic_tests_database_is_dropped"]
+            async fn panics_as_expected(pool: $pool) {
+                eprintln!("its database: {}", current(&pool).await);
+                panic!("panicking as expected");
+            }
+
+            /// A `#[should_panic]` test that panics as it expects passes, so its
+            /// database is dropped, not kept and reported as a failure.
+            #[test]
+            fn a_should_panic_tests_database_is_dropped() {
+                let test = concat!(stringify!($db), "::panics_as_expected");
+                let (passed, stderr) = run_child(test);
+                assert!(passed, "{stderr}");
+                assert!(!stderr.contains("its database is kept"), "{stderr}");
+                let name = stderr
+                    .lines()
+                    .find_map(|l| l.strip_prefix("its database: "))
+                    .unwrap_or_else(|| panic!("no database named in:\n{stderr}"))
+                    .trim()
+                    .to_owned();
+                testing::block_on(async {
+                    assert!(!exists(&name).await, "{name} was dropped");
+                });
+            }
+
             #[test]
             fn a_failing_tests_database_is_kept_and_named() {
                 let test = concat!(stringify!($db), "::fails_on_purpose");

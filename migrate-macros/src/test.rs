@@ -162,6 +162,33 @@ fn database_type(ty: &Type) -> syn::Result<&'static str> {
     }
 }
 
+/// What a `#[should_panic]` among `attrs` expects: `None` when there is
+/// none, `Some(None)` for any panic, `Some(Some(text))` for
+/// `#[should_panic(expected = "text")]` or `#[should_panic = "text"]`. A
+/// malformed one is rustc's to report; it reads as any panic.
+fn should_panic(attrs: &[syn::Attribute]) -> Option<Option<syn::LitStr>> {
+    let attr = attrs.iter().find(|a| a.path().is_ident("should_panic"))?;
+    let text = |value: &syn::Expr| match value {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s), ..
+        }) => Some(s.clone()),
+        _ => None,
+    };
+    Some(match &attr.meta {
+        syn::Meta::Path(_) => None,
+        syn::Meta::NameValue(nv) => text(&nv.value),
+        syn::Meta::List(list) => list
+            .parse_args_with(syn::punctuated::Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated)
+            .ok()
+            .and_then(|items| {
+                items
+                    .iter()
+                    .find(|nv| nv.path.is_ident("expected"))
+                    .and_then(|nv| text(&nv.value))
+            }),
+    })
+}
+
 /// Whether an attribute is `#[tokio::test]` (any arguments).
 fn is_tokio_test(attr: &syn::Attribute) -> bool {
     let segments: Vec<String> = attr.path().segments.iter().map(|s| s.ident.to_string()).collect();
@@ -181,12 +208,21 @@ fn wrap(args: &Args, item: ItemFn, ty: Type) -> TokenStream {
     let inner = quote_spanned! {span=>
         #sig #block
     };
-    let run = quote! {
-        ::migrate::__private::testing::run::<#ty, _, _, _>(
-            &#migrations,
-            ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
-            #name,
-        )
+    let test = quote!(::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)));
+    // A `#[should_panic]` test passes by panicking: its database is then dropped.
+    let run = match should_panic(&attrs) {
+        None => quote! {
+            ::migrate::__private::testing::run::<#ty, _, _, _>(&#migrations, #test, #name)
+        },
+        Some(expected) => {
+            let expected = match expected {
+                Some(text) => quote!(::core::option::Option::Some(#text)),
+                None => quote!(::core::option::Option::None),
+            };
+            quote! {
+                ::migrate::__private::testing::run_should_panic::<#ty, _, _, _>(&#migrations, #test, #expected, #name)
+            }
+        }
     };
     match tokio.first() {
         // Under the runtime `#[tokio::test]` (below this attribute) builds.
