@@ -1,16 +1,12 @@
 //! The command-line grammar: clap types for `migrate` and for the embedded
 //! `db` subcommand. Only parsing lives here; `commands` does the work.
 
+use crate::limits;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use migrate_core::Phase;
 use migrate_runtime::Dialect;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// Reads a flag's duration: `500ms`, `5s`, `10min`, `5m`, `2h`.
-fn duration(text: &str) -> Result<Duration, migrate_core::duration::BadDuration> {
-    migrate_core::duration::parse(text)
-}
 
 /// The flags every command takes. Values given here win over the config
 /// file, which wins over the environment (see the crate's README).
@@ -31,7 +27,7 @@ pub struct Options {
     /// A server where autogenerate, `check --schema` and `schema dump` may create and drop scratch databases (PostgreSQL, MySQL); never the database you deploy to [default: `dev_database_url` in the config file]
     #[arg(long, value_name = "URL")]
     pub dev_database_url: Option<String>,
-    /// Work on the migration set NAME of the config file (`[sets.NAME]`: its folder and history table) instead of the main folder
+    /// Work on the migration set NAME of the config file (`[sets.NAME]`: its folder and history table) instead of the main folder (the `migrate` command line only: a binary's embedded list is the application's own)
     #[arg(long, value_name = "NAME")]
     pub set: Option<String>,
     /// The history table [default: `history_table` in the config file, else migrate_history]
@@ -40,20 +36,23 @@ pub struct Options {
     /// The schema (PostgreSQL) or database (MySQL) of the history table [default: `history_schema` in the config file, else the connection's current one]
     #[arg(long, value_name = "NAME")]
     pub history_schema: Option<String>,
-    /// How long to wait for another migrator's lock [default: `lock_timeout` in the config file, else 60]
-    #[arg(long, value_name = "SECONDS")]
+    /// How long to wait for another migrator's lock, 0 to 31536000 (a year) [default: `lock_timeout` in the config file, else 60]
+    #[arg(long, value_name = "SECONDS", value_parser = limits::lock_timeout)]
     pub lock_timeout: Option<u64>,
-    /// How long one statement of a migration may wait for a lock on a table, e.g. 5s (PostgreSQL lock_timeout, MySQL lock_wait_timeout) [default: `ddl_lock_timeout` in the config file, else the server's]
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    /// How long one statement of a migration may wait for a lock on a table, e.g. 5s, up to 576h (PostgreSQL lock_timeout, MySQL lock_wait_timeout) [default: `ddl_lock_timeout` in the config file, else the server's]
+    #[arg(long, value_name = "DURATION", value_parser = limits::statement)]
     pub ddl_lock_timeout: Option<Duration>,
-    /// How long one statement of a migration may run, e.g. 10min [default: `statement_timeout` in the config file, else the server's]
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    /// How long one statement of a migration may run, e.g. 10min, up to 576h [default: `statement_timeout` in the config file, else the server's]
+    #[arg(long, value_name = "DURATION", value_parser = limits::statement)]
     pub statement_timeout: Option<Duration>,
+    /// How long connecting to the database may take, the server's answer included, e.g. 10s, up to 1h [default: `connect_timeout` in the config file, else 30s]
+    #[arg(long, value_name = "DURATION", value_parser = limits::connect_timeout)]
+    pub connect_timeout: Option<Duration>,
     /// How migrators keep out of each other: `advisory` (a session lock), `lease` (a row of migrate_lease: for PgBouncer in transaction mode and Galera), `auto` (advisory, or the lease on Galera) [default: `lock` in the config file, else auto]
     #[arg(long, value_name = "advisory|lease|auto")]
     pub lock: Option<migrate_runtime::LockMode>,
-    /// How long a lease lasts unless renewed, e.g. 30s: a migrator that died holding it keeps others waiting this long [default: `lease_ttl` in the config file, else 30s]
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    /// How long a lease lasts unless renewed, e.g. 30s, from 100ms to 24h: a migrator that died holding it keeps others waiting this long [default: `lease_ttl` in the config file, else 30s]
+    #[arg(long, value_name = "DURATION", value_parser = limits::lease_ttl)]
     pub lease_ttl: Option<Duration>,
     /// How many times to try a migration whose statement waited longer than the DDL lock timeout [default: `lock_attempts` in the config file, else 3]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -82,6 +81,7 @@ impl Options {
             lock_timeout: self.lock_timeout.or(outer.lock_timeout),
             ddl_lock_timeout: self.ddl_lock_timeout.or(outer.ddl_lock_timeout),
             statement_timeout: self.statement_timeout.or(outer.statement_timeout),
+            connect_timeout: self.connect_timeout.or(outer.connect_timeout),
             lock_attempts: self.lock_attempts.or(outer.lock_attempts),
             lock: self.lock.or(outer.lock),
             lease_ttl: self.lease_ttl.or(outer.lease_ttl),
@@ -371,8 +371,8 @@ pub enum DbCommand {
         after_help = "Exit status: 0 once the database holds every revision, 3 when the timeout passed first (the error lists what is missing), 1 on error (a failed migration included)."
     )]
     Wait {
-        /// How long to wait, e.g. 30s, 5m
-        #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "5m")]
+        /// How long to wait, connecting included, e.g. 30s, 5m (up to a year)
+        #[arg(long, value_name = "DURATION", value_parser = limits::wait, default_value = "5m")]
         timeout: Duration,
         #[command(flatten)]
         options: Options,

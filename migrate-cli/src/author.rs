@@ -10,7 +10,8 @@ use super::error::{CliError, io};
 use super::output::{Output, Style};
 use migrate_core::graph::{find, heads};
 use migrate_core::load::{load_dir, load_dir_allowing_fork};
-use migrate_core::{Migration, format};
+use migrate_core::sets::{self, SetList};
+use migrate_core::{Diagnostics, Migration, format};
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
@@ -200,6 +201,7 @@ pub(crate) fn merge(s: &Settings, message: &str, wanted: &[String], out: &Output
 /// `check`: validates the folder exactly as `embed_migrations!` does.
 pub(crate) fn check(s: &Settings, out: &Output) -> Result<(), CliError> {
     let list = load_dir(&s.dir, &s.dir_shown)?;
+    check_depends_on(s, &list, out)?;
     // An expand revision runs beside the previous release's code: it must not take away.
     for m in list.iter().filter(|m| m.phase() == Some(migrate_core::Phase::Expand)) {
         for found in migrate_core::sql::removals(m.upgrade_sql()) {
@@ -220,6 +222,61 @@ pub(crate) fn check(s: &Settings, out: &Output) -> Result<(), CliError> {
         out.paint(head, Style::Id)
     ));
     Ok(())
+}
+
+/// The folder's `-- depends_on:` lines against the sets the config file
+/// declares (`migrate_core::sets::check`), each problem at its file and line.
+fn check_depends_on(s: &Settings, list: &[Migration], out: &Output) -> Result<(), CliError> {
+    if list.iter().all(|m| m.depends_on().next().is_none()) {
+        return Ok(());
+    }
+    let loaded: Vec<Option<Vec<Migration>>> = s
+        .other_lists
+        .iter()
+        .map(|other| match load_dir_allowing_fork(&other.dir, &other.dir_shown) {
+            Ok(ms) => Some(ms),
+            Err(_) => {
+                let name = other.set.as_deref().unwrap_or("the application's");
+                out.warn(&format!(
+                    "`{}` ({name} migrations) cannot be read, so `depends_on` lines naming it are not checked; `check` on it says why",
+                    other.dir_shown
+                ));
+                None
+            }
+        })
+        .collect();
+    let others: Vec<SetList<'_>> = s
+        .other_lists
+        .iter()
+        .zip(&loaded)
+        .map(|(other, ms)| SetList {
+            set: other.set.as_deref(),
+            folder: &other.dir_shown,
+            migrations: ms.as_deref(),
+        })
+        .collect();
+    let this = SetList {
+        set: s.set_name.as_deref(),
+        folder: &s.dir_shown,
+        migrations: Some(list),
+    };
+    // Where each item is written: the header line holding `depends_on` and `set@revision`.
+    let line_of = |m: &Migration, set: &str, revision: &str| -> Option<usize> {
+        let name = Path::new(m.file()).file_name()?;
+        let text = std::fs::read_to_string(s.dir.join(name)).ok()?;
+        let item = format!("{set}@{revision}");
+        text.lines()
+            .position(|l| {
+                let l: String = l.chars().filter(|c| !c.is_whitespace()).collect();
+                l.contains("depends_on") && l.contains(&item)
+            })
+            .map(|i| i + 1)
+    };
+    let problems = sets::check(&this, &others, &line_of);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::Invalid(Diagnostics::new(problems)))
 }
 
 /// `init [DIR]`: the folder, a config file, and what to paste into the crate.

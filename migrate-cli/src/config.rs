@@ -8,9 +8,11 @@
 
 use super::args::Options;
 use super::error::CliError;
+use super::limits::{self, Limits};
 use migrate_runtime::Dialect;
 use migrate_runtime::{DEFAULT_TABLE, HistoryTable};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The config file's name, looked for in the working directory.
@@ -47,8 +49,10 @@ struct File {
     lock: Option<String>,
     /// A duration: `30s`.
     lease_ttl: Option<String>,
+    /// A duration: `10s`.
+    connect_timeout: Option<String>,
     /// Other migration sets in the same database, by name.
-    sets: Option<std::collections::BTreeMap<String, SetFile>>,
+    sets: Option<BTreeMap<String, SetFile>>,
 }
 
 /// A `[sets.NAME]` table: another folder migrated into the same database.
@@ -92,6 +96,14 @@ pub(crate) struct Settings {
     pub lease_ttl: Option<std::time::Duration>,
     /// The history tables of the config file's migration sets, for `-- depends_on:`.
     pub set_tables: Vec<(String, HistoryTable)>,
+    /// `--set NAME`: the set this command works on; `None`: the application's own.
+    pub set_name: Option<String>,
+    /// The other lists of the config file (every other set, and with
+    /// `--set NAME` the application's own first), whose `-- depends_on:`
+    /// lines may name this list's revisions.
+    pub other_lists: Vec<List>,
+    /// How long connecting may take; `None`: the runtime's default.
+    pub connect_timeout: Option<std::time::Duration>,
     /// `--lock-timeout`, or the config file's; `None`: the runtime's default.
     pub lock_timeout: Option<std::time::Duration>,
     /// `--ignore-unknown-revisions`.
@@ -99,6 +111,20 @@ pub(crate) struct Settings {
     /// The config file that was read, if any.
     #[allow(dead_code)]
     pub config_file: Option<PathBuf>,
+}
+
+/// A list of migrations the config file names: the application's own
+/// folder, or a `[sets.NAME]` one.
+#[derive(Debug, Clone)]
+pub(crate) struct List {
+    /// The set's name; `None`: the application's own.
+    pub set: Option<String>,
+    /// Its folder on disk.
+    pub dir: PathBuf,
+    /// The folder as messages name it.
+    pub dir_shown: String,
+    /// Its history table.
+    pub table: HistoryTable,
 }
 
 /// Which config file applies: `--config`, `MIGRATE_CONFIG`, or
@@ -145,7 +171,7 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
     let config_file = file.as_ref().map(|_| path.clone());
     let mut file = file.unwrap_or_default();
     let at = Place { path: &path };
-    let (set_tables, set_table) = sets(options, &mut file, &at)?;
+    let sets = sets(options, &mut file, &at)?;
     let (dir, dir_shown) = match &options.dir {
         Some(d) => (d.clone(), d.display().to_string()),
         None => at.relative(file.dir.as_deref(), DEFAULT_DIR),
@@ -162,7 +188,8 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
         .or(file.database_url.clone())
         .or_else(|| env(URL_ENV))
         .filter(|u| !u.trim().is_empty());
-    let table = history_table(options, &file, set_table)?;
+    let table = history_table(options, &file, sets.chosen_table)?;
+    refuse_a_sets_table(options, &table, &sets.tables)?;
     let timing = timing(options, &file, &at)?;
     Ok(Settings {
         ddl_lock_timeout: timing.ddl_lock_timeout,
@@ -171,7 +198,10 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
         lock: timing.lock,
         lease_ttl: timing.lease_ttl,
         lock_timeout: timing.lock_timeout,
-        set_tables,
+        connect_timeout: timing.connect_timeout,
+        set_tables: sets.tables,
+        set_name: options.set.clone(),
+        other_lists: sets.others,
         dir,
         dir_shown: dir_shown.trim_end_matches('/').to_owned(),
         database_url,
@@ -212,35 +242,59 @@ impl Place<'_> {
         (path, shown)
     }
 
-    /// A duration the file gives for `key`.
-    fn duration(&self, key: &str, value: Option<&str>) -> Result<Option<std::time::Duration>, CliError> {
-        value
+    /// A duration the file gives for `key`, within `limits` (else a usage error naming the key).
+    fn duration(
+        &self,
+        key: &str,
+        value: Option<&str>,
+        limits: Limits,
+    ) -> Result<Option<std::time::Duration>, CliError> {
+        let Some(d) = value
             .map(migrate_core::duration::parse)
             .transpose()
-            .map_err(|e| self.invalid(format!("`{key}`: {e}")))
+            .map_err(|e| self.invalid(format!("`{key}`: {e}")))?
+        else {
+            return Ok(None);
+        };
+        limits.check(d).map(Some).map_err(|e| self.out_of_range(key, e))
+    }
+
+    /// The usage error for a value of `key` out of its range.
+    fn out_of_range(&self, key: &str, why: String) -> CliError {
+        CliError::Usage(format!("`{key}` in the config file `{}`: {why}", self.path.display()))
     }
 }
 
+/// The config file's sets, as a command needs them.
+struct Sets {
+    /// The history table of every `[sets.NAME]`.
+    tables: Vec<(String, HistoryTable)>,
+    /// With `--set NAME`: that set's table.
+    chosen_table: Option<String>,
+    /// Every other list (with `--set NAME`, the application's own first).
+    others: Vec<List>,
+}
+
 /// The history table of every `[sets.NAME]`, and with `--set NAME` the
-/// chosen set's table, its folder put in `file.dir`.
-fn sets(
-    options: &Options,
-    file: &mut File,
-    at: &Place<'_>,
-) -> Result<(Vec<(String, HistoryTable)>, Option<String>), CliError> {
+/// chosen set's table, its folder put in `file.dir`, and the other lists.
+fn sets(options: &Options, file: &mut File, at: &Place<'_>) -> Result<Sets, CliError> {
     let sets = file.sets.take().unwrap_or_default();
-    let mut set_tables = Vec::new();
+    let mut tables = Vec::new();
     for (name, set) in &sets {
         let table = match &set.history_table {
             Some(t) => HistoryTable::new(t),
             None => HistoryTable::for_set(name),
         }
         .map_err(|e| at.invalid(format!("[sets.{name}]: {e}")))?;
-        set_tables.push((name.clone(), table));
+        tables.push((name.clone(), table));
     }
     // `--set NAME`: that set's folder and history table, unless flags say otherwise.
     let Some(name) = &options.set else {
-        return Ok((set_tables, None));
+        return Ok(Sets {
+            others: lists(&sets, &tables, None, at),
+            tables,
+            chosen_table: None,
+        });
     };
     let Some(set) = sets.get(name) else {
         return Err(CliError::Usage(format!(
@@ -252,12 +306,67 @@ fn sets(
             }
         )));
     };
+    // The application's own list, then every other set: their revisions may depend on this one's.
+    let (dir, dir_shown) = at.relative(file.dir.as_deref(), DEFAULT_DIR);
+    let app_table = file.history_table.as_deref().unwrap_or(DEFAULT_TABLE);
+    let mut others = vec![List {
+        set: None,
+        dir,
+        dir_shown,
+        table: HistoryTable::new(app_table)?,
+    }];
+    others.extend(lists(&sets, &tables, Some(name), at));
     file.dir = Some(set.dir.clone());
-    let table = set_tables
+    let chosen_table = tables.iter().find(|(n, _)| n == name).map(|(_, t)| t.name().to_owned());
+    Ok(Sets {
+        tables,
+        chosen_table,
+        others,
+    })
+}
+
+/// Every `[sets.NAME]` list but `except`.
+fn lists(
+    sets: &BTreeMap<String, SetFile>,
+    tables: &[(String, HistoryTable)],
+    except: Option<&String>,
+    at: &Place<'_>,
+) -> Vec<List> {
+    sets.iter()
+        .zip(tables)
+        .filter(|((name, _), _)| Some(*name) != except)
+        .map(|((name, set), (_, table))| {
+            let (dir, dir_shown) = at.relative(Some(set.dir.as_str()), DEFAULT_DIR);
+            List {
+                set: Some(name.clone()),
+                dir,
+                dir_shown,
+                table: table.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Refuses a history table that is another set's: the revisions recorded
+/// there would read as that set's, and block it (an application's own
+/// revisions in `migrate_history_jobq`, say).
+fn refuse_a_sets_table(
+    options: &Options,
+    table: &HistoryTable,
+    sets: &[(String, HistoryTable)],
+) -> Result<(), CliError> {
+    let theirs = sets
         .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, t)| t.name().to_owned());
-    Ok((set_tables, table))
+        .find(|(name, t)| Some(name) != options.set.as_ref() && t.name() == table.name());
+    let Some((name, _)) = theirs else { return Ok(()) };
+    Err(CliError::Usage(format!(
+        "the history table `{}` is the migration set `{name}`'s (`[sets.{name}]` in the config file): these revisions recorded there would block that set; use another history table{}",
+        table.name(),
+        match &options.set {
+            Some(set) => format!(" for the set `{set}`"),
+            None => String::new(),
+        }
+    )))
 }
 
 /// The history table: the flag, else the chosen set's, else the file's, else the default; in its schema.
@@ -281,22 +390,16 @@ struct Timing {
     statement_timeout: Option<std::time::Duration>,
     lease_ttl: Option<std::time::Duration>,
     lock_timeout: Option<std::time::Duration>,
+    connect_timeout: Option<std::time::Duration>,
     lock: Option<migrate_runtime::LockMode>,
     lock_attempts: Option<u32>,
 }
 
+/// The timing settings: each flag (range-checked by its parser) over the file's key (checked here).
 fn timing(options: &Options, file: &File, at: &Place<'_>) -> Result<Timing, CliError> {
-    let ddl_lock_timeout = match options.ddl_lock_timeout {
-        Some(t) => Some(t),
-        None => at.duration("ddl_lock_timeout", file.ddl_lock_timeout.as_deref())?,
-    };
-    let statement_timeout = match options.statement_timeout {
-        Some(t) => Some(t),
-        None => at.duration("statement_timeout", file.statement_timeout.as_deref())?,
-    };
-    let lease_ttl = match options.lease_ttl {
-        Some(t) => Some(t),
-        None => at.duration("lease_ttl", file.lease_ttl.as_deref())?,
+    let duration = |flag: Option<std::time::Duration>, key: &str, value: &Option<String>, limits: Limits| match flag {
+        Some(t) => Ok(Some(t)),
+        None => at.duration(key, value.as_deref(), limits),
     };
     let lock = match (options.lock, &file.lock) {
         (Some(mode), _) => Some(mode),
@@ -309,14 +412,40 @@ fn timing(options: &Options, file: &File, at: &Place<'_>) -> Result<Timing, CliE
     if file.lock_attempts == Some(0) {
         return Err(at.invalid("`lock_attempts` is 0: a migration is tried at least once".into()));
     }
+    let lock_timeout = match (options.lock_timeout, file.lock_timeout) {
+        (Some(secs), _) | (None, Some(secs)) => {
+            Some(
+                limits::LOCK_TIMEOUT
+                    .seconds(secs)
+                    .map_err(|e| match options.lock_timeout {
+                        Some(_) => CliError::Usage(format!("--lock-timeout: {e}")),
+                        None => at.out_of_range("lock_timeout", e),
+                    })?,
+            )
+        }
+        (None, None) => None,
+    };
     Ok(Timing {
-        ddl_lock_timeout,
-        statement_timeout,
-        lease_ttl,
-        lock_timeout: options
-            .lock_timeout
-            .or(file.lock_timeout)
-            .map(std::time::Duration::from_secs),
+        ddl_lock_timeout: duration(
+            options.ddl_lock_timeout,
+            "ddl_lock_timeout",
+            &file.ddl_lock_timeout,
+            limits::STATEMENT,
+        )?,
+        statement_timeout: duration(
+            options.statement_timeout,
+            "statement_timeout",
+            &file.statement_timeout,
+            limits::STATEMENT,
+        )?,
+        lease_ttl: duration(options.lease_ttl, "lease_ttl", &file.lease_ttl, limits::LEASE_TTL)?,
+        connect_timeout: duration(
+            options.connect_timeout,
+            "connect_timeout",
+            &file.connect_timeout,
+            limits::CONNECT_TIMEOUT,
+        )?,
+        lock_timeout,
         lock,
         lock_attempts: options.lock_attempts.or(file.lock_attempts),
     })

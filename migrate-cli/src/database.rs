@@ -8,8 +8,8 @@ use super::config::Settings;
 use super::error::CliError;
 use super::output::Output;
 use migrate_runtime::server::url::{after_scheme, scheme_and_host, userinfo_end};
-use migrate_runtime::server::{self, Database, OpenOptions};
-use migrate_runtime::{Dialect, Migrations, Migrator};
+use migrate_runtime::server::{self, DEFAULT_CONNECT_TIMEOUT, Database, OpenOptions};
+use migrate_runtime::{Dialect, HistoryTable, Migrations, Migrator};
 
 /// sqlx's error, as [`CliError::Connect`] holds it.
 pub type SqlxError = sqlx::Error;
@@ -72,20 +72,31 @@ pub(crate) fn refuse_transient(url: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Opens the database `url` names. `writes`: a missing SQLite file is created.
-pub(crate) async fn open(url: &str, writes: bool, out: &Output) -> Result<Database, CliError> {
-    open_in(url, writes, None, out).await
+/// What sets the connect timeout, as [`CliError::ConnectTimeout`] says it.
+pub(crate) const CONNECT_TIMEOUT_BOUND: &str =
+    "--connect-timeout (or `connect_timeout` in migrate.toml) gives it longer";
+
+/// Opens the database `url` names, giving up after the settings' connect
+/// timeout. `writes`: a missing SQLite file is created.
+pub(crate) async fn open(s: &Settings, url: &str, writes: bool, out: &Output) -> Result<Database, CliError> {
+    open_in(s, url, writes, None, out).await
 }
 
 /// [`open`], with every connection's `search_path` set to `schema` (PostgreSQL).
-pub(crate) async fn open_in(url: &str, writes: bool, schema: Option<&str>, out: &Output) -> Result<Database, CliError> {
+pub(crate) async fn open_in(
+    s: &Settings,
+    url: &str,
+    writes: bool,
+    schema: Option<&str>,
+    out: &Output,
+) -> Result<Database, CliError> {
     check_userinfo(url)?;
     if schema.is_some() && dialect_of(url, &out.redacted(url))? != Dialect::Postgres {
         return Err(CliError::Usage("--schemas is for PostgreSQL".into()));
     }
     let shown = out.redacted(url);
     dialect_of(url, &shown)?;
-    let mut options = OpenOptions::new();
+    let mut options = OpenOptions::new().connect_timeout(s.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT));
     if writes {
         options = options.create_if_missing();
     }
@@ -100,6 +111,11 @@ pub(crate) fn open_error(e: server::Error, shown: &str) -> CliError {
     match e {
         server::Error::NotCompiled(dialect) => CliError::NotCompiled(dialect),
         server::Error::UnknownScheme { .. } => CliError::UnknownScheme { url: shown.to_owned() },
+        server::Error::ConnectTimeout { timeout, .. } => CliError::ConnectTimeout {
+            url: shown.to_owned(),
+            timeout,
+            bound: CONNECT_TIMEOUT_BOUND,
+        },
         other => match other.into_sqlx() {
             Ok(sqlx::Error::Configuration(e)) => CliError::InvalidUrl {
                 url: shown.to_owned(),
@@ -114,6 +130,11 @@ pub(crate) fn open_error(e: server::Error, shown: &str) -> CliError {
     }
 }
 
+/// What the database said, as the runtime says it (without PostgreSQL's C source line).
+pub(crate) fn said(e: &SqlxError) -> String {
+    server::db_message(e)
+}
+
 /// Closes the database, after clearing the progress bar.
 pub(crate) async fn close(db: Database, out: &Output) {
     out.clear_bar();
@@ -122,14 +143,28 @@ pub(crate) async fn close(db: Database, out: &Output) {
 
 /// The schemas of the PostgreSQL database `url` names whose names are `LIKE pattern`.
 #[cfg(feature = "postgres")]
-pub(crate) async fn list_schemas(url: &str, pattern: &str, out: &Output) -> Result<Vec<String>, CliError> {
+pub(crate) async fn list_schemas(
+    s: &Settings,
+    url: &str,
+    pattern: &str,
+    out: &Output,
+) -> Result<Vec<String>, CliError> {
+    let timeout = s.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
+        .acquire_timeout(timeout)
         .connect(url)
         .await
-        .map_err(|source| CliError::Connect {
-            url: out.redacted(url),
-            source,
+        .map_err(|source| match source {
+            sqlx::Error::PoolTimedOut => CliError::ConnectTimeout {
+                url: out.redacted(url),
+                timeout,
+                bound: CONNECT_TIMEOUT_BOUND,
+            },
+            source => CliError::Connect {
+                url: out.redacted(url),
+                source,
+            },
         })?;
     let names = migrate_runtime::fleet::schemas_like(&pool, pattern).await;
     pool.close().await;
@@ -137,8 +172,33 @@ pub(crate) async fn list_schemas(url: &str, pattern: &str, out: &Output) -> Resu
 }
 
 #[cfg(not(feature = "postgres"))]
-pub(crate) async fn list_schemas(_url: &str, _pattern: &str, _out: &Output) -> Result<Vec<String>, CliError> {
+pub(crate) async fn list_schemas(
+    _s: &Settings,
+    _url: &str,
+    _pattern: &str,
+    _out: &Output,
+) -> Result<Vec<String>, CliError> {
     Err(CliError::NotCompiled(Dialect::Postgres))
+}
+
+/// Another list of the config file, loaded: the application's own
+/// (`set: None`) or a `[sets.NAME]` one, whose applied revisions may depend
+/// on the set a downgrade unapplies.
+pub(crate) struct Dependent {
+    pub set: Option<String>,
+    pub table: HistoryTable,
+    pub migrations: Migrations,
+}
+
+/// `migrator`, told its set's name and the lists that may depend on it,
+/// so that a downgrade refuses to unapply what one of them needs.
+pub(crate) fn with_dependents<'m>(mut migrator: Migrator<'m>, s: &Settings, lists: &'m [Dependent]) -> Migrator<'m> {
+    let Some(name) = &s.set_name else { return migrator };
+    migrator = migrator.set_name(name);
+    for list in lists {
+        migrator = migrator.needed_by(list.set.as_deref(), list.table.clone(), &list.migrations);
+    }
+    migrator
 }
 
 /// The migrator the settings describe, printing progress through `out`.

@@ -32,7 +32,7 @@ pub enum CliError {
     },
     /// The config file is not valid TOML or has unknown keys.
     #[error(
-        "invalid config file `{path}`: {message} (the keys are database_url, dev_database_url, dir, schema, history_table, history_schema, lock_timeout, ddl_lock_timeout, statement_timeout, lock_attempts, lock, lease_ttl, and [sets.NAME] tables of dir and history_table)"
+        "invalid config file `{path}`: {message} (the keys are database_url, dev_database_url, dir, schema, history_table, history_schema, lock_timeout, ddl_lock_timeout, statement_timeout, connect_timeout, lock_attempts, lock, lease_ttl, and [sets.NAME] tables of dir and history_table)"
     )]
     ConfigInvalid {
         /// The file.
@@ -68,12 +68,25 @@ pub enum CliError {
     )]
     NoDialect,
     /// Connecting to the database failed.
-    #[error("cannot connect to the database at `{url}`: {source}")]
+    #[error("cannot connect to the database at `{url}`: {}", crate::database::said(.source))]
     Connect {
         /// The URL, password redacted.
         url: String,
         /// sqlx's error.
         source: crate::database::SqlxError,
+    },
+    /// The server did not accept the connection and answer within the connect timeout.
+    #[error(
+        "cannot connect to the database at `{url}`: no answer within {} (are the host and port right, and is a database listening there?); {bound}",
+        migrate_core::duration::display(*.timeout)
+    )]
+    ConnectTimeout {
+        /// The URL, password redacted.
+        url: String,
+        /// How long it waited.
+        timeout: std::time::Duration,
+        /// What set that time, and how to change it.
+        bound: &'static str,
     },
     /// The migrations folder has problems (printed like rustc, as the macro does).
     #[error("{0}")]
@@ -124,14 +137,36 @@ impl CliError {
         };
         match (unknown, program) {
             (Some(id), crate::Program::Migrate) => {
-                format!("no revision matches `{id}`; `migrate history` lists the revisions")
+                return format!("no revision matches `{id}`; `migrate history` lists the revisions");
             }
+            (Some(_), crate::Program::Embedded) => return self.to_string(),
+            (None, _) => {}
+        }
+        match self {
+            CliError::Runtime(migrate_runtime::Error::MissingDependency {
+                revision,
+                file,
+                set,
+                needs,
+                table,
+            }) => format!(
+                "revision `{revision}` ({file}) depends on revision `{needs}` of the migration set `{set}`, which is not applied (its history table {table} does not record it): {}",
+                match program {
+                    crate::Program::Migrate => format!("migrate the set `{set}` first: `migrate --set {set} upgrade`"),
+                    crate::Program::Embedded => format!(
+                        "migrate the set `{set}` first, with the program that carries its migrations (in code, `migrate::Sets` migrates sets in their declared order); this binary runs only its own"
+                    ),
+                }
+            ),
             _ => self.to_string(),
         }
     }
 
     /// The command that gets the user out of this state, named as `program` spells it.
     pub(crate) fn help(&self, program: crate::Program) -> Option<String> {
+        if let CliError::Runtime(migrate_runtime::Error::NeededBy { set, by, .. }) = self {
+            return Some(needed_by_help(set, by, program));
+        }
         if let CliError::Runtime(migrate_runtime::Error::Blocked { .. }) = self {
             return Some(
                 "end or wait out the transactions named above, or give the migration more room: --ddl-lock-timeout (or `-- migrate:lock-timeout:` in its header) and --lock-attempts"
@@ -163,6 +198,27 @@ impl CliError {
     }
 }
 
+/// How to unapply revision `by` of `set` (as [`migrate_runtime::Error::NeededBy`]
+/// names it: "the migration set `jobq`", "the application's migrations").
+fn needed_by_help(set: &str, by: &str, program: crate::Program) -> String {
+    let name = set
+        .strip_prefix("the migration set `")
+        .and_then(|rest| rest.strip_suffix('`'));
+    let below = format!("TARGET being the `down_revision` of `{by}`, or `base` when it has none");
+    match (program, name) {
+        (crate::Program::Migrate, Some(name)) => {
+            format!("unapply `{by}` first: `migrate --set {name} downgrade TARGET`, {below}")
+        }
+        (crate::Program::Migrate, None) => format!("unapply `{by}` first: `migrate downgrade TARGET`, {below}"),
+        (crate::Program::Embedded, Some(_)) => {
+            format!("unapply `{by}` first, with the program that carries that set's migrations")
+        }
+        (crate::Program::Embedded, None) => format!(
+            "unapply `{by}` first: `downgrade TARGET` with the subcommand of this binary that runs `upgrade`, {below}"
+        ),
+    }
+}
+
 impl From<Diagnostics> for CliError {
     fn from(d: Diagnostics) -> Self {
         CliError::Invalid(d)
@@ -173,4 +229,53 @@ impl From<Diagnostics> for CliError {
 pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
     let context = context.into();
     move |source| CliError::Io { context, source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Program;
+
+    /// Advice names only what works in the program that prints it: `--set`
+    /// and `migrate …` on the command line, never in a binary's `db` subcommand.
+    #[test]
+    fn advice_names_what_works_where_it_is_printed() {
+        let missing = CliError::Runtime(migrate_runtime::Error::MissingDependency {
+            revision: "a1".into(),
+            file: "migrations/a1_m.sql".into(),
+            set: "jobq".into(),
+            needs: "j1".into(),
+            table: "\"migrate_history_jobq\"".into(),
+        });
+        let said = missing.message(Program::Migrate);
+        assert!(
+            said.ends_with("migrate the set `jobq` first: `migrate --set jobq upgrade`"),
+            "{said}"
+        );
+        let said = missing.message(Program::Embedded);
+        assert!(said.contains("with the program that carries its migrations"), "{said}");
+        assert!(!said.contains("--set") && !said.contains("`migrate "), "{said}");
+
+        let needed = |set: &str| {
+            CliError::Runtime(migrate_runtime::Error::NeededBy {
+                revision: "j1".into(),
+                file: "vendor/jobq/j1_m.sql".into(),
+                set: set.into(),
+                by: "m1".into(),
+                table: "\"migrate_history_mail\"".into(),
+            })
+        };
+        let help = needed("the migration set `mail`").help(Program::Migrate).unwrap();
+        assert!(
+            help.starts_with("unapply `m1` first: `migrate --set mail downgrade TARGET`"),
+            "{help}"
+        );
+        let help = needed("the application's migrations").help(Program::Embedded).unwrap();
+        assert!(
+            help.starts_with("unapply `m1` first: `downgrade TARGET` with the subcommand"),
+            "{help}"
+        );
+        let help = needed("the migration set `mail`").help(Program::Embedded).unwrap();
+        assert!(!help.contains("--set") && !help.contains("`migrate "), "{help}");
+    }
 }

@@ -48,7 +48,7 @@ async fn members(fleet: &Fleet, s: &Settings, out: &Output) -> Result<Vec<(Strin
             "--schemas is for PostgreSQL: give a postgres:// database URL".into(),
         ));
     }
-    let names = database::list_schemas(url, pattern, out).await?;
+    let names = database::list_schemas(s, url, pattern, out).await?;
     if names.is_empty() {
         return Err(CliError::Refused(format!(
             "no schema of the database matches `{pattern}`"
@@ -133,13 +133,19 @@ fn each_file(file: &std::path::Path) -> Result<Vec<(String, Member)>, CliError> 
 }
 
 /// Runs `verb` on one member, quietly: its lines would interleave with the others'.
-async fn one(migrations: &Migrations, s: &Settings, verb: &Verb, member: Member) -> Result<Done, CliError> {
+async fn one(
+    migrations: &Migrations,
+    s: &Settings,
+    verb: &Verb,
+    lists: &[database::Dependent],
+    member: Member,
+) -> Result<Done, CliError> {
     let mut out = Output::new(true);
     out.hide_password_of(&member.url);
     database::refuse_transient(&member.url)?;
     let creates = matches!(verb, Verb::Change(change, _) if change.creates());
-    let mut db = database::open_in(&member.url, creates, member.schema.as_deref(), &out).await?;
-    let mut migrator = database::migrator(migrations, s, &out);
+    let mut db = database::open_in(s, &member.url, creates, member.schema.as_deref(), &out).await?;
+    let mut migrator = database::with_dependents(database::migrator(migrations, s, &out), s, lists);
     if let Some(schema) = &member.schema {
         migrator = migrator.history_schema(schema);
     }
@@ -161,13 +167,17 @@ pub(crate) async fn run(
     out: &Output,
 ) -> Result<(), CliError> {
     let members = members(fleet, s, out).await?;
+    let lists = &match &verb {
+        Verb::Change(change, _) => change.dependents(s, out)?,
+        Verb::Current => Vec::new(),
+    };
     let total = members.len();
     let finished = &Cell::new(0usize);
     let verb = &verb;
     let entries: Vec<Entry<Done, CliError>> =
         migrate_runtime::fleet::each(members, usize::from(fleet.jobs), fleet.fail_fast, |member| async move {
             let name = member.name.clone();
-            let result = one(migrations, s, verb, member).await;
+            let result = one(migrations, s, verb, lists, member).await;
             finished.set(finished.get() + 1);
             if !json {
                 // A line per database as it finishes.

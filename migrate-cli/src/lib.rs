@@ -26,6 +26,7 @@ mod config;
 mod database;
 mod error;
 mod fleet;
+mod limits;
 mod output;
 mod schema;
 mod verbs;
@@ -90,6 +91,9 @@ impl DbCommand {
         let result = match result {
             Ok(_) if self.options().dir.is_some() => Err(CliError::Usage(
                 "--dir: this binary runs the migrations built into it; --dir is for the `migrate` command line".into(),
+            )),
+            Ok(_) if self.options().set.is_some() => Err(CliError::Usage(
+                "--set: this binary runs the migrations built into it, which are the application's own and keep their history in its own table; another set's migrations are run by the program that carries them (--set is for the `migrate` command line, over a set's folder)".into(),
             )),
             Ok(settings) => verbs::run(self, Source::Embedded(migrations), &settings, &out).await,
             Err(e) => Err(e),

@@ -285,7 +285,7 @@ pub(crate) async fn check(s: &Settings, out: &Output) -> Result<(), CliError> {
 pub(crate) async fn dump(s: &Settings, live: bool, out: &Output) -> Result<(), CliError> {
     let state = if live {
         let url = s.database_url.as_deref().ok_or(CliError::MissingUrl)?;
-        let mut db = database::open(url, false, out).await?;
+        let mut db = database::open(s, url, false, out).await?;
         let d = db.dialect();
         let exclude = own_tables(s);
         let state = migrate_runtime::catalog::read_schema(&mut db, &exclude).await;
@@ -391,7 +391,7 @@ pub(crate) async fn round_trips(s: &Settings, url_flag: bool, out: &Output) -> R
             .await?
         }
         (None, Some(url)) => {
-            let mut db = database::open(url, true, out).await?;
+            let mut db = database::open(s, url, true, out).await?;
             let report = migrator().verify_round_trips(&mut db).await;
             database::close(db, out).await;
             report?

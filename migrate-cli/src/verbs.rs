@@ -9,10 +9,12 @@ use super::output::{Output, Style};
 use migrate_core::graph::{children, find, heads};
 use migrate_core::load::load_dir_allowing_fork;
 use migrate_core::{Direction, Graph, Migration, Phase, State, Target, history, plan};
+use migrate_runtime::server::DEFAULT_CONNECT_TIMEOUT;
 use migrate_runtime::server::Database;
 use migrate_runtime::{HistoryEntry, Migrations, Migrator, Report, Resolution, ScriptRange};
 use serde_json::{Value, json};
 use std::borrow::Cow;
+use std::time::{Duration, Instant};
 
 /// Where the migrations come from.
 #[derive(Debug, Clone, Copy)]
@@ -101,11 +103,7 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
             ));
             Ok(())
         }
-        DbCommand::Wait { timeout, .. } => {
-            on_database(source, s, out, async |m, db| m.wait_until_current(db, timeout).await).await?;
-            out.note("The database holds every revision.");
-            Ok(())
-        }
+        DbCommand::Wait { timeout, .. } => wait(source, s, timeout, out).await,
         DbCommand::Resolve { id, applied, .. } => {
             let resolution = if applied {
                 Resolution::Applied
@@ -149,11 +147,45 @@ async fn on_database<T>(
 ) -> Result<T, CliError> {
     let migrations = source.migrations(s)?;
     database::refuse_transient(url(s)?)?;
-    let mut db = database::open(url(s)?, false, out).await?;
+    let mut db = database::open(s, url(s)?, false, out).await?;
     let migrator = database::migrator(&migrations, s, out);
     let done = call(&migrator, &mut db).await;
     database::close(db, out).await;
     Ok(done?)
+}
+
+/// `wait`: until the database holds every revision, `timeout` bounding the
+/// whole call, connecting included (which gets at least a second, so that a
+/// short wait still reads the database once).
+async fn wait(source: Source<'_>, s: &Settings, timeout: Duration, out: &Output) -> Result<(), CliError> {
+    let started = Instant::now();
+    let migrations = source.migrations(s)?;
+    database::refuse_transient(url(s)?)?;
+    let connect = s.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+    let bound = connect.min(timeout.max(Duration::from_secs(1)));
+    let bounded = Settings {
+        connect_timeout: Some(bound),
+        ..s.clone()
+    };
+    let mut db = match database::open(&bounded, url(s)?, false, out).await {
+        Err(CliError::ConnectTimeout {
+            url, timeout: waited, ..
+        }) if bound < connect => {
+            return Err(CliError::ConnectTimeout {
+                url,
+                timeout: waited,
+                bound: "that is the whole of `wait --timeout`, which bounds connecting too",
+            });
+        }
+        opened => opened?,
+    };
+    let left = timeout.saturating_sub(started.elapsed());
+    let migrator = database::migrator(&migrations, s, out);
+    let done = migrator.wait_until_current(&mut db, left).await;
+    database::close(db, out).await;
+    done?;
+    out.note("The database holds every revision.");
+    Ok(())
 }
 
 /// `heads`: the revisions nothing descends from.
@@ -283,6 +315,38 @@ impl Change {
         !matches!(self, Change::Downgrade { .. })
     }
 
+    /// The lists a downgrade of the settings' set must check, loaded (none
+    /// for the other verbs, or for the application's own list, which has no
+    /// set name another list could depend on).
+    pub(crate) fn dependents(self, s: &Settings, out: &Output) -> Result<Vec<database::Dependent>, CliError> {
+        let (Change::Downgrade { .. }, Some(name)) = (self, &s.set_name) else {
+            return Ok(Vec::new());
+        };
+        let mut lists = Vec::new();
+        for list in &s.other_lists {
+            if !list.dir.is_dir() {
+                out.note(&format!(
+                    "`{}` does not exist, so nothing in it can depend on the set `{name}`",
+                    list.dir_shown
+                ));
+                continue;
+            }
+            let migrations = Migrations::load(&list.dir, &list.dir_shown).map_err(|d| {
+                out.note(&format!(
+                    "`{}` is read before the set `{name}` is downgraded: its revisions may depend on that set's",
+                    list.dir_shown
+                ));
+                CliError::from(d)
+            })?;
+            lists.push(database::Dependent {
+                set: list.set.clone(),
+                table: list.table.clone(),
+                migrations,
+            });
+        }
+        Ok(lists)
+    }
+
     /// Runs it to `target` on `db` with `migrator`, configured for it.
     pub(crate) async fn apply(
         self,
@@ -313,15 +377,22 @@ async fn change(source: Source<'_>, s: &Settings, change: Change, t: &str, out: 
     if t == "heads" {
         out.note("`heads` is every head, as in Alembic; this history has one, so it is `head`.");
     }
-    let mut db = database::open(url(s)?, change.creates(), out).await?;
+    let lists = change.dependents(s, out)?;
+    let mut db = database::open(s, url(s)?, change.creates(), out).await?;
     if db.dialect() == migrate_runtime::Dialect::Sqlite
         && (s.ddl_lock_timeout.is_some() || s.statement_timeout.is_some())
     {
         out.note("SQLite has no lock timeout or statement timeout (a run holds its one write lock): --ddl-lock-timeout and --statement-timeout are ignored.");
     }
-    let report = change
-        .apply(&mut db, database::migrator(&migrations, s, out), &target)
-        .await;
+    let migrator = database::with_dependents(database::migrator(&migrations, s, out), s, &lists);
+    let report = change.apply(&mut db, migrator, &target).await;
+    // Where the database stands, when nothing ran: what the note says must be true.
+    let at = match &report {
+        Ok(r) if r.is_empty() && r.held_back.is_none() => {
+            database::migrator(&migrations, s, out).current(&mut db).await.ok()
+        }
+        _ => None,
+    };
     database::close(db, out).await;
     let report = report?;
     for step in &report.steps {
@@ -337,8 +408,8 @@ async fn change(source: Source<'_>, s: &Settings, change: Change, t: &str, out: 
             "Stopped before {}, the first revision of the contract phase: deploy the code that no longer needs what it removes, then upgrade without --phase.",
             out.paint(held, Style::Id)
         ));
-    } else {
-        nothing_to_do(&report, t, out);
+    } else if let Some(at) = at {
+        out.note(&nothing_to_do(&migrations, change, t, &at));
     }
     Ok(())
 }
@@ -346,7 +417,7 @@ async fn change(source: Source<'_>, s: &Settings, change: Change, t: &str, out: 
 /// `current --check`: where the database stands, as the exit status.
 async fn current_check(source: Source<'_>, s: &Settings, json: bool, out: &Output) -> Result<(), CliError> {
     let migrations = source.migrations(s)?;
-    let mut db = database::open(url(s)?, false, out).await?;
+    let mut db = database::open(s, url(s)?, false, out).await?;
     let migrator = database::migrator(&migrations, s, out);
     let status = migrator.status(&mut db).await;
     database::close(db, out).await;
@@ -404,18 +475,65 @@ async fn current_check(source: Source<'_>, s: &Settings, json: bool, out: &Outpu
     Ok(())
 }
 
-fn nothing_to_do(report: &Report, target: &str, out: &Output) {
-    if report.is_empty() {
-        out.note(&format!("Nothing to do: the database is already at `{target}`."));
+/// The note of a run that changed nothing, the database being `at` these
+/// heads: "already at" only when it is, else why the verb went nowhere and
+/// which one goes there (an upgrade never unapplies, a downgrade never applies).
+fn nothing_to_do(list: &Migrations, change: Change, t: &str, at: &[String]) -> String {
+    let already = format!("Nothing to do: the database is already at `{t}`.");
+    let shown = if at.is_empty() {
+        "base".to_owned()
+    } else {
+        at.join(", ")
+    };
+    // The one revision `t` names, when it names one without counting steps.
+    let named = match t {
+        "base" => None,
+        "head" | "heads" => list.iter().last().map(|m| m.revision().to_owned()),
+        other if other.contains(['+', '-']) => return already,
+        other => find(list.iter().as_slice(), other)
+            .ok()
+            .map(|m| m.revision().to_owned()),
+    };
+    let there = match &named {
+        None => at.is_empty(),
+        Some(id) => at == std::slice::from_ref(id),
+    };
+    match change {
+        _ if there => already,
+        Change::Upgrade { .. } if named.is_none() => format!(
+            "Nothing to do: the database is at {shown}, above `base`, and upgrade never unapplies revisions; to unapply them all, use `downgrade base`."
+        ),
+        Change::Upgrade { .. } => format!(
+            "Nothing to do: `{t}` is applied and the database is at {shown}, beyond it, and upgrade never unapplies revisions; to go back to `{t}`, use `downgrade {t}`."
+        ),
+        Change::Downgrade { .. } => format!(
+            "Nothing to do: the database is at {shown} and holds nothing above `{t}` to unapply, and downgrade never applies revisions; to go up to `{t}`, use `upgrade {t}`."
+        ),
+        Change::Stamp { .. } => already,
     }
 }
 
 /// `current`: the applied heads, one a line, id first.
 async fn current(source: Source<'_>, s: &Settings, json: bool, out: &Output) -> Result<(), CliError> {
     let migrations = source.migrations(s)?;
-    let mut db = database::open(url(s)?, false, out).await?;
+    let mut db = database::open(s, url(s)?, false, out).await?;
     let migrator = database::migrator(&migrations, s, out);
     let ids = migrator.current(&mut db).await;
+    // A revision whose downgrade failed part-way is still applied, and half undone: say so.
+    let failed: Vec<String> = match &ids {
+        Ok(ids) if !ids.is_empty() => migrator
+            .history(&mut db)
+            .await
+            .map(|entries| {
+                entries
+                    .into_iter()
+                    .filter(|e| e.applied.as_ref().is_some_and(|a| a.state == State::DowngradeFailed))
+                    .map(|e| e.revision)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
     database::close(db, out).await;
     let ids = ids?;
     let head = migrations.iter().last().map(Migration::revision);
@@ -423,23 +541,39 @@ async fn current(source: Source<'_>, s: &Settings, json: bool, out: &Output) -> 
         let value: Vec<Value> = ids
             .iter()
             .map(|id| {
-                json!({
+                let mut value = json!({
                     "revision": id,
                     "message": migrations.get(id).map(Migration::message),
                     "head": Some(id.as_str()) == head,
-                })
+                });
+                if failed.contains(id) {
+                    value["downgrade_failed"] = Value::Bool(true);
+                }
+                value
             })
             .collect();
         out.result(&Value::Array(value).to_string());
         return Ok(());
     }
+    let failed_mark = match source {
+        Source::Folder => " (downgrade failed: see `migrate history --verbose`, then `migrate resolve`)",
+        Source::Embedded(_) => " (downgrade failed: see the `history --verbose` command, then `resolve`)",
+    };
     for id in &ids {
-        let mark = match migrations.get(id) {
+        let mut mark = match migrations.get(id) {
             None => " (unknown to this build)",
             Some(_) if Some(id.as_str()) == head => " (head)",
             Some(_) => "",
-        };
-        out.result(&format!("{}{}", out.paint(id, Style::Id), out.paint(mark, Style::Mark)));
+        }
+        .to_owned();
+        if failed.contains(id) {
+            mark.push_str(failed_mark);
+        }
+        out.result(&format!(
+            "{}{}",
+            out.paint(id, Style::Id),
+            out.paint(&mark, Style::Mark)
+        ));
     }
     if ids.is_empty() {
         out.note("No revision is applied.");
@@ -511,7 +645,7 @@ async fn history(
     let entries: Option<Vec<HistoryEntry>> = match &s.database_url {
         None => None,
         Some(url) => {
-            let mut db = database::open(url, false, out).await?;
+            let mut db = database::open(s, url, false, out).await?;
             let migrator = database::migrator(&migrations, s, out);
             let entries = migrator.history(&mut db).await;
             database::close(db, out).await;

@@ -226,10 +226,10 @@ fn a_postgres_script_stops_at_a_failed_migration_by_itself() {
     );
 }
 
-mod mysql {
+pub(crate) mod mysql {
     use super::*;
 
-    fn server() -> String {
+    pub(crate) fn server() -> String {
         std::env::var("MIGRATE_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned())
     }
 
@@ -254,7 +254,7 @@ mod mysql {
         (args, password)
     }
 
-    fn mysql(url: &str, extra: &[&str], stdin: Option<&str>) -> String {
+    pub(crate) fn mysql(url: &str, extra: &[&str], stdin: Option<&str>) -> String {
         let (mut args, password) = client(url);
         args.extend(extra.iter().map(|s| s.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -262,7 +262,7 @@ mod mysql {
         program_with_env("mysql", &args, stdin, &env)
     }
 
-    fn db(server: &str) -> Db {
+    pub(crate) fn db(server: &str) -> Db {
         Db::new(
             server,
             |url, sql| {

@@ -12,11 +12,16 @@ pub(crate) fn sqlite_url(dir: &std::path::Path) -> String {
 mod config;
 mod directives;
 mod dump_files;
+mod durations;
+mod embedded_flags;
 mod flag_places;
 mod fleet_duplicates;
 mod full_disk;
 mod folders;
 mod results;
 mod schema_files;
+mod set_dependencies;
+mod silent_servers;
 mod targets;
+mod untrue_notes;
 mod urls;
