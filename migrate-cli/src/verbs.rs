@@ -623,11 +623,7 @@ fn in_range(graph: &Graph<'_>, range: Option<&str>) -> Result<Vec<bool>, CliErro
 }
 
 fn parents_or_base(parents: &[&str]) -> String {
-    if parents.is_empty() {
-        "<base>".to_owned()
-    } else {
-        parents.join(", ")
-    }
+    migrate_core::migration::parents_text(parents.iter().copied())
 }
 
 /// `history`: newest first, Alembic's `parent -> rev (marks), message`.

@@ -293,3 +293,13 @@ impl Migration {
         &self.file
     }
 }
+/// A revision's down_revisions as a line of history shows them, Alembic's
+/// way: joined by `, `, or `<base>` for a root.
+pub fn parents_text<'a>(parents: impl IntoIterator<Item = &'a str>) -> String {
+    let list: Vec<&str> = parents.into_iter().collect();
+    if list.is_empty() {
+        "<base>".to_owned()
+    } else {
+        list.join(", ")
+    }
+}

@@ -388,12 +388,7 @@ pub(crate) fn out_of_lock_slots(e: &Error) -> bool {
 }
 
 pub(crate) fn parents(m: &Migration) -> String {
-    let p: Vec<&str> = m.down_revisions().collect();
-    if p.is_empty() {
-        "<base>".to_owned()
-    } else {
-        p.join(", ")
-    }
+    migrate_core::migration::parents_text(m.down_revisions())
 }
 
 /// Another set's history table: without a schema of its own, beside this run's.
