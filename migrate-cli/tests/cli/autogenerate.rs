@@ -225,13 +225,15 @@ fn server(var: &str, default: &str) -> Option<String> {
     None
 }
 
-fn pg_scratch_count(url: &str) -> i64 {
+/// The scratch databases the process `pid` left on the server (named
+/// `migrate_scratch_<secs>_<pid>_<n>`): other tests make their own meanwhile.
+fn pg_scratch_count(url: &str, pid: u32) -> i64 {
     crate::support::program(
         "psql",
         &[
             url,
             "-Atc",
-            "SELECT count(*) FROM pg_database WHERE datname LIKE 'migrate_scratch_%'",
+            &format!("SELECT count(*) FROM pg_database WHERE datname LIKE 'migrate\\_scratch\\_%\\_{pid}\\_%'"),
         ],
         None,
     )
@@ -254,13 +256,13 @@ fn ctrl_c_drops_the_scratch_databases() {
         "CREATE TABLE item (id integer PRIMARY KEY);\nSELECT pg_sleep(30);\n",
     )
     .unwrap();
-    let before = pg_scratch_count(&url);
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_migrate"))
         .current_dir(cwd)
         .args(["revision", "--autogenerate", "-m", "slow", "--dev-database-url", &url])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let pid = child.id();
     // Its second scratch database (`…_<pid>_1`) runs schema.sql: wait until it sleeps there.
     let mine = format!(
         "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE 'migrate\\_scratch\\_%\\_{}\\_1' AND query LIKE '%pg_sleep%'",
@@ -287,7 +289,7 @@ fn ctrl_c_drops_the_scratch_databases() {
         stderr.contains("interrupted; the scratch database was dropped"),
         "{stderr}"
     );
-    assert_eq!(pg_scratch_count(&url), before, "nothing left on the dev server");
+    assert_eq!(pg_scratch_count(&url, pid), 0, "nothing left on the dev server");
     assert_eq!(files(cwd), 1, "nothing written");
 }
 
@@ -374,4 +376,121 @@ fn a_dev_server_user_without_createdb_is_told_which_privilege() {
         r.stderr
     );
     assert_eq!(files(cwd), 1, "nothing written");
+}
+
+/// `pg_dump --schema-only` of a database without the runtime's tables, its
+/// `\restrict` lines (a new random key each run) left out.
+fn pg_schema(url: &str) -> String {
+    let dump = crate::support::program(
+        "pg_dump",
+        &["--schema-only", "-T", "migrate_history", "-T", "migrate_lease", url],
+        None,
+    );
+    dump.lines()
+        .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn a_real_pg_dump_round_trips_exactly() {
+    let Some(url) = server("MIGRATE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test") else {
+        return;
+    };
+    use crate::databases::postgres::{db, psql};
+    let (source, target) = (db(&url), db(&url));
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::write(
+        cwd.join("migrate.toml"),
+        format!(
+            "database_url = \"{}\"\ndev_database_url = \"{url}\"\ndir = \"migrations\"\n",
+            target.url
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(cwd.join("migrations")).unwrap();
+    let path = ok(&mut migrate(cwd), &["revision", "-m", "start"]);
+    write_sql(
+        &cwd.join(path.trim()),
+        "CREATE TABLE parent (id integer PRIMARY KEY, code text);\n\
+         CREATE TABLE child (id integer PRIMARY KEY, parent_id integer REFERENCES parent (id), qty integer CONSTRAINT qty_positive CHECK (qty > 0));\n\
+         CREATE INDEX child_qty ON child (qty);\n\
+         CREATE SEQUENCE gone START 3;\n\
+         CREATE SEQUENCE counter START 100;",
+        "DROP TABLE child, parent; DROP SEQUENCE gone, counter;",
+    );
+    ok(&mut migrate(cwd), &["upgrade", "head"]);
+    psql(
+        &target.url,
+        &["-c", "SELECT nextval('counter'), nextval('counter')"],
+        None,
+    );
+    let start = pg_schema(&target.url);
+
+    // The schema wanted, made by hand in a database of its own, and dumped as it is.
+    psql(
+        &source.url,
+        &[
+            "-c",
+            "CREATE SEQUENCE ticket_no AS integer START WITH 1000 INCREMENT BY 10 MAXVALUE 1000000 CACHE 5;\
+            CREATE SEQUENCE counter START 100 INCREMENT 5;\
+            CREATE TABLE parent (id integer PRIMARY KEY, code text);\
+            ALTER TABLE parent ADD CONSTRAINT parent_id_key UNIQUE (id);\
+            CREATE TABLE child (id integer PRIMARY KEY, parent_id integer REFERENCES parent (id), qty integer CONSTRAINT qty_above_zero CHECK (qty > 0),\
+              ticket integer DEFAULT nextval('ticket_no'), CONSTRAINT child_parent FOREIGN KEY (parent_id) REFERENCES parent (id));\
+            CREATE INDEX child_by_qty ON child (qty);\
+            ALTER SEQUENCE ticket_no OWNED BY child.ticket;\
+            CREATE SEQUENCE loose START 7;\
+            CREATE TABLE log (id serial PRIMARY KEY, n bigint DEFAULT nextval('loose'));",
+        ],
+        None,
+    );
+    let wanted = crate::support::program("pg_dump", &["--schema-only", &source.url], None);
+    assert!(
+        wanted.contains("\\restrict "),
+        "pg_dump 15.14 and later write \\restrict: {wanted}"
+    );
+    std::fs::write(cwd.join("schema.sql"), &wanted).unwrap();
+
+    let r = run(&mut migrate(cwd), &["check", "--schema"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("Not generated"), "{}", r.stdout);
+    let r = run(
+        &mut migrate(cwd),
+        &["revision", "--autogenerate", "-m", "from the dump"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let written = std::fs::read_to_string(cwd.join(r.stdout.trim())).unwrap();
+    for line in [
+        "CREATE SEQUENCE ticket_no AS integer INCREMENT BY 10 MAXVALUE 1000000 START WITH 1000 CACHE 5;",
+        "ALTER SEQUENCE counter INCREMENT BY 5;",
+        "ALTER TABLE parent ADD CONSTRAINT parent_id_key UNIQUE (id);",
+        "ALTER TABLE child RENAME CONSTRAINT qty_positive TO qty_above_zero;",
+        "ALTER INDEX child_qty RENAME TO child_by_qty;",
+        "ALTER SEQUENCE ticket_no OWNED BY child.ticket;",
+        "DROP SEQUENCE gone;",
+    ] {
+        assert!(written.contains(line), "{line} in:\n{written}");
+    }
+
+    // Upgraded, the database dumps as the schema file did; the gate passes, and nothing more is written.
+    ok(&mut migrate(cwd), &["upgrade", "head"]);
+    assert_eq!(pg_schema(&target.url), pg_schema(&source.url));
+    let next: String = psql(&target.url, &["-Atc", "SELECT nextval('counter')"], None);
+    assert_eq!(next.trim(), "106", "the sequence went on from where it was");
+    ok(&mut migrate(cwd), &["check", "--schema"]);
+    let before = files(cwd);
+    let r = run(&mut migrate(cwd), &["revision", "--autogenerate", "-m", "nothing"]);
+    assert!(
+        r.code == 0 && r.stderr.contains("No changes detected"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    assert_eq!(files(cwd), before, "nothing written");
+
+    // And the downgrade dumps as the start did.
+    ok(&mut migrate(cwd), &["downgrade", "-1"]);
+    assert_eq!(pg_schema(&target.url), start);
 }

@@ -1,7 +1,7 @@
 //! `migrate test`: every revision's downgrade proven on a scratch database,
 //! a broken one named with what it leaves behind.
 
-use crate::support::{fails, migrate, ok, program, run};
+use crate::support::{Ran, fails, migrate, ok, program, run};
 use std::path::Path;
 
 fn write(cwd: &Path, id: &str, parent: &str, up: &str, down: &str) {
@@ -80,16 +80,34 @@ fn postgres() -> String {
     std::env::var("MIGRATE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
-fn scratch_databases(url: &str) -> String {
-    program(
-        "psql",
-        &[
-            url,
-            "-Atc",
-            "SELECT count(*) FROM pg_database WHERE datname LIKE 'migrate_scratch_%'",
-        ],
-        None,
-    )
+/// The scratch databases the process `pid` left on the server (named
+/// `migrate_scratch_<secs>_<pid>_<n>`): other tests make their own meanwhile.
+fn scratch_databases(url: &str, pid: u32) -> String {
+    let sql = format!("SELECT count(*) FROM pg_database WHERE datname LIKE 'migrate\\_scratch\\_%\\_{pid}\\_%'");
+    program("psql", &[url, "-Atc", &sql], None).trim().to_owned()
+}
+
+/// `migrate` run in `cwd` as [`run`] runs it, and the process id its scratch databases are named after.
+fn run_with_pid(cwd: &Path, args: &[&str]) -> (Ran, u32) {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .current_dir(cwd)
+        .env_remove("DATABASE_URL")
+        .env_remove("MIGRATE_CONFIG")
+        .env_remove("NO_COLOR")
+        .env("RUST_BACKTRACE", "0")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let r = Ran {
+        code: out.status.code().expect("exited, not killed by a signal"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    };
+    (r, pid)
 }
 
 #[test]
@@ -110,8 +128,7 @@ fn on_postgres_the_scratch_database_is_made_and_dropped() {
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
     project(cwd, "SELECT 1;");
-    let before = scratch_databases(&url);
-    let r = run(&mut migrate(cwd), &["test", "--dev-database-url", &url]);
+    let (r, pid) = run_with_pid(cwd, &["test", "--dev-database-url", &url]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stdout.contains("Detected added column \"item\".\"size\""),
@@ -119,16 +136,16 @@ fn on_postgres_the_scratch_database_is_made_and_dropped() {
         r.stdout
     );
     assert_eq!(
-        scratch_databases(&url),
-        before,
+        scratch_databases(&url, pid),
+        "0",
         "the scratch database is dropped, also when the test fails"
     );
 
     // Autogenerate on PostgreSQL: the dialect from the dev server, the same scratch discipline.
     project(cwd, "ALTER TABLE item DROP COLUMN size;");
-    std::fs::write(cwd.join("schema.sql"), "CREATE TABLE item (id integer PRIMARY KEY, size integer, label text NOT NULL DEFAULT '');\nCREATE SEQUENCE loose;\n").unwrap();
-    let r = run(
-        &mut migrate(cwd),
+    std::fs::write(cwd.join("schema.sql"), "CREATE TABLE item (id integer PRIMARY KEY, size integer, label text NOT NULL DEFAULT '');\nCREATE DOMAIN positive AS integer CHECK (VALUE > 0);\n").unwrap();
+    let (r, pid) = run_with_pid(
+        cwd,
         &["revision", "--autogenerate", "-m", "label", "--dev-database-url", &url],
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
@@ -137,15 +154,16 @@ fn on_postgres_the_scratch_database_is_made_and_dropped() {
         "{}",
         r.stderr
     );
-    assert!(r.stderr.contains("Not generated: sequence \"loose\""), "{}", r.stderr);
+    assert!(r.stderr.contains("Not generated: domain \"positive\""), "{}", r.stderr);
     let written = std::fs::read_to_string(cwd.join(r.stdout.trim())).unwrap();
     assert!(
         written.contains("ALTER TABLE item ADD COLUMN label text DEFAULT ''::text NOT NULL"),
         "{written}"
     );
-    // The sequence is still a difference: the gate fails on it, by name.
-    let r = run(&mut migrate(cwd), &["check", "--schema", "--dev-database-url", &url]);
+    // The domain is still a difference: the gate fails on it, by name.
+    assert_eq!(scratch_databases(&url, pid), "0");
+    let (r, pid) = run_with_pid(cwd, &["check", "--schema", "--dev-database-url", &url]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("Not generated: sequence \"loose\""), "{}", r.stdout);
-    assert_eq!(scratch_databases(&url), before);
+    assert!(r.stdout.contains("Not generated: domain \"positive\""), "{}", r.stdout);
+    assert_eq!(scratch_databases(&url, pid), "0");
 }

@@ -1,8 +1,14 @@
 //! Two schemas matched: what was added, removed, renamed and changed.
 
-use super::model::{Column, Constraint, EnumType, Index, Object, Schema, Table};
+use super::model::{Column, Constraint, EnumType, Index, Object, Schema, Sequence, Table};
 use super::renames::{RENAMED_FROM, Renames};
 use std::collections::{BTreeMap, BTreeSet};
+
+mod members;
+pub(crate) mod sequences;
+mod server_names;
+
+pub use members::NameStep;
 
 /// What changes between two schemas. Everything is in name order, so the
 /// same two schemas always give the same statements.
@@ -26,6 +32,13 @@ pub struct Diff<'a> {
     pub triggers: Changes<'a, Object>,
     /// PostgreSQL enum types.
     pub enums: Changes<'a, EnumType>,
+    /// The renames of constraints and indexes as statements make them, once
+    /// what goes is dropped: PostgreSQL's (the other dialects drop and add).
+    pub name_steps: Vec<NameStep>,
+    /// PostgreSQL sequences; `changed` are those whose options differ.
+    pub sequences: Changes<'a, Sequence>,
+    /// Sequences in both whose `OWNED BY` differs (in the later names) (earlier, later).
+    pub sequences_reowned: Vec<(&'a Sequence, &'a Sequence)>,
     /// Objects the generator does not write that differ, as `kind name (added|removed|changed)`.
     pub not_generated: Vec<String>,
 }
@@ -80,10 +93,14 @@ pub struct TableDiff<'a> {
     pub constraints_added: Vec<&'a Constraint>,
     /// Constraints only the earlier table has.
     pub constraints_removed: Vec<&'a Constraint>,
+    /// Constraints of one definition under another name (earlier, later).
+    pub constraints_renamed: Vec<(&'a Constraint, &'a Constraint)>,
     /// Indexes only the later table has.
     pub indexes_added: Vec<&'a Index>,
     /// Indexes only the earlier table has.
     pub indexes_removed: Vec<&'a Index>,
+    /// Indexes of one definition under another name (earlier, later).
+    pub indexes_renamed: Vec<(&'a Index, &'a Index)>,
     /// SQLite: whether `AUTOINCREMENT` was added or removed.
     pub autoincrement_changed: bool,
 }
@@ -102,8 +119,10 @@ impl TableDiff<'_> {
             && self.columns_changed.is_empty()
             && self.constraints_added.is_empty()
             && self.constraints_removed.is_empty()
+            && self.constraints_renamed.is_empty()
             && self.indexes_added.is_empty()
             && self.indexes_removed.is_empty()
+            && self.indexes_renamed.is_empty()
             && !self.autoincrement_changed
     }
 
@@ -419,8 +438,10 @@ fn table<'a>(before: &'a Table, after: &'a Table, renames: &Renames) -> Result<T
         columns_changed: Vec::new(),
         constraints_added: Vec::new(),
         constraints_removed: Vec::new(),
+        constraints_renamed: Vec::new(),
         indexes_added: Vec::new(),
         indexes_removed: Vec::new(),
+        indexes_renamed: Vec::new(),
         autoincrement_changed: before.autoincrement != after.autoincrement,
     };
     let declared: Vec<(&str, &str)> = renames
@@ -478,46 +499,7 @@ fn table<'a>(before: &'a Table, after: &'a Table, renames: &Renames) -> Result<T
         pairs.push((&before.name, &after.name));
     }
     let renamed = |text: &str| renamed_all(text, &pairs);
-    let before_keys: Vec<_> = before
-        .constraints
-        .iter()
-        .map(|c| (c.kind, super::text::normalize(&renamed(&c.definition))))
-        .collect();
-    let after_keys: Vec<_> = after.constraints.iter().map(Constraint::key).collect();
-    d.constraints_added = after
-        .constraints
-        .iter()
-        .zip(&after_keys)
-        .filter(|(_, k)| !before_keys.contains(k))
-        .map(|(c, _)| c)
-        .collect();
-    d.constraints_removed = before
-        .constraints
-        .iter()
-        .zip(&before_keys)
-        .filter(|(_, k)| !after_keys.contains(k))
-        .map(|(c, _)| c)
-        .collect();
-    let before_index: Vec<String> = before
-        .indexes
-        .iter()
-        .map(|i| super::text::normalize(&renamed(&super::text::without_name(&i.definition, &i.name))))
-        .collect();
-    let after_index: Vec<String> = after.indexes.iter().map(Index::key).collect();
-    d.indexes_added = after
-        .indexes
-        .iter()
-        .zip(&after_index)
-        .filter(|(_, k)| !before_index.contains(k))
-        .map(|(i, _)| i)
-        .collect();
-    d.indexes_removed = before
-        .indexes
-        .iter()
-        .zip(&before_index)
-        .filter(|(_, k)| !after_index.contains(k))
-        .map(|(i, _)| i)
-        .collect();
+    members::compare_members(&mut d, &renamed);
     Ok(d)
 }
 
@@ -594,6 +576,8 @@ pub fn compare<'a>(
         .map(String::as_str)
         .collect();
     d.table_renames = rename_steps(&pairs, before.tables.keys().map(String::as_str).collect(), &avoid);
+    d.name_steps = members::name_steps(before, after, &d);
+    sequences::compare_sequences(before, after, &mut d);
     d.views = objects(&before.views, &after.views);
     d.functions = objects(&before.functions, &after.functions);
     d.triggers = objects(&before.triggers, &after.triggers);
@@ -637,6 +621,24 @@ fn line(text: String, destructive: bool) -> Detected {
     Detected { text, destructive }
 }
 
+/// A constraint's name as the lines show it (SQLite's may have none).
+fn shown(name: &str) -> String {
+    if name.is_empty() {
+        "(unnamed)".to_owned()
+    } else {
+        format!("\"{name}\"")
+    }
+}
+
+/// A constraint's name after its kind in a line: ` "name"`, nothing for SQLite's unnamed ones.
+fn named(name: &str) -> String {
+    if name.is_empty() {
+        String::new()
+    } else {
+        format!(" \"{name}\"")
+    }
+}
+
 fn quoted(names: &[String]) -> String {
     names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
 }
@@ -652,6 +654,8 @@ impl Diff<'_> {
             && self.functions.is_empty()
             && self.triggers.is_empty()
             && self.enums.is_empty()
+            && self.sequences.is_empty()
+            && self.sequences_reowned.is_empty()
     }
 
     /// Whether the two schemas agree entirely, what the generator does not write included.
@@ -662,6 +666,7 @@ impl Diff<'_> {
     /// A line per change, in the order of the statements.
     pub fn detected(&self) -> Vec<Detected> {
         let mut out = Vec::new();
+        sequences::added_or_changed(&mut out, self);
         enums_added_or_changed(&mut out, &self.enums);
         for t in &self.tables_added {
             out.push(line(format!("Detected added table \"{}\"", t.name), false));
@@ -675,6 +680,7 @@ impl Diff<'_> {
         for e in &self.enums.removed {
             out.push(line(format!("Detected removed enum type \"{}\"", e.name), true));
         }
+        sequences::removed(&mut out, self);
         for (kind, set) in [
             ("view", &self.views),
             ("function", &self.functions),
@@ -776,13 +782,40 @@ fn constraints_and_indexes_changed(out: &mut Vec<Detected>, t: &TableDiff<'_>) {
     let name = &t.after.name;
     for c in &t.constraints_removed {
         out.push(line(
-            format!("Detected removed {} on \"{name}\" ({})", c.kind.noun(), c.definition),
+            format!(
+                "Detected removed {}{} on \"{name}\" ({})",
+                c.kind.noun(),
+                named(&c.name),
+                c.definition
+            ),
             false,
         ));
     }
     for c in &t.constraints_added {
         out.push(line(
-            format!("Detected added {} on \"{name}\" ({})", c.kind.noun(), c.definition),
+            format!(
+                "Detected added {}{} on \"{name}\" ({})",
+                c.kind.noun(),
+                named(&c.name),
+                c.definition
+            ),
+            false,
+        ));
+    }
+    for (b, a) in &t.constraints_renamed {
+        out.push(line(
+            format!(
+                "Detected renamed {} {} to {} on \"{name}\"",
+                a.kind.noun(),
+                shown(&b.name),
+                shown(&a.name)
+            ),
+            false,
+        ));
+    }
+    for (b, a) in &t.indexes_renamed {
+        out.push(line(
+            format!("Detected renamed index \"{}\" to \"{}\" on \"{name}\"", b.name, a.name),
             false,
         ));
     }
@@ -862,21 +895,141 @@ mod tests {
         assert!(d.tables_changed[0].columns_added.is_empty());
     }
 
-    #[test]
-    fn constraints_match_by_definition_not_name() {
-        let mut b = tbl("a", vec![col("x", "int")]);
-        b.constraints.push(Constraint {
-            name: "a_x_check".into(),
-            kind: ConstraintKind::Check,
-            columns: vec!["x".into()],
+    fn con(name: &str, kind: ConstraintKind, columns: &[&str], definition: &str) -> Constraint {
+        Constraint {
+            name: name.into(),
+            kind,
+            columns: columns.iter().map(|c| c.to_string()).collect(),
             references: None,
-            definition: "CHECK ((x > 0))".into(),
+            definition: definition.into(),
             index: None,
-        });
+        }
+    }
+
+    fn sql(r: &crate::schema::Rendered) -> Vec<&str> {
+        r.statements.iter().map(|s| s.sql.as_str()).collect()
+    }
+
+    #[test]
+    fn names_the_server_chose_match_by_definition_others_by_name() {
+        let check = |name: &str| con(name, ConstraintKind::Check, &["x"], "CHECK ((x > 0))");
+        let mut b = tbl("a", vec![col("x", "int")]);
+        b.constraints.push(check("a_x_check"));
         let mut a = b.clone();
-        a.constraints[0].name = "positive".into();
-        let (before, after) = (schema(vec![b]), schema(vec![a]));
+        // The server's counter differs: the same constraint.
+        a.constraints[0].name = "a_x_check1".into();
+        let (before, after) = (schema(vec![b.clone()]), schema(vec![a.clone()]));
         assert!(compare(&before, &after, &Renames::default(), false).unwrap().agrees());
+        // A name the file chose: renamed.
+        a.constraints[0].name = "positive".into();
+        let after = schema(vec![a]);
+        let g = crate::schema::generate(crate::Dialect::Postgres, &before, &after, &Renames::default(), false).unwrap();
+        assert_eq!(
+            sql(&g.upgrade),
+            ["ALTER TABLE a RENAME CONSTRAINT a_x_check TO positive"]
+        );
+        assert_eq!(
+            sql(&g.downgrade),
+            ["ALTER TABLE a RENAME CONSTRAINT positive TO a_x_check"]
+        );
+        assert_eq!(
+            g.detected[0].text,
+            "Detected renamed check constraint \"a_x_check\" to \"positive\" on \"a\""
+        );
+        // MySQL cannot rename a check: dropped and added under the new name.
+        let g = crate::schema::generate(crate::Dialect::Mysql, &before, &after, &Renames::default(), false).unwrap();
+        assert_eq!(
+            sql(&g.upgrade),
+            [
+                "ALTER TABLE a DROP CONSTRAINT a_x_check",
+                "ALTER TABLE a ADD CONSTRAINT positive CHECK ((x > 0))"
+            ]
+        );
+    }
+
+    #[test]
+    fn constraints_of_one_definition_are_as_many_as_each_side_has() {
+        let fk = |name: &str| {
+            con(
+                name,
+                ConstraintKind::ForeignKey,
+                &["p"],
+                "FOREIGN KEY (p) REFERENCES parent(id)",
+            )
+        };
+        let mut b = tbl("child", vec![col("id", "int"), col("p", "int")]);
+        b.constraints.push(con(
+            "child_pkey",
+            ConstraintKind::PrimaryKey,
+            &["id"],
+            "PRIMARY KEY (id)",
+        ));
+        b.constraints.push(fk("child_p_fkey"));
+        let mut a = b.clone();
+        a.constraints
+            .push(con("child_id_key", ConstraintKind::Unique, &["id"], "UNIQUE (id)"));
+        a.constraints.push(fk("fk_child_parent"));
+        let (before, after) = (schema(vec![b]), schema(vec![a]));
+        let d = compare(&before, &after, &Renames::default(), false).unwrap();
+        let added: Vec<&str> = d.tables_changed[0]
+            .constraints_added
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(added, ["child_id_key", "fk_child_parent"]);
+        assert!(d.tables_changed[0].constraints_removed.is_empty());
+        let back = compare(&after, &before, &Renames::default(), false).unwrap();
+        let removed: Vec<&str> = back.tables_changed[0]
+            .constraints_removed
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(removed, ["child_id_key", "fk_child_parent"]);
+    }
+
+    #[test]
+    fn a_renamed_table_renames_its_default_named_key_and_a_swap_swaps_them() {
+        let t = |name: &str, pkey: &str| {
+            let mut t = tbl(name, vec![col("id", "int")]);
+            t.constraints
+                .push(con(pkey, ConstraintKind::PrimaryKey, &["id"], "PRIMARY KEY (id)"));
+            t
+        };
+        let before = schema(vec![t("customer", "customer_pkey")]);
+        let after = schema(vec![t("account", "account_pkey")]);
+        let r = renames(&[("account", "customer")], &[]);
+        let g = crate::schema::generate(crate::Dialect::Postgres, &before, &after, &r, false).unwrap();
+        assert_eq!(
+            sql(&g.upgrade),
+            [
+                "ALTER TABLE customer RENAME TO account",
+                "ALTER TABLE account RENAME CONSTRAINT customer_pkey TO account_pkey"
+            ]
+        );
+        // What the upgrade leaves: nothing more to do.
+        assert!(compare(&after, &after, &r, false).unwrap().agrees());
+        // Two tables swapped: their keys' names, which the whole schema shares, through a temporary one.
+        let with_n = |name: &str, pkey: &str| {
+            let mut t = t(name, pkey);
+            t.columns.push(col("n", "int"));
+            t
+        };
+        let before = schema(vec![t("a", "a_pkey"), with_n("b", "b_pkey")]);
+        let r = renames(&[("a", "b"), ("b", "a")], &[]);
+        let after = schema(vec![with_n("a", "a_pkey"), t("b", "b_pkey")]);
+        let d = compare(&before, &after, &r, true).unwrap();
+        let steps: Vec<(String, String)> = d.name_steps.iter().map(|s| (s.from.clone(), s.to.clone())).collect();
+        assert_eq!(
+            steps,
+            [
+                ("b_pkey".to_owned(), "b_pkey_swap1".to_owned()),
+                ("a_pkey".to_owned(), "b_pkey".to_owned()),
+                ("b_pkey_swap1".to_owned(), "a_pkey".to_owned())
+            ]
+        );
+        // `b_pkey` is on the table called `a` by then.
+        assert_eq!(d.name_steps[0].table, "a");
+        assert_eq!(d.name_steps[1].table, "b");
     }
 
     #[test]

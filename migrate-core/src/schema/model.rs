@@ -22,9 +22,12 @@ pub struct Schema {
     pub functions: BTreeMap<String, Object>,
     /// Triggers by name (PostgreSQL: `name ON table`), each its `CREATE TRIGGER` statement.
     pub triggers: BTreeMap<String, Object>,
+    /// PostgreSQL sequences by name that are not a `serial` column's own
+    /// (those are the column's type) nor an identity column's.
+    pub sequences: BTreeMap<String, Sequence>,
     /// Everything else the reader saw but the generator does not write
-    /// (sequences not owned by a column, domains, policies, materialized
-    /// views …), by `kind name`, each with a text that changes when it does.
+    /// (domains, policies, materialized views …), by `kind name`, each with
+    /// a text that changes when it does.
     pub others: BTreeMap<String, String>,
 }
 
@@ -36,6 +39,7 @@ impl Schema {
         out.extend(self.enums.keys().map(|n| format!("type \"{n}\"")));
         out.extend(self.functions.keys().map(|n| format!("function {n}")));
         out.extend(self.triggers.keys().map(|n| format!("trigger \"{n}\"")));
+        out.extend(self.sequences.keys().map(|n| format!("sequence \"{n}\"")));
         out.extend(self.others.keys().cloned());
         out
     }
@@ -155,8 +159,9 @@ pub struct Constraint {
 }
 
 impl Constraint {
-    /// What two constraints are compared by: the kind and definition, not
-    /// the name (servers name constraints themselves when a file does not).
+    /// The definition two constraints are compared by, beside their names
+    /// (see [`compare`](super::compare) for when the names matter): the kind
+    /// and the definition.
     pub fn key(&self) -> (ConstraintKind, String) {
         (self.kind, normalize(&self.definition))
     }
@@ -174,7 +179,8 @@ pub struct Index {
 }
 
 impl Index {
-    /// What two indexes are compared by: the definition with the name left out.
+    /// The definition two indexes are compared by, beside their names: the
+    /// statement with the name left out.
     pub fn key(&self) -> String {
         let without = super::text::without_name(&self.definition, &self.name);
         normalize(&without)
@@ -188,4 +194,65 @@ pub struct EnumType {
     pub name: String,
     /// Its labels in their order.
     pub values: Vec<String>,
+}
+
+/// A PostgreSQL sequence (`CREATE SEQUENCE`) that no `serial` or identity
+/// column owns as its own. Its current value is data, not schema: not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sequence {
+    /// Its name.
+    pub name: String,
+    /// `smallint`, `integer` or `bigint` (`AS`).
+    pub data_type: String,
+    /// `START WITH`.
+    pub start: i64,
+    /// `INCREMENT BY`.
+    pub increment: i64,
+    /// `MINVALUE`.
+    pub min: i64,
+    /// `MAXVALUE`.
+    pub max: i64,
+    /// `CACHE`.
+    pub cache: i64,
+    /// `CYCLE`.
+    pub cycle: bool,
+    /// The column it is `OWNED BY` (table, column): dropped with it.
+    pub owned_by: Option<(String, String)>,
+}
+
+impl Sequence {
+    /// A new sequence of `data_type` with every option PostgreSQL's default.
+    pub fn new(name: &str, data_type: &str) -> Sequence {
+        let (_, max) = Sequence::range(data_type);
+        Sequence {
+            name: name.to_owned(),
+            data_type: data_type.to_owned(),
+            start: 1,
+            increment: 1,
+            min: 1,
+            max,
+            cache: 1,
+            cycle: false,
+            owned_by: None,
+        }
+    }
+
+    /// The smallest and largest values of `data_type`.
+    pub fn range(data_type: &str) -> (i64, i64) {
+        match data_type {
+            "smallint" => (i16::MIN.into(), i16::MAX.into()),
+            "integer" => (i32::MIN.into(), i32::MAX.into()),
+            _ => (i64::MIN, i64::MAX),
+        }
+    }
+
+    /// Whether every option but the name and the owner is the same.
+    pub fn same_options(&self, other: &Sequence) -> bool {
+        let bare = |s: &Sequence| Sequence {
+            name: String::new(),
+            owned_by: None,
+            ..s.clone()
+        };
+        bare(self) == bare(other)
+    }
 }

@@ -1,9 +1,11 @@
 //! PostgreSQL: `pg_catalog` for the current schema only. Tables, columns,
 //! constraints and indexes from `pg_class`, `pg_attribute`, `pg_constraint`
 //! and `pg_index`; views, enum types, functions and triggers with the
-//! server's own `pg_get_*def` text. What the generator does not write
-//! (sequences no column owns, domains, materialized views, policies,
-//! composite types, comments …) goes in `others`.
+//! server's own `pg_get_*def` text; sequences from `pg_sequence`, their
+//! owner from `pg_depend` (a `serial` column's own sequence is the column's
+//! type, not a sequence). What the generator does not write (domains,
+//! materialized views, policies, composite types, comments …) goes in
+//! `others`.
 //!
 //! The `pg_get_*def` functions qualify some names with the schema (an
 //! index's table, a function's name, a trigger's table); that prefix is cut
@@ -13,7 +15,10 @@ use super::{opt, rows, text};
 use crate::dialect::HistorySql;
 use crate::driver::Backend;
 use crate::error::Result;
-use migrate_core::schema::{Column, Constraint, ConstraintKind, Dialect, EnumType, Index, Object, Schema, Table};
+use migrate_core::schema::{
+    Column, Constraint, ConstraintKind, Dialect, EnumType, Index, Object, Schema, Sequence, Table,
+};
+use std::collections::BTreeMap;
 
 /// Separates the names of a list in one text column.
 const SEP: char = '\u{1f}';
@@ -85,6 +90,7 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
         0,
     );
     let in_schema = format!("(SELECT oid FROM pg_namespace WHERE nspname = {})", lit(&ns));
+    read_sequences(conn, &in_schema, &mut schema).await?;
     read_tables(conn, &ns, &in_schema, &mut schema).await?;
     read_views(conn, &in_schema, &mut schema).await?;
     read_enums(conn, &in_schema, &mut schema).await?;
@@ -107,8 +113,45 @@ async fn read_tables(conn: &mut dyn Backend, ns: &str, in_schema: &str, schema: 
     .await?;
     for row in &tables {
         let (oid, name) = (text(row, 0), text(row, 1));
-        let t = read_table(conn, ns, &oid, &name).await?;
+        let t = read_table(conn, ns, &oid, &name, &mut schema.sequences).await?;
         schema.tables.insert(name, t);
+    }
+    Ok(())
+}
+
+/// The sequences of the schema but an identity column's or an extension's,
+/// each with the column it is `OWNED BY`.
+async fn read_sequences(conn: &mut dyn Backend, in_schema: &str, schema: &mut Schema) -> Result<()> {
+    let owner = "(SELECT t.relname::text || chr(31) || a.attname::text FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid \
+                 JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
+                 WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a' LIMIT 1)";
+    for row in rows(
+        conn,
+        format!(
+            "SELECT c.relname::text, format_type(s.seqtypid, NULL)::text, s.seqstart::text, s.seqincrement::text, s.seqmin::text, s.seqmax::text, s.seqcache::text, s.seqcycle::text, {owner} \
+             FROM pg_class c JOIN pg_sequence s ON s.seqrelid = c.oid WHERE c.relnamespace = {in_schema} AND c.relkind = 'S' \
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('i', 'e')) \
+             ORDER BY c.relname"
+        ),
+        "sequences",
+    )
+    .await?
+    {
+        let number = |i: usize| text(&row, i).parse::<i64>().unwrap_or_default();
+        let name = text(&row, 0);
+        let owned_by = opt(&row, 8).and_then(|o| o.split_once(SEP).map(|(t, c)| (t.to_owned(), c.to_owned())));
+        let s = Sequence {
+            name: name.clone(),
+            data_type: text(&row, 1),
+            start: number(2),
+            increment: number(3),
+            min: number(4),
+            max: number(5),
+            cache: number(6),
+            cycle: text(&row, 7) == "true",
+            owned_by,
+        };
+        schema.sequences.insert(name, s);
     }
     Ok(())
 }
@@ -228,8 +271,15 @@ async fn read_triggers(conn: &mut dyn Backend, ns: &str, in_schema: &str, schema
     Ok(())
 }
 
-/// The table `name` (`oid`): its columns, constraints and indexes.
-async fn read_table(conn: &mut dyn Backend, ns: &str, oid: &str, name: &str) -> Result<Table> {
+/// The table `name` (`oid`): its columns, constraints and indexes. A
+/// `serial` column's own sequence leaves `sequences` for the column's type.
+async fn read_table(
+    conn: &mut dyn Backend,
+    ns: &str,
+    oid: &str,
+    name: &str,
+    sequences: &mut BTreeMap<String, Sequence>,
+) -> Result<Table> {
     let mut t = Table {
         name: name.to_owned(),
         ..Table::default()
@@ -246,7 +296,11 @@ async fn read_table(conn: &mut dyn Backend, ns: &str, oid: &str, name: &str) -> 
     )
     .await?;
     for row in &cols {
-        t.columns.push(column(row));
+        let (c, serial_of) = column(row, name, sequences);
+        if let Some(seq) = serial_of {
+            sequences.remove(&seq);
+        }
+        t.columns.push(c);
     }
 
     let constraints = rows(
@@ -308,8 +362,9 @@ async fn read_indexes(conn: &mut dyn Backend, ns: &str, oid: &str, name: &str, t
     Ok(())
 }
 
-/// The column of one row of the columns query (a serial written as one).
-fn column(row: &[Option<String>]) -> Column {
+/// The column of one row of the columns query of `table`, and, for a
+/// serial (written as one), the sequence that is its own.
+fn column(row: &[Option<String>], table: &str, sequences: &BTreeMap<String, Sequence>) -> (Column, Option<String>) {
     let mut data_type = text(row, 1);
     let mut default = opt(row, 3);
     let identity = match text(row, 4).as_str() {
@@ -326,7 +381,10 @@ fn column(row: &[Option<String>]) -> Column {
         }
         _ => None,
     };
-    // A serial: its default draws from a sequence the column owns.
+    // A serial: its default draws from a sequence the column owns, whose
+    // options are those `serial` gives it (else a sequence of its own).
+    let name = text(row, 0);
+    let mut serial_of = None;
     if let (Some(seq), Some(d)) = (opt(row, 6), default.as_deref()) {
         let draws = d.starts_with("nextval(") && (d.contains(&format!("'{seq}'")) || d.contains(&q(&seq)));
         let serial = match data_type.as_str() {
@@ -335,33 +393,32 @@ fn column(row: &[Option<String>]) -> Column {
             "smallint" => Some("smallserial"),
             _ => None,
         };
-        if let (true, Some(s)) = (draws, serial) {
+        let own = sequences.get(&seq).is_some_and(|s| {
+            let mut plain = Sequence::new(&seq, &data_type);
+            plain.owned_by = Some((table.to_owned(), name.clone()));
+            *s == plain
+        });
+        if let (true, true, Some(s)) = (draws, own, serial) {
             data_type = s.to_owned();
             default = None;
+            serial_of = Some(seq);
         }
     }
-    Column {
-        name: text(row, 0),
+    let c = Column {
+        name,
         data_type,
         nullable: text(row, 2) != "true",
         default,
         identity,
         generated,
         sql: None,
-    }
+    };
+    (c, serial_of)
 }
 
 /// What the generator does not write, each by `kind "name"` with a text that changes when it does.
 async fn others(conn: &mut dyn Backend, in_schema: &str, schema: &mut Schema) -> Result<()> {
     let queries = [
-        (
-            "sequences no column owns",
-            format!(
-                "SELECT 'sequence \"' || c.relname || '\"', format('%s start %s increment %s min %s max %s cycle %s', s.seqtypid::regtype, s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcycle) \
-                 FROM pg_class c JOIN pg_sequence s ON s.seqrelid = c.oid WHERE c.relnamespace = {in_schema} AND c.relkind = 'S' \
-                 AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i', 'e'))"
-            ),
-        ),
         (
             "domains",
             format!(

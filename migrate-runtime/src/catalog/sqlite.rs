@@ -203,18 +203,27 @@ async fn read_foreign_keys(conn: &mut dyn Backend, t: &mut Table, items: &[Strin
         &format!("the foreign keys of \"{name}\""),
     )
     .await?;
+    let mut groups: Vec<Vec<&Vec<Option<String>>>> = Vec::new();
     let mut i = 0;
     while i < fks.len() {
         let id = text(&fks[i], 0);
         let group: Vec<&Vec<Option<String>>> = fks[i..].iter().take_while(|r| text(r, 0) == id).collect();
         i += group.len();
-        t.constraints.push(foreign_key(&group, items));
+        groups.push(group);
     }
+    // The pragma numbers the keys from the last declared: each is read from
+    // its own clause, in the statement's order, two alike from two clauses.
+    let mut used = vec![false; items.len()];
+    let mut keys: Vec<Constraint> = groups.iter().rev().map(|g| foreign_key(g, items, &mut used)).collect();
+    keys.reverse();
+    t.constraints.extend(keys);
     Ok(())
 }
 
-/// The foreign key of the pragma rows `group` (one key's), its name and deferrability from `items`.
-fn foreign_key(group: &[&Vec<Option<String>>], items: &[String]) -> Constraint {
+/// The foreign key of the pragma rows `group` (one key's), its name and
+/// deferrability from the first clause of `items` that declares it and is
+/// not `used` by another key.
+fn foreign_key(group: &[&Vec<Option<String>>], items: &[String], used: &mut [bool]) -> Constraint {
     let target = text(group[0], 1);
     let from: Vec<String> = group.iter().map(|r| text(r, 2)).collect();
     let to: Vec<String> = group.iter().filter_map(|r| opt(r, 3)).collect();
@@ -232,12 +241,18 @@ fn foreign_key(group: &[&Vec<Option<String>>], items: &[String]) -> Constraint {
         }
     }
     // Deferrability is not in the pragma: read it from the clause that declares this key.
-    let declared = items.iter().find(|item| {
-        has_word(item, "references")
+    let at = (0..items.len()).find(|&i| {
+        let item = &items[i];
+        !used[i]
+            && has_word(item, "references")
             && mentions(item, &target)
             && (is_table_constraint(item) && from.iter().all(|c| mentions(item, c))
                 || column_name(item).is_some_and(|c| from.len() == 1 && c.eq_ignore_ascii_case(&from[0])))
     });
+    if let Some(i) = at {
+        used[i] = true;
+    }
+    let declared = at.map(|i| &items[i]);
     if declared.is_some_and(|item| normalize(item).contains("deferrable initially deferred")) {
         definition.push_str(" DEFERRABLE INITIALLY DEFERRED");
     }

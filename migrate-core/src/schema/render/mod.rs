@@ -1,19 +1,23 @@
 //! A [`Diff`] written as the statements of one dialect.
 //!
 //! The order is fixed: views and triggers that could stand in the way are
-//! dropped first; enum types and functions are created before the tables
-//! that use them; foreign keys are dropped before the tables and columns
-//! they name, and added after every table exists; what is dropped goes
-//! last; triggers and views are created at the end. On MySQL, whose DDL
+//! dropped first; sequences, enum types and functions are created before
+//! the tables that use them; foreign keys are dropped before the tables and
+//! columns they name, and added after every table exists; constraints and
+//! indexes are renamed (PostgreSQL) once what goes is gone; what is dropped
+//! goes last, sequences after the tables; triggers and views are created at
+//! the end. On MySQL, whose DDL
 //! commits as it goes, every change is a statement of its own, so a failure
 //! part-way stops between two whole changes.
 
 use super::Dialect;
 use super::compare::{Diff, TableDiff};
-use super::model::{Column, Constraint, ConstraintKind, EnumType, Object, Schema, Table};
+use super::model::{Column, Constraint, ConstraintKind, EnumType, Index, Object, Schema, Table};
 use super::text::mentions;
 use std::collections::BTreeSet;
 
+mod leaning;
+mod sequences;
 mod sqlite;
 
 /// One generated statement.
@@ -248,11 +252,13 @@ impl Writer<'_> {
             .iter()
             .map(|c| format!("    {}", self.column_in(t, c)))
             .collect();
+        let apart = self.keys_apart(t);
         for c in t
             .constraints
             .iter()
             .filter(|c| c.kind != ConstraintKind::ForeignKey || self.d == Dialect::Sqlite)
             .filter(|c| mysql_column_check(self.d, t, c).is_none())
+            .filter(|c| !apart.iter().any(|a| std::ptr::eq(*a, *c)))
         {
             items.push(
                 if c.name.is_empty() || self.d == Dialect::Mysql && c.kind == ConstraintKind::PrimaryKey {
@@ -263,9 +269,32 @@ impl Writer<'_> {
             );
         }
         self.push(format!("CREATE TABLE {} (\n{}\n)", self.q(&t.name), items.join(",\n")));
+        for c in apart {
+            self.add_constraint(&t.name, c);
+        }
         for i in &t.indexes {
             self.push(i.definition.clone());
         }
+    }
+
+    /// PostgreSQL: the keys of `t` that `CREATE TABLE` would fold into an
+    /// earlier one on the same columns (a `UNIQUE (id)` beside the `PRIMARY
+    /// KEY (id)`, a second `UNIQUE (a)`), which `ALTER TABLE` adds apart.
+    fn keys_apart<'t>(&self, t: &'t Table) -> Vec<&'t Constraint> {
+        if self.d != Dialect::Postgres {
+            return Vec::new();
+        }
+        let keys = |kind| t.constraints.iter().filter(move |c: &&Constraint| c.kind == kind);
+        let mut inline: Vec<&[String]> = Vec::new();
+        let mut apart = Vec::new();
+        for c in keys(ConstraintKind::PrimaryKey).chain(keys(ConstraintKind::Unique)) {
+            if inline.contains(&c.columns.as_slice()) {
+                apart.push(c);
+            } else {
+                inline.push(&c.columns);
+            }
+        }
+        apart
     }
 }
 
@@ -309,16 +338,23 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
     let dropped_views = views_in_the_way(diff, before);
     drop_views(&mut w, &dropped_views);
     drop_triggers(&mut w, diff);
+    sequences::create_and_change(&mut w, diff);
     create_or_change_enum_types(&mut w, diff);
     create_functions(&mut w, diff);
+    let leaning = leaning::leaning(&w, diff);
     drop_foreign_keys(&mut w, diff);
+    leaning::drop(&mut w, &leaning);
     rename_tables_and_columns(&mut w, diff, &rebuilt);
     drop_constraints_and_indexes(&mut w, diff, &rebuilt);
+    rename_constraints_and_indexes(&mut w, diff);
     create_tables(&mut w, diff);
     change_columns(&mut w, diff, &rebuilt);
     add_constraints_and_indexes(&mut w, diff, &rebuilt);
     add_foreign_keys(&mut w, diff);
+    leaning::add(&mut w, &leaning);
+    sequences::own(&mut w, diff);
     drop_tables_types_and_functions(&mut w, diff);
+    sequences::drop(&mut w, diff);
     create_triggers_and_views(&mut w, diff, &rebuilt, &dropped_views);
     w.out
 }
@@ -455,14 +491,56 @@ fn drop_foreign_keys(w: &mut Writer<'_>, diff: &Diff<'_>) {
         }
     }
     for t in &diff.tables_changed {
-        for c in t
-            .constraints_removed
-            .iter()
+        for c in constraints_gone(w.d, t)
+            .into_iter()
             .filter(|c| c.kind == ConstraintKind::ForeignKey)
         {
             w.drop_constraint(&t.before.name, c);
         }
     }
+}
+
+/// The constraints of `t` to drop: those removed, and, where `d` cannot
+/// rename one (all but PostgreSQL), those renamed, dropped to be added
+/// again. MySQL's foreign keys with an index of their own last, so that the
+/// others that use that index are gone when it is dropped.
+fn constraints_gone<'a>(d: Dialect, t: &TableDiff<'a>) -> Vec<&'a Constraint> {
+    let mut out = t.constraints_removed.clone();
+    if d != Dialect::Postgres {
+        out.extend(t.constraints_renamed.iter().map(|(b, _)| *b));
+    }
+    out.sort_by_key(|c| c.index.is_some());
+    out
+}
+
+/// The constraints of `t` to add: those added, and those renamed where `d`
+/// cannot rename. MySQL's foreign keys that come with an index of their own
+/// first, so that one without reuses it rather than the server making one.
+fn constraints_new<'a>(d: Dialect, t: &TableDiff<'a>) -> Vec<&'a Constraint> {
+    let mut out = t.constraints_added.clone();
+    if d != Dialect::Postgres {
+        out.extend(t.constraints_renamed.iter().map(|(_, a)| *a));
+    }
+    out.sort_by_key(|c| c.index.is_none());
+    out
+}
+
+/// The indexes of `t` to drop, as [`constraints_gone`].
+fn indexes_gone<'a>(d: Dialect, t: &TableDiff<'a>) -> Vec<&'a Index> {
+    let mut out = t.indexes_removed.clone();
+    if d != Dialect::Postgres {
+        out.extend(t.indexes_renamed.iter().map(|(b, _)| *b));
+    }
+    out
+}
+
+/// The indexes of `t` to create, as [`constraints_new`].
+fn indexes_new<'a>(d: Dialect, t: &TableDiff<'a>) -> Vec<&'a Index> {
+    let mut out = t.indexes_added.clone();
+    if d != Dialect::Postgres {
+        out.extend(t.indexes_renamed.iter().map(|(_, a)| *a));
+    }
+    out
 }
 
 /// Step 6: Renames: tables, then the columns of tables not rebuilt, each in
@@ -491,9 +569,8 @@ fn drop_constraints_and_indexes(w: &mut Writer<'_>, diff: &Diff<'_>, rebuilt: &B
         .iter()
         .filter(|t| !rebuilt.contains(t.after.name.as_str()))
     {
-        for c in t
-            .constraints_removed
-            .iter()
+        for c in constraints_gone(w.d, t)
+            .into_iter()
             .filter(|c| c.kind != ConstraintKind::ForeignKey)
         {
             if let Some(col) = mysql_column_check(w.d, t.before, c) {
@@ -506,9 +583,28 @@ fn drop_constraints_and_indexes(w: &mut Writer<'_>, diff: &Diff<'_>, rebuilt: &B
             }
             w.drop_constraint(&t.after.name, c);
         }
-        for i in &t.indexes_removed {
+        for i in indexes_gone(w.d, t) {
             w.drop_index(&t.after.name, &i.name);
         }
+    }
+}
+
+/// Step 7a: PostgreSQL's renames of constraints and indexes (the other
+/// dialects drop and add them), once what goes is gone.
+fn rename_constraints_and_indexes(w: &mut Writer<'_>, diff: &Diff<'_>) {
+    if w.d != Dialect::Postgres {
+        return;
+    }
+    for s in &diff.name_steps {
+        let sql = if s.index {
+            format!("ALTER INDEX {} RENAME TO {}", w.q(&s.from), w.q(&s.to))
+        } else {
+            w.alter(
+                &s.table,
+                &format!("RENAME CONSTRAINT {} TO {}", w.q(&s.from), w.q(&s.to)),
+            )
+        };
+        w.push(sql);
     }
 }
 
@@ -537,9 +633,8 @@ fn add_constraints_and_indexes(w: &mut Writer<'_>, diff: &Diff<'_>, rebuilt: &BT
         .iter()
         .filter(|t| !rebuilt.contains(t.after.name.as_str()))
     {
-        for c in t
-            .constraints_added
-            .iter()
+        for c in constraints_new(w.d, t)
+            .into_iter()
             .filter(|c| c.kind != ConstraintKind::ForeignKey)
         {
             if let Some(col) = mysql_column_check(w.d, t.after, c) {
@@ -549,7 +644,7 @@ fn add_constraints_and_indexes(w: &mut Writer<'_>, diff: &Diff<'_>, rebuilt: &BT
             }
             w.add_constraint(&t.after.name, c);
         }
-        for i in &t.indexes_added {
+        for i in indexes_new(w.d, t) {
             w.push(i.definition.clone());
         }
     }
@@ -567,9 +662,8 @@ fn add_foreign_keys(w: &mut Writer<'_>, diff: &Diff<'_>) {
         }
     }
     for t in &diff.tables_changed {
-        for c in t
-            .constraints_added
-            .iter()
+        for c in constraints_new(w.d, t)
+            .into_iter()
             .filter(|c| c.kind == ConstraintKind::ForeignKey)
         {
             w.add_constraint(&t.after.name, c);

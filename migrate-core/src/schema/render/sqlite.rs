@@ -9,7 +9,13 @@ use crate::schema::text::{mentions, rename_create_table};
 
 /// Whether SQLite can make this table's changes with `ALTER TABLE`, or must rebuild it.
 pub(super) fn in_place(t: &TableDiff<'_>) -> bool {
-    if !t.columns_changed.is_empty() || !t.constraints_added.is_empty() || !t.constraints_removed.is_empty() {
+    // A constraint's name is in the table's statement: renamed, it is rebuilt too.
+    let constraints = [
+        t.constraints_added.len(),
+        t.constraints_removed.len(),
+        t.constraints_renamed.len(),
+    ];
+    if !t.columns_changed.is_empty() || constraints.iter().any(|n| *n > 0) {
         return false;
     }
     if t.autoincrement_changed {
@@ -31,6 +37,7 @@ pub(super) fn in_place(t: &TableDiff<'_>) -> bool {
         .indexes
         .iter()
         .filter(|i| !t.indexes_removed.iter().any(|r| r.name == i.name))
+        .filter(|i| !t.indexes_renamed.iter().any(|(r, _)| r.name == i.name))
         .collect();
     let droppable = |c: &Column| {
         !t.before

@@ -1,0 +1,206 @@
+//! PostgreSQL sequences: created (and changed) before the tables whose
+//! defaults draw from them, owned (`OWNED BY`) once those tables and columns
+//! exist, let go of before an owner that stays is dropped, and dropped after
+//! the tables. No statement here sets a sequence's current value: `ALTER
+//! SEQUENCE` is written without `RESTART`, so numbers already handed out are
+//! never handed out again.
+
+use super::Writer;
+use crate::schema::compare::Diff;
+use crate::schema::compare::sequences::option_changes;
+use crate::schema::model::Sequence;
+
+/// The options of `s` that differ from those `CREATE SEQUENCE` would give it.
+fn options(s: &Sequence) -> Vec<String> {
+    let (low, high) = Sequence::range(&s.data_type);
+    let ascending = s.increment > 0;
+    let mut out = Vec::new();
+    if s.data_type != "bigint" {
+        out.push(format!("AS {}", s.data_type));
+    }
+    if s.increment != 1 {
+        out.push(format!("INCREMENT BY {}", s.increment));
+    }
+    if s.min != if ascending { 1 } else { low } {
+        out.push(format!("MINVALUE {}", s.min));
+    }
+    if s.max != if ascending { high } else { -1 } {
+        out.push(format!("MAXVALUE {}", s.max));
+    }
+    if s.start != if ascending { s.min } else { s.max } {
+        out.push(format!("START WITH {}", s.start));
+    }
+    if s.cache != 1 {
+        out.push(format!("CACHE {}", s.cache));
+    }
+    if s.cycle {
+        out.push("CYCLE".to_owned());
+    }
+    out
+}
+
+/// The options of `a` that differ from `b`'s, as `ALTER SEQUENCE` sets them.
+fn changes(b: &Sequence, a: &Sequence) -> Vec<String> {
+    let mut out = Vec::new();
+    if b.data_type != a.data_type {
+        out.push(format!("AS {}", a.data_type));
+    }
+    for (what, x, y) in [
+        ("INCREMENT BY", b.increment, a.increment),
+        ("MINVALUE", b.min, a.min),
+        ("MAXVALUE", b.max, a.max),
+        ("START WITH", b.start, a.start),
+        ("CACHE", b.cache, a.cache),
+    ] {
+        // Bounds set even when only the type changes: `AS` alone may move them.
+        if x != y || (b.data_type != a.data_type && matches!(what, "MINVALUE" | "MAXVALUE")) {
+            out.push(format!("{what} {y}"));
+        }
+    }
+    if b.cycle != a.cycle {
+        out.push(if a.cycle { "CYCLE" } else { "NO CYCLE" }.to_owned());
+    }
+    out
+}
+
+fn owner(w: &Writer<'_>, o: &Option<(String, String)>) -> String {
+    match o {
+        Some((t, c)) => format!("{}.{}", w.q(t), w.q(c)),
+        None => "NONE".to_owned(),
+    }
+}
+
+/// Step 3a: Sequences whose owner changes let go of it (so that dropping
+/// that table or column leaves them), then sequences created, and changed.
+pub(super) fn create_and_change(w: &mut Writer<'_>, diff: &Diff<'_>) {
+    for (b, _) in diff.sequences_reowned.iter().filter(|(b, _)| b.owned_by.is_some()) {
+        w.push(format!("ALTER SEQUENCE {} OWNED BY NONE", w.q(&b.name)));
+    }
+    for s in &diff.sequences.added {
+        let mut sql = format!("CREATE SEQUENCE {}", w.q(&s.name));
+        for o in options(s) {
+            sql.push(' ');
+            sql.push_str(&o);
+        }
+        w.push(sql);
+    }
+    for (b, a) in &diff.sequences.changed {
+        let sql = format!("ALTER SEQUENCE {} {}", w.q(&a.name), changes(b, a).join(" "));
+        if a.min > b.min || a.max < b.max {
+            w.review(
+                sql,
+                format!(
+                    "narrows sequence \"{}\" ({}): fails if its current value is outside the new bounds",
+                    a.name,
+                    option_changes(b, a)
+                ),
+            );
+        } else {
+            w.push(sql);
+        }
+    }
+}
+
+/// Step 11a: Sequences owned by their column, now that it exists.
+pub(super) fn own(w: &mut Writer<'_>, diff: &Diff<'_>) {
+    let owned = diff
+        .sequences
+        .added
+        .iter()
+        .copied()
+        .chain(diff.sequences_reowned.iter().map(|(_, a)| *a))
+        .filter(|s| s.owned_by.is_some());
+    let sql: Vec<String> = owned
+        .map(|s| format!("ALTER SEQUENCE {} OWNED BY {}", w.q(&s.name), owner(w, &s.owned_by)))
+        .collect();
+    for s in sql {
+        w.push(s);
+    }
+}
+
+/// Step 12a: Sequences going away, after the tables and defaults that used
+/// them; one whose owner was dropped went with it.
+pub(super) fn drop(w: &mut Writer<'_>, diff: &Diff<'_>) {
+    for s in &diff.sequences.removed {
+        let gone_with_owner = s.owned_by.as_ref().is_some_and(|(table, column)| {
+            diff.tables_removed.iter().any(|t| t.name == *table)
+                || diff
+                    .tables_changed
+                    .iter()
+                    .filter(|t| t.before.name == *table)
+                    .any(|t| t.columns_removed.iter().any(|c| c.name == *column))
+        });
+        if gone_with_owner {
+            continue;
+        }
+        w.review(
+            format!("DROP SEQUENCE {}", w.q(&s.name)),
+            format!("drops sequence \"{}\" and its current value", s.name),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::schema::model::{Column, Schema, Sequence, Table};
+    use crate::schema::{Dialect, Renames, generate};
+
+    fn with(sequences: Vec<Sequence>, tables: Vec<Table>) -> Schema {
+        Schema {
+            sequences: sequences.into_iter().map(|s| (s.name.clone(), s)).collect(),
+            tables: tables.into_iter().map(|t| (t.name.clone(), t)).collect(),
+            ..Schema::default()
+        }
+    }
+
+    fn sql(r: &crate::schema::Rendered) -> Vec<&str> {
+        r.statements.iter().map(|s| s.sql.as_str()).collect()
+    }
+
+    #[test]
+    fn made_before_the_table_owned_after_it_and_gone_with_it() {
+        let mut s = Sequence::new("ticket_no", "integer");
+        s.start = 1000;
+        s.increment = 10;
+        s.owned_by = Some(("t".into(), "n".into()));
+        let t = Table {
+            name: "t".into(),
+            columns: vec![Column {
+                name: "n".into(),
+                data_type: "integer".into(),
+                nullable: true,
+                default: Some("nextval('ticket_no'::regclass)".into()),
+                ..Column::default()
+            }],
+            ..Table::default()
+        };
+        let (before, after) = (Schema::default(), with(vec![s.clone()], vec![t]));
+        let g = generate(Dialect::Postgres, &before, &after, &Renames::default(), false).unwrap();
+        assert_eq!(
+            sql(&g.upgrade),
+            [
+                "CREATE SEQUENCE ticket_no AS integer INCREMENT BY 10 START WITH 1000",
+                "CREATE TABLE t (\n    n integer DEFAULT nextval('ticket_no'::regclass)\n)",
+                "ALTER SEQUENCE ticket_no OWNED BY t.n"
+            ]
+        );
+        // Dropping the table drops the sequence it owns: no DROP SEQUENCE after it.
+        assert_eq!(sql(&g.downgrade), ["DROP TABLE t"]);
+
+        // Options changed: only those, and never RESTART.
+        let mut changed = s.clone();
+        changed.increment = 5;
+        changed.cycle = true;
+        let (t0, t1) = (
+            after.clone(),
+            with(vec![changed], after.tables.values().cloned().collect()),
+        );
+        let g = generate(Dialect::Postgres, &t0, &t1, &Renames::default(), false).unwrap();
+        assert_eq!(sql(&g.upgrade), ["ALTER SEQUENCE ticket_no INCREMENT BY 5 CYCLE"]);
+        assert_eq!(sql(&g.downgrade), ["ALTER SEQUENCE ticket_no INCREMENT BY 10 NO CYCLE"]);
+        assert_eq!(
+            g.detected[0].text,
+            "Detected changed sequence \"ticket_no\" (increment 10 to 5, cycle false to true)"
+        );
+    }
+}
