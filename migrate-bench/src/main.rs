@@ -5,6 +5,7 @@
 //! cargo run --release -p migrate-bench            # everything (see BENCHMARKS.md)
 //! cargo run --release -p migrate-bench -- --smoke # a small N, seconds
 //! cargo run --release -p migrate-bench -- --only-rebuild # the application rebuild alone
+//! cargo run --release -p migrate-bench -- --only-noop    # the no-op start-up alone
 //! cargo run --release -p migrate-bench -- --only-bases   # several bases, N = 330 and 10,000
 //! cargo run --release -p migrate-bench -- --only-deploy  # lease vs advisory start-up; fleets of databases and schemas
 //! cargo run --release -p migrate-bench -- --only-apply   # a chain of N applied by an application, beside sqlite3/psql (--n N: one size)
@@ -123,6 +124,8 @@ fn main() {
     }
     count::install();
     let smoke = args.iter().any(|a| a == "--smoke");
+    // `--only-noop`: the first section alone.
+    let only_noop = args.iter().any(|a| a == "--only-noop");
     let skip_build = smoke || args.iter().any(|a| a == "--no-build");
     let sizes: Vec<usize> = if smoke { vec![20] } else { vec![100, 1_000, 10_000] };
     rt.block_on(async {
@@ -153,6 +156,9 @@ fn main() {
                     ms(r.floor)
                 );
             }
+        }
+        if only_noop {
+            return;
         }
         println!("\n## Apply all N, then downgrade all N, on a fresh database (median)\n");
         println!("| database | N | apply: migrate (ms) | sqlx | floor | migrate / floor | sqlx / floor | downgrade: migrate (ms) | sqlx | floor | migrate / floor |");
