@@ -104,15 +104,30 @@ where
         Err(e) => Err(unreachable(&shown, e)),
         Ok(mut db) => {
             let done = scratch.until(interrupt.fired(), work(&mut db)).await;
-            db.close().await;
-            done.unwrap_or_else(|| {
-                Err(CliError::Refused(
-                    "interrupted; the scratch database was dropped".into(),
-                ))
-            })
+            match done {
+                Some(done) => {
+                    db.close().await;
+                    done
+                }
+                None => {
+                    // Interrupted: a statement may still be running (SQLite's worker
+                    // thread cannot be told to stop from here), so the connections are
+                    // dropped, not waited for, and the scratch database dropped below.
+                    drop(db);
+                    Err(CliError::Refused(
+                        "interrupted; the scratch database was dropped".into(),
+                    ))
+                }
+            }
         }
     };
-    scratch.finish(None).await;
+    if interrupt.fired {
+        // Ctrl-C ends the command: dropping the scratch database gets a bounded time
+        // (a server that keeps a running statement's locks is left to the next sweep).
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), scratch.finish(None)).await;
+    } else {
+        scratch.finish(None).await;
+    }
     result
 }
 

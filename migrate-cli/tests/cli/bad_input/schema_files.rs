@@ -87,3 +87,42 @@ fn misspelt_and_contradicting_renames_name_their_lines() {
         "{e}"
     );
 }
+
+#[test]
+fn ctrl_c_ends_a_schema_file_that_never_finishes_on_sqlite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    // A statement SQLite runs for ever: its worker thread cannot be told to stop from outside.
+    project(
+        cwd,
+        "CREATE TABLE t (id INTEGER);\nCREATE VIEW v AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c;\nCREATE TABLE u AS SELECT count(*) AS n FROM v;\n",
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .current_dir(cwd)
+        .args(["check", "--schema", "s.sql", "--dialect", "sqlite"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Long enough to be inside the endless statement.
+    std::thread::sleep(Duration::from_secs(2));
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let (done, ended) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    let out = ended
+        .recv_timeout(Duration::from_secs(30))
+        .expect("Ctrl-C ended the command within 30 s")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("interrupted; the scratch database was dropped"),
+        "{stderr}"
+    );
+}
