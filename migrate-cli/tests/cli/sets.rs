@@ -43,7 +43,10 @@ fn a_set_depending_on_another_waits_for_it() {
         said.contains("revision `a1` (migrations/a1_m.sql) depends on revision `j1` of the migration set `jobq`, which is not applied"),
         "{said}"
     );
-    assert!(said.contains("migrate the set `jobq` first: `migrate --set jobq upgrade`"), "{said}");
+    assert!(
+        said.contains("migrate the set `jobq` first: `migrate --set jobq upgrade`"),
+        "{said}"
+    );
     ok(&mut migrate(cwd), &["--set", "jobq", "upgrade"]);
     ok(&mut migrate(cwd), &["upgrade"]);
     assert_eq!(ok(&mut migrate(cwd), &["current", "--set", "jobq"]).trim(), "j1 (head)");
