@@ -129,7 +129,7 @@ fn write_file(
         Ok(parsed) if parsed.migration.message() == message => {}
         _ => {
             return Err(CliError::Usage(format!(
-                "the message `{message}` would be read as part of the file's header, not as its message (a message may not start like `revision:`, `down_revision:`, `created:` or `migrate:`); reword it"
+                "the message `{message}` would be read as part of the file's header, not as its message (a message may not start like `revision:`, `down_revision:`, `created:`, `migrate:`, or a directive's name followed by `:`, such as `phase:` or `depends_on:`); reword it"
             )));
         }
     }
