@@ -339,6 +339,15 @@ fn run_other(shown: &Shown, words: &[String]) {
                 shown.place()
             );
         }
+        // The test command: .ci/run runs exactly it, on a fresh machine.
+        ["cargo", "test", "--workspace"] => {
+            let ci = read(".ci/run");
+            assert!(
+                ci.lines().any(|l| l.trim() == "cargo test --workspace"),
+                "{}: .ci/run no longer runs the README's test command as it is",
+                shown.place()
+            );
+        }
         _ => panic!(
             "{} is a command this test does not run: run it in migrate-cli/tests/readme.rs (or .ci/run, and check that here), or take it out of the README",
             shown.place()
