@@ -21,10 +21,12 @@ const MAX_FN_LINES: usize = 120;
 const MAX_MACRO_RULES: usize = 3;
 
 /// A source file: its path from the workspace root and its lines, with the
-/// `#[cfg(test)]` module at its end (if any) cut off.
+/// `#[cfg(test)]` module at its end (if any) cut off, and none of a `tests.rs`.
 struct Source {
     path: String,
     lines: Vec<String>,
+    /// The whole file's length, its tests included.
+    total: usize,
 }
 
 fn root() -> PathBuf {
@@ -55,6 +57,11 @@ fn shipped() -> Vec<Source> {
         .map(|path| {
             let text = fs::read_to_string(&path).unwrap();
             let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            let total = lines.len();
+            if path.file_name().is_some_and(|n| n == "tests.rs") {
+                // A test module in a file of its own: counted for its length only.
+                lines.clear();
+            }
             if let Some(cut) = lines.iter().position(|l| l.trim() == "#[cfg(test)]") {
                 if lines
                     .get(cut + 1)
@@ -64,7 +71,7 @@ fn shipped() -> Vec<Source> {
                 }
             }
             let path = path.strip_prefix(root()).unwrap().display().to_string();
-            Source { path, lines }
+            Source { path, lines, total }
         })
         .collect()
 }
@@ -129,12 +136,12 @@ fn functions(src: &Source) -> Vec<(String, usize, usize)> {
 fn no_shipped_file_is_over_a_thousand_lines() {
     let long: Vec<String> = shipped()
         .iter()
-        .filter(|s| s.lines.len() > MAX_FILE_LINES)
-        .map(|s| format!("{}: {} lines", s.path, s.lines.len()))
+        .filter(|s| s.total > MAX_FILE_LINES)
+        .map(|s| format!("{}: {} lines", s.path, s.total))
         .collect();
     assert!(
         long.is_empty(),
-        "split these by responsibility (at most {MAX_FILE_LINES} lines of code before the tests):\n{}",
+        "split these by responsibility, a long test module into a file of its own (at most {MAX_FILE_LINES} lines):\n{}",
         long.join("\n")
     );
 }
