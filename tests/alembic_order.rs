@@ -1,5 +1,6 @@
 //! Alembic's order, checked against Alembic itself: random revision graphs
-//! (forks, merges of two or three parents listed in any order, several
+//! (forks, merges of two or three parents listed in any order, `depends_on`
+//! on a revision of another line, several
 //! bases joined by merges, file names whose order is not the ids' order),
 //! each written as an Alembic project and as a `migrate` folder, run by
 //! Alembic in offline mode (`--sql`) and planned by `migrate`; the applied
@@ -114,6 +115,8 @@ struct Rev {
     id: String,
     stem: String,
     parents: Vec<usize>,
+    /// An earlier revision it names in `depends_on` (not a parent).
+    after: Option<usize>,
 }
 
 /// Short ids from a few characters, so ids are often prefixes of one
@@ -157,15 +160,60 @@ fn random_graph(rng: &mut Rng) -> Vec<Rev> {
             vec![rng.below(revs.len())]
         };
         push(rng, &mut revs, parents);
+        // Sometimes a dependency on an earlier revision of another line.
+        if i > 0 && rng.chance(35) {
+            let d = rng.below(i);
+            let line = ancestry(&revs, i);
+            if !line[d] {
+                revs[i].after = Some(d);
+            }
+        }
     }
     loop {
         let mut open = heads(&revs);
         if open.len() < 2 {
+            drop_crashing_dependencies(&mut revs);
             return revs;
         }
         rng.shuffle(&mut open);
         open.truncate(2 + rng.below(2));
         push(rng, &mut revs, open);
+    }
+}
+
+/// `i` and every revision it descends from through its parents.
+fn ancestry(revs: &[Rev], i: usize) -> Vec<bool> {
+    let mut seen = vec![false; revs.len()];
+    let mut stack = vec![i];
+    while let Some(x) = stack.pop() {
+        if !std::mem::replace(&mut seen[x], true) {
+            stack.extend(&revs[x].parents);
+        }
+    }
+    seen
+}
+
+/// Alembic 1.20 raises `KeyError` while keeping its heads when a revision
+/// depends on `d` and a revision that needs it (through parents or
+/// `depends_on`) also names `d` as a parent (it removes `d` from its heads
+/// twice); with no oracle for that shape, such a `depends_on` is left out.
+fn drop_crashing_dependencies(revs: &mut [Rev]) {
+    let needs = |revs: &[Rev], i: usize| {
+        let mut seen = vec![false; revs.len()];
+        let mut stack = vec![i];
+        while let Some(x) = stack.pop() {
+            if !std::mem::replace(&mut seen[x], true) {
+                stack.extend(revs[x].parents.iter().chain(&revs[x].after));
+            }
+        }
+        seen
+    };
+    for r in 0..revs.len() {
+        let Some(d) = revs[r].after else { continue };
+        let crashes = (0..revs.len()).any(|c| c != r && needs(revs, c)[r] && revs[c].parents.contains(&d));
+        if crashes {
+            revs[r].after = None;
+        }
     }
 }
 
@@ -175,7 +223,12 @@ fn push(rng: &mut Rng, revs: &mut Vec<Rev>, parents: Vec<usize>) {
         0 => id.clone(),
         _ => format!("{id}_{}", ["x", "Y", "a0", "_z"][rng.below(4)]),
     };
-    revs.push(Rev { id, stem, parents });
+    revs.push(Rev {
+        id,
+        stem,
+        parents,
+        after: None,
+    });
 }
 
 /// The graph as a `migrate` folder (`sql/`) and an Alembic project (`alembic/`).
@@ -188,8 +241,15 @@ fn write_project(dir: &Path, revs: &[Rev]) {
     std::fs::write(dir.join("alembic/env.py"), ENV_PY).unwrap();
     for r in revs {
         let ids: Vec<&str> = r.parents.iter().map(|&p| revs[p].id.as_str()).collect();
+        let (depends_sql, depends_py) = match r.after {
+            Some(d) => (
+                format!("-- depends_on: {}\n", revs[d].id),
+                format!("depends_on = '{}'\n", revs[d].id),
+            ),
+            None => (String::new(), String::new()),
+        };
         let file = format!(
-            "-- order {id}\n-- revision: {id}\n-- down_revision: {}\n-- migrate:upgrade\nSELECT 'up {id}';\n-- migrate:downgrade\nSELECT 'down {id}';\n",
+            "-- order {id}\n-- revision: {id}\n-- down_revision: {}\n{depends_sql}-- migrate:upgrade\nSELECT 'up {id}';\n-- migrate:downgrade\nSELECT 'down {id}';\n",
             ids.join(", "),
             id = r.id
         );
@@ -203,7 +263,7 @@ fn write_project(dir: &Path, revs: &[Rev]) {
             ),
         };
         let py = format!(
-            "from alembic import op\n\nrevision = '{id}'\ndown_revision = {down}\n\n\ndef upgrade():\n    op.execute(\"SELECT 'up {id}'\")\n\n\ndef downgrade():\n    op.execute(\"SELECT 'down {id}'\")\n",
+            "from alembic import op\n\nrevision = '{id}'\ndown_revision = {down}\n{depends_py}\n\ndef upgrade():\n    op.execute(\"SELECT 'up {id}'\")\n\n\ndef downgrade():\n    op.execute(\"SELECT 'down {id}'\")\n",
             id = r.id
         );
         std::fs::write(versions.join(format!("{}.py", r.stem)), py).unwrap();
@@ -329,14 +389,7 @@ fn queries(rng: &mut Rng, index: usize, graph: &Graph<'_>, list: &Migrations) ->
     // Down to an applied revision that has applied descendants (Alembic
     // refuses a downgrade that drops nothing).
     let below: Vec<usize> = (0..n)
-        .filter(|&z| {
-            applied[z]
-                && graph
-                    .descendants(z)
-                    .iter()
-                    .enumerate()
-                    .any(|(d, &b)| b && d != z && applied[d])
-        })
+        .filter(|&z| applied[z] && graph.above(z).iter().enumerate().any(|(d, &b)| b && applied[d]))
         .collect();
     if !below.is_empty() {
         let z = below[rng.below(below.len())];
@@ -354,7 +407,11 @@ fn describe(revs: &[Rev]) -> String {
     let mut s = String::new();
     for r in revs {
         let ps: Vec<&str> = r.parents.iter().map(|&p| revs[p].id.as_str()).collect();
-        let _ = writeln!(s, "  {} <- {}    ({}.sql)", r.id, ps.join(", "), r.stem);
+        let after = r
+            .after
+            .map(|d| format!(" (depends_on {})", revs[d].id))
+            .unwrap_or_default();
+        let _ = writeln!(s, "  {} <- {}{after}    ({}.sql)", r.id, ps.join(", "), r.stem);
     }
     s
 }
@@ -469,8 +526,11 @@ fn every_plan_runs_in_alembics_order() {
             Some(Ok(order)) => order,
             Some(Err(e)) => {
                 failures.push(format!(
-                    "graph {}: {} {:?}: Alembic failed: {e}",
-                    q.graph, q.verb, q.args
+                    "graph {}: {} {:?}: Alembic failed: {e}\n{}",
+                    q.graph,
+                    q.verb,
+                    q.args,
+                    describe(&graphs[q.graph])
                 ));
                 continue;
             }
@@ -504,8 +564,13 @@ fn every_plan_runs_in_alembics_order() {
         failures.len(),
         failures.iter().take(10).cloned().collect::<Vec<_>>().join("\n\n")
     );
+    let depending = graphs.iter().filter(|g| g.iter().any(|r| r.after.is_some())).count();
+    assert!(
+        depending >= GRAPHS / 4,
+        "only {depending} of {GRAPHS} graphs have a depends_on: the generator no longer tests them"
+    );
     println!(
-        "{GRAPHS} graphs, {} queries, {compared} orders: all as Alembic runs them",
+        "{GRAPHS} graphs ({depending} with depends_on), {} queries, {compared} orders: all as Alembic runs them",
         all.len()
     );
 }

@@ -564,6 +564,7 @@ async fn fresh_run_larger_than_the_lock_table() {
                 no_transaction: false,
                 directives: Default::default(),
                 depends_on: Vec::new(),
+                runs_after: Vec::new(),
                 file: format!("migrations/m{i:05}_table.sql"),
             })
         })

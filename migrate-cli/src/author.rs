@@ -214,6 +214,7 @@ pub(crate) fn check(s: &Settings, out: &Output) -> Result<(), CliError> {
             ));
         }
     }
+    warn_unordered(s, &list, out);
     let head = list.last().map_or("none", Migration::revision);
     out.info(&format!(
         "{}: {} revision(s), head {}: ok",
@@ -222,6 +223,28 @@ pub(crate) fn check(s: &Settings, out: &Output) -> Result<(), CliError> {
         out.paint(head, Style::Id)
     ));
     Ok(())
+}
+
+/// Revisions the graph leaves unordered that change one table: a warning
+/// each, naming both files and how to fix the order.
+fn warn_unordered(s: &Settings, list: &[Migration], out: &Output) {
+    let Ok(graph) = migrate_core::Graph::of_ordered(list) else {
+        return;
+    };
+    let dialect = s.dialect.unwrap_or(migrate_core::Dialect::Postgres);
+    for u in graph.unordered_changes(dialect) {
+        let (first, second) = (graph.get(u.first), graph.get(u.second));
+        out.warn(&format!(
+            "{} and {} both change table `{}`, and nothing orders them: {} runs first only because of the file names; if {} must come after it, add `-- depends_on: {}` to its header ({}), or make one an ancestor of the other",
+            first.file(),
+            second.file(),
+            u.table,
+            out.paint(first.revision(), Style::Id),
+            out.paint(second.revision(), Style::Id),
+            first.revision(),
+            second.file()
+        ));
+    }
 }
 
 /// The folder's `-- depends_on:` lines against the sets the config file

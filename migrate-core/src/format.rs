@@ -59,6 +59,8 @@ pub struct ParsedFile {
     pub revision_line: usize,
     /// The line of `down_revision:`.
     pub down_revision_line: usize,
+    /// The line of the first `depends_on:` naming a revision of this folder.
+    pub depends_on_line: Option<usize>,
 }
 
 /// Whether `id` is a valid revision id: 1 to 64 of `[A-Za-z0-9_]`, and not
@@ -172,6 +174,9 @@ struct Header<'t> {
     sql_in_header: Vec<usize>,
     directives: Directives,
     depends_on: Vec<(String, String)>,
+    /// `-- depends_on: REV` items of the same folder, and the line of the first.
+    runs_after: Vec<String>,
+    runs_after_line: Option<usize>,
     /// The `-- migrate:<key>:` directives already read.
     seen_directives: Vec<&'t str>,
 }
@@ -338,16 +343,22 @@ impl<'t> Header<'t> {
         }
     }
 
-    /// `-- depends_on: <set>@<revision>, …` on line `n`.
+    /// `-- depends_on: <revision> | <set>@<revision>, …` on line `n`: a
+    /// revision of this folder it runs after, or one of another set.
     fn depends_on_line(&mut self, cx: &mut Ctxt<'_>, n: usize, items: &str) {
         for item in items.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            if !item.contains('@') && is_valid_revision(item) {
+                self.runs_after.push(item.to_owned());
+                self.runs_after_line.get_or_insert(n);
+                continue;
+            }
             match set_revision(item) {
                 Some(dependency) => self.depends_on.push(dependency),
                 None => cx.error(
                     DiagnosticKind::BadHeader,
                     n,
-                    format!("`{item}` in `depends_on` is not `<set>@<revision>`"),
-                    "name the migration set and the revision it must have applied first, e.g. `-- depends_on: jobq@4f1a2b3c4d5e`",
+                    format!("`{item}` in `depends_on` is neither a revision id nor `<set>@<revision>`"),
+                    "name a revision of this folder that must run first (`-- depends_on: 4f1a2b3c4d5e`), or a migration set and its revision (`-- depends_on: jobq@4f1a2b3c4d5e`)",
                 ),
             }
         }
@@ -623,6 +634,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
         no_transaction: header.no_transaction,
         directives: header.directives,
         depends_on: header.depends_on,
+        runs_after: header.runs_after,
         file: file.to_owned(),
     });
     Ok(ParsedFile {
@@ -630,6 +642,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
         created: header.created,
         revision_line,
         down_revision_line,
+        depends_on_line: header.runs_after_line,
     })
 }
 

@@ -8,6 +8,9 @@
 //! sorted file names, never on the order files were read in.
 
 mod order;
+mod unordered;
+
+pub use unordered::Unordered;
 
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Diagnostics};
 use crate::format::ParsedFile;
@@ -19,9 +22,12 @@ use std::collections::{BTreeSet, HashMap};
 struct Node<'a> {
     id: &'a str,
     parents: Vec<&'a str>,
+    /// Its `-- depends_on: REV` revisions of the same folder.
+    after: Vec<&'a str>,
     file: &'a str,
     revision_line: Option<usize>,
     down_revision_line: Option<usize>,
+    depends_on_line: Option<usize>,
 }
 
 impl<'a> Node<'a> {
@@ -29,9 +35,11 @@ impl<'a> Node<'a> {
         Node {
             id: m.revision(),
             parents: m.down_revisions().collect(),
+            after: m.runs_after().collect(),
             file: m.file(),
             revision_line: None,
             down_revision_line: None,
+            depends_on_line: None,
         }
     }
 
@@ -72,7 +80,7 @@ fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
         return Err(problems);
     }
     let rank = order::load_ranks(nodes.iter().map(|n| (n.file, n.id)));
-    let mut applied = order::walk(&edges.parents, &edges.children, &rank, &alive);
+    let mut applied = order::walk(&edges.needs, &edges.needed_by, &rank, &alive);
     applied.reverse();
     Ok(applied)
 }
@@ -106,6 +114,9 @@ fn duplicates<'a>(nodes: &[Node<'a>], problems: &mut Vec<Diagnostic>) -> (HashMa
 struct Edges {
     parents: Vec<Vec<usize>>,
     children: Vec<Vec<usize>>,
+    /// The parents, then the `depends_on` revisions ([`requirements`]).
+    needs: Vec<Vec<usize>>,
+    needed_by: Vec<Vec<usize>>,
     /// Whether a parent named nothing (its link is dropped).
     dangling: bool,
 }
@@ -116,8 +127,11 @@ fn edges(nodes: &[Node<'_>], index: &HashMap<&str, usize>, alive: &[bool], probl
     let mut edges = Edges {
         parents: vec![Vec::new(); n],
         children: vec![Vec::new(); n],
+        needs: Vec::new(),
+        needed_by: Vec::new(),
         dangling: false,
     };
+    let mut after = vec![Vec::new(); n];
     for i in (0..n).filter(|&i| alive[i]) {
         let node = &nodes[i];
         for &p in &node.parents {
@@ -132,8 +146,66 @@ fn edges(nodes: &[Node<'_>], index: &HashMap<&str, usize>, alive: &[bool], probl
                 }
             }
         }
+        for &d in &node.after {
+            match index.get(d) {
+                Some(&j) => after[i].push(j),
+                None => {
+                    edges.dangling = true;
+                    problems.push(dangling_dependency(node, d, index));
+                }
+            }
+        }
     }
+    (edges.needs, edges.needed_by) = requirements(&edges.parents, &after);
     edges
+}
+
+/// What each revision needs applied first: its parents, then its
+/// `depends_on` revisions less those a revision it descends from already
+/// depends on (Alembic's normalisation; a dependency is never a parent:
+/// heads and merges are the parents' alone). Both ways.
+fn requirements(parents: &[Vec<usize>], after: &[Vec<usize>]) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
+    let n = parents.len();
+    let mut needs = parents.to_vec();
+    for i in (0..n).filter(|&i| !after[i].is_empty()) {
+        let above = ancestors_of(parents, n, i);
+        for &d in &after[i] {
+            let inherited = (0..n).any(|a| a != i && above[a] && after[a].contains(&d));
+            if !inherited && !needs[i].contains(&d) {
+                needs[i].push(d);
+            }
+        }
+    }
+    let mut needed_by = vec![Vec::new(); n];
+    for (i, ns) in needs.iter().enumerate() {
+        for &p in ns {
+            needed_by[p].push(i);
+        }
+    }
+    (needs, needed_by)
+}
+
+/// `node`'s `depends_on` revision `d` names no revision of the folder.
+fn dangling_dependency(node: &Node<'_>, d: &str, index: &HashMap<&str, usize>) -> Diagnostic {
+    let mut near: Vec<&str> = index
+        .keys()
+        .copied()
+        .filter(|k| k.starts_with(d) || d.starts_with(k))
+        .collect();
+    near.sort_unstable();
+    let guess = match near.as_slice() {
+        [] => String::new(),
+        _ => format!(" (did you mean {}?)", list(&near)),
+    };
+    node.diagnostic(
+        DiagnosticKind::Dependency,
+        node.depends_on_line,
+        format!(
+            "depends_on `{d}` of revision `{}` names no revision of this folder",
+            node.id
+        ),
+        format!("correct the id{guess}; a revision of another migration set is written `<set>@<revision>`"),
+    )
 }
 
 /// `node`'s parent `p` names no revision: the nearest ids are suggested.
@@ -174,7 +246,7 @@ fn has_root(nodes: &[Node<'_>], alive: &[bool]) -> bool {
 /// the order of application.
 fn topological_order(nodes: &[Node<'_>], alive: &[bool], edges: &Edges) -> (Vec<usize>, Vec<usize>) {
     let n = nodes.len();
-    let mut indegree: Vec<usize> = edges.parents.iter().map(Vec::len).collect();
+    let mut indegree: Vec<usize> = edges.needs.iter().map(Vec::len).collect();
     let mut ready: BTreeSet<(&str, usize)> = (0..n)
         .filter(|&i| alive[i] && indegree[i] == 0)
         .map(|i| (nodes[i].id, i))
@@ -182,7 +254,7 @@ fn topological_order(nodes: &[Node<'_>], alive: &[bool], edges: &Edges) -> (Vec<
     let mut order = Vec::with_capacity(n);
     while let Some((_, i)) = ready.pop_first() {
         order.push(i);
-        for &c in &edges.children[i] {
+        for &c in &edges.needed_by[i] {
             indegree[c] -= 1;
             if indegree[c] == 0 {
                 ready.insert((nodes[c].id, c));
@@ -233,7 +305,7 @@ fn walk_parents(
             clippy::expect_used,
             reason = "every node Kahn's algorithm leaves has a parent it also leaves, or its indegree would be 0"
         )]
-        let next = edges.parents[cur]
+        let next = edges.needs[cur]
             .iter()
             .copied()
             .filter(|&p| indegree[p] > 0)
@@ -269,15 +341,22 @@ fn cycle(nodes: &[Node<'_>], mut cycle: Vec<usize>) -> Diagnostic {
             .iter()
             .map(|&i| format!("`{}` ({})", nodes[i].id, nodes[i].file))
             .collect();
+        let (links, each, fix) = if cycle.iter().any(|&i| !nodes[i].after.is_empty()) {
+            (
+                "down_revision and depends_on",
+                "each revision is a down_revision or a depends_on of the next",
+                "name an earlier revision, or drop the depends_on that closes the loop",
+            )
+        } else {
+            (
+                "down_revision",
+                "each revision is the down_revision of the next",
+                "name an earlier revision as its down_revision",
+            )
+        };
         (
-            format!(
-                "the down_revision links form a cycle: {} (each revision is the down_revision of the next)",
-                shown.join(" -> ")
-            ),
-            format!(
-                "make one of {} name an earlier revision as its down_revision",
-                files.join(", ")
-            ),
+            format!("the {links} links form a cycle: {} ({each})", shown.join(" -> ")),
+            format!("make one of {} {fix}", files.join(", ")),
         )
     };
     first.diagnostic(DiagnosticKind::Cycle, first.down_revision_line, message, help)
@@ -393,6 +472,7 @@ pub fn validate(files: Vec<ParsedFile>) -> Result<Vec<Migration>, Vec<Diagnostic
         .map(|f| Node {
             revision_line: Some(f.revision_line),
             down_revision_line: Some(f.down_revision_line),
+            depends_on_line: f.depends_on_line,
             ..Node::of(&f.migration)
         })
         .collect();
@@ -412,6 +492,10 @@ pub struct Graph<'m> {
     index: HashMap<&'m str, usize>,
     parents: Vec<Vec<usize>>,
     children: Vec<Vec<usize>>,
+    /// The parents, then the `depends_on` revisions of the folder
+    /// (normalised as Alembic does), both ways.
+    needs: Vec<Vec<usize>>,
+    needed_by: Vec<Vec<usize>>,
     /// Each position's rank in the order Alembic loads a versions folder.
     rank: Vec<usize>,
 }
@@ -434,11 +518,18 @@ impl<'m> Graph<'m> {
             }
         }
         let rank = order::load_ranks(migrations.iter().map(|m| (m.file(), m.revision())));
+        let after: Vec<Vec<usize>> = migrations
+            .iter()
+            .map(|m| m.runs_after().map(|d| index[d]).collect())
+            .collect();
+        let (needs, needed_by) = requirements(&parents, &after);
         Ok(Graph {
             migrations,
             index,
             parents,
             children,
+            needs,
+            needed_by,
             rank,
         })
     }
@@ -454,6 +545,7 @@ impl<'m> Graph<'m> {
         let mut index: HashMap<&'m str, usize> = HashMap::with_capacity(n);
         let mut parents: Vec<Vec<usize>> = Vec::with_capacity(n);
         let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut after: Vec<Vec<usize>> = Vec::with_capacity(n);
         for (i, m) in migrations.iter().enumerate() {
             let mut ps = Vec::new();
             for p in m.down_revisions() {
@@ -465,20 +557,31 @@ impl<'m> Graph<'m> {
                     None => return Graph::new(migrations),
                 }
             }
+            let Some(ds) = m
+                .runs_after()
+                .map(|d| index.get(d).copied())
+                .collect::<Option<Vec<usize>>>()
+            else {
+                return Graph::new(migrations);
+            };
             if index.insert(m.revision(), i).is_some() {
                 return Graph::new(migrations);
             }
             parents.push(ps);
+            after.push(ds);
         }
         let heads = children.iter().filter(|c| c.is_empty()).count();
         if n > 0 && (heads != 1 || !children[n - 1].is_empty()) {
             return Graph::new(migrations);
         }
+        let (needs, needed_by) = requirements(&parents, &after);
         let graph = Graph {
             migrations: migrations.iter().collect(),
             index,
             parents,
             children,
+            needs,
+            needed_by,
             rank: order::load_ranks(migrations.iter().map(|m| (m.file(), m.revision()))),
         };
         let mut down = graph.unapply_order(&vec![true; n]);
@@ -529,14 +632,40 @@ impl<'m> Graph<'m> {
         self.len().checked_sub(1)
     }
 
-    /// `i` and every revision it descends from, as a membership vector.
-    pub fn ancestors(&self, i: usize) -> Vec<bool> {
-        ancestors_of(&self.parents, self.len(), i)
+    /// Positions of what `i` needs applied first: its parents, then the
+    /// revisions of its `-- depends_on: REV` lines that no revision it
+    /// descends from already depends on.
+    pub fn needs(&self, i: usize) -> &[usize] {
+        &self.needs[i]
     }
 
-    /// `i` and every revision that descends from it, as a membership vector.
+    /// `i` and everything it needs applied first (its ancestors and their
+    /// `depends_on` revisions, transitively), as a membership vector: what
+    /// an upgrade to `i` applies.
+    pub fn ancestors(&self, i: usize) -> Vec<bool> {
+        ancestors_of(&self.needs, self.len(), i)
+    }
+
+    /// `i` and everything that needs it (its descendants and the revisions
+    /// depending on them), as a membership vector: what a downgrade of `i`
+    /// unapplies.
     pub fn descendants(&self, i: usize) -> Vec<bool> {
-        ancestors_of(&self.children, self.len(), i)
+        ancestors_of(&self.needed_by, self.len(), i)
+    }
+
+    /// What a downgrade to `i` unapplies, as a membership vector: the
+    /// revisions descending from `i` through `down_revision` (not `i`), and
+    /// everything that needs one of them. A revision that only depends on
+    /// `i` (`depends_on`) stays, as in Alembic: `i` stays applied.
+    pub fn above(&self, i: usize) -> Vec<bool> {
+        let mut seeds: Vec<usize> = self.children[i].clone();
+        let mut set = vec![false; self.len()];
+        while let Some(x) = seeds.pop() {
+            if !std::mem::replace(&mut set[x], true) {
+                seeds.extend(&self.needed_by[x]);
+            }
+        }
+        set
     }
 
     /// The revisions of `todo` (a membership vector by position) in the
@@ -556,13 +685,15 @@ impl<'m> Graph<'m> {
     pub fn unapply_order(&self, todo: &[bool]) -> Vec<usize> {
         let mut set = todo.to_vec();
         set.resize(self.len(), false);
-        order::walk(&self.parents, &self.children, &self.rank, &set)
+        order::walk(&self.needs, &self.needed_by, &self.rank, &set)
     }
 
-    /// The applied revisions that no other applied revision descends from.
+    /// The applied revisions that no other applied revision needs (as a
+    /// parent or through `depends_on`): what Alembic's `alembic_version`
+    /// holds for that state.
     pub fn heads_of(&self, applied: &[bool]) -> Vec<usize> {
         (0..self.len())
-            .filter(|&i| applied[i] && !self.children[i].iter().any(|&c| applied[c]))
+            .filter(|&i| applied[i] && !self.needed_by[i].iter().any(|&c| applied[c]))
             .collect()
     }
 
@@ -636,245 +767,4 @@ pub fn find<'m>(list: &'m [Migration], id: &str) -> Result<&'m Migration, Target
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::migration::MigrationParts;
-    use crate::testing::fixture;
-
-    /// Checks a topology: either its order (ids joined by spaces) or the
-    /// kinds and messages of its problems.
-    fn check(spec: &str, expect: &str) {
-        let ms = fixture(spec);
-        let got = match Graph::new(&ms) {
-            Ok(g) => g.iter().map(Migration::revision).collect::<Vec<_>>().join(" "),
-            Err(e) => e
-                .iter()
-                .map(|d| format!("{:?}: {}", d.kind, d.message))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        };
-        assert_eq!(got, expect.trim(), "for graph:\n{spec}");
-    }
-
-    #[test]
-    fn linear() {
-        check("c <- b\na <-\nb <- a", "a b c");
-    }
-
-    #[test]
-    fn empty_is_valid() {
-        check("", "");
-    }
-
-    #[test]
-    fn diamond_merge_applies_its_first_parent_last() {
-        check("a <-\nz <- a\nb <- a\nm <- z, b\nn <- m", "a b z m n");
-        check("a <-\nz <- a\nb <- a\nm <- b, z\nn <- m", "a z b m n");
-    }
-
-    #[test]
-    fn unmerged_fork() {
-        check(
-            "a <-\nb <- a\nc <- b\nd <- b",
-            "UnmergedHeads: the revision graph has 2 heads: `c` (migrations/c_m.sql), `d` (migrations/d_m.sql), forking from `b`",
-        );
-    }
-
-    #[test]
-    fn unmerged_fork_help_names_the_merge() {
-        let ms = fixture("a <-\nb <- a\nc <- a");
-        let e = Graph::new(&ms).unwrap_err();
-        let d = e.iter().next().unwrap();
-        assert_eq!(d.file.as_deref(), Some("migrations/b_m.sql"));
-        assert!(
-            d.help
-                .as_deref()
-                .unwrap()
-                .contains("merge revision whose down_revision lists b, c")
-        );
-    }
-
-    #[test]
-    fn two_roots_joined() {
-        check("a <-\nb <-\nm <- a, b", "b a m");
-        check(
-            "x1 <-\nx2 <- x1\ny1 <-\nm1 <- x2, y1\nz1 <-\nm2 <- m1, z1\nt <- m2",
-            "y1 z1 x1 x2 m1 m2 t",
-        );
-    }
-
-    #[test]
-    fn stray_root() {
-        check(
-            "a <-\nb <- a\nc <- b\nx <-",
-            "UnmergedHeads: the revision graph has 2 heads: `c` (migrations/c_m.sql), `x` (migrations/x_m.sql), with no common ancestor",
-        );
-        let ms = fixture("a <-\nb <- a\nc <- b\nx <-");
-        let e = Graph::new(&ms).unwrap_err();
-        let d = e.iter().next().unwrap();
-        assert_eq!(d.file.as_deref(), Some("migrations/x_m.sql"), "the stray is named");
-        assert_eq!(
-            d.help.as_deref(),
-            Some(
-                "if `x` should follow the history, set its down_revision to `c`; if it starts an independent history, add a merge revision whose down_revision lists c, x (`migrate merge -m \"merge heads\"` writes it)"
-            )
-        );
-    }
-
-    #[test]
-    fn self_loop() {
-        check(
-            "a <-\nb <- b, a",
-            "Cycle: revision `b` lists itself as its down_revision",
-        );
-    }
-
-    #[test]
-    fn long_cycle() {
-        check(
-            "a <-\nb <- a, e\nc <- b\nd <- c\ne <- d",
-            "Cycle: the down_revision links form a cycle: b -> c -> d -> e -> b (each revision is the down_revision of the next)",
-        );
-    }
-
-    #[test]
-    fn all_in_a_cycle_has_no_root_but_reports_the_cycle() {
-        check(
-            "a <- b\nb <- a",
-            "Cycle: the down_revision links form a cycle: a -> b -> a (each revision is the down_revision of the next)",
-        );
-    }
-
-    #[test]
-    fn dangling_parent() {
-        check(
-            "a <-\nb <- a\nc <- bx",
-            "DanglingParent: down_revision `bx` of revision `c` names no revision",
-        );
-    }
-
-    #[test]
-    fn duplicate_revision() {
-        let mut ms = fixture("a <-\nb <- a");
-        let mut parts = MigrationParts {
-            revision: "b".into(),
-            down_revisions: vec!["a".into()],
-            upgrade: "SELECT 2".into(),
-            file: "migrations/b_other.sql".into(),
-            ..Default::default()
-        };
-        ms.push(Migration::new(parts.clone()));
-        let e = Graph::new(&ms).unwrap_err();
-        let d: Vec<_> = e.iter().collect();
-        assert_eq!(d.len(), 1);
-        assert_eq!(d[0].kind, DiagnosticKind::DuplicateRevision);
-        assert_eq!(
-            d[0].file.as_deref(),
-            Some("migrations/b_other.sql"),
-            "the second file by name is reported"
-        );
-        assert!(d[0].message.contains("also defined in migrations/b_m.sql"));
-        parts.file = "migrations/b_zzz.sql".into();
-        assert!(Graph::new(&[ms[0].clone(), Migration::new(parts.clone()), Migration::new(parts)]).is_err());
-    }
-
-    #[test]
-    fn every_problem_at_once() {
-        let ms = fixture("a <-\nb <- zz\nc <-\nd <- e\ne <- d\nf <- a\ng <- a");
-        let e = Graph::new(&ms).unwrap_err();
-        let mut kinds: Vec<_> = e.iter().map(|d| d.kind).collect();
-        kinds.sort();
-        assert_eq!(kinds, [DiagnosticKind::DanglingParent, DiagnosticKind::Cycle]);
-    }
-
-    #[test]
-    fn resolve_ids_and_prefixes() {
-        let ms = fixture("abc1 <-\nabc2 <- abc1\nbcd <- abc2");
-        let g = Graph::new(&ms).unwrap();
-        assert_eq!(g.resolve("abc1"), Ok(0));
-        assert_eq!(g.resolve("b"), Ok(2));
-        assert_eq!(
-            g.resolve("ab"),
-            Err(TargetError::AmbiguousPrefix {
-                prefix: "ab".into(),
-                candidates: vec!["abc1".into(), "abc2".into()]
-            })
-        );
-        assert_eq!(g.resolve("x"), Err(TargetError::UnknownRevision { id: "x".into() }));
-    }
-
-    #[test]
-    fn an_ordered_list_is_indexed_and_anything_else_analysed() {
-        let ms = fixture("a <-\nb <- a\nc <- a\nm <- b, c");
-        let full = Graph::new(&ms).unwrap();
-        let ordered: Vec<Migration> = full.iter().cloned().collect();
-        let fast = Graph::of_ordered(&ordered).unwrap();
-        assert_eq!(
-            fast.iter().map(Migration::revision).collect::<Vec<_>>(),
-            full.iter().map(Migration::revision).collect::<Vec<_>>()
-        );
-        assert_eq!(fast.children(0), full.children(0));
-        assert_eq!(fast.parents(3), full.parents(3));
-        // Out of order, in another topological order, forked, or cyclic: the full analysis speaks.
-        let backwards: Vec<Migration> = ordered.iter().rev().cloned().collect();
-        assert_eq!(
-            Graph::of_ordered(&backwards)
-                .unwrap()
-                .iter()
-                .map(Migration::revision)
-                .collect::<Vec<_>>(),
-            ["a", "c", "b", "m"]
-        );
-        let other = fixture("a <-\nb <- a\nc <- a\nm <- b, c");
-        assert_eq!(
-            Graph::of_ordered(&other)
-                .unwrap()
-                .iter()
-                .map(Migration::revision)
-                .collect::<Vec<_>>(),
-            ["a", "c", "b", "m"]
-        );
-        assert!(Graph::of_ordered(&fixture("a <-\nb <- a\nc <- a")).is_err());
-        assert!(Graph::of_ordered(&fixture("a <- b\nb <- a")).is_err());
-    }
-
-    #[test]
-    fn questions_about_a_forked_list() {
-        let ms = fixture("a <-\nb <- a\nc1 <- b\nc2 <- b");
-        let head_ids: Vec<&str> = heads(&ms).into_iter().map(Migration::revision).collect();
-        assert_eq!(head_ids, ["c1", "c2"]);
-        assert_eq!(children(&ms, "b"), ["c1", "c2"]);
-        assert_eq!(children(&ms, "c1"), Vec::<&str>::new());
-        assert_eq!(find(&ms, "a").map(Migration::revision), Ok("a"));
-        assert_eq!(find(&ms, "c2").map(Migration::revision), Ok("c2"));
-        assert_eq!(
-            find(&ms, "head"),
-            Err(TargetError::AmbiguousHead {
-                heads: vec!["c1".into(), "c2".into()]
-            })
-        );
-        assert_eq!(
-            find(&ms, "c"),
-            Err(TargetError::AmbiguousPrefix {
-                prefix: "c".into(),
-                candidates: vec!["c1".into(), "c2".into()]
-            })
-        );
-        let linear = fixture("a <-\nb <- a");
-        assert_eq!(find(&linear, "head").map(Migration::revision), Ok("b"));
-        assert_eq!(
-            find(&[], "head"),
-            Err(TargetError::UnknownRevision { id: "head".into() })
-        );
-    }
-
-    #[test]
-    fn heads_of_applied_set() {
-        let ms = fixture("a <-\nb <- a\nc <- a\nm <- b, c");
-        let g = Graph::new(&ms).unwrap();
-        let ids = |v: Vec<usize>| v.into_iter().map(|i| g.get(i).revision()).collect::<Vec<_>>();
-        assert_eq!(ids(g.heads_of(&[true, true, true, false])), ["c", "b"]);
-        assert_eq!(ids(g.heads_of(&[true, true, true, true])), ["m"]);
-        assert_eq!(ids(g.heads_of(&[false; 4])), Vec::<&str>::new());
-    }
-}
+mod tests;

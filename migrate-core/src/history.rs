@@ -221,7 +221,7 @@ pub fn verify(
     }
     // Closed under ancestors: enough to check direct parents of each applied revision.
     for i in (0..graph.len()).filter(|&i| applied[i]) {
-        for &p in graph.parents(i) {
+        for &p in graph.needs(i) {
             if !applied[p] {
                 problems.push(HistoryProblem::MissingAncestor {
                     revision: graph.get(i).revision().to_owned(),

@@ -30,7 +30,7 @@ pub use checksum::Checksum;
 pub use diagnostic::{Diagnostic, DiagnosticKind, Diagnostics};
 pub use dialect::{Dialect, UnknownDialect};
 pub use digest::Digest;
-pub use graph::Graph;
+pub use graph::{Graph, Unordered};
 pub use history::{HistoryProblem, State};
 pub use migration::{Directives, Migration, MigrationParts, Phase};
 pub use plan::{Direction, Plan, PlanError};
@@ -41,28 +41,33 @@ pub(crate) mod testing {
     use crate::migration::{Migration, MigrationParts};
 
     /// Builds migrations from a compact fixture: one `child <- parent, parent`
-    /// per line, `root <-` for a root.
+    /// per line, `root <-` for a root, and `; after x, y` for its
+    /// `-- depends_on: x, y`.
     pub fn fixture(spec: &str) -> Vec<Migration> {
         spec.lines()
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .map(|line| {
+                let (line, after) = line.split_once("; after").unwrap_or((line, ""));
                 let (id, parents) = line.split_once("<-").expect("`id <- parents`");
                 let id = id.trim();
-                Migration::new(MigrationParts {
-                    revision: id.to_owned(),
-                    down_revisions: parents
-                        .split(',')
+                let list = |text: &str| -> Vec<String> {
+                    text.split(',')
                         .map(str::trim)
                         .filter(|p| !p.is_empty())
                         .map(String::from)
-                        .collect(),
+                        .collect()
+                };
+                Migration::new(MigrationParts {
+                    revision: id.to_owned(),
+                    down_revisions: list(parents),
                     message: format!("{id} message"),
                     upgrade: format!("-- up {id}"),
                     downgrade: Some(format!("-- down {id}")),
                     no_transaction: false,
                     directives: Default::default(),
                     depends_on: Vec::new(),
+                    runs_after: list(after),
                     file: format!("migrations/{id}_m.sql"),
                 })
             })

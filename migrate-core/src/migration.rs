@@ -85,6 +85,7 @@ pub struct Migration {
     no_transaction: bool,
     directives: Directives,
     depends_on: DependsOn,
+    runs_after: Parents,
     file: Cow<'static, str>,
 }
 
@@ -100,6 +101,16 @@ enum DependsOn {
 enum Parents {
     Embedded(&'static [&'static str]),
     Loaded(Vec<String>),
+}
+
+impl Parents {
+    fn ids(&self) -> impl Iterator<Item = &str> + Clone {
+        let (embedded, loaded): (&[&str], &[String]) = match self {
+            Parents::Embedded(p) => (p, &[]),
+            Parents::Loaded(p) => (&[], p),
+        };
+        embedded.iter().copied().chain(loaded.iter().map(String::as_str))
+    }
 }
 
 /// The parts of a [`Migration`], by name, for building one at run time.
@@ -122,6 +133,9 @@ pub struct MigrationParts {
     /// Revisions of other migration sets it needs applied first, as
     /// `(set, revision)`: its `-- depends_on: set@revision` header lines.
     pub depends_on: Vec<(String, String)>,
+    /// Revisions of its own folder it runs after without descending from
+    /// them: its `-- depends_on: REV` header lines (Alembic's `depends_on`).
+    pub runs_after: Vec<String>,
     /// The file it came from, for messages.
     pub file: String,
 }
@@ -150,6 +164,8 @@ pub struct EmbeddedParts {
     pub directives: Directives,
     /// Its `-- depends_on:` entries, as `(set, revision)`.
     pub depends_on: &'static [(&'static str, &'static str)],
+    /// Its `-- depends_on: REV` entries of its own folder.
+    pub runs_after: &'static [&'static str],
     /// The file it came from, for messages.
     pub file: &'static str,
 }
@@ -168,6 +184,7 @@ impl Migration {
             no_transaction: parts.no_transaction,
             directives: parts.directives,
             depends_on: DependsOn::Loaded(parts.depends_on),
+            runs_after: Parents::Loaded(parts.runs_after),
             file: Cow::Owned(parts.file),
         }
     }
@@ -199,6 +216,7 @@ impl Migration {
             foreign_keys_off: false,
         },
         depends_on: &[],
+        runs_after: &[],
         file: "",
     };
 
@@ -218,6 +236,7 @@ impl Migration {
             no_transaction: parts.no_transaction,
             directives: parts.directives,
             depends_on: DependsOn::Embedded(parts.depends_on),
+            runs_after: Parents::Embedded(parts.runs_after),
             file: Cow::Borrowed(parts.file),
         }
     }
@@ -229,11 +248,15 @@ impl Migration {
 
     /// The parent revision ids: empty for the root, several for a merge.
     pub fn down_revisions(&self) -> impl Iterator<Item = &str> + Clone {
-        let (embedded, loaded): (&[&str], &[String]) = match &self.down_revisions {
-            Parents::Embedded(p) => (p, &[]),
-            Parents::Loaded(p) => (&[], p),
-        };
-        embedded.iter().copied().chain(loaded.iter().map(String::as_str))
+        self.down_revisions.ids()
+    }
+
+    /// The revisions of its own folder it runs after without descending
+    /// from them (its `-- depends_on: REV` lines, Alembic's `depends_on`):
+    /// an upgrade to it applies them first, a downgrade of one of them
+    /// unapplies it first, and neither is a merge.
+    pub fn runs_after(&self) -> impl Iterator<Item = &str> + Clone {
+        self.runs_after.ids()
     }
 
     /// The message: the first comment line of the file.

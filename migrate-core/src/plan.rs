@@ -233,8 +233,8 @@ fn unapply(graph: &Graph<'_>, applied: &[bool], target: &Target) -> Result<Plan,
                     revision: graph.get(x).revision().to_owned(),
                 });
             }
-            let below = graph.descendants(x);
-            let todo: Vec<bool> = (0..graph.len()).map(|i| applied[i] && below[i] && i != x).collect();
+            let above = graph.above(x);
+            let todo: Vec<bool> = (0..graph.len()).map(|i| applied[i] && above[i]).collect();
             Ok(Plan::down(graph.unapply_order(&todo)))
         }
     }

@@ -15,6 +15,7 @@ fn migration(id: &str, parents: &[String]) -> Migration {
         no_transaction: false,
         directives: Default::default(),
         depends_on: Vec::new(),
+        runs_after: Vec::new(),
         file: format!("migrations/{id}_x.sql"),
     })
 }

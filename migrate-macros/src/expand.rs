@@ -49,6 +49,7 @@ fn embedded(m: &Migration) -> TokenStream {
     let (lock, statement) = (duration(d.lock_timeout), duration(d.statement_timeout));
     let foreign_keys_off = d.foreign_keys_off;
     let depends = m.depends_on().map(|(set, rev)| quote!((#set, #rev)));
+    let runs_after = m.runs_after();
     let file = m.file();
     quote! {{
         let mut m = ::migrate::__private::Migration::__EMBEDDED;
@@ -64,6 +65,7 @@ fn embedded(m: &Migration) -> TokenStream {
         m.directives.statement_timeout = #statement;
         m.directives.foreign_keys_off = #foreign_keys_off;
         m.depends_on = &[#(#depends),*];
+        m.runs_after = &[#(#runs_after),*];
         m.file = #file;
         ::migrate::__private::Migration::__embedded(m)
     }}

@@ -300,6 +300,7 @@ mod tests {
             no_transaction: false,
             directives: Default::default(),
             depends_on: Vec::new(),
+            runs_after: Vec::new(),
             file: format!("migrations/{id}_x.sql"),
         })
     }

@@ -37,6 +37,7 @@ fn edited(base: &Migrations, revision: &str, upgrade: &str) -> Migrations {
                 no_transaction: m.no_transaction(),
                 directives: Default::default(),
                 depends_on: Vec::new(),
+                runs_after: Vec::new(),
                 file: m.file().into(),
             })
         })
@@ -300,6 +301,7 @@ macro_rules! scenarios {
                 no_transaction: true,
                 directives: Default::default(),
                 depends_on: Vec::new(),
+                runs_after: Vec::new(),
                 file: "migrations/nt0001_x.sql".into(),
                 ..Default::default()
             })];
@@ -784,6 +786,7 @@ mod mysql {
             no_transaction: false,
             directives: Default::default(),
             depends_on: Vec::new(),
+            runs_after: Vec::new(),
             file: "5aa1_two_tables.sql".into(),
         };
         let list = Migrations::new(vec![migrate::Migration::new(part(
@@ -981,6 +984,7 @@ mod postgres_errors {
             no_transaction: false,
             directives: Default::default(),
             depends_on: Vec::new(),
+            runs_after: Vec::new(),
             file: format!("migrations/{revision}_step.sql"),
         })
     }
@@ -1073,6 +1077,7 @@ mod postgres_errors {
             no_transaction: m.no_transaction(),
             directives: Default::default(),
             depends_on: Vec::new(),
+            runs_after: Vec::new(),
             file: m.file().into(),
         }
     }

@@ -314,3 +314,59 @@ fn a_second_history_is_joined_by_merge_and_then_has_two_bases() {
     ok(&mut migrate(root), &["downgrade", "base", "--database-url", &url]);
     assert_eq!(ok(&mut migrate(root), &["current", "--database-url", &url]), "");
 }
+
+#[test]
+fn depends_on_orders_siblings_and_check_warns_about_unordered_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let dir = cwd.join("migrations");
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |id: &str, down: &str, extra: &str, up: &str| {
+        std::fs::write(
+            dir.join(format!("{id}_x.sql")),
+            format!("-- {id}\n-- revision: {id}\n-- down_revision: {down}\n{extra}\n-- migrate:upgrade\n{up}\n-- migrate:downgrade\n"),
+        )
+        .unwrap();
+    };
+    let url = format!("sqlite://{}", cwd.join("app.db").display());
+    let script = || ok(&mut migrate(cwd), &["--database-url", &url, "upgrade", "head", "--sql"]);
+    let rename_first = |sql: &str| sql.find("RENAME TO thing").unwrap() < sql.find("ADD COLUMN x").unwrap();
+    write("a1", "", "", "CREATE TABLE item (id int);");
+    write("b1", "a1", "", "ALTER TABLE item RENAME TO thing;");
+    write("c1", "a1", "", "ALTER TABLE item ADD COLUMN x int;");
+    write("m1", "c1, b1", "", "");
+    assert!(
+        rename_first(&script()),
+        "the rename's line runs first, and c1 would fail"
+    );
+    let run = crate::support::run(&mut migrate(cwd), &["check"]);
+    assert_eq!(run.code, 0, "a warning does not fail check: {}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("migrations/b1_x.sql and migrations/c1_x.sql both change table `item`, and nothing orders them")
+            && run
+                .stderr
+                .contains("add `-- depends_on: b1` to its header (migrations/c1_x.sql)"),
+        "{}",
+        run.stderr
+    );
+    // c1 must run before the rename: b1 depends on c1.
+    write("b1", "a1", "-- depends_on: c1", "ALTER TABLE item RENAME TO thing;");
+    let run = crate::support::run(&mut migrate(cwd), &["check"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("nothing orders them"), "{}", run.stderr);
+    assert!(!rename_first(&script()), "depends_on runs c1 first");
+    ok(&mut migrate(cwd), &["--database-url", &url, "upgrade", "b1"]);
+    let db = cwd.join("app.db");
+    let applied = crate::support::program(
+        "sqlite3",
+        &[db.to_str().unwrap(), "SELECT revision FROM migrate_history ORDER BY 1"],
+        None,
+    );
+    assert_eq!(
+        applied.trim(),
+        "a1\nb1\nc1",
+        "an upgrade to b1 applies its dependency c1, not the merge"
+    );
+    ok(&mut migrate(cwd), &["--database-url", &url, "upgrade", "head"]);
+}

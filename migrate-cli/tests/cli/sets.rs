@@ -69,11 +69,20 @@ fn a_set_depending_on_another_waits_for_it() {
         said.contains("the config file has no `[sets.nope]` (its sets: jobq)"),
         "{said}"
     );
-    // A malformed dependency is an error of the file.
+    // A set's name without its revision reads as a revision of this folder,
+    // which it is not: the error says how a set's revision is written.
     write("migrations", "a1", "-- depends_on: jobq", "SELECT 1;");
     let said = fails(&mut migrate(cwd), &["check"], 1);
     assert!(
-        said.contains("`jobq` in `depends_on` is not `<set>@<revision>`"),
+        said.contains("depends_on `jobq` of revision `a1` names no revision of this folder")
+            && said.contains("a revision of another migration set is written `<set>@<revision>`"),
+        "{said}"
+    );
+    // A malformed item is an error of the file.
+    write("migrations", "a1", "-- depends_on: jobq@", "SELECT 1;");
+    let said = fails(&mut migrate(cwd), &["check"], 1);
+    assert!(
+        said.contains("`jobq@` in `depends_on` is neither a revision id nor `<set>@<revision>`"),
         "{said}"
     );
 }

@@ -397,3 +397,14 @@ fn render_round_trips() {
     assert_eq!(p.migration.down_revisions().collect::<Vec<_>>(), ["p1", "p2"]);
     assert_eq!(p.migration.downgrade_sql(), Some("DROP TABLE u;"));
 }
+
+#[test]
+fn depends_on_names_a_revision_here_or_of_a_set() {
+    let f = check_ok(
+        "migrations/c_x.sql",
+        "-- c\n-- revision: c\n-- down_revision: a\n-- depends_on: b, jobq@4f1a\n-- migrate:upgrade\nSELECT 1;\n",
+    );
+    assert_eq!(f.migration.runs_after().collect::<Vec<_>>(), ["b"]);
+    assert_eq!(f.migration.depends_on().collect::<Vec<_>>(), [("jobq", "4f1a")]);
+    assert_eq!(f.depends_on_line, Some(4));
+}

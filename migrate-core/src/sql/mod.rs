@@ -14,6 +14,7 @@
 
 pub mod lex;
 pub mod split;
+pub mod tables;
 
 pub use split::{Statement, commits_implicitly, needs_terminator, statements};
 

@@ -177,6 +177,7 @@ pub(crate) fn with_stored(graph: &Graph<'_>, rows: &[HistoryRow]) -> Result<Vec<
                 ..Directives::default()
             },
             depends_on: Vec::new(),
+            runs_after: Vec::new(),
             file: STORED_FILE.to_owned(),
         };
         list.push(Migration::with_checksum(parts, checksum));
