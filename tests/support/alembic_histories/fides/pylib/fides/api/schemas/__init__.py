@@ -1,0 +1,1 @@
+"""Shim package (see fides/__init__.py)."""

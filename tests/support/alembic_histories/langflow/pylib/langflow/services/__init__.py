@@ -1,0 +1,1 @@
+"""Shim package (see langflow/__init__.py)."""

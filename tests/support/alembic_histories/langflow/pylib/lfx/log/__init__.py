@@ -1,0 +1,1 @@
+"""Shim package (see lfx/__init__.py)."""
