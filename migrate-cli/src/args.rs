@@ -200,8 +200,43 @@ pub enum Command {
     /// The schema file's commands
     #[command(subcommand)]
     Schema(SchemaCommand),
+    /// Write the migrations folder from another tool's project (alembic: its own Alembic runs upgrade and downgrade on scratch databases of --dev-database-url, and the SQL it sends becomes the files); nothing is written on any error
+    Import {
+        /// The tool the project uses
+        #[arg(value_enum)]
+        tool: Tool,
+        /// The project: its alembic.ini, or the folder holding it [default: the current folder]
+        #[arg(value_name = "PROJECT")]
+        project: Option<PathBuf>,
+        /// The Python of the project's environment, where Alembic, SQLAlchemy, a database driver and the project's imports are installed
+        #[arg(long, value_name = "PYTHON", default_value = "python3")]
+        python: String,
+        #[command(flatten)]
+        options: Options,
+    },
+    /// Record a database that another tool migrated as applied up to where that tool left it (alembic: the heads in its version table and what they need), with the imported files' checksums, running no migration
+    Adopt {
+        /// The tool that migrated the database
+        #[arg(value_enum)]
+        tool: Tool,
+        /// The tool's version table, as its configuration names it
+        #[arg(long, value_name = "NAME", default_value = "alembic_version")]
+        version_table: String,
+        /// Print the statements that would record the revisions instead of running them
+        #[arg(long)]
+        sql: bool,
+        #[command(flatten)]
+        options: Options,
+    },
     #[command(flatten)]
     Db(DbCommand),
+}
+
+/// The tools `import` and `adopt` read.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Tool {
+    /// Alembic (SQLAlchemy's migrations)
+    Alembic,
 }
 
 /// `migrate schema …`.
@@ -404,6 +439,8 @@ impl Command {
             | Command::Revision { options, .. }
             | Command::Merge { options, .. }
             | Command::Check { options, .. }
+            | Command::Import { options, .. }
+            | Command::Adopt { options, .. }
             | Command::Test { options }
             | Command::Schema(SchemaCommand::Dump { options }) => options,
             Command::Db(db) => db.options(),

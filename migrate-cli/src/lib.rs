@@ -26,6 +26,7 @@ mod config;
 mod database;
 mod error;
 mod fleet;
+mod import;
 mod limits;
 mod output;
 mod schema;
@@ -201,6 +202,8 @@ async fn run_command(command: Command, flags: &Options, s: &config::Settings, ou
         Command::Check { .. } => author::check(s, out),
         Command::Test { .. } => schema::round_trips(s, flags.database_url.is_some(), out).await,
         Command::Schema(args::SchemaCommand::Dump { .. }) => schema::dump(s, flags.database_url.is_some(), out).await,
+        Command::Import { project, python, .. } => import::alembic(s, project.as_deref(), &python, out).await,
+        Command::Adopt { version_table, sql, .. } => import::adopt_alembic(s, &version_table, sql, out).await,
         Command::Db(db) => verbs::run(db, Source::Folder, s, out).await,
     }
 }

@@ -82,7 +82,7 @@ impl Interrupt {
 /// Runs `work` on a fresh scratch database and drops it afterwards,
 /// whether `work` succeeds, fails, or the user presses Ctrl-C: the
 /// runtime's throw-away database of kind [`SCRATCH`], in memory for SQLite.
-async fn with_scratch<T, F>(
+pub(crate) async fn with_scratch<T, F>(
     dialect: Dialect,
     dev_url: Option<&str>,
     out: &Output,
@@ -90,7 +90,7 @@ async fn with_scratch<T, F>(
     work: F,
 ) -> Result<T, CliError>
 where
-    F: AsyncFnOnce(&mut Database) -> Result<T, CliError>,
+    F: AsyncFnOnce(&mut Database, &str) -> Result<T, CliError>,
 {
     let shown = dev_url.map(|u| out.redacted(u)).unwrap_or_default();
     let mut dev = server::scratch_server(dialect, dev_url.unwrap_or_default())
@@ -103,7 +103,7 @@ where
     let result = match Database::open(scratch.url(), &OpenOptions::new()).await {
         Err(e) => Err(unreachable(&shown, e)),
         Ok(mut db) => {
-            let done = scratch.until(interrupt.fired(), work(&mut db)).await;
+            let done = scratch.until(interrupt.fired(), work(&mut db, scratch.url())).await;
             match done {
                 Some(done) => {
                     db.close().await;
@@ -173,7 +173,7 @@ async fn migrations_state(
     interrupt: &mut Interrupt,
 ) -> Result<Schema, CliError> {
     let exclude = own_tables(s);
-    with_scratch(d, s.dev_database_url.as_deref(), out, interrupt, async |db| {
+    with_scratch(d, s.dev_database_url.as_deref(), out, interrupt, async |db, _| {
         migrations
             .migrator()
             .history_table(s.table.name())
@@ -192,7 +192,7 @@ async fn file_state(
     out: &Output,
     interrupt: &mut Interrupt,
 ) -> Result<Schema, CliError> {
-    with_scratch(d, s.dev_database_url.as_deref(), out, interrupt, async |db| {
+    with_scratch(d, s.dev_database_url.as_deref(), out, interrupt, async |db, _| {
         migrate_runtime::catalog::run_script(&mut *db, text, &s.schema_shown)
             .await
             .map_err(|e| match e {
@@ -400,7 +400,7 @@ pub(crate) async fn round_trips(s: &Settings, url_flag: bool, out: &Output) -> R
     };
     let report = match (scratch, given) {
         (Some((d, dev)), _) => {
-            with_scratch(d, dev, out, &mut Interrupt::new(), async |db| {
+            with_scratch(d, dev, out, &mut Interrupt::new(), async |db, _| {
                 Ok(migrator().verify_round_trips(db).await?)
             })
             .await?

@@ -12,6 +12,7 @@
 // and flat variants keep them easy to match.
 #![allow(clippy::result_large_err)]
 
+mod adopt;
 #[cfg(feature = "catalog")]
 pub mod catalog;
 pub mod dialect;
