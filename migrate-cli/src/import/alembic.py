@@ -5,6 +5,7 @@
 # the request says what to run, the result holds the revisions and the
 # statements. Written for migrate; reads Alembic's public API only.
 import json
+import os
 import re
 from collections.abc import Mapping
 import sys
@@ -47,6 +48,8 @@ def with_driver(url):
     return url
 
 
+# env.py files that take their URL from elsewhere than alembic.ini read this.
+os.environ["MIGRATE_ALEMBIC_URL"] = request["url"]
 url = with_driver(request["url"])
 cfg = Config(request["config"])
 cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -121,6 +124,12 @@ def render(cursor, statement, parameters):
     if isinstance(parameters, Mapping):
         parameters = dict(parameters)
     mogrify = getattr(cursor, "mogrify", None)
+    raw = getattr(cursor, "_cursor", cursor)  # SQLAlchemy's async adapters wrap the driver's cursor
+    if mogrify is None and type(raw).__module__.startswith("psycopg"):
+        # psycopg 3 binds on the server; its client-side cursor renders the same text.
+        import psycopg
+        client = psycopg.AsyncClientCursor if isinstance(raw.connection, psycopg.AsyncConnection) else psycopg.ClientCursor
+        mogrify = client(raw.connection).mogrify
     if mogrify is not None:
         text = mogrify(statement, parameters)
         return text.decode() if isinstance(text, bytes) else text

@@ -106,18 +106,26 @@ pub(crate) async fn import(s: &Settings, project: Option<&Path>, python: &str, o
         return Err(alembic_failed("Alembic's `upgrade heads` failed", f));
     }
     let revisions = first.revisions.clone();
-    let downgrades = run.every_downgrade(first.clone_downgrades(), &revisions).await?;
-    let files = files(&revisions, &first, &downgrades)?;
+    let downgrades = run
+        .every_downgrade(first.clone_downgrades(), &first.upgrade_order)
+        .await?;
+    let files = files(&revisions, &first, &downgrades, dialect)?;
     write_folder(&s.dir, &s.dir_shown, &files)?;
     let without: Vec<&str> = revisions
         .iter()
-        .filter(|r| !downgrades.sql.contains_key(&r.id))
+        .filter(|r| match downgrades.sql.get(&r.id) {
+            None => true,
+            Some(d) => d.is_empty() && first.upgrades.get(&r.id).is_some_and(|u| !u.is_empty()),
+        })
         .map(|r| r.id.as_str())
         .collect();
     for r in &without {
-        let why = match downgrades.failed.get(*r) {
-            Some(f) => format!("Alembic's downgrade failed: {}", first_line(&f.message)),
-            None => "Alembic's downgrade sends no SQL".to_owned(),
+        let why = match (downgrades.failed.get(*r), downgrades.unreached.get(*r)) {
+            (Some(f), _) => format!("Alembic's downgrade failed: {}", first_line(&f.message)),
+            (None, Some(e)) => format!(
+                "Alembic's downgrade stops above it, and applying it again without the revisions above it failed: {e}"
+            ),
+            (None, None) => "Alembic's downgrade sends no SQL".to_owned(),
         };
         out.note(&format!(
             "{r}: no downgrade section ({why}); the revision is irreversible here"
@@ -154,9 +162,9 @@ fn alembic_ini(project: Option<&Path>) -> Result<PathBuf, CliError> {
     })
 }
 
-/// The first line of a Python exception's text.
+/// The first line of a Python exception's text (`Type: message`).
 fn first_line(text: &str) -> &str {
-    text.lines().last().unwrap_or(text)
+    text.lines().next().unwrap_or(text)
 }
 
 fn alembic_failed(what: &str, f: &Failed) -> CliError {
@@ -176,6 +184,10 @@ fn alembic_failed(what: &str, f: &Failed) -> CliError {
 struct Downgrades {
     sql: BTreeMap<String, Vec<String>>,
     failed: BTreeMap<String, Failed>,
+    /// Revisions no downgrade reached: applied again without the ones above
+    /// them, Alembic failed (a history that relies on its sibling order),
+    /// with its message.
+    unreached: BTreeMap<String, String>,
 }
 
 impl Captured {
@@ -266,11 +278,14 @@ impl Runner<'_> {
     }
 
     /// Every downgrade Alembic can run: after a failure, the revisions it
-    /// did not reach are downgraded again from a fresh database upgraded to
-    /// just them, until each has been tried.
-    async fn every_downgrade(&self, mut run: Captured, revisions: &[Revision]) -> Result<Downgrades, CliError> {
+    /// did not reach (those applied before the failing one) are applied
+    /// again on a fresh database, one `upgrade` each in the order `order` of
+    /// the whole upgrade (an upgrade to just their heads could take another
+    /// order, which histories that rely on sibling order do not survive),
+    /// and downgraded from there, until each has been tried.
+    async fn every_downgrade(&self, mut run: Captured, order: &[String]) -> Result<Downgrades, CliError> {
         let mut done = Downgrades::default();
-        let mut left: BTreeSet<String> = revisions.iter().map(|r| r.id.clone()).collect();
+        let mut left: BTreeSet<String> = order.iter().cloned().collect();
         loop {
             for id in &run.downgrade_order {
                 left.remove(id);
@@ -281,7 +296,7 @@ impl Runner<'_> {
                 .filter(|f| f.stage == "down")
                 .and_then(|f| f.revision.clone());
             for (id, sql) in std::mem::take(&mut run.downgrades) {
-                if Some(&id) != failed.as_ref() && !sql.is_empty() {
+                if Some(&id) != failed.as_ref() {
                     done.sql.insert(id, sql);
                 }
             }
@@ -295,28 +310,19 @@ impl Runner<'_> {
             if left.is_empty() {
                 return Ok(done);
             }
-            let heads = heads_of(revisions, &left);
+            let prefix: Vec<String> = order.iter().filter(|id| left.contains(*id)).cloned().collect();
             self.out.info(&format!(
-                "Downgrading the {} revision(s) below it from a fresh database at {}…",
-                left.len(),
-                heads.join(", ")
+                "Downgrading the {} revision(s) applied before it, from a fresh database…",
+                left.len()
             ));
-            run = self.once(heads, false).await?;
+            run = self.once(prefix, false).await?;
             if let Some(f) = run.failed.as_ref().filter(|f| f.stage != "down") {
-                return Err(alembic_failed("Alembic's upgrade to the revisions left failed", f));
+                let why = first_line(&f.message).to_owned();
+                done.unreached = left.into_iter().map(|id| (id, why.clone())).collect();
+                return Ok(done);
             }
         }
     }
-}
-
-/// The revisions of `set` that no other one of it needs.
-fn heads_of(revisions: &[Revision], set: &BTreeSet<String>) -> Vec<String> {
-    let needed: BTreeSet<&str> = revisions
-        .iter()
-        .filter(|r| set.contains(&r.id))
-        .flat_map(|r| r.down.iter().chain(&r.depends_on).map(String::as_str))
-        .collect();
-    set.iter().filter(|id| !needed.contains(id.as_str())).cloned().collect()
 }
 
 /// The scratch database's URL as SQLAlchemy spells it.
@@ -333,9 +339,22 @@ fn sqlalchemy_url(url: &str) -> String {
     url.to_owned()
 }
 
+/// One revision's file, and the sections it must read back as.
+struct Rendered {
+    name: String,
+    text: String,
+    upgrade: String,
+    downgrade: Option<String>,
+}
+
 /// The folder's files, in Alembic's order, each checked by the parser, with
 /// `depends_on` added where the folder's own order would differ.
-fn files(revisions: &[Revision], up: &Captured, down: &Downgrades) -> Result<Vec<(String, String)>, CliError> {
+fn files(
+    revisions: &[Revision],
+    up: &Captured,
+    down: &Downgrades,
+    dialect: Dialect,
+) -> Result<Vec<(String, String)>, CliError> {
     let by_id: HashMap<&str, &Revision> = revisions.iter().map(|r| (r.id.as_str(), r)).collect();
     for r in revisions {
         if !format::is_valid_revision(&r.id) {
@@ -348,7 +367,7 @@ fn files(revisions: &[Revision], up: &Captured, down: &Downgrades) -> Result<Vec
     let order = &up.upgrade_order;
     let mut extra: HashMap<String, Vec<String>> = HashMap::new();
     for _ in 0..=revisions.len() {
-        let texts: Vec<(String, String)> = order
+        let rendered = order
             .iter()
             .map(|id| {
                 render(
@@ -356,10 +375,11 @@ fn files(revisions: &[Revision], up: &Captured, down: &Downgrades) -> Result<Vec
                     up,
                     down,
                     extra.get(id).map_or(&[][..], Vec::as_slice),
+                    dialect,
                 )
             })
-            .collect();
-        let parsed = parse(&texts)?;
+            .collect::<Result<Vec<Rendered>, CliError>>()?;
+        let parsed = parse(&rendered)?;
         let graph = Graph::new(&parsed).map_err(|d| {
             CliError::Refused(format!(
                 "the imported history is not a valid graph; nothing was written:\n{d}\n  = help: an Alembic project with several heads needs `alembic merge heads` first"
@@ -367,7 +387,7 @@ fn files(revisions: &[Revision], up: &Captured, down: &Downgrades) -> Result<Vec
         })?;
         let ours: Vec<&str> = graph.iter().map(Migration::revision).collect();
         match ours.iter().zip(order).position(|(a, b)| *a != b.as_str()) {
-            None => return Ok(texts),
+            None => return Ok(rendered.into_iter().map(|r| (r.name, r.text)).collect()),
             // Alembic ran `order[k]` where the folder would run `ours[k]`: make that one wait.
             Some(k) => extra.entry(ours[k].to_owned()).or_default().push(order[k].clone()),
         }
@@ -377,29 +397,55 @@ fn files(revisions: &[Revision], up: &Captured, down: &Downgrades) -> Result<Vec
     ))
 }
 
-/// Parses the rendered files as a build would, so that nothing is written
-/// that the format reads otherwise.
-fn parse(texts: &[(String, String)]) -> Result<Vec<Migration>, CliError> {
-    let mut list = Vec::with_capacity(texts.len());
-    for (name, text) in texts {
-        let parsed = format::parse(name, text).map_err(|d| {
-            CliError::Refused(format!(
-                "the file written for {name} does not read back as written; nothing was written:\n{}",
-                migrate_core::Diagnostics::new(d)
-            ))
-        })?;
-        list.push(parsed.migration);
+/// Parses the rendered files as a build would, and checks that each reads
+/// back with exactly the SQL written into it: nothing is written that the
+/// format would read otherwise.
+fn parse(files: &[Rendered]) -> Result<Vec<Migration>, CliError> {
+    let mut list = Vec::with_capacity(files.len());
+    for f in files {
+        let refused =
+            |why: String| CliError::Refused(format!("the file written for {} {why}; nothing was written", f.name));
+        let parsed = format::parse(&f.name, &f.text)
+            .map_err(|d| refused(format!("does not read back:\n{}", migrate_core::Diagnostics::new(d))))?;
+        let m = parsed.migration;
+        if m.upgrade_sql() != f.upgrade.trim() || m.downgrade_sql() != f.downgrade.as_deref().map(str::trim) {
+            return Err(refused(
+                "reads back with other SQL than Alembic ran (please report it)".into(),
+            ));
+        }
+        list.push(m);
     }
     Ok(list)
 }
 
-/// One revision's file: its name and text.
-fn render(r: &Revision, up: &Captured, down: &Downgrades, after: &[String]) -> (String, String) {
+/// One revision's file.
+fn render(
+    r: &Revision,
+    up: &Captured,
+    down: &Downgrades,
+    after: &[String],
+    dialect: Dialect,
+) -> Result<Rendered, CliError> {
     let mut slugged = slug(&r.message);
     if slugged.is_empty() {
         slugged = "imported".into();
     }
     let name = format!("{}_{slugged}.sql", r.id);
+    let sql = |list: &[String]| {
+        statements(list, dialect).map_err(|why| {
+            CliError::Refused(format!(
+                "Alembic revision {} ({}) sends {why}; nothing was written",
+                r.id, r.file
+            ))
+        })
+    };
+    let upgrade = sql(up.upgrades.get(&r.id).map_or(&[][..], Vec::as_slice))?;
+    // A downgrade that sends nothing undoes nothing, unless there is nothing to undo (a merge).
+    let downgrade = match down.sql.get(&r.id) {
+        Some(d) if d.is_empty() && !upgrade.is_empty() => None,
+        Some(d) => Some(sql(d)?),
+        None => None,
+    };
     let mut text = String::new();
     let message = if r.message.trim().is_empty() {
         "(no message)"
@@ -411,10 +457,9 @@ fn render(r: &Revision, up: &Captured, down: &Downgrades, after: &[String]) -> (
         r.id,
         r.down.join(", ")
     ));
-    let depends: Vec<&String> = r.depends_on.iter().chain(after).collect();
+    let depends: Vec<&str> = r.depends_on.iter().chain(after).map(String::as_str).collect();
     if !depends.is_empty() {
-        let list: Vec<&str> = depends.iter().map(|d| d.as_str()).collect();
-        text.push_str(&format!("-- depends_on: {}\n", list.join(", ")));
+        text.push_str(&format!("-- depends_on: {}\n", depends.join(", ")));
     }
     if let Some(date) = &r.date {
         text.push_str(&format!("-- created: {date}\n"));
@@ -430,27 +475,32 @@ fn render(r: &Revision, up: &Captured, down: &Downgrades, after: &[String]) -> (
         "-- Imported from the Alembic revision file {source}, with the SQL Alembic ran.\n"
     ));
     text.push_str("\n-- migrate:upgrade\n");
-    text.push_str(&statements(up.upgrades.get(&r.id).map_or(&[][..], Vec::as_slice)));
-    if let Some(sql) = down.sql.get(&r.id) {
+    text.push_str(&upgrade);
+    if let Some(d) = &downgrade {
         text.push_str("\n-- migrate:downgrade\n");
-        text.push_str(&statements(sql));
+        text.push_str(d);
     }
-    (name, text)
+    Ok(Rendered {
+        name,
+        text,
+        upgrade,
+        downgrade,
+    })
 }
 
 /// Statements as a section's text: each ends with `;`, a blank line between.
-fn statements(list: &[String]) -> String {
+fn statements(list: &[String], dialect: Dialect) -> Result<String, String> {
     let mut out = String::new();
     for s in list {
-        let s = s.trim();
+        let s = migrate_core::sql::escape::file_safe(s.trim(), dialect).map_err(|e| e.to_string())?;
         if s.is_empty() {
             continue;
         }
-        out.push_str(s);
+        out.push_str(&s);
         if !s.ends_with(';') {
             out.push(';');
         }
         out.push_str("\n\n");
     }
-    out
+    Ok(out)
 }

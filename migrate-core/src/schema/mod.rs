@@ -39,6 +39,8 @@ pub struct Generated {
     pub upgrade: Rendered,
     /// Turns `after` back into `before`.
     pub downgrade: Rendered,
+    /// The dialect both are written in.
+    pub dialect: Dialect,
 }
 
 impl Generated {
@@ -51,8 +53,14 @@ impl Generated {
     /// when a SQLite table is rebuilt either way), the upgrade and the downgrade.
     pub fn file(&self, message: &str, revision: &str, parents: &[&str], created: &str) -> String {
         let note = "-- Written by `migrate revision --autogenerate`: read it before it runs, above all every `-- REVIEW:` line.\n";
-        let up = format!("{note}{}", self.upgrade.sql());
-        let down = self.downgrade.sql();
+        // A string holding a carriage return (or another control character) is
+        // escaped, so that the file gives the server the same value.
+        let safe = |sql: String| match crate::sql::escape::file_safe(&sql, self.dialect) {
+            Ok(escaped) => escaped,
+            Err(e) => format!("-- REVIEW: {e}: check that statement below by hand.\n{sql}"),
+        };
+        let up = format!("{note}{}", safe(self.upgrade.sql()));
+        let down = safe(self.downgrade.sql());
         let text = crate::format::render(message, revision, parents, created, up.trim_end(), down.trim_end());
         if self.upgrade.foreign_keys_off || self.downgrade.foreign_keys_off {
             let marker = format!("\n{}\n", crate::format::UPGRADE_MARKER);
@@ -87,5 +95,6 @@ pub fn generate(
         not_generated: up.not_generated.clone(),
         upgrade: render(dialect, &up, before, after),
         downgrade: render(dialect, &down, after, before),
+        dialect,
     })
 }

@@ -1,0 +1,491 @@
+//! Real Alembic histories, as published on PyPI (ethyca-fides 2.78.2,
+//! langflow-base 1.13.0, rattail 0.21.3 with its standalone sequences), laid
+//! out by `.ci/alembic-histories setup DIR` and found through
+//! `MIGRATE_TEST_ALEMBIC_HISTORIES=DIR`. For each one, as an Alembic user
+//! moving to Rust would:
+//!
+//! - `migrate import alembic` writes the folder, run by the history's own
+//!   Python environment;
+//! - a crate outside the workspace embeds it with `embed_migrations!`, and
+//!   its `upgrade head` on an empty PostgreSQL gives the same `pg_dump
+//!   --schema-only` as Alembic's own `upgrade heads`, statement by statement;
+//! - `downgrade` to revisions along the way gives Alembic's schema at each;
+//! - `adopt alembic` on the database Alembic migrated records exactly what
+//!   its heads need, and `upgrade head` then has nothing to do;
+//! - on five pairs of states, `revision --autogenerate` from the later
+//!   state's unedited `pg_dump --schema-only` writes one revision whose
+//!   upgrade gives the later dump and whose downgrade gives the earlier one;
+//!   `check --schema` then agrees and autogenerate again writes nothing.
+//!
+//! Without the set-up the tests print `SKIPPED`, and fail under `CI=true`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SERVER: &str = "postgres://postgres@127.0.0.1:5432";
+
+/// The history `name`'s Alembic project and the Python that runs it.
+fn history(name: &str) -> Option<(PathBuf, PathBuf)> {
+    let Ok(dir) = std::env::var("MIGRATE_TEST_ALEMBIC_HISTORIES") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI=true needs MIGRATE_TEST_ALEMBIC_HISTORIES (.ci/run sets it after `.ci/alembic-histories setup DIR`)"
+        );
+        println!("SKIPPED: MIGRATE_TEST_ALEMBIC_HISTORIES is not set (`.ci/alembic-histories setup DIR`)");
+        return None;
+    };
+    let dir = PathBuf::from(dir);
+    Some((
+        dir.join(name).join("alembic.ini"),
+        dir.join("venvs").join(name).join("bin/python"),
+    ))
+}
+
+/// Runs `cmd`, which must succeed; its stdout.
+fn ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn migrate(cwd: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_migrate"));
+    c.current_dir(cwd).env("NO_COLOR", "1").env_remove("DATABASE_URL");
+    c
+}
+
+/// A database of the test's own, made empty.
+struct Db(String);
+
+impl Db {
+    fn new(name: String) -> Db {
+        psql("postgres", &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+        psql("postgres", &format!("CREATE DATABASE \"{name}\""));
+        Db(name)
+    }
+    fn url(&self) -> String {
+        format!("{SERVER}/{}", self.0)
+    }
+    /// Its schema as `pg_dump --schema-only` writes it, as sorted statements,
+    /// without the history tables and the dump's session settings.
+    fn dump(&self) -> Vec<String> {
+        let text = ok(Command::new("pg_dump").args([
+            "--schema-only",
+            "--no-owner",
+            "--no-privileges",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "--exclude-table=alembic_version",
+            "--exclude-table=migrate_history*",
+            &self.0,
+        ]));
+        statements(&text)
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc"])
+            .arg(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.0))
+            .output();
+    }
+}
+
+fn psql(db: &str, sql: &str) -> String {
+    ok(Command::new("psql").args(["-h", "127.0.0.1", "-U", "postgres", "-d", db, "-qAtc", sql]))
+}
+
+/// A dump's statements, sorted (pg_dump orders some objects by OID), without
+/// comments, meta-commands and `SET`s.
+fn statements(dump: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for line in dump.lines() {
+        let t = line.trim_end();
+        if t.is_empty()
+            || t.starts_with("--")
+            || t.starts_with('\\')
+            || (cur.is_empty() && (t.starts_with("SET ") || t.starts_with("SELECT pg_catalog.set_config")))
+        {
+            continue;
+        }
+        cur.push_str(t);
+        cur.push('\n');
+        if t.ends_with(';') {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A dump with each CHECK constraint's expression left out (its name and
+/// place kept): PostgreSQL deparses a CHECK it reads back from a dump
+/// otherwise than the one a migration wrote (`ANY ((ARRAY['a'::varchar])::text[])`
+/// against `ANY (ARRAY[('a'::varchar)::text])`), the same constraint.
+fn checks_aside(dump: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = dump.into_iter().map(|st| without_check_bodies(&st)).collect();
+    out.sort();
+    out
+}
+
+/// `st` with the parenthesised expression after each ` CHECK ` written `(…)`
+/// (parentheses inside quoted strings are not counted).
+fn without_check_bodies(st: &str) -> String {
+    let mut out = String::with_capacity(st.len());
+    let mut rest = st;
+    while let Some(at) = rest.find(" CHECK (") {
+        out.push_str(&rest[..at + " CHECK ".len()]);
+        let body = &rest[at + " CHECK ".len()..];
+        let (mut depth, mut quoted, mut end) = (0usize, false, body.len());
+        for (k, c) in body.char_indices() {
+            match c {
+                '\'' => quoted = !quoted,
+                '(' if !quoted => depth += 1,
+                ')' if !quoted => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = k + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.push_str("(…)");
+        rest = &body[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What two dumps do not share, for a failure message.
+fn differences(a: &[String], b: &[String]) -> String {
+    let only = |x: &[String], y: &[String]| {
+        x.iter()
+            .filter(|s| !y.contains(s))
+            .take(6)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("")
+    };
+    format!(
+        "only in the first:\n{}\nonly in the second:\n{}",
+        only(a, b),
+        only(b, a)
+    )
+}
+
+/// `migrate import alembic` of history `name` into `dir/migrations`.
+fn import(ini: &Path, python: &Path, dir: &Path) {
+    ok(migrate(dir)
+        .args(["import", "alembic"])
+        .arg(ini)
+        .arg("--python")
+        .arg(python)
+        .args([
+            "--dir",
+            "migrations",
+            "--dev-database-url",
+            &format!("{SERVER}/postgres"),
+        ]));
+}
+
+/// An application outside the workspace embedding `folder`, built once per
+/// folder; it runs `upgrade head` on the URL it is given.
+fn application(folder: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let app = folder.parent().unwrap().join("app");
+    std::fs::create_dir_all(app.join("src")).unwrap();
+    std::fs::write(
+        app.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"imported\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\nmigrate = {{ path = {:?}, default-features = false, features = [\"postgres\"] }}\ntokio = {{ version = \"1\", features = [\"rt\", \"macros\"] }}\n\n[workspace]\n",
+            root.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::copy(root.join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
+    std::fs::write(
+        app.join("src/main.rs"),
+        format!(
+            "static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!({:?});\n\n#[tokio::main(flavor = \"current_thread\")]\nasync fn main() {{\n    let url = std::env::args().nth(1).unwrap();\n    let pool = migrate::sqlx::PgPool::connect(&url).await.unwrap();\n    let report = MIGRATIONS.upgrade(&pool, \"head\").await.unwrap();\n    println!(\"{{}}\", report.steps.len());\n}}\n",
+            folder.display().to_string()
+        ),
+    )
+    .unwrap();
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("imported-histories");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    ok(Command::new(cargo)
+        .args(["build", "--offline", "--quiet"])
+        .current_dir(&app)
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("RUSTFLAGS"));
+    target.join("debug/imported")
+}
+
+/// The revisions of the imported folder, in application order, with their parents.
+fn revisions(dir: &Path) -> Vec<(String, Vec<String>)> {
+    let text = ok(migrate(dir).args(["--dir", "migrations", "history", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut out: Vec<(String, Vec<String>)> = v["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let parents = row["down_revisions"].as_array().unwrap();
+            let parents = parents.iter().map(|p| p.as_str().unwrap().to_owned()).collect();
+            (row["revision"].as_str().unwrap().to_owned(), parents)
+        })
+        .collect();
+    // `history` lists the newest first.
+    out.reverse();
+    out
+}
+
+fn alembic(python: &Path, ini: &Path, url: &str, args: &[&str]) {
+    let sqlalchemy = url.replacen("postgres://", "postgresql://", 1);
+    ok(Command::new(python)
+        .args(["-m", "alembic", "-c"])
+        .arg(ini)
+        .args(args)
+        .current_dir(ini.parent().unwrap())
+        .env("MIGRATE_ALEMBIC_URL", sqlalchemy));
+}
+
+fn whole_history(name: &str) {
+    let Some((ini, python)) = history(name) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    import(&ini, &python, dir);
+    let folder = dir.join("migrations");
+    let ours = Db::new(format!("migrate_t_hist_{name}_ours"));
+    let theirs = Db::new(format!("migrate_t_hist_{name}_alembic"));
+    // Alembic's own upgrade, and the embedded application's.
+    alembic(&python, &ini, &theirs.url(), &["upgrade", "heads"]);
+    let app = application(&folder);
+    ok(Command::new(&app).arg(ours.url()));
+    let (a, b) = (theirs.dump(), ours.dump());
+    assert!(
+        a == b,
+        "{name}: upgrade head differs from Alembic's:\n{}",
+        differences(&a, &b)
+    );
+    assert!(
+        a.len() > 20,
+        "{name}: the dump has {} statements: nothing was compared",
+        a.len()
+    );
+
+    // adopt: the database Alembic migrated, recorded; nothing left to run.
+    ok(migrate(dir).args([
+        "--dir",
+        "migrations",
+        "--database-url",
+        &theirs.url(),
+        "adopt",
+        "alembic",
+    ]));
+    let recorded = psql(&theirs.0, "SELECT count(*) FROM migrate_history WHERE revision <> ''");
+    let all = revisions(dir).len();
+    assert_eq!(
+        recorded.trim(),
+        all.to_string(),
+        "{name}: adopt records every revision the heads need"
+    );
+    let said = migrate(dir)
+        .args([
+            "--dir",
+            "migrations",
+            "--database-url",
+            &theirs.url(),
+            "upgrade",
+            "head",
+        ])
+        .output()
+        .unwrap();
+    assert!(said.status.success());
+    assert!(
+        String::from_utf8_lossy(&said.stderr).contains("Nothing to do"),
+        "{name}: upgrade after adopt runs nothing"
+    );
+
+    // Downgrades, step by step along the way Alembic's own downgrade goes, compared at a few stops.
+    let order = revisions(dir);
+    let stops: Vec<&String> = order
+        .iter()
+        .rev()
+        .step_by((order.len() / 4).max(1))
+        .skip(1)
+        .map(|(id, _)| id)
+        .collect();
+    let mut compared = 0;
+    for stop in stops {
+        let alembic_down = Command::new(&python)
+            .args(["-m", "alembic", "-c"])
+            .arg(&ini)
+            .args(["downgrade", stop])
+            .current_dir(ini.parent().unwrap())
+            .env(
+                "MIGRATE_ALEMBIC_URL",
+                theirs.url().replacen("postgres://", "postgresql://", 1),
+            )
+            .output()
+            .unwrap();
+        if !alembic_down.status.success() {
+            break; // as far as Alembic's own downgrade goes
+        }
+        let ran = migrate(dir)
+            .args(["--dir", "migrations", "--database-url", &ours.url(), "downgrade", stop])
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&ran.stderr);
+        if !ran.status.success() && said.contains("it has no `-- migrate:downgrade` section") {
+            // A revision whose Alembic downgrade sends nothing although its upgrade did, or
+            // fails: the import left it irreversible, as it said.
+            break;
+        }
+        assert!(ran.status.success(), "{name}: downgrade to {stop}: {said}");
+        compared += 1;
+        let (a, b) = (theirs.dump(), ours.dump());
+        assert!(
+            a == b,
+            "{name}: downgrade to {stop} differs from Alembic's:\n{}",
+            differences(&a, &b)
+        );
+    }
+    assert!(compared > 0, "{name}: no downgrade was compared");
+    drop((ours, theirs));
+    autogenerate_pairs(name, dir, &order);
+}
+
+/// Five pairs of states: autogenerate from the later state's dump, on a
+/// folder that ends at the earlier one.
+fn autogenerate_pairs(name: &str, dir: &Path, order: &[(String, Vec<String>)]) {
+    let n = order.len();
+    let pairs = [
+        (n / 6, n / 6 + 1),
+        (n / 3, n / 3 + 3),
+        (n / 2, n / 2 + 8),
+        (2 * n / 3, 2 * n / 3 + 20),
+        (n - 30, n - 1),
+    ];
+    let files: BTreeMap<String, PathBuf> = std::fs::read_dir(dir.join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .split('_')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                p,
+            )
+        })
+        .collect();
+    for (k, (early, late)) in pairs.into_iter().enumerate() {
+        let (e, l) = (&order[early].0, &order[late.min(n - 1)].0);
+        let later = Db::new(format!("migrate_t_hist_{name}_later"));
+        ok(migrate(dir).args(["--dir", "migrations", "--database-url", &later.url(), "upgrade", l]));
+        let schema = ok(Command::new("pg_dump").args([
+            "--schema-only",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "--exclude-table=migrate_history*",
+            &later.0,
+        ]));
+        let work = dir.join(format!("pair{k}"));
+        let sub = work.join("migrations");
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(work.join("schema.sql"), &schema).unwrap();
+        // The folder up to the earlier state: its ancestors (upgrade to it applies exactly those).
+        let earlier = Db::new(format!("migrate_t_hist_{name}_earlier"));
+        ok(migrate(dir).args(["--dir", "migrations", "--database-url", &earlier.url(), "upgrade", e]));
+        for id in psql(&earlier.0, "SELECT revision FROM migrate_history WHERE revision <> ''").lines() {
+            let from = &files[id.trim()];
+            std::fs::copy(from, sub.join(from.file_name().unwrap())).unwrap();
+        }
+        let dev = format!("{SERVER}/postgres");
+        let args = |extra: &[&str]| -> Vec<String> {
+            let mut v: Vec<String> = vec!["--dev-database-url".into(), dev.clone()];
+            v.extend(extra.iter().map(|s| s.to_string()));
+            v
+        };
+        ok(migrate(&work).args(args(&[
+            "revision",
+            "--autogenerate",
+            "-m",
+            "to later",
+            "--schema",
+            "schema.sql",
+            "--allow-destructive",
+        ])));
+        let target = Db::new(format!("migrate_t_hist_{name}_auto"));
+        ok(migrate(&work).args(["--database-url", &target.url(), "upgrade", "head"]));
+        let (a, b) = (checks_aside(later.dump()), checks_aside(target.dump()));
+        assert!(
+            a == b,
+            "{name} pair {e}..{l}: the generated upgrade differs from the later state:\n{}",
+            differences(&a, &b)
+        );
+        ok(migrate(&work).args(["--database-url", &target.url(), "downgrade", "-1"]));
+        let (a, b) = (checks_aside(earlier.dump()), checks_aside(target.dump()));
+        assert!(
+            a == b,
+            "{name} pair {e}..{l}: the generated downgrade differs from the earlier state:\n{}",
+            differences(&a, &b)
+        );
+        ok(migrate(&work).args(args(&["check", "--schema", "schema.sql"])));
+        let again = migrate(&work)
+            .args(args(&[
+                "revision",
+                "--autogenerate",
+                "-m",
+                "again",
+                "--schema",
+                "schema.sql",
+            ]))
+            .output()
+            .unwrap();
+        let written = std::fs::read_dir(&sub).unwrap().count();
+        assert_eq!(
+            written,
+            psql(&earlier.0, "SELECT count(*) FROM migrate_history WHERE revision <> ''")
+                .trim()
+                .parse::<usize>()
+                .unwrap()
+                + 1,
+            "{name} pair {e}..{l}: autogenerate again writes nothing ({})",
+            String::from_utf8_lossy(&again.stderr)
+        );
+    }
+}
+
+#[test]
+fn fides() {
+    whole_history("fides");
+}
+
+#[test]
+fn langflow() {
+    whole_history("langflow");
+}
+
+#[test]
+fn rattail() {
+    whole_history("rattail");
+}
