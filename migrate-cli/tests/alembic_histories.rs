@@ -138,6 +138,32 @@ fn checks_aside(dump: Vec<String>) -> Vec<String> {
     out
 }
 
+/// A dump whose tables' columns and constraints are compared in any order:
+/// a downgrade that adds back a dropped column adds it last, and PostgreSQL
+/// has no way to put it back in its place (Alembic's downgrade neither).
+fn columns_in_any_order(dump: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = dump
+        .into_iter()
+        .map(|st| {
+            if !st.starts_with("CREATE TABLE") {
+                return st;
+            }
+            let lines: Vec<&str> = st.lines().collect();
+            let (Some(first), Some(last)) = (lines.first(), lines.last()) else {
+                return st;
+            };
+            let mut body: Vec<&str> = lines[1..lines.len() - 1]
+                .iter()
+                .map(|l| l.trim_end_matches(','))
+                .collect();
+            body.sort_unstable();
+            format!("{first}\n{}\n{last}\n", body.join(",\n"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// `st` with the parenthesised expression after each ` CHECK ` written `(…)`
 /// (parentheses inside quoted strings are not counted).
 fn without_check_bodies(st: &str) -> String {
@@ -319,14 +345,13 @@ fn whole_history(name: &str) {
         "{name}: upgrade after adopt runs nothing"
     );
 
-    // Downgrades, step by step along the way Alembic's own downgrade goes, compared at a few stops.
+    // Downgrades along the way Alembic's own downgrade goes, compared at stops 2, 4, 8, …
+    // revisions below the head, as far as both go.
     let order = revisions(dir);
-    let stops: Vec<&String> = order
-        .iter()
-        .rev()
-        .step_by((order.len() / 4).max(1))
-        .skip(1)
-        .map(|(id, _)| id)
+    let stops: Vec<&String> = (1..)
+        .map(|k| 1usize << k)
+        .take_while(|&back| back < order.len())
+        .map(|back| &order[order.len() - 1 - back].0)
         .collect();
     let mut compared = 0;
     for stop in stops {
@@ -443,7 +468,10 @@ fn autogenerate_pairs(name: &str, dir: &Path, order: &[(String, Vec<String>)]) {
             differences(&a, &b)
         );
         ok(migrate(&work).args(["--database-url", &target.url(), "downgrade", "-1"]));
-        let (a, b) = (checks_aside(earlier.dump()), checks_aside(target.dump()));
+        let (a, b) = (
+            columns_in_any_order(checks_aside(earlier.dump())),
+            columns_in_any_order(checks_aside(target.dump())),
+        );
         assert!(
             a == b,
             "{name} pair {e}..{l}: the generated downgrade differs from the earlier state:\n{}",

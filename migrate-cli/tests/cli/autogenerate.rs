@@ -494,3 +494,80 @@ fn a_real_pg_dump_round_trips_exactly() {
     ok(&mut migrate(cwd), &["downgrade", "-1"]);
     assert_eq!(pg_schema(&target.url), start);
 }
+
+#[test]
+fn partitioned_tables_and_carriage_returns_in_a_real_pg_dump() {
+    let Some(url) = server("MIGRATE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test") else {
+        return;
+    };
+    use crate::databases::postgres::{db, psql};
+    let (source, target) = (db(&url), db(&url));
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::write(
+        cwd.join("migrate.toml"),
+        format!(
+            "database_url = \"{}\"\ndev_database_url = \"{url}\"\ndir = \"migrations\"\n",
+            target.url
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(cwd.join("migrations")).unwrap();
+    ok(&mut migrate(cwd), &["revision", "-m", "start"]);
+    ok(&mut migrate(cwd), &["upgrade", "head"]);
+    let start = pg_schema(&target.url);
+    // What a partitioned history (ethyca-fides' privacy_preferences) and a CHECK
+    // written with a carriage return in a literal (langflow's sso_config) leave.
+    psql(
+        &source.url,
+        &[
+            "-c",
+            "CREATE TABLE prefs (id bigint NOT NULL, is_latest boolean NOT NULL DEFAULT false, created_at timestamptz NOT NULL DEFAULT now(),\
+               PRIMARY KEY (id, is_latest)) PARTITION BY LIST (is_latest);\
+             CREATE TABLE prefs_current PARTITION OF prefs FOR VALUES IN (true);\
+             CREATE TABLE prefs_historic PARTITION OF prefs FOR VALUES IN (false);\
+             CREATE INDEX ix_prefs_created_at ON prefs (created_at);\
+             CREATE INDEX ix_historic_only ON prefs_historic (id);\
+             CREATE TABLE note (id integer PRIMARY KEY, pref_id bigint, pref_latest boolean, body text,\
+               CONSTRAINT body_one_line CHECK (body NOT LIKE E'%\\r%'),\
+               CONSTRAINT note_pref FOREIGN KEY (pref_id, pref_latest) REFERENCES prefs (id, is_latest));",
+        ],
+        None,
+    );
+    let wanted = crate::support::program("pg_dump", &["--schema-only", &source.url], None);
+    assert!(
+        wanted.contains("PARTITION BY LIST") && wanted.contains("'%\r%'"),
+        "{wanted}"
+    );
+    std::fs::write(cwd.join("schema.sql"), &wanted).unwrap();
+    let r = run(&mut migrate(cwd), &["revision", "--autogenerate", "-m", "partitions"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let written = std::fs::read_to_string(cwd.join(r.stdout.trim())).unwrap();
+    for line in [
+        "PARTITION BY LIST (is_latest);",
+        "CREATE TABLE prefs_current PARTITION OF prefs FOR VALUES IN (true);",
+        "CREATE INDEX ix_prefs_created_at ON prefs USING btree (created_at);",
+        "CREATE INDEX ix_historic_only ON prefs_historic USING btree (id);",
+        "E'%\\r%'",
+    ] {
+        assert!(written.contains(line), "{line} in:\n{written}");
+    }
+    assert!(
+        !written.contains("prefs_current_pkey"),
+        "a partition's inherited key is its parent's:\n{written}"
+    );
+    ok(&mut migrate(cwd), &["upgrade", "head"]);
+    assert_eq!(pg_schema(&target.url), pg_schema(&source.url));
+    ok(&mut migrate(cwd), &["check", "--schema"]);
+    let before = files(cwd);
+    let r = run(&mut migrate(cwd), &["revision", "--autogenerate", "-m", "nothing"]);
+    assert!(
+        r.code == 0 && r.stderr.contains("No changes detected"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    assert_eq!(files(cwd), before, "nothing written");
+    ok(&mut migrate(cwd), &["downgrade", "-1"]);
+    assert_eq!(pg_schema(&target.url), start);
+}

@@ -538,6 +538,10 @@ pub fn compare<'a>(
         match b {
             Some(b) => {
                 matched.insert(&b.name);
+                if (&b.partition_by, &b.partition_of) != (&a.partition_by, &a.partition_of) {
+                    d.not_generated
+                        .push(format!("partitioning of table \"{}\" (changed)", a.name));
+                }
                 let t = table(b, a, renames)?;
                 if !allow_destructive {
                     for removed in &t.columns_removed {

@@ -21,7 +21,7 @@ pub mod text;
 
 pub use compare::{Diff, RenameError, compare};
 pub use file::check_file;
-pub use model::{Column, Constraint, ConstraintKind, EnumType, Index, Object, Schema, Sequence, Table};
+pub use model::{Column, Constraint, ConstraintKind, EnumType, Index, Object, PartitionOf, Schema, Sequence, Table};
 pub use renames::{Renames, RenamesError, RenamesErrorKind, renames};
 pub use render::{Rendered, Statement, render};
 

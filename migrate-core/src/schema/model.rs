@@ -73,6 +73,22 @@ pub struct Table {
     pub autoincrement: bool,
     /// SQLite: the stored `CREATE TABLE` statement, which a table rebuild runs under a new name.
     pub sql: Option<String>,
+    /// PostgreSQL: a partitioned table's key, as the server prints it (`LIST (is_latest)`).
+    pub partition_by: Option<String>,
+    /// PostgreSQL: the partitioned table this one is a partition of, and its
+    /// bound (`FOR VALUES IN (true)`). A partition's columns, and the
+    /// constraints and indexes it takes from its parent, are its parent's:
+    /// they are not in this model, so nothing is written for them twice.
+    pub partition_of: Option<PartitionOf>,
+}
+
+/// Where a partition sits: its parent and its bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionOf {
+    /// The partitioned table.
+    pub parent: String,
+    /// The bound as the server prints it (`FOR VALUES IN (true)`, `DEFAULT`).
+    pub bound: String,
 }
 
 impl Table {

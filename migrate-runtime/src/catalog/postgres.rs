@@ -16,7 +16,7 @@ use crate::dialect::HistorySql;
 use crate::driver::Backend;
 use crate::error::Result;
 use migrate_core::schema::{
-    Column, Constraint, ConstraintKind, Dialect, EnumType, Index, Object, Schema, Sequence, Table,
+    Column, Constraint, ConstraintKind, Dialect, EnumType, Index, Object, PartitionOf, Schema, Sequence, Table,
 };
 use std::collections::BTreeMap;
 
@@ -100,12 +100,18 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
     Ok(schema)
 }
 
-/// The tables of the schema `ns` (not partitions, not an extension's), each with what it holds.
+/// The tables of the schema `ns` (not an extension's), each with what it
+/// holds: a partitioned table with its key, a partition with its parent and
+/// bound and only what is its own (its columns, and the constraints and
+/// indexes it takes from its parent, are the parent's).
 async fn read_tables(conn: &mut dyn Backend, ns: &str, in_schema: &str, schema: &mut Schema) -> Result<()> {
     let tables = rows(
         conn,
         format!(
-            "SELECT c.oid::text, c.relname::text FROM pg_class c WHERE c.relnamespace = {in_schema} AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND {} ORDER BY c.relname",
+            "SELECT c.oid::text, c.relname::text, CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END::text, \
+             (SELECT p.relname::text FROM pg_inherits h JOIN pg_class p ON p.oid = h.inhparent WHERE h.inhrelid = c.oid AND c.relispartition), \
+             CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END::text \
+             FROM pg_class c WHERE c.relnamespace = {in_schema} AND c.relkind IN ('r', 'p') AND {} ORDER BY c.relname",
             not_extension("pg_class", "c.oid")
         ),
         "tables",
@@ -113,7 +119,12 @@ async fn read_tables(conn: &mut dyn Backend, ns: &str, in_schema: &str, schema: 
     .await?;
     for row in &tables {
         let (oid, name) = (text(row, 0), text(row, 1));
-        let t = read_table(conn, ns, &oid, &name, &mut schema.sequences).await?;
+        let mut t = read_table(conn, ns, &oid, &name, &mut schema.sequences).await?;
+        t.partition_by = opt(row, 2);
+        if let (Some(parent), Some(bound)) = (opt(row, 3), opt(row, 4)) {
+            t.columns.clear();
+            t.partition_of = Some(PartitionOf { parent, bound });
+        }
         schema.tables.insert(name, t);
     }
     Ok(())
@@ -308,7 +319,7 @@ async fn read_table(
         format!(
             "SELECT con.conname::text, con.contype::text, pg_get_constraintdef(con.oid)::text, fr.relname::text, {} \
              FROM pg_constraint con LEFT JOIN pg_class fr ON fr.oid = con.confrelid \
-             WHERE con.conrelid = {oid} AND con.contype <> 'n' ORDER BY con.contype, con.conname",
+             WHERE con.conrelid = {oid} AND con.contype <> 'n' AND con.conparentid = 0 ORDER BY con.contype, con.conname",
             column_list("con.conkey", "con.conrelid")
         ),
         &format!("the constraints of \"{name}\""),
@@ -345,7 +356,7 @@ async fn read_indexes(conn: &mut dyn Backend, ns: &str, oid: &str, name: &str, t
         format!(
             "SELECT i.relname::text, pg_get_indexdef(x.indexrelid)::text, {} \
              FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
-             WHERE x.indrelid = {oid} AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid AND c.conrelid = x.indrelid AND c.contype IN ('p', 'u', 'x')) \
+             WHERE x.indrelid = {oid} AND NOT i.relispartition AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid AND c.conrelid = x.indrelid AND c.contype IN ('p', 'u', 'x')) \
              ORDER BY i.relname",
             column_list("x.indkey::int2[]", "x.indrelid")
         ),
@@ -356,7 +367,10 @@ async fn read_indexes(conn: &mut dyn Backend, ns: &str, oid: &str, name: &str, t
         t.indexes.push(Index {
             name: text(row, 0),
             columns: names(&text(row, 2)),
-            definition: unqualified(&text(row, 1), ns, &[" ON ONLY ", " ON "]),
+            // A partitioned table's index prints `ON ONLY`, which would build it on the
+            // parent alone (invalid until each partition's is attached): without
+            // `ONLY` the server builds and attaches the partitions' as well.
+            definition: unqualified(&text(row, 1), ns, &[" ON ONLY ", " ON "]).replacen(" ON ONLY ", " ON ", 1),
         });
     }
     Ok(())

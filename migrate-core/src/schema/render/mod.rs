@@ -268,7 +268,30 @@ impl Writer<'_> {
                 },
             );
         }
-        self.push(format!("CREATE TABLE {} (\n{}\n)", self.q(&t.name), items.join(",\n")));
+        match (&t.partition_of, &t.partition_by) {
+            // A partition: its parent's columns; what is its own comes after.
+            (Some(of), _) if items.is_empty() => {
+                self.push(format!(
+                    "CREATE TABLE {} PARTITION OF {} {}",
+                    self.q(&t.name),
+                    self.q(&of.parent),
+                    of.bound
+                ));
+            }
+            (Some(of), _) => self.push(format!(
+                "CREATE TABLE {} PARTITION OF {} (\n{}\n) {}",
+                self.q(&t.name),
+                self.q(&of.parent),
+                items.join(",\n"),
+                of.bound
+            )),
+            (None, Some(key)) => self.push(format!(
+                "CREATE TABLE {} (\n{}\n) PARTITION BY {key}",
+                self.q(&t.name),
+                items.join(",\n")
+            )),
+            (None, None) => self.push(format!("CREATE TABLE {} (\n{}\n)", self.q(&t.name), items.join(",\n"))),
+        }
         for c in apart {
             self.add_constraint(&t.name, c);
         }
@@ -610,9 +633,28 @@ fn rename_constraints_and_indexes(w: &mut Writer<'_>, diff: &Diff<'_>) {
 
 /// Step 8: New tables (their foreign keys come in step 11, but on SQLite).
 fn create_tables(w: &mut Writer<'_>, diff: &Diff<'_>) {
-    for t in &diff.tables_added {
+    // A partitioned table before its partitions (a partition may be partitioned in turn).
+    let mut added: Vec<&Table> = diff.tables_added.clone();
+    added.sort_by_key(|t| partition_depth(t, &diff.tables_added));
+    for t in added {
         w.create_table(t);
     }
+}
+
+/// How many partitioned tables of `tables` stand above `t`.
+fn partition_depth(t: &Table, tables: &[&Table]) -> usize {
+    let mut depth = 0;
+    let mut at = t;
+    while let Some(of) = &at.partition_of {
+        match tables.iter().find(|p| p.name == of.parent) {
+            Some(p) if depth < tables.len() => {
+                depth += 1;
+                at = p;
+            }
+            _ => break,
+        }
+    }
+    depth
 }
 
 /// Step 9: Columns: SQLite's rebuilt tables whole, every other table column by column.
@@ -673,7 +715,10 @@ fn add_foreign_keys(w: &mut Writer<'_>, diff: &Diff<'_>) {
 
 /// Step 12: Tables, enum types and functions going away, each for review.
 fn drop_tables_types_and_functions(w: &mut Writer<'_>, diff: &Diff<'_>) {
-    for t in &diff.tables_removed {
+    // A partition before its partitioned table (dropping that one drops them).
+    let mut removed: Vec<&Table> = diff.tables_removed.clone();
+    removed.sort_by_key(|t| std::cmp::Reverse(partition_depth(t, &diff.tables_removed)));
+    for t in removed {
         w.review(
             format!("DROP TABLE {}", w.q(&t.name)),
             format!("drops table \"{}\" and every row in it", t.name),
