@@ -29,7 +29,7 @@ impl Migrator<'_> {
         }
         let mut handle = conn.connect().await?;
         let context = format!("reading Alembic's version table `{version_table}`");
-        let sql = logged(format!("SELECT version_num FROM {version_table}"));
+        let sql = logged(crate::dialect::select_alembic_heads(version_table));
         let mut heads = handle.backend().read_strings(sql).await.map_err(db(context))?;
         heads.sort();
         Ok(heads)

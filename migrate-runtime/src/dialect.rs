@@ -58,6 +58,12 @@ const EXTRA_COLUMNS: [Column; 5] = [
 /// The lease table's name (in the history table's schema).
 pub const LEASE_TABLE: &str = "migrate_lease";
 
+/// The heads Alembic recorded in its version table `table` (a plain name, checked
+/// by the caller): the same query on every database.
+pub(crate) fn select_alembic_heads(table: &str) -> String {
+    format!("SELECT version_num FROM {table}")
+}
+
 /// The SQLSTATE of [`Dialect::lease_guard`]'s error.
 pub const LEASE_LOST_CODE: &str = "MG001";
 

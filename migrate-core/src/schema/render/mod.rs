@@ -17,6 +17,7 @@ use super::text::mentions;
 use std::collections::BTreeSet;
 
 mod leaning;
+mod partitions;
 mod sequences;
 mod sqlite;
 
@@ -268,30 +269,10 @@ impl Writer<'_> {
                 },
             );
         }
-        match (&t.partition_of, &t.partition_by) {
-            // A partition: its parent's columns; what is its own comes after.
-            (Some(of), _) if items.is_empty() => {
-                self.push(format!(
-                    "CREATE TABLE {} PARTITION OF {} {}",
-                    self.q(&t.name),
-                    self.q(&of.parent),
-                    of.bound
-                ));
-            }
-            (Some(of), _) => self.push(format!(
-                "CREATE TABLE {} PARTITION OF {} (\n{}\n) {}",
-                self.q(&t.name),
-                self.q(&of.parent),
-                items.join(",\n"),
-                of.bound
-            )),
-            (None, Some(key)) => self.push(format!(
-                "CREATE TABLE {} (\n{}\n) PARTITION BY {key}",
-                self.q(&t.name),
-                items.join(",\n")
-            )),
-            (None, None) => self.push(format!("CREATE TABLE {} (\n{}\n)", self.q(&t.name), items.join(",\n"))),
-        }
+        // A partition: its parent's columns; what is its own comes after.
+        let parent = t.partition_of.as_ref().map(|o| self.q(&o.parent)).unwrap_or_default();
+        let create = partitions::create_table(t, &self.q(&t.name), &parent, &items);
+        self.push(create);
         for c in apart {
             self.add_constraint(&t.name, c);
         }
@@ -635,26 +616,10 @@ fn rename_constraints_and_indexes(w: &mut Writer<'_>, diff: &Diff<'_>) {
 fn create_tables(w: &mut Writer<'_>, diff: &Diff<'_>) {
     // A partitioned table before its partitions (a partition may be partitioned in turn).
     let mut added: Vec<&Table> = diff.tables_added.clone();
-    added.sort_by_key(|t| partition_depth(t, &diff.tables_added));
+    added.sort_by_key(|t| partitions::depth(t, &diff.tables_added));
     for t in added {
         w.create_table(t);
     }
-}
-
-/// How many partitioned tables of `tables` stand above `t`.
-fn partition_depth(t: &Table, tables: &[&Table]) -> usize {
-    let mut depth = 0;
-    let mut at = t;
-    while let Some(of) = &at.partition_of {
-        match tables.iter().find(|p| p.name == of.parent) {
-            Some(p) if depth < tables.len() => {
-                depth += 1;
-                at = p;
-            }
-            _ => break,
-        }
-    }
-    depth
 }
 
 /// Step 9: Columns: SQLite's rebuilt tables whole, every other table column by column.
@@ -717,7 +682,7 @@ fn add_foreign_keys(w: &mut Writer<'_>, diff: &Diff<'_>) {
 fn drop_tables_types_and_functions(w: &mut Writer<'_>, diff: &Diff<'_>) {
     // A partition before its partitioned table (dropping that one drops them).
     let mut removed: Vec<&Table> = diff.tables_removed.clone();
-    removed.sort_by_key(|t| std::cmp::Reverse(partition_depth(t, &diff.tables_removed)));
+    removed.sort_by_key(|t| std::cmp::Reverse(partitions::depth(t, &diff.tables_removed)));
     for t in removed {
         w.review(
             format!("DROP TABLE {}", w.q(&t.name)),
