@@ -112,12 +112,18 @@ impl FromStr for State {
 }
 
 /// The applied heads of a history: the applied revisions that no other
-/// applied revision names as a down_revision, in application order (revisions
+/// applied revision names as a down_revision or needs through `depends_on`, in application order (revisions
 /// the graph does not know, applied by a newer build, last, by id).
 ///
 /// `applied` lists each applied row's revision and down_revisions, as stored.
 pub fn current_heads<'a>(graph: &Graph<'_>, applied: &[(&'a str, Vec<&'a str>)]) -> Vec<&'a str> {
-    let parents: std::collections::HashSet<&str> = applied.iter().flat_map(|(_, p)| p.iter().copied()).collect();
+    let mut parents: std::collections::HashSet<&str> = applied.iter().flat_map(|(_, p)| p.iter().copied()).collect();
+    // What a known revision needs through `depends_on` is not a head either (Alembic's heads).
+    for (revision, _) in applied {
+        if let Some(i) = graph.position(revision) {
+            parents.extend(graph.needs(i).iter().map(|&n| graph.get(n).revision()));
+        }
+    }
     let mut heads: Vec<&'a str> = applied
         .iter()
         .map(|(revision, _)| *revision)

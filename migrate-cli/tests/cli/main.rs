@@ -9,6 +9,7 @@ mod databases;
 mod deploying;
 mod embedded;
 mod fleets;
+mod from_alembic;
 mod output;
 mod parity;
 mod project;
