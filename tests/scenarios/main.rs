@@ -5,6 +5,7 @@
 mod autogenerate;
 mod deploy;
 mod fleets;
+mod postgres_requests;
 mod rebuild;
 mod round_trips;
 mod sets;

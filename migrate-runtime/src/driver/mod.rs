@@ -173,20 +173,29 @@ pub trait Backend: Send {
         Box::pin(async { Ok(()) })
     }
 
-    /// SQLite: runs `steps` in order inside the run's transaction, straight on
-    /// the database handle (off the async thread, not through sqlx's worker),
-    /// each in a savepoint with its history row, stopping at the first that
-    /// fails, which is rolled back to its savepoint. `None` where the
-    /// database has no such path, or the handle could not be had: the caller
-    /// then runs the steps one by one.
+    /// Runs `steps` ([`batch_step`](Self::batch_step)) in order inside the
+    /// run's transaction, each in a savepoint with its history row, stopping
+    /// at the first that fails, which is rolled back to its savepoint. SQLite:
+    /// straight on the database handle (off the async thread, not through
+    /// sqlx's worker); PostgreSQL: in one request. `None` where the database
+    /// has no such path, or the handle could not be had: the caller then runs
+    /// the steps one by one.
     fn run_batch(&mut self, steps: Vec<BatchStep>) -> BoxFuture<'_, Option<BatchRun>> {
         let _ = steps;
         Box::pin(async { None })
     }
 
-    /// Whether consecutive plain steps go to [`run_batch`](Self::run_batch) together (SQLite).
+    /// Whether consecutive plain steps go to [`run_batch`](Self::run_batch)
+    /// together (SQLite, PostgreSQL).
     fn batches(&self) -> bool {
         false
+    }
+
+    /// `step` (whose SQL is `sql`) as [`run_batch`](Self::run_batch) runs it;
+    /// `None`: it cannot go in a batch here.
+    fn batch_step(&self, s: &Settings, step: &Step<'_>, sql: &str) -> Option<BatchStep> {
+        let _ = (s, step, sql);
+        None
     }
 
     /// Whether the database keeps DDL inside a transaction. Where it does not
@@ -263,14 +272,17 @@ pub trait Backend: Send {
     }
 }
 
-/// One step of a [`Backend::run_batch`]: the migration's SQL, whole (with
-/// the terminator its last statement needs), and the statement writing its
-/// history row, in which `?1` stands for the step's duration in milliseconds.
+/// One step of a [`Backend::run_batch`], as its database frames it
+/// ([`Backend::batch_step`]).
 #[doc(hidden)]
+#[derive(Clone)]
 pub struct BatchStep {
-    /// The migration's SQL.
+    /// The step's text: SQLite, the savepoint and the migration's SQL, whole
+    /// (with the terminator its last statement needs); PostgreSQL, all of it,
+    /// its history row and the savepoint's release included.
     pub sql: String,
-    /// The history row's statement, `?1` its `execution_ms`.
+    /// SQLite: the history row's statement, `?1` its `execution_ms`;
+    /// PostgreSQL: empty (it is in `sql`).
     pub record: String,
 }
 

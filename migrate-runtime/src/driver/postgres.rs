@@ -5,7 +5,7 @@
 //! with its schema (the current schema when none is chosen), so another
 //! schema on the search path cannot shadow it.
 
-use super::{Backend, BoxFuture, Guards, Settings, Step, run};
+use super::{BATCH_SAVEPOINT, Backend, BatchRun, BatchStep, BoxFuture, Guards, Settings, Step, run};
 use crate::dialect::{Dialect, HistorySql};
 use crate::error::{Error, Result};
 use crate::split;
@@ -129,6 +129,22 @@ impl Backend for PgConnection {
 
     fn one_transaction_runs(&self) -> bool {
         true
+    }
+
+    fn batches(&self) -> bool {
+        true
+    }
+
+    fn batch_step(&self, s: &Settings, step: &Step<'_>, sql: &str) -> Option<BatchStep> {
+        // Only an upgrade in the run's one transaction (a row to insert, a savepoint to be in).
+        (s.in_run_transaction && step.direction == migrate_core::Direction::Upgrade).then(|| BatchStep {
+            sql: batched(s, step, sql),
+            record: String::new(),
+        })
+    }
+
+    fn run_batch(&mut self, steps: Vec<BatchStep>) -> BoxFuture<'_, Option<BatchRun>> {
+        Box::pin(run_batch(self, steps))
     }
 
     fn checks_lease_at_commit(&self) -> bool {
@@ -306,7 +322,7 @@ async fn in_transaction(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sq
 /// `Migrator::steps` then commits).
 async fn in_savepoint(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sql: &str, terminator: &str) -> Result<()> {
     let d = conn.dialect();
-    let ms = "(EXTRACT(EPOCH FROM (clock_timestamp() - current_setting('migrate.step_started')::timestamptz)) * 1000)::bigint";
+    let ms = STEP_MS;
     let watch = if s.watch_client {
         "SET LOCAL client_connection_check_interval = '1s';\n"
     } else {
@@ -327,6 +343,73 @@ async fn in_savepoint(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sql:
         return Err(step.failure_at(e, None, line, true, cleanup));
     }
     Ok(())
+}
+
+/// The server's time since the step began, in milliseconds, as its history
+/// row records it: since the savepoint (one step), or since the previous
+/// step of a batch recorded its row.
+const STEP_MS: &str =
+    "(EXTRACT(EPOCH FROM (clock_timestamp() - current_setting('migrate.step_started')::timestamptz)) * 1000)::bigint";
+
+/// Marks now as the start of the next step (`STEP_MS`), as a column named `migrate_step_mark`.
+const MARK_STEP: &str = "set_config('migrate.step_started', clock_timestamp()::text, true) AS migrate_step_mark";
+
+/// One step of a batch: its savepoint, the migration, its history row, which
+/// returns the step's duration (`migrate_step_ms`) and marks the next
+/// step's start, and the savepoint's release.
+fn batched(s: &Settings, step: &Step<'_>, sql: &str) -> String {
+    let d = Dialect::Postgres;
+    let terminator = if split::needs_terminator(sql, d) { "\n;" } else { "" };
+    let record = step.record(d, &s.table, STEP_MS, false);
+    format!(
+        "SAVEPOINT {BATCH_SAVEPOINT};\n{}{sql}{terminator}\n{record} RETURNING execution_ms::text AS migrate_step_ms, {MARK_STEP};\nRELEASE SAVEPOINT {BATCH_SAVEPOINT}",
+        guards(s, step.migration).local
+    )
+}
+
+/// A batch in one request, in the run's open transaction: the steps' texts
+/// ([`batched`]) after a mark of the first one's start. Each kept step's
+/// row reports its duration as it runs; at the first failure the request
+/// stops there, and that step is rolled back to its savepoint.
+async fn run_batch(conn: &mut PgConnection, steps: Vec<BatchStep>) -> Option<BatchRun> {
+    use futures_util::StreamExt;
+    use sqlx::Row;
+    let mut text = format!("SELECT {MARK_STEP}");
+    for step in &steps {
+        text.push_str(";\n");
+        text.push_str(&step.sql);
+    }
+    let mut took = Vec::with_capacity(steps.len());
+    let mut failure = None;
+    {
+        let mut results = sqlx::raw_sql(sqlx::AssertSqlSafe(super::logged(text))).fetch_many(&mut *conn);
+        while let Some(item) = results.next().await {
+            match item {
+                Ok(sqlx::Either::Right(row)) => {
+                    if let Ok(ms) = row.try_get::<String, _>("migrate_step_ms") {
+                        took.push(Duration::from_millis(ms.parse().unwrap_or(0)));
+                    }
+                }
+                Ok(sqlx::Either::Left(_)) => {}
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+    }
+    if failure.is_some() {
+        // The failed step's savepoint is still open: back to it. Should this fail
+        // too, the usual path meets the aborted transaction and names it.
+        let undo = format!("ROLLBACK TO SAVEPOINT {BATCH_SAVEPOINT};\nRELEASE SAVEPOINT {BATCH_SAVEPOINT}");
+        let _ = run(
+            conn,
+            undo,
+            "rolling back the failed migration of a batch to its savepoint",
+        )
+        .await;
+    }
+    Some(BatchRun { took, failure })
 }
 
 /// The 1-based line of `sql` holding character `position` (1-based) of a

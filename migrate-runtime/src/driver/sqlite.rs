@@ -115,11 +115,31 @@ impl Backend for SqliteConnection {
     }
 
     fn run_batch(&mut self, steps: Vec<BatchStep>) -> BoxFuture<'_, Option<BatchRun>> {
-        Box::pin(batch::run(self, steps))
+        Box::pin(async move {
+            // Kept for the log only when a subscriber wants it: the steps move to the blocking thread.
+            let kept = tracing::enabled!(target: "migrate::sql", tracing::Level::DEBUG).then(|| steps.clone());
+            let ran = batch::run(self, steps).await?;
+            if let Some(steps) = kept {
+                log_batch(&steps, &ran);
+            }
+            Some(ran)
+        })
     }
 
     fn batches(&self) -> bool {
         true
+    }
+
+    fn batch_step(&self, s: &Settings, step: &Step<'_>, sql: &str) -> Option<BatchStep> {
+        let terminator = if split::needs_terminator(sql, Dialect::Sqlite) {
+            "\n;"
+        } else {
+            ""
+        };
+        Some(BatchStep {
+            sql: format!("SAVEPOINT {BATCH_SAVEPOINT};\n{sql}{terminator}"),
+            record: step.record(Dialect::Sqlite, &s.table, "?1", false),
+        })
     }
 
     fn leases(&self) -> bool {
@@ -157,6 +177,20 @@ impl Backend for SqliteConnection {
 /// with no hop between threads per statement (sqlx hands SQLite the rest of
 /// a multi-statement text with its length, and SQLite copies that rest
 /// before each statement it prepares).
+/// Logs (`migrate::sql`) what a batch ran, in order, each history row with the
+/// duration it was written with.
+fn log_batch(steps: &[BatchStep], ran: &BatchRun) {
+    for (step, took) in steps.iter().zip(&ran.took) {
+        super::logged(step.sql.as_str());
+        super::logged(step.record.replace("?1", &took.as_millis().to_string()));
+        super::logged(format!("RELEASE {BATCH_SAVEPOINT}"));
+    }
+    if let (Some(_), Some(step)) = (&ran.failure, steps.get(ran.took.len())) {
+        super::logged(step.sql.as_str());
+        super::logged(format!("ROLLBACK TO {BATCH_SAVEPOINT}; RELEASE {BATCH_SAVEPOINT}"));
+    }
+}
+
 mod batch {
     use super::{BATCH_SAVEPOINT, BatchRun, BatchStep};
     use libsqlite3_sys as ffi;

@@ -140,21 +140,24 @@ impl<'m> Run<'m> {
         Ok(())
     }
 
-    /// SQLite: hands the steps from `index` on that can go together to one
-    /// batch, when none is ahead, and keeps how long each took.
+    /// Hands the steps from `index` on that can go together to one batch,
+    /// when none is ahead, and keeps how long each took. A database whose runs
+    /// can share one transaction (PostgreSQL) batches only inside it, begun
+    /// here when none is open; SQLite's run is one transaction already.
     async fn batch_ahead(
         &self,
         conn: &mut dyn Backend,
-        s: &Settings,
+        (alone, together): (&Settings, &Settings),
         applying: &Applying<'_, '_>,
         at: &mut Progressing,
-        index: usize,
-    ) {
+        (index, reported): (usize, usize),
+    ) -> Result<()> {
         if !at.ahead.is_empty()
             || index < at.unbatched_until
+            || (conn.one_transaction_runs() && !at.one_transaction)
             || !driver::batchable(conn, &applying.step(applying.plan.steps[index]))
         {
-            return;
+            return Ok(());
         }
         let steps: Vec<Step<'_>> = applying.plan.steps[index..]
             .iter()
@@ -163,8 +166,17 @@ impl<'m> Run<'m> {
             .take(driver::BATCH_SIZE)
             .collect();
         if steps.len() < 2 {
-            return;
+            return Ok(());
         }
+        let s = if at.one_transaction {
+            if at.open.is_none() {
+                driver::begin(conn, "beginning the run's transaction").await?;
+                at.open = Some(reported);
+            }
+            together
+        } else {
+            alone
+        };
         match driver::apply_batch(conn, s, &steps).await {
             Some(took) => {
                 if took.len() < steps.len() {
@@ -177,6 +189,7 @@ impl<'m> Run<'m> {
             // No batch path here: the steps run one by one.
             None => at.unbatched_until = index + steps.len(),
         }
+        Ok(())
     }
 
     /// Says what step `m` is about to do, and what of its header the database ignores.
@@ -216,7 +229,8 @@ impl<'m> Run<'m> {
         let i = applying.plan.steps[index];
         let m = applying.graph.get(i);
         let direction = applying.plan.direction;
-        self.batch_ahead(conn, alone, applying, at, index).await;
+        self.batch_ahead(conn, (alone, together), applying, at, (index, report.steps.len()))
+            .await?;
         let batched_took = at.ahead.pop_front();
         let in_one = at.one_transaction && !m.no_transaction();
         if in_one && at.open.is_none() {
