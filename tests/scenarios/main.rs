@@ -5,8 +5,8 @@
 mod autogenerate;
 mod deploy;
 mod fleets;
-mod postgres_requests;
 mod rebuild;
+mod requests;
 mod round_trips;
 mod sets;
 mod support;

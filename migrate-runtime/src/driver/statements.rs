@@ -91,55 +91,45 @@ pub(crate) async fn statement_by_statement(
 ) -> Result<()> {
     let outside = step.migration.no_transaction();
     let statements = split::statements(sql, conn.dialect());
-    let from = mark_in_progress(conn, s, &step, resume).await?;
-    if outside {
-        conn.suspend(s).await?;
-    }
+    let (marked, from) = mark_in_progress(conn.dialect(), s, &step, resume);
     let started = Instant::now();
-    let mut failed = None;
-    let setup = match outside {
-        true => Ok(()),
-        false => run(conn, "BEGIN".into(), "beginning the migration's transaction").await,
+    let (failed, setup, counted) = if outside {
+        run(conn, marked, "marking the migration in progress").await?;
+        conn.suspend(s).await?;
+        (
+            run_outside(conn, s, &step, &statements, from).await,
+            Ok(()),
+            String::new(),
+        )
+    } else {
+        // The mark commits on its own (autocommit), then the step's transaction
+        // begins: both ride with its first statement, in one request.
+        run_in_transaction(conn, s, &step, &statements, from, format!("{marked};\nBEGIN;\n")).await
     };
-    if setup.is_ok() {
-        failed = run_from(conn, s, &step, &statements, from).await;
-    }
     match failed {
-        None => finish(conn, s, step, setup, started, statements.len(), retry).await,
+        None => finish(conn, s, step, (setup, &counted), started, statements.len(), retry).await,
         Some(failure) => fail(conn, s, step, &statements, failure, retry).await,
     }
 }
 
-/// Marks the step's row in progress; returns the statement to start from.
-async fn mark_in_progress(
-    conn: &mut dyn Backend,
-    s: &Settings,
-    step: &Step<'_>,
-    resume: Option<usize>,
-) -> Result<usize> {
-    let d = conn.dialect();
+/// The statement that marks the step's row in progress, and the statement
+/// to start from.
+fn mark_in_progress(d: Dialect, s: &Settings, step: &Step<'_>, resume: Option<usize>) -> (String, usize) {
     let (t, revision) = (&s.table, step.migration.revision());
     match resume {
-        None => {
-            // Counting starts again: a downgrade's row still holds its upgrade's count.
-            let marked = format!("{};\n{}", mark(d, t, step), d.set_progress(t, revision, 0));
-            run(conn, marked, "marking the migration in progress").await?;
-            Ok(0)
-        }
-        Some(done) => {
-            let state = State::in_progress(step.direction);
-            let sql = d.set_state(t, revision, state, None);
-            run(conn, sql, "marking the migration in progress").await?;
-            Ok(done)
-        }
+        // Counting starts again: a downgrade's row still holds its upgrade's count.
+        None => (format!("{};\n{}", mark(d, t, step), d.set_progress(t, revision, 0)), 0),
+        Some(done) => (d.set_state(t, revision, State::in_progress(step.direction), None), done),
     }
 }
 
 /// A statement that failed: its number (1-based), its line, the error.
 type Failed = (usize, usize, sqlx::Error);
 
-/// Runs the statements from `from` on, each with its count; the first failure.
-async fn run_from(
+/// A no-transaction step's statements from `from` on, each alone and then
+/// its count (PostgreSQL runs a multi-statement text in one implicit
+/// transaction); the first failure.
+async fn run_outside(
     conn: &mut dyn Backend,
     s: &Settings,
     step: &Step<'_>,
@@ -148,23 +138,12 @@ async fn run_from(
 ) -> Option<Failed> {
     let d = conn.dialect();
     let revision = step.migration.revision();
-    let outside = step.migration.no_transaction();
     for (i, statement) in statements.iter().enumerate().skip(from) {
         let n = i + 1;
         tracing::debug!(revision, statement = n, line = statement.line, "running statement");
-        let progress = d.set_progress(&s.table, revision, n);
-        let ran = if outside {
-            // Alone: PostgreSQL runs a multi-statement text in one implicit transaction.
-            match conn.execute(statement.text.to_owned()).await {
-                Ok(()) => conn.execute(progress).await,
-                Err(e) => Err(e),
-            }
-        } else if split::commits_implicitly(statement.text) {
-            // The server committed the statement; its count commits alone
-            // right after, and a new transaction holds what follows.
-            conn.execute(format!("{}\n;\n{progress};\nBEGIN", statement.text)).await
-        } else {
-            conn.execute(format!("{}\n;\n{progress}", statement.text)).await
+        let ran = match conn.execute(statement.text.to_owned()).await {
+            Ok(()) => conn.execute(d.set_progress(&s.table, revision, n)).await,
+            Err(e) => Err(e),
         };
         if let Err(e) = ran {
             return Some((n, statement.line, e));
@@ -173,13 +152,53 @@ async fn run_from(
     None
 }
 
+/// A step's statements from `from` on, in its transaction, each sent with
+/// what must come before it: `lead` (the mark and `BEGIN`) for the first,
+/// the previous statement's count for the others. A DML statement's count
+/// rides in its transaction; after a DDL statement, which the server
+/// committed, the count commits alone and a new transaction begins. Returns
+/// the first failure, how the transaction began, and the last statement's
+/// count, which goes with the row's record.
+async fn run_in_transaction(
+    conn: &mut dyn Backend,
+    s: &Settings,
+    step: &Step<'_>,
+    statements: &[split::Statement<'_>],
+    from: usize,
+    lead: String,
+) -> (Option<Failed>, Result<()>, String) {
+    let d = conn.dialect();
+    let revision = step.migration.revision();
+    let mut before = lead;
+    for (i, statement) in statements.iter().enumerate().skip(from) {
+        let n = i + 1;
+        tracing::debug!(revision, statement = n, line = statement.line, "running statement");
+        let ran = conn.execute(format!("{before}{}", statement.text)).await;
+        if let Err(e) = ran {
+            return (Some((n, statement.line, e)), Ok(()), String::new());
+        }
+        let progress = d.set_progress(&s.table, revision, n);
+        before = if split::commits_implicitly(statement.text) {
+            format!("{progress};\nBEGIN;\n")
+        } else {
+            format!("{progress};\n")
+        };
+    }
+    if from >= statements.len() {
+        // Nothing left to run (a resumed step whose statements all stayed done).
+        let began = run(conn, before, "marking the migration in progress").await;
+        return (None, began, String::new());
+    }
+    (None, Ok(()), before)
+}
+
 /// Records a step whose statements all ran: its row marked applied (under a
 /// lease, only if this run still holds it) and committed.
 async fn finish(
     conn: &mut dyn Backend,
     s: &Settings,
     step: Step<'_>,
-    setup: Result<()>,
+    (setup, counted): (Result<()>, &str),
     started: Instant,
     total: usize,
     retry: Retry,
@@ -203,7 +222,8 @@ async fn finish(
             conn.resume(s).await?;
             run(conn, record, "recording the step in the history table").await
         } else {
-            let committed = conn.execute(format!("{record};\nCOMMIT")).await;
+            // The last statement's count, if any, rides here too.
+            let committed = conn.execute(format!("{counted}{record};\nCOMMIT")).await;
             match committed {
                 // Galera certifies at commit: the transaction was rolled back, the
                 // row is as it was; the caller tries again from what stayed done.

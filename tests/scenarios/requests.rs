@@ -1,0 +1,162 @@
+//! Fresh runs in few requests. On PostgreSQL, consecutive plain migrations of
+//! a run that commits once go to the server many per request, each still in
+//! its savepoint with its history row; a failure in the middle of a batch
+//! names its migration and keeps the ones before it. On MariaDB, which runs
+//! every migration statement by statement with its count (for resume), a
+//! statement's count rides with the next statement, and the mark and the
+//! transaction's start with the first.
+
+use crate::support::{self, mysql, postgres as db};
+use migrate::{Error, Migration, MigrationParts, Migrations};
+
+/// `n` migrations of a table, an index and a row each, the one at `failing`
+/// (if any) failing on its second statement.
+fn chain(n: usize, failing: Option<usize>) -> Migrations {
+    let list = (0..n)
+        .map(|i| {
+            let id = format!("r{i:05}");
+            let second = if Some(i) == failing {
+                format!("INSERT INTO missing_{i} VALUES (1);")
+            } else {
+                format!("CREATE INDEX t_{i}_v ON t_{i} (v);")
+            };
+            Migration::new(MigrationParts {
+                revision: id.clone(),
+                down_revisions: (i > 0).then(|| format!("r{:05}", i - 1)).into_iter().collect(),
+                message: format!("step {i}"),
+                upgrade: format!("CREATE TABLE t_{i} (id integer PRIMARY KEY, v text);\n{second}\nINSERT INTO t_{i} VALUES ({i}, 'x');"),
+                downgrade: Some(format!("DROP TABLE t_{i};")),
+                file: format!("migrations/{id}_step.sql"),
+                ..Default::default()
+            })
+        })
+        .collect();
+    Migrations::new(list).unwrap()
+}
+
+async fn applied_ms(pool: &migrate::sqlx::PgPool) -> Vec<i64> {
+    migrate::sqlx::query_scalar("SELECT execution_ms FROM migrate_history WHERE revision <> '' ORDER BY revision")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn postgres_a_fresh_run_of_a_thousand_migrations_goes_in_few_requests() {
+    let Some(db) = db::fresh().await else { return };
+    let list = chain(1_000, None);
+    let (report, sent) = support::statements_sent(list.upgrade(&db.pool, "head")).await;
+    let report = report.unwrap();
+    assert_eq!(report.steps.len(), 1_000);
+    // Every request the runtime sends is logged once (`migrate::sql`).
+    println!("{} requests for 1,000 migrations", sent.len());
+    assert!(
+        sent.len() <= 1_000 / 50 + 12,
+        "{} requests for 1,000 migrations",
+        sent.len()
+    );
+    let batches = sent.iter().filter(|s| s.contains("SAVEPOINT migrate_batched")).count();
+    assert!(batches >= 10, "{sent:#?}");
+    // Each row says what the report says, and the history verifies.
+    let reported: Vec<i64> = report.steps.iter().map(|s| s.duration.as_millis() as i64).collect();
+    assert_eq!(applied_ms(&db.pool).await, reported);
+    list.verify(&db.pool).await.unwrap();
+    let rows: i64 = migrate::sqlx::query_scalar("SELECT count(*) FROM t_999")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
+    assert!(list.upgrade(&db.pool, "head").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn postgres_a_failure_in_the_middle_of_a_batch_names_it_and_keeps_those_before() {
+    let Some(db) = db::fresh().await else { return };
+    let list = chain(120, Some(57));
+    let (result, sent) = support::statements_sent(list.upgrade(&db.pool, "head")).await;
+    match result.unwrap_err() {
+        Error::Migration {
+            revision,
+            applied,
+            rolled_back: true,
+            source,
+            ..
+        } => {
+            assert_eq!(revision, "r00057");
+            assert_eq!(applied.len(), 57, "the ones before it are kept");
+            assert!(source.to_string().contains("missing_57"), "{source}");
+        }
+        other => panic!("{other}"),
+    }
+    assert!(sent.len() < 30, "{} requests", sent.len());
+    assert_eq!(applied_ms(&db.pool).await.len(), 57);
+    for kept in ["t_0", "t_56"] {
+        let rows: i64 =
+            migrate::sqlx::query_scalar(migrate::sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {kept}")))
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(rows, 1, "{kept}");
+    }
+    let gone: Option<String> = migrate::sqlx::query_scalar("SELECT to_regclass('t_57')::text")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(gone, None, "the failing migration was rolled back");
+    // Fixed, the run goes on from there.
+    let fixed = chain(120, None);
+    let report = fixed.upgrade(&db.pool, "head").await.unwrap();
+    assert_eq!(report.steps.first().map(|s| s.revision.as_str()), Some("r00057"));
+    fixed.verify(&db.pool).await.unwrap();
+}
+
+#[tokio::test]
+async fn mariadb_counts_ride_with_the_next_statement() {
+    let Some(db) = mysql::fresh().await else { return };
+    let list = chain(100, None);
+    let (report, sent) = support::statements_sent(list.upgrade(&db.pool, "head")).await;
+    assert_eq!(report.unwrap().steps.len(), 100);
+    // Each migration: its mark, BEGIN and first statement; each next statement with the
+    // count before it; the last count with the row's record and COMMIT.
+    println!("{} requests for 100 migrations of 3 statements", sent.len());
+    assert!(sent.len() <= 100 * 4 + 12, "{} requests", sent.len());
+    list.verify(&db.pool).await.unwrap();
+    let rows: i64 = migrate::sqlx::query_scalar("SELECT count(*) FROM t_99")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
+}
+
+#[tokio::test]
+async fn mariadb_a_failure_names_its_migration_and_statement_and_keeps_those_before() {
+    let Some(db) = mysql::fresh().await else { return };
+    let list = chain(20, Some(7));
+    match list.upgrade(&db.pool, "head").await.unwrap_err() {
+        Error::Migration {
+            revision,
+            applied,
+            statement,
+            completed,
+            ..
+        } => {
+            assert_eq!(revision, "r00007");
+            assert_eq!(applied.len(), 7);
+            assert_eq!(statement, Some(2), "the second statement failed");
+            assert_eq!(completed, Some(1), "its CREATE TABLE stayed done, and its row says so");
+        }
+        other => panic!("{other}"),
+    }
+    let done: String = migrate::sqlx::query_scalar(
+        "SELECT concat(state, ' ', statements_done) FROM migrate_history WHERE revision = 'r00007'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(done, "upgrade_failed 1");
+    let kept: i64 = migrate::sqlx::query_scalar("SELECT count(*) FROM migrate_history WHERE state = 'applied'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 7);
+}
