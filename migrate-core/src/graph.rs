@@ -185,14 +185,21 @@ fn requirements(parents: &[Vec<usize>], after: &[Vec<usize>]) -> (Vec<Vec<usize>
     (needs, needed_by)
 }
 
-/// `node`'s `depends_on` revision `d` names no revision of the folder.
-fn dangling_dependency(node: &Node<'_>, d: &str, index: &HashMap<&str, usize>) -> Diagnostic {
+/// The ids that `id` is a prefix of, or that are a prefix of it, sorted: what a
+/// mistyped id most likely meant.
+fn nearest<'a>(index: &HashMap<&'a str, usize>, id: &str) -> Vec<&'a str> {
     let mut near: Vec<&str> = index
         .keys()
         .copied()
-        .filter(|k| k.starts_with(d) || d.starts_with(k))
+        .filter(|k| k.starts_with(id) || id.starts_with(k))
         .collect();
     near.sort_unstable();
+    near
+}
+
+/// `node`'s `depends_on` revision `d` names no revision of the folder.
+fn dangling_dependency(node: &Node<'_>, d: &str, index: &HashMap<&str, usize>) -> Diagnostic {
+    let near = nearest(index, d);
     let guess = match near.as_slice() {
         [] => String::new(),
         _ => format!(" (did you mean {}?)", list(&near)),
@@ -210,12 +217,7 @@ fn dangling_dependency(node: &Node<'_>, d: &str, index: &HashMap<&str, usize>) -
 
 /// `node`'s parent `p` names no revision: the nearest ids are suggested.
 fn dangling_parent(node: &Node<'_>, p: &str, index: &HashMap<&str, usize>) -> Diagnostic {
-    let mut near: Vec<&str> = index
-        .keys()
-        .copied()
-        .filter(|k| k.starts_with(p) || p.starts_with(k))
-        .collect();
-    near.sort_unstable();
+    let near = nearest(index, p);
     let help = if near.is_empty() {
         format!("correct the id, or add the migration file for revision `{p}`")
     } else {

@@ -392,6 +392,30 @@ fn pg_schema(url: &str) -> String {
         .collect()
 }
 
+/// A project whose database is `target` and whose scratch server is `dev`.
+fn pg_project(cwd: &Path, target: &str, dev: &str) {
+    std::fs::write(
+        cwd.join("migrate.toml"),
+        format!("database_url = \"{target}\"\ndev_database_url = \"{dev}\"\ndir = \"migrations\"\n"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(cwd.join("migrations")).unwrap();
+}
+
+/// After a generated revision: `check --schema` agrees, and autogenerate again writes nothing.
+fn agrees_and_writes_nothing(cwd: &Path) {
+    ok(&mut migrate(cwd), &["check", "--schema"]);
+    let before = files(cwd);
+    let r = run(&mut migrate(cwd), &["revision", "--autogenerate", "-m", "nothing"]);
+    assert!(
+        r.code == 0 && r.stderr.contains("No changes detected"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    assert_eq!(files(cwd), before, "nothing written");
+}
+
 #[test]
 fn a_real_pg_dump_round_trips_exactly() {
     let Some(url) = server("MIGRATE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test") else {
@@ -401,15 +425,7 @@ fn a_real_pg_dump_round_trips_exactly() {
     let (source, target) = (db(&url), db(&url));
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
-    std::fs::write(
-        cwd.join("migrate.toml"),
-        format!(
-            "database_url = \"{}\"\ndev_database_url = \"{url}\"\ndir = \"migrations\"\n",
-            target.url
-        ),
-    )
-    .unwrap();
-    std::fs::create_dir_all(cwd.join("migrations")).unwrap();
+    pg_project(cwd, &target.url, &url);
     let path = ok(&mut migrate(cwd), &["revision", "-m", "start"]);
     write_sql(
         &cwd.join(path.trim()),
@@ -479,16 +495,7 @@ fn a_real_pg_dump_round_trips_exactly() {
     assert_eq!(pg_schema(&target.url), pg_schema(&source.url));
     let next: String = psql(&target.url, &["-Atc", "SELECT nextval('counter')"], None);
     assert_eq!(next.trim(), "106", "the sequence went on from where it was");
-    ok(&mut migrate(cwd), &["check", "--schema"]);
-    let before = files(cwd);
-    let r = run(&mut migrate(cwd), &["revision", "--autogenerate", "-m", "nothing"]);
-    assert!(
-        r.code == 0 && r.stderr.contains("No changes detected"),
-        "{}{}",
-        r.stdout,
-        r.stderr
-    );
-    assert_eq!(files(cwd), before, "nothing written");
+    agrees_and_writes_nothing(cwd);
 
     // And the downgrade dumps as the start did.
     ok(&mut migrate(cwd), &["downgrade", "-1"]);
@@ -504,15 +511,7 @@ fn partitioned_tables_and_carriage_returns_in_a_real_pg_dump() {
     let (source, target) = (db(&url), db(&url));
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
-    std::fs::write(
-        cwd.join("migrate.toml"),
-        format!(
-            "database_url = \"{}\"\ndev_database_url = \"{url}\"\ndir = \"migrations\"\n",
-            target.url
-        ),
-    )
-    .unwrap();
-    std::fs::create_dir_all(cwd.join("migrations")).unwrap();
+    pg_project(cwd, &target.url, &url);
     ok(&mut migrate(cwd), &["revision", "-m", "start"]);
     ok(&mut migrate(cwd), &["upgrade", "head"]);
     let start = pg_schema(&target.url);
@@ -558,16 +557,7 @@ fn partitioned_tables_and_carriage_returns_in_a_real_pg_dump() {
     );
     ok(&mut migrate(cwd), &["upgrade", "head"]);
     assert_eq!(pg_schema(&target.url), pg_schema(&source.url));
-    ok(&mut migrate(cwd), &["check", "--schema"]);
-    let before = files(cwd);
-    let r = run(&mut migrate(cwd), &["revision", "--autogenerate", "-m", "nothing"]);
-    assert!(
-        r.code == 0 && r.stderr.contains("No changes detected"),
-        "{}{}",
-        r.stdout,
-        r.stderr
-    );
-    assert_eq!(files(cwd), before, "nothing written");
+    agrees_and_writes_nothing(cwd);
     ok(&mut migrate(cwd), &["downgrade", "-1"]);
     assert_eq!(pg_schema(&target.url), start);
 }

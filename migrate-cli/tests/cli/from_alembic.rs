@@ -11,8 +11,6 @@ use crate::databases::postgres::psql;
 use crate::support::{fails, migrate, ok, program};
 use std::path::Path;
 
-const SERVER: &str = "postgres://postgres@127.0.0.1:5432";
-
 fn alembic_available() -> bool {
     let found = std::process::Command::new("python3")
         .args(["-c", "import alembic, psycopg2"])
@@ -104,19 +102,17 @@ fn an_alembic_project_imported_and_a_database_adopted() {
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
     project(cwd);
-    let dev = format!("{SERVER}/postgres");
-    let said = crate::support::run(
-        &mut migrate(cwd),
-        &[
-            "import",
-            "alembic",
-            "alembic.ini",
-            "--python",
-            "python3",
-            "--dev-database-url",
-            &dev,
-        ],
-    );
+    let dev = crate::databases::postgres::server();
+    let import = [
+        "import",
+        "alembic",
+        "alembic.ini",
+        "--python",
+        "python3",
+        "--dev-database-url",
+        &dev,
+    ];
+    let said = crate::support::run(&mut migrate(cwd), &import);
     assert_eq!(said.code, 0, "{}{}", said.stdout, said.stderr);
     assert!(
         said.stderr
@@ -165,19 +161,7 @@ fn an_alembic_project_imported_and_a_database_adopted() {
 
     // Importing again over the folder is refused, and writes nothing.
     let before = file("a1");
-    let said = fails(
-        &mut migrate(cwd),
-        &[
-            "import",
-            "alembic",
-            "alembic.ini",
-            "--python",
-            "python3",
-            "--dev-database-url",
-            &dev,
-        ],
-        1,
-    );
+    let said = fails(&mut migrate(cwd), &import, 1);
     assert!(said.contains("is not empty"), "{said}");
     assert_eq!(file("a1"), before);
 
