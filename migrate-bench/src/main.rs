@@ -8,6 +8,7 @@
 //! cargo run --release -p migrate-bench -- --only-noop    # the no-op start-up alone
 //! cargo run --release -p migrate-bench -- --only-bases   # several bases, N = 330 and 10,000
 //! cargo run --release -p migrate-bench -- --only-deploy  # lease vs advisory start-up; fleets of databases and schemas
+//! cargo run --release -p migrate-bench -- --only-latency # PostgreSQL fresh apply and start-up, loopback and through a 5 ms proxy (--n N, --delay-ms D)
 //! cargo run --release -p migrate-bench -- --only-apply   # a chain of N applied by an application, beside sqlite3/psql (--n N: one size)
 //! cargo run --release -p migrate-bench -- --only-autogenerate # revision --autogenerate on 160 revisions, 60 tables
 //! cargo run --release -p migrate-bench -- --only-test-db # a database ready for one test: #[migrate::test] beside #[sqlx::test]'s way
@@ -17,6 +18,7 @@ mod autogen;
 mod count;
 mod deploy;
 mod generate;
+mod latency;
 mod measure;
 mod rebuild;
 mod testdb;
@@ -118,6 +120,16 @@ fn main() {
             None => vec![100, 1_000, 10_000],
         };
         return rt.block_on(print_apply(&sizes));
+    }
+    if args.iter().any(|a| a == "--only-latency") {
+        // `--n 1000 --delay-ms 5` by default.
+        let value = |flag: &str, default: u64| -> u64 {
+            args.iter()
+                .position(|a| a == flag)
+                .and_then(|i| args.get(i + 1))
+                .map_or(default, |v| v.parse().expect("a number"))
+        };
+        return rt.block_on(latency::print(value("--n", 1_000) as usize, value("--delay-ms", 5)));
     }
     if args.iter().any(|a| a == "--only-bases") {
         return rt.block_on(print_bases(&[330, 10_000]));

@@ -402,7 +402,7 @@ pub enum Shape {
 }
 
 /// The floors' SQL: the N migrations and a small history row each, in `shape`.
-fn floor_script(kind: Kind, n: usize, shape: Shape) -> String {
+pub fn floor_script(kind: Kind, n: usize, shape: Shape) -> String {
     let mut script =
         String::from("CREATE TABLE floor_history (version BIGINT PRIMARY KEY, checksum VARCHAR(80) NOT NULL);\n");
     let insert = |i: usize| format!("INSERT INTO floor_history (version, checksum) VALUES ({i}, 'x')");

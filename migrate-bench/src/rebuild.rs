@@ -216,6 +216,45 @@ async fn main() {
     target.join("release").join(name)
 }
 
+/// An application built in release with the apply workload's N migrations
+/// embedded both ways, connecting (one connection) to the PostgreSQL URL it
+/// is given: `migrate URL` calls `upgrade(&pool, "head")`, `sqlx URL`
+/// `sqlx::migrate!`'s `Migrator::run`; each prints how many migrations it applied.
+pub fn latency_app(n: usize) -> PathBuf {
+    let (root, target, migrate) = app_folders();
+    let name = format!("latency_app_{n}");
+    let dependencies = format!(
+        "{migrate}\nsqlx = {{ version = \"0.9\", default-features = false, features = [\"runtime-tokio\", \"postgres\", \"migrate\", \"macros\"] }}"
+    );
+    let dir = project(&root, &name, &dependencies, "", "0", n, false);
+    generate::sqlx(&dir.join("sqlx_migrations"), n);
+    write(
+        &dir.join("build.rs"),
+        "fn main() {\n    println!(\"cargo:rerun-if-changed=migrations\");\n    println!(\"cargo:rerun-if-changed=sqlx_migrations\");\n}\n",
+    );
+    write(&dir.join("src/main.rs"), LATENCY_APP);
+    build(&dir, &target);
+    target.join("release").join(name)
+}
+
+const LATENCY_APP: &str = r#"static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations");
+static SQLX: sqlx::migrate::Migrator = sqlx::migrate!("./sqlx_migrations");
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&args[1]).await.unwrap();
+    let applied = match args[0].as_str() {
+        "migrate" => MIGRATIONS.upgrade(&pool, "head").await.unwrap().steps.len(),
+        _ => {
+            SQLX.run(&pool).await.unwrap();
+            0
+        }
+    };
+    println!("{applied}");
+}
+"#;
+
 /// What a test process runs (nextest runs one per test), built in release
 /// with the apply workload's N migrations embedded both ways. Its first
 /// argument says which way; it prints `ready` once its database answers a
