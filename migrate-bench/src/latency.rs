@@ -126,17 +126,19 @@ async fn app_run(app: &Path, mode: &str, n: usize, link: Option<u16>) -> Duratio
 }
 
 /// The floor: `psql` sending the N migrations and a small history row each,
-/// between `BEGIN` and `COMMIT`, as one request (`-c`).
+/// between `BEGIN` and `COMMIT`, as one request (its statements joined by
+/// psql's `\;`, which sends them together).
 async fn floor_run(n: usize, link: Option<u16>) -> Duration {
     let db = Fresh::new(Kind::Postgres).await;
     let url = link.map_or_else(|| db.url.clone(), |p| through(&db.url, p));
-    let sql = format!(
-        "BEGIN;\n{}\nCOMMIT;",
-        measure::floor_script(Kind::Postgres, n, Shape::OneTransaction)
-    );
+    let body = measure::floor_script(Kind::Postgres, n, Shape::OneTransaction);
+    let joined = body.trim_end().trim_end_matches(';').replace(";\n", " \\;\n");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), format!("BEGIN \\;\n{joined} \\;\nCOMMIT;\n")).unwrap();
     let t = Instant::now();
     let out = Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &url, "-c", &sql])
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &url, "-f"])
+        .arg(file.path())
         .output()
         .unwrap();
     let took = t.elapsed();
@@ -146,33 +148,30 @@ async fn floor_run(n: usize, link: Option<u16>) -> Duration {
     took
 }
 
-/// Up to date: both ways applied on one database, then each process started
-/// again on it (connect, check, exit), and `psql` connecting for one query.
+/// Up to date: each way applied on a database of its own, then each process
+/// started again on its database (connect, check, exit), and `psql`
+/// connecting for one query.
 async fn startup(app: &Path, link: Option<u16>, reps: usize) -> [Duration; 3] {
-    let db = Fresh::new(Kind::Postgres).await;
-    let url = link.map_or_else(|| db.url.clone(), |p| through(&db.url, p));
-    for mode in ["migrate", "sqlx"] {
-        assert!(Command::new(app).args([mode, &db.url]).status().unwrap().success());
+    let dbs = [Fresh::new(Kind::Postgres).await, Fresh::new(Kind::Postgres).await];
+    let urls: Vec<String> = dbs.iter().map(|d| link.map_or_else(|| d.url.clone(), |p| through(&d.url, p))).collect();
+    for (db, mode) in dbs.iter().zip(["migrate", "sqlx"]) {
+        assert!(Command::new(app).args([mode, &db.url]).output().unwrap().status.success());
     }
     let mut samples: [Vec<Duration>; 3] = Default::default();
     for _ in 0..reps {
         for (k, mode) in ["migrate", "sqlx"].into_iter().enumerate() {
             let t = Instant::now();
-            assert!(Command::new(app).args([mode, &url]).output().unwrap().status.success());
+            let out = Command::new(app).args([mode, &urls[k]]).output().unwrap();
             samples[k].push(t.elapsed());
+            assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "0");
         }
         let t = Instant::now();
-        assert!(
-            Command::new("psql")
-                .args(["-X", "-Atq", "-d", &url, "-c", "SELECT 1"])
-                .output()
-                .unwrap()
-                .status
-                .success()
-        );
+        assert!(Command::new("psql").args(["-X", "-Atq", "-d", &urls[0], "-c", "SELECT 1"]).output().unwrap().status.success());
         samples[2].push(t.elapsed());
     }
-    db.drop_now().await;
+    for db in dbs {
+        db.drop_now().await;
+    }
     samples.map(measure::median)
 }
 
