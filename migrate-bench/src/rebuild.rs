@@ -221,18 +221,25 @@ async fn main() {
 /// is given: `migrate URL` calls `upgrade(&pool, "head")`, `sqlx URL`
 /// `sqlx::migrate!`'s `Migrator::run`; each prints how many migrations it applied.
 pub fn latency_app(n: usize) -> PathBuf {
+    both_ways_app(&format!("latency_app_{n}"), n, "\"postgres\"", LATENCY_APP)
+}
+
+/// An application named `name` embedding the N migrations with
+/// `embed_migrations!` and, in `sqlx_migrations/`, with `sqlx::migrate!`
+/// (sqlx's `features`, its databases), whose `main.rs` is `main`; built in
+/// release (untimed), its binary returned.
+fn both_ways_app(name: &str, n: usize, features: &str, main: &str) -> PathBuf {
     let (root, target, migrate) = app_folders();
-    let name = format!("latency_app_{n}");
     let dependencies = format!(
-        "{migrate}\nsqlx = {{ version = \"0.9\", default-features = false, features = [\"runtime-tokio\", \"postgres\", \"migrate\", \"macros\"] }}"
+        "{migrate}\nsqlx = {{ version = \"0.9\", default-features = false, features = [\"runtime-tokio\", {features}, \"migrate\", \"macros\"] }}"
     );
-    let dir = project(&root, &name, &dependencies, "", "0", n, false);
+    let dir = project(&root, name, &dependencies, "", "0", n, false);
     generate::sqlx(&dir.join("sqlx_migrations"), n);
     write(
         &dir.join("build.rs"),
         "fn main() {\n    println!(\"cargo:rerun-if-changed=migrations\");\n    println!(\"cargo:rerun-if-changed=sqlx_migrations\");\n}\n",
     );
-    write(&dir.join("src/main.rs"), LATENCY_APP);
+    write(&dir.join("src/main.rs"), main);
     build(&dir, &target);
     target.join("release").join(name)
 }
@@ -265,20 +272,7 @@ async fn main() {
 ///   does for each test: a new database, `sqlx::migrate!`'s `Migrator::run`,
 ///   a pool, `SELECT 1`.
 pub fn test_db_app(n: usize) -> PathBuf {
-    let (root, target, migrate) = app_folders();
-    let name = format!("test_db_app_{n}");
-    let dependencies = format!(
-        "{migrate}\nsqlx = {{ version = \"0.9\", default-features = false, features = [\"runtime-tokio\", \"sqlite\", \"postgres\", \"migrate\", \"macros\"] }}"
-    );
-    let dir = project(&root, &name, &dependencies, "", "0", n, false);
-    generate::sqlx(&dir.join("sqlx_migrations"), n);
-    write(
-        &dir.join("build.rs"),
-        "fn main() {\n    println!(\"cargo:rerun-if-changed=migrations\");\n    println!(\"cargo:rerun-if-changed=sqlx_migrations\");\n}\n",
-    );
-    write(&dir.join("src/main.rs"), TEST_DB_APP);
-    build(&dir, &target);
-    target.join("release").join(name)
+    both_ways_app(&format!("test_db_app_{n}"), n, "\"sqlite\", \"postgres\"", TEST_DB_APP)
 }
 
 const TEST_DB_APP: &str = r#"use sqlx::Connection;
