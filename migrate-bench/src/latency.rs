@@ -153,9 +153,19 @@ async fn floor_run(n: usize, link: Option<u16>) -> Duration {
 /// connecting for one query.
 async fn startup(app: &Path, link: Option<u16>, reps: usize) -> [Duration; 3] {
     let dbs = [Fresh::new(Kind::Postgres).await, Fresh::new(Kind::Postgres).await];
-    let urls: Vec<String> = dbs.iter().map(|d| link.map_or_else(|| d.url.clone(), |p| through(&d.url, p))).collect();
+    let urls: Vec<String> = dbs
+        .iter()
+        .map(|d| link.map_or_else(|| d.url.clone(), |p| through(&d.url, p)))
+        .collect();
     for (db, mode) in dbs.iter().zip(["migrate", "sqlx"]) {
-        assert!(Command::new(app).args([mode, &db.url]).output().unwrap().status.success());
+        assert!(
+            Command::new(app)
+                .args([mode, &db.url])
+                .output()
+                .unwrap()
+                .status
+                .success()
+        );
     }
     let mut samples: [Vec<Duration>; 3] = Default::default();
     for _ in 0..reps {
@@ -166,7 +176,14 @@ async fn startup(app: &Path, link: Option<u16>, reps: usize) -> [Duration; 3] {
             assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "0");
         }
         let t = Instant::now();
-        assert!(Command::new("psql").args(["-X", "-Atq", "-d", &urls[0], "-c", "SELECT 1"]).output().unwrap().status.success());
+        assert!(
+            Command::new("psql")
+                .args(["-X", "-Atq", "-d", &urls[0], "-c", "SELECT 1"])
+                .output()
+                .unwrap()
+                .status
+                .success()
+        );
         samples[2].push(t.elapsed());
     }
     for db in dbs {
