@@ -55,8 +55,19 @@ async fn postgres_a_fresh_run_of_a_thousand_migrations_goes_in_few_requests() {
         "{} requests for 1,000 migrations",
         sent.len()
     );
-    let batches = sent.iter().filter(|s| s.contains("SAVEPOINT migrate_batched")).count();
-    assert!(batches >= 10, "{sent:#?}");
+    let batches: Vec<&String> = sent
+        .iter()
+        .filter(|s| s.contains("SAVEPOINT migrate_batched"))
+        .collect();
+    assert!(batches.len() >= 10, "{sent:#?}");
+    // The server still rolls back a run whose migrator is gone (PostgreSQL 14+).
+    assert!(
+        batches
+            .iter()
+            .all(|b| b.contains("SET LOCAL client_connection_check_interval")),
+        "{}",
+        batches[0]
+    );
     // Each row says what the report says, and the history verifies.
     let reported: Vec<i64> = report.steps.iter().map(|s| s.duration.as_millis() as i64).collect();
     assert_eq!(applied_ms(&db.pool).await, reported);

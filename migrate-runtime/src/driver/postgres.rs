@@ -284,11 +284,7 @@ async fn in_transaction(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sq
     // migrator dies mid-step, PostgreSQL 14+ notices within a second
     // (client_connection_check_interval) and rolls back.
     let ms = "(EXTRACT(EPOCH FROM (clock_timestamp() - now())) * 1000)::bigint";
-    let watch = if s.watch_client {
-        "SET LOCAL client_connection_check_interval = '1s';\n"
-    } else {
-        ""
-    };
+    let watch = watch_client(s);
     if s.in_run_transaction {
         return in_savepoint(conn, s, step, sql, terminator).await;
     }
@@ -323,11 +319,7 @@ async fn in_transaction(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sq
 async fn in_savepoint(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sql: &str, terminator: &str) -> Result<()> {
     let d = conn.dialect();
     let ms = STEP_MS;
-    let watch = if s.watch_client {
-        "SET LOCAL client_connection_check_interval = '1s';\n"
-    } else {
-        ""
-    };
+    let watch = watch_client(s);
     let record = step.record(d, &s.table, ms, false);
     let prefix = format!(
         "SAVEPOINT migrate_step;\nSELECT set_config('migrate.step_started', clock_timestamp()::text, true);\n{watch}{}",
@@ -362,9 +354,20 @@ fn batched(s: &Settings, step: &Step<'_>, sql: &str) -> String {
     let terminator = if split::needs_terminator(sql, d) { "\n;" } else { "" };
     let record = step.record(d, &s.table, STEP_MS, false);
     format!(
-        "SAVEPOINT {BATCH_SAVEPOINT};\n{}{sql}{terminator}\n{record} RETURNING execution_ms::text AS migrate_step_ms, {MARK_STEP};\nRELEASE SAVEPOINT {BATCH_SAVEPOINT}",
+        "SAVEPOINT {BATCH_SAVEPOINT};\n{}{}{sql}{terminator}\n{record} RETURNING execution_ms::text AS migrate_step_ms, {MARK_STEP};\nRELEASE SAVEPOINT {BATCH_SAVEPOINT}",
+        watch_client(s),
         guards(s, step.migration).local
     )
+}
+
+/// PostgreSQL 14+: the server checks every second that the migrator is still
+/// there, and rolls back when it is gone (set for the transaction).
+fn watch_client(s: &Settings) -> &'static str {
+    if s.watch_client {
+        "SET LOCAL client_connection_check_interval = '1s';\n"
+    } else {
+        ""
+    }
 }
 
 /// A batch in one request, in the run's open transaction: the steps' texts
