@@ -86,7 +86,7 @@ fn comment(line: &str) -> Option<&str> {
 
 /// Whether `c` is a control character no migration should hold: every C0
 /// control but tab and form feed (line breaks are already `\n`), and DEL.
-fn is_forbidden_control(c: char) -> bool {
+pub(crate) fn is_forbidden_control(c: char) -> bool {
     (c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\x0c')) || matches!(c, '\u{80}'..='\u{9f}')
 }
 

@@ -19,9 +19,10 @@ pub struct Unwritable {
     pub in_string: bool,
 }
 
-/// Whether a migration file cannot hold `c` as it is.
+/// Whether a migration file cannot hold `c` as it is: the reader's own rule
+/// (a carriage return is a line break to it, and is refused alone).
 fn unwritable(c: char) -> bool {
-    c.is_control() && !matches!(c, '\t' | '\n')
+    crate::format::is_forbidden_control(c)
 }
 
 /// `sql`, read in `dialect`, with each string literal that holds a
