@@ -55,6 +55,12 @@ const EXTRA_COLUMNS: [Column; 5] = [
     },
 ];
 
+/// The names of the columns added after the first version of the history
+/// table: all present once a changing run has created or completed it.
+pub(crate) fn added_columns() -> impl Iterator<Item = String> {
+    EXTRA_COLUMNS.iter().map(|c| c.name.to_owned())
+}
+
 /// The lease table's name (in the history table's schema).
 pub const LEASE_TABLE: &str = "migrate_lease";
 

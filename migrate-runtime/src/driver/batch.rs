@@ -1,14 +1,19 @@
 //! Batches: consecutive plain steps handed to the database together, each
-//! in a savepoint with its history row (SQLite, straight on its handle;
-//! PostgreSQL, in one request).
+//! with its history row (SQLite, straight on its handle, a savepoint a step;
+//! PostgreSQL, in one request, a savepoint a batch).
 
 use super::*;
 
 /// How many migrations [`apply_batch`] hands to the database in one go at
-/// most (the async side reports progress after each go).
+/// most, unless its [`Backend::batch_size`] says otherwise (the async side
+/// reports progress after each go).
 pub(crate) const BATCH_SIZE: usize = 100;
 
-/// The savepoint each step of an [`apply_batch`] runs in.
+/// How much SQL (bytes of the migrations' text) one batch holds at most:
+/// past it, a batch stops before the next step (one step always goes).
+pub(crate) const BATCH_BYTES: usize = 4 << 20;
+
+/// The savepoint an [`apply_batch`] runs in (each step's on SQLite, the batch's on PostgreSQL).
 pub(crate) const BATCH_SAVEPOINT: &str = "migrate_batched";
 
 /// Whether a step can go in an [`apply_batch`]: a database with a batch
@@ -23,12 +28,12 @@ pub(crate) fn batchable(conn: &dyn Backend, step: &Step<'_>) -> bool {
         && m.depends_on().next().is_none()
 }
 
-/// Consecutive steps, each migration with its history row in a savepoint,
-/// run together ([`Backend::run_batch`]), each timed as the database saw it.
-/// Returns how long each of the first steps that ran took; a step that
-/// failed was rolled back to its savepoint, and the caller runs it (and what
-/// follows) the usual way, so that the failure is named and what came before
-/// it kept. `None` when the database has no such path.
+/// Consecutive steps, each migration with its history row, run together
+/// ([`Backend::run_batch`]), each timed as the database saw it. Returns how
+/// long each of the first steps that ran took; a step that failed was rolled
+/// back, and the caller runs it (and what follows) the usual way, so that
+/// the failure is named and what came before it kept. `None` when the
+/// database has no such path.
 pub(crate) async fn apply_batch(conn: &mut dyn Backend, s: &Settings, steps: &[Step<'_>]) -> Option<Vec<Duration>> {
     let batch = steps
         .iter()
@@ -39,7 +44,7 @@ pub(crate) async fn apply_batch(conn: &mut dyn Backend, s: &Settings, steps: &[S
         tracing::debug!(
             revision = step.migration.revision(),
             error = %error,
-            "a migration failed in a batch and was rolled back to its savepoint; running it the usual way"
+            "a migration failed in a batch and was rolled back; running it the usual way"
         );
     }
     Some(ran.took)

@@ -102,21 +102,21 @@ impl TryFrom<RowTuple> for HistoryRow {
 
 /// Creates the history table if it is missing, and adds the columns a
 /// table made by an earlier version lacks (under the migration lock).
-pub(crate) async fn create_table(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
+/// Returns the table's columns, all of this version's: the creation and the
+/// reading of what is there go in one request.
+pub(crate) async fn create_table(conn: &mut dyn Backend, s: &Settings) -> Result<Vec<String>> {
     let d = conn.dialect();
     let context = format!("creating the history table {}", d.table(&s.table));
-    run(conn, d.create_table(&s.table), &context).await?;
-    let present = conn
-        .read_strings(d.select_columns(&s.table))
-        .await
-        .map_err(db("reading the history table's columns"))?;
+    let sql = format!("{};\n{}", d.create_table(&s.table), d.select_columns(&s.table));
+    let mut present = conn.read_strings(sql).await.map_err(db(&context))?;
     for add in d.add_missing_columns(&s.table, &present) {
         tracing::info!(table = %d.table(&s.table), "{add}: the history table gains a column of this version");
         let context = format!("adding a column to the history table {}", d.table(&s.table));
         // MySQL commits an ALTER at once; the others keep it in the run's transaction or commit it alone.
         run(conn, add, &context).await?;
     }
-    Ok(())
+    present.extend(crate::dialect::added_columns());
+    Ok(present)
 }
 
 /// How many statements of `revision` the history row says completed (0 without a row).
@@ -198,4 +198,30 @@ pub(crate) async fn drop_digest(conn: &mut dyn Backend, s: &Settings) -> Result<
 pub(crate) async fn write_digest(conn: &mut dyn Backend, s: &Settings, digest: &Digest) -> Result<()> {
     let sql = conn.dialect().set_digest(&s.table, digest);
     run(conn, sql, "writing the history digest").await
+}
+
+/// Begins the run's one transaction and drops the digest row inside it, in
+/// one request: a run that ends rolled back leaves the digest as it was,
+/// true of a history it did not change.
+pub(crate) async fn begin_dropping_digest(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
+    let sql = format!("BEGIN;\n{}", conn.dialect().delete_digest(&s.table));
+    run(
+        conn,
+        sql,
+        "beginning the run's transaction and dropping the history digest",
+    )
+    .await
+}
+
+/// Writes the digest row and commits the run's one transaction, in one
+/// request. If either fails, nothing since the transaction began is kept
+/// (a failed write leaves it open and aborted: it is rolled back here).
+pub(crate) async fn commit_with_digest(conn: &mut dyn Backend, s: &Settings, digest: &Digest) -> Result<()> {
+    let sql = format!("{};\nCOMMIT", conn.dialect().set_digest(&s.table, digest));
+    if let Err(e) = conn.execute(sql).await {
+        // After a failed COMMIT there is no transaction left, and this only warns.
+        let _ = conn.execute("ROLLBACK".into()).await;
+        return Err(db("writing the history digest and committing the run's transaction")(e));
+    }
+    Ok(())
 }

@@ -131,8 +131,13 @@ pub trait Backend: Send {
         Box::pin(async { Vec::new() })
     }
 
-    /// Reads the history rows with [`HistorySql::select_history`](crate::dialect::HistorySql::select_history).
-    fn read_rows<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<Vec<HistoryRow>>>;
+    /// Reads the history rows with [`HistorySql::select_history`](crate::dialect::HistorySql::select_history),
+    /// given the table's `columns` (read first when `None`).
+    fn read_rows<'a>(
+        &'a mut self,
+        s: &'a Settings,
+        columns: Option<Vec<String>>,
+    ) -> BoxFuture<'a, Result<Vec<HistoryRow>>>;
 
     /// Reads the digest row in one simple query; an error (no table yet) reads as none.
     fn read_digest<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Option<String>>;
@@ -174,12 +179,12 @@ pub trait Backend: Send {
     }
 
     /// Runs `steps` ([`batch_step`](Self::batch_step)) in order inside the
-    /// run's transaction, each in a savepoint with its history row, stopping
-    /// at the first that fails, which is rolled back to its savepoint. SQLite:
-    /// straight on the database handle (off the async thread, not through
-    /// sqlx's worker); PostgreSQL: in one request. `None` where the database
-    /// has no such path, or the handle could not be had: the caller then runs
-    /// the steps one by one.
+    /// run's transaction, each with its history row, stopping at the first
+    /// that fails, which is rolled back while those before it are kept.
+    /// SQLite: straight on the database handle (off the async thread, not
+    /// through sqlx's worker), a savepoint a step; PostgreSQL: in one request,
+    /// a savepoint a batch. `None` where the database has no such path, or
+    /// the handle could not be had: the caller then runs the steps one by one.
     fn run_batch(&mut self, steps: Vec<BatchStep>) -> BoxFuture<'_, Option<BatchRun>> {
         let _ = steps;
         Box::pin(async { None })
@@ -189,6 +194,12 @@ pub trait Backend: Send {
     /// together (SQLite, PostgreSQL).
     fn batches(&self) -> bool {
         false
+    }
+
+    /// How many steps at most go to one [`run_batch`](Self::run_batch): the
+    /// async side reports progress after each.
+    fn batch_size(&self) -> usize {
+        BATCH_SIZE
     }
 
     /// `step` (whose SQL is `sql`) as [`run_batch`](Self::run_batch) runs it;
@@ -279,7 +290,7 @@ pub trait Backend: Send {
 pub struct BatchStep {
     /// The step's text: SQLite, the savepoint and the migration's SQL, whole
     /// (with the terminator its last statement needs); PostgreSQL, all of it,
-    /// its history row and the savepoint's release included.
+    /// its history row included (the batch has the savepoint).
     pub sql: String,
     /// SQLite: the history row's statement, `?1` its `execution_ms`;
     /// PostgreSQL: empty (it is in `sql`).
@@ -355,12 +366,16 @@ macro_rules! same_everywhere {
         fn read_rows<'a>(
             &'a mut self,
             s: &'a $crate::driver::Settings,
+            columns: Option<Vec<String>>,
         ) -> $crate::driver::BoxFuture<'a, $crate::error::Result<Vec<$crate::driver::HistoryRow>>> {
             Box::pin(async move {
                 let d = <$db as $crate::driver::Driver>::DIALECT;
-                let columns = $crate::driver::Backend::read_strings(self, d.select_columns(&s.table))
-                    .await
-                    .map_err($crate::error::db("reading the history table's columns"))?;
+                let columns = match columns {
+                    Some(known) => known,
+                    None => $crate::driver::Backend::read_strings(self, d.select_columns(&s.table))
+                        .await
+                        .map_err($crate::error::db("reading the history table's columns"))?,
+                };
                 let sql = d.select_history(&s.table, &columns);
                 let context = || format!("reading the history table {}", d.table(&s.table));
                 let rows = sqlx::raw_sql(sqlx::AssertSqlSafe($crate::driver::logged(sql)))

@@ -135,6 +135,12 @@ impl Backend for PgConnection {
         true
     }
 
+    fn batch_size(&self) -> usize {
+        // A request's wait is the cost to cut (a batch is one), and the server's
+        // work per step is small against it: progress is reported every 1,000 steps.
+        1_000
+    }
+
     fn batch_step(&self, s: &Settings, step: &Step<'_>, sql: &str) -> Option<BatchStep> {
         // Only an upgrade in the run's one transaction (a row to insert, a savepoint to be in).
         (s.in_run_transaction && step.direction == migrate_core::Direction::Upgrade).then(|| BatchStep {
@@ -346,16 +352,15 @@ const STEP_MS: &str =
 /// Marks now as the start of the next step (`STEP_MS`), as a column named `migrate_step_mark`.
 const MARK_STEP: &str = "set_config('migrate.step_started', clock_timestamp()::text, true) AS migrate_step_mark";
 
-/// One step of a batch: its savepoint, the migration, its history row, which
-/// returns the step's duration (`migrate_step_ms`) and marks the next
-/// step's start, and the savepoint's release.
+/// One step of a batch: the migration and its history row, which returns
+/// the step's duration (`migrate_step_ms`) and marks the next step's start.
+/// The batch, not the step, has a savepoint ([`run_batch`]).
 fn batched(s: &Settings, step: &Step<'_>, sql: &str) -> String {
     let d = Dialect::Postgres;
     let terminator = if split::needs_terminator(sql, d) { "\n;" } else { "" };
     let record = step.record(d, &s.table, STEP_MS, false);
     format!(
-        "SAVEPOINT {BATCH_SAVEPOINT};\n{}{}{sql}{terminator}\n{record} RETURNING execution_ms::text AS migrate_step_ms, {MARK_STEP};\nRELEASE SAVEPOINT {BATCH_SAVEPOINT}",
-        watch_client(s),
+        "{}{sql}{terminator}\n{record} RETURNING execution_ms::text AS migrate_step_ms, {MARK_STEP}",
         guards(s, step.migration).local
     )
 }
@@ -370,49 +375,82 @@ fn watch_client(s: &Settings) -> &'static str {
     }
 }
 
-/// A batch in one request, in the run's open transaction: the steps' texts
-/// ([`batched`]) after a mark of the first one's start. Each kept step's
-/// row reports its duration as it runs; at the first failure the request
-/// stops there, and that step is rolled back to its savepoint.
+/// A batch in one request, in the run's open transaction: one savepoint, a
+/// mark of the first step's start, the steps' texts ([`batched`]), the
+/// savepoint's release. Each kept step's row reports its duration as it
+/// runs. At the first failure the request stops there and the whole batch
+/// is rolled back to its savepoint; the steps before the failed one are
+/// then sent again (they ran a moment ago on the same state), so that they
+/// are kept and the caller runs the failed one the usual way, which names it.
+///
+/// One savepoint a batch rather than one a step: a subtransaction a step
+/// costs the server a sixth of the run, and past 64 of them every other
+/// session's snapshots must look them up (the subtransaction cache overflows).
 async fn run_batch(conn: &mut PgConnection, steps: Vec<BatchStep>) -> Option<BatchRun> {
+    let watch = conn.server_version_num().is_some_and(|v| v >= 140_000);
+    let mut count = steps.len();
+    let mut failure = None;
+    loop {
+        let ran = send_batch(conn, &steps[..count], watch).await;
+        let Some(error) = ran.failure else {
+            return Some(BatchRun {
+                took: ran.took,
+                failure,
+            });
+        };
+        // The batch's savepoint is still open: back to it. Should this fail
+        // too (the connection is gone), the usual path meets the same state
+        // at the failed step and names it, and the run's commit says what is lost.
+        let undo = format!("ROLLBACK TO SAVEPOINT {BATCH_SAVEPOINT};\nRELEASE SAVEPOINT {BATCH_SAVEPOINT}");
+        if run(conn, undo, "rolling back a batch to its savepoint").await.is_err() || ran.took.is_empty() {
+            return Some(BatchRun {
+                took: ran.took,
+                failure: failure.or(Some(error)),
+            });
+        }
+        // The first failure is the one the caller hears of; a step failing
+        // only when sent again (a migration that does not do the same twice)
+        // shortens the batch further, and then runs the usual way.
+        failure.get_or_insert(error);
+        count = ran.took.len();
+    }
+}
+
+/// Sends `steps` as one batch ([`run_batch`]): how long each kept step took,
+/// and the error of the one that failed, if any (its batch's savepoint then
+/// still open in an aborted transaction).
+async fn send_batch(conn: &mut PgConnection, steps: &[BatchStep], watch: bool) -> BatchRun {
     use futures_util::StreamExt;
     use sqlx::Row;
-    let mut text = format!("SELECT {MARK_STEP}");
-    for step in &steps {
+    let mut text = format!("SAVEPOINT {BATCH_SAVEPOINT};\n");
+    if watch {
+        text.push_str("SET LOCAL client_connection_check_interval = '1s';\n");
+    }
+    text.push_str(&format!("SELECT {MARK_STEP}"));
+    for step in steps {
         text.push_str(";\n");
         text.push_str(&step.sql);
     }
+    text.push_str(&format!(";\nRELEASE SAVEPOINT {BATCH_SAVEPOINT}"));
     let mut took = Vec::with_capacity(steps.len());
-    let mut failure = None;
-    {
-        let mut results = sqlx::raw_sql(sqlx::AssertSqlSafe(super::logged(text))).fetch_many(&mut *conn);
-        while let Some(item) = results.next().await {
-            match item {
-                Ok(sqlx::Either::Right(row)) => {
-                    if let Ok(ms) = row.try_get::<String, _>("migrate_step_ms") {
-                        took.push(Duration::from_millis(ms.parse().unwrap_or(0)));
-                    }
+    let mut results = sqlx::raw_sql(sqlx::AssertSqlSafe(super::logged(text))).fetch_many(&mut *conn);
+    while let Some(item) = results.next().await {
+        match item {
+            Ok(sqlx::Either::Right(row)) => {
+                if let Ok(ms) = row.try_get::<String, _>("migrate_step_ms") {
+                    took.push(Duration::from_millis(ms.parse().unwrap_or(0)));
                 }
-                Ok(sqlx::Either::Left(_)) => {}
-                Err(e) => {
-                    failure = Some(e.to_string());
-                    break;
-                }
+            }
+            Ok(sqlx::Either::Left(_)) => {}
+            Err(e) => {
+                return BatchRun {
+                    took,
+                    failure: Some(e.to_string()),
+                };
             }
         }
     }
-    if failure.is_some() {
-        // The failed step's savepoint is still open: back to it. Should this fail
-        // too, the usual path meets the aborted transaction and names it.
-        let undo = format!("ROLLBACK TO SAVEPOINT {BATCH_SAVEPOINT};\nRELEASE SAVEPOINT {BATCH_SAVEPOINT}");
-        let _ = run(
-            conn,
-            undo,
-            "rolling back the failed migration of a batch to its savepoint",
-        )
-        .await;
-    }
-    Some(BatchRun { took, failure })
+    BatchRun { took, failure: None }
 }
 
 /// The 1-based line of `sql` holding character `position` (1-based) of a

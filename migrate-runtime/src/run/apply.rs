@@ -88,16 +88,21 @@ impl<'m> Run<'m> {
         mut applying: Applying<'_, '_>,
         report: &mut Report,
     ) -> Result<()> {
-        if !applying.plan.is_empty() {
-            // Until the run's last step is done, no start-up check may take the short cut.
-            driver::drop_digest(conn, s).await?;
-        }
         let mut at = Progressing {
             one_transaction: applying.one_transaction(conn, s),
             open: None,
             ahead: VecDeque::new(),
             unbatched_until: 0,
         };
+        if !applying.plan.is_empty() {
+            // Until the run's last step is done, no start-up check may take the short cut.
+            if at.one_transaction {
+                driver::begin_dropping_digest(conn, s).await?;
+                at.open = Some(report.steps.len());
+            } else {
+                driver::drop_digest(conn, s).await?;
+            }
+        }
         let together = Settings {
             in_run_transaction: true,
             ..s.clone()
@@ -112,8 +117,13 @@ impl<'m> Run<'m> {
             }
         }
         if let Some(first) = at.open {
-            // What ran before a failed step is kept, as with a transaction per step.
-            if let Err(e) = driver::commit(conn, "committing the run's transaction").await {
+            // What ran before a failed step is kept, as with a transaction per step;
+            // after the last step, the digest row goes with the commit.
+            let committed = match &result {
+                Ok(()) => driver::commit_with_digest(conn, s, &applying.digest).await,
+                Err(_) => driver::commit(conn, "committing the run's transaction").await,
+            };
+            if let Err(e) = committed {
                 // Nothing since BEGIN is kept: the report and the error must not say it is.
                 report.steps.truncate(first);
                 return Err(match result {
@@ -130,6 +140,9 @@ impl<'m> Run<'m> {
             }
         }
         result?;
+        if at.open.is_some() {
+            return Ok(());
+        }
         let digest = applying.digest.to_string();
         if !report.is_empty() || conn.read_digest(s).await.as_deref() != Some(digest.as_str()) {
             // After the last step; or, when nothing ran, because the digest was
@@ -159,11 +172,16 @@ impl<'m> Run<'m> {
         {
             return Ok(());
         }
+        let mut bytes = 0;
         let steps: Vec<Step<'_>> = applying.plan.steps[index..]
             .iter()
             .map(|&i| applying.step(i))
             .take_while(|st| driver::batchable(conn, st))
-            .take(driver::BATCH_SIZE)
+            .take(conn.batch_size())
+            .take_while(|st| {
+                bytes += st.sql().map_or(0, str::len);
+                bytes <= driver::BATCH_BYTES || bytes == st.sql().map_or(0, str::len)
+            })
             .collect();
         if steps.len() < 2 {
             return Ok(());

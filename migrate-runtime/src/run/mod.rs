@@ -123,7 +123,7 @@ impl<'m> Run<'m> {
             if !conn.table_exists(&s).await? {
                 return Ok(Vec::new());
             }
-            conn.read_rows(&s).await
+            conn.read_rows(&s, None).await
         })
     }
 

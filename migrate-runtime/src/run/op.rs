@@ -14,8 +14,8 @@ impl<'m> Run<'m> {
         op: Op,
         report: &mut Report,
     ) -> Result<()> {
-        driver::create_table(conn, s).await?;
-        let mut rows = match conn.read_rows(s).await {
+        let columns = driver::create_table(conn, s).await?;
+        let mut rows = match conn.read_rows(s, Some(columns)).await {
             // A row whose state this build does not know: the documented ways out
             // still work, `stamp --purge` (which erases it) and `resolve` of that row.
             Err(Error::UnknownState { revision, state }) => match &op {

@@ -22,7 +22,7 @@ impl<'m> Run<'m> {
                     return Ok(());
                 }
                 let rows = if conn.table_exists(&s).await? {
-                    conn.read_rows(&s).await?
+                    conn.read_rows(&s, None).await?
                 } else {
                     Vec::new()
                 };
