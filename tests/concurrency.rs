@@ -573,7 +573,8 @@ async fn fresh_run_larger_than_the_lock_table() {
     let (report, sent) = support::statements_sent(migrations.upgrade(pool, "head")).await;
     assert_eq!(report.unwrap().steps.len(), n);
     assert_eq!(db.history_rows().await, n as i64);
-    let commits = sent.iter().filter(|s| s.trim() == "COMMIT").count();
+    // The last COMMIT goes with the digest's write.
+    let commits = sent.iter().filter(|s| s.trim_end().ends_with("COMMIT")).count();
     assert!(
         commits >= 2,
         "the lock table filled up, so the run committed part-way ({commits} commits)"

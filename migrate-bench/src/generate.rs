@@ -108,10 +108,15 @@ pub fn ours(dir: &Path, n: usize) {
 }
 
 /// Writes the same N migrations in sqlx's reversible format into `dir`.
+/// The name of migration `i`'s upgrade file in sqlx's format.
+pub fn sqlx_name(i: usize) -> String {
+    format!("{}_step_{i}.up.sql", i + 1)
+}
+
 pub fn sqlx(dir: &Path, n: usize) {
     std::fs::create_dir_all(dir).unwrap();
     for i in 0..n {
-        std::fs::write(dir.join(format!("{}_step_{i}.up.sql", i + 1)), up(i)).unwrap();
+        std::fs::write(dir.join(sqlx_name(i)), up(i)).unwrap();
         std::fs::write(dir.join(format!("{}_step_{i}.down.sql", i + 1)), down(i)).unwrap();
     }
 }

@@ -4,11 +4,11 @@
 //! ```text
 //! cargo run --release -p migrate-bench            # everything (see BENCHMARKS.md)
 //! cargo run --release -p migrate-bench -- --smoke # a small N, seconds
-//! cargo run --release -p migrate-bench -- --only-rebuild # the application rebuild alone
+//! cargo run --release -p migrate-bench -- --only-rebuild # the application rebuild and its stripped size, N = 1, 1,000, 10,000 (--n N)
 //! cargo run --release -p migrate-bench -- --only-noop    # the no-op start-up alone
 //! cargo run --release -p migrate-bench -- --only-bases   # several bases, N = 330 and 10,000
 //! cargo run --release -p migrate-bench -- --only-deploy  # lease vs advisory start-up; fleets of databases and schemas
-//! cargo run --release -p migrate-bench -- --only-latency # PostgreSQL fresh apply and start-up, loopback and through a 5 ms proxy (--n N, --delay-ms D)
+//! cargo run --release -p migrate-bench -- --only-latency # PostgreSQL and MariaDB fresh apply and start-up, loopback and through a 5 ms proxy (--n N, --delay-ms D, --engine postgres|mariadb)
 //! cargo run --release -p migrate-bench -- --only-apply   # a chain of N applied by an application, beside sqlite3/psql (--n N: one size)
 //! cargo run --release -p migrate-bench -- --only-autogenerate # revision --autogenerate on 160 revisions, 60 tables
 //! cargo run --release -p migrate-bench -- --only-test-db # a database ready for one test: #[migrate::test] beside #[sqlx::test]'s way
@@ -102,7 +102,12 @@ fn main() {
         return rt.block_on(child(&args[1..]));
     }
     if args.iter().any(|a| a == "--only-rebuild") {
-        return print_app_rebuild();
+        // `--n 1000`: that size alone.
+        let sizes: Vec<usize> = match args.iter().position(|a| a == "--n").and_then(|i| args.get(i + 1)) {
+            Some(n) => vec![n.parse().expect("--n takes a number")],
+            None => vec![1, 1_000, 10_000],
+        };
+        return print_app_rebuild(&sizes);
     }
     if args.iter().any(|a| a == "--only-deploy") {
         return rt.block_on(deploy::print());
@@ -129,7 +134,12 @@ fn main() {
                 .and_then(|i| args.get(i + 1))
                 .map_or(default, |v| v.parse().expect("a number"))
         };
-        return rt.block_on(latency::print(value("--n", 1_000) as usize, value("--delay-ms", 5)));
+        let only = args.iter().position(|a| a == "--engine").and_then(|i| args.get(i + 1));
+        return rt.block_on(latency::print(
+            value("--n", 1_000) as usize,
+            value("--delay-ms", 5),
+            only.map(String::as_str),
+        ));
     }
     if args.iter().any(|a| a == "--only-bases") {
         return rt.block_on(print_bases(&[330, 10_000]));
@@ -218,7 +228,7 @@ fn main() {
                 r.ours_bytes as f64 / 1024.0,
                 r.sqlx_bytes as f64 / 1024.0
             );
-            print_app_rebuild();
+            print_app_rebuild(&[1, 1_000, 10_000]);
         }
     });
 }
@@ -346,23 +356,32 @@ async fn print_apply(sizes: &[usize]) {
     }
 }
 
-/// The application rebuild: what calling `upgrade` costs a user's release build.
-fn print_app_rebuild() {
-    let reps = 7;
-    let r = rebuild::app(reps);
+/// The application rebuild: what calling `upgrade` costs a user's release
+/// build, with one, 1,000 and 10,000 migrations embedded (`--n N`: one size),
+/// and the stripped binaries.
+fn print_app_rebuild(sizes: &[usize]) {
+    let reps = 5;
     println!(
-        "\n## Release rebuild of an application that migrates a SqlitePool and a PgPool (one migration touched, only the app crate rebuilt, the three in turn, median of {reps})\n"
+        "\n## Release rebuild of an application that migrates a SqlitePool and a PgPool (one migration of N touched, only the app crate rebuilt, the three in turn, median of {reps}), and its stripped binary\n"
     );
     println!(
-        "| calls `upgrade` (s) | same app without the call (s) | on `sqlx::migrate!` + `Migrator::run` (s) | with / without | with / sqlx |"
+        "| N | calls `upgrade` (s) | same app without the call (s) | on `sqlx::migrate!` + `Migrator::run` (s) | with / without | with / sqlx | stripped: calls `upgrade` (MiB) | without (MiB) | sqlx (MiB) | with / sqlx |"
     );
-    println!("|---:|---:|---:|---:|---:|");
-    println!(
-        "| {:.2} | {:.2} | {:.2} | {} | {} |",
-        r.with_call.as_secs_f64(),
-        r.without_call.as_secs_f64(),
-        r.sqlx.as_secs_f64(),
-        ratio(r.with_call, r.without_call),
-        ratio(r.with_call, r.sqlx)
-    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &n in sizes {
+        let r = rebuild::app(reps, n);
+        let mib = |b: u64| format!("{:.2}", b as f64 / (1024.0 * 1024.0));
+        println!(
+            "| {n} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} | {:.2}× |",
+            r.with_call.as_secs_f64(),
+            r.without_call.as_secs_f64(),
+            r.sqlx.as_secs_f64(),
+            ratio(r.with_call, r.without_call),
+            ratio(r.with_call, r.sqlx),
+            mib(r.stripped[0]),
+            mib(r.stripped[1]),
+            mib(r.stripped[2]),
+            r.stripped[0] as f64 / r.stripped[2] as f64
+        );
+    }
 }

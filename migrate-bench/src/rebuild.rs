@@ -75,6 +75,20 @@ pub struct AppRebuild {
     pub without_call: Duration,
     /// The same application on `sqlx::migrate!` and `Migrator::run` on both pools.
     pub sqlx: Duration,
+    /// The stripped release binaries of the three, in bytes, in the same order.
+    pub stripped: [u64; 3],
+}
+
+/// The size of `binary` once stripped of symbols and debug information (a copy is stripped).
+fn stripped_size(binary: &Path) -> u64 {
+    let copy = tempfile::NamedTempFile::new().unwrap();
+    std::fs::copy(binary, copy.path()).unwrap();
+    let status = Command::new("strip")
+        .arg(copy.path())
+        .status()
+        .expect("strip (binutils) runs");
+    assert!(status.success());
+    std::fs::metadata(copy.path()).unwrap().len()
 }
 
 /// The application's `main`: two pools and `calls`, nothing else, so the
@@ -94,8 +108,8 @@ async fn main() {{
     )
 }
 
-/// Measures [`AppRebuild`]: three crates sharing one target folder.
-pub fn app(reps: usize) -> AppRebuild {
+/// Measures [`AppRebuild`] with `n` migrations embedded: three crates sharing one target folder.
+pub fn app(reps: usize, n: usize) -> AppRebuild {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-rebuild");
     let target = root.join("target");
     let facade = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap();
@@ -107,7 +121,7 @@ pub fn app(reps: usize) -> AppRebuild {
         "use migrate::sqlx;\n\nstatic MIGRATIONS: migrate::Migrations = migrate::embed_migrations!(\"migrations\");";
     let variants = [
         (
-            "app_upgrade",
+            format!("app_upgrade_{n}"),
             ours_dependency.clone(),
             app_main(
                 ours_embed,
@@ -116,13 +130,13 @@ pub fn app(reps: usize) -> AppRebuild {
             false,
         ),
         (
-            "app_no_upgrade",
+            format!("app_no_upgrade_{n}"),
             ours_dependency,
             app_main(ours_embed, "    println!(\"{} migrations\", MIGRATIONS.len());"),
             false,
         ),
         (
-            "app_sqlx",
+            format!("app_sqlx_{n}"),
             "sqlx = { version = \"0.9\", default-features = false, features = [\"runtime-tokio\", \"sqlite\", \"postgres\", \"migrate\", \"macros\"] }\ntokio = { version = \"1\", features = [\"rt\", \"macros\"] }".to_owned(),
             app_main(
                 "static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!(\"./migrations\");",
@@ -135,14 +149,17 @@ pub fn app(reps: usize) -> AppRebuild {
     // turn, round after round, so that whatever else the machine does weighs
     // on all three alike.
     let mut touched = Vec::new();
-    for (name, dependency, main, sqlx_format) in variants {
-        let dir = project(&root, name, &dependency, "", "0", 1, sqlx_format);
+    let mut stripped = [0; 3];
+    for (k, (name, dependency, main, sqlx_format)) in variants.into_iter().enumerate() {
+        let dir = project(&root, &name, &dependency, "", "0", n, sqlx_format);
         write(&dir.join("src/main.rs"), &main);
         build(&dir, &target);
+        stripped[k] = stripped_size(&target.join("release").join(&name));
+        // The middle one of the history: touching it changes neither end.
         let file = if sqlx_format {
-            "1_step_0.up.sql".to_owned()
+            generate::sqlx_name(n / 2)
         } else {
-            generate::ours_name(0)
+            generate::ours_name(n / 2)
         };
         touched.push((dir.clone(), dir.join("migrations").join(file)));
     }
@@ -159,17 +176,23 @@ pub fn app(reps: usize) -> AppRebuild {
         with_call: times[0],
         without_call: times[1],
         sqlx: times[2],
+        stripped,
     }
 }
 
 /// The rebuild folder, its target folder, and the `migrate` dependency line
 /// of an application there (SQLite and PostgreSQL).
 fn app_folders() -> (PathBuf, PathBuf, String) {
+    app_folders_for("\"sqlite\", \"postgres\"")
+}
+
+/// [`app_folders`] for an application using `migrate` with `features` (its databases).
+fn app_folders_for(features: &str) -> (PathBuf, PathBuf, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-rebuild");
     let target = root.join("target");
     let facade = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap();
     let migrate = format!(
-        "migrate = {{ path = {:?}, default-features = false, features = [\"sqlite\", \"postgres\"] }}\ntokio = {{ version = \"1\", features = [\"rt\", \"macros\"] }}",
+        "migrate = {{ path = {:?}, default-features = false, features = [{features}] }}\ntokio = {{ version = \"1\", features = [\"rt\", \"macros\"] }}",
         facade.display().to_string()
     );
     (root, target, migrate)
@@ -217,19 +240,20 @@ async fn main() {
 }
 
 /// An application built in release with the apply workload's N migrations
-/// embedded both ways, connecting (one connection) to the PostgreSQL URL it
-/// is given: `migrate URL` calls `upgrade(&pool, "head")`, `sqlx URL`
-/// `sqlx::migrate!`'s `Migrator::run`; each prints how many migrations it applied.
+/// embedded both ways, connecting (one connection) to the PostgreSQL or
+/// MySQL URL it is given: `migrate URL` calls `upgrade(&pool, "head")`,
+/// `sqlx URL` `sqlx::migrate!`'s `Migrator::run`; each prints how many
+/// migrations it applied.
 pub fn latency_app(n: usize) -> PathBuf {
-    both_ways_app(&format!("latency_app_{n}"), n, "\"postgres\"", LATENCY_APP)
+    both_ways_app(&format!("latency_app_{n}"), n, "\"postgres\", \"mysql\"", LATENCY_APP)
 }
 
 /// An application named `name` embedding the N migrations with
 /// `embed_migrations!` and, in `sqlx_migrations/`, with `sqlx::migrate!`
-/// (sqlx's `features`, its databases), whose `main.rs` is `main`; built in
+/// (`features`: its databases, for both), whose `main.rs` is `main`; built in
 /// release (untimed), its binary returned.
 fn both_ways_app(name: &str, n: usize, features: &str, main: &str) -> PathBuf {
-    let (root, target, migrate) = app_folders();
+    let (root, target, migrate) = app_folders_for(features);
     let dependencies = format!(
         "{migrate}\nsqlx = {{ version = \"0.9\", default-features = false, features = [\"runtime-tokio\", {features}, \"migrate\", \"macros\"] }}"
     );
@@ -250,12 +274,17 @@ static SQLX: sqlx::migrate::Migrator = sqlx::migrate!("./sqlx_migrations");
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&args[1]).await.unwrap();
-    let applied = match args[0].as_str() {
-        "migrate" => MIGRATIONS.upgrade(&pool, "head").await.unwrap().steps.len(),
-        _ => {
-            SQLX.run(&pool).await.unwrap();
-            0
+    let applied = if args[1].starts_with("mysql:") {
+        let pool = sqlx::mysql::MySqlPoolOptions::new().max_connections(1).connect(&args[1]).await.unwrap();
+        match args[0].as_str() {
+            "migrate" => MIGRATIONS.upgrade(&pool, "head").await.unwrap().steps.len(),
+            _ => SQLX.run(&pool).await.map(|()| 0).unwrap(),
+        }
+    } else {
+        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&args[1]).await.unwrap();
+        match args[0].as_str() {
+            "migrate" => MIGRATIONS.upgrade(&pool, "head").await.unwrap().steps.len(),
+            _ => SQLX.run(&pool).await.map(|()| 0).unwrap(),
         }
     };
     println!("{applied}");

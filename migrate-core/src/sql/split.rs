@@ -86,8 +86,8 @@ pub fn commits_implicitly(statement: &str) -> bool {
         .map(str::to_ascii_uppercase)
         .collect();
     match words.first().map(String::as_str) {
-        Some("CREATE") => words.get(1).map(String::as_str) != Some("TEMPORARY"),
-        Some("ALTER" | "DROP" | "RENAME" | "TRUNCATE" | "GRANT" | "REVOKE" | "LOCK" | "UNLOCK") => true,
+        Some("CREATE" | "DROP") => words.get(1).map(String::as_str) != Some("TEMPORARY"),
+        Some("ALTER" | "RENAME" | "TRUNCATE" | "GRANT" | "REVOKE" | "LOCK" | "UNLOCK") => true,
         _ => false,
     }
 }

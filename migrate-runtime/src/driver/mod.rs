@@ -91,6 +91,22 @@ pub trait Backend: Send {
     /// Runs SQL text (one or several statements) as a simple query.
     fn execute(&mut self, sql: String) -> BoxFuture<'_, Result<(), sqlx::Error>>;
 
+    /// How the server times a step run statement by statement whose row's
+    /// record rides in the same request as its statements: the statement
+    /// that starts the clock and the expression reading it in milliseconds.
+    /// `None`: the record goes in a request of its own, timed by the client.
+    fn step_clock(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
+    /// [`execute`](Self::execute) of several statements in one request, which
+    /// the server stops at the first that fails: how many completed before
+    /// it, and its error. MySQL counts them as their results arrive; elsewhere
+    /// (no caller needs it) a failure counts none.
+    fn execute_counted(&mut self, sql: String) -> BoxFuture<'_, (usize, Result<(), sqlx::Error>)> {
+        Box::pin(async move { (0, self.execute(sql).await) })
+    }
+
     /// Runs a query the runtime wrote whose one column reads as text, row by row.
     fn read_strings(&mut self, sql: String) -> BoxFuture<'_, Result<Vec<String>, sqlx::Error>>;
 

@@ -32,6 +32,30 @@ impl super::Driver for MySql {
 impl Backend for MySqlConnection {
     super::same_everywhere!(MySql);
 
+    fn step_clock(&self) -> Option<(&'static str, &'static str)> {
+        Some((
+            "SET @migrate_step_started = NOW(6)",
+            "TIMESTAMPDIFF(MICROSECOND, @migrate_step_started, NOW(6)) DIV 1000",
+        ))
+    }
+
+    fn execute_counted(&mut self, sql: String) -> BoxFuture<'_, (usize, std::result::Result<(), sqlx::Error>)> {
+        Box::pin(async move {
+            use futures_util::StreamExt;
+            // Each statement's end comes as a result of its own (after its rows, if any).
+            let mut done = 0;
+            let mut results = sqlx::raw_sql(AssertSqlSafe(super::logged(sql))).fetch_many(&mut *self);
+            while let Some(item) = results.next().await {
+                match item {
+                    Ok(sqlx::Either::Left(_)) => done += 1,
+                    Ok(sqlx::Either::Right(_)) => {}
+                    Err(e) => return (done, Err(e)),
+                }
+            }
+            (done, Ok(()))
+        })
+    }
+
     fn table_exists<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<bool>> {
         Box::pin(table_exists(self, s))
     }

@@ -27,10 +27,11 @@ impl Retry {
 /// (outside any transaction), and every step on MySQL (in a transaction,
 /// which the server commits at each DDL statement). On MySQL a DML
 /// statement's count rides in the same transaction as the statement, so it
-/// commits or rolls back with it; a DDL statement commits itself, its count
-/// commits right after it, and a new transaction is begun for what follows
-/// (a connection lost between a DDL statement and its count undercounts by
-/// one: the retry then stops on that statement, which says what exists).
+/// commits or rolls back with it; a DDL statement commits itself, and its
+/// count commits with the next DDL statement's implicit commit (or the row's
+/// record), or at once when a DML statement follows (a connection lost
+/// between a DDL statement and its count's commit undercounts by one: the
+/// retry then stops on that statement, which says what exists).
 /// The row is marked in progress (and
 /// committed) first, so a failure or a crash part-way is seen by the next
 /// run and refused until resolved; `resolve --retry` goes on from there.
@@ -102,14 +103,43 @@ pub(crate) async fn statement_by_statement(
             String::new(),
         )
     } else {
-        // The mark commits on its own (autocommit), then the step's transaction
-        // begins: both ride with its first statement, in one request.
-        run_in_transaction(conn, s, &step, &statements, from, format!("{marked};\nBEGIN;\n")).await
+        // The mark is committed before the first statement runs: by that
+        // statement's own implicit commit when it is DDL, else by a COMMIT of
+        // its own (a failed DML statement must not roll the mark back). All of
+        // it rides with the statements, in one request.
+        let first_commits = statements
+            .get(from)
+            .is_some_and(|st| split::commits_implicitly(st.text));
+        let commit = if first_commits { "" } else { "COMMIT;\nBEGIN;\n" };
+        // Without a lease to check first, the row's record and COMMIT ride too,
+        // the step timed by the server from the mark on.
+        let clock = conn
+            .step_clock()
+            .filter(|_| s.lease.is_none() && from < statements.len());
+        let start = clock.map(|(start, _)| format!("{start};\n")).unwrap_or_default();
+        let lead = format!("BEGIN;\n{marked};\n{start}{commit}");
+        let record = clock.map(|(_, ms)| step.record(conn.dialect(), &s.table, ms, true));
+        match run_in_transaction(conn, s, &step, &statements, (from, lead), record).await {
+            Ran::Recorded => return Ok(()),
+            Ran::RecordFailed(e) => return recorded(conn, &step, Err(e), statements.len(), retry).await,
+            Ran::Stopped(failed, setup, counted) => (failed, setup, counted),
+        }
     };
     match failed {
         None => finish(conn, s, step, (setup, &counted), started, statements.len(), retry).await,
         Some(failure) => fail(conn, s, step, &statements, failure, retry).await,
     }
+}
+
+/// What [`run_in_transaction`] did.
+enum Ran {
+    /// Every statement, the row's record and COMMIT ran.
+    Recorded,
+    /// Every statement ran; the row's record or COMMIT failed.
+    RecordFailed(sqlx::Error),
+    /// The first failure, if any; how the transaction began; the last
+    /// statement's count, for the row's record to take along.
+    Stopped(Option<Failed>, Result<()>, String),
 }
 
 /// The statement that marks the step's row in progress, and the statement
@@ -152,44 +182,75 @@ async fn run_outside(
     None
 }
 
-/// A step's statements from `from` on, in its transaction, each sent with
-/// what must come before it: `lead` (the mark and `BEGIN`) for the first,
-/// the previous statement's count for the others. A DML statement's count
-/// rides in its transaction; after a DDL statement, which the server
-/// committed, the count commits alone and a new transaction begins. Returns
-/// the first failure, how the transaction began, and the last statement's
-/// count, which goes with the row's record.
+/// A step's statements from `from` on, in its transaction, in one request:
+/// `lead` (the mark and `BEGIN`), then each statement followed by its count,
+/// but the last, whose count goes with the row's `record` (in the same
+/// request when there is one, with COMMIT). A DML statement's count rides in
+/// its transaction; a DDL statement's count commits with the next DDL
+/// statement's implicit commit, or at once when a DML statement follows,
+/// whose failure would roll it back. The server stops at the first
+/// statement that fails, and how many results came before its error says
+/// which it was (a failed count or `BEGIN` is reported as the statement
+/// after it).
 async fn run_in_transaction(
     conn: &mut dyn Backend,
     s: &Settings,
     step: &Step<'_>,
     statements: &[split::Statement<'_>],
-    from: usize,
-    lead: String,
-) -> (Option<Failed>, Result<()>, String) {
+    (from, lead): (usize, String),
+    record: Option<String>,
+) -> Ran {
     let d = conn.dialect();
     let revision = step.migration.revision();
+    if from >= statements.len() {
+        // Nothing left to run (a resumed step whose statements all stayed done).
+        let began = run(conn, lead, "marking the migration in progress").await;
+        return Ran::Stopped(None, began, String::new());
+    }
+    let mut text = String::new();
+    let mut results = split::statements(&lead, d).len();
     let mut before = lead;
+    // The result each statement's own is, in the request.
+    let mut at = Vec::with_capacity(statements.len() - from);
     for (i, statement) in statements.iter().enumerate().skip(from) {
         let n = i + 1;
         tracing::debug!(revision, statement = n, line = statement.line, "running statement");
-        let ran = conn.execute(format!("{before}{}", statement.text)).await;
-        if let Err(e) = ran {
-            return (Some((n, statement.line, e)), Ok(()), String::new());
-        }
+        text.push_str(&before);
+        text.push_str(statement.text);
+        // A newline first: the statement may end in a line comment.
+        text.push_str("\n;\n");
+        at.push(results);
         let progress = d.set_progress(&s.table, revision, n);
-        before = if split::commits_implicitly(statement.text) {
-            format!("{progress};\nBEGIN;\n")
-        } else {
-            format!("{progress};\n")
+        let next_commits = statements
+            .get(i + 1)
+            .is_none_or(|next| split::commits_implicitly(next.text));
+        before = match (split::commits_implicitly(statement.text), next_commits) {
+            (true, true) => format!("BEGIN;\n{progress};\n"),
+            (true, false) => format!("{progress};\nBEGIN;\n"),
+            (false, _) => format!("{progress};\n"),
         };
+        results += 1 + split::statements(&before, d).len();
     }
-    if from >= statements.len() {
-        // Nothing left to run (a resumed step whose statements all stayed done).
-        let began = run(conn, before, "marking the migration in progress").await;
-        return (None, began, String::new());
+    let record = record.map(|r| format!("{before}{r};\nCOMMIT"));
+    if let Some(record) = &record {
+        text.push_str(record);
     }
-    (None, Ok(()), before)
+    match conn.execute_counted(text).await {
+        (_, Ok(())) if record.is_some() => Ran::Recorded,
+        (_, Ok(())) => Ran::Stopped(None, Ok(()), before),
+        (done, Err(e)) => match at.iter().position(|&r| done <= r) {
+            Some(k) => {
+                let statement = &statements[from + k];
+                Ran::Stopped(Some((from + k + 1, statement.line, e)), Ok(()), String::new())
+            }
+            // After the last statement: its count, the record or COMMIT.
+            None if record.is_some() => Ran::RecordFailed(e),
+            None => {
+                let last = statements.len() - 1;
+                Ran::Stopped(Some((last + 1, statements[last].line, e)), Ok(()), String::new())
+            }
+        },
+    }
 }
 
 /// Records a step whose statements all ran: its row marked applied (under a
@@ -224,14 +285,7 @@ async fn finish(
         } else {
             // The last statement's count, if any, rides here too.
             let committed = conn.execute(format!("{counted}{record};\nCOMMIT")).await;
-            match committed {
-                // Galera certifies at commit: the transaction was rolled back, the
-                // row is as it was; the caller tries again from what stayed done.
-                Err(e) if retry.conflict && conn.is_conflict(&e) => {
-                    Err(step.failure_at(e, Some(total), None, false, None))
-                }
-                other => other.map_err(db("recording the step in the history table")),
-            }
+            return recorded(conn, &step, committed, total, retry).await;
         }
     };
     let finished = finish.await;
@@ -240,6 +294,25 @@ async fn finish(
         let _ = conn.execute("ROLLBACK".into()).await;
     }
     finished
+}
+
+/// What the row's record and COMMIT of a step run in a transaction gave: a
+/// failure leaves nothing open on the connection.
+async fn recorded(
+    conn: &mut dyn Backend,
+    step: &Step<'_>,
+    committed: Result<(), sqlx::Error>,
+    total: usize,
+    retry: Retry,
+) -> Result<()> {
+    let Err(e) = committed else { return Ok(()) };
+    let _ = conn.execute("ROLLBACK".into()).await;
+    // Galera certifies at commit: the transaction was rolled back, the row is
+    // as it was; the caller tries again from what stayed done.
+    if retry.conflict && conn.is_conflict(&e) {
+        return Err(step.failure_at(e, Some(total), None, false, None));
+    }
+    Err(db("recording the step in the history table")(e))
 }
 
 /// A statement failed: rolled back where it ran in a transaction, left for
