@@ -181,11 +181,14 @@ pub enum Command {
         #[command(flatten)]
         options: Options,
     },
-    /// Validate the folder exactly as embed_migrations! does (exit 1 on any problem), and warn on `expand` revisions that drop or rename; --schema also compares the migrations' end state with the schema file
+    /// Validate the folder exactly as embed_migrations! does (exit 1 on any problem), and warn on `expand` revisions that drop or rename; --schema also compares the migrations' end state with the schema file; --base REF refuses edits to what shipped at REF
     Check {
         /// Also exit 1, printing the differences, when the migrations' end state differs from the schema file [FILE default: `schema` in the config file, else schema.sql]
         #[arg(long, value_name = "FILE", num_args = 0..=1)]
         schema: Option<Option<PathBuf>>,
+        /// Also exit 1 when a revision that was in the folder at this git reference (a release tag, the main branch) was edited, deleted or renamed since: what shipped stays as it shipped
+        #[arg(long, value_name = "GIT-REF")]
+        base: Option<String>,
         #[command(flatten)]
         options: Options,
     },

@@ -22,6 +22,7 @@
 
 mod args;
 mod author;
+mod base;
 mod config;
 mod database;
 mod error;
@@ -198,8 +199,16 @@ async fn run_command(command: Command, flags: &Options, s: &config::Settings, ou
         } => schema::autogenerate(s, &message, allow_destructive, out).await,
         Command::Revision { message, head, .. } => author::revision(s, &message, head.as_deref(), out),
         Command::Merge { message, ids, .. } => author::merge(s, &message, &ids, out),
-        Command::Check { schema: Some(_), .. } => schema::check(s, out).await,
-        Command::Check { .. } => author::check(s, out),
+        Command::Check {
+            schema: Some(_), base, ..
+        } => {
+            author::check_base(s, base.as_deref(), out)?;
+            schema::check(s, out).await
+        }
+        Command::Check { base, .. } => {
+            author::check(s, out)?;
+            author::check_base(s, base.as_deref(), out)
+        }
         Command::Test { .. } => schema::round_trips(s, flags.database_url.is_some(), out).await,
         Command::Schema(args::SchemaCommand::Dump { .. }) => schema::dump(s, flags.database_url.is_some(), out).await,
         Command::Import { project, python, .. } => import::alembic(s, project.as_deref(), &python, out).await,

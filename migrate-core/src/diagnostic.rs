@@ -46,6 +46,9 @@ pub enum DiagnosticKind {
     /// A client's command in a schema file (a psql meta-command, a sqlite3
     /// dot-command) that is neither understood nor sent.
     ClientCommand,
+    /// A revision that shipped (it was in the folder at the base a check
+    /// compares with) was edited, deleted or renamed since.
+    Shipped,
 }
 
 /// One problem, where it is, and how to fix it.

@@ -23,6 +23,7 @@ pub mod migration;
 pub mod plan;
 pub mod schema;
 pub mod sets;
+pub mod shipped;
 pub mod sql;
 pub mod target;
 

@@ -39,6 +39,14 @@ pub fn from_sources(sources: Vec<Source>) -> Result<Vec<Migration>, Diagnostics>
     }
 }
 
+/// Each file's migration, whatever the graph they form, and the problems of
+/// the files that do not parse: for reading a folder as it was (a release's),
+/// where what matters is each revision, not whether the whole still validates.
+pub fn parse_each(sources: Vec<Source>) -> (Vec<Migration>, Vec<Diagnostic>) {
+    let (parsed, problems) = parse_sources(sources);
+    (parsed.into_iter().map(|p| p.migration).collect(), problems)
+}
+
 /// Parses each file, collecting the problems of those that do not parse.
 fn parse_sources(sources: Vec<Source>) -> (Vec<format::ParsedFile>, Vec<Diagnostic>) {
     let mut problems = Vec::new();

@@ -16,3 +16,4 @@ mod project;
 mod round_trips;
 mod session;
 mod sets;
+mod shipped;
