@@ -164,6 +164,14 @@ pub trait Backend: Send {
     /// Pins down the settings for this connection (PostgreSQL: the schema).
     fn prepare<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<Settings>>;
 
+    /// [`prepare`](Self::prepare), and one attempt at the migration lock
+    /// where the database can take it in the same request (PostgreSQL):
+    /// `Some(taken)`; `None` when the caller is still to try
+    /// ([`try_lock`](Self::try_lock)), after what `prepare` found.
+    fn prepare_and_try_lock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<(Settings, Option<bool>)>> {
+        Box::pin(async move { Ok((self.prepare(s).await?, None)) })
+    }
+
     /// One attempt at the migration lock: `Ok(false)` when another session holds it.
     fn try_lock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<bool>>;
 

@@ -55,6 +55,10 @@ impl Backend for PgConnection {
         Box::pin(try_lock(self, s))
     }
 
+    fn prepare_and_try_lock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<(Settings, Option<bool>)>> {
+        Box::pin(prepare_and_try_lock(self, s))
+    }
+
     fn unlock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<()>> {
         Box::pin(unlock(self, s))
     }
@@ -194,16 +198,54 @@ async fn prepare(conn: &mut PgConnection, s: &Settings) -> Result<Settings> {
     )
     .await?;
     if schema.is_empty() {
-        return Err(Error::Database {
-            context: "no schema is on the search_path; choose one with `history_schema` (`--history-schema`)".into(),
-            source: sqlx::Error::Protocol("current_schema() is NULL".into()),
-        });
+        return Err(no_schema());
     }
     Ok(Settings {
         table: s.table.clone().in_schema(&schema)?,
         watch_client,
         ..s.clone()
     })
+}
+
+/// The current schema and one attempt at the lock, in one request: the key
+/// names the schema as [`key`] does once [`prepare`] has pinned it.
+async fn prepare_and_try_lock(conn: &mut PgConnection, s: &Settings) -> Result<(Settings, Option<bool>)> {
+    if s.table.schema().is_some() {
+        let s = prepare(conn, s).await?;
+        let taken = try_lock(conn, &s).await?;
+        return Ok((s, Some(taken)));
+    }
+    let d = Dialect::Postgres;
+    let sql = format!(
+        "SELECT coalesce(current_schema()::text, ''), pg_try_advisory_lock(hashtextextended('migrate:' || current_database() || ':' || current_schema() || {}, 0))::text",
+        d.quote_text(&format!(".{}", s.table.name()))
+    );
+    let context = "reading the current schema and taking the migration lock (pg_try_advisory_lock)";
+    let row = Backend::read_table(conn, sql)
+        .await
+        .map_err(crate::error::db(context))?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let (schema, taken) = match &row[..] {
+        [Some(schema), taken] if !schema.is_empty() => (schema.clone(), taken.as_deref() == Some("true")),
+        _ => return Err(no_schema()),
+    };
+    let watch_client = conn.server_version_num().is_some_and(|v| v >= 140_000);
+    let s = Settings {
+        table: s.table.clone().in_schema(&schema)?,
+        watch_client,
+        ..s.clone()
+    };
+    Ok((s, Some(taken)))
+}
+
+/// No schema is on the search_path: the history table has nowhere to be.
+fn no_schema() -> Error {
+    Error::Database {
+        context: "no schema is on the search_path; choose one with `history_schema` (`--history-schema`)".into(),
+        source: sqlx::Error::Protocol("current_schema() is NULL".into()),
+    }
 }
 
 async fn try_lock(conn: &mut PgConnection, s: &Settings) -> Result<bool> {

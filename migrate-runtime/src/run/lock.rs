@@ -41,7 +41,11 @@ impl<'m> Run<'m> {
             }
             let prepared = async {
                 let graph = self.graph()?;
-                let mut s = conn.prepare(&s).await?;
+                // Where the database can, the first attempt at the lock rides with the settings' reading.
+                let (mut s, taken) = match self.lock_mode {
+                    LockMode::Lease => (conn.prepare(&s).await?, None),
+                    _ => conn.prepare_and_try_lock(&s).await?,
+                };
                 let lease = match (self.lock_mode, s.galera, conn.leases()) {
                     // SQLite's lock is its one write lock, whatever the mode.
                     (_, _, false) => false,
@@ -59,7 +63,10 @@ impl<'m> Run<'m> {
                     }
                     tracing::debug!(owner = %lease.owner, "took the migration lease");
                     s.lease = Some(lease);
-                } else if !conn.try_lock(&s).await? {
+                } else if !match taken {
+                    Some(taken) => taken,
+                    None => conn.try_lock(&s).await?,
+                } {
                     // Say at once that another migrator holds the lock, and who.
                     let holder = conn.lock_holder(&s).await;
                     self.waiting(holder.as_deref(), &s);
