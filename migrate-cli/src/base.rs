@@ -58,10 +58,8 @@ pub(crate) fn folder_at(dir: &Path, dir_shown: &str, reference: &str) -> Result<
     let name = format!("{reference} ({short})");
     // The folder's path inside the repository, to read the commit's tree at.
     let prefix = git(dir, &["rev-parse", "--show-prefix"])?.trim().to_owned();
-    let listed = match git(dir, &["ls-tree", "-z", "--name-only", &commit, "--", "."]) {
-        Ok(listed) => listed,
-        Err(_) => String::new(),
-    };
+    // A folder that did not exist at the base lists nothing: nothing of it shipped.
+    let listed = git(dir, &["ls-tree", "-z", "--name-only", &commit, "--", "."]).unwrap_or_default();
     let names: Vec<&str> = listed
         .split('\0')
         .filter(|n| !n.is_empty() && !n.contains('/') && is_migration_file(n))

@@ -23,10 +23,16 @@ const SESSION: &str = r"'backend pid ' || a.pid || ' (' || coalesce(a.state, 'st
 
 /// The advisory lock key, computed by the server.
 fn key(s: &Settings) -> String {
-    let name = format!("{}.{}", s.table.schema().unwrap_or_default(), s.table.name());
+    let schema = Dialect::Postgres.quote_text(s.table.schema().unwrap_or_default());
+    key_in(&schema, s)
+}
+
+/// The advisory lock key of the history table in `schema`, an SQL expression
+/// (a literal, or `current_schema()` before [`prepare`] has pinned it).
+fn key_in(schema: &str, s: &Settings) -> String {
     format!(
-        "hashtextextended('migrate:' || current_database() || ':' || {}, 0)",
-        Dialect::Postgres.quote_text(&name)
+        "hashtextextended('migrate:' || current_database() || ':' || {schema} || {}, 0)",
+        Dialect::Postgres.quote_text(&format!(".{}", s.table.name()))
     )
 }
 
@@ -184,12 +190,8 @@ async fn table_exists(conn: &mut PgConnection, s: &Settings) -> Result<bool> {
 }
 
 async fn prepare(conn: &mut PgConnection, s: &Settings) -> Result<Settings> {
-    let watch_client = conn.server_version_num().is_some_and(|v| v >= 140_000);
     if s.table.schema().is_some() {
-        return Ok(Settings {
-            watch_client,
-            ..s.clone()
-        });
+        return pinned(conn, s, None);
     }
     let schema = super::read_one(
         conn,
@@ -197,28 +199,21 @@ async fn prepare(conn: &mut PgConnection, s: &Settings) -> Result<Settings> {
         "reading the current schema",
     )
     .await?;
-    if schema.is_empty() {
-        return Err(no_schema());
-    }
-    Ok(Settings {
-        table: s.table.clone().in_schema(&schema)?,
-        watch_client,
-        ..s.clone()
-    })
+    pinned(conn, s, Some(&schema))
 }
 
-/// The current schema and one attempt at the lock, in one request: the key
-/// names the schema as [`key`] does once [`prepare`] has pinned it.
+/// [`prepare`] and one attempt at the lock, in one request when the schema
+/// is the current one: the key then names `current_schema()`, which is what
+/// [`key`] names once the schema is pinned.
 async fn prepare_and_try_lock(conn: &mut PgConnection, s: &Settings) -> Result<(Settings, Option<bool>)> {
     if s.table.schema().is_some() {
-        let s = prepare(conn, s).await?;
+        let s = pinned(conn, s, None)?;
         let taken = try_lock(conn, &s).await?;
         return Ok((s, Some(taken)));
     }
-    let d = Dialect::Postgres;
     let sql = format!(
-        "SELECT coalesce(current_schema()::text, ''), pg_try_advisory_lock(hashtextextended('migrate:' || current_database() || ':' || current_schema() || {}, 0))::text",
-        d.quote_text(&format!(".{}", s.table.name()))
+        "SELECT coalesce(current_schema()::text, ''), pg_try_advisory_lock({})::text",
+        key_in("current_schema()", s)
     );
     let context = "reading the current schema and taking the migration lock (pg_try_advisory_lock)";
     let row = Backend::read_table(conn, sql)
@@ -228,24 +223,37 @@ async fn prepare_and_try_lock(conn: &mut PgConnection, s: &Settings) -> Result<(
         .next()
         .unwrap_or_default();
     let (schema, taken) = match &row[..] {
-        [Some(schema), taken] if !schema.is_empty() => (schema.clone(), taken.as_deref() == Some("true")),
-        _ => return Err(no_schema()),
+        [schema, taken] => (schema.clone().unwrap_or_default(), taken.as_deref() == Some("true")),
+        _ => (String::new(), false),
     };
-    let watch_client = conn.server_version_num().is_some_and(|v| v >= 140_000);
-    let s = Settings {
-        table: s.table.clone().in_schema(&schema)?,
-        watch_client,
-        ..s.clone()
-    };
-    Ok((s, Some(taken)))
+    Ok((pinned(conn, s, Some(&schema))?, Some(taken)))
 }
 
-/// No schema is on the search_path: the history table has nowhere to be.
-fn no_schema() -> Error {
-    Error::Database {
-        context: "no schema is on the search_path; choose one with `history_schema` (`--history-schema`)".into(),
-        source: sqlx::Error::Protocol("current_schema() is NULL".into()),
-    }
+/// `s` for this connection: the history table in `schema` (read from the
+/// server; `None` when the table has one already), and whether the server
+/// can watch the client.
+fn pinned(conn: &PgConnection, s: &Settings, schema: Option<&str>) -> Result<Settings> {
+    let table = match schema {
+        None => s.table.clone(),
+        Some("") => {
+            return Err(Error::Database {
+                context: "no schema is on the search_path; choose one with `history_schema` (`--history-schema`)"
+                    .into(),
+                source: sqlx::Error::Protocol("current_schema() is NULL".into()),
+            });
+        }
+        Some(schema) => s.table.clone().in_schema(schema)?,
+    };
+    Ok(Settings {
+        table,
+        watch_client: watches_client(conn),
+        ..s.clone()
+    })
+}
+
+/// PostgreSQL 14+ can notice a client gone (`client_connection_check_interval`).
+fn watches_client(conn: &PgConnection) -> bool {
+    conn.server_version_num().is_some_and(|v| v >= 140_000)
 }
 
 async fn try_lock(conn: &mut PgConnection, s: &Settings) -> Result<bool> {
@@ -409,12 +417,11 @@ fn batched(s: &Settings, step: &Step<'_>, sql: &str) -> String {
 
 /// PostgreSQL 14+: the server checks every second that the migrator is still
 /// there, and rolls back when it is gone (set for the transaction).
+const WATCH_CLIENT: &str = "SET LOCAL client_connection_check_interval = '1s';\n";
+
+/// [`WATCH_CLIENT`] where the server has it.
 fn watch_client(s: &Settings) -> &'static str {
-    if s.watch_client {
-        "SET LOCAL client_connection_check_interval = '1s';\n"
-    } else {
-        ""
-    }
+    if s.watch_client { WATCH_CLIENT } else { "" }
 }
 
 /// A batch in one request, in the run's open transaction: one savepoint, a
@@ -429,7 +436,7 @@ fn watch_client(s: &Settings) -> &'static str {
 /// costs the server a sixth of the run, and past 64 of them every other
 /// session's snapshots must look them up (the subtransaction cache overflows).
 async fn run_batch(conn: &mut PgConnection, steps: Vec<BatchStep>) -> Option<BatchRun> {
-    let watch = conn.server_version_num().is_some_and(|v| v >= 140_000);
+    let watch = watches_client(conn);
     let mut count = steps.len();
     let mut failure = None;
     loop {
@@ -466,7 +473,7 @@ async fn send_batch(conn: &mut PgConnection, steps: &[BatchStep], watch: bool) -
     use sqlx::Row;
     let mut text = format!("SAVEPOINT {BATCH_SAVEPOINT};\n");
     if watch {
-        text.push_str("SET LOCAL client_connection_check_interval = '1s';\n");
+        text.push_str(WATCH_CLIENT);
     }
     text.push_str(&format!("SELECT {MARK_STEP}"));
     for step in steps {

@@ -267,33 +267,36 @@ async fn finish(
     let d = conn.dialect();
     let t = &s.table;
     let outside = step.migration.no_transaction();
-    let finish = async {
+    let ready = async {
         setup?;
         // Under a lease, the row is marked applied only if this run still holds it.
         match renew_lease(conn, s, outside).await {
             // A deadlock in the step's transaction rolled it back: try the step again.
             Err(Error::Database { source, .. }) if retry.conflict && conn.is_conflict(&source) => {
-                return Err(step.failure_at(source, Some(total), None, false, None));
+                Err(step.failure_at(source, Some(total), None, false, None))
             }
-            renewed => renewed?,
-        }
-        let ms = started.elapsed().as_millis().to_string();
-        let record = step.record(d, t, &ms, true);
-        if outside {
-            conn.resume(s).await?;
-            run(conn, record, "recording the step in the history table").await
-        } else {
-            // The last statement's count, if any, rides here too.
-            let committed = conn.execute(format!("{counted}{record};\nCOMMIT")).await;
-            return recorded(conn, &step, committed, total, retry).await;
+            renewed => renewed,
         }
     };
-    let finished = finish.await;
-    if finished.is_err() && !outside {
-        // Nothing of a failed finish is left open on the connection.
-        let _ = conn.execute("ROLLBACK".into()).await;
+    let ready = ready.await;
+    let record = || step.record(d, t, &started.elapsed().as_millis().to_string(), true);
+    match ready {
+        Err(e) if !outside => {
+            // Nothing of a failed finish is left open on the connection.
+            let _ = conn.execute("ROLLBACK".into()).await;
+            Err(e)
+        }
+        Err(e) => Err(e),
+        Ok(()) if outside => {
+            conn.resume(s).await?;
+            run(conn, record(), "recording the step in the history table").await
+        }
+        Ok(()) => {
+            // The last statement's count, if any, rides here too.
+            let committed = conn.execute(format!("{counted}{};\nCOMMIT", record())).await;
+            recorded(conn, &step, committed, total, retry).await
+        }
     }
-    finished
 }
 
 /// What the row's record and COMMIT of a step run in a transaction gave: a

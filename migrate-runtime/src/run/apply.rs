@@ -179,8 +179,10 @@ impl<'m> Run<'m> {
             .take_while(|st| driver::batchable(conn, st))
             .take(conn.batch_size())
             .take_while(|st| {
-                bytes += st.sql().map_or(0, str::len);
-                bytes <= driver::BATCH_BYTES || bytes == st.sql().map_or(0, str::len)
+                // One step always goes, whatever its size.
+                let len = st.sql().map_or(0, str::len);
+                bytes += len;
+                bytes <= driver::BATCH_BYTES || bytes == len
             })
             .collect();
         if steps.len() < 2 {

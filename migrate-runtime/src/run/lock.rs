@@ -63,14 +63,17 @@ impl<'m> Run<'m> {
                     }
                     tracing::debug!(owner = %lease.owner, "took the migration lease");
                     s.lease = Some(lease);
-                } else if !match taken {
-                    Some(taken) => taken,
-                    None => conn.try_lock(&s).await?,
-                } {
-                    // Say at once that another migrator holds the lock, and who.
-                    let holder = conn.lock_holder(&s).await;
-                    self.waiting(holder.as_deref(), &s);
-                    conn.lock(&s).await?;
+                } else {
+                    let taken = match taken {
+                        Some(taken) => taken,
+                        None => conn.try_lock(&s).await?,
+                    };
+                    if !taken {
+                        // Say at once that another migrator holds the lock, and who.
+                        let holder = conn.lock_holder(&s).await;
+                        self.waiting(holder.as_deref(), &s);
+                        conn.lock(&s).await?;
+                    }
                 }
                 Ok::<_, Error>((graph, s))
             }
