@@ -163,11 +163,7 @@ impl Engine {
             }
             Engine::Mariadb => {
                 let server = self.server();
-                let name = format!(
-                    "migrate_bench_{}_{}",
-                    std::process::id(),
-                    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                );
+                let name = measure::fresh_name();
                 let out = self
                     .client(&server)
                     .args(["-e", &format!("CREATE DATABASE {name}")])
@@ -184,8 +180,6 @@ impl Engine {
         }
     }
 }
-
-static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// A fresh database of a row; [`drop_now`](Database::drop_now) drops it.
 struct Database {

@@ -37,13 +37,18 @@ fn with_database(url: &str, name: &str) -> String {
 
 static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// A database name of this benchmark process not used before (`migrate_bench_<pid>_<n>`).
+pub fn fresh_name() -> String {
+    format!(
+        "migrate_bench_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
 impl Fresh {
     pub async fn new(kind: Kind) -> Fresh {
-        let name = format!(
-            "migrate_bench_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        );
+        let name = fresh_name();
         match kind {
             Kind::Sqlite => {
                 let shm = Path::new("/dev/shm");

@@ -110,13 +110,7 @@ async fn main() {{
 
 /// Measures [`AppRebuild`] with `n` migrations embedded: three crates sharing one target folder.
 pub fn app(reps: usize, n: usize) -> AppRebuild {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-rebuild");
-    let target = root.join("target");
-    let facade = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap();
-    let ours_dependency = format!(
-        "migrate = {{ path = {:?}, default-features = false, features = [\"sqlite\", \"postgres\"] }}\ntokio = {{ version = \"1\", features = [\"rt\", \"macros\"] }}",
-        facade.display().to_string()
-    );
+    let (root, target, ours_dependency) = app_folders();
     let ours_embed =
         "use migrate::sqlx;\n\nstatic MIGRATIONS: migrate::Migrations = migrate::embed_migrations!(\"migrations\");";
     let variants = [
