@@ -49,6 +49,10 @@ pub enum DiagnosticKind {
     /// A revision that shipped (it was in the folder at the base a check
     /// compares with) was edited, deleted or renamed since.
     Shipped,
+    /// A statement that cannot run where the migration puts it: `CREATE
+    /// INDEX CONCURRENTLY` in a transaction, an enum value used in the
+    /// transaction that added it (the lint rules that fail at run time).
+    CannotRun,
 }
 
 /// One problem, where it is, and how to fix it.

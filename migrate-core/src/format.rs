@@ -19,7 +19,10 @@
 //! `down_revision:` and `created:` lines carry the metadata, and
 //! `-- migrate:no-transaction` makes the migration run outside a
 //! transaction; `-- migrate:foreign-keys-off` runs it with foreign key
-//! enforcement off (SQLite's table rebuilds). Sections run from their marker line to the next marker,
+//! enforcement off (SQLite's table rebuilds); `-- migrate:allow RULE: reason`
+//! waives a [`crate::lint`] rule for the revision (the reason is required).
+//! A statement that cannot run in the transaction the migration runs in
+//! (`CREATE INDEX CONCURRENTLY`) is refused here. Sections run from their marker line to the next marker,
 //! trimmed of surrounding blank space; their SQL is never split or rewritten.
 //! A comment that looks like a directive without being written as one
 //! (`-- phase: contract`, `-- MIGRATE:upgrade`) is an error naming the
@@ -46,7 +49,7 @@ pub const NO_TRANSACTION_DIRECTIVE: &str = "-- migrate:no-transaction";
 pub const FOREIGN_KEYS_OFF_DIRECTIVE: &str = "-- migrate:foreign-keys-off";
 
 /// Every header directive, as the help of an unknown one lists them.
-const DIRECTIVES_HELP: &str = "the directives are `-- migrate:upgrade`, `-- migrate:downgrade`, and in the header `-- migrate:no-transaction`, `-- migrate:foreign-keys-off`, `-- migrate:phase: expand|contract`, `-- migrate:lock-timeout: 5s` and `-- migrate:statement-timeout: 10min`";
+const DIRECTIVES_HELP: &str = "the directives are `-- migrate:upgrade`, `-- migrate:downgrade`, and in the header `-- migrate:no-transaction`, `-- migrate:foreign-keys-off`, `-- migrate:phase: expand|contract`, `-- migrate:lock-timeout: 5s`, `-- migrate:statement-timeout: 10min` and `-- migrate:allow RULE: reason`";
 
 /// A migration file, parsed, with the lines that diagnostics point at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,6 +182,8 @@ struct Header<'t> {
     runs_after_line: Option<usize>,
     /// The `-- migrate:<key>:` directives already read.
     seen_directives: Vec<&'t str>,
+    /// The lint rules `-- migrate:allow RULE: reason` lines waive.
+    allowed: Vec<String>,
 }
 
 impl<'t> Header<'t> {
@@ -210,7 +215,9 @@ impl<'t> Header<'t> {
 
     /// `-- migrate:<key>: <value>` on line `n`.
     fn valued_directive(&mut self, cx: &mut Ctxt<'_>, n: usize, key: &'t str, value: &str) {
-        if !matches!(key, "phase" | "lock-timeout" | "statement-timeout") {
+        if let Some(rule) = key.strip_prefix("allow").filter(|r| r.is_empty() || r.starts_with(' ')) {
+            self.allow(cx, n, rule.trim(), value.trim());
+        } else if !matches!(key, "phase" | "lock-timeout" | "statement-timeout") {
             cx.error(
                 DiagnosticKind::BadHeader,
                 n,
@@ -244,9 +251,46 @@ impl<'t> Header<'t> {
         }
     }
 
+    /// `-- migrate:allow <rule>: <reason>` on line `n`: a lint rule this
+    /// revision waives, with why.
+    fn allow(&mut self, cx: &mut Ctxt<'_>, n: usize, rule: &str, reason: &str) {
+        let example = "for example `-- migrate:allow index-without-concurrently: the table holds a few rows`";
+        let (message, help) = if self.upgrade_start.is_some() {
+            (
+                "`-- migrate:allow` must be in the header".to_owned(),
+                "move it above `-- migrate:upgrade`".to_owned(),
+            )
+        } else if rule.is_empty() {
+            (
+                "`-- migrate:allow` names no lint rule".to_owned(),
+                format!("name the rule it waives and why, {example}"),
+            )
+        } else if crate::lint::rule(rule).is_none() {
+            (
+                format!("`-- migrate:allow {rule}`: no lint rule is called `{rule}`"),
+                format!("the rules are {}", crate::lint::rule_ids()),
+            )
+        } else if reason.is_empty() {
+            (
+                format!("`-- migrate:allow {rule}` gives no reason"),
+                format!("a waiver says why the rule does not apply here: `-- migrate:allow {rule}: <why>`, {example}"),
+            )
+        } else {
+            self.allowed.push(rule.to_owned());
+            return;
+        };
+        cx.error(DiagnosticKind::BadHeader, n, message, &help);
+    }
+
     /// `-- migrate:<name>` on line `i` (from 0): a section marker or a flag.
     fn marker(&mut self, cx: &mut Ctxt<'_>, i: usize, name: &str) {
         let n = i + 1;
+        if let Some(rule) = name
+            .strip_prefix("allow")
+            .filter(|r| r.is_empty() || r.starts_with(' '))
+        {
+            return self.allow(cx, n, rule.trim(), "");
+        }
         let in_header = self.upgrade_start.is_none();
         let problem: Option<(String, &str)> = match name {
             "upgrade" if in_header => {
@@ -593,6 +637,31 @@ fn check_transaction_control(cx: &mut Ctxt<'_>, lines: &[&str], sections: &Secti
     }
 }
 
+/// A migration that runs in a transaction must hold nothing that cannot
+/// run in one (`CREATE INDEX CONCURRENTLY`, a new enum value used where it
+/// was added), unless its header waives the rule.
+fn check_cannot_run(cx: &mut Ctxt<'_>, lines: &[&str], sections: &Sections, allowed: &[String]) {
+    for (_, (from, to)) in sections.named() {
+        for (rule, line, message) in crate::lint::cannot_run_in_transaction(&section_text(lines, (from, to))) {
+            if !allowed.iter().any(|a| a == rule.id) {
+                cx.error(
+                    DiagnosticKind::CannotRun,
+                    from + 1 + line,
+                    format!("{message} [{}]", rule.id),
+                    rule.safe,
+                );
+            }
+        }
+    }
+}
+
+/// The line of the file where a section's text, once trimmed, starts.
+fn first_line(lines: &[&str], (from, to): (usize, usize)) -> usize {
+    let raw = section_text(lines, (from, to));
+    let lead = raw.len() - raw.trim_start().len();
+    from + 2 + raw[..lead].matches('\n').count()
+}
+
 /// Parses one file. `file` is the path shown in diagnostics; its name
 /// (the part after the last `/`) must start with the revision id.
 /// Returns every problem found in the file, not only the first.
@@ -619,6 +688,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
     let sections = Sections::of(upgrade_start, header.downgrade_start, lines.len());
     if !header.no_transaction {
         check_transaction_control(&mut cx, &lines, &sections);
+        check_cannot_run(&mut cx, &lines, &sections, &header.allowed);
         cx.finish()?;
     }
     // A missing or invalid revision was reported above, so this returns nothing new.
@@ -636,7 +706,8 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
         depends_on: header.depends_on,
         runs_after: header.runs_after,
         file: file.to_owned(),
-    });
+    })
+    .located(first_line(&lines, sections.upgrade), header.allowed);
     Ok(ParsedFile {
         migration,
         created: header.created,

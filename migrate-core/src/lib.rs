@@ -18,6 +18,7 @@ pub mod duration;
 pub mod format;
 pub mod graph;
 pub mod history;
+pub mod lint;
 pub mod load;
 pub mod migration;
 pub mod plan;

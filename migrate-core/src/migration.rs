@@ -87,6 +87,10 @@ pub struct Migration {
     depends_on: DependsOn,
     runs_after: Parents,
     file: Cow<'static, str>,
+    /// The line of its file where `upgrade` starts (1 when not read from a file).
+    upgrade_line: usize,
+    /// The lint rules its `-- migrate:allow RULE: reason` lines waive.
+    allowed: Parents,
 }
 
 /// `-- depends_on:` entries: borrowed when embedded, owned when loaded.
@@ -186,7 +190,19 @@ impl Migration {
             depends_on: DependsOn::Loaded(parts.depends_on),
             runs_after: Parents::Loaded(parts.runs_after),
             file: Cow::Owned(parts.file),
+            upgrade_line: 1,
+            allowed: Parents::Embedded(&[]),
         }
+    }
+
+    /// This migration as read from its file: its upgrade SQL starting on
+    /// line `upgrade_line` of the file, and the lint rules its header waives
+    /// (`-- migrate:allow RULE: reason`). What [`crate::format::parse`]
+    /// records, for [`crate::lint`]; an embedded list keeps neither.
+    pub fn located(mut self, upgrade_line: usize, allowed: Vec<String>) -> Migration {
+        self.upgrade_line = upgrade_line;
+        self.allowed = Parents::Loaded(allowed);
+        self
     }
 
     /// Builds a migration from owned parts with a checksum recorded elsewhere
@@ -238,6 +254,8 @@ impl Migration {
             depends_on: DependsOn::Embedded(parts.depends_on),
             runs_after: Parents::Embedded(parts.runs_after),
             file: Cow::Borrowed(parts.file),
+            upgrade_line: 1,
+            allowed: Parents::Embedded(&[]),
         }
     }
 
@@ -314,6 +332,18 @@ impl Migration {
     /// The file the migration came from, relative to the crate or folder root.
     pub fn file(&self) -> &str {
         &self.file
+    }
+
+    /// The line of its file where [`Migration::upgrade_sql`] starts: a
+    /// statement on line `n` of the upgrade SQL is on line
+    /// `upgrade_line() + n - 1` of the file (1 when not read from a file).
+    pub fn upgrade_line(&self) -> usize {
+        self.upgrade_line
+    }
+
+    /// The lint rules its header waives (`-- migrate:allow RULE: reason`).
+    pub fn allowed(&self) -> impl Iterator<Item = &str> + Clone {
+        self.allowed.ids()
     }
 }
 /// A revision's down_revisions as a line of history shows them, Alembic's
