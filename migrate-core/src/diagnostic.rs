@@ -100,8 +100,15 @@ impl Diagnostic {
         self
     }
 
-    fn sort_key(&self) -> (Option<&str>, Option<usize>, DiagnosticKind, &str) {
-        (self.file.as_deref(), self.line, self.kind, &self.message)
+    /// File, line, kind, message: no file first, then no line.
+    fn sort_key(&self) -> crate::sorting::Key<'_> {
+        let line = self.line.map_or(0, |l| l + 1);
+        (
+            self.file.as_deref().unwrap_or(""),
+            line,
+            self.kind as usize,
+            &self.message,
+        )
     }
 }
 
@@ -133,8 +140,14 @@ pub struct Diagnostics(Vec<Diagnostic>);
 impl Diagnostics {
     /// Collects diagnostics, sorted by file, line and kind so output is
     /// the same on every machine.
-    pub fn new(mut list: Vec<Diagnostic>) -> Self {
-        list.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    pub fn new(list: Vec<Diagnostic>) -> Self {
+        let mut order: Vec<usize> = (0..list.len()).collect();
+        crate::sorting::sort_by(&mut order, |i| list[i].sort_key());
+        let mut sorted: Vec<Option<Diagnostic>> = (0..list.len()).map(|_| None).collect();
+        for (position, &i) in order.iter().enumerate() {
+            sorted[position] = Some(list[i].clone());
+        }
+        let mut list: Vec<Diagnostic> = sorted.into_iter().flatten().collect();
         list.dedup();
         Diagnostics(list)
     }

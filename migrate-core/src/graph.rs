@@ -90,7 +90,7 @@ fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
 fn duplicates<'a>(nodes: &[Node<'a>], problems: &mut Vec<Diagnostic>) -> (HashMap<&'a str, usize>, Vec<bool>) {
     let n = nodes.len();
     let mut by_file: Vec<usize> = (0..n).collect();
-    by_file.sort_by_key(|&i| (nodes[i].file, nodes[i].id));
+    crate::sorting::sort_by(&mut by_file, |i| (nodes[i].file, 0, 0, nodes[i].id));
     let mut index: HashMap<&str, usize> = HashMap::with_capacity(n);
     let mut alive = vec![true; n];
     for &i in &by_file {
@@ -272,7 +272,7 @@ fn topological_order(nodes: &[Node<'_>], alive: &[bool], edges: &Edges) -> (Vec<
 fn cycles(nodes: &[Node<'_>], alive: &[bool], edges: &Edges, indegree: &[usize], problems: &mut Vec<Diagnostic>) {
     let n = nodes.len();
     let mut remaining: Vec<usize> = (0..n).filter(|&i| alive[i] && indegree[i] > 0).collect();
-    remaining.sort_by_key(|&i| nodes[i].id);
+    crate::sorting::sort_by(&mut remaining, |i| (nodes[i].id, 0, 0, ""));
     let mut explained = vec![false; n];
     for &start in &remaining {
         if explained[start] {
@@ -371,7 +371,7 @@ fn unmerged_heads(nodes: &[Node<'_>], edges: &Edges, order: &[usize], problems: 
         .copied()
         .filter(|&i| edges.children[i].is_empty())
         .collect();
-    heads.sort_by_key(|&i| nodes[i].id);
+    crate::sorting::sort_by(&mut heads, |i| (nodes[i].id, 0, 0, ""));
     if heads.len() <= 1 {
         return;
     }
@@ -720,7 +720,7 @@ fn by_prefix<'m>(list: &[&'m Migration], prefix: &str) -> Result<&'m Migration, 
         [one] => Ok(one),
         [] => Err(TargetError::UnknownRevision { id: prefix.to_owned() }),
         _ => {
-            found.sort_by_key(|m| m.revision());
+            crate::sorting::sort_by(&mut found, |m| (m.revision(), 0, 0, ""));
             Err(TargetError::AmbiguousPrefix {
                 prefix: prefix.to_owned(),
                 candidates: found.iter().map(|m| m.revision().to_owned()).collect(),
@@ -735,7 +735,7 @@ fn by_prefix<'m>(list: &[&'m Migration], prefix: &str) -> Result<&'m Migration, 
 pub fn heads(list: &[Migration]) -> Vec<&Migration> {
     let parents: std::collections::HashSet<&str> = list.iter().flat_map(Migration::down_revisions).collect();
     let mut heads: Vec<&Migration> = list.iter().filter(|m| !parents.contains(m.revision())).collect();
-    heads.sort_by_key(|m| m.revision());
+    crate::sorting::sort_by(&mut heads, |m| (m.revision(), 0, 0, ""));
     heads
 }
 

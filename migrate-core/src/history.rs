@@ -129,7 +129,9 @@ pub fn current_heads<'a>(graph: &Graph<'_>, applied: &[(&'a str, Vec<&'a str>)])
         .map(|(revision, _)| *revision)
         .filter(|revision| !parents.contains(revision))
         .collect();
-    heads.sort_by_key(|revision| (graph.position(revision).unwrap_or(usize::MAX), *revision));
+    crate::sorting::sort_by(&mut heads, |revision| {
+        ("", graph.position(revision).unwrap_or(usize::MAX), 0, revision)
+    });
     heads.dedup();
     heads
 }

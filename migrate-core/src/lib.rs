@@ -25,6 +25,7 @@ pub mod plan;
 pub mod schema;
 pub mod sets;
 pub mod shipped;
+mod sorting;
 pub mod sql;
 pub mod target;
 

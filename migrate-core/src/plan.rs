@@ -140,8 +140,9 @@ fn revision_of(graph: &Graph<'_>, target: &Target) -> Result<Option<usize>, Targ
                         });
                     }
                     many => {
-                        let mut candidates: Vec<String> = many.iter().map(|&i| id(i)).collect();
-                        candidates.sort();
+                        let mut candidates: Vec<&str> = many.iter().map(|&i| graph.get(i).revision()).collect();
+                        crate::sorting::sort_by(&mut candidates, |c| (c, 0, 0, ""));
+                        let candidates = candidates.into_iter().map(str::to_owned).collect();
                         return Err(TargetError::AmbiguousWalk {
                             from: id(from),
                             steps: *steps,

@@ -24,7 +24,7 @@ struct Line {
 pub(crate) fn load_ranks<'a>(names: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<usize> {
     let keys: Vec<(&str, &str)> = names.map(|(file, id)| (file_name(file), id)).collect();
     let mut by_name: Vec<usize> = (0..keys.len()).collect();
-    by_name.sort_by_key(|&i| keys[i]);
+    crate::sorting::sort_by(&mut by_name, |i| (keys[i].0, 0, 0, keys[i].1));
     let mut rank = vec![0; keys.len()];
     for (r, &i) in by_name.iter().enumerate() {
         rank[i] = r;
@@ -54,7 +54,7 @@ pub(crate) fn walk(parents: &[Vec<usize>], children: &[Vec<usize>], rank: &[usiz
     let mut starts: Vec<usize> = (0..n)
         .filter(|&i| todo[i] && !children[i].iter().any(|&c| todo[c]))
         .collect();
-    starts.sort_by_key(|&i| rank[i]);
+    crate::sorting::sort_by(&mut starts, |i| ("", rank[i], 0, ""));
     let mut lines: Vec<Line> = starts.into_iter().map(line).collect();
     let mut out = Vec::with_capacity(todo.iter().filter(|&&t| t).count());
     let mut at = 0;

@@ -81,8 +81,22 @@ pub(crate) async fn by_statements(
     result
 }
 
-/// [`by_statements`] once the session's settings are set.
-pub(crate) async fn statement_by_statement(
+/// [`by_statements`] once the session's settings are set. Boxed, so that
+/// its body is compiled once: rustc copies an awaited `async fn`'s body into
+/// every codegen unit that awaits it.
+pub(crate) fn statement_by_statement<'a>(
+    conn: &'a mut dyn Backend,
+    s: &'a Settings,
+    step: Step<'a>,
+    sql: &'a str,
+    resume: Option<usize>,
+    retry: Retry,
+) -> BoxFuture<'a, Result<()>> {
+    Box::pin(statements_of_step(conn, s, step, sql, resume, retry))
+}
+
+/// [`statement_by_statement`]'s body.
+async fn statements_of_step(
     conn: &mut dyn Backend,
     s: &Settings,
     step: Step<'_>,

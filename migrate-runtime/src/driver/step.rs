@@ -98,7 +98,18 @@ impl Step<'_> {
 /// ([`Backend::without_foreign_keys`]: SQLite, in a transaction of its own with
 /// foreign keys off), else the usual way with its [`Backend::guards`] (MySQL:
 /// the session's `foreign_key_checks = 0`; PostgreSQL: no effect).
-pub(crate) async fn apply(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, resume: Option<usize>) -> Result<()> {
+pub(crate) fn apply<'a>(
+    conn: &'a mut dyn Backend,
+    s: &'a Settings,
+    step: Step<'a>,
+    resume: Option<usize>,
+) -> BoxFuture<'a, Result<()>> {
+    // Boxed, so that the body is compiled once (see `statement_by_statement`).
+    Box::pin(apply_body(conn, s, step, resume))
+}
+
+/// [`apply`]'s body.
+async fn apply_body(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, resume: Option<usize>) -> Result<()> {
     let d = conn.dialect();
     let t = &s.table;
     let by_statement = by_statement(conn, step.migration);

@@ -237,7 +237,21 @@ impl<'m> Run<'m> {
     /// Step `index` of the plan: in the run's one transaction where
     /// `at.one_transaction` says so (begun here when none is open; a
     /// no-transaction step commits it first), or as the batch ran it.
-    async fn apply_step(
+    fn apply_step<'a>(
+        &'a self,
+        conn: &'a mut dyn Backend,
+        settings: (&'a Settings, &'a Settings),
+        applying: &'a mut Applying<'_, '_>,
+        at: &'a mut Progressing,
+        index: usize,
+        report: &'a mut Report,
+    ) -> BoxFuture<'a, Result<()>> {
+        // Boxed, so that the body is compiled once (see `Run::run`).
+        Box::pin(self.apply_step_body(conn, settings, applying, at, index, report))
+    }
+
+    /// [`apply_step`](Self::apply_step)'s body.
+    async fn apply_step_body(
         &self,
         conn: &mut dyn Backend,
         (alone, together): (&Settings, &Settings),

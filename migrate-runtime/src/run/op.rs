@@ -6,7 +6,21 @@ use super::*;
 impl<'m> Run<'m> {
     /// Under the lock: read, verify, plan and apply, recording each completed
     /// step in `report`. An error after some steps says which ones completed.
-    pub(crate) async fn run(
+    pub(crate) fn run<'a>(
+        &'a self,
+        conn: &'a mut dyn Backend,
+        s: &'a Settings,
+        graph: &'a Graph<'a>,
+        op: Op,
+        report: &'a mut Report,
+    ) -> BoxFuture<'a, Result<()>> {
+        // Boxed, so that the body is compiled once: rustc copies an awaited
+        // `async fn`'s body into every codegen unit that awaits it.
+        Box::pin(self.run_locked(conn, s, graph, op, report))
+    }
+
+    /// [`run`](Self::run)'s body.
+    async fn run_locked(
         &self,
         conn: &mut dyn Backend,
         s: &Settings,
