@@ -384,4 +384,19 @@ fn print_app_rebuild(sizes: &[usize]) {
             r.stripped[0] as f64 / r.stripped[2] as f64
         );
     }
+    println!(
+        "\n## Stripped release binary of a default application: `migrate` with its default features (SQLite) calling `upgrade`, against the same on sqlx's migrator (runtime-tokio, sqlite, migrate, macros)\n"
+    );
+    println!("| N | `migrate`, default features (MiB) | sqlx (MiB) | migrate / sqlx |");
+    println!("|---:|---:|---:|---:|");
+    for &n in sizes {
+        let [ours, sqlx] = rebuild::default_app_sizes(n);
+        let mib = |b: u64| format!("{:.2}", b as f64 / (1024.0 * 1024.0));
+        println!(
+            "| {n} | {} | {} | {:.2}× |",
+            mib(ours),
+            mib(sqlx),
+            ours as f64 / sqlx as f64
+        );
+    }
 }

@@ -174,6 +174,55 @@ pub fn app(reps: usize, n: usize) -> AppRebuild {
     }
 }
 
+/// The stripped release binaries of the smallest application a user writes
+/// with each: `migrate` with its default features (SQLite) calling
+/// `upgrade` on a `SqlitePool`, and the same on `sqlx::migrate!` and
+/// `Migrator::run` (sqlx with only what that needs: the tokio runtime,
+/// SQLite, `migrate` and `macros`), `n` migrations embedded; in bytes.
+pub fn default_app_sizes(n: usize) -> [u64; 2] {
+    let (root, target, _) = app_folders();
+    let facade = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap();
+    let tokio = "tokio = { version = \"1\", features = [\"rt\", \"macros\"] }";
+    let variants = [
+        (
+            format!("default_app_{n}"),
+            format!("migrate = {{ path = {:?} }}\n{tokio}", facade.display().to_string()),
+            "use migrate::sqlx;\n\nstatic MIGRATIONS: migrate::Migrations = migrate::embed_migrations!(\"migrations\");",
+            "MIGRATIONS.upgrade(&pool, \"head\").await.unwrap();",
+            false,
+        ),
+        (
+            format!("default_app_sqlx_{n}"),
+            format!(
+                "sqlx = {{ version = \"0.9\", default-features = false, features = [\"runtime-tokio\", \"sqlite\", \"migrate\", \"macros\"] }}\n{tokio}"
+            ),
+            "static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!(\"./migrations\");",
+            "MIGRATIONS.run(&pool).await.unwrap();",
+            true,
+        ),
+    ];
+    variants.map(|(name, dependency, embed, call, sqlx_format)| {
+        let dir = project(&root, &name, &dependency, "", "0", n, sqlx_format);
+        write(
+            &dir.join("src/main.rs"),
+            &format!(
+                "{embed}
+
+#[tokio::main(flavor = \"current_thread\")]
+async fn main() {{
+    let url = std::env::args().nth(1).unwrap_or_else(|| \"sqlite::memory:\".to_owned());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    {call}
+    println!(\"{{}}\", pool.size());
+}}
+"
+            ),
+        );
+        build(&dir, &target);
+        stripped_size(&target.join("release").join(&name))
+    })
+}
+
 /// The rebuild folder, its target folder, and the `migrate` dependency line
 /// of an application there (SQLite and PostgreSQL).
 fn app_folders() -> (PathBuf, PathBuf, String) {
