@@ -708,6 +708,27 @@ impl<'m> Migrator<'m> {
     /// history: run it on a scratch database. Feature `catalog`.
     #[cfg(feature = "catalog")]
     pub async fn verify_round_trips<'c>(&self, db: impl Connect<'c>) -> Result<RoundTrips> {
-        self.run()?.round_trips(db.connect()).await
+        self.run()?
+            .round_trips(db.connect(), crate::round_trips::Start::Empty)
+            .await
+    }
+
+    /// Proves the downgrade of every revision not yet applied, from where the
+    /// history stands: on a scratch database migrated with an older release's
+    /// files, the upgrade a database of that release takes. The history is
+    /// verified first ([`Error::History`] when an applied revision was edited
+    /// since it ran, or is gone). Then, in application order, each pending
+    /// revision is upgraded, downgraded, compared and upgraded again, as
+    /// [`verify_round_trips`](Self::verify_round_trips) does, and at the end
+    /// the walked revisions go down again and the schema is compared with the
+    /// one the walk started from ([`RoundTrips::at_base`]). A pending revision
+    /// that an applied one follows in the order of application is upgraded
+    /// without its trip, with a note. A database with no history must be
+    /// empty, as for `verify_round_trips`. Feature `catalog`.
+    #[cfg(feature = "catalog")]
+    pub async fn verify_pending_round_trips<'c>(&self, db: impl Connect<'c>) -> Result<RoundTrips> {
+        self.run()?
+            .round_trips(db.connect(), crate::round_trips::Start::Applied)
+            .await
     }
 }

@@ -112,7 +112,10 @@ pub struct RoundTrips {
     /// In application order.
     pub revisions: Vec<RoundTrip>,
     /// What the database still held after `downgrade base`, compared with the
-    /// empty database it started as; `None` when a revision that cannot be
+    /// empty database it started as (for
+    /// [`Migrator::verify_pending_round_trips`](crate::Migrator::verify_pending_round_trips),
+    /// after the walked revisions went down, compared with the schema the walk
+    /// started from); `None` when a revision that cannot be
     /// downgraded (irreversible, or recorded without running after its
     /// downgrade left something behind) kept the walk from going down to
     /// base, or the walk stopped.
