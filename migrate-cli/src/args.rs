@@ -192,11 +192,14 @@ pub enum Command {
         #[command(flatten)]
         options: Options,
     },
-    /// Prove every downgrade: on an empty scratch database, upgrade each revision, downgrade it, compare the schema, upgrade it again; exit 1 naming each downgrade that does not restore the schema
+    /// Prove every downgrade: on an empty scratch database, upgrade each revision, downgrade it, compare the schema, upgrade it again; exit 1 naming each downgrade that does not restore the schema. With --from GIT-REF, walk the upgrade path production takes: the database first migrated with the folder as it was at that reference, then each revision new since upgraded from there
     #[command(
         after_help = "Runs on a scratch database: with --dev-database-url, one it creates and drops; for SQLite (--dialect sqlite), one in memory; else the --database-url database, which must be empty."
     )]
     Test {
+        /// Start from a release: migrate the scratch database with the folder as it was at this git reference (a release tag, the main branch) to its head, then upgrade it with today's files, each revision new since round-tripped; exit 1 naming the phase and revision that failed, or a revision that ran there and was edited since
+        #[arg(long, value_name = "GIT-REF")]
+        from: Option<String>,
         #[command(flatten)]
         options: Options,
     },
@@ -444,7 +447,7 @@ impl Command {
             | Command::Check { options, .. }
             | Command::Import { options, .. }
             | Command::Adopt { options, .. }
-            | Command::Test { options }
+            | Command::Test { options, .. }
             | Command::Schema(SchemaCommand::Dump { options }) => options,
             Command::Db(db) => db.options(),
         }

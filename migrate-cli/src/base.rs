@@ -1,6 +1,6 @@
-//! `check --base GIT-REF`: the migrations folder as it was at a commit, read
-//! through `git` (the repository the folder is in), for
-//! [`migrate_core::shipped::changed_since`].
+//! `check --base GIT-REF` and `test --from GIT-REF`: the migrations folder as
+//! it was at a commit, read through `git` (the repository the folder is in),
+//! for [`migrate_core::shipped::changed_since`] and [`crate::from_base`].
 
 use crate::error::CliError;
 use migrate_core::load::{Source, is_migration_file};
@@ -25,7 +25,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<String, CliError> {
         .args(args)
         .output()
         .map_err(|e| CliError::Io {
-            context: "running `git` (check --base reads the base through it; is git installed?)".into(),
+            context: "running `git` (--base and --from read the base through it; is git installed?)".into(),
             source: e,
         })?;
     if !out.status.success() {
@@ -47,10 +47,13 @@ pub(crate) fn folder_at(dir: &Path, dir_shown: &str, reference: &str) -> Result<
         )));
     }
     let commit = git(dir, &["rev-parse", "--verify", "--quiet", &format!("{reference}^{{commit}}")])
-        .map_err(|_| {
-            CliError::Refused(format!(
+        .map_err(|_| match git(dir, &["rev-parse", "--git-dir"]) {
+            Err(_) => CliError::Refused(format!(
+                "`{reference}` names no commit: `{dir_shown}` is not inside a git repository, and the folder as it was at a commit is read through git (run this in the repository's clone)"
+            )),
+            Ok(_) => CliError::Refused(format!(
                 "`{reference}` names no commit of the git repository holding `{dir_shown}`: give a branch, a tag or a commit it has (`git fetch` it first in a shallow CI clone)"
-            ))
+            )),
         })?
         .trim()
         .to_owned();

@@ -27,6 +27,7 @@ mod config;
 mod database;
 mod error;
 mod fleet;
+mod from_base;
 mod import;
 mod limits;
 mod output;
@@ -209,7 +210,7 @@ async fn run_command(command: Command, flags: &Options, s: &config::Settings, ou
             author::check(s, out)?;
             author::check_base(s, base.as_deref(), out)
         }
-        Command::Test { .. } => schema::round_trips(s, flags.database_url.is_some(), out).await,
+        Command::Test { from, .. } => schema::round_trips(s, flags.database_url.is_some(), from.as_deref(), out).await,
         Command::Schema(args::SchemaCommand::Dump { .. }) => schema::dump(s, flags.database_url.is_some(), out).await,
         Command::Import { project, python, .. } => import::alembic(s, project.as_deref(), &python, out).await,
         Command::Adopt { version_table, sql, .. } => import::adopt_alembic(s, &version_table, sql, out).await,

@@ -334,7 +334,35 @@ pub(crate) async fn dump(s: &Settings, live: bool, out: &Output) -> Result<(), C
     Ok(())
 }
 
-fn print_round_trips(r: &migrate_runtime::RoundTrips, out: &Output) {
+/// How the walk's end reads: after `downgrade base` on an empty database, or
+/// after the new revisions went down on the base's schema (`test --from`).
+fn print_end(r: &migrate_runtime::RoundTrips, from: Option<&str>, out: &Output) {
+    let (start, all, left) = match from {
+        None => ("base", "everything", "the empty database".to_owned()),
+        Some(name) => (name, "every new revision", format!("{name}'s schema")),
+    };
+    match &r.at_base {
+        Some(lines) if lines.is_empty() => out.result(&format!("ok          {start}: downgrading {all} leaves {left}")),
+        Some(lines) => {
+            let beside = from.map(|_| format!(", beside {left}")).unwrap_or_default();
+            out.result(&format!("BROKEN      {start}: downgrading {all} leaves{beside}:"));
+            for l in lines {
+                out.result(&format!("              {l}"));
+            }
+        }
+        None if r.stopped.is_none() => {
+            let upgraded_only = if from.is_some() {
+                ", or upgraded without its trip as noted above"
+            } else {
+                ""
+            };
+            out.note(&format!("{start} not checked: a revision that cannot be downgraded (irreversible, or recorded without running after its downgrade left something behind{upgraded_only}) keeps the walk above it"))
+        }
+        None => {}
+    }
+}
+
+fn print_round_trips(r: &migrate_runtime::RoundTrips, from: Option<&str>, out: &Output) {
     use migrate_runtime::RoundTripOutcome as O;
     for t in &r.revisions {
         let id = out.paint(&t.revision, Style::Id);
@@ -356,66 +384,100 @@ fn print_round_trips(r: &migrate_runtime::RoundTrips, out: &Output) {
     for n in &r.notes {
         out.note(n);
     }
-    match &r.at_base {
-        Some(lines) if lines.is_empty() => {
-            out.result("ok          base: downgrading everything leaves the empty database")
-        }
-        Some(lines) => {
-            out.result("BROKEN      base: downgrading everything leaves:");
-            for l in lines {
-                out.result(&format!("              {l}"));
-            }
-        }
-        None if r.stopped.is_none() => out.note("base not checked: a revision that cannot be downgraded (irreversible, or recorded without running after its downgrade left something behind) keeps the walk above it"),
-        None => {}
-    }
+    print_end(r, from, out);
 }
 
-/// `test`: the round trip of every revision, on a scratch database.
-///
-/// It walks only a database given for it: a scratch one on
-/// `--dev-database-url`, the one `--database-url` names on the command line
-/// (before or after `test`), or, with `--dialect sqlite`, one in memory;
-/// never the database `DATABASE_URL` or `database_url` in the config file
-/// name, which is the one you deploy to.
-pub(crate) async fn round_trips(s: &Settings, url_flag: bool, out: &Output) -> Result<(), CliError> {
-    let migrations = Migrations::load(&s.dir, &s.dir_shown)?;
-    let migrator = || database::migrator(&migrations, s, out);
+/// The database `test` walks: a scratch one (its dialect and dev server), or
+/// the empty one `--database-url` names on the command line.
+fn walked_database<'s>(s: &'s Settings, url_flag: bool, out: &Output) -> Result<Walked<'s>, CliError> {
     let given = s.database_url.as_deref().filter(|_| url_flag);
-    let scratch = match (&s.dev_database_url, given, s.dialect) {
-        (Some(dev), _, _) => Some((database::dialect_of(dev, &out.redacted(dev))?, Some(dev.as_str()))),
-        (None, Some(_), _) => None,
-        (None, None, Some(Dialect::Sqlite)) => Some((Dialect::Sqlite, None)),
-        (None, None, Some(d)) => return Err(needs_server(d, s).err().unwrap_or(CliError::MissingUrl)),
+    match (&s.dev_database_url, given, s.dialect) {
+        (Some(dev), _, _) => Ok(Walked::Scratch(
+            database::dialect_of(dev, &out.redacted(dev))?,
+            Some(dev.as_str()),
+        )),
+        (None, Some(url), _) => Ok(Walked::Given(url)),
+        (None, None, Some(Dialect::Sqlite)) => Ok(Walked::Scratch(Dialect::Sqlite, None)),
+        (None, None, Some(d)) => Err(needs_server(d, s).err().unwrap_or(CliError::MissingUrl)),
         (None, None, None) => {
             let configured = if s.database_url.is_some() {
                 "; the database URL of DATABASE_URL or migrate.toml is the one you deploy to, which `migrate test` never walks (pass it as --database-url to walk it, if it is empty and meant for this)"
             } else {
                 ""
             };
-            return Err(CliError::Usage(format!(
+            Err(CliError::Usage(format!(
                 "`migrate test` needs a database to walk: --dev-database-url URL (a scratch database is made and dropped), --dialect sqlite (one in memory), or --database-url URL of an empty database{configured}"
-            )));
+            )))
         }
+    }
+}
+
+/// Where `test` walks.
+enum Walked<'s> {
+    /// A scratch database of this dialect, on this dev server (none for SQLite in memory).
+    Scratch(Dialect, Option<&'s str>),
+    /// The database of this URL, which must be empty.
+    Given(&'s str),
+}
+
+/// The walk on `db`: from empty, or from the base's head (`test --from`).
+async fn walk(
+    db: &mut Database,
+    migrations: &Migrations,
+    base: Option<&super::from_base::Base>,
+    s: &Settings,
+    out: &Output,
+) -> Result<migrate_runtime::RoundTrips, CliError> {
+    match base {
+        None => Ok(database::migrator(migrations, s, out).verify_round_trips(db).await?),
+        Some(base) => super::from_base::walk(base, migrations, s, out, db).await,
+    }
+}
+
+/// `test`: the round trip of every revision, on a scratch database; with
+/// `from`, a git reference, the round trip of every revision new since it,
+/// on a database first migrated with the folder as it was there.
+///
+/// It walks only a database given for it: a scratch one on
+/// `--dev-database-url`, the one `--database-url` names on the command line
+/// (before or after `test`), or, with `--dialect sqlite`, one in memory;
+/// never the database `DATABASE_URL` or `database_url` in the config file
+/// name, which is the one you deploy to.
+pub(crate) async fn round_trips(
+    s: &Settings,
+    url_flag: bool,
+    from: Option<&str>,
+    out: &Output,
+) -> Result<(), CliError> {
+    let migrations = Migrations::load(&s.dir, &s.dir_shown)?;
+    let walked = walked_database(s, url_flag, out)?;
+    // The base is read through git before any database is made.
+    let base = match from {
+        Some(reference) => super::from_base::load(s, reference, out)?,
+        None => None,
     };
-    let report = match (scratch, given) {
-        (Some((d, dev)), _) => {
+    let base = base.as_ref();
+    let report = match walked {
+        Walked::Scratch(d, dev) => {
             with_scratch(d, dev, out, &mut Interrupt::new(), async |db, _| {
-                Ok(migrator().verify_round_trips(db).await?)
+                walk(db, &migrations, base, s, out).await
             })
             .await?
         }
-        (None, Some(url)) => {
+        Walked::Given(url) => {
             let mut db = database::open(s, url, true, out).await?;
-            let report = migrator().verify_round_trips(&mut db).await;
+            let report = walk(&mut db, &migrations, base, s, out).await;
             database::close(db, out).await;
             report?
         }
-        (None, None) => return Err(CliError::MissingUrl),
     };
-    print_round_trips(&report, out);
+    let from = base.map(|b| b.name.as_str());
+    print_round_trips(&report, from, out);
     if let Some(why) = &report.stopped {
-        return Err(CliError::Refused(format!("the walk stopped: {why}")));
+        return Err(CliError::Refused(match from {
+            None => format!("the walk stopped: {why}"),
+            Some(name) => format!("the upgrade from {name} with today's files stopped: {why}"),
+        }));
     }
     if !report.is_ok() {
         let broken = report
@@ -432,6 +494,12 @@ pub(crate) async fn round_trips(s: &Settings, url_flag: bool, out: &Output) -> R
             "{broken} revision(s) do not round-trip: fix their downgrade sections (each line above says what the downgrade left)"
         )));
     }
-    out.note(&format!("{} revision(s) round-trip", report.revisions.len()));
+    match from {
+        None => out.note(&format!("{} revision(s) round-trip", report.revisions.len())),
+        Some(name) => out.note(&format!(
+            "{} revision(s) new since {name} round-trip on the upgrade from it",
+            report.revisions.len()
+        )),
+    }
     Ok(())
 }

@@ -17,3 +17,4 @@ mod round_trips;
 mod session;
 mod sets;
 mod shipped;
+mod test_from;
