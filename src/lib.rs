@@ -258,7 +258,7 @@ pub fn load(dir: impl AsRef<std::path::Path>) -> std::result::Result<Migrations,
 
 #[doc(hidden)]
 pub mod __private {
-    pub use migrate_core::{Migration, Phase};
+    pub use migrate_core::{Migration, Phase, TableLock};
     #[cfg(feature = "testing")]
     pub use migrate_runtime::testing;
 

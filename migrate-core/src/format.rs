@@ -49,7 +49,7 @@ pub const NO_TRANSACTION_DIRECTIVE: &str = "-- migrate:no-transaction";
 pub const FOREIGN_KEYS_OFF_DIRECTIVE: &str = "-- migrate:foreign-keys-off";
 
 /// Every header directive, as the help of an unknown one lists them.
-const DIRECTIVES_HELP: &str = "the directives are `-- migrate:upgrade`, `-- migrate:downgrade`, and in the header `-- migrate:no-transaction`, `-- migrate:foreign-keys-off`, `-- migrate:phase: expand|contract`, `-- migrate:lock-timeout: 5s`, `-- migrate:statement-timeout: 10min` and `-- migrate:allow RULE: reason`";
+const DIRECTIVES_HELP: &str = "the directives are `-- migrate:upgrade`, `-- migrate:downgrade`, and in the header `-- migrate:no-transaction`, `-- migrate:foreign-keys-off`, `-- migrate:phase: expand|contract`, `-- migrate:lock-timeout: 5s`, `-- migrate:statement-timeout: 10min`, `-- migrate:max-lock: share-update-exclusive` and `-- migrate:allow RULE: reason`";
 
 /// A migration file, parsed, with the lines that diagnostics point at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,7 +217,7 @@ impl<'t> Header<'t> {
     fn valued_directive(&mut self, cx: &mut Ctxt<'_>, n: usize, key: &'t str, value: &str) {
         if let Some(rule) = key.strip_prefix("allow").filter(|r| r.is_empty() || r.starts_with(' ')) {
             self.allow(cx, n, rule.trim(), value.trim());
-        } else if !matches!(key, "phase" | "lock-timeout" | "statement-timeout") {
+        } else if !matches!(key, "phase" | "lock-timeout" | "statement-timeout" | "max-lock") {
             cx.error(
                 DiagnosticKind::BadHeader,
                 n,
@@ -441,13 +441,20 @@ fn lookalike_line(cx: &mut Ctxt<'_>, n: usize, line: &str, body: &str, place: Pl
     true
 }
 
-/// Sets the directive `key` (`phase`, `lock-timeout` or `statement-timeout`)
+/// What `-- migrate:max-lock:` may name.
+const MAX_LOCK_HELP: &str = "name the strongest lock its statements may take on a table: PostgreSQL's access-share, row-share, row-exclusive, share-update-exclusive, share, share-row-exclusive, exclusive, access-exclusive; MySQL's metadata locks shared, shared-high-prio, shared-read, shared-write, shared-upgradable, shared-read-only, shared-no-write, shared-no-read-write, exclusive";
+
+/// Sets the directive `key` (`phase`, `lock-timeout`, `statement-timeout` or `max-lock`)
 /// to `value`, or says what is wrong with the value and how to write it.
 fn set_valued_directive(directives: &mut Directives, key: &str, value: &str) -> Result<(), (String, &'static str)> {
     match key {
         "phase" => value.parse::<Phase>().map(|p| directives.phase = Some(p)).map_err(|e| {
             (e.to_string(), "an expand revision only adds what the previous release tolerates; a contract revision removes what no running code uses any more")
         }),
+        "max-lock" => value
+            .parse::<crate::lock::TableLock>()
+            .map(|l| directives.max_lock = Some(l))
+            .map_err(|e| (e.to_string(), MAX_LOCK_HELP)),
         _ => crate::duration::parse(value)
             .map(|d| {
                 if key == "lock-timeout" {

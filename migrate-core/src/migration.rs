@@ -71,6 +71,11 @@ pub struct Directives {
     /// with `PRAGMA foreign_key_check` before it commits; MySQL: with the
     /// session's `foreign_key_checks = 0`; PostgreSQL: no effect.
     pub foreign_keys_off: bool,
+    /// `-- migrate:max-lock: share-update-exclusive`: the strongest lock any
+    /// of its statements may take on a table that existed before it, as a
+    /// rehearsal measures it ([`TableLock`](crate::lock::TableLock) names,
+    /// PostgreSQL's or MySQL's metadata locks).
+    pub max_lock: Option<crate::lock::TableLock>,
 }
 
 /// One migration revision.
@@ -230,6 +235,7 @@ impl Migration {
             lock_timeout: None,
             statement_timeout: None,
             foreign_keys_off: false,
+            max_lock: None,
         },
         depends_on: &[],
         runs_after: &[],

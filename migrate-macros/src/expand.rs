@@ -48,6 +48,11 @@ fn embedded(m: &Migration) -> TokenStream {
     };
     let (lock, statement) = (duration(d.lock_timeout), duration(d.statement_timeout));
     let foreign_keys_off = d.foreign_keys_off;
+    let max_lock = option(d.max_lock.map(|l| {
+        // The variant's name is its Debug form.
+        let variant = proc_macro2::Ident::new(&format!("{l:?}"), proc_macro2::Span::call_site());
+        quote!(::migrate::__private::TableLock::#variant)
+    }));
     let depends = m.depends_on().map(|(set, rev)| quote!((#set, #rev)));
     let runs_after = m.runs_after();
     let file = m.file();
@@ -64,6 +69,7 @@ fn embedded(m: &Migration) -> TokenStream {
         m.directives.lock_timeout = #lock;
         m.directives.statement_timeout = #statement;
         m.directives.foreign_keys_off = #foreign_keys_off;
+        m.directives.max_lock = #max_lock;
         m.depends_on = &[#(#depends),*];
         m.runs_after = &[#(#runs_after),*];
         m.file = #file;

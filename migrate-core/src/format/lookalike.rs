@@ -53,6 +53,7 @@ pub(crate) const MIGRATION_KEYS: &[Key] = &[
     key("phase", Form::Valued),
     key("lock-timeout", Form::Valued),
     key("statement-timeout", Form::Valued),
+    key("max-lock", Form::Valued),
     key("no-transaction", Form::Flag),
     key("foreign-keys-off", Form::Flag),
     key("upgrade", Form::Marker),

@@ -408,3 +408,48 @@ fn depends_on_names_a_revision_here_or_of_a_set() {
     assert_eq!(f.migration.depends_on().collect::<Vec<_>>(), [("jobq", "4f1a")]);
     assert_eq!(f.depends_on_line, Some(4));
 }
+
+#[test]
+fn max_lock_is_a_header_directive() {
+    let text = "-- m\n-- revision: a\n-- down_revision:\n-- migrate:max-lock: share-update-exclusive\n\n-- migrate:upgrade\nCREATE INDEX i ON t (c);\n";
+    let m = parse("migrations/a_m.sql", text).unwrap().migration;
+    assert_eq!(m.directives().max_lock, Some(crate::TableLock::ShareUpdateExclusive));
+    let mysql = text.replace("share-update-exclusive", "shared-no-write");
+    let m2 = parse("migrations/a_m.sql", &mysql).unwrap().migration;
+    assert_eq!(m2.directives().max_lock, Some(crate::TableLock::SharedNoWrite));
+    // Not part of what the checksum covers.
+    let plain = text.replace("-- migrate:max-lock: share-update-exclusive\n", "");
+    let plain = parse("migrations/a_m.sql", &plain).unwrap().migration;
+    assert_eq!(plain.directives().max_lock, None);
+    assert_eq!(plain.checksum(), m.checksum());
+}
+
+#[test]
+fn bad_max_lock_says_what_and_which_names() {
+    let text = "-- m\n-- revision: a\n-- down_revision:\n-- migrate:max-lock: row-lock\n-- max-lock: share\n\n-- migrate:upgrade\nSELECT 1;\n-- migrate:max-lock: share\n";
+    let e = parse("migrations/a_m.sql", text).unwrap_err();
+    let got: Vec<_> = e.iter().map(|d| (d.kind, d.line, d.message.as_str())).collect();
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(
+        got[0],
+        (
+            DiagnosticKind::BadHeader,
+            Some(4),
+            "in `-- migrate:max-lock:`, `row-lock` is no table lock's name"
+        )
+    );
+    let help = e[0].help.as_deref().unwrap_or_default();
+    assert!(
+        help.contains("share-update-exclusive") && help.contains("shared-no-write"),
+        "{help}"
+    );
+    assert_eq!(got[1].1, Some(5), "a lookalike: {got:?}");
+    assert_eq!(
+        got[2],
+        (
+            DiagnosticKind::BadHeader,
+            Some(9),
+            "`-- migrate:max-lock:` must be in the header"
+        )
+    );
+}

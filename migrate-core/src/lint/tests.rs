@@ -38,6 +38,7 @@ fn history(spec: &str) -> Vec<Migration> {
                 lock_timeout: (!has("nolock")).then_some(Duration::from_secs(5)),
                 statement_timeout: None,
                 foreign_keys_off: has("fkoff"),
+                max_lock: None,
             },
             file: format!("migrations/{id}_m.sql"),
             ..Default::default()
