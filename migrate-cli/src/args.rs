@@ -181,7 +181,7 @@ pub enum Command {
         #[command(flatten)]
         options: Options,
     },
-    /// Validate the folder exactly as embed_migrations! does (exit 1 on any problem), and warn on `expand` revisions that drop or rename; --schema also compares the migrations' end state with the schema file; --base REF refuses edits to what shipped at REF
+    /// Validate the folder exactly as embed_migrations! does (exit 1 on any problem), warn on `expand` revisions that drop or rename, and lint it as `migrate lint` does when the dialect is known; --schema also compares the migrations' end state with the schema file; --base REF refuses edits to what shipped at REF and lints only what is new since
     Check {
         /// Also exit 1, printing the differences, when the migrations' end state differs from the schema file [FILE default: `schema` in the config file, else schema.sql]
         #[arg(long, value_name = "FILE", num_args = 0..=1)]
@@ -189,6 +189,20 @@ pub enum Command {
         /// Also exit 1 when a revision that was in the folder at this git reference (a release tag, the main branch) was edited, deleted or renamed since: what shipped stays as it shipped
         #[arg(long, value_name = "GIT-REF")]
         base: Option<String>,
+        #[command(flatten)]
+        options: Options,
+    },
+    /// Find the statements of upgrade sections that are dangerous on a live database (an index built without CONCURRENTLY, a constraint added without NOT VALID, a table rewritten or copied, a drop outside a contract revision, ...), each with its rule, file, line and safe form; exit 1 on an error-level finding
+    #[command(
+        after_help = "The dialect is --dialect, else the database URL's scheme. Limit it to new revisions with --base or `lint_from = \"REV\"` in migrate.toml; set a rule to \"error\", \"warning\" or \"off\" in its [lint] table; waive one in a revision's header with `-- migrate:allow RULE: reason`."
+    )]
+    Lint {
+        /// Report only the revisions that were not in the folder at this git reference (a release tag, the main branch)
+        #[arg(long, value_name = "GIT-REF")]
+        base: Option<String>,
+        /// Print the findings as one JSON array (rule, severity, file, line, revision, message, help), for CI annotations
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         options: Options,
     },
@@ -445,6 +459,7 @@ impl Command {
             | Command::Revision { options, .. }
             | Command::Merge { options, .. }
             | Command::Check { options, .. }
+            | Command::Lint { options, .. }
             | Command::Import { options, .. }
             | Command::Adopt { options, .. }
             | Command::Test { options, .. }

@@ -53,6 +53,10 @@ struct File {
     connect_timeout: Option<String>,
     /// Other migration sets in the same database, by name.
     sets: Option<BTreeMap<String, SetFile>>,
+    /// `migrate lint` reports only the revisions after this one.
+    lint_from: Option<String>,
+    /// Lint rule id to `error`, `warning` or `off`.
+    lint: Option<BTreeMap<String, String>>,
 }
 
 /// A `[sets.NAME]` table: another folder migrated into the same database.
@@ -111,6 +115,17 @@ pub(crate) struct Settings {
     /// The config file that was read, if any.
     #[allow(dead_code)]
     pub config_file: Option<PathBuf>,
+    /// `lint_from` and `[lint]`.
+    pub lint: LintSettings,
+}
+
+/// What the config file tells `migrate lint`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LintSettings {
+    /// `lint_from = "REV"`: only the revisions after it are reported.
+    pub from: Option<String>,
+    /// `[lint]`: rule id to level.
+    pub levels: BTreeMap<String, migrate_core::lint::Level>,
 }
 
 /// A list of migrations the config file names: the application's own
@@ -191,7 +206,9 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
     let table = history_table(options, &file, sets.chosen_table)?;
     refuse_a_sets_table(options, &table, &sets.tables)?;
     let timing = timing(options, &file, &at)?;
+    let lint = lint(&file, &at)?;
     Ok(Settings {
+        lint,
         ddl_lock_timeout: timing.ddl_lock_timeout,
         statement_timeout: timing.statement_timeout,
         lock_attempts: timing.lock_attempts,
@@ -381,6 +398,25 @@ fn history_table(options: &Options, file: &File, set_table: Option<String>) -> R
     Ok(match options.history_schema.clone().or(file.history_schema.clone()) {
         Some(schema) => table.in_schema(&schema)?,
         None => table,
+    })
+}
+
+/// `lint_from` and `[lint]`, each rule id one the lint has and each level a level.
+fn lint(file: &File, at: &Place<'_>) -> Result<LintSettings, CliError> {
+    let mut levels = BTreeMap::new();
+    for (id, level) in file.lint.iter().flatten() {
+        if migrate_core::lint::rule(id).is_none() {
+            return Err(at.invalid(format!(
+                "[lint]: no lint rule is called `{id}` (the rules are {})",
+                migrate_core::lint::rule_ids()
+            )));
+        }
+        let level = level.parse().map_err(|e| at.invalid(format!("[lint] {id}: {e}")))?;
+        levels.insert(id.clone(), level);
+    }
+    Ok(LintSettings {
+        from: file.lint_from.clone().filter(|f| !f.trim().is_empty()),
+        levels,
     })
 }
 

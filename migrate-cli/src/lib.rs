@@ -30,6 +30,7 @@ mod fleet;
 mod from_base;
 mod import;
 mod limits;
+mod lint;
 mod output;
 mod schema;
 mod verbs;
@@ -204,12 +205,15 @@ async fn run_command(command: Command, flags: &Options, s: &config::Settings, ou
             schema: Some(_), base, ..
         } => {
             author::check_base(s, base.as_deref(), out)?;
+            lint::in_check(s, base.as_deref(), out)?;
             schema::check(s, out).await
         }
         Command::Check { base, .. } => {
             author::check(s, out)?;
-            author::check_base(s, base.as_deref(), out)
+            author::check_base(s, base.as_deref(), out)?;
+            lint::in_check(s, base.as_deref(), out)
         }
+        Command::Lint { base, json, .. } => lint::run(s, base.as_deref(), json, out),
         Command::Test { from, .. } => schema::round_trips(s, flags.database_url.is_some(), from.as_deref(), out).await,
         Command::Schema(args::SchemaCommand::Dump { .. }) => schema::dump(s, flags.database_url.is_some(), out).await,
         Command::Import { project, python, .. } => import::alembic(s, project.as_deref(), &python, out).await,

@@ -10,6 +10,7 @@ mod deploying;
 mod embedded;
 mod fleets;
 mod from_alembic;
+mod lint;
 mod output;
 mod parity;
 mod project;
