@@ -24,7 +24,7 @@ fn history(spec: &str) -> Vec<Migration> {
     let mut list: Vec<Migration> = Vec::new();
     let mut current: Option<(String, Vec<String>)> = None;
     let mut sql = String::new();
-    let mut flush = |current: &mut Option<(String, Vec<String>)>, sql: &mut String, list: &mut Vec<Migration>| {
+    let flush = |current: &mut Option<(String, Vec<String>)>, sql: &mut String, list: &mut Vec<Migration>| {
         let Some((id, flags)) = current.take() else { return };
         let has = |f: &str| flags.iter().any(|x| x == f);
         let parent = list.last().map(|m| m.revision().to_owned());
@@ -351,12 +351,12 @@ fn enum_value_used_in_transaction() {
     check(PG, &format!("{add}\n@ b\nUPDATE t SET m = 'meh';"), "");
     check(
         PG,
-        &format!("@ a notx\nALTER TYPE mood ADD VALUE 'meh';\nUPDATE t SET m = 'meh';"),
+        "@ a notx\nALTER TYPE mood ADD VALUE 'meh';\nUPDATE t SET m = 'meh';",
         "",
     );
     check(
         PG,
-        &format!("@ a allow:enum-value-used-in-transaction\nALTER TYPE mood ADD VALUE 'meh';\nUPDATE t SET m = 'meh';"),
+        "@ a allow:enum-value-used-in-transaction\nALTER TYPE mood ADD VALUE 'meh';\nUPDATE t SET m = 'meh';",
         "",
     );
 }
