@@ -321,6 +321,9 @@ pub enum DbCommand {
         /// Print the SQL script for the dialect instead of connecting to a database
         #[arg(long)]
         sql: bool,
+        /// Run the pending revisions on the database and keep nothing (SQLite, PostgreSQL: one transaction rolled back; MySQL/MariaDB: a scratch copy of the schema), reporting each step's time, rows and locks; exit 1 if one fails or goes over its `-- migrate:max-lock:`
+        #[arg(long, conflicts_with_all = ["sql", "each", "schemas"])]
+        rehearse: bool,
         #[command(flatten)]
         options: Options,
     },

@@ -32,6 +32,7 @@ mod import;
 mod limits;
 mod lint;
 mod output;
+mod rehearse;
 mod schema;
 mod verbs;
 

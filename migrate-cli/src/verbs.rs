@@ -84,6 +84,15 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
         DbCommand::Downgrade {
             target: t, sql: true, ..
         } => offline(source, s, Direction::Downgrade, &t, out),
+        DbCommand::Upgrade {
+            target: t,
+            phase,
+            rehearse: true,
+            ..
+        } => {
+            let (migrations, target) = (source.migrations(s)?, target(&t)?);
+            crate::rehearse::run(&migrations, s, url(s)?, phase, &target, out).await
+        }
         DbCommand::Upgrade { target: t, phase, .. } => change(source, s, Change::Upgrade { phase }, &t, out).await,
         DbCommand::Downgrade {
             target: t,

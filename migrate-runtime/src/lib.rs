@@ -21,6 +21,7 @@ mod error;
 pub mod fleet;
 mod migrator;
 pub mod offline;
+mod rehearsal;
 mod report;
 #[cfg(feature = "catalog")]
 mod round_trips;
@@ -41,6 +42,7 @@ pub use migrator::{
     Migrations, Migrator, Progress, Resolution, UnknownLockMode,
 };
 pub use offline::ScriptRange;
+pub use rehearsal::{Rehearsal, RehearsedOn, RehearsedStatement, RehearsedStep, StepOutcome, TakenLock};
 pub use report::{Applied, HistoryEntry, Report, RoundTrip, RoundTripOutcome, RoundTrips, StepReport};
 pub use sets::Sets;
 pub use table::{DEFAULT_TABLE, HistoryTable};

@@ -14,6 +14,7 @@ mod lint;
 mod output;
 mod parity;
 mod project;
+mod rehearse;
 mod round_trips;
 mod session;
 mod sets;

@@ -34,6 +34,8 @@ use std::time::{Duration, Instant};
 
 #[cfg(feature = "mysql")]
 mod mysql;
+#[cfg(feature = "mysql")]
+mod mysql_copy;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "postgres")]
@@ -299,12 +301,79 @@ pub trait Backend: Send {
         None
     }
 
+    /// How a rehearsal keeps nothing on this database ([`Rehearsing`]).
+    fn rehearsal(&self) -> Rehearsing {
+        Rehearsing::SchemaCopy
+    }
+
+    /// Runs one statement of a rehearsal: the rows the database says it affected.
+    fn execute_affected(&mut self, sql: String) -> BoxFuture<'_, Result<u64, sqlx::Error>>;
+
+    /// The table locks a rehearsal's statement `statement` leaves this session
+    /// holding, as the database can tell ([`HeldLocks`]).
+    fn locks_after<'a>(&'a mut self, statement: &'a str) -> BoxFuture<'a, HeldLocks> {
+        let _ = statement;
+        Box::pin(async { HeldLocks::Unavailable("this database lists no locks".into()) })
+    }
+
+    /// The tables that exist now, named as [`locks_after`](Self::locks_after)
+    /// names them: a lock on any other was taken on a table the rehearsal
+    /// made, which nobody else can be waiting for.
+    fn existing_tables(&mut self) -> BoxFuture<'_, Option<Vec<String>>> {
+        Box::pin(async { None })
+    }
+
+    /// Where [`Rehearsing::SchemaCopy`] rehearses: a scratch database on the
+    /// same server holding the schema of the connection's database and its
+    /// history rows, which the session then uses. Returns its name and the
+    /// original database's.
+    fn enter_schema_copy<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<(String, String)>> {
+        let _ = s;
+        Box::pin(async {
+            Err(Error::Database {
+                context: "copying the schema for a rehearsal".into(),
+                source: sqlx::Error::Protocol("this database cannot copy its schema".into()),
+            })
+        })
+    }
+
+    /// Goes back to `original` and drops the scratch database `copy`.
+    fn leave_schema_copy<'a>(&'a mut self, copy: &'a str, original: &'a str) -> BoxFuture<'a, Result<()>> {
+        let _ = (copy, original);
+        Box::pin(async { Ok(()) })
+    }
+
     /// When `statement` is a `CREATE INDEX CONCURRENTLY` whose index a failed
     /// build left INVALID (PostgreSQL): the index and the statement dropping it.
     fn invalid_index<'a>(&'a mut self, statement: &'a str) -> BoxFuture<'a, Option<(String, String)>> {
         let _ = statement;
         Box::pin(async { None })
     }
+}
+
+/// How a rehearsal keeps nothing, as a database answers [`Backend::rehearsal`].
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub enum Rehearsing {
+    /// Everything in one transaction (under the run's lock), rolled back at the
+    /// end: its first statement and its last (SQLite: a savepoint inside the
+    /// run's write transaction; PostgreSQL: `BEGIN` and `ROLLBACK`).
+    RolledBack { begin: &'static str, end: &'static str },
+    /// DDL commits: on a copy of the schema ([`Backend::enter_schema_copy`]), dropped at the end.
+    SchemaCopy,
+}
+
+/// The locks a session holds after a statement, as [`Backend::locks_after`] tells them.
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub enum HeldLocks {
+    /// Every table lock the session holds now, each table with each mode it
+    /// holds: the caller attributes to the statement those new or stronger.
+    Held(Vec<(String, migrate_core::TableLock)>),
+    /// The locks the statement took, told from the statement alone (SQLite's file lock).
+    Taken(Vec<(String, migrate_core::TableLock)>),
+    /// The database cannot tell, and why.
+    Unavailable(String),
 }
 
 /// One step of a [`Backend::run_batch`], as its database frames it
@@ -350,6 +419,18 @@ macro_rules! same_everywhere {
                     .execute(&mut *self)
                     .await
                     .map(drop)
+            })
+        }
+
+        fn execute_affected(
+            &mut self,
+            sql: String,
+        ) -> $crate::driver::BoxFuture<'_, std::result::Result<u64, sqlx::Error>> {
+            Box::pin(async move {
+                sqlx::raw_sql(sqlx::AssertSqlSafe($crate::driver::logged(sql)))
+                    .execute(&mut *self)
+                    .await
+                    .map(|done| done.rows_affected())
             })
         }
 
@@ -485,6 +566,11 @@ pub(crate) async fn begin(conn: &mut dyn Backend, context: &str) -> Result<()> {
 /// Commits the transaction the run holds.
 pub(crate) async fn commit(conn: &mut dyn Backend, context: &str) -> Result<()> {
     run(conn, "COMMIT".into(), context).await
+}
+
+/// Rolls back the transaction the run holds.
+pub(crate) async fn rollback(conn: &mut dyn Backend, context: &str) -> Result<()> {
+    run(conn, "ROLLBACK".into(), context).await
 }
 
 /// Runs SQL the runtime wrote itself, naming what it was doing if it fails.

@@ -136,6 +136,22 @@ impl Backend for MySqlConnection {
         })
     }
 
+    fn locks_after<'a>(&'a mut self, _statement: &'a str) -> BoxFuture<'a, super::HeldLocks> {
+        Box::pin(super::mysql_copy::held_locks(self))
+    }
+
+    fn existing_tables(&mut self) -> BoxFuture<'_, Option<Vec<String>>> {
+        Box::pin(super::mysql_copy::existing_tables(self))
+    }
+
+    fn enter_schema_copy<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<(String, String)>> {
+        Box::pin(super::mysql_copy::enter(self, s))
+    }
+
+    fn leave_schema_copy<'a>(&'a mut self, copy: &'a str, original: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(super::mysql_copy::leave(self, copy, original))
+    }
+
     fn transactional_ddl(&self) -> bool {
         false
     }

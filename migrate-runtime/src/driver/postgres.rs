@@ -21,6 +21,35 @@ const SESSION: &str = r"'backend pid ' || a.pid || ' (' || coalesce(a.state, 'st
     || CASE WHEN a.state = 'active' THEN ', running: ' ELSE ', last query: ' END
     || left(regexp_replace(coalesce(a.query, ''), '\s+', ' ', 'g'), 200) || ')'";
 
+/// The tables (plain, partitioned, materialized views) outside the system
+/// schemas, `c` in `pg_class` and `n` its namespace: those whose locks a
+/// rehearsal reports.
+const USER_TABLES: &str = r"c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'";
+
+/// The table locks this backend holds now (`pg_locks` for `pg_backend_pid()`,
+/// granted relation locks), each table as `schema.name` with each mode.
+async fn held_locks(conn: &mut PgConnection) -> super::HeldLocks {
+    let sql = format!(
+        "SELECT n.nspname || '.' || c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE l.locktype = 'relation' AND l.pid = pg_backend_pid() AND l.granted AND {USER_TABLES}"
+    );
+    match Backend::read_table(conn, sql).await {
+        Ok(rows) => super::HeldLocks::Held(
+            rows.into_iter()
+                .filter_map(|r| {
+                    let mut r = r.into_iter();
+                    let table = r.next()??;
+                    let lock = migrate_core::TableLock::from_postgres_mode(&r.next()??)?;
+                    Some((table, lock))
+                })
+                .collect(),
+        ),
+        Err(e) => super::HeldLocks::Unavailable(format!("reading pg_locks failed: {}", crate::error::db_message(&e))),
+    }
+}
+
 /// The advisory lock key, computed by the server.
 fn key(s: &Settings) -> String {
     let schema = Dialect::Postgres.quote_text(s.table.schema().unwrap_or_default());
@@ -173,6 +202,26 @@ impl Backend for PgConnection {
 
     fn in_transaction<'a>(&'a mut self, s: &'a Settings, step: Step<'a>, sql: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(in_transaction(self, s, step, sql))
+    }
+
+    fn rehearsal(&self) -> super::Rehearsing {
+        super::Rehearsing::RolledBack {
+            begin: "BEGIN",
+            end: "ROLLBACK",
+        }
+    }
+
+    fn locks_after<'a>(&'a mut self, _statement: &'a str) -> BoxFuture<'a, super::HeldLocks> {
+        Box::pin(held_locks(self))
+    }
+
+    fn existing_tables(&mut self) -> BoxFuture<'_, Option<Vec<String>>> {
+        Box::pin(async move {
+            let sql = format!(
+                "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_TABLES}"
+            );
+            Backend::read_strings(self, sql).await.ok()
+        })
     }
 
     fn invalid_index<'a>(&'a mut self, statement: &'a str) -> BoxFuture<'a, Option<(String, String)>> {

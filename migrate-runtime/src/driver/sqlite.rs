@@ -63,6 +63,29 @@ async fn begin_immediate(conn: &mut SqliteConnection, s: &Settings) -> Result<()
     }
 }
 
+/// What a rehearsal names SQLite's one lock after.
+const DATABASE_FILE: &str = "(database file)";
+
+/// Whether `statement` writes (anything but a query): its first word, past comments.
+fn writes(statement: &str) -> bool {
+    let mut rest = statement.trim_start();
+    loop {
+        if let Some(after) = rest.strip_prefix("--") {
+            rest = after.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, r)| r).trim_start();
+        } else {
+            break;
+        }
+    }
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    !matches!(word.as_str(), "SELECT" | "EXPLAIN" | "VALUES" | "")
+}
+
 impl Backend for SqliteConnection {
     super::same_everywhere!(Sqlite);
 
@@ -140,6 +163,27 @@ impl Backend for SqliteConnection {
             sql: format!("SAVEPOINT {BATCH_SAVEPOINT};\n{sql}{terminator}"),
             record: step.record(Dialect::Sqlite, &s.table, "?1", false),
         })
+    }
+
+    fn rehearsal(&self) -> super::Rehearsing {
+        // Inside the run's write transaction (the lock), rolled back whole: a
+        // savepoint rolled back and released would still count as a change
+        // (the header's change counter). The deferred transaction begun after
+        // it takes no lock and writes nothing when `unlock` commits it.
+        super::Rehearsing::RolledBack {
+            begin: "SAVEPOINT migrate_rehearsal",
+            end: "ROLLBACK; BEGIN",
+        }
+    }
+
+    fn locks_after<'a>(&'a mut self, statement: &'a str) -> BoxFuture<'a, super::HeldLocks> {
+        // SQLite locks the file, not tables: a statement that writes needs the
+        // exclusive lock the commit would take (the run holds the reserved one).
+        let taken = match writes(statement) {
+            true => vec![(DATABASE_FILE.to_owned(), migrate_core::TableLock::Exclusive)],
+            false => Vec::new(),
+        };
+        Box::pin(async move { super::HeldLocks::Taken(taken) })
     }
 
     fn leases(&self) -> bool {

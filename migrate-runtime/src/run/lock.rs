@@ -16,6 +16,48 @@ impl<'m> Run<'m> {
         }
     }
 
+    /// Takes the migration lock for a changing run (an advisory lock, or a
+    /// lease where the mode or a Galera cluster asks for one), after pinning
+    /// the settings: the graph and the settings the run goes on with.
+    pub(crate) async fn take_lock(&self, conn: &mut dyn Backend, s: &Settings) -> Result<(Graph<'m>, Settings)> {
+        let graph = self.graph()?;
+        // Where the database can, the first attempt at the lock rides with the settings' reading.
+        let (mut s, taken) = match self.lock_mode {
+            LockMode::Lease => (conn.prepare(s).await?, None),
+            _ => conn.prepare_and_try_lock(s).await?,
+        };
+        let lease = match (self.lock_mode, s.galera, conn.leases()) {
+            // SQLite's lock is its one write lock, whatever the mode.
+            (_, _, false) => false,
+            (LockMode::Advisory, true, _) => return Err(Error::AdvisoryOnCluster),
+            (LockMode::Lease, _, _) | (LockMode::Auto, true, _) => true,
+            _ => false,
+        };
+        if lease {
+            let lease = crate::driver::Lease::new(self.lease_ttl);
+            driver::create_lease_table(conn, &s).await?;
+            if !driver::try_lease(conn, &s, &lease).await? {
+                let holder = driver::lease_holder(conn, &s).await;
+                self.waiting(holder.as_deref(), &s);
+                driver::lease(conn, &s, &lease).await?;
+            }
+            tracing::debug!(owner = %lease.owner, "took the migration lease");
+            s.lease = Some(lease);
+        } else {
+            let taken = match taken {
+                Some(taken) => taken,
+                None => conn.try_lock(&s).await?,
+            };
+            if !taken {
+                // Say at once that another migrator holds the lock, and who.
+                let holder = conn.lock_holder(&s).await;
+                self.waiting(holder.as_deref(), &s);
+                conn.lock(&s).await?;
+            }
+        }
+        Ok((graph, s))
+    }
+
     /// The whole of a changing run, on one connection: compiled once, here,
     /// whatever the caller's pool or connection type.
     pub(crate) fn locked<'a>(
@@ -39,45 +81,7 @@ impl<'m> Run<'m> {
                     return Ran::clean(Ok(Report::default()));
                 }
             }
-            let prepared = async {
-                let graph = self.graph()?;
-                // Where the database can, the first attempt at the lock rides with the settings' reading.
-                let (mut s, taken) = match self.lock_mode {
-                    LockMode::Lease => (conn.prepare(&s).await?, None),
-                    _ => conn.prepare_and_try_lock(&s).await?,
-                };
-                let lease = match (self.lock_mode, s.galera, conn.leases()) {
-                    // SQLite's lock is its one write lock, whatever the mode.
-                    (_, _, false) => false,
-                    (LockMode::Advisory, true, _) => return Err(Error::AdvisoryOnCluster),
-                    (LockMode::Lease, _, _) | (LockMode::Auto, true, _) => true,
-                    _ => false,
-                };
-                if lease {
-                    let lease = crate::driver::Lease::new(self.lease_ttl);
-                    driver::create_lease_table(conn, &s).await?;
-                    if !driver::try_lease(conn, &s, &lease).await? {
-                        let holder = driver::lease_holder(conn, &s).await;
-                        self.waiting(holder.as_deref(), &s);
-                        driver::lease(conn, &s, &lease).await?;
-                    }
-                    tracing::debug!(owner = %lease.owner, "took the migration lease");
-                    s.lease = Some(lease);
-                } else {
-                    let taken = match taken {
-                        Some(taken) => taken,
-                        None => conn.try_lock(&s).await?,
-                    };
-                    if !taken {
-                        // Say at once that another migrator holds the lock, and who.
-                        let holder = conn.lock_holder(&s).await;
-                        self.waiting(holder.as_deref(), &s);
-                        conn.lock(&s).await?;
-                    }
-                }
-                Ok::<_, Error>((graph, s))
-            }
-            .await;
+            let prepared = self.take_lock(conn, &s).await;
             let (graph, s) = match prepared {
                 Ok(p) => p,
                 Err(e) => {

@@ -8,6 +8,7 @@
 mod apply;
 mod lock;
 mod op;
+mod rehearse;
 mod resolve;
 mod wait;
 

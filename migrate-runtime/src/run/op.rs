@@ -155,7 +155,7 @@ impl<'m> Run<'m> {
 
 /// The expand phase: cuts `plan` before its first contract revision, which it
 /// names (held back until no old code runs).
-fn hold_back_contract(graph: &Graph<'_>, plan: &mut plan::Plan) -> Option<String> {
+pub(super) fn hold_back_contract(graph: &Graph<'_>, plan: &mut plan::Plan) -> Option<String> {
     let cut = plan
         .steps
         .iter()

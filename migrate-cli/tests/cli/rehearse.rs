@@ -1,0 +1,239 @@
+//! `migrate upgrade --rehearse`: the pending chain run on the real database
+//! and nothing kept (the dump before and after byte for byte), each step
+//! reported with its statements and locks, a failing step or one over its
+//! `-- migrate:max-lock:` budget exit 1 naming the revision, on SQLite,
+//! PostgreSQL and MariaDB.
+
+use crate::databases::{mysql, postgres};
+use crate::support::{fails, id_of, migrate, ok, program, run, unavailable, write_sql};
+use std::path::Path;
+use std::process::Command;
+
+/// A new revision in `cwd`'s folder with `upgrade`, and `header` lines above
+/// `-- migrate:upgrade`: its id.
+fn revision(cwd: &Path, message: &str, header: &str, upgrade: &str) -> String {
+    let path = ok(&mut migrate(cwd), &["revision", "-m", message]);
+    let path = cwd.join(path.trim());
+    write_sql(&path, upgrade, "SELECT 1;");
+    if !header.is_empty() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replacen("-- migrate:upgrade", &format!("{header}\n\n-- migrate:upgrade"), 1);
+        std::fs::write(&path, text).unwrap();
+    }
+    id_of(path.to_str().unwrap())
+}
+
+fn folder() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("migrations")).unwrap();
+    tmp
+}
+
+/// The chain every database rehearses: one applied revision (a table with
+/// rows), then three pending ones.
+fn chain(cwd: &Path, url: &str) -> [String; 4] {
+    let a = revision(
+        cwd,
+        "create t",
+        "",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(40));\nINSERT INTO t (id, name) VALUES (1, 'one'), (2, 'two');",
+    );
+    ok(&mut migrate(cwd), &["upgrade", "-q", "--database-url", url]);
+    let b = revision(
+        cwd,
+        "add column",
+        "",
+        "ALTER TABLE t ADD COLUMN note VARCHAR(40);\nUPDATE t SET note = 'x';",
+    );
+    let c = revision(cwd, "new table", "", "CREATE TABLE u (id INTEGER PRIMARY KEY);");
+    let d = revision(cwd, "index", "", "CREATE INDEX t_name ON t (name);");
+    [a, b, c, d]
+}
+
+/// Rehearses the chain, then a failing revision on top, each time comparing `dump` before and after.
+fn rehearse_twice(cwd: &Path, url: &str, dump: &dyn Fn() -> String) -> (String, String) {
+    let before = dump();
+    let report = ok(&mut migrate(cwd), &["upgrade", "--rehearse", "--database-url", url]);
+    assert_eq!(dump(), before, "a rehearsal keeps nothing:\n{report}");
+    let bad = revision(cwd, "broken", "", "INSERT INTO missing_table VALUES (1);");
+    let error = fails(&mut migrate(cwd), &["upgrade", "--rehearse", "--database-url", url], 1);
+    assert!(error.contains(&bad) && error.contains("missing_table"), "{error}");
+    assert!(error.contains("the database is unchanged"), "{error}");
+    assert_eq!(dump(), before, "a failed rehearsal keeps nothing");
+    std::fs::remove_file(cwd.join("migrations").join(format!("{bad}_broken.sql"))).unwrap();
+    (report, error)
+}
+
+fn lists_pending(report: &str, [a, b, c, d]: &[String; 4]) {
+    assert!(
+        !report.contains(&format!("{a} ")),
+        "the applied one is not pending:\n{report}"
+    );
+    for id in [b, c, d] {
+        assert!(report.contains(&format!("{id} ")), "{id} listed:\n{report}");
+    }
+    assert!(report.contains("3 pending steps"), "{report}");
+}
+
+#[test]
+fn sqlite_rehearsal_rolls_back_and_reports_the_file_lock() {
+    let tmp = folder();
+    let cwd = tmp.path();
+    let url = format!("sqlite:{}", cwd.join("app.db").display());
+    let ids = chain(cwd, &url);
+    let file = cwd.join("app.db");
+    let bytes = || format!("{:?}", std::fs::read(&file).unwrap());
+    let (report, _) = rehearse_twice(cwd, &url, &bytes);
+    lists_pending(&report, &ids);
+    assert!(report.contains("rolled back"), "{report}");
+    assert!(report.contains("EXCLUSIVE (database file)"), "{report}");
+    assert!(report.contains("2 rows"), "the UPDATE's rows:\n{report}");
+
+    // A no-transaction revision stops the rehearsal, shown with its SQL; the one after is not reached.
+    let notx = revision(
+        cwd,
+        "outside",
+        "-- migrate:no-transaction",
+        "CREATE TABLE v (id INTEGER);",
+    );
+    let after = revision(cwd, "after", "", "CREATE TABLE w (id INTEGER);");
+    let r = run(&mut migrate(cwd), &["upgrade", "--rehearse", "--database-url", &url]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains(&format!("{notx} outside: not rehearsable")) && r.stdout.contains("| CREATE TABLE v"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains(&format!("{after} after: not reached")), "{r:?}");
+    assert!(r.stderr.contains("1 later step not reached"), "{r:?}");
+}
+
+#[test]
+fn postgres_rehearsal_leaves_the_dump_as_it_was_and_measures_locks() {
+    let server = postgres::server();
+    if let Err(e) = Command::new("psql")
+        .args(["-X", "-q", "-d", &server, "-c", "SELECT 1"])
+        .output()
+    {
+        return unavailable("PostgreSQL (psql)", &server, e);
+    }
+    let db = postgres::db(&server);
+    let tmp = folder();
+    let cwd = tmp.path();
+    let ids = chain(cwd, &db.url);
+    let dump = || {
+        let schema = program(
+            "pg_dump",
+            &["--schema-only", "--restrict-key=rehearse", "-d", &db.url],
+            None,
+        );
+        let data = program(
+            "pg_dump",
+            &["--data-only", "--restrict-key=rehearse", "-d", &db.url],
+            None,
+        );
+        format!("{schema}{data}")
+    };
+    let (report, _) = rehearse_twice(cwd, &db.url, &dump);
+    lists_pending(&report, &ids);
+    assert!(report.contains("ACCESS EXCLUSIVE public.t"), "ALTER TABLE:\n{report}");
+    assert!(report.contains("SHARE public.t"), "CREATE INDEX:\n{report}");
+    assert!(
+        !report.contains("public.u"),
+        "a table the rehearsal made is nobody's wait:\n{report}"
+    );
+
+    // A budget the plain CREATE INDEX goes over fails the rehearsal, naming the statement's line, table and lock.
+    let [_, b, c, d] = &ids;
+    for id in [b, c, d] {
+        let path = std::fs::read_dir(cwd.join("migrations"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().contains(id.as_str()))
+            .unwrap();
+        std::fs::remove_file(path).unwrap();
+    }
+    let budgeted = revision(
+        cwd,
+        "index within budget",
+        "-- migrate:max-lock: share-update-exclusive",
+        "SELECT count(*) FROM t;\nCREATE INDEX t_name ON t (name);",
+    );
+    let before = dump();
+    let error = fails(
+        &mut migrate(cwd),
+        &["upgrade", "--rehearse", "--database-url", &db.url],
+        1,
+    );
+    assert!(
+        error.contains(&budgeted)
+            && error.contains("statement 2 takes SHARE on public.t")
+            && error.contains("-- migrate:max-lock: share-update-exclusive"),
+        "{error}"
+    );
+    assert!(
+        error.contains(&format!("_index_within_budget.sql:")),
+        "the file's line: {error}"
+    );
+    assert_eq!(dump(), before);
+}
+
+#[test]
+fn mariadb_rehearsal_runs_on_a_schema_copy_and_drops_it() {
+    let server = mysql::server();
+    if let Err(e) = Command::new("mysql").arg("--version").output() {
+        return unavailable("MariaDB (mysql)", &server, e);
+    }
+    let db = mysql::db(&server);
+    let tmp = folder();
+    let cwd = tmp.path();
+    let ids = chain(cwd, &db.url);
+    let name = db.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
+    let dump = || {
+        let (host, port) = ("127.0.0.1", "3306");
+        program(
+            "mysqldump",
+            &[
+                "--protocol=TCP",
+                "-h",
+                host,
+                "-P",
+                port,
+                "-u",
+                "root",
+                "--skip-dump-date",
+                &name,
+            ],
+            None,
+        )
+    };
+    // The plugin that lists metadata locks: the test installs it on its server when it can.
+    let installed = mysql::mysql(
+        &server,
+        &[
+            "-N",
+            "-e",
+            "SELECT count(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'METADATA_LOCK_INFO'",
+        ],
+        None,
+    );
+    if installed.trim() == "0" {
+        let _ = Command::new("mysql")
+            .args(["--protocol=TCP", "-h", "127.0.0.1", "-u", "root", "-e"])
+            .arg("INSTALL SONAME 'metadata_lock_info'")
+            .output();
+    }
+    let (report, _) = rehearse_twice(cwd, &db.url, &dump);
+    lists_pending(&report, &ids);
+    assert!(report.contains("on a copy of the schema without its data"), "{report}");
+    assert!(report.contains(&format!("{name}_rehearse_")), "{report}");
+    assert!(
+        report.contains("MDL_SHARED_WRITE t") || report.contains("Locks: not measured"),
+        "the UPDATE's metadata lock, or why none could be read:\n{report}"
+    );
+    let left = mysql::mysql(
+        &server,
+        &["-N", "-e", &format!("SHOW DATABASES LIKE '{name}\\_rehearse\\_%'")],
+        None,
+    );
+    assert_eq!(left.trim(), "", "the scratch copies are dropped");
+}

@@ -1,0 +1,310 @@
+//! A rehearsal ([`crate::Migrator::rehearse`]): under the run's lock, the
+//! upgrade's plan computed as an upgrade computes it, then each step run
+//! statement by statement, each statement's rows and locks read after it,
+//! inside what the database undoes at the end ([`driver::Rehearsing`]: one
+//! transaction rolled back, or a schema copy dropped).
+
+use super::*;
+use crate::driver::{HeldLocks, Rehearsing};
+use crate::rehearsal::{Rehearsal, RehearsedOn, RehearsedStatement, RehearsedStep, StepOutcome, TakenLock};
+use migrate_core::TableLock;
+use std::collections::HashSet;
+
+/// Where the locks of a rehearsal stand: the tables that existed before it,
+/// and each lock (table and mode) the session holds so far.
+struct Locks {
+    existing: Option<Vec<String>>,
+    held: HashSet<(String, TableLock)>,
+    unavailable: Option<String>,
+}
+
+impl<'m> Run<'m> {
+    /// Rehearses the upgrade to `target` on the connection `connect` gives.
+    pub(crate) fn rehearse<'a, 'c: 'a>(
+        &'a self,
+        connect: BoxFuture<'c, Result<Box<dyn Handle + 'c>>>,
+        target: Result<Target, TargetError>,
+    ) -> BoxFuture<'a, Result<Rehearsal>> {
+        Box::pin(async move {
+            let target = target?;
+            let mut session = Session::new(connect.await?);
+            let second = session.conn.second();
+            let ran = self.rehearse_locked(session.conn.backend(), target, second).await;
+            session.finish(ran)
+        })
+    }
+
+    /// Takes the lock, rehearses where the database rehearses, gives the lock back.
+    async fn rehearse_locked(
+        &self,
+        conn: &mut dyn Backend,
+        target: Target,
+        second: Option<crate::driver::Second>,
+    ) -> Ran<Rehearsal> {
+        let s = Settings {
+            second,
+            ..self.settings.clone()
+        };
+        let (graph, s) = match self.take_lock(conn, &s).await {
+            Ok(taken) => taken,
+            Err(e) => {
+                return Ran {
+                    result: Err(e),
+                    clean: false,
+                };
+            }
+        };
+        let mut clean = true;
+        let result = match conn.rehearsal() {
+            Rehearsing::RolledBack { begin, end } => {
+                let ran = async {
+                    driver::run(conn, begin.into(), "beginning the rehearsal's transaction").await?;
+                    Ok(self.rehearse_chain(conn, &s, &graph, target, false).await)
+                }
+                .await;
+                let ended = driver::run(conn, end.into(), "rolling the rehearsal back").await;
+                if ended.is_err() {
+                    // The connection may still hold the transaction: it is closed, not reused.
+                    clean = false;
+                }
+                match ran {
+                    Ok(Ok(steps)) => ended.map(|()| (steps, RehearsedOn::RolledBack)),
+                    Ok(Err(e)) | Err(e) => Err(e),
+                }
+            }
+            Rehearsing::SchemaCopy => match conn.enter_schema_copy(&s).await {
+                Ok((copy, original)) => {
+                    let ran = self.rehearse_chain(conn, &s, &graph, target, true).await;
+                    let left = conn.leave_schema_copy(&copy, &original).await;
+                    if left.is_err() {
+                        clean = false;
+                    }
+                    match (ran, left) {
+                        (Ok(steps), Ok(())) => Ok((steps, RehearsedOn::SchemaCopy { database: copy })),
+                        (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            },
+        };
+        let released = match &s.lease {
+            Some(lease) => driver::release_lease(conn, &s, lease).await,
+            None => conn.unlock(&s).await,
+        };
+        let result = match (result, released) {
+            (Ok(((steps, locks_unavailable), on)), Ok(())) => Ok(Rehearsal {
+                dialect: conn.dialect(),
+                on,
+                steps,
+                locks_unavailable,
+            }),
+            (Err(e), _) => Err(e),
+            (Ok(_), Err(e)) => {
+                clean = false;
+                Err(e)
+            }
+        };
+        Ran { result, clean }
+    }
+
+    /// The history table (created if missing), read and verified, the
+    /// upgrade's plan, and each step rehearsed until one fails or cannot be.
+    /// On a copy (`copy`), every step can run, each statement in a
+    /// transaction of its own whose locks are read before it commits.
+    async fn rehearse_chain(
+        &self,
+        conn: &mut dyn Backend,
+        s: &Settings,
+        graph: &Graph<'_>,
+        target: Target,
+        copy: bool,
+    ) -> Result<(Vec<RehearsedStep>, Option<String>)> {
+        let columns = driver::create_table(conn, s).await?;
+        let rows = conn.read_rows(s, Some(columns)).await?;
+        let applied = self.check(graph, &rows)?;
+        let mut plan = plan::upgrade(graph, &applied, &target)?;
+        if self.phase == Some(Phase::Expand) {
+            super::op::hold_back_contract(graph, &mut plan);
+        }
+        let mut locks = Locks {
+            existing: conn.existing_tables().await,
+            held: HashSet::new(),
+            unavailable: None,
+        };
+        let mut steps = Vec::new();
+        let mut stopped = false;
+        for &i in &plan.steps {
+            let m = graph.get(i);
+            let outcome = if stopped {
+                Some(StepOutcome::NotReached)
+            } else if m.no_transaction() && !copy {
+                stopped = true;
+                Some(StepOutcome::NotRehearsable {
+                    sql: m.upgrade_sql().to_owned(),
+                })
+            } else {
+                None
+            };
+            let step = match outcome {
+                Some(outcome) => unrun(m, outcome),
+                None => {
+                    tracing::info!(
+                        "Rehearsing upgrade {} -> {}, {}",
+                        super::apply::parents(m),
+                        m.revision(),
+                        m.message()
+                    );
+                    self.rehearse_step(conn, s, m, &mut locks, copy).await?
+                }
+            };
+            if matches!(step.outcome, StepOutcome::Failed { .. }) {
+                stopped = true;
+            }
+            steps.push(step);
+        }
+        Ok((steps, locks.unavailable))
+    }
+
+    /// One step, statement by statement, then its history row.
+    async fn rehearse_step(
+        &self,
+        conn: &mut dyn Backend,
+        s: &Settings,
+        m: &Migration,
+        locks: &mut Locks,
+        copy: bool,
+    ) -> Result<RehearsedStep> {
+        let d = conn.dialect();
+        let started = Instant::now();
+        let mut step = unrun(m, StepOutcome::Ran);
+        for (k, statement) in crate::split::statements(m.upgrade_sql(), d).iter().enumerate() {
+            let line = m.upgrade_line() + statement.line - 1;
+            if copy {
+                driver::begin(conn, "beginning a rehearsed statement's transaction").await?;
+                // What the last statement held went with its commit.
+                locks.held.clear();
+            }
+            let at = Instant::now();
+            let done = conn.execute_affected(statement.text.to_owned()).await;
+            let duration = at.elapsed();
+            let rows = match done {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::error!(revision = m.revision(), line, error = %e, "the rehearsed statement failed");
+                    if copy {
+                        // Its own transaction only; the copy is dropped anyway.
+                        let _ = driver::rollback(conn, "rolling the statement back").await;
+                    }
+                    step.outcome = StepOutcome::Failed {
+                        statement: k + 1,
+                        line,
+                        error: crate::error::db_message(&e),
+                    };
+                    step.duration = started.elapsed();
+                    return Ok(step);
+                }
+            };
+            let taken = self.taken(conn, s, statement.text, locks).await;
+            if copy {
+                driver::commit(conn, "committing a rehearsed statement").await?;
+            }
+            let taken: Vec<TakenLock> = taken
+                .into_iter()
+                .map(|(table, lock)| TakenLock {
+                    over_budget: m.directives().max_lock.and_then(|b| lock.exceeds(b, d)) == Some(true),
+                    table,
+                    lock,
+                })
+                .collect();
+            if let (StepOutcome::Ran, Some(over), Some(budget)) = (
+                &step.outcome,
+                taken.iter().find(|t| t.over_budget),
+                m.directives().max_lock,
+            ) {
+                step.outcome = StepOutcome::OverBudget {
+                    statement: k + 1,
+                    line,
+                    table: over.table.clone(),
+                    lock: over.lock,
+                    budget,
+                };
+            }
+            step.statements.push(RehearsedStatement {
+                line,
+                sql: statement.text.to_owned(),
+                duration,
+                rows,
+                locks: taken,
+            });
+        }
+        let ms = step
+            .statements
+            .iter()
+            .map(|st| st.duration)
+            .sum::<Duration>()
+            .as_millis();
+        let record = Step {
+            migration: m,
+            direction: Direction::Upgrade,
+            run_sql: true,
+        }
+        .record(d, &s.table, &ms.to_string(), false);
+        driver::run(conn, record, "recording the rehearsed step in the history table").await?;
+        // The history row's locks are the run's, not the migration's.
+        self.taken(conn, s, "", locks).await;
+        step.duration = started.elapsed();
+        Ok(step)
+    }
+
+    /// The locks a statement took on tables that existed before the
+    /// rehearsal (not the history table): new or stronger than those held.
+    async fn taken(
+        &self,
+        conn: &mut dyn Backend,
+        s: &Settings,
+        statement: &str,
+        locks: &mut Locks,
+    ) -> Vec<(String, TableLock)> {
+        let d = conn.dialect();
+        let now = match conn.locks_after(statement).await {
+            HeldLocks::Taken(taken) => return taken,
+            HeldLocks::Held(now) => now,
+            HeldLocks::Unavailable(why) => {
+                locks.unavailable.get_or_insert(why);
+                return Vec::new();
+            }
+        };
+        let history = s.table.name();
+        let mut taken: Vec<(String, TableLock)> = Vec::new();
+        for (table, lock) in now {
+            let unqualified = table.rsplit('.').next().unwrap_or(&table);
+            let made_here = locks.existing.as_ref().is_some_and(|e| !e.contains(&table));
+            // A mode held already was taken before; a database lists each mode a
+            // session holds (PostgreSQL's SHARE beside an ACCESS EXCLUSIVE), so a
+            // weaker one taken later is still seen.
+            if unqualified == history || made_here || !locks.held.insert((table.clone(), lock)) {
+                continue;
+            }
+            match taken.iter_mut().find(|(t, _)| *t == table) {
+                Some((_, strongest)) if lock.rank(d) > strongest.rank(d) => *strongest = lock,
+                Some(_) => {}
+                None => taken.push((table, lock)),
+            }
+        }
+        taken.sort_by(|a, b| a.0.cmp(&b.0));
+        taken
+    }
+}
+
+/// `m` as a step that did not run (yet).
+fn unrun(m: &Migration, outcome: StepOutcome) -> RehearsedStep {
+    RehearsedStep {
+        revision: m.revision().to_owned(),
+        message: m.message().to_owned(),
+        file: m.file().to_owned(),
+        max_lock: m.directives().max_lock,
+        outcome,
+        duration: Duration::ZERO,
+        statements: Vec::new(),
+    }
+}
