@@ -210,6 +210,8 @@
 //! Nothing is half-written: a failed migration that ran in a transaction is
 //! rolled back with its history row.
 
+/// A table lock by name, as a rehearsal reports it and `-- migrate:max-lock:` budgets it.
+pub use migrate_core::TableLock;
 pub use migrate_core::{
     Checksum, Diagnostic, DiagnosticKind, Diagnostics, Direction, Directives, HistoryProblem, Migration,
     MigrationParts, Phase, PlanError, State, Target, TargetError,
@@ -218,7 +220,8 @@ pub use migrate_macros::{embed_migrations, test};
 pub use migrate_runtime::{
     Applied, Connect, DEFAULT_LEASE_TTL, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Dialect, Driver,
     Error, ForeignKeyViolation, Handle, HistoryEntry, HistoryTable, IntoTarget, LockMode, Migrations, Migrator,
-    Progress, Report, Resolution, Result, RoundTrip, RoundTripOutcome, RoundTrips, Sets, StepReport,
+    Progress, Rehearsal, RehearsedOn, RehearsedStatement, RehearsedStep, Report, Resolution, Result, RoundTrip,
+    RoundTripOutcome, RoundTrips, Sets, StepOutcome, StepReport, TakenLock,
 };
 /// The sqlx version this crate runs on, so pools and connections match.
 pub use sqlx;

@@ -107,7 +107,9 @@ fn print_step(out: &Output, dialect: Dialect, step: &RehearsedStep) {
                 format!("{} {}{over}", l.lock.database_name(dialect), l.table)
             })
             .collect::<Vec<_>>();
-        let locks = if locks.is_empty() {
+        let locks = if st.locks_unseen {
+            ", locks: not seen (its implicit commit released them)".to_owned()
+        } else if locks.is_empty() {
             String::new()
         } else {
             format!(", locks: {}", locks.join(", "))

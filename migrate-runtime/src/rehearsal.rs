@@ -108,6 +108,10 @@ pub struct RehearsedStatement {
     /// The strongest lock it took on each table that existed before the
     /// rehearsal, new or stronger than what the step held before it.
     pub locks: Vec<TakenLock>,
+    /// Its locks could not be seen: on MySQL and MariaDB a statement that
+    /// commits implicitly (DDL) releases them as it ends, before they can be
+    /// read, so its `-- migrate:max-lock:` budget is not checked.
+    pub locks_unseen: bool,
 }
 
 /// A table lock a statement took.

@@ -230,6 +230,11 @@ fn mariadb_rehearsal_runs_on_a_schema_copy_and_drops_it() {
         report.contains("MDL_SHARED_WRITE t") || report.contains("Locks: not measured"),
         "the UPDATE's metadata lock, or why none could be read:\n{report}"
     );
+    assert!(
+        report.contains("ALTER TABLE t ADD COLUMN note VARCHAR(40) (")
+            && report.contains("locks: not seen (its implicit commit released them)"),
+        "DDL's locks go with its implicit commit, and the report says so:\n{report}"
+    );
     let left = mysql::mysql(
         &server,
         &["-N", "-e", &format!("SHOW DATABASES LIKE '{name}\\_rehearse\\_%'")],

@@ -235,6 +235,8 @@ impl<'m> Run<'m> {
                 duration,
                 rows,
                 locks: taken,
+                // On a copy, each statement's own transaction ends with it when it commits implicitly.
+                locks_unseen: copy && crate::split::commits_implicitly(statement.text),
             });
         }
         let ms = step
