@@ -57,6 +57,9 @@ struct File {
     lint_from: Option<String>,
     /// Lint rule id to `error`, `warning` or `off`.
     lint: Option<BTreeMap<String, String>>,
+    /// `sqlite`, `postgres` or `mysql`: the database the folder is written
+    /// for, where no database URL names it (lint, offline scripts).
+    dialect: Option<String>,
 }
 
 /// A `[sets.NAME]` table: another folder migrated into the same database.
@@ -226,7 +229,10 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
         schema_file,
         schema_shown,
         table,
-        dialect: options.dialect,
+        dialect: match options.dialect {
+            Some(d) => Some(d),
+            None => file_dialect(&file, &at)?,
+        },
         ignore_unknown: options.ignore_unknown_revisions,
         config_file,
     })
@@ -487,6 +493,17 @@ fn timing(options: &Options, file: &File, at: &Place<'_>) -> Result<Timing, CliE
     })
 }
 
+/// `dialect` in the file, read as `--dialect` reads it.
+fn file_dialect(file: &File, place: &Place<'_>) -> Result<Option<Dialect>, CliError> {
+    let Some(text) = file.dialect.as_deref() else {
+        return Ok(None);
+    };
+    text.parse::<Dialect>().map(Some).map_err(|e| CliError::ConfigInvalid {
+        path: place.path.display().to_string(),
+        message: format!("`dialect = {}`: {e}", toml_string(text)),
+    })
+}
+
 /// The text of a new `migrate.toml`.
 pub(crate) fn template(dir: &str, database_url: Option<&str>) -> String {
     let url = match database_url {
@@ -498,6 +515,10 @@ pub(crate) fn template(dir: &str, database_url: Option<&str>) -> String {
          \n\
          # The database to migrate. Without it, the DATABASE_URL environment variable is used.\n\
          {url}\n\
+         \n\
+         # The database the migrations are written for, when no URL above names it\n\
+         # (`migrate lint` and `check` read the SQL as that database would).\n\
+         # dialect = \"postgres\"\n\
          \n\
          # The migrations folder, relative to this file.\n\
          dir = {}\n\

@@ -619,3 +619,52 @@ fn the_helpers_read_markdown_as_written() {
     );
     assert_eq!(shown[1].output.as_deref(), Some(&["a (head)".to_owned()][..]));
 }
+
+#[test]
+fn the_readme_lists_every_lint_rule_with_its_databases() {
+    let readme = read("README.md");
+    let section = readme
+        .split("## Before it ships")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README.md has a `## Before it ships` section");
+    // `| `id` | databases | safe form |` rows, in the order of the table.
+    let rows: Vec<(String, String)> = section
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let id = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((id.to_owned(), cells.get(2)?.to_string()))
+        })
+        .collect();
+    let names = |d: migrate_core::Dialect| match d {
+        migrate_core::Dialect::Postgres => "PostgreSQL",
+        migrate_core::Dialect::Mysql => "MySQL",
+        migrate_core::Dialect::Sqlite => "SQLite",
+    };
+    let expected: Vec<String> = migrate_core::lint::RULES.iter().map(|r| r.id.to_owned()).collect();
+    let listed: Vec<String> = rows.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(
+        listed, expected,
+        "the README's rules table lists the rules of migrate_core::lint::RULES, in order"
+    );
+    for ((id, databases), rule) in rows.iter().zip(migrate_core::lint::RULES) {
+        let every = rule.dialects.len() == 3;
+        for &d in rule.dialects {
+            assert!(
+                every && databases == "all" || databases.contains(names(d)),
+                "README's row for `{id}` says `{databases}`, but the rule covers {}",
+                names(d)
+            );
+        }
+        assert_eq!(
+            databases.split(", ").count(),
+            if every {
+                1
+            } else {
+                rule.dialects.len() + usize::from(databases.contains("MariaDB"))
+            },
+            "README's row for `{id}` names databases the rule does not cover: `{databases}`"
+        );
+    }
+}

@@ -55,6 +55,17 @@ fn an_unsafe_statement_fails_naming_rule_file_and_line() {
     );
     let e = fails(&mut migrate(tmp.path()), &["lint"], 2);
     assert!(e.contains("--dialect postgres|mysql|sqlite"), "{e}");
+    // So does `dialect` in migrate.toml, for a CI job without a database.
+    std::fs::write(tmp.path().join("migrate.toml"), "dialect = \"postgres\"\n").unwrap();
+    let e = fails(&mut migrate(tmp.path()), &["lint"], 1);
+    assert!(e.contains("error[index-without-concurrently]"), "{e}");
+    std::fs::write(tmp.path().join("migrate.toml"), "dialect = \"oracle\"\n").unwrap();
+    let e = fails(&mut migrate(tmp.path()), &["lint"], 1);
+    assert!(
+        e.contains("migrate.toml") && e.contains("unknown dialect `oracle`"),
+        "{e}"
+    );
+    std::fs::remove_file(tmp.path().join("migrate.toml")).unwrap();
     // A waiver with its reason.
     revision(
         tmp.path(),
