@@ -1,9 +1,8 @@
 //! `migrate lint` and the lint `check` runs: rule, file and line of each
 //! finding, `--json`, `--base`, `lint_from`, levels from migrate.toml.
 
-use crate::support::{fails, migrate, ok, run};
+use crate::support::{fails, git, migrate, ok, run};
 use std::path::Path;
-use std::process::Command;
 
 fn revision(root: &Path, id: &str, parents: &str, header: &str, sql: &str) {
     std::fs::write(
@@ -161,21 +160,6 @@ fn check_runs_the_lint() {
     assert!(
         e.contains("[concurrently-in-transaction]") && e.contains("c3_m.sql:8"),
         "{e}"
-    );
-}
-
-fn git(root: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
     );
 }
 

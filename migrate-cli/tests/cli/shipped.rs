@@ -1,24 +1,8 @@
 //! What shipped stays as it shipped: `check --base GIT-REF` compares the
 //! folder with the same folder at a commit of its git repository.
 
-use crate::support::{fails, migrate, ok};
+use crate::support::{fails, git, migrate, ok};
 use std::path::Path;
-use std::process::Command;
-
-fn git(root: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn revision(root: &Path, id: &str, parents: &str, name: &str, sql: &str) {
     std::fs::write(

@@ -169,3 +169,19 @@ pub fn program_with_env(name: &str, args: &[&str], stdin: Option<&str>, env: &[(
 mod scenarios;
 
 pub use scenarios::{unavailable, unique_name};
+
+/// Runs `git -C root ARGS` as a committer named `t`, failing the test on error.
+pub fn git(root: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -2,24 +2,9 @@
 //! scratch database with the folder as it was at a commit, then walks
 //! today's revisions from there, on SQLite and (when reachable) PostgreSQL.
 
-use crate::support::{Ran, fails, migrate, ok, run};
+use crate::support::{Ran, fails, git, migrate, ok, run};
 use std::path::Path;
 use std::process::Command;
-
-fn git(root: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn revision(root: &Path, id: &str, parents: &str, up: &str, down: &str) {
     std::fs::create_dir_all(root.join("migrations")).unwrap();
