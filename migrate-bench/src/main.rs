@@ -5,6 +5,7 @@
 //! cargo run --release -p migrate-bench            # everything (see BENCHMARKS.md)
 //! cargo run --release -p migrate-bench -- --smoke # a small N, seconds
 //! cargo run --release -p migrate-bench -- --only-rebuild # the application rebuild and its stripped size, N = 1, 1,000, 10,000 (--n N)
+//! cargo run --release -p migrate-bench -- --only-size    # the stripped binaries alone, N = 1 and 1,000 (--n N), nothing timed
 //! cargo run --release -p migrate-bench -- --only-noop    # the no-op start-up alone
 //! cargo run --release -p migrate-bench -- --only-bases   # several bases, N = 330 and 10,000
 //! cargo run --release -p migrate-bench -- --only-deploy  # lease vs advisory start-up; fleets of databases and schemas
@@ -108,6 +109,13 @@ fn main() {
             None => vec![1, 1_000, 10_000],
         };
         return print_app_rebuild(&sizes);
+    }
+    if args.iter().any(|a| a == "--only-size") {
+        let sizes: Vec<usize> = match args.iter().position(|a| a == "--n").and_then(|i| args.get(i + 1)) {
+            Some(n) => vec![n.parse().expect("--n takes a number")],
+            None => vec![1, 1_000],
+        };
+        return print_sizes(&sizes);
     }
     if args.iter().any(|a| a == "--only-deploy") {
         return rt.block_on(deploy::print());
@@ -370,7 +378,6 @@ fn print_app_rebuild(sizes: &[usize]) {
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in sizes {
         let r = rebuild::app(reps, n);
-        let mib = |b: u64| format!("{:.2}", b as f64 / (1024.0 * 1024.0));
         println!(
             "| {n} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} | {:.2}× |",
             r.with_call.as_secs_f64(),
@@ -384,6 +391,35 @@ fn print_app_rebuild(sizes: &[usize]) {
             r.stripped[0] as f64 / r.stripped[2] as f64
         );
     }
+    print_default_app_sizes(sizes);
+}
+
+/// The stripped binaries alone (`--only-size`): what each application
+/// carries, built once each, nothing timed.
+fn print_sizes(sizes: &[usize]) {
+    println!("\n## Stripped release binary of an application that migrates a SqlitePool and a PgPool\n");
+    println!("| N | calls `upgrade` (MiB) | without the call (MiB) | on sqlx's migrator (MiB) | with / sqlx |");
+    println!("|---:|---:|---:|---:|---:|");
+    for &n in sizes {
+        let [with, without, sqlx] = rebuild::app_sizes(n);
+        println!(
+            "| {n} | {} | {} | {} | {:.2}× |",
+            mib(with),
+            mib(without),
+            mib(sqlx),
+            with as f64 / sqlx as f64
+        );
+    }
+    print_default_app_sizes(sizes);
+}
+
+/// Bytes in MiB, two decimals.
+fn mib(bytes: u64) -> String {
+    format!("{:.2}", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// [`rebuild::default_app_sizes`] as a table.
+fn print_default_app_sizes(sizes: &[usize]) {
     println!(
         "\n## Stripped release binary of a default application: `migrate` with its default features (SQLite) calling `upgrade`, against the same on sqlx's migrator (runtime-tokio, sqlite, migrate, macros)\n"
     );
@@ -391,7 +427,6 @@ fn print_app_rebuild(sizes: &[usize]) {
     println!("|---:|---:|---:|---:|");
     for &n in sizes {
         let [ours, sqlx] = rebuild::default_app_sizes(n);
-        let mib = |b: u64| format!("{:.2}", b as f64 / (1024.0 * 1024.0));
         println!(
             "| {n} | {} | {} | {:.2}× |",
             mib(ours),

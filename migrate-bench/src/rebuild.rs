@@ -108,12 +108,13 @@ async fn main() {{
     )
 }
 
-/// Measures [`AppRebuild`] with `n` migrations embedded: three crates sharing one target folder.
-pub fn app(reps: usize, n: usize) -> AppRebuild {
-    let (root, target, ours_dependency) = app_folders();
+/// The three applications of [`AppRebuild`], each as its name, dependency
+/// lines, `main.rs` and whether its migrations are in sqlx's format.
+fn app_variants(n: usize) -> [(String, String, String, bool); 3] {
+    let (_, _, ours_dependency) = app_folders();
     let ours_embed =
         "use migrate::sqlx;\n\nstatic MIGRATIONS: migrate::Migrations = migrate::embed_migrations!(\"migrations\");";
-    let variants = [
+    [
         (
             format!("app_upgrade_{n}"),
             ours_dependency.clone(),
@@ -138,7 +139,25 @@ pub fn app(reps: usize, n: usize) -> AppRebuild {
             ),
             true,
         ),
-    ];
+    ]
+}
+
+/// The stripped release binaries of [`AppRebuild`]'s three applications
+/// with `n` migrations embedded, built once each (nothing timed), in bytes.
+pub fn app_sizes(n: usize) -> [u64; 3] {
+    let (root, target, _) = app_folders();
+    app_variants(n).map(|(name, dependency, main, sqlx_format)| {
+        let dir = project(&root, &name, &dependency, "", "0", n, sqlx_format);
+        write(&dir.join("src/main.rs"), &main);
+        build(&dir, &target);
+        stripped_size(&target.join("release").join(&name))
+    })
+}
+
+/// Measures [`AppRebuild`] with `n` migrations embedded: three crates sharing one target folder.
+pub fn app(reps: usize, n: usize) -> AppRebuild {
+    let (root, target, _) = app_folders();
+    let variants = app_variants(n);
     // Warm each crate (dependencies and a first build), then rebuild them in
     // turn, round after round, so that whatever else the machine does weighs
     // on all three alike.
