@@ -297,6 +297,26 @@ pub enum Error {
         state: String,
     },
 
+    /// A rehearsal on a scratch copy of the database (MySQL, MariaDB) was
+    /// refused before it made the copy or ran anything: a pending migration
+    /// names the real database explicitly, or switches databases (`USE`), so
+    /// on the copy it would reach a real database. Nothing was changed.
+    #[error(
+        "the rehearsal was refused before it ran anything: it runs on a scratch copy of `{database}`, and revision `{revision}` ({file}:{line}) would reach past the copy: {reason}; nothing was changed (name tables without their database, and leave `USE` out: a migration's unqualified names are those of the database it runs in)"
+    )]
+    RehearsalEscapesCopy {
+        /// The database the copy is of.
+        database: String,
+        /// The revision.
+        revision: String,
+        /// Its file.
+        file: String,
+        /// The line in its file.
+        line: usize,
+        /// What the statement does.
+        reason: String,
+    },
+
     /// Another migrator held the lock for longer than the lock timeout. Nothing was changed.
     #[error(
         "could not take the migration lock within {timeout:?}: another migrator is running (or its connection is still open); nothing was changed"

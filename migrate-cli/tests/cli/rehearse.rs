@@ -242,3 +242,94 @@ fn mariadb_rehearsal_runs_on_a_schema_copy_and_drops_it() {
     );
     assert_eq!(left.trim(), "", "the scratch copies are dropped");
 }
+
+/// The 1-based line of `revision`'s file in `cwd` that holds `text`.
+fn line_of(cwd: &Path, revision: &str, text: &str) -> (String, usize) {
+    let path = std::fs::read_dir(cwd.join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains(revision))
+        .unwrap();
+    let body = std::fs::read_to_string(&path).unwrap();
+    let line = body.lines().position(|l| l.contains(text)).unwrap() + 1;
+    (path.file_name().unwrap().to_string_lossy().into_owned(), line)
+}
+
+#[test]
+fn mariadb_rehearsal_refuses_a_migration_naming_the_real_database() {
+    let server = mysql::server();
+    if let Err(e) = Command::new("mysql").arg("--version").output() {
+        return unavailable("MariaDB (mysql)", &server, e);
+    }
+    let db = mysql::db(&server);
+    let tmp = folder();
+    let cwd = tmp.path();
+    let url = &db.url;
+    let name = url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
+    revision(
+        cwd,
+        "create t",
+        "",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY);\nINSERT INTO t (id) VALUES (1), (2);",
+    );
+    ok(&mut migrate(cwd), &["upgrade", "-q", "--database-url", url]);
+    let state = || {
+        let tables = mysql::mysql(
+            &server,
+            &[
+                "-N",
+                "-e",
+                &format!("SHOW COLUMNS FROM `{name}`.t; SELECT count(*) FROM `{name}`.t"),
+            ],
+            None,
+        );
+        let copies = mysql::mysql(
+            &server,
+            &["-N", "-e", &format!("SHOW DATABASES LIKE '{name}\\_rehearse\\_%'")],
+            None,
+        );
+        format!("{tables}\ncopies: {copies}")
+    };
+    let before = state();
+
+    // Its name in a comment or a string is no reference: that rehearses.
+    let harmless = revision(
+        cwd,
+        "harmless",
+        "",
+        &format!(
+            "-- ALTER TABLE {name}.t DROP COLUMN id\nINSERT INTO t (id) SELECT 3 FROM DUAL WHERE '{name}.t' <> '';"
+        ),
+    );
+    ok(&mut migrate(cwd), &["upgrade", "--rehearse", "--database-url", url]);
+    assert_eq!(state(), before);
+
+    // Named explicitly, upper-cased and quoted: refused before the copy is made, naming revision, file and line.
+    let upper = name.to_uppercase();
+    let escapes = revision(
+        cwd,
+        "escapes",
+        "",
+        &format!("CREATE TABLE u (id INTEGER);\nALTER TABLE `{upper}`.t ADD COLUMN x INTEGER;"),
+    );
+    let (file, line) = line_of(cwd, &escapes, "ADD COLUMN x");
+    let error = fails(&mut migrate(cwd), &["upgrade", "--rehearse", "--database-url", url], 1);
+    assert!(
+        error.contains(&format!("revision `{escapes}` (migrations/{file}:{line})"))
+            && error.contains(&format!("names the database `{name}`"))
+            && error.contains("refused before it ran anything"),
+        "{error}"
+    );
+    assert!(!error.contains(&harmless), "the first offending revision only: {error}");
+    assert_eq!(state(), before, "nothing touched, no copy made");
+
+    // `USE` switches the session away from the copy: refused, whichever database it names.
+    std::fs::remove_file(cwd.join("migrations").join(&file)).unwrap();
+    let uses = revision(cwd, "uses", "", "USE mysql;\nCREATE TABLE v (id INTEGER);");
+    let error = fails(&mut migrate(cwd), &["upgrade", "--rehearse", "--database-url", url], 1);
+    assert!(
+        error.contains(&format!("revision `{uses}`")) && error.contains("`USE mysql` switches the session"),
+        "{error}"
+    );
+    assert_eq!(state(), before);
+}

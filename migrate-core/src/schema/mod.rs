@@ -13,7 +13,7 @@
 pub mod compare;
 pub mod file;
 pub mod model;
-mod reach;
+pub(crate) mod reach;
 pub mod renames;
 pub mod render;
 pub mod script;

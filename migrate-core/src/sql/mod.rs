@@ -14,6 +14,7 @@
 
 pub mod escape;
 pub mod lex;
+pub mod naming;
 pub mod split;
 pub mod tables;
 

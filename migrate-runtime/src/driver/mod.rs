@@ -337,6 +337,12 @@ pub trait Backend: Send {
         })
     }
 
+    /// The name of the database a schema copy would copy (the connection's),
+    /// when there is one.
+    fn copied_database(&mut self) -> BoxFuture<'_, Option<String>> {
+        Box::pin(async { None })
+    }
+
     /// Goes back to `original` and drops the scratch database `copy`.
     fn leave_schema_copy<'a>(&'a mut self, copy: &'a str, original: &'a str) -> BoxFuture<'a, Result<()>> {
         let _ = (copy, original);

@@ -148,6 +148,10 @@ impl Backend for MySqlConnection {
         Box::pin(super::mysql_copy::enter(self, s))
     }
 
+    fn copied_database(&mut self) -> BoxFuture<'_, Option<String>> {
+        Box::pin(super::mysql_copy::database_name(self))
+    }
+
     fn leave_schema_copy<'a>(&'a mut self, copy: &'a str, original: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(super::mysql_copy::leave(self, copy, original))
     }

@@ -17,13 +17,7 @@ const MAX_NAME: usize = 64;
 /// Makes the scratch copy of the connection's database and switches the
 /// session to it: `(copy, original)`.
 pub(super) async fn enter(conn: &mut MySqlConnection, s: &Settings) -> Result<(String, String)> {
-    let original = super::read_one(
-        conn,
-        "SELECT CAST(DATABASE() AS CHAR)".into(),
-        "reading the database's name",
-    )
-    .await
-    .map_err(|_| no_database())?;
+    let original = database_name(conn).await.ok_or_else(no_database)?;
     if s.table.schema().is_some_and(|schema| schema != original) {
         return Err(Error::Database {
             context: "copying the schema for a rehearsal".into(),
@@ -53,6 +47,17 @@ pub(super) async fn enter(conn: &mut MySqlConnection, s: &Settings) -> Result<(S
         return Err(e);
     }
     Ok((copy, original))
+}
+
+/// The session's database, `None` when it has none.
+pub(super) async fn database_name(conn: &mut MySqlConnection) -> Option<String> {
+    super::read_one(
+        conn,
+        "SELECT CAST(DATABASE() AS CHAR)".into(),
+        "reading the database's name",
+    )
+    .await
+    .ok()
 }
 
 fn no_database() -> Error {

@@ -72,19 +72,22 @@ impl<'m> Run<'m> {
                     Ok(Err(e)) | Err(e) => Err(e),
                 }
             }
-            Rehearsing::SchemaCopy => match conn.enter_schema_copy(&s).await {
-                Ok((copy, original)) => {
-                    let ran = self.rehearse_chain(conn, &s, &graph, target, true).await;
-                    let left = conn.leave_schema_copy(&copy, &original).await;
-                    if left.is_err() {
-                        clean = false;
-                    }
-                    match (ran, left) {
-                        (Ok(steps), Ok(())) => Ok((steps, RehearsedOn::SchemaCopy { database: copy })),
-                        (Err(e), _) | (Ok(_), Err(e)) => Err(e),
-                    }
-                }
+            Rehearsing::SchemaCopy => match self.refuse_escapes(conn, &s, &graph, &target).await {
                 Err(e) => Err(e),
+                Ok(()) => match conn.enter_schema_copy(&s).await {
+                    Ok((copy, original)) => {
+                        let ran = self.rehearse_chain(conn, &s, &graph, target, true).await;
+                        let left = conn.leave_schema_copy(&copy, &original).await;
+                        if left.is_err() {
+                            clean = false;
+                        }
+                        match (ran, left) {
+                            (Ok(steps), Ok(())) => Ok((steps, RehearsedOn::SchemaCopy { database: copy })),
+                            (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+                        }
+                    }
+                    Err(e) => Err(e),
+                },
             },
         };
         let released = match &s.lease {
@@ -105,6 +108,47 @@ impl<'m> Run<'m> {
             }
         };
         Ran { result, clean }
+    }
+
+    /// Refuses a rehearsal on a schema copy, before the copy is made, when a
+    /// pending step names the copied database explicitly or switches
+    /// databases: on the copy, it would reach the real one. The pending steps
+    /// are read from the real history as it stands, changing nothing.
+    async fn refuse_escapes(
+        &self,
+        conn: &mut dyn Backend,
+        s: &Settings,
+        graph: &Graph<'_>,
+        target: &Target,
+    ) -> Result<()> {
+        let Some(database) = conn.copied_database().await else {
+            // No database selected: making the copy says so.
+            return Ok(());
+        };
+        let rows = match conn.table_exists(s).await? {
+            true => conn.read_rows(s, None).await?,
+            false => Vec::new(),
+        };
+        let applied = self.check(graph, &rows)?;
+        let mut plan = plan::upgrade(graph, &applied, target)?;
+        if self.phase == Some(Phase::Expand) {
+            super::op::hold_back_contract(graph, &mut plan);
+        }
+        for &i in &plan.steps {
+            let m = graph.get(i);
+            let named = migrate_core::sql::naming::naming_database(m.upgrade_sql(), conn.dialect(), &database);
+            if let Some(first) = named.into_iter().next() {
+                tracing::error!(revision = m.revision(), reason = %first.reason, "the rehearsal would reach past its copy");
+                return Err(Error::RehearsalEscapesCopy {
+                    database,
+                    revision: m.revision().to_owned(),
+                    file: m.file().to_owned(),
+                    line: m.upgrade_line() + first.line - 1,
+                    reason: first.reason,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The history table (created if missing), read and verified, the
