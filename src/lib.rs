@@ -221,7 +221,7 @@ pub use migrate_runtime::{
     Applied, Connect, DEFAULT_LEASE_TTL, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Dialect, Driver,
     Error, ForeignKeyViolation, Handle, HistoryEntry, HistoryTable, IntoTarget, LockMode, Migrations, Migrator,
     Progress, Rehearsal, RehearsedOn, RehearsedStatement, RehearsedStep, Report, Resolution, Result, RoundTrip,
-    RoundTripOutcome, RoundTrips, Sets, StepOutcome, StepReport, TakenLock,
+    RoundTripOutcome, RoundTrips, SequenceAdvanced, Sets, StepOutcome, StepReport, TakenLock,
 };
 /// The sqlx version this crate runs on, so pools and connections match.
 pub use sqlx;

@@ -37,6 +37,20 @@ pub(crate) async fn run(
     if let Some(why) = &rehearsal.locks_unavailable {
         out.result(&format!("Locks: not measured: {why}"));
     }
+    if !rehearsal.sequences_advanced.is_empty() {
+        let moved: Vec<String> = rehearsal
+            .sequences_advanced
+            .iter()
+            .map(|q| match q.before {
+                Some(before) => format!("{} {before} -> {} (+{})", q.sequence, q.after, q.after - before),
+                None => format!("{} unused -> {}", q.sequence, q.after),
+            })
+            .collect();
+        out.note(&format!(
+            "the rehearsal advanced sequences, which a rollback does not set back: {}; left as they are (other sessions may have taken values since), so the next values have gaps",
+            moved.join(", ")
+        ));
+    }
     if let Some(step) = rehearsal.not_rehearsable() {
         let after = rehearsal
             .steps

@@ -42,7 +42,9 @@ pub use migrator::{
     Migrations, Migrator, Progress, Resolution, UnknownLockMode,
 };
 pub use offline::ScriptRange;
-pub use rehearsal::{Rehearsal, RehearsedOn, RehearsedStatement, RehearsedStep, StepOutcome, TakenLock};
+pub use rehearsal::{
+    Rehearsal, RehearsedOn, RehearsedStatement, RehearsedStep, SequenceAdvanced, StepOutcome, TakenLock,
+};
 pub use report::{Applied, HistoryEntry, Report, RoundTrip, RoundTripOutcome, RoundTrips, StepReport};
 pub use sets::Sets;
 pub use table::{DEFAULT_TABLE, HistoryTable};

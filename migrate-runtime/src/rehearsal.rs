@@ -26,6 +26,38 @@ pub struct Rehearsal {
     /// Why no table lock could be read, when none could (MySQL without
     /// MariaDB's `metadata_lock_info` plugin): the steps then list none.
     pub locks_unavailable: Option<String>,
+    /// The sequences the rehearsal advanced (PostgreSQL: `nextval` is not
+    /// rolled back). They are left where they are: other sessions may have
+    /// taken values since, and setting them back could hand a value out twice.
+    pub sequences_advanced: Vec<SequenceAdvanced>,
+}
+
+/// A sequence a rehearsal advanced, which its rollback did not set back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SequenceAdvanced {
+    /// `schema.name`.
+    pub sequence: String,
+    /// Its last value before the rehearsal (`None`: never used).
+    pub before: Option<i64>,
+    /// Its last value after.
+    pub after: i64,
+}
+
+/// The sequences whose last value moved between `before` and `after`.
+pub(crate) fn advanced(before: &[(String, Option<i64>)], after: Vec<(String, Option<i64>)>) -> Vec<SequenceAdvanced> {
+    after
+        .into_iter()
+        .filter_map(|(sequence, now)| {
+            let was = before.iter().find(|(name, _)| *name == sequence)?.1;
+            let after = now.filter(|&n| Some(n) != was)?;
+            Some(SequenceAdvanced {
+                sequence,
+                before: was,
+                after,
+            })
+        })
+        .collect()
 }
 
 /// Where a rehearsal ran.

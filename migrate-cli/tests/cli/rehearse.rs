@@ -333,3 +333,42 @@ fn mariadb_rehearsal_refuses_a_migration_naming_the_real_database() {
     );
     assert_eq!(state(), before);
 }
+
+#[test]
+fn postgres_rehearsal_reports_the_sequences_it_advanced() {
+    let server = postgres::server();
+    if let Err(e) = Command::new("psql")
+        .args(["-X", "-q", "-d", &server, "-c", "SELECT 1"])
+        .output()
+    {
+        return unavailable("PostgreSQL (psql)", &server, e);
+    }
+    let db = postgres::db(&server);
+    let tmp = folder();
+    let cwd = tmp.path();
+    revision(
+        cwd,
+        "create s",
+        "",
+        "CREATE TABLE s (id serial PRIMARY KEY, x int);\nCREATE SEQUENCE unused_seq;\nINSERT INTO s (x) VALUES (1), (2), (3);",
+    );
+    ok(&mut migrate(cwd), &["upgrade", "-q", "--database-url", &db.url]);
+    revision(cwd, "two rows", "", "INSERT INTO s (x) VALUES (4), (5);");
+    let last = || {
+        program(
+            "psql",
+            &["-X", "-A", "-t", "-d", &db.url, "-c", "SELECT last_value FROM s_id_seq"],
+            None,
+        )
+    };
+    assert_eq!(last().trim(), "3");
+    let r = run(&mut migrate(cwd), &["upgrade", "--rehearse", "--database-url", &db.url]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("public.s_id_seq 3 -> 5 (+2)") && r.stderr.contains("left as they are"),
+        "the sequence the INSERT advanced, and only it:\n{r:?}"
+    );
+    assert!(!r.stderr.contains("unused_seq"), "{r:?}");
+    assert_eq!(last().trim(), "5", "not set back");
+    assert!(r.stdout.contains("2 rows"), "{r:?}");
+}

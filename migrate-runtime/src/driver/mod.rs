@@ -39,6 +39,8 @@ mod mysql_copy;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "postgres")]
+mod postgres_watch;
+#[cfg(feature = "postgres")]
 pub(crate) use postgres::enter_schema;
 #[cfg(feature = "postgres")]
 pub use postgres::schemas_like;
@@ -335,6 +337,13 @@ pub trait Backend: Send {
                 source: sqlx::Error::Protocol("this database cannot copy its schema".into()),
             })
         })
+    }
+
+    /// Where each sequence stands (`schema.name` and its last value, `None`
+    /// when never used), where the database has sequences that a rolled-back
+    /// transaction leaves advanced (PostgreSQL's `nextval`); `None` elsewhere.
+    fn sequence_positions(&mut self) -> BoxFuture<'_, Option<Vec<(String, Option<i64>)>>> {
+        Box::pin(async { None })
     }
 
     /// The name of the database a schema copy would copy (the connection's),

@@ -224,6 +224,10 @@ impl Backend for PgConnection {
         })
     }
 
+    fn sequence_positions(&mut self) -> BoxFuture<'_, Option<Vec<(String, Option<i64>)>>> {
+        Box::pin(super::postgres_watch::sequence_positions(self))
+    }
+
     fn invalid_index<'a>(&'a mut self, statement: &'a str) -> BoxFuture<'a, Option<(String, String)>> {
         Box::pin(invalid_index(self, statement))
     }

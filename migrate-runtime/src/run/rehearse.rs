@@ -55,14 +55,23 @@ impl<'m> Run<'m> {
             }
         };
         let mut clean = true;
+        let mut advanced = Vec::new();
         let result = match conn.rehearsal() {
             Rehearsing::RolledBack { begin, end } => {
+                let sequences = conn.sequence_positions().await;
                 let ran = async {
                     driver::run(conn, begin.into(), "beginning the rehearsal's transaction").await?;
                     Ok(self.rehearse_chain(conn, &s, &graph, target, false).await)
                 }
                 .await;
                 let ended = driver::run(conn, end.into(), "rolling the rehearsal back").await;
+                if let (Some(before), Ok(())) = (&sequences, &ended) {
+                    advanced = conn
+                        .sequence_positions()
+                        .await
+                        .map(|after| crate::rehearsal::advanced(before, after))
+                        .unwrap_or_default();
+                }
                 if ended.is_err() {
                     // The connection may still hold the transaction: it is closed, not reused.
                     clean = false;
@@ -100,6 +109,7 @@ impl<'m> Run<'m> {
                 on,
                 steps,
                 locks_unavailable,
+                sequences_advanced: advanced,
             }),
             (Err(e), _) => Err(e),
             (Ok(_), Err(e)) => {
@@ -321,7 +331,8 @@ impl<'m> Run<'m> {
             }
         };
         let history = s.table.name();
-        let mut taken: Vec<(String, TableLock)> = Vec::new();
+        // By table name, in order.
+        let mut taken: std::collections::BTreeMap<String, TableLock> = std::collections::BTreeMap::new();
         for (table, lock) in now {
             let unqualified = table.rsplit('.').next().unwrap_or(&table);
             let made_here = locks.existing.as_ref().is_some_and(|e| !e.contains(&table));
@@ -331,14 +342,15 @@ impl<'m> Run<'m> {
             if unqualified == history || made_here || !locks.held.insert((table.clone(), lock)) {
                 continue;
             }
-            match taken.iter_mut().find(|(t, _)| *t == table) {
-                Some((_, strongest)) if lock.rank(d) > strongest.rank(d) => *strongest = lock,
+            match taken.get_mut(&table) {
+                Some(strongest) if lock.rank(d) > strongest.rank(d) => *strongest = lock,
                 Some(_) => {}
-                None => taken.push((table, lock)),
+                None => {
+                    taken.insert(table, lock);
+                }
             }
         }
-        taken.sort_by(|a, b| a.0.cmp(&b.0));
-        taken
+        taken.into_iter().collect()
     }
 }
 
