@@ -324,6 +324,12 @@ pub enum DbCommand {
         /// Run the pending revisions on the database and keep nothing (SQLite, PostgreSQL: one transaction rolled back; MySQL/MariaDB: a scratch copy of the schema), reporting each step's time, rows and locks; exit 1 if one fails or goes over its `-- migrate:max-lock:`
         #[arg(long, conflicts_with_all = ["sql", "each", "schemas"])]
         rehearse: bool,
+        /// Write what the upgrade would run to FILE, changing nothing: a JSON plan (the steps with their checksums and exact SQL, the history as it stands, the live schema) for a reviewer; print a summary
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["sql", "each", "schemas", "rehearse", "phase", "apply_plan"])]
+        plan: Option<PathBuf>,
+        /// Run exactly the steps of a plan written by --plan (its own target), or refuse, changing nothing, when the history, the schema or the migrations moved since it was written
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["sql", "each", "schemas", "rehearse", "phase"])]
+        apply_plan: Option<PathBuf>,
         #[command(flatten)]
         options: Options,
     },

@@ -399,6 +399,17 @@ pub(crate) fn init(
 /// to `path`, which must not exist yet; on any error (a full disk among
 /// them) nothing is left behind, never a file cut short.
 fn write_new(path: &Path, text: &str) -> std::io::Result<()> {
+    write_through(path, text, place)
+}
+
+/// [`write_new`], replacing `path` if it exists (a plan written again).
+pub(crate) fn write_replacing(path: &Path, text: &str) -> std::io::Result<()> {
+    write_through(path, text, |temporary, path| std::fs::rename(temporary, path))
+}
+
+/// Writes `text` to a hidden temporary file beside `path`, syncs it, and
+/// gives it the name `path` with `finish`; nothing is left behind on an error.
+fn write_through(path: &Path, text: &str, finish: fn(&Path, &Path) -> std::io::Result<()>) -> std::io::Result<()> {
     use std::io::Write;
     let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     let temporary = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
@@ -410,7 +421,7 @@ fn write_new(path: &Path, text: &str) -> std::io::Result<()> {
             f.write_all(text.as_bytes())?;
             f.sync_all()
         })
-        .and_then(|()| place(&temporary, path));
+        .and_then(|()| finish(&temporary, path));
     let _ = std::fs::remove_file(&temporary);
     written?;
     // The new name, durable too where the system can sync a folder.

@@ -32,6 +32,8 @@ mod import;
 mod limits;
 mod lint;
 mod output;
+mod plan_schema;
+mod plans;
 mod rehearse;
 mod schema;
 mod verbs;

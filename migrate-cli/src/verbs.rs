@@ -85,6 +85,18 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
             target: t, sql: true, ..
         } => offline(source, s, Direction::Downgrade, &t, out),
         DbCommand::Upgrade {
+            target: t, plan: Some(file), ..
+        } => {
+            let (migrations, target) = (source.migrations(s)?, target(&t)?);
+            crate::plans::write(&migrations, s, url(s)?, &target, &file, out).await
+        }
+        DbCommand::Upgrade {
+            apply_plan: Some(file), ..
+        } => {
+            let migrations = source.migrations(s)?;
+            crate::plans::apply(&migrations, s, url(s)?, &file, out).await
+        }
+        DbCommand::Upgrade {
             target: t,
             phase,
             rehearse: true,

@@ -368,6 +368,14 @@ pub enum Error {
         objects: Vec<String>,
     },
 
+    /// A plan no longer holds: the history, the steps or the schema moved
+    /// since it was made ([`Migrator::upgrade_exactly`](crate::Migrator::upgrade_exactly)).
+    #[error(
+        "the plan no longer holds, so nothing was changed:\n{}",
+        .0.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n")
+    )]
+    PlanMoved(Vec<crate::planned::PlanMoved>),
+
     /// The database failed outside any migration's SQL.
     #[error("{context}: {}", db_message(.source))]
     Database {

@@ -21,6 +21,7 @@ mod error;
 pub mod fleet;
 mod migrator;
 pub mod offline;
+mod planned;
 mod rehearsal;
 mod report;
 #[cfg(feature = "catalog")]
@@ -42,6 +43,7 @@ pub use migrator::{
     Migrations, Migrator, Progress, Resolution, UnknownLockMode,
 };
 pub use offline::ScriptRange;
+pub use planned::{PendingPlan, PlanMoved, PlannedStep};
 pub use rehearsal::{
     Rehearsal, RehearsedOn, RehearsedStatement, RehearsedStep, SequenceAdvanced, StepOutcome, TakenLock,
 };

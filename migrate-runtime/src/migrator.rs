@@ -4,6 +4,7 @@
 
 use crate::driver::{BoxFuture, Handle, Settings};
 use crate::error::{Error, Result};
+use crate::planned::PendingPlan;
 #[cfg(feature = "catalog")]
 use crate::report::RoundTrips;
 use crate::report::{HistoryEntry, Report};
@@ -583,6 +584,28 @@ impl<'m> Migrator<'m> {
     pub async fn upgrade<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<Report> {
         self.run()?
             .change(db.connect(), target.into_target().map(Op::Upgrade))
+            .await
+    }
+
+    /// What [`upgrade`](Self::upgrade) to `target` would run on this database
+    /// as it stands, changing nothing (no lock, no history table created):
+    /// where the history stands (applied revisions, digest), each step with
+    /// its checksum and exact SQL, and, with the `catalog` feature, the live
+    /// schema. Hand it, once approved, to [`upgrade_exactly`](Self::upgrade_exactly).
+    pub async fn plan_upgrade<'c>(&self, db: impl Connect<'c>, target: impl IntoTarget) -> Result<PendingPlan> {
+        self.run()?.plan_pending(db.connect(), target.into_target()).await
+    }
+
+    /// Runs exactly the steps of `planned`, as [`upgrade`](Self::upgrade)
+    /// runs them, after checking under the run's lock that the plan still
+    /// holds: the same applied revisions and history digest, the target
+    /// resolving to the same steps with the same checksums and SQL, and (when
+    /// the plan holds a schema, feature `catalog`) the same live schema.
+    /// Otherwise refuses with [`Error::PlanMoved`], naming each way it moved,
+    /// having changed nothing.
+    pub async fn upgrade_exactly<'c>(&self, db: impl Connect<'c>, planned: &PendingPlan) -> Result<Report> {
+        self.run()?
+            .change(db.connect(), Ok(Op::Exactly(Box::new(planned.clone()))))
             .await
     }
 

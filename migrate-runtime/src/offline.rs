@@ -114,6 +114,15 @@ fn push_sql(out: &mut String, sql: &str, dialect: Dialect) {
     out.push('\n');
 }
 
+/// A migration's `sql` as a script writes it for `dialect` (terminated, a
+/// MySQL compound statement between `DELIMITER` lines): the SQL of one step
+/// of a [`PendingPlan`](crate::PendingPlan).
+pub fn step_sql(sql: &str, dialect: Dialect) -> String {
+    let mut out = String::new();
+    push_sql(&mut out, sql, dialect);
+    out
+}
+
 /// Appends one history-table statement of [`Dialect`], terminated.
 fn push_statement(out: &mut String, statement: &str) {
     out.push_str(statement);

@@ -13,6 +13,7 @@ mod from_alembic;
 mod lint;
 mod output;
 mod parity;
+mod plans;
 mod project;
 mod rehearse;
 mod round_trips;

@@ -8,6 +8,7 @@
 mod apply;
 mod lock;
 mod op;
+mod planned;
 mod rehearse;
 mod resolve;
 mod wait;
@@ -72,6 +73,8 @@ pub(crate) struct Dependent<'m> {
 /// What a locked run does.
 pub(crate) enum Op {
     Upgrade(Target),
+    /// An upgrade that runs exactly these steps, or refuses (`run::planned`).
+    Exactly(Box<crate::planned::PendingPlan>),
     Downgrade(Target),
     Stamp(Target),
     StampPurge(Target),

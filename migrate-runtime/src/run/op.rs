@@ -52,6 +52,7 @@ impl<'m> Run<'m> {
             driver::purge(conn, s).await?;
             rows.clear();
         }
+        let mut expected = None;
         let (target, direction, run_sql) = match op {
             Op::Resolve(revision, resolution) => {
                 let known = self.migrations.get(&revision).is_some();
@@ -59,6 +60,11 @@ impl<'m> Run<'m> {
             }
             Op::Retry(revision) => return self.retry(conn, s, &rows, &revision, report).await,
             Op::Upgrade(t) => (t, Direction::Upgrade, true),
+            Op::Exactly(planned) => {
+                let t = planned.target.clone();
+                expected = Some(planned);
+                (t, Direction::Upgrade, true)
+            }
             Op::Downgrade(t) => (t, Direction::Downgrade, true),
             Op::Stamp(t) | Op::StampPurge(t) => (t, Direction::Upgrade, false),
         };
@@ -110,6 +116,9 @@ impl<'m> Run<'m> {
         }
         if self.phase == Some(Phase::Expand) && direction == Direction::Upgrade && run_sql {
             report.held_back = hold_back_contract(graph, &mut plan);
+        }
+        if let Some(expected) = &expected {
+            self.verify_planned(conn, s, (graph, &rows, &plan), expected).await?;
         }
         let applying = Applying {
             graph,
