@@ -362,7 +362,7 @@ fn print_end(r: &migrate_runtime::RoundTrips, from: Option<&str>, out: &Output) 
     }
 }
 
-fn print_round_trips(r: &migrate_runtime::RoundTrips, from: Option<&str>, out: &Output) {
+fn print_round_trips(r: &migrate_runtime::RoundTrips, dialect: Dialect, from: Option<&str>, out: &Output) {
     use migrate_runtime::RoundTripOutcome as O;
     for t in &r.revisions {
         let id = out.paint(&t.revision, Style::Id);
@@ -380,11 +380,62 @@ fn print_round_trips(r: &migrate_runtime::RoundTrips, from: Option<&str>, out: &
             }
             O::DowngradeFailed(e) => out.result(&format!("BROKEN      {id} {}: its downgrade failed: {e}", t.message)),
         }
+        if let Some(step) = &t.locks {
+            print_locks(step, dialect, out);
+        }
     }
     for n in &r.notes {
         out.note(n);
     }
     print_end(r, from, out);
+}
+
+/// The locks a revision's upgrade took, short: each statement that took one
+/// (or whose locks were not seen), by line.
+fn print_locks(step: &migrate_runtime::RehearsedStep, dialect: Dialect, out: &Output) {
+    let budget = step.max_lock.map(|b| format!(" (max-lock {b})")).unwrap_or_default();
+    let shown: Vec<String> = step
+        .statements
+        .iter()
+        .filter_map(|st| {
+            let locks: Vec<String> = st
+                .locks
+                .iter()
+                .map(|l| {
+                    let over = if l.over_budget { " OVER BUDGET" } else { "" };
+                    format!("{} {}{over}", l.lock.database_name(dialect), l.table)
+                })
+                .collect();
+            match (st.locks_unseen, locks.is_empty()) {
+                (true, _) => Some(format!("line {}: locks: not seen", st.line)),
+                (false, true) => None,
+                (false, false) => Some(format!("line {}: {}", st.line, locks.join(", "))),
+            }
+        })
+        .collect();
+    if !shown.is_empty() {
+        out.result(&format!("              locks{budget}: {}", shown.join("; ")));
+    }
+}
+
+/// The error of a revision whose upgrade went over its lock budget.
+fn over_budget(t: &migrate_runtime::RoundTrip, dialect: Dialect) -> Option<String> {
+    let step = t.locks.as_ref()?;
+    match &step.outcome {
+        migrate_runtime::StepOutcome::OverBudget {
+            statement,
+            line,
+            table,
+            lock,
+            budget,
+        } => Some(format!(
+            "revision {} ({}:{line}): statement {statement} takes {} on {table}, over its budget `-- migrate:max-lock: {budget}`",
+            t.revision,
+            step.file,
+            lock.database_name(dialect)
+        )),
+        _ => None,
+    }
 }
 
 /// The database `test` walks: a scratch one (its dialect and dev server), or
@@ -457,27 +508,41 @@ pub(crate) async fn round_trips(
         None => None,
     };
     let base = base.as_ref();
-    let report = match walked {
+    let (report, dialect) = match walked {
         Walked::Scratch(d, dev) => {
-            with_scratch(d, dev, out, &mut Interrupt::new(), async |db, _| {
+            let report = with_scratch(d, dev, out, &mut Interrupt::new(), async |db, _| {
                 walk(db, &migrations, base, s, out).await
             })
-            .await?
+            .await?;
+            (report, d)
         }
         Walked::Given(url) => {
             let mut db = database::open(s, url, true, out).await?;
+            let d = db.dialect();
             let report = walk(&mut db, &migrations, base, s, out).await;
             database::close(db, out).await;
-            report?
+            (report?, d)
         }
     };
     let from = base.map(|b| b.name.as_str());
-    print_round_trips(&report, from, out);
+    print_round_trips(&report, dialect, from, out);
     if let Some(why) = &report.stopped {
         return Err(CliError::Refused(match from {
             None => format!("the walk stopped: {why}"),
             Some(name) => format!("the upgrade from {name} with today's files stopped: {why}"),
         }));
+    }
+    let over: Vec<String> = report
+        .revisions
+        .iter()
+        .filter_map(|t| over_budget(t, dialect))
+        .collect();
+    if !over.is_empty() {
+        return Err(CliError::Refused(format!(
+            "{} revision(s) take a lock over their budget: {}",
+            over.len(),
+            over.join("; ")
+        )));
     }
     if !report.is_ok() {
         let broken = report

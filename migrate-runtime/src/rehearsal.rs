@@ -76,7 +76,7 @@ pub enum RehearsedOn {
 }
 
 /// One pending step of a rehearsal.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RehearsedStep {
     pub revision: String,
@@ -127,7 +127,7 @@ pub enum StepOutcome {
 }
 
 /// One statement a rehearsal ran.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RehearsedStatement {
     /// Its line in the migration's file.

@@ -104,6 +104,24 @@ pub struct RoundTrip {
     pub message: String,
     /// What its upgrade, downgrade and upgrade again found.
     pub outcome: RoundTripOutcome,
+    /// Its first upgrade statement by statement, with the strongest lock each
+    /// took on each table that existed before it, against its
+    /// `-- migrate:max-lock:` budget (outcome [`StepOutcome::OverBudget`](crate::StepOutcome::OverBudget)
+    /// when over it): measured by rehearsing the step (a transaction rolled
+    /// back) just before it runs, or, for a `-- migrate:no-transaction` step on
+    /// PostgreSQL, by a second session watching `pg_locks` while it runs (rows
+    /// and times are then not measured). `None` where the database cannot
+    /// measure them (MySQL, MariaDB).
+    pub locks: Option<crate::RehearsedStep>,
+}
+
+impl RoundTrip {
+    /// Whether its upgrade took a lock over its `-- migrate:max-lock:` budget.
+    pub fn over_budget(&self) -> bool {
+        self.locks
+            .as_ref()
+            .is_some_and(|l| matches!(l.outcome, crate::StepOutcome::OverBudget { .. }))
+    }
 }
 
 /// Every revision's round trip, and the final downgrade to base.
@@ -134,10 +152,9 @@ impl RoundTrips {
     /// Whether every reversible revision gave back its schema and base was empty again.
     pub fn is_ok(&self) -> bool {
         self.stopped.is_none()
-            && self
-                .revisions
-                .iter()
-                .all(|r| matches!(r.outcome, RoundTripOutcome::Restored | RoundTripOutcome::Irreversible))
+            && self.revisions.iter().all(|r| {
+                matches!(r.outcome, RoundTripOutcome::Restored | RoundTripOutcome::Irreversible) && !r.over_budget()
+            })
             && self.at_base.as_ref().is_none_or(Vec::is_empty)
     }
 }

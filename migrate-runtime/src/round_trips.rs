@@ -73,7 +73,8 @@ impl<'m> Run<'m> {
             for (i, m) in self.migrations.iter().enumerate().filter(|&(i, _)| !applied[i]) {
                 let before = crate::catalog::read(session.conn.backend(), &own).await?;
                 let to = Target::Revision(m.revision().to_owned());
-                if let Err(e) = self.step(&mut session, Op::Upgrade(to.clone())).await {
+                let (upgraded, locks) = self.measured_upgrade(&mut session, m, &to).await;
+                if let Err(e) = upgraded {
                     out.stopped = Some(format!("upgrading {} failed: {e}", m.revision()));
                     return Ok(out);
                 }
@@ -91,6 +92,7 @@ impl<'m> Run<'m> {
                     revision: m.revision().to_owned(),
                     message: m.message().to_owned(),
                     outcome,
+                    locks: locks.clone(),
                 };
                 if m.downgrade_sql().is_none() {
                     all_reversible = false;

@@ -167,3 +167,89 @@ fn on_postgres_the_scratch_database_is_made_and_dropped() {
     assert!(r.stdout.contains("Not generated: domain \"positive\""), "{}", r.stdout);
     assert_eq!(scratch_databases(&url, pid), "0");
 }
+
+/// A revision `id` after `parent` with `header` lines (directives) above its upgrade; the line of its upgrade's first statement.
+fn write_with(cwd: &Path, id: &str, parent: &str, header: &str, up: &str, down: &str) -> usize {
+    std::fs::create_dir_all(cwd.join("migrations")).unwrap();
+    let text = format!(
+        "-- {id} step\n-- revision: {id}\n-- down_revision: {parent}\n{header}\n\n-- migrate:upgrade\n{up}\n\n-- migrate:downgrade\n{down}\n"
+    );
+    std::fs::write(cwd.join("migrations").join(format!("{id}_m.sql")), &text).unwrap();
+    text.lines().position(|l| l == up.lines().next().unwrap()).unwrap() + 1
+}
+
+#[test]
+fn on_postgres_the_locks_of_each_upgrade_are_measured_against_its_budget() {
+    let url = postgres();
+    if std::process::Command::new("psql")
+        .args([url.as_str(), "-Atc", "select 1"])
+        .output()
+        .map_or(true, |o| !o.status.success())
+    {
+        assert!(
+            std::env::var("CI").is_err(),
+            "PostgreSQL is not reachable at {url} in CI"
+        );
+        eprintln!("SKIPPED: PostgreSQL is not reachable at {url}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    // Rows enough that building an index takes a while: the watcher sees it.
+    write_with(
+        cwd,
+        "r1",
+        "",
+        "",
+        "CREATE TABLE big (id integer PRIMARY KEY, name text);\nINSERT INTO big SELECT g, 'name ' || g FROM generate_series(1, 200000) g;",
+        "DROP TABLE big;",
+    );
+    let budget = "-- migrate:max-lock: share-update-exclusive";
+
+    // A plain CREATE INDEX on an existing table takes SHARE: over the budget, named by line, table and lock.
+    let line = write_with(
+        cwd,
+        "r2",
+        "r1",
+        budget,
+        "CREATE INDEX big_name ON big (name);",
+        "DROP INDEX big_name;",
+    );
+    let r = run(&mut migrate(cwd), &["test", "--dev-database-url", &url]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "locks (max-lock share-update-exclusive): line {line}: SHARE public.big OVER BUDGET"
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains(&format!(
+            "revision r2 (migrations/r2_m.sql:{line}): statement 1 takes SHARE on public.big, over its budget `-- migrate:max-lock: share-update-exclusive`"
+        )),
+        "{}",
+        r.stderr
+    );
+
+    // CONCURRENTLY, outside a transaction: watched from a second session, the
+    // SHARE UPDATE EXCLUSIVE it holds while it builds is seen, within the budget.
+    let line = write_with(
+        cwd,
+        "r2",
+        "r1",
+        &format!("-- migrate:no-transaction\n{budget}"),
+        "CREATE INDEX CONCURRENTLY big_name ON big (name);",
+        "DROP INDEX CONCURRENTLY big_name;",
+    );
+    let r = run(&mut migrate(cwd), &["test", "--dev-database-url", &url]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "locks (max-lock share-update-exclusive): line {line}: SHARE UPDATE EXCLUSIVE public.big\n"
+        )),
+        "the lock seen, not merely none over the budget:\n{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("not seen"), "{}", r.stdout);
+}

@@ -339,6 +339,19 @@ pub trait Backend: Send {
         })
     }
 
+    /// From a second session: the table locks session `session` (as
+    /// [`session_id`](Self::session_id) names it) is seen holding, polled
+    /// every few milliseconds until `stop` is set, each with the statement it
+    /// was running; `None` where the database cannot tell.
+    fn watch_locks<'a>(
+        &'a mut self,
+        session: &'a str,
+        stop: &'a std::sync::atomic::AtomicBool,
+    ) -> BoxFuture<'a, Option<Vec<WatchedLock>>> {
+        let _ = (session, stop);
+        Box::pin(async { None })
+    }
+
     /// Where each sequence stands (`schema.name` and its last value, `None`
     /// when never used), where the database has sequences that a rolled-back
     /// transaction leaves advanced (PostgreSQL's `nextval`); `None` elsewhere.
@@ -376,6 +389,17 @@ pub enum Rehearsing {
     RolledBack { begin: &'static str, end: &'static str },
     /// DDL commits: on a copy of the schema ([`Backend::enter_schema_copy`]), dropped at the end.
     SchemaCopy,
+}
+
+/// A table lock a watched session was seen holding ([`Backend::watch_locks`]).
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchedLock {
+    /// The statement it was running, as the database shows it.
+    pub statement: String,
+    /// The table, named as [`Backend::existing_tables`] names it.
+    pub table: String,
+    pub lock: migrate_core::TableLock,
 }
 
 /// The locks a session holds after a statement, as [`Backend::locks_after`] tells them.

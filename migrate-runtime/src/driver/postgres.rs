@@ -24,7 +24,7 @@ const SESSION: &str = r"'backend pid ' || a.pid || ' (' || coalesce(a.state, 'st
 /// The tables (plain, partitioned, materialized views) outside the system
 /// schemas, `c` in `pg_class` and `n` its namespace: those whose locks a
 /// rehearsal reports.
-const USER_TABLES: &str = r"c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+pub(super) const USER_TABLES: &str = r"c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
     AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'";
 
 /// The table locks this backend holds now (`pg_locks` for `pg_backend_pid()`,
@@ -222,6 +222,14 @@ impl Backend for PgConnection {
             );
             Backend::read_strings(self, sql).await.ok()
         })
+    }
+
+    fn watch_locks<'a>(
+        &'a mut self,
+        session: &'a str,
+        stop: &'a std::sync::atomic::AtomicBool,
+    ) -> BoxFuture<'a, Option<Vec<super::WatchedLock>>> {
+        Box::pin(super::postgres_watch::watch_locks(self, session, stop))
     }
 
     fn sequence_positions(&mut self) -> BoxFuture<'_, Option<Vec<(String, Option<i64>)>>> {

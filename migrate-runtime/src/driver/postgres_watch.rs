@@ -23,3 +23,54 @@ pub(super) async fn sequence_positions(conn: &mut PgConnection) -> Option<Vec<(S
             .collect(),
     )
 }
+
+/// How long the watcher waits between two looks at `pg_locks`.
+const POLL: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// From this second session: each table lock backend `pid` is seen holding
+/// (granted, on a table outside the system schemas), with the statement it
+/// was running, polled every [`POLL`] until `stop` is set; once each.
+pub(super) async fn watch_locks(
+    conn: &mut PgConnection,
+    pid: &str,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Option<Vec<super::WatchedLock>> {
+    let pid: i32 = pid.parse().ok()?;
+    let sql = format!(
+        "SELECT a.query, n.nspname || '.' || c.relname, l.mode FROM pg_locks l
+    JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_stat_activity a ON a.pid = l.pid
+    WHERE l.locktype = 'relation' AND l.pid = {pid} AND l.granted AND {}",
+        super::postgres::USER_TABLES
+    );
+    let mut seen: Vec<super::WatchedLock> = Vec::new();
+    let mut failed = None;
+    while !stop.load(std::sync::atomic::Ordering::Acquire) {
+        match Backend::read_table(conn, sql.clone()).await {
+            Ok(rows) => {
+                for r in rows {
+                    let mut r = r.into_iter();
+                    let (Some(Some(statement)), Some(Some(table)), Some(Some(mode))) = (r.next(), r.next(), r.next())
+                    else {
+                        continue;
+                    };
+                    let Some(lock) = migrate_core::TableLock::from_postgres_mode(&mode) else {
+                        continue;
+                    };
+                    let found = super::WatchedLock { statement, table, lock };
+                    if !seen.contains(&found) {
+                        tracing::debug!(table = %found.table, lock = ?found.lock, "a watched statement holds a lock");
+                        seen.push(found);
+                    }
+                }
+            }
+            Err(e) => failed = Some(e),
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    if let Some(e) = failed.filter(|_| seen.is_empty()) {
+        tracing::warn!(error = %e, "watching pg_locks failed");
+        return None;
+    }
+    Some(seen)
+}

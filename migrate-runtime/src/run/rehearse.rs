@@ -35,7 +35,7 @@ impl<'m> Run<'m> {
     }
 
     /// Takes the lock, rehearses where the database rehearses, gives the lock back.
-    async fn rehearse_locked(
+    pub(super) async fn rehearse_locked(
         &self,
         conn: &mut dyn Backend,
         target: Target,
@@ -364,5 +364,115 @@ fn unrun(m: &Migration, outcome: StepOutcome) -> RehearsedStep {
         outcome,
         duration: Duration::ZERO,
         statements: Vec::new(),
+    }
+}
+
+/// The locks of a round trip's first upgrade ([`crate::RoundTrip::locks`]).
+#[cfg(feature = "catalog")]
+impl<'m> Run<'m> {
+    /// Upgrades to `to` (the one step `m`) as [`Run::step`] does, measuring
+    /// its statements' locks: a transactional step is rehearsed first where
+    /// the database rolls a rehearsal back (the rehearsal's own measure); a
+    /// `-- migrate:no-transaction` one is watched from a second session while
+    /// it runs, where the database can tell ([`Backend::watch_locks`]).
+    pub(crate) async fn measured_upgrade(
+        &self,
+        session: &mut Session<'_>,
+        m: &Migration,
+        to: &Target,
+    ) -> (Result<()>, Option<RehearsedStep>) {
+        let upgrade = Op::Upgrade(to.clone());
+        if !m.no_transaction() {
+            let conn = session.conn.backend();
+            let mut measured = None;
+            if let Rehearsing::RolledBack { .. } = conn.rehearsal() {
+                let ran = self.rehearse_locked(conn, to.clone(), None).await;
+                if !ran.clean {
+                    session.clean = false;
+                }
+                measured = ran
+                    .result
+                    .ok()
+                    .and_then(|r| r.steps.into_iter().find(|s| s.revision == m.revision()))
+                    .filter(|s| matches!(s.outcome, StepOutcome::Ran | StepOutcome::OverBudget { .. }));
+            }
+            return (self.step(session, upgrade).await.map(drop), measured);
+        }
+        let second = session.conn.second();
+        let conn = session.conn.backend();
+        let d = conn.dialect();
+        let (pid, existing) = (conn.session_id().await, conn.existing_tables().await);
+        let watcher = match (pid, second) {
+            (Some(pid), Some(second)) => second.open().await.map(|h| (pid, h)),
+            _ => None,
+        };
+        let Some((pid, mut handle)) = watcher else {
+            return (self.step(session, upgrade).await.map(drop), None);
+        };
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let watching = tokio::spawn(async move { handle.backend().watch_locks(&pid, &stopped).await });
+        let done = self.step(session, upgrade).await.map(drop);
+        stop.store(true, std::sync::atomic::Ordering::Release);
+        let seen = watching.await.ok().flatten();
+        let measured = seen.map(|seen| self.watched(m, d, existing.as_deref(), &seen));
+        (done, measured)
+    }
+
+    /// A watched step: each statement with the strongest lock it was seen
+    /// holding on each table that existed before it; one seen holding none is
+    /// said unseen (too quick for the watcher, or no lock at all).
+    fn watched(
+        &self,
+        m: &Migration,
+        d: migrate_core::Dialect,
+        existing: Option<&[String]>,
+        seen: &[driver::WatchedLock],
+    ) -> RehearsedStep {
+        let mut step = unrun(m, StepOutcome::Ran);
+        let history = self.settings.table.name();
+        for (k, statement) in crate::split::statements(m.upgrade_sql(), d).iter().enumerate() {
+            let line = m.upgrade_line() + statement.line - 1;
+            let mut strongest: std::collections::BTreeMap<String, TableLock> = std::collections::BTreeMap::new();
+            for w in seen.iter().filter(|w| w.statement.trim() == statement.text.trim()) {
+                let unqualified = w.table.rsplit('.').next().unwrap_or(&w.table);
+                if unqualified == history || existing.is_some_and(|e| !e.contains(&w.table)) {
+                    continue;
+                }
+                let held = strongest.entry(w.table.clone()).or_insert(w.lock);
+                if w.lock.rank(d) > held.rank(d) {
+                    *held = w.lock;
+                }
+            }
+            let budget = m.directives().max_lock;
+            let locks: Vec<TakenLock> = strongest
+                .into_iter()
+                .map(|(table, lock)| TakenLock {
+                    over_budget: budget.and_then(|b| lock.exceeds(b, d)) == Some(true),
+                    table,
+                    lock,
+                })
+                .collect();
+            if let (StepOutcome::Ran, Some(over), Some(budget)) =
+                (&step.outcome, locks.iter().find(|t| t.over_budget), budget)
+            {
+                step.outcome = StepOutcome::OverBudget {
+                    statement: k + 1,
+                    line,
+                    table: over.table.clone(),
+                    lock: over.lock,
+                    budget,
+                };
+            }
+            step.statements.push(RehearsedStatement {
+                line,
+                sql: statement.text.to_owned(),
+                duration: Duration::ZERO,
+                rows: 0,
+                locks_unseen: locks.is_empty(),
+                locks,
+            });
+        }
+        step
     }
 }
