@@ -378,3 +378,44 @@ fn shared_runtime_code_never_tests_which_database_it_runs_on() {
         found.join("\n")
     );
 }
+
+/// Core's files on a run's way (and the runtime's run path) sort through
+/// `migrate_core::sorting`: each `sort_by_key` call site is its own copy of
+/// the standard sort, 10 to 20 KiB in every application's binary.
+#[test]
+fn the_run_path_sorts_through_one_sort() {
+    const RUN_PATH: [&str; 9] = [
+        "migrate-core/src/graph.rs",
+        "migrate-core/src/graph/order.rs",
+        "migrate-core/src/history.rs",
+        "migrate-core/src/plan.rs",
+        "migrate-core/src/target.rs",
+        "migrate-core/src/diagnostic.rs",
+        "migrate-core/src/digest.rs",
+        "migrate-runtime/src/run/",
+        "migrate-runtime/src/driver/",
+    ];
+    let sorts = [
+        ".sort(",
+        ".sort_by(",
+        ".sort_by_key(",
+        ".sort_by_cached_key(",
+        ".sort_unstable_by",
+    ];
+    let found: Vec<String> = shipped()
+        .iter()
+        .filter(|s| RUN_PATH.iter().any(|p| s.path.starts_with(p)))
+        .flat_map(|s| {
+            s.lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| sorts.iter().any(|w| code_of(l).contains(w)))
+                .map(move |(i, l)| format!("{}:{}: {}", s.path, i + 1, l.trim()))
+        })
+        .collect();
+    assert!(
+        found.is_empty(),
+        "sort with migrate_core::sorting::sort_by (one copy of the standard sort in every binary):\n{}",
+        found.join("\n")
+    );
+}
