@@ -35,6 +35,7 @@ use crate::migration::{Directives, Migration, MigrationParts, Phase};
 use lookalike::{MIGRATION_KEYS, Meant, Place, lookalike, split_key};
 
 pub(crate) mod lookalike;
+pub mod rust;
 
 /// The longest revision id accepted.
 pub const MAX_REVISION_LEN: usize = 64;
@@ -76,15 +77,43 @@ pub fn is_valid_revision(id: &str) -> bool {
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// The directive name of a `-- migrate:<name>` line, if `line` is one.
-fn directive(line: &str) -> Option<&str> {
-    let rest = line.trim().strip_prefix("--")?.trim_start();
+/// The language a file's header is written in: its comment prefix and its
+/// file extension are all that differ; the header's rules are the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Syntax {
+    /// A `.sql` file: `--` comments.
+    Sql,
+    /// A `.rs` file: `//!` comments (see `format/rust.rs`).
+    Rust,
+}
+
+impl Syntax {
+    /// What starts a header comment.
+    fn prefix(self) -> &'static str {
+        match self {
+            Syntax::Sql => "--",
+            Syntax::Rust => "//!",
+        }
+    }
+
+    /// The file extension, with its dot.
+    fn extension(self) -> &'static str {
+        match self {
+            Syntax::Sql => ".sql",
+            Syntax::Rust => ".rs",
+        }
+    }
+}
+
+/// The directive name of a `<prefix> migrate:<name>` line, if `line` is one.
+fn directive<'l>(line: &'l str, prefix: &str) -> Option<&'l str> {
+    let rest = line.trim().strip_prefix(prefix)?.trim_start();
     rest.strip_prefix("migrate:").map(str::trim)
 }
 
-/// A comment line's text without the `--`, or `None` for a line that is not a comment.
-fn comment(line: &str) -> Option<&str> {
-    line.trim().strip_prefix("--").map(str::trim)
+/// A comment line's text without its prefix (`--`, `//!`), or `None` for a line that is not a comment.
+fn comment<'l>(line: &'l str, prefix: &str) -> Option<&'l str> {
+    line.trim().strip_prefix(prefix).map(str::trim)
 }
 
 /// Whether `c` is a control character no migration should hold: every C0
@@ -129,11 +158,18 @@ pub(crate) fn control_characters(file: &str, lines: &[&str]) -> Option<Diagnosti
 /// The problems of one file, each at its line: what every rule reports into.
 struct Ctxt<'f> {
     file: &'f str,
+    syntax: Syntax,
     problems: Vec<Diagnostic>,
 }
 
 impl<'f> Ctxt<'f> {
     fn error(&mut self, kind: DiagnosticKind, line: usize, message: String, help: &str) {
+        // The rules are written once, in SQL's spelling; a Rust header's comments start with `//!`.
+        let (message, help) = match self.syntax {
+            Syntax::Sql => (message, help.to_owned()),
+            Syntax::Rust => (rust::spelled(&message), rust::spelled(help)),
+        };
+        let help = help.as_str();
         self.problems.push(
             Diagnostic::new(kind, message)
                 .in_file(self.file)
@@ -189,7 +225,7 @@ struct Header<'t> {
 impl<'t> Header<'t> {
     /// Reads line `i` (from 0).
     fn read_line(&mut self, cx: &mut Ctxt<'_>, i: usize, line: &'t str) {
-        if let Some(name) = directive(line) {
+        if let Some(name) = directive(line, cx.syntax.prefix()) {
             match name.split_once(':') {
                 Some((key, value)) => self.valued_directive(cx, i + 1, key.trim(), value),
                 None => self.marker(cx, i, name),
@@ -199,7 +235,7 @@ impl<'t> Header<'t> {
         // Section text is kept verbatim, but for a comment that would be a
         // directive had it been spelt right; blank lines say nothing.
         if self.upgrade_start.is_some() {
-            if let Some(body) = comment(line) {
+            if let Some(body) = comment(line, cx.syntax.prefix()) {
                 lookalike_line(cx, i + 1, line, body, Place::Sql);
             }
             return;
@@ -207,7 +243,7 @@ impl<'t> Header<'t> {
         if line.trim().is_empty() {
             return;
         }
-        match comment(line) {
+        match comment(line, cx.syntax.prefix()) {
             Some(body) => self.comment(cx, i + 1, line, body),
             None => self.sql_in_header.push(i + 1),
         }
@@ -215,7 +251,8 @@ impl<'t> Header<'t> {
 
     /// `-- migrate:<key>: <value>` on line `n`.
     fn valued_directive(&mut self, cx: &mut Ctxt<'_>, n: usize, key: &'t str, value: &str) {
-        if let Some(rule) = key.strip_prefix("allow").filter(|r| r.is_empty() || r.starts_with(' ')) {
+        if cx.syntax == Syntax::Rust && rust::refuses(cx, n, key) {
+        } else if let Some(rule) = key.strip_prefix("allow").filter(|r| r.is_empty() || r.starts_with(' ')) {
             self.allow(cx, n, rule.trim(), value.trim());
         } else if !matches!(key, "phase" | "lock-timeout" | "statement-timeout" | "max-lock") {
             cx.error(
@@ -285,6 +322,9 @@ impl<'t> Header<'t> {
     /// `-- migrate:<name>` on line `i` (from 0): a section marker or a flag.
     fn marker(&mut self, cx: &mut Ctxt<'_>, i: usize, name: &str) {
         let n = i + 1;
+        if cx.syntax == Syntax::Rust && rust::refuses(cx, n, name) {
+            return;
+        }
         if let Some(rule) = name
             .strip_prefix("allow")
             .filter(|r| r.is_empty() || r.starts_with(' '))
@@ -479,6 +519,7 @@ fn set_revision(item: &str) -> Option<(String, String)> {
 /// The revision id, if it is valid, and the line diagnostics about it point at.
 fn check_revision(cx: &mut Ctxt<'_>, revision: Option<(String, usize)>) -> (Option<String>, usize) {
     let name = cx.file_name();
+    let extension = cx.syntax.extension();
     let Some((id, line)) = revision else {
         cx.error(
             DiagnosticKind::BadHeader,
@@ -486,7 +527,7 @@ fn check_revision(cx: &mut Ctxt<'_>, revision: Option<(String, usize)>) -> (Opti
             "missing `-- revision:` line in the header".into(),
             &format!(
                 "add `-- revision: {}` above `-- migrate:upgrade`",
-                name.split('_').next().unwrap_or("<id>").trim_end_matches(".sql")
+                name.split('_').next().unwrap_or("<id>").trim_end_matches(extension)
             ),
         );
         return (None, 1);
@@ -502,13 +543,13 @@ fn check_revision(cx: &mut Ctxt<'_>, revision: Option<(String, usize)>) -> (Opti
     }
     let matches = name
         .strip_prefix(id.as_str())
-        .is_some_and(|rest| rest.starts_with('_') || rest == ".sql");
+        .is_some_and(|rest| rest.starts_with('_') || rest == extension);
     if !matches {
         cx.error(
             DiagnosticKind::NameMismatch,
             line,
             format!("revision `{id}` does not match the file name `{name}`"),
-            &format!("rename the file to `{id}_<slug>.sql`, or correct the revision id"),
+            &format!("rename the file to `{id}_<slug>{extension}`, or correct the revision id"),
         );
     }
     (Some(id), line)
@@ -671,12 +712,17 @@ fn first_line(lines: &[&str], (from, to): (usize, usize)) -> usize {
 
 /// Parses one file. `file` is the path shown in diagnostics; its name
 /// (the part after the last `/`) must start with the revision id.
-/// Returns every problem found in the file, not only the first.
+/// Returns every problem found in the file, not only the first. A file
+/// whose name ends in `.rs` is a Rust revision (see [`rust`]).
 pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
+    if file.ends_with(Syntax::Rust.extension()) {
+        return rust::parse(file, text);
+    }
     let text = normalise(text);
     let lines: Vec<&str> = text.split('\n').collect();
     let mut cx = Ctxt {
         file,
+        syntax: Syntax::Sql,
         problems: Vec::new(),
     };
     cx.problems.extend(control_characters(file, &lines));

@@ -2,7 +2,7 @@
 //!
 //! [`load_dir`] lists the folder and reads each file; everything after that
 //! is [`from_sources`], a pure function over names and bytes, so tests need
-//! no disk. Files that do not end in `.sql` and hidden files are ignored,
+//! no disk. Files that do not end in `.sql` or `.rs` and hidden files are ignored,
 //! and so are sub-folders.
 
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Diagnostics};
@@ -20,9 +20,10 @@ pub struct Source {
     pub bytes: Vec<u8>,
 }
 
-/// Whether a file name is a migration: ends in `.sql` and is not hidden.
+/// Whether a file name is a migration: ends in `.sql` (or `.rs`, a Rust
+/// revision) and is not hidden.
 pub fn is_migration_file(name: &str) -> bool {
-    name.ends_with(".sql") && !name.starts_with('.')
+    (name.ends_with(".sql") || name.ends_with(".rs")) && !name.starts_with('.')
 }
 
 /// Parses and validates a folder's files, returning the migrations in

@@ -78,6 +78,19 @@ pub struct Directives {
     pub max_lock: Option<crate::lock::TableLock>,
 }
 
+/// What a revision's body is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Language {
+    /// A `.sql` file: its upgrade and downgrade sections are SQL.
+    #[default]
+    Sql,
+    /// A `.rs` file whose `upgrade` (and `downgrade`) functions the
+    /// application compiles in through `embed_migrations!`: it has no SQL
+    /// ([`Migration::upgrade_sql`] is empty), and only the application that
+    /// embeds it can run it.
+    Rust,
+}
+
 /// One migration revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Migration {
@@ -96,6 +109,7 @@ pub struct Migration {
     upgrade_line: usize,
     /// The lint rules its `-- migrate:allow RULE: reason` lines waive.
     allowed: Parents,
+    language: Language,
 }
 
 /// `-- depends_on:` entries: borrowed when embedded, owned when loaded.
@@ -177,6 +191,8 @@ pub struct EmbeddedParts {
     pub runs_after: &'static [&'static str],
     /// The file it came from, for messages.
     pub file: &'static str,
+    /// SQL, or a Rust revision.
+    pub language: Language,
 }
 
 impl Migration {
@@ -197,7 +213,17 @@ impl Migration {
             file: Cow::Owned(parts.file),
             upgrade_line: 1,
             allowed: Parents::Embedded(&[]),
+            language: Language::Sql,
         }
+    }
+
+    /// This migration, its body written in `language`: a Rust revision's
+    /// parts have no SQL (`upgrade` empty, `downgrade` `Some("")` when it
+    /// defines a downgrade function), and its checksum is its file's
+    /// (see [`crate::format::rust`]).
+    pub fn written_in(mut self, language: Language) -> Migration {
+        self.language = language;
+        self
     }
 
     /// This migration as read from its file: its upgrade SQL starting on
@@ -240,6 +266,7 @@ impl Migration {
         depends_on: &[],
         runs_after: &[],
         file: "",
+        language: Language::Sql,
     };
 
     /// Used by `embed_migrations!`; not public API.
@@ -262,6 +289,7 @@ impl Migration {
             file: Cow::Borrowed(parts.file),
             upgrade_line: 1,
             allowed: Parents::Embedded(&[]),
+            language: parts.language,
         }
     }
 
@@ -293,12 +321,26 @@ impl Migration {
         self.checksum
     }
 
-    /// The SQL that upgrading runs; may be empty (merge revisions).
+    /// What its body is written in.
+    pub fn language(&self) -> Language {
+        self.language
+    }
+
+    /// Whether it is a Rust revision (`.rs`), which only the application
+    /// embedding it can run: its SQL is empty, and running it means calling
+    /// its functions, never sending [`upgrade_sql`](Self::upgrade_sql).
+    pub fn is_rust(&self) -> bool {
+        self.language == Language::Rust
+    }
+
+    /// The SQL that upgrading runs; may be empty (merge revisions, and a
+    /// Rust revision, which has none).
     pub fn upgrade_sql(&self) -> &str {
         &self.upgrade
     }
 
-    /// The SQL that downgrading runs, or `None` when the migration is irreversible.
+    /// The SQL that downgrading runs, or `None` when the migration is
+    /// irreversible (a Rust revision with a `downgrade` function: `Some("")`).
     pub fn downgrade_sql(&self) -> Option<&str> {
         self.downgrade.as_deref()
     }
