@@ -252,6 +252,15 @@ pub enum Command {
     Db(DbCommand),
 }
 
+/// What `history --format` writes the revision graph as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz's dot language
+    Dot,
+    /// A Mermaid flowchart
+    Mermaid,
+}
+
 /// The tools `import` and `adopt` read.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Tool {
@@ -387,6 +396,12 @@ pub enum DbCommand {
         /// Print JSON instead of text
         #[arg(long)]
         json: bool,
+        /// Draw the revision graph as `git log --graph` draws commits: newest first, merges, branch points, bases, (current) for the database's heads when a database URL is configured
+        #[arg(long, conflicts_with_all = ["rev_range", "verbose", "json"])]
+        graph: bool,
+        /// Write the revision graph as Graphviz dot or a Mermaid flowchart, for documentation
+        #[arg(long, value_enum, value_name = "FORMAT", conflicts_with_all = ["rev_range", "verbose", "json", "graph"])]
+        format: Option<GraphFormat>,
         #[command(flatten)]
         options: Options,
     },

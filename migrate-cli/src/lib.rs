@@ -32,6 +32,7 @@ mod import;
 mod limits;
 mod lint;
 mod output;
+mod picture;
 mod plan_schema;
 mod plans;
 mod rehearse;

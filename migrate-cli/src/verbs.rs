@@ -1,7 +1,7 @@
 //! The [`DbCommand`] verbs, shared by `migrate` and the embedded command
 //! line: only where the migration list comes from differs ([`Source`]).
 
-use super::args::DbCommand;
+use super::args::{DbCommand, GraphFormat};
 use super::config::Settings;
 use super::database;
 use super::error::CliError;
@@ -146,8 +146,17 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
             rev_range,
             verbose,
             json,
+            graph,
+            format,
             ..
-        } => history(source, s, rev_range.as_deref(), verbose, json, out).await,
+        } => {
+            let view = match format {
+                Some(format) => View::Picture(Some(format)),
+                None if graph => View::Picture(None),
+                None => View::List { verbose, json },
+            };
+            history(source, s, rev_range.as_deref(), view, out).await
+        }
         DbCommand::Show { id, .. } => {
             let list = source.loose(s)?;
             let m = find(&list, &id)?;
@@ -647,13 +656,20 @@ fn parents_or_base(parents: &[&str]) -> String {
     migrate_core::migration::parents_text(parents.iter().copied())
 }
 
+/// How `history` shows the revisions.
+enum View {
+    /// One line (or block, `verbose`) a revision, or JSON.
+    List { verbose: bool, json: bool },
+    /// The graph drawn (`--graph`), or written as dot or Mermaid (`--format`).
+    Picture(Option<GraphFormat>),
+}
+
 /// `history`: newest first, Alembic's `parent -> rev (marks), message`.
 async fn history(
     source: Source<'_>,
     s: &Settings,
     range: Option<&str>,
-    verbose: bool,
-    json: bool,
+    view: View,
     out: &Output,
 ) -> Result<(), CliError> {
     let migrations = source.migrations(s)?;
@@ -667,6 +683,13 @@ async fn history(
             let entries = migrator.history(&mut db).await;
             database::close(db, out).await;
             Some(entries?)
+        }
+    };
+    let (verbose, json) = match view {
+        View::List { verbose, json } => (verbose, json),
+        View::Picture(format) => {
+            crate::picture::print(&graph, entries.as_deref(), format, out);
+            return Ok(());
         }
     };
     let rows = history_rows(&graph, &keep, entries.as_deref());
@@ -694,17 +717,7 @@ fn history_rows<'a>(graph: &'a Graph<'a>, keep: &[bool], entries: Option<&'a [Hi
             .find(|e| e.revision == id)
             .and_then(|e| e.applied.as_ref())
     };
-    let applied_rows: Vec<(&str, Vec<&str>)> = entries
-        .iter()
-        .filter(|e| e.applied.as_ref().is_some_and(|a| a.state == State::Applied))
-        .map(|e| {
-            (
-                e.revision.as_str(),
-                e.down_revisions.iter().map(String::as_str).collect(),
-            )
-        })
-        .collect();
-    let current: Vec<&str> = history::current_heads(graph, &applied_rows);
+    let current = current_heads(graph, entries);
 
     let mut rows: Vec<Row<'a>> = Vec::new();
     // Applied revisions this list does not know are the newest: list them first.
@@ -736,6 +749,21 @@ fn history_rows<'a>(graph: &'a Graph<'a>, keep: &[bool], entries: Option<&'a [Hi
         });
     }
     rows
+}
+
+/// The database's current heads, from its history rows (`history::current_heads`).
+pub(crate) fn current_heads<'a>(graph: &Graph<'_>, entries: &'a [HistoryEntry]) -> Vec<&'a str> {
+    let applied_rows: Vec<(&str, Vec<&str>)> = entries
+        .iter()
+        .filter(|e| e.applied.as_ref().is_some_and(|a| a.state == State::Applied))
+        .map(|e| {
+            (
+                e.revision.as_str(),
+                e.down_revisions.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    history::current_heads(graph, &applied_rows)
 }
 
 /// The marks of revision `i` in `history`: head, current or applied, branch and merge points, phase.

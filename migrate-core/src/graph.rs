@@ -8,6 +8,7 @@
 //! sorted file names, never on the order files were read in.
 
 mod order;
+pub mod picture;
 mod unordered;
 
 pub use unordered::Unordered;

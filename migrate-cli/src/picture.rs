@@ -1,0 +1,53 @@
+//! `history --graph` and `history --format dot|mermaid`: the revision graph
+//! drawn by `migrate_core::graph::picture`, with what the database's history
+//! says of each revision (its current heads, its failed rows).
+
+use super::args::GraphFormat;
+use super::output::Output;
+use super::verbs::current_heads;
+use migrate_core::Graph;
+use migrate_core::graph::picture::{self, Seen};
+use migrate_runtime::HistoryEntry;
+
+/// Prints the picture of `graph`, marked from `entries` when a database was read.
+pub(crate) fn print(graph: &Graph<'_>, entries: Option<&[HistoryEntry]>, format: Option<GraphFormat>, out: &Output) {
+    let seen = seen(graph, entries.unwrap_or_default());
+    match format {
+        None => {
+            for line in picture::text(graph, &seen) {
+                out.result(&line);
+            }
+            let unknown: Vec<&str> = entries
+                .unwrap_or_default()
+                .iter()
+                .filter(|e| !e.known)
+                .map(|e| e.revision.as_str())
+                .collect();
+            if !unknown.is_empty() {
+                out.note(&format!(
+                    "the database also has revisions this folder does not know (a newer build's), not drawn: {}",
+                    unknown.join(", ")
+                ));
+            }
+        }
+        Some(GraphFormat::Dot) => out.result(picture::dot(graph, &seen).trim_end()),
+        Some(GraphFormat::Mermaid) => out.result(picture::mermaid(graph, &seen).trim_end()),
+    }
+}
+
+/// What the history rows say of each revision of `graph`, by position.
+fn seen(graph: &Graph<'_>, entries: &[HistoryEntry]) -> Vec<Seen> {
+    let mut seen = vec![Seen::default(); graph.len()];
+    for id in current_heads(graph, entries) {
+        if let Some(i) = graph.position(id) {
+            seen[i].current = true;
+        }
+    }
+    for e in entries {
+        let failed = e.applied.as_ref().is_some_and(|a| a.state.is_failed());
+        if let (true, Some(i)) = (failed, graph.position(&e.revision)) {
+            seen[i].failed = true;
+        }
+    }
+    seen
+}
