@@ -220,12 +220,12 @@ pub enum Command {
     /// The schema file's commands
     #[command(subcommand)]
     Schema(SchemaCommand),
-    /// Write the migrations folder from another tool's project (alembic: its own Alembic runs upgrade and downgrade on scratch databases of --dev-database-url, and the SQL it sends becomes the files); nothing is written on any error
+    /// Write the migrations folder from another tool's project (alembic: its own Alembic runs upgrade and downgrade on scratch databases of --dev-database-url, and the SQL it sends becomes the files; the others: their folder of SQL files read as that tool reads it, a linear chain in its order); nothing is written on any error
     Import {
         /// The tool the project uses
         #[arg(value_enum)]
         tool: Tool,
-        /// The project: its alembic.ini, or the folder holding it [default: the current folder]
+        /// The project: alembic.ini, or the folder holding it [default: the current folder]; for the others, their migrations folder
         #[arg(value_name = "PROJECT")]
         project: Option<PathBuf>,
         /// The Python of the project's environment, where Alembic, SQLAlchemy, a database driver and the project's imports are installed
@@ -234,14 +234,14 @@ pub enum Command {
         #[command(flatten)]
         options: Options,
     },
-    /// Record a database that another tool migrated as applied up to where that tool left it (alembic: the heads in its version table and what they need), with the imported files' checksums, running no migration
+    /// Record a database that another tool migrated as applied up to where that tool left it (alembic: the heads in its version table and what they need; sqlx, refinery, diesel: each applied version, its stored checksum compared), with the imported files' checksums, running no migration
     Adopt {
         /// The tool that migrated the database
         #[arg(value_enum)]
         tool: Tool,
-        /// The tool's version table, as its configuration names it
-        #[arg(long, value_name = "NAME", default_value = "alembic_version")]
-        version_table: String,
+        /// The tool's version table, as its configuration names it [default: alembic_version, _sqlx_migrations, refinery_schema_history, __diesel_schema_migrations]
+        #[arg(long, value_name = "NAME")]
+        version_table: Option<String>,
         /// Print the statements that would record the revisions instead of running them
         #[arg(long)]
         sql: bool,
@@ -266,6 +266,20 @@ pub enum GraphFormat {
 pub enum Tool {
     /// Alembic (SQLAlchemy's migrations)
     Alembic,
+    /// sqlx (`<version>_<name>.sql`, `.up.sql`/`.down.sql`)
+    Sqlx,
+    /// refinery (`V<n>__<name>.sql`)
+    Refinery,
+    /// diesel (`<version>_<name>/up.sql`, `down.sql`, `metadata.toml`)
+    Diesel,
+    /// golang-migrate (`<version>_<title>.up.sql`, `.down.sql`)
+    GolangMigrate,
+    /// goose (`<version>_<name>.sql` with `-- +goose Up`/`Down`)
+    Goose,
+    /// dbmate (`<version>_<name>.sql` with `-- migrate:up`/`down`)
+    Dbmate,
+    /// Flyway (`V<version>__<description>.sql`, `U…` undo files)
+    Flyway,
 }
 
 /// `migrate schema …`.

@@ -21,7 +21,7 @@ fn ids(list: &[&Migration]) -> String {
 }
 
 /// A fresh 12-hex-digit revision id not in `taken`.
-fn new_revision(taken: &HashSet<&str>) -> String {
+pub(crate) fn new_revision(taken: &HashSet<&str>) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())

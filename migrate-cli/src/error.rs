@@ -108,6 +108,16 @@ pub enum CliError {
     /// Something the command refuses to do (overwrite a file, merge one head, ...).
     #[error("{0}")]
     Refused(String),
+    /// A file of another tool's folder that `import` cannot convert faithfully.
+    #[error("cannot import `{file}`{}: {why}; nothing was written", .line.map(|l| format!(" (line {l})")).unwrap_or_default())]
+    Import {
+        /// The file, as the command line named its folder.
+        file: String,
+        /// The 1-based line, where there is one.
+        line: Option<usize>,
+        /// Why, and what to do.
+        why: String,
+    },
     /// `current --check`: revisions are pending.
     #[error("the database is not at the head: {} revision{} pending ({})", .0.len(), if .0.len() == 1 { " is" } else { "s are" }, .0.join(", "))]
     Pending(Vec<String>),

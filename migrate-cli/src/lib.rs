@@ -220,8 +220,15 @@ async fn run_command(command: Command, flags: &Options, s: &config::Settings, ou
         Command::Lint { base, json, .. } => lint::run(s, base.as_deref(), json, out),
         Command::Test { from, .. } => schema::round_trips(s, flags.database_url.is_some(), from.as_deref(), out).await,
         Command::Schema(args::SchemaCommand::Dump { .. }) => schema::dump(s, flags.database_url.is_some(), out).await,
-        Command::Import { project, python, .. } => import::alembic(s, project.as_deref(), &python, out).await,
-        Command::Adopt { version_table, sql, .. } => import::adopt_alembic(s, &version_table, sql, out).await,
+        Command::Import {
+            tool, project, python, ..
+        } => import::import(s, tool, project.as_deref(), &python, out).await,
+        Command::Adopt {
+            tool,
+            version_table,
+            sql,
+            ..
+        } => import::adopt(s, tool, version_table.as_deref(), sql, out).await,
         Command::Db(db) => verbs::run(db, Source::Folder, s, out).await,
     }
 }

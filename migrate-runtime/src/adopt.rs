@@ -1,8 +1,10 @@
 //! Adopting a database that Alembic migrated: its `alembic_version` table
 //! says which revisions are its heads; the history records them and every
 //! revision they need as applied, running none of them (what `migrate adopt
-//! alembic` does after `migrate import alembic` wrote the folder).
+//! alembic` does after `migrate import alembic` wrote the folder); and the
+//! history tables of sqlx, refinery and diesel, read for `migrate adopt`.
 
+use crate::dialect::ToolHistory;
 use crate::driver::logged;
 use crate::error::db;
 use crate::{Connect, Error, HistorySql, HistoryTable, Migrations, Migrator, Result};
@@ -33,6 +35,50 @@ impl Migrator<'_> {
         let mut heads = handle.backend().read_strings(sql).await.map_err(db(context))?;
         heads.sort();
         Ok(heads)
+    }
+}
+
+/// One row of another tool's history table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolRow {
+    /// The version, as text.
+    pub version: String,
+    /// The checksum the tool stored, as text (sqlx's in lower-case hex).
+    pub checksum: Option<String>,
+    /// Whether the tool recorded it as applied successfully.
+    pub success: bool,
+}
+
+impl Migrator<'_> {
+    /// The rows of `tool`'s history table `table`, in version order; the
+    /// table is only read.
+    pub async fn tool_history<'c>(
+        &self,
+        conn: impl Connect<'c>,
+        tool: ToolHistory,
+        table: &str,
+    ) -> Result<Vec<ToolRow>> {
+        if !plain_name(table) {
+            return Err(Error::InvalidName(table.to_owned()));
+        }
+        let mut handle = conn.connect().await?;
+        let backend = handle.backend();
+        let sql = logged(crate::dialect::select_tool_history(backend.dialect(), tool, table));
+        let rows = backend
+            .read_table(sql)
+            .await
+            .map_err(db(format!("reading the history table `{table}`")))?;
+        Ok(rows
+            .into_iter()
+            .map(|mut row| {
+                row.resize(3, None);
+                ToolRow {
+                    version: row[0].take().unwrap_or_default(),
+                    checksum: row[1].take(),
+                    success: row[2].as_deref() == Some("true"),
+                }
+            })
+            .collect())
     }
 }
 

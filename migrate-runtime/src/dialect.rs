@@ -70,6 +70,41 @@ pub(crate) fn select_alembic_heads(table: &str) -> String {
     format!("SELECT version_num FROM {table}")
 }
 
+/// Another Rust tool's history table, read by `adopt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ToolHistory {
+    /// sqlx's `_sqlx_migrations` (version, checksum: SHA-384 bytes, success).
+    Sqlx,
+    /// refinery's `refinery_schema_history` (version, checksum: a decimal u64).
+    Refinery,
+    /// diesel's `__diesel_schema_migrations` (version, no checksum).
+    Diesel,
+}
+
+/// The rows of `tool`'s history table `table` (a plain name, checked by the
+/// caller) as text, in version order: the version, the checksum (hex for
+/// sqlx's bytes, NULL for diesel), and `true` or `false` for success.
+pub(crate) fn select_tool_history(dialect: Dialect, tool: ToolHistory, table: &str) -> String {
+    let text = match dialect {
+        Dialect::Mysql => "CHAR",
+        Dialect::Sqlite | Dialect::Postgres => "TEXT",
+    };
+    let hex = match dialect {
+        Dialect::Postgres => "encode(checksum, 'hex')",
+        Dialect::Sqlite | Dialect::Mysql => "LOWER(HEX(checksum))",
+    };
+    let (checksum, success) = match tool {
+        ToolHistory::Sqlx => (
+            hex.to_owned(),
+            "CASE WHEN success THEN 'true' ELSE 'false' END".to_owned(),
+        ),
+        ToolHistory::Refinery => (format!("CAST(checksum AS {text})"), "'true'".to_owned()),
+        ToolHistory::Diesel => (format!("CAST(NULL AS {text})"), "'true'".to_owned()),
+    };
+    format!("SELECT CAST(version AS {text}), {checksum}, {success} FROM {table} ORDER BY version")
+}
+
 /// The SQLSTATE of [`Dialect::lease_guard`]'s error.
 pub const LEASE_LOST_CODE: &str = "MG001";
 

@@ -35,7 +35,8 @@ mod table;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use dialect::{Dialect, HistorySql};
+pub use adopt::ToolRow;
+pub use dialect::{Dialect, HistorySql, ToolHistory};
 pub use driver::{Driver, Handle};
 pub use error::{Error, ForeignKeyViolation, Result};
 pub use migrator::{

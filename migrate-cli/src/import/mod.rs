@@ -1,17 +1,320 @@
 //! `migrate import` and `migrate adopt`: arriving from another tool. Each
-//! tool's reader lives in a file of its own; this file writes the folder
-//! (all files or none) and records an adopted database.
+//! tool's reader lives in a file of its own (a pure reading of its folder
+//! into [`Imported`] migrations, in the tool's order); this file writes the
+//! folder (a linear chain, every file read back, all files or none) and
+//! records an adopted Alembic database; `adopt.rs` adopts the others.
 
+mod adopt;
 mod alembic;
+mod dbmate;
+mod diesel;
+mod flyway;
+mod golang;
+mod goose;
+mod refinery;
+/// (Not `sqlx`: only `database.rs` names that crate, `tests/tidy.rs`.)
+mod sqlx_files;
 
-pub(crate) use alembic::import as alembic;
+pub(crate) use adopt::adopt;
 
+use crate::args::Tool;
 use crate::config::Settings;
 use crate::database;
 use crate::error::CliError;
 use crate::output::{Output, Style};
+use migrate_core::{Dialect, Graph, format};
 use migrate_runtime::Migrations;
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// The header line that keeps the source's version: `-- imported-from:
+/// TOOL VERSION`, then ` checksum VALUE[,VALUE]` where the tool stores one.
+pub(crate) const IMPORTED_FROM: &str = "-- imported-from:";
+
+/// One migration of another tool's folder, as its reader found it.
+#[derive(Debug, Default)]
+pub(crate) struct Imported {
+    /// The version, as the tool writes it in its history table.
+    pub(crate) version: String,
+    /// The message (the tool's name or description).
+    pub(crate) name: String,
+    /// The file (or folder) it came from, relative to the source folder.
+    pub(crate) file: String,
+    /// The upgrade's SQL, as the file holds it, markers removed.
+    pub(crate) up: String,
+    /// The downgrade's SQL, where the tool has one.
+    pub(crate) down: Option<String>,
+    /// Whether the tool runs it outside a transaction.
+    pub(crate) no_transaction: bool,
+    /// The checksum(s) the tool stores for it, for `adopt` to compare.
+    pub(crate) checksum: Option<String>,
+}
+
+/// The folder being imported, and the dialects its SQL may be read in.
+pub(crate) struct Source {
+    dir: PathBuf,
+    shown: String,
+    dialects: Vec<Dialect>,
+}
+
+impl Source {
+    /// The entries of the folder (files and folders), sorted by name.
+    pub(crate) fn entries(&self) -> Result<Vec<String>, CliError> {
+        list(&self.dir, &self.shown)
+    }
+
+    /// Every file under the folder, as a path relative to it, sorted.
+    pub(crate) fn walk(&self) -> Result<Vec<String>, CliError> {
+        let mut out = Vec::new();
+        let mut pending = vec![String::new()];
+        while let Some(rel) = pending.pop() {
+            for name in list(&self.dir.join(&rel), &self.shown)? {
+                let path = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+                match self.is_dir(&path) {
+                    true => pending.push(path),
+                    false => out.push(path),
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    pub(crate) fn is_dir(&self, rel: &str) -> bool {
+        self.dir.join(rel).is_dir()
+    }
+
+    pub(crate) fn exists(&self, rel: &str) -> bool {
+        self.dir.join(rel).exists()
+    }
+
+    /// A file's text, which must be UTF-8.
+    pub(crate) fn read(&self, rel: &str) -> Result<String, CliError> {
+        let bytes = std::fs::read(self.dir.join(rel)).map_err(|source| CliError::Io {
+            context: format!("reading {}", self.shown_file(rel)),
+            source,
+        })?;
+        String::from_utf8(bytes).map_err(|e| self.refuse(rel, None, format!("it is not UTF-8 ({e})")))
+    }
+
+    /// The file as the command line named its folder.
+    pub(crate) fn shown_file(&self, rel: &str) -> String {
+        format!("{}/{rel}", self.shown.trim_end_matches('/'))
+    }
+
+    /// The refusal of `rel` (at `line`), for `why`.
+    pub(crate) fn refuse(&self, rel: &str, line: Option<usize>, why: impl Into<String>) -> CliError {
+        CliError::Import {
+            file: self.shown_file(rel),
+            line,
+            why: why.into(),
+        }
+    }
+
+    /// Whether some dialect the SQL may be read in keeps `sql` one statement.
+    pub(crate) fn one_statement(&self, sql: &str) -> bool {
+        self.dialects
+            .iter()
+            .any(|d| migrate_core::sql::statements(sql, *d).len() <= 1)
+    }
+}
+
+/// The names in `dir`, sorted.
+fn list(dir: &Path, shown: &str) -> Result<Vec<String>, CliError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| CliError::Io {
+        context: format!("reading the folder {shown}"),
+        source,
+    })?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| CliError::Io {
+            context: format!("reading the folder {shown}"),
+            source,
+        })?;
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// The order of digit strings as numbers (no overflow: longer is larger
+/// once leading zeros are gone).
+pub(crate) fn numeric(v: &str) -> (usize, &str) {
+    let v = v.trim_start_matches('0');
+    (v.len(), v)
+}
+
+/// Whether `v` is a non-empty run of ASCII digits.
+pub(crate) fn digits(v: &str) -> bool {
+    !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `list` sorted by `key`, refusing two migrations with one key.
+pub(crate) fn in_order<K: Ord>(
+    src: &Source,
+    mut list: Vec<Imported>,
+    key: impl Fn(&Imported) -> K,
+) -> Result<Vec<Imported>, CliError> {
+    list.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.file.cmp(&b.file)));
+    for pair in list.windows(2) {
+        if key(&pair[0]) == key(&pair[1]) {
+            return Err(src.refuse(
+                &pair[1].file,
+                None,
+                format!(
+                    "its version {} is also the version of {}, and a history has one migration per version",
+                    pair[1].version,
+                    src.shown_file(&pair[0].file)
+                ),
+            ));
+        }
+    }
+    Ok(list)
+}
+
+/// The name a tool writes in its files and history (`golang-migrate`).
+pub(crate) fn tool_name(tool: Tool) -> &'static str {
+    match tool {
+        Tool::Alembic => "alembic",
+        Tool::Sqlx => "sqlx",
+        Tool::Refinery => "refinery",
+        Tool::Diesel => "diesel",
+        Tool::GolangMigrate => "golang-migrate",
+        Tool::Goose => "goose",
+        Tool::Dbmate => "dbmate",
+        Tool::Flyway => "flyway",
+    }
+}
+
+/// `import TOOL PATH`: the folder `s.dir` written from the tool's folder `path`.
+pub(crate) async fn import(
+    s: &Settings,
+    tool: Tool,
+    path: Option<&Path>,
+    python: &str,
+    out: &Output,
+) -> Result<(), CliError> {
+    let read = match tool {
+        Tool::Alembic => return alembic::import(s, path, python, out).await,
+        Tool::Sqlx => sqlx_files::read,
+        Tool::Refinery => refinery::read,
+        Tool::Diesel => diesel::read,
+        Tool::GolangMigrate => golang::read,
+        Tool::Goose => goose::read,
+        Tool::Dbmate => dbmate::read,
+        Tool::Flyway => flyway::read,
+    };
+    let name = tool_name(tool);
+    let Some(path) = path else {
+        return Err(CliError::Usage(format!(
+            "import {name} reads a folder of {name} migrations: pass its path, `migrate import {name} PATH`"
+        )));
+    };
+    refuse_non_empty(&s.dir, &s.dir_shown)?;
+    let dialects = match (s.dialect, s.database_url.as_deref()) {
+        (Some(d), _) => vec![d],
+        (None, Some(url)) => vec![database::dialect_of(url, &out.redacted(url))?],
+        (None, None) => vec![Dialect::Postgres, Dialect::Sqlite, Dialect::Mysql],
+    };
+    let src = Source {
+        dir: path.to_path_buf(),
+        shown: path.display().to_string(),
+        dialects,
+    };
+    if !path.is_dir() {
+        return Err(CliError::Usage(format!(
+            "`{}` is not a folder of {name} migrations",
+            src.shown
+        )));
+    }
+    let list = read(&src)?;
+    if list.is_empty() {
+        return Err(CliError::Refused(format!(
+            "`{}` holds no {name} migration; nothing was written",
+            src.shown
+        )));
+    }
+    let files = chain(&src, name, &list)?;
+    write_folder(&s.dir, &s.dir_shown, &files)?;
+    let reversible = list.iter().filter(|m| m.down.is_some()).count();
+    out.info(&format!(
+        "Imported {} {name} migration(s) from {} into {} as one chain, in {name}'s order: {reversible} with a downgrade, {} without. Next: `migrate check`, then `migrate adopt {name}` on each database {name} migrated.",
+        list.len(),
+        src.shown,
+        s.dir_shown,
+        list.len() - reversible
+    ));
+    Ok(())
+}
+
+/// The files of the chain, each read back as the build will read it.
+fn chain(src: &Source, tool: &str, list: &[Imported]) -> Result<Vec<(String, String)>, CliError> {
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut files = Vec::with_capacity(list.len());
+    let mut parsed = Vec::with_capacity(list.len());
+    let mut previous: Option<String> = None;
+    for m in list {
+        let id = crate::author::new_revision(&taken.iter().map(String::as_str).collect());
+        taken.insert(id.clone());
+        let (name, text, message) = render(tool, m, &id, previous.as_deref());
+        let readback = |why: String| src.refuse(&m.file, None, format!("the file written for it, {name}, {why}"));
+        let p = format::parse(&name, &text)
+            .map_err(|d| readback(format!("does not read back:\n{}", migrate_core::Diagnostics::new(d))))?;
+        let m2 = p.migration;
+        if m2.upgrade_sql() != m.up.trim()
+            || m2.downgrade_sql() != m.down.as_deref().map(str::trim)
+            || m2.no_transaction() != m.no_transaction
+            || m2.message() != message
+        {
+            return Err(readback(
+                "reads back with other SQL or another message than the source's (please report it)".into(),
+            ));
+        }
+        parsed.push(m2);
+        files.push((name, text));
+        previous = Some(id);
+    }
+    Graph::new(&parsed).map_err(|d| {
+        CliError::Refused(format!(
+            "the imported chain is not a valid history (please report it); nothing was written:\n{d}"
+        ))
+    })?;
+    Ok(files)
+}
+
+/// One migration's file: its name, its text and its message.
+fn render(tool: &str, m: &Imported, id: &str, parent: Option<&str>) -> (String, String, String) {
+    let mut message = m.name.replace('_', " ").trim().to_owned();
+    if message.is_empty() {
+        message = format!("{tool} {}", m.version);
+    }
+    let slugged = crate::author::slug(&message);
+    let name = match slugged.is_empty() {
+        true => format!("{id}.sql"),
+        false => format!("{id}_{slugged}.sql"),
+    };
+    let mut text = format!(
+        "-- {message}\n--\n-- revision: {id}\n-- down_revision: {}\n{IMPORTED_FROM} {tool} {}",
+        parent.unwrap_or(""),
+        m.version
+    );
+    if let Some(c) = &m.checksum {
+        text.push_str(&format!(" checksum {c}"));
+    }
+    text.push_str(&format!("\n-- Imported from {}.\n", m.file));
+    if m.no_transaction {
+        text.push_str("-- migrate:no-transaction\n");
+    }
+    text.push_str("\n-- migrate:upgrade\n");
+    text.push_str(m.up.trim());
+    text.push('\n');
+    if let Some(down) = &m.down {
+        text.push_str("\n-- migrate:downgrade\n");
+        text.push_str(down.trim());
+        text.push('\n');
+    }
+    (name, text, message)
+}
 
 /// Writes `files` (name, text) as the folder `dir`, which must not exist or
 /// be empty: into a fresh folder beside it first, then moved into place, so

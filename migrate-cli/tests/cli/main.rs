@@ -10,6 +10,7 @@ mod deploying;
 mod embedded;
 mod fleets;
 mod from_alembic;
+mod import_tools;
 mod graph_picture;
 mod lint;
 mod output;

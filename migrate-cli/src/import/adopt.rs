@@ -1,0 +1,192 @@
+//! `migrate adopt TOOL`: a database sqlx, refinery or diesel migrated,
+//! recorded as applied without running anything. Each applied version in
+//! the tool's history table is matched to the imported revision whose
+//! `-- imported-from:` header line keeps it, the checksum the tool stored
+//! compared with the one kept there; the applied versions must be the
+//! chain's first ones; then the last is stamped (it and every revision
+//! below it recorded with this folder's checksums). The tool's table is
+//! only read. Alembic's adoption is `super::adopt_alembic`.
+
+use super::{IMPORTED_FROM, tool_name};
+use crate::args::Tool;
+use crate::config::Settings;
+use crate::database;
+use crate::error::CliError;
+use crate::output::{Output, Style};
+use migrate_runtime::{Migrations, ToolHistory, ToolRow};
+use std::collections::HashMap;
+
+/// What an imported revision's header keeps of its source.
+struct Kept {
+    revision: String,
+    checksums: Vec<String>,
+}
+
+/// `adopt TOOL [--version-table NAME] [--sql]`.
+pub(crate) async fn adopt(
+    s: &Settings,
+    tool: Tool,
+    table: Option<&str>,
+    sql: bool,
+    out: &Output,
+) -> Result<(), CliError> {
+    let (history, default) = match tool {
+        Tool::Alembic => return super::adopt_alembic(s, table.unwrap_or("alembic_version"), sql, out).await,
+        Tool::Sqlx => (ToolHistory::Sqlx, "_sqlx_migrations"),
+        Tool::Refinery => (ToolHistory::Refinery, "refinery_schema_history"),
+        Tool::Diesel => (ToolHistory::Diesel, "__diesel_schema_migrations"),
+        other => {
+            let name = tool_name(other);
+            return Err(CliError::Usage(format!(
+                "adopt {name} is not built yet (alembic, sqlx, refinery and diesel are): after `migrate import {name}`, record the revision of the last version {name} applied with `migrate stamp REV`"
+            )));
+        }
+    };
+    let name = tool_name(tool);
+    let table = table.unwrap_or(default);
+    let migrations = Migrations::load(&s.dir, &s.dir_shown)?;
+    let (chain, kept) = imported(s, &migrations, name)?;
+    let url = s.database_url.as_deref().ok_or(CliError::MissingUrl)?;
+    let mut db = database::open(s, url, !sql, out).await?;
+    let migrator = database::migrator(&migrations, s, out);
+    let rows = match migrator.tool_history(&mut db, history, table).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            database::close(db, out).await;
+            return Err(CliError::Refused(format!(
+                "{e}\n  = help: is this a database {name} migrated? Its configuration may name another table: pass --version-table NAME"
+            )));
+        }
+    };
+    let head = match last_applied(name, table, &rows, &chain, &kept) {
+        Ok(head) => head,
+        Err(e) => {
+            database::close(db, out).await;
+            return Err(e);
+        }
+    };
+    let ours = migrator.current(&mut db).await.unwrap_or_default();
+    if !ours.is_empty() {
+        database::close(db, out).await;
+        return match ours == [head.clone()] {
+            true if !sql => {
+                out.note(&format!(
+                    "Already adopted: the history records {head}, as {name}'s table does; nothing to do."
+                ));
+                Ok(())
+            }
+            _ => Err(CliError::Refused(format!(
+                "the history table already records this database at {}, and `{table}` says {head}: it was adopted before, and migrate has run on it since; nothing was changed",
+                ours.join(", ")
+            ))),
+        };
+    }
+    if sql {
+        let script = migrations.record_script(db.dialect(), &s.table, std::slice::from_ref(&head));
+        database::close(db, out).await;
+        print!("{}", script?);
+        return Ok(());
+    }
+    let result = migrator.stamp(&mut db, head.as_str()).await;
+    database::close(db, out).await;
+    let report = result?;
+    out.info(&format!(
+        "Adopted: {} {name} migration(s), up to {}, recorded as applied; no migration ran, and `{table}` is left as it was.",
+        report.steps.len(),
+        out.paint(&head, Style::Id)
+    ));
+    Ok(())
+}
+
+/// The folder's revisions in application order, and what each imported
+/// one keeps of `tool`'s version and checksums, by version.
+fn imported(
+    s: &Settings,
+    migrations: &Migrations,
+    tool: &str,
+) -> Result<(Vec<String>, HashMap<String, Kept>), CliError> {
+    let graph = migrations.graph()?;
+    let mut chain = Vec::new();
+    let mut kept = HashMap::new();
+    for m in graph.iter() {
+        chain.push(m.revision().to_owned());
+        let file = std::path::Path::new(m.file()).file_name().unwrap_or_default();
+        let text = std::fs::read_to_string(s.dir.join(file)).map_err(|source| CliError::Io {
+            context: format!("reading {}", m.file()),
+            source,
+        })?;
+        let Some(line) = text.lines().find_map(|l| l.strip_prefix(IMPORTED_FROM)) else {
+            continue;
+        };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.first() != Some(&tool) || words.len() < 2 {
+            continue;
+        }
+        let checksums = match words.get(2..4) {
+            Some(["checksum", c]) => c.split(',').map(str::to_owned).collect(),
+            _ => Vec::new(),
+        };
+        kept.insert(
+            words[1].to_owned(),
+            Kept {
+                revision: m.revision().to_owned(),
+                checksums,
+            },
+        );
+    }
+    Ok((chain, kept))
+}
+
+/// The revision of the last version the tool applied, once every row is
+/// checked: successful, imported, its checksum the one kept, and the
+/// applied versions the chain's first ones.
+fn last_applied(
+    tool: &str,
+    table: &str,
+    rows: &[ToolRow],
+    chain: &[String],
+    kept: &HashMap<String, Kept>,
+) -> Result<String, CliError> {
+    if rows.is_empty() {
+        return Err(CliError::Refused(format!(
+            "`{table}` has no row: {tool} applied nothing there; there is nothing to adopt, and `upgrade head` applies every revision"
+        )));
+    }
+    let mut applied = Vec::new();
+    for row in rows {
+        let v = &row.version;
+        if !row.success {
+            return Err(CliError::Refused(format!(
+                "{tool} recorded version {v} as failed (`{table}`): it may be half-applied; repair it with {tool} first (or by hand), then adopt; nothing was changed"
+            )));
+        }
+        let Some(k) = kept.get(v) else {
+            return Err(CliError::Refused(format!(
+                "{tool} applied version {v}, which no revision of this folder was imported from: import the {tool} folder again from the release that database runs; nothing was changed"
+            )));
+        };
+        if let Some(stored) = &row.checksum
+            && !k.checksums.is_empty()
+            && !k.checksums.iter().any(|c| c.eq_ignore_ascii_case(stored))
+        {
+            return Err(CliError::Refused(format!(
+                "version {v}: the checksum {tool} stored when it applied it differs from the file it was imported from (revision {}): the file was edited after {tool} ran it, so the database may not hold what the folder says; import the files that ran, or make the database match the file; nothing was changed",
+                k.revision
+            )));
+        }
+        applied.push(chain.iter().position(|r| *r == k.revision).unwrap_or(usize::MAX));
+    }
+    let last = applied.iter().copied().max().unwrap_or_default();
+    for (i, revision) in chain.iter().enumerate().take(last + 1) {
+        if !applied.contains(&i) {
+            let version = kept
+                .iter()
+                .find(|(_, k)| k.revision == *revision)
+                .map_or(String::new(), |(v, _)| format!(" (version {v})"));
+            return Err(CliError::Refused(format!(
+                "revision {revision}{version} comes before versions {tool} applied, and `{table}` does not record it: adopting would mark it applied without running it; apply it with {tool} first; nothing was changed"
+            )));
+        }
+    }
+    Ok(chain[last].clone())
+}

@@ -1,0 +1,69 @@
+//! golang-migrate's folder, read as its `file` source reads it:
+//! `{version}_{title}.up.sql` and `.down.sql` (the version an unsigned
+//! integer, ordered as a number); files of another shape are skipped, as it
+//! skips them, and a migration for another engine (`.up.json`) is refused.
+//! golang-migrate runs each file as it is, in no transaction of its own: a
+//! file that opens its own (`BEGIN; … COMMIT;`) is refused by the read-back,
+//! naming the statement. Its `schema_migrations` stores no checksum.
+
+use super::{Imported, Source, digits, in_order, numeric};
+use crate::error::CliError;
+use std::collections::BTreeMap;
+
+pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
+    let mut found: BTreeMap<String, Imported> = BTreeMap::new();
+    let mut downs: Vec<(String, String)> = Vec::new();
+    for file in src.entries()? {
+        let Some((version, rest)) = file.split_once('_') else {
+            continue;
+        };
+        let Some((title, direction, ext)) = shape(rest) else {
+            continue;
+        };
+        if !digits(version) || src.is_dir(&file) {
+            continue;
+        }
+        if ext != "sql" {
+            return Err(src.refuse(&file, None, format!("a `.{ext}` migration, not SQL")));
+        }
+        if direction == "down" {
+            downs.push((version.to_owned(), file));
+            continue;
+        }
+        let m = Imported {
+            version: version.trim_start_matches('0').to_owned(),
+            name: title.to_owned(),
+            file: file.clone(),
+            up: src.read(&file)?,
+            ..Imported::default()
+        };
+        if m.version.is_empty() {
+            return Err(src.refuse(&file, None, "version 0: golang-migrate's versions start at 1"));
+        }
+        if let Some(before) = found.insert(m.version.clone(), m) {
+            return Err(src.refuse(
+                &file,
+                None,
+                format!("its version is also the version of {}", before.file),
+            ));
+        }
+    }
+    for (version, file) in downs {
+        let Some(up) = found.get_mut(version.trim_start_matches('0')) else {
+            return Err(src.refuse(&file, None, "a down migration with no up migration of its version"));
+        };
+        up.down = Some(src.read(&file)?);
+    }
+    let list: Vec<Imported> = found.into_values().collect();
+    in_order(src, list, |m| {
+        let (len, digits) = numeric(&m.version);
+        (len, digits.to_owned())
+    })
+}
+
+/// `{title}.{up|down}.{ext}`.
+fn shape(rest: &str) -> Option<(&str, &str, &str)> {
+    let (stem, ext) = rest.rsplit_once('.')?;
+    let (title, direction) = stem.rsplit_once('.')?;
+    matches!(direction, "up" | "down").then_some((title, direction, ext))
+}

@@ -1,0 +1,598 @@
+//! Arriving from another tool: for sqlx, refinery, diesel, golang-migrate,
+//! goose, dbmate and Flyway, a folder written as that tool's documentation
+//! lays one out, with the features it describes, is imported (`import
+//! TOOL PATH`), checked, applied and downgraded; its schema is compared with
+//! the one the tool's own order gives (sqlx's own migrator; for the others
+//! the engine's client replaying the files in the tool's order). Refusals
+//! name the file and write nothing. `adopt TOOL` on databases sqlx migrated
+//! (through sqlx's migrator), and on refinery's and diesel's history tables
+//! written as those crates write them (their crates are not dependencies:
+//! refinery's checksums are the ones its own tests expect).
+
+use crate::databases::postgres::{db, psql, server};
+use crate::support::{fails, migrate, ok, program};
+use std::path::{Path, PathBuf};
+
+/// Writes `files` (path relative to `dir`, text), making folders.
+fn write(dir: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+/// `import TOOL src` into `cwd/migrations`, then `check`.
+fn import(cwd: &Path, tool: &str, src: &str) {
+    ok(&mut migrate(cwd), &["import", tool, src]);
+    ok(&mut migrate(cwd), &["check"]);
+}
+
+/// The imported file whose header keeps `tool VERSION`, and its revision.
+fn imported(cwd: &Path, tool: &str, version: &str) -> (String, String) {
+    let wanted = format!("-- imported-from: {tool} {version}");
+    for entry in std::fs::read_dir(cwd.join("migrations")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        if text
+            .lines()
+            .any(|l| l == wanted || l.starts_with(&format!("{wanted} ")))
+        {
+            let id = text
+                .lines()
+                .find_map(|l| l.strip_prefix("-- revision: "))
+                .unwrap()
+                .to_owned();
+            return (id, text);
+        }
+    }
+    panic!("no imported file keeps {tool} {version}");
+}
+
+/// `migrate schema dump` of a database.
+fn dump(cwd: &Path, url: &str) -> String {
+    ok(&mut migrate(cwd), &["schema", "dump", "--database-url", url])
+}
+
+/// A SQLite database file in `cwd` and its URL.
+fn sqlite(cwd: &Path, name: &str) -> (PathBuf, String) {
+    let path = cwd.join(name);
+    let url = format!("sqlite:{}", path.display());
+    (path, url)
+}
+
+/// The sqlite3 client runs `sql` on `path`.
+fn sqlite3(path: &Path, sql: &str) {
+    program("sqlite3", &["-bail", path.to_str().unwrap()], Some(sql));
+}
+
+/// `migrate upgrade head` on `url`, its schema the same as `theirs`'s, then
+/// `downgrade base` (when the tool had downgrades) leaves nothing.
+fn applied_like(cwd: &Path, url: &str, theirs: &str, downgrades: bool) {
+    ok(&mut migrate(cwd), &["upgrade", "head", "--database-url", url]);
+    let ours = dump(cwd, url);
+    assert_eq!(ours, dump(cwd, theirs), "the schemas differ");
+    assert!(ours.contains("CREATE"), "{ours}");
+    if downgrades {
+        ok(&mut migrate(cwd), &["downgrade", "base", "--database-url", url]);
+        let empty = dump(cwd, url);
+        assert!(!empty.contains("CREATE TABLE"), "{empty}");
+    }
+}
+
+/// Import refused naming `file`, the output folder not created.
+fn refused(cwd: &Path, tool: &str, src: &str, file: &str) {
+    let said = fails(&mut migrate(cwd), &["import", tool, src, "--dir", "refused"], 1);
+    assert!(said.contains(file) && said.contains("nothing was written"), "{said}");
+    assert!(!cwd.join("refused").exists(), "nothing written");
+}
+
+const USERS: &str = "CREATE TABLE users (\n    id INTEGER PRIMARY KEY,\n    name TEXT NOT NULL\n);\n";
+const POSTS: &str =
+    "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id), title TEXT);\n";
+const INDEX: &str = "CREATE INDEX posts_user ON posts (user_id);\n";
+
+/// sqlx's own migrator applies `dir` to the SQLite database `url`.
+fn sqlx_migrate(dir: &Path, url: &str) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let options: sqlx::sqlite::SqliteConnectOptions = url.parse().map_err(|e| format!("{e}"))?;
+        let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true))
+            .await
+            .map_err(|e| e.to_string())?;
+        let migrator = sqlx::migrate::Migrator::new(dir).await.map_err(|e| e.to_string())?;
+        let result = migrator.run(&pool).await.map_err(|e| e.to_string());
+        pool.close().await;
+        result
+    })
+}
+
+fn sqlx_folder(src: &Path) {
+    write(
+        src,
+        &[
+            ("20240101120000_create_users.up.sql", USERS),
+            ("20240101120000_create_users.down.sql", "DROP TABLE users;\n"),
+            ("20240102120000_create_posts.up.sql", POSTS),
+            ("20240102120000_create_posts.down.sql", "DROP TABLE posts;\n"),
+            (
+                "20240103120000_index_posts.up.sql",
+                &format!("-- no-transaction\n{INDEX}"),
+            ),
+            (
+                "20240103120000_index_posts.down.sql",
+                "-- no-transaction\nDROP INDEX posts_user;\n",
+            ),
+            ("README.md", "not a migration: sqlx skips it\n"),
+        ],
+    );
+}
+
+#[test]
+fn sqlx_reversible_pairs_and_no_transaction() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    sqlx_folder(&cwd.join("sqlx"));
+    import(cwd, "sqlx", "sqlx");
+    let (_, index) = imported(cwd, "sqlx", "20240103120000");
+    assert!(
+        index.contains("-- migrate:no-transaction\n") && !index.contains("-- no-transaction\n"),
+        "{index}"
+    );
+    assert!(index.contains(&format!("-- migrate:upgrade\n{INDEX}")), "{index}");
+    let (_, theirs) = sqlite(cwd, "theirs.db");
+    sqlx_migrate(&cwd.join("sqlx"), &theirs).unwrap();
+    sqlite3(&cwd.join("theirs.db"), "DROP TABLE _sqlx_migrations;");
+    let (_, ours) = sqlite(cwd, "ours.db");
+    applied_like(cwd, &ours, &theirs, true);
+}
+
+#[test]
+fn adopt_a_database_sqlx_migrated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let src = cwd.join("sqlx");
+    sqlx_folder(&src);
+    let (_, url) = sqlite(cwd, "app.db");
+    import(cwd, "sqlx", "sqlx");
+    sqlx_migrate(&src, &url).unwrap();
+    let before = program(
+        "sqlite3",
+        &[
+            cwd.join("app.db").to_str().unwrap(),
+            "SELECT version, success FROM _sqlx_migrations",
+        ],
+        None,
+    );
+    let script = ok(&mut migrate(cwd), &["adopt", "sqlx", "--sql", "--database-url", &url]);
+    assert_eq!(
+        script.lines().filter(|l| l.starts_with("INSERT INTO")).count(),
+        3,
+        "{script}"
+    );
+    ok(&mut migrate(cwd), &["adopt", "sqlx", "--database-url", &url]);
+    let up = crate::support::run(&mut migrate(cwd), &["upgrade", "head", "--database-url", &url]);
+    let said = format!("{}{}", up.stdout, up.stderr);
+    assert!(up.code == 0 && !said.contains("Running upgrade"), "a no-op: {said}");
+    let after = program(
+        "sqlite3",
+        &[
+            cwd.join("app.db").to_str().unwrap(),
+            "SELECT version, success FROM _sqlx_migrations",
+        ],
+        None,
+    );
+    assert_eq!(before, after, "sqlx's table is left as it was");
+    // The next release's revision is migrate's.
+    let path = ok(&mut migrate(cwd), &["revision", "-m", "add email"]);
+    let path = cwd.join(path.trim());
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace(
+            "-- migrate:upgrade\n",
+            "-- migrate:upgrade\nALTER TABLE users ADD COLUMN email TEXT;\n",
+        ),
+    )
+    .unwrap();
+    let up = crate::support::run(&mut migrate(cwd), &["upgrade", "head", "--database-url", &url]);
+    let said = format!("{}{}", up.stdout, up.stderr);
+    assert!(up.code == 0 && said.matches("Running upgrade").count() == 1, "{said}");
+    assert!(dump(cwd, &url).contains("email"));
+
+    // A file edited after sqlx applied it: the checksum sqlx stored differs.
+    let edited = cwd.join("edited");
+    std::fs::create_dir(&edited).unwrap();
+    sqlx_folder(&edited.join("sqlx"));
+    let (_, url) = sqlite(&edited, "app.db");
+    sqlx_migrate(&edited.join("sqlx"), &url).unwrap();
+    let file = edited.join("sqlx/20240102120000_create_posts.up.sql");
+    std::fs::write(&file, POSTS.replace("title TEXT", "title TEXT NOT NULL")).unwrap();
+    import(&edited, "sqlx", "sqlx");
+    let said = fails(&mut migrate(&edited), &["adopt", "sqlx", "--database-url", &url], 1);
+    assert!(
+        said.contains("version 20240102120000") && said.contains("checksum"),
+        "{said}"
+    );
+    let rows = program(
+        "sqlite3",
+        &[
+            edited.join("app.db").to_str().unwrap(),
+            "SELECT count(*) FROM sqlite_master WHERE name = 'migrate_history'",
+        ],
+        None,
+    );
+    assert_eq!(rows.trim(), "0", "nothing recorded");
+}
+
+/// refinery's own example files (`examples/migrations`), whose checksums
+/// its tests expect, in folders as refinery walks them, and an unversioned one.
+const REFINERY_V1: &str = "CREATE TABLE persons (\n    id int,\n    name varchar(255),\n    city varchar(255)\n);\n";
+const REFINERY_V2: &str = "CREATE TABLE cars (\n    id int,\n    name varchar(255)\n);\n";
+
+#[test]
+fn refinery_versions_in_folders_and_adopt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    write(
+        &cwd.join("refinery"),
+        &[
+            ("V1-2/V1__initial.sql", REFINERY_V1),
+            ("V1-2/V2__add_cars_table.sql", REFINERY_V2),
+            (
+                "V3/U3__add_brand_to_cars_table.sql",
+                "ALTER TABLE cars ADD brand varchar(255);\n",
+            ),
+            ("V10__add_year.sql", "ALTER TABLE cars ADD year INTEGER;\n"),
+            ("notes.txt", "refinery warns and skips it\n"),
+        ],
+    );
+    import(cwd, "refinery", "refinery");
+    let (_, v1) = imported(cwd, "refinery", "1");
+    assert!(
+        v1.contains("checksum 2959965718684201605,13938959368620441626"),
+        "refinery's own: {v1}"
+    );
+    let (path, theirs) = sqlite(cwd, "theirs.db");
+    for f in [
+        "V1-2/V1__initial.sql",
+        "V1-2/V2__add_cars_table.sql",
+        "V3/U3__add_brand_to_cars_table.sql",
+        "V10__add_year.sql",
+    ] {
+        sqlite3(&path, &std::fs::read_to_string(cwd.join("refinery").join(f)).unwrap());
+    }
+    let (_, ours) = sqlite(cwd, "ours.db");
+    applied_like(cwd, &ours, &theirs, false);
+
+    // refinery's table as `refinery_core` creates and fills it, at V2.
+    sqlite3(
+        &path,
+        "CREATE TABLE refinery_schema_history (version INT4 PRIMARY KEY, name VARCHAR(255), applied_on VARCHAR(255), checksum VARCHAR(255));\n\
+         INSERT INTO refinery_schema_history VALUES (1, 'initial', '2024-05-06T07:08:09Z', '2959965718684201605');\n\
+         INSERT INTO refinery_schema_history VALUES (2, 'add_cars_table', '2024-05-06T07:08:09Z', '8238603820526370208');",
+    );
+    let (_, v2) = imported(cwd, "refinery", "2");
+    let script = ok(
+        &mut migrate(cwd),
+        &["adopt", "refinery", "--sql", "--database-url", &theirs],
+    );
+    assert_eq!(
+        script.lines().filter(|l| l.starts_with("INSERT INTO")).count(),
+        2,
+        "{script}"
+    );
+    ok(&mut migrate(cwd), &["adopt", "refinery", "--database-url", &theirs]);
+    let current = ok(&mut migrate(cwd), &["current", "--database-url", &theirs]);
+    assert!(
+        current.contains(
+            &v2.lines()
+                .find_map(|l| l.strip_prefix("-- revision: "))
+                .unwrap()
+                .to_owned()
+        ),
+        "{current}"
+    );
+
+    // A checksum that does not match is refused, naming the version.
+    let (other, other_url) = sqlite(cwd, "other.db");
+    sqlite3(
+        &other,
+        "CREATE TABLE refinery_schema_history (version INT4 PRIMARY KEY, name VARCHAR(255), applied_on VARCHAR(255), checksum VARCHAR(255));\n\
+         INSERT INTO refinery_schema_history VALUES (1, 'initial', '2024-05-06T07:08:09Z', '12345');",
+    );
+    let said = fails(
+        &mut migrate(cwd),
+        &["adopt", "refinery", "--database-url", &other_url],
+        1,
+    );
+    assert!(said.contains("version 1:") && said.contains("checksum"), "{said}");
+
+    // A Rust migration is refused, naming it.
+    write(
+        &cwd.join("refinery"),
+        &[("V11__rust.rs", "pub fn migration() -> String { String::new() }\n")],
+    );
+    refused(cwd, "refinery", "refinery", "V11__rust.rs");
+}
+
+/// diesel's layout on PostgreSQL: its initial setup (plpgsql functions in
+/// dollar quotes), a reversible migration, and one that `metadata.toml`
+/// runs outside a transaction (CREATE INDEX CONCURRENTLY).
+#[test]
+fn diesel_folders_metadata_and_adopt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let setup = "CREATE OR REPLACE FUNCTION diesel_manage_updated_at(_tbl regclass) RETURNS VOID AS $$\nBEGIN\n    EXECUTE format('CREATE TRIGGER set_updated_at BEFORE UPDATE ON %s\n                    FOR EACH ROW EXECUTE PROCEDURE diesel_set_updated_at()', _tbl);\nEND;\n$$ LANGUAGE plpgsql;\n\nCREATE OR REPLACE FUNCTION diesel_set_updated_at() RETURNS trigger AS $$\nBEGIN\n    IF (\n        NEW IS DISTINCT FROM OLD AND\n        NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at\n    ) THEN\n        NEW.updated_at := current_timestamp;\n    END IF;\n    RETURN NEW;\nEND;\n$$ LANGUAGE plpgsql;\n";
+    let ups = [
+        ("00000000000000_diesel_initial_setup", setup),
+        (
+            "2024-01-01-120000_create_users",
+            "CREATE TABLE users (id SERIAL PRIMARY KEY, name VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL DEFAULT now());\nSELECT diesel_manage_updated_at('users');\n",
+        ),
+        (
+            "2024-01-02-120000_index_users",
+            "CREATE INDEX CONCURRENTLY users_name ON users (name);\n",
+        ),
+    ];
+    let src = cwd.join("diesel");
+    for (dir, up) in ups {
+        write(&src, &[(&format!("{dir}/up.sql"), up)]);
+    }
+    write(
+        &src,
+        &[
+            (
+                "00000000000000_diesel_initial_setup/down.sql",
+                "DROP FUNCTION IF EXISTS diesel_manage_updated_at(_tbl regclass);\nDROP FUNCTION IF EXISTS diesel_set_updated_at();\n",
+            ),
+            ("2024-01-01-120000_create_users/down.sql", "DROP TABLE users;\n"),
+            (
+                "2024-01-02-120000_index_users/down.sql",
+                "DROP INDEX CONCURRENTLY users_name;\n",
+            ),
+            (
+                "2024-01-02-120000_index_users/metadata.toml",
+                "run_in_transaction = false\n",
+            ),
+            (".keep", ""),
+        ],
+    );
+    import(cwd, "diesel", "diesel");
+    let (_, index) = imported(cwd, "diesel", "20240102120000");
+    assert!(index.contains("-- migrate:no-transaction"), "{index}");
+    let server = server();
+    let (theirs, ours) = (db(&server), db(&server));
+    for (_, up) in ups {
+        psql(&theirs.url, &[], Some(up));
+    }
+    applied_like(cwd, &ours.url, &theirs.url, true);
+
+    // diesel's table, as diesel_migrations creates and fills it.
+    psql(
+        &theirs.url,
+        &[
+            "-c",
+            "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP); INSERT INTO __diesel_schema_migrations (version) VALUES ('00000000000000'), ('20240101120000'), ('20240102120000')",
+        ],
+        None,
+    );
+    ok(&mut migrate(cwd), &["adopt", "diesel", "--database-url", &theirs.url]);
+    let up = crate::support::run(&mut migrate(cwd), &["upgrade", "head", "--database-url", &theirs.url]);
+    let said = format!("{}{}", up.stdout, up.stderr);
+    assert!(up.code == 0 && !said.contains("Running upgrade"), "a no-op: {said}");
+    let rows = psql(
+        &theirs.url,
+        &["-Atc", "SELECT count(*) FROM __diesel_schema_migrations"],
+        None,
+    );
+    assert_eq!(rows.trim(), "3", "diesel's table is left as it was");
+}
+
+#[test]
+fn golang_migrate_pairs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let ups = [
+        ("000001_create_users", USERS),
+        ("000002_create_posts", POSTS),
+        ("000010_index_posts", INDEX),
+    ];
+    let src = cwd.join("golang");
+    for (name, up) in ups {
+        write(&src, &[(&format!("{name}.up.sql"), up)]);
+    }
+    write(
+        &src,
+        &[
+            ("000001_create_users.down.sql", "DROP TABLE users;\n"),
+            ("000002_create_posts.down.sql", "DROP TABLE posts;\n"),
+            ("000010_index_posts.down.sql", "DROP INDEX posts_user;\n"),
+        ],
+    );
+    import(cwd, "golang-migrate", "golang");
+    let (path, theirs) = sqlite(cwd, "theirs.db");
+    for (_, up) in ups {
+        sqlite3(&path, up);
+    }
+    let (_, ours) = sqlite(cwd, "ours.db");
+    applied_like(cwd, &ours, &theirs, true);
+    let (_, ten) = imported(cwd, "golang-migrate", "10");
+    let (two, _) = imported(cwd, "golang-migrate", "2");
+    assert!(
+        ten.contains(&format!("-- down_revision: {two}")),
+        "10 after 2, as numbers: {ten}"
+    );
+}
+
+/// goose on PostgreSQL: sections, a plpgsql function in a StatementBegin
+/// block, NO TRANSACTION for CREATE INDEX CONCURRENTLY.
+#[test]
+fn goose_sections_blocks_and_no_transaction() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let function = "CREATE FUNCTION touch() RETURNS trigger AS $$\nBEGIN\n    NEW.updated_at := now();\n    RETURN NEW;\nEND;\n$$ LANGUAGE plpgsql;\n";
+    let ups = [
+        (
+            "20240101120000_create_users.sql",
+            "CREATE TABLE users (id SERIAL PRIMARY KEY, name TEXT NOT NULL, updated_at TIMESTAMPTZ);\n".to_owned(),
+            "DROP TABLE users;\n".to_owned(),
+            "",
+        ),
+        (
+            "20240102120000_touch.sql",
+            format!(
+                "-- +goose StatementBegin\n{function}-- +goose StatementEnd\nCREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch();\n"
+            ),
+            "DROP TRIGGER users_touch ON users;\nDROP FUNCTION touch();\n".to_owned(),
+            "",
+        ),
+        (
+            "20240103120000_index.sql",
+            "CREATE INDEX CONCURRENTLY users_name ON users (name);\n".to_owned(),
+            "DROP INDEX CONCURRENTLY users_name;\n".to_owned(),
+            "-- +goose NO TRANSACTION\n",
+        ),
+    ];
+    let src = cwd.join("goose");
+    for (name, up, down, head) in &ups {
+        write(
+            &src,
+            &[(name, &format!("{head}-- +goose Up\n{up}\n-- +goose Down\n{down}"))],
+        );
+    }
+    import(cwd, "goose", "goose");
+    let (_, touch) = imported(cwd, "goose", "20240102120000");
+    assert!(touch.contains(function) && !touch.contains("+goose"), "{touch}");
+    let (_, index) = imported(cwd, "goose", "20240103120000");
+    assert!(index.contains("-- migrate:no-transaction"), "{index}");
+    let server = server();
+    let (theirs, ours) = (db(&server), db(&server));
+    for (_, up, _, _) in &ups {
+        psql(
+            &theirs.url,
+            &[],
+            Some(
+                &up.replace("-- +goose StatementBegin\n", "")
+                    .replace("-- +goose StatementEnd\n", ""),
+            ),
+        );
+    }
+    applied_like(cwd, &ours.url, &theirs.url, true);
+
+    // A block our splitter would cut: refused at its line.
+    write(
+        &cwd.join("bad"),
+        &[(
+            "1_two.sql",
+            "-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE a (id INT);\nCREATE TABLE b (id INT);\n-- +goose StatementEnd\n",
+        )],
+    );
+    let said = fails(&mut migrate(cwd), &["import", "goose", "bad", "--dir", "refused"], 1);
+    assert!(
+        said.contains("1_two.sql` (line 2)") && said.contains("StatementBegin"),
+        "{said}"
+    );
+    assert!(!cwd.join("refused").exists());
+    // A Go migration.
+    write(&src, &[("20240104120000_backfill.go", "package migrations\n")]);
+    refused(cwd, "goose", "goose", "20240104120000_backfill.go");
+}
+
+#[test]
+fn dbmate_sections_and_transaction_false() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let ups = [
+        ("20240101120000_create_users.sql", USERS, "DROP TABLE users;\n", ""),
+        ("20240102120000_create_posts.sql", POSTS, "DROP TABLE posts;\n", ""),
+        (
+            "20240103120000_index_posts.sql",
+            INDEX,
+            "DROP INDEX posts_user;\n",
+            " transaction:false",
+        ),
+    ];
+    let src = cwd.join("dbmate");
+    for (name, up, down, options) in ups {
+        write(
+            &src,
+            &[(
+                name,
+                &format!("-- migrate:up{options}\n{up}\n-- migrate:down{options}\n{down}"),
+            )],
+        );
+    }
+    import(cwd, "dbmate", "dbmate");
+    let (_, index) = imported(cwd, "dbmate", "20240103120000");
+    assert!(
+        index.contains("-- migrate:no-transaction") && !index.contains("transaction:false"),
+        "{index}"
+    );
+    let (path, theirs) = sqlite(cwd, "theirs.db");
+    for (_, up, _, _) in ups {
+        sqlite3(&path, up);
+    }
+    let (_, ours) = sqlite(cwd, "ours.db");
+    applied_like(cwd, &ours, &theirs, true);
+}
+
+/// Flyway: dotted and underscored versions ordered by number, undo files,
+/// a `.sql.conf` with executeInTransaction=false; then its refusals.
+#[test]
+fn flyway_versions_undo_and_refusals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let versioned = [
+        ("V1__create_users.sql", USERS),
+        ("V1.1__create_posts.sql", POSTS),
+        ("V1_2__index_posts.sql", INDEX),
+        ("V2__add_email.sql", "ALTER TABLE users ADD COLUMN email TEXT;\n"),
+        ("sub/V10__add_phone.sql", "ALTER TABLE users ADD COLUMN phone TEXT;\n"),
+    ];
+    let src = cwd.join("flyway");
+    write(&src, &versioned);
+    write(
+        &src,
+        &[
+            ("U1.1__create_posts.sql", "DROP TABLE posts;\n"),
+            ("U1.2__index_posts.sql", "DROP INDEX posts_user;\n"),
+            ("U2__add_email.sql", "ALTER TABLE users DROP COLUMN email;\n"),
+            ("sub/U10__add_phone.sql", "ALTER TABLE users DROP COLUMN phone;\n"),
+            ("V1_2__index_posts.sql.conf", "executeInTransaction=false\n"),
+            ("U1.2__index_posts.sql.conf", "executeInTransaction=false\n"),
+        ],
+    );
+    import(cwd, "flyway", "flyway");
+    let (_, index) = imported(cwd, "flyway", "1.2");
+    assert!(
+        index.contains("-- migrate:no-transaction") && index.contains("-- migrate:downgrade\nDROP INDEX"),
+        "{index}"
+    );
+    let (two, _) = imported(cwd, "flyway", "2");
+    let (first, _) = imported(cwd, "flyway", "1");
+    let (_, ten) = imported(cwd, "flyway", "10");
+    assert!(ten.contains(&format!("-- down_revision: {two}")), "10 after 2: {ten}");
+    let (path, theirs) = sqlite(cwd, "theirs.db");
+    for (_, sql) in versioned {
+        sqlite3(&path, sql);
+    }
+    let (_, ours) = sqlite(cwd, "ours.db");
+    applied_like(cwd, &ours, &theirs, false);
+    ok(&mut migrate(cwd), &["downgrade", &first, "--database-url", &ours]);
+    let (_, once) = sqlite(cwd, "once.db");
+    sqlite3(&cwd.join("once.db"), USERS);
+    assert_eq!(dump(cwd, &ours), dump(cwd, &once), "the undo files undo all but V1");
+
+    for (file, text) in [
+        ("V3__Backfill.java", "public class V3__Backfill {}\n"),
+        ("R__views.sql", "CREATE VIEW v AS SELECT 1;\n"),
+        ("V4__placeholder.sql", "CREATE TABLE ${prefix}_x (id INT);\n"),
+    ] {
+        let bad = cwd.join(format!("bad_{}", file.replace('.', "_")));
+        write(&bad, &[("V1__create_users.sql", USERS), (file, text)]);
+        refused(cwd, "flyway", bad.file_name().unwrap().to_str().unwrap(), file);
+    }
+}
