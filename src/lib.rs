@@ -223,6 +223,9 @@ pub use migrate_runtime::{
     Progress, Rehearsal, RehearsedOn, RehearsedStatement, RehearsedStep, Report, Resolution, Result, RoundTrip,
     RoundTripOutcome, RoundTrips, SequenceAdvanced, Sets, StepOutcome, StepReport, TakenLock,
 };
+/// Rust revisions (`migrations/<revision>_<slug>.rs`): the connection their
+/// functions receive and what they return (see `docs/runtime.md`).
+pub use migrate_runtime::{Connection, RustResult, WrongDatabase};
 /// The sqlx version this crate runs on, so pools and connections match.
 pub use sqlx;
 
@@ -261,7 +264,9 @@ pub fn load(dir: impl AsRef<std::path::Path>) -> std::result::Result<Migrations,
 
 #[doc(hidden)]
 pub mod __private {
-    pub use migrate_core::{Migration, Phase, TableLock};
+    pub use migrate_core::{Language, Migration, Phase, TableLock};
+    pub use migrate_runtime::driver::BoxFuture;
+    pub use migrate_runtime::rust::{RustFn, RustStep};
     #[cfg(feature = "testing")]
     pub use migrate_runtime::testing;
 

@@ -16,10 +16,16 @@ pub fn migrations(input: &Input, migrations: &[Migration]) -> TokenStream {
         quote!(::core::include_str!(#path))
     });
     let entries = migrations.iter().map(embedded);
+    // Rust revisions: modules of the crate, and their functions beside the list.
+    let (rust_items, made) = match crate::rust::steps(input, migrations) {
+        Some((items, steps)) => (items, quote!(__embedded_with_rust(LIST, #digest, #steps))),
+        None => (TokenStream::new(), quote!(__embedded_with_digest(LIST, #digest))),
+    };
     quote! {{
         const _: &[&str] = &[#(#tracked),*];
         const LIST: &[::migrate::__private::Migration] = &[#(#entries),*];
-        ::migrate::Migrations::__embedded_with_digest(LIST, #digest)
+        #rust_items
+        ::migrate::Migrations::#made
     }}
 }
 
@@ -56,6 +62,10 @@ fn embedded(m: &Migration) -> TokenStream {
     let depends = m.depends_on().map(|(set, rev)| quote!((#set, #rev)));
     let runs_after = m.runs_after();
     let file = m.file();
+    let language = match m.language() {
+        migrate_core::Language::Sql => quote!(::migrate::__private::Language::Sql),
+        migrate_core::Language::Rust => quote!(::migrate::__private::Language::Rust),
+    };
     quote! {{
         let mut m = ::migrate::__private::Migration::__EMBEDDED;
         m.revision = #revision;
@@ -73,6 +83,7 @@ fn embedded(m: &Migration) -> TokenStream {
         m.depends_on = &[#(#depends),*];
         m.runs_after = &[#(#runs_after),*];
         m.file = #file;
+        m.language = #language;
         ::migrate::__private::Migration::__embedded(m)
     }}
 }

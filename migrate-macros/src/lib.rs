@@ -13,6 +13,7 @@ use proc_macro::TokenStream;
 
 mod expand;
 mod input;
+mod rust;
 mod test;
 
 /// Embeds the migrations folder `dir` (relative to the crate's

@@ -291,7 +291,8 @@ impl Parts for Dialect {
     fn insert_row(self, t: &HistoryTable, m: &Migration, state: State, execution_ms: &str, full: bool) -> String {
         let parents: Vec<&str> = m.down_revisions().collect();
         let (columns, values) = if full {
-            let down = m.downgrade_sql();
+            // A Rust revision's downgrade is code, never stored: without its file it is irreversible.
+            let down = m.downgrade_sql().filter(|_| !m.is_rust());
             (
                 ", phase, no_transaction, downgrade, downgrade_checksum, statements_done",
                 format!(

@@ -116,6 +116,24 @@ pub enum Error {
         cleanup: Option<Box<Error>>,
     },
 
+    /// A Rust revision was reached by a list that does not carry its
+    /// functions (read from a folder at run time, as the standalone command
+    /// line reads one): the run stopped before it, keeping what it had done.
+    #[error(
+        "revision `{revision}` ({file}) is a Rust revision, which only the application that embeds this folder with `embed_migrations!` can run, so this run stopped before it and did not change it: run the application's embedded `db {direction}` subcommand, or its `{direction}` call; {}",
+        applied_note(.applied)
+    )]
+    RustNotEmbedded {
+        /// The revision.
+        revision: String,
+        /// Its file.
+        file: String,
+        /// Upgrading or downgrading.
+        direction: Direction,
+        /// The revisions this run had already applied or unapplied, which stay done.
+        applied: Vec<String>,
+    },
+
     /// A run failed after it had completed some steps, outside any
     /// migration's SQL (writing the digest, releasing the lock, ...).
     #[error("{source}; {}", applied_note(.completed))]
@@ -375,6 +393,19 @@ pub enum Error {
         .0.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n")
     )]
     PlanMoved(Vec<crate::planned::PlanMoved>),
+
+    /// A revision [`Migrations::require`](crate::Migrations::require) asked
+    /// for is not applied to the database.
+    #[error(
+        "revision `{revision}` is required but not applied to this database ({}): upgrade the database to `{revision}` or later first",
+        if .current.is_empty() { "it has no revision applied".to_owned() } else { format!("its applied heads are {}", .current.join(", ")) }
+    )]
+    NotApplied {
+        /// The revision required.
+        revision: String,
+        /// The database's applied heads (empty: nothing applied).
+        current: Vec<String>,
+    },
 
     /// The database failed outside any migration's SQL.
     #[error("{context}: {}", db_message(.source))]

@@ -27,6 +27,7 @@ mod report;
 #[cfg(feature = "catalog")]
 mod round_trips;
 mod run;
+pub mod rust;
 #[cfg(feature = "server")]
 pub mod server;
 mod sets;
@@ -49,5 +50,6 @@ pub use rehearsal::{
     Rehearsal, RehearsedOn, RehearsedStatement, RehearsedStep, SequenceAdvanced, StepOutcome, TakenLock,
 };
 pub use report::{Applied, HistoryEntry, Report, RoundTrip, RoundTripOutcome, RoundTrips, StepReport};
+pub use rust::{Connection, RustResult, WrongDatabase};
 pub use sets::Sets;
 pub use table::{DEFAULT_TABLE, HistoryTable};

@@ -79,6 +79,9 @@ pub struct Migrations {
     /// at build time, or once, on first use, for a list built at run time.
     digest: Option<&'static str>,
     computed: OnceLock<String>,
+    /// The Rust revisions' functions, as `embed_migrations!` compiled them in
+    /// (none for a list read at run time, which stops before a Rust revision).
+    rust: &'static [crate::rust::RustStep],
 }
 
 /// What the runtime can run on: a pool (`&SqlitePool`, `&PgPool`,
@@ -144,6 +147,7 @@ impl Migrations {
             list: Cow::Borrowed(list),
             digest: None,
             computed: OnceLock::new(),
+            rust: &[],
         }
     }
 
@@ -154,7 +158,28 @@ impl Migrations {
             list: Cow::Borrowed(list),
             digest: Some(digest),
             computed: OnceLock::new(),
+            rust: &[],
         }
+    }
+
+    /// Used by `embed_migrations!` for a folder holding Rust revisions; not public API.
+    #[doc(hidden)]
+    pub const fn __embedded_with_rust(
+        list: &'static [Migration],
+        digest: &'static str,
+        rust: &'static [crate::rust::RustStep],
+    ) -> Self {
+        Migrations {
+            list: Cow::Borrowed(list),
+            digest: Some(digest),
+            computed: OnceLock::new(),
+            rust,
+        }
+    }
+
+    /// The Rust revisions' functions this list carries.
+    pub(crate) fn rust_steps(&self) -> &'static [crate::rust::RustStep] {
+        self.rust
     }
 
     /// Reads and validates a migrations folder at run time, once, exactly as
@@ -166,6 +191,7 @@ impl Migrations {
             list: Cow::Owned(migrate_core::load::load_dir(dir, shown_as)?),
             digest: None,
             computed: OnceLock::new(),
+            rust: &[],
         })
     }
 
@@ -181,6 +207,7 @@ impl Migrations {
             list: Cow::Owned(order),
             digest: None,
             computed: OnceLock::new(),
+            rust: &[],
         })
     }
 
@@ -753,5 +780,49 @@ impl<'m> Migrator<'m> {
         self.run()?
             .round_trips(db.connect(), crate::round_trips::Start::Applied)
             .await
+    }
+}
+
+impl Migrations {
+    /// The head revision's id: the last of the order of application, which
+    /// every other precedes (`None` for an empty list). For a constant the
+    /// compiler checks, see `migrate::revisions!`.
+    pub fn head(&self) -> Option<&str> {
+        self.list.last().map(Migration::revision)
+    }
+
+    /// Checks that `revision` (an exact id of this list) is applied to the
+    /// database, changing nothing: for an application that refuses to start
+    /// below a revision it needs, with a constant of `migrate::revisions!` so
+    /// that a renamed file breaks the build instead of this check.
+    /// [`Error::NotApplied`] names the revision and the database's applied
+    /// heads; an id this list does not have is [`TargetError::UnknownRevision`].
+    pub async fn require<'c>(&self, db: impl Connect<'c>, revision: &str) -> Result<()> {
+        let entries = self.history(db).await?;
+        self.required(&entries, revision)
+    }
+
+    /// [`Migrations::require`]'s answer from the history rows.
+    fn required(&self, entries: &[HistoryEntry], revision: &str) -> Result<()> {
+        if self.get(revision).is_none() {
+            return Err(TargetError::UnknownRevision { id: revision.into() }.into());
+        }
+        let is_applied = |e: &HistoryEntry| e.applied.as_ref().is_some_and(|a| a.state == migrate_core::State::Applied);
+        if entries.iter().any(|e| e.revision == revision && is_applied(e)) {
+            return Ok(());
+        }
+        let graph = self.graph().map_err(Error::Invalid)?;
+        let applied: Vec<(&str, Vec<&str>)> = entries
+            .iter()
+            .filter(|e| is_applied(e))
+            .map(|e| (e.revision.as_str(), e.down_revisions.iter().map(String::as_str).collect()))
+            .collect();
+        Err(Error::NotApplied {
+            revision: revision.into(),
+            current: migrate_core::history::current_heads(&graph, &applied)
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        })
     }
 }

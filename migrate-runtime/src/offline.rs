@@ -175,6 +175,15 @@ impl Migrations {
             Direction::Upgrade => plan::upgrade(&graph, &applied, &range.to)?,
             Direction::Downgrade => plan::downgrade(&graph, &applied, &range.to)?,
         };
+        // A Rust revision's code runs only in the application: a script cannot hold it.
+        if let Some(m) = plan.steps.iter().map(|&i| graph.get(i)).find(|m| m.is_rust()) {
+            return Err(Error::RustNotEmbedded {
+                revision: m.revision().to_owned(),
+                file: m.file().to_owned(),
+                direction,
+                applied: Vec::new(),
+            });
+        }
         Ok(render(dialect, table, direction, range, &graph, &plan, applied))
     }
 }

@@ -52,6 +52,7 @@ mod guards;
 mod handle;
 mod history;
 mod lock;
+mod rust_step;
 mod settings;
 mod statements;
 mod step;
@@ -61,6 +62,8 @@ pub(crate) use guards::*;
 pub use handle::*;
 pub use history::*;
 pub(crate) use lock::*;
+pub use rust_step::Frame;
+pub(crate) use rust_step::run_rust;
 pub use settings::*;
 pub(crate) use statements::*;
 pub use step::*;
@@ -287,6 +290,19 @@ pub trait Backend: Send {
     /// transaction). A database without transactional DDL runs it statement by
     /// statement.
     fn in_transaction<'a>(&'a mut self, s: &'a Settings, step: Step<'a>, sql: &'a str) -> BoxFuture<'a, Result<()>>;
+
+    /// The step's own connection, as a Rust revision's functions receive it.
+    fn connection(&mut self) -> crate::rust::Connection<'_>;
+
+    /// How a Rust revision's step is framed in a transaction with its history
+    /// row (SQLite: a savepoint in the run's write transaction; PostgreSQL: a
+    /// transaction of its own, or a savepoint in the run's one transaction);
+    /// `None` where it has none to run in (MySQL, whose DDL commits itself):
+    /// its row is then marked in progress first, as a statement-by-statement step's.
+    fn rust_frame(&self, s: &Settings, m: &Migration) -> Option<Frame> {
+        let _ = (s, m);
+        None
+    }
 
     /// A `-- migrate:foreign-keys-off` step, where the database frames it apart
     /// (SQLite, whose `PRAGMA foreign_keys` a transaction ignores); `None`: it

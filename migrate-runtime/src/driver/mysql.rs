@@ -164,6 +164,10 @@ impl Backend for MySqlConnection {
         guards(s, m)
     }
 
+    fn connection(&mut self) -> crate::rust::Connection<'_> {
+        crate::rust::Connection::MySql(self)
+    }
+
     fn in_transaction<'a>(&'a mut self, s: &'a Settings, step: Step<'a>, sql: &'a str) -> BoxFuture<'a, Result<()>> {
         // DDL commits itself here: even a transactional step runs statement by statement.
         Box::pin(super::by_statements(self, s, step, sql, None, super::Retry::NONE))

@@ -204,6 +204,28 @@ impl Backend for PgConnection {
         Box::pin(in_transaction(self, s, step, sql))
     }
 
+    fn connection(&mut self) -> crate::rust::Connection<'_> {
+        crate::rust::Connection::Postgres(self)
+    }
+
+    fn rust_frame(&self, s: &Settings, m: &Migration) -> Option<super::Frame> {
+        let local = guards(s, m).local;
+        // As a SQL step's: a savepoint in the run's one transaction, else a transaction of its own.
+        Some(if s.in_run_transaction {
+            super::Frame {
+                begin: format!("SAVEPOINT migrate_step;\n{local}"),
+                end: "RELEASE SAVEPOINT migrate_step".into(),
+                undo: "ROLLBACK TO SAVEPOINT migrate_step;\nRELEASE SAVEPOINT migrate_step".into(),
+            }
+        } else {
+            super::Frame {
+                begin: format!("BEGIN;\n{}{local}", watch_client(s)),
+                end: "COMMIT".into(),
+                undo: "ROLLBACK".into(),
+            }
+        })
+    }
+
     fn rehearsal(&self) -> super::Rehearsing {
         super::Rehearsing::RolledBack {
             begin: "BEGIN",

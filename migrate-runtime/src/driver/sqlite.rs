@@ -204,6 +204,19 @@ impl Backend for SqliteConnection {
         Box::pin(in_transaction(self, s, step, sql))
     }
 
+    fn connection(&mut self) -> crate::rust::Connection<'_> {
+        crate::rust::Connection::Sqlite(self)
+    }
+
+    fn rust_frame(&self, _: &Settings, _: &migrate_core::Migration) -> Option<super::Frame> {
+        // A savepoint in the run's write transaction, as a SQL step's.
+        Some(super::Frame {
+            begin: "SAVEPOINT migrate_step".into(),
+            end: "RELEASE migrate_step".into(),
+            undo: "ROLLBACK TO migrate_step; RELEASE migrate_step".into(),
+        })
+    }
+
     fn without_foreign_keys<'a>(
         &'a mut self,
         s: &'a Settings,

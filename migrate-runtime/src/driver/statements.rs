@@ -47,38 +47,38 @@ pub(crate) async fn by_statements(
     resume: Option<usize>,
     retry: Retry,
 ) -> Result<()> {
-    let guards = conn.guards(s, step.migration);
     // Set before the row is marked: a failure here changes nothing.
-    let reset = match (&guards.save, &guards.set) {
-        (Some(save), Some(set)) => {
-            let reset = conn
-                .read_strings(save.clone())
-                .await
-                .map_err(db("reading the session's timeouts and foreign_key_checks"))?
-                .into_iter()
-                .next();
-            run(
-                conn,
-                set.clone(),
-                "setting the migration's timeouts and foreign_key_checks",
-            )
-            .await?;
-            reset
-        }
-        _ => None,
-    };
+    let reset = set_guards(conn, s, step.migration).await?;
     let mut result = statement_by_statement(conn, s, step, sql, resume, retry).await;
+    reset_guards(conn, reset, &mut result).await;
+    result
+}
+
+/// Sets a step's session settings ([`Backend::guards`]) where the database
+/// has them, returning the statement that puts the session's own back.
+pub(crate) async fn set_guards(conn: &mut dyn Backend, s: &Settings, m: &Migration) -> Result<Option<String>> {
+    let guards = conn.guards(s, m);
+    let (Some(save), Some(set)) = (guards.save, guards.set) else {
+        return Ok(None);
+    };
+    let reset = conn
+        .read_strings(save)
+        .await
+        .map_err(db("reading the session's timeouts and foreign_key_checks"))?
+        .into_iter()
+        .next();
+    run(conn, set, "setting the migration's timeouts and foreign_key_checks").await?;
+    Ok(reset)
+}
+
+/// Puts back what [`set_guards`] set, also when the step failed: the
+/// session's settings never outlive it.
+pub(crate) async fn reset_guards(conn: &mut dyn Backend, reset: Option<String>, result: &mut Result<()>) {
     if let Some(reset) = reset {
-        // Also when the step failed: the session's settings never outlive it.
         if let Err(e) = run(conn, reset, "restoring the session's timeouts and foreign_key_checks").await {
-            also(
-                &mut result,
-                e,
-                "restoring the session's timeouts and foreign_key_checks",
-            );
+            also(result, e, "restoring the session's timeouts and foreign_key_checks");
         }
     }
-    result
 }
 
 /// [`by_statements`] once the session's settings are set. Boxed, so that

@@ -11,6 +11,9 @@ pub struct Step<'a> {
     pub direction: Direction,
     /// False when stamping: record the change, run no SQL.
     pub run_sql: bool,
+    /// A Rust revision's function in this direction, where the list carries
+    /// it (`embed_migrations!`); a Rust revision without one is not run.
+    pub rust: Option<crate::rust::RustFn>,
 }
 
 impl Step<'_> {
@@ -52,6 +55,16 @@ impl Step<'_> {
             applied: Vec::new(),
             source,
             cleanup: cleanup.map(Box::new),
+        }
+    }
+
+    /// The error for a Rust revision whose function this list does not carry.
+    pub(crate) fn not_embedded(&self) -> Error {
+        Error::RustNotEmbedded {
+            revision: self.migration.revision().to_owned(),
+            file: self.migration.file().to_owned(),
+            direction: self.direction,
+            applied: Vec::new(),
         }
     }
 
@@ -117,6 +130,12 @@ async fn apply_body(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, resume
     // checks it itself before it commits, that check is enough.
     if by_statement || step.sql().is_none() || !conn.checks_lease_at_commit() {
         renew_lease(conn, s, true).await?;
+    }
+    if step.run_sql && step.migration.is_rust() {
+        if step.rust.is_none() {
+            return Err(step.not_embedded());
+        }
+        return attempts(conn, s, step, "", resume).await;
     }
     let Some(sql) = step.sql() else {
         // Stamping, or nothing to run: only the history changes.
@@ -187,7 +206,9 @@ pub(crate) async fn attempts(
             conflict: attempt < CONFLICT_ATTEMPTS,
         };
         let attempt_run = async {
-            if by_statement {
+            if let Some(f) = step.rust.filter(|_| step.run_sql) {
+                run_rust(conn, s, step, f, resume).await
+            } else if by_statement {
                 by_statements(conn, s, step, sql, resume, retry).await
             } else {
                 conn.in_transaction(s, step, sql).await

@@ -28,6 +28,8 @@ pub(crate) struct Applying<'a, 'g> {
     pub(crate) history: History,
     /// The digest of the history as it stands, kept as steps complete.
     pub(crate) digest: Digest,
+    /// The Rust revisions' functions the list carries (`embed_migrations!`).
+    pub(crate) rust: &'static [crate::rust::RustStep],
 }
 
 /// Where the steps of a run stand: the run's one transaction, if any is open
@@ -49,10 +51,12 @@ impl<'a> Applying<'a, '_> {
     }
 
     fn step(&self, i: usize) -> Step<'a> {
+        let migration = self.graph.get(i);
         Step {
-            migration: self.graph.get(i),
+            migration,
             direction: self.plan.direction,
             run_sql: self.run_sql(),
+            rust: crate::rust::function(self.rust, migration.revision(), self.plan.direction),
         }
     }
 
@@ -325,7 +329,10 @@ impl<'m> Run<'m> {
             ran = driver::apply(conn, s, step, None).await;
         }
         if let Err(mut e) = ran {
-            if let Error::Migration { applied, .. } | Error::DanglingForeignKeys { applied, .. } = &mut e {
+            if let Error::Migration { applied, .. }
+            | Error::DanglingForeignKeys { applied, .. }
+            | Error::RustNotEmbedded { applied, .. } = &mut e
+            {
                 *applied = report.revisions().into_iter().map(str::to_owned).collect();
             }
             tracing::error!(revision = m.revision(), error = %e, "migration failed");

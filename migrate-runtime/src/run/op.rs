@@ -126,11 +126,16 @@ impl<'m> Run<'m> {
             mode: if run_sql { Mode::Run } else { Mode::Stamp },
             history: if rows.is_empty() { History::Empty } else { History::Rows },
             digest: digest_of(&rows),
+            rust: self.migrations.rust_steps(),
         };
         let result = self.apply(conn, s, applying, report).await;
         match result {
             Err(e)
-                if !report.is_empty() && !matches!(e, Error::Migration { .. } | Error::DanglingForeignKeys { .. }) =>
+                if !report.is_empty()
+                    && !matches!(
+                        e,
+                        Error::Migration { .. } | Error::DanglingForeignKeys { .. } | Error::RustNotEmbedded { .. }
+                    ) =>
             {
                 Err(Error::Interrupted {
                     completed: report.revisions().into_iter().map(str::to_owned).collect(),

@@ -191,6 +191,12 @@ impl<'m> Run<'m> {
             let m = graph.get(i);
             let outcome = if stopped {
                 Some(StepOutcome::NotReached)
+            } else if m.is_rust() {
+                // Its code is the application's, and may act beyond what a rehearsal undoes.
+                stopped = true;
+                Some(StepOutcome::NotRehearsable {
+                    sql: format!("-- {}: a Rust revision, not rehearsed", m.file()),
+                })
             } else if m.no_transaction() && !copy {
                 stopped = true;
                 Some(StepOutcome::NotRehearsable {
@@ -303,6 +309,7 @@ impl<'m> Run<'m> {
             migration: m,
             direction: Direction::Upgrade,
             run_sql: true,
+            rust: None,
         }
         .record(d, &s.table, &ms.to_string(), false);
         driver::run(conn, record, "recording the rehearsed step in the history table").await?;

@@ -96,6 +96,7 @@ impl<'m> Run<'m> {
             migration: m,
             direction,
             run_sql: true,
+            rust: crate::rust::function(self.migrations.rust_steps(), revision, direction),
         };
         driver::apply(conn, s, step, Some(done)).await?;
         let mut digest = digest_of(rows);

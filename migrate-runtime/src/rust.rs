@@ -1,0 +1,169 @@
+//! Rust revisions at run time: the [`Connection`] their functions receive,
+//! the [`RustResult`] they return, and the function pointers
+//! `embed_migrations!` hands over for each ([`RustStep`]).
+//!
+//! A Rust revision runs where a SQL step would (`driver::rust_step`), with
+//! the same history row, lock, retries, timeouts and failure states; only
+//! a list embedded by `embed_migrations!` carries its functions, so a list
+//! read from a folder at run time (the standalone command line) stops before
+//! it with [`Error::RustNotEmbedded`](crate::Error::RustNotEmbedded).
+
+use crate::driver::BoxFuture;
+use migrate_core::Direction;
+use std::fmt;
+
+/// What a Rust revision's `upgrade` and `downgrade` return: any error
+/// (`?` works on sqlx's errors, [`WrongDatabase`], `std::io::Error`, a
+/// `String`...). An error fails the step as a SQL statement's error does:
+/// [`Error::Migration`](crate::Error::Migration), naming the revision and
+/// its file. A sqlx error is kept as it is, so a lock timeout is retried
+/// like a SQL step's.
+pub type RustResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// A Rust revision's function, as `embed_migrations!` points at it: the
+/// user's `async fn`, its future boxed.
+pub type RustFn = for<'a, 'c> fn(&'a mut Connection<'c>) -> BoxFuture<'a, RustResult>;
+
+/// The step's own connection, handed to a Rust revision's functions: inside
+/// the step's transaction where it has one (SQLite and PostgreSQL; on
+/// MySQL/MariaDB, and for a `//! migrate:no-transaction` revision, the
+/// history row is marked in progress first, as for a SQL step run statement
+/// by statement).
+///
+/// An application migrates one database, so it asks for that one:
+///
+/// ```ignore
+/// pub async fn upgrade(conn: &mut migrate::Connection<'_>) -> migrate::RustResult {
+///     sqlx::query("UPDATE account SET name = lower(name)")
+///         .execute(conn.postgres()?)
+///         .await?;
+///     Ok(())
+/// }
+/// ```
+///
+/// An application that runs one folder on several databases matches on it
+/// (or calls [`Connection::sqlite`], ... each in turn), or keeps to what
+/// reads the same everywhere.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Connection<'c> {
+    /// A SQLite connection.
+    #[cfg(feature = "sqlite")]
+    Sqlite(&'c mut sqlx::SqliteConnection),
+    /// A PostgreSQL connection.
+    #[cfg(feature = "postgres")]
+    Postgres(&'c mut sqlx::PgConnection),
+    /// A MySQL or MariaDB connection.
+    #[cfg(feature = "mysql")]
+    MySql(&'c mut sqlx::MySqlConnection),
+    #[doc(hidden)]
+    __Unreachable(std::convert::Infallible, std::marker::PhantomData<&'c mut ()>),
+}
+
+/// A Rust revision asked its [`Connection`] for a database it is not on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("this revision asked for a {wanted} connection, but it runs on {actual}")]
+pub struct WrongDatabase {
+    /// The database asked for.
+    pub wanted: &'static str,
+    /// The database it runs on.
+    pub actual: &'static str,
+}
+
+impl Connection<'_> {
+    /// The database it is, as messages name it.
+    pub fn database(&self) -> &'static str {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Connection::Sqlite(_) => "SQLite",
+            #[cfg(feature = "postgres")]
+            Connection::Postgres(_) => "PostgreSQL",
+            #[cfg(feature = "mysql")]
+            Connection::MySql(_) => "MySQL/MariaDB",
+            Connection::__Unreachable(never, _) => match *never {},
+        }
+    }
+
+    fn wrong(&self, wanted: &'static str) -> WrongDatabase {
+        WrongDatabase {
+            wanted,
+            actual: self.database(),
+        }
+    }
+
+    /// The SQLite connection, on which sqlx's queries run.
+    #[cfg(feature = "sqlite")]
+    pub fn sqlite(&mut self) -> Result<&mut sqlx::SqliteConnection, WrongDatabase> {
+        match self {
+            Connection::Sqlite(c) => Ok(c),
+            other => Err(other.wrong("SQLite")),
+        }
+    }
+
+    /// The PostgreSQL connection, on which sqlx's queries run.
+    #[cfg(feature = "postgres")]
+    pub fn postgres(&mut self) -> Result<&mut sqlx::PgConnection, WrongDatabase> {
+        match self {
+            Connection::Postgres(c) => Ok(c),
+            other => Err(other.wrong("PostgreSQL")),
+        }
+    }
+
+    /// The MySQL or MariaDB connection, on which sqlx's queries run.
+    #[cfg(feature = "mysql")]
+    pub fn mysql(&mut self) -> Result<&mut sqlx::MySqlConnection, WrongDatabase> {
+        match self {
+            Connection::MySql(c) => Ok(c),
+            other => Err(other.wrong("MySQL/MariaDB")),
+        }
+    }
+}
+
+/// A Rust revision's functions, as `embed_migrations!` lists them beside
+/// the migrations. Not public API.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct RustStep {
+    /// The revision id.
+    pub revision: &'static str,
+    /// Its `upgrade`.
+    pub upgrade: RustFn,
+    /// Its `downgrade`, if it has one.
+    pub downgrade: Option<RustFn>,
+}
+
+impl fmt::Debug for RustStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RustStep")
+            .field("revision", &self.revision)
+            .field("downgrade", &self.downgrade.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The function of `revision` in `direction`, among `steps`.
+pub(crate) fn function(steps: &[RustStep], revision: &str, direction: Direction) -> Option<RustFn> {
+    let step = steps.iter().find(|s| s.revision == revision)?;
+    match direction {
+        Direction::Upgrade => Some(step.upgrade),
+        Direction::Downgrade => step.downgrade,
+    }
+}
+
+/// A Rust revision's error as the step's failure carries it: a sqlx error as
+/// it is (so lock timeouts and conflicts are seen), any other by its message
+/// and the messages of its sources.
+pub(crate) fn into_sqlx(e: Box<dyn std::error::Error + Send + Sync>) -> sqlx::Error {
+    match e.downcast::<sqlx::Error>() {
+        Ok(e) => *e,
+        Err(e) => {
+            let mut text = e.to_string();
+            let mut source = e.source();
+            while let Some(s) = source {
+                text.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            sqlx::Error::InvalidArgument(text)
+        }
+    }
+}
