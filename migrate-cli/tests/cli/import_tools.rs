@@ -202,6 +202,16 @@ fn adopt_a_database_sqlx_migrated() {
     assert!(up.code == 0 && said.matches("Running upgrade").count() == 1, "{said}");
     assert!(dump(cwd, &url).contains("email"));
 
+    // A row sqlx recorded as failed is refused, naming its version.
+    let (failed, failed_url) = sqlite(cwd, "failed.db");
+    sqlx_migrate(&src, &failed_url).unwrap();
+    sqlite3(
+        &failed,
+        "UPDATE _sqlx_migrations SET success = false WHERE version = 20240103120000;",
+    );
+    let said = fails(&mut migrate(cwd), &["adopt", "sqlx", "--database-url", &failed_url], 1);
+    assert!(said.contains("version 20240103120000 as failed"), "{said}");
+
     // A file edited after sqlx applied it: the checksum sqlx stored differs.
     let edited = cwd.join("edited");
     std::fs::create_dir(&edited).unwrap();
