@@ -234,12 +234,12 @@ pub enum Command {
         #[command(flatten)]
         options: Options,
     },
-    /// Record a database that another tool migrated as applied up to where that tool left it (alembic: the heads in its version table and what they need; sqlx, refinery, diesel: each applied version, its stored checksum compared), with the imported files' checksums, running no migration
+    /// Record a database that another tool migrated as applied up to where that tool left it (alembic: the heads in its version table and what they need; sqlx, refinery, diesel, golang-migrate, goose, dbmate: each applied version, a stored checksum compared), with the imported files' checksums, running no migration
     Adopt {
         /// The tool that migrated the database
         #[arg(value_enum)]
         tool: Tool,
-        /// The tool's version table, as its configuration names it [default: alembic_version, _sqlx_migrations, refinery_schema_history, __diesel_schema_migrations]
+        /// The tool's version table, as its configuration names it [default: alembic_version, _sqlx_migrations, refinery_schema_history, __diesel_schema_migrations, schema_migrations (golang-migrate, dbmate), goose_db_version]
         #[arg(long, value_name = "NAME")]
         version_table: Option<String>,
         /// Print the statements that would record the revisions instead of running them

@@ -80,11 +80,19 @@ pub enum ToolHistory {
     Refinery,
     /// diesel's `__diesel_schema_migrations` (version, no checksum).
     Diesel,
+    /// golang-migrate's `schema_migrations` (its one version, `dirty`).
+    GolangMigrate,
+    /// goose's `goose_db_version` (a row per apply and rollback, `is_applied`).
+    Goose,
+    /// dbmate's `schema_migrations` (a row per applied version).
+    Dbmate,
 }
 
 /// The rows of `tool`'s history table `table` (a plain name, checked by the
 /// caller) as text, in version order: the version, the checksum (hex for
-/// sqlx's bytes, NULL for diesel), and `true` or `false` for success.
+/// sqlx's bytes, NULL where the tool stores none), and `true` or `false`:
+/// success for sqlx, not dirty for golang-migrate, `is_applied` for goose
+/// (whose rows come in the order they were written).
 pub(crate) fn select_tool_history(dialect: Dialect, tool: ToolHistory, table: &str) -> String {
     let text = match dialect {
         Dialect::Mysql => "CHAR",
@@ -100,7 +108,16 @@ pub(crate) fn select_tool_history(dialect: Dialect, tool: ToolHistory, table: &s
             "CASE WHEN success THEN 'true' ELSE 'false' END".to_owned(),
         ),
         ToolHistory::Refinery => (format!("CAST(checksum AS {text})"), "'true'".to_owned()),
-        ToolHistory::Diesel => (format!("CAST(NULL AS {text})"), "'true'".to_owned()),
+        ToolHistory::Diesel | ToolHistory::Dbmate => (format!("CAST(NULL AS {text})"), "'true'".to_owned()),
+        ToolHistory::GolangMigrate => (
+            format!("CAST(NULL AS {text})"),
+            "CASE WHEN dirty THEN 'false' ELSE 'true' END".to_owned(),
+        ),
+        ToolHistory::Goose => {
+            return format!(
+                "SELECT CAST(version_id AS {text}), CAST(NULL AS {text}), CASE WHEN is_applied THEN 'true' ELSE 'false' END FROM {table} ORDER BY id"
+            );
+        }
     };
     format!("SELECT CAST(version AS {text}), {checksum}, {success} FROM {table} ORDER BY version")
 }

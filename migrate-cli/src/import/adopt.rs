@@ -1,4 +1,5 @@
-//! `migrate adopt TOOL`: a database sqlx, refinery or diesel migrated,
+//! `migrate adopt TOOL`: a database sqlx, refinery, diesel, golang-migrate,
+//! goose or dbmate migrated,
 //! recorded as applied without running anything. Each applied version in
 //! the tool's history table is matched to the imported revision whose
 //! `-- imported-from:` header line keeps it, the checksum the tool stored
@@ -35,11 +36,13 @@ pub(crate) async fn adopt(
         Tool::Sqlx => (ToolHistory::Sqlx, "_sqlx_migrations"),
         Tool::Refinery => (ToolHistory::Refinery, "refinery_schema_history"),
         Tool::Diesel => (ToolHistory::Diesel, "__diesel_schema_migrations"),
-        other => {
-            let name = tool_name(other);
-            return Err(CliError::Usage(format!(
-                "adopt {name} is not built yet (alembic, sqlx, refinery and diesel are): after `migrate import {name}`, record the revision of the last version {name} applied with `migrate stamp REV`"
-            )));
+        Tool::GolangMigrate => (ToolHistory::GolangMigrate, "schema_migrations"),
+        Tool::Goose => (ToolHistory::Goose, "goose_db_version"),
+        Tool::Dbmate => (ToolHistory::Dbmate, "schema_migrations"),
+        Tool::Flyway => {
+            return Err(CliError::Usage(
+                "adopt flyway is not built yet: after `migrate import flyway`, record the revision of the last version Flyway applied with `migrate stamp REV` (its `-- imported-from: flyway VERSION` line names the version)".into(),
+            ));
         }
     };
     let name = tool_name(tool);
@@ -58,6 +61,7 @@ pub(crate) async fn adopt(
             )));
         }
     };
+    let rows = applied_rows(history, rows, &chain, &kept);
     let head = match last_applied(name, table, &rows, &chain, &kept) {
         Ok(head) => head,
         Err(e) => {
@@ -137,6 +141,51 @@ fn imported(
     Ok((chain, kept))
 }
 
+/// The rows as one per applied version: golang-migrate keeps only the
+/// last version (every imported version up to it in the chain is applied;
+/// a dirty one stays a failed row), goose a row per apply and rollback (the
+/// last row of each version says; its version 0 is no migration).
+fn applied_rows(
+    history: ToolHistory,
+    rows: Vec<ToolRow>,
+    chain: &[String],
+    kept: &HashMap<String, Kept>,
+) -> Vec<ToolRow> {
+    match history {
+        ToolHistory::GolangMigrate => {
+            let Some(last) = rows.last().filter(|r| r.success) else {
+                return rows;
+            };
+            let Some(at) = kept
+                .get(&last.version)
+                .and_then(|k| chain.iter().position(|r| *r == k.revision))
+            else {
+                return rows;
+            };
+            let mut below: Vec<ToolRow> = kept
+                .iter()
+                .filter(|(_, k)| chain.iter().position(|r| *r == k.revision).is_some_and(|i| i <= at))
+                .map(|(v, _)| ToolRow {
+                    version: v.clone(),
+                    checksum: None,
+                    success: true,
+                })
+                .collect();
+            below.sort_by(|a, b| a.version.cmp(&b.version));
+            below
+        }
+        ToolHistory::Goose => {
+            let mut last: Vec<ToolRow> = Vec::new();
+            for row in rows.into_iter().filter(|r| r.version != "0") {
+                last.retain(|r| r.version != row.version);
+                last.push(row);
+            }
+            last.into_iter().filter(|r| r.success).collect()
+        }
+        _ => rows,
+    }
+}
+
 /// The revision of the last version the tool applied, once every row is
 /// checked: successful, imported, its checksum the one kept, and the
 /// applied versions the chain's first ones.
@@ -157,7 +206,7 @@ fn last_applied(
         let v = &row.version;
         if !row.success {
             return Err(CliError::Refused(format!(
-                "{tool} recorded version {v} as failed (`{table}`): it may be half-applied; repair it with {tool} first (or by hand), then adopt; nothing was changed"
+                "{tool} recorded version {v} as failed or dirty (`{table}`): it may be half-applied; repair it with {tool} first (or by hand), then adopt; nothing was changed"
             )));
         }
         let Some(k) = kept.get(v) else {

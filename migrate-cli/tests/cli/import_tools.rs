@@ -86,6 +86,14 @@ fn refused(cwd: &Path, tool: &str, src: &str, file: &str) {
     assert!(!cwd.join("refused").exists(), "nothing written");
 }
 
+/// `adopt TOOL` on `url`, then `upgrade head` runs nothing.
+fn adopted(cwd: &Path, tool: &str, url: &str) {
+    ok(&mut migrate(cwd), &["adopt", tool, "--database-url", url]);
+    let up = crate::support::run(&mut migrate(cwd), &["upgrade", "head", "--database-url", url]);
+    let said = format!("{}{}", up.stdout, up.stderr);
+    assert!(up.code == 0 && !said.contains("Running upgrade"), "a no-op: {said}");
+}
+
 const USERS: &str = "CREATE TABLE users (\n    id INTEGER PRIMARY KEY,\n    name TEXT NOT NULL\n);\n";
 const POSTS: &str =
     "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id), title TEXT);\n";
@@ -435,6 +443,19 @@ fn golang_migrate_pairs() {
         ten.contains(&format!("-- down_revision: {two}")),
         "10 after 2, as numbers: {ten}"
     );
+
+    // golang-migrate's table, as its sqlite3 driver creates it: one version.
+    let table = "CREATE TABLE schema_migrations (version uint64, dirty bool); CREATE UNIQUE INDEX version_unique ON schema_migrations (version);";
+    let (dirty, dirty_url) = sqlite(cwd, "dirty.db");
+    sqlite3(&dirty, &format!("{table} INSERT INTO schema_migrations VALUES (2, 1);"));
+    let said = fails(
+        &mut migrate(cwd),
+        &["adopt", "golang-migrate", "--database-url", &dirty_url],
+        1,
+    );
+    assert!(said.contains("version 2 as failed or dirty"), "{said}");
+    sqlite3(&path, &format!("{table} INSERT INTO schema_migrations VALUES (10, 0);"));
+    adopted(cwd, "golang-migrate", &theirs);
 }
 
 /// goose on PostgreSQL: sections, a plpgsql function in a StatementBegin
@@ -492,6 +513,18 @@ fn goose_sections_blocks_and_no_transaction() {
     }
     applied_like(cwd, &ours.url, &theirs.url, true);
 
+    // goose's table, as its PostgreSQL dialect creates it: its version 0, a
+    // row per apply and per rollback (the index dropped and made again).
+    psql(
+        &theirs.url,
+        &[
+            "-c",
+            "CREATE TABLE goose_db_version (id serial NOT NULL, version_id bigint NOT NULL, is_applied boolean NOT NULL, tstamp timestamp NULL default now(), PRIMARY KEY(id)); INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), (20240101120000, true), (20240102120000, true), (20240103120000, true), (20240103120000, false), (20240103120000, true)",
+        ],
+        None,
+    );
+    adopted(cwd, "goose", &theirs.url);
+
     // A block our splitter would cut: refused at its line.
     write(
         &cwd.join("bad"),
@@ -547,6 +580,13 @@ fn dbmate_sections_and_transaction_false() {
     }
     let (_, ours) = sqlite(cwd, "ours.db");
     applied_like(cwd, &ours, &theirs, true);
+
+    // dbmate's table, as it creates it on SQLite: a row per applied version.
+    sqlite3(
+        &path,
+        "CREATE TABLE IF NOT EXISTS \"schema_migrations\" (version varchar(128) primary key); INSERT INTO schema_migrations VALUES ('20240101120000'), ('20240102120000'), ('20240103120000');",
+    );
+    adopted(cwd, "dbmate", &theirs);
 }
 
 /// Flyway: dotted and underscored versions ordered by number, undo files,
