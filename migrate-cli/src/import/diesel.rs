@@ -9,11 +9,14 @@
 use super::{Imported, Source, in_order};
 use crate::error::CliError;
 
-/// `metadata.toml`.
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+/// `metadata.toml`, as `migrations_internals::TomlMetadata` reads it: a
+/// file without the key runs outside a transaction (serde's `bool`
+/// default), one that does not parse inside one (diesel's `unwrap_or_default`),
+/// other keys ignored.
+#[derive(serde::Deserialize)]
 struct Metadata {
-    run_in_transaction: Option<bool>,
+    #[serde(default)]
+    run_in_transaction: bool,
 }
 
 pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
@@ -45,10 +48,9 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
             false => None,
         };
         let meta_file = format!("{dir}/metadata.toml");
-        let meta: Metadata = match src.exists(&meta_file) {
-            true => toml::from_str(&src.read(&meta_file)?)
-                .map_err(|e| src.refuse(&meta_file, None, format!("not the metadata diesel reads ({e})")))?,
-            false => Metadata::default(),
+        let in_transaction = match src.exists(&meta_file) {
+            true => toml::from_str::<Metadata>(&src.read(&meta_file)?).map_or(true, |m| m.run_in_transaction),
+            false => true,
         };
         list.push(Imported {
             version,
@@ -56,7 +58,7 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
             file: dir.clone(),
             up,
             down,
-            no_transaction: meta.run_in_transaction == Some(false),
+            no_transaction: !in_transaction,
             checksum: None,
         });
     }
