@@ -32,5 +32,6 @@ fn ui() {
     t.compile_fail("tests/ui/file/*.rs");
     t.compile_fail("tests/ui/folder/*.rs");
     t.compile_fail("tests/ui/usage/*.rs");
+    t.compile_fail("tests/ui/rust/*.rs");
     t.compile_fail("tests/ui/test_attr/*.rs");
 }

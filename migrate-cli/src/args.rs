@@ -167,6 +167,9 @@ pub enum Command {
         /// Write drops of columns that another column of the same type replaces, instead of asking for `-- migrate:renamed-from`
         #[arg(long, requires = "autogenerate")]
         allow_destructive: bool,
+        /// Write a Rust revision (`<id>_<slug>.rs`: a `//!` header and empty `upgrade` and `downgrade` functions), which only the application embedding the folder runs
+        #[arg(long, conflicts_with = "autogenerate")]
+        rust: bool,
         #[command(flatten)]
         options: Options,
     },

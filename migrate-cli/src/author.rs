@@ -117,12 +117,14 @@ fn write_file(
     let taken: HashSet<&str> = list.iter().map(Migration::revision).collect();
     let revision = new_revision(&taken);
     let slug = slug(message);
-    let name = if slug.is_empty() {
-        format!("{revision}.sql")
-    } else {
-        format!("{revision}_{slug}.sql")
-    };
     let text = text_of(&revision, &now_utc());
+    // A Rust revision's header is `//!` lines.
+    let extension = if text.starts_with("//!") { "rs" } else { "sql" };
+    let name = if slug.is_empty() {
+        format!("{revision}.{extension}")
+    } else {
+        format!("{revision}_{slug}.{extension}")
+    };
     // Never write a file that `check` and the build would reject, or read differently.
     let shown = format!("{}/{name}", s.dir_shown);
     match format::parse(&shown, &text) {
@@ -154,7 +156,15 @@ pub(crate) fn write_generated(
 }
 
 /// `revision -m MSG [--head ID]`.
-pub(crate) fn revision(s: &Settings, message: &str, head: Option<&str>, out: &Output) -> Result<(), CliError> {
+/// `revision -m MSG [--head ID] [--rust]`: a SQL revision, or with `rust`
+/// a Rust one (`format::rust::render`'s template, which compiles as written).
+pub(crate) fn revision(
+    s: &Settings,
+    message: &str,
+    head: Option<&str>,
+    rust: bool,
+    out: &Output,
+) -> Result<(), CliError> {
     let list = load_dir_allowing_fork(&s.dir, &s.dir_shown)?;
     let parent = match head {
         Some(id) => Some(find(&list, id)?),
@@ -171,6 +181,11 @@ pub(crate) fn revision(s: &Settings, message: &str, head: Option<&str>, out: &Ou
         },
     };
     let parents: Vec<&str> = parent.map(Migration::revision).into_iter().collect();
+    if rust {
+        return write_file(s, &list, message, out, |revision, created| {
+            format::rust::render(message.trim(), revision, &parents, created)
+        });
+    }
     write_revision(s, &list, message, &parents, out)
 }
 

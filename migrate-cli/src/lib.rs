@@ -203,7 +203,9 @@ async fn run_command(command: Command, flags: &Options, s: &config::Settings, ou
             allow_destructive,
             ..
         } => schema::autogenerate(s, &message, allow_destructive, out).await,
-        Command::Revision { message, head, .. } => author::revision(s, &message, head.as_deref(), out),
+        Command::Revision {
+            message, head, rust, ..
+        } => author::revision(s, &message, head.as_deref(), rust, out),
         Command::Merge { message, ids, .. } => author::merge(s, &message, &ids, out),
         Command::Check {
             schema: Some(_), base, ..

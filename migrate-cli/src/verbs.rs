@@ -896,6 +896,11 @@ fn show(list: &[Migration], m: &Migration, out: &Output) {
         m.message(),
         m.upgrade_sql(),
     ));
+    if m.is_rust() {
+        // No SQL: its code is the file, run only by the application embedding the folder.
+        let text = text.replace("\n\n-- migrate:upgrade\n\n", "\n\nLanguage: Rust (its `upgrade` and `downgrade` functions run only in the application that embeds the folder)\n");
+        return out.result(text.trim_end());
+    }
     if let Some(down) = m.downgrade_sql() {
         text.push_str(&format!("\n-- migrate:downgrade\n{down}\n"));
     }

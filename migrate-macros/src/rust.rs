@@ -24,7 +24,12 @@ pub fn steps(input: &Input, migrations: &[Migration]) -> Option<(TokenStream, To
 /// One revision's module and shims, and its `RustStep`.
 fn revision(input: &Input, m: &Migration) -> (TokenStream, TokenStream) {
     let name = m.file().rsplit('/').next().unwrap_or(m.file());
-    let path = input.dir.join(name).to_string_lossy().into_owned();
+    // Its real path (links resolved), which rustc's errors in it name.
+    let path = input.dir.join(name);
+    let path = std::fs::canonicalize(&path)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned();
     // A revision id is `[A-Za-z0-9_]`, so it ends an identifier.
     let id = m.revision();
     let module = Ident::new(&format!("__migrate_rev_{id}"), Span::call_site());

@@ -462,6 +462,17 @@ fn list(problems: &[HistoryProblem]) -> String {
         .join("\n")
 }
 
+impl Error {
+    /// Whether it lists the revisions its run had completed (`applied`), so
+    /// that it needs no [`Error::Interrupted`] around it.
+    pub(crate) fn names_applied(&self) -> bool {
+        matches!(
+            self,
+            Error::Migration { .. } | Error::DanglingForeignKeys { .. } | Error::RustNotEmbedded { .. }
+        )
+    }
+}
+
 fn applied_note(applied: &[String]) -> String {
     if applied.is_empty() {
         "nothing else was changed by this run".into()

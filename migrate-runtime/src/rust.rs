@@ -32,11 +32,12 @@ pub type RustFn = for<'a, 'c> fn(&'a mut Connection<'c>) -> BoxFuture<'a, RustRe
 ///
 /// An application migrates one database, so it asks for that one:
 ///
-/// ```ignore
+/// ```text
+/// use migrate::sqlx::query;
+///
 /// pub async fn upgrade(conn: &mut migrate::Connection<'_>) -> migrate::RustResult {
-///     sqlx::query("UPDATE account SET name = lower(name)")
-///         .execute(conn.postgres()?)
-///         .await?;
+///     // `?` on a `WrongDatabase` error, were it run on another database.
+///     query("UPDATE account SET name = lower(name)").execute(conn.postgres()?).await?;
 ///     Ok(())
 /// }
 /// ```

@@ -19,6 +19,7 @@ mod plans;
 mod project;
 mod rehearse;
 mod round_trips;
+mod rust_revisions;
 mod session;
 mod sets;
 mod shipped;

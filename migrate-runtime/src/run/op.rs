@@ -130,18 +130,10 @@ impl<'m> Run<'m> {
         };
         let result = self.apply(conn, s, applying, report).await;
         match result {
-            Err(e)
-                if !report.is_empty()
-                    && !matches!(
-                        e,
-                        Error::Migration { .. } | Error::DanglingForeignKeys { .. } | Error::RustNotEmbedded { .. }
-                    ) =>
-            {
-                Err(Error::Interrupted {
-                    completed: report.revisions().into_iter().map(str::to_owned).collect(),
-                    source: Box::new(e),
-                })
-            }
+            Err(e) if !report.is_empty() && !e.names_applied() => Err(Error::Interrupted {
+                completed: report.revisions().into_iter().map(str::to_owned).collect(),
+                source: Box::new(e),
+            }),
             other => other,
         }
     }
