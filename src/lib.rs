@@ -163,6 +163,36 @@
 //! migration that could not be rolled back resumes from its failed
 //! statement ([`Migrator::resolve_retry`]). See the README's "Deploying".
 //!
+//! # Naming revisions in code
+//!
+//! [`revisions!`] defines, in the module you write it in, one
+//! `pub const NAME: &str` a revision, named from its file
+//! (`ae1027a6acf0_add_account_email.sql`: `ADD_ACCOUNT_EMAIL =
+//! "ae1027a6acf0"`; two files with one name get their ids, `NAME_<ID>`), and
+//! `HEAD`. A renamed or deleted file breaks the build of the code that names
+//! it, not a deploy. [`Migrations::require`] checks that a revision is
+//! applied, changing nothing ([`Error::NotApplied`] names it and the
+//! database's applied heads); [`Migrations::head`] is the head's id.
+//!
+//! ```no_run
+//! static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations");
+//!
+//! mod revisions {
+//!     migrate::revisions!("migrations");
+//! }
+//!
+//! /// Constants: usable in `const` items and patterns.
+//! const NEEDS: &str = revisions::ADD_ACCOUNT_EMAIL;
+//!
+//! # async fn run(pool: &migrate::sqlx::SqlitePool) -> Result<(), migrate::Error> {
+//! // A replica that does not migrate refuses to start below what it reads.
+//! MIGRATIONS.require(pool, NEEDS).await?;
+//! // A target the compiler checks.
+//! MIGRATIONS.upgrade(pool, revisions::MERGE_EMAIL_AND_AUDIT_LOG).await?;
+//! assert_eq!(MIGRATIONS.head(), Some(revisions::HEAD));
+//! # Ok(()) }
+//! ```
+//!
 //! # Testing: a fresh database per test
 //!
 //! [`#[migrate::test]`](test) runs an async test on a database of its own with
@@ -216,7 +246,7 @@ pub use migrate_core::{
     Checksum, Diagnostic, DiagnosticKind, Diagnostics, Direction, Directives, HistoryProblem, Migration,
     MigrationParts, Phase, PlanError, State, Target, TargetError,
 };
-pub use migrate_macros::{embed_migrations, test};
+pub use migrate_macros::{embed_migrations, revisions, test};
 pub use migrate_runtime::{
     Applied, Connect, DEFAULT_LEASE_TTL, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Dialect, Driver,
     Error, ForeignKeyViolation, Handle, HistoryEntry, HistoryTable, IntoTarget, LockMode, Migrations, Migrator,

@@ -1,4 +1,4 @@
-//! Compile-time checks of `embed_migrations!` and `#[migrate::test]`
+//! Compile-time checks of `embed_migrations!`, `revisions!` (`revisions/`) and `#[migrate::test]`
 //! (`test_attr/`), grouped by the mistake:
 //! `tests/ui/<category>/<case>.rs`, each with its fixture folder beside it.
 //! Regenerate the `.stderr` snapshots with `TRYBUILD=overwrite` and read the diff.
@@ -34,4 +34,5 @@ fn ui() {
     t.compile_fail("tests/ui/usage/*.rs");
     t.compile_fail("tests/ui/rust/*.rs");
     t.compile_fail("tests/ui/test_attr/*.rs");
+    t.compile_fail("tests/ui/revisions/*.rs");
 }

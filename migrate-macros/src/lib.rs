@@ -1,5 +1,6 @@
 //! Internal crate of [`migrate`](https://docs.rs/migrate): the
-//! `embed_migrations!` proc macro. Use it through `migrate::embed_migrations!`.
+//! `embed_migrations!`, `revisions!` and `#[test]` proc macros. Use them
+//! through `migrate::embed_migrations!`, `migrate::revisions!` and `#[migrate::test]`.
 //!
 //! The macro is a pipeline: [`input`] reads the path literal and resolves
 //! it against the crate, `migrate_core::load` reads and validates the
@@ -11,6 +12,7 @@
 
 use proc_macro::TokenStream;
 
+mod constants;
 mod expand;
 mod input;
 mod rust;
@@ -27,6 +29,22 @@ pub fn embed_migrations(tokens: TokenStream) -> TokenStream {
     match migrate_core::load::load_dir(&input.dir, &input.shown_as) {
         Ok(migrations) => expand::migrations(&input, &migrations).into(),
         Err(diagnostics) => expand::errors(&input, &diagnostics).into(),
+    }
+}
+
+/// Defines one `pub const NAME: &str` a revision of the migrations folder
+/// `dir` (relative to the crate's `Cargo.toml`), named from its file name
+/// (`a2_add_account_email.sql`: `ADD_ACCOUNT_EMAIL = "a2"`), and `HEAD`,
+/// after the same validation as `embed_migrations!`. Written inside a module.
+#[proc_macro]
+pub fn revisions(tokens: TokenStream) -> TokenStream {
+    let input = match syn::parse::<input::Input>(tokens) {
+        Ok(input) => input,
+        Err(e) => return constants::fallback(e.to_compile_error()).into(),
+    };
+    match migrate_core::load::load_dir(&input.dir, &input.shown_as) {
+        Ok(migrations) => constants::items(&migrations).into(),
+        Err(diagnostics) => constants::errors(&input, &diagnostics).into(),
     }
 }
 

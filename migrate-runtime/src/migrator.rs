@@ -807,7 +807,11 @@ impl Migrations {
         if self.get(revision).is_none() {
             return Err(TargetError::UnknownRevision { id: revision.into() }.into());
         }
-        let is_applied = |e: &HistoryEntry| e.applied.as_ref().is_some_and(|a| a.state == migrate_core::State::Applied);
+        let is_applied = |e: &HistoryEntry| {
+            e.applied
+                .as_ref()
+                .is_some_and(|a| a.state == migrate_core::State::Applied)
+        };
         if entries.iter().any(|e| e.revision == revision && is_applied(e)) {
             return Ok(());
         }
@@ -815,7 +819,12 @@ impl Migrations {
         let applied: Vec<(&str, Vec<&str>)> = entries
             .iter()
             .filter(|e| is_applied(e))
-            .map(|e| (e.revision.as_str(), e.down_revisions.iter().map(String::as_str).collect()))
+            .map(|e| {
+                (
+                    e.revision.as_str(),
+                    e.down_revisions.iter().map(String::as_str).collect(),
+                )
+            })
             .collect();
         Err(Error::NotApplied {
             revision: revision.into(),

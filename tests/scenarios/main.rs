@@ -20,6 +20,11 @@ static IRREVERSIBLE: Migrations = migrate::embed_migrations!("tests/fixtures/irr
 /// A generated history with three bases (x, y, z), two merges joining them, and a tail.
 static THREE_BASES: Migrations = migrate::embed_migrations!("tests/fixtures/three_bases");
 
+/// LINEAR's revisions by name (`CREATE_ITEM`, `HEAD`, ...).
+mod linear {
+    migrate::revisions!("tests/fixtures/linear");
+}
+
 /// A copy of `base` with revision `revision`'s upgrade SQL replaced, as if
 /// the file had been edited after it was applied.
 fn edited(base: &Migrations, revision: &str, upgrade: &str) -> Migrations {
@@ -134,6 +139,26 @@ macro_rules! scenarios {
             assert_eq!(report.revisions(), ["1000aa", "2000bb"]);
             assert_eq!(LINEAR.current(&db.pool).await.unwrap(), ["2000bb"]);
             assert!(!db::table_exists(&db.pool, "item").await);
+        }
+
+        #[tokio::test]
+        async fn require_names_the_revision_and_what_the_database_has() {
+            let db = fresh!();
+            let e = LINEAR.require(&db.pool, linear::CREATE_ITEM).await.unwrap_err();
+            assert!(matches!(&e, Error::NotApplied { revision, current } if revision == "3000cc" && current.is_empty()), "{e}");
+            LINEAR.upgrade(&db.pool, linear::ADD_FIRST_ACCOUNT).await.unwrap();
+            LINEAR.require(&db.pool, linear::CREATE_ACCOUNT).await.unwrap();
+            LINEAR.require(&db.pool, linear::ADD_FIRST_ACCOUNT).await.unwrap();
+            let e = LINEAR.require(&db.pool, linear::CREATE_ITEM).await.unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "revision `3000cc` is required but not applied to this database (its applied heads are 2000bb): upgrade the database to `3000cc` or later first"
+            );
+            let e = LINEAR.require(&db.pool, "9999").await.unwrap_err();
+            assert!(matches!(e, Error::Target(TargetError::UnknownRevision { .. })), "{e}");
+            LINEAR.upgrade(&db.pool, linear::HEAD).await.unwrap();
+            LINEAR.require(&db.pool, linear::HEAD).await.unwrap();
+            assert_eq!(LINEAR.head(), Some(linear::HEAD));
         }
 
         #[tokio::test]
