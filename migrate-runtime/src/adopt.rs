@@ -47,6 +47,9 @@ pub struct ToolRow {
     pub checksum: Option<String>,
     /// Whether the tool recorded it as applied successfully.
     pub success: bool,
+    /// The row's kind, where the tool records one (Flyway's `type`: `SQL`,
+    /// `BASELINE`, `UNDO_SQL`, `DELETE`, …).
+    pub kind: Option<String>,
 }
 
 impl Migrator<'_> {
@@ -71,11 +74,12 @@ impl Migrator<'_> {
         Ok(rows
             .into_iter()
             .map(|mut row| {
-                row.resize(3, None);
+                row.resize(4, None);
                 ToolRow {
                     version: row[0].take().unwrap_or_default(),
                     checksum: row[1].take(),
                     success: row[2].as_deref() == Some("true"),
+                    kind: row[3].take(),
                 }
             })
             .collect())

@@ -86,13 +86,17 @@ pub enum ToolHistory {
     Goose,
     /// dbmate's `schema_migrations` (a row per applied version).
     Dbmate,
+    /// Flyway's `flyway_schema_history` (a row per run, in `installed_rank`
+    /// order: version, checksum (a signed CRC-32), success, type).
+    Flyway,
 }
 
 /// The rows of `tool`'s history table `table` (a plain name, checked by the
 /// caller) as text, in version order: the version, the checksum (hex for
 /// sqlx's bytes, NULL where the tool stores none), and `true` or `false`:
 /// success for sqlx, not dirty for golang-migrate, `is_applied` for goose
-/// (whose rows come in the order they were written).
+/// (whose rows come in the order they were written); Flyway's rows come in
+/// `installed_rank` order with their `type` as a fourth column.
 pub(crate) fn select_tool_history(dialect: Dialect, tool: ToolHistory, table: &str) -> String {
     let text = match dialect {
         Dialect::Mysql => "CHAR",
@@ -116,6 +120,11 @@ pub(crate) fn select_tool_history(dialect: Dialect, tool: ToolHistory, table: &s
         ToolHistory::Goose => {
             return format!(
                 "SELECT CAST(version_id AS {text}), CAST(NULL AS {text}), CASE WHEN is_applied THEN 'true' ELSE 'false' END FROM {table} ORDER BY id"
+            );
+        }
+        ToolHistory::Flyway => {
+            return format!(
+                "SELECT CAST(version AS {text}), CAST(checksum AS {text}), CASE WHEN success THEN 'true' ELSE 'false' END, CAST(type AS {text}) FROM {table} ORDER BY installed_rank"
             );
         }
     };

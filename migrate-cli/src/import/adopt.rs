@@ -1,5 +1,5 @@
 //! `migrate adopt TOOL`: a database sqlx, refinery, diesel, golang-migrate,
-//! goose or dbmate migrated,
+//! goose, dbmate or Flyway migrated,
 //! recorded as applied without running anything. Each applied version in
 //! the tool's history table is matched to the imported revision whose
 //! `-- imported-from:` header line keeps it, the checksum the tool stored
@@ -39,11 +39,7 @@ pub(crate) async fn adopt(
         Tool::GolangMigrate => (ToolHistory::GolangMigrate, "schema_migrations"),
         Tool::Goose => (ToolHistory::Goose, "goose_db_version"),
         Tool::Dbmate => (ToolHistory::Dbmate, "schema_migrations"),
-        Tool::Flyway => {
-            return Err(CliError::Usage(
-                "adopt flyway is not built yet: after `migrate import flyway`, record the revision of the last version Flyway applied with `migrate stamp REV` (its `-- imported-from: flyway VERSION` line names the version)".into(),
-            ));
-        }
+        Tool::Flyway => (ToolHistory::Flyway, "flyway_schema_history"),
     };
     let name = tool_name(tool);
     let table = table.unwrap_or(default);
@@ -144,7 +140,8 @@ fn imported(
 /// The rows as one per applied version: golang-migrate keeps only the
 /// last version (every imported version up to it in the chain is applied;
 /// a dirty one stays a failed row), goose a row per apply and rollback (the
-/// last row of each version says; its version 0 is no migration).
+/// last row of each version says; its version 0 is no migration), Flyway
+/// a row per run of any kind (`super::flyway::applied` reads them).
 fn applied_rows(
     history: ToolHistory,
     rows: Vec<ToolRow>,
@@ -169,6 +166,7 @@ fn applied_rows(
                     version: v.clone(),
                     checksum: None,
                     success: true,
+                    kind: None,
                 })
                 .collect();
             below.sort_by(|a, b| a.version.cmp(&b.version));
@@ -182,6 +180,7 @@ fn applied_rows(
             }
             last.into_iter().filter(|r| r.success).collect()
         }
+        ToolHistory::Flyway => super::flyway::applied(rows, kept.keys().map(String::as_str)),
         _ => rows,
     }
 }

@@ -8,16 +8,19 @@
 //! every change, which a revision graph does not do), a baseline `B`
 //! migration (it replaces those below it for new databases only), a
 //! callback (`beforeMigrate.sql`, …), and a placeholder `${…}`, which
-//! Flyway replaces when it runs.
+//! Flyway replaces when it runs. Each migration keeps Flyway's checksum of
+//! its file ([`checksum`]); [`applied`] reads `flyway_schema_history` as
+//! Flyway does, for `adopt flyway`.
 
 use super::{Imported, Source, in_order, numeric};
 use crate::error::CliError;
+use migrate_runtime::ToolRow;
 use std::collections::BTreeMap;
 
 /// The key Flyway compares versions by: each part as a number, trailing zeros dropped.
 type Key = Vec<(usize, String)>;
 
-fn key(version: &str) -> Key {
+pub(super) fn key(version: &str) -> Key {
     let mut parts: Key = version
         .split('.')
         .map(|p| {
@@ -65,6 +68,7 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
             version: version.clone(),
             name: description.to_owned(),
             file: rel.clone(),
+            checksum: Some(checksum(&up).to_string()),
             up,
             no_transaction: no_transaction(src, &rel)?,
             ..Imported::default()
@@ -171,4 +175,104 @@ fn no_transaction(src: &Source, rel: &str) -> Result<bool, CliError> {
         }
     }
     Ok(false)
+}
+
+/// Flyway's checksum of a script (its `ChecksumCalculator`): the CRC-32 of
+/// the UTF-8 bytes of its lines without their terminators (`\n`, `\r\n` or
+/// `\r`, as Java's `BufferedReader.readLine` splits them), a byte-order mark
+/// at the start dropped, read as a signed 32-bit number as Flyway stores it.
+/// So line endings and blank lines do not change it.
+pub(crate) fn checksum(text: &str) -> i32 {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut crc = !0u32;
+    for byte in text.bytes().filter(|b| !matches!(b, b'\n' | b'\r')) {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+        }
+    }
+    i32::from_ne_bytes((!crc).to_ne_bytes())
+}
+
+/// The versions `flyway_schema_history` says are applied, one row each,
+/// read as Flyway reads the table: rows in `installed_rank` order, a
+/// version's last row deciding, its version spelt as the imported one of
+/// the same number (`1.1` and `1_1`, `01` and `1` are one version).
+/// - A failed row (`success` false) stays, for adopt to refuse by version.
+/// - `SCHEMA` (Flyway's schema-creation marker) and a row without a
+///   version (a repeatable migration) are no versions of the chain.
+/// - `BASELINE` (`flyway baseline`, `baselineOnMigrate`) and
+///   `SQL_BASELINE` (a `B` baseline migration ran): the database stands at
+///   that version, and Flyway never runs what is below it: every imported
+///   version up to it is applied, with no checksum to compare.
+/// - `UNDO_SQL` (and Flyway's other `UNDO_…` kinds): the version was
+///   undone, so it is not applied, until a later row applies it again.
+/// - `DELETE` (`repair` marking an applied migration whose file is gone):
+///   Flyway no longer counts it as applied, nor does adopt.
+/// - Any other row (`SQL`; `JDBC`, `SCRIPT`, … which import refuses, so
+///   adopt then refuses their version as not imported) is applied, with
+///   the checksum Flyway stored.
+pub(super) fn applied<'a>(rows: Vec<ToolRow>, imported: impl Iterator<Item = &'a str>) -> Vec<ToolRow> {
+    let imported: BTreeMap<Key, &str> = imported.map(|v| (key(v), v)).collect();
+    let mut last: Vec<ToolRow> = Vec::new();
+    for mut row in rows {
+        let kind = row.kind.clone().unwrap_or_default().to_ascii_uppercase();
+        if kind == "SCHEMA" || row.version.is_empty() {
+            continue;
+        }
+        let at = key(&row.version);
+        if let Some(v) = imported.get(&at) {
+            row.version = (*v).to_owned();
+        }
+        last.retain(|r| r.version != row.version);
+        if !row.success {
+            last.push(row);
+            continue;
+        }
+        match kind.as_str() {
+            "BASELINE" | "SQL_BASELINE" => {
+                for v in imported.range(..=at).map(|(_, v)| *v) {
+                    last.retain(|r| r.version != v);
+                    last.push(ToolRow {
+                        version: v.to_owned(),
+                        checksum: None,
+                        success: true,
+                        kind: Some(kind.clone()),
+                    });
+                }
+            }
+            "DELETE" => {}
+            k if k.starts_with("UNDO") => {}
+            _ => last.push(row),
+        }
+    }
+    last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checksum;
+
+    /// Checksums Flyway itself computed, as published: flyway/flyway#2474
+    /// (Flyway 6.0.0's "Resolved locally" for a one-line script), and
+    /// eikek/docspell#1517 ("Applied to database" for its PostgreSQL
+    /// `V1.9.3__joblog_counter.sql` and `V1.9.4__unique_equipments.sql`).
+    #[test]
+    fn flyway_checksums() {
+        assert_eq!(
+            checksum("alter table location_history add column valid_until timestamp with time zone;"),
+            -1039259818
+        );
+        assert_eq!(
+            checksum("ALTER TABLE \"joblog\"\nADD COLUMN \"counter\" bigserial;\n"),
+            -807943034
+        );
+        let unique =
+            "ALTER TABLE \"equipment\"\nADD CONSTRAINT \"equipment_cid_name_key\"\nUNIQUE (\"cid\", \"name\");\n";
+        assert_eq!(checksum(unique), 770293754);
+        // Line endings, blank lines and a leading byte-order mark do not count.
+        let crlf = format!("\u{feff}{}\r\n", unique.replace('\n', "\r\n\r"));
+        assert_eq!(checksum(&crlf), 770293754);
+        assert_eq!(checksum(""), 0);
+    }
 }

@@ -635,6 +635,7 @@ fn flyway_versions_undo_and_refusals() {
     let (_, once) = sqlite(cwd, "once.db");
     sqlite3(&cwd.join("once.db"), USERS);
     assert_eq!(dump(cwd, &ours), dump(cwd, &once), "the undo files undo all but V1");
+    flyway_adopt(cwd, &path, &theirs);
 
     for (file, text) in [
         ("V3__Backfill.java", "public class V3__Backfill {}\n"),
@@ -644,5 +645,107 @@ fn flyway_versions_undo_and_refusals() {
         let bad = cwd.join(format!("bad_{}", file.replace('.', "_")));
         write(&bad, &[("V1__create_users.sql", USERS), (file, text)]);
         refused(cwd, "flyway", bad.file_name().unwrap().to_str().unwrap(), file);
+    }
+}
+
+/// Flyway's `flyway_schema_history` as its SQLite support creates it
+/// (`createMetaDataTable.sql`), with `rows` (version, type, script,
+/// checksum, success) written as Flyway writes them: ranks in order, the
+/// description from the script's name. Flyway is a Java tool, not
+/// available to these tests: the table is written by hand, with the
+/// checksums `import` kept, which `import::flyway`'s unit test checks
+/// against checksums Flyway itself published.
+fn flyway_table(db: &Path, rows: &[(&str, &str, &str, Option<String>, bool)]) {
+    let mut sql = "CREATE TABLE \"flyway_schema_history\" (\"installed_rank\" INT NOT NULL PRIMARY KEY, \"version\" VARCHAR(50), \"description\" VARCHAR(200) NOT NULL, \"type\" VARCHAR(20) NOT NULL, \"script\" VARCHAR(1000) NOT NULL, \"checksum\" INT, \"installed_by\" VARCHAR(100) NOT NULL, \"installed_on\" TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f','now')), \"execution_time\" INT NOT NULL, \"success\" BOOLEAN NOT NULL);\nCREATE INDEX \"flyway_schema_history_s_idx\" ON \"flyway_schema_history\" (\"success\");\n".to_owned();
+    for (rank, (version, kind, script, checksum, success)) in rows.iter().enumerate() {
+        let description = script
+            .split_once("__")
+            .map_or("<< Flyway Baseline >>".to_owned(), |(_, d)| {
+                d.trim_end_matches(".sql").replace('_', " ")
+            });
+        sql.push_str(&format!(
+            "INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) VALUES ({}, '{version}', '{description}', '{kind}', '{script}', {}, 'sa', 12, {});\n",
+            rank + 1,
+            checksum.as_deref().unwrap_or("NULL"),
+            u8::from(*success)
+        ));
+    }
+    sqlite3(db, &sql);
+}
+
+/// The checksum `import` kept for Flyway's `version` in `cwd/migrations`.
+fn flyway_checksum(cwd: &Path, version: &str) -> Option<String> {
+    let (_, text) = imported(cwd, "flyway", version);
+    let line = text.lines().find(|l| l.starts_with("-- imported-from:"))?;
+    Some(line.rsplit(' ').next()?.to_owned())
+}
+
+/// `adopt flyway`: the whole folder applied; a baseline, a delete and an
+/// undo read as Flyway reads them; a failed row and an edited file refused
+/// by version.
+fn flyway_adopt(cwd: &Path, theirs_path: &Path, theirs: &str) {
+    let sum = |v: &str| flyway_checksum(cwd, v);
+    let applied = [
+        ("1", "SQL", "V1__create_users.sql", sum("1"), true),
+        ("1.1", "SQL", "V1.1__create_posts.sql", sum("1.1"), true),
+        ("1.2", "SQL", "V1_2__index_posts.sql", sum("1.2"), true),
+        ("2", "SQL", "V2__add_email.sql", sum("2"), true),
+        ("10", "SQL", "sub/V10__add_phone.sql", sum("10"), true),
+    ];
+    flyway_table(theirs_path, &applied);
+    adopted(cwd, "flyway", theirs);
+
+    // Flyway's baseline at 1 (the database had the users table), a
+    // migration since deleted (`repair` wrote DELETE), V2 run and undone
+    // (U2's checksum, Flyway's of `ALTER TABLE users DROP COLUMN email;`).
+    let (path, url) = sqlite(cwd, "baselined.db");
+    sqlite3(&path, &format!("{USERS}{POSTS}{INDEX}"));
+    let legacy = Some("1575166093".to_owned());
+    flyway_table(
+        &path,
+        &[
+            ("1", "BASELINE", "<< Flyway Baseline >>", None, true),
+            ("1.1", "SQL", "V1.1__create_posts.sql", sum("1.1"), true),
+            ("1.2", "SQL", "V1_2__index_posts.sql", sum("1.2"), true),
+            ("1.5", "SQL", "V1.5__legacy.sql", legacy.clone(), true),
+            ("1.5", "DELETE", "V1.5__legacy.sql", legacy, true),
+            ("2", "SQL", "V2__add_email.sql", sum("2"), true),
+            ("2", "UNDO_SQL", "U2__add_email.sql", Some("-1839459322".into()), true),
+        ],
+    );
+    ok(&mut migrate(cwd), &["adopt", "flyway", "--database-url", &url]);
+    let (at, _) = imported(cwd, "flyway", "1.2");
+    let current = ok(&mut migrate(cwd), &["current", "--database-url", &url]);
+    assert!(current.contains(&at), "at 1.2: {current}");
+    let up = crate::support::run(&mut migrate(cwd), &["upgrade", "head", "--database-url", &url]);
+    let said = format!("{}{}", up.stdout, up.stderr);
+    assert!(
+        up.code == 0 && said.matches("Running upgrade").count() == 2,
+        "2 and 10: {said}"
+    );
+    assert_eq!(
+        dump(cwd, &url).replace("flyway_schema_history", ""),
+        dump(cwd, theirs).replace("flyway_schema_history", "")
+    );
+
+    // A failed row, and a checksum that is not the file's: refused by version.
+    for (name, row) in [
+        ("failed.db", ("2", "SQL", "V2__add_email.sql", sum("2"), false)),
+        (
+            "edited.db",
+            ("2", "SQL", "V2__add_email.sql", Some("-1".to_owned()), true),
+        ),
+    ] {
+        let (path, url) = sqlite(cwd, name);
+        let mut rows = applied[..3].to_vec();
+        rows.push(row);
+        flyway_table(&path, &rows);
+        let said = fails(&mut migrate(cwd), &["adopt", "flyway", "--database-url", &url], 1);
+        let why = if name == "failed.db" {
+            "version 2 as failed"
+        } else {
+            "version 2:"
+        };
+        assert!(said.contains(why), "{said}");
     }
 }
