@@ -243,15 +243,15 @@
 /// A table lock by name, as a rehearsal reports it and `-- migrate:max-lock:` budgets it.
 pub use migrate_core::TableLock;
 pub use migrate_core::{
-    Checksum, Diagnostic, DiagnosticKind, Diagnostics, Direction, Directives, HistoryProblem, Migration,
+    Backfill, Checksum, Diagnostic, DiagnosticKind, Diagnostics, Direction, Directives, HistoryProblem, Migration,
     MigrationParts, Phase, PlanError, State, Target, TargetError,
 };
 pub use migrate_macros::{embed_migrations, revisions, test};
 pub use migrate_runtime::{
-    Applied, Connect, DEFAULT_LEASE_TTL, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Dialect, Driver,
-    Error, ForeignKeyViolation, Handle, HistoryEntry, HistoryTable, IntoTarget, LockMode, Migrations, Migrator,
-    Progress, Rehearsal, RehearsedOn, RehearsedStatement, RehearsedStep, Report, Resolution, Result, RoundTrip,
-    RoundTripOutcome, RoundTrips, SequenceAdvanced, Sets, StepOutcome, StepReport, TakenLock,
+    Applied, BackfillProgress, Connect, DEFAULT_LEASE_TTL, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE,
+    Dialect, Driver, Error, ForeignKeyViolation, Handle, HistoryEntry, HistoryTable, IntoTarget, LockMode, Migrations,
+    Migrator, Progress, Rehearsal, RehearsedOn, RehearsedStatement, RehearsedStep, Report, Resolution, Result,
+    RoundTrip, RoundTripOutcome, RoundTrips, SequenceAdvanced, Sets, StepOutcome, StepReport, TakenLock,
 };
 /// Rust revisions (`migrations/<revision>_<slug>.rs`): the connection their
 /// functions receive and what they return (see `docs/runtime.md`).

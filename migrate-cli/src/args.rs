@@ -336,9 +336,15 @@ pub enum DbCommand {
         /// Where to go; with --sql, `TO` or `FROM:TO` (FROM defaults to base)
         #[arg(default_value = "head", allow_negative_numbers = true)]
         target: String,
-        /// `expand`: stop before the first revision marked `-- migrate:phase: contract` (deploy the new code, then upgrade without it); `contract`: everything, as without the flag
-        #[arg(long, value_name = "expand|contract")]
+        /// `expand`: stop before the first revision marked `-- migrate:phase: backfill` or `contract` (deploy the new code, then go on); `backfill`: run the backfills too, stop before the first contract revision; `contract`: everything, as without the flag
+        #[arg(long, value_name = "expand|backfill|contract")]
         phase: Option<Phase>,
+        /// Pause this long after each committed batch of a backfill (`500ms`, `2s`), leaving the server room for the application
+        #[arg(long, value_name = "DURATION", value_parser = limits::batch_pause, conflicts_with_all = ["sql", "rehearse", "plan"])]
+        batch_pause: Option<std::time::Duration>,
+        /// Stop between two batches of a backfill once the run has applied for this long, leaving it in progress (`current --check` says so); the next upgrade resumes it after its last committed batch
+        #[arg(long, value_name = "DURATION", value_parser = limits::max_duration, conflicts_with_all = ["sql", "rehearse", "plan"])]
+        max_duration: Option<std::time::Duration>,
         /// With --each or --schemas: print one JSON object per database
         #[arg(long)]
         json: bool,

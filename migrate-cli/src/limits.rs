@@ -54,6 +54,20 @@ pub(crate) const CONNECT_TIMEOUT: Limits = Limits {
     why: "an hour",
 };
 
+/// `upgrade --batch-pause`: up to an hour between two batches of a backfill.
+pub(crate) const BATCH_PAUSE: Limits = Limits {
+    min: Duration::ZERO,
+    max: HOUR,
+    why: "an hour",
+};
+
+/// `upgrade --max-duration`: up to a week.
+pub(crate) const MAX_DURATION: Limits = Limits {
+    min: MS,
+    max: Duration::from_secs(7 * 24 * 3600),
+    why: "a week",
+};
+
 impl fmt::Display for Limits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "from {} to {} ({})", display(self.min), display(self.max), self.why)
@@ -112,6 +126,16 @@ pub(crate) fn lease_ttl(text: &str) -> Result<Duration, String> {
 /// clap's parser of `wait --timeout`.
 pub(crate) fn wait(text: &str) -> Result<Duration, String> {
     WAIT.parse(text)
+}
+
+/// clap's parser of `upgrade --batch-pause`.
+pub(crate) fn batch_pause(text: &str) -> Result<Duration, String> {
+    BATCH_PAUSE.parse(text)
+}
+
+/// clap's parser of `upgrade --max-duration`.
+pub(crate) fn max_duration(text: &str) -> Result<Duration, String> {
+    MAX_DURATION.parse(text)
 }
 
 /// clap's parser of `--connect-timeout`.

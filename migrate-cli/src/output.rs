@@ -163,6 +163,9 @@ impl Output {
     /// Alembic-style `Running upgrade a -> b, message` line as it starts,
     /// and keeps a one-line bar on a terminal when the plan has several steps.
     pub fn progress(&self, p: &Progress<'_>) {
+        if let Some(b) = &p.backfill {
+            return self.backfill_progress(p.migration.revision(), b);
+        }
         if p.finished.is_none() {
             let verb = if p.runs_sql {
                 migrate_runtime::offline::step_line(p.direction, p.migration)
@@ -179,6 +182,30 @@ impl Output {
         if self.bar_enabled && p.total > 1 {
             let done = p.index + usize::from(p.finished.is_some());
             self.draw_bar(done, p.total, p.migration.revision());
+        }
+    }
+
+    /// A backfill's committed batch: the bar (batches, rows, time left) on a
+    /// terminal, else a line.
+    fn backfill_progress(&self, revision: &str, b: &migrate_runtime::BackfillProgress) {
+        let left = b
+            .remaining
+            .map(|d| {
+                format!(
+                    ", about {} left",
+                    migrate_core::duration::display(std::time::Duration::from_secs(d.as_secs().max(1)))
+                )
+            })
+            .unwrap_or_default();
+        let label = format!("{revision}: {} rows{left}", b.rows);
+        if self.bar_enabled {
+            let (done, total) = (b.batches_done as usize, b.batches as usize);
+            self.draw_bar(done, total, &label);
+        } else {
+            self.info(&format!(
+                "Backfilled {} of {} batches of {label}",
+                b.batches_done, b.batches
+            ));
         }
     }
 
@@ -210,6 +237,14 @@ impl Output {
             bar.finish_and_clear();
         }
     }
+}
+
+/// A backfill's progress as `history --verbose` and `current` print it.
+pub(crate) fn backfill_text(b: &migrate_runtime::BackfillProgress) -> String {
+    format!(
+        "{} of {} batches, {} rows; next key {} of {}",
+        b.batches_done, b.batches, b.rows, b.next, b.last
+    )
 }
 
 #[cfg(test)]

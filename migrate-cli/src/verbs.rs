@@ -105,7 +105,19 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
             let (migrations, target) = (source.migrations(s)?, target(&t)?);
             crate::rehearse::run(&migrations, s, url(s)?, phase, &target, out).await
         }
-        DbCommand::Upgrade { target: t, phase, .. } => change(source, s, Change::Upgrade { phase }, &t, out).await,
+        DbCommand::Upgrade {
+            target: t,
+            phase,
+            batch_pause,
+            max_duration,
+            ..
+        } => {
+            let pace = Pace {
+                batch_pause,
+                max_duration,
+            };
+            change(source, s, Change::Upgrade { phase, pace }, &t, out).await
+        }
         DbCommand::Downgrade {
             target: t,
             use_stored_downgrade,
@@ -257,9 +269,20 @@ fn fleet_of(command: &DbCommand) -> Result<Option<(super::fleet::Verb, crate::Fl
             phase,
             json,
             fleet,
+            batch_pause,
+            max_duration,
             ..
         } if fleet.is_many() => (
-            Verb::Change(Change::Upgrade { phase: *phase }, target(t)?),
+            Verb::Change(
+                Change::Upgrade {
+                    phase: *phase,
+                    pace: Pace {
+                        batch_pause: *batch_pause,
+                        max_duration: *max_duration,
+                    },
+                },
+                target(t)?,
+            ),
             fleet,
             *json,
             *sql,
@@ -331,10 +354,17 @@ fn offline(source: Source<'_>, s: &Settings, direction: Direction, text: &str, o
     Ok(())
 }
 
+/// How an upgrade paces and bounds its backfills (`--batch-pause`, `--max-duration`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Pace {
+    pub(crate) batch_pause: Option<std::time::Duration>,
+    pub(crate) max_duration: Option<std::time::Duration>,
+}
+
 /// The verbs that move the database to a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Change {
-    Upgrade { phase: Option<Phase> },
+    Upgrade { phase: Option<Phase>, pace: Pace },
     Downgrade { use_stored_downgrade: bool },
     Stamp { purge: bool },
 }
@@ -385,7 +415,20 @@ impl Change {
         target: &Target,
     ) -> Result<Report, migrate_runtime::Error> {
         let migrator = match self {
-            Change::Upgrade { phase: Some(phase) } => migrator.phase(phase),
+            Change::Upgrade { phase, pace } => {
+                let migrator = match phase {
+                    Some(phase) => migrator.phase(phase),
+                    None => migrator,
+                };
+                let migrator = match pace.batch_pause {
+                    Some(pause) => migrator.batch_pause(pause),
+                    None => migrator,
+                };
+                match pace.max_duration {
+                    Some(limit) => migrator.max_duration(limit),
+                    None => migrator,
+                }
+            }
             Change::Downgrade {
                 use_stored_downgrade: true,
             } => migrator.use_stored_downgrade(),
@@ -433,11 +476,23 @@ async fn change(source: Source<'_>, s: &Settings, change: Change, t: &str, out: 
             ));
         }
     }
-    if let Some(held) = &report.held_back {
+    if let Some(paused) = &report.paused {
         out.info(&format!(
-            "Stopped before {}, the first revision of the contract phase: deploy the code that no longer needs what it removes, then upgrade without --phase.",
-            out.paint(held, Style::Id)
+            "Stopped between two batches of the backfill {} (--max-duration): it stays in progress, and the next upgrade resumes it after its last committed batch.",
+            out.paint(paused, Style::Id)
         ));
+    } else if let Some(held) = &report.held_back {
+        let next = migrations.get(held).and_then(Migration::phase);
+        out.info(&match next {
+            Some(Phase::Backfill) => format!(
+                "Stopped before {}, the first revision of the backfill phase: deploy the new code, then run the backfills with `upgrade --phase backfill` (from a job), then upgrade without --phase.",
+                out.paint(held, Style::Id)
+            ),
+            _ => format!(
+                "Stopped before {}, the first revision of the contract phase: deploy the code that no longer needs what it removes, then upgrade without --phase.",
+                out.paint(held, Style::Id)
+            ),
+        });
     } else if let Some(at) = at {
         out.note(&nothing_to_do(&migrations, change, t, &at));
     }
@@ -478,12 +533,19 @@ async fn current_check(source: Source<'_>, s: &Settings, json: bool, out: &Outpu
         _ => None,
     }));
     let pending = status.pending;
+    if !status.backfilling.is_empty() {
+        out.note(&format!(
+            "{} in progress: a backfill stopped between batches, which the next upgrade resumes after its last committed batch",
+            status.backfilling.join(", ")
+        ));
+    }
     if json {
         out.result(
             &json!({
                 "at_head": unknown.is_empty() && pending.is_empty(),
                 "pending": pending,
                 "unknown": unknown,
+                "in_progress": status.backfilling,
             })
             .to_string(),
         );
@@ -550,20 +612,33 @@ async fn current(source: Source<'_>, s: &Settings, json: bool, out: &Output) -> 
     let migrator = database::migrator(&migrations, s, out);
     let ids = migrator.current(&mut db).await;
     // A revision whose downgrade failed part-way is still applied, and half undone: say so.
-    let failed: Vec<String> = match &ids {
-        Ok(ids) if !ids.is_empty() => migrator
-            .history(&mut db)
-            .await
-            .map(|entries| {
-                entries
-                    .into_iter()
-                    .filter(|e| e.applied.as_ref().is_some_and(|a| a.state == State::DowngradeFailed))
-                    .map(|e| e.revision)
-                    .collect()
-            })
-            .unwrap_or_default(),
-        _ => Vec::new(),
+    // A backfill stopped between batches is in progress: say where it stands.
+    let entries = match &ids {
+        Ok(_) => migrator.history(&mut db).await.unwrap_or_default(),
+        Err(_) => Vec::new(),
     };
+    let with_state = |state| -> Vec<&HistoryEntry> {
+        entries
+            .iter()
+            .filter(|e| e.applied.as_ref().is_some_and(|a| a.state == state))
+            .collect()
+    };
+    let failed: Vec<String> = with_state(State::DowngradeFailed)
+        .into_iter()
+        .map(|e| e.revision.clone())
+        .collect();
+    for e in with_state(State::Backfilling) {
+        let at = e
+            .applied
+            .as_ref()
+            .and_then(|a| a.backfill.as_ref())
+            .map(crate::output::backfill_text);
+        out.note(&format!(
+            "{}: a backfill in progress ({}); the next upgrade resumes it after its last committed batch",
+            e.revision,
+            at.unwrap_or_else(|| "not begun".into())
+        ));
+    }
     database::close(db, out).await;
     let ids = ids?;
     let head = migrations.iter().last().map(Migration::revision);
@@ -729,6 +804,7 @@ fn history_rows<'a>(graph: &'a Graph<'a>, keep: &[bool], entries: Option<&'a [Hi
             file: None,
             marks: match e.phase {
                 Some(Phase::Expand) => vec!["unknown to this build", "expand"],
+                Some(Phase::Backfill) => vec!["unknown to this build", "backfill"],
                 Some(Phase::Contract) => vec!["unknown to this build", "contract"],
                 None => vec!["unknown to this build"],
             },
@@ -739,12 +815,16 @@ fn history_rows<'a>(graph: &'a Graph<'a>, keep: &[bool], entries: Option<&'a [Hi
         let m = graph.get(i);
         let applied = applied_row(m.revision());
         let is_applied = applied.is_some_and(|a| a.state == State::Applied);
+        let mut marks = marks(graph, i, current.contains(&m.revision()), is_applied);
+        if applied.is_some_and(|a| a.state == State::Backfilling) {
+            marks.push("backfill in progress");
+        }
         rows.push(Row {
             revision: m.revision(),
             parents: m.down_revisions().collect(),
             message: m.message(),
             file: Some(m.file()),
-            marks: marks(graph, i, current.contains(&m.revision()), is_applied),
+            marks,
             applied,
         });
     }
@@ -827,13 +907,18 @@ impl Row<'_> {
                 )),
                 None => block.push_str("Applied: no\n"),
             }
+            if let Some(b) = self.applied.and_then(|a| a.backfill.as_ref()) {
+                block.push_str(&format!("Backfill: {}\n", crate::output::backfill_text(b)));
+            }
         }
         block.push_str(&format!("\n    {}\n", self.message));
         block
     }
 
     fn json(&self) -> Value {
-        let phase = ["expand", "contract"].into_iter().find(|p| self.marks.contains(p));
+        let phase = ["expand", "backfill", "contract"]
+            .into_iter()
+            .find(|p| self.marks.contains(p));
         json!({
             "revision": self.revision,
             "down_revisions": self.parents,
@@ -848,6 +933,13 @@ impl Row<'_> {
                 "execution_ms": a.execution_time.as_millis() as u64,
                 "state": a.state.as_str(),
                 "checksum": a.checksum,
+                "backfill": a.backfill.map(|b| json!({
+                    "rows": b.rows,
+                    "batches_done": b.batches_done,
+                    "batches": b.batches,
+                    "next": b.next.to_string(),
+                    "last": b.last.to_string(),
+                })),
             })),
         })
     }

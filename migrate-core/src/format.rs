@@ -34,6 +34,7 @@ use crate::diagnostic::{Diagnostic, DiagnosticKind};
 use crate::migration::{Directives, Migration, MigrationParts, Phase};
 use lookalike::{MIGRATION_KEYS, Meant, Place, lookalike, split_key};
 
+mod backfill;
 pub(crate) mod lookalike;
 pub mod rust;
 
@@ -50,7 +51,7 @@ pub const NO_TRANSACTION_DIRECTIVE: &str = "-- migrate:no-transaction";
 pub const FOREIGN_KEYS_OFF_DIRECTIVE: &str = "-- migrate:foreign-keys-off";
 
 /// Every header directive, as the help of an unknown one lists them.
-const DIRECTIVES_HELP: &str = "the directives are `-- migrate:upgrade`, `-- migrate:downgrade`, and in the header `-- migrate:no-transaction`, `-- migrate:foreign-keys-off`, `-- migrate:phase: expand|contract`, `-- migrate:lock-timeout: 5s`, `-- migrate:statement-timeout: 10min`, `-- migrate:max-lock: share-update-exclusive` and `-- migrate:allow RULE: reason`";
+const DIRECTIVES_HELP: &str = "the directives are `-- migrate:upgrade`, `-- migrate:downgrade`, and in the header `-- migrate:no-transaction`, `-- migrate:foreign-keys-off`, `-- migrate:phase: expand|backfill|contract`, `-- migrate:backfill: TABLE.KEY batch=N`, `-- migrate:lock-timeout: 5s`, `-- migrate:statement-timeout: 10min`, `-- migrate:max-lock: share-update-exclusive` and `-- migrate:allow RULE: reason`";
 
 /// A migration file, parsed, with the lines that diagnostics point at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,6 +221,8 @@ struct Header<'t> {
     seen_directives: Vec<&'t str>,
     /// The lint rules `-- migrate:allow RULE: reason` lines waive.
     allowed: Vec<String>,
+    /// `-- migrate:backfill: TABLE.KEY batch=N`, read, and its line.
+    backfill: Option<(crate::migration::Backfill, usize)>,
 }
 
 impl<'t> Header<'t> {
@@ -254,7 +257,10 @@ impl<'t> Header<'t> {
         if cx.syntax == Syntax::Rust && rust::refuses(cx, n, key) {
         } else if let Some(rule) = key.strip_prefix("allow").filter(|r| r.is_empty() || r.starts_with(' ')) {
             self.allow(cx, n, rule.trim(), value.trim());
-        } else if !matches!(key, "phase" | "lock-timeout" | "statement-timeout" | "max-lock") {
+        } else if !matches!(
+            key,
+            "phase" | "lock-timeout" | "statement-timeout" | "max-lock" | "backfill"
+        ) {
             cx.error(
                 DiagnosticKind::BadHeader,
                 n,
@@ -275,6 +281,17 @@ impl<'t> Header<'t> {
                 format!("second `-- migrate:{key}:` line"),
                 "keep one",
             );
+        } else if key == "backfill" {
+            self.seen_directives.push(key);
+            match backfill::spec(value) {
+                Ok(spec) => self.backfill = Some((spec, n)),
+                Err(message) => cx.error(
+                    DiagnosticKind::BadHeader,
+                    n,
+                    format!("in `-- migrate:backfill:`, {message}"),
+                    backfill::SPEC_HELP,
+                ),
+            }
         } else {
             self.seen_directives.push(key);
             if let Err((message, help)) = set_valued_directive(&mut self.directives, key, value) {
@@ -489,7 +506,7 @@ const MAX_LOCK_HELP: &str = "name the strongest lock its statements may take on 
 fn set_valued_directive(directives: &mut Directives, key: &str, value: &str) -> Result<(), (String, &'static str)> {
     match key {
         "phase" => value.parse::<Phase>().map(|p| directives.phase = Some(p)).map_err(|e| {
-            (e.to_string(), "an expand revision only adds what the previous release tolerates; a contract revision removes what no running code uses any more")
+            (e.to_string(), "an expand revision only adds what the previous release tolerates; a backfill revision changes data in batches while the new release serves; a contract revision removes what no running code uses any more")
         }),
         "max-lock" => value
             .parse::<crate::lock::TableLock>()
@@ -739,6 +756,13 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
     check_foreign_keys_off(&mut cx, &header);
     cx.finish()?;
     let sections = Sections::of(upgrade_start, header.downgrade_start, lines.len());
+    backfill::check(
+        &mut cx,
+        &header,
+        &section_text(&lines, sections.upgrade),
+        first_line(&lines, sections.upgrade),
+    );
+    cx.finish()?;
     if !header.no_transaction {
         check_transaction_control(&mut cx, &lines, &sections);
         check_cannot_run(&mut cx, &lines, &sections, &header.allowed);
@@ -760,7 +784,8 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
         runs_after: header.runs_after,
         file: file.to_owned(),
     })
-    .located(first_line(&lines, sections.upgrade), header.allowed);
+    .located(first_line(&lines, sections.upgrade), header.allowed)
+    .with_backfill(header.backfill.map(|(b, _)| b));
     Ok(ParsedFile {
         migration,
         created: header.created,

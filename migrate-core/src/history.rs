@@ -25,6 +25,10 @@ pub enum State {
     UpgradeFailed,
     /// Its downgrade failed part-way and could not be rolled back.
     DowngradeFailed,
+    /// A backfill stopped between batches (`max_duration`, a failed batch,
+    /// a run that died): every committed batch is recorded in the row, and
+    /// the next upgrade resumes after the last one. Not failed, not dirty.
+    Backfilling,
 }
 
 impl State {
@@ -39,12 +43,13 @@ impl State {
     }
 
     /// Every state, in the order documented.
-    pub const ALL: [State; 5] = [
+    pub const ALL: [State; 6] = [
         State::Applied,
         State::Upgrading,
         State::Downgrading,
         State::UpgradeFailed,
         State::DowngradeFailed,
+        State::Backfilling,
     ];
 
     /// The text stored in the history table's `state` column.
@@ -55,6 +60,7 @@ impl State {
             State::Downgrading => "downgrading",
             State::UpgradeFailed => "upgrade_failed",
             State::DowngradeFailed => "downgrade_failed",
+            State::Backfilling => "backfilling",
         }
     }
 
@@ -279,6 +285,9 @@ pub struct Status {
     pub unknown: Vec<String>,
     /// Rows another process is applying or unapplying right now.
     pub in_progress: Vec<(String, State)>,
+    /// Backfills stopped between batches ([`State::Backfilling`]), which the
+    /// next upgrade resumes; pending too.
+    pub backfilling: Vec<String>,
     /// The applied set as a membership vector by graph position.
     pub applied: Vec<bool>,
     /// Where the finished rows disagree with the list: drift, a missing
@@ -290,7 +299,10 @@ impl Status {
     /// Whether every known revision is applied, nothing is half-done, and the
     /// rows agree with the list.
     pub fn is_current(&self) -> bool {
-        self.pending.is_empty() && self.in_progress.is_empty() && self.problems.is_empty()
+        self.pending.is_empty()
+            && self.in_progress.is_empty()
+            && self.backfilling.is_empty()
+            && self.problems.is_empty()
     }
 }
 
@@ -350,6 +362,11 @@ pub fn status(graph: &Graph<'_>, rows: &[Row<'_>], unknown: Unknown) -> Result<S
             .iter()
             .filter(|r| r.state.is_in_progress())
             .map(|r| (r.revision.to_owned(), r.state))
+            .collect(),
+        backfilling: rows
+            .iter()
+            .filter(|r| r.state == State::Backfilling)
+            .map(|r| r.revision.to_owned())
             .collect(),
         applied,
         problems,

@@ -37,7 +37,7 @@ pub use digest::Digest;
 pub use graph::{Graph, Unordered};
 pub use history::{HistoryProblem, State};
 pub use lock::TableLock;
-pub use migration::{Directives, Language, Migration, MigrationParts, Phase};
+pub use migration::{Backfill, Directives, Language, Migration, MigrationParts, Phase};
 pub use plan::{Direction, Plan, PlanError};
 pub use target::{Target, TargetError};
 

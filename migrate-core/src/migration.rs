@@ -17,6 +17,10 @@ pub enum Phase {
     /// Only additive changes the previous release's code tolerates (new
     /// tables, nullable columns, indexes): an older build may run beside it.
     Expand,
+    /// A data change run in batches (`-- migrate:backfill: TABLE.KEY
+    /// batch=N`), each committed with its progress, while the new release
+    /// serves: after the expand revisions, before the contract ones.
+    Backfill,
     /// Removals that must wait until no old code runs.
     Contract,
 }
@@ -26,6 +30,7 @@ impl Phase {
     pub const fn as_str(self) -> &'static str {
         match self {
             Phase::Expand => "expand",
+            Phase::Backfill => "backfill",
             Phase::Contract => "contract",
         }
     }
@@ -37,9 +42,9 @@ impl fmt::Display for Phase {
     }
 }
 
-/// A phase name that is neither `expand` nor `contract`.
+/// A phase name that is not `expand`, `backfill` or `contract`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown phase `{0}`: use expand or contract")]
+#[error("unknown phase `{0}`: use expand, backfill or contract")]
 pub struct UnknownPhase(pub String);
 
 impl FromStr for Phase {
@@ -47,9 +52,59 @@ impl FromStr for Phase {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
             "expand" => Ok(Phase::Expand),
+            "backfill" => Ok(Phase::Backfill),
             "contract" => Ok(Phase::Contract),
             other => Err(UnknownPhase(other.to_owned())),
         }
+    }
+}
+
+/// A backfill's range, from `-- migrate:backfill: TABLE.KEY batch=N`: its
+/// one upgrade statement runs once for each range `[:start, :end)` of
+/// `batch` consecutive values of the integer column `key` of `table`,
+/// from the key's minimum to its maximum as they stood when the backfill
+/// began, each range in a transaction of its own with its progress.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Backfill {
+    table: Cow<'static, str>,
+    key: Cow<'static, str>,
+    batch: u64,
+}
+
+impl Backfill {
+    /// A backfill of `table` (possibly `schema.table`) by its column `key`,
+    /// `batch` key values at a time.
+    pub fn new(table: impl Into<String>, key: impl Into<String>, batch: u64) -> Backfill {
+        Backfill {
+            table: Cow::Owned(table.into()),
+            key: Cow::Owned(key.into()),
+            batch,
+        }
+    }
+
+    /// Used by `embed_migrations!`; not public API.
+    #[doc(hidden)]
+    pub const fn __embedded(table: &'static str, key: &'static str, batch: u64) -> Backfill {
+        Backfill {
+            table: Cow::Borrowed(table),
+            key: Cow::Borrowed(key),
+            batch,
+        }
+    }
+
+    /// The table, as written (`schema.table` or `table`).
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The integer column whose ranges the batches cover.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// How many key values one batch covers (at least 1).
+    pub fn batch(&self) -> u64 {
+        self.batch
     }
 }
 
@@ -110,6 +165,8 @@ pub struct Migration {
     /// The lint rules its `-- migrate:allow RULE: reason` lines waive.
     allowed: Parents,
     language: Language,
+    /// `-- migrate:backfill: TABLE.KEY batch=N`.
+    backfill: Option<Backfill>,
 }
 
 /// `-- depends_on:` entries: borrowed when embedded, owned when loaded.
@@ -193,6 +250,8 @@ pub struct EmbeddedParts {
     pub file: &'static str,
     /// SQL, or a Rust revision.
     pub language: Language,
+    /// A backfill's table, key and batch.
+    pub backfill: Option<(&'static str, &'static str, u64)>,
 }
 
 impl Migration {
@@ -214,7 +273,15 @@ impl Migration {
             upgrade_line: 1,
             allowed: Parents::Embedded(&[]),
             language: Language::Sql,
+            backfill: None,
         }
+    }
+
+    /// This migration with the backfill range of its header: its upgrade,
+    /// one statement using `:start` and `:end`, runs in batches (see [`Backfill`]).
+    pub fn with_backfill(mut self, backfill: Option<Backfill>) -> Migration {
+        self.backfill = backfill;
+        self
     }
 
     /// This migration, its body written in `language`: a Rust revision's
@@ -267,6 +334,7 @@ impl Migration {
         runs_after: &[],
         file: "",
         language: Language::Sql,
+        backfill: None,
     };
 
     /// Used by `embed_migrations!`; not public API.
@@ -290,6 +358,10 @@ impl Migration {
             upgrade_line: 1,
             allowed: Parents::Embedded(&[]),
             language: parts.language,
+            backfill: match parts.backfill {
+                Some((table, key, batch)) => Some(Backfill::__embedded(table, key, batch)),
+                None => None,
+            },
         }
     }
 
@@ -370,6 +442,12 @@ impl Migration {
             .iter()
             .copied()
             .chain(loaded.iter().map(|(s, r)| (s.as_str(), r.as_str())))
+    }
+
+    /// Its backfill range (`-- migrate:backfill: TABLE.KEY batch=N`): its
+    /// upgrade runs in batches, each committed with its progress.
+    pub fn backfill(&self) -> Option<&Backfill> {
+        self.backfill.as_ref()
     }
 
     /// Its phase, if its header declares one.

@@ -12,6 +12,7 @@
 //! in that order, so both are defined across merges.
 
 use crate::graph::Graph;
+use crate::migration::Phase;
 use crate::target::{Target, TargetError};
 use std::fmt;
 
@@ -255,10 +256,68 @@ pub fn stamp(graph: &Graph<'_>, applied: &[bool], target: &Target) -> Result<Pla
     }
 }
 
+/// Cuts an upgrade `plan` where a deploy's `phase` stops: before the first
+/// backfill or contract revision for [`Phase::Expand`], before the first
+/// contract revision for [`Phase::Backfill`], nowhere for
+/// [`Phase::Contract`]. Returns the graph position of the first revision
+/// held back. A contract revision after a backfill in the graph's order
+/// thus runs only once the backfill has finished.
+pub fn hold_back(graph: &Graph<'_>, plan: &mut Plan, phase: Phase) -> Option<usize> {
+    let stops = |p: Option<Phase>| match phase {
+        Phase::Expand => matches!(p, Some(Phase::Backfill | Phase::Contract)),
+        Phase::Backfill => p == Some(Phase::Contract),
+        Phase::Contract => false,
+    };
+    let cut = plan.steps.iter().position(|&i| stops(graph.get(i).phase()))?;
+    let held = plan.steps[cut];
+    plan.steps.truncate(cut);
+    Some(held)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::fixture;
+
+    #[test]
+    fn each_phase_stops_before_the_next() {
+        use crate::migration::{Directives, Migration, MigrationParts};
+        let phases = [
+            ("a", None),
+            ("b", Some(Phase::Expand)),
+            ("c", Some(Phase::Backfill)),
+            ("d", Some(Phase::Expand)),
+            ("e", Some(Phase::Contract)),
+        ];
+        let ms: Vec<Migration> = phases
+            .iter()
+            .enumerate()
+            .map(|(i, (id, phase))| {
+                Migration::new(MigrationParts {
+                    revision: (*id).into(),
+                    down_revisions: i.checked_sub(1).map(|p| phases[p].0.to_owned()).into_iter().collect(),
+                    directives: Directives {
+                        phase: *phase,
+                        ..Directives::default()
+                    },
+                    ..MigrationParts::default()
+                })
+            })
+            .collect();
+        let g = Graph::new(&ms).expect("valid");
+        let run = |applied: &[bool], phase| {
+            let mut p = upgrade(&g, applied, &Target::Head).expect("plan");
+            let held = hold_back(&g, &mut p, phase).map(|i| g.get(i).revision());
+            let steps: Vec<&str> = p.steps.iter().map(|&i| g.get(i).revision()).collect();
+            (steps.join(" "), held)
+        };
+        let none = [false; 5];
+        assert_eq!(run(&none, Phase::Expand), ("a b".to_owned(), Some("c")));
+        assert_eq!(run(&none, Phase::Backfill), ("a b c d".to_owned(), Some("e")));
+        assert_eq!(run(&none, Phase::Contract), ("a b c d e".to_owned(), None));
+        let expanded = [true, true, false, false, false];
+        assert_eq!(run(&expanded, Phase::Expand), (String::new(), Some("c")));
+    }
 
     /// Runs `plan` on the graph `spec` with `applied` (ids separated by
     /// spaces) and compares the step ids, or the error text.

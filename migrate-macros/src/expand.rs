@@ -44,6 +44,7 @@ fn embedded(m: &Migration) -> TokenStream {
     let d = m.directives();
     let phase = option(d.phase.map(|p| match p {
         migrate_core::Phase::Expand => quote!(::migrate::__private::Phase::Expand),
+        migrate_core::Phase::Backfill => quote!(::migrate::__private::Phase::Backfill),
         migrate_core::Phase::Contract => quote!(::migrate::__private::Phase::Contract),
     }));
     let duration = |t: Option<std::time::Duration>| {
@@ -62,6 +63,10 @@ fn embedded(m: &Migration) -> TokenStream {
     let depends = m.depends_on().map(|(set, rev)| quote!((#set, #rev)));
     let runs_after = m.runs_after();
     let file = m.file();
+    let backfill = option(m.backfill().map(|b| {
+        let (table, key, batch) = (b.table(), b.key(), b.batch());
+        quote!((#table, #key, #batch))
+    }));
     let language = match m.language() {
         migrate_core::Language::Sql => quote!(::migrate::__private::Language::Sql),
         migrate_core::Language::Rust => quote!(::migrate::__private::Language::Rust),
@@ -84,6 +89,7 @@ fn embedded(m: &Migration) -> TokenStream {
         m.runs_after = &[#(#runs_after),*];
         m.file = #file;
         m.language = #language;
+        m.backfill = #backfill;
         ::migrate::__private::Migration::__embedded(m)
     }}
 }

@@ -27,7 +27,7 @@ struct Column {
 /// order `select_history` reads them. A table made by an earlier version
 /// gains them on the first run that changes anything; rows written before
 /// read NULL in them. Every one is nullable.
-const EXTRA_COLUMNS: [Column; 5] = [
+const EXTRA_COLUMNS: [Column; 6] = [
     // `expand` or `contract`, from the header.
     Column {
         name: "phase",
@@ -52,6 +52,13 @@ const EXTRA_COLUMNS: [Column; 5] = [
     Column {
         name: "statements_done",
         kind: ColumnKind::Count,
+    },
+    // A backfill's progress: `NEXT LAST ROWS`, the start of the next batch
+    // (every key below it done), the key's maximum when it began, and the
+    // rows its committed batches changed (`driver::backfill`).
+    Column {
+        name: "backfill",
+        kind: ColumnKind::Short,
     },
 ];
 
@@ -181,6 +188,12 @@ pub trait HistorySql: Copy {
 
     /// The query reading how many statements of `revision` completed.
     fn select_progress(self, t: &HistoryTable, revision: &str) -> String;
+
+    /// Records a backfill's progress (`NEXT LAST ROWS`) in `revision`'s row.
+    fn set_backfill(self, t: &HistoryTable, revision: &str, progress: &str) -> String;
+
+    /// The query reading `revision`'s state and backfill progress, as text.
+    fn select_backfill(self, t: &HistoryTable, revision: &str) -> String;
 
     /// Sets `revision`'s state and error.
     fn set_state(self, t: &HistoryTable, revision: &str, state: State, error: Option<&str>) -> String;
@@ -477,6 +490,23 @@ impl HistorySql for Dialect {
         };
         format!(
             "SELECT {as_text} FROM {} WHERE revision = {}",
+            self.table(t),
+            self.quote_text(revision)
+        )
+    }
+
+    fn set_backfill(self, t: &HistoryTable, revision: &str, progress: &str) -> String {
+        format!(
+            "UPDATE {} SET backfill = {}, error = NULL WHERE revision = {}",
+            self.table(t),
+            self.quote_text(progress),
+            self.quote_text(revision)
+        )
+    }
+
+    fn select_backfill(self, t: &HistoryTable, revision: &str) -> String {
+        format!(
+            "SELECT state, COALESCE(backfill, '') FROM {} WHERE revision = {}",
             self.table(t),
             self.quote_text(revision)
         )

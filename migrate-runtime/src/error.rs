@@ -134,6 +134,29 @@ pub enum Error {
         applied: Vec<String>,
     },
 
+    /// A backfill could not run its batches: its key's values are not
+    /// integers, or its progress in the history row does not read.
+    #[error("backfill `{revision}` ({file}) cannot run: {reason}; {}", applied_note(.applied))]
+    Backfill {
+        /// The revision.
+        revision: String,
+        /// Its file.
+        file: String,
+        /// What is wrong, and how to mend it.
+        reason: String,
+        /// The revisions this run had already applied, which stay done.
+        applied: Vec<String>,
+    },
+
+    /// A downgrade or stamp found a backfill stopped between batches.
+    #[error(
+        "revision `{revision}` is a backfill in progress (its history row says `backfilling`): finish it with `upgrade` (it resumes after its last committed batch) before downgrading or stamping; nothing was changed"
+    )]
+    BackfillInProgress {
+        /// The revision.
+        revision: String,
+    },
+
     /// A run failed after it had completed some steps, outside any
     /// migration's SQL (writing the digest, releasing the lock, ...).
     #[error("{source}; {}", applied_note(.completed))]
@@ -468,7 +491,10 @@ impl Error {
     pub(crate) fn names_applied(&self) -> bool {
         matches!(
             self,
-            Error::Migration { .. } | Error::DanglingForeignKeys { .. } | Error::RustNotEmbedded { .. }
+            Error::Migration { .. }
+                | Error::DanglingForeignKeys { .. }
+                | Error::RustNotEmbedded { .. }
+                | Error::Backfill { .. }
         )
     }
 }

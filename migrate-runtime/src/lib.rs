@@ -49,7 +49,9 @@ pub use planned::{PendingPlan, PlanMoved, PlannedStep};
 pub use rehearsal::{
     Rehearsal, RehearsedOn, RehearsedStatement, RehearsedStep, SequenceAdvanced, StepOutcome, TakenLock,
 };
-pub use report::{Applied, HistoryEntry, Report, RoundTrip, RoundTripOutcome, RoundTrips, StepReport};
+pub use report::{
+    Applied, BackfillProgress, HistoryEntry, Report, RoundTrip, RoundTripOutcome, RoundTrips, StepReport,
+};
 pub use rust::{Connection, RustResult, WrongDatabase};
 pub use sets::Sets;
 pub use table::{DEFAULT_TABLE, HistoryTable};

@@ -261,6 +261,8 @@ impl Migrations {
             dependents: Vec::new(),
             observer: None,
             on_lock_wait: None,
+            batch_pause: Duration::ZERO,
+            max_duration: None,
         }
     }
 
@@ -343,6 +345,8 @@ pub struct Migrator<'m> {
     dependents: Vec<Dependent<'m>>,
     observer: Option<Observer<'m>>,
     on_lock_wait: Option<LockWaiter<'m>>,
+    batch_pause: Duration,
+    max_duration: Option<Duration>,
 }
 
 impl std::fmt::Debug for Migrator<'_> {
@@ -361,6 +365,8 @@ impl std::fmt::Debug for Migrator<'_> {
             .field("lease_ttl", &self.lease_ttl)
             .field("observer", &self.observer.is_some())
             .field("on_lock_wait", &self.on_lock_wait.is_some())
+            .field("batch_pause", &self.batch_pause)
+            .field("max_duration", &self.max_duration)
             .finish()
     }
 }
@@ -380,6 +386,8 @@ pub struct Progress<'a> {
     pub total: usize,
     /// `None` when the step starts; how long it took when it has finished.
     pub finished: Option<Duration>,
+    /// A backfill's progress, after each batch it commits (with `finished` `None`).
+    pub backfill: Option<crate::BackfillProgress>,
 }
 
 impl<'m> Migrator<'m> {
@@ -488,8 +496,10 @@ impl<'m> Migrator<'m> {
 
     /// Limits [`upgrade`](Self::upgrade) to a phase of an expand/contract
     /// deploy: with [`Phase::Expand`] it applies pending revisions up to, not
-    /// including, the first one marked `-- migrate:phase: contract` on the way
-    /// to the target, and says where it stopped in [`Report::held_back`]; with
+    /// including, the first one marked `-- migrate:phase: backfill` or
+    /// `contract` on the way to the target, and says where it stopped in
+    /// [`Report::held_back`]; with [`Phase::Backfill`] it runs the backfills
+    /// too and stops before the first contract revision; with
     /// [`Phase::Contract`] (or without this call) it applies everything.
     pub fn phase(mut self, phase: Phase) -> Self {
         self.phase = Some(phase);
@@ -561,6 +571,25 @@ impl<'m> Migrator<'m> {
         self
     }
 
+    /// Pauses this long after each committed batch of a backfill
+    /// (`-- migrate:phase: backfill`), leaving the server room for the
+    /// application's own queries (default none).
+    pub fn batch_pause(mut self, pause: Duration) -> Self {
+        self.batch_pause = pause;
+        self
+    }
+
+    /// Bounds a run: once it has applied for this long, it stops between
+    /// two batches of a backfill, leaving the revision in progress
+    /// ([`State::Backfilling`](migrate_core::State::Backfilling),
+    /// [`Report::paused`]); the next upgrade resumes it after its last
+    /// committed batch. Steps that are not backfills always run whole, and
+    /// a backfill commits at least one batch per run.
+    pub fn max_duration(mut self, limit: Duration) -> Self {
+        self.max_duration = Some(limit);
+        self
+    }
+
     /// Calls `f` as each step starts and as it finishes (for progress bars
     /// and Alembic-style `Running upgrade a -> b` lines).
     pub fn on_progress(mut self, f: impl Fn(&Progress<'_>) + Send + Sync + 'm) -> Self {
@@ -602,6 +631,8 @@ impl<'m> Migrator<'m> {
             set_name: self.set_name.clone(),
             dependents: self.dependents.clone(),
             observer: self.observer.clone(),
+            batch_pause: self.batch_pause,
+            max_duration: self.max_duration,
             on_lock_wait: self.on_lock_wait.clone(),
         })
     }

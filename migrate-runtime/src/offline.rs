@@ -184,6 +184,20 @@ impl Migrations {
                 applied: Vec::new(),
             });
         }
+        // A backfill's batches and their progress are the runtime's: a script would run one statement unbounded.
+        if let Some(m) = plan
+            .steps
+            .iter()
+            .map(|&i| graph.get(i))
+            .find(|m| direction == Direction::Upgrade && m.backfill().is_some())
+        {
+            return Err(Error::Backfill {
+                revision: m.revision().to_owned(),
+                file: m.file().to_owned(),
+                reason: "a backfill runs in batches, each committed with its progress, which an offline script cannot do; run `migrate upgrade` (or the application's) for it".into(),
+                applied: Vec::new(),
+            });
+        }
         Ok(render(dialect, table, direction, range, &graph, &plan, applied))
     }
 }

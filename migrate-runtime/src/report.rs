@@ -28,6 +28,29 @@ pub struct Report {
     /// The `contract` revision an upgrade limited to the expand phase
     /// ([`Migrator::phase`](crate::Migrator::phase)) stopped before, if it did.
     pub held_back: Option<String>,
+    /// The backfill revision this run stopped between batches, left in
+    /// progress ([`State::Backfilling`]) because
+    /// [`Migrator::max_duration`](crate::Migrator::max_duration) ran out:
+    /// the next upgrade resumes it after its last committed batch.
+    pub paused: Option<String>,
+}
+
+/// Where a backfill stands after a committed batch, as
+/// [`Progress::backfill`](crate::Progress) reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackfillProgress {
+    /// The rows its committed batches changed, in this run and earlier ones.
+    pub rows: u64,
+    /// The batches committed, in this run and earlier ones.
+    pub batches_done: u64,
+    /// The batches from the key's minimum to its maximum as they stood when it began.
+    pub batches: u64,
+    /// The first key value of the next batch: every value below is done.
+    pub next: i128,
+    /// The key's maximum when it began, the last value a batch covers.
+    pub last: i128,
+    /// The time left, estimated from this run's batches so far.
+    pub remaining: Option<Duration>,
 }
 
 impl Report {
@@ -62,6 +85,9 @@ pub struct Applied {
     /// For a migration run statement by statement, how many statements
     /// completed; `None` for a row written before statements were counted.
     pub statements_done: Option<u64>,
+    /// A backfill's progress as its row records it (`remaining` is `None`);
+    /// `None` for any other revision.
+    pub backfill: Option<BackfillProgress>,
 }
 
 /// One revision in [`history`](crate::Migrations::history): known, applied, or both.

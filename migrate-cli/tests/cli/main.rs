@@ -4,6 +4,7 @@
 mod support;
 
 mod autogenerate;
+mod backfills;
 mod bad_input;
 mod databases;
 mod deploying;

@@ -28,7 +28,7 @@ fn bad_directives_say_what_and_where() {
         [
             (
                 Some(4),
-                "in `-- migrate:phase:`, unknown phase `later`: use expand or contract"
+                "in `-- migrate:phase:`, unknown phase `later`: use expand, backfill or contract"
             ),
             (
                 Some(5),
@@ -451,5 +451,80 @@ fn bad_max_lock_says_what_and_which_names() {
             Some(9),
             "`-- migrate:max-lock:` must be in the header"
         )
+    );
+}
+
+#[test]
+fn a_backfill_names_its_range_and_runs_one_statement() {
+    let file = |header: &str, upgrade: &str| {
+        format!("-- fill v\n-- revision: a\n-- down_revision:\n{header}\n-- migrate:upgrade\n{upgrade}\n")
+    };
+    let good = "UPDATE t SET v = n * 2 WHERE id >= :start AND id < :end;";
+    let m = parse(
+        "m/a_x.sql",
+        &file(
+            "-- migrate:phase: backfill\n-- migrate:backfill: app.t.id batch=500",
+            good,
+        ),
+    )
+    .unwrap()
+    .migration;
+    assert_eq!(m.phase(), Some(Phase::Backfill));
+    let b = m.backfill().unwrap();
+    assert_eq!((b.table(), b.key(), b.batch()), ("app.t", "id", 500));
+    let errors = |header: &str, upgrade: &str| -> Vec<String> {
+        match parse("m/a_x.sql", &file(header, upgrade)) {
+            Ok(_) => Vec::new(),
+            Err(e) => e
+                .iter()
+                .map(|d| format!("{}: {}", d.line.unwrap_or(0), d.message))
+                .collect(),
+        }
+    };
+    let phase = "-- migrate:phase: backfill\n";
+    assert_eq!(
+        errors("-- migrate:backfill: t.id batch=10", good),
+        ["4: `-- migrate:backfill:` in a revision whose phase is not backfill"]
+    );
+    assert_eq!(
+        errors(phase, good),
+        ["6: a backfill revision without `-- migrate:backfill: TABLE.KEY batch=N`"]
+    );
+    for (spec, said) in [
+        ("t.id", "`batch=N` is missing"),
+        ("t.id batch=0", "`batch=0` is not a whole number of key values above 0"),
+        ("t.id batch=x", "`batch=x` is not a whole number of key values above 0"),
+        ("t batch=5", "`t` names no key column: write TABLE.KEY"),
+        (
+            "a.b.c.d batch=5",
+            "`a.b.c.d` is not TABLE.KEY of plain names (letters, digits, `_`; a schema may prefix the table)",
+        ),
+        (
+            "t.id batch=5 size=3",
+            "`size=3` is not an option of a backfill (`batch=N` is the one)",
+        ),
+    ] {
+        let header = format!("{phase}-- migrate:backfill: {spec}");
+        assert_eq!(
+            errors(&header, good),
+            [format!("5: in `-- migrate:backfill:`, {said}")],
+            "{spec}"
+        );
+    }
+    let spec = "-- migrate:phase: backfill\n-- migrate:backfill: t.id batch=10";
+    assert_eq!(
+        errors(&format!("{spec}\n-- migrate:no-transaction"), good),
+        ["5: `-- migrate:no-transaction` in a backfill revision"]
+    );
+    assert_eq!(
+        errors(
+            spec,
+            "UPDATE t SET v = 1 WHERE id >= :start AND id < :end;\nDELETE FROM u;"
+        ),
+        ["7: a backfill's upgrade section holds 2 statements"]
+    );
+    assert_eq!(
+        errors(spec, "UPDATE t SET v = ':end' WHERE id >= :start"),
+        ["7: a backfill's statement does not use `:end`"]
     );
 }

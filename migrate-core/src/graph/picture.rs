@@ -160,6 +160,7 @@ pub fn marks(graph: &Graph<'_>, i: usize, seen: Seen) -> Vec<&'static str> {
     }
     match graph.get(i).phase() {
         Some(Phase::Expand) => marks.push("[expand]"),
+        Some(Phase::Backfill) => marks.push("[backfill]"),
         Some(Phase::Contract) => marks.push("[contract]"),
         None => {}
     }

@@ -12,6 +12,7 @@
 //! taken for one. The runtime, which knows the database, splits with the
 //! one dialect it speaks.
 
+pub mod backfill;
 pub mod escape;
 pub mod lex;
 pub mod naming;

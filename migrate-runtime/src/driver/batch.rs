@@ -26,6 +26,7 @@ pub(crate) fn batchable(conn: &dyn Backend, step: &Step<'_>) -> bool {
         && !m.no_transaction()
         && !m.directives().foreign_keys_off
         && m.depends_on().next().is_none()
+        && step.backfill().is_none()
 }
 
 /// Consecutive steps, each migration with its history row, run together

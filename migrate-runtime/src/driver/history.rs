@@ -23,6 +23,8 @@ pub struct HistoryRow {
     /// How many statements of a migration run statement by statement completed;
     /// `None` in a row written before this column existed.
     pub statements_done: Option<i64>,
+    /// A backfill's progress, `NEXT LAST ROWS` ([`crate::driver::BackfillAt`]).
+    pub backfill: Option<String>,
 }
 
 impl HistoryRow {
@@ -48,6 +50,7 @@ pub type RowTuple = (
     Option<String>,
     Option<String>,
     Option<i64>,
+    Option<String>,
 );
 
 impl TryFrom<RowTuple> for HistoryRow {
@@ -68,6 +71,7 @@ impl TryFrom<RowTuple> for HistoryRow {
             downgrade,
             downgrade_checksum,
             statements_done,
+            backfill,
         ): RowTuple,
     ) -> Result<Self> {
         let state = match state.parse::<State>() {
@@ -96,6 +100,7 @@ impl TryFrom<RowTuple> for HistoryRow {
             downgrade,
             downgrade_checksum,
             statements_done,
+            backfill,
         })
     }
 }

@@ -47,6 +47,7 @@ pub use postgres::schemas_like;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+mod backfill;
 mod batch;
 mod guards;
 mod handle;
@@ -57,6 +58,7 @@ mod settings;
 mod statements;
 mod step;
 
+pub(crate) use backfill::{Backfilled, Pace, backfill, progress_of};
 pub(crate) use batch::*;
 pub(crate) use guards::*;
 pub use handle::*;
@@ -317,6 +319,16 @@ pub trait Backend: Send {
     ) -> Option<BoxFuture<'a, Result<()>>> {
         let _ = (s, step, sql, resume);
         None
+    }
+
+    /// The query reading a backfill key's minimum and maximum, as text (NULL
+    /// when the table is empty); `table` and `key` are plain names.
+    fn key_range(&self, table: &str, key: &str) -> String;
+
+    /// The statement that begins one backfill batch's transaction (SQLite:
+    /// `BEGIN IMMEDIATE`, the write lock taken before the statement reads).
+    fn begin_batch(&self) -> &'static str {
+        "BEGIN"
     }
 
     /// How a rehearsal keeps nothing on this database ([`Rehearsing`]).

@@ -32,6 +32,10 @@ impl super::Driver for MySql {
 impl Backend for MySqlConnection {
     super::same_everywhere!(MySql);
 
+    fn key_range(&self, table: &str, key: &str) -> String {
+        format!("SELECT CAST(MIN({key}) AS CHAR), CAST(MAX({key}) AS CHAR) FROM {table}")
+    }
+
     fn step_clock(&self) -> Option<(&'static str, &'static str)> {
         Some((
             "SET @migrate_step_started = NOW(6)",

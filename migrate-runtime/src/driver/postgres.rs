@@ -78,6 +78,10 @@ impl super::Driver for Postgres {
 impl Backend for PgConnection {
     super::same_everywhere!(Postgres);
 
+    fn key_range(&self, table: &str, key: &str) -> String {
+        format!("SELECT MIN({key})::text, MAX({key})::text FROM {table}")
+    }
+
     fn table_exists<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<bool>> {
         Box::pin(table_exists(self, s))
     }

@@ -89,6 +89,15 @@ fn writes(statement: &str) -> bool {
 impl Backend for SqliteConnection {
     super::same_everywhere!(Sqlite);
 
+    fn key_range(&self, table: &str, key: &str) -> String {
+        format!("SELECT CAST(MIN({key}) AS TEXT), CAST(MAX({key}) AS TEXT) FROM {table}")
+    }
+
+    fn begin_batch(&self) -> &'static str {
+        // The write lock before the statement reads, so a batch never fails to upgrade a read lock.
+        "BEGIN IMMEDIATE"
+    }
+
     fn table_exists<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
             let found: Option<(i64,)> = sqlx::query_as(super::logged(

@@ -16,7 +16,7 @@ pub struct Step<'a> {
     pub rust: Option<crate::rust::RustFn>,
 }
 
-impl Step<'_> {
+impl<'a> Step<'a> {
     /// The SQL this step runs, if any.
     pub(crate) fn sql(&self) -> Option<&str> {
         if !self.run_sql {
@@ -27,6 +27,14 @@ impl Step<'_> {
             Direction::Downgrade => self.migration.downgrade_sql(),
         }
         .filter(|s| !s.trim().is_empty())
+    }
+
+    /// The backfill this step runs in batches (`driver::backfill`): a SQL
+    /// backfill revision's upgrade, run (not stamped).
+    pub(crate) fn backfill(&self) -> Option<&'a migrate_core::Backfill> {
+        let m = self.migration;
+        let runs = self.run_sql && self.direction == Direction::Upgrade && !m.is_rust();
+        m.backfill().filter(|_| runs)
     }
 
     /// The error for this step's SQL failing; `cleanup` is what failed

@@ -43,6 +43,8 @@ struct Progressing {
     ahead: VecDeque<Duration>,
     /// The first step a batch may start at again.
     unbatched_until: usize,
+    /// How backfills are paced, and when the run stops between their batches.
+    pace: driver::Pace,
 }
 
 impl<'a> Applying<'a, '_> {
@@ -97,6 +99,10 @@ impl<'m> Run<'m> {
             open: None,
             ahead: VecDeque::new(),
             unbatched_until: 0,
+            pace: driver::Pace {
+                pause: self.batch_pause,
+                deadline: self.max_duration.and_then(|d| Instant::now().checked_add(d)),
+            },
         };
         if !applying.plan.is_empty() {
             // Until the run's last step is done, no start-up check may take the short cut.
@@ -116,7 +122,7 @@ impl<'m> Run<'m> {
             result = self
                 .apply_step(conn, (s, &together), &mut applying, &mut at, index, report)
                 .await;
-            if result.is_err() {
+            if result.is_err() || report.paused.is_some() {
                 break;
             }
         }
@@ -144,7 +150,8 @@ impl<'m> Run<'m> {
             }
         }
         result?;
-        if at.open.is_some() {
+        if at.open.is_some() || report.paused.is_some() {
+            // A backfill left in progress: the digest row stays dropped.
             return Ok(());
         }
         let digest = applying.digest.to_string();
@@ -270,7 +277,7 @@ impl<'m> Run<'m> {
         self.batch_ahead(conn, (alone, together), applying, at, (index, report.steps.len()))
             .await?;
         let batched_took = at.ahead.pop_front();
-        let in_one = at.one_transaction && !m.no_transaction();
+        let in_one = at.one_transaction && !m.no_transaction() && applying.step(i).backfill().is_none();
         if in_one && at.open.is_none() {
             driver::begin(conn, "beginning the run's transaction").await?;
             at.open = Some(report.steps.len());
@@ -297,7 +304,7 @@ impl<'m> Run<'m> {
         }
         let total = applying.plan.steps.len();
         let runs_sql = applying.run_sql();
-        let notify = |finished| {
+        let notify = |finished, backfill| {
             if let Some(f) = &self.observer {
                 f(&Progress {
                     migration: m,
@@ -306,14 +313,26 @@ impl<'m> Run<'m> {
                     index,
                     total,
                     finished,
+                    backfill,
                 });
             }
         };
-        notify(None);
+        notify(None, None);
         let started = Instant::now();
-        let mut ran = match batched_took {
-            Some(_) => Ok(()),
-            None => driver::apply(conn, s, step, None).await,
+        let mut ran = match (batched_took, step.backfill()) {
+            (Some(_), _) => Ok(()),
+            (None, Some(spec)) => {
+                let mut each = |p| notify(None, Some(p));
+                match driver::backfill(conn, s, step, spec, at.pace, &mut each).await {
+                    Ok(driver::Backfilled::Paused) => {
+                        report.paused = Some(m.revision().to_owned());
+                        return Ok(());
+                    }
+                    Ok(driver::Backfilled::Done) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+            (None, None) => driver::apply(conn, s, step, None).await,
         };
         if in_one && matches!(&ran, Err(e) if out_of_lock_slots(e)) {
             // The run's one transaction holds a lock on everything it created, and
@@ -331,7 +350,8 @@ impl<'m> Run<'m> {
         if let Err(mut e) = ran {
             if let Error::Migration { applied, .. }
             | Error::DanglingForeignKeys { applied, .. }
-            | Error::RustNotEmbedded { applied, .. } = &mut e
+            | Error::RustNotEmbedded { applied, .. }
+            | Error::Backfill { applied, .. } = &mut e
             {
                 *applied = report.revisions().into_iter().map(str::to_owned).collect();
             }
@@ -348,7 +368,7 @@ impl<'m> Run<'m> {
             None if applying.run_sql() => started.elapsed(),
             None => Duration::ZERO,
         };
-        notify(Some(duration));
+        notify(Some(duration), None);
         report.steps.push(StepReport {
             revision: m.revision().to_owned(),
             message: m.message().to_owned(),

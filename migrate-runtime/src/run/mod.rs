@@ -58,6 +58,10 @@ pub(crate) struct Run<'m> {
     /// The lists whose applied revisions may depend on this set's.
     pub(crate) dependents: Vec<Dependent<'m>>,
     pub(crate) observer: Option<Observer<'m>>,
+    /// The pause after each batch of a backfill.
+    pub(crate) batch_pause: Duration,
+    /// How long a run may apply before it stops between a backfill's batches.
+    pub(crate) max_duration: Option<Duration>,
     pub(crate) on_lock_wait: Option<LockWaiter<'m>>,
 }
 
@@ -159,6 +163,13 @@ impl<'m> Run<'m> {
             checksum: r.checksum.clone(),
             stored_downgrade: r.downgrade.is_some(),
             statements_done: r.statements_done.map(|n| n.max(0) as u64),
+            backfill: driver::progress_of(
+                r.backfill.as_deref(),
+                graph
+                    .position(&r.revision)
+                    .and_then(|i| graph.get(i).backfill())
+                    .map(|b| b.batch()),
+            ),
         };
         let mut out: Vec<HistoryEntry> = graph
             .iter()
@@ -228,7 +239,9 @@ impl Drop for Session<'_> {
 /// The digest of the history rows as read.
 pub(crate) fn digest_of(rows: &[HistoryRow]) -> Digest {
     let mut digest = Digest::empty();
-    for r in rows {
+    // A backfill stopped between batches is left out: the run that finishes it
+    // adds it as applied, and none that leaves it so writes a digest.
+    for r in rows.iter().filter(|r| r.state != State::Backfilling) {
         digest.insert(&r.revision, &r.checksum, r.state);
     }
     digest

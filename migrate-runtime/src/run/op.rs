@@ -114,8 +114,10 @@ impl<'m> Run<'m> {
             // whose parents are gone.
             return Err(Error::UnknownAbove { revisions: unknown });
         }
-        if self.phase == Some(Phase::Expand) && direction == Direction::Upgrade && run_sql {
-            report.held_back = hold_back_contract(graph, &mut plan);
+        if direction == Direction::Upgrade && run_sql {
+            report.held_back = self.hold_back(graph, &mut plan);
+        } else {
+            refuse_backfilling(&rows)?;
         }
         if let Some(expected) = &expected {
             self.verify_planned(conn, s, (graph, &rows, &plan), expected).await?;
@@ -159,18 +161,29 @@ impl<'m> Run<'m> {
     }
 }
 
-/// The expand phase: cuts `plan` before its first contract revision, which it
-/// names (held back until no old code runs).
-pub(super) fn hold_back_contract(graph: &Graph<'_>, plan: &mut plan::Plan) -> Option<String> {
-    let cut = plan
-        .steps
-        .iter()
-        .position(|&i| graph.get(i).phase() == Some(Phase::Contract))?;
-    let held = graph.get(plan.steps[cut]).revision().to_owned();
-    tracing::info!(
-        revision = %held,
-        "stopping before the first contract revision (expand phase only): run the upgrade without the phase once no old code runs"
-    );
-    plan.steps.truncate(cut);
-    Some(held)
+/// Unapplying or stamping around a backfill half-done would strand its row.
+fn refuse_backfilling(rows: &[HistoryRow]) -> Result<()> {
+    match rows.iter().find(|r| r.state == State::Backfilling) {
+        Some(r) => Err(Error::BackfillInProgress {
+            revision: r.revision.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+impl Run<'_> {
+    /// The phase of a deploy this run is limited to: cuts an upgrade's `plan`
+    /// where it stops ([`plan::hold_back`]), naming the first revision held
+    /// back (for the next phase).
+    pub(super) fn hold_back(&self, graph: &Graph<'_>, plan: &mut plan::Plan) -> Option<String> {
+        let phase = self.phase?;
+        let held = graph.get(plan::hold_back(graph, plan, phase)?);
+        tracing::info!(
+            revision = held.revision(),
+            phase = %phase,
+            next = held.phase().map_or("none", Phase::as_str),
+            "stopping before the first revision of a later phase: run the upgrade with that phase (or without one) when the deploy reaches it"
+        );
+        Some(held.revision().to_owned())
+    }
 }

@@ -28,9 +28,7 @@ impl<'m> Run<'m> {
             let graph = self.graph()?;
             let applied = self.check(&graph, &rows)?;
             let mut plan = plan::upgrade(&graph, &applied, &target)?;
-            if self.phase == Some(Phase::Expand) {
-                super::op::hold_back_contract(&graph, &mut plan);
-            }
+            self.hold_back(&graph, &mut plan);
             let mut pending = self.pending(conn.dialect(), &s, &graph, &rows, &plan, target);
             pending.schema = self.live_schema(conn, &s).await?;
             Ok(pending)

@@ -141,9 +141,7 @@ impl<'m> Run<'m> {
         };
         let applied = self.check(graph, &rows)?;
         let mut plan = plan::upgrade(graph, &applied, target)?;
-        if self.phase == Some(Phase::Expand) {
-            super::op::hold_back_contract(graph, &mut plan);
-        }
+        self.hold_back(graph, &mut plan);
         for &i in &plan.steps {
             let m = graph.get(i);
             let named = migrate_core::sql::naming::naming_database(m.upgrade_sql(), conn.dialect(), &database);
@@ -177,9 +175,7 @@ impl<'m> Run<'m> {
         let rows = conn.read_rows(s, Some(columns)).await?;
         let applied = self.check(graph, &rows)?;
         let mut plan = plan::upgrade(graph, &applied, &target)?;
-        if self.phase == Some(Phase::Expand) {
-            super::op::hold_back_contract(graph, &mut plan);
-        }
+        self.hold_back(graph, &mut plan);
         let mut locks = Locks {
             existing: conn.existing_tables().await,
             held: HashSet::new(),
@@ -196,6 +192,12 @@ impl<'m> Run<'m> {
                 stopped = true;
                 Some(StepOutcome::NotRehearsable {
                     sql: format!("-- {}: a Rust revision, not rehearsed", m.file()),
+                })
+            } else if m.backfill().is_some() {
+                // Its batches commit one by one, which no rehearsal undoes.
+                stopped = true;
+                Some(StepOutcome::NotRehearsable {
+                    sql: m.upgrade_sql().to_owned(),
                 })
             } else if m.no_transaction() && !copy {
                 stopped = true;
