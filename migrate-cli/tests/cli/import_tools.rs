@@ -2,12 +2,16 @@
 //! goose, dbmate and Flyway, a folder written as that tool's documentation
 //! lays one out, with the features it describes, is imported (`import
 //! TOOL PATH`), checked, applied and downgraded; its schema is compared with
-//! the one the tool's own order gives (sqlx's own migrator; for the others
-//! the engine's client replaying the files in the tool's order). Refusals
-//! name the file and write nothing. `adopt TOOL` on databases sqlx migrated
-//! (through sqlx's migrator), and on refinery's and diesel's history tables
-//! written as those crates write them (their crates are not dependencies:
-//! refinery's checksums are the ones its own tests expect).
+//! the one the tool's own order gives (sqlx's migrator, and refinery's and
+//! diesel_migrations' through `tests/tools`, a package of its own so that
+//! nothing here links those crates; for the others the engine's client
+//! replaying the files in the tool's order). Refusals name the file and
+//! write nothing. `adopt TOOL` on databases sqlx's, refinery's and diesel's
+//! own migrators migrated: then `upgrade head` is a no-op, the next
+//! release's revision applies, and a stored checksum that no longer matches
+//! the file is refused by version; on the other tools' tables as each
+//! creates them (Flyway's written by hand: Flyway is a Java tool, not
+//! available here).
 
 use crate::databases::postgres::{db, psql, server};
 use crate::support::{fails, migrate, ok, program};
@@ -250,12 +254,9 @@ fn adopt_a_database_sqlx_migrated() {
 const REFINERY_V1: &str = "CREATE TABLE persons (\n    id int,\n    name varchar(255),\n    city varchar(255)\n);\n";
 const REFINERY_V2: &str = "CREATE TABLE cars (\n    id int,\n    name varchar(255)\n);\n";
 
-#[test]
-fn refinery_versions_in_folders_and_adopt() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cwd = tmp.path();
+fn refinery_folder(src: &Path) {
     write(
-        &cwd.join("refinery"),
+        src,
         &[
             ("V1-2/V1__initial.sql", REFINERY_V1),
             ("V1-2/V2__add_cars_table.sql", REFINERY_V2),
@@ -267,6 +268,65 @@ fn refinery_versions_in_folders_and_adopt() {
             ("notes.txt", "refinery warns and skips it\n"),
         ],
     );
+}
+
+/// `tests/tools`, the migrators of refinery and diesel_migrations (a
+/// package of its own, so that nothing here links them), built once per
+/// run into a target folder of its own; `tool` applies `dir` to the SQLite
+/// file `db` with that tool's own runner.
+fn tool(tool: &str, dir: &Path, db: &Path) {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let exe = BUILT.get_or_init(|| {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/Cargo.toml");
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("import-tools");
+        let out = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--locked", "--manifest-path"])
+            .arg(&manifest)
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("RUSTFLAGS")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "building tests/tools failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        target
+            .join("debug")
+            .join(format!("migrate-test-tools{}", std::env::consts::EXE_SUFFIX))
+    });
+    program(
+        exe.to_str().unwrap(),
+        &[tool, dir.to_str().unwrap(), db.to_str().unwrap()],
+        None,
+    );
+}
+
+/// The next release's revision is migrate's: it alone runs on `url`.
+fn next_release(cwd: &Path, url: &str) {
+    let path = ok(&mut migrate(cwd), &["revision", "-m", "add email"]);
+    let path = cwd.join(path.trim());
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text.replace(
+        "-- migrate:upgrade\n",
+        "-- migrate:upgrade\nCREATE TABLE emails (address TEXT);\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let up = crate::support::run(&mut migrate(cwd), &["upgrade", "head", "--database-url", url]);
+    let said = format!("{}{}", up.stdout, up.stderr);
+    assert!(up.code == 0 && said.matches("Running upgrade").count() == 1, "{said}");
+    assert!(dump(cwd, url).contains("emails"));
+}
+
+/// refinery's own runner (the crate, through `tests/tools`) applies the
+/// folder: its schema is ours; adopt on the database it migrated; a file
+/// edited after refinery ran is refused by its stored checksum.
+#[test]
+fn refinery_versions_in_folders_and_adopt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let src = cwd.join("refinery");
+    refinery_folder(&src);
     import(cwd, "refinery", "refinery");
     let (_, v1) = imported(cwd, "refinery", "1");
     assert!(
@@ -274,73 +334,94 @@ fn refinery_versions_in_folders_and_adopt() {
         "refinery's own: {v1}"
     );
     let (path, theirs) = sqlite(cwd, "theirs.db");
-    for f in [
-        "V1-2/V1__initial.sql",
-        "V1-2/V2__add_cars_table.sql",
-        "V3/U3__add_brand_to_cars_table.sql",
-        "V10__add_year.sql",
-    ] {
-        sqlite3(&path, &std::fs::read_to_string(cwd.join("refinery").join(f)).unwrap());
-    }
+    tool("refinery", &src, &path);
+    sqlite3(&path, "DROP TABLE refinery_schema_history;");
     let (_, ours) = sqlite(cwd, "ours.db");
     applied_like(cwd, &ours, &theirs, false);
 
-    // refinery's table as `refinery_core` creates and fills it, at V2.
-    sqlite3(
-        &path,
-        "CREATE TABLE refinery_schema_history (version INT4 PRIMARY KEY, name VARCHAR(255), applied_on VARCHAR(255), checksum VARCHAR(255));\n\
-         INSERT INTO refinery_schema_history VALUES (1, 'initial', '2024-05-06T07:08:09Z', '2959965718684201605');\n\
-         INSERT INTO refinery_schema_history VALUES (2, 'add_cars_table', '2024-05-06T07:08:09Z', '8238603820526370208');",
-    );
-    let (_, v2) = imported(cwd, "refinery", "2");
+    let (app, url) = sqlite(cwd, "app.db");
+    tool("refinery", &src, &app);
     let script = ok(
         &mut migrate(cwd),
-        &["adopt", "refinery", "--sql", "--database-url", &theirs],
+        &["adopt", "refinery", "--sql", "--database-url", &url],
     );
     assert_eq!(
         script.lines().filter(|l| l.starts_with("INSERT INTO")).count(),
-        2,
+        4,
         "{script}"
     );
-    ok(&mut migrate(cwd), &["adopt", "refinery", "--database-url", &theirs]);
-    let current = ok(&mut migrate(cwd), &["current", "--database-url", &theirs]);
-    assert!(
-        current.contains(
-            &v2.lines()
-                .find_map(|l| l.strip_prefix("-- revision: "))
-                .unwrap()
-                .to_owned()
-        ),
-        "{current}"
-    );
+    adopted(cwd, "refinery", &url);
+    next_release(cwd, &url);
 
-    // A checksum that does not match is refused, naming the version.
-    let (other, other_url) = sqlite(cwd, "other.db");
-    sqlite3(
-        &other,
-        "CREATE TABLE refinery_schema_history (version INT4 PRIMARY KEY, name VARCHAR(255), applied_on VARCHAR(255), checksum VARCHAR(255));\n\
-         INSERT INTO refinery_schema_history VALUES (1, 'initial', '2024-05-06T07:08:09Z', '12345');",
-    );
-    let said = fails(
-        &mut migrate(cwd),
-        &["adopt", "refinery", "--database-url", &other_url],
-        1,
-    );
-    assert!(said.contains("version 1:") && said.contains("checksum"), "{said}");
+    // V2 edited after refinery ran it: the checksum refinery stored differs.
+    let edited = cwd.join("edited");
+    refinery_folder(&edited.join("refinery"));
+    let (app, url) = sqlite(&edited, "app.db");
+    tool("refinery", &edited.join("refinery"), &app);
+    let file = edited.join("refinery/V1-2/V2__add_cars_table.sql");
+    std::fs::write(&file, REFINERY_V2.replace("name varchar(255)", "name text")).unwrap();
+    import(&edited, "refinery", "refinery");
+    let said = fails(&mut migrate(&edited), &["adopt", "refinery", "--database-url", &url], 1);
+    assert!(said.contains("version 2:") && said.contains("checksum"), "{said}");
 
     // A Rust migration is refused, naming it.
     write(
-        &cwd.join("refinery"),
+        &src,
         &[("V11__rust.rs", "pub fn migration() -> String { String::new() }\n")],
     );
     refused(cwd, "refinery", "refinery", "V11__rust.rs");
+}
+
+/// diesel_migrations' own harness (the crate, through `tests/tools`) on
+/// SQLite: reversible folders, one outside a transaction by its
+/// `metadata.toml`; its schema is ours, and adopt on the database it migrated.
+#[test]
+fn diesel_migrations_on_sqlite_and_adopt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let src = cwd.join("diesel");
+    write(
+        &src,
+        &[
+            ("2024-01-01-120000_create_users/up.sql", USERS),
+            ("2024-01-01-120000_create_users/down.sql", "DROP TABLE users;\n"),
+            ("2024-01-02-120000_create_posts/up.sql", POSTS),
+            ("2024-01-02-120000_create_posts/down.sql", "DROP TABLE posts;\n"),
+            ("2024-01-03-120000_index_posts/up.sql", INDEX),
+            ("2024-01-03-120000_index_posts/down.sql", "DROP INDEX posts_user;\n"),
+            (
+                "2024-01-03-120000_index_posts/metadata.toml",
+                "run_in_transaction = false\n",
+            ),
+            (".keep", ""),
+        ],
+    );
+    import(cwd, "diesel", "diesel");
+    let (_, index) = imported(cwd, "diesel", "20240103120000");
+    assert!(index.contains("-- migrate:no-transaction"), "{index}");
+    let (path, theirs) = sqlite(cwd, "theirs.db");
+    tool("diesel", &src, &path);
+    sqlite3(&path, "DROP TABLE __diesel_schema_migrations;");
+    let (_, ours) = sqlite(cwd, "ours.db");
+    applied_like(cwd, &ours, &theirs, true);
+
+    let (app, url) = sqlite(cwd, "app.db");
+    tool("diesel", &src, &app);
+    adopted(cwd, "diesel", &url);
+    let rows = program(
+        "sqlite3",
+        &[app.to_str().unwrap(), "SELECT count(*) FROM __diesel_schema_migrations"],
+        None,
+    );
+    assert_eq!(rows.trim(), "3", "diesel's table is left as it was");
+    next_release(cwd, &url);
 }
 
 /// diesel's layout on PostgreSQL: its initial setup (plpgsql functions in
 /// dollar quotes), a reversible migration, and one that `metadata.toml`
 /// runs outside a transaction (CREATE INDEX CONCURRENTLY).
 #[test]
-fn diesel_folders_metadata_and_adopt() {
+fn diesel_folders_on_postgres() {
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
     let setup = "CREATE OR REPLACE FUNCTION diesel_manage_updated_at(_tbl regclass) RETURNS VOID AS $$\nBEGIN\n    EXECUTE format('CREATE TRIGGER set_updated_at BEFORE UPDATE ON %s\n                    FOR EACH ROW EXECUTE PROCEDURE diesel_set_updated_at()', _tbl);\nEND;\n$$ LANGUAGE plpgsql;\n\nCREATE OR REPLACE FUNCTION diesel_set_updated_at() RETURNS trigger AS $$\nBEGIN\n    IF (\n        NEW IS DISTINCT FROM OLD AND\n        NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at\n    ) THEN\n        NEW.updated_at := current_timestamp;\n    END IF;\n    RETURN NEW;\nEND;\n$$ LANGUAGE plpgsql;\n";
@@ -387,26 +468,6 @@ fn diesel_folders_metadata_and_adopt() {
         psql(&theirs.url, &[], Some(up));
     }
     applied_like(cwd, &ours.url, &theirs.url, true);
-
-    // diesel's table, as diesel_migrations creates and fills it.
-    psql(
-        &theirs.url,
-        &[
-            "-c",
-            "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP); INSERT INTO __diesel_schema_migrations (version) VALUES ('00000000000000'), ('20240101120000'), ('20240102120000')",
-        ],
-        None,
-    );
-    ok(&mut migrate(cwd), &["adopt", "diesel", "--database-url", &theirs.url]);
-    let up = crate::support::run(&mut migrate(cwd), &["upgrade", "head", "--database-url", &theirs.url]);
-    let said = format!("{}{}", up.stdout, up.stderr);
-    assert!(up.code == 0 && !said.contains("Running upgrade"), "a no-op: {said}");
-    let rows = psql(
-        &theirs.url,
-        &["-Atc", "SELECT count(*) FROM __diesel_schema_migrations"],
-        None,
-    );
-    assert_eq!(rows.trim(), "3", "diesel's table is left as it was");
 }
 
 #[test]
