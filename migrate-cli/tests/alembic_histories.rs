@@ -19,6 +19,9 @@
 //!
 //! Without the set-up the tests print `SKIPPED`, and fail under `CI=true`.
 
+#[path = "common/outside.rs"]
+mod outside;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -229,34 +232,16 @@ fn import(ini: &Path, python: &Path, dir: &Path) {
 /// An application outside the workspace embedding `folder`, built once per
 /// folder; it runs `upgrade head` on the URL it is given.
 fn application(folder: &Path) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let app = folder.parent().unwrap().join("app");
-    std::fs::create_dir_all(app.join("src")).unwrap();
-    std::fs::write(
-        app.join("Cargo.toml"),
-        format!(
-            "[package]\nname = \"imported\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\nmigrate = {{ path = {:?}, default-features = false, features = [\"postgres\"] }}\ntokio = {{ version = \"1\", features = [\"rt\", \"macros\"] }}\n\n[workspace]\n",
-            root.display().to_string()
-        ),
+    let main = format!(
+        "static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!({:?});\n\n#[tokio::main(flavor = \"current_thread\")]\nasync fn main() {{\n    let url = std::env::args().nth(1).unwrap();\n    let pool = migrate::sqlx::PgPool::connect(&url).await.unwrap();\n    let report = MIGRATIONS.upgrade(&pool, \"head\").await.unwrap();\n    println!(\"{{}}\", report.steps.len());\n}}\n",
+        folder.display().to_string()
+    );
+    outside::application(
+        &folder.parent().unwrap().join("app"),
+        "\"postgres\"",
+        &main,
+        "imported-histories",
     )
-    .unwrap();
-    std::fs::copy(root.join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
-    std::fs::write(
-        app.join("src/main.rs"),
-        format!(
-            "static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!({:?});\n\n#[tokio::main(flavor = \"current_thread\")]\nasync fn main() {{\n    let url = std::env::args().nth(1).unwrap();\n    let pool = migrate::sqlx::PgPool::connect(&url).await.unwrap();\n    let report = MIGRATIONS.upgrade(&pool, \"head\").await.unwrap();\n    println!(\"{{}}\", report.steps.len());\n}}\n",
-            folder.display().to_string()
-        ),
-    )
-    .unwrap();
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("imported-histories");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    ok(Command::new(cargo)
-        .args(["build", "--offline", "--quiet"])
-        .current_dir(&app)
-        .env("CARGO_TARGET_DIR", &target)
-        .env_remove("RUSTFLAGS"));
-    target.join("debug/imported")
 }
 
 /// The revisions of the imported folder, in application order, with their parents.

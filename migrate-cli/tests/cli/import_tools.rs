@@ -810,3 +810,71 @@ fn flyway_adopt(cwd: &Path, theirs_path: &Path, theirs: &str) {
         assert!(said.contains(why), "{said}");
     }
 }
+
+/// The imported folders of five tools, embedded by one application outside
+/// the workspace (`embed_migrations!`, one `static` each) whose `upgrade`
+/// brings a SQLite database per folder to the schema `migrate upgrade` gives.
+#[test]
+fn imported_folders_embedded_and_applied() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    sqlx_folder(&cwd.join("src/sqlx"));
+    refinery_folder(&cwd.join("src/refinery"));
+    write(
+        &cwd.join("src"),
+        &[
+            ("golang-migrate/1_users.up.sql", USERS),
+            ("golang-migrate/1_users.down.sql", "DROP TABLE users;\n"),
+            ("golang-migrate/2_posts.up.sql", POSTS),
+            (
+                "dbmate/20240101120000_users.sql",
+                &format!("-- migrate:up\n{USERS}\n-- migrate:down\nDROP TABLE users;\n"),
+            ),
+            (
+                "dbmate/20240102120000_posts.sql",
+                &format!("-- migrate:up transaction:false\n{POSTS}"),
+            ),
+            ("flyway/V1__users.sql", USERS),
+            ("flyway/V1.1__posts.sql", POSTS),
+            ("flyway/U1.1__posts.sql", "DROP TABLE posts;\n"),
+        ],
+    );
+    let tools = ["sqlx", "refinery", "golang-migrate", "dbmate", "flyway"];
+    let mut statics = String::new();
+    for (i, t) in tools.iter().enumerate() {
+        let dir = cwd.join("embedded").join(t);
+        let src = format!("src/{t}");
+        ok(&mut migrate(cwd), &["import", t, &src, "--dir", dir.to_str().unwrap()]);
+        statics.push_str(&format!(
+            "static M{i}: migrate::Migrations = migrate::embed_migrations!({:?});\n",
+            dir.display().to_string()
+        ));
+    }
+    let lists: Vec<String> = (0..tools.len()).map(|i| format!("&M{i}")).collect();
+    let main = format!(
+        "{statics}\n#[tokio::main(flavor = \"current_thread\")]\nasync fn main() {{\n    let dir = std::env::args().nth(1).unwrap();\n    for (i, list) in [{}].into_iter().enumerate() {{\n        let url = format!(\"sqlite:{{dir}}/embedded{{i}}.db?mode=rwc\");\n        let pool = migrate::sqlx::SqlitePool::connect(&url).await.unwrap();\n        let report = list.upgrade(&pool, \"head\").await.unwrap();\n        println!(\"{{}}\", report.steps.len());\n    }}\n}}\n",
+        lists.join(", ")
+    );
+    let exe = crate::outside::application(&cwd.join("app"), "\"sqlite\"", &main, "imported-tools");
+    let ran = program(exe.to_str().unwrap(), &[cwd.to_str().unwrap()], None);
+    assert_eq!(ran.lines().collect::<Vec<_>>(), ["3", "4", "2", "2", "2"], "{ran}");
+    for (i, t) in tools.iter().enumerate() {
+        let dir = cwd.join("embedded").join(t);
+        let (_, url) = sqlite(cwd, &format!("cli{i}.db"));
+        let dir = dir.to_str().unwrap();
+        ok(
+            &mut migrate(cwd),
+            &["upgrade", "head", "--dir", dir, "--database-url", &url],
+        );
+        let (_, embedded) = sqlite(cwd, &format!("embedded{i}.db"));
+        let ours = ok(
+            &mut migrate(cwd),
+            &["schema", "dump", "--dir", dir, "--database-url", &embedded],
+        );
+        let cli = ok(
+            &mut migrate(cwd),
+            &["schema", "dump", "--dir", dir, "--database-url", &url],
+        );
+        assert_eq!(ours, cli, "{t}: the embedded upgrade and the command line's differ");
+    }
+}

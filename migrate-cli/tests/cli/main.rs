@@ -2,6 +2,8 @@
 //! them (`assert_cmd`), grouped by what users do.
 
 mod support;
+#[path = "../common/outside.rs"]
+mod outside;
 
 mod autogenerate;
 mod backfills;
