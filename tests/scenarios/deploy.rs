@@ -210,7 +210,7 @@ macro_rules! deploy {
             let (one, two) = releases(dir.path());
             one.upgrade(&db.pool, "head").await.unwrap();
             // The table as the first version made it.
-            for column in ["phase", "no_transaction", "downgrade", "downgrade_checksum", "statements_done"] {
+            for column in ["phase", "no_transaction", "downgrade", "downgrade_checksum", "statements_done", "backfill"] {
                 db::exec(&db.pool, &format!("ALTER TABLE migrate_history DROP COLUMN {column}")).await;
             }
             assert_eq!(columns(&db.pool, "migrate_history").await.len(), 8);
@@ -221,7 +221,7 @@ macro_rules! deploy {
             assert_eq!(columns(&db.pool, "migrate_history").await.len(), 8);
             // The first changing run adds them; the old row stays as it was.
             two.upgrade(&db.pool, "r2").await.unwrap();
-            assert_eq!(columns(&db.pool, "migrate_history").await.len(), 13);
+            assert_eq!(columns(&db.pool, "migrate_history").await.len(), 14);
             let history = two.history(&db.pool).await.unwrap();
             let stored: Vec<bool> = history.iter().filter_map(|e| e.applied.as_ref()).map(|a| a.stored_downgrade).collect();
             assert_eq!(stored, [false, true], "rows written before have no stored downgrade");
