@@ -37,6 +37,7 @@ use lookalike::{MIGRATION_KEYS, Meant, Place, lookalike, split_key};
 mod backfill;
 pub(crate) mod lookalike;
 pub mod rust;
+mod vars;
 
 /// The longest revision id accepted.
 pub const MAX_REVISION_LEN: usize = 64;
@@ -51,7 +52,7 @@ pub const NO_TRANSACTION_DIRECTIVE: &str = "-- migrate:no-transaction";
 pub const FOREIGN_KEYS_OFF_DIRECTIVE: &str = "-- migrate:foreign-keys-off";
 
 /// Every header directive, as the help of an unknown one lists them.
-const DIRECTIVES_HELP: &str = "the directives are `-- migrate:upgrade`, `-- migrate:downgrade`, and in the header `-- migrate:no-transaction`, `-- migrate:foreign-keys-off`, `-- migrate:phase: expand|backfill|contract`, `-- migrate:backfill: TABLE.KEY batch=N`, `-- migrate:lock-timeout: 5s`, `-- migrate:statement-timeout: 10min`, `-- migrate:max-lock: share-update-exclusive` and `-- migrate:allow RULE: reason`";
+const DIRECTIVES_HELP: &str = "the directives are `-- migrate:upgrade`, `-- migrate:downgrade`, and in the header `-- migrate:no-transaction`, `-- migrate:foreign-keys-off`, `-- migrate:phase: expand|backfill|contract`, `-- migrate:backfill: TABLE.KEY batch=N`, `-- migrate:lock-timeout: 5s`, `-- migrate:statement-timeout: 10min`, `-- migrate:max-lock: share-update-exclusive`, `-- migrate:var [secret] NAME [= default]` and `-- migrate:allow RULE: reason`";
 
 /// A migration file, parsed, with the lines that diagnostics point at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,12 +224,17 @@ struct Header<'t> {
     allowed: Vec<String>,
     /// `-- migrate:backfill: TABLE.KEY batch=N`, read, and its line.
     backfill: Option<(crate::migration::Backfill, usize)>,
+    /// `-- migrate:var` declarations (see `format/vars.rs`).
+    vars: Vec<crate::sql::vars::Variable>,
 }
 
 impl<'t> Header<'t> {
     /// Reads line `i` (from 0).
     fn read_line(&mut self, cx: &mut Ctxt<'_>, i: usize, line: &'t str) {
         if let Some(name) = directive(line, cx.syntax.prefix()) {
+            if let Some(declaration) = vars::declaration_text(name) {
+                return self.var(cx, i + 1, declaration);
+            }
             match name.split_once(':') {
                 Some((key, value)) => self.valued_directive(cx, i + 1, key.trim(), value),
                 None => self.marker(cx, i, name),
@@ -756,6 +762,8 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
     check_foreign_keys_off(&mut cx, &header);
     cx.finish()?;
     let sections = Sections::of(upgrade_start, header.downgrade_start, lines.len());
+    vars::check_uses(&mut cx, &header.vars, &lines, &sections);
+    cx.finish()?;
     backfill::check(
         &mut cx,
         &header,
@@ -785,7 +793,8 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
         file: file.to_owned(),
     })
     .located(first_line(&lines, sections.upgrade), header.allowed)
-    .with_backfill(header.backfill.map(|(b, _)| b));
+    .with_backfill(header.backfill.map(|(b, _)| b))
+    .with_vars(header.vars);
     Ok(ParsedFile {
         migration,
         created: header.created,

@@ -37,8 +37,9 @@ pub use digest::Digest;
 pub use graph::{Graph, Unordered};
 pub use history::{HistoryProblem, State};
 pub use lock::TableLock;
-pub use migration::{Backfill, Directives, Language, Migration, MigrationParts, Phase};
+pub use migration::{Backfill, Directives, Language, Migration, MigrationParts, Phase, UnsetVariable};
 pub use plan::{Direction, Plan, PlanError};
+pub use sql::vars::Variable;
 pub use target::{Target, TargetError};
 
 #[cfg(test)]

@@ -167,6 +167,40 @@ pub struct Migration {
     language: Language,
     /// `-- migrate:backfill: TABLE.KEY batch=N`.
     backfill: Option<Backfill>,
+    /// Its `-- migrate:var` declarations, as `(name, default, secret)`.
+    vars: Vars,
+    /// Once its variables are bound ([`Migration::bound`]): what was written.
+    bound: Option<Box<Bound>>,
+}
+
+/// `-- migrate:var` declarations: borrowed when embedded, owned when loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Vars {
+    Embedded(&'static [(&'static str, Option<&'static str>, bool)]),
+    Loaded(Vec<crate::sql::vars::Variable>),
+}
+
+/// What a migration whose variables are bound keeps of its text as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Bound {
+    /// The downgrade with its `${NAME}`s, as the history stores it.
+    downgrade: Option<Cow<'static, str>>,
+    /// The secret variables' values, as `(name, value)`, to redact.
+    secrets: Vec<(String, String)>,
+}
+
+/// A variable a revision to run uses, with no value from any source.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "revision {revision} ({file}) uses the variable `{name}`, which has no value: give it one (`--var {name}=VALUE`, `MIGRATE_VAR_{name}`, `[vars]` in migrate.toml, `Migrator::var`) or a default in its declaration (`-- migrate:var {name} = VALUE`)"
+)]
+pub struct UnsetVariable {
+    /// The revision declaring it.
+    pub revision: String,
+    /// Its file.
+    pub file: String,
+    /// The variable.
+    pub name: String,
 }
 
 /// `-- depends_on:` entries: borrowed when embedded, owned when loaded.
@@ -252,6 +286,8 @@ pub struct EmbeddedParts {
     pub language: Language,
     /// A backfill's table, key and batch.
     pub backfill: Option<(&'static str, &'static str, u64)>,
+    /// Its `-- migrate:var` declarations, as `(name, default, secret)`.
+    pub vars: &'static [(&'static str, Option<&'static str>, bool)],
 }
 
 impl Migration {
@@ -274,7 +310,84 @@ impl Migration {
             allowed: Parents::Embedded(&[]),
             language: Language::Sql,
             backfill: None,
+            vars: Vars::Loaded(Vec::new()),
+            bound: None,
         }
+    }
+
+    /// This migration with the variables its header declares (`-- migrate:var`).
+    pub fn with_vars(mut self, vars: Vec<crate::sql::vars::Variable>) -> Migration {
+        self.vars = Vars::Loaded(vars);
+        self
+    }
+
+    /// The variables its header declares, in order.
+    pub fn vars(&self) -> impl Iterator<Item = crate::sql::vars::Variable> + '_ {
+        let (embedded, loaded): (&[_], &[_]) = match &self.vars {
+            Vars::Embedded(v) => (v, &[]),
+            Vars::Loaded(v) => (&[], v),
+        };
+        let embedded = embedded
+            .iter()
+            .map(|&(name, default, secret)| crate::sql::vars::Variable::__embedded(name, default, secret));
+        embedded.chain(loaded.iter().cloned())
+    }
+
+    /// This migration as `dialect` runs it: each `${NAME}` it declares
+    /// replaced by `value` of the variable, else its default (see
+    /// [`crate::sql::vars`]). Its checksum and [`stored_downgrade`](Self::stored_downgrade)
+    /// stay those of the text as written. A variable with no value is an error.
+    pub fn bound(
+        &self,
+        dialect: crate::Dialect,
+        value: &dyn Fn(&crate::sql::vars::Variable) -> Option<String>,
+    ) -> Result<Migration, UnsetVariable> {
+        let mut values = Vec::new();
+        for var in self.vars() {
+            let Some(v) = value(&var).or_else(|| var.default().map(str::to_owned)) else {
+                return Err(UnsetVariable {
+                    revision: self.revision().to_owned(),
+                    file: self.file().to_owned(),
+                    name: var.name().to_owned(),
+                });
+            };
+            values.push((var, v));
+        }
+        if values.is_empty() {
+            return Ok(self.clone());
+        }
+        let lookup = |name: &str| {
+            values
+                .iter()
+                .find(|(var, _)| var.name() == name)
+                .map(|(_, v)| v.clone())
+        };
+        let substitute = |sql: &str| crate::sql::vars::substitute(sql, dialect, &lookup);
+        let secrets = values.iter().filter(|(var, _)| var.secret());
+        Ok(Migration {
+            upgrade: Cow::Owned(substitute(&self.upgrade)),
+            downgrade: self.downgrade.as_deref().map(|d| Cow::Owned(substitute(d))),
+            bound: Some(Box::new(Bound {
+                downgrade: self.downgrade.clone(),
+                secrets: secrets.map(|(var, v)| (var.name().to_owned(), v.clone())).collect(),
+            })),
+            ..self.clone()
+        })
+    }
+
+    /// The downgrade as written, with its `${NAME}`s: what the history
+    /// stores, even once the variables are [bound](Self::bound).
+    pub fn stored_downgrade(&self) -> Option<&str> {
+        match &self.bound {
+            Some(b) => b.downgrade.as_deref(),
+            None => self.downgrade_sql(),
+        }
+    }
+
+    /// The values of its secret variables once [bound](Self::bound), as
+    /// `(name, value)`: what a log line or an error must not show.
+    pub fn secrets(&self) -> &[(String, String)] {
+        self.bound.as_ref().map_or(&[], |b| &b.secrets)
     }
 
     /// This migration with the backfill range of its header: its upgrade,
@@ -335,6 +448,7 @@ impl Migration {
         file: "",
         language: Language::Sql,
         backfill: None,
+        vars: &[],
     };
 
     /// Used by `embed_migrations!`; not public API.
@@ -362,6 +476,8 @@ impl Migration {
                 Some((table, key, batch)) => Some(Backfill::__embedded(table, key, batch)),
                 None => None,
             },
+            vars: Vars::Embedded(parts.vars),
+            bound: None,
         }
     }
 

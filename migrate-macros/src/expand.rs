@@ -67,6 +67,10 @@ fn embedded(m: &Migration) -> TokenStream {
         let (table, key, batch) = (b.table(), b.key(), b.batch());
         quote!((#table, #key, #batch))
     }));
+    let vars = m.vars().map(|v| {
+        let (name, default, secret) = (v.name().to_owned(), option(v.default().map(|d| quote!(#d))), v.secret());
+        quote!((#name, #default, #secret))
+    });
     let language = match m.language() {
         migrate_core::Language::Sql => quote!(::migrate::__private::Language::Sql),
         migrate_core::Language::Rust => quote!(::migrate::__private::Language::Rust),
@@ -90,6 +94,7 @@ fn embedded(m: &Migration) -> TokenStream {
         m.file = #file;
         m.language = #language;
         m.backfill = #backfill;
+        m.vars = &[#(#vars),*];
         ::migrate::__private::Migration::__embedded(m)
     }}
 }

@@ -528,3 +528,60 @@ fn a_backfill_names_its_range_and_runs_one_statement() {
         ["7: a backfill's statement does not use `:end`"]
     );
 }
+
+#[test]
+fn variables_are_declared_in_the_header() {
+    let text = "-- m\n-- revision: a\n-- down_revision:\n-- migrate:var app_user\n-- migrate:var schema = app: main\n-- migrate:var secret pw\n\n-- migrate:upgrade\nCREATE USER ${app_user} PASSWORD '${pw}';\nCREATE SCHEMA ${schema};\nCREATE FUNCTION f() RETURNS int AS $$ SELECT ${x} $$ LANGUAGE sql; -- ${y}\n\n-- migrate:downgrade\nDROP USER ${app_user};\n";
+    let m = parse("migrations/a_m.sql", text).unwrap().migration;
+    let vars: Vec<_> = m.vars().collect();
+    assert_eq!(
+        vars,
+        [
+            crate::Variable::new("app_user", None, false),
+            crate::Variable::new("schema", Some("app: main".into()), false),
+            crate::Variable::new("pw", None, true),
+        ]
+    );
+    // The checksum covers the text as written; binding keeps it and the stored downgrade.
+    let value = |v: &crate::Variable| (v.name() != "schema").then(|| format!("<{}>", v.name()));
+    let bound = m.bound(crate::Dialect::Postgres, &value).unwrap();
+    assert_eq!(bound.checksum(), m.checksum());
+    assert!(
+        bound
+            .upgrade_sql()
+            .starts_with("CREATE USER <app_user> PASSWORD '<pw>';\nCREATE SCHEMA app: main;")
+    );
+    assert!(bound.upgrade_sql().contains("$$ SELECT ${x} $$ LANGUAGE sql; -- ${y}"));
+    assert_eq!(bound.downgrade_sql(), Some("DROP USER <app_user>;"));
+    assert_eq!(bound.stored_downgrade(), Some("DROP USER ${app_user};"));
+    assert_eq!(bound.secrets(), [("pw".to_owned(), "<pw>".to_owned())]);
+    let unset = m.bound(crate::Dialect::Sqlite, &|_| None).unwrap_err();
+    assert_eq!((unset.revision.as_str(), unset.name.as_str()), ("a", "app_user"));
+}
+
+#[test]
+fn bad_variables_say_what_and_where() {
+    let text = "-- m\n-- revision: a\n-- down_revision:\n-- migrate:var 1x\n-- migrate:var a\n-- migrate:var a\n-- migrate:var\n\n-- migrate:upgrade\nSELECT ${a}, ${b};\n-- migrate:var c\n\n-- migrate:downgrade\n\nSELECT '${d}';\n";
+    let e = parse("migrations/a_m.sql", text).unwrap_err();
+    let got: Vec<_> = e.iter().map(|d| (d.line, d.message.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (Some(4), "`1x` is not a variable name"),
+            (Some(6), "second declaration of the variable `a`"),
+            (Some(7), "`-- migrate:var` names no variable"),
+            (Some(11), "`-- migrate:var` must be in the header"),
+        ]
+    );
+    let text = "-- m\n-- revision: a\n-- down_revision:\n-- migrate:var a\n\n-- migrate:upgrade\nSELECT ${a}, ${b};\n\n-- migrate:downgrade\n\nSELECT '${d}';\n";
+    let e = parse("migrations/a_m.sql", text).unwrap_err();
+    let got: Vec<_> = e.iter().map(|d| (d.line, d.message.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (Some(7), "`${b}` in the upgrade section names no declared variable"),
+            (Some(11), "`${d}` in the downgrade section names no declared variable"),
+        ]
+    );
+    assert!(e[0].to_string().contains("a_m.sql:7"), "{}", e[0]);
+}

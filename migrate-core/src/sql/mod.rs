@@ -18,6 +18,7 @@ pub mod lex;
 pub mod naming;
 pub mod split;
 pub mod tables;
+pub mod vars;
 
 pub use split::{Statement, commits_implicitly, needs_terminator, statements};
 
