@@ -333,18 +333,29 @@ impl Migration {
         embedded.chain(loaded.iter().cloned())
     }
 
-    /// This migration as `dialect` runs it: each `${NAME}` it declares
-    /// replaced by `value` of the variable, else its default (see
+    /// This migration as `dialect` runs it in `direction`: each `${NAME}` it
+    /// declares replaced by `value` of the variable, else its default (see
     /// [`crate::sql::vars`]). Its checksum and [`stored_downgrade`](Self::stored_downgrade)
-    /// stay those of the text as written. A variable with no value is an error.
+    /// stay those of the text as written. A variable with no value that the
+    /// section of `direction` uses is an error.
     pub fn bound(
         &self,
         dialect: crate::Dialect,
+        direction: crate::Direction,
         value: &dyn Fn(&crate::sql::vars::Variable) -> Option<String>,
     ) -> Result<Migration, UnsetVariable> {
+        let section = match direction {
+            crate::Direction::Upgrade => self.upgrade_sql(),
+            crate::Direction::Downgrade => self.downgrade_sql().unwrap_or_default(),
+        };
+        let used = crate::sql::vars::uses(section, dialect);
         let mut values = Vec::new();
         for var in self.vars() {
-            let Some(v) = value(&var).or_else(|| var.default().map(str::to_owned)) else {
+            let found = value(&var).or_else(|| var.default().map(str::to_owned));
+            let Some(v) = found else {
+                if !used.iter().any(|u| u.name == var.name()) {
+                    continue;
+                }
                 return Err(UnsetVariable {
                     revision: self.revision().to_owned(),
                     file: self.file().to_owned(),

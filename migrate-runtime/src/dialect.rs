@@ -331,7 +331,7 @@ impl Parts for Dialect {
         let parents: Vec<&str> = m.down_revisions().collect();
         let (columns, values) = if full {
             // A Rust revision's downgrade is code, never stored: without its file it is irreversible.
-            let down = m.downgrade_sql().filter(|_| !m.is_rust());
+            let down = m.stored_downgrade().filter(|_| !m.is_rust());
             (
                 ", phase, no_transaction, downgrade, downgrade_checksum, statements_done",
                 format!(

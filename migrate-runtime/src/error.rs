@@ -430,6 +430,12 @@ pub enum Error {
         current: Vec<String>,
     },
 
+    /// A revision the run would apply or unapply declares a variable
+    /// (`-- migrate:var NAME`) that no source gives a value and that has no
+    /// default: found before the run's first statement, so nothing was changed.
+    #[error("{0}; nothing was changed")]
+    UnsetVariable(migrate_core::UnsetVariable),
+
     /// The database failed outside any migration's SQL.
     #[error("{context}: {}", db_message(.source))]
     Database {

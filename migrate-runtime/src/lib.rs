@@ -35,6 +35,7 @@ pub mod split;
 mod table;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod vars;
 
 pub use adopt::ToolRow;
 pub use dialect::{Dialect, HistorySql, ToolHistory};

@@ -263,6 +263,7 @@ impl Migrations {
             on_lock_wait: None,
             batch_pause: Duration::ZERO,
             max_duration: None,
+            vars: Default::default(),
         }
     }
 
@@ -347,6 +348,7 @@ pub struct Migrator<'m> {
     on_lock_wait: Option<LockWaiter<'m>>,
     batch_pause: Duration,
     max_duration: Option<Duration>,
+    vars: crate::vars::Values,
 }
 
 impl std::fmt::Debug for Migrator<'_> {
@@ -590,6 +592,40 @@ impl<'m> Migrator<'m> {
         self
     }
 
+    /// Gives the variable `name` (declared `-- migrate:var NAME` in a
+    /// revision's header, used as `${NAME}` in its SQL) the value `value`
+    /// for the revisions this run applies or unapplies. The environment's
+    /// `MIGRATE_VAR_NAME` wins over it; it wins over the declaration's
+    /// default. A revision to run whose variable has no value stops the run
+    /// before its first statement ([`Error::UnsetVariable`]). The value is
+    /// never part of the checksum or the stored downgrade; a `secret` one
+    /// never appears in a log line or an error message.
+    pub fn var(mut self, name: &str, value: &str) -> Self {
+        self.vars.given.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// [`var`](Self::var), winning over the environment too: what a command
+    /// line's `--var NAME=VALUE` passes.
+    pub fn var_overriding(mut self, name: &str, value: &str) -> Self {
+        self.vars.overriding.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// [`Migrations::script`] with this migrator's history table and the
+    /// values of its variables ([`var`](Self::var)); a secret variable stays
+    /// `${NAME}` in the script, with a note above its step.
+    pub fn script(
+        &self,
+        dialect: migrate_core::Dialect,
+        direction: Direction,
+        range: &crate::ScriptRange,
+    ) -> Result<String> {
+        let table = self.table.clone().map_err(Error::InvalidName)?;
+        self.migrations
+            .script_with(dialect, (&table, &self.vars), direction, range)
+    }
+
     /// Calls `f` as each step starts and as it finishes (for progress bars
     /// and Alembic-style `Running upgrade a -> b` lines).
     pub fn on_progress(mut self, f: impl Fn(&Progress<'_>) + Send + Sync + 'm) -> Self {
@@ -634,6 +670,7 @@ impl<'m> Migrator<'m> {
             batch_pause: self.batch_pause,
             max_duration: self.max_duration,
             on_lock_wait: self.on_lock_wait.clone(),
+            vars: self.vars.clone(),
         })
     }
 

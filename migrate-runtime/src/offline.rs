@@ -159,6 +159,18 @@ impl Migrations {
         direction: Direction,
         range: &ScriptRange,
     ) -> Result<String> {
+        self.script_with(dialect, (table, &crate::vars::Values::default()), direction, range)
+    }
+
+    /// [`script`](Self::script) with the values of declared variables
+    /// ([`Migrator::script`](crate::Migrator::script)).
+    pub(crate) fn script_with(
+        &self,
+        dialect: Dialect,
+        (table, vars): (&HistoryTable, &crate::vars::Values),
+        direction: Direction,
+        range: &ScriptRange,
+    ) -> Result<String> {
         let graph = self.graph().map_err(Error::Invalid)?;
         let nothing = vec![false; graph.len()];
         let applied = match &range.from {
@@ -198,7 +210,16 @@ impl Migrations {
                 applied: Vec::new(),
             });
         }
-        Ok(render(dialect, table, direction, range, &graph, &plan, applied))
+        let bound = vars.bind_script(&graph, &plan, dialect)?;
+        Ok(render(
+            dialect,
+            table,
+            direction,
+            range,
+            &graph,
+            (&plan, &bound),
+            applied,
+        ))
     }
 }
 
@@ -208,7 +229,7 @@ fn render(
     direction: Direction,
     range: &ScriptRange,
     graph: &Graph<'_>,
-    plan: &migrate_core::Plan,
+    (plan, bound): (&migrate_core::Plan, &[(usize, Migration)]),
     mut applied: Vec<bool>,
 ) -> String {
     let transactional = dialect != Dialect::Mysql;
@@ -256,18 +277,20 @@ fn render(
     }
     for &i in &plan.steps {
         let m = graph.get(i);
+        let sent = bound.iter().find(|(at, _)| *at == i).map_or(m, |(_, b)| b);
         let (sql, history) = match direction {
             Direction::Upgrade => {
                 applied[i] = true;
-                (m.upgrade_sql(), dialect.insert_applied_basic(table, m, "0"))
+                (sent.upgrade_sql(), dialect.insert_applied_basic(table, m, "0"))
             }
             Direction::Downgrade => {
                 applied[i] = false;
-                (m.downgrade_sql().unwrap_or(""), dialect.delete(table, m.revision()))
+                (sent.downgrade_sql().unwrap_or(""), dialect.delete(table, m.revision()))
             }
         };
         let wrap = transactional && !m.no_transaction();
         let _ = writeln!(out, "\n-- Running {} ({})", step_line(direction, m), m.file());
+        out.push_str(&crate::vars::script_note(m));
         if m.no_transaction() {
             out.push_str("-- migrate:no-transaction: this migration runs outside a transaction.\n");
         }

@@ -10,6 +10,7 @@ mod requests;
 mod round_trips;
 mod sets;
 mod support;
+mod variables;
 
 use migrate::Migrations;
 

@@ -544,7 +544,9 @@ fn variables_are_declared_in_the_header() {
     );
     // The checksum covers the text as written; binding keeps it and the stored downgrade.
     let value = |v: &crate::Variable| (v.name() != "schema").then(|| format!("<{}>", v.name()));
-    let bound = m.bound(crate::Dialect::Postgres, &value).unwrap();
+    let bound = m
+        .bound(crate::Dialect::Postgres, crate::Direction::Upgrade, &value)
+        .unwrap();
     assert_eq!(bound.checksum(), m.checksum());
     assert!(
         bound
@@ -555,7 +557,9 @@ fn variables_are_declared_in_the_header() {
     assert_eq!(bound.downgrade_sql(), Some("DROP USER <app_user>;"));
     assert_eq!(bound.stored_downgrade(), Some("DROP USER ${app_user};"));
     assert_eq!(bound.secrets(), [("pw".to_owned(), "<pw>".to_owned())]);
-    let unset = m.bound(crate::Dialect::Sqlite, &|_| None).unwrap_err();
+    let unset = m
+        .bound(crate::Dialect::Sqlite, crate::Direction::Downgrade, &|_| None)
+        .unwrap_err();
     assert_eq!((unset.revision.as_str(), unset.name.as_str()), ("a", "app_user"));
 }
 

@@ -584,7 +584,7 @@ use same_everywhere;
 /// Passes `sql` on after logging it at DEBUG under the target `migrate::sql`:
 /// every statement the runtime sends goes through here.
 pub(crate) fn logged<T: AsRef<str>>(sql: T) -> T {
-    tracing::debug!(target: "migrate::sql", "{}", sql.as_ref());
+    tracing::debug!(target: "migrate::sql", "{}", crate::vars::redacted(sql.as_ref()));
     sql
 }
 

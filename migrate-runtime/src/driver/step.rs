@@ -61,7 +61,7 @@ impl<'a> Step<'a> {
             line,
             rolled_back,
             applied: Vec::new(),
-            source,
+            source: crate::vars::redact_error(self.migration, source),
             cleanup: cleanup.map(Box::new),
         }
     }

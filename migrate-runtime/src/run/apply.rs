@@ -30,6 +30,8 @@ pub(crate) struct Applying<'a, 'g> {
     pub(crate) digest: Digest,
     /// The Rust revisions' functions the list carries (`embed_migrations!`).
     pub(crate) rust: &'static [crate::rust::RustStep],
+    /// The steps that declare variables, bound, by their position in `graph`.
+    pub(crate) bound: &'a [(usize, Migration)],
 }
 
 /// Where the steps of a run stand: the run's one transaction, if any is open
@@ -53,7 +55,10 @@ impl<'a> Applying<'a, '_> {
     }
 
     fn step(&self, i: usize) -> Step<'a> {
-        let migration = self.graph.get(i);
+        let migration = match self.bound.iter().find(|(at, _)| *at == i) {
+            Some((_, bound)) => bound,
+            None => self.graph.get(i),
+        };
         Step {
             migration,
             direction: self.plan.direction,

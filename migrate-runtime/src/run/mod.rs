@@ -63,6 +63,8 @@ pub(crate) struct Run<'m> {
     /// How long a run may apply before it stops between a backfill's batches.
     pub(crate) max_duration: Option<Duration>,
     pub(crate) on_lock_wait: Option<LockWaiter<'m>>,
+    /// The values of declared variables (`-- migrate:var`).
+    pub(crate) vars: crate::vars::Values,
 }
 
 /// Another list whose applied revisions may depend on this set's revisions.

@@ -53,6 +53,9 @@ impl<'m> Run<'m> {
             State::Upgrading | State::UpgradeFailed => Direction::Upgrade,
             _ => Direction::Downgrade,
         };
+        let bound = self.vars.bind(m, d, direction)?;
+        let _redacting = crate::vars::Redacting::new([&bound]);
+        let m = &bound;
         let sql = match direction {
             Direction::Upgrade => m.upgrade_sql(),
             Direction::Downgrade => m
@@ -181,7 +184,12 @@ pub(crate) fn with_stored(graph: &Graph<'_>, rows: &[HistoryRow]) -> Result<Vec<
             runs_after: Vec::new(),
             file: STORED_FILE.to_owned(),
         };
-        list.push(Migration::with_checksum(parts, checksum));
+        // Its `${NAME}`s, stored as written, take today's values when it runs; none is printed.
+        let vars = migrate_core::sql::vars::undeclared(r.downgrade.as_deref().unwrap_or(""), &[])
+            .into_iter()
+            .map(|(name, _)| migrate_core::Variable::new(name, None, true))
+            .collect();
+        list.push(Migration::with_checksum(parts, checksum).with_vars(vars));
     }
     Ok(list)
 }

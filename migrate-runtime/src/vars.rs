@@ -1,0 +1,166 @@
+//! Declared variables at run time: the values a run resolves (a command
+//! line's `--var`, the environment's `MIGRATE_VAR_NAME`, the builder's
+//! [`Migrator::var`](crate::Migrator::var), a declaration's default, highest
+//! first), every step of a plan bound before its first statement is sent,
+//! and the secret values kept out of log lines and error messages.
+//!
+//! The substitution itself is core's ([`migrate_core::sql::vars`]); a
+//! migration keeps its text as written for its checksum and for the
+//! downgrade its history row stores ([`Migration::bound`]).
+
+use crate::error::{Error, Result};
+use migrate_core::{Dialect, Direction, Graph, Migration, Plan, Variable};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The values a run was given, by source.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Values {
+    /// Above the environment: a command line's `--var NAME=VALUE`.
+    pub(crate) overriding: Vec<(String, String)>,
+    /// Below the environment: the builder's and a config file's.
+    pub(crate) given: Vec<(String, String)>,
+}
+
+/// The environment variable that gives variable `name` a value.
+pub fn env_name(name: &str) -> String {
+    format!("MIGRATE_VAR_{name}")
+}
+
+impl Values {
+    /// `name`'s value from every source but its declaration's default.
+    fn value(&self, var: &Variable) -> Option<String> {
+        let find = |list: &[(String, String)]| list.iter().rev().find(|(n, _)| n == var.name()).map(|(_, v)| v.clone());
+        find(&self.overriding)
+            .or_else(|| std::env::var(env_name(var.name())).ok())
+            .or_else(|| find(&self.given))
+    }
+
+    /// `m` as `dialect` runs it, its variables bound.
+    pub(crate) fn bind(&self, m: &Migration, dialect: Dialect, direction: Direction) -> Result<Migration> {
+        m.bound(dialect, direction, &|var| self.value(var))
+            .map_err(Error::UnsetVariable)
+    }
+
+    /// Every step of `plan` that declares variables, bound, by its position in
+    /// `graph`: checked whole before the run sends anything, so that a
+    /// variable with no value stops the run before its first statement.
+    pub(crate) fn bind_plan(
+        &self,
+        graph: &Graph<'_>,
+        plan: &Plan,
+        dialect: Dialect,
+    ) -> Result<Vec<(usize, Migration)>> {
+        let mut bound = Vec::new();
+        for &i in &plan.steps {
+            let m = graph.get(i);
+            if m.vars().next().is_some() {
+                bound.push((i, self.bind(m, dialect, plan.direction)?));
+            }
+        }
+        Ok(bound)
+    }
+}
+
+impl Values {
+    /// [`bind_plan`](Self::bind_plan) for an offline script: a secret
+    /// variable keeps its `${NAME}`, which whoever runs the script replaces
+    /// ([`script_note`] says so), so the script never holds its value.
+    pub(crate) fn bind_script(
+        &self,
+        graph: &Graph<'_>,
+        plan: &Plan,
+        dialect: Dialect,
+    ) -> Result<Vec<(usize, Migration)>> {
+        let value = |var: &Variable| match var.secret() {
+            true => Some(format!("${{{}}}", var.name())),
+            false => self.value(var),
+        };
+        let mut bound = Vec::new();
+        for &i in &plan.steps {
+            let m = graph.get(i);
+            if m.vars().next().is_some() {
+                bound.push((
+                    i,
+                    m.bound(dialect, plan.direction, &value).map_err(Error::UnsetVariable)?,
+                ));
+            }
+        }
+        Ok(bound)
+    }
+}
+
+/// The lines an offline script writes above a step whose secret variables
+/// it leaves as `${NAME}`.
+pub(crate) fn script_note(m: &Migration) -> String {
+    m.vars()
+        .filter(Variable::secret)
+        .map(|v| {
+            format!(
+                "-- `${{{0}}}` is the secret variable {0}: its value is never printed; replace it before running this script.\n",
+                v.name()
+            )
+        })
+        .collect()
+}
+
+/// How many secret values are registered: the log's fast path when none is.
+static REGISTERED: AtomicUsize = AtomicUsize::new(0);
+/// The secret values of the runs under way, as `(name, value)`.
+static SECRETS: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+/// The secret values of a run's bound steps, kept out of every log line
+/// ([`redacted`]) while it lives.
+pub(crate) struct Redacting(Vec<(String, String)>);
+
+impl Redacting {
+    /// Registers the secrets of `bound`.
+    pub(crate) fn new<'a>(bound: impl IntoIterator<Item = &'a Migration>) -> Redacting {
+        let secrets: Vec<(String, String)> = bound.into_iter().flat_map(|m| m.secrets().iter().cloned()).collect();
+        if !secrets.is_empty() {
+            let mut all = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+            all.extend(secrets.iter().cloned());
+            REGISTERED.store(all.len(), Ordering::SeqCst);
+        }
+        Redacting(secrets)
+    }
+}
+
+impl Drop for Redacting {
+    fn drop(&mut self) {
+        if self.0.is_empty() {
+            return;
+        }
+        let mut all = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+        for secret in &self.0 {
+            if let Some(at) = all.iter().position(|s| s == secret) {
+                all.remove(at);
+            }
+        }
+        REGISTERED.store(all.len(), Ordering::SeqCst);
+    }
+}
+
+/// `text` with every registered secret value replaced by its `${NAME}`.
+pub(crate) fn redacted(text: &str) -> std::borrow::Cow<'_, str> {
+    if REGISTERED.load(Ordering::SeqCst) == 0 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let all = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    std::borrow::Cow::Owned(migrate_core::sql::vars::redact(text, &all))
+}
+
+/// `source`, the database's error for a step of `m`, with `m`'s secret
+/// values taken out of its text (then only its text is kept).
+pub(crate) fn redact_error(m: &Migration, source: sqlx::Error) -> sqlx::Error {
+    if m.secrets().is_empty() {
+        return source;
+    }
+    let text = crate::error::db_message(&source);
+    let clean = migrate_core::sql::vars::redact(&text, m.secrets());
+    if clean == text {
+        source
+    } else {
+        sqlx::Error::Protocol(clean)
+    }
+}
