@@ -63,6 +63,21 @@ pub struct Options {
     /// Print only results and errors: no progress lines, notes or hints
     #[arg(long, short)]
     pub quiet: bool,
+    /// Give the variable NAME (declared `-- migrate:var NAME` in a revision's header, used as `${NAME}` in its SQL) the value VALUE, for what upgrade, downgrade, test and their --sql scripts run; repeatable; wins over $MIGRATE_VAR_NAME, which wins over `[vars]` in the config file
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = variable)]
+    pub vars: Vec<(String, String)>,
+}
+
+/// `NAME=VALUE`, a `--var`: a variable name, `=`, and the value as written.
+fn variable(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if migrate_core::sql::vars::is_name(name.trim()) => {
+            Ok((name.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!(
+            "`{text}` is not NAME=VALUE (a name is a letter or `_`, then letters, digits and `_`)"
+        )),
+    }
 }
 
 impl Options {
@@ -87,6 +102,8 @@ impl Options {
             lease_ttl: self.lease_ttl.or(outer.lease_ttl),
             ignore_unknown_revisions: self.ignore_unknown_revisions || outer.ignore_unknown_revisions,
             quiet: self.quiet || outer.quiet,
+            // The command's own come last, so they win.
+            vars: [outer.vars.clone(), self.vars.clone()].concat(),
         }
     }
 }

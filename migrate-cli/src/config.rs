@@ -60,6 +60,8 @@ struct File {
     /// `sqlite`, `postgres` or `mysql`: the database the folder is written
     /// for, where no database URL names it (lint, offline scripts).
     dialect: Option<String>,
+    /// `[vars]`: values of the variables revisions declare (`-- migrate:var NAME`).
+    vars: Option<BTreeMap<String, String>>,
 }
 
 /// A `[sets.NAME]` table: another folder migrated into the same database.
@@ -120,6 +122,10 @@ pub(crate) struct Settings {
     pub config_file: Option<PathBuf>,
     /// `lint_from` and `[lint]`.
     pub lint: LintSettings,
+    /// `[vars]` of the config file, below the environment's `MIGRATE_VAR_NAME`.
+    pub vars: Vec<(String, String)>,
+    /// `--var NAME=VALUE`, above the environment.
+    pub var_flags: Vec<(String, String)>,
 }
 
 /// What the config file tells `migrate lint`.
@@ -235,6 +241,8 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
         },
         ignore_unknown: options.ignore_unknown_revisions,
         config_file,
+        vars: file.vars.take().unwrap_or_default().into_iter().collect(),
+        var_flags: options.vars.clone(),
     })
 }
 

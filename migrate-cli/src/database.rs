@@ -242,6 +242,18 @@ pub(crate) fn migrator<'m>(migrations: &'m Migrations, s: &Settings, out: &'m Ou
     if let Some(ttl) = s.lease_ttl {
         migrator = migrator.lease_ttl(ttl);
     }
+    with_vars(migrator, s)
+}
+
+/// `migrator` given the values of `[vars]` and `--var` (the environment's
+/// `MIGRATE_VAR_NAME` between them, read by the runtime).
+pub(crate) fn with_vars<'m>(mut migrator: Migrator<'m>, s: &Settings) -> Migrator<'m> {
+    for (name, value) in &s.vars {
+        migrator = migrator.var(name, value);
+    }
+    for (name, value) in &s.var_flags {
+        migrator = migrator.var_overriding(name, value);
+    }
     migrator
 }
 

@@ -174,8 +174,7 @@ async fn migrations_state(
 ) -> Result<Schema, CliError> {
     let exclude = own_tables(s);
     with_scratch(d, s.dev_database_url.as_deref(), out, interrupt, async |db, _| {
-        migrations
-            .migrator()
+        database::with_vars(migrations.migrator(), s)
             .history_table(s.table.name())
             .upgrade(&mut *db, "head")
             .await?;

@@ -350,7 +350,8 @@ fn offline(source: Source<'_>, s: &Settings, direction: Direction, text: &str, o
         (None, None) => return Err(CliError::NoDialect),
     };
     let migrations = source.migrations(s)?;
-    out.raw(&migrations.script(dialect, &s.table, direction, &range)?);
+    let migrator = database::migrator(&migrations, s, out);
+    out.raw(&migrator.script(dialect, direction, &range)?);
     Ok(())
 }
 

@@ -27,3 +27,4 @@ mod session;
 mod sets;
 mod shipped;
 mod test_from;
+mod variables;
