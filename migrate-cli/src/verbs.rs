@@ -541,15 +541,15 @@ async fn current_check(source: Source<'_>, s: &Settings, json: bool, out: &Outpu
         ));
     }
     if json {
-        out.result(
-            &json!({
-                "at_head": unknown.is_empty() && pending.is_empty(),
-                "pending": pending,
-                "unknown": unknown,
-                "in_progress": status.backfilling,
-            })
-            .to_string(),
-        );
+        let mut value = json!({
+            "at_head": unknown.is_empty() && pending.is_empty(),
+            "pending": pending,
+            "unknown": unknown,
+        });
+        if !status.backfilling.is_empty() {
+            value["in_progress"] = json!(status.backfilling);
+        }
+        out.result(&value.to_string());
     }
     if !unknown.is_empty() {
         return Err(CliError::Unknown(unknown));
@@ -618,16 +618,12 @@ async fn current(source: Source<'_>, s: &Settings, json: bool, out: &Output) -> 
         Ok(_) => migrator.history(&mut db).await.unwrap_or_default(),
         Err(_) => Vec::new(),
     };
-    let with_state = |state| -> Vec<&HistoryEntry> {
+    let with_state = |state| {
         entries
             .iter()
-            .filter(|e| e.applied.as_ref().is_some_and(|a| a.state == state))
-            .collect()
+            .filter(move |e| e.applied.as_ref().is_some_and(|a| a.state == state))
     };
-    let failed: Vec<String> = with_state(State::DowngradeFailed)
-        .into_iter()
-        .map(|e| e.revision.clone())
-        .collect();
+    let failed: Vec<String> = with_state(State::DowngradeFailed).map(|e| e.revision.clone()).collect();
     for e in with_state(State::Backfilling) {
         let at = e
             .applied

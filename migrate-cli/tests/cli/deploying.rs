@@ -188,7 +188,10 @@ fn check_warns_on_an_expand_revision_that_drops_something() {
     // A bad phase is an error of the file, named like the macro's.
     revision(&dir, "b2", "a1", "-- migrate:phase: later", "SELECT 1;", "");
     let said = fails(&mut migrate(cwd), &["check"], 1);
-    assert!(said.contains("unknown phase `later`: use expand or contract"), "{said}");
+    assert!(
+        said.contains("unknown phase `later`: use expand, backfill or contract"),
+        "{said}"
+    );
 }
 
 #[test]
