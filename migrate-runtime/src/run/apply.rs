@@ -30,8 +30,9 @@ pub(crate) struct Applying<'a, 'g> {
     pub(crate) digest: Digest,
     /// The Rust revisions' functions the list carries (`embed_migrations!`).
     pub(crate) rust: &'static [crate::rust::RustStep],
-    /// The steps that declare variables, bound, by their position in `graph`.
-    pub(crate) bound: &'a [(usize, Migration)],
+    /// The steps that declare variables, bound, by their position in `graph`
+    /// (by [`Run::apply`], before the first step).
+    pub(crate) bound: Vec<(usize, Migration)>,
 }
 
 /// Where the steps of a run stand: the run's one transaction, if any is open
@@ -54,7 +55,7 @@ impl<'a> Applying<'a, '_> {
         self.mode == Mode::Run
     }
 
-    fn step(&self, i: usize) -> Step<'a> {
+    fn step(&self, i: usize) -> Step<'_> {
         let migration = match self.bound.iter().find(|(at, _)| *at == i) {
             Some((_, bound)) => bound,
             None => self.graph.get(i),
@@ -99,6 +100,11 @@ impl<'m> Run<'m> {
         mut applying: Applying<'_, '_>,
         report: &mut Report,
     ) -> Result<()> {
+        // Every variable of every step has its value before anything is sent.
+        if applying.run_sql() {
+            applying.bound = self.vars.bind_plan(applying.graph, applying.plan, conn.dialect())?;
+        }
+        let _redacting = crate::vars::Redacting::new(applying.bound.iter().map(|(_, m)| m));
         let mut at = Progressing {
             one_transaction: applying.one_transaction(conn, s),
             open: None,
