@@ -87,7 +87,7 @@ fn through(url: &str, port: u16) -> String {
 
 /// The engine a row is measured on, and how its own client is run.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Engine {
+pub(crate) enum Engine {
     Postgres,
     Mariadb,
 }
@@ -119,7 +119,7 @@ impl Engine {
     }
 
     /// The engine's client connected to `url`, quiet, stopping at the first error.
-    fn client(self, url: &str) -> Command {
+    pub(crate) fn client(self, url: &str) -> Command {
         match self {
             Engine::Postgres => {
                 let mut c = Command::new("psql");
@@ -140,7 +140,7 @@ impl Engine {
     }
 
     /// The first value `sql` reads, as a number.
-    fn count(self, url: &str, sql: &str) -> i64 {
+    pub(crate) fn count(self, url: &str, sql: &str) -> i64 {
         let mut client = self.client(url);
         match self {
             Engine::Postgres => client.args(["-At", "-c", sql]),
@@ -151,7 +151,7 @@ impl Engine {
     }
 
     /// A fresh database on the engine's server.
-    async fn fresh(self) -> Database {
+    pub(crate) async fn fresh(self) -> Database {
         match self {
             Engine::Postgres => {
                 let db = Fresh::new(Kind::Postgres).await;
@@ -182,14 +182,14 @@ impl Engine {
 }
 
 /// A fresh database of a row; [`drop_now`](Database::drop_now) drops it.
-struct Database {
-    url: String,
+pub(crate) struct Database {
+    pub(crate) url: String,
     engine: Engine,
     postgres: Option<Fresh>,
 }
 
 impl Database {
-    async fn drop_now(self) {
+    pub(crate) async fn drop_now(self) {
         match self.postgres {
             Some(db) => db.drop_now().await,
             None => {

@@ -6,6 +6,7 @@
 //! cargo run --release -p migrate-bench -- --smoke # a small N, seconds
 //! cargo run --release -p migrate-bench -- --only-rebuild # the application rebuild and its stripped size, N = 1, 1,000, 10,000 (--n N)
 //! cargo run --release -p migrate-bench -- --only-size    # the stripped binaries alone, N = 1 and 1,000 (--n N), nothing timed
+//! cargo run --release -p migrate-bench -- --only-backfill # 1,000,000 rows backfilled 50,000 a batch on PostgreSQL and MariaDB, beside psql/mysql (--rows N, --batch N)
 //! cargo run --release -p migrate-bench -- --only-noop    # the no-op start-up alone
 //! cargo run --release -p migrate-bench -- --only-bases   # several bases, N = 330 and 10,000
 //! cargo run --release -p migrate-bench -- --only-deploy  # lease vs advisory start-up; fleets of databases and schemas
@@ -16,6 +17,7 @@
 //! ```
 
 mod autogen;
+mod backfill;
 mod count;
 mod deploy;
 mod generate;
@@ -116,6 +118,20 @@ fn main() {
             None => vec![1, 1_000],
         };
         return print_sizes(&sizes);
+    }
+    if args.iter().any(|a| a == "--only-backfill") {
+        // `--rows N`, `--batch N`: another size.
+        let number = |flag: &str, default: usize| {
+            args.iter()
+                .position(|a| a == flag)
+                .and_then(|i| args.get(i + 1))
+                .map_or(default, |n| n.parse().expect("a number"))
+        };
+        return rt.block_on(backfill::print(
+            number("--rows", 1_000_000),
+            number("--batch", 50_000),
+            3,
+        ));
     }
     if args.iter().any(|a| a == "--only-deploy") {
         return rt.block_on(deploy::print());

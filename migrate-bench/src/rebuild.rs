@@ -353,6 +353,74 @@ async fn main() {
 }
 "#;
 
+/// An application built in release that embeds a backfill for each engine
+/// (`migrations_pg/`, `migrations_my/`: a table of `rows` rows, then one
+/// `-- migrate:phase: backfill` revision of `batch` rows a batch setting each
+/// row's counter and digest) and runs `upgrade(&pool, TARGET)` on the URL it is
+/// given (`app URL TARGET`), printing how many steps it applied.
+pub fn backfill_app(rows: usize, batch: usize) -> PathBuf {
+    let (root, target, migrate) = app_folders_for("\"postgres\", \"mysql\"");
+    let name = format!("backfill_app_{rows}_{batch}");
+    let dir = root.join(&name);
+    let _ = std::fs::remove_dir_all(&dir);
+    write(
+        &dir.join("Cargo.toml"),
+        &format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\n{migrate}\n\n[workspace]\n"
+        ),
+    );
+    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
+    std::fs::copy(lock, dir.join("Cargo.lock")).unwrap();
+    write(
+        &dir.join("build.rs"),
+        "fn main() {\n    println!(\"cargo:rerun-if-changed=migrations_pg\");\n    println!(\"cargo:rerun-if-changed=migrations_my\");\n}\n",
+    );
+    let table = |fill: &str| {
+        format!(
+            "-- a table to backfill\n--\n-- revision: a1\n-- down_revision:\n\n-- migrate:upgrade\nCREATE TABLE t (id BIGINT PRIMARY KEY, n INT NOT NULL DEFAULT 0, v VARCHAR(32));\n{fill};\n"
+        )
+    };
+    let backfill = |digest: &str| {
+        format!(
+            "-- set each row's digest\n--\n-- revision: b2\n-- down_revision: a1\n-- migrate:phase: backfill\n-- migrate:backfill: t.id batch={batch}\n\n-- migrate:upgrade\n{}\n",
+            crate::backfill::statement(digest)
+        )
+    };
+    write(
+        &dir.join("migrations_pg/a1_table.sql"),
+        &table(&format!(
+            "INSERT INTO t (id) SELECT g FROM generate_series(1, {rows}) AS g"
+        )),
+    );
+    write(&dir.join("migrations_pg/b2_backfill.sql"), &backfill("md5(id::text)"));
+    write(
+        &dir.join("migrations_my/a1_table.sql"),
+        &table(&format!("INSERT INTO t (id) SELECT seq FROM seq_1_to_{rows}")),
+    );
+    write(&dir.join("migrations_my/b2_backfill.sql"), &backfill("md5(id)"));
+    write(&dir.join("src/main.rs"), BACKFILL_APP);
+    build(&dir, &target);
+    target.join("release").join(name)
+}
+
+const BACKFILL_APP: &str = r#"static PG: migrate::Migrations = migrate::embed_migrations!("migrations_pg");
+static MY: migrate::Migrations = migrate::embed_migrations!("migrations_my");
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (url, target) = (&args[0], args[1].as_str());
+    let applied = if url.starts_with("mysql:") {
+        let pool = migrate::sqlx::mysql::MySqlPoolOptions::new().max_connections(1).connect(url).await.unwrap();
+        MY.upgrade(&pool, target).await.unwrap().steps.len()
+    } else {
+        let pool = migrate::sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(url).await.unwrap();
+        PG.upgrade(&pool, target).await.unwrap().steps.len()
+    };
+    println!("{applied}");
+}
+"#;
+
 /// What a test process runs (nextest runs one per test), built in release
 /// with the apply workload's N migrations embedded both ways. Its first
 /// argument says which way; it prints `ready` once its database answers a

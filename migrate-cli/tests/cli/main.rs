@@ -1,9 +1,9 @@
 //! The `migrate` binary and the embedded `db` subcommand, run as users run
 //! them (`assert_cmd`), grouped by what users do.
 
-mod support;
 #[path = "../common/outside.rs"]
 mod outside;
+mod support;
 
 mod autogenerate;
 mod backfills;
