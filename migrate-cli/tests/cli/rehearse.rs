@@ -402,3 +402,41 @@ fn mariadb_rehearsal_reports_metadata_locks() {
         "the UPDATE's metadata lock on t:\n{report}"
     );
 }
+
+/// A rehearsal binds variables as the run does: an unset one refuses it
+/// before anything runs, and a secret's value is never in its report.
+#[test]
+fn a_rehearsal_binds_variables_and_never_shows_a_secret() {
+    let tmp = folder();
+    let cwd = tmp.path();
+    let url = format!("sqlite:{}", cwd.join("app.db").display());
+    chain(cwd, &url);
+    let id = revision(
+        cwd,
+        "tag rows",
+        "-- migrate:var tag\n-- migrate:var secret token",
+        "UPDATE t SET name = '${tag}-${token}';",
+    );
+    let e = fails(&mut migrate(cwd), &["upgrade", "--rehearse", "--database-url", &url], 1);
+    assert!(
+        e.contains(&id) && e.contains("`tag`"),
+        "an unset variable is named:\n{e}"
+    );
+    let r = run(
+        &mut migrate(cwd),
+        &[
+            "upgrade",
+            "--rehearse",
+            "--database-url",
+            &url,
+            "--var",
+            "tag=blue",
+            "--var",
+            "token=s3cr3t-value",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("UPDATE t SET name = 'blue-${token}'"), "{}", r.stdout);
+    assert!(r.stdout.contains("2 rows"), "the bound statement ran:\n{}", r.stdout);
+    assert!(!format!("{}{}", r.stdout, r.stderr).contains("s3cr3t-value"), "{r:?}");
+}

@@ -142,8 +142,11 @@ impl<'m> Run<'m> {
         let applied = self.check(graph, &rows)?;
         let mut plan = plan::upgrade(graph, &applied, target)?;
         self.hold_back(graph, &mut plan);
+        // What would run: the variables bound (a value may name the database).
+        let bound = self.vars.bind_plan(graph, &plan, conn.dialect())?;
+        let _redacting = crate::vars::Redacting::new(bound.iter().map(|(_, m)| m));
         for &i in &plan.steps {
-            let m = graph.get(i);
+            let m = bound.iter().find(|(at, _)| *at == i).map_or(graph.get(i), |(_, b)| b);
             let named = migrate_core::sql::naming::naming_database(m.upgrade_sql(), conn.dialect(), &database);
             if let Some(first) = named.into_iter().next() {
                 tracing::error!(revision = m.revision(), reason = %first.reason, "the rehearsal would reach past its copy");
@@ -181,10 +184,15 @@ impl<'m> Run<'m> {
             held: HashSet::new(),
             unavailable: None,
         };
+        // The steps' variables bound, every one before the first statement
+        // (an unset one refuses the rehearsal as it refuses the run); the
+        // report shows a secret's `${NAME}`, never its value.
+        let bound = self.vars.bind_plan(graph, &plan, conn.dialect())?;
+        let _redacting = crate::vars::Redacting::new(bound.iter().map(|(_, m)| m));
         let mut steps = Vec::new();
         let mut stopped = false;
         for &i in &plan.steps {
-            let m = graph.get(i);
+            let m = bound.iter().find(|(at, _)| *at == i).map_or(graph.get(i), |(_, b)| b);
             let outcome = if stopped {
                 Some(StepOutcome::NotReached)
             } else if m.is_rust() {
@@ -197,12 +205,12 @@ impl<'m> Run<'m> {
                 // Its batches commit one by one, which no rehearsal undoes.
                 stopped = true;
                 Some(StepOutcome::NotRehearsable {
-                    sql: m.upgrade_sql().to_owned(),
+                    sql: crate::vars::redacted(m.upgrade_sql()).into_owned(),
                 })
             } else if m.no_transaction() && !copy {
                 stopped = true;
                 Some(StepOutcome::NotRehearsable {
-                    sql: m.upgrade_sql().to_owned(),
+                    sql: crate::vars::redacted(m.upgrade_sql()).into_owned(),
                 })
             } else {
                 None
@@ -260,7 +268,7 @@ impl<'m> Run<'m> {
                     step.outcome = StepOutcome::Failed {
                         statement: k + 1,
                         line,
-                        error: crate::error::db_message(&e),
+                        error: crate::vars::redacted(&crate::error::db_message(&e)).into_owned(),
                     };
                     step.duration = started.elapsed();
                     return Ok(step);
@@ -293,7 +301,7 @@ impl<'m> Run<'m> {
             }
             step.statements.push(RehearsedStatement {
                 line,
-                sql: statement.text.to_owned(),
+                sql: crate::vars::redacted(statement.text).into_owned(),
                 duration,
                 rows,
                 locks: taken,
@@ -475,7 +483,7 @@ impl<'m> Run<'m> {
             }
             step.statements.push(RehearsedStatement {
                 line,
-                sql: statement.text.to_owned(),
+                sql: crate::vars::redacted(statement.text).into_owned(),
                 duration: Duration::ZERO,
                 rows: 0,
                 locks_unseen: locks.is_empty(),
