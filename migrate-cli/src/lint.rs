@@ -112,18 +112,34 @@ fn print(s: &Settings, list: &[Migration], base: Option<&str>, report: &Report, 
 
 /// Exit 1 on an error-level finding.
 fn verdict(report: &Report) -> Result<(), CliError> {
-    let errors: Vec<String> = report
+    let errors: Vec<&migrate_core::lint::Finding> = report
         .findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
-        .map(|f| format!("{} at {}:{}", f.rule, f.file, f.line))
         .collect();
     if errors.is_empty() {
         return Ok(());
     }
+    // A few are named where they are; many, counted by rule (each is printed above).
+    let which = if errors.len() <= 3 {
+        errors
+            .iter()
+            .map(|f| format!("{} at {}:{}", f.rule, f.file, f.line))
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for f in &errors {
+            match counts.iter_mut().find(|(rule, _)| *rule == f.rule) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((f.rule, 1)),
+            }
+        }
+        let counted: Vec<String> = counts.iter().map(|(rule, n)| format!("{rule} {n}")).collect();
+        format!("{}, each printed above", counted.join(", "))
+    };
     Err(CliError::Refused(format!(
-        "lint: {} error(s): {}; a waiver is `-- migrate:allow RULE: reason` in the revision's header",
-        errors.len(),
-        errors.join(", ")
+        "lint: {} error(s): {which}; a waiver is `-- migrate:allow RULE: reason` in the revision's header",
+        errors.len()
     )))
 }
