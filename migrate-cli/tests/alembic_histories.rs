@@ -273,12 +273,51 @@ fn alembic(python: &Path, ini: &Path, url: &str, args: &[&str]) {
         .env("MIGRATE_ALEMBIC_URL", sqlalchemy));
 }
 
+/// The lint on a history as its project wrote it: every finding is a rule
+/// the lint has, at a line of the file that holds the statement's first word,
+/// and the closing summary counts them by rule.
+fn lints_as_written(name: &str, dir: &Path) {
+    let out = migrate(dir)
+        .args(["lint", "--dialect", "postgres", "--json"])
+        .output()
+        .unwrap();
+    let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{name}: lint --json printed no JSON ({e}):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let found = found.as_array().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(if found.is_empty() { 0 } else { 1 }),
+        "{name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in found {
+        let rule = f["rule"].as_str().unwrap();
+        assert!(migrate_core::lint::rule(rule).is_some(), "{name}: unknown rule {rule}");
+        let file = std::fs::read_to_string(dir.join(f["file"].as_str().unwrap())).unwrap();
+        let line = f["line"].as_u64().unwrap() as usize;
+        let text = file.lines().nth(line - 1).unwrap_or("");
+        assert!(
+            text.trim_start()
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic()),
+            "{name}: {rule} at {}:{line} names a line that starts no statement: `{text}`",
+            f["file"]
+        );
+    }
+}
+
 fn whole_history(name: &str) {
     let Some((ini, python)) = history(name) else { return };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     import(&ini, &python, dir);
     let folder = dir.join("migrations");
+    lints_as_written(name, dir);
     let ours = Db::new(format!("migrate_t_hist_{name}_ours"));
     let theirs = Db::new(format!("migrate_t_hist_{name}_alembic"));
     // Alembic's own upgrade, and the embedded application's.
