@@ -811,7 +811,7 @@ fn flyway_adopt(cwd: &Path, theirs_path: &Path, theirs: &str) {
     }
 }
 
-/// The imported folders of five tools, embedded by one application outside
+/// The imported folders of the seven tools, embedded by one application outside
 /// the workspace (`embed_migrations!`, one `static` each) whose `upgrade`
 /// brings a SQLite database per folder to the schema `migrate upgrade` gives.
 #[test]
@@ -837,9 +837,33 @@ fn imported_folders_embedded_and_applied() {
             ("flyway/V1__users.sql", USERS),
             ("flyway/V1.1__posts.sql", POSTS),
             ("flyway/U1.1__posts.sql", "DROP TABLE posts;\n"),
+            ("diesel/2024-01-01-120000_create_users/up.sql", USERS),
+            ("diesel/2024-01-01-120000_create_users/down.sql", "DROP TABLE users;\n"),
+            ("diesel/2024-01-02-120000_create_posts/up.sql", POSTS),
+            ("diesel/2024-01-02-120000_create_posts/down.sql", "DROP TABLE posts;\n"),
+            (
+                "diesel/2024-01-02-120000_create_posts/metadata.toml",
+                "run_in_transaction = false\n",
+            ),
+            (
+                "goose/00001_users.sql",
+                &format!("-- +goose Up\n{USERS}\n-- +goose Down\nDROP TABLE users;\n"),
+            ),
+            (
+                "goose/00002_touch.sql",
+                "-- +goose NO TRANSACTION\n-- +goose Up\n-- +goose StatementBegin\nCREATE TRIGGER users_name AFTER INSERT ON users BEGIN\n    UPDATE users SET name = trim(name) WHERE id = NEW.id;\nEND;\n-- +goose StatementEnd\n\n-- +goose Down\nDROP TRIGGER users_name;\n",
+            ),
         ],
     );
-    let tools = ["sqlx", "refinery", "golang-migrate", "dbmate", "flyway"];
+    let tools = [
+        "sqlx",
+        "refinery",
+        "golang-migrate",
+        "dbmate",
+        "flyway",
+        "diesel",
+        "goose",
+    ];
     let mut statics = String::new();
     for (i, t) in tools.iter().enumerate() {
         let dir = cwd.join("embedded").join(t);
@@ -857,7 +881,11 @@ fn imported_folders_embedded_and_applied() {
     );
     let exe = crate::outside::application(&cwd.join("app"), "\"sqlite\"", &main, "imported-tools");
     let ran = program(exe.to_str().unwrap(), &[cwd.to_str().unwrap()], None);
-    assert_eq!(ran.lines().collect::<Vec<_>>(), ["3", "4", "2", "2", "2"], "{ran}");
+    assert_eq!(
+        ran.lines().collect::<Vec<_>>(),
+        ["3", "4", "2", "2", "2", "2", "2"],
+        "{ran}"
+    );
     for (i, t) in tools.iter().enumerate() {
         let dir = cwd.join("embedded").join(t);
         let (_, url) = sqlite(cwd, &format!("cli{i}.db"));
