@@ -498,6 +498,11 @@ fn revision(
 }
 
 /// `ALTER TABLE name actions`: the table and each action with its position.
+/// [`alter_table`] when its table is existing ([`Cx::existing`]): what most rules read.
+fn alter_existing<'t>(cx: &Cx, w: &Words<'t>) -> Option<(String, Vec<(usize, Words<'t>)>)> {
+    alter_table(w).filter(|(table, _)| cx.existing(table))
+}
+
 fn alter_table<'t>(w: &Words<'t>) -> Option<(String, Vec<(usize, Words<'t>)>)> {
     let at = if w.starts(&["ALTER", "TABLE"]) {
         2

@@ -2,7 +2,7 @@
 //! the table, and what fails or copies on a table that holds rows.
 
 use super::words::Words;
-use super::{Cx, Stmt, alter_table};
+use super::{Cx, Stmt, alter_existing, alter_table};
 
 /// Every MySQL rule on one statement.
 pub(super) fn check(cx: &mut Cx, s: &Stmt<'_>) {
@@ -55,10 +55,10 @@ fn copies(cx: &Cx, table: &str, a: &Words<'_>) -> Option<&'static str> {
 
 /// An `ALTER TABLE` of an existing table the server does by copying it.
 fn table_copy(cx: &mut Cx, s: &Stmt<'_>) {
-    let Some((table, actions)) = alter_table(&s.w) else {
+    let Some((table, actions)) = alter_existing(cx, &s.w) else {
         return;
     };
-    if !cx.existing(&table) || online(&s.w) {
+    if online(&s.w) {
         return;
     }
     if let Some(what) = actions.iter().find_map(|(_, a)| copies(cx, &table, a)) {
@@ -72,10 +72,10 @@ fn table_copy(cx: &mut Cx, s: &Stmt<'_>) {
 
 /// A foreign key added to an existing table with foreign key checks on.
 fn foreign_key_existing(cx: &mut Cx, s: &Stmt<'_>) {
-    let Some((table, actions)) = alter_table(&s.w) else {
+    let Some((table, actions)) = alter_existing(cx, &s.w) else {
         return;
     };
-    if !cx.existing(&table) || cx.foreign_keys_off {
+    if cx.foreign_keys_off {
         return;
     }
     if actions

@@ -2,7 +2,7 @@
 //! rewritten, and what cannot run in a transaction.
 
 use super::words::Words;
-use super::{Cx, Stmt, added_column, alter_table};
+use super::{Cx, Stmt, added_column, alter_existing};
 use crate::sql::lex::Kind;
 
 /// Every PostgreSQL rule on one statement.
@@ -69,12 +69,9 @@ pub(super) fn concurrently_in_transaction(cx: &mut Cx, s: &Stmt<'_>) {
 
 /// A foreign key or CHECK added to an existing table without `NOT VALID`.
 fn constraint_without_not_valid(cx: &mut Cx, s: &Stmt<'_>) {
-    let Some((table, actions)) = alter_table(&s.w) else {
+    let Some((table, actions)) = alter_existing(cx, &s.w) else {
         return;
     };
-    if !cx.existing(&table) {
-        return;
-    }
     for (_, a) in actions {
         if a.key(0) != "ADD" || a.find(0, &["NOT", "VALID"]).is_some() {
             continue;
@@ -99,12 +96,9 @@ fn constraint_without_not_valid(cx: &mut Cx, s: &Stmt<'_>) {
 /// `ALTER [COLUMN] c SET NOT NULL` on an existing table with no validated
 /// `CHECK (c IS NOT NULL)` before it.
 fn set_not_null(cx: &mut Cx, s: &Stmt<'_>) {
-    let Some((table, actions)) = alter_table(&s.w) else {
+    let Some((table, actions)) = alter_existing(cx, &s.w) else {
         return;
     };
-    if !cx.existing(&table) {
-        return;
-    }
     for (_, a) in actions {
         let Some((column, next)) = altered_column(&a) else {
             continue;
@@ -129,12 +123,9 @@ fn altered_column(a: &Words<'_>) -> Option<(String, usize)> {
 
 /// `ALTER COLUMN c TYPE t` on an existing table, unless a known widening.
 fn column_type_rewrite(cx: &mut Cx, s: &Stmt<'_>) {
-    let Some((table, actions)) = alter_table(&s.w) else {
+    let Some((table, actions)) = alter_existing(cx, &s.w) else {
         return;
     };
-    if !cx.existing(&table) {
-        return;
-    }
     for (_, a) in actions {
         let Some((column, next)) = altered_column(&a) else {
             continue;
@@ -222,12 +213,9 @@ const VOLATILE: [&str; 12] = [
 
 /// `ADD COLUMN` on an existing table with a volatile default or a serial type.
 fn volatile_default(cx: &mut Cx, s: &Stmt<'_>) {
-    let Some((table, actions)) = alter_table(&s.w) else {
+    let Some((table, actions)) = alter_existing(cx, &s.w) else {
         return;
     };
-    if !cx.existing(&table) {
-        return;
-    }
     for (_, a) in actions {
         let Some((column, at)) = added_column(&a) else { continue };
         let ty = a.type_at(at);
