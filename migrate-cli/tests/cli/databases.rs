@@ -90,6 +90,26 @@ pub(crate) mod postgres {
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
     }
 
+    /// The server's URL when `psql` reaches it; else `None`, after
+    /// [`unavailable`] said so (a failure under CI).
+    pub(crate) fn reachable() -> Option<String> {
+        let server = server();
+        match Command::new("psql")
+            .args(["-X", "-q", "-d", &server, "-c", "SELECT 1"])
+            .output()
+        {
+            Ok(out) if out.status.success() => Some(server),
+            Ok(out) => {
+                unavailable("PostgreSQL", &server, String::from_utf8_lossy(&out.stderr));
+                None
+            }
+            Err(e) => {
+                unavailable("PostgreSQL (psql)", &server, e);
+                None
+            }
+        }
+    }
+
     pub(crate) fn psql(url: &str, args: &[&str], stdin: Option<&str>) -> String {
         let mut all = vec!["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url];
         all.extend_from_slice(args);

@@ -3,7 +3,7 @@
 //! them, `--fail-fast`, the summary, `--json` and the exit status.
 
 use crate::databases::postgres;
-use crate::support::{fails, migrate, ok, repo, run, unavailable};
+use crate::support::{fails, migrate, ok, repo, run};
 use serde_json::Value;
 
 #[test]
@@ -96,14 +96,7 @@ fn two_hundred_sqlite_files_and_a_broken_one() {
 
 #[test]
 fn fifty_postgres_schemas_and_a_broken_one() {
-    let server = postgres::server();
-    let reachable = std::process::Command::new("psql")
-        .args(["-X", "-d", &server, "-Atc", "select 1"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !reachable {
-        return unavailable("PostgreSQL (psql)", &server, "psql cannot reach it");
-    }
+    let Some(server) = postgres::reachable() else { return };
     let db = postgres::db(&server);
     let mut setup = String::new();
     for i in 0..50 {

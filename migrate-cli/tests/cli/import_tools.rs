@@ -278,22 +278,7 @@ fn tool(tool: &str, dir: &Path, db: &Path) {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     let exe = BUILT.get_or_init(|| {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/Cargo.toml");
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("import-tools");
-        let out = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--locked", "--manifest-path"])
-            .arg(&manifest)
-            .env("CARGO_TARGET_DIR", &target)
-            .env_remove("RUSTFLAGS")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "building tests/tools failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        target
-            .join("debug")
-            .join(format!("migrate-test-tools{}", std::env::consts::EXE_SUFFIX))
+        crate::outside::built(&manifest, "--locked", "import-tools", "migrate-test-tools")
     });
     program(
         exe.to_str().unwrap(),

@@ -5,10 +5,9 @@
 //! or future plan is a clear error naming the file. On SQLite and PostgreSQL.
 
 use crate::databases::postgres;
-use crate::support::{fails, id_of, migrate, ok, program, unavailable, write_sql};
+use crate::support::{fails, id_of, migrate, ok, program, write_sql};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 /// A new revision in `cwd`'s folder running `upgrade`: its id.
 fn revision(cwd: &Path, message: &str, upgrade: &str) -> String {
@@ -172,13 +171,7 @@ fn sqlite_plans_run_as_approved_or_not_at_all() {
 
 #[test]
 fn postgres_plans_run_as_approved_or_not_at_all() {
-    let server = postgres::server();
-    if let Err(e) = Command::new("psql")
-        .args(["-X", "-q", "-d", &server, "-c", "SELECT 1"])
-        .output()
-    {
-        return unavailable("PostgreSQL (psql)", &server, e);
-    }
+    let Some(server) = postgres::reachable() else { return };
     let db = postgres::db(&server);
     let tmp = tempfile::tempdir().unwrap();
     let by_hand = |sql: &str| {

@@ -109,13 +109,7 @@ fn sqlite_rehearsal_rolls_back_and_reports_the_file_lock() {
 
 #[test]
 fn postgres_rehearsal_leaves_the_dump_as_it_was_and_measures_locks() {
-    let server = postgres::server();
-    if let Err(e) = Command::new("psql")
-        .args(["-X", "-q", "-d", &server, "-c", "SELECT 1"])
-        .output()
-    {
-        return unavailable("PostgreSQL (psql)", &server, e);
-    }
+    let Some(server) = postgres::reachable() else { return };
     let db = postgres::db(&server);
     let tmp = folder();
     let cwd = tmp.path();
@@ -341,13 +335,7 @@ fn mariadb_rehearsal_refuses_a_migration_naming_the_real_database() {
 
 #[test]
 fn postgres_rehearsal_reports_the_sequences_it_advanced() {
-    let server = postgres::server();
-    if let Err(e) = Command::new("psql")
-        .args(["-X", "-q", "-d", &server, "-c", "SELECT 1"])
-        .output()
-    {
-        return unavailable("PostgreSQL (psql)", &server, e);
-    }
+    let Some(server) = postgres::reachable() else { return };
     let db = postgres::db(&server);
     let tmp = folder();
     let cwd = tmp.path();

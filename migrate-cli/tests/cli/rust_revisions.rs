@@ -7,7 +7,6 @@
 use crate::databases::{mysql, postgres};
 use crate::support::{example, fails, migrate, ok, program, repo, unavailable};
 use std::path::Path;
-use std::process::Command;
 
 const FOLDER: &str = "examples/rust_revisions/migrations";
 const FILLED: &str = "1|Ada LOVELACE\n2|Alan TURING\n3|Grace HOPPER";
@@ -81,15 +80,7 @@ fn an_embedded_folder_runs_its_rust_revision_on_sqlite() {
 
 #[test]
 fn an_embedded_folder_runs_its_rust_revision_on_postgres() {
-    let server = postgres::server();
-    match Command::new("psql")
-        .args(["-X", "-q", "-d", &server, "-c", "SELECT 1"])
-        .output()
-    {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => return unavailable("PostgreSQL", &server, String::from_utf8_lossy(&out.stderr)),
-        Err(e) => return unavailable("PostgreSQL (psql)", &server, e),
-    }
+    let Some(server) = postgres::reachable() else { return };
     let database = postgres::db(&server);
     let tmp = tempfile::tempdir().unwrap();
     let query = |sql: &str| postgres::psql(&database.url, &["-At", "-c", sql], None);

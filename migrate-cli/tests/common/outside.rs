@@ -22,21 +22,28 @@ pub fn application(app: &Path, features: &str, main: &str, target: &str) -> Path
     .unwrap();
     std::fs::copy(root.join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
     std::fs::write(app.join("src/main.rs"), main).unwrap();
+    built(&app.join("Cargo.toml"), "--offline", target, "imported")
+}
+
+/// Builds the package of `manifest` (`lock`: `--offline` or `--locked`) into
+/// `target/tmp/<target>`, and returns its executable `binary`.
+pub fn built(manifest: &Path, lock: &str, target: &str, binary: &str) -> PathBuf {
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join(target);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["build", "--offline", "--quiet"])
-        .current_dir(app)
+        .args(["build", "--quiet", lock, "--manifest-path"])
+        .arg(manifest)
         .env("CARGO_TARGET_DIR", &target)
         .env_remove("RUSTFLAGS")
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "the application failed to build: {}",
+        "`{}` failed to build: {}",
+        manifest.display(),
         String::from_utf8_lossy(&out.stderr)
     );
     target
         .join("debug")
-        .join(format!("imported{}", std::env::consts::EXE_SUFFIX))
+        .join(format!("{binary}{}", std::env::consts::EXE_SUFFIX))
 }
