@@ -37,6 +37,7 @@ use lookalike::{MIGRATION_KEYS, Meant, Place, lookalike, split_key};
 mod backfill;
 pub(crate) mod lookalike;
 pub mod rust;
+pub(crate) mod squash;
 mod vars;
 
 /// The longest revision id accepted.
@@ -226,6 +227,10 @@ struct Header<'t> {
     backfill: Option<(crate::migration::Backfill, usize)>,
     /// `-- migrate:var` declarations (see `format/vars.rs`).
     vars: Vec<crate::sql::vars::Variable>,
+    /// A squash baseline's `-- migrate:replaces:` ids and line (see `format/squash.rs`).
+    replaces: Option<(Vec<String>, usize)>,
+    /// A squash baseline's `-- migrate:squashed:` release and line.
+    squashed: Option<(String, usize)>,
 }
 
 impl<'t> Header<'t> {
@@ -265,7 +270,7 @@ impl<'t> Header<'t> {
             self.allow(cx, n, rule.trim(), value.trim());
         } else if !matches!(
             key,
-            "phase" | "lock-timeout" | "statement-timeout" | "max-lock" | "backfill"
+            "phase" | "lock-timeout" | "statement-timeout" | "max-lock" | "backfill" | "replaces" | "squashed"
         ) {
             cx.error(
                 DiagnosticKind::BadHeader,
@@ -287,6 +292,9 @@ impl<'t> Header<'t> {
                 format!("second `-- migrate:{key}:` line"),
                 "keep one",
             );
+        } else if key == "replaces" || key == "squashed" {
+            self.seen_directives.push(key);
+            squash::read(self, cx, n, key, value);
         } else if key == "backfill" {
             self.seen_directives.push(key);
             match backfill::spec(value) {
@@ -760,6 +768,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
     };
     check_sql_in_header(&mut cx, &header.sql_in_header);
     check_foreign_keys_off(&mut cx, &header);
+    squash::check(&mut cx, &header, revision.as_deref(), &down_revisions);
     cx.finish()?;
     let sections = Sections::of(upgrade_start, header.downgrade_start, lines.len());
     vars::check_uses(&mut cx, &header.vars, &lines, &sections);
@@ -795,6 +804,10 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
     .located(first_line(&lines, sections.upgrade), header.allowed)
     .with_backfill(header.backfill.map(|(b, _)| b))
     .with_vars(header.vars);
+    let migration = match (header.replaces, header.squashed) {
+        (Some((replaces, _)), Some((release, _))) => migration.with_squash(replaces, release),
+        _ => migration,
+    };
     Ok(ParsedFile {
         migration,
         created: header.created,

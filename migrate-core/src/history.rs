@@ -171,6 +171,19 @@ pub enum HistoryProblem {
         /// The revision.
         revision: String,
     },
+    /// The history holds revisions a squash baseline replaced but not its
+    /// squash point: the database stopped inside the squashed range, which
+    /// this build cannot take further (see [`crate::squash`]).
+    InsideSquash {
+        /// The replaced revisions the history holds, in application order.
+        applied: Vec<String>,
+        /// The baseline that replaced them.
+        baseline: String,
+        /// The squash point, which the database must reach first.
+        point: String,
+        /// The last release that has the replaced revisions.
+        release: String,
+    },
     /// An applied revision whose ancestor is not applied.
     MissingAncestor {
         /// The applied revision.
@@ -195,6 +208,17 @@ impl fmt::Display for HistoryProblem {
             HistoryProblem::Unknown { revision } => write!(
                 f,
                 "revision `{revision}` is applied in the database but unknown to this build (is the database ahead of this binary?), and it is not marked `-- migrate:phase: expand`, which an older build starts beside; deploy a build that has it, unapply it with the downgrade stored when it was applied (`use_stored_downgrade()`, `downgrade --use-stored-downgrade`), or opt in to ignoring unknown revisions (`ignore_unknown_revisions()`, `--ignore-unknown-revisions`)"
+            ),
+            HistoryProblem::InsideSquash {
+                applied,
+                baseline,
+                point,
+                release,
+            } => write!(
+                f,
+                "this database is at `{}`, inside the revisions squashed into `{baseline}` (it holds {} but not `{point}`); upgrade it to `{point}` with {release} (the last release that has those revisions), then run this one",
+                applied.last().map_or("", String::as_str),
+                applied.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
             ),
             HistoryProblem::MissingAncestor { revision, ancestor } => write!(
                 f,
@@ -328,6 +352,32 @@ pub fn status(graph: &Graph<'_>, rows: &[Row<'_>], unknown: Unknown) -> Result<S
             state: r.state,
         });
     }
+    // Rows of revisions a squash baseline replaced stand for it (crate::squash).
+    let finished_ids: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.state == State::Applied)
+        .map(|r| r.revision)
+        .collect();
+    let stand = crate::squash::stand_ins(graph, &finished_ids);
+    let sums: Vec<String> = stand
+        .applied
+        .iter()
+        .map(|&b| graph.get(b).checksum().to_string())
+        .collect();
+    let stood_in = stand.applied.iter().zip(&sums).map(|(&b, sum)| Row {
+        revision: graph.get(b).revision(),
+        checksum: sum,
+        state: State::Applied,
+        phase: None,
+    });
+    let replaced: std::collections::HashSet<&str> = stand.replaced.iter().copied().collect();
+    let rows: Vec<Row<'_>> = rows
+        .iter()
+        .filter(|r| !(r.state == State::Applied && replaced.contains(r.revision)))
+        .copied()
+        .chain(stood_in)
+        .collect();
+    let rows = rows.as_slice();
     let is_unknown = |r: &&Row<'_>| graph.position(r.revision).is_none();
     let accepted = |r: &&Row<'_>| unknown == Unknown::Accept || r.phase == Some(Phase::Expand);
     let finished: Vec<AppliedRevision> = rows
@@ -343,7 +393,8 @@ pub fn status(graph: &Graph<'_>, rows: &[Row<'_>], unknown: Unknown) -> Result<S
     for i in finished.iter().filter_map(|r| graph.position(&r.revision)) {
         applied[i] = true;
     }
-    let problems = verify(graph, &finished, false).err().unwrap_or_default();
+    let mut problems = verify(graph, &finished, false).err().unwrap_or_default();
+    problems.extend(stand.inside);
     let pending = graph
         .iter()
         .enumerate()

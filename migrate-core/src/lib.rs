@@ -29,6 +29,7 @@ pub mod shipped;
 mod sorting;
 pub mod sql;
 pub mod target;
+pub mod squash;
 
 pub use checksum::Checksum;
 pub use diagnostic::{Diagnostic, DiagnosticKind, Diagnostics};
