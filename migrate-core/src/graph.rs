@@ -25,6 +25,8 @@ struct Node<'a> {
     parents: Vec<&'a str>,
     /// Its `-- depends_on: REV` revisions of the same folder.
     after: Vec<&'a str>,
+    /// A squash baseline's `-- migrate:replaces:` ids.
+    replaces: Vec<&'a str>,
     file: &'a str,
     revision_line: Option<usize>,
     down_revision_line: Option<usize>,
@@ -37,6 +39,7 @@ impl<'a> Node<'a> {
             id: m.revision(),
             parents: m.down_revisions().collect(),
             after: m.runs_after().collect(),
+            replaces: m.replaces().collect(),
             file: m.file(),
             revision_line: None,
             down_revision_line: None,
@@ -61,6 +64,9 @@ fn list(ids: &[&str]) -> String {
 fn analyse(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<Diagnostic>> {
     let mut problems = Vec::new();
     let (index, alive) = duplicates(nodes, &mut problems);
+    problems.extend(crate::squash::replaced_problems(
+        nodes.iter().map(|n| (n.id, n.file, n.replaces.as_slice())),
+    ));
     let edges = edges(nodes, &index, &alive, &mut problems);
     let (order, indegree) = topological_order(nodes, &alive, &edges);
     let live = alive.iter().filter(|&&a| a).count();

@@ -171,6 +171,11 @@ pub struct Migration {
     vars: Vars,
     /// Once its variables are bound ([`Migration::bound`]): what was written.
     bound: Option<Box<Bound>>,
+    /// A squash baseline's `-- migrate:replaces:` ids (application order, the
+    /// squash point last); empty for any other revision.
+    replaces: Parents,
+    /// A squash baseline's `-- migrate:squashed:` release.
+    squashed: Option<Cow<'static, str>>,
 }
 
 /// `-- migrate:var` declarations: borrowed when embedded, owned when loaded.
@@ -288,6 +293,10 @@ pub struct EmbeddedParts {
     pub backfill: Option<(&'static str, &'static str, u64)>,
     /// Its `-- migrate:var` declarations, as `(name, default, secret)`.
     pub vars: &'static [(&'static str, Option<&'static str>, bool)],
+    /// A squash baseline's `-- migrate:replaces:` ids.
+    pub replaces: &'static [&'static str],
+    /// A squash baseline's `-- migrate:squashed:` release.
+    pub squashed: Option<&'static str>,
 }
 
 impl Migration {
@@ -312,7 +321,30 @@ impl Migration {
             backfill: None,
             vars: Vars::Loaded(Vec::new()),
             bound: None,
+            replaces: Parents::Embedded(&[]),
+            squashed: None,
         }
+    }
+
+    /// This migration as a squash baseline (see [`crate::squash`]): it
+    /// stands for `replaces` (application order, the squash point last),
+    /// squashed after `release`.
+    pub fn with_squash(mut self, replaces: Vec<String>, release: String) -> Migration {
+        self.replaces = Parents::Loaded(replaces);
+        self.squashed = Some(Cow::Owned(release));
+        self
+    }
+
+    /// The revisions this squash baseline stands for (`-- migrate:replaces:`),
+    /// in application order, the squash point last; none for any other revision.
+    pub fn replaces(&self) -> impl Iterator<Item = &str> + Clone {
+        self.replaces.ids()
+    }
+
+    /// The release after which this baseline's revisions were squashed
+    /// (`-- migrate:squashed:`): the last one that still has them.
+    pub fn squashed(&self) -> Option<&str> {
+        self.squashed.as_deref()
     }
 
     /// This migration with the variables its header declares (`-- migrate:var`).
@@ -460,6 +492,8 @@ impl Migration {
         language: Language::Sql,
         backfill: None,
         vars: &[],
+        replaces: &[],
+        squashed: None,
     };
 
     /// Used by `embed_migrations!`; not public API.
@@ -489,6 +523,11 @@ impl Migration {
             },
             vars: Vars::Embedded(parts.vars),
             bound: None,
+            replaces: Parents::Embedded(parts.replaces),
+            squashed: match parts.squashed {
+                Some(r) => Some(Cow::Borrowed(r)),
+                None => None,
+            },
         }
     }
 

@@ -71,6 +71,11 @@ fn embedded(m: &Migration) -> TokenStream {
         let (name, default, secret) = (v.name().to_owned(), option(v.default().map(|d| quote!(#d))), v.secret());
         quote!((#name, #default, #secret))
     });
+    // A squash baseline's replaced ids and release; nothing for any other revision.
+    let squash = m.squashed().map(|release| {
+        let replaces = m.replaces();
+        quote!(m.replaces = &[#(#replaces),*]; m.squashed = ::core::option::Option::Some(#release);)
+    });
     let language = match m.language() {
         migrate_core::Language::Sql => quote!(::migrate::__private::Language::Sql),
         migrate_core::Language::Rust => quote!(::migrate::__private::Language::Rust),
@@ -95,6 +100,7 @@ fn embedded(m: &Migration) -> TokenStream {
         m.language = #language;
         m.backfill = #backfill;
         m.vars = &[#(#vars),*];
+        #squash
         ::migrate::__private::Migration::__embedded(m)
     }}
 }
