@@ -36,6 +36,7 @@ use lookalike::{MIGRATION_KEYS, Meant, Place, lookalike, split_key};
 
 mod backfill;
 pub(crate) mod lookalike;
+pub mod repeatable;
 pub mod rust;
 pub(crate) mod squash;
 mod vars;
@@ -227,6 +228,8 @@ struct Header<'t> {
     backfill: Option<(crate::migration::Backfill, usize)>,
     /// `-- migrate:var` declarations (see `format/vars.rs`).
     vars: Vec<crate::sql::vars::Variable>,
+    /// `-- depends_on: repeatable:<name>` items, each with its line (see `format/repeatable.rs`).
+    repeatables: Vec<(String, usize)>,
     /// A squash baseline's `-- migrate:replaces:` ids and line (see `format/squash.rs`).
     replaces: Option<(Vec<String>, usize)>,
     /// A squash baseline's `-- migrate:squashed:` release and line.
@@ -462,6 +465,10 @@ impl<'t> Header<'t> {
     /// revision of this folder it runs after, or one of another set.
     fn depends_on_line(&mut self, cx: &mut Ctxt<'_>, n: usize, items: &str) {
         for item in items.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            if let Some(name) = item.strip_prefix(crate::repeatable::PREFIX) {
+                self.repeatables.push((name.trim().to_owned(), n));
+                continue;
+            }
             if !item.contains('@') && is_valid_revision(item) {
                 self.runs_after.push(item.to_owned());
                 self.runs_after_line.get_or_insert(n);
@@ -768,6 +775,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
     };
     check_sql_in_header(&mut cx, &header.sql_in_header);
     check_foreign_keys_off(&mut cx, &header);
+    repeatable::refuse_in_revision(&mut cx, &header);
     squash::check(&mut cx, &header, revision.as_deref(), &down_revisions);
     cx.finish()?;
     let sections = Sections::of(upgrade_start, header.downgrade_start, lines.len());

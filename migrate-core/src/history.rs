@@ -6,7 +6,7 @@
 
 use crate::checksum::Checksum;
 use crate::graph::Graph;
-use crate::migration::Phase;
+use crate::migration::{Migration, Phase};
 use crate::plan::Direction;
 use std::fmt;
 use std::str::FromStr;
@@ -133,7 +133,7 @@ pub fn current_heads<'a>(graph: &Graph<'_>, applied: &[(&'a str, Vec<&'a str>)])
     let mut heads: Vec<&'a str> = applied
         .iter()
         .map(|(revision, _)| *revision)
-        .filter(|revision| !parents.contains(revision))
+        .filter(|revision| !parents.contains(revision) && !crate::repeatable::is_repeatable(revision))
         .collect();
     crate::sorting::sort_by(&mut heads, |revision| {
         ("", graph.position(revision).unwrap_or(usize::MAX), 0, revision)
@@ -422,6 +422,58 @@ pub fn status(graph: &Graph<'_>, rows: &[Row<'_>], unknown: Unknown) -> Result<S
         applied,
         problems,
     })
+}
+
+/// [`status`] for a list with repeatable revisions: the rows of
+/// repeatables (`repeatable:<name>`) are read apart. A failed one is an
+/// error and one in progress is reported, like a revision's; the
+/// `repeatables` an upgrade to head would apply ([`pending_repeatables`])
+/// are pending, after the revisions; the row of a repeatable the list no
+/// longer has is left alone. The rest goes through [`status`].
+pub fn status_with_repeatables(
+    graph: &Graph<'_>,
+    repeatables: &[Migration],
+    rows: &[Row<'_>],
+    unknown: Unknown,
+) -> Result<Status, Failed> {
+    let (own, versioned): (Vec<Row<'_>>, Vec<Row<'_>>) =
+        rows.iter().partition(|r| crate::repeatable::is_repeatable(r.revision));
+    if let Some(r) = own.iter().find(|r| r.state.is_failed()) {
+        return Err(Failed {
+            revision: r.revision.to_owned(),
+            state: r.state,
+        });
+    }
+    let mut status = status(graph, &versioned, unknown)?;
+    status.pending.extend(
+        pending_repeatables(repeatables, &own)
+            .into_iter()
+            .map(|m| m.revision().to_owned()),
+    );
+    status.in_progress.extend(
+        own.iter()
+            .filter(|r| r.state.is_in_progress())
+            .map(|r| (r.revision.to_owned(), r.state)),
+    );
+    Ok(status)
+}
+
+/// The repeatables of `list` (in application order) an upgrade to head
+/// applies: each whose history row is missing, not applied, or records
+/// another checksum, and each that depends, directly or not, on one of
+/// those (a view over a view that was replaced is created again).
+pub fn pending_repeatables<'m>(list: &'m [Migration], rows: &[Row<'_>]) -> Vec<&'m Migration> {
+    let mut out: Vec<&'m Migration> = Vec::new();
+    // `list` is in application order, so what one depends on comes before it.
+    for m in list {
+        let row = rows.iter().find(|r| r.revision == m.revision());
+        let changed = row.is_none_or(|r| r.state != State::Applied || r.checksum != m.checksum().to_string());
+        let under_changed = m.runs_after().any(|dep| out.iter().any(|o| o.revision() == dep));
+        if changed || under_changed {
+            out.push(m);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -23,13 +23,14 @@ pub mod load;
 pub mod lock;
 pub mod migration;
 pub mod plan;
+pub mod repeatable;
 pub mod schema;
 pub mod sets;
 pub mod shipped;
 mod sorting;
 pub mod sql;
-pub mod target;
 pub mod squash;
+pub mod target;
 
 pub use checksum::Checksum;
 pub use diagnostic::{Diagnostic, DiagnosticKind, Diagnostics};

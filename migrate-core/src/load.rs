@@ -3,7 +3,9 @@
 //! [`load_dir`] lists the folder and reads each file; everything after that
 //! is [`from_sources`], a pure function over names and bytes, so tests need
 //! no disk. Files that do not end in `.sql` or `.rs` and hidden files are ignored,
-//! and so are sub-folders.
+//! and so are sub-folders but `repeatable/`, whose `.sql` files are the
+//! repeatable revisions ([`load_repeatables`], [`repeatables_from_sources`];
+//! see [`crate::repeatable`]), validated with the folder by [`load_dir`].
 
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Diagnostics};
 use crate::format;
@@ -105,10 +107,14 @@ pub fn load_dir_allowing_fork(dir: &Path, shown_as: &str) -> Result<Vec<Migratio
     }
 }
 
-/// Reads the folder `dir` and validates it. `shown_as` is how the folder
-/// is named in messages (for the macro, the path as written in the crate).
+/// Reads the folder `dir` and validates it, its repeatables too (which
+/// [`load_repeatables`] returns). `shown_as` is how the folder is named in
+/// messages (for the macro, the path as written in the crate).
 pub fn load_dir(dir: &Path, shown_as: &str) -> Result<Vec<Migration>, Diagnostics> {
     let (sources, mut problems) = read_dir(dir, shown_as);
+    if let Err(e) = load_repeatables(dir, shown_as) {
+        problems.extend(e.into_vec());
+    }
     match from_sources(sources) {
         Ok(m) if problems.is_empty() => Ok(m),
         Ok(_) => Err(Diagnostics::new(problems)),
@@ -117,6 +123,60 @@ pub fn load_dir(dir: &Path, shown_as: &str) -> Result<Vec<Migration>, Diagnostic
             Err(Diagnostics::new(problems))
         }
     }
+}
+
+/// Reads and validates the repeatable revisions of the folder `dir` (its
+/// sub-folder `repeatable/`; none when there is no such folder), in the
+/// order they are applied.
+pub fn load_repeatables(dir: &Path, shown_as: &str) -> Result<Vec<Migration>, Diagnostics> {
+    let sub = dir.join(crate::repeatable::FOLDER);
+    if !sub.is_dir() {
+        return Ok(Vec::new());
+    }
+    let shown_as = format!("{}/{}", shown_as.trim_end_matches('/'), crate::repeatable::FOLDER);
+    let (sources, mut problems) = read_dir(&sub, &shown_as);
+    match repeatables_from_sources(sources) {
+        Ok(list) if problems.is_empty() => Ok(list),
+        Ok(_) => Err(Diagnostics::new(problems)),
+        Err(e) => {
+            problems.extend(e.into_vec());
+            Err(Diagnostics::new(problems))
+        }
+    }
+}
+
+/// Parses and validates a folder's repeatable files (`repeatable/*.sql`),
+/// returning them in application order, or every problem found.
+pub fn repeatables_from_sources(sources: Vec<Source>) -> Result<Vec<Migration>, Diagnostics> {
+    let mut problems = Vec::new();
+    let mut parsed = Vec::with_capacity(sources.len());
+    for source in sources {
+        if !source.path.ends_with(".sql") {
+            problems.push(
+                Diagnostic::new(DiagnosticKind::BadHeader, "a repeatable revision is a `.sql` file")
+                    .in_file(source.path)
+                    .at_line(Some(1))
+                    .with_help("a Rust revision is versioned: move it out of `repeatable/`"),
+            );
+            continue;
+        }
+        let Ok(text) = String::from_utf8(source.bytes) else {
+            problems.push(
+                Diagnostic::new(DiagnosticKind::NotUtf8, "the file is not valid UTF-8")
+                    .in_file(source.path)
+                    .with_help("save the file as UTF-8"),
+            );
+            continue;
+        };
+        match format::repeatable::parse(&source.path, &text) {
+            Ok(p) => parsed.push(p),
+            Err(mut e) => problems.append(&mut e),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Diagnostics::new(problems));
+    }
+    crate::repeatable::validate(parsed).map_err(Diagnostics::new)
 }
 
 /// Lists and reads the migration files of `dir`, sorted by name, with the
@@ -257,6 +317,44 @@ mod tests {
             ms.iter().map(Migration::file).collect::<Vec<_>>(),
             ["migrations/a_x.sql", "migrations/b_x.sql"]
         );
+    }
+
+    #[test]
+    fn repeatables_load_in_their_order_and_fail_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        for s in [file("a", "")] {
+            std::fs::write(dir.path().join(s.path.trim_start_matches("migrations/")), s.bytes).unwrap();
+        }
+        assert!(
+            load_repeatables(dir.path(), "migrations").unwrap().is_empty(),
+            "no folder, none"
+        );
+        let sub = dir.path().join("repeatable");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(
+            sub.join("b.sql"),
+            "-- b\n-- migrate:upgrade\nCREATE VIEW b AS SELECT 1;\n",
+        )
+        .unwrap();
+        let a = "-- a\n-- depends_on: repeatable:b\n-- migrate:upgrade\nCREATE VIEW a AS SELECT * FROM b;\n";
+        std::fs::write(sub.join("a.sql"), a).unwrap();
+        std::fs::write(sub.join("notes.md"), "ignored").unwrap();
+        let got = load_repeatables(dir.path(), "migrations").unwrap();
+        let files: Vec<&str> = got.iter().map(Migration::file).collect();
+        assert_eq!(files, ["migrations/repeatable/b.sql", "migrations/repeatable/a.sql"]);
+        assert_eq!(
+            load_dir(dir.path(), "migrations").unwrap().len(),
+            1,
+            "the versioned list alone"
+        );
+        std::fs::write(
+            sub.join("c.sql"),
+            "-- c\n-- depends_on: repeatable:zz\n-- migrate:upgrade\nSELECT 1;\n",
+        )
+        .unwrap();
+        let e = load_dir(dir.path(), "migrations").unwrap_err();
+        assert!(e.has(DiagnosticKind::DanglingParent), "{e}");
+        assert!(e.to_string().contains("migrations/repeatable/c.sql:2"), "{e}");
     }
 
     #[test]

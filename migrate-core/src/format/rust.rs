@@ -99,6 +99,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
     }
     let (revision, revision_line) = check_revision(&mut cx, header.revision.take());
     let (down_revisions, down_revision_line) = check_down_revision(&mut cx, header.down.take(), revision_line);
+    super::repeatable::refuse_in_revision(&mut cx, &header);
     let code = &lines[header_end..];
     if !code.iter().any(|l| defines(l, "upgrade")) {
         cx.error(
