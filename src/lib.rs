@@ -255,7 +255,7 @@ pub use migrate_runtime::{
 };
 /// Rust revisions (`migrations/<revision>_<slug>.rs`): the connection their
 /// functions receive and what they return (see `docs/runtime.md`).
-pub use migrate_runtime::{Connection, RustResult, WrongDatabase};
+pub use migrate_runtime::{BatchFuture, BatchResult, Connection, RustResult, WrongDatabase, backfill};
 /// The sqlx version this crate runs on, so pools and connections match.
 pub use sqlx;
 

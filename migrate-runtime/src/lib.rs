@@ -53,6 +53,6 @@ pub use rehearsal::{
 pub use report::{
     Applied, BackfillProgress, HistoryEntry, Report, RoundTrip, RoundTripOutcome, RoundTrips, StepReport,
 };
-pub use rust::{Connection, RustResult, WrongDatabase};
+pub use rust::{BatchFuture, BatchResult, Connection, RustResult, WrongDatabase, backfill};
 pub use sets::Sets;
 pub use table::{DEFAULT_TABLE, HistoryTable};

@@ -7,10 +7,17 @@
 //! a list embedded by `embed_migrations!` carries its functions, so a list
 //! read from a folder at run time (the standalone command line) stops before
 //! it with [`Error::RustNotEmbedded`](crate::Error::RustNotEmbedded).
+//!
+//! A Rust revision of phase backfill hands [`backfill`] a closure that runs
+//! one range of the key at a time, each in its own transaction committed
+//! with the revision's progress (`driver::rust_backfill`).
 
-use crate::driver::BoxFuture;
+use crate::driver::{Backend, BoxFuture};
 use migrate_core::Direction;
 use std::fmt;
+use std::future::Future;
+use std::ops::Range;
+use std::pin::Pin;
 
 /// What a Rust revision's `upgrade` and `downgrade` return: any error
 /// (`?` works on sqlx's errors, [`WrongDatabase`], `std::io::Error`, a
@@ -23,6 +30,69 @@ pub type RustResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 /// A Rust revision's function, as `embed_migrations!` points at it: the
 /// user's `async fn`, its future boxed.
 pub type RustFn = for<'a, 'c> fn(&'a mut Connection<'c>) -> BoxFuture<'a, RustResult>;
+
+/// What a backfill's batch returns: the number of rows it changed (counted
+/// in the revision's progress and on the progress bar), or any error, which
+/// rolls the batch back and fails the step as a SQL batch's error does.
+pub type BatchResult = Result<u64, Box<dyn std::error::Error + Send + Sync>>;
+
+/// The future a backfill's batch closure returns: `Box::pin(async move { … })`.
+pub type BatchFuture<'c> = Pin<Box<dyn Future<Output = BatchResult> + Send + 'c>>;
+
+/// A backfill's batch closure, as the runtime calls it.
+pub(crate) type BatchFn<'f> = dyn for<'c, 'd> FnMut(&'c mut Connection<'d>, Range<i64>) -> BatchFuture<'c> + Send + 'f;
+
+/// Runs a Rust backfill revision's batches: `batch` is called for each
+/// range `[start, end)` of the key named by the revision's
+/// `//! migrate:backfill: TABLE.KEY batch=N` header, from the key's minimum
+/// to its maximum (read once, when the backfill begins), with the batch's
+/// connection inside the batch's own transaction. Each batch commits with
+/// the revision's progress in its history row, so a run killed part-way
+/// resumes after the last committed batch and never runs one twice; the
+/// run's pause between batches and its maximum duration
+/// ([`Migrator::batch_pause`](crate::Migrator::batch_pause),
+/// [`Migrator::max_duration`](crate::Migrator::max_duration), the command
+/// line's `--batch-pause` and `--max-duration`) apply as to a SQL backfill.
+///
+/// Call it once, as the last thing the revision's `upgrade` does, and
+/// return what it returns: when the run's time is up it returns `Ok(())`
+/// between two batches, the revision left in progress (`backfilling`) for
+/// the next upgrade to resume. The closure returns the rows it changed.
+///
+/// ```text
+/// //! fill account.email_lower
+/// //!
+/// //! revision: 5c0ffee00002
+/// //! down_revision: 5c0ffee00001
+/// //! migrate:phase: backfill
+/// //! migrate:backfill: account.id batch=10000
+///
+/// use migrate::sqlx;
+///
+/// pub async fn upgrade(conn: &mut migrate::Connection<'_>) -> migrate::RustResult {
+///     migrate::backfill(conn, |conn, range| {
+///         Box::pin(async move {
+///             let done = sqlx::query("UPDATE account SET email_lower = lower(email) WHERE id >= $1 AND id < $2")
+///                 .bind(range.start)
+///                 .bind(range.end)
+///                 .execute(conn.postgres()?)
+///                 .await?;
+///             Ok(done.rows_affected())
+///         })
+///     })
+///     .await
+/// }
+/// ```
+///
+/// Called anywhere else (a revision without the header, a task the
+/// revision spawned, twice in one upgrade) it returns an error, and the
+/// step fails naming the revision.
+pub async fn backfill<F>(conn: &mut Connection<'_>, mut batch: F) -> RustResult
+where
+    F: for<'c> FnMut(&'c mut Connection<'_>, Range<i64>) -> BatchFuture<'c> + Send,
+{
+    crate::driver::fill_rust(conn, &mut batch).await
+}
 
 /// The step's own connection, handed to a Rust revision's functions: inside
 /// the step's transaction where it has one (SQLite and PostgreSQL; on
@@ -81,6 +151,19 @@ impl Connection<'_> {
             Connection::Postgres(_) => "PostgreSQL",
             #[cfg(feature = "mysql")]
             Connection::MySql(_) => "MySQL/MariaDB",
+            Connection::__Unreachable(never, _) => match *never {},
+        }
+    }
+
+    /// The connection as the runtime's backend.
+    pub(crate) fn backend(&mut self) -> &mut dyn Backend {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Connection::Sqlite(c) => &mut **c,
+            #[cfg(feature = "postgres")]
+            Connection::Postgres(c) => &mut **c,
+            #[cfg(feature = "mysql")]
+            Connection::MySql(c) => &mut **c,
             Connection::__Unreachable(never, _) => match *never {},
         }
     }

@@ -60,6 +60,14 @@ pub(super) fn spec(value: &str) -> Result<Backfill, String> {
 /// The rules of a backfill revision; `upgrade` is its upgrade section,
 /// starting on line `first` of the file.
 pub(super) fn check(cx: &mut Ctxt<'_>, header: &Header<'_>, upgrade: &str, first: usize) {
+    if check_header(cx, header) {
+        check_statement(cx, upgrade, first);
+    }
+}
+
+/// The header's rules, SQL's and Rust's: the directive with phase backfill,
+/// nothing that frames the revision another way. Whether it has the directive.
+pub(super) fn check_header(cx: &mut Ctxt<'_>, header: &Header<'_>) -> bool {
     let marked = header.directives.phase == Some(Phase::Backfill);
     let marker_line = header.upgrade_start.map_or(1, |i| i + 1);
     let Some((_, line)) = &header.backfill else {
@@ -71,7 +79,7 @@ pub(super) fn check(cx: &mut Ctxt<'_>, header: &Header<'_>, upgrade: &str, first
                 "name the table, its integer key and the batch size the statement's `:start` and `:end` cover; a data change that runs in one transaction is phase expand",
             );
         }
-        return;
+        return false;
     };
     let line = *line;
     if !marked {
@@ -94,7 +102,7 @@ pub(super) fn check(cx: &mut Ctxt<'_>, header: &Header<'_>, upgrade: &str, first
             "a backfill runs each batch in a transaction of its own, with its progress: remove the other directive",
         );
     }
-    check_statement(cx, upgrade, first);
+    true
 }
 
 /// The upgrade section is one statement using `:start` and `:end`, in every reading.

@@ -20,7 +20,9 @@
 //! The header is the `//!` lines (and blank lines) at the top of the file;
 //! the first other line ends it. Its keys and directives are SQL's, but for
 //! those that only mean something to SQL text (`migrate:upgrade`,
-//! `migrate:downgrade`, `migrate:foreign-keys-off`, `migrate:allow`). The
+//! `migrate:downgrade`, `migrate:foreign-keys-off`, `migrate:allow`).
+//! `//! migrate:backfill: TABLE.KEY batch=N` (phase backfill) names the
+//! ranges the runtime's `migrate::backfill` hands the revision's closure. The
 //! file must define `pub async fn upgrade`; it is reversible when it defines
 //! `pub async fn downgrade` (each read from the start of a line: the
 //! compiler checks the rest). Its checksum is the whole file's normalised
@@ -58,7 +60,6 @@ pub(super) fn refuses(cx: &mut Ctxt<'_>, n: usize, name: &str) -> bool {
         ),
         "foreign-keys-off" => "foreign keys off frames a SQL file's statements (SQLite's table rebuild); a Rust revision sets what it needs on its connection".to_owned(),
         "allow" => "lint waivers apply to SQL; the compiler checks a Rust revision".to_owned(),
-        "backfill" => "the batched range is a SQL backfill's (its statement's `:start` and `:end`); a Rust revision of phase backfill runs as one step".to_owned(),
         _ => return false,
     };
     cx.error(
@@ -109,6 +110,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
             &format!("define `{UPGRADE_SIGNATURE}` (and, to make it reversible, `downgrade` alike)"),
         );
     }
+    super::backfill::check_header(&mut cx, &header);
     cx.finish()?;
     let Some(revision) = revision else {
         return Err(cx.problems);
@@ -130,7 +132,8 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
     Ok(ParsedFile {
         migration: Migration::with_checksum(parts, checksum)
             .written_in(Language::Rust)
-            .located(header_end + 1, Vec::new()),
+            .located(header_end + 1, Vec::new())
+            .with_backfill(header.backfill.map(|(b, _)| b)),
         created: header.created,
         revision_line,
         down_revision_line,
@@ -220,6 +223,38 @@ mod tests {
             assert!(all.contains(expected), "{expected:?} not in:\n{all}");
         }
         assert!(!all.contains("`-- "), "{all}");
+    }
+
+    #[test]
+    fn a_backfill_names_its_ranges_in_the_header() {
+        let header = "//! fill t.v\n//! revision: b2\n//! down_revision: a1\n//! migrate:phase: backfill\n//! migrate:backfill: t.id batch=500";
+        let m = parse("m/b2_fill.rs", &file(header, UP)).unwrap().migration;
+        let spec = m.backfill().unwrap();
+        assert_eq!((spec.table(), spec.key(), spec.batch()), ("t", "id", 500));
+        // A Rust revision of phase backfill may run as one step, without ranges.
+        let whole = header.replace("\n//! migrate:backfill: t.id batch=500", "");
+        assert!(
+            parse("m/b2_fill.rs", &file(&whole, UP))
+                .unwrap()
+                .migration
+                .backfill()
+                .is_none()
+        );
+        let problems = parse(
+            "m/b2_fill.rs",
+            &file(&header.replace("migrate:phase: backfill", "migrate:no-transaction"), UP),
+        )
+        .unwrap_err();
+        let all: Vec<String> = problems.iter().map(|d| format!("{d:#}")).collect();
+        let all = all.join("\n");
+        assert!(
+            all.contains("`//! migrate:backfill:` in a revision whose phase is not backfill"),
+            "{all}"
+        );
+        assert!(
+            all.contains("`//! migrate:no-transaction` in a backfill revision"),
+            "{all}"
+        );
     }
 
     #[test]

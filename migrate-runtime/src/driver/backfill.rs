@@ -87,8 +87,10 @@ pub(crate) enum Backfilled {
     Paused,
 }
 
-/// Runs the backfill `spec` of `step` (an upgrade running SQL), reporting
-/// each committed batch to `notify`.
+/// Runs the backfill `spec` of `step`, reporting each committed batch to
+/// `notify`: a SQL revision's statement over each range, or a Rust
+/// revision's upgrade, whose call to `migrate::backfill` runs the batches
+/// ([`super::rust_backfill`]).
 pub(crate) async fn backfill(
     conn: &mut dyn Backend,
     s: &Settings,
@@ -97,10 +99,22 @@ pub(crate) async fn backfill(
     pace: Pace,
     notify: &mut (dyn FnMut(BackfillProgress) + Send),
 ) -> Result<Backfilled> {
+    if step.migration.is_rust() && step.rust.is_none() {
+        return Err(step.not_embedded());
+    }
     // The run's own transaction (SQLite: its write lock) is let go of first.
     conn.suspend(s).await?;
     let reset = set_guards(conn, s, step.migration).await?;
-    let mut ran = batches(conn, s, step, spec, pace, notify).await;
+    let filling = Filling {
+        s,
+        step,
+        batch: spec.batch(),
+        pace,
+    };
+    let mut ran = match step.rust {
+        Some(f) => super::rust_backfill::run(conn, &filling, spec, notify, f).await,
+        None => sql_batches(conn, &filling, spec, notify).await,
+    };
     let mut cleanup = Ok(());
     reset_guards(conn, reset, &mut cleanup).await;
     if let Err(e) = conn.resume(s).await {
@@ -116,8 +130,58 @@ pub(crate) async fn backfill(
     ran
 }
 
+/// What one backfill's batches share: the run's settings, the step, how many
+/// key values a batch covers, and the run's pace.
+pub(crate) struct Filling<'a> {
+    pub(crate) s: &'a Settings,
+    pub(crate) step: Step<'a>,
+    pub(crate) batch: u64,
+    pub(crate) pace: Pace,
+}
+
+/// What a batch runs: a SQL backfill's statement over the range, or a Rust
+/// backfill's closure on the batch's connection.
+pub(crate) enum Work<'w> {
+    Sql,
+    Rust(&'w mut crate::rust::BatchFn<'w>),
+}
+
+/// A SQL backfill: its batches from where the row says, recorded applied
+/// when the last one has committed.
+async fn sql_batches(
+    conn: &mut dyn Backend,
+    filling: &Filling<'_>,
+    spec: &Backfill,
+    notify: &mut (dyn FnMut(BackfillProgress) + Send),
+) -> Result<Backfilled> {
+    let Some(at) = start(conn, filling.s, &filling.step, spec).await? else {
+        return Ok(Backfilled::Done);
+    };
+    let began = Instant::now();
+    let ended = fill(conn, filling, at, notify, &mut Work::Sql).await?;
+    if ended == Backfilled::Done {
+        finish(conn, filling, began).await?;
+    }
+    Ok(ended)
+}
+
+/// Records the backfill applied, all its batches committed.
+pub(crate) async fn finish(conn: &mut dyn Backend, filling: &Filling<'_>, began: Instant) -> Result<()> {
+    let d = conn.dialect();
+    let revision = filling.step.migration.revision();
+    let ms = began.elapsed().as_millis().to_string();
+    run(
+        conn,
+        d.set_applied(&filling.s.table, revision, &ms),
+        "recording the finished backfill",
+    )
+    .await?;
+    tracing::info!(revision, "backfill finished");
+    Ok(())
+}
+
 /// The error for a backfill that cannot run, and why.
-fn cannot(step: &Step<'_>, reason: String) -> Error {
+pub(crate) fn cannot(step: &Step<'_>, reason: String) -> Error {
     Error::Backfill {
         revision: step.migration.revision().to_owned(),
         file: step.migration.file().to_owned(),
@@ -129,7 +193,12 @@ fn cannot(step: &Step<'_>, reason: String) -> Error {
 /// Where the backfill starts: its row's progress, or, for one not begun,
 /// the key's range read now and its row marked `backfilling`. `None`: the
 /// table is empty, and the row says applied.
-async fn start(conn: &mut dyn Backend, s: &Settings, step: &Step<'_>, spec: &Backfill) -> Result<Option<BackfillAt>> {
+pub(crate) async fn start(
+    conn: &mut dyn Backend,
+    s: &Settings,
+    step: &Step<'_>,
+    spec: &Backfill,
+) -> Result<Option<BackfillAt>> {
     let d = conn.dialect();
     let m = step.migration;
     let row = conn
@@ -201,30 +270,54 @@ async fn start(conn: &mut dyn Backend, s: &Settings, step: &Step<'_>, spec: &Bac
     Ok(Some(at))
 }
 
-/// The batches, from where the row says, until the last or the deadline.
-async fn batches(
+/// Runs one batch, `[start, end)`, inside its transaction: the rows it changed.
+async fn one_batch(
     conn: &mut dyn Backend,
-    s: &Settings,
-    step: Step<'_>,
-    spec: &Backfill,
-    pace: Pace,
+    m: &Migration,
+    work: &mut Work<'_>,
+    start: i128,
+    end: i128,
+) -> Result<u64, sqlx::Error> {
+    match work {
+        Work::Sql => {
+            let sql = migrate_core::sql::backfill::bind(m.upgrade_sql(), conn.dialect(), start, end);
+            conn.execute_affected(sql).await
+        }
+        Work::Rust(f) => {
+            let (Ok(from), Ok(to)) = (i64::try_from(start), i64::try_from(end)) else {
+                return Err(sqlx::Error::InvalidArgument(format!(
+                    "the batch [{start}, {end}) does not fit a 64-bit integer key range"
+                )));
+            };
+            f(&mut conn.connection(), from..to)
+                .await
+                .map_err(crate::rust::into_sqlx)
+        }
+    }
+}
+
+/// The batches, from `at` (where the row says), until the last or the
+/// deadline: each in a transaction of its own, committed with its progress.
+/// The caller records the backfill applied when it says [`Backfilled::Done`].
+pub(crate) async fn fill(
+    conn: &mut dyn Backend,
+    filling: &Filling<'_>,
+    mut at: BackfillAt,
     notify: &mut (dyn FnMut(BackfillProgress) + Send),
+    work: &mut Work<'_>,
 ) -> Result<Backfilled> {
     let d = conn.dialect();
+    let Filling { s, step, pace, .. } = *filling;
     let m = step.migration;
-    let Some(mut at) = start(conn, s, &step, spec).await? else {
-        return Ok(Backfilled::Done);
-    };
     let began = Instant::now();
     let mut ran_here = 0u32;
-    let batch = i128::from(spec.batch());
+    let batch = i128::from(filling.batch);
     while at.next <= at.last {
         renew_lease(conn, s, true).await?;
         let end = (at.next + batch).min(at.last + 1);
-        let sql = migrate_core::sql::backfill::bind(m.upgrade_sql(), d, at.next, end);
         let begin = conn.begin_batch().to_owned();
         run(conn, begin, "beginning a backfill batch").await?;
-        let rows = match conn.execute_affected(sql).await {
+        let rows = match one_batch(conn, m, work, at.next, end).await {
             Ok(rows) => rows,
             Err(e) => {
                 let cleanup = run(conn, "ROLLBACK".into(), "rolling back the failed batch")
@@ -258,7 +351,7 @@ async fn batches(
         }
         at = after;
         ran_here += 1;
-        let (done, total) = at.batches(spec.batch());
+        let (done, total) = at.batches(filling.batch);
         let left = u32::try_from(total.saturating_sub(done)).unwrap_or(u32::MAX);
         notify(BackfillProgress {
             rows: at.rows,
@@ -279,14 +372,11 @@ async fn batches(
             tokio::time::sleep(pace.pause).await;
         }
     }
-    let ms = began.elapsed().as_millis().to_string();
-    run(
-        conn,
-        d.set_applied(&s.table, m.revision(), &ms),
-        "recording the finished backfill",
-    )
-    .await?;
-    tracing::info!(revision = m.revision(), rows = at.rows, "backfill finished");
+    tracing::info!(
+        revision = m.revision(),
+        rows = at.rows,
+        "every batch of the backfill committed"
+    );
     Ok(Backfilled::Done)
 }
 

@@ -29,11 +29,12 @@ impl<'a> Step<'a> {
         .filter(|s| !s.trim().is_empty())
     }
 
-    /// The backfill this step runs in batches (`driver::backfill`): a SQL
-    /// backfill revision's upgrade, run (not stamped).
+    /// The backfill this step runs in batches (`driver::backfill`): a
+    /// backfill revision's upgrade (its SQL statement, or a Rust revision's
+    /// closure handed to `migrate::backfill`), run (not stamped).
     pub(crate) fn backfill(&self) -> Option<&'a migrate_core::Backfill> {
         let m = self.migration;
-        let runs = self.run_sql && self.direction == Direction::Upgrade && !m.is_rust();
+        let runs = self.run_sql && self.direction == Direction::Upgrade;
         m.backfill().filter(|_| runs)
     }
 
