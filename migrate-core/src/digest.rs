@@ -56,6 +56,16 @@ impl Digest {
         d
     }
 
+    /// [`all_applied`](Self::all_applied) for a list with repeatable
+    /// revisions: each recorded as applied at its checksum too.
+    pub fn all_applied_with(list: &[Migration], repeatables: &[Migration]) -> Self {
+        let mut d = Digest::all_applied(list);
+        for m in repeatables {
+            d.insert(m.revision(), &m.checksum().to_string(), State::Applied);
+        }
+        d
+    }
+
     /// Adds a row.
     pub fn insert(&mut self, revision: &str, checksum: &str, state: State) {
         self.toggle(revision, checksum, state);

@@ -6,20 +6,37 @@ use migrate_core::{Diagnostics, Migration};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-/// The expansion for a valid folder.
-pub fn migrations(input: &Input, migrations: &[Migration]) -> TokenStream {
+/// The expansion for a valid folder and its repeatable revisions.
+pub fn migrations(input: &Input, migrations: &[Migration], repeatables: &[Migration]) -> TokenStream {
     // What an up-to-date history hashes to, so a start-up check costs one row.
-    let digest = migrate_core::Digest::all_applied(migrations).to_string();
-    let tracked = migrations.iter().map(|m| {
-        let name = m.file().rsplit('/').next().unwrap_or(m.file());
-        let path = input.dir.join(name).to_string_lossy().into_owned();
-        quote!(::core::include_str!(#path))
-    });
+    let digest = migrate_core::Digest::all_applied_with(migrations, repeatables).to_string();
+    let repeatable_dir = input.dir.join(migrate_core::repeatable::FOLDER);
+    let tracked = migrations
+        .iter()
+        .map(|m| (&input.dir, m))
+        .chain(repeatables.iter().map(|m| (&repeatable_dir, m)))
+        .map(|(dir, m)| {
+            let name = m.file().rsplit('/').next().unwrap_or(m.file());
+            let path = dir.join(name).to_string_lossy().into_owned();
+            quote!(::core::include_str!(#path))
+        });
     let entries = migrations.iter().map(embedded);
     // Rust revisions: modules of the crate, and their functions beside the list.
-    let (rust_items, made) = match crate::rust::steps(input, migrations) {
-        Some((items, steps)) => (items, quote!(__embedded_with_rust(LIST, #digest, #steps))),
-        None => (TokenStream::new(), quote!(__embedded_with_digest(LIST, #digest))),
+    let (rust_items, made) = match (crate::rust::steps(input, migrations), repeatables.is_empty()) {
+        (Some((items, steps)), true) => (items, quote!(__embedded_with_rust(LIST, #digest, #steps))),
+        (None, true) => (TokenStream::new(), quote!(__embedded_with_digest(LIST, #digest))),
+        (rust, false) => {
+            let again = repeatables.iter().map(embedded);
+            let (items, steps) = rust.unwrap_or_else(|| (TokenStream::new(), quote!(&[])));
+            let items = quote! {
+                #items
+                const REPEATABLES: &[::migrate::__private::Migration] = &[#(#again),*];
+            };
+            (
+                items,
+                quote!(__embedded_with_repeatables(LIST, #digest, #steps, REPEATABLES)),
+            )
+        }
     };
     quote! {{
         const _: &[&str] = &[#(#tracked),*];

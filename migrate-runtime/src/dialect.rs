@@ -349,8 +349,26 @@ impl Parts for Dialect {
         } else {
             ("", String::new())
         };
+        // A repeatable's row is replaced each time it is applied again.
+        let again = migrate_core::repeatable::is_repeatable(m.revision());
+        let (insert, upsert) = match self {
+            Dialect::Sqlite if again => ("INSERT OR REPLACE", String::new()),
+            Dialect::Mysql if again => ("REPLACE", String::new()),
+            Dialect::Postgres if again => {
+                let set: Vec<String> = "down_revisions, message, checksum, state, applied_at, execution_ms"
+                    .split(", ")
+                    .chain(columns.split(", ").skip(1))
+                    .map(|c| format!("{c} = EXCLUDED.{c}"))
+                    .collect();
+                (
+                    "INSERT",
+                    format!(" ON CONFLICT (revision) DO UPDATE SET {}, error = NULL", set.join(", ")),
+                )
+            }
+            _ => ("INSERT", String::new()),
+        };
         format!(
-            "INSERT INTO {} (revision, down_revisions, message, checksum, state, applied_at, execution_ms{columns}) VALUES ({}, {}, {}, {}, {}, {}, {execution_ms}{values})",
+            "{insert} INTO {} (revision, down_revisions, message, checksum, state, applied_at, execution_ms{columns}) VALUES ({}, {}, {}, {}, {}, {}, {execution_ms}{values}){upsert}",
             self.table(t),
             self.quote_text(m.revision()),
             self.quote_text(&parents.join(",")),

@@ -82,6 +82,9 @@ pub struct Migrations {
     /// The Rust revisions' functions, as `embed_migrations!` compiled them in
     /// (none for a list read at run time, which stops before a Rust revision).
     rust: &'static [crate::rust::RustStep],
+    /// The repeatable revisions (`repeatable/<name>.sql`), in the order
+    /// they are applied (see `migrate_core::repeatable`).
+    repeatables: Cow<'static, [Migration]>,
 }
 
 /// What the runtime can run on: a pool (`&SqlitePool`, `&PgPool`,
@@ -148,6 +151,7 @@ impl Migrations {
             digest: None,
             computed: OnceLock::new(),
             rust: &[],
+            repeatables: Cow::Borrowed(&[]),
         }
     }
 
@@ -159,6 +163,7 @@ impl Migrations {
             digest: Some(digest),
             computed: OnceLock::new(),
             rust: &[],
+            repeatables: Cow::Borrowed(&[]),
         }
     }
 
@@ -174,7 +179,39 @@ impl Migrations {
             digest: Some(digest),
             computed: OnceLock::new(),
             rust,
+            repeatables: Cow::Borrowed(&[]),
         }
+    }
+
+    /// Used by `embed_migrations!` for a folder holding repeatable revisions; not public API.
+    #[doc(hidden)]
+    pub const fn __embedded_with_repeatables(
+        list: &'static [Migration],
+        digest: &'static str,
+        rust: &'static [crate::rust::RustStep],
+        repeatables: &'static [Migration],
+    ) -> Self {
+        Migrations {
+            list: Cow::Borrowed(list),
+            digest: Some(digest),
+            computed: OnceLock::new(),
+            rust,
+            repeatables: Cow::Borrowed(repeatables),
+        }
+    }
+
+    /// The repeatable revisions (`repeatable/<name>.sql`, revision
+    /// `repeatable:<name>`), in the order an upgrade to head applies them.
+    pub fn repeatables(&self) -> &[Migration] {
+        &self.repeatables
+    }
+
+    /// This list with `repeatables`, in the order they are applied (as
+    /// `migrate_core::repeatable::validate` returns them).
+    pub fn with_repeatables(mut self, repeatables: Vec<Migration>) -> Self {
+        self.repeatables = Cow::Owned(repeatables);
+        self.computed = OnceLock::new();
+        self
     }
 
     /// The Rust revisions' functions this list carries.
@@ -186,12 +223,13 @@ impl Migrations {
     /// `embed_migrations!` does at build time. `shown_as` names the folder in
     /// diagnostics.
     pub fn load(dir: &std::path::Path, shown_as: &str) -> Result<Self, Diagnostics> {
-        // `load_dir` validated the list and put it in application order.
+        // `load_dir` validated the list, its repeatables too, and put it in application order.
         Ok(Migrations {
             list: Cow::Owned(migrate_core::load::load_dir(dir, shown_as)?),
             digest: None,
             computed: OnceLock::new(),
             rust: &[],
+            repeatables: Cow::Owned(migrate_core::load::load_repeatables(dir, shown_as)?),
         })
     }
 
@@ -208,6 +246,7 @@ impl Migrations {
             digest: None,
             computed: OnceLock::new(),
             rust: &[],
+            repeatables: Cow::Borrowed(&[]),
         })
     }
 
@@ -218,7 +257,7 @@ impl Migrations {
             Some(d) => d,
             None => self
                 .computed
-                .get_or_init(|| Digest::all_applied(&self.list).to_string()),
+                .get_or_init(|| Digest::all_applied_with(&self.list, &self.repeatables).to_string()),
         }
     }
 
@@ -237,9 +276,12 @@ impl Migrations {
         self.list.is_empty()
     }
 
-    /// The migration with exactly this revision id.
+    /// The migration with exactly this revision id (a repeatable's: `repeatable:<name>`).
     pub fn get(&self, revision: &str) -> Option<&Migration> {
-        self.list.iter().find(|m| m.revision() == revision)
+        self.list
+            .iter()
+            .chain(self.repeatables.iter())
+            .find(|m| m.revision() == revision)
     }
 
     /// A migrator with the default configuration, to configure further.

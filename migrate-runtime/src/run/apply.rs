@@ -33,6 +33,12 @@ pub(crate) struct Applying<'a, 'g> {
     /// The steps that declare variables, bound, by their position in `graph`
     /// (by [`Run::apply`], before the first step).
     pub(crate) bound: Vec<(usize, Migration)>,
+    /// The repeatables to apply after the plan's steps (`run::repeatables`),
+    /// bound before the first step.
+    pub(crate) repeatables: Vec<Migration>,
+    /// The repeatables' rows as read, `(revision, checksum, state)`: the
+    /// digest loses the one a repeatable replaces.
+    pub(crate) replaced: Vec<(String, String, State)>,
 }
 
 /// Where the steps of a run stand: the run's one transaction, if any is open
@@ -103,8 +109,16 @@ impl<'m> Run<'m> {
         // Every variable of every step has its value before anything is sent.
         if applying.run_sql() {
             applying.bound = self.vars.bind_plan(applying.graph, applying.plan, conn.dialect())?;
+            let d = conn.dialect();
+            let bound: Result<Vec<Migration>> = applying
+                .repeatables
+                .iter()
+                .map(|m| self.vars.bind(m, d, Direction::Upgrade))
+                .collect();
+            applying.repeatables = bound?;
         }
-        let _redacting = crate::vars::Redacting::new(applying.bound.iter().map(|(_, m)| m));
+        let _redacting =
+            crate::vars::Redacting::new(applying.bound.iter().map(|(_, m)| m).chain(applying.repeatables.iter()));
         let mut at = Progressing {
             one_transaction: applying.one_transaction(conn, s),
             open: None,
@@ -115,7 +129,7 @@ impl<'m> Run<'m> {
                 deadline: self.max_duration.and_then(|d| Instant::now().checked_add(d)),
             },
         };
-        if !applying.plan.is_empty() {
+        if !applying.plan.is_empty() || !applying.repeatables.is_empty() {
             // Until the run's last step is done, no start-up check may take the short cut.
             if at.one_transaction {
                 driver::begin_dropping_digest(conn, s).await?;
@@ -136,6 +150,11 @@ impl<'m> Run<'m> {
             if result.is_err() || report.paused.is_some() {
                 break;
             }
+        }
+        if result.is_ok() && report.paused.is_none() && !applying.repeatables.is_empty() {
+            result = self
+                .apply_repeatables(conn, s, &mut applying, &mut at.open, report)
+                .await;
         }
         if let Some(first) = at.open {
             // What ran before a failed step is kept, as with a transaction per step;

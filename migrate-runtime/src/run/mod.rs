@@ -10,10 +10,12 @@ mod lock;
 mod op;
 mod planned;
 mod rehearse;
+mod repeatables;
 mod resolve;
 mod wait;
 
 pub(crate) use apply::{Applying, History, Mode};
+pub(crate) use repeatables::versioned_rows;
 pub(crate) use resolve::STORED_FILE;
 pub(crate) use resolve::*;
 
@@ -184,6 +186,16 @@ impl<'m> Run<'m> {
                 applied: by_id.remove(m.revision()).map(applied),
             })
             .collect();
+        // Then the repeatables, in the order they are applied; a row's checksum
+        // other than the file's says it is applied again by the next upgrade to head.
+        out.extend(self.migrations.repeatables().iter().map(|m| HistoryEntry {
+            revision: m.revision().to_owned(),
+            down_revisions: Vec::new(),
+            message: m.message().to_owned(),
+            known: true,
+            phase: None,
+            applied: by_id.remove(m.revision()).map(applied),
+        }));
         for r in rows.iter().filter(|r| by_id.contains_key(r.revision.as_str())) {
             out.push(HistoryEntry {
                 revision: r.revision.clone(),
@@ -254,20 +266,13 @@ impl Run<'_> {
     /// one reading `verify`, `wait`, `current --check` and every run share. A
     /// failed row is [`Error::Dirty`].
     pub(crate) fn status_of(&self, graph: &Graph<'_>, rows: &[HistoryRow]) -> Result<history::Status> {
-        let read: Vec<history::Row<'_>> = rows
-            .iter()
-            .map(|r| history::Row {
-                revision: &r.revision,
-                checksum: &r.checksum,
-                state: r.state,
-                phase: r.phase,
-            })
-            .collect();
+        let read = repeatables::read_rows(rows);
         let unknown = match self.ignore_unknown {
             true => history::Unknown::Accept,
             false => history::Unknown::ExpandOnly,
         };
-        history::status(graph, &read, unknown).map_err(|f| dirty(rows, &f.revision, f.state))
+        history::status_with_repeatables(graph, self.migrations.repeatables(), &read, unknown)
+            .map_err(|f| dirty(rows, &f.revision, f.state))
     }
 }
 

@@ -68,6 +68,11 @@ impl<'m> Run<'m> {
             Op::Downgrade(t) => (t, Direction::Downgrade, true),
             Op::Stamp(t) | Op::StampPurge(t) => (t, Direction::Upgrade, false),
         };
+        // The rows of repeatables are read apart: never revisions of the graph.
+        let all_rows = rows;
+        let rows = versioned_rows(&all_rows);
+        // Rows of revisions a squash baseline replaced are neither unknown nor a newer build's.
+        let replaced = migrate_core::squash::Replaced::of(graph);
         // Unapplying a newer build's revisions: the graph grows by their rows.
         let rebuilt_list: Vec<Migration>;
         let rebuilt: Graph<'_>;
@@ -89,12 +94,13 @@ impl<'m> Run<'m> {
         } else {
             graph
         };
-        let applied = self.check(graph, &rows)?;
+        let applied = self.check(graph, &all_rows)?;
         let unknown: Vec<String> = rows
             .iter()
-            .filter(|r| graph.position(&r.revision).is_none())
+            .filter(|r| graph.position(&r.revision).is_none() && replaced.baseline_of(&r.revision).is_none())
             .map(|r| r.revision.clone())
             .collect();
+        let mut repeatables = Vec::new();
         let mut plan = match (direction, run_sql) {
             (Direction::Upgrade, true) => plan::upgrade(graph, &applied, &target)?,
             (Direction::Downgrade, _) => match plan::downgrade(graph, &applied, &target) {
@@ -116,6 +122,7 @@ impl<'m> Run<'m> {
         }
         if direction == Direction::Upgrade && run_sql {
             report.held_back = self.hold_back(graph, &mut plan);
+            repeatables = self.repeatables_due(&all_rows, &target, report);
         } else {
             refuse_backfilling(&rows)?;
         }
@@ -127,9 +134,15 @@ impl<'m> Run<'m> {
             plan: &plan,
             mode: if run_sql { Mode::Run } else { Mode::Stamp },
             history: if rows.is_empty() { History::Empty } else { History::Rows },
-            digest: digest_of(&rows),
+            digest: digest_of(&all_rows),
             rust: self.migrations.rust_steps(),
             bound: Vec::new(),
+            repeatables,
+            replaced: all_rows
+                .iter()
+                .filter(|r| migrate_core::repeatable::is_repeatable(&r.revision))
+                .map(|r| (r.revision.clone(), r.checksum.clone(), r.state))
+                .collect(),
         };
         let result = self.apply(conn, s, applying, report).await;
         match result {

@@ -1,0 +1,104 @@
+//! Repeatable revisions in a run: which are due (an upgrade to head, after
+//! its versioned steps: those whose checksum the history does not hold, see
+//! `migrate_core::history::pending_repeatables`), and applying them, each a
+//! step of its own whose history row (`repeatable:<name>`) is replaced.
+//!
+//! A downgrade, a stamp, an upgrade to a revision other than head and one
+//! a phase stops part-way leave them alone.
+
+use super::*;
+use migrate_core::repeatable::is_repeatable;
+
+/// The rows of versioned revisions: what the graph, the plan and the heads read.
+pub(crate) fn versioned_rows(rows: &[HistoryRow]) -> Vec<HistoryRow> {
+    rows.iter().filter(|r| !is_repeatable(&r.revision)).cloned().collect()
+}
+
+/// `rows` as core's history functions read them.
+pub(crate) fn read_rows(rows: &[HistoryRow]) -> Vec<history::Row<'_>> {
+    rows.iter()
+        .map(|r| history::Row {
+            revision: &r.revision,
+            checksum: &r.checksum,
+            state: r.state,
+            phase: r.phase,
+        })
+        .collect()
+}
+
+impl<'m> Run<'m> {
+    /// The repeatables an upgrade to `target` applies after its versioned
+    /// steps: none unless it goes to head and no phase holds it back.
+    pub(crate) fn repeatables_due(&self, rows: &[HistoryRow], target: &Target, report: &Report) -> Vec<Migration> {
+        if *target != Target::Head || report.held_back.is_some() {
+            return Vec::new();
+        }
+        history::pending_repeatables(self.migrations.repeatables(), &read_rows(rows))
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Applies `applying`'s repeatables, in order, after its versioned
+    /// steps: each in a transaction of its own (the run's one transaction,
+    /// if open, is committed first), its row replaced. A failure is the
+    /// step's error, naming its file, and leaves what a failed revision leaves.
+    pub(crate) async fn apply_repeatables(
+        &self,
+        conn: &mut dyn Backend,
+        s: &Settings,
+        applying: &mut Applying<'_, '_>,
+        open: &mut Option<usize>,
+        report: &mut Report,
+    ) -> Result<()> {
+        apply::commit_run(conn, open, report).await?;
+        let total = applying.plan.steps.len() + applying.repeatables.len();
+        for (k, m) in applying.repeatables.iter().enumerate() {
+            tracing::info!("Running repeatable {}, {}", m.revision(), m.message());
+            let notify = |finished| {
+                if let Some(f) = &self.observer {
+                    f(&Progress {
+                        migration: m,
+                        direction: Direction::Upgrade,
+                        runs_sql: true,
+                        index: applying.plan.steps.len() + k,
+                        total,
+                        finished,
+                        backfill: None,
+                    });
+                }
+            };
+            notify(None);
+            let started = Instant::now();
+            let step = Step {
+                migration: m,
+                direction: Direction::Upgrade,
+                run_sql: true,
+                rust: None,
+            };
+            if let Err(mut e) = driver::apply(conn, s, step, None).await {
+                if let Error::Migration { applied, .. } | Error::DanglingForeignKeys { applied, .. } = &mut e {
+                    *applied = report.revisions().into_iter().map(str::to_owned).collect();
+                }
+                tracing::error!(revision = m.revision(), file = m.file(), error = %e, "repeatable failed");
+                return Err(e);
+            }
+            let checksum = m.checksum().to_string();
+            // The row it replaced, if any, leaves the digest.
+            if let Some(old) = applying.replaced.iter().find(|(r, _, _)| r == m.revision()) {
+                applying.digest.remove(&old.0, &old.1, old.2);
+            }
+            applying.digest.insert(m.revision(), &checksum, State::Applied);
+            let duration = started.elapsed();
+            notify(Some(duration));
+            report.steps.push(StepReport {
+                revision: m.revision().to_owned(),
+                message: m.message().to_owned(),
+                direction: Direction::Upgrade,
+                duration,
+                stored_downgrade: None,
+            });
+        }
+        Ok(())
+    }
+}
