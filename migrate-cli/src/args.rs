@@ -237,6 +237,26 @@ pub enum Command {
         #[command(flatten)]
         options: Options,
     },
+    /// Replace the revisions from the base to REV by one baseline revision, its SQL written from the schema they produce; proven on scratch databases first (the two schemas equal, the revisions above round-trip), then the old files move to squashed/<id>/. Databases at or past REV need nothing; one inside the range is refused, naming --release
+    #[command(
+        after_help = "Runs on scratch databases as autogenerate does: --dev-database-url for PostgreSQL and MySQL, --dialect sqlite for one in memory. See docs/squash.md."
+    )]
+    Squash {
+        /// The squash point: it and every revision it needs are replaced; every revision above must reach them only through it
+        #[arg(long, value_name = "REV")]
+        to: String,
+        /// The last release that has the squashed revisions, named in the refusal a database inside them gets [default: `git describe --always --tags` of the folder]
+        #[arg(long, value_name = "NAME")]
+        release: Option<String>,
+        /// Delete the squashed files instead of moving them to squashed/<baseline-id>/
+        #[arg(long)]
+        delete: bool,
+        /// The baseline's message [default: "baseline: N revisions squashed up to REV"]
+        #[arg(short, long)]
+        message: Option<String>,
+        #[command(flatten)]
+        options: Options,
+    },
     /// The schema file's commands
     #[command(subcommand)]
     Schema(SchemaCommand),
@@ -527,6 +547,7 @@ impl Command {
             | Command::Import { options, .. }
             | Command::Adopt { options, .. }
             | Command::Test { options, .. }
+            | Command::Squash { options, .. }
             | Command::Schema(SchemaCommand::Dump { options }) => options,
             Command::Db(db) => db.options(),
         }

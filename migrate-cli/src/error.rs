@@ -13,6 +13,9 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_PENDING: u8 = 3;
 /// Exit status of `current --check`: the database holds revisions this folder or build does not know.
 pub const EXIT_UNKNOWN: u8 = 4;
+/// Exit status when the database stopped inside revisions a squash baseline
+/// replaced: an older release must take it to the squash point first.
+pub const EXIT_INSIDE_SQUASH: u8 = 5;
 
 /// A command-line failure. `Display` is the message printed after `error: `;
 /// database URLs in it are redacted before printing.
@@ -128,12 +131,20 @@ pub enum CliError {
 
 impl CliError {
     /// The process exit status for this error: 2 for usage, 3 for pending
-    /// revisions, 4 for revisions the database has and the folder lacks, 1 otherwise.
+    /// revisions, 4 for revisions the database has and the folder lacks, 5
+    /// for a database stopped inside a squashed range, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => EXIT_USAGE,
             CliError::Pending(_) | CliError::Runtime(migrate_runtime::Error::NotCurrent { .. }) => EXIT_PENDING,
             CliError::Unknown(_) => EXIT_UNKNOWN,
+            CliError::Runtime(migrate_runtime::Error::History(problems))
+                if problems
+                    .iter()
+                    .any(|p| matches!(p, migrate_core::history::HistoryProblem::InsideSquash { .. })) =>
+            {
+                EXIT_INSIDE_SQUASH
+            }
             _ => EXIT_ERROR,
         }
     }

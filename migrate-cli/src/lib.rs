@@ -37,11 +37,12 @@ mod plan_schema;
 mod plans;
 mod rehearse;
 mod schema;
+mod squash;
 mod verbs;
 
 pub use args::{Cli, Command, DbCommand, Fleet, Options};
 pub use config::{CONFIG_ENV, DEFAULT_CONFIG, DEFAULT_DIR, URL_ENV};
-pub use error::{CliError, EXIT_ERROR, EXIT_OK, EXIT_PENDING, EXIT_UNKNOWN, EXIT_USAGE};
+pub use error::{CliError, EXIT_ERROR, EXIT_INSIDE_SQUASH, EXIT_OK, EXIT_PENDING, EXIT_UNKNOWN, EXIT_USAGE};
 
 use clap::Parser;
 use migrate_runtime::Migrations;
@@ -221,6 +222,21 @@ async fn run_command(command: Command, flags: &Options, s: &config::Settings, ou
         }
         Command::Lint { base, json, .. } => lint::run(s, base.as_deref(), json, out),
         Command::Test { from, .. } => schema::round_trips(s, flags.database_url.is_some(), from.as_deref(), out).await,
+        Command::Squash {
+            to,
+            release,
+            delete,
+            message,
+            ..
+        } => {
+            let request = squash::Request {
+                to: &to,
+                release: release.as_deref(),
+                delete,
+                message: message.as_deref(),
+            };
+            squash::squash(s, &request, out).await
+        }
         Command::Schema(args::SchemaCommand::Dump { .. }) => schema::dump(s, flags.database_url.is_some(), out).await,
         Command::Import {
             tool, project, python, ..

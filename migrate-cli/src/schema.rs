@@ -132,7 +132,7 @@ where
 }
 
 /// Refuses a server dialect with no dev server to make scratch databases on.
-fn needs_server(d: Dialect, s: &Settings) -> Result<(), CliError> {
+pub(crate) fn needs_server(d: Dialect, s: &Settings) -> Result<(), CliError> {
     if d == Dialect::Sqlite || s.dev_database_url.is_some() {
         return Ok(());
     }
@@ -143,13 +143,13 @@ fn needs_server(d: Dialect, s: &Settings) -> Result<(), CliError> {
 }
 
 /// The tables the runtime keeps, which no schema file describes.
-fn own_tables(s: &Settings) -> Vec<String> {
+pub(crate) fn own_tables(s: &Settings) -> Vec<String> {
     migrate_runtime::catalog::own_tables(&s.table, s.set_tables.iter().map(|(_, t)| t))
 }
 
 /// The dialect of generated SQL: the dev database's, else the database
 /// URL's, else `--dialect`.
-fn dialect(s: &Settings, out: &Output) -> Result<Dialect, CliError> {
+pub(crate) fn dialect(s: &Settings, out: &Output) -> Result<Dialect, CliError> {
     if let Some(url) = &s.dev_database_url {
         return database::dialect_of(url, &out.redacted(url));
     }
@@ -361,7 +361,7 @@ fn print_end(r: &migrate_runtime::RoundTrips, from: Option<&str>, out: &Output) 
     }
 }
 
-fn print_round_trips(r: &migrate_runtime::RoundTrips, dialect: Dialect, from: Option<&str>, out: &Output) {
+pub(crate) fn print_round_trips(r: &migrate_runtime::RoundTrips, dialect: Dialect, from: Option<&str>, out: &Output) {
     use migrate_runtime::RoundTripOutcome as O;
     for t in &r.revisions {
         let id = out.paint(&t.revision, Style::Id);

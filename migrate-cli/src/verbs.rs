@@ -663,6 +663,8 @@ async fn current(source: Source<'_>, s: &Settings, json: bool, out: &Output) -> 
     };
     for id in &ids {
         let mut mark = match migrations.get(id) {
+            // The database's row of a revision a baseline replaced: it stands for the baseline.
+            None if migrations.iter().any(|m| m.replaces().any(|r| r == id)) => " (squashed into a baseline)",
             None => " (unknown to this build)",
             Some(_) if Some(id.as_str()) == head => " (head)",
             Some(_) => "",
@@ -800,6 +802,7 @@ fn history_rows<'a>(graph: &'a Graph<'a>, keep: &[bool], entries: Option<&'a [Hi
             message: &e.message,
             file: None,
             marks: match e.phase {
+                _ if graph.iter().any(|m| m.replaces().any(|r| r == e.revision)) => vec!["squashed into a baseline"],
                 Some(Phase::Expand) => vec!["unknown to this build", "expand"],
                 Some(Phase::Backfill) => vec!["unknown to this build", "backfill"],
                 Some(Phase::Contract) => vec!["unknown to this build", "contract"],
@@ -810,7 +813,8 @@ fn history_rows<'a>(graph: &'a Graph<'a>, keep: &[bool], entries: Option<&'a [Hi
     }
     for i in (0..graph.len()).rev().filter(|&i| keep[i]) {
         let m = graph.get(i);
-        let applied = applied_row(m.revision());
+        // A baseline with no row of its own stands on its squash point's row.
+        let applied = applied_row(m.revision()).or_else(|| m.replaces().last().and_then(applied_row));
         let is_applied = applied.is_some_and(|a| a.state == State::Applied);
         let mut marks = marks(graph, i, current.contains(&m.revision()), is_applied);
         if applied.is_some_and(|a| a.state == State::Backfilling) {

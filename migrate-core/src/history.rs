@@ -124,6 +124,12 @@ impl FromStr for State {
 /// `applied` lists each applied row's revision and down_revisions, as stored.
 pub fn current_heads<'a>(graph: &Graph<'_>, applied: &[(&'a str, Vec<&'a str>)]) -> Vec<&'a str> {
     let mut parents: std::collections::HashSet<&str> = applied.iter().flat_map(|(_, p)| p.iter().copied()).collect();
+    // A revision a squash baseline replaced is no head once a row stands on that baseline.
+    for (_, ps) in applied {
+        for b in ps.iter().filter_map(|p| graph.position(p)) {
+            parents.extend(graph.get(b).replaces());
+        }
+    }
     // What a known revision needs through `depends_on` is not a head either (Alembic's heads).
     for (revision, _) in applied {
         if let Some(i) = graph.position(revision) {

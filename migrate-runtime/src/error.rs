@@ -232,6 +232,20 @@ pub enum Error {
         revisions: Vec<String>,
     },
 
+    /// A downgrade would unapply a squash baseline on a database that ran the
+    /// revisions it replaced, whose rows are not the baseline's.
+    #[error(
+        "downgrading would unapply the squash baseline `{baseline}`, but this database ran the revisions it replaced ({replaced}), not the baseline: their rows cannot be unapplied one by one any more; downgrade to `{baseline}` at most, or, to go below it, use {release} (the last release that has those revisions)"
+    )]
+    BelowSquash {
+        /// The baseline.
+        baseline: String,
+        /// The replaced revisions the history holds, comma-separated.
+        replaced: String,
+        /// The last release that has them.
+        release: String,
+    },
+
     /// A revision declares `-- depends_on: set@revision`, and that revision of
     /// that migration set is not applied. This revision did not run.
     #[error(

@@ -80,7 +80,9 @@ impl<'m> Run<'m> {
         let graph: &Graph<'_> = if direction == Direction::Downgrade
             && run_sql
             && self.use_stored_downgrade
-            && rows.iter().any(|r| graph.position(&r.revision).is_none())
+            && rows
+                .iter()
+                .any(|r| graph.position(&r.revision).is_none() && replaced.baseline_of(&r.revision).is_none())
         {
             rebuilt_list = with_stored(graph, &rows)?;
             rebuilt = Graph::new(&rebuilt_list).map_err(Error::Invalid)?;
@@ -114,6 +116,9 @@ impl<'m> Run<'m> {
             },
             (Direction::Upgrade, false) => plan::stamp(graph, &applied, &target)?,
         };
+        if direction == Direction::Downgrade {
+            below_squash(graph, &replaced, &rows, &plan)?;
+        }
         if direction == Direction::Downgrade && !plan.is_empty() && !unknown.is_empty() {
             // A newer build's revisions (accepted as `expand`, or by the opt-in) sit on
             // top of what this build would unapply; going under them would leave rows
@@ -173,6 +178,35 @@ impl<'m> Run<'m> {
         }
         Ok(status.applied)
     }
+}
+
+/// A downgrade (or a stamp below) unapplying a squash baseline whose rows
+/// are the revisions it replaced would leave those rows standing for it.
+fn below_squash(
+    graph: &Graph<'_>,
+    replaced: &migrate_core::squash::Replaced<'_>,
+    rows: &[HistoryRow],
+    plan: &plan::Plan,
+) -> Result<()> {
+    if replaced.is_empty() {
+        return Ok(());
+    }
+    for &b in &plan.steps {
+        let held: Vec<&str> = rows
+            .iter()
+            .map(|r| r.revision.as_str())
+            .filter(|id| replaced.baseline_of(id) == Some(b))
+            .collect();
+        if !held.is_empty() {
+            let m = graph.get(b);
+            return Err(Error::BelowSquash {
+                baseline: m.revision().to_owned(),
+                replaced: held.join(", "),
+                release: m.squashed().unwrap_or_default().to_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Unapplying or stamping around a backfill half-done would strand its row.

@@ -1,0 +1,443 @@
+//! `migrate squash --to REV`: the revisions from the base to REV become one
+//! baseline revision, its SQL written from the schema they produce, proven on
+//! scratch databases before any file changes (see `docs/squash.md`).
+//!
+//! The proof: a scratch database upgraded through the old revisions to REV
+//! and one upgraded through the baseline compare equal (autogenerate's
+//! comparison); on the second, the revisions above REV round-trip, then the
+//! baseline's downgrade leaves it empty. Only then the folder changes: the
+//! new files are staged in a hidden folder, and the moves are undone if one
+//! fails.
+
+use crate::author::{new_revision, now_utc, slug};
+use crate::config::Settings;
+use crate::database;
+use crate::error::{CliError, io};
+use crate::output::Output;
+use crate::schema::{self, Interrupt, with_scratch};
+use migrate_core::graph::Graph;
+use migrate_core::load::load_dir;
+use migrate_core::schema::{Renames, Schema};
+use migrate_core::squash::{Range, range, replaced_ids};
+use migrate_core::{Migration, format};
+use migrate_runtime::{Dialect, Migrations};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// The folder, under the migrations folder, where squashed files go: one
+/// folder per baseline, which neither `load` nor `embed_migrations!` reads.
+pub(crate) const SQUASHED: &str = "squashed";
+
+/// What `migrate squash` was asked.
+pub(crate) struct Request<'a> {
+    /// The squash point (id or unique prefix).
+    pub(crate) to: &'a str,
+    /// The last release that has the revisions, if given (`--release`).
+    pub(crate) release: Option<&'a str>,
+    /// Delete the squashed files instead of moving them (`--delete`).
+    pub(crate) delete: bool,
+    /// The baseline's message (`-m`), if given.
+    pub(crate) message: Option<&'a str>,
+}
+
+/// The files a squash writes, before any is.
+struct Squashed {
+    /// The baseline's id and file name.
+    id: String,
+    name: String,
+    /// The squashed files' names.
+    old: Vec<String>,
+    /// The files above the point whose header now names the baseline: name, new text.
+    rewritten: Vec<(String, String)>,
+}
+
+/// `squash --to REV`.
+pub(crate) async fn squash(s: &Settings, req: &Request<'_>, out: &Output) -> Result<(), CliError> {
+    let d = schema::dialect(s, out)?;
+    schema::needs_server(d, s)?;
+    let list = load_dir(&s.dir, &s.dir_shown)?;
+    let graph = Graph::new(&list)?;
+    let point = graph.resolve(req.to)?;
+    let range = range(&graph, point).map_err(|e| CliError::Refused(e.to_string()))?;
+    refuse_range(&graph, &range, s)?;
+    let release = release_of(s, req.release)?;
+    let point_id = graph.get(point).revision().to_owned();
+    let taken: HashSet<&str> = list.iter().map(Migration::revision).collect();
+    let id = new_revision(&taken);
+    let message = req.message.map_or_else(
+        || format!("baseline: {} revisions squashed up to {point_id}", range.squashed.len()),
+        str::to_owned,
+    );
+    let plan = files(s, &graph, &range, &id, &message)?;
+    let mut interrupt = Interrupt::new();
+    let old = Migrations::load(&s.dir, &s.dir_shown)?;
+    let exclude = schema::own_tables(s);
+    let before = with_scratch(d, s.dev_database_url.as_deref(), out, &mut interrupt, async |db, _| {
+        database::migrator(&old, s, out)
+            .upgrade(&mut *db, point_id.as_str())
+            .await?;
+        Ok(migrate_runtime::catalog::read_schema(db, &exclude).await?)
+    })
+    .await?;
+    out.note(&format!(
+        "Upgraded a scratch database through the {} squashed revisions to {point_id}",
+        range.squashed.len()
+    ));
+    let generated = migrate_core::schema::generate(d.into(), &Schema::default(), &before, &Renames::default(), true)
+        .map_err(|e| CliError::Refused(e.to_string()))?;
+    let replaced = replaced_ids(&graph, &range);
+    let text = baseline_text(&generated.file(&message, &id, &[], &now_utc()), &replaced, &release);
+    let staging = Staging::new(s, &id)?;
+    let staged = staging.folder(s, &plan, &text)?;
+    let new = Migrations::load(&staged, &s.dir_shown)?;
+    prove(d, s, &new, &plan.id, &before, &mut interrupt, out).await?;
+    staging.commit(s, &plan, req.delete)?;
+    out.result(&format!("{}/{}", s.dir_shown, plan.name));
+    let gone = if req.delete {
+        "deleted".to_owned()
+    } else {
+        format!("moved to {}/{SQUASHED}/{}/", s.dir_shown, plan.id)
+    };
+    out.note(&format!(
+        "{} revisions replaced by the baseline {} (release {release}); their files {gone}; {} revision(s) above now descend from it",
+        plan.old.len(),
+        plan.id,
+        plan.rewritten.len()
+    ));
+    Ok(())
+}
+
+/// What cannot be squashed: a Rust revision (only the application runs it,
+/// and the header of one above would change its checksum), a folder with no
+/// room for the squashed files.
+fn refuse_range(graph: &Graph<'_>, range: &Range, s: &Settings) -> Result<(), CliError> {
+    if let Some(m) = range.squashed.iter().map(|&i| graph.get(i)).find(|m| m.is_rust()) {
+        return Err(CliError::Refused(format!(
+            "revision `{}` ({}) is a Rust revision, which only the application embedding the folder runs, so the squash cannot prove the baseline on a scratch database; squash to a revision below it",
+            m.revision(),
+            m.file()
+        )));
+    }
+    let inside: Vec<bool> = (0..graph.len()).map(|i| range.squashed.contains(&i)).collect();
+    for i in (0..graph.len()).filter(|&i| !inside[i]) {
+        let m = graph.get(i);
+        let point = graph.get(range.point).revision();
+        if m.is_rust() && m.down_revisions().chain(m.runs_after()).any(|r| r == point) {
+            return Err(CliError::Refused(format!(
+                "revision `{}` ({}) is a Rust revision above the squash point: its header would have to name the baseline, and a Rust revision's checksum covers its whole file; squash to its parent's parent, or above it",
+                m.revision(),
+                m.file()
+            )));
+        }
+    }
+    if range.squashed.len() < 2 {
+        return Err(CliError::Refused(format!(
+            "there is nothing to squash up to `{}`: it is the only revision of its range",
+            graph.get(range.point).revision()
+        )));
+    }
+    let _ = s;
+    Ok(())
+}
+
+/// The release the squash records: `--release`, else `git describe` of the folder.
+fn release_of(s: &Settings, given: Option<&str>) -> Result<String, CliError> {
+    if let Some(r) = given.map(str::trim).filter(|r| !r.is_empty()) {
+        return Ok(r.to_owned());
+    }
+    let described = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&s.dir)
+        .args(["describe", "--always", "--tags"])
+        .output();
+    match described {
+        Ok(o) if o.status.success() && !o.stdout.trim_ascii().is_empty() => {
+            Ok(String::from_utf8_lossy(o.stdout.trim_ascii()).into_owned())
+        }
+        _ => Err(CliError::Usage(format!(
+            "the squash records the last release that has the squashed revisions, for the databases still inside them: pass --release NAME (a version or tag); {} is not in a git repository `git describe` can name",
+            s.dir_shown
+        ))),
+    }
+}
+
+/// The baseline's file: the generated one with its `-- migrate:replaces:` and
+/// `-- migrate:squashed:` lines after `created:`.
+fn baseline_text(generated: &str, replaced: &[String], release: &str) -> String {
+    let generated = generated.replacen(
+        "-- Written by `migrate revision --autogenerate`: read it before it runs, above all every `-- REVIEW:` line.",
+        "-- Written by `migrate squash` from the schema the replaced revisions give, proven equal to it on a scratch database.",
+        1,
+    );
+    let generated = generated.as_str();
+    let lines = format!(
+        "-- migrate:replaces: {}\n-- migrate:squashed: {release}\n",
+        replaced.join(", ")
+    );
+    match generated.find("\n-- created: ") {
+        Some(at) => {
+            let end = generated[at + 1..].find('\n').map_or(generated.len(), |e| at + 2 + e);
+            format!("{}{lines}{}", &generated[..end], &generated[end..])
+        }
+        None => format!("{lines}{generated}"),
+    }
+}
+
+/// The baseline's name, the squashed files and the rewritten headers.
+fn files(s: &Settings, graph: &Graph<'_>, range: &Range, id: &str, message: &str) -> Result<Squashed, CliError> {
+    let point = graph.get(range.point).revision();
+    let file_name = |m: &Migration| m.file().rsplit('/').next().unwrap_or_default().to_owned();
+    let mut rewritten = Vec::new();
+    for i in (0..graph.len()).filter(|i| !range.squashed.contains(i)) {
+        let m = graph.get(i);
+        if !m.down_revisions().chain(m.runs_after()).any(|r| r == point) {
+            continue;
+        }
+        let name = file_name(m);
+        let path = s.dir.join(&name);
+        let text = std::fs::read_to_string(&path).map_err(io(format!("cannot read {}/{name}", s.dir_shown)))?;
+        rewritten.push((name, reparent(&text, point, id)));
+    }
+    let slug = slug(message);
+    Ok(Squashed {
+        id: id.to_owned(),
+        name: if slug.is_empty() {
+            format!("{id}.sql")
+        } else {
+            format!("{id}_{slug}.sql")
+        },
+        old: range.squashed.iter().map(|&i| file_name(graph.get(i))).collect(),
+        rewritten,
+    })
+}
+
+/// `text` with `point` named `baseline` in its `down_revision:` and
+/// `depends_on:` header lines (a SQL file's; the checksum covers only the
+/// upgrade section, so databases that ran it see no change).
+fn reparent(text: &str, point: &str, baseline: &str) -> String {
+    let mut out = String::with_capacity(text.len() + baseline.len());
+    let mut header = true;
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == format::UPGRADE_MARKER {
+            header = false;
+        }
+        let body = line.trim_end_matches(['\n', '\r']);
+        let key = body
+            .strip_prefix("--")
+            .map(str::trim_start)
+            .and_then(|b| ["down_revision:", "depends_on:"].into_iter().find(|k| b.starts_with(k)));
+        match key {
+            Some(key) if header => {
+                let (lead, items) = body.split_at(body.find(key).unwrap_or_default() + key.len());
+                let items: Vec<&str> = items
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|i| !i.is_empty())
+                    .map(|i| if i == point { baseline } else { i })
+                    .collect();
+                out.push_str(lead);
+                out.push(' ');
+                out.push_str(&items.join(", "));
+                out.push_str(&line[body.len()..]);
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// The proof on scratch databases: the baseline gives `before`, the
+/// revisions above round-trip on it, and its downgrade leaves it empty.
+async fn prove(
+    d: Dialect,
+    s: &Settings,
+    new: &Migrations,
+    baseline: &str,
+    before: &Schema,
+    interrupt: &mut Interrupt,
+    out: &Output,
+) -> Result<(), CliError> {
+    let exclude = schema::own_tables(s);
+    let dev = s.dev_database_url.as_deref();
+    let trips = with_scratch(d, dev, out, interrupt, async |db, _| {
+        let migrator = database::migrator(new, s, out);
+        migrator.upgrade(&mut *db, baseline).await?;
+        let after = migrate_runtime::catalog::read_schema(&mut *db, &exclude).await?;
+        let differs = differences(before, &after);
+        if !differs.is_empty() {
+            for line in &differs {
+                out.result(&format!("differs     {line}"));
+            }
+            return Err(CliError::Refused(format!(
+                "the baseline does not give the schema the squashed revisions give ({} difference(s) above, read as autogenerate reads them); nothing was written",
+                differs.len()
+            )));
+        }
+        out.note("The baseline gives the same schema as the squashed revisions");
+        let trips = migrator.verify_pending_round_trips(&mut *db).await?;
+        if trips.is_ok() && trips.stopped.is_none() {
+            migrator.downgrade(&mut *db, "base").await?;
+            let left = differences(&Schema::default(), &migrate_runtime::catalog::read_schema(&mut *db, &exclude).await?);
+            if !left.is_empty() {
+                return Err(CliError::Refused(format!(
+                    "the baseline's downgrade leaves {}; nothing was written",
+                    left.join("; ")
+                )));
+            }
+        }
+        Ok(trips)
+    })
+    .await?;
+    schema::print_round_trips(&trips, d, Some(baseline), out);
+    if let Some(why) = &trips.stopped {
+        return Err(CliError::Refused(format!(
+            "the revisions above the squash point stopped on the baseline: {why}; nothing was written"
+        )));
+    }
+    if !trips.is_ok() {
+        return Err(CliError::Refused(
+            "the revisions above the squash point do not round-trip on the baseline (each line above says what a downgrade left); nothing was written".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// What separates two schemas, as autogenerate and `check --schema` read it.
+fn differences(before: &Schema, after: &Schema) -> Vec<String> {
+    match migrate_core::schema::compare(before, after, &Renames::default(), true) {
+        Ok(d) => {
+            let mut lines: Vec<String> = d.detected().into_iter().map(|l| l.text).collect();
+            lines.extend(d.not_generated.iter().map(|n| format!("Not generated: {n} differs")));
+            lines
+        }
+        Err(e) => vec![e.to_string()],
+    }
+}
+
+/// A hidden folder inside the migrations folder (which `load` never reads)
+/// where the new folder is put together and the old files wait.
+struct Staging {
+    root: PathBuf,
+}
+
+impl Staging {
+    fn new(s: &Settings, id: &str) -> Result<Staging, CliError> {
+        let root = s.dir.join(format!(".squash-{id}.partial"));
+        std::fs::create_dir(&root).map_err(io(format!("cannot create {}", root.display())))?;
+        Ok(Staging { root })
+    }
+
+    /// The folder as it will be, whole, to load and prove: the files left as
+    /// they are, the rewritten ones, the baseline.
+    fn folder(&self, s: &Settings, plan: &Squashed, baseline: &str) -> Result<PathBuf, CliError> {
+        let folder = self.root.join("folder");
+        std::fs::create_dir(&folder).map_err(io(format!("cannot create {}", folder.display())))?;
+        let skip: HashSet<&str> = plan
+            .old
+            .iter()
+            .chain(plan.rewritten.iter().map(|(n, _)| n))
+            .map(String::as_str)
+            .collect();
+        let (sources, _) = migrate_core::load::read_dir(&s.dir, &s.dir_shown);
+        for source in sources {
+            let name = source.path.rsplit('/').next().unwrap_or_default();
+            if !skip.contains(name) {
+                write(&folder.join(name), &source.bytes)?;
+            }
+        }
+        for (name, text) in &plan.rewritten {
+            write(&folder.join(name), text.as_bytes())?;
+        }
+        write(&folder.join(&plan.name), baseline.as_bytes())?;
+        Ok(folder)
+    }
+
+    /// The moves, undone in reverse if one fails; the staging folder removed either way.
+    fn commit(self, s: &Settings, plan: &Squashed, delete: bool) -> Result<(), CliError> {
+        let moved = s.dir.join(SQUASHED).join(&plan.id);
+        let kept = if delete {
+            self.root.join("deleted")
+        } else {
+            moved.clone()
+        };
+        let previous = self.root.join("previous");
+        let mut done: Vec<(PathBuf, PathBuf)> = Vec::new();
+        let result = (|| -> std::io::Result<()> {
+            std::fs::create_dir_all(&kept)?;
+            std::fs::create_dir_all(&previous)?;
+            let mut step = |from: PathBuf, to: PathBuf| -> std::io::Result<()> {
+                std::fs::rename(&from, &to)?;
+                done.push((from, to));
+                Ok(())
+            };
+            for name in &plan.old {
+                step(s.dir.join(name), kept.join(name))?;
+            }
+            for (name, _) in &plan.rewritten {
+                step(s.dir.join(name), previous.join(name))?;
+                step(self.root.join("folder").join(name), s.dir.join(name))?;
+            }
+            step(self.root.join("folder").join(&plan.name), s.dir.join(&plan.name))
+        })();
+        if result.is_err() {
+            for (from, to) in done.iter().rev() {
+                let _ = std::fs::rename(to, from);
+            }
+            if !delete {
+                let _ = std::fs::remove_dir(&moved);
+                let _ = std::fs::remove_dir(s.dir.join(SQUASHED));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.root);
+        result.map_err(io(format!(
+            "cannot move the files of {} (the folder is as it was)",
+            s.dir_shown
+        )))
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        // A failed proof or an interrupted run leaves nothing behind.
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Writes a staged file.
+fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    std::fs::write(path, bytes).map_err(io(format!("cannot write {}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_point_is_renamed_in_the_header_only() {
+        let text = "-- add email\n--\n-- revision: c3\n-- down_revision: b2, p1\n-- depends_on: p1\n-- created: x\n\n-- migrate:upgrade\n-- down_revision: p1\nSELECT 1;\n";
+        assert_eq!(
+            reparent(text, "p1", "base9"),
+            "-- add email\n--\n-- revision: c3\n-- down_revision: b2, base9\n-- depends_on: base9\n-- created: x\n\n-- migrate:upgrade\n-- down_revision: p1\nSELECT 1;\n"
+        );
+    }
+
+    #[test]
+    fn the_baseline_header_carries_the_replaced_ids_and_the_release() {
+        let file = format::render(
+            "baseline",
+            "base9",
+            &[],
+            "2026-01-01T00:00:00Z",
+            "CREATE TABLE t (id int);",
+            "DROP TABLE t;",
+        );
+        let text = baseline_text(&file, &["a".into(), "b".into()], "v1.4.0");
+        let parsed = format::parse("migrations/base9_baseline.sql", &text).expect("a valid baseline");
+        assert_eq!(parsed.migration.replaces().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(parsed.migration.squashed(), Some("v1.4.0"));
+        assert!(
+            text.contains("-- created: 2026-01-01T00:00:00Z\n-- migrate:replaces: a, b\n-- migrate:squashed: v1.4.0\n"),
+            "{text}"
+        );
+    }
+}
