@@ -1,0 +1,309 @@
+//! `migrate squash --to REV` on a graph with a branch and a merge inside the
+//! range, on each database: the proof runs, the old files move, and the
+//! databases that ran the old revisions keep working (at the point, past it,
+//! empty), one stopped inside the range is refused with the release.
+
+use crate::databases::{Db, mysql, postgres};
+use crate::support::{fails, migrate, ok, run};
+use std::path::Path;
+
+/// Where the scratch databases are made and where the test databases live.
+struct Backend {
+    /// `--dev-database-url URL` or `--dialect sqlite`.
+    scratch: Vec<String>,
+    /// A new empty database's URL, and what drops it.
+    fresh: Box<dyn Fn(&Path, &str) -> (String, Option<Db>)>,
+    /// `DROP INDEX` as the database writes it.
+    drop_index: &'static str,
+}
+
+/// a, then b1 and c1 from a, merged by m; n and o above.
+fn write_folder(cwd: &Path, drop_index: &str) {
+    let dir = cwd.join("migrations");
+    std::fs::create_dir_all(&dir).unwrap();
+    let revisions = [
+        (
+            "a",
+            "",
+            "CREATE TABLE t (id integer PRIMARY KEY, name varchar(100) NOT NULL);",
+            "DROP TABLE t;",
+        ),
+        (
+            "b1",
+            "a",
+            "ALTER TABLE t ADD COLUMN email varchar(100);",
+            "ALTER TABLE t DROP COLUMN email;",
+        ),
+        (
+            "c1",
+            "a",
+            "CREATE TABLE u (id integer PRIMARY KEY, t_id integer, FOREIGN KEY (t_id) REFERENCES t (id));",
+            "DROP TABLE u;",
+        ),
+        ("m", "b1, c1", "CREATE INDEX t_email ON t (email);", drop_index),
+        (
+            "n",
+            "m",
+            "CREATE TABLE v (id integer PRIMARY KEY, note varchar(20) DEFAULT 'x');",
+            "DROP TABLE v;",
+        ),
+        (
+            "o",
+            "n",
+            "ALTER TABLE v ADD COLUMN at_ varchar(20);",
+            "ALTER TABLE v DROP COLUMN at_;",
+        ),
+    ];
+    for (id, parents, up, down) in revisions {
+        std::fs::write(
+            dir.join(format!("{id}_rev.sql")),
+            format!("-- rev {id}\n--\n-- revision: {id}\n-- down_revision: {parents}\n\n-- migrate:upgrade\n{up}\n\n-- migrate:downgrade\n{down}\n"),
+        )
+        .unwrap();
+    }
+}
+
+/// `migrate --dir migrations --database-url URL ARGS`.
+fn on(cwd: &Path, url: &str, args: &[&str]) -> crate::support::Ran {
+    let mut all = vec!["--dir", "migrations", "--database-url", url];
+    all.extend_from_slice(args);
+    run(&mut migrate(cwd), &all)
+}
+
+/// The schema a database holds, as `schema dump` writes it.
+fn schema_of(cwd: &Path, url: &str) -> String {
+    let r = on(cwd, url, &["schema", "dump"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    r.stdout
+}
+
+/// The revisions `upgrade` ran, from its `Running upgrade X -> ID` lines.
+fn ran(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("Running upgrade "))
+        .filter_map(|l| {
+            l.split_once(" -> ")
+                .map(|(_, to)| to.split(',').next().unwrap_or(to).trim().to_owned())
+        })
+        .collect()
+}
+
+fn squash_keeps_every_database_working(b: &Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    write_folder(cwd, b.drop_index);
+    // Databases migrated with the old files: at the point, past it, inside the range.
+    let (at, _at) = (b.fresh)(cwd, "at");
+    let (past, _past) = (b.fresh)(cwd, "past");
+    let (inside, _inside) = (b.fresh)(cwd, "inside");
+    let (empty, _empty) = (b.fresh)(cwd, "empty");
+    for (url, target) in [(&at, "m"), (&past, "n"), (&inside, "b1")] {
+        let r = on(cwd, url, &["upgrade", target]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+
+    // A point that c1 bypasses is refused, and nothing changes.
+    let mut args: Vec<&str> = vec!["--dir", "migrations"];
+    args.extend(b.scratch.iter().map(String::as_str));
+    let refused = fails(
+        &mut migrate(cwd),
+        &[&args[..], &["squash", "--to", "b1", "--release", "v1.0"]].concat(),
+        1,
+    );
+    assert!(
+        refused.contains("revision `c1`") && refused.contains("needs `a`"),
+        "{refused}"
+    );
+
+    let r = run(
+        &mut migrate(cwd),
+        &[&args[..], &["squash", "--to", "m", "--release", "v1.0"]].concat(),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("The baseline gives the same schema as the squashed revisions"),
+        "{}",
+        r.stderr
+    );
+    // The proof's lines, then the baseline's path.
+    let baseline = r.stdout.trim().lines().last().unwrap().to_owned();
+    assert!(r.stdout.contains("ok          n rev n"), "{}", r.stdout);
+    let id = baseline
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('_')
+        .next()
+        .unwrap()
+        .to_owned();
+    let text = std::fs::read_to_string(cwd.join(&baseline)).unwrap();
+    assert!(
+        text.contains("-- migrate:replaces: a, c1, b1, m\n-- migrate:squashed: v1.0\n"),
+        "{text}"
+    );
+    let moved = cwd.join("migrations/squashed").join(&id);
+    for old in ["a", "b1", "c1", "m"] {
+        assert!(moved.join(format!("{old}_rev.sql")).is_file(), "{old} moved");
+        assert!(!cwd.join(format!("migrations/{old}_rev.sql")).exists(), "{old} left");
+    }
+    let n = std::fs::read_to_string(cwd.join("migrations/n_rev.sql")).unwrap();
+    assert!(n.contains(&format!("-- down_revision: {id}\n")), "{n}");
+    ok(&mut migrate(cwd), &["--dir", "migrations", "check"]);
+
+    // Empty: the baseline runs. At the point and past it: nothing squashed runs again.
+    let r = on(cwd, &empty, &["upgrade"]);
+    assert_eq!(ran(&r.stdout), [id.as_str(), "n", "o"], "{}{}", r.stdout, r.stderr);
+    let r = on(cwd, &at, &["upgrade"]);
+    assert_eq!(ran(&r.stdout), ["n", "o"], "{}{}", r.stdout, r.stderr);
+    let r = on(cwd, &past, &["upgrade"]);
+    assert_eq!(ran(&r.stdout), ["o"], "{}{}", r.stdout, r.stderr);
+    let head = schema_of(cwd, &empty);
+    assert_eq!(schema_of(cwd, &at), head);
+    assert_eq!(schema_of(cwd, &past), head);
+    for url in [&at, &past, &empty] {
+        ok(
+            &mut migrate(cwd),
+            &["--dir", "migrations", "--database-url", url, "current", "--check"],
+        );
+        let current = ok(
+            &mut migrate(cwd),
+            &["--dir", "migrations", "--database-url", url, "current"],
+        );
+        assert_eq!(current.trim(), "o (head)");
+    }
+
+    // Inside the range: refused before anything runs, with the release, exit 5.
+    let before = schema_of(cwd, &inside);
+    let said = fails(
+        &mut migrate(cwd),
+        &["--dir", "migrations", "--database-url", &inside, "upgrade"],
+        5,
+    );
+    assert!(
+        said.contains(&format!("this database is at `b1`, inside the revisions squashed into `{id}` (it holds `a`, `b1` but not `m`); upgrade it to `m` with v1.0")),
+        "{said}"
+    );
+    assert_eq!(schema_of(cwd, &inside), before, "nothing ran");
+
+    // Down to the baseline works; below it, on rows of the old revisions, is refused.
+    let r = on(cwd, &at, &["downgrade", &id]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let said = fails(
+        &mut migrate(cwd),
+        &["--dir", "migrations", "--database-url", &at, "downgrade", "base"],
+        1,
+    );
+    assert!(
+        said.contains(&format!("would unapply the squash baseline `{id}`")) && said.contains("v1.0"),
+        "{said}"
+    );
+    let r = on(cwd, &empty, &["downgrade", "base"]);
+    assert_eq!(r.code, 0, "the baseline's own row goes down: {}", r.stderr);
+}
+
+#[test]
+fn squash_on_sqlite() {
+    squash_keeps_every_database_working(&Backend {
+        scratch: vec!["--dialect".into(), "sqlite".into()],
+        fresh: Box::new(|cwd, name| {
+            (
+                format!("sqlite:{}?mode=rwc", cwd.join(format!("{name}.db")).display()),
+                None,
+            )
+        }),
+        drop_index: "DROP INDEX t_email;",
+    });
+}
+
+#[test]
+fn squash_on_postgres() {
+    let Some(server) = postgres::reachable() else { return };
+    squash_keeps_every_database_working(&Backend {
+        scratch: vec!["--dev-database-url".into(), server.clone()],
+        fresh: Box::new(move |_, _| {
+            let db = postgres::db(&server);
+            (db.url.clone(), Some(db))
+        }),
+        drop_index: "DROP INDEX t_email;",
+    });
+}
+
+#[test]
+fn squash_on_mysql() {
+    let server = mysql::server();
+    if let Err(e) = std::panic::catch_unwind(|| mysql::mysql(&server, &["-e", "SELECT 1"], None)) {
+        return crate::support::unavailable("MySQL/MariaDB", &server, format!("{e:?}"));
+    }
+    squash_keeps_every_database_working(&Backend {
+        scratch: vec!["--dev-database-url".into(), server.clone()],
+        fresh: Box::new(move |_, _| {
+            let db = mysql::db(&server);
+            (db.url.clone(), Some(db))
+        }),
+        drop_index: "DROP INDEX t_email ON t;",
+    });
+}
+
+#[test]
+fn a_failed_proof_or_a_missing_release_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    write_folder(cwd, "DROP INDEX t_email;");
+    // o's downgrade leaves its column: the round trip above the point fails.
+    let o = cwd.join("migrations/o_rev.sql");
+    let text = std::fs::read_to_string(&o)
+        .unwrap()
+        .replace("ALTER TABLE v DROP COLUMN at_;", "SELECT 1;");
+    std::fs::write(&o, text).unwrap();
+    let listing = |cwd: &Path| {
+        let mut names: Vec<String> = walk(&cwd.join("migrations"));
+        names.sort();
+        names
+    };
+    let before = listing(cwd);
+    let said = fails(
+        &mut migrate(cwd),
+        &[
+            "--dir",
+            "migrations",
+            "--dialect",
+            "sqlite",
+            "squash",
+            "--to",
+            "m",
+            "--release",
+            "v1",
+        ],
+        1,
+    );
+    assert!(
+        said.contains("do not round-trip on the baseline") && said.contains("nothing was written"),
+        "{said}"
+    );
+    assert_eq!(listing(cwd), before);
+    // Outside git and without --release: asked for.
+    let said = fails(
+        &mut migrate(cwd),
+        &["--dir", "migrations", "--dialect", "sqlite", "squash", "--to", "m"],
+        2,
+    );
+    assert!(said.contains("pass --release NAME"), "{said}");
+    assert_eq!(listing(cwd), before);
+}
+
+/// Every file under `dir`, hidden ones too, relative to it.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()).into_iter().map(|n| format!("{name}/{n}")));
+        } else {
+            out.push(name);
+        }
+    }
+    out
+}
