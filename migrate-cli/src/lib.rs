@@ -36,6 +36,7 @@ mod picture;
 mod plan_schema;
 mod plans;
 mod rehearse;
+mod repeatables;
 mod schema;
 mod squash;
 mod verbs;

@@ -795,19 +795,13 @@ fn history_rows<'a>(graph: &'a Graph<'a>, keep: &[bool], entries: Option<&'a [Hi
 
     let mut rows: Vec<Row<'a>> = Vec::new();
     // Applied revisions this list does not know are the newest: list them first.
-    for e in entries.iter().filter(|e| !e.known) {
+    for e in entries.iter().filter(|e| crate::repeatables::listed(e)) {
         rows.push(Row {
             revision: &e.revision,
             parents: e.down_revisions.iter().map(String::as_str).collect(),
             message: &e.message,
             file: None,
-            marks: match e.phase {
-                _ if graph.iter().any(|m| m.replaces().any(|r| r == e.revision)) => vec!["squashed into a baseline"],
-                Some(Phase::Expand) => vec!["unknown to this build", "expand"],
-                Some(Phase::Backfill) => vec!["unknown to this build", "backfill"],
-                Some(Phase::Contract) => vec!["unknown to this build", "contract"],
-                None => vec!["unknown to this build"],
-            },
+            marks: crate::repeatables::marks(graph, e),
             applied: e.applied.as_ref(),
         });
     }

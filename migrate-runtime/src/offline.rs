@@ -137,6 +137,9 @@ pub fn parents(m: &Migration) -> String {
 
 /// The Alembic-style line naming one step: `upgrade a -> b, message`.
 pub fn step_line(direction: Direction, m: &Migration) -> String {
+    if migrate_core::repeatable::is_repeatable(m.revision()) {
+        return format!("repeatable {}, {}", m.file(), m.message());
+    }
     match direction {
         Direction::Upgrade => format!("upgrade {} -> {}, {}", parents(m), m.revision(), m.message()),
         Direction::Downgrade => format!("downgrade {} -> {}, {}", m.revision(), parents(m), m.message()),

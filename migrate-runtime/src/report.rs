@@ -105,6 +105,10 @@ pub struct HistoryEntry {
     pub phase: Option<Phase>,
     /// The history row, if it has been applied.
     pub applied: Option<Applied>,
+    /// A repeatable revision (`repeatable:<name>`) whose row records a
+    /// checksum its file no longer has, or which is not applied: the next
+    /// upgrade to head applies it (again). False for every revision.
+    pub due: bool,
 }
 
 /// What one revision's round trip found ([`Migrator::verify_round_trips`](crate::Migrator::verify_round_trips)).

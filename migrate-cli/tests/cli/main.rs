@@ -21,6 +21,7 @@ mod parity;
 mod plans;
 mod project;
 mod rehearse;
+mod repeatables;
 mod round_trips;
 mod rust_backfills;
 mod rust_revisions;

@@ -184,17 +184,23 @@ impl<'m> Run<'m> {
                 known: true,
                 phase: m.phase(),
                 applied: by_id.remove(m.revision()).map(applied),
+                due: false,
             })
             .collect();
         // Then the repeatables, in the order they are applied; a row's checksum
         // other than the file's says it is applied again by the next upgrade to head.
-        out.extend(self.migrations.repeatables().iter().map(|m| HistoryEntry {
-            revision: m.revision().to_owned(),
-            down_revisions: Vec::new(),
-            message: m.message().to_owned(),
-            known: true,
-            phase: None,
-            applied: by_id.remove(m.revision()).map(applied),
+        out.extend(self.migrations.repeatables().iter().map(|m| {
+            HistoryEntry {
+                revision: m.revision().to_owned(),
+                down_revisions: Vec::new(),
+                message: m.message().to_owned(),
+                known: true,
+                phase: None,
+                due: by_id
+                    .get(m.revision())
+                    .is_none_or(|r| r.state != State::Applied || r.checksum != m.checksum().to_string()),
+                applied: by_id.remove(m.revision()).map(applied),
+            }
         }));
         for r in rows.iter().filter(|r| by_id.contains_key(r.revision.as_str())) {
             out.push(HistoryEntry {
@@ -204,6 +210,7 @@ impl<'m> Run<'m> {
                 known: false,
                 phase: r.phase,
                 applied: Some(applied(r)),
+                due: false,
             });
         }
         Ok(out)

@@ -1,0 +1,152 @@
+//! Repeatable revisions (`migrations/repeatable/<name>.sql`) on SQLite,
+//! PostgreSQL and MariaDB: applied after the versioned revisions of an
+//! upgrade to head, in dependency order; applied again when their file
+//! changed (and what depends on them), never when it did not; shown by
+//! `history` and `current --check`; a failure names the file and leaves the
+//! state a failed revision leaves, recovered the same way.
+
+use crate::databases::{mysql, postgres};
+use crate::support::{fails, migrate, ok, run, unavailable};
+use std::path::Path;
+
+/// `a_count` sorts before `active` but depends on it; `active` drops both
+/// views, so `a_count` must be created again whenever `active` is.
+const ACTIVE: &str = "-- the active accounts\n-- migrate:upgrade\nDROP VIEW IF EXISTS a_count;\nDROP VIEW IF EXISTS active;\nCREATE VIEW active AS SELECT id FROM account WHERE flag = 1;\n";
+const A_COUNT: &str = "-- how many are active\n-- depends_on: repeatable:active\n-- migrate:upgrade\nDROP VIEW IF EXISTS a_count;\nCREATE VIEW a_count AS SELECT COUNT(*) AS n FROM active;\n";
+
+fn project(cwd: &Path) {
+    let dir = cwd.join("migrations");
+    std::fs::create_dir_all(dir.join("repeatable")).unwrap();
+    std::fs::write(
+        dir.join("a1_account.sql"),
+        "-- accounts\n-- revision: a1\n-- down_revision:\n\n-- migrate:upgrade\nCREATE TABLE account (id INTEGER PRIMARY KEY, flag INTEGER NOT NULL);\nINSERT INTO account (id, flag) VALUES (1, 1), (2, 0), (3, 0);\n\n-- migrate:downgrade\nDROP TABLE account;\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("repeatable/active.sql"), ACTIVE).unwrap();
+    std::fs::write(dir.join("repeatable/a_count.sql"), A_COUNT).unwrap();
+}
+
+/// The whole life of two repeatables on one database; `query` returns one
+/// value as text; `failure_leaves_a_row`: the database runs a migration
+/// statement by statement (MySQL), so a failure leaves `upgrade_failed`.
+fn scenario(url: &str, query: &dyn Fn(&str) -> String, failure_leaves_a_row: bool) {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    project(cwd);
+    let u = ["--database-url", url];
+    let with = |args: &[&'static str]| -> Vec<&str> { args.iter().copied().chain(u.iter().copied()).collect() };
+
+    let ran = run(&mut migrate(cwd), &with(&["upgrade"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let order: Vec<&str> = ran.stdout.lines().filter(|l| l.starts_with("Running")).collect();
+    assert_eq!(
+        order,
+        [
+            "Running upgrade  -> a1, accounts",
+            "Running repeatable migrations/repeatable/active.sql, the active accounts",
+            "Running repeatable migrations/repeatable/a_count.sql, how many are active",
+        ],
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(query("SELECT n FROM a_count"), "1");
+    ok(&mut migrate(cwd), &with(&["current", "--check"]));
+    let history = ok(&mut migrate(cwd), &with(&["history"]));
+    assert!(
+        history.contains("repeatable:active (repeatable) (applied), the active accounts"),
+        "{history}"
+    );
+
+    // Unchanged: nothing runs again.
+    let again = run(&mut migrate(cwd), &with(&["upgrade"]));
+    assert!(again.code == 0 && !again.stdout.contains("Running"), "{}", again.stderr);
+
+    // Edited: pending for `current --check`, marked by `history`, applied with what depends on it.
+    let edited = ACTIVE.replace("flag = 1", "flag = 1 OR id = 2");
+    std::fs::write(cwd.join("migrations/repeatable/active.sql"), &edited).unwrap();
+    let pending = fails(&mut migrate(cwd), &with(&["current", "--check"]), 3);
+    assert!(pending.contains("repeatable:active, repeatable:a_count"), "{pending}");
+    let history = ok(&mut migrate(cwd), &with(&["history"]));
+    assert!(
+        history.contains("(applied) (changed: applied again by the next upgrade to head)"),
+        "{history}"
+    );
+    let ran = run(&mut migrate(cwd), &with(&["upgrade"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(ran.stdout.matches("Running repeatable").count(), 2, "{}", ran.stderr);
+    assert_eq!(query("SELECT n FROM a_count"), "2");
+    ok(&mut migrate(cwd), &with(&["current", "--check"]));
+
+    // A failure names the file. Where the file ran in a transaction, the views stay as
+    // the last good run left them; statement by statement, two statements stayed done.
+    let broken = format!("{A_COUNT}INSERT INTO no_such_table VALUES (1);\n");
+    std::fs::write(cwd.join("migrations/repeatable/a_count.sql"), broken).unwrap();
+    let ran = run(&mut migrate(cwd), &with(&["upgrade"]));
+    assert_ne!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("migrations/repeatable/a_count.sql"),
+        "{}",
+        ran.stderr
+    );
+    if failure_leaves_a_row {
+        // As a failed revision: every run refuses until it is resolved.
+        assert_eq!(
+            query("SELECT state FROM migrate_history WHERE revision = 'repeatable:a_count'"),
+            "upgrade_failed"
+        );
+        let refused = fails(&mut migrate(cwd), &with(&["upgrade"]), 1);
+        assert!(refused.contains("repeatable:a_count"), "{refused}");
+        ok(
+            &mut migrate(cwd),
+            &with(&["resolve", "repeatable:a_count", "--not-applied"]),
+        );
+    } else {
+        assert_eq!(query("SELECT n FROM a_count"), "2", "rolled back");
+    }
+    std::fs::write(cwd.join("migrations/repeatable/a_count.sql"), A_COUNT).unwrap();
+    ok(&mut migrate(cwd), &with(&["upgrade"]));
+    assert_eq!(query("SELECT n FROM a_count"), "2");
+    ok(&mut migrate(cwd), &with(&["current", "--check"]));
+
+    // A downgrade leaves them alone; the history keeps one row each.
+    assert_eq!(
+        query("SELECT COUNT(*) FROM migrate_history WHERE revision LIKE 'repeatable:%'"),
+        "2"
+    );
+}
+
+#[test]
+fn repeatables_on_sqlite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("app.db");
+    let url = format!("sqlite:{}", db.display());
+    let query = |sql: &str| {
+        crate::support::program("sqlite3", &[db.to_str().unwrap(), sql], None)
+            .trim()
+            .to_owned()
+    };
+    scenario(&url, &query, false);
+}
+
+#[test]
+fn repeatables_on_postgres() {
+    let Some(server) = postgres::reachable() else { return };
+    let db = postgres::db(&server);
+    let query = |sql: &str| {
+        postgres::psql(&db.url, &["-A", "-t", "-c", sql], None)
+            .trim()
+            .to_owned()
+    };
+    scenario(&db.url, &query, false);
+}
+
+#[test]
+fn repeatables_on_mariadb() {
+    let server = mysql::server();
+    if let Err(e) = std::panic::catch_unwind(|| mysql::mysql(&server, &["-e", "SELECT 1"], None)) {
+        return unavailable("MySQL/MariaDB", &server, format!("{e:?}"));
+    }
+    let db = mysql::db(&server);
+    let query = |sql: &str| mysql::mysql(&db.url, &["-N", "-B", "-e", sql], None).trim().to_owned();
+    scenario(&db.url, &query, true);
+}
