@@ -38,10 +38,10 @@ fn project(batch: u64) -> tempfile::TempDir {
 }
 
 /// A small seeded generator (xorshift), so a failure reproduces from its seed.
-struct Seeded(u64);
+pub(crate) struct Seeded(u64);
 
 impl Seeded {
-    fn from_time(what: &str) -> Seeded {
+    pub(crate) fn from_time(what: &str) -> Seeded {
         let seed = std::env::var("MIGRATE_TEST_SEED")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -56,7 +56,7 @@ impl Seeded {
         Seeded(seed)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;

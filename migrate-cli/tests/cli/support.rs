@@ -37,6 +37,13 @@ pub fn embedded(cwd: &Path) -> assert_cmd::Command {
 /// but `cargo test --test cli` alone does not, and would run a stale one: ask
 /// cargo to bring them up to date (a no-op when they are), once per process.
 pub fn example(name: &str, cwd: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(example_bin(name));
+    clean(&mut cmd, cwd);
+    cmd
+}
+
+/// The executable of one of the facade's examples, brought up to date (see [`example`]).
+pub fn example_bin(name: &str) -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     let debug = BUILT.get_or_init(|| {
         let exe = std::env::current_exe().unwrap();
@@ -64,12 +71,9 @@ pub fn example(name: &str, cwd: &Path) -> assert_cmd::Command {
         );
         debug
     });
-    let bin = debug
+    debug
         .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    let mut cmd = assert_cmd::Command::new(bin);
-    clean(&mut cmd, cwd);
-    cmd
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// What a finished command printed.
