@@ -473,6 +473,49 @@ impl<'m> Run<'m> {
     }
 }
 
+impl Run<'_> {
+    /// Applies `plan` in `mode` over the history `rows` as read, then
+    /// `repeatables`; an error after some steps says which ones completed.
+    pub(crate) async fn apply_read(
+        &self,
+        conn: &mut dyn Backend,
+        s: &Settings,
+        (graph, plan, mode): (&Graph<'_>, &plan::Plan, Mode),
+        rows: &[HistoryRow],
+        repeatables: Vec<Migration>,
+        report: &mut Report,
+    ) -> Result<()> {
+        let (own, versioned): (Vec<&HistoryRow>, Vec<&HistoryRow>) = rows
+            .iter()
+            .partition(|r| migrate_core::repeatable::is_repeatable(&r.revision));
+        let applying = Applying {
+            graph,
+            plan,
+            mode,
+            history: if versioned.is_empty() {
+                History::Empty
+            } else {
+                History::Rows
+            },
+            digest: digest_of(rows),
+            rust: self.migrations.rust_steps(),
+            bound: Vec::new(),
+            repeatables,
+            replaced: own
+                .iter()
+                .map(|r| (r.revision.clone(), r.checksum.clone(), r.state))
+                .collect(),
+        };
+        match self.apply(conn, s, applying, report).await {
+            Err(e) if !report.is_empty() && !e.names_applied() => Err(Error::Interrupted {
+                completed: report.revisions().into_iter().map(str::to_owned).collect(),
+                source: Box::new(e),
+            }),
+            other => other,
+        }
+    }
+}
+
 /// Commits the run's one transaction, if one is open (`open`: the step it
 /// began before). If the commit fails, nothing since is kept, and the
 /// report stops saying it is.

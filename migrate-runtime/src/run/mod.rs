@@ -14,7 +14,7 @@ mod repeatables;
 mod resolve;
 mod wait;
 
-pub(crate) use apply::{Applying, History, Mode};
+pub(crate) use apply::{Applying, Mode};
 pub(crate) use repeatables::versioned_rows;
 pub(crate) use resolve::STORED_FILE;
 pub(crate) use resolve::*;

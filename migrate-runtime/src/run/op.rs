@@ -134,29 +134,9 @@ impl<'m> Run<'m> {
         if let Some(expected) = &expected {
             self.verify_planned(conn, s, (graph, &rows, &plan), expected).await?;
         }
-        let applying = Applying {
-            graph,
-            plan: &plan,
-            mode: if run_sql { Mode::Run } else { Mode::Stamp },
-            history: if rows.is_empty() { History::Empty } else { History::Rows },
-            digest: digest_of(&all_rows),
-            rust: self.migrations.rust_steps(),
-            bound: Vec::new(),
-            repeatables,
-            replaced: all_rows
-                .iter()
-                .filter(|r| migrate_core::repeatable::is_repeatable(&r.revision))
-                .map(|r| (r.revision.clone(), r.checksum.clone(), r.state))
-                .collect(),
-        };
-        let result = self.apply(conn, s, applying, report).await;
-        match result {
-            Err(e) if !report.is_empty() && !e.names_applied() => Err(Error::Interrupted {
-                completed: report.revisions().into_iter().map(str::to_owned).collect(),
-                source: Box::new(e),
-            }),
-            other => other,
-        }
+        let mode = if run_sql { Mode::Run } else { Mode::Stamp };
+        self.apply_read(conn, s, (graph, &plan, mode), &all_rows, repeatables, report)
+            .await
     }
 
     /// Refuses half-done revisions, then verifies the rest. Revisions this
