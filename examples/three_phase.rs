@@ -53,7 +53,7 @@ enum AppCommand {
     },
     /// Migrate the database: upgrade, current, history, ... (the job's commands).
     #[command(subcommand)]
-    Db(migrate::cli::DbCommand),
+    Db(Box<migrate::cli::DbCommand>),
 }
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;

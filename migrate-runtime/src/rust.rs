@@ -67,12 +67,12 @@ pub(crate) type BatchFn<'f> = dyn for<'c, 'd> FnMut(&'c mut Connection<'d>, Rang
 /// //! migrate:phase: backfill
 /// //! migrate:backfill: account.id batch=10000
 ///
-/// use migrate::sqlx;
+/// use migrate::sqlx::query;
 ///
 /// pub async fn upgrade(conn: &mut migrate::Connection<'_>) -> migrate::RustResult {
 ///     migrate::backfill(conn, |conn, range| {
 ///         Box::pin(async move {
-///             let done = sqlx::query("UPDATE account SET email_lower = lower(email) WHERE id >= $1 AND id < $2")
+///             let done = query("UPDATE account SET email_lower = lower(email) WHERE id >= $1 AND id < $2")
 ///                 .bind(range.start)
 ///                 .bind(range.end)
 ///                 .execute(conn.postgres()?)
