@@ -231,8 +231,14 @@ pub(crate) fn check(s: &Settings, out: &Output) -> Result<(), CliError> {
     }
     warn_unordered(s, &list, out);
     let head = list.last().map_or("none", Migration::revision);
+    // Validated with the folder above; counted here so that the line says what the build embeds.
+    let repeatables = migrate_core::load::load_repeatables(&s.dir, &s.dir_shown).map_or(0, |r| r.len());
+    let repeatables = match repeatables {
+        0 => String::new(),
+        n => format!(", {n} repeatable(s)"),
+    };
     out.info(&format!(
-        "{}: {} revision(s), head {}: ok",
+        "{}: {} revision(s){repeatables}, head {}: ok",
         s.dir_shown,
         list.len(),
         out.paint(head, Style::Id)

@@ -8,11 +8,11 @@ use super::error::CliError;
 use super::output::{Output, Style};
 use migrate_core::graph::{children, find, heads};
 use migrate_core::load::load_dir_allowing_fork;
-use migrate_core::{Direction, Graph, Migration, Phase, State, Target, history, plan};
-use migrate_runtime::server::DEFAULT_CONNECT_TIMEOUT;
+use migrate_core::{history, plan, Direction, Graph, Migration, Phase, State, Target};
 use migrate_runtime::server::Database;
+use migrate_runtime::server::DEFAULT_CONNECT_TIMEOUT;
 use migrate_runtime::{HistoryEntry, Migrations, Migrator, Report, Resolution, ScriptRange};
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
@@ -881,10 +881,20 @@ impl Row<'_> {
         let marks: String = self.marks.iter().map(|m| format!(" ({m})")).collect();
         let id = out.paint(self.revision, Style::Id);
         let marks = out.paint(&marks, Style::Mark);
+        // A repeatable stands outside the graph: no parents, no `<base> ->`.
+        let repeatable = crate::repeatables::is(self.revision);
         if !verbose {
-            return format!("{} -> {id}{marks}, {}", parents_or_base(&self.parents), self.message);
+            let from = if repeatable {
+                String::new()
+            } else {
+                format!("{} -> ", parents_or_base(&self.parents))
+            };
+            return format!("{from}{id}{marks}, {}", self.message);
         }
-        let mut block = format!("Rev: {id}{marks}\nParent: {}\n", parents_or_base(&self.parents));
+        let mut block = format!("Rev: {id}{marks}\n");
+        if !repeatable {
+            block.push_str(&format!("Parent: {}\n", parents_or_base(&self.parents)));
+        }
         if let Some(file) = self.file {
             block.push_str(&format!("Path: {file}\n"));
         }

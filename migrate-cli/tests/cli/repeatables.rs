@@ -52,9 +52,17 @@ fn scenario(url: &str, query: &dyn Fn(&str) -> String, failure_leaves_a_row: boo
     assert_eq!(query("SELECT n FROM a_count"), "1");
     ok(&mut migrate(cwd), &with(&["current", "--check"]));
     let history = ok(&mut migrate(cwd), &with(&["history"]));
+    // Outside the graph: no `<base> ->` before a repeatable.
     assert!(
-        history.contains("repeatable:active (repeatable) (applied), the active accounts"),
+        history
+            .lines()
+            .any(|l| l == "repeatable:active (repeatable) (applied), the active accounts"),
         "{history}"
+    );
+    let checked = ok(&mut migrate(cwd), &with(&["check"]));
+    assert!(
+        checked.contains("1 revision(s), 2 repeatable(s), head a1: ok"),
+        "{checked}"
     );
 
     // Unchanged: nothing runs again.
