@@ -8,11 +8,11 @@ use super::error::CliError;
 use super::output::{Output, Style};
 use migrate_core::graph::{children, find, heads};
 use migrate_core::load::load_dir_allowing_fork;
-use migrate_core::{history, plan, Direction, Graph, Migration, Phase, State, Target};
-use migrate_runtime::server::Database;
+use migrate_core::{Direction, Graph, Migration, Phase, State, Target, history, plan};
 use migrate_runtime::server::DEFAULT_CONNECT_TIMEOUT;
+use migrate_runtime::server::Database;
 use migrate_runtime::{HistoryEntry, Migrations, Migrator, Report, Resolution, ScriptRange};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
