@@ -154,14 +154,18 @@
 //! # Deploying
 //!
 //! Replicas that do not migrate call [`Migrations::wait_until_current`];
-//! `-- migrate:phase: expand|contract` in a header and
-//! [`Migrator::phase`] split a deploy in two; every history row stores its
+//! `-- migrate:phase: expand|backfill|contract` in a header and
+//! [`Migrator::phase`] split a deploy in three: a self-migrating binary runs
+//! `Phase::Expand` at start-up, a job runs the backfills (batched, each batch
+//! committed with its progress; in a Rust revision through [`backfill`]),
+//! and the contract revisions run last. Every history row stores its
 //! downgrade, so an older build can go back
 //! ([`Migrator::use_stored_downgrade`]); [`Migrator::ddl_lock_timeout`],
 //! [`Migrator::statement_timeout`] and [`Migrator::lock_attempts`] (or
 //! `-- migrate:lock-timeout: 5s` in a header) guard each statement; a
 //! migration that could not be rolled back resumes from its failed
-//! statement ([`Migrator::resolve_retry`]). See the README's "Deploying".
+//! statement ([`Migrator::resolve_retry`]). See the README's "Deploying",
+//! `docs/deploying.md` and `examples/three_phase.rs`.
 //!
 //! # Naming revisions in code
 //!
