@@ -356,8 +356,10 @@ async fn main() {
 /// An application built in release that embeds a backfill for each engine
 /// (`migrations_pg/`, `migrations_my/`: a table of `rows` rows, then one
 /// `-- migrate:phase: backfill` revision of `batch` rows a batch setting each
-/// row's counter and digest) and runs `upgrade(&pool, TARGET)` on the URL it is
-/// given (`app URL TARGET`), printing how many steps it applied.
+/// row's counter and digest; `migrations_pg_rs/`, `migrations_my_rs/`: the
+/// same backfill as a Rust revision calling `migrate::backfill`) and runs
+/// `upgrade(&pool, TARGET)` on the URL it is given (`app URL TARGET [rust]`),
+/// printing how many steps it applied.
 pub fn backfill_app(rows: usize, batch: usize) -> PathBuf {
     let (root, target, migrate) = app_folders_for("\"postgres\", \"mysql\"");
     let name = format!("backfill_app_{rows}_{batch}");
@@ -373,7 +375,7 @@ pub fn backfill_app(rows: usize, batch: usize) -> PathBuf {
     std::fs::copy(lock, dir.join("Cargo.lock")).unwrap();
     write(
         &dir.join("build.rs"),
-        "fn main() {\n    println!(\"cargo:rerun-if-changed=migrations_pg\");\n    println!(\"cargo:rerun-if-changed=migrations_my\");\n}\n",
+        "fn main() {\n    for d in [\"migrations_pg\", \"migrations_my\", \"migrations_pg_rs\", \"migrations_my_rs\"] {\n        println!(\"cargo:rerun-if-changed={d}\");\n    }\n}\n",
     );
     let table = |fill: &str| {
         format!(
@@ -398,6 +400,33 @@ pub fn backfill_app(rows: usize, batch: usize) -> PathBuf {
         &table(&format!("INSERT INTO t (id) SELECT seq FROM seq_1_to_{rows}")),
     );
     write(&dir.join("migrations_my/b2_backfill.sql"), &backfill("md5(id)"));
+    // The same backfill as a Rust revision: its closure sends the same UPDATE, the range bound.
+    let rust = |on: &str, digest: &str, placeholders: (&str, &str)| {
+        format!(
+            "//! set each row's digest\n//!\n//! revision: b2\n//! down_revision: a1\n//! migrate:phase: backfill\n//! migrate:backfill: t.id batch={batch}\n\npub async fn upgrade(conn: &mut migrate::Connection<'_>) -> migrate::RustResult {{\n    migrate::backfill(conn, |conn, range| {{\n        Box::pin(async move {{\n            let sql = \"UPDATE t SET n = n + 1, v = {digest} WHERE id >= {} AND id < {}\";\n            let done = migrate::sqlx::query(sql).bind(range.start).bind(range.end).execute(conn.{on}()?).await?;\n            Ok(done.rows_affected())\n        }})\n    }})\n    .await\n}}\n",
+            placeholders.0, placeholders.1
+        )
+    };
+    for (folder, on, digest, placeholders) in [
+        ("migrations_pg_rs", "postgres", "md5(id::text)", ("$1", "$2")),
+        ("migrations_my_rs", "mysql", "md5(id)", ("?", "?")),
+    ] {
+        let sql = if on == "postgres" {
+            "migrations_pg"
+        } else {
+            "migrations_my"
+        };
+        std::fs::create_dir_all(dir.join(folder)).unwrap();
+        std::fs::copy(
+            dir.join(sql).join("a1_table.sql"),
+            dir.join(folder).join("a1_table.sql"),
+        )
+        .unwrap();
+        write(
+            &dir.join(folder).join("b2_backfill.rs"),
+            &rust(on, digest, placeholders),
+        );
+    }
     write(&dir.join("src/main.rs"), BACKFILL_APP);
     build(&dir, &target);
     target.join("release").join(name)
@@ -405,17 +434,22 @@ pub fn backfill_app(rows: usize, batch: usize) -> PathBuf {
 
 const BACKFILL_APP: &str = r#"static PG: migrate::Migrations = migrate::embed_migrations!("migrations_pg");
 static MY: migrate::Migrations = migrate::embed_migrations!("migrations_my");
+static PG_RS: migrate::Migrations = migrate::embed_migrations!("migrations_pg_rs");
+static MY_RS: migrate::Migrations = migrate::embed_migrations!("migrations_my_rs");
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (url, target) = (&args[0], args[1].as_str());
+    let rust = args.get(2).is_some_and(|a| a == "rust");
     let applied = if url.starts_with("mysql:") {
         let pool = migrate::sqlx::mysql::MySqlPoolOptions::new().max_connections(1).connect(url).await.unwrap();
-        MY.upgrade(&pool, target).await.unwrap().steps.len()
+        let list = if rust { &MY_RS } else { &MY };
+        list.upgrade(&pool, target).await.unwrap().steps.len()
     } else {
         let pool = migrate::sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(url).await.unwrap();
-        PG.upgrade(&pool, target).await.unwrap().steps.len()
+        let list = if rust { &PG_RS } else { &PG };
+        list.upgrade(&pool, target).await.unwrap().steps.len()
     };
     println!("{applied}");
 }
