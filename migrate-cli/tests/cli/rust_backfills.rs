@@ -188,7 +188,14 @@ fn a_rust_backfill_on_sqlite_survives_kills_and_writes_each_row_once() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("app.db");
     let url = format!("sqlite:{}?mode=rwc", path.display());
-    let query = |sql: &str| program("sqlite3", &[path.to_str().unwrap(), sql], None);
+    // Polled while a job writes: wait for its write lock rather than fail.
+    let query = |sql: &str| {
+        program(
+            "sqlite3",
+            &["-cmd", ".timeout 10000", path.to_str().unwrap(), sql],
+            None,
+        )
+    };
     let fill = format!(
         "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {ROWS}) INSERT INTO account (id, name) SELECT i, 'user ' || i FROM s"
     );
