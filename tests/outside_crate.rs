@@ -1,6 +1,7 @@
 //! A crate outside this workspace, depending on `migrate` by path, as a user's
 //! crate would: it builds with a valid folder, picks up a newly added file
-//! through the documented one-line `build.rs`, and fails to build, with the
+//! through the documented one-line `build.rs` (and a repeatable, rebuilt
+//! with its new checksum when edited), and fails to build, with the
 //! right message, for a fork and for a cycle; a default build leaves the
 //! test support and the catalog readers out (and `#[migrate::test]` says
 //! which feature it needs); and its `#[migrate::test]` tests, with the
@@ -46,7 +47,7 @@ impl Outside {
         );
         write(
             &dir.path().join("src/main.rs"),
-            "static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!(\"migrations\");\n\nfn main() {\n    for m in MIGRATIONS.iter() {\n        println!(\"{} {}\", m.revision(), m.checksum());\n    }\n}\n",
+            "static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!(\"migrations\");\n\nfn main() {\n    for m in MIGRATIONS.iter().chain(MIGRATIONS.repeatables()) {\n        println!(\"{} {}\", m.revision(), m.checksum());\n    }\n}\n",
         );
         // A target folder of its own that outlives the test, so reruns are incremental.
         let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("outside-crate");
@@ -69,6 +70,14 @@ impl Outside {
     }
 
     fn built_revisions(&self) -> Vec<String> {
+        self.built()
+            .iter()
+            .map(|l| l.split(' ').next().unwrap().to_owned())
+            .collect()
+    }
+
+    /// `revision checksum` of each embedded migration, then of each repeatable.
+    fn built(&self) -> Vec<String> {
         let out = self.build();
         assert!(
             out.status.success(),
@@ -82,7 +91,7 @@ impl Outside {
         String::from_utf8(run.stdout)
             .unwrap()
             .lines()
-            .map(|l| l.split(' ').next().unwrap().to_owned())
+            .map(str::to_owned)
             .collect()
     }
 
@@ -103,6 +112,28 @@ fn builds_rebuilds_on_a_new_file_and_fails_on_a_fork_or_cycle() {
 
     // A new file is picked up thanks to the build.rs line.
     migration(dir, "c3", "b2");
+    assert_eq!(c.built_revisions(), ["a1", "b2", "c3"]);
+
+    // A repeatable is picked up, and editing it rebuilds the crate with its new checksum.
+    let view = dir.join("migrations/repeatable/v.sql");
+    write(
+        &view,
+        "-- a view\n-- migrate:upgrade\nCREATE VIEW v AS SELECT 1 AS one;\n",
+    );
+    let first = c.built();
+    assert_eq!(first.len(), 4, "{first:?}");
+    assert!(first[3].starts_with("repeatable:v sha256:"), "{first:?}");
+    write(
+        &view,
+        "-- a view\n-- migrate:upgrade\nCREATE VIEW v AS SELECT 2 AS two;\n",
+    );
+    let edited = c.built();
+    assert_eq!(edited[..3], first[..3]);
+    assert!(
+        edited[3].starts_with("repeatable:v sha256:") && edited[3] != first[3],
+        "{edited:?}"
+    );
+    std::fs::remove_dir_all(dir.join("migrations/repeatable")).unwrap();
     assert_eq!(c.built_revisions(), ["a1", "b2", "c3"]);
 
     // A second child of b2: a fork nobody merged.

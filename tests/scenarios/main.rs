@@ -6,6 +6,7 @@ mod autogenerate;
 mod deploy;
 mod fleets;
 mod rebuild;
+mod repeatables;
 mod requests;
 mod round_trips;
 mod sets;

@@ -25,6 +25,12 @@ fn same(embedded: &Migrations, folder: &str) {
     let b: Vec<_> = loaded.iter().map(fields).collect();
     assert!(!a.is_empty());
     assert_eq!(a, b, "{folder}");
+    // The repeatables, in the order they are applied, with what orders them.
+    let repeatable = |m: &Migration| (fields(m), m.runs_after().map(str::to_owned).collect::<Vec<_>>());
+    let a: Vec<_> = embedded.repeatables().iter().map(repeatable).collect();
+    let b: Vec<_> = loaded.repeatables().iter().map(repeatable).collect();
+    assert_eq!(a, b, "{folder}: repeatables");
+    assert_eq!(embedded.applied_digest(), loaded.applied_digest(), "{folder}");
 }
 
 #[test]
@@ -34,11 +40,16 @@ fn loaded_list_equals_embedded_list() {
     static IRREVERSIBLE: Migrations = migrate::embed_migrations!("../tests/fixtures/irreversible");
     static NO_TRANSACTION: Migrations = migrate::embed_migrations!("../tests/fixtures/no_transaction/postgres");
     static CHAIN: Migrations = migrate::embed_migrations!("../migrations");
+    static REPEATABLES: Migrations = migrate::embed_migrations!("../tests/fixtures/repeatables/v2");
     same(&MERGE, "../tests/fixtures/merge");
     same(&LINEAR, "../tests/fixtures/linear");
     same(&IRREVERSIBLE, "../tests/fixtures/irreversible");
     same(&NO_TRANSACTION, "../tests/fixtures/no_transaction/postgres");
     same(&CHAIN, "../migrations");
+    same(&REPEATABLES, "../tests/fixtures/repeatables/v2");
+    // Dependency first (`a_count` needs `active`), then names.
+    let order: Vec<&str> = REPEATABLES.repeatables().iter().map(|m| m.revision()).collect();
+    assert_eq!(order, ["repeatable:active", "repeatable:a_count", "repeatable:total"]);
 
     // Through the binary: every revision, its checksum and its SQL, as `show` prints them.
     for m in MERGE.iter() {
