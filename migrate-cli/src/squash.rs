@@ -68,6 +68,7 @@ pub(crate) async fn squash(s: &Settings, req: &Request<'_>, out: &Output) -> Res
         || format!("baseline: {} revisions squashed up to {point_id}", range.squashed.len()),
         str::to_owned,
     );
+    warn_rows(&graph, &range, d, out);
     let plan = files(s, &graph, &range, &id, &message)?;
     let mut interrupt = Interrupt::new();
     let old = Migrations::load(&s.dir, &s.dir_shown)?;
@@ -138,6 +139,41 @@ fn refuse_range(graph: &Graph<'_>, range: &Range, s: &Settings) -> Result<(), Cl
     }
     let _ = s;
     Ok(())
+}
+
+/// The baseline holds the schema only: says which squashed revisions also
+/// wrote rows (seed data, backfills), which a database made from it lacks.
+fn warn_rows(graph: &Graph<'_>, range: &Range, d: Dialect, out: &Output) {
+    const ROW_VERBS: [&str; 5] = ["insert", "update", "delete", "copy", "merge"];
+    let mut writers = Vec::new();
+    for m in range.squashed.iter().map(|&i| graph.get(i)) {
+        let statements = migrate_core::sql::split::statements(m.upgrade_sql(), d.into());
+        let verbs: HashSet<String> = statements
+            .iter()
+            .filter_map(|st| {
+                let code = st
+                    .text
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty() && !l.starts_with("--"))?;
+                let word = code
+                    .split(|c: char| !c.is_ascii_alphabetic())
+                    .next()?
+                    .to_ascii_lowercase();
+                ROW_VERBS.contains(&word.as_str()).then_some(word.to_ascii_uppercase())
+            })
+            .collect();
+        if !verbs.is_empty() || m.backfill().is_some() {
+            writers.push(m.revision().to_owned());
+        }
+    }
+    if !writers.is_empty() {
+        out.warn(&format!(
+            "{} squashed revision(s) also write rows ({}): the baseline holds the schema only, so a database made from it starts without those rows; carry seed data the application needs in a revision above the baseline",
+            writers.len(),
+            writers.join(", ")
+        ));
+    }
 }
 
 /// The release the squash records: `--release`, else `git describe` of the folder.
@@ -274,18 +310,17 @@ async fn prove(
             )));
         }
         out.note("The baseline gives the same schema as the squashed revisions");
-        let trips = migrator.verify_pending_round_trips(&mut *db).await?;
-        if trips.is_ok() && trips.stopped.is_none() {
-            migrator.downgrade(&mut *db, "base").await?;
-            let left = differences(&Schema::default(), &migrate_runtime::catalog::read_schema(&mut *db, &exclude).await?);
-            if !left.is_empty() {
-                return Err(CliError::Refused(format!(
-                    "the baseline's downgrade leaves {}; nothing was written",
-                    left.join("; ")
-                )));
-            }
+        // Its own round trip: down to empty, then up again for the walk above it.
+        migrator.downgrade(&mut *db, "base").await?;
+        let left = differences(&Schema::default(), &migrate_runtime::catalog::read_schema(&mut *db, &exclude).await?);
+        if !left.is_empty() {
+            return Err(CliError::Refused(format!(
+                "the baseline's downgrade leaves {}; nothing was written",
+                left.join("; ")
+            )));
         }
-        Ok(trips)
+        migrator.upgrade(&mut *db, baseline).await?;
+        Ok(migrator.verify_pending_round_trips(&mut *db).await?)
     })
     .await?;
     schema::print_round_trips(&trips, d, Some(baseline), out);

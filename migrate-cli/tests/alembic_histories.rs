@@ -415,6 +415,139 @@ fn whole_history(name: &str) {
     assert!(compared > 0, "{name}: no downgrade was compared");
     drop((ours, theirs));
     autogenerate_pairs(name, dir, &order);
+    squash_in_the_middle(name, dir, &order);
+}
+
+/// The first revision from the middle on that every later revision reaches
+/// the earlier ones through (its ancestors, it included), a child of it and a
+/// parent of it.
+fn cut_point(order: &[(String, Vec<String>)]) -> (String, usize, String, String) {
+    let parents: BTreeMap<&str, &[String]> = order.iter().map(|(id, p)| (id.as_str(), p.as_slice())).collect();
+    for (point, ps) in order.iter().skip(order.len() / 2) {
+        let mut below = std::collections::BTreeSet::from([point.as_str()]);
+        let mut stack = vec![point.as_str()];
+        while let Some(id) = stack.pop() {
+            for p in parents[id].iter() {
+                if below.insert(p.as_str()) {
+                    stack.push(p);
+                }
+            }
+        }
+        let crossing = order
+            .iter()
+            .filter(|(id, _)| !below.contains(id.as_str()))
+            .any(|(_, ps)| ps.iter().any(|p| p != point && below.contains(p.as_str())));
+        let child = order.iter().find(|(_, ps)| ps.contains(point));
+        if let (false, Some((child, _)), Some(parent)) = (crossing, child, ps.first()) {
+            return (point.clone(), below.len(), child.clone(), parent.clone());
+        }
+    }
+    panic!("no revision from the middle on is one that every later revision passes through");
+}
+
+/// `migrate squash --to P`, P in the middle: the proof runs on scratch
+/// databases; a database at P (upgraded by the application embedding the
+/// squashed folder) and one past it upgrade to head running nothing twice,
+/// and reach the schema the old files give; one inside is refused.
+fn squash_in_the_middle(name: &str, dir: &Path, order: &[(String, Vec<String>)]) {
+    let (point, squashed, child, parent) = cut_point(order);
+    let on = |db: &Db, args: &[&str]| {
+        let mut c = migrate(dir);
+        c.args(["--dir", "migrations", "--database-url", &db.url()]).args(args);
+        c
+    };
+    let (old_head, at, past, inside) = (
+        Db::new(format!("migrate_t_hist_{name}_old_head")),
+        Db::new(format!("migrate_t_hist_{name}_at")),
+        Db::new(format!("migrate_t_hist_{name}_past")),
+        Db::new(format!("migrate_t_hist_{name}_inside")),
+    );
+    ok(&mut on(&old_head, &["upgrade", "head"]));
+    ok(&mut on(&at, &["upgrade", &point]));
+    ok(&mut on(&past, &["upgrade", &child]));
+    ok(&mut on(&inside, &["upgrade", &parent]));
+    let rows = |db: &Db| {
+        psql(
+            &db.0,
+            "SELECT revision FROM migrate_history WHERE revision <> '' ORDER BY revision",
+        )
+    };
+
+    let said = ok(migrate(dir).args([
+        "--dir",
+        "migrations",
+        "--dev-database-url",
+        &format!("{SERVER}/postgres"),
+        "squash",
+        "--to",
+        &point,
+        "--release",
+        "v-before-squash",
+    ]));
+    let baseline = said.trim().lines().last().unwrap().to_owned();
+    let id = baseline
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('_')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        revisions(dir).len(),
+        order.len() - squashed + 1,
+        "{name}: {squashed} revisions squashed into one"
+    );
+
+    // At the point, through the application embedding the squashed folder.
+    let before = rows(&at);
+    let ran: usize = ok(Command::new(application(&dir.join("migrations"))).arg(at.url()))
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        ran,
+        order.len() - squashed,
+        "{name}: only the revisions above {point} ran"
+    );
+    // Past it, through the command line.
+    let upgraded = ok(&mut on(&past, &["upgrade", "head"]));
+    assert!(
+        !upgraded.contains(&id) && !upgraded.contains(&format!("-> {child},")),
+        "{name}: {upgraded}"
+    );
+    for db in [&at, &past] {
+        let now = rows(db);
+        assert!(!now.contains(&id), "{name}: the baseline's row was written");
+        assert_eq!(now.lines().count(), order.len(), "{name}: every revision ran once");
+        let (a, b) = (checks_aside(old_head.dump()), checks_aside(db.dump()));
+        assert!(
+            a == b,
+            "{name}: the upgrade after the squash differs from the old head:\n{}",
+            differences(&a, &b)
+        );
+    }
+    assert!(rows(&at).starts_with(before.lines().next().unwrap()));
+    let fresh = Db::new(format!("migrate_t_hist_{name}_fresh"));
+    ok(&mut on(&fresh, &["upgrade", "head"]));
+    let (a, b) = (
+        columns_in_any_order(checks_aside(old_head.dump())),
+        columns_in_any_order(checks_aside(fresh.dump())),
+    );
+    assert!(
+        a == b,
+        "{name}: the baseline and what is above differ from the old head:\n{}",
+        differences(&a, &b)
+    );
+
+    // Inside the range: refused before anything runs, naming the release.
+    let refused = on(&inside, &["upgrade", "head"]).output().unwrap();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(5), "{name}: {said}");
+    assert!(
+        said.contains(&format!("upgrade it to `{point}` with v-before-squash")),
+        "{name}: {said}"
+    );
 }
 
 /// Five pairs of states: autogenerate from the later state's dump, on a

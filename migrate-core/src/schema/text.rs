@@ -385,6 +385,68 @@ pub fn rename_create_table(sql: &str, quoted: &str) -> Option<String> {
     Some(format!("{}{}{}", &sql[..name.start], quoted, &sql[name.end..]))
 }
 
+/// A [`normalize`]d PostgreSQL check with each `ANY ((ARRAY[e1, e2])::t[])`
+/// written as `ANY (ARRAY[(e1)::t, (e2)::t])`: the same array, cast whole or
+/// element by element, as PostgreSQL prints an `IN (…)` list as written and
+/// once its own printing of it has run again.
+pub(crate) fn array_casts_per_element(normalized: &str) -> String {
+    const OPEN: &str = "any((array[";
+    if !normalized.contains(OPEN) {
+        return normalized.to_owned();
+    }
+    let mut out = String::with_capacity(normalized.len());
+    let mut rest = normalized;
+    while let Some(at) = rest.find(OPEN) {
+        out.push_str(&rest[..at]);
+        let body = &rest[at + OPEN.len()..];
+        match cast_array(body) {
+            Some((elements, ty, used)) => {
+                let cast: Vec<String> = elements.iter().map(|e| format!("({})::{ty}", e.trim())).collect();
+                out.push_str(&format!("any(array[{}])", cast.join(", ")));
+                rest = &body[used..];
+            }
+            None => {
+                out.push_str(OPEN);
+                rest = body;
+            }
+        }
+    }
+    out.push_str(rest);
+    // Spelt as `normalize` spells the per-element form.
+    normalize(&out)
+}
+
+/// `e1,e2])::t[])` at the start of `body`: the elements, `t`, and the length read.
+fn cast_array(body: &str) -> Option<(Vec<&str>, &str, usize)> {
+    let (mut depth, mut quoted, mut start) = (0usize, false, 0usize);
+    let mut elements = Vec::new();
+    for (k, c) in body.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            _ if quoted => {}
+            '(' | '[' => depth += 1,
+            ',' if depth == 0 => {
+                elements.push(&body[start..k]);
+                start = k + 1;
+            }
+            ')' | ']' if depth > 0 => depth -= 1,
+            ']' => {
+                elements.push(&body[start..k]);
+                let tail = body[k..].strip_prefix("])::")?;
+                let end = tail.find("[])")?;
+                let ty = &tail[..end];
+                if ty.is_empty() || ty.contains(['(', ')', '\'', ',']) && !ty.ends_with(')') {
+                    return None;
+                }
+                return Some((elements, ty, k + "])::".len() + end + "[])".len()));
+            }
+            ')' => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,5 +490,21 @@ mod tests {
             "CREATE TABLE IF NOT EXISTS \"new_item\" (id)"
         );
         assert!(table_text("CREATE TABLE t AS SELECT 1").is_none());
+    }
+
+    #[test]
+    fn an_array_cast_whole_reads_as_cast_per_element() {
+        let written = normalize(
+            "CHECK (((result)::text = ANY ((ARRAY['allow'::character varying, 'a]b,c'::character varying])::text[])))",
+        );
+        let again = normalize(
+            "CHECK (((result)::text = ANY (ARRAY[('allow'::character varying)::text, ('a]b,c'::character varying)::text])))",
+        );
+        assert_ne!(written, again);
+        assert_eq!(array_casts_per_element(&written), again);
+        assert_eq!(array_casts_per_element(&again), again);
+        // Another type, or another list, stays another constraint.
+        let other = normalize("CHECK (((result)::text = ANY ((ARRAY['deny'::character varying])::text[])))");
+        assert_ne!(array_casts_per_element(&other), again);
     }
 }

@@ -94,7 +94,8 @@ pub(super) fn compare_members<'a>(d: &mut TableDiff<'a>, renamed: &dyn Fn(&str) 
     let table = after.name.as_str();
     let constraint = |c: &'a Constraint, key: String, columns: Vec<String>| Member {
         item: c,
-        key: format!("{:?} {key}", c.kind),
+        // PostgreSQL prints an `IN (…)` list's array cast whole, and, run again, per element.
+        key: format!("{:?} {}", c.kind, crate::schema::text::array_casts_per_element(&key)),
         name: &c.name,
         naming: server_names::constraint(table, c, &columns),
     };
