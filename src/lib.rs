@@ -71,7 +71,15 @@
 //!   no-transaction flag, after turning CRLF into LF and dropping a BOM.
 //!   Editing the message or the downgrade is not drift; editing the upgrade
 //!   of an applied revision is, and is refused.
-//! - Files not ending in `.sql`, and hidden files, are ignored.
+//! - Files not ending in `.sql`, and hidden files, are ignored, and so is
+//!   `squashed/`, where `migrate squash` moves the files it replaced.
+//! - `-- migrate:replaces: a, b, …, REV` and `-- migrate:squashed: RELEASE`
+//!   make a root revision a squash baseline (`migrate squash --to REV`
+//!   writes it): a database whose history holds `REV` counts it as applied
+//!   and runs nothing squashed again, an empty one runs it, and one holding
+//!   only some of the replaced ids is refused with
+//!   [`Error::History`] naming `RELEASE`, the last release that can take it
+//!   to `REV` (see `docs/squash.md`).
 //!
 //! # Targets
 //!
@@ -371,6 +379,8 @@ mod doc_examples {
     struct Testing;
     #[doc = include_str!("../docs/autogenerate.md")]
     struct Autogenerate;
+    #[doc = include_str!("../docs/squash.md")]
+    struct Squash;
     #[cfg(feature = "cli")]
     #[doc = include_str!("../docs/command-line.md")]
     struct CommandLine;

@@ -4,9 +4,9 @@
 
 use super::args::GraphFormat;
 use super::output::Output;
-use super::verbs::current_heads;
 use migrate_core::Graph;
 use migrate_core::graph::picture::{self, Seen};
+use migrate_core::history::{self, State};
 use migrate_runtime::HistoryEntry;
 
 /// Prints the picture of `graph`, marked from `entries` when a database was read.
@@ -50,4 +50,19 @@ fn seen(graph: &Graph<'_>, entries: &[HistoryEntry]) -> Vec<Seen> {
         }
     }
     seen
+}
+
+/// The database's current heads, from its history rows (`history::current_heads`).
+pub(crate) fn current_heads<'a>(graph: &Graph<'_>, entries: &'a [HistoryEntry]) -> Vec<&'a str> {
+    let applied_rows: Vec<(&str, Vec<&str>)> = entries
+        .iter()
+        .filter(|e| e.applied.as_ref().is_some_and(|a| a.state == State::Applied))
+        .map(|e| {
+            (
+                e.revision.as_str(),
+                e.down_revisions.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    history::current_heads(graph, &applied_rows)
 }

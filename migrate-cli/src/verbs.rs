@@ -6,6 +6,7 @@ use super::config::Settings;
 use super::database;
 use super::error::CliError;
 use super::output::{Output, Style};
+use super::picture::current_heads;
 use migrate_core::graph::{children, find, heads};
 use migrate_core::load::load_dir_allowing_fork;
 use migrate_core::{Direction, Graph, Migration, Phase, State, Target, history, plan};
@@ -824,21 +825,6 @@ fn history_rows<'a>(graph: &'a Graph<'a>, keep: &[bool], entries: Option<&'a [Hi
         });
     }
     rows
-}
-
-/// The database's current heads, from its history rows (`history::current_heads`).
-pub(crate) fn current_heads<'a>(graph: &Graph<'_>, entries: &'a [HistoryEntry]) -> Vec<&'a str> {
-    let applied_rows: Vec<(&str, Vec<&str>)> = entries
-        .iter()
-        .filter(|e| e.applied.as_ref().is_some_and(|a| a.state == State::Applied))
-        .map(|e| {
-            (
-                e.revision.as_str(),
-                e.down_revisions.iter().map(String::as_str).collect(),
-            )
-        })
-        .collect();
-    history::current_heads(graph, &applied_rows)
 }
 
 /// The marks of revision `i` in `history`: head, current or applied, branch and merge points, phase.

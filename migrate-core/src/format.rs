@@ -54,7 +54,7 @@ pub const NO_TRANSACTION_DIRECTIVE: &str = "-- migrate:no-transaction";
 pub const FOREIGN_KEYS_OFF_DIRECTIVE: &str = "-- migrate:foreign-keys-off";
 
 /// Every header directive, as the help of an unknown one lists them.
-const DIRECTIVES_HELP: &str = "the directives are `-- migrate:upgrade`, `-- migrate:downgrade`, and in the header `-- migrate:no-transaction`, `-- migrate:foreign-keys-off`, `-- migrate:phase: expand|backfill|contract`, `-- migrate:backfill: TABLE.KEY batch=N`, `-- migrate:lock-timeout: 5s`, `-- migrate:statement-timeout: 10min`, `-- migrate:max-lock: share-update-exclusive`, `-- migrate:var [secret] NAME [= default]` and `-- migrate:allow RULE: reason`";
+const DIRECTIVES_HELP: &str = "the directives are `-- migrate:upgrade`, `-- migrate:downgrade`, and in the header `-- migrate:no-transaction`, `-- migrate:foreign-keys-off`, `-- migrate:phase: expand|backfill|contract`, `-- migrate:backfill: TABLE.KEY batch=N`, `-- migrate:lock-timeout: 5s`, `-- migrate:statement-timeout: 10min`, `-- migrate:max-lock: share-update-exclusive`, `-- migrate:var [secret] NAME [= default]`, `-- migrate:allow RULE: reason`, and a squash baseline's `-- migrate:replaces: a, b` and `-- migrate:squashed: RELEASE`";
 
 /// A migration file, parsed, with the lines that diagnostics point at.
 #[derive(Debug, Clone, PartialEq, Eq)]
