@@ -20,6 +20,11 @@
 //! `FROM` and `TO` are targets in the usual grammar. A downgrade script
 //! always needs `FROM:TO` (e.g. `head:base`, `ae10:-1`), as in Alembic.
 //!
+//! An upgrade script to `head` then applies every repeatable revision
+//! ([`Migrations::repeatables`]), each its own step with its row replaced:
+//! it cannot read which ones the database holds at their checksum, and each
+//! replaces what an earlier text of it created.
+//!
 //! # Transactions
 //!
 //! On SQLite and PostgreSQL each migration and its history row run between
@@ -214,16 +219,50 @@ impl Migrations {
             });
         }
         let bound = vars.bind_script(&graph, &plan, dialect)?;
+        // An upgrade to head applies the repeatables after its steps. A script cannot
+        // read which the database holds at their checksum: it applies every one, as
+        // on a fresh database (each replaces what an earlier text of it created).
+        let repeatables = match (direction, &range.to) {
+            (Direction::Upgrade, Target::Head) => self
+                .repeatables()
+                .iter()
+                .map(|m| vars.bind_script_one(m, dialect, direction).map(|b| (m, b)))
+                .collect::<Result<Vec<_>>>()?,
+            _ => Vec::new(),
+        };
+        // The repeatables' rows the digest expects at the end: those it applies, or,
+        // from a given state other than base, those this folder's files would have
+        // written (a guess the digest's guard checks: if wrong, no digest is written).
+        let assumed = matches!(&range.from, Some(from) if *from != Target::Base);
+        let held = match !repeatables.is_empty() || assumed {
+            true => self.repeatables(),
+            false => &[],
+        };
         Ok(render(
             dialect,
             table,
             direction,
             range,
             &graph,
-            (&plan, &bound),
+            Steps {
+                plan: &plan,
+                bound: &bound,
+                repeatables: &repeatables,
+                held,
+            },
             applied,
         ))
     }
+}
+
+/// What a script runs: the plan's steps (those declaring variables bound, by
+/// position), then the repeatables (each as written and bound).
+struct Steps<'a> {
+    plan: &'a migrate_core::Plan,
+    bound: &'a [(usize, Migration)],
+    repeatables: &'a [(&'a Migration, Migration)],
+    /// The repeatables whose rows the history holds once the script ran.
+    held: &'a [Migration],
 }
 
 fn render(
@@ -232,10 +271,16 @@ fn render(
     direction: Direction,
     range: &ScriptRange,
     graph: &Graph<'_>,
-    (plan, bound): (&migrate_core::Plan, &[(usize, Migration)]),
+    steps: Steps<'_>,
     mut applied: Vec<bool>,
 ) -> String {
-    let transactional = dialect != Dialect::Mysql;
+    let Steps {
+        plan,
+        bound,
+        repeatables,
+        held,
+    } = steps;
+    let changes = !plan.is_empty() || !repeatables.is_empty();
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -271,7 +316,7 @@ fn render(
     }
     out.push('\n');
     push_statement(&mut out, &dialect.create_table(table));
-    if plan.is_empty() {
+    if !changes {
         out.push_str("\n-- Nothing to do: the range needs no migration.\n");
     } else {
         // As online: no start-up check may take the short cut while the script runs.
@@ -291,48 +336,35 @@ fn render(
                 (sent.downgrade_sql().unwrap_or(""), dialect.delete(table, m.revision()))
             }
         };
-        let wrap = transactional && !m.no_transaction();
         let _ = writeln!(out, "\n-- Running {} ({})", step_line(direction, m), m.file());
-        out.push_str(&crate::vars::script_note(m));
-        if m.no_transaction() {
-            out.push_str("-- migrate:no-transaction: this migration runs outside a transaction.\n");
-        }
-        let foreign_keys_off = m.directives().foreign_keys_off && !sql.trim().is_empty();
-        let around = dialect.foreign_keys_off_script().filter(|_| foreign_keys_off);
-        if foreign_keys_off {
-            out.push_str(match dialect {
-                Dialect::Sqlite => {
-                    "-- migrate:foreign-keys-off: foreign keys are off for this migration (outside its transaction, where\n\
-                     -- SQLite takes the setting), it fails before COMMIT if it leaves a row whose foreign key points at\n\
-                     -- no row, and they are on again after it, as on an application's connection.\n"
-                }
-                Dialect::Mysql => "-- migrate:foreign-keys-off: the session checks no foreign key during this migration.\n",
-                Dialect::Postgres => "-- migrate:foreign-keys-off: no effect on PostgreSQL.\n",
-            });
-        }
-        if let Some((off, _)) = &around {
-            push_statement(&mut out, off);
-        }
-        if wrap {
-            out.push_str("BEGIN;\n");
-        }
-        push_sql(&mut out, sql, dialect);
-        if foreign_keys_off && dialect == Dialect::Sqlite {
-            push_statement(&mut out, &dialect.foreign_key_guard());
-        }
-        push_statement(&mut out, &history);
-        if wrap {
-            out.push_str("COMMIT;\n");
-        }
-        if let Some((_, on)) = &around {
-            push_statement(&mut out, on);
-        }
+        push_step(&mut out, dialect, m, sql, &history);
     }
-    if !plan.is_empty() {
+    if !repeatables.is_empty() {
+        out.push_str(
+            "\n-- The repeatable revisions, as an upgrade to head applies them after the revisions: every one,\n\
+             -- since a script cannot read which ones the database already holds at their checksum (each\n\
+             -- replaces what an earlier text of it created); each one's row is replaced.\n",
+        );
+    }
+    for (m, sent) in repeatables {
+        let _ = writeln!(out, "\n-- Running {}", step_line(direction, m));
+        push_step(
+            &mut out,
+            dialect,
+            m,
+            sent.upgrade_sql(),
+            &dialect.insert_applied_basic(table, m, "0"),
+        );
+    }
+    if changes {
         // The digest of the rows the range ends with, written only if the table
         // holds exactly those rows: run from another FROM than assumed, the
         // script leaves no digest, and the next start-up checks row by row.
-        let expected: Vec<&Migration> = (0..graph.len()).filter(|&i| applied[i]).map(|i| graph.get(i)).collect();
+        let expected: Vec<&Migration> = (0..graph.len())
+            .filter(|&i| applied[i])
+            .map(|i| graph.get(i))
+            .chain(held)
+            .collect();
         let mut digest = Digest::empty();
         for m in &expected {
             digest.insert(m.revision(), &m.checksum().to_string(), State::Applied);
@@ -341,6 +373,47 @@ fn render(
         push_statement(&mut out, &dialect.set_digest_if_rows_are(table, &digest, &expected));
     }
     out
+}
+
+/// One step of a script: `m`'s notes, `sql` (as sent) and its `history`
+/// statement, framed as the runtime frames the step for `dialect`.
+fn push_step(out: &mut String, dialect: Dialect, m: &Migration, sql: &str, history: &str) {
+    // MySQL and MariaDB commit DDL implicitly: their scripts have no transaction statements.
+    let wrap = dialect != Dialect::Mysql && !m.no_transaction();
+    out.push_str(&crate::vars::script_note(m));
+    if m.no_transaction() {
+        out.push_str("-- migrate:no-transaction: this migration runs outside a transaction.\n");
+    }
+    let foreign_keys_off = m.directives().foreign_keys_off && !sql.trim().is_empty();
+    let around = dialect.foreign_keys_off_script().filter(|_| foreign_keys_off);
+    if foreign_keys_off {
+        out.push_str(match dialect {
+            Dialect::Sqlite => {
+                "-- migrate:foreign-keys-off: foreign keys are off for this migration (outside its transaction, where\n\
+                 -- SQLite takes the setting), it fails before COMMIT if it leaves a row whose foreign key points at\n\
+                 -- no row, and they are on again after it, as on an application's connection.\n"
+            }
+            Dialect::Mysql => "-- migrate:foreign-keys-off: the session checks no foreign key during this migration.\n",
+            Dialect::Postgres => "-- migrate:foreign-keys-off: no effect on PostgreSQL.\n",
+        });
+    }
+    if let Some((off, _)) = &around {
+        push_statement(out, off);
+    }
+    if wrap {
+        out.push_str("BEGIN;\n");
+    }
+    push_sql(out, sql, dialect);
+    if foreign_keys_off && dialect == Dialect::Sqlite {
+        push_statement(out, &dialect.foreign_key_guard());
+    }
+    push_statement(out, history);
+    if wrap {
+        out.push_str("COMMIT;\n");
+    }
+    if let Some((_, on)) = &around {
+        push_statement(out, on);
+    }
 }
 
 #[cfg(test)]
@@ -504,6 +577,60 @@ mod tests {
         assert!(
             pg.contains("no effect on PostgreSQL") && !pg.contains("foreign_key"),
             "{pg}"
+        );
+    }
+
+    #[test]
+    fn an_upgrade_to_head_applies_every_repeatable_after_the_steps() {
+        let view = Migration::new(MigrationParts {
+            revision: "repeatable:v".into(),
+            message: "a view".into(),
+            upgrade: "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 1 AS one".into(),
+            file: "migrations/repeatable/v.sql".into(),
+            ..Default::default()
+        });
+        let list = chain().with_repeatables(vec![view]);
+        let t = HistoryTable::default();
+        let s = list
+            .script(Dialect::Postgres, &t, Direction::Upgrade, &"b2:head".parse().unwrap())
+            .unwrap();
+        let c = s.find("-- Running upgrade b2 -> c3").unwrap();
+        let v = s
+            .find("-- Running repeatable migrations/repeatable/v.sql, a view\n")
+            .unwrap();
+        assert!(c < v, "{s}");
+        assert!(
+            s[v..].contains("BEGIN;\nDROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 1 AS one\n;\nINSERT INTO"),
+            "{s}"
+        );
+        assert!(s[v..].contains("ON CONFLICT (revision) DO UPDATE SET"), "{s}");
+        // The digest expects the revisions and the repeatable, as an up-to-date table holds them.
+        let all = Digest::all_applied_with(list.iter().as_slice(), list.repeatables()).to_string();
+        assert!(
+            s.contains(&format!("'{all}'")) && s.contains("revision <> '') = 4"),
+            "{s}"
+        );
+        // Nothing else to do: the repeatable still runs, as online.
+        let s = list
+            .script(Dialect::Sqlite, &t, Direction::Upgrade, &"head:head".parse().unwrap())
+            .unwrap();
+        assert!(
+            !s.contains("Nothing to do") && s.contains("INSERT OR REPLACE INTO"),
+            "{s}"
+        );
+        // Not to head: none runs. From base nothing holds a row of it; from head, it
+        // holds the one its file writes, which a downgrade leaves.
+        let s = list
+            .script(Dialect::Mysql, &t, Direction::Upgrade, &"b2".parse().unwrap())
+            .unwrap();
+        assert!(!s.contains("repeatable"), "{s}");
+        let s = list
+            .script(Dialect::Mysql, &t, Direction::Downgrade, &"head:base".parse().unwrap())
+            .unwrap();
+        assert!(!s.contains("-- Running repeatable"), "{s}");
+        assert!(
+            s.contains("(revision = 'repeatable:v' AND checksum = 'sha256:") && s.contains("revision <> '') = 1"),
+            "{s}"
         );
     }
 

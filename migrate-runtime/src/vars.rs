@@ -72,21 +72,23 @@ impl Values {
         plan: &Plan,
         dialect: Dialect,
     ) -> Result<Vec<(usize, Migration)>> {
-        let value = |var: &Variable| match var.secret() {
-            true => Some(format!("${{{}}}", var.name())),
-            false => self.value(var),
-        };
         let mut bound = Vec::new();
         for &i in &plan.steps {
             let m = graph.get(i);
             if m.vars().next().is_some() {
-                bound.push((
-                    i,
-                    m.bound(dialect, plan.direction, &value).map_err(Error::UnsetVariable)?,
-                ));
+                bound.push((i, self.bind_script_one(m, dialect, plan.direction)?));
             }
         }
         Ok(bound)
+    }
+
+    /// One migration as [`bind_script`](Self::bind_script) binds a step.
+    pub(crate) fn bind_script_one(&self, m: &Migration, dialect: Dialect, direction: Direction) -> Result<Migration> {
+        let value = |var: &Variable| match var.secret() {
+            true => Some(format!("${{{}}}", var.name())),
+            false => self.value(var),
+        };
+        m.bound(dialect, direction, &value).map_err(Error::UnsetVariable)
     }
 }
 

@@ -170,10 +170,12 @@ pub(crate) mod postgres {
         // A merge head has two parents, so no single `FROM` describes the
         // state below it: the chain with a merge goes down one step in one
         // run and to base in another.
-        let cases: [(&str, &[(&str, &str)]); 3] = [
+        let cases: [(&str, &[(&str, &str)]); 4] = [
             ("migrations", &[("-1", "head:-1")]),
             ("migrations", &[("base", "head:base")]),
             ("tests/fixtures/no_transaction/postgres", LINEAR),
+            // Repeatables after the revisions, their rows left alone by downgrades.
+            ("tests/fixtures/repeatables/v2", LINEAR),
         ];
         for (folder, downgrades) in cases {
             let (online, offline) = (db(&server), db(&server));
@@ -344,6 +346,7 @@ pub(crate) mod mysql {
             "tests/fixtures/linear",
             "tests/fixtures/no_transaction/mysql",
             "tests/fixtures/mysql_compound",
+            "tests/fixtures/repeatables/v2",
         ] {
             let (online, offline) = (db(&server), db(&server));
             offline_matches_online("mysql", folder, LINEAR, (&online.url, &offline.url), &apply, &state);

@@ -158,3 +158,79 @@ fn repeatables_on_mariadb() {
     let query = |sql: &str| mysql::mysql(&db.url, &["-N", "-B", "-e", sql], None).trim().to_owned();
     scenario(&db.url, &query, true);
 }
+
+/// `upgrade --sql` to head writes every repeatable after the revisions (a
+/// script cannot read which ones the database holds), each framed as a
+/// step with its row replaced: run by sqlite3, release 1's script and then
+/// release 2's from `r1` leave the schema and the history rows (the digest
+/// row too) that the online upgrades leave; a script to another target
+/// than head has none.
+#[test]
+fn offline_scripts_apply_the_repeatables_as_online_runs_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (online, offline) = (tmp.path().join("online.db"), tmp.path().join("offline.db"));
+    let online_url = format!("sqlite:{}", online.display());
+    let m = |folder: &str, args: &[&str]| {
+        let mut cmd = migrate(&crate::support::repo());
+        cmd.args(["--dir", folder]);
+        ok(&mut cmd, args)
+    };
+    let (v1, v2) = ("tests/fixtures/repeatables/v1", "tests/fixtures/repeatables/v2");
+    let script = m(v1, &["upgrade", "--sql", "--dialect", "sqlite"]);
+    let at = |script: &str, needle: &str| script.find(needle).unwrap_or_else(|| panic!("{needle}:\n{script}"));
+    let order = [
+        "-- Running upgrade  -> r1, create member",
+        "-- Running repeatable tests/fixtures/repeatables/v1/repeatable/active.sql, the active members",
+        "-- Running repeatable tests/fixtures/repeatables/v1/repeatable/a_count.sql, how many are active",
+        "-- Running repeatable tests/fixtures/repeatables/v1/repeatable/total.sql, every member",
+    ]
+    .map(|n| at(&script, n));
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{script}");
+    assert_eq!(script.matches("BEGIN;").count(), 4, "{script}");
+    assert_eq!(
+        script.matches("INSERT OR REPLACE INTO \"migrate_history\"").count(),
+        3,
+        "{script}"
+    );
+    crate::support::program("sqlite3", &[offline.to_str().unwrap()], Some(&script));
+    m(v1, &["upgrade", "head", "-q", "--database-url", &online_url]);
+    let state = crate::session::sqlite_state;
+    assert_eq!(state(&offline), state(&online));
+    assert!(
+        state(&offline)
+            .1
+            .contains("repeatable:a_count||how many are active|sha256:"),
+        "{:?}",
+        state(&offline)
+    );
+    assert!(
+        state(&offline).1.contains("||digest of the history rows|set:4:"),
+        "{:?}",
+        state(&offline)
+    );
+
+    // Release 2 from r1: all three again offline, the two changed ones online; the same rows.
+    let rest = m(v2, &["upgrade", "--sql", "r1:head", "--dialect", "sqlite"]);
+    assert!(
+        !rest.contains("-> r1,") && rest.contains("-- Running upgrade r1 -> r2, more members"),
+        "{rest}"
+    );
+    assert_eq!(rest.matches("-- Running repeatable ").count(), 3, "{rest}");
+    crate::support::program("sqlite3", &[offline.to_str().unwrap()], Some(&rest));
+    let online_run = m(v2, &["upgrade", "head", "--database-url", &online_url]);
+    assert_eq!(online_run.matches("Running repeatable").count(), 2, "{online_run}");
+    assert_eq!(state(&offline), state(&online));
+    let offline_url = format!("sqlite:{}", offline.display());
+    m(v2, &["current", "--check", "--database-url", &offline_url]);
+    let n = crate::support::program("sqlite3", &[offline.to_str().unwrap(), "SELECT n FROM a_count"], None);
+    assert_eq!(n.trim(), "3");
+
+    // Not to head: no repeatable.
+    let partial = m(v2, &["upgrade", "--sql", "r1", "--dialect", "sqlite"]);
+    assert!(
+        !partial.contains("Running repeatable") && !partial.contains("INSERT OR REPLACE"),
+        "{partial}"
+    );
+    let down = m(v2, &["downgrade", "--sql", "head:base", "--dialect", "sqlite"]);
+    assert!(!down.contains("Running repeatable"), "{down}");
+}

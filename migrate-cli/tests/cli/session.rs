@@ -7,7 +7,7 @@ use crate::support::{fails, id_of, migrate, ok, program, write_sql};
 use std::path::Path;
 
 /// The schema (sqlite_master) and the history rows but for applied_at and execution_ms.
-fn sqlite_state(db: &Path) -> (String, String) {
+pub(crate) fn sqlite_state(db: &Path) -> (String, String) {
     let db = db.to_str().unwrap();
     let schema = program(
         "sqlite3",
