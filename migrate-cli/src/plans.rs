@@ -62,8 +62,12 @@ pub(crate) async fn write(
     let mut db = database::open(s, url, false, out).await?;
     let migrator = database::migrator(migrations, s, out);
     let planned = migrator.plan_upgrade(&mut db, target).await;
+    let due = match &planned {
+        Ok(_) => crate::repeatables::due_on(&migrator, migrations, &mut db, target, None).await,
+        Err(_) => Ok(Vec::new()),
+    };
     database::close(db, out).await;
-    let planned = planned?;
+    let (planned, due) = (planned?, due?);
     let mut text = serde_json::to_string_pretty(&to_file(&planned))
         .map_err(|e| CliError::Refused(format!("cannot write the plan `{}` as JSON: {e}", file.display())))?;
     text.push('\n');
@@ -72,6 +76,13 @@ pub(crate) async fn write(
         source,
     })?;
     summary(&planned, file, out);
+    if !due.is_empty() {
+        // Their SQL is read when the plan is applied, not written in the plan.
+        out.result(&format!(
+            "Then the repeatables due, applied after the steps by `--apply-plan` (a plan to head), from their files as they are then: {}",
+            due.join(", ")
+        ));
+    }
     Ok(())
 }
 

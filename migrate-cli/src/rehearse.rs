@@ -28,11 +28,21 @@ pub(crate) async fn run(
         migrator = migrator.phase(phase);
     }
     let rehearsal = migrator.rehearse(&mut db, target).await;
+    let due = match &rehearsal {
+        Ok(_) => crate::repeatables::due_on(&migrator, migrations, &mut db, target, phase).await,
+        Err(_) => Ok(Vec::new()),
+    };
     database::close(db, out).await;
-    let rehearsal = rehearsal?;
+    let (rehearsal, due) = (rehearsal?, due?);
     out.result(&header(&rehearsal));
     for step in &rehearsal.steps {
         print_step(out, rehearsal.dialect, step);
+    }
+    if !due.is_empty() {
+        out.result(&format!(
+            "Then the repeatables due, not rehearsed (an upgrade to head applies them after these steps, each its own step): {}",
+            due.join(", ")
+        ));
     }
     if let Some(why) = &rehearsal.locks_unavailable {
         out.result(&format!("Locks: not measured: {why}"));

@@ -47,3 +47,51 @@ fn repeatable_marks(e: &HistoryEntry) -> Vec<&'static str> {
     }
     marks
 }
+
+/// The repeatables an upgrade to head would apply after its steps on a
+/// database whose history reads `history` (core's
+/// `history::pending_repeatables`), each as `repeatable:<name> (why)`: `new`
+/// (no row), its row's state when not applied, `changed`, or `depends on
+/// one that runs`. What `--plan` and `--rehearse` list.
+pub(crate) fn due(migrations: &migrate_runtime::Migrations, history: &[HistoryEntry]) -> Vec<String> {
+    use migrate_core::{State, history::Row};
+    let rows: Vec<Row<'_>> = history
+        .iter()
+        .filter(|e| is(&e.revision))
+        .filter_map(|e| {
+            e.applied.as_ref().map(|a| Row {
+                revision: &e.revision,
+                checksum: &a.checksum,
+                state: a.state,
+                phase: None,
+            })
+        })
+        .collect();
+    migrate_core::history::pending_repeatables(migrations.repeatables(), &rows)
+        .into_iter()
+        .map(|m| {
+            let why = match rows.iter().find(|r| r.revision == m.revision()) {
+                None => "new",
+                Some(r) if r.state != State::Applied => r.state.as_str(),
+                Some(r) if r.checksum != m.checksum().to_string() => "changed",
+                Some(_) => "depends on one that runs",
+            };
+            format!("{} ({why})", m.revision())
+        })
+        .collect()
+}
+
+/// [`due`] on the database `db` for an upgrade to `target`: none unless it
+/// goes to head with no phase holding it back.
+pub(crate) async fn due_on(
+    migrator: &migrate_runtime::Migrator<'_>,
+    migrations: &migrate_runtime::Migrations,
+    db: &mut migrate_runtime::server::Database,
+    target: &migrate_core::Target,
+    phase: Option<Phase>,
+) -> migrate_runtime::Result<Vec<String>> {
+    if *target != migrate_core::Target::Head || phase.is_some() || migrations.repeatables().is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(due(migrations, &migrator.history(db).await?))
+}

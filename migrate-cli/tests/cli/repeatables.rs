@@ -234,3 +234,62 @@ fn offline_scripts_apply_the_repeatables_as_online_runs_do() {
     let down = m(v2, &["downgrade", "--sql", "head:base", "--dialect", "sqlite"]);
     assert!(!down.contains("Running repeatable"), "{down}");
 }
+
+/// `upgrade --plan` and `upgrade --rehearse` list the repeatables an upgrade
+/// to head would apply after their steps, with why, and say they are not in
+/// the plan file nor rehearsed; applying the plan applies them.
+#[test]
+fn plans_and_rehearsals_list_the_repeatables_due() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    project(cwd);
+    let url = format!("sqlite:{}", cwd.join("app.db").display());
+    let with = |args: &[&str]| -> Vec<String> {
+        args.iter()
+            .map(|a| a.to_string())
+            .chain(["--database-url".into(), url.clone()])
+            .collect()
+    };
+    let said = |args: &[&str]| {
+        let args = with(args);
+        ok(&mut migrate(cwd), &args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    // A fresh database (a plan creates no file): the revision, then both, new.
+    std::fs::write(cwd.join("app.db"), "").unwrap();
+    let plan = said(&["upgrade", "--plan", "plan.json"]);
+    assert!(
+        plan.contains("Then the repeatables due, applied after the steps by `--apply-plan` (a plan to head), from their files as they are then: repeatable:active (new), repeatable:a_count (new)"),
+        "{plan}"
+    );
+    let rehearsed = said(&["upgrade", "--rehearse"]);
+    assert!(
+        rehearsed.contains("Then the repeatables due, not rehearsed (an upgrade to head applies them after these steps, each its own step): repeatable:active (new), repeatable:a_count (new)"),
+        "{rehearsed}"
+    );
+    let applied = run(
+        &mut migrate(cwd),
+        &with(&["upgrade", "--apply-plan", "plan.json"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    assert_eq!(
+        applied.stdout.matches("Running repeatable").count(),
+        2,
+        "{}",
+        applied.stdout
+    );
+    said(&["current", "--check"]);
+
+    // Up to date: none listed. Edited: it and what depends on it.
+    assert!(!said(&["upgrade", "--rehearse"]).contains("repeatable:"));
+    let edited = ACTIVE.replace("flag = 1", "flag = 1 OR id = 2");
+    std::fs::write(cwd.join("migrations/repeatable/active.sql"), edited).unwrap();
+    let expected = "repeatable:active (changed), repeatable:a_count (depends on one that runs)";
+    let plan = said(&["upgrade", "--plan", "plan.json"]);
+    assert!(plan.contains("Plan: 0 steps") && plan.contains(expected), "{plan}");
+    assert!(said(&["upgrade", "--rehearse"]).contains(expected));
+    // To a revision other than head: none runs, none listed.
+    assert!(!said(&["upgrade", "a1", "--rehearse"]).contains("repeatable:"));
+}
