@@ -1,6 +1,7 @@
 //! How `history` marks the lines it lists before the graph's revisions: a
 //! repeatable revision's (`repeatable:<name>`), the newest since an upgrade
-//! to head applies them last, and a revision this build does not know.
+//! to head applies them last, and a revision this build does not know; and
+//! the repeatables due that `--plan` and `--rehearse` list ([`due`]).
 
 use migrate_core::{Graph, Phase};
 use migrate_runtime::HistoryEntry;
