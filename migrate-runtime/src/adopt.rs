@@ -50,6 +50,9 @@ pub struct ToolRow {
     /// The row's kind, where the tool records one (Flyway's `type`: `SQL`,
     /// `BASELINE`, `UNDO_SQL`, `DELETE`, …).
     pub kind: Option<String>,
+    /// The row's description, where the tool records one (Flyway's: how a
+    /// repeatable migration, which has no version, is named).
+    pub description: Option<String>,
 }
 
 impl Migrator<'_> {
@@ -74,12 +77,13 @@ impl Migrator<'_> {
         Ok(rows
             .into_iter()
             .map(|mut row| {
-                row.resize(4, None);
+                row.resize(5, None);
                 ToolRow {
                     version: row[0].take().unwrap_or_default(),
                     checksum: row[1].take(),
                     success: row[2].as_deref() == Some("true"),
                     kind: row[3].take(),
+                    description: row[4].take(),
                 }
             })
             .collect())
@@ -108,6 +112,27 @@ impl Migrations {
                 applied[i] = true;
                 let _ = writeln!(out, "{};", dialect.insert_applied_basic(table, graph.get(i), "0"));
             }
+        }
+        Ok(out)
+    }
+
+    /// The statements that record the repeatables `revisions`
+    /// (`repeatable:<name>`) as applied with this list's checksums, each
+    /// row replaced, running none of them: what `adopt flyway --sql` adds.
+    pub fn record_repeatables_script(
+        &self,
+        dialect: Dialect,
+        table: &HistoryTable,
+        revisions: &[String],
+    ) -> Result<String> {
+        let mut out = String::new();
+        for revision in revisions {
+            let m = self
+                .repeatables()
+                .iter()
+                .find(|m| m.revision() == revision)
+                .ok_or_else(|| Error::Target(migrate_core::TargetError::UnknownRevision { id: revision.clone() }))?;
+            let _ = writeln!(out, "{};", dialect.insert_applied_basic(table, m, "0"));
         }
         Ok(out)
     }

@@ -131,7 +131,7 @@ pub(crate) fn select_tool_history(dialect: Dialect, tool: ToolHistory, table: &s
         }
         ToolHistory::Flyway => {
             return format!(
-                "SELECT CAST(version AS {text}), CAST(checksum AS {text}), CASE WHEN success THEN 'true' ELSE 'false' END, CAST(type AS {text}) FROM {table} ORDER BY installed_rank"
+                "SELECT CAST(version AS {text}), CAST(checksum AS {text}), CASE WHEN success THEN 'true' ELSE 'false' END, CAST(type AS {text}), CAST(description AS {text}) FROM {table} ORDER BY installed_rank"
             );
         }
     };

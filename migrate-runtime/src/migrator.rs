@@ -762,6 +762,16 @@ impl<'m> Migrator<'m> {
             .await
     }
 
+    /// Records the repeatable revisions `revisions` (`repeatable:<name>`) as
+    /// applied with this list's checksums, each row replaced, running none
+    /// of them (for a database whose views and functions are already as
+    /// their files say: `adopt flyway`). Refuses a name the list lacks.
+    pub async fn stamp_repeatables<'c>(&self, db: impl Connect<'c>, revisions: &[String]) -> Result<Report> {
+        self.run()?
+            .change(db.connect(), Ok(Op::StampRepeatables(revisions.to_vec())))
+            .await
+    }
+
     /// Erases every history row, then records `target` (and its ancestors)
     /// as applied with the checksums of this list, running no migration SQL:
     /// the way to record reality when the history no longer matches it (a

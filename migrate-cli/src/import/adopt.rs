@@ -45,6 +45,10 @@ pub(crate) async fn adopt(
     let table = table.unwrap_or(default);
     let migrations = Migrations::load(&s.dir, &s.dir_shown)?;
     let (chain, kept) = imported(s, &migrations, name)?;
+    let kept_repeatables = match tool {
+        Tool::Flyway => repeatables_kept(s, &migrations, name)?,
+        _ => Vec::new(),
+    };
     let url = s.database_url.as_deref().ok_or(CliError::MissingUrl)?;
     let mut db = database::open(s, url, !sql, out).await?;
     let migrator = database::migrator(&migrations, s, out);
@@ -57,6 +61,8 @@ pub(crate) async fn adopt(
             )));
         }
     };
+    // Flyway's repeatables: recorded applied where its history holds them at the file's checksum.
+    let repeatables = super::flyway::repeatables_applied(&rows, &kept_repeatables);
     let rows = applied_rows(history, rows, &chain, &kept);
     let head = match last_applied(name, table, &rows, &chain, &kept) {
         Ok(head) => head,
@@ -83,11 +89,15 @@ pub(crate) async fn adopt(
     }
     if sql {
         let script = migrations.record_script(db.dialect(), &s.table, std::slice::from_ref(&head));
+        let again = migrations.record_repeatables_script(db.dialect(), &s.table, &repeatables);
         database::close(db, out).await;
-        print!("{}", script?);
+        print!("{}{}", script?, again?);
         return Ok(());
     }
-    let result = migrator.stamp(&mut db, head.as_str()).await;
+    let mut result = migrator.stamp(&mut db, head.as_str()).await;
+    if let (Ok(_), false) = (&result, repeatables.is_empty()) {
+        result = migrator.stamp_repeatables(&mut db, &repeatables).await.and(result);
+    }
     database::close(db, out).await;
     let report = result?;
     out.info(&format!(
@@ -95,6 +105,13 @@ pub(crate) async fn adopt(
         report.steps.len(),
         out.paint(&head, Style::Id)
     ));
+    if !kept_repeatables.is_empty() {
+        out.info(&format!(
+            "Repeatables: {} recorded as applied ({name}'s history holds them at their file's checksum), {} left for the next upgrade to head to apply.",
+            repeatables.len(),
+            kept_repeatables.len() - repeatables.len()
+        ));
+    }
     Ok(())
 }
 
@@ -137,6 +154,36 @@ fn imported(
     Ok((chain, kept))
 }
 
+/// The repeatables imported from `tool`, each as `(revision, the tool's
+/// description, the checksum kept)`: Flyway's description is the source
+/// file's after `R__`, `_` read as a space.
+fn repeatables_kept(
+    s: &Settings,
+    migrations: &Migrations,
+    tool: &str,
+) -> Result<Vec<(String, String, String)>, CliError> {
+    let mut out = Vec::new();
+    for m in migrations.repeatables() {
+        let file = std::path::Path::new(m.file()).file_name().unwrap_or_default();
+        let path = s.dir.join(migrate_core::repeatable::FOLDER).join(file);
+        let text = std::fs::read_to_string(&path).map_err(|source| CliError::Io {
+            context: format!("reading {}", m.file()),
+            source,
+        })?;
+        let Some(line) = text.lines().find_map(|l| l.strip_prefix(IMPORTED_FROM)) else {
+            continue;
+        };
+        if let [t, source, "checksum", c] = line.split_whitespace().collect::<Vec<_>>()[..]
+            && t == tool
+        {
+            let stem = source.rsplit('/').next().unwrap_or(source).trim_end_matches(".sql");
+            let description = stem.split_once("__").map_or(stem, |(_, d)| d).replace('_', " ");
+            out.push((m.revision().to_owned(), description, c.to_owned()));
+        }
+    }
+    Ok(out)
+}
+
 /// The rows as one per applied version: golang-migrate keeps only the
 /// last version (every imported version up to it in the chain is applied;
 /// a dirty one stays a failed row), goose a row per apply and rollback (the
@@ -167,6 +214,7 @@ fn applied_rows(
                     checksum: None,
                     success: true,
                     kind: None,
+                    description: None,
                 })
                 .collect();
             below.sort_by(|a, b| a.version.cmp(&b.version));

@@ -53,6 +53,7 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
             false => true,
         };
         list.push(Imported {
+            repeatable: None,
             version,
             name,
             file: dir.clone(),

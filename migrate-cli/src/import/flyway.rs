@@ -4,11 +4,12 @@
 //! an undo file `U<version>__….sql` as the downgrade and a
 //! `<file>.sql.conf` whose `executeInTransaction=false` runs it outside a
 //! transaction. Refused, naming the file: a Java migration, a script
-//! migration (`.sh`, `.ps1`, `.py`, …), a repeatable `R__` (it reruns on
-//! every change, which a revision graph does not do), a baseline `B`
+//! migration (`.sh`, `.ps1`, `.py`, …), a repeatable with a version, a baseline `B`
 //! migration (it replaces those below it for new databases only), a
 //! callback (`beforeMigrate.sql`, …), and a placeholder `${…}`, which
-//! Flyway replaces when it runs. Each migration keeps Flyway's checksum of
+//! Flyway replaces when it runs. A repeatable `R__<description>.sql` is
+//! named from its description ([`named`]) for `repeatable/<name>.sql`, and
+//! [`repeatables_applied`] says which `adopt` records as applied. Each migration keeps Flyway's checksum of
 //! its file ([`checksum`]); [`applied`] reads `flyway_schema_history` as
 //! Flyway does, for `adopt flyway`.
 
@@ -45,6 +46,7 @@ fn parse(stem: &str) -> Option<(char, &str, &str)> {
 pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
     let mut found: BTreeMap<Key, Imported> = BTreeMap::new();
     let mut undo: Vec<(Key, String)> = Vec::new();
+    let mut repeatables: Vec<Imported> = Vec::new();
     for rel in src.walk()? {
         let file = rel.rsplit('/').next().unwrap_or(&rel);
         let Some((stem, ext)) = file.rsplit_once('.') else {
@@ -58,6 +60,18 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
             continue;
         };
         refuse_kind(src, &rel, prefix, version, ext)?;
+        if prefix == 'R' {
+            let up = text(src, &rel)?;
+            repeatables.push(Imported {
+                name: description.to_owned(),
+                checksum: Some(checksum(&up).to_string()),
+                up,
+                no_transaction: no_transaction(src, &rel)?,
+                file: rel,
+                ..Imported::default()
+            });
+            continue;
+        }
         let version = version.replace('_', ".");
         if prefix == 'U' {
             undo.push((key(&version), rel));
@@ -101,7 +115,61 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
         }
         m.down = Some(text(src, &rel)?);
     }
-    in_order(src, found.into_values().collect(), |m| key(&m.version))
+    let mut list = in_order(src, found.into_values().collect(), |m| key(&m.version))?;
+    list.extend(named(src, repeatables)?);
+    Ok(list)
+}
+
+/// Flyway's repeatable migrations, in the order it applies them (by
+/// description, `_` read as a space), each named from its description:
+/// every character a repeatable's name cannot hold (`[A-Za-z0-9_-]`) as
+/// `_`. Two descriptions giving one name (or names differing only in
+/// case) are refused, naming both files. Where name order would not keep
+/// Flyway's, each runs after the one before it.
+fn named(src: &Source, mut list: Vec<Imported>) -> Result<Vec<Imported>, CliError> {
+    let description = |m: &Imported| m.name.replace('_', " ");
+    list.sort_by(|a, b| description(a).cmp(&description(b)).then_with(|| a.file.cmp(&b.file)));
+    let names: Vec<String> = list
+        .iter()
+        .map(|m| {
+            m.name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+                .collect::<String>()
+                .trim_matches('_')
+                .to_owned()
+        })
+        .collect();
+    for (i, name) in names.iter().enumerate() {
+        if !migrate_core::repeatable::is_valid_name(name) {
+            return Err(src.refuse(
+                &list[i].file,
+                None,
+                format!(
+                    "a repeatable migration whose description gives no repeatable name (1 to {} letters, digits, `_` or `-`): rename it, and import again",
+                    migrate_core::repeatable::MAX_NAME_LEN
+                ),
+            ));
+        }
+        if let Some(j) = (0..i).find(|&j| names[j].eq_ignore_ascii_case(name)) {
+            return Err(src.refuse(
+                &list[i].file,
+                None,
+                format!(
+                    "a repeatable migration named `{name}` as {} is: rename one of the two, and import again",
+                    src.shown_file(&list[j].file)
+                ),
+            ));
+        }
+    }
+    let chained = names.windows(2).any(|w| w[0] > w[1]);
+    for (i, m) in list.iter_mut().enumerate() {
+        m.repeatable = Some(super::Repeatable {
+            name: names[i].clone(),
+            after: (chained && i > 0).then(|| names[i - 1].clone()),
+        });
+    }
+    Ok(list)
 }
 
 /// A file of Flyway's naming that cannot be imported.
@@ -110,9 +178,8 @@ fn refuse_kind(src: &Source, rel: &str, prefix: char, version: &str, ext: &str) 
         (_, "java" | "class" | "kt") => {
             "a Java migration: its code runs in Flyway, not as SQL; write the SQL it sends as a `.sql` migration of its version, and import again"
         }
-        (_, "sql") if prefix == 'R' => {
-            "a repeatable migration: Flyway runs it again whenever it changes, and a revision graph runs each revision once; write it as a versioned migration, and import again"
-        }
+        (_, "sql") if prefix == 'R' && !version.is_empty() => "a repeatable migration with a version",
+        (_, "sql") if prefix == 'R' => return Ok(()),
         (_, "sql") if prefix == 'B' => {
             "a baseline migration: Flyway runs it instead of the migrations below it on a new database only; import a folder without it"
         }
@@ -238,6 +305,7 @@ pub(super) fn applied<'a>(rows: Vec<ToolRow>, imported: impl Iterator<Item = &'a
                         checksum: None,
                         success: true,
                         kind: Some(kind.clone()),
+                        description: None,
                     });
                 }
             }
@@ -247,6 +315,34 @@ pub(super) fn applied<'a>(rows: Vec<ToolRow>, imported: impl Iterator<Item = &'a
         }
     }
     last
+}
+
+/// The repeatables of `kept` (`(revision, description, checksum)`) that
+/// `flyway_schema_history` holds at the checksum of their file as imported:
+/// the last row (in `installed_rank` order) of a repeatable of that
+/// description (no version) succeeded with that checksum, so Flyway would
+/// not run it again. Any other (never run, changed since, failed, deleted
+/// by `repair`) is left for the next upgrade to head, as Flyway would run it.
+pub(super) fn repeatables_applied(rows: &[ToolRow], kept: &[(String, String, String)]) -> Vec<String> {
+    kept.iter()
+        .filter(|(_, description, checksum)| {
+            rows.iter()
+                .rev()
+                .find(|r| {
+                    r.version.is_empty()
+                        && r.description.as_deref() == Some(description.as_str())
+                        && !r.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("SCHEMA"))
+                })
+                .is_some_and(|r| {
+                    let kind = r.kind.as_deref().unwrap_or_default().to_ascii_uppercase();
+                    r.success
+                        && r.checksum.as_deref() == Some(checksum.as_str())
+                        && kind != "DELETE"
+                        && !kind.starts_with("UNDO")
+                })
+        })
+        .map(|(revision, _, _)| revision.clone())
+        .collect()
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
         let text = src.read(&file)?;
         let (up, down, no_transaction) = sections(src, &file, &text)?;
         list.push(Imported {
+            repeatable: None,
             version: version.parse::<i64>().unwrap_or_default().to_string(),
             name: name.to_owned(),
             file: file.clone(),

@@ -48,6 +48,18 @@ pub(crate) struct Imported {
     pub(crate) no_transaction: bool,
     /// The checksum(s) the tool stores for it, for `adopt` to compare.
     pub(crate) checksum: Option<String>,
+    /// A repeatable migration (Flyway's `R__`), written as `repeatable/<name>.sql`.
+    pub(crate) repeatable: Option<Repeatable>,
+}
+
+/// Where an imported repeatable goes.
+#[derive(Debug)]
+pub(crate) struct Repeatable {
+    /// Its name: the file is `repeatable/<name>.sql`.
+    pub(crate) name: String,
+    /// The repeatable it must run after, where name order alone would not
+    /// keep the tool's order.
+    pub(crate) after: Option<String>,
 }
 
 /// The folder being imported, and the dialects its SQL may be read in.
@@ -227,14 +239,16 @@ pub(crate) async fn import(
             src.shown
         )));
     }
-    let list = read(&src)?;
-    if list.is_empty() {
+    let (repeatables, list): (Vec<Imported>, Vec<Imported>) =
+        read(&src)?.into_iter().partition(|m| m.repeatable.is_some());
+    if list.is_empty() && repeatables.is_empty() {
         return Err(CliError::Refused(format!(
             "`{}` holds no {name} migration; nothing was written",
             src.shown
         )));
     }
-    let files = chain(&src, name, &list)?;
+    let mut files = chain(&src, name, &list)?;
+    files.extend(repeatable_files(&src, name, &repeatables)?);
     write_folder(&s.dir, &s.dir_shown, &files)?;
     let reversible = list.iter().filter(|m| m.down.is_some()).count();
     out.info(&format!(
@@ -244,7 +258,70 @@ pub(crate) async fn import(
         s.dir_shown,
         list.len() - reversible
     ));
+    if !repeatables.is_empty() {
+        out.info(&format!(
+            "Imported {} repeatable migration(s) into {}/{}, applied after the revisions by each upgrade to head when their file changed.",
+            repeatables.len(),
+            s.dir_shown,
+            migrate_core::repeatable::FOLDER
+        ));
+    }
     Ok(())
+}
+
+/// The files of the repeatables, `repeatable/<name>.sql`, each read back
+/// as the build reads it, and all of them checked together.
+fn repeatable_files(src: &Source, tool: &str, list: &[Imported]) -> Result<Vec<(String, String)>, CliError> {
+    let mut files = Vec::with_capacity(list.len());
+    let mut parsed = Vec::with_capacity(list.len());
+    for m in list {
+        let Some(r) = &m.repeatable else { continue };
+        let name = format!("{}/{}.sql", migrate_core::repeatable::FOLDER, r.name);
+        let message = match m.name.replace('_', " ").trim() {
+            "" => format!("{tool} repeatable {}", r.name),
+            t => t.to_owned(),
+        };
+        let mut text = format!("-- {message}\n--\n{IMPORTED_FROM} {tool} {}", m.file);
+        if let Some(c) = &m.checksum {
+            text.push_str(&format!(" checksum {c}"));
+        }
+        text.push_str(&format!("\n-- Imported from {}.\n", m.file));
+        if let Some(after) = &r.after {
+            text.push_str(&format!("-- depends_on: {}{after}\n", migrate_core::repeatable::PREFIX));
+        }
+        if m.no_transaction {
+            text.push_str("-- migrate:no-transaction\n");
+        }
+        text.push_str(&format!("\n-- migrate:upgrade\n{}\n", m.up.trim()));
+        let p = migrate_core::format::repeatable::parse(&name, &text).map_err(|d| {
+            src.refuse(
+                &m.file,
+                None,
+                format!(
+                    "the file written for it, {name}, does not read back:\n{}",
+                    migrate_core::Diagnostics::new(d)
+                ),
+            )
+        })?;
+        if p.migration.upgrade_sql() != m.up.trim() || p.migration.no_transaction() != m.no_transaction {
+            return Err(src.refuse(
+                &m.file,
+                None,
+                format!(
+                    "the file written for it, {name}, reads back with other SQL than the source's (please report it)"
+                ),
+            ));
+        }
+        parsed.push(p);
+        files.push((name, text));
+    }
+    migrate_core::repeatable::validate(parsed).map_err(|d| {
+        CliError::Refused(format!(
+            "the imported repeatables are not valid together (please report it); nothing was written:\n{}",
+            migrate_core::Diagnostics::new(d)
+        ))
+    })?;
+    Ok(files)
 }
 
 /// The files of the chain, each read back as the build will read it.
@@ -332,11 +409,18 @@ fn write_folder(dir: &Path, shown: &str, files: &[(String, String)]) -> Result<(
         .tempdir_in(&parent)
         .map_err(io(format!("creating a folder in {}", parent.display())))?;
     for (name, text) in files {
-        std::fs::write(staging.path().join(name), text).map_err(io(format!("writing {name}")))?;
+        let path = staging.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(format!("creating the folder of {name}")))?;
+        }
+        std::fs::write(path, text).map_err(io(format!("writing {name}")))?;
     }
     if dir.exists() {
         // Empty: each file moves in (same file system, so a rename each).
         for (name, _) in files {
+            if let Some(parent) = dir.join(name).parent() {
+                std::fs::create_dir_all(parent).map_err(io(format!("creating the folder of {name}")))?;
+            }
             std::fs::rename(staging.path().join(name), dir.join(name))
                 .map_err(io(format!("moving {name} into {shown}")))?;
         }

@@ -41,6 +41,7 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
             checksum(name, &i64::from(v).to_ne_bytes(), &sql)
         );
         list.push(Imported {
+            repeatable: None,
             version: v.to_string(),
             name: name.to_owned(),
             file: rel.clone(),

@@ -685,13 +685,118 @@ fn flyway_versions_undo_and_refusals() {
 
     for (file, text) in [
         ("V3__Backfill.java", "public class V3__Backfill {}\n"),
-        ("R__views.sql", "CREATE VIEW v AS SELECT 1;\n"),
+        ("R1__views.sql", "CREATE VIEW v AS SELECT 1;\n"),
         ("V4__placeholder.sql", "CREATE TABLE ${prefix}_x (id INT);\n"),
     ] {
         let bad = cwd.join(format!("bad_{}", file.replace('.', "_")));
         write(&bad, &[("V1__create_users.sql", USERS), (file, text)]);
         refused(cwd, "flyway", bad.file_name().unwrap().to_str().unwrap(), file);
     }
+}
+
+/// Flyway's repeatable migrations (`R__<description>.sql`, run after the
+/// versioned ones in description order, again when their checksum changes)
+/// imported as `repeatable/<name>.sql`; `adopt flyway` records one applied
+/// where Flyway's last row for its description holds the file's checksum,
+/// and leaves one changed since for the next upgrade; a clash of names is
+/// refused naming both files.
+#[test]
+fn flyway_repeatables() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let count = "DROP VIEW IF EXISTS user_count;\nCREATE VIEW user_count AS SELECT COUNT(*) AS n FROM users;\n";
+    let names = "DROP VIEW IF EXISTS user_names;\nCREATE VIEW user_names AS SELECT name FROM users;\n";
+    let files = [
+        ("V1__create_users.sql", USERS),
+        ("R__Count_users.sql", count),
+        ("R__Users_names.sql", names),
+    ];
+    write(&cwd.join("flyway"), &files);
+    import(cwd, "flyway", "flyway");
+    let text = std::fs::read_to_string(cwd.join("migrations/repeatable/Count_users.sql")).unwrap();
+    assert!(
+        text.starts_with("-- Count users\n--\n-- imported-from: flyway R__Count_users.sql checksum ")
+            && text.ends_with(&format!("-- migrate:upgrade\n{}", count)),
+        "{text}"
+    );
+    let crc = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("-- imported-from:"))
+            .unwrap()
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let count_crc = crc(&text);
+    // Flyway's database: V1, both views, its history with the names view changed since.
+    let (path, theirs) = sqlite(cwd, "theirs.db");
+    for (_, sql) in files {
+        sqlite3(&path, sql);
+    }
+    let (_, ours) = sqlite(cwd, "ours.db");
+    let ran = ok(&mut migrate(cwd), &["upgrade", "head", "--database-url", &ours]);
+    let order: Vec<&str> = ran.lines().filter(|l| l.starts_with("Running")).collect();
+    assert!(
+        order.len() == 3 && order[1].contains("Count_users.sql") && order[2].contains("Users_names.sql"),
+        "{ran}"
+    );
+    assert_eq!(dump(cwd, &ours), dump(cwd, &theirs));
+    flyway_table(
+        &path,
+        &[
+            ("1", "SQL", "V1__create_users.sql", flyway_checksum(cwd, "1"), true),
+            ("", "SQL", "R__Count_users.sql", Some(count_crc.clone()), true),
+            ("", "SQL", "R__Users_names.sql", Some("-1".into()), true),
+        ],
+    );
+    let script = ok(
+        &mut migrate(cwd),
+        &["adopt", "flyway", "--sql", "--database-url", &theirs],
+    );
+    assert!(
+        script.contains("INSERT OR REPLACE INTO \"migrate_history\"")
+            && script.contains("'repeatable:Count_users'")
+            && !script.contains("repeatable:Users_names"),
+        "{script}"
+    );
+    ok(&mut migrate(cwd), &["adopt", "flyway", "--database-url", &theirs]);
+    let history = ok(&mut migrate(cwd), &["history", "--database-url", &theirs]);
+    assert!(
+        history.contains("repeatable:Count_users (repeatable) (applied)"),
+        "{history}"
+    );
+    assert!(
+        history.contains("repeatable:Users_names (repeatable) (not applied)"),
+        "{history}"
+    );
+    let up = ok(&mut migrate(cwd), &["upgrade", "head", "--database-url", &theirs]);
+    let running: Vec<&str> = up.lines().filter(|l| l.starts_with("Running")).collect();
+    assert!(
+        running.len() == 1 && running[0].contains("Users_names.sql"),
+        "as Flyway would: {up}"
+    );
+    ok(&mut migrate(cwd), &["current", "--check", "--database-url", &theirs]);
+
+    // Two descriptions giving one name.
+    let bad = cwd.join("bad_clash");
+    write(
+        &bad,
+        &[
+            ("V1__create_users.sql", USERS),
+            ("R__My_view.sql", count),
+            ("R__My view.sql", names),
+        ],
+    );
+    let said = fails(
+        &mut migrate(cwd),
+        &["import", "flyway", "bad_clash", "--dir", "refused"],
+        1,
+    );
+    assert!(
+        said.contains("R__My_view.sql") && said.contains("R__My view.sql"),
+        "{said}"
+    );
 }
 
 /// Flyway's `flyway_schema_history` as its SQLite support creates it

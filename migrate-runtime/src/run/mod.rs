@@ -88,6 +88,8 @@ pub(crate) enum Op {
     StampPurge(Target),
     Resolve(String, Resolution),
     Retry(String),
+    /// Repeatables recorded as applied, running nothing (`run::repeatables`).
+    StampRepeatables(Vec<String>),
 }
 
 impl<'m> Run<'m> {

@@ -59,6 +59,7 @@ impl<'m> Run<'m> {
                 return resolve(conn, s, &rows, &revision, resolution, known).await;
             }
             Op::Retry(revision) => return self.retry(conn, s, &rows, &revision, report).await,
+            Op::StampRepeatables(names) => return self.stamp_repeatables(conn, s, graph, &rows, &names, report).await,
             Op::Upgrade(t) => (t, Direction::Upgrade, true),
             Op::Exactly(planned) => {
                 let t = planned.target.clone();

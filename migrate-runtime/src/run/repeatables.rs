@@ -27,6 +27,39 @@ pub(crate) fn read_rows(rows: &[HistoryRow]) -> Vec<history::Row<'_>> {
 }
 
 impl<'m> Run<'m> {
+    /// Records the repeatables `names` as applied, running none: the
+    /// history verified as every run verifies it, then each row replaced
+    /// as [`apply_repeatables`](Self::apply_repeatables) replaces it, the
+    /// digest kept.
+    pub(crate) async fn stamp_repeatables(
+        &self,
+        conn: &mut dyn Backend,
+        s: &Settings,
+        graph: &Graph<'_>,
+        rows: &[HistoryRow],
+        names: &[String],
+        report: &mut Report,
+    ) -> Result<()> {
+        self.check(graph, rows)?;
+        let list = names
+            .iter()
+            .map(|n| {
+                self.migrations
+                    .repeatables()
+                    .iter()
+                    .find(|m| m.revision() == n)
+                    .cloned()
+                    .ok_or_else(|| Error::Target(TargetError::UnknownRevision { id: n.clone() }))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let nothing = plan::Plan {
+            direction: Direction::Upgrade,
+            steps: Vec::new(),
+        };
+        self.apply_read(conn, s, (graph, &nothing, Mode::Stamp), rows, list, report)
+            .await
+    }
+
     /// The repeatables an upgrade to `target` applies after its versioned
     /// steps: none unless it goes to head and no phase holds it back.
     pub(crate) fn repeatables_due(&self, rows: &[HistoryRow], target: &Target, report: &Report) -> Vec<Migration> {
@@ -54,13 +87,17 @@ impl<'m> Run<'m> {
         apply::commit_run(conn, open, report).await?;
         let total = applying.plan.steps.len() + applying.repeatables.len();
         for (k, m) in applying.repeatables.iter().enumerate() {
-            tracing::info!("Running repeatable {}, {}", m.revision(), m.message());
+            let run_sql = applying.mode == Mode::Run;
+            match run_sql {
+                true => tracing::info!("Running repeatable {}, {}", m.revision(), m.message()),
+                false => tracing::info!("Recording repeatable {} as applied, {}", m.revision(), m.message()),
+            }
             let notify = |finished| {
                 if let Some(f) = &self.observer {
                     f(&Progress {
                         migration: m,
                         direction: Direction::Upgrade,
-                        runs_sql: true,
+                        runs_sql: run_sql,
                         index: applying.plan.steps.len() + k,
                         total,
                         finished,
@@ -73,7 +110,7 @@ impl<'m> Run<'m> {
             let step = Step {
                 migration: m,
                 direction: Direction::Upgrade,
-                run_sql: true,
+                run_sql,
                 rust: None,
             };
             if let Err(mut e) = driver::apply(conn, s, step, None).await {
