@@ -34,7 +34,7 @@ pub(crate) fn to_json(s: &Schema) -> Value {
     fn each<T>(map: &BTreeMap<String, T>, f: impl Fn(&T) -> Value) -> Value {
         Value::Object(map.iter().map(|(k, v)| (k.clone(), f(v))).collect())
     }
-    json!({
+    let mut v = json!({
         "tables": each(&s.tables, table),
         "views": each(&s.views, object),
         "enums": each(&s.enums, |e| json!({ "name": e.name, "values": e.values })),
@@ -42,7 +42,12 @@ pub(crate) fn to_json(s: &Schema) -> Value {
         "triggers": each(&s.triggers, object),
         "sequences": each(&s.sequences, sequence),
         "others": s.others,
-    })
+    });
+    // Only when there are some: a plan of a schema without extensions reads as it did.
+    if !s.extensions.is_empty() {
+        v["extensions"] = each(&s.extensions, object);
+    }
+    v
 }
 
 fn object(o: &Object) -> Value {
@@ -181,6 +186,10 @@ pub(crate) fn from_json(value: &Value, at: &str) -> Result<Schema, String> {
         functions: f.each("functions", read_object)?,
         triggers: f.each("triggers", read_object)?,
         sequences: f.each("sequences", read_sequence)?,
+        extensions: match value.get("extensions") {
+            Some(_) => f.each("extensions", read_object)?,
+            None => BTreeMap::new(),
+        },
         others: read_others(&f, at)?,
     })
 }

@@ -91,7 +91,16 @@ pub(crate) async fn squash(s: &Settings, req: &Request<'_>, out: &Output) -> Res
     let staging = Staging::new(s, &id)?;
     let staged = staging.folder(s, &plan, &text)?;
     let new = Migrations::load(&staged, &s.dir_shown)?;
-    prove(d, s, &new, &plan.id, &before, &mut interrupt, out).await?;
+    let proof = Proof {
+        d,
+        s,
+        old: &old,
+        new: &new,
+        point: &point_id,
+        baseline: &plan.id,
+        out,
+    };
+    proof.run(&before, &mut interrupt).await?;
     staging.commit(s, &plan, req.delete)?;
     out.result(&format!("{}/{}", s.dir_shown, plan.name));
     let gone = if req.delete {
@@ -282,59 +291,90 @@ fn reparent(text: &str, point: &str, baseline: &str) -> String {
     out
 }
 
-/// The proof on scratch databases: the baseline gives `before`, the
-/// revisions above round-trip on it, and its downgrade leaves it empty.
-async fn prove(
+/// What the proof compares: the folder before and after, on one dialect.
+struct Proof<'a> {
     d: Dialect,
-    s: &Settings,
-    new: &Migrations,
-    baseline: &str,
-    before: &Schema,
-    interrupt: &mut Interrupt,
-    out: &Output,
-) -> Result<(), CliError> {
-    let exclude = schema::own_tables(s);
-    let dev = s.dev_database_url.as_deref();
-    let trips = with_scratch(d, dev, out, interrupt, async |db, _| {
-        let migrator = database::migrator(new, s, out);
-        migrator.upgrade(&mut *db, baseline).await?;
-        let after = migrate_runtime::catalog::read_schema(&mut *db, &exclude).await?;
-        let differs = differences(before, &after);
-        if !differs.is_empty() {
-            for line in &differs {
-                out.result(&format!("differs     {line}"));
+    s: &'a Settings,
+    /// The folder as it is, and as it will be.
+    old: &'a Migrations,
+    new: &'a Migrations,
+    /// The squash point and the baseline's id.
+    point: &'a str,
+    baseline: &'a str,
+    out: &'a Output,
+}
+
+impl Proof<'_> {
+    /// The proof on scratch databases: the baseline gives `before`, its
+    /// downgrade leaves an empty database, and the revisions above round-trip
+    /// on it as they did on the old revisions.
+    async fn run(&self, before: &Schema, interrupt: &mut Interrupt) -> Result<(), CliError> {
+        let (d, s, out, baseline) = (self.d, self.s, self.out, self.baseline);
+        let exclude = schema::own_tables(s);
+        let dev = s.dev_database_url.as_deref();
+        let trips = with_scratch(d, dev, out, interrupt, async |db, _| {
+            let migrator = database::migrator(self.new, s, out);
+            migrator.upgrade(&mut *db, baseline).await?;
+            let after = migrate_runtime::catalog::read_schema(&mut *db, &exclude).await?;
+            let differs = differences(before, &after);
+            if !differs.is_empty() {
+                for line in &differs {
+                    out.result(&format!("differs     {line}"));
+                }
+                return Err(CliError::Refused(format!(
+                    "the baseline does not give the schema the squashed revisions give ({} difference(s) above, read as autogenerate reads them); nothing was written",
+                    differs.len()
+                )));
             }
-            return Err(CliError::Refused(format!(
-                "the baseline does not give the schema the squashed revisions give ({} difference(s) above, read as autogenerate reads them); nothing was written",
-                differs.len()
-            )));
+            out.note("The baseline gives the same schema as the squashed revisions");
+            // Its own round trip: down to empty, then up again for the walk above it.
+            migrator.downgrade(&mut *db, "base").await?;
+            let left = differences(&Schema::default(), &migrate_runtime::catalog::read_schema(&mut *db, &exclude).await?);
+            if !left.is_empty() {
+                return Err(CliError::Refused(format!(
+                    "the baseline's downgrade leaves {}; nothing was written",
+                    left.join("; ")
+                )));
+            }
+            migrator.upgrade(&mut *db, baseline).await?;
+            Ok(migrator.verify_pending_round_trips(&mut *db).await?)
+        })
+        .await?;
+        schema::print_round_trips(&trips, d, Some(baseline), out);
+        if trips.is_ok() {
+            return Ok(());
         }
-        out.note("The baseline gives the same schema as the squashed revisions");
-        // Its own round trip: down to empty, then up again for the walk above it.
-        migrator.downgrade(&mut *db, "base").await?;
-        let left = differences(&Schema::default(), &migrate_runtime::catalog::read_schema(&mut *db, &exclude).await?);
-        if !left.is_empty() {
-            return Err(CliError::Refused(format!(
-                "the baseline's downgrade leaves {}; nothing was written",
-                left.join("; ")
-            )));
+        // What does not round-trip above the point may not have before either: then the squash changed nothing.
+        let old_trips = with_scratch(d, dev, out, interrupt, async |db, _| {
+            let migrator = database::migrator(self.old, s, out);
+            migrator.upgrade(&mut *db, self.point).await?;
+            Ok(migrator.verify_pending_round_trips(&mut *db).await?)
+        })
+        .await?;
+        if same_walk(&trips, &old_trips) {
+            out.warn(&format!(
+                "the revisions above {} do not all round-trip, and did not on the old revisions either (the same report): the squash changes nothing for them; `migrate test` reports them",
+                self.point
+            ));
+            return Ok(());
         }
-        migrator.upgrade(&mut *db, baseline).await?;
-        Ok(migrator.verify_pending_round_trips(&mut *db).await?)
-    })
-    .await?;
-    schema::print_round_trips(&trips, d, Some(baseline), out);
-    if let Some(why) = &trips.stopped {
-        return Err(CliError::Refused(format!(
-            "the revisions above the squash point stopped on the baseline: {why}; nothing was written"
-        )));
+        Err(CliError::Refused(match &trips.stopped {
+            Some(why) => format!("the revisions above the squash point stopped on the baseline: {why}; nothing was written"),
+            None => "the revisions above the squash point do not round-trip on the baseline as they do on the old revisions (each line above says what a downgrade left); nothing was written".into(),
+        }))
     }
-    if !trips.is_ok() {
-        return Err(CliError::Refused(
-            "the revisions above the squash point do not round-trip on the baseline (each line above says what a downgrade left); nothing was written".into(),
-        ));
-    }
-    Ok(())
+}
+
+/// Whether two walks of the same revisions found the same: each revision's
+/// outcome, where they stopped, what was left at the start.
+fn same_walk(a: &migrate_runtime::RoundTrips, b: &migrate_runtime::RoundTrips) -> bool {
+    let outcomes = |r: &migrate_runtime::RoundTrips| -> Vec<(String, migrate_runtime::RoundTripOutcome)> {
+        r.revisions
+            .iter()
+            .map(|t| (t.revision.clone(), t.outcome.clone()))
+            .collect()
+    };
+    outcomes(a) == outcomes(b) && a.at_base == b.at_base && a.stopped.is_some() == b.stopped.is_some()
 }
 
 /// What separates two schemas, as autogenerate and `check --schema` read it.

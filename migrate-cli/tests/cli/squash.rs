@@ -246,24 +246,34 @@ fn squash_on_mysql() {
     });
 }
 
+/// The folder's files, hidden ones and subfolders' too, sorted.
+fn listing(cwd: &Path) -> Vec<String> {
+    let mut names: Vec<String> = walk(&cwd.join("migrations"));
+    names.sort();
+    names
+}
+
 #[test]
-fn a_failed_proof_or_a_missing_release_writes_nothing() {
+fn a_missing_release_writes_nothing_and_an_old_broken_trip_is_not_the_squashs() {
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
     write_folder(cwd, "DROP INDEX t_email;");
-    // o's downgrade leaves its column: the round trip above the point fails.
+    // o's downgrade leaves its column, before the squash as after.
     let o = cwd.join("migrations/o_rev.sql");
     let text = std::fs::read_to_string(&o)
         .unwrap()
         .replace("ALTER TABLE v DROP COLUMN at_;", "SELECT 1;");
     std::fs::write(&o, text).unwrap();
-    let listing = |cwd: &Path| {
-        let mut names: Vec<String> = walk(&cwd.join("migrations"));
-        names.sort();
-        names
-    };
     let before = listing(cwd);
+    // Outside git and without --release: asked for, nothing written.
     let said = fails(
+        &mut migrate(cwd),
+        &["--dir", "migrations", "--dialect", "sqlite", "squash", "--to", "m"],
+        2,
+    );
+    assert!(said.contains("pass --release NAME"), "{said}");
+    assert_eq!(listing(cwd), before);
+    let r = run(
         &mut migrate(cwd),
         &[
             "--dir",
@@ -276,21 +286,60 @@ fn a_failed_proof_or_a_missing_release_writes_nothing() {
             "--release",
             "v1",
         ],
-        1,
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("BROKEN      o rev o"), "{}", r.stdout);
+    assert!(r.stderr.contains("did not on the old revisions either"), "{}", r.stderr);
+}
+
+#[test]
+fn a_baseline_that_misses_something_is_refused_and_nothing_is_written() {
+    let Some(server) = postgres::reachable() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    write_folder(cwd, "DROP INDEX t_email;");
+    // A domain is read but not generated: the baseline would lack it.
+    let b1 = cwd.join("migrations/b1_rev.sql");
+    let text = std::fs::read_to_string(&b1).unwrap().replace(
+        "ALTER TABLE t ADD COLUMN email varchar(100);",
+        "CREATE DOMAIN positive AS integer CHECK (VALUE > 0);\nALTER TABLE t ADD COLUMN email varchar(100);",
+    );
+    std::fs::write(
+        &b1,
+        text.replace(
+            "ALTER TABLE t DROP COLUMN email;",
+            "ALTER TABLE t DROP COLUMN email;\nDROP DOMAIN positive;",
+        ),
+    )
+    .unwrap();
+    let before = listing(cwd);
+    let r = run(
+        &mut migrate(cwd),
+        &[
+            "--dir",
+            "migrations",
+            "--dev-database-url",
+            &server,
+            "squash",
+            "--to",
+            "m",
+            "--release",
+            "v1",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("differs") && r.stdout.contains("positive"),
+        "{}",
+        r.stdout
     );
     assert!(
-        said.contains("do not round-trip on the baseline") && said.contains("nothing was written"),
-        "{said}"
+        r.stderr
+            .contains("the baseline does not give the schema the squashed revisions give"),
+        "{}",
+        r.stderr
     );
-    assert_eq!(listing(cwd), before);
-    // Outside git and without --release: asked for.
-    let said = fails(
-        &mut migrate(cwd),
-        &["--dir", "migrations", "--dialect", "sqlite", "squash", "--to", "m"],
-        2,
-    );
-    assert!(said.contains("pass --release NAME"), "{said}");
-    assert_eq!(listing(cwd), before);
+    assert_eq!(listing(cwd), before, "nothing written, no staging folder left");
 }
 
 /// Every file under `dir`, hidden ones too, relative to it.

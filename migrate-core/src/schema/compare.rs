@@ -32,6 +32,8 @@ pub struct Diff<'a> {
     pub triggers: Changes<'a, Object>,
     /// PostgreSQL enum types.
     pub enums: Changes<'a, EnumType>,
+    /// PostgreSQL extensions (created first, dropped last).
+    pub extensions: Changes<'a, Object>,
     /// The renames of constraints and indexes as statements make them, once
     /// what goes is dropped: PostgreSQL's (the other dialects drop and add).
     pub name_steps: Vec<NameStep>,
@@ -583,6 +585,7 @@ pub fn compare<'a>(
     d.name_steps = members::name_steps(before, after, &d);
     sequences::compare_sequences(before, after, &mut d);
     d.views = objects(&before.views, &after.views);
+    d.extensions = objects(&before.extensions, &after.extensions);
     d.functions = objects(&before.functions, &after.functions);
     d.triggers = objects(&before.triggers, &after.triggers);
     for (name, b) in &before.enums {
@@ -689,6 +692,7 @@ impl Diff<'_> {
             ("view", &self.views),
             ("function", &self.functions),
             ("trigger", &self.triggers),
+            ("extension", &self.extensions),
         ] {
             objects_changed(&mut out, kind, set);
         }

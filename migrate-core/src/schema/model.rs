@@ -25,6 +25,9 @@ pub struct Schema {
     /// PostgreSQL sequences by name that are not a `serial` column's own
     /// (those are the column's type) nor an identity column's.
     pub sequences: BTreeMap<String, Sequence>,
+    /// PostgreSQL extensions installed in the schema by name, each its
+    /// `CREATE EXTENSION` statement (their own objects are theirs, not the schema's).
+    pub extensions: BTreeMap<String, Object>,
     /// Everything else the reader saw but the generator does not write
     /// (domains, policies, materialized views …), by `kind name`, each with
     /// a text that changes when it does.
@@ -40,6 +43,7 @@ impl Schema {
         out.extend(self.functions.keys().map(|n| format!("function {n}")));
         out.extend(self.triggers.keys().map(|n| format!("trigger \"{n}\"")));
         out.extend(self.sequences.keys().map(|n| format!("sequence \"{n}\"")));
+        out.extend(self.extensions.keys().map(|n| format!("extension \"{n}\"")));
         out.extend(self.others.keys().cloned());
         out
     }

@@ -96,8 +96,26 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
     read_enums(conn, &in_schema, &mut schema).await?;
     read_functions(conn, &ns, &in_schema, &mut schema).await?;
     read_triggers(conn, &ns, &in_schema, &mut schema).await?;
+    read_extensions(conn, &in_schema, &mut schema).await?;
     others(conn, &in_schema, &mut schema).await?;
     Ok(schema)
+}
+
+/// The extensions installed in the schema (`citext`, `pg_trgm`, …).
+async fn read_extensions(conn: &mut dyn Backend, in_schema: &str, schema: &mut Schema) -> Result<()> {
+    let sql = format!("SELECT extname::text FROM pg_extension WHERE extnamespace = {in_schema} ORDER BY extname");
+    for row in rows(conn, sql, "extensions").await? {
+        let name = text(&row, 0);
+        let definition = format!("CREATE EXTENSION IF NOT EXISTS \"{}\"", name.replace('"', "\"\""));
+        let object = Object {
+            name: name.clone(),
+            table: None,
+            definition,
+            drop_as: None,
+        };
+        schema.extensions.insert(name, object);
+    }
+    Ok(())
 }
 
 /// The tables of the schema `ns` (not an extension's), each with what it

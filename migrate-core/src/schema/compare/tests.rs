@@ -383,3 +383,26 @@ fn rename_steps_never_loop() {
     let steps = rename_steps(&[("a", "b")], ["a", "b"].into(), &avoid);
     assert_eq!(steps, [("a".to_owned(), "b".to_owned())]);
 }
+
+#[test]
+fn an_extension_is_created_first_and_dropped_last() {
+    let citext = Object {
+        name: "citext".into(),
+        table: None,
+        definition: "CREATE EXTENSION IF NOT EXISTS \"citext\"".into(),
+        drop_as: None,
+    };
+    let mut after = schema(vec![tbl("t", vec![col("email", "citext")])]);
+    after.extensions.insert("citext".into(), citext);
+    let before = Schema::default();
+    let g = crate::schema::generate(crate::Dialect::Postgres, &before, &after, &Renames::default(), true).unwrap();
+    let up: Vec<&str> = g.upgrade.statements.iter().map(|s| s.sql.as_str()).collect();
+    assert_eq!(up.first(), Some(&"CREATE EXTENSION IF NOT EXISTS \"citext\""), "{up:?}");
+    let down: Vec<&str> = g.downgrade.statements.iter().map(|s| s.sql.as_str()).collect();
+    assert_eq!(down.last(), Some(&"DROP EXTENSION citext"), "{down:?}");
+    assert!(
+        g.detected
+            .iter()
+            .any(|d| d.text == "Detected added extension \"citext\"")
+    );
+}

@@ -339,6 +339,10 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
         out: Rendered::default(),
     };
     let rebuilt = rebuilt_tables(d, diff);
+    // An extension's types and functions before anything that uses them.
+    for e in &diff.extensions.added {
+        w.push(e.definition.clone());
+    }
     let dropped_views = views_in_the_way(diff, before);
     drop_views(&mut w, &dropped_views);
     drop_triggers(&mut w, diff);
@@ -360,6 +364,10 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
     drop_tables_types_and_functions(&mut w, diff);
     sequences::drop(&mut w, diff);
     create_triggers_and_views(&mut w, diff, &rebuilt, &dropped_views);
+    for e in &diff.extensions.removed {
+        let sql = format!("DROP EXTENSION {}", w.q(&e.name));
+        w.review(sql, format!("drops extension \"{}\" and what is built on it", e.name));
+    }
     w.out
 }
 
