@@ -96,3 +96,48 @@ pub(crate) async fn due_on(
     }
     Ok(due(migrations, &migrator.history(db).await?))
 }
+
+/// The repeatable `revision` (`repeatable:<name>`) of `repeatables`, for
+/// `show`; else an error listing the names there are.
+pub(crate) fn named<'a>(
+    repeatables: &'a [migrate_core::Migration],
+    revision: &str,
+) -> Result<&'a migrate_core::Migration, crate::error::CliError> {
+    repeatables.iter().find(|m| m.revision() == revision).ok_or_else(|| {
+        let names: Vec<&str> = repeatables.iter().map(|m| m.revision()).collect();
+        crate::error::CliError::Usage(format!(
+            "no repeatable revision is named `{revision}` (a file repeatable/{}.sql); the folder's are: {}",
+            migrate_core::repeatable::name_of(revision),
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        ))
+    })
+}
+
+/// What `show repeatable:<name>` prints: the repeatable's file, checksum,
+/// what it depends on, and its SQL (it has no parents, children or downgrade).
+pub(crate) fn shown(m: &migrate_core::Migration, out: &crate::output::Output) -> String {
+    let after: Vec<&str> = m.runs_after().collect();
+    format!(
+        "Rev: {}{}\nDepends on: {}\nPath: {}\nChecksum: {}\nTransaction: {}\nRuns: after an upgrade to head, whenever its checksum differs from its history row's\n\n    {}\n\n-- migrate:upgrade\n{}",
+        out.paint(m.revision(), crate::output::Style::Id),
+        out.paint(" (repeatable)", crate::output::Style::Mark),
+        if after.is_empty() {
+            "nothing".to_owned()
+        } else {
+            after.join(", ")
+        },
+        m.file(),
+        m.checksum(),
+        if m.no_transaction() {
+            "no (-- migrate:no-transaction)"
+        } else {
+            "yes"
+        },
+        m.message(),
+        m.upgrade_sql().trim_end(),
+    )
+}

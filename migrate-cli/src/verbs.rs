@@ -170,6 +170,15 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
             };
             history(source, s, rev_range.as_deref(), view, out).await
         }
+        DbCommand::Show { id, .. } if crate::repeatables::is(&id) => {
+            let repeatables = match source {
+                Source::Embedded(m) => m.repeatables().to_vec(),
+                Source::Folder => migrate_core::load::load_repeatables(&s.dir, &s.dir_shown)?,
+            };
+            let m = crate::repeatables::named(&repeatables, &id)?;
+            show(&repeatables, m, out);
+            Ok(())
+        }
         DbCommand::Show { id, .. } => {
             let list = source.loose(s)?;
             let m = find(&list, &id)?;
@@ -938,6 +947,9 @@ impl Row<'_> {
 
 /// `show ID`: metadata, then the file's sections.
 fn show(list: &[Migration], m: &Migration, out: &Output) {
+    if crate::repeatables::is(m.revision()) {
+        return out.result(&crate::repeatables::shown(m, out));
+    }
     let parents: Vec<&str> = m.down_revisions().collect();
     let children = children(list, m.revision());
     let is_head = children.is_empty();

@@ -36,7 +36,12 @@ fn import(cwd: &Path, tool: &str, src: &str) {
 fn imported(cwd: &Path, tool: &str, version: &str) -> (String, String) {
     let wanted = format!("-- imported-from: {tool} {version}");
     for entry in std::fs::read_dir(cwd.join("migrations")).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let path = entry.unwrap().path();
+        // `repeatable/` is a folder (its files are looked up by name).
+        if path.is_dir() {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).unwrap();
         if text
             .lines()
             .any(|l| l == wanted || l.starts_with(&format!("{wanted} ")))

@@ -64,6 +64,18 @@ fn scenario(url: &str, query: &dyn Fn(&str) -> String, failure_leaves_a_row: boo
         checked.contains("1 revision(s), 2 repeatable(s), head a1: ok"),
         "{checked}"
     );
+    let shown = ok(&mut migrate(cwd), &["show", "repeatable:a_count"]);
+    assert!(
+        shown.starts_with("Rev: repeatable:a_count (repeatable)\nDepends on: repeatable:active\nPath: migrations/repeatable/a_count.sql\n")
+            && shown.contains("CREATE VIEW a_count AS SELECT COUNT(*) AS n FROM active;")
+            && !shown.contains("Parent:"),
+        "{shown}"
+    );
+    let unknown = fails(&mut migrate(cwd), &["show", "repeatable:nope"], 2);
+    assert!(
+        unknown.contains("repeatable/nope.sql") && unknown.contains("repeatable:active, repeatable:a_count"),
+        "{unknown}"
+    );
 
     // Unchanged: nothing runs again.
     let again = run(&mut migrate(cwd), &with(&["upgrade"]));
