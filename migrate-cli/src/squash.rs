@@ -321,8 +321,12 @@ impl Proof<'_> {
                 for line in &differs {
                     out.result(&format!("differs     {line}"));
                 }
+                let hint = match differs.iter().any(|l| l.starts_with("Not generated")) {
+                    true => ": what autogenerate does not write (`Not generated`) cannot be in a baseline; squash to a revision below the one that creates it",
+                    false => "",
+                };
                 return Err(CliError::Refused(format!(
-                    "the baseline does not give the schema the squashed revisions give ({} difference(s) above, read as autogenerate reads them); nothing was written",
+                    "the baseline does not give the schema the squashed revisions give ({} difference(s) above, read as autogenerate reads them){hint}; nothing was written",
                     differs.len()
                 )));
             }
