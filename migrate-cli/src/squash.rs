@@ -59,7 +59,7 @@ pub(crate) async fn squash(s: &Settings, req: &Request<'_>, out: &Output) -> Res
     let graph = Graph::new(&list)?;
     let point = graph.resolve(req.to)?;
     let range = range(&graph, point).map_err(|e| CliError::Refused(e.to_string()))?;
-    refuse_range(&graph, &range, s)?;
+    refuse_range(&graph, &range)?;
     let release = release_of(s, req.release)?;
     let point_id = graph.get(point).revision().to_owned();
     let taken: HashSet<&str> = list.iter().map(Migration::revision).collect();
@@ -84,7 +84,7 @@ pub(crate) async fn squash(s: &Settings, req: &Request<'_>, out: &Output) -> Res
         "Upgraded a scratch database through the {} squashed revisions to {point_id}",
         range.squashed.len()
     ));
-    let generated = migrate_core::schema::generate(d.into(), &Schema::default(), &before, &Renames::default(), true)
+    let generated = migrate_core::schema::generate(d, &Schema::default(), &before, &Renames::default(), true)
         .map_err(|e| CliError::Refused(e.to_string()))?;
     let replaced = replaced_ids(&graph, &range);
     let text = baseline_text(&generated.file(&message, &id, &[], &now_utc()), &replaced, &release);
@@ -120,7 +120,7 @@ pub(crate) async fn squash(s: &Settings, req: &Request<'_>, out: &Output) -> Res
 /// What cannot be squashed: a Rust revision (only the application runs it,
 /// and the header of one above would change its checksum), a folder with no
 /// room for the squashed files.
-fn refuse_range(graph: &Graph<'_>, range: &Range, s: &Settings) -> Result<(), CliError> {
+fn refuse_range(graph: &Graph<'_>, range: &Range) -> Result<(), CliError> {
     if let Some(m) = range.squashed.iter().map(|&i| graph.get(i)).find(|m| m.is_rust()) {
         return Err(CliError::Refused(format!(
             "revision `{}` ({}) is a Rust revision, which only the application embedding the folder runs, so the squash cannot prove the baseline on a scratch database; squash to a revision below it",
@@ -146,7 +146,6 @@ fn refuse_range(graph: &Graph<'_>, range: &Range, s: &Settings) -> Result<(), Cl
             graph.get(range.point).revision()
         )));
     }
-    let _ = s;
     Ok(())
 }
 
@@ -156,7 +155,7 @@ fn warn_rows(graph: &Graph<'_>, range: &Range, d: Dialect, out: &Output) {
     const ROW_VERBS: [&str; 5] = ["insert", "update", "delete", "copy", "merge"];
     let mut writers = Vec::new();
     for m in range.squashed.iter().map(|&i| graph.get(i)) {
-        let statements = migrate_core::sql::split::statements(m.upgrade_sql(), d.into());
+        let statements = migrate_core::sql::split::statements(m.upgrade_sql(), d);
         let verbs: HashSet<String> = statements
             .iter()
             .filter_map(|st| {
