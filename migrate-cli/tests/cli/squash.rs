@@ -151,6 +151,16 @@ fn squash_keeps_every_database_working(b: &Backend) {
     let n = std::fs::read_to_string(cwd.join("migrations/n_rev.sql")).unwrap();
     assert!(n.contains(&format!("-- down_revision: {id}\n")), "{n}");
     ok(&mut migrate(cwd), &["--dir", "migrations", "check"]);
+    // A squashed file put back is refused by check, as by the build.
+    std::fs::copy(moved.join("b1_rev.sql"), cwd.join("migrations/b1_rev.sql")).unwrap();
+    let said = fails(&mut migrate(cwd), &["--dir", "migrations", "check"], 1);
+    assert!(
+        said.contains(&format!(
+            "the baseline `{id}` replaces `b1`, which is still a revision of the folder"
+        )),
+        "{said}"
+    );
+    std::fs::remove_file(cwd.join("migrations/b1_rev.sql")).unwrap();
 
     // Empty: the baseline runs. At the point and past it: nothing squashed runs again.
     let r = on(cwd, &empty, &["upgrade"]);

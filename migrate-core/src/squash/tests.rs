@@ -175,3 +175,18 @@ fn the_header_is_read_and_checked() {
     let e = parsed("-- down_revision:\n-- migrate:replaces: a, x\n-- migrate:squashed: v1");
     assert!(e.as_ref().is_err_and(|p| p[0].contains("lists itself")), "{e:?}");
 }
+
+#[test]
+fn a_rust_revision_cannot_be_a_baseline() {
+    let text = crate::format::rust::render("baseline", "x", &[], "2026-01-01T00:00:00Z").replacen(
+        "//! created:",
+        "//! migrate:replaces: a\n//! created:",
+        1,
+    );
+    let e = crate::format::parse("migrations/x_baseline.rs", &text).expect_err("refused");
+    assert!(
+        e[0].message
+            .contains("`//! migrate:replaces` has no meaning in a Rust revision"),
+        "{e:?}"
+    );
+}
