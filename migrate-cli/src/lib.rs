@@ -38,6 +38,7 @@ mod plans;
 mod rehearse;
 mod repeatables;
 mod schema;
+mod show;
 mod squash;
 mod verbs;
 

@@ -387,6 +387,12 @@ pub(crate) fn print_round_trips(r: &migrate_runtime::RoundTrips, dialect: Dialec
         out.note(n);
     }
     print_end(r, from, out);
+    for rev in &r.repeatables {
+        out.result(&format!(
+            "ok          {}: applied on top of head",
+            out.paint(rev, Style::Id)
+        ));
+    }
 }
 
 /// The locks a revision's upgrade took, short: each statement that took one

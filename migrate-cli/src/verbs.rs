@@ -7,7 +7,7 @@ use super::database;
 use super::error::CliError;
 use super::output::{Output, Style};
 use super::picture::current_heads;
-use migrate_core::graph::{children, find, heads};
+use migrate_core::graph::{find, heads};
 use migrate_core::load::load_dir_allowing_fork;
 use migrate_core::{Direction, Graph, Migration, Phase, State, Target, history, plan};
 use migrate_runtime::server::DEFAULT_CONNECT_TIMEOUT;
@@ -36,7 +36,7 @@ impl<'a> Source<'a> {
     }
 
     /// The list, also when the folder's only problem is a fork (for `heads`, `show`).
-    fn loose(self, s: &Settings) -> Result<Cow<'a, [Migration]>, CliError> {
+    pub(crate) fn loose(self, s: &Settings) -> Result<Cow<'a, [Migration]>, CliError> {
         match self {
             Source::Embedded(m) => Ok(Cow::Borrowed(m.iter().as_slice())),
             Source::Folder => Ok(Cow::Owned(load_dir_allowing_fork(&s.dir, &s.dir_shown)?)),
@@ -170,21 +170,7 @@ pub(crate) async fn run(command: DbCommand, source: Source<'_>, s: &Settings, ou
             };
             history(source, s, rev_range.as_deref(), view, out).await
         }
-        DbCommand::Show { id, .. } if crate::repeatables::is(&id) => {
-            let repeatables = match source {
-                Source::Embedded(m) => m.repeatables().to_vec(),
-                Source::Folder => migrate_core::load::load_repeatables(&s.dir, &s.dir_shown)?,
-            };
-            let m = crate::repeatables::named(&repeatables, &id)?;
-            show(&repeatables, m, out);
-            Ok(())
-        }
-        DbCommand::Show { id, .. } => {
-            let list = source.loose(s)?;
-            let m = find(&list, &id)?;
-            show(&list, m, out);
-            Ok(())
-        }
+        DbCommand::Show { id, .. } => crate::show::show(source, s, &id, out),
     }
 }
 
@@ -736,7 +722,7 @@ fn in_range(graph: &Graph<'_>, range: Option<&str>) -> Result<Vec<bool>, CliErro
     Ok(below.iter().zip(&above).map(|(a, b)| *a && *b).collect())
 }
 
-fn parents_or_base(parents: &[&str]) -> String {
+pub(crate) fn parents_or_base(parents: &[&str]) -> String {
     migrate_core::migration::parents_text(parents.iter().copied())
 }
 
@@ -943,61 +929,4 @@ impl Row<'_> {
             })),
         })
     }
-}
-
-/// `show ID`: metadata, then the file's sections.
-fn show(list: &[Migration], m: &Migration, out: &Output) {
-    if crate::repeatables::is(m.revision()) {
-        return out.result(&crate::repeatables::shown(m, out));
-    }
-    let parents: Vec<&str> = m.down_revisions().collect();
-    let children = children(list, m.revision());
-    let is_head = children.is_empty();
-    let mut text = format!(
-        "Rev: {}{}\nParent: {}\n",
-        out.paint(m.revision(), Style::Id),
-        if is_head {
-            out.paint(" (head)", Style::Mark)
-        } else {
-            String::new()
-        },
-        parents_or_base(&parents)
-    );
-    if !children.is_empty() {
-        text.push_str(&format!("Children: {}\n", children.join(", ")));
-    }
-    text.push_str(&format!(
-        "Path: {}\nChecksum: {}\nPhase: {}\nTransaction: {}\nReversible: {}\n{}\n    {}\n\n-- migrate:upgrade\n{}\n",
-        m.file(),
-        m.checksum(),
-        m.phase().map_or("none", Phase::as_str),
-        if m.no_transaction() {
-            "no (-- migrate:no-transaction)"
-        } else {
-            "yes"
-        },
-        if m.downgrade_sql().is_some() { "yes" } else { "no" },
-        {
-            let d = m.directives();
-            let mut t = String::new();
-            if let Some(l) = d.lock_timeout {
-                t.push_str(&format!("Lock timeout: {}\n", migrate_core::duration::display(l)));
-            }
-            if let Some(l) = d.statement_timeout {
-                t.push_str(&format!("Statement timeout: {}\n", migrate_core::duration::display(l)));
-            }
-            t
-        },
-        m.message(),
-        m.upgrade_sql(),
-    ));
-    if m.is_rust() {
-        // No SQL: its code is the file, run only by the application embedding the folder.
-        let text = text.replace("\n\n-- migrate:upgrade\n\n", "\n\nLanguage: Rust (its `upgrade` and `downgrade` functions run only in the application that embeds the folder)\n");
-        return out.result(text.trim_end());
-    }
-    if let Some(down) = m.downgrade_sql() {
-        text.push_str(&format!("\n-- migrate:downgrade\n{down}\n"));
-    }
-    out.result(text.trim_end());
 }

@@ -176,6 +176,11 @@ pub struct RoundTrips {
     /// could not run again over what its downgrade left (and was rolled back)
     /// is recorded as applied without running, and the walk goes on.
     pub notes: Vec<String>,
+    /// The repeatable revisions (`repeatable:<name>`) the walk applied at its
+    /// end, on top of head, in the order they ran: a walk over a list with
+    /// repeatables ends with an upgrade to head that applies them (leaving
+    /// the database there). A failure is in [`stopped`](Self::stopped).
+    pub repeatables: Vec<String>,
 }
 
 impl RoundTrips {

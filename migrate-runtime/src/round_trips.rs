@@ -1,6 +1,7 @@
 //! Proving every downgrade: each revision upgraded, downgraded, compared
 //! through the catalog readers, and upgraded again; then down to where the
-//! walk started (base, or the revisions applied before it).
+//! walk started (base, or the revisions applied before it); with
+//! repeatables, an upgrade to head that applies them last.
 
 use crate::report::{RoundTrip, RoundTripOutcome, RoundTrips};
 use crate::run::*;
@@ -40,6 +41,33 @@ impl<'m> Run<'m> {
         self.check(&self.graph()?, &rows)
     }
 
+    /// With repeatables, the walk ends as every deploy does: an upgrade to
+    /// head, which applies them on top of the revisions (a view over a
+    /// column a revision dropped fails here, not in production). The
+    /// database is left at head; without repeatables nothing runs. The
+    /// repeatables applied go to `out`; a failure is why the walk stopped.
+    async fn repeatables_at_head(
+        &self,
+        session: &mut Session<'_>,
+        out: &mut RoundTrips,
+    ) -> std::result::Result<(), String> {
+        if self.migrations.repeatables().is_empty() {
+            return Ok(());
+        }
+        match self.step(session, Op::Upgrade(Target::Head)).await {
+            Ok(report) => {
+                out.repeatables = report
+                    .revisions()
+                    .into_iter()
+                    .filter(|r| migrate_core::repeatable::is_repeatable(r))
+                    .map(str::to_owned)
+                    .collect();
+                Ok(())
+            }
+            Err(e) => Err(format!("applying the repeatables on top of head failed: {e}")),
+        }
+    }
+
     pub(crate) fn round_trips<'a, 'c: 'a>(
         &'a self,
         connect: BoxFuture<'c, Result<Box<dyn Handle + 'c>>>,
@@ -67,6 +95,7 @@ impl<'m> Run<'m> {
                 at_base: None,
                 stopped: None,
                 notes: Vec::new(),
+                repeatables: Vec::new(),
             };
             let mut all_reversible = true;
             let mut walked: i64 = 0;
@@ -146,6 +175,10 @@ impl<'m> Run<'m> {
                 }
                 let end = crate::catalog::read(session.conn.backend(), &own).await?;
                 out.at_base = Some(differences(&start, &end));
+            }
+            if let Err(stopped) = self.repeatables_at_head(&mut session, &mut out).await {
+                out.stopped = Some(stopped);
+                return Ok(out);
             }
             session.clean = true;
             Ok(out)

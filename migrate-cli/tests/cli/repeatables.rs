@@ -305,3 +305,60 @@ fn plans_and_rehearsals_list_the_repeatables_due() {
     // To a revision other than head: none runs, none listed.
     assert!(!said(&["upgrade", "a1", "--rehearse"]).contains("repeatable:"));
 }
+
+/// `migrate test` ends its walk as a deploy does, with an upgrade to head
+/// that applies the repeatables, so a repeatable broken by a revision (here
+/// `flags.sql`, over a column a later revision drops; PostgreSQL refuses the
+/// view `active` over it first, SQLite only when a view is read) fails the test.
+/// `walk_on` gives a fresh database each time.
+fn test_applies_them(walk_on: &dyn Fn() -> Vec<String>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    project(cwd);
+    std::fs::write(
+        cwd.join("migrations/repeatable/flags.sql"),
+        "-- flags are 0 or 1\n-- migrate:upgrade\nUPDATE account SET flag = 1 WHERE flag > 1;\n",
+    )
+    .unwrap();
+    let args = |walk: Vec<String>| -> Vec<String> { std::iter::once("test".to_owned()).chain(walk).collect() };
+    let first = args(walk_on());
+    let walked = ok(&mut migrate(cwd), &first.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        walked.contains("ok          repeatable:active: applied on top of head\nok          repeatable:a_count: applied on top of head\nok          repeatable:flags: applied on top of head"),
+        "{walked}"
+    );
+    std::fs::write(
+        cwd.join("migrations/a2_drop_flag.sql"),
+        "-- no more flag\n-- revision: a2\n-- down_revision: a1\n\n-- migrate:upgrade\nCREATE TABLE account2 (id INTEGER PRIMARY KEY);\nINSERT INTO account2 SELECT id FROM account;\nDROP TABLE account;\nALTER TABLE account2 RENAME TO account;\n\n-- migrate:downgrade\nDROP TABLE account;\nCREATE TABLE account (id INTEGER PRIMARY KEY, flag INTEGER NOT NULL);\n",
+    )
+    .unwrap();
+    let second = args(walk_on());
+    let broken = run(
+        &mut migrate(cwd),
+        &second.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(broken.code, 1, "{}{}", broken.stdout, broken.stderr);
+    assert!(
+        broken.stderr.contains("applying the repeatables on top of head failed")
+            && broken.stderr.contains("migrations/repeatable/"),
+        "{}",
+        broken.stderr
+    );
+}
+
+#[test]
+fn migrate_test_applies_the_repeatables_on_sqlite() {
+    test_applies_them(&|| vec!["--dialect".into(), "sqlite".into()]);
+}
+
+#[test]
+fn migrate_test_applies_the_repeatables_on_postgres() {
+    let Some(server) = postgres::reachable() else { return };
+    let dbs = std::cell::RefCell::new(Vec::new());
+    test_applies_them(&|| {
+        let db = postgres::db(&server);
+        let url = db.url.clone();
+        dbs.borrow_mut().push(db);
+        vec!["--database-url".into(), url]
+    });
+}
