@@ -12,7 +12,9 @@ use crate::{Diagnostic, DiagnosticKind, Migration};
 /// commit) to each revision of `before` (the folder at the base), by
 /// `now`: an error for each one edited (its checksum, which drift also
 /// reads, changed), deleted, or renamed (its file, or its id), at the file
-/// now (or then, when it is gone). A revision new since the base is not
+/// now (or then, when it is gone). A revision a baseline of `now` replaces
+/// (`-- migrate:replaces:`, written by `migrate squash`) is not gone: the
+/// databases that applied it take the baseline as applied. A revision new since the base is not
 /// looked at: databases get it as a pending revision, wherever the graph
 /// puts it.
 pub fn changed_since(base: &str, before: &[Migration], now: &[Migration]) -> Vec<Diagnostic> {
@@ -43,6 +45,9 @@ pub fn changed_since(base: &str, before: &[Migration], now: &[Migration]) -> Vec
                 undo(m.file())
             )),
             Some(_) => continue,
+            // Squashed: a baseline of the folder stands for it, and the databases that
+            // applied it take the baseline as applied (`migrate squash`).
+            None if now.iter().any(|m| m.replaces().any(|r| r == id)) => continue,
             None => {
                 let moved = now
                     .iter()
@@ -115,6 +120,29 @@ mod tests {
             found[0].message
         );
         assert!(found[0].help.as_deref().unwrap().contains("new revision"));
+    }
+
+    #[test]
+    fn revisions_a_baseline_replaces_are_not_gone() {
+        let baseline = Migration::new(MigrationParts {
+            revision: "z9".into(),
+            message: "baseline".into(),
+            upgrade: "CREATE TABLE one (id INT); CREATE TABLE two (id INT);".into(),
+            file: "migrations/z9_baseline.sql".into(),
+            ..Default::default()
+        })
+        .with_squash(vec!["a1".into(), "b2".into()], "v1".into());
+        assert!(changed_since("v1", &base(), &[baseline.clone()]).is_empty());
+        // Only what it replaces: another revision gone is still named.
+        let mut before = base();
+        before.push(m("c3", "b2", "migrations/c3_three.sql", "CREATE TABLE three (id INT);"));
+        let found = changed_since("v1", &before, &[baseline]);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.contains("`c3` shipped at v1 and is gone"),
+            "{}",
+            found[0].message
+        );
     }
 
     #[test]

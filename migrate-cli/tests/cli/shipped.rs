@@ -95,3 +95,42 @@ fn an_unknown_reference_and_a_folder_outside_git_are_clear_errors() {
     let e = fails(&mut migrate(outside.path()), &["check", "--base", "main"], 1);
     assert!(e.contains("names no commit"), "{e}");
 }
+
+/// After `migrate squash`, the squashed revisions are gone from the folder
+/// but not from the databases: the baseline stands for them, and `check
+/// --base` of the release that shipped them passes; a repeatable edited
+/// since is no shipped revision either (it is applied again by design).
+#[test]
+fn a_squash_and_an_edited_repeatable_pass_check_base() {
+    let (_tmp, root) = shipped();
+    revision(&root, "c3", "b2", "three", "CREATE TABLE three (id INTEGER);");
+    std::fs::create_dir_all(root.join("migrations/repeatable")).unwrap();
+    std::fs::write(
+        root.join("migrations/repeatable/v.sql"),
+        "-- a view\n-- migrate:upgrade\nDROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT id FROM one;\n",
+    )
+    .unwrap();
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-q", "-m", "release 2"]);
+    git(&root, &["tag", "v2"]);
+    ok(
+        &mut migrate(&root),
+        &["squash", "--to", "b2", "--release", "v2", "--dialect", "sqlite"],
+    );
+    assert!(!root.join("migrations/a1_one.sql").exists());
+    std::fs::write(
+        root.join("migrations/repeatable/v.sql"),
+        "-- a view\n-- migrate:upgrade\nDROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT id, 1 AS one FROM one;\n",
+    )
+    .unwrap();
+    let passed = ok(&mut migrate(&root), &["check", "--base", "v2"]);
+    assert!(passed.contains("are as they shipped"), "{passed}");
+    // A revision that is gone without a baseline standing for it is still refused.
+    std::fs::remove_file(root.join("migrations/c3_three.sql")).unwrap();
+    let e = fails(&mut migrate(&root), &["check", "--base", "v2"], 1);
+    assert!(
+        e.contains("revision `c3` shipped at v2 (") && e.contains("is gone"),
+        "{e}"
+    );
+    assert!(!e.contains("`a1`") && !e.contains("`b2`"), "{e}");
+}
