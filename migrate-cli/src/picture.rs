@@ -17,10 +17,13 @@ pub(crate) fn print(graph: &Graph<'_>, entries: Option<&[HistoryEntry]>, format:
             for line in picture::text(graph, &seen) {
                 out.result(&line);
             }
+            // A repeatable's row and a squashed revision's (a baseline stands for it) are no newer build's.
             let unknown: Vec<&str> = entries
                 .unwrap_or_default()
                 .iter()
-                .filter(|e| !e.known)
+                .filter(|e| {
+                    !e.known && !crate::repeatables::is(&e.revision) && baseline_of(graph, &e.revision).is_none()
+                })
                 .map(|e| e.revision.as_str())
                 .collect();
             if !unknown.is_empty() {
@@ -39,7 +42,8 @@ pub(crate) fn print(graph: &Graph<'_>, entries: Option<&[HistoryEntry]>, format:
 fn seen(graph: &Graph<'_>, entries: &[HistoryEntry]) -> Vec<Seen> {
     let mut seen = vec![Seen::default(); graph.len()];
     for id in current_heads(graph, entries) {
-        if let Some(i) = graph.position(id) {
+        // A database whose rows are the squashed revisions stands at their baseline.
+        if let Some(i) = graph.position(id).or_else(|| baseline_of(graph, id)) {
             seen[i].current = true;
         }
     }
@@ -50,6 +54,11 @@ fn seen(graph: &Graph<'_>, entries: &[HistoryEntry]) -> Vec<Seen> {
         }
     }
     seen
+}
+
+/// The position of the baseline of `graph` that replaces `revision`, if one does.
+fn baseline_of(graph: &Graph<'_>, revision: &str) -> Option<usize> {
+    (0..graph.len()).find(|&i| graph.get(i).replaces().any(|r| r == revision))
 }
 
 /// The database's current heads, from its history rows (`history::current_heads`).
