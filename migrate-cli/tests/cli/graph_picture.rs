@@ -220,3 +220,44 @@ fn parse_mermaid(text: &str) -> Chart {
     }
     chart
 }
+
+/// After `migrate squash`, a database that ran the squashed revisions (and
+/// none above) is drawn at the baseline that stands for them, and its rows
+/// are not called a newer build's revisions.
+#[test]
+fn a_squashed_database_is_drawn_at_its_baseline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let dir = cwd.join("migrations");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (id, parent, table) in [("s1", "", "one"), ("s2", "s1", "two"), ("s3", "s2", "three")] {
+        std::fs::write(
+            dir.join(format!("{id}_{table}.sql")),
+            format!("-- {table}\n-- revision: {id}\n-- down_revision: {parent}\n\n-- migrate:upgrade\nCREATE TABLE {table} (id INTEGER PRIMARY KEY);\n\n-- migrate:downgrade\nDROP TABLE {table};\n"),
+        )
+        .unwrap();
+    }
+    let url = format!("sqlite:{}?mode=rwc", cwd.join("app.db").display());
+    ok(&mut migrate(cwd), &["upgrade", "s2", "--database-url", &url]);
+    ok(
+        &mut migrate(cwd),
+        &["squash", "--to", "s2", "--release", "v1", "--dialect", "sqlite"],
+    );
+    let out = migrate(cwd)
+        .args(["history", "--graph", "--database-url", &url])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].starts_with("* s3 (head) three"), "{stdout}");
+    assert!(
+        lines[1].contains("(base) (current) baseline: 2 revisions squashed up to s2"),
+        "{stdout}"
+    );
+    assert!(!stderr.contains("does not know"), "{stderr}");
+}
