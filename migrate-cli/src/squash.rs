@@ -427,6 +427,16 @@ impl Staging {
             write(&folder.join(name), text.as_bytes())?;
         }
         write(&folder.join(&plan.name), baseline.as_bytes())?;
+        // Repeatable revisions stay as they are, and run in the proof as they will.
+        let repeatable = s.dir.join(migrate_core::repeatable::FOLDER);
+        if let Ok(entries) = std::fs::read_dir(&repeatable) {
+            let into = folder.join(migrate_core::repeatable::FOLDER);
+            std::fs::create_dir(&into).map_err(io(format!("cannot create {}", into.display())))?;
+            for path in entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()) {
+                let bytes = std::fs::read(&path).map_err(io(format!("cannot read {}", path.display())))?;
+                write(&into.join(path.file_name().unwrap_or_default()), &bytes)?;
+            }
+        }
         Ok(folder)
     }
 
