@@ -332,12 +332,18 @@ pub fn lint(list: &[Migration], dialect: Dialect, config: &Config) -> Result<Rep
     Ok(report)
 }
 
-/// The revisions `lint_from` accepts as they are: it and what it needs.
+/// The revisions `lint_from` accepts as they are: it and what it needs (for
+/// a revision a squash baseline replaced, the baseline and what it needs).
 fn accepted(list: &[Migration], config: &Config) -> Result<Vec<bool>, LintError> {
     let Some(from) = &config.from else {
         return Ok(vec![false; list.len()]);
     };
     let unknown = |e| LintError::UnknownFrom(from.clone(), e);
+    // A revision `migrate squash` replaced: its baseline holds it (and what it needed).
+    let from = list
+        .iter()
+        .find(|m| m.replaces().any(|r| r == from.as_str()))
+        .map_or(from.as_str(), Migration::revision);
     match Graph::of_ordered(list) {
         Ok(graph) => Ok(graph.ancestors(graph.resolve(from).map_err(unknown)?)),
         // Not one graph (a fork being merged): everything up to it in the list.

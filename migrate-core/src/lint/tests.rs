@@ -517,6 +517,29 @@ fn lint_from_shipped_and_levels() {
 }
 
 #[test]
+fn lint_from_a_squashed_revision_starts_after_its_baseline() {
+    // `a` and `b` squashed into the baseline `z`; `c` above it.
+    let mut list = history(&format!(
+        "@ z
+CREATE TABLE t (id int);
+CREATE INDEX i ON t (id);
+@ c
+CREATE INDEX j ON t (id);"
+    ));
+    list[0] = list[0].clone().with_squash(vec!["a".into(), "b".into()], "v1".into());
+    let from = |rev: &str| Config {
+        from: Some(rev.into()),
+        ..Config::default()
+    };
+    for squashed in ["a", "b"] {
+        let report = lint(&list, PG, &from(squashed)).unwrap();
+        let found: Vec<&str> = report.findings.iter().map(|f| f.revision.as_str()).collect();
+        assert_eq!(found, ["c"], "lint_from = {squashed}");
+    }
+    assert!(matches!(lint(&list, PG, &from("zz")), Err(LintError::UnknownFrom(..))));
+}
+
+#[test]
 fn lines_are_the_files_and_waivers_are_read_from_the_header() {
     let file = "-- add index\n--\n-- revision: b\n-- down_revision: a\n-- migrate:lock-timeout: 5s\n\n-- migrate:upgrade\n\nSELECT 1;\n\nCREATE INDEX i ON t (id);\n";
     let parsed = crate::format::parse("migrations/b_x.sql", file).unwrap();
