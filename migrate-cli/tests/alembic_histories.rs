@@ -483,12 +483,9 @@ fn squash_in_the_middle(name: &str, dir: &Path, order: &[(String, Vec<String>)])
         c.args(["--dir", "migrations", "--database-url", &db.url()]).args(args);
         c
     };
-    let (old_head, at, past, inside) = (
-        Db::new(format!("migrate_t_hist_{name}_old_head")),
-        Db::new(format!("migrate_t_hist_{name}_at")),
-        Db::new(format!("migrate_t_hist_{name}_past")),
-        Db::new(format!("migrate_t_hist_{name}_inside")),
-    );
+    // Named by the process too: another run of these tests on the server keeps its own.
+    let db = |what: &str| Db::new(format!("migrate_t_hist_{name}_{what}_{}", std::process::id()));
+    let (old_head, at, past, inside) = (db("old_head"), db("at"), db("past"), db("inside"));
     ok(&mut on(&old_head, &["upgrade", "head"]));
     ok(&mut on(&at, &["upgrade", &point]));
     ok(&mut on(&past, &["upgrade", &child]));
@@ -555,7 +552,7 @@ fn squash_in_the_middle(name: &str, dir: &Path, order: &[(String, Vec<String>)])
         );
     }
     assert!(rows(&at).starts_with(before.lines().next().unwrap()));
-    let fresh = Db::new(format!("migrate_t_hist_{name}_fresh"));
+    let fresh = db("fresh");
     ok(&mut on(&fresh, &["upgrade", "head"]));
     let (a, b) = (
         columns_in_any_order(checks_aside(old_head.dump())),
