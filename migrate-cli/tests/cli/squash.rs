@@ -366,3 +366,89 @@ fn walk(dir: &Path) -> Vec<String> {
     }
     out
 }
+
+/// The baseline's id, from the path `squash` prints last.
+fn baseline_id(stdout: &str) -> String {
+    let path = stdout.trim().lines().last().unwrap();
+    let file = path.rsplit('/').next().unwrap();
+    file.split('_').next().unwrap().to_owned()
+}
+
+/// A second squash over the first baseline, with `--delete`: the new
+/// baseline replaces the first one's ids too, so a database that ran the
+/// oldest files, one that ran the first baseline and an empty one all reach
+/// head running only what is above; the second squash's files are deleted,
+/// the first squash's folder is left as it was.
+#[test]
+fn a_second_squash_over_a_baseline_with_delete() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    write_folder(cwd, "DROP INDEX t_email;");
+    let url = |name: &str| format!("sqlite:{}?mode=rwc", cwd.join(format!("{name}.db")).display());
+    let (oldest, first, empty) = (url("oldest"), url("first"), url("empty"));
+    assert_eq!(on(cwd, &oldest, &["upgrade", "n"]).code, 0);
+    let squash = |to: &str, release: &str, delete: bool| {
+        let mut args = vec![
+            "--dir",
+            "migrations",
+            "--dialect",
+            "sqlite",
+            "squash",
+            "--to",
+            to,
+            "--release",
+            release,
+        ];
+        if delete {
+            args.push("--delete");
+        }
+        let r = run(&mut migrate(cwd), &args);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        baseline_id(&r.stdout)
+    };
+    let one = squash("m", "v1", false);
+    assert_eq!(on(cwd, &first, &["upgrade", "n"]).code, 0);
+    let first_folder = walk(&cwd.join("migrations/squashed"));
+    let two = squash("n", "v2", true);
+
+    let text = std::fs::read_to_string(
+        std::fs::read_dir(cwd.join("migrations"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{two}_")))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        text.contains(&format!(
+            "-- migrate:replaces: a, c1, b1, m, {one}, n\n-- migrate:squashed: v2\n"
+        )),
+        "{text}"
+    );
+    // --delete: the second squash's files are gone, not moved; the first's folder is untouched.
+    assert!(!cwd.join("migrations/squashed").join(&two).exists());
+    assert_eq!(walk(&cwd.join("migrations/squashed")), first_folder);
+    let mut left: Vec<String> = std::fs::read_dir(cwd.join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sql"))
+        .collect();
+    left.sort();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(
+        left[0].starts_with(&format!("{two}_")) || left[1].starts_with(&format!("{two}_")),
+        "{left:?}"
+    );
+    assert!(left.contains(&"o_rev.sql".to_owned()), "{left:?}");
+    ok(&mut migrate(cwd), &["--dir", "migrations", "check"]);
+
+    let r = on(cwd, &oldest, &["upgrade"]);
+    assert_eq!(ran(&r.stdout), ["o"], "{}{}", r.stdout, r.stderr);
+    let r = on(cwd, &first, &["upgrade"]);
+    assert_eq!(ran(&r.stdout), ["o"], "{}{}", r.stdout, r.stderr);
+    let r = on(cwd, &empty, &["upgrade"]);
+    assert_eq!(ran(&r.stdout), [two.as_str(), "o"], "{}{}", r.stdout, r.stderr);
+    let head = schema_of(cwd, &empty);
+    assert_eq!(schema_of(cwd, &oldest), head);
+    assert_eq!(schema_of(cwd, &first), head);
+}
