@@ -235,7 +235,7 @@ pub enum Error {
     /// A downgrade would unapply a squash baseline on a database that ran the
     /// revisions it replaced, whose rows are not the baseline's.
     #[error(
-        "downgrading would unapply the squash baseline `{baseline}`, but this database ran the revisions it replaced ({replaced}), not the baseline: their rows cannot be unapplied one by one any more; downgrade to `{baseline}` at most, or, to go below it, use {release} (the last release that has those revisions)"
+        "this downgrade (or stamp) would unapply the squash baseline `{baseline}`, but this database ran the revisions it replaced ({replaced}), not the baseline: their rows cannot be unapplied one by one any more; downgrade or stamp to `{baseline}` at most, or, to go below it, use {release} (the last release that has those revisions)"
     )]
     BelowSquash {
         /// The baseline.

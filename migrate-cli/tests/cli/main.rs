@@ -29,5 +29,6 @@ mod session;
 mod sets;
 mod shipped;
 mod squash;
+mod squash_databases;
 mod test_from;
 mod variables;

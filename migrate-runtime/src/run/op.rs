@@ -117,7 +117,8 @@ impl<'m> Run<'m> {
             },
             (Direction::Upgrade, false) => plan::stamp(graph, &applied, &target)?,
         };
-        if direction == Direction::Downgrade {
+        // A stamp below a baseline unapplies it too (`plan.direction`, not the verb's).
+        if plan.direction == Direction::Downgrade {
             below_squash(graph, &replaced, &rows, &plan)?;
         }
         if direction == Direction::Downgrade && !plan.is_empty() && !unknown.is_empty() {
