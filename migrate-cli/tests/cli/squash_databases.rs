@@ -112,3 +112,40 @@ fn a_stamp_below_a_baseline_on_old_rows_is_refused() {
         &["--dir", "migrations", "--database-url", &old, "current", "--check"],
     );
 }
+
+/// A newer build's revision above the squash, unapplied with the downgrade
+/// its row stored, on a database whose rows are the squashed revisions: the
+/// replaced rows are the baseline's, not more revisions to rebuild.
+#[test]
+fn a_stored_downgrade_on_old_rows_unapplies_only_the_newer_revision() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    write_folder(cwd);
+    std::fs::write(
+        cwd.join("migrations/z_rev.sql"),
+        "-- rev z\n--\n-- revision: z\n-- down_revision: n\n\n-- migrate:upgrade\nCREATE TABLE w (id integer PRIMARY KEY);\n\n-- migrate:downgrade\nDROP TABLE w;\n",
+    )
+    .unwrap();
+    let old = url(cwd, "old");
+    assert_eq!(on(cwd, &old, &["upgrade"]).code, 0);
+    squash(cwd, "c", "v1");
+    // This build is older than the database: it has no z.
+    std::fs::remove_file(cwd.join("migrations/z_rev.sql")).unwrap();
+    let r = on(cwd, &old, &["downgrade", "--use-stored-downgrade", "n"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("Running downgrade z -> n"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    let current = ok(
+        &mut migrate(cwd),
+        &["--dir", "migrations", "--database-url", &old, "current"],
+    );
+    assert_eq!(current.trim(), "n (head)");
+    ok(
+        &mut migrate(cwd),
+        &["--dir", "migrations", "--database-url", &old, "current", "--check"],
+    );
+}

@@ -149,10 +149,16 @@ pub(crate) async fn resolve(
 
 /// The graph's migrations and, rebuilt from their history rows, the applied
 /// revisions it does not know, with the downgrade SQL stored when they were
-/// applied (checked against the checksum stored beside it).
+/// applied (checked against the checksum stored beside it). Rows of
+/// revisions a squash baseline replaced are not rebuilt: the baseline
+/// stands for them.
 pub(crate) fn with_stored(graph: &Graph<'_>, rows: &[HistoryRow]) -> Result<Vec<Migration>> {
     let mut list: Vec<Migration> = graph.iter().cloned().collect();
-    for r in rows.iter().filter(|r| graph.position(&r.revision).is_none()) {
+    let replaced = migrate_core::squash::Replaced::of(graph);
+    for r in rows
+        .iter()
+        .filter(|r| graph.position(&r.revision).is_none() && replaced.baseline_of(&r.revision).is_none())
+    {
         let refuse = |reason: &str| Error::StoredDowngrade {
             revision: r.revision.clone(),
             reason: reason.to_owned(),
