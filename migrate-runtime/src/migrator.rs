@@ -207,9 +207,12 @@ impl Migrations {
     }
 
     /// This list with `repeatables`, in the order they are applied (as
-    /// `migrate_core::repeatable::validate` returns them).
+    /// `migrate_core::repeatable::validate` returns them). The digest of an
+    /// up-to-date history is computed again, on first use, with them: the
+    /// one `embed_migrations!` computed holds the list's own repeatables.
     pub fn with_repeatables(mut self, repeatables: Vec<Migration>) -> Self {
         self.repeatables = Cow::Owned(repeatables);
+        self.digest = None;
         self.computed = OnceLock::new();
         self
     }

@@ -90,6 +90,21 @@ macro_rules! repeatables {
             assert_eq!(sent.len(), 1, "{sent:#?}");
             V2.verify(&db.pool).await.unwrap();
         }
+
+        /// An embedded list given other repeatables at run time checks the
+        /// history with them: its start-up short cut does not take release
+        /// 1's digest (which holds release 1's repeatables) as up to date.
+        #[tokio::test]
+        async fn an_embedded_list_given_repeatables_at_run_time_applies_them() {
+            let Some(db) = db::fresh().await else { return };
+            V1.upgrade(&db.pool, "head").await.unwrap();
+            let given = V1.clone().with_repeatables(V2.repeatables().to_vec());
+            assert_ne!(given.applied_digest(), V1.applied_digest());
+            let report = given.upgrade(&db.pool, "head").await.unwrap();
+            assert_eq!(report.revisions(), ["repeatable:active", "repeatable:a_count"]);
+            assert_eq!(db::count(&db.pool, "active").await, 2);
+            assert!(given.upgrade(&db.pool, "head").await.unwrap().is_empty());
+        }
     };
 }
 
