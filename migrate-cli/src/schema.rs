@@ -58,6 +58,12 @@ impl Interrupt {
         }
     }
 
+    /// Whether Ctrl-C has been pressed, now or earlier, without waiting.
+    pub(crate) fn has_fired(&mut self) -> bool {
+        self.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+            .is_ready()
+    }
+
     /// Ready once Ctrl-C has been pressed, now or earlier.
     fn fired(&mut self) -> impl std::future::Future<Output = ()> + '_ {
         std::future::poll_fn(|cx| self.poll(cx))

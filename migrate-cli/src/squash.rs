@@ -101,7 +101,11 @@ pub(crate) async fn squash(s: &Settings, req: &Request<'_>, out: &Output) -> Res
         out,
     };
     proof.run(&before, &mut interrupt).await?;
-    staging.commit(s, &plan, req.delete)?;
+    if interrupt.has_fired() {
+        // Ctrl-C after the last scratch database: nothing is written.
+        return Err(CliError::Refused("interrupted; nothing was written".into()));
+    }
+    staging.commit(&s.dir, &plan, req.delete, |from, to| std::fs::rename(from, to))?;
     out.result(&format!("{}/{}", s.dir_shown, plan.name));
     let gone = if req.delete {
         "deleted".to_owned()
@@ -396,13 +400,15 @@ fn differences(before: &Schema, after: &Schema) -> Vec<String> {
 /// where the new folder is put together and the old files wait.
 struct Staging {
     root: PathBuf,
+    /// Left in place when dropped: it holds files a failed undo stranded.
+    keep: bool,
 }
 
 impl Staging {
     fn new(s: &Settings, id: &str) -> Result<Staging, CliError> {
         let root = s.dir.join(format!(".squash-{id}.partial"));
         std::fs::create_dir(&root).map_err(io(format!("cannot create {}", root.display())))?;
-        Ok(Staging { root })
+        Ok(Staging { root, keep: false })
     }
 
     /// The folder as it will be, whole, to load and prove: the files left as
@@ -440,54 +446,115 @@ impl Staging {
         Ok(folder)
     }
 
-    /// The moves, undone in reverse if one fails; the staging folder removed either way.
-    fn commit(self, s: &Settings, plan: &Squashed, delete: bool) -> Result<(), CliError> {
-        let moved = s.dir.join(SQUASHED).join(&plan.id);
+    /// The moves, undone in reverse if one fails. The staging folder (with
+    /// `previous/`, the rewritten files as they were, and with `--delete`
+    /// `deleted/`, the squashed files) is removed once every move is done,
+    /// or once every done move is undone; kept, and named, when an undo fails.
+    /// `rename` makes each move (`std::fs::rename`; a test injects failures).
+    fn commit(
+        mut self,
+        dir: &Path,
+        plan: &Squashed,
+        delete: bool,
+        rename: impl FnMut(&Path, &Path) -> std::io::Result<()>,
+    ) -> Result<(), CliError> {
+        let moved = dir.join(SQUASHED).join(&plan.id);
         let kept = if delete {
             self.root.join("deleted")
         } else {
             moved.clone()
         };
         let previous = self.root.join("previous");
-        let mut done: Vec<(PathBuf, PathBuf)> = Vec::new();
-        let result = (|| -> std::io::Result<()> {
-            std::fs::create_dir_all(&kept)?;
-            std::fs::create_dir_all(&previous)?;
-            let mut step = |from: PathBuf, to: PathBuf| -> std::io::Result<()> {
-                std::fs::rename(&from, &to)?;
-                done.push((from, to));
-                Ok(())
-            };
-            for name in &plan.old {
-                step(s.dir.join(name), kept.join(name))?;
-            }
-            for (name, _) in &plan.rewritten {
-                step(s.dir.join(name), previous.join(name))?;
-                step(self.root.join("folder").join(name), s.dir.join(name))?;
-            }
-            step(self.root.join("folder").join(&plan.name), s.dir.join(&plan.name))
-        })();
-        if result.is_err() {
-            for (from, to) in done.iter().rev() {
-                let _ = std::fs::rename(to, from);
-            }
+        let folder = self.root.join("folder");
+        let undo_dirs = || {
             if !delete {
                 let _ = std::fs::remove_dir(&moved);
-                let _ = std::fs::remove_dir(s.dir.join(SQUASHED));
+                let _ = std::fs::remove_dir(dir.join(SQUASHED));
+            }
+        };
+        for dir in [&kept, &previous] {
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                undo_dirs();
+                return Err(io(format!("cannot create {} (the folder is as it was)", dir.display()))(e));
             }
         }
-        let _ = std::fs::remove_dir_all(&self.root);
-        result.map_err(io(format!(
-            "cannot move the files of {} (the folder is as it was)",
-            s.dir_shown
-        )))
+        let mut moves: Vec<(PathBuf, PathBuf)> = plan.old.iter().map(|n| (dir.join(n), kept.join(n))).collect();
+        for (name, _) in &plan.rewritten {
+            moves.push((dir.join(name), previous.join(name)));
+            moves.push((folder.join(name), dir.join(name)));
+        }
+        moves.push((folder.join(&plan.name), dir.join(&plan.name)));
+        let failed = match move_all(&moves, rename) {
+            Ok(()) => return Ok(()),
+            Err(failed) => failed,
+        };
+        if failed.not_undone.is_empty() {
+            undo_dirs();
+            return Err(io(format!(
+                "cannot move {} to {} (the folder is as it was)",
+                failed.from.display(),
+                failed.to.display()
+            ))(failed.error));
+        }
+        // What is left in the staging folder may be the only copy of a file.
+        self.keep = true;
+        let stranded: Vec<String> = failed
+            .not_undone
+            .iter()
+            .map(|(at, home, e)| format!("{} is at {} ({e})", home.display(), at.display()))
+            .collect();
+        Err(io(format!(
+            "cannot move {} to {}, and undoing the moves done failed too, so the folder is NOT as it was: {}; the original files are in {} (the rewritten ones in {}/, the squashed ones in {}/), kept for you to put back by hand",
+            failed.from.display(),
+            failed.to.display(),
+            stranded.join("; "),
+            self.root.display(),
+            previous.display(),
+            kept.display(),
+        ))(failed.error))
     }
+}
+
+/// A move of [`move_all`] that failed: which, why, and the done moves that
+/// could not be undone (where the file is, where it belongs, why).
+#[derive(Debug)]
+struct MoveFailed {
+    from: PathBuf,
+    to: PathBuf,
+    error: std::io::Error,
+    not_undone: Vec<(PathBuf, PathBuf, std::io::Error)>,
+}
+
+/// Makes each move `(from, to)` with `rename`, in order; on the first that
+/// fails, undoes the done ones in reverse and says which could not be.
+fn move_all(
+    moves: &[(PathBuf, PathBuf)],
+    mut rename: impl FnMut(&Path, &Path) -> std::io::Result<()>,
+) -> Result<(), MoveFailed> {
+    for (n, (from, to)) in moves.iter().enumerate() {
+        if let Err(error) = rename(from, to) {
+            let not_undone = moves[..n]
+                .iter()
+                .rev()
+                .filter_map(|(home, at)| rename(at, home).err().map(|e| (at.clone(), home.clone(), e)))
+                .collect();
+            return Err(MoveFailed {
+                from: from.clone(),
+                to: to.clone(),
+                error,
+                not_undone,
+            });
+        }
+    }
+    Ok(())
 }
 
 impl Drop for Staging {
     fn drop(&mut self) {
         // A failed proof or an interrupted run leaves nothing behind.
-        let _ = std::fs::remove_dir_all(&self.root);
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
     }
 }
 
@@ -499,6 +566,97 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A folder with the squashed files a, b, the file n above them, and a
+    /// staging folder holding n rewritten and the baseline.
+    fn staged(dir: &Path) -> (Staging, Squashed) {
+        for (name, text) in [("a.sql", "a"), ("b.sql", "b"), ("n.sql", "n old")] {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        let root = dir.join(".squash-base9.partial");
+        std::fs::create_dir_all(root.join("folder")).unwrap();
+        std::fs::write(root.join("folder/n.sql"), "n new").unwrap();
+        std::fs::write(root.join("folder/base9.sql"), "baseline").unwrap();
+        let plan = Squashed {
+            id: "base9".into(),
+            name: "base9.sql".into(),
+            old: vec!["a.sql".into(), "b.sql".into()],
+            rewritten: vec![("n.sql".into(), "n new".into())],
+        };
+        (Staging { root, keep: false }, plan)
+    }
+
+    /// A move that fails undoes the ones done, and the folder is as it was.
+    #[test]
+    fn a_failed_move_is_undone_and_the_staging_folder_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let (staging, plan) = staged(dir);
+        let root = staging.root.clone();
+        let said = staging
+            .commit(dir, &plan, true, |from, to| match from.ends_with("folder/n.sql") {
+                true => Err(std::io::Error::other("disk full")),
+                false => std::fs::rename(from, to),
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            said.contains("the folder is as it was") && said.contains("disk full"),
+            "{said}"
+        );
+        for (name, text) in [("a.sql", "a"), ("b.sql", "b"), ("n.sql", "n old")] {
+            assert_eq!(std::fs::read_to_string(dir.join(name)).unwrap(), text);
+        }
+        assert!(!root.exists());
+    }
+
+    /// When an undo fails too, the staging folder, which holds the only copy
+    /// of the files not put back, is kept, and the error names it and them.
+    #[test]
+    fn a_failed_undo_keeps_the_staging_folder_and_says_the_folder_changed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let (staging, plan) = staged(dir);
+        let root = staging.root.clone();
+        let said = staging
+            .commit(dir, &plan, true, |from, to| {
+                // The move of n's new text fails, and so does putting b back.
+                if from.ends_with("folder/n.sql") || (to.ends_with("b.sql") && from.ends_with("deleted/b.sql")) {
+                    return Err(std::io::Error::other("disk full"));
+                }
+                std::fs::rename(from, to)
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(said.contains("the folder is NOT as it was"), "{said}");
+        let b_at = root.join("deleted/b.sql");
+        assert!(said.contains(&format!("is at {}", b_at.display())), "{said}");
+        assert!(said.contains(&root.display().to_string()), "{said}");
+        assert_eq!(
+            std::fs::read_to_string(&b_at).unwrap(),
+            "b",
+            "the only copy of b is kept"
+        );
+        // What could be put back was.
+        assert_eq!(std::fs::read_to_string(dir.join("a.sql")).unwrap(), "a");
+        assert_eq!(std::fs::read_to_string(dir.join("n.sql")).unwrap(), "n old");
+    }
+
+    /// Every move done: the old files gone (`--delete`), the new ones in place, no staging folder.
+    #[test]
+    fn a_commit_that_succeeds_leaves_no_staging_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let (staging, plan) = staged(dir);
+        let root = staging.root.clone();
+        staging
+            .commit(dir, &plan, true, |from, to| std::fs::rename(from, to))
+            .unwrap();
+        assert!(!dir.join("a.sql").exists() && !dir.join("b.sql").exists());
+        assert_eq!(std::fs::read_to_string(dir.join("n.sql")).unwrap(), "n new");
+        assert_eq!(std::fs::read_to_string(dir.join("base9.sql")).unwrap(), "baseline");
+        assert!(!root.exists());
+    }
 
     #[test]
     fn the_point_is_renamed_in_the_header_only() {
