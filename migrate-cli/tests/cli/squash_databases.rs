@@ -149,3 +149,112 @@ fn a_stored_downgrade_on_old_rows_unapplies_only_the_newer_revision() {
         &["--dir", "migrations", "--database-url", &old, "current", "--check"],
     );
 }
+
+/// Every file under `dir`, with its text, sorted.
+fn snapshot(dir: &Path) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = walkdir(dir)
+        .into_iter()
+        .map(|p| (p.display().to_string(), std::fs::read_to_string(&p).unwrap()))
+        .collect();
+    out.sort();
+    out
+}
+
+fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walkdir(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The application's revision depends on `jobq@j2`: squashing jobq up to
+/// j2 (or above) would leave that dependency unmet on every new database,
+/// so it is refused, naming both, and nothing is written.
+#[test]
+fn a_squash_that_replaces_another_sets_dependency_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let write = |dir: &str, id: &str, parent: &str, header: &str, up: &str| {
+        std::fs::create_dir_all(cwd.join(dir)).unwrap();
+        std::fs::write(
+            cwd.join(dir).join(format!("{id}_m.sql")),
+            format!("-- {id}\n-- revision: {id}\n-- down_revision: {parent}\n{header}\n-- migrate:upgrade\n{up}\n"),
+        )
+        .unwrap();
+    };
+    write("jobq", "j1", "", "", "CREATE TABLE jobq_job (id INTEGER PRIMARY KEY);");
+    write("jobq", "j2", "j1", "", "ALTER TABLE jobq_job ADD COLUMN at_ TEXT;");
+    write(
+        "jobq",
+        "j3",
+        "j2",
+        "",
+        "CREATE TABLE jobq_log (id INTEGER PRIMARY KEY);",
+    );
+    write(
+        "migrations",
+        "a1",
+        "",
+        "-- depends_on: jobq@j2",
+        "CREATE TABLE report (job INTEGER REFERENCES jobq_job (id));",
+    );
+    std::fs::write(
+        cwd.join("migrate.toml"),
+        format!(
+            "database_url = \"sqlite:{}\"\n\n[sets.jobq]\ndir = \"jobq\"\n",
+            cwd.join("app.db").display()
+        ),
+    )
+    .unwrap();
+    let before = snapshot(cwd);
+    for to in ["j2", "j3"] {
+        let said = fails(
+            &mut migrate(cwd),
+            &[
+                "--set",
+                "jobq",
+                "--dialect",
+                "sqlite",
+                "squash",
+                "--to",
+                to,
+                "--release",
+                "v1",
+            ],
+            1,
+        );
+        assert!(
+            said.contains("revision `a1` (migrations/a1_m.sql) of the application's migrations depends on `jobq@j2`, which this squash would replace")
+                && said.contains("nothing was written"),
+            "{said}"
+        );
+        assert_eq!(snapshot(cwd), before, "nothing written");
+    }
+    // Below the dependency, the squash goes ahead.
+    write("jobq", "j0", "", "", "CREATE TABLE jobq_meta (id INTEGER PRIMARY KEY);");
+    std::fs::write(
+        cwd.join("jobq/j1_m.sql"),
+        "-- j1\n-- revision: j1\n-- down_revision: j0\n\n-- migrate:upgrade\nCREATE TABLE jobq_job (id INTEGER PRIMARY KEY);\n",
+    )
+    .unwrap();
+    ok(
+        &mut migrate(cwd),
+        &[
+            "--set",
+            "jobq",
+            "--dialect",
+            "sqlite",
+            "squash",
+            "--to",
+            "j1",
+            "--release",
+            "v1",
+        ],
+    );
+}
