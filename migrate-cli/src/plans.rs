@@ -63,7 +63,10 @@ pub(crate) async fn write(
     let migrator = database::migrator(migrations, s, out);
     let planned = migrator.plan_upgrade(&mut db, target).await;
     let due = match &planned {
-        Ok(_) => crate::repeatables::due_on(&migrator, migrations, &mut db, target, None).await,
+        Ok(done) => {
+            let steps = done.steps.iter().map(|st| st.revision.as_str()).collect();
+            crate::repeatables::due_on(&migrator, migrations, &mut db, (target, steps), None).await
+        }
         Err(_) => Ok(Vec::new()),
     };
     database::close(db, out).await;

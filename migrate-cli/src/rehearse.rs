@@ -29,7 +29,10 @@ pub(crate) async fn run(
     }
     let rehearsal = migrator.rehearse(&mut db, target).await;
     let due = match &rehearsal {
-        Ok(_) => crate::repeatables::due_on(&migrator, migrations, &mut db, target, phase).await,
+        Ok(done) => {
+            let steps = done.steps.iter().map(|st| st.revision.as_str()).collect();
+            crate::repeatables::due_on(&migrator, migrations, &mut db, (target, steps), phase).await
+        }
         Err(_) => Ok(Vec::new()),
     };
     database::close(db, out).await;

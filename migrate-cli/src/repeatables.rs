@@ -82,16 +82,26 @@ pub(crate) fn due(migrations: &migrate_runtime::Migrations, history: &[HistoryEn
         .collect()
 }
 
-/// [`due`] on the database `db` for an upgrade to `target`: none unless it
-/// goes to head with no phase holding it back.
+/// [`due`] on the database `db` for an upgrade to `target` whose planned
+/// steps are `steps` (revision ids, in order): none unless it goes to the
+/// head (`head`, the head's id, `+N` reaching it: core's
+/// `plan::reaches_head`) with no phase holding it back.
 pub(crate) async fn due_on(
     migrator: &migrate_runtime::Migrator<'_>,
     migrations: &migrate_runtime::Migrations,
     db: &mut migrate_runtime::server::Database,
-    target: &migrate_core::Target,
+    (target, steps): (&migrate_core::Target, Vec<&str>),
     phase: Option<Phase>,
 ) -> migrate_runtime::Result<Vec<String>> {
-    if *target != migrate_core::Target::Head || phase.is_some() || migrations.repeatables().is_empty() {
+    let graph = migrations.graph().map_err(migrate_runtime::Error::Invalid)?;
+    let plan = migrate_core::Plan {
+        direction: migrate_core::Direction::Upgrade,
+        steps: steps.iter().filter_map(|r| graph.position(r)).collect(),
+    };
+    if !migrate_core::plan::reaches_head(&graph, target, &plan)
+        || phase.is_some()
+        || migrations.repeatables().is_empty()
+    {
         return Ok(Vec::new());
     }
     Ok(due(migrations, &migrator.history(db).await?))

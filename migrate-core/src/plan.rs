@@ -274,10 +274,48 @@ pub fn hold_back(graph: &Graph<'_>, plan: &mut Plan, phase: Phase) -> Option<usi
     Some(held)
 }
 
+/// Whether an upgrade to `target`, whose `plan` this is, goes to the
+/// graph's head, however the target names it: `head`, the head's id (or a
+/// prefix of it, or `<id>+N` landing on it), or `+N` whose steps reach it.
+/// What an upgrade applies the repeatable revisions after
+/// ([`crate::repeatable`]); `base` and any other revision do not.
+pub fn reaches_head(graph: &Graph<'_>, target: &Target, plan: &Plan) -> bool {
+    let Some(head) = graph.head() else {
+        return *target == Target::Head;
+    };
+    match target {
+        Target::Head => true,
+        Target::Base => false,
+        Target::Relative(_) => plan.steps.last() == Some(&head),
+        _ => revision_of(graph, target).ok().flatten() == Some(head),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::fixture;
+
+    #[test]
+    fn the_head_reached_however_the_target_names_it() {
+        let ms = fixture("a1 <-\nb1 <- a1\nc1 <- b1");
+        let g = Graph::new(&ms).unwrap();
+        let reaches = |applied: &[bool], text: &str| {
+            let target: Target = text.parse().unwrap();
+            let plan = upgrade(&g, applied, &target).unwrap();
+            reaches_head(&g, &target, &plan)
+        };
+        let none = [false; 3];
+        for text in ["head", "c1", "c", "a1+2", "+3"] {
+            assert!(reaches(&none, text), "{text}");
+        }
+        assert!(reaches(&[true, true, false], "+1"));
+        for text in ["b1", "+2", "a1+1", "base"] {
+            assert!(!reaches(&none, text), "{text}");
+        }
+        // At head already, only a target naming it reaches it.
+        assert!(reaches(&[true; 3], "c1") && !reaches(&[true; 3], "b1"));
+    }
 
     #[test]
     fn each_phase_stops_before_the_next() {

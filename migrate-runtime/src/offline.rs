@@ -222,8 +222,8 @@ impl Migrations {
         // An upgrade to head applies the repeatables after its steps. A script cannot
         // read which the database holds at their checksum: it applies every one, as
         // on a fresh database (each replaces what an earlier text of it created).
-        let repeatables = match (direction, &range.to) {
-            (Direction::Upgrade, Target::Head) => self
+        let repeatables = match direction {
+            Direction::Upgrade if plan::reaches_head(&graph, &range.to, &plan) => self
                 .repeatables()
                 .iter()
                 .map(|m| vars.bind_script_one(m, dialect, direction).map(|b| (m, b)))

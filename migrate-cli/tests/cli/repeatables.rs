@@ -362,3 +362,43 @@ fn migrate_test_applies_the_repeatables_on_postgres() {
         vec!["--database-url".into(), url]
     });
 }
+
+/// A second revision over `project`'s `a1`.
+const A2: &str = "-- notes\n-- revision: a2\n-- down_revision: a1\n\n-- migrate:upgrade\nCREATE TABLE note (id INTEGER PRIMARY KEY);\n\n-- migrate:downgrade\nDROP TABLE note;\n";
+
+/// An upgrade to the head's id, or `+N` reaching it, applies the
+/// repeatables as `upgrade head` does, and `--rehearse` and `--sql` say so;
+/// one to a revision below the head applies none, and `current --check`
+/// counts them pending until then.
+#[test]
+fn an_upgrade_naming_the_head_applies_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    project(cwd);
+    std::fs::write(cwd.join("migrations/a2_note.sql"), A2).unwrap();
+    let url = format!("sqlite:{}", cwd.join("app.db").display());
+    let u = ["--database-url", url.as_str()];
+    let with = |args: &[&'static str]| -> Vec<&str> { args.iter().copied().chain(u.iter().copied()).collect() };
+    let ran = ok(&mut migrate(cwd), &with(&["upgrade", "a1"]));
+    assert!(!ran.contains("Running repeatable"), "{ran}");
+    let pending = fails(&mut migrate(cwd), &with(&["current", "--check"]), 3);
+    assert!(pending.contains("repeatable:active"), "{pending}");
+    let rehearsed = ok(&mut migrate(cwd), &with(&["upgrade", "a2", "--rehearse"]));
+    assert!(
+        rehearsed.contains("repeatable:active (new), repeatable:a_count (new)"),
+        "{rehearsed}"
+    );
+    let script = ok(&mut migrate(cwd), &["upgrade", "--sql", "a1:a2", "--dialect", "sqlite"]);
+    assert_eq!(script.matches("-- Running repeatable ").count(), 2, "{script}");
+    let ran = ok(&mut migrate(cwd), &with(&["upgrade", "a2"]));
+    assert_eq!(ran.matches("Running repeatable").count(), 2, "{ran}");
+    ok(&mut migrate(cwd), &with(&["current", "--check"]));
+
+    // `+N` from an empty database: the repeatables when it reaches the head, not before.
+    let other = format!("sqlite:{}", cwd.join("other.db").display());
+    let ran = ok(&mut migrate(cwd), &["upgrade", "+1", "--database-url", &other]);
+    assert!(!ran.contains("Running repeatable"), "{ran}");
+    let ran = ok(&mut migrate(cwd), &["upgrade", "+1", "--database-url", &other]);
+    assert_eq!(ran.matches("Running repeatable").count(), 2, "{ran}");
+    ok(&mut migrate(cwd), &["current", "--check", "--database-url", &other]);
+}

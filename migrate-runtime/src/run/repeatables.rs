@@ -3,8 +3,9 @@
 //! `migrate_core::history::pending_repeatables`), and applying them, each a
 //! step of its own whose history row (`repeatable:<name>`) is replaced.
 //!
-//! A downgrade, a stamp, an upgrade to a revision other than head and one
-//! a phase stops part-way leave them alone.
+//! A downgrade, a stamp, an upgrade to a revision other than head (`head`,
+//! its id, `+N` reaching it: `plan::reaches_head`) and one a phase stops
+//! part-way leave them alone.
 
 use super::*;
 use migrate_core::repeatable::is_repeatable;
@@ -61,9 +62,15 @@ impl<'m> Run<'m> {
     }
 
     /// The repeatables an upgrade to `target` applies after its versioned
-    /// steps: none unless it goes to head and no phase holds it back.
-    pub(crate) fn repeatables_due(&self, rows: &[HistoryRow], target: &Target, report: &Report) -> Vec<Migration> {
-        if *target != Target::Head || report.held_back.is_some() {
+    /// steps, `plan`: none unless it goes to the head (however the target
+    /// names it, `plan::reaches_head`) and no phase holds it back.
+    pub(crate) fn repeatables_due(
+        &self,
+        rows: &[HistoryRow],
+        (graph, target, plan): (&Graph<'_>, &Target, &plan::Plan),
+        report: &Report,
+    ) -> Vec<Migration> {
+        if !plan::reaches_head(graph, target, plan) || report.held_back.is_some() {
             return Vec::new();
         }
         history::pending_repeatables(self.migrations.repeatables(), &read_rows(rows))
