@@ -803,8 +803,8 @@ fn history_rows<'a>(graph: &'a Graph<'a>, keep: &[bool], entries: Option<&'a [Hi
     }
     for i in (0..graph.len()).rev().filter(|&i| keep[i]) {
         let m = graph.get(i);
-        // A baseline with no row of its own stands on its squash point's row.
-        let applied = applied_row(m.revision()).or_else(|| m.replaces().last().and_then(applied_row));
+        // A baseline with no row of its own stands on its squash point's row (the runtime's reading).
+        let applied = applied_row(m.revision());
         let is_applied = applied.is_some_and(|a| a.state == State::Applied);
         let mut marks = marks(graph, i, current.contains(&m.revision()), is_applied);
         if applied.is_some_and(|a| a.state == State::Backfilling) {

@@ -130,6 +130,21 @@ pub fn current_heads<'a>(graph: &Graph<'_>, applied: &[(&'a str, Vec<&'a str>)])
             parents.extend(graph.get(b).replaces());
         }
     }
+    // A baseline listed beside its squash point's row (the row stands for it,
+    // crate::squash) is the head there, not the point; a row above the point is above it too.
+    let listed: std::collections::HashSet<&str> = applied.iter().map(|(r, _)| *r).collect();
+    for b in applied.iter().filter_map(|(r, _)| graph.position(r)) {
+        let Some(point) = graph.get(b).replaces().last() else {
+            continue;
+        };
+        if !listed.contains(point) {
+            continue;
+        }
+        match parents.contains(point) {
+            true => parents.insert(graph.get(b).revision()),
+            false => parents.insert(point),
+        };
+    }
     // What a known revision needs through `depends_on` is not a head either (Alembic's heads).
     for (revision, _) in applied {
         if let Some(i) = graph.position(revision) {

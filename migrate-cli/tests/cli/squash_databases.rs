@@ -258,3 +258,27 @@ fn a_squash_that_replaces_another_sets_dependency_is_refused() {
         ],
     );
 }
+
+/// A database at the squash point, its rows the old revisions: `current`,
+/// `history` and `history --graph` all stand it at the baseline, one reading
+/// (the runtime's) for every verb.
+#[test]
+fn a_database_at_the_squash_point_stands_at_the_baseline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    write_folder(cwd);
+    let old = url(cwd, "old");
+    assert_eq!(on(cwd, &old, &["upgrade", "c"]).code, 0);
+    let id = squash(cwd, "c", "v1");
+    let db = ["--dir", "migrations", "--database-url", old.as_str()];
+    let current = ok(&mut migrate(cwd), &[&db[..], &["current"]].concat());
+    assert_eq!(current.trim(), id);
+    let history = ok(&mut migrate(cwd), &[&db[..], &["history"]].concat());
+    assert!(
+        history.contains(&format!("<base> -> {id} (current), baseline")),
+        "{history}"
+    );
+    assert!(history.contains("b -> c (squashed into a baseline)"), "{history}");
+    let graph = ok(&mut migrate(cwd), &[&db[..], &["history", "--graph"]].concat());
+    assert!(graph.contains(&format!("{id} (base) (current)")), "{graph}");
+}

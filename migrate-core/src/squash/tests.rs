@@ -190,3 +190,18 @@ fn a_rust_revision_cannot_be_a_baseline() {
         "{e:?}"
     );
 }
+
+/// The current heads of old rows with the baseline standing on them (as
+/// `history` lists them): the baseline at its point, the row above past it.
+#[test]
+fn a_baseline_standing_on_its_point_is_the_head_there() {
+    let ms = with_baseline("x <-\nd <- x", "x", &["a", "b", "c"]);
+    let g = Graph::new(&ms).expect("valid");
+    let at_point: Vec<(&str, Vec<&str>)> = vec![("a", vec![]), ("b", vec!["a"]), ("c", vec!["b"]), ("x", vec![])];
+    assert_eq!(crate::history::current_heads(&g, &at_point), ["x"]);
+    let mut past = at_point.clone();
+    past.push(("d", vec!["c"]));
+    assert_eq!(crate::history::current_heads(&g, &past), ["d"]);
+    // Without the baseline listed, the old rows read as before.
+    assert_eq!(crate::history::current_heads(&g, &at_point[..3]), ["c"]);
+}

@@ -12,6 +12,8 @@ mod planned;
 mod rehearse;
 mod repeatables;
 mod resolve;
+#[cfg(test)]
+mod tests;
 mod wait;
 
 pub(crate) use apply::{Applying, Mode};
@@ -145,11 +147,19 @@ impl<'m> Run<'m> {
     pub(crate) fn current_of(&self, rows: &[HistoryRow]) -> Result<Vec<String>> {
         let graph = self.graph()?;
         // A revision whose downgrade failed or is under way is still (partly) there.
-        let applied: Vec<(&str, Vec<&str>)> = rows
+        let mut applied: Vec<(&str, Vec<&str>)> = rows
             .iter()
             .filter(|r| matches!(r.state, State::Applied | State::Downgrading | State::DowngradeFailed))
             .map(|r| (r.revision.as_str(), r.parents()))
             .collect();
+        // A baseline standing on its squash point's row is where such a database is.
+        let finished: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.state == State::Applied)
+            .map(|r| r.revision.as_str())
+            .collect();
+        let stand = migrate_core::squash::stand_ins(&graph, &finished);
+        applied.extend(stand.applied.iter().map(|&b| (graph.get(b).revision(), Vec::new())));
         Ok(history::current_heads(&graph, &applied)
             .into_iter()
             .map(str::to_owned)
@@ -177,15 +187,30 @@ impl<'m> Run<'m> {
                     .map(|b| b.batch()),
             ),
         };
+        // A baseline whose squash point's row is applied counts as applied
+        // (`squash::stand_ins`, as every run reads it): it stands on that row,
+        // which is still listed itself, as a revision this list does not know.
+        let finished: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.state == State::Applied)
+            .map(|r| r.revision.as_str())
+            .collect();
+        let stand = migrate_core::squash::stand_ins(&graph, &finished);
+        let stands_on = |i: usize| {
+            let point = graph.get(i).replaces().last()?;
+            stand.applied.contains(&i).then(|| by_id.get(point).copied()).flatten()
+        };
+        let stood: Vec<Option<&HistoryRow>> = (0..graph.len()).map(stands_on).collect();
         let mut out: Vec<HistoryEntry> = graph
             .iter()
-            .map(|m| HistoryEntry {
+            .zip(stood)
+            .map(|(m, stood)| HistoryEntry {
                 revision: m.revision().to_owned(),
                 down_revisions: m.down_revisions().map(str::to_owned).collect(),
                 message: m.message().to_owned(),
                 known: true,
                 phase: m.phase(),
-                applied: by_id.remove(m.revision()).map(applied),
+                applied: by_id.remove(m.revision()).or(stood).map(applied),
                 due: false,
             })
             .collect();
