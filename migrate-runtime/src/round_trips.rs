@@ -97,12 +97,19 @@ impl<'m> Run<'m> {
                 notes: Vec::new(),
                 repeatables: Vec::new(),
             };
+            // The walk's upgrades apply no repeatable, even the one to the head's id
+            // (an upgrade to head applies them): they come once, at the end.
+            let versioned = self.migrations.clone().with_repeatables(Vec::new());
+            let walk = Run {
+                migrations: &versioned,
+                ..self.clone()
+            };
             let mut all_reversible = true;
             let mut walked: i64 = 0;
             for (i, m) in self.migrations.iter().enumerate().filter(|&(i, _)| !applied[i]) {
                 let before = crate::catalog::read(session.conn.backend(), &own).await?;
                 let to = Target::Revision(m.revision().to_owned());
-                let (upgraded, locks) = self.measured_upgrade(&mut session, m, &to).await;
+                let (upgraded, locks) = walk.measured_upgrade(&mut session, m, &to).await;
                 if let Err(e) = upgraded {
                     out.stopped = Some(format!("upgrading {} failed: {e}", m.revision()));
                     return Ok(out);
@@ -128,7 +135,7 @@ impl<'m> Run<'m> {
                     out.revisions.push(trip(RoundTripOutcome::Irreversible));
                     continue;
                 }
-                if let Err(e) = self.step(&mut session, Op::Downgrade(Target::Relative(-1))).await {
+                if let Err(e) = walk.step(&mut session, Op::Downgrade(Target::Relative(-1))).await {
                     out.revisions
                         .push(trip(RoundTripOutcome::DowngradeFailed(e.to_string())));
                     out.stopped = Some(format!("downgrading {} failed", m.revision()));
@@ -141,11 +148,11 @@ impl<'m> Run<'m> {
                 } else {
                     RoundTripOutcome::Differs(found)
                 }));
-                if let Err(e) = self.step(&mut session, Op::Upgrade(to.clone())).await {
+                if let Err(e) = walk.step(&mut session, Op::Upgrade(to.clone())).await {
                     // What the downgrade left is in the way. Where the failure was rolled
                     // back, record the revision without running it and go on.
                     let rolled_back = matches!(&e, Error::Migration { rolled_back: true, .. });
-                    if rolled_back && self.step(&mut session, Op::Stamp(to)).await.is_ok() {
+                    if rolled_back && walk.step(&mut session, Op::Stamp(to)).await.is_ok() {
                         out.notes.push(format!(
                             "{}: upgrading it again failed on what its downgrade left ({e}); recorded it as applied without running it, and went on",
                             m.revision()
@@ -168,7 +175,7 @@ impl<'m> Run<'m> {
                     Some(_) => (Some(Target::Relative(-walked)), "where the walk started"),
                 };
                 if let Some(down) = down
-                    && let Err(e) = self.step(&mut session, Op::Downgrade(down)).await
+                    && let Err(e) = walk.step(&mut session, Op::Downgrade(down)).await
                 {
                     out.stopped = Some(format!("downgrading to {to} failed: {e}"));
                     return Ok(out);
