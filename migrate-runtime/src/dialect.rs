@@ -233,6 +233,10 @@ pub trait HistorySql: Copy {
     /// Drops the digest row, so the next start-up checks row by row.
     fn delete_digest(self, t: &HistoryTable) -> String;
 
+    /// Removes the repeatable revisions' rows (`repeatable:<name>`): a
+    /// downgrade's, so that the next upgrade to head applies every one again.
+    fn delete_repeatables(self, t: &HistoryTable) -> String;
+
     /// The lease table, beside the history table (in its schema): one row per
     /// history table whose runs take a lease instead of an advisory lock.
     fn lease_table(self, t: &HistoryTable) -> String;
@@ -649,6 +653,15 @@ impl HistorySql for Dialect {
 
     fn delete_digest(self, t: &HistoryTable) -> String {
         format!("DELETE FROM {} WHERE revision = ''", self.table(t))
+    }
+
+    fn delete_repeatables(self, t: &HistoryTable) -> String {
+        let pattern = format!("{}%", migrate_core::repeatable::PREFIX);
+        format!(
+            "DELETE FROM {} WHERE revision LIKE {}",
+            self.table(t),
+            self.quote_text(&pattern)
+        )
     }
 
     fn lease_table(self, t: &HistoryTable) -> String {

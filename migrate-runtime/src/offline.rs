@@ -23,7 +23,9 @@
 //! An upgrade script to `head` then applies every repeatable revision
 //! ([`Migrations::repeatables`]), each its own step with its row replaced:
 //! it cannot read which ones the database holds at their checksum, and each
-//! replaces what an earlier text of it created.
+//! replaces what an earlier text of it created. A downgrade script removes
+//! their rows first, as an online downgrade does, so the next upgrade to
+//! head applies them all again.
 //!
 //! # Transactions
 //!
@@ -233,7 +235,8 @@ impl Migrations {
         // The repeatables' rows the digest expects at the end: those it applies, or,
         // from a given state other than base, those this folder's files would have
         // written (a guess the digest's guard checks: if wrong, no digest is written).
-        let assumed = matches!(&range.from, Some(from) if *from != Target::Base);
+        // A downgrade removes their rows (see `render`): it ends holding none.
+        let assumed = matches!(&range.from, Some(from) if *from != Target::Base) && direction == Direction::Upgrade;
         let held = match !repeatables.is_empty() || assumed {
             true => self.repeatables(),
             false => &[],
@@ -322,6 +325,13 @@ fn render(
         // As online: no start-up check may take the short cut while the script runs.
         out.push_str("\n-- Until the last step is done, no start-up check may skip the history rows.\n");
         push_statement(&mut out, &dialect.delete_digest(table));
+    }
+    if direction == Direction::Downgrade && !plan.is_empty() {
+        out.push_str(
+            "\n-- A downgrade forgets the repeatable revisions' rows, whatever its SQL drops: the next\n\
+             -- upgrade to head applies every one again.\n",
+        );
+        push_statement(&mut out, &dialect.delete_repeatables(table));
     }
     for &i in &plan.steps {
         let m = graph.get(i);

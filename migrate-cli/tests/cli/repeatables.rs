@@ -128,7 +128,7 @@ fn scenario(url: &str, query: &dyn Fn(&str) -> String, failure_leaves_a_row: boo
     assert_eq!(query("SELECT n FROM a_count"), "2");
     ok(&mut migrate(cwd), &with(&["current", "--check"]));
 
-    // A downgrade leaves them alone; the history keeps one row each.
+    // The history keeps one row each.
     assert_eq!(
         query("SELECT COUNT(*) FROM migrate_history WHERE revision LIKE 'repeatable:%'"),
         "2"
@@ -302,7 +302,9 @@ fn plans_and_rehearsals_list_the_repeatables_due() {
     let plan = said(&["upgrade", "--plan", "plan.json"]);
     assert!(plan.contains("Plan: 0 steps") && plan.contains(expected), "{plan}");
     assert!(said(&["upgrade", "--rehearse"]).contains(expected));
-    // To a revision other than head: none runs, none listed.
+    // To the head's id: as to head. To a revision below the head: none runs, none listed.
+    assert!(said(&["upgrade", "a1", "--rehearse"]).contains(expected));
+    std::fs::write(cwd.join("migrations/a2_note.sql"), A2).unwrap();
     assert!(!said(&["upgrade", "a1", "--rehearse"]).contains("repeatable:"));
 }
 
@@ -401,4 +403,75 @@ fn an_upgrade_naming_the_head_applies_them() {
     let ran = ok(&mut migrate(cwd), &["upgrade", "+1", "--database-url", &other]);
     assert_eq!(ran.matches("Running repeatable").count(), 2, "{ran}");
     ok(&mut migrate(cwd), &["current", "--check", "--database-url", &other]);
+}
+
+/// A downgrade (here one whose SQL drops the views with the table they read,
+/// as the fixture's `r1` does) forgets every repeatable's row, so the next
+/// upgrade to head creates the views again; `stamp` below the head too, and
+/// a downgrade script says so. `query` returns one value as text.
+fn downgrades_forget_them(url: &str, query: &dyn Fn(&str) -> String) {
+    let m = |folder: &str, args: &[&str]| {
+        let mut cmd = migrate(&crate::support::repo());
+        cmd.args(["--dir", folder, "--database-url", url]);
+        ok(&mut cmd, args)
+    };
+    let (v1, v2) = ("tests/fixtures/repeatables/v1", "tests/fixtures/repeatables/v2");
+    let rows = "SELECT COUNT(*) FROM migrate_history WHERE revision LIKE 'repeatable:%'";
+    m(v1, &["upgrade"]);
+    assert_eq!(query(rows), "3");
+    m(v1, &["downgrade", "base"]);
+    assert_eq!(query(rows), "0");
+    let ran = m(v1, &["upgrade"]);
+    assert_eq!(ran.matches("Running repeatable").count(), 3, "{ran}");
+    assert_eq!(query("SELECT n FROM a_count"), "1");
+    m(v1, &["current", "--check"]);
+
+    // One step down, under the head: the views stay, their rows go, the next upgrade applies them.
+    m(v2, &["upgrade"]);
+    m(v2, &["downgrade", "-1"]);
+    assert_eq!(query(rows), "0");
+    let pending = {
+        let mut cmd = migrate(&crate::support::repo());
+        cmd.args(["--dir", v2, "--database-url", url]);
+        fails(&mut cmd, &["current", "--check"], 3)
+    };
+    assert!(pending.contains("repeatable:total"), "{pending}");
+    let ran = m(v2, &["upgrade"]);
+    assert_eq!(ran.matches("Running repeatable").count(), 3, "{ran}");
+    m(v2, &["current", "--check"]);
+    assert_eq!(query("SELECT n FROM a_count"), "3");
+
+    // A stamp below the head forgets them too.
+    m(v2, &["stamp", "r1"]);
+    assert_eq!(query(rows), "0");
+    let script = m(v2, &["downgrade", "--sql", "head:base"]);
+    assert!(
+        script.contains("migrate_history\" WHERE revision LIKE ") && script.contains("'repeatable:%';"),
+        "{script}"
+    );
+}
+
+#[test]
+fn downgrades_forget_them_on_sqlite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("app.db");
+    let url = format!("sqlite:{}", db.display());
+    let query = |sql: &str| {
+        crate::support::program("sqlite3", &[db.to_str().unwrap(), sql], None)
+            .trim()
+            .to_owned()
+    };
+    downgrades_forget_them(&url, &query);
+}
+
+#[test]
+fn downgrades_forget_them_on_postgres() {
+    let Some(server) = postgres::reachable() else { return };
+    let db = postgres::db(&server);
+    let query = |sql: &str| {
+        postgres::psql(&db.url, &["-A", "-t", "-c", sql], None)
+            .trim()
+            .to_owned()
+    };
+    downgrades_forget_them(&db.url, &query);
 }

@@ -198,6 +198,22 @@ pub(crate) async fn drop_digest(conn: &mut dyn Backend, s: &Settings) -> Result<
     run(conn, sql, "dropping the history digest").await
 }
 
+/// Drops the digest row and the repeatable revisions' rows, in one
+/// transaction where the database has one: the first history write of a
+/// downgrade (or a stamp below), so that whatever its SQL drops (a view over
+/// a table it drops), the next upgrade to head applies every repeatable again.
+pub(crate) async fn drop_digest_and_repeatables(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
+    let d = conn.dialect();
+    let sql = format!("{};\n{}", d.delete_digest(&s.table), d.delete_repeatables(&s.table));
+    let sql = conn.atomically(sql);
+    run(
+        conn,
+        sql,
+        "dropping the history digest and the repeatable revisions' rows",
+    )
+    .await
+}
+
 /// Writes the digest row: after a run's last step, or when a run that changed
 /// nothing found it missing or stale.
 pub(crate) async fn write_digest(conn: &mut dyn Backend, s: &Settings, digest: &Digest) -> Result<()> {

@@ -134,6 +134,18 @@ impl<'m> Run<'m> {
             if at.one_transaction {
                 driver::begin_dropping_digest(conn, s).await?;
                 at.open = Some(report.steps.len());
+            } else if applying.plan.direction == Direction::Downgrade && !applying.replaced.is_empty() {
+                // What a downgrade drops may be under a repeatable (a view over a
+                // table): none stays recorded applied, so the next upgrade to head
+                // applies them all again. Before its first step, with the digest.
+                tracing::info!(
+                    repeatables = applying.replaced.len(),
+                    "a downgrade forgets the repeatable revisions' rows: the next upgrade to head applies them again"
+                );
+                driver::drop_digest_and_repeatables(conn, s).await?;
+                for (revision, checksum, state) in std::mem::take(&mut applying.replaced) {
+                    applying.digest.remove(&revision, &checksum, state);
+                }
             } else {
                 driver::drop_digest(conn, s).await?;
             }
