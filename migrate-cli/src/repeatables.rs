@@ -56,6 +56,11 @@ fn repeatable_marks(e: &HistoryEntry) -> Vec<&'static str> {
 /// one that runs`. What `--plan` and `--rehearse` list.
 pub(crate) fn due(migrations: &migrate_runtime::Migrations, history: &[HistoryEntry]) -> Vec<String> {
     use migrate_core::{State, history::Row};
+    // A newer build migrated the database: an upgrade of this one applies none.
+    let squashed = |e: &HistoryEntry| migrations.iter().any(|m| m.replaces().any(|r| r == e.revision));
+    if history.iter().any(|e| !e.known && !is(&e.revision) && !squashed(e)) {
+        return Vec::new();
+    }
     let rows: Vec<Row<'_>> = history
         .iter()
         .filter(|e| is(&e.revision))
@@ -150,4 +155,16 @@ pub(crate) fn shown(m: &migrate_core::Migration, out: &crate::output::Output) ->
         m.message(),
         m.upgrade_sql().trim_end(),
     )
+}
+
+/// The note of an upgrade that left repeatables as a newer build wrote them
+/// ([`migrate_runtime::Report::repeatables_left`]), if it did.
+pub(crate) fn left_note(report: &migrate_runtime::Report) -> Option<String> {
+    if report.repeatables_left.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "Applied no repeatable revision ({} differ from this folder's files): the database holds revisions this folder does not know, so a newer build migrated it and its repeatables are that build's.",
+        report.repeatables_left.join(", ")
+    ))
 }

@@ -449,8 +449,10 @@ pub fn status(graph: &Graph<'_>, rows: &[Row<'_>], unknown: Unknown) -> Result<S
 /// repeatables (`repeatable:<name>`) are read apart. A failed one is an
 /// error and one in progress is reported, like a revision's; the
 /// `repeatables` an upgrade to head would apply ([`pending_repeatables`])
-/// are pending, after the revisions; the row of a repeatable the list no
-/// longer has is left alone. The rest goes through [`status`].
+/// are pending, after the revisions, unless the history holds revisions the
+/// list does not know ([`Status::unknown`]: a newer build migrated the
+/// database, and an upgrade of this one applies none); the row of a
+/// repeatable the list no longer has is left alone. The rest goes through [`status`].
 pub fn status_with_repeatables(
     graph: &Graph<'_>,
     repeatables: &[Migration],
@@ -466,11 +468,15 @@ pub fn status_with_repeatables(
         });
     }
     let mut status = status(graph, &versioned, unknown)?;
-    status.pending.extend(
-        pending_repeatables(repeatables, &own)
-            .into_iter()
-            .map(|m| m.revision().to_owned()),
-    );
+    // Revisions the list does not know: a newer build migrated the database,
+    // the repeatables' rows are its own, and an upgrade of this build applies none.
+    if status.unknown.is_empty() {
+        status.pending.extend(
+            pending_repeatables(repeatables, &own)
+                .into_iter()
+                .map(|m| m.revision().to_owned()),
+        );
+    }
     status.in_progress.extend(
         own.iter()
             .filter(|r| r.state.is_in_progress())

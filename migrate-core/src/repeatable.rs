@@ -270,6 +270,34 @@ mod pending {
         assert!(st.is_current(), "{st:?}");
         let applied: Vec<(&str, Vec<&str>)> = rows.iter().map(|r| (r.revision, Vec::new())).collect();
         assert_eq!(crate::history::current_heads(&g, &applied), ["a"]);
+        // A newer build's revision in the history (marked expand): its
+        // repeatables' rows are its own, none is pending for this build.
+        rows.push(Row {
+            revision: "z",
+            checksum: "sha256:00",
+            state: State::Applied,
+            phase: Some(crate::Phase::Expand),
+        });
+        let changed = [
+            rows[0],
+            Row {
+                revision: "repeatable:v",
+                checksum: "sha256:01",
+                state: State::Applied,
+                phase: Some(crate::Phase::Expand),
+            },
+        ];
+        let st = status_with_repeatables(&g, &ms, &changed, Unknown::ExpandOnly).unwrap();
+        assert_eq!(st.pending, ["repeatable:v"]);
+        let with_newer = [changed[0], changed[1], rows[2]];
+        let st = status_with_repeatables(&g, &ms, &with_newer, Unknown::ExpandOnly).unwrap();
+        assert!(st.is_current() && st.unknown == ["z"], "{st:?}");
+        // A build older than repeatables reads every row with `status`: a
+        // repeatable's row, marked expand as runs write it, is accepted there
+        // as a newer build's expand revision, not refused.
+        let st = crate::history::status(&g, &changed, Unknown::ExpandOnly).unwrap();
+        assert!(st.problems.is_empty() && st.unknown == ["repeatable:v"], "{st:?}");
+        rows.pop();
         // A failed one is a failed state like a revision's.
         rows[1].state = State::UpgradeFailed;
         let failed = status_with_repeatables(&g, &[], &rows, Unknown::ExpandOnly).unwrap_err();

@@ -5,7 +5,7 @@
 //! exactly as an online run would.
 
 use crate::table::HistoryTable;
-use migrate_core::{Checksum, Digest, Migration, State};
+use migrate_core::{Checksum, Digest, Migration, Phase, State};
 pub use migrate_core::{Dialect, UnknownDialect};
 
 /// What a column added after the first version holds.
@@ -333,6 +333,11 @@ impl Parts for Dialect {
 
     fn insert_row(self, t: &HistoryTable, m: &Migration, state: State, execution_ms: &str, full: bool) -> String {
         let parents: Vec<&str> = m.down_revisions().collect();
+        // A repeatable's row is replaced each time it is applied again.
+        let again = migrate_core::repeatable::is_repeatable(m.revision());
+        // Marked `expand`, a repeatable's row is what a build older than
+        // repeatables accepts beside it: a newer build's expand revision.
+        let phase = if again { Some(Phase::Expand) } else { m.phase() };
         let (columns, values) = if full {
             // A Rust revision's downgrade is code, never stored: without its file it is irreversible.
             let down = m.stored_downgrade().filter(|_| !m.is_rust());
@@ -340,8 +345,7 @@ impl Parts for Dialect {
                 ", phase, no_transaction, downgrade, downgrade_checksum, statements_done",
                 format!(
                     ", {}, {}, {}, {}, 0",
-                    m.phase()
-                        .map_or_else(|| "NULL".to_owned(), |p| self.quote_text(p.as_str())),
+                    phase.map_or_else(|| "NULL".to_owned(), |p| self.quote_text(p.as_str())),
                     u8::from(m.no_transaction()),
                     down.map_or_else(|| "NULL".to_owned(), |d| self.quote_text(d)),
                     down.map_or_else(
@@ -353,8 +357,6 @@ impl Parts for Dialect {
         } else {
             ("", String::new())
         };
-        // A repeatable's row is replaced each time it is applied again.
-        let again = migrate_core::repeatable::is_repeatable(m.revision());
         let (insert, upsert) = match self {
             Dialect::Sqlite if again => ("INSERT OR REPLACE", String::new()),
             Dialect::Mysql if again => ("REPLACE", String::new()),

@@ -33,6 +33,12 @@ pub struct Report {
     /// [`Migrator::max_duration`](crate::Migrator::max_duration) ran out:
     /// the next upgrade resumes it after its last committed batch.
     pub paused: Option<String>,
+    /// The repeatable revisions an upgrade to head left as they were,
+    /// though their files differ from their rows, because the history holds
+    /// revisions this build does not know: a newer build migrated the
+    /// database and wrote those rows, and an older build running beside it
+    /// (a rolling deploy) must not put its older texts back. Empty otherwise.
+    pub repeatables_left: Vec<String>,
 }
 
 /// Where a backfill stands after a committed batch, as

@@ -475,3 +475,79 @@ fn downgrades_forget_them_on_postgres() {
     };
     downgrades_forget_them(&db.url, &query);
 }
+
+/// A rolling deploy: release 2 (the fixture's `v2`, its `r2` marked
+/// `expand`) migrates while release 1 still runs; release 1's start-up
+/// upgrade finds a revision it does not know, so it applies none of its
+/// repeatables (its older `active` would replace release 2's) and says so,
+/// and both releases' `current --check` pass. The rows the runs write are
+/// marked `expand`, what a build older than repeatables accepts beside it.
+#[test]
+fn an_older_build_beside_a_newer_one_leaves_the_repeatables_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let fixtures = crate::support::repo().join("tests/fixtures/repeatables");
+    for release in ["v1", "v2"] {
+        std::fs::create_dir_all(cwd.join(release).join("repeatable")).unwrap();
+        for entry in ["", "repeatable"] {
+            for file in std::fs::read_dir(fixtures.join(release).join(entry)).unwrap() {
+                let path = file.unwrap().path();
+                if path.is_file() {
+                    let to = cwd.join(release).join(entry).join(path.file_name().unwrap());
+                    std::fs::copy(&path, to).unwrap();
+                }
+            }
+        }
+    }
+    let r2 = cwd.join("v2/r2_more_members.sql");
+    let text = std::fs::read_to_string(&r2).unwrap();
+    std::fs::write(
+        &r2,
+        text.replace(
+            "-- down_revision: r1\n",
+            "-- down_revision: r1\n-- migrate:phase: expand\n",
+        ),
+    )
+    .unwrap();
+    let db = cwd.join("app.db");
+    let url = format!("sqlite:{}", db.display());
+    let m = |release: &str, args: &[&str]| {
+        let mut cmd = migrate(cwd);
+        cmd.args(["--dir", release, "--database-url", &url]);
+        run(&mut cmd, args)
+    };
+    let query = |sql: &str| {
+        crate::support::program("sqlite3", &[db.to_str().unwrap(), sql], None)
+            .trim()
+            .to_owned()
+    };
+    m("v1", &["upgrade"]);
+    let ran = m("v2", &["upgrade", "--phase", "expand"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(query("SELECT COUNT(*) FROM active"), "3");
+    // Release 1 starts again beside it: nothing runs, the view stays release 2's.
+    let older = m("v1", &["upgrade", "--phase", "expand"]);
+    assert_eq!(older.code, 0, "{}", older.stderr);
+    assert!(!older.stdout.contains("Running"), "{}", older.stdout);
+    assert!(
+        older.stdout.contains(
+            "Applied no repeatable revision (repeatable:active, repeatable:a_count differ from this folder's files)"
+        ),
+        "{}",
+        older.stdout
+    );
+    assert_eq!(query("SELECT COUNT(*) FROM active"), "3");
+    assert!(!m("v1", &["upgrade", "--rehearse"]).stdout.contains("repeatable:"));
+    // Release 2 is current; release 1 sees a newer build's revision (exit 4), and no repeatable pending.
+    let checked = m("v2", &["current", "--check"]);
+    assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
+    let checked = m("v1", &["current", "--check", "--json"]);
+    assert_eq!(checked.code, 4, "{}{}", checked.stdout, checked.stderr);
+    assert!(checked.stdout.contains("\"pending\":[]"), "{}", checked.stdout);
+    let history = m("v1", &["history"]).stdout;
+    assert!(!history.contains("changed: applied again"), "{history}");
+    assert_eq!(
+        query("SELECT DISTINCT phase FROM migrate_history WHERE revision LIKE 'repeatable:%'"),
+        "expand"
+    );
+}

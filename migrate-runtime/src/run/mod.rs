@@ -215,7 +215,14 @@ impl<'m> Run<'m> {
             })
             .collect();
         // Then the repeatables, in the order they are applied; a row's checksum
-        // other than the file's says it is applied again by the next upgrade to head.
+        // other than the file's says it is applied again by the next upgrade to
+        // head, unless a newer build migrated the database (`run::repeatables`).
+        let replaced = migrate_core::squash::Replaced::of(&graph);
+        let newer = rows.iter().any(|r| {
+            graph.position(&r.revision).is_none()
+                && !migrate_core::repeatable::is_repeatable(&r.revision)
+                && replaced.baseline_of(&r.revision).is_none()
+        });
         out.extend(self.migrations.repeatables().iter().map(|m| {
             HistoryEntry {
                 revision: m.revision().to_owned(),
@@ -223,9 +230,10 @@ impl<'m> Run<'m> {
                 message: m.message().to_owned(),
                 known: true,
                 phase: None,
-                due: by_id
-                    .get(m.revision())
-                    .is_none_or(|r| r.state != State::Applied || r.checksum != m.checksum().to_string()),
+                due: !newer
+                    && by_id
+                        .get(m.revision())
+                        .is_none_or(|r| r.state != State::Applied || r.checksum != m.checksum().to_string()),
                 applied: by_id.remove(m.revision()).map(applied),
             }
         }));

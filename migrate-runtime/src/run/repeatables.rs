@@ -63,20 +63,34 @@ impl<'m> Run<'m> {
 
     /// The repeatables an upgrade to `target` applies after its versioned
     /// steps, `plan`: none unless it goes to the head (however the target
-    /// names it, `plan::reaches_head`) and no phase holds it back.
+    /// names it, `plan::reaches_head`) and no phase holds it back; none
+    /// either when the history holds revisions this build does not know,
+    /// `unknown` (a newer build migrated the database: the repeatables'
+    /// rows are its own), listed in [`Report::repeatables_left`].
     pub(crate) fn repeatables_due(
         &self,
         rows: &[HistoryRow],
         (graph, target, plan): (&Graph<'_>, &Target, &plan::Plan),
-        report: &Report,
+        unknown: &[String],
+        report: &mut Report,
     ) -> Vec<Migration> {
         if !plan::reaches_head(graph, target, plan) || report.held_back.is_some() {
             return Vec::new();
         }
-        history::pending_repeatables(self.migrations.repeatables(), &read_rows(rows))
+        let due: Vec<Migration> = history::pending_repeatables(self.migrations.repeatables(), &read_rows(rows))
             .into_iter()
             .cloned()
-            .collect()
+            .collect();
+        if !unknown.is_empty() && !due.is_empty() {
+            report.repeatables_left = due.iter().map(|m| m.revision().to_owned()).collect();
+            tracing::info!(
+                repeatables = %report.repeatables_left.join(", "),
+                newer = %unknown.join(", "),
+                "applying no repeatable revision: the database holds revisions this build does not know, so a newer build migrated it and its repeatables' rows are that build's"
+            );
+            return Vec::new();
+        }
+        due
     }
 
     /// Applies `applying`'s repeatables, in order, after its versioned
