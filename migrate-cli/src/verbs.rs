@@ -568,7 +568,16 @@ async fn current_check(source: Source<'_>, s: &Settings, json: bool, out: &Outpu
 /// heads: "already at" only when it is, else why the verb went nowhere and
 /// which one goes there (an upgrade never unapplies, a downgrade never applies).
 fn nothing_to_do(list: &Migrations, change: Change, t: &str, at: &[String]) -> String {
-    let already = format!("Nothing to do: the database is already at `{t}`.");
+    // A squash point names its baseline (`squash::target`, as the run resolved it).
+    let baseline = list.graph().ok().and_then(|g| {
+        let b = migrate_core::squash::target(&g, t)?.ok()?;
+        Some(g.get(b).revision().to_owned())
+    });
+    let t_shown = match &baseline {
+        Some(b) => format!("{t}` (squashed into the baseline `{b}`)"),
+        None => format!("{t}`"),
+    };
+    let already = format!("Nothing to do: the database is already at `{t_shown}.");
     let shown = if at.is_empty() {
         "base".to_owned()
     } else {
@@ -579,9 +588,11 @@ fn nothing_to_do(list: &Migrations, change: Change, t: &str, at: &[String]) -> S
         "base" => None,
         "head" | "heads" => list.iter().last().map(|m| m.revision().to_owned()),
         other if other.contains(['+', '-']) => return already,
-        other => find(list.iter().as_slice(), other)
-            .ok()
-            .map(|m| m.revision().to_owned()),
+        other => baseline.clone().or_else(|| {
+            find(list.iter().as_slice(), other)
+                .ok()
+                .map(|m| m.revision().to_owned())
+        }),
     };
     let there = match &named {
         None => at.is_empty(),
@@ -593,10 +604,10 @@ fn nothing_to_do(list: &Migrations, change: Change, t: &str, at: &[String]) -> S
             "Nothing to do: the database is at {shown}, above `base`, and upgrade never unapplies revisions; to unapply them all, use `downgrade base`."
         ),
         Change::Upgrade { .. } => format!(
-            "Nothing to do: `{t}` is applied and the database is at {shown}, beyond it, and upgrade never unapplies revisions; to go back to `{t}`, use `downgrade {t}`."
+            "Nothing to do: `{t_shown} is applied and the database is at {shown}, beyond it, and upgrade never unapplies revisions; to go back to `{t}`, use `downgrade {t}`."
         ),
         Change::Downgrade { .. } => format!(
-            "Nothing to do: the database is at {shown} and holds nothing above `{t}` to unapply, and downgrade never applies revisions; to go up to `{t}`, use `upgrade {t}`."
+            "Nothing to do: the database is at {shown} and holds nothing above `{t_shown} to unapply, and downgrade never applies revisions; to go up to `{t}`, use `upgrade {t}`."
         ),
         Change::Stamp { .. } => already,
     }

@@ -115,7 +115,12 @@ fn revision_of(graph: &Graph<'_>, target: &Target) -> Result<Option<usize>, Targ
                 .head()
                 .ok_or_else(|| TargetError::UnknownRevision { id: id.to_owned() })
         } else {
-            graph.resolve(id)
+            // A revision a squash replaced (its whole id, before any prefix):
+            // its point names the baseline.
+            match graph.position(id) {
+                Some(i) => Ok(i),
+                None => crate::squash::target(graph, id).unwrap_or_else(|| graph.resolve(id)),
+            }
         }
     };
     match target {

@@ -17,6 +17,7 @@
 use crate::diagnostic::{Diagnostic, DiagnosticKind};
 use crate::graph::Graph;
 use crate::history::HistoryProblem;
+use crate::target::TargetError;
 use std::collections::HashMap;
 
 /// The replaced ids of a graph's baselines, each with its baseline's position.
@@ -124,6 +125,34 @@ pub(crate) fn replaced_problems<'a>(
         }
     }
     problems
+}
+
+/// What a target naming `id` means when a baseline of `graph` replaced it:
+/// the squash point names the baseline (which stands for the revisions up
+/// to it); any other replaced id is inside the squashed range, where this
+/// list cannot stop ([`TargetError::Squashed`]). `None`: no baseline replaced `id`.
+pub fn target(graph: &Graph<'_>, id: &str) -> Option<Result<usize, TargetError>> {
+    let b = Replaced::of(graph).baseline_of(id)?;
+    let m = graph.get(b);
+    let (point, release) = group_of(m, id);
+    Some(match m.replaces().last() == Some(id) {
+        true => Ok(b),
+        false => Err(TargetError::Squashed {
+            id: id.to_owned(),
+            baseline: m.revision().to_owned(),
+            point: point.to_owned(),
+            release: release.to_owned(),
+        }),
+    })
+}
+
+/// The squash point and release of the squash that replaced `id`, one of
+/// `baseline`'s replaced ids.
+fn group_of<'m>(baseline: &'m crate::migration::Migration, id: &str) -> (&'m str, &'m str) {
+    (
+        baseline.replaces().last().unwrap_or_default(),
+        baseline.squashed().unwrap_or_default(),
+    )
 }
 
 /// The revisions `migrate squash --to P` replaces.

@@ -59,6 +59,21 @@ pub enum TargetError {
         /// The id or prefix given.
         id: String,
     },
+    /// The id of a revision a squash baseline replaced, other than its
+    /// squash point: this list has no revision to stop at there.
+    #[error(
+        "`{id}` was squashed into the baseline `{baseline}`, which stands for the revisions up to `{point}`: this list cannot stop at `{id}`; name `{baseline}` (or `{point}`, which means it), or use {release} (the last release that has `{id}`)"
+    )]
+    Squashed {
+        /// The id given.
+        id: String,
+        /// The baseline that replaced it.
+        baseline: String,
+        /// The squash point of the squash that replaced it.
+        point: String,
+        /// The last release that has it.
+        release: String,
+    },
     /// Several revisions start with this prefix.
     #[error("`{prefix}` is ambiguous: it starts {}; give more characters", candidates.join(", "))]
     AmbiguousPrefix {

@@ -461,6 +461,35 @@ pub(crate) async fn adopt_alembic(s: &Settings, version_table: &str, sql: bool, 
             )));
         }
     };
+    // A head a squash replaced: its squash point is adopted as its baseline;
+    // any other replaced id is inside the squashed range, refused with its release.
+    let graph = migrations.graph()?;
+    let mut inside = None;
+    let heads: Vec<String> = heads
+        .into_iter()
+        .map(|h| match migrate_core::squash::target(&graph, &h) {
+            Some(Ok(b)) if migrations.get(&h).is_none() => graph.get(b).revision().to_owned(),
+            Some(Err(e)) if migrations.get(&h).is_none() => {
+                inside = inside.take().or(Some(e));
+                h
+            }
+            _ => h,
+        })
+        .collect();
+    drop(graph);
+    if let Some(migrate_core::TargetError::Squashed {
+        id,
+        baseline,
+        point,
+        release,
+    }) = inside
+    {
+        database::close(db, out).await;
+        return Err(CliError::Refused(format!(
+            "the database is at Alembic revision `{id}`, which `{}` squashed into the baseline `{baseline}` but is not its squash point `{point}`: upgrade it to `{point}` with {release} (the last release that has `{id}`), then adopt it; nothing was changed",
+            s.dir_shown
+        )));
+    }
     let unknown: Vec<&String> = heads.iter().filter(|h| migrations.get(h).is_none()).collect();
     let refusal = if heads.is_empty() {
         Some(format!(

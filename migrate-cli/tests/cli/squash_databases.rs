@@ -282,3 +282,74 @@ fn a_database_at_the_squash_point_stands_at_the_baseline() {
     let graph = ok(&mut migrate(cwd), &[&db[..], &["history", "--graph"]].concat());
     assert!(graph.contains(&format!("{id} (base) (current)")), "{graph}");
 }
+
+/// A squash point names its baseline as a target (`upgrade`, `stamp`,
+/// `downgrade`); another squashed id is refused, naming the release that has
+/// it; `adopt alembic` of a database Alembic left at the squash point records
+/// the baseline, and one inside the range is refused with the release.
+#[test]
+fn squashed_ids_as_targets_and_alembic_heads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    write_folder(cwd);
+    let (old, empty) = (url(cwd, "old"), url(cwd, "empty"));
+    assert_eq!(on(cwd, &old, &["upgrade", "c"]).code, 0);
+    let id = squash(cwd, "c", "v1");
+    let db = |u: &str, args: &[&str], code: i32| -> String {
+        let all = [&["--dir", "migrations", "--database-url", u][..], args].concat();
+        match code {
+            0 => ok(&mut migrate(cwd), &all),
+            code => fails(&mut migrate(cwd), &all, code),
+        }
+    };
+    // On a fresh database, `upgrade c` runs the baseline and stops there.
+    let r = on(cwd, &empty, &["upgrade", "c"]);
+    assert_eq!(ran(&r.stdout), [id.as_str()], "{}{}", r.stdout, r.stderr);
+    // At the point already: nothing to do, and said so with the baseline.
+    let r = on(cwd, &old, &["upgrade", "c"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("already at `c` (squashed into the baseline `{id}`)")),
+        "{}",
+        r.stderr
+    );
+    let r = on(cwd, &old, &["upgrade", &id]);
+    assert!(r.stderr.contains(&format!("already at `{id}`")), "{}", r.stderr);
+    // Up to head, then a stamp back to the point: only n's row goes.
+    assert_eq!(ran(&on(cwd, &old, &["upgrade"]).stdout), ["n"]);
+    let r = on(cwd, &old, &["stamp", "c"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(db(&old, &["current"], 0).trim(), id);
+    for verb in ["upgrade", "stamp", "downgrade"] {
+        let said = db(&old, &[verb, "b"], 1);
+        assert!(
+            said.contains(&format!("`b` was squashed into the baseline `{id}`")) && said.contains("use v1"),
+            "{verb}: {said}"
+        );
+    }
+
+    // Alembic's word: at the point, adopted as the baseline; inside the range, refused.
+    for (name, version) in [("alembic_at", "c"), ("alembic_inside", "b")] {
+        let file = cwd.join(format!("{name}.db"));
+        crate::support::program(
+            "sqlite3",
+            &[
+                file.to_str().unwrap(),
+                &format!(
+                    "CREATE TABLE alembic_version (version_num varchar(32) NOT NULL); INSERT INTO alembic_version VALUES ('{version}')"
+                ),
+            ],
+            None,
+        );
+    }
+    let at = url(cwd, "alembic_at");
+    db(&at, &["adopt", "alembic"], 0);
+    assert_eq!(db(&at, &["current"], 0).trim(), id);
+    let inside = url(cwd, "alembic_inside");
+    let said = db(&inside, &["adopt", "alembic"], 1);
+    assert!(
+        said.contains("Alembic revision `b`") && said.contains("upgrade it to `c` with v1"),
+        "{said}"
+    );
+}

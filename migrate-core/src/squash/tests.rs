@@ -205,3 +205,24 @@ fn a_baseline_standing_on_its_point_is_the_head_there() {
     // Without the baseline listed, the old rows read as before.
     assert_eq!(crate::history::current_heads(&g, &at_point[..3]), ["c"]);
 }
+
+/// A target naming a squashed id: the point names the baseline, another is
+/// refused with the release that has it; an id no baseline replaced is not one.
+#[test]
+fn a_squash_point_names_its_baseline_as_a_target() {
+    let ms = with_baseline("x <-\nd <- x", "x", &["a", "b", "c"]);
+    let g = Graph::new(&ms).expect("valid");
+    assert_eq!(target(&g, "c"), Some(Ok(0)));
+    match target(&g, "b") {
+        Some(Err(e)) => assert!(
+            e.to_string()
+                .starts_with("`b` was squashed into the baseline `x`, which stands for the revisions up to `c`")
+                && e.to_string().contains("use v1.4.0"),
+            "{e}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(target(&g, "d"), None);
+    let plan = crate::plan::upgrade(&g, &[false, false], &Target::Revision("c".into())).expect("a plan");
+    assert_eq!(plan.steps, [0]);
+}
