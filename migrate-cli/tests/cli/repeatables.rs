@@ -116,6 +116,23 @@ fn scenario(url: &str, query: &dyn Fn(&str) -> String, failure_leaves_a_row: boo
         );
         let refused = fails(&mut migrate(cwd), &with(&["upgrade"]), 1);
         assert!(refused.contains("repeatable:a_count"), "{refused}");
+        // Its file edited since: `--retry` would count the old text's two statements
+        // done off the new one. It is refused, naming the way out, and changes nothing.
+        std::fs::write(cwd.join("migrations/repeatable/a_count.sql"), A_COUNT).unwrap();
+        let refused = fails(
+            &mut migrate(cwd),
+            &with(&["resolve", "repeatable:a_count", "--retry"]),
+            1,
+        );
+        assert!(
+            refused.contains("its file changed since the failed run")
+                && refused.contains("resolve repeatable:a_count --not-applied"),
+            "{refused}"
+        );
+        assert_eq!(
+            query("SELECT state FROM migrate_history WHERE revision = 'repeatable:a_count'"),
+            "upgrade_failed"
+        );
         ok(
             &mut migrate(cwd),
             &with(&["resolve", "repeatable:a_count", "--not-applied"]),

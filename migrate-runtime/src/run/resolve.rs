@@ -78,6 +78,17 @@ impl<'m> Run<'m> {
             }
         }
         let checksum = m.checksum().to_string();
+        if direction == Direction::Upgrade
+            && row.checksum != checksum
+            && migrate_core::repeatable::is_repeatable(revision)
+        {
+            // Its statements done were the old text's: counting them off the new
+            // text would skip statements that never ran. Run whole, it replaces
+            // what the old text left.
+            return Err(cannot(&format!(
+                "its file changed since the failed run, so the statements its row counts as done are not the new text's; resolve it as not applied (`resolve {revision} --not-applied`), then upgrade to head, which runs the new text whole"
+            )));
+        }
         if direction == Direction::Upgrade && row.checksum != checksum {
             tracing::warn!(
                 revision,
