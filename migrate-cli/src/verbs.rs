@@ -473,6 +473,9 @@ async fn change(source: Source<'_>, s: &Settings, change: Change, t: &str, out: 
             ));
         }
     }
+    if let Some(note) = crate::repeatables::left_note(&report) {
+        out.info(&note);
+    }
     if let Some(paused) = &report.paused {
         out.info(&format!(
             "Stopped between two batches of the backfill {} (--max-duration): it stays in progress, and the next upgrade resumes it after its last committed batch.",
