@@ -655,11 +655,18 @@ async fn current(source: Source<'_>, s: &Settings, json: bool, out: &Output) -> 
             .map(|id| {
                 let mut value = json!({
                     "revision": id,
-                    "message": migrations.get(id).map(Migration::message),
+                    // A row the list has no file for (a revision a squash replaced, a
+                    // newer build's): the message its history row stored.
+                    "message": migrations.get(id).map(Migration::message).or_else(|| {
+                        entries.iter().find(|e| e.revision == *id).map(|e| e.message.as_str())
+                    }),
                     "head": Some(id.as_str()) == head,
                 });
                 if failed.contains(id) {
                     value["downgrade_failed"] = Value::Bool(true);
+                }
+                if migrations.get(id).is_none() && migrations.iter().any(|m| m.replaces().any(|r| r == id)) {
+                    value["squashed"] = Value::Bool(true);
                 }
                 value
             })
@@ -776,7 +783,7 @@ async fn history(
             return Ok(());
         }
     };
-    let rows = history_rows(&graph, &keep, entries.as_deref());
+    let rows = history_rows(&graph, migrations.repeatables(), &keep, entries.as_deref());
     if json {
         let value = json!({
             "database": entries.is_some(),
@@ -792,8 +799,27 @@ async fn history(
 }
 
 /// The lines of `history`, newest first: applied revisions this list does
-/// not know, then the list's revisions that `keep` keeps, with their marks.
-fn history_rows<'a>(graph: &'a Graph<'a>, keep: &[bool], entries: Option<&'a [HistoryEntry]>) -> Vec<Row<'a>> {
+/// not know and the `repeatables` (with their files; without a database,
+/// from the list), then the list's revisions that `keep` keeps, with their marks.
+fn history_rows<'a>(
+    graph: &'a Graph<'a>,
+    repeatables: &'a [Migration],
+    keep: &[bool],
+    entries: Option<&'a [HistoryEntry]>,
+) -> Vec<Row<'a>> {
+    let file_of = |id: &str| repeatables.iter().find(|m| m.revision() == id).map(Migration::file);
+    let mut rows: Vec<Row<'a>> = Vec::new();
+    if entries.is_none() {
+        rows.extend(repeatables.iter().map(|m| Row {
+            revision: m.revision(),
+            parents: Vec::new(),
+            message: m.message(),
+            file: Some(m.file()),
+            known: true,
+            marks: vec!["repeatable"],
+            applied: None,
+        }));
+    }
     let entries = entries.unwrap_or_default();
     let applied_row = |id: &str| {
         entries
@@ -803,14 +829,14 @@ fn history_rows<'a>(graph: &'a Graph<'a>, keep: &[bool], entries: Option<&'a [Hi
     };
     let current = current_heads(graph, entries);
 
-    let mut rows: Vec<Row<'a>> = Vec::new();
     // Applied revisions this list does not know are the newest: list them first.
     for e in entries.iter().filter(|e| crate::repeatables::listed(e)) {
         rows.push(Row {
             revision: &e.revision,
             parents: e.down_revisions.iter().map(String::as_str).collect(),
             message: &e.message,
-            file: None,
+            file: file_of(&e.revision).filter(|_| e.known),
+            known: e.known,
             marks: crate::repeatables::marks(graph, e),
             applied: e.applied.as_ref(),
         });
@@ -829,6 +855,7 @@ fn history_rows<'a>(graph: &'a Graph<'a>, keep: &[bool], entries: Option<&'a [Hi
             parents: m.down_revisions().collect(),
             message: m.message(),
             file: Some(m.file()),
+            known: true,
             marks,
             applied,
         });
@@ -865,6 +892,8 @@ struct Row<'a> {
     parents: Vec<&'a str>,
     message: &'a str,
     file: Option<&'a str>,
+    /// A revision or repeatable of the list (its file may be gone: `no file`).
+    known: bool,
     marks: Vec<&'static str>,
     applied: Option<&'a migrate_runtime::Applied>,
 }
@@ -927,7 +956,7 @@ impl Row<'_> {
             "head": self.marks.contains(&"head"),
             "current": self.marks.contains(&"current"),
             "phase": phase,
-            "known": self.file.is_some(),
+            "known": self.known,
             "applied": self.applied.map(|a| json!({
                 "applied_at": a.applied_at,
                 "execution_ms": a.execution_time.as_millis() as u64,

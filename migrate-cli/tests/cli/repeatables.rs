@@ -59,6 +59,28 @@ fn scenario(url: &str, query: &dyn Fn(&str) -> String, failure_leaves_a_row: boo
             .any(|l| l == "repeatable:active (repeatable) (applied), the active accounts"),
         "{history}"
     );
+    // `--json` and `--verbose` give a repeatable its file; without a database it is listed too.
+    let json: serde_json::Value = serde_json::from_str(&ok(&mut migrate(cwd), &with(&["history", "--json"]))).unwrap();
+    let active = json["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["revision"] == "repeatable:active")
+        .unwrap();
+    assert_eq!(active["file"], "migrations/repeatable/active.sql", "{json}");
+    assert_eq!(active["known"], true, "{json}");
+    let verbose = ok(&mut migrate(cwd), &with(&["history", "--verbose"]));
+    assert!(
+        verbose.contains("Rev: repeatable:active (repeatable) (applied)\nPath: migrations/repeatable/active.sql\n"),
+        "{verbose}"
+    );
+    let offline = ok(&mut migrate(cwd), &["history"]);
+    assert!(
+        offline
+            .lines()
+            .any(|l| l == "repeatable:active (repeatable), the active accounts"),
+        "{offline}"
+    );
     let checked = ok(&mut migrate(cwd), &with(&["check"]));
     assert!(
         checked.contains("1 revision(s), 2 repeatable(s), head a1: ok"),
@@ -563,6 +585,12 @@ fn an_older_build_beside_a_newer_one_leaves_the_repeatables_alone() {
     assert!(checked.stdout.contains("\"pending\":[]"), "{}", checked.stdout);
     let history = m("v1", &["history"]).stdout;
     assert!(!history.contains("changed: applied again"), "{history}");
+    // A newer build's revision: `current --json` gives the message its row stored.
+    let current = m("v1", &["current", "--json"]).stdout;
+    assert!(
+        current.contains(r#""revision":"r2""#) && current.contains(r#""message":"more members""#),
+        "{current}"
+    );
     assert_eq!(
         query("SELECT DISTINCT phase FROM migrate_history WHERE revision LIKE 'repeatable:%'"),
         "expand"
