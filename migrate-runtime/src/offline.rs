@@ -628,8 +628,8 @@ mod tests {
             !s.contains("Nothing to do") && s.contains("INSERT OR REPLACE INTO"),
             "{s}"
         );
-        // Not to head: none runs. From base nothing holds a row of it; from head, it
-        // holds the one its file writes, which a downgrade leaves.
+        // Not to head: none runs. From base nothing holds a row of it; a downgrade
+        // removes the one it holds, before its first step, and ends with none.
         let s = list
             .script(Dialect::Mysql, &t, Direction::Upgrade, &"b2".parse().unwrap())
             .unwrap();
@@ -638,8 +638,12 @@ mod tests {
             .script(Dialect::Mysql, &t, Direction::Downgrade, &"head:base".parse().unwrap())
             .unwrap();
         assert!(!s.contains("-- Running repeatable"), "{s}");
+        let removed = s
+            .find("DELETE FROM `migrate_history` WHERE revision LIKE 'repeatable:%';")
+            .unwrap();
+        assert!(removed < s.find("-- Running downgrade").unwrap(), "{s}");
         assert!(
-            s.contains("(revision = 'repeatable:v' AND checksum = 'sha256:") && s.contains("revision <> '') = 1"),
+            !s.contains("(revision = 'repeatable:v' AND checksum = 'sha256:") && s.contains("revision <> '') = 0"),
             "{s}"
         );
     }
