@@ -18,7 +18,7 @@ use crate::schema::{self, Interrupt, with_scratch};
 use migrate_core::graph::Graph;
 use migrate_core::load::load_dir;
 use migrate_core::schema::{Renames, Schema};
-use migrate_core::squash::{Range, range, replaced_ids};
+use migrate_core::squash::{Range, carried, range, replaced_ids};
 use migrate_core::{Migration, format};
 use migrate_runtime::{Dialect, Migrations};
 use std::collections::HashSet;
@@ -88,7 +88,12 @@ pub(crate) async fn squash(s: &Settings, req: &Request<'_>, out: &Output) -> Res
     let generated = migrate_core::schema::generate(d, &Schema::default(), &before, &Renames::default(), true)
         .map_err(|e| CliError::Refused(e.to_string()))?;
     let replaced = replaced_ids(&graph, &range);
-    let text = baseline_text(&generated.file(&message, &id, &[], &now_utc()), &replaced, &release);
+    let release_lines: Vec<String> = carried(&graph, &range).into_iter().chain([release.clone()]).collect();
+    let text = baseline_text(
+        &generated.file(&message, &id, &[], &now_utc()),
+        &replaced,
+        &release_lines,
+    );
     let staging = Staging::new(s, &id)?;
     let staged = staging.folder(s, &plan, &text)?;
     let new = Migrations::load(&staged, &s.dir_shown)?;
@@ -242,18 +247,19 @@ fn release_of(s: &Settings, given: Option<&str>) -> Result<String, CliError> {
 }
 
 /// The baseline's file: the generated one with its `-- migrate:replaces:` and
-/// `-- migrate:squashed:` lines after `created:`.
-fn baseline_text(generated: &str, replaced: &[String], release: &str) -> String {
+/// `-- migrate:squashed:` lines after `created:` (`releases`: the earlier
+/// squashes it carries, then its own release).
+fn baseline_text(generated: &str, replaced: &[String], releases: &[String]) -> String {
     let generated = generated.replacen(
         "-- Written by `migrate revision --autogenerate`: read it before it runs, above all every `-- REVIEW:` line.",
         "-- Written by `migrate squash` from the schema the replaced revisions give, proven equal to it on a scratch database.",
         1,
     );
     let generated = generated.as_str();
-    let lines = format!(
-        "-- migrate:replaces: {}\n-- migrate:squashed: {release}\n",
-        replaced.join(", ")
-    );
+    let mut lines = format!("-- migrate:replaces: {}\n", replaced.join(", "));
+    for release in releases {
+        lines.push_str(&format!("-- migrate:squashed: {release}\n"));
+    }
     match generated.find("\n-- created: ") {
         Some(at) => {
             let end = generated[at + 1..].find('\n').map_or(generated.len(), |e| at + 2 + e);
@@ -709,7 +715,7 @@ mod tests {
             "CREATE TABLE t (id int);",
             "DROP TABLE t;",
         );
-        let text = baseline_text(&file, &["a".into(), "b".into()], "v1.4.0");
+        let text = baseline_text(&file, &["a".into(), "b".into()], &["v1.4.0".into()]);
         let parsed = format::parse("migrations/base9_baseline.sql", &text).expect("a valid baseline");
         assert_eq!(parsed.migration.replaces().collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(parsed.migration.squashed(), Some("v1.4.0"));

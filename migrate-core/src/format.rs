@@ -232,7 +232,8 @@ struct Header<'t> {
     repeatables: Vec<(String, usize)>,
     /// A squash baseline's `-- migrate:replaces:` ids and line (see `format/squash.rs`).
     replaces: Option<(Vec<String>, usize)>,
-    /// A squash baseline's `-- migrate:squashed:` release and line.
+    /// A squash baseline's `-- migrate:squashed:` values (one a line, the
+    /// earlier squashes it carries first) and the line of its own.
     squashed: Option<(String, usize)>,
 }
 
@@ -288,7 +289,7 @@ impl<'t> Header<'t> {
                 format!("`-- migrate:{key}:` must be in the header"),
                 "move it above `-- migrate:upgrade`",
             );
-        } else if self.seen_directives.contains(&key) {
+        } else if self.seen_directives.contains(&key) && key != "squashed" {
             cx.error(
                 DiagnosticKind::BadHeader,
                 n,

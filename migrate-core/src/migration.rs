@@ -174,7 +174,9 @@ pub struct Migration {
     /// A squash baseline's `-- migrate:replaces:` ids (application order, the
     /// squash point last); empty for any other revision.
     replaces: Parents,
-    /// A squash baseline's `-- migrate:squashed:` release.
+    /// A squash baseline's `-- migrate:squashed:` values, one a line: the
+    /// earlier squashes it carries (`RELEASE (up to POINT)`), innermost
+    /// first, then its own release.
     squashed: Option<Cow<'static, str>>,
 }
 
@@ -328,7 +330,9 @@ impl Migration {
 
     /// This migration as a squash baseline (see [`crate::squash`]): it
     /// stands for `replaces` (application order, the squash point last),
-    /// squashed after `release`.
+    /// squashed after `release` (its `-- migrate:squashed:` values, one a
+    /// line: the earlier squashes it carries, `RELEASE (up to POINT)`,
+    /// innermost first, then its own release).
     pub fn with_squash(mut self, replaces: Vec<String>, release: String) -> Migration {
         self.replaces = Parents::Loaded(replaces);
         self.squashed = Some(Cow::Owned(release));
@@ -342,8 +346,24 @@ impl Migration {
     }
 
     /// The release after which this baseline's revisions were squashed
-    /// (`-- migrate:squashed:`): the last one that still has them.
+    /// (its own `-- migrate:squashed:` line): the last one that still has them.
     pub fn squashed(&self) -> Option<&str> {
+        self.squashed.as_deref().and_then(|s| s.lines().last())
+    }
+
+    /// The earlier squashes a baseline carries (its other `-- migrate:squashed:
+    /// RELEASE (up to POINT)` lines), innermost first, as `(release, point)`:
+    /// each replaced its ids up to `POINT` in `-- migrate:replaces:`.
+    pub fn squash_groups(&self) -> impl Iterator<Item = (&str, &str)> {
+        let lines = self.squashed.as_deref().unwrap_or_default();
+        let inner = lines.lines().count().saturating_sub(1);
+        lines.lines().take(inner).filter_map(crate::squash::group)
+    }
+
+    /// Every `-- migrate:squashed:` value as stored, one a line (what
+    /// `embed_migrations!` embeds).
+    #[doc(hidden)]
+    pub fn squashed_lines(&self) -> Option<&str> {
         self.squashed.as_deref()
     }
 

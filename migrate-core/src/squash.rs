@@ -9,7 +9,9 @@
 //!   counts as applied (nothing above it is run again);
 //! - rows of replaced revisions without `P` are a database stopped inside the
 //!   squashed range: [`HistoryProblem::InsideSquash`], refused before any
-//!   statement, naming the release that can take it to `P`.
+//!   statement, naming the release that can take it to `P`; a second squash
+//!   carries each earlier one as `-- migrate:squashed: RELEASE (up to POINT)`
+//!   (innermost first), so the innermost squash it stopped inside is named.
 //!
 //! [`range`] is what `migrate squash` may squash: `P` and its ancestors, when
 //! every revision above reaches them only through `P`.
@@ -77,11 +79,22 @@ pub fn stand_ins<'r>(graph: &Graph<'_>, applied: &[&'r str]) -> StandIns<'r> {
                 out.applied.push(b);
             }
         } else {
+            // The innermost squash it stopped inside: an earlier one this
+            // baseline carries, else its own.
+            let ids: Vec<&str> = m.replaces().collect();
+            let own = (m.squashed().unwrap_or_default(), point);
+            let (release, point) = m
+                .squash_groups()
+                .find(|&(_, p)| {
+                    let upto = ids.iter().position(|id| *id == p).map_or(0, |at| at + 1);
+                    !held.contains(&p) && held.iter().any(|h| ids[..upto].contains(h))
+                })
+                .unwrap_or(own);
             out.inside.push(HistoryProblem::InsideSquash {
                 applied: held.iter().map(|id| (*id).to_owned()).collect(),
                 baseline: m.revision().to_owned(),
                 point: point.to_owned(),
-                release: m.squashed().unwrap_or_default().to_owned(),
+                release: release.to_owned(),
             });
         }
         out.replaced.extend(held);
@@ -146,13 +159,42 @@ pub fn target(graph: &Graph<'_>, id: &str) -> Option<Result<usize, TargetError>>
     })
 }
 
-/// The squash point and release of the squash that replaced `id`, one of
-/// `baseline`'s replaced ids.
+/// The baseline's squash point, and the release of the innermost squash
+/// that replaced `id` (one of `baseline`'s replaced ids, not the point of
+/// that squash): the last release that has `id`.
 fn group_of<'m>(baseline: &'m crate::migration::Migration, id: &str) -> (&'m str, &'m str) {
-    (
-        baseline.replaces().last().unwrap_or_default(),
-        baseline.squashed().unwrap_or_default(),
-    )
+    let ids: Vec<&str> = baseline.replaces().collect();
+    let at = ids.iter().position(|r| *r == id).unwrap_or(usize::MAX);
+    let release = baseline
+        .squash_groups()
+        .find(|&(_, p)| ids.iter().position(|r| *r == p).is_some_and(|end| at < end))
+        .map_or(baseline.squashed().unwrap_or_default(), |(release, _)| release);
+    (ids.last().copied().unwrap_or_default(), release)
+}
+
+/// The suffix of a `-- migrate:squashed:` line naming an earlier squash's point.
+const UP_TO: &str = " (up to ";
+
+/// An earlier squash's `-- migrate:squashed: RELEASE (up to POINT)` value,
+/// as `(release, point)`.
+pub(crate) fn group(line: &str) -> Option<(&str, &str)> {
+    let (release, point) = line.strip_suffix(')')?.rsplit_once(UP_TO)?;
+    Some((release.trim(), point.trim()))
+}
+
+/// The `-- migrate:squashed:` values a baseline over `range` carries before
+/// its own release: those of each baseline inside it (a second squash), then
+/// that baseline's own release with its point, innermost first.
+pub fn carried(graph: &Graph<'_>, range: &Range) -> Vec<String> {
+    let mut lines = Vec::new();
+    for m in range.squashed.iter().map(|&i| graph.get(i)) {
+        let (Some(release), Some(point)) = (m.squashed(), m.replaces().last()) else {
+            continue;
+        };
+        lines.extend(m.squash_groups().map(|(r, p)| format!("{r}{UP_TO}{p})")));
+        lines.push(format!("{release}{UP_TO}{point})"));
+    }
+    lines
 }
 
 /// The revisions `migrate squash --to P` replaces.
@@ -206,14 +248,20 @@ pub fn range(graph: &Graph<'_>, point: usize) -> Result<Range, RangeError> {
 /// squash point last: the range's revisions and, for a baseline inside it
 /// (a second squash), the ids that one replaced.
 pub fn replaced_ids(graph: &Graph<'_>, range: &Range) -> Vec<String> {
-    let mut ids = Vec::new();
-    for &i in &range.squashed {
-        let m = graph.get(i);
-        ids.extend(m.replaces().map(str::to_owned));
-        if i != range.point {
-            ids.push(m.revision().to_owned());
-        }
-    }
+    // An earlier baseline's ids first, together, so that each earlier squash
+    // is the ids up to its point (`carried`); they need nothing outside them.
+    let mut ids: Vec<String> = range
+        .squashed
+        .iter()
+        .flat_map(|&i| graph.get(i).replaces().map(str::to_owned))
+        .collect();
+    ids.extend(
+        range
+            .squashed
+            .iter()
+            .filter(|&&i| i != range.point)
+            .map(|&i| graph.get(i).revision().to_owned()),
+    );
     ids.push(graph.get(range.point).revision().to_owned());
     ids
 }

@@ -89,7 +89,7 @@ fn embedded(m: &Migration) -> TokenStream {
         quote!((#name, #default, #secret))
     });
     // A squash baseline's replaced ids and release; nothing for any other revision.
-    let squash = m.squashed().map(|release| {
+    let squash = m.squashed_lines().map(|release| {
         let replaces = m.replaces();
         quote!(m.replaces = &[#(#replaces),*]; m.squashed = ::core::option::Option::Some(#release);)
     });

@@ -421,7 +421,7 @@ fn a_second_squash_over_a_baseline_with_delete() {
     .unwrap();
     assert!(
         text.contains(&format!(
-            "-- migrate:replaces: a, c1, b1, m, {one}, n\n-- migrate:squashed: v2\n"
+            "-- migrate:replaces: a, c1, b1, m, {one}, n\n-- migrate:squashed: v1 (up to m)\n-- migrate:squashed: v2\n"
         )),
         "{text}"
     );

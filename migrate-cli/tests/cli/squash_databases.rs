@@ -353,3 +353,92 @@ fn squashed_ids_as_targets_and_alembic_heads() {
         "{said}"
     );
 }
+
+/// Copies every file of `from` (not its subfolders) into a new folder `to`.
+fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+/// A second squash over a first one keeps the first one's release and point:
+/// a database inside the first range is sent to the first point with the
+/// first release, one at the first point to the second point with the second
+/// release; each release named takes it there, and then this one to head.
+#[test]
+fn a_second_squash_names_the_innermost_release_and_point() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    write_folder(cwd);
+    std::fs::write(
+        cwd.join("migrations/o_rev.sql"),
+        "-- rev o\n--\n-- revision: o\n-- down_revision: n\n\n-- migrate:upgrade\nCREATE TABLE w (id integer PRIMARY KEY);\n\n-- migrate:downgrade\nDROP TABLE w;\n",
+    )
+    .unwrap();
+    let (inside, at_first) = (url(cwd, "inside"), url(cwd, "at_first"));
+    assert_eq!(on(cwd, &inside, &["upgrade", "b"]).code, 0);
+    assert_eq!(on(cwd, &at_first, &["upgrade", "c"]).code, 0);
+    // The releases as they were shipped: v1.0 before the first squash, v2.0 before the second.
+    copy_folder(&cwd.join("migrations"), &cwd.join("v1.0"));
+    let one = squash(cwd, "c", "v1.0");
+    copy_folder(&cwd.join("migrations"), &cwd.join("v2.0"));
+    let two = squash(cwd, "n", "v2.0");
+    let text = std::fs::read_dir(cwd.join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{two}_")))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .unwrap();
+    assert!(
+        text.contains(&format!(
+            "-- migrate:replaces: a, b, c, {one}, n\n-- migrate:squashed: v1.0 (up to c)\n-- migrate:squashed: v2.0\n"
+        )),
+        "{text}"
+    );
+    ok(&mut migrate(cwd), &["--dir", "migrations", "check"]);
+
+    let said = fails(
+        &mut migrate(cwd),
+        &["--dir", "migrations", "--database-url", &inside, "upgrade"],
+        5,
+    );
+    assert!(said.contains("upgrade it to `c` with v1.0"), "{said}");
+    let said = fails(
+        &mut migrate(cwd),
+        &["--dir", "migrations", "--database-url", &at_first, "upgrade"],
+        5,
+    );
+    assert!(said.contains("upgrade it to `n` with v2.0"), "{said}");
+    // Each named release takes the database to the point named; then this one runs o.
+    let with = |dir: &str, db: &str, target: &str| {
+        let r = run(
+            &mut migrate(cwd),
+            &["--dir", dir, "--database-url", db, "upgrade", target],
+        );
+        assert_eq!(r.code, 0, "{dir}: {}{}", r.stdout, r.stderr);
+    };
+    with("v1.0", &inside, "c");
+    with("v2.0", &inside, "n");
+    with("v2.0", &at_first, "n");
+    for db in [&inside, &at_first] {
+        let r = on(cwd, db, &["upgrade"]);
+        assert_eq!(ran(&r.stdout), ["o"], "{}{}", r.stdout, r.stderr);
+    }
+    // A target inside the first range names the first release; the first point, the second.
+    let said = fails(
+        &mut migrate(cwd),
+        &["--dir", "migrations", "--database-url", &inside, "stamp", "b"],
+        1,
+    );
+    assert!(said.contains("use v1.0 (the last release that has `b`)"), "{said}");
+    let said = fails(
+        &mut migrate(cwd),
+        &["--dir", "migrations", "--database-url", &inside, "stamp", "c"],
+        1,
+    );
+    assert!(said.contains("use v2.0 (the last release that has `c`)"), "{said}");
+}

@@ -1,7 +1,9 @@
 //! A squash baseline's header: `-- migrate:replaces: a, b, …` (the revisions
 //! it stands for, in application order, the squash point last) and
 //! `-- migrate:squashed: RELEASE` (the last release that has them), read,
-//! and the rules that keep them coherent (both or neither, on a root).
+//! and the rules that keep them coherent (both or neither, on a root). A
+//! second squash over a baseline carries the earlier squashes first, one
+//! `-- migrate:squashed: RELEASE (up to POINT)` line each, innermost first.
 
 use super::{Ctxt, Header};
 use crate::diagnostic::DiagnosticKind;
@@ -21,7 +23,11 @@ pub(super) fn read(header: &mut Header<'_>, cx: &mut Ctxt<'_>, n: usize, key: &s
                 HELP,
             );
         } else {
-            header.squashed = Some((value.to_owned(), n));
+            // An earlier squash's line comes before the baseline's own, last.
+            header.squashed = Some(match header.squashed.take() {
+                Some((earlier, _)) => (format!("{earlier}\n{value}"), n),
+                None => (value.to_owned(), n),
+            });
         }
         return;
     }
@@ -69,9 +75,39 @@ pub(super) fn check(cx: &mut Ctxt<'_>, header: &Header<'_>, revision: Option<&st
             "a baseline's id is new; list only the revisions it replaces",
         );
     }
+    if let Some((lines, n)) = &header.squashed {
+        groups(cx, ids, lines, *n);
+    }
     let mut seen = std::collections::HashSet::new();
     if let Some(twice) = ids.iter().find(|id| !seen.insert(id.as_str())) {
         let message = format!("`-- migrate:replaces:` lists `{twice}` twice");
         cx.error(DiagnosticKind::BadHeader, line, message, "list each replaced id once");
+    }
+}
+
+/// Every `-- migrate:squashed:` line but the last names an earlier squash's
+/// point among the replaced ids (`RELEASE (up to POINT)`), in their order;
+/// the last, the baseline's own, names none.
+fn groups(cx: &mut Ctxt<'_>, ids: &[String], lines: &str, n: usize) {
+    let all: Vec<&str> = lines.lines().collect();
+    let Some((own, earlier)) = all.split_last() else { return };
+    const GROUP_HELP: &str = "a second squash lists each earlier one first, `-- migrate:squashed: RELEASE (up to POINT)` with POINT one of the replaced ids, then the baseline's own `-- migrate:squashed: RELEASE`, last";
+    if crate::squash::group(own).is_some() {
+        let message =
+            format!("the last `-- migrate:squashed:` line, the baseline's own release, names a point (`{own}`)");
+        cx.error(DiagnosticKind::BadHeader, n, message, GROUP_HELP);
+    }
+    let mut after = 0;
+    for line in earlier {
+        let at = crate::squash::group(line).and_then(|(_, p)| ids.iter().position(|id| id == p));
+        match at {
+            Some(at) if at >= after => after = at + 1,
+            _ => {
+                let message = format!(
+                    "`-- migrate:squashed: {line}` does not name, as `RELEASE (up to POINT)`, a replaced id after the earlier squashes' points"
+                );
+                cx.error(DiagnosticKind::BadHeader, n, message, GROUP_HELP);
+            }
+        }
     }
 }

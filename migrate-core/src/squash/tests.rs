@@ -226,3 +226,57 @@ fn a_squash_point_names_its_baseline_as_a_target() {
     let plan = crate::plan::upgrade(&g, &[false, false], &Target::Revision("c".into())).expect("a plan");
     assert_eq!(plan.steps, [0]);
 }
+
+/// A second baseline's header: the first squash's line, then its own.
+const SECOND: &str = "-- base\n-- revision: y\n-- down_revision:\n-- migrate:replaces: a, b, c, x, d\n-- migrate:squashed: v1 (up to c)\n-- migrate:squashed: v2\n\n-- migrate:upgrade\nCREATE TABLE t (id int);\n";
+
+#[test]
+fn a_second_baseline_keeps_each_squash_with_its_release() {
+    let parsed = crate::format::parse("migrations/y_base.sql", SECOND).expect("valid");
+    let m = parsed.migration;
+    assert_eq!(m.squashed(), Some("v2"));
+    assert_eq!(m.squash_groups().collect::<Vec<_>>(), [("v1", "c")]);
+    // A baseline of one squash reads as before.
+    let ms = with_baseline("x <-", "x", &["a", "b"]);
+    assert_eq!((ms[0].squashed(), ms[0].squash_groups().count()), (Some("v1.4.0"), 0));
+    // A point that is not a replaced id, or an own line naming one, is refused.
+    for bad in [
+        SECOND.replace("(up to c)", "(up to q)"),
+        SECOND.replace("squashed: v2\n", "squashed: v2 (up to d)\n"),
+        SECOND.replace("-- migrate:squashed: v1 (up to c)\n", "-- migrate:squashed: v1\n"),
+    ] {
+        assert!(crate::format::parse("migrations/y_base.sql", &bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn a_history_inside_a_carried_squash_is_sent_to_its_point_with_its_release() {
+    let base = crate::format::parse("migrations/y_base.sql", SECOND)
+        .expect("valid")
+        .migration;
+    let ms = vec![base];
+    let g = Graph::new(&ms).expect("valid");
+    let inside = |applied: &[&str]| -> Vec<(String, String)> {
+        stand_ins(&g, applied)
+            .inside
+            .into_iter()
+            .map(|p| match p {
+                HistoryProblem::InsideSquash { point, release, .. } => (point, release),
+                other => (other.to_string(), String::new()),
+            })
+            .collect()
+    };
+    assert_eq!(inside(&["a", "b"]), [("c".to_owned(), "v1".to_owned())]);
+    assert_eq!(inside(&["a", "b", "c"]), [("d".to_owned(), "v2".to_owned())]);
+    assert_eq!(inside(&["x"]), [("d".to_owned(), "v2".to_owned())]);
+    assert_eq!(stand_ins(&g, &["a", "b", "c", "x", "d"]).applied, [0]);
+    // As targets: inside the first squash, the first release; its point, the second.
+    let release = |id: &str| match target(&g, id) {
+        Some(Err(TargetError::Squashed { release, .. })) => release,
+        other => format!("{other:?}"),
+    };
+    assert_eq!(
+        (release("b"), release("c"), release("x")),
+        ("v1".into(), "v2".into(), "v2".into())
+    );
+}
