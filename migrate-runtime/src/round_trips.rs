@@ -68,6 +68,17 @@ impl<'m> Run<'m> {
         }
     }
 
+    /// This run over `migrations` instead of its own list.
+    fn over<'a>(&self, migrations: &'a Migrations) -> Run<'a>
+    where
+        'm: 'a,
+    {
+        Run {
+            migrations,
+            ..self.clone()
+        }
+    }
+
     pub(crate) fn round_trips<'a, 'c: 'a>(
         &'a self,
         connect: BoxFuture<'c, Result<Box<dyn Handle + 'c>>>,
@@ -97,13 +108,9 @@ impl<'m> Run<'m> {
                 notes: Vec::new(),
                 repeatables: Vec::new(),
             };
-            // The walk's upgrades apply no repeatable, even the one to the head's id
-            // (an upgrade to head applies them): they come once, at the end.
+            // No step of the walk applies a repeatable, not even to the head's id: they come at the end.
             let versioned = self.migrations.clone().with_repeatables(Vec::new());
-            let walk = Run {
-                migrations: &versioned,
-                ..self.clone()
-            };
+            let walk = self.over(&versioned);
             let mut all_reversible = true;
             let mut walked: i64 = 0;
             for (i, m) in self.migrations.iter().enumerate().filter(|&(i, _)| !applied[i]) {

@@ -174,7 +174,7 @@ pub(crate) mod postgres {
             ("migrations", &[("-1", "head:-1")]),
             ("migrations", &[("base", "head:base")]),
             ("tests/fixtures/no_transaction/postgres", LINEAR),
-            // Repeatables after the revisions, their rows left alone by downgrades.
+            // Repeatables after the revisions, their rows removed by downgrades.
             ("tests/fixtures/repeatables/v2", LINEAR),
         ];
         for (folder, downgrades) in cases {
