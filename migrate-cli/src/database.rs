@@ -201,6 +201,45 @@ pub(crate) fn with_dependents<'m>(mut migrator: Migrator<'m>, s: &Settings, list
     migrator
 }
 
+/// The sets of the config file that `migrations`' `-- depends_on: SET@ID`
+/// lines name, loaded, so that a dependency a squash of that set replaced
+/// reads as met by its baseline (`Migrator::set_migrations`). A set whose
+/// folder does not load is left out, with a note: its lines are read by id alone.
+pub(crate) fn depended_on(s: &Settings, migrations: &Migrations, out: &Output) -> Vec<Dependent> {
+    let named: std::collections::HashSet<&str> = migrations
+        .iter()
+        .flat_map(|m| m.depends_on().map(|(set, _)| set))
+        .collect();
+    let mut lists = Vec::new();
+    for list in &s.other_lists {
+        let Some(set) = list.set.as_deref().filter(|set| named.contains(set)) else {
+            continue;
+        };
+        match Migrations::load(&list.dir, &list.dir_shown) {
+            Ok(theirs) => lists.push(Dependent {
+                set: Some(set.to_owned()),
+                table: list.table.clone(),
+                migrations: theirs,
+            }),
+            Err(_) => out.note(&format!(
+                "`{}` (the set `{set}`) does not load, so this list's `depends_on: {set}@…` lines are read by revision id alone",
+                list.dir_shown
+            )),
+        }
+    }
+    lists
+}
+
+/// `migrator`, told the revisions of the sets in `lists` (see [`depended_on`]).
+pub(crate) fn with_sets<'m>(mut migrator: Migrator<'m>, lists: &'m [Dependent]) -> Migrator<'m> {
+    for list in lists {
+        if let Some(set) = &list.set {
+            migrator = migrator.set_migrations(set, &list.migrations);
+        }
+    }
+    migrator
+}
+
 /// The migrator the settings describe, printing progress through `out`.
 pub(crate) fn migrator<'m>(migrations: &'m Migrations, s: &Settings, out: &'m Output) -> Migrator<'m> {
     let timeout = s.lock_timeout.unwrap_or(migrate_runtime::DEFAULT_LOCK_TIMEOUT);

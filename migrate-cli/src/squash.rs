@@ -60,7 +60,6 @@ pub(crate) async fn squash(s: &Settings, req: &Request<'_>, out: &Output) -> Res
     let point = graph.resolve(req.to)?;
     let range = range(&graph, point).map_err(|e| CliError::Refused(e.to_string()))?;
     refuse_range(&graph, &range)?;
-    refuse_dependents(s, &graph, &range)?;
     let release = release_of(s, req.release)?;
     let point_id = graph.get(point).revision().to_owned();
     let taken: HashSet<&str> = list.iter().map(Migration::revision).collect();
@@ -155,37 +154,6 @@ fn refuse_range(graph: &Graph<'_>, range: &Range) -> Result<(), CliError> {
             "there is nothing to squash up to `{}`: it is the only revision of its range",
             graph.get(range.point).revision()
         )));
-    }
-    Ok(())
-}
-
-/// Another list of the config file whose revision depends on a revision
-/// this squash replaces (`-- depends_on: SET@ID`): the runtime and `check`
-/// read another set's revision by its own id, so the squash would leave
-/// that dependency unsatisfiable on every new database.
-fn refuse_dependents(s: &Settings, graph: &Graph<'_>, range: &Range) -> Result<(), CliError> {
-    let Some(name) = &s.set_name else { return Ok(()) };
-    let ids = replaced_ids(graph, range);
-    for list in s.other_lists.iter().filter(|l| l.dir.is_dir()) {
-        let others = load_dir(&list.dir, &list.dir_shown)?;
-        let needing = others.iter().find_map(|m| {
-            m.depends_on()
-                .find(|(set, rev)| set == name && ids.iter().any(|id| id == rev))
-                .map(|(_, rev)| (m, rev))
-        });
-        if let Some((m, rev)) = needing {
-            let owner = match &list.set {
-                Some(set) => format!("the migration set `{set}`"),
-                None => "the application's migrations".to_owned(),
-            };
-            return Err(CliError::Refused(format!(
-                "revision `{}` ({}) of {owner} depends on `{name}@{rev}`, which this squash would replace by a baseline: that dependency could no longer be met, so nothing was written; squash `{name}` to a revision below `{rev}`, or first make `{}` depend on a revision of `{name}` above `{}`",
-                m.revision(),
-                m.file(),
-                m.revision(),
-                graph.get(range.point).revision(),
-            )));
-        }
     }
     Ok(())
 }

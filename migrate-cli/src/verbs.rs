@@ -448,13 +448,20 @@ async fn change(source: Source<'_>, s: &Settings, change: Change, t: &str, out: 
         out.note("`heads` is every head, as in Alembic; this history has one, so it is `head`.");
     }
     let lists = change.dependents(s, out)?;
+    let sets = match change {
+        Change::Upgrade { .. } => database::depended_on(s, &migrations, out),
+        _ => Vec::new(),
+    };
     let mut db = database::open(s, url(s)?, change.creates(), out).await?;
     if db.dialect() == migrate_runtime::Dialect::Sqlite
         && (s.ddl_lock_timeout.is_some() || s.statement_timeout.is_some())
     {
         out.note("SQLite has no lock timeout or statement timeout (a run holds its one write lock): --ddl-lock-timeout and --statement-timeout are ignored.");
     }
-    let migrator = database::with_dependents(database::migrator(&migrations, s, out), s, &lists);
+    let migrator = database::with_sets(
+        database::with_dependents(database::migrator(&migrations, s, out), s, &lists),
+        &sets,
+    );
     let report = change.apply(&mut db, migrator, &target).await;
     // Where the database stands, when nothing ran: what the note says must be true.
     let at = match &report {

@@ -73,7 +73,11 @@ pub fn check(this: &SetList<'_>, others: &[SetList<'_>], line_of: &LineOf<'_>) -
                 continue;
             };
             let Some(theirs) = other.migrations else { continue };
-            if !theirs.iter().any(|t| t.revision() == revision) {
+            // A revision a squash baseline of that set replaced: the baseline stands for it.
+            if !theirs
+                .iter()
+                .any(|t| t.revision() == revision || t.replaces().any(|r| r == revision))
+            {
                 problems.push(at(
                     format!(
                         "{item} names a revision the set `{set}` does not have: its folder `{}` has no revision `{revision}`",
@@ -224,6 +228,17 @@ mod tests {
             })
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// `jobq@j2` after jobq squashed j1 and j2 into a baseline: the
+    /// baseline stands for j2, so the line still holds.
+    #[test]
+    fn a_revision_a_squash_replaced_is_one_the_set_has() {
+        let app = list("migrations", "a1 <- | jobq@j2");
+        let mut jobq = list("jobq", "jb <-\nj3 <- jb");
+        jobq[0] = jobq[0].clone().with_squash(vec!["j1".into(), "j2".into()], "v1".into());
+        let lists: [(Option<&str>, &[Migration]); 2] = [(None, &app), (Some("jobq"), &jobq)];
+        assert_eq!(check_sets(&lists), "");
     }
 
     #[test]

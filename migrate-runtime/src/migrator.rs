@@ -302,6 +302,7 @@ impl Migrations {
             lock_mode: LockMode::Auto,
             lease_ttl: DEFAULT_LEASE_TTL,
             set_tables: Vec::new(),
+            set_lists: Vec::new(),
             set_name: None,
             dependents: Vec::new(),
             observer: None,
@@ -372,7 +373,7 @@ impl Migrations {
 /// ```
 #[derive(Clone)]
 pub struct Migrator<'m> {
-    migrations: &'m Migrations,
+    pub(crate) migrations: &'m Migrations,
     table: Result<HistoryTable, String>,
     ignore_unknown: bool,
     lock_timeout: Duration,
@@ -385,6 +386,9 @@ pub struct Migrator<'m> {
     lease_ttl: Duration,
     /// The history tables of other migration sets, for `-- depends_on:`.
     set_tables: Vec<(String, HistoryTable)>,
+    /// The revisions of other migration sets, for `-- depends_on:` lines
+    /// naming a revision a squash of that set replaced.
+    set_lists: Vec<(String, &'m Migrations)>,
     /// This list's name as a migration set, and the lists whose
     /// `-- depends_on:` lines may name its revisions (checked on downgrade).
     set_name: Option<String>,
@@ -562,6 +566,17 @@ impl<'m> Migrator<'m> {
         self
     }
 
+    /// Migration set `set`'s revisions, so that this list's `-- depends_on:
+    /// set@ID` lines naming a revision a squash of that set replaced (see
+    /// `docs/squash.md`) read as met once that set's baseline is applied (by
+    /// its own row, or standing on its squash point's row). Without it, such
+    /// a line is read by `ID` alone. [`Sets`](crate::Sets) tells each set about the others.
+    pub fn set_migrations(mut self, set: &str, migrations: &'m Migrations) -> Self {
+        self.set_lists.retain(|(name, _)| name != set);
+        self.set_lists.push((set.to_owned(), migrations));
+        self
+    }
+
     /// Names this list as the migration set `name`, so that a downgrade can
     /// check the lists given to [`needed_by`](Self::needed_by) for applied
     /// revisions whose `-- depends_on: name@revision` lines need what it would
@@ -709,6 +724,7 @@ impl<'m> Migrator<'m> {
             lock_mode: self.lock_mode,
             lease_ttl: self.lease_ttl,
             set_tables: self.set_tables.clone(),
+            set_lists: self.set_lists.clone(),
             set_name: self.set_name.clone(),
             dependents: self.dependents.clone(),
             observer: self.observer.clone(),

@@ -62,6 +62,9 @@ impl<'m> Sets<'m> {
             for (other, table) in tables.iter().filter(|(other, _)| other != name) {
                 m = m.set_history_table(other, table.clone());
             }
+            for (other, theirs) in self.sets.iter().filter(|(other, _)| other != name) {
+                m = m.set_migrations(other, theirs.migrations);
+            }
             match m.upgrade(db, "head").await {
                 Ok(report) => done.push((name.clone(), report)),
                 Err(e) => {

@@ -173,77 +173,57 @@ fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-/// The application's revision depends on `jobq@j2`: squashing jobq up to
-/// j2 (or above) would leave that dependency unmet on every new database,
-/// so it is refused, naming both, and nothing is written.
+/// The application's revision depends on `jobq@j2`, and jobq squashes j1
+/// and j2 into a baseline: `check` still accepts the line; on a new database
+/// the baseline meets it, on one that ran j2 the old row does; a downgrade of
+/// jobq below the baseline is refused while the application's revision needs it.
 #[test]
-fn a_squash_that_replaces_another_sets_dependency_is_refused() {
+fn another_sets_dependency_on_a_squashed_revision_is_met_by_the_baseline() {
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
-    let write = |dir: &str, id: &str, parent: &str, header: &str, up: &str| {
+    let write = |dir: &str, id: &str, parent: &str, header: &str, (up, down): (&str, &str)| {
         std::fs::create_dir_all(cwd.join(dir)).unwrap();
         std::fs::write(
             cwd.join(dir).join(format!("{id}_m.sql")),
-            format!("-- {id}\n-- revision: {id}\n-- down_revision: {parent}\n{header}\n-- migrate:upgrade\n{up}\n"),
+            format!("-- {id}\n-- revision: {id}\n-- down_revision: {parent}\n{header}\n-- migrate:upgrade\n{up}\n\n-- migrate:downgrade\n{down}\n"),
         )
         .unwrap();
     };
-    write("jobq", "j1", "", "", "CREATE TABLE jobq_job (id INTEGER PRIMARY KEY);");
-    write("jobq", "j2", "j1", "", "ALTER TABLE jobq_job ADD COLUMN at_ TEXT;");
-    write(
-        "jobq",
-        "j3",
-        "j2",
-        "",
+    let job = (
+        "CREATE TABLE jobq_job (id INTEGER PRIMARY KEY);",
+        "DROP TABLE jobq_job;",
+    );
+    write("jobq", "j1", "", "", job);
+    let at = (
+        "ALTER TABLE jobq_job ADD COLUMN at_ TEXT;",
+        "ALTER TABLE jobq_job DROP COLUMN at_;",
+    );
+    write("jobq", "j2", "j1", "", at);
+    let log = (
         "CREATE TABLE jobq_log (id INTEGER PRIMARY KEY);",
+        "DROP TABLE jobq_log;",
     );
-    write(
-        "migrations",
-        "a1",
-        "",
-        "-- depends_on: jobq@j2",
+    write("jobq", "j3", "j2", "", log);
+    let report = (
         "CREATE TABLE report (job INTEGER REFERENCES jobq_job (id));",
+        "DROP TABLE report;",
     );
-    std::fs::write(
-        cwd.join("migrate.toml"),
-        format!(
-            "database_url = \"sqlite:{}\"\n\n[sets.jobq]\ndir = \"jobq\"\n",
-            cwd.join("app.db").display()
-        ),
-    )
-    .unwrap();
-    let before = snapshot(cwd);
-    for to in ["j2", "j3"] {
-        let said = fails(
-            &mut migrate(cwd),
-            &[
-                "--set",
-                "jobq",
-                "--dialect",
-                "sqlite",
-                "squash",
-                "--to",
-                to,
-                "--release",
-                "v1",
-            ],
-            1,
-        );
-        assert!(
-            said.contains("revision `a1` (migrations/a1_m.sql) of the application's migrations depends on `jobq@j2`, which this squash would replace")
-                && said.contains("nothing was written"),
-            "{said}"
-        );
-        assert_eq!(snapshot(cwd), before, "nothing written");
-    }
-    // Below the dependency, the squash goes ahead.
-    write("jobq", "j0", "", "", "CREATE TABLE jobq_meta (id INTEGER PRIMARY KEY);");
-    std::fs::write(
-        cwd.join("jobq/j1_m.sql"),
-        "-- j1\n-- revision: j1\n-- down_revision: j0\n\n-- migrate:upgrade\nCREATE TABLE jobq_job (id INTEGER PRIMARY KEY);\n",
-    )
-    .unwrap();
-    ok(
+    write("migrations", "a1", "", "-- depends_on: jobq@j2", report);
+    let config = |db: &str| {
+        std::fs::write(
+            cwd.join("migrate.toml"),
+            format!(
+                "database_url = \"sqlite:{}?mode=rwc\"\n\n[sets.jobq]\ndir = \"jobq\"\n",
+                cwd.join(db).display()
+            ),
+        )
+        .unwrap();
+    };
+    // A database that ran everything before the squash.
+    config("old.db");
+    ok(&mut migrate(cwd), &["--set", "jobq", "upgrade"]);
+    ok(&mut migrate(cwd), &["upgrade"]);
+    let r = run(
         &mut migrate(cwd),
         &[
             "--set",
@@ -252,11 +232,42 @@ fn a_squash_that_replaces_another_sets_dependency_is_refused() {
             "sqlite",
             "squash",
             "--to",
-            "j1",
+            "j2",
             "--release",
             "v1",
         ],
     );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let baseline = r
+        .stdout
+        .trim()
+        .lines()
+        .last()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('_')
+        .next()
+        .unwrap()
+        .to_owned();
+    ok(&mut migrate(cwd), &["check"]);
+    // The old database: nothing to do, its rows meet the line.
+    ok(&mut migrate(cwd), &["--set", "jobq", "upgrade"]);
+    ok(&mut migrate(cwd), &["upgrade"]);
+    // A new database: jobq runs its baseline, which meets `jobq@j2`.
+    config("new.db");
+    let said = fails(&mut migrate(cwd), &["upgrade"], 1);
+    assert!(
+        said.contains("depends on revision `j2` of the migration set `jobq`, which is not applied"),
+        "{said}"
+    );
+    ok(&mut migrate(cwd), &["--set", "jobq", "upgrade"]);
+    ok(&mut migrate(cwd), &["upgrade"]);
+    assert_eq!(ok(&mut migrate(cwd), &["current"]).trim(), "a1 (head)");
+    // jobq's baseline cannot go while a1 needs what it stands for.
+    let said = fails(&mut migrate(cwd), &["--set", "jobq", "downgrade", "base"], 1);
+    assert!(said.contains(&format!("`{baseline}`")) && said.contains("a1"), "{said}");
 }
 
 /// A database at the squash point, its rows the old revisions: `current`,

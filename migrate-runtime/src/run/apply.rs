@@ -426,10 +426,12 @@ impl<'m> Run<'m> {
     async fn check_dependents(&self, conn: &mut dyn Backend, s: &Settings, m: &Migration) -> Result<()> {
         let Some(name) = &self.set_name else { return Ok(()) };
         for dependent in &self.dependents {
-            let needing = dependent
-                .migrations
-                .iter()
-                .filter(|other| other.depends_on().any(|(set, rev)| set == name && rev == m.revision()));
+            // A line naming a revision `m` (a squash baseline) replaced needs `m` too.
+            let needing = dependent.migrations.iter().filter(|other| {
+                other
+                    .depends_on()
+                    .any(|(set, rev)| set == name && (rev == m.revision() || m.replaces().any(|r| r == rev)))
+            });
             for other in needing {
                 let table = beside(&dependent.table, s)?;
                 let d = conn.dialect();
@@ -465,13 +467,22 @@ impl<'m> Run<'m> {
             };
             let table = beside(&table, s)?;
             let d = conn.dialect();
-            // A set whose history table does not exist yet has nothing applied.
-            let applied = conn
-                .read_strings(d.select_applied(&table, revision))
-                .await
-                .ok()
-                .and_then(|r| r.into_iter().next());
-            if applied.as_deref() != Some("1") {
+            let mut met = false;
+            // A revision a squash of that set replaced is met by its baseline's
+            // row, or by the squash point's row, which stands for it.
+            for id in std::iter::once(revision.to_owned()).chain(self.squashed_by(set, revision)) {
+                // A set whose history table does not exist yet has nothing applied.
+                let applied = conn
+                    .read_strings(d.select_applied(&table, &id))
+                    .await
+                    .ok()
+                    .and_then(|r| r.into_iter().next());
+                if applied.as_deref() == Some("1") {
+                    met = true;
+                    break;
+                }
+            }
+            if !met {
                 return Err(Error::MissingDependency {
                     revision: m.revision().to_owned(),
                     file: m.file().to_owned(),
@@ -486,6 +497,21 @@ impl<'m> Run<'m> {
 }
 
 impl Run<'_> {
+    /// When a squash baseline of migration set `set` replaced `revision`:
+    /// that baseline's id and its squash point's, the rows that stand for it.
+    fn squashed_by(&self, set: &str, revision: &str) -> Vec<String> {
+        let Some((_, theirs)) = self.set_lists.iter().find(|(name, _)| name == set) else {
+            return Vec::new();
+        };
+        let Some(b) = theirs.iter().find(|m| m.replaces().any(|r| r == revision)) else {
+            return Vec::new();
+        };
+        std::iter::once(b.revision())
+            .chain(b.replaces().last())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Applies `plan` in `mode` over the history `rows` as read, then
     /// `repeatables`; an error after some steps says which ones completed.
     pub(crate) async fn apply_read(

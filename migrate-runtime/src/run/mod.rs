@@ -57,6 +57,9 @@ pub(crate) struct Run<'m> {
     pub(crate) lease_ttl: Duration,
     /// The history tables of other migration sets, for `-- depends_on:`.
     pub(crate) set_tables: Vec<(String, HistoryTable)>,
+    /// The revisions of other migration sets, for `-- depends_on:` lines
+    /// naming a revision a squash of that set replaced.
+    pub(crate) set_lists: Vec<(String, &'m Migrations)>,
     /// This list's name as a migration set.
     pub(crate) set_name: Option<String>,
     /// The lists whose applied revisions may depend on this set's.
