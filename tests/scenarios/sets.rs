@@ -101,6 +101,34 @@ macro_rules! sets {
             assert_eq!(downgrading().downgrade(&db.pool, "base").await.unwrap().revisions(), ["j1"]);
             assert!(!db::table_exists(&db.pool, "jobq_job").await);
         }
+
+        /// jobq squashed j1 and j2 into a baseline; the application still
+        /// says `depends_on: jobq@j2`: through `Sets`, the baseline meets it
+        /// on a new database (a bare `Migrator` reads `j2` alone, and refuses).
+        #[tokio::test]
+        async fn a_dependency_a_squash_replaced_is_met_by_the_baseline() {
+            let Some(db) = db::fresh().await else { return };
+            let dir = tempfile::tempdir().unwrap();
+            let squashed = "-- migrate:replaces: j1, j2\n-- migrate:squashed: v1";
+            let jobq = folder(
+                dir.path(),
+                "jobq",
+                &[file("jb", "", squashed, "CREATE TABLE jobq_job (id INTEGER PRIMARY KEY);", Some("DROP TABLE jobq_job;"))],
+            );
+            let app = folder(
+                dir.path(),
+                "app",
+                &[file("a1", "", "-- depends_on: jobq@j2", "CREATE TABLE report (job INTEGER);", Some("DROP TABLE report;"))],
+            );
+            let table = migrate::HistoryTable::new("migrate_history_jobq").unwrap();
+            jobq.migrator().history_table("migrate_history_jobq").upgrade(&db.pool, "head").await.unwrap();
+            let bare = app.migrator().set_history_table("jobq", table.clone()).upgrade(&db.pool, "head").await;
+            assert!(matches!(&bare, Err(Error::MissingDependency { needs, .. }) if needs == "j2"), "{bare:?}");
+            let done = Sets::new().add("jobq", &jobq).add_migrator("app", app.migrator()).upgrade(&db.pool).await.unwrap();
+            let steps: Vec<(&str, usize)> = done.iter().map(|(n, r)| (n.as_str(), r.steps.len())).collect();
+            assert_eq!(steps, [("jobq", 0), ("app", 1)]);
+            assert!(db::table_exists(&db.pool, "report").await);
+        }
     };
 }
 
