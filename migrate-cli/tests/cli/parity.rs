@@ -25,6 +25,19 @@ fn same(embedded: &Migrations, folder: &str) {
     let b: Vec<_> = loaded.iter().map(fields).collect();
     assert!(!a.is_empty());
     assert_eq!(a, b, "{folder}");
+    // A squash baseline's replaced ids and each squash's release and point.
+    let squash = |m: &Migration| {
+        (
+            m.replaces().map(str::to_owned).collect::<Vec<_>>(),
+            m.squashed().map(str::to_owned),
+            m.squash_groups()
+                .map(|(r, p)| (r.to_owned(), p.to_owned()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let a: Vec<_> = embedded.iter().map(squash).collect();
+    let b: Vec<_> = loaded.iter().map(squash).collect();
+    assert_eq!(a, b, "{folder}");
     // The repeatables, in the order they are applied, with what orders them.
     let repeatable = |m: &Migration| (fields(m), m.runs_after().map(str::to_owned).collect::<Vec<_>>());
     let a: Vec<_> = embedded.repeatables().iter().map(repeatable).collect();
@@ -41,12 +54,17 @@ fn loaded_list_equals_embedded_list() {
     static NO_TRANSACTION: Migrations = migrate::embed_migrations!("../tests/fixtures/no_transaction/postgres");
     static CHAIN: Migrations = migrate::embed_migrations!("../migrations");
     static REPEATABLES: Migrations = migrate::embed_migrations!("../tests/fixtures/repeatables/v2");
+    static SQUASHED_TWICE: Migrations = migrate::embed_migrations!("../tests/fixtures/squashed_twice");
     same(&MERGE, "../tests/fixtures/merge");
     same(&LINEAR, "../tests/fixtures/linear");
     same(&IRREVERSIBLE, "../tests/fixtures/irreversible");
     same(&NO_TRANSACTION, "../tests/fixtures/no_transaction/postgres");
     same(&CHAIN, "../migrations");
     same(&REPEATABLES, "../tests/fixtures/repeatables/v2");
+    same(&SQUASHED_TWICE, "../tests/fixtures/squashed_twice");
+    let baseline = SQUASHED_TWICE.get("8a0c41d2e6f7").expect("the baseline");
+    assert_eq!(baseline.squashed(), Some("v2.0"));
+    assert_eq!(baseline.squash_groups().collect::<Vec<_>>(), [("v1.0", "2000bb")]);
     // Dependency first (`a_count` needs `active`), then names.
     let order: Vec<&str> = REPEATABLES.repeatables().iter().map(|m| m.revision()).collect();
     assert_eq!(order, ["repeatable:active", "repeatable:a_count", "repeatable:total"]);
