@@ -1,6 +1,7 @@
 //! Databases that ran revisions a squash replaced, on SQLite: what `stamp`,
-//! `downgrade`, `upgrade`, `history` and `adopt` do with their old rows, and
-//! what a squash refuses to write.
+//! `downgrade`, `upgrade`, `current`, `history` and `adopt` do with their old
+//! rows, squashed ids as targets, a second squash's releases, and another
+//! set's dependency on a squashed revision.
 
 use crate::support::{fails, migrate, ok, run};
 use std::path::Path;
@@ -148,29 +149,6 @@ fn a_stored_downgrade_on_old_rows_unapplies_only_the_newer_revision() {
         &mut migrate(cwd),
         &["--dir", "migrations", "--database-url", &old, "current", "--check"],
     );
-}
-
-/// Every file under `dir`, with its text, sorted.
-fn snapshot(dir: &Path) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = walkdir(dir)
-        .into_iter()
-        .map(|p| (p.display().to_string(), std::fs::read_to_string(&p).unwrap()))
-        .collect();
-    out.sort();
-    out
-}
-
-fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walkdir(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// The application's revision depends on `jobq@j2`, and jobq squashes j1
