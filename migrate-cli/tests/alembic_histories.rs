@@ -418,7 +418,7 @@ fn whole_history(name: &str) {
     squash_in_the_middle(name, dir, &order);
 }
 
-/// The first revision from the middle on that every later revision reaches
+/// The first revision from four fifths of the history on that every later revision reaches
 /// the earlier ones through (its ancestors, it included), and below which no
 /// revision creates what the generator does not write (fides's `CREATE
 /// AGGREGATE array_accum`: the squash would refuse, as docs/squash.md says);
@@ -444,8 +444,10 @@ fn cut_point(dir: &Path, order: &[(String, Vec<String>)]) -> (String, usize, Str
                 .to_owned()
         })
         .collect();
-    // From the middle on, or, when something unwritable is below it, down from there.
-    let middle = order.len() / 2;
+    // From four fifths on (a squash keeps the recent revisions, and each revision above the
+    // point is round-tripped by the proof), or, when something unwritable is below it, down
+    // from there.
+    let middle = order.len() * 4 / 5;
     let candidates = order[middle..].iter().chain(order[..middle].iter().rev());
     for (point, ps) in candidates {
         let mut below = std::collections::BTreeSet::from([point.as_str()]);
@@ -472,7 +474,7 @@ fn cut_point(dir: &Path, order: &[(String, Vec<String>)]) -> (String, usize, Str
     panic!("no revision is one that every later revision passes through with nothing unwritable below it");
 }
 
-/// `migrate squash --to P`, P in the middle: the proof runs on scratch
+/// `migrate squash --to P`, P four fifths of the way up (or below what the baseline cannot write): the proof runs on scratch
 /// databases; a database at P (upgraded by the application embedding the
 /// squashed folder) and one past it upgrade to head running nothing twice,
 /// and reach the schema the old files give; one inside is refused.
