@@ -174,16 +174,21 @@ fn scenario(url: &str, query: &dyn Fn(&str) -> String, failure_leaves_a_row: boo
     );
 }
 
-#[test]
-fn repeatables_on_sqlite() {
-    let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("app.db");
-    let url = format!("sqlite:{}", db.display());
-    let query = |sql: &str| {
+/// The URL of the SQLite database file `db`, and a query of one value on it through `sqlite3`.
+fn sqlite(db: &Path) -> (String, impl Fn(&str) -> String + '_) {
+    let query = move |sql: &str| {
         crate::support::program("sqlite3", &[db.to_str().unwrap(), sql], None)
             .trim()
             .to_owned()
     };
+    (format!("sqlite:{}", db.display()), query)
+}
+
+#[test]
+fn repeatables_on_sqlite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("app.db");
+    let (url, query) = sqlite(&db);
     scenario(&url, &query, false);
 }
 
@@ -494,12 +499,7 @@ fn downgrades_forget_them(url: &str, query: &dyn Fn(&str) -> String) {
 fn downgrades_forget_them_on_sqlite() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("app.db");
-    let url = format!("sqlite:{}", db.display());
-    let query = |sql: &str| {
-        crate::support::program("sqlite3", &[db.to_str().unwrap(), sql], None)
-            .trim()
-            .to_owned()
-    };
+    let (url, query) = sqlite(&db);
     downgrades_forget_them(&url, &query);
 }
 
@@ -549,16 +549,11 @@ fn an_older_build_beside_a_newer_one_leaves_the_repeatables_alone() {
     )
     .unwrap();
     let db = cwd.join("app.db");
-    let url = format!("sqlite:{}", db.display());
+    let (url, query) = sqlite(&db);
     let m = |release: &str, args: &[&str]| {
         let mut cmd = migrate(cwd);
         cmd.args(["--dir", release, "--database-url", &url]);
         run(&mut cmd, args)
-    };
-    let query = |sql: &str| {
-        crate::support::program("sqlite3", &[db.to_str().unwrap(), sql], None)
-            .trim()
-            .to_owned()
     };
     m("v1", &["upgrade"]);
     let ran = m("v2", &["upgrade", "--phase", "expand"]);

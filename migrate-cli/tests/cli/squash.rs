@@ -78,7 +78,7 @@ fn schema_of(cwd: &Path, url: &str) -> String {
 }
 
 /// The revisions `upgrade` ran, from its `Running upgrade X -> ID` lines.
-fn ran(stderr: &str) -> Vec<String> {
+pub(crate) fn ran(stderr: &str) -> Vec<String> {
     stderr
         .lines()
         .filter_map(|l| l.strip_prefix("Running upgrade "))
@@ -368,7 +368,7 @@ fn walk(dir: &Path) -> Vec<String> {
 }
 
 /// The baseline's id, from the path `squash` prints last.
-fn baseline_id(stdout: &str) -> String {
+pub(crate) fn baseline_id(stdout: &str) -> String {
     let path = stdout.trim().lines().last().unwrap();
     let file = path.rsplit('/').next().unwrap();
     file.split('_').next().unwrap().to_owned()

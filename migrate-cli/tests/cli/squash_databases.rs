@@ -3,6 +3,7 @@
 //! rows, squashed ids as targets, a second squash's releases, and another
 //! set's dependency on a squashed revision.
 
+use crate::squash::{baseline_id, ran};
 use crate::support::{fails, migrate, ok, run};
 use std::path::Path;
 
@@ -59,20 +60,7 @@ fn squash(cwd: &Path, to: &str, release: &str) -> String {
         ],
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let path = r.stdout.trim().lines().last().unwrap().to_owned();
-    path.rsplit('/').next().unwrap().split('_').next().unwrap().to_owned()
-}
-
-/// The revisions `upgrade` ran, from its `Running upgrade X -> ID` lines.
-fn ran(stdout: &str) -> Vec<String> {
-    stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("Running upgrade "))
-        .filter_map(|l| {
-            l.split_once(" -> ")
-                .map(|(_, to)| to.split(',').next().unwrap_or(to).trim().to_owned())
-        })
-        .collect()
+    baseline_id(&r.stdout)
 }
 
 /// `stamp base` on a database whose rows are the squashed revisions would
