@@ -36,11 +36,26 @@ fn url(cwd: &Path, name: &str) -> String {
     format!("sqlite:{}?mode=rwc", cwd.join(format!("{name}.db")).display())
 }
 
-/// `migrate --dir migrations --database-url URL ARGS`.
-fn on(cwd: &Path, url: &str, args: &[&str]) -> crate::support::Ran {
+/// `--dir migrations --database-url URL ARGS`.
+fn at<'a>(url: &'a str, args: &[&'a str]) -> Vec<&'a str> {
     let mut all = vec!["--dir", "migrations", "--database-url", url];
     all.extend_from_slice(args);
-    run(&mut migrate(cwd), &all)
+    all
+}
+
+/// `migrate --dir migrations --database-url URL ARGS`.
+fn on(cwd: &Path, url: &str, args: &[&str]) -> crate::support::Ran {
+    run(&mut migrate(cwd), &at(url, args))
+}
+
+/// [`on`] expecting success; returns stdout.
+fn on_ok(cwd: &Path, url: &str, args: &[&str]) -> String {
+    ok(&mut migrate(cwd), &at(url, args))
+}
+
+/// [`on`] expecting exit status `code`; returns stderr.
+fn on_fails(cwd: &Path, url: &str, args: &[&str], code: i32) -> String {
+    fails(&mut migrate(cwd), &at(url, args), code)
 }
 
 /// `migrate squash --to TO --release RELEASE` on scratch SQLite databases; the baseline's id.
@@ -74,32 +89,19 @@ fn a_stamp_below_a_baseline_on_old_rows_is_refused() {
     let old = url(cwd, "old");
     assert_eq!(on(cwd, &old, &["upgrade", "c"]).code, 0);
     let id = squash(cwd, "c", "v1");
-    let before = ok(
-        &mut migrate(cwd),
-        &["--dir", "migrations", "--database-url", &old, "history"],
-    );
+    let before = on_ok(cwd, &old, &["history"]);
     for target in ["base", "-1"] {
-        let said = fails(
-            &mut migrate(cwd),
-            &["--dir", "migrations", "--database-url", &old, "stamp", target],
-            1,
-        );
+        let said = on_fails(cwd, &old, &["stamp", target], 1);
         assert!(
             said.contains(&format!("would unapply the squash baseline `{id}`")) && said.contains("v1"),
             "{said}"
         );
     }
-    let after = ok(
-        &mut migrate(cwd),
-        &["--dir", "migrations", "--database-url", &old, "history"],
-    );
+    let after = on_ok(cwd, &old, &["history"]);
     assert_eq!(after, before, "the history is as it was");
     let r = on(cwd, &old, &["upgrade"]);
     assert_eq!(ran(&r.stdout), ["n"], "{}{}", r.stdout, r.stderr);
-    ok(
-        &mut migrate(cwd),
-        &["--dir", "migrations", "--database-url", &old, "current", "--check"],
-    );
+    on_ok(cwd, &old, &["current", "--check"]);
 }
 
 /// A newer build's revision above the squash, unapplied with the downgrade
@@ -128,15 +130,9 @@ fn a_stored_downgrade_on_old_rows_unapplies_only_the_newer_revision() {
         r.stdout,
         r.stderr
     );
-    let current = ok(
-        &mut migrate(cwd),
-        &["--dir", "migrations", "--database-url", &old, "current"],
-    );
+    let current = on_ok(cwd, &old, &["current"]);
     assert_eq!(current.trim(), "n (head)");
-    ok(
-        &mut migrate(cwd),
-        &["--dir", "migrations", "--database-url", &old, "current", "--check"],
-    );
+    on_ok(cwd, &old, &["current", "--check"]);
 }
 
 /// The application's revision depends on `jobq@j2`, and jobq squashes j1
@@ -378,17 +374,9 @@ fn a_second_squash_names_the_innermost_release_and_point() {
     );
     ok(&mut migrate(cwd), &["--dir", "migrations", "check"]);
 
-    let said = fails(
-        &mut migrate(cwd),
-        &["--dir", "migrations", "--database-url", &inside, "upgrade"],
-        5,
-    );
+    let said = on_fails(cwd, &inside, &["upgrade"], 5);
     assert!(said.contains("upgrade it to `c` with v1.0"), "{said}");
-    let said = fails(
-        &mut migrate(cwd),
-        &["--dir", "migrations", "--database-url", &at_first, "upgrade"],
-        5,
-    );
+    let said = on_fails(cwd, &at_first, &["upgrade"], 5);
     assert!(said.contains("upgrade it to `n` with v2.0"), "{said}");
     // Each named release takes the database to the point named; then this one runs o.
     let with = |dir: &str, db: &str, target: &str| {
@@ -406,16 +394,8 @@ fn a_second_squash_names_the_innermost_release_and_point() {
         assert_eq!(ran(&r.stdout), ["o"], "{}{}", r.stdout, r.stderr);
     }
     // A target inside the first range names the first release; the first point, the second.
-    let said = fails(
-        &mut migrate(cwd),
-        &["--dir", "migrations", "--database-url", &inside, "stamp", "b"],
-        1,
-    );
+    let said = on_fails(cwd, &inside, &["stamp", "b"], 1);
     assert!(said.contains("use v1.0 (the last release that has `b`)"), "{said}");
-    let said = fails(
-        &mut migrate(cwd),
-        &["--dir", "migrations", "--database-url", &inside, "stamp", "c"],
-        1,
-    );
+    let said = on_fails(cwd, &inside, &["stamp", "c"], 1);
     assert!(said.contains("use v2.0 (the last release that has `c`)"), "{said}");
 }
