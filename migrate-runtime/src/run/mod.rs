@@ -156,12 +156,7 @@ impl<'m> Run<'m> {
             .map(|r| (r.revision.as_str(), r.parents()))
             .collect();
         // A baseline standing on its squash point's row is where such a database is.
-        let finished: Vec<&str> = rows
-            .iter()
-            .filter(|r| r.state == State::Applied)
-            .map(|r| r.revision.as_str())
-            .collect();
-        let stand = migrate_core::squash::stand_ins(&graph, &finished);
+        let stand = stand_ins(&graph, rows);
         applied.extend(stand.applied.iter().map(|&b| (graph.get(b).revision(), Vec::new())));
         Ok(history::current_heads(&graph, &applied)
             .into_iter()
@@ -193,12 +188,7 @@ impl<'m> Run<'m> {
         // A baseline whose squash point's row is applied counts as applied
         // (`squash::stand_ins`, as every run reads it): it stands on that row,
         // which is still listed itself, as a revision this list does not know.
-        let finished: Vec<&str> = rows
-            .iter()
-            .filter(|r| r.state == State::Applied)
-            .map(|r| r.revision.as_str())
-            .collect();
-        let stand = migrate_core::squash::stand_ins(&graph, &finished);
+        let stand = stand_ins(&graph, &rows);
         let stands_on = |i: usize| {
             let point = graph.get(i).replaces().last()?;
             stand.applied.contains(&i).then(|| by_id.get(point).copied()).flatten()
@@ -253,6 +243,16 @@ impl<'m> Run<'m> {
         }
         Ok(out)
     }
+}
+
+/// `squash::stand_ins` over the finished (applied) rows of `rows`.
+fn stand_ins<'r>(graph: &Graph<'_>, rows: &'r [HistoryRow]) -> migrate_core::squash::StandIns<'r> {
+    let finished: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.state == State::Applied)
+        .map(|r| r.revision.as_str())
+        .collect();
+    migrate_core::squash::stand_ins(graph, &finished)
 }
 
 /// What a run on one connection gave, and whether that connection may be reused.
