@@ -108,8 +108,26 @@ macro_rules! request {
     }};
 }
 
-/// Start-up: the release's expand revisions (several binaries starting at
-/// once take turns on the migration lock); then requests until `seconds`
+/// Start-up on one database's pool: the release's expand revisions (several
+/// binaries starting at once take turns on the migration lock); then
+/// requests (the statements of [`request!`]) until `$until`, from id `$id` up.
+macro_rules! serve_on {
+    ($pool:expr, $migrations:expr, $release:expr, $id:expr, $until:expr, $release1:tt, $release2:tt) => {{
+        $migrations
+            .migrator()
+            .phase(Phase::Expand)
+            .upgrade($pool, "head")
+            .await?;
+        while Instant::now() < $until {
+            let (read, wrote) = request!($pool, $release, $id, $release1, $release2);
+            check(read, wrote)?;
+            $id += 1;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }};
+}
+
+/// Start-up: the release's expand revisions; then requests until `seconds`
 /// have passed. How many it served.
 async fn serve(
     release: u8,
@@ -122,54 +140,38 @@ async fn serve(
     let mut id = first_id;
     if url.starts_with("postgres") {
         let pool = PgPool::connect(url).await?;
-        migrations
-            .migrator()
-            .phase(Phase::Expand)
-            .upgrade(&pool, "head")
-            .await?;
-        while Instant::now() < until {
-            let (read, wrote) = request!(
-                &pool,
-                release,
-                id,
-                [
-                    "INSERT INTO account (id, name) VALUES ($1, $2)",
-                    "SELECT name FROM account WHERE id = $1"
-                ],
-                [
-                    "INSERT INTO account (id, name, display_name) VALUES ($1, $2, $3)",
-                    "SELECT display_name FROM account WHERE id = $1"
-                ]
-            );
-            check(read, wrote)?;
-            id += 1;
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        serve_on!(
+            &pool,
+            migrations,
+            release,
+            id,
+            until,
+            [
+                "INSERT INTO account (id, name) VALUES ($1, $2)",
+                "SELECT name FROM account WHERE id = $1"
+            ],
+            [
+                "INSERT INTO account (id, name, display_name) VALUES ($1, $2, $3)",
+                "SELECT display_name FROM account WHERE id = $1"
+            ]
+        );
     } else {
         let pool = MySqlPool::connect(url).await?;
-        migrations
-            .migrator()
-            .phase(Phase::Expand)
-            .upgrade(&pool, "head")
-            .await?;
-        while Instant::now() < until {
-            let (read, wrote) = request!(
-                &pool,
-                release,
-                id,
-                [
-                    "INSERT INTO account (id, name) VALUES (?, ?)",
-                    "SELECT name FROM account WHERE id = ?"
-                ],
-                [
-                    "INSERT INTO account (id, name, display_name) VALUES (?, ?, ?)",
-                    "SELECT display_name FROM account WHERE id = ?"
-                ]
-            );
-            check(read, wrote)?;
-            id += 1;
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        serve_on!(
+            &pool,
+            migrations,
+            release,
+            id,
+            until,
+            [
+                "INSERT INTO account (id, name) VALUES (?, ?)",
+                "SELECT name FROM account WHERE id = ?"
+            ],
+            [
+                "INSERT INTO account (id, name, display_name) VALUES (?, ?, ?)",
+                "SELECT display_name FROM account WHERE id = ?"
+            ]
+        );
     }
     Ok(u64::try_from(id - first_id).unwrap_or(0))
 }
