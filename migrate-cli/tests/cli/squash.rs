@@ -63,11 +63,41 @@ fn write_folder(cwd: &Path, drop_index: &str) {
     }
 }
 
-/// `migrate --dir migrations --database-url URL ARGS`.
-fn on(cwd: &Path, url: &str, args: &[&str]) -> crate::support::Ran {
+/// `--dir migrations --database-url URL ARGS`.
+pub(crate) fn at<'a>(url: &'a str, args: &[&'a str]) -> Vec<&'a str> {
     let mut all = vec!["--dir", "migrations", "--database-url", url];
     all.extend_from_slice(args);
-    run(&mut migrate(cwd), &all)
+    all
+}
+
+/// `migrate --dir migrations --database-url URL ARGS`.
+pub(crate) fn on(cwd: &Path, url: &str, args: &[&str]) -> crate::support::Ran {
+    run(&mut migrate(cwd), &at(url, args))
+}
+
+/// A SQLite database file `name` of `cwd`, created on first use.
+pub(crate) fn sqlite_url(cwd: &Path, name: &str) -> String {
+    format!("sqlite:{}?mode=rwc", cwd.join(format!("{name}.db")).display())
+}
+
+/// `migrate --dir migrations --dialect sqlite squash --to TO --release
+/// RELEASE EXTRA`, which succeeds.
+pub(crate) fn squashed(cwd: &Path, to: &str, release: &str, extra: &[&str]) -> crate::support::Ran {
+    let mut args = vec![
+        "--dir",
+        "migrations",
+        "--dialect",
+        "sqlite",
+        "squash",
+        "--to",
+        to,
+        "--release",
+        release,
+    ];
+    args.extend_from_slice(extra);
+    let r = run(&mut migrate(cwd), &args);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    r
 }
 
 /// The schema a database holds, as `schema dump` writes it.
@@ -283,21 +313,7 @@ fn a_missing_release_writes_nothing_and_an_old_broken_trip_is_not_the_squashs() 
     );
     assert!(said.contains("pass --release NAME"), "{said}");
     assert_eq!(listing(cwd), before);
-    let r = run(
-        &mut migrate(cwd),
-        &[
-            "--dir",
-            "migrations",
-            "--dialect",
-            "sqlite",
-            "squash",
-            "--to",
-            "m",
-            "--release",
-            "v1",
-        ],
-    );
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = squashed(cwd, "m", "v1", &[]);
     assert!(r.stdout.contains("BROKEN      o rev o"), "{}", r.stdout);
     assert!(r.stderr.contains("did not on the old revisions either"), "{}", r.stderr);
 }
@@ -384,27 +400,12 @@ fn a_second_squash_over_a_baseline_with_delete() {
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
     write_folder(cwd, "DROP INDEX t_email;");
-    let url = |name: &str| format!("sqlite:{}?mode=rwc", cwd.join(format!("{name}.db")).display());
+    let url = |name: &str| sqlite_url(cwd, name);
     let (oldest, first, empty) = (url("oldest"), url("first"), url("empty"));
     assert_eq!(on(cwd, &oldest, &["upgrade", "n"]).code, 0);
     let squash = |to: &str, release: &str, delete: bool| {
-        let mut args = vec![
-            "--dir",
-            "migrations",
-            "--dialect",
-            "sqlite",
-            "squash",
-            "--to",
-            to,
-            "--release",
-            release,
-        ];
-        if delete {
-            args.push("--delete");
-        }
-        let r = run(&mut migrate(cwd), &args);
-        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-        baseline_id(&r.stdout)
+        let extra: &[&str] = if delete { &["--delete"] } else { &[] };
+        baseline_id(&squashed(cwd, to, release, extra).stdout)
     };
     let one = squash("m", "v1", false);
     assert_eq!(on(cwd, &first, &["upgrade", "n"]).code, 0);

@@ -3,7 +3,7 @@
 //! rows, squashed ids as targets, a second squash's releases, and another
 //! set's dependency on a squashed revision.
 
-use crate::squash::{baseline_id, ran};
+use crate::squash::{at, baseline_id, on, ran, sqlite_url as url, squashed};
 use crate::support::{fails, migrate, ok, run};
 use std::path::Path;
 
@@ -31,23 +31,6 @@ fn write_folder(cwd: &Path) {
     }
 }
 
-/// A SQLite database file `name` of `cwd`, created on first use.
-fn url(cwd: &Path, name: &str) -> String {
-    format!("sqlite:{}?mode=rwc", cwd.join(format!("{name}.db")).display())
-}
-
-/// `--dir migrations --database-url URL ARGS`.
-fn at<'a>(url: &'a str, args: &[&'a str]) -> Vec<&'a str> {
-    let mut all = vec!["--dir", "migrations", "--database-url", url];
-    all.extend_from_slice(args);
-    all
-}
-
-/// `migrate --dir migrations --database-url URL ARGS`.
-fn on(cwd: &Path, url: &str, args: &[&str]) -> crate::support::Ran {
-    run(&mut migrate(cwd), &at(url, args))
-}
-
 /// [`on`] expecting success; returns stdout.
 fn on_ok(cwd: &Path, url: &str, args: &[&str]) -> String {
     ok(&mut migrate(cwd), &at(url, args))
@@ -60,22 +43,7 @@ fn on_fails(cwd: &Path, url: &str, args: &[&str], code: i32) -> String {
 
 /// `migrate squash --to TO --release RELEASE` on scratch SQLite databases; the baseline's id.
 fn squash(cwd: &Path, to: &str, release: &str) -> String {
-    let r = run(
-        &mut migrate(cwd),
-        &[
-            "--dir",
-            "migrations",
-            "--dialect",
-            "sqlite",
-            "squash",
-            "--to",
-            to,
-            "--release",
-            release,
-        ],
-    );
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    baseline_id(&r.stdout)
+    baseline_id(&squashed(cwd, to, release, &[]).stdout)
 }
 
 /// `stamp base` on a database whose rows are the squashed revisions would
