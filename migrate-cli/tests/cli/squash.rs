@@ -4,7 +4,7 @@
 //! empty), one stopped inside the range is refused with the release.
 
 use crate::databases::{Db, mysql, postgres};
-use crate::support::{fails, migrate, ok, run};
+use crate::support::{fails, id_of, migrate, ok, run};
 use std::path::Path;
 
 /// Where the scratch databases are made and where the test databases live.
@@ -160,14 +160,7 @@ fn squash_keeps_every_database_working(b: &Backend) {
     // The proof's lines, then the baseline's path.
     let baseline = r.stdout.trim().lines().last().unwrap().to_owned();
     assert!(r.stdout.contains("ok          n rev n"), "{}", r.stdout);
-    let id = baseline
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .split('_')
-        .next()
-        .unwrap()
-        .to_owned();
+    let id = id_of(&baseline);
     let text = std::fs::read_to_string(cwd.join(&baseline)).unwrap();
     assert!(
         text.contains("-- migrate:replaces: a, c1, b1, m\n-- migrate:squashed: v1.0\n"),
@@ -385,9 +378,7 @@ fn walk(dir: &Path) -> Vec<String> {
 
 /// The baseline's id, from the path `squash` prints last.
 pub(crate) fn baseline_id(stdout: &str) -> String {
-    let path = stdout.trim().lines().last().unwrap();
-    let file = path.rsplit('/').next().unwrap();
-    file.split('_').next().unwrap().to_owned()
+    id_of(stdout.trim().lines().last().unwrap())
 }
 
 /// A second squash over the first baseline, with `--delete`: the new

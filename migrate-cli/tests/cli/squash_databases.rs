@@ -168,19 +168,7 @@ fn another_sets_dependency_on_a_squashed_revision_is_met_by_the_baseline() {
         ],
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let baseline = r
-        .stdout
-        .trim()
-        .lines()
-        .last()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .split('_')
-        .next()
-        .unwrap()
-        .to_owned();
+    let baseline = baseline_id(&r.stdout);
     ok(&mut migrate(cwd), &["check"]);
     // The old database: nothing to do, its rows meet the line.
     ok(&mut migrate(cwd), &["--set", "jobq", "upgrade"]);
