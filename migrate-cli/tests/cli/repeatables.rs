@@ -184,6 +184,11 @@ fn sqlite(db: &Path) -> (String, impl Fn(&str) -> String + '_) {
     (format!("sqlite:{}", db.display()), query)
 }
 
+/// A query on the PostgreSQL database `url`, its unaligned result trimmed.
+fn postgres_query(url: &str) -> impl Fn(&str) -> String + '_ {
+    move |sql: &str| postgres::psql(url, &["-A", "-t", "-c", sql], None).trim().to_owned()
+}
+
 #[test]
 fn repeatables_on_sqlite() {
     let tmp = tempfile::tempdir().unwrap();
@@ -196,11 +201,7 @@ fn repeatables_on_sqlite() {
 fn repeatables_on_postgres() {
     let Some(server) = postgres::reachable() else { return };
     let db = postgres::db(&server);
-    let query = |sql: &str| {
-        postgres::psql(&db.url, &["-A", "-t", "-c", sql], None)
-            .trim()
-            .to_owned()
-    };
+    let query = postgres_query(&db.url);
     scenario(&db.url, &query, false);
 }
 
@@ -507,11 +508,7 @@ fn downgrades_forget_them_on_sqlite() {
 fn downgrades_forget_them_on_postgres() {
     let Some(server) = postgres::reachable() else { return };
     let db = postgres::db(&server);
-    let query = |sql: &str| {
-        postgres::psql(&db.url, &["-A", "-t", "-c", sql], None)
-            .trim()
-            .to_owned()
-    };
+    let query = postgres_query(&db.url);
     downgrades_forget_them(&db.url, &query);
 }
 
