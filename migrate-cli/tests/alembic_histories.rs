@@ -21,6 +21,8 @@
 
 #[path = "common/outside.rs"]
 mod outside;
+#[path = "common/revision_id.rs"]
+mod revision_id;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -510,15 +512,7 @@ fn squash_in_the_middle(name: &str, dir: &Path, order: &[(String, Vec<String>)])
         "--release",
         "v-before-squash",
     ]));
-    let baseline = said.trim().lines().last().unwrap().to_owned();
-    let id = baseline
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .split('_')
-        .next()
-        .unwrap()
-        .to_owned();
+    let id = revision_id::id_of(said.trim().lines().last().unwrap());
     assert_eq!(
         revisions(dir).len(),
         order.len() - squashed + 1,

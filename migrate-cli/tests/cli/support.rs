@@ -133,11 +133,10 @@ pub fn write_sql(path: &Path, upgrade: &str, downgrade: &str) {
     .unwrap();
 }
 
-/// The revision id of a file path printed by `revision` or `merge`.
-pub fn id_of(path: &str) -> String {
-    let name = path.trim().rsplit('/').next().unwrap();
-    name.split(['_', '.']).next().unwrap().to_owned()
-}
+#[path = "../common/revision_id.rs"]
+mod revision_id;
+
+pub use revision_id::id_of;
 
 /// Runs a program (sqlite3, psql, mysql) and returns its stdout, failing on error.
 pub fn program(name: &str, args: &[&str], stdin: Option<&str>) -> String {
