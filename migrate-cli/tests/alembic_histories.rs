@@ -199,6 +199,11 @@ fn without_check_bodies(st: &str) -> String {
     out
 }
 
+/// Fails with `what` and the statements that differ unless dumps `a` and `b` agree.
+fn assert_same(a: &[String], b: &[String], what: &str) {
+    assert!(a == b, "{what}:\n{}", differences(a, b));
+}
+
 /// What two dumps do not share, for a failure message.
 fn differences(a: &[String], b: &[String]) -> String {
     let only = |x: &[String], y: &[String]| {
@@ -327,11 +332,7 @@ fn whole_history(name: &str) {
     let app = application(&folder);
     ok(Command::new(&app).arg(ours.url()));
     let (a, b) = (theirs.dump(), ours.dump());
-    assert!(
-        a == b,
-        "{name}: upgrade head differs from Alembic's:\n{}",
-        differences(&a, &b)
-    );
+    assert_same(&a, &b, &format!("{name}: upgrade head differs from Alembic's"));
     assert!(
         a.len() > 20,
         "{name}: the dump has {} statements: nothing was compared",
@@ -407,11 +408,10 @@ fn whole_history(name: &str) {
         }
         assert!(ran.status.success(), "{name}: downgrade to {stop}: {said}");
         compared += 1;
-        let (a, b) = (theirs.dump(), ours.dump());
-        assert!(
-            a == b,
-            "{name}: downgrade to {stop} differs from Alembic's:\n{}",
-            differences(&a, &b)
+        assert_same(
+            &theirs.dump(),
+            &ours.dump(),
+            &format!("{name}: downgrade to {stop} differs from Alembic's"),
         );
     }
     assert!(compared > 0, "{name}: no downgrade was compared");
@@ -540,24 +540,19 @@ fn squash_in_the_middle(name: &str, dir: &Path, order: &[(String, Vec<String>)])
         let now = rows(db);
         assert!(!now.contains(&id), "{name}: the baseline's row was written");
         assert_eq!(now.lines().count(), order.len(), "{name}: every revision ran once");
-        let (a, b) = (checks_aside(old_head.dump()), checks_aside(db.dump()));
-        assert!(
-            a == b,
-            "{name}: the upgrade after the squash differs from the old head:\n{}",
-            differences(&a, &b)
+        assert_same(
+            &checks_aside(old_head.dump()),
+            &checks_aside(db.dump()),
+            &format!("{name}: the upgrade after the squash differs from the old head"),
         );
     }
     assert!(rows(&at).starts_with(before.lines().next().unwrap()));
     let fresh = db("fresh");
     ok(&mut on(&fresh, &["upgrade", "head"]));
-    let (a, b) = (
-        columns_in_any_order(checks_aside(old_head.dump())),
-        columns_in_any_order(checks_aside(fresh.dump())),
-    );
-    assert!(
-        a == b,
-        "{name}: the baseline and what is above differ from the old head:\n{}",
-        differences(&a, &b)
+    assert_same(
+        &columns_in_any_order(checks_aside(old_head.dump())),
+        &columns_in_any_order(checks_aside(fresh.dump())),
+        &format!("{name}: the baseline and what is above differ from the old head"),
     );
 
     // Inside the range: refused before anything runs, naming the release.
@@ -638,21 +633,16 @@ fn autogenerate_pairs(name: &str, dir: &Path, order: &[(String, Vec<String>)]) {
         ])));
         let target = Db::new(format!("migrate_t_hist_{name}_auto"));
         ok(migrate(&work).args(["--database-url", &target.url(), "upgrade", "head"]));
-        let (a, b) = (checks_aside(later.dump()), checks_aside(target.dump()));
-        assert!(
-            a == b,
-            "{name} pair {e}..{l}: the generated upgrade differs from the later state:\n{}",
-            differences(&a, &b)
+        assert_same(
+            &checks_aside(later.dump()),
+            &checks_aside(target.dump()),
+            &format!("{name} pair {e}..{l}: the generated upgrade differs from the later state"),
         );
         ok(migrate(&work).args(["--database-url", &target.url(), "downgrade", "-1"]));
-        let (a, b) = (
-            columns_in_any_order(checks_aside(earlier.dump())),
-            columns_in_any_order(checks_aside(target.dump())),
-        );
-        assert!(
-            a == b,
-            "{name} pair {e}..{l}: the generated downgrade differs from the earlier state:\n{}",
-            differences(&a, &b)
+        assert_same(
+            &columns_in_any_order(checks_aside(earlier.dump())),
+            &columns_in_any_order(checks_aside(target.dump())),
+            &format!("{name} pair {e}..{l}: the generated downgrade differs from the earlier state"),
         );
         ok(migrate(&work).args(args(&["check", "--schema", "schema.sql"])));
         let again = migrate(&work)
