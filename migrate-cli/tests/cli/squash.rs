@@ -19,8 +19,6 @@ struct Backend {
 
 /// a, then b1 and c1 from a, merged by m; n and o above.
 fn write_folder(cwd: &Path, drop_index: &str) {
-    let dir = cwd.join("migrations");
-    std::fs::create_dir_all(&dir).unwrap();
     let revisions = [
         (
             "a",
@@ -54,6 +52,13 @@ fn write_folder(cwd: &Path, drop_index: &str) {
             "ALTER TABLE v DROP COLUMN at_;",
         ),
     ];
+    write_revisions(cwd, &revisions);
+}
+
+/// `migrations/ID_rev.sql` for each (id, down_revision, upgrade, downgrade).
+pub(crate) fn write_revisions(cwd: &Path, revisions: &[(&str, &str, &str, &str)]) {
+    let dir = cwd.join("migrations");
+    std::fs::create_dir_all(&dir).unwrap();
     for (id, parents, up, down) in revisions {
         std::fs::write(
             dir.join(format!("{id}_rev.sql")),

@@ -3,32 +3,26 @@
 //! rows, squashed ids as targets, a second squash's releases, and another
 //! set's dependency on a squashed revision.
 
-use crate::squash::{at, baseline_id, on, ran, sqlite_url as url, squashed};
+use crate::squash::{at, baseline_id, on, ran, sqlite_url as url, squashed, write_revisions};
 use crate::support::{fails, migrate, ok, run};
 use std::path::Path;
 
 /// a, b, c in a line, n above c.
 fn write_folder(cwd: &Path) {
-    let dir = cwd.join("migrations");
-    std::fs::create_dir_all(&dir).unwrap();
-    let revisions = [
-        ("a", "", "CREATE TABLE t (id integer PRIMARY KEY);", "DROP TABLE t;"),
-        (
-            "b",
-            "a",
-            "ALTER TABLE t ADD COLUMN email varchar(100);",
-            "ALTER TABLE t DROP COLUMN email;",
-        ),
-        ("c", "b", "CREATE TABLE u (id integer PRIMARY KEY);", "DROP TABLE u;"),
-        ("n", "c", "CREATE TABLE v (id integer PRIMARY KEY);", "DROP TABLE v;"),
-    ];
-    for (id, parents, up, down) in revisions {
-        std::fs::write(
-            dir.join(format!("{id}_rev.sql")),
-            format!("-- rev {id}\n--\n-- revision: {id}\n-- down_revision: {parents}\n\n-- migrate:upgrade\n{up}\n\n-- migrate:downgrade\n{down}\n"),
-        )
-        .unwrap();
-    }
+    write_revisions(
+        cwd,
+        &[
+            ("a", "", "CREATE TABLE t (id integer PRIMARY KEY);", "DROP TABLE t;"),
+            (
+                "b",
+                "a",
+                "ALTER TABLE t ADD COLUMN email varchar(100);",
+                "ALTER TABLE t DROP COLUMN email;",
+            ),
+            ("c", "b", "CREATE TABLE u (id integer PRIMARY KEY);", "DROP TABLE u;"),
+            ("n", "c", "CREATE TABLE v (id integer PRIMARY KEY);", "DROP TABLE v;"),
+        ],
+    );
 }
 
 /// [`on`] expecting success; returns stdout.
@@ -80,11 +74,10 @@ fn a_stored_downgrade_on_old_rows_unapplies_only_the_newer_revision() {
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
     write_folder(cwd);
-    std::fs::write(
-        cwd.join("migrations/z_rev.sql"),
-        "-- rev z\n--\n-- revision: z\n-- down_revision: n\n\n-- migrate:upgrade\nCREATE TABLE w (id integer PRIMARY KEY);\n\n-- migrate:downgrade\nDROP TABLE w;\n",
-    )
-    .unwrap();
+    write_revisions(
+        cwd,
+        &[("z", "n", "CREATE TABLE w (id integer PRIMARY KEY);", "DROP TABLE w;")],
+    );
     let old = url(cwd, "old");
     assert_eq!(on(cwd, &old, &["upgrade"]).code, 0);
     squash(cwd, "c", "v1");
@@ -303,11 +296,10 @@ fn a_second_squash_names_the_innermost_release_and_point() {
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
     write_folder(cwd);
-    std::fs::write(
-        cwd.join("migrations/o_rev.sql"),
-        "-- rev o\n--\n-- revision: o\n-- down_revision: n\n\n-- migrate:upgrade\nCREATE TABLE w (id integer PRIMARY KEY);\n\n-- migrate:downgrade\nDROP TABLE w;\n",
-    )
-    .unwrap();
+    write_revisions(
+        cwd,
+        &[("o", "n", "CREATE TABLE w (id integer PRIMARY KEY);", "DROP TABLE w;")],
+    );
     let (inside, at_first) = (url(cwd, "inside"), url(cwd, "at_first"));
     assert_eq!(on(cwd, &inside, &["upgrade", "b"]).code, 0);
     assert_eq!(on(cwd, &at_first, &["upgrade", "c"]).code, 0);
