@@ -44,7 +44,7 @@ fn revision(list: &[Migration], m: &Migration, out: &Output) {
         text.push_str(&format!("Children: {}\n", children.join(", ")));
     }
     text.push_str(&format!(
-        "Path: {}\nChecksum: {}\nPhase: {}\nTransaction: {}\nReversible: {}\n{}\n    {}\n\n-- migrate:upgrade\n{}\n",
+        "Path: {}\nChecksum: {}\nPhase: {}\nTransaction: {}\nReversible: {}\n{}\n    {}\n\n",
         m.file(),
         m.checksum(),
         m.phase().map_or("none", Phase::as_str),
@@ -66,13 +66,13 @@ fn revision(list: &[Migration], m: &Migration, out: &Output) {
             t
         },
         m.message(),
-        m.upgrade_sql(),
     ));
     if m.is_rust() {
         // No SQL: its code is the file, run only by the application embedding the folder.
-        let text = text.replace("\n\n-- migrate:upgrade\n\n", "\n\nLanguage: Rust (its `upgrade` and `downgrade` functions run only in the application that embeds the folder)\n");
+        text.push_str("Language: Rust (its `upgrade` and `downgrade` functions run only in the application that embeds the folder)\n");
         return out.result(text.trim_end());
     }
+    text.push_str(&format!("-- migrate:upgrade\n{}\n", m.upgrade_sql()));
     if let Some(down) = m.downgrade_sql() {
         text.push_str(&format!("\n-- migrate:downgrade\n{down}\n"));
     }
