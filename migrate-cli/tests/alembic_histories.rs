@@ -436,15 +436,7 @@ fn cut_point(dir: &Path, order: &[(String, Vec<String>)]) -> (String, usize, Str
                 .to_ascii_uppercase()
                 .contains("CREATE AGGREGATE")
         })
-        .map(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .split('_')
-                .next()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|p| revision_id::id_of(&p.file_name().unwrap().to_string_lossy()))
         .collect();
     // From four fifths on (a squash keeps the recent revisions, and each revision above the
     // point is round-tripped by the proof), or, when something unwritable is below it, down
@@ -579,18 +571,7 @@ fn autogenerate_pairs(name: &str, dir: &Path, order: &[(String, Vec<String>)]) {
     let files: BTreeMap<String, PathBuf> = std::fs::read_dir(dir.join("migrations"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .map(|p| {
-            (
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .split('_')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-                p,
-            )
-        })
+        .map(|p| (revision_id::id_of(&p.file_name().unwrap().to_string_lossy()), p))
         .collect();
     for (k, (early, late)) in pairs.into_iter().enumerate() {
         let (e, l) = (&order[early].0, &order[late.min(n - 1)].0);
