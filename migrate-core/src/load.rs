@@ -108,15 +108,22 @@ pub fn load_dir_allowing_fork(dir: &Path, shown_as: &str) -> Result<Vec<Migratio
 }
 
 /// Reads the folder `dir` and validates it, its repeatables too (which
-/// [`load_repeatables`] returns). `shown_as` is how the folder is named in
-/// messages (for the macro, the path as written in the crate).
+/// [`load_with_repeatables`] returns as well). `shown_as` is how the folder
+/// is named in messages (for the macro, the path as written in the crate).
 pub fn load_dir(dir: &Path, shown_as: &str) -> Result<Vec<Migration>, Diagnostics> {
+    load_with_repeatables(dir, shown_as).map(|(list, _)| list)
+}
+
+/// [`load_dir`], with the repeatable revisions it read and validated
+/// ([`load_repeatables`]'s list), so that they are read once.
+pub fn load_with_repeatables(dir: &Path, shown_as: &str) -> Result<(Vec<Migration>, Vec<Migration>), Diagnostics> {
     let (sources, mut problems) = read_dir(dir, shown_as);
-    if let Err(e) = load_repeatables(dir, shown_as) {
+    let repeatables = load_repeatables(dir, shown_as).unwrap_or_else(|e| {
         problems.extend(e.into_vec());
-    }
+        Vec::new()
+    });
     match from_sources(sources) {
-        Ok(m) if problems.is_empty() => Ok(m),
+        Ok(m) if problems.is_empty() => Ok((m, repeatables)),
         Ok(_) => Err(Diagnostics::new(problems)),
         Err(e) => {
             problems.extend(e.into_vec());

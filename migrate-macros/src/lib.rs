@@ -26,11 +26,7 @@ pub fn embed_migrations(tokens: TokenStream) -> TokenStream {
         Ok(input) => input,
         Err(e) => return expand::fallback(e.to_compile_error()).into(),
     };
-    // `load_dir` validates the repeatables too, so reading them again cannot fail.
-    let read = migrate_core::load::load_dir(&input.dir, &input.shown_as).and_then(|migrations| {
-        migrate_core::load::load_repeatables(&input.dir, &input.shown_as).map(|r| (migrations, r))
-    });
-    match read {
+    match migrate_core::load::load_with_repeatables(&input.dir, &input.shown_as) {
         Ok((migrations, repeatables)) => expand::migrations(&input, &migrations, &repeatables).into(),
         Err(diagnostics) => expand::errors(&input, &diagnostics).into(),
     }

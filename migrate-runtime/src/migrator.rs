@@ -226,13 +226,14 @@ impl Migrations {
     /// `embed_migrations!` does at build time. `shown_as` names the folder in
     /// diagnostics.
     pub fn load(dir: &std::path::Path, shown_as: &str) -> Result<Self, Diagnostics> {
-        // `load_dir` validated the list, its repeatables too, and put it in application order.
+        // Validated, its repeatables too, and in application order.
+        let (list, repeatables) = migrate_core::load::load_with_repeatables(dir, shown_as)?;
         Ok(Migrations {
-            list: Cow::Owned(migrate_core::load::load_dir(dir, shown_as)?),
+            list: Cow::Owned(list),
             digest: None,
             computed: OnceLock::new(),
             rust: &[],
-            repeatables: Cow::Owned(migrate_core::load::load_repeatables(dir, shown_as)?),
+            repeatables: Cow::Owned(repeatables),
         })
     }
 
