@@ -7,6 +7,7 @@ use super::output::Output;
 use migrate_core::Graph;
 use migrate_core::graph::picture::{self, Seen};
 use migrate_core::history::{self, State};
+use migrate_core::squash::Replaced;
 use migrate_runtime::HistoryEntry;
 
 /// Prints the picture of `graph`, marked from `entries` when a database was read.
@@ -18,11 +19,12 @@ pub(crate) fn print(graph: &Graph<'_>, entries: Option<&[HistoryEntry]>, format:
                 out.result(&line);
             }
             // A repeatable's row and a squashed revision's (a baseline stands for it) are no newer build's.
+            let replaced = Replaced::of(graph);
             let unknown: Vec<&str> = entries
                 .unwrap_or_default()
                 .iter()
                 .filter(|e| {
-                    !e.known && !crate::repeatables::is(&e.revision) && baseline_of(graph, &e.revision).is_none()
+                    !e.known && !crate::repeatables::is(&e.revision) && replaced.baseline_of(&e.revision).is_none()
                 })
                 .map(|e| e.revision.as_str())
                 .collect();
@@ -41,9 +43,10 @@ pub(crate) fn print(graph: &Graph<'_>, entries: Option<&[HistoryEntry]>, format:
 /// What the history rows say of each revision of `graph`, by position.
 fn seen(graph: &Graph<'_>, entries: &[HistoryEntry]) -> Vec<Seen> {
     let mut seen = vec![Seen::default(); graph.len()];
+    let replaced = Replaced::of(graph);
     for id in current_heads(graph, entries) {
         // A database whose rows are the squashed revisions stands at their baseline.
-        if let Some(i) = graph.position(id).or_else(|| baseline_of(graph, id)) {
+        if let Some(i) = graph.position(id).or_else(|| replaced.baseline_of(id)) {
             seen[i].current = true;
         }
     }
@@ -54,11 +57,6 @@ fn seen(graph: &Graph<'_>, entries: &[HistoryEntry]) -> Vec<Seen> {
         }
     }
     seen
-}
-
-/// The position of the baseline of `graph` that replaces `revision`, if one does.
-fn baseline_of(graph: &Graph<'_>, revision: &str) -> Option<usize> {
-    (0..graph.len()).find(|&i| graph.get(i).replaces().any(|r| r == revision))
 }
 
 /// The database's current heads, from its history rows (`history::current_heads`).

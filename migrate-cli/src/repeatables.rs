@@ -3,7 +3,8 @@
 //! to head applies them last, and a revision this build does not know; and
 //! the repeatables due that `--plan` and `--rehearse` list ([`due`]).
 
-use migrate_core::{Graph, Phase};
+use migrate_core::Phase;
+use migrate_core::squash::Replaced;
 use migrate_runtime::HistoryEntry;
 
 /// Whether a history line is a repeatable's.
@@ -18,12 +19,12 @@ pub(crate) fn listed(e: &HistoryEntry) -> bool {
 }
 
 /// The marks of a line [`listed`] before the graph's revisions: a
-/// repeatable's ([`repeatable_marks`]), a revision a squash baseline of
-/// `graph` replaced, or one unknown to this build with its phase.
-pub(crate) fn marks(graph: &Graph<'_>, e: &HistoryEntry) -> Vec<&'static str> {
+/// repeatable's ([`repeatable_marks`]), a revision a squash baseline
+/// replaced (`replaced`, the graph's), or one unknown to this build with its phase.
+pub(crate) fn marks(replaced: &Replaced<'_>, e: &HistoryEntry) -> Vec<&'static str> {
     match e.phase {
         _ if is(&e.revision) => repeatable_marks(e),
-        _ if graph.iter().any(|m| m.replaces().any(|r| r == e.revision)) => vec!["squashed into a baseline"],
+        _ if replaced.baseline_of(&e.revision).is_some() => vec!["squashed into a baseline"],
         Some(Phase::Expand) => vec!["unknown to this build", "expand"],
         Some(Phase::Backfill) => vec!["unknown to this build", "backfill"],
         Some(Phase::Contract) => vec!["unknown to this build", "contract"],

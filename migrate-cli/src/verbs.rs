@@ -837,6 +837,7 @@ fn history_rows<'a>(
     let current = current_heads(graph, entries);
 
     // Applied revisions this list does not know are the newest: list them first.
+    let replaced = migrate_core::squash::Replaced::of(graph);
     for e in entries.iter().filter(|e| crate::repeatables::listed(e)) {
         rows.push(Row {
             revision: &e.revision,
@@ -844,7 +845,7 @@ fn history_rows<'a>(
             message: &e.message,
             file: file_of(&e.revision).filter(|_| e.known),
             known: e.known,
-            marks: crate::repeatables::marks(graph, e),
+            marks: crate::repeatables::marks(&replaced, e),
             applied: e.applied.as_ref(),
         });
     }
