@@ -58,8 +58,11 @@ fn repeatable_marks(e: &HistoryEntry) -> Vec<&'static str> {
 pub(crate) fn due(migrations: &migrate_runtime::Migrations, history: &[HistoryEntry]) -> Vec<String> {
     use migrate_core::{State, history::Row};
     // A newer build migrated the database: an upgrade of this one applies none.
-    let squashed = |e: &HistoryEntry| migrations.iter().any(|m| m.replaces().any(|r| r == e.revision));
-    if history.iter().any(|e| !e.known && !is(&e.revision) && !squashed(e)) {
+    let squashed: std::collections::HashSet<&str> = migrations.iter().flat_map(|m| m.replaces()).collect();
+    if history
+        .iter()
+        .any(|e| !e.known && !is(&e.revision) && !squashed.contains(e.revision.as_str()))
+    {
         return Vec::new();
     }
     let rows: Vec<Row<'_>> = history
