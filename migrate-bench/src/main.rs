@@ -6,7 +6,7 @@
 //! cargo run --release -p migrate-bench -- --smoke # a small N, seconds
 //! cargo run --release -p migrate-bench -- --only-rebuild # the application rebuild and its stripped size, N = 1, 1,000, 10,000 (--n N)
 //! cargo run --release -p migrate-bench -- --only-size    # the stripped binaries alone, N = 1 and 1,000 (--n N), nothing timed
-//! cargo run --release -p migrate-bench -- --only-backfill # 1,000,000 rows backfilled 50,000 a batch on PostgreSQL and MariaDB, as a SQL and as a Rust revision, beside psql/mysql (--rows N, --batch N)
+//! cargo run --release -p migrate-bench -- --only-backfill # 1,000,000 rows backfilled 50,000 a batch on PostgreSQL and MariaDB, as a SQL and as a Rust revision, beside psql/mysql (--rows N, --batch N, --reps N rounds)
 //! cargo run --release -p migrate-bench -- --only-noop    # the no-op start-up alone
 //! cargo run --release -p migrate-bench -- --only-bases   # several bases, N = 330 and 10,000
 //! cargo run --release -p migrate-bench -- --only-deploy  # lease vs advisory start-up; fleets of databases and schemas
@@ -130,7 +130,7 @@ fn main() {
         return rt.block_on(backfill::print(
             number("--rows", 1_000_000),
             number("--batch", 50_000),
-            3,
+            number("--reps", 3),
         ));
     }
     if args.iter().any(|a| a == "--only-deploy") {
