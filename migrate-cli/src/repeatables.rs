@@ -51,26 +51,42 @@ fn repeatable_marks(e: &HistoryEntry) -> Vec<&'static str> {
 }
 
 /// The repeatables an upgrade to head would apply after its steps on a
-/// database whose history reads `history` (each entry's `due`, which the
-/// runtime reads as the upgrade does: core's `history::pending_repeatables`,
-/// none when a newer build migrated the database), each as
-/// `repeatable:<name> (why)`: `new` (no row), its row's state when not
-/// applied, `changed`, or `depends on one that runs`. What `--plan` and
-/// `--rehearse` list.
+/// database whose history reads `history` (core's
+/// `history::pending_repeatables`), each as `repeatable:<name> (why)`: `new`
+/// (no row), its row's state when not applied, `changed`, or `depends on
+/// one that runs`. What `--plan` and `--rehearse` list.
 pub(crate) fn due(migrations: &migrate_runtime::Migrations, history: &[HistoryEntry]) -> Vec<String> {
-    use migrate_core::State;
-    migrations
-        .repeatables()
+    use migrate_core::{State, history::Row};
+    // A newer build migrated the database: an upgrade of this one applies none.
+    let squashed: std::collections::HashSet<&str> = migrations.iter().flat_map(|m| m.replaces()).collect();
+    if history
         .iter()
-        .filter_map(|m| {
-            let e = history.iter().find(|e| e.revision == m.revision() && e.due)?;
-            let why = match &e.applied {
+        .any(|e| !e.known && !is(&e.revision) && !squashed.contains(e.revision.as_str()))
+    {
+        return Vec::new();
+    }
+    let rows: Vec<Row<'_>> = history
+        .iter()
+        .filter(|e| is(&e.revision))
+        .filter_map(|e| {
+            e.applied.as_ref().map(|a| Row {
+                revision: &e.revision,
+                checksum: &a.checksum,
+                state: a.state,
+                phase: None,
+            })
+        })
+        .collect();
+    migrate_core::history::pending_repeatables(migrations.repeatables(), &rows)
+        .into_iter()
+        .map(|m| {
+            let why = match rows.iter().find(|r| r.revision == m.revision()) {
                 None => "new",
-                Some(a) if a.state != State::Applied => a.state.as_str(),
-                Some(a) if a.checksum != m.checksum().to_string() => "changed",
+                Some(r) if r.state != State::Applied => r.state.as_str(),
+                Some(r) if r.checksum != m.checksum().to_string() => "changed",
                 Some(_) => "depends on one that runs",
             };
-            Some(format!("{} ({why})", m.revision()))
+            format!("{} ({why})", m.revision())
         })
         .collect()
 }

@@ -216,23 +216,19 @@ impl<'m> Run<'m> {
                 && !migrate_core::repeatable::is_repeatable(&r.revision)
                 && replaced.baseline_of(&r.revision).is_none()
         });
-        // Due as the upgrade reads it (core's `pending_repeatables`): changed, or over one that is.
-        let due: Vec<&str> = if newer {
-            Vec::new()
-        } else {
-            history::pending_repeatables(self.migrations.repeatables(), &repeatables::read_rows(&rows))
-                .into_iter()
-                .map(Migration::revision)
-                .collect()
-        };
-        out.extend(self.migrations.repeatables().iter().map(|m| HistoryEntry {
-            revision: m.revision().to_owned(),
-            down_revisions: Vec::new(),
-            message: m.message().to_owned(),
-            known: true,
-            phase: None,
-            due: due.contains(&m.revision()),
-            applied: by_id.remove(m.revision()).map(applied),
+        out.extend(self.migrations.repeatables().iter().map(|m| {
+            HistoryEntry {
+                revision: m.revision().to_owned(),
+                down_revisions: Vec::new(),
+                message: m.message().to_owned(),
+                known: true,
+                phase: None,
+                due: !newer
+                    && by_id
+                        .get(m.revision())
+                        .is_none_or(|r| r.state != State::Applied || r.checksum != m.checksum().to_string()),
+                applied: by_id.remove(m.revision()).map(applied),
+            }
         }));
         for r in rows.iter().filter(|r| by_id.contains_key(r.revision.as_str())) {
             out.push(HistoryEntry {
