@@ -136,6 +136,83 @@ async fn postgres_a_failure_in_the_middle_of_a_batch_names_it_and_keeps_those_be
     fixed.verify(&db.pool).await.unwrap();
 }
 
+/// Migrations whose statements are not one a line: a function body and a
+/// `DO` block with semicolons inside dollar quotes, an empty statement, a
+/// comment after the last semicolon, a statement without one.
+fn shapes(n: usize, failing: usize) -> Migrations {
+    let list = (0..n)
+        .map(|i| {
+            let id = format!("s{i:03}");
+            let upgrade = match i % 4 {
+                _ if i == failing => format!("CREATE TABLE u_{i} (id int);\nINSERT INTO u_{i} VALUES ('not a number');"),
+                0 => format!(
+                    "CREATE OR REPLACE FUNCTION f_{i}() RETURNS int LANGUAGE plpgsql AS $body$\nBEGIN\n  PERFORM 1;\n  RETURN {i};\nEND;\n$body$;\nCREATE TABLE u_{i} (id int DEFAULT f_{i}());"
+                ),
+                1 => format!("DO $$ BEGIN CREATE TABLE u_{i} (id int); INSERT INTO u_{i} VALUES (1); END $$;;\n;"),
+                2 => format!("CREATE TABLE u_{i} (id int);\n-- a comment after the last statement\n/* and another; with a semicolon */"),
+                _ => format!("CREATE TABLE u_{i} (id int)"),
+            };
+            Migration::new(MigrationParts {
+                revision: id.clone(),
+                down_revisions: (i > 0).then(|| format!("s{:03}", i - 1)).into_iter().collect(),
+                message: format!("shape {i}"),
+                upgrade,
+                downgrade: Some(format!("DROP TABLE u_{i};")),
+                file: format!("migrations/{id}_shape.sql"),
+                ..Default::default()
+            })
+        })
+        .collect();
+    Migrations::new(list).unwrap()
+}
+
+#[tokio::test]
+async fn postgres_a_batch_tells_the_failed_migration_whatever_the_shape_of_those_before() {
+    let Some(db) = db::fresh().await else { return };
+    for failing in [1, 22, 39] {
+        let list = shapes(40, failing);
+        let (result, sent) = support::statements_sent(list.upgrade(&db.pool, "head")).await;
+        // The batch, then those before the failed one again in one request: the
+        // statements the server completed told which migration failed.
+        println!("{} requests, failing at {failing}", sent.len());
+        assert!(
+            sent.len() <= 16,
+            "{} requests: {:#?}",
+            sent.len(),
+            sent.iter().map(|s| &s[..s.len().min(60)]).collect::<Vec<_>>()
+        );
+        match result.unwrap_err() {
+            Error::Migration {
+                revision,
+                applied,
+                rolled_back: true,
+                source,
+                ..
+            } => {
+                assert_eq!(revision, format!("s{failing:03}"));
+                assert!(source.to_string().contains("not a number"), "{source}");
+                let before = applied.iter().filter(|a| a.as_str() < revision.as_str()).count();
+                assert_eq!(before, applied.len(), "only those before it: {applied:?}");
+            }
+            other => panic!("{other}"),
+        }
+        let kept: Vec<String> =
+            migrate::sqlx::query_scalar("SELECT revision FROM migrate_history WHERE revision <> '' ORDER BY revision")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        let expected: Vec<String> = (0..failing).map(|i| format!("s{i:03}")).collect();
+        assert_eq!(kept, expected, "every migration before the failed one is kept");
+        let durations: Vec<i64> =
+            migrate::sqlx::query_scalar("SELECT execution_ms FROM migrate_history WHERE revision <> ''")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        assert!(durations.iter().all(|&ms| (0..60_000).contains(&ms)), "{durations:?}");
+        list.downgrade(&db.pool, "base").await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn mariadb_counts_ride_with_the_next_statement() {
     let Some(db) = mysql::fresh().await else { return };

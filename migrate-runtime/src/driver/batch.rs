@@ -40,7 +40,7 @@ pub(crate) async fn apply_batch(conn: &mut dyn Backend, s: &Settings, steps: &[S
         .iter()
         .map(|step| conn.batch_step(s, step, step.sql()?))
         .collect::<Option<Vec<_>>>()?;
-    let ran = conn.run_batch(batch).await?;
+    let ran = conn.run_batch(s, batch).await?;
     if let (Some(error), Some(step)) = (&ran.failure, steps.get(ran.took.len())) {
         tracing::debug!(
             revision = step.migration.revision(),

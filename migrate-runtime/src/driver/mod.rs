@@ -220,8 +220,8 @@ pub trait Backend: Send {
     /// through sqlx's worker), a savepoint a step; PostgreSQL: in one request,
     /// a savepoint a batch. `None` where the database has no such path, or
     /// the handle could not be had: the caller then runs the steps one by one.
-    fn run_batch(&mut self, steps: Vec<BatchStep>) -> BoxFuture<'_, Option<BatchRun>> {
-        let _ = steps;
+    fn run_batch<'a>(&'a mut self, s: &'a Settings, steps: Vec<BatchStep>) -> BoxFuture<'a, Option<BatchRun>> {
+        let _ = (s, steps);
         Box::pin(async { None })
     }
 
@@ -457,6 +457,12 @@ pub struct BatchStep {
     /// SQLite: the history row's statement, `?1` its `execution_ms`;
     /// PostgreSQL: empty (it is in `sql`).
     pub record: String,
+    /// The step's revision: PostgreSQL times the batch's rows by it.
+    pub revision: String,
+    /// PostgreSQL: how many statements the server runs for the step, its
+    /// row's included, which tell from the statements completed before an
+    /// error which step failed; SQLite: 0 (each step reports itself).
+    pub statements: usize,
 }
 
 /// What a [`Backend::run_batch`] did.

@@ -186,14 +186,19 @@ impl Backend for PgConnection {
 
     fn batch_step(&self, s: &Settings, step: &Step<'_>, sql: &str) -> Option<BatchStep> {
         // Only an upgrade in the run's one transaction (a row to insert, a savepoint to be in).
-        (s.in_run_transaction && step.direction == migrate_core::Direction::Upgrade).then(|| BatchStep {
-            sql: batched(s, step, sql),
-            record: String::new(),
+        (s.in_run_transaction && step.direction == migrate_core::Direction::Upgrade).then(|| {
+            let sql = batched(s, step, sql);
+            BatchStep {
+                statements: split::statements(&sql, Dialect::Postgres).len(),
+                sql,
+                record: String::new(),
+                revision: step.migration.revision().to_owned(),
+            }
         })
     }
 
-    fn run_batch(&mut self, steps: Vec<BatchStep>) -> BoxFuture<'_, Option<BatchRun>> {
-        Box::pin(run_batch(self, steps))
+    fn run_batch<'a>(&'a mut self, s: &'a Settings, steps: Vec<BatchStep>) -> BoxFuture<'a, Option<BatchRun>> {
+        Box::pin(run_batch(self, s, steps))
     }
 
     fn checks_lease_at_commit(&self) -> bool {
@@ -480,25 +485,41 @@ async fn in_savepoint(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sql:
     Ok(())
 }
 
-/// The server's time since the step began, in milliseconds, as its history
-/// row records it: since the savepoint (one step), or since the previous
-/// step of a batch recorded its row.
+/// The server's time since the step began (its savepoint), in milliseconds,
+/// as its history row records it (a batched step's: [`timing`]).
 const STEP_MS: &str =
     "(EXTRACT(EPOCH FROM (clock_timestamp() - current_setting('migrate.step_started')::timestamptz)) * 1000)::bigint";
 
-/// Marks now as the start of the next step (`STEP_MS`), as a column named `migrate_step_mark`.
-const MARK_STEP: &str = "set_config('migrate.step_started', clock_timestamp()::text, true) AS migrate_step_mark";
+/// The server's clock in microseconds since the Unix epoch: what a batched
+/// step's row holds in `execution_ms` until the batch's last statement
+/// ([`timing`]) turns the marks into durations.
+const NOW_US: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::bigint";
 
-/// One step of a batch: the migration and its history row, which returns
-/// the step's duration (`migrate_step_ms`) and marks the next step's start.
-/// The batch, not the step, has a savepoint ([`run_batch`]).
+/// One step of a batch: the migration and its history row, whose
+/// `execution_ms` marks when the step ended ([`NOW_US`]). The batch, not the
+/// step, has a savepoint ([`run_batch`]). No row comes back per step: a
+/// result a step costs the server and the client more than the row itself.
 fn batched(s: &Settings, step: &Step<'_>, sql: &str) -> String {
     let d = Dialect::Postgres;
     let terminator = if split::needs_terminator(sql, d) { "\n;" } else { "" };
-    let record = step.record(d, &s.table, STEP_MS, false);
+    let record = step.record(d, &s.table, NOW_US, false);
+    format!("{}{sql}{terminator}\n{record}", guards(s, step.migration).local)
+}
+
+/// A batch's last statement: each step's row gets its duration, from the
+/// previous step's end (the batch's start for the first) to its own, in
+/// milliseconds as the server timed them; the one row it returns lists them
+/// in the batch's order (`migrate_steps_ms`).
+fn timing(s: &Settings, steps: &[BatchStep]) -> String {
+    let d = Dialect::Postgres;
+    let table = d.table(&s.table);
+    let revisions: Vec<String> = steps.iter().map(|st| d.quote_text(&st.revision)).collect();
     format!(
-        "{}{sql}{terminator}\n{record} RETURNING execution_ms::text AS migrate_step_ms, {MARK_STEP}",
-        guards(s, step.migration).local
+        "WITH ended AS (SELECT b.n, h.revision, h.execution_ms AS e FROM unnest(ARRAY[{}]::text[]) WITH ORDINALITY AS b(revision, n) JOIN {table} h ON h.revision = b.revision),
+took AS (SELECT n, revision, GREATEST(0, round((e - lag(e, 1, current_setting('migrate.batch_started')::bigint) OVER (ORDER BY n)) / 1000.0))::bigint AS ms FROM ended),
+timed AS (UPDATE {table} h SET execution_ms = took.ms FROM took WHERE h.revision = took.revision)
+SELECT string_agg(ms::text, ',' ORDER BY n) AS migrate_steps_ms FROM took",
+        revisions.join(", ")
     )
 }
 
@@ -512,81 +533,103 @@ fn watch_client(s: &Settings) -> &'static str {
 }
 
 /// A batch in one request, in the run's open transaction: one savepoint, a
-/// mark of the first step's start, the steps' texts ([`batched`]), the
-/// savepoint's release. Each kept step's row reports its duration as it
-/// runs. At the first failure the request stops there and the whole batch
-/// is rolled back to its savepoint; the steps before the failed one are
-/// then sent again (they ran a moment ago on the same state), so that they
-/// are kept and the caller runs the failed one the usual way, which names it.
+/// mark of the batch's start, the steps' texts ([`batched`]), the rows'
+/// durations ([`timing`]), the savepoint's release. At the first failure the
+/// request stops there and the whole batch is rolled back to its savepoint;
+/// the steps before the failed one (told by the statements the server
+/// completed) are then sent again (they ran a moment ago on the same state),
+/// so that they are kept and the caller runs the failed one the usual way,
+/// which names it.
 ///
 /// One savepoint a batch rather than one a step: a subtransaction a step
 /// costs the server a sixth of the run, and past 64 of them every other
 /// session's snapshots must look them up (the subtransaction cache overflows).
-async fn run_batch(conn: &mut PgConnection, steps: Vec<BatchStep>) -> Option<BatchRun> {
+async fn run_batch(conn: &mut PgConnection, s: &Settings, steps: Vec<BatchStep>) -> Option<BatchRun> {
     let watch = watches_client(conn);
     let mut count = steps.len();
     let mut failure = None;
     loop {
-        let ran = send_batch(conn, &steps[..count], watch).await;
-        let Some(error) = ran.failure else {
-            return Some(BatchRun {
-                took: ran.took,
-                failure,
-            });
+        let (kept, error) = match send_batch(conn, s, &steps[..count], watch).await {
+            Ok(took) => return Some(BatchRun { took, failure }),
+            Err(failed) => failed,
         };
         // The batch's savepoint is still open: back to it. Should this fail
         // too (the connection is gone), the usual path meets the same state
         // at the failed step and names it, and the run's commit says what is lost.
         let undo = format!("ROLLBACK TO SAVEPOINT {BATCH_SAVEPOINT};\nRELEASE SAVEPOINT {BATCH_SAVEPOINT}");
-        if run(conn, undo, "rolling back a batch to its savepoint").await.is_err() || ran.took.is_empty() {
+        if kept == 0 || run(conn, undo, "rolling back a batch to its savepoint").await.is_err() {
             return Some(BatchRun {
-                took: ran.took,
+                took: vec![Duration::ZERO; kept],
                 failure: failure.or(Some(error)),
             });
         }
         // The first failure is the one the caller hears of; a step failing
         // only when sent again (a migration that does not do the same twice)
-        // shortens the batch further, and then runs the usual way.
+        // shortens the batch further, and then runs the usual way. Each send
+        // is shorter than the one before, whatever the count said.
         failure.get_or_insert(error);
-        count = ran.took.len();
+        count = kept.min(count - 1);
     }
 }
 
-/// Sends `steps` as one batch ([`run_batch`]): how long each kept step took,
-/// and the error of the one that failed, if any (its batch's savepoint then
-/// still open in an aborted transaction).
-async fn send_batch(conn: &mut PgConnection, steps: &[BatchStep], watch: bool) -> BatchRun {
+/// Sends `steps` as one batch ([`run_batch`]): how long each step took; or,
+/// when one failed (its batch's savepoint then still open in an aborted
+/// transaction), how many steps before it completed, and the error.
+async fn send_batch(
+    conn: &mut PgConnection,
+    s: &Settings,
+    steps: &[BatchStep],
+    watch: bool,
+) -> std::result::Result<Vec<Duration>, (usize, String)> {
     use futures_util::StreamExt;
     use sqlx::Row;
     let mut text = format!("SAVEPOINT {BATCH_SAVEPOINT};\n");
+    let mut before = 2;
     if watch {
         text.push_str(WATCH_CLIENT);
+        before += 1;
     }
-    text.push_str(&format!("SELECT {MARK_STEP}"));
+    // The batch's start, for `timing`.
+    text.push_str(&format!(
+        "SELECT set_config('migrate.batch_started', {NOW_US}::text, true)"
+    ));
     for step in steps {
         text.push_str(";\n");
         text.push_str(&step.sql);
     }
+    text.push_str(";\n");
+    text.push_str(&timing(s, steps));
     text.push_str(&format!(";\nRELEASE SAVEPOINT {BATCH_SAVEPOINT}"));
-    let mut took = Vec::with_capacity(steps.len());
+    let mut completed = 0;
+    let mut took = None;
     let mut results = sqlx::raw_sql(sqlx::AssertSqlSafe(super::logged(text))).fetch_many(&mut *conn);
     while let Some(item) = results.next().await {
         match item {
+            Ok(sqlx::Either::Left(_)) => completed += 1,
             Ok(sqlx::Either::Right(row)) => {
-                if let Ok(ms) = row.try_get::<String, _>("migrate_step_ms") {
-                    took.push(Duration::from_millis(ms.parse().unwrap_or(0)));
+                if let Ok(list) = row.try_get::<String, _>("migrate_steps_ms") {
+                    took = Some(
+                        list.split(',')
+                            .map(|ms| Duration::from_millis(ms.parse().unwrap_or(0)))
+                            .collect(),
+                    );
                 }
             }
-            Ok(sqlx::Either::Left(_)) => {}
             Err(e) => {
-                return BatchRun {
-                    took,
-                    failure: Some(e.to_string()),
-                };
+                // The steps whose every statement completed, the prelude's first.
+                let mut done = before;
+                let kept = steps
+                    .iter()
+                    .take_while(|st| {
+                        done += st.statements;
+                        done <= completed
+                    })
+                    .count();
+                return Err((kept, e.to_string()));
             }
         }
     }
-    BatchRun { took, failure: None }
+    Ok(took.unwrap_or_default())
 }
 
 /// The 1-based line of `sql` holding character `position` (1-based) of a

@@ -146,7 +146,7 @@ impl Backend for SqliteConnection {
         self.lock(s)
     }
 
-    fn run_batch(&mut self, steps: Vec<BatchStep>) -> BoxFuture<'_, Option<BatchRun>> {
+    fn run_batch<'a>(&'a mut self, _: &'a Settings, steps: Vec<BatchStep>) -> BoxFuture<'a, Option<BatchRun>> {
         Box::pin(async move {
             // Kept for the log only when a subscriber wants it: the steps move to the blocking thread.
             let kept = tracing::enabled!(target: "migrate::sql", tracing::Level::DEBUG).then(|| steps.clone());
@@ -171,6 +171,8 @@ impl Backend for SqliteConnection {
         Some(BatchStep {
             sql: format!("SAVEPOINT {BATCH_SAVEPOINT};\n{sql}{terminator}"),
             record: step.record(Dialect::Sqlite, &s.table, "?1", false),
+            revision: step.migration.revision().to_owned(),
+            statements: 0,
         })
     }
 
