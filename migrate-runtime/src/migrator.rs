@@ -718,6 +718,7 @@ impl<'m> Migrator<'m> {
                 galera: false,
                 lease: None,
                 in_run_transaction: false,
+                released_at_commit: None,
             },
             ignore_unknown: self.ignore_unknown,
             use_stored_downgrade: self.use_stored_downgrade,

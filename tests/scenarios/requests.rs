@@ -55,12 +55,12 @@ async fn postgres_a_fresh_run_of_a_thousand_migrations_goes_in_few_requests() {
         "{} requests for 1,000 migrations",
         sent.len()
     );
-    // The digest's check, the schema with the lock, the table's creation with
-    // its columns, the rows, BEGIN with the digest's removal, the batch, the
-    // digest's write with COMMIT, the unlock.
+    // The digest's check; the schema with the lock; the table's creation with
+    // its rows; BEGIN with the digest's removal, with the batch; the digest's
+    // write with COMMIT, with the unlock.
     assert_eq!(
         sent.len(),
-        8,
+        5,
         "{:#?}",
         sent.iter().map(|s| &s[..s.len().min(80)]).collect::<Vec<_>>()
     );
@@ -69,6 +69,20 @@ async fn postgres_a_fresh_run_of_a_thousand_migrations_goes_in_few_requests() {
         .filter(|s| s.contains("SAVEPOINT migrate_batched"))
         .collect();
     assert_eq!(batches.len(), 1, "1,000 steps go in one request");
+    assert!(batches[0].starts_with("BEGIN;"), "the run's BEGIN goes with the batch");
+    let last = sent.last().unwrap();
+    assert!(
+        last.contains("COMMIT") && last.contains("pg_advisory_unlock"),
+        "the lock goes with the commit: {last}"
+    );
+    // Released: another session takes it at once.
+    let key_free: bool = migrate::sqlx::query_scalar(
+        "SELECT count(*) = 0 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(key_free, "no advisory lock is left held after the run");
     // One savepoint a batch, not one a step (each would be a subtransaction).
     assert_eq!(
         batches[0].matches("SAVEPOINT migrate_batched").count(),
@@ -133,6 +147,36 @@ async fn postgres_a_failure_in_the_middle_of_a_batch_names_it_and_keeps_those_be
     let fixed = chain(120, None);
     let report = fixed.upgrade(&db.pool, "head").await.unwrap();
     assert_eq!(report.steps.first().map(|s| s.revision.as_str()), Some("r00057"));
+    fixed.verify(&db.pool).await.unwrap();
+}
+
+#[tokio::test]
+async fn postgres_a_failure_at_the_first_migration_of_a_run_keeps_nothing_and_the_next_run_starts_clean() {
+    let Some(db) = db::fresh().await else { return };
+    // The run's BEGIN rode with the batch: the failed batch is rolled back to
+    // its savepoint, inside that transaction, and the first migration is named.
+    match chain(50, Some(0)).upgrade(&db.pool, "head").await.unwrap_err() {
+        Error::Migration {
+            revision,
+            applied,
+            rolled_back: true,
+            source,
+            ..
+        } => {
+            assert_eq!(revision, "r00000");
+            assert!(applied.is_empty(), "{applied:?}");
+            assert!(source.to_string().contains("missing_0"), "{source}");
+        }
+        other => panic!("{other}"),
+    }
+    assert!(applied_ms(&db.pool).await.is_empty(), "no row is kept");
+    let gone: Option<String> = migrate::sqlx::query_scalar("SELECT to_regclass('t_0')::text")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(gone, None, "the failed migration's table was rolled back");
+    let fixed = chain(50, None);
+    assert_eq!(fixed.upgrade(&db.pool, "head").await.unwrap().steps.len(), 50);
     fixed.verify(&db.pool).await.unwrap();
 }
 

@@ -35,12 +35,20 @@ pub(crate) fn batchable(conn: &dyn Backend, step: &Step<'_>) -> bool {
 /// back, and the caller runs it (and what follows) the usual way, so that
 /// the failure is named and what came before it kept. `None` when the
 /// database has no such path.
-pub(crate) async fn apply_batch(conn: &mut dyn Backend, s: &Settings, steps: &[Step<'_>]) -> Option<Vec<Duration>> {
+///
+/// `begin`: the run's `BEGIN` not sent yet, which goes ahead of the batch in
+/// its first request (PostgreSQL); taken only when the batch is sent.
+pub(crate) async fn apply_batch(
+    conn: &mut dyn Backend,
+    s: &Settings,
+    begin: &mut Option<String>,
+    steps: &[Step<'_>],
+) -> Option<Vec<Duration>> {
     let batch = steps
         .iter()
         .map(|step| conn.batch_step(s, step, step.sql()?))
         .collect::<Option<Vec<_>>>()?;
-    let ran = conn.run_batch(s, batch).await?;
+    let ran = conn.run_batch(s, begin.take(), batch).await?;
     if let (Some(error), Some(step)) = (&ran.failure, steps.get(ran.took.len())) {
         tracing::debug!(
             revision = step.migration.revision(),

@@ -221,28 +221,52 @@ pub(crate) async fn write_digest(conn: &mut dyn Backend, s: &Settings, digest: &
     run(conn, sql, "writing the history digest").await
 }
 
-/// Begins the run's one transaction and drops the digest row inside it, in
-/// one request: a run that ends rolled back leaves the digest as it was,
-/// true of a history it did not change.
-pub(crate) async fn begin_dropping_digest(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
-    let sql = format!("BEGIN;\n{}", conn.dialect().delete_digest(&s.table));
-    run(
-        conn,
-        sql,
-        "beginning the run's transaction and dropping the history digest",
-    )
-    .await
+/// What begins the run's one transaction and drops the digest row inside
+/// it, in one request: a run that ends rolled back leaves the digest as it
+/// was, true of a history it did not change. It goes ahead of the run's
+/// first batch where the run starts with one ([`Backend::run_batch`]), else
+/// on its own ([`begin_dropping_digest`]).
+pub(crate) fn begin_dropping_digest_sql(conn: &dyn Backend, s: &Settings) -> String {
+    format!("BEGIN;\n{}", conn.dialect().delete_digest(&s.table))
 }
+
+/// Sends [`begin_dropping_digest_sql`]'s text on its own.
+pub(crate) async fn begin_dropping_digest(conn: &mut dyn Backend, begin: String) -> Result<()> {
+    run(conn, begin, BEGINNING).await
+}
+
+/// What the run's `BEGIN` with the digest's removal is doing, in errors.
+pub(crate) const BEGINNING: &str = "beginning the run's transaction and dropping the history digest";
 
 /// Writes the digest row and commits the run's one transaction, in one
 /// request. If either fails, nothing since the transaction began is kept
 /// (a failed write leaves it open and aborted: it is rolled back here).
+///
+/// The run's last request where the lock can go with it
+/// ([`Settings::released_at_commit`]): the lock's release follows the
+/// `COMMIT`, and is marked done once the server says it was released.
 pub(crate) async fn commit_with_digest(conn: &mut dyn Backend, s: &Settings, digest: &Digest) -> Result<()> {
-    let sql = format!("{};\nCOMMIT", conn.dialect().set_digest(&s.table, digest));
-    if let Err(e) = conn.execute(sql).await {
-        // After a failed COMMIT there is no transaction left, and this only warns.
-        let _ = conn.execute("ROLLBACK".into()).await;
-        return Err(db("writing the history digest and committing the run's transaction")(e));
+    let commit = format!("{};\nCOMMIT", conn.dialect().set_digest(&s.table, digest));
+    let release = s
+        .released_at_commit
+        .as_ref()
+        .and_then(|done| Some((done, conn.unlock_sql(s)?)));
+    let sent = match &release {
+        Some((_, unlock)) => conn.read_strings(format!("{commit};\n{unlock}")).await,
+        None => conn.execute(commit).await.map(|()| Vec::new()),
+    };
+    match sent {
+        Ok(read) => {
+            if let Some((done, _)) = release {
+                // Not released (it cannot be: the run holds it): the run releases it as usual.
+                done.store(read.iter().any(|r| r == "true"), std::sync::atomic::Ordering::Release);
+            }
+            Ok(())
+        }
+        Err(e) => {
+            // After a failed COMMIT there is no transaction left, and this only warns.
+            let _ = conn.execute("ROLLBACK".into()).await;
+            Err(db("writing the history digest and committing the run's transaction")(e))
+        }
     }
-    Ok(())
 }

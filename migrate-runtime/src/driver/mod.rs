@@ -166,6 +166,21 @@ pub trait Backend: Send {
         columns: Option<Vec<String>>,
     ) -> BoxFuture<'a, Result<Vec<HistoryRow>>>;
 
+    /// The history rows `sql` returns (its last statement a
+    /// [`HistorySql::select_history`](crate::dialect::HistorySql::select_history)).
+    fn history_rows<'a>(&'a mut self, s: &'a Settings, sql: String) -> BoxFuture<'a, Result<Vec<HistoryRow>>>;
+
+    /// Creates the history table if it is missing and reads its rows, all
+    /// of this version's columns, in one request: what a changing run reads
+    /// under the lock. An error (a table of an earlier version lacks a
+    /// column) leaves the caller to [`create_table`] and [`read_rows`](Self::read_rows).
+    fn create_and_read_rows<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<Vec<HistoryRow>>> {
+        let d = self.dialect();
+        let all: Vec<String> = crate::dialect::added_columns().collect();
+        let sql = format!("{};\n{}", d.create_table(&s.table), d.select_history(&s.table, &all));
+        self.history_rows(s, sql)
+    }
+
     /// Reads the digest row in one simple query; an error (no table yet) reads as none.
     fn read_digest<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Option<String>>;
 
@@ -213,6 +228,15 @@ pub trait Backend: Send {
         Box::pin(async { Ok(()) })
     }
 
+    /// The statement releasing the advisory lock, where it can ride in the
+    /// request that commits a run's last transaction (PostgreSQL: after the
+    /// `COMMIT`, its one row `true`); `None` where the lock is released on
+    /// its own ([`unlock`](Self::unlock)).
+    fn unlock_sql(&self, s: &Settings) -> Option<String> {
+        let _ = s;
+        None
+    }
+
     /// Runs `steps` ([`batch_step`](Self::batch_step)) in order inside the
     /// run's transaction, each with its history row, stopping at the first
     /// that fails, which is rolled back while those before it are kept.
@@ -220,8 +244,17 @@ pub trait Backend: Send {
     /// through sqlx's worker), a savepoint a step; PostgreSQL: in one request,
     /// a savepoint a batch. `None` where the database has no such path, or
     /// the handle could not be had: the caller then runs the steps one by one.
-    fn run_batch<'a>(&'a mut self, s: &'a Settings, steps: Vec<BatchStep>) -> BoxFuture<'a, Option<BatchRun>> {
-        let _ = (s, steps);
+    ///
+    /// `begin`: the run's `BEGIN` with the digest's removal, not sent yet,
+    /// which goes ahead of the batch's savepoint in its first request; only
+    /// where [`one_transaction_runs`](Self::one_transaction_runs).
+    fn run_batch<'a>(
+        &'a mut self,
+        s: &'a Settings,
+        begin: Option<String>,
+        steps: Vec<BatchStep>,
+    ) -> BoxFuture<'a, Option<BatchRun>> {
+        let _ = (s, begin, steps);
         Box::pin(async { None })
     }
 
@@ -557,6 +590,17 @@ macro_rules! same_everywhere {
                         .map_err($crate::error::db("reading the history table's columns"))?,
                 };
                 let sql = d.select_history(&s.table, &columns);
+                $crate::driver::Backend::history_rows(self, s, sql).await
+            })
+        }
+
+        fn history_rows<'a>(
+            &'a mut self,
+            s: &'a $crate::driver::Settings,
+            sql: String,
+        ) -> $crate::driver::BoxFuture<'a, $crate::error::Result<Vec<$crate::driver::HistoryRow>>> {
+            Box::pin(async move {
+                let d = <$db as $crate::driver::Driver>::DIALECT;
                 let context = || format!("reading the history table {}", d.table(&s.table));
                 let rows = sqlx::raw_sql(sqlx::AssertSqlSafe($crate::driver::logged(sql)))
                     .fetch_all(&mut *self)

@@ -102,6 +102,10 @@ impl Backend for PgConnection {
         Box::pin(unlock(self, s))
     }
 
+    fn unlock_sql(&self, s: &Settings) -> Option<String> {
+        Some(unlock_sql(s))
+    }
+
     fn is_conflict(&self, e: &sqlx::Error) -> bool {
         // deadlock_detected, serialization_failure
         matches!(
@@ -197,8 +201,13 @@ impl Backend for PgConnection {
         })
     }
 
-    fn run_batch<'a>(&'a mut self, s: &'a Settings, steps: Vec<BatchStep>) -> BoxFuture<'a, Option<BatchRun>> {
-        Box::pin(run_batch(self, s, steps))
+    fn run_batch<'a>(
+        &'a mut self,
+        s: &'a Settings,
+        begin: Option<String>,
+        steps: Vec<BatchStep>,
+    ) -> BoxFuture<'a, Option<BatchRun>> {
+        Box::pin(run_batch(self, s, begin, steps))
     }
 
     fn checks_lease_at_commit(&self) -> bool {
@@ -353,8 +362,13 @@ async fn try_lock(conn: &mut PgConnection, s: &Settings) -> Result<bool> {
     Ok(super::read_one(conn, sql, "taking the migration lock (pg_try_advisory_lock)").await? == "true")
 }
 
+/// Releases the migration lock, its one row `true` when this session held it.
+fn unlock_sql(s: &Settings) -> String {
+    format!("SELECT pg_advisory_unlock({})::text", key(s))
+}
+
 async fn unlock(conn: &mut PgConnection, s: &Settings) -> Result<()> {
-    let sql = format!("SELECT pg_advisory_unlock({})::text", key(s));
+    let sql = unlock_sql(s);
     let released = super::read_one(conn, sql, "releasing the migration lock (pg_advisory_unlock)").await? == "true";
     if !released {
         return Err(Error::Database {
@@ -544,20 +558,35 @@ fn watch_client(s: &Settings) -> &'static str {
 /// One savepoint a batch rather than one a step: a subtransaction a step
 /// costs the server a sixth of the run, and past 64 of them every other
 /// session's snapshots must look them up (the subtransaction cache overflows).
-async fn run_batch(conn: &mut PgConnection, s: &Settings, steps: Vec<BatchStep>) -> Option<BatchRun> {
+async fn run_batch(
+    conn: &mut PgConnection,
+    s: &Settings,
+    begin: Option<String>,
+    steps: Vec<BatchStep>,
+) -> Option<BatchRun> {
     let watch = watches_client(conn);
     let mut count = steps.len();
     let mut failure = None;
+    // The run's BEGIN goes with the first request only: rolling back to the
+    // batch's savepoint keeps it.
+    let mut begin = begin;
     loop {
-        let (kept, error) = match send_batch(conn, s, &steps[..count], watch).await {
+        let (kept, error) = match send_batch(conn, s, begin.take(), &steps[..count], watch).await {
             Ok(took) => return Some(BatchRun { took, failure }),
-            Err(failed) => failed,
+            Err((Some(kept), error)) => (kept, error),
+            Err((None, error)) => {
+                // Before the batch's savepoint: nothing to roll back to.
+                return Some(BatchRun {
+                    took: Vec::new(),
+                    failure: failure.or(Some(error)),
+                });
+            }
         };
         // The batch's savepoint is still open: back to it. Should this fail
         // too (the connection is gone), the usual path meets the same state
         // at the failed step and names it, and the run's commit says what is lost.
         let undo = format!("ROLLBACK TO SAVEPOINT {BATCH_SAVEPOINT};\nRELEASE SAVEPOINT {BATCH_SAVEPOINT}");
-        if kept == 0 || run(conn, undo, "rolling back a batch to its savepoint").await.is_err() {
+        if run(conn, undo, "rolling back a batch to its savepoint").await.is_err() || kept == 0 {
             return Some(BatchRun {
                 took: vec![Duration::ZERO; kept],
                 failure: failure.or(Some(error)),
@@ -572,19 +601,28 @@ async fn run_batch(conn: &mut PgConnection, s: &Settings, steps: Vec<BatchStep>)
     }
 }
 
-/// Sends `steps` as one batch ([`run_batch`]): how long each step took; or,
-/// when one failed (its batch's savepoint then still open in an aborted
-/// transaction), how many steps before it completed, and the error.
+/// Sends `steps` as one batch ([`run_batch`]), after `begin` if given: how
+/// long each step took; or, when one failed (its batch's savepoint then
+/// still open in an aborted transaction), how many steps before it
+/// completed (`None`: it failed before the savepoint), and the error.
 async fn send_batch(
     conn: &mut PgConnection,
     s: &Settings,
+    begin: Option<String>,
     steps: &[BatchStep],
     watch: bool,
-) -> std::result::Result<Vec<Duration>, (usize, String)> {
+) -> std::result::Result<Vec<Duration>, (Option<usize>, String)> {
     use futures_util::StreamExt;
     use sqlx::Row;
-    let mut text = format!("SAVEPOINT {BATCH_SAVEPOINT};\n");
-    let mut before = 2;
+    let (mut text, begun) = match begin {
+        Some(begin) => {
+            let statements = split::statements(&begin, Dialect::Postgres).len();
+            (format!("{begin};\n"), statements)
+        }
+        None => (String::new(), 0),
+    };
+    text.push_str(&format!("SAVEPOINT {BATCH_SAVEPOINT};\n"));
+    let mut before = begun + 2;
     if watch {
         text.push_str(WATCH_CLIENT);
         before += 1;
@@ -615,6 +653,15 @@ async fn send_batch(
                     );
                 }
             }
+            Err(e) if completed < begun + 1 => {
+                // Before the batch (the run's BEGIN, or the savepoint).
+                let what = if begun > 0 {
+                    super::BEGINNING
+                } else {
+                    "opening the batch's savepoint"
+                };
+                return Err((None, format!("{what}: {e}")));
+            }
             Err(e) => {
                 // The steps whose every statement completed, the prelude's first.
                 let mut done = before;
@@ -625,7 +672,7 @@ async fn send_batch(
                         done <= completed
                     })
                     .count();
-                return Err((kept, e.to_string()));
+                return Err((Some(kept), e.to_string()));
             }
         }
     }

@@ -34,6 +34,11 @@ pub struct Settings {
     /// from an empty history), framed by a savepoint instead of its own
     /// transaction (`Migrator::steps` begins and commits it).
     pub in_run_transaction: bool,
+    /// Where the advisory lock can be released in the request that commits
+    /// the run's last transaction ([`Backend::unlock_sql`]): set by that
+    /// commit once the release went with it, so that the run does not send
+    /// its own. `None`: the run releases the lock in a request of its own.
+    pub released_at_commit: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// A lease on the migration lock: a row of the lease table.

@@ -146,7 +146,12 @@ impl Backend for SqliteConnection {
         self.lock(s)
     }
 
-    fn run_batch<'a>(&'a mut self, _: &'a Settings, steps: Vec<BatchStep>) -> BoxFuture<'a, Option<BatchRun>> {
+    fn run_batch<'a>(
+        &'a mut self,
+        _: &'a Settings,
+        _begin: Option<String>,
+        steps: Vec<BatchStep>,
+    ) -> BoxFuture<'a, Option<BatchRun>> {
         Box::pin(async move {
             // Kept for the log only when a subscriber wants it: the steps move to the blocking thread.
             let kept = tracing::enabled!(target: "migrate::sql", tracing::Level::DEBUG).then(|| steps.clone());

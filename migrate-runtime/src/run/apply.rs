@@ -54,6 +54,9 @@ struct Progressing {
     unbatched_until: usize,
     /// How backfills are paced, and when the run stops between their batches.
     pace: driver::Pace,
+    /// The run's `BEGIN` (with the digest's removal), not sent yet: it goes
+    /// ahead of the first batch, in its request, when the run starts with one.
+    begin: Option<String>,
 }
 
 impl<'a> Applying<'a, '_> {
@@ -128,11 +131,17 @@ impl<'m> Run<'m> {
                 pause: self.batch_pause,
                 deadline: self.max_duration.and_then(|d| Instant::now().checked_add(d)),
             },
+            begin: None,
         };
         if !applying.plan.is_empty() || !applying.repeatables.is_empty() {
             // Until the run's last step is done, no start-up check may take the short cut.
             if at.one_transaction {
-                driver::begin_dropping_digest(conn, s).await?;
+                let begin = driver::begin_dropping_digest_sql(conn, s);
+                if self.starts_with_batch(conn, &applying) {
+                    at.begin = Some(begin);
+                } else {
+                    driver::begin_dropping_digest(conn, begin).await?;
+                }
                 at.open = Some(report.steps.len());
             } else if applying.plan.direction == Direction::Downgrade && !applying.replaced.is_empty() {
                 // What a downgrade drops may be under a repeatable (a view over a
@@ -162,6 +171,10 @@ impl<'m> Run<'m> {
             if result.is_err() || report.paused.is_some() {
                 break;
             }
+        }
+        if let Some(begin) = at.begin.take() {
+            // No step took it ahead of a batch (none ran).
+            driver::begin_dropping_digest(conn, begin).await?;
         }
         if result.is_ok() && report.paused.is_none() && !applying.repeatables.is_empty() {
             result = self
@@ -204,6 +217,15 @@ impl<'m> Run<'m> {
             driver::write_digest(conn, s, &applying.digest).await?;
         }
         Ok(())
+    }
+
+    /// Whether the plan's first two steps go to one batch ([`Self::batch_ahead`]
+    /// at the first step): the run's `BEGIN` can then go in the batch's request.
+    fn starts_with_batch(&self, conn: &dyn Backend, applying: &Applying<'_, '_>) -> bool {
+        applying.plan.steps.len() >= 2
+            && applying.plan.steps[..2]
+                .iter()
+                .all(|&i| driver::batchable(conn, &applying.step(i)))
     }
 
     /// Hands the steps from `index` on that can go together to one batch,
@@ -250,7 +272,7 @@ impl<'m> Run<'m> {
         } else {
             alone
         };
-        match driver::apply_batch(conn, s, &steps).await {
+        match driver::apply_batch(conn, s, &mut at.begin, &steps).await {
             Some(took) => {
                 if took.len() < steps.len() {
                     // The step after those kept failed and was rolled back: it
@@ -318,6 +340,10 @@ impl<'m> Run<'m> {
         let direction = applying.plan.direction;
         self.batch_ahead(conn, (alone, together), applying, at, (index, report.steps.len()))
             .await?;
+        if let Some(begin) = at.begin.take() {
+            // No batch took the run's BEGIN ahead of it.
+            driver::begin_dropping_digest(conn, begin).await?;
+        }
         let batched_took = at.ahead.pop_front();
         let in_one = at.one_transaction && !m.no_transaction() && applying.step(i).backfill().is_none();
         if in_one && at.open.is_none() {

@@ -92,6 +92,12 @@ impl<'m> Run<'m> {
                 }
             };
             tracing::debug!(table = s.table.name(), "took the migration lock");
+            // An advisory lock the database can release with the run's last commit.
+            let s = Settings {
+                released_at_commit: (s.lease.is_none() && conn.unlock_sql(&s).is_some())
+                    .then(|| Arc::new(std::sync::atomic::AtomicBool::new(false))),
+                ..s
+            };
             if !conn.has_timeouts() && (s.ddl_lock_timeout.is_some() || s.statement_timeout.is_some()) {
                 tracing::warn!(
                     "SQLite has no lock timeout or statement timeout: a run holds the database's one write lock, so no statement of it waits for the application's sessions; the setting is ignored"
@@ -109,8 +115,16 @@ impl<'m> Run<'m> {
                 },
                 None => self.run(conn, &s, &graph, op, &mut report).await,
             };
+            let released_at_commit = s
+                .released_at_commit
+                .as_ref()
+                .is_some_and(|done| done.load(std::sync::atomic::Ordering::Acquire));
             let released = match &s.lease {
                 Some(lease) => driver::release_lease(conn, &s, lease).await,
+                None if released_at_commit => {
+                    tracing::debug!("the migration lock was released with the run's commit");
+                    Ok(())
+                }
                 None => conn.unlock(&s).await,
             };
             match released {
