@@ -124,6 +124,21 @@ pub(crate) async fn create_table(conn: &mut dyn Backend, s: &Settings) -> Result
     Ok(present)
 }
 
+/// Creates the history table if it is missing and reads its rows, in one
+/// request where the table has every column of this version
+/// ([`Backend::create_and_read_rows`]); else (a table of an earlier version,
+/// or an error the usual way names) its columns first, added where missing,
+/// then its rows.
+pub(crate) async fn create_and_read(conn: &mut dyn Backend, s: &Settings) -> Result<Vec<HistoryRow>> {
+    match conn.create_and_read_rows(s).await {
+        Err(Error::Database { .. }) => {
+            let columns = create_table(conn, s).await?;
+            conn.read_rows(s, Some(columns)).await
+        }
+        read => read,
+    }
+}
+
 /// How many statements of `revision` the history row says completed (0 without a row).
 pub(crate) async fn progress(conn: &mut dyn Backend, s: &Settings, revision: &str) -> Result<usize> {
     Ok(row_progress(conn, s, revision).await?.unwrap_or(0))

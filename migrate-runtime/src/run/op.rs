@@ -28,16 +28,7 @@ impl<'m> Run<'m> {
         op: Op,
         report: &mut Report,
     ) -> Result<()> {
-        let read = match conn.create_and_read_rows(s).await {
-            // A table of an earlier version (a column missing), or an error
-            // the usual way names: the table's columns first, then its rows.
-            Err(Error::Database { .. }) => {
-                let columns = driver::create_table(conn, s).await?;
-                conn.read_rows(s, Some(columns)).await
-            }
-            read => read,
-        };
-        let mut rows = match read {
+        let mut rows = match driver::create_and_read(conn, s).await {
             // A row whose state this build does not know: the documented ways out
             // still work, `stamp --purge` (which erases it) and `resolve` of that row.
             Err(Error::UnknownState { revision, state }) => match &op {
