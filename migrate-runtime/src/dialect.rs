@@ -166,6 +166,10 @@ pub trait HistorySql: Copy {
     /// The row recording that `m` is applied; `execution_ms` is an SQL expression.
     fn insert_applied(self, t: &HistoryTable, m: &Migration, execution_ms: &str) -> String;
 
+    /// [`insert_applied`](Self::insert_applied) with `applied_at` an SQL
+    /// expression of the caller's (a batch stamps its rows once, at its end).
+    fn insert_applied_at(self, t: &HistoryTable, m: &Migration, execution_ms: &str, applied_at: &str) -> String;
+
     /// [`insert_applied`](Self::insert_applied) with only the columns every
     /// version of the table has: what an offline script writes, since it
     /// cannot know which version of the table it will run on. Such a row
@@ -309,7 +313,7 @@ pub trait HistorySql: Copy {
 trait Parts: Copy {
     fn quote(self) -> char;
     fn column_type(self, kind: ColumnKind) -> &'static str;
-    fn insert_row(self, t: &HistoryTable, m: &Migration, state: State, execution_ms: &str, full: bool) -> String;
+    fn insert_row(self, t: &HistoryTable, m: &Migration, state: State, times: (&str, &str), full: bool) -> String;
     fn now_ms(self) -> &'static str;
 }
 
@@ -331,7 +335,14 @@ impl Parts for Dialect {
         }
     }
 
-    fn insert_row(self, t: &HistoryTable, m: &Migration, state: State, execution_ms: &str, full: bool) -> String {
+    fn insert_row(
+        self,
+        t: &HistoryTable,
+        m: &Migration,
+        state: State,
+        (execution_ms, applied_at): (&str, &str),
+        full: bool,
+    ) -> String {
         let parents: Vec<&str> = m.down_revisions().collect();
         // A repeatable's row is replaced each time it is applied again.
         let again = migrate_core::repeatable::is_repeatable(m.revision());
@@ -381,7 +392,7 @@ impl Parts for Dialect {
             self.quote_text(m.message()),
             self.quote_text(&m.checksum().to_string()),
             self.quote_text(state.as_str()),
-            self.now(),
+            applied_at,
         )
     }
 
@@ -465,15 +476,19 @@ impl HistorySql for Dialect {
     }
 
     fn insert_applied(self, t: &HistoryTable, m: &Migration, execution_ms: &str) -> String {
-        self.insert_row(t, m, State::Applied, execution_ms, true)
+        self.insert_row(t, m, State::Applied, (execution_ms, self.now()), true)
+    }
+
+    fn insert_applied_at(self, t: &HistoryTable, m: &Migration, execution_ms: &str, applied_at: &str) -> String {
+        self.insert_row(t, m, State::Applied, (execution_ms, applied_at), true)
     }
 
     fn insert_applied_basic(self, t: &HistoryTable, m: &Migration, execution_ms: &str) -> String {
-        self.insert_row(t, m, State::Applied, execution_ms, false)
+        self.insert_row(t, m, State::Applied, (execution_ms, self.now()), false)
     }
 
     fn insert_marked(self, t: &HistoryTable, m: &Migration, state: State) -> String {
-        self.insert_row(t, m, state, "0", true)
+        self.insert_row(t, m, state, ("0", self.now()), true)
     }
 
     fn select_applied(self, t: &HistoryTable, revision: &str) -> String {

@@ -100,6 +100,24 @@ async fn postgres_a_fresh_run_of_a_thousand_migrations_goes_in_few_requests() {
     // Each row says what the report says, and the history verifies.
     let reported: Vec<i64> = report.steps.iter().map(|s| s.duration.as_millis() as i64).collect();
     assert_eq!(applied_ms(&db.pool).await, reported);
+    // Every row is stamped with the run's time, as a row applied alone is.
+    let stamps: Vec<String> =
+        migrate::sqlx::query_scalar("SELECT DISTINCT applied_at FROM migrate_history WHERE revision <> ''")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(stamps.len(), 1, "{stamps:?}");
+    let now: String =
+        migrate::sqlx::query_scalar("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(stamps[0].len(), now.len(), "{} against {now}", stamps[0]);
+    assert!(
+        stamps[0].as_str() <= now.as_str() && stamps[0][..10] == now[..10],
+        "{} against {now}",
+        stamps[0]
+    );
     list.verify(&db.pool).await.unwrap();
     let rows: i64 = migrate::sqlx::query_scalar("SELECT count(*) FROM t_999")
         .fetch_one(&db.pool)

@@ -509,21 +509,24 @@ const STEP_MS: &str =
 /// ([`timing`]) turns the marks into durations.
 const NOW_US: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::bigint";
 
-/// One step of a batch: the migration and its history row, whose
-/// `execution_ms` marks when the step ended ([`NOW_US`]). The batch, not the
-/// step, has a savepoint ([`run_batch`]). No row comes back per step: a
-/// result a step costs the server and the client more than the row itself.
+/// One step of a batch (an upgrade): the migration and its history row,
+/// whose `execution_ms` marks when the step ended ([`NOW_US`]) and whose
+/// `applied_at` the batch's last statement writes, once for all ([`timing`]).
+/// The batch, not the step, has a savepoint ([`run_batch`]). No row comes
+/// back per step: a result a step costs the server and the client more than
+/// the row itself.
 fn batched(s: &Settings, step: &Step<'_>, sql: &str) -> String {
     let d = Dialect::Postgres;
     let terminator = if split::needs_terminator(sql, d) { "\n;" } else { "" };
-    let record = step.record(d, &s.table, NOW_US, false);
+    let record = d.insert_applied_at(&s.table, step.migration, NOW_US, "''");
     format!("{}{sql}{terminator}\n{record}", guards(s, step.migration).local)
 }
 
 /// A batch's last statement: each step's row gets its duration, from the
 /// previous step's end (the batch's start for the first) to its own, in
-/// milliseconds as the server timed them; the one row it returns lists them
-/// in the batch's order (`migrate_steps_ms`).
+/// milliseconds as the server timed them, and its `applied_at` (the
+/// transaction's start, as every row of the run has it), formatted once; the
+/// one row it returns lists the durations in the batch's order (`migrate_steps_ms`).
 fn timing(s: &Settings, steps: &[BatchStep]) -> String {
     let d = Dialect::Postgres;
     let table = d.table(&s.table);
@@ -531,9 +534,11 @@ fn timing(s: &Settings, steps: &[BatchStep]) -> String {
     format!(
         "WITH ended AS (SELECT b.n, h.revision, h.execution_ms AS e FROM unnest(ARRAY[{}]::text[]) WITH ORDINALITY AS b(revision, n) JOIN {table} h ON h.revision = b.revision),
 took AS (SELECT n, revision, GREATEST(0, round((e - lag(e, 1, current_setting('migrate.batch_started')::bigint) OVER (ORDER BY n)) / 1000.0))::bigint AS ms FROM ended),
-timed AS (UPDATE {table} h SET execution_ms = took.ms FROM took WHERE h.revision = took.revision)
+stamp AS (SELECT {} AS at),
+timed AS (UPDATE {table} h SET execution_ms = took.ms, applied_at = stamp.at FROM took, stamp WHERE h.revision = took.revision)
 SELECT string_agg(ms::text, ',' ORDER BY n) AS migrate_steps_ms FROM took",
-        revisions.join(", ")
+        revisions.join(", "),
+        d.now()
     )
 }
 
@@ -676,7 +681,10 @@ async fn send_batch(
             }
         }
     }
-    Ok(took.unwrap_or_default())
+    // Every step ran and was kept: one whose duration did not come back reads as 0.
+    let mut took: Vec<Duration> = took.unwrap_or_default();
+    took.resize(steps.len(), Duration::ZERO);
+    Ok(took)
 }
 
 /// The 1-based line of `sql` holding character `position` (1-based) of a

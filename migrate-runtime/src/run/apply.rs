@@ -172,7 +172,7 @@ impl<'m> Run<'m> {
                 break;
             }
         }
-        if let Some(begin) = at.begin.take() {
+        if let Some(begin) = at.begin.take().filter(|_| result.is_ok()) {
             // No step took it ahead of a batch (none ran).
             driver::begin_dropping_digest(conn, begin).await?;
         }
