@@ -41,6 +41,21 @@ async fn applied_ms(pool: &migrate::sqlx::PgPool) -> Vec<i64> {
         .unwrap()
 }
 
+/// The failed migration a run names, the ones it kept before it, and the
+/// database's message, from a run that rolled the failed one back.
+fn rolled_back(e: Error) -> (String, Vec<String>, String) {
+    match e {
+        Error::Migration {
+            revision,
+            applied,
+            rolled_back: true,
+            source,
+            ..
+        } => (revision, applied, source.to_string()),
+        other => panic!("{other}"),
+    }
+}
+
 #[tokio::test]
 async fn postgres_a_fresh_run_of_a_thousand_migrations_goes_in_few_requests() {
     let Some(db) = db::fresh().await else { return };
@@ -136,20 +151,10 @@ async fn postgres_a_failure_in_the_middle_of_a_batch_names_it_and_keeps_those_be
     let Some(db) = db::fresh().await else { return };
     let list = chain(120, Some(57));
     let (result, sent) = support::statements_sent(list.upgrade(&db.pool, "head")).await;
-    match result.unwrap_err() {
-        Error::Migration {
-            revision,
-            applied,
-            rolled_back: true,
-            source,
-            ..
-        } => {
-            assert_eq!(revision, "r00057");
-            assert_eq!(applied.len(), 57, "the ones before it are kept");
-            assert!(source.to_string().contains("missing_57"), "{source}");
-        }
-        other => panic!("{other}"),
-    }
+    let (revision, applied, source) = rolled_back(result.unwrap_err());
+    assert_eq!(revision, "r00057");
+    assert_eq!(applied.len(), 57, "the ones before it are kept");
+    assert!(source.contains("missing_57"), "{source}");
     assert!(sent.len() < 30, "{} requests", sent.len());
     assert_eq!(applied_ms(&db.pool).await.len(), 57);
     for kept in ["t_0", "t_56"] {
@@ -177,20 +182,10 @@ async fn postgres_a_failure_at_the_first_migration_of_a_run_keeps_nothing_and_th
     let Some(db) = db::fresh().await else { return };
     // The run's BEGIN rode with the batch: the failed batch is rolled back to
     // its savepoint, inside that transaction, and the first migration is named.
-    match chain(50, Some(0)).upgrade(&db.pool, "head").await.unwrap_err() {
-        Error::Migration {
-            revision,
-            applied,
-            rolled_back: true,
-            source,
-            ..
-        } => {
-            assert_eq!(revision, "r00000");
-            assert!(applied.is_empty(), "{applied:?}");
-            assert!(source.to_string().contains("missing_0"), "{source}");
-        }
-        other => panic!("{other}"),
-    }
+    let (revision, applied, source) = rolled_back(chain(50, Some(0)).upgrade(&db.pool, "head").await.unwrap_err());
+    assert_eq!(revision, "r00000");
+    assert!(applied.is_empty(), "{applied:?}");
+    assert!(source.contains("missing_0"), "{source}");
     assert!(applied_ms(&db.pool).await.is_empty(), "no row is kept");
     let gone: Option<String> = migrate::sqlx::query_scalar("SELECT to_regclass('t_0')::text")
         .fetch_one(&db.pool)
@@ -247,21 +242,11 @@ async fn postgres_a_batch_tells_the_failed_migration_whatever_the_shape_of_those
             sent.len(),
             sent.iter().map(|s| &s[..s.len().min(60)]).collect::<Vec<_>>()
         );
-        match result.unwrap_err() {
-            Error::Migration {
-                revision,
-                applied,
-                rolled_back: true,
-                source,
-                ..
-            } => {
-                assert_eq!(revision, format!("s{failing:03}"));
-                assert!(source.to_string().contains("not a number"), "{source}");
-                let before = applied.iter().filter(|a| a.as_str() < revision.as_str()).count();
-                assert_eq!(before, applied.len(), "only those before it: {applied:?}");
-            }
-            other => panic!("{other}"),
-        }
+        let (revision, applied, source) = rolled_back(result.unwrap_err());
+        assert_eq!(revision, format!("s{failing:03}"));
+        assert!(source.contains("not a number"), "{source}");
+        let before = applied.iter().filter(|a| a.as_str() < revision.as_str()).count();
+        assert_eq!(before, applied.len(), "only those before it: {applied:?}");
         let kept: Vec<String> =
             migrate::sqlx::query_scalar("SELECT revision FROM migrate_history WHERE revision <> '' ORDER BY revision")
                 .fetch_all(&db.pool)
