@@ -55,7 +55,8 @@ struct Progressing {
     /// How backfills are paced, and when the run stops between their batches.
     pace: driver::Pace,
     /// The run's `BEGIN` (with the digest's removal), not sent yet: it goes
-    /// ahead of the first batch, in its request, when the run starts with one.
+    /// ahead of the first batch, in its request, when the run starts with
+    /// one; the first step sends it on its own otherwise.
     begin: Option<String>,
 }
 
@@ -171,10 +172,6 @@ impl<'m> Run<'m> {
             if result.is_err() || report.paused.is_some() {
                 break;
             }
-        }
-        if let Some(begin) = at.begin.take().filter(|_| result.is_ok()) {
-            // No step took it ahead of a batch (none ran).
-            driver::begin_dropping_digest(conn, begin).await?;
         }
         if result.is_ok() && report.paused.is_none() && !applying.repeatables.is_empty() {
             result = self
