@@ -278,8 +278,21 @@ async fn fresh(kind: Kind) -> Option<Db> {
                 .and_then(|p| p.split('/').next())
                 .unwrap_or("3317")
                 .to_owned();
+            // The workers write through every node, and a node applies the others' commits
+            // a moment after they return: the checks read causally (`wsrep_sync_wait`), as
+            // an operator checking after the rollout would, so they see every write before them.
+            let causal = sqlx::mysql::MySqlPoolOptions::new()
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1").execute(conn).await?;
+                        Ok(())
+                    })
+                })
+                .connect(&urls[0])
+                .await
+                .unwrap();
             Db {
-                pool: Pool::Mysql(MySqlPool::connect(&urls[0]).await.unwrap()),
+                pool: Pool::Mysql(causal),
                 url: urls[0].clone(),
                 others: urls[1..].to_vec(),
                 _keep: Box::new(GaleraDb { node1: port, name }),
