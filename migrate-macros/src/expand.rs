@@ -22,27 +22,17 @@ pub fn migrations(input: &Input, migrations: &[Migration], repeatables: &[Migrat
         });
     let entries = migrations.iter().map(embedded);
     // Rust revisions: modules of the crate, and their functions beside the list.
-    let (rust_items, made) = match (crate::rust::steps(input, migrations), repeatables.is_empty()) {
-        (Some((items, steps)), true) => (items, quote!(__embedded_with_rust(LIST, #digest, #steps))),
-        (None, true) => (TokenStream::new(), quote!(__embedded_with_digest(LIST, #digest))),
-        (rust, false) => {
-            let again = repeatables.iter().map(embedded);
-            let (items, steps) = rust.unwrap_or_else(|| (TokenStream::new(), quote!(&[])));
-            let items = quote! {
-                #items
-                const REPEATABLES: &[::migrate::__private::Migration] = &[#(#again),*];
-            };
-            (
-                items,
-                quote!(__embedded_with_repeatables(LIST, #digest, #steps, REPEATABLES)),
-            )
-        }
-    };
+    let (rust_items, steps) =
+        crate::rust::steps(input, migrations).unwrap_or_else(|| (TokenStream::new(), quote!(&[])));
+    let again = repeatables.iter().map(embedded);
+    // The batch loop is linked only into an application whose history has a backfill.
+    let backfills = migrations.iter().any(|m| m.backfill().is_some());
     quote! {{
         const _: &[&str] = &[#(#tracked),*];
         const LIST: &[::migrate::__private::Migration] = &[#(#entries),*];
+        const REPEATABLES: &[::migrate::__private::Migration] = &[#(#again),*];
         #rust_items
-        ::migrate::Migrations::#made
+        ::migrate::Migrations::__embedded_with(LIST, #digest, #steps, REPEATABLES, #backfills)
     }}
 }
 

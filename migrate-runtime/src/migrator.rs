@@ -80,11 +80,16 @@ pub struct Migrations {
     digest: Option<&'static str>,
     computed: OnceLock<String>,
     /// The Rust revisions' functions, as `embed_migrations!` compiled them in
-    /// (none for a list read at run time, which stops before a Rust revision).
-    rust: &'static [crate::rust::RustStep],
+    /// (none for a list read at run time, which stops before a Rust revision),
+    /// with what runs them where there are some.
+    rust: crate::rust::Embedded,
     /// The repeatable revisions (`repeatable/<name>.sql`), in the order
     /// they are applied (see `migrate_core::repeatable`).
     repeatables: Cow<'static, [Migration]>,
+    /// What runs a backfill revision's batches: set where the history has a
+    /// backfill (`embed_migrations!` checks; a list read at run time always
+    /// has it), so an application whose history has none links none of it.
+    backfills: Option<crate::driver::BackfillRunner>,
 }
 
 /// What the runtime can run on: a pool (`&SqlitePool`, `&PgPool`,
@@ -150,54 +155,40 @@ impl Migrations {
             list: Cow::Borrowed(list),
             digest: None,
             computed: OnceLock::new(),
-            rust: &[],
+            rust: crate::rust::Embedded::NONE,
             repeatables: Cow::Borrowed(&[]),
+            backfills: None,
         }
     }
 
-    /// Used by `embed_migrations!`; not public API.
+    /// Used by `embed_migrations!`; not public API. `rust`: the Rust
+    /// revisions' functions; `backfills`: whether the folder has a backfill
+    /// revision (only then does the list hold the batch loop).
     #[doc(hidden)]
-    pub const fn __embedded_with_digest(list: &'static [Migration], digest: &'static str) -> Self {
-        Migrations {
-            list: Cow::Borrowed(list),
-            digest: Some(digest),
-            computed: OnceLock::new(),
-            rust: &[],
-            repeatables: Cow::Borrowed(&[]),
-        }
-    }
-
-    /// Used by `embed_migrations!` for a folder holding Rust revisions; not public API.
-    #[doc(hidden)]
-    pub const fn __embedded_with_rust(
-        list: &'static [Migration],
-        digest: &'static str,
-        rust: &'static [crate::rust::RustStep],
-    ) -> Self {
-        Migrations {
-            list: Cow::Borrowed(list),
-            digest: Some(digest),
-            computed: OnceLock::new(),
-            rust,
-            repeatables: Cow::Borrowed(&[]),
-        }
-    }
-
-    /// Used by `embed_migrations!` for a folder holding repeatable revisions; not public API.
-    #[doc(hidden)]
-    pub const fn __embedded_with_repeatables(
+    pub const fn __embedded_with(
         list: &'static [Migration],
         digest: &'static str,
         rust: &'static [crate::rust::RustStep],
         repeatables: &'static [Migration],
+        backfills: bool,
     ) -> Self {
         Migrations {
             list: Cow::Borrowed(list),
             digest: Some(digest),
             computed: OnceLock::new(),
-            rust,
+            rust: crate::rust::Embedded::of(rust),
             repeatables: Cow::Borrowed(repeatables),
+            backfills: if backfills {
+                Some(crate::driver::backfill_runner)
+            } else {
+                None
+            },
         }
+    }
+
+    /// What runs a backfill revision's batches, if this list can run one.
+    pub(crate) fn backfills(&self) -> Option<crate::driver::BackfillRunner> {
+        self.backfills
     }
 
     /// The repeatable revisions (`repeatable/<name>.sql`, revision
@@ -218,7 +209,7 @@ impl Migrations {
     }
 
     /// The Rust revisions' functions this list carries.
-    pub(crate) fn rust_steps(&self) -> &'static [crate::rust::RustStep] {
+    pub(crate) fn rust_steps(&self) -> crate::rust::Embedded {
         self.rust
     }
 
@@ -232,8 +223,9 @@ impl Migrations {
             list: Cow::Owned(list),
             digest: None,
             computed: OnceLock::new(),
-            rust: &[],
+            rust: crate::rust::Embedded::NONE,
             repeatables: Cow::Owned(repeatables),
+            backfills: Some(crate::driver::backfill_runner),
         })
     }
 
@@ -249,8 +241,9 @@ impl Migrations {
             list: Cow::Owned(order),
             digest: None,
             computed: OnceLock::new(),
-            rust: &[],
+            rust: crate::rust::Embedded::NONE,
             repeatables: Cow::Borrowed(&[]),
+            backfills: Some(crate::driver::backfill_runner),
         })
     }
 

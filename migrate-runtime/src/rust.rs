@@ -225,12 +225,62 @@ impl fmt::Debug for RustStep {
     }
 }
 
-/// The function of `revision` in `direction`, among `steps`.
-pub(crate) fn function(steps: &[RustStep], revision: &str, direction: Direction) -> Option<RustFn> {
-    let step = steps.iter().find(|s| s.revision == revision)?;
-    match direction {
-        Direction::Upgrade => Some(step.upgrade),
-        Direction::Downgrade => step.downgrade,
+/// What runs a Rust revision's function as a step (`driver::run_rust`).
+pub(crate) type Runner = for<'a> fn(
+    &'a mut dyn Backend,
+    &'a crate::driver::Settings,
+    crate::driver::Step<'a>,
+    RustFn,
+    Option<usize>,
+) -> BoxFuture<'a, crate::Result<()>>;
+
+/// The Rust revisions' functions a list carries, and what runs them: a list
+/// holds the runner only when it has Rust revisions, so an application
+/// whose history has none links none of it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Embedded {
+    pub(crate) steps: &'static [RustStep],
+    pub(crate) run: Option<Runner>,
+}
+
+impl Embedded {
+    /// No Rust revision (a list read at run time).
+    pub(crate) const NONE: Embedded = Embedded { steps: &[], run: None };
+
+    /// `steps`, with the runner where there is one.
+    pub(crate) const fn of(steps: &'static [RustStep]) -> Embedded {
+        Embedded {
+            steps,
+            run: if steps.is_empty() {
+                None
+            } else {
+                Some(crate::driver::rust_runner)
+            },
+        }
+    }
+
+    /// The function of `revision` in `direction`, with its runner.
+    pub(crate) fn function(&self, revision: &str, direction: Direction) -> Option<Bound> {
+        let step = self.steps.iter().find(|s| s.revision == revision)?;
+        let f = match direction {
+            Direction::Upgrade => step.upgrade,
+            Direction::Downgrade => step.downgrade?,
+        };
+        Some(Bound { f, run: self.run? })
+    }
+}
+
+/// A Rust revision's function in one direction, and what runs it.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct Bound {
+    pub(crate) f: RustFn,
+    pub(crate) run: Runner,
+}
+
+impl fmt::Debug for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Bound")
     }
 }
 

@@ -87,11 +87,36 @@ pub(crate) enum Backfilled {
     Paused,
 }
 
+/// [`backfill`] as a list carries it: only a list whose history has a
+/// backfill holds one (`Migrations::__with_backfills`, which
+/// `embed_migrations!` calls for such a folder), so an application whose
+/// history has none links none of the batch loop.
+pub(crate) type Runner = for<'a> fn(
+    &'a mut dyn Backend,
+    &'a Settings,
+    Step<'a>,
+    &'a Backfill,
+    Pace,
+    &'a mut (dyn FnMut(BackfillProgress) + Send),
+) -> BoxFuture<'a, Result<Backfilled>>;
+
+/// [`backfill`], its future boxed, as a [`Runner`].
+pub(crate) fn runner<'a>(
+    conn: &'a mut dyn Backend,
+    s: &'a Settings,
+    step: Step<'a>,
+    spec: &'a Backfill,
+    pace: Pace,
+    notify: &'a mut (dyn FnMut(BackfillProgress) + Send),
+) -> BoxFuture<'a, Result<Backfilled>> {
+    Box::pin(backfill(conn, s, step, spec, pace, notify))
+}
+
 /// Runs the backfill `spec` of `step`, reporting each committed batch to
 /// `notify`: a SQL revision's statement over each range, or a Rust
 /// revision's upgrade, whose call to `migrate::backfill` runs the batches
 /// ([`super::rust_backfill`]).
-pub(crate) async fn backfill(
+async fn backfill(
     conn: &mut dyn Backend,
     s: &Settings,
     step: Step<'_>,
@@ -112,7 +137,7 @@ pub(crate) async fn backfill(
         pace,
     };
     let mut ran = match step.rust {
-        Some(f) => super::rust_backfill::run(conn, &filling, spec, notify, f).await,
+        Some(rust) => super::rust_backfill::run(conn, &filling, spec, notify, rust.f).await,
         None => sql_batches(conn, &filling, spec, notify).await,
     };
     let mut cleanup = Ok(());

@@ -46,6 +46,7 @@ impl LockWait {
 }
 
 /// One attempt at the lease: `Ok(false)` when another migrator holds it and it has not expired.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) async fn try_lease(conn: &mut dyn Backend, s: &Settings, lease: &Lease) -> Result<bool> {
     let d = conn.dialect();
     // Read first: while another holds it, waiting writes nothing (on Galera every
@@ -72,6 +73,7 @@ pub(crate) async fn try_lease(conn: &mut dyn Backend, s: &Settings, lease: &Leas
 }
 
 /// Takes the lease, polling with growing pauses until the lock timeout.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) async fn lease(conn: &mut dyn Backend, s: &Settings, lease: &Lease) -> Result<()> {
     let mut wait = LockWait::new(s.lock_timeout);
     while !try_lease(conn, s, lease).await? {
@@ -90,7 +92,7 @@ pub(crate) async fn lease_holder(conn: &mut dyn Backend, s: &Settings) -> Option
 /// statement is a transaction of its own, so a conflict is tried again; inside
 /// a step's transaction it is not (a deadlock rolled the whole transaction back).
 pub(crate) async fn renew_lease(conn: &mut dyn Backend, s: &Settings, alone: bool) -> Result<()> {
-    let Some(lease) = &s.lease else { return Ok(()) };
+    let Some(lease) = s.lease() else { return Ok(()) };
     let d = conn.dialect();
     let renew = d.renew_lease(&s.table, &lease.owner, lease.ttl_ms());
     if alone {
@@ -121,6 +123,7 @@ pub(crate) async fn release_lease(conn: &mut dyn Backend, s: &Settings, lease: &
 /// race to create it before any of them holds a lock (PostgreSQL's
 /// `IF NOT EXISTS` can then fail on its catalog's unique index): a failed
 /// attempt is tried again, and finds the table another one made.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) async fn create_lease_table(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
     let sql = conn.dialect().create_lease_table(&s.table);
     run_retrying(conn, sql, "creating the lease table", |_, _| true).await

@@ -59,7 +59,8 @@ mod settings;
 mod statements;
 mod step;
 
-pub(crate) use backfill::{Backfilled, Pace, backfill, progress_of};
+pub(crate) use backfill::{Backfilled, Pace, progress_of};
+pub(crate) use backfill::{Runner as BackfillRunner, runner as backfill_runner};
 pub(crate) use batch::*;
 pub(crate) use guards::*;
 pub use handle::*;
@@ -67,7 +68,7 @@ pub use history::*;
 pub(crate) use lock::*;
 pub(crate) use rust_backfill::fill_rust;
 pub use rust_step::Frame;
-pub(crate) use rust_step::run_rust;
+pub(crate) use rust_step::runner as rust_runner;
 pub use settings::*;
 pub(crate) use statements::*;
 pub use step::*;

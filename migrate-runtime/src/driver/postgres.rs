@@ -454,8 +454,7 @@ async fn in_transaction(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sq
     let prefix = format!("BEGIN;\n{watch}{}", guards(s, step.migration).local);
     // Under a lease, the step commits only if this run still holds it.
     let guard = s
-        .lease
-        .as_ref()
+        .lease()
         .and_then(|l| d.lease_guard(t, &l.owner, l.ttl_ms()))
         .map(|g| format!("{g};\n"))
         .unwrap_or_default();

@@ -22,9 +22,20 @@ pub struct Frame {
     pub undo: String,
 }
 
+/// [`run_rust`], its future boxed, as a list's [`crate::rust::Runner`].
+pub(crate) fn runner<'a>(
+    conn: &'a mut dyn Backend,
+    s: &'a Settings,
+    step: Step<'a>,
+    f: RustFn,
+    resume: Option<usize>,
+) -> BoxFuture<'a, Result<()>> {
+    Box::pin(run_rust(conn, s, step, f, resume))
+}
+
 /// Runs `f`, the step's Rust function, and records the step. `resume`: its
 /// history row exists (`resolve --retry` of a failed one); it runs again whole.
-pub(crate) async fn run_rust(
+async fn run_rust(
     conn: &mut dyn Backend,
     s: &Settings,
     step: Step<'_>,

@@ -41,6 +41,19 @@ pub struct Settings {
     pub released_at_commit: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
+impl Settings {
+    /// The lease this run holds. A build for SQLite alone has none (no
+    /// [`Lease`] can exist there), which the compiler sees here, so it leaves
+    /// every path that holds one out of such an application.
+    #[inline]
+    pub(crate) fn lease(&self) -> Option<&Lease> {
+        #[cfg(any(feature = "postgres", feature = "mysql"))]
+        return self.lease.as_ref();
+        #[cfg(not(any(feature = "postgres", feature = "mysql")))]
+        None
+    }
+}
+
 /// A lease on the migration lock: a row of the lease table.
 #[doc(hidden)]
 #[derive(Debug, Clone)]
@@ -49,10 +62,16 @@ pub struct Lease {
     pub owner: String,
     /// How long the lease lasts unless renewed.
     pub ttl: Duration,
+    /// A build for SQLite alone has no lease (SQLite's lock is its one write
+    /// lock): no value of this type exists there, so the compiler leaves
+    /// every path that holds one out of such an application.
+    #[cfg(not(any(feature = "postgres", feature = "mysql")))]
+    _never: std::convert::Infallible,
 }
 
 impl Lease {
     /// A lease for this process, named so an operator can find it: host, pid, and a unique tail.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub fn new(ttl: Duration) -> Lease {
         use std::sync::atomic::{AtomicU64, Ordering};
         static RUNS: AtomicU64 = AtomicU64::new(0);

@@ -129,7 +129,7 @@ async fn statements_of_step(
         // the step timed by the server from the mark on.
         let clock = conn
             .step_clock()
-            .filter(|_| s.lease.is_none() && from < statements.len());
+            .filter(|_| s.lease().is_none() && from < statements.len());
         let start = clock.map(|(start, _)| format!("{start};\n")).unwrap_or_default();
         let lead = format!("BEGIN;\n{marked};\n{start}{commit}");
         let record = clock.map(|(_, ms)| step.record(conn.dialect(), &s.table, ms, true));

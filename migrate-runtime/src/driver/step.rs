@@ -13,7 +13,7 @@ pub struct Step<'a> {
     pub run_sql: bool,
     /// A Rust revision's function in this direction, where the list carries
     /// it (`embed_migrations!`); a Rust revision without one is not run.
-    pub rust: Option<crate::rust::RustFn>,
+    pub rust: Option<crate::rust::Bound>,
 }
 
 impl<'a> Step<'a> {
@@ -215,8 +215,8 @@ pub(crate) async fn attempts(
             conflict: attempt < CONFLICT_ATTEMPTS,
         };
         let attempt_run = async {
-            if let Some(f) = step.rust.filter(|_| step.run_sql) {
-                run_rust(conn, s, step, f, resume).await
+            if let Some(rust) = step.rust.filter(|_| step.run_sql) {
+                (rust.run)(conn, s, step, rust.f, resume).await
             } else if by_statement {
                 by_statements(conn, s, step, sql, resume, retry).await
             } else {

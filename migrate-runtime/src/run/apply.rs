@@ -29,7 +29,7 @@ pub(crate) struct Applying<'a, 'g> {
     /// The digest of the history as it stands, kept as steps complete.
     pub(crate) digest: Digest,
     /// The Rust revisions' functions the list carries (`embed_migrations!`).
-    pub(crate) rust: &'static [crate::rust::RustStep],
+    pub(crate) rust: crate::rust::Embedded,
     /// The steps that declare variables, bound, by their position in `graph`
     /// (by [`Run::apply`], before the first step).
     pub(crate) bound: Vec<(usize, Migration)>,
@@ -74,7 +74,7 @@ impl<'a> Applying<'a, '_> {
             migration,
             direction: self.plan.direction,
             run_sql: self.run_sql(),
-            rust: crate::rust::function(self.rust, migration.revision(), self.plan.direction),
+            rust: self.rust.function(migration.revision(), self.plan.direction),
         }
     }
 
@@ -89,7 +89,7 @@ impl<'a> Applying<'a, '_> {
             && conn.one_transaction_runs()
             && self.plan.direction == Direction::Upgrade
             && self.plan.steps.len() > 1
-            && s.lease.is_none()
+            && s.lease().is_none()
             && self.plan.steps.iter().all(|&i| {
                 let d = self.graph.get(i).directives();
                 // A dependency check reads another set's table, and a failed read would abort the transaction.
@@ -386,17 +386,26 @@ impl<'m> Run<'m> {
         let started = Instant::now();
         let mut ran = match (batched_took, step.backfill()) {
             (Some(_), _) => Ok(()),
-            (None, Some(spec)) => {
-                let mut each = |p| notify(None, Some(p));
-                match driver::backfill(conn, s, step, spec, at.pace, &mut each).await {
-                    Ok(driver::Backfilled::Paused) => {
-                        report.paused = Some(m.revision().to_owned());
-                        return Ok(());
+            // The batch loop, where the list carries it (its history has a backfill).
+            (None, Some(spec)) => match self.migrations.backfills() {
+                Some(backfill) => {
+                    let mut each = |p| notify(None, Some(p));
+                    match backfill(conn, s, step, spec, at.pace, &mut each).await {
+                        Ok(driver::Backfilled::Paused) => {
+                            report.paused = Some(m.revision().to_owned());
+                            return Ok(());
+                        }
+                        Ok(driver::Backfilled::Done) => Ok(()),
+                        Err(e) => Err(e),
                     }
-                    Ok(driver::Backfilled::Done) => Ok(()),
-                    Err(e) => Err(e),
                 }
-            }
+                None => Err(Error::Backfill {
+                    revision: m.revision().to_owned(),
+                    file: m.file().to_owned(),
+                    reason: "this list of migrations was built without the backfill runner (`embed_migrations!` and `Migrations::load` add it when the folder has a backfill)".into(),
+                    applied: Vec::new(),
+                }),
+            },
             (None, None) => driver::apply(conn, s, step, None).await,
         };
         if in_one && matches!(&ran, Err(e) if out_of_lock_slots(e)) {

@@ -22,7 +22,7 @@ impl<'m> Run<'m> {
     pub(crate) async fn take_lock(&self, conn: &mut dyn Backend, s: &Settings) -> Result<(Graph<'m>, Settings)> {
         let graph = self.graph()?;
         // Where the database can, the first attempt at the lock rides with the settings' reading.
-        let (mut s, taken) = match self.lock_mode {
+        let (s, taken) = match self.lock_mode {
             LockMode::Lease => (conn.prepare(s).await?, None),
             _ => conn.prepare_and_try_lock(s).await?,
         };
@@ -33,29 +33,38 @@ impl<'m> Run<'m> {
             (LockMode::Lease, _, _) | (LockMode::Auto, true, _) => true,
             _ => false,
         };
+        // Only a server database leases (`leases()`): a build for SQLite alone has no lease code.
+        #[cfg(any(feature = "postgres", feature = "mysql"))]
         if lease {
-            let lease = crate::driver::Lease::new(self.lease_ttl);
-            driver::create_lease_table(conn, &s).await?;
-            if !driver::try_lease(conn, &s, &lease).await? {
-                let holder = driver::lease_holder(conn, &s).await;
-                self.waiting(holder.as_deref(), &s);
-                driver::lease(conn, &s, &lease).await?;
-            }
-            tracing::debug!(owner = %lease.owner, "took the migration lease");
-            s.lease = Some(lease);
-        } else {
-            let taken = match taken {
-                Some(taken) => taken,
-                None => conn.try_lock(&s).await?,
-            };
-            if !taken {
-                // Say at once that another migrator holds the lock, and who.
-                let holder = conn.lock_holder(&s).await;
-                self.waiting(holder.as_deref(), &s);
-                conn.lock(&s).await?;
-            }
+            let lease = Some(self.take_lease(conn, &s).await?);
+            return Ok((graph, Settings { lease, ..s }));
+        }
+        let _ = lease;
+        let taken = match taken {
+            Some(taken) => taken,
+            None => conn.try_lock(&s).await?,
+        };
+        if !taken {
+            // Say at once that another migrator holds the lock, and who.
+            let holder = conn.lock_holder(&s).await;
+            self.waiting(holder.as_deref(), &s);
+            conn.lock(&s).await?;
         }
         Ok((graph, s))
+    }
+
+    /// Takes the lease (a row of the lease table), waiting while another migrator holds it.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    async fn take_lease(&self, conn: &mut dyn Backend, s: &Settings) -> Result<crate::driver::Lease> {
+        let lease = crate::driver::Lease::new(self.lease_ttl);
+        driver::create_lease_table(conn, s).await?;
+        if !driver::try_lease(conn, s, &lease).await? {
+            let holder = driver::lease_holder(conn, s).await;
+            self.waiting(holder.as_deref(), s);
+            driver::lease(conn, s, &lease).await?;
+        }
+        tracing::debug!(owner = %lease.owner, "took the migration lease");
+        Ok(lease)
     }
 
     /// The whole of a changing run, on one connection: compiled once, here,
@@ -94,7 +103,7 @@ impl<'m> Run<'m> {
             tracing::debug!(table = s.table.name(), "took the migration lock");
             // An advisory lock the database can release with the run's last commit.
             let s = Settings {
-                released_at_commit: (s.lease.is_none() && conn.unlock_sql(&s).is_some())
+                released_at_commit: (s.lease().is_none() && conn.unlock_sql(&s).is_some())
                     .then(|| Arc::new(std::sync::atomic::AtomicBool::new(false))),
                 ..s
             };
@@ -104,7 +113,7 @@ impl<'m> Run<'m> {
                 );
             }
             let mut report = Report::default();
-            let result = match s.second.clone().zip(s.lease.clone()) {
+            let result = match s.second.clone().zip(s.lease().cloned()) {
                 // A lease is renewed from a second connection while steps run.
                 Some((second, lease)) => match second.open().await {
                     Some(mut other) => {
@@ -119,7 +128,7 @@ impl<'m> Run<'m> {
                 .released_at_commit
                 .as_ref()
                 .is_some_and(|done| done.load(std::sync::atomic::Ordering::Acquire));
-            let released = match &s.lease {
+            let released = match s.lease() {
                 Some(lease) => driver::release_lease(conn, &s, lease).await,
                 None if released_at_commit => {
                     tracing::debug!("the migration lock was released with the run's commit");

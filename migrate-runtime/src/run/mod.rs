@@ -54,6 +54,8 @@ pub(crate) struct Run<'m> {
     /// `expand`: an upgrade stops before the first `contract` revision.
     pub(crate) phase: Option<Phase>,
     pub(crate) lock_mode: LockMode,
+    /// How long a lease lasts unless renewed (a build for SQLite alone takes none).
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
     pub(crate) lease_ttl: Duration,
     /// The history tables of other migration sets, for `-- depends_on:`.
     pub(crate) set_tables: Vec<(String, HistoryTable)>,

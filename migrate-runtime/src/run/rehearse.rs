@@ -99,7 +99,7 @@ impl<'m> Run<'m> {
                 },
             },
         };
-        let released = match &s.lease {
+        let released = match s.lease() {
             Some(lease) => driver::release_lease(conn, &s, lease).await,
             None => conn.unlock(&s).await,
         };

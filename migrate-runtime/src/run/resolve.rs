@@ -110,7 +110,7 @@ impl<'m> Run<'m> {
             migration: m,
             direction,
             run_sql: true,
-            rust: crate::rust::function(self.migrations.rust_steps(), revision, direction),
+            rust: self.migrations.rust_steps().function(revision, direction),
         };
         driver::apply(conn, s, step, Some(done)).await?;
         let mut digest = digest_of(rows);
