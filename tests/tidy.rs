@@ -419,3 +419,33 @@ fn the_run_path_sorts_through_one_sort() {
         found.join("\n")
     );
 }
+
+#[test]
+fn the_batch_loop_and_rust_runner_are_reached_only_through_a_list() {
+    // Where a list is made (and where each runner is defined and re-exported):
+    // nowhere else may name them, or every application would link them.
+    const MAKERS: [&str; 5] = [
+        "migrate-runtime/src/migrator.rs",
+        "migrate-runtime/src/rust.rs",
+        "migrate-runtime/src/driver/mod.rs",
+        "migrate-runtime/src/driver/backfill.rs",
+        "migrate-runtime/src/driver/rust_step.rs",
+    ];
+    let runners = ["backfill_runner", "rust_runner"];
+    let found: Vec<String> = shipped()
+        .iter()
+        .filter(|s| !MAKERS.contains(&s.path.as_str()))
+        .flat_map(|s| {
+            s.lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| runners.iter().any(|w| code_of(l).contains(w)))
+                .map(move |(i, l)| format!("{}:{}: {}", s.path, i + 1, l.trim()))
+        })
+        .collect();
+    assert!(
+        found.is_empty(),
+        "reach the batch loop and the Rust runner through the list (`Migrations::backfills`, `rust::Embedded`), which holds them only when its history needs them:\n{}",
+        found.join("\n")
+    );
+}

@@ -386,26 +386,17 @@ impl<'m> Run<'m> {
         let started = Instant::now();
         let mut ran = match (batched_took, step.backfill()) {
             (Some(_), _) => Ok(()),
-            // The batch loop, where the list carries it (its history has a backfill).
-            (None, Some(spec)) => match self.migrations.backfills() {
-                Some(backfill) => {
-                    let mut each = |p| notify(None, Some(p));
-                    match backfill(conn, s, step, spec, at.pace, &mut each).await {
-                        Ok(driver::Backfilled::Paused) => {
-                            report.paused = Some(m.revision().to_owned());
-                            return Ok(());
-                        }
-                        Ok(driver::Backfilled::Done) => Ok(()),
-                        Err(e) => Err(e),
+            (None, Some(spec)) => {
+                let mut each = |p| notify(None, Some(p));
+                match self.backfill(conn, s, step, spec, at.pace, &mut each).await {
+                    Ok(driver::Backfilled::Paused) => {
+                        report.paused = Some(m.revision().to_owned());
+                        return Ok(());
                     }
+                    Ok(driver::Backfilled::Done) => Ok(()),
+                    Err(e) => Err(e),
                 }
-                None => Err(Error::Backfill {
-                    revision: m.revision().to_owned(),
-                    file: m.file().to_owned(),
-                    reason: "this list of migrations was built without the backfill runner (`embed_migrations!` and `Migrations::load` add it when the folder has a backfill)".into(),
-                    applied: Vec::new(),
-                }),
-            },
+            }
             (None, None) => driver::apply(conn, s, step, None).await,
         };
         if in_one && matches!(&ran, Err(e) if out_of_lock_slots(e)) {
@@ -455,6 +446,28 @@ impl<'m> Run<'m> {
 
     /// Refuses to unapply `m` while an applied revision of another list
     /// depends on it (`-- depends_on: <this set>@<m>`).
+    /// Runs a backfill step's batches through the list's batch loop, which a
+    /// list holds where its history has a backfill (`Migrations::backfills`).
+    async fn backfill(
+        &self,
+        conn: &mut dyn Backend,
+        s: &Settings,
+        step: Step<'_>,
+        spec: &migrate_core::Backfill,
+        pace: driver::Pace,
+        each: &mut (dyn FnMut(crate::BackfillProgress) + Send),
+    ) -> Result<driver::Backfilled> {
+        let Some(run) = self.migrations.backfills() else {
+            return Err(Error::Backfill {
+                revision: step.migration.revision().to_owned(),
+                file: step.migration.file().to_owned(),
+                reason: "this list of migrations was built without the backfill runner (`embed_migrations!` and `Migrations::load` add it when the folder has a backfill)".into(),
+                applied: Vec::new(),
+            });
+        };
+        run(conn, s, step, spec, pace, each).await
+    }
+
     async fn check_dependents(&self, conn: &mut dyn Backend, s: &Settings, m: &Migration) -> Result<()> {
         let Some(name) = &self.set_name else { return Ok(()) };
         for dependent in &self.dependents {
