@@ -3,6 +3,7 @@
 //! to head applies them last, and a revision this build does not know; and
 //! the repeatables due that `--plan` and `--rehearse` list ([`due`]).
 
+use migrate_core::Migration;
 use migrate_core::Phase;
 use migrate_core::squash::Replaced;
 use migrate_runtime::HistoryEntry;
@@ -19,11 +20,12 @@ pub(crate) fn listed(e: &HistoryEntry) -> bool {
 }
 
 /// The marks of a line [`listed`] before the graph's revisions: a
-/// repeatable's ([`repeatable_marks`]), a revision a squash baseline
-/// replaced (`replaced`, the graph's), or one unknown to this build with its phase.
-pub(crate) fn marks(replaced: &Replaced<'_>, e: &HistoryEntry) -> Vec<&'static str> {
+/// repeatable's ([`repeatable_marks`], against its file among `repeatables`),
+/// a revision a squash baseline replaced (`replaced`, the graph's), or one
+/// unknown to this build with its phase.
+pub(crate) fn marks(replaced: &Replaced<'_>, repeatables: &[Migration], e: &HistoryEntry) -> Vec<&'static str> {
     match e.phase {
-        _ if is(&e.revision) => repeatable_marks(e),
+        _ if is(&e.revision) => repeatable_marks(e, repeatables.iter().find(|m| m.revision() == e.revision)),
         _ if replaced.baseline_of(&e.revision).is_some() => vec!["squashed into a baseline"],
         Some(Phase::Expand) => vec!["unknown to this build", "expand"],
         Some(Phase::Backfill) => vec!["unknown to this build", "backfill"],
@@ -33,19 +35,25 @@ pub(crate) fn marks(replaced: &Replaced<'_>, e: &HistoryEntry) -> Vec<&'static s
 }
 
 /// The marks of a repeatable's line: `repeatable`, then `applied`, its
-/// row's state when it failed or is under way, `changed` when its file no
-/// longer hashes as its row recorded, `not applied` when it has no row,
-/// and `no file` for a row whose file is gone.
-fn repeatable_marks(e: &HistoryEntry) -> Vec<&'static str> {
+/// row's state when it failed or is under way, `changed` when its `file` no
+/// longer hashes as its row recorded, `depends on one that runs` when it is
+/// applied again because one it depends on is, `not applied` when it has no
+/// row, and `no file` for a row whose file is gone.
+fn repeatable_marks(e: &HistoryEntry, file: Option<&Migration>) -> Vec<&'static str> {
     let mut marks = vec!["repeatable"];
     match &e.applied {
         Some(a) => marks.push(a.state.as_str()),
         None => marks.push("not applied"),
     }
-    if !e.known {
-        marks.push("no file");
-    } else if e.due && e.applied.is_some() {
-        marks.push("changed: applied again by the next upgrade to head");
+    let changed = |a: &migrate_runtime::Applied| file.is_none_or(|m| a.checksum != m.checksum().to_string());
+    match &e.applied {
+        _ if !e.known => marks.push("no file"),
+        Some(a) if e.due && a.state != migrate_core::State::Applied => {
+            marks.push("applied again by the next upgrade to head")
+        }
+        Some(a) if e.due && changed(a) => marks.push("changed: applied again by the next upgrade to head"),
+        Some(_) if e.due => marks.push("depends on one that runs: applied again by the next upgrade to head"),
+        _ => {}
     }
     marks
 }

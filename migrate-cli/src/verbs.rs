@@ -845,7 +845,7 @@ fn history_rows<'a>(
             message: &e.message,
             file: file_of(&e.revision).filter(|_| e.known),
             known: e.known,
-            marks: crate::repeatables::marks(&replaced, e),
+            marks: crate::repeatables::marks(&replaced, repeatables, e),
             applied: e.applied.as_ref(),
         });
     }

@@ -111,9 +111,10 @@ pub struct HistoryEntry {
     pub phase: Option<Phase>,
     /// The history row, if it has been applied.
     pub applied: Option<Applied>,
-    /// A repeatable revision (`repeatable:<name>`) whose row records a
-    /// checksum its file no longer has, or which is not applied: the next
-    /// upgrade to head applies it (again). False for every revision.
+    /// A repeatable revision (`repeatable:<name>`) the next upgrade to head
+    /// applies (again): its row records a checksum its file no longer has,
+    /// it is not applied, or it depends (`-- depends_on: repeatable:NAME`)
+    /// on one of those. False for every revision.
     pub due: bool,
 }
 

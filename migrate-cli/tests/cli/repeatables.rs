@@ -109,8 +109,15 @@ fn scenario(url: &str, query: &dyn Fn(&str) -> String, failure_leaves_a_row: boo
     let pending = fails(&mut migrate(cwd), &with(&["current", "--check"]), 3);
     assert!(pending.contains("repeatable:active, repeatable:a_count"), "{pending}");
     let history = ok(&mut migrate(cwd), &with(&["history"]));
+    let line = |id: &str| history.lines().find(|l| l.contains(id)).unwrap_or_default().to_owned();
     assert!(
-        history.contains("(applied) (changed: applied again by the next upgrade to head)"),
+        line("repeatable:active ").contains("(applied) (changed: applied again by the next upgrade to head)"),
+        "{history}"
+    );
+    // The view over it is unchanged, and runs again all the same: `history` says why.
+    assert!(
+        line("repeatable:a_count")
+            .contains("(applied) (depends on one that runs: applied again by the next upgrade to head)"),
         "{history}"
     );
     let ran = run(&mut migrate(cwd), &with(&["upgrade"]));

@@ -209,28 +209,25 @@ impl<'m> Run<'m> {
                 due: false,
             })
             .collect();
-        // Then the repeatables, in the order they are applied; a row's checksum
-        // other than the file's says it is applied again by the next upgrade to
-        // head, unless a newer build migrated the database (`run::repeatables`).
+        // Then the repeatables, in the order they are applied; those the next
+        // upgrade to head applies (core's `pending_repeatables`, as the run
+        // reads them: changed, not applied, or depending on one that is) are
+        // due, unless a newer build migrated the database (`run::repeatables`).
         let replaced = migrate_core::squash::Replaced::of(&graph);
         let newer = rows.iter().any(|r| {
             graph.position(&r.revision).is_none()
                 && !migrate_core::repeatable::is_repeatable(&r.revision)
                 && replaced.baseline_of(&r.revision).is_none()
         });
-        out.extend(self.migrations.repeatables().iter().map(|m| {
-            HistoryEntry {
-                revision: m.revision().to_owned(),
-                down_revisions: Vec::new(),
-                message: m.message().to_owned(),
-                known: true,
-                phase: None,
-                due: !newer
-                    && by_id
-                        .get(m.revision())
-                        .is_none_or(|r| r.state != State::Applied || r.checksum != m.checksum().to_string()),
-                applied: by_id.remove(m.revision()).map(applied),
-            }
+        let pending = history::pending_repeatables(self.migrations.repeatables(), &repeatables::read_rows(&rows));
+        out.extend(self.migrations.repeatables().iter().map(|m| HistoryEntry {
+            revision: m.revision().to_owned(),
+            down_revisions: Vec::new(),
+            message: m.message().to_owned(),
+            known: true,
+            phase: None,
+            due: !newer && pending.iter().any(|p| p.revision() == m.revision()),
+            applied: by_id.remove(m.revision()).map(applied),
         }));
         for r in rows.iter().filter(|r| by_id.contains_key(r.revision.as_str())) {
             out.push(HistoryEntry {
