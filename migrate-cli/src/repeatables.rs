@@ -3,9 +3,9 @@
 //! to head applies them last, and a revision this build does not know; and
 //! the repeatables due that `--plan` and `--rehearse` list ([`due`]).
 
-use migrate_core::Migration;
 use migrate_core::Phase;
 use migrate_core::squash::Replaced;
+use migrate_core::{Migration, State};
 use migrate_runtime::HistoryEntry;
 
 /// Whether a history line is a repeatable's.
@@ -35,66 +35,76 @@ pub(crate) fn marks(replaced: &Replaced<'_>, repeatables: &[Migration], e: &Hist
 }
 
 /// The marks of a repeatable's line: `repeatable`, then `applied`, its
-/// row's state when it failed or is under way, `changed` when its `file` no
-/// longer hashes as its row recorded, `depends on one that runs` when it is
-/// applied again because one it depends on is, `not applied` when it has no
-/// row, and `no file` for a row whose file is gone.
+/// row's state when it failed or is under way, or `not applied` when it has
+/// no row; then `no file` for a row whose file is gone, or why the next
+/// upgrade to head applies it again ([`Due`]).
 fn repeatable_marks(e: &HistoryEntry, file: Option<&Migration>) -> Vec<&'static str> {
     let mut marks = vec!["repeatable"];
     match &e.applied {
         Some(a) => marks.push(a.state.as_str()),
         None => marks.push("not applied"),
     }
-    let changed = |a: &migrate_runtime::Applied| file.is_none_or(|m| a.checksum != m.checksum().to_string());
-    match &e.applied {
+    match Due::of(e, file) {
         _ if !e.known => marks.push("no file"),
-        Some(a) if e.due && a.state != migrate_core::State::Applied => {
-            marks.push("applied again by the next upgrade to head")
+        Some(Due::Changed) => marks.push("changed: applied again by the next upgrade to head"),
+        Some(Due::UnderOneThatRuns) => {
+            marks.push("depends on one that runs: applied again by the next upgrade to head")
         }
-        Some(a) if e.due && changed(a) => marks.push("changed: applied again by the next upgrade to head"),
-        Some(_) if e.due => marks.push("depends on one that runs: applied again by the next upgrade to head"),
-        _ => {}
+        Some(Due::Unfinished(_)) => marks.push("applied again by the next upgrade to head"),
+        Some(Due::New) | None => {}
     }
     marks
 }
 
-/// The repeatables an upgrade to head would apply after its steps on a
-/// database whose history reads `history` (core's
-/// `history::pending_repeatables`), each as `repeatable:<name> (why)`: `new`
-/// (no row), its row's state when not applied, `changed`, or `depends on
-/// one that runs`. What `--plan` and `--rehearse` list.
-pub(crate) fn due(migrations: &migrate_runtime::Migrations, history: &[HistoryEntry]) -> Vec<String> {
-    use migrate_core::{State, history::Row};
-    // A newer build migrated the database: an upgrade of this one applies none.
-    let squashed: std::collections::HashSet<&str> = migrations.iter().flat_map(|m| m.replaces()).collect();
-    if history
-        .iter()
-        .any(|e| !e.known && !is(&e.revision) && !squashed.contains(e.revision.as_str()))
-    {
-        return Vec::new();
-    }
-    let rows: Vec<Row<'_>> = history
-        .iter()
-        .filter(|e| is(&e.revision))
-        .filter_map(|e| {
-            e.applied.as_ref().map(|a| Row {
-                revision: &e.revision,
-                checksum: &a.checksum,
-                state: a.state,
-                phase: None,
-            })
+/// Why the next upgrade to head applies a repeatable (the runtime's
+/// `HistoryEntry::due`, read from core's `history::pending_repeatables`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Due {
+    /// It has no row.
+    New,
+    /// Its row is in this state, not applied.
+    Unfinished(State),
+    /// Its file no longer hashes as its row recorded.
+    Changed,
+    /// One it depends on (`-- depends_on: repeatable:NAME`) runs.
+    UnderOneThatRuns,
+}
+
+impl Due {
+    /// Why `e` (its file `file`) is due, if it is.
+    fn of(e: &HistoryEntry, file: Option<&Migration>) -> Option<Due> {
+        if !e.due {
+            return None;
+        }
+        Some(match &e.applied {
+            None => Due::New,
+            Some(a) if a.state != State::Applied => Due::Unfinished(a.state),
+            Some(a) if file.is_none_or(|m| a.checksum != m.checksum().to_string()) => Due::Changed,
+            Some(_) => Due::UnderOneThatRuns,
         })
-        .collect();
-    migrate_core::history::pending_repeatables(migrations.repeatables(), &rows)
-        .into_iter()
-        .map(|m| {
-            let why = match rows.iter().find(|r| r.revision == m.revision()) {
-                None => "new",
-                Some(r) if r.state != State::Applied => r.state.as_str(),
-                Some(r) if r.checksum != m.checksum().to_string() => "changed",
-                Some(_) => "depends on one that runs",
-            };
-            format!("{} ({why})", m.revision())
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Due::New => "new",
+            Due::Unfinished(state) => state.as_str(),
+            Due::Changed => "changed",
+            Due::UnderOneThatRuns => "depends on one that runs",
+        }
+    }
+}
+
+/// The repeatables an upgrade to head would apply after its steps on a
+/// database whose history reads `history` (its entries' `due`), in the order
+/// they run, each as `repeatable:<name> (why)`: `new` (no row), its row's
+/// state when not applied, `changed`, or `depends on one that runs`. What
+/// `--plan` and `--rehearse` list.
+pub(crate) fn due(migrations: &migrate_runtime::Migrations, history: &[HistoryEntry]) -> Vec<String> {
+    history
+        .iter()
+        .filter_map(|e| {
+            let file = migrations.repeatables().iter().find(|m| m.revision() == e.revision);
+            Due::of(e, file).map(|why| format!("{} ({})", e.revision, why.as_str()))
         })
         .collect()
 }
