@@ -76,6 +76,22 @@ fn shipped() -> Vec<Source> {
         .collect()
 }
 
+/// The lines of the shipped files whose path `in_scope` keeps, whose code
+/// (comments and literals left out) holds any of `words`, as `path:line: text`.
+fn code_naming(words: &[&str], in_scope: impl Fn(&str) -> bool) -> Vec<String> {
+    shipped()
+        .iter()
+        .filter(|s| in_scope(&s.path))
+        .flat_map(|s| {
+            s.lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| words.iter().any(|w| code_of(l).contains(w)))
+                .map(move |(i, l)| format!("{}:{}: {}", s.path, i + 1, l.trim()))
+        })
+        .collect()
+}
+
 /// `line` without its `//` comment and with its string and char literals emptied.
 fn code_of(line: &str) -> String {
     let mut out = String::new();
@@ -361,17 +377,9 @@ fn shared_runtime_code_never_tests_which_database_it_runs_on() {
         "migrate-runtime/src/testing/",
         "migrate-runtime/src/lib.rs",
     ];
-    let found: Vec<String> = shipped()
-        .iter()
-        .filter(|s| s.path.starts_with("migrate-runtime/") && !ANSWERING.iter().any(|a| s.path.starts_with(a)))
-        .flat_map(|s| {
-            s.lines
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| code_of(l).contains("Dialect::"))
-                .map(move |(i, l)| format!("{}:{}: {}", s.path, i + 1, l.trim()))
-        })
-        .collect();
+    let found = code_naming(&["Dialect::"], |path| {
+        path.starts_with("migrate-runtime/") && !ANSWERING.iter().any(|a| path.starts_with(a))
+    });
     assert!(
         found.is_empty(),
         "ask the database through driver::Backend (answered in driver/<database>.rs) instead of testing its dialect:\n{}",
@@ -402,17 +410,7 @@ fn the_run_path_sorts_through_one_sort() {
         ".sort_by_cached_key(",
         ".sort_unstable_by",
     ];
-    let found: Vec<String> = shipped()
-        .iter()
-        .filter(|s| RUN_PATH.iter().any(|p| s.path.starts_with(p)))
-        .flat_map(|s| {
-            s.lines
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| sorts.iter().any(|w| code_of(l).contains(w)))
-                .map(move |(i, l)| format!("{}:{}: {}", s.path, i + 1, l.trim()))
-        })
-        .collect();
+    let found = code_naming(&sorts, |path| RUN_PATH.iter().any(|p| path.starts_with(p)));
     assert!(
         found.is_empty(),
         "sort with migrate_core::sorting::sort_by (one copy of the standard sort in every binary):\n{}",
@@ -432,17 +430,7 @@ fn the_batch_loop_and_rust_runner_are_reached_only_through_a_list() {
         "migrate-runtime/src/driver/rust_step.rs",
     ];
     let runners = ["backfill_runner", "rust_runner"];
-    let found: Vec<String> = shipped()
-        .iter()
-        .filter(|s| !MAKERS.contains(&s.path.as_str()))
-        .flat_map(|s| {
-            s.lines
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| runners.iter().any(|w| code_of(l).contains(w)))
-                .map(move |(i, l)| format!("{}:{}: {}", s.path, i + 1, l.trim()))
-        })
-        .collect();
+    let found = code_naming(&runners, |path| !MAKERS.contains(&path));
     assert!(
         found.is_empty(),
         "reach the batch loop and the Rust runner through the list (`Migrations::backfills`, `rust::Embedded`), which holds them only when its history needs them:\n{}",
