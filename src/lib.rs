@@ -261,9 +261,9 @@ pub use migrate_core::{
 pub use migrate_macros::{embed_migrations, revisions, test};
 pub use migrate_runtime::{
     Applied, BackfillProgress, Connect, DEFAULT_LEASE_TTL, DEFAULT_LOCK_ATTEMPTS, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE,
-    Dialect, Driver, Error, ForeignKeyViolation, Handle, HistoryEntry, HistoryTable, IntoTarget, LockMode, Migrations,
-    Migrator, Progress, Rehearsal, RehearsedOn, RehearsedStatement, RehearsedStep, Report, Resolution, Result,
-    RoundTrip, RoundTripOutcome, RoundTrips, SequenceAdvanced, Sets, StepOutcome, StepReport, TakenLock,
+    Dialect, Driver, Error, ForeignKeyViolation, Handle, HistoryEntry, HistoryTable, IntoTarget, LeftBehind, LockMode,
+    Migrations, Migrator, Progress, Rehearsal, RehearsedOn, RehearsedStatement, RehearsedStep, Report, Resolution,
+    Result, RoundTrip, RoundTripOutcome, RoundTrips, SequenceAdvanced, Sets, StepOutcome, StepReport, TakenLock,
 };
 /// Rust revisions (`migrations/<revision>_<slug>.rs`): the connection their
 /// functions receive and what they return (see `docs/runtime.md`).

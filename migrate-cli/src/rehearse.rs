@@ -47,6 +47,16 @@ pub(crate) async fn run(
             due.join(", ")
         ));
     }
+    for name in &rehearsal.left_behind.dropped {
+        out.note(&format!(
+            "dropped {name}, the scratch database of an earlier rehearsal of this database that ended before it could drop it (killed, say)"
+        ));
+    }
+    for (name, why) in &rehearsal.left_behind.kept {
+        out.note(&format!(
+            "{name} looks like the scratch database of an earlier rehearsal of this database, left behind; it was kept ({why}): drop it once no rehearsal uses it"
+        ));
+    }
     if let Some(why) = &rehearsal.locks_unavailable {
         out.result(&format!("Locks: not measured: {why}"));
     }

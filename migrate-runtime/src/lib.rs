@@ -48,7 +48,7 @@ pub use migrator::{
 pub use offline::ScriptRange;
 pub use planned::{PendingPlan, PlanMoved, PlannedStep};
 pub use rehearsal::{
-    Rehearsal, RehearsedOn, RehearsedStatement, RehearsedStep, SequenceAdvanced, StepOutcome, TakenLock,
+    LeftBehind, Rehearsal, RehearsedOn, RehearsedStatement, RehearsedStep, SequenceAdvanced, StepOutcome, TakenLock,
 };
 pub use report::{
     Applied, BackfillProgress, HistoryEntry, Report, RoundTrip, RoundTripOutcome, RoundTrips, StepReport,

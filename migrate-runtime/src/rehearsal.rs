@@ -30,6 +30,23 @@ pub struct Rehearsal {
     /// rolled back). They are left where they are: other sessions may have
     /// taken values since, and setting them back could hand a value out twice.
     pub sequences_advanced: Vec<SequenceAdvanced>,
+    /// The scratch databases earlier rehearsals of this database left behind
+    /// when they were killed before they could drop them (MySQL, MariaDB).
+    pub left_behind: LeftBehind,
+}
+
+/// Scratch databases that earlier rehearsals left behind: named as a
+/// rehearsal names its copy (`<database>_rehearse_<8 hex digits>`), with no
+/// live rehearsal's session holding them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LeftBehind {
+    /// Dropped by this rehearsal.
+    pub dropped: Vec<String>,
+    /// Left for a person to drop, each with why: on a Galera cluster, where a
+    /// session's named lock holds on its node only, so that another node's
+    /// live rehearsal cannot be told apart; or its drop failed.
+    pub kept: Vec<(String, String)>,
 }
 
 /// A sequence a rehearsal advanced, which its rollback did not set back.

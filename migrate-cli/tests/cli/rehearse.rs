@@ -242,6 +242,78 @@ fn mariadb_rehearsal_runs_on_a_schema_copy_and_drops_it() {
     assert_eq!(left.trim(), "", "the scratch copies are dropped");
 }
 
+/// A rehearsal killed before it dropped its scratch copy leaves it behind: the
+/// next rehearsal of that database drops it, and leaves alone a copy that a
+/// live rehearsal's session holds and a database whose name only looks like one.
+#[test]
+fn a_mariadb_rehearsal_drops_the_copies_killed_rehearsals_left() {
+    let server = mysql::server();
+    if let Err(e) = Command::new("mysql").arg("--version").output() {
+        return unavailable("MariaDB (mysql)", &server, e);
+    }
+    let db = mysql::db(&server);
+    let tmp = folder();
+    let cwd = tmp.path();
+    chain(cwd, &db.url);
+    let name = db.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
+    let left = format!("{name}_rehearse_0badcafe");
+    let live = format!("{name}_rehearse_00c0ffee");
+    let decoy = format!("{name}_rehearse_backup");
+    for copy in [&left, &live, &decoy] {
+        let sql = format!("CREATE DATABASE `{copy}`; CREATE TABLE `{copy}`.t (id INTEGER)");
+        mysql::mysql(&server, &["-e", &sql], None);
+    }
+    // A rehearsal still running elsewhere: its session holds its copy's lock.
+    let lock = format!("CONCAT('migrate:rehearse:', SHA1('{live}'))");
+    let mut holder = Command::new("mysql")
+        .args([
+            "--protocol=TCP",
+            "-h",
+            "127.0.0.1",
+            "-P",
+            "3306",
+            "-u",
+            "root",
+            "-N",
+            "-e",
+        ])
+        .arg(format!("SELECT GET_LOCK({lock}, 0), SLEEP(60)"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let held = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        mysql::mysql(
+            &server,
+            &["-N", "-e", &format!("SELECT IS_USED_LOCK({lock}) IS NOT NULL")],
+            None,
+        )
+        .trim()
+            == "1"
+    });
+    let rehearsed = run(&mut migrate(cwd), &["upgrade", "--rehearse", "--database-url", &db.url]);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let listed = mysql::mysql(
+        &server,
+        &["-N", "-e", &format!("SHOW DATABASES LIKE '{name}\\_rehearse\\_%'")],
+        None,
+    );
+    for copy in [&left, &live, &decoy] {
+        mysql::mysql(&server, &["-e", &format!("DROP DATABASE IF EXISTS `{copy}`")], None);
+    }
+    assert!(held, "the stand-in rehearsal took its lock");
+    assert_eq!(rehearsed.code, 0, "{}", rehearsed.stderr);
+    let mut kept: Vec<&str> = listed.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    kept.sort_unstable();
+    assert_eq!(kept, [live.as_str(), decoy.as_str()], "only the left copy is dropped");
+    assert!(
+        rehearsed.stderr.contains(&left),
+        "the drop is said:\n{}",
+        rehearsed.stderr
+    );
+}
+
 /// The 1-based line of `revision`'s file in `cwd` that holds `text`.
 fn line_of(cwd: &Path, revision: &str, text: &str) -> (String, usize) {
     let path = std::fs::read_dir(cwd.join("migrations"))
@@ -383,11 +455,25 @@ fn mariadb_rehearsal_reports_metadata_locks() {
     let tmp = folder();
     let cwd = tmp.path();
     let ids = chain(cwd, &db.url);
-    let report = ok(&mut migrate(cwd), &["upgrade", "--rehearse", "--database-url", &db.url]);
+    // A copy left behind looks, on a cluster node, like another node's live rehearsal: kept, and said.
+    let name = db.url.rsplit('/').next().unwrap().to_owned();
+    let left = format!("{name}_rehearse_0badcafe");
+    mysql::mysql(&server, &["-e", &format!("CREATE DATABASE `{left}`")], None);
+    let rehearsed = run(&mut migrate(cwd), &["upgrade", "--rehearse", "--database-url", &db.url]);
+    let still = mysql::mysql(&server, &["-N", "-e", &format!("SHOW DATABASES LIKE '{left}'")], None);
+    mysql::mysql(&server, &["-e", &format!("DROP DATABASE IF EXISTS `{left}`")], None);
+    assert_eq!(rehearsed.code, 0, "{}", rehearsed.stderr);
+    let report = rehearsed.stdout;
     lists_pending(&report, &ids);
     assert!(
         report.contains("UPDATE t SET note = 'x' (") && report.contains("MDL_SHARED_WRITE t"),
         "the UPDATE's metadata lock on t:\n{report}"
+    );
+    assert_eq!(still.trim(), left, "kept on a cluster");
+    assert!(
+        rehearsed.stderr.contains(&left) && rehearsed.stderr.contains("Galera"),
+        "{}",
+        rehearsed.stderr
     );
 }
 

@@ -391,9 +391,12 @@ pub trait Backend: Send {
 
     /// Where [`Rehearsing::SchemaCopy`] rehearses: a scratch database on the
     /// same server holding the schema of the connection's database and its
-    /// history rows, which the session then uses. Returns its name and the
-    /// original database's.
-    fn enter_schema_copy<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<(String, String)>> {
+    /// history rows, which the session then uses. Returns its name, the
+    /// original database's, and what earlier rehearsals left behind.
+    fn enter_schema_copy<'a>(
+        &'a mut self,
+        s: &'a Settings,
+    ) -> BoxFuture<'a, Result<(String, String, crate::rehearsal::LeftBehind)>> {
         let _ = s;
         Box::pin(async {
             Err(Error::Database {

@@ -148,7 +148,10 @@ impl Backend for MySqlConnection {
         Box::pin(super::mysql_copy::existing_tables(self))
     }
 
-    fn enter_schema_copy<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<(String, String)>> {
+    fn enter_schema_copy<'a>(
+        &'a mut self,
+        s: &'a Settings,
+    ) -> BoxFuture<'a, Result<(String, String, crate::rehearsal::LeftBehind)>> {
         Box::pin(super::mysql_copy::enter(self, s))
     }
 

@@ -6,9 +6,15 @@
 //! session until it is dropped; and the metadata locks a session holds, from
 //! MariaDB's `information_schema.METADATA_LOCK_INFO` (the `metadata_lock_info`
 //! plugin).
+//!
+//! While a copy exists its session holds a named lock on it ([`in_use`]), so a
+//! rehearsal killed before it could drop its copy leaves one that no session
+//! holds: the next rehearsal of the database drops it ([`sweep`]).
 
 use super::{Backend, HeldLocks, Settings, run};
+use crate::dialect::HistorySql;
 use crate::error::{Error, Result, db};
+use crate::rehearsal::LeftBehind;
 use sqlx::MySqlConnection;
 
 /// MySQL's longest database name.
@@ -16,7 +22,7 @@ const MAX_NAME: usize = 64;
 
 /// Makes the scratch copy of the connection's database and switches the
 /// session to it: `(copy, original)`.
-pub(super) async fn enter(conn: &mut MySqlConnection, s: &Settings) -> Result<(String, String)> {
+pub(super) async fn enter(conn: &mut MySqlConnection, s: &Settings) -> Result<(String, String, LeftBehind)> {
     let original = database_name(conn).await.ok_or_else(no_database)?;
     if s.table.schema().is_some_and(|schema| schema != original) {
         return Err(Error::Database {
@@ -26,8 +32,18 @@ pub(super) async fn enter(conn: &mut MySqlConnection, s: &Settings) -> Result<(S
             )),
         });
     }
+    let left_behind = sweep(conn, s, &original).await?;
     let copy = scratch_name(&original);
     let d = Backend::dialect(conn);
+    // Held from before the copy exists until the session ends: what tells a copy in use from one left behind.
+    let take = format!("SELECT CAST(GET_LOCK({}, 0) AS CHAR)", in_use(conn, &copy));
+    let held = super::read_one(conn, take, "marking the rehearsal's scratch database as in use").await?;
+    if held != "1" {
+        return Err(Error::Database {
+            context: "marking the rehearsal's scratch database as in use".into(),
+            source: sqlx::Error::Protocol(format!("another session holds the lock on {copy}: rehearse again")),
+        });
+    }
     let charset = Backend::read_table(
         conn,
         "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()".into(),
@@ -46,7 +62,7 @@ pub(super) async fn enter(conn: &mut MySqlConnection, s: &Settings) -> Result<(S
         }
         return Err(e);
     }
-    Ok((copy, original))
+    Ok((copy, original, left_behind))
 }
 
 /// The session's database, `None` when it has none.
@@ -67,6 +83,9 @@ fn no_database() -> Error {
     }
 }
 
+/// What a scratch copy's name adds to its database's: `_rehearse_` and 8 hex digits.
+const SUFFIX_LEN: usize = "_rehearse_".len() + 8;
+
 /// `<original>_rehearse_<8 hex digits>`, within MySQL's 64 characters.
 fn scratch_name(original: &str) -> String {
     let nanos = std::time::SystemTime::now()
@@ -74,9 +93,70 @@ fn scratch_name(original: &str) -> String {
         .map(|d| d.subsec_nanos())
         .unwrap_or_default();
     let random = nanos ^ std::process::id().rotate_left(16);
-    let suffix = format!("_rehearse_{random:08x}");
-    let keep: String = original.chars().take(MAX_NAME - suffix.len()).collect();
-    format!("{keep}{suffix}")
+    format!("{}_rehearse_{random:08x}", kept(original))
+}
+
+/// The part of `original` a scratch copy's name keeps.
+fn kept(original: &str) -> String {
+    original.chars().take(MAX_NAME - SUFFIX_LEN).collect()
+}
+
+/// Whether `name` is the name [`scratch_name`] gives a copy of `original`.
+fn is_scratch_of(name: &str, original: &str) -> bool {
+    name.strip_prefix(kept(original).as_str())
+        .and_then(|rest| rest.strip_prefix("_rehearse_"))
+        .is_some_and(|hex| hex.len() == 8 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+}
+
+/// The named lock a rehearsal's session holds while its copy `copy` exists
+/// (named by a hash: a lock's name is at most 64 characters).
+fn in_use(conn: &MySqlConnection, copy: &str) -> String {
+    lock_of(&Backend::dialect(conn).quote_text(copy))
+}
+
+/// The name of [`in_use`]'s lock for the database name `name`, a SQL expression.
+fn lock_of(name: &str) -> String {
+    format!("CONCAT('migrate:rehearse:', SHA1({name}))")
+}
+
+/// Drops the scratch copies of `original` that rehearsals killed before they
+/// could drop them left behind: databases named as [`scratch_name`] names
+/// them whose lock ([`in_use`]) no session holds. On a Galera cluster a
+/// session's named lock holds on its node only, so there the leftovers are
+/// kept, named for a person to drop.
+async fn sweep(conn: &mut MySqlConnection, s: &Settings, original: &str) -> Result<LeftBehind> {
+    let listed = Backend::read_strings(
+        conn,
+        format!(
+            "SELECT CAST(SCHEMA_NAME AS CHAR) FROM information_schema.SCHEMATA WHERE LOCATE('_rehearse_', SCHEMA_NAME) > 0 AND IS_USED_LOCK({}) IS NULL",
+            lock_of("SCHEMA_NAME")
+        ),
+    )
+    .await
+    .map_err(db("listing the scratch databases of earlier rehearsals"))?;
+    let left: Vec<String> = listed.into_iter().filter(|n| is_scratch_of(n, original)).collect();
+    let mut out = LeftBehind::default();
+    if s.galera {
+        let why = "on a Galera cluster a rehearsal's lock holds on its node only, so one running on another node cannot be told apart";
+        out.kept = left.into_iter().map(|name| (name, why.to_owned())).collect();
+        return Ok(out);
+    }
+    let d = Backend::dialect(conn);
+    for name in left {
+        tracing::warn!(database = %name, "dropping the scratch database an earlier rehearsal of this database left behind");
+        let dropped = run(
+            conn,
+            format!("DROP DATABASE IF EXISTS {}", d.ident(&name)),
+            "dropping the scratch database an earlier rehearsal left behind",
+        )
+        .await;
+        // Another user's copy, say: this rehearsal goes on, and the person is told.
+        match dropped {
+            Ok(()) => out.dropped.push(name),
+            Err(e) => out.kept.push((name, format!("dropping it failed: {e}"))),
+        }
+    }
+    Ok(out)
 }
 
 /// Copies the tables, views and history rows of `original` into `copy`, and uses `copy`.
@@ -182,7 +262,7 @@ async fn copy_views(conn: &mut MySqlConnection, original: &str, copy: &str, mut 
     Ok(())
 }
 
-/// Goes back to `original` and drops `copy`.
+/// Goes back to `original`, drops `copy` and lets go of its lock.
 pub(super) async fn leave(conn: &mut MySqlConnection, copy: &str, original: &str) -> Result<()> {
     let d = Backend::dialect(conn);
     let back = run(conn, format!("USE {}", d.ident(original)), "going back to the database").await;
@@ -192,7 +272,13 @@ pub(super) async fn leave(conn: &mut MySqlConnection, copy: &str, original: &str
         "dropping the rehearsal's scratch database",
     )
     .await;
-    back.and(dropped)
+    // Only once the copy is gone: a copy whose lock is free is one to sweep.
+    let release = format!("DO RELEASE_LOCK({})", in_use(conn, copy));
+    let released = match &dropped {
+        Ok(()) => run(conn, release, "releasing the rehearsal's scratch database").await,
+        Err(_) => Ok(()),
+    };
+    back.and(dropped).and(released)
 }
 
 /// The tables of the session's database.
@@ -224,5 +310,29 @@ pub(super) async fn held_locks(conn: &mut MySqlConnection) -> HeldLocks {
             "the server does not list metadata locks ({}): on MariaDB, `INSTALL SONAME 'metadata_lock_info'` (an administrator's statement, for the whole server) lets a rehearsal read them",
             crate::error::db_message(&e)
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_names_a_rehearsal_gives_its_copies_are_swept() {
+        let copy = scratch_name("app");
+        assert!(is_scratch_of(&copy, "app"), "{copy}");
+        assert!(is_scratch_of("app_rehearse_0badcafe", "app"));
+        // Another database's copy, a name a person chose, or not quite ours.
+        assert!(!is_scratch_of("app2_rehearse_0badcafe", "app"));
+        assert!(!is_scratch_of("app_rehearse_0badcafe", "app2"));
+        assert!(!is_scratch_of("app_rehearse_backup", "app"));
+        assert!(!is_scratch_of("app_rehearse_0BADCAFE", "app"));
+        assert!(!is_scratch_of("app_rehearse_0badcafe1", "app"));
+        assert!(!is_scratch_of("app", "app"));
+        // A long name is cut to fit MySQL's 64 characters, and still recognised.
+        let long = "a".repeat(60);
+        let copy = scratch_name(&long);
+        assert_eq!(copy.chars().count(), MAX_NAME);
+        assert!(is_scratch_of(&copy, &long), "{copy}");
     }
 }

@@ -55,6 +55,7 @@ impl<'m> Run<'m> {
             }
         };
         let mut clean = true;
+        let mut left_behind = crate::rehearsal::LeftBehind::default();
         let mut advanced = Vec::new();
         let result = match conn.rehearsal() {
             Rehearsing::RolledBack { begin, end } => {
@@ -84,7 +85,8 @@ impl<'m> Run<'m> {
             Rehearsing::SchemaCopy => match self.refuse_escapes(conn, &s, &graph, &target).await {
                 Err(e) => Err(e),
                 Ok(()) => match conn.enter_schema_copy(&s).await {
-                    Ok((copy, original)) => {
+                    Ok((copy, original, swept)) => {
+                        left_behind = swept;
                         let ran = self.rehearse_chain(conn, &s, &graph, target, true).await;
                         let left = conn.leave_schema_copy(&copy, &original).await;
                         if left.is_err() {
@@ -110,6 +112,7 @@ impl<'m> Run<'m> {
                 steps,
                 locks_unavailable,
                 sequences_advanced: advanced,
+                left_behind,
             }),
             (Err(e), _) => Err(e),
             (Ok(_), Err(e)) => {
