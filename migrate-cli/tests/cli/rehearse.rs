@@ -64,6 +64,20 @@ fn rehearse_twice(cwd: &Path, url: &str, dump: &dyn Fn() -> String) -> (String, 
     (report, error)
 }
 
+/// The machine's MariaDB: its URL, a fresh database there, a folder of
+/// migrations and the database's name; `None` (after saying so, or failing in CI)
+/// without the `mysql` client.
+fn on_mariadb() -> Option<(String, crate::databases::Db, tempfile::TempDir, String)> {
+    let server = mysql::server();
+    if let Err(e) = Command::new("mysql").arg("--version").output() {
+        unavailable("MariaDB (mysql)", &server, e);
+        return None;
+    }
+    let db = mysql::db(&server);
+    let name = db.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
+    Some((server, db, folder(), name))
+}
+
 fn lists_pending(report: &str, [a, b, c, d]: &[String; 4]) {
     assert!(
         !report.contains(&format!("{a} ")),
@@ -173,15 +187,11 @@ fn postgres_rehearsal_leaves_the_dump_as_it_was_and_measures_locks() {
 
 #[test]
 fn mariadb_rehearsal_runs_on_a_schema_copy_and_drops_it() {
-    let server = mysql::server();
-    if let Err(e) = Command::new("mysql").arg("--version").output() {
-        return unavailable("MariaDB (mysql)", &server, e);
-    }
-    let db = mysql::db(&server);
-    let tmp = folder();
+    let Some((server, db, tmp, name)) = on_mariadb() else {
+        return;
+    };
     let cwd = tmp.path();
     let ids = chain(cwd, &db.url);
-    let name = db.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
     let dump = || {
         let (host, port) = ("127.0.0.1", "3306");
         program(
@@ -247,15 +257,11 @@ fn mariadb_rehearsal_runs_on_a_schema_copy_and_drops_it() {
 /// live rehearsal's session holds and a database whose name only looks like one.
 #[test]
 fn a_mariadb_rehearsal_drops_the_copies_killed_rehearsals_left() {
-    let server = mysql::server();
-    if let Err(e) = Command::new("mysql").arg("--version").output() {
-        return unavailable("MariaDB (mysql)", &server, e);
-    }
-    let db = mysql::db(&server);
-    let tmp = folder();
+    let Some((server, db, tmp, name)) = on_mariadb() else {
+        return;
+    };
     let cwd = tmp.path();
     chain(cwd, &db.url);
-    let name = db.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
     let left = format!("{name}_rehearse_0badcafe");
     let live = format!("{name}_rehearse_00c0ffee");
     let decoy = format!("{name}_rehearse_backup");
@@ -328,15 +334,11 @@ fn line_of(cwd: &Path, revision: &str, text: &str) -> (String, usize) {
 
 #[test]
 fn mariadb_rehearsal_refuses_a_migration_naming_the_real_database() {
-    let server = mysql::server();
-    if let Err(e) = Command::new("mysql").arg("--version").output() {
-        return unavailable("MariaDB (mysql)", &server, e);
-    }
-    let db = mysql::db(&server);
-    let tmp = folder();
+    let Some((server, db, tmp, name)) = on_mariadb() else {
+        return;
+    };
     let cwd = tmp.path();
     let url = &db.url;
-    let name = url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
     revision(
         cwd,
         "create t",
