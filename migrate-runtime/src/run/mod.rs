@@ -214,11 +214,7 @@ impl<'m> Run<'m> {
         // reads them: changed, not applied, or depending on one that is) are
         // due, unless a newer build migrated the database (`run::repeatables`).
         let replaced = migrate_core::squash::Replaced::of(&graph);
-        let newer = rows.iter().any(|r| {
-            graph.position(&r.revision).is_none()
-                && !migrate_core::repeatable::is_repeatable(&r.revision)
-                && replaced.baseline_of(&r.revision).is_none()
-        });
+        let newer = !repeatables::newer_revisions(&graph, &replaced, &rows).is_empty();
         let pending = history::pending_repeatables(self.migrations.repeatables(), &repeatables::read_rows(&rows));
         out.extend(self.migrations.repeatables().iter().map(|m| HistoryEntry {
             revision: m.revision().to_owned(),

@@ -97,11 +97,7 @@ impl<'m> Run<'m> {
             graph
         };
         let applied = self.check(graph, &all_rows)?;
-        let unknown: Vec<String> = rows
-            .iter()
-            .filter(|r| graph.position(&r.revision).is_none() && replaced.baseline_of(&r.revision).is_none())
-            .map(|r| r.revision.clone())
-            .collect();
+        let unknown = repeatables::newer_revisions(graph, &replaced, &rows);
         let mut repeatables = Vec::new();
         let mut plan = match (direction, run_sql) {
             (Direction::Upgrade, true) => plan::upgrade(graph, &applied, &target)?,

@@ -9,10 +9,26 @@
 
 use super::*;
 use migrate_core::repeatable::is_repeatable;
+use migrate_core::squash::Replaced;
 
 /// The rows of versioned revisions: what the graph, the plan and the heads read.
 pub(crate) fn versioned_rows(rows: &[HistoryRow]) -> Vec<HistoryRow> {
     rows.iter().filter(|r| !is_repeatable(&r.revision)).cloned().collect()
+}
+
+/// The revisions of `rows` this build does not know, a newer build's: in
+/// neither `graph` nor the repeatables, and replaced by no squash baseline
+/// of it (`replaced`). Where there are some, an upgrade applies no
+/// repeatable and `history` marks none due (the rows are that build's).
+pub(crate) fn newer_revisions(graph: &Graph<'_>, replaced: &Replaced<'_>, rows: &[HistoryRow]) -> Vec<String> {
+    rows.iter()
+        .filter(|r| {
+            graph.position(&r.revision).is_none()
+                && !is_repeatable(&r.revision)
+                && replaced.baseline_of(&r.revision).is_none()
+        })
+        .map(|r| r.revision.clone())
+        .collect()
 }
 
 /// `rows` as core's history functions read them.
