@@ -444,8 +444,6 @@ impl<'m> Run<'m> {
         Ok(())
     }
 
-    /// Refuses to unapply `m` while an applied revision of another list
-    /// depends on it (`-- depends_on: <this set>@<m>`).
     /// Runs a backfill step's batches through the list's batch loop, which a
     /// list holds where its history has a backfill (`Migrations::backfills`).
     async fn backfill(
@@ -468,6 +466,8 @@ impl<'m> Run<'m> {
         run(conn, s, step, spec, pace, each).await
     }
 
+    /// Refuses to unapply `m` while an applied revision of another list
+    /// depends on it (`-- depends_on: <this set>@<m>`).
     async fn check_dependents(&self, conn: &mut dyn Backend, s: &Settings, m: &Migration) -> Result<()> {
         let Some(name) = &self.set_name else { return Ok(()) };
         for dependent in &self.dependents {
