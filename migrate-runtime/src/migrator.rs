@@ -622,6 +622,8 @@ impl<'m> Migrator<'m> {
     /// run starts waiting for it (up to the lock timeout), with who holds it
     /// where the database can tell (PostgreSQL: the backend's pid, application
     /// and client; MySQL: the connection, user and host; SQLite: `None`).
+    /// Without it the run logs a `tracing` warning instead; with it, that
+    /// event is an INFO one, since `f` tells the person.
     pub fn on_lock_wait(mut self, f: impl Fn(Option<&str>) + Send + Sync + 'm) -> Self {
         self.on_lock_wait = Some(Arc::new(f));
         self

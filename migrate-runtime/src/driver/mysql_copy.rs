@@ -143,7 +143,8 @@ async fn sweep(conn: &mut MySqlConnection, s: &Settings, original: &str) -> Resu
     }
     let d = Backend::dialect(conn);
     for name in left {
-        tracing::warn!(database = %name, "dropping the scratch database an earlier rehearsal of this database left behind");
+        // Reported in `LeftBehind`, which the caller prints.
+        tracing::info!(database = %name, "dropping the scratch database an earlier rehearsal of this database left behind");
         let dropped = run(
             conn,
             format!("DROP DATABASE IF EXISTS {}", d.ident(&name)),

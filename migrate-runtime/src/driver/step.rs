@@ -284,7 +284,7 @@ pub(crate) async fn attempts(
             seen
         };
         let Err(source) = result else { return Ok(()) };
-        tracing::error!(revision, attempts, blockers = ?blockers, "the migration's lock waits ran out");
+        tracing::debug!(revision, attempts, blockers = ?blockers, "the migration's lock waits ran out");
         return Err(Error::Blocked {
             revision: revision.to_owned(),
             attempts,

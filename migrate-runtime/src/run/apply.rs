@@ -420,7 +420,8 @@ impl<'m> Run<'m> {
             {
                 *applied = report.revisions().into_iter().map(str::to_owned).collect();
             }
-            tracing::error!(revision = m.revision(), error = %e, "migration failed");
+            // Returned, not logged as an error: the caller reports it.
+            tracing::debug!(revision = m.revision(), error = %e, "migration failed");
             return Err(e);
         }
         let checksum = m.checksum().to_string();

@@ -6,13 +6,20 @@ use super::*;
 impl<'m> Run<'m> {
     /// Says that another migrator holds the lock, and who, before waiting for it.
     pub(crate) fn waiting(&self, holder: Option<&str>, s: &Settings) {
-        tracing::warn!(
-            holder = holder.unwrap_or("unknown"),
-            timeout = ?s.lock_timeout,
-            "another migrator holds the migration lock; waiting"
-        );
-        if let Some(f) = &self.on_lock_wait {
-            f(holder);
+        match &self.on_lock_wait {
+            // The caller says it (the command line prints its own line).
+            Some(f) => {
+                tracing::info!(
+                    holder = holder.unwrap_or("unknown"),
+                    "another migrator holds the migration lock; waiting"
+                );
+                f(holder);
+            }
+            None => tracing::warn!(
+                holder = holder.unwrap_or("unknown"),
+                timeout = ?s.lock_timeout,
+                "another migrator holds the migration lock; waiting"
+            ),
         }
     }
 
@@ -139,14 +146,17 @@ impl<'m> Run<'m> {
             match released {
                 Ok(()) => Ran::clean(result.map(|()| report)),
                 Err(unlock) => {
-                    tracing::error!(error = %unlock, "releasing the migration lock failed; closing the connection");
                     let result = match result {
                         Ok(()) if report.is_empty() => Err(unlock),
                         Ok(()) => Err(Error::Interrupted {
                             completed: report.revisions().into_iter().map(str::to_owned).collect(),
                             source: Box::new(unlock),
                         }),
-                        Err(e) => Err(e),
+                        Err(e) => {
+                            // The run's own error is returned; this one only here.
+                            tracing::error!(error = %unlock, "releasing the migration lock failed; closing the connection");
+                            Err(e)
+                        }
                     };
                     Ran { result, clean: false }
                 }

@@ -152,7 +152,7 @@ impl<'m> Run<'m> {
             let m = bound.iter().find(|(at, _)| *at == i).map_or(graph.get(i), |(_, b)| b);
             let named = migrate_core::sql::naming::naming_database(m.upgrade_sql(), conn.dialect(), &database);
             if let Some(first) = named.into_iter().next() {
-                tracing::error!(revision = m.revision(), reason = %first.reason, "the rehearsal would reach past its copy");
+                tracing::debug!(revision = m.revision(), reason = %first.reason, "the rehearsal would reach past its copy");
                 return Err(Error::RehearsalEscapesCopy {
                     database,
                     revision: m.revision().to_owned(),
@@ -263,7 +263,8 @@ impl<'m> Run<'m> {
             let rows = match done {
                 Ok(rows) => rows,
                 Err(e) => {
-                    tracing::error!(revision = m.revision(), line, error = %e, "the rehearsed statement failed");
+                    // The step's outcome carries the error (its message redacted).
+                    tracing::debug!(revision = m.revision(), line, "the rehearsed statement failed");
                     if copy {
                         // Its own transaction only; the copy is dropped anyway.
                         let _ = driver::rollback(conn, "rolling the statement back").await;

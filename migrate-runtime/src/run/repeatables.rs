@@ -154,7 +154,7 @@ impl<'m> Run<'m> {
                 if let Error::Migration { applied, .. } | Error::DanglingForeignKeys { applied, .. } = &mut e {
                     *applied = report.revisions().into_iter().map(str::to_owned).collect();
                 }
-                tracing::error!(revision = m.revision(), file = m.file(), error = %e, "repeatable failed");
+                tracing::debug!(revision = m.revision(), file = m.file(), error = %e, "repeatable failed");
                 return Err(e);
             }
             let checksum = m.checksum().to_string();
