@@ -31,6 +31,7 @@ mod from_base;
 mod import;
 mod limits;
 mod lint;
+mod log;
 mod output;
 mod picture;
 mod plan_schema;
@@ -45,12 +46,14 @@ mod verbs;
 pub use args::{Cli, Command, DbCommand, Fleet, Options};
 pub use config::{CONFIG_ENV, DEFAULT_CONFIG, DEFAULT_DIR, URL_ENV};
 pub use error::{CliError, EXIT_ERROR, EXIT_INSIDE_SQUASH, EXIT_OK, EXIT_PENDING, EXIT_UNKNOWN, EXIT_USAGE};
+pub use log::LOG_ENV;
 
 use clap::Parser;
 use migrate_runtime::Migrations;
 use output::Output;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use verbs::Source;
 
 /// The `migrate` binary: parses the process's arguments, runs the command
@@ -86,7 +89,7 @@ impl Cli {
         }
         let (out, result) = prepare(&options);
         let result = match result {
-            Ok(settings) => run_command(self.command, &options, &settings, &out).await,
+            Ok(settings) => log::printed(&out, false, run_command(self.command, &options, &settings, &out)).await,
             Err(e) => Err(e),
         };
         finish(&out, result, Program::Migrate)
@@ -106,15 +109,16 @@ impl DbCommand {
             Ok(_) if self.options().set.is_some() => Err(CliError::Usage(
                 "--set: this binary runs the migrations built into it, which are the application's own and keep their history in its own table; another set's migrations are run by the program that carries them (--set is for the `migrate` command line, over a set's folder)".into(),
             )),
-            Ok(settings) => verbs::run(self, Source::Embedded(migrations), &settings, &out).await,
+            Ok(settings) => log::printed(&out, true, verbs::run(self, Source::Embedded(migrations), &settings, &out)).await,
             Err(e) => Err(e),
         };
         finish(&out, result, Program::Embedded)
     }
 }
 
-/// The printer (told every URL it must not reveal) and the settings.
-fn prepare(options: &Options) -> (Output, Result<config::Settings, CliError>) {
+/// The printer (told every URL it must not reveal; shared with the log's
+/// printer, [`log::printed`]) and the settings.
+fn prepare(options: &Options) -> (Arc<Output>, Result<config::Settings, CliError>) {
     let mut out = Output::new(options.quiet);
     let env = |name: &str| std::env::var(name).ok();
     for url in [
@@ -138,7 +142,7 @@ fn prepare(options: &Options) -> (Output, Result<config::Settings, CliError>) {
     {
         out.hide_password_of(url);
     }
-    (out, settings)
+    (Arc::new(out), settings)
 }
 
 /// Which command line is speaking, so that advice names a command the user has.

@@ -137,12 +137,18 @@ impl Output {
 
     /// A warning on stderr, `warning: message`, printed also with `--quiet`.
     pub fn warn(&self, message: &str) {
+        self.log("warning", message);
+    }
+
+    /// A line of the library's log on stderr, `level: message` (`info`,
+    /// `debug`, …: what `MIGRATE_LOG` asked for), printed also with `--quiet`.
+    pub fn log(&self, level: &str, message: &str) {
         self.clear_bar();
         let message = self.redacted(message);
         let prefix = if self.colour_err {
-            format!("{}warning\x1b[0m: ", Style::Note.code())
+            format!("{}{level}\x1b[0m: ", Style::Note.code())
         } else {
-            "warning: ".to_owned()
+            format!("{level}: ")
         };
         let _ = writeln!(std::io::stderr().lock(), "{prefix}{message}");
     }

@@ -162,3 +162,84 @@ fn history_ranges_show_and_stamp() {
     let e = crate::support::fails(&mut m(&url), &["resolve", "ae1027a6acf0", "--applied"], 1);
     assert_eq!(e, "error: revision `ae1027a6acf0` has no row in the history table\n");
 }
+
+/// The library's warnings reach the person running the command line, as
+/// `warning: …` lines on stderr (also with `--quiet`), and `MIGRATE_LOG`
+/// says how much more: `off`, `debug` (every statement sent, none of sqlx's
+/// own events), or an unreadable value, which is said.
+#[test]
+fn the_library_s_warnings_reach_stderr_and_migrate_log_says_how_much() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("migrations");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("0a1b2c3d4e5f_timed.sql"),
+        "-- timed\n--\n-- revision: 0a1b2c3d4e5f\n-- down_revision:\n-- migrate:lock-timeout: 5s\n\n\
+         -- migrate:upgrade\nCREATE TABLE timed (id INTEGER PRIMARY KEY);\n\n\
+         -- migrate:downgrade\nDROP TABLE timed;\n",
+    )
+    .unwrap();
+    let url = format!("sqlite:{}?mode=rwc", tmp.path().join("app.db").display());
+    let run = |log: Option<&str>, args: &[&str]| {
+        let mut cmd = migrate(tmp.path());
+        cmd.args(["--database-url", &url]);
+        if let Some(level) = log {
+            cmd.env("MIGRATE_LOG", level);
+        }
+        crate::support::run(&mut cmd, args)
+    };
+    let warning = "warning: SQLite has no lock timeout or statement timeout: the ones in this revision's header are ignored (revision: 0a1b2c3d4e5f)\n";
+
+    let up = run(None, &["upgrade", "head"]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    assert_eq!(up.stderr.matches(warning).count(), 1, "{}", up.stderr);
+    assert!(
+        !up.stderr.contains("debug:") && !up.stderr.contains("info:"),
+        "{}",
+        up.stderr
+    );
+
+    let quiet = run(None, &["downgrade", "base", "--quiet"]);
+    assert_eq!(
+        (quiet.code, quiet.stdout.as_str(), quiet.stderr.as_str()),
+        (0, "", warning)
+    );
+
+    let off = run(Some("off"), &["upgrade", "head"]);
+    assert_eq!(off.code, 0, "{}", off.stderr);
+    assert!(!off.stderr.contains("warning:"), "{}", off.stderr);
+
+    let debug = run(Some("debug"), &["downgrade", "base"]);
+    assert_eq!(debug.code, 0, "{}", debug.stderr);
+    assert!(debug.stderr.contains(warning), "{}", debug.stderr);
+    assert!(
+        debug.stderr.contains("\nDROP TABLE timed;\n"),
+        "every statement sent: {}",
+        debug.stderr
+    );
+    assert!(
+        debug
+            .stderr
+            .lines()
+            .any(|l| l.starts_with("debug: ") && l.contains("migrate_history")),
+        "{}",
+        debug.stderr
+    );
+    // sqlx's own query events (their `rows_affected`, `elapsed` fields) are not migrate's log.
+    assert!(
+        !debug.stderr.contains("rows_affected") && !debug.stderr.contains("elapsed"),
+        "{}",
+        debug.stderr
+    );
+
+    let bogus = run(Some("loud"), &["upgrade", "head"]);
+    assert_eq!(bogus.code, 0, "{}", bogus.stderr);
+    assert!(
+        bogus.stderr.starts_with(
+            "warning: MIGRATE_LOG=\"loud\" is not a level (off, error, warn, info, debug, trace); printing warnings\n"
+        ),
+        "{}",
+        bogus.stderr
+    );
+    assert!(bogus.stderr.contains(warning), "{}", bogus.stderr);
+}

@@ -18,6 +18,7 @@ fn clean(cmd: &mut assert_cmd::Command, cwd: &Path) {
         .env_remove("DATABASE_URL")
         .env_remove("MIGRATE_CONFIG")
         .env_remove("NO_COLOR")
+        .env_remove("MIGRATE_LOG")
         .env("RUST_BACKTRACE", "0");
 }
 
