@@ -219,14 +219,21 @@ impl Migrations {
     pub fn load(dir: &std::path::Path, shown_as: &str) -> Result<Self, Diagnostics> {
         // Validated, its repeatables too, and in application order.
         let (list, repeatables) = migrate_core::load::load_with_repeatables(dir, shown_as)?;
-        Ok(Migrations {
+        Ok(Self::built_at_run_time(list, Cow::Owned(repeatables)))
+    }
+
+    /// A list read or built at run time (`list` in application order): it
+    /// can run backfills, has no Rust revisions, and computes its digest on
+    /// first use.
+    fn built_at_run_time(list: Vec<Migration>, repeatables: Cow<'static, [Migration]>) -> Self {
+        Migrations {
             list: Cow::Owned(list),
             digest: None,
             computed: OnceLock::new(),
             rust: crate::rust::Embedded::NONE,
-            repeatables: Cow::Owned(repeatables),
+            repeatables,
             backfills: Some(crate::driver::backfill_runner),
-        })
+        }
     }
 
     /// The graph of the list, indexed (the list was validated when it was built).
@@ -237,14 +244,7 @@ impl Migrations {
     /// Validates a list built at run time and puts it in application order.
     pub fn new(list: Vec<Migration>) -> Result<Self, Diagnostics> {
         let order: Vec<Migration> = Graph::new(&list)?.iter().cloned().collect();
-        Ok(Migrations {
-            list: Cow::Owned(order),
-            digest: None,
-            computed: OnceLock::new(),
-            rust: crate::rust::Embedded::NONE,
-            repeatables: Cow::Borrowed(&[]),
-            backfills: Some(crate::driver::backfill_runner),
-        })
+        Ok(Self::built_at_run_time(order, Cow::Borrowed(&[])))
     }
 
     /// The digest of a history table on which every migration is applied
