@@ -40,13 +40,17 @@ impl<'m> Run<'m> {
             (LockMode::Lease, _, _) | (LockMode::Auto, true, _) => true,
             _ => false,
         };
-        // Only a server database leases (`leases()`): a build for SQLite alone has no lease code.
-        #[cfg(any(feature = "postgres", feature = "mysql"))]
         if lease {
-            let lease = Some(self.take_lease(conn, &s).await?);
-            return Ok((graph, Settings { lease, ..s }));
+            // Only a server database leases (`leases()`): a build for SQLite alone has no lease code.
+            #[cfg(any(feature = "postgres", feature = "mysql"))]
+            return Ok((
+                graph,
+                Settings {
+                    lease: Some(self.take_lease(conn, &s).await?),
+                    ..s
+                },
+            ));
         }
-        let _ = lease;
         let taken = match taken {
             Some(taken) => taken,
             None => conn.try_lock(&s).await?,
@@ -135,13 +139,12 @@ impl<'m> Run<'m> {
                 .released_at_commit
                 .as_ref()
                 .is_some_and(|done| done.load(std::sync::atomic::Ordering::Acquire));
-            let released = match s.lease() {
-                Some(lease) => driver::release_lease(conn, &s, lease).await,
-                None if released_at_commit => {
-                    tracing::debug!("the migration lock was released with the run's commit");
-                    Ok(())
-                }
-                None => conn.unlock(&s).await,
+            // (Only an advisory lock is released at commit, never a lease.)
+            let released = if released_at_commit {
+                tracing::debug!("the migration lock was released with the run's commit");
+                Ok(())
+            } else {
+                release(conn, &s).await
             };
             match released {
                 Ok(()) => Ran::clean(result.map(|()| report)),
@@ -162,5 +165,14 @@ impl<'m> Run<'m> {
                 }
             }
         })
+    }
+}
+
+/// Gives the migration lock back: the lease, when the run took one, or the
+/// advisory lock.
+pub(crate) async fn release(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
+    match s.lease() {
+        Some(lease) => driver::release_lease(conn, s, lease).await,
+        None => conn.unlock(s).await,
     }
 }

@@ -101,10 +101,7 @@ impl<'m> Run<'m> {
                 },
             },
         };
-        let released = match s.lease() {
-            Some(lease) => driver::release_lease(conn, &s, lease).await,
-            None => conn.unlock(&s).await,
-        };
+        let released = super::lock::release(conn, &s).await;
         let result = match (result, released) {
             (Ok(((steps, locks_unavailable), on)), Ok(())) => Ok(Rehearsal {
                 dialect: conn.dialect(),
