@@ -253,8 +253,8 @@ fn mariadb_rehearsal_runs_on_a_schema_copy_and_drops_it() {
 }
 
 /// A rehearsal killed before it dropped its scratch copy leaves it behind: the
-/// next rehearsal of that database drops it, and leaves alone a copy that a
-/// live rehearsal's session holds and a database whose name only looks like one.
+/// next rehearsal of that database drops it, and leaves alone databases whose
+/// names only look like a copy's.
 #[test]
 fn a_mariadb_rehearsal_drops_the_copies_killed_rehearsals_left() {
     let Some((server, db, tmp, name)) = on_mariadb() else {
@@ -262,62 +262,150 @@ fn a_mariadb_rehearsal_drops_the_copies_killed_rehearsals_left() {
     };
     let cwd = tmp.path();
     chain(cwd, &db.url);
-    let left = format!("{name}_rehearse_0badcafe");
-    let live = format!("{name}_rehearse_00c0ffee");
+    // A person's own databases named as copies are: a dated backup holding rows (every
+    // digit a hex digit), and one whose suffix is not hex.
+    let dated = format!("{name}_rehearse_20240115");
     let decoy = format!("{name}_rehearse_backup");
-    for copy in [&left, &live, &decoy] {
-        let sql = format!("CREATE DATABASE `{copy}`; CREATE TABLE `{copy}`.t (id INTEGER)");
+    for kept in [&dated, &decoy] {
+        let sql = format!(
+            "CREATE DATABASE `{kept}`; CREATE TABLE `{kept}`.t (id INTEGER); INSERT INTO `{kept}`.t VALUES (1), (2)"
+        );
         mysql::mysql(&server, &["-e", &sql], None);
     }
-    // A rehearsal still running elsewhere: its session holds its copy's lock.
-    let lock = format!("CONCAT('migrate:rehearse:', SHA1('{live}'))");
-    let mut holder = Command::new("mysql")
-        .args([
-            "--protocol=TCP",
-            "-h",
-            "127.0.0.1",
-            "-P",
-            "3306",
-            "-u",
-            "root",
-            "-N",
-            "-e",
-        ])
-        .arg(format!("SELECT GET_LOCK({lock}, 0), SLEEP(60)"))
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let held = (0..100).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        mysql::mysql(
-            &server,
-            &["-N", "-e", &format!("SELECT IS_USED_LOCK({lock}) IS NOT NULL")],
-            None,
-        )
-        .trim()
-            == "1"
-    });
+    let left = killed_rehearsal(&server, &db.url, &name);
     let rehearsed = run(&mut migrate(cwd), &["upgrade", "--rehearse", "--database-url", &db.url]);
-    let _ = holder.kill();
-    let _ = holder.wait();
-    let listed = mysql::mysql(
+    let after = copies_of(&server, &name);
+    let rows = mysql::mysql(
         &server,
-        &["-N", "-e", &format!("SHOW DATABASES LIKE '{name}\\_rehearse\\_%'")],
+        &["-N", "-e", &format!("SELECT COUNT(*) FROM `{dated}`.t")],
         None,
     );
-    for copy in [&left, &live, &decoy] {
+    for copy in [&left, &dated, &decoy] {
         mysql::mysql(&server, &["-e", &format!("DROP DATABASE IF EXISTS `{copy}`")], None);
     }
-    assert!(held, "the stand-in rehearsal took its lock");
     assert_eq!(rehearsed.code, 0, "{}", rehearsed.stderr);
-    let mut kept: Vec<&str> = listed.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    kept.sort_unstable();
-    assert_eq!(kept, [live.as_str(), decoy.as_str()], "only the left copy is dropped");
+    assert_eq!(
+        after,
+        [dated.clone(), decoy.clone()],
+        "only the killed rehearsal's copy is dropped"
+    );
+    assert_eq!(rows.trim(), "2", "the dated backup keeps its rows");
     assert!(
-        rehearsed.stderr.contains(&left),
+        rehearsed.stderr.contains(&format!("dropped {left}")),
         "the drop is said:\n{}",
         rehearsed.stderr
     );
+}
+
+/// The databases on `server` named as scratch copies of `name` are, sorted.
+fn copies_of(server: &str, name: &str) -> Vec<String> {
+    let like = format!("SHOW DATABASES LIKE '{name}\\_rehearse\\_%'");
+    let listed = mysql::mysql(server, &["-N", "-e", &like], None);
+    let mut names: Vec<String> = listed
+        .lines()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    names.sort_unstable();
+    names
+}
+
+/// Rehearses a slow revision of another migration set on `url` (database
+/// `name` on `server`) and kills the process while it runs, as `kill -9` or
+/// an OOM killer would; once the server has ended its session, returns the
+/// name of the scratch copy it left.
+fn killed_rehearsal(server: &str, url: &str, name: &str) -> String {
+    let other = folder();
+    revision(other.path(), "slow", "", "SELECT SLEEP(3);");
+    let before = copies_of(server, name);
+    let mut killed = Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .current_dir(other.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("MIGRATE_CONFIG")
+        .args([
+            "upgrade",
+            "--rehearse",
+            "--history-table",
+            "killed_history",
+            "--database-url",
+            url,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once it runs the slow statement: its copy is whole by then.
+    let sleeping = format!(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(3)%' AND DB LIKE '{name}\\_rehearse\\_%'"
+    );
+    let appeared = (0..200).find_map(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let running = mysql::mysql(server, &["-N", "-e", &sleeping], None).trim() != "0";
+        running
+            .then(|| copies_of(server, name).into_iter().find(|c| !before.contains(c)))
+            .flatten()
+    });
+    let _ = killed.kill();
+    let _ = killed.wait();
+    let left = appeared.expect("the rehearsal made its copy within 10 s");
+    // Its session's lock goes when the server ends the session, after the running SLEEP.
+    let lock = format!("CONCAT('migrate:rehearse:', SHA1('{left}'))");
+    let freed = (0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let free = format!("SELECT IS_USED_LOCK({lock}) IS NULL");
+        mysql::mysql(server, &["-N", "-e", &free], None).trim() == "1"
+    });
+    assert!(freed, "the killed rehearsal's session ended within 20 s");
+    left
+}
+
+/// A rehearsal of another migration set of the same database (its own
+/// history table, so its own migration lock) sweeps while this one runs:
+/// the running rehearsal's copy is in use (its session holds the copy's
+/// lock), so it is left alone and the running rehearsal ends as it should.
+#[test]
+fn a_mariadb_rehearsal_leaves_a_running_rehearsal_s_copy_alone() {
+    let Some((server, db, tmp, name)) = on_mariadb() else {
+        return;
+    };
+    let cwd = tmp.path();
+    chain(cwd, &db.url);
+    revision(cwd, "slow", "", "SELECT SLEEP(4);");
+    let other = folder();
+    revision(other.path(), "other set", "", "SELECT 1;");
+    let rehearse = |dir: &Path, table: &str| {
+        Command::new(env!("CARGO_BIN_EXE_migrate"))
+            .current_dir(dir)
+            .env_remove("DATABASE_URL")
+            .env_remove("MIGRATE_CONFIG")
+            .args([
+                "upgrade",
+                "--rehearse",
+                "--history-table",
+                table,
+                "--database-url",
+                &db.url,
+            ])
+            .output()
+            .unwrap()
+    };
+    let listed = || copies_of(&server, &name);
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| rehearse(cwd, "migrate_history"));
+        // The other set's rehearsal starts once the first one's copy exists.
+        let seen = (0..200).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            !listed().is_empty()
+        });
+        assert!(seen, "the first rehearsal made its copy");
+        let second = rehearse(other.path(), "other_history");
+        (first.join().unwrap(), second)
+    });
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{said}");
+    assert!(!said.contains("dropped"), "{said}");
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(listed(), Vec::<String>::new(), "each rehearsal dropped its own copy");
 }
 
 /// The 1-based line of `revision`'s file in `cwd` that holds `text`.
@@ -459,8 +547,7 @@ fn mariadb_rehearsal_reports_metadata_locks() {
     let ids = chain(cwd, &db.url);
     // A copy left behind looks, on a cluster node, like another node's live rehearsal: kept, and said.
     let name = db.url.rsplit('/').next().unwrap().to_owned();
-    let left = format!("{name}_rehearse_0badcafe");
-    mysql::mysql(&server, &["-e", &format!("CREATE DATABASE `{left}`")], None);
+    let left = killed_rehearsal(&server, &db.url, &name);
     let rehearsed = run(&mut migrate(cwd), &["upgrade", "--rehearse", "--database-url", &db.url]);
     let still = mysql::mysql(&server, &["-N", "-e", &format!("SHOW DATABASES LIKE '{left}'")], None);
     mysql::mysql(&server, &["-e", &format!("DROP DATABASE IF EXISTS `{left}`")], None);

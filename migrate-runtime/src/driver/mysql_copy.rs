@@ -9,7 +9,9 @@
 //!
 //! While a copy exists its session holds a named lock on it ([`in_use`]), so a
 //! rehearsal killed before it could drop its copy leaves one that no session
-//! holds: the next rehearsal of the database drops it ([`sweep`]).
+//! holds: the next rehearsal of the database drops it ([`sweep`]). A copy is
+//! told from a database a person named the same way by its [`MARKER`] table,
+//! made first, which names the database it copies.
 
 use super::{Backend, HeldLocks, Settings, run};
 use crate::dialect::HistorySql;
@@ -19,6 +21,10 @@ use sqlx::MySqlConnection;
 
 /// MySQL's longest database name.
 const MAX_NAME: usize = 64;
+
+/// The table a rehearsal makes first in its copy, holding the copied
+/// database's name: only a database that has it is ever swept.
+const MARKER: &str = "migrate_rehearsal_copy";
 
 /// Makes the scratch copy of the connection's database and switches the
 /// session to it: `(copy, original)`.
@@ -44,25 +50,51 @@ pub(super) async fn enter(conn: &mut MySqlConnection, s: &Settings) -> Result<(S
             source: sqlx::Error::Protocol(format!("another session holds the lock on {copy}: rehearse again")),
         });
     }
-    let charset = Backend::read_table(
-        conn,
-        "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()".into(),
-    )
-    .await
-    .map_err(db("reading the database's character set"))?;
-    let mut create = format!("CREATE DATABASE {}", d.ident(&copy));
-    if let Some([Some(set), Some(collation)]) = charset.first().map(Vec::as_slice) {
-        create.push_str(&format!(" CHARACTER SET {set} COLLATE {collation}"));
+    if let Err(e) = create(conn, &copy).await {
+        // No copy: nothing to mark as in use.
+        let release = format!("DO RELEASE_LOCK({})", in_use(conn, &copy));
+        let _ = run(conn, release, "releasing the rehearsal's scratch database").await;
+        return Err(e);
     }
-    run(conn, create, "creating the rehearsal's scratch database").await?;
     tracing::info!(database = %copy, "rehearsing on a copy of the schema, without its data");
-    if let Err(e) = fill(conn, s, &original, &copy).await {
+    let marker = format!("{}.{}", d.ident(&copy), d.ident(MARKER));
+    let marked = [
+        format!("CREATE TABLE {marker} (original VARCHAR({MAX_NAME}) NOT NULL)"),
+        format!("INSERT INTO {marker} VALUES ({})", d.quote_text(&original)),
+    ];
+    let mut made = Ok(());
+    for sql in marked {
+        made = run(conn, sql, "marking the rehearsal's scratch database").await;
+        if made.is_err() {
+            break;
+        }
+    }
+    if made.is_ok() {
+        made = fill(conn, s, &original, &copy).await;
+    }
+    if let Err(e) = made {
         if let Err(dropped) = leave(conn, &copy, &original).await {
             tracing::error!(error = %dropped, database = %copy, "dropping the rehearsal's scratch database failed");
         }
         return Err(e);
     }
     Ok((copy, original, left_behind))
+}
+
+/// Creates the scratch database `copy` with the session's database's
+/// character set and collation.
+async fn create(conn: &mut MySqlConnection, copy: &str) -> Result<()> {
+    let charset = Backend::read_table(
+        conn,
+        "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()".into(),
+    )
+    .await
+    .map_err(db("reading the database's character set"))?;
+    let mut create = format!("CREATE DATABASE {}", Backend::dialect(conn).ident(copy));
+    if let Some([Some(set), Some(collation)]) = charset.first().map(Vec::as_slice) {
+        create.push_str(&format!(" CHARACTER SET {set} COLLATE {collation}"));
+    }
+    run(conn, create, "creating the rehearsal's scratch database").await
 }
 
 /// The session's database, `None` when it has none.
@@ -121,9 +153,10 @@ fn lock_of(name: &str) -> String {
 
 /// Drops the scratch copies of `original` that rehearsals killed before they
 /// could drop them left behind: databases named as [`scratch_name`] names
-/// them whose lock ([`in_use`]) no session holds. On a Galera cluster a
-/// session's named lock holds on its node only, so there the leftovers are
-/// kept, named for a person to drop.
+/// them whose lock ([`in_use`]) no session holds and whose [`MARKER`] names
+/// `original` (a database a person named that way has none, and is not
+/// touched). On a Galera cluster a session's named lock holds on its node
+/// only, so there the leftovers are kept, named for a person to drop.
 async fn sweep(conn: &mut MySqlConnection, s: &Settings, original: &str) -> Result<LeftBehind> {
     let listed = Backend::read_strings(
         conn,
@@ -134,14 +167,28 @@ async fn sweep(conn: &mut MySqlConnection, s: &Settings, original: &str) -> Resu
     )
     .await
     .map_err(db("listing the scratch databases of earlier rehearsals"))?;
-    let left: Vec<String> = listed.into_iter().filter(|n| is_scratch_of(n, original)).collect();
+    let d = Backend::dialect(conn);
+    let mut left = Vec::new();
+    for name in listed.into_iter().filter(|n| is_scratch_of(n, original)) {
+        let of = format!(
+            "SELECT CAST(original AS CHAR) FROM {}.{}",
+            d.ident(&name),
+            d.ident(MARKER)
+        );
+        // No marker (or none readable): not a rehearsal's copy of this database.
+        if Backend::read_strings(conn, of)
+            .await
+            .is_ok_and(|o| o.iter().any(|o| o == original))
+        {
+            left.push(name);
+        }
+    }
     let mut out = LeftBehind::default();
     if s.galera {
         let why = "on a Galera cluster a rehearsal's lock holds on its node only, so one running on another node cannot be told apart";
         out.kept = left.into_iter().map(|name| (name, why.to_owned())).collect();
         return Ok(out);
     }
-    let d = Backend::dialect(conn);
     for name in left {
         // Reported in `LeftBehind`, which the caller prints.
         tracing::info!(database = %name, "dropping the scratch database an earlier rehearsal of this database left behind");

@@ -97,7 +97,11 @@ impl<'m> Run<'m> {
                             (Err(e), _) | (Ok(_), Err(e)) => Err(e),
                         }
                     }
-                    Err(e) => Err(e),
+                    Err(e) => {
+                        // Part of a copy, or the session's lock on it, may be left: not for a pool.
+                        clean = false;
+                        Err(e)
+                    }
                 },
             },
         };
@@ -111,7 +115,13 @@ impl<'m> Run<'m> {
                 sequences_advanced: advanced,
                 left_behind,
             }),
-            (Err(e), _) => Err(e),
+            (Err(e), released) => {
+                // The lock may still be held: the connection is closed, not pooled.
+                if released.is_err() {
+                    clean = false;
+                }
+                Err(e)
+            }
             (Ok(_), Err(e)) => {
                 clean = false;
                 Err(e)
