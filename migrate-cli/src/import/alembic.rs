@@ -107,7 +107,7 @@ pub(crate) async fn import(s: &Settings, project: Option<&Path>, python: &str, o
     }
     let revisions = first.revisions.clone();
     let downgrades = run
-        .every_downgrade(first.clone_downgrades(), &first.upgrade_order)
+        .every_downgrade(first.clone_downgrades(), &first.upgrade_order, &revisions)
         .await?;
     let files = files(&revisions, &first, &downgrades, dialect)?;
     write_folder(&s.dir, &s.dir_shown, &files)?;
@@ -283,7 +283,12 @@ impl Runner<'_> {
     /// the whole upgrade (an upgrade to just their heads could take another
     /// order, which histories that rely on sibling order do not survive),
     /// and downgraded from there, until each has been tried.
-    async fn every_downgrade(&self, mut run: Captured, order: &[String]) -> Result<Downgrades, CliError> {
+    async fn every_downgrade(
+        &self,
+        mut run: Captured,
+        order: &[String],
+        revisions: &[Revision],
+    ) -> Result<Downgrades, CliError> {
         let mut done = Downgrades::default();
         let mut left: BTreeSet<String> = order.iter().cloned().collect();
         loop {
@@ -310,12 +315,12 @@ impl Runner<'_> {
             if left.is_empty() {
                 return Ok(done);
             }
-            let prefix: Vec<String> = order.iter().filter(|id| left.contains(*id)).cloned().collect();
+            let prefix: Vec<&String> = order.iter().filter(|id| left.contains(*id)).collect();
             self.out.info(&format!(
                 "Downgrading the {} revision(s) applied before it, from a fresh database…",
                 left.len()
             ));
-            run = self.once(prefix, false).await?;
+            run = self.once(chain_ends(&prefix, revisions), false).await?;
             if let Some(f) = run.failed.as_ref().filter(|f| f.stage != "down") {
                 let why = first_line(&f.message).to_owned();
                 done.unreached = left.into_iter().map(|id| (id, why.clone())).collect();
@@ -323,6 +328,28 @@ impl Runner<'_> {
             }
         }
     }
+}
+
+/// The `upgrade` targets that apply `prefix` (an upgrade order's revisions
+/// below a failed downgrade, so each one's ancestors come before it) in
+/// exactly that order: one target per revision, except that a run of
+/// revisions each of whose only parent is the one before it, with no
+/// `depends_on`, is one target, its last (Alembic can only apply that run in
+/// its order, and starts its scripts once instead of once a revision).
+fn chain_ends(prefix: &[&String], revisions: &[Revision]) -> Vec<String> {
+    let by_id: HashMap<&str, &Revision> = revisions.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut targets: Vec<String> = Vec::new();
+    for (k, id) in prefix.iter().enumerate() {
+        let extends = k > 0
+            && by_id.get(id.as_str()).is_some_and(|r| {
+                r.depends_on.is_empty() && matches!(r.down.as_slice(), [parent] if parent == prefix[k - 1])
+            });
+        if extends {
+            targets.pop();
+        }
+        targets.push((*id).clone());
+    }
+    targets
 }
 
 /// The scratch database's URL as SQLAlchemy spells it.
@@ -503,4 +530,44 @@ fn statements(list: &[String], dialect: Dialect) -> Result<String, String> {
         out.push_str("\n\n");
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn revision(id: &str, down: &[&str], depends_on: &[&str]) -> Revision {
+        Revision {
+            id: id.into(),
+            down: down.iter().map(|s| s.to_string()).collect(),
+            depends_on: depends_on.iter().map(|s| s.to_string()).collect(),
+            message: String::new(),
+            date: None,
+            file: format!("{id}.py"),
+        }
+    }
+
+    /// A chain is one target; a branch, a merge, a `depends_on`, or a revision
+    /// whose parent is not the one just before it in the order starts another.
+    #[test]
+    fn chains_are_upgraded_to_their_last_revision_and_the_rest_one_by_one() {
+        let revisions = [
+            revision("a", &[], &[]),
+            revision("b", &["a"], &[]),
+            revision("c", &["b"], &[]),
+            // Two branches from c: d1 then e1 on one, d2 on the other (Alembic's order).
+            revision("d1", &["c"], &[]),
+            revision("e1", &["d1"], &[]),
+            revision("d2", &["c"], &[]),
+            revision("m", &["e1", "d2"], &[]),
+            revision("n", &["m"], &[]),
+            revision("o", &["n"], &["a"]),
+            revision("p", &["o"], &[]),
+        ];
+        let order = ["a", "b", "c", "d1", "e1", "d2", "m", "n", "o", "p"].map(String::from);
+        let prefix: Vec<&String> = order.iter().collect();
+        assert_eq!(chain_ends(&prefix, &revisions), ["e1", "d2", "n", "p"]);
+        assert_eq!(chain_ends(&prefix[..3], &revisions), ["c"]);
+        assert_eq!(chain_ends(&prefix[..0], &revisions), Vec::<String>::new());
+    }
 }
