@@ -439,7 +439,10 @@ impl<'m> Run<'m> {
         };
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = stop.clone();
-        let watching = tokio::spawn(async move { handle.backend().watch_locks(&pid, &stopped).await });
+        // With the caller's subscriber: the watcher's events go where the run's go.
+        let watching = tokio::spawn(tracing::instrument::WithSubscriber::with_current_subscriber(
+            async move { handle.backend().watch_locks(&pid, &stopped).await },
+        ));
         let done = self.step(session, upgrade).await.map(drop);
         stop.store(true, std::sync::atomic::Ordering::Release);
         let seen = watching.await.ok().flatten();
