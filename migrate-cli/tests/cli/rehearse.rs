@@ -297,6 +297,18 @@ fn a_mariadb_rehearsal_drops_the_copies_killed_rehearsals_left() {
     );
 }
 
+/// `migrate upgrade --rehearse` of the folder in `dir` on `url`, its history
+/// in `table` (a migration set of its own, with its own migration lock), to
+/// run in the background.
+fn rehearsal_of_set(dir: &Path, table: &str, url: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_migrate"));
+    cmd.current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("MIGRATE_CONFIG")
+        .args(["upgrade", "--rehearse", "--history-table", table, "--database-url", url]);
+    cmd
+}
+
 /// The databases on `server` named as scratch copies of `name` are, sorted.
 fn copies_of(server: &str, name: &str) -> Vec<String> {
     let like = format!("SHOW DATABASES LIKE '{name}\\_rehearse\\_%'");
@@ -318,18 +330,7 @@ fn killed_rehearsal(server: &str, url: &str, name: &str) -> String {
     let other = folder();
     revision(other.path(), "slow", "", "SELECT SLEEP(3);");
     let before = copies_of(server, name);
-    let mut killed = Command::new(env!("CARGO_BIN_EXE_migrate"))
-        .current_dir(other.path())
-        .env_remove("DATABASE_URL")
-        .env_remove("MIGRATE_CONFIG")
-        .args([
-            "upgrade",
-            "--rehearse",
-            "--history-table",
-            "killed_history",
-            "--database-url",
-            url,
-        ])
+    let mut killed = rehearsal_of_set(other.path(), "killed_history", url)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -373,22 +374,7 @@ fn a_mariadb_rehearsal_leaves_a_running_rehearsal_s_copy_alone() {
     revision(cwd, "slow", "", "SELECT SLEEP(4);");
     let other = folder();
     revision(other.path(), "other set", "", "SELECT 1;");
-    let rehearse = |dir: &Path, table: &str| {
-        Command::new(env!("CARGO_BIN_EXE_migrate"))
-            .current_dir(dir)
-            .env_remove("DATABASE_URL")
-            .env_remove("MIGRATE_CONFIG")
-            .args([
-                "upgrade",
-                "--rehearse",
-                "--history-table",
-                table,
-                "--database-url",
-                &db.url,
-            ])
-            .output()
-            .unwrap()
-    };
+    let rehearse = |dir: &Path, table: &str| rehearsal_of_set(dir, table, &db.url).output().unwrap();
     let listed = || copies_of(&server, &name);
     let (first, second) = std::thread::scope(|scope| {
         let first = scope.spawn(|| rehearse(cwd, "migrate_history"));
