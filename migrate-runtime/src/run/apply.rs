@@ -420,8 +420,7 @@ impl<'m> Run<'m> {
             {
                 *applied = report.revisions().into_iter().map(str::to_owned).collect();
             }
-            // Returned, not logged as an error: the caller reports it.
-            tracing::debug!(revision = m.revision(), error = %e, "migration failed");
+            tracing::debug!(revision = m.revision(), error = %e, "migration failed; returned to the caller");
             return Err(e);
         }
         let checksum = m.checksum().to_string();
