@@ -123,9 +123,11 @@ impl<'a> Splitter<'a> {
     }
 
     /// Follows `BEGIN … END` (and `CASE … END`) nesting inside a `CREATE …`
-    /// statement, whose bodies hold semicolons.
+    /// statement, whose bodies hold semicolons. Inside parentheses these
+    /// words open no body (`CREATE TABLE p (begin DATE, …)`, a `CASE`
+    /// expression in a value list): they are not counted there.
     fn follow_block(&self, block: &mut Block, word: &str) {
-        if !*block.creates.get_or_insert_with(|| word.eq_ignore_ascii_case("CREATE")) {
+        if !*block.creates.get_or_insert_with(|| word.eq_ignore_ascii_case("CREATE")) || block.parens > 0 {
             return;
         }
         if word.eq_ignore_ascii_case("BEGIN") || word.eq_ignore_ascii_case("CASE") {
@@ -155,8 +157,11 @@ impl Iterator for Splitter<'_> {
                 continue;
             }
             has_code = true;
-            if t.kind == Kind::Word {
-                self.follow_block(&mut block, t.text(self.sql));
+            match (t.kind, t.text(self.sql)) {
+                (Kind::Word, word) => self.follow_block(&mut block, word),
+                (Kind::Punct, "(") => block.parens += 1,
+                (Kind::Punct, ")") => block.parens = block.parens.saturating_sub(1),
+                _ => {}
             }
         }
         let from = std::mem::replace(&mut self.start, self.sql.len());
@@ -171,6 +176,8 @@ struct Block {
     creates: Option<bool>,
     /// How many bodies are open.
     depth: usize,
+    /// How many parentheses are open.
+    parens: usize,
 }
 
 #[cfg(test)]
@@ -196,6 +203,38 @@ mod tests {
     fn check(dialect: Dialect, sql: &str, expect: &[&str]) {
         let got: Vec<&str> = statements(sql, dialect).into_iter().map(|s| s.text).collect();
         assert_eq!(got, expect, "splitting ({dialect}):\n{sql}");
+    }
+
+    /// `begin` and `case` as names, or in an expression inside parentheses,
+    /// open no body: the statement ends at its `;` (a body still holds its own).
+    #[test]
+    fn words_in_parentheses_open_no_body() {
+        for dialect in [Dialect::Mysql, Dialect::Postgres, Dialect::Sqlite] {
+            check(
+                dialect,
+                "CREATE TABLE p (id INT PRIMARY KEY, begin DATE, \"case\" INT);\nINSERT INTO p (id, begin) VALUES (1, NULL);",
+                &[
+                    "CREATE TABLE p (id INT PRIMARY KEY, begin DATE, \"case\" INT)",
+                    "INSERT INTO p (id, begin) VALUES (1, NULL)",
+                ],
+            );
+            check(
+                dialect,
+                "CREATE TABLE q (n INT, k INT GENERATED ALWAYS AS (CASE WHEN n > 0 THEN 1 ELSE 0 END) STORED);\nSELECT 1;",
+                &[
+                    "CREATE TABLE q (n INT, k INT GENERATED ALWAYS AS (CASE WHEN n > 0 THEN 1 ELSE 0 END) STORED)",
+                    "SELECT 1",
+                ],
+            );
+        }
+        check(
+            Dialect::Sqlite,
+            "CREATE TRIGGER t AFTER INSERT ON p BEGIN\n  INSERT INTO q VALUES ((CASE WHEN new.id > 0 THEN 1 ELSE 0 END), 2);\n  UPDATE q SET n = 1;\nEND;\nSELECT 2;",
+            &[
+                "CREATE TRIGGER t AFTER INSERT ON p BEGIN\n  INSERT INTO q VALUES ((CASE WHEN new.id > 0 THEN 1 ELSE 0 END), 2);\n  UPDATE q SET n = 1;\nEND",
+                "SELECT 2",
+            ],
+        );
     }
 
     #[test]
