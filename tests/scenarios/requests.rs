@@ -177,6 +177,71 @@ async fn postgres_a_failure_in_the_middle_of_a_batch_names_it_and_keeps_those_be
     fixed.verify(&db.pool).await.unwrap();
 }
 
+/// A failed batch is rolled back and those before the failure are sent again:
+/// the ids they take from a sequence that existed before the batch are the
+/// ones a run one migration at a time gives them (a rollback does not undo
+/// `nextval`), so a later migration that names such an id still finds it.
+#[tokio::test]
+async fn postgres_a_failure_in_a_batch_leaves_the_ids_a_run_one_at_a_time_gives() {
+    let Some(db) = db::fresh().await else { return };
+    // Another set's table, there before this list's first run.
+    migrate::sqlx::raw_sql("CREATE TABLE roles (id serial PRIMARY KEY, name text NOT NULL)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let step = |i: usize, upgrade: &str| {
+        Migration::new(MigrationParts {
+            revision: format!("q{i}"),
+            down_revisions: (i > 0).then(|| format!("q{}", i - 1)).into_iter().collect(),
+            message: format!("step {i}"),
+            upgrade: upgrade.to_owned(),
+            file: format!("migrations/q{i}_step.sql"),
+            ..Default::default()
+        })
+    };
+    let list = |last: &str| {
+        Migrations::new(vec![
+            step(0, "INSERT INTO roles (name) VALUES ('admin');"),
+            step(
+                1,
+                "CREATE TABLE grants (role_id int NOT NULL REFERENCES roles (id));\nINSERT INTO grants VALUES (1);",
+            ),
+            step(2, last),
+        ])
+        .unwrap()
+    };
+    let (result, sent) =
+        support::statements_sent(list("INSERT INTO missing_table VALUES (1);").upgrade(&db.pool, "head")).await;
+    assert!(
+        sent.iter()
+            .any(|r| r.contains("SAVEPOINT migrate_batched") && r.contains("missing_table")),
+        "the three went in one batch: {sent:#?}"
+    );
+    let (revision, applied, source) = rolled_back(result.unwrap_err());
+    assert_eq!(
+        (revision.as_str(), applied),
+        ("q2", vec!["q0".to_owned(), "q1".to_owned()]),
+        "{source}"
+    );
+    assert!(source.contains("missing_table"), "{source}");
+    let admin: i32 = migrate::sqlx::query_scalar("SELECT id FROM roles WHERE name = 'admin'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(admin, 1, "the id a run one migration at a time gives");
+    let next: i32 = migrate::sqlx::query_scalar("SELECT nextval('roles_id_seq')::int")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(next, 2, "the sequence is where that run leaves it");
+    // Fixed, the run goes on from there.
+    let report = list("INSERT INTO roles (name) VALUES ('reader');")
+        .upgrade(&db.pool, "head")
+        .await
+        .unwrap();
+    assert_eq!(report.revisions(), ["q2"]);
+}
+
 #[tokio::test]
 async fn postgres_a_failure_at_the_first_migration_of_a_run_keeps_nothing_and_the_next_run_starts_clean() {
     let Some(db) = db::fresh().await else { return };

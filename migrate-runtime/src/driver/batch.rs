@@ -52,7 +52,7 @@ pub(crate) async fn apply_batch(
     if let (Some(error), Some(step)) = (&ran.failure, steps.get(ran.took.len())) {
         tracing::debug!(
             revision = step.migration.revision(),
-            error = %error,
+            error = %crate::vars::redacted(error),
             "a migration failed in a batch and was rolled back; running it the usual way"
         );
     }

@@ -550,14 +550,16 @@ fn watch_client(s: &Settings) -> &'static str {
     if s.watch_client { WATCH_CLIENT } else { "" }
 }
 
-/// A batch in one request, in the run's open transaction: one savepoint, a
-/// mark of the batch's start, the steps' texts ([`batched`]), the rows'
-/// durations ([`timing`]), the savepoint's release. At the first failure the
-/// request stops there and the whole batch is rolled back to its savepoint;
-/// the steps before the failed one (told by the statements the server
-/// completed) are then sent again (they ran a moment ago on the same state),
-/// so that they are kept and the caller runs the failed one the usual way,
-/// which names it.
+/// A batch in one request, in the run's open transaction: the sequences'
+/// positions ([`SEQUENCES_BEFORE`]), one savepoint, a mark of the batch's
+/// start, the steps' texts ([`batched`]), the rows' durations ([`timing`]),
+/// the savepoint's release. At the first failure the request stops there and
+/// the whole batch is rolled back to its savepoint, and the sequences it
+/// advanced are set back (a rollback leaves them: [`SEQUENCES_BACK`]); the
+/// steps before the failed one (told by the statements the server completed)
+/// are then sent again (they ran a moment ago on the same state, and take the
+/// same ids they took then), so that they are kept and the caller runs the
+/// failed one the usual way, which names it.
 ///
 /// One savepoint a batch rather than one a step: a subtransaction a step
 /// costs the server a sixth of the run, and past 64 of them every other
@@ -589,7 +591,8 @@ async fn run_batch(
         // The batch's savepoint is still open: back to it. Should this fail
         // too (the connection is gone), the usual path meets the same state
         // at the failed step and names it, and the run's commit says what is lost.
-        let undo = format!("ROLLBACK TO SAVEPOINT {BATCH_SAVEPOINT};\nRELEASE SAVEPOINT {BATCH_SAVEPOINT}");
+        let undo =
+            format!("ROLLBACK TO SAVEPOINT {BATCH_SAVEPOINT};\nRELEASE SAVEPOINT {BATCH_SAVEPOINT};\n{SEQUENCES_BACK}");
         if run(conn, undo, "rolling back a batch to its savepoint").await.is_err() || kept == 0 {
             return Some(BatchRun {
                 took: vec![Duration::ZERO; kept],
@@ -604,6 +607,32 @@ async fn run_batch(
         count = kept.min(count - 1);
     }
 }
+
+/// The positions of the database's sequences before a batch, kept for the
+/// run's transaction in the setting `migrate.batch_sequences` (before the
+/// batch's savepoint, so that rolling back to it keeps them).
+/// (No row comes back: the list stays on the server.)
+const SEQUENCES_BEFORE: &str = "SELECT 1 WHERE set_config('migrate.batch_sequences', coalesce((SELECT json_agg(json_build_object('schemaname', schemaname, 'sequencename', sequencename, 'last_value', last_value, 'start_value', start_value))::text FROM pg_sequences WHERE schemaname NOT IN ('pg_catalog', 'information_schema')), '[]'), true) IS NULL";
+
+/// Sets back each sequence whose position moved since [`SEQUENCES_BEFORE`]
+/// (`nextval` is not undone by a rollback): one the run may not change is
+/// left as it is, as a run one step at a time would have advanced it too.
+const SEQUENCES_BACK: &str = "DO $migrate_sequences$
+DECLARE s record;
+BEGIN
+  FOR s IN SELECT v.schemaname, v.sequencename, v.last_value, v.start_value
+    FROM json_to_recordset(coalesce(current_setting('migrate.batch_sequences', true), '[]')::json)
+      AS v(schemaname text, sequencename text, last_value bigint, start_value bigint)
+    JOIN pg_sequences p USING (schemaname, sequencename)
+    WHERE p.last_value IS DISTINCT FROM v.last_value
+  LOOP
+    BEGIN
+      PERFORM setval(format('%I.%I', s.schemaname, s.sequencename)::regclass, coalesce(s.last_value, s.start_value), s.last_value IS NOT NULL);
+    EXCEPTION WHEN OTHERS THEN NULL;
+    END;
+  END LOOP;
+END
+$migrate_sequences$";
 
 /// Sends `steps` as one batch ([`run_batch`]), after `begin` if given: how
 /// long each step took; or, when one failed (its batch's savepoint then
@@ -625,8 +654,10 @@ async fn send_batch(
         }
         None => (String::new(), 0),
     };
-    text.push_str(&format!("SAVEPOINT {BATCH_SAVEPOINT};\n"));
-    let mut before = begun + 2;
+    text.push_str(SEQUENCES_BEFORE);
+    text.push_str(&format!(";\nSAVEPOINT {BATCH_SAVEPOINT};\n"));
+    // The BEGIN's statements, the sequences' positions, the savepoint and the mark.
+    let mut before = begun + 3;
     if watch {
         text.push_str(WATCH_CLIENT);
         before += 1;
@@ -657,10 +688,12 @@ async fn send_batch(
                     );
                 }
             }
-            Err(e) if completed < begun + 1 => {
-                // Before the batch (the run's BEGIN, or the savepoint).
-                let what = if begun > 0 {
+            Err(e) if completed < begun + 2 => {
+                // Before the batch (the run's BEGIN, the sequences' positions, or the savepoint).
+                let what = if completed < begun {
                     super::BEGINNING
+                } else if completed == begun {
+                    "reading the sequences' positions before a batch"
                 } else {
                     "opening the batch's savepoint"
                 };
