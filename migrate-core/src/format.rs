@@ -711,6 +711,11 @@ fn section_text(lines: &[&str], (from, to): (usize, usize)) -> String {
 fn check_transaction_control(cx: &mut Ctxt<'_>, lines: &[&str], sections: &Sections) {
     for (name, (from, to)) in sections.named() {
         for t in crate::sql::transaction_control(&section_text(lines, (from, to))) {
+            let help = if t.words.starts_with("LOCK") || t.words.starts_with("UNLOCK") {
+                "MySQL's table locks commit the migration's transaction, and then only the locked tables may be written, not the history table: remove `LOCK TABLES` and `UNLOCK TABLES` (mysqldump writes them around each table's rows); the migration lock keeps other migrators out, and the migration's transaction keeps its rows together"
+            } else {
+                "the runtime runs each migration in a transaction of its own, and this statement ends it, so a later failure could not be rolled back: remove it, or put `-- migrate:no-transaction` in the header to run the migration statement by statement"
+            };
             cx.error(
                 DiagnosticKind::TransactionControl,
                 from + 1 + t.line,
@@ -718,7 +723,7 @@ fn check_transaction_control(cx: &mut Ctxt<'_>, lines: &[&str], sections: &Secti
                     "`{}` in the {name} section of a migration that runs in a transaction",
                     t.words
                 ),
-                "the runtime runs each migration in a transaction of its own, and this statement ends it, so a later failure could not be rolled back: remove it, or put `-- migrate:no-transaction` in the header to run the migration statement by statement",
+                help,
             );
         }
     }

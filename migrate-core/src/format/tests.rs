@@ -194,6 +194,41 @@ fn transaction_control_in_a_transactional_migration_is_refused() {
     assert!(parse("migrations/a_m.sql", &own).is_ok());
 }
 
+/// mysqldump's `LOCK TABLES … WRITE` / `UNLOCK TABLES` around a table's rows,
+/// pasted into a migration: refused where it is, saying to remove them.
+#[test]
+fn mysql_table_locks_in_a_migration_are_refused_with_what_to_do() {
+    let text = "-- m\n-- revision: a\n-- down_revision:\n\n-- migrate:upgrade\nLOCK TABLES `t` WRITE;\nINSERT INTO `t` VALUES (1);\nUNLOCK TABLES;\n";
+    let e = parse("migrations/a_m.sql", text).unwrap_err();
+    let got: Vec<_> = e.iter().map(|d| (d.kind, d.line, d.message.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (
+                DiagnosticKind::TransactionControl,
+                Some(6),
+                "`LOCK TABLES` in the upgrade section of a migration that runs in a transaction"
+            ),
+            (
+                DiagnosticKind::TransactionControl,
+                Some(8),
+                "`UNLOCK TABLES` in the upgrade section of a migration that runs in a transaction"
+            ),
+        ]
+    );
+    assert!(
+        e[0].help
+            .as_deref()
+            .unwrap()
+            .contains("remove `LOCK TABLES` and `UNLOCK TABLES`")
+    );
+    // PostgreSQL's table lock holds until the migration's transaction ends: allowed.
+    let pg = text
+        .replace("LOCK TABLES `t` WRITE;", "LOCK TABLE t IN SHARE MODE;")
+        .replace("UNLOCK TABLES;\n", "");
+    assert!(parse("migrations/a_m.sql", &pg).is_ok());
+}
+
 #[test]
 fn control_characters_are_refused_where_they_are() {
     let text =

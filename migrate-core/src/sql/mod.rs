@@ -164,6 +164,14 @@ fn classify(words: &[String], line: usize) -> Option<TransactionControl> {
             "" | "TRANSACTION" | "WORK" | "DEFERRED" | "IMMEDIATE" | "EXCLUSIVE" | "ISOLATION" | "READ" | "NOT"
         ),
         "START" => second == "TRANSACTION",
+        // MySQL's table locks commit the transaction, and then only the
+        // locked tables may be written (not the history table): mysqldump
+        // writes them around each table's rows. PostgreSQL's `LOCK TABLE t
+        // IN … MODE` ends nothing.
+        "LOCK" => {
+            second == "TABLES" || (second == "TABLE" && words.iter().skip(3).any(|w| w == "READ" || w == "WRITE"))
+        }
+        "UNLOCK" => matches!(second, "TABLES" | "TABLE"),
         _ => false,
     };
     control.then(|| TransactionControl {
@@ -198,6 +206,16 @@ mod tests {
             [("BEGIN".to_owned(), 1), ("END".to_owned(), 3)]
         );
         assert_eq!(found("start transaction;"), [("START TRANSACTION".to_owned(), 1)]);
+        // mysqldump's table locks; PostgreSQL's LOCK TABLE is not one.
+        assert_eq!(
+            found("LOCK TABLES `t` WRITE;\nINSERT INTO `t` VALUES (1);\nUNLOCK TABLES;\nLOCK TABLE u READ;"),
+            [
+                ("LOCK TABLES".to_owned(), 1),
+                ("UNLOCK TABLES".to_owned(), 3),
+                ("LOCK TABLE".to_owned(), 4)
+            ]
+        );
+        assert!(found("LOCK TABLE t IN SHARE ROW EXCLUSIVE MODE;\nLOCK t;").is_empty());
         assert_eq!(found("SELECT 1;\n  rollback"), [("ROLLBACK".to_owned(), 2)]);
         assert_eq!(found("BEGIN IMMEDIATE;"), [("BEGIN IMMEDIATE".to_owned(), 1)]);
     }
