@@ -52,26 +52,19 @@ pub(super) async fn enter(conn: &mut MySqlConnection, s: &Settings) -> Result<(S
     }
     if let Err(e) = create(conn, &copy).await {
         // No copy: nothing to mark as in use.
-        let release = format!("DO RELEASE_LOCK({})", in_use(conn, &copy));
-        let _ = run(conn, release, "releasing the rehearsal's scratch database").await;
+        let _ = let_go(conn, &copy).await;
         return Err(e);
     }
     tracing::info!(database = %copy, "rehearsing on a copy of the schema, without its data");
     let marker = format!("{}.{}", d.ident(&copy), d.ident(MARKER));
-    let marked = [
-        format!("CREATE TABLE {marker} (original VARCHAR({MAX_NAME}) NOT NULL)"),
-        format!("INSERT INTO {marker} VALUES ({})", d.quote_text(&original)),
-    ];
-    let mut made = Ok(());
-    for sql in marked {
-        made = run(conn, sql, "marking the rehearsal's scratch database").await;
-        if made.is_err() {
-            break;
-        }
+    let made = async {
+        let mark = format!("CREATE TABLE {marker} (original VARCHAR({MAX_NAME}) NOT NULL)");
+        run(conn, mark, "marking the rehearsal's scratch database").await?;
+        let name = format!("INSERT INTO {marker} VALUES ({})", d.quote_text(&original));
+        run(conn, name, "marking the rehearsal's scratch database").await?;
+        fill(conn, s, &original, &copy).await
     }
-    if made.is_ok() {
-        made = fill(conn, s, &original, &copy).await;
-    }
+    .await;
     if let Err(e) = made {
         if let Err(dropped) = leave(conn, &copy, &original).await {
             tracing::error!(error = %dropped, database = %copy, "dropping the rehearsal's scratch database failed");
@@ -321,12 +314,17 @@ pub(super) async fn leave(conn: &mut MySqlConnection, copy: &str, original: &str
     )
     .await;
     // Only once the copy is gone: a copy whose lock is free is one to sweep.
-    let release = format!("DO RELEASE_LOCK({})", in_use(conn, copy));
     let released = match &dropped {
-        Ok(()) => run(conn, release, "releasing the rehearsal's scratch database").await,
+        Ok(()) => let_go(conn, copy).await,
         Err(_) => Ok(()),
     };
     back.and(dropped).and(released)
+}
+
+/// Lets go of the lock ([`in_use`]) the session holds on `copy`.
+async fn let_go(conn: &mut MySqlConnection, copy: &str) -> Result<()> {
+    let release = format!("DO RELEASE_LOCK({})", in_use(conn, copy));
+    run(conn, release, "releasing the rehearsal's scratch database").await
 }
 
 /// The tables of the session's database.

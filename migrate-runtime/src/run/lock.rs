@@ -6,18 +6,20 @@ use super::*;
 impl<'m> Run<'m> {
     /// Says that another migrator holds the lock, and who, before waiting for it.
     pub(crate) fn waiting(&self, holder: Option<&str>, s: &Settings) {
+        let (who, timeout) = (holder.unwrap_or("unknown"), s.lock_timeout);
         match &self.on_lock_wait {
             // The caller says it (the command line prints its own line).
             Some(f) => {
                 tracing::info!(
-                    holder = holder.unwrap_or("unknown"),
+                    holder = who,
+                    ?timeout,
                     "another migrator holds the migration lock; waiting"
                 );
                 f(holder);
             }
             None => tracing::warn!(
-                holder = holder.unwrap_or("unknown"),
-                timeout = ?s.lock_timeout,
+                holder = who,
+                ?timeout,
                 "another migrator holds the migration lock; waiting"
             ),
         }

@@ -106,6 +106,10 @@ impl<'m> Run<'m> {
             },
         };
         let released = super::lock::release(conn, &s).await;
+        if released.is_err() {
+            // The lock may still be held: the connection is closed, not pooled.
+            clean = false;
+        }
         let result = match (result, released) {
             (Ok(((steps, locks_unavailable), on)), Ok(())) => Ok(Rehearsal {
                 dialect: conn.dialect(),
@@ -115,17 +119,7 @@ impl<'m> Run<'m> {
                 sequences_advanced: advanced,
                 left_behind,
             }),
-            (Err(e), released) => {
-                // The lock may still be held: the connection is closed, not pooled.
-                if released.is_err() {
-                    clean = false;
-                }
-                Err(e)
-            }
-            (Ok(_), Err(e)) => {
-                clean = false;
-                Err(e)
-            }
+            (Err(e), _) | (Ok(_), Err(e)) => Err(e),
         };
         Ran { result, clean }
     }
