@@ -11,7 +11,7 @@
 //! database either.
 
 use crate::Dialect;
-use crate::sql::lex::{self, Kind};
+use crate::sql::lex::{self, Code, Kind};
 
 /// What a statement does with a database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,52 +56,17 @@ const EXTENSION_COMMENT: &str =
     "a comment on an extension, which only the extension's owner may set and the comparison does not read";
 const SQLITE_OWN: &str = "SQLite's own table, which SQLite makes itself when it needs it";
 
-/// A code token: its kind and text.
-#[derive(Debug, Clone, Copy)]
-struct Tok<'a> {
-    kind: Kind,
-    text: &'a str,
-}
-
-/// A statement's code tokens, MySQL's executable comments opened (their
-/// version numbers dropped), MariaDB's sandbox line (`/*M!999999\- … */`,
-/// for its client only) left out.
-fn code(text: &str, dialect: Dialect, depth: usize) -> Vec<Tok<'_>> {
-    let mut out = Vec::new();
-    for t in lex::tokens(text, dialect) {
-        let piece = t.text(text);
-        match t.kind {
-            Kind::Space | Kind::Comment => {}
-            Kind::Executable if depth < 2 => {
-                let body = executable_body(piece);
-                if !body.starts_with('\\') {
-                    out.extend(code(body, dialect, depth + 1));
-                }
-            }
-            kind => out.push(Tok { kind, text: piece }),
-        }
-    }
-    out
-}
-
-/// The code of a `/*!NNNNN … */` or `/*M!NNNNNN … */` comment.
-pub(crate) fn executable_body(comment: &str) -> &str {
-    let c = comment.strip_suffix("*/").unwrap_or(comment);
-    let c = c.strip_prefix("/*M!").or_else(|| c.strip_prefix("/*!")).unwrap_or(c);
-    c.trim_start_matches(|ch: char| ch.is_ascii_digit())
-}
-
 /// A statement's tokens with their keys: a word upper-cased, punctuation as
 /// it is, anything quoted empty (never a keyword).
 struct Words<'a> {
-    toks: Vec<Tok<'a>>,
+    toks: Vec<Code<'a>>,
     keys: Vec<String>,
     dialect: Dialect,
 }
 
 impl<'a> Words<'a> {
     fn new(text: &'a str, dialect: Dialect) -> Words<'a> {
-        let toks = code(text, dialect, 0);
+        let toks = lex::code(text, dialect);
         let keys = toks
             .iter()
             .map(|t| match t.kind {

@@ -63,6 +63,57 @@ pub fn tokens(sql: &str, dialect: Dialect) -> Tokens<'_> {
     Syntax::of(dialect).tokens(sql)
 }
 
+/// A code token of [`code`]: its kind, its text, and where it starts in
+/// the text [`code`] was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Code<'a> {
+    /// What it is (never blank, never [`Kind::Executable`]).
+    pub kind: Kind,
+    /// Its text.
+    pub text: &'a str,
+    /// Its first byte in the text read.
+    pub at: usize,
+}
+
+/// The code tokens of `text` as the server reads them: blank space and
+/// comments left out, MySQL's `/*! … */` and MariaDB's `/*M! … */` opened
+/// (their version numbers dropped, two levels deep at most), MariaDB's
+/// sandbox line (`/*M!999999\- … */`, for its client only) left out.
+pub fn code(text: &str, dialect: Dialect) -> Vec<Code<'_>> {
+    let mut out = Vec::new();
+    code_into(text, 0, dialect, 0, &mut out);
+    out
+}
+
+fn code_into<'a>(text: &'a str, base: usize, dialect: Dialect, depth: usize, out: &mut Vec<Code<'a>>) {
+    for t in tokens(text, dialect) {
+        let piece = t.text(text);
+        match t.kind {
+            Kind::Space | Kind::Comment => {}
+            Kind::Executable if depth < 2 => {
+                let body = executable_body(piece);
+                if !body.starts_with('\\') {
+                    // `body` is a slice of `piece`: where it starts in the text.
+                    let body_at = t.start + (body.as_ptr() as usize - piece.as_ptr() as usize);
+                    code_into(body, base + body_at, dialect, depth + 1, out);
+                }
+            }
+            kind => out.push(Code {
+                kind,
+                text: piece,
+                at: base + t.start,
+            }),
+        }
+    }
+}
+
+/// The code of a `/*!NNNNN … */` or `/*M!NNNNNN … */` comment.
+fn executable_body(comment: &str) -> &str {
+    let c = comment.strip_suffix("*/").unwrap_or(comment);
+    let c = c.strip_prefix("/*M!").or_else(|| c.strip_prefix("/*!")).unwrap_or(c);
+    c.trim_start_matches(|ch: char| ch.is_ascii_digit())
+}
+
 /// Which quotes and comments a reading knows: where the dialects differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Syntax {

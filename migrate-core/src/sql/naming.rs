@@ -11,10 +11,9 @@
 //! included, so a table or alias of the database's own name used as
 //! `app.column` is refused too. Names are compared without regard to case.
 
-use super::lex::{self, Kind};
+use super::lex::{self, Code, Kind};
 use super::statements;
 use crate::Dialect;
-use crate::schema::reach::executable_body;
 
 /// A place in `sql` that names the database or switches the session's database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,8 +30,7 @@ pub struct DatabaseNamed {
 pub fn naming_database(sql: &str, dialect: Dialect, database: &str) -> Vec<DatabaseNamed> {
     let mut found = Vec::new();
     for statement in statements(sql, dialect) {
-        let mut toks = Vec::new();
-        code(statement.text, 0, dialect, 0, &mut toks);
+        let toks = lex::code(statement.text, dialect);
         let line_of = |at: usize| {
             statement.line
                 + statement.text.as_bytes()[..at.min(statement.text.len())]
@@ -50,15 +48,8 @@ pub fn naming_database(sql: &str, dialect: Dialect, database: &str) -> Vec<Datab
     found
 }
 
-/// A code token: its kind, text, and offset in the statement.
-#[derive(Debug, Clone, Copy)]
-struct Tok<'a> {
-    kind: Kind,
-    text: &'a str,
-    at: usize,
-}
-
-impl Tok<'_> {
+/// What [`scan`] reads of a code token.
+impl Code<'_> {
     /// The upper-cased word, or the punctuation as it is; anything else empty.
     fn key(&self) -> String {
         match self.kind {
@@ -84,38 +75,17 @@ impl Tok<'_> {
     }
 }
 
-/// The code tokens of `text` (at `base` in the statement), executable comments opened.
-fn code<'a>(text: &'a str, base: usize, dialect: Dialect, depth: usize, out: &mut Vec<Tok<'a>>) {
-    for t in lex::tokens(text, dialect) {
-        let piece = t.text(text);
-        match t.kind {
-            Kind::Space | Kind::Comment => {}
-            Kind::Executable if depth < 2 => {
-                let body = executable_body(piece);
-                // `body` is a slice of `piece`: where it starts in the statement.
-                let body_at = t.start + (body.as_ptr() as usize - piece.as_ptr() as usize);
-                code(body, base + body_at, dialect, depth + 1, out);
-            }
-            kind => out.push(Tok {
-                kind,
-                text: piece,
-                at: base + t.start,
-            }),
-        }
-    }
-}
-
 /// What one statement's tokens do with `database`: (offset, reason) each.
-fn scan(toks: &[Tok<'_>], database: &str) -> Vec<(usize, String)> {
+fn scan(toks: &[Code<'_>], database: &str) -> Vec<(usize, String)> {
     let mut found = Vec::new();
-    let key = |i: usize| toks.get(i).map(Tok::key).unwrap_or_default();
+    let key = |i: usize| toks.get(i).map(Code::key).unwrap_or_default();
     let is_db = |i: usize| {
         toks.get(i)
-            .and_then(Tok::name)
+            .and_then(Code::name)
             .is_some_and(|n| n.eq_ignore_ascii_case(database))
     };
     if key(0) == "USE" {
-        let named = toks.get(1).and_then(Tok::name).unwrap_or_default();
+        let named = toks.get(1).and_then(Code::name).unwrap_or_default();
         found.push((
             toks[0].at,
             format!("`USE {named}` switches the session to another database than the one it runs in"),

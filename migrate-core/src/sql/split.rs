@@ -74,20 +74,44 @@ pub(crate) fn first_end(sql: &str, dialect: Dialect) -> Option<(usize, usize)> {
         .map(|(_, end, terminated)| (end, if terminated { end + 1 } else { end }))
 }
 
-/// Whether MySQL commits the transaction when it runs `statement`: DDL
-/// (`CREATE`, `ALTER`, `DROP`, `RENAME`, `TRUNCATE`, but not `CREATE
-/// TEMPORARY TABLE`) and the account and lock statements, read from its first words.
+/// Whether MySQL or MariaDB commits the transaction when it runs
+/// `statement`, as their lists of statements that cause an implicit commit
+/// say: definitions (`CREATE`, `ALTER`, `DROP`, `RENAME`, `TRUNCATE`, but
+/// not `CREATE` or `DROP TEMPORARY TABLE`), accounts and roles, transaction
+/// control and table locks, the administrative statements (`ANALYZE`,
+/// `CHECK`, `OPTIMIZE` and `REPAIR TABLE`, `FLUSH`, `RESET`, `CACHE INDEX`,
+/// `LOAD INDEX`), plugins and replication control. Read from its first code
+/// words: comments skipped, executable comments (`/*!50001 CREATE … */`)
+/// read as the code they are.
 pub fn commits_implicitly(statement: &str) -> bool {
-    let words: Vec<String> = statement
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("--") && !l.trim_start().starts_with('#'))
-        .flat_map(str::split_whitespace)
-        .take(2)
-        .map(str::to_ascii_uppercase)
-        .collect();
-    match words.first().map(String::as_str) {
-        Some("CREATE" | "DROP") => words.get(1).map(String::as_str) != Some("TEMPORARY"),
-        Some("ALTER" | "RENAME" | "TRUNCATE" | "GRANT" | "REVOKE" | "LOCK" | "UNLOCK") => true,
+    let code = crate::sql::lex::code(statement, Dialect::Mysql);
+    let word = |i: usize| {
+        code.get(i)
+            .filter(|c| c.kind == Kind::Word)
+            .map(|c| c.text.to_ascii_uppercase())
+            .unwrap_or_default()
+    };
+    let (first, second) = (word(0), word(1));
+    match first.as_str() {
+        "CREATE" | "DROP" => {
+            // `CREATE OR REPLACE TEMPORARY TABLE` (MariaDB) is temporary too.
+            let after = if second == "OR" && word(2) == "REPLACE" {
+                word(3)
+            } else {
+                second
+            };
+            after != "TEMPORARY"
+        }
+        "ALTER" | "RENAME" | "TRUNCATE" | "GRANT" | "REVOKE" | "LOCK" | "UNLOCK" | "START" | "STOP" | "CHANGE"
+        | "FLUSH" | "INSTALL" | "UNINSTALL" => true,
+        // `BEGIN NOT ATOMIC … END` is MariaDB's anonymous block, not a transaction.
+        "BEGIN" => second != "NOT",
+        "ANALYZE" | "CHECK" | "OPTIMIZE" | "REPAIR" | "IMPORT" => {
+            matches!(second.as_str(), "TABLE" | "TABLES" | "NO_WRITE_TO_BINLOG" | "LOCAL")
+        }
+        "CACHE" | "LOAD" => second == "INDEX",
+        "RESET" => second != "PERSIST",
+        "SET" => second == "PASSWORD" || (second == "DEFAULT" && word(2) == "ROLE"),
         _ => false,
     }
 }
@@ -347,5 +371,56 @@ mod tests {
             "CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; END;",
             Dialect::Sqlite
         ));
+    }
+
+    /// What the runtime counts on MySQL: a statement that commits is
+    /// followed by a new `BEGIN`, so a miss here leaves the next statements
+    /// and their counts committing apart.
+    #[test]
+    fn implicit_commits_as_mysql_and_mariadb_list_them() {
+        let commits = [
+            "CREATE TABLE t (id INT)",
+            "-- the table\nCREATE TABLE t (id INT)",
+            "/* the table */ create index i on t (id)",
+            "# MySQL's comment\nDROP TABLE t",
+            "/*!50001 CREATE ALGORITHM=UNDEFINED */ /*!50001 VIEW v AS SELECT 1 */",
+            "/*M!100100 ALTER TABLE t ADD c INT */",
+            "ALTER TABLE t ADD c INT",
+            "ANALYZE TABLE t",
+            "analyze no_write_to_binlog table t",
+            "OPTIMIZE TABLE t",
+            "REPAIR TABLE t",
+            "CHECK TABLE t",
+            "FLUSH PRIVILEGES",
+            "CACHE INDEX t IN hot",
+            "LOAD INDEX INTO CACHE t",
+            "RENAME USER a TO b",
+            "SET PASSWORD FOR a = PASSWORD('x')",
+            "CREATE USER a",
+            "INSTALL PLUGIN p SONAME 'p.so'",
+            "START TRANSACTION",
+            "RESET MASTER",
+        ];
+        for statement in commits {
+            assert!(commits_implicitly(statement), "{statement}");
+        }
+        let stays = [
+            "INSERT INTO t VALUES (1)",
+            "-- CREATE TABLE t (id INT)\nINSERT INTO t VALUES (1)",
+            "/* DROP TABLE t */ UPDATE t SET id = 2",
+            "CREATE TEMPORARY TABLE x (id INT)",
+            "CREATE OR REPLACE TEMPORARY TABLE x (id INT)",
+            "DROP TEMPORARY TABLE IF EXISTS x",
+            "ANALYZE SELECT * FROM t",
+            "CHECKSUM TABLE t",
+            "LOAD DATA INFILE 'x' INTO TABLE t",
+            "SET @a = 1",
+            "BEGIN NOT ATOMIC SELECT 1; END",
+            "CALL p()",
+            "SELECT 'CREATE TABLE'",
+        ];
+        for statement in stays {
+            assert!(!commits_implicitly(statement), "{statement}");
+        }
     }
 }
