@@ -156,7 +156,7 @@ pub(crate) fn classify(text: &str, dialect: Dialect) -> Class {
     }
     let found = database(&w).or_else(|| roles(&w)).or_else(|| match dialect {
         Dialect::Postgres => postgres(&w),
-        Dialect::Mysql => mysql(&w).or_else(|| qualified(&w)),
+        Dialect::Mysql => mysql(&w).or_else(|| qualified(&w)).or_else(|| rows_or_strings(&w)),
         Dialect::Sqlite => sqlite(&w),
     });
     found.unwrap_or_else(|| Class::Run {
@@ -280,9 +280,10 @@ fn postgres(w: &Words<'_>) -> Option<Class> {
         "CHECKPOINT" => return beyond("`CHECKPOINT` acts on the whole server", SERVER),
         "LOAD" => return beyond("`LOAD` loads a library into the server", SERVER),
         "COPY" => return copy(w),
+        "DO" => return do_block(w),
         _ => {}
     }
-    server_function(w)
+    rows_or_strings(w).or_else(|| server_function(w))
 }
 
 /// `COPY`: a program or a file of the server, or rows from the client.
@@ -295,35 +296,67 @@ fn copy(w: &Words<'_>) -> Option<Class> {
     }
 }
 
-/// A call of a PostgreSQL function that acts on the server or beyond it.
+/// A call of a PostgreSQL function that acts on the server or beyond it,
+/// its name read as the server reads it (quoted or not, qualified or not):
+/// every function of `dblink` (each connects to a database, this server's
+/// others included), the server's files, and the server's processes and log.
 fn server_function(w: &Words<'_>) -> Option<Class> {
-    const FUNCTIONS: [&str; 20] = [
+    const FUNCTIONS: [&str; 12] = [
         "PG_TERMINATE_BACKEND",
         "PG_CANCEL_BACKEND",
         "PG_RELOAD_CONF",
         "PG_ROTATE_LOGFILE",
         "PG_PROMOTE",
         "PG_SWITCH_WAL",
-        "PG_CREATE_RESTORE_POINT",
-        "PG_CREATE_PHYSICAL_REPLICATION_SLOT",
-        "PG_CREATE_LOGICAL_REPLICATION_SLOT",
         "PG_DROP_REPLICATION_SLOT",
-        "PG_READ_FILE",
-        "PG_READ_BINARY_FILE",
-        "PG_FILE_WRITE",
-        "PG_FILE_UNLINK",
-        "PG_FILE_RENAME",
+        "PG_STAT_FILE",
+        "PG_LOGDIR_LS",
         "LO_IMPORT",
         "LO_EXPORT",
-        "DBLINK",
-        "DBLINK_EXEC",
-        "DBLINK_CONNECT",
+        "PG_REPLICATION_ORIGIN_CREATE",
     ];
-    let at = (0..w.toks.len()).find(|&i| FUNCTIONS.contains(&w.key(i)) && w.key(i + 1) == "(")?;
+    const PREFIXES: [&str; 6] = ["DBLINK", "PG_FILE_", "PG_READ_", "PG_LS_", "PG_CREATE_", "PG_COPY_"];
+    let at = (0..w.toks.len()).find(|&i| {
+        let name = w.ident(i).unwrap_or_default().to_ascii_uppercase();
+        w.key(i + 1) == "(" && (FUNCTIONS.contains(&name.as_str()) || PREFIXES.iter().any(|p| name.starts_with(p)))
+    })?;
     beyond(
         format!("`{}(…)` acts on the server or beyond it", w.toks[at].text),
         SERVER,
     )
+}
+
+/// What writes rows, which a schema file holds none of, and through a
+/// foreign table (PostgreSQL's `postgres_fdw`, MySQL's `FEDERATED`) writes
+/// them in another database; and SQL run from a string, which cannot be
+/// read before it runs.
+fn rows_or_strings(w: &Words<'_>) -> Option<Class> {
+    const WRITES: [&str; 6] = ["INSERT", "UPDATE", "DELETE", "MERGE", "REPLACE", "TRUNCATE"];
+    let first = w.key(0);
+    // PostgreSQL's `WITH … AS (DELETE …) SELECT …` writes too.
+    let writes = WRITES.contains(&first) || (first == "WITH" && w.keys.iter().any(|k| WRITES.contains(&k.as_str())));
+    if writes {
+        return beyond(format!("`{first}` writes rows, and a schema file holds none"), NO_DATA);
+    }
+    matches!(first, "PREPARE" | "EXECUTE").then(|| {
+        Class::Beyond(
+            format!("`{first}` runs SQL held in a string, which cannot be read before it runs"),
+            SERVER,
+        )
+    })
+}
+
+/// A `DO` block's body, read for the server functions it calls (what else
+/// it does when it runs is not read).
+fn do_block(w: &Words<'_>) -> Option<Class> {
+    let body = w.toks.iter().find(|t| t.kind == Kind::Str)?;
+    let text = body.text;
+    // `$tag$ … $tag$` or `' … '`: the code between the quotes.
+    let inner = match text.strip_prefix('$').and_then(|r| r.split_once('$')) {
+        Some((tag, rest)) => rest.strip_suffix(&format!("${tag}$")).unwrap_or(rest),
+        None => text.trim_matches('\''),
+    };
+    server_function(&Words::new(inner, Dialect::Postgres))
 }
 
 /// MySQL's statements that act on the server.
@@ -342,12 +375,6 @@ fn mysql(w: &Words<'_>) -> Option<Class> {
             return whole_server(&format!("{first} {object}"));
         }
         "LOAD" => return beyond("`LOAD DATA`/`LOAD XML` reads a file", NO_DATA),
-        "PREPARE" => {
-            return beyond(
-                "`PREPARE` runs SQL held in a string, which cannot be checked before it runs",
-                SERVER,
-            );
-        }
         _ => {}
     }
     let pairs = || w.keys.windows(2);
@@ -563,6 +590,57 @@ mod tests {
         check(PG, "CREATE TABLE \"role\" (\"user\" int)", "run");
     }
 
+    /// What reaches another database of the server by a way the list of
+    /// statements above does not name: `dblink`'s functions however they are
+    /// written, rows written through a foreign table, SQL in a string.
+    #[test]
+    fn pg_other_ways_to_another_database() {
+        for call in [
+            "SELECT \"dblink_exec\"('dbname=app', 'DROP TABLE t')",
+            "SELECT public.dblink_exec('dbname=app', 'DROP TABLE t')",
+            "SELECT DBLINK_CONNECT_U('c', 'dbname=app')",
+            "SELECT dblink_send_query('c', 'DELETE FROM t')",
+            "SELECT * FROM dblink('dbname=app', 'SELECT 1') AS t(x int)",
+            "SELECT pg_catalog.pg_ls_dir('.')",
+            "SELECT pg_create_physical_replication_slot('s')",
+        ] {
+            check(PG, call, "beyond: `…");
+        }
+        check(
+            PG,
+            "DO $body$ BEGIN PERFORM \"dblink_exec\"('dbname=app', 'DROP TABLE t'); END $body$",
+            "beyond: `\"dblink_exec\"(…)`…",
+        );
+        check(PG, "DO $$ BEGIN CREATE TYPE mood AS ENUM ('ok'); END $$", "run");
+        check(PG, "DELETE FROM remote_tag", "beyond: `DELETE` writes rows…");
+        check(PG, "INSERT INTO item VALUES (1)", "beyond: `INSERT` writes rows…");
+        check(PG, "TRUNCATE remote_tag", "beyond: `TRUNCATE` writes rows…");
+        check(
+            PG,
+            "WITH gone AS (DELETE FROM remote_tag RETURNING 1) SELECT count(*) FROM gone",
+            "beyond: `WITH` writes rows…",
+        );
+        check(PG, "PREPARE p AS DELETE FROM remote_tag", "beyond: `PREPARE` runs SQL…");
+        check(PG, "EXECUTE p", "beyond: `EXECUTE` runs SQL…");
+        // pg_dump's own statements stay as they were.
+        check(PG, "SELECT pg_catalog.setval('public.item_id_seq', 1, false)", "setup");
+        check(
+            PG,
+            "CREATE SERVER other FOREIGN DATA WRAPPER postgres_fdw OPTIONS (dbname 'app')",
+            "run",
+        );
+        check(
+            PG,
+            "CREATE FOREIGN TABLE remote_tag (id int) SERVER other OPTIONS (table_name 'tag')",
+            "run",
+        );
+        check(
+            PG,
+            "CREATE TRIGGER t AFTER INSERT ON item FOR EACH ROW EXECUTE FUNCTION f()",
+            "run",
+        );
+    }
+
     #[test]
     fn what_mysqldump_writes() {
         check(
@@ -646,6 +724,14 @@ mod tests {
             "beyond: `DATA DIRECTORY`…",
         );
         check(MY, "START TRANSACTION", "run");
+        check(
+            MY,
+            "EXECUTE IMMEDIATE CONCAT('CREATE TABLE pr', 'od.t (x int)')",
+            "beyond: `EXECUTE` runs SQL…",
+        );
+        check(MY, "PREPARE s FROM 'DROP TABLE t'", "beyond: `PREPARE` runs SQL…");
+        check(MY, "DELETE FROM federated_tag", "beyond: `DELETE` writes rows…");
+        check(MY, "REPLACE INTO t VALUES (1)", "beyond: `REPLACE` writes rows…");
     }
 
     #[test]

@@ -372,7 +372,12 @@ fn another_database_and_a_role_on_postgres_are_refused_before_anything_runs() {
     );
     std::fs::write(
         cwd.join("schema.sql"),
-        format!("CREATE TABLE item (id int);\nDROP DATABASE {other};\nCREATE ROLE {role};\n\\i more.sql\n"),
+        format!(
+            "CREATE TABLE item (id int);\nDROP DATABASE {other};\nCREATE ROLE {role};\n\\i more.sql\n\
+             SELECT \"dblink_exec\"('dbname={other}', 'DROP TABLE t');\n\
+             DO $$ BEGIN PERFORM public.dblink_send_query('c', 'DROP TABLE t'); END $$;\n\
+             DELETE FROM remote_t;\n"
+        ),
     )
     .unwrap();
     let e = fails(
@@ -392,11 +397,14 @@ fn another_database_and_a_role_on_postgres_are_refused_before_anything_runs() {
             ),
         ),
         (4, "`\\i` is a psql meta-command this tool does not run".to_owned()),
+        (5, "`\"dblink_exec\"(…)` acts on the server or beyond it".to_owned()),
+        (6, "`dblink_send_query(…)` acts on the server or beyond it".to_owned()),
+        (7, "`DELETE` writes rows, and a schema file holds none".to_owned()),
     ] {
         assert!(e.contains(&says), "line {line}: {e}");
         assert!(e.contains(&format!("--> schema.sql:{line}\n")), "line {line}: {e}");
     }
-    assert!(e.contains("error: 3 problems in schema.sql"), "{e}");
+    assert!(e.contains("error: 6 problems in schema.sql"), "{e}");
     let exists = |sql: String| pg.sql(&sql).trim() == "1";
     assert!(exists(format!(
         "SELECT count(*) FROM pg_database WHERE datname = '{other}'"
@@ -424,7 +432,7 @@ fn another_database_on_mariadb_is_refused_before_anything_runs() {
     std::fs::write(
         cwd.join("schema.sql"),
         format!(
-            "CREATE TABLE item (id INT);\nUSE `{other}`;\nDROP TABLE IF EXISTS t;\nDROP TABLE IF EXISTS {other}.t;\nSET GLOBAL max_connections = {};\nCREATE USER '{user}'@'%';\n",
+            "CREATE TABLE item (id INT);\nUSE `{other}`;\nDROP TABLE IF EXISTS t;\nDROP TABLE IF EXISTS {other}.t;\nSET GLOBAL max_connections = {};\nCREATE USER '{user}'@'%';\nEXECUTE IMMEDIATE CONCAT('DROP TABLE {other}', '.t');\n",
             connections.trim()
         ),
     )
@@ -442,6 +450,7 @@ fn another_database_on_mariadb_is_refused_before_anything_runs() {
         (4, format!("`{other}.t` names database `{other}`")),
         (5, "`SET GLOBAL` changes a setting of the whole server".to_owned()),
         (6, "`CREATE USER` changes the server's roles".to_owned()),
+        (7, "`EXECUTE` runs SQL held in a string".to_owned()),
     ] {
         assert!(e.contains(&says), "line {line}: {e}");
         assert!(e.contains(&format!("--> schema.sql:{line}\n")), "line {line}: {e}");
