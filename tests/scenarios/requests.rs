@@ -12,13 +12,17 @@ use migrate::{Error, Migration, MigrationParts, Migrations};
 /// `n` migrations of a table, an index and a row each, the one at `failing`
 /// (if any) failing on its second statement.
 fn chain(n: usize, failing: Option<usize>) -> Migrations {
+    chain_with(n, failing.map(|i| (i, format!("INSERT INTO missing_{i} VALUES (1);"))))
+}
+
+/// [`chain`], the one at `failing.0` with `failing.1` as its second statement.
+fn chain_with(n: usize, failing: Option<(usize, String)>) -> Migrations {
     let list = (0..n)
         .map(|i| {
             let id = format!("r{i:05}");
-            let second = if Some(i) == failing {
-                format!("INSERT INTO missing_{i} VALUES (1);")
-            } else {
-                format!("CREATE INDEX t_{i}_v ON t_{i} (v);")
+            let second = match &failing {
+                Some((at, bad)) if *at == i => bad.clone(),
+                _ => format!("CREATE INDEX t_{i}_v ON t_{i} (v);"),
             };
             Migration::new(MigrationParts {
                 revision: id.clone(),
@@ -260,6 +264,28 @@ async fn postgres_a_failure_at_the_first_migration_of_a_run_keeps_nothing_and_th
     let fixed = chain(50, None);
     assert_eq!(fixed.upgrade(&db.pool, "head").await.unwrap().steps.len(), 50);
     fixed.verify(&db.pool).await.unwrap();
+}
+
+/// A migration the server cannot parse: PostgreSQL refuses a request holding
+/// one whole, before any of it runs, and a refused request aborts the run's
+/// transaction. The batch goes again without it, and it is named, whether it
+/// is in the run's first batch (whose request begins the transaction) or in
+/// a later one (past the first thousand).
+#[tokio::test]
+async fn postgres_a_syntax_error_in_a_batch_names_its_migration_and_keeps_those_before() {
+    for (n, failing) in [(50, 0), (120, 57), (1_010, 1_003)] {
+        let Some(db) = db::fresh().await else { return };
+        let list = chain_with(n, Some((failing, "SELECT 1\nSELECT 2;".to_owned())));
+        let (revision, applied, source) = rolled_back(list.upgrade(&db.pool, "head").await.unwrap_err());
+        assert_eq!(revision, format!("r{failing:05}"), "{source}");
+        assert_eq!(applied.len(), failing, "the ones before it are kept");
+        assert!(source.contains("syntax error"), "{source}");
+        assert_eq!(applied_ms(&db.pool).await.len(), failing);
+        let fixed = chain(n, None);
+        let report = fixed.upgrade(&db.pool, "head").await.unwrap();
+        assert_eq!(report.steps.len(), n - failing);
+        fixed.verify(&db.pool).await.unwrap();
+    }
 }
 
 /// Migrations whose statements are not one a line: a function body and a

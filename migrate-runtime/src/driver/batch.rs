@@ -37,7 +37,7 @@ pub(crate) fn batchable(conn: &dyn Backend, step: &Step<'_>) -> bool {
 /// database has no such path.
 ///
 /// `begin`: the run's `BEGIN` not sent yet, which goes ahead of the batch in
-/// its first request (PostgreSQL); taken only when the batch is sent.
+/// its first request (PostgreSQL); taken only when it ran.
 pub(crate) async fn apply_batch(
     conn: &mut dyn Backend,
     s: &Settings,
@@ -48,7 +48,10 @@ pub(crate) async fn apply_batch(
         .iter()
         .map(|step| conn.batch_step(s, step, step.sql()?))
         .collect::<Option<Vec<_>>>()?;
-    let ran = conn.run_batch(s, begin.take(), batch).await?;
+    let mut ran = conn.run_batch(s, begin.take(), batch).await?;
+    if let Some(given_back) = ran.begin.take() {
+        *begin = Some(given_back);
+    }
     if let (Some(error), Some(step)) = (&ran.failure, steps.get(ran.took.len())) {
         tracing::debug!(
             revision = step.migration.revision(),

@@ -510,6 +510,20 @@ pub struct BatchRun {
     /// The database's message for the step after those, which failed and
     /// was rolled back to its savepoint; `None` when every step was kept.
     pub failure: Option<String>,
+    /// The run's `BEGIN` the batch was given, given back when it did not
+    /// run (or was rolled back): the usual path sends it.
+    pub begin: Option<String>,
+}
+
+impl BatchRun {
+    /// No step kept: `failure` is what the caller hears of.
+    pub(crate) fn failed(failure: String, begin: Option<String>) -> Self {
+        BatchRun {
+            took: Vec::new(),
+            failure: Some(failure),
+            begin,
+        }
+    }
 }
 
 /// The primitives whose code reads the same on every database, written once

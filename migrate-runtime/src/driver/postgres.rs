@@ -473,17 +473,21 @@ async fn in_transaction(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sq
 }
 
 /// A PostgreSQL step inside the run's one transaction: the migration and its
-/// history row in a savepoint, sent in one round trip, the server timing the
-/// step from the savepoint on. A failure rolls back to the savepoint, so
-/// the transaction goes on holding what the run did before it (which
-/// `Migrator::steps` then commits).
+/// history row in a savepoint, sent in one round trip after the savepoint,
+/// the server timing the step from there. A failure rolls back to the
+/// savepoint, so the transaction goes on holding what the run did before it
+/// (which `Migrator::steps` then commits). The savepoint goes on its own
+/// first: a migration the server cannot parse is refused with its whole
+/// request, which aborts the transaction, and only a savepoint opened
+/// before that request brings it back.
 async fn in_savepoint(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sql: &str, terminator: &str) -> Result<()> {
     let d = conn.dialect();
     let ms = STEP_MS;
     let watch = watch_client(s);
     let record = step.record(d, &s.table, ms, false);
+    run(conn, "SAVEPOINT migrate_step".into(), "opening the migration's savepoint").await?;
     let prefix = format!(
-        "SAVEPOINT migrate_step;\nSELECT set_config('migrate.step_started', clock_timestamp()::text, true);\n{watch}{}",
+        "SELECT set_config('migrate.step_started', clock_timestamp()::text, true);\n{watch}{}",
         guards(s, step.migration).local
     );
     let batch = format!("{prefix}{sql}{terminator}\n{record};\nRELEASE SAVEPOINT migrate_step");
@@ -576,18 +580,57 @@ async fn run_batch(
     // The run's BEGIN goes with the first request only: rolling back to the
     // batch's savepoint keeps it.
     let mut begin = begin;
+    // Inside the run's transaction already, the savepoint goes first, in a
+    // request of its own: a batch the server cannot parse is refused whole,
+    // and aborts the transaction, before any of it runs; it rolls back to this.
+    let mut open = begin.is_some();
+    if !open {
+        let sql = format!("{SEQUENCES_BEFORE};\nSAVEPOINT {BATCH_SAVEPOINT}");
+        if let Err(e) = run(conn, sql, "opening a batch's savepoint").await {
+            return Some(BatchRun::failed(e.to_string(), None));
+        }
+    }
     loop {
-        let (kept, error) = match send_batch(conn, s, begin.take(), &steps[..count], watch).await {
-            Ok(took) => return Some(BatchRun { took, failure }),
-            Err((Some(kept), error)) => (kept, error),
-            Err((None, error)) => {
-                // Before the batch's savepoint: nothing to roll back to.
+        let sent = send_batch(conn, s, (begin.as_deref(), open), &steps[..count], watch).await;
+        let (kept, error) = match sent {
+            Ok(took) => {
                 return Some(BatchRun {
-                    took: Vec::new(),
-                    failure: failure.or(Some(error)),
+                    took,
+                    failure,
+                    begin: None,
                 });
             }
+            Err(Failed::At(kept, error)) => (kept, error),
+            Err(Failed::Unread(at, error)) => {
+                // Nothing ran: the transaction back to the savepoint (kept open
+                // for the next send), or, for the run's first request, none was begun.
+                let back = format!("ROLLBACK TO SAVEPOINT {BATCH_SAVEPOINT}");
+                if !open && run(conn, back, "rolling back a batch to its savepoint").await.is_err() {
+                    return Some(BatchRun::failed(failure.unwrap_or(error), begin));
+                }
+                failure.get_or_insert(error);
+                match at {
+                    // The steps ahead of the one the server could not read go again.
+                    Some(k) if k > 0 && k < count => {
+                        count = k;
+                        continue;
+                    }
+                    _ => return Some(BatchRun::failed(failure.unwrap_or_default(), begin)),
+                }
+            }
+            Err(Failed::Before(error)) => {
+                // Before the batch's savepoint, in the run's first request: what
+                // began is rolled back, and the run's BEGIN is given back, so that
+                // the usual path sends it again and names what failed.
+                let cleanup = match begin {
+                    Some(_) => run(conn, "ROLLBACK".into(), "rolling back a failed batch").await,
+                    None => Ok(()),
+                };
+                let begin = begin.filter(|_| cleanup.is_ok());
+                return Some(BatchRun::failed(failure.unwrap_or(error), begin));
+            }
         };
+        begin = None;
         // The batch's savepoint is still open: back to it. Should this fail
         // too (the connection is gone), the usual path meets the same state
         // at the failed step and names it, and the run's commit says what is lost.
@@ -597,6 +640,7 @@ async fn run_batch(
             return Some(BatchRun {
                 took: vec![Duration::ZERO; kept],
                 failure: failure.or(Some(error)),
+                begin: None,
             });
         }
         // The first failure is the one the caller hears of; a step failing
@@ -605,7 +649,21 @@ async fn run_batch(
         // is shorter than the one before, whatever the count said.
         failure.get_or_insert(error);
         count = kept.min(count - 1);
+        open = true;
     }
+}
+
+/// How a [`send_batch`] failed.
+enum Failed {
+    /// A step failed, this many steps before it completed; the batch's
+    /// savepoint is open in an aborted transaction.
+    At(usize, String),
+    /// Before the batch's savepoint (the run's BEGIN, the sequences'
+    /// positions, the savepoint itself).
+    Before(String),
+    /// The server refused the request before running any of it (a syntax
+    /// error): the step holding the position it named, where it named one.
+    Unread(Option<usize>, String),
 }
 
 /// The positions of the database's sequences before a batch, kept for the
@@ -634,30 +692,32 @@ BEGIN
 END
 $migrate_sequences$";
 
-/// Sends `steps` as one batch ([`run_batch`]), after `begin` if given: how
-/// long each step took; or, when one failed (its batch's savepoint then
-/// still open in an aborted transaction), how many steps before it
-/// completed (`None`: it failed before the savepoint), and the error.
+/// Sends `steps` as one batch ([`run_batch`]), after `begin` if given, the
+/// sequences' positions and the batch's savepoint first when `open` (else
+/// the savepoint is open already): how long each step took, or how it failed.
 async fn send_batch(
     conn: &mut PgConnection,
     s: &Settings,
-    begin: Option<String>,
+    (begin, open): (Option<&str>, bool),
     steps: &[BatchStep],
     watch: bool,
-) -> std::result::Result<Vec<Duration>, (Option<usize>, String)> {
+) -> std::result::Result<Vec<Duration>, Failed> {
     use futures_util::StreamExt;
     use sqlx::Row;
     let (mut text, begun) = match begin {
         Some(begin) => {
-            let statements = split::statements(&begin, Dialect::Postgres).len();
+            let statements = split::statements(begin, Dialect::Postgres).len();
             (format!("{begin};\n"), statements)
         }
         None => (String::new(), 0),
     };
-    text.push_str(SEQUENCES_BEFORE);
-    text.push_str(&format!(";\nSAVEPOINT {BATCH_SAVEPOINT};\n"));
+    if open {
+        text.push_str(SEQUENCES_BEFORE);
+        text.push_str(&format!(";\nSAVEPOINT {BATCH_SAVEPOINT};\n"));
+    }
     // The BEGIN's statements, the sequences' positions, the savepoint and the mark.
-    let mut before = begun + 3;
+    let opened = begun + if open { 2 } else { 0 };
+    let mut before = opened + 1;
     if watch {
         text.push_str(WATCH_CLIENT);
         before += 1;
@@ -666,8 +726,13 @@ async fn send_batch(
     text.push_str(&format!(
         "SELECT set_config('migrate.batch_started', {NOW_US}::text, true)"
     ));
+    // Where each step starts in the text, in characters (as the server counts positions).
+    let mut chars = text.chars().count();
+    let mut starts = Vec::with_capacity(steps.len());
     for step in steps {
         text.push_str(";\n");
+        starts.push(chars + 2);
+        chars += 2 + step.sql.chars().count();
         text.push_str(&step.sql);
     }
     text.push_str(";\n");
@@ -688,7 +753,15 @@ async fn send_batch(
                     );
                 }
             }
-            Err(e) if completed < begun + 2 => {
+            // Nothing completed, not even the first statement (which cannot
+            // fail): the server refused the whole text as it read it.
+            Err(e) if completed == 0 => {
+                let at = crate::error::error_position(&e)
+                    .and_then(|p| starts.iter().rposition(|&start| start < p))
+                    .filter(|&k| k < steps.len());
+                return Err(Failed::Unread(at, e.to_string()));
+            }
+            Err(e) if completed < opened => {
                 // Before the batch (the run's BEGIN, the sequences' positions, or the savepoint).
                 let what = if completed < begun {
                     super::BEGINNING
@@ -697,7 +770,7 @@ async fn send_batch(
                 } else {
                     "opening the batch's savepoint"
                 };
-                return Err((None, format!("{what}: {e}")));
+                return Err(Failed::Before(format!("{what}: {e}")));
             }
             Err(e) => {
                 // The steps whose every statement completed, the prelude's first.
@@ -709,7 +782,7 @@ async fn send_batch(
                         done <= completed
                     })
                     .count();
-                return Err((Some(kept), e.to_string()));
+                return Err(Failed::At(kept, e.to_string()));
             }
         }
     }

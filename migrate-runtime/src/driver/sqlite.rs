@@ -362,11 +362,16 @@ mod batch {
                     return BatchRun {
                         took,
                         failure: Some(failure),
+                        begin: None,
                     };
                 }
             }
         }
-        BatchRun { took, failure: None }
+        BatchRun {
+            took,
+            failure: None,
+            begin: None,
+        }
     }
 
     /// Runs SQL text, one or several statements, as `sqlite3_exec` does.
