@@ -479,6 +479,11 @@ macro_rules! scenarios {
             let e = drifted.stamp(&db.pool, "head").await.unwrap_err();
             assert!(matches!(e, Error::History(_)), "{e}");
             assert!(e.to_string().contains("stamp --purge"), "the advice names the way out: {e}");
+            // A target that does not resolve is refused before anything is erased.
+            for bad in ["zzzz", "9000zz+1", "-9"] {
+                assert!(drifted.migrator().stamp_purge(&db.pool, bad).await.is_err(), "{bad}");
+                assert_eq!(db::history_rows(&db.pool, "migrate_history").await, 4, "{bad} erased the history");
+            }
             let report = drifted.migrator().stamp_purge(&db.pool, "head").await.unwrap();
             assert_eq!(report.revisions(), ["1000aa", "2000bb", "3000cc", "4000dd"]);
             assert_eq!(db::count(&db.pool, "account").await, 1, "no migration SQL ran");

@@ -46,11 +46,9 @@ impl<'m> Run<'m> {
             },
             read => read?,
         };
-        if matches!(op, Op::StampPurge(_)) {
-            tracing::warn!(rows = rows.len(), "erasing the history table before stamping");
-            driver::purge(conn, s).await?;
-            rows.clear();
-        }
+        // `stamp --purge` plans from an empty history, and erases the table only
+        // once the target is known to resolve and the plan holds.
+        let purge = matches!(op, Op::StampPurge(_)).then(|| std::mem::take(&mut rows).len());
         let mut expected = None;
         let (target, direction, run_sql) = match op {
             Op::Resolve(revision, resolution) => {
@@ -130,6 +128,10 @@ impl<'m> Run<'m> {
         }
         if let Some(expected) = &expected {
             self.verify_planned(conn, s, (graph, &rows, &plan), expected).await?;
+        }
+        if let Some(erased) = purge {
+            tracing::warn!(rows = erased, "erasing the history table before stamping");
+            driver::purge(conn, s).await?;
         }
         let mode = if run_sql { Mode::Run } else { Mode::Stamp };
         self.apply_read(conn, s, (graph, &plan, mode), &all_rows, repeatables, report)
