@@ -315,7 +315,7 @@ pub(crate) mod mysql {
                  WHERE table_schema = DATABASE() ORDER BY 1, 2, 3; \
                  SELECT revision, down_revisions, message, checksum, state, coalesce(error, '') \
                  FROM migrate_history ORDER BY revision; \
-                 SELECT trigger_name, action_statement FROM information_schema.triggers \
+                 SELECT trigger_name, action_statement, sql_mode FROM information_schema.triggers \
                  WHERE trigger_schema = DATABASE() ORDER BY 1",
             ],
             None,

@@ -18,16 +18,26 @@ const KEPT_TABLE: &str = "migrate_kept";
 impl Engine for MySql {
     fn open<'a>(&self, url: &'a str, options: &'a OpenOptions) -> BoxFuture<'a, Result<Database, Error>> {
         Box::pin(async move {
-            let parsed: MySqlConnectOptions = url.parse().map_err(url_error(url))?;
-            let pool = reached_pool(url, parsed, MySqlPoolOptions::new(), options.timeout()).await?;
+            let parsed = server_reading(url.parse().map_err(url_error(url))?);
+            let as_the_server_reads = MySqlPoolOptions::new().after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::raw_sql(WITHOUT_IGNORE_SPACE).execute(conn).await?;
+                    Ok(())
+                })
+            });
+            let pool = reached_pool(url, parsed, as_the_server_reads, options.timeout()).await?;
             Ok(Database::new(Dialect::Mysql, pool))
         })
     }
 
     fn connect<'a>(&self, url: &'a str) -> BoxFuture<'a, Result<Box<dyn Server>, Error>> {
         Box::pin(async move {
-            let options: MySqlConnectOptions = url.parse().map_err(url_error(url))?;
-            let conn = MySqlConnection::connect_with(&options)
+            let options = server_reading(url.parse().map_err(url_error(url))?);
+            let mut conn = MySqlConnection::connect_with(&options)
+                .await
+                .map_err(connect_error(url))?;
+            sqlx::raw_sql(WITHOUT_IGNORE_SPACE)
+                .execute(&mut conn)
                 .await
                 .map_err(connect_error(url))?;
             Ok(Box::new(MySqlServer {
@@ -38,6 +48,20 @@ impl Engine for MySql {
         })
     }
 }
+
+/// `options` reading SQL as the server and its `mysql` client do: sqlx's
+/// `PIPES_AS_CONCAT` left out of the session's `sql_mode`, so that `||` is
+/// `OR` here as in an offline script piped to `mysql`, and a routine or
+/// trigger made here keeps the server's reading.
+fn server_reading(options: MySqlConnectOptions) -> MySqlConnectOptions {
+    options.pipes_as_concat(false)
+}
+
+/// sqlx's handshake asks for `IGNORE_SPACE`, which makes every built-in
+/// function's name a reserved word (`CREATE TABLE count (…)` fails): the
+/// session's `sql_mode` without it, as the `mysql` client's is.
+const WITHOUT_IGNORE_SPACE: &str =
+    "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',IGNORE_SPACE,', ','))";
 
 /// A connection to a MySQL or MariaDB server.
 struct MySqlServer {
