@@ -517,6 +517,7 @@ pub struct BatchRun {
 
 impl BatchRun {
     /// No step kept: `failure` is what the caller hears of.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn failed(failure: String, begin: Option<String>) -> Self {
         BatchRun {
             took: Vec::new(),

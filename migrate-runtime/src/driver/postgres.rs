@@ -485,7 +485,12 @@ async fn in_savepoint(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sql:
     let ms = STEP_MS;
     let watch = watch_client(s);
     let record = step.record(d, &s.table, ms, false);
-    run(conn, "SAVEPOINT migrate_step".into(), "opening the migration's savepoint").await?;
+    run(
+        conn,
+        "SAVEPOINT migrate_step".into(),
+        "opening the migration's savepoint",
+    )
+    .await?;
     let prefix = format!(
         "SELECT set_config('migrate.step_started', clock_timestamp()::text, true);\n{watch}{}",
         guards(s, step.migration).local
