@@ -133,6 +133,11 @@ pub(crate) struct Syntax {
     pub nested_comments: bool,
     /// `/*! … */` and `/*M! … */` are code (MySQL, MariaDB).
     pub executable_comments: bool,
+    /// `"…"` is a string, like `'…'` (MySQL, unless `ANSI_QUOTES`), not an identifier.
+    pub double_quoted_strings: bool,
+    /// `--` starts a comment only before blank space, a control character
+    /// or the end (MySQL: `v--1` is `v - -1`).
+    pub dashes_need_space: bool,
 }
 
 impl Syntax {
@@ -146,6 +151,8 @@ impl Syntax {
         hash_comments: false,
         nested_comments: false,
         executable_comments: false,
+        double_quoted_strings: false,
+        dashes_need_space: false,
     };
 
     /// The reading of definitions whose dialect is not known (the schema
@@ -178,6 +185,8 @@ impl Syntax {
                 backticks: true,
                 hash_comments: true,
                 executable_comments: true,
+                double_quoted_strings: true,
+                dashes_need_space: true,
                 ..Syntax::PLAIN
             },
         }
@@ -219,10 +228,19 @@ impl Iterator for Tokens<'_> {
         let s = self.syntax;
         let kind = match b {
             _ if b.is_ascii_whitespace() => self.space(),
-            b'-' if next == Some(b'-') => self.line_comment(),
+            b'-' if next == Some(b'-')
+                && (!s.dashes_need_space
+                    || self
+                        .src
+                        .get(start + 2)
+                        .is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_control())) =>
+            {
+                self.line_comment()
+            }
             b'#' if s.hash_comments => self.line_comment(),
             b'/' if next == Some(b'*') => self.block_comment(),
             b'\'' => self.quoted(b'\'', b'\'', s.backslash_strings, Kind::Str),
+            b'"' if s.double_quoted_strings => self.quoted(b'"', b'"', s.backslash_strings, Kind::Str),
             b'"' => self.quoted(b'"', b'"', false, Kind::Quoted),
             b'`' if s.backticks => self.quoted(b'`', b'`', false, Kind::Quoted),
             b'[' if s.brackets => self.quoted(b'[', b']', false, Kind::Quoted),
@@ -441,6 +459,26 @@ mod tests {
             "/*M!100100 SET @x = 1 */",
             &[(Executable, "/*M!100100 SET @x = 1 */")],
         );
+        // `"…"` is a string there, with its escapes; `--` comments only before a space.
+        check(
+            Dialect::Mysql,
+            "VALUES (\"dq; \\\" x\"); SELECT v--1 -- a comment",
+            &[
+                (Word, "VALUES"),
+                (Punct, "("),
+                (Str, "\"dq; \\\" x\""),
+                (Punct, ")"),
+                (Punct, ";"),
+                (Word, "SELECT"),
+                (Word, "v"),
+                (Punct, "-"),
+                (Punct, "-"),
+                (Word, "1"),
+                (Comment, "-- a comment"),
+            ],
+        );
+        check(Dialect::Mysql, "x --\n", &[(Word, "x"), (Comment, "--")]);
+        check(Dialect::Postgres, "v--1", &[(Word, "v"), (Comment, "--1")]);
         // On PostgreSQL `#` is an operator, a backtick is punctuation, `/*!` a comment.
         check(
             Dialect::Postgres,
@@ -479,7 +517,8 @@ mod tests {
     fn unterminated_quotes_and_comments_run_to_the_end() {
         for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
             check(dialect, "'open; x", &[(Str, "'open; x")]);
-            check(dialect, "\"open", &[(Quoted, "\"open")]);
+            let double = if dialect == Dialect::Mysql { Str } else { Quoted };
+            check(dialect, "\"open", &[(double, "\"open")]);
             check(dialect, "/* open", &[(Comment, "/* open")]);
             check(dialect, "x -- end", &[(Word, "x"), (Comment, "-- end")]);
         }

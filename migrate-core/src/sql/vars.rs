@@ -102,8 +102,9 @@ pub fn declaration(text: &str) -> Result<Variable, String> {
 enum Context {
     /// Plain SQL text (and MySQL's executable comments): as written.
     Code,
-    /// A `'…'` string: `'` doubled, and `\` where `backslash`.
-    Str { backslash: bool },
+    /// A string quoted by `quote` (`'`, or MySQL's `"`): that quote
+    /// doubled, and `\` where `backslash`.
+    Str { quote: u8, backslash: bool },
     /// A quoted identifier closed by this byte: that byte doubled.
     Quoted(u8),
 }
@@ -130,6 +131,7 @@ pub fn uses(sql: &str, dialect: Dialect) -> Vec<Use<'_>> {
             Kind::Comment => None,
             Kind::Str if text.starts_with('$') => None,
             Kind::Str => Some(Context::Str {
+                quote: if text.starts_with('"') { b'"' } else { b'\'' },
                 backslash: dialect == Dialect::Mysql || text.starts_with(['E', 'e']),
             }),
             Kind::Quoted => Some(Context::Quoted(match text.as_bytes()[0] {
@@ -201,8 +203,9 @@ pub fn undeclared<'s>(sql: &'s str, declared: &[&str]) -> Vec<(&'s str, usize)> 
 fn escaped(value: &str, context: Context) -> Cow<'_, str> {
     match context {
         Context::Code => Cow::Borrowed(value),
-        Context::Str { backslash } => {
-            let doubled = value.replace('\'', "''");
+        Context::Str { quote, backslash } => {
+            let quote = char::from(quote);
+            let doubled = value.replace(quote, &format!("{quote}{quote}"));
             Cow::Owned(if backslash {
                 doubled.replace('\\', "\\\\")
             } else {
@@ -310,6 +313,13 @@ mod tests {
             "CREATE SCHEMA \"s\"\"x\"",
         );
         check(Dialect::Mysql, "SELECT '${pw}\\\\'", "SELECT 'it''s\\\\'");
+        // MySQL's `"…"` is a string: its own quote doubled, a `'` left as it is.
+        check(Dialect::Mysql, "SELECT \"${pw}\"", "SELECT \"it's\"");
+        let quoted = |name: &str| (name == "v").then(|| "say \"hi\"".to_owned());
+        assert_eq!(
+            substitute("SELECT \"${v}\"", Dialect::Mysql, &quoted),
+            "SELECT \"say \"\"hi\"\"\""
+        );
         let back = |name: &str| (name == "v").then(|| "a\\".to_owned());
         assert_eq!(substitute("SELECT '${v}'", Dialect::Mysql, &back), "SELECT 'a\\\\'");
         assert_eq!(substitute("SELECT '${v}'", Dialect::Postgres, &back), "SELECT 'a\\'");
