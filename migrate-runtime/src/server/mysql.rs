@@ -21,7 +21,9 @@ impl Engine for MySql {
             let parsed = server_reading(url.parse().map_err(url_error(url))?);
             let as_the_server_reads = MySqlPoolOptions::new().after_connect(|conn, _| {
                 Box::pin(async move {
-                    sqlx::raw_sql(WITHOUT_IGNORE_SPACE).execute(conn).await?;
+                    sqlx::raw_sql(crate::driver::logged(WITHOUT_IGNORE_SPACE))
+                        .execute(conn)
+                        .await?;
                     Ok(())
                 })
             });
@@ -36,7 +38,7 @@ impl Engine for MySql {
             let mut conn = MySqlConnection::connect_with(&options)
                 .await
                 .map_err(connect_error(url))?;
-            sqlx::raw_sql(WITHOUT_IGNORE_SPACE)
+            sqlx::raw_sql(crate::driver::logged(WITHOUT_IGNORE_SPACE))
                 .execute(&mut conn)
                 .await
                 .map_err(connect_error(url))?;
