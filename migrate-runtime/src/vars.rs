@@ -152,6 +152,15 @@ pub(crate) fn redacted(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(migrate_core::sql::vars::redact(text, &all))
 }
 
+/// `text` with `m`'s secret values replaced by their `${NAME}`: what a
+/// history row's `error` holds of a database's message about `m`.
+pub(crate) fn redacted_for<'t>(m: &Migration, text: &'t str) -> std::borrow::Cow<'t, str> {
+    if m.secrets().is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(migrate_core::sql::vars::redact(text, m.secrets()))
+}
+
 /// `source`, the database's error for a step of `m`, with `m`'s secret
 /// values taken out of its text (then only its text is kept).
 pub(crate) fn redact_error(m: &Migration, source: sqlx::Error) -> sqlx::Error {
@@ -159,10 +168,10 @@ pub(crate) fn redact_error(m: &Migration, source: sqlx::Error) -> sqlx::Error {
         return source;
     }
     let text = crate::error::db_message(&source);
-    let clean = migrate_core::sql::vars::redact(&text, m.secrets());
+    let clean = redacted_for(m, &text);
     if clean == text {
         source
     } else {
-        sqlx::Error::Protocol(clean)
+        sqlx::Error::Protocol(clean.into_owned())
     }
 }

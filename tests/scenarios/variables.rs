@@ -61,6 +61,27 @@ macro_rules! variables {
             assert!(!text.contains(SECRET) && !format!("{e:?}").contains(SECRET), "{text}");
             assert!(text.contains("${pw}"), "{text}");
             assert!(!sent.iter().any(|s| s.contains(SECRET)), "{sent:?}");
+
+            // A migration whose first statement stays done (MySQL commits its DDL):
+            // its row keeps the database's error, the secret taken out, and the next
+            // run's report of that row says no more.
+            let half = folder(
+                dir.path(),
+                "h",
+                &[file("h1", "", "-- migrate:var secret pw", "CREATE TABLE half_done (k INT);\nINSERT INTO missing_${pw} VALUES (1);", None)],
+            );
+            let e = half.migrator().var("pw", SECRET).upgrade(&db.pool, "head").await.unwrap_err();
+            assert!(!e.to_string().contains(SECRET), "{e}");
+            let errors: Vec<String> = sqlx::query_scalar("SELECT coalesce(error, '') FROM migrate_history")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+            assert!(!errors.iter().any(|e| e.contains(SECRET)), "{errors:?}");
+            if db::NAME == "mysql" {
+                assert!(errors.iter().any(|e| e.contains("missing_${pw}")), "{errors:?}");
+                let again = half.upgrade(&db.pool, "head").await.unwrap_err().to_string();
+                assert!(!again.contains(SECRET) && again.contains("h1"), "{again}");
+            }
         }
 
         #[tokio::test]

@@ -353,6 +353,7 @@ pub(crate) async fn fill(
                     at.next,
                     crate::error::db_message(&e)
                 );
+                let note = crate::vars::redacted_for(m, &note);
                 let marked = run(
                     conn,
                     d.set_state(&s.table, m.revision(), State::Backfilling, Some(&note)),

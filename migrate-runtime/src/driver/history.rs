@@ -164,13 +164,14 @@ pub(crate) fn mark(d: Dialect, t: &HistoryTable, step: &Step<'_>) -> String {
     }
 }
 
+/// Marks a step's row failed with `error`, its secret values taken out.
 pub(crate) async fn mark_failed(conn: &mut dyn Backend, s: &Settings, step: &Step<'_>, error: &str) -> Result<()> {
     let d = conn.dialect();
     let failed = d.set_state(
         &s.table,
         step.migration.revision(),
         State::failed(step.direction),
-        Some(error),
+        Some(&crate::vars::redacted_for(step.migration, error)),
     );
     run(conn, failed, "marking the migration failed").await
 }

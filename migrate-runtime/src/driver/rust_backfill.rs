@@ -111,7 +111,7 @@ pub(crate) async fn run(
             &filling.s.table,
             step.migration.revision(),
             State::Backfilling,
-            Some(&note),
+            Some(&crate::vars::redacted_for(step.migration, &note)),
         );
         let marked = run_sql(conn, sql).await.err();
         return Err(step.failure(e, true, marked));
