@@ -800,7 +800,7 @@ fn columns(w: &mut Writer<'_>, t: &TableDiff<'_>) {
         }
     }
     for (b, a) in &t.columns_changed {
-        column_change(w, t.after, b, a);
+        column_change(w, t, b, a);
     }
     for c in &t.columns_removed {
         let sql = w.alter(table, &format!("DROP COLUMN {}", w.q(&c.name)));
@@ -808,21 +808,97 @@ fn columns(w: &mut Writer<'_>, t: &TableDiff<'_>) {
     }
 }
 
-fn column_change(w: &mut Writer<'_>, after: &Table, b: &Column, a: &Column) {
+/// A column whose generation changes. Made plain, it keeps its values in
+/// place where the server can (PostgreSQL's `DROP EXPRESSION`, MySQL's
+/// `MODIFY` of a stored column: the rest of the change follows, `true`),
+/// else it is added again and filled from the expression it had; given a new
+/// generation, it is dropped and added again (no server changes an
+/// expression in place), its values computed anew. A column dropped takes
+/// the indexes and constraints that read it: those the change keeps are
+/// dropped first by name and made again after it.
+fn generation_change(w: &mut Writer<'_>, t: &TableDiff<'_>, b: &Column, a: &Column) -> bool {
+    let table = t.after.name.as_str();
+    let col = w.q(&a.name);
+    let stored = |c: &Column| {
+        c.generated
+            .as_deref()
+            .is_some_and(|g| g.to_ascii_uppercase().ends_with("STORED"))
+    };
+    match (w.d, &a.generated) {
+        (Dialect::Postgres, None) => {
+            let sql = w.alter(table, &format!("ALTER COLUMN {col} DROP EXPRESSION"));
+            w.push(sql);
+            return true;
+        }
+        (Dialect::Mysql, None) if stored(b) => return true,
+        _ => {}
+    }
+    let new_indexes = indexes_new(w.d, t);
+    let new_constraints = constraints_new(w.d, t);
+    let reads = |columns: &[String], definition: &str| columns.contains(&a.name) || mentions(definition, &a.name);
+    let indexes: Vec<&Index> = t
+        .after
+        .indexes
+        .iter()
+        .filter(|i| reads(&i.columns, &i.definition) && !new_indexes.iter().any(|n| n.name == i.name))
+        .collect();
+    let constraints: Vec<&Constraint> = t
+        .after
+        .constraints
+        .iter()
+        .filter(|c| reads(&c.columns, &c.definition) && !new_constraints.iter().any(|n| n.name == c.name))
+        .filter(|c| mysql_column_check(w.d, t.after, c).is_none())
+        .collect();
+    for c in &constraints {
+        w.drop_constraint(table, c);
+    }
+    for i in &indexes {
+        w.drop_index(table, &i.name);
+    }
+    let sql = w.alter(table, &format!("DROP COLUMN {col}"));
+    let why = match (&a.generated, b.generated.as_deref().and_then(generation_expression)) {
+        (Some(_), _) => format!(
+            "drops \"{table}\".\"{}\" to add it again with its new generation: its values are computed again",
+            a.name
+        ),
+        (None, Some(_)) => format!(
+            "drops \"{table}\".\"{}\" to add it again as a plain column, filled from the expression it had",
+            a.name
+        ),
+        (None, None) => format!(
+            "drops \"{table}\".\"{}\" and its values to add it again as a plain column",
+            a.name
+        ),
+    };
+    w.review(sql, why);
+    let sql = w.alter(table, &format!("ADD COLUMN {}", w.column_in(t.after, a)));
+    w.push(sql);
+    if let (None, Some(expression)) = (&a.generated, b.generated.as_deref().and_then(generation_expression)) {
+        let sql = format!("UPDATE {} SET {col} = ({expression})", w.q(table));
+        w.push(sql);
+    }
+    for c in constraints {
+        w.add_constraint(table, c);
+    }
+    for i in indexes {
+        w.push(i.definition.clone());
+    }
+    false
+}
+
+/// The expression of a generation clause, `GENERATED ALWAYS AS (expr) STORED`:
+/// what its outer parentheses hold.
+fn generation_expression(clause: &str) -> Option<&str> {
+    let open = clause.find('(')?;
+    let close = clause.rfind(')')?;
+    (open < close).then(|| clause[open + 1..close].trim())
+}
+
+fn column_change(w: &mut Writer<'_>, t: &TableDiff<'_>, b: &Column, a: &Column) {
+    let after = t.after;
     let table = after.name.as_str();
     let col = w.q(&a.name);
-    if b.generated != a.generated {
-        // No server changes a generation expression in place.
-        let sql = w.alter(table, &format!("DROP COLUMN {col}"));
-        w.review(
-            sql,
-            format!(
-                "drops \"{table}\".\"{}\" to add it again with its new generation",
-                a.name
-            ),
-        );
-        let sql = w.alter(table, &format!("ADD COLUMN {}", w.column_in(after, a)));
-        w.push(sql);
+    if b.generated != a.generated && !generation_change(w, t, b, a) {
         return;
     }
     if w.d == Dialect::Mysql {

@@ -84,7 +84,7 @@ pub(super) fn rebuild(w: &mut Writer<'_>, t: &TableDiff<'_>) {
 
 fn finish_rebuild(w: &mut Writer<'_>, t: &TableDiff<'_>, temp: &str) {
     let name = &t.after.name;
-    // Columns that keep their data: in both, by name or declared rename, not generated.
+    // Columns that keep their data: in both, by name or declared rename, not generated now.
     let mut into = Vec::new();
     let mut from = Vec::new();
     for a in t.after.columns.iter().filter(|c| c.generated.is_none()) {
@@ -94,7 +94,8 @@ fn finish_rebuild(w: &mut Writer<'_>, t: &TableDiff<'_>, temp: &str) {
             .find(|(_, to)| to.name == a.name)
             .map(|(b, _)| *b)
             .or_else(|| t.before.column(&a.name));
-        if let Some(b) = source.filter(|b| b.generated.is_none()) {
+        // A generated column made plain keeps the values it had (a query reads them).
+        if let Some(b) = source {
             into.push(w.q(&a.name));
             from.push(w.q(&b.name));
         }
