@@ -135,16 +135,12 @@ fn imported(
         let Some(line) = text.lines().find_map(|l| l.strip_prefix(IMPORTED_FROM)) else {
             continue;
         };
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if words.first() != Some(&tool) || words.len() < 2 {
+        let Some((source, checksum)) = imported_from(line, tool) else {
             continue;
-        }
-        let checksums = match words.get(2..4) {
-            Some(["checksum", c]) => c.split(',').map(str::to_owned).collect(),
-            _ => Vec::new(),
         };
+        let checksums = checksum.map_or_else(Vec::new, |c| c.split(',').map(str::to_owned).collect());
         kept.insert(
-            words[1].to_owned(),
+            source.to_owned(),
             Kept {
                 revision: m.revision().to_owned(),
                 checksums,
@@ -173,15 +169,23 @@ fn repeatables_kept(
         let Some(line) = text.lines().find_map(|l| l.strip_prefix(IMPORTED_FROM)) else {
             continue;
         };
-        if let [t, source, "checksum", c] = line.split_whitespace().collect::<Vec<_>>()[..]
-            && t == tool
-        {
+        if let Some((source, Some(c))) = imported_from(line, tool) {
             let stem = source.rsplit('/').next().unwrap_or(source).trim_end_matches(".sql");
             let description = stem.split_once("__").map_or(stem, |(_, d)| d).replace('_', " ");
             out.push((m.revision().to_owned(), description, c.to_owned()));
         }
     }
     Ok(out)
+}
+
+/// What an `-- imported-from:` line of `tool` says, its source (a version,
+/// or a file's path, which may hold spaces) and the checksum it kept.
+fn imported_from<'l>(line: &'l str, tool: &str) -> Option<(&'l str, Option<&'l str>)> {
+    let rest = line.trim().strip_prefix(tool)?.strip_prefix(' ')?.trim();
+    match rest.rsplit_once(" checksum ") {
+        Some((source, c)) if !c.trim().is_empty() && !c.contains(' ') => Some((source.trim(), Some(c.trim()))),
+        _ => (!rest.is_empty()).then_some((rest, None)),
+    }
 }
 
 /// The rows as one per applied version: golang-migrate keeps only the
@@ -285,4 +289,24 @@ fn last_applied(
         }
     }
     Ok(chain[last].clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::imported_from;
+
+    #[test]
+    fn an_imported_from_line_holds_a_path_with_spaces() {
+        assert_eq!(imported_from(" flyway 3.1", "flyway"), Some(("3.1", None)));
+        assert_eq!(
+            imported_from(" flyway sql/R__my view.sql checksum -1234", "flyway"),
+            Some(("sql/R__my view.sql", Some("-1234")))
+        );
+        assert_eq!(
+            imported_from(" sqlx 20240101 checksum ab12,cd34", "sqlx"),
+            Some(("20240101", Some("ab12,cd34")))
+        );
+        assert_eq!(imported_from(" flywayx 1", "flyway"), None);
+        assert_eq!(imported_from(" goose 5", "flyway"), None);
+    }
 }

@@ -43,7 +43,12 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
 /// The section a `-- migrate:up` / `-- migrate:down` line starts, and whether
 /// its options say `transaction:false`.
 fn marker(line: &str) -> Option<(&str, Vec<&str>)> {
-    let rest = line.trim().strip_prefix("--")?.trim_start().strip_prefix("migrate:")?;
+    // At the start of its line, as dbmate's pattern (`^--\s*migrate:up`) reads it.
+    let rest = line
+        .trim_end()
+        .strip_prefix("--")?
+        .trim_start()
+        .strip_prefix("migrate:")?;
     let mut words = rest.split_whitespace();
     let which = words.next()?;
     matches!(which, "up" | "down").then(|| (which, words.collect()))

@@ -38,7 +38,7 @@ pub(super) fn key(version: &str) -> Key {
 /// `<prefix><version>__<description>` of a file name's stem.
 fn parse(stem: &str) -> Option<(char, &str, &str)> {
     let prefix = stem.chars().next()?;
-    let (version, description) = stem[1..].split_once("__")?;
+    let (version, description) = stem[prefix.len_utf8()..].split_once("__")?;
     let valid = version.is_empty() || version.split(['.', '_']).all(super::digits);
     (matches!(prefix, 'V' | 'U' | 'R' | 'B') && valid).then_some((prefix, version, description))
 }
@@ -59,7 +59,9 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
             refuse_callback(src, &rel, stem, ext)?;
             continue;
         };
-        refuse_kind(src, &rel, prefix, version, ext)?;
+        if !importable(src, &rel, prefix, version, ext)? {
+            continue;
+        }
         if prefix == 'R' {
             let up = text(src, &rel)?;
             repeatables.push(Imported {
@@ -172,20 +174,25 @@ fn named(src: &Source, mut list: Vec<Imported>) -> Result<Vec<Imported>, CliErro
     Ok(list)
 }
 
-/// A file of Flyway's naming that cannot be imported.
-fn refuse_kind(src: &Source, rel: &str, prefix: char, version: &str, ext: &str) -> Result<(), CliError> {
+/// Whether a file of Flyway's naming is a migration to import (`false`:
+/// Flyway passes it by too, an editor's backup `V1__a.sql~` or a note);
+/// refused: what Flyway runs that cannot be imported.
+fn importable(src: &Source, rel: &str, prefix: char, version: &str, ext: &str) -> Result<bool, CliError> {
     let why = match (prefix, ext) {
         (_, "java" | "class" | "kt") => {
             "a Java migration: its code runs in Flyway, not as SQL; write the SQL it sends as a `.sql` migration of its version, and import again"
         }
         (_, "sql") if prefix == 'R' && !version.is_empty() => "a repeatable migration with a version",
-        (_, "sql") if prefix == 'R' => return Ok(()),
+        (_, "sql") if prefix == 'R' => return Ok(true),
         (_, "sql") if prefix == 'B' => {
             "a baseline migration: Flyway runs it instead of the migrations below it on a new database only; import a folder without it"
         }
         (_, "sql") if version.is_empty() => "a migration without a version",
-        (_, "sql") => return Ok(()),
-        _ => "a script migration: its commands run in a shell or an interpreter, not as SQL",
+        (_, "sql") => return Ok(true),
+        (_, "sh" | "bash" | "cmd" | "bat" | "ps1" | "py") => {
+            "a script migration: its commands run in a shell or an interpreter, not as SQL"
+        }
+        _ => return Ok(false),
     };
     Err(src.refuse(rel, None, why))
 }

@@ -10,6 +10,14 @@ use super::{Imported, Source, digits, in_order, numeric};
 use crate::error::CliError;
 use std::collections::BTreeMap;
 
+/// A version as golang-migrate's `uint64` reads it: leading zeros dropped, `0` kept.
+fn number(version: &str) -> &str {
+    match version.trim_start_matches('0') {
+        "" => "0",
+        v => v,
+    }
+}
+
 pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
     let mut found: BTreeMap<String, Imported> = BTreeMap::new();
     let mut downs: Vec<(String, String)> = Vec::new();
@@ -31,15 +39,12 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
             continue;
         }
         let m = Imported {
-            version: version.trim_start_matches('0').to_owned(),
+            version: number(version).to_owned(),
             name: title.to_owned(),
             file: file.clone(),
             up: src.read(&file)?,
             ..Imported::default()
         };
-        if m.version.is_empty() {
-            return Err(src.refuse(&file, None, "version 0: golang-migrate's versions start at 1"));
-        }
         if let Some(before) = found.insert(m.version.clone(), m) {
             return Err(src.refuse(
                 &file,
@@ -49,7 +54,7 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
         }
     }
     for (version, file) in downs {
-        let Some(up) = found.get_mut(version.trim_start_matches('0')) else {
+        let Some(up) = found.get_mut(number(&version)) else {
             return Err(src.refuse(&file, None, "a down migration with no up migration of its version"));
         };
         up.down = Some(src.read(&file)?);

@@ -4,7 +4,9 @@
 //! around a statement that holds semicolons, `-- +goose NO TRANSACTION`.
 //! The annotation lines are dropped, the rest kept as it is: a
 //! `StatementBegin` block must stay one statement for this tool's splitter,
-//! or the file is refused at the block's line. A Go migration (`.go`) and
+//! or the file is refused at the block's line; one goose sends without its
+//! `;` gets one. A `.go` file without a version is passed by, as goose
+//! passes it by (an `embed.go`). A Go migration (`.go`) and
 //! `ENVSUB` (environment substitution, which depends on where it runs) are
 //! refused. goose's `goose_db_version` stores no checksum.
 
@@ -19,6 +21,10 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
             continue;
         }
         let Some((version, name)) = stem.split_once('_').filter(|(v, _)| v.parse::<i64>().is_ok()) else {
+            if ext == "go" {
+                // Not a migration (an `embed.go` beside the files): goose passes it by too.
+                continue;
+            }
             return Err(src.refuse(&file, None, "goose needs `{version}_{name}` with an integer version"));
         };
         if ext == "go" {
@@ -87,6 +93,12 @@ fn sections(src: &Source, file: &str, text: &str) -> Result<(String, Option<Stri
                         "this StatementBegin block is more than one statement to migrate's splitter, which would send it in pieces: split it into blocks of one statement each, or report the statement",
                     ));
                 }
+                // goose sends a block on its own, so its `;` may be left out: the
+                // file's text gets one, or the next statement would join it.
+                Some((_, b)) if src.needs_terminator(&b) => match at {
+                    At::Down => down.get_or_insert_default().push_str(";\n"),
+                    _ => up.push_str(";\n"),
+                },
                 Some(_) => {}
                 None => return Err(src.refuse(file, Some(n), "`StatementEnd` with no `StatementBegin`")),
             },

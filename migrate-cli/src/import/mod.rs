@@ -129,6 +129,14 @@ impl Source {
             .iter()
             .any(|d| migrate_core::sql::statements(sql, *d).len() <= 1)
     }
+
+    /// Whether some dialect the SQL may be read in needs a `;` after `sql`
+    /// for what follows to be a statement of its own.
+    pub(crate) fn needs_terminator(&self, sql: &str) -> bool {
+        self.dialects
+            .iter()
+            .any(|d| migrate_core::sql::needs_terminator(sql, *d))
+    }
 }
 
 /// The names in `dir`, sorted.

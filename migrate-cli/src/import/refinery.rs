@@ -27,7 +27,7 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
         if ext != "sql" {
             continue;
         }
-        let Ok(v) = version.parse::<i32>() else {
+        let Ok(v) = version.parse::<i64>() else {
             return Err(src.refuse(
                 &rel,
                 None,
@@ -35,11 +35,12 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
             ));
         };
         let sql = src.read(&rel)?;
-        let checksum = format!(
-            "{},{}",
-            checksum(name, &v.to_ne_bytes(), &sql),
-            checksum(name, &i64::from(v).to_ne_bytes(), &sql)
-        );
+        // As an `i32` (refinery's default) where it fits, and as an `i64` (`int8-versions`).
+        let wide = checksum(name, &v.to_ne_bytes(), &sql);
+        let checksum = match i32::try_from(v) {
+            Ok(narrow) => format!("{},{wide}", checksum(name, &narrow.to_ne_bytes(), &sql)),
+            Err(_) => wide.to_string(),
+        };
         list.push(Imported {
             repeatable: None,
             version: v.to_string(),
@@ -51,7 +52,7 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
             checksum: Some(checksum),
         });
     }
-    in_order(src, list, |m| m.version.parse::<i32>().unwrap_or_default())
+    in_order(src, list, |m| m.version.parse::<i64>().unwrap_or_default())
 }
 
 /// `[U|V]{version}__{name}` (the name `\w+`): the version and name.

@@ -18,7 +18,7 @@ use crate::support::{fails, migrate, ok, program};
 use std::path::{Path, PathBuf};
 
 /// Writes `files` (path relative to `dir`, text), making folders.
-fn write(dir: &Path, files: &[(&str, &str)]) {
+pub(crate) fn write(dir: &Path, files: &[(&str, &str)]) {
     for (name, text) in files {
         let path = dir.join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -27,13 +27,13 @@ fn write(dir: &Path, files: &[(&str, &str)]) {
 }
 
 /// `import TOOL src` into `cwd/migrations`, then `check`.
-fn import(cwd: &Path, tool: &str, src: &str) {
+pub(crate) fn import(cwd: &Path, tool: &str, src: &str) {
     ok(&mut migrate(cwd), &["import", tool, src]);
     ok(&mut migrate(cwd), &["check"]);
 }
 
 /// The imported file whose header keeps `tool VERSION`, and its revision.
-fn imported(cwd: &Path, tool: &str, version: &str) -> (String, String) {
+pub(crate) fn imported(cwd: &Path, tool: &str, version: &str) -> (String, String) {
     let wanted = format!("-- imported-from: {tool} {version}");
     for entry in std::fs::read_dir(cwd.join("migrations")).unwrap() {
         let path = entry.unwrap().path();

@@ -14,6 +14,7 @@ mod embedded;
 mod fleets;
 mod from_alembic;
 mod graph_picture;
+mod import_edges;
 mod import_tools;
 mod lint;
 mod output;

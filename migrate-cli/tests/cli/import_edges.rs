@@ -1,0 +1,97 @@
+//! What each tool runs that an import must take as the tool takes it:
+//! a goose block left without its `;`, files the tools pass by (goose's
+//! `embed.go`, an editor's backup beside a Flyway migration, a file named
+//! in any script), a dbmate marker only at the start of its line (one
+//! indented in a string is the string's),
+//! refinery's `int8-versions`, golang-migrate's version 0.
+
+use crate::import_tools::{import, imported, write};
+use crate::support::{migrate, ok};
+
+#[test]
+fn a_goose_block_without_its_semicolon_stays_a_statement_of_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    write(
+        &cwd.join("goose"),
+        &[
+            (
+                "1_tables.sql",
+                "-- +goose Up\nCREATE TABLE a (id INTEGER);\n-- +goose StatementBegin\nCREATE TRIGGER a_ins AFTER INSERT ON a BEGIN SELECT 1; END\n-- +goose StatementEnd\n-- +goose StatementBegin\nCREATE TABLE b (id INTEGER)\n-- +goose StatementEnd\n-- +goose Down\nDROP TABLE b;\nDROP TABLE a;\n",
+            ),
+            // goose passes by a Go file that is not a migration.
+            (
+                "embed.go",
+                "package migrations\n\nimport \"embed\"\n\n//go:embed *.sql\nvar FS embed.FS\n",
+            ),
+        ],
+    );
+    import(cwd, "goose", "goose");
+    let url = format!("sqlite:{}?mode=rwc", cwd.join("app.db").display());
+    ok(&mut migrate(cwd), &["upgrade", "head", "--database-url", &url]);
+    let tables = ok(&mut migrate(cwd), &["schema", "dump", "--database-url", &url]);
+    for made in ["a_ins", "CREATE TABLE b"] {
+        assert!(tables.contains(made), "{made}: {tables}");
+    }
+}
+
+#[test]
+fn files_the_tools_pass_by_and_versions_they_take() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    // Flyway: an editor's backup and a note beside the migration, a name in any script.
+    write(
+        &cwd.join("flyway"),
+        &[
+            ("V1__init.sql", "CREATE TABLE t (id INT);\n"),
+            ("V1__init.sql~", "CREATE TABLE old (id INT);\n"),
+            ("Änderungen.txt", "notes\n"),
+        ],
+    );
+    import(cwd, "flyway", "flyway");
+    let (_, text) = imported(cwd, "flyway", "1");
+    assert!(text.contains("CREATE TABLE t") && !text.contains("old"), "{text}");
+
+    // dbmate: its markers stand at the start of their line, never inside a string.
+    let cwd = tmp.path().join("dbmate_project");
+    write(
+        &cwd.join("db"),
+        &[(
+            "20240101000000_notes.sql",
+            "-- migrate:up\ncreate table notes (body text default '\n  -- migrate:down\n');\n\n-- migrate:down\ndrop table notes;\n",
+        )],
+    );
+    // dbmate keeps the indented line in the string; a migrate file cannot hold
+    // it (it reads as a directive): refused as such, never cut at that line.
+    let said = crate::support::fails(&mut migrate(&cwd), &["import", "dbmate", "db"], 1);
+    assert!(
+        said.contains("20240101000000_notes.sql")
+            && said.contains("does not read back")
+            && said.contains("nothing was written"),
+        "{said}"
+    );
+
+    // refinery with `int8-versions`: a version past i32.
+    let cwd = tmp.path().join("refinery_project");
+    write(
+        &cwd.join("sql"),
+        &[("V20240101120000__init.sql", "CREATE TABLE r (id INT);\n")],
+    );
+    import(&cwd, "refinery", "sql");
+    imported(&cwd, "refinery", "20240101120000");
+
+    // golang-migrate's version 0, before version 1.
+    let cwd = tmp.path().join("golang_project");
+    write(
+        &cwd.join("m"),
+        &[
+            ("0_init.up.sql", "CREATE TABLE g0 (id INT);\n"),
+            ("0_init.down.sql", "DROP TABLE g0;\n"),
+            ("1_more.up.sql", "CREATE TABLE g1 (id INT);\n"),
+        ],
+    );
+    import(&cwd, "golang-migrate", "m");
+    let (first, _) = imported(&cwd, "golang-migrate", "0");
+    let (_, second) = imported(&cwd, "golang-migrate", "1");
+    assert!(second.contains(&format!("-- down_revision: {first}")), "{second}");
+}
