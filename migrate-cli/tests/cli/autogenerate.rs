@@ -575,3 +575,37 @@ fn partitioned_tables_and_carriage_returns_in_a_real_pg_dump() {
     ok(&mut migrate(cwd), &["downgrade", "-1"]);
     assert_eq!(pg_schema(&target.url), start);
 }
+
+/// A generated revision that `check` would refuse is not written, and what
+/// is said is why (here an enum value used in the transaction that adds it),
+/// not a complaint about the message.
+#[test]
+fn a_generated_revision_check_would_refuse_says_why() {
+    let Some(dev) = server("MIGRATE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::create_dir(cwd.join("migrations")).unwrap();
+    let schema = |sql: &str| std::fs::write(cwd.join("schema.sql"), sql).unwrap();
+    let generate = [
+        "--dialect",
+        "postgres",
+        "revision",
+        "--autogenerate",
+        "--dev-database-url",
+        &dev,
+        "-m",
+    ];
+    schema("CREATE TYPE mood AS ENUM ('ok', 'sad');\nCREATE TABLE person (id int PRIMARY KEY, m mood DEFAULT 'ok');\n");
+    ok(&mut migrate(cwd), &[&generate[..], &["first"]].concat());
+    schema(
+        "CREATE TYPE mood AS ENUM ('ok', 'sad', 'ecstatic');\nCREATE TABLE person (id int PRIMARY KEY, m mood DEFAULT 'ecstatic');\n",
+    );
+    let said = fails(&mut migrate(cwd), &[&generate[..], &["second"]].concat(), 1);
+    assert!(
+        said.contains("[enum-value-used-in-transaction]") && !said.contains("reword it"),
+        "{said}"
+    );
+    assert_eq!(files(cwd), 1, "nothing written");
+}
