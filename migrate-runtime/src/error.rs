@@ -87,6 +87,30 @@ pub enum Error {
         cleanup: Option<Box<Error>>,
     },
 
+    /// A migration failed, and SQLite ended the run's transaction with it
+    /// (a trigger's `RAISE(ROLLBACK, …)`, an `OR ROLLBACK` conflict clause):
+    /// the migration and everything the run did since its last commit are
+    /// rolled back. `applied` is what the history table still holds of the run.
+    #[error(
+        "{direction} of revision `{revision}` ({file}) failed: {}; SQLite rolled back the run's whole transaction with it (a trigger's `RAISE(ROLLBACK, …)`, or an `OR ROLLBACK` conflict clause), so nothing this run did since its last commit is kept: {}; to fail the statement alone, use `RAISE(ABORT, …)` or `OR ABORT`",
+        db_message(.source),
+        applied_note(.applied)
+    )]
+    RunRolledBack {
+        /// The revision whose SQL failed.
+        revision: String,
+        /// Its file.
+        file: String,
+        /// Upgrading or downgrading.
+        direction: Direction,
+        /// The revisions this run had already applied or unapplied and had
+        /// committed, which stay done.
+        applied: Vec<String>,
+        /// The database's error.
+        #[source]
+        source: sqlx::Error,
+    },
+
     /// A `-- migrate:foreign-keys-off` migration on SQLite left rows whose
     /// foreign key points at no row (`PRAGMA foreign_key_check` found them
     /// before it committed): it was rolled back with its history row.
@@ -512,6 +536,7 @@ impl Error {
         matches!(
             self,
             Error::Migration { .. }
+                | Error::RunRolledBack { .. }
                 | Error::DanglingForeignKeys { .. }
                 | Error::RustNotEmbedded { .. }
                 | Error::Backfill { .. }
@@ -535,6 +560,11 @@ fn applied_note(applied: &[String]) -> String {
 /// message with its detail and hint (sqlx's own text appends "at line N",
 /// the line of the server's C source, which reads as a line of the migration).
 pub(crate) fn db_message(e: &sqlx::Error) -> String {
+    // The runtime's carrier of a database's message it holds as text (one with
+    // its secrets taken out, one a batch's blocking thread read): as it is.
+    if let sqlx::Error::Protocol(text) = e {
+        return text.clone();
+    }
     #[cfg(feature = "postgres")]
     if let Some(pg) = e
         .as_database_error()

@@ -631,6 +631,96 @@ mod sqlite {
             assert_eq!(left, 0);
         }
 
+        /// `n` steps of a chain `t1`, `t2`, …, each with its SQL (and
+        /// `-- migrate:no-transaction` where `outside`).
+        fn chain(steps: &[(&str, bool)]) -> Migrations {
+            let list = steps
+                .iter()
+                .enumerate()
+                .map(|(i, (sql, outside))| {
+                    migrate::Migration::new(migrate::MigrationParts {
+                        revision: format!("t{}", i + 1),
+                        down_revisions: (i > 0).then(|| format!("t{i}")).into_iter().collect(),
+                        message: format!("step {}", i + 1),
+                        upgrade: (*sql).to_owned(),
+                        no_transaction: *outside,
+                        file: format!("migrations/t{}_step.sql", i + 1),
+                        ..Default::default()
+                    })
+                })
+                .collect();
+            Migrations::new(list).unwrap()
+        }
+
+        const GUARDED: &str = "CREATE TABLE t (v INT);\nCREATE TRIGGER no_negatives BEFORE INSERT ON t WHEN NEW.v < 0 BEGIN SELECT RAISE(ROLLBACK, 'negative'); END;";
+
+        /// A trigger's `RAISE(ROLLBACK, …)` (or an `OR ROLLBACK` clause) ends
+        /// SQLite's whole transaction, the run's: the failure is named with
+        /// its own message, what the run reports kept is what the history
+        /// still holds (what it committed before, around a no-transaction
+        /// step), nothing runs on outside the transaction, and the lock goes
+        /// with the transaction, in a batch as in a step run alone.
+        #[tokio::test]
+        async fn a_failure_that_ends_the_run_s_transaction_keeps_only_what_was_committed() {
+            let Some(db) = db::fresh().await else { return };
+            let rows = |pool| async move {
+                let n: i64 = migrate::sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 't'")
+                    .fetch_one(pool)
+                    .await
+                    .unwrap();
+                n
+            };
+            // In a batch: the table, a row, a row the trigger refuses.
+            let list = chain(&[
+                (GUARDED, false),
+                ("INSERT INTO t VALUES (1);", false),
+                ("INSERT INTO t VALUES (2);\nINSERT INTO t VALUES (-1);", false),
+            ]);
+            match list.upgrade(&db.pool, "head").await.unwrap_err() {
+                Error::RunRolledBack {
+                    revision,
+                    applied,
+                    source,
+                    ..
+                } => {
+                    assert_eq!(revision, "t3");
+                    assert!(applied.is_empty(), "{applied:?}");
+                    assert!(source.to_string().contains("negative"), "{source}");
+                }
+                other => panic!("{other}"),
+            }
+            assert_eq!(rows(&db.pool).await, 0, "t1 went with the transaction");
+            assert!(list.current(&db.pool).await.unwrap().is_empty());
+            // Committed before it by a no-transaction step: kept, and said so.
+            let list = chain(&[
+                (GUARDED, false),
+                ("INSERT INTO t VALUES (1);", true),
+                ("INSERT INTO t VALUES (2);", false),
+                ("INSERT OR ROLLBACK INTO t VALUES (-1);", false),
+            ]);
+            match list.upgrade(&db.pool, "head").await.unwrap_err() {
+                Error::RunRolledBack { revision, applied, .. } => {
+                    assert_eq!(
+                        (revision.as_str(), applied),
+                        ("t4", vec!["t1".to_owned(), "t2".to_owned()])
+                    );
+                }
+                other => panic!("{other}"),
+            }
+            assert_eq!(list.current(&db.pool).await.unwrap(), ["t2"]);
+            // Alone (one step, no batch): the same, and the pool's connection is fine after.
+            let e = list.upgrade(&db.pool, "t3").await.unwrap();
+            assert_eq!(e.revisions(), ["t3"]);
+            match list.upgrade(&db.pool, "head").await.unwrap_err() {
+                Error::RunRolledBack { revision, applied, .. } => {
+                    assert_eq!((revision.as_str(), applied.len()), ("t4", 0))
+                }
+                other => panic!("{other}"),
+            }
+            assert_eq!(list.current(&db.pool).await.unwrap(), ["t3"]);
+            list.verify(&db.pool).await.unwrap();
+        }
+
         #[tokio::test]
         async fn a_failure_in_a_batch_is_named_and_what_came_before_is_kept() {
             let Some(db) = db::fresh().await else { return };

@@ -31,10 +31,11 @@ pub(crate) fn batchable(conn: &dyn Backend, step: &Step<'_>) -> bool {
 
 /// Consecutive steps, each migration with its history row, run together
 /// ([`Backend::run_batch`]), each timed as the database saw it. Returns how
-/// long each of the first steps that ran took; a step that failed was rolled
-/// back, and the caller runs it (and what follows) the usual way, so that
-/// the failure is named and what came before it kept. `None` when the
-/// database has no such path.
+/// long each of the first steps that ran took, and the database's message
+/// for the step after them when it failed; that step was rolled back, and
+/// the caller runs it (and what follows) the usual way, so that the failure
+/// is named and what came before it kept. `None` when the database has no
+/// such path.
 ///
 /// `begin`: the run's `BEGIN` not sent yet, which goes ahead of the batch in
 /// its first request (PostgreSQL); taken only when it ran.
@@ -43,7 +44,7 @@ pub(crate) async fn apply_batch(
     s: &Settings,
     begin: &mut Option<String>,
     steps: &[Step<'_>],
-) -> Option<Vec<Duration>> {
+) -> Option<(Vec<Duration>, Option<String>)> {
     let batch = steps
         .iter()
         .map(|step| conn.batch_step(s, step, step.sql()?))
@@ -59,7 +60,7 @@ pub(crate) async fn apply_batch(
             "a migration failed in a batch and was rolled back; running it the usual way"
         );
     }
-    Some(ran.took)
+    Some((ran.took, ran.failure))
 }
 
 /// Now as a Julian day number (days since noon UTC, 4714 BC), as SQLite's

@@ -278,6 +278,13 @@ pub trait Backend: Send {
         None
     }
 
+    /// Whether the database ended the run's transaction itself when a
+    /// statement failed in it (SQLite: a trigger's `RAISE(ROLLBACK)`, an `OR
+    /// ROLLBACK` conflict clause), taking everything since its last commit.
+    fn transaction_ended(&mut self) -> BoxFuture<'_, bool> {
+        Box::pin(async { false })
+    }
+
     /// Whether the database keeps DDL inside a transaction. Where it does not
     /// (MySQL, which commits at each DDL statement), every step runs statement
     /// by statement, its progress counted in its history row.

@@ -485,12 +485,10 @@ async fn in_savepoint(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sql:
     let ms = STEP_MS;
     let watch = watch_client(s);
     let record = step.record(d, &s.table, ms, false);
-    run(
-        conn,
-        "SAVEPOINT migrate_step".into(),
-        "opening the migration's savepoint",
-    )
-    .await?;
+    if let Err(e) = conn.execute("SAVEPOINT migrate_step".to_owned()).await {
+        // The step's own failure (a connection lost here is lost for it).
+        return Err(step.failure(e, true, None));
+    }
     let prefix = format!(
         "SELECT set_config('migrate.step_started', clock_timestamp()::text, true);\n{watch}{}",
         guards(s, step.migration).local

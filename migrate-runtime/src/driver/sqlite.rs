@@ -135,7 +135,27 @@ impl Backend for SqliteConnection {
     }
 
     fn unlock<'a>(&'a mut self, _s: &'a Settings) -> BoxFuture<'a, Result<()>> {
-        Box::pin(run(self, "COMMIT".into(), "committing the migration run"))
+        Box::pin(async move {
+            // A transaction SQLite ended itself ([`transaction_ended`]) holds
+            // nothing to commit, and with it went the lock.
+            if self.transaction_ended().await {
+                return Ok(());
+            }
+            run(self, "COMMIT".into(), "committing the migration run").await
+        })
+    }
+
+    fn transaction_ended(&mut self) -> BoxFuture<'_, bool> {
+        Box::pin(async move {
+            match self.lock_handle().await {
+                // SAFETY: the handle is open while sqlx's worker lends it (its lock
+                // is held); `sqlite3_get_autocommit` only reads the connection's state.
+                Ok(mut handle) => unsafe {
+                    libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) != 0
+                },
+                Err(_) => false,
+            }
+        })
     }
 
     fn suspend<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<()>> {

@@ -302,8 +302,12 @@ async fn finish(
         }
         Err(e) => Err(e),
         Ok(()) if outside => {
-            conn.resume(s).await?;
-            run(conn, record(), "recording the step in the history table").await
+            // Recorded before the run's lock is taken again: the row commits as
+            // the statements did (on SQLite, taken back inside the run's
+            // transaction, it would wait for that transaction's commit).
+            let recorded = run(conn, record(), "recording the step in the history table").await;
+            let resumed = conn.resume(s).await;
+            recorded.and(resumed)
         }
         Ok(()) => {
             // The last statement's count, if any, rides here too.

@@ -235,8 +235,9 @@ impl<'m> Run<'m> {
         (alone, together): (&Settings, &Settings),
         applying: &Applying<'_, '_>,
         at: &mut Progressing,
-        (index, reported): (usize, usize),
+        (index, report): (usize, &mut Report),
     ) -> Result<()> {
+        let reported = report.steps.len();
         if !at.ahead.is_empty()
             || index < at.unbatched_until
             || (conn.one_transaction_runs() && !at.one_transaction)
@@ -270,7 +271,16 @@ impl<'m> Run<'m> {
             alone
         };
         match driver::apply_batch(conn, s, &mut at.begin, &steps).await {
-            Some(took) => {
+            Some((took, failure)) => {
+                if let Some(failure) = failure.filter(|_| took.len() < steps.len()) {
+                    if conn.transaction_ended().await {
+                        // SQLite ended the run's transaction: nothing of the batch,
+                        // nor of the run since its last commit, may run on as kept.
+                        let source = sqlx::Error::Protocol(format!("error returned from database: {failure}"));
+                        let failed = steps[took.len()].failure(source, true, None);
+                        return Err(run_rolled_back(conn, s, failed, report).await);
+                    }
+                }
                 if took.len() < steps.len() {
                     // The step after those kept failed and was rolled back: it
                     // runs the usual way, which names the failure.
@@ -335,7 +345,7 @@ impl<'m> Run<'m> {
         let i = applying.plan.steps[index];
         let m = applying.graph.get(i);
         let direction = applying.plan.direction;
-        self.batch_ahead(conn, (alone, together), applying, at, (index, report.steps.len()))
+        self.batch_ahead(conn, (alone, together), applying, at, (index, &mut *report))
             .await?;
         if let Some(begin) = at.begin.take() {
             // No batch took the run's BEGIN ahead of it.
@@ -413,6 +423,9 @@ impl<'m> Run<'m> {
             ran = driver::apply(conn, s, step, None).await;
         }
         if let Err(mut e) = ran {
+            if in_run_transaction(m) && conn.transaction_ended().await {
+                return Err(run_rolled_back(conn, s, e, report).await);
+            }
             if let Error::Migration { applied, .. }
             | Error::DanglingForeignKeys { applied, .. }
             | Error::RustNotEmbedded { applied, .. }
@@ -627,5 +640,47 @@ fn beside(table: &HistoryTable, s: &Settings) -> Result<HistoryTable> {
     match (table.schema(), s.table.schema()) {
         (None, Some(schema)) => table.clone().in_schema(schema),
         _ => Ok(table.clone()),
+    }
+}
+
+/// Whether `m` runs inside the run's transaction (SQLite's: the lock), not in
+/// one of its own or none.
+fn in_run_transaction(m: &Migration) -> bool {
+    !m.no_transaction() && !m.directives().foreign_keys_off
+}
+
+/// `failed`, a step's failure after which the database ended the run's
+/// transaction ([`Backend::transaction_ended`]), as [`Error::RunRolledBack`]:
+/// what the run reports applied is what the history table still holds of it.
+async fn run_rolled_back(conn: &mut dyn Backend, s: &Settings, failed: Error, report: &mut Report) -> Error {
+    let Error::Migration {
+        revision,
+        file,
+        direction,
+        source,
+        ..
+    } = failed
+    else {
+        return failed;
+    };
+    let rows = match conn.table_exists(s).await {
+        Ok(true) => conn.read_rows(s, None).await.unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let recorded = |r: &str| rows.iter().any(|row| row.revision == r && row.state == State::Applied);
+    report.steps.retain(|step| match step.direction {
+        Direction::Upgrade => recorded(&step.revision),
+        Direction::Downgrade => !rows.iter().any(|row| row.revision == step.revision),
+    });
+    tracing::debug!(
+        revision,
+        "the database ended the run's transaction with the failed migration"
+    );
+    Error::RunRolledBack {
+        revision,
+        file,
+        direction,
+        applied: report.revisions().into_iter().map(str::to_owned).collect(),
+        source,
     }
 }
