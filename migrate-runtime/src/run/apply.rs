@@ -422,19 +422,8 @@ impl<'m> Run<'m> {
             at.open = Some(report.steps.len());
             ran = driver::apply(conn, s, step, None).await;
         }
-        if let Err(mut e) = ran {
-            if in_run_transaction(m) && conn.transaction_ended().await {
-                return Err(run_rolled_back(conn, s, e, report).await);
-            }
-            if let Error::Migration { applied, .. }
-            | Error::DanglingForeignKeys { applied, .. }
-            | Error::RustNotEmbedded { applied, .. }
-            | Error::Backfill { applied, .. } = &mut e
-            {
-                *applied = report.revisions().into_iter().map(str::to_owned).collect();
-            }
-            tracing::debug!(revision = m.revision(), error = %e, "migration failed; returned to the caller");
-            return Err(e);
+        if let Err(e) = ran {
+            return Err(failed_step(conn, s, m, e, report).await);
         }
         let checksum = m.checksum().to_string();
         match direction {
@@ -641,6 +630,24 @@ fn beside(table: &HistoryTable, s: &Settings) -> Result<HistoryTable> {
         (None, Some(schema)) => table.clone().in_schema(schema),
         _ => Ok(table.clone()),
     }
+}
+
+/// A step's failure as the caller hears of it: with what the run had
+/// already done, or, where the database ended the run's transaction with
+/// it, as [`run_rolled_back`] says.
+async fn failed_step(conn: &mut dyn Backend, s: &Settings, m: &Migration, mut e: Error, report: &mut Report) -> Error {
+    if in_run_transaction(m) && conn.transaction_ended().await {
+        return run_rolled_back(conn, s, e, report).await;
+    }
+    if let Error::Migration { applied, .. }
+    | Error::DanglingForeignKeys { applied, .. }
+    | Error::RustNotEmbedded { applied, .. }
+    | Error::Backfill { applied, .. } = &mut e
+    {
+        *applied = report.revisions().into_iter().map(str::to_owned).collect();
+    }
+    tracing::debug!(revision = m.revision(), error = %e, "migration failed; returned to the caller");
+    e
 }
 
 /// Whether `m` runs inside the run's transaction (SQLite's: the lock), not in
