@@ -231,6 +231,11 @@ pub trait HistorySql: Copy {
     /// what an offline script ends with, since it cannot know what it ran on.
     fn set_digest_if_rows_are(self, t: &HistoryTable, digest: &Digest, expected: &[&Migration]) -> String;
 
+    /// Statements that fail, with `why`, when the table holds a row of any of
+    /// `revisions`, and do nothing otherwise: an offline script's guard where
+    /// an online run would refuse on what it reads.
+    fn fail_if_rows(self, t: &HistoryTable, revisions: &[&str], why: &str) -> String;
+
     /// Erases every row, the digest included.
     fn delete_all(self, t: &HistoryTable) -> String;
 
@@ -627,6 +632,28 @@ impl HistorySql for Dialect {
             ),
             _ => format!(
                 "{insert} ON CONFLICT (revision) DO UPDATE SET checksum = excluded.checksum, applied_at = excluded.applied_at, execution_ms = excluded.execution_ms"
+            ),
+        }
+    }
+
+    fn fail_if_rows(self, t: &HistoryTable, revisions: &[&str], why: &str) -> String {
+        let table = self.table(t);
+        let ids: Vec<String> = revisions.iter().map(|r| self.quote_text(r)).collect();
+        let found = format!("SELECT 1 FROM {table} WHERE revision IN ({})", ids.join(", "));
+        match self {
+            Dialect::Postgres => format!(
+                "DO $migrate_guard$ BEGIN IF EXISTS ({found}) THEN RAISE EXCEPTION '%', {}; END IF; END $migrate_guard$",
+                self.quote_text(why)
+            ),
+            // A statement alone cannot fail on a condition in SQLite: a trigger's RAISE can.
+            Dialect::Sqlite => format!(
+                "CREATE TEMP TABLE migrate_guard (x INTEGER);\nCREATE TEMP TRIGGER migrate_guard_check BEFORE INSERT ON migrate_guard BEGIN SELECT RAISE(ABORT, {}) WHERE EXISTS ({found}); END;\nINSERT INTO migrate_guard VALUES (1);\nDROP TABLE migrate_guard",
+                self.quote_text(why)
+            ),
+            // Nor in MySQL, outside a stored program: a scalar subquery of two rows
+            // fails ("Subquery returns more than 1 row"); the script's comment says why.
+            Dialect::Mysql => format!(
+                "SELECT (SELECT 1 FROM DUAL WHERE EXISTS ({found}) UNION ALL SELECT 2 FROM DUAL WHERE EXISTS ({found})) INTO @migrate_guard"
             ),
         }
     }

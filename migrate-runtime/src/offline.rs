@@ -346,6 +346,9 @@ fn render(
                 (sent.downgrade_sql().unwrap_or(""), dialect.delete(table, m.revision()))
             }
         };
+        if direction == Direction::Downgrade {
+            push_squash_guard(&mut out, dialect, table, m);
+        }
         let _ = writeln!(out, "\n-- Running {} ({})", step_line(direction, m), m.file());
         push_step(&mut out, dialect, m, sql, &history);
     }
@@ -383,6 +386,25 @@ fn render(
         push_statement(&mut out, &dialect.set_digest_if_rows_are(table, &digest, &expected));
     }
     out
+}
+
+/// Before unapplying `m`, a squash baseline: the script stops where an online
+/// run refuses (`Error::BelowSquash`), on a database that ran the revisions
+/// the baseline replaced (their rows, not the baseline's, stand for it).
+fn push_squash_guard(out: &mut String, dialect: Dialect, table: &HistoryTable, m: &Migration) {
+    let replaced: Vec<&str> = m.replaces().collect();
+    if replaced.is_empty() {
+        return;
+    }
+    let why = format!(
+        "this database ran the revisions the squash baseline {} replaced ({}), not the baseline: their rows cannot be unapplied one by one; downgrade to {} at most, or use {} (the last release that has those revisions)",
+        m.revision(),
+        replaced.join(", "),
+        m.revision(),
+        m.squashed().unwrap_or("the release that squashed them"),
+    );
+    let _ = writeln!(out, "\n-- Stops here if {why}.");
+    push_statement(out, &dialect.fail_if_rows(table, &replaced, &why));
 }
 
 /// One step of a script: `m`'s notes, `sql` (as sent) and its `history`
