@@ -167,6 +167,13 @@ mod sqlite {
             rows: &[("box", 2)],
             check: "SELECT SUM(area) = 26 AND SUM(perimeter) = 28 FROM box",
         },
+        a_trigger_of_another_table_reading_a_rebuilt_one_is_made_again => Case {
+            before: "CREATE TABLE item (id INTEGER PRIMARY KEY, qty INTEGER); CREATE TABLE account (id INTEGER PRIMARY KEY); CREATE TRIGGER acct_del AFTER DELETE ON account BEGIN DELETE FROM item WHERE id = OLD.id; END;",
+            after: "CREATE TABLE item (id INTEGER PRIMARY KEY, qty INTEGER CHECK (qty >= 0)); CREATE TABLE account (id INTEGER PRIMARY KEY); CREATE TRIGGER acct_del AFTER DELETE ON account BEGIN DELETE FROM item WHERE id = OLD.id; END;",
+            seed: "INSERT INTO item VALUES (1, 2), (2, 3); INSERT INTO account VALUES (1);",
+            rows: &[("item", 2), ("account", 1)],
+            check: "SELECT count(*) = 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'acct_del'",
+        },
         a_generated_column_made_plain_keeps_its_values => Case {
             before: "CREATE TABLE box (w INTEGER, h INTEGER, area INTEGER GENERATED ALWAYS AS (w * h) STORED, half INTEGER GENERATED ALWAYS AS (w / 2) VIRTUAL); CREATE INDEX box_area ON box (area);",
             after: "CREATE TABLE box (w INTEGER, h INTEGER, area INTEGER, half INTEGER); CREATE INDEX box_area ON box (area);",

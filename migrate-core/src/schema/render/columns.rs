@@ -1,0 +1,215 @@
+//! A changed table's columns, on PostgreSQL and MySQL (and SQLite in
+//! place): added, changed (type, nullability, default, identity,
+//! generation) and removed, each as the dialect alters it.
+
+use super::types::{assigns, widens};
+use super::{Writer, constraints_new, indexes_new, mysql_column_check};
+use crate::Dialect;
+use crate::schema::compare::TableDiff;
+use crate::schema::model::{Column, Constraint, Index};
+use crate::schema::text::mentions;
+
+/// PostgreSQL and MySQL, and SQLite in place: column by column.
+pub(super) fn columns(w: &mut Writer<'_>, t: &TableDiff<'_>) {
+    let table = &t.after.name;
+    for c in &t.columns_added {
+        let sql = w.alter(table, &format!("ADD COLUMN {}", w.column_in(t.after, c)));
+        if !c.nullable && c.default.is_none() && c.generated.is_none() && c.identity.is_none() {
+            w.review(
+                sql,
+                format!(
+                    "fails if \"{table}\" has rows: \"{}\" is NOT NULL without a DEFAULT",
+                    c.name
+                ),
+            );
+        } else {
+            w.push(sql);
+        }
+    }
+    for (b, a) in &t.columns_changed {
+        column_change(w, t, b, a);
+    }
+    for c in &t.columns_removed {
+        let sql = w.alter(table, &format!("DROP COLUMN {}", w.q(&c.name)));
+        w.review(sql, format!("drops column \"{table}\".\"{}\" and its data", c.name));
+    }
+}
+
+/// A column whose generation changes. Made plain, it keeps its values in
+/// place where the server can (PostgreSQL's `DROP EXPRESSION`, MySQL's
+/// `MODIFY` of a stored column: the rest of the change follows, `true`),
+/// else it is added again and filled from the expression it had; given a new
+/// generation, it is dropped and added again (no server changes an
+/// expression in place), its values computed anew. A column dropped takes
+/// the indexes and constraints that read it: those the change keeps are
+/// dropped first by name and made again after it.
+fn generation_change(w: &mut Writer<'_>, t: &TableDiff<'_>, b: &Column, a: &Column) -> bool {
+    let table = t.after.name.as_str();
+    let col = w.q(&a.name);
+    let stored = |c: &Column| {
+        c.generated
+            .as_deref()
+            .is_some_and(|g| g.to_ascii_uppercase().ends_with("STORED"))
+    };
+    match (w.d, &a.generated) {
+        (Dialect::Postgres, None) => {
+            let sql = w.alter(table, &format!("ALTER COLUMN {col} DROP EXPRESSION"));
+            w.push(sql);
+            return true;
+        }
+        (Dialect::Mysql, None) if stored(b) => return true,
+        _ => {}
+    }
+    let new_indexes = indexes_new(w.d, t);
+    let new_constraints = constraints_new(w.d, t);
+    let reads = |columns: &[String], definition: &str| columns.contains(&a.name) || mentions(definition, &a.name);
+    let indexes: Vec<&Index> = t
+        .after
+        .indexes
+        .iter()
+        .filter(|i| reads(&i.columns, &i.definition) && !new_indexes.iter().any(|n| n.name == i.name))
+        .collect();
+    let constraints: Vec<&Constraint> = t
+        .after
+        .constraints
+        .iter()
+        .filter(|c| reads(&c.columns, &c.definition) && !new_constraints.iter().any(|n| n.name == c.name))
+        .filter(|c| mysql_column_check(w.d, t.after, c).is_none())
+        .collect();
+    for c in &constraints {
+        w.drop_constraint(table, c);
+    }
+    for i in &indexes {
+        w.drop_index(table, &i.name);
+    }
+    let sql = w.alter(table, &format!("DROP COLUMN {col}"));
+    let why = match (&a.generated, b.generated.as_deref().and_then(generation_expression)) {
+        (Some(_), _) => format!(
+            "drops \"{table}\".\"{}\" to add it again with its new generation: its values are computed again",
+            a.name
+        ),
+        (None, Some(_)) => format!(
+            "drops \"{table}\".\"{}\" to add it again as a plain column, filled from the expression it had",
+            a.name
+        ),
+        (None, None) => format!(
+            "drops \"{table}\".\"{}\" and its values to add it again as a plain column",
+            a.name
+        ),
+    };
+    w.review(sql, why);
+    let sql = w.alter(table, &format!("ADD COLUMN {}", w.column_in(t.after, a)));
+    w.push(sql);
+    if let (None, Some(expression)) = (&a.generated, b.generated.as_deref().and_then(generation_expression)) {
+        let sql = format!("UPDATE {} SET {col} = ({expression})", w.q(table));
+        w.push(sql);
+    }
+    for c in constraints {
+        w.add_constraint(table, c);
+    }
+    for i in indexes {
+        w.push(i.definition.clone());
+    }
+    false
+}
+
+/// The expression of a generation clause, `GENERATED ALWAYS AS (expr) STORED`:
+/// what its outer parentheses hold.
+fn generation_expression(clause: &str) -> Option<&str> {
+    let open = clause.find('(')?;
+    let close = clause.rfind(')')?;
+    (open < close).then(|| clause[open + 1..close].trim())
+}
+
+fn column_change(w: &mut Writer<'_>, t: &TableDiff<'_>, b: &Column, a: &Column) {
+    let after = t.after;
+    let table = after.name.as_str();
+    let col = w.q(&a.name);
+    if b.generated != a.generated && !generation_change(w, t, b, a) {
+        return;
+    }
+    if w.d == Dialect::Mysql {
+        // One MODIFY says everything about the column.
+        let sql = w.alter(table, &format!("MODIFY COLUMN {}", w.column_in(after, a)));
+        let narrowing = b.data_type != a.data_type && !widens(&b.data_type, &a.data_type);
+        match (narrowing, b.nullable && !a.nullable) {
+            (true, _) => w.review(
+                sql,
+                format!(
+                    "changes \"{table}\".\"{}\" from {} to {}: values that do not fit fail the statement or are cut",
+                    a.name, b.data_type, a.data_type
+                ),
+            ),
+            (false, true) => w.review(
+                sql,
+                format!("fails if any row of \"{table}\" has NULL in \"{}\"", a.name),
+            ),
+            _ => w.push(sql),
+        }
+        return;
+    }
+    // A default of the old type may not cast to the new one: it goes first, and comes back after.
+    let retype = b.data_type != a.data_type;
+    if retype && b.default.is_some() {
+        let sql = w.alter(table, &format!("ALTER COLUMN {col} DROP DEFAULT"));
+        w.push(sql);
+    }
+    if retype {
+        let ty = &a.data_type;
+        let using = if assigns(&b.data_type, ty) {
+            String::new()
+        } else {
+            format!(" USING {col}::{ty}")
+        };
+        let sql = w.alter(table, &format!("ALTER COLUMN {col} TYPE {ty}{using}"));
+        if widens(&b.data_type, &a.data_type) {
+            w.push(sql);
+        } else {
+            w.review(
+                sql,
+                format!(
+                    "changes \"{table}\".\"{}\" from {} to {}: values that do not convert fail the statement or are cut",
+                    a.name, b.data_type, a.data_type
+                ),
+            );
+        }
+    }
+    if b.default.is_some() && a.default.is_none() && !retype {
+        let sql = w.alter(table, &format!("ALTER COLUMN {col} DROP DEFAULT"));
+        w.push(sql);
+    }
+    if b.identity.is_some() && a.identity.is_none() {
+        let sql = w.alter(table, &format!("ALTER COLUMN {col} DROP IDENTITY"));
+        w.push(sql);
+    }
+    if b.nullable != a.nullable {
+        if a.nullable {
+            let sql = w.alter(table, &format!("ALTER COLUMN {col} DROP NOT NULL"));
+            w.push(sql);
+        } else {
+            let sql = w.alter(table, &format!("ALTER COLUMN {col} SET NOT NULL"));
+            w.review(
+                sql,
+                format!("fails if any row of \"{table}\" has NULL in \"{}\"", a.name),
+            );
+        }
+    }
+    match (&b.identity, &a.identity) {
+        (None, Some(i)) => {
+            let sql = w.alter(table, &format!("ALTER COLUMN {col} ADD {i}"));
+            w.push(sql);
+        }
+        (Some(x), Some(i)) if x != i => {
+            let how = if i.contains("ALWAYS") { "ALWAYS" } else { "BY DEFAULT" };
+            let sql = w.alter(table, &format!("ALTER COLUMN {col} SET GENERATED {how}"));
+            w.push(sql);
+        }
+        _ => {}
+    }
+    if let Some(def) = &a.default {
+        if b.default.as_ref() != Some(def) || retype {
+            let sql = w.alter(table, &format!("ALTER COLUMN {col} SET DEFAULT {def}"));
+            w.push(sql);
+        }
+    }
+}
