@@ -44,8 +44,7 @@ pub enum DiagnosticKind {
     /// runs in: another database, the server's roles, settings or files.
     BeyondScratch,
     /// A client's command in a schema file (a psql meta-command, a sqlite3
-    /// dot-command) that is neither understood nor sent, or in a migration
-    /// (the mysql client's `DELIMITER`).
+    /// dot-command) that is neither understood nor sent.
     ClientCommand,
     /// A revision that shipped (it was in the folder at the base a check
     /// compares with) was edited, deleted or renamed since.

@@ -729,31 +729,6 @@ fn check_transaction_control(cx: &mut Ctxt<'_>, lines: &[&str], sections: &Secti
     }
 }
 
-/// A migration holds statements for the server: no mysql client's
-/// `DELIMITER`, no `USE` of another database.
-fn check_session_commands(cx: &mut Ctxt<'_>, lines: &[&str], sections: &Sections) {
-    for (name, (from, to)) in sections.named() {
-        for t in crate::sql::session_commands(&section_text(lines, (from, to))) {
-            let (kind, message, help) = if t.words == "DELIMITER" {
-                (
-                    DiagnosticKind::ClientCommand,
-                    format!(
-                        "`DELIMITER` in the {name} section: a command of the mysql client, which the server never sees"
-                    ),
-                    "remove the `DELIMITER` lines and end the trigger's or routine's `END` with `;`: migrate keeps a `BEGIN … END` body whole itself (and writes `DELIMITER` into offline scripts)",
-                )
-            } else {
-                (
-                    DiagnosticKind::CannotRun,
-                    format!("`USE` in the {name} section switches the session to another database"),
-                    "the run writes the history table of the database it connected to, and after `USE` its writes would go to the other one: qualify the names of the other database's objects instead, or migrate that database with its own URL",
-                )
-            };
-            cx.error(kind, from + 1 + t.line, message, help);
-        }
-    }
-}
-
 /// A migration that runs in a transaction must hold nothing that cannot
 /// run in one (`CREATE INDEX CONCURRENTLY`, a new enum value used where it
 /// was added), unless its header waives the rule.
@@ -818,8 +793,6 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
         &section_text(&lines, sections.upgrade),
         first_line(&lines, sections.upgrade),
     );
-    cx.finish()?;
-    check_session_commands(&mut cx, &lines, &sections);
     cx.finish()?;
     if !header.no_transaction {
         check_transaction_control(&mut cx, &lines, &sections);

@@ -229,30 +229,6 @@ fn mysql_table_locks_in_a_migration_are_refused_with_what_to_do() {
     assert!(parse("migrations/a_m.sql", &pg).is_ok());
 }
 
-/// The mysql client's `DELIMITER` around a routine, and `USE`, pasted into a
-/// migration: refused where they are, also outside a transaction (the
-/// server would fail on the first half-way, and after the second the run's
-/// history writes would go to the other database).
-#[test]
-fn delimiter_and_use_in_a_migration_are_refused_with_what_to_do() {
-    let text = "-- m\n-- revision: a\n-- down_revision:\n-- migrate:no-transaction\n\n-- migrate:upgrade\nCREATE TABLE t (id INT);\nDELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END //\nDELIMITER ;\nUSE other;\n";
-    let e = parse("migrations/a_m.sql", text).unwrap_err();
-    let got: Vec<_> = e.iter().map(|d| (d.kind, d.line)).collect();
-    assert_eq!(
-        got,
-        [
-            // The second `DELIMITER` is inside what the first one's text runs into.
-            (DiagnosticKind::ClientCommand, Some(8)),
-            (DiagnosticKind::CannotRun, Some(11)),
-        ],
-        "{e:?}"
-    );
-    assert!(e[0].help.as_deref().unwrap().contains("remove the `DELIMITER` lines"));
-    // A routine written as migrate reads it, and `USE` inside a string or a comment, pass.
-    let fine = "-- m\n-- revision: a\n-- down_revision:\n\n-- migrate:upgrade\nCREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END;\n-- USE other;\nINSERT INTO notes VALUES ('USE it');\n";
-    assert!(parse("migrations/a_m.sql", fine).is_ok());
-}
-
 #[test]
 fn control_characters_are_refused_where_they_are() {
     let text =

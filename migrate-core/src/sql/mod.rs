@@ -52,21 +52,6 @@ pub fn removals(sql: &str) -> Vec<TransactionControl> {
     found_by_every_reading(sql, removal)
 }
 
-/// The top-level statements of `sql` that are no statement for the server
-/// to run in a migration, found by every reading: the mysql client's
-/// `DELIMITER` (the server never sees it; a migration's trigger and routine
-/// bodies are split as they are), and `USE`, which would take the run's
-/// history writes to another database.
-pub fn session_commands(sql: &str) -> Vec<TransactionControl> {
-    found_by_every_reading(sql, |words, line| {
-        let first = words.first()?.as_str();
-        matches!(first, "DELIMITER" | "USE").then(|| TransactionControl {
-            words: first.to_owned(),
-            line,
-        })
-    })
-}
-
 /// The statements `keep` picks, in each reading, that every reading agrees on.
 fn found_by_every_reading(
     sql: &str,
