@@ -135,9 +135,6 @@ pub(crate) struct Syntax {
     pub executable_comments: bool,
     /// `"…"` is a string, like `'…'` (MySQL, unless `ANSI_QUOTES`), not an identifier.
     pub double_quoted_strings: bool,
-    /// `--` starts a comment only before blank space, a control character
-    /// or the end (MySQL: `v--1` is `v - -1`).
-    pub dashes_need_space: bool,
 }
 
 impl Syntax {
@@ -152,7 +149,6 @@ impl Syntax {
         nested_comments: false,
         executable_comments: false,
         double_quoted_strings: false,
-        dashes_need_space: false,
     };
 
     /// The reading of definitions whose dialect is not known (the schema
@@ -186,7 +182,6 @@ impl Syntax {
                 hash_comments: true,
                 executable_comments: true,
                 double_quoted_strings: true,
-                dashes_need_space: true,
                 ..Syntax::PLAIN
             },
         }
@@ -228,15 +223,9 @@ impl Iterator for Tokens<'_> {
         let s = self.syntax;
         let kind = match b {
             _ if b.is_ascii_whitespace() => self.space(),
-            b'-' if next == Some(b'-')
-                && (!s.dashes_need_space
-                    || self
-                        .src
-                        .get(start + 2)
-                        .is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_control())) =>
-            {
-                self.line_comment()
-            }
+            // MySQL's server wants blank space after `--`, but a `--x` line reads as a
+            // comment in every dialect here: the scans that read all three agree on it.
+            b'-' if next == Some(b'-') => self.line_comment(),
             b'#' if s.hash_comments => self.line_comment(),
             b'/' if next == Some(b'*') => self.block_comment(),
             b'\'' => self.quoted(b'\'', b'\'', s.backslash_strings, Kind::Str),
@@ -459,26 +448,19 @@ mod tests {
             "/*M!100100 SET @x = 1 */",
             &[(Executable, "/*M!100100 SET @x = 1 */")],
         );
-        // `"…"` is a string there, with its escapes; `--` comments only before a space.
+        // `"…"` is a string there, with its escapes.
         check(
             Dialect::Mysql,
-            "VALUES (\"dq; \\\" x\"); SELECT v--1 -- a comment",
+            "VALUES (\"dq; \\\" x\"); -- a comment",
             &[
                 (Word, "VALUES"),
                 (Punct, "("),
                 (Str, "\"dq; \\\" x\""),
                 (Punct, ")"),
                 (Punct, ";"),
-                (Word, "SELECT"),
-                (Word, "v"),
-                (Punct, "-"),
-                (Punct, "-"),
-                (Word, "1"),
                 (Comment, "-- a comment"),
             ],
         );
-        check(Dialect::Mysql, "x --\n", &[(Word, "x"), (Comment, "--")]);
-        check(Dialect::Postgres, "v--1", &[(Word, "v"), (Comment, "--1")]);
         // On PostgreSQL `#` is an operator, a backtick is punctuation, `/*!` a comment.
         check(
             Dialect::Postgres,

@@ -201,6 +201,11 @@ mod tests {
             found("CREATE TABLE a (id INT);\nCOMMIT;\nINSERT INTO a VALUES (1);"),
             [("COMMIT".to_owned(), 2)]
         );
+        // A `--x` comment (no space) is a comment in every reading, MySQL's too.
+        assert_eq!(
+            found("CREATE TABLE a (id INT);\n--commit the table\nCOMMIT;\nCREATE TABLE b (id INT);"),
+            [("COMMIT".to_owned(), 3)]
+        );
         assert_eq!(
             found("BEGIN;\nSELECT 1;\nEND;"),
             [("BEGIN".to_owned(), 1), ("END".to_owned(), 3)]
