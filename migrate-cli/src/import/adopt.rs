@@ -81,7 +81,12 @@ pub(crate) async fn adopt(
                 ));
                 Ok(())
             }
-            _ => Err(CliError::Refused(format!(
+            // The script of nothing to record, saying why.
+            true => {
+                print!("-- Already adopted: the history records {head}, as {name}'s table does; nothing to record.\n");
+                Ok(())
+            }
+            false => Err(CliError::Refused(format!(
                 "the history table already records this database at {}, and `{table}` says {head}: it was adopted before, and migrate has run on it since; nothing was changed",
                 ours.join(", ")
             ))),

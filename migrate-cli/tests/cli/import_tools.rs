@@ -101,6 +101,9 @@ fn adopted(cwd: &Path, tool: &str, url: &str) {
     let up = crate::support::run(&mut migrate(cwd), &["upgrade", "head", "--database-url", url]);
     let said = format!("{}{}", up.stdout, up.stderr);
     assert!(up.code == 0 && !said.contains("Running upgrade"), "a no-op: {said}");
+    // Asked again for its script: there is nothing left to record, and it says so.
+    let again = ok(&mut migrate(cwd), &["adopt", tool, "--sql", "--database-url", url]);
+    assert!(again.contains("-- Already adopted"), "{again}");
 }
 
 const USERS: &str = "CREATE TABLE users (\n    id INTEGER PRIMARY KEY,\n    name TEXT NOT NULL\n);\n";
