@@ -12,17 +12,13 @@ use migrate::{Error, Migration, MigrationParts, Migrations};
 /// `n` migrations of a table, an index and a row each, the one at `failing`
 /// (if any) failing on its second statement.
 fn chain(n: usize, failing: Option<usize>) -> Migrations {
-    chain_with(n, failing.map(|i| (i, format!("INSERT INTO missing_{i} VALUES (1);"))))
-}
-
-/// [`chain`], the one at `failing.0` with `failing.1` as its second statement.
-fn chain_with(n: usize, failing: Option<(usize, String)>) -> Migrations {
     let list = (0..n)
         .map(|i| {
             let id = format!("r{i:05}");
-            let second = match &failing {
-                Some((at, bad)) if *at == i => bad.clone(),
-                _ => format!("CREATE INDEX t_{i}_v ON t_{i} (v);"),
+            let second = if Some(i) == failing {
+                format!("INSERT INTO missing_{i} VALUES (1);")
+            } else {
+                format!("CREATE INDEX t_{i}_v ON t_{i} (v);")
             };
             Migration::new(MigrationParts {
                 revision: id.clone(),
@@ -271,17 +267,47 @@ async fn postgres_a_failure_at_the_first_migration_of_a_run_keeps_nothing_and_th
 /// transaction. The batch goes again without it, and it is named, whether it
 /// is in the run's first batch (whose request begins the transaction) or in
 /// a later one (past the first thousand).
+///
+/// The migrations make one small table each but past the first thousand
+/// (the second batch's), so that the run's one transaction holds few locks
+/// beside the other tests' thousand-table runs (the server's lock table is shared).
 #[tokio::test]
 async fn postgres_a_syntax_error_in_a_batch_names_its_migration_and_keeps_those_before() {
+    let list = |n: usize, failing: Option<usize>| {
+        let steps = (0..n).map(|i| {
+            let id = format!("r{i:05}");
+            let upgrade = match failing {
+                Some(f) if f == i => "SELECT 1\nSELECT 2;".to_owned(),
+                _ if i % 100 == 0 || i >= 1_000 => format!("CREATE TABLE t_{i} (id integer PRIMARY KEY);"),
+                _ => format!("SELECT {i};"),
+            };
+            Migration::new(MigrationParts {
+                revision: id.clone(),
+                down_revisions: (i > 0).then(|| format!("r{:05}", i - 1)).into_iter().collect(),
+                message: format!("step {i}"),
+                upgrade,
+                file: format!("migrations/{id}_step.sql"),
+                ..Default::default()
+            })
+        });
+        Migrations::new(steps.collect()).unwrap()
+    };
     for (n, failing) in [(50, 0), (120, 57), (1_010, 1_003)] {
         let Some(db) = db::fresh().await else { return };
-        let list = chain_with(n, Some((failing, "SELECT 1\nSELECT 2;".to_owned())));
-        let (revision, applied, source) = rolled_back(list.upgrade(&db.pool, "head").await.unwrap_err());
+        let (revision, applied, source) =
+            rolled_back(list(n, Some(failing)).upgrade(&db.pool, "head").await.unwrap_err());
         assert_eq!(revision, format!("r{failing:05}"), "{source}");
         assert_eq!(applied.len(), failing, "the ones before it are kept");
         assert!(source.contains("syntax error"), "{source}");
         assert_eq!(applied_ms(&db.pool).await.len(), failing);
-        let fixed = chain(n, None);
+        if failing > 0 {
+            let kept: Option<String> = migrate::sqlx::query_scalar("SELECT to_regclass('t_0')::text")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+            assert_eq!(kept.as_deref(), Some("t_0"), "what ran before it is there");
+        }
+        let fixed = list(n, None);
         let report = fixed.upgrade(&db.pool, "head").await.unwrap();
         assert_eq!(report.steps.len(), n - failing);
         fixed.verify(&db.pool).await.unwrap();
