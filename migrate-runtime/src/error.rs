@@ -88,11 +88,12 @@ pub enum Error {
     },
 
     /// A migration failed, and SQLite ended the run's transaction with it
-    /// (a trigger's `RAISE(ROLLBACK, …)`, an `OR ROLLBACK` conflict clause):
+    /// (a trigger's `RAISE(ROLLBACK, …)`, an `OR ROLLBACK` conflict clause, a
+    /// full disk):
     /// the migration and everything the run did since its last commit are
     /// rolled back. `applied` is what the history table still holds of the run.
     #[error(
-        "{direction} of revision `{revision}` ({file}) failed: {}; SQLite rolled back the run's whole transaction with it (a trigger's `RAISE(ROLLBACK, …)`, or an `OR ROLLBACK` conflict clause), so nothing this run did since its last commit is kept: {}; to fail the statement alone, use `RAISE(ABORT, …)` or `OR ABORT`",
+        "{direction} of revision `{revision}` ({file}) failed: {}; SQLite rolled back the run's whole transaction with it (as a trigger's `RAISE(ROLLBACK, …)` or an `OR ROLLBACK` conflict clause does, or SQLite itself on a full disk or an I/O error), so nothing this run did since its last commit is kept: {}; if the migration asks for that rollback, use `RAISE(ABORT, …)` or `OR ABORT`, which fail the statement alone",
         db_message(.source),
         applied_note(.applied)
     )]

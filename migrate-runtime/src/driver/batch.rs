@@ -55,9 +55,9 @@ pub(crate) async fn apply_batch(
     }
     if let (Some(error), Some(step)) = (&ran.failure, steps.get(ran.took.len())) {
         tracing::debug!(
-            revision = step.migration.revision(),
-            error = %crate::vars::redacted(error),
-            "a migration failed in a batch and was rolled back; running it the usual way"
+            from = step.migration.revision(),
+            first_failure = %crate::vars::redacted(error),
+            "a batch stopped at a failure and was rolled back to the migrations it keeps; the rest runs the usual way"
         );
     }
     Some((ran.took, ran.failure))

@@ -651,9 +651,9 @@ async fn failed_step(conn: &mut dyn Backend, s: &Settings, m: &Migration, mut e:
 }
 
 /// Whether `m` runs inside the run's transaction (SQLite's: the lock), not in
-/// one of its own or none.
+/// one of its own or none (a backfill commits batch by batch).
 fn in_run_transaction(m: &Migration) -> bool {
-    !m.no_transaction() && !m.directives().foreign_keys_off
+    !m.no_transaction() && !m.directives().foreign_keys_off && m.backfill().is_none()
 }
 
 /// `failed`, a step's failure after which the database ended the run's

@@ -36,7 +36,7 @@ pub(super) fn columns(w: &mut Writer<'_>, t: &TableDiff<'_>) {
 }
 
 /// A column whose generation changes. Made plain, it keeps its values in
-/// place where the server can (PostgreSQL's `DROP EXPRESSION`, MySQL's
+/// place where the server can (PostgreSQL's `DROP EXPRESSION` and MySQL's
 /// `MODIFY` of a stored column: the rest of the change follows, `true`),
 /// else it is added again and filled from the expression it had; given a new
 /// generation, it is dropped and added again (no server changes an
@@ -52,7 +52,8 @@ fn generation_change(w: &mut Writer<'_>, t: &TableDiff<'_>, b: &Column, a: &Colu
             .is_some_and(|g| g.to_ascii_uppercase().ends_with("STORED"))
     };
     match (w.d, &a.generated) {
-        (Dialect::Postgres, None) => {
+        // A stored column's values stay (PostgreSQL 13 and later); a virtual one (18) has none.
+        (Dialect::Postgres, None) if stored(b) => {
             let sql = w.alter(table, &format!("ALTER COLUMN {col} DROP EXPRESSION"));
             w.push(sql);
             return true;
