@@ -84,9 +84,9 @@ pub(crate) async fn read(conn: &mut dyn Backend, exclude: &[String]) -> Result<S
 ///
 /// Every statement is read before any runs ([`migrate_core::schema::script`]):
 /// one that would act beyond this database (another database, the server's
-/// roles, settings or files), write rows (a schema file holds none; through a
-/// foreign table they would go elsewhere) or run SQL from a string is refused
-/// with its line, [`Error::Script`], and nothing runs; client commands and a dump's bookkeeping (its own `CREATE
+/// roles, settings or files) or run SQL from a string is refused with its
+/// line, [`Error::Script`], and nothing runs; rows written (which the
+/// comparison does not read) are not sent; client commands and a dump's bookkeeping (its own `CREATE
 /// DATABASE`/`USE`/`\connect`, owners, privileges) are not sent. The file's
 /// `search_path` (pg_dump sets it empty) does not outlive it on PostgreSQL.
 pub async fn run_script<'c>(db: impl Connect<'c>, sql: &str, file: &str) -> Result<()> {

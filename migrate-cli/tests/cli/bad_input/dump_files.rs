@@ -399,12 +399,14 @@ fn another_database_and_a_role_on_postgres_are_refused_before_anything_runs() {
         (4, "`\\i` is a psql meta-command this tool does not run".to_owned()),
         (5, "`\"dblink_exec\"(…)` acts on the server or beyond it".to_owned()),
         (6, "`dblink_send_query(…)` acts on the server or beyond it".to_owned()),
-        (7, "`DELETE` writes rows, and a schema file holds none".to_owned()),
     ] {
         assert!(e.contains(&says), "line {line}: {e}");
         assert!(e.contains(&format!("--> schema.sql:{line}\n")), "line {line}: {e}");
     }
-    assert!(e.contains("error: 6 problems in schema.sql"), "{e}");
+    // Rows are not sent: the comparison does not read them, and through a foreign
+    // table they would be written elsewhere.
+    assert!(!e.contains("schema.sql:7"), "{e}");
+    assert!(e.contains("error: 5 problems in schema.sql"), "{e}");
     let exists = |sql: String| pg.sql(&sql).trim() == "1";
     assert!(exists(format!(
         "SELECT count(*) FROM pg_database WHERE datname = '{other}'"
