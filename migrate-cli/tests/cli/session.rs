@@ -212,15 +212,7 @@ fn a_sqlite_script_stops_at_a_failed_migration_even_without_bail() {
     let script = ok(&mut m(), &["upgrade", "--sql", "--dialect", "sqlite"]);
     // Run as the README's recipe minus -bail: sqlite3 reading the script on stdin.
     let db = cwd.join("app.db");
-    let mut child = std::process::Command::new("sqlite3")
-        .arg(&db)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("sqlite3 runs");
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), script.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = crate::support::program_output("sqlite3", &[db.to_str().unwrap()], Some(&script), &[]);
     assert!(!out.status.success(), "the failed migration fails the script");
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing_table"));
     // The first migration committed; nothing of the second did, not even its first statement.

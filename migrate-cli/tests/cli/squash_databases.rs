@@ -67,15 +67,7 @@ fn a_stamp_below_a_baseline_on_old_rows_is_refused() {
         &["downgrade", "--sql", "--dialect", "sqlite", &format!("{id}:base")],
     );
     let file = old.trim_start_matches("sqlite:").split('?').next().unwrap().to_owned();
-    let mut sqlite3 = std::process::Command::new("sqlite3")
-        .arg(&file)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut sqlite3.stdin.take().unwrap(), script.as_bytes()).unwrap();
-    let out = sqlite3.wait_with_output().unwrap();
+    let out = crate::support::program_output("sqlite3", &[&file], Some(&script), &[]);
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && said.contains("this database ran the revisions the squash baseline"),

@@ -146,6 +146,17 @@ pub fn program(name: &str, args: &[&str], stdin: Option<&str>) -> String {
 
 /// [`program`] with extra environment variables.
 pub fn program_with_env(name: &str, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> String {
+    let out = program_output(name, args, stdin, env);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.trim().is_empty(),
+        "{name} {args:?} failed: {stderr}"
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs `name ARGS` with `stdin` and `env`: what it did, whatever its exit.
+pub fn program_output(name: &str, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> std::process::Output {
     use std::io::Write;
     let mut child = std::process::Command::new(name)
         .args(args)
@@ -158,13 +169,7 @@ pub fn program_with_env(name: &str, args: &[&str], stdin: Option<&str>, env: &[(
     let mut input = child.stdin.take().unwrap();
     input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
     drop(input);
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stderr.trim().is_empty(),
-        "{name} {args:?} failed: {stderr}"
-    );
-    String::from_utf8(out.stdout).unwrap()
+    child.wait_with_output().unwrap()
 }
 
 /// The scenario suite's database helpers, shared rather than copied: a
