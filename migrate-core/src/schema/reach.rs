@@ -55,7 +55,8 @@ const SESSION_USER: &str =
 const EXTENSION_COMMENT: &str =
     "a comment on an extension, which only the extension's owner may set and the comparison does not read";
 const SQLITE_OWN: &str = "SQLite's own table, which SQLite makes itself when it needs it";
-const ROWS: &str = "rows, which the comparison does not read (through a foreign table they would be written in another database)";
+const ROWS: &str =
+    "rows, which the comparison does not read (through a foreign table they would be written in another database)";
 
 /// A statement's tokens with their keys: a word upper-cased, punctuation as
 /// it is, anything quoted empty (never a keyword).
