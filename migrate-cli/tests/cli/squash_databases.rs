@@ -338,6 +338,9 @@ fn a_second_squash_names_the_innermost_release_and_point() {
 
     let said = on_fails(cwd, &inside, &["upgrade"], 5);
     assert!(said.contains("upgrade it to `c` with v1.0"), "{said}");
+    // A replica waiting for this build's revisions is told at once: none of its runs can move it.
+    let said = on_fails(cwd, &inside, &["wait", "--timeout", "5m"], 5);
+    assert!(said.contains("upgrade it to `c` with v1.0"), "{said}");
     let said = on_fails(cwd, &at_first, &["upgrade"], 5);
     assert!(said.contains("upgrade it to `n` with v2.0"), "{said}");
     // Each named release takes the database to the point named; then this one runs o.

@@ -27,6 +27,15 @@ impl<'m> Run<'m> {
                     Vec::new()
                 };
                 let status = self.status_of(&graph, &rows)?;
+                // Stopped inside revisions a squash replaced: only the release that
+                // has them can move it, so no run of this build ever will.
+                if status
+                    .problems
+                    .iter()
+                    .any(|p| matches!(p, migrate_core::history::HistoryProblem::InsideSquash { .. }))
+                {
+                    return Err(Error::History(status.problems));
+                }
                 let missing = status.pending;
                 if missing.is_empty() {
                     // What a start-up of this build would accept: checksums, and
