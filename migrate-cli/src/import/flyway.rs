@@ -228,7 +228,9 @@ fn text(src: &Source, rel: &str) -> Result<String, CliError> {
 fn no_transaction(src: &Source, rel: &str) -> Result<bool, CliError> {
     let conf = format!("{rel}.conf");
     if !src.exists(&conf) {
-        return Ok(false);
+        // Without a setting, Flyway runs a migration of only statements that
+        // cannot run in a transaction (`CREATE INDEX CONCURRENTLY`) outside one.
+        return Ok(super::outside_a_transaction_only(&src.read(rel)?));
     }
     let text = src.read(&conf)?;
     for (i, line) in text.lines().enumerate() {

@@ -4,7 +4,9 @@
 //! skips them, and a migration for another engine (`.up.json`) is refused.
 //! golang-migrate runs each file as it is, in no transaction of its own: a
 //! file that opens its own (`BEGIN; … COMMIT;`) is refused by the read-back,
-//! naming the statement. Its `schema_migrations` stores no checksum.
+//! naming the statement; a migration whose files are one statement each, one
+//! of them a statement PostgreSQL runs only outside a transaction (`CREATE
+//! INDEX CONCURRENTLY`), runs outside one (`-- migrate:no-transaction`). Its `schema_migrations` stores no checksum.
 
 use super::{Imported, Source, digits, in_order, numeric};
 use crate::error::CliError;
@@ -58,6 +60,13 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
             return Err(src.refuse(&file, None, "a down migration with no up migration of its version"));
         };
         up.down = Some(src.read(&file)?);
+    }
+    for m in found.values_mut() {
+        // golang-migrate sends a file in no transaction of its own: one that is one
+        // statement PostgreSQL runs only outside a transaction runs so here too.
+        let sections = std::iter::once(m.up.as_str()).chain(m.down.as_deref());
+        let each_one = sections.clone().all(|sql| src.one_statement(sql));
+        m.no_transaction = each_one && sections.into_iter().any(super::outside_a_transaction_only);
     }
     let list: Vec<Imported> = found.into_values().collect();
     in_order(src, list, |m| {

@@ -165,6 +165,25 @@ pub(crate) fn numeric(v: &str) -> (usize, &str) {
 }
 
 /// Whether `v` is a non-empty run of ASCII digits.
+/// Whether every statement of `sql` is one PostgreSQL runs only outside a
+/// transaction (`CREATE`/`DROP INDEX CONCURRENTLY`, `REINDEX … CONCURRENTLY`,
+/// `VACUUM`): a file of only these runs outside one in the tools that find
+/// it so (golang-migrate sends a one-statement file as it is; Flyway detects them).
+pub(crate) fn outside_a_transaction_only(sql: &str) -> bool {
+    let statements = migrate_core::sql::statements(sql, migrate_core::Dialect::Postgres);
+    !statements.is_empty()
+        && statements.iter().all(|st| {
+            let words: Vec<String> = migrate_core::sql::lex::code(st.text, migrate_core::Dialect::Postgres)
+                .iter()
+                .take(6)
+                .map(|t| t.text.to_ascii_uppercase())
+                .collect();
+            let first = words.first().map(String::as_str).unwrap_or("");
+            first == "VACUUM"
+                || (matches!(first, "CREATE" | "DROP" | "REINDEX") && words.iter().any(|w| w == "CONCURRENTLY"))
+        })
+}
+
 pub(crate) fn digits(v: &str) -> bool {
     !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())
 }

@@ -3,7 +3,8 @@
 //! `embed.go`, an editor's backup beside a Flyway migration, a file named
 //! in any script), a dbmate marker only at the start of its line (one
 //! indented in a string is the string's),
-//! refinery's `int8-versions`, golang-migrate's version 0.
+//! refinery's `int8-versions`, golang-migrate's version 0, an index built
+//! concurrently outside a transaction.
 
 use crate::import_tools::{import, imported, write};
 use crate::support::{migrate, ok};
@@ -94,4 +95,37 @@ fn files_the_tools_pass_by_and_versions_they_take() {
     let (first, _) = imported(&cwd, "golang-migrate", "0");
     let (_, second) = imported(&cwd, "golang-migrate", "1");
     assert!(second.contains(&format!("-- down_revision: {first}")), "{second}");
+}
+
+/// A one-statement `CREATE INDEX CONCURRENTLY` file: golang-migrate sends it
+/// in no transaction, and Flyway runs such a migration outside one; the
+/// revision is `-- migrate:no-transaction`, where a transaction would refuse it.
+#[test]
+fn an_index_built_concurrently_runs_outside_a_transaction_as_the_tools_run_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let golang = tmp.path().join("golang_project");
+    write(
+        &golang.join("m"),
+        &[
+            ("1_t.up.sql", "CREATE TABLE t (id INT);\n"),
+            ("2_idx.up.sql", "CREATE INDEX CONCURRENTLY t_id ON t (id);\n"),
+            ("2_idx.down.sql", "DROP INDEX CONCURRENTLY t_id;\n"),
+        ],
+    );
+    import(&golang, "golang-migrate", "m");
+    let (_, index) = imported(&golang, "golang-migrate", "2");
+    assert!(index.contains("-- migrate:no-transaction"), "{index}");
+    let (_, table) = imported(&golang, "golang-migrate", "1");
+    assert!(!table.contains("-- migrate:no-transaction"), "{table}");
+    let flyway = tmp.path().join("flyway_project");
+    write(
+        &flyway.join("sql"),
+        &[
+            ("V1__t.sql", "CREATE TABLE t (id INT);\n"),
+            ("V2__idx.sql", "CREATE INDEX CONCURRENTLY t_id ON t (id);\n"),
+        ],
+    );
+    import(&flyway, "flyway", "sql");
+    let (_, index) = imported(&flyway, "flyway", "2");
+    assert!(index.contains("-- migrate:no-transaction"), "{index}");
 }
