@@ -34,10 +34,7 @@ impl<'m> Run<'m> {
     async fn applied_at_start(&self, session: &mut Session<'_>) -> Result<Vec<bool>> {
         let conn = session.conn.backend();
         let s = conn.prepare(&self.settings).await?;
-        if !conn.table_exists(&s).await? {
-            return Ok(vec![false; self.migrations.len()]);
-        }
-        let rows = conn.read_rows(&s, None).await?;
+        let rows = crate::driver::read_if_present(conn, &s).await?;
         self.check(&self.graph()?, &rows)
     }
 

@@ -139,6 +139,15 @@ pub(crate) async fn create_and_read(conn: &mut dyn Backend, s: &Settings) -> Res
     }
 }
 
+/// The history rows, read without changing anything: none while the table
+/// does not exist.
+pub(crate) async fn read_if_present(conn: &mut dyn Backend, s: &Settings) -> Result<Vec<HistoryRow>> {
+    if !conn.table_exists(s).await? {
+        return Ok(Vec::new());
+    }
+    conn.read_rows(s, None).await
+}
+
 /// How many statements of `revision` the history row says completed (0 without a row).
 pub(crate) async fn progress(conn: &mut dyn Backend, s: &Settings, revision: &str) -> Result<usize> {
     Ok(row_progress(conn, s, revision).await?.unwrap_or(0))

@@ -670,10 +670,8 @@ async fn run_rolled_back(conn: &mut dyn Backend, s: &Settings, failed: Error, re
     else {
         return failed;
     };
-    let rows = match conn.table_exists(s).await {
-        Ok(true) => conn.read_rows(s, None).await.unwrap_or_default(),
-        _ => Vec::new(),
-    };
+    // Read as well as the connection allows: the failure is what the caller hears of.
+    let rows = driver::read_if_present(conn, s).await.unwrap_or_default();
     let recorded = |r: &str| rows.iter().any(|row| row.revision == r && row.state == State::Applied);
     report.steps.retain(|step| match step.direction {
         Direction::Upgrade => recorded(&step.revision),

@@ -141,10 +141,7 @@ impl<'m> Run<'m> {
             let conn = handle.backend();
             let s = self.settings.clone();
             let s = conn.prepare(&s).await?;
-            if !conn.table_exists(&s).await? {
-                return Ok(Vec::new());
-            }
-            conn.read_rows(&s, None).await
+            driver::read_if_present(conn, &s).await
         })
     }
 

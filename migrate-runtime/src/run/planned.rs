@@ -21,10 +21,7 @@ impl<'m> Run<'m> {
             let mut handle = connect.await?;
             let conn = handle.backend();
             let s = conn.prepare(&self.settings).await?;
-            let rows = match conn.table_exists(&s).await? {
-                true => conn.read_rows(&s, None).await?,
-                false => Vec::new(),
-            };
+            let rows = driver::read_if_present(conn, &s).await?;
             let graph = self.graph()?;
             let applied = self.check(&graph, &rows)?;
             let mut plan = plan::upgrade(&graph, &applied, &target)?;

@@ -139,10 +139,7 @@ impl<'m> Run<'m> {
             // No database selected: making the copy says so.
             return Ok(());
         };
-        let rows = match conn.table_exists(s).await? {
-            true => conn.read_rows(s, None).await?,
-            false => Vec::new(),
-        };
+        let rows = driver::read_if_present(conn, s).await?;
         let applied = self.check(graph, &rows)?;
         let mut plan = plan::upgrade(graph, &applied, target)?;
         self.hold_back(graph, &mut plan);

@@ -21,11 +21,7 @@ impl<'m> Run<'m> {
                 if conn.read_digest(&s).await.as_deref() == Some(self.migrations.applied_digest()) {
                     return Ok(());
                 }
-                let rows = if conn.table_exists(&s).await? {
-                    conn.read_rows(&s, None).await?
-                } else {
-                    Vec::new()
-                };
+                let rows = driver::read_if_present(conn, &s).await?;
                 let status = self.status_of(&graph, &rows)?;
                 // Stopped inside revisions a squash replaced: only the release that
                 // has them can move it, so no run of this build ever will.
