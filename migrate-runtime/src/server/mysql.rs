@@ -19,14 +19,8 @@ impl Engine for MySql {
     fn open<'a>(&self, url: &'a str, options: &'a OpenOptions) -> BoxFuture<'a, Result<Database, Error>> {
         Box::pin(async move {
             let parsed = server_reading(url.parse().map_err(url_error(url))?);
-            let as_the_server_reads = MySqlPoolOptions::new().after_connect(|conn, _| {
-                Box::pin(async move {
-                    sqlx::raw_sql(crate::driver::logged(WITHOUT_IGNORE_SPACE))
-                        .execute(conn)
-                        .await?;
-                    Ok(())
-                })
-            });
+            let as_the_server_reads =
+                MySqlPoolOptions::new().after_connect(|conn, _| Box::pin(without_ignore_space(conn)));
             let pool = reached_pool(url, parsed, as_the_server_reads, options.timeout()).await?;
             Ok(Database::new(Dialect::Mysql, pool))
         })
@@ -38,10 +32,7 @@ impl Engine for MySql {
             let mut conn = MySqlConnection::connect_with(&options)
                 .await
                 .map_err(connect_error(url))?;
-            sqlx::raw_sql(crate::driver::logged(WITHOUT_IGNORE_SPACE))
-                .execute(&mut conn)
-                .await
-                .map_err(connect_error(url))?;
+            without_ignore_space(&mut conn).await.map_err(connect_error(url))?;
             Ok(Box::new(MySqlServer {
                 conn,
                 url: url.to_owned(),
@@ -62,8 +53,10 @@ fn server_reading(options: MySqlConnectOptions) -> MySqlConnectOptions {
 /// sqlx's handshake asks for `IGNORE_SPACE`, which makes every built-in
 /// function's name a reserved word (`CREATE TABLE count (…)` fails): the
 /// session's `sql_mode` without it, as the `mysql` client's is.
-const WITHOUT_IGNORE_SPACE: &str =
-    "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',IGNORE_SPACE,', ','))";
+async fn without_ignore_space(conn: &mut MySqlConnection) -> Result<(), sqlx::Error> {
+    let sql = "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',IGNORE_SPACE,', ','))";
+    sqlx::raw_sql(crate::driver::logged(sql)).execute(conn).await.map(drop)
+}
 
 /// A connection to a MySQL or MariaDB server.
 struct MySqlServer {
