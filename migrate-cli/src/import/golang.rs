@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 /// A version as golang-migrate's `uint64` reads it: leading zeros dropped, `0` kept.
 fn number(version: &str) -> &str {
-    match version.trim_start_matches('0') {
+    match numeric(version).1 {
         "" => "0",
         v => v,
     }

@@ -164,26 +164,25 @@ pub(crate) fn numeric(v: &str) -> (usize, &str) {
     (v.len(), v)
 }
 
-/// Whether `v` is a non-empty run of ASCII digits.
 /// Whether every statement of `sql` is one PostgreSQL runs only outside a
-/// transaction (`CREATE`/`DROP INDEX CONCURRENTLY`, `REINDEX … CONCURRENTLY`,
-/// `VACUUM`): a file of only these runs outside one in the tools that find
-/// it so (golang-migrate sends a one-statement file as it is; Flyway detects them).
+/// transaction (the lint's `concurrently-in-transaction` statements, and
+/// `VACUUM`): a file of only these runs outside one in the tools that find it
+/// so (golang-migrate sends a one-statement file as it is; Flyway detects them).
 pub(crate) fn outside_a_transaction_only(sql: &str) -> bool {
-    let statements = migrate_core::sql::statements(sql, migrate_core::Dialect::Postgres);
+    let pg = migrate_core::Dialect::Postgres;
+    let statements = migrate_core::sql::statements(sql, pg);
+    let vacuum = |text| {
+        migrate_core::sql::lex::code(text, pg)
+            .first()
+            .is_some_and(|t| t.text.eq_ignore_ascii_case("VACUUM"))
+    };
     !statements.is_empty()
-        && statements.iter().all(|st| {
-            let words: Vec<String> = migrate_core::sql::lex::code(st.text, migrate_core::Dialect::Postgres)
-                .iter()
-                .take(6)
-                .map(|t| t.text.to_ascii_uppercase())
-                .collect();
-            let first = words.first().map(String::as_str).unwrap_or("");
-            first == "VACUUM"
-                || (matches!(first, "CREATE" | "DROP" | "REINDEX") && words.iter().any(|w| w == "CONCURRENTLY"))
-        })
+        && statements
+            .iter()
+            .all(|st| migrate_core::lint::only_outside_a_transaction(st.text) || vacuum(st.text))
 }
 
+/// Whether `v` is a non-empty run of ASCII digits.
 pub(crate) fn digits(v: &str) -> bool {
     !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())
 }

@@ -355,6 +355,16 @@ fn accepted(list: &[Migration], config: &Config) -> Result<Vec<bool>, LintError>
     }
 }
 
+/// Whether `statement` is one PostgreSQL runs only outside a transaction
+/// block (`CREATE INDEX CONCURRENTLY`, …: the `concurrently-in-transaction`
+/// rule's statements), which an importer reads as the tools that run such a
+/// file outside one do.
+pub fn only_outside_a_transaction(statement: &str) -> bool {
+    cannot_run_in_transaction(statement)
+        .iter()
+        .any(|(rule, ..)| rule.id == "concurrently-in-transaction")
+}
+
 /// The findings of the statements of a revision's SQL that cannot run in a
 /// transaction, whatever the database (the syntax is PostgreSQL's): each
 /// rule, 1-based line of `sql` and message. For [`crate::format::parse`].
