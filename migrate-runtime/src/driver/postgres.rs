@@ -586,15 +586,15 @@ async fn run_batch(
     // Inside the run's transaction already, the savepoint goes first, in a
     // request of its own: a batch the server cannot parse is refused whole,
     // and aborts the transaction, before any of it runs; it rolls back to this.
-    let mut open = begin.is_some();
-    if !open {
+    let mut opens_savepoint = begin.is_some();
+    if !opens_savepoint {
         let sql = format!("{SEQUENCES_BEFORE};\nSAVEPOINT {BATCH_SAVEPOINT}");
         if let Err(e) = run(conn, sql, "opening a batch's savepoint").await {
             return Some(BatchRun::failed(e.to_string(), None));
         }
     }
     loop {
-        let sent = send_batch(conn, s, (begin.as_deref(), open), &steps[..count], watch).await;
+        let sent = send_batch(conn, s, (begin.as_deref(), opens_savepoint), &steps[..count], watch).await;
         let (kept, error) = match sent {
             Ok(took) => {
                 return Some(BatchRun {
@@ -608,7 +608,7 @@ async fn run_batch(
                 // Nothing ran: the transaction back to the savepoint (kept open
                 // for the next send), or, for the run's first request, none was begun.
                 let back = format!("ROLLBACK TO SAVEPOINT {BATCH_SAVEPOINT}");
-                if !open && run(conn, back, "rolling back a batch to its savepoint").await.is_err() {
+                if !opens_savepoint && run(conn, back, "rolling back a batch to its savepoint").await.is_err() {
                     return Some(BatchRun::failed(failure.unwrap_or(error), begin));
                 }
                 failure.get_or_insert(error);
@@ -652,7 +652,7 @@ async fn run_batch(
         // is shorter than the one before, whatever the count said.
         failure.get_or_insert(error);
         count = kept.min(count - 1);
-        open = true;
+        opens_savepoint = true;
     }
 }
 
@@ -696,12 +696,12 @@ END
 $migrate_sequences$";
 
 /// Sends `steps` as one batch ([`run_batch`]), after `begin` if given, the
-/// sequences' positions and the batch's savepoint first when `open` (else
+/// sequences' positions and the batch's savepoint first when `opens_savepoint` (else
 /// the savepoint is open already): how long each step took, or how it failed.
 async fn send_batch(
     conn: &mut PgConnection,
     s: &Settings,
-    (begin, open): (Option<&str>, bool),
+    (begin, opens_savepoint): (Option<&str>, bool),
     steps: &[BatchStep],
     watch: bool,
 ) -> std::result::Result<Vec<Duration>, Failed> {
@@ -714,12 +714,12 @@ async fn send_batch(
         }
         None => (String::new(), 0),
     };
-    if open {
+    if opens_savepoint {
         text.push_str(SEQUENCES_BEFORE);
         text.push_str(&format!(";\nSAVEPOINT {BATCH_SAVEPOINT};\n"));
     }
     // The BEGIN's statements, the sequences' positions, the savepoint and the mark.
-    let opened = begun + if open { 2 } else { 0 };
+    let opened = begun + if opens_savepoint { 2 } else { 0 };
     let mut before = opened + 1;
     if watch {
         text.push_str(WATCH_CLIENT);
