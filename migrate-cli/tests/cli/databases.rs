@@ -316,7 +316,9 @@ pub(crate) mod mysql {
                  SELECT revision, down_revisions, message, checksum, state, coalesce(error, '') \
                  FROM migrate_history ORDER BY revision; \
                  SELECT trigger_name, action_statement, sql_mode FROM information_schema.triggers \
-                 WHERE trigger_schema = DATABASE() ORDER BY 1",
+                 WHERE trigger_schema = DATABASE() ORDER BY 1; \
+                 SELECT routine_name, routine_type, routine_definition, sql_mode FROM information_schema.routines \
+                 WHERE routine_schema = DATABASE() ORDER BY 1",
             ],
             None,
         )
@@ -341,7 +343,8 @@ pub(crate) mod mysql {
             mysql(url, &[], Some(script));
         };
         // MySQL has no `DROP INDEX name` without `ON table`, which `migrations/` uses.
-        // A trigger's `BEGIN … END` body holds `;`s that the mysql client would split at.
+        // A trigger's `BEGIN … END` body holds `;`s that the mysql client would split at;
+        // `mysql_compound` also holds a migration written with the client's `DELIMITER` lines.
         for folder in [
             "tests/fixtures/linear",
             "tests/fixtures/no_transaction/mysql",

@@ -32,7 +32,7 @@
 use super::reach::{self, Class, DbAct};
 use crate::Dialect;
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Diagnostics};
-use crate::sql::lex::{self, Kind};
+use crate::sql::lex;
 use crate::sql::split::{self, Lines};
 
 /// What happens to one statement of a schema file.
@@ -156,9 +156,7 @@ impl<'a> Reader<'a, '_> {
                 return true;
             }
             Dialect::Mysql => {
-                rest.get(..10)
-                    .is_some_and(|w| w.eq_ignore_ascii_case("delimiter ") || w.eq_ignore_ascii_case("delimiter\t"))
-                    && at_line_start
+                at_line_start && split::delimiter_command(&rest[..self.line_end(start) - start]).is_some()
             }
             Dialect::Sqlite => rest.starts_with('.') && at_line_start,
             Dialect::Postgres => false,
@@ -184,9 +182,9 @@ impl<'a> Reader<'a, '_> {
 
     /// The mysql client's `DELIMITER x` and backslash commands.
     fn mysql_command(&mut self, text: &'a str, line: usize) {
-        if let Some(rest) = text.get(9..).filter(|_| !text.starts_with('\\')) {
-            match rest.split_whitespace().next() {
-                Some(delimiter) if !delimiter.contains('\\') => {
+        if let Some(command) = split::delimiter_command(text) {
+            match command {
+                Some(delimiter) => {
                     self.delimiter = delimiter;
                     self.step(text, line, Action::Skip(CLIENT));
                 }
@@ -251,11 +249,7 @@ impl<'a> Reader<'a, '_> {
             let delimiter = self.delimiter;
             // As the mysql client does: anywhere outside quotes and comments (`END$$` too).
             lex::tokens(rest, self.dialect)
-                .find_map(|t| match t.kind {
-                    Kind::Punct if rest[t.start..].starts_with(delimiter) => Some(t.start),
-                    Kind::Word => t.text(rest).find(delimiter).map(|k| t.start + k),
-                    _ => None,
-                })
+                .find_map(|t| split::delimiter_at(rest, t, delimiter))
                 .map_or((rest.len(), rest.len()), |at| (at, at + delimiter.len()))
         };
         let text = rest[..end].trim_end();

@@ -250,6 +250,12 @@ impl Iterator for Tokens<'_> {
 }
 
 impl Tokens<'_> {
+    /// Goes on reading at byte `pos` of the text (a reader that consumed a
+    /// stretch of it itself, such as a client's command line).
+    pub(crate) fn resume_at(&mut self, pos: usize) {
+        self.pos = pos.min(self.src.len());
+    }
+
     fn space(&mut self) -> Kind {
         while self.src.get(self.pos).is_some_and(u8::is_ascii_whitespace) {
             self.pos += 1;

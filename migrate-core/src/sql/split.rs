@@ -9,8 +9,14 @@
 //! dollar-quoted body (the lexer's business), nor in the `BEGIN … END` body
 //! of a trigger, procedure or SQL-standard function (this module's). The
 //! text is never rewritten: each statement is a slice of the input.
+//!
+//! On MySQL the `mysql` client's `DELIMITER x` line is read as that client
+//! reads it, since migrations written for it hold such lines around their
+//! routines and triggers: the line itself is no statement, and until the next
+//! one statements end at `x` (anywhere outside quotes and comments, `END$$`
+//! too) and `;` splits nothing.
 
-use super::lex::{Kind, Tokens, tokens};
+use super::lex::{Kind, Token, Tokens, tokens};
 use crate::Dialect;
 
 /// One statement of a migration.
@@ -119,18 +125,51 @@ pub fn commits_implicitly(statement: &str) -> bool {
 /// The statements of a text as byte ranges, each with whether a `;` ended it.
 struct Splitter<'a> {
     sql: &'a str,
+    dialect: Dialect,
     tokens: Tokens<'a>,
     /// Where the next statement's text starts.
     start: usize,
+    /// The mysql client's delimiter: `;` until a `DELIMITER` line sets another.
+    delimiter: &'a str,
 }
 
 impl<'a> Splitter<'a> {
     fn new(sql: &'a str, dialect: Dialect) -> Self {
         Splitter {
             sql,
+            dialect,
             tokens: tokens(sql, dialect),
             start: 0,
+            delimiter: ";",
         }
+    }
+
+    /// Reads a `DELIMITER x` line starting at token `t` (the first of a
+    /// statement), if one does on MySQL: the delimiter changes and reading goes
+    /// on after the line. A line that names no usable delimiter is left to be
+    /// sent, so that the server's error names it.
+    fn delimiter_line(&mut self, t: Token) -> bool {
+        if self.dialect != Dialect::Mysql || t.kind != Kind::Word {
+            return false;
+        }
+        let line_start = self.sql[..t.start].rfind('\n').map_or(0, |k| k + 1);
+        if !self.sql[line_start..t.start].trim().is_empty() {
+            return false;
+        }
+        let end = self.sql[t.start..].find('\n').map_or(self.sql.len(), |k| t.start + k);
+        let Some(Some(delimiter)) = delimiter_command(&self.sql[t.start..end]) else {
+            return false;
+        };
+        self.delimiter = delimiter;
+        self.start = end;
+        self.tokens.resume_at(end);
+        true
+    }
+
+    /// Where the delimiter set by a `DELIMITER` line starts in token `t`, if
+    /// it does: at a punctuation token, or inside a word (`END$$`).
+    fn delimiter_in(&self, t: Token) -> Option<usize> {
+        delimiter_at(self.sql, t, self.delimiter)
     }
 
     /// Whether the word after blank space closes a block that was not
@@ -170,7 +209,20 @@ impl Iterator for Splitter<'_> {
         let mut block = Block::default();
         let mut has_code = false;
         while let Some(t) = self.tokens.next() {
-            if t.kind == Kind::Punct && t.text(self.sql) == ";" && block.depth == 0 {
+            if !has_code && self.delimiter_line(t) {
+                continue;
+            }
+            if self.delimiter != ";" && !t.kind.is_blank() {
+                if let Some(at) = self.delimiter_in(t) {
+                    let next = at + self.delimiter.len();
+                    self.tokens.resume_at(next);
+                    let from = std::mem::replace(&mut self.start, next);
+                    if has_code || at > t.start {
+                        return Some((from, at, true));
+                    }
+                    continue;
+                }
+            } else if t.kind == Kind::Punct && t.text(self.sql) == ";" && block.depth == 0 {
                 let from = std::mem::replace(&mut self.start, t.end);
                 if has_code {
                     return Some((from, t.start, true));
@@ -190,6 +242,28 @@ impl Iterator for Splitter<'_> {
         }
         let from = std::mem::replace(&mut self.start, self.sql.len());
         has_code.then_some((from, self.sql.len(), false))
+    }
+}
+
+/// The mysql client's `DELIMITER x` command, if `line` (from its first word
+/// to the end of its line) is one: `Some(Some(x))`, or `Some(None)` when it
+/// names no delimiter the client takes (none, or one with a backslash).
+pub(crate) fn delimiter_command(line: &str) -> Option<Option<&str>> {
+    let (word, rest) = line.split_at_checked(9)?;
+    if !word.eq_ignore_ascii_case("delimiter") || !rest.starts_with([' ', '\t']) {
+        return None;
+    }
+    Some(rest.split_whitespace().next().filter(|d| !d.contains('\\')))
+}
+
+/// Where `delimiter` starts in token `t` of `sql`, as the mysql client finds
+/// it: at a punctuation token (`;;`, `//`), or inside a word (`END$$`); never
+/// in a quote or a comment.
+pub(crate) fn delimiter_at(sql: &str, t: Token, delimiter: &str) -> Option<usize> {
+    match t.kind {
+        Kind::Punct if sql[t.start..].starts_with(delimiter) => Some(t.start),
+        Kind::Word => t.text(sql).find(delimiter).map(|k| t.start + k),
+        _ => None,
     }
 }
 
@@ -360,6 +434,56 @@ mod tests {
             Dialect::Sqlite,
             "BEGIN; SELECT 1; COMMIT;",
             &["BEGIN", "SELECT 1", "COMMIT"],
+        );
+    }
+
+    /// A migration written for the `mysql` client: its `DELIMITER` lines are
+    /// the client's, and the statements between them end where the client
+    /// ends them (checked against the client itself by the offline-script
+    /// parity test).
+    #[test]
+    fn mysql_delimiter_lines() {
+        let procedure = "CREATE PROCEDURE p(IN k INT)\nBEGIN\n  UPDATE t SET n = n + 1 WHERE id = k;\n  SELECT 'a;$$' /* ;; */;\nEND";
+        let function = "CREATE FUNCTION f() RETURNS INT DETERMINISTIC\nBEGIN\n  RETURN 1;\nEND";
+        let sql = format!(
+            "CREATE TABLE t (id INT);\nDELIMITER $$\n{procedure}$$\n$$\ndelimiter\t;;  \n{function};;\nSELECT 1;;SELECT 2;;\nDELIMITER ;\nCALL p(1);\nSELECT 3"
+        );
+        let got: Vec<(&str, usize)> = statements(&sql, Dialect::Mysql)
+            .iter()
+            .map(|s| (s.text, s.line))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("CREATE TABLE t (id INT)", 1),
+                (procedure, 3),
+                (function, 10),
+                ("SELECT 1", 14),
+                ("SELECT 2", 14),
+                ("CALL p(1)", 16),
+                ("SELECT 3", 17),
+            ]
+        );
+        assert!(needs_terminator(&sql, Dialect::Mysql));
+        assert!(!needs_terminator("DELIMITER //\nSELECT 1 //\n", Dialect::Mysql));
+        // Only a line's first word, at the start of a statement, is the command;
+        // elsewhere, and in other dialects, `delimiter` is a name.
+        check(
+            Dialect::Mysql,
+            "SELECT delimiter FROM t; SELECT 1;\n  DELIMITER //\nSELECT 2; SELECT 3//",
+            &["SELECT delimiter FROM t", "SELECT 1", "SELECT 2; SELECT 3"],
+        );
+        check(
+            Dialect::Postgres,
+            "DELIMITER //\nSELECT 1;",
+            &["DELIMITER //\nSELECT 1"],
+        );
+        // A line naming no delimiter the client takes is sent, for the server to refuse at its line.
+        check(Dialect::Mysql, "DELIMITER\nSELECT 1;", &["DELIMITER\nSELECT 1"]);
+        check(
+            Dialect::Mysql,
+            "DELIMITER \\\\\nSELECT 1;",
+            &["DELIMITER \\\\\nSELECT 1"],
         );
     }
 
