@@ -325,6 +325,37 @@ pub(crate) mod mysql {
         .replace('\t', "|")
     }
 
+    /// MariaDB's anonymous block (`BEGIN NOT ATOMIC … END`, conditional DDL
+    /// and loops) is one statement, and no transaction control: online and
+    /// offline alike.
+    #[test]
+    fn mariadb_anonymous_blocks_run_whole_online_and_offline() {
+        let server = server();
+        let version = match std::panic::catch_unwind(|| mysql(&server, &["-N", "-B", "-e", "SELECT VERSION()"], None)) {
+            Ok(version) => version,
+            Err(e) => return unavailable("MariaDB", &server, format!("{e:?}")),
+        };
+        if !version.contains("MariaDB") {
+            return unavailable("MariaDB", &server, format!("the server is MySQL {}", version.trim()));
+        }
+        let folder = "tests/fixtures/mariadb_block";
+        let (online, offline) = (db(&server), db(&server));
+        let apply = |url: &str, script: &str| {
+            mysql(url, &[], Some(script));
+        };
+        offline_matches_online("mysql", folder, LINEAR, (&online.url, &offline.url), &apply, &state);
+        ok(
+            &mut migrate(&repo()),
+            &["upgrade", "head", "-q", "--dir", folder, "--database-url", &online.url],
+        );
+        let rows = mysql(
+            &online.url,
+            &["-N", "-B", "-e", "SELECT id, n FROM item ORDER BY id"],
+            None,
+        );
+        assert_eq!(rows.replace('\t', "|"), "1|2\n10|0\n11|1\n12|2\n");
+    }
+
     #[test]
     fn offline_scripts_run_by_mysql_match_online_runs() {
         let server = server();

@@ -159,10 +159,14 @@ fn classify(words: &[String], line: usize) -> Option<TransactionControl> {
         // `END` alone is SQLite's and PostgreSQL's COMMIT.
         "END" => matches!(second, "" | "TRANSACTION" | "WORK"),
         "ROLLBACK" => second != "TO",
-        "BEGIN" => matches!(
-            second,
-            "" | "TRANSACTION" | "WORK" | "DEFERRED" | "IMMEDIATE" | "EXCLUSIVE" | "ISOLATION" | "READ" | "NOT"
-        ),
+        // `BEGIN NOT DEFERRABLE` starts a PostgreSQL transaction; `BEGIN NOT
+        // ATOMIC … END` is MariaDB's anonymous block.
+        "BEGIN" => {
+            matches!(
+                second,
+                "" | "TRANSACTION" | "WORK" | "DEFERRED" | "IMMEDIATE" | "EXCLUSIVE" | "ISOLATION" | "READ" | "NOT"
+            ) && !(second == "NOT" && words.get(2).is_some_and(|w| w == "ATOMIC"))
+        }
         "START" => second == "TRANSACTION",
         // MySQL's table locks commit the transaction, and then only the
         // locked tables may be written (not the history table): mysqldump
@@ -223,6 +227,7 @@ mod tests {
         assert!(found("LOCK TABLE t IN SHARE ROW EXCLUSIVE MODE;\nLOCK t;").is_empty());
         assert_eq!(found("SELECT 1;\n  rollback"), [("ROLLBACK".to_owned(), 2)]);
         assert_eq!(found("BEGIN IMMEDIATE;"), [("BEGIN IMMEDIATE".to_owned(), 1)]);
+        assert_eq!(found("BEGIN NOT DEFERRABLE;"), [("BEGIN NOT".to_owned(), 1)]);
     }
 
     #[test]
@@ -237,6 +242,8 @@ mod tests {
             "CREATE FUNCTION f() RETURNS void AS $$ BEGIN COMMIT; END $$ LANGUAGE plpgsql;",
             "CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE b SET n = n + 1; END;",
             "CREATE TRIGGER t AFTER INSERT ON a FOR EACH ROW BEGIN IF NEW.n > 0 THEN SET @x = 1; END IF; END;",
+            // MariaDB's anonymous block, as conditional DDL is written there.
+            "BEGIN NOT ATOMIC\n  IF NOT EXISTS (SELECT 1) THEN\n    ALTER TABLE t ADD c INT;\n  END IF;\nEND;\nSELECT 1;",
             "CREATE PROCEDURE p() BEGIN CASE WHEN 1 THEN SELECT 1; END CASE; COMMIT; END;",
             "SELECT 'it\\'s'; SELECT 2;",
             "UPDATE t SET committed = 1;",

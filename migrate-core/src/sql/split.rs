@@ -90,9 +90,14 @@ pub(crate) fn first_end(sql: &str, dialect: Dialect) -> Option<(usize, usize)> {
 /// words: comments skipped, executable comments (`/*!50001 CREATE … */`)
 /// read as the code they are.
 pub fn commits_implicitly(statement: &str) -> bool {
-    let code = crate::sql::lex::code(statement, Dialect::Mysql);
+    starts_committing(&crate::sql::lex::code(statement, Dialect::Mysql), 0)
+}
+
+/// Whether the statement whose first code token is `code[at]` commits (see
+/// [`commits_implicitly`]).
+fn starts_committing(code: &[crate::sql::lex::Code<'_>], at: usize) -> bool {
     let word = |i: usize| {
-        code.get(i)
+        code.get(at + i)
             .filter(|c| c.kind == Kind::Word)
             .map(|c| c.text.to_ascii_uppercase())
             .unwrap_or_default()
@@ -110,8 +115,12 @@ pub fn commits_implicitly(statement: &str) -> bool {
         }
         "ALTER" | "RENAME" | "TRUNCATE" | "GRANT" | "REVOKE" | "LOCK" | "UNLOCK" | "START" | "STOP" | "CHANGE"
         | "FLUSH" | "INSTALL" | "UNINSTALL" => true,
-        // `BEGIN NOT ATOMIC … END` is MariaDB's anonymous block, not a transaction.
-        "BEGIN" => second != "NOT",
+        // `BEGIN NOT ATOMIC … END` is MariaDB's anonymous block, not a
+        // transaction: it commits where a statement in it does.
+        "BEGIN" if second == "NOT" => {
+            (at + 3..code.len()).any(|i| opens_statement(code, i) && starts_committing(code, i))
+        }
+        "BEGIN" => true,
         "ANALYZE" | "CHECK" | "OPTIMIZE" | "REPAIR" | "IMPORT" => {
             matches!(second.as_str(), "TABLE" | "TABLES" | "NO_WRITE_TO_BINLOG" | "LOCAL")
         }
@@ -120,6 +129,20 @@ pub fn commits_implicitly(statement: &str) -> bool {
         "SET" => second == "PASSWORD" || (second == "DEFAULT" && word(2) == "ROLE"),
         _ => false,
     }
+}
+
+/// Whether a statement of a compound body starts at `code[i]`: after a `;`
+/// or a word that opens a body or a branch.
+fn opens_statement(code: &[crate::sql::lex::Code<'_>], i: usize) -> bool {
+    i.checked_sub(1)
+        .and_then(|k| code.get(k))
+        .is_some_and(|before| match before.kind {
+            Kind::Punct => before.text == ";",
+            Kind::Word => ["THEN", "ELSE", "DO", "LOOP", "REPEAT", "ATOMIC", "BEGIN"]
+                .iter()
+                .any(|w| before.text.eq_ignore_ascii_case(w)),
+            _ => false,
+        })
 }
 
 /// The statements of a text as byte ranges, each with whether a `;` ended it.
@@ -185,12 +208,25 @@ impl<'a> Splitter<'a> {
         })
     }
 
+    /// Whether `word`, a statement's first, opens MariaDB's anonymous block
+    /// (`BEGIN NOT ATOMIC … END`, whose body holds semicolons) on MySQL.
+    fn anonymous_block(&self, word: &str) -> bool {
+        let sql = self.sql;
+        let mut ahead = self.tokens.clone().filter(|t| !t.kind.is_blank());
+        self.dialect == Dialect::Mysql
+            && word.eq_ignore_ascii_case("BEGIN")
+            && ahead.next().is_some_and(|t| t.text(sql).eq_ignore_ascii_case("NOT"))
+            && ahead.next().is_some_and(|t| t.text(sql).eq_ignore_ascii_case("ATOMIC"))
+    }
+
     /// Follows `BEGIN … END` (and `CASE … END`) nesting inside a `CREATE …`
-    /// statement, whose bodies hold semicolons. Inside parentheses these
+    /// statement or MariaDB's `BEGIN NOT ATOMIC` block, whose bodies hold
+    /// semicolons. Inside parentheses these
     /// words open no body (`CREATE TABLE p (begin DATE, …)`, a `CASE`
     /// expression in a value list): they are not counted there.
     fn follow_block(&self, block: &mut Block, word: &str) {
-        if !*block.creates.get_or_insert_with(|| word.eq_ignore_ascii_case("CREATE")) || block.parens > 0 {
+        let opens = |word: &str| word.eq_ignore_ascii_case("CREATE") || self.anonymous_block(word);
+        if !*block.creates.get_or_insert_with(|| opens(word)) || block.parens > 0 {
             return;
         }
         if word.eq_ignore_ascii_case("BEGIN") || word.eq_ignore_ascii_case("CASE") {
@@ -429,6 +465,19 @@ mod tests {
             &format!("{mysql_trigger};\nINSERT INTO a VALUES (1);"),
             &[mysql_trigger, "INSERT INTO a VALUES (1)"],
         );
+        // MariaDB's anonymous block holds its statements (MySQL only).
+        let anonymous =
+            "BEGIN NOT ATOMIC\n  IF NOT EXISTS (SELECT 1) THEN\n    ALTER TABLE t ADD c INT;\n  END IF;\nEND";
+        check(
+            Dialect::Mysql,
+            &format!("{anonymous};\nINSERT INTO t VALUES (1);"),
+            &[anonymous, "INSERT INTO t VALUES (1)"],
+        );
+        check(
+            Dialect::Mysql,
+            "BEGIN;\nINSERT INTO t VALUES (1);\nCOMMIT;",
+            &["BEGIN", "INSERT INTO t VALUES (1)", "COMMIT"],
+        );
         // A transaction's BEGIN is not a block.
         check(
             Dialect::Sqlite,
@@ -540,6 +589,10 @@ mod tests {
             "INSTALL PLUGIN p SONAME 'p.so'",
             "START TRANSACTION",
             "RESET MASTER",
+            // MariaDB's anonymous block commits where a statement in it does.
+            "BEGIN NOT ATOMIC\n  IF NOT EXISTS (SELECT 1) THEN\n    ALTER TABLE t ADD c INT;\n  END IF;\nEND",
+            "BEGIN NOT ATOMIC INSERT INTO t VALUES (1); BEGIN NOT ATOMIC DROP TABLE u; END; END",
+            "begin not atomic declare n int; while n < 3 do create table x (id int); end while; end",
         ];
         for statement in commits {
             assert!(commits_implicitly(statement), "{statement}");
@@ -556,6 +609,7 @@ mod tests {
             "LOAD DATA INFILE 'x' INTO TABLE t",
             "SET @a = 1",
             "BEGIN NOT ATOMIC SELECT 1; END",
+            "BEGIN NOT ATOMIC\n  DECLARE n INT DEFAULT 1;\n  IF n THEN INSERT INTO t VALUES (n); END IF;\n  SELECT 'ALTER TABLE t';\nEND",
             "CALL p()",
             "SELECT 'CREATE TABLE'",
         ];
