@@ -2,11 +2,13 @@
 //! place): added, changed (type, nullability, default, identity,
 //! generation) and removed, each as the dialect alters it.
 
+use super::sequences::changes;
 use super::types::{assigns, widens};
 use super::{Writer, constraints_new, indexes_new, mysql_column_check};
 use crate::Dialect;
 use crate::schema::compare::TableDiff;
-use crate::schema::model::{Column, Constraint, Index};
+use crate::schema::compare::sequences::option_changes;
+use crate::schema::model::{Column, Constraint, Index, Sequence};
 use crate::schema::text::mentions;
 
 /// PostgreSQL and MySQL, and SQLite in place: column by column.
@@ -200,11 +202,7 @@ fn column_change(w: &mut Writer<'_>, t: &TableDiff<'_>, b: &Column, a: &Column) 
             let sql = w.alter(table, &format!("ALTER COLUMN {col} ADD {i}"));
             w.push(sql);
         }
-        (Some(x), Some(i)) if x != i => {
-            let how = if i.contains("ALWAYS") { "ALWAYS" } else { "BY DEFAULT" };
-            let sql = w.alter(table, &format!("ALTER COLUMN {col} SET GENERATED {how}"));
-            w.push(sql);
-        }
+        (Some(x), Some(i)) if x != i => identity_change(w, table, &col, (b, x), (a, i)),
         _ => {}
     }
     if let Some(def) = &a.default {
@@ -212,5 +210,58 @@ fn column_change(w: &mut Writer<'_>, t: &TableDiff<'_>, b: &Column, a: &Column) 
             let sql = w.alter(table, &format!("ALTER COLUMN {col} SET DEFAULT {def}"));
             w.push(sql);
         }
+    }
+}
+
+/// A PostgreSQL identity column whose kind or options change (its clause
+/// `x` before, `i` after): `SET GENERATED`, and `SET` for each option of its
+/// sequence that changes. Its next value stays where it is (no `RESTART`):
+/// numbers already handed out are never handed out again.
+fn identity_change(w: &mut Writer<'_>, table: &str, col: &str, (b, x): (&Column, &str), (a, i): (&Column, &str)) {
+    let kind = |clause: &str| {
+        if clause.contains("ALWAYS") {
+            "ALWAYS"
+        } else {
+            "BY DEFAULT"
+        }
+    };
+    let mut sets = Vec::new();
+    if kind(x) != kind(i) {
+        sets.push(format!("SET GENERATED {}", kind(i)));
+    }
+    let mut narrows = None;
+    if let (Some(mut before), Some(after)) = (
+        Sequence::of_identity(x, &b.data_type),
+        Sequence::of_identity(i, &a.data_type),
+    ) {
+        // A type change takes the sequence along (`ALTER COLUMN … TYPE`), its
+        // bounds too where they were the old type's.
+        if before.data_type != after.data_type {
+            let (old, new) = (Sequence::range(&before.data_type), Sequence::range(&after.data_type));
+            let ascending = before.increment > 0;
+            if before.max == old.1 && ascending {
+                before.max = new.1;
+            }
+            if before.min == old.0 && !ascending {
+                before.min = new.0;
+            }
+            before.data_type.clone_from(&after.data_type);
+        }
+        sets.extend(changes(&before, &after).into_iter().map(|o| format!("SET {o}")));
+        narrows = (after.min > before.min || after.max < before.max).then(|| option_changes(&before, &after));
+    }
+    if sets.is_empty() {
+        return;
+    }
+    let sql = w.alter(table, &format!("ALTER COLUMN {col} {}", sets.join(" ")));
+    match narrows {
+        Some(what) => w.review(
+            sql,
+            format!(
+                "narrows the identity of \"{table}\".\"{}\" ({what}): fails if its current value is outside the new bounds",
+                a.name
+            ),
+        ),
+        None => w.push(sql),
     }
 }
