@@ -54,7 +54,7 @@ pub const NO_TRANSACTION_DIRECTIVE: &str = "-- migrate:no-transaction";
 pub const FOREIGN_KEYS_OFF_DIRECTIVE: &str = "-- migrate:foreign-keys-off";
 
 /// Every header directive, as the help of an unknown one lists them.
-const DIRECTIVES_HELP: &str = "the directives are `-- migrate:upgrade`, `-- migrate:downgrade`, and in the header `-- migrate:no-transaction`, `-- migrate:foreign-keys-off`, `-- migrate:phase: expand|backfill|contract`, `-- migrate:backfill: TABLE.KEY batch=N`, `-- migrate:lock-timeout: 5s`, `-- migrate:statement-timeout: 10min`, `-- migrate:max-lock: share-update-exclusive`, `-- migrate:var [secret] NAME [= default]`, `-- migrate:allow RULE: reason`, and a squash baseline's `-- migrate:replaces: a, b` and `-- migrate:squashed: RELEASE`";
+const DIRECTIVES_HELP: &str = "the directives are `-- migrate:upgrade`, `-- migrate:downgrade`, and in the header `-- migrate:no-transaction`, `-- migrate:foreign-keys-off`, `-- migrate:phase: expand|backfill|contract`, `-- migrate:backfill: TABLE.KEY batch=N`, `-- migrate:lock-timeout: 5s`, `-- migrate:statement-timeout: 10min`, `-- migrate:max-lock: share-update-exclusive`, `-- migrate:var [secret] NAME [= default]`, `-- migrate:no-variables`, `-- migrate:allow RULE: reason`, and a squash baseline's `-- migrate:replaces: a, b` and `-- migrate:squashed: RELEASE`";
 
 /// A migration file, parsed, with the lines that diagnostics point at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,6 +228,8 @@ struct Header<'t> {
     backfill: Option<(crate::migration::Backfill, usize)>,
     /// `-- migrate:var` declarations (see `format/vars.rs`).
     vars: Vec<crate::sql::vars::Variable>,
+    /// The line of `-- migrate:no-variables`: every `${…}` stays as written.
+    no_variables: Option<usize>,
     /// `-- depends_on: repeatable:<name>` items, each with its line (see `format/repeatable.rs`).
     repeatables: Vec<(String, usize)>,
     /// A squash baseline's `-- migrate:replaces:` ids and line (see `format/squash.rs`).
@@ -392,7 +394,14 @@ impl<'t> Header<'t> {
                 self.no_transaction = true;
                 None
             }
-            "no-transaction" | "foreign-keys-off" if !in_header => Some((
+            "no-variables" if in_header && self.no_variables.is_some() => {
+                Some(("second `-- migrate:no-variables` line".into(), "keep one"))
+            }
+            "no-variables" if in_header => {
+                self.no_variables = Some(n);
+                None
+            }
+            "no-transaction" | "foreign-keys-off" | "no-variables" if !in_header => Some((
                 format!("`-- migrate:{name}` must be in the header"),
                 "move it above `-- migrate:upgrade`",
             )),
@@ -785,7 +794,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedFile, Vec<Diagnostic>> {
     squash::check(&mut cx, &header, revision.as_deref(), &down_revisions);
     cx.finish()?;
     let sections = Sections::of(upgrade_start, header.downgrade_start, lines.len());
-    vars::check_uses(&mut cx, &header.vars, &lines, &sections);
+    vars::check_uses(&mut cx, &header, &lines, &sections);
     cx.finish()?;
     backfill::check(
         &mut cx,

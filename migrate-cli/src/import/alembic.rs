@@ -494,6 +494,7 @@ fn render(
     if up.no_transaction.contains(&r.id) {
         text.push_str("-- migrate:no-transaction\n");
     }
+    text.push_str(super::no_variables(&[&upgrade, downgrade.as_deref().unwrap_or("")]));
     let source = Path::new(&r.file)
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())

@@ -318,6 +318,7 @@ fn repeatable_files(src: &Source, tool: &str, list: &[Imported]) -> Result<Vec<(
         if m.no_transaction {
             text.push_str("-- migrate:no-transaction\n");
         }
+        text.push_str(no_variables(&[&m.up]));
         text.push_str(&format!("\n-- migrate:upgrade\n{}\n", m.up.trim()));
         let p = migrate_core::format::repeatable::parse(&name, &text).map_err(|d| {
             src.refuse(
@@ -385,6 +386,16 @@ fn chain(src: &Source, tool: &str, list: &[Imported]) -> Result<Vec<(String, Str
     Ok(files)
 }
 
+/// `-- migrate:no-variables` and its line break when a section holds a
+/// `${…}` that migrate would read as a variable: the tools imported from
+/// replace none, so the SQL runs as it did there (else nothing).
+pub(crate) fn no_variables(sections: &[&str]) -> &'static str {
+    let literal = sections
+        .iter()
+        .any(|sql| !migrate_core::sql::vars::undeclared(sql, &[]).is_empty());
+    if literal { "-- migrate:no-variables\n" } else { "" }
+}
+
 /// One migration's file: its name, its text and its message.
 fn render(tool: &str, m: &Imported, id: &str, parent: Option<&str>) -> (String, String, String) {
     let mut message = m.name.replace('_', " ").trim().to_owned();
@@ -408,6 +419,7 @@ fn render(tool: &str, m: &Imported, id: &str, parent: Option<&str>) -> (String, 
     if m.no_transaction {
         text.push_str("-- migrate:no-transaction\n");
     }
+    text.push_str(no_variables(&[&m.up, m.down.as_deref().unwrap_or("")]));
     text.push_str("\n-- migrate:upgrade\n");
     text.push_str(m.up.trim());
     text.push('\n');

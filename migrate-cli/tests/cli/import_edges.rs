@@ -4,7 +4,7 @@
 //! in any script), a dbmate marker only at the start of its line (one
 //! indented in a string is the string's),
 //! refinery's `int8-versions`, golang-migrate's version 0, an index built
-//! concurrently outside a transaction.
+//! concurrently outside a transaction, a `${…}` that the tools never replace.
 
 use crate::import_tools::{import, imported, write};
 use crate::support::{migrate, ok};
@@ -128,4 +128,35 @@ fn an_index_built_concurrently_runs_outside_a_transaction_as_the_tools_run_it() 
     import(&flyway, "flyway", "sql");
     let (_, index) = imported(&flyway, "flyway", "2");
     assert!(index.contains("-- migrate:no-transaction"), "{index}");
+}
+
+/// sqlx, goose (without `ENVSUB`) and the other tools send `${…}` to the
+/// database as written: the imported revision keeps it so
+/// (`-- migrate:no-variables`), where migrate would read it as a variable.
+#[test]
+fn a_literal_dollar_brace_runs_as_the_tool_ran_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    write(
+        &cwd.join("sqlx"),
+        &[
+            (
+                "20240101000000_templates.up.sql",
+                "CREATE TABLE tpl (body TEXT);\nINSERT INTO tpl VALUES ('Hello ${name}');\n",
+            ),
+            ("20240101000000_templates.down.sql", "DROP TABLE tpl;\n"),
+            ("20240102000000_plain.up.sql", "CREATE TABLE plain (id INTEGER);\n"),
+            ("20240102000000_plain.down.sql", "DROP TABLE plain;\n"),
+        ],
+    );
+    import(cwd, "sqlx", "sqlx");
+    let (_, text) = imported(cwd, "sqlx", "20240101000000");
+    assert!(text.contains("-- migrate:no-variables\n"), "{text}");
+    let (_, plain) = imported(cwd, "sqlx", "20240102000000");
+    assert!(!plain.contains("no-variables"), "only where a `${{…}}` is: {plain}");
+    let url = format!("sqlite:{}?mode=rwc", cwd.join("app.db").display());
+    ok(&mut migrate(cwd), &["upgrade", "head", "--database-url", &url]);
+    let db = cwd.join("app.db");
+    let body = crate::support::program("sqlite3", &[db.to_str().unwrap(), "SELECT body FROM tpl"], None);
+    assert_eq!(body.trim(), "Hello ${name}");
 }

@@ -56,6 +56,7 @@ pub(crate) const MIGRATION_KEYS: &[Key] = &[
     key("max-lock", Form::Valued),
     key("no-transaction", Form::Flag),
     key("foreign-keys-off", Form::Flag),
+    key("no-variables", Form::Flag),
     key("var", Form::Argument),
     key("upgrade", Form::Marker),
     key("downgrade", Form::Marker),

@@ -153,7 +153,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedRepeatable, Vec<Diagnostic>
     check_foreign_keys_off(&mut cx, &header);
     cx.finish()?;
     let sections = Sections::of(upgrade_start, None, lines.len());
-    vars::check_uses(&mut cx, &header.vars, &lines, &sections);
+    vars::check_uses(&mut cx, &header, &lines, &sections);
     if !header.no_transaction {
         check_transaction_control(&mut cx, &lines, &sections);
         check_cannot_run(&mut cx, &lines, &sections, &header.allowed);

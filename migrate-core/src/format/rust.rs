@@ -60,6 +60,7 @@ pub(super) fn refuses(cx: &mut Ctxt<'_>, n: usize, name: &str) -> bool {
         ),
         "foreign-keys-off" => "foreign keys off frames a SQL file's statements (SQLite's table rebuild); a Rust revision sets what it needs on its connection".to_owned(),
         "allow" => "lint waivers apply to SQL; the compiler checks a Rust revision".to_owned(),
+        "no-variables" => "a Rust revision has no SQL in which a `${…}` would be replaced".to_owned(),
         "replaces" | "squashed" => "a squash baseline is the SQL file `migrate squash` writes".to_owned(),
         _ => return false,
     };

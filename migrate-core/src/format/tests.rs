@@ -598,6 +598,56 @@ fn variables_are_declared_in_the_header() {
     assert_eq!((unset.revision.as_str(), unset.name.as_str()), ("a", "app_user"));
 }
 
+/// SQL written for a tool that replaces nothing keeps its `${…}` as
+/// written under `-- migrate:no-variables`, and the build says so at once
+/// where that line is misplaced or contradicted.
+#[test]
+fn no_variables_keeps_every_use_as_written() {
+    let text = "-- m\n-- revision: a\n-- down_revision:\n-- migrate:no-variables\n\n-- migrate:upgrade\nINSERT INTO tpl VALUES ('Hello ${name}', \"${x}\");\n\n-- migrate:downgrade\nDELETE FROM tpl WHERE body = 'Hello ${name}';\n";
+    let m = parse("migrations/a_m.sql", text).unwrap().migration;
+    assert_eq!(m.vars().count(), 0);
+    assert_eq!(m.upgrade_sql(), "INSERT INTO tpl VALUES ('Hello ${name}', \"${x}\");");
+    let without = text.replace("-- migrate:no-variables\n", "");
+    let e = parse("migrations/a_m.sql", &without).unwrap_err();
+    assert!(
+        e[0].help.as_deref().unwrap().contains("-- migrate:no-variables"),
+        "{:?}",
+        e[0].help
+    );
+
+    let problems = |text: &str| -> Vec<(Option<usize>, String)> {
+        parse("migrations/a_m.sql", text)
+            .unwrap_err()
+            .iter()
+            .map(|d| (d.line, d.message.clone()))
+            .collect()
+    };
+    let declared = text.replace(
+        "-- migrate:no-variables\n",
+        "-- migrate:no-variables\n-- migrate:var name\n",
+    );
+    assert_eq!(
+        problems(&declared),
+        [(
+            Some(4),
+            "`-- migrate:no-variables` in a revision that declares variables".to_owned()
+        )]
+    );
+    let twice = text.replace(
+        "-- migrate:no-variables\n",
+        "-- migrate:no-variables\n-- migrate:no-variables\n",
+    );
+    assert_eq!(
+        problems(&twice),
+        [(Some(5), "second `-- migrate:no-variables` line".to_owned())]
+    );
+    let below = text.replace("-- migrate:no-variables\n", "") + "-- migrate:no-variables\n";
+    assert_eq!(
+        problems(&below),
+        [(Some(10), "`-- migrate:no-variables` must be in the header".to_owned())]
+    );
+}
+
 #[test]
 fn bad_variables_say_what_and_where() {
     let text = "-- m\n-- revision: a\n-- down_revision:\n-- migrate:var 1x\n-- migrate:var a\n-- migrate:var a\n-- migrate:var\n\n-- migrate:upgrade\nSELECT ${a}, ${b};\n-- migrate:var c\n\n-- migrate:downgrade\n\nSELECT '${d}';\n";

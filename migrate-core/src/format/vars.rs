@@ -46,9 +46,22 @@ impl Header<'_> {
 }
 
 /// Every `${NAME}` of the sections that every reading would substitute
-/// must name a declared variable.
-pub(super) fn check_uses(cx: &mut Ctxt<'_>, vars: &[Variable], lines: &[&str], sections: &Sections) {
-    let declared: Vec<&str> = vars.iter().map(Variable::name).collect();
+/// must name a declared variable; under `-- migrate:no-variables` (SQL
+/// written for a tool that replaces nothing) none is replaced, and none may
+/// be declared.
+pub(super) fn check_uses(cx: &mut Ctxt<'_>, header: &Header<'_>, lines: &[&str], sections: &Sections) {
+    if let Some(n) = header.no_variables {
+        if !header.vars.is_empty() {
+            cx.error(
+                DiagnosticKind::BadHeader,
+                n,
+                "`-- migrate:no-variables` in a revision that declares variables".to_owned(),
+                "a revision either replaces its `${…}` or keeps every one as written: remove this line or the `-- migrate:var` lines",
+            );
+        }
+        return;
+    }
+    let declared: Vec<&str> = header.vars.iter().map(Variable::name).collect();
     for (name, (from, to)) in sections.named() {
         let text = section_text(lines, (from, to));
         for (var, line) in undeclared(&text, &declared) {
@@ -57,7 +70,7 @@ pub(super) fn check_uses(cx: &mut Ctxt<'_>, vars: &[Variable], lines: &[&str], s
                 from + 1 + line,
                 format!("`${{{var}}}` in the {name} section names no declared variable"),
                 &format!(
-                    "declare it in the header (`-- migrate:var {var}`, with `= default` or `secret` as needed), or, if the text is meant literally, move it into a comment or a dollar-quoted body, where nothing is substituted"
+                    "declare it in the header (`-- migrate:var {var}`, with `= default` or `secret` as needed), or, if the text is meant literally, put `-- migrate:no-variables` in the header (nothing in the file is then replaced) or move it into a comment or a dollar-quoted body"
                 ),
             );
         }
