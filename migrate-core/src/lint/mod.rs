@@ -115,8 +115,26 @@ pub const RULES: &[Rule] = &[
     define(
         "index-without-concurrently",
         PG,
-        "`CREATE INDEX` on an existing table without `CONCURRENTLY`: writes to the table wait until the index is built",
-        "build it with `CREATE INDEX CONCURRENTLY` in a revision of its own marked `-- migrate:no-transaction`",
+        "`CREATE INDEX`, `DROP INDEX` or `REINDEX` on an existing table without `CONCURRENTLY`: writes to the table wait until it is done (reads too, for `DROP INDEX`)",
+        "write it with `CONCURRENTLY` (`CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `REINDEX … CONCURRENTLY`) in a revision of its own marked `-- migrate:no-transaction`",
+    ),
+    define(
+        "unique-constraint-builds-index",
+        PG,
+        "a `UNIQUE`, `PRIMARY KEY` or `EXCLUDE` constraint added to an existing table: its index is built under an `ACCESS EXCLUSIVE` lock, reads and writes waiting",
+        "build the index first with `CREATE UNIQUE INDEX CONCURRENTLY` in a revision marked `-- migrate:no-transaction`, then `ADD CONSTRAINT … UNIQUE USING INDEX …` (or `PRIMARY KEY USING INDEX …`), which only takes the index; an `EXCLUDE` constraint has no such form",
+    ),
+    define(
+        "required-column-without-default",
+        PG,
+        "`ADD COLUMN … NOT NULL` with no default on an existing table: it fails as soon as the table holds a row",
+        "add it with a constant default (`NOT NULL DEFAULT …`, which rewrites nothing), or nullable, backfilled, then made `NOT NULL` with a validated `CHECK` first",
+    ),
+    define(
+        "table-rewrite",
+        PG,
+        "a statement that rewrites an existing table under an `ACCESS EXCLUSIVE` lock: a stored generated or an identity column added, `SET LOGGED`/`UNLOGGED`, `SET TABLESPACE`, `SET ACCESS METHOD`, `VACUUM FULL`, `CLUSTER`",
+        "add a plain column and fill it in batches (the code, or a trigger, computing it for new rows); run the rest in a maintenance window, or with an online tool such as pg_repack",
     ),
     Rule {
         fails_at_run_time: true,
@@ -130,14 +148,14 @@ pub const RULES: &[Rule] = &[
     define(
         "constraint-without-not-valid",
         PG,
-        "a foreign key or CHECK constraint added to an existing table without `NOT VALID`: every row is read under a lock that blocks writes",
-        "add it with `NOT VALID`, then `VALIDATE CONSTRAINT` it in a later revision (validating lets writes through)",
+        "a foreign key or CHECK constraint added to an existing table without `NOT VALID`, or validated in the transaction that added it: every row is read under a lock that blocks writes",
+        "add it as a table constraint with `NOT VALID` (`ADD CONSTRAINT … NOT VALID`; a column's inline `REFERENCES` or `CHECK` cannot take it: add the column first), then `VALIDATE CONSTRAINT` it in a later revision, or after a commit (`-- migrate:no-transaction`): validating lets writes through",
     ),
     define(
         "set-not-null",
         PG,
         "`SET NOT NULL` on an existing table's column with no validated `CHECK (column IS NOT NULL)` before it: every row is read under an `ACCESS EXCLUSIVE` lock",
-        "first add `CHECK (column IS NOT NULL) NOT VALID` and `VALIDATE CONSTRAINT` it (in an earlier revision, or earlier in this one): `SET NOT NULL` then reads nothing",
+        "first add `CHECK (column IS NOT NULL) NOT VALID` and `VALIDATE CONSTRAINT` it in an earlier revision (or earlier in this one, if it is marked `-- migrate:no-transaction`): `SET NOT NULL` then reads nothing",
     ),
     define(
         "column-type-rewrite",
@@ -374,7 +392,7 @@ pub(crate) fn cannot_run_in_transaction(sql: &str) -> Vec<(&'static Rule, usize,
         let toks = toks(statement.text, Dialect::Postgres);
         let s = Stmt {
             w: Words { toks: &toks },
-            line: statement.line,
+            line: statement.code_line(Dialect::Postgres),
         };
         postgres::concurrently_in_transaction(&mut cx, &s);
         postgres::enum_value_used_in_transaction(&mut cx, &s);
@@ -392,6 +410,8 @@ struct History {
     not_null_checked: HashSet<(String, String)>,
     /// Constraint name to the `(table, column)` its `NOT VALID` check is on.
     unvalidated: HashMap<String, (String, String)>,
+    /// Index name to its table, as `CREATE INDEX` named them.
+    indexes: HashMap<String, String>,
 }
 
 /// One statement: its words and the line of the file it starts on.
@@ -414,6 +434,8 @@ struct Cx {
     dropped: HashMap<String, usize>,
     /// Enum values this revision added, and the line.
     enum_values: Vec<(String, usize)>,
+    /// Constraints this revision added `NOT VALID`.
+    not_valid: HashSet<String>,
     /// The findings of `DROP TABLE`s, by table: none if the revision makes
     /// the table again (a rebuild), which is no removal.
     drops: Vec<(String, usize)>,
@@ -432,6 +454,7 @@ impl Cx {
             created: HashSet::new(),
             dropped: HashMap::new(),
             enum_values: Vec::new(),
+            not_valid: HashSet::new(),
             drops: Vec::new(),
             history: History::default(),
             found: Vec::new(),
@@ -486,7 +509,7 @@ fn revision(
         let toks = toks(statement.text, dialect);
         let s = Stmt {
             w: Words { toks: &toks },
-            line: m.upgrade_line() + statement.line - 1,
+            line: m.upgrade_line() + statement.code_line(dialect) - 1,
         };
         rename_or_drop_outside_contract(&mut cx, &s);
         match dialect {
@@ -701,6 +724,12 @@ fn record(cx: &mut Cx, s: &Stmt<'_>) {
                 }
             }
         }
+    }
+    if let Some((index, table)) = postgres::created_index(w) {
+        cx.history.indexes.insert(index, table);
+    }
+    for index in postgres::dropped_indexes(w) {
+        cx.history.indexes.remove(&index);
     }
     for table in dropped_tables(w) {
         if cx.existing(&table) {

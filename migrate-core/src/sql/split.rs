@@ -28,6 +28,17 @@ pub struct Statement<'a> {
     pub line: usize,
 }
 
+impl Statement<'_> {
+    /// The line of its first code token, past the comments above it (which
+    /// its text keeps): where a message about the statement points.
+    pub fn code_line(&self, dialect: Dialect) -> usize {
+        let code = tokens(self.text, dialect)
+            .find(|t| !t.kind.is_blank())
+            .map_or(0, |t| t.start);
+        self.line + self.text[..code].bytes().filter(|&b| b == b'\n').count()
+    }
+}
+
 /// The statements of `sql` in `dialect`, skipping empty ones and ones that are only comments.
 pub fn statements(sql: &str, dialect: Dialect) -> Vec<Statement<'_>> {
     let mut lines = Lines::default();
