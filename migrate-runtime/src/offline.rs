@@ -86,8 +86,9 @@ impl std::fmt::Display for ScriptRange {
 ///
 /// The `mysql` client splits its input at every `;`, also inside a trigger's
 /// or procedure's `BEGIN … END` body: on MySQL a migration holding such a
-/// body is written statement by statement, each compound one between
-/// `DELIMITER` lines, so the client sends it whole, as the driver does.
+/// body, or `DELIMITER` lines of its own, is written statement by statement,
+/// each compound one between `DELIMITER` lines, so the client sends it
+/// whole, as the driver does.
 fn push_sql(out: &mut String, sql: &str, dialect: Dialect) {
     let sql = sql.trim();
     if sql.is_empty() {
@@ -95,7 +96,9 @@ fn push_sql(out: &mut String, sql: &str, dialect: Dialect) {
     }
     if dialect == Dialect::Mysql {
         let statements = crate::split::statements(sql, dialect);
-        if statements.iter().any(|s| s.text.contains(';')) {
+        // A section's own `DELIMITER` lines are not copied: one it leaves set would
+        // hold for the script's lines after it.
+        if statements.iter().any(|s| s.text.contains(';')) || migrate_core::sql::split::for_the_mysql_client(sql) {
             for statement in statements {
                 if statement.text.contains(';') {
                     let delimiter = ["//", "$$", ";;", "$$$", "//~"]

@@ -354,6 +354,39 @@ pub(crate) mod mysql {
             None,
         );
         assert_eq!(rows.replace('\t', "|"), "1|2\n10|0\n11|1\n12|2\n");
+
+        // A block that fails after its DDL committed has left that DDL: the
+        // revision is kept as failed, never reported rolled back.
+        let dir = tempfile::tempdir().unwrap();
+        let file = "-- m\n-- revision: c1\n-- down_revision:\n\n-- migrate:upgrade\nBEGIN NOT ATOMIC\n  ALTER TABLE item ADD COLUMN extra INT;\n  INSERT INTO nosuch VALUES (1);\nEND;\n";
+        std::fs::write(dir.path().join("c1_m.sql"), file).unwrap();
+        let failed = db(&server);
+        mysql(&failed.url, &["-e", "CREATE TABLE item (id INT PRIMARY KEY)"], None);
+        let dir_arg = dir.path().to_str().unwrap();
+        let said = crate::support::fails(
+            &mut migrate(&repo()),
+            &["upgrade", "head", "--dir", dir_arg, "--database-url", &failed.url],
+            1,
+        );
+        assert!(
+            said.contains("part of it may have run") && !said.contains("rolled back and is not recorded"),
+            "{said}"
+        );
+        let state = mysql(
+            &failed.url,
+            &[
+                "-N",
+                "-B",
+                "-e",
+                "SELECT state, error FROM migrate_history; SHOW COLUMNS FROM item LIKE 'extra'",
+            ],
+            None,
+        );
+        assert!(
+            state.starts_with("upgrade_failed\t") && state.contains("a block whose statements commit"),
+            "{state}"
+        );
+        assert!(state.contains("extra"), "the block's DDL stayed: {state}");
     }
 
     #[test]

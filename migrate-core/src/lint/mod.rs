@@ -505,11 +505,23 @@ fn revision(
         history: std::mem::take(history),
         ..Cx::new(dialect, !m.no_transaction())
     };
+    // Each statement at its line; on MySQL, with those a MariaDB anonymous block runs.
+    let mut read: Vec<(&str, usize)> = Vec::new();
     for statement in statements(m.upgrade_sql(), dialect) {
-        let toks = toks(statement.text, dialect);
+        let line = m.upgrade_line() + statement.code_line(dialect) - 1;
+        read.push((statement.text, line));
+        if dialect == Dialect::Mysql {
+            for (at, inner) in crate::sql::split::block_statements(statement.text) {
+                let breaks = statement.text[..at].bytes().filter(|&b| b == b'\n').count();
+                read.push((inner, m.upgrade_line() + statement.line + breaks - 1));
+            }
+        }
+    }
+    for (text, line) in read {
+        let toks = toks(text, dialect);
         let s = Stmt {
             w: Words { toks: &toks },
-            line: m.upgrade_line() + statement.code_line(dialect) - 1,
+            line,
         };
         rename_or_drop_outside_contract(&mut cx, &s);
         match dialect {

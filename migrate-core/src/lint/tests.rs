@@ -571,6 +571,22 @@ fn mysql_table_copy() {
     check(MY, &format!("{T}@ b allow:mysql-table-copy\nALTER TABLE t FORCE;"), "");
 }
 
+/// A MariaDB anonymous block runs its statements where it stands: they are
+/// linted as if written alone.
+#[test]
+fn mysql_anonymous_blocks_are_read_inside() {
+    check(
+        MY,
+        &format!("{T}@ b\nBEGIN NOT ATOMIC\nDECLARE x INT;\nALTER TABLE t DROP COLUMN c;\nEND;"),
+        "rename-or-drop-outside-contract@b:3",
+    );
+    check(
+        MY,
+        &format!("{T}@ b contract\nBEGIN NOT ATOMIC\nDECLARE x INT;\nALTER TABLE t DROP COLUMN c;\nEND;"),
+        "",
+    );
+}
+
 #[test]
 fn mysql_foreign_key_existing() {
     let fk = "ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (id) REFERENCES u (id)";

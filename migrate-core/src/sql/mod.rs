@@ -58,7 +58,13 @@ fn found_by_every_reading(
     keep: fn(&[String], usize) -> Option<TransactionControl>,
 ) -> Vec<TransactionControl> {
     let mut found: Option<Vec<TransactionControl>> = None;
-    for dialect in READINGS {
+    // A text written for the mysql client (`DELIMITER` lines) has no other reading.
+    let readings: &[Dialect] = if split::for_the_mysql_client(sql) {
+        &[Dialect::Mysql]
+    } else {
+        &READINGS
+    };
+    for &dialect in readings {
         let here: Vec<TransactionControl> = scan(sql, dialect)
             .into_iter()
             .filter_map(|(words, line)| keep(&words, line))
@@ -130,13 +136,13 @@ pub fn concurrent_index(statement: &str) -> Option<String> {
 
 /// The top-level statements' words (upper-cased; a quoted part, and
 /// punctuation that starts a statement, is an empty word) and the lines of
-/// their first words, in one dialect.
+/// their first words, in one dialect; on MySQL, the statements a MariaDB
+/// anonymous block runs too.
 fn scan(sql: &str, dialect: Dialect) -> Vec<(Vec<String>, usize)> {
     let mut out = Vec::new();
-    for statement in statements(sql, dialect) {
-        let text = statement.text;
+    let mut push = |text: &str, line: usize| {
         let mut code = lex::tokens(text, dialect).filter(|t| !t.kind.is_blank() && t.kind != Kind::Executable);
-        let Some(first) = code.next() else { continue };
+        let Some(first) = code.next() else { return };
         let words = std::iter::once(first)
             .chain(code.filter(|t| t.kind != Kind::Punct))
             .map(|t| match t.kind {
@@ -144,10 +150,22 @@ fn scan(sql: &str, dialect: Dialect) -> Vec<(Vec<String>, usize)> {
                 _ => String::new(),
             })
             .collect();
-        let line = statement.line + text[..first.start].bytes().filter(|&b| b == b'\n').count();
-        out.push((words, line));
+        out.push((words, line + newlines(&text[..first.start])));
+    };
+    for statement in statements(sql, dialect) {
+        push(statement.text, statement.line);
+        if dialect == Dialect::Mysql {
+            for (at, inner) in split::block_statements(statement.text) {
+                push(inner, statement.line + newlines(&statement.text[..at]));
+            }
+        }
     }
     out
+}
+
+/// How many line breaks `text` holds.
+fn newlines(text: &str) -> usize {
+    text.bytes().filter(|&b| b == b'\n').count()
 }
 
 /// Whether the words of a statement make it transaction control.
@@ -228,6 +246,16 @@ mod tests {
         assert_eq!(found("SELECT 1;\n  rollback"), [("ROLLBACK".to_owned(), 2)]);
         assert_eq!(found("BEGIN IMMEDIATE;"), [("BEGIN IMMEDIATE".to_owned(), 1)]);
         assert_eq!(found("BEGIN NOT DEFERRABLE;"), [("BEGIN NOT".to_owned(), 1)]);
+        // Inside MariaDB's anonymous block, which runs where it stands, and in a
+        // text written for the mysql client, read as that client reads it.
+        assert_eq!(
+            found("BEGIN NOT ATOMIC\n  INSERT INTO t VALUES (1);\n  COMMIT;\nEND;"),
+            [("COMMIT".to_owned(), 3)]
+        );
+        assert_eq!(
+            found("DELIMITER //\nINSERT INTO t VALUES (1); COMMIT//\nDELIMITER ;\nSELECT 1;"),
+            [("COMMIT".to_owned(), 2)]
+        );
     }
 
     #[test]
@@ -268,6 +296,13 @@ mod tests {
                 ("TRUNCATE".to_owned(), 9),
             ]
         );
+        // What a MariaDB anonymous block runs, and what a mysql-client text runs.
+        let block = "BEGIN NOT ATOMIC\n  DECLARE x INT;\n  ALTER TABLE t DROP COLUMN c;\nEND;";
+        let got: Vec<(String, usize)> = removals(block).into_iter().map(|t| (t.words, t.line)).collect();
+        assert_eq!(got, [("ALTER TABLE … DROP COLUMN".to_owned(), 3)]);
+        let client = "DELIMITER //\nSELECT 1; DROP TABLE old_a//\nDELIMITER ;";
+        let got: Vec<(String, usize)> = removals(client).into_iter().map(|t| (t.words, t.line)).collect();
+        assert_eq!(got, [("DROP TABLE".to_owned(), 2)]);
     }
 
     #[test]

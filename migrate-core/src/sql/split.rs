@@ -142,6 +142,48 @@ fn starts_committing(code: &[crate::sql::lex::Code<'_>], at: usize) -> bool {
     }
 }
 
+/// Whether `statement` can fail with part of its work committed: MariaDB's
+/// anonymous block holding a statement that commits implicitly (what it ran
+/// before its failure stays). A single DDL statement that fails leaves
+/// nothing of itself.
+pub fn commits_part_way(statement: &str) -> bool {
+    !block_statements(statement).is_empty() && commits_implicitly(statement)
+}
+
+/// The statements inside MariaDB's anonymous block `statement` (`BEGIN NOT
+/// ATOMIC … END`), which runs where it stands, unlike a routine's body: each
+/// from where a statement starts in its body (after a `;`, or `THEN`,
+/// `ELSE`, `DO`, …) to its `;`, with its offset in `statement`. Empty for
+/// any other statement. For the scans that read what a migration does.
+pub fn block_statements(statement: &str) -> Vec<(usize, &str)> {
+    let code = crate::sql::lex::code(statement, Dialect::Mysql);
+    let word = |i: usize| {
+        code.get(i)
+            .filter(|c| c.kind == Kind::Word)
+            .map(|c| c.text.to_ascii_uppercase())
+    };
+    if (word(0), word(1), word(2)) != (Some("BEGIN".into()), Some("NOT".into()), Some("ATOMIC".into())) {
+        return Vec::new();
+    }
+    (3..code.len())
+        .filter(|&i| code[i].kind == Kind::Word && opens_statement(&code, i))
+        // Where a body or branch closes (`END`, `END IF`, `ELSE …`), no statement starts.
+        .filter(|&i| {
+            !["END", "ELSE", "ELSEIF", "WHEN", "UNTIL"]
+                .iter()
+                .any(|w| code[i].text.eq_ignore_ascii_case(w))
+        })
+        .map(|i| {
+            let at = code[i].at;
+            let end = code[i..]
+                .iter()
+                .find(|c| c.kind == Kind::Punct && c.text == ";")
+                .map_or(statement.len(), |c| c.at);
+            (at, statement[at..end].trim_end())
+        })
+        .collect()
+}
+
 /// Whether a statement of a compound body starts at `code[i]`: after a `;`
 /// or a word that opens a body or a branch.
 fn opens_statement(code: &[crate::sql::lex::Code<'_>], i: usize) -> bool {
@@ -165,6 +207,20 @@ struct Splitter<'a> {
     start: usize,
     /// The mysql client's delimiter: `;` until a `DELIMITER` line sets another.
     delimiter: &'a str,
+    /// Whether `DELIMITER` lines are read (not inside a delimited chunk).
+    client_lines: bool,
+    /// Whether a `DELIMITER` line was read.
+    saw_client_line: bool,
+    /// The statements of a delimited chunk not yet returned.
+    pending: std::collections::VecDeque<(usize, usize, bool)>,
+}
+
+/// What reading on with `;` as the delimiter found.
+enum Plain {
+    Statement((usize, usize, bool)),
+    /// A `DELIMITER` line set another delimiter.
+    Delimiter,
+    End,
 }
 
 impl<'a> Splitter<'a> {
@@ -175,6 +231,9 @@ impl<'a> Splitter<'a> {
             tokens: tokens(sql, dialect),
             start: 0,
             delimiter: ";",
+            client_lines: true,
+            saw_client_line: false,
+            pending: std::collections::VecDeque::new(),
         }
     }
 
@@ -183,7 +242,7 @@ impl<'a> Splitter<'a> {
     /// on after the line. A line that names no usable delimiter is left to be
     /// sent, so that the server's error names it.
     fn delimiter_line(&mut self, t: Token) -> bool {
-        if self.dialect != Dialect::Mysql || t.kind != Kind::Word {
+        if self.dialect != Dialect::Mysql || t.kind != Kind::Word || !self.client_lines {
             return false;
         }
         let line_start = self.sql[..t.start].rfind('\n').map_or(0, |k| k + 1);
@@ -195,15 +254,82 @@ impl<'a> Splitter<'a> {
             return false;
         };
         self.delimiter = delimiter;
+        self.saw_client_line = true;
         self.start = end;
         self.tokens.resume_at(end);
         true
     }
 
-    /// Where the delimiter set by a `DELIMITER` line starts in token `t`, if
-    /// it does: at a punctuation token, or inside a word (`END$$`).
-    fn delimiter_in(&self, t: Token) -> Option<usize> {
-        delimiter_at(self.sql, t, self.delimiter)
+    /// With a delimiter a `DELIMITER` line set: the next chunk, up to that
+    /// delimiter (anywhere outside quotes and comments, `END$$` too), or the
+    /// `DELIMITER` line that starts where a statement would. The client sends
+    /// a chunk whole and the server runs each statement in it, so its
+    /// statements are split as `;` splits them (a body's `;`s stay inside).
+    /// `None` at the end.
+    fn chunk(&mut self) -> Option<()> {
+        let t = loop {
+            let t = self.tokens.next()?;
+            if !t.kind.is_blank() {
+                break t;
+            }
+        };
+        if self.delimiter_line(t) {
+            return Some(());
+        }
+        let (sql, delimiter) = (self.sql, self.delimiter);
+        let found = std::iter::once(t)
+            .chain(self.tokens.clone())
+            .find_map(|u| delimiter_at(sql, u, delimiter));
+        let (at, next) = found.map_or((sql.len(), sql.len()), |at| (at, at + delimiter.len()));
+        let inner = Splitter {
+            client_lines: false,
+            ..Splitter::new(&sql[t.start..at], self.dialect)
+        };
+        let mut items: Vec<(usize, usize, bool)> =
+            inner.map(|(f, e, ended)| (t.start + f, t.start + e, ended)).collect();
+        if let Some(last) = items.last_mut() {
+            last.2 |= found.is_some();
+        }
+        self.pending.extend(items);
+        self.start = next;
+        self.tokens.resume_at(next);
+        Some(())
+    }
+
+    /// The next statement ended by `;`, or where a `DELIMITER` line sets another delimiter.
+    fn plain(&mut self) -> Plain {
+        let mut block = Block::default();
+        let mut has_code = false;
+        while let Some(t) = self.tokens.next() {
+            if !has_code && self.delimiter_line(t) {
+                if self.delimiter != ";" {
+                    return Plain::Delimiter;
+                }
+                continue;
+            }
+            if t.kind == Kind::Punct && t.text(self.sql) == ";" && block.depth == 0 {
+                let from = std::mem::replace(&mut self.start, t.end);
+                if has_code {
+                    return Plain::Statement((from, t.start, true));
+                }
+                continue;
+            }
+            if t.kind.is_blank() {
+                continue;
+            }
+            has_code = true;
+            match (t.kind, t.text(self.sql)) {
+                (Kind::Word, word) => self.follow_block(&mut block, word),
+                (Kind::Punct, "(") => block.parens += 1,
+                (Kind::Punct, ")") => block.parens = block.parens.saturating_sub(1),
+                _ => {}
+            }
+        }
+        let from = std::mem::replace(&mut self.start, self.sql.len());
+        match has_code {
+            true => Plain::Statement((from, self.sql.len(), false)),
+            false => Plain::End,
+        }
     }
 
     /// Whether the word after blank space closes a block that was not
@@ -253,43 +379,29 @@ impl Iterator for Splitter<'_> {
     type Item = (usize, usize, bool);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let mut block = Block::default();
-        let mut has_code = false;
-        while let Some(t) = self.tokens.next() {
-            if !has_code && self.delimiter_line(t) {
-                continue;
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                return Some(item);
             }
-            if self.delimiter != ";" && !t.kind.is_blank() {
-                if let Some(at) = self.delimiter_in(t) {
-                    let next = at + self.delimiter.len();
-                    self.tokens.resume_at(next);
-                    let from = std::mem::replace(&mut self.start, next);
-                    if has_code || at > t.start {
-                        return Some((from, at, true));
-                    }
-                    continue;
+            if self.delimiter == ";" {
+                match self.plain() {
+                    Plain::Statement(item) => return Some(item),
+                    Plain::Delimiter => continue,
+                    Plain::End => return None,
                 }
-            } else if t.kind == Kind::Punct && t.text(self.sql) == ";" && block.depth == 0 {
-                let from = std::mem::replace(&mut self.start, t.end);
-                if has_code {
-                    return Some((from, t.start, true));
-                }
-                continue;
             }
-            if t.kind.is_blank() {
-                continue;
-            }
-            has_code = true;
-            match (t.kind, t.text(self.sql)) {
-                (Kind::Word, word) => self.follow_block(&mut block, word),
-                (Kind::Punct, "(") => block.parens += 1,
-                (Kind::Punct, ")") => block.parens = block.parens.saturating_sub(1),
-                _ => {}
-            }
+            self.chunk()?;
         }
-        let from = std::mem::replace(&mut self.start, self.sql.len());
-        has_code.then_some((from, self.sql.len(), false))
     }
+}
+
+/// Whether `sql` is written for the `mysql` client: it holds a `DELIMITER`
+/// line, which only that client reads (the other databases' readings of it
+/// mean nothing).
+pub fn for_the_mysql_client(sql: &str) -> bool {
+    let mut splitter = Splitter::new(sql, Dialect::Mysql);
+    while !splitter.saw_client_line && splitter.next().is_some() {}
+    splitter.saw_client_line
 }
 
 /// The mysql client's `DELIMITER x` command, if `line` (from its first word
@@ -300,7 +412,13 @@ pub(crate) fn delimiter_command(line: &str) -> Option<Option<&str>> {
     if !word.eq_ignore_ascii_case("delimiter") || !rest.starts_with([' ', '\t']) {
         return None;
     }
-    Some(rest.split_whitespace().next().filter(|d| !d.contains('\\')))
+    // As the client takes its argument: quoted (`'//'`, `"$$"`, `` `;;` ``) or up to blank space.
+    let arg = rest.trim_start();
+    let delimiter = match arg.chars().next() {
+        Some(q @ ('\'' | '"' | '`')) => arg[1..].split(q).next(),
+        _ => arg.split_whitespace().next(),
+    };
+    Some(delimiter.filter(|d| !d.is_empty() && !d.contains('\\')))
 }
 
 /// Where `delimiter` starts in token `t` of `sql`, as the mysql client finds
@@ -497,6 +615,24 @@ mod tests {
         );
     }
 
+    /// What a MariaDB anonymous block runs, statement by statement, for the
+    /// scans; a routine's body runs later and is not read so.
+    #[test]
+    fn the_statements_an_anonymous_block_runs() {
+        let block = "BEGIN NOT ATOMIC\n  DECLARE n INT DEFAULT 0;\n  IF n = 0 THEN\n    ALTER TABLE t DROP COLUMN c;\n  ELSE COMMIT;\n  END IF;\nEND";
+        let got: Vec<&str> = block_statements(block).into_iter().map(|(_, s)| s).collect();
+        assert_eq!(
+            got,
+            [
+                "DECLARE n INT DEFAULT 0",
+                "IF n = 0 THEN\n    ALTER TABLE t DROP COLUMN c",
+                "ALTER TABLE t DROP COLUMN c",
+                "COMMIT"
+            ]
+        );
+        assert!(block_statements("CREATE PROCEDURE p() BEGIN DROP TABLE t; END").is_empty());
+    }
+
     /// A migration written for the `mysql` client: its `DELIMITER` lines are
     /// the client's, and the statements between them end where the client
     /// ends them (checked against the client itself by the offline-script
@@ -531,8 +667,28 @@ mod tests {
         check(
             Dialect::Mysql,
             "SELECT delimiter FROM t; SELECT 1;\n  DELIMITER //\nSELECT 2; SELECT 3//",
-            &["SELECT delimiter FROM t", "SELECT 1", "SELECT 2; SELECT 3"],
+            &["SELECT delimiter FROM t", "SELECT 1", "SELECT 2", "SELECT 3"],
         );
+        // The client sends a chunk whole and the server runs each statement of
+        // it: they are counted one by one, a body's `;`s kept inside its statement.
+        check(
+            Dialect::Mysql,
+            "DELIMITER //\nINSERT INTO log VALUES ('b'); COMMIT//\nCREATE PROCEDURE p() BEGIN SELECT 1; END; CALL p()//\nDELIMITER ;\n",
+            &[
+                "INSERT INTO log VALUES ('b')",
+                "COMMIT",
+                "CREATE PROCEDURE p() BEGIN SELECT 1; END",
+                "CALL p()",
+            ],
+        );
+        // A quoted delimiter is the text between its quotes, as the client reads it.
+        check(
+            Dialect::Mysql,
+            "DELIMITER '//'\nSELECT 1//\ndelimiter \"$$\"\nSELECT 2$$\nDELIMITER `;`\nSELECT 3;",
+            &["SELECT 1", "SELECT 2", "SELECT 3"],
+        );
+        assert!(for_the_mysql_client("SELECT 1;\nDELIMITER //\nSELECT 2//"));
+        assert!(!for_the_mysql_client("SELECT delimiter FROM t;\n-- DELIMITER //\n"));
         check(
             Dialect::Postgres,
             "DELIMITER //\nSELECT 1;",

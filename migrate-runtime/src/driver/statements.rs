@@ -375,7 +375,9 @@ async fn fail(
             n - 1
         }
     };
-    if done == 0 && !outside {
+    // A block that commits part-way (MariaDB's `BEGIN NOT ATOMIC`) may have left some of its work.
+    let partly = migrate_core::sql::split::commits_part_way(statements[n - 1].text);
+    if done == 0 && !outside && !partly {
         // Nothing of it stayed (its first statement failed, or only statements the
         // rollback undid ran): as clean as a failed transaction, so no mark is left.
         let undo = match step.direction {
@@ -398,6 +400,11 @@ async fn fail(
             k => format!("statements 1-{k} stayed done"),
         }
     );
+    if partly {
+        note.push_str(&format!(
+            "; statement {n} is a block whose statements commit: what it ran before its failure stayed"
+        ));
+    }
     if let Some(left) = conn.invalid_index(statements[n - 1].text).await {
         note.push_str(&format!(
             "; it left the INVALID index {}: drop it with `{}` before retrying",
@@ -409,7 +416,8 @@ async fn fail(
     }
     let mut error = step.failure_at(e, Some(n), Some(line), false, cleanup);
     if let Error::Migration { completed, .. } = &mut error {
-        *completed = Some(done);
+        // Part of the failed block may have run: no count says what stayed.
+        *completed = (!partly).then_some(done);
     }
     Err(error)
 }
