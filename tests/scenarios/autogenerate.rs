@@ -433,6 +433,16 @@ mod postgres {
             rows: &[("a", 1), ("b", 1), ("c", 2)],
             check: "SELECT (COUNT(DISTINCT n) = 2)::int::bigint FROM c",
         },
+        // An identity whose column changes type: bounds set after a widening
+        // (the type's own bounds moved with it), before a narrowing.
+        identity_and_its_type => Case {
+            before: "CREATE TABLE w (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY); CREATE TABLE x (id integer GENERATED ALWAYS AS IDENTITY (MINVALUE -2147483648 START WITH 1) PRIMARY KEY);",
+            after: "CREATE TABLE w (id bigint GENERATED ALWAYS AS IDENTITY (MAXVALUE 3000000000) PRIMARY KEY); CREATE TABLE x (id bigint GENERATED ALWAYS AS IDENTITY (MINVALUE -2147483648 START WITH 1) PRIMARY KEY);",
+            seed: "INSERT INTO w DEFAULT VALUES; INSERT INTO x DEFAULT VALUES;",
+            rows: &[("w", 1), ("x", 1)],
+            check: "SELECT ((SELECT seqmax = 3000000000 FROM pg_sequence WHERE seqrelid = pg_get_serial_sequence('w', 'id')::regclass) \
+                    AND (SELECT seqmin = -2147483648 FROM pg_sequence WHERE seqrelid = pg_get_serial_sequence('x', 'id')::regclass))::int::bigint",
+        },
         // An identity's sequence options are read and written: a new table
         // gets them, a changed one `SET`s them (its next value left alone).
         identity_options => Case {

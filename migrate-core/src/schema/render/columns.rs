@@ -153,6 +153,21 @@ fn column_change(w: &mut Writer<'_>, t: &TableDiff<'_>, b: &Column, a: &Column) 
     }
     // A default of the old type may not cast to the new one: it goes first, and comes back after.
     let retype = b.data_type != a.data_type;
+    // An identity's sequence takes the column's type: bounds that fit only the
+    // old type are set before a narrowing, bounds of a wider one after it.
+    // (The same clause on another type may still differ: the type moved its bounds.)
+    let identities = b
+        .identity
+        .as_deref()
+        .zip(a.identity.as_deref())
+        .filter(|(x, i)| x != i || retype);
+    let narrows = {
+        let (old, new) = (Sequence::range(&b.data_type), Sequence::range(&a.data_type));
+        retype && (new.0 > old.0 || new.1 < old.1)
+    };
+    if let Some((x, i)) = identities.filter(|_| narrows) {
+        identity_change(w, table, &col, (b, x), (a, i), true);
+    }
     if retype && b.default.is_some() {
         let sql = w.alter(table, &format!("ALTER COLUMN {col} DROP DEFAULT"));
         w.push(sql);
@@ -202,7 +217,7 @@ fn column_change(w: &mut Writer<'_>, t: &TableDiff<'_>, b: &Column, a: &Column) 
             let sql = w.alter(table, &format!("ALTER COLUMN {col} ADD {i}"));
             w.push(sql);
         }
-        (Some(x), Some(i)) if x != i => identity_change(w, table, &col, (b, x), (a, i)),
+        (Some(x), Some(i)) if (x != i || retype) && !narrows => identity_change(w, table, &col, (b, x), (a, i), false),
         _ => {}
     }
     if let Some(def) = &a.default {
@@ -216,8 +231,17 @@ fn column_change(w: &mut Writer<'_>, t: &TableDiff<'_>, b: &Column, a: &Column) 
 /// A PostgreSQL identity column whose kind or options change (its clause
 /// `x` before, `i` after): `SET GENERATED`, and `SET` for each option of its
 /// sequence that changes. Its next value stays where it is (no `RESTART`):
-/// numbers already handed out are never handed out again.
-fn identity_change(w: &mut Writer<'_>, table: &str, col: &str, (b, x): (&Column, &str), (a, i): (&Column, &str)) {
+/// numbers already handed out are never handed out again. `before_retype`:
+/// written before the column's type narrows (else after any type change,
+/// which moved the bounds that were the old type's to the new type's).
+fn identity_change(
+    w: &mut Writer<'_>,
+    table: &str,
+    col: &str,
+    (b, x): (&Column, &str),
+    (a, i): (&Column, &str),
+    before_retype: bool,
+) {
     let kind = |clause: &str| {
         if clause.contains("ALWAYS") {
             "ALWAYS"
@@ -234,16 +258,17 @@ fn identity_change(w: &mut Writer<'_>, table: &str, col: &str, (b, x): (&Column,
         Sequence::of_identity(x, &b.data_type),
         Sequence::of_identity(i, &a.data_type),
     ) {
-        // A type change takes the sequence along (`ALTER COLUMN … TYPE`), its
-        // bounds too where they were the old type's.
+        // A type change takes the sequence along (`ALTER COLUMN … TYPE`), and
+        // moves each bound that was the old type's own to the new type's.
         if before.data_type != after.data_type {
             let (old, new) = (Sequence::range(&before.data_type), Sequence::range(&after.data_type));
-            let ascending = before.increment > 0;
-            if before.max == old.1 && ascending {
-                before.max = new.1;
-            }
-            if before.min == old.0 && !ascending {
-                before.min = new.0;
+            if !before_retype {
+                if before.max == old.1 {
+                    before.max = new.1;
+                }
+                if before.min == old.0 {
+                    before.min = new.0;
+                }
             }
             before.data_type.clone_from(&after.data_type);
         }
