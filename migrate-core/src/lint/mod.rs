@@ -193,7 +193,7 @@ pub const RULES: &[Rule] = &[
     define(
         "mysql-table-copy",
         MY,
-        "an `ALTER TABLE` on an existing table that the server does by copying it (a column type change, a primary key change, `CONVERT TO CHARACTER SET`, `ENGINE=`, `FORCE`, `ORDER BY`): writes wait until the copy ends",
+        "an `ALTER TABLE` on an existing table that the server does by copying it, or with writes locked out (a column type change, a primary key change, a stored generated or `AUTO_INCREMENT` column, a `CHECK`, a `FULLTEXT` index, `ALGORITHM=COPY`, `CONVERT TO CHARACTER SET`, `ENGINE=`, `FORCE`, `ORDER BY`): writes wait until it ends",
         "add `ALGORITHM=INSTANT`, or `ALGORITHM=INPLACE, LOCK=NONE`, so that the server refuses instead of copying; where it refuses, use an online schema change tool (gh-ost, pt-online-schema-change)",
     ),
     define(

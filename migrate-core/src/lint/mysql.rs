@@ -43,6 +43,14 @@ fn copies(cx: &Cx, table: &str, a: &Words<'_>) -> Option<&'static str> {
             Some("`ADD PRIMARY KEY`")
         }
         "DROP" if a.at(1, &["PRIMARY", "KEY"]) => Some("`DROP PRIMARY KEY`"),
+        // What the servers refuse to do in place with concurrent writes
+        // ("Try ALGORITHM=COPY", "Try LOCK=SHARED"): a stored generated
+        // column, an AUTO_INCREMENT column, a CHECK, a FULLTEXT index.
+        "ADD" if added_stored(a) => Some("`ADD COLUMN … STORED` (a stored generated column)"),
+        "ADD" if a.has("AUTO_INCREMENT") => Some("`ADD COLUMN … AUTO_INCREMENT`"),
+        "ADD" if a.key(1) == "CHECK" || (a.key(1) == "CONSTRAINT" && a.has("CHECK")) => Some("`ADD CHECK`"),
+        "ADD" if a.key(1) == "FULLTEXT" => Some("`ADD FULLTEXT INDEX`"),
+        "ALGORITHM" if matches!(a.key(1), "COPY") || a.at(1, &["=", "COPY"]) => Some("`ALGORITHM=COPY`"),
         "CONVERT" => Some("`CONVERT TO CHARACTER SET`"),
         "ENGINE" => Some("`ENGINE=`"),
         "FORCE" => Some("`FORCE`"),
@@ -51,6 +59,12 @@ fn copies(cx: &Cx, table: &str, a: &Words<'_>) -> Option<&'static str> {
         "KEY_BLOCK_SIZE" => Some("`KEY_BLOCK_SIZE=`"),
         _ => None,
     }
+}
+
+/// Whether an `ADD` action adds a stored generated column (`AS (…) STORED`,
+/// `GENERATED ALWAYS AS (…) STORED`, MariaDB's `PERSISTENT`).
+fn added_stored(a: &Words<'_>) -> bool {
+    a.has("AS") && (a.has("STORED") || a.has("PERSISTENT"))
 }
 
 /// An `ALTER TABLE` of an existing table the server does by copying it.

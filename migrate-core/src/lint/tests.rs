@@ -569,6 +569,22 @@ fn mysql_table_copy() {
     check(MY, &format!("{T}@ b\nALTER TABLE t ADD COLUMN x int;"), "");
     check(MY, "@ a\nCREATE TABLE t (id int);\nALTER TABLE t MODIFY id bigint;", "");
     check(MY, &format!("{T}@ b allow:mysql-table-copy\nALTER TABLE t FORCE;"), "");
+    // What MariaDB refuses to do in place with writes going on (checked on the server).
+    for copies in [
+        "ADD COLUMN g int AS (id * 2) STORED",
+        "ADD COLUMN g int GENERATED ALWAYS AS (id * 2) PERSISTENT",
+        "ADD COLUMN n int AUTO_INCREMENT UNIQUE",
+        "ADD CONSTRAINT ck CHECK (id > 0)",
+        "ADD FULLTEXT INDEX f (c)",
+        "ADD COLUMN x int, ALGORITHM=COPY",
+    ] {
+        check(MY, &format!("{T}@ b\nALTER TABLE t {copies};"), "mysql-table-copy@b:1");
+    }
+    check(
+        MY,
+        &format!("{T}@ b\nALTER TABLE t ADD COLUMN g int AS (id * 2) VIRTUAL;"),
+        "",
+    );
 }
 
 /// A MariaDB anonymous block runs its statements where it stands: they are
