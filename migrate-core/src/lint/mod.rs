@@ -133,7 +133,7 @@ pub const RULES: &[Rule] = &[
     define(
         "table-rewrite",
         PG,
-        "a statement that rewrites an existing table under an `ACCESS EXCLUSIVE` lock: a stored generated or an identity column added, `SET LOGGED`/`UNLOGGED`, `SET TABLESPACE`, `SET ACCESS METHOD`, `VACUUM FULL`, `CLUSTER`",
+        "a statement that rewrites an existing table under an `ACCESS EXCLUSIVE` lock: a stored generated or an identity column added, `SET LOGGED`/`UNLOGGED`, `SET TABLESPACE`, `SET ACCESS METHOD`, `VACUUM FULL`, `CLUSTER`; or a copy swapped in for it, which loses the writes made after the copy",
         "add a plain column and fill it in batches (the code, or a trigger, computing it for new rows); run the rest in a maintenance window, or with an online tool such as pg_repack",
     ),
     Rule {
@@ -193,7 +193,7 @@ pub const RULES: &[Rule] = &[
     define(
         "mysql-table-copy",
         MY,
-        "an `ALTER TABLE` on an existing table that the server does by copying it, or with writes locked out (a column type change, a primary key change, a stored generated or `AUTO_INCREMENT` column, a `CHECK`, a `FULLTEXT` index, `ALGORITHM=COPY`, `CONVERT TO CHARACTER SET`, `ENGINE=`, `FORCE`, `ORDER BY`): writes wait until it ends",
+        "an `ALTER TABLE` on an existing table that the server does by copying it, or with writes locked out (a column type change, a primary key change, a stored generated or `AUTO_INCREMENT` column, a `CHECK`, a `FULLTEXT` index, `ALGORITHM=COPY`, `CONVERT TO CHARACTER SET`, `ENGINE=`, `FORCE`, `ORDER BY`): writes wait until it ends; or a copy swapped in for it, which loses the writes made after the copy",
         "add `ALGORITHM=INSTANT`, or `ALGORITHM=INPLACE, LOCK=NONE`, so that the server refuses instead of copying; where it refuses, use an online schema change tool (gh-ost, pt-online-schema-change)",
     ),
     define(
@@ -539,6 +539,26 @@ fn revision(
         .filter(|(t, _)| cx.created.contains(t))
         .map(|&(_, i)| i)
         .collect();
+    // Elsewhere such a copy is made while writes go on, and those made after
+    // it are lost with the table it replaces (SQLite's write lock holds them off).
+    let swapped: Vec<(String, usize)> = cx
+        .drops
+        .iter()
+        .filter(|(t, _)| cx.created.contains(t))
+        .filter_map(|(t, _)| cx.dropped.get(t).map(|&line| (t.clone(), line)))
+        .collect();
+    let rule = match dialect {
+        Dialect::Postgres => Some("table-rewrite"),
+        Dialect::Mysql => Some("mysql-table-copy"),
+        Dialect::Sqlite => None,
+    };
+    for (table, line) in swapped.into_iter().filter(|_| rule.is_some()) {
+        cx.report(
+            rule.unwrap_or_default(),
+            line,
+            format!("`DROP TABLE {table}` swaps in a copy this revision made of it: writes to `{table}` after the copy are lost with it"),
+        );
+    }
     *history = cx.history;
     cx.found
         .into_iter()
