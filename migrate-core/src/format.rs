@@ -743,11 +743,12 @@ fn check_transaction_control(cx: &mut Ctxt<'_>, lines: &[&str], sections: &Secti
 /// was added), unless its header waives the rule.
 fn check_cannot_run(cx: &mut Ctxt<'_>, lines: &[&str], sections: &Sections, allowed: &[String]) {
     for (_, (from, to)) in sections.named() {
-        for (rule, line, message) in crate::lint::cannot_run_in_transaction(&section_text(lines, (from, to))) {
+        for (rule, line, message) in crate::lint::cannot_run_in_transaction(&section_text(lines, (from, to)), from + 2)
+        {
             if !allowed.iter().any(|a| a == rule.id) {
                 cx.error(
                     DiagnosticKind::CannotRun,
-                    from + 1 + line,
+                    line,
                     format!("{message} [{}]", rule.id),
                     rule.safe,
                 );

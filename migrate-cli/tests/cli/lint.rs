@@ -42,7 +42,10 @@ fn an_unsafe_statement_fails_naming_rule_file_and_line() {
         "{e}"
     );
     assert!(e.contains("--> migrations/b2_m.sql:9"), "{e}");
-    assert!(e.contains("= help: write it with `CONCURRENTLY` (`CREATE INDEX CONCURRENTLY`"), "{e}");
+    assert!(
+        e.contains("= help: write it with `CONCURRENTLY` (`CREATE INDEX CONCURRENTLY`"),
+        "{e}"
+    );
     // The index on the table its own revision created is fine.
     assert!(!e.contains("a1_m.sql"), "{e}");
     assert!(e.contains("add `lint_from = \"b2\"` to migrate.toml"), "{e}");

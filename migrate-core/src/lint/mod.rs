@@ -193,7 +193,7 @@ pub const RULES: &[Rule] = &[
     define(
         "mysql-table-copy",
         MY,
-        "an `ALTER TABLE` on an existing table that the server does by copying it, or with writes locked out (a column type change, a primary key change, a stored generated or `AUTO_INCREMENT` column, a `CHECK`, a `FULLTEXT` index, `ALGORITHM=COPY`, `CONVERT TO CHARACTER SET`, `ENGINE=`, `FORCE`, `ORDER BY`): writes wait until it ends; or a copy swapped in for it, which loses the writes made after the copy",
+        "an `ALTER TABLE` on an existing table that the server does by copying it, or with writes locked out (a column type change, a primary key change, a stored generated or `AUTO_INCREMENT` column, a `CHECK`, a `FULLTEXT` or `SPATIAL` index, `ALGORITHM=COPY`, `CONVERT TO CHARACTER SET`, `ENGINE=`, `FORCE`, `ORDER BY`): writes wait until it ends; or a copy swapped in for it, which loses the writes made after the copy",
         "add `ALGORITHM=INSTANT`, or `ALGORITHM=INPLACE, LOCK=NONE`, so that the server refuses instead of copying; where it refuses, use an online schema change tool (gh-ost, pt-online-schema-change)",
     ),
     define(
@@ -378,21 +378,22 @@ fn accepted(list: &[Migration], config: &Config) -> Result<Vec<bool>, LintError>
 /// rule's statements), which an importer reads as the tools that run such a
 /// file outside one do.
 pub fn only_outside_a_transaction(statement: &str) -> bool {
-    cannot_run_in_transaction(statement)
+    cannot_run_in_transaction(statement, 1)
         .iter()
         .any(|(rule, ..)| rule.id == "concurrently-in-transaction")
 }
 
 /// The findings of the statements of a revision's SQL that cannot run in a
 /// transaction, whatever the database (the syntax is PostgreSQL's): each
-/// rule, 1-based line of `sql` and message. For [`crate::format::parse`].
-pub(crate) fn cannot_run_in_transaction(sql: &str) -> Vec<(&'static Rule, usize, String)> {
+/// rule, line and message, lines counted from `first`, the file's line of
+/// `sql`'s first. For [`crate::format::parse`].
+pub(crate) fn cannot_run_in_transaction(sql: &str, first: usize) -> Vec<(&'static Rule, usize, String)> {
     let mut cx = Cx::new(Dialect::Postgres, true);
     for statement in statements(sql, Dialect::Postgres) {
         let toks = toks(statement.text, Dialect::Postgres);
         let s = Stmt {
             w: Words { toks: &toks },
-            line: statement.code_line(Dialect::Postgres),
+            line: first + statement.code_line(Dialect::Postgres) - 1,
         };
         postgres::concurrently_in_transaction(&mut cx, &s);
         postgres::enum_value_used_in_transaction(&mut cx, &s);
@@ -412,6 +413,8 @@ struct History {
     unvalidated: HashMap<String, (String, String)>,
     /// Index name to its table, as `CREATE INDEX` named them.
     indexes: HashMap<String, String>,
+    /// Indexes that went with their dropped table.
+    gone_indexes: HashSet<String>,
 }
 
 /// One statement: its words and the line of the file it starts on.
@@ -436,6 +439,9 @@ struct Cx {
     enum_values: Vec<(String, usize)>,
     /// Constraints this revision added `NOT VALID`.
     not_valid: HashSet<String>,
+    /// Tables this revision filled from another (`INSERT INTO t SELECT … FROM
+    /// source`): `t` to `source`.
+    copies: HashMap<String, String>,
     /// The findings of `DROP TABLE`s, by table: none if the revision makes
     /// the table again (a rebuild), which is no removal.
     drops: Vec<(String, usize)>,
@@ -455,6 +461,7 @@ impl Cx {
             dropped: HashMap::new(),
             enum_values: Vec::new(),
             not_valid: HashSet::new(),
+            copies: HashMap::new(),
             drops: Vec::new(),
             history: History::default(),
             found: Vec::new(),
@@ -539,26 +546,6 @@ fn revision(
         .filter(|(t, _)| cx.created.contains(t))
         .map(|&(_, i)| i)
         .collect();
-    // Elsewhere such a copy is made while writes go on, and those made after
-    // it are lost with the table it replaces (SQLite's write lock holds them off).
-    let swapped: Vec<(String, usize)> = cx
-        .drops
-        .iter()
-        .filter(|(t, _)| cx.created.contains(t))
-        .filter_map(|(t, _)| cx.dropped.get(t).map(|&line| (t.clone(), line)))
-        .collect();
-    let rule = match dialect {
-        Dialect::Postgres => Some("table-rewrite"),
-        Dialect::Mysql => Some("mysql-table-copy"),
-        Dialect::Sqlite => None,
-    };
-    for (table, line) in swapped.into_iter().filter(|_| rule.is_some()) {
-        cx.report(
-            rule.unwrap_or_default(),
-            line,
-            format!("`DROP TABLE {table}` swaps in a copy this revision made of it: writes to `{table}` after the copy are lost with it"),
-        );
-    }
     *history = cx.history;
     cx.found
         .into_iter()
@@ -758,10 +745,19 @@ fn record(cx: &mut Cx, s: &Stmt<'_>) {
         }
     }
     if let Some((index, table)) = postgres::created_index(w) {
+        cx.history.gone_indexes.remove(&index);
         cx.history.indexes.insert(index, table);
     }
     for index in postgres::dropped_indexes(w) {
         cx.history.indexes.remove(&index);
+    }
+    // `INSERT INTO copy SELECT … FROM source`: a copy, which may be swapped in for its source.
+    if w.starts(&["INSERT", "INTO"])
+        && let Some((copy, next)) = w.name(2)
+        && let Some(from) = w.find(next, &["SELECT"]).and_then(|at| w.find(at, &["FROM"]))
+        && let Some((source, _)) = w.name(from + 1)
+    {
+        cx.copies.insert(copy, source);
     }
     for table in dropped_tables(w) {
         if cx.existing(&table) {
@@ -769,11 +765,90 @@ fn record(cx: &mut Cx, s: &Stmt<'_>) {
         }
         cx.created.remove(&table);
         cx.history.types.retain(|(t, _), _| *t != table);
+        // Its indexes went with it.
+        let gone: Vec<String> = cx
+            .history
+            .indexes
+            .iter()
+            .filter(|(_, t)| **t == table)
+            .map(|(i, _)| i.clone())
+            .collect();
+        for index in gone {
+            cx.history.indexes.remove(&index);
+            cx.history.gone_indexes.insert(index);
+        }
+    }
+    // MySQL's `RENAME TABLE a TO b, c TO d`: as `ALTER TABLE a RENAME TO b`, pair by pair.
+    if w.starts(&["RENAME", "TABLE"]) {
+        for (_, pair) in w.parts(2) {
+            if let Some((old, next)) = pair.name(0)
+                && pair.key(next) == "TO"
+                && let Some((new, _)) = pair.name(next + 1)
+            {
+                renamed(cx, &old, &new, s.line);
+            }
+        }
     }
     if let Some((table, actions)) = alter_table(w) {
+        for (_, a) in &actions {
+            if a.key(0) == "RENAME"
+                && matches!(a.key(1), "TO" | "AS")
+                && let Some((new, _)) = a.name(2)
+            {
+                swapped_in(cx, &table, &new, s.line);
+            }
+        }
         for (_, a) in actions {
             record_action(cx, &table, &a);
         }
+    }
+}
+
+/// A copy this revision made of `source` taking its name (`copy` renamed to
+/// `source`): outside SQLite, whose write lock holds writes off while a
+/// revision runs, the writes made to `source` after the copy are lost.
+fn swapped_in(cx: &mut Cx, copy: &str, source: &str, line: usize) {
+    let rule = match cx.dialect {
+        Dialect::Postgres => "table-rewrite",
+        Dialect::Mysql => "mysql-table-copy",
+        Dialect::Sqlite => return,
+    };
+    if cx.created.contains(copy) && cx.copies.get(copy).is_some_and(|s| s == source) {
+        cx.report(
+            rule,
+            line,
+            format!("the copy `{copy}` made of `{source}` in this revision takes its name: the writes made to `{source}` after the copy are lost"),
+        );
+    }
+}
+
+/// `RENAME TABLE old TO new` (MySQL): a copy may be swapped in, and the
+/// table moves ([`move_table`]).
+fn renamed(cx: &mut Cx, old: &str, new: &str, line: usize) {
+    swapped_in(cx, old, new, line);
+    move_table(cx, old, new);
+}
+
+/// A table renamed: the new name holds the old table's rows (created here
+/// only if that was), its column types and what it was copied from.
+fn move_table(cx: &mut Cx, old: &str, new: &str) {
+    if let Some(source) = cx.copies.remove(old) {
+        cx.copies.insert(new.to_owned(), source);
+    }
+    let moved: Vec<_> = cx
+        .history
+        .types
+        .iter()
+        .filter(|((t, _), _)| t == old)
+        .map(|((_, c), ty)| (c.clone(), ty.clone()))
+        .collect();
+    for (c, ty) in moved {
+        cx.history.types.insert((new.to_owned(), c), ty);
+    }
+    if cx.created.remove(old) {
+        cx.created.insert(new.to_owned());
+    } else {
+        cx.created.remove(new);
     }
 }
 
@@ -825,24 +900,10 @@ fn record_action(cx: &mut Cx, table: &str, a: &Words<'_>) {
                 cx.history.types.insert(key(table, &new), a.type_at(next));
             }
         }
+        // The new name holds the old table's rows: created here only if that was.
         "RENAME" if matches!(a.key(1), "TO" | "AS") => {
             if let Some((new, _)) = a.name(2) {
-                let moved: Vec<_> = cx
-                    .history
-                    .types
-                    .iter()
-                    .filter(|((t, _), _)| t == table)
-                    .map(|((_, c), ty)| (c.clone(), ty.clone()))
-                    .collect();
-                for (c, ty) in moved {
-                    cx.history.types.insert(key(&new, &c), ty);
-                }
-                // The new name holds the old table's rows: created here only if that was.
-                if cx.created.remove(table) {
-                    cx.created.insert(new);
-                } else {
-                    cx.created.remove(&new);
-                }
+                move_table(cx, table, &new);
             }
         }
         "RENAME" => {

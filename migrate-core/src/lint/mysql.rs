@@ -50,6 +50,7 @@ fn copies(cx: &Cx, table: &str, a: &Words<'_>) -> Option<&'static str> {
         "ADD" if a.has("AUTO_INCREMENT") => Some("`ADD COLUMN … AUTO_INCREMENT`"),
         "ADD" if a.key(1) == "CHECK" || (a.key(1) == "CONSTRAINT" && a.has("CHECK")) => Some("`ADD CHECK`"),
         "ADD" if a.key(1) == "FULLTEXT" => Some("`ADD FULLTEXT INDEX`"),
+        "ADD" if a.key(1) == "SPATIAL" => Some("`ADD SPATIAL INDEX`"),
         "ALGORITHM" if matches!(a.key(1), "COPY") || a.at(1, &["=", "COPY"]) => Some("`ALGORITHM=COPY`"),
         "CONVERT" => Some("`CONVERT TO CHARACTER SET`"),
         "ENGINE" => Some("`ENGINE=`"),
@@ -79,7 +80,7 @@ fn table_copy(cx: &mut Cx, s: &Stmt<'_>) {
         cx.report(
             "mysql-table-copy",
             s.line,
-            format!("{what} on the existing table `{table}` copies it, and writes to it wait until the copy ends"),
+            format!("{what} on the existing table `{table}` copies it or locks out its writes: writes to it wait until it ends"),
         );
     }
 }

@@ -123,7 +123,8 @@ fn index_dropped_or_rebuilt(cx: &mut Cx, s: &Stmt<'_>) {
         return;
     };
     for (name, table) in targets {
-        if table.as_deref().is_some_and(|t| !cx.existing(t)) {
+        // On a table this revision made, or gone with its dropped table: nothing waits.
+        if table.as_deref().is_some_and(|t| !cx.existing(t)) || cx.history.gone_indexes.contains(&name) {
             continue;
         }
         let on = match table {
@@ -133,7 +134,7 @@ fn index_dropped_or_rebuilt(cx: &mut Cx, s: &Stmt<'_>) {
         cx.report(
             "index-without-concurrently",
             s.line,
-            format!("`{what}` on {on} without `CONCURRENTLY`: it waits for, then blocks, the writes to the table (`DROP INDEX` its reads too)"),
+            format!("`{what}` on {on} without `CONCURRENTLY`: it waits for, then blocks, the writes to the table and the reads that would use its indexes (`DROP INDEX`: every read)"),
         );
     }
 }
@@ -381,10 +382,12 @@ fn column_type_rewrite(cx: &mut Cx, s: &Stmt<'_>) {
             None => String::new(),
         };
         // PostgreSQL reads the old values in the session's time zone: none changes under UTC.
-        let zone = old.as_deref().is_some_and(|old| {
-            let (o, n) = (parts_of(old).0, parts_of(&new).0);
-            o == "timestamp" && n == "timestamptz"
-        });
+        // (A `USING` expression rewrites whatever the time zone.)
+        let zone = !a.has("USING")
+            && old.as_deref().is_some_and(|old| {
+                let (o, n) = (parts_of(old).0, parts_of(&new).0);
+                o == "timestamp" && n == "timestamptz"
+            });
         let unless = if zone {
             " unless the server's `TimeZone` is UTC"
         } else {
@@ -420,6 +423,7 @@ fn parts_of(ty: &str) -> (String, Vec<u64>, bool) {
         "bigint" => "int8",
         "smallint" => "int2",
         "timestamp" if zoned => "timestamptz",
+        "time" if zoned => "timetz",
         other => other,
     };
     let args = args.split(',').filter_map(|a| a.trim().parse().ok()).collect();
@@ -444,7 +448,10 @@ fn widens(old: &str, new: &str) -> bool {
     match (o.as_str(), n.as_str()) {
         ("varchar", "varchar") | ("varbit", "varbit") => wider(),
         ("varchar", "text") | ("cidr", "inet") => true,
-        ("timestamp", "timestamp") | ("timestamptz", "timestamptz") => wider(),
+        // No precision is the most there is (6 digits).
+        ("timestamp", "timestamp") | ("timestamptz", "timestamptz") | ("time", "time") | ("timetz", "timetz") => {
+            na.first().unwrap_or(&6) >= oa.first().unwrap_or(&6)
+        }
         ("text", "varchar") => na.is_empty(),
         ("numeric", "numeric") => wider() && (na.is_empty() || oa.get(1).unwrap_or(&0) == na.get(1).unwrap_or(&0)),
         _ => false,

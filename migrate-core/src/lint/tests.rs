@@ -344,8 +344,15 @@ fn column_type_rewrite() {
     );
     check(
         PG,
-        &format!("{arrays}@ b\nALTER TABLE t ALTER at TYPE timestamp(6), ALTER zt TYPE timestamp with time zone;"),
+        &format!(
+            "{arrays}@ b\nALTER TABLE t ALTER at TYPE timestamp(6), ALTER zt TYPE timestamp with time zone, ALTER lt TYPE timestamp(6);"
+        ),
         "",
+    );
+    check(
+        PG,
+        &format!("{arrays}@ b\nALTER TABLE t ALTER lt TYPE timestamp(3);"),
+        "column-type-rewrite@b:1",
     );
     let zone = lint(
         &history(&format!("{arrays}@ b\nALTER TABLE t ALTER lt TYPE timestamptz;")),
@@ -576,6 +583,7 @@ fn mysql_table_copy() {
         "ADD COLUMN n int AUTO_INCREMENT UNIQUE",
         "ADD CONSTRAINT ck CHECK (id > 0)",
         "ADD FULLTEXT INDEX f (c)",
+        "ADD SPATIAL INDEX s (c)",
         "ADD COLUMN x int, ALGORITHM=COPY",
     ] {
         check(MY, &format!("{T}@ b\nALTER TABLE t {copies};"), "mysql-table-copy@b:1");
@@ -593,9 +601,37 @@ fn mysql_table_copy() {
 fn a_copy_swapped_in_loses_writes_outside_sqlite() {
     let swap =
         "CREATE TABLE t2 (id int);\nINSERT INTO t2 SELECT id FROM t;\nDROP TABLE t;\nALTER TABLE t2 RENAME TO t;";
-    check(PG, &format!("{T}@ b\n{swap}"), "table-rewrite@b:3");
-    check(MY, &format!("{T}@ b\n{swap}"), "mysql-table-copy@b:3");
+    // Where the copy takes the table's name, in any phase.
+    check(PG, &format!("{T}@ b\n{swap}"), "table-rewrite@b:4");
+    check(PG, &format!("{T}@ b contract\n{swap}"), "table-rewrite@b:4");
+    check(MY, &format!("{T}@ b\n{swap}"), "mysql-table-copy@b:4");
     check(LITE, &format!("{T}@ b fkoff\n{swap}"), "");
+    // MySQL's own swap: `RENAME TABLE` of both at once.
+    check(
+        MY,
+        &format!(
+            "{T}@ b contract\nCREATE TABLE t_new LIKE t;\nINSERT INTO t_new SELECT * FROM t;\nRENAME TABLE t TO t_old, t_new TO t;\nDROP TABLE t_old;"
+        ),
+        "mysql-table-copy@b:3",
+    );
+    // A table dropped and made again empty copies nothing.
+    check(
+        PG,
+        &format!("{T}@ b\nDROP TABLE IF EXISTS t;\nCREATE TABLE t (k text);"),
+        "",
+    );
+}
+
+/// The index of a dropped table went with it: dropping it again waits for nothing.
+#[test]
+fn an_index_gone_with_its_table() {
+    check(
+        PG,
+        &format!(
+            "{T}@ b notx\nCREATE INDEX CONCURRENTLY ti ON t (id);\n@ c contract\nDROP TABLE t;\nDROP INDEX IF EXISTS ti;\n@ d\nDROP INDEX IF EXISTS ti;"
+        ),
+        "",
+    );
 }
 
 /// A MariaDB anonymous block runs its statements where it stands: they are
@@ -669,7 +705,7 @@ fn sqlite_rebuild_without_foreign_keys_off() {
         "",
     );
     // The rule is SQLite's; elsewhere the same copy loses writes (`a_copy_swapped_in_…`).
-    check(PG, &format!("{T}@ b\n{rebuild}"), "table-rewrite@b:3");
+    check(PG, &format!("{T}@ b\n{rebuild}"), "table-rewrite@b:4");
 }
 
 #[test]
@@ -824,6 +860,8 @@ fn what_cannot_run_is_refused_when_the_file_is_parsed() {
     )
     .unwrap_err();
     assert_eq!((e[0].kind, e[0].line), (crate::DiagnosticKind::CannotRun, Some(7)));
+    // The line the message names is the file's too.
+    assert!(e[0].message.contains("added on line 6 "), "{}", e[0].message);
     for (header, sql) in [
         ("-- migrate:no-transaction", "CREATE INDEX CONCURRENTLY i ON t (id);"),
         (
