@@ -415,6 +415,8 @@ struct History {
     indexes: HashMap<String, String>,
     /// Indexes that went with their dropped table.
     gone_indexes: HashSet<String>,
+    /// Tables created `PARTITION BY …`.
+    partitioned: HashSet<String>,
 }
 
 /// One statement: its words and the line of the file it starts on.
@@ -734,6 +736,9 @@ fn record(cx: &mut Cx, s: &Stmt<'_>) {
         let at = w.find(0, &["TABLE"]).filter(|&t| t <= 4);
         if let Some((table, next)) = at.and_then(|t| w.name(t + 1)) {
             cx.created.insert(table.clone());
+            if w.find(next, &["PARTITION", "BY"]).is_some() {
+                cx.history.partitioned.insert(table.clone());
+            }
             if w.key(next) == "(" {
                 for (_, part) in w.parts(next + 1) {
                     if let Some((column, at)) = part.name(0).filter(|_| !is_table_constraint(part.key(0))) {
@@ -764,6 +769,7 @@ fn record(cx: &mut Cx, s: &Stmt<'_>) {
             cx.dropped.insert(table.clone(), s.line);
         }
         cx.created.remove(&table);
+        cx.history.partitioned.remove(&table);
         cx.history.types.retain(|(t, _), _| *t != table);
         // Its indexes went with it.
         let gone: Vec<String> = cx
@@ -832,6 +838,9 @@ fn renamed(cx: &mut Cx, old: &str, new: &str, line: usize) {
 /// A table renamed: the new name holds the old table's rows (created here
 /// only if that was), its column types and what it was copied from.
 fn move_table(cx: &mut Cx, old: &str, new: &str) {
+    if cx.history.partitioned.remove(old) {
+        cx.history.partitioned.insert(new.to_owned());
+    }
     if let Some(source) = cx.copies.remove(old) {
         cx.copies.insert(new.to_owned(), source);
     }

@@ -35,16 +35,23 @@ fn index_without_concurrently(cx: &mut Cx, s: &Stmt<'_>) {
     if w.key(at) == "CONCURRENTLY" {
         return;
     }
-    let Some((table, _)) = w.find(at, &["ON"]).and_then(|on| w.name(on + 1)) else {
+    let Some(on) = w.find(at, &["ON"]) else { return };
+    let Some((table, _)) = w.name(on + 1) else { return };
+    if !cx.existing(&table) {
         return;
-    };
-    if cx.existing(&table) {
-        cx.report(
-            "index-without-concurrently",
-            s.line,
-            format!("`CREATE INDEX` on the existing table `{table}` without `CONCURRENTLY`: writes to `{table}` wait until the index is built"),
-        );
     }
+    let message = if !cx.history.partitioned.contains(&table) {
+        format!(
+            "`CREATE INDEX` on the existing table `{table}` without `CONCURRENTLY`: writes to `{table}` wait until the index is built"
+        )
+    } else if w.key(on + 1) == "ONLY" {
+        return; // the partitioned table's own index, invalid until its partitions' are attached: nothing is built
+    } else {
+        format!(
+            "`CREATE INDEX` on the partitioned table `{table}` builds it on every partition while writes wait, and a partitioned table takes no `CONCURRENTLY`: create it `ON ONLY {table}`, build each partition's with `CREATE INDEX CONCURRENTLY` (`-- migrate:no-transaction`), then `ALTER INDEX … ATTACH PARTITION` each"
+        )
+    };
+    cx.report("index-without-concurrently", s.line, message);
 }
 
 /// The index a `CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] name ON

@@ -237,6 +237,19 @@ fn lines_skip_the_comments_above_a_statement() {
     );
 }
 
+/// A partitioned table takes no `CONCURRENTLY`: its index is made `ON ONLY`
+/// it (nothing built) and attached partition by partition, which the
+/// finding says.
+#[test]
+fn indexes_of_a_partitioned_table() {
+    let made = "@ a\nCREATE TABLE m (id int, at date) PARTITION BY RANGE (at);\nCREATE TABLE m1 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');\n";
+    check(PG, &format!("{made}@ b\nCREATE INDEX m_at ON ONLY m (at);"), "");
+    let whole = history(&format!("{made}@ b\nCREATE INDEX m_at ON m (at);"));
+    let found = lint(&whole, PG, &Config::default()).unwrap().findings;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].message.contains("ATTACH PARTITION"), "{}", found[0].message);
+}
+
 #[test]
 fn concurrently_in_transaction() {
     check(
