@@ -61,7 +61,30 @@ struct File {
     /// for, where no database URL names it (lint, offline scripts).
     dialect: Option<String>,
     /// `[vars]`: values of the variables revisions declare (`-- migrate:var NAME`).
-    vars: Option<BTreeMap<String, String>>,
+    vars: Option<BTreeMap<String, VarValue>>,
+}
+
+/// A `[vars]` value: a string, or a number or boolean as TOML writes it
+/// (`shards = 4` is the text `4`): a value in SQL is text.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "toml::Value")]
+struct VarValue(String);
+
+impl TryFrom<toml::Value> for VarValue {
+    type Error = String;
+
+    fn try_from(value: toml::Value) -> Result<Self, String> {
+        match value {
+            toml::Value::String(s) => Ok(VarValue(s)),
+            toml::Value::Integer(n) => Ok(VarValue(n.to_string())),
+            toml::Value::Float(x) => Ok(VarValue(x.to_string())),
+            toml::Value::Boolean(b) => Ok(VarValue(b.to_string())),
+            other => Err(format!(
+                "a [vars] value is a string, a number or a boolean, not {}",
+                other.type_str()
+            )),
+        }
+    }
 }
 
 /// A `[sets.NAME]` table: another folder migrated into the same database.
@@ -241,7 +264,13 @@ pub(crate) fn resolve(options: &Options, env: &impl Fn(&str) -> Option<String>) 
         },
         ignore_unknown: options.ignore_unknown_revisions,
         config_file,
-        vars: file.vars.take().unwrap_or_default().into_iter().collect(),
+        vars: file
+            .vars
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, value)| (name, value.0))
+            .collect(),
         var_flags: options.vars.clone(),
     })
 }
@@ -643,6 +672,37 @@ mod tests {
         std::fs::write(&b, "history_table = \"hist_b\"\n").unwrap();
         let s = resolve(&Options::default(), &env(&vars)).unwrap();
         assert_eq!(s.database_url.as_deref(), Some("sqlite:env.db"));
+    }
+
+    /// `[vars]` takes what TOML writes for a value: a string, and a number or
+    /// boolean as its text; anything else is an error at its line.
+    #[test]
+    fn vars_are_text_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("migrate.toml");
+        std::fs::write(&file, "[vars]\nname = \"app\"\nshards = 4\nratio = 0.5\ncheck = true\n").unwrap();
+        let options = Options {
+            config: Some(file.clone()),
+            ..Options::default()
+        };
+        let mut vars = resolve(&options, &env(&[])).unwrap().vars;
+        vars.sort();
+        let text = |n: &str, v: &str| (n.to_owned(), v.to_owned());
+        assert_eq!(
+            vars,
+            [
+                text("check", "true"),
+                text("name", "app"),
+                text("ratio", "0.5"),
+                text("shards", "4")
+            ]
+        );
+        std::fs::write(&file, "[vars]\nshards = [4]\n").unwrap();
+        let e = resolve(&options, &env(&[])).unwrap_err().to_string();
+        assert!(
+            e.contains("line 2") && e.contains("a string, a number or a boolean, not array"),
+            "{e}"
+        );
     }
 
     #[test]

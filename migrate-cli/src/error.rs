@@ -35,7 +35,7 @@ pub enum CliError {
     },
     /// The config file is not valid TOML or has unknown keys.
     #[error(
-        "invalid config file `{path}`: {message} (the keys are database_url, dev_database_url, dir, schema, history_table, history_schema, lock_timeout, ddl_lock_timeout, statement_timeout, connect_timeout, lock_attempts, lock, lease_ttl, dialect, lint_from, a [lint] table of rule = \"error\" | \"warning\" | \"off\", and [sets.NAME] tables of dir and history_table)"
+        "invalid config file `{path}`: {message} (the keys are database_url, dev_database_url, dir, schema, history_table, history_schema, lock_timeout, ddl_lock_timeout, statement_timeout, connect_timeout, lock_attempts, lock, lease_ttl, dialect, lint_from, a [lint] table of rule = \"error\" | \"warning\" | \"off\", a [vars] table of NAME = value, and [sets.NAME] tables of dir and history_table)"
     )]
     ConfigInvalid {
         /// The file.
