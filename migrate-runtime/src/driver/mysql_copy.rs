@@ -276,11 +276,15 @@ async fn copy_views(conn: &mut MySqlConnection, original: &str, copy: &str, mut 
         .await
         .map_err(db("reading a view's definition"))?;
         let text = shown.into_iter().next().and_then(|r| r.into_iter().nth(1).flatten());
-        // Its tables named in the original database read the copy's.
-        texts.push(
-            text.unwrap_or_default()
-                .replace(&format!("{}.", d.ident(original)), &format!("{}.", d.ident(copy))),
-        );
+        // The view itself and its tables, named in the original database (the
+        // server quotes every name it shows: `db`.`t`, or "db"."t" under
+        // ANSI_QUOTES), are the copy's.
+        let mut text = text.unwrap_or_default();
+        for q in ['`', '"'] {
+            let quoted = |name: &str| format!("{q}{}{q}.", name.replace(q, &format!("{q}{q}")));
+            text = text.replace(&quoted(original), &quoted(copy));
+        }
+        texts.push(text);
     }
     let mut last_error = None;
     while !views.is_empty() {
