@@ -16,6 +16,15 @@ pub(crate) enum Start {
     Applied,
 }
 
+/// What upgrading a revision again after its downgrade did.
+enum Again {
+    Ran,
+    /// It failed and was rolled back; the revision is recorded without running.
+    Stamped,
+    /// It failed; the walk stops.
+    Stopped,
+}
+
 /// What separates two schemas, as `check --schema` prints it.
 fn differences(before: &migrate_core::schema::Schema, after: &migrate_core::schema::Schema) -> Vec<String> {
     let renames = migrate_core::schema::Renames::default();
@@ -74,6 +83,37 @@ impl<'m> Run<'m> {
             migrations,
             ..self.clone()
         }
+    }
+
+    /// Upgrades `m` again after its downgrade. What the downgrade left may be
+    /// in the way: where the catalogs read no difference (a role, what they do
+    /// not read), that failure is the difference, never an `ok`; where it was
+    /// rolled back, the revision is recorded without running and the walk goes
+    /// on, else it stops there.
+    async fn upgrade_again(&self, session: &mut Session<'_>, m: &Migration, to: Target, out: &mut RoundTrips) -> Again {
+        let Err(e) = self.step(session, Op::Upgrade(to.clone())).await else {
+            return Again::Ran;
+        };
+        if let Some(last) = out.revisions.last_mut()
+            && last.outcome == RoundTripOutcome::Restored
+        {
+            last.outcome = RoundTripOutcome::Differs(vec![format!(
+                "upgrading it again failed on what its downgrade left: {e}"
+            )]);
+        }
+        let rolled_back = matches!(&e, Error::Migration { rolled_back: true, .. });
+        if rolled_back && self.step(session, Op::Stamp(to)).await.is_ok() {
+            out.notes.push(format!(
+                "{}: recorded as applied without running it again, and the walk went on",
+                m.revision()
+            ));
+            return Again::Stamped;
+        }
+        out.stopped = Some(format!(
+            "upgrading {} again after its downgrade failed, as a downgrade that leaves something behind makes it: {e}",
+            m.revision()
+        ));
+        Again::Stopped
     }
 
     pub(crate) fn round_trips<'a, 'c: 'a>(
@@ -152,23 +192,10 @@ impl<'m> Run<'m> {
                 } else {
                     RoundTripOutcome::Differs(found)
                 }));
-                if let Err(e) = walk.step(&mut session, Op::Upgrade(to.clone())).await {
-                    // What the downgrade left is in the way. Where the failure was rolled
-                    // back, record the revision without running it and go on.
-                    let rolled_back = matches!(&e, Error::Migration { rolled_back: true, .. });
-                    if rolled_back && walk.step(&mut session, Op::Stamp(to)).await.is_ok() {
-                        out.notes.push(format!(
-                            "{}: upgrading it again failed on what its downgrade left ({e}); recorded it as applied without running it, and went on",
-                            m.revision()
-                        ));
-                        all_reversible = false;
-                        continue;
-                    }
-                    out.stopped = Some(format!(
-                        "upgrading {} again after its downgrade failed, as a downgrade that leaves something behind makes it: {e}",
-                        m.revision()
-                    ));
-                    return Ok(out);
+                match walk.upgrade_again(&mut session, m, to, &mut out).await {
+                    Again::Ran => {}
+                    Again::Stamped => all_reversible = false,
+                    Again::Stopped => return Ok(out),
                 }
             }
             if all_reversible {

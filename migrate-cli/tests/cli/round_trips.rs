@@ -166,6 +166,48 @@ fn on_postgres_the_scratch_database_is_made_and_dropped() {
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("Not generated: domain \"positive\""), "{}", r.stdout);
     assert_eq!(scratch_databases(&url, pid), "0");
+
+    // What a downgrade leaves in another schema is seen (the catalogs read the
+    // current one), and an upgrade that cannot run again after it is a broken
+    // round trip, never an `ok`.
+    std::fs::remove_file(cwd.join("schema.sql")).unwrap();
+    for f in std::fs::read_dir(cwd.join("migrations")).unwrap() {
+        std::fs::remove_file(f.unwrap().path()).unwrap();
+    }
+    write(
+        cwd,
+        "r1",
+        "",
+        "CREATE SCHEMA audit;\nCREATE TABLE audit.log (id integer);",
+        "DROP TABLE audit.log;",
+    );
+    let (r, pid) = run_with_pid(cwd, &["test", "--dev-database-url", &url]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("BROKEN      r1"), "{}", r.stdout);
+    assert!(r.stdout.contains("schema \"audit\""), "{}", r.stdout);
+    assert_eq!(scratch_databases(&url, pid), "0");
+    // What no catalog reader reads (a publication): the upgrade that cannot run again names it.
+    write(cwd, "r1", "", "CREATE PUBLICATION migrate_t_pub;", "SELECT 1;");
+    let (r, pid) = run_with_pid(cwd, &["test", "--dev-database-url", &url]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("BROKEN      r1"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("upgrading it again failed on what its downgrade left")
+            && r.stdout.contains("migrate_t_pub"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(scratch_databases(&url, pid), "0");
+    write(
+        cwd,
+        "r1",
+        "",
+        "CREATE SCHEMA audit;\nCREATE TABLE audit.log (id integer);",
+        "DROP TABLE audit.log;\nDROP SCHEMA audit;",
+    );
+    let (r, _) = run_with_pid(cwd, &["test", "--dev-database-url", &url]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 }
 
 /// A revision `id` after `parent` with `header` lines (directives) above its upgrade; the line of its upgrade's first statement.

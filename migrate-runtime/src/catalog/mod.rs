@@ -60,7 +60,7 @@ pub(crate) async fn read(conn: &mut dyn Backend, exclude: &[String]) -> Result<S
         #[cfg(feature = "sqlite")]
         Dialect::Sqlite => sqlite::read(conn).await?,
         #[cfg(feature = "postgres")]
-        Dialect::Postgres => postgres::read(conn).await?,
+        Dialect::Postgres => postgres::read(conn, exclude).await?,
         #[cfg(feature = "mysql")]
         Dialect::Mysql => mysql::read(conn).await?,
         #[allow(unreachable_patterns)]

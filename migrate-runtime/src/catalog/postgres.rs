@@ -78,8 +78,10 @@ pub(super) async fn set_search_path(conn: &mut dyn Backend, path: &str) -> Resul
     rows(conn, sql, "setting the search_path back").await.map(drop)
 }
 
-/// The schema of the current schema (`current_schema()`).
-pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
+/// The schema of the current schema (`current_schema()`); the other schemas
+/// of the database, but one holding a table of `exclude` (migrate's own), as
+/// objects not generated ([`other_schemas`]).
+pub(super) async fn read(conn: &mut dyn Backend, exclude: &[String]) -> Result<Schema> {
     let mut schema = Schema::default();
     let ns = text(
         rows(conn, "SELECT current_schema()::text".into(), "the current schema")
@@ -98,7 +100,42 @@ pub(super) async fn read(conn: &mut dyn Backend) -> Result<Schema> {
     read_triggers(conn, &ns, &in_schema, &mut schema).await?;
     read_extensions(conn, &in_schema, &mut schema).await?;
     others(conn, &in_schema, &mut schema).await?;
+    other_schemas(conn, &in_schema, exclude, &mut schema).await?;
     Ok(schema)
+}
+
+/// Each schema but the current one, `pg_*`, `information_schema`, an
+/// extension's and one holding migrate's own tables (`exclude`), with what it
+/// holds (relations with their columns, functions), as an object not
+/// generated: the comparisons read one schema, so that a table made or left
+/// in another is seen, and a squash that would lose it is refused.
+async fn other_schemas(conn: &mut dyn Backend, in_schema: &str, exclude: &[String], schema: &mut Schema) -> Result<()> {
+    let own: Vec<String> = exclude.iter().map(|t| lit(t)).collect();
+    let own = if own.is_empty() {
+        "''".to_owned()
+    } else {
+        own.join(", ")
+    };
+    let columns = "(SELECT string_agg(a.attname::text || ' ' || format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END \
+                   || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), ''), ', ' ORDER BY a.attnum) \
+                   FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)";
+    let sql = format!(
+        "SELECT 'schema \"' || n.nspname::text || '\"', \
+         coalesce((SELECT string_agg(c.relkind::text || ' ' || c.relname::text || ' (' || coalesce({columns}, '') || ')', '; ' ORDER BY c.relname) \
+                   FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c') AND {}), '') \
+         || coalesce((SELECT '; functions ' || string_agg(p.proname::text || '(' || pg_get_function_identity_arguments(p.oid) || ')', ', ' ORDER BY p.proname) \
+                   FROM pg_proc p WHERE p.pronamespace = n.oid AND {}), '') \
+         FROM pg_namespace n WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' AND n.oid <> {in_schema} AND {} \
+         AND NOT EXISTS (SELECT 1 FROM pg_class o WHERE o.relnamespace = n.oid AND o.relname IN ({own})) ORDER BY n.nspname",
+        not_extension("pg_class", "c.oid"),
+        not_extension("pg_proc", "p.oid"),
+        not_extension("pg_namespace", "n.oid"),
+    );
+    for row in rows(conn, sql, "the other schemas").await? {
+        schema.others.insert(text(&row, 0), text(&row, 1));
+    }
+    Ok(())
 }
 
 /// The extensions installed in the schema (`citext`, `pg_trgm`, …).
