@@ -184,6 +184,44 @@ fn postgres_rehearsal_leaves_the_dump_as_it_was_and_measures_locks() {
         "the file's line: {error}"
     );
     assert_eq!(dump(), before);
+
+    // The run's lock timeout holds in the rehearsal as in the run: a lock the
+    // real upgrade would give up waiting for fails the rehearsal the same way.
+    let mut holder = std::process::Command::new("psql")
+        .args([
+            db.url.as_str(),
+            "-q",
+            "-c",
+            "BEGIN; LOCK TABLE t IN ROW EXCLUSIVE MODE; SELECT pg_sleep(30); COMMIT;",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let held = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 't' AND l.granted AND l.pid <> pg_backend_pid()";
+    for waited in 0.. {
+        if program("psql", &[db.url.as_str(), "-Atc", held], None).trim() != "0" {
+            break;
+        }
+        assert!(waited < 200, "the other session never took its lock");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let error = fails(
+        &mut migrate(cwd),
+        &[
+            "upgrade",
+            "--rehearse",
+            "--ddl-lock-timeout",
+            "200ms",
+            "--database-url",
+            &db.url,
+        ],
+        1,
+    );
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert!(error.contains("lock timeout") && error.contains(&budgeted), "{error}");
+    assert_eq!(dump(), before);
 }
 
 #[test]

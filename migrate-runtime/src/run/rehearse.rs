@@ -237,7 +237,34 @@ impl<'m> Run<'m> {
     }
 
     /// One step, statement by statement, then its history row.
+    /// One step rehearsed under the timeouts its real run sets (its header's,
+    /// else the run's `ddl_lock_timeout` and `statement_timeout`): a lock wait or
+    /// a statement the real run would cancel fails here too.
     async fn rehearse_step(
+        &self,
+        conn: &mut dyn Backend,
+        s: &Settings,
+        m: &Migration,
+        locks: &mut Locks,
+        copy: bool,
+    ) -> Result<RehearsedStep> {
+        let reset = driver::set_guards(conn, s, m).await?;
+        let step = self.rehearse_statements(conn, s, m, locks, copy).await;
+        if let Some(reset) = reset {
+            let failed = matches!(&step, Ok(st) if matches!(st.outcome, StepOutcome::Failed { .. }));
+            let restored = driver::run(conn, reset, "restoring the session's timeouts").await;
+            // After a failure PostgreSQL refuses it in the aborted transaction, whose rollback undoes the settings.
+            if let Err(e) = restored
+                && !failed
+            {
+                return Err(e);
+            }
+        }
+        step
+    }
+
+    /// [`Self::rehearse_step`]'s statements, timed, with the locks they took.
+    async fn rehearse_statements(
         &self,
         conn: &mut dyn Backend,
         s: &Settings,
