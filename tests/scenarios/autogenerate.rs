@@ -433,6 +433,17 @@ mod postgres {
             rows: &[("a", 1), ("b", 1), ("c", 2)],
             check: "SELECT (COUNT(DISTINCT n) = 2)::int::bigint FROM c",
         },
+        // A SQL-language function whose body reads a table and a view the same
+        // revision makes: PostgreSQL checks such a body when it is made.
+        sql_function_over_new_relations => Case {
+            before: "CREATE TABLE keep (id integer);",
+            after: "CREATE TABLE keep (id integer); CREATE TABLE acct (id integer PRIMARY KEY, n integer); \
+                    CREATE VIEW acct_totals AS SELECT sum(n) AS total FROM acct; \
+                    CREATE FUNCTION total_for() RETURNS bigint LANGUAGE sql AS 'SELECT total FROM acct_totals';",
+            seed: "INSERT INTO keep VALUES (1);",
+            rows: &[("keep", 1)],
+            check: "SELECT (current_setting('check_function_bodies') = 'on' AND total_for() IS NULL)::int::bigint",
+        },
         // An identity whose column changes type: bounds set after a widening
         // (the type's own bounds moved with it), before a narrowing.
         identity_and_its_type => Case {

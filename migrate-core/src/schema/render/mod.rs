@@ -470,14 +470,26 @@ fn create_or_change_enum_types(w: &mut Writer<'_>, diff: &Diff<'_>) {
 }
 
 /// Step 4: Functions added or changed (before the triggers that call them).
+/// PostgreSQL checks a SQL-language body when the function is made, and it
+/// may read a table or a view made later in the revision: the bodies are not
+/// checked while they are made (`check_function_bodies`, as pg_dump's
+/// output does), and the setting is put back after them.
 fn create_functions(w: &mut Writer<'_>, diff: &Diff<'_>) {
-    for f in diff
+    let made: Vec<_> = diff
         .functions
         .added
         .iter()
         .chain(diff.functions.changed.iter().map(|(_, a)| a))
-    {
+        .collect();
+    let unchecked = w.d == Dialect::Postgres && !made.is_empty();
+    if unchecked {
+        w.push("SET check_function_bodies = false".to_owned());
+    }
+    for f in made {
         w.push(f.definition.trim().trim_end_matches(';').to_owned());
+    }
+    if unchecked {
+        w.push("RESET check_function_bodies".to_owned());
     }
 }
 
