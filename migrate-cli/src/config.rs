@@ -64,8 +64,10 @@ struct File {
     vars: Option<BTreeMap<String, VarValue>>,
 }
 
-/// A `[vars]` value: a string, or a number or boolean as TOML writes it
-/// (`shards = 4` is the text `4`): a value in SQL is text.
+/// A `[vars]` value: a string, or an integer (its decimal digits: `shards =
+/// 4` is the text `4`) or a boolean (`true`, `false`): a value in SQL is
+/// text. A decimal would not keep its digits as written (`3.10` reads as
+/// `3.1`): it is refused, to be written as a string.
 #[derive(Debug, Deserialize)]
 #[serde(try_from = "toml::Value")]
 struct VarValue(String);
@@ -77,10 +79,12 @@ impl TryFrom<toml::Value> for VarValue {
         match value {
             toml::Value::String(s) => Ok(VarValue(s)),
             toml::Value::Integer(n) => Ok(VarValue(n.to_string())),
-            toml::Value::Float(x) => Ok(VarValue(x.to_string())),
             toml::Value::Boolean(b) => Ok(VarValue(b.to_string())),
+            toml::Value::Float(x) => Err(format!(
+                "a [vars] decimal would not keep its digits as written ({x} is what TOML reads): write it as a string, in quotes"
+            )),
             other => Err(format!(
-                "a [vars] value is a string, a number or a boolean, not {}",
+                "a [vars] value is a string, an integer or a boolean, not {}",
                 other.type_str()
             )),
         }
@@ -680,7 +684,11 @@ mod tests {
     fn vars_are_text_as_written() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("migrate.toml");
-        std::fs::write(&file, "[vars]\nname = \"app\"\nshards = 4\nratio = 0.5\ncheck = true\n").unwrap();
+        std::fs::write(
+            &file,
+            "[vars]\nname = \"app\"\nshards = 4\nratio = \"3.10\"\ncheck = true\n",
+        )
+        .unwrap();
         let options = Options {
             config: Some(file.clone()),
             ..Options::default()
@@ -693,16 +701,19 @@ mod tests {
             [
                 text("check", "true"),
                 text("name", "app"),
-                text("ratio", "0.5"),
+                text("ratio", "3.10"),
                 text("shards", "4")
             ]
         );
         std::fs::write(&file, "[vars]\nshards = [4]\n").unwrap();
         let e = resolve(&options, &env(&[])).unwrap_err().to_string();
         assert!(
-            e.contains("line 2") && e.contains("a string, a number or a boolean, not array"),
+            e.contains("line 2") && e.contains("a string, an integer or a boolean, not array"),
             "{e}"
         );
+        std::fs::write(&file, "[vars]\nratio = 3.10\n").unwrap();
+        let e = resolve(&options, &env(&[])).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("write it as a string"), "{e}");
     }
 
     #[test]

@@ -105,10 +105,11 @@ pub(super) async fn read(conn: &mut dyn Backend, exclude: &[String]) -> Result<S
 }
 
 /// Each schema but the current one, `pg_*`, `information_schema`, an
-/// extension's and one holding migrate's own tables (`exclude`), with what it
-/// holds (relations with their columns, functions), as an object not
-/// generated: the comparisons read one schema, so that a table made or left
-/// in another is seen, and a squash that would lose it is refused.
+/// extension's, one holding migrate's own tables (`exclude`) and an empty
+/// one, with what it holds (relations with their columns by name, functions
+/// with their arguments), as an object not generated: the comparisons read
+/// one schema, so that a table made or left in another is seen, and a squash
+/// that would lose it is refused.
 async fn other_schemas(conn: &mut dyn Backend, in_schema: &str, exclude: &[String], schema: &mut Schema) -> Result<()> {
     let own: Vec<String> = exclude.iter().map(|t| lit(t)).collect();
     let own = if own.is_empty() {
@@ -117,14 +118,14 @@ async fn other_schemas(conn: &mut dyn Backend, in_schema: &str, exclude: &[Strin
         own.join(", ")
     };
     let columns = "(SELECT string_agg(a.attname::text || ' ' || format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END \
-                   || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), ''), ', ' ORDER BY a.attnum) \
+                   || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), ''), ', ' ORDER BY a.attname) \
                    FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)";
     let sql = format!(
         "SELECT 'schema \"' || n.nspname::text || '\"', \
          coalesce((SELECT string_agg(c.relkind::text || ' ' || c.relname::text || ' (' || coalesce({columns}, '') || ')', '; ' ORDER BY c.relname) \
                    FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c') AND {}), '') \
-         || coalesce((SELECT '; functions ' || string_agg(p.proname::text || '(' || pg_get_function_identity_arguments(p.oid) || ')', ', ' ORDER BY p.proname) \
+         || coalesce((SELECT '; functions ' || string_agg(p.proname::text || '(' || pg_get_function_identity_arguments(p.oid) || ')', ', ' ORDER BY p.proname, pg_get_function_identity_arguments(p.oid)) \
                    FROM pg_proc p WHERE p.pronamespace = n.oid AND {}), '') \
          FROM pg_namespace n WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' AND n.oid <> {in_schema} AND {} \
          AND NOT EXISTS (SELECT 1 FROM pg_class o WHERE o.relnamespace = n.oid AND o.relname IN ({own})) ORDER BY n.nspname",
@@ -133,7 +134,12 @@ async fn other_schemas(conn: &mut dyn Backend, in_schema: &str, exclude: &[Strin
         not_extension("pg_namespace", "n.oid"),
     );
     for row in rows(conn, sql, "the other schemas").await? {
-        schema.others.insert(text(&row, 0), text(&row, 1));
+        // An empty schema (`public` beside another current schema, the history
+        // table's own before its first run) holds nothing to compare.
+        let holds = text(&row, 1);
+        if !holds.is_empty() {
+            schema.others.insert(text(&row, 0), holds);
+        }
     }
     Ok(())
 }

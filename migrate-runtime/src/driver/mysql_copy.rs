@@ -263,6 +263,26 @@ async fn fill(conn: &mut MySqlConnection, s: &Settings, original: &str, copy: &s
     copy_views(conn, original, copy, views).await
 }
 
+/// `text` with each name qualified by database `from` (`` `from`.`t` ``,
+/// names quoted with `q`) qualified by `to` instead: only where the name
+/// starts a qualified name, never a table or column that shares the
+/// database's name (`` `from`.`from`.`id` `` is the table `from`'s column).
+fn requalify(text: &str, from: &str, to: &str, q: char) -> String {
+    let quoted = |name: &str| format!("{q}{}{q}.", name.replace(q, &format!("{q}{q}")));
+    let (from, to) = (quoted(from), quoted(to));
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(&from) {
+        let (before, after) = rest.split_at(at);
+        out.push_str(before);
+        let starts = !out.ends_with('.');
+        out.push_str(if starts { &to } else { &from });
+        rest = &after[from.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Creates `views` (read in `original`) in `copy`, the session's database,
 /// each once the views it reads are there.
 async fn copy_views(conn: &mut MySqlConnection, original: &str, copy: &str, mut views: Vec<String>) -> Result<()> {
@@ -281,8 +301,7 @@ async fn copy_views(conn: &mut MySqlConnection, original: &str, copy: &str, mut 
         // ANSI_QUOTES), are the copy's.
         let mut text = text.unwrap_or_default();
         for q in ['`', '"'] {
-            let quoted = |name: &str| format!("{q}{}{q}.", name.replace(q, &format!("{q}{q}")));
-            text = text.replace(&quoted(original), &quoted(copy));
+            text = requalify(&text, original, copy, q);
         }
         texts.push(text);
     }
@@ -384,5 +403,15 @@ mod tests {
         let copy = scratch_name(&long);
         assert_eq!(copy.chars().count(), MAX_NAME);
         assert!(is_scratch_of(&copy, &long), "{copy}");
+    }
+
+    #[test]
+    fn only_the_database_that_qualifies_a_name_is_moved() {
+        let shown = "CREATE VIEW `app`.`v` AS select `app`.`app`.`id` AS `id` from `app`.`app` join `app`.`t`";
+        assert_eq!(
+            requalify(shown, "app", "app_rehearse_1", '`'),
+            "CREATE VIEW `app_rehearse_1`.`v` AS select `app_rehearse_1`.`app`.`id` AS `id` from `app_rehearse_1`.`app` join `app_rehearse_1`.`t`"
+        );
+        assert_eq!(requalify("`a``b`.`t`", "a`b", "c", '`'), "`c`.`t`");
     }
 }
