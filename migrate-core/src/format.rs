@@ -761,7 +761,7 @@ fn check_cannot_run(cx: &mut Ctxt<'_>, lines: &[&str], sections: &Sections, allo
 fn first_line(lines: &[&str], (from, to): (usize, usize)) -> usize {
     let raw = section_text(lines, (from, to));
     let lead = raw.len() - raw.trim_start().len();
-    from + 2 + raw[..lead].matches('\n').count()
+    from + 2 + crate::sql::newlines(&raw[..lead])
 }
 
 /// Parses one file. `file` is the path shown in diagnostics; its name

@@ -521,8 +521,8 @@ fn revision(
         read.push((statement.text, line));
         if dialect == Dialect::Mysql {
             for (at, inner) in crate::sql::split::block_statements(statement.text) {
-                let breaks = statement.text[..at].bytes().filter(|&b| b == b'\n').count();
-                read.push((inner, m.upgrade_line() + statement.line + breaks - 1));
+                let line = statement.line + crate::sql::newlines(&statement.text[..at]);
+                read.push((inner, m.upgrade_line() + line - 1));
             }
         }
     }

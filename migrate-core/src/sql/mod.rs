@@ -163,8 +163,9 @@ fn scan(sql: &str, dialect: Dialect) -> Vec<(Vec<String>, usize)> {
     out
 }
 
-/// How many line breaks `text` holds.
-fn newlines(text: &str) -> usize {
+/// How many line breaks `text` holds: how many lines past its first a
+/// place in it is.
+pub(crate) fn newlines(text: &str) -> usize {
     text.bytes().filter(|&b| b == b'\n').count()
 }
 

@@ -35,7 +35,7 @@ impl Statement<'_> {
         let code = tokens(self.text, dialect)
             .find(|t| !t.kind.is_blank())
             .map_or(0, |t| t.start);
-        self.line + self.text[..code].bytes().filter(|&b| b == b'\n').count()
+        self.line + super::newlines(&self.text[..code])
     }
 }
 

@@ -195,7 +195,7 @@ pub fn undeclared<'s>(sql: &'s str, declared: &[&str]) -> Vec<(&'s str, usize)> 
     found
         .into_iter()
         .filter(|(name, _)| !declared.contains(name))
-        .map(|(name, start)| (name, 1 + sql[..start].matches('\n').count()))
+        .map(|(name, start)| (name, 1 + super::newlines(&sql[..start])))
         .collect()
 }
 
