@@ -212,13 +212,12 @@ fn column_change(w: &mut Writer<'_>, t: &TableDiff<'_>, b: &Column, a: &Column) 
             );
         }
     }
-    match (&b.identity, &a.identity) {
-        (None, Some(i)) => {
-            let sql = w.alter(table, &format!("ALTER COLUMN {col} ADD {i}"));
-            w.push(sql);
-        }
-        (Some(x), Some(i)) if (x != i || retype) && !narrows => identity_change(w, table, &col, (b, x), (a, i), false),
-        _ => {}
+    if let (None, Some(i)) = (&b.identity, &a.identity) {
+        let sql = w.alter(table, &format!("ALTER COLUMN {col} ADD {i}"));
+        w.push(sql);
+    }
+    if let Some((x, i)) = identities.filter(|_| !narrows) {
+        identity_change(w, table, &col, (b, x), (a, i), false);
     }
     if let Some(def) = &a.default {
         if b.default.as_ref() != Some(def) || retype {
