@@ -25,13 +25,7 @@ pub(super) fn check(cx: &mut Cx, s: &Stmt<'_>) {
 /// `CREATE [UNIQUE] INDEX` on an existing table without `CONCURRENTLY`.
 fn index_without_concurrently(cx: &mut Cx, s: &Stmt<'_>) {
     let w = &s.w;
-    let at = if w.starts(&["CREATE", "UNIQUE", "INDEX"]) {
-        3
-    } else if w.starts(&["CREATE", "INDEX"]) {
-        2
-    } else {
-        return;
-    };
+    let Some(at) = after_create_index(w) else { return };
     if w.key(at) == "CONCURRENTLY" {
         return;
     }
@@ -54,16 +48,21 @@ fn index_without_concurrently(cx: &mut Cx, s: &Stmt<'_>) {
     cx.report("index-without-concurrently", s.line, message);
 }
 
+/// Where the words after `CREATE [UNIQUE] INDEX` start, if the statement is one.
+fn after_create_index(w: &Words<'_>) -> Option<usize> {
+    if w.starts(&["CREATE", "UNIQUE", "INDEX"]) {
+        Some(3)
+    } else if w.starts(&["CREATE", "INDEX"]) {
+        Some(2)
+    } else {
+        None
+    }
+}
+
 /// The index a `CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] name ON
 /// [ONLY] table` makes, and its table; `None` for an unnamed one.
 pub(super) fn created_index(w: &Words<'_>) -> Option<(String, String)> {
-    let mut at = if w.starts(&["CREATE", "UNIQUE", "INDEX"]) {
-        3
-    } else if w.starts(&["CREATE", "INDEX"]) {
-        2
-    } else {
-        return None;
-    };
+    let mut at = after_create_index(w)?;
     if w.key(at) == "CONCURRENTLY" {
         at += 1;
     }
