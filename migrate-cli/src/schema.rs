@@ -137,6 +137,23 @@ where
     result
 }
 
+/// The settings of a run on a scratch database: every history table in
+/// the database's current schema. `history_schema` names where the deployed
+/// database keeps its history; a scratch database, made empty, has no such
+/// schema (on MySQL it would be another database of the dev server, shared
+/// by every scratch run).
+pub(crate) fn on_scratch(s: &Settings) -> Settings {
+    let mut s = s.clone();
+    s.table = s.table.without_schema();
+    for (_, table) in &mut s.set_tables {
+        *table = table.clone().without_schema();
+    }
+    for list in &mut s.other_lists {
+        list.table = list.table.clone().without_schema();
+    }
+    s
+}
+
 /// Refuses a server dialect with no dev server to make scratch databases on.
 pub(crate) fn needs_server(d: Dialect, s: &Settings) -> Result<(), CliError> {
     if d == Dialect::Sqlite || s.dev_database_url.is_some() {
@@ -521,6 +538,7 @@ pub(crate) async fn round_trips(
     let base = base.as_ref();
     let (report, dialect) = match walked {
         Walked::Scratch(d, dev) => {
+            let s = &on_scratch(s);
             let report = with_scratch(d, dev, out, &mut Interrupt::new(), async |db, _| {
                 walk(db, &migrations, base, s, out).await
             })

@@ -73,8 +73,9 @@ pub(crate) async fn squash(s: &Settings, req: &Request<'_>, out: &Output) -> Res
     let mut interrupt = Interrupt::new();
     let old = Migrations::load(&s.dir, &s.dir_shown)?;
     let exclude = schema::own_tables(s);
+    let scratch = schema::on_scratch(s);
     let before = with_scratch(d, s.dev_database_url.as_deref(), out, &mut interrupt, async |db, _| {
-        database::migrator(&old, s, out)
+        database::migrator(&old, &scratch, out)
             .upgrade(&mut *db, point_id.as_str())
             .await?;
         Ok(migrate_runtime::catalog::read_schema(db, &exclude).await?)
@@ -98,7 +99,7 @@ pub(crate) async fn squash(s: &Settings, req: &Request<'_>, out: &Output) -> Res
     let new = Migrations::load(&staged, &s.dir_shown)?;
     let proof = Proof {
         d,
-        s,
+        s: &scratch,
         old: &old,
         new: &new,
         point: &point_id,
@@ -303,6 +304,7 @@ fn reparent(text: &str, point: &str, baseline: &str) -> String {
 /// What the proof compares: the folder before and after, on one dialect.
 struct Proof<'a> {
     d: Dialect,
+    /// The settings of runs on scratch databases ([`schema::on_scratch`]).
     s: &'a Settings,
     /// The folder as it is, and as it will be.
     old: &'a Migrations,

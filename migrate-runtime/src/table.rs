@@ -59,6 +59,13 @@ impl HistoryTable {
         Ok(self)
     }
 
+    /// The same table in the connection's current schema (a database made
+    /// for one command has no other).
+    pub fn without_schema(mut self) -> Self {
+        self.schema = None;
+        self
+    }
+
     /// The table name.
     pub fn name(&self) -> &str {
         &self.name

@@ -295,3 +295,46 @@ fn on_postgres_the_locks_of_each_upgrade_are_measured_against_its_budget() {
     );
     assert!(!r.stdout.contains("not seen"), "{}", r.stdout);
 }
+
+/// `history_schema` names where the deployed database keeps its history; the
+/// scratch databases of `test` and `squash` have no such schema (on MySQL it
+/// would be another database of the dev server), so their runs keep the
+/// history in the scratch database's own.
+fn a_history_schema_is_the_deployed_databases_alone(server: &str, drop_index: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    project(cwd, "ALTER TABLE item DROP COLUMN size;");
+    write(cwd, "r3", "r2", "CREATE INDEX item_size ON item (size);", drop_index);
+    std::fs::write(
+        cwd.join("migrate.toml"),
+        format!("dir = \"migrations\"\ndev_database_url = \"{server}\"\nhistory_schema = \"nowhere_yet\"\n"),
+    )
+    .unwrap();
+    let r = run(&mut migrate(cwd), &["test"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("ok          r3"), "{}", r.stdout);
+    let r = run(&mut migrate(cwd), &["squash", "--to", "r2", "--release", "v1"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("2 revisions replaced by the baseline"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn on_postgres_a_history_schema_is_the_deployed_databases_alone() {
+    let Some(server) = crate::databases::postgres::reachable() else {
+        return;
+    };
+    a_history_schema_is_the_deployed_databases_alone(&server, "DROP INDEX item_size;");
+}
+
+#[test]
+fn on_mysql_a_history_schema_is_the_deployed_databases_alone() {
+    let server = crate::databases::mysql::server();
+    if let Err(e) = std::panic::catch_unwind(|| crate::databases::mysql::mysql(&server, &["-e", "SELECT 1"], None)) {
+        return crate::support::unavailable("MySQL/MariaDB", &server, format!("{e:?}"));
+    }
+    a_history_schema_is_the_deployed_databases_alone(&server, "DROP INDEX item_size ON item;");
+}
