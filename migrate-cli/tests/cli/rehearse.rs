@@ -220,7 +220,61 @@ fn postgres_rehearsal_leaves_the_dump_as_it_was_and_measures_locks() {
     );
     let _ = holder.kill();
     let _ = holder.wait();
+    // Its server session sleeps on, holding the lock, until ended.
+    let end = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep(30)%'";
+    program("psql", &[db.url.as_str(), "-Atc", end], None);
     assert!(error.contains("lock timeout") && error.contains(&budgeted), "{error}");
+    assert_eq!(dump(), before);
+
+    // As the run does, a step that timed out is tried again (`--lock-attempts`),
+    // from before the step: a lock released meanwhile lets the rehearsal pass.
+    let holder = std::process::Command::new("psql")
+        .args([
+            db.url.as_str(),
+            "-q",
+            "-c",
+            "BEGIN; LOCK TABLE t IN ROW EXCLUSIVE MODE; SELECT pg_sleep(1.5); COMMIT;",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for waited in 0.. {
+        if program("psql", &[db.url.as_str(), "-Atc", held], None).trim() != "0" {
+            break;
+        }
+        assert!(waited < 200, "the other session never took its lock");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let r = run(
+        &mut migrate(cwd),
+        &[
+            "upgrade",
+            "--rehearse",
+            "--ddl-lock-timeout",
+            "200ms",
+            "--lock-attempts",
+            "5",
+            "--database-url",
+            &db.url,
+        ],
+    );
+    let _ = holder.wait_with_output();
+    assert!(
+        r.stderr
+            .contains("waited longer than the lock timeout; the step was rolled back and will be tried again"),
+        "{}",
+        r.stderr
+    );
+    // It ran to the end, where its own budget (not the wait) fails it.
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(&format!("{budgeted} index within budget: ran in ")),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stderr.contains("due to lock timeout"), "{}", r.stderr);
+    assert!(r.stderr.contains("statement 2 takes SHARE on public.t"), "{}", r.stderr);
     assert_eq!(dump(), before);
 }
 

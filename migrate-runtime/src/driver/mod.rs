@@ -718,6 +718,21 @@ pub(crate) async fn rollback(conn: &mut dyn Backend, context: &str) -> Result<()
     run(conn, "ROLLBACK".into(), context).await
 }
 
+/// Marks `savepoint` in the transaction the run holds.
+pub(crate) async fn savepoint(conn: &mut dyn Backend, savepoint: &str, context: &str) -> Result<()> {
+    run(conn, format!("SAVEPOINT {savepoint}"), context).await
+}
+
+/// Forgets `savepoint`, keeping what ran since.
+pub(crate) async fn release(conn: &mut dyn Backend, savepoint: &str, context: &str) -> Result<()> {
+    run(conn, format!("RELEASE SAVEPOINT {savepoint}"), context).await
+}
+
+/// Undoes what ran since `savepoint`, which stays marked.
+pub(crate) async fn rollback_to(conn: &mut dyn Backend, savepoint: &str, context: &str) -> Result<()> {
+    run(conn, format!("ROLLBACK TO SAVEPOINT {savepoint}"), context).await
+}
+
 /// Runs SQL the runtime wrote itself, naming what it was doing if it fails.
 pub(crate) async fn run(conn: &mut dyn Backend, sql: String, context: &str) -> Result<()> {
     conn.execute(sql).await.map_err(db(context))

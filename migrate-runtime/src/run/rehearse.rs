@@ -10,6 +10,9 @@ use crate::rehearsal::{Rehearsal, RehearsedOn, RehearsedStatement, RehearsedStep
 use migrate_core::TableLock;
 use std::collections::HashSet;
 
+/// The savepoint a rehearsed step that may be tried again begins at.
+const STEP_SAVEPOINT: &str = "migrate_rehearsed_step";
+
 /// Where the locks of a rehearsal stand: the tables that existed before it,
 /// and each lock (table and mode) the session holds so far.
 struct Locks {
@@ -225,7 +228,7 @@ impl<'m> Run<'m> {
                         m.revision(),
                         m.message()
                     );
-                    self.rehearse_step(conn, s, m, &mut locks, copy).await?
+                    self.rehearse_attempts(conn, s, m, &mut locks, copy).await?
                 }
             };
             if matches!(step.outcome, StepOutcome::Failed { .. }) {
@@ -236,7 +239,56 @@ impl<'m> Run<'m> {
         Ok((steps, locks.unavailable))
     }
 
-    /// One step, statement by statement, then its history row.
+    /// One step tried as its run tries it: a statement that waited longer
+    /// than the lock timeout is rolled back to before the step (a savepoint
+    /// of the rehearsal's one transaction, which gives back the locks taken
+    /// since) and the step tried again after the run's pause, up to
+    /// `lock_attempts` times. A copy holds no one else's locks, and a
+    /// `no-transaction` step is tried once by its run too.
+    async fn rehearse_attempts(
+        &self,
+        conn: &mut dyn Backend,
+        s: &Settings,
+        m: &Migration,
+        locks: &mut Locks,
+        copy: bool,
+    ) -> Result<RehearsedStep> {
+        let attempts = match copy || m.no_transaction() {
+            true => 1,
+            false => s.lock_attempts.max(1),
+        };
+        let mut attempt = 1;
+        loop {
+            let again = attempt < attempts;
+            let held = again.then(|| locks.held.clone());
+            if again {
+                driver::savepoint(conn, STEP_SAVEPOINT, "marking the rehearsed step's start").await?;
+            }
+            let (step, timed_out) = self.rehearse_step(conn, s, m, locks, copy).await?;
+            let Some(held) = held else { return Ok(step) };
+            if !timed_out {
+                if !matches!(step.outcome, StepOutcome::Failed { .. }) {
+                    driver::release(conn, STEP_SAVEPOINT, "ending the rehearsed step").await?;
+                }
+                return Ok(step);
+            }
+            driver::rollback_to(conn, STEP_SAVEPOINT, "rolling the rehearsed step back to try it again").await?;
+            locks.held = held;
+            let pause = driver::backoff(attempt);
+            tracing::warn!(
+                revision = m.revision(),
+                attempt,
+                attempts,
+                retry_in = ?pause,
+                "a rehearsed statement waited longer than the lock timeout; the step was rolled back and will be tried again, as its run would be"
+            );
+            tokio::time::sleep(pause).await;
+            attempt += 1;
+        }
+    }
+
+    /// One step, statement by statement, then its history row, and whether
+    /// it failed on a statement that waited longer than the lock timeout.
     /// One step rehearsed under the timeouts its real run sets (its header's,
     /// else the run's `ddl_lock_timeout` and `statement_timeout`): a lock wait or
     /// a statement the real run would cancel fails here too.
@@ -247,11 +299,11 @@ impl<'m> Run<'m> {
         m: &Migration,
         locks: &mut Locks,
         copy: bool,
-    ) -> Result<RehearsedStep> {
+    ) -> Result<(RehearsedStep, bool)> {
         let reset = driver::set_guards(conn, s, m).await?;
         let step = self.rehearse_statements(conn, s, m, locks, copy).await;
         if let Some(reset) = reset {
-            let failed = matches!(&step, Ok(st) if matches!(st.outcome, StepOutcome::Failed { .. }));
+            let failed = matches!(&step, Ok((st, _)) if matches!(st.outcome, StepOutcome::Failed { .. }));
             let restored = driver::run(conn, reset, "restoring the session's timeouts").await;
             // After a failure PostgreSQL refuses it in the aborted transaction, whose rollback undoes the settings.
             if let Err(e) = restored
@@ -271,7 +323,7 @@ impl<'m> Run<'m> {
         m: &Migration,
         locks: &mut Locks,
         copy: bool,
-    ) -> Result<RehearsedStep> {
+    ) -> Result<(RehearsedStep, bool)> {
         let d = conn.dialect();
         let started = Instant::now();
         let mut step = unrun(m, StepOutcome::Ran);
@@ -300,7 +352,7 @@ impl<'m> Run<'m> {
                         error: crate::vars::redacted(&crate::error::db_message(&e)).into_owned(),
                     };
                     step.duration = started.elapsed();
-                    return Ok(step);
+                    return Ok((step, conn.is_lock_timeout(&e)));
                 }
             };
             let taken = self.taken(conn, s, statement.text, locks).await;
@@ -355,7 +407,7 @@ impl<'m> Run<'m> {
         // The history row's locks are the run's, not the migration's.
         self.taken(conn, s, "", locks).await;
         step.duration = started.elapsed();
-        Ok(step)
+        Ok((step, false))
     }
 
     /// The locks a statement took on tables that existed before the
