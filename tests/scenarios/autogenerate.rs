@@ -444,6 +444,22 @@ mod postgres {
             rows: &[("keep", 1)],
             check: "SELECT (current_setting('check_function_bodies') = 'on' AND total_for() IS NULL)::int::bigint",
         },
+        // Functions whose signatures name a table's or a view's row type the
+        // revision makes (PostgREST-style computed columns), one a view calls,
+        // and one a new table's default calls: each made after what its
+        // signature names and before what calls it, dropped the other way.
+        functions_over_row_types => Case {
+            before: "CREATE TABLE keep (id integer);",
+            after: "CREATE TABLE keep (id integer); CREATE TABLE person (id integer PRIMARY KEY, first text, last text); \
+                    CREATE FUNCTION full_name(person) RETURNS text LANGUAGE sql AS $$ SELECT $1.first || ' ' || $1.last $$; \
+                    CREATE VIEW named AS SELECT id, full_name(person) AS name FROM person; \
+                    CREATE FUNCTION everyone() RETURNS SETOF named LANGUAGE sql AS $$ SELECT * FROM named $$; \
+                    CREATE FUNCTION people() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM person $$; \
+                    CREATE TABLE tally (id integer PRIMARY KEY, at_start bigint DEFAULT people());",
+            seed: "INSERT INTO keep VALUES (1);",
+            rows: &[("keep", 1)],
+            check: "SELECT ((SELECT count(*) FROM everyone()) = 0 AND people() = 0)::int::bigint",
+        },
         // An identity whose column changes type: bounds set after a widening
         // (the type's own bounds moved with it), before a narrowing.
         identity_and_its_type => Case {

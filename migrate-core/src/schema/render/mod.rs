@@ -298,11 +298,14 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
     }
     let dropped_views = views_in_the_way(diff, before);
     let kept_triggers = triggers_in_the_way(diff, before, &rebuilt);
+    let [functions_before_views, functions_before_tables, functions_last] = dropped_after(d, diff, &dropped_views);
+    drop_functions(&mut w, &functions_before_views);
     drop_views(&mut w, &dropped_views);
     drop_triggers(&mut w, diff, &kept_triggers);
     sequences::create_and_change(&mut w, diff);
     create_or_change_enum_types(&mut w, diff);
-    create_functions(&mut w, diff);
+    let [functions, after_tables, after_views] = made_after(d, diff);
+    create_functions(&mut w, functions);
     let leaning = leaning::leaning(&w, diff);
     drop_foreign_keys(&mut w, diff);
     leaning::drop(&mut w, &leaning);
@@ -311,13 +314,15 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
     rename_constraints_and_indexes(&mut w, diff);
     create_tables(&mut w, diff);
     change_columns(&mut w, diff, &rebuilt);
+    create_functions(&mut w, after_tables);
     add_constraints_and_indexes(&mut w, diff, &rebuilt);
     add_foreign_keys(&mut w, diff);
     leaning::add(&mut w, &leaning);
     sequences::own(&mut w, diff);
-    drop_tables_types_and_functions(&mut w, diff);
+    drop_tables_types_and_functions(&mut w, diff, [functions_before_tables, functions_last]);
     sequences::drop(&mut w, diff);
     create_triggers_and_views(&mut w, diff, &rebuilt, (&dropped_views, &kept_triggers));
+    create_functions(&mut w, after_views);
     for e in &diff.extensions.removed {
         let sql = format!("DROP EXTENSION {}", w.q(&e.name));
         w.review(sql, format!("drops extension \"{}\" and what is built on it", e.name));
@@ -469,18 +474,15 @@ fn create_or_change_enum_types(w: &mut Writer<'_>, diff: &Diff<'_>) {
     }
 }
 
-/// Step 4: Functions added or changed (before the triggers that call them).
-/// PostgreSQL checks a SQL-language body when the function is made, and it
-/// may read a table or a view made later in the revision: the bodies are not
-/// checked while they are made (`check_function_bodies`, as pg_dump's
-/// output does), and the setting is put back after them.
-fn create_functions(w: &mut Writer<'_>, diff: &Diff<'_>) {
-    let made: Vec<_> = diff
-        .functions
-        .added
-        .iter()
-        .chain(diff.functions.changed.iter().map(|(_, a)| a))
-        .collect();
+/// Step 4: Functions added or changed (before the triggers that call them),
+/// but those whose signature names a table or view made in the same
+/// revision, which come after it ([`made_after`]). PostgreSQL checks a
+/// SQL-language body when the function is made, and it may read a table or
+/// a view made later in the revision: the bodies are not checked while they
+/// are made (`check_function_bodies`, as pg_dump's output does), and the
+/// setting is put back after them.
+fn create_functions<'a>(w: &mut Writer<'_>, made: impl IntoIterator<Item = &'a Object>) {
+    let made: Vec<&Object> = made.into_iter().collect();
     let unchecked = w.d == Dialect::Postgres && !made.is_empty();
     if unchecked {
         w.push("SET check_function_bodies = false".to_owned());
@@ -491,6 +493,48 @@ fn create_functions(w: &mut Writer<'_>, diff: &Diff<'_>) {
     if unchecked {
         w.push("RESET check_function_bodies".to_owned());
     }
+}
+
+/// A PostgreSQL function's signature as the server prints it: its argument
+/// types (`drop_as`) and its `RETURNS` line. A table's or a view's row type
+/// it names must exist before the function is made, and the function must be
+/// dropped before they are.
+fn signature(d: Dialect, f: &Object) -> Option<String> {
+    if d != Dialect::Postgres {
+        return None;
+    }
+    let args = f.drop_as.as_deref().unwrap_or_default();
+    let returns = f.definition.lines().map(str::trim).find(|l| l.starts_with("RETURNS "));
+    Some(format!("{args} {}", returns.unwrap_or_default()))
+}
+
+/// Whether `f`'s signature names one of `names`.
+fn signature_names<'n>(d: Dialect, f: &Object, mut names: impl Iterator<Item = &'n str>) -> bool {
+    signature(d, f).is_some_and(|sig| names.any(|n| mentions(&sig, n)))
+}
+
+/// The functions added or changed, by when they are made: `(before the
+/// tables, after the tables, after the views)`, the later ones those whose
+/// signature names a table or a view the revision makes.
+fn made_after<'a>(d: Dialect, diff: &Diff<'a>) -> [Vec<&'a Object>; 3] {
+    let mut when: [Vec<&'a Object>; 3] = Default::default();
+    let tables = || diff.tables_added.iter().map(|t| t.name.as_str());
+    let views = || diff.views.added.iter().map(|v| v.name.as_str());
+    for f in diff
+        .functions
+        .added
+        .iter()
+        .copied()
+        .chain(diff.functions.changed.iter().map(|(_, a)| *a))
+    {
+        let at = match (signature_names(d, f, views()), signature_names(d, f, tables())) {
+            (true, _) => 2,
+            (false, true) => 1,
+            (false, false) => 0,
+        };
+        when[at].push(f);
+    }
+    when
 }
 
 /// Step 5: Foreign keys going away, before the tables and columns they name
@@ -688,8 +732,33 @@ fn add_foreign_keys(w: &mut Writer<'_>, diff: &Diff<'_>) {
     }
 }
 
-/// Step 12: Tables, enum types and functions going away, each for review.
-fn drop_tables_types_and_functions(w: &mut Writer<'_>, diff: &Diff<'_>) {
+/// The functions going away, by when they are dropped: `(before the views,
+/// before the tables and types, last)`, the earlier ones those whose
+/// signature names a view dropped, or a table or type going away, which
+/// they hold; the others last (a default or a trigger of a table going away
+/// may call them).
+fn dropped_after<'a>(d: Dialect, diff: &Diff<'a>, dropped_views: &BTreeSet<&str>) -> [Vec<&'a Object>; 3] {
+    let mut when: [Vec<&'a Object>; 3] = Default::default();
+    let tables = || diff.tables_removed.iter().map(|t| t.name.as_str());
+    let types = || diff.enums.removed.iter().map(|e| e.name.as_str());
+    for f in diff.functions.removed.iter().copied() {
+        let at = match (
+            signature_names(d, f, dropped_views.iter().copied()),
+            signature_names(d, f, tables().chain(types())),
+        ) {
+            (true, _) => 0,
+            (false, true) => 1,
+            (false, false) => 2,
+        };
+        when[at].push(f);
+    }
+    when
+}
+
+/// Step 12: Tables, enum types and functions going away, each for review,
+/// the functions as [`dropped_after`] orders them around the others.
+fn drop_tables_types_and_functions(w: &mut Writer<'_>, diff: &Diff<'_>, [first, last]: [Vec<&Object>; 2]) {
+    drop_functions(w, &first);
     // A partition before its partitioned table (dropping that one drops them).
     let mut removed: Vec<&Table> = diff.tables_removed.clone();
     removed.sort_by_key(|t| std::cmp::Reverse(partitions::depth(t, &diff.tables_removed)));
@@ -705,7 +774,12 @@ fn drop_tables_types_and_functions(w: &mut Writer<'_>, diff: &Diff<'_>) {
             format!("drops enum type \"{}\"", e.name),
         );
     }
-    for f in &diff.functions.removed {
+    drop_functions(w, &last);
+}
+
+/// `DROP FUNCTION` (or `PROCEDURE`) of each of `removed`, for review.
+fn drop_functions(w: &mut Writer<'_>, removed: &[&Object]) {
+    for f in removed {
         let name = f.drop_as.clone().unwrap_or_else(|| w.q(&f.name));
         let procedure = super::text::normalize(&f.definition).starts_with("create or replace procedure");
         let (kw, noun) = if procedure {
