@@ -7,6 +7,7 @@
 use crate::table::HistoryTable;
 use migrate_core::{Checksum, Digest, Migration, Phase, State};
 pub use migrate_core::{Dialect, UnknownDialect};
+use std::time::Duration;
 
 /// What a column added after the first version holds.
 #[derive(Debug, Clone, Copy)]
@@ -312,6 +313,70 @@ pub trait HistorySql: Copy {
 
     /// `sql` (statements without a final `;`) in a transaction of its own.
     fn transaction(self, sql: &str) -> String;
+
+    /// The statements a script puts around a step whose lock waits or
+    /// statements are bounded (its header's timeouts, else the run's), as
+    /// [`timeout_settings`] says: PostgreSQL's `SET LOCAL` after the step's
+    /// `BEGIN` (`in_transaction`), else its settings set before and reset
+    /// after; MySQL's saved in variables, set, and put back after. MySQL's
+    /// statement timeout bounds only `SELECT`s, and a script cannot tell it
+    /// from MariaDB, whose own one is set in a `/*M! … */` comment of the
+    /// same statement, which MySQL skips. `None` on SQLite, or when the step
+    /// has neither timeout.
+    fn timeouts_script(
+        self,
+        lock: Option<Duration>,
+        statement: Option<Duration>,
+        in_transaction: bool,
+    ) -> Option<(String, String)>;
+}
+
+/// The largest `lock_timeout`/`statement_timeout` PostgreSQL takes, in ms.
+const POSTGRES_MAX_MS: u128 = i32::MAX as u128;
+
+/// The largest lock wait MySQL and MariaDB take, in seconds (a year).
+const MYSQL_MAX_SECS: u128 = 31_536_000;
+
+/// The session settings that bound a step's lock waits (`lock`) and its
+/// statements (`statement`) on `d`, each as `(setting, value)`: PostgreSQL's
+/// `lock_timeout` and `statement_timeout` in milliseconds; MySQL's
+/// `lock_wait_timeout` and `innodb_lock_wait_timeout` in whole seconds (at
+/// least one: metadata locks and row locks) and MariaDB's
+/// `max_statement_time` (`mariadb`) or MySQL's `max_execution_time`; none on
+/// SQLite, whose run holds its database's one write lock.
+pub(crate) fn timeout_settings(
+    d: Dialect,
+    lock: Option<Duration>,
+    statement: Option<Duration>,
+    mariadb: bool,
+) -> Vec<(&'static str, String)> {
+    let mut set = Vec::new();
+    match d {
+        Dialect::Sqlite => {}
+        Dialect::Postgres => {
+            let ms = |t: Duration| format!("'{}ms'", t.as_millis().min(POSTGRES_MAX_MS));
+            set.extend(lock.map(|t| ("lock_timeout", ms(t))));
+            set.extend(statement.map(|t| ("statement_timeout", ms(t))));
+        }
+        Dialect::Mysql => {
+            if let Some(t) = lock {
+                let secs = t.as_millis().div_ceil(1000).clamp(1, MYSQL_MAX_SECS).to_string();
+                set.push(("lock_wait_timeout", secs.clone()));
+                set.push(("innodb_lock_wait_timeout", secs));
+            }
+            set.extend(statement.map(|t| match mariadb {
+                true => (
+                    "max_statement_time",
+                    format!("{:.3}", t.as_secs_f64().clamp(0.001, MYSQL_MAX_SECS as f64)),
+                ),
+                false => (
+                    "max_execution_time",
+                    t.as_millis().clamp(1, u32::MAX as u128).to_string(),
+                ),
+            }));
+        }
+    }
+    set
 }
 
 /// What the statements above share, kept out of the public trait.
@@ -833,6 +898,51 @@ impl HistorySql for Dialect {
          INSERT INTO migrate_foreign_key_check SELECT NOT EXISTS (SELECT 1 FROM pragma_foreign_key_check);\n\
          DROP TABLE migrate_foreign_key_check"
             .into()
+    }
+
+    fn timeouts_script(
+        self,
+        lock: Option<Duration>,
+        statement: Option<Duration>,
+        in_transaction: bool,
+    ) -> Option<(String, String)> {
+        let settings = timeout_settings(self, lock, statement, true);
+        if settings.is_empty() {
+            return None;
+        }
+        let each =
+            |f: &dyn Fn(&str, &str) -> String| settings.iter().map(|(n, v)| f(n, v)).collect::<Vec<_>>().join(";\n");
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres if in_transaction => Some((each(&|n, v| format!("SET LOCAL {n} = {v}")), String::new())),
+            Dialect::Postgres => Some((
+                each(&|n, v| format!("SET {n} = {v}")),
+                each(&|n, _| format!("RESET {n}")),
+            )),
+            Dialect::Mysql => {
+                // One SET each way; MariaDB's statement timeout in a comment only MariaDB runs.
+                let (mut set, mut reset) = (Vec::new(), Vec::new());
+                let (mut set_mariadb, mut reset_mariadb) = (String::new(), String::new());
+                for (n, v) in &settings {
+                    if *n == "max_statement_time" {
+                        set_mariadb.push_str(&format!(" /*M! , @migrate_{n} = @@SESSION.{n}, SESSION {n} = {v} */"));
+                        reset_mariadb.push_str(&format!(" /*M! , SESSION {n} = @migrate_{n} */"));
+                    } else {
+                        set.push(format!("@migrate_{n} = @@SESSION.{n}, SESSION {n} = {v}"));
+                        reset.push(format!("SESSION {n} = @migrate_{n}"));
+                    }
+                }
+                if set.is_empty() {
+                    // A statement MySQL runs too, for MariaDB's comment to follow.
+                    set.push("@migrate_timeouts = 1".to_owned());
+                    reset.push("@migrate_timeouts = 0".to_owned());
+                }
+                Some((
+                    format!("SET {}{set_mariadb}", set.join(", ")),
+                    format!("SET {}{reset_mariadb}", reset.join(", ")),
+                ))
+            }
+        }
     }
 
     fn foreign_keys_off_script(self) -> Option<(String, String)> {

@@ -678,8 +678,13 @@ impl<'m> Migrator<'m> {
         range: &crate::ScriptRange,
     ) -> Result<String> {
         let table = self.table.clone().map_err(Error::InvalidName)?;
-        self.migrations
-            .script_with(dialect, (&table, &self.vars), direction, range)
+        self.migrations.script_with(
+            dialect,
+            (&table, &self.vars),
+            (self.ddl_lock_timeout, self.statement_timeout),
+            direction,
+            range,
+        )
     }
 
     /// Calls `f` as each step starts and as it finishes (for progress bars

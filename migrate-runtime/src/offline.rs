@@ -172,15 +172,23 @@ impl Migrations {
         direction: Direction,
         range: &ScriptRange,
     ) -> Result<String> {
-        self.script_with(dialect, (table, &crate::vars::Values::default()), direction, range)
+        self.script_with(
+            dialect,
+            (table, &crate::vars::Values::default()),
+            (None, None),
+            direction,
+            range,
+        )
     }
 
-    /// [`script`](Self::script) with the values of declared variables
-    /// ([`Migrator::script`](crate::Migrator::script)).
+    /// [`script`](Self::script) with the values of declared variables and
+    /// the run's lock and statement timeouts, which bound each step without
+    /// its own ([`Migrator::script`](crate::Migrator::script)).
     pub(crate) fn script_with(
         &self,
         dialect: Dialect,
         (table, vars): (&HistoryTable, &crate::vars::Values),
+        timeouts: Timeouts,
         direction: Direction,
         range: &ScriptRange,
     ) -> Result<String> {
@@ -255,6 +263,7 @@ impl Migrations {
                 bound: &bound,
                 repeatables: &repeatables,
                 held,
+                timeouts,
             },
             applied,
         ))
@@ -269,7 +278,12 @@ struct Steps<'a> {
     repeatables: &'a [(&'a Migration, Migration)],
     /// The repeatables whose rows the history holds once the script ran.
     held: &'a [Migration],
+    /// The run's timeouts, for each step without its own.
+    timeouts: Timeouts,
 }
+
+/// A run's lock timeout and statement timeout.
+pub(crate) type Timeouts = (Option<std::time::Duration>, Option<std::time::Duration>);
 
 fn render(
     dialect: Dialect,
@@ -285,6 +299,7 @@ fn render(
         bound,
         repeatables,
         held,
+        timeouts,
     } = steps;
     let changes = !plan.is_empty() || !repeatables.is_empty();
     let mut out = String::new();
@@ -353,7 +368,7 @@ fn render(
             push_squash_guard(&mut out, dialect, table, m);
         }
         let _ = writeln!(out, "\n-- Running {} ({})", step_line(direction, m), m.file());
-        push_step(&mut out, dialect, m, sql, &history);
+        push_step(&mut out, (dialect, timeouts), m, sql, &history);
     }
     if !repeatables.is_empty() {
         out.push_str(
@@ -366,7 +381,7 @@ fn render(
         let _ = writeln!(out, "\n-- Running {}", step_line(direction, m));
         push_step(
             &mut out,
-            dialect,
+            (dialect, timeouts),
             m,
             sent.upgrade_sql(),
             &dialect.insert_applied_basic(table, m, "0"),
@@ -411,10 +426,17 @@ fn push_squash_guard(out: &mut String, dialect: Dialect, table: &HistoryTable, m
 }
 
 /// One step of a script: `m`'s notes, `sql` (as sent) and its `history`
-/// statement, framed as the runtime frames the step for `dialect`.
-fn push_step(out: &mut String, dialect: Dialect, m: &Migration, sql: &str, history: &str) {
+/// statement, framed as the runtime frames the step for `dialect`, under the
+/// timeouts its run sets (its header's, else the run's `timeouts`).
+fn push_step(out: &mut String, (dialect, timeouts): (Dialect, Timeouts), m: &Migration, sql: &str, history: &str) {
     // MySQL and MariaDB commit DDL implicitly: their scripts have no transaction statements.
     let wrap = dialect != Dialect::Mysql && !m.no_transaction();
+    let directives = m.directives();
+    let guards = dialect.timeouts_script(
+        directives.lock_timeout.or(timeouts.0),
+        directives.statement_timeout.or(timeouts.1),
+        wrap,
+    );
     out.push_str(&crate::vars::script_note(m));
     if m.no_transaction() {
         out.push_str("-- migrate:no-transaction: this migration runs outside a transaction.\n");
@@ -435,8 +457,14 @@ fn push_step(out: &mut String, dialect: Dialect, m: &Migration, sql: &str, histo
     if let Some((off, _)) = &around {
         push_statement(out, off);
     }
+    if !wrap && let Some((set, _)) = &guards {
+        push_statement(out, set);
+    }
     if wrap {
         out.push_str("BEGIN;\n");
+        if let Some((set, _)) = &guards {
+            push_statement(out, set);
+        }
     }
     push_sql(out, sql, dialect);
     if foreign_keys_off && dialect == Dialect::Sqlite {
@@ -445,6 +473,9 @@ fn push_step(out: &mut String, dialect: Dialect, m: &Migration, sql: &str, histo
     push_statement(out, history);
     if wrap {
         out.push_str("COMMIT;\n");
+    }
+    if let Some((_, reset)) = guards.filter(|(_, reset)| !reset.is_empty()) {
+        push_statement(out, &reset);
     }
     if let Some((_, on)) = &around {
         push_statement(out, on);
@@ -613,6 +644,84 @@ mod tests {
             pg.contains("no effect on PostgreSQL") && !pg.contains("foreign_key"),
             "{pg}"
         );
+    }
+
+    #[test]
+    fn each_step_runs_under_its_timeouts() {
+        let step = |id: &str, down: &[&str], directives: migrate_core::Directives| {
+            Migration::new(MigrationParts {
+                revision: id.into(),
+                down_revisions: down.iter().map(|d| d.to_string()).collect(),
+                upgrade: format!("ALTER TABLE t ADD COLUMN {id} int"),
+                file: format!("migrations/{id}_m.sql"),
+                no_transaction: id == "b2",
+                directives,
+                ..Default::default()
+            })
+        };
+        let list = Migrations::new(vec![
+            step(
+                "a1",
+                &[],
+                migrate_core::Directives {
+                    lock_timeout: Some(std::time::Duration::from_secs(2)),
+                    statement_timeout: Some(std::time::Duration::from_millis(1500)),
+                    ..Default::default()
+                },
+            ),
+            step("b2", &["a1"], migrate_core::Directives::default()),
+            step("c3", &["b2"], migrate_core::Directives::default()),
+        ])
+        .unwrap();
+        let range: ScriptRange = "head".parse().unwrap();
+        let script = |d: Dialect, run: Timeouts| {
+            let vars = crate::vars::Values::default();
+            list.script_with(d, (&HistoryTable::default(), &vars), run, Direction::Upgrade, &range)
+                .unwrap()
+        };
+        let step_of = |s: &str, id: &str| {
+            let from = s.find(&format!("-> {id},")).unwrap();
+            let to = s[from..].find("\n\n").map_or(s.len(), |n| from + n);
+            s[from..to].to_owned()
+        };
+        // Its header's, else the run's; none without either.
+        let pg = script(Dialect::Postgres, (Some(std::time::Duration::from_secs(5)), None));
+        let a1 = step_of(&pg, "a1");
+        assert!(
+            a1.contains(
+                "BEGIN;\nSET LOCAL lock_timeout = '2000ms';\nSET LOCAL statement_timeout = '1500ms';\nALTER TABLE"
+            ),
+            "{a1}"
+        );
+        let b2 = step_of(&pg, "b2");
+        let (set, reset) = (
+            b2.find("SET lock_timeout = '5000ms';").unwrap(),
+            b2.find("RESET lock_timeout;").unwrap(),
+        );
+        assert!(
+            set < b2.find("ALTER TABLE").unwrap() && b2.find("INSERT INTO").unwrap() < reset,
+            "{b2}"
+        );
+        assert!(
+            step_of(&pg, "c3").contains("BEGIN;\nSET LOCAL lock_timeout = '5000ms';\nALTER"),
+            "{pg}"
+        );
+        assert!(!script(Dialect::Postgres, (None, None)).contains("c3_m.sql)\nBEGIN;\nSET"));
+        // MySQL: saved, set and put back, MariaDB's statement timeout in a comment MySQL skips.
+        let mysql = script(Dialect::Mysql, (None, None));
+        let a1 = step_of(&mysql, "a1");
+        assert!(
+            a1.contains("SET @migrate_lock_wait_timeout = @@SESSION.lock_wait_timeout, SESSION lock_wait_timeout = 2, @migrate_innodb_lock_wait_timeout = @@SESSION.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = 2 /*M! , @migrate_max_statement_time = @@SESSION.max_statement_time, SESSION max_statement_time = 1.500 */;\nALTER TABLE"),
+            "{a1}"
+        );
+        assert!(
+            a1.ends_with("SET SESSION lock_wait_timeout = @migrate_lock_wait_timeout, SESSION innodb_lock_wait_timeout = @migrate_innodb_lock_wait_timeout /*M! , SESSION max_statement_time = @migrate_max_statement_time */;"),
+            "{a1}"
+        );
+        assert!(!step_of(&mysql, "b2").contains("SET"), "{mysql}");
+        // SQLite's run holds the database's one write lock: nothing to bound.
+        let sqlite = script(Dialect::Sqlite, (Some(std::time::Duration::from_secs(5)), None));
+        assert!(!sqlite.contains("timeout"), "{sqlite}");
     }
 
     #[test]

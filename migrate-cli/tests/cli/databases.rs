@@ -256,7 +256,7 @@ pub(crate) mod mysql {
     }
 
     /// The `mysql` client's arguments and password for a URL.
-    fn client(url: &str) -> (Vec<String>, Option<String>) {
+    pub(crate) fn client(url: &str) -> (Vec<String>, Option<String>) {
         let rest = url.split_once("://").map_or(url, |(_, r)| r);
         let rest = rest.split('?').next().unwrap_or(rest);
         let (auth, rest) = rest.rsplit_once('@').unwrap_or(("root", rest));
@@ -434,4 +434,164 @@ pub(crate) mod mysql {
             "{script}"
         );
     }
+}
+
+/// A folder of two revisions: `t` made, then a column added under a lock
+/// timeout of one second (`-- migrate:lock-timeout:`).
+fn lock_timeout_folder(cwd: &std::path::Path) {
+    let dir = cwd.join("migrations");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("a1_t.sql"),
+        "-- revision: a1\n-- down_revision:\n\n-- migrate:upgrade\nCREATE TABLE t (id integer);\n\n-- migrate:downgrade\nDROP TABLE t;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("b2_x.sql"),
+        "-- revision: b2\n-- down_revision: a1\n-- migrate:lock-timeout: 1s\n\n-- migrate:upgrade\nALTER TABLE t ADD COLUMN x integer;\n\n-- migrate:downgrade\nALTER TABLE t DROP COLUMN x;\n",
+    )
+    .unwrap();
+}
+
+/// `program` fed `stdin`, its success and what it printed on stderr.
+fn client(program: &str, args: &[&str], stdin: &str, env: &[(&str, String)]) -> (bool, String) {
+    use std::io::Write;
+    let mut child = Command::new(program)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Waits until `held` (a query printing a count) says another session holds its lock.
+fn until_held(held: &dyn Fn() -> String) {
+    for waited in 0.. {
+        if held().trim() != "0" {
+            return;
+        }
+        assert!(waited < 200, "the other session never took its lock");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A script's step waits for a lock no longer than its run would: the
+/// step's lock timeout is in the script, so a lock held elsewhere fails the
+/// step there instead of the script waiting behind it (and every query
+/// queued behind the script).
+#[test]
+fn a_postgres_script_keeps_each_steps_lock_timeout() {
+    let server = std::env::var("MIGRATE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    if let Err(e) = std::panic::catch_unwind(|| postgres::psql(&server, &["-c", "SELECT 1"], None)) {
+        return unavailable("PostgreSQL", &server, format!("{e:?}"));
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    lock_timeout_folder(cwd);
+    let db = postgres::db(&server);
+    let first = ok(&mut migrate(cwd), &["upgrade", "--sql", "--dialect", "postgres", "a1"]);
+    assert!(client("psql", &["-X", "-q", "-d", &db.url, "-f", "-"], &first, &[]).0);
+    let mut holder = Command::new("psql")
+        .args([
+            db.url.as_str(),
+            "-q",
+            "-c",
+            "BEGIN; LOCK TABLE t IN ACCESS SHARE MODE; SELECT pg_sleep(30); COMMIT;",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    until_held(&|| {
+        let sql = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 't' AND l.granted AND l.pid <> pg_backend_pid()";
+        postgres::psql(&db.url, &["-Atc", sql], None)
+    });
+    let rest = ok(
+        &mut migrate(cwd),
+        &["upgrade", "--sql", "--dialect", "postgres", "a1:head"],
+    );
+    assert!(rest.contains("SET LOCAL lock_timeout = '1000ms';"), "{rest}");
+    let (passed, stderr) = client("psql", &["-X", "-q", "-d", &db.url, "-f", "-"], &rest, &[]);
+    let end = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep(30)%'";
+    postgres::psql(&db.url, &["-Atc", end], None);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert!(
+        !passed && stderr.contains("canceling statement due to lock timeout"),
+        "{stderr}"
+    );
+    let rows = postgres::psql(
+        &db.url,
+        &[
+            "-Atc",
+            "SELECT string_agg(revision, ',' ORDER BY revision) FROM migrate_history WHERE revision <> ''",
+        ],
+        None,
+    );
+    assert_eq!(rows.trim(), "a1");
+}
+
+/// [`a_postgres_script_keeps_each_steps_lock_timeout`] on MySQL/MariaDB,
+/// where the session's settings are put back after the step.
+#[test]
+fn a_mysql_script_keeps_each_steps_lock_timeout() {
+    let server = mysql::server();
+    if let Err(e) = std::panic::catch_unwind(|| mysql::mysql(&server, &["-e", "SELECT 1"], None)) {
+        return unavailable("MySQL/MariaDB", &server, format!("{e:?}"));
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    lock_timeout_folder(cwd);
+    let db = mysql::db(&server);
+    let first = ok(&mut migrate(cwd), &["upgrade", "--sql", "--dialect", "mysql", "a1"]);
+    mysql::mysql(&db.url, &[], Some(&first));
+    let (args, password) = mysql::client(&db.url);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let password: Vec<(&str, String)> = password.map(|p| ("MYSQL_PWD", p)).into_iter().collect();
+    let sleeper = "START TRANSACTION; SELECT * FROM t; SELECT SLEEP(30) AS migrate_test_holder; COMMIT;";
+    let mut holder = Command::new("mysql")
+        .args(&args)
+        .args(["-e", sleeper])
+        .envs(password.iter().map(|(k, v)| (k, v)))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let holder_id = || {
+        mysql::mysql(
+            &db.url,
+            &[
+                "-N",
+                "-e",
+                "SELECT COALESCE(MAX(id), 0) FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(30) AS migrate_test_holder%'",
+            ],
+            None,
+        )
+    };
+    until_held(&holder_id);
+    let rest = ok(
+        &mut migrate(cwd),
+        &["upgrade", "--sql", "--dialect", "mysql", "a1:head"],
+    );
+    let (passed, stderr) = client("mysql", &args, &rest, &password);
+    let _ = mysql::mysql(&db.url, &["-e", &format!("KILL {}", holder_id().trim())], None);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert!(!passed && stderr.contains("Lock wait timeout exceeded"), "{stderr}");
+    let rows = mysql::mysql(
+        &db.url,
+        &[
+            "-N",
+            "-e",
+            "SELECT GROUP_CONCAT(revision ORDER BY revision) FROM migrate_history WHERE revision <> ''",
+        ],
+        None,
+    );
+    assert_eq!(rows.trim(), "a1");
 }

@@ -230,9 +230,6 @@ async fn unlock(conn: &mut MySqlConnection, s: &Settings) -> Result<()> {
     Ok(())
 }
 
-/// The largest lock wait MySQL and MariaDB take, in seconds (a year).
-const MAX_SECS: u128 = 31_536_000;
-
 /// A step's session settings, put back after it: its timeouts (MariaDB's
 /// `max_statement_time`, MySQL's `max_execution_time`) and, for a
 /// `-- migrate:foreign-keys-off` step, `foreign_key_checks = 0`.
@@ -240,30 +237,14 @@ fn guards(s: &Settings, m: &Migration) -> Guards {
     let (lock, statement) = Guards::timeouts(s, m);
     let directives = m.directives();
     let (mut set, mut saved) = (Vec::new(), Vec::new());
-    if let Some(t) = lock {
-        // Whole seconds, at least one: metadata locks (DDL) and row locks.
-        let secs = t.as_millis().div_ceil(1000).clamp(1, MAX_SECS);
-        set.push(format!("lock_wait_timeout = {secs}, innodb_lock_wait_timeout = {secs}"));
-        saved.push("'lock_wait_timeout = ', @@SESSION.lock_wait_timeout, ', innodb_lock_wait_timeout = ', @@SESSION.innodb_lock_wait_timeout");
-    }
-    if let Some(t) = statement {
-        if s.mariadb {
-            let secs = t.as_secs_f64().clamp(0.001, MAX_SECS as f64);
-            set.push(format!("max_statement_time = {secs:.3}"));
-            saved.push("'max_statement_time = ', @@SESSION.max_statement_time");
-        } else {
-            // MySQL bounds only SELECT statements.
-            set.push(format!(
-                "max_execution_time = {}",
-                t.as_millis().clamp(1, u32::MAX as u128)
-            ));
-            saved.push("'max_execution_time = ', @@SESSION.max_execution_time");
-        }
+    for (name, value) in crate::dialect::timeout_settings(Dialect::Mysql, lock, statement, s.mariadb) {
+        set.push(format!("{name} = {value}"));
+        saved.push(format!("'{name} = ', @@SESSION.{name}"));
     }
     if directives.foreign_keys_off {
         // `-- migrate:foreign-keys-off`: the step's session checks no foreign key.
         set.push("foreign_key_checks = 0".to_owned());
-        saved.push("'foreign_key_checks = ', @@SESSION.foreign_key_checks");
+        saved.push("'foreign_key_checks = ', @@SESSION.foreign_key_checks".to_owned());
     }
     if set.is_empty() {
         return Guards::none();

@@ -381,9 +381,6 @@ async fn unlock(conn: &mut PgConnection, s: &Settings) -> Result<()> {
     Ok(())
 }
 
-/// The largest `lock_timeout`/`statement_timeout` PostgreSQL takes, in ms.
-const MAX_MS: u128 = i32::MAX as u128;
-
 /// A step's timeouts: `SET LOCAL` inside its transaction, or session settings
 /// put back after a step run statement by statement.
 fn guards(s: &Settings, m: &Migration) -> Guards {
@@ -394,26 +391,19 @@ fn guards(s: &Settings, m: &Migration) -> Guards {
             "-- migrate:foreign-keys-off has no effect on PostgreSQL: its foreign keys are not touched by rebuilding a table, and a constraint that must wait can be DEFERRABLE"
         );
     }
-    let mut values = Vec::new();
-    if let Some(t) = lock {
-        values.push(("lock_timeout", t));
-    }
-    if let Some(t) = statement {
-        values.push(("statement_timeout", t));
-    }
+    let values = crate::dialect::timeout_settings(Dialect::Postgres, lock, statement, false);
     if values.is_empty() {
         return Guards::none();
     }
-    let value = |(name, t): &(&str, Duration)| format!("{name} = '{}ms'", t.as_millis().min(MAX_MS));
     let joined =
-        |f: &dyn Fn(&(&str, Duration)) -> String, sep: &str| values.iter().map(f).collect::<Vec<_>>().join(sep);
+        |f: &dyn Fn(&str, &str) -> String, sep: &str| values.iter().map(|(n, v)| f(n, v)).collect::<Vec<_>>().join(sep);
     Guards {
-        local: values.iter().map(|v| format!("SET LOCAL {};\n", value(v))).collect(),
-        set: Some(joined(&|v| format!("SET {}", value(v)), ";\n")),
+        local: values.iter().map(|(n, v)| format!("SET LOCAL {n} = {v};\n")).collect(),
+        set: Some(joined(&|n, v| format!("SET {n} = {v}"), ";\n")),
         save: Some(format!(
             "SELECT {}",
             joined(
-                &|(name, _)| format!("'SET {name} = ' || quote_literal(current_setting('{name}'))"),
+                &|n, _| format!("'SET {n} = ' || quote_literal(current_setting('{n}'))"),
                 " || ';\n' || "
             )
         )),
