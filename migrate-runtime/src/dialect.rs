@@ -305,6 +305,13 @@ pub trait HistorySql: Copy {
     /// before the step commits.
     fn foreign_key_guard(self) -> String;
 
+    /// The statements a script starts with so that its session reads and
+    /// writes as the runtime's connections (sqlx's) do: the text's encoding,
+    /// UTF-8, and the time zone, UTC (PostgreSQL's `client_encoding` and
+    /// `TimeZone`; MySQL's `SET NAMES utf8mb4` and `time_zone`), whatever the
+    /// client's locale or the database's defaults; none on SQLite.
+    fn session_script(self) -> Option<&'static str>;
+
     /// The statements a script puts before and after a `-- migrate:foreign-keys-off`
     /// step, outside its transaction: SQLite turns enforcement off and on again,
     /// MySQL saves the session's `foreign_key_checks`, sets it to 0 and puts it
@@ -942,6 +949,14 @@ impl HistorySql for Dialect {
                     format!("SET {}{reset_mariadb}", reset.join(", ")),
                 ))
             }
+        }
+    }
+
+    fn session_script(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some("SET client_encoding = 'UTF8';\nSET TIME ZONE 'UTC';"),
+            Dialect::Mysql => Some("SET NAMES utf8mb4;\nSET time_zone = '+00:00';"),
         }
     }
 

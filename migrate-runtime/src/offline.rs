@@ -285,23 +285,9 @@ struct Steps<'a> {
 /// A run's lock timeout and statement timeout.
 pub(crate) type Timeouts = (Option<std::time::Duration>, Option<std::time::Duration>);
 
-fn render(
-    dialect: Dialect,
-    table: &HistoryTable,
-    direction: Direction,
-    range: &ScriptRange,
-    graph: &Graph<'_>,
-    steps: Steps<'_>,
-    mut applied: Vec<bool>,
-) -> String {
-    let Steps {
-        plan,
-        bound,
-        repeatables,
-        held,
-        timeouts,
-    } = steps;
-    let changes = !plan.is_empty() || !repeatables.is_empty();
+/// A script's first lines: what it is, how to run it (the client stopping at
+/// the first error), and the session it sets.
+fn header(dialect: Dialect, direction: Direction, range: &ScriptRange) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -335,6 +321,32 @@ fn render(
              -- database by hand before running the rest.\n",
         ),
     }
+    if let Some(session) = dialect.session_script() {
+        out.push_str("-- The session as the online run's: the script's text is UTF-8, and its times are UTC.\n");
+        out.push_str(session);
+        out.push('\n');
+    }
+    out
+}
+
+fn render(
+    dialect: Dialect,
+    table: &HistoryTable,
+    direction: Direction,
+    range: &ScriptRange,
+    graph: &Graph<'_>,
+    steps: Steps<'_>,
+    mut applied: Vec<bool>,
+) -> String {
+    let Steps {
+        plan,
+        bound,
+        repeatables,
+        held,
+        timeouts,
+    } = steps;
+    let changes = !plan.is_empty() || !repeatables.is_empty();
+    let mut out = header(dialect, direction, range);
     out.push('\n');
     push_statement(&mut out, &dialect.create_table(table));
     if !changes {

@@ -595,3 +595,96 @@ fn a_mysql_script_keeps_each_steps_lock_timeout() {
     );
     assert_eq!(rows.trim(), "a1");
 }
+
+/// A revision made of `probe` (a table of what the session reads: its time
+/// zone, a character beyond the BMP), upgraded online on one database and
+/// by its script through the client on another: `read` gives the same rows.
+fn the_script_reads_as_the_run(
+    dialect: &str,
+    probe: &str,
+    (online, offline): (&str, &str),
+    apply: &dyn Fn(&str, &str),
+    read: &dyn Fn(&str) -> String,
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::create_dir(cwd.join("migrations")).unwrap();
+    std::fs::write(
+        cwd.join("migrations/a1_probe.sql"),
+        format!("-- revision: a1\n-- down_revision:\n\n-- migrate:upgrade\n{probe}\n\n-- migrate:downgrade\nDROP TABLE probe;\n"),
+    )
+    .unwrap();
+    let script = ok(&mut migrate(cwd), &["upgrade", "--sql", "--dialect", dialect]);
+    apply(offline, &script);
+    ok(&mut migrate(cwd), &["upgrade", "head", "-q", "--database-url", online]);
+    let seen = read(online);
+    assert!(seen.contains("😀"), "{seen}");
+    assert_eq!(read(offline), seen);
+}
+
+#[test]
+fn a_postgres_script_reads_text_and_times_as_the_run() {
+    let server = std::env::var("MIGRATE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    if let Err(e) = std::panic::catch_unwind(|| postgres::psql(&server, &["-c", "SELECT 1"], None)) {
+        return unavailable("PostgreSQL", &server, format!("{e:?}"));
+    }
+    let (online, offline) = (postgres::db(&server), postgres::db(&server));
+    // A database whose own time zone is not the run's, and a client that does not speak UTF-8.
+    for db in [&online, &offline] {
+        let name = db.url.rsplit('/').next().unwrap();
+        postgres::psql(
+            &db.url,
+            &["-c", &format!("ALTER DATABASE {name} SET timezone = 'Asia/Tokyo'")],
+            None,
+        );
+    }
+    let apply = |url: &str, script: &str| {
+        program_with_env(
+            "psql",
+            &["-X", "-q", "-d", url, "-f", "-"],
+            Some(script),
+            &[("PGCLIENTENCODING", "LATIN1")],
+        );
+    };
+    let read = |url: &str| postgres::psql(url, &["-At", "-c", "SELECT tz, word, day FROM probe"], None);
+    the_script_reads_as_the_run(
+        "postgres",
+        "CREATE TABLE probe AS SELECT current_setting('TimeZone') AS tz, 'café 😀'::text AS word, (timestamptz '2024-06-01 20:00:00+00')::date AS day;",
+        (&online.url, &offline.url),
+        &apply,
+        &read,
+    );
+}
+
+#[test]
+fn a_mysql_script_reads_text_and_times_as_the_run() {
+    let server = mysql::server();
+    if let Err(e) = std::panic::catch_unwind(|| mysql::mysql(&server, &["-e", "SELECT 1"], None)) {
+        return unavailable("MySQL/MariaDB", &server, format!("{e:?}"));
+    }
+    let (online, offline) = (mysql::db(&server), mysql::db(&server));
+    let apply = |url: &str, script: &str| {
+        mysql::mysql(url, &["--default-character-set=latin1"], Some(script));
+    };
+    let read = |url: &str| {
+        mysql::mysql(
+            url,
+            &[
+                "-N",
+                "-B",
+                "--default-character-set=utf8mb4",
+                "-e",
+                "SELECT tz, word, HEX(word), at_utc FROM probe",
+            ],
+            None,
+        )
+    };
+    the_script_reads_as_the_run(
+        "mysql",
+        "CREATE TABLE probe (tz VARCHAR(64), word VARCHAR(20) CHARACTER SET utf8mb4, at_utc VARCHAR(20));\nINSERT INTO probe VALUES (@@SESSION.time_zone, 'café 😀', CAST(FROM_UNIXTIME(1717272000) AS CHAR));",
+        (&online.url, &offline.url),
+        &apply,
+        &read,
+    );
+}
