@@ -282,6 +282,30 @@ struct Steps<'a> {
     timeouts: Timeouts,
 }
 
+/// How a script frames its steps: their database, the run's timeouts (for
+/// each step without its own), and where the history table is pinned
+/// ([`HistorySql::history_pin_script`]).
+#[derive(Clone, Copy)]
+struct Framing<'a> {
+    dialect: Dialect,
+    timeouts: Timeouts,
+    pin: Option<&'a str>,
+}
+
+/// A history statement outside a step's transaction: where the history
+/// table is pinned, in a transaction of its own that searches its schema.
+fn push_history(out: &mut String, framing: Framing<'_>, statement: &str) {
+    match framing.pin {
+        Some(pin) => {
+            out.push_str("BEGIN;\n");
+            push_statement(out, pin);
+            push_statement(out, statement);
+            out.push_str("COMMIT;\n");
+        }
+        None => push_statement(out, statement),
+    }
+}
+
 /// A run's lock timeout and statement timeout.
 pub(crate) type Timeouts = (Option<std::time::Duration>, Option<std::time::Duration>);
 
@@ -347,6 +371,20 @@ fn render(
     } = steps;
     let changes = !plan.is_empty() || !repeatables.is_empty();
     let mut out = header(dialect, direction, range);
+    let pin = dialect.history_pin_script(table);
+    if let Some((note, _)) = &pin {
+        out.push_str(
+            "\n-- The history table is the one in the schema current now, as an online run pins it: a\n\
+             -- migration that changes search_path does not move it (each history statement below searches\n\
+             -- that schema alone, until its transaction ends).\n",
+        );
+        push_statement(&mut out, note);
+    }
+    let framing = Framing {
+        dialect,
+        timeouts,
+        pin: pin.as_ref().map(|(_, each)| each.as_str()),
+    };
     out.push('\n');
     push_statement(&mut out, &dialect.create_table(table));
     if !changes {
@@ -377,10 +415,10 @@ fn render(
             }
         };
         if direction == Direction::Downgrade {
-            push_squash_guard(&mut out, dialect, table, m);
+            push_squash_guard(&mut out, framing, table, m);
         }
         let _ = writeln!(out, "\n-- Running {} ({})", step_line(direction, m), m.file());
-        push_step(&mut out, (dialect, timeouts), m, sql, &history);
+        push_step(&mut out, framing, m, sql, &history);
     }
     if !repeatables.is_empty() {
         out.push_str(
@@ -393,7 +431,7 @@ fn render(
         let _ = writeln!(out, "\n-- Running {}", step_line(direction, m));
         push_step(
             &mut out,
-            (dialect, timeouts),
+            framing,
             m,
             sent.upgrade_sql(),
             &dialect.insert_applied_basic(table, m, "0"),
@@ -413,7 +451,11 @@ fn render(
             digest.insert(m.revision(), &m.checksum().to_string(), State::Applied);
         }
         out.push_str("\n-- The digest of the history rows, if they are exactly the ones this script ends with.\n");
-        push_statement(&mut out, &dialect.set_digest_if_rows_are(table, &digest, &expected));
+        push_history(
+            &mut out,
+            framing,
+            &dialect.set_digest_if_rows_are(table, &digest, &expected),
+        );
     }
     out
 }
@@ -421,7 +463,8 @@ fn render(
 /// Before unapplying `m`, a squash baseline: the script stops where an online
 /// run refuses (`Error::BelowSquash`), on a database that ran the revisions
 /// the baseline replaced (their rows, not the baseline's, stand for it).
-fn push_squash_guard(out: &mut String, dialect: Dialect, table: &HistoryTable, m: &Migration) {
+fn push_squash_guard(out: &mut String, framing: Framing<'_>, table: &HistoryTable, m: &Migration) {
+    let dialect = framing.dialect;
     let replaced: Vec<&str> = m.replaces().collect();
     if replaced.is_empty() {
         return;
@@ -434,13 +477,14 @@ fn push_squash_guard(out: &mut String, dialect: Dialect, table: &HistoryTable, m
         m.squashed().unwrap_or("the release that squashed them"),
     );
     let _ = writeln!(out, "\n-- Stops here if {why}.");
-    push_statement(out, &dialect.fail_if_rows(table, &replaced, &why));
+    push_history(out, framing, &dialect.fail_if_rows(table, &replaced, &why));
 }
 
 /// One step of a script: `m`'s notes, `sql` (as sent) and its `history`
 /// statement, framed as the runtime frames the step for `dialect`, under the
 /// timeouts its run sets (its header's, else the run's `timeouts`).
-fn push_step(out: &mut String, (dialect, timeouts): (Dialect, Timeouts), m: &Migration, sql: &str, history: &str) {
+fn push_step(out: &mut String, framing: Framing<'_>, m: &Migration, sql: &str, history: &str) {
+    let Framing { dialect, timeouts, pin } = framing;
     // MySQL and MariaDB commit DDL implicitly: their scripts have no transaction statements.
     let wrap = dialect != Dialect::Mysql && !m.no_transaction();
     let directives = m.directives();
@@ -482,9 +526,14 @@ fn push_step(out: &mut String, (dialect, timeouts): (Dialect, Timeouts), m: &Mig
     if foreign_keys_off && dialect == Dialect::Sqlite {
         push_statement(out, &dialect.foreign_key_guard());
     }
-    push_statement(out, history);
     if wrap {
+        if let Some(pin) = pin {
+            push_statement(out, pin);
+        }
+        push_statement(out, history);
         out.push_str("COMMIT;\n");
+    } else {
+        push_history(out, framing, history);
     }
     if let Some((_, reset)) = guards.filter(|(_, reset)| !reset.is_empty()) {
         push_statement(out, &reset);
@@ -731,6 +780,29 @@ mod tests {
             "{a1}"
         );
         assert!(!step_of(&mysql, "b2").contains("SET"), "{mysql}");
+        // PostgreSQL pins the history table's schema where none is chosen, as a run does.
+        let pins = |s: &str| s.matches("pg_catalog.set_config('search_path'").count();
+        assert!(
+            pg.contains("set_config('migrate.history_schema', pg_catalog.current_schema(), false)"),
+            "{pg}"
+        );
+        assert_eq!(pins(&pg), 4, "each step's row and the digest: {pg}");
+        let chosen = HistoryTable::default().in_schema("ops").unwrap();
+        let vars = crate::vars::Values::default();
+        let qualified = list
+            .script_with(
+                Dialect::Postgres,
+                (&chosen, &vars),
+                (None, None),
+                Direction::Upgrade,
+                &range,
+            )
+            .unwrap();
+        assert!(
+            !qualified.contains("set_config") && qualified.contains("\"ops\".\"migrate_history\""),
+            "{qualified}"
+        );
+        assert_eq!(pins(&mysql), 0);
         // SQLite's run holds the database's one write lock: nothing to bound.
         let sqlite = script(Dialect::Sqlite, (Some(std::time::Duration::from_secs(5)), None));
         assert!(!sqlite.contains("timeout"), "{sqlite}");
@@ -756,7 +828,8 @@ mod tests {
             .unwrap();
         assert!(c < v, "{s}");
         assert!(
-            s[v..].contains("BEGIN;\nDROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 1 AS one\n;\nINSERT INTO"),
+            s[v..].contains("BEGIN;\nDROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 1 AS one\n;\nDO $migrate_pin$")
+                && s[v..].contains("END $migrate_pin$;\nINSERT INTO"),
             "{s}"
         );
         assert!(s[v..].contains("ON CONFLICT (revision) DO UPDATE SET"), "{s}");

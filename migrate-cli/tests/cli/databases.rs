@@ -688,3 +688,79 @@ fn a_mysql_script_reads_text_and_times_as_the_run() {
         &read,
     );
 }
+
+/// A migration that changes `search_path` does not move the history table:
+/// a script keeps its rows in the schema current when it starts, as the
+/// online run pins it, even where the new path finds another such table.
+#[test]
+fn a_postgres_script_keeps_the_history_where_the_run_pins_it() {
+    let server = std::env::var("MIGRATE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    if let Err(e) = std::panic::catch_unwind(|| postgres::psql(&server, &["-c", "SELECT 1"], None)) {
+        return unavailable("PostgreSQL", &server, format!("{e:?}"));
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("migrations");
+    std::fs::create_dir(&dir).unwrap();
+    let revisions = [
+        ("a1", "", "", "CREATE TABLE t (id integer);", "DROP TABLE t;"),
+        (
+            "b2",
+            "a1",
+            "",
+            "SET search_path TO app, public;\nCREATE TABLE items (id integer);",
+            "DROP TABLE app.items;",
+        ),
+        (
+            "c3",
+            "b2",
+            "-- migrate:no-transaction\n",
+            "CREATE INDEX CONCURRENTLY items_id ON items (id);",
+            "DROP INDEX app.items_id;",
+        ),
+    ];
+    for (id, parent, header, up, down) in revisions {
+        std::fs::write(
+            dir.join(format!("{id}_m.sql")),
+            format!("-- revision: {id}\n-- down_revision: {parent}\n{header}\n-- migrate:upgrade\n{up}\n\n-- migrate:downgrade\n{down}\n"),
+        )
+        .unwrap();
+    }
+    let (online, offline) = (postgres::db(&server), postgres::db(&server));
+    for db in [&online, &offline] {
+        // Another schema on the path, holding a table of the history table's name.
+        postgres::psql(
+            &db.url,
+            &["-c", "CREATE SCHEMA app; CREATE TABLE app.migrate_history (x integer);"],
+            None,
+        );
+    }
+    let cwd = tmp.path();
+    ok(
+        &mut migrate(cwd),
+        &["upgrade", "head", "-q", "--database-url", &online.url],
+    );
+    let script = ok(&mut migrate(cwd), &["upgrade", "--sql", "--dialect", "postgres"]);
+    postgres::psql(&offline.url, &["-f", "-"], Some(&script));
+    let rows = |url: &str| {
+        postgres::psql(
+            url,
+            &[
+                "-At",
+                "-c",
+                "SELECT string_agg(revision || ':' || state, ',' ORDER BY revision) FROM public.migrate_history WHERE revision <> ''; SELECT count(*) FROM app.migrate_history",
+            ],
+            None,
+        )
+    };
+    assert_eq!(rows(&online.url), "a1:applied,b2:applied,c3:applied\n0\n");
+    assert_eq!(rows(&offline.url), rows(&online.url));
+    let again = ok(&mut migrate(cwd), &["upgrade", "head", "--database-url", &offline.url]);
+    assert!(!again.contains("Running upgrade"), "{again}");
+    let down = ok(
+        &mut migrate(cwd),
+        &["downgrade", "--sql", "--dialect", "postgres", "head:base"],
+    );
+    postgres::psql(&offline.url, &["-f", "-"], Some(&down));
+    assert_eq!(rows(&offline.url).lines().map(str::trim).collect::<Vec<_>>(), ["", "0"]);
+}

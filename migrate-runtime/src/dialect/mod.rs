@@ -9,6 +9,9 @@ use migrate_core::{Checksum, Digest, Migration, Phase, State};
 pub use migrate_core::{Dialect, UnknownDialect};
 use std::time::Duration;
 
+mod timeouts;
+pub(crate) use timeouts::timeout_settings;
+
 /// What a column added after the first version holds.
 #[derive(Debug, Clone, Copy)]
 enum ColumnKind {
@@ -312,6 +315,14 @@ pub trait HistorySql: Copy {
     /// client's locale or the database's defaults; none on SQLite.
     fn session_script(self) -> Option<&'static str>;
 
+    /// PostgreSQL, a history table of no chosen schema: the statement a
+    /// script starts with, noting the schema current then (the one an
+    /// online run pins for the whole run), and the one that, inside a
+    /// transaction, makes that schema the only one searched until the
+    /// transaction ends, for a history statement after a migration that may
+    /// have changed `search_path`. `None` elsewhere.
+    fn history_pin_script(self, t: &HistoryTable) -> Option<(String, String)>;
+
     /// The statements a script puts before and after a `-- migrate:foreign-keys-off`
     /// step, outside its transaction: SQLite turns enforcement off and on again,
     /// MySQL saves the session's `foreign_key_checks`, sets it to 0 and puts it
@@ -336,54 +347,6 @@ pub trait HistorySql: Copy {
         statement: Option<Duration>,
         in_transaction: bool,
     ) -> Option<(String, String)>;
-}
-
-/// The largest `lock_timeout`/`statement_timeout` PostgreSQL takes, in ms.
-const POSTGRES_MAX_MS: u128 = i32::MAX as u128;
-
-/// The largest lock wait MySQL and MariaDB take, in seconds (a year).
-const MYSQL_MAX_SECS: u128 = 31_536_000;
-
-/// The session settings that bound a step's lock waits (`lock`) and its
-/// statements (`statement`) on `d`, each as `(setting, value)`: PostgreSQL's
-/// `lock_timeout` and `statement_timeout` in milliseconds; MySQL's
-/// `lock_wait_timeout` and `innodb_lock_wait_timeout` in whole seconds (at
-/// least one: metadata locks and row locks) and MariaDB's
-/// `max_statement_time` (`mariadb`) or MySQL's `max_execution_time`; none on
-/// SQLite, whose run holds its database's one write lock.
-pub(crate) fn timeout_settings(
-    d: Dialect,
-    lock: Option<Duration>,
-    statement: Option<Duration>,
-    mariadb: bool,
-) -> Vec<(&'static str, String)> {
-    let mut set = Vec::new();
-    match d {
-        Dialect::Sqlite => {}
-        Dialect::Postgres => {
-            let ms = |t: Duration| format!("'{}ms'", t.as_millis().min(POSTGRES_MAX_MS));
-            set.extend(lock.map(|t| ("lock_timeout", ms(t))));
-            set.extend(statement.map(|t| ("statement_timeout", ms(t))));
-        }
-        Dialect::Mysql => {
-            if let Some(t) = lock {
-                let secs = t.as_millis().div_ceil(1000).clamp(1, MYSQL_MAX_SECS).to_string();
-                set.push(("lock_wait_timeout", secs.clone()));
-                set.push(("innodb_lock_wait_timeout", secs));
-            }
-            set.extend(statement.map(|t| match mariadb {
-                true => (
-                    "max_statement_time",
-                    format!("{:.3}", t.as_secs_f64().clamp(0.001, MYSQL_MAX_SECS as f64)),
-                ),
-                false => (
-                    "max_execution_time",
-                    t.as_millis().clamp(1, u32::MAX as u128).to_string(),
-                ),
-            }));
-        }
-    }
-    set
 }
 
 /// What the statements above share, kept out of the public trait.
@@ -958,6 +921,22 @@ impl HistorySql for Dialect {
             Dialect::Postgres => Some("SET client_encoding = 'UTF8';\nSET TIME ZONE 'UTC';"),
             Dialect::Mysql => Some("SET NAMES utf8mb4;\nSET time_zone = '+00:00';"),
         }
+    }
+
+    fn history_pin_script(self, t: &HistoryTable) -> Option<(String, String)> {
+        if self != Dialect::Postgres || t.schema().is_some() {
+            return None;
+        }
+        let set = |value: &str, local: bool| {
+            format!("DO $migrate_pin$ BEGIN PERFORM pg_catalog.set_config({value}, {local}); END $migrate_pin$")
+        };
+        Some((
+            set("'migrate.history_schema', pg_catalog.current_schema()", false),
+            set(
+                "'search_path', pg_catalog.quote_ident(pg_catalog.current_setting('migrate.history_schema'))",
+                true,
+            ),
+        ))
     }
 
     fn foreign_keys_off_script(self) -> Option<(String, String)> {
