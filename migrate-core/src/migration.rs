@@ -396,6 +396,19 @@ impl Migration {
         direction: crate::Direction,
         value: &dyn Fn(&crate::sql::vars::Variable) -> Option<String>,
     ) -> Result<Migration, UnsetVariable> {
+        self.bound_as(dialect, direction, value, &crate::sql::vars::Variable::secret)
+    }
+
+    /// [`bound`](Self::bound), the values of the variables `secret` says
+    /// are secret kept as its [`secrets`](Self::secrets) (a list treats a
+    /// name one revision declares `secret` as secret in every revision).
+    pub fn bound_as(
+        &self,
+        dialect: crate::Dialect,
+        direction: crate::Direction,
+        value: &dyn Fn(&crate::sql::vars::Variable) -> Option<String>,
+        secret: &dyn Fn(&crate::sql::vars::Variable) -> bool,
+    ) -> Result<Migration, UnsetVariable> {
         let section = match direction {
             crate::Direction::Upgrade => self.upgrade_sql(),
             crate::Direction::Downgrade => self.downgrade_sql().unwrap_or_default(),
@@ -426,7 +439,7 @@ impl Migration {
                 .map(|(_, v)| v.clone())
         };
         let substitute = |sql: &str| crate::sql::vars::substitute(sql, dialect, &lookup);
-        let secrets = values.iter().filter(|(var, _)| var.secret());
+        let secrets = values.iter().filter(|(var, _)| secret(var));
         Ok(Migration {
             upgrade: Cow::Owned(substitute(&self.upgrade)),
             downgrade: self.downgrade.as_deref().map(|d| Cow::Owned(substitute(d))),

@@ -733,7 +733,7 @@ impl<'m> Migrator<'m> {
             batch_pause: self.batch_pause,
             max_duration: self.max_duration,
             on_lock_wait: self.on_lock_wait.clone(),
-            vars: self.vars.clone(),
+            vars: self.vars.of_list(self.migrations),
         })
     }
 

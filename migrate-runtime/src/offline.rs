@@ -193,6 +193,8 @@ impl Migrations {
         range: &ScriptRange,
     ) -> Result<String> {
         let graph = self.graph().map_err(Error::Invalid)?;
+        // A name one revision declares secret is secret in every one.
+        let vars = &vars.of_list(self);
         let nothing = vec![false; graph.len()];
         let applied = match &range.from {
             None => nothing,
@@ -264,6 +266,7 @@ impl Migrations {
                 repeatables: &repeatables,
                 held,
                 timeouts,
+                vars,
             },
             applied,
         ))
@@ -280,6 +283,8 @@ struct Steps<'a> {
     held: &'a [Migration],
     /// The run's timeouts, for each step without its own.
     timeouts: Timeouts,
+    /// The variables' values and which are secret (for the steps' notes).
+    vars: &'a crate::vars::Values,
 }
 
 /// How a script frames its steps: their database, the run's timeouts (for
@@ -290,6 +295,8 @@ struct Framing<'a> {
     dialect: Dialect,
     timeouts: Timeouts,
     pin: Option<&'a str>,
+    /// For the notes above a step whose secret variables stay `${NAME}`.
+    vars: &'a crate::vars::Values,
 }
 
 /// A history statement outside a step's transaction: where the history
@@ -368,6 +375,7 @@ fn render(
         repeatables,
         held,
         timeouts,
+        vars,
     } = steps;
     let changes = !plan.is_empty() || !repeatables.is_empty();
     let mut out = header(dialect, direction, range);
@@ -384,6 +392,7 @@ fn render(
         dialect,
         timeouts,
         pin: pin.as_ref().map(|(_, each)| each.as_str()),
+        vars,
     };
     out.push('\n');
     push_statement(&mut out, &dialect.create_table(table));
@@ -484,7 +493,12 @@ fn push_squash_guard(out: &mut String, framing: Framing<'_>, table: &HistoryTabl
 /// statement, framed as the runtime frames the step for `dialect`, under the
 /// timeouts its run sets (its header's, else the run's `timeouts`).
 fn push_step(out: &mut String, framing: Framing<'_>, m: &Migration, sql: &str, history: &str) {
-    let Framing { dialect, timeouts, pin } = framing;
+    let Framing {
+        dialect,
+        timeouts,
+        pin,
+        vars,
+    } = framing;
     // MySQL and MariaDB commit DDL implicitly: their scripts have no transaction statements.
     let wrap = dialect != Dialect::Mysql && !m.no_transaction();
     let directives = m.directives();
@@ -493,7 +507,7 @@ fn push_step(out: &mut String, framing: Framing<'_>, m: &Migration, sql: &str, h
         directives.statement_timeout.or(timeouts.1),
         wrap,
     );
-    out.push_str(&crate::vars::script_note(m));
+    out.push_str(&vars.script_note(m));
     if m.no_transaction() {
         out.push_str("-- migrate:no-transaction: this migration runs outside a transaction.\n");
     }

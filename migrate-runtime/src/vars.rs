@@ -20,6 +20,10 @@ pub(crate) struct Values {
     pub(crate) overriding: Vec<(String, String)>,
     /// Below the environment: the builder's and a config file's.
     pub(crate) given: Vec<(String, String)>,
+    /// The names a revision of the list declares `secret`: secret in every
+    /// revision, so that one declaring the same name plainly neither prints
+    /// its value in a script nor lets a log line show it ([`Values::of_list`]).
+    pub(crate) secret: Vec<String>,
 }
 
 /// The environment variable that gives variable `name` a value.
@@ -28,6 +32,25 @@ pub fn env_name(name: &str) -> String {
 }
 
 impl Values {
+    /// These values, with the names `list`'s revisions (repeatables too) declare `secret`.
+    pub(crate) fn of_list(&self, list: &crate::Migrations) -> Values {
+        let mut secret: Vec<String> = list
+            .iter()
+            .chain(list.repeatables())
+            .flat_map(Migration::vars)
+            .filter(Variable::secret)
+            .map(|v| v.name().to_owned())
+            .collect();
+        secret.sort();
+        secret.dedup();
+        Values { secret, ..self.clone() }
+    }
+
+    /// Whether `var` is secret: declared so here, or anywhere in the list.
+    fn is_secret(&self, var: &Variable) -> bool {
+        var.secret() || self.secret.iter().any(|n| n == var.name())
+    }
+
     /// `name`'s value from every source but its declaration's default.
     fn value(&self, var: &Variable) -> Option<String> {
         let find = |list: &[(String, String)]| list.iter().rev().find(|(n, _)| n == var.name()).map(|(_, v)| v.clone());
@@ -38,7 +61,7 @@ impl Values {
 
     /// `m` as `dialect` runs it, its variables bound.
     pub(crate) fn bind(&self, m: &Migration, dialect: Dialect, direction: Direction) -> Result<Migration> {
-        m.bound(dialect, direction, &|var| self.value(var))
+        m.bound_as(dialect, direction, &|var| self.value(var), &|var| self.is_secret(var))
             .map_err(Error::UnsetVariable)
     }
 
@@ -84,19 +107,18 @@ impl Values {
 
     /// One migration as [`bind_script`](Self::bind_script) binds a step.
     pub(crate) fn bind_script_one(&self, m: &Migration, dialect: Dialect, direction: Direction) -> Result<Migration> {
-        let value = |var: &Variable| match var.secret() {
+        let value = |var: &Variable| match self.is_secret(var) {
             true => Some(format!("${{{}}}", var.name())),
             false => self.value(var),
         };
         m.bound(dialect, direction, &value).map_err(Error::UnsetVariable)
     }
-}
 
-/// The lines an offline script writes above a step whose secret variables
-/// it leaves as `${NAME}`.
-pub(crate) fn script_note(m: &Migration) -> String {
-    m.vars()
-        .filter(Variable::secret)
+    /// The lines an offline script writes above a step whose secret
+    /// variables it leaves as `${NAME}`.
+    pub(crate) fn script_note(&self, m: &Migration) -> String {
+        m.vars()
+            .filter(|v| self.is_secret(v))
         .map(|v| {
             format!(
                 "-- `${{{0}}}` is the secret variable {0}: its value is never printed; replace it before running this script.\n",
@@ -104,6 +126,7 @@ pub(crate) fn script_note(m: &Migration) -> String {
             )
         })
         .collect()
+    }
 }
 
 /// How many secret values are registered: the log's fast path when none is.

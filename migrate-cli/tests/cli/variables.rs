@@ -89,6 +89,49 @@ fn a_secret_stays_a_placeholder_in_a_script() {
     );
 }
 
+/// A name one revision declares `secret` is secret in every revision: one
+/// declaring it plainly neither prints its value in a script nor lets a run
+/// of it alone log it.
+#[test]
+fn a_secret_is_secret_in_every_revision_that_uses_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    project(cwd, "[vars]\nwho = \"file\"\npw = \"zz_from_file\"\n");
+    std::fs::write(
+        cwd.join("migrations/v2_m.sql"),
+        "-- v2\n-- revision: v2\n-- down_revision: v1\n-- migrate:var pw\n\n-- migrate:upgrade\nINSERT INTO t_file VALUES ('again', '${pw}');\n\n-- migrate:downgrade\nDELETE FROM t_file WHERE pw = '${pw}';\n",
+    )
+    .unwrap();
+    for args in [
+        &["upgrade", "--sql", "--dialect", "postgres"][..],
+        &["upgrade", "--sql", "--dialect", "mysql", "v1:head"],
+        &["downgrade", "--sql", "--dialect", "sqlite", "head:v1"],
+    ] {
+        let out = ok(&mut migrate(cwd), args);
+        assert!(!out.contains("zz_"), "{args:?}: {out}");
+        assert!(out.contains("`${pw}` is the secret variable pw"), "{args:?}: {out}");
+    }
+    // Online, v2 alone (v1 applied earlier): its SQL in the debug log shows `${pw}`.
+    ok(&mut migrate(cwd), &["upgrade", "v1"]);
+    let run = crate::support::run(migrate(cwd).env("MIGRATE_LOG", "debug"), &["upgrade"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("INSERT INTO t_file VALUES ('again', '${pw}')"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("zz_from_file"), "{}", run.stderr);
+    let stored = program(
+        "sqlite3",
+        &[
+            cwd.join("app.db").to_str().unwrap(),
+            "SELECT pw FROM t_file ORDER BY note",
+        ],
+        None,
+    );
+    assert_eq!(stored, "zz_from_file\nzz_from_file\n");
+}
+
 #[test]
 fn a_variable_without_a_value_stops_the_run_before_it_starts() {
     let tmp = tempfile::tempdir().unwrap();
