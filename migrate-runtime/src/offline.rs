@@ -348,8 +348,9 @@ fn header(dialect: Dialect, direction: Direction, range: &ScriptRange) -> String
         Dialect::Mysql => out.push_str(
             "-- Run it with: mysql DATABASE < script.sql\n\
              -- MySQL and MariaDB commit DDL implicitly, so no transaction can make a migration\n\
-             -- atomic: this script has no BEGIN/COMMIT. If a statement fails, check the\n\
-             -- database by hand before running the rest.\n",
+             -- atomic: this script has no BEGIN/COMMIT. If a statement fails, its migration's row\n\
+             -- stays marked in progress: check the database by hand, then record how it stands\n\
+             -- (`migrate resolve ID --applied` or `--not-applied`) before running the rest.\n",
         ),
     }
     if let Some(session) = dialect.session_script() {
@@ -413,21 +414,16 @@ fn render(
     for &i in &plan.steps {
         let m = graph.get(i);
         let sent = bound.iter().find(|(at, _)| *at == i).map_or(m, |(_, b)| b);
-        let (sql, history) = match direction {
-            Direction::Upgrade => {
-                applied[i] = true;
-                (sent.upgrade_sql(), dialect.insert_applied_basic(table, m, "0"))
-            }
-            Direction::Downgrade => {
-                applied[i] = false;
-                (sent.downgrade_sql().unwrap_or(""), dialect.delete(table, m.revision()))
-            }
+        applied[i] = direction == Direction::Upgrade;
+        let sql = match direction {
+            Direction::Upgrade => sent.upgrade_sql(),
+            Direction::Downgrade => sent.downgrade_sql().unwrap_or(""),
         };
         if direction == Direction::Downgrade {
             push_squash_guard(&mut out, framing, table, m);
         }
         let _ = writeln!(out, "\n-- Running {} ({})", step_line(direction, m), m.file());
-        push_step(&mut out, framing, m, sql, &history);
+        push_step(&mut out, framing, m, sql, (table, direction));
     }
     if !repeatables.is_empty() {
         out.push_str(
@@ -438,13 +434,7 @@ fn render(
     }
     for (m, sent) in repeatables {
         let _ = writeln!(out, "\n-- Running {}", step_line(direction, m));
-        push_step(
-            &mut out,
-            framing,
-            m,
-            sent.upgrade_sql(),
-            &dialect.insert_applied_basic(table, m, "0"),
-        );
+        push_step(&mut out, framing, m, sent.upgrade_sql(), (table, direction));
     }
     if changes {
         // The digest of the rows the range ends with, written only if the table
@@ -489,10 +479,45 @@ fn push_squash_guard(out: &mut String, framing: Framing<'_>, table: &HistoryTabl
     push_history(out, framing, &dialect.fail_if_rows(table, &replaced, &why));
 }
 
+/// A step's history statements in a script, as the drivers send them: for
+/// a step run statement by statement (`by_statement`: MySQL's, a
+/// `no-transaction` one), the row marked in progress before its first
+/// statement, so that a script stopped part-way leaves the row an online run
+/// refuses and `resolve` reads, not a step that looks never begun; then the
+/// row as the step leaves it (applied, or gone after a downgrade). Only the
+/// columns every version of the table has.
+fn rows(
+    dialect: Dialect,
+    (t, direction): (&HistoryTable, Direction),
+    m: &Migration,
+    by_statement: bool,
+) -> (Option<String>, String) {
+    let revision = m.revision();
+    let in_progress = State::in_progress(direction);
+    match (direction, by_statement) {
+        (Direction::Upgrade, false) => (None, dialect.insert_applied_basic(t, m, "0")),
+        (Direction::Upgrade, true) => (
+            Some(dialect.insert_marked_basic(t, m, in_progress)),
+            dialect.set_applied(t, revision, "0"),
+        ),
+        (Direction::Downgrade, false) => (None, dialect.delete(t, revision)),
+        (Direction::Downgrade, true) => (
+            Some(dialect.set_state(t, revision, in_progress, None)),
+            dialect.delete(t, revision),
+        ),
+    }
+}
+
 /// One step of a script: `m`'s notes, `sql` (as sent) and its `history`
 /// statement, framed as the runtime frames the step for `dialect`, under the
 /// timeouts its run sets (its header's, else the run's `timeouts`).
-fn push_step(out: &mut String, framing: Framing<'_>, m: &Migration, sql: &str, history: &str) {
+fn push_step(
+    out: &mut String,
+    framing: Framing<'_>,
+    m: &Migration,
+    sql: &str,
+    (table, direction): (&HistoryTable, Direction),
+) {
     let Framing {
         dialect,
         timeouts,
@@ -501,6 +526,7 @@ fn push_step(out: &mut String, framing: Framing<'_>, m: &Migration, sql: &str, h
     } = framing;
     // MySQL and MariaDB commit DDL implicitly: their scripts have no transaction statements.
     let wrap = dialect != Dialect::Mysql && !m.no_transaction();
+    let (mark, history) = rows(dialect, (table, direction), m, !wrap);
     let directives = m.directives();
     let guards = dialect.timeouts_script(
         directives.lock_timeout.or(timeouts.0),
@@ -530,6 +556,9 @@ fn push_step(out: &mut String, framing: Framing<'_>, m: &Migration, sql: &str, h
     if !wrap && let Some((set, _)) = &guards {
         push_statement(out, set);
     }
+    if let Some(mark) = &mark {
+        push_history(out, framing, mark);
+    }
     if wrap {
         out.push_str("BEGIN;\n");
         if let Some((set, _)) = &guards {
@@ -544,10 +573,10 @@ fn push_step(out: &mut String, framing: Framing<'_>, m: &Migration, sql: &str, h
         if let Some(pin) = pin {
             push_statement(out, pin);
         }
-        push_statement(out, history);
+        push_statement(out, &history);
         out.push_str("COMMIT;\n");
     } else {
-        push_history(out, framing, history);
+        push_history(out, framing, &history);
     }
     if let Some((_, reset)) = guards.filter(|(_, reset)| !reset.is_empty()) {
         push_statement(out, &reset);
@@ -786,21 +815,44 @@ mod tests {
         let mysql = script(Dialect::Mysql, (None, None));
         let a1 = step_of(&mysql, "a1");
         assert!(
-            a1.contains("SET @migrate_lock_wait_timeout = @@SESSION.lock_wait_timeout, SESSION lock_wait_timeout = 2, @migrate_innodb_lock_wait_timeout = @@SESSION.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = 2 /*M! , @migrate_max_statement_time = @@SESSION.max_statement_time, SESSION max_statement_time = 1.500 */;\nALTER TABLE"),
+            a1.contains("SET @migrate_lock_wait_timeout = @@SESSION.lock_wait_timeout, SESSION lock_wait_timeout = 2, @migrate_innodb_lock_wait_timeout = @@SESSION.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = 2 /*M! , @migrate_max_statement_time = @@SESSION.max_statement_time, SESSION max_statement_time = 1.500 */;\nINSERT INTO"),
             "{a1}"
         );
         assert!(
             a1.ends_with("SET SESSION lock_wait_timeout = @migrate_lock_wait_timeout, SESSION innodb_lock_wait_timeout = @migrate_innodb_lock_wait_timeout /*M! , SESSION max_statement_time = @migrate_max_statement_time */;"),
             "{a1}"
         );
-        assert!(!step_of(&mysql, "b2").contains("SET"), "{mysql}");
+        assert!(!step_of(&mysql, "b2").contains("SET @"), "{mysql}");
+        // Run statement by statement, a step's row is marked in progress before its first statement.
+        let b2 = step_of(&mysql, "b2");
+        let (marked, done) = (
+            b2.find("'upgrading'").unwrap(),
+            b2.find("SET state = 'applied'").unwrap(),
+        );
+        assert!(
+            marked < b2.find("ALTER TABLE").unwrap() && b2.find("ALTER TABLE").unwrap() < done,
+            "{b2}"
+        );
+        let b2 = step_of(&pg, "b2");
+        assert!(
+            b2.find("E'upgrading'").unwrap() < b2.find("ALTER TABLE").unwrap(),
+            "{b2}"
+        );
+        assert!(
+            !step_of(&pg, "c3").contains("upgrading"),
+            "a step in a transaction writes its row once: {pg}"
+        );
         // PostgreSQL pins the history table's schema where none is chosen, as a run does.
         let pins = |s: &str| s.matches("pg_catalog.set_config('search_path'").count();
         assert!(
             pg.contains("set_config('migrate.history_schema', pg_catalog.current_schema(), false)"),
             "{pg}"
         );
-        assert_eq!(pins(&pg), 4, "each step's row and the digest: {pg}");
+        assert_eq!(
+            pins(&pg),
+            5,
+            "a1 and c3 in their transactions, b2 marked and recorded, the digest: {pg}"
+        );
         let chosen = HistoryTable::default().in_schema("ops").unwrap();
         let vars = crate::vars::Values::default();
         let qualified = list

@@ -589,11 +589,12 @@ fn a_mysql_script_keeps_each_steps_lock_timeout() {
         &[
             "-N",
             "-e",
-            "SELECT GROUP_CONCAT(revision ORDER BY revision) FROM migrate_history WHERE revision <> ''",
+            "SELECT GROUP_CONCAT(revision, ':', state ORDER BY revision) FROM migrate_history WHERE revision <> ''",
         ],
         None,
     );
-    assert_eq!(rows.trim(), "a1");
+    // Its step, run statement by statement, was marked before it waited: a run refuses it until resolved.
+    assert_eq!(rows.trim(), "a1:applied,b2:upgrading");
 }
 
 /// A revision made of `probe` (a table of what the session reads: its time
@@ -763,4 +764,54 @@ fn a_postgres_script_keeps_the_history_where_the_run_pins_it() {
     );
     postgres::psql(&offline.url, &["-f", "-"], Some(&down));
     assert_eq!(rows(&offline.url).lines().map(str::trim).collect::<Vec<_>>(), ["", "0"]);
+}
+
+/// A script's step run statement by statement (every MySQL step) marks its
+/// row in progress first, as the run does: a script stopped part-way leaves
+/// a row the next run refuses, naming `resolve`, instead of a step that looks
+/// never begun (which the next run would start again over what stayed done).
+#[test]
+fn a_mysql_script_stopped_part_way_leaves_the_row_a_run_refuses() {
+    let server = mysql::server();
+    if let Err(e) = std::panic::catch_unwind(|| mysql::mysql(&server, &["-e", "SELECT 1"], None)) {
+        return unavailable("MySQL/MariaDB", &server, format!("{e:?}"));
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::create_dir(cwd.join("migrations")).unwrap();
+    std::fs::write(
+        cwd.join("migrations/a1_m.sql"),
+        "-- revision: a1\n-- down_revision:\n\n-- migrate:upgrade\nCREATE TABLE t1 (id integer PRIMARY KEY);\nINSERT INTO nosuch VALUES (1);\n\n-- migrate:downgrade\nDROP TABLE t1;\n",
+    )
+    .unwrap();
+    let db = mysql::db(&server);
+    let script = ok(&mut migrate(cwd), &["upgrade", "--sql", "--dialect", "mysql"]);
+    let (args, password) = mysql::client(&db.url);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let password: Vec<(&str, String)> = password.map(|p| ("MYSQL_PWD", p)).into_iter().collect();
+    let (passed, stderr) = client("mysql", &args, &script, &password);
+    assert!(!passed && stderr.contains("nosuch"), "{stderr}");
+    let row = mysql::mysql(
+        &db.url,
+        &[
+            "-N",
+            "-e",
+            "SELECT revision, state FROM migrate_history WHERE revision <> ''",
+        ],
+        None,
+    );
+    assert_eq!(row.trim(), "a1\tupgrading");
+    let refused = crate::support::run(&mut migrate(cwd), &["upgrade", "--database-url", &db.url]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("is marked `upgrading`") && refused.stderr.contains("resolve a1 --applied"),
+        "{}",
+        refused.stderr
+    );
+    // What stayed done is there; resolved as applied, the history moves on.
+    ok(
+        &mut migrate(cwd),
+        &["resolve", "a1", "--applied", "--database-url", &db.url],
+    );
+    ok(&mut migrate(cwd), &["current", "--check", "--database-url", &db.url]);
 }

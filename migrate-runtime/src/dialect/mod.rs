@@ -183,6 +183,10 @@ pub trait HistorySql: Copy {
     /// A row for `m` marked `state` (a run in progress), not yet applied.
     fn insert_marked(self, t: &HistoryTable, m: &Migration, state: State) -> String;
 
+    /// [`insert_marked`](Self::insert_marked) with only the columns every
+    /// version of the table has, as [`insert_applied_basic`](Self::insert_applied_basic).
+    fn insert_marked_basic(self, t: &HistoryTable, m: &Migration, state: State) -> String;
+
     /// The query counting, as text, the applied rows of `revision` in `t`
     /// (another migration set's history): `1` when it is applied.
     fn select_applied(self, t: &HistoryTable, revision: &str) -> String;
@@ -529,6 +533,10 @@ impl HistorySql for Dialect {
 
     fn insert_marked(self, t: &HistoryTable, m: &Migration, state: State) -> String {
         self.insert_row(t, m, state, ("0", self.now()), true)
+    }
+
+    fn insert_marked_basic(self, t: &HistoryTable, m: &Migration, state: State) -> String {
+        self.insert_row(t, m, state, ("0", self.now()), false)
     }
 
     fn select_applied(self, t: &HistoryTable, revision: &str) -> String {

@@ -64,7 +64,7 @@ impl<'m> Run<'m> {
         };
         let Some(done) = row.statements_done.map(|n| n.max(0) as usize) else {
             return Err(cannot(
-                "its row was written by an earlier version, which did not count the statements that completed; check the database by hand, then resolve it as applied or as not applied",
+                "its row does not count the statements that completed (an offline script, or an earlier version, wrote it); check the database by hand, then resolve it as applied or as not applied",
             ));
         };
         let statements = crate::split::statements(sql, d);
