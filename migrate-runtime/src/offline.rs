@@ -346,7 +346,9 @@ fn header(dialect: Dialect, direction: Direction, range: &ScriptRange) -> String
              \\set ON_ERROR_STOP on\n",
         ),
         Dialect::Mysql => out.push_str(
-            "-- Run it with: mysql DATABASE < script.sql\n\
+            "-- Run it with: mysql --comments DATABASE < script.sql\n\
+             -- `--comments` keeps the comments inside a trigger's or routine's body, as an online run does\n\
+             -- (the client strips them by default).\n\
              -- MySQL and MariaDB commit DDL implicitly, so no transaction can make a migration\n\
              -- atomic: this script has no BEGIN/COMMIT. If a statement fails, its migration's row\n\
              -- stays marked in progress: check the database by hand, then record how it stands\n\

@@ -403,8 +403,9 @@ pub(crate) mod mysql {
             Ok(out) => return unavailable("MySQL", &server, String::from_utf8_lossy(&out.stderr)),
             Err(e) => return unavailable("MySQL (mysql)", &server, e),
         }
+        // As the script's first lines say: `--comments` keeps a body's comments.
         let apply = |url: &str, script: &str| {
-            mysql(url, &[], Some(script));
+            mysql(url, &["--comments"], Some(script));
         };
         // MySQL has no `DROP INDEX name` without `ON table`, which `migrations/` uses.
         // A trigger's `BEGIN … END` body holds `;`s that the mysql client would split at;
