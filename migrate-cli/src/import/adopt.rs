@@ -73,12 +73,32 @@ pub(crate) async fn adopt(
     };
     let ours = migrator.current(&mut db).await.unwrap_or_default();
     if !ours.is_empty() {
+        // A rerun after the repeatables' recording failed: those still without a row.
+        let unrecorded = match (ours == [head.clone()], sql || repeatables.is_empty()) {
+            (true, false) => unrecorded(&migrator, &mut db, &repeatables).await,
+            _ => Ok(Vec::new()),
+        };
+        let recorded = match unrecorded {
+            Ok(names) if !names.is_empty() => migrator
+                .stamp_repeatables(&mut db, &names)
+                .await
+                .map(|_| names)
+                .map_err(CliError::from),
+            other => other,
+        };
         database::close(db, out).await;
         return match ours == [head.clone()] {
             true if !sql => {
-                out.note(&format!(
-                    "Already adopted: the history records {head}, as {name}'s table does; nothing to do."
-                ));
+                let recorded = recorded?;
+                match recorded.is_empty() {
+                    true => out.note(&format!(
+                        "Already adopted: the history records {head}, as {name}'s table does; nothing to do."
+                    )),
+                    false => out.info(&format!(
+                        "Already adopted up to {head}; repeatables recorded as applied now ({name}'s history holds them at their file's checksum, and an earlier adopt did not record them): {}",
+                        recorded.join(", ")
+                    )),
+                }
                 Ok(())
             }
             // The script of nothing to record, saying why.
@@ -118,6 +138,20 @@ pub(crate) async fn adopt(
         ));
     }
     Ok(())
+}
+
+/// Of `repeatables`, those the history holds no row of.
+async fn unrecorded(
+    migrator: &migrate_runtime::Migrator<'_>,
+    db: &mut migrate_runtime::server::Database,
+    repeatables: &[String],
+) -> Result<Vec<String>, CliError> {
+    let history = migrator.history(&mut *db).await?;
+    Ok(repeatables
+        .iter()
+        .filter(|r| !history.iter().any(|e| &e.revision == *r && e.applied.is_some()))
+        .cloned()
+        .collect())
 }
 
 /// The folder's revisions in application order, and what each imported

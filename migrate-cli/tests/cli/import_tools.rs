@@ -14,7 +14,7 @@
 //! available here).
 
 use crate::databases::postgres::{db, psql, server};
-use crate::support::{fails, migrate, ok, program};
+use crate::support::{fails, migrate, ok, program, run};
 use std::path::{Path, PathBuf};
 
 /// Writes `files` (path relative to `dir`, text), making folders.
@@ -769,6 +769,25 @@ fn flyway_repeatables() {
         "{script}"
     );
     ok(&mut migrate(cwd), &["adopt", "flyway", "--database-url", &theirs]);
+    // An adopt whose recording of the repeatables failed after the stamp: run
+    // again, it records what is missing instead of saying there is nothing to do.
+    sqlite3(
+        &path,
+        "DELETE FROM migrate_history WHERE revision = 'repeatable:Count_users';",
+    );
+    let again = run(&mut migrate(cwd), &["adopt", "flyway", "--database-url", &theirs]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let said = format!("{}{}", again.stdout, again.stderr);
+    assert!(
+        said.contains("repeatables recorded as applied now") && said.contains("repeatable:Count_users"),
+        "{said}"
+    );
+    let again = run(&mut migrate(cwd), &["adopt", "flyway", "--database-url", &theirs]);
+    assert!(
+        again.stderr.contains("Already adopted") && again.stderr.contains("nothing to do"),
+        "{}",
+        again.stderr
+    );
     let history = ok(&mut migrate(cwd), &["history", "--database-url", &theirs]);
     assert!(
         history.contains("repeatable:Count_users (repeatable) (applied)"),
