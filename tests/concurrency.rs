@@ -734,6 +734,48 @@ async fn lease_lost_stops_before_the_next_step() {
     assert_eq!(db.history_rows().await, 2);
 }
 
+/// A `no-transaction` step, whose statements no transaction fences, checks
+/// the lease before each statement after its first: one taken from it
+/// part-way stops it there, its row left in progress with the count done.
+async fn lease_lost_in_a_no_transaction_step_stops_before_its_next_statement() {
+    let Some(db) = fresh(Kind::Postgres).await else { return };
+    let Pool::Postgres(pool) = &db.pool else { unreachable!() };
+    let folder = one_table_folder();
+    // Its first statement plays the migrator that took over.
+    std::fs::write(
+        folder.path().join("b2_m.sql"),
+        "-- revision: b2\n-- down_revision: a1\n-- migrate:no-transaction\n\n-- migrate:upgrade\nUPDATE migrate_lease SET owner = 'intruder';\nCREATE TABLE t_after (id INTEGER);\n",
+    )
+    .unwrap();
+    let migrations = migrate::load(folder.path()).unwrap();
+    let result = migrations
+        .migrator()
+        .lock_mode(migrate::LockMode::Lease)
+        .upgrade(pool, "head")
+        .await;
+    let e = result.expect_err("the lease was lost");
+    let Error::Interrupted { completed, source } = &e else {
+        panic!("{e:?}")
+    };
+    assert!(
+        matches!(&**source, Error::LeaseLostInStep { revision, done: 1, holder: Some(h), .. } if revision == "b2" && h.contains("intruder")),
+        "{e:?}"
+    );
+    assert_eq!(completed, &["a1"]);
+    let text = e.to_string();
+    assert!(
+        text.contains("stopped before statement 2, statements 1-1 stayed done"),
+        "{text}"
+    );
+    assert!(!db.table_exists("t_after").await, "its next statement never ran");
+    let row: (String, Option<i64>) =
+        sqlx::query_as("SELECT state, statements_done FROM migrate_history WHERE revision = 'b2'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(row, ("upgrading".to_owned(), Some(1)));
+}
+
 /// On a Galera node the advisory lock is refused, saying why; the default picks the lease.
 async fn advisory_refused_on_galera() {
     let Some(db) = fresh(Kind::Galera).await else { return };
@@ -783,6 +825,7 @@ fn main() {
         advisory_refused_on_galera => advisory_refused_on_galera(),
         lease_taken_over_after_a_kill_pgbouncer => lease_taken_over_after_a_kill(),
         lease_lost_stops_before_the_next_step_postgres => lease_lost_stops_before_the_next_step(),
+        lease_lost_in_a_no_transaction_step_postgres => lease_lost_in_a_no_transaction_step_stops_before_its_next_statement(),
         stampede_sqlite_wal => stampede(Kind::Sqlite(true), 8, false, None),
         stampede_sqlite_rollback_journal => stampede(Kind::Sqlite(false), 8, false, None),
         stampede_sqlite_wal_from_120 => stampede(Kind::Sqlite(true), 8, false, Some("r0119")),

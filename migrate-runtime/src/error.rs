@@ -359,6 +359,25 @@ pub enum Error {
         holder: Option<String>,
     },
 
+    /// The run lost its lease in the middle of a step run statement by
+    /// statement outside a transaction (`-- migrate:no-transaction`): it
+    /// stopped before the step's next statement, whose row stays marked in
+    /// progress with the statements done, for the migrator that took over
+    /// (or `resolve`, once none runs).
+    #[error(
+        "this migrator lost its lease on the migration lock{} in the middle of revision `{revision}` ({file}), which runs statement by statement outside a transaction: it was paused or cut off for longer than the lease lasts, and another migrator took over; it stopped before statement {}, statements 1-{done} stayed done, and its row stays marked in progress with that count for the migrator that holds the lease now (or, once none runs, for `resolve`)",
+        .holder.as_deref().map(|h| format!(" (now held by {h})")).unwrap_or_default(),
+        .done + 1
+    )]
+    LeaseLostInStep {
+        revision: String,
+        file: String,
+        /// The statements of the step that completed.
+        done: usize,
+        /// Who holds the lease now, as its row says.
+        holder: Option<String>,
+    },
+
     /// The advisory lock was asked for on a Galera cluster, where it does
     /// not keep other nodes' migrators out. Nothing was changed.
     #[error(

@@ -112,7 +112,7 @@ async fn statements_of_step(
         run(conn, marked, "marking the migration in progress").await?;
         conn.suspend(s).await?;
         (
-            run_outside(conn, s, &step, &statements, from).await,
+            run_outside(conn, s, &step, &statements, from).await?,
             Ok(()),
             String::new(),
         )
@@ -172,28 +172,45 @@ type Failed = (usize, usize, sqlx::Error);
 
 /// A no-transaction step's statements from `from` on, each alone and then
 /// its count (PostgreSQL runs a multi-statement text in one implicit
-/// transaction); the first failure.
+/// transaction); the first failure. Under a lease, each statement after the
+/// first starts only while the run still holds it (nothing else fences a
+/// statement outside a transaction): a run paused past its lease stops
+/// there, [`Error::LeaseLostInStep`], instead of running statements the
+/// migrator that took over may be running too.
 async fn run_outside(
     conn: &mut dyn Backend,
     s: &Settings,
     step: &Step<'_>,
     statements: &[split::Statement<'_>],
     from: usize,
-) -> Option<Failed> {
+) -> Result<Option<Failed>> {
     let d = conn.dialect();
     let revision = step.migration.revision();
     for (i, statement) in statements.iter().enumerate().skip(from) {
         let n = i + 1;
+        if i > from {
+            match renew_lease(conn, s, true).await {
+                Err(Error::LeaseLost { holder }) => {
+                    return Err(Error::LeaseLostInStep {
+                        revision: revision.to_owned(),
+                        file: step.migration.file().to_owned(),
+                        done: i,
+                        holder,
+                    });
+                }
+                renewed => renewed?,
+            }
+        }
         tracing::debug!(revision, statement = n, line = statement.line, "running statement");
         let ran = match conn.execute(statement.text.to_owned()).await {
             Ok(()) => conn.execute(d.set_progress(&s.table, revision, n)).await,
             Err(e) => Err(e),
         };
         if let Err(e) = ran {
-            return Some((n, statement.line, e));
+            return Ok(Some((n, statement.line, e)));
         }
     }
-    None
+    Ok(None)
 }
 
 /// A step's statements from `from` on, in its transaction, in one request:
