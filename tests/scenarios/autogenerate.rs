@@ -445,17 +445,26 @@ mod postgres {
             check: "SELECT (current_setting('check_function_bodies') = 'on' AND total_for() IS NULL)::int::bigint",
         },
         // Functions whose signatures name a table's or a view's row type the
-        // revision makes (PostgREST-style computed columns), one a view calls,
-        // and one a new table's default calls: each made after what its
-        // signature names and before what calls it, dropped the other way.
+        // revision makes (PostgREST-style computed columns), one an index and
+        // one a check of that table call (held back until they exist), one a view calls,
+        // and ones a new table's default and check call (one with an argument
+        // named like that table, which is no type of its signature): each made
+        // after what its signature names and before what calls it, dropped
+        // the other way.
         functions_over_row_types => Case {
             before: "CREATE TABLE keep (id integer);",
             after: "CREATE TABLE keep (id integer); CREATE TABLE person (id integer PRIMARY KEY, first text, last text); \
-                    CREATE FUNCTION full_name(person) RETURNS text LANGUAGE sql AS $$ SELECT $1.first || ' ' || $1.last $$; \
+                    CREATE FUNCTION full_name(person) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT $1.first || ' ' || $1.last $$; \
+                    CREATE INDEX person_full ON person (full_name(person)); \
+                    CREATE FUNCTION named_ok(p person) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT $1.id > 0 $$; \
+                    CREATE FUNCTION how_many(ps person[]) RETURNS integer LANGUAGE sql AS $$ SELECT cardinality($1) $$; \
+                    ALTER TABLE person ADD CONSTRAINT person_ok CHECK (named_ok(person.*)); \
                     CREATE VIEW named AS SELECT id, full_name(person) AS name FROM person; \
                     CREATE FUNCTION everyone() RETURNS SETOF named LANGUAGE sql AS $$ SELECT * FROM named $$; \
                     CREATE FUNCTION people() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM person $$; \
-                    CREATE TABLE tally (id integer PRIMARY KEY, at_start bigint DEFAULT people());",
+                    CREATE TABLE tally (id integer PRIMARY KEY, at_start bigint DEFAULT people()); \
+                    CREATE FUNCTION make_code(tenant text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT upper(tenant) $$; \
+                    CREATE TABLE tenant (id integer PRIMARY KEY, code text DEFAULT make_code('x'), CHECK (make_code(code) <> ''));",
             seed: "INSERT INTO keep VALUES (1);",
             rows: &[("keep", 1)],
             check: "SELECT ((SELECT count(*) FROM everyone()) = 0 AND people() = 0)::int::bigint",

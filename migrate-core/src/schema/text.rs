@@ -22,6 +22,30 @@ pub(crate) fn unquote(token: &str) -> String {
     }
 }
 
+/// The type of each item of a comma-separated list of typed names as
+/// PostgreSQL prints them (a function's arguments, `name type` or `type`; a
+/// `RETURNS TABLE`'s columns): each item's last word outside parentheses,
+/// unquoted (`p public.person[]` gives `person`, `numeric(10,2)` gives
+/// `numeric`), never a name.
+pub(crate) fn type_names(list: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let (mut depth, mut last) = (0usize, None);
+    for t in tokens(list) {
+        let text = &list[t.start..t.end];
+        match (t.kind, text) {
+            (Kind::Punct, "(") => depth += 1,
+            (Kind::Punct, ")") => depth = depth.saturating_sub(1),
+            (Kind::Punct, ",") if depth == 0 => names.extend(last.take()),
+            // An array's `[]`, which a lenient reading takes for a bracket-quoted name.
+            (Kind::Quoted, _) if text.starts_with('[') => {}
+            (Kind::Word | Kind::Quoted, _) if depth == 0 => last = Some(unquote(text)),
+            _ => {}
+        }
+    }
+    names.extend(last);
+    names
+}
+
 /// Whether `name` reads the same quoted or not: a lower-case word.
 fn plain(name: &str) -> bool {
     name.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
@@ -449,6 +473,18 @@ fn cast_array(body: &str) -> Option<(Vec<&str>, &str, usize)> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_lists_types_leave_its_names_out() {
+        assert_eq!(type_names("tenant text"), ["text"]);
+        assert_eq!(
+            type_names("p public.person[], VARIADIC n numeric(10,2)"),
+            ["person", "numeric"]
+        );
+        assert_eq!(type_names("\"Pet\", x timestamp with time zone"), ["Pet", "zone"]);
+        assert_eq!(type_names(""), Vec::<String>::new());
+    }
+
     use super::*;
 
     #[test]

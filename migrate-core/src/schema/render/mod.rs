@@ -312,9 +312,10 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
     rename_tables_and_columns(&mut w, diff, &rebuilt);
     drop_constraints_and_indexes(&mut w, diff, &rebuilt);
     rename_constraints_and_indexes(&mut w, diff);
-    create_tables(&mut w, diff);
+    let held = create_tables(&mut w, diff, &after_tables);
     change_columns(&mut w, diff, &rebuilt);
     create_functions(&mut w, after_tables);
+    add_held_back(&mut w, &held);
     add_constraints_and_indexes(&mut w, diff, &rebuilt);
     add_foreign_keys(&mut w, diff);
     leaning::add(&mut w, &leaning);
@@ -495,22 +496,44 @@ fn create_functions<'a>(w: &mut Writer<'_>, made: impl IntoIterator<Item = &'a O
     }
 }
 
-/// A PostgreSQL function's signature as the server prints it: its argument
-/// types (`drop_as`) and its `RETURNS` line. A table's or a view's row type
-/// it names must exist before the function is made, and the function must be
-/// dropped before they are.
-fn signature(d: Dialect, f: &Object) -> Option<String> {
+/// The types a PostgreSQL function's signature names, as the server prints
+/// it: its arguments' (`drop_as`, names left out) and its result's (its
+/// `RETURNS` line, past `SETOF`, or each column of `RETURNS TABLE (…)`). A
+/// table's or a view's row type among them must exist before the function
+/// is made, and the function must be dropped before they are.
+fn signature_types(d: Dialect, f: &Object) -> Vec<String> {
     if d != Dialect::Postgres {
-        return None;
+        return Vec::new();
     }
-    let args = f.drop_as.as_deref().unwrap_or_default();
-    let returns = f.definition.lines().map(str::trim).find(|l| l.starts_with("RETURNS "));
-    Some(format!("{args} {}", returns.unwrap_or_default()))
+    let inside = |text: &str| {
+        let open = text.find('(')?;
+        Some(text[open + 1..text.rfind(')')?].to_owned())
+    };
+    let mut types = f
+        .drop_as
+        .as_deref()
+        .and_then(inside)
+        .map(|args| super::text::type_names(&args))
+        .unwrap_or_default();
+    let returns = f
+        .definition
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("RETURNS "));
+    if let Some(returns) = returns {
+        let returns = returns.trim_start_matches("SETOF ");
+        match returns.strip_prefix("TABLE") {
+            Some(columns) => types.extend(inside(columns).map(|c| super::text::type_names(&c)).unwrap_or_default()),
+            None => types.extend(super::text::type_names(returns)),
+        }
+    }
+    types
 }
 
-/// Whether `f`'s signature names one of `names`.
+/// Whether `f`'s signature names one of `names` as a type.
 fn signature_names<'n>(d: Dialect, f: &Object, mut names: impl Iterator<Item = &'n str>) -> bool {
-    signature(d, f).is_some_and(|sig| names.any(|n| mentions(&sig, n)))
+    let types = signature_types(d, f);
+    names.any(|n| types.iter().any(|t| t.eq_ignore_ascii_case(n)))
 }
 
 /// The functions added or changed, by when they are made: `(before the
@@ -667,12 +690,46 @@ fn rename_constraints_and_indexes(w: &mut Writer<'_>, diff: &Diff<'_>) {
 }
 
 /// Step 8: New tables (their foreign keys come in step 11, but on SQLite).
-fn create_tables(w: &mut Writer<'_>, diff: &Diff<'_>) {
+/// A check or an index that calls a function made after the tables (`late`,
+/// its signature naming a new table's row type) is held back: returned, as
+/// each table's, for after that function.
+fn create_tables(w: &mut Writer<'_>, diff: &Diff<'_>, late: &[&Object]) -> Vec<Table> {
     // A partitioned table before its partitions (a partition may be partitioned in turn).
     let mut added: Vec<&Table> = diff.tables_added.clone();
     added.sort_by_key(|t| partitions::depth(t, &diff.tables_added));
+    let calls_late = |definition: &str| late.iter().any(|f| mentions(definition, &f.name));
+    let mut held = Vec::new();
     for t in added {
-        w.create_table(t);
+        let calls = |c: &Constraint| c.kind == ConstraintKind::Check && calls_late(&c.definition);
+        if !t.constraints.iter().any(calls) && !t.indexes.iter().any(|i| calls_late(&i.definition)) {
+            w.create_table(t);
+            continue;
+        }
+        let (now, later): (Vec<Constraint>, Vec<Constraint>) = t.constraints.iter().cloned().partition(|c| !calls(c));
+        let (indexes, later_indexes) = t.indexes.iter().cloned().partition(|i| !calls_late(&i.definition));
+        w.create_table(&Table {
+            constraints: now,
+            indexes,
+            ..t.clone()
+        });
+        held.push(Table {
+            constraints: later,
+            indexes: later_indexes,
+            ..t.clone()
+        });
+    }
+    held
+}
+
+/// Step 9a: What [`create_tables`] held back, once the functions it calls are made.
+fn add_held_back(w: &mut Writer<'_>, held: &[Table]) {
+    for t in held {
+        for c in &t.constraints {
+            w.add_constraint(&t.name, c);
+        }
+        for i in &t.indexes {
+            w.push(i.definition.clone());
+        }
     }
 }
 
@@ -758,6 +815,22 @@ fn dropped_after<'a>(d: Dialect, diff: &Diff<'a>, dropped_views: &BTreeSet<&str>
 /// Step 12: Tables, enum types and functions going away, each for review,
 /// the functions as [`dropped_after`] orders them around the others.
 fn drop_tables_types_and_functions(w: &mut Writer<'_>, diff: &Diff<'_>, [first, last]: [Vec<&Object>; 2]) {
+    // A check or an index of a table going away that calls one of the first
+    // functions holds that function: dropped before it.
+    let calls = |definition: &str| first.iter().any(|f| mentions(definition, &f.name));
+    for t in &diff.tables_removed {
+        for c in t
+            .constraints
+            .iter()
+            .filter(|c| c.kind == ConstraintKind::Check && calls(&c.definition))
+        {
+            let sql = w.alter(&t.name, &format!("DROP CONSTRAINT {}", w.q(&c.name)));
+            w.push(sql);
+        }
+        for i in t.indexes.iter().filter(|i| calls(&i.definition)) {
+            w.push(format!("DROP INDEX {}", w.q(&i.name)));
+        }
+    }
     drop_functions(w, &first);
     // A partition before its partitioned table (dropping that one drops them).
     let mut removed: Vec<&Table> = diff.tables_removed.clone();
