@@ -941,7 +941,7 @@ impl HistorySql for Dialect {
         Some((
             set("'migrate.history_schema', pg_catalog.current_schema()", false),
             set(
-                "'search_path', pg_catalog.quote_ident(pg_catalog.current_setting('migrate.history_schema'))",
+                "'search_path', pg_catalog.quote_ident(coalesce(pg_catalog.current_setting('migrate.history_schema', true), pg_catalog.current_schema()))",
                 true,
             ),
         ))

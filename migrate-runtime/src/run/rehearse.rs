@@ -260,7 +260,7 @@ impl<'m> Run<'m> {
         let mut attempt = 1;
         loop {
             let again = attempt < attempts;
-            let held = again.then(|| locks.held.clone());
+            let held = again.then(|| (locks.held.clone(), locks.unavailable.clone()));
             if again {
                 driver::savepoint(conn, STEP_SAVEPOINT, "marking the rehearsed step's start").await?;
             }
@@ -273,7 +273,7 @@ impl<'m> Run<'m> {
                 return Ok(step);
             }
             driver::rollback_to(conn, STEP_SAVEPOINT, "rolling the rehearsed step back to try it again").await?;
-            locks.held = held;
+            (locks.held, locks.unavailable) = held;
             let pause = driver::backoff(attempt);
             tracing::warn!(
                 revision = m.revision(),
@@ -287,11 +287,11 @@ impl<'m> Run<'m> {
         }
     }
 
-    /// One step, statement by statement, then its history row, and whether
-    /// it failed on a statement that waited longer than the lock timeout.
     /// One step rehearsed under the timeouts its real run sets (its header's,
-    /// else the run's `ddl_lock_timeout` and `statement_timeout`): a lock wait or
-    /// a statement the real run would cancel fails here too.
+    /// else the run's `ddl_lock_timeout` and `statement_timeout`), statement by
+    /// statement, then its history row: a lock wait or a statement the real
+    /// run would cancel fails here too. Also whether it failed on a statement
+    /// that waited longer than the lock timeout.
     async fn rehearse_step(
         &self,
         conn: &mut dyn Backend,
