@@ -635,6 +635,51 @@ async fn killed_mid_migration() {
     assert!(!db.lock_left().await);
 }
 
+/// A migrator killed inside a `no-transaction` step leaves its row in
+/// progress: while it runs, readers that wait (`wait_until_current`,
+/// `status`) see a migration under way; once it is gone (no session holds the
+/// lock), they say at once that the row needs `resolve`, as a run does,
+/// instead of waiting out their timeout for a migrator that will never finish.
+async fn killed_in_a_no_transaction_step_is_seen_gone() {
+    let Some(db) = fresh(Kind::Postgres).await else { return };
+    let Pool::Postgres(pool) = &db.pool else { unreachable!() };
+    let folder = one_table_folder();
+    let text = "-- b2\n-- revision: b2\n-- down_revision: a1\n-- migrate:no-transaction\n\n-- migrate:upgrade\nINSERT INTO t_a VALUES (1);\nSELECT pg_sleep(30);\nINSERT INTO t_a VALUES (2);\n";
+    std::fs::write(folder.path().join("b2_m.sql"), text).unwrap();
+    let migrations = migrate::load(folder.path()).unwrap();
+    migrations.upgrade(pool, "a1").await.unwrap();
+    let mut child = spawn_workers(1, &db.url, folder.path(), Duration::from_secs(30)).remove(0);
+    until_running(pool, "%pg_sleep(30)%").await;
+    let status = migrations.migrator().status(pool).await.unwrap();
+    assert_eq!(
+        status.in_progress.len(),
+        1,
+        "under way while its migrator runs: {status:?}"
+    );
+    match migrations.wait_until_current(pool, Duration::from_millis(300)).await {
+        Err(Error::NotCurrent { in_progress, .. }) => assert_eq!(in_progress.as_deref(), Some("b2")),
+        other => panic!("{other:?}"),
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    // Its server session sleeps on, holding the lock, until ended.
+    support::postgres::exec(
+        pool,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()",
+    )
+    .await;
+    while !matches!(migrations.migrator().status(pool).await, Err(Error::Dirty { .. })) {
+        // The ended session's lock goes with it, as the server cleans up.
+        assert!(db.lock_left().await, "no lock left, yet the row reads as under way");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let waited = migrations.wait_until_current(pool, Duration::from_secs(300)).await;
+    assert!(
+        matches!(&waited, Err(Error::Dirty { revision, .. }) if revision == "b2"),
+        "{waited:?}"
+    );
+}
+
 /// Through PgBouncer, a migrator killed while it holds the lease: the next
 /// run waits for the lease to expire, takes it over and finishes, applying
 /// nothing twice.
@@ -840,6 +885,7 @@ fn main() {
         lock_timeout_mysql => lock_timeout(Kind::Mysql),
         lock_timeout_sqlite => lock_timeout(Kind::Sqlite(false)),
         killed_mid_migration_postgres => killed_mid_migration(),
+        killed_in_a_no_transaction_step_postgres => killed_in_a_no_transaction_step_is_seen_gone(),
         fresh_run_larger_than_the_lock_table_postgres => fresh_run_larger_than_the_lock_table(),
     ];
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -883,11 +883,11 @@ impl<'m> Migrator<'m> {
     /// nothing: the revisions still to apply, the accepted revisions it does
     /// not know, rows another process is applying, and where finished rows
     /// disagree with the list. What `verify`, `wait_until_current` and every
-    /// run read; a failed migration is [`Error::Dirty`].
+    /// run read; a failed migration is [`Error::Dirty`], and so is a row left
+    /// in progress by a migrator that is gone (no session holds the migration
+    /// lock, no lease is alive), where the database can tell.
     pub async fn status<'c>(&self, db: impl Connect<'c>) -> Result<HistoryStatus> {
-        let run = self.run()?;
-        let rows = run.read(db.connect()).await?;
-        run.status_of(&run.graph()?, &rows)
+        self.run()?.read_status(db.connect()).await
     }
 
     /// Proves every revision's downgrade: in application order, records the

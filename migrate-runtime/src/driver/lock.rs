@@ -82,6 +82,17 @@ pub(crate) async fn lease(conn: &mut dyn Backend, s: &Settings, lease: &Lease) -
     Ok(())
 }
 
+/// Whether no migrator holds the migration lock now, as the database can
+/// tell, read without taking it: the advisory lock free and no lease alive
+/// (a missing lease table: none ever taken). False where it cannot tell.
+pub(crate) async fn no_migrator_runs(conn: &mut dyn Backend, s: &Settings) -> bool {
+    if conn.lock_is_free(s).await != Some(true) {
+        return false;
+    }
+    let lease = conn.dialect().select_lease_holder_if_live(&s.table);
+    !matches!(conn.read_strings(lease).await, Ok(live) if !live.is_empty())
+}
+
 /// Who holds the lease, as its row says.
 pub(crate) async fn lease_holder(conn: &mut dyn Backend, s: &Settings) -> Option<String> {
     let sql = conn.dialect().select_lease_holder(&s.table);

@@ -209,6 +209,14 @@ pub trait Backend: Send {
         Box::pin(async { None })
     }
 
+    /// Whether no session holds the migration lock now, read without taking
+    /// it; `None` where the database cannot tell (SQLite, whose lock is its
+    /// write lock) or the read failed.
+    fn lock_is_free<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Option<bool>> {
+        let _ = s;
+        Box::pin(async { None })
+    }
+
     /// Releases the migration lock.
     fn unlock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<()>>;
 

@@ -125,6 +125,15 @@ impl Backend for MySqlConnection {
         Box::pin(unlock(self, s))
     }
 
+    fn lock_is_free<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Option<bool>> {
+        Box::pin(async move {
+            // IS_FREE_LOCK needs no privilege to see another connection's lock.
+            let sql = format!("SELECT CAST(IS_FREE_LOCK({}) AS CHAR)", lock_name(s));
+            let read = Backend::read_strings(self, sql).await.ok()?;
+            Some(read.first().map(String::as_str) == Some("1"))
+        })
+    }
+
     fn lock_holder<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Option<String>> {
         Box::pin(async move {
             let sql = format!(

@@ -157,6 +157,19 @@ impl Backend for PgConnection {
         })
     }
 
+    fn lock_is_free<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Option<bool>> {
+        Box::pin(async move {
+            let sql = format!(
+                "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted \
+                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                 AND ((l.classid::bigint << 32) | l.objid::bigint) = {}) THEN 'held' ELSE 'free' END",
+                key(s)
+            );
+            let read = Backend::read_strings(self, sql).await.ok()?;
+            Some(read.first().map(String::as_str) == Some("free"))
+        })
+    }
+
     fn lock_holder<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Option<String>> {
         Box::pin(async move {
             // An advisory lock on a bigint key shows in pg_locks as classid (high

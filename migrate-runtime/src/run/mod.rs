@@ -313,6 +313,42 @@ impl Run<'_> {
     }
 }
 
+impl Run<'_> {
+    /// [`status_of`](Self::status_of) for a reader that waits for no lock
+    /// (`wait`, `current --check`): a row in progress whose migrator is gone
+    /// (the migration lock free, no lease alive: its process died part-way)
+    /// is [`Error::Dirty`] at once, as a run reads it, not a migration under way.
+    pub(crate) async fn live_status(
+        &self,
+        conn: &mut dyn Backend,
+        s: &Settings,
+        graph: &Graph<'_>,
+        rows: &[HistoryRow],
+    ) -> Result<history::Status> {
+        let status = self.status_of(graph, rows)?;
+        if let Some((revision, state)) = status.in_progress.first()
+            && driver::no_migrator_runs(conn, s).await
+        {
+            return Err(dirty(rows, revision, *state));
+        }
+        Ok(status)
+    }
+
+    /// [`live_status`](Self::live_status) on the connection `connect` gives.
+    pub(crate) fn read_status<'a, 'c: 'a>(
+        &'a self,
+        connect: BoxFuture<'c, Result<Box<dyn Handle + 'c>>>,
+    ) -> BoxFuture<'a, Result<history::Status>> {
+        Box::pin(async move {
+            let mut handle = connect.await?;
+            let conn = handle.backend();
+            let s = conn.prepare(&self.settings).await?;
+            let rows = driver::read_if_present(conn, &s).await?;
+            self.live_status(conn, &s, &self.graph()?, &rows).await
+        })
+    }
+}
+
 /// [`Error::Dirty`] for `revision`'s row, with the error it stored.
 pub(crate) fn dirty(rows: &[HistoryRow], revision: &str, state: State) -> Error {
     Error::Dirty {

@@ -22,7 +22,7 @@ impl<'m> Run<'m> {
                     return Ok(());
                 }
                 let rows = driver::read_if_present(conn, &s).await?;
-                let status = self.status_of(&graph, &rows)?;
+                let status = self.live_status(conn, &s, &graph, &rows).await?;
                 // Stopped inside revisions a squash replaced: only the release that
                 // has them can move it, so no run of this build ever will.
                 if status
