@@ -387,7 +387,7 @@ async fn unlock(conn: &mut PgConnection, s: &Settings) -> Result<()> {
         return Err(Error::Database {
             context: "releasing the migration lock".into(),
             source: sqlx::Error::Protocol(
-                "pg_advisory_unlock returned false: this session did not hold the lock".into(),
+                "pg_advisory_unlock returned false: this session did not hold the lock, so the run's server session changed under it, as behind a pooler in transaction mode (PgBouncer's `pool_mode = transaction`): the lock stays held by another server connection until that one closes, and other migrators wait for it; behind such a pooler take the lease (`--lock lease`, `LockMode::Lease`)".into(),
             ),
         });
     }
