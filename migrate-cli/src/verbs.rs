@@ -855,8 +855,11 @@ fn history_rows<'a>(
         let applied = applied_row(m.revision());
         let is_applied = applied.is_some_and(|a| a.state == State::Applied);
         let mut marks = marks(graph, i, current.contains(&m.revision()), is_applied);
-        if applied.is_some_and(|a| a.state == State::Backfilling) {
-            marks.push("backfill in progress");
+        match applied.map(|a| a.state) {
+            Some(State::Backfilling) => marks.push("backfill in progress"),
+            // A row a run left failed or under way: what `resolve` reads.
+            Some(state) if state != State::Applied => marks.push(state.as_str()),
+            _ => {}
         }
         rows.push(Row {
             revision: m.revision(),

@@ -224,6 +224,12 @@ fn history_table_flag_and_resolving_a_failed_run() {
         None,
     );
     assert_eq!(rows, format!("{a}|upgrade_failed\n"));
+    // `history` says how the row stands, for whoever looks after the incident.
+    let history = ok(&mut m(), &["history"]);
+    assert!(
+        history.contains(&format!("-> {a} (head) (upgrade_failed)")),
+        "{history}"
+    );
 
     // A human checked: the table is there, so the revision stands applied.
     assert_eq!(
