@@ -448,7 +448,9 @@ mod postgres {
         // revision makes (PostgREST-style computed columns), one an index and
         // one a check of that table call (held back until they exist), one a view calls,
         // and ones a new table's default and check call (one with an argument
-        // named like that table, which is no type of its signature): each made
+        // named like that table, which is no type of its signature), and a trigger
+        // function beside a table named `trigger` (its `RETURNS trigger` is the
+        // built-in type): each made
         // after what its signature names and before what calls it, dropped
         // the other way.
         functions_over_row_types => Case {
@@ -464,7 +466,10 @@ mod postgres {
                     CREATE FUNCTION people() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM person $$; \
                     CREATE TABLE tally (id integer PRIMARY KEY, at_start bigint DEFAULT people()); \
                     CREATE FUNCTION make_code(tenant text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT upper(tenant) $$; \
-                    CREATE TABLE tenant (id integer PRIMARY KEY, code text DEFAULT make_code('x'), CHECK (make_code(code) <> ''));",
+                    CREATE TABLE tenant (id integer PRIMARY KEY, code text DEFAULT make_code('x'), CHECK (make_code(code) <> '')); \
+                    CREATE TABLE trigger (id integer PRIMARY KEY, at timestamptz); \
+                    CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.at := now(); RETURN NEW; END $$; \
+                    CREATE TRIGGER trigger_stamp BEFORE INSERT ON trigger FOR EACH ROW EXECUTE FUNCTION stamp();",
             seed: "INSERT INTO keep VALUES (1);",
             rows: &[("keep", 1)],
             check: "SELECT ((SELECT count(*) FROM everyone()) = 0 AND people() = 0)::int::bigint",

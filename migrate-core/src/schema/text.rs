@@ -26,19 +26,24 @@ pub(crate) fn unquote(token: &str) -> String {
 /// PostgreSQL prints them (a function's arguments, `name type` or `type`; a
 /// `RETURNS TABLE`'s columns): each item's last word outside parentheses,
 /// unquoted (`p public.person[]` gives `person`, `numeric(10,2)` gives
-/// `numeric`), never a name.
-pub(crate) fn type_names(list: &str) -> Vec<String> {
+/// `numeric`), never a name; and whether it was written plainly (neither
+/// quoted nor qualified with a schema).
+pub(crate) fn type_names(list: &str) -> Vec<(String, bool)> {
     let mut names = Vec::new();
-    let (mut depth, mut last) = (0usize, None);
+    let (mut depth, mut last, mut dotted) = (0usize, None, false);
     for t in tokens(list) {
         let text = &list[t.start..t.end];
         match (t.kind, text) {
             (Kind::Punct, "(") => depth += 1,
             (Kind::Punct, ")") => depth = depth.saturating_sub(1),
             (Kind::Punct, ",") if depth == 0 => names.extend(last.take()),
+            (Kind::Punct, ".") if depth == 0 => dotted = true,
             // An array's `[]`, which a lenient reading takes for a bracket-quoted name.
             (Kind::Quoted, _) if text.starts_with('[') => {}
-            (Kind::Word | Kind::Quoted, _) if depth == 0 => last = Some(unquote(text)),
+            (Kind::Word | Kind::Quoted, _) if depth == 0 => {
+                last = Some((unquote(text), t.kind == Kind::Word && !dotted));
+                dotted = false;
+            }
             _ => {}
         }
     }
@@ -476,13 +481,20 @@ mod tests {
 
     #[test]
     fn a_lists_types_leave_its_names_out() {
-        assert_eq!(type_names("tenant text"), ["text"]);
+        let names = |list: &str| type_names(list).into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+        assert_eq!(names("tenant text"), ["text"]);
         assert_eq!(
-            type_names("p public.person[], VARIADIC n numeric(10,2)"),
+            names("p public.person[], VARIADIC n numeric(10,2)"),
             ["person", "numeric"]
         );
-        assert_eq!(type_names("\"Pet\", x timestamp with time zone"), ["Pet", "zone"]);
-        assert_eq!(type_names(""), Vec::<String>::new());
+        assert_eq!(names("\"Pet\", x timestamp with time zone"), ["Pet", "zone"]);
+        assert!(names("").is_empty());
+        // Written plainly, or quoted or qualified (as PostgreSQL prints a type a built-in one's name hides).
+        assert_eq!(type_names("trigger"), [("trigger".to_owned(), true)]);
+        assert_eq!(
+            type_names("public.trigger, \"Pet\""),
+            [("trigger".to_owned(), false), ("Pet".to_owned(), false)]
+        );
     }
 
     use super::*;

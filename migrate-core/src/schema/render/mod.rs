@@ -17,11 +17,13 @@ use super::text::mentions;
 use std::collections::BTreeSet;
 
 mod columns;
+mod functions;
 mod leaning;
 mod partitions;
 mod sequences;
 mod sqlite;
 mod types;
+use functions::{create_functions, drop_functions, dropped_after, made_after};
 
 pub use types::widens;
 
@@ -475,91 +477,6 @@ fn create_or_change_enum_types(w: &mut Writer<'_>, diff: &Diff<'_>) {
     }
 }
 
-/// Step 4: Functions added or changed (before the triggers that call them),
-/// but those whose signature names a table or view made in the same
-/// revision, which come after it ([`made_after`]). PostgreSQL checks a
-/// SQL-language body when the function is made, and it may read a table or
-/// a view made later in the revision: the bodies are not checked while they
-/// are made (`check_function_bodies`, as pg_dump's output does), and the
-/// setting is put back after them.
-fn create_functions<'a>(w: &mut Writer<'_>, made: impl IntoIterator<Item = &'a Object>) {
-    let made: Vec<&Object> = made.into_iter().collect();
-    let unchecked = w.d == Dialect::Postgres && !made.is_empty();
-    if unchecked {
-        w.push("SET check_function_bodies = false".to_owned());
-    }
-    for f in made {
-        w.push(f.definition.trim().trim_end_matches(';').to_owned());
-    }
-    if unchecked {
-        w.push("RESET check_function_bodies".to_owned());
-    }
-}
-
-/// The types a PostgreSQL function's signature names, as the server prints
-/// it: its arguments' (`drop_as`, names left out) and its result's (its
-/// `RETURNS` line, past `SETOF`, or each column of `RETURNS TABLE (…)`). A
-/// table's or a view's row type among them must exist before the function
-/// is made, and the function must be dropped before they are.
-fn signature_types(d: Dialect, f: &Object) -> Vec<String> {
-    if d != Dialect::Postgres {
-        return Vec::new();
-    }
-    let inside = |text: &str| {
-        let open = text.find('(')?;
-        Some(text[open + 1..text.rfind(')')?].to_owned())
-    };
-    let mut types = f
-        .drop_as
-        .as_deref()
-        .and_then(inside)
-        .map(|args| super::text::type_names(&args))
-        .unwrap_or_default();
-    let returns = f
-        .definition
-        .lines()
-        .map(str::trim)
-        .find_map(|l| l.strip_prefix("RETURNS "));
-    if let Some(returns) = returns {
-        let returns = returns.trim_start_matches("SETOF ");
-        match returns.strip_prefix("TABLE") {
-            Some(columns) => types.extend(inside(columns).map(|c| super::text::type_names(&c)).unwrap_or_default()),
-            None => types.extend(super::text::type_names(returns)),
-        }
-    }
-    types
-}
-
-/// Whether `f`'s signature names one of `names` as a type.
-fn signature_names<'n>(d: Dialect, f: &Object, mut names: impl Iterator<Item = &'n str>) -> bool {
-    let types = signature_types(d, f);
-    names.any(|n| types.iter().any(|t| t.eq_ignore_ascii_case(n)))
-}
-
-/// The functions added or changed, by when they are made: `(before the
-/// tables, after the tables, after the views)`, the later ones those whose
-/// signature names a table or a view the revision makes.
-fn made_after<'a>(d: Dialect, diff: &Diff<'a>) -> [Vec<&'a Object>; 3] {
-    let mut when: [Vec<&'a Object>; 3] = Default::default();
-    let tables = || diff.tables_added.iter().map(|t| t.name.as_str());
-    let views = || diff.views.added.iter().map(|v| v.name.as_str());
-    for f in diff
-        .functions
-        .added
-        .iter()
-        .copied()
-        .chain(diff.functions.changed.iter().map(|(_, a)| *a))
-    {
-        let at = match (signature_names(d, f, views()), signature_names(d, f, tables())) {
-            (true, _) => 2,
-            (false, true) => 1,
-            (false, false) => 0,
-        };
-        when[at].push(f);
-    }
-    when
-}
-
 /// Step 5: Foreign keys going away, before the tables and columns they name
 /// (SQLite's go with their table's rebuild).
 fn drop_foreign_keys(w: &mut Writer<'_>, diff: &Diff<'_>) {
@@ -789,29 +706,6 @@ fn add_foreign_keys(w: &mut Writer<'_>, diff: &Diff<'_>) {
     }
 }
 
-/// The functions going away, by when they are dropped: `(before the views,
-/// before the tables and types, last)`, the earlier ones those whose
-/// signature names a view dropped, or a table or type going away, which
-/// they hold; the others last (a default or a trigger of a table going away
-/// may call them).
-fn dropped_after<'a>(d: Dialect, diff: &Diff<'a>, dropped_views: &BTreeSet<&str>) -> [Vec<&'a Object>; 3] {
-    let mut when: [Vec<&'a Object>; 3] = Default::default();
-    let tables = || diff.tables_removed.iter().map(|t| t.name.as_str());
-    let types = || diff.enums.removed.iter().map(|e| e.name.as_str());
-    for f in diff.functions.removed.iter().copied() {
-        let at = match (
-            signature_names(d, f, dropped_views.iter().copied()),
-            signature_names(d, f, tables().chain(types())),
-        ) {
-            (true, _) => 0,
-            (false, true) => 1,
-            (false, false) => 2,
-        };
-        when[at].push(f);
-    }
-    when
-}
-
 /// Step 12: Tables, enum types and functions going away, each for review,
 /// the functions as [`dropped_after`] orders them around the others.
 fn drop_tables_types_and_functions(w: &mut Writer<'_>, diff: &Diff<'_>, [first, last]: [Vec<&Object>; 2]) {
@@ -848,20 +742,6 @@ fn drop_tables_types_and_functions(w: &mut Writer<'_>, diff: &Diff<'_>, [first, 
         );
     }
     drop_functions(w, &last);
-}
-
-/// `DROP FUNCTION` (or `PROCEDURE`) of each of `removed`, for review.
-fn drop_functions(w: &mut Writer<'_>, removed: &[&Object]) {
-    for f in removed {
-        let name = f.drop_as.clone().unwrap_or_else(|| w.q(&f.name));
-        let procedure = super::text::normalize(&f.definition).starts_with("create or replace procedure");
-        let (kw, noun) = if procedure {
-            ("PROCEDURE", "procedure")
-        } else {
-            ("FUNCTION", "function")
-        };
-        w.review(format!("DROP {kw} {name}"), format!("drops {noun} {}", f.name));
-    }
 }
 
 /// Step 13: Triggers and views, last (a rebuilt table's triggers come with it).
