@@ -255,6 +255,19 @@ pub(crate) mod mysql {
         std::env::var("MIGRATE_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned())
     }
 
+    /// The server's URL when the `mysql` client reaches it; else `None`,
+    /// after [`unavailable`] said so (a failure under CI).
+    pub(crate) fn reachable() -> Option<String> {
+        let server = server();
+        match std::panic::catch_unwind(|| mysql(&server, &["-e", "SELECT 1"], None)) {
+            Ok(_) => Some(server),
+            Err(e) => {
+                unavailable("MySQL/MariaDB", &server, format!("{e:?}"));
+                None
+            }
+        }
+    }
+
     /// The `mysql` client's arguments and password for a URL.
     pub(crate) fn client(url: &str) -> (Vec<String>, Option<String>) {
         let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -487,11 +500,9 @@ fn until_held(held: &dyn Fn() -> String) {
 /// queued behind the script).
 #[test]
 fn a_postgres_script_keeps_each_steps_lock_timeout() {
-    let server = std::env::var("MIGRATE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    if let Err(e) = std::panic::catch_unwind(|| postgres::psql(&server, &["-c", "SELECT 1"], None)) {
-        return unavailable("PostgreSQL", &server, format!("{e:?}"));
-    }
+    let Some(server) = postgres::reachable() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
     lock_timeout_folder(cwd);
@@ -542,10 +553,9 @@ fn a_postgres_script_keeps_each_steps_lock_timeout() {
 /// where the session's settings are put back after the step.
 #[test]
 fn a_mysql_script_keeps_each_steps_lock_timeout() {
-    let server = mysql::server();
-    if let Err(e) = std::panic::catch_unwind(|| mysql::mysql(&server, &["-e", "SELECT 1"], None)) {
-        return unavailable("MySQL/MariaDB", &server, format!("{e:?}"));
-    }
+    let Some(server) = mysql::reachable() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
     lock_timeout_folder(cwd);
@@ -626,11 +636,9 @@ fn the_script_reads_as_the_run(
 
 #[test]
 fn a_postgres_script_reads_text_and_times_as_the_run() {
-    let server = std::env::var("MIGRATE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    if let Err(e) = std::panic::catch_unwind(|| postgres::psql(&server, &["-c", "SELECT 1"], None)) {
-        return unavailable("PostgreSQL", &server, format!("{e:?}"));
-    }
+    let Some(server) = postgres::reachable() else {
+        return;
+    };
     let (online, offline) = (postgres::db(&server), postgres::db(&server));
     // A database whose own time zone is not the run's, and a client that does not speak UTF-8.
     for db in [&online, &offline] {
@@ -661,10 +669,9 @@ fn a_postgres_script_reads_text_and_times_as_the_run() {
 
 #[test]
 fn a_mysql_script_reads_text_and_times_as_the_run() {
-    let server = mysql::server();
-    if let Err(e) = std::panic::catch_unwind(|| mysql::mysql(&server, &["-e", "SELECT 1"], None)) {
-        return unavailable("MySQL/MariaDB", &server, format!("{e:?}"));
-    }
+    let Some(server) = mysql::reachable() else {
+        return;
+    };
     let (online, offline) = (mysql::db(&server), mysql::db(&server));
     let apply = |url: &str, script: &str| {
         mysql::mysql(url, &["--default-character-set=latin1"], Some(script));
@@ -696,11 +703,9 @@ fn a_mysql_script_reads_text_and_times_as_the_run() {
 /// online run pins it, even where the new path finds another such table.
 #[test]
 fn a_postgres_script_keeps_the_history_where_the_run_pins_it() {
-    let server = std::env::var("MIGRATE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    if let Err(e) = std::panic::catch_unwind(|| postgres::psql(&server, &["-c", "SELECT 1"], None)) {
-        return unavailable("PostgreSQL", &server, format!("{e:?}"));
-    }
+    let Some(server) = postgres::reachable() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("migrations");
     std::fs::create_dir(&dir).unwrap();
@@ -773,10 +778,9 @@ fn a_postgres_script_keeps_the_history_where_the_run_pins_it() {
 /// never begun (which the next run would start again over what stayed done).
 #[test]
 fn a_mysql_script_stopped_part_way_leaves_the_row_a_run_refuses() {
-    let server = mysql::server();
-    if let Err(e) = std::panic::catch_unwind(|| mysql::mysql(&server, &["-e", "SELECT 1"], None)) {
-        return unavailable("MySQL/MariaDB", &server, format!("{e:?}"));
-    }
+    let Some(server) = mysql::reachable() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
     std::fs::create_dir(cwd.join("migrations")).unwrap();
