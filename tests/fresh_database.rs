@@ -312,16 +312,19 @@ fn a_later_run_sweeps_what_killed_runs_left() {
     let killed = format!("{}{now}_{gone}_0", testing::PREFIX);
     let old = format!("{}{}_{}_0", testing::PREFIX, now - 7200, std::process::id());
     let kept = format!("{}{now}_{gone}_1", testing::PREFIX);
+    // The kept one is made under this live process's name and renamed once
+    // marked: a sweep by another test meanwhile never sees it unmarked.
+    let marking = format!("{}{now}_{}_9", testing::PREFIX, std::process::id());
     testing::block_on(async {
         let mut admin = engines::postgres::admin().await;
-        for name in [&killed, &old, &kept] {
+        for name in [&killed, &old, &marking] {
             sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&mut admin)
                 .await
                 .unwrap();
         }
         sqlx::raw_sql(AssertSqlSafe(format!(
-            "COMMENT ON DATABASE {kept} IS 'migrate: kept, a test failed'"
+            "COMMENT ON DATABASE {marking} IS 'migrate: kept, a test failed'; ALTER DATABASE {marking} RENAME TO {kept}"
         )))
         .execute(&mut admin)
         .await
@@ -332,8 +335,9 @@ fn a_later_run_sweeps_what_killed_runs_left() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = |name: &str| dir.join(name);
     std::fs::write(file(&format!("{killed}.db")), "").unwrap();
-    std::fs::write(file(&format!("{kept}.db")), "").unwrap();
+    // Its mark first, for the same reason.
     std::fs::write(file(&format!("{kept}.db.kept")), "").unwrap();
+    std::fs::write(file(&format!("{kept}.db")), "").unwrap();
 
     let (passed, stderr) = run_child("postgres::fails_on_purpose");
     assert!(!passed);
