@@ -119,13 +119,13 @@ impl Values {
     pub(crate) fn script_note(&self, m: &Migration) -> String {
         m.vars()
             .filter(|v| self.is_secret(v))
-        .map(|v| {
-            format!(
-                "-- `${{{0}}}` is the secret variable {0}: its value is never printed; replace it before running this script.\n",
-                v.name()
-            )
-        })
-        .collect()
+            .map(|v| {
+                format!(
+                    "-- `${{{0}}}` is the secret variable {0}: its value is never printed; replace it before running this script.\n",
+                    v.name()
+                )
+            })
+            .collect()
     }
 }
 
