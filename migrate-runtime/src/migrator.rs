@@ -79,6 +79,8 @@ pub struct Migrations {
     /// at build time, or once, on first use, for a list built at run time.
     digest: Option<&'static str>,
     computed: OnceLock<String>,
+    /// [`Migrations::secret_names`], found on first use.
+    secret_names: OnceLock<Vec<String>>,
     /// The Rust revisions' functions, as `embed_migrations!` compiled them in
     /// (none for a list read at run time, which stops before a Rust revision),
     /// with what runs them where there are some.
@@ -155,6 +157,7 @@ impl Migrations {
             list: Cow::Borrowed(list),
             digest: None,
             computed: OnceLock::new(),
+            secret_names: OnceLock::new(),
             rust: crate::rust::Embedded::NONE,
             repeatables: Cow::Borrowed(&[]),
             backfills: None,
@@ -176,6 +179,7 @@ impl Migrations {
             list: Cow::Borrowed(list),
             digest: Some(digest),
             computed: OnceLock::new(),
+            secret_names: OnceLock::new(),
             rust: crate::rust::Embedded::of(rust),
             repeatables: Cow::Borrowed(repeatables),
             backfills: if backfills {
@@ -230,6 +234,7 @@ impl Migrations {
             list: Cow::Owned(list),
             digest: None,
             computed: OnceLock::new(),
+            secret_names: OnceLock::new(),
             rust: crate::rust::Embedded::NONE,
             repeatables,
             backfills: Some(crate::driver::backfill_runner),
@@ -256,6 +261,23 @@ impl Migrations {
                 .computed
                 .get_or_init(|| Digest::all_applied_with(&self.list, &self.repeatables).to_string()),
         }
+    }
+
+    /// The variable names some revision of the list (a repeatable too)
+    /// declares `secret`: secret in every revision, so that one declaring the
+    /// same name plainly neither prints its value in a script nor lets a log
+    /// line show it. Found once, the first time a variable is bound.
+    pub(crate) fn secret_names(&self) -> &[String] {
+        self.secret_names.get_or_init(|| {
+            let mut names: Vec<String> = (self.list.iter().chain(self.repeatables.iter()))
+                .flat_map(Migration::vars)
+                .filter(migrate_core::Variable::secret)
+                .map(|v| v.name().to_owned())
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        })
     }
 
     /// The migrations, in application order.
@@ -733,7 +755,7 @@ impl<'m> Migrator<'m> {
             batch_pause: self.batch_pause,
             max_duration: self.max_duration,
             on_lock_wait: self.on_lock_wait.clone(),
-            vars: self.vars.of_list(self.migrations),
+            vars: self.vars.clone(),
         })
     }
 

@@ -193,8 +193,6 @@ impl Migrations {
         range: &ScriptRange,
     ) -> Result<String> {
         let graph = self.graph().map_err(Error::Invalid)?;
-        // A name one revision declares secret is secret in every one.
-        let vars = &vars.of_list(self);
         let nothing = vec![false; graph.len()];
         let applied = match &range.from {
             None => nothing,
@@ -233,7 +231,7 @@ impl Migrations {
                 applied: Vec::new(),
             });
         }
-        let bound = vars.bind_script(&graph, &plan, dialect)?;
+        let bound = vars.bind_script(self, &graph, &plan, dialect)?;
         // An upgrade to head applies the repeatables after its steps. A script cannot
         // read which the database holds at their checksum: it applies every one, as
         // on a fresh database (each replaces what an earlier text of it created).
@@ -241,7 +239,7 @@ impl Migrations {
             Direction::Upgrade if plan::reaches_head(&graph, &range.to, &plan) => self
                 .repeatables()
                 .iter()
-                .map(|m| vars.bind_script_one(m, dialect, direction).map(|b| (m, b)))
+                .map(|m| vars.bind_script_one(self, m, dialect, direction).map(|b| (m, b)))
                 .collect::<Result<Vec<_>>>()?,
             _ => Vec::new(),
         };
@@ -266,7 +264,7 @@ impl Migrations {
                 repeatables: &repeatables,
                 held,
                 timeouts,
-                vars,
+                list: self,
             },
             applied,
         ))
@@ -283,8 +281,8 @@ struct Steps<'a> {
     held: &'a [Migration],
     /// The run's timeouts, for each step without its own.
     timeouts: Timeouts,
-    /// The variables' values and which are secret (for the steps' notes).
-    vars: &'a crate::vars::Values,
+    /// The list, whose secret variables the steps' notes name.
+    list: &'a Migrations,
 }
 
 /// How a script frames its steps: their database, the run's timeouts (for
@@ -296,7 +294,7 @@ struct Framing<'a> {
     timeouts: Timeouts,
     pin: Option<&'a str>,
     /// For the notes above a step whose secret variables stay `${NAME}`.
-    vars: &'a crate::vars::Values,
+    list: &'a Migrations,
 }
 
 /// A history statement outside a step's transaction: where the history
@@ -378,7 +376,7 @@ fn render(
         repeatables,
         held,
         timeouts,
-        vars,
+        list,
     } = steps;
     let changes = !plan.is_empty() || !repeatables.is_empty();
     let mut out = header(dialect, direction, range);
@@ -395,7 +393,7 @@ fn render(
         dialect,
         timeouts,
         pin: pin.as_ref().map(|(_, each)| each.as_str()),
-        vars,
+        list,
     };
     out.push('\n');
     push_statement(&mut out, &dialect.create_table(table));
@@ -524,7 +522,7 @@ fn push_step(
         dialect,
         timeouts,
         pin,
-        vars,
+        list,
     } = framing;
     // MySQL and MariaDB commit DDL implicitly: their scripts have no transaction statements.
     let wrap = dialect != Dialect::Mysql && !m.no_transaction();
@@ -535,7 +533,7 @@ fn push_step(
         directives.statement_timeout.or(timeouts.1),
         wrap,
     );
-    out.push_str(&vars.script_note(m));
+    out.push_str(&crate::vars::script_note(list, m));
     if m.no_transaction() {
         out.push_str("-- migrate:no-transaction: this migration runs outside a transaction.\n");
     }

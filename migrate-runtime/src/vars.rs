@@ -8,6 +8,7 @@
 //! migration keeps its text as written for its checksum and for the
 //! downgrade its history row stores ([`Migration::bound`]).
 
+use crate::Migrations;
 use crate::error::{Error, Result};
 use migrate_core::{Dialect, Direction, Graph, Migration, Plan, Variable};
 use std::sync::Mutex;
@@ -20,10 +21,12 @@ pub(crate) struct Values {
     pub(crate) overriding: Vec<(String, String)>,
     /// Below the environment: the builder's and a config file's.
     pub(crate) given: Vec<(String, String)>,
-    /// The names a revision of the list declares `secret`: secret in every
-    /// revision, so that one declaring the same name plainly neither prints
-    /// its value in a script nor lets a log line show it ([`Values::of_list`]).
-    pub(crate) secret: Vec<String>,
+}
+
+/// Whether `var` is secret: declared so, or by any revision of `list`
+/// ([`Migrations::secret_names`], looked at only for a variable declared plainly).
+fn is_secret(var: &Variable, list: &Migrations) -> bool {
+    var.secret() || list.secret_names().iter().any(|n| n == var.name())
 }
 
 /// The environment variable that gives variable `name` a value.
@@ -32,25 +35,6 @@ pub fn env_name(name: &str) -> String {
 }
 
 impl Values {
-    /// These values, with the names `list`'s revisions (repeatables too) declare `secret`.
-    pub(crate) fn of_list(&self, list: &crate::Migrations) -> Values {
-        let mut secret: Vec<String> = list
-            .iter()
-            .chain(list.repeatables())
-            .flat_map(Migration::vars)
-            .filter(Variable::secret)
-            .map(|v| v.name().to_owned())
-            .collect();
-        secret.sort();
-        secret.dedup();
-        Values { secret, ..self.clone() }
-    }
-
-    /// Whether `var` is secret: declared so here, or anywhere in the list.
-    fn is_secret(&self, var: &Variable) -> bool {
-        var.secret() || self.secret.iter().any(|n| n == var.name())
-    }
-
     /// `name`'s value from every source but its declaration's default.
     fn value(&self, var: &Variable) -> Option<String> {
         let find = |list: &[(String, String)]| list.iter().rev().find(|(n, _)| n == var.name()).map(|(_, v)| v.clone());
@@ -59,9 +43,15 @@ impl Values {
             .or_else(|| find(&self.given))
     }
 
-    /// `m` as `dialect` runs it, its variables bound.
-    pub(crate) fn bind(&self, m: &Migration, dialect: Dialect, direction: Direction) -> Result<Migration> {
-        m.bound_as(dialect, direction, &|var| self.value(var), &|var| self.is_secret(var))
+    /// `m`, a migration of `list`, as `dialect` runs it, its variables bound.
+    pub(crate) fn bind(
+        &self,
+        list: &Migrations,
+        m: &Migration,
+        dialect: Dialect,
+        direction: Direction,
+    ) -> Result<Migration> {
+        m.bound_as(dialect, direction, &|var| self.value(var), &|var| is_secret(var, list))
             .map_err(Error::UnsetVariable)
     }
 
@@ -70,6 +60,7 @@ impl Values {
     /// variable with no value stops the run before its first statement.
     pub(crate) fn bind_plan(
         &self,
+        list: &Migrations,
         graph: &Graph<'_>,
         plan: &Plan,
         dialect: Dialect,
@@ -78,7 +69,7 @@ impl Values {
         for &i in &plan.steps {
             let m = graph.get(i);
             if m.vars().next().is_some() {
-                bound.push((i, self.bind(m, dialect, plan.direction)?));
+                bound.push((i, self.bind(list, m, dialect, plan.direction)?));
             }
         }
         Ok(bound)
@@ -91,6 +82,7 @@ impl Values {
     /// ([`script_note`] says so), so the script never holds its value.
     pub(crate) fn bind_script(
         &self,
+        list: &Migrations,
         graph: &Graph<'_>,
         plan: &Plan,
         dialect: Dialect,
@@ -99,34 +91,40 @@ impl Values {
         for &i in &plan.steps {
             let m = graph.get(i);
             if m.vars().next().is_some() {
-                bound.push((i, self.bind_script_one(m, dialect, plan.direction)?));
+                bound.push((i, self.bind_script_one(list, m, dialect, plan.direction)?));
             }
         }
         Ok(bound)
     }
 
     /// One migration as [`bind_script`](Self::bind_script) binds a step.
-    pub(crate) fn bind_script_one(&self, m: &Migration, dialect: Dialect, direction: Direction) -> Result<Migration> {
-        let value = |var: &Variable| match self.is_secret(var) {
+    pub(crate) fn bind_script_one(
+        &self,
+        list: &Migrations,
+        m: &Migration,
+        dialect: Dialect,
+        direction: Direction,
+    ) -> Result<Migration> {
+        let value = |var: &Variable| match is_secret(var, list) {
             true => Some(format!("${{{}}}", var.name())),
             false => self.value(var),
         };
         m.bound(dialect, direction, &value).map_err(Error::UnsetVariable)
     }
+}
 
-    /// The lines an offline script writes above a step whose secret
-    /// variables it leaves as `${NAME}`.
-    pub(crate) fn script_note(&self, m: &Migration) -> String {
-        m.vars()
-            .filter(|v| self.is_secret(v))
-            .map(|v| {
-                format!(
-                    "-- `${{{0}}}` is the secret variable {0}: its value is never printed; replace it before running this script.\n",
-                    v.name()
-                )
-            })
-            .collect()
-    }
+/// The lines an offline script writes above a step of `list` whose secret
+/// variables it leaves as `${NAME}`.
+pub(crate) fn script_note(list: &Migrations, m: &Migration) -> String {
+    m.vars()
+        .filter(|v| is_secret(v, list))
+        .map(|v| {
+            format!(
+                "-- `${{{0}}}` is the secret variable {0}: its value is never printed; replace it before running this script.\n",
+                v.name()
+            )
+        })
+        .collect()
 }
 
 /// How many secret values are registered: the log's fast path when none is.

@@ -112,12 +112,14 @@ impl<'m> Run<'m> {
     ) -> Result<()> {
         // Every variable of every step has its value before anything is sent.
         if applying.run_sql() {
-            applying.bound = self.vars.bind_plan(applying.graph, applying.plan, conn.dialect())?;
+            applying.bound = self
+                .vars
+                .bind_plan(self.migrations, applying.graph, applying.plan, conn.dialect())?;
             let d = conn.dialect();
             let bound: Result<Vec<Migration>> = applying
                 .repeatables
                 .iter()
-                .map(|m| self.vars.bind(m, d, Direction::Upgrade))
+                .map(|m| self.vars.bind(self.migrations, m, d, Direction::Upgrade))
                 .collect();
             applying.repeatables = bound?;
         }

@@ -147,7 +147,7 @@ impl<'m> Run<'m> {
         let mut plan = plan::upgrade(graph, &applied, target)?;
         self.hold_back(graph, &mut plan);
         // What would run: the variables bound (a value may name the database).
-        let bound = self.vars.bind_plan(graph, &plan, conn.dialect())?;
+        let bound = self.vars.bind_plan(self.migrations, graph, &plan, conn.dialect())?;
         let _redacting = crate::vars::Redacting::new(bound.iter().map(|(_, m)| m));
         for &i in &plan.steps {
             let m = bound.iter().find(|(at, _)| *at == i).map_or(graph.get(i), |(_, b)| b);
@@ -191,7 +191,7 @@ impl<'m> Run<'m> {
         // The steps' variables bound, every one before the first statement
         // (an unset one refuses the rehearsal as it refuses the run); the
         // report shows a secret's `${NAME}`, never its value.
-        let bound = self.vars.bind_plan(graph, &plan, conn.dialect())?;
+        let bound = self.vars.bind_plan(self.migrations, graph, &plan, conn.dialect())?;
         let _redacting = crate::vars::Redacting::new(bound.iter().map(|(_, m)| m));
         let mut steps = Vec::new();
         let mut stopped = false;

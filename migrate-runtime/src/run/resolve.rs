@@ -53,7 +53,7 @@ impl<'m> Run<'m> {
             State::Upgrading | State::UpgradeFailed => Direction::Upgrade,
             _ => Direction::Downgrade,
         };
-        let bound = self.vars.bind(m, d, direction)?;
+        let bound = self.vars.bind(self.migrations, m, d, direction)?;
         let _redacting = crate::vars::Redacting::new([&bound]);
         let m = &bound;
         let sql = match direction {
