@@ -110,6 +110,50 @@ pub(crate) mod postgres {
         }
     }
 
+    /// Another session of `url` holding `lock` on the table `t` (`ROW
+    /// EXCLUSIVE`, `ACCESS SHARE`, …) for `secs` seconds, taken before this
+    /// returns; its server session is ended when dropped (killing `psql`
+    /// alone leaves it sleeping with the lock).
+    pub(crate) struct Holder {
+        child: std::process::Child,
+        url: String,
+        marker: String,
+    }
+
+    pub(crate) fn hold(url: &str, lock: &str, secs: f64) -> Holder {
+        let marker = format!("pg_sleep({secs})");
+        let child = Command::new("psql")
+            .args([
+                url,
+                "-q",
+                "-c",
+                &format!("BEGIN; LOCK TABLE t IN {lock} MODE; SELECT {marker}; COMMIT;"),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let held = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 't' AND l.granted AND l.pid <> pg_backend_pid()";
+        super::until_held(&|| psql(url, &["-Atc", held], None));
+        Holder {
+            child,
+            url: url.to_owned(),
+            marker,
+        }
+    }
+
+    impl Drop for Holder {
+        fn drop(&mut self) {
+            let end = format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%{}%'",
+                self.marker
+            );
+            let _ = Command::new("psql").args([self.url.as_str(), "-Atc", &end]).output();
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
     pub(crate) fn psql(url: &str, args: &[&str], stdin: Option<&str>) -> String {
         let mut all = vec!["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url];
         all.extend_from_slice(args);
@@ -509,31 +553,14 @@ fn a_postgres_script_keeps_each_steps_lock_timeout() {
     let db = postgres::db(&server);
     let first = ok(&mut migrate(cwd), &["upgrade", "--sql", "--dialect", "postgres", "a1"]);
     assert!(client("psql", &["-X", "-q", "-d", &db.url, "-f", "-"], &first, &[]).0);
-    let mut holder = Command::new("psql")
-        .args([
-            db.url.as_str(),
-            "-q",
-            "-c",
-            "BEGIN; LOCK TABLE t IN ACCESS SHARE MODE; SELECT pg_sleep(30); COMMIT;",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    until_held(&|| {
-        let sql = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 't' AND l.granted AND l.pid <> pg_backend_pid()";
-        postgres::psql(&db.url, &["-Atc", sql], None)
-    });
+    let holder = postgres::hold(&db.url, "ACCESS SHARE", 30.0);
     let rest = ok(
         &mut migrate(cwd),
         &["upgrade", "--sql", "--dialect", "postgres", "a1:head"],
     );
     assert!(rest.contains("SET LOCAL lock_timeout = '1000ms';"), "{rest}");
     let (passed, stderr) = client("psql", &["-X", "-q", "-d", &db.url, "-f", "-"], &rest, &[]);
-    let end = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep(30)%'";
-    postgres::psql(&db.url, &["-Atc", end], None);
-    let _ = holder.kill();
-    let _ = holder.wait();
+    drop(holder);
     assert!(
         !passed && stderr.contains("canceling statement due to lock timeout"),
         "{stderr}"

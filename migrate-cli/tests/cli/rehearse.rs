@@ -187,25 +187,7 @@ fn postgres_rehearsal_leaves_the_dump_as_it_was_and_measures_locks() {
 
     // The run's lock timeout holds in the rehearsal as in the run: a lock the
     // real upgrade would give up waiting for fails the rehearsal the same way.
-    let mut holder = std::process::Command::new("psql")
-        .args([
-            db.url.as_str(),
-            "-q",
-            "-c",
-            "BEGIN; LOCK TABLE t IN ROW EXCLUSIVE MODE; SELECT pg_sleep(30); COMMIT;",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let held = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 't' AND l.granted AND l.pid <> pg_backend_pid()";
-    for waited in 0.. {
-        if program("psql", &[db.url.as_str(), "-Atc", held], None).trim() != "0" {
-            break;
-        }
-        assert!(waited < 200, "the other session never took its lock");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let holder = postgres::hold(&db.url, "ROW EXCLUSIVE", 30.0);
     let error = fails(
         &mut migrate(cwd),
         &[
@@ -218,34 +200,13 @@ fn postgres_rehearsal_leaves_the_dump_as_it_was_and_measures_locks() {
         ],
         1,
     );
-    let _ = holder.kill();
-    let _ = holder.wait();
-    // Its server session sleeps on, holding the lock, until ended.
-    let end = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep(30)%'";
-    program("psql", &[db.url.as_str(), "-Atc", end], None);
+    drop(holder);
     assert!(error.contains("lock timeout") && error.contains(&budgeted), "{error}");
     assert_eq!(dump(), before);
 
     // As the run does, a step that timed out is tried again (`--lock-attempts`),
     // from before the step: a lock released meanwhile lets the rehearsal pass.
-    let holder = std::process::Command::new("psql")
-        .args([
-            db.url.as_str(),
-            "-q",
-            "-c",
-            "BEGIN; LOCK TABLE t IN ROW EXCLUSIVE MODE; SELECT pg_sleep(1.5); COMMIT;",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    for waited in 0.. {
-        if program("psql", &[db.url.as_str(), "-Atc", held], None).trim() != "0" {
-            break;
-        }
-        assert!(waited < 200, "the other session never took its lock");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let holder = postgres::hold(&db.url, "ROW EXCLUSIVE", 1.5);
     let r = run(
         &mut migrate(cwd),
         &[
@@ -259,7 +220,7 @@ fn postgres_rehearsal_leaves_the_dump_as_it_was_and_measures_locks() {
             &db.url,
         ],
     );
-    let _ = holder.wait_with_output();
+    drop(holder);
     assert!(
         r.stderr
             .contains("waited longer than the lock timeout; the step was rolled back and will be tried again"),
