@@ -189,13 +189,7 @@ pub(crate) async fn attempts(
     resume: Option<usize>,
 ) -> Result<()> {
     let by_statement = by_statement(conn, step.migration);
-    // Outside a transaction, a statement that timed out may have left something
-    // behind (an INVALID index): a human looks before it runs again.
-    let attempts = if step.migration.no_transaction() {
-        1
-    } else {
-        s.lock_attempts.max(1)
-    };
+    let attempts = lock_attempts(s, step.migration);
     let revision = step.migration.revision();
     let mut resume = resume;
     let mut attempt = 1;
@@ -291,6 +285,17 @@ pub(crate) async fn attempts(
             blockers,
             source: Box::new(source),
         });
+    }
+}
+
+/// How many times `m` is tried when a statement waits longer than the lock
+/// timeout: the run's `lock_attempts`, but once outside a transaction, where
+/// a statement that timed out may have left something behind (an INVALID
+/// index) for a human to look at before it runs again.
+pub(crate) fn lock_attempts(s: &Settings, m: &Migration) -> u32 {
+    match m.no_transaction() {
+        true => 1,
+        false => s.lock_attempts.max(1),
     }
 }
 

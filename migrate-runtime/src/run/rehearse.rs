@@ -253,9 +253,9 @@ impl<'m> Run<'m> {
         locks: &mut Locks,
         copy: bool,
     ) -> Result<RehearsedStep> {
-        let attempts = match copy || m.no_transaction() {
+        let attempts = match copy {
             true => 1,
-            false => s.lock_attempts.max(1),
+            false => driver::lock_attempts(s, m),
         };
         let mut attempt = 1;
         loop {
