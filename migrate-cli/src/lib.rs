@@ -227,7 +227,13 @@ async fn run_command(command: Command, flags: &Options, s: &config::Settings, ou
             lint::in_check(s, base.as_deref(), out)
         }
         Command::Lint { base, json, .. } => lint::run(s, base.as_deref(), json, out),
-        Command::Test { from, .. } => schema::round_trips(s, flags.database_url.is_some(), from.as_deref(), out).await,
+        Command::Test { from, .. } => {
+            let named = schema::TestFlags {
+                database_url: flags.database_url.is_some(),
+                dev_database_url: flags.dev_database_url.is_some(),
+            };
+            schema::round_trips(s, named, from.as_deref(), out).await
+        }
         Command::Squash {
             to,
             release,

@@ -467,15 +467,20 @@ fn over_budget(t: &migrate_runtime::RoundTrip, dialect: Dialect) -> Option<Strin
 }
 
 /// The database `test` walks: a scratch one (its dialect and dev server), or
-/// the empty one `--database-url` names on the command line.
-fn walked_database<'s>(s: &'s Settings, url_flag: bool, out: &Output) -> Result<Walked<'s>, CliError> {
-    let given = s.database_url.as_deref().filter(|_| url_flag);
-    match (&s.dev_database_url, given, s.dialect) {
-        (Some(dev), _, _) => Ok(Walked::Scratch(
+/// the empty one `--database-url` names on the command line. What the
+/// command line names wins over the config file's dev server; naming both
+/// on the command line is refused, as the one to walk is then unclear.
+fn walked_database<'s>(s: &'s Settings, flags: TestFlags, out: &Output) -> Result<Walked<'s>, CliError> {
+    let given = s.database_url.as_deref().filter(|_| flags.database_url);
+    match (given, &s.dev_database_url, s.dialect) {
+        (Some(_), Some(_), _) if flags.dev_database_url => Err(CliError::Usage(
+            "`migrate test` walks one database: pass --database-url URL (an empty database, walked as it is) or --dev-database-url URL (a server where a scratch database is made and dropped), not both".into(),
+        )),
+        (Some(url), _, _) => Ok(Walked::Given(url)),
+        (None, Some(dev), _) => Ok(Walked::Scratch(
             database::dialect_of(dev, &out.redacted(dev))?,
             Some(dev.as_str()),
         )),
-        (None, Some(url), _) => Ok(Walked::Given(url)),
         (None, None, Some(Dialect::Sqlite)) => Ok(Walked::Scratch(Dialect::Sqlite, None)),
         (None, None, Some(d)) => Err(needs_server(d, s).err().unwrap_or(CliError::MissingUrl)),
         (None, None, None) => {
@@ -489,6 +494,16 @@ fn walked_database<'s>(s: &'s Settings, url_flag: bool, out: &Output) -> Result<
             )))
         }
     }
+}
+
+/// Which of `test`'s databases the command line itself named (before or
+/// after `test`), as against the config file or the environment.
+#[derive(Clone, Copy)]
+pub(crate) struct TestFlags {
+    /// `--database-url`.
+    pub(crate) database_url: bool,
+    /// `--dev-database-url`.
+    pub(crate) dev_database_url: bool,
 }
 
 /// Where `test` walks.
@@ -517,19 +532,19 @@ async fn walk(
 /// `from`, a git reference, the round trip of every revision new since it,
 /// on a database first migrated with the folder as it was there.
 ///
-/// It walks only a database given for it: a scratch one on
-/// `--dev-database-url`, the one `--database-url` names on the command line
-/// (before or after `test`), or, with `--dialect sqlite`, one in memory;
+/// It walks only a database given for it: the one `--database-url` names
+/// on the command line (before or after `test`), a scratch one on
+/// `--dev-database-url`, or, with `--dialect sqlite`, one in memory;
 /// never the database `DATABASE_URL` or `database_url` in the config file
 /// name, which is the one you deploy to.
 pub(crate) async fn round_trips(
     s: &Settings,
-    url_flag: bool,
+    flags: TestFlags,
     from: Option<&str>,
     out: &Output,
 ) -> Result<(), CliError> {
     let migrations = Migrations::load(&s.dir, &s.dir_shown)?;
-    let walked = walked_database(s, url_flag, out)?;
+    let walked = walked_database(s, flags, out)?;
     // The base is read through git before any database is made.
     let base = match from {
         Some(reference) => super::from_base::load(s, reference, out)?,

@@ -337,3 +337,37 @@ fn on_mysql_a_history_schema_is_the_deployed_databases_alone() {
     };
     a_history_schema_is_the_deployed_databases_alone(&server, "DROP INDEX item_size ON item;");
 }
+
+#[test]
+fn the_database_named_on_the_command_line_is_walked_over_the_configured_dev_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    project(cwd, "ALTER TABLE item DROP COLUMN size;");
+    // A dev server nobody can reach: walking a scratch database there fails.
+    std::fs::write(
+        cwd.join("migrate.toml"),
+        "dir = \"migrations\"\ndev_database_url = \"postgres://nobody@127.0.0.1:9/none\"\n",
+    )
+    .unwrap();
+    let db = cwd.join("empty.db");
+    std::fs::File::create(&db).unwrap();
+    let url = format!("sqlite:{}", db.display());
+    let stdout = ok(&mut migrate(cwd), &["test", "--database-url", &url]);
+    assert!(stdout.contains("ok          r2"), "{stdout}");
+    // The walk ran there: its history table is left behind, the schema is not.
+    let tables = program("sqlite3", &[db.to_str().unwrap(), ".tables"], None);
+    assert_eq!(tables.trim(), "migrate_history", "{tables}");
+    // Both named on the command line: which one to walk is unclear.
+    let e = fails(
+        &mut migrate(cwd),
+        &[
+            "test",
+            "--database-url",
+            &url,
+            "--dev-database-url",
+            "postgres://nobody@127.0.0.1:9/none",
+        ],
+        2,
+    );
+    assert!(e.contains("walks one database") && e.contains("not both"), "{e}");
+}
