@@ -498,7 +498,46 @@ async fn lock_timeout(kind: Kind) {
     let migrations = migrate::load(folder.path()).unwrap();
     let timeout = Duration::from_millis(700);
     let started = Instant::now();
-    let result = match &db.pool {
+    let e = upgrade_under_held_lock(&db, migrations.migrator().lock_timeout(timeout))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::LockTimeout { timeout: t } if t == timeout), "{e}");
+    assert!(started.elapsed() >= timeout, "it waited the configured time");
+    assert!(e.to_string().contains("nothing was changed"), "{e}");
+    assert!(!db.table_exists("t_a").await, "nothing was changed");
+    // Once the lock is free, the same call succeeds.
+    assert_eq!(db.upgrade(&migrations, "head").await.unwrap().steps.len(), 1);
+}
+
+/// A run asked to stop while it waits for another migrator's lock gives up
+/// at once, having changed nothing, instead of waiting out its lock timeout.
+async fn stopped_waiting_for_the_lock(kind: Kind) {
+    let Some(db) = fresh(kind).await else { return };
+    let folder = one_table_folder();
+    let migrations = migrate::load(folder.path()).unwrap();
+    let started = Instant::now();
+    let migrator = migrations
+        .migrator()
+        .lock_timeout(Duration::from_secs(60))
+        .stop_when(move || started.elapsed() > Duration::from_millis(300));
+    let e = upgrade_under_held_lock(&db, migrator).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Stopped { done, next: None, inside_backfill: false } if done.is_empty()),
+        "{e:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20), "it gave up the wait");
+    assert_eq!(
+        e.to_string(),
+        "the run stopped, as asked, while waiting for the migration lock; nothing of it was changed"
+    );
+    assert!(!db.table_exists("t_a").await, "nothing was changed");
+    assert_eq!(db.upgrade(&migrations, "head").await.unwrap().steps.len(), 1);
+}
+
+/// `migrator`'s upgrade to head while another session holds the migration
+/// lock (SQLite: its write lock), which it gives back afterwards.
+async fn upgrade_under_held_lock(db: &Db, migrator: migrate::Migrator<'_>) -> Result<migrate::Report, Error> {
+    match &db.pool {
         Pool::Postgres(p) => {
             let mut holder = p.acquire().await.unwrap();
             sqlx::raw_sql(
@@ -507,7 +546,7 @@ async fn lock_timeout(kind: Kind) {
             .execute(&mut *holder)
             .await
             .unwrap();
-            let r = migrations.migrator().lock_timeout(timeout).upgrade(p, "head").await;
+            let r = migrator.upgrade(p, "head").await;
             holder.close().await.unwrap();
             r
         }
@@ -517,25 +556,18 @@ async fn lock_timeout(kind: Kind) {
                 .execute(&mut *holder)
                 .await
                 .unwrap();
-            let r = migrations.migrator().lock_timeout(timeout).upgrade(p, "head").await;
+            let r = migrator.upgrade(p, "head").await;
             holder.close().await.unwrap();
             r
         }
         Pool::Sqlite(p) => {
             let mut holder = p.acquire().await.unwrap();
             sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *holder).await.unwrap();
-            let r = migrations.migrator().lock_timeout(timeout).upgrade(p, "head").await;
+            let r = migrator.upgrade(p, "head").await;
             sqlx::raw_sql("ROLLBACK").execute(&mut *holder).await.unwrap();
             r
         }
-    };
-    let e = result.unwrap_err();
-    assert!(matches!(e, Error::LockTimeout { timeout: t } if t == timeout), "{e}");
-    assert!(started.elapsed() >= timeout, "it waited the configured time");
-    assert!(e.to_string().contains("nothing was changed"), "{e}");
-    assert!(!db.table_exists("t_a").await, "nothing was changed");
-    // Once the lock is free, the same call succeeds.
-    assert_eq!(db.upgrade(&migrations, "head").await.unwrap().steps.len(), 1);
+    }
 }
 
 /// Waits until another session of the database runs a query `LIKE` `pattern`.
@@ -884,6 +916,9 @@ fn main() {
         lock_timeout_postgres => lock_timeout(Kind::Postgres),
         lock_timeout_mysql => lock_timeout(Kind::Mysql),
         lock_timeout_sqlite => lock_timeout(Kind::Sqlite(false)),
+        stopped_waiting_for_the_lock_postgres => stopped_waiting_for_the_lock(Kind::Postgres),
+        stopped_waiting_for_the_lock_mysql => stopped_waiting_for_the_lock(Kind::Mysql),
+        stopped_waiting_for_the_lock_sqlite => stopped_waiting_for_the_lock(Kind::Sqlite(false)),
         killed_mid_migration_postgres => killed_mid_migration(),
         killed_in_a_no_transaction_step_postgres => killed_in_a_no_transaction_step_is_seen_gone(),
         fresh_run_larger_than_the_lock_table_postgres => fresh_run_larger_than_the_lock_table(),

@@ -552,6 +552,23 @@ impl Command {
             Command::Db(db) => db.options(),
         }
     }
+
+    /// Whether the command runs migrations on a database, online: a run
+    /// that a signal may stop between two steps (the `stop` module).
+    pub(crate) fn changes_online(&self) -> bool {
+        matches!(
+            self,
+            Command::Db(
+                DbCommand::Upgrade {
+                    sql: false,
+                    plan: None,
+                    ..
+                } | DbCommand::Downgrade { sql: false, .. }
+                    | DbCommand::Stamp { .. }
+                    | DbCommand::Resolve { .. }
+            )
+        )
+    }
 }
 
 #[cfg(test)]

@@ -247,6 +247,8 @@ pub(crate) fn migrator<'m>(migrations: &'m Migrations, s: &Settings, out: &'m Ou
         .migrator()
         .history_table(s.table.name())
         .on_progress(|p| out.progress(p))
+        // Only the `migrate` binary's runs listen for a signal (`stop`).
+        .stop_when(super::stop::asked)
         .on_lock_wait(move |holder| {
             out.note(&format!(
                 "Another migrator holds the migration lock{}; waiting up to {} s for it.",

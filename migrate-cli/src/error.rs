@@ -16,6 +16,9 @@ pub const EXIT_UNKNOWN: u8 = 4;
 /// Exit status when the database stopped inside revisions a squash baseline
 /// replaced: an older release must take it to the squash point first.
 pub const EXIT_INSIDE_SQUASH: u8 = 5;
+/// Exit status when a run stopped, as SIGTERM or Ctrl-C asked, at a clean
+/// point: what it did before stays done and recorded; run it again to go on.
+pub const EXIT_STOPPED: u8 = 6;
 
 /// A command-line failure. `Display` is the message printed after `error: `;
 /// database URLs in it are redacted before printing.
@@ -132,12 +135,14 @@ pub enum CliError {
 impl CliError {
     /// The process exit status for this error: 2 for usage, 3 for pending
     /// revisions, 4 for revisions the database has and the folder lacks, 5
-    /// for a database stopped inside a squashed range, 1 otherwise.
+    /// for a database stopped inside a squashed range, 6 for a run stopped
+    /// as a signal asked, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => EXIT_USAGE,
             CliError::Pending(_) | CliError::Runtime(migrate_runtime::Error::NotCurrent { .. }) => EXIT_PENDING,
             CliError::Unknown(_) => EXIT_UNKNOWN,
+            CliError::Runtime(migrate_runtime::Error::Stopped { .. }) => EXIT_STOPPED,
             CliError::Runtime(migrate_runtime::Error::History(problems))
                 if problems
                     .iter()

@@ -41,11 +41,14 @@ mod repeatables;
 mod schema;
 mod show;
 mod squash;
+mod stop;
 mod verbs;
 
 pub use args::{Cli, Command, DbCommand, Fleet, Options};
 pub use config::{CONFIG_ENV, DEFAULT_CONFIG, DEFAULT_DIR, URL_ENV};
-pub use error::{CliError, EXIT_ERROR, EXIT_INSIDE_SQUASH, EXIT_OK, EXIT_PENDING, EXIT_UNKNOWN, EXIT_USAGE};
+pub use error::{
+    CliError, EXIT_ERROR, EXIT_INSIDE_SQUASH, EXIT_OK, EXIT_PENDING, EXIT_STOPPED, EXIT_UNKNOWN, EXIT_USAGE,
+};
 pub use log::LOG_ENV;
 
 use clap::Parser;
@@ -88,6 +91,9 @@ impl Cli {
             return finish(&out, result, Program::Migrate);
         }
         let (out, result) = prepare(&options);
+        if self.command.changes_online() {
+            stop::listen(out.clone());
+        }
         let result = match result {
             Ok(settings) => log::printed(&out, false, run_command(self.command, &options, &settings, &out)).await,
             Err(e) => Err(e),

@@ -49,6 +49,34 @@ pub enum Error {
         error: Option<String>,
     },
 
+    /// The run stopped where [`Migrator::stop_when`](crate::Migrator::stop_when)
+    /// asked it to: while waiting for the migration lock, before a step, or
+    /// between two batches of a backfill. What it did before stays done and
+    /// recorded; the lock was given back.
+    #[error(
+        "the run stopped, as asked, {}; {}",
+        match (.next, .inside_backfill) {
+            (None, _) => "while waiting for the migration lock".to_owned(),
+            (Some(r), true) => format!("between two batches of the backfill `{r}`, which stays in progress (the next upgrade resumes it after its last committed batch)"),
+            (Some(r), false) => format!("before revision `{r}`"),
+        },
+        match .done.as_slice() {
+            [] => "nothing of it was changed".to_owned(),
+            [one] => format!("revision `{one}` ran before and stays recorded"),
+            [.., last] => format!("the {} revisions before ran and stay recorded, the last `{last}`", .done.len()),
+        }
+    )]
+    Stopped {
+        /// The revisions this run applied (or unapplied, or stamped) before
+        /// it stopped, in order; they stay so.
+        done: Vec<String>,
+        /// The revision it stopped before, or the backfill it stopped
+        /// inside; `None` when it stopped waiting for the lock.
+        next: Option<String>,
+        /// `next` is a backfill stopped between two of its batches, left in progress.
+        inside_backfill: bool,
+    },
+
     /// A migration's SQL failed.
     #[error(
         "{direction} of revision `{revision}` ({file}) failed{}{}: {}; {}; {}{}",
@@ -560,6 +588,7 @@ impl Error {
                 | Error::DanglingForeignKeys { .. }
                 | Error::RustNotEmbedded { .. }
                 | Error::Backfill { .. }
+                | Error::Stopped { .. }
         )
     }
 }

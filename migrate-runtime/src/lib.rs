@@ -19,6 +19,7 @@ pub mod dialect;
 pub mod driver;
 mod error;
 pub mod fleet;
+mod lock_mode;
 mod migrator;
 pub mod offline;
 mod planned;

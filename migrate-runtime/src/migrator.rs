@@ -16,6 +16,8 @@ use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+pub use crate::lock_mode::{LockMode, UnknownLockMode};
+
 /// The default time to wait for another migrator to finish.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -30,42 +32,6 @@ pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
 /// stored in milliseconds, and a lease nobody renews for longer than that
 /// is a migrator nobody will come back for).
 pub const MAX_LEASE_TTL: Duration = Duration::from_secs(24 * 3600);
-
-/// How a run keeps other migrators out while it runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum LockMode {
-    /// The advisory lock where it is safe, the lease where the database says
-    /// it is not (a Galera node). The default.
-    #[default]
-    Auto,
-    /// A session lock on the run's connection: `pg_advisory_lock`, `GET_LOCK`
-    /// (SQLite: always its write lock). Needs one server session for the whole
-    /// run: not behind a transaction-pooling PgBouncer, not on Galera.
-    Advisory,
-    /// A row of the `migrate_lease` table, taken with one atomic statement,
-    /// renewed as the run goes, checked inside each step's transaction before
-    /// it commits, and taken over by another migrator only after it expired.
-    /// Needs no session state: for PgBouncer in transaction mode and clusters.
-    Lease,
-}
-
-/// A lock mode name that is not `auto`, `advisory` or `lease`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown lock mode `{0}`: use advisory, lease or auto")]
-pub struct UnknownLockMode(pub String);
-
-impl std::str::FromStr for LockMode {
-    type Err = UnknownLockMode;
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        match s.trim() {
-            "auto" => Ok(LockMode::Auto),
-            "advisory" => Ok(LockMode::Advisory),
-            "lease" => Ok(LockMode::Lease),
-            other => Err(UnknownLockMode(other.to_owned())),
-        }
-    }
-}
 
 /// An ordered, checksummed list of migrations: what `embed_migrations!`
 /// expands to, or what the command line loads from a folder.
@@ -326,6 +292,7 @@ impl Migrations {
             batch_pause: Duration::ZERO,
             max_duration: None,
             vars: Default::default(),
+            stop: None,
         }
     }
 
@@ -414,6 +381,7 @@ pub struct Migrator<'m> {
     batch_pause: Duration,
     max_duration: Option<Duration>,
     vars: crate::vars::Values,
+    stop: Option<crate::driver::StopWhen>,
 }
 
 impl std::fmt::Debug for Migrator<'_> {
@@ -434,6 +402,7 @@ impl std::fmt::Debug for Migrator<'_> {
             .field("on_lock_wait", &self.on_lock_wait.is_some())
             .field("batch_pause", &self.batch_pause)
             .field("max_duration", &self.max_duration)
+            .field("stop_when", &self.stop.is_some())
             .finish()
     }
 }
@@ -709,6 +678,32 @@ impl<'m> Migrator<'m> {
         )
     }
 
+    /// Asks `f` at each point where a run can stop cleanly: while it waits
+    /// for the migration lock, before each step, and between two batches of
+    /// a backfill. Once `f` returns true, the run stops there: what it did
+    /// stays done and recorded (a backfill stays in progress, to be resumed),
+    /// the lock is given back, and the call returns [`Error::Stopped`].
+    /// A step under way always runs to its end. For a graceful shutdown: a
+    /// flag that a SIGTERM handler sets, so that a deploy stopped part-way
+    /// never leaves a revision half-done.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    ///
+    /// # fn f(migrations: &migrate_runtime::Migrations) {
+    /// let stop = Arc::new(AtomicBool::new(false));
+    /// let asked = stop.clone();
+    /// let migrator = migrations.migrator().stop_when(move || asked.load(Ordering::Relaxed));
+    /// // ... on SIGTERM: stop.store(true, Ordering::Relaxed);
+    /// # let _ = (migrator, stop);
+    /// # }
+    /// ```
+    pub fn stop_when(mut self, f: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        self.stop = Some(crate::driver::StopWhen(Arc::new(f)));
+        self
+    }
+
     /// Calls `f` as each step starts and as it finishes (for progress bars
     /// and Alembic-style `Running upgrade a -> b` lines).
     pub fn on_progress(mut self, f: impl Fn(&Progress<'_>) + Send + Sync + 'm) -> Self {
@@ -741,6 +736,7 @@ impl<'m> Migrator<'m> {
                 lease: None,
                 in_run_transaction: false,
                 released_at_commit: None,
+                stop: self.stop.clone(),
             },
             ignore_unknown: self.ignore_unknown,
             use_stored_downgrade: self.use_stored_downgrade,

@@ -31,5 +31,6 @@ mod sets;
 mod shipped;
 mod squash;
 mod squash_databases;
+mod stopping;
 mod test_from;
 mod variables;

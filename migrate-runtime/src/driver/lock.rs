@@ -5,7 +5,7 @@ use super::*;
 
 /// Polls [`Backend::try_lock`] with growing pauses until the lock timeout.
 pub(crate) async fn poll_lock<B: Backend + ?Sized>(conn: &mut B, s: &Settings) -> Result<()> {
-    let mut wait = LockWait::new(s.lock_timeout);
+    let mut wait = LockWait::new(s.lock_timeout).stopping(s);
     while !conn.try_lock(s).await? {
         wait.pause().await?;
     }
@@ -13,12 +13,14 @@ pub(crate) async fn poll_lock<B: Backend + ?Sized>(conn: &mut B, s: &Settings) -
 }
 
 /// The wait for another migrator's lock or lease: growing pauses (10 ms,
-/// doubling, at most 200 ms) until the lock timeout.
+/// doubling, at most 200 ms) until the lock timeout, or until the caller
+/// asks the run to stop.
 pub(crate) struct LockWait {
     timeout: Duration,
     /// `None`: a timeout longer than the clock can count (`Duration::MAX`) waits for ever.
     deadline: Option<Instant>,
     pause: Duration,
+    stop: Option<StopWhen>,
 }
 
 impl LockWait {
@@ -27,11 +29,28 @@ impl LockWait {
             timeout,
             deadline: Instant::now().checked_add(timeout),
             pause: Duration::from_millis(10),
+            stop: None,
         }
     }
 
-    /// Sleeps before the next attempt, or fails when the timeout has passed.
+    /// The wait gives up, having taken nothing, once the run is asked to stop.
+    fn stopping(self, s: &Settings) -> Self {
+        LockWait {
+            stop: s.stop.clone(),
+            ..self
+        }
+    }
+
+    /// Sleeps before the next attempt, or fails when the timeout has passed
+    /// or the run was asked to stop.
     async fn pause(&mut self) -> Result<()> {
+        if self.stop.as_ref().is_some_and(|stop| (stop.0)()) {
+            return Err(Error::Stopped {
+                done: Vec::new(),
+                next: None,
+                inside_backfill: false,
+            });
+        }
         let now = Instant::now();
         let left = match self.deadline {
             Some(deadline) if now >= deadline => return Err(Error::LockTimeout { timeout: self.timeout }),
@@ -75,7 +94,7 @@ pub(crate) async fn try_lease(conn: &mut dyn Backend, s: &Settings, lease: &Leas
 /// Takes the lease, polling with growing pauses until the lock timeout.
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) async fn lease(conn: &mut dyn Backend, s: &Settings, lease: &Lease) -> Result<()> {
-    let mut wait = LockWait::new(s.lock_timeout);
+    let mut wait = LockWait::new(s.lock_timeout).stopping(s);
     while !try_lease(conn, s, lease).await? {
         wait.pause().await?;
     }

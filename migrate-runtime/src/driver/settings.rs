@@ -39,9 +39,29 @@ pub struct Settings {
     /// commit once the release went with it, so that the run does not send
     /// its own. `None`: the run releases the lock in a request of its own.
     pub released_at_commit: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// What [`Migrator::stop_when`](crate::Migrator::stop_when) was given.
+    pub stop: Option<StopWhen>,
+}
+
+/// The question [`Migrator::stop_when`](crate::Migrator::stop_when) asks
+/// at each point where a run can stop cleanly.
+#[doc(hidden)]
+#[derive(Clone)]
+pub struct StopWhen(pub(crate) Arc<dyn Fn() -> bool + Send + Sync>);
+
+impl std::fmt::Debug for StopWhen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StopWhen(..)")
+    }
 }
 
 impl Settings {
+    /// Whether the caller asked the run to stop at its next clean point
+    /// ([`Migrator::stop_when`](crate::Migrator::stop_when)).
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.stop.as_ref().is_some_and(|stop| (stop.0)())
+    }
+
     /// The lease this run holds. A build for SQLite alone has none (no
     /// [`Lease`] can exist there), which the compiler sees here, so it leaves
     /// every path that holds one out of such an application.

@@ -131,7 +131,12 @@ impl Backend for SqliteConnection {
     }
 
     fn lock<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<()>> {
-        Box::pin(begin_immediate(self, s))
+        match s.stop {
+            // SQLite's busy handler waits inside one statement, deaf to a
+            // request to stop: polled instead, the wait hears it.
+            Some(_) => Box::pin(super::poll_lock(self, s)),
+            None => Box::pin(begin_immediate(self, s)),
+        }
     }
 
     fn unlock<'a>(&'a mut self, _s: &'a Settings) -> BoxFuture<'a, Result<()>> {

@@ -125,6 +125,12 @@ impl<'m> Run<'m> {
         }
         let _redacting =
             crate::vars::Redacting::new(applying.bound.iter().map(|(_, m)| m).chain(applying.repeatables.iter()));
+        if let Some(&first) = applying.plan.steps.first()
+            && s.stop_requested()
+        {
+            // Asked to stop while the lock was being taken: nothing is sent.
+            return Err(interrupted(report, applying.graph.get(first).revision(), false));
+        }
         let mut at = Progressing {
             one_transaction: applying.one_transaction(conn, s),
             open: None,
@@ -162,24 +168,7 @@ impl<'m> Run<'m> {
                 driver::drop_digest(conn, s).await?;
             }
         }
-        let together = Settings {
-            in_run_transaction: true,
-            ..s.clone()
-        };
-        let mut result = Ok(());
-        for index in 0..applying.plan.steps.len() {
-            result = self
-                .apply_step(conn, (s, &together), &mut applying, &mut at, index, report)
-                .await;
-            if result.is_err() || report.paused.is_some() {
-                break;
-            }
-        }
-        if result.is_ok() && report.paused.is_none() && !applying.repeatables.is_empty() {
-            result = self
-                .apply_repeatables(conn, s, &mut applying, &mut at.open, report)
-                .await;
-        }
+        let result = self.steps(conn, s, &mut applying, &mut at, report).await;
         if let Some(first) = at.open {
             // What ran before a failed step is kept, as with a transaction per step;
             // after the last step, the digest row goes with the commit.
@@ -216,6 +205,43 @@ impl<'m> Run<'m> {
             driver::write_digest(conn, s, &applying.digest).await?;
         }
         Ok(())
+    }
+
+    /// The plan's steps in order, then the repeatables, until one fails, a
+    /// backfill pauses, or the caller asks the run to stop
+    /// ([`Settings::stop_requested`]) before a step that nothing sent yet.
+    async fn steps(
+        &self,
+        conn: &mut dyn Backend,
+        s: &Settings,
+        applying: &mut Applying<'_, '_>,
+        at: &mut Progressing,
+        report: &mut Report,
+    ) -> Result<()> {
+        let together = Settings {
+            in_run_transaction: true,
+            ..s.clone()
+        };
+        for index in 0..applying.plan.steps.len() {
+            // A step that a batch already ran is recorded whatever is asked.
+            if index > 0 && at.ahead.is_empty() && s.stop_requested() {
+                let next = applying.graph.get(applying.plan.steps[index]).revision();
+                return Err(interrupted(report, next, false));
+            }
+            self.apply_step(conn, (s, &together), applying, at, index, report)
+                .await?;
+            if let Some(backfill) = report.paused.as_deref() {
+                return match s.stop_requested() {
+                    true => Err(interrupted(report, backfill, true)),
+                    false => Ok(()),
+                };
+            }
+        }
+        match applying.repeatables.first() {
+            None => Ok(()),
+            Some(first) if s.stop_requested() => Err(interrupted(report, first.revision(), false)),
+            Some(_) => self.apply_repeatables(conn, s, applying, &mut at.open, report).await,
+        }
     }
 
     /// Whether the plan's first two steps go to one batch ([`Self::batch_ahead`]
@@ -689,5 +715,16 @@ async fn run_rolled_back(conn: &mut dyn Backend, s: &Settings, failed: Error, re
         direction,
         applied: report.revisions().into_iter().map(str::to_owned).collect(),
         source,
+    }
+}
+
+/// [`Error::Stopped`] before `next` (or inside it, a backfill), with
+/// the steps the report holds as done.
+fn interrupted(report: &Report, next: &str, inside_backfill: bool) -> Error {
+    tracing::info!(next, "the run stops, as asked, between steps");
+    Error::Stopped {
+        done: report.steps.iter().map(|step| step.revision.clone()).collect(),
+        next: Some(next.to_owned()),
+        inside_backfill,
     }
 }

@@ -1,0 +1,59 @@
+//! A graceful stop for the `migrate` binary's runs: the first SIGTERM or
+//! Ctrl-C (SIGINT) asks the run to stop at its next clean point (the step
+//! under way finishes and is recorded, the lock is given back), which exits
+//! with [`EXIT_STOPPED`](crate::EXIT_STOPPED); a second one ends the process
+//! at once, as without this.
+//!
+//! Only the `migrate` binary listens: an application that embeds the `db`
+//! subcommand keeps its own signal handling (a listener cannot be taken
+//! back, and would swallow the signals meant for the rest of its life).
+
+use crate::output::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by the first signal.
+static ASKED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a signal asked the run to stop.
+pub(crate) fn asked() -> bool {
+    ASKED.load(Ordering::Relaxed)
+}
+
+/// Listens for SIGTERM and SIGINT until the process ends (on Unix;
+/// elsewhere a signal ends the process as usual).
+pub(crate) fn listen(out: Arc<Output>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            return;
+        };
+        tokio::spawn(async move {
+            let mut first = true;
+            loop {
+                let name = std::future::poll_fn(|cx| {
+                    if term.poll_recv(cx).is_ready() {
+                        std::task::Poll::Ready("SIGTERM")
+                    } else if int.poll_recv(cx).is_ready() {
+                        std::task::Poll::Ready("SIGINT")
+                    } else {
+                        std::task::Poll::Pending
+                    }
+                })
+                .await;
+                if !first {
+                    out.note(&format!("{name} again: stopping at once; a step under way is left to the database (a transaction is rolled back, a revision run statement by statement stays marked for `resolve`)"));
+                    std::process::exit(crate::EXIT_STOPPED.into());
+                }
+                first = false;
+                ASKED.store(true, Ordering::Relaxed);
+                out.note(&format!(
+                    "{name}: the step under way finishes and is recorded, then the run stops (send it again to stop at once)"
+                ));
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = out;
+}
