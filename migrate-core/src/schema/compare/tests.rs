@@ -406,3 +406,57 @@ fn an_extension_is_created_first_and_dropped_last() {
             .any(|d| d.text == "Detected added extension \"citext\"")
     );
 }
+
+/// A PostgreSQL function as `pg_get_functiondef` prints it.
+fn function(header: &str, returns: &str, body: &str) -> Object {
+    Object {
+        name: "f".into(),
+        table: None,
+        definition: format!(
+            "CREATE OR REPLACE FUNCTION public.f({header})\n RETURNS {returns}\n LANGUAGE sql\nAS $function$ {body} $function$\n"
+        ),
+        drop_as: Some("f(n integer)".into()),
+    }
+}
+
+/// The upgrade that turns `before`'s `f` into `after`'s.
+fn turning(before: Object, after: Object) -> Vec<String> {
+    let (mut b, mut a) = (Schema::default(), Schema::default());
+    b.functions.insert("f(n integer)".into(), before);
+    a.functions.insert("f(n integer)".into(), after);
+    let g = crate::schema::generate(crate::Dialect::Postgres, &b, &a, &Renames::default(), true).unwrap();
+    g.upgrade.statements.iter().map(|s| s.sql.clone()).collect()
+}
+
+#[test]
+fn a_function_is_dropped_first_only_where_create_or_replace_refuses() {
+    let drops = |up: &[String]| {
+        up.iter()
+            .filter(|s| s.starts_with("DROP FUNCTION f(n integer)"))
+            .count()
+    };
+    // The body alone: replaced where it stands (what depends on it stays).
+    let up = turning(
+        function("n integer", "integer", "SELECT 1"),
+        function("n integer", "integer", "SELECT 2"),
+    );
+    assert_eq!(drops(&up), 0, "{up:?}");
+    // Its result, a default taken away: dropped, then made again.
+    for (header, returns) in [("n integer", "bigint"), ("n integer", "TABLE(a integer)")] {
+        let up = turning(
+            function("n integer", "integer", "SELECT 1"),
+            function(header, returns, "SELECT 1"),
+        );
+        assert_eq!(drops(&up), 1, "{up:?}");
+        let drop = up.iter().position(|s| s.starts_with("DROP FUNCTION")).unwrap();
+        assert!(
+            up[drop + 1].starts_with("CREATE OR REPLACE FUNCTION public.f("),
+            "{up:?}"
+        );
+    }
+    let up = turning(
+        function("n integer DEFAULT 1", "integer", "SELECT 1"),
+        function("n integer", "integer", "SELECT 1"),
+    );
+    assert_eq!(drops(&up), 1, "{up:?}");
+}

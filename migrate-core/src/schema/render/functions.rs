@@ -13,6 +13,9 @@ use std::collections::BTreeSet;
 /// a view made later in the revision: the bodies are not checked while they
 /// are made (`check_function_bodies`, as pg_dump's output does), and the
 /// setting is put back after them.
+///
+/// A changed function whose result, parameter defaults or kind differ, which
+/// `CREATE OR REPLACE` refuses to change, is dropped first ([`remade`]).
 pub(super) fn create_functions<'a>(w: &mut Writer<'_>, made: impl IntoIterator<Item = &'a Object>) {
     let made: Vec<&Object> = made.into_iter().collect();
     let unchecked = w.d == Dialect::Postgres && !made.is_empty();
@@ -20,6 +23,10 @@ pub(super) fn create_functions<'a>(w: &mut Writer<'_>, made: impl IntoIterator<I
         w.push("SET check_function_bodies = false".to_owned());
     }
     for f in made {
+        if let Some(old) = remade(w, f) {
+            let (drop, _) = drop_statement(w, old);
+            w.push(drop);
+        }
         w.push(f.definition.trim().trim_end_matches(';').to_owned());
     }
     if unchecked {
@@ -236,13 +243,45 @@ pub(super) fn dropped_after<'a>(d: Dialect, diff: &Diff<'a>, dropped_views: &BTr
 /// `DROP FUNCTION` (or `PROCEDURE`) of each of `removed`, for review.
 pub(super) fn drop_functions(w: &mut Writer<'_>, removed: &[&Object]) {
     for f in removed {
-        let name = f.drop_as.clone().unwrap_or_else(|| w.q(&f.name));
-        let procedure = normalize(&f.definition).starts_with("create or replace procedure");
-        let (kw, noun) = if procedure {
-            ("PROCEDURE", "procedure")
-        } else {
-            ("FUNCTION", "function")
-        };
-        w.review(format!("DROP {kw} {name}"), format!("drops {noun} {}", f.name));
+        let (drop, noun) = drop_statement(w, f);
+        w.review(drop, format!("drops {noun} {}", f.name));
     }
+}
+
+/// The statement that drops `f`, and what it is (`function`, `procedure`).
+fn drop_statement(w: &Writer<'_>, f: &Object) -> (String, &'static str) {
+    let name = f.drop_as.clone().unwrap_or_else(|| w.q(&f.name));
+    let (kw, noun) = match is_procedure(f) {
+        true => ("PROCEDURE", "procedure"),
+        false => ("FUNCTION", "function"),
+    };
+    (format!("DROP {kw} {name}"), noun)
+}
+
+fn is_procedure(f: &Object) -> bool {
+    normalize(&f.definition).starts_with("create or replace procedure")
+}
+
+/// The definition `f` replaces when PostgreSQL's `CREATE OR REPLACE` cannot
+/// turn the one into the other: a result (`RETURNS`, `OUT` parameters, a
+/// `TABLE`'s columns), parameter defaults or the routine's kind that
+/// differ. Its body, language and attributes it replaces where it stands,
+/// keeping what depends on it.
+fn remade<'b>(w: &Writer<'b>, f: &Object) -> Option<&'b Object> {
+    if w.d != Dialect::Postgres {
+        return None;
+    }
+    let old = w
+        .before
+        .functions
+        .values()
+        .find(|old| old.drop_as.is_some() && old.drop_as == f.drop_as && old.definition != f.definition)?;
+    // `pg_get_functiondef`: the signature with its defaults on the first line, the result on the `RETURNS` one.
+    let header = |o: &Object| {
+        let mut lines = o.definition.lines().map(str::trim);
+        let first = lines.next().unwrap_or_default().to_owned();
+        let returns = lines.find(|l| l.starts_with("RETURNS ")).unwrap_or_default().to_owned();
+        (first, returns)
+    };
+    (header(old) != header(f) || is_procedure(old) != is_procedure(f)).then_some(old)
 }
