@@ -477,21 +477,24 @@ mod postgres {
         // Functions whose result or parameter defaults change, which `CREATE OR
         // REPLACE` refuses (`cannot change return type`, `cannot remove parameter
         // defaults`): dropped and made again; one whose body alone changes is
-        // replaced where it stands, and one named in a view's column keeps its view.
+        // replaced where it stands, keeping the view that calls it; the views
+        // calling one made again (and those over them) are made again around it.
         a_function_whose_result_changes_is_made_again => Case {
             before: "CREATE TABLE keep (id integer); \
                      CREATE FUNCTION answer(n integer DEFAULT 1) RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 42 + n $$; \
                      CREATE FUNCTION pairs() RETURNS TABLE (a integer) LANGUAGE sql AS $$ SELECT 1 $$; \
                      CREATE FUNCTION body_only() RETURNS integer LANGUAGE sql AS $$ SELECT 1 $$; \
-                     CREATE VIEW uses_body AS SELECT body_only() AS b;",
+                     CREATE VIEW uses_body AS SELECT body_only() AS b; \
+                     CREATE VIEW uses_answer AS SELECT answer(1) AS a; CREATE VIEW over_it AS SELECT a FROM uses_answer;",
             after: "CREATE TABLE keep (id integer); \
                     CREATE FUNCTION answer(n integer) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$ SELECT 42 + n $$; \
                     CREATE FUNCTION pairs() RETURNS TABLE (a integer, b text) LANGUAGE sql AS $$ SELECT 1, 'x' $$; \
                     CREATE FUNCTION body_only() RETURNS integer LANGUAGE sql AS $$ SELECT 2 $$; \
-                    CREATE VIEW uses_body AS SELECT body_only() AS b;",
+                    CREATE VIEW uses_body AS SELECT body_only() AS b; \
+                    CREATE VIEW uses_answer AS SELECT answer(1) AS a; CREATE VIEW over_it AS SELECT a FROM uses_answer;",
             seed: "INSERT INTO keep VALUES (1);",
             rows: &[("keep", 1)],
-            check: "SELECT (answer(1) = 43 AND (SELECT b FROM uses_body) = 2 AND (SELECT b FROM pairs()) = 'x')::int::bigint",
+            check: "SELECT (answer(1) = 43 AND (SELECT b FROM uses_body) = 2 AND (SELECT a FROM over_it) = 43 AND (SELECT b FROM pairs()) = 'x')::int::bigint",
         },
         // An identity whose column changes type: bounds set after a widening
         // (the type's own bounds moved with it), before a narrowing.

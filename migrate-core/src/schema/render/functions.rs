@@ -263,19 +263,25 @@ fn is_procedure(f: &Object) -> bool {
 }
 
 /// The definition `f` replaces when PostgreSQL's `CREATE OR REPLACE` cannot
-/// turn the one into the other: a result (`RETURNS`, `OUT` parameters, a
-/// `TABLE`'s columns), parameter defaults or the routine's kind that
-/// differ. Its body, language and attributes it replaces where it stands,
-/// keeping what depends on it.
+/// turn the one into the other ([`remakes`]).
 fn remade<'b>(w: &Writer<'b>, f: &Object) -> Option<&'b Object> {
-    if w.d != Dialect::Postgres {
-        return None;
-    }
     let old = w
         .before
         .functions
         .values()
-        .find(|old| old.drop_as.is_some() && old.drop_as == f.drop_as && old.definition != f.definition)?;
+        .find(|old| old.drop_as.is_some() && old.drop_as == f.drop_as)?;
+    remakes(w.d, old, f).then_some(old)
+}
+
+/// Whether PostgreSQL's `CREATE OR REPLACE` refuses to turn `old` into
+/// `new`, which must then be dropped and made again: a result (`RETURNS`,
+/// `OUT` parameters, a `TABLE`'s columns), parameter defaults or the
+/// routine's kind that differ. Its body, language and attributes it
+/// replaces where it stands, keeping what depends on it.
+pub(super) fn remakes(d: Dialect, old: &Object, new: &Object) -> bool {
+    if d != Dialect::Postgres || old.definition == new.definition {
+        return false;
+    }
     // `pg_get_functiondef`: the signature with its defaults on the first line, the result on the `RETURNS` one.
     let header = |o: &Object| {
         let mut lines = o.definition.lines().map(str::trim);
@@ -283,5 +289,5 @@ fn remade<'b>(w: &Writer<'b>, f: &Object) -> Option<&'b Object> {
         let returns = lines.find(|l| l.starts_with("RETURNS ")).unwrap_or_default().to_owned();
         (first, returns)
     };
-    (header(old) != header(f) || is_procedure(old) != is_procedure(f)).then_some(old)
+    header(old) != header(new) || is_procedure(old) != is_procedure(new)
 }

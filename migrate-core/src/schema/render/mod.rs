@@ -23,7 +23,7 @@ mod partitions;
 mod sequences;
 mod sqlite;
 mod types;
-use functions::{create_functions, drop_functions, dropped_after, made_after};
+use functions::{create_functions, drop_functions, dropped_after, made_after, remakes};
 
 pub use types::widens;
 
@@ -298,7 +298,7 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
     for e in &diff.extensions.added {
         w.push(e.definition.clone());
     }
-    let dropped_views = views_in_the_way(diff, before);
+    let dropped_views = views_in_the_way(d, diff, before);
     let kept_triggers = triggers_in_the_way(diff, before, &rebuilt);
     let [functions_before_views, functions_before_tables, functions_last] = dropped_after(d, diff, &dropped_views);
     drop_functions(&mut w, &functions_before_views);
@@ -345,12 +345,21 @@ fn rebuilt_tables<'a>(d: Dialect, diff: &Diff<'a>) -> BTreeSet<&'a str> {
         .collect()
 }
 
-/// Views that are removed, change, or read a table that changes; and those reading them.
-fn views_in_the_way<'a>(diff: &Diff<'a>, before: &'a Schema) -> BTreeSet<&'a str> {
+/// Views that are removed, change, read a table that changes or call a
+/// function dropped and made again; and those reading them.
+fn views_in_the_way<'a>(d: Dialect, diff: &Diff<'a>, before: &'a Schema) -> BTreeSet<&'a str> {
     let touched: Vec<&str> = diff
         .tables_removed
         .iter()
         .map(|t| t.name.as_str())
+        // A function dropped and made again ([`remakes`]) cannot be while a view calls it.
+        .chain(
+            diff.functions
+                .changed
+                .iter()
+                .filter(|(b, a)| remakes(d, b, a))
+                .map(|(b, _)| b.name.as_str()),
+        )
         .chain(diff.tables_changed.iter().map(|t| t.before.name.as_str()))
         .chain(diff.enums.changed.iter().map(|(b, _)| b.name.as_str()))
         .chain(
