@@ -144,7 +144,7 @@ impl Fleet {
     version,
     about = "Alembic-style database schema migrations from a folder of SQL files",
     long_about = None,
-    after_help = "Settings: flags, then --config FILE, else $MIGRATE_CONFIG, else ./migrate.toml; DATABASE_URL when none sets a URL.\nExit status: 0 done, 1 error, 2 usage; `current --check` and `wait`: 3 revisions pending; `current --check`: 4 the database holds revisions this folder does not know."
+    after_help = "Settings: flags, then --config FILE, else $MIGRATE_CONFIG, else ./migrate.toml; DATABASE_URL when none sets a URL.\nExit status: 0 done, 1 error, 2 usage; `current --check` and `wait`: 3 revisions pending; `current --check`: 4 the database holds revisions this folder does not know; 5 the database stopped inside revisions a squash replaced; 6 a run stopped at a clean point by SIGTERM or Ctrl-C."
 )]
 pub struct Cli {
     /// Flags written before the command; the command's own flags win.
@@ -554,7 +554,8 @@ impl Command {
     }
 
     /// Whether the command runs migrations on a database, online: a run
-    /// that a signal may stop between two steps (the `stop` module).
+    /// that a signal may stop between two steps (the `stop` module). A
+    /// rehearsal keeps nothing, so a signal ends it at once, as before.
     pub(crate) fn changes_online(&self) -> bool {
         matches!(
             self,
@@ -562,6 +563,7 @@ impl Command {
                 DbCommand::Upgrade {
                     sql: false,
                     plan: None,
+                    rehearse: false,
                     ..
                 } | DbCommand::Downgrade { sql: false, .. }
                     | DbCommand::Stamp { .. }

@@ -114,6 +114,9 @@ pub enum CliError {
     /// Something the command refuses to do (overwrite a file, merge one head, ...).
     #[error("{0}")]
     Refused(String),
+    /// A fleet whose databases a signal stopped at a clean point, none failing.
+    #[error("{0}")]
+    Stopped(String),
     /// A file of another tool's folder that `import` cannot convert faithfully.
     #[error("cannot import `{file}`{}: {why}; nothing was written", .line.map(|l| format!(" (line {l})")).unwrap_or_default())]
     Import {
@@ -142,7 +145,7 @@ impl CliError {
             CliError::Usage(_) => EXIT_USAGE,
             CliError::Pending(_) | CliError::Runtime(migrate_runtime::Error::NotCurrent { .. }) => EXIT_PENDING,
             CliError::Unknown(_) => EXIT_UNKNOWN,
-            CliError::Runtime(migrate_runtime::Error::Stopped { .. }) => EXIT_STOPPED,
+            CliError::Runtime(migrate_runtime::Error::Stopped { .. }) | CliError::Stopped(_) => EXIT_STOPPED,
             CliError::Runtime(migrate_runtime::Error::History(problems))
                 if problems
                     .iter()

@@ -174,8 +174,12 @@ pub(crate) async fn run(
     let total = members.len();
     let finished = &Cell::new(0usize);
     let verb = &verb;
-    let entries: Vec<Entry<Done, CliError>> =
-        migrate_runtime::fleet::each(members, usize::from(fleet.jobs), fleet.fail_fast, |member| async move {
+    let entries: Vec<Entry<Done, CliError>> = migrate_runtime::fleet::each_until(
+        members,
+        usize::from(fleet.jobs),
+        fleet.fail_fast,
+        crate::stop::asked,
+        |member| async move {
             let name = member.name.clone();
             let result = one(migrations, s, verb, lists, member).await;
             finished.set(finished.get() + 1);
@@ -192,8 +196,9 @@ pub(crate) async fn run(
             }
             out.fleet_progress(finished.get(), total);
             result
-        })
-        .await;
+        },
+    )
+    .await;
     out.clear_bar();
     if json {
         let value: Vec<Value> = entries.iter().map(|e| entry_json(e, out)).collect();
@@ -203,13 +208,18 @@ pub(crate) async fn run(
             out.result(&entry_line(e, out));
         }
     }
-    let failed: Vec<&Entry<Done, CliError>> = entries.iter().filter(|e| e.failed()).collect();
+    let stopped = entries.iter().filter(|e| was_stopped(e)).count();
+    let failed: Vec<&Entry<Done, CliError>> = entries.iter().filter(|e| e.failed() && !was_stopped(e)).collect();
     let not_run = entries.iter().filter(|e| matches!(e.outcome, Outcome::NotRun)).count();
     let changed = entries
         .iter()
         .filter(|e| matches!(&e.outcome, Outcome::Done(Done::Changed(r)) if !r.is_empty()))
         .count();
-    let unchanged = entries.len() - failed.len() - not_run - changed;
+    let unchanged = entries.len() - failed.len() - stopped - not_run - changed;
+    let stopped_part = match stopped {
+        0 => String::new(),
+        n => format!("{n} stopped, "),
+    };
     let summary = match verb {
         Verb::Current => format!(
             "{total} databases: {} read, {} failed, {not_run} not run",
@@ -217,24 +227,30 @@ pub(crate) async fn run(
             failed.len()
         ),
         _ => format!(
-            "{total} databases: {changed} changed, {unchanged} already at the target, {} failed, {not_run} not run",
+            "{total} databases: {changed} changed, {unchanged} already at the target, {stopped_part}{} failed, {not_run} not run",
             failed.len()
         ),
     };
     out.note(&summary);
-    if failed.is_empty() && not_run == 0 {
+    if failed.is_empty() && not_run == 0 && stopped == 0 {
         return Ok(());
     }
     let names: Vec<&str> = failed.iter().map(|e| e.database.as_str()).collect();
+    let why = if crate::stop::asked() { "stopped" } else { "--fail-fast" };
+    if failed.is_empty() && crate::stop::asked() {
+        return Err(CliError::Stopped(format!(
+            "the fleet stopped, as asked: {stopped} database(s) stopped at a clean point, {not_run} not started; run the command again to go on"
+        )));
+    }
     Err(CliError::Refused(if failed.is_empty() {
-        format!("{not_run} databases were not run (--fail-fast)")
+        format!("{not_run} databases were not run ({why})")
     } else {
         format!(
             "{} of {total} databases failed: {}{}",
             failed.len(),
             names.join(", "),
             if not_run > 0 {
-                format!("; {not_run} were not run (--fail-fast)")
+                format!("; {not_run} were not run ({why})")
             } else {
                 String::new()
             }
@@ -242,7 +258,12 @@ pub(crate) async fn run(
     }))
 }
 
-fn entry_line<D: std::borrow::Borrow<Done>, E: std::fmt::Display>(e: &Entry<D, E>, out: &Output) -> String {
+/// Whether `e`'s run stopped at a clean point, as a signal asked.
+fn was_stopped<D, E: std::borrow::Borrow<CliError>>(e: &Entry<D, E>) -> bool {
+    matches!(&e.outcome, Outcome::Failed(err) if matches!(err.borrow(), CliError::Runtime(migrate_runtime::Error::Stopped { .. })))
+}
+
+fn entry_line<D: std::borrow::Borrow<Done>, E: std::borrow::Borrow<CliError>>(e: &Entry<D, E>, out: &Output) -> String {
     let name = out.paint(&e.database, Style::Id);
     match &e.outcome {
         Outcome::Done(done) => match done.borrow() {
@@ -251,7 +272,11 @@ fn entry_line<D: std::borrow::Borrow<Done>, E: std::fmt::Display>(e: &Entry<D, E
             Done::Current(ids) if ids.is_empty() => format!("{name}: no revision applied"),
             Done::Current(ids) => format!("{name}: {}", ids.join(", ")),
         },
-        Outcome::Failed(err) => format!("{name}: FAILED: {}", out.redacted(&err.to_string())),
+        Outcome::Failed(err) => {
+            let label = if was_stopped(e) { "STOPPED" } else { "FAILED" };
+            format!("{name}: {label}: {}", out.redacted(&err.borrow().to_string()))
+        }
+        Outcome::NotRun if crate::stop::asked() => format!("{name}: not run (stopped)"),
         Outcome::NotRun => format!("{name}: not run (--fail-fast)"),
     }
 }
@@ -270,7 +295,7 @@ fn entry_json(e: &Entry<Done, CliError>, out: &Output) -> Value {
         }),
         Outcome::Failed(err) => json!({
             "database": e.database,
-            "status": "failed",
+            "status": if was_stopped(e) { "stopped" } else { "failed" },
             "error": out.redacted(&err.to_string()),
         }),
         Outcome::NotRun => json!({

@@ -6,7 +6,7 @@
 //! Scratch databases: SQLite in memory; on PostgreSQL and MySQL, databases
 //! of unique names (`migrate_scratch_<seconds>_<pid>_<n>`) created on the
 //! server `--dev-database-url` names and dropped afterwards, also when the
-//! command fails or is interrupted with Ctrl-C. Ones a killed run left are
+//! command fails or is interrupted (Ctrl-C, SIGTERM). Ones a killed run left are
 //! dropped by a later run once they are an hour old, or at once when the
 //! server is on this machine and their process is gone. Never the user's
 //! database. The life of a scratch database is the runtime's
@@ -40,25 +40,27 @@ fn unreachable(shown: &str, e: server::Error) -> CliError {
     }
 }
 
-/// Ctrl-C, listened for from the start of a command to its end, so that one
-/// that arrives between two scratch databases is not lost.
+/// Ctrl-C (SIGINT) or SIGTERM, listened for from the start of a command to
+/// its end, so that one that arrives between two scratch databases is not lost.
 pub(crate) struct Interrupt {
     #[cfg(unix)]
-    signal: Option<tokio::signal::unix::Signal>,
+    signals: [Option<tokio::signal::unix::Signal>; 2],
     fired: bool,
 }
 
 impl Interrupt {
     /// Starts listening (on Unix; elsewhere Ctrl-C ends the process as usual).
     pub(crate) fn new() -> Interrupt {
+        #[cfg(unix)]
+        use tokio::signal::unix::{SignalKind, signal};
         Interrupt {
             #[cfg(unix)]
-            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok(),
+            signals: [SignalKind::interrupt(), SignalKind::terminate()].map(|kind| signal(kind).ok()),
             fired: false,
         }
     }
 
-    /// Whether Ctrl-C has been pressed, now or earlier, without waiting.
+    /// Whether Ctrl-C has been pressed (or SIGTERM sent), now or earlier, without waiting.
     pub(crate) fn has_fired(&mut self) -> bool {
         self.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
             .is_ready()
@@ -74,7 +76,7 @@ impl Interrupt {
             return std::task::Poll::Ready(());
         }
         #[cfg(unix)]
-        if let Some(signal) = &mut self.signal {
+        for signal in self.signals.iter_mut().flatten() {
             if signal.poll_recv(cx).is_ready() {
                 self.fired = true;
                 return std::task::Poll::Ready(());

@@ -15,8 +15,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Set by the first signal.
 static ASKED: AtomicBool = AtomicBool::new(false);
 
-/// Whether a signal asked the run to stop.
+/// Set when a run first asks whether to stop: before it, nothing was run
+/// (the command connects, waits for nothing, reads the history), so a
+/// signal ends the process at once, as without this module.
+static CONSULTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a signal asked the run to stop (what the runtime's
+/// `stop_when` asks).
 pub(crate) fn asked() -> bool {
+    CONSULTED.store(true, Ordering::Relaxed);
     ASKED.load(Ordering::Relaxed)
 }
 
@@ -42,14 +49,20 @@ pub(crate) fn listen(out: Arc<Output>) {
                     }
                 })
                 .await;
+                if !CONSULTED.load(Ordering::Relaxed) {
+                    // The runtime and this task share one thread: a run that asked is
+                    // past this point, one that did not has run nothing yet.
+                    out.note(&format!("{name}: nothing was run yet; stopping at once"));
+                    std::process::exit(crate::EXIT_STOPPED.into());
+                }
                 if !first {
-                    out.note(&format!("{name} again: stopping at once; a step under way is left to the database (a transaction is rolled back, a revision run statement by statement stays marked for `resolve`)"));
+                    out.note(&format!("{name}, a second signal: stopping at once; what is under way is left to the database (a transaction is rolled back, a revision run statement by statement stays marked for `resolve`)"));
                     std::process::exit(crate::EXIT_STOPPED.into());
                 }
                 first = false;
                 ASKED.store(true, Ordering::Relaxed);
                 out.note(&format!(
-                    "{name}: the step under way finishes and is recorded, then the run stops (send it again to stop at once)"
+                    "{name}: the run stops at its next clean point: what is under way finishes and is recorded (a step, or the steps sent together in one request), a wait for the lock or between a backfill's batches ends now; send it again to stop at once"
                 ));
             }
         });

@@ -50,20 +50,19 @@ pub enum Error {
     },
 
     /// The run stopped where [`Migrator::stop_when`](crate::Migrator::stop_when)
-    /// asked it to: while waiting for the migration lock, before a step, or
+    /// asked it to: while waiting for the migration lock, before a step
+    /// (also between two attempts of one rolled back on a lock timeout), or
     /// between two batches of a backfill. What it did before stays done and
     /// recorded; the lock was given back.
     #[error(
-        "the run stopped, as asked, {}; {}",
+        "the run stopped, as asked, {}",
         match (.next, .inside_backfill) {
-            (None, _) => "while waiting for the migration lock".to_owned(),
-            (Some(r), true) => format!("between two batches of the backfill `{r}`, which stays in progress (the next upgrade resumes it after its last committed batch)"),
-            (Some(r), false) => format!("before revision `{r}`"),
-        },
-        match .done.as_slice() {
-            [] => "nothing of it was changed".to_owned(),
-            [one] => format!("revision `{one}` ran before and stays recorded"),
-            [.., last] => format!("the {} revisions before ran and stay recorded, the last `{last}`", .done.len()),
+            (None, _) => "while waiting for the migration lock; nothing was changed".to_owned(),
+            (Some(r), true) => format!("between two batches of the backfill `{r}`, which stays in progress: the batches it committed are kept, and the next upgrade resumes it after the last{}", stopped_note(.done, "; ")),
+            (Some(r), false) => format!("before revision `{r}`{}", match .done.is_empty() {
+                true => "; nothing was changed".to_owned(),
+                false => stopped_note(.done, "; "),
+            }),
         }
     )]
     Stopped {
@@ -590,6 +589,18 @@ impl Error {
                 | Error::Backfill { .. }
                 | Error::Stopped { .. }
         )
+    }
+}
+
+/// What a stopped run did before it stopped, after `lead`; empty when nothing.
+fn stopped_note(done: &[String], lead: &str) -> String {
+    match done {
+        [] => String::new(),
+        [one] => format!("{lead}revision `{one}` was done before and stays so"),
+        [.., last] => format!(
+            "{lead}the {} revisions done before stay so, the last `{last}`",
+            done.len()
+        ),
     }
 }
 

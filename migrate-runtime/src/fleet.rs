@@ -52,6 +52,22 @@ pub async fn each<X, T, E, F, Fut>(
     items: impl IntoIterator<Item = (String, X)>,
     jobs: usize,
     fail_fast: bool,
+    call: F,
+) -> Vec<Entry<T, E>>
+where
+    F: FnMut(X) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    each_until(items, jobs, fail_fast, || false, call).await
+}
+
+/// [`each`], starting no new item once `stop` says true (those running
+/// finish; the rest are [`Outcome::NotRun`]): a fleet stopped on a signal.
+pub async fn each_until<X, T, E, F, Fut>(
+    items: impl IntoIterator<Item = (String, X)>,
+    jobs: usize,
+    fail_fast: bool,
+    stop_when: impl Fn() -> bool,
     mut call: F,
 ) -> Vec<Entry<T, E>>
 where
@@ -63,7 +79,7 @@ where
     let mut running: Vec<(usize, Pin<Box<Fut>>)> = Vec::new();
     let mut stop = false;
     loop {
-        while !stop && running.len() < jobs.max(1) {
+        while !stop && !stop_when() && running.len() < jobs.max(1) {
             let Some((database, item)) = waiting.next() else { break };
             running.push((entries.len(), Box::pin(call(item))));
             entries.push(Entry {
@@ -106,7 +122,9 @@ impl Migrator<'_> {
     /// URL with its password masked, and a pool or connection) to `target`,
     /// at most `jobs` at once; one database's failure does not stop the
     /// others. Returns one entry per database, in the order given; fails as a
-    /// whole only for a target that does not parse.
+    /// whole only for a target that does not parse. Once
+    /// [`stop_when`](Migrator::stop_when) says stop, no new database starts
+    /// ([`Outcome::NotRun`]) and those running stop at a clean point.
     ///
     /// ```no_run
     /// # async fn f(migrations: &migrate_runtime::Migrations, tenants: Vec<(String, sqlx::SqlitePool)>) -> Result<(), migrate_runtime::Error> {
@@ -127,7 +145,8 @@ impl Migrator<'_> {
     ) -> Result<Vec<Entry<Report, Error>>> {
         let target = target.into_target()?;
         let run = self.run()?;
-        Ok(each(dbs, jobs, false, |db: C| {
+        let asked = || run.settings.stop_requested();
+        Ok(each_until(dbs, jobs, false, asked, |db: C| {
             run.change(db.connect(), Ok(Op::Upgrade(target.clone())))
         })
         .await)
@@ -148,7 +167,9 @@ impl Migrator<'_> {
         let target = target.into_target()?;
         let schemas = schemas_like(pool, pattern).await?;
         let items = schemas.into_iter().map(|s| (s.clone(), s));
-        Ok(each(items, jobs, false, |schema: String| {
+        let run = self.run()?;
+        let asked = || run.settings.stop_requested();
+        Ok(each_until(items, jobs, false, asked, |schema: String| {
             let target = target.clone();
             async move {
                 let mut conn = pool

@@ -679,13 +679,17 @@ impl<'m> Migrator<'m> {
     }
 
     /// Asks `f` at each point where a run can stop cleanly: while it waits
-    /// for the migration lock, before each step, and between two batches of
-    /// a backfill. Once `f` returns true, the run stops there: what it did
-    /// stays done and recorded (a backfill stays in progress, to be resumed),
-    /// the lock is given back, and the call returns [`Error::Stopped`].
-    /// A step under way always runs to its end. For a graceful shutdown: a
-    /// flag that a SIGTERM handler sets, so that a deploy stopped part-way
-    /// never leaves a revision half-done.
+    /// for the migration lock, before each step, between the attempts of a
+    /// step rolled back on a lock timeout, and between two batches of a
+    /// backfill (also during the pause between them). Once `f` returns
+    /// true, the run stops there: what it did stays done and recorded (a
+    /// backfill stays in progress, to be resumed), the lock is given back,
+    /// and the call returns [`Error::Stopped`]. A step under way always runs
+    /// to its end, and so do the steps sent together with it in one request
+    /// (consecutive steps from an empty history on PostgreSQL, consecutive
+    /// transactional ones on SQLite). For a graceful shutdown: a flag that a
+    /// SIGTERM handler sets, so that a deploy stopped part-way never leaves
+    /// a revision half-done.
     ///
     /// ```
     /// use std::sync::Arc;

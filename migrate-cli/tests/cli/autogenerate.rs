@@ -255,6 +255,16 @@ fn pg_scratch_count(url: &str, pid: u32) -> i64 {
 
 #[test]
 fn ctrl_c_drops_the_scratch_databases() {
+    interrupted_drops_the_scratch_databases("-INT");
+}
+
+#[test]
+fn sigterm_drops_the_scratch_databases() {
+    interrupted_drops_the_scratch_databases("-TERM");
+}
+
+/// `revision --autogenerate` sent `signal` inside its second scratch database.
+fn interrupted_drops_the_scratch_databases(signal: &str) {
     let Some(url) = server("MIGRATE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test") else {
         return;
     };
@@ -289,7 +299,7 @@ fn ctrl_c_drops_the_scratch_databases() {
     }
     assert!(seen, "the command reached schema.sql in its scratch database");
     let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());

@@ -394,12 +394,9 @@ pub(crate) async fn fill(
             tracing::info!(revision = m.revision(), next = %at.next, last = %at.last, "the run's time is up: the backfill stops between batches, in progress");
             return Ok(Backfilled::Paused);
         }
-        if s.stop_requested() {
+        if s.pause_unless_stopped(pace.pause).await {
             tracing::info!(revision = m.revision(), next = %at.next, last = %at.last, "asked to stop: the backfill stops between batches, in progress");
             return Ok(Backfilled::Paused);
-        }
-        if !pace.pause.is_zero() {
-            tokio::time::sleep(pace.pause).await;
         }
     }
     tracing::info!(

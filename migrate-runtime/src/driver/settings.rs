@@ -62,6 +62,26 @@ impl Settings {
         self.stop.as_ref().is_some_and(|stop| (stop.0)())
     }
 
+    /// Sleeps for `pause`, or less once the caller asks the run to stop;
+    /// true when it was asked (before or during the pause).
+    pub(crate) async fn pause_unless_stopped(&self, pause: Duration) -> bool {
+        let Some(stop) = &self.stop else {
+            tokio::time::sleep(pause).await;
+            return false;
+        };
+        let end = Instant::now() + pause;
+        loop {
+            if (stop.0)() {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= end {
+                return false;
+            }
+            tokio::time::sleep((end - now).min(Duration::from_millis(50))).await;
+        }
+    }
+
     /// The lease this run holds. A build for SQLite alone has none (no
     /// [`Lease`] can exist there), which the compiler sees here, so it leaves
     /// every path that holds one out of such an application.

@@ -168,7 +168,9 @@ impl Backend for SqliteConnection {
     }
 
     fn resume<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Result<()>> {
-        self.lock(s)
+        // Part-way through a run, the lock is taken back whatever is asked:
+        // what the run did is recorded under it.
+        Box::pin(begin_immediate(self, s))
     }
 
     fn run_batch<'a>(

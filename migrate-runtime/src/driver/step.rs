@@ -264,7 +264,17 @@ pub(crate) async fn attempts(
                 retry_in = ?pause,
                 "a statement waited longer than the lock timeout; the migration was rolled back and will be tried again"
             );
-            tokio::time::sleep(pause).await;
+            if by_statement {
+                // What stayed done is in its row, marked in progress: it is finished, not left.
+                tokio::time::sleep(pause).await;
+            } else if s.pause_unless_stopped(pause).await {
+                // The attempt was rolled back whole: a clean point to stop at.
+                return Err(Error::Stopped {
+                    done: Vec::new(),
+                    next: Some(revision.to_owned()),
+                    inside_backfill: false,
+                });
+            }
             attempt += 1;
             if by_statement {
                 // The row stays marked in progress; go on from what stayed done.

@@ -209,7 +209,8 @@ impl<'m> Run<'m> {
 
     /// The plan's steps in order, then the repeatables, until one fails, a
     /// backfill pauses, or the caller asks the run to stop
-    /// ([`Settings::stop_requested`]) before a step that nothing sent yet.
+    /// ([`Settings::stop_requested`]) before a step that nothing sent yet
+    /// (the repeatables ask before each of theirs).
     async fn steps(
         &self,
         conn: &mut dyn Backend,
@@ -228,8 +229,12 @@ impl<'m> Run<'m> {
                 let next = applying.graph.get(applying.plan.steps[index]).revision();
                 return Err(interrupted(report, next, false));
             }
-            self.apply_step(conn, (s, &together), applying, at, index, report)
-                .await?;
+            let ran = self.apply_step(conn, (s, &together), applying, at, index, report).await;
+            if let Err(Error::Stopped { next: Some(next), .. }) = &ran {
+                // Rolled back between two attempts (a lock timeout): the report says what was done.
+                return Err(interrupted(report, next, false));
+            }
+            ran?;
             if let Some(backfill) = report.paused.as_deref() {
                 return match s.stop_requested() {
                     true => Err(interrupted(report, backfill, true)),
@@ -237,10 +242,9 @@ impl<'m> Run<'m> {
                 };
             }
         }
-        match applying.repeatables.first() {
-            None => Ok(()),
-            Some(first) if s.stop_requested() => Err(interrupted(report, first.revision(), false)),
-            Some(_) => self.apply_repeatables(conn, s, applying, &mut at.open, report).await,
+        match applying.repeatables.is_empty() {
+            true => Ok(()),
+            false => self.apply_repeatables(conn, s, applying, &mut at.open, report).await,
         }
     }
 
@@ -720,7 +724,7 @@ async fn run_rolled_back(conn: &mut dyn Backend, s: &Settings, failed: Error, re
 
 /// [`Error::Stopped`] before `next` (or inside it, a backfill), with
 /// the steps the report holds as done.
-fn interrupted(report: &Report, next: &str, inside_backfill: bool) -> Error {
+pub(super) fn interrupted(report: &Report, next: &str, inside_backfill: bool) -> Error {
     tracing::info!(next, "the run stops, as asked, between steps");
     Error::Stopped {
         done: report.steps.iter().map(|step| step.revision.clone()).collect(),

@@ -107,10 +107,9 @@ impl<'m> Run<'m> {
             let (graph, s) = match prepared {
                 Ok(p) => p,
                 Err(e) => {
-                    return Ran {
-                        result: Err(e),
-                        clean: false,
-                    };
+                    // A wait for the lock that gave up holds nothing: the connection may be reused.
+                    let clean = matches!(e, Error::LockTimeout { .. } | Error::Stopped { .. });
+                    return Ran { result: Err(e), clean };
                 }
             };
             tracing::debug!(table = s.table.name(), "took the migration lock");

@@ -124,6 +124,9 @@ impl<'m> Run<'m> {
         apply::commit_run(conn, open, report).await?;
         let total = applying.plan.steps.len() + applying.repeatables.len();
         for (k, m) in applying.repeatables.iter().enumerate() {
+            if s.stop_requested() {
+                return Err(apply::interrupted(report, m.revision(), false));
+            }
             let run_sql = applying.mode == Mode::Run;
             match run_sql {
                 true => tracing::info!("Running repeatable {}, {}", m.revision(), m.message()),
