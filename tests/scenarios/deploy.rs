@@ -449,6 +449,42 @@ pub mod mysql_resume {
             Err(Error::Finished { .. })
         ));
     }
+
+    /// A DDL statement the server cannot parse fails before its implicit
+    /// commit: the count of the DDL statement before it, pending that commit,
+    /// is rolled back, yet that statement stayed done. The row says so, and a
+    /// retry does not run it again.
+    #[tokio::test]
+    async fn a_ddl_statement_the_server_cannot_parse_keeps_the_count_of_the_one_before() {
+        let Some(db) = db::fresh().await else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let broken = "CREATE TABLE a (id INT PRIMARY KEY);\nCREATE TABLE b (id INT PRIMARY KEY);\nCREATE TABLE c (x INT) NO SUCH OPTION;";
+        let list = folder(dir.path(), "parse", &[file("p1", "", "", broken, None)]);
+        match list.upgrade(&db.pool, "head").await {
+            Err(e @ Error::Migration { .. }) => {
+                let Error::Migration {
+                    statement, completed, ..
+                } = &e
+                else {
+                    unreachable!()
+                };
+                assert_eq!((*statement, *completed), (Some(3), Some(2)), "{e}");
+                assert!(e.to_string().contains("statements 1-2 stay done"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let history = list.history(&db.pool).await.unwrap();
+        assert_eq!(history[0].applied.as_ref().unwrap().statements_done, Some(2));
+        // The file mended (its checksum changes), the retry runs statement 3 alone.
+        let mended = folder(
+            dir.path(),
+            "parse",
+            &[file("p1", "", "", &broken.replace(" NO SUCH OPTION", ""), None)],
+        );
+        let report = mended.migrator().resolve_retry(&db.pool, "p1").await.unwrap();
+        assert_eq!(report.revisions(), ["p1"]);
+        assert!(db::table_exists(&db.pool, "c").await);
+    }
 }
 
 /// After a DDL statement MySQL is back in autocommit; the runtime begins a new

@@ -385,13 +385,22 @@ async fn fail(
         return Err(step.failure_at(e, Some(n), Some(line), false, cleanup));
     }
     // What stayed done: the row knows (a rolled-back statement's progress went with it).
-    let done = match progress(conn, s, revision).await {
+    let mut done = match progress(conn, s, revision).await {
         Ok(done) => done,
         Err(reading) => {
             cleanup.get_or_insert(reading);
             n - 1
         }
     };
+    // A DDL statement before the failed one committed itself, but its count
+    // waited for the next DDL statement's implicit commit, which a statement
+    // the server could not parse never made: the rollback took the count alone.
+    if !outside && n >= 2 && done < n - 1 && split::commits_implicitly(statements[n - 2].text) {
+        done = n - 1;
+        if let Err(counting) = run(conn, d.set_progress(t, revision, done), "recording the statements done").await {
+            cleanup.get_or_insert(counting);
+        }
+    }
     // A block that commits part-way (MariaDB's `BEGIN NOT ATOMIC`) may have left some of its work.
     let partly = migrate_core::sql::split::commits_part_way(statements[n - 1].text);
     if done == 0 && !outside && !partly {
