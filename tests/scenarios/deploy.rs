@@ -730,3 +730,58 @@ pub mod postgres_resume {
         .await;
     }
 }
+
+/// PostgreSQL runs a fresh database's revisions in one transaction; a value
+/// an `ALTER TYPE … ADD VALUE` adds cannot be used before its transaction
+/// commits, so a revision adding one ends that transaction, and the
+/// revisions after it (which may use the value) run in a new one.
+pub mod postgres_enum_values {
+    use super::{file, folder};
+    use crate::support::postgres as db;
+
+    #[tokio::test]
+    async fn a_fresh_run_commits_after_a_revision_that_adds_an_enum_value() {
+        let Some(db) = db::fresh().await else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let list = folder(
+            dir.path(),
+            "enum",
+            &[
+                file(
+                    "e1",
+                    "",
+                    "",
+                    "CREATE TYPE job_status AS ENUM ('queued', 'done');\nCREATE TABLE job (id INT PRIMARY KEY, status job_status NOT NULL);",
+                    None,
+                ),
+                file(
+                    "e2",
+                    "e1",
+                    "",
+                    "ALTER TYPE job_status ADD VALUE 'scheduled' AFTER 'queued';",
+                    None,
+                ),
+                file(
+                    "e3",
+                    "e2",
+                    "",
+                    "CREATE INDEX job_scheduled ON job (id) WHERE status = 'scheduled';",
+                    None,
+                ),
+                file("e4", "e3", "", "INSERT INTO job VALUES (1, 'scheduled');", None),
+            ],
+        );
+        let report = list.upgrade(&db.pool, "head").await.unwrap();
+        assert_eq!(report.revisions(), ["e1", "e2", "e3", "e4"]);
+        let status: String = migrate::sqlx::query_scalar("SELECT status::text FROM job WHERE id = 1")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(status, "scheduled");
+        assert_eq!(list.current(&db.pool).await.unwrap(), ["e4"]);
+        assert!(
+            list.upgrade(&db.pool, "head").await.unwrap().is_empty(),
+            "the digest was written"
+        );
+    }
+}

@@ -104,6 +104,19 @@ pub fn commits_implicitly(statement: &str) -> bool {
     starts_committing(&crate::sql::lex::code(statement, Dialect::Mysql), 0)
 }
 
+/// Whether PostgreSQL's `statement` adds a value to an enum type (`ALTER
+/// TYPE t ADD VALUE …`): a value no statement may use before the
+/// transaction that added it commits.
+pub fn adds_enum_value(statement: &str) -> bool {
+    let code = crate::sql::lex::code(statement, Dialect::Postgres);
+    let word = |c: &crate::sql::lex::Code<'_>, w: &str| c.kind == Kind::Word && c.text.eq_ignore_ascii_case(w);
+    let starts = code.len() > 2 && word(&code[0], "ALTER") && word(&code[1], "TYPE");
+    starts
+        && code
+            .windows(2)
+            .any(|pair| word(&pair[0], "ADD") && word(&pair[1], "VALUE"))
+}
+
 /// Whether the statement whose first code token is `code[at]` commits (see
 /// [`commits_implicitly`]).
 fn starts_committing(code: &[crate::sql::lex::Code<'_>], at: usize) -> bool {
@@ -446,6 +459,19 @@ struct Block {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_enum_value_added_is_told_from_other_type_changes() {
+        assert!(adds_enum_value("ALTER TYPE status ADD VALUE 'scheduled'"));
+        assert!(adds_enum_value(
+            "alter type \"app\".\"status\" add value if not exists 'x' before 'y'"
+        ));
+        assert!(adds_enum_value("/* note */ ALTER TYPE s.t ADD VALUE 'x'"));
+        assert!(!adds_enum_value("ALTER TYPE status RENAME VALUE 'a' TO 'b'"));
+        assert!(!adds_enum_value("ALTER TYPE status ADD ATTRIBUTE value integer"));
+        assert!(!adds_enum_value("ALTER TABLE t ADD VALUE integer"));
+        assert!(!adds_enum_value("-- ALTER TYPE status ADD VALUE 'x'\nSELECT 1"));
+    }
 
     #[test]
     fn mysql_executable_comments_are_statements() {

@@ -293,6 +293,14 @@ pub trait Backend: Send {
         Box::pin(async { false })
     }
 
+    /// Whether a step of `sql` run inside the run's one transaction must
+    /// commit before the next step runs (PostgreSQL: it adds an enum value,
+    /// which no statement may use before the adding transaction commits).
+    fn commits_before_next(&self, sql: &str) -> bool {
+        let _ = sql;
+        false
+    }
+
     /// Whether the database keeps DDL inside a transaction. Where it does not
     /// (MySQL, which commits at each DDL statement), every step runs statement
     /// by statement, its progress counted in its history row.

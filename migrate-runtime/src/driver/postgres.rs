@@ -191,6 +191,12 @@ impl Backend for PgConnection {
         true
     }
 
+    fn commits_before_next(&self, sql: &str) -> bool {
+        split::statements(sql, Dialect::Postgres)
+            .iter()
+            .any(|s| migrate_core::sql::split::adds_enum_value(s.text))
+    }
+
     fn batches(&self) -> bool {
         true
     }

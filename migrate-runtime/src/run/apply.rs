@@ -278,10 +278,13 @@ impl<'m> Run<'m> {
             return Ok(());
         }
         let mut bytes = 0;
+        // A step that must commit before the next ends its batch.
+        let ended = std::cell::Cell::new(false);
         let steps: Vec<Step<'_>> = applying.plan.steps[index..]
             .iter()
             .map(|&i| applying.step(i))
-            .take_while(|st| driver::batchable(conn, st))
+            .take_while(|st| !ended.get() && driver::batchable(conn, st))
+            .inspect(|st| ended.set(st.sql().is_some_and(|sql| conn.commits_before_next(sql))))
             .take(conn.batch_size())
             .take_while(|st| {
                 // One step always goes, whatever its size.
@@ -394,6 +397,7 @@ impl<'m> Run<'m> {
         }
         let s = if in_one { together } else { alone };
         let step = applying.step(i);
+        let commits_after = applying.run_sql() && step.sql().is_some_and(|sql| conn.commits_before_next(sql));
         Self::announce(conn, applying, m);
         match direction {
             Direction::Upgrade if applying.run_sql() => self.check_dependencies(conn, s, m).await?,
@@ -475,6 +479,10 @@ impl<'m> Run<'m> {
             duration,
             stored_downgrade: stored,
         });
+        if at.open.is_some() && commits_after {
+            // What it added is usable only once committed: the next step begins anew.
+            commit_run(conn, &mut at.open, report).await?;
+        }
         Ok(())
     }
 
