@@ -3,8 +3,10 @@
 //! integer, ordered as a number); files of another shape are skipped, as it
 //! skips them, and a migration for another engine (`.up.json`) is refused.
 //! golang-migrate runs each file as it is, in no transaction of its own: a
-//! file that opens its own (`BEGIN; … COMMIT;`) is refused by the read-back,
-//! naming the statement; a migration whose files are one statement each, one
+//! file that is one transaction (`BEGIN; … COMMIT;`, how such a file asks
+//! for one) is written without the two, as a revision runs in a transaction
+//! of its own; one with other transaction control is refused by the
+//! read-back, naming the statement; a migration whose files are one statement each, one
 //! of them a statement PostgreSQL runs only outside a transaction (`CREATE
 //! INDEX CONCURRENTLY`), runs outside one (`-- migrate:no-transaction`). Its `schema_migrations` stores no checksum.
 
@@ -62,6 +64,12 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
         up.down = Some(src.read(&file)?);
     }
     for m in found.values_mut() {
+        if let Some(inner) = src.own_transaction(&m.up) {
+            m.up = inner;
+        }
+        if let Some(inner) = m.down.as_deref().and_then(|down| src.own_transaction(down)) {
+            m.down = Some(inner);
+        }
         // golang-migrate sends a file in no transaction of its own: one that is one
         // statement PostgreSQL runs only outside a transaction runs so here too.
         let sections = std::iter::once(m.up.as_str()).chain(m.down.as_deref());

@@ -160,3 +160,52 @@ fn a_literal_dollar_brace_runs_as_the_tool_ran_it() {
     let body = crate::support::program("sqlite3", &[db.to_str().unwrap(), "SELECT body FROM tpl"], None);
     assert_eq!(body.trim(), "Hello ${name}");
 }
+
+/// A golang-migrate file that is one transaction (`BEGIN; … COMMIT;`, how
+/// such a file asks for one, golang-migrate sending it as it is): the
+/// revision runs in a transaction of its own, so the two are left out and
+/// the rest kept as written. A file with other transaction control is refused.
+#[test]
+fn a_golang_migrate_file_that_is_one_transaction_runs_as_a_revision() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    write(
+        &cwd.join("m"),
+        &[
+            ("1_t.up.sql", "CREATE TABLE t (id INT);\n"),
+            (
+                "2_archive.up.sql",
+                "-- Migration 2: archive\nBEGIN;\n\nALTER TABLE t ADD COLUMN archived BOOLEAN NOT NULL DEFAULT false;\n-- an index for it\nCREATE INDEX t_archived ON t (archived);\n\nCOMMIT;\n",
+            ),
+            (
+                "2_archive.down.sql",
+                "begin transaction;\nDROP INDEX t_archived;\nALTER TABLE t DROP COLUMN archived;\ncommit;\n",
+            ),
+        ],
+    );
+    import(cwd, "golang-migrate", "m");
+    let (_, archive) = imported(cwd, "golang-migrate", "2");
+    assert!(
+        archive.contains("-- migrate:upgrade\n-- Migration 2: archive\n\n\nALTER TABLE t ADD COLUMN archived BOOLEAN NOT NULL DEFAULT false;\n-- an index for it\nCREATE INDEX t_archived ON t (archived);\n\n-- migrate:downgrade\nDROP INDEX t_archived;\nALTER TABLE t DROP COLUMN archived;\n"),
+        "{archive}"
+    );
+    assert!(!archive.contains("-- migrate:no-transaction"), "{archive}");
+    let url = format!("sqlite:{}?mode=rwc", cwd.join("app.db").display());
+    ok(&mut migrate(cwd), &["upgrade", "--database-url", &url]);
+    ok(&mut migrate(cwd), &["downgrade", "-1", "--database-url", &url]);
+
+    // Two transactions in one file: not one to leave out.
+    let two = tmp.path().join("two");
+    write(
+        &two.join("m"),
+        &[(
+            "1_t.up.sql",
+            "BEGIN;\nCREATE TABLE a (id INT);\nCOMMIT;\nBEGIN;\nCREATE TABLE b (id INT);\nCOMMIT;\n",
+        )],
+    );
+    let said = crate::support::fails(&mut migrate(&two), &["import", "golang-migrate", "m"], 1);
+    assert!(
+        said.contains("1_t.up.sql") && said.contains("nothing was written"),
+        "{said}"
+    );
+}
