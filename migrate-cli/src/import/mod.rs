@@ -136,7 +136,10 @@ impl Source {
     /// runs in a transaction of its own, to the same effect. Comments and
     /// everything between stay as written. `None` otherwise.
     pub(crate) fn own_transaction(&self, sql: &str) -> Option<String> {
-        let mut found = self.dialects.iter().map(|&d| unwrapped(sql, d));
+        let mut found = self
+            .dialects
+            .iter()
+            .map(|&d| migrate_core::sql::without_own_transaction(sql, d));
         let first = found.next()??;
         found.all(|other| other.as_ref() == Some(&first)).then_some(first)
     }
@@ -606,49 +609,4 @@ pub(crate) async fn adopt_alembic(s: &Settings, version_table: &str, sql: bool, 
         heads.iter().map(|h| out.paint(h, Style::Id)).collect::<Vec<_>>().join(", ")
     ));
     Ok(())
-}
-
-/// [`Source::own_transaction`] in one dialect.
-fn unwrapped(sql: &str, d: Dialect) -> Option<String> {
-    use migrate_core::sql::lex::code;
-    // A statement's code words (its comments left out), upper case, and where its code starts in `sql`.
-    let words = |t: &str| -> (String, usize) {
-        let code = code(t, d);
-        let w: Vec<String> = code.iter().map(|c| c.text.to_ascii_uppercase()).collect();
-        let start = code.first().map_or(t.len(), |c| c.at) + (t.as_ptr() as usize - sql.as_ptr() as usize);
-        (w.join(" "), start)
-    };
-    let opens = |w: &str| matches!(w, "BEGIN" | "BEGIN TRANSACTION" | "BEGIN WORK" | "START TRANSACTION");
-    let closes = |w: &str| {
-        matches!(
-            w,
-            "COMMIT" | "COMMIT TRANSACTION" | "COMMIT WORK" | "END" | "END TRANSACTION"
-        )
-    };
-    let control =
-        |w: &str| opens(w) || closes(w) || ["ROLLBACK", "SAVEPOINT", "RELEASE"].iter().any(|k| w.starts_with(k));
-    let statements = migrate_core::sql::statements(sql, d);
-    let [first, inner @ .., last] = statements.as_slice() else {
-        return None;
-    };
-    let ((open, open_at), (close, close_at)) = (words(first.text), words(last.text));
-    if inner.is_empty() || !opens(&open) || !closes(&close) || inner.iter().any(|s| control(&words(s.text).0)) {
-        return None;
-    }
-    // Past a statement's text and the `;` after it.
-    let past = |t: &str| {
-        let end = t.as_ptr() as usize - sql.as_ptr() as usize + t.len();
-        let rest = &sql[end..];
-        let blank = rest.len() - rest.trim_start().len();
-        match rest.trim_start().starts_with(';') {
-            true => end + blank + 1,
-            false => end,
-        }
-    };
-    Some(format!(
-        "{}{}{}",
-        &sql[..open_at],
-        &sql[past(first.text)..close_at],
-        &sql[past(last.text)..]
-    ))
 }

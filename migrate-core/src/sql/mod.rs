@@ -43,6 +43,58 @@ pub fn transaction_control(sql: &str) -> Vec<TransactionControl> {
     found_by_every_reading(sql, classify)
 }
 
+/// `sql` without the `BEGIN` it opens with and the `COMMIT` it ends with,
+/// where it is one transaction of its own, its statements read in `dialect`:
+/// those two are its first and last statements and its only transaction
+/// control ([`transaction_control`]), a plain `BEGIN` (`BEGIN TRANSACTION`,
+/// `BEGIN WORK`, `START TRANSACTION`: no other setting) and `COMMIT` (or
+/// `END`). What a revision holds where the file's tool sends a file as it is
+/// and the file asks for a transaction itself: a revision runs in one of its
+/// own, to the same effect. Comments and everything between stay as written.
+pub fn without_own_transaction(sql: &str, dialect: Dialect) -> Option<String> {
+    if transaction_control(sql).len() != 2 {
+        return None;
+    }
+    // A statement's code words, upper-cased.
+    let words = |t: &str| -> String {
+        let code: Vec<String> = lex::code(t, dialect)
+            .iter()
+            .map(|c| c.text.to_ascii_uppercase())
+            .collect();
+        code.join(" ")
+    };
+    let statements = statements(sql, dialect);
+    let [first, inner @ .., last] = statements.as_slice() else {
+        return None;
+    };
+    // Each statement is a slice of `sql`: where its code starts, and where it and its `;` end.
+    let offset = |t: &str| t.as_ptr() as usize - sql.as_ptr() as usize;
+    let code_at = |t: &str| lex::code(t, dialect).first().map_or(t.len(), |c| c.at) + offset(t);
+    let past = |t: &str| {
+        let end = offset(t) + t.len();
+        let rest = &sql[end..];
+        let blank = rest.len() - rest.trim_start().len();
+        end + blank + usize::from(rest.trim_start().starts_with(';'))
+    };
+    let framing = !inner.is_empty()
+        && matches!(
+            words(first.text).as_str(),
+            "BEGIN" | "BEGIN TRANSACTION" | "BEGIN WORK" | "START TRANSACTION"
+        )
+        && matches!(
+            words(last.text).as_str(),
+            "COMMIT" | "COMMIT TRANSACTION" | "COMMIT WORK" | "END" | "END TRANSACTION" | "END WORK"
+        );
+    framing.then(|| {
+        let (before, between, after) = (
+            &sql[..code_at(first.text)],
+            &sql[past(first.text)..code_at(last.text)],
+            &sql[past(last.text)..],
+        );
+        format!("{before}{between}{after}")
+    })
+}
+
 /// The top-level statements of `sql` that drop, rename or empty something
 /// (`DROP …`, `ALTER … DROP …`, `ALTER … RENAME …`, `RENAME TABLE`,
 /// `TRUNCATE`), found by every reading: what an `expand` revision, which the
@@ -210,6 +262,34 @@ fn classify(words: &[String], line: usize) -> Option<TransactionControl> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_that_is_one_transaction_loses_its_begin_and_commit_alone() {
+        let sql =
+            "-- note\nBEGIN;\nCREATE TABLE a (id INT);\n-- inside\nINSERT INTO a VALUES (1);\nCOMMIT;\n-- after\n";
+        for d in READINGS {
+            assert_eq!(
+                without_own_transaction(sql, d).as_deref(),
+                Some("-- note\n\nCREATE TABLE a (id INT);\n-- inside\nINSERT INTO a VALUES (1);\n\n-- after\n"),
+                "{d:?}"
+            );
+        }
+        let lower = "start transaction; create table a (id int); commit work";
+        assert_eq!(
+            without_own_transaction(lower, Dialect::Mysql).as_deref(),
+            Some(" create table a (id int); ")
+        );
+        for kept in [
+            "CREATE TABLE a (id INT);",
+            "BEGIN; COMMIT;",
+            "BEGIN; CREATE TABLE a (id INT); COMMIT; BEGIN; CREATE TABLE b (id INT); COMMIT;",
+            "BEGIN; CREATE TABLE a (id INT); ROLLBACK;",
+            "BEGIN ISOLATION LEVEL SERIALIZABLE; CREATE TABLE a (id INT); COMMIT;",
+            "CREATE TABLE a (id INT); BEGIN; CREATE TABLE b (id INT); COMMIT;",
+        ] {
+            assert_eq!(without_own_transaction(kept, Dialect::Postgres), None, "{kept}");
+        }
+    }
 
     fn found(sql: &str) -> Vec<(String, usize)> {
         transaction_control(sql)
