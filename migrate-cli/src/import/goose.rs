@@ -3,9 +3,9 @@
 //! starting the sections, `-- +goose StatementBegin` … `StatementEnd`
 //! around a statement that holds semicolons, `-- +goose NO TRANSACTION`.
 //! The annotation lines are dropped, the rest kept as it is: a
-//! `StatementBegin` block must stay one statement for this tool's splitter,
-//! or the file is refused at the block's line; one goose sends without its
-//! `;` gets one. A `.go` file without a version is passed by, as goose
+//! `StatementBegin` block must be one statement for this tool's splitter, or
+//! statements every reading of it agrees on, or the file is refused at the
+//! block's line; one goose sends without its `;` gets one. A `.go` file without a version is passed by, as goose
 //! passes it by (an `embed.go`). A Go migration (`.go`) and
 //! `ENVSUB` (environment substitution, which depends on where it runs) are
 //! refused. goose's `goose_db_version` stores no checksum.
@@ -86,11 +86,15 @@ fn sections(src: &Source, file: &str, text: &str) -> Result<(String, Option<Stri
             }
             "statementbegin" if block.is_none() && at != At::Before => block = Some((n, String::new())),
             "statementend" => match block.take() {
-                Some((from, b)) if !src.one_statement(&b) => {
+                // Several statements (`goose create`'s template puts its `SELECT` and
+                // the user's DDL in one block) run as goose runs them where every
+                // reading agrees on them; where readings differ, one of them may be a
+                // statement cut in pieces.
+                Some((from, b)) if !src.one_statement(&b) && !src.reads_alike(&b) => {
                     return Err(src.refuse(
                         file,
                         Some(from),
-                        "this StatementBegin block is more than one statement to migrate's splitter, which would send it in pieces: split it into blocks of one statement each, or report the statement",
+                        "this StatementBegin block is more than one statement to migrate's splitter, and the databases' readings of it differ, so it could be sent in pieces: pass --dialect (or a database URL) to read it as your database does, split it into blocks of one statement each, or report the statement",
                     ));
                 }
                 // goose sends a block on its own, so its `;` may be left out: the

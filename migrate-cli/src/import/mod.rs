@@ -130,6 +130,19 @@ impl Source {
             .any(|d| migrate_core::sql::statements(sql, *d).len() <= 1)
     }
 
+    /// Whether every dialect the SQL may be read in splits `sql` into the
+    /// same statements.
+    pub(crate) fn reads_alike(&self, sql: &str) -> bool {
+        let mut readings = self.dialects.iter().map(|&d| {
+            migrate_core::sql::statements(sql, d)
+                .iter()
+                .map(|s| s.text)
+                .collect::<Vec<_>>()
+        });
+        let first = readings.next().unwrap_or_default();
+        readings.all(|other| other == first)
+    }
+
     /// `sql` without the `BEGIN` it opens with and the `COMMIT` it ends
     /// with, where the file is one transaction of its own and holds no other
     /// transaction control (in every dialect it may be read in): a revision

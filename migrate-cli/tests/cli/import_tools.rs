@@ -579,20 +579,48 @@ fn goose_sections_blocks_and_no_transaction() {
     );
     adopted(cwd, "goose", &theirs.url);
 
-    // A block our splitter would cut: refused at its line.
+    // Several statements in one block (`goose create`'s template): every reading
+    // agrees on them, and they run as goose runs them.
     write(
-        &cwd.join("bad"),
+        &cwd.join("two"),
         &[(
             "1_two.sql",
-            "-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE a (id INT);\nCREATE TABLE b (id INT);\n-- +goose StatementEnd\n",
+            "-- +goose Up\n-- +goose StatementBegin\nSELECT 'up SQL query';\nCREATE TABLE a (id INT);\n-- +goose StatementEnd\n",
         )],
     );
-    let said = fails(&mut migrate(cwd), &["import", "goose", "bad", "--dir", "refused"], 1);
+    ok(&mut migrate(cwd), &["import", "goose", "two", "--dir", "kept"]);
+    let kept = std::fs::read_dir(cwd.join("kept"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let kept = std::fs::read_to_string(kept).unwrap();
     assert!(
-        said.contains("1_two.sql` (line 2)") && said.contains("StatementBegin"),
+        kept.contains("SELECT 'up SQL query';\nCREATE TABLE a (id INT);\n"),
+        "{kept}"
+    );
+    // A block of several statements that the databases read differently (a
+    // dollar-quoted body is one string to PostgreSQL, cut at its `;` by MySQL
+    // and SQLite) with no dialect known: refused at its line.
+    let unknown = tempfile::tempdir().unwrap();
+    write(
+        &unknown.path().join("bad"),
+        &[(
+            "1_function.sql",
+            "-- +goose Up\n-- +goose StatementBegin\nCREATE FUNCTION two() RETURNS int AS $$ SELECT 1; SELECT 2; $$ LANGUAGE sql;\nCREATE TABLE b (id INT);\n-- +goose StatementEnd\n",
+        )],
+    );
+    let said = fails(
+        &mut migrate(unknown.path()),
+        &["import", "goose", "bad", "--dir", "refused"],
+        1,
+    );
+    assert!(
+        said.contains("1_function.sql` (line 2)") && said.contains("readings of it differ"),
         "{said}"
     );
-    assert!(!cwd.join("refused").exists());
+    assert!(!unknown.path().join("refused").exists());
     // A Go migration.
     write(&src, &[("20240104120000_backfill.go", "package migrations\n")]);
     refused(cwd, "goose", "goose", "20240104120000_backfill.go");
