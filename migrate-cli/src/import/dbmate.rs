@@ -94,6 +94,10 @@ fn sections(src: &Source, file: &str, text: &str) -> Result<(String, Option<Stri
     let Some(up) = up else {
         return Err(src.refuse(file, None, "no `-- migrate:up`, which dbmate requires"));
     };
+    // A section without a statement runs nothing, whichever way it would run.
+    if down.as_deref().is_some_and(|d| src.holds_no_statement(d)) {
+        flags.truncate(1);
+    }
     if flags.windows(2).any(|w| w[0] != w[1]) {
         return Err(src.refuse(
             file,

@@ -130,6 +130,14 @@ impl Source {
             .any(|d| migrate_core::sql::statements(sql, *d).len() <= 1)
     }
 
+    /// Whether `sql` holds no statement (blank, or comments only) in every
+    /// dialect it may be read in.
+    pub(crate) fn holds_no_statement(&self, sql: &str) -> bool {
+        self.dialects
+            .iter()
+            .all(|d| migrate_core::sql::statements(sql, *d).is_empty())
+    }
+
     /// Whether every dialect the SQL may be read in splits `sql` into the
     /// same statements.
     pub(crate) fn reads_alike(&self, sql: &str) -> bool {

@@ -669,6 +669,34 @@ fn dbmate_sections_and_transaction_false() {
         "CREATE TABLE IF NOT EXISTS \"schema_migrations\" (version varchar(128) primary key); INSERT INTO schema_migrations VALUES ('20240101120000'), ('20240102120000'), ('20240103120000');",
     );
     adopted(cwd, "dbmate", &theirs);
+
+    // `transaction:false` on the up section, the down section empty: it runs
+    // nothing either way, so the two do not disagree.
+    let one_sided = tmp.path().join("one_sided");
+    write(
+        &one_sided.join("db"),
+        &[(
+            "20240105120000_concurrently.sql",
+            "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY users_name ON users (name);\n\n-- migrate:down\n-- nothing to undo\n",
+        )],
+    );
+    import(&one_sided, "dbmate", "db");
+    let (_, concurrently) = imported(&one_sided, "dbmate", "20240105120000");
+    assert!(concurrently.contains("-- migrate:no-transaction"), "{concurrently}");
+    // With a statement in the down section, the two disagree: refused.
+    write(
+        &one_sided.join("db2"),
+        &[(
+            "20240105120000_concurrently.sql",
+            "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY users_name ON users (name);\n\n-- migrate:down\nDROP INDEX users_name;\n",
+        )],
+    );
+    let said = fails(
+        &mut migrate(&one_sided),
+        &["import", "dbmate", "db2", "--dir", "refused"],
+        1,
+    );
+    assert!(said.contains("on one section only"), "{said}");
 }
 
 /// Flyway: dotted and underscored versions ordered by number, undo files,
