@@ -28,6 +28,7 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
         let (up, down, no_transaction) = sections(src, &file, &text)?;
         list.push(Imported {
             repeatable: None,
+            note: None,
             version: version.to_owned(),
             name: name.to_owned(),
             file: file.clone(),

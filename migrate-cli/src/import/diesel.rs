@@ -54,6 +54,7 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
         };
         list.push(Imported {
             repeatable: None,
+            note: None,
             version,
             name,
             file: dir.clone(),

@@ -38,6 +38,7 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
         let (up, down, no_transaction) = sections(src, &file, &text)?;
         list.push(Imported {
             repeatable: None,
+            note: None,
             version: version.parse::<i64>().unwrap_or_default().to_string(),
             name: name.to_owned(),
             file: file.clone(),

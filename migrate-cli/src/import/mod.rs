@@ -50,6 +50,8 @@ pub(crate) struct Imported {
     pub(crate) checksum: Option<String>,
     /// A repeatable migration (Flyway's `R__`), written as `repeatable/<name>.sql`.
     pub(crate) repeatable: Option<Repeatable>,
+    /// A line for the revision's header: what the import changed, and why.
+    pub(crate) note: Option<String>,
 }
 
 /// Where an imported repeatable goes.
@@ -308,17 +310,32 @@ pub(crate) async fn import(
             src.shown
         )));
     }
+    let mut list = list;
+    let left_out = leave_out_downgrades_that_cannot_run(&mut list, name);
     let mut files = chain(&src, name, &list)?;
     files.extend(repeatable_files(&src, name, &repeatables)?);
     write_folder(&s.dir, &s.dir_shown, &files)?;
     let reversible = list.iter().filter(|m| m.down.is_some()).count();
+    // The chain's last file is its head: `<id>_<slug>.sql` or `<id>.sql`.
+    let head = files
+        .iter()
+        .take(list.len())
+        .last()
+        .and_then(|(file, _)| file.split(['_', '.']).next())
+        .unwrap_or_default();
     out.info(&format!(
-        "Imported {} {name} migration(s) from {} into {} as one chain, in {name}'s order: {reversible} with a downgrade, {} without. Next: `migrate check`, then `migrate adopt {name}` on each database {name} migrated.",
+        "Imported {} {name} migration(s) from {} into {} as one chain, in {name}'s order: {reversible} with a downgrade, {} without. Next: `migrate check` (its lint judges the imported history too; `lint_from = \"{head}\"` in migrate.toml takes that history as it is and lints the revisions written after it), then `migrate adopt {name}` on each database {name} migrated.",
         list.len(),
         src.shown,
         s.dir_shown,
         list.len() - reversible
     ));
+    if !left_out.is_empty() {
+        out.warn(&format!(
+            "the downgrade of {} is left out (a note in its header says why): it holds a statement PostgreSQL runs only outside a transaction, and the migration runs in one, so it could not run as written ({name}'s own revert fails on it too); write one by hand where you need it",
+            left_out.join(", ")
+        ));
+    }
     if !repeatables.is_empty() {
         out.info(&format!(
             "Imported {} repeatable migration(s) into {}/{}, applied after the revisions by each upgrade to head when their file changed.",
@@ -421,6 +438,28 @@ fn chain(src: &Source, tool: &str, list: &[Imported]) -> Result<Vec<(String, Str
     Ok(files)
 }
 
+/// Takes out the downgrade of each migration that runs in a transaction whose
+/// downgrade cannot (`CREATE INDEX CONCURRENTLY` in a diesel `down.sql`):
+/// the tool applies every upgrade, and only its revert of that one fails, so
+/// the history imports, that revision irreversible, its header saying why.
+/// Returns the files whose downgrade was left out.
+fn leave_out_downgrades_that_cannot_run(list: &mut [Imported], tool: &str) -> Vec<String> {
+    let mut left_out = Vec::new();
+    for m in list.iter_mut().filter(|m| !m.no_transaction) {
+        if m.down
+            .as_deref()
+            .is_some_and(migrate_core::lint::refused_in_a_transaction)
+        {
+            m.down = None;
+            m.note = Some(format!(
+                "Its downgrade is left out, as it could not run as written. It holds a statement PostgreSQL runs only outside a transaction, and this migration runs in one ({tool}'s own revert fails on it too). Write one by hand where you need it."
+            ));
+            left_out.push(m.file.clone());
+        }
+    }
+    left_out
+}
+
 /// `-- migrate:no-variables` and its line break when a section holds a
 /// `${…}` that migrate would read as a variable: the tools imported from
 /// replace none, so the SQL runs as it did there (else nothing).
@@ -451,6 +490,9 @@ fn render(tool: &str, m: &Imported, id: &str, parent: Option<&str>) -> (String, 
         text.push_str(&format!(" checksum {c}"));
     }
     text.push_str(&format!("\n-- Imported from {}.\n", m.file));
+    if let Some(note) = &m.note {
+        text.push_str(&format!("-- {note}\n"));
+    }
     if m.no_transaction {
         text.push_str("-- migrate:no-transaction\n");
     }

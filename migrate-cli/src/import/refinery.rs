@@ -43,6 +43,7 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
         };
         list.push(Imported {
             repeatable: None,
+            note: None,
             version: v.to_string(),
             name: name.to_owned(),
             file: rel.clone(),

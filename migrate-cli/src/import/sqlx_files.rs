@@ -30,6 +30,7 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
         let (no_transaction, body) = marker(&f.text);
         let m = Imported {
             repeatable: None,
+            note: None,
             version: f.version.to_string(),
             name: f.description,
             file: f.name.clone(),

@@ -209,3 +209,48 @@ fn a_golang_migrate_file_that_is_one_transaction_runs_as_a_revision() {
         "{said}"
     );
 }
+
+/// A diesel migration whose `down.sql` builds an index concurrently (real
+/// histories have one): diesel applies every `up.sql`, and only its revert
+/// of that one fails. The history imports, that revision without a
+/// downgrade, its header and a warning saying why.
+#[test]
+fn a_downgrade_that_cannot_run_in_its_transaction_is_left_out_with_a_note() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    write(
+        &cwd.join("diesel"),
+        &[
+            (
+                "2024-01-01-000000_t/up.sql",
+                "CREATE TABLE t (id INT, downloads INT);\n",
+            ),
+            ("2024-01-01-000000_t/down.sql", "DROP TABLE t;\n"),
+            (
+                "2024-04-12-144536_remove_downloads/up.sql",
+                "DROP INDEX IF EXISTS t_downloads;\nALTER TABLE t DROP COLUMN downloads;\n",
+            ),
+            (
+                "2024-04-12-144536_remove_downloads/down.sql",
+                "ALTER TABLE t ADD COLUMN downloads INT;\ncreate index concurrently t_downloads on t (downloads);\n",
+            ),
+        ],
+    );
+    let said = crate::support::run(&mut migrate(cwd), &["import", "diesel", "diesel"]);
+    assert_eq!(said.code, 0, "{said:?}");
+    assert!(
+        said.stderr
+            .contains("warning: the downgrade of 2024-04-12-144536_remove_downloads is left out"),
+        "{}",
+        said.stderr
+    );
+    assert!(said.stdout.contains("lint_from = \""), "{}", said.stdout);
+    let (_, removed) = imported(cwd, "diesel", "20240412144536");
+    assert!(
+        removed.contains("-- Its downgrade is left out, as it could not run as written."),
+        "{removed}"
+    );
+    assert!(!removed.contains("-- migrate:downgrade"), "{removed}");
+    let (_, table) = imported(cwd, "diesel", "20240101000000");
+    assert!(table.contains("-- migrate:downgrade\nDROP TABLE t;"), "{table}");
+}

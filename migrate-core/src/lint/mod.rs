@@ -383,6 +383,13 @@ pub fn only_outside_a_transaction(statement: &str) -> bool {
         .any(|(rule, ..)| rule.id == "concurrently-in-transaction")
 }
 
+/// Whether some statement of `sql` cannot run in the transaction a revision
+/// runs in ([`cannot_run_in_transaction`]'s findings, which a revision's
+/// file is refused for unless it is `-- migrate:no-transaction`).
+pub fn refused_in_a_transaction(sql: &str) -> bool {
+    !cannot_run_in_transaction(sql, 1).is_empty()
+}
+
 /// The findings of the statements of a revision's SQL that cannot run in a
 /// transaction, whatever the database (the syntax is PostgreSQL's): each
 /// rule, line and message, lines counted from `first`, the file's line of
