@@ -31,18 +31,18 @@ pub(crate) async fn adopt(
     sql: bool,
     out: &Output,
 ) -> Result<(), CliError> {
-    let (history, default) = match tool {
-        Tool::Alembic => return super::adopt_alembic(s, table.unwrap_or("alembic_version"), sql, out).await,
-        Tool::Sqlx => (ToolHistory::Sqlx, "_sqlx_migrations"),
-        Tool::Refinery => (ToolHistory::Refinery, "refinery_schema_history"),
-        Tool::Diesel => (ToolHistory::Diesel, "__diesel_schema_migrations"),
-        Tool::GolangMigrate => (ToolHistory::GolangMigrate, "schema_migrations"),
-        Tool::Goose => (ToolHistory::Goose, "goose_db_version"),
-        Tool::Dbmate => (ToolHistory::Dbmate, "schema_migrations"),
-        Tool::Flyway => (ToolHistory::Flyway, "flyway_schema_history"),
+    let table = table.unwrap_or(super::version_table(tool));
+    let history = match tool {
+        Tool::Alembic => return super::adopt_alembic(s, table, sql, out).await,
+        Tool::Sqlx => ToolHistory::Sqlx,
+        Tool::Refinery => ToolHistory::Refinery,
+        Tool::Diesel => ToolHistory::Diesel,
+        Tool::GolangMigrate => ToolHistory::GolangMigrate,
+        Tool::Goose => ToolHistory::Goose,
+        Tool::Dbmate => ToolHistory::Dbmate,
+        Tool::Flyway => ToolHistory::Flyway,
     };
     let name = tool_name(tool);
-    let table = table.unwrap_or(default);
     let migrations = Migrations::load(&s.dir, &s.dir_shown)?;
     let (chain, kept) = imported(s, &migrations, name)?;
     let kept_repeatables = match tool {

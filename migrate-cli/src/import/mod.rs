@@ -330,6 +330,14 @@ pub(crate) async fn import(
         s.dir_shown,
         list.len() - reversible
     ));
+    let history = version_table(tool);
+    let touching = touching_history(&src, &list, history);
+    if !touching.is_empty() {
+        out.warn(&format!(
+            "{} change `{history}`, {name}'s own history table: on a database {name} migrated (adopted), they run against it as before; on a new one, which has no such table, they fail. Take those statements out of the revisions written for them if new databases will be migrated",
+            touching.join(", ")
+        ));
+    }
     if !left_out.is_empty() {
         out.warn(&format!(
             "the downgrade of {} is left out (a note in its header says why): it holds a statement PostgreSQL runs only outside a transaction, and the migration runs in one, so it could not run as written ({name}'s own revert fails on it too); write one by hand where you need it",
@@ -436,6 +444,34 @@ fn chain(src: &Source, tool: &str, list: &[Imported]) -> Result<Vec<(String, Str
         ))
     })?;
     Ok(files)
+}
+
+/// The table where `tool` keeps its history, as it names it by default.
+pub(crate) fn version_table(tool: Tool) -> &'static str {
+    match tool {
+        Tool::Alembic => "alembic_version",
+        Tool::Sqlx => "_sqlx_migrations",
+        Tool::Refinery => "refinery_schema_history",
+        Tool::Diesel => "__diesel_schema_migrations",
+        Tool::GolangMigrate | Tool::Dbmate => "schema_migrations",
+        Tool::Goose => "goose_db_version",
+        Tool::Flyway => "flyway_schema_history",
+    }
+}
+
+/// The files of `list` whose SQL changes `table` (the tool's own history
+/// table), in some reading of `src`: a database migrate made has no such
+/// table, so there they fail.
+fn touching_history(src: &Source, list: &[Imported], table: &str) -> Vec<String> {
+    let changes = |sql: &str| {
+        src.dialects
+            .iter()
+            .any(|&d| migrate_core::sql::tables::changed(sql, d).contains(table))
+    };
+    list.iter()
+        .filter(|m| changes(&m.up) || m.down.as_deref().is_some_and(changes))
+        .map(|m| m.file.clone())
+        .collect()
 }
 
 /// Takes out the downgrade of each migration that runs in a transaction whose

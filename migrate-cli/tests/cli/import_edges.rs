@@ -254,3 +254,31 @@ fn a_downgrade_that_cannot_run_in_its_transaction_is_left_out_with_a_note() {
     let (_, table) = imported(cwd, "diesel", "20240101000000");
     assert!(table.contains("-- migrate:downgrade\nDROP TABLE t;"), "{table}");
 }
+
+/// A migration that changes the tool's own history table (real sqlx and
+/// golang-migrate histories have one) imports, and the import names it: a
+/// database migrate makes has no such table.
+#[test]
+fn a_migration_changing_the_tools_own_history_table_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    write(
+        &cwd.join("sqlx"),
+        &[
+            ("20240101000000_t.sql", "CREATE TABLE t (id INT);\n"),
+            (
+                "20240102000000_forget.sql",
+                "DELETE FROM public._sqlx_migrations WHERE version = 20231230100000;\n",
+            ),
+        ],
+    );
+    let said = crate::support::run(&mut migrate(cwd), &["import", "sqlx", "sqlx"]);
+    assert_eq!(said.code, 0, "{said:?}");
+    assert!(
+        said.stderr
+            .contains("warning: 20240102000000_forget.sql change `_sqlx_migrations`, sqlx's own history table"),
+        "{}",
+        said.stderr
+    );
+    assert!(!said.stderr.contains("20240101000000_t.sql"), "{}", said.stderr);
+}
