@@ -385,7 +385,7 @@ fn repeatable_files(src: &Source, tool: &str, list: &[Imported]) -> Result<Vec<(
                 &m.file,
                 None,
                 format!(
-                    "the file written for it, {name}, does not read back:\n{}",
+                    "the file it would be written as (not written), {name}, does not read back:\n{}",
                     migrate_core::Diagnostics::new(d)
                 ),
             )
@@ -395,7 +395,7 @@ fn repeatable_files(src: &Source, tool: &str, list: &[Imported]) -> Result<Vec<(
                 &m.file,
                 None,
                 format!(
-                    "the file written for it, {name}, reads back with other SQL than the source's (please report it)"
+                    "the file it would be written as (not written), {name}, reads back with other SQL than the source's (please report it)"
                 ),
             ));
         }
@@ -421,7 +421,13 @@ fn chain(src: &Source, tool: &str, list: &[Imported]) -> Result<Vec<(String, Str
         let id = crate::author::new_revision(&taken.iter().map(String::as_str).collect());
         taken.insert(id.clone());
         let (name, text, message) = render(tool, m, &id, previous.as_deref());
-        let readback = |why: String| src.refuse(&m.file, None, format!("the file written for it, {name}, {why}"));
+        let readback = |why: String| {
+            src.refuse(
+                &m.file,
+                None,
+                format!("the file it would be written as (not written), {name}, {why}"),
+            )
+        };
         let p = format::parse(&name, &text)
             .map_err(|d| readback(format!("does not read back:\n{}", migrate_core::Diagnostics::new(d))))?;
         let m2 = p.migration;
