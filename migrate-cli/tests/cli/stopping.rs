@@ -21,6 +21,17 @@ fn folder(cwd: &Path, revisions: &[(&str, &str, &str)]) {
     }
 }
 
+/// A fresh database and a folder of `revisions`, the database upgraded to
+/// `r1`; `None` where PostgreSQL cannot be reached (a failure under CI).
+fn at_r1(revisions: &[(&str, &str, &str)]) -> Option<(crate::databases::Db, tempfile::TempDir)> {
+    let db = postgres::db(&postgres::reachable()?);
+    let tmp = tempfile::tempdir().unwrap();
+    folder(tmp.path(), revisions);
+    let up = ["upgrade", "r1", "--database-url", db.url.as_str()];
+    crate::support::ok(&mut crate::support::migrate(tmp.path()), &up);
+    Some((db, tmp))
+}
+
 /// `migrate ARGS` started in the background, its stderr kept.
 fn spawn(cwd: &Path, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_migrate"))
@@ -90,23 +101,14 @@ const SLOW: &str = "SELECT pg_sleep(1.5);\nCREATE TABLE two (id INT);";
 
 #[test]
 fn sigterm_lets_the_step_under_way_finish_then_stops_the_run() {
-    let Some(server) = postgres::reachable() else { return };
-    let db = postgres::db(&server);
-    let tmp = tempfile::tempdir().unwrap();
-    let cwd = tmp.path();
-    folder(
-        cwd,
-        &[
-            ("r1", "", "CREATE TABLE one (id INT);"),
-            ("r2", "r1", SLOW),
-            ("r3", "r2", "CREATE TABLE three (id INT);"),
-        ],
-    );
-    let url = db.url.as_str();
-    crate::support::ok(
-        &mut crate::support::migrate(cwd),
-        &["upgrade", "r1", "--database-url", url],
-    );
+    let Some((db, tmp)) = at_r1(&[
+        ("r1", "", "CREATE TABLE one (id INT);"),
+        ("r2", "r1", SLOW),
+        ("r3", "r2", "CREATE TABLE three (id INT);"),
+    ]) else {
+        return;
+    };
+    let (cwd, url) = (tmp.path(), db.url.as_str());
 
     let job = spawn(cwd, &["upgrade", "--database-url", url]);
     until_running(url, "pg_sleep(1.5)");
@@ -133,22 +135,13 @@ fn sigterm_lets_the_step_under_way_finish_then_stops_the_run() {
 
 #[test]
 fn a_second_signal_stops_at_once_and_the_step_is_rolled_back() {
-    let Some(server) = postgres::reachable() else { return };
-    let db = postgres::db(&server);
-    let tmp = tempfile::tempdir().unwrap();
-    let cwd = tmp.path();
-    folder(
-        cwd,
-        &[
-            ("r1", "", "CREATE TABLE one (id INT);"),
-            ("r2", "r1", "SELECT pg_sleep(30);\nCREATE TABLE two (id INT);"),
-        ],
-    );
-    let url = db.url.as_str();
-    crate::support::ok(
-        &mut crate::support::migrate(cwd),
-        &["upgrade", "r1", "--database-url", url],
-    );
+    let Some((db, tmp)) = at_r1(&[
+        ("r1", "", "CREATE TABLE one (id INT);"),
+        ("r2", "r1", "SELECT pg_sleep(30);\nCREATE TABLE two (id INT);"),
+    ]) else {
+        return;
+    };
+    let (cwd, url) = (tmp.path(), db.url.as_str());
 
     let job = spawn(cwd, &["upgrade", "--database-url", url]);
     until_running(url, "pg_sleep(30)");
@@ -228,23 +221,14 @@ fn sigterm_stops_a_backfill_between_batches_and_the_next_run_resumes_it() {
 
 #[test]
 fn sigterm_between_two_attempts_of_a_step_rolled_back_on_a_lock_timeout_stops_there() {
-    let Some(server) = postgres::reachable() else { return };
-    let db = postgres::db(&server);
-    let tmp = tempfile::tempdir().unwrap();
-    let cwd = tmp.path();
-    folder(
-        cwd,
-        &[
-            ("r1", "", "CREATE TABLE t (id INT);"),
-            ("r2", "r1", "ALTER TABLE t ADD COLUMN x INT;"),
-            ("r3", "r2", "CREATE TABLE three (id INT);"),
-        ],
-    );
-    let url = db.url.as_str();
-    crate::support::ok(
-        &mut crate::support::migrate(cwd),
-        &["upgrade", "r1", "--database-url", url],
-    );
+    let Some((db, tmp)) = at_r1(&[
+        ("r1", "", "CREATE TABLE t (id INT);"),
+        ("r2", "r1", "ALTER TABLE t ADD COLUMN x INT;"),
+        ("r3", "r2", "CREATE TABLE three (id INT);"),
+    ]) else {
+        return;
+    };
+    let (cwd, url) = (tmp.path(), db.url.as_str());
     // Another session reads t for a minute: r2's ALTER times out, and is tried again.
     let _reader = postgres::hold(url, "ACCESS SHARE", 60.0);
     let job = spawn(
