@@ -118,7 +118,7 @@ fn print_step(out: &Output, dialect: Dialect, step: &RehearsedStep) {
         StepOutcome::Failed { statement, line, error } => {
             format!("FAILED at statement {statement} (line {line}): {error}")
         }
-        StepOutcome::NotRehearsable { .. } => "not rehearsable (-- migrate:no-transaction)".into(),
+        StepOutcome::NotRehearsable { .. } => "not rehearsable (what it would run, or why, below)".into(),
         StepOutcome::NotReached => "not reached".into(),
         _ => "?".into(),
     };

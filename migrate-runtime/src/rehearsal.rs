@@ -133,8 +133,10 @@ pub enum StepOutcome {
         lock: TableLock,
         budget: TableLock,
     },
-    /// A `-- migrate:no-transaction` step, which cannot run inside the
-    /// transaction the rehearsal rolls back: the rehearsal stopped before it.
+    /// A step that cannot run inside the transaction the rehearsal rolls
+    /// back (`-- migrate:no-transaction`, a backfill, a Rust revision), or
+    /// one after a step that added an enum value (usable only once
+    /// committed): the rehearsal stopped before it.
     NotRehearsable {
         /// What it would run.
         sql: String,

@@ -568,6 +568,36 @@ fn postgres_rehearsal_reports_the_sequences_it_advanced() {
     assert!(r.stdout.contains("2 rows"), "{r:?}");
 }
 
+/// A revision adding an enum value: what follows may use the value, which is
+/// usable only once committed, and a rehearsal commits nothing, so it stops
+/// there (not rehearsable, exit 0) instead of failing where the run would not.
+#[test]
+fn a_postgres_rehearsal_stops_after_a_revision_that_adds_an_enum_value() {
+    let Some(server) = postgres::reachable() else { return };
+    let db = postgres::db(&server);
+    let tmp = folder();
+    let cwd = tmp.path();
+    revision(
+        cwd,
+        "status",
+        "",
+        "CREATE TYPE status AS ENUM ('queued');\nCREATE TABLE job (s status);",
+    );
+    ok(&mut migrate(cwd), &["upgrade", "-q", "--database-url", &db.url]);
+    let adds = revision(cwd, "adds", "", "ALTER TYPE status ADD VALUE 'scheduled';");
+    let uses = revision(cwd, "uses", "", "INSERT INTO job VALUES ('scheduled');");
+    let r = run(&mut migrate(cwd), &["upgrade", "--rehearse", "--database-url", &db.url]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains(&format!("{adds} adds: ran")), "{r:?}");
+    assert!(
+        r.stdout.contains(&format!("{uses} uses: not rehearsable"))
+            && r.stdout.contains("| -- not rehearsed: it comes after migrations/"),
+        "{r:?}"
+    );
+    // The run itself applies both.
+    ok(&mut migrate(cwd), &["upgrade", "-q", "--database-url", &db.url]);
+}
+
 /// MariaDB's metadata locks, read where the server lists them: a node of the
 /// Galera cluster `.ci/engines/galera` starts loads the `metadata_lock_info`
 /// plugin (the machine's own MariaDB is never reconfigured by a test).

@@ -195,10 +195,20 @@ impl<'m> Run<'m> {
         let _redacting = crate::vars::Redacting::new(bound.iter().map(|(_, m)| m));
         let mut steps = Vec::new();
         let mut stopped = false;
+        // A step that must commit before the next (it adds an enum value): what
+        // follows may use what it added, which a rolled-back rehearsal never commits.
+        let mut uncommitted: Option<&str> = None;
         for &i in &plan.steps {
             let m = bound.iter().find(|(at, _)| *at == i).map_or(graph.get(i), |(_, b)| b);
             let outcome = if stopped {
                 Some(StepOutcome::NotReached)
+            } else if let Some(file) = uncommitted {
+                stopped = true;
+                Some(StepOutcome::NotRehearsable {
+                    sql: format!(
+                        "-- not rehearsed: it comes after {file}, which adds an enum value that can be used only once committed, and a rehearsal commits nothing"
+                    ),
+                })
             } else if m.is_rust() {
                 // Its code is the application's, and may act beyond what a rehearsal undoes.
                 stopped = true;
@@ -233,6 +243,11 @@ impl<'m> Run<'m> {
             };
             if matches!(step.outcome, StepOutcome::Failed { .. }) {
                 stopped = true;
+            } else if matches!(step.outcome, StepOutcome::Ran | StepOutcome::OverBudget { .. })
+                && !copy
+                && conn.commits_before_next(m.upgrade_sql())
+            {
+                uncommitted = Some(m.file());
             }
             steps.push(step);
         }
