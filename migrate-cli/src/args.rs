@@ -228,7 +228,7 @@ pub enum Command {
     },
     /// Prove every downgrade: on an empty scratch database, upgrade each revision, downgrade it, compare the schema, upgrade it again; exit 1 naming each downgrade that does not restore the schema. With --from GIT-REF, walk the upgrade path production takes: the database first migrated with the folder as it was at that reference, then each revision new since upgraded from there
     #[command(
-        after_help = "Runs on a scratch database: with --dev-database-url, one it creates and drops; for SQLite (--dialect sqlite), one in memory; else the --database-url database, which must be empty."
+        after_help = "Runs on the --database-url database named on the command line, which must be empty; else on a scratch database: with --dev-database-url (or dev_database_url in migrate.toml), one it creates and drops; for SQLite (--dialect sqlite), one in memory. Both URL flags at once are refused."
     )]
     Test {
         /// Start from a release: migrate the scratch database with the folder as it was at this git reference (a release tag, the main branch) to its head, then upgrade it with today's files, each revision new since round-tripped; exit 1 naming the phase and revision that failed, or a revision that ran there and was edited since

@@ -1,8 +1,9 @@
 //! A graceful stop for the `migrate` binary's runs: the first SIGTERM or
 //! Ctrl-C (SIGINT) asks the run to stop at its next clean point (the step
 //! under way finishes and is recorded, the lock is given back), which exits
-//! with [`EXIT_STOPPED`](crate::EXIT_STOPPED); a second one ends the process
-//! at once, as without this.
+//! with [`EXIT_STOPPED`](crate::EXIT_STOPPED); a second one (or the first,
+//! before the run took its lock) ends the process at once, with the status
+//! a shell gives a process the signal ended (143, 130).
 //!
 //! Only the `migrate` binary listens: an application that embeds the `db`
 //! subcommand keeps its own signal handling (a listener cannot be taken
@@ -39,11 +40,12 @@ pub(crate) fn listen(out: Arc<Output>) {
         tokio::spawn(async move {
             let mut first = true;
             loop {
-                let name = std::future::poll_fn(|cx| {
+                // The name, and the status a shell gives a process the signal ended.
+                let (name, ended) = std::future::poll_fn(|cx| {
                     if term.poll_recv(cx).is_ready() {
-                        std::task::Poll::Ready("SIGTERM")
+                        std::task::Poll::Ready(("SIGTERM", 128 + 15))
                     } else if int.poll_recv(cx).is_ready() {
-                        std::task::Poll::Ready("SIGINT")
+                        std::task::Poll::Ready(("SIGINT", 128 + 2))
                     } else {
                         std::task::Poll::Pending
                     }
@@ -51,13 +53,14 @@ pub(crate) fn listen(out: Arc<Output>) {
                 .await;
                 if !CONSULTED.load(Ordering::Relaxed) {
                     // The runtime and this task share one thread: a run that asked is
-                    // past this point, one that did not has run nothing yet.
+                    // past this point (it asks as it takes the lock), one that did not
+                    // has taken nothing and run nothing yet.
                     out.note(&format!("{name}: nothing was run yet; stopping at once"));
-                    std::process::exit(crate::EXIT_STOPPED.into());
+                    std::process::exit(ended);
                 }
                 if !first {
                     out.note(&format!("{name}, a second signal: stopping at once; what is under way is left to the database (a transaction is rolled back, a revision run statement by statement stays marked for `resolve`)"));
-                    std::process::exit(crate::EXIT_STOPPED.into());
+                    std::process::exit(ended);
                 }
                 first = false;
                 ASKED.store(true, Ordering::Relaxed);

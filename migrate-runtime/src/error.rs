@@ -50,14 +50,14 @@ pub enum Error {
     },
 
     /// The run stopped where [`Migrator::stop_when`](crate::Migrator::stop_when)
-    /// asked it to: while waiting for the migration lock, before a step
+    /// asked it to: while waiting for the migration lock (or as it took it), before a step
     /// (also between two attempts of one rolled back on a lock timeout), or
     /// between two batches of a backfill. What it did before stays done and
     /// recorded; the lock was given back.
     #[error(
         "the run stopped, as asked, {}",
         match (.next, .inside_backfill) {
-            (None, _) => "while waiting for the migration lock; nothing was changed".to_owned(),
+            (None, _) => "while waiting for the migration lock (or as it took it); nothing was changed".to_owned(),
             (Some(r), true) => format!("between two batches of the backfill `{r}`, which stays in progress: the batches it committed are kept, and the next upgrade resumes it after the last{}", stopped_note(.done, "; ")),
             (Some(r), false) => format!("before revision `{r}`{}", match .done.is_empty() {
                 true => "; nothing was changed".to_owned(),

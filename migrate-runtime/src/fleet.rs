@@ -24,7 +24,8 @@ pub enum Outcome<T, E> {
     Done(T),
     /// The call failed.
     Failed(E),
-    /// Not run: an earlier database failed and `fail_fast` was set.
+    /// Not run: an earlier database failed and `fail_fast` was set, or the
+    /// run was asked to stop ([`each_until`]).
     NotRun,
 }
 
@@ -167,8 +168,7 @@ impl Migrator<'_> {
         let target = target.into_target()?;
         let schemas = schemas_like(pool, pattern).await?;
         let items = schemas.into_iter().map(|s| (s.clone(), s));
-        let run = self.run()?;
-        let asked = || run.settings.stop_requested();
+        let asked = || self.stop.as_ref().is_some_and(crate::driver::StopWhen::asked);
         Ok(each_until(items, jobs, false, asked, |schema: String| {
             let target = target.clone();
             async move {

@@ -381,7 +381,7 @@ pub struct Migrator<'m> {
     batch_pause: Duration,
     max_duration: Option<Duration>,
     vars: crate::vars::Values,
-    stop: Option<crate::driver::StopWhen>,
+    pub(crate) stop: Option<crate::driver::StopWhen>,
 }
 
 impl std::fmt::Debug for Migrator<'_> {

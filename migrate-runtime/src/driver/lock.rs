@@ -44,7 +44,7 @@ impl LockWait {
     /// Sleeps before the next attempt, or fails when the timeout has passed
     /// or the run was asked to stop.
     async fn pause(&mut self) -> Result<()> {
-        if self.stop.as_ref().is_some_and(|stop| (stop.0)()) {
+        if self.stop.as_ref().is_some_and(StopWhen::asked) {
             return Err(Error::Stopped {
                 done: Vec::new(),
                 next: None,

@@ -49,6 +49,13 @@ pub struct Settings {
 #[derive(Clone)]
 pub struct StopWhen(pub(crate) Arc<dyn Fn() -> bool + Send + Sync>);
 
+impl StopWhen {
+    /// Whether the caller asks the run to stop, now.
+    pub(crate) fn asked(&self) -> bool {
+        (self.0)()
+    }
+}
+
 impl std::fmt::Debug for StopWhen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("StopWhen(..)")
@@ -59,7 +66,7 @@ impl Settings {
     /// Whether the caller asked the run to stop at its next clean point
     /// ([`Migrator::stop_when`](crate::Migrator::stop_when)).
     pub(crate) fn stop_requested(&self) -> bool {
-        self.stop.as_ref().is_some_and(|stop| (stop.0)())
+        self.stop.as_ref().is_some_and(StopWhen::asked)
     }
 
     /// Sleeps for `pause`, or less once the caller asks the run to stop;
@@ -69,16 +76,20 @@ impl Settings {
             tokio::time::sleep(pause).await;
             return false;
         };
-        let end = Instant::now() + pause;
+        // `None`: a pause longer than the clock can count lasts until a stop.
+        let end = Instant::now().checked_add(pause);
         loop {
-            if (stop.0)() {
+            if stop.asked() {
                 return true;
             }
-            let now = Instant::now();
-            if now >= end {
+            let left = match end {
+                Some(end) => end.saturating_duration_since(Instant::now()),
+                None => Duration::MAX,
+            };
+            if left.is_zero() {
                 return false;
             }
-            tokio::time::sleep((end - now).min(Duration::from_millis(50))).await;
+            tokio::time::sleep(left.min(Duration::from_millis(50))).await;
         }
     }
 

@@ -168,7 +168,15 @@ impl<'m> Run<'m> {
                 driver::drop_digest(conn, s).await?;
             }
         }
-        let result = self.steps(conn, s, &mut applying, &mut at, report).await;
+        let result = match self.steps(conn, s, &mut applying, &mut at, report).await {
+            // Stopped wherever it was asked (a step's retry, a repeatable's): the report says what was done.
+            Err(Error::Stopped {
+                next: Some(next),
+                inside_backfill,
+                ..
+            }) => Err(interrupted(report, &next, inside_backfill)),
+            other => other,
+        };
         if let Some(first) = at.open {
             // What ran before a failed step is kept, as with a transaction per step;
             // after the last step, the digest row goes with the commit.
@@ -186,6 +194,14 @@ impl<'m> Run<'m> {
                             applied.truncate(first);
                         }
                         failed
+                    }
+                    Err(Error::Stopped {
+                        next: Some(next),
+                        inside_backfill,
+                        ..
+                    }) => {
+                        tracing::warn!(error = %e, "committing what ran before the stop failed: none of it is kept");
+                        interrupted(report, &next, inside_backfill)
                     }
                     Err(other) => other,
                     Ok(()) => e,
@@ -229,12 +245,8 @@ impl<'m> Run<'m> {
                 let next = applying.graph.get(applying.plan.steps[index]).revision();
                 return Err(interrupted(report, next, false));
             }
-            let ran = self.apply_step(conn, (s, &together), applying, at, index, report).await;
-            if let Err(Error::Stopped { next: Some(next), .. }) = &ran {
-                // Rolled back between two attempts (a lock timeout): the report says what was done.
-                return Err(interrupted(report, next, false));
-            }
-            ran?;
+            self.apply_step(conn, (s, &together), applying, at, index, report)
+                .await?;
             if let Some(backfill) = report.paused.as_deref() {
                 return match s.stop_requested() {
                     true => Err(interrupted(report, backfill, true)),
@@ -397,7 +409,7 @@ impl<'m> Run<'m> {
         }
         let s = if in_one { together } else { alone };
         let step = applying.step(i);
-        let commits_after = applying.run_sql() && step.sql().is_some_and(|sql| conn.commits_before_next(sql));
+        let commits_after = in_one && applying.run_sql() && step.sql().is_some_and(|sql| conn.commits_before_next(sql));
         Self::announce(conn, applying, m);
         match direction {
             Direction::Upgrade if applying.run_sql() => self.check_dependencies(conn, s, m).await?,

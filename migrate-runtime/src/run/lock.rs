@@ -113,6 +113,18 @@ impl<'m> Run<'m> {
                 }
             };
             tracing::debug!(table = s.table.name(), "took the migration lock");
+            if s.stop_requested() {
+                // Asked while the lock was being taken: given back before anything is read or written.
+                let released = release(conn, &s).await;
+                return Ran {
+                    result: Err(Error::Stopped {
+                        done: Vec::new(),
+                        next: None,
+                        inside_backfill: false,
+                    }),
+                    clean: released.is_ok(),
+                };
+            }
             // An advisory lock the database can release with the run's last commit.
             let s = Settings {
                 released_at_commit: (s.lease().is_none() && conn.unlock_sql(&s).is_some())
