@@ -98,6 +98,8 @@ fn sections(src: &Source, file: &str, text: &str) -> Result<(String, Option<Stri
     // A section without a statement runs nothing, whichever way it would run.
     if down.as_deref().is_some_and(|d| src.holds_no_statement(d)) {
         flags.truncate(1);
+    } else if flags.len() == 2 && src.holds_no_statement(&up) {
+        flags.remove(0);
     }
     if flags.windows(2).any(|w| w[0] != w[1]) {
         return Err(src.refuse(

@@ -340,7 +340,7 @@ pub(crate) async fn import(
     }
     if !left_out.is_empty() {
         out.warn(&format!(
-            "the downgrade of {} is left out (a note in its header says why): it holds a statement PostgreSQL runs only outside a transaction, and the migration runs in one, so it could not run as written ({name}'s own revert fails on it too); write one by hand where you need it",
+            "the downgrade of {} is left out (a note in its header says why): it holds a statement that cannot run in the transaction its revision runs in (a revision runs both its sections one way), so it could not run as written; write one by hand where you need it",
             left_out.join(", ")
         ));
     }
@@ -481,9 +481,11 @@ fn touching_history(src: &Source, list: &[Imported], table: &str) -> Vec<String>
 }
 
 /// Takes out the downgrade of each migration that runs in a transaction whose
-/// downgrade cannot (`CREATE INDEX CONCURRENTLY` in a diesel `down.sql`):
-/// the tool applies every upgrade, and only its revert of that one fails, so
-/// the history imports, that revision irreversible, its header saying why.
+/// downgrade cannot (`CREATE INDEX CONCURRENTLY` in a diesel `down.sql`,
+/// whose revert fails in diesel too; a golang-migrate down file of that one
+/// statement, which golang-migrate sends alone): a revision runs both its
+/// sections one way, so the history imports, that revision irreversible,
+/// its header saying why.
 /// Returns the files whose downgrade was left out.
 fn leave_out_downgrades_that_cannot_run(list: &mut [Imported], tool: &str) -> Vec<String> {
     let mut left_out = Vec::new();
@@ -494,7 +496,7 @@ fn leave_out_downgrades_that_cannot_run(list: &mut [Imported], tool: &str) -> Ve
         {
             m.down = None;
             m.note = Some(format!(
-                "Its downgrade is left out, as it could not run as written. It holds a statement PostgreSQL runs only outside a transaction, and this migration runs in one ({tool}'s own revert fails on it too). Write one by hand where you need it."
+                "Its downgrade is left out, as it could not run as written. It holds a statement that cannot run in the transaction this revision runs in, and a revision runs both its sections one way ({tool} ran this file its own way). Write one by hand where you need it."
             ));
             left_out.push(m.file.clone());
         }

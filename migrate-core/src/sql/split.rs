@@ -105,16 +105,39 @@ pub fn commits_implicitly(statement: &str) -> bool {
 }
 
 /// Whether PostgreSQL's `statement` adds a value to an enum type (`ALTER
-/// TYPE t ADD VALUE …`): a value no statement may use before the
+/// TYPE t ADD VALUE …`, also inside a `DO` block, the idempotent form that
+/// catches `duplicate_object`): a value no statement may use before the
 /// transaction that added it commits.
 pub fn adds_enum_value(statement: &str) -> bool {
     let code = crate::sql::lex::code(statement, Dialect::Postgres);
     let word = |c: &crate::sql::lex::Code<'_>, w: &str| c.kind == Kind::Word && c.text.eq_ignore_ascii_case(w);
-    let starts = code.len() > 2 && word(&code[0], "ALTER") && word(&code[1], "TYPE");
-    starts
-        && code
-            .windows(2)
-            .any(|pair| word(&pair[0], "ADD") && word(&pair[1], "VALUE"))
+    // `ALTER TYPE` at `at`, then `ADD VALUE` in the same statement.
+    let adds_at = |code: &[crate::sql::lex::Code<'_>], at: usize| {
+        code.len() > at + 2
+            && word(&code[at], "ALTER")
+            && word(&code[at + 1], "TYPE")
+            && code[at..]
+                .windows(2)
+                .any(|pair| word(&pair[0], "ADD") && word(&pair[1], "VALUE"))
+    };
+    if code.first().is_some_and(|c| word(c, "DO")) {
+        // The block's body is a string, its statements PL/pgSQL's (one may open with `BEGIN`).
+        return code.iter().filter(|c| c.kind == Kind::Str).any(|body| {
+            let inner = dollar_quoted_body(body.text).unwrap_or(body.text);
+            statements(inner, Dialect::Postgres).iter().any(|s| {
+                let code = crate::sql::lex::code(s.text, Dialect::Postgres);
+                (0..code.len()).any(|at| adds_at(&code, at))
+            })
+        });
+    }
+    adds_at(&code, 0)
+}
+
+/// The text between a dollar-quoted string's tags (`$$…$$`, `$x$…$x$`).
+fn dollar_quoted_body(quoted: &str) -> Option<&str> {
+    let tag_end = quoted.strip_prefix('$')?.find('$')? + 2;
+    let tag = &quoted[..tag_end];
+    quoted.strip_prefix(tag)?.strip_suffix(tag)
 }
 
 /// Whether the statement whose first code token is `code[at]` commits (see
@@ -471,6 +494,15 @@ mod tests {
         assert!(!adds_enum_value("ALTER TYPE status ADD ATTRIBUTE value integer"));
         assert!(!adds_enum_value("ALTER TABLE t ADD VALUE integer"));
         assert!(!adds_enum_value("-- ALTER TYPE status ADD VALUE 'x'\nSELECT 1"));
+        let idempotent =
+            "DO $$ BEGIN ALTER TYPE status ADD VALUE 'x'; EXCEPTION WHEN duplicate_object THEN null; END $$";
+        assert!(adds_enum_value(idempotent));
+        assert!(adds_enum_value(
+            "do $body$ begin alter type s add value 'y'; end $body$ language plpgsql"
+        ));
+        assert!(!adds_enum_value(
+            "DO $$ BEGIN RAISE NOTICE 'ALTER TYPE status ADD VALUE'; END $$"
+        ));
     }
 
     #[test]
