@@ -24,8 +24,12 @@ pub(super) fn create_functions<'a>(w: &mut Writer<'_>, made: impl IntoIterator<I
     }
     for f in made {
         if let Some(old) = remade(w, f) {
-            let (drop, _) = drop_statement(w, old);
-            w.push(drop);
+            let (drop, noun) = drop_statement(w, old);
+            let why = format!(
+                "drops {noun} {} to make it again, as CREATE OR REPLACE cannot change its result or parameter defaults; grants on it and its comment go with it",
+                old.name
+            );
+            w.review(drop, why);
         }
         w.push(f.definition.trim().trim_end_matches(';').to_owned());
     }
