@@ -21,6 +21,8 @@
 
 #[path = "common/outside.rs"]
 mod outside;
+#[path = "common/pg_dump.rs"]
+mod pg_dump;
 #[path = "common/revision_id.rs"]
 mod revision_id;
 
@@ -28,7 +30,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const SERVER: &str = "postgres://postgres@127.0.0.1:5432";
+use pg_dump::{Db, SERVER, assert_same, ok, psql};
 
 /// The history `name`'s Alembic project and the Python that runs it.
 fn history(name: &str) -> Option<(PathBuf, PathBuf)> {
@@ -47,90 +49,10 @@ fn history(name: &str) -> Option<(PathBuf, PathBuf)> {
     ))
 }
 
-/// Runs `cmd`, which must succeed; its stdout.
-fn ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn migrate(cwd: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_migrate"));
     c.current_dir(cwd).env("NO_COLOR", "1").env_remove("DATABASE_URL");
     c
-}
-
-/// A database of the test's own, made empty.
-struct Db(String);
-
-impl Db {
-    fn new(name: String) -> Db {
-        psql("postgres", &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
-        psql("postgres", &format!("CREATE DATABASE \"{name}\""));
-        Db(name)
-    }
-    fn url(&self) -> String {
-        format!("{SERVER}/{}", self.0)
-    }
-    /// Its schema as `pg_dump --schema-only` writes it, as sorted statements,
-    /// without the history tables and the dump's session settings.
-    fn dump(&self) -> Vec<String> {
-        let text = ok(Command::new("pg_dump").args([
-            "--schema-only",
-            "--no-owner",
-            "--no-privileges",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "--exclude-table=alembic_version",
-            "--exclude-table=migrate_history*",
-            &self.0,
-        ]));
-        statements(&text)
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc"])
-            .arg(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.0))
-            .output();
-    }
-}
-
-fn psql(db: &str, sql: &str) -> String {
-    ok(Command::new("psql").args(["-h", "127.0.0.1", "-U", "postgres", "-d", db, "-qAtc", sql]))
-}
-
-/// A dump's statements, sorted (pg_dump orders some objects by OID), without
-/// comments, meta-commands and `SET`s.
-fn statements(dump: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    for line in dump.lines() {
-        let t = line.trim_end();
-        if t.is_empty()
-            || t.starts_with("--")
-            || t.starts_with('\\')
-            || (cur.is_empty() && (t.starts_with("SET ") || t.starts_with("SELECT pg_catalog.set_config")))
-        {
-            continue;
-        }
-        cur.push_str(t);
-        cur.push('\n');
-        if t.ends_with(';') {
-            out.push(std::mem::take(&mut cur));
-        }
-    }
-    out.sort();
-    out
 }
 
 /// A dump with each CHECK constraint's expression left out (its name and
@@ -197,28 +119,6 @@ fn without_check_bodies(st: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// Fails with `what` and the statements that differ unless dumps `a` and `b` agree.
-fn assert_same(a: &[String], b: &[String], what: &str) {
-    assert!(a == b, "{what}:\n{}", differences(a, b));
-}
-
-/// What two dumps do not share, for a failure message.
-fn differences(a: &[String], b: &[String]) -> String {
-    let only = |x: &[String], y: &[String]| {
-        x.iter()
-            .filter(|s| !y.contains(s))
-            .take(6)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("")
-    };
-    format!(
-        "only in the first:\n{}\nonly in the second:\n{}",
-        only(a, b),
-        only(b, a)
-    )
 }
 
 /// `migrate import alembic` of history `name` into `dir/migrations`.
