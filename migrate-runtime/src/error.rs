@@ -577,6 +577,17 @@ fn list(problems: &[HistoryProblem]) -> String {
 }
 
 impl Error {
+    /// [`Error::Stopped`] before `next` (or inside it, a backfill; `None`:
+    /// at the lock), with nothing yet said of what the run did: `run::apply`
+    /// fills that in from its report.
+    pub(crate) fn stopped(next: Option<&str>, inside_backfill: bool) -> Error {
+        Error::Stopped {
+            done: Vec::new(),
+            next: next.map(str::to_owned),
+            inside_backfill,
+        }
+    }
+
     /// Whether it lists the revisions its run had completed (`applied`), so
     /// that it needs no [`Error::Interrupted`] around it.
     pub(crate) fn names_applied(&self) -> bool {

@@ -45,11 +45,7 @@ impl LockWait {
     /// or the run was asked to stop.
     async fn pause(&mut self) -> Result<()> {
         if self.stop.as_ref().is_some_and(StopWhen::asked) {
-            return Err(Error::Stopped {
-                done: Vec::new(),
-                next: None,
-                inside_backfill: false,
-            });
+            return Err(Error::stopped(None, false));
         }
         let now = Instant::now();
         let left = match self.deadline {

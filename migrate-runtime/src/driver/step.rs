@@ -269,11 +269,7 @@ pub(crate) async fn attempts(
                 tokio::time::sleep(pause).await;
             } else if s.pause_unless_stopped(pause).await {
                 // The attempt was rolled back whole: a clean point to stop at.
-                return Err(Error::Stopped {
-                    done: Vec::new(),
-                    next: Some(revision.to_owned()),
-                    inside_backfill: false,
-                });
+                return Err(Error::stopped(Some(revision), false));
             }
             attempt += 1;
             if by_statement {

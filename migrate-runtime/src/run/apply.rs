@@ -243,13 +243,13 @@ impl<'m> Run<'m> {
             // A step that a batch already ran is recorded whatever is asked.
             if index > 0 && at.ahead.is_empty() && s.stop_requested() {
                 let next = applying.graph.get(applying.plan.steps[index]).revision();
-                return Err(interrupted(report, next, false));
+                return Err(Error::stopped(Some(next), false));
             }
             self.apply_step(conn, (s, &together), applying, at, index, report)
                 .await?;
             if let Some(backfill) = report.paused.as_deref() {
                 return match s.stop_requested() {
-                    true => Err(interrupted(report, backfill, true)),
+                    true => Err(Error::stopped(Some(backfill), true)),
                     false => Ok(()),
                 };
             }
@@ -744,7 +744,7 @@ async fn run_rolled_back(conn: &mut dyn Backend, s: &Settings, failed: Error, re
 
 /// [`Error::Stopped`] before `next` (or inside it, a backfill), with
 /// the steps the report holds as done.
-pub(super) fn interrupted(report: &Report, next: &str, inside_backfill: bool) -> Error {
+fn interrupted(report: &Report, next: &str, inside_backfill: bool) -> Error {
     tracing::info!(next, "the run stops, as asked, between steps");
     Error::Stopped {
         done: report.steps.iter().map(|step| step.revision.clone()).collect(),

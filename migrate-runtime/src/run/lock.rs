@@ -117,11 +117,7 @@ impl<'m> Run<'m> {
                 // Asked while the lock was being taken: given back before anything is read or written.
                 let released = release(conn, &s).await;
                 return Ran {
-                    result: Err(Error::Stopped {
-                        done: Vec::new(),
-                        next: None,
-                        inside_backfill: false,
-                    }),
+                    result: Err(Error::stopped(None, false)),
                     clean: released.is_ok(),
                 };
             }

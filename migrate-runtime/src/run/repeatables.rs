@@ -125,7 +125,7 @@ impl<'m> Run<'m> {
         let total = applying.plan.steps.len() + applying.repeatables.len();
         for (k, m) in applying.repeatables.iter().enumerate() {
             if s.stop_requested() {
-                return Err(apply::interrupted(report, m.revision(), false));
+                return Err(Error::stopped(Some(m.revision()), false));
             }
             let run_sql = applying.mode == Mode::Run;
             match run_sql {
