@@ -65,15 +65,21 @@ impl Values {
         plan: &Plan,
         dialect: Dialect,
     ) -> Result<Vec<(usize, Migration)>> {
-        let mut bound = Vec::new();
-        for &i in &plan.steps {
-            let m = graph.get(i);
-            if m.vars().next().is_some() {
-                bound.push((i, self.bind(list, m, dialect, plan.direction)?));
-            }
-        }
-        Ok(bound)
+        declaring_steps(graph, plan, |m| self.bind(list, m, dialect, plan.direction))
     }
+}
+
+/// Every step of `plan` that declares variables, `bind` bound, by its position in `graph`.
+fn declaring_steps(
+    graph: &Graph<'_>,
+    plan: &Plan,
+    bind: impl Fn(&Migration) -> Result<Migration>,
+) -> Result<Vec<(usize, Migration)>> {
+    plan.steps
+        .iter()
+        .filter(|&&i| graph.get(i).vars().next().is_some())
+        .map(|&i| Ok((i, bind(graph.get(i))?)))
+        .collect()
 }
 
 impl Values {
@@ -87,14 +93,7 @@ impl Values {
         plan: &Plan,
         dialect: Dialect,
     ) -> Result<Vec<(usize, Migration)>> {
-        let mut bound = Vec::new();
-        for &i in &plan.steps {
-            let m = graph.get(i);
-            if m.vars().next().is_some() {
-                bound.push((i, self.bind_script_one(list, m, dialect, plan.direction)?));
-            }
-        }
-        Ok(bound)
+        declaring_steps(graph, plan, |m| self.bind_script_one(list, m, dialect, plan.direction))
     }
 
     /// One migration as [`bind_script`](Self::bind_script) binds a step.
