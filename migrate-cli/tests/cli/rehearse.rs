@@ -79,6 +79,16 @@ fn on_mariadb() -> Option<(String, crate::databases::Db, tempfile::TempDir, Stri
     Some((server, db, folder(), name))
 }
 
+/// A fresh PostgreSQL database and a folder whose one revision, `upgrade`,
+/// is applied there; `None` where PostgreSQL cannot be reached.
+fn applied_on_postgres(upgrade: &str) -> Option<(crate::databases::Db, tempfile::TempDir)> {
+    let db = postgres::db(&postgres::reachable()?);
+    let tmp = folder();
+    revision(tmp.path(), "first", "", upgrade);
+    ok(&mut migrate(tmp.path()), &["upgrade", "-q", "--database-url", &db.url]);
+    Some((db, tmp))
+}
+
 fn lists_pending(report: &str, [a, b, c, d]: &[String; 4]) {
     assert!(
         !report.contains(&format!("{a} ")),
@@ -537,17 +547,12 @@ fn mariadb_rehearsal_refuses_a_migration_naming_the_real_database() {
 
 #[test]
 fn postgres_rehearsal_reports_the_sequences_it_advanced() {
-    let Some(server) = postgres::reachable() else { return };
-    let db = postgres::db(&server);
-    let tmp = folder();
-    let cwd = tmp.path();
-    revision(
-        cwd,
-        "create s",
-        "",
+    let Some((db, tmp)) = applied_on_postgres(
         "CREATE TABLE s (id serial PRIMARY KEY, x int);\nCREATE SEQUENCE unused_seq;\nINSERT INTO s (x) VALUES (1), (2), (3);",
-    );
-    ok(&mut migrate(cwd), &["upgrade", "-q", "--database-url", &db.url]);
+    ) else {
+        return;
+    };
+    let cwd = tmp.path();
     revision(cwd, "two rows", "", "INSERT INTO s (x) VALUES (4), (5);");
     let last = || {
         program(
@@ -573,17 +578,11 @@ fn postgres_rehearsal_reports_the_sequences_it_advanced() {
 /// there (not rehearsable, exit 0) instead of failing where the run would not.
 #[test]
 fn a_postgres_rehearsal_stops_after_a_revision_that_adds_an_enum_value() {
-    let Some(server) = postgres::reachable() else { return };
-    let db = postgres::db(&server);
-    let tmp = folder();
+    let Some((db, tmp)) = applied_on_postgres("CREATE TYPE status AS ENUM ('queued');\nCREATE TABLE job (s status);")
+    else {
+        return;
+    };
     let cwd = tmp.path();
-    revision(
-        cwd,
-        "status",
-        "",
-        "CREATE TYPE status AS ENUM ('queued');\nCREATE TABLE job (s status);",
-    );
-    ok(&mut migrate(cwd), &["upgrade", "-q", "--database-url", &db.url]);
     let adds = revision(cwd, "adds", "", "ALTER TYPE status ADD VALUE 'scheduled';");
     let uses = revision(cwd, "uses", "", "INSERT INTO job VALUES ('scheduled');");
     let r = run(&mut migrate(cwd), &["upgrade", "--rehearse", "--database-url", &db.url]);

@@ -65,12 +65,16 @@ fn until_running(url: &str, marker: &str) {
     }
 }
 
-/// The exit status and stderr of a finished child.
-fn ended(child: Child) -> (i32, String) {
-    let out = child.wait_with_output().unwrap();
+/// Sends `name` to `job` and waits for it to end: its exit status, its
+/// stderr, and how long it took after the signal.
+fn stopped_by(job: Child, name: &str) -> (i32, String, Duration) {
+    let signalled = Instant::now();
+    signal(&job, name);
+    let out = job.wait_with_output().unwrap();
     (
         out.status.code().expect("exited, not killed"),
         String::from_utf8_lossy(&out.stderr).into_owned(),
+        signalled.elapsed(),
     )
 }
 
@@ -112,8 +116,7 @@ fn sigterm_lets_the_step_under_way_finish_then_stops_the_run() {
 
     let job = spawn(cwd, &["upgrade", "--database-url", url]);
     until_running(url, "pg_sleep(1.5)");
-    signal(&job, "TERM");
-    let (code, stderr) = ended(job);
+    let (code, stderr, _) = stopped_by(job, "TERM");
     assert_eq!(code, 6, "{stderr}");
     assert!(
         stderr.contains("SIGTERM: the run stops at its next clean point: what is under way finishes and is recorded"),
@@ -145,12 +148,10 @@ fn a_second_signal_stops_at_once_and_the_step_is_rolled_back() {
 
     let job = spawn(cwd, &["upgrade", "--database-url", url]);
     until_running(url, "pg_sleep(30)");
-    let started = Instant::now();
     signal(&job, "INT");
     std::thread::sleep(Duration::from_millis(300));
-    signal(&job, "INT");
-    let (code, stderr) = ended(job);
-    assert!(started.elapsed() < Duration::from_secs(20), "it waited for the step");
+    let (code, stderr, took) = stopped_by(job, "INT");
+    assert!(took < Duration::from_secs(20), "it waited for the step");
     assert_eq!(code, 130, "ended as a shell says SIGINT ends a process: {stderr}");
     assert!(stderr.contains("SIGINT, a second signal: stopping at once"), "{stderr}");
     // The server rolls the step's transaction back once its session ends.
@@ -195,10 +196,8 @@ fn sigterm_stops_a_backfill_between_batches_and_the_next_run_resumes_it() {
         assert!(Instant::now() < deadline, "no batch committed");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let signalled = Instant::now();
-    signal(&job, "TERM");
-    let (code, stderr) = ended(job);
-    assert!(signalled.elapsed() < Duration::from_secs(15), "it waited out the pause");
+    let (code, stderr, took) = stopped_by(job, "TERM");
+    assert!(took < Duration::from_secs(15), "it waited out the pause");
     assert_eq!(code, 6, "{stderr}");
     assert!(
         stderr.contains(
@@ -245,10 +244,8 @@ fn sigterm_between_two_attempts_of_a_step_rolled_back_on_a_lock_timeout_stops_th
     );
     until_running(url, "ALTER TABLE t ADD COLUMN x");
     std::thread::sleep(Duration::from_millis(700));
-    let signalled = Instant::now();
-    signal(&job, "TERM");
-    let (code, stderr) = ended(job);
-    assert!(signalled.elapsed() < Duration::from_secs(15), "it went on trying");
+    let (code, stderr, took) = stopped_by(job, "TERM");
+    assert!(took < Duration::from_secs(15), "it went on trying");
     assert_eq!(code, 6, "{stderr}");
     assert!(
         stderr.contains("the run stopped, as asked, before revision `r2`; nothing was changed"),
@@ -313,10 +310,8 @@ fn a_signal_before_anything_ran_ends_the_command_at_once() {
     folder(cwd, &[("r1", "", "CREATE TABLE one (id INT);")]);
     let job = spawn(cwd, &["upgrade", "--connect-timeout", "60s", "--database-url", &url]);
     std::thread::sleep(Duration::from_millis(500));
-    let signalled = Instant::now();
-    signal(&job, "TERM");
-    let (code, stderr) = ended(job);
-    assert!(signalled.elapsed() < Duration::from_secs(20), "it waited to connect");
+    let (code, stderr, took) = stopped_by(job, "TERM");
+    assert!(took < Duration::from_secs(20), "it waited to connect");
     assert_eq!(code, 143, "ended as a shell says SIGTERM ends a process: {stderr}");
     assert!(
         stderr.contains("SIGTERM: nothing was run yet; stopping at once"),
