@@ -65,6 +65,13 @@ impl<'a> Applying<'a, '_> {
         self.mode == Mode::Run
     }
 
+    /// Whether `step`, run in the run's one transaction, must commit before
+    /// the next ([`Backend::commits_before_next`]). Such a step ends its batch
+    /// (`batch_ahead`), so the caller asks only of one with no step ahead.
+    fn commits_after(&self, conn: &dyn Backend, step: &Step<'_>) -> bool {
+        self.run_sql() && step.sql().is_some_and(|sql| conn.commits_before_next(sql))
+    }
+
     fn step(&self, i: usize) -> Step<'_> {
         let migration = match self.bound.iter().find(|(at, _)| *at == i) {
             Some((_, bound)) => bound,
@@ -296,7 +303,7 @@ impl<'m> Run<'m> {
             .iter()
             .map(|&i| applying.step(i))
             .take_while(|st| !ended.get() && driver::batchable(conn, st))
-            .inspect(|st| ended.set(st.sql().is_some_and(|sql| conn.commits_before_next(sql))))
+            .inspect(|st| ended.set(applying.commits_after(conn, st)))
             .take(conn.batch_size())
             .take_while(|st| {
                 // One step always goes, whatever its size.
@@ -409,7 +416,7 @@ impl<'m> Run<'m> {
         }
         let s = if in_one { together } else { alone };
         let step = applying.step(i);
-        let commits_after = in_one && applying.run_sql() && step.sql().is_some_and(|sql| conn.commits_before_next(sql));
+        let commits_after = in_one && at.ahead.is_empty() && applying.commits_after(conn, &step);
         Self::announce(conn, applying, m);
         match direction {
             Direction::Upgrade if applying.run_sql() => self.check_dependencies(conn, s, m).await?,
