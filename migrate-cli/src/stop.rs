@@ -16,9 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Set by the first signal.
 static ASKED: AtomicBool = AtomicBool::new(false);
 
-/// Set when a run first asks whether to stop: before it, nothing was run
-/// (the command connects, waits for nothing, reads the history), so a
-/// signal ends the process at once, as without this module.
+/// Set when a run first asks whether to stop (while it waits for the lock,
+/// or as it takes it): before that, it has taken and changed nothing (it
+/// connects and reads the server's settings), so a signal ends the process
+/// at once, as without this module.
 static CONSULTED: AtomicBool = AtomicBool::new(false);
 
 /// Whether a signal asked the run to stop (what the runtime's
