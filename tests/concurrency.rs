@@ -534,18 +534,84 @@ async fn stopped_waiting_for_the_lock(kind: Kind) {
     assert_eq!(db.upgrade(&migrations, "head").await.unwrap().steps.len(), 1);
 }
 
+/// A server session that already holds the migration lock did not take it
+/// for this run: behind a pooler in transaction mode, another client's run
+/// took it in a session the two share. The run waits for it as for any
+/// other holder, and says where it is, instead of taking it a second time
+/// (`pg_try_advisory_lock` alone is re-entrant) and running beside the other.
+async fn lock_held_in_the_same_session() {
+    let Some(db) = fresh(Kind::Postgres).await else { return };
+    let Pool::Postgres(p) = &db.pool else { unreachable!() };
+    let folder = one_table_folder();
+    let migrations = migrate::load(folder.path()).unwrap();
+    let mut shared = p.acquire().await.unwrap();
+    sqlx::raw_sql(HOLD_POSTGRES_LOCK).execute(&mut *shared).await.unwrap();
+    let holder = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let seen = holder.clone();
+    let e = migrations
+        .migrator()
+        .lock_timeout(Duration::from_millis(500))
+        .on_lock_wait(move |h| *seen.lock().unwrap() = h.map(str::to_owned))
+        .upgrade(&mut *shared, "head")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::LockTimeout { .. }), "{e}");
+    assert!(!db.table_exists("t_a").await, "nothing was changed");
+    let holder = holder.lock().unwrap().clone().expect("the run said who holds the lock");
+    assert!(
+        holder.contains("the server session this connection's request ran in") && holder.contains("--lock lease"),
+        "{holder}"
+    );
+    // Released in its session, the lock is the run's to take.
+    sqlx::raw_sql("SELECT pg_advisory_unlock_all()")
+        .execute(&mut *shared)
+        .await
+        .unwrap();
+    assert_eq!(migrations.upgrade(&mut *shared, "head").await.unwrap().steps.len(), 1);
+}
+
+/// Migrators with the default lock mode (the advisory lock) through
+/// PgBouncer in transaction pooling, where a run's transactions land on
+/// whichever server session is free: none runs beside the one holding the
+/// lock, and each of its transactions outside the session holding it is
+/// refused before it changes anything. So no migration runs twice, and a
+/// run that fails says why and what to use instead (the lease), where it
+/// failed on another's history row.
+async fn advisory_behind_a_transaction_pooler() {
+    let Some(db) = fresh(Kind::PgBouncer).await else { return };
+    let folder = stampede_folder(false);
+    let migrations = migrate::load(folder.path()).unwrap();
+    // Applied directly: what follows runs in a transaction a step.
+    db.upgrade(&migrations, "r0009").await.unwrap();
+    let workers = spawn_workers(8, &db.url, folder.path(), Duration::from_secs(5));
+    let mut failures = Vec::new();
+    for child in workers {
+        let out = child.wait_with_output().unwrap();
+        if !out.status.success() {
+            failures.push(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+    }
+    let (rows, runs) = (db.history_rows().await, db.count("side_effects").await);
+    assert_eq!(rows, runs, "each recorded migration ran once, and none ran unrecorded");
+    for failure in &failures {
+        assert!(
+            failure.contains("--lock lease") || failure.contains("could not take the migration lock"),
+            "a failure behind the pooler names the lease, or a lock it waited for: {failure}"
+        );
+    }
+}
+
+/// Takes the migration lock of `public.migrate_history` in the session it runs in.
+const HOLD_POSTGRES_LOCK: &str =
+    "SELECT pg_advisory_lock(hashtextextended('migrate:' || current_database() || ':public.migrate_history', 0))";
+
 /// `migrator`'s upgrade to head while another session holds the migration
 /// lock (SQLite: its write lock), which it gives back afterwards.
 async fn upgrade_under_held_lock(db: &Db, migrator: migrate::Migrator<'_>) -> Result<migrate::Report, Error> {
     match &db.pool {
         Pool::Postgres(p) => {
             let mut holder = p.acquire().await.unwrap();
-            sqlx::raw_sql(
-                "SELECT pg_advisory_lock(hashtextextended('migrate:' || current_database() || ':public.migrate_history', 0))",
-            )
-            .execute(&mut *holder)
-            .await
-            .unwrap();
+            sqlx::raw_sql(HOLD_POSTGRES_LOCK).execute(&mut *holder).await.unwrap();
             let r = migrator.upgrade(p, "head").await;
             holder.close().await.unwrap();
             r
@@ -898,6 +964,8 @@ fn main() {
         stampede_mysql_from_120 => stampede(Kind::Mysql, 16, false, Some("r0119")),
         stampede_mysql_merge => stampede(Kind::Mysql, 16, true, None),
         stampede_pgbouncer_lease => stampede(Kind::PgBouncer, 16, false, None),
+        advisory_behind_a_transaction_pooler_pgbouncer => advisory_behind_a_transaction_pooler(),
+        lock_held_in_the_same_session_postgres => lock_held_in_the_same_session(),
         stampede_galera_three_nodes => stampede(Kind::Galera, 16, false, None),
         advisory_refused_on_galera => advisory_refused_on_galera(),
         lease_taken_over_after_a_kill_pgbouncer => lease_taken_over_after_a_kill(),

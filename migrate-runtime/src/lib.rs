@@ -19,6 +19,7 @@ pub mod dialect;
 pub mod driver;
 mod error;
 pub mod fleet;
+mod into_target;
 mod lock_mode;
 mod migrator;
 pub mod offline;

@@ -11,11 +11,12 @@ use crate::report::{HistoryEntry, Report};
 use crate::run::{Dependent, LockWaiter, Observer, Op, Run};
 use crate::table::HistoryTable;
 use migrate_core::history::Status as HistoryStatus;
-use migrate_core::{Diagnostics, Digest, Direction, Graph, Migration, Phase, Target, TargetError};
+use migrate_core::{Diagnostics, Digest, Direction, Graph, Migration, Phase, TargetError};
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+pub use crate::into_target::IntoTarget;
 pub use crate::lock_mode::{LockMode, UnknownLockMode};
 
 /// The default time to wait for another migrator to finish.
@@ -72,38 +73,6 @@ pub trait Connect<'c>: Send + crate::driver::sealed::Sealed {
     /// Takes the connection the run will use.
     #[doc(hidden)]
     fn connect(self) -> BoxFuture<'c, Result<Box<dyn Handle + 'c>>>;
-}
-
-/// Something that names a target: a `&str` in the target grammar, or a [`Target`].
-pub trait IntoTarget {
-    /// Parses or passes on the target.
-    fn into_target(self) -> Result<Target, TargetError>;
-}
-
-impl IntoTarget for &str {
-    fn into_target(self) -> Result<Target, TargetError> {
-        self.parse()
-    }
-}
-impl IntoTarget for &String {
-    fn into_target(self) -> Result<Target, TargetError> {
-        self.parse()
-    }
-}
-impl IntoTarget for String {
-    fn into_target(self) -> Result<Target, TargetError> {
-        self.parse()
-    }
-}
-impl IntoTarget for Target {
-    fn into_target(self) -> Result<Target, TargetError> {
-        Ok(self)
-    }
-}
-impl IntoTarget for &Target {
-    fn into_target(self) -> Result<Target, TargetError> {
-        Ok(self.clone())
-    }
 }
 
 /// How a revision left half-done is to be recorded after a human checked the database.
@@ -738,6 +707,7 @@ impl<'m> Migrator<'m> {
                 second: None,
                 galera: false,
                 lease: None,
+                lock_guard: None,
                 in_run_transaction: false,
                 released_at_commit: None,
                 stop: self.stop.clone(),

@@ -145,6 +145,10 @@ pub(crate) fn select_tool_history(dialect: Dialect, tool: ToolHistory, table: &s
 /// The SQLSTATE of [`Dialect::lease_guard`]'s error.
 pub const LEASE_LOST_CODE: &str = "MG001";
 
+/// The SQLSTATE of [`Backend::held_lock_guard`](crate::driver::Backend::held_lock_guard)'s
+/// error: a run's transaction landed on a server session that does not hold its lock.
+pub const LOCK_NOT_HELD_CODE: &str = "MG002";
+
 /// The statements about the runtime's own tables, in each [`Dialect`]: what the
 /// drivers send and the offline scripts print.
 pub trait HistorySql: Copy {

@@ -246,6 +246,19 @@ pub trait Backend: Send {
         None
     }
 
+    /// Where the advisory lock belongs to one server session (PostgreSQL): a
+    /// statement, for the start of a transaction, that fails with SQLSTATE
+    /// [`LOCK_NOT_HELD_CODE`](crate::dialect::LOCK_NOT_HELD_CODE) unless
+    /// that transaction's session holds the lock. Behind a pooler in
+    /// transaction mode a run's transactions can land on a server session
+    /// other than the one that took it; each is then refused before it
+    /// changes anything. `None` where the lock cannot move (SQLite) or no
+    /// such statement exists.
+    fn held_lock_guard(&self, s: &Settings) -> Option<String> {
+        let _ = s;
+        None
+    }
+
     /// Runs `steps` ([`batch_step`](Self::batch_step)) in order inside the
     /// run's transaction, each with its history row, stopping at the first
     /// that fails, which is rolled back while those before it are kept.
@@ -722,6 +735,16 @@ async fn run_retrying(
 /// Begins a transaction the run holds across steps.
 pub(crate) async fn begin(conn: &mut dyn Backend, context: &str) -> Result<()> {
     run(conn, "BEGIN".into(), context).await
+}
+
+/// Begins the run's one transaction, refused where its server session does
+/// not hold the run's lock ([`Settings::lock_guard`]).
+pub(crate) async fn begin_run(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
+    let begin = match &s.lock_guard {
+        Some(guard) => format!("BEGIN;\n{guard}"),
+        None => "BEGIN".into(),
+    };
+    run(conn, begin, "beginning the run's transaction").await
 }
 
 /// Commits the transaction the run holds.

@@ -6,7 +6,7 @@
 //! schema on the search path cannot shadow it.
 
 use super::{BATCH_SAVEPOINT, Backend, BatchRun, BatchStep, BoxFuture, Guards, Settings, Step, run};
-use crate::dialect::{Dialect, HistorySql};
+use crate::dialect::{Dialect, HistorySql, LOCK_NOT_HELD_CODE};
 use crate::error::{Error, Result};
 use crate::split;
 use migrate_core::Migration;
@@ -54,6 +54,45 @@ async fn held_locks(conn: &mut PgConnection) -> super::HeldLocks {
 fn key(s: &Settings) -> String {
     let schema = Dialect::Postgres.quote_text(s.table.schema().unwrap_or_default());
     key_in(&schema, s)
+}
+
+/// The condition on a row `l` of `pg_locks` that it is the advisory lock of
+/// `key` (a bigint key shows as classid, its high half, and objid, its low
+/// half), granted, in this database.
+fn the_lock(key: &str) -> String {
+    format!(
+        "l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         AND ((l.classid::bigint << 32) | l.objid::bigint) = {key}"
+    )
+}
+
+/// One attempt at the lock of `key`, its one value `true` when taken. Not
+/// re-entrant, unlike `pg_try_advisory_lock` alone: a session that already
+/// holds it did not take it for this run (behind a pooler in transaction
+/// mode, another client's run took it on the server session this request
+/// landed on), so it counts as held by another migrator.
+fn take(key: &str) -> String {
+    format!(
+        "CASE WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = pg_backend_pid() AND {}) THEN false \
+         ELSE pg_try_advisory_lock({key}) END::text",
+        the_lock(key)
+    )
+}
+
+/// What the holder's description adds when it is the session a request of
+/// this run landed on.
+const HELD_HERE: &str = ", the server session this connection's request ran in: behind a pooler in transaction mode (PgBouncer's `pool_mode = transaction`) another client's run took the lock in a session this connection shares, and it is held until that run releases it from the same session or the session closes; behind such a pooler take the lease (`--lock lease`, `LockMode::Lease`)";
+
+/// The statement a run's transactions begin with under the advisory lock
+/// ([`Backend::held_lock_guard`]).
+fn held_lock_guard(s: &Settings) -> String {
+    format!(
+        "DO $migrate_lock$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = pg_backend_pid() AND {}) THEN \
+         RAISE EXCEPTION 'this transaction runs in a server session that does not hold the migration lock the run took in another: the connection''s server session changed between transactions, as behind a pooler in transaction mode (PgBouncer''s pool_mode = transaction), where an advisory lock cannot keep other migrators out; behind such a pooler take the lease (--lock lease, LockMode::Lease)' \
+         USING ERRCODE = '{LOCK_NOT_HELD_CODE}'; END IF; END $migrate_lock$",
+        the_lock(&key(s))
+    )
 }
 
 /// The advisory lock key of the history table in `schema`, an SQL expression
@@ -104,6 +143,10 @@ impl Backend for PgConnection {
 
     fn unlock_sql(&self, s: &Settings) -> Option<String> {
         Some(unlock_sql(s))
+    }
+
+    fn held_lock_guard(&self, s: &Settings) -> Option<String> {
+        Some(held_lock_guard(s))
     }
 
     fn is_conflict(&self, e: &sqlx::Error) -> bool {
@@ -160,10 +203,8 @@ impl Backend for PgConnection {
     fn lock_is_free<'a>(&'a mut self, s: &'a Settings) -> BoxFuture<'a, Option<bool>> {
         Box::pin(async move {
             let sql = format!(
-                "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted \
-                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-                 AND ((l.classid::bigint << 32) | l.objid::bigint) = {}) THEN 'held' ELSE 'free' END",
-                key(s)
+                "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE {}) THEN 'held' ELSE 'free' END",
+                the_lock(&key(s))
             );
             let read = Backend::read_strings(self, sql).await.ok()?;
             Some(read.first().map(String::as_str) == Some("free"))
@@ -178,10 +219,10 @@ impl Backend for PgConnection {
                 "SELECT 'backend pid ' || a.pid || ' (' || coalesce('`' || nullif(a.application_name, '') || '`, ', '') \
                  || 'from ' || coalesce(host(a.client_addr), 'local socket') || ', connected since ' \
                  || to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || ')' \
-                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-                 WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-                 AND ((l.classid::bigint << 32) | l.objid::bigint) = {} LIMIT 1",
-                key(s)
+                 || CASE WHEN a.pid = pg_backend_pid() THEN {} ELSE '' END \
+                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE {} LIMIT 1",
+                Dialect::Postgres.quote_text(HELD_HERE),
+                the_lock(&key(s))
             );
             Backend::read_strings(self, sql).await.ok()?.into_iter().next()
         })
@@ -256,7 +297,7 @@ impl Backend for PgConnection {
             }
         } else {
             super::Frame {
-                begin: format!("BEGIN;\n{}{local}", watch_client(s)),
+                begin: format!("BEGIN;\n{}{}{local}", lock_guard(s), watch_client(s)),
                 end: "COMMIT".into(),
                 undo: "ROLLBACK".into(),
             }
@@ -332,8 +373,8 @@ async fn prepare_and_try_lock(conn: &mut PgConnection, s: &Settings) -> Result<(
         return Ok((s, Some(taken)));
     }
     let sql = format!(
-        "SELECT coalesce(current_schema()::text, ''), pg_try_advisory_lock({})::text",
-        key_in("current_schema()", s)
+        "SELECT coalesce(current_schema()::text, ''), {}",
+        take(&key_in("current_schema()", s))
     );
     let context = "reading the current schema and taking the migration lock (pg_try_advisory_lock)";
     let row = Backend::read_table(conn, sql)
@@ -377,7 +418,7 @@ fn watches_client(conn: &PgConnection) -> bool {
 }
 
 async fn try_lock(conn: &mut PgConnection, s: &Settings) -> Result<bool> {
-    let sql = format!("SELECT pg_try_advisory_lock({})::text", key(s));
+    let sql = format!("SELECT {}", take(&key(s)));
     Ok(super::read_one(conn, sql, "taking the migration lock (pg_try_advisory_lock)").await? == "true")
 }
 
@@ -460,7 +501,7 @@ async fn in_transaction(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sq
         return in_savepoint(conn, s, step, sql, terminator).await;
     }
     let record = step.record(d, t, ms, false);
-    let prefix = format!("BEGIN;\n{watch}{}", guards(s, step.migration).local);
+    let prefix = format!("BEGIN;\n{}{watch}{}", lock_guard(s), guards(s, step.migration).local);
     // Under a lease, the step commits only if this run still holds it.
     let guard = s
         .lease()
@@ -560,6 +601,11 @@ SELECT string_agg(ms::text, ',' ORDER BY n) AS migrate_steps_ms FROM took",
 /// PostgreSQL 14+: the server checks every second that the migrator is still
 /// there, and rolls back when it is gone (set for the transaction).
 const WATCH_CLIENT: &str = "SET LOCAL client_connection_check_interval = '1s';\n";
+
+/// [`Settings::lock_guard`] as the first statement of a step's own transaction.
+fn lock_guard(s: &Settings) -> String {
+    s.lock_guard.as_deref().map(|g| format!("{g};\n")).unwrap_or_default()
+}
 
 /// [`WATCH_CLIENT`] where the server has it.
 fn watch_client(s: &Settings) -> &'static str {

@@ -30,6 +30,11 @@ pub struct Settings {
     pub galera: bool,
     /// The lease this run takes instead of an advisory lock, if it does.
     pub lease: Option<Lease>,
+    /// Under an advisory lock that holds in one server session (PostgreSQL):
+    /// a statement that fails unless the transaction it opens runs in the
+    /// session holding the lock ([`Backend::held_lock_guard`]), set once the
+    /// lock is taken; the run's transactions begin with it.
+    pub lock_guard: Option<String>,
     /// PostgreSQL: the step runs inside the run's one transaction (a run
     /// from an empty history), framed by a savepoint instead of its own
     /// transaction (`Migrator::steps` begins and commits it).

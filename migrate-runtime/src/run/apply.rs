@@ -317,7 +317,7 @@ impl<'m> Run<'m> {
         }
         let s = if at.one_transaction {
             if at.open.is_none() {
-                driver::begin(conn, "beginning the run's transaction").await?;
+                driver::begin_run(conn, alone).await?;
                 at.open = Some(reported);
             }
             together
@@ -408,7 +408,7 @@ impl<'m> Run<'m> {
         let batched_took = at.ahead.pop_front();
         let in_one = at.one_transaction && !m.no_transaction() && applying.step(i).backfill().is_none();
         if in_one && at.open.is_none() {
-            driver::begin(conn, "beginning the run's transaction").await?;
+            driver::begin_run(conn, alone).await?;
             at.open = Some(report.steps.len());
         }
         if !in_one {
@@ -473,7 +473,7 @@ impl<'m> Run<'m> {
                 "the server's lock table is full: committing the run so far and going on in a new transaction"
             );
             commit_run(conn, &mut at.open, report).await?;
-            driver::begin(conn, "beginning the run's transaction").await?;
+            driver::begin_run(conn, s).await?;
             at.open = Some(report.steps.len());
             ran = driver::apply(conn, s, step, None).await;
         }

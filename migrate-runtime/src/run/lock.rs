@@ -63,7 +63,9 @@ impl<'m> Run<'m> {
             self.waiting(holder.as_deref(), &s);
             conn.lock(&s).await?;
         }
-        Ok((graph, s))
+        // Held by one server session: the run's transactions check that they run in it.
+        let lock_guard = conn.held_lock_guard(&s);
+        Ok((graph, Settings { lock_guard, ..s }))
     }
 
     /// Takes the lease (a row of the lease table), waiting while another migrator holds it.
