@@ -102,13 +102,17 @@ impl Source {
         self.dir.join(rel).exists()
     }
 
-    /// A file's text, which must be UTF-8.
+    /// A file's text, which must be UTF-8, read as the build reads a
+    /// migration (`checksum::normalise`: no byte-order mark, LF line
+    /// endings), so that a folder checked out with CRLF imports as it would
+    /// with LF.
     pub(crate) fn read(&self, rel: &str) -> Result<String, CliError> {
         let bytes = std::fs::read(self.dir.join(rel)).map_err(|source| CliError::Io {
             context: format!("reading {}", self.shown_file(rel)),
             source,
         })?;
-        String::from_utf8(bytes).map_err(|e| self.refuse(rel, None, format!("it is not UTF-8 ({e})")))
+        let text = String::from_utf8(bytes).map_err(|e| self.refuse(rel, None, format!("it is not UTF-8 ({e})")))?;
+        Ok(migrate_core::checksum::normalise(&text))
     }
 
     /// The file as the command line named its folder.

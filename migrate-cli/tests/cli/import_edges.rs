@@ -210,6 +210,35 @@ fn a_golang_migrate_file_that_is_one_transaction_runs_as_a_revision() {
     );
 }
 
+/// A folder checked out with CRLF line endings (Git on Windows, an editor's
+/// setting), a byte-order mark on one file: imported as the build reads any
+/// migration, line endings made LF, where the read-back refused it.
+#[test]
+fn a_folder_with_crlf_line_endings_imports_as_with_lf() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    write(
+        &cwd.join("m"),
+        &[
+            ("1_t.up.sql", "CREATE TABLE t (\r\n  id INT,\r\n  name TEXT\r\n);\r\n"),
+            ("1_t.down.sql", "\u{feff}DROP TABLE t;\r\n"),
+            ("2_i.up.sql", "CREATE INDEX t_name ON t (name);\r\n"),
+            ("2_i.down.sql", "DROP INDEX t_name;\r\n"),
+        ],
+    );
+    import(cwd, "golang-migrate", "m");
+    let (_, t) = imported(cwd, "golang-migrate", "1");
+    assert!(
+        t.contains(
+            "-- migrate:upgrade\nCREATE TABLE t (\n  id INT,\n  name TEXT\n);\n\n-- migrate:downgrade\nDROP TABLE t;\n"
+        ),
+        "{t:?}"
+    );
+    let url = format!("sqlite:{}?mode=rwc", cwd.join("app.db").display());
+    ok(&mut migrate(cwd), &["upgrade", "--database-url", &url]);
+    ok(&mut migrate(cwd), &["downgrade", "base", "--database-url", &url]);
+}
+
 /// A diesel migration whose `down.sql` builds an index concurrently (real
 /// histories have one): diesel applies every `up.sql`, and only its revert
 /// of that one fails. The history imports, that revision without a
