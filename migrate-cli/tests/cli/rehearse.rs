@@ -316,6 +316,55 @@ fn mariadb_rehearsal_runs_on_a_schema_copy_and_drops_it() {
     assert_eq!(left.trim(), "", "the scratch copies are dropped");
 }
 
+/// A database with stored routines, a view calling one and a trigger: the
+/// rehearsal's copy has them, so a revision calling a procedure and dropping
+/// the trigger rehearses as it runs (on a copy without them the procedure
+/// was missing), the trigger fires in the copy, and the database keeps its own.
+#[test]
+fn a_mariadb_rehearsal_copies_routines_views_and_triggers() {
+    let Some((server, db, tmp, name)) = on_mariadb() else {
+        return;
+    };
+    let cwd = tmp.path();
+    revision(
+        cwd,
+        "tables",
+        "",
+        "CREATE TABLE a (id INTEGER PRIMARY KEY);\nCREATE TABLE audit (id INTEGER);\n\
+         CREATE TRIGGER a_ins AFTER INSERT ON a FOR EACH ROW INSERT INTO audit VALUES (NEW.id);\n\
+         CREATE PROCEDURE fill_a() INSERT INTO a VALUES (1);\n\
+         CREATE FUNCTION twice(x INTEGER) RETURNS INTEGER DETERMINISTIC RETURN x * 2;\n\
+         CREATE VIEW doubled AS SELECT twice(id) AS d FROM a;",
+    );
+    ok(&mut migrate(cwd), &["upgrade", "-q", "--database-url", &db.url]);
+    let fill = revision(
+        cwd,
+        "fill",
+        "",
+        "CALL fill_a();\nINSERT INTO a SELECT d FROM doubled;\nDROP TRIGGER a_ins;\nINSERT INTO a VALUES (7);",
+    );
+    let report = ok(&mut migrate(cwd), &["upgrade", "--rehearse", "--database-url", &db.url]);
+    assert!(report.contains(&fill) && report.contains("CALL fill_a()"), "{report}");
+    let real = |sql: &str| mysql::mysql(&server, &["-N", "-e", sql], None).trim().to_owned();
+    assert_eq!(
+        real(&format!("SELECT COUNT(*) FROM `{name}`.audit")),
+        "0",
+        "the copy's trigger fired in the copy"
+    );
+    assert_eq!(real(&format!("SELECT COUNT(*) FROM `{name}`.a")), "0");
+    assert_eq!(
+        real(&format!(
+            "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '{name}'"
+        )),
+        "1",
+        "the database keeps its trigger"
+    );
+    // Applied for real, the same revision does what the rehearsal did.
+    ok(&mut migrate(cwd), &["upgrade", "-q", "--database-url", &db.url]);
+    assert_eq!(real(&format!("SELECT COUNT(*) FROM `{name}`.audit")), "2");
+    assert_eq!(real(&format!("SELECT COUNT(*) FROM `{name}`.a")), "3");
+}
+
 /// A rehearsal killed before it dropped its scratch copy leaves it behind: the
 /// next rehearsal of that database drops it, and leaves alone databases whose
 /// names only look like a copy's.

@@ -1,8 +1,11 @@
 //! MySQL and MariaDB rehearsals, whose DDL commits: a scratch database on the
 //! same server, `<database>_rehearse_<random>`, holding a copy of the
 //! connection's database's schema (its tables as `SHOW CREATE TABLE` writes
-//! them, made with `foreign_key_checks = 0` so any order works; its views;
-//! the history table with its rows, so the plan is the same), used by the
+//! them, made with `foreign_key_checks = 0` so any order works; its stored
+//! procedures and functions, views and triggers, each made under the
+//! `sql_mode` it was made with, without its `DEFINER`; not its events, which
+//! would run on their schedule; the history table with its rows, so the plan
+//! is the same), used by the
 //! session until it is dropped; and the metadata locks a session holds, from
 //! MariaDB's `information_schema.METADATA_LOCK_INFO` (the `metadata_lock_info`
 //! plugin).
@@ -200,7 +203,7 @@ async fn sweep(conn: &mut MySqlConnection, s: &Settings, original: &str) -> Resu
     Ok(out)
 }
 
-/// Copies the tables, views and history rows of `original` into `copy`, and uses `copy`.
+/// Copies the tables, routines, views, triggers and history rows of `original` into `copy`, and uses `copy`.
 async fn fill(conn: &mut MySqlConnection, s: &Settings, original: &str, copy: &str) -> Result<()> {
     let d = Backend::dialect(conn);
     let listed = Backend::read_table(
@@ -260,7 +263,146 @@ async fn fill(conn: &mut MySqlConnection, s: &Settings, original: &str, copy: &s
         let sql = format!("INSERT INTO {} SELECT * FROM {from}", d.ident(s.table.name()));
         run(conn, sql, "copying the history rows").await?;
     }
-    copy_views(conn, original, copy, views).await
+    // Routines before the views that may call them, triggers once their tables are there.
+    let mode = super::read_one(
+        conn,
+        "SELECT @@SESSION.sql_mode".into(),
+        "reading the session's sql_mode",
+    )
+    .await?;
+    let copied = async {
+        let made = routines(conn, original).await?;
+        make_in_copy(conn, (original, copy), made, "a stored routine").await?;
+        copy_views(conn, original, copy, views).await?;
+        let made = triggers(conn, original).await?;
+        make_in_copy(conn, (original, copy), made, "a trigger").await
+    }
+    .await;
+    let restored = run(
+        conn,
+        format!("SET SESSION sql_mode = {}", d.quote_text(&mode)),
+        "setting the session's sql_mode back",
+    )
+    .await;
+    copied.and(restored)
+}
+
+/// The stored procedures and functions of `original`: each row a kind for
+/// `SHOW CREATE` and a name.
+const ROUTINES: &str = "SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {db} ORDER BY ROUTINE_NAME";
+
+/// The triggers of `original`, in the order they fire on each table and
+/// event: each row a name, the `sql_mode` it was made with and the statement
+/// making it (`SHOW CREATE TRIGGER` has a column that is not text).
+const TRIGGERS: &str = "SELECT TRIGGER_NAME, SQL_MODE, CONCAT('CREATE TRIGGER `', REPLACE(TRIGGER_NAME, '`', '``'), '` ', \
+     ACTION_TIMING, ' ', EVENT_MANIPULATION, ' ON `', REPLACE(EVENT_OBJECT_TABLE, '`', '``'), '` FOR EACH ROW ', ACTION_STATEMENT) \
+     FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = {db} ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER";
+
+/// Reads the stored procedures and functions of `original` as `SHOW CREATE`
+/// writes them: each its name, the `sql_mode` it was made with and its text.
+async fn routines(conn: &mut MySqlConnection, original: &str) -> Result<Vec<[String; 3]>> {
+    let d = Backend::dialect(conn);
+    let listed = Backend::read_table(conn, ROUTINES.replace("{db}", &d.quote_text(original)))
+        .await
+        .map_err(db("listing the database's stored routines"))?;
+    let mut out = Vec::new();
+    for row in listed {
+        let [Some(kind), Some(name)] = row.as_slice() else {
+            continue;
+        };
+        let read = Backend::read_table(
+            conn,
+            format!("SHOW CREATE {kind} {}.{}", d.ident(original), d.ident(name)),
+        )
+        .await
+        .map_err(db("reading a stored routine's definition"))?;
+        let shown = read.into_iter().next().unwrap_or_default();
+        let (Some(Some(mode)), Some(Some(text))) = (shown.get(1), shown.get(2)) else {
+            // Listed without its text: the user may see its name but not its body.
+            return Err(Error::Database {
+                context: "copying a stored routine for the rehearsal".into(),
+                source: sqlx::Error::Protocol(format!(
+                    "the server shows this user no definition of {} `{name}`: a rehearsal needs to read it (the SHOW_ROUTINE privilege, or SELECT on mysql.proc)",
+                    kind.to_lowercase()
+                )),
+            });
+        };
+        out.push([name.clone(), mode.clone(), without_definer(text)]);
+    }
+    Ok(out)
+}
+
+/// The triggers of `original`, as [`routines`] gives its routines.
+async fn triggers(conn: &mut MySqlConnection, original: &str) -> Result<Vec<[String; 3]>> {
+    let d = Backend::dialect(conn);
+    let listed = Backend::read_table(conn, TRIGGERS.replace("{db}", &d.quote_text(original)))
+        .await
+        .map_err(db("listing the database's triggers"))?;
+    Ok(listed
+        .into_iter()
+        .filter_map(|row| match row.as_slice() {
+            [Some(name), Some(mode), Some(text)] => Some([name.clone(), mode.clone(), text.clone()]),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Makes each of `objects` (a name, the `sql_mode` it was made with, its
+/// text) in `copy`, the session's database, under its `sql_mode`, names
+/// qualified by `original` qualified by `copy` instead; `what` they are, in
+/// errors.
+async fn make_in_copy(
+    conn: &mut MySqlConnection,
+    (original, copy): (&str, &str),
+    objects: Vec<[String; 3]>,
+    what: &str,
+) -> Result<()> {
+    let d = Backend::dialect(conn);
+    for [name, mode, text] in objects {
+        let mut text = text;
+        for q in ['`', '"'] {
+            text = requalify(&text, original, copy, q);
+        }
+        let set = format!("SET SESSION sql_mode = {}", d.quote_text(&mode));
+        run(conn, set, "setting the sql_mode a routine or trigger was made with").await?;
+        Backend::execute(conn, text)
+            .await
+            .map_err(db(&format!("copying {what} `{name}` for the rehearsal")))?;
+    }
+    Ok(())
+}
+
+/// `text`, a `CREATE DEFINER=user@host …` as `SHOW CREATE` writes it,
+/// without its `DEFINER=…` clause; any other text as it is.
+fn without_definer(text: &str) -> String {
+    let Some(rest) = text.strip_prefix("CREATE DEFINER=") else {
+        return text.to_owned();
+    };
+    // A name: quoted (its quote doubled inside), or bare up to `@` or a space.
+    let name_end = |s: &str| -> usize {
+        let mut chars = s.char_indices().peekable();
+        match chars.peek() {
+            Some(&(_, q @ ('`' | '\'' | '"'))) => {
+                chars.next();
+                while let Some((i, c)) = chars.next() {
+                    if c == q {
+                        if chars.peek().map(|&(_, n)| n) == Some(q) {
+                            chars.next();
+                        } else {
+                            return i + c.len_utf8();
+                        }
+                    }
+                }
+                s.len()
+            }
+            _ => s.find(|c: char| c == '@' || c.is_whitespace()).unwrap_or(s.len()),
+        }
+    };
+    let mut at = name_end(rest);
+    if rest[at..].starts_with('@') {
+        at += 1 + name_end(&rest[at + 1..]);
+    }
+    format!("CREATE {}", rest[at..].trim_start())
 }
 
 /// `text` with each name qualified by database `from` (`` `from`.`t` ``,
@@ -403,6 +545,32 @@ mod tests {
         let copy = scratch_name(&long);
         assert_eq!(copy.chars().count(), MAX_NAME);
         assert!(is_scratch_of(&copy, &long), "{copy}");
+    }
+
+    #[test]
+    fn a_definer_is_left_out_of_a_copied_definition() {
+        assert_eq!(
+            without_definer(
+                "CREATE DEFINER=`root`@`localhost` TRIGGER a_ins AFTER INSERT ON a FOR EACH ROW SET @x = 1"
+            ),
+            "CREATE TRIGGER a_ins AFTER INSERT ON a FOR EACH ROW SET @x = 1"
+        );
+        assert_eq!(
+            without_definer("CREATE DEFINER=`a``b c`@`%` PROCEDURE `p`() SELECT 1"),
+            "CREATE PROCEDURE `p`() SELECT 1"
+        );
+        assert_eq!(
+            without_definer("CREATE DEFINER='app'@'10.0.0.%' FUNCTION f() RETURNS INT RETURN 1"),
+            "CREATE FUNCTION f() RETURNS INT RETURN 1"
+        );
+        assert_eq!(
+            without_definer("CREATE DEFINER=CURRENT_USER PROCEDURE p() SELECT 1"),
+            "CREATE PROCEDURE p() SELECT 1"
+        );
+        assert_eq!(
+            without_definer("CREATE PROCEDURE p() SELECT 1"),
+            "CREATE PROCEDURE p() SELECT 1"
+        );
     }
 
     #[test]
