@@ -284,6 +284,25 @@ async fn run_in_transaction(
     }
 }
 
+/// `e` with the excerpt a MySQL/MariaDB syntax error quotes (`near '…' at
+/// line N`) cut where the failed statement ends: the request went on (after
+/// the `\n;\n` that [`run_in_transaction`] puts after each statement) with
+/// the runtime's own bookkeeping and the migration's next statements, which
+/// read as if they were part of it. Then only the text is kept.
+fn excerpt_of_statement(e: sqlx::Error) -> sqlx::Error {
+    let text = crate::error::db_message(&e);
+    let Some(start) = text.find(" near '").map(|i| i + " near '".len()) else {
+        return e;
+    };
+    let Some(len) = text[start..].find("' at line ") else {
+        return e;
+    };
+    match text[start..start + len].find("\n;\n") {
+        Some(cut) => sqlx::Error::Protocol(format!("{}{}", &text[..start + cut], &text[start + len..])),
+        None => e,
+    }
+}
+
 /// Records a step whose statements all ran: its row marked applied (under a
 /// lease, only if this run still holds it) and committed.
 async fn finish(
@@ -384,6 +403,7 @@ async fn fail(
         // Tried again by the caller: the row stays as it is, in progress.
         return Err(step.failure_at(e, Some(n), Some(line), false, cleanup));
     }
+    let e = excerpt_of_statement(e);
     // What stayed done: the row knows (a rolled-back statement's progress went with it).
     let mut done = match progress(conn, s, revision).await {
         Ok(done) => done,
@@ -446,4 +466,27 @@ async fn fail(
         *completed = (!partly).then_some(done);
     }
     Err(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excerpt_of_statement;
+    use crate::error::db_message;
+
+    #[test]
+    fn a_syntax_errors_excerpt_ends_with_its_statement() {
+        let head = "error returned from database: 1064 (42000): You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near '";
+        let sent = format!(
+            "{head}garbage here\n;\nUPDATE `migrate_history` SET statements_done = 3 WHERE revisio...' at line 1"
+        );
+        let cut = excerpt_of_statement(sqlx::Error::Protocol(sent));
+        assert_eq!(db_message(&cut), format!("{head}garbage here' at line 1"));
+        // An excerpt within the statement, and any other error, as they are.
+        for alone in [format!("{head}garbage' at line 1"), "deadlock found".to_owned()] {
+            assert_eq!(
+                db_message(&excerpt_of_statement(sqlx::Error::Protocol(alone.clone()))),
+                alone
+            );
+        }
+    }
 }
