@@ -665,6 +665,15 @@ mod postgres {
             rows: &[("item", 1)],
             check: "SELECT (nextval('counter') = 3 AND nextval('tag_seq') = 50)::int::bigint",
         },
+        // A table renamed after it was made with a serial keeps its sequence's
+        // name (pg_dump writes it so): not a serial, whose sequence would be `b_id_seq`.
+        a_serial_whose_sequence_kept_its_name_through_a_rename => Case {
+            before: "CREATE TABLE keep (id integer PRIMARY KEY);",
+            after: "CREATE TABLE keep (id integer PRIMARY KEY); CREATE SEQUENCE a_id_seq AS integer; CREATE TABLE b (id integer NOT NULL DEFAULT nextval('a_id_seq'::regclass), x text, CONSTRAINT a_pkey PRIMARY KEY (id)); ALTER SEQUENCE a_id_seq OWNED BY b.id; CREATE TABLE c (id serial PRIMARY KEY);",
+            seed: "INSERT INTO keep VALUES (1);",
+            rows: &[("keep", 1)],
+            check: "SELECT (pg_get_serial_sequence('b', 'id') = 'public.a_id_seq' AND pg_get_serial_sequence('c', 'id') = 'public.c_id_seq')::int::bigint",
+        },
         a_sequence_follows_its_owner_through_a_rename => Case {
             before: "CREATE SEQUENCE num START 5; CREATE TABLE customer (id integer PRIMARY KEY, n integer DEFAULT nextval('num')); ALTER SEQUENCE num OWNED BY customer.n;",
             after: "CREATE SEQUENCE num START 5;\n-- migrate:renamed-from customer\nCREATE TABLE account (\n  id integer PRIMARY KEY,\n  -- migrate:renamed-from n\n  m integer DEFAULT nextval('num')\n);\nALTER SEQUENCE num OWNED BY account.m;",
