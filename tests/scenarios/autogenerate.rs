@@ -674,6 +674,15 @@ mod postgres {
             rows: &[("keep", 1)],
             check: "SELECT (pg_get_serial_sequence('b', 'id') = 'public.a_id_seq' AND pg_get_serial_sequence('c', 'id') = 'public.c_id_seq')::int::bigint",
         },
+        // A table made again under another name (no `renamed-from`) keeping
+        // the old one's key, index and sequence names: those are freed first.
+        a_new_table_takes_the_names_of_one_going_away => Case {
+            before: "CREATE TABLE a (id serial PRIMARY KEY, x integer, CONSTRAINT a_x_key UNIQUE (x)); CREATE INDEX a_idx ON a (x); CREATE TABLE child (a_id integer REFERENCES a);",
+            after: "CREATE SEQUENCE a_id_seq AS integer; CREATE TABLE b (id integer NOT NULL DEFAULT nextval('a_id_seq'::regclass), x integer, CONSTRAINT a_pkey PRIMARY KEY (id), CONSTRAINT a_x_key UNIQUE (x)); ALTER SEQUENCE a_id_seq OWNED BY b.id; CREATE INDEX a_idx ON b (x);",
+            seed: "INSERT INTO a (x) VALUES (1), (2);",
+            rows: &[],
+            check: "SELECT (pg_get_serial_sequence('b', 'id') = 'public.a_id_seq')::int::bigint",
+        },
         a_sequence_follows_its_owner_through_a_rename => Case {
             before: "CREATE SEQUENCE num START 5; CREATE TABLE customer (id integer PRIMARY KEY, n integer DEFAULT nextval('num')); ALTER SEQUENCE num OWNED BY customer.n;",
             after: "CREATE SEQUENCE num START 5;\n-- migrate:renamed-from customer\nCREATE TABLE account (\n  id integer PRIMARY KEY,\n  -- migrate:renamed-from n\n  m integer DEFAULT nextval('num')\n);\nALTER SEQUENCE num OWNED BY account.m;",

@@ -369,3 +369,48 @@ impl Sequence {
         bare(self) == bare(other)
     }
 }
+
+/// The name PostgreSQL gives the sequence of `table`'s `serial` column
+/// `column` (`<table>_<column>_seq`), its two parts shortened, the longer
+/// first and on a character boundary, to fit 63 bytes as the server does;
+/// not the numbered name it picks when that one is taken.
+pub fn serial_sequence_name(table: &str, column: &str) -> String {
+    const AVAILABLE: usize = 63 - "__seq".len();
+    let (mut a, mut b) = (table.len(), column.len());
+    while a + b > AVAILABLE {
+        if a > b {
+            a -= 1;
+        } else {
+            b -= 1;
+        }
+    }
+    let clip = |s: &str, mut n: usize| {
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        s[..n].to_owned()
+    };
+    format!("{}_{}_seq", clip(table, a), clip(column, b))
+}
+
+/// Whether `data_type` is one of PostgreSQL's `serial` pseudo-types.
+pub fn is_serial(data_type: &str) -> bool {
+    matches!(data_type, "serial" | "bigserial" | "smallserial")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_serials_sequence_is_named_as_the_server_names_it() {
+        assert_eq!(super::serial_sequence_name("b", "id"), "b_id_seq");
+        // Over 63 bytes: the longer part is shortened first (PostgreSQL 15 gave this name).
+        let table = "aaaaaaaaaabbbbbbbbbbccccccccccddddddddddeeeeeeeeeeffffffffff";
+        assert_eq!(
+            super::serial_sequence_name(table, "some_long_column_name_here_xx"),
+            "aaaaaaaaaabbbbbbbbbbccccccccc_some_long_column_name_here_xx_seq"
+        );
+        // Never inside a character.
+        let name = super::serial_sequence_name(&"é".repeat(40), "id");
+        assert!(name.len() <= 63 && name.ends_with("_id_seq"), "{name}");
+    }
+}

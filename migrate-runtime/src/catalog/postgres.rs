@@ -471,7 +471,7 @@ fn column(row: &[Option<String>], table: &str, sequences: &BTreeMap<String, Sequ
         };
         // The name `serial` gives: one the sequence was created or renamed to
         // otherwise (a table renamed after, as real histories do) must stay.
-        let named = seq == serial_sequence_name(table, &name);
+        let named = seq == migrate_core::schema::model::serial_sequence_name(table, &name);
         let own = named
             && sequences.get(&seq).is_some_and(|s| {
                 let mut plain = Sequence::new(&seq, &data_type);
@@ -494,29 +494,6 @@ fn column(row: &[Option<String>], table: &str, sequences: &BTreeMap<String, Sequ
         sql: None,
     };
     (c, serial_of)
-}
-
-/// The name PostgreSQL gives the sequence of `table`'s `serial` column
-/// `column` (`<table>_<column>_seq`), its two parts shortened, the longer
-/// first and on a character boundary, to fit 63 bytes as the server does;
-/// not the numbered name it picks when that one is taken.
-fn serial_sequence_name(table: &str, column: &str) -> String {
-    const AVAILABLE: usize = 63 - "__seq".len();
-    let (mut a, mut b) = (table.len(), column.len());
-    while a + b > AVAILABLE {
-        if a > b {
-            a -= 1;
-        } else {
-            b -= 1;
-        }
-    }
-    let clip = |s: &str, mut n: usize| {
-        while !s.is_char_boundary(n) {
-            n -= 1;
-        }
-        s[..n].to_owned()
-    };
-    format!("{}_{}_seq", clip(table, a), clip(column, b))
 }
 
 /// An identity column's clause (`kind`) with the options of its sequence
@@ -608,21 +585,4 @@ async fn others(conn: &mut dyn Backend, in_schema: &str, schema: &mut Schema) ->
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_serials_sequence_is_named_as_the_server_names_it() {
-        assert_eq!(super::serial_sequence_name("b", "id"), "b_id_seq");
-        // Over 63 bytes: the longer part is shortened first (PostgreSQL 15 gave this name).
-        let table = "aaaaaaaaaabbbbbbbbbbccccccccccddddddddddeeeeeeeeeeffffffffff";
-        assert_eq!(
-            super::serial_sequence_name(table, "some_long_column_name_here_xx"),
-            "aaaaaaaaaabbbbbbbbbbccccccccc_some_long_column_name_here_xx_seq"
-        );
-        // Never inside a character.
-        let name = super::serial_sequence_name(&"é".repeat(40), "id");
-        assert!(name.len() <= 63 && name.ends_with("_id_seq"), "{name}");
-    }
 }

@@ -12,7 +12,9 @@
 
 use super::Dialect;
 use super::compare::{Diff, TableDiff};
-use super::model::{Column, Constraint, ConstraintKind, EnumType, Index, Object, Schema, Table};
+use super::model::{
+    Column, Constraint, ConstraintKind, EnumType, Index, Object, Schema, Table, is_serial, serial_sequence_name,
+};
 use super::text::mentions;
 use std::collections::BTreeSet;
 
@@ -304,6 +306,7 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
     drop_functions(&mut w, &functions_before_views);
     drop_views(&mut w, &dropped_views);
     drop_triggers(&mut w, diff, &kept_triggers);
+    free_sequence_names(&mut w, diff);
     sequences::create_and_change(&mut w, diff);
     create_or_change_enum_types(&mut w, diff);
     let [functions, after_tables, after_views] = made_after(d, diff);
@@ -311,6 +314,7 @@ pub fn render(d: Dialect, diff: &Diff<'_>, before: &Schema, after: &Schema) -> R
     let leaning = leaning::leaning(&w, diff);
     drop_foreign_keys(&mut w, diff);
     leaning::drop(&mut w, &leaning);
+    free_key_and_index_names(&mut w, diff);
     rename_tables_and_columns(&mut w, diff, &rebuilt);
     drop_constraints_and_indexes(&mut w, diff, &rebuilt);
     rename_constraints_and_indexes(&mut w, diff);
@@ -473,6 +477,85 @@ fn drop_triggers(w: &mut Writer<'_>, diff: &Diff<'_>, in_the_way: &BTreeSet<&str
         };
         w.push(sql);
     }
+}
+
+/// Step 2a (PostgreSQL): the names a table going away holds that the new
+/// schema gives something else. Its indexes, its primary and unique keys'
+/// indexes and its serial columns' sequences share one namespace with every
+/// table, view, index and sequence of the schema, and the table is dropped
+/// late (step 12): what takes one of its names (a new table keeping a key's
+/// name, as a table made again under another name does) would be refused.
+/// Here its serial columns' sequences, before sequences are made, each once
+/// its column no longer draws from it; [`free_key_and_index_names`] the rest.
+fn free_sequence_names(w: &mut Writer<'_>, diff: &Diff<'_>) {
+    let Some(taken) = names_to_free(w, diff) else { return };
+    let mut owned: Vec<(&str, &str, String)> = Vec::new();
+    for t in &diff.tables_removed {
+        for c in t.columns.iter().filter(|c| is_serial(&c.data_type)) {
+            owned.push((&t.name, &c.name, serial_sequence_name(&t.name, &c.name)));
+        }
+    }
+    // A sequence of its own that a column of the table owns goes with it too (step 12 leaves it).
+    for s in &diff.sequences.removed {
+        if let Some((table, column)) = &s.owned_by {
+            if diff.tables_removed.iter().any(|t| t.name == *table) {
+                owned.push((table, column, s.name.clone()));
+            }
+        }
+    }
+    for (table, column, sequence) in owned {
+        if taken.contains(sequence.as_str()) {
+            let sql = w.alter(table, &format!("ALTER COLUMN {} DROP DEFAULT", w.q(column)));
+            w.push(sql);
+            w.push(format!("DROP SEQUENCE {}", w.q(&sequence)));
+        }
+    }
+}
+
+/// Step 5a (PostgreSQL): as [`free_sequence_names`], the indexes and the
+/// keys (with their indexes) of tables going away, once the foreign keys
+/// that need those keys are gone (step 5).
+fn free_key_and_index_names(w: &mut Writer<'_>, diff: &Diff<'_>) {
+    let Some(taken) = names_to_free(w, diff) else { return };
+    for t in &diff.tables_removed {
+        for c in &t.constraints {
+            let keyed = matches!(c.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique);
+            if keyed && taken.contains(c.name.as_str()) {
+                w.drop_constraint(&t.name, c);
+            }
+        }
+        for i in t.indexes.iter().filter(|i| taken.contains(i.name.as_str())) {
+            w.drop_index(&t.name, &i.name);
+        }
+    }
+}
+
+/// PostgreSQL, with tables going away: the relation names of the new schema.
+fn names_to_free(w: &Writer<'_>, diff: &Diff<'_>) -> Option<BTreeSet<String>> {
+    (w.d == Dialect::Postgres && !diff.tables_removed.is_empty()).then(|| relation_names(w.after))
+}
+
+/// PostgreSQL: the names `schema` gives relations (tables, views, indexes,
+/// the indexes of primary and unique keys, sequences, serial columns' own).
+fn relation_names(schema: &Schema) -> BTreeSet<String> {
+    let mut names: BTreeSet<String> = schema.tables.keys().chain(schema.views.keys()).cloned().collect();
+    names.extend(schema.sequences.keys().cloned());
+    for t in schema.tables.values() {
+        names.extend(
+            t.constraints
+                .iter()
+                .filter(|c| matches!(c.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique))
+                .map(|c| c.name.clone()),
+        );
+        names.extend(t.indexes.iter().map(|i| i.name.clone()));
+        names.extend(
+            t.columns
+                .iter()
+                .filter(|c| is_serial(&c.data_type))
+                .map(|c| serial_sequence_name(&t.name, &c.name)),
+        );
+    }
+    names
 }
 
 /// Step 3: Enum types: created, given values, or recreated when a value goes.
