@@ -354,7 +354,6 @@ fn header(dialect: Dialect, direction: Direction, range: &ScriptRange) -> String
         ),
     }
     if let Some(session) = dialect.session_script() {
-        out.push_str("-- The session as the online run's: the script's text is UTF-8, and its times are UTC.\n");
         out.push_str(session);
         out.push('\n');
     }

@@ -290,3 +290,63 @@ fn a_script_run_from_the_wrong_revision_leaves_no_digest() {
     );
     assert!(e.contains(&format!("its ancestor `{}` is not", ids[1])), "{e}");
 }
+
+/// The `sqlite3` shell starts with foreign keys off, sqlx's connections with
+/// them on: a script enforces them as the online run does, so a cascade
+/// cascades and an orphan row fails the script as it fails the run.
+#[test]
+fn a_sqlite_script_enforces_foreign_keys_as_online_runs_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::create_dir(cwd.join("migrations")).unwrap();
+    let m = || migrate(cwd);
+    let a = ok(&mut m(), &["revision", "-m", "tables"]);
+    write_sql(
+        &cwd.join(a.trim()),
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY);\nCREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent (id) ON DELETE CASCADE);\nINSERT INTO parent (id) VALUES (1), (2);\nINSERT INTO child (parent_id) VALUES (1), (2);",
+        "DROP TABLE child;\nDROP TABLE parent;",
+    );
+    let b = ok(&mut m(), &["revision", "-m", "cleanup"]);
+    write_sql(
+        &cwd.join(b.trim()),
+        "DELETE FROM parent WHERE id = 2;",
+        "INSERT INTO parent (id) VALUES (2);",
+    );
+    let script = ok(&mut m(), &["upgrade", "--sql", "--dialect", "sqlite"]);
+    let (offline, online) = (cwd.join("offline.db"), cwd.join("online.db"));
+    program("sqlite3", &["-bail", offline.to_str().unwrap()], Some(&script));
+    ok(
+        &mut m(),
+        &[
+            "upgrade",
+            "-q",
+            "--database-url",
+            &format!("sqlite:{}?mode=rwc", online.display()),
+        ],
+    );
+    for db in [&offline, &online] {
+        let children = program("sqlite3", &[db.to_str().unwrap(), "SELECT parent_id FROM child"], None);
+        assert_eq!(children, "1\n", "{}: the cascade ran", db.display());
+    }
+
+    // A row pointing nowhere fails the script, as it fails the online run.
+    let c = ok(&mut m(), &["revision", "-m", "orphan"]);
+    write_sql(
+        &cwd.join(c.trim()),
+        "INSERT INTO child (parent_id) VALUES (9);",
+        "DELETE FROM child WHERE parent_id = 9;",
+    );
+    let rest = ok(
+        &mut m(),
+        &[
+            "upgrade",
+            "--sql",
+            &format!("{}:head", id_of(&b)),
+            "--dialect",
+            "sqlite",
+        ],
+    );
+    let out = crate::support::program_output("sqlite3", &["-bail", offline.to_str().unwrap()], Some(&rest), &[]);
+    assert!(!out.status.success(), "the orphan row fails the script");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FOREIGN KEY"), "{out:?}");
+}

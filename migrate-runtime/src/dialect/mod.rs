@@ -320,7 +320,9 @@ pub trait HistorySql: Copy {
     /// writes as the runtime's connections (sqlx's) do: the text's encoding,
     /// UTF-8, and the time zone, UTC (PostgreSQL's `client_encoding` and
     /// `TimeZone`; MySQL's `SET NAMES utf8mb4` and `time_zone`), whatever the
-    /// client's locale or the database's defaults; none on SQLite.
+    /// client's locale or the database's defaults; SQLite's foreign keys
+    /// enforced, as sqlx's connections have them and the `sqlite3` shell
+    /// does not. A comment line first says so.
     fn session_script(self) -> Option<&'static str>;
 
     /// PostgreSQL, a history table of no chosen schema: the statement a
@@ -929,9 +931,18 @@ impl HistorySql for Dialect {
 
     fn session_script(self) -> Option<&'static str> {
         match self {
-            Dialect::Sqlite => None,
-            Dialect::Postgres => Some("SET client_encoding = 'UTF8';\nSET TIME ZONE 'UTC';"),
-            Dialect::Mysql => Some("SET NAMES utf8mb4;\nSET time_zone = '+00:00';"),
+            Dialect::Sqlite => Some(
+                "-- The session as the online run's: foreign keys enforced (the sqlite3 shell's default is off).\n\
+                 PRAGMA foreign_keys = ON;",
+            ),
+            Dialect::Postgres => Some(
+                "-- The session as the online run's: the script's text is UTF-8, and its times are UTC.\n\
+                 SET client_encoding = 'UTF8';\nSET TIME ZONE 'UTC';",
+            ),
+            Dialect::Mysql => Some(
+                "-- The session as the online run's: the script's text is UTF-8, and its times are UTC.\n\
+                 SET NAMES utf8mb4;\nSET time_zone = '+00:00';",
+            ),
         }
     }
 
