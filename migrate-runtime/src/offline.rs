@@ -420,6 +420,7 @@ fn render(
         };
         if direction == Direction::Downgrade {
             push_squash_guard(&mut out, framing, table, m);
+            push_downgrade_guard(&mut out, framing, table, (m, range));
         }
         let _ = writeln!(out, "\n-- Running {} ({})", step_line(direction, m), m.file());
         push_step(&mut out, framing, m, sql, (table, direction));
@@ -476,6 +477,32 @@ fn push_squash_guard(out: &mut String, framing: Framing<'_>, table: &HistoryTabl
     );
     let _ = writeln!(out, "\n-- Stops here if {why}.");
     push_history(out, framing, &dialect.fail_if_rows(table, &replaced, &why));
+}
+
+/// Before unapplying `m`: the script stops, having changed nothing more,
+/// unless `m` is applied and nothing after it is, as an online run reads the
+/// rows before it plans. Upgrade scripts need no such guard: a step's row
+/// that exists already fails its `INSERT`, and the step with it.
+fn push_downgrade_guard(
+    out: &mut String,
+    framing: Framing<'_>,
+    table: &HistoryTable,
+    (m, range): (&Migration, &ScriptRange),
+) {
+    let why = format!(
+        "this database is not where the script {range} starts: {} is not applied, or a revision after it still is; nothing more was changed (`migrate current` says where it stands; write the script from there)",
+        m.revision()
+    );
+    let _ = writeln!(
+        out,
+        "\n-- Stops here unless {} is applied and nothing after it is.",
+        m.revision()
+    );
+    push_history(
+        out,
+        framing,
+        &framing.dialect.fail_unless_last_applied(table, m.revision(), &why),
+    );
 }
 
 /// A step's history statements in a script, as the drivers send them: for
@@ -719,7 +746,14 @@ mod tests {
         let sqlite = list
             .script(Dialect::Sqlite, &HistoryTable::default(), Direction::Upgrade, &range)
             .unwrap();
-        let at = |needle: &str| sqlite.find(needle).unwrap_or_else(|| panic!("{needle} in {sqlite}"));
+        // The session turns them on first; the step's frame is what follows.
+        let session = sqlite.find("PRAGMA foreign_keys = ON;").unwrap();
+        let at = |needle: &str| {
+            sqlite[session + 1..]
+                .find(needle)
+                .map(|at| at + session + 1)
+                .unwrap_or_else(|| panic!("{needle} in {sqlite}"))
+        };
         let order = [
             "PRAGMA foreign_keys = OFF;",
             "BEGIN;",

@@ -350,3 +350,80 @@ fn a_sqlite_script_enforces_foreign_keys_as_online_runs_do() {
     assert!(!out.status.success(), "the orphan row fails the script");
     assert!(String::from_utf8_lossy(&out.stderr).contains("FOREIGN KEY"), "{out:?}");
 }
+
+/// A downgrade script run on a database that is not where it starts (a
+/// revision after its FROM still applied, or its FROM not applied) stops
+/// before its first change, as an online run refuses; from the right place
+/// it runs to its end.
+#[test]
+fn a_downgrade_script_run_from_the_wrong_revision_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::create_dir(cwd.join("migrations")).unwrap();
+    let m = || migrate(cwd);
+    let mut ids = Vec::new();
+    for (i, up) in [
+        "CREATE TABLE t (id INTEGER PRIMARY KEY);",
+        "ALTER TABLE t ADD COLUMN email TEXT;",
+        "CREATE INDEX t_email ON t (email);",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let path = ok(&mut m(), &["revision", "-m", &format!("step {i}")]);
+        let down = [
+            "DROP TABLE t;",
+            "ALTER TABLE t DROP COLUMN email;",
+            "DROP INDEX t_email;",
+        ][i];
+        write_sql(&cwd.join(path.trim()), up, down);
+        ids.push(id_of(&path));
+    }
+    let db = cwd.join("app.db");
+    let url = format!("sqlite:{}?mode=rwc", db.display());
+    ok(&mut m(), &["upgrade", "-q", "--database-url", &url]);
+    program(
+        "sqlite3",
+        &[db.to_str().unwrap(), "INSERT INTO t VALUES (1, 'a@example.com')"],
+        None,
+    );
+    let state = || {
+        program(
+            "sqlite3",
+            &[
+                db.to_str().unwrap(),
+                ".schema t",
+                "SELECT * FROM t",
+                "SELECT revision FROM migrate_history WHERE revision <> '' ORDER BY revision",
+            ],
+            None,
+        )
+    };
+    let before = state();
+    // Written for a database at the second revision: run on one at the third, then at the first.
+    let from_second = ok(
+        &mut m(),
+        &[
+            "downgrade",
+            "--sql",
+            &format!("{}:{}", ids[1], ids[0]),
+            "--dialect",
+            "sqlite",
+        ],
+    );
+    let refused = |why: &str| {
+        let before = state();
+        let out = crate::support::program_output("sqlite3", &["-bail", db.to_str().unwrap()], Some(&from_second), &[]);
+        let said = String::from_utf8_lossy(&out.stderr);
+        let wanted = format!("{} is not applied, or a revision after it still is", ids[1]);
+        assert!(!out.status.success() && said.contains(&wanted), "{why}: {said}");
+        assert_eq!(state(), before, "{why}: nothing changed");
+    };
+    refused("at the third revision");
+    ok(&mut m(), &["downgrade", "-q", &ids[0], "--database-url", &url]);
+    refused("at the first revision");
+    // From where it starts, it runs.
+    ok(&mut m(), &["upgrade", "-q", &ids[1], "--database-url", &url]);
+    program("sqlite3", &["-bail", db.to_str().unwrap()], Some(&from_second));
+    assert_eq!(ok(&mut m(), &["current", "--database-url", &url]).trim(), ids[0]);
+}

@@ -9,6 +9,7 @@ use migrate_core::{Checksum, Digest, Migration, Phase, State};
 pub use migrate_core::{Dialect, UnknownDialect};
 use std::time::Duration;
 
+mod guards;
 mod timeouts;
 pub(crate) use timeouts::timeout_settings;
 
@@ -247,6 +248,12 @@ pub trait HistorySql: Copy {
     /// `revisions`, and do nothing otherwise: an offline script's guard where
     /// an online run would refuse on what it reads.
     fn fail_if_rows(self, t: &HistoryTable, revisions: &[&str], why: &str) -> String;
+
+    /// Statements that fail, with `why`, unless `revision` is applied and no
+    /// row names it among its parents (no revision after it is recorded):
+    /// before a downgrade script unapplies it, the state an online run would
+    /// read from the rows.
+    fn fail_unless_last_applied(self, t: &HistoryTable, revision: &str, why: &str) -> String;
 
     /// Erases every row, the digest included.
     fn delete_all(self, t: &HistoryTable) -> String;
@@ -686,25 +693,11 @@ impl HistorySql for Dialect {
     }
 
     fn fail_if_rows(self, t: &HistoryTable, revisions: &[&str], why: &str) -> String {
-        let table = self.table(t);
-        let ids: Vec<String> = revisions.iter().map(|r| self.quote_text(r)).collect();
-        let found = format!("SELECT 1 FROM {table} WHERE revision IN ({})", ids.join(", "));
-        match self {
-            Dialect::Postgres => format!(
-                "DO $migrate_guard$ BEGIN IF EXISTS ({found}) THEN RAISE EXCEPTION '%', {}; END IF; END $migrate_guard$",
-                self.quote_text(why)
-            ),
-            // A statement alone cannot fail on a condition in SQLite: a trigger's RAISE can.
-            Dialect::Sqlite => format!(
-                "CREATE TEMP TABLE migrate_guard (x INTEGER);\nCREATE TEMP TRIGGER migrate_guard_check BEFORE INSERT ON migrate_guard BEGIN SELECT RAISE(ABORT, {}) WHERE EXISTS ({found}); END;\nINSERT INTO migrate_guard VALUES (1);\nDROP TABLE migrate_guard",
-                self.quote_text(why)
-            ),
-            // Nor in MySQL, outside a stored program: a scalar subquery of two rows
-            // fails ("Subquery returns more than 1 row"); the script's comment says why.
-            Dialect::Mysql => format!(
-                "SELECT (SELECT 1 FROM DUAL WHERE EXISTS ({found}) UNION ALL SELECT 2 FROM DUAL WHERE EXISTS ({found})) INTO @migrate_guard"
-            ),
-        }
+        guards::fail_if_rows(self, t, revisions, why)
+    }
+
+    fn fail_unless_last_applied(self, t: &HistoryTable, revision: &str, why: &str) -> String {
+        guards::fail_unless_last_applied(self, t, revision, why)
     }
 
     fn set_digest_if_rows_are(self, t: &HistoryTable, digest: &Digest, expected: &[&Migration]) -> String {
