@@ -19,6 +19,8 @@
 //!
 //! `FROM` and `TO` are targets in the usual grammar. A downgrade script
 //! always needs `FROM:TO` (e.g. `head:base`, `ae10:-1`), as in Alembic.
+//! Run on a database that is not at `FROM`, a script stops at a guard
+//! before its first change (`offline/guards.rs`), as an online run refuses.
 //!
 //! An upgrade script to `head` then applies every repeatable revision
 //! ([`Migrations::repeatables`]), each its own step with its row replaced:
@@ -42,6 +44,9 @@ use crate::table::HistoryTable;
 use migrate_core::State;
 use migrate_core::{Digest, Direction, Graph, Migration, Target, TargetError, plan};
 use std::fmt::Write as _;
+
+mod guards;
+use guards::{push_downgrade_guard, push_squash_guard, push_upgrade_guard};
 
 /// Where a script starts and where it goes: `FROM:TO`, or `TO` alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -418,9 +423,19 @@ fn render(
             Direction::Upgrade => sent.upgrade_sql(),
             Direction::Downgrade => sent.downgrade_sql().unwrap_or(""),
         };
-        if direction == Direction::Downgrade {
-            push_squash_guard(&mut out, framing, table, m);
-            push_downgrade_guard(&mut out, framing, table, (m, range));
+        match direction {
+            Direction::Downgrade => {
+                push_squash_guard(&mut out, framing, table, m);
+                push_downgrade_guard(&mut out, framing, table, (m, range));
+            }
+            Direction::Upgrade => {
+                // Parents this script does not run: the range's FROM says they are applied.
+                let assumed: Vec<&str> = m
+                    .down_revisions()
+                    .filter(|p| !plan.steps.iter().any(|&j| graph.get(j).revision() == *p))
+                    .collect();
+                push_upgrade_guard(&mut out, framing, table, (m, &assumed, range));
+            }
         }
         let _ = writeln!(out, "\n-- Running {} ({})", step_line(direction, m), m.file());
         push_step(&mut out, framing, m, sql, (table, direction));
@@ -457,52 +472,6 @@ fn render(
         );
     }
     out
-}
-
-/// Before unapplying `m`, a squash baseline: the script stops where an online
-/// run refuses (`Error::BelowSquash`), on a database that ran the revisions
-/// the baseline replaced (their rows, not the baseline's, stand for it).
-fn push_squash_guard(out: &mut String, framing: Framing<'_>, table: &HistoryTable, m: &Migration) {
-    let dialect = framing.dialect;
-    let replaced: Vec<&str> = m.replaces().collect();
-    if replaced.is_empty() {
-        return;
-    }
-    let why = format!(
-        "this database ran the revisions the squash baseline {} replaced ({}), not the baseline: their rows cannot be unapplied one by one; downgrade to {} at most, or use {} (the last release that has those revisions)",
-        m.revision(),
-        replaced.join(", "),
-        m.revision(),
-        m.squashed().unwrap_or("the release that squashed them"),
-    );
-    let _ = writeln!(out, "\n-- Stops here if {why}.");
-    push_history(out, framing, &dialect.fail_if_rows(table, &replaced, &why));
-}
-
-/// Before unapplying `m`: the script stops, having changed nothing more,
-/// unless `m` is applied and nothing after it is, as an online run reads the
-/// rows before it plans. Upgrade scripts need no such guard: a step's row
-/// that exists already fails its `INSERT`, and the step with it.
-fn push_downgrade_guard(
-    out: &mut String,
-    framing: Framing<'_>,
-    table: &HistoryTable,
-    (m, range): (&Migration, &ScriptRange),
-) {
-    let why = format!(
-        "this database is not where the script {range} starts: {} is not applied, or a revision after it still is; nothing more was changed (`migrate current` says where it stands; write the script from there)",
-        m.revision()
-    );
-    let _ = writeln!(
-        out,
-        "\n-- Stops here unless {} is applied and nothing after it is.",
-        m.revision()
-    );
-    push_history(
-        out,
-        framing,
-        &framing.dialect.fail_unless_last_applied(table, m.revision(), &why),
-    );
 }
 
 /// A step's history statements in a script, as the drivers send them: for

@@ -34,6 +34,18 @@ pub(super) fn fail_unless_last_applied(d: Dialect, t: &HistoryTable, revision: &
     fail_if(d, &found, why)
 }
 
+/// [`HistorySql::fail_unless_applied`] in `d`.
+pub(super) fn fail_unless_applied(d: Dialect, t: &HistoryTable, revisions: &[&str], why: &str) -> String {
+    let ids: Vec<String> = revisions.iter().map(|r| d.quote_text(r)).collect();
+    let found = format!(
+        "SELECT 1 FROM (SELECT 1 AS one) AS migrate_one WHERE (SELECT COUNT(*) FROM {} WHERE revision IN ({}) AND state = 'applied') < {}",
+        d.table(t),
+        ids.join(", "),
+        revisions.len()
+    );
+    fail_if(d, &found, why)
+}
+
 /// Statements that fail, with `why`, when the query `found` returns a row.
 fn fail_if(d: Dialect, found: &str, why: &str) -> String {
     match d {

@@ -255,6 +255,10 @@ pub trait HistorySql: Copy {
     /// read from the rows.
     fn fail_unless_last_applied(self, t: &HistoryTable, revision: &str, why: &str) -> String;
 
+    /// Statements that fail, with `why`, unless every one of `revisions` is
+    /// applied: before an upgrade script's step whose parents it assumes.
+    fn fail_unless_applied(self, t: &HistoryTable, revisions: &[&str], why: &str) -> String;
+
     /// Erases every row, the digest included.
     fn delete_all(self, t: &HistoryTable) -> String;
 
@@ -698,6 +702,10 @@ impl HistorySql for Dialect {
 
     fn fail_unless_last_applied(self, t: &HistoryTable, revision: &str, why: &str) -> String {
         guards::fail_unless_last_applied(self, t, revision, why)
+    }
+
+    fn fail_unless_applied(self, t: &HistoryTable, revisions: &[&str], why: &str) -> String {
+        guards::fail_unless_applied(self, t, revisions, why)
     }
 
     fn set_digest_if_rows_are(self, t: &HistoryTable, digest: &Digest, expected: &[&Migration]) -> String {
