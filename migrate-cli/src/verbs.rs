@@ -528,7 +528,7 @@ async fn current_check(source: Source<'_>, s: &Settings, json: bool, out: &Outpu
     // ones marked `expand` are those a run of this build accepts and runs beside.
     if !status.unknown.is_empty() {
         out.note(&format!(
-            "{} unknown to this folder but marked `expand`: a run of this build accepts {} and runs beside {}",
+            "{} unknown to this folder, which a run of this build accepts ({} marked `expand`, or unknown revisions ignored) and runs beside {}",
             status.unknown.join(", "),
             if status.unknown.len() == 1 { "it" } else { "them" },
             if status.unknown.len() == 1 { "it" } else { "them" },

@@ -428,6 +428,7 @@ pub fn status(graph: &Graph<'_>, rows: &[Row<'_>], unknown: Unknown) -> Result<S
             .iter()
             .filter(is_unknown)
             .filter(|r| r.state == State::Applied)
+            .filter(accepted)
             .map(|r| r.revision.to_owned())
             .collect(),
         in_progress: rows
@@ -558,6 +559,11 @@ mod tests {
         ];
         let refused = status(&g, &plain, Unknown::ExpandOnly).unwrap();
         assert!(matches!(refused.problems[..], [HistoryProblem::Unknown { .. }]));
+        assert!(
+            refused.unknown.is_empty(),
+            "refused, not accepted: {:?}",
+            refused.unknown
+        );
         assert!(!refused.is_current());
         assert_eq!(status(&g, &plain, Unknown::Accept).unwrap().unknown, ["z"]);
         // A failed row is an error, whatever else the history holds.

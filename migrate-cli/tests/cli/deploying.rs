@@ -93,6 +93,17 @@ fn current_check_and_wait_say_where_the_database_stands_in_their_exit_status() {
     // At the head: 0, and the head printed.
     ok(&mut m("two"), &["upgrade"]);
     assert_eq!(ok(&mut m("two"), &["current", "--check"]).trim(), "c3 (head)");
+    // Release 1 now: the contract revision is not one it runs beside, and the note says only of b2 that it is.
+    let said = fails(&mut m("one"), &["current", "--check"], 4);
+    assert!(
+        said.contains("does not know: b2, c3\n") || said.ends_with("does not know: b2, c3"),
+        "each once: {said}"
+    );
+    assert!(
+        said.contains("b2 unknown to this folder, which a run of this build accepts"),
+        "{said}"
+    );
+    assert!(!said.contains("c3 unknown"), "{said}");
     assert_eq!(
         ok(&mut m("two"), &["current", "--check", "--json"]).trim(),
         r#"{"at_head":true,"pending":[],"unknown":[]}"#
