@@ -8,7 +8,7 @@ use super::{Writer, constraints_new, indexes_new, mysql_column_check};
 use crate::Dialect;
 use crate::schema::compare::TableDiff;
 use crate::schema::compare::sequences::option_changes;
-use crate::schema::model::{Column, Constraint, Index, Sequence};
+use crate::schema::model::{Column, Constraint, Index, Sequence, is_serial};
 use crate::schema::text::mentions;
 
 /// PostgreSQL and MySQL, and SQLite in place: column by column.
@@ -16,7 +16,9 @@ pub(super) fn columns(w: &mut Writer<'_>, t: &TableDiff<'_>) {
     let table = &t.after.name;
     for c in &t.columns_added {
         let sql = w.alter(table, &format!("ADD COLUMN {}", w.column_in(t.after, c)));
-        if !c.nullable && c.default.is_none() && c.generated.is_none() && c.identity.is_none() {
+        // A serial fills the rows it is added to from its sequence, as an identity does.
+        let filled = c.default.is_some() || c.generated.is_some() || c.identity.is_some() || is_serial(&c.data_type);
+        if !c.nullable && !filled {
             w.review(
                 sql,
                 format!(
@@ -287,5 +289,43 @@ fn identity_change(
             ),
         ),
         None => w.push(sql),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::schema::model::{Column, Schema, Table};
+    use crate::schema::{Dialect, Renames, generate};
+
+    fn table(columns: &[(&str, &str, bool)]) -> Schema {
+        let t = Table {
+            name: "t".into(),
+            columns: columns
+                .iter()
+                .map(|&(name, data_type, nullable)| Column {
+                    name: name.into(),
+                    data_type: data_type.into(),
+                    nullable,
+                    ..Column::default()
+                })
+                .collect(),
+            ..Table::default()
+        };
+        Schema {
+            tables: [("t".to_owned(), t)].into(),
+            ..Schema::default()
+        }
+    }
+
+    #[test]
+    fn a_not_null_column_is_for_review_unless_something_fills_it() {
+        let before = table(&[("x", "integer", true)]);
+        for (data_type, review) in [("integer", true), ("serial", false), ("bigserial", false)] {
+            let after = table(&[("x", "integer", true), ("id", data_type, false)]);
+            let g = generate(Dialect::Postgres, &before, &after, &Renames::default(), true).unwrap();
+            let added = &g.upgrade.statements[0];
+            assert!(added.sql.contains("ADD COLUMN id"), "{}", added.sql);
+            assert_eq!(added.review.is_some(), review, "{data_type}: {:?}", added.review);
+        }
     }
 }
