@@ -683,6 +683,14 @@ mod postgres {
             rows: &[],
             check: "SELECT (pg_get_serial_sequence('b', 'id') = 'public.a_id_seq')::int::bigint",
         },
+        // Only the deferrability of a foreign key changes: ALTER CONSTRAINT, never a drop and re-add.
+        a_foreign_key_made_deferrable_is_altered => Case {
+            before: "CREATE TABLE p (id integer PRIMARY KEY); CREATE TABLE c (p_id integer NOT NULL REFERENCES p (id) ON DELETE CASCADE, q_id integer REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED);",
+            after: "CREATE TABLE p (id integer PRIMARY KEY); CREATE TABLE c (p_id integer NOT NULL REFERENCES p (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED, q_id integer REFERENCES p (id) DEFERRABLE);",
+            seed: "INSERT INTO p VALUES (1); INSERT INTO c VALUES (1, 1);",
+            rows: &[("c", 1)],
+            check: "SELECT (SELECT bool_and(condeferrable AND (condeferred = (conname = 'c_p_id_fkey'))) FROM pg_constraint WHERE conrelid = 'c'::regclass AND contype = 'f')::int::bigint",
+        },
         a_sequence_follows_its_owner_through_a_rename => Case {
             before: "CREATE SEQUENCE num START 5; CREATE TABLE customer (id integer PRIMARY KEY, n integer DEFAULT nextval('num')); ALTER SEQUENCE num OWNED BY customer.n;",
             after: "CREATE SEQUENCE num START 5;\n-- migrate:renamed-from customer\nCREATE TABLE account (\n  id integer PRIMARY KEY,\n  -- migrate:renamed-from n\n  m integer DEFAULT nextval('num')\n);\nALTER SEQUENCE num OWNED BY account.m;",

@@ -788,7 +788,22 @@ fn column_changed(out: &mut Vec<Detected>, table: &str, b: &Column, a: &Column) 
 /// A table's constraints and indexes removed and added.
 fn constraints_and_indexes_changed(out: &mut Vec<Detected>, t: &TableDiff<'_>) {
     let name = &t.after.name;
+    let altered = |gone: &Constraint| {
+        t.constraints_added
+            .iter()
+            .find_map(|new| gone.deferrability_changed_to(new))
+    };
     for c in &t.constraints_removed {
+        if let Some(clause) = altered(c) {
+            out.push(line(
+                format!(
+                    "Detected changed deferrability of foreign key{} on \"{name}\" (to {clause})",
+                    named(&c.name)
+                ),
+                false,
+            ));
+            continue;
+        }
         out.push(line(
             format!(
                 "Detected removed {}{} on \"{name}\" ({})",
@@ -800,6 +815,12 @@ fn constraints_and_indexes_changed(out: &mut Vec<Detected>, t: &TableDiff<'_>) {
         ));
     }
     for c in &t.constraints_added {
+        if t.constraints_removed
+            .iter()
+            .any(|gone| gone.deferrability_changed_to(c).is_some())
+        {
+            continue;
+        }
         out.push(line(
             format!(
                 "Detected added {}{} on \"{name}\" ({})",

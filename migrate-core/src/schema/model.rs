@@ -159,6 +159,36 @@ impl ConstraintKind {
     }
 }
 
+impl Constraint {
+    /// PostgreSQL: when `after` is this foreign key with another deferrability
+    /// and nothing else changed, the clause `ALTER CONSTRAINT` takes to make
+    /// it so (`DEFERRABLE INITIALLY DEFERRED`, `NOT DEFERRABLE` …), which
+    /// neither drops it nor checks its rows again.
+    pub fn deferrability_changed_to(&self, after: &Constraint) -> Option<&'static str> {
+        // The server prints ` DEFERRABLE` and ` INITIALLY DEFERRED` last (before ` NOT VALID`).
+        fn split(definition: &str) -> (&str, bool, bool) {
+            let (rest, deferred) = match definition.strip_suffix(" INITIALLY DEFERRED") {
+                Some(rest) => (rest, true),
+                None => (definition, false),
+            };
+            match rest.strip_suffix(" DEFERRABLE") {
+                Some(rest) => (rest, true, deferred),
+                None => (rest, false, deferred),
+            }
+        }
+        let same = self.kind == ConstraintKind::ForeignKey
+            && after.kind == ConstraintKind::ForeignKey
+            && self.name == after.name
+            && self.definition != after.definition;
+        let ((b, _, _), (a, deferrable, deferred)) = (split(&self.definition), split(&after.definition));
+        (same && a == b).then_some(match (deferrable, deferred) {
+            (true, true) => "DEFERRABLE INITIALLY DEFERRED",
+            (true, false) => "DEFERRABLE INITIALLY IMMEDIATE",
+            (false, _) => "NOT DEFERRABLE",
+        })
+    }
+}
+
 /// A table constraint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Constraint {
@@ -400,6 +430,35 @@ pub fn is_serial(data_type: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_a_foreign_keys_deferrability_is_altered_in_place() {
+        use super::{Constraint, ConstraintKind};
+        let fk = |definition: &str| Constraint {
+            name: "c_p_fkey".into(),
+            kind: ConstraintKind::ForeignKey,
+            columns: vec!["p".into()],
+            references: Some("p".into()),
+            definition: definition.into(),
+            index: None,
+        };
+        let plain = fk("FOREIGN KEY (p) REFERENCES p(id) ON DELETE CASCADE");
+        let deferred = fk("FOREIGN KEY (p) REFERENCES p(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED");
+        let deferrable = fk("FOREIGN KEY (p) REFERENCES p(id) ON DELETE CASCADE DEFERRABLE");
+        assert_eq!(
+            plain.deferrability_changed_to(&deferred),
+            Some("DEFERRABLE INITIALLY DEFERRED")
+        );
+        assert_eq!(
+            deferred.deferrability_changed_to(&deferrable),
+            Some("DEFERRABLE INITIALLY IMMEDIATE")
+        );
+        assert_eq!(deferred.deferrability_changed_to(&plain), Some("NOT DEFERRABLE"));
+        // Anything else changed, or nothing: dropped and added again, or left alone.
+        let other = fk("FOREIGN KEY (p) REFERENCES p(id) ON DELETE SET NULL DEFERRABLE");
+        assert_eq!(plain.deferrability_changed_to(&other), None);
+        assert_eq!(plain.deferrability_changed_to(&plain), None);
+    }
+
     #[test]
     fn a_serials_sequence_is_named_as_the_server_names_it() {
         assert_eq!(super::serial_sequence_name("b", "id"), "b_id_seq");

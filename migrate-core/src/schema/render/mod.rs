@@ -584,10 +584,19 @@ fn drop_foreign_keys(w: &mut Writer<'_>, diff: &Diff<'_>) {
         for c in constraints_gone(w.d, t)
             .into_iter()
             .filter(|c| c.kind == ConstraintKind::ForeignKey)
+            .filter(|c| deferrability_only(t, c).is_none())
         {
             w.drop_constraint(&t.before.name, c);
         }
     }
+}
+
+/// A foreign key of `t` going away that comes back with only another
+/// deferrability: the new one, and its clause for `ALTER CONSTRAINT`.
+fn deferrability_only<'a>(t: &TableDiff<'a>, gone: &Constraint) -> Option<(&'a Constraint, &'static str)> {
+    t.constraints_added
+        .iter()
+        .find_map(|&new| gone.deferrability_changed_to(new).map(|clause| (new, clause)))
 }
 
 /// The constraints of `t` to drop: those removed, and, where `d` cannot
@@ -793,7 +802,17 @@ fn add_foreign_keys(w: &mut Writer<'_>, diff: &Diff<'_>) {
             .into_iter()
             .filter(|c| c.kind == ConstraintKind::ForeignKey)
         {
-            w.add_constraint(&t.after.name, c);
+            let changed = t
+                .constraints_removed
+                .iter()
+                .find_map(|gone| gone.deferrability_changed_to(c));
+            match changed {
+                Some(clause) => {
+                    let sql = w.alter(&t.after.name, &format!("ALTER CONSTRAINT {} {clause}", w.q(&c.name)));
+                    w.push(sql);
+                }
+                None => w.add_constraint(&t.after.name, c),
+            }
         }
     }
 }
