@@ -300,6 +300,22 @@ pub(crate) async fn autogenerate(
     super::author::write_generated(s, message, out, |revision, parents, created| {
         generated.file(message, revision, parents, created)
     })
+    .map_err(|e| match e {
+        // The build would refuse the generated SQL: said as what it is, with the file's place.
+        CliError::Invalid(problems) => {
+            out.error(&problems.to_string(), true);
+            let text = problems.to_string();
+            let hint = if text.contains("enum value") {
+                ": a revision cannot use an enum value it adds (PostgreSQL commits the value first); write the value's revision first, then autogenerate again"
+            } else {
+                ""
+            };
+            CliError::Refused(format!(
+                "the generated revision was not written (the file named above does not exist): the build would refuse its SQL{hint}"
+            ))
+        }
+        other => other,
+    })
 }
 
 /// `check --schema`: exit 1 and print the differences when the migrations'

@@ -619,3 +619,36 @@ fn a_generated_revision_check_would_refuse_says_why() {
     );
     assert_eq!(files(cwd), 1, "nothing written");
 }
+
+/// A schema that adds an enum value and uses it at once (a default): the
+/// revision the build would refuse is not written, and the error says so,
+/// where it named the file's place as if it existed.
+#[test]
+fn a_revision_using_an_enum_value_it_adds_is_not_written() {
+    let Some(dev) = server("MIGRATE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    pg_project(cwd, &dev, &dev);
+    let path = ok(&mut migrate(cwd), &["revision", "-m", "base"]);
+    write_sql(
+        &cwd.join(path.trim()),
+        "CREATE TYPE e AS ENUM ('a');\nCREATE TABLE t (x e DEFAULT 'a');",
+        "DROP TABLE t;\nDROP TYPE e;",
+    );
+    std::fs::write(
+        cwd.join("schema.sql"),
+        "CREATE TYPE e AS ENUM ('a', 'b');\nCREATE TABLE t (x e DEFAULT 'b');\n",
+    )
+    .unwrap();
+    let before = files(cwd);
+    let e = fails(&mut migrate(cwd), &["revision", "--autogenerate", "-m", "use b"], 1);
+    assert!(
+        e.contains("enum-value-used-in-transaction")
+            && e.contains("the generated revision was not written")
+            && e.contains("write the value's revision first"),
+        "{e}"
+    );
+    assert_eq!(files(cwd), before, "nothing written");
+}
