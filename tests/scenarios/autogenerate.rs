@@ -691,6 +691,14 @@ mod postgres {
             rows: &[("c", 1)],
             check: "SELECT (SELECT bool_and(condeferrable AND (condeferred = (conname = 'c_p_id_fkey'))) FROM pg_constraint WHERE conrelid = 'c'::regclass AND contype = 'f')::int::bigint",
         },
+        // No cast between smallint and an enum: through the value's text, which an empty table takes.
+        a_column_retyped_to_an_enum_goes_through_its_text => Case {
+            before: "CREATE TYPE sort_type AS ENUM ('Active', 'Hot'); CREATE TABLE u (id integer PRIMARY KEY, sort smallint NOT NULL DEFAULT 0, label text); CREATE TABLE v (id integer PRIMARY KEY, kind text);",
+            after: "CREATE TYPE sort_type AS ENUM ('Active', 'Hot'); CREATE TABLE u (id integer PRIMARY KEY, sort sort_type NOT NULL DEFAULT 'Active', label sort_type); CREATE TABLE v (id integer PRIMARY KEY, kind sort_type);",
+            seed: "INSERT INTO v VALUES (1, 'Hot');",
+            rows: &[("v", 1)],
+            check: "SELECT ((SELECT atttypid = 'sort_type'::regtype FROM pg_attribute WHERE attrelid = 'u'::regclass AND attname = 'sort') AND (SELECT kind = 'Hot' FROM v))::int::bigint",
+        },
         a_sequence_follows_its_owner_through_a_rename => Case {
             before: "CREATE SEQUENCE num START 5; CREATE TABLE customer (id integer PRIMARY KEY, n integer DEFAULT nextval('num')); ALTER SEQUENCE num OWNED BY customer.n;",
             after: "CREATE SEQUENCE num START 5;\n-- migrate:renamed-from customer\nCREATE TABLE account (\n  id integer PRIMARY KEY,\n  -- migrate:renamed-from n\n  m integer DEFAULT nextval('num')\n);\nALTER SEQUENCE num OWNED BY account.m;",

@@ -178,6 +178,8 @@ fn column_change(w: &mut Writer<'_>, t: &TableDiff<'_>, b: &Column, a: &Column) 
         let ty = &a.data_type;
         let using = if assigns(&b.data_type, ty) {
             String::new()
+        } else if through_text(w, &b.data_type, ty) {
+            format!(" USING {col}::text::{ty}")
         } else {
             format!(" USING {col}::{ty}")
         };
@@ -290,6 +292,21 @@ fn identity_change(
         ),
         None => w.push(sql),
     }
+}
+
+/// PostgreSQL: whether a column goes from `from` to `to` through its text,
+/// there being no cast between the two: an enum type of either schema and
+/// anything but a string (`smallint` to an enum has no cast, and
+/// `USING c::e` is refused whatever the rows; through `text`, each value
+/// converts by its label, and one that is no label fails, as the review says).
+fn through_text(w: &Writer<'_>, from: &str, to: &str) -> bool {
+    let is_enum = |ty: &str| {
+        let name = ty.trim_matches('"');
+        w.before.enums.contains_key(name) || w.after.enums.contains_key(name)
+    };
+    let is_string =
+        |ty: &str| ty == "text" || ty.starts_with("character") || ty.starts_with("varchar") || ty.starts_with("char");
+    w.d == Dialect::Postgres && (is_enum(from) || is_enum(to)) && !is_string(from) && !is_string(to)
 }
 
 #[cfg(test)]
