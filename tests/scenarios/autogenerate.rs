@@ -699,6 +699,15 @@ mod postgres {
             rows: &[("v", 1)],
             check: "SELECT ((SELECT atttypid = 'sort_type'::regtype FROM pg_attribute WHERE attrelid = 'u'::regclass AND attname = 'sort') AND (SELECT kind = 'Hot' FROM v))::int::bigint",
         },
+        // A serial whose default was dropped (atuin's `drop-some-defaults`): the default alone
+        // goes, the sequence it has kept with its value; and back.
+        a_serials_default_dropped_keeps_its_sequence => Case {
+            before: "CREATE TABLE s (id integer PRIMARY KEY, user_id bigserial);",
+            after: "CREATE TABLE s (id integer PRIMARY KEY, user_id bigint NOT NULL); CREATE SEQUENCE s_user_id_seq; ALTER SEQUENCE s_user_id_seq OWNED BY s.user_id;",
+            seed: "INSERT INTO s (id) VALUES (1), (2);",
+            rows: &[("s", 2)],
+            check: "SELECT ((SELECT column_default IS NULL FROM information_schema.columns WHERE table_name = 's' AND column_name = 'user_id') AND nextval('s_user_id_seq') = 3)::int::bigint",
+        },
         a_sequence_follows_its_owner_through_a_rename => Case {
             before: "CREATE SEQUENCE num START 5; CREATE TABLE customer (id integer PRIMARY KEY, n integer DEFAULT nextval('num')); ALTER SEQUENCE num OWNED BY customer.n;",
             after: "CREATE SEQUENCE num START 5;\n-- migrate:renamed-from customer\nCREATE TABLE account (\n  id integer PRIMARY KEY,\n  -- migrate:renamed-from n\n  m integer DEFAULT nextval('num')\n);\nALTER SEQUENCE num OWNED BY account.m;",

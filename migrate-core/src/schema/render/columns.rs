@@ -31,12 +31,50 @@ pub(super) fn columns(w: &mut Writer<'_>, t: &TableDiff<'_>) {
         }
     }
     for (b, a) in &t.columns_changed {
-        column_change(w, t, b, a);
+        if !kept_serial(w, t, a) {
+            column_change(w, t, b, a);
+        }
     }
     for c in &t.columns_removed {
         let sql = w.alter(table, &format!("DROP COLUMN {}", w.q(&c.name)));
         w.review(sql, format!("drops column \"{table}\".\"{}\" and its data", c.name));
     }
+}
+
+/// A column going between a serial and its plain type with the serial's
+/// sequence kept ([`KeptSerial`](super::sequences::KeptSerial)): its
+/// default alone changes, and the sequence's options where they differ from
+/// those a serial's has; `false` for any other change.
+fn kept_serial(w: &mut Writer<'_>, t: &TableDiff<'_>, a: &Column) -> bool {
+    let serials = super::sequences::kept_serials_of(w, t);
+    let Some(k) = serials.iter().find(|k| k.column == a.name) else {
+        return false;
+    };
+    let col = w.q(k.column);
+    let draws = format!("nextval({}::regclass)", w.d.literal(&k.sequence));
+    // The side that is a serial draws from the sequence; the plain side says its own default.
+    let default = if is_serial(&a.data_type) {
+        Some(draws.as_str())
+    } else {
+        a.default.as_deref()
+    };
+    let sql = match default {
+        Some(d) => format!("ALTER COLUMN {col} SET DEFAULT {d}"),
+        None => format!("ALTER COLUMN {col} DROP DEFAULT"),
+    };
+    let sql = w.alter(k.table, &sql);
+    w.push(sql);
+    let plain = |ty: &str| Sequence::new(&k.sequence, ty);
+    let (from, to) = match (w.before.sequences.get(&k.sequence), w.after.sequences.get(&k.sequence)) {
+        (Some(s), None) => (s.clone(), plain(&s.data_type)),
+        (None, Some(s)) => (plain(&s.data_type), s.clone()),
+        _ => return true,
+    };
+    let options = changes(&from, &to);
+    if !options.is_empty() {
+        w.push(format!("ALTER SEQUENCE {} {}", w.q(&k.sequence), options.join(" ")));
+    }
+    true
 }
 
 /// A column whose generation changes. Made plain, it keeps its values in

@@ -6,9 +6,9 @@
 //! never handed out again.
 
 use super::Writer;
-use crate::schema::compare::Diff;
 use crate::schema::compare::sequences::option_changes;
-use crate::schema::model::Sequence;
+use crate::schema::compare::{Diff, TableDiff};
+use crate::schema::model::{Sequence, serial_sequence_name};
 
 /// The options of `a` that differ from `b`'s, as `ALTER SEQUENCE` sets them.
 pub(super) fn changes(b: &Sequence, a: &Sequence) -> Vec<String> {
@@ -41,13 +41,65 @@ fn owner(w: &Writer<'_>, o: &Option<(String, String)>) -> String {
     }
 }
 
+/// PostgreSQL: a column that stays and is a serial on one side and its
+/// plain type on the other, drawing from (or holding) the sequence its
+/// serial has: `before`'s and `after`'s sequence of that name, one of them
+/// hidden in the serial. The sequence is the same one, kept: the column's
+/// default alone changes (its serial default dropped, as real histories do,
+/// or given back), never a sequence made or dropped.
+pub(super) struct KeptSerial<'a> {
+    pub(super) table: &'a str,
+    pub(super) column: &'a str,
+    pub(super) sequence: String,
+}
+
+/// The [`KeptSerial`]s of `diff`.
+fn kept_serials<'a>(w: &Writer<'_>, diff: &Diff<'a>) -> Vec<KeptSerial<'a>> {
+    diff.tables_changed.iter().flat_map(|t| kept_serials_of(w, t)).collect()
+}
+
+/// The [`KeptSerial`]s of one changed table.
+pub(super) fn kept_serials_of<'a>(w: &Writer<'_>, t: &TableDiff<'a>) -> Vec<KeptSerial<'a>> {
+    let base = |ty: &str| match ty {
+        "serial" => Some("integer"),
+        "bigserial" => Some("bigint"),
+        "smallserial" => Some("smallint"),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for (b, a) in &t.columns_changed {
+        let table = t.after.name.as_str();
+        let sequence = serial_sequence_name(table, &a.name);
+        let owned = |s: &Sequence| s.owned_by.as_ref() == Some(&(table.to_owned(), a.name.clone()));
+        let kept = match (base(&b.data_type), base(&a.data_type)) {
+            (Some(plain), None) => a.data_type == plain && w.after.sequences.get(&sequence).is_some_and(owned),
+            (None, Some(plain)) => b.data_type == plain && w.before.sequences.get(&sequence).is_some_and(owned),
+            _ => false,
+        };
+        if kept && w.d == crate::Dialect::Postgres {
+            out.push(KeptSerial {
+                table,
+                column: &a.name,
+                sequence,
+            });
+        }
+    }
+    out
+}
+
+/// Whether `name` is the sequence of a [`KeptSerial`].
+fn kept(kept: &[KeptSerial<'_>], name: &str) -> bool {
+    kept.iter().any(|k| k.sequence == name)
+}
+
 /// Step 3a: Sequences whose owner changes let go of it (so that dropping
 /// that table or column leaves them), then sequences created, and changed.
 pub(super) fn create_and_change(w: &mut Writer<'_>, diff: &Diff<'_>) {
+    let serials = kept_serials(w, diff);
     for (b, _) in diff.sequences_reowned.iter().filter(|(b, _)| b.owned_by.is_some()) {
         w.push(format!("ALTER SEQUENCE {} OWNED BY NONE", w.q(&b.name)));
     }
-    for s in &diff.sequences.added {
+    for s in diff.sequences.added.iter().filter(|s| !kept(&serials, &s.name)) {
         let mut sql = format!("CREATE SEQUENCE {}", w.q(&s.name));
         for o in s.options() {
             sql.push(' ');
@@ -74,13 +126,14 @@ pub(super) fn create_and_change(w: &mut Writer<'_>, diff: &Diff<'_>) {
 
 /// Step 11a: Sequences owned by their column, now that it exists.
 pub(super) fn own(w: &mut Writer<'_>, diff: &Diff<'_>) {
+    let serials = kept_serials(w, diff);
     let owned = diff
         .sequences
         .added
         .iter()
         .copied()
         .chain(diff.sequences_reowned.iter().map(|(_, a)| *a))
-        .filter(|s| s.owned_by.is_some());
+        .filter(|s| s.owned_by.is_some() && !kept(&serials, &s.name));
     let sql: Vec<String> = owned
         .map(|s| format!("ALTER SEQUENCE {} OWNED BY {}", w.q(&s.name), owner(w, &s.owned_by)))
         .collect();
@@ -92,7 +145,8 @@ pub(super) fn own(w: &mut Writer<'_>, diff: &Diff<'_>) {
 /// Step 12a: Sequences going away, after the tables and defaults that used
 /// them; one whose owner was dropped went with it.
 pub(super) fn drop(w: &mut Writer<'_>, diff: &Diff<'_>) {
-    for s in &diff.sequences.removed {
+    let serials = kept_serials(w, diff);
+    for s in diff.sequences.removed.iter().filter(|s| !kept(&serials, &s.name)) {
         let gone_with_owner = s.owned_by.as_ref().is_some_and(|(table, column)| {
             diff.tables_removed.iter().any(|t| t.name == *table)
                 || diff
