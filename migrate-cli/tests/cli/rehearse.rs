@@ -363,6 +363,27 @@ fn a_mariadb_rehearsal_copies_routines_views_and_triggers() {
     ok(&mut migrate(cwd), &["upgrade", "-q", "--database-url", &db.url]);
     assert_eq!(real(&format!("SELECT COUNT(*) FROM `{name}`.audit")), "2");
     assert_eq!(real(&format!("SELECT COUNT(*) FROM `{name}`.a")), "3");
+
+    // A trigger whose body names the database itself would write to it from the copy: refused.
+    real(&format!(
+        "CREATE TRIGGER `{name}`.a_upd AFTER UPDATE ON `{name}`.a FOR EACH ROW INSERT INTO {name}.audit VALUES (NEW.id)"
+    ));
+    revision(cwd, "touch", "", "UPDATE a SET id = id + 10 WHERE id = 7;");
+    let e = fails(
+        &mut migrate(cwd),
+        &["upgrade", "--rehearse", "--database-url", &db.url],
+        1,
+    );
+    assert!(
+        e.contains("the trigger `a_upd`") && e.contains("would change the real database"),
+        "{e}"
+    );
+    assert_eq!(
+        real(&format!("SELECT COUNT(*) FROM `{name}`.audit")),
+        "2",
+        "nothing reached it"
+    );
+    assert_eq!(real(&format!("SELECT id FROM `{name}`.a WHERE id > 5")), "7");
 }
 
 /// A rehearsal killed before it dropped its scratch copy leaves it behind: the
