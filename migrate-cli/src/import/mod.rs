@@ -107,12 +107,17 @@ impl Source {
     /// endings), so that a folder checked out with CRLF imports as it would
     /// with LF.
     pub(crate) fn read(&self, rel: &str) -> Result<String, CliError> {
+        Ok(migrate_core::checksum::normalise(&self.read_raw(rel)?))
+    }
+
+    /// A file's text as it is on disk, line endings and all: what a tool
+    /// that checksums the file's bytes (sqlx, refinery) hashed.
+    pub(crate) fn read_raw(&self, rel: &str) -> Result<String, CliError> {
         let bytes = std::fs::read(self.dir.join(rel)).map_err(|source| CliError::Io {
             context: format!("reading {}", self.shown_file(rel)),
             source,
         })?;
-        let text = String::from_utf8(bytes).map_err(|e| self.refuse(rel, None, format!("it is not UTF-8 ({e})")))?;
-        Ok(migrate_core::checksum::normalise(&text))
+        String::from_utf8(bytes).map_err(|e| self.refuse(rel, None, format!("it is not UTF-8 ({e})")))
     }
 
     /// The file as the command line named its folder.

@@ -35,10 +35,12 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
             ));
         };
         let sql = src.read(&rel)?;
-        // As an `i32` (refinery's default) where it fits, and as an `i64` (`int8-versions`).
-        let wide = checksum(name, &v.to_ne_bytes(), &sql);
+        // Of the file's text as it is (CRLF included), as refinery hashes it; as an
+        // `i32` (refinery's default) where it fits, and as an `i64` (`int8-versions`).
+        let raw = src.read_raw(&rel)?;
+        let wide = checksum(name, &v.to_ne_bytes(), &raw);
         let checksum = match i32::try_from(v) {
-            Ok(narrow) => format!("{},{wide}", checksum(name, &narrow.to_ne_bytes(), &sql)),
+            Ok(narrow) => format!("{},{wide}", checksum(name, &narrow.to_ne_bytes(), &raw)),
             Err(_) => wide.to_string(),
         };
         list.push(Imported {

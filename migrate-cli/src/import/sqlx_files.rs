@@ -15,7 +15,10 @@ struct File {
     description: String,
     down: bool,
     name: String,
+    /// Read as the build reads a migration (LF line endings).
     text: String,
+    /// As it is on disk, which sqlx's checksum hashes.
+    raw: String,
 }
 
 pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
@@ -37,7 +40,8 @@ pub(crate) fn read(src: &Source) -> Result<Vec<Imported>, CliError> {
             up: body.to_owned(),
             down: None,
             no_transaction,
-            checksum: Some(hex(&Sha384::digest(f.text.as_bytes()))),
+            // sqlx hashes the file's bytes as they are (CRLF included).
+            checksum: Some(hex(&Sha384::digest(f.raw.as_bytes()))),
         };
         if let Some(before) = ups.insert(f.version, m) {
             return Err(src.refuse(
@@ -102,6 +106,7 @@ fn file(src: &Source, name: &str) -> Result<Option<File>, CliError> {
         down,
         name: name.to_owned(),
         text: src.read(name)?,
+        raw: src.read_raw(name)?,
     }))
 }
 

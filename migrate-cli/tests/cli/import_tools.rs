@@ -169,6 +169,35 @@ fn sqlx_reversible_pairs_and_no_transaction() {
     applied_like(cwd, &ours, &theirs, true);
 }
 
+/// A folder checked out with CRLF line endings, which sqlx ran and hashed as
+/// they are: imported as LF, and adopted, the checksums kept of the bytes sqlx hashed.
+#[test]
+fn adopt_a_database_sqlx_migrated_from_a_crlf_checkout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let src = cwd.join("sqlx");
+    write(
+        &src,
+        &[
+            ("20240101120000_create_users.sql", &USERS.replace('\n', "\r\n")),
+            ("20240102120000_create_posts.sql", &POSTS.replace('\n', "\r\n")),
+        ],
+    );
+    let (_, url) = sqlite(cwd, "app.db");
+    sqlx_migrate(&src, &url).unwrap();
+    import(cwd, "sqlx", "sqlx");
+    let (_, users) = imported(cwd, "sqlx", "20240101120000");
+    assert!(!users.contains('\r'), "{users:?}");
+    ok(&mut migrate(cwd), &["adopt", "sqlx", "--database-url", &url]);
+    let up = crate::support::run(&mut migrate(cwd), &["upgrade", "head", "--database-url", &url]);
+    assert!(
+        up.code == 0 && !up.stdout.contains("Running upgrade"),
+        "{}{}",
+        up.stdout,
+        up.stderr
+    );
+}
+
 #[test]
 fn adopt_a_database_sqlx_migrated() {
     let tmp = tempfile::tempdir().unwrap();
