@@ -451,7 +451,7 @@ pub fn status(graph: &Graph<'_>, rows: &[Row<'_>], unknown: Unknown) -> Result<S
 /// error and one in progress is reported, like a revision's; the
 /// `repeatables` an upgrade to head would apply ([`pending_repeatables`])
 /// are pending, after the revisions, unless the history holds revisions the
-/// list does not know ([`Status::unknown`]: a newer build migrated the
+/// list does not know ([`Status::unknown`], or refused among its problems: a newer build migrated the
 /// database, and an upgrade of this one applies none); the row of a
 /// repeatable the list no longer has is left alone. The rest goes through [`status`].
 pub fn status_with_repeatables(
@@ -469,9 +469,15 @@ pub fn status_with_repeatables(
         });
     }
     let mut status = status(graph, &versioned, unknown)?;
-    // Revisions the list does not know: a newer build migrated the database,
-    // the repeatables' rows are its own, and an upgrade of this build applies none.
-    if status.unknown.is_empty() {
+    // Revisions the list does not know (accepted, or refused as problems): a newer
+    // build migrated the database, the repeatables' rows are its own, and an
+    // upgrade of this build applies none.
+    let newer = !status.unknown.is_empty()
+        || status
+            .problems
+            .iter()
+            .any(|p| matches!(p, HistoryProblem::Unknown { .. }));
+    if !newer {
         status.pending.extend(
             pending_repeatables(repeatables, &own)
                 .into_iter()

@@ -292,6 +292,13 @@ mod pending {
         let with_newer = [changed[0], changed[1], rows[2]];
         let st = status_with_repeatables(&g, &ms, &with_newer, Unknown::ExpandOnly).unwrap();
         assert!(st.is_current() && st.unknown == ["z"], "{st:?}");
+        // Not marked expand, it is refused, and still a newer build's: no repeatable pending.
+        let refused = [changed[0], changed[1], Row { phase: None, ..rows[2] }];
+        let st = status_with_repeatables(&g, &ms, &refused, Unknown::ExpandOnly).unwrap();
+        assert!(
+            st.pending.is_empty() && st.unknown.is_empty() && !st.problems.is_empty(),
+            "{st:?}"
+        );
         // A build older than repeatables reads every row with `status`: a
         // repeatable's row, marked expand as runs write it, is accepted there
         // as a newer build's expand revision, not refused.
