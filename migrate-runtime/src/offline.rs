@@ -434,7 +434,7 @@ fn render(
                     .down_revisions()
                     .filter(|p| !plan.steps.iter().any(|&j| graph.get(j).revision() == *p))
                     .collect();
-                push_upgrade_guard(&mut out, framing, table, (m, &assumed, range));
+                push_upgrade_guard(&mut out, framing, table, (m, &assumed, range), graph);
             }
         }
         let _ = writeln!(out, "\n-- Running {} ({})", step_line(direction, m), m.file());

@@ -35,13 +35,21 @@ pub(super) fn fail_unless_last_applied(d: Dialect, t: &HistoryTable, revision: &
 }
 
 /// [`HistorySql::fail_unless_applied`] in `d`.
-pub(super) fn fail_unless_applied(d: Dialect, t: &HistoryTable, revisions: &[&str], why: &str) -> String {
-    let ids: Vec<String> = revisions.iter().map(|r| d.quote_text(r)).collect();
+pub(super) fn fail_unless_applied(d: Dialect, t: &HistoryTable, revisions: &[Vec<&str>], why: &str) -> String {
+    let table = d.table(t);
+    let missing: Vec<String> = revisions
+        .iter()
+        .map(|either| {
+            let ids: Vec<String> = either.iter().map(|r| d.quote_text(r)).collect();
+            format!(
+                "NOT EXISTS (SELECT 1 FROM {table} WHERE revision IN ({}) AND state = 'applied')",
+                ids.join(", ")
+            )
+        })
+        .collect();
     let found = format!(
-        "SELECT 1 FROM (SELECT 1 AS one) AS migrate_one WHERE (SELECT COUNT(*) FROM {} WHERE revision IN ({}) AND state = 'applied') < {}",
-        d.table(t),
-        ids.join(", "),
-        revisions.len()
+        "SELECT 1 FROM (SELECT 1 AS one) AS migrate_one WHERE {}",
+        missing.join(" OR ")
     );
     fail_if(d, &found, why)
 }

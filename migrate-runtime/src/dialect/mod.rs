@@ -255,9 +255,11 @@ pub trait HistorySql: Copy {
     /// read from the rows.
     fn fail_unless_last_applied(self, t: &HistoryTable, revision: &str, why: &str) -> String;
 
-    /// Statements that fail, with `why`, unless every one of `revisions` is
-    /// applied: before an upgrade script's step whose parents it assumes.
-    fn fail_unless_applied(self, t: &HistoryTable, revisions: &[&str], why: &str) -> String;
+    /// Statements that fail, with `why`, unless, for each of `revisions`, one
+    /// of its ids is applied (a squash baseline's own, or its squash point's,
+    /// whose row stands for it): before an upgrade script's step whose
+    /// parents it assumes.
+    fn fail_unless_applied(self, t: &HistoryTable, revisions: &[Vec<&str>], why: &str) -> String;
 
     /// Erases every row, the digest included.
     fn delete_all(self, t: &HistoryTable) -> String;
@@ -704,7 +706,7 @@ impl HistorySql for Dialect {
         guards::fail_unless_last_applied(self, t, revision, why)
     }
 
-    fn fail_unless_applied(self, t: &HistoryTable, revisions: &[&str], why: &str) -> String {
+    fn fail_unless_applied(self, t: &HistoryTable, revisions: &[Vec<&str>], why: &str) -> String {
         guards::fail_unless_applied(self, t, revisions, why)
     }
 

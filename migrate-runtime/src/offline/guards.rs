@@ -5,7 +5,7 @@
 use super::{Framing, ScriptRange, push_history};
 use crate::dialect::HistorySql;
 use crate::table::HistoryTable;
-use migrate_core::Migration;
+use migrate_core::{Graph, Migration};
 use std::fmt::Write as _;
 
 /// Before unapplying `m`, a squash baseline: the script stops where an online
@@ -61,6 +61,7 @@ pub(super) fn push_upgrade_guard(
     framing: Framing<'_>,
     table: &HistoryTable,
     (m, assumed, range): (&Migration, &[&str], &ScriptRange),
+    graph: &Graph<'_>,
 ) {
     if assumed.is_empty() {
         return;
@@ -71,5 +72,24 @@ pub(super) fn push_upgrade_guard(
         m.revision()
     );
     let _ = writeln!(out, "\n-- Stops here unless {} is applied.", assumed.join(" and "));
-    push_history(out, framing, &framing.dialect.fail_unless_applied(table, assumed, &why));
+    push_history(
+        out,
+        framing,
+        &framing
+            .dialect
+            .fail_unless_applied(table, &standing_for(graph, assumed), &why),
+    );
+}
+
+/// Each of `revisions` with the id whose row also stands for it: a squash
+/// baseline's squash point (the last revision it replaced), which a
+/// database that ran those revisions holds instead of the baseline's row.
+fn standing_for<'g>(graph: &'g Graph<'_>, revisions: &[&'g str]) -> Vec<Vec<&'g str>> {
+    revisions
+        .iter()
+        .map(|&r| {
+            let point = graph.position(r).and_then(|i| graph.get(i).replaces().last());
+            std::iter::once(r).chain(point).collect()
+        })
+        .collect()
 }
