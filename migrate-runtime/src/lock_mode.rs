@@ -13,9 +13,10 @@ pub enum LockMode {
     /// (SQLite: always its write lock). Needs one server session for the whole
     /// run: not behind a transaction-pooling PgBouncer, not on Galera. On
     /// PostgreSQL a session that already holds it counts as another holder
-    /// (behind such a pooler, another client took it there), and each of the
-    /// run's transactions is refused before it changes anything unless it
-    /// runs in the session holding the lock, naming the lease.
+    /// (behind such a pooler, another client took it there), and each
+    /// migration's transaction (a fresh database's one transaction) is refused
+    /// before it changes anything unless it runs in the session holding the
+    /// lock, naming the lease.
     Advisory,
     /// A row of the `migrate_lease` table, taken with one atomic statement,
     /// renewed as the run goes, checked inside each step's transaction before

@@ -82,7 +82,7 @@ fn take(key: &str) -> String {
 
 /// What the holder's description adds when it is the session a request of
 /// this run landed on.
-const HELD_HERE: &str = ", the server session this connection's request ran in: behind a pooler in transaction mode (PgBouncer's `pool_mode = transaction`) another client's run took the lock in a session this connection shares, and it is held until that run releases it from the same session or the session closes; behind such a pooler take the lease (`--lock lease`, `LockMode::Lease`)";
+const HELD_HERE: &str = ", the server session this connection's request ran in, which holds the lock this run did not take: behind a pooler in transaction mode (PgBouncer's `pool_mode = transaction`) another client's run took it in a session the two share, and it is held until that run releases it from the same session or the session closes (behind such a pooler take the lease: `--lock lease`, `LockMode::Lease`); else this connection took it before and kept it";
 
 /// The statement a run's transactions begin with under the advisory lock
 /// ([`Backend::held_lock_guard`]).

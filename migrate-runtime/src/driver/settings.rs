@@ -33,7 +33,8 @@ pub struct Settings {
     /// Under an advisory lock that holds in one server session (PostgreSQL):
     /// a statement that fails unless the transaction it opens runs in the
     /// session holding the lock ([`Backend::held_lock_guard`]), set once the
-    /// lock is taken; the run's transactions begin with it.
+    /// lock is taken; each migration's transaction and a fresh run's one
+    /// transaction begin with it (a backfill's batches do not).
     pub lock_guard: Option<String>,
     /// PostgreSQL: the step runs inside the run's one transaction (a run
     /// from an empty history), framed by a savepoint instead of its own
