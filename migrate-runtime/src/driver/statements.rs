@@ -294,7 +294,7 @@ fn excerpt_of_statement(e: sqlx::Error) -> sqlx::Error {
     let Some(start) = text.find(" near '").map(|i| i + " near '".len()) else {
         return e;
     };
-    let Some(len) = text[start..].find("' at line ") else {
+    let Some(len) = text[start..].rfind("' at line ") else {
         return e;
     };
     match text[start..start + len].find("\n;\n") {

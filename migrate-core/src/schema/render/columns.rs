@@ -3,7 +3,7 @@
 //! generation) and removed, each as the dialect alters it.
 
 use super::sequences::changes;
-use super::types::{assigns, widens};
+use super::types::{assigns, is_array, is_string, widens};
 use super::{Writer, constraints_new, indexes_new, mysql_column_check};
 use crate::Dialect;
 use crate::schema::compare::TableDiff;
@@ -342,9 +342,8 @@ fn through_text(w: &Writer<'_>, from: &str, to: &str) -> bool {
         let name = ty.trim_matches('"');
         w.before.enums.contains_key(name) || w.after.enums.contains_key(name)
     };
-    let is_string =
-        |ty: &str| ty == "text" || ty.starts_with("character") || ty.starts_with("varchar") || ty.starts_with("char");
-    w.d == Dialect::Postgres && (is_enum(from) || is_enum(to)) && !is_string(from) && !is_string(to)
+    let plain = |ty: &str| !is_string(ty) && !is_array(ty);
+    w.d == Dialect::Postgres && (is_enum(from) || is_enum(to)) && plain(from) && plain(to)
 }
 
 #[cfg(test)]

@@ -584,7 +584,7 @@ fn drop_foreign_keys(w: &mut Writer<'_>, diff: &Diff<'_>) {
         for c in constraints_gone(w.d, t)
             .into_iter()
             .filter(|c| c.kind == ConstraintKind::ForeignKey)
-            .filter(|c| deferrability_only(t, c).is_none())
+            .filter(|c| deferrability_only(diff, t, c).is_none())
         {
             w.drop_constraint(&t.before.name, c);
         }
@@ -592,11 +592,23 @@ fn drop_foreign_keys(w: &mut Writer<'_>, diff: &Diff<'_>) {
 }
 
 /// A foreign key of `t` going away that comes back with only another
-/// deferrability: the new one, and its clause for `ALTER CONSTRAINT`.
-fn deferrability_only<'a>(t: &TableDiff<'a>, gone: &Constraint) -> Option<(&'a Constraint, &'static str)> {
+/// deferrability, its clause for `ALTER CONSTRAINT`; not where the key it
+/// references goes and comes back, which the foreign key must not outlive.
+fn deferrability_only(diff: &Diff<'_>, t: &TableDiff<'_>, gone: &Constraint) -> Option<&'static str> {
+    let remade = |table: &str| {
+        diff.tables_changed.iter().any(|r| {
+            r.before.name == table
+                && r.constraints_removed
+                    .iter()
+                    .any(|k| matches!(k.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique))
+        })
+    };
+    if gone.references.as_deref().is_some_and(remade) {
+        return None;
+    }
     t.constraints_added
         .iter()
-        .find_map(|&new| gone.deferrability_changed_to(new).map(|clause| (new, clause)))
+        .find_map(|&new| gone.deferrability_changed_to(new))
 }
 
 /// The constraints of `t` to drop: those removed, and, where `d` cannot
@@ -805,7 +817,8 @@ fn add_foreign_keys(w: &mut Writer<'_>, diff: &Diff<'_>) {
             let changed = t
                 .constraints_removed
                 .iter()
-                .find_map(|gone| gone.deferrability_changed_to(c));
+                .filter(|gone| gone.deferrability_changed_to(c).is_some())
+                .find_map(|gone| deferrability_only(diff, t, gone));
             match changed {
                 Some(clause) => {
                     let sql = w.alter(&t.after.name, &format!("ALTER CONSTRAINT {} {clause}", w.q(&c.name)));

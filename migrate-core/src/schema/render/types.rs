@@ -119,13 +119,22 @@ pub fn widens(from: &str, to: &str) -> bool {
 pub(super) fn assigns(from: &str, to: &str) -> bool {
     let (fb, _) = type_parts(from);
     let (tb, _) = type_parts(to);
-    let strings = ["character varying", "varchar", "character", "char", "bpchar", "text"];
     let bits = ["bit", "bit varying", "varbit"];
-    let array = |t: &str| t.trim_end().ends_with(']');
-    if array(from) || array(to) {
+    if is_array(from) || is_array(to) {
         return false;
     }
-    strings.contains(&tb.as_str()) || (bits.contains(&fb.as_str()) && bits.contains(&tb.as_str()))
+    is_string(to) || (bits.contains(&fb.as_str()) && bits.contains(&tb.as_str()))
+}
+
+/// Whether `t` is one of PostgreSQL's (or MySQL's) string types, of any length.
+pub(super) fn is_string(t: &str) -> bool {
+    let strings = ["character varying", "varchar", "character", "char", "bpchar", "text"];
+    !is_array(t) && strings.contains(&type_parts(t).0.as_str())
+}
+
+/// Whether `t` is an array type (`text[]`).
+pub(super) fn is_array(t: &str) -> bool {
+    t.trim_end().ends_with(']')
 }
 
 #[cfg(test)]
