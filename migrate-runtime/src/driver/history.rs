@@ -252,8 +252,11 @@ pub(crate) async fn write_digest(conn: &mut dyn Backend, s: &Settings, digest: &
 /// first batch where the run starts with one ([`Backend::run_batch`]), else
 /// on its own ([`begin_dropping_digest`]).
 pub(crate) fn begin_dropping_digest_sql(conn: &dyn Backend, s: &Settings) -> String {
-    let guard = s.lock_guard.as_deref().map(|g| format!("{g};\n")).unwrap_or_default();
-    format!("BEGIN;\n{guard}{}", conn.dialect().delete_digest(&s.table))
+    format!(
+        "BEGIN;\n{}{}",
+        s.lock_guard_line(),
+        conn.dialect().delete_digest(&s.table)
+    )
 }
 
 /// Sends [`begin_dropping_digest_sql`]'s text on its own.

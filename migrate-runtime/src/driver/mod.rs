@@ -740,10 +740,7 @@ pub(crate) async fn begin(conn: &mut dyn Backend, context: &str) -> Result<()> {
 /// Begins the run's one transaction, refused where its server session does
 /// not hold the run's lock ([`Settings::lock_guard`]).
 pub(crate) async fn begin_run(conn: &mut dyn Backend, s: &Settings) -> Result<()> {
-    let begin = match &s.lock_guard {
-        Some(guard) => format!("BEGIN;\n{guard}"),
-        None => "BEGIN".into(),
-    };
+    let begin = format!("BEGIN;\n{}", s.lock_guard_line());
     run(conn, begin, "beginning the run's transaction").await
 }
 

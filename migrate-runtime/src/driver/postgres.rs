@@ -297,7 +297,7 @@ impl Backend for PgConnection {
             }
         } else {
             super::Frame {
-                begin: format!("BEGIN;\n{}{}{local}", lock_guard(s), watch_client(s)),
+                begin: format!("BEGIN;\n{}{}{local}", s.lock_guard_line(), watch_client(s)),
                 end: "COMMIT".into(),
                 undo: "ROLLBACK".into(),
             }
@@ -501,7 +501,11 @@ async fn in_transaction(conn: &mut dyn Backend, s: &Settings, step: Step<'_>, sq
         return in_savepoint(conn, s, step, sql, terminator).await;
     }
     let record = step.record(d, t, ms, false);
-    let prefix = format!("BEGIN;\n{}{watch}{}", lock_guard(s), guards(s, step.migration).local);
+    let prefix = format!(
+        "BEGIN;\n{}{watch}{}",
+        s.lock_guard_line(),
+        guards(s, step.migration).local
+    );
     // Under a lease, the step commits only if this run still holds it.
     let guard = s
         .lease()
@@ -601,11 +605,6 @@ SELECT string_agg(ms::text, ',' ORDER BY n) AS migrate_steps_ms FROM took",
 /// PostgreSQL 14+: the server checks every second that the migrator is still
 /// there, and rolls back when it is gone (set for the transaction).
 const WATCH_CLIENT: &str = "SET LOCAL client_connection_check_interval = '1s';\n";
-
-/// [`Settings::lock_guard`] as the first statement of a step's own transaction.
-fn lock_guard(s: &Settings) -> String {
-    s.lock_guard.as_deref().map(|g| format!("{g};\n")).unwrap_or_default()
-}
 
 /// [`WATCH_CLIENT`] where the server has it.
 fn watch_client(s: &Settings) -> &'static str {

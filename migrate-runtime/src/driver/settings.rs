@@ -69,6 +69,15 @@ impl std::fmt::Debug for StopWhen {
 }
 
 impl Settings {
+    /// [`lock_guard`](Self::lock_guard) as a transaction's first statement,
+    /// `;` and newline after it; empty without one.
+    pub(crate) fn lock_guard_line(&self) -> String {
+        self.lock_guard
+            .as_deref()
+            .map(|g| format!("{g};\n"))
+            .unwrap_or_default()
+    }
+
     /// Whether the caller asked the run to stop at its next clean point
     /// ([`Migrator::stop_when`](crate::Migrator::stop_when)).
     pub(crate) fn stop_requested(&self) -> bool {
