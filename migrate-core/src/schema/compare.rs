@@ -679,7 +679,7 @@ impl Diff<'_> {
             out.push(line(format!("Detected added table \"{}\"", t.name), false));
         }
         for t in &self.tables_changed {
-            table_changed(&mut out, t);
+            table_changed(&mut out, self, t);
         }
         for t in &self.tables_removed {
             out.push(line(format!("Detected removed table \"{}\"", t.name), true));
@@ -725,7 +725,7 @@ fn enums_added_or_changed(out: &mut Vec<Detected>, enums: &Changes<'_, EnumType>
 }
 
 /// One table's changes, in the order of its statements.
-fn table_changed(out: &mut Vec<Detected>, t: &TableDiff<'_>) {
+fn table_changed(out: &mut Vec<Detected>, d: &Diff<'_>, t: &TableDiff<'_>) {
     let name = &t.after.name;
     if t.renamed() {
         out.push(line(
@@ -743,7 +743,22 @@ fn table_changed(out: &mut Vec<Detected>, t: &TableDiff<'_>) {
         out.push(line(format!("Detected added column \"{name}\".\"{}\"", c.name), false));
     }
     for (b, a) in &t.columns_changed {
-        column_changed(out, name, b, a);
+        match sequences::kept_serial_in(d, name, b, a) {
+            Some(sequence) => out.push(line(
+                format!(
+                    "Detected {} \"{name}\".\"{}\" {}, keeping its sequence \"{sequence}\"",
+                    b.data_type,
+                    a.name,
+                    if b.data_type.ends_with("serial") {
+                        format!("made {} without its default", a.data_type)
+                    } else {
+                        format!("made {} again", a.data_type)
+                    }
+                ),
+                false,
+            )),
+            None => column_changed(out, name, b, a),
+        }
     }
     constraints_and_indexes_changed(out, t);
     if t.autoincrement_changed {

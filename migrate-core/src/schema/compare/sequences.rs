@@ -3,7 +3,7 @@
 //! and columns, which a sequence's owner follows).
 
 use super::{Detected, Diff, line};
-use crate::schema::model::{Schema, Sequence};
+use crate::schema::model::{Column, Schema, Sequence, serial_sequence_name};
 
 /// Fills the sequences of `d`, whose tables are compared already.
 pub(super) fn compare_sequences<'a>(before: &'a Schema, after: &'a Schema, d: &mut Diff<'a>) {
@@ -71,7 +71,7 @@ pub(crate) fn option_changes(b: &Sequence, a: &Sequence) -> String {
 
 /// Sequences added, changed and owned otherwise: lines before the tables'.
 pub(super) fn added_or_changed(out: &mut Vec<Detected>, d: &Diff<'_>) {
-    for s in &d.sequences.added {
+    for s in d.sequences.added.iter().filter(|s| !is_kept_serial(d, s)) {
         out.push(line(format!("Detected added sequence \"{}\"", s.name), false));
     }
     for (b, a) in &d.sequences.changed {
@@ -95,7 +95,51 @@ pub(super) fn added_or_changed(out: &mut Vec<Detected>, d: &Diff<'_>) {
 
 /// Sequences removed: lines after the tables'.
 pub(super) fn removed(out: &mut Vec<Detected>, d: &Diff<'_>) {
-    for s in &d.sequences.removed {
+    for s in d.sequences.removed.iter().filter(|s| !is_kept_serial(d, s)) {
         out.push(line(format!("Detected removed sequence \"{}\"", s.name), true));
     }
+}
+
+/// A column of `table` going from a serial to its plain type (`b` to `a`)
+/// while the serial's sequence stays, owned by it (its default dropped), or
+/// back: the sequence's name. `after` finds a sequence of the schema it goes
+/// to, `before` of the one it comes from (a serial's sequence is hidden in
+/// its column, so it shows on the plain side alone).
+pub(crate) fn kept_serial<'s>(
+    (table, b, a): (&str, &Column, &Column),
+    after: impl Fn(&str) -> Option<&'s Sequence>,
+    before: impl Fn(&str) -> Option<&'s Sequence>,
+) -> Option<String> {
+    let base = |ty: &str| match ty {
+        "serial" => Some("integer"),
+        "bigserial" => Some("bigint"),
+        "smallserial" => Some("smallint"),
+        _ => None,
+    };
+    let sequence = serial_sequence_name(table, &a.name);
+    let owned = |s: &Sequence| s.owned_by.as_ref() == Some(&(table.to_owned(), a.name.clone()));
+    let kept = match (base(&b.data_type), base(&a.data_type)) {
+        (Some(plain), None) => a.data_type == plain && after(&sequence).is_some_and(owned),
+        (None, Some(plain)) => b.data_type == plain && before(&sequence).is_some_and(owned),
+        _ => false,
+    };
+    kept.then_some(sequence)
+}
+
+/// [`kept_serial`] read from a diff's sequences added and removed.
+pub(super) fn kept_serial_in(d: &Diff<'_>, table: &str, b: &Column, a: &Column) -> Option<String> {
+    kept_serial(
+        (table, b, a),
+        |name| d.sequences.added.iter().copied().find(|s| s.name == name),
+        |name| d.sequences.removed.iter().copied().find(|s| s.name == name),
+    )
+}
+
+/// Whether `s` is the sequence of a [`kept_serial`] column of `d`.
+fn is_kept_serial(d: &Diff<'_>, s: &Sequence) -> bool {
+    d.tables_changed.iter().any(|t| {
+        t.columns_changed
+            .iter()
+            .any(|(b, a)| kept_serial_in(d, &t.after.name, b, a).as_deref() == Some(s.name.as_str()))
+    })
 }

@@ -6,9 +6,9 @@
 //! never handed out again.
 
 use super::Writer;
-use crate::schema::compare::sequences::option_changes;
+use crate::schema::compare::sequences::{kept_serial, option_changes};
 use crate::schema::compare::{Diff, TableDiff};
-use crate::schema::model::{Sequence, serial_sequence_name};
+use crate::schema::model::Sequence;
 
 /// The options of `a` that differ from `b`'s, as `ALTER SEQUENCE` sets them.
 pub(super) fn changes(b: &Sequence, a: &Sequence) -> Vec<String> {
@@ -60,31 +60,25 @@ fn kept_serials<'a>(w: &Writer<'_>, diff: &Diff<'a>) -> Vec<KeptSerial<'a>> {
 
 /// The [`KeptSerial`]s of one changed table.
 pub(super) fn kept_serials_of<'a>(w: &Writer<'_>, t: &TableDiff<'a>) -> Vec<KeptSerial<'a>> {
-    let base = |ty: &str| match ty {
-        "serial" => Some("integer"),
-        "bigserial" => Some("bigint"),
-        "smallserial" => Some("smallint"),
-        _ => None,
-    };
-    let mut out = Vec::new();
-    for (b, a) in &t.columns_changed {
-        let table = t.after.name.as_str();
-        let sequence = serial_sequence_name(table, &a.name);
-        let owned = |s: &Sequence| s.owned_by.as_ref() == Some(&(table.to_owned(), a.name.clone()));
-        let kept = match (base(&b.data_type), base(&a.data_type)) {
-            (Some(plain), None) => a.data_type == plain && w.after.sequences.get(&sequence).is_some_and(owned),
-            (None, Some(plain)) => b.data_type == plain && w.before.sequences.get(&sequence).is_some_and(owned),
-            _ => false,
-        };
-        if kept && w.d == crate::Dialect::Postgres {
-            out.push(KeptSerial {
+    if w.d != crate::Dialect::Postgres {
+        return Vec::new();
+    }
+    let table = t.after.name.as_str();
+    t.columns_changed
+        .iter()
+        .filter_map(|(b, a)| {
+            let sequence = kept_serial(
+                (table, b, a),
+                |name| w.after.sequences.get(name),
+                |name| w.before.sequences.get(name),
+            )?;
+            Some(KeptSerial {
                 table,
                 column: &a.name,
                 sequence,
-            });
-        }
-    }
-    out
+            })
+        })
+        .collect()
 }
 
 /// Whether `name` is the sequence of a [`KeptSerial`].
@@ -180,6 +174,39 @@ mod tests {
 
     fn sql(r: &crate::schema::Rendered) -> Vec<&str> {
         r.statements.iter().map(|s| s.sql.as_str()).collect()
+    }
+
+    #[test]
+    fn a_serial_whose_default_is_dropped_keeps_its_sequence() {
+        let column = |data_type: &str| Column {
+            name: "user_id".into(),
+            data_type: data_type.into(),
+            nullable: false,
+            ..Column::default()
+        };
+        let table = |c: Column| Table {
+            name: "s".into(),
+            columns: vec![c],
+            ..Table::default()
+        };
+        let mut seq = Sequence::new("s_user_id_seq", "bigint");
+        seq.owned_by = Some(("s".into(), "user_id".into()));
+        let before = with(vec![], vec![table(column("bigserial"))]);
+        let after = with(vec![seq], vec![table(column("bigint"))]);
+        let g = generate(Dialect::Postgres, &before, &after, &Renames::default(), false).unwrap();
+        assert_eq!(sql(&g.upgrade), ["ALTER TABLE s ALTER COLUMN user_id DROP DEFAULT"]);
+        assert_eq!(
+            sql(&g.downgrade),
+            ["ALTER TABLE s ALTER COLUMN user_id SET DEFAULT nextval('s_user_id_seq'::regclass)"]
+        );
+        let lines: Vec<(&str, bool)> = g.detected.iter().map(|d| (d.text.as_str(), d.destructive)).collect();
+        assert_eq!(
+            lines,
+            [(
+                "Detected bigserial \"s\".\"user_id\" made bigint without its default, keeping its sequence \"s_user_id_seq\"",
+                false
+            )]
+        );
     }
 
     #[test]
