@@ -1,6 +1,6 @@
 //! Two schemas matched: what was added, removed, renamed and changed.
 
-use super::model::{Column, Constraint, EnumType, Index, Object, Schema, Sequence, Table};
+use super::model::{Column, Constraint, ConstraintKind, EnumType, Index, Object, Schema, Sequence, Table};
 use super::renames::{RENAMED_FROM, Renames};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -760,7 +760,7 @@ fn table_changed(out: &mut Vec<Detected>, d: &Diff<'_>, t: &TableDiff<'_>) {
             None => column_changed(out, name, b, a),
         }
     }
-    constraints_and_indexes_changed(out, t);
+    constraints_and_indexes_changed(out, d, t);
     if t.autoincrement_changed {
         out.push(line(format!("Detected AUTOINCREMENT change on \"{name}\""), false));
     }
@@ -800,14 +800,30 @@ fn column_changed(out: &mut Vec<Detected>, table: &str, b: &Column, a: &Column) 
     }
 }
 
-/// A table's constraints and indexes removed and added.
-fn constraints_and_indexes_changed(out: &mut Vec<Detected>, t: &TableDiff<'_>) {
-    let name = &t.after.name;
-    let altered = |gone: &Constraint| {
-        t.constraints_added
-            .iter()
-            .find_map(|new| gone.deferrability_changed_to(new))
+/// A foreign key of `t` going away that comes back with only another
+/// deferrability, its clause for `ALTER CONSTRAINT`; not where the key it
+/// references goes and comes back, which the foreign key must not outlive.
+pub(crate) fn deferrability_only(diff: &Diff<'_>, t: &TableDiff<'_>, gone: &Constraint) -> Option<&'static str> {
+    let remade = |table: &str| {
+        diff.tables_changed.iter().any(|r| {
+            r.before.name == table
+                && r.constraints_removed
+                    .iter()
+                    .any(|k| matches!(k.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique))
+        })
     };
+    if gone.references.as_deref().is_some_and(remade) {
+        return None;
+    }
+    t.constraints_added
+        .iter()
+        .find_map(|&new| gone.deferrability_changed_to(new))
+}
+
+/// A table's constraints and indexes removed and added.
+fn constraints_and_indexes_changed(out: &mut Vec<Detected>, d: &Diff<'_>, t: &TableDiff<'_>) {
+    let name = &t.after.name;
+    let altered = |gone: &Constraint| deferrability_only(d, t, gone);
     for c in &t.constraints_removed {
         if let Some(clause) = altered(c) {
             out.push(line(
@@ -830,9 +846,11 @@ fn constraints_and_indexes_changed(out: &mut Vec<Detected>, t: &TableDiff<'_>) {
         ));
     }
     for c in &t.constraints_added {
+        let altered_to_this = |gone: &&&Constraint| gone.deferrability_changed_to(c).is_some();
         if t.constraints_removed
             .iter()
-            .any(|gone| gone.deferrability_changed_to(c).is_some())
+            .filter(altered_to_this)
+            .any(|gone| altered(gone).is_some())
         {
             continue;
         }

@@ -460,3 +460,63 @@ fn a_function_is_dropped_first_only_where_create_or_replace_refuses() {
     );
     assert_eq!(drops(&up), 1, "{up:?}");
 }
+
+/// A foreign key whose deferrability alone changes is altered in place,
+/// unless the key it references is made again, which it must not outlive:
+/// then it is dropped and added, and the lines say so.
+#[test]
+fn a_foreign_key_is_altered_only_when_its_referenced_key_stays() {
+    let key = |definition: &str| Constraint {
+        name: "p_pkey".into(),
+        kind: ConstraintKind::PrimaryKey,
+        columns: vec!["id".into()],
+        references: None,
+        definition: definition.into(),
+        index: None,
+    };
+    let fk = |definition: &str| Constraint {
+        name: "c_p_fkey".into(),
+        kind: ConstraintKind::ForeignKey,
+        columns: vec!["p".into()],
+        references: Some("p".into()),
+        definition: definition.into(),
+        index: None,
+    };
+    let with = |pk: &str, f: &str| {
+        let mut p = tbl("p", vec![col("id", "integer"), col("code", "integer")]);
+        p.constraints.push(key(pk));
+        let mut c = tbl("c", vec![col("p", "integer")]);
+        c.constraints.push(fk(f));
+        schema(vec![p, c])
+    };
+    let plain = "FOREIGN KEY (p) REFERENCES p(id)";
+    let deferred = "FOREIGN KEY (p) REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED";
+    let generated = |before: &Schema, after: &Schema| {
+        let g = crate::schema::generate(crate::Dialect::Postgres, before, after, &Renames::default(), true).unwrap();
+        let sql: Vec<String> = g.upgrade.statements.iter().map(|s| s.sql.clone()).collect();
+        let lines: Vec<String> = g.detected.iter().map(|d| d.text.clone()).collect();
+        (sql, lines)
+    };
+    let (sql, lines) = generated(&with("PRIMARY KEY (id)", plain), &with("PRIMARY KEY (id)", deferred));
+    assert_eq!(
+        sql,
+        ["ALTER TABLE c ALTER CONSTRAINT c_p_fkey DEFERRABLE INITIALLY DEFERRED"]
+    );
+    assert_eq!(
+        lines,
+        ["Detected changed deferrability of foreign key \"c_p_fkey\" on \"c\" (to DEFERRABLE INITIALLY DEFERRED)"]
+    );
+    let (sql, lines) = generated(
+        &with("PRIMARY KEY (id)", plain),
+        &with("PRIMARY KEY (id, code)", deferred),
+    );
+    assert!(
+        sql.iter().any(|s| s == "ALTER TABLE c DROP CONSTRAINT c_p_fkey"),
+        "{sql:?}"
+    );
+    assert!(!sql.iter().any(|s| s.contains("ALTER CONSTRAINT")), "{sql:?}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("Detected removed foreign key")),
+        "{lines:?}"
+    );
+}

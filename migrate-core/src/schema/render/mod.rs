@@ -11,7 +11,7 @@
 //! part-way stops between two whole changes.
 
 use super::Dialect;
-use super::compare::{Diff, TableDiff};
+use super::compare::{Diff, TableDiff, deferrability_only};
 use super::model::{
     Column, Constraint, ConstraintKind, EnumType, Index, Object, Schema, Table, is_serial, serial_sequence_name,
 };
@@ -589,26 +589,6 @@ fn drop_foreign_keys(w: &mut Writer<'_>, diff: &Diff<'_>) {
             w.drop_constraint(&t.before.name, c);
         }
     }
-}
-
-/// A foreign key of `t` going away that comes back with only another
-/// deferrability, its clause for `ALTER CONSTRAINT`; not where the key it
-/// references goes and comes back, which the foreign key must not outlive.
-fn deferrability_only(diff: &Diff<'_>, t: &TableDiff<'_>, gone: &Constraint) -> Option<&'static str> {
-    let remade = |table: &str| {
-        diff.tables_changed.iter().any(|r| {
-            r.before.name == table
-                && r.constraints_removed
-                    .iter()
-                    .any(|k| matches!(k.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique))
-        })
-    };
-    if gone.references.as_deref().is_some_and(remade) {
-        return None;
-    }
-    t.constraints_added
-        .iter()
-        .find_map(|&new| gone.deferrability_changed_to(new))
 }
 
 /// The constraints of `t` to drop: those removed, and, where `d` cannot
