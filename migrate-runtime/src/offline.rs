@@ -528,7 +528,7 @@ fn push_step(
         directives.statement_timeout.or(timeouts.1),
         wrap,
     );
-    out.push_str(&crate::vars::script_note(list, m));
+    out.push_str(&crate::vars::script_note(list, m, sql, dialect));
     if m.no_transaction() {
         out.push_str("-- migrate:no-transaction: this migration runs outside a transaction.\n");
     }

@@ -113,10 +113,12 @@ impl Values {
 }
 
 /// The lines an offline script writes above a step of `list` whose secret
-/// variables it leaves as `${NAME}`.
-pub(crate) fn script_note(list: &Migrations, m: &Migration) -> String {
+/// variables it leaves as `${NAME}` in `sql`, the section it prints (one its
+/// other section alone uses gets no line).
+pub(crate) fn script_note(list: &Migrations, m: &Migration, sql: &str, dialect: Dialect) -> String {
+    let used = migrate_core::sql::vars::uses(sql, dialect);
     m.vars()
-        .filter(|v| is_secret(v, list))
+        .filter(|v| is_secret(v, list) && used.iter().any(|u| u.name == v.name()))
         .map(|v| {
             format!(
                 "-- `${{{0}}}` is the secret variable {0}: its value is never printed; replace it before running this script.\n",

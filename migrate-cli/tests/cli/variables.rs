@@ -87,6 +87,12 @@ fn a_secret_stays_a_placeholder_in_a_script() {
         out.contains("'${pw}'") && out.contains("`${pw}` is the secret variable pw"),
         "{out}"
     );
+    // A downgrade that does not use the secret gets no line about it.
+    let down = ok(
+        &mut migrate(cwd),
+        &["downgrade", "--sql", "--dialect", "postgres", "v1:base"],
+    );
+    assert!(!down.contains("${pw}") && !down.contains("secret variable"), "{down}");
 }
 
 /// A name one revision declares `secret` is secret in every revision: one
