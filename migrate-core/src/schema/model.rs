@@ -425,7 +425,17 @@ pub fn serial_sequence_name(table: &str, column: &str) -> String {
 
 /// Whether `data_type` is one of PostgreSQL's `serial` pseudo-types.
 pub fn is_serial(data_type: &str) -> bool {
-    matches!(data_type, "serial" | "bigserial" | "smallserial")
+    serial_base(data_type).is_some()
+}
+
+/// The integer type a `serial` pseudo-type stands for (`bigserial`: `bigint`).
+pub fn serial_base(data_type: &str) -> Option<&'static str> {
+    match data_type {
+        "serial" => Some("integer"),
+        "bigserial" => Some("bigint"),
+        "smallserial" => Some("smallint"),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

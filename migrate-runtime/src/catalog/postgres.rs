@@ -463,12 +463,9 @@ fn column(row: &[Option<String>], table: &str, sequences: &BTreeMap<String, Sequ
     let mut serial_of = None;
     if let (Some(seq), Some(d)) = (opt(row, 6), default.as_deref()) {
         let draws = d.starts_with("nextval(") && (d.contains(&format!("'{seq}'")) || d.contains(&q(&seq)));
-        let serial = match data_type.as_str() {
-            "integer" => Some("serial"),
-            "bigint" => Some("bigserial"),
-            "smallint" => Some("smallserial"),
-            _ => None,
-        };
+        let serial = ["serial", "bigserial", "smallserial"]
+            .into_iter()
+            .find(|s| migrate_core::schema::model::serial_base(s) == Some(data_type.as_str()));
         // The name `serial` gives: one the sequence was created or renamed to
         // otherwise (a table renamed after, as real histories do) must stay.
         let named = seq == migrate_core::schema::model::serial_sequence_name(table, &name);

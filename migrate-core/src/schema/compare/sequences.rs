@@ -3,7 +3,7 @@
 //! and columns, which a sequence's owner follows).
 
 use super::{Detected, Diff, line};
-use crate::schema::model::{Column, Schema, Sequence, serial_sequence_name};
+use crate::schema::model::{Column, Schema, Sequence, serial_base, serial_sequence_name};
 
 /// Fills the sequences of `d`, whose tables are compared already.
 pub(super) fn compare_sequences<'a>(before: &'a Schema, after: &'a Schema, d: &mut Diff<'a>) {
@@ -110,12 +110,7 @@ pub(crate) fn kept_serial<'s>(
     after: impl Fn(&str) -> Option<&'s Sequence>,
     before: impl Fn(&str) -> Option<&'s Sequence>,
 ) -> Option<String> {
-    let base = |ty: &str| match ty {
-        "serial" => Some("integer"),
-        "bigserial" => Some("bigint"),
-        "smallserial" => Some("smallint"),
-        _ => None,
-    };
+    let base = serial_base;
     let sequence = serial_sequence_name(table, &a.name);
     let owned = |s: &Sequence| s.owned_by.as_ref() == Some(&(table.to_owned(), a.name.clone()));
     let kept = match (base(&b.data_type), base(&a.data_type)) {

@@ -31,7 +31,7 @@ pub(super) fn columns(w: &mut Writer<'_>, t: &TableDiff<'_>) {
         }
     }
     for (b, a) in &t.columns_changed {
-        if !kept_serial(w, t, a) {
+        if !kept_serial(w, t, b, a) {
             column_change(w, t, b, a);
         }
     }
@@ -42,16 +42,16 @@ pub(super) fn columns(w: &mut Writer<'_>, t: &TableDiff<'_>) {
 }
 
 /// A column going between a serial and its plain type with the serial's
-/// sequence kept ([`KeptSerial`](super::sequences::KeptSerial)): its
+/// sequence kept ([`kept_sequence`](super::sequences::kept_sequence)): its
 /// default alone changes, and the sequence's options where they differ from
 /// those a serial's has; `false` for any other change.
-fn kept_serial(w: &mut Writer<'_>, t: &TableDiff<'_>, a: &Column) -> bool {
-    let serials = super::sequences::kept_serials_of(w, t);
-    let Some(k) = serials.iter().find(|k| k.column == a.name) else {
+fn kept_serial(w: &mut Writer<'_>, t: &TableDiff<'_>, b: &Column, a: &Column) -> bool {
+    let table = t.after.name.as_str();
+    let Some(sequence) = super::sequences::kept_sequence(w, table, b, a) else {
         return false;
     };
-    let col = w.q(k.column);
-    let draws = format!("nextval({}::regclass)", w.d.literal(&k.sequence));
+    let col = w.q(&a.name);
+    let draws = format!("nextval({}::regclass)", w.d.literal(&sequence));
     // The side that is a serial draws from the sequence; the plain side says its own default.
     let default = if is_serial(&a.data_type) {
         Some(draws.as_str())
@@ -62,17 +62,17 @@ fn kept_serial(w: &mut Writer<'_>, t: &TableDiff<'_>, a: &Column) -> bool {
         Some(d) => format!("ALTER COLUMN {col} SET DEFAULT {d}"),
         None => format!("ALTER COLUMN {col} DROP DEFAULT"),
     };
-    let sql = w.alter(k.table, &sql);
+    let sql = w.alter(table, &sql);
     w.push(sql);
-    let plain = |ty: &str| Sequence::new(&k.sequence, ty);
-    let (from, to) = match (w.before.sequences.get(&k.sequence), w.after.sequences.get(&k.sequence)) {
+    let plain = |ty: &str| Sequence::new(&sequence, ty);
+    let (from, to) = match (w.before.sequences.get(&sequence), w.after.sequences.get(&sequence)) {
         (Some(s), None) => (s.clone(), plain(&s.data_type)),
         (None, Some(s)) => (plain(&s.data_type), s.clone()),
         _ => return true,
     };
     let options = changes(&from, &to);
     if !options.is_empty() {
-        w.push(format!("ALTER SEQUENCE {} {}", w.q(&k.sequence), options.join(" ")));
+        w.push(format!("ALTER SEQUENCE {} {}", w.q(&sequence), options.join(" ")));
     }
     true
 }

@@ -6,9 +6,9 @@
 //! never handed out again.
 
 use super::Writer;
+use crate::schema::compare::Diff;
 use crate::schema::compare::sequences::{kept_serial, option_changes};
-use crate::schema::compare::{Diff, TableDiff};
-use crate::schema::model::Sequence;
+use crate::schema::model::{Column, Sequence};
 
 /// The options of `a` that differ from `b`'s, as `ALTER SEQUENCE` sets them.
 pub(super) fn changes(b: &Sequence, a: &Sequence) -> Vec<String> {
@@ -41,49 +41,36 @@ fn owner(w: &Writer<'_>, o: &Option<(String, String)>) -> String {
     }
 }
 
-/// PostgreSQL: a column that stays and is a serial on one side and its
-/// plain type on the other, drawing from (or holding) the sequence its
-/// serial has: `before`'s and `after`'s sequence of that name, one of them
-/// hidden in the serial. The sequence is the same one, kept: the column's
-/// default alone changes (its serial default dropped, as real histories do,
-/// or given back), never a sequence made or dropped.
-pub(super) struct KeptSerial<'a> {
-    pub(super) table: &'a str,
-    pub(super) column: &'a str,
-    pub(super) sequence: String,
-}
-
-/// The [`KeptSerial`]s of `diff`.
-fn kept_serials<'a>(w: &Writer<'_>, diff: &Diff<'a>) -> Vec<KeptSerial<'a>> {
-    diff.tables_changed.iter().flat_map(|t| kept_serials_of(w, t)).collect()
-}
-
-/// The [`KeptSerial`]s of one changed table.
-pub(super) fn kept_serials_of<'a>(w: &Writer<'_>, t: &TableDiff<'a>) -> Vec<KeptSerial<'a>> {
+/// PostgreSQL: the sequence of a column of `table` that is a serial on one
+/// side and its plain type on the other while that serial's sequence stays
+/// (`compare::sequences::kept_serial`): the same sequence, kept, the
+/// column's default alone changing, never a sequence made or dropped.
+pub(super) fn kept_sequence(w: &Writer<'_>, table: &str, b: &Column, a: &Column) -> Option<String> {
     if w.d != crate::Dialect::Postgres {
-        return Vec::new();
+        return None;
     }
-    let table = t.after.name.as_str();
-    t.columns_changed
+    kept_serial(
+        (table, b, a),
+        |name| w.after.sequences.get(name),
+        |name| w.before.sequences.get(name),
+    )
+}
+
+/// The [`kept_sequence`]s of `diff`'s changed tables.
+fn kept_serials(w: &Writer<'_>, diff: &Diff<'_>) -> Vec<String> {
+    diff.tables_changed
         .iter()
-        .filter_map(|(b, a)| {
-            let sequence = kept_serial(
-                (table, b, a),
-                |name| w.after.sequences.get(name),
-                |name| w.before.sequences.get(name),
-            )?;
-            Some(KeptSerial {
-                table,
-                column: &a.name,
-                sequence,
-            })
+        .flat_map(|t| {
+            t.columns_changed
+                .iter()
+                .filter_map(|(b, a)| kept_sequence(w, &t.after.name, b, a))
         })
         .collect()
 }
 
-/// Whether `name` is the sequence of a [`KeptSerial`].
-fn kept(kept: &[KeptSerial<'_>], name: &str) -> bool {
-    kept.iter().any(|k| k.sequence == name)
+/// Whether `name` is one of the `kept` sequences.
+fn kept(kept: &[String], name: &str) -> bool {
+    kept.iter().any(|k| k == name)
 }
 
 /// Step 3a: Sequences whose owner changes let go of it (so that dropping
