@@ -438,19 +438,24 @@ pub fn serial_base(data_type: &str) -> Option<&'static str> {
     }
 }
 
+/// Tests' foreign key `c_p_fkey` from column `p` to table `p`, as `definition` says.
+#[cfg(test)]
+pub(crate) fn test_foreign_key(definition: &str) -> Constraint {
+    Constraint {
+        name: "c_p_fkey".into(),
+        kind: ConstraintKind::ForeignKey,
+        columns: vec!["p".into()],
+        references: Some("p".into()),
+        definition: definition.into(),
+        index: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn only_a_foreign_keys_deferrability_is_altered_in_place() {
-        use super::{Constraint, ConstraintKind};
-        let fk = |definition: &str| Constraint {
-            name: "c_p_fkey".into(),
-            kind: ConstraintKind::ForeignKey,
-            columns: vec!["p".into()],
-            references: Some("p".into()),
-            definition: definition.into(),
-            index: None,
-        };
+        let fk = super::test_foreign_key;
         let plain = fk("FOREIGN KEY (p) REFERENCES p(id) ON DELETE CASCADE");
         let deferred = fk("FOREIGN KEY (p) REFERENCES p(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED");
         let deferrable = fk("FOREIGN KEY (p) REFERENCES p(id) ON DELETE CASCADE DEFERRABLE");

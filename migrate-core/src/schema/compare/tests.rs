@@ -474,14 +474,7 @@ fn a_foreign_key_is_altered_only_when_its_referenced_key_stays() {
         definition: definition.into(),
         index: None,
     };
-    let fk = |definition: &str| Constraint {
-        name: "c_p_fkey".into(),
-        kind: ConstraintKind::ForeignKey,
-        columns: vec!["p".into()],
-        references: Some("p".into()),
-        definition: definition.into(),
-        index: None,
-    };
+    let fk = crate::schema::model::test_foreign_key;
     let with = |pk: &str, f: &str| {
         let mut p = tbl("p", vec![col("id", "integer"), col("code", "integer")]);
         p.constraints.push(key(pk));
