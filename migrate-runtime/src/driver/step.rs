@@ -180,8 +180,21 @@ pub(crate) fn also(result: &mut Result<()>, e: Error, what: &str) {
 }
 
 /// [`apply`]'s attempts at a step that runs SQL: tried again on a lock timeout
-/// or a conflict, as the step's framing allows.
-pub(crate) async fn attempts(
+/// or a conflict, as the step's framing allows. Boxed, so that its body is
+/// compiled once: rustc copies an awaited `async fn`'s body into every codegen
+/// unit that awaits it (here SQLite's batches and [`apply`]).
+pub(crate) fn attempts<'a>(
+    conn: &'a mut dyn Backend,
+    s: &'a Settings,
+    step: Step<'a>,
+    sql: &'a str,
+    resume: Option<usize>,
+) -> BoxFuture<'a, Result<()>> {
+    Box::pin(attempts_at_step(conn, s, step, sql, resume))
+}
+
+/// [`attempts`]'s body.
+async fn attempts_at_step(
     conn: &mut dyn Backend,
     s: &Settings,
     step: Step<'_>,
