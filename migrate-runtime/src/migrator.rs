@@ -754,9 +754,7 @@ impl<'m> Migrator<'m> {
     /// Otherwise refuses with [`Error::PlanMoved`], naming each way it moved,
     /// having changed nothing.
     pub async fn upgrade_exactly<'c>(&self, db: impl Connect<'c>, planned: &PendingPlan) -> Result<Report> {
-        self.run()?
-            .change(db.connect(), Ok(Op::Exactly(Box::new(planned.clone()))))
-            .await
+        self.run()?.change(db.connect(), Ok(Op::exactly(planned))).await
     }
 
     /// Unapplies applied revisions down to `target`, newest first. Refuses,
@@ -781,7 +779,7 @@ impl<'m> Migrator<'m> {
     /// their files say: `adopt flyway`). Refuses a name the list lacks.
     pub async fn stamp_repeatables<'c>(&self, db: impl Connect<'c>, revisions: &[String]) -> Result<Report> {
         self.run()?
-            .change(db.connect(), Ok(Op::StampRepeatables(revisions.to_vec())))
+            .change(db.connect(), Ok(Op::stamp_repeatables(revisions)))
             .await
     }
 
@@ -801,7 +799,7 @@ impl<'m> Migrator<'m> {
     /// after a human checked the database.
     pub async fn resolve<'c>(&self, db: impl Connect<'c>, revision: &str, resolution: Resolution) -> Result<Report> {
         self.run()?
-            .change(db.connect(), Ok(Op::Resolve(revision.to_owned(), resolution)))
+            .change(db.connect(), Ok(Op::resolve(revision, resolution)))
             .await
     }
 
@@ -822,9 +820,7 @@ impl<'m> Migrator<'m> {
     /// # Ok(()) }
     /// ```
     pub async fn resolve_retry<'c>(&self, db: impl Connect<'c>, revision: &str) -> Result<Report> {
-        self.run()?
-            .change(db.connect(), Ok(Op::Retry(revision.to_owned())))
-            .await
+        self.run()?.change(db.connect(), Ok(Op::retry(revision))).await
     }
 
     /// Waits, without taking the migration lock and without writing

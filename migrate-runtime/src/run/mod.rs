@@ -86,17 +86,57 @@ pub(crate) struct Dependent<'m> {
 }
 
 /// What a locked run does.
+///
+/// The operations that plan from a target share `op`'s path; the others
+/// reach it as trait objects that only their own entry points make
+/// (`Op::resolve`, `Op::retry`, `Op::stamp_repeatables`, `Op::exactly`), so
+/// that an application that never calls them does not carry their code.
 pub(crate) enum Op {
     Upgrade(Target),
-    /// An upgrade that runs exactly these steps, or refuses (`run::planned`).
-    Exactly(Box<crate::planned::PendingPlan>),
+    /// An upgrade that runs exactly a reviewed plan's steps, or refuses (`run::planned`).
+    Exactly(Box<dyn Reviewed>),
     Downgrade(Target),
     Stamp(Target),
     StampPurge(Target),
-    Resolve(String, Resolution),
-    Retry(String),
-    /// Repeatables recorded as applied, running nothing (`run::repeatables`).
-    StampRepeatables(Vec<String>),
+    /// An operation whose whole body under the lock is its own (`run::resolve`, `run::repeatables`).
+    Own(Box<dyn OwnOp>),
+}
+
+/// [`Op::Own`]'s body.
+pub(crate) trait OwnOp: Send {
+    /// Under the lock, on the history `rows` just read.
+    fn run<'a>(&'a self, run: &'a Run<'_>, on: Under<'a>, report: &'a mut Report) -> BoxFuture<'a, Result<()>>;
+
+    /// The way out this operation is, if it is one, when the history holds a
+    /// row of `revision` in a state this build does not know (`resolve` of that row).
+    fn on_unknown_state<'a>(
+        &'a self,
+        _conn: &'a mut dyn Backend,
+        _s: &'a Settings,
+        _revision: &'a str,
+        _state: &'a str,
+    ) -> Option<BoxFuture<'a, Result<()>>> {
+        None
+    }
+}
+
+/// [`Op::Exactly`]'s plan and its check under the lock.
+pub(crate) trait Reviewed: Send {
+    /// The target the plan was made for.
+    fn target(&self) -> Target;
+
+    /// Refuses, with each way it moved, when the plan no longer holds on
+    /// `on`'s history and the plan computed from it now.
+    fn verify<'a>(&'a self, run: &'a Run<'_>, on: Under<'a>, now: &'a plan::Plan) -> BoxFuture<'a, Result<()>>;
+}
+
+/// What an operation works on under the lock: the connection, the run's
+/// settings, the graph, and the history rows just read.
+pub(crate) struct Under<'a> {
+    pub(crate) conn: &'a mut dyn Backend,
+    pub(crate) s: &'a Settings,
+    pub(crate) graph: &'a Graph<'a>,
+    pub(crate) rows: &'a [HistoryRow],
 }
 
 impl<'m> Run<'m> {

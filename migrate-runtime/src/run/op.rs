@@ -33,14 +33,11 @@ impl<'m> Run<'m> {
             // still work, `stamp --purge` (which erases it) and `resolve` of that row.
             Err(Error::UnknownState { revision, state }) => match &op {
                 Op::StampPurge(_) => Vec::new(),
-                Op::Resolve(r, resolution) if *r == revision => {
-                    tracing::warn!(
-                        revision,
-                        state,
-                        ?resolution,
-                        "resolving a row whose state this build does not know"
-                    );
-                    return driver::resolve(conn, s, &revision, *resolution, None).await;
+                Op::Own(own) => {
+                    if let Some(way_out) = own.on_unknown_state(conn, s, &revision, &state) {
+                        return way_out.await;
+                    }
+                    return Err(Error::UnknownState { revision, state });
                 }
                 _ => return Err(Error::UnknownState { revision, state }),
             },
@@ -51,15 +48,18 @@ impl<'m> Run<'m> {
         let purge = matches!(op, Op::StampPurge(_)).then(|| std::mem::take(&mut rows).len());
         let mut expected = None;
         let (target, direction, run_sql) = match op {
-            Op::Resolve(revision, resolution) => {
-                let known = self.migrations.get(&revision).is_some();
-                return resolve(conn, s, &rows, &revision, resolution, known).await;
+            Op::Own(own) => {
+                let on = Under {
+                    conn,
+                    s,
+                    graph,
+                    rows: &rows,
+                };
+                return own.run(self, on, report).await;
             }
-            Op::Retry(revision) => return self.retry(conn, s, &rows, &revision, report).await,
-            Op::StampRepeatables(names) => return self.stamp_repeatables(conn, s, graph, &rows, &names, report).await,
             Op::Upgrade(t) => (t, Direction::Upgrade, true),
             Op::Exactly(planned) => {
-                let t = planned.target.clone();
+                let t = planned.target();
                 expected = Some(planned);
                 (t, Direction::Upgrade, true)
             }
@@ -127,7 +127,13 @@ impl<'m> Run<'m> {
             refuse_backfilling(&rows)?;
         }
         if let Some(expected) = &expected {
-            self.verify_planned(conn, s, (graph, &rows, &plan), expected).await?;
+            let on = Under {
+                conn: &mut *conn,
+                s,
+                graph,
+                rows: &rows,
+            };
+            expected.verify(self, on, &plan).await?;
         }
         if let Some(erased) = purge {
             tracing::warn!(rows = erased, "erasing the history table before stamping");

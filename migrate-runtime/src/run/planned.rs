@@ -8,6 +8,23 @@ use crate::dialect::Dialect;
 use crate::planned::{PendingPlan, PlanMoved, PlannedStep, schema_differences};
 use migrate_core::schema::Schema;
 
+impl Op {
+    /// An upgrade that runs exactly `planned`'s steps, or refuses.
+    pub(crate) fn exactly(planned: &PendingPlan) -> Op {
+        Op::Exactly(Box::new(planned.clone()))
+    }
+}
+
+impl Reviewed for PendingPlan {
+    fn target(&self) -> Target {
+        self.target.clone()
+    }
+
+    fn verify<'a>(&'a self, run: &'a Run<'_>, on: Under<'a>, now: &'a plan::Plan) -> BoxFuture<'a, Result<()>> {
+        Box::pin(run.verify_planned(on.conn, on.s, (on.graph, on.rows, now), self))
+    }
+}
+
 impl<'m> Run<'m> {
     /// What an upgrade to `target` would run on the database `connect`
     /// gives, as it stands: read without the lock, creating nothing.

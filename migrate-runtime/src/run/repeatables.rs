@@ -43,6 +43,22 @@ pub(crate) fn read_rows(rows: &[HistoryRow]) -> Vec<history::Row<'_>> {
         .collect()
 }
 
+impl Op {
+    /// The repeatables `names` recorded as applied, running nothing.
+    pub(crate) fn stamp_repeatables(names: &[String]) -> Op {
+        Op::Own(Box::new(StampRepeatables(names.to_vec())))
+    }
+}
+
+/// [`Op::stamp_repeatables`]: the names.
+struct StampRepeatables(Vec<String>);
+
+impl OwnOp for StampRepeatables {
+    fn run<'a>(&'a self, run: &'a Run<'_>, on: Under<'a>, report: &'a mut Report) -> BoxFuture<'a, Result<()>> {
+        Box::pin(run.stamp_repeatables(on.conn, on.s, on.graph, on.rows, &self.0, report))
+    }
+}
+
 impl<'m> Run<'m> {
     /// Records the repeatables `names` as applied, running none: the
     /// history verified as every run verifies it, then each row replaced

@@ -129,7 +129,59 @@ impl<'m> Run<'m> {
     }
 }
 
-pub(crate) async fn resolve(
+impl Op {
+    /// `resolve`: how a half-done revision really stands, recorded.
+    pub(crate) fn resolve(revision: &str, resolution: Resolution) -> Op {
+        Op::Own(Box::new(Resolve(revision.to_owned(), resolution)))
+    }
+
+    /// `resolve --retry`.
+    pub(crate) fn retry(revision: &str) -> Op {
+        Op::Own(Box::new(Retry(revision.to_owned())))
+    }
+}
+
+/// [`Op::resolve`]: the revision and how it stands.
+struct Resolve(String, Resolution);
+
+impl OwnOp for Resolve {
+    fn run<'a>(&'a self, run: &'a Run<'_>, on: Under<'a>, _report: &'a mut Report) -> BoxFuture<'a, Result<()>> {
+        let Resolve(revision, resolution) = self;
+        let known = run.migrations.get(revision).is_some();
+        Box::pin(resolve(on.conn, on.s, on.rows, revision, *resolution, known))
+    }
+
+    fn on_unknown_state<'a>(
+        &'a self,
+        conn: &'a mut dyn Backend,
+        s: &'a Settings,
+        revision: &'a str,
+        state: &'a str,
+    ) -> Option<BoxFuture<'a, Result<()>>> {
+        let Resolve(resolving, resolution) = self;
+        if resolving != revision {
+            return None;
+        }
+        tracing::warn!(
+            revision,
+            state,
+            ?resolution,
+            "resolving a row whose state this build does not know"
+        );
+        Some(Box::pin(driver::resolve(conn, s, revision, *resolution, None)))
+    }
+}
+
+/// [`Op::retry`]: the revision.
+struct Retry(String);
+
+impl OwnOp for Retry {
+    fn run<'a>(&'a self, run: &'a Run<'_>, on: Under<'a>, report: &'a mut Report) -> BoxFuture<'a, Result<()>> {
+        Box::pin(run.retry(on.conn, on.s, on.rows, &self.0, report))
+    }
+}
+
+async fn resolve(
     conn: &mut dyn Backend,
     s: &Settings,
     rows: &[HistoryRow],
