@@ -107,16 +107,16 @@ pub(crate) trait OwnOp: Send {
     /// Under the lock, on the history `rows` just read.
     fn run<'a>(&'a self, run: &'a Run<'_>, on: Under<'a>, report: &'a mut Report) -> BoxFuture<'a, Result<()>>;
 
-    /// The way out this operation is, if it is one, when the history holds a
-    /// row of `revision` in a state this build does not know (`resolve` of that row).
+    /// When the history holds a row of `revision` in a `state` this build
+    /// does not know: refused, unless this operation is the way out (`resolve` of that row).
     fn on_unknown_state<'a>(
         &'a self,
         _conn: &'a mut dyn Backend,
         _s: &'a Settings,
-        _revision: &'a str,
-        _state: &'a str,
-    ) -> Option<BoxFuture<'a, Result<()>>> {
-        None
+        revision: String,
+        state: String,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(std::future::ready(Err(Error::UnknownState { revision, state })))
     }
 }
 

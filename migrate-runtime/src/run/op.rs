@@ -33,12 +33,7 @@ impl<'m> Run<'m> {
             // still work, `stamp --purge` (which erases it) and `resolve` of that row.
             Err(Error::UnknownState { revision, state }) => match &op {
                 Op::StampPurge(_) => Vec::new(),
-                Op::Own(own) => {
-                    if let Some(way_out) = own.on_unknown_state(conn, s, &revision, &state) {
-                        return way_out.await;
-                    }
-                    return Err(Error::UnknownState { revision, state });
-                }
+                Op::Own(own) => return own.on_unknown_state(conn, s, revision, state).await,
                 _ => return Err(Error::UnknownState { revision, state }),
             },
             read => read?,
