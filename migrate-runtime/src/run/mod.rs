@@ -107,16 +107,16 @@ pub(crate) trait OwnOp: Send {
     /// Under the lock, on the history `rows` just read.
     fn run<'a>(&'a self, run: &'a Run<'_>, on: Under<'a>, report: &'a mut Report) -> BoxFuture<'a, Result<()>>;
 
-    /// When the history holds a row of `revision` in a `state` this build
-    /// does not know: refused, unless this operation is the way out (`resolve` of that row).
+    /// The way out this operation is, if it is one, when the history holds a
+    /// row of `revision` in a state this build does not know (`resolve` of that row).
     fn on_unknown_state<'a>(
         &'a self,
         _conn: &'a mut dyn Backend,
         _s: &'a Settings,
-        revision: String,
-        state: String,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(std::future::ready(Err(Error::UnknownState { revision, state })))
+        _revision: &'a str,
+        _state: &'a str,
+    ) -> Option<BoxFuture<'a, Result<()>>> {
+        None
     }
 }
 
@@ -137,6 +137,17 @@ pub(crate) struct Under<'a> {
     pub(crate) s: &'a Settings,
     pub(crate) graph: &'a Graph<'a>,
     pub(crate) rows: &'a [HistoryRow],
+}
+
+impl<'a> Under<'a> {
+    pub(crate) fn new(
+        conn: &'a mut dyn Backend,
+        s: &'a Settings,
+        graph: &'a Graph<'a>,
+        rows: &'a [HistoryRow],
+    ) -> Self {
+        Under { conn, s, graph, rows }
+    }
 }
 
 impl<'m> Run<'m> {

@@ -33,7 +33,12 @@ impl<'m> Run<'m> {
             // still work, `stamp --purge` (which erases it) and `resolve` of that row.
             Err(Error::UnknownState { revision, state }) => match &op {
                 Op::StampPurge(_) => Vec::new(),
-                Op::Own(own) => return own.on_unknown_state(conn, s, revision, state).await,
+                Op::Own(own) => {
+                    if let Some(way_out) = own.on_unknown_state(conn, s, &revision, &state) {
+                        return way_out.await;
+                    }
+                    return Err(Error::UnknownState { revision, state });
+                }
                 _ => return Err(Error::UnknownState { revision, state }),
             },
             read => read?,
@@ -43,15 +48,7 @@ impl<'m> Run<'m> {
         let purge = matches!(op, Op::StampPurge(_)).then(|| std::mem::take(&mut rows).len());
         let mut expected = None;
         let (target, direction, run_sql) = match op {
-            Op::Own(own) => {
-                let on = Under {
-                    conn,
-                    s,
-                    graph,
-                    rows: &rows,
-                };
-                return own.run(self, on, report).await;
-            }
+            Op::Own(own) => return own.run(self, Under::new(conn, s, graph, &rows), report).await,
             Op::Upgrade(t) => (t, Direction::Upgrade, true),
             Op::Exactly(planned) => {
                 let t = planned.target();
@@ -122,13 +119,9 @@ impl<'m> Run<'m> {
             refuse_backfilling(&rows)?;
         }
         if let Some(expected) = &expected {
-            let on = Under {
-                conn: &mut *conn,
-                s,
-                graph,
-                rows: &rows,
-            };
-            expected.verify(self, on, &plan).await?;
+            expected
+                .verify(self, Under::new(&mut *conn, s, graph, &rows), &plan)
+                .await?;
         }
         if let Some(erased) = purge {
             tracing::warn!(rows = erased, "erasing the history table before stamping");

@@ -155,12 +155,12 @@ impl OwnOp for Resolve {
         &'a self,
         conn: &'a mut dyn Backend,
         s: &'a Settings,
-        revision: String,
-        state: String,
-    ) -> BoxFuture<'a, Result<()>> {
+        revision: &'a str,
+        state: &'a str,
+    ) -> Option<BoxFuture<'a, Result<()>>> {
         let Resolve(resolving, resolution) = self;
-        if *resolving != revision {
-            return Box::pin(std::future::ready(Err(Error::UnknownState { revision, state })));
+        if resolving != revision {
+            return None;
         }
         tracing::warn!(
             revision,
@@ -168,7 +168,7 @@ impl OwnOp for Resolve {
             ?resolution,
             "resolving a row whose state this build does not know"
         );
-        Box::pin(driver::resolve(conn, s, resolving, *resolution, None))
+        Some(Box::pin(driver::resolve(conn, s, revision, *resolution, None)))
     }
 }
 
