@@ -63,9 +63,12 @@ impl<DB: Driver> Handle for Pooled<DB> {
     }
 }
 
-/// What a run can be given, per database: each `connect` is concrete and
-/// compiled in this crate (taking a connection from a pool included), and a
-/// borrowed connection as a [`Handle`].
+/// What a run can be given, per database: each `connect` is concrete, and a
+/// borrowed connection as a [`Handle`]. A pool's `connect` is inlined into
+/// the caller's crate, whose own use of the pool has compiled sqlx's
+/// `acquire` for it already (rustc instantiates a generic in the crate that
+/// uses it, so from here it would be a second copy of that code); the run
+/// itself, behind `dyn Handle`, is compiled once, here.
 ///
 /// A macro because a function cannot write trait impls, and blanket impls
 /// over sqlx's generic types would be instantiated in the caller's crate,
@@ -84,7 +87,7 @@ macro_rules! connect_impls {
 
         impl sealed::Sealed for &sqlx::Pool<$db> {}
         impl<'c> crate::migrator::Connect<'c> for &'c sqlx::Pool<$db> {
-            #[inline(never)]
+            #[inline]
             fn connect(self) -> BoxFuture<'c, Result<Box<dyn Handle + 'c>>> {
                 Box::pin(async move {
                     let conn = self.acquire().await.map_err(db("connecting to the database"))?;
