@@ -437,3 +437,22 @@ fn the_batch_loop_and_rust_runner_are_reached_only_through_a_list() {
         found.join("\n")
     );
 }
+
+#[test]
+fn operations_of_their_own_are_reached_only_through_trait_objects() {
+    // The shared path of a locked run names none of their bodies (private to
+    // their files), or every application that upgrades would link them.
+    const SHARED: [&str; 4] = [
+        "migrate-runtime/src/run/mod.rs",
+        "migrate-runtime/src/run/op.rs",
+        "migrate-runtime/src/run/lock.rs",
+        "migrate-runtime/src/run/apply.rs",
+    ];
+    let bodies = ["resolve(", "retry(", "stamp_repeatables(", "verify_planned("];
+    let found = code_naming(&bodies, |path| SHARED.contains(&path));
+    assert!(
+        found.is_empty(),
+        "reach `resolve`, `resolve --retry`, the stamp of repeatables and `upgrade_exactly` through the trait objects their entry points make (`Op::Own`, `Op::Exactly`):\n{}",
+        found.join("\n")
+    );
+}

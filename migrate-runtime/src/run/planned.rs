@@ -52,7 +52,7 @@ impl<'m> Run<'m> {
     /// Under the lock, with the history read and the plan computed as an
     /// upgrade computes it: refuses, with each way it moved, when `expected`
     /// no longer holds (the history, the steps, their SQL, the live schema).
-    pub(crate) async fn verify_planned(
+    async fn verify_planned(
         &self,
         conn: &mut dyn Backend,
         s: &Settings,

@@ -64,7 +64,7 @@ impl<'m> Run<'m> {
     /// history verified as every run verifies it, then each row replaced
     /// as [`apply_repeatables`](Self::apply_repeatables) replaces it, the
     /// digest kept.
-    pub(crate) async fn stamp_repeatables(
+    async fn stamp_repeatables(
         &self,
         conn: &mut dyn Backend,
         s: &Settings,

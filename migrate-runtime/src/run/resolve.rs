@@ -10,7 +10,7 @@ pub(crate) const STORED_FILE: &str = "its history row: this build has no file fo
 
 impl<'m> Run<'m> {
     /// `resolve --retry`: the failed migration again, from its first statement not done.
-    pub(crate) async fn retry(
+    async fn retry(
         &self,
         conn: &mut dyn Backend,
         s: &Settings,
