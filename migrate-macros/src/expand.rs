@@ -27,12 +27,14 @@ pub fn migrations(input: &Input, migrations: &[Migration], repeatables: &[Migrat
     let again = repeatables.iter().map(embedded);
     // The batch loop is linked only into an application whose history has a backfill.
     let backfills = migrations.iter().any(|m| m.backfill().is_some());
+    // And the statement-by-statement runner only where a migration needs it (MySQL's driver has its own).
+    let statements = migrations.iter().chain(repeatables).any(Migration::no_transaction);
     quote! {{
         const _: &[&str] = &[#(#tracked),*];
         const LIST: &[::migrate::__private::Migration] = &[#(#entries),*];
         const REPEATABLES: &[::migrate::__private::Migration] = &[#(#again),*];
         #rust_items
-        ::migrate::Migrations::__embedded_with(LIST, #digest, #steps, REPEATABLES, #backfills)
+        ::migrate::Migrations::__embedded_with(LIST, #digest, #steps, REPEATABLES, #backfills, #statements)
     }}
 }
 

@@ -186,6 +186,24 @@ pub enum Error {
         applied: Vec<String>,
     },
 
+    /// A migration that runs statement by statement
+    /// (`-- migrate:no-transaction`) was reached by a list built without what
+    /// runs one (`embed_migrations!` and [`Migrations::load`](crate::Migrations::load)
+    /// add it where the history has one): the run stopped before it,
+    /// keeping what it had done.
+    #[error(
+        "revision `{revision}` ({file}) runs statement by statement (`-- migrate:no-transaction`), and this list of migrations was built without what runs such a migration (`embed_migrations!` and `Migrations::load` add it where the history has one), so this run stopped before it and did not change it; {}",
+        applied_note(.applied)
+    )]
+    StatementsNotEmbedded {
+        /// The revision.
+        revision: String,
+        /// Its file.
+        file: String,
+        /// The revisions this run had already applied or unapplied, which stay done.
+        applied: Vec<String>,
+    },
+
     /// A backfill could not run its batches: its key's values are not
     /// integers, or its progress in the history row does not read.
     #[error("backfill `{revision}` ({file}) cannot run: {reason}; {}", applied_note(.applied))]

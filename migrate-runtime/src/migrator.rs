@@ -59,6 +59,10 @@ pub struct Migrations {
     /// backfill (`embed_migrations!` checks; a list read at run time always
     /// has it), so an application whose history has none links none of it.
     backfills: Option<crate::driver::BackfillRunner>,
+    /// What runs a `-- migrate:no-transaction` migration statement by
+    /// statement: set where the history has one (as `backfills`), so an
+    /// application whose history has none links none of it.
+    statements: Option<crate::driver::StatementRunner>,
 }
 
 /// What the runtime can run on: a pool (`&SqlitePool`, `&PgPool`,
@@ -96,12 +100,15 @@ impl Migrations {
             rust: crate::rust::Embedded::NONE,
             repeatables: Cow::Borrowed(&[]),
             backfills: None,
+            statements: None,
         }
     }
 
     /// Used by `embed_migrations!`; not public API. `rust`: the Rust
     /// revisions' functions; `backfills`: whether the folder has a backfill
-    /// revision (only then does the list hold the batch loop).
+    /// revision (only then does the list hold the batch loop); `statements`:
+    /// whether it has a `-- migrate:no-transaction` migration, a repeatable
+    /// included (only then does it hold the statement-by-statement runner).
     #[doc(hidden)]
     pub const fn __embedded_with(
         list: &'static [Migration],
@@ -109,6 +116,7 @@ impl Migrations {
         rust: &'static [crate::rust::RustStep],
         repeatables: &'static [Migration],
         backfills: bool,
+        statements: bool,
     ) -> Self {
         Migrations {
             list: Cow::Borrowed(list),
@@ -119,6 +127,11 @@ impl Migrations {
             repeatables: Cow::Borrowed(repeatables),
             backfills: if backfills {
                 Some(crate::driver::backfill_runner)
+            } else {
+                None
+            },
+            statements: if statements {
+                Some(crate::driver::statement_runner)
             } else {
                 None
             },
@@ -141,6 +154,9 @@ impl Migrations {
     /// up-to-date history is computed again, on first use, with them: the
     /// one `embed_migrations!` computed holds the list's own repeatables.
     pub fn with_repeatables(mut self, repeatables: Vec<Migration>) -> Self {
+        if repeatables.iter().any(Migration::no_transaction) {
+            self.statements = Some(crate::driver::statement_runner);
+        }
         self.repeatables = Cow::Owned(repeatables);
         self.digest = None;
         self.computed = OnceLock::new();
@@ -173,6 +189,7 @@ impl Migrations {
             rust: crate::rust::Embedded::NONE,
             repeatables,
             backfills: Some(crate::driver::backfill_runner),
+            statements: Some(crate::driver::statement_runner),
         }
     }
 
@@ -711,6 +728,7 @@ impl<'m> Migrator<'m> {
                 in_run_transaction: false,
                 released_at_commit: None,
                 stop: self.stop.clone(),
+                statements: self.migrations.statements,
             },
             ignore_unknown: self.ignore_unknown,
             use_stored_downgrade: self.use_stored_downgrade,

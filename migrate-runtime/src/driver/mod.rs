@@ -321,6 +321,13 @@ pub trait Backend: Send {
         true
     }
 
+    /// What runs a step statement by statement, where every step runs so
+    /// (MySQL); elsewhere the run's list holds it where its history needs
+    /// it (`Settings::statements`).
+    fn statements(&self) -> Option<StatementRunner> {
+        None
+    }
+
     /// Whether the migration lock may be a lease row. SQLite's lock is its one
     /// write lock, whatever the lock mode.
     fn leases(&self) -> bool {

@@ -176,6 +176,10 @@ impl Backend for MySqlConnection {
         false
     }
 
+    fn statements(&self) -> Option<super::StatementRunner> {
+        Some(super::statement_runner)
+    }
+
     fn guards(&self, s: &Settings, m: &Migration) -> Guards {
         guards(s, m)
     }

@@ -47,6 +47,9 @@ pub struct Settings {
     pub released_at_commit: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// What [`Migrator::stop_when`](crate::Migrator::stop_when) was given.
     pub stop: Option<StopWhen>,
+    /// What runs a `-- migrate:no-transaction` step, where the run's list
+    /// holds it ([`StatementRunner`]).
+    pub(crate) statements: Option<StatementRunner>,
 }
 
 /// The question [`Migrator::stop_when`](crate::Migrator::stop_when) asks

@@ -5,8 +5,9 @@ use super::*;
 
 /// Which failures of a statement-by-statement step its caller will try again:
 /// the step then returns at once, its row left in progress for the next attempt.
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Retry {
+pub struct Retry {
     /// A lock timeout (attempts left).
     pub(crate) lock: bool,
     /// A deadlock or certification conflict (attempts left).
@@ -52,6 +53,26 @@ pub(crate) async fn by_statements(
     let mut result = statement_by_statement(conn, s, step, sql, resume, retry).await;
     reset_guards(conn, reset, &mut result).await;
     result
+}
+
+/// What runs a step statement by statement ([`by_statements`]), as a pointer:
+/// a list holds it where its history has a `-- migrate:no-transaction`
+/// migration (`Migrations::statements`, which `Migrator::run` puts in the
+/// run's [`Settings`]), and MySQL's driver always ([`Backend::statements`]),
+/// so an application that needs neither links none of it.
+pub(crate) type StatementRunner =
+    for<'a> fn(&'a mut dyn Backend, &'a Settings, Step<'a>, &'a str, Option<usize>, Retry) -> BoxFuture<'a, Result<()>>;
+
+/// The [`StatementRunner`].
+pub(crate) fn statement_runner<'a>(
+    conn: &'a mut dyn Backend,
+    s: &'a Settings,
+    step: Step<'a>,
+    sql: &'a str,
+    resume: Option<usize>,
+    retry: Retry,
+) -> BoxFuture<'a, Result<()>> {
+    Box::pin(by_statements(conn, s, step, sql, resume, retry))
 }
 
 /// Sets a step's session settings ([`Backend::guards`]) where the database
@@ -488,5 +509,39 @@ mod tests {
                 alone
             );
         }
+    }
+
+    /// A list built by hand without the statement runner (`embed_migrations!`
+    /// adds it wherever a migration needs it) refuses a `no-transaction`
+    /// migration by name before running any of it, where the runner runs it.
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn a_list_without_the_statement_runner_refuses_a_no_transaction_migration() {
+        let text = "-- a table\n-- revision: a1\n-- down_revision:\n-- migrate:no-transaction\n\n-- migrate:upgrade\nCREATE TABLE t (id integer);\n";
+        let m = migrate_core::format::parse("migrations/a1_table.sql", text)
+            .expect("valid")
+            .migration;
+        assert!(m.no_transaction());
+        let list: &'static [migrate_core::Migration] = Box::leak(vec![m].into_boxed_slice());
+        let digest = migrate_core::Digest::all_applied_with(list, &[]).to_string();
+        let digest: &'static str = Box::leak(digest.into_boxed_str());
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let without = crate::Migrations::__embedded_with(list, digest, &[], &[], false, false);
+        let e = without.upgrade(&pool, "head").await.unwrap_err();
+        assert!(
+            matches!(&e, crate::Error::StatementsNotEmbedded { revision, .. } if revision == "a1"),
+            "{e}"
+        );
+        let made: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE name = 't'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert!(made.is_empty(), "nothing of it ran");
+        let with = crate::Migrations::__embedded_with(list, digest, &[], &[], false, true);
+        assert_eq!(with.upgrade(&pool, "head").await.unwrap().revisions(), ["a1"]);
     }
 }

@@ -77,6 +77,16 @@ impl<'a> Step<'a> {
         }
     }
 
+    /// The error for a step run statement by statement in a list built
+    /// without what runs one.
+    pub(crate) fn statements_not_embedded(&self) -> Error {
+        Error::StatementsNotEmbedded {
+            revision: self.migration.revision().to_owned(),
+            file: self.migration.file().to_owned(),
+            applied: Vec::new(),
+        }
+    }
+
     /// The error for this step leaving rows whose foreign key points at no row
     /// (the first ones, and whether there were more); it was rolled back.
     pub(crate) fn dangling(&self, violations: Vec<ForeignKeyViolation>, more: bool, cleanup: Option<Error>) -> Error {
@@ -225,7 +235,10 @@ async fn attempts_at_step(
             if let Some(rust) = step.rust.filter(|_| step.run_sql) {
                 (rust.run)(conn, s, step, rust.f, resume).await
             } else if by_statement {
-                by_statements(conn, s, step, sql, resume, retry).await
+                match s.statements.or(conn.statements()) {
+                    Some(run) => run(conn, s, step, sql, resume, retry).await,
+                    None => Err(step.statements_not_embedded()),
+                }
             } else {
                 conn.in_transaction(s, step, sql).await
             }

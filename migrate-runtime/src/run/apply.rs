@@ -701,6 +701,7 @@ async fn failed_step(conn: &mut dyn Backend, s: &Settings, m: &Migration, mut e:
     if let Error::Migration { applied, .. }
     | Error::DanglingForeignKeys { applied, .. }
     | Error::RustNotEmbedded { applied, .. }
+    | Error::StatementsNotEmbedded { applied, .. }
     | Error::Backfill { applied, .. } = &mut e
     {
         *applied = report.revisions().into_iter().map(str::to_owned).collect();
