@@ -419,7 +419,7 @@ fn the_run_path_sorts_through_one_sort() {
 }
 
 #[test]
-fn the_batch_loop_and_the_rust_and_statement_runners_are_reached_only_through_a_list() {
+fn optional_runners_are_reached_only_through_a_list() {
     // Where a list is made (and where each runner is defined and re-exported):
     // nowhere else may name them, or every application would link them.
     // (MySQL's driver holds the statement runner: every step runs statement by statement there.)
@@ -432,11 +432,17 @@ fn the_batch_loop_and_the_rust_and_statement_runners_are_reached_only_through_a_
         "migrate-runtime/src/driver/statements.rs",
         "migrate-runtime/src/driver/mysql.rs",
     ];
-    let runners = ["backfill_runner", "rust_runner", "statement_runner", "by_statements("];
+    let runners = [
+        "backfill_runner",
+        "rust_runner",
+        "statement_runner",
+        "by_statements(",
+        "run::Repeatables",
+    ];
     let found = code_naming(&runners, |path| !MAKERS.contains(&path));
     assert!(
         found.is_empty(),
-        "reach the batch loop, the Rust runner and the statement-by-statement runner through the list (`Migrations::backfills`, `rust::Embedded`, `Migrations::statements`), which holds them only when its history needs them:\n{}",
+        "reach the batch loop, the Rust runner, the statement-by-statement runner and the repeatables' runner through the list (`Migrations::backfills`, `rust::Embedded`, `Migrations::statements`, `Migrations::repeatables_runner`), which holds them only when its history needs them:\n{}",
         found.join("\n")
     );
 }

@@ -63,6 +63,8 @@ pub struct Migrations {
     /// statement: set where the history has one (as `backfills`), so an
     /// application whose history has none links none of it.
     statements: Option<crate::driver::StatementRunner>,
+    /// What finds and applies the repeatable revisions: set where the list has some.
+    repeatables_runner: Option<&'static dyn crate::run::RunsRepeatables>,
 }
 
 /// What the runtime can run on: a pool (`&SqlitePool`, `&PgPool`,
@@ -101,14 +103,14 @@ impl Migrations {
             repeatables: Cow::Borrowed(&[]),
             backfills: None,
             statements: None,
+            repeatables_runner: None,
         }
     }
 
-    /// Used by `embed_migrations!`; not public API. `rust`: the Rust
-    /// revisions' functions; `backfills`: whether the folder has a backfill
-    /// revision (only then does the list hold the batch loop); `statements`:
-    /// whether it has a `-- migrate:no-transaction` migration, a repeatable
-    /// included (only then does it hold the statement-by-statement runner).
+    /// Used by `embed_migrations!`; not public API. `rust`: the Rust revisions'
+    /// functions; `backfills`, `statements`: whether the folder has a backfill
+    /// revision, a `-- migrate:no-transaction` one (only then does the list
+    /// hold the batch loop, the statement-by-statement runner).
     #[doc(hidden)]
     pub const fn __embedded_with(
         list: &'static [Migration],
@@ -135,7 +137,17 @@ impl Migrations {
             } else {
                 None
             },
+            repeatables_runner: if repeatables.is_empty() {
+                None
+            } else {
+                Some(&crate::run::Repeatables)
+            },
         }
+    }
+
+    /// What finds and applies the repeatable revisions, if this list has some.
+    pub(crate) fn repeatables_runner(&self) -> Option<&'static dyn crate::run::RunsRepeatables> {
+        self.repeatables_runner
     }
 
     /// What runs a backfill revision's batches, if this list can run one.
@@ -156,6 +168,9 @@ impl Migrations {
     pub fn with_repeatables(mut self, repeatables: Vec<Migration>) -> Self {
         if repeatables.iter().any(Migration::no_transaction) {
             self.statements = Some(crate::driver::statement_runner);
+        }
+        if !repeatables.is_empty() {
+            self.repeatables_runner = Some(&crate::run::Repeatables);
         }
         self.repeatables = Cow::Owned(repeatables);
         self.digest = None;
@@ -190,6 +205,7 @@ impl Migrations {
             repeatables,
             backfills: Some(crate::driver::backfill_runner),
             statements: Some(crate::driver::statement_runner),
+            repeatables_runner: Some(&crate::run::Repeatables),
         }
     }
 

@@ -261,9 +261,12 @@ impl<'m> Run<'m> {
                 };
             }
         }
-        match applying.repeatables.is_empty() {
-            true => Ok(()),
-            false => self.apply_repeatables(conn, s, applying, &mut at.open, report).await,
+        // Only a list's runner finds repeatables due, so one is there when some are.
+        match self.migrations.repeatables_runner() {
+            Some(runner) if !applying.repeatables.is_empty() => {
+                runner.apply(self, (conn, s), applying, &mut at.open, report).await
+            }
+            _ => Ok(()),
         }
     }
 

@@ -114,7 +114,9 @@ impl<'m> Run<'m> {
         }
         if direction == Direction::Upgrade && run_sql {
             report.held_back = self.hold_back(graph, &mut plan);
-            repeatables = self.repeatables_due(&all_rows, (graph, &target, &plan), &unknown, report);
+            if let Some(runner) = self.migrations.repeatables_runner() {
+                repeatables = runner.due(self, &all_rows, (graph, &target, &plan), &unknown, report);
+            }
         } else {
             refuse_backfilling(&rows)?;
         }

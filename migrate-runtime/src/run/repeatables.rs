@@ -11,6 +11,59 @@ use super::*;
 use migrate_core::repeatable::is_repeatable;
 use migrate_core::squash::Replaced;
 
+/// What finds and applies a list's repeatable revisions, reached through
+/// the pointer a list holds where it has some (`Migrations::repeatables_runner`),
+/// so that an application whose history has none links none of it.
+pub(crate) trait RunsRepeatables: Sync + std::fmt::Debug {
+    /// [`Run::repeatables_due`].
+    fn due(
+        &self,
+        run: &Run<'_>,
+        rows: &[HistoryRow],
+        at: (&Graph<'_>, &Target, &plan::Plan),
+        unknown: &[String],
+        report: &mut Report,
+    ) -> Vec<Migration>;
+
+    /// [`Run::apply_repeatables`].
+    fn apply<'a>(
+        &'a self,
+        run: &'a Run<'_>,
+        on: (&'a mut dyn Backend, &'a Settings),
+        applying: &'a mut Applying<'_, '_>,
+        open: &'a mut Option<usize>,
+        report: &'a mut Report,
+    ) -> BoxFuture<'a, Result<()>>;
+}
+
+/// The [`RunsRepeatables`] a list with repeatable revisions holds.
+#[derive(Debug)]
+pub(crate) struct Repeatables;
+
+impl RunsRepeatables for Repeatables {
+    fn due(
+        &self,
+        run: &Run<'_>,
+        rows: &[HistoryRow],
+        at: (&Graph<'_>, &Target, &plan::Plan),
+        unknown: &[String],
+        report: &mut Report,
+    ) -> Vec<Migration> {
+        run.repeatables_due(rows, at, unknown, report)
+    }
+
+    fn apply<'a>(
+        &'a self,
+        run: &'a Run<'_>,
+        (conn, s): (&'a mut dyn Backend, &'a Settings),
+        applying: &'a mut Applying<'_, '_>,
+        open: &'a mut Option<usize>,
+        report: &'a mut Report,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(run.apply_repeatables(conn, s, applying, open, report))
+    }
+}
+
 /// The rows of versioned revisions: what the graph, the plan and the heads read.
 pub(crate) fn versioned_rows(rows: &[HistoryRow]) -> Vec<HistoryRow> {
     rows.iter().filter(|r| !is_repeatable(&r.revision)).cloned().collect()
@@ -99,7 +152,7 @@ impl<'m> Run<'m> {
     /// either when the history holds revisions this build does not know,
     /// `unknown` (a newer build migrated the database: the repeatables'
     /// rows are its own), listed in [`Report::repeatables_left`].
-    pub(crate) fn repeatables_due(
+    fn repeatables_due(
         &self,
         rows: &[HistoryRow],
         (graph, target, plan): (&Graph<'_>, &Target, &plan::Plan),
@@ -129,7 +182,7 @@ impl<'m> Run<'m> {
     /// steps: each in a transaction of its own (the run's one transaction,
     /// if open, is committed first), its row replaced. A failure is the
     /// step's error, naming its file, and leaves what a failed revision leaves.
-    pub(crate) async fn apply_repeatables(
+    async fn apply_repeatables(
         &self,
         conn: &mut dyn Backend,
         s: &Settings,
