@@ -174,13 +174,32 @@ pub(crate) async fn alongside<T>(main: impl Future<Output = T>, side: impl Futur
     .await
 }
 
+/// What watches a step's attempt from a second connection ([`watch`]),
+/// where the database can say who blocks a session ([`Backend::watcher`]).
+pub(crate) type Watcher =
+    for<'a> fn(BoxFuture<'a, Result<()>>, &'a Second, String) -> BoxFuture<'a, (Result<()>, Vec<String>)>;
+
+/// The [`Watcher`]: runs `attempt` to its end, watched from a connection
+/// `second` lends (when the pool can spare one) asking who blocks session
+/// `id`; returns its result and the last non-empty answer.
+#[cfg(feature = "postgres")]
+pub(crate) fn watch<'a>(
+    attempt: BoxFuture<'a, Result<()>>,
+    second: &'a Second,
+    id: String,
+) -> BoxFuture<'a, (Result<()>, Vec<String>)> {
+    Box::pin(async move {
+        match second.open().await {
+            Some(mut handle) => watched(attempt, handle.backend(), &id).await,
+            None => (attempt.await, Vec::new()),
+        }
+    })
+}
+
 /// Runs `attempt` to its end, asking `second` every 100 ms meanwhile who
 /// blocks session `id`; returns its result and the last non-empty answer.
-pub(crate) async fn watched<T>(
-    attempt: impl Future<Output = T>,
-    second: &mut dyn Backend,
-    id: &str,
-) -> (T, Vec<String>) {
+#[cfg(feature = "postgres")]
+async fn watched<T>(attempt: impl Future<Output = T>, second: &mut dyn Backend, id: &str) -> (T, Vec<String>) {
     let mut seen = Vec::new();
     let watch = async {
         loop {

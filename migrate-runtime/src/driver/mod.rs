@@ -147,6 +147,13 @@ pub trait Backend: Send {
         Box::pin(async { Vec::new() })
     }
 
+    /// What watches a step's last attempt from a second connection, naming
+    /// whom it waits for ([`watch`]); `None` where the database cannot say
+    /// who blocks a session, so that a build without such a database links none of it.
+    fn watcher(&self) -> Option<Watcher> {
+        None
+    }
+
     /// This session's id as the database's views name it (PostgreSQL: the backend pid).
     fn session_id(&mut self) -> BoxFuture<'_, Option<String>> {
         Box::pin(async { None })

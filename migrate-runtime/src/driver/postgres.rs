@@ -162,6 +162,10 @@ impl Backend for PgConnection {
         e.as_database_error().and_then(|d| d.code()).as_deref() == Some("55P03")
     }
 
+    fn watcher(&self) -> Option<super::Watcher> {
+        Some(super::watch)
+    }
+
     fn session_id(&mut self) -> BoxFuture<'_, Option<String>> {
         Box::pin(async move {
             let id = Backend::read_strings(self, "SELECT pg_backend_pid()::text".into())

@@ -219,19 +219,18 @@ async fn attempts_at_step(
     loop {
         let last = attempt >= attempts;
         let started = Instant::now();
-        // The last attempt is watched from a second connection, where there is one,
-        // so that a lock timeout can name exactly whom the migration waited for.
-        let mut watcher = None;
-        if last {
-            if let (Some(second), Some(id)) = (&s.second, conn.session_id().await) {
-                watcher = second.open().await.map(|h| (h, id));
-            }
-        }
+        // The last attempt is watched from a second connection, where there is one
+        // and the database can say who blocks a session (`Backend::watcher`), so
+        // that a lock timeout can name exactly whom the migration waited for.
+        let watcher = match (last, conn.watcher(), &s.second) {
+            (true, Some(watch), Some(second)) => conn.session_id().await.map(|id| (watch, second, id)),
+            _ => None,
+        };
         let retry = Retry {
             lock: !last,
             conflict: attempt < CONFLICT_ATTEMPTS,
         };
-        let attempt_run = async {
+        let attempt_run: BoxFuture<'_, Result<()>> = Box::pin(async {
             if let Some(rust) = step.rust.filter(|_| step.run_sql) {
                 (rust.run)(conn, s, step, rust.f, resume).await
             } else if by_statement {
@@ -242,12 +241,11 @@ async fn attempts_at_step(
             } else {
                 conn.in_transaction(s, step, sql).await
             }
-        };
-        let (result, seen) = match &mut watcher {
-            Some((handle, id)) => watched(attempt_run, handle.backend(), id).await,
+        });
+        let (result, seen) = match watcher {
+            Some((watch, second, id)) => watch(attempt_run, second, id).await,
             None => (attempt_run.await, Vec::new()),
         };
-        drop(watcher);
         let (timed_out, conflict, lost) = match &result {
             Err(Error::Migration { source, .. }) => (
                 conn.is_lock_timeout(source),
