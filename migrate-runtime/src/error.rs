@@ -186,20 +186,24 @@ pub enum Error {
         applied: Vec<String>,
     },
 
-    /// A migration that runs statement by statement
-    /// (`-- migrate:no-transaction`) was reached by a list built without what
-    /// runs one (`embed_migrations!` and [`Migrations::load`](crate::Migrations::load)
-    /// add it where the history has one): the run stopped before it,
-    /// keeping what it had done.
+    /// A migration that needs a part of the runtime a list holds only where
+    /// its history needs it (running statement by statement, for
+    /// `-- migrate:no-transaction`; applying repeatable revisions) was reached
+    /// by a list built by hand without it (`embed_migrations!`,
+    /// [`Migrations::load`](crate::Migrations::load) and
+    /// [`Migrations::new`](crate::Migrations::new) add what their history
+    /// needs): the run stopped before it, keeping what it had done.
     #[error(
-        "revision `{revision}` ({file}) runs statement by statement (`-- migrate:no-transaction`), and this list of migrations was built without what runs such a migration (`embed_migrations!` and `Migrations::load` add it where the history has one), so this run stopped before it and did not change it; {}",
+        "revision `{revision}` ({file}) {needs}, and this list of migrations was built by hand without what does that (`embed_migrations!`, `Migrations::load` and `Migrations::new` add what their history needs), so this run stopped before it and did not change it; {}",
         applied_note(.applied)
     )]
-    StatementsNotEmbedded {
+    RunnerNotEmbedded {
         /// The revision.
         revision: String,
         /// Its file.
         file: String,
+        /// What it needs: "runs statement by statement (`-- migrate:no-transaction`)", "is a repeatable revision to apply".
+        needs: &'static str,
         /// The revisions this run had already applied or unapplied, which stay done.
         applied: Vec<String>,
     },
@@ -615,6 +619,7 @@ impl Error {
                 | Error::RunRolledBack { .. }
                 | Error::DanglingForeignKeys { .. }
                 | Error::RustNotEmbedded { .. }
+                | Error::RunnerNotEmbedded { .. }
                 | Error::Backfill { .. }
                 | Error::Stopped { .. }
         )

@@ -64,7 +64,7 @@ pub struct Migrations {
     /// application whose history has none links none of it.
     statements: Option<crate::driver::StatementRunner>,
     /// What finds and applies the repeatable revisions: set where the list has some.
-    repeatables_runner: Option<&'static dyn crate::run::RunsRepeatables>,
+    pub(crate) repeatables_runner: Option<&'static dyn crate::run::RunsRepeatables>,
 }
 
 /// What the runtime can run on: a pool (`&SqlitePool`, `&PgPool`,
@@ -72,9 +72,9 @@ pub struct Migrations {
 /// pooled connection (`&mut PoolConnection<_>`) or a transaction's connection
 /// (`&mut Transaction<_>`) of a database it has a [`Driver`](crate::Driver) for.
 ///
-/// Implemented, inside this crate, for each of those types: taking the
-/// connection is compiled here once, not again in every crate that calls
-/// `upgrade`. Sealed; you never implement it.
+/// Implemented, inside this crate, for each of those types (a pool's is
+/// inlined into the caller, which has compiled sqlx's `acquire` for it);
+/// the run itself is compiled here once. Sealed; you never implement it.
 pub trait Connect<'c>: Send + crate::driver::sealed::Sealed {
     /// Takes the connection the run will use.
     #[doc(hidden)]
@@ -140,14 +140,9 @@ impl Migrations {
             repeatables_runner: if repeatables.is_empty() {
                 None
             } else {
-                Some(&crate::run::Repeatables)
+                Some(&crate::run::RepeatablesRunner)
             },
         }
-    }
-
-    /// What finds and applies the repeatable revisions, if this list has some.
-    pub(crate) fn repeatables_runner(&self) -> Option<&'static dyn crate::run::RunsRepeatables> {
-        self.repeatables_runner
     }
 
     /// What runs a backfill revision's batches, if this list can run one.
@@ -170,7 +165,7 @@ impl Migrations {
             self.statements = Some(crate::driver::statement_runner);
         }
         if !repeatables.is_empty() {
-            self.repeatables_runner = Some(&crate::run::Repeatables);
+            self.repeatables_runner = Some(&crate::run::RepeatablesRunner);
         }
         self.repeatables = Cow::Owned(repeatables);
         self.digest = None;
@@ -205,7 +200,7 @@ impl Migrations {
             repeatables,
             backfills: Some(crate::driver::backfill_runner),
             statements: Some(crate::driver::statement_runner),
-            repeatables_runner: Some(&crate::run::Repeatables),
+            repeatables_runner: Some(&crate::run::RepeatablesRunner),
         }
     }
 
@@ -281,7 +276,7 @@ impl Migrations {
             ddl_lock_timeout: None,
             statement_timeout: None,
             lock_attempts: DEFAULT_LOCK_ATTEMPTS,
-            use_stored_downgrade: false,
+            use_stored_downgrade: None,
             phase: None,
             lock_mode: LockMode::Auto,
             lease_ttl: DEFAULT_LEASE_TTL,
@@ -365,7 +360,8 @@ pub struct Migrator<'m> {
     ddl_lock_timeout: Option<Duration>,
     statement_timeout: Option<Duration>,
     lock_attempts: u32,
-    use_stored_downgrade: bool,
+    /// Set by `use_stored_downgrade`: the runner a stored `no-transaction` downgrade needs.
+    use_stored_downgrade: Option<crate::driver::StatementRunner>,
     phase: Option<Phase>,
     lock_mode: LockMode,
     lease_ttl: Duration,
@@ -396,7 +392,7 @@ impl std::fmt::Debug for Migrator<'_> {
             .field("ddl_lock_timeout", &self.ddl_lock_timeout)
             .field("statement_timeout", &self.statement_timeout)
             .field("lock_attempts", &self.lock_attempts)
-            .field("use_stored_downgrade", &self.use_stored_downgrade)
+            .field("use_stored_downgrade", &self.use_stored_downgrade.is_some())
             .field("phase", &self.phase)
             .field("lock_mode", &self.lock_mode)
             .field("lease_ttl", &self.lease_ttl)
@@ -528,7 +524,8 @@ impl<'m> Migrator<'m> {
     /// revision applied without a downgrade section (or before this version
     /// stored them) stays irreversible.
     pub fn use_stored_downgrade(mut self) -> Self {
-        self.use_stored_downgrade = true;
+        // A newer build's revision may run statement by statement, whatever this list holds.
+        self.use_stored_downgrade = Some(crate::driver::statement_runner);
         self
     }
 
@@ -744,10 +741,10 @@ impl<'m> Migrator<'m> {
                 in_run_transaction: false,
                 released_at_commit: None,
                 stop: self.stop.clone(),
-                statements: self.migrations.statements,
+                statements: self.migrations.statements.or(self.use_stored_downgrade),
             },
             ignore_unknown: self.ignore_unknown,
-            use_stored_downgrade: self.use_stored_downgrade,
+            use_stored_downgrade: self.use_stored_downgrade.is_some(),
             phase: self.phase,
             lock_mode: self.lock_mode,
             lease_ttl: self.lease_ttl,

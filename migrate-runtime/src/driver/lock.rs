@@ -174,7 +174,7 @@ pub(crate) async fn alongside<T>(main: impl Future<Output = T>, side: impl Futur
     .await
 }
 
-/// What watches a step's attempt from a second connection ([`watch`]),
+/// What watches a step's attempt from a second connection (`watch`),
 /// where the database can say who blocks a session ([`Backend::watcher`]).
 pub(crate) type Watcher =
     for<'a> fn(BoxFuture<'a, Result<()>>, &'a Second, String) -> BoxFuture<'a, (Result<()>, Vec<String>)>;

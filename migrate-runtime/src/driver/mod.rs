@@ -148,7 +148,7 @@ pub trait Backend: Send {
     }
 
     /// What watches a step's last attempt from a second connection, naming
-    /// whom it waits for ([`watch`]); `None` where the database cannot say
+    /// whom it waits for (PostgreSQL's `watch`); `None` where the database cannot say
     /// who blocks a session, so that a build without such a database links none of it.
     fn watcher(&self) -> Option<Watcher> {
         None

@@ -513,35 +513,59 @@ mod tests {
 
     /// A list built by hand without the statement runner (`embed_migrations!`
     /// adds it wherever a migration needs it) refuses a `no-transaction`
-    /// migration by name before running any of it, where the runner runs it.
+    /// migration by name before running any of it, naming what it applied
+    /// before; with the runner it runs; and a build whose list has no such
+    /// migration unapplies a newer build's one with its stored downgrade.
     #[cfg(feature = "sqlite")]
     #[tokio::test]
     async fn a_list_without_the_statement_runner_refuses_a_no_transaction_migration() {
-        let text = "-- a table\n-- revision: a1\n-- down_revision:\n-- migrate:no-transaction\n\n-- migrate:upgrade\nCREATE TABLE t (id integer);\n";
-        let m = migrate_core::format::parse("migrations/a1_table.sql", text)
-            .expect("valid")
-            .migration;
-        assert!(m.no_transaction());
-        let list: &'static [migrate_core::Migration] = Box::leak(vec![m].into_boxed_slice());
-        let digest = migrate_core::Digest::all_applied_with(list, &[]).to_string();
-        let digest: &'static str = Box::leak(digest.into_boxed_str());
+        let parse = |file: &str, text: &str| migrate_core::format::parse(file, text).expect("valid").migration;
+        let plain = parse(
+            "migrations/a0_plain.sql",
+            "-- plain\n-- revision: a0\n-- down_revision:\n\n-- migrate:upgrade\nCREATE TABLE p (id integer);\n",
+        );
+        let outside = parse(
+            "migrations/a1_table.sql",
+            "-- a table\n-- revision: a1\n-- down_revision: a0\n-- migrate:no-transaction\n\n-- migrate:upgrade\nCREATE TABLE t (id integer);\n\n-- migrate:downgrade\nDROP TABLE t;\n",
+        );
+        assert!(outside.no_transaction());
+        let list: &'static [migrate_core::Migration] = Box::leak(vec![plain, outside].into_boxed_slice());
+        let digest = |l: &[migrate_core::Migration]| -> &'static str {
+            Box::leak(
+                migrate_core::Digest::all_applied_with(l, &[])
+                    .to_string()
+                    .into_boxed_str(),
+            )
+        };
         let pool = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(1)
             .connect("sqlite::memory:")
             .await
             .unwrap();
-        let without = crate::Migrations::__embedded_with(list, digest, &[], &[], false, false);
+        let tables = async || -> Vec<String> {
+            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE name IN ('p', 't') ORDER BY name")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        };
+        let without = crate::Migrations::__embedded_with(list, digest(list), &[], &[], false, false);
         let e = without.upgrade(&pool, "head").await.unwrap_err();
         assert!(
-            matches!(&e, crate::Error::StatementsNotEmbedded { revision, .. } if revision == "a1"),
+            matches!(&e, crate::Error::RunnerNotEmbedded { revision, applied, .. } if revision == "a1" && applied == &["a0"]),
             "{e}"
         );
-        let made: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE name = 't'")
-            .fetch_all(&pool)
+        assert_eq!(tables().await, ["p"], "nothing of a1 ran");
+        let with = crate::Migrations::__embedded_with(list, digest(list), &[], &[], false, true);
+        assert_eq!(with.upgrade(&pool, "head").await.unwrap().revisions(), ["a1"]);
+        assert_eq!(tables().await, ["p", "t"]);
+        let older = crate::Migrations::__embedded_with(&list[..1], digest(&list[..1]), &[], &[], false, false);
+        let undone = older
+            .migrator()
+            .use_stored_downgrade()
+            .downgrade(&pool, "a0")
             .await
             .unwrap();
-        assert!(made.is_empty(), "nothing of it ran");
-        let with = crate::Migrations::__embedded_with(list, digest, &[], &[], false, true);
-        assert_eq!(with.upgrade(&pool, "head").await.unwrap().revisions(), ["a1"]);
+        assert_eq!(undone.revisions(), ["a1"]);
+        assert_eq!(tables().await, ["p"]);
     }
 }

@@ -79,10 +79,11 @@ impl<'a> Step<'a> {
 
     /// The error for a step run statement by statement in a list built
     /// without what runs one.
-    pub(crate) fn statements_not_embedded(&self) -> Error {
-        Error::StatementsNotEmbedded {
+    pub(crate) fn runner_not_embedded(&self) -> Error {
+        Error::RunnerNotEmbedded {
             revision: self.migration.revision().to_owned(),
             file: self.migration.file().to_owned(),
+            needs: "runs statement by statement (`-- migrate:no-transaction`)",
             applied: Vec::new(),
         }
     }
@@ -236,7 +237,7 @@ async fn attempts_at_step(
             } else if by_statement {
                 match s.statements.or(conn.statements()) {
                     Some(run) => run(conn, s, step, sql, resume, retry).await,
-                    None => Err(step.statements_not_embedded()),
+                    None => Err(step.runner_not_embedded()),
                 }
             } else {
                 conn.in_transaction(s, step, sql).await

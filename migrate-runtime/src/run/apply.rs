@@ -261,12 +261,19 @@ impl<'m> Run<'m> {
                 };
             }
         }
-        // Only a list's runner finds repeatables due, so one is there when some are.
-        match self.migrations.repeatables_runner() {
-            Some(runner) if !applying.repeatables.is_empty() => {
-                runner.apply(self, (conn, s), applying, &mut at.open, report).await
+        match (applying.repeatables.first(), self.migrations.repeatables_runner) {
+            (None, _) => Ok(()),
+            (Some(_), Some(runner)) => runner.apply(self, (conn, s), applying, &mut at.open, report).await,
+            // Only a list's runner finds repeatables due: one built by hand could lack it.
+            (Some(m), None) => {
+                let e = Error::RunnerNotEmbedded {
+                    revision: m.revision().to_owned(),
+                    file: m.file().to_owned(),
+                    needs: "is a repeatable revision to apply",
+                    applied: report.revisions().into_iter().map(str::to_owned).collect(),
+                };
+                Err(e)
             }
-            _ => Ok(()),
         }
     }
 
@@ -704,7 +711,7 @@ async fn failed_step(conn: &mut dyn Backend, s: &Settings, m: &Migration, mut e:
     if let Error::Migration { applied, .. }
     | Error::DanglingForeignKeys { applied, .. }
     | Error::RustNotEmbedded { applied, .. }
-    | Error::StatementsNotEmbedded { applied, .. }
+    | Error::RunnerNotEmbedded { applied, .. }
     | Error::Backfill { applied, .. } = &mut e
     {
         *applied = report.revisions().into_iter().map(str::to_owned).collect();

@@ -17,7 +17,7 @@ mod tests;
 mod wait;
 
 pub(crate) use apply::{Applying, Mode};
-pub(crate) use repeatables::{Repeatables, RunsRepeatables, versioned_rows};
+pub(crate) use repeatables::{RepeatablesRunner, RunsRepeatables, versioned_rows};
 pub(crate) use resolve::STORED_FILE;
 pub(crate) use resolve::*;
 

@@ -114,7 +114,7 @@ impl<'m> Run<'m> {
         }
         if direction == Direction::Upgrade && run_sql {
             report.held_back = self.hold_back(graph, &mut plan);
-            if let Some(runner) = self.migrations.repeatables_runner() {
+            if let Some(runner) = self.migrations.repeatables_runner {
                 repeatables = runner.due(self, &all_rows, (graph, &target, &plan), &unknown, report);
             }
         } else {

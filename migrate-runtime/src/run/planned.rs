@@ -1,7 +1,7 @@
 //! Plans a reviewer approves, the run's side: the pending plan read without
 //! the lock and changing nothing ([`Run::plan_pending`]), and, under the
 //! run's lock, the check that a plan still holds before `apply` runs it
-//! ([`Run::verify_planned`], called from `op`).
+//! ([`Run::verify_planned`], reached from `op` through [`Reviewed`]).
 
 use super::*;
 use crate::dialect::Dialect;

@@ -38,9 +38,9 @@ pub(crate) trait RunsRepeatables: Sync + std::fmt::Debug {
 
 /// The [`RunsRepeatables`] a list with repeatable revisions holds.
 #[derive(Debug)]
-pub(crate) struct Repeatables;
+pub(crate) struct RepeatablesRunner;
 
-impl RunsRepeatables for Repeatables {
+impl RunsRepeatables for RepeatablesRunner {
     fn due(
         &self,
         run: &Run<'_>,
@@ -223,7 +223,10 @@ impl<'m> Run<'m> {
                 rust: None,
             };
             if let Err(mut e) = driver::apply(conn, s, step, None).await {
-                if let Error::Migration { applied, .. } | Error::DanglingForeignKeys { applied, .. } = &mut e {
+                if let Error::Migration { applied, .. }
+                | Error::DanglingForeignKeys { applied, .. }
+                | Error::RunnerNotEmbedded { applied, .. } = &mut e
+                {
                     *applied = report.revisions().into_iter().map(str::to_owned).collect();
                 }
                 tracing::debug!(revision = m.revision(), file = m.file(), error = %e, "repeatable failed");
