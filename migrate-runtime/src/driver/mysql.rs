@@ -190,7 +190,7 @@ impl Backend for MySqlConnection {
 
     fn in_transaction<'a>(&'a mut self, s: &'a Settings, step: Step<'a>, sql: &'a str) -> BoxFuture<'a, Result<()>> {
         // DDL commits itself here: even a transactional step runs statement by statement.
-        Box::pin(super::by_statements(self, s, step, sql, None, super::Retry::NONE))
+        super::statement_runner(self, s, step, sql, None, super::Retry::NONE)
     }
 }
 

@@ -40,7 +40,7 @@ impl Retry {
 /// `resume`: the row exists (a failed run's, or this run's earlier attempt)
 /// and this many statements are done. On a lock timeout with attempts left
 /// (`last` false), the transaction is rolled back and the row left in progress.
-pub(crate) async fn by_statements(
+async fn by_statements(
     conn: &mut dyn Backend,
     s: &Settings,
     step: Step<'_>,
@@ -50,7 +50,7 @@ pub(crate) async fn by_statements(
 ) -> Result<()> {
     // Set before the row is marked: a failure here changes nothing.
     let reset = set_guards(conn, s, step.migration).await?;
-    let mut result = statement_by_statement(conn, s, step, sql, resume, retry).await;
+    let mut result = statements_of_step(conn, s, step, sql, resume, retry).await;
     reset_guards(conn, reset, &mut result).await;
     result
 }
@@ -63,7 +63,9 @@ pub(crate) async fn by_statements(
 pub(crate) type StatementRunner =
     for<'a> fn(&'a mut dyn Backend, &'a Settings, Step<'a>, &'a str, Option<usize>, Retry) -> BoxFuture<'a, Result<()>>;
 
-/// The [`StatementRunner`].
+/// The [`StatementRunner`]: [`by_statements`], boxed, so that its body is
+/// compiled once (rustc copies an awaited `async fn`'s body into every
+/// codegen unit that awaits it).
 pub(crate) fn statement_runner<'a>(
     conn: &'a mut dyn Backend,
     s: &'a Settings,
@@ -102,21 +104,7 @@ pub(crate) async fn reset_guards(conn: &mut dyn Backend, reset: Option<String>, 
     }
 }
 
-/// [`by_statements`] once the session's settings are set. Boxed, so that
-/// its body is compiled once: rustc copies an awaited `async fn`'s body into
-/// every codegen unit that awaits it.
-pub(crate) fn statement_by_statement<'a>(
-    conn: &'a mut dyn Backend,
-    s: &'a Settings,
-    step: Step<'a>,
-    sql: &'a str,
-    resume: Option<usize>,
-    retry: Retry,
-) -> BoxFuture<'a, Result<()>> {
-    Box::pin(statements_of_step(conn, s, step, sql, resume, retry))
-}
-
-/// [`statement_by_statement`]'s body.
+/// [`by_statements`] once the session's settings are set.
 async fn statements_of_step(
     conn: &mut dyn Backend,
     s: &Settings,

@@ -137,7 +137,7 @@ pub(crate) fn apply<'a>(
     step: Step<'a>,
     resume: Option<usize>,
 ) -> BoxFuture<'a, Result<()>> {
-    // Boxed, so that the body is compiled once (see `statement_by_statement`).
+    // Boxed, so that the body is compiled once (see `statement_runner`).
     Box::pin(apply_body(conn, s, step, resume))
 }
 
