@@ -599,6 +599,18 @@ fn list(problems: &[HistoryProblem]) -> String {
 }
 
 impl Error {
+    /// [`Error::RunnerNotEmbedded`] for `m`, which `needs` what its list
+    /// lacks, after the run `applied` these (a step's failure gets them from
+    /// `run::apply`).
+    pub(crate) fn runner_not_embedded(m: &migrate_core::Migration, needs: &'static str, applied: Vec<String>) -> Error {
+        Error::RunnerNotEmbedded {
+            revision: m.revision().to_owned(),
+            file: m.file().to_owned(),
+            needs,
+            applied,
+        }
+    }
+
     /// [`Error::Stopped`] before `next` (or inside it, a backfill; `None`:
     /// at the lock), with nothing yet said of what the run did: `run::apply`
     /// fills that in from its report.

@@ -77,17 +77,6 @@ impl<'a> Step<'a> {
         }
     }
 
-    /// The error for a step run statement by statement in a list built
-    /// without what runs one.
-    pub(crate) fn runner_not_embedded(&self) -> Error {
-        Error::RunnerNotEmbedded {
-            revision: self.migration.revision().to_owned(),
-            file: self.migration.file().to_owned(),
-            needs: "runs statement by statement (`-- migrate:no-transaction`)",
-            applied: Vec::new(),
-        }
-    }
-
     /// The error for this step leaving rows whose foreign key points at no row
     /// (the first ones, and whether there were more); it was rolled back.
     pub(crate) fn dangling(&self, violations: Vec<ForeignKeyViolation>, more: bool, cleanup: Option<Error>) -> Error {
@@ -237,7 +226,11 @@ async fn attempts_at_step(
             } else if by_statement {
                 match s.statements.or(conn.statements()) {
                     Some(run) => run(conn, s, step, sql, resume, retry).await,
-                    None => Err(step.runner_not_embedded()),
+                    None => Err(Error::runner_not_embedded(
+                        step.migration,
+                        "runs statement by statement (`-- migrate:no-transaction`)",
+                        Vec::new(),
+                    )),
                 }
             } else {
                 conn.in_transaction(s, step, sql).await

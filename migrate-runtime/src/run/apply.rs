@@ -266,13 +266,12 @@ impl<'m> Run<'m> {
             (Some(_), Some(runner)) => runner.apply(self, (conn, s), applying, &mut at.open, report).await,
             // Only a list's runner finds repeatables due: one built by hand could lack it.
             (Some(m), None) => {
-                let e = Error::RunnerNotEmbedded {
-                    revision: m.revision().to_owned(),
-                    file: m.file().to_owned(),
-                    needs: "is a repeatable revision to apply",
-                    applied: report.revisions().into_iter().map(str::to_owned).collect(),
-                };
-                Err(e)
+                let applied = report.revisions().into_iter().map(str::to_owned).collect();
+                Err(Error::runner_not_embedded(
+                    m,
+                    "is a repeatable revision to apply",
+                    applied,
+                ))
             }
         }
     }
